@@ -1,0 +1,414 @@
+// Package cache keeps a DuckDB copy of one SQLite metric store and brings
+// it up to date incrementally: only rows added since the last sync are read
+// (the samples id is the watermark), the store's retention horizon is
+// applied in place, and a store that was replaced, truncated or rewritten
+// is detected and the cache rebuilt from scratch.
+package cache
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"database/sql/driver"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/vigil-metrics/vigil/collect/store"
+	"github.com/vigil-metrics/vigil/queries"
+)
+
+// format is bumped whenever the cache schema changes; an old cache is
+// rebuilt rather than migrated, since it is only a copy.
+const format = 1
+
+// FileFor returns where the cache of storePath lives: beside the store by
+// default, or in cacheDir under a name derived from the store's absolute
+// path (so two stores called vigil.db in different folders never collide).
+func FileFor(storePath, cacheDir string) (string, error) {
+	abs, err := filepath.Abs(storePath)
+	if err != nil {
+		return "", err
+	}
+	if cacheDir == "" {
+		return abs + ".cache.duckdb", nil
+	}
+	sum := sha256.Sum256([]byte(abs))
+	return filepath.Join(cacheDir, filepath.Base(abs)+"-"+hex.EncodeToString(sum[:6])+".duckdb"), nil
+}
+
+// Stats says what a sync did.
+type Stats struct {
+	Rebuilt bool
+	Reason  string // why it rebuilt, empty if it did not
+	Added   int64  // sample rows copied
+	Pruned  int64  // rows removed by the retention horizon
+}
+
+type cacheState struct {
+	format                        int
+	storeID                       string
+	watermark, seriesWatermark    int64
+	horizon, deletedS, deletedSer int64
+	lastSeries, lastTS            sql.NullInt64
+	lastValue                     sql.NullFloat64
+	valid                         bool
+}
+
+// Sync brings the cache attached as catalog on conn up to date with the
+// store at storePath, in one DuckDB transaction: a sync that fails leaves
+// the cache as it was.
+func Sync(ctx context.Context, conn *sql.Conn, catalog, storePath string) (st Stats, err error) {
+	src, err := store.Open(ctx, storePath, store.Options{ReadOnly: true})
+	if err != nil {
+		return st, err
+	}
+	defer src.Close()
+	if _, err := conn.ExecContext(ctx, "USE "+quoteIdent(catalog)); err != nil {
+		return st, fmt.Errorf("use cache: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, queries.Get("cache_schema")); err != nil {
+		return st, fmt.Errorf("create cache schema: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+		return st, err
+	}
+	defer func() {
+		if err != nil {
+			conn.ExecContext(context.Background(), "ROLLBACK") //nolint:errcheck // best effort; the error is already reported
+			return
+		}
+		if _, cerr := conn.ExecContext(ctx, "COMMIT"); cerr != nil {
+			err = fmt.Errorf("commit cache: %w", cerr)
+		}
+	}()
+	cs, err := readState(ctx, conn)
+	if err != nil {
+		return st, err
+	}
+
+	// One read snapshot of the store for the bookkeeping and the new series.
+	sc, err := src.DB.Conn(ctx)
+	if err != nil {
+		return st, err
+	}
+	defer sc.Close()
+	if _, err := sc.ExecContext(ctx, "BEGIN"); err != nil {
+		return st, fmt.Errorf("read store: %w", err)
+	}
+	defer sc.ExecContext(context.Background(), "ROLLBACK") //nolint:errcheck // read-only snapshot
+	meta, err := store.ReadMeta(ctx, sc)
+	if err != nil {
+		return st, err
+	}
+	var maxID sql.NullInt64
+	if err := sc.QueryRowContext(ctx, "SELECT max(id) FROM samples").Scan(&maxID); err != nil {
+		return st, fmt.Errorf("read store: %w", err)
+	}
+	top := maxID.Int64
+
+	reason, err := checkState(ctx, conn, sc, cs, meta, top, &st)
+	if err != nil {
+		return st, err
+	}
+	if reason != "" {
+		st.Rebuilt, st.Reason = true, reason
+		if _, err := conn.ExecContext(ctx, queries.Get("cache_reset")); err != nil {
+			return st, fmt.Errorf("reset cache: %w", err)
+		}
+		cs = cacheState{}
+	}
+
+	if err := copySeries(ctx, conn, catalog, sc, cs.seriesWatermark); err != nil {
+		return st, err
+	}
+	var seriesTop sql.NullInt64
+	if err := sc.QueryRowContext(ctx, "SELECT max(id) FROM series").Scan(&seriesTop); err != nil {
+		return st, err
+	}
+	if top > cs.watermark {
+		n, err := copySamples(ctx, conn, catalog, src.DB, cs.watermark, top)
+		if err != nil {
+			return st, err
+		}
+		st.Added = n
+	}
+	var last struct {
+		sid, ts sql.NullInt64
+		v       sql.NullFloat64
+	}
+	if top > 0 {
+		err := sc.QueryRowContext(ctx, "SELECT series_id, ts, value FROM samples WHERE id = ?", top).Scan(&last.sid, &last.ts, &last.v)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return st, err
+		}
+	}
+	if _, err := conn.ExecContext(ctx, queries.Get("cache_meta_clear")); err != nil {
+		return st, err
+	}
+	horizon := max(cs.horizon, meta.HorizonMS)
+	if st.Rebuilt {
+		horizon = meta.HorizonMS
+	}
+	_, err = conn.ExecContext(ctx, queries.Get("cache_meta_write"), format, meta.StoreID, max(top, cs.watermark),
+		max(seriesTop.Int64, cs.seriesWatermark), horizon, meta.DeletedSamples, meta.DeletedSeries, last.sid, last.ts, last.v)
+	if err != nil {
+		return st, fmt.Errorf("write cache meta: %w", err)
+	}
+	return st, nil
+}
+
+func readState(ctx context.Context, conn *sql.Conn) (cacheState, error) {
+	var cs cacheState
+	err := conn.QueryRowContext(ctx, queries.Get("cache_meta_read")).Scan(&cs.format, &cs.storeID, &cs.watermark,
+		&cs.seriesWatermark, &cs.horizon, &cs.deletedS, &cs.deletedSer, &cs.lastSeries, &cs.lastTS, &cs.lastValue)
+	if errors.Is(err, sql.ErrNoRows) {
+		return cacheState{}, nil
+	}
+	if err != nil {
+		return cs, fmt.Errorf("read cache meta: %w", err)
+	}
+	cs.valid = true
+	return cs, nil
+}
+
+// checkState decides whether the cache still mirrors the store up to its
+// watermark, applying the retention horizon when only that changed. It
+// returns a non-empty reason when the cache must be rebuilt.
+func checkState(ctx context.Context, conn, sc *sql.Conn, cs cacheState, meta store.Meta, top int64, st *Stats) (string, error) {
+	switch {
+	case !cs.valid:
+		return "new cache", nil
+	case cs.format != format:
+		return "cache format changed", nil
+	case cs.storeID != meta.StoreID:
+		return "store was replaced", nil
+	case meta.DeletedSeries != cs.deletedSer:
+		return "series were deleted", nil
+	case meta.DeletedSamples < cs.deletedS:
+		return "store was replaced", nil
+	}
+	if meta.DeletedSamples != cs.deletedS {
+		// Rows went away. Retention cuts below the horizon; apply the same
+		// cut, then make sure that explains every row that went.
+		if meta.HorizonMS > cs.horizon {
+			res, err := conn.ExecContext(ctx, queries.Get("cache_prune"), meta.HorizonMS)
+			if err != nil {
+				return "", fmt.Errorf("apply retention to cache: %w", err)
+			}
+			st.Pruned, _ = res.RowsAffected()
+		}
+		var have, want int64
+		if err := conn.QueryRowContext(ctx, queries.Get("cache_count")).Scan(&have); err != nil {
+			return "", err
+		}
+		if err := sc.QueryRowContext(ctx, "SELECT count(*) FROM samples WHERE id <= ?", cs.watermark).Scan(&want); err != nil {
+			return "", err
+		}
+		if have != want {
+			return "samples were deleted outside retention", nil
+		}
+		return "", nil
+	}
+	if top < cs.watermark {
+		return "store was truncated", nil
+	}
+	if cs.watermark > 0 {
+		var sid, ts int64
+		var v float64
+		err := sc.QueryRowContext(ctx, "SELECT series_id, ts, value FROM samples WHERE id = ?", cs.watermark).Scan(&sid, &ts, &v)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && (sid != cs.lastSeries.Int64 || ts != cs.lastTS.Int64 || v != cs.lastValue.Float64)) {
+			return "store was rewritten", nil
+		}
+		if err != nil {
+			return "", err
+		}
+	}
+	return "", nil
+}
+
+func copySeries(ctx context.Context, conn *sql.Conn, catalog string, sc *sql.Conn, after int64) error {
+	rows, err := sc.QueryContext(ctx, "SELECT id, name, type, labels, service FROM series WHERE id > ? ORDER BY id", after)
+	if err != nil {
+		return fmt.Errorf("read series: %w", err)
+	}
+	defer rows.Close()
+	return withAppender(conn, catalog, "series", func(a *duckdb.Appender) error {
+		for rows.Next() {
+			var id int64
+			var name, typ, labels, service string
+			if err := rows.Scan(&id, &name, &typ, &labels, &service); err != nil {
+				return err
+			}
+			if err := a.AppendRow(id, name, typ, labels, service); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+}
+
+func withAppender(conn *sql.Conn, catalog, table string, fill func(*duckdb.Appender) error) error {
+	return conn.Raw(func(dc any) error {
+		c, ok := dc.(driver.Conn)
+		if !ok {
+			return errors.New("not a DuckDB connection")
+		}
+		a, err := duckdb.NewAppender(c, catalog, "main", table)
+		if err != nil {
+			return fmt.Errorf("appender for %s: %w", table, err)
+		}
+		if err := fill(a); err != nil {
+			a.Close()
+			return fmt.Errorf("copy %s: %w", table, err)
+		}
+		if err := a.Close(); err != nil {
+			return fmt.Errorf("copy %s: %w", table, err)
+		}
+		return nil
+	})
+}
+
+// A chunk of rows read from the store, handed to the appender.
+type rowBatch struct {
+	sid, ts []int64
+	v       []float64
+}
+
+const (
+	batchRows = 8192
+	rangeIDs  = 1 << 20 // ids per work unit of a parallel cold read
+)
+
+// copySamples reads samples with ids in (lo, hi] and appends them to the
+// cache. Large ranges are read by several SQLite connections over disjoint
+// id ranges while one goroutine appends: reading SQLite is the bottleneck.
+func copySamples(ctx context.Context, conn *sql.Conn, catalog string, db *sql.DB, lo, hi int64) (int64, error) {
+	readers := 1
+	if hi-lo > 4*batchRows*8 {
+		readers = max(1, min(runtime.GOMAXPROCS(0), 4))
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	work := make(chan [2]int64)
+	go func() {
+		defer close(work)
+		for a := lo; a < hi; a += rangeIDs {
+			select {
+			case work <- [2]int64{a, min(a+rangeIDs, hi)}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	out := make(chan *rowBatch, 2*readers)
+	pool := sync.Pool{New: func() any {
+		return &rowBatch{sid: make([]int64, 0, batchRows), ts: make([]int64, 0, batchRows), v: make([]float64, 0, batchRows)}
+	}}
+	var wg sync.WaitGroup
+	errs := make(chan error, readers+1)
+	for i := 0; i < readers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := readRanges(ctx, db, work, out, &pool); err != nil {
+				errs <- err
+				cancel()
+			}
+		}()
+	}
+	go func() { wg.Wait(); close(out) }()
+
+	var n int64
+	appendErr := withAppender(conn, catalog, "samples", func(a *duckdb.Appender) error {
+		for b := range out {
+			for i := range b.sid {
+				if err := a.AppendRow(b.sid[i], b.ts[i], b.v[i]); err != nil {
+					return err
+				}
+			}
+			n += int64(len(b.sid))
+			b.sid, b.ts, b.v = b.sid[:0], b.ts[:0], b.v[:0]
+			pool.Put(b)
+		}
+		return nil
+	})
+	if appendErr != nil {
+		cancel()
+		for range out { //nolint:revive // drain so readers exit
+		}
+		return 0, appendErr
+	}
+	select {
+	case err := <-errs:
+		return 0, err
+	default:
+	}
+	return n, nil
+}
+
+func readRanges(ctx context.Context, db *sql.DB, work <-chan [2]int64, out chan<- *rowBatch, pool *sync.Pool) error {
+	c, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	stmt, err := c.PrepareContext(ctx, "SELECT series_id, ts, value FROM samples WHERE id > ? AND id <= ?")
+	if err != nil {
+		return fmt.Errorf("read samples: %w", err)
+	}
+	defer stmt.Close()
+	for r := range work {
+		rows, err := stmt.QueryContext(ctx, r[0], r[1])
+		if err != nil {
+			return fmt.Errorf("read samples: %w", err)
+		}
+		b := pool.Get().(*rowBatch)
+		for rows.Next() {
+			var sid, ts int64
+			var v float64
+			if err := rows.Scan(&sid, &ts, &v); err != nil {
+				rows.Close()
+				return fmt.Errorf("read samples: %w", err)
+			}
+			b.sid, b.ts, b.v = append(b.sid, sid), append(b.ts, ts), append(b.v, v)
+			if len(b.sid) == batchRows {
+				select {
+				case out <- b:
+				case <-ctx.Done():
+					rows.Close()
+					return ctx.Err()
+				}
+				b = pool.Get().(*rowBatch)
+			}
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return fmt.Errorf("read samples: %w", err)
+		}
+		if len(b.sid) > 0 {
+			select {
+			case out <- b:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
+	return nil
+}
+
+func quoteIdent(s string) string {
+	return `"` + s + `"`
+}
+
+// EnsureDir creates the folder a cache file goes in.
+func EnsureDir(file string) error {
+	return os.MkdirAll(filepath.Dir(file), 0o755)
+}

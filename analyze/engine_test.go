@@ -1,0 +1,390 @@
+package analyze
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil-metrics/vigil/analyze/metricpath"
+	"github.com/vigil-metrics/vigil/collect/store"
+)
+
+// at is the evaluation instant of every test: 2026-11-29T10:00:00Z.
+var at = time.Unix(1795946400, 0).UTC()
+
+func atMS(offset time.Duration) int64 { return at.Add(offset).UnixMilli() }
+
+type fixture struct {
+	t        *testing.T
+	dir      string
+	cacheDir string
+}
+
+func newFixture(t *testing.T) *fixture {
+	d := t.TempDir()
+	return &fixture{t: t, dir: d, cacheDir: filepath.Join(d, "cache")}
+}
+
+func (f *fixture) write(name string, samples ...store.Sample) string {
+	f.t.Helper()
+	p := filepath.Join(f.dir, name)
+	s, err := store.Open(context.Background(), p, store.Options{})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Write(context.Background(), samples); err != nil {
+		f.t.Fatal(err)
+	}
+	return p
+}
+
+func (f *fixture) query(path string, window time.Duration, stores ...string) ([]Result, *DB) {
+	f.t.Helper()
+	db, err := Open(context.Background(), stores, Options{CacheDir: f.cacheDir})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer db.Close()
+	e, err := metricpath.Parse(path)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	rs, err := db.Eval(context.Background(), e, Window{At: at, Length: window})
+	if err != nil {
+		f.t.Fatalf("Eval(%s): %v", path, err)
+	}
+	return rs, db
+}
+
+func hist(name string, labels map[string]string, offset time.Duration, vals ...float64) []store.Sample {
+	var out []store.Sample
+	for i, v := range vals {
+		out = append(out, store.Sample{Name: name, Type: store.Histogram, Labels: labels, TS: atMS(offset + time.Duration(i)*time.Second), Value: v})
+	}
+	return out
+}
+
+func one(t *testing.T, rs []Result) float64 {
+	t.Helper()
+	if len(rs) != 1 {
+		t.Fatalf("got %d results %v, want 1", len(rs), rs)
+	}
+	return rs[0].Value
+}
+
+func near(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }
+
+func render(rs []Result) string {
+	var parts []string
+	for _, r := range rs {
+		parts = append(parts, fmt.Sprintf("%s=%g/%d", store.CanonicalLabels(r.Labels), r.Value, r.Samples))
+	}
+	return strings.Join(parts, " ")
+}
+
+// Type-7 percentiles against numpy's published values:
+// numpy.percentile([15, 20, 35, 40, 50], 40) == 29 and
+// numpy.percentile(range(12), 25) == 2.75.
+func TestPercentilesMatchNumpy(t *testing.T) {
+	f := newFixture(t)
+	var s []store.Sample
+	s = append(s, hist("a_ms", nil, -time.Minute, 40, 15, 50, 20, 35)...)
+	var twelve []float64
+	for i := 11; i >= 0; i-- {
+		twelve = append(twelve, float64(i))
+	}
+	s = append(s, hist("b_ms", nil, -time.Minute, twelve...)...)
+	p := f.write("v.db", s...)
+	cases := []struct {
+		path string
+		want float64
+	}{
+		{"a_ms.p40", 29}, {"a_ms.p50", 35}, {"a_ms.p0", 15}, {"a_ms.p100", 50}, {"a_ms.p90", 46},
+		{"b_ms.p25", 2.75}, {"b_ms.p99.9", 10.989}, {"b_ms.p50", 5.5},
+	}
+	for _, c := range cases {
+		rs, _ := f.query(c.path, 5*time.Minute, p)
+		if got := one(t, rs); !near(got, c.want) {
+			t.Errorf("%s = %v, want %v", c.path, got, c.want)
+		}
+	}
+}
+
+func TestAggregations(t *testing.T) {
+	f := newFixture(t)
+	// The textbook data set with mean 5 and population stddev 2.
+	vals := []float64{2, 4, 4, 4, 5, 5, 7, 9}
+	var s []store.Sample
+	for i, v := range vals {
+		s = append(s, store.Sample{Name: "g", Type: store.Gauge, TS: atMS(time.Duration(i-10) * time.Second), Value: v})
+	}
+	p := f.write("v.db", s...)
+	for path, want := range map[string]float64{
+		"g.avg": 5, "g.stddev": 2, "g.min": 2, "g.max": 9, "g.sum": 40, "g.count": 8, "g.last": 9,
+	} {
+		rs, _ := f.query(path, time.Minute, p)
+		if got := one(t, rs); !near(got, want) {
+			t.Errorf("%s = %v, want %v", path, got, want)
+		}
+		if rs[0].Samples != 8 {
+			t.Errorf("%s samples = %d, want 8", path, rs[0].Samples)
+		}
+	}
+}
+
+func TestCounterRateAndIncrease(t *testing.T) {
+	f := newFixture(t)
+	var s []store.Sample
+	for i, inc := range []float64{1, 2, 3, 4} {
+		s = append(s, store.Sample{Name: "req_total", Type: store.Counter, TS: atMS(time.Duration(-50+10*i) * time.Second), Value: inc})
+	}
+	// Outside the one-minute window: must not count.
+	s = append(s, store.Sample{Name: "req_total", Type: store.Counter, TS: atMS(-2 * time.Minute), Value: 100})
+	p := f.write("v.db", s...)
+	rs, _ := f.query("req_total.increase", time.Minute, p)
+	if got := one(t, rs); got != 10 {
+		t.Errorf("increase = %v, want 10", got)
+	}
+	rs, _ = f.query("req_total.rate", time.Minute, p)
+	if got := one(t, rs); !near(got, 10.0/60) {
+		t.Errorf("rate = %v, want %v", got, 10.0/60)
+	}
+	rs, _ = f.query("req_total.rate", 5*time.Minute, p)
+	if got := one(t, rs); !near(got, 110.0/300) {
+		t.Errorf("rate over 5m = %v, want %v", got, 110.0/300)
+	}
+}
+
+func matcherFixture(t *testing.T) (*fixture, string) {
+	f := newFixture(t)
+	var s []store.Sample
+	add := func(labels map[string]string, svc string, v float64) {
+		s = append(s, store.Sample{Name: "hits_total", Type: store.Counter, Labels: labels, Service: svc, TS: atMS(-time.Second), Value: v})
+	}
+	add(map[string]string{"method": "GET", "code": "200"}, "api", 1)
+	add(map[string]string{"method": "GET", "code": "500"}, "api", 2)
+	add(map[string]string{"method": "POST", "code": "200"}, "web", 4)
+	add(map[string]string{"method": "PUT", "code": "503"}, "web", 8)
+	add(map[string]string{"code": "200"}, "", 16) // no method label at all
+	return f, f.write("v.db", s...)
+}
+
+func TestLabelMatchers(t *testing.T) {
+	f, p := matcherFixture(t)
+	cases := map[string]float64{
+		`hits_total.sum`:                                31,
+		`hits_total{method="GET"}.sum`:                  3,
+		`hits_total{method!="GET"}.sum`:                 28, // includes the series without method
+		`hits_total{method=~"P.*"}.sum`:                 12,
+		`hits_total{method=~"P"}.sum`:                   -1, // anchored: matches nothing
+		`hits_total{method!~"P.*"}.sum`:                 19,
+		`hits_total{code=~"5.."}.sum`:                   10,
+		`hits_total{code=~"5..", method="GET"}.sum`:     2,
+		`hits_total{method=""}.sum`:                     16,
+		`hits_total{service="web"}.sum`:                 12,
+		`hits_total{service!~"api|web"}.sum`:            16,
+		`hits_total{method='POST',}.sum`:                4,
+		`hits_total{method=~"GET|PUT",code!="200"}.sum`: 10,
+	}
+	for path, want := range cases {
+		rs, _ := f.query(path, time.Minute, p)
+		if want < 0 {
+			if len(rs) != 0 {
+				t.Errorf("%s = %v, want no result", path, render(rs))
+			}
+			continue
+		}
+		if got := one(t, rs); got != want {
+			t.Errorf("%s = %v, want %v", path, got, want)
+		}
+	}
+}
+
+func TestBy(t *testing.T) {
+	f, p := matcherFixture(t)
+	rs, _ := f.query(`hits_total.sum by (method)`, time.Minute, p)
+	want := `{}=16/1 {"method":"GET"}=3/2 {"method":"POST"}=4/1 {"method":"PUT"}=8/1`
+	if got := render(rs); got != want {
+		t.Errorf("by (method):\n got %s\nwant %s", got, want)
+	}
+	rs, _ = f.query(`hits_total.count by (service, code)`, time.Minute, p)
+	want = `{"code":"200"}=1/1 {"code":"200","service":"api"}=1/1 {"code":"200","service":"web"}=1/1 {"code":"500","service":"api"}=1/1 {"code":"503","service":"web"}=1/1`
+	if got := render(rs); got != want {
+		t.Errorf("by (service, code):\n got %s\nwant %s", got, want)
+	}
+}
+
+func TestWindowEdges(t *testing.T) {
+	f := newFixture(t)
+	p := f.write("v.db",
+		store.Sample{Name: "e_total", Type: store.Counter, TS: atMS(-5 * time.Minute), Value: 1},                   // exactly at-w: out
+		store.Sample{Name: "e_total", Type: store.Counter, TS: atMS(-5*time.Minute + time.Millisecond), Value: 10}, // just inside
+		store.Sample{Name: "e_total", Type: store.Counter, TS: atMS(0), Value: 100},                                // exactly at: in
+		store.Sample{Name: "e_total", Type: store.Counter, TS: atMS(time.Millisecond), Value: 1000},                // after at: out
+	)
+	rs, _ := f.query("e_total.increase", 5*time.Minute, p)
+	if got := one(t, rs); got != 110 {
+		t.Errorf("increase = %v, want 110 (window is (at-w, at])", got)
+	}
+}
+
+func TestRatio(t *testing.T) {
+	f := newFixture(t)
+	var s []store.Sample
+	add := func(name, svc string, v float64) {
+		s = append(s, store.Sample{Name: name, Type: store.Counter, Service: svc, TS: atMS(-time.Second), Value: v})
+	}
+	add("errors_total", "api", 3)
+	add("requests_total", "api", 12)
+	add("errors_total", "web", 1)
+	add("requests_total", "web", 0) // zero denominator: no result
+	add("errors_total", "db", 5)    // no denominator at all: no result
+	p := f.write("v.db", s...)
+	rs, _ := f.query(`errors_total.increase by (service) / requests_total.increase by (service)`, time.Minute, p)
+	if got, want := render(rs), `{"service":"api"}=0.25/2`; got != want {
+		t.Errorf("ratio = %s, want %s", got, want)
+	}
+	rs, _ = f.query(`errors_total.increase / requests_total.increase`, time.Minute, p)
+	if got := one(t, rs); got != 9.0/12 {
+		t.Errorf("ratio without by = %v, want 0.75", got)
+	}
+}
+
+func TestTwoStoresAsOne(t *testing.T) {
+	f := newFixture(t)
+	a := f.write("a.db", hist("lat_ms", map[string]string{"host": "a"}, -time.Minute, 15, 35)...)
+	b := f.write("b.db", hist("lat_ms", map[string]string{"host": "b"}, -time.Minute, 50, 20, 40)...)
+	rs, _ := f.query("lat_ms.p40", time.Hour, a, b)
+	if got := one(t, rs); got != 29 {
+		t.Errorf("p40 over two stores = %v, want 29", got)
+	}
+	rs, _ = f.query("lat_ms.max by (host)", time.Hour, a, b)
+	if got, want := render(rs), `{"host":"a"}=35/2 {"host":"b"}=50/3`; got != want {
+		t.Errorf("by host = %s, want %s", got, want)
+	}
+}
+
+func appendTo(t *testing.T, p string, samples ...store.Sample) {
+	t.Helper()
+	s, err := store.Open(context.Background(), p, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Write(context.Background(), samples); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCacheFollowsAppends(t *testing.T) {
+	f := newFixture(t)
+	p := f.write("v.db", hist("x", nil, -time.Minute, 1, 2, 3)...)
+	rs, db := f.query("x.sum", time.Hour, p)
+	if one(t, rs) != 6 || !db.Syncs[0].Rebuilt || db.Syncs[0].Added != 3 {
+		t.Fatalf("first sync: %s %+v", render(rs), db.Syncs[0])
+	}
+	appendTo(t, p, hist("x", nil, -30*time.Second, 10, 20)...)
+	appendTo(t, p, hist("x", map[string]string{"new": "series"}, -20*time.Second, 100)...)
+	rs, db = f.query("x.sum", time.Hour, p)
+	if got := one(t, rs); got != 136 {
+		t.Errorf("sum after appends = %v, want 136", got)
+	}
+	if st := db.Syncs[0]; st.Rebuilt || st.Added != 3 {
+		t.Errorf("sync after appends = %+v, want 3 rows added incrementally", st)
+	}
+	// Nothing new: nothing copied.
+	_, db = f.query("x.sum", time.Hour, p)
+	if st := db.Syncs[0]; st.Rebuilt || st.Added != 0 {
+		t.Errorf("idle sync = %+v", st)
+	}
+}
+
+func TestCacheRebuildsWhenStoreReplaced(t *testing.T) {
+	f := newFixture(t)
+	p := f.write("v.db", hist("x", nil, -time.Minute, 1, 2, 3, 4)...)
+	f.query("x.sum", time.Hour, p)
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		os.Remove(p + suffix)
+	}
+	// A new store with fewer rows, so a watermark-only cache would miss it.
+	f.write("v.db", hist("x", nil, -time.Minute, 7)...)
+	rs, db := f.query("x.sum", time.Hour, p)
+	if got := one(t, rs); got != 7 {
+		t.Errorf("sum after replace = %v, want 7", got)
+	}
+	if st := db.Syncs[0]; !st.Rebuilt || st.Reason != "store was replaced" {
+		t.Errorf("sync = %+v, want a rebuild because the store was replaced", st)
+	}
+}
+
+func TestCacheTruncatedStore(t *testing.T) {
+	f := newFixture(t)
+	p := f.write("v.db", hist("x", nil, -time.Minute, 1, 2, 3, 4)...)
+	f.query("x.sum", time.Hour, p)
+	s, _ := store.Open(context.Background(), p, store.Options{})
+	s.DB.Exec("DELETE FROM samples")
+	s.Close()
+	appendTo(t, p, hist("x", nil, -time.Minute, 5)...)
+	rs, db := f.query("x.sum", time.Hour, p)
+	if got := one(t, rs); got != 5 {
+		t.Errorf("sum after truncate = %v, want 5", got)
+	}
+	if !db.Syncs[0].Rebuilt {
+		t.Errorf("sync = %+v, want a rebuild", db.Syncs[0])
+	}
+}
+
+func TestCacheAppliesRetention(t *testing.T) {
+	f := newFixture(t)
+	var s []store.Sample
+	for i := 0; i < 10; i++ {
+		s = append(s, store.Sample{Name: "g", Type: store.Gauge, TS: atMS(time.Duration(i-10) * time.Minute), Value: float64(i)})
+	}
+	p := f.write("v.db", s...)
+	rs, _ := f.query("g.count", time.Hour, p)
+	if one(t, rs) != 10 {
+		t.Fatalf("count = %v", render(rs))
+	}
+	st, _ := store.Open(context.Background(), p, store.Options{})
+	n, err := st.Prune(context.Background(), atMS(-6*time.Minute), 2) // drops minutes -10..-7
+	st.Close()
+	if err != nil || n != 4 {
+		t.Fatalf("Prune = %d, %v", n, err)
+	}
+	appendTo(t, p, store.Sample{Name: "g", Type: store.Gauge, TS: atMS(0), Value: 100})
+	rs, db := f.query("g.sum", time.Hour, p)
+	if got := one(t, rs); got != 4+5+6+7+8+9+100 {
+		t.Errorf("sum after prune = %v, want 139", got)
+	}
+	if sy := db.Syncs[0]; sy.Rebuilt || sy.Pruned != 4 || sy.Added != 1 {
+		t.Errorf("sync = %+v, want 4 pruned in place and 1 added, no rebuild", sy)
+	}
+	// A delete that retention does not explain forces a rebuild.
+	st, _ = store.Open(context.Background(), p, store.Options{})
+	st.DB.Exec("DELETE FROM samples WHERE value = 9")
+	st.Close()
+	rs, db = f.query("g.sum", time.Hour, p)
+	if got := one(t, rs); got != 130 {
+		t.Errorf("sum after manual delete = %v, want 130", got)
+	}
+	if sy := db.Syncs[0]; !sy.Rebuilt || sy.Reason != "samples were deleted outside retention" {
+		t.Errorf("sync = %+v, want a rebuild", sy)
+	}
+}
+
+func TestNoMatchIsEmpty(t *testing.T) {
+	f := newFixture(t)
+	p := f.write("v.db", hist("x", nil, -time.Minute, 1)...)
+	for _, path := range []string{"nothing.sum", `x{a="b"}.sum`, "x.p95 / x.sum"} {
+		rs, _ := f.query(path, time.Second, p) // the sample is outside 1s
+		if rs == nil || len(rs) != 0 {
+			t.Errorf("%s = %#v, want empty, non-nil results", path, rs)
+		}
+	}
+}

@@ -1,0 +1,412 @@
+// Package metricpath parses vigil's metric path language, shared by query,
+// rules, SLOs and reports:
+//
+//	name{label="v",label!="v",label=~"re",label!~"re"}.agg [by (l1, l2)] [/ path]
+//
+// Aggregations are last min max avg sum count stddev rate increase and pNN
+// or pNN.N (a type-7 percentile). Regular expressions are RE2, anchored at
+// both ends as in Prometheus.
+package metricpath
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// MatchOp is a label matcher's operator.
+type MatchOp int
+
+// The four matcher operators.
+const (
+	Equal MatchOp = iota
+	NotEqual
+	RegexMatch
+	RegexNoMatch
+)
+
+func (o MatchOp) String() string {
+	return [...]string{"=", "!=", "=~", "!~"}[o]
+}
+
+// Matcher tests one label; a missing label has the value "".
+type Matcher struct {
+	Label string
+	Op    MatchOp
+	Value string
+	re    *regexp.Regexp
+}
+
+// Matches reports whether a label value satisfies the matcher.
+func (m *Matcher) Matches(v string) bool {
+	switch m.Op {
+	case Equal:
+		return v == m.Value
+	case NotEqual:
+		return v != m.Value
+	case RegexMatch:
+		return m.re.MatchString(v)
+	default:
+		return !m.re.MatchString(v)
+	}
+}
+
+// AggKind names an aggregation.
+type AggKind string
+
+// The aggregations of the language.
+const (
+	Last       AggKind = "last"
+	Min        AggKind = "min"
+	Max        AggKind = "max"
+	Avg        AggKind = "avg"
+	Sum        AggKind = "sum"
+	Count      AggKind = "count"
+	Stddev     AggKind = "stddev"
+	Rate       AggKind = "rate"
+	Increase   AggKind = "increase"
+	Percentile AggKind = "percentile"
+)
+
+var aggNames = []AggKind{Last, Min, Max, Avg, Sum, Count, Stddev, Rate, Increase}
+
+// Agg is an aggregation; Quantile is in [0, 1] for percentiles.
+type Agg struct {
+	Kind     AggKind
+	Quantile float64
+	Text     string // as written, e.g. "p99.9"
+}
+
+// Selector is one path: a metric, its matchers, an aggregation and grouping.
+type Selector struct {
+	Name     string
+	Matchers []Matcher
+	Agg      Agg
+	By       []string
+}
+
+// Expr is a path or a ratio of two paths.
+type Expr struct {
+	Num Selector
+	Den *Selector
+}
+
+// SyntaxError points at the 1-based column where parsing failed.
+type SyntaxError struct {
+	Col int
+	Msg string
+}
+
+func (e *SyntaxError) Error() string { return fmt.Sprintf("column %d: %s", e.Col, e.Msg) }
+
+// Parse parses a metric path.
+func Parse(s string) (*Expr, error) {
+	p := &parser{s: s}
+	num, err := p.selector()
+	if err != nil {
+		return nil, err
+	}
+	e := &Expr{Num: *num}
+	p.space()
+	if p.peek() == '/' {
+		p.pos++
+		den, err := p.selector()
+		if err != nil {
+			return nil, err
+		}
+		e.Den = den
+		p.space()
+	}
+	if p.pos < len(p.s) {
+		if e.Den == nil {
+			return nil, p.errf("unexpected %q (want \"by (...)\", \"/\" or the end)", p.rest())
+		}
+		return nil, p.errf("unexpected %q after the ratio's denominator", p.rest())
+	}
+	return e, nil
+}
+
+type parser struct {
+	s   string
+	pos int
+}
+
+func (p *parser) errf(format string, args ...any) error {
+	return &SyntaxError{Col: p.pos + 1, Msg: fmt.Sprintf(format, args...)}
+}
+
+func (p *parser) peek() byte {
+	if p.pos < len(p.s) {
+		return p.s[p.pos]
+	}
+	return 0
+}
+
+func (p *parser) rest() string {
+	r := p.s[p.pos:]
+	if len(r) > 12 {
+		r = r[:12] + "..."
+	}
+	return r
+}
+
+func (p *parser) space() {
+	for p.pos < len(p.s) && (p.s[p.pos] == ' ' || p.s[p.pos] == '\t' || p.s[p.pos] == '\n') {
+		p.pos++
+	}
+}
+
+func isNameStart(c byte) bool {
+	return c == '_' || c == ':' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+}
+
+func isNameChar(c byte) bool { return isNameStart(c) || (c >= '0' && c <= '9') }
+
+func (p *parser) ident(colon bool) string {
+	start := p.pos
+	for p.pos < len(p.s) {
+		c := p.s[p.pos]
+		if c == ':' && !colon {
+			break
+		}
+		if (p.pos == start && !isNameStart(c)) || !isNameChar(c) {
+			break
+		}
+		p.pos++
+	}
+	return p.s[start:p.pos]
+}
+
+func (p *parser) selector() (*Selector, error) {
+	p.space()
+	sel := &Selector{}
+	if !isNameStart(p.peek()) {
+		if p.pos >= len(p.s) {
+			return nil, p.errf("expected a metric name")
+		}
+		return nil, p.errf("expected a metric name, found %q", p.rest())
+	}
+	sel.Name = p.ident(true)
+	p.space()
+	if p.peek() == '{' {
+		p.pos++
+		if err := p.matchers(sel); err != nil {
+			return nil, err
+		}
+		p.space()
+	}
+	if p.peek() != '.' {
+		return nil, p.errf("expected \".\" and an aggregation after %q (e.g. %s.p95)", sel.Name, sel.Name)
+	}
+	p.pos++
+	agg, err := p.agg()
+	if err != nil {
+		return nil, err
+	}
+	sel.Agg = agg
+	p.space()
+	if strings.HasPrefix(p.s[p.pos:], "by") && (p.pos+2 == len(p.s) || !isNameChar(p.s[p.pos+2])) {
+		p.pos += 2
+		p.space()
+		if p.peek() != '(' {
+			return nil, p.errf("expected \"(\" after by")
+		}
+		p.pos++
+		sel.By = []string{}
+		for {
+			p.space()
+			if p.peek() == ')' {
+				p.pos++
+				break
+			}
+			if len(sel.By) > 0 {
+				if p.peek() != ',' {
+					return nil, p.errf("expected \",\" or \")\" in by (...)")
+				}
+				p.pos++
+				p.space()
+				if p.peek() == ')' {
+					p.pos++
+					break
+				}
+			}
+			l := p.ident(false)
+			if l == "" {
+				return nil, p.errf("expected a label name in by (...)")
+			}
+			for _, b := range sel.By {
+				if b == l {
+					return nil, p.errf("label %q appears twice in by (...)", l)
+				}
+			}
+			sel.By = append(sel.By, l)
+		}
+	}
+	return sel, nil
+}
+
+func (p *parser) matchers(sel *Selector) error {
+	for {
+		p.space()
+		if p.peek() == '}' {
+			p.pos++
+			return nil
+		}
+		if len(sel.Matchers) > 0 {
+			if p.peek() != ',' {
+				return p.errf("expected \",\" or \"}\" between label matchers")
+			}
+			p.pos++
+			p.space()
+			if p.peek() == '}' {
+				p.pos++
+				return nil
+			}
+		}
+		label := p.ident(false)
+		if label == "" {
+			if p.pos >= len(p.s) {
+				return p.errf("unclosed \"{\"")
+			}
+			return p.errf("expected a label name, found %q", p.rest())
+		}
+		p.space()
+		var op MatchOp
+		switch {
+		case strings.HasPrefix(p.s[p.pos:], "=~"):
+			op, p.pos = RegexMatch, p.pos+2
+		case strings.HasPrefix(p.s[p.pos:], "!~"):
+			op, p.pos = RegexNoMatch, p.pos+2
+		case strings.HasPrefix(p.s[p.pos:], "!="):
+			op, p.pos = NotEqual, p.pos+2
+		case strings.HasPrefix(p.s[p.pos:], "="):
+			op, p.pos = Equal, p.pos+1
+		default:
+			return p.errf("expected an operator (=, !=, =~, !~) after label %q", label)
+		}
+		p.space()
+		vcol := p.pos
+		val, err := p.str()
+		if err != nil {
+			return err
+		}
+		m := Matcher{Label: label, Op: op, Value: val}
+		if op == RegexMatch || op == RegexNoMatch {
+			re, err := regexp.Compile("^(?:" + val + ")$")
+			if err != nil {
+				return &SyntaxError{Col: vcol + 1, Msg: fmt.Sprintf("bad regular expression for label %q: %v", label, strings.TrimPrefix(err.Error(), "error parsing regexp: "))}
+			}
+			m.re = re
+		}
+		sel.Matchers = append(sel.Matchers, m)
+	}
+}
+
+func (p *parser) str() (string, error) {
+	q := p.peek()
+	if q != '"' && q != '\'' {
+		return "", p.errf("expected a quoted label value")
+	}
+	start := p.pos
+	p.pos++
+	for p.pos < len(p.s) && p.s[p.pos] != q {
+		if p.s[p.pos] == '\\' {
+			p.pos++
+		}
+		p.pos++
+	}
+	if p.pos >= len(p.s) {
+		p.pos = start
+		return "", p.errf("unterminated string")
+	}
+	p.pos++
+	raw := p.s[start:p.pos]
+	if q == '\'' {
+		// Single-quoted strings take the same escapes as double-quoted ones.
+		raw = `"` + strings.ReplaceAll(strings.ReplaceAll(raw[1:len(raw)-1], `\'`, `'`), `"`, `\"`) + `"`
+	}
+	v, err := strconv.Unquote(raw)
+	if err != nil {
+		p.pos = start
+		return "", p.errf("bad escape in string %s", p.s[start:min(len(p.s), start+20)])
+	}
+	return v, nil
+}
+
+func (p *parser) agg() (Agg, error) {
+	start := p.pos
+	for p.pos < len(p.s) && ((p.s[p.pos] >= 'a' && p.s[p.pos] <= 'z') || (p.s[p.pos] >= '0' && p.s[p.pos] <= '9')) {
+		p.pos++
+	}
+	word := p.s[start:p.pos]
+	want := "want last, min, max, avg, sum, count, stddev, rate, increase or pNN like p95, p99.9"
+	if word == "" {
+		return Agg{}, p.errf("expected an aggregation (%s)", want)
+	}
+	for _, a := range aggNames {
+		if word == string(a) {
+			return Agg{Kind: a, Text: word}, nil
+		}
+	}
+	if word[0] == 'p' && len(word) > 1 {
+		digits := word[1:]
+		if _, err := strconv.Atoi(digits); err == nil {
+			if p.peek() == '.' && p.pos+1 < len(p.s) && p.s[p.pos+1] >= '0' && p.s[p.pos+1] <= '9' {
+				p.pos++
+				for p.pos < len(p.s) && p.s[p.pos] >= '0' && p.s[p.pos] <= '9' {
+					p.pos++
+				}
+				word = p.s[start:p.pos]
+			}
+			q, err := strconv.ParseFloat(word[1:], 64)
+			if err == nil && q >= 0 && q <= 100 {
+				return Agg{Kind: Percentile, Quantile: q / 100, Text: word}, nil
+			}
+			p.pos = start
+			return Agg{}, p.errf("percentile %s is out of range (want p0 to p100)", word)
+		}
+	}
+	p.pos = start
+	return Agg{}, p.errf("unknown aggregation %q (%s)", word, want)
+}
+
+// Match reports whether a series with this name and labels is selected.
+func (s *Selector) Match(name string, labels map[string]string) bool {
+	if name != s.Name {
+		return false
+	}
+	for i := range s.Matchers {
+		if !s.Matchers[i].Matches(labels[s.Matchers[i].Label]) {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Selector) String() string {
+	var b strings.Builder
+	b.WriteString(s.Name)
+	if len(s.Matchers) > 0 {
+		b.WriteByte('{')
+		for i, m := range s.Matchers {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(m.Label + m.Op.String() + strconv.Quote(m.Value))
+		}
+		b.WriteByte('}')
+	}
+	b.WriteString("." + s.Agg.Text)
+	if s.By != nil {
+		b.WriteString(" by (" + strings.Join(s.By, ", ") + ")")
+	}
+	return b.String()
+}
+
+func (e *Expr) String() string {
+	if e.Den == nil {
+		return e.Num.String()
+	}
+	return e.Num.String() + " / " + e.Den.String()
+}

@@ -1,0 +1,117 @@
+package ingest
+
+import (
+	"bufio"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/vigil-metrics/vigil/collect/store"
+	"github.com/vigil-metrics/vigil/collect/vtime"
+)
+
+var csvColumns = []string{"ts", "name", "type", "value", "labels", "service"}
+
+func readCSV(name string, r *bufio.Reader, add func(int64, store.Sample) error) error {
+	cr := csv.NewReader(r)
+	cr.ReuseRecord = true
+	header, err := cr.Read()
+	if errors.Is(err, io.EOF) {
+		return nil // an empty file imports nothing
+	}
+	if err != nil {
+		return csvError(name, err)
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))
+		known := false
+		for _, c := range csvColumns {
+			known = known || c == h
+		}
+		if !known {
+			return &InputError{File: name, Line: 1, Err: fmt.Errorf("unknown column %q (want %s)", h, strings.Join(csvColumns, ", "))}
+		}
+		if _, dup := col[h]; dup {
+			return &InputError{File: name, Line: 1, Err: fmt.Errorf("column %q appears twice", h)}
+		}
+		col[h] = i
+	}
+	for _, req := range []string{"ts", "name", "type", "value"} {
+		if _, ok := col[req]; !ok {
+			return &InputError{File: name, Line: 1, Err: fmt.Errorf("missing column %q in the header", req)}
+		}
+	}
+	cr.FieldsPerRecord = len(header)
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return csvError(name, err)
+		}
+		line, _ := cr.FieldPos(0)
+		s, err := csvSample(rec, col)
+		if err != nil {
+			return &InputError{File: name, Line: int64(line), Err: err}
+		}
+		if err := add(int64(line), s); err != nil {
+			return err
+		}
+	}
+}
+
+func csvError(name string, err error) error {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return &InputError{File: name, Line: int64(pe.Line), Err: fmt.Errorf("bad CSV: %v", pe.Err)}
+	}
+	return &InputError{File: name, Err: err}
+}
+
+func csvSample(rec []string, col map[string]int) (store.Sample, error) {
+	var s store.Sample
+	typ, err := store.ParseType(strings.TrimSpace(rec[col["type"]]))
+	if err != nil {
+		return s, err
+	}
+	tsText := strings.TrimSpace(rec[col["ts"]])
+	if tsText == "" {
+		return s, errors.New("missing ts")
+	}
+	t, err := vtime.ParseInstant(tsText)
+	if err != nil {
+		return s, fmt.Errorf("ts: %v", err)
+	}
+	vText := strings.TrimSpace(rec[col["value"]])
+	v, err := strconv.ParseFloat(vText, 64)
+	if err != nil {
+		if vText == "" {
+			return s, errors.New("missing value")
+		}
+		if errors.Is(err, strconv.ErrRange) && !math.IsInf(v, 0) {
+			return s, fmt.Errorf("value %s is out of range", vText)
+		}
+		if !errors.Is(err, strconv.ErrRange) {
+			return s, fmt.Errorf("value %q is not a number", vText)
+		}
+	}
+	var labels map[string]string
+	if i, ok := col["labels"]; ok && strings.TrimSpace(rec[i]) != "" {
+		if err := json.Unmarshal([]byte(rec[i]), &labels); err != nil {
+			return s, fmt.Errorf("labels: want a JSON object of strings: %v", strings.TrimPrefix(err.Error(), "json: "))
+		}
+	}
+	var service string
+	if i, ok := col["service"]; ok {
+		service = rec[i]
+	}
+	s = store.Sample{Name: rec[col["name"]], Type: typ, Labels: labels, Service: service, TS: vtime.UnixMilli(t), Value: v}
+	return s, s.Validate()
+}

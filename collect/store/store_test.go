@@ -1,0 +1,220 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func openTemp(t testing.TB) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "v.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestWriteAndMetricsView(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	n, err := s.Write(ctx, []Sample{
+		{Name: "http_requests_total", Type: Counter, Labels: map[string]string{"method": "GET", "code": "200"}, Service: "api", TS: 1000, Value: 1},
+		{Name: "http_requests_total", Type: Counter, Labels: map[string]string{"code": "200", "method": "GET"}, Service: "api", TS: 2500, Value: 2},
+		{Name: "temp", Type: Gauge, TS: 3000, Value: -4.5},
+	})
+	if err != nil || n != 3 {
+		t.Fatalf("Write = %d, %v", n, err)
+	}
+	var series int
+	s.DB.QueryRow("SELECT count(*) FROM series").Scan(&series)
+	if series != 2 {
+		t.Errorf("series = %d, want 2 (label order must not create a new series)", series)
+	}
+	rows, err := s.DB.Query("SELECT timestamp, name, type, value, labels, service_name FROM metrics ORDER BY timestamp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var ts, v float64
+		var name, typ, labels, svc string
+		rows.Scan(&ts, &name, &typ, &v, &labels, &svc)
+		got = append(got, fmt.Sprintf("%g %s %s %g %s %q", ts, name, typ, v, labels, svc))
+	}
+	want := []string{
+		`1 http_requests_total counter 1 {"code":"200","method":"GET"} "api"`,
+		`2.5 http_requests_total counter 2 {"code":"200","method":"GET"} "api"`,
+		`3 temp gauge -4.5 {} ""`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("metrics view:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestWriteIsAtomic(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	batch := make([]Sample, 0, 1001)
+	for i := 0; i < 1000; i++ {
+		batch = append(batch, Sample{Name: "ok_total", Type: Counter, Labels: map[string]string{"i": fmt.Sprint(i % 7)}, TS: int64(i), Value: 1})
+	}
+	batch = append(batch, Sample{Name: "ok_total", Type: Gauge, TS: 5, Value: 1})
+	if _, err := s.Write(ctx, batch); err == nil || !strings.Contains(err.Error(), "is a counter, not a gauge") {
+		t.Fatalf("Write with type clash: err = %v", err)
+	}
+	var n int
+	s.DB.QueryRow("SELECT (SELECT count(*) FROM samples) + (SELECT count(*) FROM series)").Scan(&n)
+	if n != 0 {
+		t.Errorf("store has %d rows after a failed write, want 0", n)
+	}
+	// The rolled-back series must not linger in the in-memory index.
+	if _, err := s.Write(ctx, []Sample{{Name: "ok_total", Type: Counter, Labels: map[string]string{"i": "1"}, TS: 1, Value: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	s.DB.QueryRow("SELECT count(*) FROM series").Scan(&n)
+	if n != 1 {
+		t.Errorf("series = %d, want 1", n)
+	}
+}
+
+func TestValidation(t *testing.T) {
+	long := strings.Repeat("x", MaxLabelValueBytes+1)
+	many := map[string]string{}
+	for i := 0; i <= MaxLabels; i++ {
+		many[fmt.Sprintf("l%d", i)] = "v"
+	}
+	cases := []struct {
+		s    Sample
+		want string
+	}{
+		{Sample{Name: "", Type: Gauge}, "empty metric name"},
+		{Sample{Name: "1abc", Type: Gauge}, "invalid metric name"},
+		{Sample{Name: "a-b", Type: Gauge}, "invalid metric name"},
+		{Sample{Name: "a", Type: "summary"}, "unknown type"},
+		{Sample{Name: "a", Type: Gauge, Labels: map[string]string{"0x": "v"}}, "invalid label name"},
+		{Sample{Name: "a", Type: Gauge, Labels: map[string]string{"a.b": "v"}}, "invalid label name"},
+		{Sample{Name: "a", Type: Gauge, Labels: map[string]string{"k": long}}, "over the limit"},
+		{Sample{Name: "a", Type: Gauge, Labels: many}, "more than the limit of 64"},
+		{Sample{Name: "a", Type: Counter, Value: -1}, "negative"},
+	}
+	for _, c := range cases {
+		err := c.s.Validate()
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Validate(%+v) = %v, want %q", c.s.Name, err, c.want)
+		}
+	}
+	ok := Sample{Name: "ns:metric_total", Type: Counter, Labels: map[string]string{"_x1": "v"}, Value: 0}
+	if err := ok.Validate(); err != nil {
+		t.Errorf("valid sample rejected: %v", err)
+	}
+}
+
+func TestCanonicalLabels(t *testing.T) {
+	got := CanonicalLabels(map[string]string{"z": "<&>", "a": "q\"uote"})
+	want := `{"a":"q\"uote","z":"<&>"}`
+	if got != want {
+		t.Errorf("CanonicalLabels = %s, want %s", got, want)
+	}
+}
+
+func TestVersionAndNotStore(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	p := filepath.Join(dir, "v.db")
+	s, err := Open(ctx, p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.DB.Exec(fmt.Sprintf("PRAGMA user_version = %d", Version+1))
+	s.Close()
+	if _, err := Open(ctx, p, Options{}); err == nil || !strings.Contains(err.Error(), "newer than this vigil") {
+		t.Errorf("newer store: err = %v", err)
+	}
+	junk := filepath.Join(dir, "junk.db")
+	os.WriteFile(junk, []byte(strings.Repeat("not sqlite at all ", 100)), 0o644)
+	if _, err := Open(ctx, junk, Options{ReadOnly: true}); err == nil || !strings.Contains(err.Error(), "not a vigil store") {
+		t.Errorf("junk file: err = %v", err)
+	}
+	if _, err := Open(ctx, filepath.Join(dir, "missing.db"), Options{ReadOnly: true}); err == nil || !strings.Contains(err.Error(), "no such file") {
+		t.Errorf("missing file: err = %v", err)
+	}
+}
+
+func TestAppendOnlyAndDeleteCounting(t *testing.T) {
+	ctx := context.Background()
+	s := openTemp(t)
+	var batch []Sample
+	for i := 0; i < 10; i++ {
+		batch = append(batch, Sample{Name: "g", Type: Gauge, TS: int64(i * 1000), Value: float64(i)})
+	}
+	if _, err := s.Write(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DB.Exec("UPDATE samples SET value = 0"); err == nil || !strings.Contains(err.Error(), "append-only") {
+		t.Errorf("update: err = %v", err)
+	}
+	n, err := s.Prune(ctx, 4000, 3)
+	if err != nil || n != 4 {
+		t.Fatalf("Prune = %d, %v; want 4", n, err)
+	}
+	m, err := ReadMeta(ctx, s.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.HorizonMS != 4000 || m.DeletedSamples != 4 || len(m.StoreID) != 32 {
+		t.Errorf("meta = %+v, want horizon 4000, 4 deleted", m)
+	}
+	// A manual delete is counted too.
+	s.DB.Exec("DELETE FROM samples WHERE ts = 9000")
+	m, _ = ReadMeta(ctx, s.DB)
+	if m.DeletedSamples != 5 {
+		t.Errorf("deleted = %d after a manual delete, want 5", m.DeletedSamples)
+	}
+	// The horizon never moves back.
+	s.Prune(ctx, 1000, 10)
+	m, _ = ReadMeta(ctx, s.DB)
+	if m.HorizonMS != 4000 {
+		t.Errorf("horizon = %d, want 4000", m.HorizonMS)
+	}
+}
+
+// BenchmarkWrite measures the store's ingest rate (target: >= 1M rows/s).
+func BenchmarkWrite(b *testing.B) {
+	ctx := context.Background()
+	s := openTemp(b)
+	tx, err := s.Begin(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ids := make([]int64, 1000)
+	for i := range ids {
+		ids[i], err = tx.Series(ctx, "bench_metric", Histogram, map[string]string{"series": fmt.Sprint(i)}, "")
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	if _, err := tx.Commit(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	const perTx = 100000
+	for done := 0; done < b.N; {
+		tx, _ := s.Begin(ctx)
+		for j := 0; j < perTx && done < b.N; j++ {
+			if err := tx.Append(ctx, ids[done%1000], int64(done), float64(done%977)); err != nil {
+				b.Fatal(err)
+			}
+			done++
+		}
+		if _, err := tx.Commit(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}

@@ -1,0 +1,235 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// rowsPerInsert is how many samples one multi-row INSERT carries; 3
+// parameters a row stays far below SQLite's 32766-parameter limit.
+const rowsPerInsert = 400
+
+var insertSamplesSQL = func() string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO samples(series_id, ts, value) VALUES ")
+	for i := 0; i < rowsPerInsert; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?,?,?)")
+	}
+	return b.String()
+}()
+
+// Tx is one atomic write: everything added through it lands on Commit, or
+// nothing does.
+type Tx struct {
+	s        *Store
+	tx       *sql.Tx
+	stmt     *sql.Stmt
+	buf      []any
+	n        int
+	added    int64
+	newKeys  []string
+	newTypes []string
+	done     bool
+}
+
+// Begin starts a write transaction (it takes SQLite's write lock at once,
+// waiting up to the busy timeout).
+func (s *Store) Begin(ctx context.Context) (*Tx, error) {
+	if s.readOnly {
+		return nil, errors.New("store opened read-only")
+	}
+	if s.series == nil {
+		if err := s.loadSeries(ctx); err != nil {
+			return nil, err
+		}
+	}
+	tx, err := s.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("begin write: %w", err)
+	}
+	return &Tx{s: s, tx: tx, buf: make([]any, 0, 3*rowsPerInsert)}, nil
+}
+
+func (s *Store) loadSeries(ctx context.Context) error {
+	rows, err := s.DB.QueryContext(ctx, "SELECT id, name, type, labels, service FROM series")
+	if err != nil {
+		return fmt.Errorf("load series: %w", err)
+	}
+	defer rows.Close()
+	s.series = map[string]seriesEntry{}
+	s.types = map[string]Type{}
+	for rows.Next() {
+		var id int64
+		var name, typ, labels, service string
+		if err := rows.Scan(&id, &name, &typ, &labels, &service); err != nil {
+			return err
+		}
+		s.series[seriesKey(name, labels, service)] = seriesEntry{id, Type(typ)}
+		s.types[name] = Type(typ)
+	}
+	return rows.Err()
+}
+
+// Series returns the id of a series, creating it inside this transaction if
+// needed. It refuses a name already used with another type.
+func (t *Tx) Series(ctx context.Context, name string, typ Type, labels map[string]string, service string) (int64, error) {
+	canon := CanonicalLabels(labels)
+	key := seriesKey(name, canon, service)
+	if e, ok := t.s.series[key]; ok {
+		if e.typ != typ {
+			return 0, invalid("metric %s is a %s, not a %s", name, e.typ, typ)
+		}
+		return e.id, nil
+	}
+	if err := ValidateSeries(name, typ, labels); err != nil {
+		return 0, err
+	}
+	if known, ok := t.s.types[name]; ok && known != typ {
+		return 0, invalid("metric %s is a %s, not a %s", name, known, typ)
+	}
+	// Another process may have added series since we loaded them.
+	var id int64
+	var got string
+	err := t.tx.QueryRowContext(ctx, "SELECT id, type FROM series WHERE name = ? AND labels = ? AND service = ?",
+		name, canon, service).Scan(&id, &got)
+	switch {
+	case err == nil:
+		if Type(got) != typ {
+			return 0, invalid("metric %s is a %s, not a %s", name, got, typ)
+		}
+	case errors.Is(err, sql.ErrNoRows):
+		if _, ok := t.s.types[name]; !ok {
+			var other string
+			err := t.tx.QueryRowContext(ctx, "SELECT type FROM series WHERE name = ? LIMIT 1", name).Scan(&other)
+			if err == nil && Type(other) != typ {
+				return 0, invalid("metric %s is a %s, not a %s", name, other, typ)
+			}
+		}
+		err = t.tx.QueryRowContext(ctx, "INSERT INTO series(name, type, labels, service) VALUES (?, ?, ?, ?) RETURNING id",
+			name, string(typ), canon, service).Scan(&id)
+		if err != nil {
+			return 0, fmt.Errorf("add series %s: %w", name, err)
+		}
+	default:
+		return 0, fmt.Errorf("look up series %s: %w", name, err)
+	}
+	t.s.series[key] = seriesEntry{id, typ}
+	t.newKeys = append(t.newKeys, key)
+	if _, ok := t.s.types[name]; !ok {
+		t.s.types[name] = typ
+		t.newTypes = append(t.newTypes, name)
+	}
+	return id, nil
+}
+
+// Append adds one sample of an existing series. The value must already be
+// validated (ValidateValue).
+func (t *Tx) Append(ctx context.Context, seriesID, tsMS int64, value float64) error {
+	t.buf = append(t.buf, seriesID, tsMS, value)
+	t.n++
+	if t.n == rowsPerInsert {
+		return t.flush(ctx)
+	}
+	return nil
+}
+
+// Add validates s, resolves its series and appends it.
+func (t *Tx) Add(ctx context.Context, s Sample) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	id, err := t.Series(ctx, s.Name, s.Type, s.Labels, s.Service)
+	if err != nil {
+		return err
+	}
+	return t.Append(ctx, id, s.TS, s.Value)
+}
+
+func (t *Tx) flush(ctx context.Context) error {
+	if t.n == 0 {
+		return nil
+	}
+	var err error
+	if t.n == rowsPerInsert {
+		if t.stmt == nil {
+			t.stmt, err = t.tx.PrepareContext(ctx, insertSamplesSQL)
+			if err != nil {
+				return fmt.Errorf("prepare insert: %w", err)
+			}
+		}
+		_, err = t.stmt.ExecContext(ctx, t.buf...)
+	} else {
+		q := insertSamplesSQL[:len("INSERT INTO samples(series_id, ts, value) VALUES ")+t.n*len("(?,?,?),")-1]
+		_, err = t.tx.ExecContext(ctx, q, t.buf...)
+	}
+	if err != nil {
+		return fmt.Errorf("insert samples: %w", err)
+	}
+	t.added += int64(t.n)
+	t.n = 0
+	t.buf = t.buf[:0]
+	return nil
+}
+
+// Commit writes what is buffered and commits; it returns the number of
+// samples written.
+func (t *Tx) Commit(ctx context.Context) (int64, error) {
+	if err := t.flush(ctx); err != nil {
+		t.Rollback()
+		return 0, err
+	}
+	t.done = true
+	if t.stmt != nil {
+		t.stmt.Close()
+	}
+	if err := t.tx.Commit(); err != nil {
+		t.forget()
+		return 0, fmt.Errorf("commit: %w", err)
+	}
+	return t.added, nil
+}
+
+// Rollback discards the transaction; safe to call after Commit.
+func (t *Tx) Rollback() {
+	if t.done {
+		return
+	}
+	t.done = true
+	if t.stmt != nil {
+		t.stmt.Close()
+	}
+	t.tx.Rollback() //nolint:errcheck // nothing to do about a failed rollback
+	t.forget()
+}
+
+// forget drops series this transaction created from the in-memory index,
+// since they no longer exist in the store.
+func (t *Tx) forget() {
+	for _, k := range t.newKeys {
+		delete(t.s.series, k)
+	}
+	for _, n := range t.newTypes {
+		delete(t.s.types, n)
+	}
+}
+
+// Write adds samples in one transaction.
+func (s *Store) Write(ctx context.Context, samples []Sample) (int64, error) {
+	tx, err := s.Begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for i := range samples {
+		if err := tx.Add(ctx, samples[i]); err != nil {
+			tx.Rollback()
+			return 0, err
+		}
+	}
+	return tx.Commit(ctx)
+}

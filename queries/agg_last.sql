@@ -1,0 +1,6 @@
+-- The latest sample's value per group over the window (start, end].
+SELECT g.grp, arg_max(s.value, s.ts), count(*)
+FROM all_samples s
+JOIN sel g ON g.store = s.store AND g.series_id = s.series_id
+WHERE s.ts > $1 AND s.ts <= $2
+GROUP BY g.grp

@@ -1,0 +1,6 @@
+-- min of sample values per group over the window (start, end].
+SELECT g.grp, min(s.value), count(*)
+FROM all_samples s
+JOIN sel g ON g.store = s.store AND g.series_id = s.series_id
+WHERE s.ts > $1 AND s.ts <= $2
+GROUP BY g.grp

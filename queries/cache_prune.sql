@@ -1,0 +1,2 @@
+-- Apply the store's retention horizon.
+DELETE FROM samples WHERE ts < $1

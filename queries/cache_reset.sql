@@ -1,0 +1,3 @@
+DELETE FROM cache_meta;
+DELETE FROM series;
+DELETE FROM samples;
