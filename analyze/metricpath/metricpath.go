@@ -231,13 +231,14 @@ func (p *parser) selector() (*Selector, error) {
 					break
 				}
 			}
+			lstart := p.pos
 			l := p.ident(false)
 			if l == "" {
 				return nil, p.errf("expected a label name in by (...)")
 			}
 			for _, b := range sel.By {
 				if b == l {
-					return nil, p.errf("label %q appears twice in by (...)", l)
+					return nil, &SyntaxError{Col: lstart + 1, Msg: fmt.Sprintf("label %q appears twice in by (...)", l)}
 				}
 			}
 			sel.By = append(sel.By, l)
@@ -359,9 +360,10 @@ func (p *parser) agg() (Agg, error) {
 				}
 				word = p.s[start:p.pos]
 			}
-			q, err := strconv.ParseFloat(word[1:], 64)
-			if err == nil && q >= 0 && q <= 100 {
-				return Agg{Kind: Percentile, Quantile: q / 100, Text: word}, nil
+			// "99.9e-2" rounds once, so p99.9 is exactly the double 0.999.
+			q, err := strconv.ParseFloat(word[1:]+"e-2", 64)
+			if err == nil && q >= 0 && q <= 1 {
+				return Agg{Kind: Percentile, Quantile: q, Text: word}, nil
 			}
 			p.pos = start
 			return Agg{}, p.errf("percentile %s is out of range (want p0 to p100)", word)

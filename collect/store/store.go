@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -90,6 +91,11 @@ func Open(ctx context.Context, p string, opt Options) (*Store, error) {
 		}
 		if st.IsDir() {
 			return nil, fmt.Errorf("open store %s: is a directory", p)
+		}
+	}
+	if !opt.ReadOnly {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return nil, fmt.Errorf("open store %s: %w", p, err)
 		}
 	}
 	db, err := sql.Open("sqlite", dsn(p, opt.ReadOnly))

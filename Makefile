@@ -1,0 +1,43 @@
+# vigil: see README.md. `make demo` and `make test` are the two commands a
+# newcomer runs; CI (.ci/run) runs `make test`.
+GO            ?= go
+BIN           := bin
+GOLANGCI_LINT := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
+# The demo's "now": fixed, so the demo prints the same numbers everywhere.
+DEMO_AT       := 2026-11-29T12:00:00Z
+DEMO          := demo
+
+.PHONY: build test bench demo lint clean
+
+build:
+	$(GO) build -o $(BIN)/vigil ./cmd/vigil
+
+test:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+bench: build
+	$(GO) build -o $(BIN)/vigil-bench ./cmd/vigil-bench
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1000000x ./collect/...
+	./$(BIN)/vigil-bench -vigil $(BIN)/vigil -dir .bench
+
+demo: build
+	@mkdir -p $(DEMO)
+	./$(BIN)/vigil store demo --db $(DEMO)/vigil.db --at $(DEMO_AT) --force
+	./$(BIN)/vigil query --db $(DEMO)/vigil.db --at $(DEMO_AT) --window 1h \
+		'response_time_ms.p95 by (service, endpoint)' | tee $(DEMO)/latency_p95.txt
+	./$(BIN)/vigil query --db $(DEMO)/vigil.db --at $(DEMO_AT) --window 1h \
+		'http_requests_total{status=~"5.."}.increase by (service) / http_requests_total.increase by (service)' | tee $(DEMO)/error_ratio.txt
+	./$(BIN)/vigil query --db $(DEMO)/vigil.db --at $(DEMO_AT) --window 1h -o json \
+		'cpu_usage_percent.avg by (host)' > $(DEMO)/cpu_avg.json
+	./$(BIN)/vigil query --db $(DEMO)/vigil.db --at $(DEMO_AT) --window 7d -o markdown \
+		'response_time_ms.p99 by (service)' > $(DEMO)/latency_p99_7d.md
+	@echo
+	@echo "demo store: $(DEMO)/vigil.db (its DuckDB cache: $(DEMO)/vigil.db.cache.duckdb)"
+	@echo "outputs:    $(DEMO)/latency_p95.txt $(DEMO)/error_ratio.txt $(DEMO)/cpu_avg.json $(DEMO)/latency_p99_7d.md"
+
+lint:
+	$(GO) run $(GOLANGCI_LINT) run ./...
+
+clean:
+	rm -rf $(BIN) $(DEMO) .bench

@@ -1,0 +1,79 @@
+package analyze
+
+import (
+	"context"
+	"io/fs"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil-metrics/vigil/queries"
+)
+
+// Every embedded query runs against a fixture, with the parameters its
+// caller binds; a new .sql file without an entry here fails the test.
+func TestEveryEmbeddedQueryRuns(t *testing.T) {
+	f := newFixture(t)
+	p := f.write("v.db", hist("lat_ms", map[string]string{"h": "a"}, -time.Minute, 15, 20, 35, 40, 50)...)
+	db, err := Open(context.Background(), []string{p}, Options{CacheDir: f.cacheDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	start, end := atMS(-time.Hour), atMS(0)
+	// Queries that run with the cache's catalog as default, and those that
+	// run over the united views (with the selection table filled).
+	inCache := map[string][]any{
+		"cache_schema": nil, "cache_meta_read": nil, "cache_count": nil,
+		"cache_prune": {int64(0)}, "cache_meta_clear": nil, "cache_reset": nil,
+		"cache_meta_write": {1, "id", int64(1), int64(1), int64(0), int64(0), int64(0), int64(1), int64(1), 1.5},
+	}
+	overViews := map[string][]any{
+		"series_by_name": {"lat_ms"},
+		"agg_sum":        {start, end}, "agg_min": {start, end}, "agg_max": {start, end}, "agg_avg": {start, end},
+		"agg_stddev_pop": {start, end}, "agg_last": {start, end}, "agg_quantile": {start, end, 0.4},
+	}
+	names, _ := fs.Glob(queries.FS, "*.sql")
+	if err := db.fillSelection(ctx, []int64{0}, []int64{1}, []int64{0}); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		name := strings.TrimSuffix(n, ".sql")
+		args, cacheQuery := inCache[name]
+		if !cacheQuery {
+			var ok bool
+			if args, ok = overViews[name]; !ok {
+				t.Errorf("queries/%s has no test entry", n)
+				continue
+			}
+		}
+		t.Run(name, func(t *testing.T) {
+			if cacheQuery {
+				mustExec(t, db, "USE c0")
+				mustExec(t, db, "BEGIN TRANSACTION")
+				defer mustExec(t, db, "ROLLBACK")
+				defer mustExec(t, db, "USE memory")
+			}
+			rows, err := db.conn.QueryContext(ctx, queries.Get(name), args...)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			rows.Close()
+		})
+	}
+	// The percentile query computes numpy's value on the fixture.
+	var g int
+	var v float64
+	var n int64
+	if err := db.conn.QueryRowContext(ctx, queries.Get("agg_quantile"), start, end, 0.4).Scan(&g, &v, &n); err != nil || v != 29 || n != 5 {
+		t.Errorf("agg_quantile = %v %v %v, want 29 over 5 samples", v, n, err)
+	}
+}
+
+func mustExec(t *testing.T, db *DB, q string) {
+	t.Helper()
+	if _, err := db.conn.ExecContext(context.Background(), q); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+}

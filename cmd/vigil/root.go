@@ -1,0 +1,213 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+)
+
+// app is what every command shares: streams, the clock and the decoded
+// configuration. Nothing below cmd/ sees viper.
+type app struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	now            func() time.Time
+
+	v       *viper.Viper
+	cfg     config
+	cfgFile string
+	log     *slog.Logger
+}
+
+// config is the typed view of vigil.yaml, VIGIL_* and flags. Sections that
+// later commands read are declared now so that an unknown key is an error.
+type config struct {
+	DB        []string `mapstructure:"db"`
+	CacheDir  string   `mapstructure:"cache_dir"`
+	State     string   `mapstructure:"state"`
+	LogLevel  string   `mapstructure:"log_level"`
+	LogFormat string   `mapstructure:"log_format"`
+
+	AlertRules       any `mapstructure:"alert_rules"`
+	Channels         any `mapstructure:"channels"`
+	Escalation       any `mapstructure:"escalation"`
+	Settings         any `mapstructure:"settings"`
+	Silences         any `mapstructure:"silences"`
+	SLOs             any `mapstructure:"slos"`
+	CorrelationRules any `mapstructure:"correlation_rules"`
+	RecordingRules   any `mapstructure:"recording_rules"`
+}
+
+func newRootCmd(a *app) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "vigil",
+		Short: "Turn metrics into decisions: record, import, query, alert and report from SQLite stores",
+		Long: `vigil records metrics into SQLite stores and answers questions about them
+with DuckDB: percentiles, rates and ratios over a window, for cron jobs, CI
+gates and reports.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return a.load(cmd)
+		},
+	}
+	root.PersistentFlags().StringVar(&a.cfgFile, "config", "", "config file (default ./vigil.yaml if present)")
+	root.PersistentFlags().String("log-level", "warn", "log level: debug, info, warn, error")
+	root.PersistentFlags().String("log-format", "text", "log format: text or json")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return &usageError{err: err, hint: "see 'vigil " + "help' for usage"}
+	})
+	root.AddCommand(newVersionCmd(a), newRecordCmd(a), newImportCmd(a), newQueryCmd(a), newStoreCmd(a))
+	return root
+}
+
+// load reads configuration once per invocation: flags win over VIGIL_*
+// environment variables, which win over the config file.
+func (a *app) load(cmd *cobra.Command) error {
+	v := viper.New()
+	v.SetEnvPrefix("VIGIL")
+	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
+	v.AutomaticEnv()
+	file := a.cfgFile
+	if file == "" {
+		if _, err := os.Stat("vigil.yaml"); err == nil {
+			file = "vigil.yaml"
+		}
+	}
+	if file != "" {
+		v.SetConfigFile(file)
+		v.SetConfigType("yaml")
+		if err := v.ReadInConfig(); err != nil {
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				return usagef("read config %s: %v", file, pe.Err)
+			}
+			return usagef("config %s: %v", file, err)
+		}
+	}
+	bind := map[string]string{"db": "db", "cache_dir": "cache-dir", "state": "state", "log_level": "log-level", "log_format": "log-format"}
+	for key, flag := range bind {
+		if f := cmd.Flags().Lookup(flag); f != nil {
+			if err := v.BindPFlag(key, f); err != nil {
+				return err
+			}
+		}
+		if err := v.BindEnv(key); err != nil {
+			return err
+		}
+	}
+	var cfg config
+	if err := v.UnmarshalExact(&cfg, func(dc *mapstructure.DecoderConfig) { dc.WeaklyTypedInput = true }); err != nil {
+		return usagef("config %s: %v", file, err)
+	}
+	if file != "" && cfg.State == "" {
+		cfg.State = filepath.Join(filepath.Dir(file), "vigil-state.db")
+	}
+	a.v, a.cfg = v, cfg
+	return a.setupLog()
+}
+
+func (a *app) setupLog() error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(a.cfg.LogLevel)); err != nil {
+		return usagef("--log-level %q: want debug, info, warn or error", a.cfg.LogLevel)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch a.cfg.LogFormat {
+	case "text", "":
+		a.log = slog.New(slog.NewTextHandler(a.stderr, opts))
+	case "json":
+		a.log = slog.New(slog.NewJSONHandler(a.stderr, opts))
+	default:
+		return usagef("--log-format %q: want text or json", a.cfg.LogFormat)
+	}
+	return nil
+}
+
+// storePaths expands --db values (globs allowed) into store files, in a
+// stable order and without duplicates.
+func (a *app) storePaths() ([]string, error) {
+	pats := a.cfg.DB
+	if len(pats) == 0 {
+		pats = []string{"vigil.db"}
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, p := range pats {
+		for _, part := range strings.Split(p, ",") {
+			part = strings.TrimSpace(part)
+			if part == "" {
+				continue
+			}
+			matches := []string{part}
+			if strings.ContainsAny(part, "*?[") {
+				m, err := filepath.Glob(part)
+				if err != nil {
+					return nil, usagef("--db %q: %v", part, err)
+				}
+				if len(m) == 0 {
+					return nil, usagef("--db %q matches no store", part)
+				}
+				matches = m
+			}
+			for _, m := range matches {
+				if strings.HasSuffix(m, ".duckdb") || strings.HasSuffix(m, ".wal") ||
+					strings.HasSuffix(m, "-wal") || strings.HasSuffix(m, "-shm") {
+					continue // caches and journals that a broad glob picks up
+				}
+				if !seen[m] {
+					seen[m] = true
+					out = append(out, m)
+				}
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, usagef("--db names no store")
+	}
+	return out, nil
+}
+
+// oneStore is for commands that write: they take exactly one store.
+func (a *app) oneStore() (string, error) {
+	ps, err := a.storePaths()
+	if err != nil {
+		return "", err
+	}
+	if len(ps) != 1 {
+		return "", usagef("this command writes one store, got %d (%s)", len(ps), strings.Join(ps, ", "))
+	}
+	return ps[0], nil
+}
+
+func addDBFlag(fs *pflag.FlagSet, write bool) {
+	if write {
+		fs.StringSlice("db", nil, "store file (default from config db:, else ./vigil.db)")
+		return
+	}
+	fs.StringSlice("db", nil, "store file; repeat or use globs ('hosts/*.db') to query many as one")
+	fs.String("cache-dir", "", "where DuckDB caches live (default: beside each store)")
+}
+
+func newVersionCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			fmt.Fprintln(a.stdout, "vigil", version())
+			return nil
+		},
+	}
+}
