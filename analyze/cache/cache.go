@@ -353,57 +353,6 @@ func copySamples(ctx context.Context, conn *sql.Conn, catalog string, db *sql.DB
 	return n, nil
 }
 
-func readRanges(ctx context.Context, db *sql.DB, work <-chan [2]int64, out chan<- *rowBatch, pool *sync.Pool) error {
-	c, err := db.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	stmt, err := c.PrepareContext(ctx, "SELECT series_id, ts, value FROM samples WHERE id > ? AND id <= ?")
-	if err != nil {
-		return fmt.Errorf("read samples: %w", err)
-	}
-	defer stmt.Close()
-	for r := range work {
-		rows, err := stmt.QueryContext(ctx, r[0], r[1])
-		if err != nil {
-			return fmt.Errorf("read samples: %w", err)
-		}
-		b := pool.Get().(*rowBatch)
-		for rows.Next() {
-			var sid, ts int64
-			var v float64
-			if err := rows.Scan(&sid, &ts, &v); err != nil {
-				rows.Close()
-				return fmt.Errorf("read samples: %w", err)
-			}
-			b.sid, b.ts, b.v = append(b.sid, sid), append(b.ts, ts), append(b.v, v)
-			if len(b.sid) == batchRows {
-				select {
-				case out <- b:
-				case <-ctx.Done():
-					rows.Close()
-					return ctx.Err()
-				}
-				b = pool.Get().(*rowBatch)
-			}
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return fmt.Errorf("read samples: %w", err)
-		}
-		if len(b.sid) > 0 {
-			select {
-			case out <- b:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
-	}
-	return nil
-}
-
 func quoteIdent(s string) string {
 	return `"` + s + `"`
 }
