@@ -388,3 +388,54 @@ func TestNoMatchIsEmpty(t *testing.T) {
 		}
 	}
 }
+
+// A cold sync holds only a read snapshot of the store: a writer keeps
+// committing while it runs, and the next sync picks the new rows up.
+func TestSyncDoesNotBlockWriters(t *testing.T) {
+	f := newFixture(t)
+	p := filepath.Join(f.dir, "v.db")
+	st, err := store.Open(context.Background(), p, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	tx, _ := st.Begin(ctx)
+	id, _ := tx.Series(ctx, "g", store.Gauge, nil, "")
+	for i := 0; i < 400_000; i++ {
+		tx.Append(ctx, id, atMS(-time.Hour)+int64(i), 1)
+	}
+	if _, err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	var db *DB
+	var openErr error
+	go func() {
+		defer close(done)
+		db, openErr = Open(ctx, []string{p}, Options{CacheDir: f.cacheDir})
+	}()
+	writes := 0
+	for running := true; running; {
+		select {
+		case <-done:
+			running = false
+		default:
+			if _, err := st.Write(ctx, []store.Sample{{Name: "g", Type: store.Gauge, TS: atMS(0), Value: 1}}); err != nil {
+				t.Fatalf("write during sync: %v", err)
+			}
+			writes++
+		}
+	}
+	if openErr != nil {
+		t.Fatal(openErr)
+	}
+	db.Close()
+	if writes == 0 {
+		t.Fatal("no write completed while the sync ran")
+	}
+	rs, _ := f.query("g.count", 2*time.Hour, p)
+	if got := one(t, rs); got != float64(400_000+writes) {
+		t.Errorf("count = %v, want %d", got, 400_000+writes)
+	}
+}

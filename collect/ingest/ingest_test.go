@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -167,6 +168,48 @@ func TestDetect(t *testing.T) {
 	for _, c := range cases {
 		if got := Detect(c.name, []byte(c.head)); got != c.want {
 			t.Errorf("Detect(%q, %q) = %s, want %s", c.name, c.head, got, c.want)
+		}
+	}
+}
+
+// The three formats of testdata/import hold the same four samples, so
+// importing each gives the same store content.
+func TestSharedFixturesAgree(t *testing.T) {
+	want := []string{
+		`1795946400.000 http_requests_total counter 1 {"endpoint":"/api/users","method":"GET","status":"200"} api`,
+		`1795946401.500 http_requests_total counter 1 {"endpoint":"/api/users","method":"GET","status":"500"} api`,
+		`1795946402.000 cpu_usage_percent gauge 42.5 {"host":"worker-01"} `,
+		`1795946403.250 response_time_ms histogram 123.4 {"endpoint":"/api/users"} api`,
+	}
+	ref := filepath.Join(t.TempDir(), "ref.db")
+	script, err := os.ReadFile("../../testdata/import/reference.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, _ := sql.Open("sqlite", ref)
+	if _, err := db.Exec(string(script)); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	for _, src := range []Source{
+		{Name: "sample.jsonl", Path: "../../testdata/import/sample.jsonl"},
+		{Name: "sample.csv", Path: "../../testdata/import/sample.csv"},
+		{Name: "ref.db", Path: ref},
+	} {
+		s := newStore(t)
+		if src.Path != ref {
+			f, err := os.Open(src.Path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			src.R = f
+		}
+		if n, err := Import(context.Background(), s, []Source{src}); err != nil || n != 4 {
+			t.Fatalf("%s: Import = %d, %v", src.Name, n, err)
+		}
+		if got := dump(t, s); strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("%s:\n%s\nwant\n%s", src.Name, strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
 	}
 }
