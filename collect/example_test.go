@@ -1,0 +1,137 @@
+package collect_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/vigil-metrics/vigil/collect"
+)
+
+// A fixed clock keeps the examples' output stable.
+func clock() time.Time { return time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC) }
+
+func tempStore() (string, func()) {
+	dir, _ := os.MkdirTemp("", "vigil-example")
+	return filepath.Join(dir, "app.db"), func() { os.RemoveAll(dir) }
+}
+
+func show(r *collect.Recorder) {
+	rows, _ := r.Store().DB.Query(`SELECT name, type, labels, sum(value), count(*) FROM metrics GROUP BY name, type, labels ORDER BY name, labels`)
+	defer rows.Close()
+	for rows.Next() {
+		var name, typ, labels string
+		var sum float64
+		var n int
+		rows.Scan(&name, &typ, &labels, &sum, &n)
+		fmt.Println(name, typ, labels, sum, n)
+	}
+}
+
+func Example() {
+	path, cleanup := tempStore()
+	defer cleanup()
+	r, err := collect.Open(path, collect.Options{Service: "billing", Now: clock})
+	if err != nil {
+		panic(err)
+	}
+	defer r.Close()
+
+	invoices := r.Counter("invoices_total", map[string]string{"currency": "EUR"}) // keep handles on hot paths
+	invoices.Inc()
+	invoices.Add(2)
+	r.Gauge("queue_depth", nil).Set(17)
+	r.Histogram("render_ms", nil).Observe(41.5)
+
+	r.Flush(context.Background())
+	show(r)
+	// Output:
+	// invoices_total counter {"currency":"EUR"} 3 2
+	// queue_depth gauge {} 17 1
+	// render_ms histogram {} 41.5 1
+}
+
+func ExampleRecorder_Timer() {
+	path, cleanup := tempStore()
+	defer cleanup()
+	r, _ := collect.Open(path, collect.Options{Now: clock})
+	defer r.Close()
+
+	func() {
+		defer r.Timer("model_compression_duration_ms", map[string]string{"ratio": "0.5"})()
+		// ... the work being timed ...
+	}()
+
+	r.Flush(context.Background())
+	show(r)
+	// Output:
+	// model_compression_duration_ms histogram {"ratio":"0.5"} 0 1
+}
+
+func ExampleRecorder_Monitor() {
+	path, cleanup := tempStore()
+	defer cleanup()
+	r, _ := collect.Open(path, collect.Options{Now: clock})
+	defer r.Close()
+
+	err := r.Monitor(context.Background(), "rag_query", map[string]string{"user_type": "premium"},
+		func(ctx context.Context) error { return errors.New("index unavailable") })
+	fmt.Println("error:", err)
+
+	r.Flush(context.Background())
+	rows, _ := r.Store().DB.Query(`SELECT DISTINCT name, labels FROM metrics WHERE type = 'counter' ORDER BY name`)
+	defer rows.Close()
+	for rows.Next() {
+		var name, labels string
+		rows.Scan(&name, &labels)
+		fmt.Println(name, labels)
+	}
+	// Output:
+	// error: index unavailable
+	// rag_query_failed_total {"error":"errorString","status":"failed","user_type":"premium"}
+	// rag_query_started_total {"user_type":"premium"}
+}
+
+func ExampleRecorder_Middleware() {
+	path, cleanup := tempStore()
+	defer cleanup()
+	r, _ := collect.Open(path, collect.Options{Now: clock})
+	defer r.Close()
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/users/{id}", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "{}") })
+	srv := httptest.NewServer(r.Middleware(mux, collect.MiddlewareOptions{}))
+	defer srv.Close()
+	for _, id := range []string{"1", "2", "3"} {
+		resp, _ := http.Get(srv.URL + "/api/users/" + id)
+		resp.Body.Close()
+	}
+
+	r.Flush(context.Background())
+	show(r)
+	// Output:
+	// http_requests_total counter {"endpoint":"/api/users/{id}","method":"GET","status":"200"} 3 3
+	// response_time_ms histogram {"endpoint":"/api/users/{id}","method":"GET"} 0 3
+}
+
+func ExampleRecorder_TrackAvailability() {
+	path, cleanup := tempStore()
+	defer cleanup()
+	r, _ := collect.Open(path, collect.Options{Now: clock})
+	defer r.Close()
+
+	r.TrackAvailability("checkout", true, 120*time.Millisecond)
+	r.TrackLatency("checkout", 120*time.Millisecond, 2*time.Second)
+
+	r.Flush(context.Background())
+	show(r)
+	// Output:
+	// sli_latency_requests_total counter {"fast":"true","service":"checkout"} 1 1
+	// sli_request_duration_ms histogram {"service":"checkout","success":"true"} 120 1
+	// sli_requests_total counter {"service":"checkout","success":"true"} 1 1
+}

@@ -1,0 +1,484 @@
+// Package collect is vigil's instrumentation library and the base of its
+// collection agent: a Recorder buffers counters, gauges and histogram
+// observations in memory and flushes them into a SQLite store in batches,
+// when the buffer fills and on an interval, as the reference design's
+// MetricsCollector does. Recording never blocks on I/O: when the store
+// cannot be written, at most MaxBuffer samples wait and the rest are
+// counted as dropped.
+package collect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vigil-metrics/vigil/collect/store"
+)
+
+// Options tune a Recorder.
+type Options struct {
+	// Service is the store's service column for samples recorded through
+	// the handles (Counter, Gauge, Histogram).
+	Service string
+	// BufferSize is how many samples are buffered before a flush is
+	// started (default 1000, as in the reference design).
+	BufferSize int
+	// MaxBuffer caps the samples held while the store cannot be written
+	// (default 100000); beyond it new samples are dropped and counted.
+	MaxBuffer int
+	// FlushInterval flushes in the background this often (default 10s;
+	// negative disables the timer, leaving flushes to BufferSize and Flush).
+	FlushInterval time.Duration
+	// Sampling keeps only this fraction of samples of the named
+	// high-volume metrics (0 < rate <= 1). Kept counter increments are
+	// scaled by 1/rate so rates and increases stay unbiased.
+	Sampling map[string]float64
+	// Now is the clock (default time.Now).
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Stats are the Recorder's own health counters.
+type Stats struct {
+	Written       int64         // samples committed to the store
+	Dropped       int64         // samples dropped (buffer full while the store failed)
+	Invalid       int64         // samples refused (NaN, negative counter increment, bad name)
+	FlushErrors   int64         // failed flush attempts
+	Buffered      int           // samples waiting
+	LastFlush     time.Duration // duration of the last successful flush
+	LastFlushRows int
+}
+
+// ErrBufferFull is returned by AddBatch when the batch would not fit.
+var ErrBufferFull = errors.New("buffer full: the store is not keeping up or cannot be written")
+
+type series struct {
+	name    string
+	typ     store.Type
+	labels  map[string]string
+	service string
+	rate    float64 // sampling rate, 1 = keep all
+	id      int64   // store id; touched only by the flushing goroutine
+}
+
+type sample struct {
+	s  *series
+	ts int64
+	v  float64
+}
+
+// Recorder records samples into one store. It is safe for concurrent use.
+type Recorder struct {
+	st   *store.Store
+	opt  Options
+	seed maphash.Seed
+
+	mu      sync.Mutex
+	buf     []sample
+	pending [][]sample // full buffers waiting for the flusher, oldest first
+	npend   int
+	free    [][]sample
+	rng     *rand.Rand
+	wake    chan struct{}
+
+	smu    sync.RWMutex
+	byHash map[uint64][]*series
+	types  map[string]store.Type
+	warned map[string]bool
+
+	flushMu                              sync.Mutex // one writer at a time
+	written, dropped, invalid, flushErrs atomic.Int64
+	lastFlush                            atomic.Int64
+	lastRows                             atomic.Int64
+
+	stop   chan struct{}
+	done   chan struct{}
+	closed atomic.Bool
+}
+
+// Open opens (or creates) the store at path and starts a Recorder on it.
+func Open(path string, opt Options) (*Recorder, error) {
+	st, err := store.Open(context.Background(), path, store.Options{})
+	if err != nil {
+		return nil, err
+	}
+	return New(st, opt), nil
+}
+
+// New starts a Recorder on an open store; Close closes the store too.
+func New(st *store.Store, opt Options) *Recorder {
+	if opt.BufferSize <= 0 {
+		opt.BufferSize = 1000
+	}
+	if opt.MaxBuffer <= 0 {
+		opt.MaxBuffer = 100000
+	}
+	if opt.MaxBuffer < opt.BufferSize {
+		opt.MaxBuffer = opt.BufferSize
+	}
+	if opt.FlushInterval == 0 {
+		opt.FlushInterval = 10 * time.Second
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	r := &Recorder{
+		st: st, opt: opt, seed: maphash.MakeSeed(),
+		buf:    make([]sample, 0, opt.BufferSize),
+		rng:    rand.New(rand.NewPCG(uint64(opt.Now().UnixNano()), 0x5eed)),
+		wake:   make(chan struct{}, 1),
+		byHash: map[uint64][]*series{}, types: map[string]store.Type{}, warned: map[string]bool{},
+		stop: make(chan struct{}), done: make(chan struct{}),
+	}
+	go r.flushLoop()
+	return r
+}
+
+// Store is the store the Recorder writes.
+func (r *Recorder) Store() *store.Store { return r.st }
+
+// lookup finds or creates a series without allocating when it exists: the
+// label set is hashed order-independently and compared in place.
+func (r *Recorder) lookup(name string, typ store.Type, labels map[string]string, service string) *series {
+	h := r.hash(name, labels, service)
+	r.smu.RLock()
+	for _, s := range r.byHash[h] {
+		if s.name == name && s.service == service && sameLabels(s.labels, labels) {
+			r.smu.RUnlock()
+			if s.typ != typ {
+				r.warnOnce("type:"+name+string(typ), "metric recorded with two types; dropping", "name", name, "type", typ, "was", s.typ)
+				return nil
+			}
+			return s
+		}
+	}
+	r.smu.RUnlock()
+	return r.create(h, name, typ, labels, service)
+}
+
+func (r *Recorder) create(h uint64, name string, typ store.Type, labels map[string]string, service string) *series {
+	if err := store.ValidateSeries(name, typ, labels); err != nil {
+		r.invalid.Add(1)
+		r.warnOnce("invalid:"+name, "invalid series; dropping its samples", "name", name, "err", err)
+		return nil
+	}
+	r.smu.Lock()
+	defer r.smu.Unlock()
+	for _, s := range r.byHash[h] { // created meanwhile
+		if s.name == name && s.service == service && sameLabels(s.labels, labels) {
+			return s
+		}
+	}
+	if t, ok := r.types[name]; ok && t != typ {
+		r.warnOnceLocked("type:"+name+string(typ), "metric recorded with two types; dropping", "name", name, "type", typ, "was", t)
+		return nil
+	}
+	r.types[name] = typ
+	cp := make(map[string]string, len(labels))
+	for k, v := range labels {
+		cp[k] = v
+	}
+	rate := 1.0
+	if sr, ok := r.opt.Sampling[name]; ok && sr > 0 && sr < 1 {
+		rate = sr
+	}
+	s := &series{name: name, typ: typ, labels: cp, service: service, rate: rate}
+	r.byHash[h] = append(r.byHash[h], s)
+	return s
+}
+
+func (r *Recorder) hash(name string, labels map[string]string, service string) uint64 {
+	h := maphash.String(r.seed, name) ^ maphash.String(r.seed, service)*31
+	var sum uint64
+	for k, v := range labels {
+		// Summing per-pair hashes makes the result independent of map order.
+		sum += maphash.String(r.seed, k) * (maphash.String(r.seed, v) | 1)
+	}
+	return h ^ sum
+}
+
+func sameLabels(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if bv, ok := b[k]; !ok || bv != v {
+			return false
+		}
+	}
+	return true
+}
+
+func (r *Recorder) warnOnce(key, msg string, args ...any) {
+	r.smu.Lock()
+	defer r.smu.Unlock()
+	r.warnOnceLocked(key, msg, args...)
+}
+
+func (r *Recorder) warnOnceLocked(key, msg string, args ...any) {
+	if r.warned[key] {
+		return
+	}
+	r.warned[key] = true
+	r.opt.Logger.Warn(msg, args...)
+}
+
+// record buffers one sample. It never blocks on I/O.
+func (r *Recorder) record(s *series, ts int64, v float64) {
+	if s == nil {
+		return
+	}
+	if err := store.ValidateValue(s.typ, v); err != nil {
+		r.invalid.Add(1)
+		r.warnOnce("value:"+s.name, "invalid value; dropping", "name", s.name, "err", err)
+		return
+	}
+	r.mu.Lock()
+	if s.rate < 1 {
+		if r.rng.Float64() >= s.rate {
+			r.mu.Unlock()
+			return
+		}
+		if s.typ == store.Counter {
+			v /= s.rate
+		}
+	}
+	r.buf = append(r.buf, sample{s, ts, v})
+	if len(r.buf) >= r.opt.BufferSize {
+		r.handoffLocked()
+	}
+	r.mu.Unlock()
+}
+
+// handoffLocked moves the current buffer to the flusher's queue, dropping
+// it instead when the queue already holds MaxBuffer samples.
+func (r *Recorder) handoffLocked() {
+	if len(r.buf) == 0 {
+		return
+	}
+	if r.npend+len(r.buf) > r.opt.MaxBuffer {
+		r.dropped.Add(int64(len(r.buf)))
+		r.buf = r.buf[:0]
+		return
+	}
+	r.pending = append(r.pending, r.buf)
+	r.npend += len(r.buf)
+	if n := len(r.free); n > 0 {
+		r.buf = r.free[n-1][:0]
+		r.free = r.free[:n-1]
+	} else {
+		r.buf = make([]sample, 0, r.opt.BufferSize)
+	}
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (r *Recorder) now() int64 { return r.opt.Now().UnixMilli() }
+
+// Add records one sample with its own time, service and labels (the path
+// the agent's scrapes and pushes take). It validates the sample.
+func (r *Recorder) Add(s store.Sample) error {
+	if err := s.Validate(); err != nil {
+		r.invalid.Add(1)
+		return err
+	}
+	ser := r.lookup(s.Name, s.Type, s.Labels, s.Service)
+	if ser == nil {
+		return fmt.Errorf("metric %s: refused (see the log)", s.Name)
+	}
+	r.record(ser, s.TS, s.Value)
+	return nil
+}
+
+// AddBatch buffers all samples or none: it validates every one first, and
+// refuses the batch with ErrBufferFull when it would not fit.
+func (r *Recorder) AddBatch(samples []store.Sample) error {
+	refs := make([]*series, len(samples))
+	for i := range samples {
+		if err := samples[i].Validate(); err != nil {
+			return fmt.Errorf("sample %d: %w", i+1, err)
+		}
+		refs[i] = r.lookup(samples[i].Name, samples[i].Type, samples[i].Labels, samples[i].Service)
+		if refs[i] == nil {
+			return fmt.Errorf("sample %d: metric %s has another type in this store", i+1, samples[i].Name)
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.npend+len(r.buf)+len(samples) > r.opt.MaxBuffer+r.opt.BufferSize {
+		return ErrBufferFull
+	}
+	for i := range samples {
+		r.buf = append(r.buf, sample{refs[i], samples[i].TS, samples[i].Value})
+	}
+	if len(r.buf) >= r.opt.BufferSize {
+		// The whole batch moves as one chunk, so none of it is dropped.
+		r.pending = append(r.pending, r.buf)
+		r.npend += len(r.buf)
+		r.buf = make([]sample, 0, r.opt.BufferSize)
+		select {
+		case r.wake <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+
+func (r *Recorder) flushLoop() {
+	defer close(r.done)
+	var tick <-chan time.Time
+	if r.opt.FlushInterval > 0 {
+		t := time.NewTicker(r.opt.FlushInterval)
+		defer t.Stop()
+		tick = t.C
+	}
+	backoff := time.Duration(0)
+	for {
+		var retry <-chan time.Time
+		if backoff > 0 {
+			retry = time.After(backoff)
+		}
+		select {
+		case <-r.stop:
+			return
+		case <-r.wake:
+			if backoff > 0 {
+				continue // a failing store is retried on its own schedule
+			}
+		case <-tick:
+			r.mu.Lock()
+			r.handoffLocked()
+			r.mu.Unlock()
+		case <-retry:
+		}
+		if err := r.writePending(context.Background()); err != nil {
+			backoff = min(max(2*backoff, 100*time.Millisecond), max(r.opt.FlushInterval, time.Second))
+			r.opt.Logger.Error("flush failed; will retry", "err", err, "buffered", r.Stats().Buffered, "retry_in", backoff)
+		} else {
+			backoff = 0
+		}
+	}
+}
+
+// writePending writes every queued buffer in one transaction. On failure
+// the buffers go back to the front of the queue.
+func (r *Recorder) writePending(ctx context.Context) error {
+	r.flushMu.Lock()
+	defer r.flushMu.Unlock()
+	r.mu.Lock()
+	chunks := r.pending
+	n := r.npend
+	r.pending, r.npend = nil, 0
+	r.mu.Unlock()
+	if n == 0 {
+		return nil
+	}
+	start := r.opt.Now()
+	err := r.write(ctx, chunks)
+	if err != nil {
+		r.flushErrs.Add(1)
+		r.mu.Lock()
+		r.pending = append(chunks, r.pending...)
+		r.npend += n
+		// New buffers may have been queued meanwhile: keep the cap.
+		for r.npend > r.opt.MaxBuffer && len(r.pending) > 0 {
+			last := r.pending[len(r.pending)-1]
+			r.pending = r.pending[:len(r.pending)-1]
+			r.npend -= len(last)
+			r.dropped.Add(int64(len(last)))
+		}
+		r.mu.Unlock()
+		return err
+	}
+	r.written.Add(int64(n))
+	r.lastFlush.Store(int64(r.opt.Now().Sub(start)))
+	r.lastRows.Store(int64(n))
+	r.mu.Lock()
+	for _, c := range chunks {
+		if cap(c) == r.opt.BufferSize && len(r.free) < 8 {
+			r.free = append(r.free, c[:0])
+		}
+	}
+	r.mu.Unlock()
+	return nil
+}
+
+func (r *Recorder) write(ctx context.Context, chunks [][]sample) error {
+	tx, err := r.st.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	var resolved []*series
+	fail := func(err error) error {
+		tx.Rollback()
+		for _, s := range resolved {
+			s.id = 0 // the series rows were rolled back with the samples
+		}
+		return err
+	}
+	for _, c := range chunks {
+		for i := range c {
+			s := c[i].s
+			if s.id == 0 {
+				id, err := tx.Series(ctx, s.name, s.typ, s.labels, s.service)
+				if err != nil {
+					return fail(err)
+				}
+				s.id = id
+				resolved = append(resolved, s)
+			}
+			if err := tx.Append(ctx, s.id, c[i].ts, c[i].v); err != nil {
+				return fail(err)
+			}
+		}
+	}
+	if _, err := tx.Commit(ctx); err != nil {
+		return fail(err)
+	}
+	return nil
+}
+
+// Flush writes everything buffered now and waits for it.
+func (r *Recorder) Flush(ctx context.Context) error {
+	r.mu.Lock()
+	r.handoffLocked()
+	r.mu.Unlock()
+	return r.writePending(ctx)
+}
+
+// Close stops the background flusher, flushes, and closes the store.
+func (r *Recorder) Close() error {
+	if r.closed.Swap(true) {
+		return nil
+	}
+	close(r.stop)
+	<-r.done
+	err := r.Flush(context.Background())
+	if cerr := r.st.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Stats reports the Recorder's health.
+func (r *Recorder) Stats() Stats {
+	r.mu.Lock()
+	buffered := r.npend + len(r.buf)
+	r.mu.Unlock()
+	return Stats{
+		Written: r.written.Load(), Dropped: r.dropped.Load(), Invalid: r.invalid.Load(),
+		FlushErrors: r.flushErrs.Load(), Buffered: buffered,
+		LastFlush: time.Duration(r.lastFlush.Load()), LastFlushRows: int(r.lastRows.Load()),
+	}
+}
