@@ -83,9 +83,12 @@ type Recorder struct {
 	buf     []sample
 	pending [][]sample // full buffers waiting for the flusher, oldest first
 	npend   int
-	free    [][]sample
-	rng     *rand.Rand
-	wake    chan struct{}
+	// inflight counts samples being written: they still count against
+	// MaxBuffer, so a failed write can requeue them without dropping any.
+	inflight int
+	free     [][]sample
+	rng      *rand.Rand
+	wake     chan struct{}
 
 	smu    sync.RWMutex
 	byHash map[uint64][]*series
@@ -265,7 +268,7 @@ func (r *Recorder) handoffLocked() {
 	if len(r.buf) == 0 {
 		return
 	}
-	if r.npend+len(r.buf) > r.opt.MaxBuffer {
+	if r.npend+r.inflight+len(r.buf) > r.opt.MaxBuffer {
 		r.dropped.Add(int64(len(r.buf)))
 		r.buf = r.buf[:0]
 		return
@@ -316,17 +319,18 @@ func (r *Recorder) AddBatch(samples []store.Sample) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.npend+len(r.buf)+len(samples) > r.opt.MaxBuffer+r.opt.BufferSize {
+	if r.npend+r.inflight+len(r.buf)+len(samples) > r.opt.MaxBuffer {
 		return ErrBufferFull
 	}
 	for i := range samples {
 		r.buf = append(r.buf, sample{refs[i], samples[i].TS, samples[i].Value})
 	}
-	if len(r.buf) >= r.opt.BufferSize {
-		// The whole batch moves as one chunk, so none of it is dropped.
-		r.pending = append(r.pending, r.buf)
-		r.npend += len(r.buf)
-		r.buf = make([]sample, 0, r.opt.BufferSize)
+	// Queue at once: an accepted batch must never sit in the current
+	// buffer, which a later overflow may drop.
+	r.pending = append(r.pending, r.buf)
+	r.npend += len(r.buf)
+	r.buf = make([]sample, 0, r.opt.BufferSize)
+	if r.npend >= r.opt.BufferSize { // otherwise the interval flushes it
 		select {
 		case r.wake <- struct{}{}:
 		default:
@@ -380,6 +384,7 @@ func (r *Recorder) writePending(ctx context.Context) error {
 	chunks := r.pending
 	n := r.npend
 	r.pending, r.npend = nil, 0
+	r.inflight = n
 	r.mu.Unlock()
 	if n == 0 {
 		return nil
@@ -391,13 +396,7 @@ func (r *Recorder) writePending(ctx context.Context) error {
 		r.mu.Lock()
 		r.pending = append(chunks, r.pending...)
 		r.npend += n
-		// New buffers may have been queued meanwhile: keep the cap.
-		for r.npend > r.opt.MaxBuffer && len(r.pending) > 0 {
-			last := r.pending[len(r.pending)-1]
-			r.pending = r.pending[:len(r.pending)-1]
-			r.npend -= len(last)
-			r.dropped.Add(int64(len(last)))
-		}
+		r.inflight = 0
 		r.mu.Unlock()
 		return err
 	}
@@ -405,6 +404,7 @@ func (r *Recorder) writePending(ctx context.Context) error {
 	r.lastFlush.Store(int64(r.opt.Now().Sub(start)))
 	r.lastRows.Store(int64(n))
 	r.mu.Lock()
+	r.inflight = 0
 	for _, c := range chunks {
 		if cap(c) == r.opt.BufferSize && len(r.free) < 8 {
 			r.free = append(r.free, c[:0])
@@ -474,7 +474,7 @@ func (r *Recorder) Close() error {
 // Stats reports the Recorder's health.
 func (r *Recorder) Stats() Stats {
 	r.mu.Lock()
-	buffered := r.npend + len(r.buf)
+	buffered := r.npend + r.inflight + len(r.buf)
 	r.mu.Unlock()
 	return Stats{
 		Written: r.written.Load(), Dropped: r.dropped.Load(), Invalid: r.invalid.Load(),

@@ -289,21 +289,21 @@ func TestAddBatchIsAllOrNothing(t *testing.T) {
 	if err := r.AddBatch([]store.Sample{ok, ok, bad}); err == nil || !strings.Contains(err.Error(), "sample 3: value is NaN") {
 		t.Errorf("AddBatch = %v", err)
 	}
-	big := make([]store.Sample, 31)
+	big := make([]store.Sample, 21)
 	for i := range big {
 		big[i] = ok
 	}
 	if err := r.AddBatch(big); !errors.Is(err, ErrBufferFull) {
-		t.Errorf("AddBatch(31) = %v, want ErrBufferFull", err)
+		t.Errorf("AddBatch(21) = %v, want ErrBufferFull", err)
 	}
 	if s := r.Stats(); s.Buffered != 0 {
 		t.Errorf("buffered = %d after refused batches, want 0", s.Buffered)
 	}
-	if err := r.AddBatch(big[:25]); err != nil {
+	if err := r.AddBatch(big[:20]); err != nil {
 		t.Fatal(err)
 	}
 	r.Flush(context.Background())
-	if s := r.Stats(); s.Written != 25 || s.Dropped != 0 {
+	if s := r.Stats(); s.Written != 20 || s.Dropped != 0 {
 		t.Errorf("stats = %+v", s)
 	}
 }

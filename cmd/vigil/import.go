@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"github.com/vigil-metrics/vigil/cmd/internal/cli"
 	"io"
 	"os"
 	"sync/atomic"
@@ -52,12 +54,12 @@ func (a *app) runImport(cmd *cobra.Command, o *importOptions) error {
 	if o.Format != "" {
 		f, err := ingest.ParseFormat(o.Format)
 		if err != nil {
-			return &usageError{err: err}
+			return cli.Usage(err)
 		}
 		format = f
 	}
 	if o.Output != "table" && o.Output != "json" {
-		return usagef("--output %q: want table or json", o.Output)
+		return cli.Usagef("--output %q: want table or json", o.Output)
 	}
 	path, err := a.oneStore()
 	if err != nil {
@@ -73,7 +75,11 @@ func (a *app) runImport(cmd *cobra.Command, o *importOptions) error {
 		}
 		fh, err := os.Open(f)
 		if err != nil {
-			return &usageError{err: fmt.Errorf("open %s: %w", f, err.(*os.PathError).Err)}
+			var pe *os.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return cli.Usage(fmt.Errorf("open %s: %w", f, err))
 		}
 		defer fh.Close()
 		if st, err := fh.Stat(); err == nil {

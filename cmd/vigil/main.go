@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"github.com/vigil-metrics/vigil/cmd/internal/cli"
 	"io"
 	"os"
 	"os/signal"
@@ -36,5 +37,5 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
-	return a.report(err)
+	return cli.Report(stderr, "vigil", err)
 }

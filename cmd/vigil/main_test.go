@@ -42,20 +42,3 @@ func TestScripts(t *testing.T) {
 		},
 	})
 }
-
-func TestExitCodes(t *testing.T) {
-	cases := []struct {
-		err  error
-		want int
-	}{
-		{nil, 0},
-		{usagef("bad flag"), 2},
-		{&silentError{code: 3}, 3},
-		{os.ErrNotExist, 1},
-	}
-	for _, c := range cases {
-		if got := exitCode(c.err); got != c.want {
-			t.Errorf("exitCode(%v) = %d, want %d", c.err, got, c.want)
-		}
-	}
-}

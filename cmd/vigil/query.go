@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vigil-metrics/vigil/cmd/internal/cli"
 	"io"
 	"sort"
 	"strconv"
@@ -63,12 +64,12 @@ func parsePath(path string) (*metricpath.Expr, error) {
 	}
 	var se *metricpath.SyntaxError
 	if errors.As(err, &se) {
-		return nil, &usageError{
-			err:  fmt.Errorf("metric path: %v", se),
-			hint: fmt.Sprintf("%s\n%s^", path, strings.Repeat(" ", se.Col-1)),
+		return nil, &cli.UsageError{
+			Err:  fmt.Errorf("metric path: %w", se),
+			Hint: fmt.Sprintf("%s\n%s^", path, strings.Repeat(" ", se.Col-1)),
 		}
 	}
-	return nil, &usageError{err: err}
+	return nil, cli.Usage(err)
 }
 
 func (a *app) runQuery(cmd *cobra.Command, o *queryOptions) error {
@@ -78,7 +79,7 @@ func (a *app) runQuery(cmd *cobra.Command, o *queryOptions) error {
 	}
 	w, err := vtime.ParseDuration(o.Window)
 	if err != nil || w <= 0 {
-		return usagef("--window %q: want a positive duration like 90s, 5m, 1h, 7d", o.Window)
+		return cli.Usagef("--window %q: want a positive duration like 90s, 5m, 1h, 7d", o.Window)
 	}
 	at, err := a.at(o.At)
 	if err != nil {
@@ -87,7 +88,7 @@ func (a *app) runQuery(cmd *cobra.Command, o *queryOptions) error {
 	switch o.Output {
 	case "table", "json", "markdown":
 	default:
-		return usagef("--output %q: want table, json or markdown", o.Output)
+		return cli.Usagef("--output %q: want table, json or markdown", o.Output)
 	}
 	stores, err := a.storePaths()
 	if err != nil {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/vigil-metrics/vigil/cmd/internal/cli"
+
 	"fmt"
 	"strconv"
 	"strings"
@@ -34,11 +36,11 @@ func newRecordCmd(a *app) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			t, err := store.ParseType(args[0])
 			if err != nil {
-				return &usageError{err: err}
+				return cli.Usage(err)
 			}
 			v, err := strconv.ParseFloat(args[2], 64)
 			if err != nil {
-				return usagef("value %q is not a number", args[2])
+				return cli.Usagef("value %q is not a number", args[2])
 			}
 			o.Type, o.Name, o.Value = t, args[1], v
 			return a.runRecord(cmd, o)
@@ -56,10 +58,10 @@ func parseLabels(flags []string) (map[string]string, error) {
 	for _, l := range flags {
 		k, v, ok := strings.Cut(l, "=")
 		if !ok {
-			return nil, usagef("--label %q: want name=value", l)
+			return nil, cli.Usagef("--label %q: want name=value", l)
 		}
 		if _, dup := labels[k]; dup {
-			return nil, usagef("--label %q: label %s given twice", l, k)
+			return nil, cli.Usagef("--label %q: label %s given twice", l, k)
 		}
 		labels[k] = v
 	}
@@ -72,7 +74,7 @@ func (a *app) at(s string) (time.Time, error) {
 	}
 	t, err := vtime.ParseInstant(s)
 	if err != nil {
-		return time.Time{}, usagef("--at: %v", err)
+		return time.Time{}, cli.Usagef("--at: %v", err)
 	}
 	return t, nil
 }
@@ -88,7 +90,7 @@ func (a *app) runRecord(cmd *cobra.Command, o *recordOptions) error {
 	}
 	s := store.Sample{Name: o.Name, Type: o.Type, Labels: labels, Service: o.Service, TS: vtime.UnixMilli(t), Value: o.Value}
 	if err := s.Validate(); err != nil {
-		return &usageError{err: err}
+		return cli.Usage(err)
 	}
 	path, err := a.oneStore()
 	if err != nil {

@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/vigil-metrics/vigil/cmd/internal/agentcmd"
+	"github.com/vigil-metrics/vigil/cmd/internal/cli"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -66,9 +68,10 @@ gates and reports.`,
 	root.PersistentFlags().String("log-level", "warn", "log level: debug, info, warn, error")
 	root.PersistentFlags().String("log-format", "text", "log format: text or json")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return &usageError{err: err, hint: "see 'vigil " + "help' for usage"}
+		return &cli.UsageError{Err: err, Hint: "see 'vigil help' for usage"}
 	})
-	root.AddCommand(newVersionCmd(a), newRecordCmd(a), newImportCmd(a), newQueryCmd(a), newStoreCmd(a))
+	root.AddCommand(newVersionCmd(a), newRecordCmd(a), newImportCmd(a), newQueryCmd(a), newStoreCmd(a),
+		agentcmd.New("collect", func() *slog.Logger { return a.log }, version()))
 	return root
 }
 
@@ -91,9 +94,9 @@ func (a *app) load(cmd *cobra.Command) error {
 		if err := v.ReadInConfig(); err != nil {
 			var pe *fs.PathError
 			if errors.As(err, &pe) {
-				return usagef("read config %s: %v", file, pe.Err)
+				return cli.Usagef("read config %s: %v", file, pe.Err)
 			}
-			return usagef("config %s: %v", file, err)
+			return cli.Usagef("config %s: %v", file, err)
 		}
 	}
 	bind := map[string]string{"db": "db", "cache_dir": "cache-dir", "state": "state", "log_level": "log-level", "log_format": "log-format"}
@@ -109,7 +112,7 @@ func (a *app) load(cmd *cobra.Command) error {
 	}
 	var cfg config
 	if err := v.UnmarshalExact(&cfg, func(dc *mapstructure.DecoderConfig) { dc.WeaklyTypedInput = true }); err != nil {
-		return usagef("config %s: %v", file, err)
+		return cli.Usagef("config %s: %v", file, err)
 	}
 	if file != "" && cfg.State == "" {
 		cfg.State = filepath.Join(filepath.Dir(file), "vigil-state.db")
@@ -121,7 +124,7 @@ func (a *app) load(cmd *cobra.Command) error {
 func (a *app) setupLog() error {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(a.cfg.LogLevel)); err != nil {
-		return usagef("--log-level %q: want debug, info, warn or error", a.cfg.LogLevel)
+		return cli.Usagef("--log-level %q: want debug, info, warn or error", a.cfg.LogLevel)
 	}
 	opts := &slog.HandlerOptions{Level: level}
 	switch a.cfg.LogFormat {
@@ -130,7 +133,7 @@ func (a *app) setupLog() error {
 	case "json":
 		a.log = slog.New(slog.NewJSONHandler(a.stderr, opts))
 	default:
-		return usagef("--log-format %q: want text or json", a.cfg.LogFormat)
+		return cli.Usagef("--log-format %q: want text or json", a.cfg.LogFormat)
 	}
 	return nil
 }
@@ -154,10 +157,10 @@ func (a *app) storePaths() ([]string, error) {
 			if strings.ContainsAny(part, "*?[") {
 				m, err := filepath.Glob(part)
 				if err != nil {
-					return nil, usagef("--db %q: %v", part, err)
+					return nil, cli.Usagef("--db %q: %v", part, err)
 				}
 				if len(m) == 0 {
-					return nil, usagef("--db %q matches no store", part)
+					return nil, cli.Usagef("--db %q matches no store", part)
 				}
 				matches = m
 			}
@@ -174,7 +177,7 @@ func (a *app) storePaths() ([]string, error) {
 		}
 	}
 	if len(out) == 0 {
-		return nil, usagef("--db names no store")
+		return nil, cli.Usagef("--db names no store")
 	}
 	return out, nil
 }
@@ -186,7 +189,7 @@ func (a *app) oneStore() (string, error) {
 		return "", err
 	}
 	if len(ps) != 1 {
-		return "", usagef("this command writes one store, got %d (%s)", len(ps), strings.Join(ps, ", "))
+		return "", cli.Usagef("this command writes one store, got %d (%s)", len(ps), strings.Join(ps, ", "))
 	}
 	return ps[0], nil
 }

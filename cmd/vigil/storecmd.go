@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/vigil-metrics/vigil/cmd/internal/cli"
+
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -49,11 +51,11 @@ func newStoreDemoCmd(a *app) *cobra.Command {
 			}
 			span, err := vtime.ParseDuration(o.Span)
 			if err != nil || span <= 0 {
-				return usagef("--span %q: want a positive duration", o.Span)
+				return cli.Usagef("--span %q: want a positive duration", o.Span)
 			}
 			if _, err := os.Stat(path); err == nil {
 				if !o.Force {
-					return withHint(usagef("%s exists", path), "pass --force to replace it")
+					return cli.WithHint(cli.Usagef("%s exists", path), "pass --force to replace it")
 				}
 				for _, suffix := range []string{"", "-wal", "-shm"} {
 					if err := os.Remove(path + suffix); err != nil && !errors.Is(err, fs.ErrNotExist) {

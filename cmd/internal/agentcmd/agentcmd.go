@@ -1,0 +1,137 @@
+// Package agentcmd is the command line of the collection agent, shared by
+// `vigil collect` and the standalone vigil-agent binary (which must not
+// link DuckDB, so this package imports nothing from analyze).
+package agentcmd
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vigil-metrics/vigil/cmd/internal/cli"
+	"github.com/vigil-metrics/vigil/collect/agent"
+	"github.com/vigil-metrics/vigil/collect/scrape"
+	"github.com/vigil-metrics/vigil/collect/vtime"
+)
+
+type options struct {
+	DB              string
+	Interval        string
+	Once            bool
+	Scrape          []string
+	Listen          string
+	TokenFile       string
+	GPU             string
+	Service         string
+	Host            string
+	Retention       string
+	BufferSize      int
+	MaxBuffer       int
+	ScrapeTimeout   string
+	ScrapeBodyLimit int64
+}
+
+// New returns the collect command. logger is called after flags are
+// parsed, so a root command's --log-level applies.
+func New(use string, logger func() *slog.Logger, version string) *cobra.Command {
+	o := &options{}
+	cmd := &cobra.Command{
+		Use:   use,
+		Short: "Run the collection agent: host and GPU metrics, scrapes and pushes into a store",
+		Long: `Collect host metrics (CPU, memory, swap, disk, network, load; GPUs through
+NVML) every interval, scrape Prometheus endpoints, and take pushes over HTTP,
+writing everything into one store through a bounded buffer.
+
+SIGINT or SIGTERM flushes the buffer and exits 0. With --once, one round is
+collected (two readings 200 ms apart, so CPU percentages exist) and written.`,
+		Example: `  vigil collect --db /var/lib/vigil/host.db
+  vigil collect --db host.db --scrape node=http://127.0.0.1:9100/metrics --listen 127.0.0.1:9091
+  vigil collect --db host.db --once`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := o.config()
+			if err != nil {
+				return err
+			}
+			cfg.Logger = logger()
+			cfg.UserAgent = "vigil/" + version
+			err = agent.Run(cmd.Context(), cfg)
+			if errors.Is(err, agent.ErrGPURequired) {
+				return cli.WithHint(err, "install the NVIDIA driver (libnvidia-ml.so.1), or use --gpu auto")
+			}
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.DB, "db", "vigil.db", "store to write")
+	f.StringVar(&o.Interval, "interval", "10s", "collection and flush interval")
+	f.BoolVar(&o.Once, "once", false, "collect one round and exit")
+	f.StringArrayVar(&o.Scrape, "scrape", nil, "Prometheus endpoint to scrape, URL or JOB=URL (repeatable)")
+	f.StringVar(&o.Listen, "listen", "", "address for push, /metrics and /healthz (e.g. 127.0.0.1:9091)")
+	f.StringVar(&o.TokenFile, "token-file", "", "file holding the bearer token pushes must present")
+	f.StringVar(&o.GPU, "gpu", "auto", "GPU metrics: auto (if NVML is present), on (required), off")
+	f.StringVar(&o.Service, "service", "", "service name for host and GPU metrics")
+	f.StringVar(&o.Host, "host", "", "host label (default: the hostname)")
+	f.StringVar(&o.Retention, "retention", "30d", "delete samples older than this (0 keeps everything)")
+	f.IntVar(&o.BufferSize, "buffer-size", 1000, "samples buffered before a flush")
+	f.IntVar(&o.MaxBuffer, "max-buffer", 100000, "samples kept while the store cannot be written; more are dropped and counted")
+	f.StringVar(&o.ScrapeTimeout, "scrape-timeout", "", "per-scrape timeout (default: the interval, at most 10s)")
+	f.Int64Var(&o.ScrapeBodyLimit, "scrape-body-limit", 32<<20, "largest exposition read, in bytes")
+	return cmd
+}
+
+func (o *options) config() (agent.Config, error) {
+	cfg := agent.Config{DB: o.DB, Once: o.Once, Listen: o.Listen, GPU: o.GPU, Service: o.Service,
+		Host: o.Host, BufferSize: o.BufferSize, MaxBuffer: o.MaxBuffer, ScrapeBodyLimit: o.ScrapeBodyLimit}
+	var err error
+	if cfg.Interval, err = vtime.ParseDuration(o.Interval); err != nil || cfg.Interval <= 0 {
+		return cfg, cli.Usagef("--interval %q: want a positive duration like 10s", o.Interval)
+	}
+	if o.Retention != "0" && o.Retention != "" {
+		if cfg.Retention, err = vtime.ParseDuration(o.Retention); err != nil {
+			return cfg, cli.Usagef("--retention %q: want a duration like 30d", o.Retention)
+		}
+	}
+	if o.ScrapeTimeout != "" {
+		if cfg.ScrapeTimeout, err = vtime.ParseDuration(o.ScrapeTimeout); err != nil || cfg.ScrapeTimeout <= 0 {
+			return cfg, cli.Usagef("--scrape-timeout %q: want a positive duration", o.ScrapeTimeout)
+		}
+	}
+	switch o.GPU {
+	case "auto", "on", "off":
+	default:
+		return cfg, cli.Usagef("--gpu %q: want auto, on or off", o.GPU)
+	}
+	if o.BufferSize <= 0 || o.MaxBuffer <= 0 {
+		return cfg, cli.Usagef("--buffer-size and --max-buffer must be positive")
+	}
+	for _, s := range o.Scrape {
+		t, err := scrape.ParseTarget(s)
+		if err != nil {
+			return cfg, cli.Usage(err)
+		}
+		cfg.Targets = append(cfg.Targets, t)
+	}
+	if o.TokenFile != "" {
+		b, err := os.ReadFile(o.TokenFile)
+		if err != nil {
+			return cfg, cli.Usagef("--token-file: %v", err)
+		}
+		cfg.Token = strings.TrimSpace(string(b))
+		if cfg.Token == "" {
+			return cfg, cli.Usagef("--token-file %s is empty", o.TokenFile)
+		}
+	}
+	if cfg.Host == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return cfg, fmt.Errorf("hostname: %w (set --host)", err)
+		}
+		cfg.Host = h
+	}
+	return cfg, nil
+}

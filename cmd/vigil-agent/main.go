@@ -1,0 +1,40 @@
+// Command vigil-agent is the collection agent alone: `vigil collect`
+// without the analytics, so it links no DuckDB and stays small.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vigil-metrics/vigil/cmd/internal/agentcmd"
+	"github.com/vigil-metrics/vigil/cmd/internal/cli"
+)
+
+// Version is set at link time.
+var Version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var level slog.LevelVar
+	cmd := agentcmd.New("vigil-agent", func() *slog.Logger {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: &level}))
+	}, Version)
+	logLevel := cmd.Flags().String("log-level", "info", "log level: debug, info, warn, error")
+	cmd.PreRunE = func(*cobra.Command, []string) error {
+		if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+			return cli.Usagef("--log-level %q: want debug, info, warn or error", *logLevel)
+		}
+		return nil
+	}
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return cli.Usage(err) })
+	err := cmd.ExecuteContext(ctx)
+	stop()
+	os.Exit(cli.Report(os.Stderr, "vigil-agent", err))
+}
