@@ -6,11 +6,14 @@ GOLANGCI_LINT := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 # The demo's "now": fixed, so the demo prints the same numbers everywhere.
 DEMO_AT       := 2026-11-29T12:00:00Z
 DEMO          := demo
+# go-nvml's header marks some NVML calls deprecated; the warnings are noise.
+export CGO_CFLAGS ?= -O2 -g -Wno-deprecated-declarations
 
 .PHONY: build test bench demo lint clean
 
 build:
 	$(GO) build -o $(BIN)/vigil ./cmd/vigil
+	$(GO) build -o $(BIN)/vigil-agent ./cmd/vigil-agent
 
 test:
 	$(GO) vet ./...
@@ -19,7 +22,7 @@ test:
 bench: build
 	$(GO) build -o $(BIN)/vigil-bench ./cmd/vigil-bench
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1000000x ./collect/...
-	./$(BIN)/vigil-bench -vigil $(BIN)/vigil -dir .bench
+	./$(BIN)/vigil-bench -vigil $(BIN)/vigil -agent $(BIN)/vigil-agent -dir .bench
 
 demo: build
 	@mkdir -p $(DEMO)
@@ -32,9 +35,12 @@ demo: build
 		'cpu_usage_percent.avg by (host)' > $(DEMO)/cpu_avg.json
 	./$(BIN)/vigil query --db $(DEMO)/vigil.db --at $(DEMO_AT) --window 7d -o markdown \
 		'response_time_ms.p99 by (service)' > $(DEMO)/latency_p99_7d.md
+	./$(BIN)/vigil-agent --db $(DEMO)/host.db --once --log-level warn
+	./$(BIN)/vigil query --db $(DEMO)/host.db --window 1m 'memory_usage_percent.last by (host)' | tee $(DEMO)/host_memory.txt
 	@echo
 	@echo "demo store: $(DEMO)/vigil.db (its DuckDB cache: $(DEMO)/vigil.db.cache.duckdb)"
 	@echo "outputs:    $(DEMO)/latency_p95.txt $(DEMO)/error_ratio.txt $(DEMO)/cpu_avg.json $(DEMO)/latency_p99_7d.md"
+	@echo "this host:  $(DEMO)/host.db (one agent round), $(DEMO)/host_memory.txt"
 
 lint:
 	$(GO) run $(GOLANGCI_LINT) run ./...

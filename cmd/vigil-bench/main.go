@@ -26,10 +26,23 @@ func main() {
 	dir := flag.String("dir", ".bench", "work folder (replaced)")
 	vigil := flag.String("vigil", "bin/vigil", "the vigil binary to measure")
 	sqlite := flag.String("sqlite3", "sqlite3", "the sqlite3 CLI")
+	agentBin := flag.String("agent", "bin/vigil-agent", "the vigil-agent binary to measure (empty: skip)")
+	nodeExporter := flag.String("node-exporter", "prometheus-node-exporter", "node exporter to compare the agent with")
+	agentSpan := flag.Duration("agent-span", 60*time.Second, "how long to run the agent")
+	skipQuery := flag.Bool("skip-query", false, "skip the store and query measurements")
 	flag.Parse()
-	if err := run(*rows, *series, *dir, *vigil, *sqlite); err != nil {
-		fmt.Fprintln(os.Stderr, "vigil-bench:", err)
-		os.Exit(1)
+	if !*skipQuery {
+		if err := run(*rows, *series, *dir, *vigil, *sqlite); err != nil {
+			fmt.Fprintln(os.Stderr, "vigil-bench:", err)
+			os.Exit(1)
+		}
+	}
+	if *agentBin != "" {
+		os.MkdirAll(*dir, 0o755)
+		if err := benchAgent(*dir, *agentBin, *nodeExporter, *agentSpan); err != nil {
+			fmt.Fprintln(os.Stderr, "vigil-bench:", err)
+			os.Exit(1)
+		}
 	}
 }
 

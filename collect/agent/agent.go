@@ -259,6 +259,9 @@ func (a *agent) scrapeOne(ctx context.Context, t scrape.Target, now time.Time) {
 }
 
 func (a *agent) once(ctx context.Context) error {
+	if a.cfg.Retention > 0 {
+		a.prune(ctx) // cron users of --once get retention too
+	}
 	// The first reading is only the baseline for CPU percentages and I/O
 	// increments; the second, a moment later, is what gets stored.
 	if _, err := a.sys.Collect(ctx, a.cfg.Now().UnixMilli()); err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/vigil-metrics/vigil/collect/gpu"
 	"github.com/vigil-metrics/vigil/collect/scrape"
+	"github.com/vigil-metrics/vigil/collect/store"
 )
 
 type fakeGPU struct{}
@@ -149,5 +150,37 @@ func TestRedactURL(t *testing.T) {
 		if got := RedactURL(in); got != want {
 			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// Samples past --retention are deleted; newer ones stay.
+func TestRetention(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "v.db")
+	at := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	st, err := store.Open(context.Background(), db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var old []store.Sample
+	for i := 0; i < 12000; i++ { // more than one prune batch
+		old = append(old, store.Sample{Name: "g", Type: store.Gauge, TS: at.Add(-48 * time.Hour).UnixMilli() + int64(i), Value: 1})
+	}
+	old = append(old, store.Sample{Name: "g", Type: store.Gauge, TS: at.Add(-time.Hour).UnixMilli(), Value: 2})
+	if _, err := st.Write(context.Background(), old); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	err = Run(context.Background(), Config{DB: db, Once: true, GPU: "off", Host: "h", Retention: 24 * time.Hour,
+		Now: func() time.Time { return at }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := query(t, db, `SELECT count(*), sum(value), '' FROM metrics WHERE name = 'g'`)
+	if got[0] != "1 2 " {
+		t.Errorf("g rows, sum = %q, want the one sample inside the retention", got[0])
+	}
+	got = query(t, db, `SELECT value, '', '' FROM meta WHERE key = 'horizon_ms'`)
+	if want := fmt.Sprint(at.Add(-24*time.Hour).UnixMilli()) + "  "; got[0] != want {
+		t.Errorf("horizon = %q, want %q", got[0], want)
 	}
 }
