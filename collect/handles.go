@@ -151,15 +151,16 @@ func (r *Recorder) Middleware(next http.Handler, opt MiddlewareOptions) http.Han
 		start := r.opt.Now()
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(sw, req)
-		endpoint := ""
-		if opt.Endpoint != nil {
+		var endpoint string
+		switch {
+		case opt.Endpoint != nil:
 			endpoint = opt.Endpoint(req)
-		} else if req.Pattern != "" {
+		case req.Pattern != "":
 			endpoint = req.Pattern
 			if i := strings.IndexByte(endpoint, ' '); i >= 0 {
-				endpoint = endpoint[i+1:]
+				endpoint = endpoint[i+1:] // drop the method of "GET /users/{id}"
 			}
-		} else {
+		default:
 			endpoint = req.URL.Path
 		}
 		r.Counter("http_requests_total", map[string]string{

@@ -47,7 +47,7 @@ func TestColdSyncCopiesExactly(t *testing.T) {
 	for i := range ids {
 		ids[i], _ = tx.Series(ctx, "m", store.Gauge, map[string]string{"i": string(rune('a' + i))}, "")
 	}
-	special := []float64{0.1, 1e300, -1e-300, 3, -0.0, math.MaxFloat64, 123456789.123456789}
+	special := []float64{0.1, 1e300, -1e-300, 3, math.Copysign(0, -1), math.MaxFloat64, 123456789.123456789}
 	const n = 300_000
 	for i := 0; i < n; i++ {
 		v := special[i%len(special)] * float64(i%3+1) / 3

@@ -1,6 +1,7 @@
 package metricpath
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -57,8 +58,8 @@ func TestSyntaxErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		_, err := Parse(c.in)
-		se, ok := err.(*SyntaxError)
-		if !ok {
+		var se *SyntaxError
+		if !errors.As(err, &se) {
 			t.Errorf("Parse(%q) = %v, want a SyntaxError", c.in, err)
 			continue
 		}

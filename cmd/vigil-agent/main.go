@@ -19,8 +19,8 @@ import (
 var Version = "dev"
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	// Not deferred: os.Exit below would skip it; the process ends anyway.
+	ctx, _ := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	var level slog.LevelVar
 	cmd := agentcmd.New("vigil-agent", func() *slog.Logger {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: &level}))
@@ -34,7 +34,9 @@ func main() {
 	}
 	cmd.SilenceUsage, cmd.SilenceErrors = true, true
 	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return cli.Usage(err) })
-	err := cmd.ExecuteContext(ctx)
-	stop()
-	os.Exit(cli.Report(os.Stderr, "vigil-agent", err))
+	os.Exit(run(ctx, cmd))
+}
+
+func run(ctx context.Context, cmd *cobra.Command) int {
+	return cli.Report(os.Stderr, "vigil-agent", cmd.ExecuteContext(ctx))
 }

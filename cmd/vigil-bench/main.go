@@ -38,7 +38,10 @@ func main() {
 		}
 	}
 	if *agentBin != "" {
-		os.MkdirAll(*dir, 0o755)
+		if err := os.MkdirAll(*dir, 0o755); err != nil {
+			fmt.Fprintln(os.Stderr, "vigil-bench:", err)
+			os.Exit(1)
+		}
 		if err := benchAgent(*dir, *agentBin, *nodeExporter, *agentSpan); err != nil {
 			fmt.Fprintln(os.Stderr, "vigil-bench:", err)
 			os.Exit(1)

@@ -163,7 +163,7 @@ func TestRetention(t *testing.T) {
 	}
 	var old []store.Sample
 	for i := 0; i < 12000; i++ { // more than one prune batch
-		old = append(old, store.Sample{Name: "g", Type: store.Gauge, TS: at.Add(-48 * time.Hour).UnixMilli() + int64(i), Value: 1})
+		old = append(old, store.Sample{Name: "g", Type: store.Gauge, TS: at.Add(-48*time.Hour).UnixMilli() + int64(i), Value: 1})
 	}
 	old = append(old, store.Sample{Name: "g", Type: store.Gauge, TS: at.Add(-time.Hour).UnixMilli(), Value: 2})
 	if _, err := st.Write(context.Background(), old); err != nil {

@@ -47,12 +47,12 @@ type Collector struct {
 // has been called, and the error wraps ErrUnavailable.
 func Open(lib Library) (*Collector, error) {
 	if err := lib.Init(); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	devs, err := lib.Devices()
 	if err != nil {
 		lib.Shutdown() //nolint:errcheck // already failing
-		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	return &Collector{lib: lib, devices: devs}, nil
 }

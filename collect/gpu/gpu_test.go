@@ -30,10 +30,9 @@ func (f fakeDevice) Power() (uint32, error) {
 }
 
 type fakeLib struct {
-	initErr  error
-	devices  []Device
-	calls    []string
-	shutdown bool
+	initErr error
+	devices []Device
+	calls   []string
 }
 
 func (f *fakeLib) Init() error { f.calls = append(f.calls, "Init"); return f.initErr }

@@ -70,7 +70,7 @@ func readCSV(name string, r *bufio.Reader, add func(int64, store.Sample) error) 
 func csvError(name string, err error) error {
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
-		return &InputError{File: name, Line: int64(pe.Line), Err: fmt.Errorf("bad CSV: %v", pe.Err)}
+		return &InputError{File: name, Line: int64(pe.Line), Err: fmt.Errorf("bad CSV: %w", pe.Err)}
 	}
 	return &InputError{File: name, Err: err}
 }
@@ -87,7 +87,7 @@ func csvSample(rec []string, col map[string]int) (store.Sample, error) {
 	}
 	t, err := vtime.ParseInstant(tsText)
 	if err != nil {
-		return s, fmt.Errorf("ts: %v", err)
+		return s, fmt.Errorf("ts: %w", err)
 	}
 	vText := strings.TrimSpace(rec[col["value"]])
 	v, err := strconv.ParseFloat(vText, 64)

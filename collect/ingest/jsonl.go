@@ -81,11 +81,11 @@ func parseJSONTime(raw json.RawMessage) (int64, error) {
 	if raw[0] == '"' {
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return 0, fmt.Errorf("bad ts: %v", err)
+			return 0, fmt.Errorf("bad ts: %w", err)
 		}
 		t, err := vtime.ParseInstant(s)
 		if err != nil {
-			return 0, fmt.Errorf("ts: %v", err)
+			return 0, fmt.Errorf("ts: %w", err)
 		}
 		return vtime.UnixMilli(t), nil
 	}
@@ -95,7 +95,7 @@ func parseJSONTime(raw json.RawMessage) (int64, error) {
 	}
 	t, err := vtime.FromUnixSeconds(f)
 	if err != nil {
-		return 0, fmt.Errorf("ts: %v", err)
+		return 0, fmt.Errorf("ts: %w", err)
 	}
 	return vtime.UnixMilli(t), nil
 }
@@ -105,7 +105,7 @@ func parseJSONValue(raw json.RawMessage) (float64, error) {
 	if raw[0] == '"' {
 		// "NaN" and "Inf" can only arrive quoted; name them plainly.
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return 0, fmt.Errorf("bad value: %v", err)
+			return 0, fmt.Errorf("bad value: %w", err)
 		}
 		f, err := strconv.ParseFloat(s, 64)
 		if err != nil {

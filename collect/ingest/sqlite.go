@@ -28,14 +28,14 @@ func readSQLite(ctx context.Context, name, path string, add func(int64, store.Sa
 	var n int
 	if err := db.QueryRowContext(ctx,
 		"SELECT count(*) FROM sqlite_schema WHERE name = 'metrics' AND type IN ('table', 'view')").Scan(&n); err != nil {
-		return &InputError{File: name, Err: fmt.Errorf("not a SQLite database: %v", err)}
+		return &InputError{File: name, Err: fmt.Errorf("not a SQLite database: %w", err)}
 	}
 	if n == 0 {
 		return &InputError{File: name, Err: fmt.Errorf("no metrics table (want the reference schema metrics(timestamp, name, type, value, labels, service_name))")}
 	}
 	rows, err := db.QueryContext(ctx, `SELECT row_number() OVER (), timestamp, name, type, value, labels, service_name FROM metrics`)
 	if err != nil {
-		return &InputError{File: name, Err: fmt.Errorf("read metrics table: %v", err)}
+		return &InputError{File: name, Err: fmt.Errorf("read metrics table: %w", err)}
 	}
 	defer rows.Close()
 	for rows.Next() {

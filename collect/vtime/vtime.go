@@ -39,7 +39,7 @@ func ParseDuration(s string) (time.Duration, error) {
 		}
 		num := rest[:i]
 		j := i
-		for j < len(rest) && !(rest[j] == '.' || (rest[j] >= '0' && rest[j] <= '9')) {
+		for j < len(rest) && rest[j] != '.' && (rest[j] < '0' || rest[j] > '9') {
 			j++
 		}
 		unit := rest[i:j]
