@@ -135,7 +135,7 @@ func (d *DB) attach(ctx context.Context, cat, file string, opt Options) error {
 		}
 		msg := err.Error()
 		switch {
-		case strings.Contains(msg, "lock"):
+		case strings.Contains(msg, "Could not set lock") || strings.Contains(msg, "Conflicting lock"):
 			if time.Now().After(deadline) {
 				return fmt.Errorf("cache %s is locked by another process for over %s", file, opt.LockWait)
 			}

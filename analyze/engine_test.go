@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-metrics/vigil/analyze/cache"
 	"github.com/vigil-metrics/vigil/analyze/metricpath"
 	"github.com/vigil-metrics/vigil/collect/store"
 )
@@ -439,3 +440,94 @@ func TestSyncDoesNotBlockWriters(t *testing.T) {
 		t.Errorf("count = %v, want %d", got, 400_000+writes)
 	}
 }
+
+func storeExec(t *testing.T, p string, stmts ...string) {
+	t.Helper()
+	st, err := store.Open(context.Background(), p, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, s := range stmts {
+		if _, err := st.DB.Exec(s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+}
+
+// A query that lands in the middle of a batched prune (the horizon is
+// recorded first, then rows go in batches) applies the cut without
+// rebuilding, before, during and after the deletes.
+func TestCacheDuringAPrune(t *testing.T) {
+	f := newFixture(t)
+	var s []store.Sample
+	for i := 0; i < 10; i++ {
+		s = append(s, store.Sample{Name: "g", Type: store.Gauge, TS: atMS(time.Duration(i-10) * time.Minute), Value: float64(i)})
+	}
+	p := f.write("v.db", s...)
+	f.query("g.sum", time.Hour, p)
+	cut := atMS(-6 * time.Minute) // minutes -10..-7 go: values 0..3
+	storeExec(t, p, fmt.Sprintf("UPDATE meta SET value = '%d' WHERE key = 'horizon_ms'", cut))
+	rs, db := f.query("g.sum", time.Hour, p)
+	if got := one(t, rs); got != 4+5+6+7+8+9 || db.Syncs[0].Rebuilt || db.Syncs[0].Pruned != 4 {
+		t.Errorf("horizon recorded, nothing deleted yet: sum %v, sync %+v", got, db.Syncs[0])
+	}
+	storeExec(t, p, fmt.Sprintf("DELETE FROM samples WHERE ts < %d AND value < 2", cut)) // the first batch
+	rs, db = f.query("g.sum", time.Hour, p)
+	if got := one(t, rs); got != 39 || db.Syncs[0].Rebuilt {
+		t.Errorf("mid-prune: sum %v, sync %+v", got, db.Syncs[0])
+	}
+	storeExec(t, p, fmt.Sprintf("DELETE FROM samples WHERE ts < %d", cut)) // the rest
+	rs, db = f.query("g.sum", time.Hour, p)
+	if got := one(t, rs); got != 39 || db.Syncs[0].Rebuilt {
+		t.Errorf("after the prune: sum %v, sync %+v", got, db.Syncs[0])
+	}
+}
+
+// When retention removes the newest rows too (everything is old), later
+// syncs neither rebuild nor lose track.
+func TestCacheAfterPruningEverything(t *testing.T) {
+	f := newFixture(t)
+	p := f.write("v.db", hist("x", nil, -time.Hour, 1, 2, 3)...)
+	f.query("x.sum", 2*time.Hour, p)
+	st, _ := store.Open(context.Background(), p, store.Options{})
+	st.Prune(context.Background(), atMS(0), 100)
+	st.Close()
+	for i := 0; i < 2; i++ {
+		rs, db := f.query("x.sum", 2*time.Hour, p)
+		if len(rs) != 0 || db.Syncs[0].Rebuilt {
+			t.Errorf("sync %d after pruning everything: %s %+v", i, render(rs), db.Syncs[0])
+		}
+	}
+	appendTo(t, p, hist("x", nil, time.Second-time.Second, 7)...)
+	rs, db := f.query("x.sum", 2*time.Hour, p)
+	if got := one(t, rs); got != 7 || db.Syncs[0].Rebuilt || db.Syncs[0].Added != 1 {
+		t.Errorf("after a new row: %v %+v", got, db.Syncs[0])
+	}
+}
+
+// A cache file DuckDB cannot read is rebuilt at once, not mistaken for a
+// lock held by another process.
+func TestCorruptCacheIsRebuilt(t *testing.T) {
+	f := newFixture(t)
+	p := f.write("v.db", hist("x", nil, -time.Minute, 1, 2)...)
+	f.query("x.sum", time.Hour, p)
+	file, _ := cacheFileFor(p, f.cacheDir)
+	junk := make([]byte, 1<<16)
+	for i := range junk {
+		junk[i] = byte(i * 7)
+	}
+	if err := os.WriteFile(file, junk, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	rs, db := f.query("x.sum", time.Hour, p)
+	if got := one(t, rs); got != 3 || !db.Syncs[0].Rebuilt {
+		t.Errorf("after corrupting the cache: %v %+v", got, db.Syncs[0])
+	}
+	if time.Since(start) > 10*time.Second {
+		t.Errorf("took %v: waited as if for a lock", time.Since(start))
+	}
+}
+
+func cacheFileFor(p, dir string) (string, error) { return cache.FileFor(p, dir) }

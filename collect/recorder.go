@@ -55,8 +55,15 @@ type Stats struct {
 	LastFlushRows int
 }
 
-// ErrBufferFull is returned by AddBatch when the batch would not fit.
-var ErrBufferFull = errors.New("buffer full: the store is not keeping up or cannot be written")
+// Errors of Add and AddBatch.
+var (
+	// ErrBufferFull: the batch does not fit now; retry later.
+	ErrBufferFull = errors.New("buffer full: the store is not keeping up or cannot be written")
+	// ErrBatchTooLarge: the batch can never fit (over MaxBuffer).
+	ErrBatchTooLarge = errors.New("batch larger than the whole buffer")
+	// ErrClosed: the Recorder is closed.
+	ErrClosed = errors.New("recorder closed")
+)
 
 type series struct {
 	name    string
@@ -65,6 +72,9 @@ type series struct {
 	service string
 	rate    float64 // sampling rate, 1 = keep all
 	id      int64   // store id; touched only by the flushing goroutine
+	// refused is set when the store rejects the series (its name has
+	// another type on disk): its samples are dropped as invalid.
+	refused atomic.Bool
 }
 
 type sample struct {
@@ -142,8 +152,27 @@ func New(st *store.Store, opt Options) *Recorder {
 		byHash: map[uint64][]*series{}, types: map[string]store.Type{}, warned: map[string]bool{},
 		stop: make(chan struct{}), done: make(chan struct{}),
 	}
+	r.loadTypes()
 	go r.flushLoop()
 	return r
+}
+
+// loadTypes learns the store's metric types, so a sample whose name has
+// another type on disk is refused when recorded rather than failing every
+// flush.
+func (r *Recorder) loadTypes() {
+	rows, err := r.st.DB.Query("SELECT name, min(type) FROM series GROUP BY name")
+	if err != nil {
+		r.opt.Logger.Warn("read metric types", "err", err)
+		return
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name, typ string
+		if rows.Scan(&name, &typ) == nil {
+			r.types[name] = store.Type(typ)
+		}
+	}
 }
 
 // Store is the store the Recorder writes.
@@ -240,6 +269,10 @@ func (r *Recorder) record(s *series, ts int64, v float64) {
 	if s == nil {
 		return
 	}
+	if s.refused.Load() {
+		r.invalid.Add(1)
+		return
+	}
 	if err := store.ValidateValue(s.typ, v); err != nil {
 		r.invalid.Add(1)
 		r.warnOnce("value:"+s.name, "invalid value; dropping", "name", s.name, "err", err)
@@ -292,6 +325,9 @@ func (r *Recorder) now() int64 { return r.opt.Now().UnixMilli() }
 // Add records one sample with its own time, service and labels (the path
 // the agent's scrapes and pushes take). It validates the sample.
 func (r *Recorder) Add(s store.Sample) error {
+	if r.closed.Load() {
+		return ErrClosed
+	}
 	if err := s.Validate(); err != nil {
 		r.invalid.Add(1)
 		return err
@@ -304,23 +340,47 @@ func (r *Recorder) Add(s store.Sample) error {
 	return nil
 }
 
-// AddBatch buffers all samples or none: it validates every one first, and
-// refuses the batch with ErrBufferFull when it would not fit.
+// AddBatch buffers all samples or none: it validates every one first
+// (types included, against the store and within the batch), creates no
+// series for a refused batch, and refuses with ErrBufferFull when the batch
+// does not fit now (ErrBatchTooLarge when it never will).
 func (r *Recorder) AddBatch(samples []store.Sample) error {
-	refs := make([]*series, len(samples))
+	if r.closed.Load() {
+		return ErrClosed
+	}
+	if len(samples) > r.opt.MaxBuffer {
+		return ErrBatchTooLarge
+	}
+	inBatch := map[string]store.Type{}
+	r.smu.RLock()
 	for i := range samples {
-		if err := samples[i].Validate(); err != nil {
+		s := &samples[i]
+		err := s.Validate()
+		if err == nil {
+			if t, ok := inBatch[s.Name]; ok && t != s.Type {
+				err = fmt.Errorf("metric %s is a %s earlier in the batch, not a %s", s.Name, t, s.Type)
+			} else if t, ok := r.types[s.Name]; ok && t != s.Type {
+				err = fmt.Errorf("metric %s is a %s in this store, not a %s", s.Name, t, s.Type)
+			}
+		}
+		if err != nil {
+			r.smu.RUnlock()
 			return fmt.Errorf("sample %d: %w", i+1, err)
 		}
-		refs[i] = r.lookup(samples[i].Name, samples[i].Type, samples[i].Labels, samples[i].Service)
-		if refs[i] == nil {
-			return fmt.Errorf("sample %d: metric %s has another type in this store", i+1, samples[i].Name)
-		}
+		inBatch[s.Name] = s.Type
 	}
+	r.smu.RUnlock()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.npend+r.inflight+len(r.buf)+len(samples) > r.opt.MaxBuffer {
 		return ErrBufferFull
+	}
+	refs := make([]*series, len(samples))
+	for i := range samples {
+		refs[i] = r.lookup(samples[i].Name, samples[i].Type, samples[i].Labels, samples[i].Service)
+		if refs[i] == nil || refs[i].refused.Load() {
+			return fmt.Errorf("sample %d: metric %s was refused by the store", i+1, samples[i].Name)
+		}
 	}
 	for i := range samples {
 		r.buf = append(r.buf, sample{refs[i], samples[i].TS, samples[i].Value})
@@ -348,11 +408,8 @@ func (r *Recorder) flushLoop() {
 		tick = t.C
 	}
 	backoff := time.Duration(0)
+	var retry <-chan time.Time // set while the store is failing; wake-ups do not reset it
 	for {
-		var retry <-chan time.Time
-		if backoff > 0 {
-			retry = time.After(backoff)
-		}
 		select {
 		case <-r.stop:
 			return
@@ -368,9 +425,10 @@ func (r *Recorder) flushLoop() {
 		}
 		if err := r.writePending(context.Background()); err != nil {
 			backoff = min(max(2*backoff, 100*time.Millisecond), max(r.opt.FlushInterval, time.Second))
+			retry = time.After(backoff)
 			r.opt.Logger.Error("flush failed; will retry", "err", err, "buffered", r.Stats().Buffered, "retry_in", backoff)
 		} else {
-			backoff = 0
+			backoff, retry = 0, nil
 		}
 	}
 }
@@ -391,6 +449,10 @@ func (r *Recorder) writePending(ctx context.Context) error {
 	}
 	start := r.opt.Now()
 	err := r.write(ctx, chunks)
+	n = 0 // write may have dropped a refused series' samples
+	for _, c := range chunks {
+		n += len(c)
+	}
 	if err != nil {
 		r.flushErrs.Add(1)
 		r.mu.Lock()
@@ -415,17 +477,44 @@ func (r *Recorder) writePending(ctx context.Context) error {
 }
 
 func (r *Recorder) write(ctx context.Context, chunks [][]sample) error {
+	for {
+		refused, err := r.writeOnce(ctx, chunks)
+		if refused == nil {
+			return err
+		}
+		// The store refused a series (its name has another type on disk):
+		// drop that series' samples as invalid and write the rest, rather
+		// than failing every flush behind it.
+		refused.refused.Store(true)
+		r.warnOnce("refused:"+refused.name, "the store refused a series; dropping its samples", "name", refused.name, "err", err)
+		for ci, c := range chunks {
+			kept := c[:0]
+			for _, smp := range c {
+				if smp.s.refused.Load() {
+					r.invalid.Add(1)
+					continue
+				}
+				kept = append(kept, smp)
+			}
+			chunks[ci] = kept
+		}
+	}
+}
+
+// writeOnce writes chunks in one transaction. When the store refuses a
+// series as invalid it returns that series.
+func (r *Recorder) writeOnce(ctx context.Context, chunks [][]sample) (*series, error) {
 	tx, err := r.st.Begin(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var resolved []*series
-	fail := func(err error) error {
+	fail := func(s *series, err error) (*series, error) {
 		tx.Rollback()
 		for _, s := range resolved {
 			s.id = 0 // the series rows were rolled back with the samples
 		}
-		return err
+		return s, err
 	}
 	for _, c := range chunks {
 		for i := range c {
@@ -433,20 +522,23 @@ func (r *Recorder) write(ctx context.Context, chunks [][]sample) error {
 			if s.id == 0 {
 				id, err := tx.Series(ctx, s.name, s.typ, s.labels, s.service)
 				if err != nil {
-					return fail(err)
+					if store.IsInvalid(err) {
+						return fail(s, err)
+					}
+					return fail(nil, err)
 				}
 				s.id = id
 				resolved = append(resolved, s)
 			}
 			if err := tx.Append(ctx, s.id, c[i].ts, c[i].v); err != nil {
-				return fail(err)
+				return fail(nil, err)
 			}
 		}
 	}
 	if _, err := tx.Commit(ctx); err != nil {
-		return fail(err)
+		return fail(nil, err)
 	}
-	return nil
+	return nil, nil
 }
 
 // Flush writes everything buffered now and waits for it.
@@ -464,7 +556,13 @@ func (r *Recorder) Close() error {
 	}
 	close(r.stop)
 	<-r.done
+	// A short outage at shutdown should not lose what was accepted: try
+	// the final flush a few times before giving up.
 	err := r.Flush(context.Background())
+	for wait := 100 * time.Millisecond; err != nil && wait <= 800*time.Millisecond; wait *= 2 {
+		time.Sleep(wait)
+		err = r.Flush(context.Background())
+	}
 	if cerr := r.st.Close(); err == nil {
 		err = cerr
 	}

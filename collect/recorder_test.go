@@ -293,8 +293,30 @@ func TestAddBatchIsAllOrNothing(t *testing.T) {
 	for i := range big {
 		big[i] = ok
 	}
-	if err := r.AddBatch(big); !errors.Is(err, ErrBufferFull) {
-		t.Errorf("AddBatch(21) = %v, want ErrBufferFull", err)
+	if err := r.AddBatch(big); !errors.Is(err, ErrBatchTooLarge) {
+		t.Errorf("AddBatch(21) = %v, want ErrBatchTooLarge", err)
+	}
+	// A rejected batch creates no series: its type does not stick.
+	clash := []store.Sample{{Name: "h", Type: store.Counter, TS: 1, Value: 1}, bad}
+	if err := r.AddBatch(clash); err == nil {
+		t.Fatal("batch with a NaN accepted")
+	}
+	if err := r.AddBatch([]store.Sample{{Name: "h", Type: store.Gauge, TS: 1, Value: 1}, {Name: "h", Type: store.Counter, TS: 1, Value: 1}}); err == nil || !strings.Contains(err.Error(), "earlier in the batch") {
+		t.Errorf("in-batch type clash: %v", err)
+	}
+	if err := r.AddBatch(big[:15]); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.AddBatch(big[:10]); !errors.Is(err, ErrBufferFull) {
+		t.Errorf("AddBatch(10) on 15 of 20 = %v, want ErrBufferFull", err)
+	}
+	r.Flush(context.Background())
+	if err := r.AddBatch([]store.Sample{{Name: "h", Type: store.Gauge, TS: 1, Value: 1}}); err != nil {
+		t.Errorf("h as a gauge after a refused counter batch: %v", err)
+	}
+	r.Flush(context.Background())
+	if s := r.Stats(); s.Written != 16 {
+		t.Fatalf("stats = %+v, want 16 written", s)
 	}
 	if s := r.Stats(); s.Buffered != 0 {
 		t.Errorf("buffered = %d after refused batches, want 0", s.Buffered)
@@ -303,7 +325,7 @@ func TestAddBatchIsAllOrNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.Flush(context.Background())
-	if s := r.Stats(); s.Written != 20 || s.Dropped != 0 {
+	if s := r.Stats(); s.Written != 36 || s.Dropped != 0 {
 		t.Errorf("stats = %+v", s)
 	}
 }
@@ -362,4 +384,47 @@ func BenchmarkFlush(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// A series the store refuses (its name got another type on disk after the
+// Recorder started) is dropped as invalid; the rest of the flush lands.
+func TestStoreRefusesASeries(t *testing.T) {
+	r, _ := newRecorder(t, Options{})
+	if _, err := r.Store().DB.Exec(`INSERT INTO series(name, type, labels, service) VALUES ('late', 'gauge', '{}', '')`); err != nil {
+		t.Fatal(err)
+	}
+	r.Counter("late", nil).Inc()
+	r.Counter("fine_total", nil).Inc()
+	if err := r.Flush(context.Background()); err != nil {
+		t.Fatalf("Flush = %v, want the refused series dropped and the rest written", err)
+	}
+	r.Counter("late", nil).Inc() // refused from now on, without a store round trip
+	r.Flush(context.Background())
+	if s := r.Stats(); s.Written != 1 || s.Invalid != 2 || s.Buffered != 0 {
+		t.Errorf("stats = %+v, want 1 written, 2 invalid", s)
+	}
+}
+
+// A failing store is retried on its backoff even while new samples keep
+// waking the flusher.
+func TestRetryIsNotStarvedByWakeups(t *testing.T) {
+	r, _ := newRecorder(t, Options{BufferSize: 10, MaxBuffer: 100000})
+	db := r.Store().DB
+	db.Exec(`CREATE TRIGGER disk_full BEFORE INSERT ON samples BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`)
+	g := r.Gauge("g", nil)
+	for i := 0; i < 30; i++ {
+		g.Set(1)
+	}
+	time.Sleep(50 * time.Millisecond)
+	db.Exec(`DROP TRIGGER disk_full`)
+	deadline := time.Now().Add(5 * time.Second)
+	for r.Stats().Written == 0 && time.Now().Before(deadline) {
+		for i := 0; i < 10; i++ { // a full buffer: wakes the flusher
+			g.Set(1)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if r.Stats().Written == 0 {
+		t.Fatalf("nothing written 5s after the store recovered: %+v", r.Stats())
+	}
 }

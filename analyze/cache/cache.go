@@ -85,6 +85,7 @@ func Sync(ctx context.Context, conn *sql.Conn, catalog, storePath string) (st St
 			return
 		}
 		if _, cerr := conn.ExecContext(ctx, "COMMIT"); cerr != nil {
+			conn.ExecContext(context.Background(), "ROLLBACK") //nolint:errcheck // leave no transaction open
 			err = fmt.Errorf("commit cache: %w", cerr)
 		}
 	}()
@@ -107,11 +108,14 @@ func Sync(ctx context.Context, conn *sql.Conn, catalog, storePath string) (st St
 	if err != nil {
 		return st, err
 	}
-	var maxID sql.NullInt64
-	if err := sc.QueryRowContext(ctx, "SELECT max(id) FROM samples").Scan(&maxID); err != nil {
+	// The AUTOINCREMENT sequence, unlike max(id), never goes back when the
+	// newest rows are deleted: it is the store's true high-water mark.
+	var seq sql.NullInt64
+	err = sc.QueryRowContext(ctx, "SELECT seq FROM sqlite_sequence WHERE name = 'samples'").Scan(&seq)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return st, fmt.Errorf("read store: %w", err)
 	}
-	top := maxID.Int64
+	top := seq.Int64
 
 	reason, err := checkState(ctx, conn, sc, cs, meta, top, &st)
 	if err != nil {
@@ -132,8 +136,12 @@ func Sync(ctx context.Context, conn *sql.Conn, catalog, storePath string) (st St
 	if err := sc.QueryRowContext(ctx, "SELECT max(id) FROM series").Scan(&seriesTop); err != nil {
 		return st, err
 	}
+	horizon := max(cs.horizon, meta.HorizonMS)
 	if top > cs.watermark {
-		n, err := copySamples(ctx, conn, catalog, src.DB, cs.watermark, top)
+		// Rows below the horizon are on their way out of the store (a
+		// prune in progress, or old data imported after one): the cache
+		// holds exactly the store's rows at or after the horizon.
+		n, err := copySamples(ctx, conn, catalog, src.DB, cs.watermark, top, horizon)
 		if err != nil {
 			return st, err
 		}
@@ -151,10 +159,6 @@ func Sync(ctx context.Context, conn *sql.Conn, catalog, storePath string) (st St
 	}
 	if _, err := conn.ExecContext(ctx, queries.Get("cache_meta_clear")); err != nil {
 		return st, err
-	}
-	horizon := max(cs.horizon, meta.HorizonMS)
-	if st.Rebuilt {
-		horizon = meta.HorizonMS
 	}
 	_, err = conn.ExecContext(ctx, queries.Get("cache_meta_write"), format, meta.StoreID, max(top, cs.watermark),
 		max(seriesTop.Int64, cs.seriesWatermark), horizon, meta.DeletedSamples, meta.DeletedSeries, last.sid, last.ts, last.v)
@@ -178,9 +182,10 @@ func readState(ctx context.Context, conn *sql.Conn) (cacheState, error) {
 	return cs, nil
 }
 
-// checkState decides whether the cache still mirrors the store up to its
-// watermark, applying the retention horizon when only that changed. It
-// returns a non-empty reason when the cache must be rebuilt.
+// checkState decides whether the cache still mirrors the store's rows at
+// or after the horizon, up to its watermark, applying a new retention
+// horizon in place. It returns a non-empty reason when the cache must be
+// rebuilt.
 func checkState(ctx context.Context, conn, sc *sql.Conn, cs cacheState, meta store.Meta, top int64, st *Stats) (string, error) {
 	switch {
 	case !cs.valid:
@@ -193,22 +198,25 @@ func checkState(ctx context.Context, conn, sc *sql.Conn, cs cacheState, meta sto
 		return "series were deleted", nil
 	case meta.DeletedSamples < cs.deletedS:
 		return "store was replaced", nil
+	case top < cs.watermark:
+		return "store was truncated", nil
 	}
-	if meta.DeletedSamples != cs.deletedS {
-		// Rows went away. Retention cuts below the horizon; apply the same
-		// cut, then make sure that explains every row that went.
-		if meta.HorizonMS > cs.horizon {
-			res, err := conn.ExecContext(ctx, queries.Get("cache_prune"), meta.HorizonMS)
-			if err != nil {
-				return "", fmt.Errorf("apply retention to cache: %w", err)
-			}
-			st.Pruned, _ = res.RowsAffected()
+	horizon := max(cs.horizon, meta.HorizonMS)
+	if meta.HorizonMS > cs.horizon {
+		res, err := conn.ExecContext(ctx, queries.Get("cache_prune"), meta.HorizonMS)
+		if err != nil {
+			return "", fmt.Errorf("apply retention to cache: %w", err)
 		}
+		st.Pruned, _ = res.RowsAffected()
+	}
+	if meta.DeletedSamples != cs.deletedS || meta.HorizonMS > cs.horizon {
+		// Rows went (or are going) away. Retention explains every row
+		// below the horizon; anything else means the cache is stale.
 		var have, want int64
 		if err := conn.QueryRowContext(ctx, queries.Get("cache_count")).Scan(&have); err != nil {
 			return "", err
 		}
-		if err := sc.QueryRowContext(ctx, "SELECT count(*) FROM samples WHERE id <= ?", cs.watermark).Scan(&want); err != nil {
+		if err := sc.QueryRowContext(ctx, "SELECT count(*) FROM samples WHERE id <= ? AND ts >= ?", cs.watermark, horizon).Scan(&want); err != nil {
 			return "", err
 		}
 		if have != want {
@@ -216,10 +224,9 @@ func checkState(ctx context.Context, conn, sc *sql.Conn, cs cacheState, meta sto
 		}
 		return "", nil
 	}
-	if top < cs.watermark {
-		return "store was truncated", nil
-	}
-	if cs.watermark > 0 {
+	if cs.lastSeries.Valid {
+		// The row at the watermark is still there, unchanged, unless the
+		// file was swapped for another copy of the same store.
 		var sid, ts int64
 		var v float64
 		err := sc.QueryRowContext(ctx, "SELECT series_id, ts, value FROM samples WHERE id = ?", cs.watermark).Scan(&sid, &ts, &v)
@@ -289,7 +296,7 @@ const (
 // copySamples reads samples with ids in (lo, hi] and appends them to the
 // cache. Large ranges are read by several SQLite connections over disjoint
 // id ranges while one goroutine appends: reading SQLite is the bottleneck.
-func copySamples(ctx context.Context, conn *sql.Conn, catalog string, db *sql.DB, lo, hi int64) (int64, error) {
+func copySamples(ctx context.Context, conn *sql.Conn, catalog string, db *sql.DB, lo, hi, horizon int64) (int64, error) {
 	readers := 1
 	if hi-lo > 4*batchRows*8 {
 		readers = max(1, min(runtime.GOMAXPROCS(0), 4))
@@ -317,7 +324,7 @@ func copySamples(ctx context.Context, conn *sql.Conn, catalog string, db *sql.DB
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := readRanges(ctx, db, work, out, &pool); err != nil {
+			if err := readRanges(ctx, db, work, horizon, out, &pool); err != nil {
 				errs <- err
 				cancel()
 			}

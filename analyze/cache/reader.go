@@ -108,13 +108,13 @@ func (a *copyAgg) Final(*sqlite.FunctionContext) {}
 
 // readRanges reads id ranges from work on its own connection and sends
 // batches of rows to out.
-func readRanges(ctx context.Context, db *sql.DB, work <-chan [2]int64, out chan<- *rowBatch, pool *sync.Pool) error {
+func readRanges(ctx context.Context, db *sql.DB, work <-chan [2]int64, horizon int64, out chan<- *rowBatch, pool *sync.Pool) error {
 	c, err := db.Conn(ctx)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	stmt, err := c.PrepareContext(ctx, "SELECT "+copyFunc+"(?, series_id, ts, value) FROM samples WHERE id > ? AND id <= ?")
+	stmt, err := c.PrepareContext(ctx, "SELECT "+copyFunc+"(?, series_id, ts, value) FROM samples WHERE id > ? AND id <= ? AND ts >= ?")
 	if err != nil {
 		return fmt.Errorf("read samples: %w", err)
 	}
@@ -125,7 +125,7 @@ func readRanges(ctx context.Context, db *sql.DB, work <-chan [2]int64, out chan<
 	defer sinks.Delete(tok)
 	for r := range work {
 		var n int64
-		if err := stmt.QueryRowContext(ctx, tok, r[0], r[1]).Scan(&n); err != nil {
+		if err := stmt.QueryRowContext(ctx, tok, r[0], r[1], horizon).Scan(&n); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}

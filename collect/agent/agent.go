@@ -226,18 +226,18 @@ func (a *agent) round(ctx context.Context, wg *sync.WaitGroup) {
 	now := a.cfg.Now()
 	for _, t := range a.cfg.Targets {
 		a.mu.Lock()
-		if a.busy[t.URL] {
+		if a.busy[t.Key()] {
 			a.mu.Unlock()
 			continue
 		}
-		a.busy[t.URL] = true
+		a.busy[t.Key()] = true
 		a.mu.Unlock()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			a.scrapeOne(ctx, t, now)
 			a.mu.Lock()
-			a.busy[t.URL] = false
+			a.busy[t.Key()] = false
 			a.mu.Unlock()
 		}()
 	}

@@ -184,3 +184,24 @@ func TestRetention(t *testing.T) {
 		t.Errorf("horizon = %q, want %q", got[0], want)
 	}
 }
+
+// The same URL under two jobs is two targets: both are scraped, each with
+// its own baselines.
+func TestSameURLTwoJobs(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "# TYPE up gauge\nup 1\n")
+	}))
+	defer srv.Close()
+	db := filepath.Join(t.TempDir(), "v.db")
+	ctx, cancel := context.WithTimeout(context.Background(), 700*time.Millisecond)
+	defer cancel()
+	err := Run(ctx, Config{DB: db, Interval: 100 * time.Millisecond, GPU: "off", Host: "h",
+		Targets: []scrape.Target{{Job: "a", URL: srv.URL}, {Job: "b", URL: srv.URL}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := query(t, db, `SELECT DISTINCT json_extract(labels, '$.job'), '', '' FROM metrics WHERE name = 'up' ORDER BY 1`)
+	if strings.Join(got, ",") != "a  ,b  " {
+		t.Errorf("jobs scraped: %q, want a and b", got)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -100,10 +101,13 @@ func (s *Server) body(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 
 func (s *Server) accept(w http.ResponseWriter, samples []store.Sample) bool {
 	if err := s.Sink.AddBatch(samples); err != nil {
-		if errors.Is(err, collect.ErrBufferFull) {
+		switch {
+		case errors.Is(err, collect.ErrBufferFull), errors.Is(err, collect.ErrClosed):
 			w.Header().Set("Retry-After", "10")
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
-		} else {
+		case errors.Is(err, collect.ErrBatchTooLarge):
+			http.Error(w, err.Error()+": split it", http.StatusRequestEntityTooLarge)
+		default:
 			http.Error(w, err.Error(), http.StatusBadRequest)
 		}
 		return false
@@ -143,13 +147,21 @@ func (s *Server) pushJSON(w http.ResponseWriter, r *http.Request) {
 	s.accept(w, samples)
 }
 
-// groupLabels reads /metrics/job/<job>{/<label>/<value>}; a name ending in
+// groupLabels reads /metrics/job/<job>{/<label>/<value>} from the escaped
+// path, so an encoded slash stays inside its value; a name ending in
 // @base64 has a base64url value, as the Pushgateway allows.
-func groupLabels(path string) (map[string]string, error) {
-	rest := strings.TrimPrefix(path, "/metrics/")
+func groupLabels(escapedPath string) (map[string]string, error) {
+	rest := strings.TrimPrefix(escapedPath, "/metrics/")
 	parts := strings.Split(strings.TrimSuffix(rest, "/"), "/")
 	if len(parts)%2 != 0 {
 		return nil, errors.New("grouping labels must come in /name/value pairs")
+	}
+	for i, p := range parts {
+		u, err := url.PathUnescape(p)
+		if err != nil {
+			return nil, fmt.Errorf("bad escape in %q", p)
+		}
+		parts[i] = u
 	}
 	labels := map[string]string{}
 	for i := 0; i < len(parts); i += 2 {
@@ -176,7 +188,7 @@ func groupLabels(path string) (map[string]string, error) {
 }
 
 func (s *Server) pushText(w http.ResponseWriter, r *http.Request) {
-	group, err := groupLabels(r.URL.Path)
+	group, err := groupLabels(r.URL.EscapedPath())
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return

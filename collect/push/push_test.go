@@ -103,7 +103,7 @@ func TestPushRejectionsStoreNothing(t *testing.T) {
 		{"bad json", "POST", "/v1/metrics", good + "{oops\n", auth, 400, "line 2: bad JSON"},
 		{"empty", "POST", "/v1/metrics", "\n", auth, 400, "no samples"},
 		{"too large", "POST", "/v1/metrics", strings.Repeat(good, 100), auth, 413, "over the limit"},
-		{"buffer full", "POST", "/v1/metrics", strings.Repeat(good, 5), auth, 503, "buffer full"},
+		{"batch too large", "POST", "/v1/metrics", strings.Repeat(good, 5), auth, 413, "larger than the whole buffer"},
 		{"bad exposition", "PUT", "/metrics/job/batch", "# TYPE a counter\na 1", auth, 400, "malformed exposition"},
 		{"dup TYPE", "POST", "/metrics/job/batch", "# TYPE a counter\n# TYPE a counter\na 1\n", auth, 400, "malformed exposition"},
 		{"odd labels", "PUT", "/metrics/job/batch/instance", "a 1\n", auth, 400, "pairs"},
@@ -122,6 +122,15 @@ func TestPushRejectionsStoreNothing(t *testing.T) {
 	}
 	if code, _ := do(t, "POST", srv.URL+"/v1/metrics", good, auth...); code != 202 {
 		t.Errorf("good push with token = %d", code)
+	}
+	// The buffer holds 2: a second push of 2 must wait for a flush.
+	if code, resp := do(t, "POST", srv.URL+"/v1/metrics", good+good, auth...); code != 503 || !strings.Contains(resp, "buffer full") {
+		t.Errorf("push into a full buffer = %d %q, want 503", code, resp)
+	}
+	// A type that clashes with the store is a 400, not a 202 that later
+	// blocks every flush.
+	if code, resp := do(t, "POST", srv.URL+"/v1/metrics", `{"ts": 1795946400, "name": "g", "type": "counter", "value": 1}`, auth...); code != 400 || !strings.Contains(resp, "metric g is a gauge") {
+		t.Errorf("type clash = %d %q, want 400", code, resp)
 	}
 	if got := stored(t, rec); len(got) != 1 {
 		t.Errorf("stored = %v, want 1 sample", got)
@@ -147,8 +156,13 @@ func TestPushgatewayText(t *testing.T) {
 	if code, resp := do(t, "PUT", srv.URL+"/metrics/job@base64/YmFja3Vw/path@base64/L3Zhci9saWI", "# TYPE size_bytes gauge\nsize_bytes{job=\"inner\"} 1024\n"); code != 202 {
 		t.Fatalf("base64 push = %d %q", code, resp)
 	}
+	// An encoded slash stays inside its value.
+	if code, resp := do(t, "PUT", srv.URL+"/metrics/job/files/path/a%2Fb%2Fc", "# TYPE n gauge\nn 3\n"); code != 202 {
+		t.Fatalf("escaped push = %d %q", code, resp)
+	}
 	got := stored(t, rec)
 	want := []string{
+		`n gauge {"job":"files","path":"a/b/c"} 3 `,
 		`jobs_processed_total counter {"instance":"db-01","job":"nightly"} 50 `,
 		`jobs_processed_total counter {"instance":"db-01","job":"nightly"} 30 `,
 		`jobs_processed_total counter {"instance":"db-01","job":"nightly"} 30 `,

@@ -171,6 +171,9 @@ func ParseTarget(s string) (Target, error) {
 	return Target{Job: job, URL: raw}, nil
 }
 
+// Key identifies a target: the same URL under two jobs is two targets.
+func (t Target) Key() string { return t.Job + "\x00" + t.URL }
+
 // Instance is the instance label of a target: its host:port.
 func (t Target) Instance() string {
 	u, err := url.Parse(t.URL)
@@ -247,10 +250,10 @@ func (s *Scraper) Scrape(ctx context.Context, t Target, now time.Time) ([]store.
 	if s.trackers == nil {
 		s.trackers = map[string]*cumulative.Tracker{}
 	}
-	tr := s.trackers[t.URL]
+	tr := s.trackers[t.Key()]
 	if tr == nil {
 		tr = cumulative.New()
-		s.trackers[t.URL] = tr
+		s.trackers[t.Key()] = tr
 	}
 	s.mu.Unlock()
 	out := Convert(fams, map[string]string{"job": t.Job, "instance": t.Instance()}, "", now.UnixMilli(), tr)

@@ -109,11 +109,16 @@ func (o *options) config() (agent.Config, error) {
 	if o.BufferSize <= 0 || o.MaxBuffer <= 0 {
 		return cfg, cli.Usagef("--buffer-size and --max-buffer must be positive")
 	}
+	seen := map[string]bool{}
 	for _, s := range o.Scrape {
 		t, err := scrape.ParseTarget(s)
 		if err != nil {
 			return cfg, cli.Usage(err)
 		}
+		if seen[t.Key()] {
+			return cfg, cli.Usagef("--scrape %q given twice", s)
+		}
+		seen[t.Key()] = true
 		cfg.Targets = append(cfg.Targets, t)
 	}
 	if o.TokenFile != "" {
