@@ -47,19 +47,16 @@ func TestProgressOnlyOnATerminalAndOnlyWhenSlow(t *testing.T) {
 	stop := a.progress(&read, 100<<20)
 	time.Sleep(1400 * time.Millisecond)
 	stop()
-	master.SetReadDeadline(time.Now().Add(2 * time.Second))
-	buf := make([]byte, 4096)
-	n, _ := master.Read(buf)
-	if got := string(buf[:n]); !strings.Contains(got, "importing:  50% (50 of 100 MiB)") {
-		t.Errorf("terminal shows %q, want a progress line at 50%%", got)
+	got := drain(master, 500*time.Millisecond)
+	if !strings.Contains(got, "importing:  50% (50 of 100 MiB)") || !strings.HasSuffix(got, "\r\x1b[K") {
+		t.Errorf("terminal shows %q, want a progress line at 50%%, then cleared", got)
 	}
 
 	// A quick import draws nothing, and neither does a non-terminal.
 	stop = a.progress(&read, 100<<20)
 	stop()
-	master.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
-	if n, _ := master.Read(buf); n != 0 {
-		t.Errorf("a quick import drew %q", buf[:n])
+	if got := drain(master, 300*time.Millisecond); got != "" {
+		t.Errorf("a quick import drew %q", got)
 	}
 	var plain bytes.Buffer
 	b := &app{stderr: &plain}
@@ -68,5 +65,19 @@ func TestProgressOnlyOnATerminalAndOnlyWhenSlow(t *testing.T) {
 	stop()
 	if plain.Len() != 0 {
 		t.Errorf("non-terminal got %q", plain.String())
+	}
+}
+
+// drain reads what the terminal shows until it has been quiet for quiet.
+func drain(master *os.File, quiet time.Duration) string {
+	var out bytes.Buffer
+	buf := make([]byte, 4096)
+	for {
+		master.SetReadDeadline(time.Now().Add(quiet))
+		n, err := master.Read(buf)
+		out.Write(buf[:n])
+		if err != nil {
+			return out.String()
+		}
 	}
 }
