@@ -49,9 +49,13 @@ func (r *Recorder) Histogram(name string, labels map[string]string) Histogram {
 
 // Add records an increment (v >= 0).
 func (c Counter) Add(v float64) {
-	if c.s != nil {
-		c.r.record(c.s, c.r.now(), v)
+	if c.s == nil { // refused series (logged once): counted, not stored
+		if c.r != nil {
+			c.r.invalid.Add(1)
+		}
+		return
 	}
+	c.r.record(c.s, c.r.now(), v)
 }
 
 // Inc records an increment of 1.
@@ -59,16 +63,24 @@ func (c Counter) Inc() { c.Add(1) }
 
 // Set records the gauge's current value.
 func (g Gauge) Set(v float64) {
-	if g.s != nil {
-		g.r.record(g.s, g.r.now(), v)
+	if g.s == nil { // refused series (logged once): counted, not stored
+		if g.r != nil {
+			g.r.invalid.Add(1)
+		}
+		return
 	}
+	g.r.record(g.s, g.r.now(), v)
 }
 
 // Observe records one observation.
 func (h Histogram) Observe(v float64) {
-	if h.s != nil {
-		h.r.record(h.s, h.r.now(), v)
+	if h.s == nil { // refused series (logged once): counted, not stored
+		if h.r != nil {
+			h.r.invalid.Add(1)
+		}
+		return
 	}
+	h.r.record(h.s, h.r.now(), v)
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

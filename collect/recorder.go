@@ -96,9 +96,13 @@ type Recorder struct {
 	// inflight counts samples being written: they still count against
 	// MaxBuffer, so a failed write can requeue them without dropping any.
 	inflight int
-	free     [][]sample
-	rng      *rand.Rand
-	wake     chan struct{}
+	// reserved is room AddBatch holds while it validates a batch.
+	reserved int
+	// closing is set under mu by Close: nothing is accepted after it.
+	closing bool
+	free    [][]sample
+	rng     *rand.Rand
+	wake    chan struct{}
 
 	smu    sync.RWMutex
 	byHash map[uint64][]*series
@@ -199,14 +203,21 @@ func (r *Recorder) lookup(name string, typ store.Type, labels map[string]string,
 
 func (r *Recorder) create(h uint64, name string, typ store.Type, labels map[string]string, service string) *series {
 	if err := store.ValidateSeries(name, typ, labels); err != nil {
-		r.invalid.Add(1)
 		r.warnOnce("invalid:"+name, "invalid series; dropping its samples", "name", name, "err", err)
 		return nil
 	}
 	r.smu.Lock()
 	defer r.smu.Unlock()
+	return r.createLocked(h, name, typ, labels, service)
+}
+
+// createLocked finds or creates a validated series; smu must be held.
+func (r *Recorder) createLocked(h uint64, name string, typ store.Type, labels map[string]string, service string) *series {
 	for _, s := range r.byHash[h] { // created meanwhile
 		if s.name == name && s.service == service && sameLabels(s.labels, labels) {
+			if s.typ != typ {
+				return nil
+			}
 			return s
 		}
 	}
@@ -279,6 +290,11 @@ func (r *Recorder) record(s *series, ts int64, v float64) {
 		return
 	}
 	r.mu.Lock()
+	if r.closing {
+		r.mu.Unlock()
+		r.dropped.Add(1)
+		return
+	}
 	if s.rate < 1 {
 		if r.rng.Float64() >= s.rate {
 			r.mu.Unlock()
@@ -301,7 +317,7 @@ func (r *Recorder) handoffLocked() {
 	if len(r.buf) == 0 {
 		return
 	}
-	if r.npend+r.inflight+len(r.buf) > r.opt.MaxBuffer {
+	if r.npend+r.inflight+r.reserved+len(r.buf) > r.opt.MaxBuffer {
 		r.dropped.Add(int64(len(r.buf)))
 		r.buf = r.buf[:0]
 		return
@@ -325,7 +341,7 @@ func (r *Recorder) now() int64 { return r.opt.Now().UnixMilli() }
 // Add records one sample with its own time, service and labels (the path
 // the agent's scrapes and pushes take). It validates the sample.
 func (r *Recorder) Add(s store.Sample) error {
-	if r.closed.Load() {
+	if r.closed.Load() { // a racing Add is counted as dropped by record
 		return ErrClosed
 	}
 	if err := s.Validate(); err != nil {
@@ -334,25 +350,75 @@ func (r *Recorder) Add(s store.Sample) error {
 	}
 	ser := r.lookup(s.Name, s.Type, s.Labels, s.Service)
 	if ser == nil {
+		r.invalid.Add(1)
 		return fmt.Errorf("metric %s: refused (see the log)", s.Name)
 	}
 	r.record(ser, s.TS, s.Value)
 	return nil
 }
 
-// AddBatch buffers all samples or none: it validates every one first
-// (types included, against the store and within the batch), creates no
-// series for a refused batch, and refuses with ErrBufferFull when the batch
-// does not fit now (ErrBatchTooLarge when it never will).
+// AddBatch buffers all samples or none: it reserves room, validates every
+// sample (types included, against the store and within the batch) and
+// creates the batch's series under one lock, so a refused batch creates
+// nothing; it refuses with ErrBufferFull when the batch does not fit now,
+// ErrBatchTooLarge when it never will, and ErrClosed after Close began.
+// The record path is never held up while a batch is validated.
 func (r *Recorder) AddBatch(samples []store.Sample) error {
-	if r.closed.Load() {
-		return ErrClosed
-	}
 	if len(samples) > r.opt.MaxBuffer {
 		return ErrBatchTooLarge
 	}
+	r.mu.Lock()
+	switch {
+	case r.closing:
+		r.mu.Unlock()
+		return ErrClosed
+	case r.npend+r.inflight+r.reserved+len(r.buf)+len(samples) > r.opt.MaxBuffer:
+		r.mu.Unlock()
+		return ErrBufferFull
+	}
+	r.reserved += len(samples)
+	r.mu.Unlock()
+	release := func() {
+		r.mu.Lock()
+		r.reserved -= len(samples)
+		r.mu.Unlock()
+	}
+
+	refs, err := r.batchSeries(samples)
+	if err != nil {
+		release()
+		return err
+	}
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.reserved -= len(samples)
+	if r.closing {
+		return ErrClosed
+	}
+	chunk := make([]sample, len(samples))
+	for i := range samples {
+		chunk[i] = sample{refs[i], samples[i].TS, samples[i].Value}
+	}
+	// Queue at once: an accepted batch must never sit in the current
+	// buffer, which a later overflow may drop.
+	r.pending = append(r.pending, chunk)
+	r.npend += len(chunk)
+	if r.npend >= r.opt.BufferSize { // otherwise the interval flushes it
+		select {
+		case r.wake <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+
+// batchSeries validates a batch and resolves its series in one smu
+// section: either every series exists afterwards, or none was created.
+func (r *Recorder) batchSeries(samples []store.Sample) ([]*series, error) {
+	r.smu.Lock()
+	defer r.smu.Unlock()
 	inBatch := map[string]store.Type{}
-	r.smu.RLock()
 	for i := range samples {
 		s := &samples[i]
 		err := s.Validate()
@@ -364,39 +430,20 @@ func (r *Recorder) AddBatch(samples []store.Sample) error {
 			}
 		}
 		if err != nil {
-			r.smu.RUnlock()
-			return fmt.Errorf("sample %d: %w", i+1, err)
+			return nil, fmt.Errorf("sample %d: %w", i+1, err)
 		}
 		inBatch[s.Name] = s.Type
 	}
-	r.smu.RUnlock()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.npend+r.inflight+len(r.buf)+len(samples) > r.opt.MaxBuffer {
-		return ErrBufferFull
-	}
 	refs := make([]*series, len(samples))
 	for i := range samples {
-		refs[i] = r.lookup(samples[i].Name, samples[i].Type, samples[i].Labels, samples[i].Service)
+		s := &samples[i]
+		refs[i] = r.createLocked(r.hash(s.Name, s.Labels, s.Service), s.Name, s.Type, s.Labels, s.Service)
 		if refs[i] == nil || refs[i].refused.Load() {
-			return fmt.Errorf("sample %d: metric %s was refused by the store", i+1, samples[i].Name)
+			// Only a series the store refused gets here (types were checked).
+			return nil, fmt.Errorf("sample %d: metric %s was refused by the store", i+1, s.Name)
 		}
 	}
-	for i := range samples {
-		r.buf = append(r.buf, sample{refs[i], samples[i].TS, samples[i].Value})
-	}
-	// Queue at once: an accepted batch must never sit in the current
-	// buffer, which a later overflow may drop.
-	r.pending = append(r.pending, r.buf)
-	r.npend += len(r.buf)
-	r.buf = make([]sample, 0, r.opt.BufferSize)
-	if r.npend >= r.opt.BufferSize { // otherwise the interval flushes it
-		select {
-		case r.wake <- struct{}{}:
-		default:
-		}
-	}
-	return nil
+	return refs, nil
 }
 
 func (r *Recorder) flushLoop() {
@@ -476,69 +523,72 @@ func (r *Recorder) writePending(ctx context.Context) error {
 	return nil
 }
 
+// write writes chunks in one transaction. A series the store refuses (its
+// name has another type on disk, added by another process) is marked
+// refused, its samples are dropped as invalid and the name's on-disk type
+// is learnt, all in the same pass: one refused series costs no retry.
 func (r *Recorder) write(ctx context.Context, chunks [][]sample) error {
-	for {
-		refused, err := r.writeOnce(ctx, chunks)
-		if refused == nil {
-			return err
-		}
-		// The store refused a series (its name has another type on disk):
-		// drop that series' samples as invalid and write the rest, rather
-		// than failing every flush behind it.
-		refused.refused.Store(true)
-		r.warnOnce("refused:"+refused.name, "the store refused a series; dropping its samples", "name", refused.name, "err", err)
-		for ci, c := range chunks {
-			kept := c[:0]
-			for _, smp := range c {
-				if smp.s.refused.Load() {
-					r.invalid.Add(1)
-					continue
-				}
-				kept = append(kept, smp)
-			}
-			chunks[ci] = kept
-		}
-	}
-}
-
-// writeOnce writes chunks in one transaction. When the store refuses a
-// series as invalid it returns that series.
-func (r *Recorder) writeOnce(ctx context.Context, chunks [][]sample) (*series, error) {
 	tx, err := r.st.Begin(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var resolved []*series
-	fail := func(s *series, err error) (*series, error) {
+	var resolved, refused []*series
+	fail := func(err error) error {
 		tx.Rollback()
 		for _, s := range resolved {
 			s.id = 0 // the series rows were rolled back with the samples
 		}
-		return s, err
+		return err
 	}
 	for _, c := range chunks {
 		for i := range c {
 			s := c[i].s
-			if s.id == 0 {
-				id, err := tx.Series(ctx, s.name, s.typ, s.labels, s.service)
-				if err != nil {
-					if store.IsInvalid(err) {
-						return fail(s, err)
-					}
-					return fail(nil, err)
+			if s.id != 0 || s.refused.Load() {
+				continue
+			}
+			id, err := tx.Series(ctx, s.name, s.typ, s.labels, s.service)
+			if err != nil {
+				if !store.IsInvalid(err) {
+					return fail(err)
 				}
-				s.id = id
-				resolved = append(resolved, s)
+				s.refused.Store(true)
+				refused = append(refused, s)
+				r.warnOnce("refused:"+s.name, "the store refused a series; dropping its samples", "name", s.name, "err", err)
+				continue
 			}
-			if err := tx.Append(ctx, s.id, c[i].ts, c[i].v); err != nil {
-				return fail(nil, err)
-			}
+			s.id = id
+			resolved = append(resolved, s)
 		}
 	}
-	if _, err := tx.Commit(ctx); err != nil {
-		return fail(nil, err)
+	for ci, c := range chunks {
+		kept := c[:0]
+		for _, smp := range c {
+			if smp.s.refused.Load() {
+				r.invalid.Add(1)
+				continue
+			}
+			if err := tx.Append(ctx, smp.s.id, smp.ts, smp.v); err != nil {
+				return fail(err)
+			}
+			kept = append(kept, smp)
+		}
+		chunks[ci] = kept
 	}
-	return nil, nil
+	if _, err := tx.Commit(ctx); err != nil {
+		return fail(err)
+	}
+	if len(refused) > 0 {
+		// New label sets of a refused name are refused when recorded or
+		// pushed (a 400), not accepted and dropped at the next flush.
+		r.smu.Lock()
+		for _, s := range refused {
+			if t, ok := tx.TypeOf(s.name); ok {
+				r.types[s.name] = t
+			}
+		}
+		r.smu.Unlock()
+	}
+	return nil
 }
 
 // Flush writes everything buffered now and waits for it.
@@ -554,6 +604,9 @@ func (r *Recorder) Close() error {
 	if r.closed.Swap(true) {
 		return nil
 	}
+	r.mu.Lock()
+	r.closing = true // what was queued before this is flushed below
+	r.mu.Unlock()
 	close(r.stop)
 	<-r.done
 	// A short outage at shutdown should not lose what was accepted: try

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -156,8 +157,8 @@ func TestRefusals(t *testing.T) {
 	r.Counter("x", map[string]string{"1a": "v"}).Inc() // invalid label
 	r.Counter("x", nil).Inc()
 	r.Flush(context.Background())
-	if s := r.Stats(); s.Written != 1 || s.Invalid != 4 {
-		t.Errorf("stats = %+v, want 1 written and 4 invalid", s)
+	if s := r.Stats(); s.Written != 1 || s.Invalid != 5 {
+		t.Errorf("stats = %+v, want 1 written and 5 invalid", s)
 	}
 }
 
@@ -399,9 +400,15 @@ func TestStoreRefusesASeries(t *testing.T) {
 		t.Fatalf("Flush = %v, want the refused series dropped and the rest written", err)
 	}
 	r.Counter("late", nil).Inc() // refused from now on, without a store round trip
+	// New label sets of the refused name are refused up front, not
+	// accepted and dropped later.
+	if err := r.AddBatch([]store.Sample{{Name: "late", Type: store.Counter, Labels: map[string]string{"a": "b"}, TS: 1, Value: 1}}); err == nil || !strings.Contains(err.Error(), "metric late is a gauge in this store") {
+		t.Errorf("AddBatch(late counter) = %v, want refused", err)
+	}
+	r.Counter("late", map[string]string{"a": "c"}).Inc()
 	r.Flush(context.Background())
-	if s := r.Stats(); s.Written != 1 || s.Invalid != 2 || s.Buffered != 0 {
-		t.Errorf("stats = %+v, want 1 written, 2 invalid", s)
+	if s := r.Stats(); s.Written != 1 || s.Invalid != 3 || s.Buffered != 0 {
+		t.Errorf("stats = %+v, want 1 written, 3 invalid", s)
 	}
 }
 
@@ -426,5 +433,50 @@ func TestRetryIsNotStarvedByWakeups(t *testing.T) {
 	}
 	if r.Stats().Written == 0 {
 		t.Fatalf("nothing written 5s after the store recovered: %+v", r.Stats())
+	}
+}
+
+// Batches racing Close are either written or refused with ErrClosed:
+// never accepted and lost.
+func TestAddBatchRacingClose(t *testing.T) {
+	for round := 0; round < 5; round++ {
+		clk := &fakeClock{t: time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)}
+		path := filepath.Join(t.TempDir(), "v.db")
+		r, err := Open(path, Options{Now: clk.Now, FlushInterval: -1, BufferSize: 1000, MaxBuffer: 1 << 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var accepted atomic.Int64
+		var wg sync.WaitGroup
+		for g := 0; g < 6; g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				batch := make([]store.Sample, 2000)
+				for i := range batch {
+					batch[i] = store.Sample{Name: "b_total", Type: store.Counter, Labels: map[string]string{"g": fmt.Sprint(g)}, TS: int64(i), Value: 1}
+				}
+				for k := 0; k < 20; k++ {
+					err := r.AddBatch(batch)
+					if err == nil {
+						accepted.Add(int64(len(batch)))
+					} else if !errors.Is(err, ErrClosed) && !errors.Is(err, ErrBufferFull) {
+						t.Errorf("AddBatch: %v", err)
+					}
+				}
+			}()
+		}
+		time.Sleep(time.Duration(round) * 5 * time.Millisecond)
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
+		}
+		wg.Wait()
+		st, _ := store.Open(context.Background(), path, store.Options{ReadOnly: true})
+		var n int64
+		st.DB.QueryRow("SELECT count(*) FROM samples").Scan(&n)
+		st.Close()
+		if n != accepted.Load() {
+			t.Fatalf("round %d: %d rows for %d accepted samples", round, n, accepted.Load())
+		}
 	}
 }

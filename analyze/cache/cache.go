@@ -115,7 +115,13 @@ func Sync(ctx context.Context, conn *sql.Conn, catalog, storePath string) (st St
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return st, fmt.Errorf("read store: %w", err)
 	}
-	top := seq.Int64
+	// max(id) too, in case the sequence row was lost (a hand-edited store,
+	// or a copy made by a tool that skips sqlite_sequence); O(log n).
+	var maxID sql.NullInt64
+	if err := sc.QueryRowContext(ctx, "SELECT max(id) FROM samples").Scan(&maxID); err != nil {
+		return st, fmt.Errorf("read store: %w", err)
+	}
+	top := max(seq.Int64, maxID.Int64)
 
 	reason, err := checkState(ctx, conn, sc, cs, meta, top, &st)
 	if err != nil {

@@ -134,3 +134,23 @@ func TestRewrittenStoreRebuilds(t *testing.T) {
 		t.Errorf("sum = %v, want 180", sum)
 	}
 }
+
+// A store whose sqlite_sequence row was lost still syncs all its rows.
+func TestLostSequenceRow(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	p := filepath.Join(dir, "v.db")
+	st, _ := store.Open(ctx, p, store.Options{})
+	st.Write(ctx, []store.Sample{{Name: "g", Type: store.Gauge, TS: 1, Value: 1}, {Name: "g", Type: store.Gauge, TS: 2, Value: 2}})
+	st.DB.Exec("DELETE FROM sqlite_sequence")
+	st.Close()
+	conn := openDuck(t, filepath.Join(dir, "c.duckdb"))
+	stats, err := Sync(ctx, conn, "c0", p)
+	if err != nil || stats.Added != 2 {
+		t.Fatalf("Sync = %+v, %v; want 2 rows", stats, err)
+	}
+	stats, err = Sync(ctx, conn, "c0", p)
+	if err != nil || stats.Rebuilt || stats.Added != 0 {
+		t.Errorf("second Sync = %+v, %v; want no change", stats, err)
+	}
+}

@@ -188,7 +188,13 @@ func groupLabels(escapedPath string) (map[string]string, error) {
 }
 
 func (s *Server) pushText(w http.ResponseWriter, r *http.Request) {
-	group, err := groupLabels(r.URL.EscapedPath())
+	// The request target as sent: a decoded (or re-escaped) path would
+	// turn an encoded slash inside a value into a separator.
+	p, _, _ := strings.Cut(r.RequestURI, "?")
+	if !strings.HasPrefix(p, "/") { // absolute-form request target
+		p = r.URL.EscapedPath()
+	}
+	group, err := groupLabels(p)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return

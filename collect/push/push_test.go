@@ -208,3 +208,25 @@ func TestHealthEndpoints(t *testing.T) {
 		t.Error("no vigil_flush_duration_seconds")
 	}
 }
+
+// An encoded slash stays in its value even when the path also holds
+// characters Go would escape differently.
+func TestGroupPathKeepsEncodedSlashes(t *testing.T) {
+	srv, rec := setup(t, "", collect.Options{})
+	req, _ := http.NewRequest("PUT", srv.URL, strings.NewReader("# TYPE n gauge\nn 1\n"))
+	// Opaque sends the path exactly as written (Go's client would
+	// otherwise re-escape it and lose the %2F itself).
+	req.URL.Opaque = "/metrics/job/a/x/b%2Fc/y/{z}"
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 202 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	got := stored(t, rec)
+	if want := `n gauge {"job":"a","x":"b/c","y":"{z}"} 1 `; len(got) != 1 || got[0] != want {
+		t.Errorf("stored %q, want %q", got, want)
+	}
+}

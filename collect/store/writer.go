@@ -101,6 +101,7 @@ func (t *Tx) Series(ctx context.Context, name string, typ Type, labels map[strin
 	switch {
 	case err == nil:
 		if Type(got) != typ {
+			t.s.types[name] = Type(got)
 			return 0, invalid("metric %s is a %s, not a %s", name, got, typ)
 		}
 	case errors.Is(err, sql.ErrNoRows):
@@ -108,6 +109,7 @@ func (t *Tx) Series(ctx context.Context, name string, typ Type, labels map[strin
 			var other string
 			err := t.tx.QueryRowContext(ctx, "SELECT type FROM series WHERE name = ? LIMIT 1", name).Scan(&other)
 			if err == nil && Type(other) != typ {
+				t.s.types[name] = Type(other) // on disk already: outlives this transaction
 				return 0, invalid("metric %s is a %s, not a %s", name, other, typ)
 			}
 		}
@@ -232,4 +234,10 @@ func (s *Store) Write(ctx context.Context, samples []Sample) (int64, error) {
 		}
 	}
 	return tx.Commit(ctx)
+}
+
+// TypeOf is the type this store knows for a metric name, if any.
+func (t *Tx) TypeOf(name string) (Type, bool) {
+	typ, ok := t.s.types[name]
+	return typ, ok
 }
