@@ -499,7 +499,7 @@ func TestCacheAfterPruningEverything(t *testing.T) {
 			t.Errorf("sync %d after pruning everything: %s %+v", i, render(rs), db.Syncs[0])
 		}
 	}
-	appendTo(t, p, hist("x", nil, time.Second-time.Second, 7)...)
+	appendTo(t, p, hist("x", nil, 0, 7)...)
 	rs, db := f.query("x.sum", 2*time.Hour, p)
 	if got := one(t, rs); got != 7 || db.Syncs[0].Rebuilt || db.Syncs[0].Added != 1 {
 		t.Errorf("after a new row: %v %+v", got, db.Syncs[0])
