@@ -48,39 +48,29 @@ func (r *Recorder) Histogram(name string, labels map[string]string) Histogram {
 }
 
 // Add records an increment (v >= 0).
-func (c Counter) Add(v float64) {
-	if c.s == nil { // refused series (logged once): counted, not stored
-		if c.r != nil {
-			c.r.invalid.Add(1)
-		}
-		return
-	}
-	c.r.record(c.s, c.r.now(), v)
-}
+func (c Counter) Add(v float64) { c.r.recordNow(c.s, v) }
 
 // Inc records an increment of 1.
 func (c Counter) Inc() { c.Add(1) }
 
 // Set records the gauge's current value.
-func (g Gauge) Set(v float64) {
-	if g.s == nil { // refused series (logged once): counted, not stored
-		if g.r != nil {
-			g.r.invalid.Add(1)
-		}
-		return
-	}
-	g.r.record(g.s, g.r.now(), v)
-}
+func (g Gauge) Set(v float64) { g.r.recordNow(g.s, v) }
 
 // Observe records one observation.
-func (h Histogram) Observe(v float64) {
-	if h.s == nil { // refused series (logged once): counted, not stored
-		if h.r != nil {
-			h.r.invalid.Add(1)
-		}
+func (h Histogram) Observe(v float64) { h.r.recordNow(h.s, v) }
+
+// recordNow records v at the clock's now; a refused series (nil, logged
+// once when refused) is counted as invalid, not stored. r is nil only for
+// a zero-value handle.
+func (r *Recorder) recordNow(s *series, v float64) {
+	if r == nil {
 		return
 	}
-	h.r.record(h.s, h.r.now(), v)
+	if s == nil {
+		r.invalid.Add(1)
+		return
+	}
+	r.record(s, r.now(), v)
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
