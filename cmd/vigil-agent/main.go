@@ -24,7 +24,7 @@ func main() {
 	var level slog.LevelVar
 	cmd := agentcmd.New("vigil-agent", func() *slog.Logger {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: &level}))
-	}, Version)
+	}, nil, Version)
 	logLevel := cmd.Flags().String("log-level", "info", "log level: debug, info, warn, error")
 	cmd.PreRunE = func(*cobra.Command, []string) error {
 		if err := level.UnmarshalText([]byte(*logLevel)); err != nil {

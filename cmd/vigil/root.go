@@ -71,7 +71,7 @@ gates and reports.`,
 		return &cli.UsageError{Err: err, Hint: "see 'vigil help' for usage"}
 	})
 	root.AddCommand(newVersionCmd(a), newRecordCmd(a), newImportCmd(a), newQueryCmd(a), newStoreCmd(a),
-		agentcmd.New("collect", func() *slog.Logger { return a.log }, version()))
+		agentcmd.New("collect", func() *slog.Logger { return a.log }, a.oneStore, version()))
 	return root
 }
 

@@ -36,8 +36,10 @@ type options struct {
 }
 
 // New returns the collect command. logger is called after flags are
-// parsed, so a root command's --log-level applies.
-func New(use string, logger func() *slog.Logger, version string) *cobra.Command {
+// parsed, so a root command's --log-level applies. storePath, if not nil,
+// resolves the store the way the host CLI does (vigil: --db, else the
+// config's db:, else ./vigil.db); without it --db alone decides.
+func New(use string, logger func() *slog.Logger, storePath func() (string, error), version string) *cobra.Command {
 	o := &options{}
 	cmd := &cobra.Command{
 		Use:   use,
@@ -53,6 +55,13 @@ collected (two readings 200 ms apart, so CPU percentages exist) and written.`,
   vigil collect --db host.db --once`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if storePath != nil {
+				p, err := storePath()
+				if err != nil {
+					return err
+				}
+				o.DB = p
+			}
 			cfg, err := o.config()
 			if err != nil {
 				return err
@@ -67,7 +76,7 @@ collected (two readings 200 ms apart, so CPU percentages exist) and written.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.DB, "db", "vigil.db", "store to write")
+	f.StringVar(&o.DB, "db", "vigil.db", "store to write (vigil collect: default from config db:, else ./vigil.db)")
 	f.StringVar(&o.Interval, "interval", "10s", "collection and flush interval")
 	f.BoolVar(&o.Once, "once", false, "collect one round and exit")
 	f.StringArrayVar(&o.Scrape, "scrape", nil, "Prometheus endpoint to scrape, URL or JOB=URL (repeatable)")
