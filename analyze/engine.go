@@ -47,6 +47,7 @@ type DB struct {
 	conn   *sql.Conn
 	Stores []string
 	Syncs  []cache.Stats
+	tmpDir string // DuckDB's work folder when every cache is in memory; removed on Close
 }
 
 // Open syncs the cache of every store and attaches them to one DuckDB.
@@ -63,20 +64,38 @@ func Open(ctx context.Context, stores []string, opt Options) (*DB, error) {
 	if opt.MemoryLimit == "" {
 		opt.MemoryLimit = "1GB"
 	}
-	files := make([]string, len(stores))
+	files := make([]string, len(stores)) // "" for a cache in memory
+	work := ""
 	for i, s := range stores {
-		f, err := cache.FileFor(s, opt.CacheDir)
+		loc, err := cache.Locate(s, opt.CacheDir)
 		if err != nil {
 			return nil, err
 		}
-		if err := cache.EnsureDir(f); err != nil {
-			return nil, fmt.Errorf("cache dir: %w", err)
+		switch {
+		case loc.InMemory():
+			opt.Logger.Info("cache in memory for this run", "store", s, "reason", loc.Reason)
+		case loc.Reason != "":
+			opt.Logger.Info("cache in the user cache folder", "store", s, "cache", loc.File, "reason", loc.Reason)
 		}
-		files[i] = f
+		if work == "" && !loc.InMemory() {
+			work = filepath.Dir(loc.File)
+		}
+		files[i] = loc.File
 	}
-	// Everything DuckDB might write goes beside the caches: never $HOME,
-	// and never the network (no extension downloads).
-	work := filepath.Dir(files[0])
+	// Everything DuckDB might write goes beside the caches (a folder known
+	// to be writable), or in a temporary folder when every cache is in
+	// memory: never $HOME, never a store's read-only folder, and never the
+	// network (no extension downloads).
+	var tmpDir string
+	if work == "" {
+		var err error
+		if tmpDir, err = os.MkdirTemp("", "vigil-duckdb-"); err != nil {
+			tmpDir = ""
+			work = os.TempDir()
+		} else {
+			work = tmpDir
+		}
+	}
 	q := url.Values{}
 	q.Set("autoinstall_known_extensions", "false")
 	q.Set("autoload_known_extensions", "false")
@@ -85,12 +104,15 @@ func Open(ctx context.Context, stores []string, opt Options) (*DB, error) {
 	q.Set("memory_limit", opt.MemoryLimit)
 	connector, err := duckdb.NewConnector("?"+q.Encode(), nil)
 	if err != nil {
+		if tmpDir != "" {
+			os.RemoveAll(tmpDir)
+		}
 		return nil, fmt.Errorf("start duckdb: %w", err)
 	}
-	d := &DB{db: sql.OpenDB(connector), Stores: stores}
+	d := &DB{db: sql.OpenDB(connector), Stores: stores, tmpDir: tmpDir}
 	d.conn, err = d.db.Conn(ctx)
 	if err != nil {
-		d.db.Close()
+		d.Close()
 		return nil, err
 	}
 	if _, err := d.conn.ExecContext(ctx, "SET home_directory = "+sqlString(work)); err != nil {
@@ -124,7 +146,15 @@ func Open(ctx context.Context, stores []string, opt Options) (*DB, error) {
 
 // attach opens a cache file, waiting while another vigil holds it, and
 // starting afresh when the file is not a readable cache (it is only a copy).
+// An empty file, or a cache file this user may not write, gives a cache in
+// memory for this run.
 func (d *DB) attach(ctx context.Context, cat, file string, opt Options) error {
+	if file == "" {
+		if _, err := d.conn.ExecContext(ctx, "ATTACH ':memory:' AS "+quoteIdent(cat)); err != nil {
+			return fmt.Errorf("open cache in memory: %w", err)
+		}
+		return nil
+	}
 	deadline := time.Now().Add(opt.LockWait)
 	stmt := "ATTACH " + sqlString(file) + " AS " + quoteIdent(cat)
 	removed := false
@@ -144,7 +174,12 @@ func (d *DB) attach(ctx context.Context, cat, file string, opt Options) error {
 				return ctx.Err()
 			case <-time.After(100 * time.Millisecond):
 			}
-		case !removed:
+		case notPermitted(msg):
+			// Not a damaged cache: one this user may not write (another
+			// user's file, a read-only file or mount). Leave it alone.
+			opt.Logger.Info("cache in memory for this run", "cache", file, "reason", "cache file is not writable", "err", msg)
+			return d.attach(ctx, cat, "", opt)
+		case !removed && (exists(file) || exists(file+".wal")):
 			opt.Logger.Warn("cache unreadable, rebuilding", "cache", file, "err", msg)
 			os.Remove(file)
 			os.Remove(file + ".wal")
@@ -153,6 +188,19 @@ func (d *DB) attach(ctx context.Context, cat, file string, opt Options) error {
 			return fmt.Errorf("open cache %s: %w", file, err)
 		}
 	}
+}
+
+// notPermitted reports whether a DuckDB error is a refusal to write, not a
+// damaged file.
+func notPermitted(msg string) bool {
+	m := strings.ToLower(msg)
+	return strings.Contains(m, "permission denied") || strings.Contains(m, "read-only file system") ||
+		strings.Contains(m, "operation not permitted")
+}
+
+func exists(file string) bool {
+	_, err := os.Stat(file)
+	return err == nil
 }
 
 // createViews unites the attached caches. The SQL text is built here only
@@ -182,7 +230,11 @@ func (d *DB) Close() error {
 	if d.conn != nil {
 		d.conn.Close()
 	}
-	return d.db.Close()
+	err := d.db.Close()
+	if d.tmpDir != "" {
+		os.RemoveAll(d.tmpDir)
+	}
+	return err
 }
 
 // Result is one output row of a path: a label set and its value.

@@ -1,11 +1,14 @@
 package analyze
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -531,3 +534,170 @@ func TestCorruptCacheIsRebuilt(t *testing.T) {
 }
 
 func cacheFileFor(p, dir string) (string, error) { return cache.FileFor(p, dir) }
+
+// setWritable stands in for cache.Writable for one test (tests may run as
+// root, which a chmod does not stop).
+func setWritable(t *testing.T, w func(dir string) bool) {
+	old := cache.Writable
+	cache.Writable = w
+	t.Cleanup(func() { cache.Writable = old })
+}
+
+// openLogged opens stores with default options (no cache folder) and a
+// logger whose output is returned.
+func openLogged(t *testing.T, stores ...string) (*DB, *strings.Builder) {
+	t.Helper()
+	var log strings.Builder
+	db, err := Open(context.Background(), stores, Options{Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	if err != nil {
+		t.Fatalf("Open: %v (log: %s)", err, log.String())
+	}
+	return db, &log
+}
+
+func evalOne(t *testing.T, db *DB, path string) float64 {
+	t.Helper()
+	e, err := metricpath.Parse(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := db.Eval(context.Background(), e, Window{At: at, Length: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return one(t, rs)
+}
+
+// files lists every file under dir (relative paths), for "left nothing",
+// except the -wal and -shm files SQLite keeps beside a store it reads.
+func files(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && p != dir && !strings.HasSuffix(p, ".db-wal") && !strings.HasSuffix(p, ".db-shm") {
+			rel, _ := filepath.Rel(dir, p)
+			out = append(out, rel)
+		}
+		return nil
+	})
+	return out
+}
+
+// A store in a folder the user cannot write keeps its cache in the user's
+// cache folder, named after the store's absolute path, and says so.
+func TestReadOnlyStoreFolderUsesUserCache(t *testing.T) {
+	f := newFixture(t)
+	p := f.write("v.db", hist("x", nil, -time.Minute, 1, 2)...)
+	xdg := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", xdg)
+	setWritable(t, func(dir string) bool { return dir != f.dir && dir != filepath.Dir(p) })
+	db, log := openLogged(t, p)
+	if got := evalOne(t, db, "x.sum"); got != 3 {
+		t.Errorf("x.sum = %v, want 3", got)
+	}
+	db.Close()
+	want, _ := cache.FileFor(p, filepath.Join(xdg, "vigil"))
+	if _, err := os.Stat(want); err != nil {
+		t.Errorf("no cache at %s: %v", want, err)
+	}
+	if got := files(t, f.dir); !slices.Equal(got, []string{"v.db"}) {
+		t.Errorf("store folder holds %v, want only the store", got)
+	}
+	if !strings.Contains(log.String(), "level=INFO") || !strings.Contains(log.String(), want) || !strings.Contains(log.String(), "not writable") {
+		t.Errorf("log does not say where and why: %s", log)
+	}
+	if strings.Contains(log.String(), "unreadable") {
+		t.Errorf("log reports a damaged cache: %s", log)
+	}
+	// The next run finds that cache again.
+	appendTo(t, p, hist("x", nil, 0, 4)...)
+	db, _ = openLogged(t, p)
+	defer db.Close()
+	if got := evalOne(t, db, "x.sum"); got != 7 || db.Syncs[0].Rebuilt || db.Syncs[0].Added != 1 {
+		t.Errorf("second run: %v %+v, want 7 from an incremental sync", got, db.Syncs[0])
+	}
+}
+
+// With no folder writable, the cache lives in memory for the run: the
+// answer is right and nothing is left on disk.
+func TestNoWritableFolderCachesInMemory(t *testing.T) {
+	f := newFixture(t)
+	p := f.write("v.db", hist("x", nil, -time.Minute, 1, 2)...)
+	q := f.write("w.db", hist("x", nil, -time.Minute, 10)...)
+	xdg, tmp := t.TempDir(), t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", xdg)
+	t.Setenv("TMPDIR", tmp)
+	setWritable(t, func(string) bool { return false })
+	db, log := openLogged(t, p, q)
+	if got := evalOne(t, db, "x.sum"); got != 13 {
+		t.Errorf("x.sum = %v, want 13", got)
+	}
+	if !db.Syncs[0].Rebuilt || db.Syncs[0].Added != 2 {
+		t.Errorf("sync = %+v, want a build of 2 rows", db.Syncs[0])
+	}
+	if !strings.Contains(log.String(), "level=INFO") || !strings.Contains(log.String(), "cache in memory for this run") {
+		t.Errorf("log does not say the cache is in memory: %s", log)
+	}
+	db.Close()
+	for _, d := range []string{f.dir, xdg, tmp} {
+		got := files(t, d)
+		if d == f.dir && slices.Equal(got, []string{"v.db", "w.db"}) {
+			continue
+		}
+		if len(got) > 0 {
+			t.Errorf("%s holds %v after an in-memory run", d, got)
+		}
+	}
+}
+
+// The same with real permissions (skipped as root, which ignores them): a
+// read-only store folder, then a cache file the user may not write, which
+// is worked around in memory and never deleted as if it were damaged.
+func TestReadOnlyFolderForReal(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root ignores permission bits")
+	}
+	f := newFixture(t)
+	p := f.write("v.db", hist("x", nil, -time.Minute, 1, 2)...)
+	xdg := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", xdg)
+	// A copy without -wal/-shm files, as a closed store leaves it: SQLite
+	// can read it in a read-only folder only as an immutable file.
+	if _, err := os.Stat(p + "-shm"); err == nil {
+		t.Fatal("the fixture store left a -shm file behind")
+	}
+	if err := os.Chmod(f.dir, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(f.dir, 0o755) })
+	db, log := openLogged(t, p)
+	if got := evalOne(t, db, "x.sum"); got != 3 {
+		t.Errorf("x.sum = %v, want 3", got)
+	}
+	db.Close()
+	want, _ := cache.FileFor(p, filepath.Join(xdg, "vigil"))
+	if _, err := os.Stat(want); err != nil {
+		t.Errorf("no cache at %s: %v (log: %s)", want, err, log)
+	}
+
+	// A cache file beside the store that the user may not write.
+	os.Chmod(f.dir, 0o755)
+	beside, _ := cache.FileFor(p, "")
+	db, _ = openLogged(t, p)
+	db.Close()
+	if err := os.Chmod(beside, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(beside)
+	db, log = openLogged(t, p)
+	if got := evalOne(t, db, "x.sum"); got != 3 {
+		t.Errorf("x.sum = %v, want 3", got)
+	}
+	db.Close()
+	if after, _ := os.ReadFile(beside); !bytes.Equal(before, after) {
+		t.Error("the read-only cache file was changed")
+	}
+	if strings.Contains(log.String(), "unreadable") || !strings.Contains(log.String(), "in memory") {
+		t.Errorf("log: %s", log)
+	}
+}

@@ -2,11 +2,13 @@ package analyze
 
 import (
 	"context"
+	"database/sql"
 	"io/fs"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/vigil-metrics/vigil/collect/store"
 	"github.com/vigil-metrics/vigil/queries"
 )
 
@@ -34,6 +36,20 @@ func TestEveryEmbeddedQueryRuns(t *testing.T) {
 		"agg_sum":        {start, end}, "agg_min": {start, end}, "agg_max": {start, end}, "agg_avg": {start, end},
 		"agg_stddev_pop": {start, end}, "agg_last": {start, end}, "agg_quantile": {start, end, 0.4},
 	}
+	// Queries that run on a store (SQLite, "?" parameters).
+	inStore := map[string][]any{
+		"store_sample_seq": nil, "store_max_sample_id": nil, "store_max_series_id": nil,
+		"store_sample_at":    {int64(1)},
+		"store_count_kept":   {int64(5), int64(0)},
+		"store_series_after": {int64(0)},
+		// An empty id range: the function runs without a sink to feed.
+		"store_copy_rows": {int64(0), int64(0), int64(0), int64(0)},
+	}
+	st, err := store.Open(ctx, p, store.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
 	names, _ := fs.Glob(queries.FS, "*.sql")
 	if err := db.fillSelection(ctx, []int64{0}, []int64{1}, []int64{0}); err != nil {
 		t.Fatal(err)
@@ -41,7 +57,12 @@ func TestEveryEmbeddedQueryRuns(t *testing.T) {
 	for _, n := range names {
 		name := strings.TrimSuffix(n, ".sql")
 		args, cacheQuery := inCache[name]
-		if !cacheQuery {
+		storeArgs, storeQuery := inStore[name]
+		if storeQuery != strings.HasPrefix(name, "store_") {
+			t.Errorf("queries/%s: store queries, and only they, are named store_*", n)
+			continue
+		}
+		if !cacheQuery && !storeQuery {
 			var ok bool
 			if args, ok = overViews[name]; !ok {
 				t.Errorf("queries/%s has no test entry", n)
@@ -49,6 +70,14 @@ func TestEveryEmbeddedQueryRuns(t *testing.T) {
 			}
 		}
 		t.Run(name, func(t *testing.T) {
+			if storeQuery {
+				rows, err := st.DB.QueryContext(ctx, queries.Get(name), storeArgs...)
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				drain(t, name, rows)
+				return
+			}
 			if cacheQuery {
 				mustExec(t, db, "USE c0")
 				mustExec(t, db, "BEGIN TRANSACTION")
@@ -59,8 +88,16 @@ func TestEveryEmbeddedQueryRuns(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %v", name, err)
 			}
-			rows.Close()
+			drain(t, name, rows)
 		})
+	}
+	// The store queries see the fixture's rows.
+	var top, kept int64
+	if err := st.DB.QueryRowContext(ctx, queries.Get("store_max_sample_id")).Scan(&top); err != nil || top != 5 {
+		t.Errorf("store_max_sample_id = %v %v, want 5", top, err)
+	}
+	if err := st.DB.QueryRowContext(ctx, queries.Get("store_count_kept"), top, start).Scan(&kept); err != nil || kept != 5 {
+		t.Errorf("store_count_kept = %v %v, want 5", kept, err)
 	}
 	// The percentile query computes numpy's value on the fixture.
 	var g int
@@ -68,6 +105,17 @@ func TestEveryEmbeddedQueryRuns(t *testing.T) {
 	var n int64
 	if err := db.conn.QueryRowContext(ctx, queries.Get("agg_quantile"), start, end, 0.4).Scan(&g, &v, &n); err != nil || v != 29 || n != 5 {
 		t.Errorf("agg_quantile = %v %v %v, want 29 over 5 samples", v, n, err)
+	}
+}
+
+// drain reads every row, so that errors met while stepping count too.
+func drain(t *testing.T, name string, rows *sql.Rows) {
+	t.Helper()
+	defer rows.Close()
+	for rows.Next() { //nolint:revive // only the stepping matters
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("%s: %v", name, err)
 	}
 }
 

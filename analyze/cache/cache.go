@@ -111,14 +111,14 @@ func Sync(ctx context.Context, conn *sql.Conn, catalog, storePath string) (st St
 	// The AUTOINCREMENT sequence, unlike max(id), never goes back when the
 	// newest rows are deleted: it is the store's true high-water mark.
 	var seq sql.NullInt64
-	err = sc.QueryRowContext(ctx, "SELECT seq FROM sqlite_sequence WHERE name = 'samples'").Scan(&seq)
+	err = sc.QueryRowContext(ctx, queries.Get("store_sample_seq")).Scan(&seq)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return st, fmt.Errorf("read store: %w", err)
 	}
 	// max(id) too, in case the sequence row was lost (a hand-edited store,
 	// or a copy made by a tool that skips sqlite_sequence); O(log n).
 	var maxID sql.NullInt64
-	if err := sc.QueryRowContext(ctx, "SELECT max(id) FROM samples").Scan(&maxID); err != nil {
+	if err := sc.QueryRowContext(ctx, queries.Get("store_max_sample_id")).Scan(&maxID); err != nil {
 		return st, fmt.Errorf("read store: %w", err)
 	}
 	top := max(seq.Int64, maxID.Int64)
@@ -139,7 +139,7 @@ func Sync(ctx context.Context, conn *sql.Conn, catalog, storePath string) (st St
 		return st, err
 	}
 	var seriesTop sql.NullInt64
-	if err := sc.QueryRowContext(ctx, "SELECT max(id) FROM series").Scan(&seriesTop); err != nil {
+	if err := sc.QueryRowContext(ctx, queries.Get("store_max_series_id")).Scan(&seriesTop); err != nil {
 		return st, err
 	}
 	horizon := max(cs.horizon, meta.HorizonMS)
@@ -158,7 +158,7 @@ func Sync(ctx context.Context, conn *sql.Conn, catalog, storePath string) (st St
 		v       sql.NullFloat64
 	}
 	if top > 0 {
-		err := sc.QueryRowContext(ctx, "SELECT series_id, ts, value FROM samples WHERE id = ?", top).Scan(&last.sid, &last.ts, &last.v)
+		err := sc.QueryRowContext(ctx, queries.Get("store_sample_at"), top).Scan(&last.sid, &last.ts, &last.v)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return st, err
 		}
@@ -222,7 +222,7 @@ func checkState(ctx context.Context, conn, sc *sql.Conn, cs cacheState, meta sto
 		if err := conn.QueryRowContext(ctx, queries.Get("cache_count")).Scan(&have); err != nil {
 			return "", err
 		}
-		if err := sc.QueryRowContext(ctx, "SELECT count(*) FROM samples WHERE id <= ? AND ts >= ?", cs.watermark, horizon).Scan(&want); err != nil {
+		if err := sc.QueryRowContext(ctx, queries.Get("store_count_kept"), cs.watermark, horizon).Scan(&want); err != nil {
 			return "", err
 		}
 		if have != want {
@@ -235,7 +235,7 @@ func checkState(ctx context.Context, conn, sc *sql.Conn, cs cacheState, meta sto
 		// file was swapped for another copy of the same store.
 		var sid, ts int64
 		var v float64
-		err := sc.QueryRowContext(ctx, "SELECT series_id, ts, value FROM samples WHERE id = ?", cs.watermark).Scan(&sid, &ts, &v)
+		err := sc.QueryRowContext(ctx, queries.Get("store_sample_at"), cs.watermark).Scan(&sid, &ts, &v)
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && (sid != cs.lastSeries.Int64 || ts != cs.lastTS.Int64 || v != cs.lastValue.Float64)) {
 			return "store was rewritten", nil
 		}
@@ -247,7 +247,7 @@ func checkState(ctx context.Context, conn, sc *sql.Conn, cs cacheState, meta sto
 }
 
 func copySeries(ctx context.Context, conn *sql.Conn, catalog string, sc *sql.Conn, after int64) error {
-	rows, err := sc.QueryContext(ctx, "SELECT id, name, type, labels, service FROM series WHERE id > ? ORDER BY id", after)
+	rows, err := sc.QueryContext(ctx, queries.Get("store_series_after"), after)
 	if err != nil {
 		return fmt.Errorf("read series: %w", err)
 	}

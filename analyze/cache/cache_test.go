@@ -5,11 +5,13 @@ import (
 	"database/sql"
 	"math"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/vigil-metrics/vigil/collect/store"
+	"github.com/vigil-metrics/vigil/queries"
 )
 
 func openDuck(t *testing.T, file string) *sql.Conn {
@@ -152,5 +154,13 @@ func TestLostSequenceRow(t *testing.T) {
 	stats, err = Sync(ctx, conn, "c0", p)
 	if err != nil || stats.Rebuilt || stats.Added != 0 {
 		t.Errorf("second Sync = %+v, %v; want no change", stats, err)
+	}
+}
+
+// The copy statement names the aggregate literally; it must be the one
+// registered here.
+func TestCopyStatementNamesCopyFunc(t *testing.T) {
+	if q := queries.Get("store_copy_rows"); !strings.Contains(q, copyFunc+"(") {
+		t.Errorf("queries/store_copy_rows.sql does not call %s: %s", copyFunc, q)
 	}
 }

@@ -10,13 +10,16 @@ import (
 	"sync/atomic"
 
 	"modernc.org/sqlite"
+
+	"github.com/vigil-metrics/vigil/queries"
 )
 
 // Reading rows through database/sql costs two SQLite calls a column, each
 // taking the connection mutex (modernc opens connections FULLMUTEX): most
 // of a cold sync went there. An aggregate function sees every row's values
 // directly, so the read runs as one statement per id range that hands
-// rows to a Go sink:
+// rows to a Go sink (queries/store_copy_rows.sql, which names the function
+// literally: keep it equal to copyFunc):
 //
 //	SELECT vigil_copy_rows(?token, series_id, ts, value) FROM samples WHERE ...
 const copyFunc = "vigil_copy_rows"
@@ -114,7 +117,7 @@ func readRanges(ctx context.Context, db *sql.DB, work <-chan [2]int64, horizon i
 		return err
 	}
 	defer c.Close()
-	stmt, err := c.PrepareContext(ctx, "SELECT "+copyFunc+"(?, series_id, ts, value) FROM samples WHERE id > ? AND id <= ? AND ts >= ?")
+	stmt, err := c.PrepareContext(ctx, queries.Get("store_copy_rows"))
 	if err != nil {
 		return fmt.Errorf("read samples: %w", err)
 	}

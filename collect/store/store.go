@@ -20,6 +20,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -71,12 +72,27 @@ func dsn(p string, ro bool) string {
 	q.Add("_pragma", "busy_timeout(10000)")
 	if ro {
 		q.Add("mode", "ro")
+		if frozen(p) {
+			q.Add("immutable", "1")
+		}
 	} else {
 		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_pragma", "synchronous(NORMAL)")
 		q.Add("_txlock", "immediate")
 	}
 	return "file:" + (&url.URL{Path: p}).EscapedPath() + "?" + q.Encode()
+}
+
+// frozen reports whether a store can only be read as an immutable file: a
+// WAL store is readable without write access only if its -shm file exists
+// or can be created, so a copy in a read-only folder (a read-only mount of
+// copied host stores) has no other way in. Nobody can be writing it then:
+// a writer would have made the -shm file.
+func frozen(p string) bool {
+	if _, err := os.Stat(p + "-shm"); err == nil {
+		return false
+	}
+	return syscall.Access(filepath.Dir(p), 2 /* W_OK */) != nil
 }
 
 // Open opens (and, unless read-only, creates or migrates) the store at p.
