@@ -17,7 +17,7 @@ import (
 
 var csvColumns = []string{"ts", "name", "type", "value", "labels", "service"}
 
-func readCSV(name string, r *bufio.Reader, add func(int64, store.Sample) error) error {
+func readCSV(s *sink, name string, r *bufio.Reader) error {
 	cr := csv.NewReader(r)
 	cr.ReuseRecord = true
 	header, err := cr.Read()
@@ -47,6 +47,7 @@ func readCSV(name string, r *bufio.Reader, add func(int64, store.Sample) error) 
 			return &InputError{File: name, Line: 1, Err: fmt.Errorf("missing column %q in the header", req)}
 		}
 	}
+	at := csvIndex(col)
 	cr.FieldsPerRecord = len(header)
 	for {
 		rec, err := cr.Read()
@@ -56,15 +57,84 @@ func readCSV(name string, r *bufio.Reader, add func(int64, store.Sample) error) 
 		if err != nil {
 			return csvError(name, err)
 		}
+		if fastPath {
+			ok, err := s.fastCSV(rec, at)
+			if err != nil {
+				return fmt.Errorf("import %s: %w", name, err)
+			}
+			if ok {
+				continue
+			}
+		}
 		line, _ := cr.FieldPos(0)
-		s, err := csvSample(rec, col)
+		smp, err := csvSample(rec, col)
 		if err != nil {
 			return &InputError{File: name, Line: int64(line), Err: err}
 		}
-		if err := add(int64(line), s); err != nil {
+		if err := s.addSample(name, int64(line), smp); err != nil {
 			return err
 		}
 	}
+}
+
+// csvCols are the column indexes; -1 for an optional column not given.
+type csvCols struct{ ts, name, typ, value, labels, service int }
+
+func csvIndex(col map[string]int) csvCols {
+	get := func(k string) int {
+		if i, ok := col[k]; ok {
+			return i
+		}
+		return -1
+	}
+	return csvCols{get("ts"), get("name"), get("type"), get("value"), get("labels"), get("service")}
+}
+
+// fastCSV resolves and queues a record of a known series by the raw
+// spelling of its name, type, labels and service; a record it does not
+// take returns false and goes through csvSample, which words any error.
+// Its error is an I/O failure.
+func (s *sink) fastCSV(rec []string, c csvCols) (bool, error) {
+	typ, ok := rawType([]byte(strings.TrimSpace(rec[c.typ])))
+	if !ok {
+		return false, nil
+	}
+	t, err := vtime.ParseInstant(rec[c.ts])
+	if err != nil {
+		return false, nil
+	}
+	tsMS := vtime.UnixMilli(t)
+	v, err := strconv.ParseFloat(strings.TrimSpace(rec[c.value]), 64)
+	if err != nil || tsMS < 0 || store.ValidateValue(typ, v) != nil {
+		return false, nil
+	}
+	var labels, service string
+	if c.labels >= 0 {
+		labels = rec[c.labels]
+	}
+	if c.service >= 0 {
+		service = rec[c.service]
+	}
+	s.key = spellKey(s.key[:0], typ, rec[c.name], service, labels)
+	ref, hit := s.lookup()
+	if !hit {
+		var lm map[string]string
+		if strings.TrimSpace(labels) != "" {
+			if json.Unmarshal([]byte(labels), &lm) != nil {
+				return false, nil
+			}
+		}
+		id, err := s.tx.Series(s.ctx, rec[c.name], typ, lm, service)
+		if err != nil {
+			if store.IsInvalid(err) {
+				return false, nil
+			}
+			return false, err
+		}
+		ref = seriesRef{id, typ}
+		s.remember(ref)
+	}
+	return true, s.row(ref.id, tsMS, v)
 }
 
 func csvError(name string, err error) error {

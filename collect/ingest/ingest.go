@@ -25,17 +25,22 @@ const (
 	JSONL  Format = "jsonl"
 	CSV    Format = "csv"
 	SQLite Format = "sqlite"
+	// OpenMetrics is OpenMetrics 1.0 text with timestamps in seconds, the
+	// input of promtool tsdb create-blocks-from openmetrics.
+	OpenMetrics Format = "openmetrics"
 )
 
 // ParseFormat validates a --format value.
 func ParseFormat(s string) (Format, error) {
 	switch Format(s) {
-	case JSONL, CSV, SQLite:
+	case JSONL, CSV, SQLite, OpenMetrics:
 		return Format(s), nil
 	case "json", "ndjson":
 		return JSONL, nil
+	case "om":
+		return OpenMetrics, nil
 	}
-	return "", fmt.Errorf("unknown format %q (want jsonl, csv or sqlite)", s)
+	return "", fmt.Errorf("unknown format %q (want jsonl, csv, sqlite or openmetrics)", s)
 }
 
 var sqliteMagic = []byte("SQLite format 3\x00")
@@ -52,9 +57,17 @@ func Detect(name string, head []byte) Format {
 		return CSV
 	case ".db", ".sqlite", ".sqlite3":
 		return SQLite
+	case ".om", ".prom":
+		return OpenMetrics
 	}
-	if t := bytes.TrimLeft(head, " \t\r\n\ufeff"); len(t) > 0 && t[0] == '{' {
+	t := bytes.TrimLeft(head, " \t\r\n\ufeff")
+	if len(t) > 0 && t[0] == '{' {
 		return JSONL
+	}
+	for _, p := range []string{"# HELP ", "# TYPE ", "# UNIT ", "# EOF"} {
+		if bytes.HasPrefix(t, []byte(p)) {
+			return OpenMetrics
+		}
 	}
 	return CSV
 }
@@ -87,20 +100,27 @@ type Source struct {
 // Import writes every sample of every source into st in one transaction and
 // returns how many it wrote. On any error the store is unchanged.
 func Import(ctx context.Context, st *store.Store, srcs []Source) (int64, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	tx, err := st.Begin(ctx)
 	if err != nil {
 		return 0, err
 	}
 	defer tx.Rollback()
+	s := newSink(ctx, tx)
 	for _, src := range srcs {
-		if err := importOne(ctx, tx, src); err != nil {
+		if err := importOne(ctx, s, src); err != nil {
+			s.stop()
 			return 0, err
 		}
+	}
+	if err := s.close(); err != nil {
+		return 0, err
 	}
 	return tx.Commit(ctx)
 }
 
-func importOne(ctx context.Context, tx *store.Tx, src Source) error {
+func importOne(ctx context.Context, s *sink, src Source) error {
 	format := src.Format
 	var r *bufio.Reader
 	if src.R != nil {
@@ -113,25 +133,21 @@ func importOne(ctx context.Context, tx *store.Tx, src Source) error {
 		}
 		format = Detect(src.Name, head)
 	}
-	add := func(line int64, s store.Sample) error {
-		if err := tx.Add(ctx, s); err != nil {
-			if store.IsInvalid(err) {
-				return &InputError{File: src.Name, Line: line, Err: err}
-			}
-			return fmt.Errorf("import %s: %w", src.Name, err)
-		}
-		return nil
+	add := func(line int64, smp store.Sample) error {
+		return s.addSample(src.Name, line, smp)
 	}
 	switch format {
 	case JSONL:
-		return readJSONL(src.Name, r, add)
+		return readJSONL(s, src.Name, r)
 	case CSV:
-		return readCSV(src.Name, r, add)
+		return readCSV(s, src.Name, r)
 	case SQLite:
 		if src.Path == "" {
 			return &InputError{File: src.Name, Err: errors.New("SQLite input must be a file, not standard input")}
 		}
 		return readSQLite(ctx, src.Name, src.Path, add)
+	case OpenMetrics:
+		return readOpenMetrics(src.Name, r, add)
 	}
 	return &InputError{File: src.Name, Err: fmt.Errorf("unknown format %q", format)}
 }

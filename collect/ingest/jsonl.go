@@ -9,6 +9,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/vigil-metrics/vigil/collect/store"
 	"github.com/vigil-metrics/vigil/collect/vtime"
@@ -126,10 +127,11 @@ func parseJSONValue(raw json.RawMessage) (float64, error) {
 	return f, nil
 }
 
-func readJSONL(name string, r *bufio.Reader, add func(int64, store.Sample) error) error {
+func readJSONL(s *sink, name string, r *bufio.Reader) error {
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
+	sc.Buffer(make([]byte, 0, 1<<20), maxLine)
 	var line int64
+	var f jsonFields
 	for sc.Scan() {
 		line++
 		b := bytes.TrimSpace(sc.Bytes())
@@ -139,16 +141,92 @@ func readJSONL(name string, r *bufio.Reader, add func(int64, store.Sample) error
 		if len(b) == 0 {
 			continue
 		}
-		s, err := ParseJSONRecord(b)
+		if fastPath && scanJSONRecord(b, &f) {
+			ok, err := s.fastJSON(&f)
+			if err != nil {
+				return fmt.Errorf("import %s: %w", name, err)
+			}
+			if ok {
+				continue
+			}
+		}
+		smp, err := ParseJSONRecord(b)
 		if err != nil {
 			return &InputError{File: name, Line: line, Err: err}
 		}
-		if err := add(line, s); err != nil {
+		if err := s.addSample(name, line, smp); err != nil {
 			return err
 		}
 	}
 	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return &InputError{File: name, Line: line + 1, Err: fmt.Errorf("line longer than the limit of %d MiB", maxLine>>20)}
+		}
 		return &InputError{File: name, Line: line + 1, Err: fmt.Errorf("read: %w", err)}
 	}
 	return nil
+}
+
+// maxLine is the longest record a text import takes.
+const maxLine = 16 << 20
+
+// fastJSON resolves and queues a record split by scanJSONRecord. It
+// returns false, with no error, for anything it does not accept as is:
+// the caller then takes the full decoder's path, which words the error.
+// Its error is an I/O failure.
+func (s *sink) fastJSON(f *jsonFields) (bool, error) {
+	typ, ok := rawType(f.typ)
+	if !ok {
+		return false, nil
+	}
+	var t time.Time
+	var err error
+	if f.tsString {
+		t, err = vtime.ParseInstant(string(f.ts))
+	} else {
+		var x float64
+		if x, err = parseFloat(f.ts); err == nil {
+			t, err = vtime.FromUnixSeconds(x)
+		}
+	}
+	if err != nil {
+		return false, nil
+	}
+	tsMS := vtime.UnixMilli(t)
+	v, err := parseFloat(f.value)
+	if err != nil || tsMS < 0 || store.ValidateValue(typ, v) != nil {
+		return false, nil
+	}
+	s.setKey(typ, f.name, f.service, f.labels)
+	ref, hit := s.lookup()
+	if !hit {
+		var labels map[string]string
+		if len(f.labels) > 0 {
+			if json.Unmarshal(f.labels, &labels) != nil {
+				return false, nil
+			}
+		}
+		id, err := s.tx.Series(s.ctx, string(f.name), typ, labels, string(f.service))
+		if err != nil {
+			if store.IsInvalid(err) {
+				return false, nil
+			}
+			return false, err
+		}
+		ref = seriesRef{id, typ}
+		s.remember(ref)
+	}
+	return true, s.row(ref.id, tsMS, v)
+}
+
+func rawType(b []byte) (store.Type, bool) {
+	switch string(b) {
+	case "counter":
+		return store.Counter, true
+	case "gauge":
+		return store.Gauge, true
+	case "histogram":
+		return store.Histogram, true
+	}
+	return "", false
 }

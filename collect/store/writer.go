@@ -141,6 +141,24 @@ func (t *Tx) Append(ctx context.Context, seriesID, tsMS int64, value float64) er
 	return nil
 }
 
+// AppendRows adds samples of existing series (ids from Series) whose values
+// are already validated. An import parses on one goroutine (calling Series)
+// while another appends: that split is allowed, one goroutine each, since
+// the two touch disjoint state and database/sql serialises their use of the
+// connection.
+func (t *Tx) AppendRows(ctx context.Context, sid, ts []int64, v []float64) error {
+	for i := range sid {
+		t.buf = append(t.buf, sid[i], ts[i], v[i])
+		t.n++
+		if t.n == rowsPerInsert {
+			if err := t.flush(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // Add validates s, resolves its series and appends it.
 func (t *Tx) Add(ctx context.Context, s Sample) error {
 	if err := s.Validate(); err != nil {
