@@ -19,10 +19,12 @@ test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 
+# BENCH_FLAGS picks vigil-bench's sections and sizes, e.g.
+# make bench BENCH_FLAGS='-sections import,query -import-big-gb 3'
 bench: build
 	$(GO) build -o $(BIN)/vigil-bench ./cmd/vigil-bench
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1000000x ./collect/...
-	./$(BIN)/vigil-bench -vigil $(BIN)/vigil -agent $(BIN)/vigil-agent -dir .bench
+	./$(BIN)/vigil-bench -vigil $(BIN)/vigil -agent $(BIN)/vigil-agent -dir .bench $(BENCH_FLAGS)
 
 demo: build
 	@mkdir -p $(DEMO)

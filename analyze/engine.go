@@ -355,6 +355,9 @@ func (d *DB) evalSelector(ctx context.Context, s *metricpath.Selector, w Window)
 		qname = "agg_stddev_pop"
 	case metricpath.Percentile:
 		qname = "agg_quantile"
+		if len(selID) == len(groups) {
+			qname = "agg_quantile_series"
+		}
 		args = append(args, s.Agg.Quantile)
 	default:
 		return nil, fmt.Errorf("unsupported aggregation %s", s.Agg.Text)
@@ -366,11 +369,25 @@ func (d *DB) evalSelector(ctx context.Context, s *metricpath.Selector, w Window)
 	defer res.Close()
 	out := []Result{}
 	secs := w.Length.Seconds()
+	// The per-series shape answers (store, series) instead of a group.
+	var groupOf map[[2]int64]int
+	if qname == "agg_quantile_series" {
+		groupOf = make(map[[2]int64]int, len(selID))
+		for i := range selID {
+			groupOf[[2]int64{selStore[i], selID[i]}] = int(selGrp[i])
+		}
+	}
 	for res.Next() {
 		var g int
 		var v sql.NullFloat64
 		var n int64
-		if err := res.Scan(&g, &v, &n); err != nil {
+		if groupOf != nil {
+			var key [2]int64
+			if err := res.Scan(&key[0], &key[1], &v, &n); err != nil {
+				return nil, err
+			}
+			g = groupOf[key]
+		} else if err := res.Scan(&g, &v, &n); err != nil {
 			return nil, err
 		}
 		val := v.Float64

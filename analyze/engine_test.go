@@ -272,6 +272,12 @@ func TestTwoStoresAsOne(t *testing.T) {
 	if got, want := render(rs), `{"host":"a"}=35/2 {"host":"b"}=50/3`; got != want {
 		t.Errorf("by host = %s, want %s", got, want)
 	}
+	// One series a group takes the per-series shape (no join), across
+	// stores too: numpy.percentile([15, 35], 50) == 25, ([50, 20, 40], 50) == 40.
+	rs, _ = f.query("lat_ms.p50 by (host)", time.Hour, a, b)
+	if got, want := render(rs), `{"host":"a"}=25/2 {"host":"b"}=40/3`; got != want {
+		t.Errorf("p50 by host = %s, want %s", got, want)
+	}
 }
 
 func appendTo(t *testing.T, p string, samples ...store.Sample) {

@@ -35,6 +35,7 @@ func TestEveryEmbeddedQueryRuns(t *testing.T) {
 		"series_by_name": {"lat_ms"},
 		"agg_sum":        {start, end}, "agg_min": {start, end}, "agg_max": {start, end}, "agg_avg": {start, end},
 		"agg_stddev_pop": {start, end}, "agg_last": {start, end}, "agg_quantile": {start, end, 0.4},
+		"agg_quantile_series": {start, end, 0.4},
 	}
 	// Queries that run on a store (SQLite, "?" parameters).
 	inStore := map[string][]any{
@@ -105,6 +106,10 @@ func TestEveryEmbeddedQueryRuns(t *testing.T) {
 	var n int64
 	if err := db.conn.QueryRowContext(ctx, queries.Get("agg_quantile"), start, end, 0.4).Scan(&g, &v, &n); err != nil || v != 29 || n != 5 {
 		t.Errorf("agg_quantile = %v %v %v, want 29 over 5 samples", v, n, err)
+	}
+	var sid int64
+	if err := db.conn.QueryRowContext(ctx, queries.Get("agg_quantile_series"), start, end, 0.4).Scan(&g, &sid, &v, &n); err != nil || v != 29 || n != 5 {
+		t.Errorf("agg_quantile_series = %v %v %v, want 29 over 5 samples", v, n, err)
 	}
 }
 

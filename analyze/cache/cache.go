@@ -79,8 +79,12 @@ func Sync(ctx context.Context, conn *sql.Conn, catalog, storePath string) (st St
 	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		return st, err
 	}
+	unchanged := false
 	defer func() {
-		if err != nil {
+		if err != nil || unchanged {
+			// A failed sync leaves the cache as it was; one that found
+			// nothing new has written nothing and must not cost a commit
+			// (a WAL write, an fsync, a checkpoint at close) on every run.
 			conn.ExecContext(context.Background(), "ROLLBACK") //nolint:errcheck // best effort; the error is already reported
 			return
 		}
@@ -135,14 +139,21 @@ func Sync(ctx context.Context, conn *sql.Conn, catalog, storePath string) (st St
 		cs = cacheState{}
 	}
 
-	if err := copySeries(ctx, conn, catalog, sc, cs.seriesWatermark); err != nil {
-		return st, err
-	}
 	var seriesTop sql.NullInt64
 	if err := sc.QueryRowContext(ctx, queries.Get("store_max_series_id")).Scan(&seriesTop); err != nil {
 		return st, err
 	}
 	horizon := max(cs.horizon, meta.HorizonMS)
+	if !st.Rebuilt && top == cs.watermark && seriesTop.Int64 <= cs.seriesWatermark && horizon == cs.horizon &&
+		meta.DeletedSamples == cs.deletedS && meta.DeletedSeries == cs.deletedSer {
+		unchanged = true
+		return st, nil
+	}
+	if seriesTop.Int64 > cs.seriesWatermark {
+		if err := copySeries(ctx, conn, catalog, sc, cs.seriesWatermark); err != nil {
+			return st, err
+		}
+	}
 	if top > cs.watermark {
 		// Rows below the horizon are on their way out of the store (a
 		// prune in progress, or old data imported after one): the cache

@@ -1,9 +1,11 @@
 package cache
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -162,5 +164,66 @@ func TestLostSequenceRow(t *testing.T) {
 func TestCopyStatementNamesCopyFunc(t *testing.T) {
 	if q := queries.Get("store_copy_rows"); !strings.Contains(q, copyFunc+"(") {
 		t.Errorf("queries/store_copy_rows.sql does not call %s: %s", copyFunc, q)
+	}
+}
+
+// A sync that finds nothing new writes nothing: no WAL, no change to the
+// cache file, so a cron job's warm run costs no fsync. A sync after new
+// rows does write.
+func TestUnchangedSyncWritesNothing(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	p := filepath.Join(dir, "v.db")
+	st, err := store.Open(ctx, p, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	write := func(v float64) {
+		t.Helper()
+		if _, err := st.Write(ctx, []store.Sample{{Name: "m", Type: store.Gauge, TS: 1795946400000, Value: v}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(1)
+	file := filepath.Join(dir, "v.duckdb")
+	sync := func() (Stats, []byte) {
+		t.Helper()
+		c, err := duckdb.NewConnector("?autoinstall_known_extensions=false&autoload_known_extensions=false", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db := sql.OpenDB(c)
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.ExecContext(ctx, "ATTACH '"+file+"' AS c0"); err != nil {
+			t.Fatal(err)
+		}
+		s, err := Sync(ctx, conn, "c0", p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(file + ".wal"); err == nil && s.Added == 0 {
+			t.Error("an unchanged sync left a WAL")
+		}
+		conn.Close()
+		db.Close()
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s, b
+	}
+	_, first := sync()
+	s, second := sync()
+	if s.Added != 0 || s.Rebuilt || !bytes.Equal(first, second) {
+		t.Fatalf("unchanged sync: %+v, file changed: %v", s, !bytes.Equal(first, second))
+	}
+	write(2)
+	s, third := sync()
+	if s.Added != 1 || bytes.Equal(second, third) {
+		t.Fatalf("sync after a new row: %+v, file changed: %v", s, !bytes.Equal(second, third))
 	}
 }

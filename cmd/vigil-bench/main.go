@@ -1,195 +1,150 @@
-// Command vigil-bench measures the foundation's performance targets side by
-// side in one run, so that ratios hold even on a noisy machine: the store's
-// write rate, the sqlite3 CLI's full scan of samples (the floor), and
-// `vigil query` cold (no cache) and warm (cache synced after 1% new rows),
-// with the query's peak RSS.
+// Command vigil-bench measures vigil's performance targets side by side in
+// one run, so that the ratios hold even on a noisy machine. Its sections
+// (-sections, all by default):
+//
+//   - import: `vigil import` of the same samples as JSON Lines, CSV and
+//     OpenMetrics text, each into a fresh store, against promtool's
+//     backfill of the OpenMetrics file; with -import-big-gb, the import of
+//     a big JSON Lines file and its peak RSS;
+//   - query: at each -query-rows size, the sqlite3 CLI's full scan of the
+//     store (the floor for reading it at all) and `vigil query` cold, warm
+//     with the cache synced, and warm after 1% new rows, with peak RSS;
+//   - demo: a warm query on the demo store against `vigil version`, the
+//     floor of any vigil command;
+//   - agent: vigil-agent against prometheus-node-exporter, CPU and RSS.
+//
+// Each section prints its figures; a final table gives every measure with
+// its ratio, target and whether it is met. All commands measured run as
+// subprocesses, as a user runs them, with their peak RSS from rusage.
 package main
 
 import (
-	"context"
+	"errors"
 	"flag"
 	"fmt"
-	"math/rand/v2"
 	"os"
-	"os/exec"
-	"path/filepath"
+	"slices"
 	"strconv"
-	"syscall"
+	"strings"
 	"time"
-
-	"github.com/vigil-metrics/vigil/collect/store"
 )
 
+// config is the command line.
+type config struct {
+	dir, vigil, sqlite, promtool string
+	agentBin, nodeExporter       string
+	agentSpan                    time.Duration
+	series                       int
+	importRows                   int
+	importBigGB                  float64
+	queryRows                    []int
+	sections                     []string
+}
+
+// section is one part of the bench; sections run in this order.
+type section struct {
+	name string
+	run  func(*config) ([]row, error)
+}
+
+var sections = []section{
+	{"import", benchImport},
+	{"query", benchQuery},
+	{"demo", benchDemo},
+	{"agent", func(c *config) ([]row, error) { return benchAgent(c.dir, c.agentBin, c.nodeExporter, c.agentSpan) }},
+}
+
 func main() {
-	rows := flag.Int("rows", 10_000_000, "samples in the synthetic store")
-	series := flag.Int("series", 1000, "series in the synthetic store")
-	dir := flag.String("dir", ".bench", "work folder (replaced)")
-	vigil := flag.String("vigil", "bin/vigil", "the vigil binary to measure")
-	sqlite := flag.String("sqlite3", "sqlite3", "the sqlite3 CLI")
-	agentBin := flag.String("agent", "bin/vigil-agent", "the vigil-agent binary to measure (empty: skip)")
-	nodeExporter := flag.String("node-exporter", "prometheus-node-exporter", "node exporter to compare the agent with")
-	agentSpan := flag.Duration("agent-span", 60*time.Second, "how long to run the agent")
-	skipQuery := flag.Bool("skip-query", false, "skip the store and query measurements")
-	flag.Parse()
-	if !*skipQuery {
-		if err := run(*rows, *series, *dir, *vigil, *sqlite); err != nil {
-			fmt.Fprintln(os.Stderr, "vigil-bench:", err)
-			os.Exit(1)
+	cfg, err := parseFlags(os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "vigil-bench:", err)
+		os.Exit(2)
+	}
+	os.RemoveAll(cfg.dir)
+	if err := os.MkdirAll(cfg.dir, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, "vigil-bench:", err)
+		os.Exit(1)
+	}
+	var rows []row
+	failed := false
+	for _, s := range sections {
+		if !slices.Contains(cfg.sections, s.name) {
+			continue
+		}
+		// A failed section still leaves the others' figures worth having.
+		r, err := s.run(cfg)
+		rows = append(rows, r...)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "vigil-bench: %s: %v\n", s.name, err)
+			failed = true
 		}
 	}
-	if *agentBin != "" {
-		if err := os.MkdirAll(*dir, 0o755); err != nil {
-			fmt.Fprintln(os.Stderr, "vigil-bench:", err)
-			os.Exit(1)
-		}
-		if err := benchAgent(*dir, *agentBin, *nodeExporter, *agentSpan); err != nil {
-			fmt.Fprintln(os.Stderr, "vigil-bench:", err)
-			os.Exit(1)
-		}
+	fmt.Println("summary (ratio: value / vs; ok: target met, - for reference figures)")
+	printTable(os.Stdout, rows)
+	if failed {
+		os.Exit(1)
 	}
 }
 
-// end is the synthetic data's last instant; samples are one per second
-// per series before it, so a 30-day window holds them all.
-var end = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
-
-func run(rows, series int, dir, vigil, sqlite string) error {
-	ctx := context.Background()
-	os.RemoveAll(dir)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	db := filepath.Join(dir, "bench.db")
-	st, err := store.Open(ctx, db, store.Options{})
-	if err != nil {
-		return err
-	}
-	ids, err := makeSeries(ctx, st, series)
-	if err != nil {
-		return err
-	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	start := time.Now()
-	if err := appendRows(ctx, st, ids, 0, rows, rng); err != nil {
-		return err
-	}
-	writeSecs := time.Since(start).Seconds()
-	st.Close()
-
-	scan, err := best(3, func() (time.Duration, int64, error) {
-		return timed(exec.Command(sqlite, db, "SELECT count(*), sum(value) FROM samples"))
-	})
-	if err != nil {
-		return fmt.Errorf("sqlite3 scan: %w", err)
-	}
-	at := end.Format(time.RFC3339)
-	query := func() (time.Duration, int64, error) {
-		return timed(exec.Command(vigil, "query", "bench_metric.p95 by (series)", "--db", db, "--at", at, "--window", "30d", "-o", "json"))
-	}
-	coldT, coldRSS, err := query()
-	if err != nil {
-		return fmt.Errorf("cold query: %w", err)
-	}
-	st, err = store.Open(ctx, db, store.Options{})
-	if err != nil {
-		return err
-	}
-	extra := rows / 100
-	if err := appendRows(ctx, st, ids, rows, extra, rng); err != nil {
-		return err
-	}
-	st.Close()
-	warmT, warmRSS, err := query()
-	if err != nil {
-		return fmt.Errorf("warm query: %w", err)
-	}
-	s := scan.Seconds()
-	fmt.Printf("vigil-bench: %d samples over %d series (%s)\n", rows, series, db)
-	fmt.Printf("%-34s %12s %10s %10s %s\n", "measure", "value", "x scan", "target", "ok")
-	line := func(name, val string, ratio float64, target string, ok bool) {
-		r := ""
-		if ratio > 0 {
-			r = strconv.FormatFloat(ratio, 'f', 2, 64)
-		}
-		fmt.Printf("%-34s %12s %10s %10s %v\n", name, val, r, target, ok)
-	}
-	rate := float64(rows) / writeSecs
-	line("store write (rows/s)", fmt.Sprintf("%.0f", rate), 0, ">= 1e6", rate >= 1e6)
-	line("sqlite3 scan of samples (s)", fmt.Sprintf("%.3f", s), 1, "floor", true)
-	line("vigil query cold (s)", fmt.Sprintf("%.3f", coldT.Seconds()), coldT.Seconds()/s, "<= 12x", coldT.Seconds() <= 12*s)
-	line("vigil query warm, +1% rows (s)", fmt.Sprintf("%.3f", warmT.Seconds()), warmT.Seconds()/s, "<= 2x", warmT.Seconds() <= 2*s)
-	line("query peak RSS cold (MiB)", fmt.Sprintf("%.0f", float64(coldRSS)/1024), 0, "<= 1536", coldRSS <= 1536*1024)
-	line("query peak RSS warm (MiB)", fmt.Sprintf("%.0f", float64(warmRSS)/1024), 0, "<= 1536", warmRSS <= 1536*1024)
-	return nil
-}
-
-func makeSeries(ctx context.Context, st *store.Store, n int) ([]int64, error) {
-	tx, err := st.Begin(ctx)
-	if err != nil {
+func parseFlags(args []string) (*config, error) {
+	cfg := &config{}
+	fs := flag.NewFlagSet("vigil-bench", flag.ContinueOnError)
+	fs.StringVar(&cfg.dir, "dir", ".bench", "work folder (replaced)")
+	fs.StringVar(&cfg.vigil, "vigil", "bin/vigil", "the vigil binary to measure")
+	fs.StringVar(&cfg.sqlite, "sqlite3", "sqlite3", "the sqlite3 CLI")
+	fs.StringVar(&cfg.promtool, "promtool", "promtool", "promtool, to compare the import with (skipped if not found)")
+	fs.StringVar(&cfg.agentBin, "agent", "bin/vigil-agent", "the vigil-agent binary to measure (empty: skip the agent section)")
+	fs.StringVar(&cfg.nodeExporter, "node-exporter", "prometheus-node-exporter", "node exporter to compare the agent with")
+	fs.DurationVar(&cfg.agentSpan, "agent-span", 60*time.Second, "how long to run the agent")
+	fs.IntVar(&cfg.series, "series", 1000, "series in the synthetic data (import and query)")
+	importRows := fs.String("import-rows", "3e6", "samples in each import file (a multiple of -series)")
+	fs.Float64Var(&cfg.importBigGB, "import-big-gb", 0, "also import a JSON Lines file of this many GB (0: skip)")
+	queryRows := fs.String("query-rows", "3e6,10e6", "store sizes for the query section, comma-separated")
+	sectionList := fs.String("sections", "import,query,demo,agent", "sections to run, comma-separated")
+	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
-	ids := make([]int64, n)
-	for i := range ids {
-		ids[i], err = tx.Series(ctx, "bench_metric", store.Histogram, map[string]string{"series": strconv.Itoa(i)}, "")
-		if err != nil {
-			tx.Rollback()
-			return nil, err
-		}
+	var err error
+	if cfg.importRows, err = parseCount(*importRows); err != nil {
+		return nil, fmt.Errorf("-import-rows: %w", err)
 	}
-	_, err = tx.Commit(ctx)
-	return ids, err
+	for _, s := range strings.Split(*queryRows, ",") {
+		n, err := parseCount(s)
+		if err != nil {
+			return nil, fmt.Errorf("-query-rows: %w", err)
+		}
+		cfg.queryRows = append(cfg.queryRows, n)
+	}
+	if cfg.sections, err = parseSections(*sectionList); err != nil {
+		return nil, err
+	}
+	if cfg.agentBin == "" {
+		cfg.sections = slices.DeleteFunc(cfg.sections, func(s string) bool { return s == "agent" })
+	}
+	if cfg.series <= 0 {
+		return nil, errors.New("-series: want a positive count")
+	}
+	return cfg, nil
 }
 
-// appendRows writes samples [from, from+n) round-robin over the series,
-// one per series per second, ending at end.
-func appendRows(ctx context.Context, st *store.Store, ids []int64, from, n int, rng *rand.Rand) error {
-	const perTx = 1_000_000
-	total := from + n
-	for done := from; done < total; {
-		tx, err := st.Begin(ctx)
-		if err != nil {
-			return err
-		}
-		for j := 0; j < perTx && done < total; j++ {
-			ts := end.UnixMilli() - int64((total-done)/len(ids))*1000
-			if err := tx.Append(ctx, ids[done%len(ids)], ts, rng.ExpFloat64()*100); err != nil {
-				tx.Rollback()
-				return err
-			}
-			done++
-		}
-		if _, err := tx.Commit(ctx); err != nil {
-			return err
-		}
+// parseCount reads a positive count, also as 3e6 or 3_000_000 (the sizes
+// are easier to read that way).
+func parseCount(s string) (int, error) {
+	f, err := strconv.ParseFloat(strings.ReplaceAll(strings.TrimSpace(s), "_", ""), 64)
+	if err != nil || f < 1 || f != float64(int(f)) {
+		return 0, fmt.Errorf("%q: want a positive whole count like 3000000 or 3e6", s)
 	}
-	return nil
+	return int(f), nil
 }
 
-func timed(cmd *exec.Cmd) (time.Duration, int64, error) {
-	cmd.Stderr = os.Stderr
-	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		return 0, 0, err
-	}
-	d := time.Since(start)
-	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	var rss int64
-	if ru != nil {
-		rss = ru.Maxrss // KiB on Linux
-	}
-	return d, rss, nil
-}
-
-func best(n int, f func() (time.Duration, int64, error)) (time.Duration, error) {
-	var min time.Duration
-	for i := 0; i < n; i++ {
-		d, _, err := f()
-		if err != nil {
-			return 0, err
+func parseSections(list string) ([]string, error) {
+	var out []string
+	for _, name := range strings.Split(list, ",") {
+		name = strings.TrimSpace(name)
+		if !slices.ContainsFunc(sections, func(s section) bool { return s.name == name }) {
+			return nil, fmt.Errorf("-sections: unknown section %q (want import, query, demo or agent)", name)
 		}
-		if i == 0 || d < min {
-			min = d
-		}
+		out = append(out, name)
 	}
-	return min, nil
+	return out, nil
 }
