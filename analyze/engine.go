@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -48,9 +49,27 @@ type DB struct {
 	Stores []string
 	Syncs  []cache.Stats
 	tmpDir string // DuckDB's work folder when every cache is in memory; removed on Close
+	files  []string
+	opt    Options
+}
+
+// QueryError is a question the stores cannot answer as asked (the rate of
+// a gauge, one store given twice, a metric with two types across stores).
+// It is the user's to fix, so the CLI exits 2 for it.
+type QueryError struct{ Msg string }
+
+func (e *QueryError) Error() string { return e.Msg }
+
+// UsageError marks the error for the CLI's exit-code mapping without it
+// importing this package (the agent must not link DuckDB).
+func (e *QueryError) UsageError() bool { return true }
+
+func queryErrorf(format string, args ...any) error {
+	return &QueryError{Msg: fmt.Sprintf(format, args...)}
 }
 
 // Open syncs the cache of every store and attaches them to one DuckDB.
+// Paths that resolve to one file are one store.
 func Open(ctx context.Context, stores []string, opt Options) (*DB, error) {
 	if len(stores) == 0 {
 		return nil, errors.New("no store given")
@@ -63,6 +82,31 @@ func Open(ctx context.Context, stores []string, opt Options) (*DB, error) {
 	}
 	if opt.MemoryLimit == "" {
 		opt.MemoryLimit = "1GB"
+	}
+	stores = distinctFiles(stores)
+	// Every store opens before any cache is made: a missing file, a folder
+	// or a file that is not a store fails here and leaves nothing behind.
+	srcs := make([]*store.Store, 0, len(stores))
+	defer func() {
+		for _, s := range srcs {
+			s.Close()
+		}
+	}()
+	owner := map[string]string{} // store_id -> first path with it
+	for _, p := range stores {
+		src, err := store.Open(ctx, p, store.Options{ReadOnly: true})
+		if err != nil {
+			return nil, err
+		}
+		srcs = append(srcs, src)
+		meta, err := store.ReadMeta(ctx, src.DB)
+		if err != nil {
+			return nil, fmt.Errorf("open store %s: %w", p, err)
+		}
+		if first, ok := owner[meta.StoreID]; ok {
+			return nil, queryErrorf("%s and %s are copies of one store (store_id %s): counting both would count every sample twice; give one of them", first, p, meta.StoreID)
+		}
+		owner[meta.StoreID] = p
 	}
 	files := make([]string, len(stores)) // "" for a cache in memory
 	work := ""
@@ -109,7 +153,7 @@ func Open(ctx context.Context, stores []string, opt Options) (*DB, error) {
 		}
 		return nil, fmt.Errorf("start duckdb: %w", err)
 	}
-	d := &DB{db: sql.OpenDB(connector), Stores: stores, tmpDir: tmpDir}
+	d := &DB{db: sql.OpenDB(connector), Stores: stores, tmpDir: tmpDir, files: files, opt: opt}
 	d.conn, err = d.db.Conn(ctx)
 	if err != nil {
 		d.Close()
@@ -119,21 +163,11 @@ func Open(ctx context.Context, stores []string, opt Options) (*DB, error) {
 		d.Close()
 		return nil, fmt.Errorf("configure duckdb: %w", err)
 	}
-	for i, s := range stores {
-		cat := "c" + strconv.Itoa(i)
-		if err := d.attach(ctx, cat, files[i], opt); err != nil {
-			d.Close()
-			return nil, err
-		}
-		st, err := cache.Sync(ctx, d.conn, cat, s)
+	for i := range stores {
+		st, err := d.attachAndSync(ctx, i, srcs[i])
 		if err != nil {
 			d.Close()
-			return nil, fmt.Errorf("sync cache of %s: %w", s, err)
-		}
-		if st.Rebuilt {
-			opt.Logger.Info("cache rebuilt", "store", s, "reason", st.Reason, "rows", st.Added)
-		} else {
-			opt.Logger.Debug("cache synced", "store", s, "rows", st.Added, "pruned", st.Pruned)
+			return nil, err
 		}
 		d.Syncs = append(d.Syncs, st)
 	}
@@ -142,6 +176,103 @@ func Open(ctx context.Context, stores []string, opt Options) (*DB, error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// attachAndSync attaches store i's cache and syncs it. A cache found
+// damaged while syncing (a block whose checksum fails) is only a copy:
+// warn, delete it and rebuild, once.
+func (d *DB) attachAndSync(ctx context.Context, i int, src *store.Store) (cache.Stats, error) {
+	cat, s := "c"+strconv.Itoa(i), d.Stores[i]
+	var st cache.Stats
+	for try := 0; ; try++ {
+		if err := d.attach(ctx, cat, d.files[i], d.opt); err != nil {
+			return st, err
+		}
+		var err error
+		st, err = cache.SyncStore(ctx, d.conn, cat, src)
+		if err == nil {
+			break
+		}
+		if try > 0 || !damaged(err) || d.files[i] == "" {
+			return st, fmt.Errorf("sync cache of %s: %w", s, err)
+		}
+		d.opt.Logger.Warn("cache damaged, rebuilding", "cache", d.files[i], "err", err)
+		if err := d.dropCache(ctx, i); err != nil {
+			return st, err
+		}
+	}
+	if st.Rebuilt {
+		d.opt.Logger.Info("cache rebuilt", "store", s, "reason", st.Reason, "rows", st.Added)
+	} else {
+		d.opt.Logger.Debug("cache synced", "store", s, "rows", st.Added, "pruned", st.Pruned)
+	}
+	if st.Repaired > 0 {
+		d.opt.Logger.Warn("series with invalid UTF-8 read with U+FFFD in their place", "store", s, "series", st.Repaired)
+	}
+	return st, nil
+}
+
+// dropCache detaches store i's cache and deletes its files.
+func (d *DB) dropCache(ctx context.Context, i int) error {
+	if _, err := d.conn.ExecContext(ctx, "USE memory"); err != nil {
+		return err
+	}
+	if _, err := d.conn.ExecContext(ctx, "DETACH "+quoteIdent("c"+strconv.Itoa(i))); err != nil {
+		return fmt.Errorf("detach damaged cache: %w", err)
+	}
+	if f := d.files[i]; f != "" {
+		os.Remove(f)
+		os.Remove(f + ".wal")
+	}
+	return nil
+}
+
+// damaged reports whether a DuckDB error says a cache file is corrupt.
+func damaged(err error) bool {
+	m := strings.ToLower(err.Error())
+	return strings.Contains(m, "checksum") || strings.Contains(m, "corrupt")
+}
+
+// rebuildAll rebuilds every cache after one was found damaged at query
+// time (the error does not say which).
+func (d *DB) rebuildAll(ctx context.Context) error {
+	for i, p := range d.Stores {
+		if err := d.dropCache(ctx, i); err != nil {
+			return err
+		}
+		src, err := store.Open(ctx, p, store.Options{ReadOnly: true})
+		if err != nil {
+			return err
+		}
+		_, err = d.attachAndSync(ctx, i, src)
+		src.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return d.createViews(ctx, len(d.Stores))
+}
+
+// distinctFiles drops paths naming a file already given (the same path
+// spelled twice, a symlink, a hard link), keeping the first spelling.
+func distinctFiles(paths []string) []string {
+	var out []string
+	var seen []os.FileInfo
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		dup := false
+		for _, s := range seen {
+			dup = dup || (err == nil && os.SameFile(s, fi))
+		}
+		if dup {
+			continue
+		}
+		if err == nil {
+			seen = append(seen, fi)
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 // attach opens a cache file, waiting while another vigil holds it, and
@@ -244,6 +375,26 @@ type Result struct {
 	Samples int64             `json:"samples"`
 }
 
+// MarshalJSON writes a value that is not finite (a sum that overflowed) as
+// the string "+Inf", "-Inf" or "NaN", as Prometheus's HTTP API does:
+// encoding/json refuses such numbers, and a report must never fail to encode.
+func (r Result) MarshalJSON() ([]byte, error) {
+	var v any = r.Value
+	switch {
+	case math.IsNaN(r.Value):
+		v = "NaN"
+	case math.IsInf(r.Value, 1):
+		v = "+Inf"
+	case math.IsInf(r.Value, -1):
+		v = "-Inf"
+	}
+	return json.Marshal(struct {
+		Labels  map[string]string `json:"labels"`
+		Value   any               `json:"value"`
+		Samples int64             `json:"samples"`
+	}{r.Labels, v, r.Samples})
+}
+
 // Window is the half-open interval (At-Length, At].
 type Window struct {
 	At     time.Time
@@ -256,59 +407,127 @@ func (w Window) bounds() (int64, int64) {
 }
 
 // Eval evaluates a path over the window. Results are sorted by labels.
+//
+// A ratio pairs groups with equal labels. A zero denominator, or a
+// quotient that is not finite, gives no result for the pair: a ratio never
+// answers Inf or NaN. A numerator that counts events (increase, rate or
+// count, or the sum of a counter) and has no group where the denominator
+// has one counts none: that pair is 0, not "no data".
 func (d *DB) Eval(ctx context.Context, e *metricpath.Expr, w Window) ([]Result, error) {
 	if w.Length <= 0 {
 		return nil, errors.New("window must be positive")
 	}
-	num, err := d.evalSelector(ctx, &e.Num, w)
+	rs, err := d.eval(ctx, e, w)
+	if err == nil || !damaged(err) {
+		return rs, err
+	}
+	// A damaged block surfaces only when it is read; the caches are only
+	// copies: rebuild them (the error does not say which) and ask again.
+	d.opt.Logger.Warn("cache damaged, rebuilding", "err", err)
+	if err := d.rebuildAll(ctx); err != nil {
+		return nil, err
+	}
+	return d.eval(ctx, e, w)
+}
+
+func (d *DB) eval(ctx context.Context, e *metricpath.Expr, w Window) ([]Result, error) {
+	num, numType, err := d.evalSelector(ctx, &e.Num, w)
 	if err != nil {
 		return nil, err
 	}
 	if e.Den == nil {
 		return num, nil
 	}
-	den, err := d.evalSelector(ctx, e.Den, w)
+	den, _, err := d.evalSelector(ctx, e.Den, w)
 	if err != nil {
 		return nil, err
 	}
 	byKey := map[string]Result{}
-	for _, r := range den {
+	for _, r := range num {
 		byKey[store.CanonicalLabels(r.Labels)] = r
 	}
+	countsEvents := countsEvents(e.Num.Agg.Kind, numType)
 	out := []Result{}
-	for _, r := range num {
-		dr, ok := byKey[store.CanonicalLabels(r.Labels)]
-		if !ok || dr.Value == 0 {
-			continue // no pair, or a zero denominator: no result, never Inf
+	for _, dr := range den {
+		nr, ok := byKey[store.CanonicalLabels(dr.Labels)]
+		if !ok {
+			if !countsEvents {
+				continue
+			}
+			nr = Result{Labels: dr.Labels}
 		}
-		out = append(out, Result{Labels: r.Labels, Value: r.Value / dr.Value, Samples: r.Samples + dr.Samples})
+		v := nr.Value / dr.Value
+		if dr.Value == 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+			continue
+		}
+		out = append(out, Result{Labels: dr.Labels, Value: v, Samples: nr.Samples + dr.Samples})
 	}
+	SortResults(out)
 	return out, nil
+}
+
+// countsEvents reports whether an aggregation of a metric of type typ
+// ("" when no series matched) counts events, so that no samples mean 0.
+func countsEvents(k metricpath.AggKind, typ store.Type) bool {
+	switch k {
+	case metricpath.Increase, metricpath.Rate, metricpath.Count:
+		return true
+	case metricpath.Sum:
+		return typ == store.Counter
+	}
+	return false
 }
 
 type group struct {
 	labels map[string]string
 }
 
-func (d *DB) evalSelector(ctx context.Context, s *metricpath.Selector, w Window) ([]Result, error) {
+// seriesTypes checks that a metric has one type in all stores and that the
+// aggregation takes it; it returns the type ("" for no series).
+func (d *DB) seriesTypes(s *metricpath.Selector, typ []string, stores []int64) (store.Type, error) {
+	var t store.Type
+	first := 0
+	for i, x := range typ {
+		switch {
+		case t == "":
+			t, first = store.Type(x), i
+		case store.Type(x) != t:
+			return "", queryErrorf("metric %s is a %s in %s but a %s in %s: one name must keep one type across stores",
+				s.Name, t, d.Stores[stores[first]], x, d.Stores[stores[i]])
+		}
+	}
+	if k := s.Agg.Kind; (k == metricpath.Rate || k == metricpath.Increase) && t != "" && t != store.Counter {
+		hint := "use .avg for a gauge's level over the window"
+		if t == store.Histogram {
+			hint = "use .count for observations in the window, or .sum for their total"
+		}
+		return "", queryErrorf("%s of %s: %s is a %s, and %s takes counters (%s)", k, s.Name, s.Name, t, k, hint)
+	}
+	return t, nil
+}
+
+func (d *DB) evalSelector(ctx context.Context, s *metricpath.Selector, w Window) ([]Result, store.Type, error) {
 	rows, err := d.conn.QueryContext(ctx, queries.Get("series_by_name"), s.Name)
 	if err != nil {
-		return nil, fmt.Errorf("find series: %w", err)
+		return nil, "", fmt.Errorf("find series: %w", err)
 	}
 	groupIdx := map[string]int{}
 	var groups []group
 	var selStore, selID, selGrp []int64
+	var allTypes []string
+	var allStores []int64
 	for rows.Next() {
 		var storeIdx, id int64
 		var typ, labelsJSON, service string
 		if err := rows.Scan(&storeIdx, &id, &typ, &labelsJSON, &service); err != nil {
 			rows.Close()
-			return nil, err
+			return nil, "", err
 		}
+		allTypes, allStores = append(allTypes, typ), append(allStores, storeIdx)
 		labels := map[string]string{}
 		if err := json.Unmarshal([]byte(labelsJSON), &labels); err != nil {
 			rows.Close()
-			return nil, fmt.Errorf("series %d of %s has bad labels: %w", id, d.Stores[storeIdx], err)
+			return nil, "", fmt.Errorf("series %d of %s has bad labels: %w", id, d.Stores[storeIdx], err)
 		}
 		// The store keeps service in its own column; paths see it as a
 		// label unless the series has a label of that name already.
@@ -335,48 +554,158 @@ func (d *DB) evalSelector(ctx context.Context, s *metricpath.Selector, w Window)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil, "", err
+	}
+	typ, err := d.seriesTypes(s, allTypes, allStores)
+	if err != nil {
+		return nil, "", err
 	}
 	if len(groups) == 0 {
-		return []Result{}, nil
+		return []Result{}, typ, nil
 	}
 	if err := d.fillSelection(ctx, selStore, selID, selGrp); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	start, end := w.bounds()
+	perSeries := len(selID) == len(groups)
+	vals, err := d.aggregate(ctx, s.Agg, start, end, perSeries, selStore, selID, selGrp)
+	if err != nil {
+		return nil, "", fmt.Errorf("evaluate %s: %w", s, err)
+	}
+	out := []Result{}
+	secs := w.Length.Seconds()
+	for g, gv := range vals {
+		val := gv.v
+		switch s.Agg.Kind {
+		case metricpath.Rate:
+			val /= secs
+		case metricpath.Count:
+			val = float64(gv.n)
+		}
+		out = append(out, Result{Labels: groups[g].labels, Value: val, Samples: gv.n})
+	}
+	if typ == store.Counter && countsEvents(s.Agg.Kind, typ) && len(out) < len(groups) {
+		// A counter that exists (has a sample at or before the window's
+		// end) but did not move in the window counted nothing: 0, not
+		// "no data", or a gate reads "no data" where the answer is "no
+		// errors".
+		live, err := d.groupsWithSamplesBy(ctx, end)
+		if err != nil {
+			return nil, "", err
+		}
+		for _, g := range live {
+			if _, ok := vals[g]; !ok {
+				out = append(out, Result{Labels: groups[g].labels, Value: 0})
+			}
+		}
+	}
+	SortResults(out)
+	return out, typ, nil
+}
+
+type groupValue struct {
+	v float64
+	n int64
+}
+
+// The aggregations whose floating-point result depends on the order rows
+// are combined in. They run on one DuckDB thread, so the same query on the
+// same data gives the same bits every run (parallel partial sums combine
+// in whatever order threads finish).
+func orderSensitive(k metricpath.AggKind) bool {
+	switch k {
+	case metricpath.Sum, metricpath.Rate, metricpath.Increase, metricpath.Avg, metricpath.Stddev:
+		return true
+	}
+	return false
+}
+
+// aggregate runs the aggregation's query over the selection and returns
+// each group's value and sample count.
+func (d *DB) aggregate(ctx context.Context, agg metricpath.Agg, start, end int64, perSeries bool, selStore, selID, selGrp []int64) (map[int]groupValue, error) {
 	var qname string
 	args := []any{start, end}
-	switch s.Agg.Kind {
+	switch agg.Kind {
 	case metricpath.Sum, metricpath.Rate, metricpath.Increase, metricpath.Count:
 		qname = "agg_sum"
 	case metricpath.Min, metricpath.Max, metricpath.Avg, metricpath.Last:
-		qname = "agg_" + string(s.Agg.Kind)
+		qname = "agg_" + string(agg.Kind)
 	case metricpath.Stddev:
 		qname = "agg_stddev_pop"
 	case metricpath.Percentile:
 		qname = "agg_quantile"
-		if len(selID) == len(groups) {
+		if perSeries {
 			qname = "agg_quantile_series"
 		}
-		args = append(args, s.Agg.Quantile)
+		args = append(args, agg.Quantile)
 	default:
-		return nil, fmt.Errorf("unsupported aggregation %s", s.Agg.Text)
+		return nil, fmt.Errorf("unsupported aggregation %s", agg.Text)
 	}
+	if orderSensitive(agg.Kind) {
+		if _, err := d.conn.ExecContext(ctx, "SET threads = 1"); err != nil {
+			return nil, err
+		}
+		defer d.conn.ExecContext(context.Background(), "RESET threads") //nolint:errcheck // a later query runs, at worst, on one thread
+	}
+	vals, err := d.runAgg(ctx, qname, args, selStore, selID, selGrp)
+	if err != nil && isOutOfRange(err) && agg.Kind == metricpath.Stddev {
+		return d.scaled(ctx, qname, args, selStore, selID, selGrp)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if qname == "agg_avg" || qname == "agg_sum" {
+		for _, gv := range vals {
+			if math.IsInf(gv.v, 0) || math.IsNaN(gv.v) {
+				// The running sum overflowed: a mean of values near
+				// 1.7e308 is finite all the same, and a sum out of range
+				// is ±Inf (Kahan's compensation turns it into NaN).
+				return d.scaled(ctx, qname, args, selStore, selID, selGrp)
+			}
+		}
+	}
+	return vals, nil
+}
+
+// scaled reruns a sum, an average or a standard deviation over values scaled by a
+// power of two below the largest magnitude, which is exact, so neither the
+// running sum nor the squares overflow; the result is scaled back.
+func (d *DB) scaled(ctx context.Context, qname string, args []any, selStore, selID, selGrp []int64) (map[int]groupValue, error) {
+	var maxAbs sql.NullFloat64
+	if err := d.conn.QueryRowContext(ctx, queries.Get("agg_max_abs"), args[0], args[1]).Scan(&maxAbs); err != nil {
+		return nil, err
+	}
+	_, exp := math.Frexp(maxAbs.Float64) // maxAbs < 2^exp
+	vals, err := d.runAgg(ctx, qname+"_scaled", append(args, math.Ldexp(1, -exp)), selStore, selID, selGrp)
+	if err != nil {
+		return nil, err
+	}
+	for g, gv := range vals {
+		gv.v = math.Ldexp(gv.v, exp)
+		vals[g] = gv
+	}
+	return vals, nil
+}
+
+func isOutOfRange(err error) bool {
+	return strings.Contains(err.Error(), "out of range")
+}
+
+func (d *DB) runAgg(ctx context.Context, qname string, args []any, selStore, selID, selGrp []int64) (map[int]groupValue, error) {
 	res, err := d.conn.QueryContext(ctx, queries.Get(qname), args...)
 	if err != nil {
-		return nil, fmt.Errorf("evaluate %s: %w", s, err)
+		return nil, err
 	}
 	defer res.Close()
-	out := []Result{}
-	secs := w.Length.Seconds()
 	// The per-series shape answers (store, series) instead of a group.
 	var groupOf map[[2]int64]int
-	if qname == "agg_quantile_series" {
+	if strings.HasSuffix(qname, "_series") {
 		groupOf = make(map[[2]int64]int, len(selID))
 		for i := range selID {
 			groupOf[[2]int64{selStore[i], selID[i]}] = int(selGrp[i])
 		}
 	}
+	vals := map[int]groupValue{}
 	for res.Next() {
 		var g int
 		var v sql.NullFloat64
@@ -390,20 +719,28 @@ func (d *DB) evalSelector(ctx context.Context, s *metricpath.Selector, w Window)
 		} else if err := res.Scan(&g, &v, &n); err != nil {
 			return nil, err
 		}
-		val := v.Float64
-		switch s.Agg.Kind {
-		case metricpath.Rate:
-			val /= secs
-		case metricpath.Count:
-			val = float64(n)
-		}
-		out = append(out, Result{Labels: groups[g].labels, Value: val, Samples: n})
+		vals[g] = groupValue{v.Float64, n}
 	}
-	if err := res.Err(); err != nil {
+	return vals, res.Err()
+}
+
+// groupsWithSamplesBy lists the selected groups with a sample at or before
+// end.
+func (d *DB) groupsWithSamplesBy(ctx context.Context, end int64) ([]int, error) {
+	rows, err := d.conn.QueryContext(ctx, queries.Get("groups_with_samples_by"), end)
+	if err != nil {
 		return nil, err
 	}
-	SortResults(out)
-	return out, nil
+	defer rows.Close()
+	var out []int
+	for rows.Next() {
+		var g int
+		if err := rows.Scan(&g); err != nil {
+			return nil, err
+		}
+		out = append(out, g)
+	}
+	return out, rows.Err()
 }
 
 func (d *DB) fillSelection(ctx context.Context, st, id, grp []int64) error {

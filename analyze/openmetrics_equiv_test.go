@@ -110,6 +110,9 @@ func TestOpenMetricsAndJSONLinesAnswerAlike(t *testing.T) {
 	for _, w := range []analyze.Window{{At: at, Length: 10 * time.Minute}, {At: at, Length: time.Minute}, {At: at.Add(-2 * time.Minute), Length: 100 * time.Second}} {
 		for _, sel := range []string{"cpu", "req_total", `cpu{host!="b"}`, `req_total{dc="y"}`} {
 			for _, agg := range aggs {
+				if (agg == "rate" || agg == "increase") && strings.HasPrefix(sel, "cpu") {
+					continue // a gauge has no rate: a usage error, tested in engine_test.go
+				}
 				for _, by := range []string{"", " by (host)", " by (dc)", " by (dc, host)"} {
 					path := sel + "." + agg + by
 					got, want := eval(dbOM, path, w), eval(dbJL, path, w)

@@ -1,5 +1,6 @@
--- avg of sample values per group over the window (start, end].
-SELECT g.grp, avg(s.value), count(*)
+-- Compensated (Kahan) mean of sample values per group over the window
+-- (start, end].
+SELECT g.grp, favg(s.value), count(*)
 FROM all_samples s
 JOIN sel g ON g.store = s.store AND g.series_id = s.series_id
 WHERE s.ts > $1 AND s.ts <= $2

@@ -1,5 +1,6 @@
--- sum of sample values per group over the window (start, end].
-SELECT g.grp, sum(s.value), count(*)
+-- Compensated (Kahan) sum of sample values per group over the window
+-- (start, end]: ten samples of 0.1 sum to 1, as in Prometheus.
+SELECT g.grp, fsum(s.value), count(*)
 FROM all_samples s
 JOIN sel g ON g.store = s.store AND g.series_id = s.series_id
 WHERE s.ts > $1 AND s.ts <= $2

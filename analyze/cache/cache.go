@@ -16,7 +16,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
+	"unicode/utf8"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
@@ -45,10 +47,15 @@ func FileFor(storePath, cacheDir string) (string, error) {
 
 // Stats says what a sync did.
 type Stats struct {
+	StoreID string // the store's identity (its meta store_id)
 	Rebuilt bool
 	Reason  string // why it rebuilt, empty if it did not
 	Added   int64  // sample rows copied
 	Pruned  int64  // rows removed by the retention horizon
+	// Repaired counts series copied with invalid UTF-8 in a name, label
+	// set or service (written by an older vigil or by hand), mapped to
+	// U+FFFD so that the store stays queryable.
+	Repaired int
 }
 
 type cacheState struct {
@@ -64,12 +71,17 @@ type cacheState struct {
 // Sync brings the cache attached as catalog on conn up to date with the
 // store at storePath, in one DuckDB transaction: a sync that fails leaves
 // the cache as it was.
-func Sync(ctx context.Context, conn *sql.Conn, catalog, storePath string) (st Stats, err error) {
+func Sync(ctx context.Context, conn *sql.Conn, catalog, storePath string) (Stats, error) {
 	src, err := store.Open(ctx, storePath, store.Options{ReadOnly: true})
 	if err != nil {
-		return st, err
+		return Stats{}, err
 	}
 	defer src.Close()
+	return SyncStore(ctx, conn, catalog, src)
+}
+
+// SyncStore is Sync for a store the caller opened (read-only is enough).
+func SyncStore(ctx context.Context, conn *sql.Conn, catalog string, src *store.Store) (st Stats, err error) {
 	if _, err := conn.ExecContext(ctx, "USE "+quoteIdent(catalog)); err != nil {
 		return st, fmt.Errorf("use cache: %w", err)
 	}
@@ -112,6 +124,7 @@ func Sync(ctx context.Context, conn *sql.Conn, catalog, storePath string) (st St
 	if err != nil {
 		return st, err
 	}
+	st.StoreID = meta.StoreID
 	// The AUTOINCREMENT sequence, unlike max(id), never goes back when the
 	// newest rows are deleted: it is the store's true high-water mark.
 	var seq sql.NullInt64
@@ -150,7 +163,7 @@ func Sync(ctx context.Context, conn *sql.Conn, catalog, storePath string) (st St
 		return st, nil
 	}
 	if seriesTop.Int64 > cs.seriesWatermark {
-		if err := copySeries(ctx, conn, catalog, sc, cs.seriesWatermark); err != nil {
+		if st.Repaired, err = copySeries(ctx, conn, catalog, sc, cs.seriesWatermark); err != nil {
 			return st, err
 		}
 	}
@@ -257,18 +270,28 @@ func checkState(ctx context.Context, conn, sc *sql.Conn, cs cacheState, meta sto
 	return "", nil
 }
 
-func copySeries(ctx context.Context, conn *sql.Conn, catalog string, sc *sql.Conn, after int64) error {
+// copySeries appends the store's series after id after; it returns how many
+// needed invalid UTF-8 mapped to U+FFFD (DuckDB refuses such strings, and
+// one bad series must not make a whole fleet of stores unqueryable).
+func copySeries(ctx context.Context, conn *sql.Conn, catalog string, sc *sql.Conn, after int64) (int, error) {
 	rows, err := sc.QueryContext(ctx, queries.Get("store_series_after"), after)
 	if err != nil {
-		return fmt.Errorf("read series: %w", err)
+		return 0, fmt.Errorf("read series: %w", err)
 	}
 	defer rows.Close()
-	return withAppender(conn, catalog, "series", func(a *duckdb.Appender) error {
+	repaired := 0
+	err = withAppender(conn, catalog, "series", func(a *duckdb.Appender) error {
 		for rows.Next() {
 			var id int64
 			var name, typ, labels, service string
 			if err := rows.Scan(&id, &name, &typ, &labels, &service); err != nil {
 				return err
+			}
+			if !utf8.ValidString(name) || !utf8.ValidString(labels) || !utf8.ValidString(service) {
+				repaired++
+				name = strings.ToValidUTF8(name, "\uFFFD")
+				labels = strings.ToValidUTF8(labels, "\uFFFD")
+				service = strings.ToValidUTF8(service, "\uFFFD")
 			}
 			if err := a.AppendRow(id, name, typ, labels, service); err != nil {
 				return err
@@ -276,6 +299,7 @@ func copySeries(ctx context.Context, conn *sql.Conn, catalog string, sc *sql.Con
 		}
 		return rows.Err()
 	})
+	return repaired, err
 }
 
 func withAppender(conn *sql.Conn, catalog, table string, fill func(*duckdb.Appender) error) error {

@@ -5,14 +5,19 @@
 //
 // Aggregations are last min max avg sum count stddev rate increase and pNN
 // or pNN.N (a type-7 percentile). Regular expressions are RE2, anchored at
-// both ends as in Prometheus.
+// both ends as in Prometheus; a pattern must be valid on its own (`p)|(v`
+// is refused, not read as "starts with p or ends with v"). The name comes
+// first and only there: a __name__ matcher is refused, with or without a
+// name before the braces. Error columns count runes.
 package metricpath
 
 import (
 	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // MatchOp is a label matcher's operator.
@@ -92,10 +97,14 @@ type Expr struct {
 	Den *Selector
 }
 
-// SyntaxError points at the 1-based column where parsing failed.
+// SyntaxError points at the place where parsing failed. Col counts
+// characters (runes), not bytes, so that it means the same to a person
+// reading `café{x~"1"}` as to the program; Offset is the byte offset for
+// code that slices the input.
 type SyntaxError struct {
-	Col int
-	Msg string
+	Col    int // 1-based, in runes from the start of the path
+	Offset int // 0-based, in bytes
+	Msg    string
 }
 
 func (e *SyntaxError) Error() string { return fmt.Sprintf("column %d: %s", e.Col, e.Msg) }
@@ -133,7 +142,12 @@ type parser struct {
 }
 
 func (p *parser) errf(format string, args ...any) error {
-	return &SyntaxError{Col: p.pos + 1, Msg: fmt.Sprintf(format, args...)}
+	return p.errAt(p.pos, format, args...)
+}
+
+// errAt reports an error at byte offset pos of the input.
+func (p *parser) errAt(pos int, format string, args ...any) error {
+	return &SyntaxError{Col: utf8.RuneCountInString(p.s[:pos]) + 1, Offset: pos, Msg: fmt.Sprintf(format, args...)}
 }
 
 func (p *parser) peek() byte {
@@ -145,8 +159,9 @@ func (p *parser) peek() byte {
 
 func (p *parser) rest() string {
 	r := p.s[p.pos:]
-	if len(r) > 12 {
-		r = r[:12] + "..."
+	if utf8.RuneCountInString(r) > 12 {
+		// Cut at a rune boundary: half a "é" would print as \xc3.
+		r = string([]rune(r)[:12]) + "..."
 	}
 	return r
 }
@@ -184,6 +199,9 @@ func (p *parser) selector() (*Selector, error) {
 	if !isNameStart(p.peek()) {
 		if p.pos >= len(p.s) {
 			return nil, p.errf("expected a metric name")
+		}
+		if p.peek() == '{' {
+			return nil, p.errf("expected a metric name before \"{\" (write m{...}, not {__name__=\"m\"})")
 		}
 		return nil, p.errf("expected a metric name, found %q", p.rest())
 	}
@@ -238,7 +256,7 @@ func (p *parser) selector() (*Selector, error) {
 			}
 			for _, b := range sel.By {
 				if b == l {
-					return nil, &SyntaxError{Col: lstart + 1, Msg: fmt.Sprintf("label %q appears twice in by (...)", l)}
+					return nil, p.errAt(lstart, "label %q appears twice in by (...)", l)
 				}
 			}
 			sel.By = append(sel.By, l)
@@ -265,12 +283,19 @@ func (p *parser) matchers(sel *Selector) error {
 				return nil
 			}
 		}
+		lstart := p.pos
 		label := p.ident(false)
 		if label == "" {
 			if p.pos >= len(p.s) {
 				return p.errf("unclosed \"{\"")
 			}
 			return p.errf("expected a label name, found %q", p.rest())
+		}
+		if label == "__name__" {
+			// The name is written before the braces; a second one could
+			// only select nothing (or, with a regex, everything the name
+			// already picked), so refuse it as Prometheus does.
+			return p.errAt(lstart, "metric name must not be set twice: %q is already the name (drop the __name__ matcher, or write the name before \"{\")", sel.Name)
 		}
 		p.space()
 		var op MatchOp
@@ -294,14 +319,29 @@ func (p *parser) matchers(sel *Selector) error {
 		}
 		m := Matcher{Label: label, Op: op, Value: val}
 		if op == RegexMatch || op == RegexNoMatch {
-			re, err := regexp.Compile("^(?:" + val + ")$")
+			re, err := anchor(val)
 			if err != nil {
-				return &SyntaxError{Col: vcol + 1, Msg: fmt.Sprintf("bad regular expression for label %q: %v", label, strings.TrimPrefix(err.Error(), "error parsing regexp: "))}
+				return p.errAt(vcol, "bad regular expression for label %q: %v", label, strings.TrimPrefix(err.Error(), "error parsing regexp: "))
 			}
 			m.re = re
 		}
 		sel.Matchers = append(sel.Matchers, m)
 	}
+}
+
+// anchor compiles a matcher's pattern so that it must match the whole
+// value. The pattern is parsed on its own first: wrapping the raw text
+// would let `p)|(v` close the group and become "starts with p or ends
+// with v", and an unterminated \Q would swallow the closing ")$". The
+// parsed tree, printed back, is a complete expression (balanced groups,
+// no \Q), so ^(?:...)$ around it anchors every alternative, as Prometheus
+// does.
+func anchor(pattern string) (*regexp.Regexp, error) {
+	tree, err := syntax.Parse(pattern, syntax.Perl) // the flags regexp.Compile uses
+	if err != nil {
+		return nil, err
+	}
+	return regexp.Compile("^(?:" + tree.String() + ")$")
 }
 
 func (p *parser) str() (string, error) {

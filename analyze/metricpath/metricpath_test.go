@@ -2,6 +2,8 @@ package metricpath
 
 import (
 	"errors"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -49,6 +51,17 @@ func TestSyntaxErrors(t *testing.T) {
 		{`abc{x=1}.sum`, 7, "expected a quoted label value"},
 		{`abc{x="1}.sum`, 7, "unterminated string"},
 		{`abc{x=~"("}.sum`, 8, "bad regular expression"},
+		// The pattern is checked on its own: wrapped in ^(?:...)$ first,
+		// this one would compile and mean "starts with p or ends with v".
+		{`m{env=~"p)|(v"}.sum`, 8, "bad regular expression for label \"env\""},
+		{`m{env!~"a)|(b"}.sum`, 8, "unexpected )"},
+		{`m{__name__="m"}.sum`, 3, "metric name must not be set twice"},
+		{`m{a="1", __name__=~"m|n"}.sum`, 10, "metric name must not be set twice"},
+		{`{__name__="m"}.sum`, 1, "expected a metric name before \"{\""},
+		// Columns count runes: "é" is two bytes but one column, and a tab
+		// is one character (the caret line expands it, see cmd/vigil).
+		{`a{x="café"}.median`, 13, `unknown aggregation "median"`},
+		{"m{x=\"é\",\ty~\"2\"}.sum", 11, "expected an operator"},
 		{"abc.sum by x", 12, `expected "(" after by`},
 		{"abc.sum by (x", 14, "expected"},
 		{"abc.sum by (x, x)", 16, "appears twice"},
@@ -93,5 +106,56 @@ func TestMatchers(t *testing.T) {
 	}
 	if s.Match("other", map[string]string{"a": "1", "c": "x"}) {
 		t.Error("matched another metric name")
+	}
+}
+
+func TestSyntaxErrorOffset(t *testing.T) {
+	// "é" is 2 bytes: the "~" after it is rune 11 but byte 12 (offset 11).
+	_, err := Parse("m{x=\"é\",\ty~\"2\"}.sum")
+	var se *SyntaxError
+	if !errors.As(err, &se) || se.Offset != 11 || se.Col != 11 {
+		t.Fatalf("got %#v, want Offset 11 and Col 11", err)
+	}
+	// A long unexpected tail is cut at a rune boundary, never inside "é".
+	_, err = Parse("a.sum ééééééééééééé")
+	if err == nil || strings.Contains(err.Error(), `\x`) || !strings.Contains(err.Error(), `"éééééééééééé..."`) {
+		t.Errorf("got %v, want the first 12 runes quoted", err)
+	}
+}
+
+// TestRegexAnchoring checks the anchored form against an independent
+// oracle: a value matches iff the raw pattern, searched leftmost-longest
+// (POSIX), has a match spanning the whole value. That holds for every
+// pattern that compiles alone, including ones with alternations at the top
+// level, flags, ^ and $ inside, and \Q without \E.
+func TestRegexAnchoring(t *testing.T) {
+	patterns := []string{
+		"p|v", "p.*|.*v", "(a)|(b)", "5..", "", "a*", "(?i)prod", "^a|b$",
+		"a|", `\Qa)|(b`, `\Qp)|(v\E`, `x\|y`, "[)|(]", "(?:a|b)(c|d)", "(?s).", ".",
+	}
+	values := []string{"", "a", "b", "ab", "p", "v", "pv", "pxv", "xp", "vx", "prod", "PROD", "production",
+		"500", "1500", "5000", "ac", "bd", "a)|(b", "p)|(v", "x|y", ")", "|", "(", "\n", "\n\n", "aaa", "c"}
+	for _, pat := range patterns {
+		e, err := Parse("m{l=~" + strconv.Quote(pat) + "}.sum")
+		if err != nil {
+			t.Errorf("pattern %q: %v", pat, err)
+			continue
+		}
+		oracle := regexp.MustCompile(pat)
+		oracle.Longest()
+		for _, v := range values {
+			loc := oracle.FindStringIndex(v)
+			want := loc != nil && loc[0] == 0 && loc[1] == len(v)
+			if got := e.Num.Matchers[0].Matches(v); got != want {
+				t.Errorf("%q =~ %q: got %v, want %v", v, pat, got, want)
+			}
+		}
+	}
+	// Hand-checked cases of the issue: "p|v" is exactly "p" or "v".
+	e, _ := Parse(`m{env=~"p|v"}.sum`)
+	for v, want := range map[string]bool{"p": true, "v": true, "pv": false, "prod": false, "dev": false} {
+		if got := e.Num.Matchers[0].Matches(v); got != want {
+			t.Errorf("%q =~ \"p|v\": got %v, want %v", v, got, want)
+		}
 	}
 }

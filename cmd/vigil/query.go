@@ -11,6 +11,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/spf13/cobra"
 
@@ -38,7 +39,11 @@ func newQueryCmd(a *app) *cobra.Command {
 Aggregations: last min max avg sum count stddev rate increase, and pNN or
 pNN.N (type-7 percentiles, numpy's default). Without "by", one aggregate over
 all samples of all matching series. "A / B" pairs results with equal labels;
-a zero denominator gives no result for that pair.`,
+a zero denominator gives no result for that pair.
+
+Regular expressions match the whole value (=~"p|v" is exactly p or v). The
+name is written before the braces, never as a __name__ matcher. --window is
+a whole number of milliseconds.`,
 		Example: `  vigil query 'response_time_ms.p95 by (endpoint)' --window 1h
   vigil query 'http_requests_total{status=~"5.."}.increase / http_requests_total.increase' -o json
   vigil query 'cpu_usage_percent.avg by (host)' --db 'hosts/*.db' --at 2026-11-29T10:00:00Z`,
@@ -66,10 +71,64 @@ func parsePath(path string) (*metricpath.Expr, error) {
 	if errors.As(err, &se) {
 		return nil, &cli.UsageError{
 			Err:  fmt.Errorf("metric path: %w", se),
-			Hint: fmt.Sprintf("%s\n%s^", path, strings.Repeat(" ", se.Col-1)),
+			Hint: caret(path, se.Offset),
 		}
 	}
 	return nil, cli.Usage(err)
+}
+
+// caret prints path on one line and a "^" under the character at byte
+// offset. Positions count runes, not bytes ("é" is one column), and tabs
+// are expanded to spaces (stops every 8) in both lines, so the caret
+// lands right whatever the terminal's tab stops and the "vigil: hint: "
+// prefix. Newlines and other control characters print as one space: the
+// hint must stay two lines. (Wide characters, such as CJK, still count as
+// one column.)
+func caret(path string, offset int) string {
+	var line strings.Builder
+	col, at := 0, -1
+	for i, r := range path {
+		if i == offset {
+			at = col
+		}
+		switch {
+		case r == '\t':
+			n := 8 - col%8
+			line.WriteString(strings.Repeat(" ", n))
+			col += n
+		case unicode.IsControl(r):
+			line.WriteByte(' ')
+			col++
+		default:
+			line.WriteRune(r)
+			col++
+		}
+	}
+	if at < 0 {
+		at = col // the error is at the end of the path
+	}
+	return line.String() + "\n" + strings.Repeat(" ", at) + "^"
+}
+
+// parseWindow reads --window. Samples have millisecond timestamps and the
+// window selects (at-w, at] in whole milliseconds, so a window like 1.5ms
+// would select 1 ms of samples while rate divides by 1.5 ms: refuse it
+// rather than answer a rate off by a third.
+func parseWindow(s string) (time.Duration, error) {
+	w, err := vtime.ParseDuration(s)
+	if err != nil || w <= 0 {
+		return 0, cli.WithHint(cli.Usagef("--window %q: want a positive duration like 90s, 5m, 1h, 7d", s),
+			"durations are Go's (ms, s, m, h) plus d and w")
+	}
+	if w%time.Millisecond != 0 {
+		lo := w.Truncate(time.Millisecond)
+		hint := "use a whole number of milliseconds, like 1ms"
+		if lo > 0 {
+			hint = fmt.Sprintf("use a whole number of milliseconds, like %s or %s", lo, lo+time.Millisecond)
+		}
+		return 0, cli.WithHint(cli.Usagef("--window %q is not a whole number of milliseconds (samples have millisecond timestamps)", s), hint)
+	}
+	return w, nil
 }
 
 func (a *app) runQuery(cmd *cobra.Command, o *queryOptions) error {
@@ -77,9 +136,9 @@ func (a *app) runQuery(cmd *cobra.Command, o *queryOptions) error {
 	if err != nil {
 		return err
 	}
-	w, err := vtime.ParseDuration(o.Window)
-	if err != nil || w <= 0 {
-		return cli.Usagef("--window %q: want a positive duration like 90s, 5m, 1h, 7d", o.Window)
+	w, err := parseWindow(o.Window)
+	if err != nil {
+		return err
 	}
 	at, err := a.at(o.At)
 	if err != nil {
@@ -166,7 +225,38 @@ func writeQueryMarkdown(w io.Writer, rs []analyze.Result) error {
 	fmt.Fprintln(w, "| labels | value | samples |")
 	fmt.Fprintln(w, "|---|---:|---:|")
 	for _, r := range rs {
-		fmt.Fprintf(w, "| `%s` | %s | %d |\n", formatLabels(r.Labels), formatValue(r.Value), r.Samples)
+		fmt.Fprintf(w, "| %s | %s | %d |\n", markdownCode(formatLabels(r.Labels)), formatValue(r.Value), r.Samples)
 	}
 	return nil
+}
+
+// markdownCode writes s as a code span inside a GitHub (GFM) table cell.
+//   - Newlines and tabs never reach here raw: formatLabels quotes values
+//     with strconv.Quote, so a newline is the two characters \n, exact and
+//     on one row (a raw one would end the row; <br> would show literally
+//     inside a code span).
+//   - "|" is written "\|": GFM splits table cells before it parses inline
+//     code, and "\|" is the one escape it honours for that, even inside a
+//     code span (where it renders as "|").
+//   - Backticks cannot be escaped inside a code span (backslash escapes
+//     and entities such as &#96; show literally there), so the span is
+//     fenced with one backtick more than the longest run inside it, padded
+//     with spaces when s starts or ends with a backtick (CommonMark strips
+//     one space on each side).
+func markdownCode(s string) string {
+	longest, run := 0, 0
+	for _, r := range s {
+		if r == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	fence := strings.Repeat("`", longest+1)
+	s = strings.ReplaceAll(s, "|", `\|`)
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
+		s = " " + s + " "
+	}
+	return fence + s + fence
 }

@@ -61,17 +61,20 @@ gates and reports.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.HasSubCommands() {
+				return nil // a group only shows its help: a broken config must not stop that
+			}
 			return a.load(cmd)
 		},
 	}
 	root.PersistentFlags().StringVar(&a.cfgFile, "config", "", "config file (default ./vigil.yaml if present)")
 	root.PersistentFlags().String("log-level", "warn", "log level: debug, info, warn, error")
 	root.PersistentFlags().String("log-format", "text", "log format: text or json")
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return &cli.UsageError{Err: err, Hint: "see 'vigil help' for usage"}
-	})
 	root.AddCommand(newVersionCmd(a), newRecordCmd(a), newImportCmd(a), newQueryCmd(a), newStoreCmd(a),
 		agentcmd.New("collect", func() *slog.Logger { return a.log }, a.oneStore, version()))
+	// Last, so that it covers every command above (exit 2 for any mistake
+	// on the command line, see docs/cli.md).
+	cli.UsageErrors(root)
 	return root
 }
 

@@ -61,6 +61,11 @@ type SilentError struct{ Code int }
 
 func (e *SilentError) Error() string { return fmt.Sprintf("exit %d", e.Code) }
 
+// usageMarker is how a package below cmd/ says "the caller asked for
+// something invalid" without importing cli (analyze must not be imported
+// here, or vigil-agent would link DuckDB).
+type usageMarker interface{ UsageError() bool }
+
 // ExitCode maps an error to the contract's exit code.
 func ExitCode(err error) int {
 	var se *SilentError
@@ -71,10 +76,33 @@ func ExitCode(err error) int {
 		return ExitOK
 	case errors.As(err, &se):
 		return se.Code
-	case errors.As(err, &ue), errors.As(err, &ie), store.IsInvalid(err):
+	case errors.As(err, &ue), errors.As(err, &ie), store.IsInvalid(err), markedUsage(err):
 		return ExitUsage
 	}
 	return ExitRuntime
+}
+
+// markedUsage reports whether any error in err's tree implements
+// usageMarker and says true. errors.As would stop at the first
+// implementation, even one that says false, so the tree is walked.
+func markedUsage(err error) bool {
+	if err == nil {
+		return false
+	}
+	if m, ok := err.(usageMarker); ok && m.UsageError() {
+		return true
+	}
+	switch u := err.(type) {
+	case interface{ Unwrap() error }:
+		return markedUsage(u.Unwrap())
+	case interface{ Unwrap() []error }:
+		for _, e := range u.Unwrap() {
+			if markedUsage(e) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Report prints err as `PROG: error: ...` (and hints) and returns the exit

@@ -23,6 +23,14 @@ func TestExitCodes(t *testing.T) {
 		{os.ErrNotExist, 1},
 		{WithHint(errors.New("runtime"), "try again"), 1},
 		{WithHint(Usagef("usage"), "see help"), 2},
+		// Errors of packages that cannot import cli mark themselves.
+		{markedErr(true), 2},
+		{fmt.Errorf("eval: %w", markedErr(true)), 2},
+		{markedErr(false), 1},
+		{fmt.Errorf("a: %w", &wrapper{markedErr(false), markedErr(true)}), 2}, // a false one above a true one
+		{errors.Join(errors.New("x"), fmt.Errorf("y: %w", markedErr(true))), 2},
+		{errors.Join(errors.New("x"), markedErr(false)), 1},
+		{WithHint(markedErr(true), "write it before the braces"), 2},
 	}
 	for _, c := range cases {
 		if got := ExitCode(c.err); got != c.want {
@@ -43,3 +51,17 @@ func TestReport(t *testing.T) {
 		t.Errorf("silent: %d %q", code, b.String())
 	}
 }
+
+// markedErr is an error from a package that does not import cli.
+type markedErr bool
+
+func (e markedErr) Error() string    { return "marked" }
+func (e markedErr) UsageError() bool { return bool(e) }
+
+// wrapper is a marked error that wraps another.
+type wrapper struct {
+	markedErr
+	inner error
+}
+
+func (w *wrapper) Unwrap() error { return w.inner }

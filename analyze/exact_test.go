@@ -1,0 +1,342 @@
+package analyze
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil-metrics/vigil/analyze/metricpath"
+	"github.com/vigil-metrics/vigil/collect/store"
+)
+
+func counter(name string, labels map[string]string, offset time.Duration, v float64) store.Sample {
+	return store.Sample{Name: name, Type: store.Counter, Labels: labels, TS: atMS(offset), Value: v}
+}
+
+func gauge(name string, offset time.Duration, v float64) store.Sample {
+	return store.Sample{Name: name, Type: store.Gauge, TS: atMS(offset), Value: v}
+}
+
+// evalErr evaluates path and returns its error.
+func (f *fixture) evalErr(path string, window time.Duration, stores ...string) ([]Result, error) {
+	f.t.Helper()
+	db, err := Open(context.Background(), stores, Options{CacheDir: f.cacheDir})
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	e, err := metricpath.Parse(path)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return db.Eval(context.Background(), e, Window{At: at, Length: window})
+}
+
+func isUsage(err error) bool {
+	var u interface{ UsageError() bool }
+	return errors.As(err, &u) && u.UsageError()
+}
+
+// A counter that exists but did not move in the window counted nothing:
+// 0, not "no data". Gauges keep "no samples, no result".
+func TestSilentCounterIsZero(t *testing.T) {
+	f := newFixture(t)
+	p := f.write("v.db",
+		counter("errors_total", map[string]string{"svc": "api"}, -time.Hour, 1),
+		counter("requests_total", map[string]string{"svc": "api"}, -time.Minute, 12),
+		counter("requests_total", map[string]string{"svc": "web"}, -time.Minute, 3),
+		counter("late_total", nil, time.Hour, 5), // first sample after the window: does not exist yet
+		gauge("temp", -time.Hour, 20),
+	)
+	for _, c := range []struct{ path, want string }{
+		{"errors_total.increase", "{}=0/0"},
+		{"errors_total.rate", "{}=0/0"},
+		{"errors_total.sum", "{}=0/0"},
+		{"errors_total.increase by (svc)", `{"svc":"api"}=0/0`},
+		{"late_total.increase", ""},
+		{"temp.avg", ""},
+		// 0 errors over 12 requests; web never had an error series: 0 of 3.
+		{"errors_total.increase by (svc) / requests_total.increase by (svc)", `{"svc":"api"}=0/1 {"svc":"web"}=0/1`},
+		{"nothing_total.increase / requests_total.increase", "{}=0/2"},
+		// A gauge numerator with no samples is no data, not 0.
+		{"temp.avg / requests_total.increase", ""},
+	} {
+		rs, _ := f.query(c.path, 5*time.Minute, p)
+		if got := render(rs); got != c.want {
+			t.Errorf("%s = %q, want %q", c.path, got, c.want)
+		}
+	}
+}
+
+// rate and increase take counters: of a gauge or a histogram they are a
+// usage error with a hint, never a sum of temperatures.
+func TestRateOfGaugeIsUsageError(t *testing.T) {
+	f := newFixture(t)
+	p := f.write("v.db", gauge("temp", -time.Minute, 20))
+	p2 := f.write("h.db", hist("lat_ms", nil, -time.Minute, 5, 7)...)
+	for _, c := range []struct{ path, db, hint string }{
+		{"temp.rate", p, ".avg"}, {"temp.increase", p, ".avg"}, {"lat_ms.rate", p2, ".count"},
+	} {
+		_, err := f.evalErr(c.path, 5*time.Minute, c.db)
+		if !isUsage(err) || !strings.Contains(err.Error(), c.hint) {
+			t.Errorf("%s: err = %v, want a usage error hinting %s", c.path, err, c.hint)
+		}
+	}
+}
+
+// Paths that resolve to one file are one store; a copy with the same
+// store_id is a usage error naming both; one name with two types across
+// stores is refused.
+func TestSameStoreTwice(t *testing.T) {
+	f := newFixture(t)
+	p := f.write("a.db", counter("c_total", nil, -time.Minute, 2))
+	link := filepath.Join(f.dir, "link.db")
+	if err := os.Symlink(p, link); err != nil {
+		t.Fatal(err)
+	}
+	rel, _ := filepath.Rel(mustGetwd(t), p)
+	rs, _ := f.query("c_total.increase", 5*time.Minute, p, "./"+rel, link)
+	if got := one(t, rs); got != 2 {
+		t.Errorf("one store given three ways: increase = %v, want 2", got)
+	}
+	b, _ := os.ReadFile(p)
+	cp := filepath.Join(f.dir, "copy.db")
+	if err := os.WriteFile(cp, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.evalErr("c_total.increase", 5*time.Minute, p, cp)
+	if !isUsage(err) || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), cp) {
+		t.Errorf("a copy: err = %v, want a usage error naming both files", err)
+	}
+	g := f.write("g.db", gauge("c_total", -time.Minute, 1))
+	_, err = f.evalErr("c_total.max", 5*time.Minute, p, g)
+	if !isUsage(err) || !strings.Contains(err.Error(), "counter in "+p) || !strings.Contains(err.Error(), "gauge in "+g) {
+		t.Errorf("two types: err = %v, want a usage error naming stores and types", err)
+	}
+}
+
+func mustGetwd(t *testing.T) string {
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return wd
+}
+
+// A missing store, a folder or a file that is not a store fails without
+// leaving a cache behind.
+func TestNoCacheForNonStores(t *testing.T) {
+	dir := t.TempDir()
+	notStore := filepath.Join(dir, "notes.txt")
+	os.WriteFile(notStore, []byte("hello, not a database, just text\n"), 0o644)
+	sub := filepath.Join(dir, "folder")
+	os.Mkdir(sub, 0o755)
+	for _, p := range []string{filepath.Join(dir, "missing.db"), sub, notStore} {
+		if _, err := Open(context.Background(), []string{p}, Options{}); err == nil {
+			t.Errorf("Open(%s) succeeded", p)
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.Contains(e.Name(), "duckdb") {
+			t.Errorf("left behind: %s", e.Name())
+		}
+	}
+}
+
+// Compensated sums: ten samples of 0.1 sum to exactly 1 (a naive sum gives
+// 0.9999999999999999, Prometheus gives 1); a mean near the top of the
+// float range stays finite; a standard deviation of ±1e160 does not
+// overflow; an overflowing sum is +Inf, which JSON carries as "+Inf".
+func TestExtremeValues(t *testing.T) {
+	f := newFixture(t)
+	var s []store.Sample
+	for i := 0; i < 10; i++ {
+		s = append(s, gauge("tenth", time.Duration(i-20)*time.Second, 0.1))
+	}
+	s = append(s, gauge("big", -3*time.Second, 1.7e308), gauge("big", -2*time.Second, 1.7e308), gauge("big", -time.Second, 1.1e308))
+	s = append(s, gauge("wide", -2*time.Second, 1e160), gauge("wide", -time.Second, -1e160))
+	p := f.write("v.db", s...)
+	rs, _ := f.query("tenth.sum", time.Minute, p)
+	if got := one(t, rs); got != 1 {
+		t.Errorf("ten 0.1 sum = %v, want exactly 1", got)
+	}
+	rs, _ = f.query("big.avg", time.Minute, p)
+	if got := one(t, rs); math.Abs(got-1.5e308)/1.5e308 > 1e-15 {
+		t.Errorf("mean of 1.7e308, 1.7e308, 1.1e308 = %v, want 1.5e308", got)
+	}
+	rs, _ = f.query("wide.stddev", time.Minute, p)
+	if got := one(t, rs); math.Abs(got-1e160)/1e160 > 1e-15 {
+		t.Errorf("stddev of ±1e160 = %v, want 1e160", got)
+	}
+	rs, _ = f.query("big.sum", time.Minute, p)
+	if got := one(t, rs); !math.IsInf(got, 1) {
+		t.Errorf("sum of 4.5e308 = %v, want +Inf", got)
+	}
+	b, err := json.Marshal(rs)
+	if err != nil || string(b) != `[{"labels":{},"value":"+Inf","samples":3}]` {
+		t.Errorf("JSON = %s, %v", b, err)
+	}
+	// A ratio never answers Inf or NaN: 1.7e308 / 1e-300 has no result.
+	q := f.write("q.db", gauge("num", -time.Second, 1.7e308), gauge("den", -time.Second, 1e-300), gauge("zero", -time.Second, 0))
+	for _, path := range []string{"num.max / den.max", "num.max / zero.max", "zero.max / zero.max"} {
+		rs, _ = f.query(path, time.Minute, q)
+		if len(rs) != 0 {
+			t.Errorf("%s = %v, want no result", path, rs)
+		}
+	}
+}
+
+// The same query on the same data gives the same bits every run, however
+// DuckDB's threads would split the rows.
+func TestSumsAreDeterministic(t *testing.T) {
+	f := newFixture(t)
+	rng := rand.New(rand.NewPCG(7, 9))
+	ctx := context.Background()
+	p := filepath.Join(f.dir, "v.db")
+	st, err := store.Open(ctx, p, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, _ := st.Begin(ctx)
+	id, _ := tx.Series(ctx, "noise", store.Gauge, nil, "")
+	const n = 1_200_000
+	for i := 0; i < n; i++ {
+		v := (rng.Float64() - 0.5) * math.Pow(10, float64(rng.IntN(12)))
+		if err := tx.Append(ctx, id, atMS(-time.Duration(n-i)*time.Millisecond), v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	var first [2]uint64
+	for run := 0; run < 4; run++ {
+		var got [2]uint64
+		for i, path := range []string{"noise.sum", "noise.avg"} {
+			rs, _ := f.query(path, time.Hour, p)
+			got[i] = math.Float64bits(one(t, rs))
+		}
+		if run == 0 {
+			first = got
+		} else if got != first {
+			t.Fatalf("run %d gave %x, run 0 %x", run, got, first)
+		}
+	}
+}
+
+// last: the latest sample; at a tie the largest value, whatever the order
+// the samples were written in.
+func TestLastTieIsDeterministic(t *testing.T) {
+	for _, order := range [][]float64{{3, 5}, {5, 3}} {
+		f := newFixture(t)
+		p := f.write("v.db",
+			store.Sample{Name: "g", Type: store.Gauge, Labels: map[string]string{"s": "a"}, TS: atMS(-time.Second), Value: order[0]},
+			store.Sample{Name: "g", Type: store.Gauge, Labels: map[string]string{"s": "b"}, TS: atMS(-time.Second), Value: order[1]},
+			store.Sample{Name: "g", Type: store.Gauge, Labels: map[string]string{"s": "b"}, TS: atMS(-time.Minute), Value: 9},
+		)
+		rs, _ := f.query("g.last", 5*time.Minute, p)
+		if got := one(t, rs); got != 5 {
+			t.Errorf("written %v: last = %v, want 5", order, got)
+		}
+	}
+}
+
+// A store that already holds invalid UTF-8 (written before it was
+// refused) stays queryable, with U+FFFD in place of the bad bytes.
+func TestInvalidUTF8InStoreIsRead(t *testing.T) {
+	f := newFixture(t)
+	p := f.write("v.db", gauge("g", -time.Second, 4))
+	db, err := sql.Open("sqlite", "file:"+p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Written by hand, as an older vigil would have: a service of bytes
+	// that are not UTF-8, on a second series.
+	if _, err := db.Exec("INSERT INTO series(name, type, labels, service) VALUES ('g', 'gauge', '{}', CAST(X'ff61' AS TEXT))"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec("INSERT INTO samples(series_id, ts, value) SELECT max(id), ?, 6 FROM series", atMS(-time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	d, log := openLogged(t, p)
+	defer d.Close()
+	if got := evalOne(t, d, "g.sum"); got != 10 {
+		t.Errorf("sum = %v, want 10", got)
+	}
+	e, _ := metricpath.Parse("g.sum by (service)")
+	rs, err := d.Eval(context.Background(), e, Window{At: at, Length: time.Minute})
+	if err != nil || render(rs) != "{}=4/1 {\"service\":\"\ufffda\"}=6/1" {
+		t.Errorf("by service = %s, %v", render(rs), err)
+	}
+	if !strings.Contains(log.String(), "invalid UTF-8") {
+		t.Errorf("no warning logged: %s", log)
+	}
+}
+
+// A cache with a damaged block (found when the block is read, not when the
+// file opens) is rebuilt once, with a warning, and the query answers.
+func TestDamagedCacheBlockIsRebuilt(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	p := filepath.Join(f.dir, "v.db")
+	st, err := store.Open(ctx, p, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, _ := st.Begin(ctx)
+	id, _ := tx.Series(ctx, "g", store.Gauge, nil, "")
+	const n = 400_000
+	for i := 0; i < n; i++ {
+		if err := tx.Append(ctx, id, atMS(-time.Duration(n-i)*time.Millisecond), float64(i%7)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tx.Commit(ctx)
+	st.Close()
+	file, _ := cacheFileFor(p, "")
+	// Damage one 256 KiB block at a time past the file's headers: whether
+	// DuckDB meets it opening the file, syncing or scanning, the query
+	// answers, after one logged rebuild.
+	paths := map[string]bool{}
+	for block := 0; ; block++ {
+		d, _ := openLogged(t, p)
+		d.Close()
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		off := 3*4096 + block*256<<10 + 512
+		if off+64 > len(b) {
+			break
+		}
+		copy(b[off:], "damaged damaged damaged damaged damaged damaged damaged damaged")
+		if err := os.WriteFile(file, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		d, log := openLogged(t, p)
+		// sum of i%7 over 0..399999: 57142 full cycles of 21, then 0..5.
+		if got := evalOne(t, d, "g.sum"); got != 57142*21+15 {
+			t.Errorf("block %d: sum = %v, want %v", block, got, 57142*21+15)
+		}
+		d.Close()
+		for _, m := range []string{"cache unreadable, rebuilding", "cache damaged, rebuilding"} {
+			if strings.Contains(log.String(), m) {
+				paths[m] = true
+			}
+		}
+	}
+	if !paths["cache damaged, rebuilding"] {
+		t.Errorf("no block was met after the file opened: %v", paths)
+	}
+}

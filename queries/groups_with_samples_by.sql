@@ -1,0 +1,6 @@
+-- Selected groups with a sample at or before $1: a counter that exists by
+-- the window's end but has no increments in the window counts 0.
+SELECT DISTINCT g.grp
+FROM all_samples s
+JOIN sel g ON g.store = s.store AND g.series_id = s.series_id
+WHERE s.ts <= $1
