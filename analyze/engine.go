@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"math/big"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -604,8 +605,9 @@ func (d *DB) evalSelector(ctx context.Context, s *metricpath.Selector, w Window)
 }
 
 type groupValue struct {
-	v float64
-	n int64
+	v   float64
+	n   int64
+	abs float64 // sum of magnitudes, where the query gives it
 }
 
 // The aggregations whose floating-point result depends on the order rows
@@ -655,21 +657,88 @@ func (d *DB) aggregate(ctx context.Context, agg metricpath.Agg, start, end int64
 		return nil, err
 	}
 	if qname == "agg_avg" || qname == "agg_sum" {
-		for _, gv := range vals {
-			if math.IsInf(gv.v, 0) || math.IsNaN(gv.v) {
-				// The running sum overflowed: a mean of values near
-				// 1.7e308 is finite all the same, and a sum out of range
-				// is ±Inf (Kahan's compensation turns it into NaN).
-				return d.scaled(ctx, qname, args, selStore, selID, selGrp)
-			}
-		}
+		return d.exactWhereNeeded(ctx, qname, args, vals)
 	}
 	return vals, nil
 }
 
-// scaled reruns a sum, an average or a standard deviation over values scaled by a
-// power of two below the largest magnitude, which is exact, so neither the
-// running sum nor the squares overflow; the result is scaled back.
+// exactWhereNeeded replaces Kahan's sum (or mean) by the exact one for the
+// groups where it may be off: the running sum overflowed (a sum out of
+// range is ±Inf, where the compensation makes NaN, and a mean of values
+// near 1.7e308 is finite all the same), or terms cancelled so much that the
+// result is far below the sum of magnitudes (1e100 + 1 - 1e100 is 1, as
+// Prometheus's Kahan-Babuska sum says, where Kahan's says 0). Sums of
+// counters, never negative, do not cancel and stay on the fast path.
+func (d *DB) exactWhereNeeded(ctx context.Context, qname string, args []any, vals map[int]groupValue) (map[int]groupValue, error) {
+	need := false
+	for _, gv := range vals {
+		need = need || math.IsInf(gv.v, 0) || math.IsNaN(gv.v) ||
+			(gv.abs > 0 && (gv.v == 0 || gv.abs > 0x1p26*math.Abs(gv.v)))
+	}
+	if !need {
+		return vals, nil
+	}
+	exact, err := d.exactSums(ctx, args[0], args[1])
+	if err != nil {
+		return nil, err
+	}
+	for g, gv := range vals {
+		sum, ok := exact[g]
+		if !ok {
+			sum = new(big.Float) // every value was 0
+		}
+		if qname == "agg_avg" {
+			sum.Quo(sum, new(big.Float).SetInt64(gv.n))
+		}
+		gv.v, _ = sum.Float64()
+		vals[g] = gv
+	}
+	return vals, nil
+}
+
+// exactSums adds agg_sum_exact's parts: sum over e of m_e * 2^e, as one
+// big integer times 2^min(e), exact until the final rounding to float64.
+func (d *DB) exactSums(ctx context.Context, start, end any) (map[int]*big.Float, error) {
+	rows, err := d.conn.QueryContext(ctx, queries.Get("agg_sum_exact"), start, end)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	type part struct {
+		e int
+		m *big.Int
+	}
+	parts := map[int][]part{}
+	for rows.Next() {
+		var g, e int
+		var m *big.Int
+		if err := rows.Scan(&g, &e, &m); err != nil {
+			return nil, err
+		}
+		parts[g] = append(parts[g], part{e, m})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := map[int]*big.Float{}
+	for g, ps := range parts {
+		emin := ps[0].e
+		for _, p := range ps {
+			emin = min(emin, p.e)
+		}
+		acc := new(big.Int)
+		for _, p := range ps {
+			acc.Add(acc, new(big.Int).Lsh(p.m, uint(p.e-emin)))
+		}
+		f := new(big.Float).SetPrec(uint(max(acc.BitLen(), 64)) + 64).SetInt(acc)
+		out[g] = f.SetMantExp(f, emin)
+	}
+	return out, nil
+}
+
+// scaled reruns a standard deviation over values scaled by a power of two
+// below the largest magnitude, which is exact, so that the squares cannot
+// overflow; the result is scaled back.
 func (d *DB) scaled(ctx context.Context, qname string, args []any, selStore, selID, selGrp []int64) (map[int]groupValue, error) {
 	var maxAbs sql.NullFloat64
 	if err := d.conn.QueryRowContext(ctx, queries.Get("agg_max_abs"), args[0], args[1]).Scan(&maxAbs); err != nil {
@@ -705,12 +774,20 @@ func (d *DB) runAgg(ctx context.Context, qname string, args []any, selStore, sel
 			groupOf[[2]int64{selStore[i], selID[i]}] = int(selGrp[i])
 		}
 	}
+	cols, err := res.Columns()
+	if err != nil {
+		return nil, err
+	}
 	vals := map[int]groupValue{}
 	for res.Next() {
 		var g int
-		var v sql.NullFloat64
+		var v, abs sql.NullFloat64
 		var n int64
-		if groupOf != nil {
+		if len(cols) == 4 && groupOf == nil {
+			if err := res.Scan(&g, &v, &n, &abs); err != nil {
+				return nil, err
+			}
+		} else if groupOf != nil {
 			var key [2]int64
 			if err := res.Scan(&key[0], &key[1], &v, &n); err != nil {
 				return nil, err
@@ -719,7 +796,7 @@ func (d *DB) runAgg(ctx context.Context, qname string, args []any, selStore, sel
 		} else if err := res.Scan(&g, &v, &n); err != nil {
 			return nil, err
 		}
-		vals[g] = groupValue{v.Float64, n}
+		vals[g] = groupValue{v.Float64, n, abs.Float64}
 	}
 	return vals, res.Err()
 }

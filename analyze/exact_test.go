@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"math/big"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -185,6 +186,17 @@ func TestExtremeValues(t *testing.T) {
 	if err != nil || string(b) != `[{"labels":{},"value":"+Inf","samples":3}]` {
 		t.Errorf("JSON = %s, %v", b, err)
 	}
+	// Cancellation: Kahan's sum of 1e100, 1, -1e100 (in that order) is 0;
+	// Prometheus's Kahan-Babuska sum is 1, and so is the exact one.
+	c := f.write("c.db", gauge("cancel", -3*time.Second, 1e100), gauge("cancel", -2*time.Second, 1), gauge("cancel", -time.Second, -1e100))
+	rs, _ = f.query("cancel.sum", time.Minute, c)
+	if got := one(t, rs); got != 1 {
+		t.Errorf("1e100 + 1 - 1e100 = %v, want 1", got)
+	}
+	rs, _ = f.query("cancel.avg", time.Minute, c)
+	if got := one(t, rs); got != 1.0/3 {
+		t.Errorf("mean of 1e100, 1, -1e100 = %v, want 1/3", got)
+	}
 	// A ratio never answers Inf or NaN: 1.7e308 / 1e-300 has no result.
 	q := f.write("q.db", gauge("num", -time.Second, 1.7e308), gauge("den", -time.Second, 1e-300), gauge("zero", -time.Second, 0))
 	for _, path := range []string{"num.max / den.max", "num.max / zero.max", "zero.max / zero.max"} {
@@ -338,5 +350,40 @@ func TestDamagedCacheBlockIsRebuilt(t *testing.T) {
 	}
 	if !paths["cache damaged, rebuilding"] {
 		t.Errorf("no block was met after the file opened: %v", paths)
+	}
+}
+
+// Where terms cancel, the sum is the exact sum rounded once: checked
+// against math/big over values of wildly different magnitudes and signs,
+// subnormals included.
+func TestCancellingSumIsExact(t *testing.T) {
+	f := newFixture(t)
+	rng := rand.New(rand.NewPCG(3, 4))
+	var s []store.Sample
+	want := new(big.Float).SetPrec(4096)
+	for i := 0; i < 2000; i++ {
+		v := (rng.Float64() - 0.5) * math.Pow(10, float64(rng.IntN(600)-300))
+		if i%97 == 0 {
+			v = math.SmallestNonzeroFloat64 * float64(rng.IntN(100))
+		}
+		s = append(s, gauge("mix", -time.Duration(3000-i)*time.Millisecond, v))
+		s = append(s, gauge("mix", -time.Duration(3000-i)*time.Millisecond+500*time.Microsecond, -v))
+		want.Add(want, big.NewFloat(v).SetPrec(4096))
+		want.Add(want, big.NewFloat(-v).SetPrec(4096))
+	}
+	// What is left after the huge terms cancel: small values whose exact
+	// sum needs every digit.
+	for i := 0; i < 50; i++ {
+		v := rng.Float64() / 3
+		s = append(s, gauge("mix", -time.Duration(900-i)*time.Millisecond, v))
+		want.Add(want, big.NewFloat(v).SetPrec(4096))
+	}
+	s = append(s, gauge("mix", -time.Millisecond, 1e-310))
+	want.Add(want, big.NewFloat(1e-310))
+	p := f.write("v.db", s...)
+	rs, _ := f.query("mix.sum", time.Minute, p)
+	w, _ := want.Float64()
+	if got := one(t, rs); got != w {
+		t.Errorf("sum = %v, want %v", got, w)
 	}
 }

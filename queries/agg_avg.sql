@@ -1,6 +1,6 @@
 -- Compensated (Kahan) mean of sample values per group over the window
--- (start, end].
-SELECT g.grp, favg(s.value), count(*)
+-- (start, end], with the sum of magnitudes as in agg_sum.
+SELECT g.grp, favg(s.value), count(*), fsum(abs(s.value))
 FROM all_samples s
 JOIN sel g ON g.store = s.store AND g.series_id = s.series_id
 WHERE s.ts > $1 AND s.ts <= $2
