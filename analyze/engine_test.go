@@ -388,6 +388,34 @@ func TestCacheAppliesRetention(t *testing.T) {
 	}
 }
 
+// Samples imported below the retention horizon move it back (the import
+// is deliberate): the cache, which had cut its rows there, picks them up.
+func TestCacheFollowsHorizonMovedBack(t *testing.T) {
+	f := newFixture(t)
+	p := f.write("v.db", store.Sample{Name: "g", Type: store.Gauge, TS: atMS(-time.Minute), Value: 1},
+		store.Sample{Name: "g", Type: store.Gauge, TS: atMS(-20 * time.Minute), Value: 2})
+	st, _ := store.Open(context.Background(), p, store.Options{})
+	if _, err := st.Prune(context.Background(), atMS(-10*time.Minute), 100); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	rs, _ := f.query("g.sum", time.Hour, p)
+	if got := one(t, rs); got != 1 {
+		t.Fatalf("sum after prune = %v, want 1", got)
+	}
+	// What an import of older samples leaves: the rows, and the horizon
+	// moved back to the oldest of them.
+	storeExec(t, p, fmt.Sprintf("INSERT INTO samples(series_id, ts, value) VALUES (1, %d, 40)", atMS(-30*time.Minute)),
+		fmt.Sprintf("UPDATE meta SET value = '%d' WHERE key = 'horizon_ms'", atMS(-30*time.Minute)))
+	rs, db := f.query("g.sum", time.Hour, p)
+	if got := one(t, rs); got != 41 {
+		t.Errorf("sum after a backfill = %v, want 41", got)
+	}
+	if sy := db.Syncs[0]; !sy.Rebuilt {
+		t.Errorf("sync = %+v, want a rebuild", sy)
+	}
+}
+
 func TestNoMatchIsEmpty(t *testing.T) {
 	f := newFixture(t)
 	p := f.write("v.db", hist("x", nil, -time.Minute, 1)...)

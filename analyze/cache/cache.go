@@ -230,6 +230,11 @@ func checkState(ctx context.Context, conn, sc *sql.Conn, cs cacheState, meta sto
 		return "store was replaced", nil
 	case top < cs.watermark:
 		return "store was truncated", nil
+	case meta.HorizonMS < cs.horizon:
+		// Samples older than the cut were imported on purpose (a backup
+		// restored after a prune): the cache left out every row below
+		// its cut, so it starts again from the store's.
+		return "retention horizon moved back (older samples imported)", nil
 	}
 	horizon := max(cs.horizon, meta.HorizonMS)
 	if meta.HorizonMS > cs.horizon {
