@@ -42,6 +42,15 @@ type Options struct {
 	// Now is the clock (default time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Reopen closes and opens the store again after a failed write,
+	// before the next retry, so a store whose permissions are fixed or
+	// whose file system is remounted recovers (connections opened
+	// read-only stay read-only). Only for a Recorder made by Open.
+	Reopen bool
+	// MaxSeries caps the series the Recorder holds (0: no cap); a sample
+	// of a new series beyond it is refused (ErrTooManySeries) and counted
+	// in Stats().SeriesRefused. ForgetIdle frees room.
+	MaxSeries int
 }
 
 // Stats are the Recorder's own health counters.
@@ -53,6 +62,9 @@ type Stats struct {
 	Buffered      int           // samples waiting
 	LastFlush     time.Duration // duration of the last successful flush
 	LastFlushRows int
+	Series        int   // series held in memory
+	SeriesRefused int64 // samples of new series refused by MaxSeries
+	Reopens       int64 // store reopened after a failed write
 }
 
 // Errors of Add and AddBatch.
@@ -63,6 +75,8 @@ var (
 	ErrBatchTooLarge = errors.New("batch larger than the whole buffer")
 	// ErrClosed: the Recorder is closed.
 	ErrClosed = errors.New("recorder closed")
+	// ErrTooManySeries: a new series would pass Options.MaxSeries.
+	ErrTooManySeries = errors.New("series limit reached")
 )
 
 type series struct {
@@ -75,6 +89,8 @@ type series struct {
 	// refused is set when the store rejects the series (its name has
 	// another type on disk): its samples are dropped as invalid.
 	refused atomic.Bool
+	// seen is the Recorder's epoch when the series was last recorded.
+	seen atomic.Uint32
 }
 
 type sample struct {
@@ -85,7 +101,7 @@ type sample struct {
 
 // Recorder records samples into one store. It is safe for concurrent use.
 type Recorder struct {
-	st   *store.Store
+	st   atomic.Pointer[store.Store]
 	opt  Options
 	seed maphash.Seed
 
@@ -104,13 +120,18 @@ type Recorder struct {
 	rng     *rand.Rand
 	wake    chan struct{}
 
-	smu    sync.RWMutex
-	byHash map[uint64][]*series
-	types  map[string]store.Type
-	warned map[string]bool
+	smu     sync.RWMutex
+	byHash  map[uint64][]*series
+	nseries int
+	types   map[string]store.Type
+	warned  map[string]bool
+	epoch   atomic.Uint32
+	// unwritten holds what the final flush of Close could not write.
+	unwritten [][]sample
 
 	flushMu                              sync.Mutex // one writer at a time
 	written, dropped, invalid, flushErrs atomic.Int64
+	seriesRefused, reopens               atomic.Int64
 	lastFlush                            atomic.Int64
 	lastRows                             atomic.Int64
 
@@ -149,13 +170,14 @@ func New(st *store.Store, opt Options) *Recorder {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
 	r := &Recorder{
-		st: st, opt: opt, seed: maphash.MakeSeed(),
+		opt: opt, seed: maphash.MakeSeed(),
 		buf:    make([]sample, 0, opt.BufferSize),
 		rng:    rand.New(rand.NewPCG(uint64(opt.Now().UnixNano()), 0x5eed)),
 		wake:   make(chan struct{}, 1),
 		byHash: map[uint64][]*series{}, types: map[string]store.Type{}, warned: map[string]bool{},
 		stop: make(chan struct{}), done: make(chan struct{}),
 	}
+	r.st.Store(st)
 	r.loadTypes()
 	go r.flushLoop()
 	return r
@@ -165,7 +187,7 @@ func New(st *store.Store, opt Options) *Recorder {
 // another type on disk is refused when recorded rather than failing every
 // flush.
 func (r *Recorder) loadTypes() {
-	rows, err := r.st.DB.Query("SELECT name, min(type) FROM series GROUP BY name")
+	rows, err := r.st.Load().DB.Query("SELECT name, min(type) FROM series GROUP BY name")
 	if err != nil {
 		r.opt.Logger.Warn("read metric types", "err", err)
 		return
@@ -179,51 +201,131 @@ func (r *Recorder) loadTypes() {
 	}
 }
 
-// Store is the store the Recorder writes.
-func (r *Recorder) Store() *store.Store { return r.st }
+// Store is the store the Recorder writes (another one after a reopen).
+func (r *Recorder) Store() *store.Store { return r.st.Load() }
+
+// reopen opens the store's file again and swaps it in, so connections
+// that a permission or mount problem left read-only are dropped. Only the
+// flushing goroutine (under flushMu) calls it.
+func (r *Recorder) reopen() error {
+	old := r.st.Load()
+	st, err := store.Open(context.Background(), old.Path, store.Options{})
+	if err != nil {
+		return err
+	}
+	r.st.Store(st)
+	old.Close()
+	// Series ids are re-resolved in the new store (the file may have been
+	// replaced): ids are touched only under flushMu, which the caller holds.
+	r.smu.RLock()
+	for _, l := range r.byHash {
+		for _, s := range l {
+			s.id = 0
+		}
+	}
+	r.smu.RUnlock()
+	r.reopens.Add(1)
+	return nil
+}
+
+// ForgetIdle starts a new epoch and forgets the series not recorded in
+// the last idle epochs (call it on a timer: with a call a minute, idle is
+// in minutes), so series that stopped do not pin memory. A handle to a
+// forgotten series keeps working; recording its identity again makes a
+// new entry, written to the same store series. It returns how many were
+// forgotten.
+func (r *Recorder) ForgetIdle(idle uint32) int {
+	e := r.epoch.Add(1)
+	r.smu.Lock()
+	defer r.smu.Unlock()
+	n := 0
+	for h, l := range r.byHash {
+		kept := l[:0]
+		for _, s := range l {
+			if e-s.seen.Load() > idle {
+				n++
+				continue
+			}
+			kept = append(kept, s)
+		}
+		if len(kept) == 0 {
+			delete(r.byHash, h)
+		} else {
+			clear(l[len(kept):])
+			r.byHash[h] = kept
+		}
+	}
+	r.nseries -= n
+	return n
+}
+
+func (r *Recorder) touch(s *series) {
+	if e := r.epoch.Load(); s.seen.Load() != e {
+		s.seen.Store(e)
+	}
+}
 
 // lookup finds or creates a series without allocating when it exists: the
 // label set is hashed order-independently and compared in place.
 func (r *Recorder) lookup(name string, typ store.Type, labels map[string]string, service string) *series {
+	s, _ := r.lookupErr(name, typ, labels, service)
+	return s
+}
+
+// lookupErr is lookup that tells a series refused by MaxSeries
+// (ErrTooManySeries) from one refused as invalid (nil, nil).
+func (r *Recorder) lookupErr(name string, typ store.Type, labels map[string]string, service string) (*series, error) {
 	h := r.hash(name, labels, service)
 	r.smu.RLock()
 	for _, s := range r.byHash[h] {
 		if s.name == name && s.service == service && sameLabels(s.labels, labels) {
 			r.smu.RUnlock()
+			r.touch(s)
 			if s.typ != typ {
 				r.warnOnce("type:"+name+string(typ), "metric recorded with two types; dropping", "name", name, "type", typ, "was", s.typ)
-				return nil
+				return nil, nil
 			}
-			return s
+			return s, nil
 		}
 	}
 	r.smu.RUnlock()
 	return r.create(h, name, typ, labels, service)
 }
 
-func (r *Recorder) create(h uint64, name string, typ store.Type, labels map[string]string, service string) *series {
+func (r *Recorder) create(h uint64, name string, typ store.Type, labels map[string]string, service string) (*series, error) {
 	if err := store.ValidateSeries(name, typ, labels); err != nil {
 		r.warnOnce("invalid:"+name, "invalid series; dropping its samples", "name", name, "err", err)
-		return nil
+		return nil, nil
 	}
 	r.smu.Lock()
 	defer r.smu.Unlock()
-	return r.createLocked(h, name, typ, labels, service)
+	s, err := r.createLocked(h, name, typ, labels, service)
+	if errors.Is(err, ErrTooManySeries) {
+		r.seriesRefused.Add(1)
+		r.warnOnceLocked("max-series", "series limit reached; samples of new series are refused", "max_series", r.opt.MaxSeries)
+	}
+	return s, err
 }
 
-// createLocked finds or creates a validated series; smu must be held.
-func (r *Recorder) createLocked(h uint64, name string, typ store.Type, labels map[string]string, service string) *series {
+// createLocked finds or creates a validated series; smu must be held. It
+// returns nil and ErrTooManySeries when a new series would pass MaxSeries,
+// nil and no error for a type clash.
+func (r *Recorder) createLocked(h uint64, name string, typ store.Type, labels map[string]string, service string) (*series, error) {
 	for _, s := range r.byHash[h] { // created meanwhile
 		if s.name == name && s.service == service && sameLabels(s.labels, labels) {
 			if s.typ != typ {
-				return nil
+				return nil, nil
 			}
-			return s
+			r.touch(s)
+			return s, nil
 		}
 	}
 	if t, ok := r.types[name]; ok && t != typ {
 		r.warnOnceLocked("type:"+name+string(typ), "metric recorded with two types; dropping", "name", name, "type", typ, "was", t)
-		return nil
+		return nil, nil
+	}
+	if r.opt.MaxSeries > 0 && r.nseries >= r.opt.MaxSeries {
+		return nil, ErrTooManySeries
 	}
 	r.types[name] = typ
 	cp := make(map[string]string, len(labels))
@@ -235,8 +337,10 @@ func (r *Recorder) createLocked(h uint64, name string, typ store.Type, labels ma
 		rate = sr
 	}
 	s := &series{name: name, typ: typ, labels: cp, service: service, rate: rate}
+	s.seen.Store(r.epoch.Load())
 	r.byHash[h] = append(r.byHash[h], s)
-	return s
+	r.nseries++
+	return s, nil
 }
 
 func (r *Recorder) hash(name string, labels map[string]string, service string) uint64 {
@@ -284,6 +388,7 @@ func (r *Recorder) record(s *series, ts int64, v float64) {
 		r.invalid.Add(1)
 		return
 	}
+	r.touch(s)
 	if err := store.ValidateValue(s.typ, v); err != nil {
 		r.invalid.Add(1)
 		r.warnOnce("value:"+s.name, "invalid value; dropping", "name", s.name, "err", err)
@@ -348,7 +453,10 @@ func (r *Recorder) Add(s store.Sample) error {
 		r.invalid.Add(1)
 		return err
 	}
-	ser := r.lookup(s.Name, s.Type, s.Labels, s.Service)
+	ser, err := r.lookupErr(s.Name, s.Type, s.Labels, s.Service)
+	if err != nil {
+		return fmt.Errorf("metric %s: %w", s.Name, err)
+	}
 	if ser == nil {
 		r.invalid.Add(1)
 		return fmt.Errorf("metric %s: refused (see the log)", s.Name)
@@ -437,7 +545,15 @@ func (r *Recorder) batchSeries(samples []store.Sample) ([]*series, error) {
 	refs := make([]*series, len(samples))
 	for i := range samples {
 		s := &samples[i]
-		refs[i] = r.createLocked(r.hash(s.Name, s.Labels, s.Service), s.Name, s.Type, s.Labels, s.Service)
+		var err error
+		refs[i], err = r.createLocked(r.hash(s.Name, s.Labels, s.Service), s.Name, s.Type, s.Labels, s.Service)
+		if err != nil {
+			// The batch's series created so far stay (they are valid and
+			// will be forgotten when idle): counting them off again would
+			// race with other batches.
+			r.seriesRefused.Add(int64(len(samples) - i))
+			return nil, fmt.Errorf("sample %d: %w (%d series held)", i+1, err, r.nseries)
+		}
 		if refs[i] == nil || refs[i].refused.Load() {
 			// Only a series the store refused gets here (types were checked).
 			return nil, fmt.Errorf("sample %d: metric %s was refused by the store", i+1, s.Name)
@@ -474,10 +590,26 @@ func (r *Recorder) flushLoop() {
 			backoff = min(max(2*backoff, 100*time.Millisecond), max(r.opt.FlushInterval, time.Second))
 			retry = time.After(backoff)
 			r.opt.Logger.Error("flush failed; will retry", "err", err, "buffered", r.Stats().Buffered, "retry_in", backoff)
+			r.reopenAfter(err)
 		} else {
 			backoff, retry = 0, nil
 		}
 	}
+}
+
+// reopenAfter reopens the store after a failed write when Options.Reopen
+// asks for it; a failed reopen keeps the old store until the next retry.
+func (r *Recorder) reopenAfter(err error) {
+	if !r.opt.Reopen || err == nil {
+		return
+	}
+	r.flushMu.Lock()
+	defer r.flushMu.Unlock()
+	if rerr := r.reopen(); rerr != nil {
+		r.opt.Logger.Warn("reopen store after a failed write", "err", rerr)
+		return
+	}
+	r.opt.Logger.Info("reopened the store after a failed write", "path", r.st.Load().Path)
 }
 
 // writePending writes every queued buffer in one transaction. On failure
@@ -528,7 +660,7 @@ func (r *Recorder) writePending(ctx context.Context) error {
 // refused, its samples are dropped as invalid and the name's on-disk type
 // is learnt, all in the same pass: one refused series costs no retry.
 func (r *Recorder) write(ctx context.Context, chunks [][]sample) error {
-	tx, err := r.st.Begin(ctx)
+	tx, err := r.st.Load().Begin(ctx)
 	if err != nil {
 		return err
 	}
@@ -613,13 +745,37 @@ func (r *Recorder) Close() error {
 	// the final flush a few times before giving up.
 	err := r.Flush(context.Background())
 	for wait := 100 * time.Millisecond; err != nil && wait <= 800*time.Millisecond; wait *= 2 {
+		r.reopenAfter(err)
 		time.Sleep(wait)
 		err = r.Flush(context.Background())
 	}
-	if cerr := r.st.Close(); err == nil {
+	if err != nil {
+		r.mu.Lock()
+		r.unwritten, r.pending, r.npend = r.pending, nil, 0
+		r.mu.Unlock()
+	}
+	if cerr := r.st.Load().Close(); err == nil {
 		err = cerr
 	}
 	return err
+}
+
+// Unwritten returns, after Close failed, the samples its final flush could
+// not write (so that a caller can keep them elsewhere); nil otherwise.
+func (r *Recorder) Unwritten() []store.Sample {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []store.Sample
+	for _, c := range r.unwritten {
+		for _, smp := range c {
+			if smp.s.refused.Load() {
+				continue
+			}
+			out = append(out, store.Sample{Name: smp.s.name, Type: smp.s.typ, Labels: smp.s.labels,
+				Service: smp.s.service, TS: smp.ts, Value: smp.v})
+		}
+	}
+	return out
 }
 
 // Stats reports the Recorder's health.
@@ -627,7 +783,11 @@ func (r *Recorder) Stats() Stats {
 	r.mu.Lock()
 	buffered := r.npend + r.inflight + len(r.buf)
 	r.mu.Unlock()
+	r.smu.RLock()
+	nseries := r.nseries
+	r.smu.RUnlock()
 	return Stats{
+		Series: nseries, SeriesRefused: r.seriesRefused.Load(), Reopens: r.reopens.Load(),
 		Written: r.written.Load(), Dropped: r.dropped.Load(), Invalid: r.invalid.Load(),
 		FlushErrors: r.flushErrs.Load(), Buffered: buffered,
 		LastFlush: time.Duration(r.lastFlush.Load()), LastFlushRows: int(r.lastRows.Load()),

@@ -26,6 +26,8 @@ func main() {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: &level}))
 	}, nil, Version)
 	logLevel := cmd.Flags().String("log-level", "info", "log level: debug, info, warn, error")
+	// The agent reads only its own keys (retention:) from the shared file.
+	cmd.Flags().String("config", "", "config file (default ./vigil.yaml if present)")
 	cmd.PreRunE = func(*cobra.Command, []string) error {
 		if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 			return cli.Usagef("--log-level %q: want debug, info, warn or error", *logLevel)
@@ -33,7 +35,7 @@ func main() {
 		return nil
 	}
 	cmd.SilenceUsage, cmd.SilenceErrors = true, true
-	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return cli.Usage(err) })
+	cli.UsageErrors(cmd)
 	os.Exit(run(ctx, cmd))
 }
 

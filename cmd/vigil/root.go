@@ -49,6 +49,9 @@ type config struct {
 	SLOs             any `mapstructure:"slos"`
 	CorrelationRules any `mapstructure:"correlation_rules"`
 	RecordingRules   any `mapstructure:"recording_rules"`
+	// Retention is the agent's (vigil collect): agentcmd reads and checks
+	// it from the file itself, with its line, so it is only admitted here.
+	Retention any `mapstructure:"retention"`
 }
 
 func newRootCmd(a *app) *cobra.Command {

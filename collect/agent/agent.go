@@ -6,13 +6,18 @@
 package agent
 
 import (
+	"bufio"
 	"context"
+	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -49,6 +54,24 @@ type Config struct {
 	Logger     *slog.Logger
 	GPULibrary gpu.Library       // default NVML
 	Ready      func(addr string) // called once the HTTP endpoint listens
+
+	// MaxSeries caps the series held in memory (default 100000); samples
+	// of further series are refused (pushes get 429) and counted.
+	MaxSeries int
+	// SeriesIdle: series (and pushed counter baselines) not seen for this
+	// long are forgotten (default 1h).
+	SeriesIdle time.Duration
+	// PushBodyLimit (default 16 MiB, after decompression) and
+	// MaxConcurrentPushes (default 2) bound the memory pushes take.
+	PushBodyLimit       int64
+	MaxConcurrentPushes int
+	// ReadTimeout bounds reading a whole request, body included (default
+	// 1m); IdleTimeout closes idle keep-alive connections (default 2m).
+	ReadTimeout time.Duration
+	IdleTimeout time.Duration
+
+	// checkWritable tests that the store can be written (tests replace it).
+	checkWritable func(*store.Store) error
 }
 
 // ErrGPURequired is returned when --gpu on finds no usable GPU library.
@@ -60,9 +83,11 @@ type agent struct {
 	sys     *system.Collector
 	gpu     *gpu.Collector
 	scraper *scrape.Scraper
+	push    *push.Server
 	log     *slog.Logger
 
 	mu         sync.Mutex
+	types      map[string]store.Type // metric types read from the store
 	scrapeErrs map[string]float64
 	busy       map[string]bool
 }
@@ -89,6 +114,41 @@ func (c *Config) defaults() {
 	if c.ScrapeTimeout <= 0 {
 		c.ScrapeTimeout = min(c.Interval, 10*time.Second)
 	}
+	if c.MaxSeries <= 0 {
+		c.MaxSeries = 100000
+	}
+	if c.SeriesIdle <= 0 {
+		c.SeriesIdle = time.Hour
+	}
+	if c.ReadTimeout <= 0 {
+		c.ReadTimeout = time.Minute
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = 2 * time.Minute
+	}
+	if c.checkWritable == nil {
+		c.checkWritable = checkWritable
+	}
+}
+
+// ErrStoreNotWritable is returned at start for a store that cannot be
+// written: accepting pushes into it would only lose them.
+var ErrStoreNotWritable = errors.New("store cannot be written")
+
+// checkWritable begins a write transaction and writes (an update that
+// changes nothing, rolled back): permission bits say nothing about a
+// read-only mount, a root-owned file seen by root, or a full disk's
+// journal, while SQLite's own write path does.
+func checkWritable(st *store.Store) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	tx, err := st.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // nothing was meant to stay
+	_, err = tx.ExecContext(ctx, "UPDATE meta SET value = value WHERE key = (SELECT min(key) FROM meta)")
+	return err
 }
 
 // Run collects until ctx ends (SIGINT/SIGTERM), then flushes what is
@@ -118,15 +178,24 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Once {
 		interval = -1
 	}
-	rec, err := collect.Open(cfg.DB, collect.Options{
-		BufferSize: cfg.BufferSize, MaxBuffer: cfg.MaxBuffer, FlushInterval: interval,
-		Now: cfg.Now, Logger: cfg.Logger,
-	})
+	st, err := store.Open(ctx, cfg.DB, store.Options{})
 	if err != nil {
 		return err
 	}
+	if err := cfg.checkWritable(st); err != nil {
+		st.Close()
+		return fmt.Errorf("%w: %s: %v", ErrStoreNotWritable, cfg.DB, err)
+	}
+	rec := collect.New(st, collect.Options{
+		BufferSize: cfg.BufferSize, MaxBuffer: cfg.MaxBuffer, FlushInterval: interval,
+		Now: cfg.Now, Logger: cfg.Logger, Reopen: true, MaxSeries: cfg.MaxSeries,
+	})
 	a.rec = rec
 	defer rec.Close()
+	a.types = map[string]store.Type{}
+	if cfg.Retention > 0 {
+		a.logRetention(ctx)
+	}
 
 	if cfg.Once {
 		return a.once(ctx)
@@ -138,8 +207,13 @@ func Run(ctx context.Context, cfg Config) error {
 		if err != nil {
 			return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 		}
-		ps := &push.Server{Sink: rec, Token: cfg.Token, Now: cfg.Now, Health: a.health}
-		srv = &http.Server{Handler: ps.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		a.push = &push.Server{Sink: rec, Token: cfg.Token, Now: cfg.Now, Health: a.health, Types: a.checkTypes,
+			BodyLimit: cfg.PushBodyLimit, MaxConcurrent: cfg.MaxConcurrentPushes}
+		// A body trickling in at a byte a second is cut off by
+		// ReadTimeout; idle keep-alives are closed by IdleTimeout.
+		srv = &http.Server{Handler: a.push.Handler(), ReadHeaderTimeout: min(10*time.Second, cfg.ReadTimeout),
+			ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.ReadTimeout + 30*time.Second, IdleTimeout: cfg.IdleTimeout,
+			MaxHeaderBytes: 64 << 10}
 		go func() {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				a.log.Error("push endpoint stopped", "err", err)
@@ -153,6 +227,10 @@ func Run(ctx context.Context, cfg Config) error {
 
 	tick := time.NewTicker(cfg.Interval)
 	defer tick.Stop()
+	// Idle series are forgotten on a timer of a quarter of SeriesIdle: a
+	// series goes between SeriesIdle and 1.25 SeriesIdle after it was seen.
+	forget := time.NewTicker(max(cfg.SeriesIdle/idleEpochs, 100*time.Millisecond))
+	defer forget.Stop()
 	pruneEvery := pruneInterval(cfg.Retention)
 	var lastPrune time.Time
 	var wg sync.WaitGroup
@@ -172,10 +250,166 @@ func Run(ctx context.Context, cfg Config) error {
 			}
 			wg.Wait()
 			a.log.Info("stopping: flushing the buffer", "buffered", rec.Stats().Buffered)
-			return rec.Close()
+			return a.close()
+		case <-forget.C:
+			a.forgetIdle()
+			continue
 		case <-tick.C:
 		}
 	}
+}
+
+// idleEpochs: series are forgotten after this many ticks of
+// SeriesIdle/idleEpochs without a sample.
+const idleEpochs = 4
+
+func (a *agent) forgetIdle() {
+	n := a.rec.ForgetIdle(idleEpochs)
+	if a.push != nil {
+		a.push.ForgetIdle(idleEpochs)
+	}
+	a.mu.Lock()
+	if len(a.types) > a.cfg.MaxSeries { // names, rarely many: start again
+		a.types = map[string]store.Type{}
+	}
+	a.mu.Unlock()
+	if n > 0 {
+		a.log.Debug("forgot idle series", "series", n, "idle", a.cfg.SeriesIdle)
+	}
+}
+
+// close flushes and closes the Recorder. Samples the store would not take
+// (read-only, disk full) are written to a spill file beside the store in
+// the import's JSON Lines, so `vigil import` can load them later.
+func (a *agent) close() error {
+	err := a.rec.Close()
+	if err == nil {
+		return nil
+	}
+	left := a.rec.Unwritten()
+	if len(left) == 0 {
+		return err
+	}
+	path := fmt.Sprintf("%s.spill-%d.jsonl", a.cfg.DB, a.cfg.Now().Unix())
+	if serr := writeSpill(path, left); serr != nil {
+		a.log.Error("samples lost: the store and the spill file both failed", "samples", len(left), "spill", path, "err", serr)
+		return fmt.Errorf("flush at shutdown: %w; %d samples lost (spill file %s: %v)", err, len(left), path, serr)
+	}
+	a.log.Warn("the store could not be written at shutdown: samples spilled", "samples", len(left), "spill", path,
+		"load_with", "vigil import --db "+a.cfg.DB+" "+path)
+	return fmt.Errorf("flush at shutdown: %w; %d samples written to %s instead (load them with vigil import)", err, len(left), path)
+}
+
+// spillRecord is one line of the import's JSON Lines.
+type spillRecord struct {
+	TS      json.Number       `json:"ts"`
+	Name    string            `json:"name"`
+	Type    store.Type        `json:"type"`
+	Value   float64           `json:"value"`
+	Labels  map[string]string `json:"labels,omitempty"`
+	Service string            `json:"service,omitempty"`
+}
+
+func writeSpill(path string, samples []store.Sample) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	enc := json.NewEncoder(w)
+	for _, s := range samples {
+		ts := json.Number(spillSeconds(s.TS))
+		if err := enc.Encode(spillRecord{TS: ts, Name: s.Name, Type: s.Type, Value: s.Value, Labels: s.Labels, Service: s.Service}); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// spillSeconds writes unix milliseconds as exact decimal seconds.
+func spillSeconds(ms int64) string {
+	sign := ""
+	if ms < 0 {
+		sign, ms = "-", -ms
+	}
+	if ms%1000 == 0 {
+		return sign + strconv.FormatInt(ms/1000, 10)
+	}
+	return strings.TrimRight(fmt.Sprintf("%s%d.%03d", sign, ms/1000, ms%1000), "0")
+}
+
+// logRetention says at start what retention will delete: the cut, and the
+// time of the store's first row (rows are appended in time order, so this
+// is its oldest sample unless older ones were imported later; a min(ts)
+// would scan the whole table).
+func (a *agent) logRetention(ctx context.Context) {
+	cut := a.cfg.Now().Add(-a.cfg.Retention)
+	var first sql.NullInt64
+	err := a.rec.Store().DB.QueryRowContext(ctx, "SELECT ts FROM samples ORDER BY id LIMIT 1").Scan(&first)
+	switch {
+	case errors.Is(err, sql.ErrNoRows) || (err == nil && !first.Valid):
+		a.log.Info("retention: samples older than the cut will be deleted", "retention", a.cfg.Retention, "cut", cut.UTC(), "store", "empty")
+	case err != nil:
+		a.log.Info("retention: samples older than the cut will be deleted", "retention", a.cfg.Retention, "cut", cut.UTC())
+	default:
+		oldest := time.UnixMilli(first.Int64).UTC()
+		a.log.Info("retention: samples older than the cut will be deleted", "retention", a.cfg.Retention, "cut", cut.UTC(),
+			"first_sample", oldest, "deletes_now", oldest.Before(cut))
+	}
+}
+
+// checkTypes refuses a pushed batch whose metric names have another type
+// in the store. Types found in the store are remembered; a name the store
+// does not hold yet is looked up again at its next push (another process
+// may add it), and a remembered type that clashes is looked up again
+// before refusing, so the answer follows the store.
+func (a *agent) checkTypes(samples []store.Sample) error {
+	checked := map[string]bool{}
+	for _, s := range samples {
+		if checked[s.Name] {
+			continue
+		}
+		checked[s.Name] = true
+		a.mu.Lock()
+		t, ok := a.types[s.Name]
+		a.mu.Unlock()
+		if ok && t == s.Type {
+			continue
+		}
+		t, ok, err := a.storeType(s.Name)
+		if err != nil {
+			a.log.Debug("read metric type", "name", s.Name, "err", err)
+			continue // the flush checks again
+		}
+		if !ok {
+			continue
+		}
+		a.mu.Lock()
+		a.types[s.Name] = t
+		a.mu.Unlock()
+		if t != s.Type {
+			return fmt.Errorf("metric %s is a %s in the store, not a %s", s.Name, t, s.Type)
+		}
+	}
+	return nil
+}
+
+func (a *agent) storeType(name string) (store.Type, bool, error) {
+	var t string
+	err := a.rec.Store().DB.QueryRow("SELECT type FROM series WHERE name = ? LIMIT 1", name).Scan(&t)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	return store.Type(t), err == nil, err
 }
 
 // pruneInterval spreads retention work: often enough that little piles
@@ -279,7 +513,7 @@ func (a *agent) once(ctx context.Context) error {
 	}
 	a.host(ctx)
 	wg.Wait()
-	return a.rec.Close()
+	return a.close()
 }
 
 func (a *agent) health() map[string]map[string]float64 {

@@ -62,3 +62,20 @@ func (t *Tracker) Clone() *Tracker {
 	}
 	return c
 }
+
+// SetEpoch stamps the readings that follow with epoch e (for trackers
+// that are never swept after a full read, like a push group's, whose
+// series come and go: the caller counts epochs on a timer and calls
+// ForgetBefore). Do not mix with Sweep.
+func (t *Tracker) SetEpoch(e uint32) { t.gen = e }
+
+// ForgetBefore forgets the series last read in an epoch before e and
+// returns how many remain.
+func (t *Tracker) ForgetBefore(e uint32) int {
+	for k, v := range t.last {
+		if int32(e-v.gen) > 0 {
+			delete(t.last, k)
+		}
+	}
+	return len(t.last)
+}

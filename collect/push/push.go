@@ -9,17 +9,20 @@ package push
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
@@ -42,14 +45,57 @@ type Sink interface {
 type Server struct {
 	Sink      Sink
 	Token     string // bearer token for the push endpoints; empty: none
-	BodyLimit int64  // bytes (default 16 MiB)
-	Now       func() time.Time
+	BodyLimit int64  // bytes, after decompression (default 16 MiB)
+	// MaxConcurrent caps the push bodies read at once (default 2); a push
+	// beyond it is answered 503 with Retry-After before its body is read.
+	MaxConcurrent int
+	Now           func() time.Time
 	// Health adds the agent's other counters (scrape errors by job) to
 	// GET /metrics.
 	Health func() map[string]map[string]float64
+	// Types, if set, checks a batch's metric types against the store
+	// before it is accepted (an error is a 400 naming the clash).
+	Types func([]store.Sample) error
 
 	mu     sync.Mutex
-	groups map[string]*cumulative.Tracker
+	groups map[string]*pushGroup
+	epoch  uint32 // advanced by ForgetIdle; under mu
+
+	semOnce sync.Once
+	sem     chan struct{}
+	busy    atomic.Int64 // pushes refused because MaxConcurrent were being read
+}
+
+type pushGroup struct {
+	tr   *cumulative.Tracker
+	seen uint32
+}
+
+// ForgetIdle starts a new epoch and forgets the counter baselines (and
+// whole groups) not pushed in the last idle epochs, so groups and series
+// that stopped do not pin memory. A forgotten group's next push counts
+// from zero again, like a push to a restarted Pushgateway.
+func (s *Server) ForgetIdle(idle uint32) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.epoch++
+	cut := s.epoch - idle
+	for k, g := range s.groups {
+		if int32(cut-g.seen) > 0 || g.tr.ForgetBefore(cut) == 0 {
+			delete(s.groups, k)
+		}
+	}
+}
+
+// Baselines is the number of pushed counter series whose baseline is held.
+func (s *Server) Baselines() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, g := range s.groups {
+		n += g.tr.Len()
+	}
+	return n
 }
 
 // Handler routes the endpoints.
@@ -69,10 +115,12 @@ func (s *Server) auth(next http.Handler) http.Handler {
 	if s.Token == "" {
 		return next
 	}
-	want := []byte("Bearer " + s.Token)
+	want := []byte(s.Token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got := []byte(r.Header.Get("Authorization"))
-		if subtle.ConstantTimeCompare(got, want) != 1 {
+		// The scheme is case-insensitive (RFC 7235 section 2.1).
+		scheme, cred, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		got := []byte(strings.TrimLeft(cred, " "))
+		if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare(got, want) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="vigil"`)
 			http.Error(w, "missing or wrong bearer token", http.StatusUnauthorized)
 			return
@@ -81,30 +129,120 @@ func (s *Server) auth(next http.Handler) http.Handler {
 	})
 }
 
-func (s *Server) body(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+// errTooLarge: the decompressed body passed the limit.
+var errTooLarge = errors.New("body too large")
+
+// body reads a push body whole, or answers and returns false: 413 when
+// Content-Length or the (decompressed) body passes the limit, 503 with
+// Retry-After when MaxConcurrent bodies are being read already, 415 for
+// an encoding other than gzip. Both limits are checked before reading.
+// release must be called once the body is no longer needed.
+func (s *Server) body(w http.ResponseWriter, r *http.Request) (b []byte, release func(), ok bool) {
 	limit := s.BodyLimit
 	if limit <= 0 {
 		limit = 16 << 20
 	}
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	tooLarge := func() {
+		w.Header().Set("Connection", "close")
+		http.Error(w, fmt.Sprintf("body over the limit of %d bytes", limit), http.StatusRequestEntityTooLarge)
+	}
+	if r.ContentLength > limit {
+		tooLarge()
+		return nil, nil, false
+	}
+	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
+	if enc != "" && enc != "identity" && enc != "gzip" && enc != "x-gzip" {
+		http.Error(w, fmt.Sprintf("Content-Encoding %q: want gzip or none", enc), http.StatusUnsupportedMediaType)
+		return nil, nil, false
+	}
+	s.semOnce.Do(func() {
+		n := s.MaxConcurrent
+		if n <= 0 {
+			n = 2
+		}
+		s.sem = make(chan struct{}, n)
+	})
+	select {
+	case s.sem <- struct{}{}:
+	default:
+		s.busy.Add(1)
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, fmt.Sprintf("%d pushes are being read already; retry", cap(s.sem)), http.StatusServiceUnavailable)
+		return nil, nil, false
+	}
+	release = func() { <-s.sem }
+	var rd io.Reader = http.MaxBytesReader(w, r.Body, limit)
+	if enc == "gzip" || enc == "x-gzip" {
+		zr, err := gzip.NewReader(rd)
+		if err != nil {
+			release()
+			http.Error(w, "gzip body: "+err.Error(), http.StatusBadRequest)
+			return nil, nil, false
+		}
+		rd = &limitReader{r: zr, n: limit}
+	}
+	b, err := readAll(rd, r.ContentLength, limit)
 	if err != nil {
+		release()
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			http.Error(w, fmt.Sprintf("body over the limit of %d bytes", limit), http.StatusRequestEntityTooLarge)
-		} else {
+		switch {
+		case errors.As(err, &mbe), errors.Is(err, errTooLarge):
+			tooLarge()
+		default:
 			http.Error(w, "read body: "+err.Error(), http.StatusBadRequest)
 		}
-		return nil, false
+		return nil, nil, false
 	}
-	return b, true
+	return b, release, true
+}
+
+// readAll reads r, sized by Content-Length when it is known, so a 16 MiB
+// body takes 16 MiB rather than the doubling growth of io.ReadAll.
+func readAll(r io.Reader, size, limit int64) ([]byte, error) {
+	if size <= 0 || size > limit {
+		size = 512
+	}
+	var buf bytes.Buffer
+	buf.Grow(int(size) + 1)
+	_, err := buf.ReadFrom(r)
+	return buf.Bytes(), err
+}
+
+// limitReader fails with errTooLarge past n bytes (io.LimitReader would
+// end quietly and cut the body).
+type limitReader struct {
+	r io.Reader
+	n int64
+}
+
+func (l *limitReader) Read(p []byte) (int, error) {
+	if int64(len(p)) > l.n+1 {
+		p = p[:l.n+1]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	if l.n < 0 {
+		return n, errTooLarge
+	}
+	return n, err
 }
 
 func (s *Server) accept(w http.ResponseWriter, samples []store.Sample) bool {
+	if s.Types != nil {
+		if err := s.Types(samples); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return false
+		}
+	}
 	if err := s.Sink.AddBatch(samples); err != nil {
 		switch {
 		case errors.Is(err, collect.ErrBufferFull), errors.Is(err, collect.ErrClosed):
 			w.Header().Set("Retry-After", "10")
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		case errors.Is(err, collect.ErrTooManySeries):
+			// Room comes back as idle series are forgotten.
+			w.Header().Set("Retry-After", "60")
+			http.Error(w, err.Error()+": the agent holds its --max-series", http.StatusTooManyRequests)
 		case errors.Is(err, collect.ErrBatchTooLarge):
 			http.Error(w, err.Error()+": split it", http.StatusRequestEntityTooLarge)
 		default:
@@ -119,8 +257,13 @@ func (s *Server) accept(w http.ResponseWriter, samples []store.Sample) bool {
 }
 
 func (s *Server) pushJSON(w http.ResponseWriter, r *http.Request) {
-	b, ok := s.body(w, r)
+	b, release, ok := s.body(w, r)
 	if !ok {
+		return
+	}
+	defer release()
+	if t := bytes.TrimLeft(b, " \t\r\n"); len(t) > 0 && t[0] == '[' {
+		s.pushJSONArray(w, t)
 		return
 	}
 	var samples []store.Sample
@@ -145,6 +288,94 @@ func (s *Server) pushJSON(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.accept(w, samples)
+}
+
+// pushJSONArray takes a JSON array of the same records as JSON Lines; an
+// error names the record by its position (1-based).
+func (s *Server) pushJSONArray(w http.ResponseWriter, b []byte) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if _, err := dec.Token(); err != nil { // [
+		http.Error(w, "JSON array: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	var samples []store.Sample
+	for i := 1; dec.More(); i++ {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			http.Error(w, fmt.Sprintf("record %d: %v", i, err), http.StatusBadRequest)
+			return
+		}
+		smp, err := ingest.ParseJSONRecord(raw)
+		if err != nil {
+			http.Error(w, fmt.Sprintf("record %d: %v", i, err), http.StatusBadRequest)
+			return
+		}
+		samples = append(samples, smp)
+	}
+	if _, err := dec.Token(); err != nil { // ]
+		http.Error(w, "JSON array: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		http.Error(w, "JSON array: data after the closing ]", http.StatusBadRequest)
+		return
+	}
+	if len(samples) == 0 {
+		http.Error(w, "no samples in the body", http.StatusBadRequest)
+		return
+	}
+	s.accept(w, samples)
+}
+
+// errPushRefused is the Pushgateway's wording for a push it refuses.
+const errPushRefused = "pushed metrics are invalid or inconsistent with existing metrics: "
+
+// checkPushed refuses what a Pushgateway refuses (timestamps: the
+// Pushgateway stamps pushes itself, and vigil stores the arrival time) and
+// counter values that are NaN, which would otherwise leave no baseline for
+// the next push.
+func checkPushed(fams map[string]*dto.MetricFamily) error {
+	names := make([]string, 0, len(fams))
+	for n := range fams {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		f := fams[n]
+		for _, m := range f.Metric {
+			if m.TimestampMs != nil {
+				return errors.New(errPushRefused + "pushed metrics must not have timestamps")
+			}
+			var nan bool
+			switch f.GetType() {
+			case dto.MetricType_COUNTER:
+				nan = math.IsNaN(m.GetCounter().GetValue())
+			case dto.MetricType_SUMMARY:
+				nan = math.IsNaN(m.GetSummary().GetSampleSum())
+			case dto.MetricType_HISTOGRAM:
+				h := m.GetHistogram()
+				nan = math.IsNaN(h.GetSampleSum())
+				for _, b := range h.Bucket {
+					nan = nan || math.IsNaN(b.GetCumulativeCountFloat())
+				}
+			}
+			if nan {
+				return fmt.Errorf(errPushRefused+"%s%s: a counter value is NaN", n, labelString(m.Label))
+			}
+		}
+	}
+	return nil
+}
+
+func labelString(ls []*dto.LabelPair) string {
+	if len(ls) == 0 {
+		return ""
+	}
+	parts := make([]string, len(ls))
+	for i, l := range ls {
+		parts[i] = l.GetName() + "=" + fmt.Sprintf("%q", l.GetValue())
+	}
+	return "{" + strings.Join(parts, ",") + "}"
 }
 
 // groupLabels reads /metrics/job/<job>{/<label>/<value>} from the escaped
@@ -199,27 +430,33 @@ func (s *Server) pushText(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	b, ok := s.body(w, r)
+	b, release, ok := s.body(w, r)
 	if !ok {
 		return
 	}
 	fams, err := scrape.Parse(bytes.NewReader(b))
+	release()
 	if err != nil {
 		http.Error(w, "malformed exposition: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	if err := checkPushed(fams); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
 	key := store.CanonicalLabels(group)
 	s.mu.Lock()
 	defer s.mu.Unlock() // one push per group at a time keeps baselines consistent
 	if s.groups == nil {
-		s.groups = map[string]*cumulative.Tracker{}
+		s.groups = map[string]*pushGroup{}
 	}
-	tr := s.groups[key]
-	if tr == nil {
-		tr = cumulative.New()
-		tr.ZeroBase = true // a pushed total is what the job did since it started
+	g := s.groups[key]
+	if g == nil {
+		g = &pushGroup{tr: cumulative.New()}
+		g.tr.ZeroBase = true // a pushed total is what the job did since it started
 	}
-	next := tr.Clone()
+	next := g.tr.Clone()
+	next.SetEpoch(s.epoch)
 	samples := scrape.Convert(fams, group, "", s.Now().UnixMilli(), next)
 	for i := range samples {
 		if err := samples[i].Validate(); err != nil {
@@ -230,11 +467,11 @@ func (s *Server) pushText(w http.ResponseWriter, r *http.Request) {
 	if len(samples) == 0 {
 		w.WriteHeader(http.StatusAccepted)
 		io.WriteString(w, "{\"accepted\": 0}\n")
-		s.groups[key] = next
+		s.groups[key] = &pushGroup{tr: next, seen: s.epoch}
 		return
 	}
 	if s.accept(w, samples) {
-		s.groups[key] = next
+		s.groups[key] = &pushGroup{tr: next, seen: s.epoch}
 	}
 }
 
@@ -247,6 +484,10 @@ func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
 		family("vigil_flush_errors_total", "Failed flushes.", dto.MetricType_COUNTER, nil, float64(st.FlushErrors)),
 		family("vigil_flush_duration_seconds", "Duration of the last successful flush.", dto.MetricType_GAUGE, nil, st.LastFlush.Seconds()),
 		family("vigil_buffer_length", "Samples waiting to be written.", dto.MetricType_GAUGE, nil, float64(st.Buffered)),
+		family("vigil_agent_series", "Series held in memory.", dto.MetricType_GAUGE, nil, float64(st.Series)),
+		family("vigil_agent_series_refused_total", "Samples of new series refused because --max-series series were held.", dto.MetricType_COUNTER, nil, float64(st.SeriesRefused)),
+		family("vigil_agent_store_reopens_total", "Times the store was reopened after a failed write.", dto.MetricType_COUNTER, nil, float64(st.Reopens)),
+		family("vigil_push_busy_total", "Pushes refused with 503 because the most bodies allowed were being read.", dto.MetricType_COUNTER, nil, float64(s.busy.Load())),
 	}
 	if s.Health != nil {
 		extra := s.Health()

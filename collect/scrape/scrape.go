@@ -71,6 +71,9 @@ func Convert(fams map[string]*dto.MetricFamily, target map[string]string, servic
 	sort.Strings(names) // deterministic output
 	var out []store.Sample
 	emit := func(name string, typ store.Type, labels map[string]string, v float64) {
+		if math.IsNaN(v) {
+			return // a staleness marker or a broken exporter: keep the baseline
+		}
 		if typ == store.Counter {
 			inc, ok := tr.Delta(name+store.CanonicalLabels(labels), v)
 			if !ok {

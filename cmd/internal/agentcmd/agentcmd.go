@@ -6,11 +6,16 @@ package agentcmd
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
+	"runtime/debug"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
 	"github.com/vigil-metrics/vigil/collect/agent"
@@ -33,6 +38,12 @@ type options struct {
 	MaxBuffer       int
 	ScrapeTimeout   string
 	ScrapeBodyLimit int64
+	MaxSeries       int
+	SeriesIdle      string
+	PushBodyLimit   int64
+	MaxPushes       int
+
+	retentionFromConfig string // where the config's retention: came from
 }
 
 // New returns the collect command. logger is called after flags are
@@ -62,15 +73,28 @@ collected (two readings 200 ms apart, so CPU percentages exist) and written.`,
 				}
 				o.DB = p
 			}
+			if !cmd.Flags().Changed("retention") {
+				if err := o.retentionFromFile(cmd); err != nil {
+					return err
+				}
+			}
 			cfg, err := o.config()
 			if err != nil {
 				return err
 			}
 			cfg.Logger = logger()
 			cfg.UserAgent = "vigil/" + version
+			if os.Getenv("GOMEMLIMIT") == "" {
+				// A soft limit: the GC works harder near it instead of
+				// letting garbage double the heap (see docs/agent.md).
+				debug.SetMemoryLimit(MemoryLimit)
+			}
 			err = agent.Run(cmd.Context(), cfg)
 			if errors.Is(err, agent.ErrGPURequired) {
 				return cli.WithHint(err, "install the NVIDIA driver (libnvidia-ml.so.1), or use --gpu auto")
+			}
+			if errors.Is(err, agent.ErrStoreNotWritable) {
+				return cli.WithHint(err, "check the file's owner and mode, the folder's (SQLite writes a -wal and -shm file beside the store), and that the file system is mounted read-write")
 			}
 			return err
 		},
@@ -85,12 +109,84 @@ collected (two readings 200 ms apart, so CPU percentages exist) and written.`,
 	f.StringVar(&o.GPU, "gpu", "auto", "GPU metrics: auto (if NVML is present), on (required), off")
 	f.StringVar(&o.Service, "service", "", "service name for host and GPU metrics")
 	f.StringVar(&o.Host, "host", "", "host label (default: the hostname)")
-	f.StringVar(&o.Retention, "retention", "30d", "delete samples older than this (0 keeps everything)")
+	f.StringVar(&o.Retention, "retention", "30d", "delete samples older than this, with a unit (30d, 12h; 0 keeps everything); config key retention:")
 	f.IntVar(&o.BufferSize, "buffer-size", 1000, "samples buffered before a flush")
 	f.IntVar(&o.MaxBuffer, "max-buffer", 100000, "samples kept while the store cannot be written; more are dropped and counted")
 	f.StringVar(&o.ScrapeTimeout, "scrape-timeout", "", "per-scrape timeout (default: the interval, at most 10s)")
 	f.Int64Var(&o.ScrapeBodyLimit, "scrape-body-limit", 32<<20, "largest exposition read, in bytes")
+	f.IntVar(&o.MaxSeries, "max-series", 100000, "series held in memory at most; samples of more are refused and counted")
+	f.StringVar(&o.SeriesIdle, "series-idle", "1h", "forget series (and pushed counter baselines) not seen for this long")
+	f.Int64Var(&o.PushBodyLimit, "push-body-limit", 16<<20, "largest push body, in bytes after decompression")
+	f.IntVar(&o.MaxPushes, "max-concurrent-pushes", 2, "push bodies read at once; more get 503 with Retry-After")
 	return cmd
+}
+
+// MemoryLimit is the Go runtime's soft memory limit for the agent unless
+// GOMEMLIMIT is set.
+const MemoryLimit = 128 << 20
+
+// ParseRetention reads a retention: a duration with a unit (30d, 12h,
+// 90m), or 0 for none. A bare number is refused: `--retention 7` meant
+// seven days far more often than seven seconds.
+func ParseRetention(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || s == "0" {
+		return 0, nil
+	}
+	if _, err := strconv.ParseFloat(s, 64); err == nil {
+		return 0, fmt.Errorf("%s: a duration needs a unit, e.g. %sd", s, s)
+	}
+	d, err := vtime.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q: want a duration like 30d", s)
+	}
+	return d, nil
+}
+
+// retentionFromFile takes retention: from the config file (--config, else
+// ./vigil.yaml if present), naming the place when it is wrong.
+func (o *options) retentionFromFile(cmd *cobra.Command) error {
+	file := ""
+	if f := cmd.Flag("config"); f != nil {
+		file = f.Value.String()
+	}
+	explicit := file != ""
+	if !explicit {
+		file = "vigil.yaml"
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		if !explicit && errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return cli.Usagef("read config %s: %v", file, err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return cli.Usagef("config %s: %v", file, err)
+	}
+	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil // the host CLI reports a config that is not a mapping
+	}
+	m := doc.Content[0]
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value != "retention" {
+			continue
+		}
+		v := m.Content[i+1]
+		where := fmt.Sprintf("%s:%d:%d: retention", file, v.Line, v.Column)
+		if v.Kind != yaml.ScalarNode {
+			return cli.Usagef("%s: want a duration like 30d", where)
+		}
+		if v.Tag == "!!null" {
+			return nil
+		}
+		if _, err := ParseRetention(v.Value); err != nil {
+			return cli.Usagef("%s %v", where, err)
+		}
+		o.Retention, o.retentionFromConfig = v.Value, where
+	}
+	return nil
 }
 
 func (o *options) config() (agent.Config, error) {
@@ -100,11 +196,19 @@ func (o *options) config() (agent.Config, error) {
 	if cfg.Interval, err = vtime.ParseDuration(o.Interval); err != nil || cfg.Interval <= 0 {
 		return cfg, cli.Usagef("--interval %q: want a positive duration like 10s", o.Interval)
 	}
-	if o.Retention != "0" && o.Retention != "" {
-		if cfg.Retention, err = vtime.ParseDuration(o.Retention); err != nil {
-			return cfg, cli.Usagef("--retention %q: want a duration like 30d", o.Retention)
+	if cfg.Retention, err = ParseRetention(o.Retention); err != nil {
+		if o.retentionFromConfig != "" {
+			return cfg, cli.Usagef("%s %v", o.retentionFromConfig, err)
 		}
+		return cfg, cli.Usagef("--retention %v", err)
 	}
+	if cfg.SeriesIdle, err = vtime.ParseDuration(o.SeriesIdle); err != nil || cfg.SeriesIdle <= 0 {
+		return cfg, cli.Usagef("--series-idle %q: want a positive duration like 1h", o.SeriesIdle)
+	}
+	if o.MaxSeries <= 0 || o.MaxPushes <= 0 || o.PushBodyLimit <= 0 {
+		return cfg, cli.Usagef("--max-series, --max-concurrent-pushes and --push-body-limit must be positive")
+	}
+	cfg.MaxSeries, cfg.MaxConcurrentPushes, cfg.PushBodyLimit = o.MaxSeries, o.MaxPushes, o.PushBodyLimit
 	if o.ScrapeTimeout != "" {
 		if cfg.ScrapeTimeout, err = vtime.ParseDuration(o.ScrapeTimeout); err != nil || cfg.ScrapeTimeout <= 0 {
 			return cfg, cli.Usagef("--scrape-timeout %q: want a positive duration", o.ScrapeTimeout)
