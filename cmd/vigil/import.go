@@ -21,13 +21,14 @@ type importOptions struct {
 	Files  []string
 	Format string
 	Output string
+	Force  bool
 }
 
 func newImportCmd(a *app) *cobra.Command {
 	o := &importOptions{}
 	cmd := &cobra.Command{
 		Use:   "import FILE... (- for stdin)",
-		Short: "Import samples from JSON Lines, CSV or a reference-schema SQLite file, atomically",
+		Short: "Import samples from JSON Lines, CSV, OpenMetrics or a reference-schema SQLite file, atomically",
 		Long: `Import samples into a store in one transaction. A single bad record rejects
 the whole import with FILE:LINE and the reason, and leaves the store unchanged.
 
@@ -36,14 +37,22 @@ Formats (detected from the name or content, or set with --format):
           "counter|gauge|histogram", "value": 1, "labels": {...}, "service": "..."}
   csv     a header of ts,name,type,value[,labels][,service]; labels as JSON
   sqlite  the reference design's metrics(timestamp, name, type, value, labels,
-          service_name) table, or another vigil store`,
+          service_name) table, or another vigil store
+  openmetrics  OpenMetrics 1.0 text with a timestamp (unix seconds) on every
+          sample, ending with # EOF
+A gzip-compressed file (name.jsonl.gz, or any gzip content) is decompressed.
+
+Refused, naming the file: a file given twice, the store itself, and a file
+whose content (SHA-256) this store has already imported; --force imports
+such content again on purpose. See docs/cli.md for what records are refused.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Files = args
 			return a.runImport(cmd, o)
 		},
 	}
-	cmd.Flags().StringVar(&o.Format, "format", "", "input format: jsonl, csv or sqlite (default: detect)")
+	cmd.Flags().StringVar(&o.Format, "format", "", "input format: jsonl, csv, sqlite or openmetrics (default: detect)")
+	cmd.Flags().BoolVar(&o.Force, "force", false, "import content this store has already imported, or a file given twice")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "table", "output: table or json")
 	addDBFlag(cmd.Flags(), true)
 	return cmd
@@ -68,8 +77,21 @@ func (a *app) runImport(cmd *cobra.Command, o *importOptions) error {
 	var srcs []ingest.Source
 	var total int64
 	var read atomic.Int64
+	// The store, if it exists, and each file given, to refuse the same
+	// file twice (also by another path or a symlink) and the store itself.
+	dbInfo, _ := os.Stat(path)
+	type given struct {
+		name string
+		info os.FileInfo
+	}
+	var seen []given
+	stdin := false
 	for _, f := range o.Files {
 		if f == "-" {
+			if stdin {
+				return cli.Usagef("standard input (-) given twice")
+			}
+			stdin = true
 			srcs = append(srcs, ingest.Source{Name: "<stdin>", R: &countingReader{r: a.stdin, n: &read}, Format: format})
 			continue
 		}
@@ -82,9 +104,23 @@ func (a *app) runImport(cmd *cobra.Command, o *importOptions) error {
 			return cli.Usage(fmt.Errorf("open %s: %w", f, err))
 		}
 		defer fh.Close()
-		if st, err := fh.Stat(); err == nil {
-			total += st.Size()
+		info, err := fh.Stat()
+		if err != nil {
+			return fmt.Errorf("open %s: %w", f, err)
 		}
+		if info.IsDir() {
+			return cli.Usagef("open %s: is a directory", f)
+		}
+		if dbInfo != nil && os.SameFile(info, dbInfo) {
+			return cli.Usagef("%s is the store being imported into (--db %s): a store cannot import itself", f, path)
+		}
+		for _, g := range seen {
+			if os.SameFile(info, g.info) && !o.Force {
+				return cli.WithHint(cli.Usagef("%s is given twice (also as %s)", f, g.name), "--force imports a file twice on purpose")
+			}
+		}
+		seen = append(seen, given{f, info})
+		total += info.Size()
 		srcs = append(srcs, ingest.Source{Name: f, Path: f, R: &countingReader{r: fh, n: &read}, Format: format})
 	}
 	st, err := store.Open(cmd.Context(), path, store.Options{})
@@ -93,7 +129,7 @@ func (a *app) runImport(cmd *cobra.Command, o *importOptions) error {
 	}
 	defer st.Close()
 	stop := a.progress(&read, total)
-	n, err := ingest.Import(cmd.Context(), st, srcs)
+	n, err := ingest.ImportWith(cmd.Context(), st, srcs, ingest.Options{Force: o.Force})
 	stop()
 	if err != nil {
 		return err

@@ -92,6 +92,9 @@ func (a *app) runRecord(cmd *cobra.Command, o *recordOptions) error {
 	if err := s.Validate(); err != nil {
 		return cli.Usage(err)
 	}
+	if err := store.ValidateTime(s.TS); err != nil {
+		return cli.Usage(fmt.Errorf("--at: %w", err))
+	}
 	path, err := a.oneStore()
 	if err != nil {
 		return err

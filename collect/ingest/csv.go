@@ -2,8 +2,8 @@ package ingest
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,12 +12,59 @@ import (
 	"strings"
 
 	"github.com/vigil-metrics/vigil/collect/store"
-	"github.com/vigil-metrics/vigil/collect/vtime"
 )
 
 var csvColumns = []string{"ts", "name", "type", "value", "labels", "service"}
 
+// lineLimiter passes a text through, failing once a line runs past
+// maxLine bytes: encoding/csv has no limit of its own and would hold a
+// line of any length in memory.
+type lineLimiter struct {
+	r     io.Reader
+	lines int64 // newlines passed before the current line
+	cur   int   // bytes of the current line passed
+	long  bool  // the current line is over the limit
+}
+
+var errLineTooLong = fmt.Errorf("line longer than the limit of %d MiB", maxLine>>20)
+
+func (l *lineLimiter) Read(p []byte) (int, error) {
+	if l.long {
+		return 0, errLineTooLong
+	}
+	n, err := l.r.Read(p)
+	b := p[:n]
+	for {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			l.cur += len(b)
+			break
+		}
+		if l.cur+i > maxLine {
+			l.cur += i
+			break
+		}
+		l.lines++
+		l.cur = 0
+		b = b[i+1:]
+	}
+	if l.cur > maxLine {
+		l.long = true
+		return n, errLineTooLong
+	}
+	return n, err
+}
+
 func readCSV(s *sink, name string, r *bufio.Reader) error {
+	lim := &lineLimiter{r: r}
+	err := readCSVRecords(s, name, bufio.NewReaderSize(lim, 1<<20))
+	if errors.Is(err, errLineTooLong) {
+		return &InputError{File: name, Line: lim.lines + 1, Err: errLineTooLong}
+	}
+	return err
+}
+
+func readCSVRecords(s *sink, name string, r io.Reader) error {
 	cr := csv.NewReader(r)
 	cr.ReuseRecord = true
 	header, err := cr.Read()
@@ -99,13 +146,12 @@ func (s *sink) fastCSV(rec []string, c csvCols) (bool, error) {
 	if !ok {
 		return false, nil
 	}
-	t, err := vtime.ParseInstant(rec[c.ts])
-	if err != nil {
+	tsMS, rangeErr, err := instantMS(rec[c.ts])
+	if err != nil || rangeErr != nil {
 		return false, nil
 	}
-	tsMS := vtime.UnixMilli(t)
 	v, err := strconv.ParseFloat(strings.TrimSpace(rec[c.value]), 64)
-	if err != nil || tsMS < 0 || store.ValidateValue(typ, v) != nil {
+	if err != nil || store.ValidateValue(typ, v) != nil {
 		return false, nil
 	}
 	var labels, service string
@@ -118,11 +164,9 @@ func (s *sink) fastCSV(rec []string, c csvCols) (bool, error) {
 	s.key = spellKey(s.key[:0], typ, rec[c.name], service, labels)
 	ref, hit := s.lookup()
 	if !hit {
-		var lm map[string]string
-		if strings.TrimSpace(labels) != "" {
-			if json.Unmarshal([]byte(labels), &lm) != nil {
-				return false, nil
-			}
+		lm, err := parseLabels([]byte(labels), false)
+		if err != nil {
+			return false, nil
 		}
 		id, err := s.tx.Series(s.ctx, rec[c.name], typ, lm, service)
 		if err != nil {
@@ -155,9 +199,9 @@ func csvSample(rec []string, col map[string]int) (store.Sample, error) {
 	if tsText == "" {
 		return s, errors.New("missing ts")
 	}
-	t, err := vtime.ParseInstant(tsText)
+	ts, tsRange, err := instantMS(tsText)
 	if err != nil {
-		return s, fmt.Errorf("ts: %w", err)
+		return s, err
 	}
 	vText := strings.TrimSpace(rec[col["value"]])
 	v, err := strconv.ParseFloat(vText, 64)
@@ -173,15 +217,18 @@ func csvSample(rec []string, col map[string]int) (store.Sample, error) {
 		}
 	}
 	var labels map[string]string
-	if i, ok := col["labels"]; ok && strings.TrimSpace(rec[i]) != "" {
-		if err := json.Unmarshal([]byte(rec[i]), &labels); err != nil {
-			return s, fmt.Errorf("labels: want a JSON object of strings: %v", strings.TrimPrefix(err.Error(), "json: "))
+	if i, ok := col["labels"]; ok {
+		if labels, err = parseLabels([]byte(rec[i]), false); err != nil {
+			return s, err
 		}
 	}
 	var service string
 	if i, ok := col["service"]; ok {
 		service = rec[i]
 	}
-	s = store.Sample{Name: rec[col["name"]], Type: typ, Labels: labels, Service: service, TS: vtime.UnixMilli(t), Value: v}
-	return s, s.Validate()
+	s = store.Sample{Name: rec[col["name"]], Type: typ, Labels: labels, Service: service, TS: ts, Value: v}
+	if err := s.Validate(); err != nil {
+		return s, err
+	}
+	return s, tsRange
 }

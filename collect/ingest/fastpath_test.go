@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -38,14 +39,15 @@ func TestFastPathMatchesFullDecoder(t *testing.T) {
 		`{"ts":1795946400,"name":"m","type":"gauge","value":2,"labels":{"a":"1","b":"2"}}`,
 		`{"ts":1795946400,"name":"m","type":"gauge","value":2,"labels":{"b":"2","a":"1"}}`,
 		`{"ts":1795946400,"name":"m","type":"gauge","value":2,"labels":{"a":"é\u00e9\"}"}}`,
-		`{"ts":1795946400,"name":"m","type":"gauge","value":2,"labels":{"a":"dup","a":"last"}}`,
 		`{"ts":1795946400,"name":"m","type":"gauge","value":2,"labels":{}}`,
 		`{"ts":1795946400,"name":"m","type":"gauge","value":2,"labels":null}`,
 		`{"ts":1795946400,"name":"m","type":"gauge","value":2,"service":"caf\u00e9"}`,
-		`{"ts":1795946400,"Name":"m","type":"gauge","value":2}`,
 		`{"ts":1795946400,"name":"h","type":"histogram","value":0.000001}`,
 		`{"ts":1795946400,"name":"big","type":"gauge","value":1.7976931348623157e308}`,
 		`{"ts":1795946400,"name":"m","type":"gauge","value":2,"labels":{"z":"1"}}` + "\t ",
+		`{"ts":946684800,"name":"m","type":"gauge","value":2,"labels":{"edge":"2000"}}`,
+		`{"ts":"2100-01-01T00:00:00Z","name":"m","type":"gauge","value":2,"labels":{"edge":"2100"}}`,
+		`{"ts":1795946400,"name":"m","type":"gauge","value":2,"labels":{"_x":"one underscore","u":"é"}}`,
 	}
 	bad := []string{
 		`{"ts":1795946400,"name":"m","type":"gauge","value":"NaN"}`,
@@ -72,6 +74,28 @@ func TestFastPathMatchesFullDecoder(t *testing.T) {
 		`{"ts":1795946400,"name":"m","type":"summary","value":1}`,
 		`{"ts":1795946400,"name":"m","type":"counter","value":1}`, // m is a gauge above
 		`{"ts":1795946400,"name":"c_total","type":"counter","value":-1}`,
+		// encoding/json alone would take these: repeated keys (the last
+		// wins), field names in another case, invalid UTF-8 (as U+FFFD).
+		`{"ts":1795946400,"name":"m","type":"gauge","value":2,"labels":{"a":"dup","a":"last"}}`,
+		`{"ts":1795946400,"name":"m","type":"gauge","value":2,"labels":{"a":"dup","\u0061":"last"}}`,
+		`{"ts":1795946400,"Name":"m","type":"gauge","value":2}`,
+		`{"ts":1795946400,"name":"m","type":"gauge","VALUE":2}`,
+		`{"ts":1795946400,"name":"m","name":"n","type":"gauge","value":2}`,
+		`{"ts":1795946400,"name":"m","type":"gauge","value":2,"value":3}`,
+		`{"ts":1795946400,"name":"m","type":"gauge","value":2,"labels":{"host":"a` + "\xff" + `b"}}`,
+		`{"ts":1795946400,"name":"m","type":"gauge","value":2,"labels":{"ho` + "\xc3" + `st":"a"}}`,
+		`{"ts":1795946400,"name":"m` + "\xff" + `","type":"gauge","value":2}`,
+		`{"ts":1795946400,"name":"m","type":"gauge","value":2,"service":"` + "\xe2\x82" + `"}`,
+		`{"ts":1795946400,"name":"m","type":"gauge","value":2}` + "\xff",
+		// Times outside 2000..2100, and reserved label names.
+		`{"ts":0,"name":"m","type":"gauge","value":1}`,
+		`{"ts":99999999999,"name":"m","type":"gauge","value":1}`,
+		`{"ts":1795946400000,"name":"m","type":"gauge","value":1}`,
+		`{"ts":"9999-01-01T00:00:00Z","name":"m","type":"gauge","value":1}`,
+		`{"ts":"1999-12-31T23:59:59.999Z","name":"m","type":"gauge","value":1}`,
+		`{"ts":4102444800.001,"name":"m","type":"gauge","value":1}`,
+		`{"ts":1795946400,"name":"m","type":"gauge","value":1,"labels":{"__name__":"x"}}`,
+		`{"ts":1795946400,"name":"m","type":"gauge","value":1,"labels":{"__x":"y"}}`,
 	}
 	ok := strings.Join(jsonl, "\n") + "\n"
 	fast, full, fe, se := importBoth(t, "a.jsonl", ok)
@@ -91,8 +115,8 @@ func TestFastPathMatchesFullDecoder(t *testing.T) {
 		if len(fast) != 0 || len(full) != 0 {
 			t.Errorf("%s: a refused import stored rows", b)
 		}
-		if !strings.HasPrefix(fe, "a.jsonl:15: ") {
-			t.Errorf("%s: error %q does not name line 15", b, fe)
+		if at := fmt.Sprintf("a.jsonl:%d: ", len(jsonl)+1); !strings.HasPrefix(fe, at) {
+			t.Errorf("%s: error %q does not start with %q", b, fe, at)
 		}
 	}
 }
@@ -108,6 +132,7 @@ func TestFastCSVMatchesFullDecoder(t *testing.T) {
 		`1795946400,m,gauge,4," ",`,
 		`1795946400,c_total,counter,1,,`,
 		`1795946400,m,gauge,1e-400,,`, // underflow is 0 to strconv, not an error
+		`1795946400,m,gauge,5,"{""u"":""é""}",ünï`,
 	}
 	bad := []string{
 		`1795946400,m,gauge,NaN,,`,
@@ -120,6 +145,14 @@ func TestFastCSVMatchesFullDecoder(t *testing.T) {
 		`1795946400,m,gauge,1,{,`,
 		`1795946400,m x,gauge,1,,`,
 		`1795946400,c_total,counter,-2,,`,
+		`1795946400,m,gauge,1,"{""a"":""x"",""a"":""y""}",`,
+		`1795946400,m,gauge,1,"{""a"":""x` + "\xff" + `""}",`,
+		`1795946400,m,gauge,1,,` + "\xff",
+		`1795946400,m` + "\xff" + `,gauge,1,,`,
+		`0,m,gauge,1,,`,
+		`1795946400000,m,gauge,1,,`,
+		`9999-01-01T00:00:00Z,m,gauge,1,,`,
+		`1795946400,m,gauge,1,"{""__name__"":""x""}",`,
 	}
 	ok := head + strings.Join(good, "\n") + "\n"
 	fast, full, fe, se := importBoth(t, "a.csv", ok)
@@ -131,7 +164,7 @@ func TestFastCSVMatchesFullDecoder(t *testing.T) {
 	}
 	for _, b := range bad {
 		_, _, fe, se := importBoth(t, "a.csv", ok+b+"\n")
-		if fe == "" || fe != se || !strings.HasPrefix(fe, "a.csv:10: ") {
+		if at := fmt.Sprintf("a.csv:%d: ", len(good)+2); fe == "" || fe != se || !strings.HasPrefix(fe, at) {
 			t.Errorf("%s\n fast error %q\n full error %q", b, fe, se)
 		}
 	}
@@ -146,6 +179,9 @@ func FuzzJSONLFastPath(f *testing.F) {
 		`{"ts":"2026-11-29T10:00:00Z","name":"m","type":"counter","value":0,"service":"s"}`,
 		`{"ts":1795946400,"name":"m","type":"gauge","value":-1e-7,"labels":{"a":"\"}"}}`,
 		`{"value":2,"type":"histogram","name":"h","ts":1795946400}`,
+		`{"ts":1795946400,"name":"m","type":"gauge","value":1,"labels":{"a":"x","a":"y"}}`,
+		`{"ts":1795946400,"name":"m","type":"gauge","value":1,"labels":{"a":"` + "\xff" + `"}}`,
+		`{"ts":1795946400000,"Name":"m","type":"gauge","value":1}`,
 	} {
 		f.Add(s)
 	}

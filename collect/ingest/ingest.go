@@ -7,12 +7,17 @@ package ingest
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/vigil-metrics/vigil/collect/store"
 )
@@ -88,8 +93,10 @@ func (e *InputError) Error() string {
 
 func (e *InputError) Unwrap() error { return e.Err }
 
-// Source is one input. Path is set for files (needed for SQLite input);
-// R reads the content for text formats.
+// Source is one input. Path is set for files; R reads the content (when
+// nil, Path is opened). A gzip stream (magic bytes 1f 8b, whatever the
+// name) is decompressed, its format then detected from the name without
+// ".gz", or from the content.
 type Source struct {
 	Name   string
 	Path   string
@@ -97,9 +104,28 @@ type Source struct {
 	Format Format // empty: detect
 }
 
+// Options tune an import.
+type Options struct {
+	// Force imports content this store has already imported (by SHA-256
+	// of the bytes read), or that is given twice.
+	Force bool
+	// Now stamps the record of each imported file (default time.Now).
+	Now func() time.Time
+}
+
 // Import writes every sample of every source into st in one transaction and
-// returns how many it wrote. On any error the store is unchanged.
+// returns how many it wrote. On any error the store is unchanged. Content
+// the store has already imported is refused (see ImportWith).
 func Import(ctx context.Context, st *store.Store, srcs []Source) (int64, error) {
+	return ImportWith(ctx, st, srcs, Options{})
+}
+
+// ImportWith is Import with options. Each source's SHA-256 is taken while
+// it streams (no second read), and the store remembers it, in the import's
+// transaction, under the meta key store.MetaImportPrefix+hex: a second
+// import of the same bytes, or the same bytes given twice in one import,
+// is refused before commit unless opt.Force.
+func ImportWith(ctx context.Context, st *store.Store, srcs []Source, opt Options) (int64, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	tx, err := st.Begin(ctx)
@@ -108,31 +134,96 @@ func Import(ctx context.Context, st *store.Store, srcs []Source) (int64, error) 
 	}
 	defer tx.Rollback()
 	s := newSink(ctx, tx)
-	for _, src := range srcs {
-		if err := importOne(ctx, s, src); err != nil {
+	digests := make([]string, len(srcs))
+	counts := make([]int64, len(srcs))
+	for i, src := range srcs {
+		before := s.rows
+		d, err := importOne(ctx, s, src)
+		if err != nil {
 			s.stop()
 			return 0, err
 		}
+		digests[i], counts[i] = d, s.rows-before
 	}
 	if err := s.close(); err != nil {
 		return 0, err
 	}
+	now := time.Now
+	if opt.Now != nil {
+		now = opt.Now
+	}
+	at := now().UTC().Format(time.RFC3339)
+	first := map[string]string{}
+	for i, src := range srcs {
+		d := digests[i]
+		if prev, ok := first[d]; ok && !opt.Force {
+			return 0, &InputError{File: src.Name, Err: fmt.Errorf("same content as %s, given earlier in this import (--force imports it twice)", prev)}
+		}
+		first[d] = src.Name
+		rec, seen, err := tx.LookupImport(ctx, d)
+		if err != nil {
+			return 0, err
+		}
+		if seen && !opt.Force {
+			return 0, &InputError{File: src.Name, Err: fmt.Errorf("already imported into this store (as %s at %s, %d samples; --force imports it again)", rec.File, rec.ImportedAt, rec.Samples)}
+		}
+		if err := tx.RecordImport(ctx, d, store.ImportRecord{File: src.Name, ImportedAt: at, Samples: counts[i]}); err != nil {
+			return 0, err
+		}
+	}
 	return tx.Commit(ctx)
 }
 
-func importOne(ctx context.Context, s *sink, src Source) error {
-	format := src.Format
-	var r *bufio.Reader
-	if src.R != nil {
-		r = bufio.NewReaderSize(src.R, 1<<20)
-	}
-	if format == "" {
-		var head []byte
-		if r != nil {
-			head, _ = r.Peek(64)
+var gzipMagic = []byte{0x1f, 0x8b}
+
+// importOne reads one source into s and returns the hex SHA-256 of the
+// bytes it read.
+func importOne(ctx context.Context, s *sink, src Source) (string, error) {
+	in := src.R
+	if in == nil {
+		if src.Path == "" {
+			return "", &InputError{File: src.Name, Err: errors.New("no input to read")}
 		}
-		format = Detect(src.Name, head)
+		f, err := os.Open(src.Path)
+		if err != nil {
+			return "", &InputError{File: src.Name, Err: err}
+		}
+		defer f.Close()
+		in = f
 	}
+	h := sha256.New()
+	raw := bufio.NewReaderSize(io.TeeReader(in, h), 1<<20)
+	r := raw
+	name := src.Name
+	compressed := false
+	if head, _ := raw.Peek(len(gzipMagic)); bytes.Equal(head, gzipMagic) {
+		zr, err := gzip.NewReader(raw)
+		if err != nil {
+			return "", &InputError{File: src.Name, Err: fmt.Errorf("gzip: %w", err)}
+		}
+		r = bufio.NewReaderSize(zr, 1<<20)
+		compressed = true
+		if ext := filepath.Ext(name); strings.EqualFold(ext, ".gz") {
+			name = strings.TrimSuffix(name, ext)
+		}
+	}
+	format := src.Format
+	if format == "" {
+		head, _ := r.Peek(64)
+		format = Detect(name, head)
+	}
+	if err := readFormat(ctx, s, src, format, r, compressed); err != nil {
+		return "", err
+	}
+	// The digest covers every byte, also those a reader left unread (after
+	// a CSV's last record, a SQLite file's pages).
+	if _, err := io.Copy(io.Discard, raw); err != nil {
+		return "", &InputError{File: src.Name, Err: fmt.Errorf("read: %w", err)}
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func readFormat(ctx context.Context, s *sink, src Source, format Format, r *bufio.Reader, compressed bool) error {
 	add := func(line int64, smp store.Sample) error {
 		return s.addSample(src.Name, line, smp)
 	}
@@ -142,10 +233,24 @@ func importOne(ctx context.Context, s *sink, src Source) error {
 	case CSV:
 		return readCSV(s, src.Name, r)
 	case SQLite:
-		if src.Path == "" {
-			return &InputError{File: src.Name, Err: errors.New("SQLite input must be a file, not standard input")}
+		if src.Path != "" && !compressed {
+			return readSQLite(ctx, src.Name, src.Path, add)
 		}
-		return readSQLite(ctx, src.Name, src.Path, add)
+		// SQLite reads a file: standard input or a decompressed stream
+		// goes through a temporary copy.
+		tmp, err := os.CreateTemp("", "vigil-import-*.db")
+		if err != nil {
+			return fmt.Errorf("import %s: %w", src.Name, err)
+		}
+		defer os.Remove(tmp.Name())
+		_, err = io.Copy(tmp, r)
+		if cerr := tmp.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return &InputError{File: src.Name, Err: fmt.Errorf("copy to a temporary file: %w", err)}
+		}
+		return readSQLite(ctx, src.Name, tmp.Name(), add)
 	case OpenMetrics:
 		return readOpenMetrics(src.Name, r, add)
 	}

@@ -9,10 +9,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/vigil-metrics/vigil/collect/store"
-	"github.com/vigil-metrics/vigil/collect/vtime"
 )
 
 type jsonRecord struct {
@@ -25,8 +23,15 @@ type jsonRecord struct {
 }
 
 // ParseJSONRecord decodes one JSON Lines record (the import format, also
-// taken by the agent's push endpoint).
+// taken by the agent's push endpoint). Field names are exact, each given
+// once, labels too, and the line must be valid UTF-8: encoding/json alone
+// would match "Name", keep the last of two keys and turn bad bytes into
+// U+FFFD. A time outside 2000..2100 is refused after the rest of the
+// record is checked.
 func ParseJSONRecord(line []byte) (store.Sample, error) {
+	if err := checkJSONRecord(line); err != nil {
+		return store.Sample{}, err
+	}
 	var rec jsonRecord
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.DisallowUnknownFields()
@@ -50,7 +55,7 @@ func ParseJSONRecord(line []byte) (store.Sample, error) {
 	if len(rec.TS) == 0 || string(rec.TS) == "null" {
 		return s, errors.New("missing ts")
 	}
-	ts, err := parseJSONTime(rec.TS)
+	ts, tsRange, err := parseJSONTime(rec.TS)
 	if err != nil {
 		return s, err
 	}
@@ -62,7 +67,10 @@ func ParseJSONRecord(line []byte) (store.Sample, error) {
 		return s, err
 	}
 	s = store.Sample{Name: *rec.Name, Type: typ, Labels: rec.Labels, Service: rec.Service, TS: ts, Value: v}
-	return s, s.Validate()
+	if err := s.Validate(); err != nil {
+		return s, err
+	}
+	return s, tsRange
 }
 
 func jsonError(err error) error {
@@ -78,27 +86,22 @@ func jsonError(err error) error {
 	return fmt.Errorf("bad JSON: %s", msg)
 }
 
-func parseJSONTime(raw json.RawMessage) (int64, error) {
+// parseJSONTime reads ts; rangeErr is a well-formed time outside the
+// store's range, err anything else.
+func parseJSONTime(raw json.RawMessage) (ms int64, rangeErr, err error) {
 	if raw[0] == '"' {
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
-			return 0, fmt.Errorf("bad ts: %w", err)
+			return 0, nil, fmt.Errorf("bad ts: %w", err)
 		}
-		t, err := vtime.ParseInstant(s)
-		if err != nil {
-			return 0, fmt.Errorf("ts: %w", err)
-		}
-		return vtime.UnixMilli(t), nil
+		return instantMS(s)
 	}
 	f, err := strconv.ParseFloat(string(raw), 64)
 	if err != nil {
-		return 0, fmt.Errorf("ts %s is neither unix seconds nor an RFC 3339 string", raw)
+		return 0, nil, fmt.Errorf("ts %s is neither unix seconds nor an RFC 3339 string", raw)
 	}
-	t, err := vtime.FromUnixSeconds(f)
-	if err != nil {
-		return 0, fmt.Errorf("ts: %w", err)
-	}
-	return vtime.UnixMilli(t), nil
+	ms, rangeErr = secondsMS(string(raw), f)
+	return ms, rangeErr, nil
 }
 
 func parseJSONValue(raw json.RawMessage) (float64, error) {
@@ -179,32 +182,35 @@ func (s *sink) fastJSON(f *jsonFields) (bool, error) {
 	if !ok {
 		return false, nil
 	}
-	var t time.Time
+	var tsMS int64
 	var err error
 	if f.tsString {
-		t, err = vtime.ParseInstant(string(f.ts))
+		var rangeErr error
+		tsMS, rangeErr, err = instantMS(string(f.ts))
+		if err == nil {
+			err = rangeErr
+		}
 	} else {
 		var x float64
 		if x, err = parseFloat(f.ts); err == nil {
-			t, err = vtime.FromUnixSeconds(x)
+			tsMS, err = secondsMS("", x)
 		}
 	}
 	if err != nil {
 		return false, nil
 	}
-	tsMS := vtime.UnixMilli(t)
 	v, err := parseFloat(f.value)
-	if err != nil || tsMS < 0 || store.ValidateValue(typ, v) != nil {
+	if err != nil || store.ValidateValue(typ, v) != nil {
 		return false, nil
 	}
 	s.setKey(typ, f.name, f.service, f.labels)
 	ref, hit := s.lookup()
 	if !hit {
-		var labels map[string]string
-		if len(f.labels) > 0 {
-			if json.Unmarshal(f.labels, &labels) != nil {
-				return false, nil
-			}
+		// The one decode of this spelling: it must refuse what the full
+		// decoder refuses (repeated keys, invalid UTF-8).
+		labels, err := parseLabels(f.labels, false)
+		if err != nil {
+			return false, nil
 		}
 		id, err := s.tx.Series(s.ctx, string(f.name), typ, labels, string(f.service))
 		if err != nil {

@@ -16,7 +16,6 @@ import (
 
 	"github.com/vigil-metrics/vigil/collect/cumulative"
 	"github.com/vigil-metrics/vigil/collect/store"
-	"github.com/vigil-metrics/vigil/collect/vtime"
 )
 
 // The OpenMetrics reader takes the files promtool tsdb create-blocks-from
@@ -298,8 +297,8 @@ func (o *omReader) sample(line int64, ts *int64, v float64) error {
 	if ts == nil {
 		return o.errorf(line, "sample has no timestamp (OpenMetrics import needs one per sample)")
 	}
-	if _, err := vtime.FromUnixSeconds(float64(*ts) / 1000); err != nil {
-		return o.errorf(line, "%w", err)
+	if *ts < store.MinTimeMS || *ts > store.MaxTimeMS {
+		return o.errorf(line, "%w", secondsRangeError(omSeconds(*ts), float64(*ts)/1000))
 	}
 	if err := store.ValidateValue(store.Gauge, v); err != nil { // NaN, ±Inf
 		return o.errorf(line, "%w", err)

@@ -45,6 +45,7 @@ type sink struct {
 	free   chan *rowBatch
 	done   chan struct{}
 	closed bool
+	rows   int64 // samples queued so far
 	werr   error // the writer's error; read by the reader only after done is closed
 }
 
@@ -90,6 +91,7 @@ func (s *sink) write(out <-chan *rowBatch) {
 
 // row queues one resolved sample.
 func (s *sink) row(sid, ts int64, v float64) error {
+	s.rows++
 	b := s.cur
 	b.sid, b.ts, b.v = append(b.sid, sid), append(b.ts, ts), append(b.v, v)
 	if len(b.sid) < batchRows {

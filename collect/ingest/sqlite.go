@@ -3,10 +3,12 @@ package ingest
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/vigil-metrics/vigil/collect/store"
 	"github.com/vigil-metrics/vigil/collect/vtime"
@@ -40,8 +42,7 @@ func readSQLite(ctx context.Context, name, path string, add func(int64, store.Sa
 	defer rows.Close()
 	for rows.Next() {
 		var line int64
-		var ts, value sql.NullFloat64
-		var mname, typ, labels, service sql.NullString
+		var ts, mname, typ, value, labels, service any
 		if err := rows.Scan(&line, &ts, &mname, &typ, &value, &labels, &service); err != nil {
 			return &InputError{File: name, Line: line, Err: err}
 		}
@@ -59,31 +60,138 @@ func readSQLite(ctx context.Context, name, path string, add func(int64, store.Sa
 	return nil
 }
 
-func referenceSample(ts sql.NullFloat64, name, typ sql.NullString, value sql.NullFloat64, labels, service sql.NullString) (store.Sample, error) {
+// referenceSample maps one row of the reference table, whatever types its
+// columns hold (SQLite's columns are only affinities): timestamps as
+// numbers or text times, values as numbers or numeric text, label values
+// as strings or numbers.
+func referenceSample(ts, name, typ, value, labels, service any) (store.Sample, error) {
 	var s store.Sample
-	if !ts.Valid {
-		return s, fmt.Errorf("timestamp is NULL")
-	}
-	t, err := vtime.FromUnixSeconds(ts.Float64)
+	tsMS, tsRange, err := referenceTime(ts)
 	if err != nil {
 		return s, err
 	}
-	if !typ.Valid {
-		return s, fmt.Errorf("type is NULL")
+	t, ok := sqlText(typ)
+	if !ok {
+		return s, fmt.Errorf("type is %s, want text", sqlKind(typ))
 	}
-	mt, err := store.ParseType(strings.ToLower(typ.String))
+	mt, err := store.ParseType(strings.ToLower(t))
 	if err != nil {
 		return s, err
 	}
-	if !value.Valid {
-		return s, fmt.Errorf("value is NULL")
+	v, err := referenceValue(value)
+	if err != nil {
+		return s, err
 	}
 	var lm map[string]string
-	if labels.Valid && strings.TrimSpace(labels.String) != "" {
-		if err := json.Unmarshal([]byte(labels.String), &lm); err != nil {
-			return s, fmt.Errorf("labels: want a JSON object of strings: %v", strings.TrimPrefix(err.Error(), "json: "))
+	if labels != nil {
+		lt, ok := sqlText(labels)
+		if !ok {
+			return s, fmt.Errorf("labels is %s, want JSON text", sqlKind(labels))
+		}
+		if lm, err = parseLabels([]byte(lt), true); err != nil {
+			return s, err
 		}
 	}
-	s = store.Sample{Name: name.String, Type: mt, Labels: lm, Service: service.String, TS: vtime.UnixMilli(t), Value: value.Float64}
-	return s, s.Validate()
+	n, ok := sqlText(name)
+	if !ok && name != nil {
+		return s, fmt.Errorf("name is %s, want text", sqlKind(name))
+	}
+	svc, ok := sqlText(service)
+	if !ok && service != nil {
+		return s, fmt.Errorf("service_name is %s, want text", sqlKind(service))
+	}
+	s = store.Sample{Name: n, Type: mt, Labels: lm, Service: svc, TS: tsMS, Value: v}
+	if err := s.Validate(); err != nil {
+		return s, err
+	}
+	return s, tsRange
+}
+
+// sqlText is a TEXT (or BLOB) value; ok is false for NULL and numbers.
+func sqlText(v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case []byte:
+		return string(x), true
+	}
+	return "", false
+}
+
+func sqlKind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "NULL"
+	case int64:
+		return "an integer"
+	case float64:
+		return "a real"
+	case []byte:
+		return "a blob"
+	case string:
+		return "text"
+	}
+	return fmt.Sprintf("a %T", v)
+}
+
+// sqliteTimeLayouts are the text times SQLite's own functions write
+// (datetime(), strftime): UTC without a zone, with or without the T.
+var sqliteTimeLayouts = []string{
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02 15:04",
+	"2006-01-02T15:04",
+}
+
+// referenceTime reads the timestamp column: unix seconds as a number or
+// numeric text, RFC 3339 text, or SQLite's "YYYY-MM-DD HH:MM:SS" (UTC).
+func referenceTime(v any) (ms int64, rangeErr, err error) {
+	switch x := v.(type) {
+	case nil:
+		return 0, nil, fmt.Errorf("timestamp is NULL")
+	case int64:
+		ms, rangeErr = secondsMS(strconv.FormatInt(x, 10), float64(x))
+		return ms, rangeErr, nil
+	case float64:
+		ms, rangeErr = secondsMS(strconv.FormatFloat(x, 'f', -1, 64), x)
+		return ms, rangeErr, nil
+	case []byte:
+		return 0, nil, fmt.Errorf("timestamp is a blob")
+	}
+	text, ok := sqlText(v)
+	if !ok {
+		return 0, nil, fmt.Errorf("timestamp is %s", sqlKind(v))
+	}
+	text = strings.TrimSpace(text)
+	if ms, rangeErr, err := instantMS(text); err == nil {
+		return ms, rangeErr, nil
+	}
+	for _, layout := range sqliteTimeLayouts {
+		if t, err := time.Parse(layout, text); err == nil {
+			ms = vtime.UnixMilli(t.UTC())
+			return ms, checkMS(text, ms), nil
+		}
+	}
+	return 0, nil, fmt.Errorf("timestamp %q is not a time (want unix seconds, RFC 3339 or YYYY-MM-DD HH:MM:SS in UTC)", text)
+}
+
+func referenceValue(v any) (float64, error) {
+	switch x := v.(type) {
+	case nil:
+		return 0, fmt.Errorf("value is NULL")
+	case int64:
+		return float64(x), nil
+	case float64:
+		return x, nil
+	}
+	text, ok := sqlText(v)
+	if !ok {
+		return 0, fmt.Errorf("value is %s", sqlKind(v))
+	}
+	f, err := strconv.ParseFloat(strings.TrimSpace(text), 64)
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
+		return 0, fmt.Errorf("value %q is not a number", text)
+	}
+	return f, nil
 }

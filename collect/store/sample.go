@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
 )
 
 // Type is a metric type. Counters hold increments, gauges values and
@@ -76,10 +79,20 @@ func ValidLabelName(s string) bool {
 	return true
 }
 
+// ReservedLabelPrefix starts the label names Prometheus keeps for itself
+// (__name__, __meta_*, ...); the store refuses them, so a label set means
+// the same here as in Prometheus.
+const ReservedLabelPrefix = "__"
+
 // ValidateSeries checks a series' identity against the store contract.
+// Every text must be valid UTF-8: a store never holds bytes it could only
+// show as U+FFFD.
 func ValidateSeries(name string, typ Type, labels map[string]string) error {
 	if name == "" {
 		return invalid("empty metric name")
+	}
+	if !utf8.ValidString(name) {
+		return invalid("metric name %q is not valid UTF-8", name)
 	}
 	if !ValidName(name) {
 		return invalid("invalid metric name %q (want [a-zA-Z_:][a-zA-Z0-9_:]*)", name)
@@ -90,15 +103,71 @@ func ValidateSeries(name string, typ Type, labels map[string]string) error {
 	if len(labels) > MaxLabels {
 		return invalid("%d labels, more than the limit of %d", len(labels), MaxLabels)
 	}
+	// The first bad label in name order, so the error does not depend on
+	// map order.
+	var bad string
+	var badErr error
 	for k, v := range labels {
-		if !ValidLabelName(k) {
-			return invalid("invalid label name %q (want [a-zA-Z_][a-zA-Z0-9_]*)", k)
+		if badErr != nil && k >= bad {
+			continue
 		}
-		if len(v) > MaxLabelValueBytes {
-			return invalid("label %q value is %d bytes, over the limit of %d", k, len(v), MaxLabelValueBytes)
+		if err := validateLabel(k, v); err != nil {
+			bad, badErr = k, err
 		}
 	}
+	return badErr
+}
+
+func validateLabel(k, v string) error {
+	switch {
+	case !utf8.ValidString(k):
+		return invalid("label name %q is not valid UTF-8", k)
+	case !ValidLabelName(k):
+		return invalid("invalid label name %q (want [a-zA-Z_][a-zA-Z0-9_]*)", k)
+	case strings.HasPrefix(k, ReservedLabelPrefix):
+		return invalid("label name %q is reserved (Prometheus reserves names starting with %s)", k, ReservedLabelPrefix)
+	case len(v) > MaxLabelValueBytes:
+		return invalid("label %q value is %d bytes, over the limit of %d", k, len(v), MaxLabelValueBytes)
+	case !utf8.ValidString(v):
+		return invalid("label %q value is not valid UTF-8", k)
+	}
 	return nil
+}
+
+// ValidateService checks a series' service name.
+func ValidateService(service string) error {
+	if !utf8.ValidString(service) {
+		return invalid("service %q is not valid UTF-8", service)
+	}
+	return nil
+}
+
+// The range of times an import takes: anything outside is a unit mistake
+// (milliseconds given as seconds) or a placeholder (0, 9999-01-01), not a
+// measurement.
+var (
+	MinTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	MaxTime = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// MinTimeMS and MaxTimeMS are MinTime and MaxTime in unix milliseconds,
+// both included.
+const (
+	MinTimeMS = 946684800000
+	MaxTimeMS = 4102444800000
+)
+
+// TimeRange names the accepted range in errors.
+const TimeRange = "from 2000-01-01 to 2100-01-01"
+
+// ValidateTime checks that tsMS (unix milliseconds) lies in
+// [MinTimeMS, MaxTimeMS].
+func ValidateTime(tsMS int64) error {
+	if tsMS >= MinTimeMS && tsMS <= MaxTimeMS {
+		return nil
+	}
+	t := time.UnixMilli(tsMS).UTC()
+	return invalid("timestamp %s is in the year %d (want a time %s)", t.Format(time.RFC3339Nano), t.Year(), TimeRange)
 }
 
 // ValidateValue checks a sample value for its type.
@@ -114,9 +183,15 @@ func ValidateValue(typ Type, v float64) error {
 	return nil
 }
 
-// Validate checks the whole sample.
+// Validate checks the whole sample. It does not apply ValidateTime's
+// range (2000 to 2100): that is for times a person typed or a file
+// carried (import and push check it); a program's own clock or a test's
+// small numbers are only required to be after 1970.
 func (s *Sample) Validate() error {
 	if err := ValidateSeries(s.Name, s.Type, s.Labels); err != nil {
+		return err
+	}
+	if err := ValidateService(s.Service); err != nil {
 		return err
 	}
 	if s.TS < 0 {

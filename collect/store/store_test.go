@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -176,7 +177,7 @@ func TestAppendOnlyAndDeleteCounting(t *testing.T) {
 	if m.DeletedSamples != 5 {
 		t.Errorf("deleted = %d after a manual delete, want 5", m.DeletedSamples)
 	}
-	// The horizon never moves back.
+	// Prune never moves the horizon back.
 	s.Prune(ctx, 1000, 10)
 	m, _ = ReadMeta(ctx, s.DB)
 	if m.HorizonMS != 4000 {
@@ -229,4 +230,51 @@ func benchWrite(b *testing.B, index bool) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// A writer's series cache is bounded: past MaxCachedSeries it starts over,
+// and lookups, type clashes and new series still answer from the store.
+func TestSeriesCacheIsBounded(t *testing.T) {
+	old := MaxCachedSeries
+	MaxCachedSeries = 3
+	defer func() { MaxCachedSeries = old }()
+	ctx := context.Background()
+	p := filepath.Join(t.TempDir(), "v.db")
+	s, err := Open(ctx, p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var samples []Sample
+	for i := 0; i < 10; i++ {
+		samples = append(samples, Sample{Name: "m", Type: Gauge, Labels: map[string]string{"i": strconv.Itoa(i)}, TS: 1795946400000, Value: 1})
+	}
+	if _, err := s.Write(ctx, samples); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.series) > 3 {
+		t.Errorf("cache holds %d series, want at most 3", len(s.series))
+	}
+	// Known series again (same ids), and a clash with the type on disk.
+	if _, err := s.Write(ctx, samples); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	s.DB.QueryRow("SELECT count(*) FROM series").Scan(&n)
+	if n != 10 {
+		t.Errorf("%d series, want 10", n)
+	}
+	_, err = s.Write(ctx, []Sample{{Name: "m", Type: Counter, Labels: map[string]string{"i": "new"}, TS: 1795946400000, Value: 1}})
+	if !IsInvalid(err) {
+		t.Errorf("type clash past the cache: %v", err)
+	}
+	// A reopened writer on a store bigger than the bound loads nothing.
+	s2, err := Open(ctx, p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if _, err := s2.Write(ctx, samples[:1]); err != nil || len(s2.series) > 3 {
+		t.Errorf("reopened: %v, %d cached", err, len(s2.series))
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 )
 
@@ -36,6 +37,9 @@ type Tx struct {
 	newKeys  []string
 	newTypes []string
 	done     bool
+	// minTS is the oldest sample appended (math.MaxInt64 when none): a
+	// write below the retention horizon moves the horizon back on Commit.
+	minTS int64
 }
 
 // Begin starts a write transaction (it takes SQLite's write lock at once,
@@ -53,17 +57,30 @@ func (s *Store) Begin(ctx context.Context) (*Tx, error) {
 	if err != nil {
 		return nil, fmt.Errorf("begin write: %w", err)
 	}
-	return &Tx{s: s, tx: tx, buf: make([]any, 0, 3*rowsPerInsert)}, nil
+	return &Tx{s: s, tx: tx, buf: make([]any, 0, 3*rowsPerInsert), minTS: math.MaxInt64}, nil
 }
 
+// MaxCachedSeries bounds the series a writer keeps in memory: a store
+// with more (a long-lived agent's, after many label sets came and went) is
+// looked up through its unique index for the rest, so a writer's memory
+// does not grow with what is on disk.
+var MaxCachedSeries = 100_000
+
 func (s *Store) loadSeries(ctx context.Context) error {
+	s.series = map[string]seriesEntry{}
+	s.types = map[string]Type{}
+	var n int
+	if err := s.DB.QueryRowContext(ctx, "SELECT count(*) FROM series").Scan(&n); err != nil {
+		return fmt.Errorf("load series: %w", err)
+	}
+	if n > MaxCachedSeries {
+		return nil
+	}
 	rows, err := s.DB.QueryContext(ctx, "SELECT id, name, type, labels, service FROM series")
 	if err != nil {
 		return fmt.Errorf("load series: %w", err)
 	}
 	defer rows.Close()
-	s.series = map[string]seriesEntry{}
-	s.types = map[string]Type{}
 	for rows.Next() {
 		var id int64
 		var name, typ, labels, service string
@@ -88,6 +105,9 @@ func (t *Tx) Series(ctx context.Context, name string, typ Type, labels map[strin
 		return e.id, nil
 	}
 	if err := ValidateSeries(name, typ, labels); err != nil {
+		return 0, err
+	}
+	if err := ValidateService(service); err != nil {
 		return 0, err
 	}
 	if known, ok := t.s.types[name]; ok && known != typ {
@@ -121,6 +141,12 @@ func (t *Tx) Series(ctx context.Context, name string, typ Type, labels map[strin
 	default:
 		return 0, fmt.Errorf("look up series %s: %w", name, err)
 	}
+	if len(t.s.series) >= MaxCachedSeries {
+		// Start the cache over rather than grow it: every entry is only a
+		// shortcut for the lookups above.
+		clear(t.s.series)
+		clear(t.s.types)
+	}
 	t.s.series[key] = seriesEntry{id, typ}
 	t.newKeys = append(t.newKeys, key)
 	if _, ok := t.s.types[name]; !ok {
@@ -134,6 +160,7 @@ func (t *Tx) Series(ctx context.Context, name string, typ Type, labels map[strin
 // validated (ValidateValue).
 func (t *Tx) Append(ctx context.Context, seriesID, tsMS int64, value float64) error {
 	t.buf = append(t.buf, seriesID, tsMS, value)
+	t.minTS = min(t.minTS, tsMS)
 	t.n++
 	if t.n == rowsPerInsert {
 		return t.flush(ctx)
@@ -149,6 +176,7 @@ func (t *Tx) Append(ctx context.Context, seriesID, tsMS int64, value float64) er
 func (t *Tx) AppendRows(ctx context.Context, sid, ts []int64, v []float64) error {
 	for i := range sid {
 		t.buf = append(t.buf, sid[i], ts[i], v[i])
+		t.minTS = min(t.minTS, ts[i])
 		t.n++
 		if t.n == rowsPerInsert {
 			if err := t.flush(ctx); err != nil {
@@ -204,6 +232,10 @@ func (t *Tx) Commit(ctx context.Context) (int64, error) {
 		t.Rollback()
 		return 0, err
 	}
+	if err := t.lowerHorizon(ctx); err != nil {
+		t.Rollback()
+		return 0, err
+	}
 	t.done = true
 	if t.stmt != nil {
 		t.stmt.Close()
@@ -213,6 +245,24 @@ func (t *Tx) Commit(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("commit: %w", err)
 	}
 	return t.added, nil
+}
+
+// lowerHorizon moves the retention horizon back to the oldest sample
+// written, when that is older: a write below the horizon is deliberate
+// (an import of old data after a prune), and caches keep only rows at or
+// after the horizon, so without this the rows would be stored but never
+// seen. A cache that finds the store's horizon below its own re-reads.
+func (t *Tx) lowerHorizon(ctx context.Context) error {
+	if t.minTS == math.MaxInt64 {
+		return nil
+	}
+	_, err := t.tx.ExecContext(ctx,
+		"UPDATE meta SET value = CAST(? AS TEXT) WHERE key = ? AND CAST(value AS INTEGER) > ?",
+		t.minTS, MetaHorizonMS, t.minTS)
+	if err != nil {
+		return fmt.Errorf("lower retention horizon: %w", err)
+	}
+	return nil
 }
 
 // Rollback discards the transaction; safe to call after Commit.

@@ -114,6 +114,9 @@ func ParseInstant(s string) (time.Time, error) {
 // cannot be a real timestamp.
 func FromUnixSeconds(f float64) (time.Time, error) {
 	if math.IsNaN(f) || math.IsInf(f, 0) || f < 0 || f > 1e11 {
+		if f > 1e11 && f/1000 <= 1e11 {
+			return time.Time{}, fmt.Errorf("timestamp %v out of range: looks like milliseconds (want unix seconds)", f)
+		}
 		return time.Time{}, fmt.Errorf("timestamp %v out of range", f)
 	}
 	sec, frac := math.Modf(f)
