@@ -413,7 +413,8 @@ func (w Window) bounds() (int64, int64) {
 // quotient that is not finite, gives no result for the pair: a ratio never
 // answers Inf or NaN. A numerator that counts events (increase, rate or
 // count, or the sum of a counter) and has no group where the denominator
-// has one counts none: that pair is 0, not "no data".
+// has one counts none: that pair is 0, not "no data", provided the
+// numerator metric exists in some store.
 func (d *DB) Eval(ctx context.Context, e *metricpath.Expr, w Window) ([]Result, error) {
 	if w.Length <= 0 {
 		return nil, errors.New("window must be positive")
@@ -447,7 +448,9 @@ func (d *DB) eval(ctx context.Context, e *metricpath.Expr, w Window) ([]Result, 
 	for _, r := range num {
 		byKey[store.CanonicalLabels(r.Labels)] = r
 	}
-	countsEvents := countsEvents(e.Num.Agg.Kind, numType)
+	// Only a numerator metric that exists counts "none" as 0: a misspelt
+	// name must not read as "no errors".
+	countsEvents := numType != "" && countsEvents(e.Num.Agg.Kind, numType)
 	out := []Result{}
 	for _, dr := range den {
 		nr, ok := byKey[store.CanonicalLabels(dr.Labels)]
@@ -736,24 +739,10 @@ func (d *DB) exactSums(ctx context.Context, start, end any) (map[int]*big.Float,
 	return out, nil
 }
 
-// scaled reruns a standard deviation over values scaled by a power of two
-// below the largest magnitude, which is exact, so that the squares cannot
-// overflow; the result is scaled back.
+// scaled reruns a standard deviation whose squares overflowed over values
+// scaled per group (agg_stddev_pop_scaled).
 func (d *DB) scaled(ctx context.Context, qname string, args []any, selStore, selID, selGrp []int64) (map[int]groupValue, error) {
-	var maxAbs sql.NullFloat64
-	if err := d.conn.QueryRowContext(ctx, queries.Get("agg_max_abs"), args[0], args[1]).Scan(&maxAbs); err != nil {
-		return nil, err
-	}
-	_, exp := math.Frexp(maxAbs.Float64) // maxAbs < 2^exp
-	vals, err := d.runAgg(ctx, qname+"_scaled", append(args, math.Ldexp(1, -exp)), selStore, selID, selGrp)
-	if err != nil {
-		return nil, err
-	}
-	for g, gv := range vals {
-		gv.v = math.Ldexp(gv.v, exp)
-		vals[g] = gv
-	}
-	return vals, nil
+	return d.runAgg(ctx, qname+"_scaled", args, selStore, selID, selGrp)
 }
 
 func isOutOfRange(err error) bool {

@@ -66,7 +66,9 @@ func TestSilentCounterIsZero(t *testing.T) {
 		{"temp.avg", ""},
 		// 0 errors over 12 requests; web never had an error series: 0 of 3.
 		{"errors_total.increase by (svc) / requests_total.increase by (svc)", `{"svc":"api"}=0/1 {"svc":"web"}=0/1`},
-		{"nothing_total.increase / requests_total.increase", "{}=0/2"},
+		// A numerator metric that exists nowhere is no data (a typo must
+		// not read as "no errors").
+		{"nothing_total.increase / requests_total.increase", ""},
 		// A gauge numerator with no samples is no data, not 0.
 		{"temp.avg / requests_total.increase", ""},
 	} {
@@ -177,6 +179,16 @@ func TestExtremeValues(t *testing.T) {
 	rs, _ = f.query("wide.stddev", time.Minute, p)
 	if got := one(t, rs); math.Abs(got-1e160)/1e160 > 1e-15 {
 		t.Errorf("stddev of ±1e160 = %v, want 1e160", got)
+	}
+	// Each group is scaled on its own: a huge group must not cost a small
+	// one its digits (population stddev of 1 and 3 is 1).
+	m := f.write("m.db", store.Sample{Name: "m", Type: store.Gauge, Labels: map[string]string{"k": "big"}, TS: atMS(-2 * time.Second), Value: 1e200},
+		store.Sample{Name: "m", Type: store.Gauge, Labels: map[string]string{"k": "big"}, TS: atMS(-time.Second), Value: -1e200},
+		store.Sample{Name: "m", Type: store.Gauge, Labels: map[string]string{"k": "small"}, TS: atMS(-2 * time.Second), Value: 1},
+		store.Sample{Name: "m", Type: store.Gauge, Labels: map[string]string{"k": "small"}, TS: atMS(-time.Second), Value: 3})
+	rs, _ = f.query("m.stddev by (k)", time.Minute, m)
+	if got := render(rs); got != `{"k":"big"}=1e+200/2 {"k":"small"}=1/2` {
+		t.Errorf("stddev by k = %s", got)
 	}
 	rs, _ = f.query("big.sum", time.Minute, p)
 	if got := one(t, rs); !math.IsInf(got, 1) {
