@@ -133,6 +133,7 @@ func ImportWith(ctx context.Context, st *store.Store, srcs []Source, opt Options
 		return 0, err
 	}
 	defer tx.Rollback()
+	tx.Backfill = true // an import of old samples is deliberate: see Tx.Backfill
 	s := newSink(ctx, tx)
 	digests := make([]string, len(srcs))
 	counts := make([]int64, len(srcs))

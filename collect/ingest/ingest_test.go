@@ -213,3 +213,37 @@ func TestSharedFixturesAgree(t *testing.T) {
 		}
 	}
 }
+
+// An insert that fails mid-import (here a trigger; in life a full disk,
+// after which SQLite may roll the transaction back by itself) stops the
+// import with the error, and nothing the reader resolves afterwards (new
+// series) is written on its own: the store is unchanged.
+func TestWriterFailureLeavesStoreUnchanged(t *testing.T) {
+	s := newStore(t)
+	if _, err := Import(context.Background(), s, []Source{{Name: "a.jsonl", R: strings.NewReader(`{"ts":1795946400,"name":"m","type":"gauge","value":1}` + "\n")}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DB.Exec(`CREATE TRIGGER boom BEFORE INSERT ON samples WHEN NEW.value = 666 BEGIN SELECT RAISE(ABORT, 'disk on fire'); END`); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for i := 0; i < 20000; i++ {
+		v := i % 100
+		if i == 100 {
+			v = 666
+		}
+		// A new series on every line: the reader keeps creating them
+		// while the writer has already failed.
+		fmt.Fprintf(&b, `{"ts":1795946400,"name":"m","type":"gauge","value":%d,"labels":{"i":"%d"}}`+"\n", v, i)
+	}
+	_, err := Import(context.Background(), s, []Source{{Name: "b.jsonl", R: strings.NewReader(b.String())}})
+	if err == nil || !strings.Contains(err.Error(), "disk on fire") {
+		t.Fatalf("Import = %v, want the insert's error", err)
+	}
+	var samples, series int
+	s.DB.QueryRow("SELECT count(*) FROM samples").Scan(&samples)
+	s.DB.QueryRow("SELECT count(*) FROM series").Scan(&series)
+	if samples != 1 || series != 1 {
+		t.Errorf("after a failed import: %d samples, %d series; want 1 and 1", samples, series)
+	}
+}

@@ -44,9 +44,10 @@ type sink struct {
 	out    chan *rowBatch
 	free   chan *rowBatch
 	done   chan struct{}
+	failed chan struct{} // closed by the writer on its first error
 	closed bool
 	rows   int64 // samples queued so far
-	werr   error // the writer's error; read by the reader only after done is closed
+	werr   error // the writer's error; read by the reader only after done or failed is closed
 }
 
 type seriesRef struct {
@@ -67,6 +68,7 @@ func newSink(ctx context.Context, tx *store.Tx) *sink {
 		out:    make(chan *rowBatch, batchesInFlight),
 		free:   make(chan *rowBatch, batchesInFlight+2),
 		done:   make(chan struct{}),
+		failed: make(chan struct{}),
 	}
 	for i := 0; i < batchesInFlight+2; i++ {
 		s.free <- &rowBatch{sid: make([]int64, 0, batchRows), ts: make([]int64, 0, batchRows), v: make([]float64, 0, batchRows)}
@@ -82,7 +84,11 @@ func (s *sink) write(out <-chan *rowBatch) {
 	defer close(s.done)
 	for b := range out {
 		if s.werr == nil {
-			s.werr = s.tx.AppendRows(s.ctx, b.sid, b.ts, b.v)
+			if s.werr = s.tx.AppendRows(s.ctx, b.sid, b.ts, b.v); s.werr != nil {
+				// Stop the reader now, not after it parsed the rest of
+				// a file that can no longer be stored.
+				close(s.failed)
+			}
 		}
 		b.sid, b.ts, b.v = b.sid[:0], b.ts[:0], b.v[:0]
 		s.free <- b
@@ -102,13 +108,13 @@ func (s *sink) row(sid, ts int64, v float64) error {
 
 func (s *sink) send() error {
 	select {
-	case <-s.done:
+	case <-s.failed:
 		return s.writeErr()
 	default:
 	}
 	select {
 	case s.out <- s.cur:
-	case <-s.done:
+	case <-s.failed:
 		return s.writeErr()
 	case <-s.ctx.Done():
 		return s.ctx.Err()
@@ -123,7 +129,7 @@ func (s *sink) send() error {
 
 func (s *sink) writeErr() error {
 	if s.werr != nil {
-		return fmt.Errorf("insert samples: %w", s.werr)
+		return s.werr // already says "insert samples: ..."
 	}
 	return fmt.Errorf("insert samples: writer stopped")
 }
@@ -139,10 +145,7 @@ func (s *sink) close() error {
 	if err != nil {
 		return err
 	}
-	if s.werr != nil {
-		return fmt.Errorf("insert samples: %w", s.werr)
-	}
-	return nil
+	return s.werr
 }
 
 // stop ends the writer without flushing what is queued (after a failed

@@ -118,12 +118,29 @@ func TestWriteBelowHorizonLowersIt(t *testing.T) {
 	if h := horizon(); h != now-7*day {
 		t.Errorf("horizon = %d after a rollback, want %d", h, now-7*day)
 	}
-	// Older samples move it back to the oldest of them.
-	if _, err := s.Write(ctx, []Sample{
-		{Name: "g", Type: Gauge, TS: now - 8*day, Value: 4},
+	// An ordinary write of older samples (a pushed backlog) leaves it
+	// alone: they are pruned, not a reason to rebuild every cache.
+	if _, err := s.Write(ctx, []Sample{{Name: "g", Type: Gauge, TS: now - 8*day, Value: 4}}); err != nil {
+		t.Fatal(err)
+	}
+	if h := horizon(); h != now-7*day {
+		t.Errorf("horizon = %d after an ordinary old write, want %d", h, now-7*day)
+	}
+	// A backfill (an import) moves it back to the oldest of its samples.
+	tx, err = s.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx.Backfill = true
+	for _, smp := range []Sample{
 		{Name: "g", Type: Gauge, TS: now - 9*day - 500, Value: 5},
 		{Name: "g", Type: Gauge, TS: now - 8*day, Value: 6},
-	}); err != nil {
+	} {
+		if err := tx.Add(ctx, smp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if h := horizon(); h != now-9*day-500 {

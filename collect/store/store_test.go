@@ -278,3 +278,54 @@ func TestSeriesCacheIsBounded(t *testing.T) {
 		t.Errorf("reopened: %v, %d cached", err, len(s2.series))
 	}
 }
+
+// Once an insert fails, the transaction refuses everything else (SQLite may
+// have rolled it back by itself, and a later statement would then commit on
+// its own) and Commit reports the failure.
+func TestFailedInsertBreaksTx(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "v.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.DB.Exec(`CREATE TRIGGER boom BEFORE INSERT ON samples WHEN NEW.value = 666 BEGIN SELECT RAISE(ABORT, 'boom'); END`); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := s.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := tx.Series(ctx, "m", Gauge, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.AppendRows(ctx, []int64{id}, []int64{1795946400000}, []float64{666}); err != nil {
+		t.Fatal(err) // buffered: the insert runs on flush
+	}
+	if _, err := tx.Commit(ctx); err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("Commit = %v, want the insert's error", err)
+	}
+	tx, _ = s.Begin(ctx)
+	id, _ = tx.Series(ctx, "m", Gauge, nil, "")
+	rows := make([]int64, rowsPerInsert)
+	ts := make([]int64, rowsPerInsert)
+	vs := make([]float64, rowsPerInsert)
+	for i := range rows {
+		rows[i], ts[i], vs[i] = id, 1795946400000, 666
+	}
+	if err := tx.AppendRows(ctx, rows, ts, vs); err == nil {
+		t.Fatal("a full batch that fails to insert gave no error")
+	}
+	if _, err := tx.Series(ctx, "other", Gauge, nil, ""); err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Errorf("Series after a failed insert = %v, want the failure", err)
+	}
+	if _, err := tx.Commit(ctx); err == nil {
+		t.Error("Commit after a failed insert succeeded")
+	}
+	var n int
+	s.DB.QueryRow("SELECT count(*) FROM series").Scan(&n)
+	if n != 0 {
+		t.Errorf("%d series stored, want 0", n)
+	}
+}

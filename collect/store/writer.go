@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 )
 
 // rowsPerInsert is how many samples one multi-row INSERT carries; 3
@@ -37,9 +38,23 @@ type Tx struct {
 	newKeys  []string
 	newTypes []string
 	done     bool
-	// minTS is the oldest sample appended (math.MaxInt64 when none): a
-	// write below the retention horizon moves the horizon back on Commit.
+	// minTS is the oldest sample appended (math.MaxInt64 when none): with
+	// Backfill, a write below the retention horizon moves it back on Commit.
 	minTS int64
+	// Backfill lets samples older than the retention horizon move it back
+	// (an import of old data after a prune is deliberate: without this its
+	// rows would be stored but never queried). Other writers' old samples
+	// (a pushed backlog) stay below the horizon and are pruned, rather than
+	// making every query cache rebuild.
+	Backfill bool
+
+	// mu serialises Series and AppendRows (an import calls them from two
+	// goroutines) so that once an insert fails, nothing else runs in the
+	// transaction: SQLite rolls a transaction back by itself after some
+	// errors (a full disk), and a later statement would then commit on
+	// its own, breaking "all or nothing".
+	mu     sync.Mutex
+	broken error
 }
 
 // Begin starts a write transaction (it takes SQLite's write lock at once,
@@ -96,6 +111,11 @@ func (s *Store) loadSeries(ctx context.Context) error {
 // Series returns the id of a series, creating it inside this transaction if
 // needed. It refuses a name already used with another type.
 func (t *Tx) Series(ctx context.Context, name string, typ Type, labels map[string]string, service string) (int64, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.broken != nil {
+		return 0, t.broken
+	}
 	canon := CanonicalLabels(labels)
 	key := seriesKey(name, canon, service)
 	if e, ok := t.s.series[key]; ok {
@@ -174,6 +194,11 @@ func (t *Tx) Append(ctx context.Context, seriesID, tsMS int64, value float64) er
 // the two touch disjoint state and database/sql serialises their use of the
 // connection.
 func (t *Tx) AppendRows(ctx context.Context, sid, ts []int64, v []float64) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.broken != nil {
+		return t.broken
+	}
 	for i := range sid {
 		t.buf = append(t.buf, sid[i], ts[i], v[i])
 		t.minTS = min(t.minTS, ts[i])
@@ -217,7 +242,8 @@ func (t *Tx) flush(ctx context.Context) error {
 		_, err = t.tx.ExecContext(ctx, q, t.buf...)
 	}
 	if err != nil {
-		return fmt.Errorf("insert samples: %w", err)
+		t.broken = fmt.Errorf("insert samples: %w", err)
+		return t.broken
 	}
 	t.added += int64(t.n)
 	t.n = 0
@@ -228,6 +254,10 @@ func (t *Tx) flush(ctx context.Context) error {
 // Commit writes what is buffered and commits; it returns the number of
 // samples written.
 func (t *Tx) Commit(ctx context.Context) (int64, error) {
+	if t.broken != nil {
+		t.Rollback()
+		return 0, t.broken
+	}
 	if err := t.flush(ctx); err != nil {
 		t.Rollback()
 		return 0, err
@@ -253,7 +283,7 @@ func (t *Tx) Commit(ctx context.Context) (int64, error) {
 // after the horizon, so without this the rows would be stored but never
 // seen. A cache that finds the store's horizon below its own re-reads.
 func (t *Tx) lowerHorizon(ctx context.Context) error {
-	if t.minTS == math.MaxInt64 {
+	if !t.Backfill || t.minTS == math.MaxInt64 {
 		return nil
 	}
 	_, err := t.tx.ExecContext(ctx,
