@@ -238,3 +238,39 @@ func TestSeriesCapAndForgetting(t *testing.T) {
 		t.Errorf("baselines after two idle epochs = %d, want 0", s.Baselines())
 	}
 }
+
+// A group forgotten while idle and pushed again is a continuation: its
+// total must not be counted a second time (the brief gap's increase may
+// be lost, never the whole total doubled).
+func TestForgottenGroupIsNotCountedTwice(t *testing.T) {
+	srv, rec := setup(t, "", collect.Options{})
+	s := &Server{Sink: rec, Now: func() time.Time { return now }, BodyLimit: 4096}
+	srv.Close()
+	srv = httptest.NewServer(s.Handler())
+	defer srv.Close()
+	push := func(body string) {
+		t.Helper()
+		if code, msg := do(t, "PUT", srv.URL+"/metrics/job/long", body); code != 202 {
+			t.Fatalf("push: %d %s", code, msg)
+		}
+	}
+	push("# TYPE c_total counter\nc_total 1000000\nd_total{k=\"a\"} 5\n")
+	for i := 0; i < 8; i++ {
+		s.ForgetIdle(4)
+	}
+	push("# TYPE c_total counter\nc_total 1000010\n")
+	push("# TYPE c_total counter\nc_total 1000015\n")
+	var sum float64
+	for _, l := range stored(t, rec) {
+		if strings.HasPrefix(l, "c_total ") {
+			var v float64
+			fmt.Sscanf(strings.Fields(l)[3], "%g", &v)
+			sum += v
+		}
+	}
+	// 1000000 from the first push (a job's total since it started), then
+	// a baseline at 1000010, then +5.
+	if sum != 1000005 {
+		t.Errorf("stored increments sum to %v, want 1000005", sum)
+	}
+}

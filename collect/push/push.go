@@ -57,9 +57,10 @@ type Server struct {
 	// before it is accepted (an error is a 400 naming the clash).
 	Types func([]store.Sample) error
 
-	mu     sync.Mutex
-	groups map[string]*pushGroup
-	epoch  uint32 // advanced by ForgetIdle; under mu
+	mu        sync.Mutex
+	groups    map[string]*pushGroup
+	forgotten map[string]struct{} // keys of groups ForgetIdle dropped; under mu
+	epoch     uint32              // advanced by ForgetIdle; under mu
 
 	semOnce sync.Once
 	sem     chan struct{}
@@ -73,18 +74,37 @@ type pushGroup struct {
 
 // ForgetIdle starts a new epoch and forgets the counter baselines (and
 // whole groups) not pushed in the last idle epochs, so groups and series
-// that stopped do not pin memory. A forgotten group's next push counts
-// from zero again, like a push to a restarted Pushgateway.
+// that stopped do not pin memory. A forgotten series that comes back is
+// taken as a continuation: its next push only sets a baseline, so its
+// total is never counted twice (at worst the increase over the idle gap
+// is not counted). Only a group never seen, or forgotten so long ago that
+// the bounded memory of forgotten groups lost it, counts from zero.
 func (s *Server) ForgetIdle(idle uint32) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.epoch++
 	cut := s.epoch - idle
 	for k, g := range s.groups {
+		before := g.tr.Len()
 		if int32(cut-g.seen) > 0 || g.tr.ForgetBefore(cut) == 0 {
 			delete(s.groups, k)
+			s.rememberForgotten(k)
+			continue
+		}
+		if g.tr.Len() < before {
+			g.tr.ZeroBase = false // some of its series may come back
 		}
 	}
+}
+
+// maxForgottenGroups bounds the memory of forgotten group keys.
+const maxForgottenGroups = 100_000
+
+func (s *Server) rememberForgotten(key string) {
+	if s.forgotten == nil || len(s.forgotten) >= maxForgottenGroups {
+		s.forgotten = map[string]struct{}{}
+	}
+	s.forgotten[key] = struct{}{}
 }
 
 // Baselines is the number of pushed counter series whose baseline is held.
@@ -453,7 +473,10 @@ func (s *Server) pushText(w http.ResponseWriter, r *http.Request) {
 	g := s.groups[key]
 	if g == nil {
 		g = &pushGroup{tr: cumulative.New()}
-		g.tr.ZeroBase = true // a pushed total is what the job did since it started
+		// A pushed total is what the job did since it started, unless the
+		// group was seen before and forgotten (see ForgetIdle).
+		_, back := s.forgotten[key]
+		g.tr.ZeroBase = !back
 	}
 	next := g.tr.Clone()
 	next.SetEpoch(s.epoch)
