@@ -129,7 +129,8 @@ type Recorder struct {
 	// unwritten holds what the final flush of Close could not write.
 	unwritten [][]sample
 
-	flushMu                              sync.Mutex // one writer at a time
+	flushMu                              sync.Mutex     // one writer at a time
+	retired                              []*store.Store // replaced by reopen, closed later; under flushMu
 	written, dropped, invalid, flushErrs atomic.Int64
 	seriesRefused, reopens               atomic.Int64
 	lastFlush                            atomic.Int64
@@ -214,9 +215,17 @@ func (r *Recorder) reopen() error {
 		return err
 	}
 	r.st.Store(st)
-	old.Close()
+	// Others may still be using the old handle (the agent's prune, a type
+	// lookup): it is closed two reopens later, or at Close, not now.
+	r.retired = append(r.retired, old)
+	if len(r.retired) > 2 {
+		r.retired[0].Close()
+		r.retired = r.retired[1:]
+	}
 	// Series ids are re-resolved in the new store (the file may have been
 	// replaced): ids are touched only under flushMu, which the caller holds.
+	// That includes series forgotten by ForgetIdle whose samples still
+	// wait: they are reached through the queued samples.
 	r.smu.RLock()
 	for _, l := range r.byHash {
 		for _, s := range l {
@@ -224,6 +233,13 @@ func (r *Recorder) reopen() error {
 		}
 	}
 	r.smu.RUnlock()
+	r.mu.Lock()
+	for _, c := range append(r.pending, r.buf) {
+		for i := range c {
+			c[i].s.id = 0
+		}
+	}
+	r.mu.Unlock()
 	r.reopens.Add(1)
 	return nil
 }
@@ -757,6 +773,12 @@ func (r *Recorder) Close() error {
 	if cerr := r.st.Load().Close(); err == nil {
 		err = cerr
 	}
+	r.flushMu.Lock()
+	for _, st := range r.retired {
+		st.Close()
+	}
+	r.retired = nil
+	r.flushMu.Unlock()
 	return err
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -478,5 +479,52 @@ func TestAddBatchRacingClose(t *testing.T) {
 		if n != accepted.Load() {
 			t.Fatalf("round %d: %d rows for %d accepted samples", round, n, accepted.Load())
 		}
+	}
+}
+
+// After a failed write the store may be reopened on a different file (a
+// restore): samples still queued for a series that ForgetIdle already
+// dropped must be re-resolved in the new file, not written under the id
+// the series had in the old one.
+func TestReopenReresolvesForgottenQueuedSeries(t *testing.T) {
+	r, _ := newRecorder(t, Options{Reopen: true})
+	path := r.Store().Path
+	r.Counter("a_total", map[string]string{"k": "v"}).Add(1)
+	if err := r.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Store().DB.Exec(`CREATE TRIGGER full BEFORE INSERT ON samples BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`); err != nil {
+		t.Fatal(err)
+	}
+	r.Counter("a_total", map[string]string{"k": "v"}).Add(2)
+	flushErr := r.Flush(context.Background())
+	if flushErr == nil {
+		t.Fatal("flush into a full store succeeded")
+	}
+	r.ForgetIdle(0)
+	r.ForgetIdle(0) // a_total is forgotten; its sample of 2 still waits
+	// Another store takes the file's place: id 1 is some other series.
+	other := filepath.Join(t.TempDir(), "other.db")
+	st, err := store.Open(context.Background(), other, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Write(context.Background(), []store.Sample{{Name: "b", Type: store.Gauge, TS: 1795946400000, Value: 9}}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	for _, suffix := range []string{"-wal", "-shm"} {
+		os.Remove(path + suffix)
+	}
+	if err := os.Rename(other, path); err != nil {
+		t.Fatal(err)
+	}
+	r.reopenAfter(flushErr)
+	if err := r.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := rows(t, r, `SELECT se.name, s.value FROM samples s JOIN series se ON se.id = s.series_id ORDER BY s.id`)
+	if strings.Join(got, ";") != "b 9;a_total 2" {
+		t.Errorf("rows = %q, want b 9 then a_total 2", got)
 	}
 }
