@@ -161,24 +161,7 @@ func (s *sink) fastCSV(rec []string, c csvCols) (bool, error) {
 	if c.service >= 0 {
 		service = rec[c.service]
 	}
-	s.key = spellKey(s.key[:0], typ, rec[c.name], service, labels)
-	ref, hit := s.lookup()
-	if !hit {
-		lm, err := parseLabels([]byte(labels), false)
-		if err != nil {
-			return false, nil
-		}
-		id, err := s.tx.Series(s.ctx, rec[c.name], typ, lm, service)
-		if err != nil {
-			if store.IsInvalid(err) {
-				return false, nil
-			}
-			return false, err
-		}
-		ref = seriesRef{id, typ}
-		s.remember(ref)
-	}
-	return true, s.row(ref.id, tsMS, v)
+	return fastRow(s, typ, rec[c.name], service, labels, tsMS, v)
 }
 
 func csvError(name string, err error) error {

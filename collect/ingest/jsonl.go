@@ -203,26 +203,7 @@ func (s *sink) fastJSON(f *jsonFields) (bool, error) {
 	if err != nil || store.ValidateValue(typ, v) != nil {
 		return false, nil
 	}
-	s.setKey(typ, f.name, f.service, f.labels)
-	ref, hit := s.lookup()
-	if !hit {
-		// The one decode of this spelling: it must refuse what the full
-		// decoder refuses (repeated keys, invalid UTF-8).
-		labels, err := parseLabels(f.labels, false)
-		if err != nil {
-			return false, nil
-		}
-		id, err := s.tx.Series(s.ctx, string(f.name), typ, labels, string(f.service))
-		if err != nil {
-			if store.IsInvalid(err) {
-				return false, nil
-			}
-			return false, err
-		}
-		ref = seriesRef{id, typ}
-		s.remember(ref)
-	}
-	return true, s.row(ref.id, tsMS, v)
+	return fastRow(s, typ, f.name, f.service, f.labels, tsMS, v)
 }
 
 func rawType(b []byte) (store.Type, bool) {

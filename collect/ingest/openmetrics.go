@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"strconv"
 	"strings"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/prometheus/prometheus/model/textparse"
 
 	"github.com/vigil-metrics/vigil/collect/cumulative"
+	"github.com/vigil-metrics/vigil/collect/scrape"
 	"github.com/vigil-metrics/vigil/collect/store"
 )
 
@@ -315,7 +315,7 @@ func (o *omReader) sample(line int64, ts *int64, v float64) error {
 		val := l.Value
 		if l.Name == norm {
 			if f, err := strconv.ParseFloat(val, 64); err == nil {
-				val = formatOMFloat(f)
+				val = scrape.FormatBound(f)
 			}
 		}
 		lm[l.Name] = val
@@ -345,17 +345,6 @@ func (o *omReader) sample(line int64, ts *int64, v float64) error {
 
 func omSeconds(ms int64) string {
 	return strconv.FormatFloat(float64(ms)/1000, 'f', -1, 64)
-}
-
-// formatOMFloat spells le and quantile values as scrape.Convert does.
-func formatOMFloat(f float64) string {
-	switch {
-	case math.IsInf(f, 1):
-		return "+Inf"
-	case math.IsInf(f, -1):
-		return "-Inf"
-	}
-	return strconv.FormatFloat(f, 'g', -1, 64)
 }
 
 // classify finds a sample's family by its name and gives its store type,

@@ -158,13 +158,37 @@ func (s *sink) stop() {
 	<-s.done
 }
 
-// setKey spells a series' identity from the raw record: one byte of type,
-// then name, service and the labels as written (each length-prefixed), so
-// equal spellings are one series without decoding anything.
-func (s *sink) setKey(typ store.Type, name, service, labels []byte) {
+// fastRow queues a record the fast readers split: its series is found by
+// the raw spelling of its identity, and decoded (labels) and resolved only
+// the first time that spelling is seen. It returns false, with no error,
+// for a record the full decoder must take (and word the error of); its
+// error is an I/O failure.
+func fastRow[S ~string | ~[]byte](s *sink, typ store.Type, name, service, labels S, tsMS int64, v float64) (bool, error) {
 	s.key = spellKey(s.key[:0], typ, name, service, labels)
+	ref, hit := s.lookup()
+	if !hit {
+		// The one decode of this spelling: it must refuse what the full
+		// decoder refuses (repeated keys, invalid UTF-8).
+		lm, err := parseLabels([]byte(labels), false)
+		if err != nil {
+			return false, nil
+		}
+		id, err := s.tx.Series(s.ctx, string(name), typ, lm, string(service))
+		if err != nil {
+			if store.IsInvalid(err) {
+				return false, nil
+			}
+			return false, err
+		}
+		ref = seriesRef{id, typ}
+		s.remember(ref)
+	}
+	return true, s.row(ref.id, tsMS, v)
 }
 
+// spellKey spells a series' identity from the raw record: one byte of
+// type, then name, service and the labels as written (each length-prefixed),
+// so equal spellings are one series without decoding anything.
 func spellKey[S ~string | ~[]byte](k []byte, typ store.Type, name, service, labels S) []byte {
 	k = append(k, typ[0])
 	k = binary.AppendUvarint(k, uint64(len(name)))

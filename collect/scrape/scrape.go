@@ -109,7 +109,7 @@ func Convert(fams map[string]*dto.MetricFamily, target map[string]string, servic
 			case dto.MetricType_SUMMARY:
 				s := m.GetSummary()
 				for _, q := range s.Quantile {
-					emit(name, store.Gauge, with(labels, "quantile", formatFloat(q.GetQuantile())), q.GetValue())
+					emit(name, store.Gauge, with(labels, "quantile", FormatBound(q.GetQuantile())), q.GetValue())
 				}
 				emit(name+"_sum", store.Counter, labels, s.GetSampleSum())
 				emit(name+"_count", store.Counter, labels, float64(s.GetSampleCount()))
@@ -122,7 +122,7 @@ func Convert(fams map[string]*dto.MetricFamily, target map[string]string, servic
 				hasInf := false
 				for _, b := range h.Bucket {
 					hasInf = hasInf || math.IsInf(b.GetUpperBound(), 1)
-					emit(name+"_bucket", typ, with(labels, "le", formatFloat(b.GetUpperBound())), float64(b.GetCumulativeCount()))
+					emit(name+"_bucket", typ, with(labels, "le", FormatBound(b.GetUpperBound())), float64(b.GetCumulativeCount()))
 				}
 				if !hasInf {
 					emit(name+"_bucket", typ, with(labels, "le", "+Inf"), float64(h.GetSampleCount()))
@@ -144,7 +144,10 @@ func with(labels map[string]string, k, v string) map[string]string {
 	return m
 }
 
-func formatFloat(f float64) string {
+// FormatBound spells a bucket bound (le) or a quantile as a label value:
+// the shortest decimal, "+Inf" and "-Inf", so that le="1.0" and le="1" from
+// two sources are one series.
+func FormatBound(f float64) string {
 	switch {
 	case math.IsInf(f, 1):
 		return "+Inf"
