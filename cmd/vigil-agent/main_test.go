@@ -363,6 +363,9 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{[]string{"--db", db, "--once=maybe"}, `vigil-agent: error: invalid argument "maybe" for "--once" flag`},
 		{[]string{"--db", db, "--interval", "soon"}, `vigil-agent: error: --interval "soon"`},
 		{[]string{"--db", db, "--log-level", "loud"}, `vigil-agent: error: --log-level "loud"`},
+		// Flags that become labels: invalid UTF-8 is refused up front.
+		{[]string{"--db", db, "--once", "--host", "web\xff01"}, `vigil-agent: error: --host "web\xff01": not valid UTF-8`},
+		{[]string{"--db", db, "--once", "--service", "\xc3("}, `vigil-agent: error: --service "\xc3(": not valid UTF-8`},
 	}
 	for _, c := range cases {
 		cmd := exec.Command(agentBin, c.args...)

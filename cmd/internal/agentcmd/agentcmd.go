@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
@@ -193,6 +194,19 @@ func (o *options) config() (agent.Config, error) {
 	cfg := agent.Config{DB: o.DB, Once: o.Once, Listen: o.Listen, GPU: o.GPU, Service: o.Service,
 		Host: o.Host, BufferSize: o.BufferSize, MaxBuffer: o.MaxBuffer, ScrapeBodyLimit: o.ScrapeBodyLimit}
 	var err error
+	// Flag values become label values and a service: the store refuses
+	// invalid UTF-8 there, so refuse it here, naming the flag, rather than
+	// dropping every sample at flush.
+	for flag, v := range map[string]string{"--host": o.Host, "--service": o.Service} {
+		if !utf8.ValidString(v) {
+			return cfg, cli.Usagef("%s %q: not valid UTF-8", flag, v)
+		}
+	}
+	for _, v := range o.Scrape {
+		if !utf8.ValidString(v) {
+			return cfg, cli.Usagef("--scrape %q: not valid UTF-8", v)
+		}
+	}
 	if cfg.Interval, err = vtime.ParseDuration(o.Interval); err != nil || cfg.Interval <= 0 {
 		return cfg, cli.Usagef("--interval %q: want a positive duration like 10s", o.Interval)
 	}
