@@ -8,6 +8,10 @@ DEMO_AT       := 2026-11-29T12:00:00Z
 DEMO          := demo
 # go-nvml's header marks some NVML calls deprecated; the warnings are noise.
 export CGO_CFLAGS ?= -O2 -g -Wno-deprecated-declarations
+# duckdb-go builds its Arrow interface only with this tag; analyze reads
+# percentile values through it (docs/performance.md). Without it (a plain
+# go build or go test) percentiles use DuckDB's quantile_cont: same answers.
+export GOFLAGS += -tags=duckdb_arrow
 
 .PHONY: build test bench demo lint clean
 

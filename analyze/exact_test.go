@@ -5,11 +5,13 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"math/big"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -397,5 +399,69 @@ func TestCancellingSumIsExact(t *testing.T) {
 	w, _ := want.Float64()
 	if got := one(t, rs); got != w {
 		t.Errorf("sum = %v, want %v", got, w)
+	}
+}
+
+// Percentiles selected in Go from values read through Arrow equal
+// quantile_cont's answers bit for bit, for every group and rank: groups of
+// one series and of many, a group with many ties, a tiny group.
+func TestPercentilesInGoEqualQuantileCont(t *testing.T) {
+	if !arrowBuild {
+		t.Skip("built without the duckdb_arrow tag: percentiles use quantile_cont only (make test sets the tag)")
+	}
+	f := newFixture(t)
+	ctx := context.Background()
+	p := filepath.Join(f.dir, "v.db")
+	st, err := store.Open(ctx, p, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(11, 12))
+	tx, _ := st.Begin(ctx)
+	var ids []int64
+	for i := 0; i < 40; i++ {
+		id, _ := tx.Series(ctx, "lat", store.Histogram, map[string]string{"s": strconv.Itoa(i), "half": strconv.Itoa(i % 2)}, "")
+		ids = append(ids, id)
+	}
+	const n = 200_000
+	for i := 0; i < n; i++ {
+		if i%len(ids) == 39 && i > 400 {
+			continue // one small series: 11 samples
+		}
+		v := rng.ExpFloat64() * 100
+		if i%len(ids) == 7 {
+			v = float64(rng.IntN(5)) // many ties
+		}
+		if err := tx.Append(ctx, ids[i%len(ids)], atMS(-time.Duration(n-i)*time.Millisecond), v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	answers := func(inGo bool) map[string]string {
+		old := PercentilesInGo
+		PercentilesInGo = inGo
+		defer func() { PercentilesInGo = old }()
+		out := map[string]string{}
+		for _, q := range []string{"p0", "p1", "p25", "p50", "p90", "p95", "p99", "p99.9", "p100"} {
+			for _, by := range []string{" by (s)", " by (half)", ""} {
+				rs, _ := f.query("lat."+q+by, time.Hour, p)
+				for _, r := range rs {
+					out[q+by+store.CanonicalLabels(r.Labels)] = fmt.Sprintf("%x/%d", math.Float64bits(r.Value), r.Samples)
+				}
+			}
+		}
+		return out
+	}
+	sqlAns, goAns := answers(false), answers(true)
+	if len(sqlAns) != 9*(40+2+1) {
+		t.Fatalf("%d answers", len(sqlAns))
+	}
+	for k, v := range sqlAns {
+		if goAns[k] != v {
+			t.Errorf("%s: in Go %s, quantile_cont %s", k, goAns[k], v)
+		}
 	}
 }

@@ -37,7 +37,7 @@ func TestEveryEmbeddedQueryRuns(t *testing.T) {
 		"agg_stddev_pop": {start, end}, "agg_last": {start, end}, "agg_quantile": {start, end, 0.4},
 		"agg_quantile_series":   {start, end, 0.4},
 		"agg_stddev_pop_scaled": {start, end},
-		"agg_sum_exact":         {start, end}, "groups_with_samples_by": {end},
+		"agg_sum_exact":         {start, end}, "groups_with_samples_by": {end}, "agg_values": {start, end},
 	}
 	// Queries that run on a store (SQLite, "?" parameters).
 	inStore := map[string][]any{
