@@ -184,7 +184,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	if err := cfg.checkWritable(st); err != nil {
 		st.Close()
-		return fmt.Errorf("%w: %s: %v", ErrStoreNotWritable, cfg.DB, err)
+		return fmt.Errorf("%w: %s: %w", ErrStoreNotWritable, cfg.DB, err)
 	}
 	rec := collect.New(st, collect.Options{
 		BufferSize: cfg.BufferSize, MaxBuffer: cfg.MaxBuffer, FlushInterval: interval,
@@ -293,7 +293,7 @@ func (a *agent) close() error {
 	path := fmt.Sprintf("%s.spill-%d.jsonl", a.cfg.DB, a.cfg.Now().Unix())
 	if serr := writeSpill(path, left); serr != nil {
 		a.log.Error("samples lost: the store and the spill file both failed", "samples", len(left), "spill", path, "err", serr)
-		return fmt.Errorf("flush at shutdown: %w; %d samples lost (spill file %s: %v)", err, len(left), path, serr)
+		return fmt.Errorf("flush at shutdown: %w; %d samples lost (spill file %s: %w)", err, len(left), path, serr)
 	}
 	a.log.Warn("the store could not be written at shutdown: samples spilled", "samples", len(left), "spill", path,
 		"load_with", "vigil import --db "+a.cfg.DB+" "+path)

@@ -121,7 +121,8 @@ func readOpenMetrics(name string, r *bufio.Reader, add func(int64, store.Sample)
 		if cap(other) < cap(cur) {
 			other = make([]byte, 0, cap(cur))
 		}
-		next := append(other[:0], rest...)
+		next := other[:0]
+		next = append(next, rest...)
 		if err := o.chunk(cur[:end], atEOF); err != nil {
 			return err
 		}
@@ -168,7 +169,8 @@ func (o *omReader) chunk(data []byte, final bool) error {
 		buf = t
 		o.eofSeen = true
 	case !final:
-		buf = append(data, omEOF...)
+		buf = data // spare capacity is kept for this (see readOpenMetrics)
+		buf = append(buf, omEOF...)
 	}
 	if err := o.parse(buf); err != nil {
 		return err
@@ -286,7 +288,7 @@ func cleanParseError(msg string) string {
 
 // sample maps one parsed sample to the store and adds it.
 func (o *omReader) sample(line int64, ts *int64, v float64) error {
-	name := o.lbls.Get(labels.MetricName)
+	name := o.lbls.Get(model.MetricNameLabel)
 	typ, norm, skip, err := o.classify(name)
 	if err != nil {
 		return o.errorf(line, "%w", err)
@@ -306,7 +308,7 @@ func (o *omReader) sample(line int64, ts *int64, v float64) error {
 	lm := make(map[string]string, o.lbls.Len())
 	var dup string
 	o.lbls.Range(func(l labels.Label) {
-		if l.Name == labels.MetricName {
+		if l.Name == model.MetricNameLabel {
 			return
 		}
 		if _, ok := lm[l.Name]; ok {

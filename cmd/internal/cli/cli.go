@@ -89,10 +89,12 @@ func markedUsage(err error) bool {
 	if err == nil {
 		return false
 	}
-	if m, ok := err.(usageMarker); ok && m.UsageError() {
+	// Each node of the tree is looked at on its own (the walk below does
+	// the unwrapping), so plain type assertions are what is meant here.
+	if m, ok := err.(usageMarker); ok && m.UsageError() { //nolint:errorlint // see above
 		return true
 	}
-	switch u := err.(type) {
+	switch u := err.(type) { //nolint:errorlint // see above
 	case interface{ Unwrap() error }:
 		return markedUsage(u.Unwrap())
 	case interface{ Unwrap() []error }:
