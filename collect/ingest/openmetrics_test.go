@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -13,16 +12,6 @@ import (
 	"github.com/vigil-metrics/vigil/collect/scrape"
 	"github.com/vigil-metrics/vigil/collect/store"
 )
-
-func omStore(t *testing.T) *store.Store {
-	t.Helper()
-	s, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "v.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
 
 // omRows lists the store's samples as "ts name type value labels".
 func omRows(t *testing.T, s *store.Store) []string {
@@ -93,7 +82,7 @@ func TestImportOpenMetricsFixture(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := omStore(t)
+		s := newStore(t)
 		n, err := Import(context.Background(), s, []Source{{Name: "sample.om", R: f, Format: format}})
 		f.Close()
 		if err != nil || n != int64(len(sampleOMRows)) {
@@ -128,7 +117,7 @@ func TestOpenMetricsCountersMatchScrape(t *testing.T) {
 		`1795946460.000 reqs_total counter 4 {"path":"/"}`,
 	}
 
-	scraped := omStore(t)
+	scraped := newStore(t)
 	tr := cumulative.New()
 	for _, r := range readings {
 		text := fmt.Sprintf(`# TYPE reqs_total counter
@@ -171,7 +160,7 @@ rpc_count %g %d
 `, r.reqs, r.ts, r.ts, r.b05, r.ts, r.b1, r.ts, r.bInf, r.ts, r.hsum, r.ts, r.bInf, r.ts, r.q5, r.ts, r.ssum, r.ts, r.scount, r.ts)
 	}
 	om.WriteString("# EOF\n")
-	imported := omStore(t)
+	imported := newStore(t)
 	if _, err := importOM(t, imported, "scrape.om", om.String()); err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +226,7 @@ func TestOpenMetricsLayouts(t *testing.T) {
 		`1795946520.000 b gauge 2 {}`,
 	}
 	for name, b := range map[string]*strings.Builder{"grouped": &grouped, "interleaved": &interleaved, "repeated": &repeated} {
-		s := omStore(t)
+		s := newStore(t)
 		if _, err := importOM(t, s, name+".om", b.String()+"# EOF\n"); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -289,7 +278,7 @@ func TestOpenMetricsRejectsBadInput(t *testing.T) {
 // checks that the refused import left them as they were.
 func omBadImport(t *testing.T, name, text string) error {
 	t.Helper()
-	s := omStore(t)
+	s := newStore(t)
 	good := `{"ts": 1795946300, "name": "before", "type": "gauge", "value": 1}` + "\n"
 	if _, err := Import(context.Background(), s, []Source{{Name: "good.jsonl", R: strings.NewReader(good + good)}}); err != nil {
 		t.Fatal(err)
@@ -312,11 +301,11 @@ func omBadImport(t *testing.T, name, text string) error {
 
 func TestOpenMetricsWhitespaceAfterEOF(t *testing.T) {
 	bom := "\ufeffg 0 1795946390\n# EOF\n"
-	if n, err := importOM(t, omStore(t), "bom.om", bom); err != nil || n != 1 {
+	if n, err := importOM(t, newStore(t), "bom.om", bom); err != nil || n != 1 {
 		t.Errorf("leading BOM: Import = %d, %v", n, err)
 	}
 	for _, tail := range []string{"", "\n", "\n\n  \n", " \t"} {
-		s := omStore(t)
+		s := newStore(t)
 		text := "g 1 1795946400\ng 2 1795946410\n# EOF" + tail
 		if n, err := importOM(t, s, "ws.om", text); err != nil || n != 2 {
 			t.Errorf("tail %q: Import = %d, %v", tail, n, err)
@@ -334,7 +323,7 @@ func TestOpenMetricsChunkBoundaries(t *testing.T) {
 	defer func(n int) { chunkSize = n }(chunkSize)
 	for _, size := range []int{1, 7, 30, 64, 200} {
 		chunkSize = size
-		s := omStore(t)
+		s := newStore(t)
 		if _, err := importOM(t, s, "sample.om", string(fixture)+"\n\n"); err != nil {
 			t.Fatalf("chunk %d: %v", size, err)
 		}
@@ -353,7 +342,7 @@ func TestOpenMetricsLongLine(t *testing.T) {
 	chunkSize, maxLineBytes = 16, 100
 	long := `g{a="` + strings.Repeat("x", 81) + `"} 1 1795946400` // 101 bytes
 	ok := `g{a="` + strings.Repeat("x", 80) + `"} 1 1795946400`   // 100 bytes
-	s := omStore(t)
+	s := newStore(t)
 	if n, err := importOM(t, s, "ok.om", "g 1 1795946400\n"+ok+"\n# EOF\n"); err != nil || n != 2 {
 		t.Fatalf("100-byte line: Import = %d, %v", n, err)
 	}
@@ -385,7 +374,7 @@ func TestDetectOpenMetrics(t *testing.T) {
 		}
 	}
 	// Sniffed content imports without a --format.
-	s := omStore(t)
+	s := newStore(t)
 	n, err := Import(context.Background(), s, []Source{{Name: "-", R: strings.NewReader("# TYPE g gauge\ng 1 1795946400\n# EOF\n")}})
 	if err != nil || n != 1 {
 		t.Fatalf("Import = %d, %v", n, err)
