@@ -247,3 +247,28 @@ func TestWriterFailureLeavesStoreUnchanged(t *testing.T) {
 		t.Errorf("after a failed import: %d samples, %d series; want 1 and 1", samples, series)
 	}
 }
+
+// A series insert that fails and takes the transaction with it (SQLite
+// rolls back by itself after a full disk) must not leave the batches
+// already queued to commit on their own: the store is unchanged.
+func TestSeriesFailureLeavesStoreUnchanged(t *testing.T) {
+	s := newStore(t)
+	if _, err := s.DB.Exec(`CREATE TRIGGER boom BEFORE INSERT ON series WHEN NEW.name = 'boom' BEGIN SELECT RAISE(ROLLBACK, 'database or disk is full'); END`); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for i := 0; i < 5*4096; i++ {
+		fmt.Fprintf(&b, `{"ts":1795946400,"name":"m","type":"gauge","value":%d}`+"\n", i)
+	}
+	b.WriteString(`{"ts":1795946400,"name":"boom","type":"gauge","value":1}` + "\n")
+	_, err := Import(context.Background(), s, []Source{{Name: "a.jsonl", R: strings.NewReader(b.String())}})
+	if err == nil || !strings.Contains(err.Error(), "disk is full") {
+		t.Fatalf("Import = %v, want the series insert's error", err)
+	}
+	var samples, series int
+	s.DB.QueryRow("SELECT count(*) FROM samples").Scan(&samples)
+	s.DB.QueryRow("SELECT count(*) FROM series").Scan(&series)
+	if samples != 0 || series != 0 {
+		t.Errorf("after a failed import: %d samples, %d series; want none", samples, series)
+	}
+}

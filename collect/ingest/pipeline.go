@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/vigil-metrics/vigil/collect/store"
 )
@@ -40,14 +41,15 @@ type sink struct {
 	series map[string]seriesRef
 	key    []byte
 
-	cur    *rowBatch
-	out    chan *rowBatch
-	free   chan *rowBatch
-	done   chan struct{}
-	failed chan struct{} // closed by the writer on its first error
-	closed bool
-	rows   int64 // samples queued so far
-	werr   error // the writer's error; read by the reader only after done or failed is closed
+	cur     *rowBatch
+	out     chan *rowBatch
+	free    chan *rowBatch
+	done    chan struct{}
+	failed  chan struct{} // closed by the writer on its first error
+	discard atomic.Bool   // set by stop: drop what is queued
+	closed  bool
+	rows    int64 // samples queued so far
+	werr    error // the writer's error; read by the reader only after done or failed is closed
 }
 
 type seriesRef struct {
@@ -83,7 +85,7 @@ func newSink(ctx context.Context, tx *store.Tx) *sink {
 func (s *sink) write(out <-chan *rowBatch) {
 	defer close(s.done)
 	for b := range out {
-		if s.werr == nil {
+		if s.werr == nil && !s.discard.Load() {
 			if s.werr = s.tx.AppendRows(s.ctx, b.sid, b.ts, b.v); s.werr != nil {
 				// Stop the reader now, not after it parsed the rest of
 				// a file that can no longer be stored.
@@ -141,16 +143,24 @@ func (s *sink) close() error {
 	if len(s.cur.sid) > 0 {
 		err = s.send()
 	}
-	s.stop()
 	if err != nil {
+		s.stop()
 		return err
 	}
+	s.finish()
 	return s.werr
 }
 
-// stop ends the writer without flushing what is queued (after a failed
-// read, where the transaction is rolled back anyway).
+// stop ends the writer without inserting what is queued (after a failed
+// read): the transaction may be gone already (SQLite rolls back by itself
+// after some errors), and an insert would then commit on its own.
 func (s *sink) stop() {
+	s.discard.Store(true)
+	s.finish()
+}
+
+// finish lets the writer take what is queued and waits for it to end.
+func (s *sink) finish() {
 	if !s.closed {
 		s.closed = true
 		close(s.out)

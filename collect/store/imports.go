@@ -24,13 +24,19 @@ type ImportRecord struct {
 // LookupImport returns the record of an earlier import of the content
 // whose SHA-256 is sha (hex), if this store has one.
 func (t *Tx) LookupImport(ctx context.Context, sha string) (ImportRecord, bool, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.broken != nil {
+		return ImportRecord{}, false, t.broken
+	}
 	var v string
 	err := t.tx.QueryRowContext(ctx, "SELECT value FROM meta WHERE key = ?", MetaImportPrefix+sha).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ImportRecord{}, false, nil
 	}
 	if err != nil {
-		return ImportRecord{}, false, fmt.Errorf("look up earlier imports: %w", err)
+		t.broken = fmt.Errorf("look up earlier imports: %w", err)
+		return ImportRecord{}, false, t.broken
 	}
 	var rec ImportRecord
 	if json.Unmarshal([]byte(v), &rec) != nil {
@@ -46,8 +52,14 @@ func (t *Tx) RecordImport(ctx context.Context, sha string, rec ImportRecord) err
 	if err != nil {
 		return err
 	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.broken != nil {
+		return t.broken
+	}
 	if _, err := t.tx.ExecContext(ctx, "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", MetaImportPrefix+sha, string(b)); err != nil {
-		return fmt.Errorf("record import: %w", err)
+		t.broken = fmt.Errorf("record import: %w", err)
+		return t.broken
 	}
 	return nil
 }

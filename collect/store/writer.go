@@ -49,10 +49,11 @@ type Tx struct {
 	Backfill bool
 
 	// mu serialises Series and AppendRows (an import calls them from two
-	// goroutines) so that once an insert fails, nothing else runs in the
-	// transaction: SQLite rolls a transaction back by itself after some
-	// errors (a full disk), and a later statement would then commit on
-	// its own, breaking "all or nothing".
+	// goroutines) so that once a statement fails for a reason other than
+	// bad input, nothing else runs in the transaction: SQLite rolls a
+	// transaction back by itself after some errors (a full disk), and a
+	// later statement would then commit on its own, breaking "all or
+	// nothing".
 	mu     sync.Mutex
 	broken error
 }
@@ -156,10 +157,12 @@ func (t *Tx) Series(ctx context.Context, name string, typ Type, labels map[strin
 		err = t.tx.QueryRowContext(ctx, "INSERT INTO series(name, type, labels, service) VALUES (?, ?, ?, ?) RETURNING id",
 			name, string(typ), canon, service).Scan(&id)
 		if err != nil {
-			return 0, fmt.Errorf("add series %s: %w", name, err)
+			t.broken = fmt.Errorf("add series %s: %w", name, err)
+			return 0, t.broken
 		}
 	default:
-		return 0, fmt.Errorf("look up series %s: %w", name, err)
+		t.broken = fmt.Errorf("look up series %s: %w", name, err)
+		return 0, t.broken
 	}
 	if len(t.s.series) >= MaxCachedSeries {
 		// Start the cache over rather than grow it: every entry is only a
@@ -179,6 +182,9 @@ func (t *Tx) Series(ctx context.Context, name string, typ Type, labels map[strin
 // Append adds one sample of an existing series. The value must already be
 // validated (ValidateValue).
 func (t *Tx) Append(ctx context.Context, seriesID, tsMS int64, value float64) error {
+	if t.broken != nil {
+		return t.broken
+	}
 	t.buf = append(t.buf, seriesID, tsMS, value)
 	t.minTS = min(t.minTS, tsMS)
 	t.n++
