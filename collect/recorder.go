@@ -86,6 +86,9 @@ type series struct {
 	service string
 	rate    float64 // sampling rate, 1 = keep all
 	id      int64   // store id; touched only by the flushing goroutine
+	// idGen is the store generation id belongs to (Recorder.storeGen):
+	// after a reopen every id is stale, held by a handle or not.
+	idGen uint64
 	// refused is set when the store rejects the series (its name has
 	// another type on disk): its samples are dropped as invalid.
 	refused atomic.Bool
@@ -131,6 +134,7 @@ type Recorder struct {
 
 	flushMu                              sync.Mutex     // one writer at a time
 	retired                              []*store.Store // replaced by reopen, closed later; under flushMu
+	storeGen                             uint64         // bumped by reopen; under flushMu
 	written, dropped, invalid, flushErrs atomic.Int64
 	seriesRefused, reopens               atomic.Int64
 	lastFlush                            atomic.Int64
@@ -223,23 +227,10 @@ func (r *Recorder) reopen() error {
 		r.retired = r.retired[1:]
 	}
 	// Series ids are re-resolved in the new store (the file may have been
-	// replaced): ids are touched only under flushMu, which the caller holds.
-	// That includes series forgotten by ForgetIdle whose samples still
-	// wait: they are reached through the queued samples.
-	r.smu.RLock()
-	for _, l := range r.byHash {
-		for _, s := range l {
-			s.id = 0
-		}
-	}
-	r.smu.RUnlock()
-	r.mu.Lock()
-	for _, c := range append(r.pending, r.buf) {
-		for i := range c {
-			c[i].s.id = 0
-		}
-	}
-	r.mu.Unlock()
+	// replaced): every id of an older generation is stale, whether its
+	// series is in the index, forgotten with samples queued, or only held
+	// by a handle. Touched only under flushMu, which the caller holds.
+	r.storeGen++
 	r.reopens.Add(1)
 	return nil
 }
@@ -691,7 +682,7 @@ func (r *Recorder) write(ctx context.Context, chunks [][]sample) error {
 	for _, c := range chunks {
 		for i := range c {
 			s := c[i].s
-			if s.id != 0 || s.refused.Load() {
+			if (s.id != 0 && s.idGen == r.storeGen) || s.refused.Load() {
 				continue
 			}
 			id, err := tx.Series(ctx, s.name, s.typ, s.labels, s.service)
@@ -704,7 +695,7 @@ func (r *Recorder) write(ctx context.Context, chunks [][]sample) error {
 				r.warnOnce("refused:"+s.name, "the store refused a series; dropping its samples", "name", s.name, "err", err)
 				continue
 			}
-			s.id = id
+			s.id, s.idGen = id, r.storeGen
 			resolved = append(resolved, s)
 		}
 	}

@@ -528,3 +528,42 @@ func TestReopenReresolvesForgottenQueuedSeries(t *testing.T) {
 		t.Errorf("rows = %q, want b 9 then a_total 2", got)
 	}
 }
+
+// A handle kept by the caller outlives ForgetIdle: after a reopen on a
+// replaced file its series must be resolved again, not written under the
+// id it had in the old file.
+func TestReopenReresolvesHeldHandles(t *testing.T) {
+	r, _ := newRecorder(t, Options{Reopen: true})
+	path := r.Store().Path
+	c := r.Counter("a_total", map[string]string{"k": "v"})
+	c.Add(1)
+	if err := r.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r.ForgetIdle(0)
+	r.ForgetIdle(0)
+	other := filepath.Join(t.TempDir(), "other.db")
+	st, err := store.Open(context.Background(), other, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Write(context.Background(), []store.Sample{{Name: "b", Type: store.Gauge, TS: 1795946400000, Value: 9}}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	for _, suffix := range []string{"-wal", "-shm"} {
+		os.Remove(path + suffix)
+	}
+	if err := os.Rename(other, path); err != nil {
+		t.Fatal(err)
+	}
+	r.reopenAfter(errors.New("a write failed"))
+	c.Add(2)
+	if err := r.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := rows(t, r, `SELECT se.name, s.value FROM samples s JOIN series se ON se.id = s.series_id ORDER BY s.id`)
+	if strings.Join(got, ";") != "b 9;a_total 2" {
+		t.Errorf("rows = %q, want b 9 then a_total 2", got)
+	}
+}
