@@ -13,6 +13,10 @@ type Tracker struct {
 	// setting the baseline (for pushes: a pushed total is what a job did
 	// since it started).
 	ZeroBase bool
+	// Recall, if set, gives the last reading of a series this tracker
+	// forgot (ForgetBefore): a series that comes back continues from it
+	// instead of counting as new.
+	Recall func(key string) (float64, bool)
 }
 
 type entry struct {
@@ -27,6 +31,11 @@ func New() *Tracker { return &Tracker{last: map[string]entry{}} }
 // the previous reading; ok is false for a baseline-only first reading.
 func (t *Tracker) Delta(key string, v float64) (inc float64, ok bool) {
 	prev, seen := t.last[key]
+	if !seen && t.Recall != nil {
+		if v0, ok := t.Recall(key); ok {
+			prev, seen = entry{v: v0}, true
+		}
+	}
 	t.last[key] = entry{v, t.gen}
 	switch {
 	case !seen && t.ZeroBase:
@@ -56,7 +65,7 @@ func (t *Tracker) Len() int { return len(t.last) }
 // Clone copies the tracker, so a caller can compute increments for a batch
 // and keep them only if the batch is accepted.
 func (t *Tracker) Clone() *Tracker {
-	c := &Tracker{last: make(map[string]entry, len(t.last)), gen: t.gen, ZeroBase: t.ZeroBase}
+	c := &Tracker{last: make(map[string]entry, len(t.last)), gen: t.gen, ZeroBase: t.ZeroBase, Recall: t.Recall}
 	for k, v := range t.last {
 		c.last[k] = v
 	}
@@ -69,11 +78,15 @@ func (t *Tracker) Clone() *Tracker {
 // ForgetBefore). Do not mix with Sweep.
 func (t *Tracker) SetEpoch(e uint32) { t.gen = e }
 
-// ForgetBefore forgets the series last read in an epoch before e and
-// returns how many remain.
-func (t *Tracker) ForgetBefore(e uint32) int {
+// ForgetBefore forgets the series last read in an epoch before e, handing
+// each one's last reading to forgot (if not nil), and returns how many
+// remain.
+func (t *Tracker) ForgetBefore(e uint32, forgot func(key string, v float64)) int {
 	for k, v := range t.last {
 		if int32(e-v.gen) > 0 {
+			if forgot != nil {
+				forgot(k, v.v)
+			}
 			delete(t.last, k)
 		}
 	}

@@ -239,38 +239,49 @@ func TestSeriesCapAndForgetting(t *testing.T) {
 	}
 }
 
-// A group forgotten while idle and pushed again is a continuation: its
-// total must not be counted a second time (the brief gap's increase may
-// be lost, never the whole total doubled).
-func TestForgottenGroupIsNotCountedTwice(t *testing.T) {
+// A series forgotten while idle continues from its last value when it
+// comes back: its total is never counted a second time; a batch job's next
+// run (a lower total) is a reset and counts whole; a series never seen,
+// even in a group that had some forgotten, counts from zero.
+func TestForgottenSeriesContinue(t *testing.T) {
 	srv, rec := setup(t, "", collect.Options{})
 	s := &Server{Sink: rec, Now: func() time.Time { return now }, BodyLimit: 4096}
 	srv.Close()
 	srv = httptest.NewServer(s.Handler())
 	defer srv.Close()
-	push := func(body string) {
+	push := func(job, body string) {
 		t.Helper()
-		if code, msg := do(t, "PUT", srv.URL+"/metrics/job/long", body); code != 202 {
+		if code, msg := do(t, "PUT", srv.URL+"/metrics/job/"+job, body); code != 202 {
 			t.Fatalf("push: %d %s", code, msg)
 		}
 	}
-	push("# TYPE c_total counter\nc_total 1000000\nd_total{k=\"a\"} 5\n")
-	for i := 0; i < 8; i++ {
-		s.ForgetIdle(4)
-	}
-	push("# TYPE c_total counter\nc_total 1000010\n")
-	push("# TYPE c_total counter\nc_total 1000015\n")
-	var sum float64
-	for _, l := range stored(t, rec) {
-		if strings.HasPrefix(l, "c_total ") {
-			var v float64
-			fmt.Sscanf(strings.Fields(l)[3], "%g", &v)
-			sum += v
+	idle := func() {
+		for i := 0; i < 8; i++ {
+			s.ForgetIdle(4)
 		}
 	}
-	// 1000000 from the first push (a job's total since it started), then
-	// a baseline at 1000010, then +5.
-	if sum != 1000005 {
-		t.Errorf("stored increments sum to %v, want 1000005", sum)
+	push("long", "# TYPE c_total counter\nc_total 1000000\n")
+	push("nightly", "# TYPE rows_total counter\nrows_total 500\n")
+	idle()
+	push("long", "# TYPE c_total counter\nc_total 1000010\n")
+	push("long", "# TYPE c_total counter\nc_total 1000015\n# TYPE errors_total counter\nerrors_total 7\n")
+	push("nightly", "# TYPE rows_total counter\nrows_total 300\n")
+	sums := map[string]float64{}
+	for _, l := range stored(t, rec) {
+		f := strings.Fields(l)
+		var v float64
+		fmt.Sscanf(f[3], "%g", &v)
+		sums[f[0]] += v
+	}
+	// 1000000 (the job's total since it started), then +10 and +5.
+	if sums["c_total"] != 1000015 {
+		t.Errorf("c_total increments sum to %v, want 1000015", sums["c_total"])
+	}
+	// A new run: 500, then a reset to 300 counts 300.
+	if sums["rows_total"] != 800 {
+		t.Errorf("rows_total increments sum to %v, want 800", sums["rows_total"])
+	}
+	if sums["errors_total"] != 7 {
+		t.Errorf("a new series in a group with forgotten ones: %v, want 7", sums["errors_total"])
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"math"
 	"net/http"
@@ -59,8 +60,8 @@ type Server struct {
 
 	mu        sync.Mutex
 	groups    map[string]*pushGroup
-	forgotten map[string]struct{} // keys of groups ForgetIdle dropped; under mu
-	epoch     uint32              // advanced by ForgetIdle; under mu
+	forgotten map[uint64]float64 // last values of series ForgetIdle dropped; under mu
+	epoch     uint32             // advanced by ForgetIdle; under mu
 
 	semOnce sync.Once
 	sem     chan struct{}
@@ -74,37 +75,46 @@ type pushGroup struct {
 
 // ForgetIdle starts a new epoch and forgets the counter baselines (and
 // whole groups) not pushed in the last idle epochs, so groups and series
-// that stopped do not pin memory. A forgotten series that comes back is
-// taken as a continuation: its next push only sets a baseline, so its
-// total is never counted twice (at worst the increase over the idle gap
-// is not counted). Only a group never seen, or forgotten so long ago that
-// the bounded memory of forgotten groups lost it, counts from zero.
+// that stopped do not pin memory. A forgotten series keeps only its last
+// value, in a bounded table keyed by a hash: if it comes back it continues
+// from there (a batch job's next run, lower than the last total, is a
+// reset and counts whole), so a total is never counted twice; a series
+// never seen counts from zero.
 func (s *Server) ForgetIdle(idle uint32) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.epoch++
 	cut := s.epoch - idle
 	for k, g := range s.groups {
-		before := g.tr.Len()
-		if int32(cut-g.seen) > 0 || g.tr.ForgetBefore(cut) == 0 {
+		forgot := func(series string, v float64) { s.rememberLast(k, series, v) }
+		if int32(cut-g.seen) > 0 {
+			g.tr.ForgetBefore(s.epoch+1, forgot) // the whole group
 			delete(s.groups, k)
-			s.rememberForgotten(k)
 			continue
 		}
-		if g.tr.Len() < before {
-			g.tr.ZeroBase = false // some of its series may come back
+		if g.tr.ForgetBefore(cut, forgot) == 0 {
+			delete(s.groups, k)
 		}
 	}
 }
 
-// maxForgottenGroups bounds the memory of forgotten group keys.
-const maxForgottenGroups = 100_000
+// maxForgotten bounds the last values kept for forgotten series (16 bytes
+// and map overhead each); past it the table starts over.
+const maxForgotten = 200_000
 
-func (s *Server) rememberForgotten(key string) {
-	if s.forgotten == nil || len(s.forgotten) >= maxForgottenGroups {
-		s.forgotten = map[string]struct{}{}
+func forgottenKey(group, series string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(group))
+	h.Write([]byte{0})
+	h.Write([]byte(series))
+	return h.Sum64()
+}
+
+func (s *Server) rememberLast(group, series string, v float64) {
+	if s.forgotten == nil || len(s.forgotten) >= maxForgotten {
+		s.forgotten = map[uint64]float64{}
 	}
-	s.forgotten[key] = struct{}{}
+	s.forgotten[forgottenKey(group, series)] = v
 }
 
 // Baselines is the number of pushed counter series whose baseline is held.
@@ -473,10 +483,11 @@ func (s *Server) pushText(w http.ResponseWriter, r *http.Request) {
 	g := s.groups[key]
 	if g == nil {
 		g = &pushGroup{tr: cumulative.New()}
-		// A pushed total is what the job did since it started, unless the
-		// group was seen before and forgotten (see ForgetIdle).
-		_, back := s.forgotten[key]
-		g.tr.ZeroBase = !back
+		g.tr.ZeroBase = true // a pushed total is what the job did since it started
+		g.tr.Recall = func(series string) (float64, bool) {
+			v, ok := s.forgotten[forgottenKey(key, series)] // under s.mu, as every push
+			return v, ok
+		}
 	}
 	next := g.tr.Clone()
 	next.SetEpoch(s.epoch)
