@@ -306,12 +306,17 @@ func TestAddBatchIsAllOrNothing(t *testing.T) {
 	if err := r.AddBatch([]store.Sample{{Name: "h", Type: store.Gauge, TS: 1, Value: 1}, {Name: "h", Type: store.Counter, TS: 1, Value: 1}}); err == nil || !strings.Contains(err.Error(), "earlier in the batch") {
 		t.Errorf("in-batch type clash: %v", err)
 	}
+	// A full buffer wakes the flusher; holding it off keeps the 15 samples
+	// buffered while the next batch is tried.
+	r.flushMu.Lock()
 	if err := r.AddBatch(big[:15]); err != nil {
+		r.flushMu.Unlock()
 		t.Fatal(err)
 	}
 	if err := r.AddBatch(big[:10]); !errors.Is(err, ErrBufferFull) {
 		t.Errorf("AddBatch(10) on 15 of 20 = %v, want ErrBufferFull", err)
 	}
+	r.flushMu.Unlock()
 	r.Flush(context.Background())
 	if err := r.AddBatch([]store.Sample{{Name: "h", Type: store.Gauge, TS: 1, Value: 1}}); err != nil {
 		t.Errorf("h as a gauge after a refused counter batch: %v", err)
