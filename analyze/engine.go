@@ -450,7 +450,7 @@ func (d *DB) eval(ctx context.Context, e *metricpath.Expr, w Window) ([]Result, 
 	}
 	// Only a numerator metric that exists counts "none" as 0: a misspelt
 	// name must not read as "no errors".
-	countsEvents := numType != "" && countsEvents(e.Num.Agg.Kind, numType)
+	countsEvents := numType != "" && countsEvents(resolveAgg(e.Num.Agg, numType).Kind, numType)
 	out := []Result{}
 	for _, dr := range den {
 		nr, ok := byKey[store.CanonicalLabels(dr.Labels)]
@@ -468,6 +468,18 @@ func (d *DB) eval(ctx context.Context, e *metricpath.Expr, w Window) ([]Result, 
 	}
 	SortResults(out)
 	return out, nil
+}
+
+// resolveAgg gives a bare metric name its aggregation by the metric's
+// type: the rate of a counter, the average of a gauge or a histogram.
+func resolveAgg(a metricpath.Agg, typ store.Type) metricpath.Agg {
+	if a.Kind != metricpath.Default {
+		return a
+	}
+	if typ == store.Counter {
+		return metricpath.Agg{Kind: metricpath.Rate, Text: "rate"}
+	}
+	return metricpath.Agg{Kind: metricpath.Avg, Text: "avg"}
 }
 
 // countsEvents reports whether an aggregation of a metric of type typ
@@ -572,7 +584,8 @@ func (d *DB) evalSelector(ctx context.Context, s *metricpath.Selector, w Window)
 	}
 	start, end := w.bounds()
 	perSeries := len(selID) == len(groups)
-	vals, err := d.aggregate(ctx, s.Agg, start, end, perSeries, selStore, selID, selGrp)
+	agg := resolveAgg(s.Agg, typ)
+	vals, err := d.aggregate(ctx, agg, start, end, perSeries, selStore, selID, selGrp)
 	if err != nil {
 		return nil, "", fmt.Errorf("evaluate %s: %w", s, err)
 	}
@@ -580,7 +593,7 @@ func (d *DB) evalSelector(ctx context.Context, s *metricpath.Selector, w Window)
 	secs := w.Length.Seconds()
 	for g, gv := range vals {
 		val := gv.v
-		switch s.Agg.Kind {
+		switch agg.Kind {
 		case metricpath.Rate:
 			val /= secs
 		case metricpath.Count:
@@ -588,7 +601,7 @@ func (d *DB) evalSelector(ctx context.Context, s *metricpath.Selector, w Window)
 		}
 		out = append(out, Result{Labels: groups[g].labels, Value: val, Samples: gv.n})
 	}
-	if typ == store.Counter && countsEvents(s.Agg.Kind, typ) && len(out) < len(groups) {
+	if typ == store.Counter && countsEvents(agg.Kind, typ) && len(out) < len(groups) {
 		// A counter that exists (has a sample at or before the window's
 		// end) but did not move in the window counted nothing: 0, not
 		// "no data", or a gate reads "no data" where the answer is "no

@@ -465,3 +465,28 @@ func TestPercentilesInGoEqualQuantileCont(t *testing.T) {
 		}
 	}
 }
+
+// A bare metric name is the rate of a counter and the average of a gauge
+// or a histogram over the window, as the reference design's rules mean it.
+func TestBareMetricName(t *testing.T) {
+	f := newFixture(t)
+	p := f.write("v.db",
+		counter("req_total", nil, -2*time.Minute, 30), counter("req_total", nil, -time.Minute, 90),
+		gauge("temp", -2*time.Minute, 20), gauge("temp", -time.Minute, 23),
+	)
+	p2 := f.write("h.db", hist("lat_ms", nil, -time.Minute, 10, 30)...)
+	for _, c := range []struct {
+		path, db string
+		want     float64
+	}{
+		{"req_total", p, 120.0 / 300}, // 120 increments over 5 minutes
+		{"temp", p, 21.5},
+		{"lat_ms", p2, 20},
+		{"req_total / req_total", p, 1},
+	} {
+		rs, _ := f.query(c.path, 5*time.Minute, c.db)
+		if got := one(t, rs); got != c.want {
+			t.Errorf("%s = %v, want %v", c.path, got, c.want)
+		}
+	}
+}

@@ -72,6 +72,9 @@ const (
 	Rate       AggKind = "rate"
 	Increase   AggKind = "increase"
 	Percentile AggKind = "percentile"
+	// Default is a bare metric name: rate for a counter, avg for a gauge
+	// or a histogram (the store knows which).
+	Default AggKind = ""
 )
 
 var aggNames = []AggKind{Last, Min, Max, Avg, Sum, Count, Stddev, Rate, Increase}
@@ -214,15 +217,18 @@ func (p *parser) selector() (*Selector, error) {
 		}
 		p.space()
 	}
-	if p.peek() != '.' {
-		return nil, p.errf("expected \".\" and an aggregation after %q (e.g. %s.p95)", sel.Name, sel.Name)
+	if p.peek() == '.' {
+		p.pos++
+		agg, err := p.agg()
+		if err != nil {
+			return nil, err
+		}
+		sel.Agg = agg
+	} else {
+		// A bare name (the reference design's rules write metric_path:
+		// "cpu_usage_percent"): the engine picks the aggregation by type.
+		sel.Agg = Agg{Kind: Default}
 	}
-	p.pos++
-	agg, err := p.agg()
-	if err != nil {
-		return nil, err
-	}
-	sel.Agg = agg
 	p.space()
 	if strings.HasPrefix(p.s[p.pos:], "by") && (p.pos+2 == len(p.s) || !isNameChar(p.s[p.pos+2])) {
 		p.pos += 2
@@ -439,7 +445,9 @@ func (s *Selector) String() string {
 		}
 		b.WriteByte('}')
 	}
-	b.WriteString("." + s.Agg.Text)
+	if s.Agg.Kind != Default {
+		b.WriteString("." + s.Agg.Text)
+	}
 	if s.By != nil {
 		b.WriteString(" by (" + strings.Join(s.By, ", ") + ")")
 	}

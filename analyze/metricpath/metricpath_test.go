@@ -42,7 +42,7 @@ func TestSyntaxErrors(t *testing.T) {
 	}{
 		{"", 1, "expected a metric name"},
 		{"1abc.sum", 1, "expected a metric name"},
-		{"abc", 4, `expected "." and an aggregation`},
+		{"abc p95", 5, "unexpected"}, // a bare name is a path; what follows is not
 		{"abc.", 5, "expected an aggregation"},
 		{"abc.median", 5, `unknown aggregation "median"`},
 		{"abc.p101", 5, "out of range"},
@@ -78,6 +78,24 @@ func TestSyntaxErrors(t *testing.T) {
 		}
 		if se.Col != c.col || !strings.Contains(se.Msg, c.want) {
 			t.Errorf("Parse(%q) = column %d %q, want column %d containing %q", c.in, se.Col, se.Msg, c.col, c.want)
+		}
+	}
+}
+
+// A bare metric name is a path with the default aggregation (the engine
+// takes rate for counters, avg otherwise), with matchers and by too.
+func TestBareName(t *testing.T) {
+	for _, in := range []string{"cpu_usage_percent", `cpu{host="a"}`, "cpu by (host)", "errors_total / requests_total"} {
+		e, err := Parse(in)
+		if err != nil {
+			t.Errorf("Parse(%q): %v", in, err)
+			continue
+		}
+		if e.Num.Agg.Kind != Default {
+			t.Errorf("Parse(%q) aggregation = %q, want the default", in, e.Num.Agg.Kind)
+		}
+		if got := e.String(); got != in && in != `cpu{host="a"}` {
+			t.Errorf("Parse(%q).String() = %q", in, got)
 		}
 	}
 }
