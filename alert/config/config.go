@@ -1,0 +1,229 @@
+// Package config loads vigil's alerting configuration (alert_rules,
+// channels, escalation, settings, silences, correlation_rules and
+// recording_rules) from a YAML file. It walks YAML nodes rather than
+// decoding into structs so that every problem names its place in the file
+// (FILE:LINE:COL: reason), and it collects every problem instead of
+// stopping at the first, like promtool check rules.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/vigil-metrics/vigil/analyze/metricpath"
+)
+
+// Conditions a rule may use.
+var Conditions = []string{"greater_than", "less_than", "equals", "not_equals", "greater_or_equal", "less_or_equal"}
+
+// Severities, most severe first.
+var Severities = []string{"critical", "high", "medium", "low"}
+
+// ChannelTypes are the notification channel types.
+var ChannelTypes = []string{"webhook", "email", "github", "sentry", "slack"}
+
+// Config is a decoded, validated alerting configuration.
+type Config struct {
+	File             string
+	Rules            []Rule
+	Channels         []Channel
+	Escalation       []EscalationPolicy
+	Settings         Settings
+	Silences         []Silence
+	CorrelationRules []CorrelationRule
+	RecordingRules   []RecordingRule
+	// Warnings do not make the configuration invalid: a secret that is
+	// read from the environment at send time and is missing now.
+	Warnings []Problem
+}
+
+// Pos is a place in the file, 1-based.
+type Pos struct{ Line, Col int }
+
+// Rule is one alert rule.
+type Rule struct {
+	Pos              Pos
+	Name             string
+	Description      string
+	MetricPath       string
+	Path             *metricpath.Expr // nil only when the path was accepted as a bare name without parsing
+	Condition        string
+	Threshold        float64
+	Severity         string
+	EvaluationWindow time.Duration
+	CooldownPeriod   time.Duration
+	For              time.Duration // 0: fire on the first breach
+	GroupBy          []string
+	Labels           map[string]string
+}
+
+// Filter is one channel filter: a label and the values it accepts.
+type Filter map[string][]string
+
+// Channel is a notification channel. Settings keeps the per-type fields,
+// validated and with ${ENV} expanded; typed fields are filled for the
+// common ones.
+type Channel struct {
+	Pos           Pos
+	Name          string
+	Type          string
+	Enabled       bool
+	Timeout       time.Duration
+	RetryAttempts int
+	RetryDelay    time.Duration
+	Filters       []Filter
+	Settings      map[string]any // string, int, bool, []string or map[string]string
+}
+
+// EscalationPolicy is a named list of steps for matching alerts.
+type EscalationPolicy struct {
+	Pos      Pos
+	Name     string
+	Triggers []Filter
+	Steps    []EscalationStep
+}
+
+// EscalationStep notifies channels after a delay. Channels is as written
+// (a channel name, or a type meaning every channel of that type); Resolved
+// holds the channel names it designates.
+type EscalationStep struct {
+	Delay      time.Duration
+	Channels   []string
+	Resolved   []string
+	Recipients []string
+}
+
+// Settings are the global settings, defaults filled in.
+type Settings struct {
+	EvaluationInterval  time.Duration
+	BatchSize           int
+	MaxAlertsPerMinute  int
+	AlertRetentionDays  int
+	EnableCorrelation   bool
+	EnableDeduplication bool
+}
+
+// DefaultSettings are the reference design's values.
+func DefaultSettings() Settings {
+	return Settings{EvaluationInterval: time.Minute, BatchSize: 100, MaxAlertsPerMinute: 50,
+		AlertRetentionDays: 30, EnableCorrelation: true, EnableDeduplication: true}
+}
+
+// Silence mutes alerts whose labels equal every matcher during
+// [StartsAt, EndsAt).
+type Silence struct {
+	Pos       Pos
+	Matchers  map[string]string
+	StartsAt  time.Time // zero: already started
+	EndsAt    time.Time
+	Comment   string
+	CreatedBy string
+}
+
+// CorrelationRule groups related alerts (reference design, CorrelationRule).
+type CorrelationRule struct {
+	Pos           Pos
+	Name          string
+	GroupKey      string
+	TimeWindow    time.Duration
+	AlertPatterns []string // globs (path.Match syntax) over alert names
+	LabelMatchers map[string]string
+}
+
+// RecordingRule pre-aggregates a metric into Target (the reference
+// design's aggregation rules). Either Source with Aggregation (and
+// Percentile for "percentile"), or MetricPath.
+type RecordingRule struct {
+	Pos         Pos
+	Source      string
+	Target      string
+	Aggregation string
+	Percentile  float64
+	MetricPath  string
+	Window      time.Duration
+}
+
+// Problem is one error or warning at a place in the file. Line and Col
+// are 0 when unknown.
+type Problem struct {
+	File    string `json:"-"`
+	Line    int    `json:"line"`
+	Col     int    `json:"col"`
+	Message string `json:"message"`
+}
+
+func (p Problem) Error() string {
+	switch {
+	case p.Line > 0 && p.Col > 0:
+		return fmt.Sprintf("%s:%d:%d: %s", p.File, p.Line, p.Col, p.Message)
+	case p.Line > 0:
+		return fmt.Sprintf("%s:%d: %s", p.File, p.Line, p.Message)
+	}
+	return fmt.Sprintf("%s: %s", p.File, p.Message)
+}
+
+// Problems is every problem found in one file, sorted by position. It is
+// a usage error (exit 2) for the CLI.
+type Problems []Problem
+
+func (ps Problems) Error() string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.Error()
+	}
+	return strings.Join(s, "\n")
+}
+
+// UsageError marks a configuration error for the CLI's exit code.
+func (ps Problems) UsageError() bool { return true }
+
+// AsProblems returns the problems behind err, if it holds any.
+func AsProblems(err error) (Problems, bool) {
+	var ps Problems
+	if errors.As(err, &ps) {
+		return ps, true
+	}
+	return nil, false
+}
+
+// Load reads and validates path. The error is Problems when the file was
+// read but is invalid; the config returned with it holds what could be
+// decoded (and its warnings).
+func Load(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, b)
+}
+
+// Parse validates data as if read from file; ${ENV} references are
+// expanded from the process environment.
+func Parse(file string, data []byte) (*Config, error) {
+	return ParseEnv(file, data, os.LookupEnv)
+}
+
+// ParseEnv is Parse with an explicit environment lookup.
+func ParseEnv(file string, data []byte, lookup func(string) (string, bool)) (*Config, error) {
+	d := &decoder{file: file, lookup: lookup, cfg: &Config{File: file, Settings: DefaultSettings()}}
+	d.decode(data)
+	sortProblems(d.problems)
+	sortProblems(d.cfg.Warnings)
+	if len(d.problems) > 0 {
+		return d.cfg, d.problems
+	}
+	return d.cfg, nil
+}
+
+func sortProblems(ps []Problem) {
+	sort.SliceStable(ps, func(i, j int) bool {
+		if ps[i].Line != ps[j].Line {
+			return ps[i].Line < ps[j].Line
+		}
+		return ps[i].Col < ps[j].Col
+	})
+}
