@@ -45,12 +45,15 @@ demo: build
 	./$(BIN)/vigil import --db $(DEMO)/prom.db testdata/import/sample.om
 	./$(BIN)/vigil query --db $(DEMO)/prom.db --at 2026-11-29T10:02:00Z --window 5m \
 		'http_requests_total.increase by (method)' | tee $(DEMO)/prom_increase.txt
+	SLACK_WEBHOOK_URL=https://hooks.slack.example/demo ./$(BIN)/vigil check \
+		--config alert/config/testdata/reference.yaml | tee $(DEMO)/check.txt
 	./$(BIN)/vigil-agent --db $(DEMO)/host.db --once --log-level warn
 	./$(BIN)/vigil query --db $(DEMO)/host.db --window 1m 'memory_usage_percent.last by (host)' | tee $(DEMO)/host_memory.txt
 	@echo
 	@echo "demo store: $(DEMO)/vigil.db (its DuckDB cache: $(DEMO)/vigil.db.cache.duckdb)"
 	@echo "outputs:    $(DEMO)/latency_p95.txt $(DEMO)/error_ratio.txt $(DEMO)/cpu_avg.json $(DEMO)/latency_p99_7d.md"
 	@echo "migrated:   $(DEMO)/prom.db (an OpenMetrics export imported), $(DEMO)/prom_increase.txt"
+	@echo "alerting:   $(DEMO)/check.txt (the reference design's alert config, validated)"
 	@echo "this host:  $(DEMO)/host.db (one agent round), $(DEMO)/host_memory.txt"
 
 lint:
