@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vigil-metrics/vigil/alert/config"
+	"github.com/vigil-metrics/vigil/alert/state"
 	"github.com/vigil-metrics/vigil/analyze"
 	"github.com/vigil-metrics/vigil/analyze/metricpath"
 )
@@ -22,15 +23,14 @@ type Querier interface {
 	Eval(ctx context.Context, e *metricpath.Expr, w analyze.Window) ([]analyze.Result, error)
 }
 
-// Observation is what one rule saw for one label set.
+// Observation is what one rule saw for one label set: the state
+// machine's input (alert/state.Step) with the alert's identity.
 type Observation struct {
 	Rule *config.Rule
 	// Labels identify the alert: the rule's labels, then the group's
 	// (group_by labels, or the path's by labels), which win on a clash.
-	Labels   map[string]string
-	HasData  bool
-	Breached bool
-	Value    float64 // NaN without data
+	Labels map[string]string
+	state.Observation
 }
 
 // Rules evaluates every rule at at. A rule whose path matches nothing
@@ -60,15 +60,15 @@ func Rule(ctx context.Context, q Querier, r *config.Rule, at time.Time) ([]Obser
 		return nil, fmt.Errorf("rule %s: %w", r.Name, err)
 	}
 	if len(rs) == 0 {
-		return []Observation{{Rule: r, Labels: maps.Clone(r.Labels), Value: math.NaN()}}, nil
+		return []Observation{{Rule: r, Labels: maps.Clone(r.Labels), Observation: state.Observation{Value: math.NaN()}}}, nil
 	}
 	out := make([]Observation, 0, len(rs))
 	for _, res := range rs {
 		labels := map[string]string{}
 		maps.Copy(labels, r.Labels)
 		maps.Copy(labels, res.Labels)
-		out = append(out, Observation{Rule: r, Labels: labels, HasData: true,
-			Breached: Breached(r.Condition, res.Value, r.Threshold), Value: res.Value})
+		out = append(out, Observation{Rule: r, Labels: labels, Observation: state.Observation{HasData: true,
+			Breached: Breached(r.Condition, res.Value, r.Threshold), Value: res.Value}})
 	}
 	return out, nil
 }
