@@ -47,6 +47,9 @@ demo: build
 		'http_requests_total.increase by (method)' | tee $(DEMO)/prom_increase.txt
 	SLACK_WEBHOOK_URL=https://hooks.slack.example/demo ./$(BIN)/vigil check \
 		--config alert/config/testdata/reference.yaml | tee $(DEMO)/check.txt
+	rm -f $(DEMO)/vigil-state.db*
+	./$(BIN)/vigil evaluate --config testdata/alerting/demo.yaml --db $(DEMO)/vigil.db \
+		--state $(DEMO)/vigil-state.db --at $(DEMO_AT) | tee $(DEMO)/alerts.txt
 	./$(BIN)/vigil-agent --db $(DEMO)/host.db --once --log-level warn
 	./$(BIN)/vigil query --db $(DEMO)/host.db --window 1m 'memory_usage_percent.last by (host)' | tee $(DEMO)/host_memory.txt
 	@echo
@@ -54,6 +57,7 @@ demo: build
 	@echo "outputs:    $(DEMO)/latency_p95.txt $(DEMO)/error_ratio.txt $(DEMO)/cpu_avg.json $(DEMO)/latency_p99_7d.md"
 	@echo "migrated:   $(DEMO)/prom.db (an OpenMetrics export imported), $(DEMO)/prom_increase.txt"
 	@echo "alerting:   $(DEMO)/check.txt (the reference design's alert config, validated)"
+	@echo "            $(DEMO)/alerts.txt (testdata/alerting/demo.yaml evaluated; state in $(DEMO)/vigil-state.db)"
 	@echo "this host:  $(DEMO)/host.db (one agent round), $(DEMO)/host_memory.txt"
 
 lint:
