@@ -242,7 +242,7 @@ func (d *DB) Begin(ctx context.Context, holder string, wait time.Duration) (*Run
 		}
 		if !isBusy(err) || ctx.Err() != nil || !time.Now().Before(deadline) {
 			// Back to the pool with the ordinary patience, not our slice.
-			conn.ExecContext(context.Background(), "PRAGMA busy_timeout = "+strconv.Itoa(int(busyTimeout/time.Millisecond)))
+			conn.ExecContext(context.Background(), "PRAGMA busy_timeout = "+strconv.Itoa(int(busyTimeout/time.Millisecond))) //nolint:errcheck // best effort: the connection is closed next
 			conn.Close()
 			if isBusy(err) {
 				return nil, d.lockedError(ctx, holder)

@@ -124,7 +124,7 @@ func (a *app) runEvaluate(cmd *cobra.Command, o *evaluateOptions) error {
 	if err != nil {
 		return err
 	}
-	defer sdb.Close()
+	defer sdb.Close() //nolint:errcheck // a committed run is already on disk
 	host, _ := os.Hostname()
 	run, err := sdb.Begin(cmd.Context(), fmt.Sprintf("pid %d on %s", os.Getpid(), host), o.LockTimeout)
 	if err != nil {
