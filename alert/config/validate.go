@@ -404,18 +404,7 @@ func (d *decoder) rules(n *yaml.Node) {
 			}
 		}
 		seen := d.fields(item, what, map[string]func(*yaml.Node){
-			"name": func(v *yaml.Node) {
-				s, ok := d.nonEmpty(v, "name")
-				if !ok {
-					return
-				}
-				if first, dup := names[s]; dup {
-					d.errf(v, "duplicate rule name %q (first at line %d)", s, first.Line)
-					return
-				}
-				names[s] = v
-				r.Name = s
-			},
+			"name":        func(v *yaml.Node) { r.Name, _ = d.uniqueName(v, names, "rule") },
 			"description": func(v *yaml.Node) { r.Description, _ = d.str(v, "description") },
 			"metric_path": func(v *yaml.Node) { r.MetricPath, r.Path, _ = d.metricPath(v, "metric_path") },
 			"condition": func(v *yaml.Node) {
@@ -542,18 +531,7 @@ func (d *decoder) channels(n *yaml.Node) {
 			}
 		}
 		fs := map[string]func(*yaml.Node){
-			"name": func(v *yaml.Node) {
-				s, ok := d.nonEmpty(v, "name")
-				if !ok {
-					return
-				}
-				if first, dup := names[s]; dup {
-					d.errf(v, "duplicate channel name %q (first at line %d)", s, first.Line)
-					return
-				}
-				names[s] = v
-				c.Name = s
-			},
+			"name": func(v *yaml.Node) { c.Name, _ = d.uniqueName(v, names, "channel") },
 			"type": func(v *yaml.Node) {
 				s, ok := d.str(v, "type")
 				if ok && !oneOf(s, ChannelTypes) {
@@ -770,18 +748,7 @@ func (d *decoder) escalation(n *yaml.Node) {
 		p := EscalationPolicy{Pos: pos(item)}
 		what := "escalation policy"
 		seen := d.fields(item, what, map[string]func(*yaml.Node){
-			"name": func(v *yaml.Node) {
-				s, ok := d.nonEmpty(v, "name")
-				if !ok {
-					return
-				}
-				if first, dup := names[s]; dup {
-					d.errf(v, "duplicate escalation policy name %q (first at line %d)", s, first.Line)
-					return
-				}
-				names[s] = v
-				p.Name = s
-			},
+			"name":     func(v *yaml.Node) { p.Name, _ = d.uniqueName(v, names, "escalation policy") },
 			"triggers": func(v *yaml.Node) { p.Triggers = d.filters(v, "triggers") },
 			"steps": func(v *yaml.Node) {
 				d.list(v, "steps", func(st *yaml.Node) { p.Steps = append(p.Steps, d.step(st)) })
@@ -933,18 +900,7 @@ func (d *decoder) correlationRules(n *yaml.Node) {
 	d.list(n, "correlation_rules", func(item *yaml.Node) {
 		r := CorrelationRule{Pos: pos(item)}
 		seen := d.fields(item, "correlation rule", map[string]func(*yaml.Node){
-			"name": func(v *yaml.Node) {
-				s, ok := d.nonEmpty(v, "name")
-				if !ok {
-					return
-				}
-				if first, dup := names[s]; dup {
-					d.errf(v, "duplicate correlation rule name %q (first at line %d)", s, first.Line)
-					return
-				}
-				names[s] = v
-				r.Name = s
-			},
+			"name":        func(v *yaml.Node) { r.Name, _ = d.uniqueName(v, names, "correlation rule") },
 			"group_key":   func(v *yaml.Node) { r.GroupKey, _ = d.nonEmpty(v, "group_key") },
 			"time_window": func(v *yaml.Node) { r.TimeWindow, _ = d.duration(v, "time_window", false) },
 			"alert_patterns": func(v *yaml.Node) {
@@ -1046,4 +1002,19 @@ func (d *decoder) recordingRules(n *yaml.Node) {
 		}
 		d.cfg.RecordingRules = append(d.cfg.RecordingRules, r)
 	})
+}
+
+// uniqueName reads a section item's name: present, and not the name of an
+// earlier item of the section (names maps each to where it first stood).
+func (d *decoder) uniqueName(v *yaml.Node, names map[string]*yaml.Node, what string) (string, bool) {
+	s, ok := d.nonEmpty(v, "name")
+	if !ok {
+		return "", false
+	}
+	if first, dup := names[s]; dup {
+		d.errf(v, "duplicate %s name %q (first at line %d)", what, s, first.Line)
+		return "", false
+	}
+	names[s] = v
+	return s, true
 }
