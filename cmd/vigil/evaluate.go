@@ -181,9 +181,11 @@ func (a *app) runEvaluate(cmd *cobra.Command, o *evaluateOptions) error {
 		}
 	}
 	// Alerts of existing rules whose label set was not seen this run: their
-	// group vanished from the data (nodata).
+	// group vanished from the data (nodata). One already inactive or
+	// without data is left as it is, so vanished groups do not pile up in
+	// every run's output.
 	for fp, p := range prev {
-		if r, ok := rules[p.Rule]; ok && !seen[fp] && p.State != state.Inactive {
+		if r, ok := rules[p.Rule]; ok && !seen[fp] && p.State != state.Inactive && p.State != state.NoData {
 			if err := step(r, p.Labels, state.Observation{}); err != nil {
 				return err
 			}
