@@ -211,7 +211,10 @@ func (s *Sender) Notify(ctx context.Context, m Message) (retry bool, err error) 
 		return false, fmt.Errorf("webhook %q: %w", s.name, last)
 	}
 	if cerr := ctx.Err(); cerr != nil {
-		return true, fmt.Errorf("webhook %q: gave up after %d of %d attempts: %w (last error: %v)", s.name, tries, s.attempts, cerr, last)
+		if last == nil { // stopped before the first attempt
+			return true, fmt.Errorf("webhook %q: not sent: %w", s.name, cerr)
+		}
+		return true, fmt.Errorf("webhook %q: gave up after %d of %d attempts: %w (last error: %w)", s.name, tries, s.attempts, cerr, last)
 	}
 	return true, fmt.Errorf("webhook %q: %d attempts failed, last: %w", s.name, tries, last)
 }
