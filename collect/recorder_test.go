@@ -508,22 +508,7 @@ func TestReopenReresolvesForgottenQueuedSeries(t *testing.T) {
 	}
 	r.ForgetIdle(0)
 	r.ForgetIdle(0) // a_total is forgotten; its sample of 2 still waits
-	// Another store takes the file's place: id 1 is some other series.
-	other := filepath.Join(t.TempDir(), "other.db")
-	st, err := store.Open(context.Background(), other, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.Write(context.Background(), []store.Sample{{Name: "b", Type: store.Gauge, TS: 1795946400000, Value: 9}}); err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
-	for _, suffix := range []string{"-wal", "-shm"} {
-		os.Remove(path + suffix)
-	}
-	if err := os.Rename(other, path); err != nil {
-		t.Fatal(err)
-	}
+	replaceStore(t, path)
 	r.reopenAfter(flushErr)
 	if err := r.Flush(context.Background()); err != nil {
 		t.Fatal(err)
@@ -547,6 +532,22 @@ func TestReopenReresolvesHeldHandles(t *testing.T) {
 	}
 	r.ForgetIdle(0)
 	r.ForgetIdle(0)
+	replaceStore(t, path)
+	r.reopenAfter(errors.New("a write failed"))
+	c.Add(2)
+	if err := r.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := rows(t, r, `SELECT se.name, s.value FROM samples s JOIN series se ON se.id = s.series_id ORDER BY s.id`)
+	if strings.Join(got, ";") != "b 9;a_total 2" {
+		t.Errorf("rows = %q, want b 9 then a_total 2", got)
+	}
+}
+
+// replaceStore puts another store in path's place (a restore), whose
+// series id 1 is some other series: gauge b, with one sample of 9.
+func replaceStore(t *testing.T, path string) {
+	t.Helper()
 	other := filepath.Join(t.TempDir(), "other.db")
 	st, err := store.Open(context.Background(), other, store.Options{})
 	if err != nil {
@@ -561,14 +562,5 @@ func TestReopenReresolvesHeldHandles(t *testing.T) {
 	}
 	if err := os.Rename(other, path); err != nil {
 		t.Fatal(err)
-	}
-	r.reopenAfter(errors.New("a write failed"))
-	c.Add(2)
-	if err := r.Flush(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	got := rows(t, r, `SELECT se.name, s.value FROM samples s JOIN series se ON se.id = s.series_id ORDER BY s.id`)
-	if strings.Join(got, ";") != "b 9;a_total 2" {
-		t.Errorf("rows = %q, want b 9 then a_total 2", got)
 	}
 }
