@@ -77,6 +77,17 @@ func TestConfigBad(t *testing.T) {
 			[]string{`3:11: unknown channel type "pager" (want webhook, email, github, sentry, slack)`}},
 		{"webhook without url", "channels:\n  - name: c\n    type: webhook\n",
 			[]string{`2:5: channel "c": missing required field "url"`}},
+		// "    format: " is 12 columns, so the value starts at column 13.
+		{"unknown webhook format", "channels:\n  - name: c\n    type: webhook\n    url: ${SET}\n    format: slack\n",
+			[]string{`5:13: unknown webhook format "slack" (want vigil, alertmanager)`}},
+		{"webhook format not a string", "channels:\n  - name: c\n    type: webhook\n    url: ${SET}\n    format: [vigil]\n",
+			[]string{`5:13: format: want a string, got a list`}},
+		// format belongs to webhook channels only.
+		{"format on email", "channels:\n  - name: m\n    type: email\n    smtp_server: s\n    from_email: a@b.c\n    to_emails: [x@y.z]\n    format: vigil\n",
+			[]string{`7:5: unknown field "format" in channel "m" (type email) (want enabled, filters, from_email, name, retry_attempts, retry_delay, send_resolved, smtp_port, smtp_server, timeout, to_emails, type, use_tls, username)`}},
+		// "    send_resolved: " is 19 columns.
+		{"send_resolved not a bool", "channels:\n  - name: c\n    type: webhook\n    url: ${SET}\n    send_resolved: \"no\"\n",
+			[]string{`5:20: send_resolved: want true or false, got the string "no"`}},
 		{"bad github repo", "channels:\n  - name: gh\n    type: github\n    repo: aivillage\n",
 			[]string{`4:11: repo: want owner/name, got "aivillage"`}},
 		{"unset env", "channels:\n  - name: c\n    type: webhook\n    url: ${NOPE}\n",

@@ -26,6 +26,11 @@ var Severities = []string{"critical", "high", "medium", "low"}
 // ChannelTypes are the notification channel types.
 var ChannelTypes = []string{"webhook", "email", "github", "sentry", "slack"}
 
+// WebhookFormats are the payload formats of a webhook channel's format
+// setting, the default first: "vigil" is the reference design's payload,
+// "alertmanager" Alertmanager's webhook payload (version 4).
+var WebhookFormats = []string{"vigil", "alertmanager"}
+
 // Config is a decoded, validated alerting configuration.
 type Config struct {
 	File             string
@@ -75,8 +80,12 @@ type Channel struct {
 	Timeout       time.Duration
 	RetryAttempts int
 	RetryDelay    time.Duration
-	Filters       []Filter
-	Settings      map[string]any // string, int, bool, []string or map[string]string
+	// SendResolved says whether the channel is told when an alert
+	// resolves (send_resolved, any channel type). Parse fills in true
+	// when the file leaves it out; a Channel built by hand must set it.
+	SendResolved bool
+	Filters      []Filter
+	Settings     map[string]any // string, int, bool, []string or map[string]string
 }
 
 // EscalationPolicy is a named list of steps for matching alerts.

@@ -78,3 +78,25 @@ func TestConfigReferenceUnsetEnv(t *testing.T) {
 		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(ws, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+func TestChannelFormatAndSendResolved(t *testing.T) {
+	y := "channels:\n" +
+		"  - {name: a, type: webhook, url: 'https://example.com/a'}\n" +
+		"  - {name: b, type: webhook, url: 'https://example.com/b', format: alertmanager, send_resolved: false}\n" +
+		"  - {name: c, type: webhook, url: 'https://example.com/c', format: vigil, send_resolved: true}\n" +
+		"  - {name: d, type: slack, webhook_url: 'https://example.com/d', send_resolved: false}\n"
+	cfg, err := ParseEnv("c.yaml", []byte(y), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		format       any
+		sendResolved bool
+	}{{nil, true}, {"alertmanager", false}, {"vigil", true}, {nil, false}}
+	for i, w := range want {
+		c := cfg.Channels[i]
+		if c.Settings["format"] != w.format || c.SendResolved != w.sendResolved {
+			t.Errorf("channel %s: format %v, send_resolved %v; want %v, %v", c.Name, c.Settings["format"], c.SendResolved, w.format, w.sendResolved)
+		}
+	}
+}

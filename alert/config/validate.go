@@ -496,16 +496,17 @@ func (d *decoder) metricPath(v *yaml.Node, field string) (string, *metricpath.Ex
 // ---- channels ----
 
 type chanField struct {
-	kind     string // str, int, bool, strs, map, dur, url, secret
+	kind     string // str, int, bool, strs, map, dur, url, secret, repo, port, webhook_format
 	required bool
 }
 
 var commonChannelFields = map[string]chanField{
 	"timeout": {kind: "dur"}, "retry_attempts": {kind: "int0"}, "retry_delay": {kind: "dur"},
+	"send_resolved": {kind: "bool"},
 }
 
 var channelFields = map[string]map[string]chanField{
-	"webhook": {"url": {"url", true}, "headers": {"map", false}},
+	"webhook": {"url": {"url", true}, "headers": {"map", false}, "format": {"webhook_format", false}},
 	"email": {"smtp_server": {"str", true}, "smtp_port": {"port", false}, "username": {"str", false},
 		"from_email": {"str", false}, "to_emails": {"strs", true}, "use_tls": {"bool", false}},
 	"github": {"repo": {"repo", true}, "labels": {"strs", false}, "assignees": {"strs", false}},
@@ -516,7 +517,7 @@ var channelFields = map[string]map[string]chanField{
 func (d *decoder) channels(n *yaml.Node) {
 	names := map[string]*yaml.Node{}
 	d.list(n, "channels", func(item *yaml.Node) {
-		c := Channel{Pos: pos(item), Enabled: true, Settings: map[string]any{}}
+		c := Channel{Pos: pos(item), Enabled: true, SendResolved: true, Settings: map[string]any{}}
 		var typ string
 		what := "channel"
 		if item.Kind == yaml.MappingNode {
@@ -583,6 +584,9 @@ func (d *decoder) channels(n *yaml.Node) {
 		}
 		if v, ok := c.Settings["retry_attempts"].(int); ok {
 			c.RetryAttempts = v
+		}
+		if v, ok := c.Settings["send_resolved"].(bool); ok {
+			c.SendResolved = v
 		}
 		if item.Kind == yaml.MappingNode {
 			d.secrets(item, seen, &c, what)
@@ -664,6 +668,13 @@ func (d *decoder) channelValue(v *yaml.Node, field, kind string) (any, bool) {
 			return nil, false
 		}
 		return s, true
+	case "webhook_format":
+		s, ok := d.str(v, field)
+		if ok && !oneOf(s, WebhookFormats) {
+			d.errf(v, "unknown webhook format %q (want %s)", s, strings.Join(WebhookFormats, ", "))
+			return nil, false
+		}
+		return s, ok
 	case "repo":
 		s, ok := d.str(v, field)
 		if !ok {

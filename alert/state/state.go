@@ -84,6 +84,16 @@ type Alert struct {
 	// breach starts, so last week's ack cannot mute today's incident.
 	Acked      bool
 	AckComment string
+	AckedAt    time.Time
+
+	// Incident is the correlation incident the current episode joined
+	// ("" for none); it is kept through resolution so the resolved notice
+	// names it.
+	Incident string
+	// EscPolicy and EscSteps are the escalation policy of the current
+	// episode and how many of its steps have been executed.
+	EscPolicy string
+	EscSteps  int
 }
 
 // Observation is what one evaluation of a rule saw for one label set.
@@ -109,7 +119,8 @@ type Observation struct {
 //	not breached, otherwise  -> Inactive (ResolvedAt kept)
 //
 // A new breach is one from Inactive, Resolved or NoData; it starts a new
-// episode, clearing FiredAt, ResolvedAt and the acknowledgement.
+// episode, clearing FiredAt, ResolvedAt, the acknowledgement, the
+// incident and the escalation progress.
 //
 // Firing with no data becomes NoData, not "still firing": like Prometheus,
 // which keeps an alert only while its expression returns it, vigil does not
@@ -138,7 +149,8 @@ func Step(prev Alert, obs Observation, at time.Time, forDur time.Duration) Alert
 		default: // Inactive, Resolved, NoData: a new episode.
 			a.ActiveSince = at
 			a.FiredAt, a.ResolvedAt = time.Time{}, time.Time{}
-			a.Acked, a.AckComment = false, ""
+			a.Acked, a.AckComment, a.AckedAt = false, "", time.Time{}
+			a.Incident, a.EscPolicy, a.EscSteps = "", "", 0
 			a.State = Pending
 			if forDur <= 0 {
 				a.State, a.FiredAt = Firing, at

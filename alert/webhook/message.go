@@ -1,6 +1,8 @@
 package webhook
 
 import (
+	"encoding/json"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,6 +30,12 @@ type Alert struct {
 	EndsAt    time.Time // zero: still active
 	// Fingerprint is state.FormatFingerprint of the alert's fingerprint.
 	Fingerprint string
+	// EscalationStep is the escalation policy step (0-based, as in the
+	// reference design) that caused this notification.
+	EscalationStep int
+	// Incident is the id of the incident the alert belongs to, "" for
+	// none.
+	Incident string
 }
 
 // Message is one webhook notification. Its JSON is Alertmanager's webhook
@@ -177,4 +185,104 @@ func groupKey(labels map[string]string) string {
 	}
 	b.WriteString("}")
 	return b.String()
+}
+
+// Payload is one notification in the "vigil" format: the reference
+// design's webhook payload (WebhookNotificationChannel) with what vigil
+// adds. For a single alert it is that alert's object; for several (an
+// incident's alerts sent together) it is the first alert's object with
+// Alerts listing every alert, the first included. The package doc shows
+// the JSON.
+type Payload struct {
+	Timestamp      time.Time         `json:"timestamp"`
+	AlertName      string            `json:"alert_name"`
+	Severity       string            `json:"severity"`
+	Description    string            `json:"description"`
+	MetricValue    Number            `json:"metric_value"`
+	Threshold      Number            `json:"threshold"`
+	Labels         map[string]string `json:"labels"`
+	EscalationStep int               `json:"escalation_step"`
+	Status         string            `json:"status"`
+	State          string            `json:"state"`
+	Fingerprint    string            `json:"fingerprint"`
+	Incident       string            `json:"incident,omitempty"`
+	StartsAt       *time.Time        `json:"starts_at"`
+	EndsAt         *time.Time        `json:"ends_at"`
+	Alerts         []Payload         `json:"alerts,omitempty"`
+}
+
+// Number is a float64 whose JSON is null when it is NaN or infinite,
+// which JSON numbers cannot express.
+type Number float64
+
+// MarshalJSON writes n as a JSON number, or null.
+func (n Number) MarshalJSON() ([]byte, error) {
+	f := float64(n)
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return []byte("null"), nil
+	}
+	return json.Marshal(f)
+}
+
+// UnmarshalJSON reads a number, or null as NaN.
+func (n *Number) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*n = Number(math.NaN())
+		return nil
+	}
+	var f float64
+	if err := json.Unmarshal(b, &f); err != nil {
+		return err
+	}
+	*n = Number(f)
+	return nil
+}
+
+// NewPayload builds the "vigil" format payload for alerts evaluated at at.
+// alerts must not be empty. Times are UTC (RFC 3339 with "Z"); a zero
+// StartsAt or EndsAt is null. Labels are the alert's own (never null);
+// the rule's name and severity are alert_name and severity.
+func NewPayload(at time.Time, alerts []Alert) Payload {
+	if len(alerts) == 0 {
+		return Payload{Timestamp: at.UTC(), Labels: map[string]string{}}
+	}
+	p := payloadAlert(at, alerts[0])
+	if len(alerts) > 1 {
+		p.Alerts = make([]Payload, len(alerts))
+		for i, a := range alerts {
+			p.Alerts[i] = payloadAlert(at, a)
+		}
+	}
+	return p
+}
+
+func payloadAlert(at time.Time, a Alert) Payload {
+	p := Payload{
+		Timestamp:      at.UTC(),
+		AlertName:      a.Rule,
+		Severity:       a.Severity,
+		Description:    a.Description,
+		MetricValue:    Number(a.Value),
+		Threshold:      Number(a.Threshold),
+		Labels:         make(map[string]string, len(a.Labels)),
+		EscalationStep: a.EscalationStep,
+		Status:         amStatus(a.State),
+		State:          a.State,
+		Fingerprint:    a.Fingerprint,
+		Incident:       a.Incident,
+		StartsAt:       utcOrNil(a.StartsAt),
+		EndsAt:         utcOrNil(a.EndsAt),
+	}
+	for k, v := range a.Labels {
+		p.Labels[k] = v
+	}
+	return p
+}
+
+func utcOrNil(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
 }

@@ -1,12 +1,47 @@
 // Package webhook sends vigil's alert notifications to HTTP endpoints as
-// JSON in Alertmanager's webhook format, so receivers built for
-// Alertmanager work with vigil unchanged.
+// JSON, in one of two formats chosen by the channel's format setting.
 //
-// A Sender is built from one configured channel (type webhook) and
-// delivers one Message per Notify call. Notify retries transient failures
-// (network errors, 5xx, 429) with exponential backoff inside the call, and
-// tells its caller through the retry result whether a later run may try
-// again: vigil runs from cron, so giving up now is not giving up for good.
+// The "vigil" format (the default) is the reference design's webhook
+// payload (WebhookNotificationChannel) with what vigil adds; see Payload
+// and NewPayload. One alert is one object:
+//
+//	{
+//	  "timestamp": "2025-03-01T12:00:30Z",    // evaluation time, RFC 3339 UTC
+//	  "alert_name": "HighLatency",            // the rule
+//	  "severity": "critical",
+//	  "description": "p99 latency above 500ms",
+//	  "metric_value": 612.5,                  // null when NaN or infinite
+//	  "threshold": 500,                       // null when NaN or infinite
+//	  "labels": {"service": "api"},           // the alert's labels, {} when none
+//	  "escalation_step": 0,                   // the escalation step, 0-based
+//	  "status": "firing",                     // "firing" or "resolved"
+//	  "state": "firing",                      // firing, pending, nodata, resolved or inactive
+//	  "fingerprint": "00000000000000ab",
+//	  "incident": "inc-20250301-1",           // left out when the alert is in no incident
+//	  "starts_at": "2025-03-01T10:58:00Z",    // null when unknown
+//	  "ends_at": null                         // null while the alert is active
+//	}
+//
+// status is "resolved" for the states resolved and inactive and "firing"
+// for every other state (pending and nodata are not recoveries); state is
+// the exact vigil state. When one notification carries several alerts (an
+// incident's alerts sent to the channel together) it is still one object:
+// the first alert's fields at the top level, so a receiver written for the
+// single-alert payload keeps working, plus "alerts", an array holding the
+// same object for every alert, the first included. A single-alert payload
+// has no "alerts" key.
+//
+// The "alertmanager" format is Alertmanager's webhook payload (version
+// 4), so receivers built for Alertmanager work with vigil unchanged; see
+// Message and NewMessage.
+//
+// A Sender is built from one configured channel (type webhook). Send
+// builds the payload for the channel's format and posts it; Notify posts
+// a prepared Message. Both retry transient failures (network errors, 5xx,
+// 429) with exponential backoff inside the call, and tell their caller
+// through the retry result whether a later run may try again: vigil runs
+// from cron, so giving up now is not giving up for good. Any 2xx is
+// success. Sender.OnAttempt, when set, sees every HTTP attempt.
 //
 // Webhook URLs are credentials (Slack and many others put the token in the
 // path), so no error from this package contains more of the URL than its
@@ -43,14 +78,30 @@ const (
 	MaxRetryAfter = 30 * time.Second
 )
 
+// Payload formats, the values of a webhook channel's format setting
+// (config.WebhookFormats).
+const (
+	FormatVigil        = "vigil"        // the reference design's payload, Payload
+	FormatAlertmanager = "alertmanager" // Alertmanager's webhook payload v4, Message
+)
+
 // maxErrorBody is how much of a failed response's body goes into the error:
 // enough for a receiver's reason ("invalid_token"), not a whole HTML page.
 const maxErrorBody = 256
 
-// Sender delivers messages to one webhook channel. It is safe for
-// concurrent use.
+// Sender delivers notifications to one webhook channel. It is safe for
+// concurrent use once OnAttempt is set.
 type Sender struct {
+	// OnAttempt, when not nil, is called after every HTTP attempt, on the
+	// goroutine that called Send or Notify, with the try's number (1 for
+	// the first), the response's status code (0 when no response came:
+	// a network error, a timeout, a cancelled context) and the attempt's
+	// error (nil for a 2xx). The error is already redacted like every
+	// error of this package. Set it before the Sender is first used.
+	OnAttempt func(try int, status int, err error)
+
 	name          string
+	format        string
 	url           string
 	headers       http.Header
 	client        *http.Client
@@ -61,9 +112,10 @@ type Sender struct {
 }
 
 // New builds the sender for ch, which must be a webhook channel with an
-// http or https url. client may be nil (a fresh http.Client); it is not
-// given a timeout, because the channel's timeout applies per attempt
-// through the request's context.
+// http or https url. Its format setting, when present, must be FormatVigil
+// or FormatAlertmanager; absent means FormatVigil. client may be nil (a
+// fresh http.Client); it is not given a timeout, because the channel's
+// timeout applies per attempt through the request's context.
 //
 // RetryAttempts counts all tries, as in the reference design. A channel
 // that does not set retry_attempts gets DefaultRetryAttempts; an explicit
@@ -91,11 +143,19 @@ func New(ch config.Channel, client *http.Client) (*Sender, error) {
 	if err != nil {
 		return nil, fmt.Errorf("channel %q: %w", ch.Name, err)
 	}
+	format := FormatVigil
+	if v, set := ch.Settings["format"]; set {
+		f, _ := v.(string)
+		if f != FormatVigil && f != FormatAlertmanager {
+			return nil, fmt.Errorf("channel %q: unknown webhook format %q (want %s, %s)", ch.Name, v, FormatVigil, FormatAlertmanager)
+		}
+		format = f
+	}
 	if client == nil {
 		client = &http.Client{}
 	}
 	s := &Sender{
-		name: ch.Name, url: raw, headers: headers, client: client,
+		name: ch.Name, format: format, url: raw, headers: headers, client: client,
 		timeout: ch.Timeout, attempts: ch.RetryAttempts, delay: ch.RetryDelay,
 		maxRetryAfter: MaxRetryAfter,
 	}
@@ -156,7 +216,44 @@ func readHeaders(v any) (http.Header, error) {
 // Name is the channel's name.
 func (s *Sender) Name() string { return s.name }
 
-// Notify posts m as JSON, retrying network errors, 5xx and 429 with
+// Format is the channel's payload format, FormatVigil or
+// FormatAlertmanager.
+func (s *Sender) Format() string { return s.format }
+
+// Encode returns the JSON body Send posts for alerts evaluated at at:
+// NewPayload's in the vigil format, NewMessage(s.Name(), at, alerts)'s in
+// the alertmanager format.
+func (s *Sender) Encode(at time.Time, alerts []Alert) ([]byte, error) {
+	if len(alerts) == 0 {
+		return nil, fmt.Errorf("webhook %q: no alerts to send", s.name)
+	}
+	var v any
+	switch s.format {
+	case FormatAlertmanager:
+		v = NewMessage(s.name, at, alerts)
+	default:
+		v = NewPayload(at, alerts)
+	}
+	body, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("webhook %q: encode payload: %w", s.name, err)
+	}
+	return body, nil
+}
+
+// Send posts one notification about alerts, evaluated at at, in the
+// channel's format (see Encode), with Notify's retries and results.
+// Several alerts make one request. An empty alerts is an error, and not
+// one worth retrying.
+func (s *Sender) Send(ctx context.Context, at time.Time, alerts []Alert) (retry bool, err error) {
+	body, err := s.Encode(at, alerts)
+	if err != nil {
+		return false, err
+	}
+	return s.post(ctx, body)
+}
+
+// Notify posts m as JSON, whatever the channel's format, retrying network errors, 5xx and 429 with
 // exponential backoff from the channel's retry_delay (doubling, no jitter,
 // as in the reference design; a 429's Retry-After in seconds replaces the
 // delay, capped at MaxRetryAfter) for at most the channel's retry_attempts
@@ -172,6 +269,11 @@ func (s *Sender) Notify(ctx context.Context, m Message) (retry bool, err error) 
 	if err != nil {
 		return false, fmt.Errorf("webhook %q: encode message: %w", s.name, err)
 	}
+	return s.post(ctx, body)
+}
+
+// post sends body with the retries Notify describes.
+func (s *Sender) post(ctx context.Context, body []byte) (retry bool, err error) {
 	b := backoff.NewExponentialBackOff()
 	b.InitialInterval = s.delay
 	b.Multiplier = 2
@@ -187,6 +289,9 @@ func (s *Sender) Notify(ctx context.Context, m Message) (retry bool, err error) 
 	op := func() (struct{}, error) {
 		tries++
 		res := s.attempt(ctx, body)
+		if s.OnAttempt != nil {
+			s.OnAttempt(tries, res.status, res.err)
+		}
 		last = res.err
 		switch {
 		case res.err == nil:
@@ -221,6 +326,7 @@ func (s *Sender) Notify(ctx context.Context, m Message) (retry bool, err error) 
 
 // result is one attempt's outcome.
 type result struct {
+	status     int // the response's status code, 0 when none came
 	err        error
 	retry      bool
 	retryAfter time.Duration // > 0: the server asked for this wait
@@ -249,17 +355,18 @@ func (s *Sender) attempt(ctx context.Context, body []byte) result {
 	// Drain a little more so the connection can be reused.
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 
-	if resp.StatusCode/100 == 2 {
-		return result{}
+	code := resp.StatusCode
+	if code/100 == 2 {
+		return result{status: code}
 	}
-	err = &StatusError{URL: RedactURL(s.url), Code: resp.StatusCode, Body: strings.TrimSpace(string(snippet))}
+	err = &StatusError{URL: RedactURL(s.url), Code: code, Body: strings.TrimSpace(string(snippet))}
 	switch {
-	case resp.StatusCode == http.StatusTooManyRequests:
-		return result{err: err, retry: true, retryAfter: s.retryAfter(resp.Header.Get("Retry-After"))}
-	case resp.StatusCode >= 500:
-		return result{err: err, retry: true}
+	case code == http.StatusTooManyRequests:
+		return result{status: code, err: err, retry: true, retryAfter: s.retryAfter(resp.Header.Get("Retry-After"))}
+	case code >= 500:
+		return result{status: code, err: err, retry: true}
 	}
-	return result{err: err}
+	return result{status: code, err: err}
 }
 
 // retryAfter reads a Retry-After in seconds. The HTTP-date form is not

@@ -11,6 +11,10 @@
 //     with the cache synced, and warm after 1% new rows, with peak RSS;
 //   - demo: a warm query on the demo store against `vigil version`, the
 //     floor of any vigil command;
+//   - evaluate: `vigil evaluate` of 200 alert rules (-eval-rules) over a
+//     store of a day (-eval-span) of 1,000 series (-eval-series) at 10 s,
+//     imported with `vigil import`: warm runs a minute apart against 1 s
+//     and 500 MiB of peak RSS;
 //   - agent: vigil-agent against prometheus-node-exporter, CPU and RSS.
 //
 // Each section prints its figures; a final table gives every measure with
@@ -38,6 +42,8 @@ type config struct {
 	importRows                   int
 	importBigGB                  float64
 	queryRows                    []int
+	evalSeries, evalRules        int
+	evalSpan                     time.Duration
 	sections                     []string
 }
 
@@ -51,6 +57,7 @@ var sections = []section{
 	{"import", benchImport},
 	{"query", benchQuery},
 	{"demo", benchDemo},
+	{"evaluate", benchEvaluate},
 	{"agent", func(c *config) ([]row, error) { return benchAgent(c.dir, c.agentBin, c.nodeExporter, c.agentSpan) }},
 }
 
@@ -100,7 +107,10 @@ func parseFlags(args []string) (*config, error) {
 	importRows := fs.String("import-rows", "3e6", "samples in each import file (a multiple of -series)")
 	fs.Float64Var(&cfg.importBigGB, "import-big-gb", 0, "also import a JSON Lines file of this many GB (0: skip)")
 	queryRows := fs.String("query-rows", "3e6,10e6", "store sizes for the query section, comma-separated")
-	sectionList := fs.String("sections", "import,query,demo,agent", "sections to run, comma-separated")
+	fs.IntVar(&cfg.evalSeries, "eval-series", evalFullSeries, "series in the evaluate section's store")
+	fs.IntVar(&cfg.evalRules, "eval-rules", evalFullRules, "alert rules in the evaluate section's config")
+	fs.DurationVar(&cfg.evalSpan, "eval-span", evalFullSpan, "time the evaluate section's store spans, one sample per series every 10s")
+	sectionList := fs.String("sections", "import,query,demo,evaluate,agent", "sections to run, comma-separated (import, query, demo, evaluate, agent)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -124,6 +134,12 @@ func parseFlags(args []string) (*config, error) {
 	if cfg.series <= 0 {
 		return nil, errors.New("-series: want a positive count")
 	}
+	if cfg.evalSeries <= 0 || cfg.evalRules <= 0 {
+		return nil, errors.New("-eval-series, -eval-rules: want a positive count")
+	}
+	if cfg.evalSpan < evalLead+evalRuns*time.Minute+time.Hour {
+		return nil, fmt.Errorf("-eval-span: want %s at least, for the rules' windows of up to 1h before the runs", evalLead+evalRuns*time.Minute+time.Hour)
+	}
 	return cfg, nil
 }
 
@@ -142,7 +158,7 @@ func parseSections(list string) ([]string, error) {
 	for _, name := range strings.Split(list, ",") {
 		name = strings.TrimSpace(name)
 		if !slices.ContainsFunc(sections, func(s section) bool { return s.name == name }) {
-			return nil, fmt.Errorf("-sections: unknown section %q (want import, query, demo or agent)", name)
+			return nil, fmt.Errorf("-sections: unknown section %q (want import, query, demo, evaluate or agent)", name)
 		}
 		out = append(out, name)
 	}

@@ -59,10 +59,11 @@ func printLine(format string, args ...any) {
 	fmt.Println(strings.TrimRight(fmt.Sprintf(format, args...), " "))
 }
 
-// humanCount writes 3000000 as 3M and 300000 as 300k, for measure names.
+// humanCount writes 3000000 as 3M, 8640000 as 8.64M and 300000 as 300k,
+// for measure names.
 func humanCount(n int) string {
 	switch {
-	case n >= 1_000_000 && n%100_000 == 0:
+	case n >= 1_000_000 && n%10_000 == 0:
 		return strconv.FormatFloat(float64(n)/1e6, 'f', -1, 64) + "M"
 	case n >= 1000 && n%100 == 0:
 		return strconv.FormatFloat(float64(n)/1e3, 'f', -1, 64) + "k"

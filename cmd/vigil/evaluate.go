@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"math"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -16,11 +17,19 @@ import (
 
 	alertconfig "github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/alert/eval"
-	"github.com/vigil-metrics/vigil/alert/route"
+	"github.com/vigil-metrics/vigil/alert/notify"
+	"github.com/vigil-metrics/vigil/alert/record"
 	"github.com/vigil-metrics/vigil/alert/state"
+	"github.com/vigil-metrics/vigil/alert/webhook"
 	"github.com/vigil-metrics/vigil/analyze"
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
+	"github.com/vigil-metrics/vigil/collect/store"
 )
+
+// Crash points for the tests (which kill a run there): afterRecord runs
+// once the run's decisions and notices are committed, beforeSend right
+// before each notification request, after its notices are marked sending.
+var afterRecord, beforeSend func()
 
 type evaluateOptions struct {
 	At           string
@@ -28,21 +37,27 @@ type evaluateOptions struct {
 	DryRun       bool
 	FailOnFiring bool
 	LockTimeout  time.Duration
+	RecordDB     string
 }
 
 func newEvaluateCmd(a *app) *cobra.Command {
 	o := &evaluateOptions{}
 	cmd := &cobra.Command{
 		Use:   "evaluate",
-		Short: "Evaluate the alert rules once (from cron), stepping each alert's state",
+		Short: "Evaluate the alert rules once (from cron) and send what is owed",
 		Long: `Evaluate every alert rule of the config file at --at (default now) over the
 stores, step each alert's state (inactive, pending, firing, resolved, nodata)
 from the previous run's, kept in the state DB (--state, config state:,
-default vigil-state.db beside the config file), and print the alerts.
+default vigil-state.db beside the config file), decide the notifications
+(channel filters, escalation steps, silences, acks, cooldown, dedup,
+incidents), record them, send them under settings.max_alerts_per_minute,
+and print the alerts.
 
-Notification channels are not wired yet: an alert that should notify a
-channel is reported as held (its state is kept, so a later vigil sends it)
-and the run exits 1 naming the channels. --dry-run changes no state.`,
+A run holds the state DB's lock from start to end; an overlapping run waits
+--lock-timeout, then exits 1 naming the holder. Every notification is
+recorded before it is sent, so a run killed mid-way never makes the next
+one send twice. Exit 1 when a notification could not be delivered (it is
+retried by later runs when the failure was transient).`,
 		Example: `  * * * * * cd /etc/vigil && vigil evaluate --db '/var/lib/vigil/*.db'
   vigil evaluate --at 2026-11-29T10:00:00Z --dry-run -o json`,
 		Args: cobra.NoArgs,
@@ -50,12 +65,17 @@ and the run exits 1 naming the channels. --dry-run changes no state.`,
 	}
 	cmd.Flags().StringVar(&o.At, "at", "", "evaluation instant, RFC 3339 or unix seconds (default now)")
 	cmd.Flags().StringVarP(&o.Output, "output", "o", "table", "output: table or json")
-	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "evaluate and show, change no state")
+	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "evaluate and show what would be sent; change no state, send nothing")
 	cmd.Flags().BoolVar(&o.FailOnFiring, "fail-on-firing", false, "exit 3 when any alert is firing (for CI)")
 	cmd.Flags().DurationVar(&o.LockTimeout, "lock-timeout", 30*time.Second, "how long to wait for an overlapping run")
-	cmd.Flags().String("state", "", "state DB (default: config state:, else vigil-state.db beside the config file)")
+	cmd.Flags().StringVar(&o.RecordDB, "record-db", "", "store that recording_rules write their series into")
+	addStateFlag(cmd)
 	addDBFlag(cmd.Flags(), false)
 	return cmd
+}
+
+func addStateFlag(cmd *cobra.Command) {
+	cmd.Flags().String("state", "", "state DB (default: config state:, else vigil-state.db beside the config file)")
 }
 
 // alertJSON is one alert of the run's JSON (docs/alerting.md).
@@ -69,18 +89,28 @@ type alertJSON struct {
 	Labels       map[string]string `json:"labels"`
 	Incident     *string           `json:"incident"`
 	Notified     []string          `json:"notified"`
-	Held         []string          `json:"held,omitempty"`
 	SuppressedBy *string           `json:"suppressed_by"`
+	// Extensions: notices recorded this run, held by the rate limit, and
+	// failed this run.
+	Queued []string `json:"queued,omitempty"`
+	Held   []string `json:"held,omitempty"`
+	Failed []string `json:"failed,omitempty"`
 }
 
-func (a *app) runEvaluate(cmd *cobra.Command, o *evaluateOptions) error {
-	if o.Output != "table" && o.Output != "json" {
-		return cli.Usagef("--output %q: want table or json", o.Output)
-	}
-	at, err := a.at(o.At)
-	if err != nil {
-		return err
-	}
+// sendJSON is one notification a dry run would send.
+type sendJSON struct {
+	Channel    string   `json:"channel"`
+	Type       string   `json:"type"`
+	Target     string   `json:"target,omitempty"`
+	Kind       string   `json:"kind"`
+	Rule       string   `json:"rule"`
+	Labels     any      `json:"labels"`
+	Step       *int     `json:"escalation_step"`
+	Incident   string   `json:"incident,omitempty"`
+	Recipients []string `json:"recipients,omitempty"`
+}
+
+func (a *app) loadAlertConfig() (*alertconfig.Config, error) {
 	file := a.cfgFile
 	if file == "" {
 		file = "vigil.yaml"
@@ -90,43 +120,112 @@ func (a *app) runEvaluate(cmd *cobra.Command, o *evaluateOptions) error {
 		for _, p := range ps {
 			fmt.Fprintf(a.stderr, "vigil: error: %s\n", p.Error())
 		}
-		return &cli.SilentError{Code: cli.ExitUsage}
+		return nil, &cli.SilentError{Code: cli.ExitUsage}
 	}
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
-			return cli.WithHint(cli.Usagef("read config %s: %v", file, pe.Err), "vigil evaluate needs alert_rules: see docs/alerting.md")
+			return nil, cli.WithHint(cli.Usagef("read config %s: %v", file, pe.Err), "vigil evaluate needs alert_rules: see docs/alerting.md")
 		}
-		return cli.Usagef("read config %s: %v", file, err)
+		return nil, cli.Usagef("read config %s: %v", file, err)
+	}
+	return cfg, nil
+}
+
+func (a *app) openState(cmd *cobra.Command) (*state.DB, error) {
+	p := a.cfg.State
+	if f, _ := cmd.Flags().GetString("state"); f != "" {
+		p = f
+	}
+	if p == "" {
+		p = "vigil-state.db"
+	}
+	return state.Open(cmd.Context(), p)
+}
+
+func holderName() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("pid %d on %s", os.Getpid(), host)
+}
+
+// senders builds a notifier for every enabled channel vigil can send
+// through; the others are left out and their notices fail with that
+// reason.
+func senders(cfg *alertconfig.Config) (map[string]notify.Notifier, error) {
+	out := map[string]notify.Notifier{}
+	for _, c := range cfg.Channels {
+		if !c.Enabled {
+			continue
+		}
+		switch c.Type {
+		case "webhook":
+			s, err := webhook.New(c, nil)
+			if err != nil {
+				return nil, cli.Usagef("%s:%d:%d: %v", cfg.File, c.Pos.Line, c.Pos.Col, err)
+			}
+			out[c.Name] = webhook.Channel{S: s}
+		}
+	}
+	return out, nil
+}
+
+func (a *app) runEvaluate(cmd *cobra.Command, o *evaluateOptions) error {
+	ctx := cmd.Context()
+	if o.Output != "table" && o.Output != "json" {
+		return cli.Usagef("--output %q: want table or json", o.Output)
+	}
+	at, err := a.at(o.At)
+	if err != nil {
+		return err
+	}
+	cfg, err := a.loadAlertConfig()
+	if err != nil {
+		return err
+	}
+	if len(cfg.RecordingRules) > 0 && o.RecordDB == "" && !o.DryRun {
+		a.log.Warn("recording_rules are not evaluated without --record-db")
+	}
+	snd, err := senders(cfg)
+	if err != nil {
+		return err
 	}
 	stores, err := a.storePaths()
 	if err != nil {
 		return err
 	}
-	db, err := analyze.Open(cmd.Context(), stores, analyze.Options{CacheDir: a.cfg.CacheDir, Logger: a.log})
+	db, err := analyze.Open(ctx, stores, analyze.Options{CacheDir: a.cfg.CacheDir, Logger: a.log})
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	obs, err := eval.Rules(cmd.Context(), db, cfg.Rules, at)
+	obs, err := eval.Rules(ctx, db, cfg.Rules, at)
 	if err != nil {
 		return err
 	}
+	if o.RecordDB != "" && !o.DryRun && len(cfg.RecordingRules) > 0 {
+		st, err := store.Open(ctx, o.RecordDB, store.Options{})
+		if err != nil {
+			return err
+		}
+		sum, err := record.Record(ctx, record.WithStoreLabels(db, db.Stores), cfg.RecordingRules, at, st)
+		st.Close()
+		if err != nil {
+			return fmt.Errorf("recording rules: %w", err)
+		}
+		a.log.Info("recording rules", "summary", sum.String())
+	}
 
-	statePath := a.cfg.State
-	if f, _ := cmd.Flags().GetString("state"); f != "" {
-		statePath = f
-	}
-	if statePath == "" {
-		statePath = "vigil-state.db"
-	}
-	sdb, err := state.Open(cmd.Context(), statePath)
+	sdb, err := a.openState(cmd)
 	if err != nil {
 		return err
 	}
 	defer sdb.Close() //nolint:errcheck // a committed run is already on disk
-	host, _ := os.Hostname()
-	run, err := sdb.Begin(cmd.Context(), fmt.Sprintf("pid %d on %s", os.Getpid(), host), o.LockTimeout)
+	var run *state.Run
+	if o.DryRun {
+		run, err = sdb.Snapshot(ctx)
+	} else {
+		run, err = sdb.Begin(ctx, holderName(), o.LockTimeout)
+	}
 	if err != nil {
 		return err
 	}
@@ -140,45 +239,19 @@ func (a *app) runEvaluate(cmd *cobra.Command, o *evaluateOptions) error {
 	for i := range cfg.Rules {
 		rules[cfg.Rules[i].Name] = &cfg.Rules[i]
 	}
-	var out []alertJSON
-	held := map[string]bool{}
-	firing := false
+	var items []*notify.Item
 	seen := map[uint64]bool{}
-	step := func(r *alertconfig.Rule, labels map[string]string, ob state.Observation) error {
+	step := func(r *alertconfig.Rule, labels map[string]string, ob state.Observation) {
 		fp := state.Fingerprint(r.Name, labels)
 		seen[fp] = true
 		p, ok := prev[fp]
 		if !ok {
 			p = state.NewAlert(r.Name, labels)
 		}
-		next := state.Step(p, ob, at, r.For)
-		if !o.DryRun {
-			if err := run.Put(next); err != nil {
-				return err
-			}
-		}
-		aj := alertJSON{Rule: r.Name, Fingerprint: state.FormatFingerprint(fp), State: next.State.String(),
-			Severity: r.Severity, Value: jsonValue(next.Value), Threshold: r.Threshold, Labels: labels, Notified: []string{}}
-		// Owed a notice: firing and not told since it fired, or resolved
-		// after its firing was told. No sender is wired yet: name the
-		// channels that would hear it, on every run until one is, never
-		// skip silently.
-		owed := (next.State == state.Firing && next.LastNotified.Before(next.FiredAt)) ||
-			(next.State == state.Resolved && !next.LastNotified.IsZero() && next.LastNotified.Before(next.ResolvedAt))
-		if owed && !next.Acked {
-			for _, c := range route.Channels(cfg.Channels, route.Labels(r, labels)) {
-				aj.Held = append(aj.Held, c.Name)
-				held[c.Name+" ("+c.Type+")"] = true
-			}
-		}
-		firing = firing || next.State == state.Firing
-		out = append(out, aj)
-		return nil
+		items = append(items, &notify.Item{Rule: r, Prev: p, Alert: state.Step(p, ob, at, r.For)})
 	}
 	for _, ob := range obs {
-		if err := step(ob.Rule, ob.Labels, ob.Observation); err != nil {
-			return err
-		}
+		step(ob.Rule, ob.Labels, ob.Observation)
 	}
 	// Alerts of existing rules whose label set was not seen this run: their
 	// group vanished from the data (nodata). One already inactive or
@@ -186,38 +259,160 @@ func (a *app) runEvaluate(cmd *cobra.Command, o *evaluateOptions) error {
 	// every run's output.
 	for fp, p := range prev {
 		if r, ok := rules[p.Rule]; ok && !seen[fp] && p.State != state.Inactive && p.State != state.NoData {
-			if err := step(r, p.Labels, state.Observation{}); err != nil {
+			step(r, p.Labels, state.Observation{})
+		}
+	}
+	sort.Slice(items, func(i, j int) bool {
+		if items[i].Rule.Name != items[j].Rule.Name {
+			return items[i].Rule.Name < items[j].Rule.Name
+		}
+		return formatLabels(items[i].Alert.Labels) < formatLabels(items[j].Alert.Labels)
+	})
+	plan, err := notify.Decide(run, cfg, at, items)
+	if err != nil {
+		return err
+	}
+
+	var outcome notify.Outcome
+	var wouldSend []sendJSON
+	if o.DryRun {
+		queued, err := run.Notices(state.Queued)
+		if err != nil {
+			return err
+		}
+		wouldSend = describeSends(cfg, append(queued, plan.Notices...))
+	} else {
+		for _, it := range items {
+			if err := run.Put(it.Alert); err != nil {
 				return err
 			}
 		}
-	}
-	if !o.DryRun {
+		for _, inc := range plan.Incidents {
+			if err := run.PutIncident(inc); err != nil {
+				return err
+			}
+		}
+		for i := range plan.Notices {
+			if err := run.Enqueue(&plan.Notices[i]); err != nil {
+				return err
+			}
+		}
+		if _, err := run.PruneHistory(at.Add(-time.Duration(cfg.Settings.AlertRetentionDays) * 24 * time.Hour)); err != nil {
+			return err
+		}
+		// The decisions and the intent to send are durable before any
+		// request goes out.
+		if err := run.Save(); err != nil {
+			return err
+		}
+		if afterRecord != nil {
+			afterRecord()
+		}
+		outcome, err = notify.Deliver(ctx, run, cfg, at, notify.Options{Senders: snd,
+			MaxPerMinute: cfg.Settings.MaxAlertsPerMinute, BeforeSend: beforeSend})
+		if err != nil {
+			return err
+		}
 		if err := run.Commit(); err != nil {
 			return err
 		}
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Rule != out[j].Rule {
-			return out[i].Rule < out[j].Rule
+
+	out := make([]alertJSON, 0, len(items))
+	firing := false
+	for _, it := range items {
+		x := it.Alert
+		aj := alertJSON{Rule: it.Rule.Name, Fingerprint: state.FormatFingerprint(x.Fingerprint), State: x.State.String(),
+			Severity: it.Rule.Severity, Value: jsonValue(x.Value), Threshold: it.Rule.Threshold, Labels: x.Labels,
+			Notified: nonNil(outcome.Sent[x.Fingerprint]), Queued: it.Queued,
+			Held: outcome.Held[x.Fingerprint], Failed: outcome.Failed[x.Fingerprint]}
+		if aj.Labels == nil {
+			aj.Labels = map[string]string{}
 		}
-		return formatLabels(out[i].Labels) < formatLabels(out[j].Labels)
-	})
-	if err := writeAlerts(a, o.Output, at, out); err != nil {
+		if x.Incident != "" {
+			aj.Incident = &x.Incident
+		}
+		by := it.SuppressedBy
+		if by == "" && len(aj.Held) > 0 && len(aj.Notified) == 0 {
+			by = notify.ByRateLimit
+		}
+		if by != "" {
+			aj.SuppressedBy = &by
+		}
+		firing = firing || x.State == state.Firing
+		out = append(out, aj)
+	}
+	if err := writeAlerts(a, o.Output, at, out, o.DryRun, wouldSend); err != nil {
 		return err
 	}
-	if len(held) > 0 && !o.DryRun {
-		names := make([]string, 0, len(held))
-		for n := range held {
-			names = append(names, n)
+	if outcome.Interrupted > 0 {
+		a.log.Warn("a previous run stopped while sending; those notifications are marked unknown and not resent (vigil alerts history shows them)",
+			"count", outcome.Interrupted)
+	}
+	if held := len(outcome.Held); held > 0 {
+		a.log.Warn("settings.max_alerts_per_minute reached: notifications held back for a later run", "alerts", held)
+	}
+	if len(outcome.Errors) > 0 {
+		msgs := make([]string, len(outcome.Errors))
+		for i, e := range outcome.Errors {
+			msgs[i] = e.Error()
 		}
-		sort.Strings(names)
-		return cli.WithHint(fmt.Errorf("cannot notify %s: notification channels are not wired yet; the alerts' state is kept and they are not marked notified", strings.Join(names, ", ")),
-			"run with --dry-run to evaluate without this error")
+		slices.Sort(msgs)
+		msgs = slices.Compact(msgs)
+		return fmt.Errorf("%d notification(s) not delivered: %s", len(outcome.Errors), strings.Join(msgs, "; "))
 	}
 	if o.FailOnFiring && firing {
 		return &cli.SilentError{Code: cli.ExitGate}
 	}
 	return nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// describeSends says what a dry run would send where, with every target
+// redacted to what identifies it without its secret.
+func describeSends(cfg *alertconfig.Config, ns []state.Notice) []sendJSON {
+	chans := map[string]alertconfig.Channel{}
+	for _, c := range cfg.Channels {
+		chans[c.Name] = c
+	}
+	out := make([]sendJSON, 0, len(ns))
+	for _, n := range ns {
+		c := chans[n.Channel]
+		var body struct {
+			Labels map[string]string `json:"labels"`
+		}
+		_ = json.Unmarshal(n.Alert, &body) // written by this vigil: plain data
+		s := sendJSON{Channel: n.Channel, Type: c.Type, Target: target(c), Kind: n.Kind, Rule: n.Rule,
+			Labels: body.Labels, Incident: n.Incident, Recipients: n.Recipients}
+		if n.Step >= 0 {
+			step := n.Step
+			s.Step = &step
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func target(c alertconfig.Channel) string {
+	str := func(k string) string { s, _ := c.Settings[k].(string); return s }
+	switch c.Type {
+	case "webhook", "slack":
+		return webhook.RedactURL(str("url"))
+	case "email":
+		to, _ := c.Settings["to_emails"].([]string)
+		return strings.Join(to, ",")
+	case "github":
+		return str("repo")
+	case "sentry":
+		return str("project")
+	}
+	return ""
 }
 
 func jsonValue(v float64) any {
@@ -227,21 +422,64 @@ func jsonValue(v float64) any {
 	return v
 }
 
-func writeAlerts(a *app, output string, at time.Time, out []alertJSON) error {
+func writeAlerts(a *app, output string, at time.Time, out []alertJSON, dry bool, sends []sendJSON) error {
 	if output == "json" {
-		if out == nil {
-			out = []alertJSON{}
+		doc := map[string]any{"at": at.UTC().Format(time.RFC3339Nano), "alerts": out}
+		if dry {
+			doc["dry_run"] = true
+			doc["would_send"] = sends
 		}
-		return json.NewEncoder(a.stdout).Encode(map[string]any{"at": at.UTC().Format(time.RFC3339Nano), "alerts": out})
+		return json.NewEncoder(a.stdout).Encode(doc)
 	}
 	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "RULE\tSTATE\tSEVERITY\tVALUE\tLABELS\tHELD FOR")
+	fmt.Fprintln(tw, "RULE\tSTATE\tSEVERITY\tVALUE\tLABELS\tINCIDENT\tNOTIFIED\tSUPPRESSED")
 	for _, x := range out {
 		v := "-"
 		if f, ok := x.Value.(float64); ok {
 			v = formatValue(f)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", x.Rule, x.State, x.Severity, v, formatLabels(x.Labels), strings.Join(x.Held, ","))
+		inc, sup := "-", "-"
+		if x.Incident != nil {
+			inc = *x.Incident
+		}
+		if x.SuppressedBy != nil {
+			sup = *x.SuppressedBy
+		}
+		notified := strings.Join(x.Notified, ",")
+		if len(x.Held) > 0 {
+			notified = strings.TrimPrefix(notified+",held:"+strings.Join(x.Held, ","), ",")
+		}
+		if len(x.Failed) > 0 {
+			notified = strings.TrimPrefix(notified+",failed:"+strings.Join(x.Failed, ","), ",")
+		}
+		if notified == "" {
+			notified = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", x.Rule, x.State, x.Severity, v, formatLabels(x.Labels), inc, notified, sup)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if !dry {
+		return nil
+	}
+	if len(sends) == 0 {
+		fmt.Fprintln(a.stdout, "\ndry run: nothing would be sent")
+		return nil
+	}
+	fmt.Fprintln(a.stdout, "\ndry run: would send")
+	tw = tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "CHANNEL\tTYPE\tTARGET\tKIND\tRULE\tLABELS\tSTEP\tINCIDENT")
+	for _, s := range sends {
+		step, inc := "-", "-"
+		if s.Step != nil {
+			step = fmt.Sprint(*s.Step)
+		}
+		if s.Incident != "" {
+			inc = s.Incident
+		}
+		labels, _ := s.Labels.(map[string]string)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Channel, s.Type, s.Target, s.Kind, s.Rule, formatLabels(labels), step, inc)
 	}
 	return tw.Flush()
 }

@@ -1,9 +1,17 @@
 package main
 
 import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -12,6 +20,21 @@ import (
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"vigil": func() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+		// vigil-killed is vigil killed (exit 137, no cleanup) after it
+		// recorded its notices (VIGIL_KILL=recorded) or right before its
+		// first request, its notices marked sending (VIGIL_KILL=sending).
+		"vigil-killed": func() {
+			kill := func() { os.Exit(137) }
+			switch os.Getenv("VIGIL_KILL") {
+			case "recorded":
+				afterRecord = kill
+			case "sending":
+				beforeSend = kill
+			default:
+				panic("VIGIL_KILL: want recorded or sending")
+			}
+			os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+		},
 	})
 }
 
@@ -24,6 +47,7 @@ func TestScripts(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"hook": hookCmd,
 			// exits CODE PROG ARGS...: run PROG and require exit status CODE
 			// (stdout and stderr stay available to the next commands).
 			"exits": func(ts *testscript.TestScript, neg bool, args []string) {
@@ -41,4 +65,48 @@ func TestScripts(t *testing.T) {
 			},
 		},
 	})
+}
+
+// hook NAME [STATUS...] starts an HTTP receiver for the rest of the script:
+// $NAME_URL is its URL (with a secret-looking path that must never be
+// printed), every request body is appended as one line to $WORK/NAME.log,
+// and the requests are answered with the given statuses in order, then
+// 200. A status written 503:5 answers with Retry-After: 5. With the
+// statuses "slow", every request waits 2s before answering 200.
+func hookCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 1 {
+		ts.Fatalf("usage: hook NAME [STATUS...]")
+	}
+	name := args[0]
+	statuses := args[1:]
+	log, err := os.OpenFile(filepath.Join(ts.Getenv("WORK"), name+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	ts.Check(err)
+	var mu sync.Mutex
+	n := 0
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	ts.Check(err)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		status := "200"
+		if n < len(statuses) {
+			status = statuses[n]
+		}
+		n++
+		fmt.Fprintf(log, "%s %s %s\n", r.Method, r.Header.Get("Authorization"), strings.ReplaceAll(string(body), "\n", " "))
+		mu.Unlock()
+		if status == "slow" {
+			time.Sleep(2 * time.Second)
+			status = "200"
+		}
+		code, after, _ := strings.Cut(status, ":")
+		if after != "" {
+			w.Header().Set("Retry-After", after)
+		}
+		c, _ := strconv.Atoi(code)
+		w.WriteHeader(c)
+	})}
+	go srv.Serve(l)
+	ts.Defer(func() { srv.Close(); log.Close() })
+	ts.Setenv(strings.ToUpper(name)+"_URL", "http://"+l.Addr().String()+"/hooks/T0KEN-s3cret")
 }

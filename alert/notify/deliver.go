@@ -1,0 +1,252 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/vigil-metrics/vigil/alert/config"
+	"github.com/vigil-metrics/vigil/alert/state"
+)
+
+// RetryFor is how long a notice that failed transiently is retried by
+// later runs before it is given up (failed, with the last error).
+const RetryFor = 24 * time.Hour
+
+// Writer is the state Deliver records into; *state.Run is one.
+type Writer interface {
+	Notices(statuses ...string) ([]state.Notice, error)
+	SetStatus(id int64, status string, tries int, lastError string, at time.Time) error
+	AddAttempt(a state.Attempt) error
+	SentBetween(from, to time.Time) (int, error)
+	Save() error
+}
+
+// Options tune one Deliver.
+type Options struct {
+	// Senders are the notifiers by channel name; a configured channel
+	// without one (a type this vigil cannot send through) fails its
+	// notices with that reason.
+	Senders map[string]Notifier
+	// MaxPerMinute caps the notices sent in the minute of at (0: no cap).
+	MaxPerMinute int
+	// BeforeSend, when set, runs after a message's notices are marked
+	// sending and committed, right before the request: tests use it to
+	// kill a run at the worst moment.
+	BeforeSend func()
+}
+
+// Outcome is what Deliver did, per alert fingerprint.
+type Outcome struct {
+	Sent   map[uint64][]string // channels that accepted a notice
+	Held   map[uint64][]string // held back by the rate limit, still queued
+	Failed map[uint64][]string // failed this run (given up or to retry)
+	// Interrupted counts notices found sending: a previous run died while
+	// sending them. They are marked unknown and not resent.
+	Interrupted int
+	// Errors are the delivery failures, one per message; a run with any
+	// should exit 1.
+	Errors []error
+}
+
+type message struct {
+	channel string
+	notices []state.Notice
+}
+
+// Deliver sends every queued notice at at, oldest first, recording each
+// attempt and outcome. It returns an error only when the state DB fails;
+// delivery failures are in the Outcome.
+func Deliver(ctx context.Context, w Writer, cfg *config.Config, at time.Time, o Options) (Outcome, error) {
+	out := Outcome{Sent: map[uint64][]string{}, Held: map[uint64][]string{}, Failed: map[uint64][]string{}}
+	stale, err := w.Notices(state.Sending)
+	if err != nil {
+		return out, err
+	}
+	for _, n := range stale {
+		const why = "a run stopped while sending it; not resent, so it cannot arrive twice"
+		if err := w.SetStatus(n.ID, state.Unknown, n.Tries, why, at); err != nil {
+			return out, err
+		}
+		if err := w.AddAttempt(state.Attempt{Notice: n.ID, Fingerprint: n.Fingerprint, Rule: n.Rule, Channel: n.Channel,
+			At: at, Try: n.Tries, Result: "unknown", Error: why}); err != nil {
+			return out, err
+		}
+		out.Interrupted++
+	}
+	queued, err := w.Notices(state.Queued)
+	if err != nil {
+		return out, err
+	}
+	channels := map[string]config.Channel{}
+	for _, c := range cfg.Channels {
+		channels[c.Name] = c
+	}
+	budget := -1
+	if o.MaxPerMinute > 0 {
+		minute := at.Truncate(time.Minute)
+		used, err := w.SentBetween(minute, minute.Add(time.Minute))
+		if err != nil {
+			return out, err
+		}
+		budget = max(o.MaxPerMinute-used, 0)
+	}
+	for _, m := range group(queued) {
+		n0 := m.notices[0]
+		ch, ok := channels[m.channel]
+		var reason string
+		switch {
+		case at.Sub(n0.Created) > RetryFor:
+			reason = fmt.Sprintf("gave up after %s unsent", RetryFor)
+			if n0.LastError != "" {
+				reason += "; last error: " + n0.LastError
+			}
+		case !ok:
+			reason = fmt.Sprintf("channel %q is no longer in the config", m.channel)
+		case o.Senders[m.channel] == nil:
+			reason = fmt.Sprintf("channel %q: vigil cannot send through type %s yet", m.channel, ch.Type)
+		}
+		if reason != "" {
+			if err := fail(w, m, reason, at, &out); err != nil {
+				return out, err
+			}
+			continue
+		}
+		if budget >= 0 && len(m.notices) > budget {
+			budget = 0 // keep the order: nothing later overtakes what is held
+			for _, n := range m.notices {
+				out.Held[n.Fingerprint] = append(out.Held[n.Fingerprint], n.Channel)
+			}
+			continue
+		}
+		if budget > 0 {
+			budget -= len(m.notices)
+		}
+		if err := send(ctx, w, ch, o, m, at, &out); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// group batches the notices of one incident decided in one run for one
+// channel into one message; every other notice is a message of its own.
+func group(ns []state.Notice) []*message {
+	var out []*message
+	byKey := map[string]*message{}
+	for _, n := range ns {
+		if n.Incident != "" {
+			key := n.Channel + "\xff" + n.Incident + "\xff" + n.Kind + "\xff" + n.Created.String()
+			if m, ok := byKey[key]; ok {
+				m.notices = append(m.notices, n)
+				continue
+			}
+			m := &message{channel: n.Channel, notices: []state.Notice{n}}
+			byKey[key] = m
+			out = append(out, m)
+			continue
+		}
+		out = append(out, &message{channel: n.Channel, notices: []state.Notice{n}})
+	}
+	return out
+}
+
+func fail(w Writer, m *message, reason string, at time.Time, out *Outcome) error {
+	for _, n := range m.notices {
+		if err := w.SetStatus(n.ID, state.Failed, n.Tries, reason, at); err != nil {
+			return err
+		}
+		if err := w.AddAttempt(state.Attempt{Notice: n.ID, Fingerprint: n.Fingerprint, Rule: n.Rule, Channel: n.Channel,
+			At: at, Try: n.Tries, Result: "error", Error: reason}); err != nil {
+			return err
+		}
+		out.Failed[n.Fingerprint] = append(out.Failed[n.Fingerprint], n.Channel)
+	}
+	out.Errors = append(out.Errors, errors.New(reason))
+	return w.Save()
+}
+
+func send(ctx context.Context, w Writer, ch config.Channel, o Options, m *message, at time.Time, out *Outcome) error {
+	n := Notification{Channel: ch, At: at, Kind: m.notices[0].Kind}
+	for _, x := range m.notices {
+		a, err := decode(x)
+		if err != nil {
+			return fmt.Errorf("notification %d: %w", x.ID, err)
+		}
+		n.Alerts = append(n.Alerts, a)
+		n.Recipients = appendNew(n.Recipients, x.Recipients...)
+	}
+	// Intent: committed before the request, so a crash from here on
+	// leaves the notices "sending", which the next run will not resend.
+	for _, x := range m.notices {
+		if err := w.SetStatus(x.ID, state.Sending, x.Tries, x.LastError, at); err != nil {
+			return err
+		}
+	}
+	if err := w.Save(); err != nil {
+		return err
+	}
+	if o.BeforeSend != nil {
+		o.BeforeSend()
+	}
+	type attempt struct {
+		status int
+		err    error
+	}
+	var attempts []attempt
+	n.Attempt = func(_, status int, err error) { attempts = append(attempts, attempt{status, err}) }
+	retry, err := o.Senders[ch.Name].Notify(ctx, n)
+	if len(attempts) == 0 && err != nil { // failed before any request
+		attempts = append(attempts, attempt{0, err})
+	}
+	for _, x := range m.notices {
+		tries := x.Tries
+		for _, a := range attempts {
+			tries++
+			r := state.Attempt{Notice: x.ID, Fingerprint: x.Fingerprint, Rule: x.Rule, Channel: x.Channel,
+				At: at, Try: tries, Result: "ok", Status: a.status}
+			if a.err != nil {
+				r.Result, r.Error = "error", a.err.Error()
+			}
+			if err := w.AddAttempt(r); err != nil {
+				return err
+			}
+		}
+		status, last := state.Sent, ""
+		switch {
+		case err != nil && retry:
+			status, last = state.Queued, err.Error()
+		case err != nil:
+			status, last = state.Failed, err.Error()
+		}
+		if err := w.SetStatus(x.ID, status, tries, last, at); err != nil {
+			return err
+		}
+		if status == state.Sent {
+			out.Sent[x.Fingerprint] = append(out.Sent[x.Fingerprint], x.Channel)
+		} else {
+			out.Failed[x.Fingerprint] = append(out.Failed[x.Fingerprint], x.Channel)
+		}
+	}
+	if err != nil {
+		out.Errors = append(out.Errors, err)
+	}
+	return w.Save()
+}
+
+func appendNew(list []string, xs ...string) []string {
+	for _, x := range xs {
+		found := false
+		for _, y := range list {
+			if x == y {
+				found = true
+				break
+			}
+		}
+		if !found {
+			list = append(list, x)
+		}
+	}
+	return list
+}

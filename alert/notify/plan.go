@@ -1,0 +1,335 @@
+package notify
+
+import (
+	"encoding/json"
+	"fmt"
+	"path"
+	"sort"
+	"time"
+
+	"github.com/vigil-metrics/vigil/alert/config"
+	"github.com/vigil-metrics/vigil/alert/route"
+	"github.com/vigil-metrics/vigil/alert/state"
+)
+
+// DedupWindow is how long an alert's notification suppresses an exact
+// duplicate (the same alert, same state) when settings.enable_deduplication
+// is on: the reference design's hour.
+const DedupWindow = time.Hour
+
+// Suppression reasons, as evaluate's JSON names them (suppressed_by).
+const (
+	ByCooldown  = "cooldown"
+	ByDedup     = "dedup"
+	BySilence   = "silence"
+	ByRateLimit = "rate_limit"
+	ByAck       = "ack"
+)
+
+// Item is one evaluated alert of a run: its rule, its state before the
+// run's Step and after. Plan updates Alert's notification bookkeeping
+// (LastNotified, NotifyCount, Incident, escalation progress) and fills in
+// the outcome fields.
+type Item struct {
+	Rule  *config.Rule
+	Prev  state.Alert
+	Alert state.Alert
+
+	// SuppressedBy says why the alert, owed or due a notification, got
+	// none this run ("" when nothing was suppressed).
+	SuppressedBy string
+	// Queued are the channels Plan recorded a notice for.
+	Queued []string
+}
+
+// Reader is the state Plan consults; *state.Run is one.
+type Reader interface {
+	EpisodeChannels(fp uint64, episode time.Time) ([]string, error)
+	OpenIncident(corr, groupValue string) (state.Incident, bool, error)
+	Incidents() ([]state.Incident, error)
+}
+
+// Plan is what a run decided: the notices to record and the incidents
+// opened or closed.
+type Plan struct {
+	Notices   []state.Notice
+	Incidents []state.Incident
+}
+
+type planner struct {
+	cfg      *config.Config
+	at       time.Time
+	r        Reader
+	channels map[string]config.Channel
+	opened   map[string]*state.Incident // by correlation rule and group value, this run
+	plan     Plan
+}
+
+// Decide plans the notifications of one run at at over items (sorted by
+// the caller, for stable incident leaders and notice order).
+func Decide(r Reader, cfg *config.Config, at time.Time, items []*Item) (Plan, error) {
+	p := &planner{cfg: cfg, at: at, r: r, channels: map[string]config.Channel{}, opened: map[string]*state.Incident{}}
+	for _, c := range cfg.Channels {
+		p.channels[c.Name] = c
+	}
+	for _, it := range items {
+		if err := p.item(it); err != nil {
+			return Plan{}, err
+		}
+	}
+	if err := p.closeIncidents(items); err != nil {
+		return Plan{}, err
+	}
+	return p.plan, nil
+}
+
+func (p *planner) item(it *Item) error {
+	a := &it.Alert
+	labels := route.Labels(it.Rule, a.Labels)
+	silenced := p.silenced(labels)
+	switch a.State {
+	case state.Firing:
+		joined := false
+		if p.cfg.Settings.EnableCorrelation && a.Incident == "" {
+			var err error
+			if joined, err = p.correlate(a, labels); err != nil {
+				return err
+			}
+		}
+		switch {
+		case silenced:
+			it.SuppressedBy = BySilence
+			return nil
+		case a.Acked:
+			it.SuppressedBy = ByAck
+			return nil
+		case joined:
+			// A later member of an incident already notified: the
+			// incident was the notification.
+			it.SuppressedBy = ByDedup
+			return nil
+		}
+		chans := map[string]int{} // channel -> escalation step, -1 none
+		told := !a.LastNotified.IsZero() && !a.LastNotified.Before(a.FiredAt)
+		switch {
+		case !told:
+			if reason := p.holdoff(it); reason != "" {
+				it.SuppressedBy = reason
+				return nil
+			}
+			p.route(chans, labels)
+		case it.Rule.CooldownPeriod <= 0:
+			// No cooldown: told once per episode, then only escalation.
+		case p.at.Sub(a.LastNotified) < it.Rule.CooldownPeriod:
+			it.SuppressedBy = ByCooldown
+		case p.cfg.Settings.EnableDeduplication && p.at.Sub(a.LastNotified) < DedupWindow:
+			it.SuppressedBy = ByDedup
+		default:
+			p.route(chans, labels) // a reminder: still firing after the cooldown
+		}
+		if told || len(chans) > 0 {
+			p.escalate(a, labels, chans)
+		}
+		p.enqueue(it, "firing", chans)
+	case state.Resolved:
+		if silenced {
+			it.SuppressedBy = BySilence
+			return nil
+		}
+		names, err := p.r.EpisodeChannels(a.Fingerprint, a.FiredAt)
+		if err != nil {
+			return err
+		}
+		chans := map[string]int{}
+		for _, n := range names {
+			if c, ok := p.channels[n]; ok && c.SendResolved {
+				chans[n] = -1
+			}
+		}
+		p.enqueue(it, "resolved", chans)
+	}
+	return nil
+}
+
+// holdoff says why a new episode's first notification must wait: the
+// alert was notified too recently (it flapped).
+func (p *planner) holdoff(it *Item) string {
+	last := it.Alert.LastNotified
+	if last.IsZero() {
+		return ""
+	}
+	if it.Rule.CooldownPeriod > 0 && p.at.Sub(last) < it.Rule.CooldownPeriod {
+		return ByCooldown
+	}
+	if p.cfg.Settings.EnableDeduplication && p.at.Sub(last) < DedupWindow {
+		return ByDedup
+	}
+	return ""
+}
+
+func (p *planner) route(chans map[string]int, labels map[string]string) {
+	for _, c := range route.Channels(p.cfg.Channels, labels) {
+		if _, ok := chans[c.Name]; !ok {
+			chans[c.Name] = -1
+		}
+	}
+}
+
+// escalate runs the steps of the alert's escalation policy whose delay has
+// passed since it fired and that have not run yet in this episode.
+func (p *planner) escalate(a *state.Alert, labels map[string]string, chans map[string]int) {
+	var pol *config.EscalationPolicy
+	for i := range p.cfg.Escalation {
+		if route.Matches(p.cfg.Escalation[i].Triggers, labels) {
+			pol = &p.cfg.Escalation[i]
+			break
+		}
+	}
+	if pol == nil {
+		return
+	}
+	if a.EscPolicy != pol.Name { // first step, or the config changed
+		a.EscPolicy, a.EscSteps = pol.Name, 0
+	}
+	for a.EscSteps < len(pol.Steps) && p.at.Sub(a.FiredAt) >= pol.Steps[a.EscSteps].Delay {
+		for _, n := range pol.Steps[a.EscSteps].Resolved {
+			if c, ok := p.channels[n]; ok && c.Enabled {
+				chans[n] = a.EscSteps
+			}
+		}
+		a.EscSteps++
+	}
+}
+
+// recipients are the recipients of the policy steps that chose channel at
+// step.
+func (p *planner) recipients(a *state.Alert, step int) []string {
+	for _, pol := range p.cfg.Escalation {
+		if pol.Name == a.EscPolicy && step >= 0 && step < len(pol.Steps) {
+			return pol.Steps[step].Recipients
+		}
+	}
+	return nil
+}
+
+func (p *planner) enqueue(it *Item, kind string, chans map[string]int) {
+	if len(chans) == 0 {
+		return
+	}
+	a := &it.Alert
+	for _, c := range p.cfg.Channels { // in the config's order
+		step, ok := chans[c.Name]
+		if !ok {
+			continue
+		}
+		body, _ := json.Marshal(snapshot(it.Rule, *a, step)) // plain data: cannot fail
+		n := state.Notice{Fingerprint: a.Fingerprint, Rule: it.Rule.Name, Channel: c.Name, Kind: kind, Step: step,
+			Incident: a.Incident, Episode: a.FiredAt, Alert: body, Created: p.at}
+		if c.Type == "email" {
+			n.Recipients = p.recipients(a, step)
+		}
+		p.plan.Notices = append(p.plan.Notices, n)
+		it.Queued = append(it.Queued, c.Name)
+	}
+	if kind == "firing" {
+		a.LastNotified = p.at
+		a.NotifyCount++
+	}
+}
+
+func (p *planner) silenced(labels map[string]string) bool {
+	for _, s := range p.cfg.Silences {
+		if !s.StartsAt.IsZero() && p.at.Before(s.StartsAt) || !s.EndsAt.IsZero() && !p.at.Before(s.EndsAt) {
+			continue
+		}
+		match := true
+		for k, v := range s.Matchers {
+			if labels[k] != v {
+				match = false
+				break
+			}
+		}
+		if match {
+			return true
+		}
+	}
+	return false
+}
+
+// correlate puts a firing alert in an incident: the open incident of the
+// first correlation rule it matches (its name matches a pattern, its
+// labels the label matchers, and it has the group key label), if that
+// incident opened within the rule's time window; otherwise a new one.
+// joined is true when the incident was opened by an earlier run.
+func (p *planner) correlate(a *state.Alert, labels map[string]string) (joined bool, err error) {
+	for _, cr := range p.cfg.CorrelationRules {
+		gv, ok := labels[cr.GroupKey]
+		if !ok || !matchesCorrelation(cr, labels) {
+			continue
+		}
+		key := cr.Name + "\xff" + gv
+		if inc, ok := p.opened[key]; ok {
+			a.Incident = inc.ID
+			return false, nil
+		}
+		inc, ok, err := p.r.OpenIncident(cr.Name, gv)
+		if err != nil {
+			return false, err
+		}
+		if ok && p.at.Sub(inc.Opened) <= cr.TimeWindow {
+			a.Incident = inc.ID
+			return true, nil
+		}
+		inc = state.Incident{ID: fmt.Sprintf("%s/%s/%s", cr.Name, gv, p.at.UTC().Format(time.RFC3339)),
+			Correlation: cr.Name, GroupValue: gv, Opened: p.at}
+		p.opened[key] = &inc
+		p.plan.Incidents = append(p.plan.Incidents, inc)
+		a.Incident = inc.ID
+		return false, nil
+	}
+	return false, nil
+}
+
+func matchesCorrelation(cr config.CorrelationRule, labels map[string]string) bool {
+	if len(cr.AlertPatterns) > 0 {
+		ok := false
+		for _, pat := range cr.AlertPatterns {
+			if m, _ := path.Match(pat, labels["alertname"]); m {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	for k, v := range cr.LabelMatchers {
+		if labels[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// closeIncidents closes the open incidents none of whose members fires
+// any more.
+func (p *planner) closeIncidents(items []*Item) error {
+	open, err := p.r.Incidents()
+	if err != nil {
+		return err
+	}
+	firing := map[string]bool{}
+	for _, it := range items {
+		if it.Alert.State == state.Firing && it.Alert.Incident != "" {
+			firing[it.Alert.Incident] = true
+		}
+	}
+	for _, inc := range open {
+		if !firing[inc.ID] {
+			inc.Closed = p.at
+			p.plan.Incidents = append(p.plan.Incidents, inc)
+		}
+	}
+	sort.SliceStable(p.plan.Incidents, func(i, j int) bool { return p.plan.Incidents[i].Opened.Before(p.plan.Incidents[j].Opened) })
+	return nil
+}
