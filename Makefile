@@ -50,6 +50,10 @@ demo: build
 	rm -f $(DEMO)/vigil-state.db*
 	./$(BIN)/vigil evaluate --config testdata/alerting/demo.yaml --db $(DEMO)/vigil.db \
 		--state $(DEMO)/vigil-state.db --at $(DEMO_AT) | tee $(DEMO)/alerts.txt
+	SLACK_WEBHOOK_URL=https://hooks.slack.example/services/T0/B0/demo-secret \
+	OPS_WEBHOOK_URL=http://127.0.0.1:9093/hooks/demo-secret \
+		./$(BIN)/vigil evaluate --config examples/vigil.yaml --db $(DEMO)/vigil.db \
+		--state $(DEMO)/example-state.db --at $(DEMO_AT) --dry-run | tee $(DEMO)/dry_run.txt
 	./$(BIN)/vigil-agent --db $(DEMO)/host.db --once --log-level warn
 	./$(BIN)/vigil query --db $(DEMO)/host.db --window 1m 'memory_usage_percent.last by (host)' | tee $(DEMO)/host_memory.txt
 	@echo
@@ -58,6 +62,7 @@ demo: build
 	@echo "migrated:   $(DEMO)/prom.db (an OpenMetrics export imported), $(DEMO)/prom_increase.txt"
 	@echo "alerting:   $(DEMO)/check.txt (the reference design's alert config, validated)"
 	@echo "            $(DEMO)/alerts.txt (testdata/alerting/demo.yaml evaluated; state in $(DEMO)/vigil-state.db)"
+	@echo "            $(DEMO)/dry_run.txt (examples/vigil.yaml: the api incident and what would be sent where)"
 	@echo "this host:  $(DEMO)/host.db (one agent round), $(DEMO)/host_memory.txt"
 
 lint:

@@ -100,3 +100,15 @@ func TestChannelFormatAndSendResolved(t *testing.T) {
 		}
 	}
 }
+
+// The example config that make demo evaluates must stay valid.
+func TestExampleConfig(t *testing.T) {
+	env := map[string]string{"SLACK_WEBHOOK_URL": "https://hooks.example/a", "OPS_WEBHOOK_URL": "http://127.0.0.1:1/b"}
+	cfg, err := ParseEnv("vigil.yaml", mustRead(t, "../../examples/vigil.yaml"), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Rules) != 4 || len(cfg.CorrelationRules) != 1 || len(cfg.Silences) != 1 || len(cfg.RecordingRules) != 2 {
+		t.Errorf("rules %d, correlation rules %d, silences %d, recording rules %d", len(cfg.Rules), len(cfg.CorrelationRules), len(cfg.Silences), len(cfg.RecordingRules))
+	}
+}

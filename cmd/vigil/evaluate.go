@@ -97,17 +97,22 @@ type alertJSON struct {
 	Failed []string `json:"failed,omitempty"`
 }
 
-// sendJSON is one notification a dry run would send.
+// sendJSON is one message a dry run would send.
 type sendJSON struct {
-	Channel    string   `json:"channel"`
-	Type       string   `json:"type"`
-	Target     string   `json:"target,omitempty"`
-	Kind       string   `json:"kind"`
-	Rule       string   `json:"rule"`
-	Labels     any      `json:"labels"`
-	Step       *int     `json:"escalation_step"`
-	Incident   string   `json:"incident,omitempty"`
-	Recipients []string `json:"recipients,omitempty"`
+	Channel    string          `json:"channel"`
+	Type       string          `json:"type"`
+	Target     string          `json:"target,omitempty"`
+	Kind       string          `json:"kind"`
+	Alerts     []sendAlertJSON `json:"alerts"`
+	Step       *int            `json:"escalation_step"`
+	Incident   string          `json:"incident,omitempty"`
+	Recipients []string        `json:"recipients,omitempty"`
+}
+
+type sendAlertJSON struct {
+	Rule        string            `json:"rule"`
+	Fingerprint string            `json:"fingerprint"`
+	Labels      map[string]string `json:"labels"`
 }
 
 func (a *app) loadAlertConfig() (*alertconfig.Config, error) {
@@ -283,6 +288,9 @@ func (a *app) runEvaluate(cmd *cobra.Command, o *evaluateOptions) error {
 		wouldSend = describeSends(cfg, append(queued, plan.Notices...))
 	} else {
 		for _, it := range items {
+			if quiet(prev, it) {
+				continue
+			}
 			if err := run.Put(it.Alert); err != nil {
 				return err
 			}
@@ -367,6 +375,19 @@ func (a *app) runEvaluate(cmd *cobra.Command, o *evaluateOptions) error {
 	return nil
 }
 
+// quiet says an alert need not be written: it was inactive and stays so
+// (only its last value and evaluation time would change), or it is new
+// and inactive, which is what a missing alert means anyway. Most alerts
+// of a large rule set are quiet; writing them all made every run pay for
+// thousands of rows.
+func quiet(prev map[uint64]state.Alert, it *notify.Item) bool {
+	if it.Alert.State != state.Inactive {
+		return false
+	}
+	p, ok := prev[it.Alert.Fingerprint]
+	return !ok || p.State == state.Inactive
+}
+
 func nonNil(s []string) []string {
 	if s == nil {
 		return []string{}
@@ -374,25 +395,30 @@ func nonNil(s []string) []string {
 	return s
 }
 
-// describeSends says what a dry run would send where, with every target
-// redacted to what identifies it without its secret.
+// describeSends says what a dry run would send where, one entry per
+// message, with every target redacted to what identifies it without its
+// secret.
 func describeSends(cfg *alertconfig.Config, ns []state.Notice) []sendJSON {
 	chans := map[string]alertconfig.Channel{}
 	for _, c := range cfg.Channels {
 		chans[c.Name] = c
 	}
-	out := make([]sendJSON, 0, len(ns))
-	for _, n := range ns {
+	out := []sendJSON{}
+	for _, m := range notify.Messages(ns) {
+		n := m[0]
 		c := chans[n.Channel]
-		var body struct {
-			Labels map[string]string `json:"labels"`
-		}
-		_ = json.Unmarshal(n.Alert, &body) // written by this vigil: plain data
-		s := sendJSON{Channel: n.Channel, Type: c.Type, Target: target(c), Kind: n.Kind, Rule: n.Rule,
-			Labels: body.Labels, Incident: n.Incident, Recipients: n.Recipients}
-		if n.Step >= 0 {
-			step := n.Step
-			s.Step = &step
+		s := sendJSON{Channel: n.Channel, Type: c.Type, Target: target(c), Kind: n.Kind, Incident: n.Incident}
+		for _, x := range m {
+			var body struct {
+				Labels map[string]string `json:"labels"`
+			}
+			_ = json.Unmarshal(x.Alert, &body) // written by this vigil: plain data
+			s.Alerts = append(s.Alerts, sendAlertJSON{Rule: x.Rule, Fingerprint: state.FormatFingerprint(x.Fingerprint), Labels: body.Labels})
+			s.Recipients = append(s.Recipients, x.Recipients...)
+			if x.Step >= 0 && (s.Step == nil || x.Step > *s.Step) {
+				step := x.Step
+				s.Step = &step
+			}
 		}
 		out = append(out, s)
 	}
@@ -469,7 +495,7 @@ func writeAlerts(a *app, output string, at time.Time, out []alertJSON, dry bool,
 	}
 	fmt.Fprintln(a.stdout, "\ndry run: would send")
 	tw = tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "CHANNEL\tTYPE\tTARGET\tKIND\tRULE\tLABELS\tSTEP\tINCIDENT")
+	fmt.Fprintln(tw, "CHANNEL\tTYPE\tTARGET\tKIND\tSTEP\tINCIDENT\tALERTS")
 	for _, s := range sends {
 		step, inc := "-", "-"
 		if s.Step != nil {
@@ -478,8 +504,11 @@ func writeAlerts(a *app, output string, at time.Time, out []alertJSON, dry bool,
 		if s.Incident != "" {
 			inc = s.Incident
 		}
-		labels, _ := s.Labels.(map[string]string)
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Channel, s.Type, s.Target, s.Kind, s.Rule, formatLabels(labels), step, inc)
+		alerts := make([]string, len(s.Alerts))
+		for i, x := range s.Alerts {
+			alerts[i] = x.Rule + " " + formatLabels(x.Labels)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Channel, s.Type, s.Target, s.Kind, step, inc, strings.Join(alerts, "; "))
 	}
 	return tw.Flush()
 }
