@@ -8,8 +8,11 @@
 // The package has two halves. Step is the state machine: a pure function of
 // the previous alert, one observation and the evaluation time, so every
 // transition can be tested without a clock or a file. DB and Run are the
-// storage: one Run per evaluate run, one SQLite transaction, holding the
-// write lock for its whole life.
+// storage: one Run per evaluate run, holding the run lock (lock.go) for its
+// whole life and committing as it goes (Save), so that what a run decided
+// to send is durable before it sends. Besides the alerts and their state
+// changes (events), the DB keeps the outbox of notifications, every
+// delivery attempt and the correlation incidents.
 //
 // Time is always passed in (Step's at, Alert's times); nothing here reads
 // the clock to make a decision. Times are stored as unix milliseconds.
