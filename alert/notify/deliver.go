@@ -66,11 +66,12 @@ func Deliver(ctx context.Context, w Writer, cfg *config.Config, at time.Time, o 
 	}
 	for _, n := range stale {
 		const why = "a run stopped while sending it; not resent, so it cannot arrive twice"
-		if err := w.SetStatus(n.ID, state.Unknown, n.Tries, why, at); err != nil {
+		// The interrupted request was its next try.
+		if err := w.SetStatus(n.ID, state.Unknown, n.Tries+1, why, at); err != nil {
 			return out, err
 		}
 		if err := w.AddAttempt(state.Attempt{Notice: n.ID, Fingerprint: n.Fingerprint, Rule: n.Rule, Channel: n.Channel,
-			At: at, Try: n.Tries, Result: "unknown", Error: why}); err != nil {
+			At: at, Try: n.Tries + 1, Result: "unknown", Error: why}); err != nil {
 			return out, err
 		}
 		out.Interrupted++
@@ -113,7 +114,12 @@ func Deliver(ctx context.Context, w Writer, cfg *config.Config, at time.Time, o 
 			}
 			continue
 		}
-		if budget >= 0 && len(m.notices) > budget {
+		// A message bigger than a whole minute's allowance (an incident
+		// with more members than the cap) goes in a minute nothing else
+		// went in: held, it could never go, and would hold back every
+		// message after it until it expired.
+		oversize := budget == o.MaxPerMinute && len(m.notices) > o.MaxPerMinute
+		if budget >= 0 && len(m.notices) > budget && !oversize {
 			budget = 0 // keep the order: nothing later overtakes what is held
 			for _, n := range m.notices {
 				out.Held[n.Fingerprint] = append(out.Held[n.Fingerprint], n.Channel)
@@ -121,7 +127,7 @@ func Deliver(ctx context.Context, w Writer, cfg *config.Config, at time.Time, o 
 			continue
 		}
 		if budget > 0 {
-			budget -= len(m.notices)
+			budget = max(budget-len(m.notices), 0)
 		}
 		if err := send(ctx, w, ch, o, m, at, &out); err != nil {
 			return out, err

@@ -62,15 +62,22 @@ type planner struct {
 	r        Reader
 	channels map[string]config.Channel
 	opened   map[string]*state.Incident // by correlation rule and group value, this run
+	told     map[string]bool            // incidents with a member told in its episode by an earlier run
 	plan     Plan
 }
 
 // Decide plans the notifications of one run at at over items (sorted by
 // the caller, for stable incident leaders and notice order).
 func Decide(r Reader, cfg *config.Config, at time.Time, items []*Item) (Plan, error) {
-	p := &planner{cfg: cfg, at: at, r: r, channels: map[string]config.Channel{}, opened: map[string]*state.Incident{}}
+	p := &planner{cfg: cfg, at: at, r: r, channels: map[string]config.Channel{}, opened: map[string]*state.Incident{},
+		told: map[string]bool{}}
 	for _, c := range cfg.Channels {
 		p.channels[c.Name] = c
+	}
+	for _, it := range items {
+		if a := it.Alert; a.Incident != "" && !a.LastNotified.IsZero() && !a.LastNotified.Before(a.FiredAt) {
+			p.told[a.Incident] = true
+		}
 	}
 	for _, it := range items {
 		if err := p.item(it); err != nil {
@@ -127,8 +134,12 @@ func (p *planner) item(it *Item) error {
 		default:
 			p.route(chans, labels) // a reminder: still firing after the cooldown
 		}
-		if told || len(chans) > 0 {
-			p.escalate(a, labels, chans)
+		// The policy's steps are due whatever the channels' filters say: a
+		// step's channels may route nothing by themselves (a pager that
+		// hears only from escalation).
+		p.escalate(a, labels, chans)
+		if len(chans) > 0 {
+			it.SuppressedBy = "" // an escalation step notified it after all
 		}
 		p.enqueue(it, "firing", chans)
 	case state.Resolved:
@@ -260,7 +271,10 @@ func (p *planner) silenced(labels map[string]string) bool {
 // first correlation rule it matches (its name matches a pattern, its
 // labels the label matchers, and it has the group key label), if that
 // incident opened within the rule's time window; otherwise a new one.
-// joined is true when the incident was opened by an earlier run.
+// joined is true when the incident was opened by an earlier run and a
+// member was told of it. A newcomer to an incident none of whose members
+// was told (all silenced or held off) is put in it but not suppressed: its
+// notice is the incident's first.
 func (p *planner) correlate(a *state.Alert, labels map[string]string) (joined bool, err error) {
 	for _, cr := range p.cfg.CorrelationRules {
 		gv, ok := labels[cr.GroupKey]
@@ -278,7 +292,7 @@ func (p *planner) correlate(a *state.Alert, labels map[string]string) (joined bo
 		}
 		if ok && p.at.Sub(inc.Opened) <= cr.TimeWindow {
 			a.Incident = inc.ID
-			return true, nil
+			return p.told[inc.ID], nil
 		}
 		inc = state.Incident{ID: fmt.Sprintf("%s/%s/%s", cr.Name, gv, p.at.UTC().Format(time.RFC3339)),
 			Correlation: cr.Name, GroupValue: gv, Opened: p.at}

@@ -60,6 +60,20 @@ func checkOutput(o string) error {
 	return nil
 }
 
+// stateSnapshot opens the state DB for reading; done closes it.
+func (a *app) stateSnapshot(cmd *cobra.Command) (*state.Run, func(), error) {
+	sdb, err := a.openState(cmd)
+	if err != nil {
+		return nil, nil, err
+	}
+	run, err := sdb.Snapshot(cmd.Context())
+	if err != nil {
+		sdb.Close()
+		return nil, nil, err
+	}
+	return run, func() { run.Rollback(); sdb.Close() }, nil
+}
+
 func newAlertsListCmd(a *app) *cobra.Command {
 	var output string
 	var all bool
@@ -71,16 +85,11 @@ func newAlertsListCmd(a *app) *cobra.Command {
 			if err := checkOutput(output); err != nil {
 				return err
 			}
-			sdb, err := a.openState(cmd)
+			run, done, err := a.stateSnapshot(cmd)
 			if err != nil {
 				return err
 			}
-			defer sdb.Close() //nolint:errcheck // read only
-			run, err := sdb.Snapshot(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer run.Rollback()
+			defer done()
 			m, err := run.Alerts()
 			if err != nil {
 				return err
@@ -245,16 +254,11 @@ unix seconds); the default is everything kept (settings.alert_retention_days).`,
 					return cli.Usagef("--since %q: want a duration (24h, 7d) or a time", since)
 				}
 			}
-			sdb, err := a.openState(cmd)
+			run, done, err := a.stateSnapshot(cmd)
 			if err != nil {
 				return err
 			}
-			defer sdb.Close() //nolint:errcheck // read only
-			run, err := sdb.Snapshot(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer run.Rollback()
+			defer done()
 			evs, err := run.Events(from)
 			if err != nil {
 				return err
@@ -288,6 +292,9 @@ unix seconds); the default is everything kept (settings.alert_retention_days).`,
 				what := r.From + " -> " + r.To
 				if r.Kind == "notification" {
 					what = fmt.Sprintf("%s try %d: %s", r.Channel, r.Try, r.Result)
+					if r.Try == 0 { // given up without a request (no sender, expired)
+						what = fmt.Sprintf("%s: %s", r.Channel, r.Result)
+					}
 					if r.Status != 0 {
 						what += fmt.Sprintf(" (HTTP %d)", r.Status)
 					}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -198,11 +199,15 @@ func (a *app) runEvaluate(cmd *cobra.Command, o *evaluateOptions) error {
 	if err != nil {
 		return err
 	}
-	db, err := analyze.Open(ctx, stores, analyze.Options{CacheDir: a.cfg.CacheDir, Logger: a.log})
+	db, err := analyze.Open(ctx, stores, analyze.Options{CacheDir: a.cfg.CacheDir, Logger: a.log, LockWait: o.LockTimeout})
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	// The stores' caches are locked while open: close them before waiting
+	// for the state lock and sending, or an overlapping run would wait here
+	// for the whole delivery instead of honouring --lock-timeout.
+	closeDB := sync.OnceFunc(func() { db.Close() })
+	defer closeDB()
 	obs, err := eval.Rules(ctx, db, cfg.Rules, at)
 	if err != nil {
 		return err
@@ -219,6 +224,8 @@ func (a *app) runEvaluate(cmd *cobra.Command, o *evaluateOptions) error {
 		}
 		a.log.Info("recording rules", "summary", sum.String())
 	}
+
+	closeDB()
 
 	sdb, err := a.openState(cmd)
 	if err != nil {

@@ -1,0 +1,265 @@
+package notify_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil-metrics/vigil/alert/config"
+	"github.com/vigil-metrics/vigil/alert/notify"
+	"github.com/vigil-metrics/vigil/alert/state"
+)
+
+// outbox is a Writer in memory.
+type outbox struct {
+	notices  []state.Notice
+	attempts []state.Attempt
+	saves    int
+}
+
+func (o *outbox) add(fp uint64, channel, incident string, created time.Time) {
+	body, _ := json.Marshal(notify.Alert{Rule: "r", Fingerprint: state.FormatFingerprint(fp), State: "firing", EscalationStep: -1})
+	o.notices = append(o.notices, state.Notice{ID: int64(len(o.notices) + 1), Fingerprint: fp, Rule: "r", Channel: channel,
+		Kind: "firing", Step: -1, Incident: incident, Alert: body, Created: created, Status: state.Queued})
+}
+
+func (o *outbox) Notices(statuses ...string) ([]state.Notice, error) {
+	var out []state.Notice
+	for _, n := range o.notices {
+		if slices.Contains(statuses, n.Status) {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+func (o *outbox) SetStatus(id int64, status string, tries int, lastError string, at time.Time) error {
+	n := &o.notices[id-1]
+	n.Status, n.Tries, n.LastError = status, tries, lastError
+	if status == state.Sent || status == state.Failed || status == state.Unknown {
+		n.Done = at
+	}
+	return nil
+}
+
+func (o *outbox) AddAttempt(a state.Attempt) error { o.attempts = append(o.attempts, a); return nil }
+
+func (o *outbox) SentBetween(from, to time.Time) (int, error) {
+	c := 0
+	for _, n := range o.notices {
+		if n.Status == state.Sent && !n.Done.Before(from) && n.Done.Before(to) {
+			c++
+		}
+	}
+	return c, nil
+}
+
+func (o *outbox) Save() error { o.saves++; return nil }
+
+func (o *outbox) statuses() string {
+	s := make([]string, len(o.notices))
+	for i, n := range o.notices {
+		s[i] = fmt.Sprintf("%d:%s/%d", n.ID, n.Status, n.Tries)
+	}
+	return strings.Join(s, " ")
+}
+
+// fakeChannel answers each Notify with the next scripted result: a list
+// of HTTP statuses, one per attempt (the last one decides).
+type fakeChannel struct {
+	script [][]int
+	sent   [][]string // the fingerprints of each notification
+}
+
+func (f *fakeChannel) Notify(_ context.Context, n notify.Notification) (bool, error) {
+	var fps []string
+	for _, a := range n.Alerts {
+		fps = append(fps, a.Fingerprint)
+	}
+	f.sent = append(f.sent, fps)
+	statuses := []int{200}
+	if len(f.script) > 0 {
+		statuses, f.script = f.script[0], f.script[1:]
+	}
+	var err error
+	for i, st := range statuses {
+		err = nil
+		if st/100 != 2 {
+			err = fmt.Errorf("HTTP %d", st)
+		}
+		n.Attempt(i+1, st, err)
+	}
+	last := statuses[len(statuses)-1]
+	return err != nil && (last >= 500 || last == 429), err
+}
+
+func deliverConfig() *config.Config {
+	return &config.Config{Channels: []config.Channel{
+		{Name: "ops", Type: "webhook", Enabled: true, SendResolved: true},
+		{Name: "mail", Type: "email", Enabled: true, SendResolved: true},
+	}}
+}
+
+// The rate limit sends what the minute allows, oldest first, and holds
+// the rest queued; the next minute sends more; nothing is lost.
+func TestDeliverRateLimit(t *testing.T) {
+	w := &outbox{}
+	for fp := uint64(1); fp <= 3; fp++ {
+		w.add(fp, "ops", "", t0)
+	}
+	ch := &fakeChannel{}
+	o := notify.Options{Senders: map[string]notify.Notifier{"ops": ch}, MaxPerMinute: 1}
+	run := func(at time.Time, wantSent, wantHeld []uint64, wantStatuses string) {
+		t.Helper()
+		out, err := notify.Deliver(context.Background(), w, deliverConfig(), at, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sent, held []uint64
+		for fp := range out.Sent {
+			sent = append(sent, fp)
+		}
+		for fp := range out.Held {
+			held = append(held, fp)
+		}
+		slices.Sort(sent)
+		slices.Sort(held)
+		if !slices.Equal(sent, wantSent) || !slices.Equal(held, wantHeld) || len(out.Errors) != 0 {
+			t.Errorf("at %v: sent %v, held %v, errors %v; want sent %v, held %v", at, sent, held, out.Errors, wantSent, wantHeld)
+		}
+		if got := w.statuses(); got != wantStatuses {
+			t.Errorf("at %v: outbox %s, want %s", at, got, wantStatuses)
+		}
+	}
+	run(t0.Add(30*time.Second), []uint64{1}, []uint64{2, 3}, "1:sent/1 2:queued/0 3:queued/0")
+	run(t0.Add(50*time.Second), nil, []uint64{2, 3}, "1:sent/1 2:queued/0 3:queued/0") // same minute
+	run(t0.Add(90*time.Second), []uint64{2}, []uint64{3}, "1:sent/1 2:sent/1 3:queued/0")
+	run(t0.Add(150*time.Second), []uint64{3}, nil, "1:sent/1 2:sent/1 3:sent/1")
+	if len(ch.sent) != 3 {
+		t.Errorf("%d requests, want 3", len(ch.sent))
+	}
+}
+
+// An incident's message with more members than a minute allows goes in a
+// minute nothing else went in, rather than never (and holding back every
+// message after it).
+func TestDeliverIncidentOverRateLimit(t *testing.T) {
+	w := &outbox{}
+	w.add(9, "ops", "", t0.Add(-time.Minute)) // an older single notice
+	for fp := uint64(1); fp <= 3; fp++ {
+		w.add(fp, "ops", "inc", t0)
+	}
+	w.add(4, "ops", "", t0)
+	ch := &fakeChannel{}
+	o := notify.Options{Senders: map[string]notify.Notifier{"ops": ch}, MaxPerMinute: 2}
+	// 10:00:30: the single notice uses one of the two; the incident (3)
+	// waits, and so does the notice after it.
+	if _, err := notify.Deliver(context.Background(), w, deliverConfig(), t0.Add(30*time.Second), o); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := w.statuses(), "1:sent/1 2:queued/0 3:queued/0 4:queued/0 5:queued/0"; got != want {
+		t.Errorf("10:00:30: outbox %s, want %s", got, want)
+	}
+	// 10:01:30: nothing sent in this minute yet: the incident goes, as one
+	// message; the minute is then used up.
+	if _, err := notify.Deliver(context.Background(), w, deliverConfig(), t0.Add(90*time.Second), o); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := w.statuses(), "1:sent/1 2:sent/1 3:sent/1 4:sent/1 5:queued/0"; got != want {
+		t.Errorf("10:01:30: outbox %s, want %s", got, want)
+	}
+	if _, err := notify.Deliver(context.Background(), w, deliverConfig(), t0.Add(150*time.Second), o); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := w.statuses(), "1:sent/1 2:sent/1 3:sent/1 4:sent/1 5:sent/1"; got != want {
+		t.Errorf("10:02:30: outbox %s, want %s", got, want)
+	}
+	want := [][]string{{state.FormatFingerprint(9)},
+		{state.FormatFingerprint(1), state.FormatFingerprint(2), state.FormatFingerprint(3)}, {state.FormatFingerprint(4)}}
+	if fmt.Sprint(ch.sent) != fmt.Sprint(want) {
+		t.Errorf("requests %v, want %v", ch.sent, want)
+	}
+}
+
+// A transient failure stays queued (tries counted across runs) and is
+// sent by a later run; a rejection fails for good; a channel without a
+// sender fails with the reason; a notice found sending is marked unknown
+// and never resent; one unsent for RetryFor is given up.
+func TestDeliverOutcomes(t *testing.T) {
+	w := &outbox{}
+	w.add(1, "ops", "", t0) // 503, 503 then 200 next run
+	w.add(2, "ops", "", t0) // 400
+	w.add(3, "mail", "", t0)
+	w.add(4, "ops", "", t0)
+	w.notices[3].Status = state.Sending
+	w.add(5, "ops", "", t0.Add(-notify.RetryFor-time.Second))
+	ch := &fakeChannel{script: [][]int{{503, 503}, {400}}}
+	o := notify.Options{Senders: map[string]notify.Notifier{"ops": ch}}
+	out, err := notify.Deliver(context.Background(), w, deliverConfig(), t0, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := w.statuses(), "1:queued/2 2:failed/1 3:failed/0 4:unknown/0 5:failed/0"; got != want {
+		t.Errorf("outbox %s, want %s", got, want)
+	}
+	if out.Interrupted != 1 || len(out.Errors) != 4 || len(out.Sent) != 0 {
+		t.Errorf("interrupted %d, errors %v, sent %v; want 1, 4 errors, none", out.Interrupted, out.Errors, out.Sent)
+	}
+	if e := w.notices[2].LastError; !strings.Contains(e, `channel "mail": vigil cannot send through type email yet`) {
+		t.Errorf("mail notice error %q", e)
+	}
+	if e := w.notices[4].LastError; !strings.HasPrefix(e, "gave up after 24h0m0s unsent") {
+		t.Errorf("expired notice error %q", e)
+	}
+	var tries []string
+	for _, a := range w.attempts {
+		tries = append(tries, fmt.Sprintf("%d:%d:%s:%d", a.Notice, a.Try, a.Result, a.Status))
+	}
+	if got, want := strings.Join(tries, " "), "4:0:unknown:0 1:1:error:503 1:2:error:503 2:1:error:400 3:0:error:0 5:0:error:0"; got != want {
+		t.Errorf("attempts %s, want %s", got, want)
+	}
+
+	out, err = notify.Deliver(context.Background(), w, deliverConfig(), t0.Add(time.Minute), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := w.statuses(), "1:sent/3 2:failed/1 3:failed/0 4:unknown/0 5:failed/0"; got != want {
+		t.Errorf("next run: outbox %s, want %s", got, want)
+	}
+	if out.Interrupted != 0 || len(out.Errors) != 0 || len(out.Sent[1]) != 1 {
+		t.Errorf("next run: interrupted %d, errors %v, sent %v", out.Interrupted, out.Errors, out.Sent)
+	}
+	if len(ch.sent) != 3 { // 1, 2, then 1 again; never 4
+		t.Errorf("requests %v, want 3", ch.sent)
+	}
+	if last := w.attempts[len(w.attempts)-1]; last.Notice != 1 || last.Try != 3 || last.Result != "ok" {
+		t.Errorf("last attempt %+v, want notice 1 try 3 ok", last)
+	}
+}
+
+// BeforeSend runs after the message's notices are marked sending and
+// saved, so a run killed there leaves them sending.
+func TestDeliverBeforeSend(t *testing.T) {
+	w := &outbox{}
+	w.add(1, "ops", "", t0)
+	type killed struct{}
+	o := notify.Options{Senders: map[string]notify.Notifier{"ops": &fakeChannel{}}, BeforeSend: func() {
+		if w.notices[0].Status != state.Sending || w.saves == 0 {
+			t.Errorf("before send: status %s after %d saves", w.notices[0].Status, w.saves)
+		}
+		panic(killed{})
+	}}
+	defer func() {
+		if r := recover(); r != (killed{}) {
+			t.Fatalf("recovered %v", r)
+		}
+		if w.notices[0].Status != state.Sending {
+			t.Errorf("status %s, want sending", w.notices[0].Status)
+		}
+	}()
+	notify.Deliver(context.Background(), w, deliverConfig(), t0, o) //nolint:errcheck // killed
+}
