@@ -203,7 +203,7 @@ func TestDeliverOutcomes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := w.statuses(), "1:queued/2 2:failed/1 3:failed/0 4:unknown/0 5:failed/0"; got != want {
+	if got, want := w.statuses(), "1:queued/2 2:failed/1 3:failed/0 4:unknown/1 5:failed/0"; got != want {
 		t.Errorf("outbox %s, want %s", got, want)
 	}
 	if out.Interrupted != 1 || len(out.Errors) != 4 || len(out.Sent) != 0 {
@@ -219,7 +219,7 @@ func TestDeliverOutcomes(t *testing.T) {
 	for _, a := range w.attempts {
 		tries = append(tries, fmt.Sprintf("%d:%d:%s:%d", a.Notice, a.Try, a.Result, a.Status))
 	}
-	if got, want := strings.Join(tries, " "), "4:0:unknown:0 1:1:error:503 1:2:error:503 2:1:error:400 3:0:error:0 5:0:error:0"; got != want {
+	if got, want := strings.Join(tries, " "), "4:1:unknown:0 1:1:error:503 1:2:error:503 2:1:error:400 3:0:error:0 5:0:error:0"; got != want {
 		t.Errorf("attempts %s, want %s", got, want)
 	}
 
@@ -227,7 +227,7 @@ func TestDeliverOutcomes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := w.statuses(), "1:sent/3 2:failed/1 3:failed/0 4:unknown/0 5:failed/0"; got != want {
+	if got, want := w.statuses(), "1:sent/3 2:failed/1 3:failed/0 4:unknown/1 5:failed/0"; got != want {
 		t.Errorf("next run: outbox %s, want %s", got, want)
 	}
 	if out.Interrupted != 0 || len(out.Errors) != 0 || len(out.Sent[1]) != 1 {
