@@ -1,0 +1,200 @@
+// Package slo is vigil's service level objective arithmetic: SLI ratios,
+// error budgets, burn rates and the multi-window multi-burn-rate alerts of
+// the Google SRE workbook (as sloth and pyrra generate them).
+//
+// Thresholds are compared exactly. A target is kept as the rational number
+// its text spells ("99.9" is 999/1000, not the float 0.99899999...), events
+// are converted to rationals exactly, and every comparison at a boundary
+// (a burn rate against 14.4, an SLI against its target) is made between
+// rationals, so an SLI exactly at its objective meets it and a burn rate
+// exactly at a factor does not page. Floats are only what gets printed.
+package slo
+
+import (
+	"fmt"
+	"math"
+	"math/big"
+	"strings"
+	"time"
+)
+
+// Target is an objective in percent (99.9), exact.
+type Target struct {
+	r *big.Rat // the fraction: 99.9 -> 999/1000
+}
+
+// ParseTarget reads a percentage in (0, 100) as written ("99.9", "95").
+func ParseTarget(s string) (Target, error) {
+	r, ok := new(big.Rat).SetString(strings.TrimSpace(s))
+	if !ok {
+		return Target{}, fmt.Errorf("target %q: want a percentage such as 99.9", s)
+	}
+	if r.Sign() <= 0 || r.Cmp(big.NewRat(100, 1)) >= 0 {
+		return Target{}, fmt.Errorf("target %s: want a percentage strictly between 0 and 100", s)
+	}
+	return Target{r: r.Quo(r, big.NewRat(100, 1))}, nil
+}
+
+// TargetFraction builds a target from a fraction in (0, 1) written in
+// text, as OpenSLO writes objectives ("0.999").
+func TargetFraction(s string) (Target, error) {
+	r, ok := new(big.Rat).SetString(strings.TrimSpace(s))
+	if !ok || r.Sign() <= 0 || r.Cmp(big.NewRat(1, 1)) >= 0 {
+		return Target{}, fmt.Errorf("target %q: want a fraction strictly between 0 and 1", s)
+	}
+	return Target{r: r}, nil
+}
+
+// Valid reports whether t was parsed.
+func (t Target) Valid() bool { return t.r != nil }
+
+// Percent is the target in percent (for printing).
+func (t Target) Percent() float64 {
+	f, _ := new(big.Rat).Mul(t.r, big.NewRat(100, 1)).Float64()
+	return f
+}
+
+// budget is 1 - target, the allowed error ratio, exact.
+func (t Target) budget() *big.Rat { return new(big.Rat).Sub(big.NewRat(1, 1), t.r) }
+
+// BudgetPercent is 100 - target.
+func (t Target) BudgetPercent() float64 {
+	f, _ := new(big.Rat).Mul(t.budget(), big.NewRat(100, 1)).Float64()
+	return f
+}
+
+// rat converts a finite float exactly.
+func rat(f float64) *big.Rat {
+	r := new(big.Rat)
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return r
+	}
+	return r.SetFloat64(f)
+}
+
+// Events are an SLI's counts over a window: good events and all events.
+// Counts are floats because increases of counters may be fractional.
+type Events struct {
+	Good, Total float64
+}
+
+// Bad is Total - Good, never negative.
+func (e Events) Bad() float64 { return math.Max(e.Total-e.Good, 0) }
+
+// errRatio is bad/total, exact; nil without events.
+func (e Events) errRatio() *big.Rat {
+	if !(e.Total > 0) {
+		return nil
+	}
+	bad := new(big.Rat).Sub(rat(e.Total), rat(e.Good))
+	if bad.Sign() < 0 {
+		bad.SetInt64(0)
+	}
+	return bad.Quo(bad, rat(e.Total))
+}
+
+// Percent is good/total in percent; 100 without events, as the reference
+// design has it (the caller flags that as no data).
+func (e Events) Percent() float64 {
+	er := e.errRatio()
+	if er == nil {
+		return 100
+	}
+	f, _ := new(big.Rat).Mul(new(big.Rat).Sub(big.NewRat(1, 1), er), big.NewRat(100, 1)).Float64()
+	return f
+}
+
+// Met reports whether the SLI meets t: good/total >= target, exactly.
+// Without events it is met (100%).
+func (e Events) Met(t Target) bool {
+	er := e.errRatio()
+	return er == nil || er.Cmp(t.budget()) <= 0
+}
+
+// BurnRate is how fast the budget burns: the error ratio over the budget
+// (1 = exactly on budget over the SLO window). ok is false without events.
+func (e Events) BurnRate(t Target) (rate float64, ok bool) {
+	er := e.errRatio()
+	if er == nil {
+		return 0, false
+	}
+	f, _ := er.Quo(er, t.budget()).Float64()
+	return f, true
+}
+
+// Consumption is the share of the error budget spent, in percent, not
+// capped: 118.6 means overspent by 18.6% (the reference design caps at 100,
+// which hides how far over a service is). 0 without events.
+func (e Events) Consumption(t Target) float64 {
+	er := e.errRatio()
+	if er == nil {
+		return 0
+	}
+	f, _ := er.Mul(er.Quo(er, t.budget()), big.NewRat(100, 1)).Float64()
+	return f
+}
+
+// Exhausted reports whether the budget is spent: consumption >= 100%,
+// i.e. the SLI is below its target (exactly at the target, the budget is
+// used up but not overspent: not exhausted).
+func (e Events) Exhausted(t Target) bool { return !e.Met(t) }
+
+// BurnAlert is one multi-window multi-burn-rate condition: page or ticket
+// when the burn rate over both Long and Short exceeds Factor.
+type BurnAlert struct {
+	Severity    string // page or ticket
+	Long, Short time.Duration
+	// BudgetShare is the share of the whole budget that burning at Factor
+	// for Long spends (2%, 5%, 10%).
+	BudgetShare *big.Rat
+}
+
+// Alerts are the SRE workbook's four conditions (sloth's defaults).
+var Alerts = []BurnAlert{
+	{"page", time.Hour, 5 * time.Minute, big.NewRat(2, 100)},
+	{"page", 6 * time.Hour, 30 * time.Minute, big.NewRat(5, 100)},
+	{"ticket", 24 * time.Hour, 2 * time.Hour, big.NewRat(10, 100)},
+	{"ticket", 72 * time.Hour, 6 * time.Hour, big.NewRat(10, 100)},
+}
+
+// factor is BudgetShare x window / Long, exact: 14.4 for the first alert
+// of a 30-day SLO, 13.44 for a 28-day one.
+func (a BurnAlert) factor(window time.Duration) *big.Rat {
+	f := new(big.Rat).Mul(a.BudgetShare, big.NewRat(int64(window/time.Second), 1))
+	return f.Quo(f, big.NewRat(int64(a.Long/time.Second), 1))
+}
+
+// Factor is the burn rate threshold for an SLO window, as a float.
+func (a BurnAlert) Factor(window time.Duration) float64 {
+	f, _ := a.factor(window).Float64()
+	return f
+}
+
+// Firing reports whether both windows burn faster than the factor:
+// error(long)/budget > factor and error(short)/budget > factor, compared
+// exactly (as error > factor x budget).
+func (a BurnAlert) Firing(t Target, window time.Duration, long, short Events) bool {
+	limit := new(big.Rat).Mul(a.factor(window), t.budget())
+	for _, e := range []Events{long, short} {
+		er := e.errRatio()
+		if er == nil || er.Cmp(limit) <= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// TimeToExhaustion is how long the remaining budget lasts at burn rate
+// burn (a burn rate of b spends the whole budget in window/b). ok is
+// false when the budget does not run out at that rate (burn <= 0); 0 when
+// it is already spent.
+func TimeToExhaustion(consumptionPercent, burn float64, window time.Duration) (time.Duration, bool) {
+	remaining := 1 - consumptionPercent/100
+	if remaining <= 0 {
+		return 0, true
+	}
+	if !(burn > 0) {
+		return 0, false
+	}
+	return time.Duration(remaining * float64(window) / burn), true
+}
