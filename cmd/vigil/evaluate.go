@@ -191,8 +191,9 @@ func (a *app) runEvaluate(cmd *cobra.Command, o *evaluateOptions) error {
 	if len(cfg.RecordingRules) > 0 && o.RecordDB == "" && !o.DryRun {
 		a.log.Warn("recording_rules are not evaluated without --record-db")
 	}
-	snd, err := senders(cfg)
-	if err != nil {
+	// A channel that cannot be built is a config error: say so before
+	// evaluating anything.
+	if _, err := senders(cfg); err != nil {
 		return err
 	}
 	stores, err := a.storePaths()
@@ -227,110 +228,39 @@ func (a *app) runEvaluate(cmd *cobra.Command, o *evaluateOptions) error {
 
 	closeDB()
 
-	sdb, err := a.openState(cmd)
-	if err != nil {
-		return err
-	}
-	defer sdb.Close() //nolint:errcheck // a committed run is already on disk
-	var run *state.Run
-	if o.DryRun {
-		run, err = sdb.Snapshot(ctx)
-	} else {
-		run, err = sdb.Begin(ctx, holderName(), o.LockTimeout)
-	}
-	if err != nil {
-		return err
-	}
-	defer run.Rollback()
-	prev, err := run.Alerts()
-	if err != nil {
-		return err
-	}
-
 	rules := map[string]*alertconfig.Rule{}
 	for i := range cfg.Rules {
 		rules[cfg.Rules[i].Name] = &cfg.Rules[i]
 	}
-	var items []*notify.Item
-	seen := map[uint64]bool{}
-	step := func(r *alertconfig.Rule, labels map[string]string, ob state.Observation) {
-		fp := state.Fingerprint(r.Name, labels)
-		seen[fp] = true
-		p, ok := prev[fp]
-		if !ok {
-			p = state.NewAlert(r.Name, labels)
+	build := func(prev map[uint64]state.Alert) []*notify.Item {
+		var items []*notify.Item
+		seen := map[uint64]bool{}
+		step := func(r *alertconfig.Rule, labels map[string]string, ob state.Observation) {
+			fp := state.Fingerprint(r.Name, labels)
+			seen[fp] = true
+			p, ok := prev[fp]
+			if !ok {
+				p = state.NewAlert(r.Name, labels)
+			}
+			items = append(items, &notify.Item{Rule: r, Prev: p, Alert: state.Step(p, ob, at, r.For)})
 		}
-		items = append(items, &notify.Item{Rule: r, Prev: p, Alert: state.Step(p, ob, at, r.For)})
-	}
-	for _, ob := range obs {
-		step(ob.Rule, ob.Labels, ob.Observation)
-	}
-	// Alerts of existing rules whose label set was not seen this run: their
-	// group vanished from the data (nodata). One already inactive or
-	// without data is left as it is, so vanished groups do not pile up in
-	// every run's output.
-	for fp, p := range prev {
-		if r, ok := rules[p.Rule]; ok && !seen[fp] && p.State != state.Inactive && p.State != state.NoData {
-			step(r, p.Labels, state.Observation{})
+		for _, ob := range obs {
+			step(ob.Rule, ob.Labels, ob.Observation)
 		}
-	}
-	sort.Slice(items, func(i, j int) bool {
-		if items[i].Rule.Name != items[j].Rule.Name {
-			return items[i].Rule.Name < items[j].Rule.Name
+		// Alerts of existing rules whose label set was not seen this run:
+		// their group vanished from the data (nodata). One already inactive
+		// or without data is left as it is, so vanished groups do not pile
+		// up in every run's output.
+		for fp, p := range prev {
+			if r, ok := rules[p.Rule]; ok && !seen[fp] && p.State != state.Inactive && p.State != state.NoData {
+				step(r, p.Labels, state.Observation{})
+			}
 		}
-		return formatLabels(items[i].Alert.Labels) < formatLabels(items[j].Alert.Labels)
-	})
-	plan, err := notify.Decide(run, cfg, at, items)
+		return items
+	}
+	items, outcome, wouldSend, err := a.notifyRun(cmd, cfg, at, o.DryRun, o.LockTimeout, build)
 	if err != nil {
 		return err
-	}
-
-	var outcome notify.Outcome
-	var wouldSend []sendJSON
-	if o.DryRun {
-		queued, err := run.Notices(state.Queued)
-		if err != nil {
-			return err
-		}
-		wouldSend = describeSends(cfg, append(queued, plan.Notices...))
-	} else {
-		for _, it := range items {
-			if quiet(prev, it) {
-				continue
-			}
-			if err := run.Put(it.Alert); err != nil {
-				return err
-			}
-		}
-		for _, inc := range plan.Incidents {
-			if err := run.PutIncident(inc); err != nil {
-				return err
-			}
-		}
-		for i := range plan.Notices {
-			if err := run.Enqueue(&plan.Notices[i]); err != nil {
-				return err
-			}
-		}
-		if _, err := run.PruneHistory(at.Add(-time.Duration(cfg.Settings.AlertRetentionDays) * 24 * time.Hour)); err != nil {
-			return err
-		}
-		// The decisions and the intent to send are durable before any
-		// request goes out.
-		if err := run.Save(); err != nil {
-			return err
-		}
-		if afterRecord != nil {
-			afterRecord()
-		}
-		outcome, err = notify.Deliver(ctx, run, cfg, at, notify.Options{Senders: snd,
-			MaxPerMinute: cfg.Settings.MaxAlertsPerMinute, BeforeSend: beforeSend})
-		if err != nil {
-			return err
-		}
-		if err := run.Commit(); err != nil {
-			return err
-		}
 	}
 
 	out := make([]alertJSON, 0, len(items))
@@ -518,4 +448,99 @@ func writeAlerts(a *app, output string, at time.Time, out []alertJSON, dry bool,
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Channel, s.Type, s.Target, s.Kind, step, inc, strings.Join(alerts, "; "))
 	}
 	return tw.Flush()
+}
+
+// notifyRun is the part of a run that alerts share, whoever raises them
+// (evaluate's rules, budget's burn alerts): under the state lock (or a
+// snapshot for a dry run), build steps the alerts from their previous
+// state, the pipeline decides, the decisions and notices are committed,
+// then delivered. A dry run returns what would be sent instead.
+func (a *app) notifyRun(cmd *cobra.Command, cfg *alertconfig.Config, at time.Time, dry bool, lockTimeout time.Duration,
+	build func(prev map[uint64]state.Alert) []*notify.Item) ([]*notify.Item, notify.Outcome, []sendJSON, error) {
+	ctx := cmd.Context()
+	snd, err := senders(cfg)
+	if err != nil {
+		return nil, notify.Outcome{}, nil, err
+	}
+	sdb, err := a.openState(cmd)
+	if err != nil {
+		return nil, notify.Outcome{}, nil, err
+	}
+	defer sdb.Close() //nolint:errcheck // a committed run is already on disk
+	var run *state.Run
+	if dry {
+		run, err = sdb.Snapshot(ctx)
+	} else {
+		run, err = sdb.Begin(ctx, holderName(), lockTimeout)
+	}
+	if err != nil {
+		return nil, notify.Outcome{}, nil, err
+	}
+	defer run.Rollback()
+	prev, err := run.Alerts()
+	if err != nil {
+		return nil, notify.Outcome{}, nil, err
+	}
+
+	items := build(prev)
+	sort.Slice(items, func(i, j int) bool {
+		if items[i].Rule.Name != items[j].Rule.Name {
+			return items[i].Rule.Name < items[j].Rule.Name
+		}
+		return formatLabels(items[i].Alert.Labels) < formatLabels(items[j].Alert.Labels)
+	})
+	plan, err := notify.Decide(run, cfg, at, items)
+	if err != nil {
+		return nil, notify.Outcome{}, nil, err
+	}
+
+	var outcome notify.Outcome
+	var wouldSend []sendJSON
+	if dry {
+		queued, err := run.Notices(state.Queued)
+		if err != nil {
+			return nil, notify.Outcome{}, nil, err
+		}
+		wouldSend = describeSends(cfg, append(queued, plan.Notices...))
+	} else {
+		for _, it := range items {
+			if quiet(prev, it) {
+				continue
+			}
+			if err := run.Put(it.Alert); err != nil {
+				return nil, notify.Outcome{}, nil, err
+			}
+		}
+		for _, inc := range plan.Incidents {
+			if err := run.PutIncident(inc); err != nil {
+				return nil, notify.Outcome{}, nil, err
+			}
+		}
+		for i := range plan.Notices {
+			if err := run.Enqueue(&plan.Notices[i]); err != nil {
+				return nil, notify.Outcome{}, nil, err
+			}
+		}
+		if _, err := run.PruneHistory(at.Add(-time.Duration(cfg.Settings.AlertRetentionDays) * 24 * time.Hour)); err != nil {
+			return nil, notify.Outcome{}, nil, err
+		}
+		// The decisions and the intent to send are durable before any
+		// request goes out.
+		if err := run.Save(); err != nil {
+			return nil, notify.Outcome{}, nil, err
+		}
+		if afterRecord != nil {
+			afterRecord()
+		}
+		outcome, err = notify.Deliver(ctx, run, cfg, at, notify.Options{Senders: snd,
+			MaxPerMinute: cfg.Settings.MaxAlertsPerMinute, BeforeSend: beforeSend})
+		if err != nil {
+			return nil, notify.Outcome{}, nil, err
+		}
+		if err := run.Commit(); err != nil {
+			return nil, notify.Outcome{}, nil, err
+		}
+	}
+
+	return items, outcome, wouldSend, nil
 }

@@ -1,0 +1,117 @@
+package slo
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vigil-metrics/vigil/analyze"
+	"github.com/vigil-metrics/vigil/analyze/metricpath"
+)
+
+// Querier answers a metric path over a window; *analyze.DB is one.
+type Querier interface {
+	Eval(ctx context.Context, e *metricpath.Expr, w analyze.Window) ([]analyze.Result, error)
+}
+
+// Evaluator counts objectives' events. The reference design's SLIs of
+// every service are answered by one query per window (grouped by service
+// and outcome), kept for the other objectives of the run.
+type Evaluator struct {
+	Q     Querier
+	At    time.Time
+	cache map[string][]analyze.Result
+}
+
+// NewEvaluator evaluates as of at.
+func NewEvaluator(q Querier, at time.Time) *Evaluator {
+	return &Evaluator{Q: q, At: at, cache: map[string][]analyze.Result{}}
+}
+
+// Truthy reports whether an outcome label value means yes: true, True,
+// TRUE (the reference design writes Python's str(True)) or 1.
+func Truthy(v string) bool { return strings.EqualFold(v, "true") || v == "1" }
+
+func (ev *Evaluator) query(ctx context.Context, path string, length time.Duration) ([]analyze.Result, error) {
+	key := path + "\xff" + length.String()
+	if rs, ok := ev.cache[key]; ok {
+		return rs, nil
+	}
+	e, err := metricpath.Parse(path)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := ev.Q.Eval(ctx, e, analyze.Window{At: ev.At, Length: length})
+	if err != nil {
+		return nil, err
+	}
+	ev.cache[key] = rs
+	return rs, nil
+}
+
+// Events counts o's good and total events over the length ending at the
+// evaluator's time.
+func (ev *Evaluator) Events(ctx context.Context, o Objective, length time.Duration) (Events, error) {
+	if length <= 0 {
+		return Events{}, nil
+	}
+	switch {
+	case o.SLI == Availability && o.Total == "":
+		return ev.outcomes(ctx, RequestsMetric, "success", o.Service, length)
+	case o.SLI == Latency && o.Histogram == "":
+		return ev.outcomes(ctx, LatencyRequestsMetric, "fast", o.Service, length)
+	case o.SLI == Latency:
+		th := strconv.FormatFloat(o.ThresholdMS, 'f', -1, 64)
+		return ev.ratio(ctx, o, o.Histogram+".count_le("+th+")", "", o.Histogram+".count", length)
+	}
+	return ev.ratio(ctx, o, o.Good, o.Bad, o.Total, length)
+}
+
+// outcomes counts a reference design SLI counter for service: every
+// increment is an event, those whose outcome label is truthy are good.
+func (ev *Evaluator) outcomes(ctx context.Context, metric, label, service string, length time.Duration) (Events, error) {
+	rs, err := ev.query(ctx, metric+".increase by (service, "+label+")", length)
+	if err != nil {
+		return Events{}, err
+	}
+	var e Events
+	for _, r := range rs {
+		if r.Labels["service"] != service {
+			continue
+		}
+		e.Total += r.Value
+		if Truthy(r.Labels[label]) {
+			e.Good += r.Value
+		}
+	}
+	return e, nil
+}
+
+func (ev *Evaluator) sum(ctx context.Context, o Objective, path string, length time.Duration) (float64, error) {
+	rs, err := ev.query(ctx, path, length)
+	if err != nil {
+		return 0, fmt.Errorf("%s:%d: objective %s: %w", o.File, o.Line, o.Name(), err)
+	}
+	var s float64
+	for _, r := range rs {
+		s += r.Value
+	}
+	return s, nil
+}
+
+func (ev *Evaluator) ratio(ctx context.Context, o Objective, good, bad, total string, length time.Duration) (Events, error) {
+	var e Events
+	var err error
+	if e.Total, err = ev.sum(ctx, o, total, length); err != nil {
+		return e, err
+	}
+	if good != "" {
+		e.Good, err = ev.sum(ctx, o, good, length)
+		return e, err
+	}
+	b, err := ev.sum(ctx, o, bad, length)
+	e.Good = e.Total - b
+	return e, err
+}
