@@ -164,6 +164,12 @@ func (a BurnAlert) factor(window time.Duration) *big.Rat {
 	return f.Quo(f, big.NewRat(int64(a.Long/time.Second), 1))
 }
 
+// Share is BudgetShare as a float (0.02 for 2%).
+func (a BurnAlert) Share() float64 {
+	f, _ := a.BudgetShare.Float64()
+	return f
+}
+
 // Factor is the burn rate threshold for an SLO window, as a float.
 func (a BurnAlert) Factor(window time.Duration) float64 {
 	f, _ := a.factor(window).Float64()

@@ -33,6 +33,8 @@ const (
 type Window struct {
 	Rolling       time.Duration
 	CalendarMonth bool
+	// Text is the window as written ("7d"), for output.
+	Text string
 }
 
 // Bounds is the window ending at at: (start, at].
@@ -58,7 +60,10 @@ func (w Window) Full(at time.Time) time.Duration {
 }
 
 func (w Window) String() string {
-	if w.CalendarMonth {
+	switch {
+	case w.Text != "":
+		return w.Text
+	case w.CalendarMonth:
 		return "calendar_month"
 	}
 	return vtime.FormatDuration(w.Rolling)
@@ -122,15 +127,16 @@ func (ps Problems) UsageError() bool { return true }
 // Defaults are the reference design's error budgets, used when no
 // objective is defined.
 func Defaults() []Objective {
-	mk := func(svc, target string, w time.Duration) Objective {
+	mk := func(svc, target, window string) Objective {
 		t, _ := ParseTarget(target)
+		w, _ := ParseWindow(window)
 		return Objective{File: "(default)", Service: svc, SLI: Availability, Target: t, TargetText: target,
-			Window: Window{Rolling: w}, MinEvents: 1, BudgetAlertPercent: 80}
+			Window: w, MinEvents: 1, BudgetAlertPercent: 80}
 	}
 	return []Objective{
-		mk("agent_forge", "99.5", 30*24*time.Hour),
-		mk("rag_system", "99.9", 7*24*time.Hour),
-		mk("mcp_server", "99.95", 24*time.Hour),
+		mk("agent_forge", "99.5", "30d"),
+		mk("rag_system", "99.9", "7d"),
+		mk("mcp_server", "99.95", "1d"),
 	}
 }
 
@@ -244,7 +250,7 @@ func (d *decoder) entry(item *yaml.Node) {
 		f[k.Value] = item.Content[i+1]
 	}
 	o := Objective{File: d.file, Line: item.Line, SLI: Availability, MinEvents: 1, BudgetAlertPercent: 80,
-		Window: Window{Rolling: 30 * 24 * time.Hour}}
+		Window: Window{Rolling: 30 * 24 * time.Hour, Text: "30d"}}
 	ok := true
 	str := func(key string) string {
 		n := f[key]
@@ -354,13 +360,13 @@ func contains(list []string, s string) bool {
 // calendar_month.
 func ParseWindow(s string) (Window, error) {
 	if s == "calendar_month" {
-		return Window{CalendarMonth: true}, nil
+		return Window{CalendarMonth: true, Text: s}, nil
 	}
 	d, err := vtime.ParseDuration(s)
 	if err != nil || d < time.Hour || d%time.Minute != 0 {
 		return Window{}, fmt.Errorf("window %q: want a rolling window of at least 1h (1d, 7d, 28d, 30d) or calendar_month", s)
 	}
-	return Window{Rolling: d}, nil
+	return Window{Rolling: d, Text: s}, nil
 }
 
 // openSLO reads one OpenSLO v1 SLO document: metadata.name, spec.service,

@@ -1,0 +1,349 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	alertconfig "github.com/vigil-metrics/vigil/alert/config"
+	"github.com/vigil-metrics/vigil/alert/notify"
+	"github.com/vigil-metrics/vigil/alert/state"
+	"github.com/vigil-metrics/vigil/analyze/slo"
+	"github.com/vigil-metrics/vigil/cmd/internal/cli"
+	"github.com/vigil-metrics/vigil/collect/vtime"
+)
+
+type budgetOptions struct {
+	At, Output, Service, File string
+	Gate, Notify, DryRun      bool
+	LockTimeout               time.Duration
+}
+
+func newBudgetCmd(a *app) *cobra.Command {
+	o := &budgetOptions{}
+	cmd := &cobra.Command{
+		Use:   "budget",
+		Short: "Error budgets: consumption, burn rates, multi-window burn-rate alerts",
+		Long: `For each objective (as vigil slo finds them): the error budget (100 - target),
+how much of it the window has consumed (not capped: over 100% is overspent,
+exhausted), what remains (in percent and in minutes of full outage), burn
+rates over 5m, 30m, 1h, 2h, 6h, 1d, 3d and the SLO window, the time to
+exhaustion at the 1h burn rate, and the alerts:
+
+  page    burn(1h) and burn(5m) above 14.4, or burn(6h) and burn(30m) above 6
+  ticket  burn(1d) and burn(2h) above 3, or burn(3d) and burn(6h) above 1
+  budget  consumption above budget_alert_percent (default 80)
+
+(factors for a 30-day window; they scale with the window: 13.44, 5.6, 2.8,
+0.933 for 28 days). --notify sends the alerts through the config's channels
+with evaluate's pipeline and state (cooldown 1h: cron does not repeat them
+every run). --gate exits 3 when a page alert is active or a budget is
+exhausted.`,
+		Example: `  */5 * * * * cd /etc/vigil && vigil budget --db /var/lib/vigil/vigil.db --notify
+  vigil budget --service api --gate -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.runBudget(cmd, o) },
+	}
+	cmd.Flags().StringVar(&o.At, "at", "", "end of the windows, RFC 3339 or unix seconds (default now)")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "table", "output: table, json or markdown")
+	cmd.Flags().StringVar(&o.Service, "service", "", "only this service's objectives")
+	cmd.Flags().StringVar(&o.File, "slo-file", "", "objectives file: slos: entries or OpenSLO v1 documents")
+	cmd.Flags().BoolVar(&o.Gate, "gate", false, "exit 3 when a page alert is active or a budget is exhausted")
+	cmd.Flags().BoolVar(&o.Notify, "notify", false, "send the alerts through the config's channels (state in the state DB)")
+	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "with --notify: show what would be sent, change no state")
+	cmd.Flags().DurationVar(&o.LockTimeout, "lock-timeout", 30*time.Second, "with --notify: how long to wait for a running vigil evaluate")
+	addStateFlag(cmd)
+	addDBFlag(cmd.Flags(), false)
+	return cmd
+}
+
+// BurnWindows are the windows budget reports burn rates over, besides the
+// SLO window.
+var burnWindows = []string{"5m", "30m", "1h", "2h", "6h", "1d", "3d"}
+
+type budgetAlertJSON struct {
+	Severity string `json:"severity"`
+	Reason   string `json:"reason"`
+}
+
+// budgetJSON is one objective's budget (docs/slo.md).
+type budgetJSON struct {
+	Service                 string              `json:"service"`
+	SLI                     string              `json:"sli"`
+	SLOPercent              float64             `json:"slo_percent"`
+	Window                  string              `json:"window"`
+	WindowSeconds           float64             `json:"window_seconds"`
+	Good                    float64             `json:"good"`
+	Total                   float64             `json:"total"`
+	AvailabilityPercent     float64             `json:"availability_percent"`
+	ConsumptionPercent      float64             `json:"consumption_percent"`
+	RemainingPercent        float64             `json:"remaining_percent"`
+	RemainingMinutes        float64             `json:"remaining_minutes"`
+	Exhausted               bool                `json:"exhausted"`
+	NoData                  bool                `json:"no_data"`
+	BurnRates               map[string]*float64 `json:"burn_rates"`
+	TimeToExhaustionSeconds *float64            `json:"time_to_exhaustion_seconds"`
+	Alerts                  []budgetAlertJSON   `json:"alerts"`
+}
+
+func (a *app) runBudget(cmd *cobra.Command, o *budgetOptions) error {
+	switch o.Output {
+	case "table", "json", "markdown":
+	default:
+		return cli.Usagef("--output %q: want table, json or markdown", o.Output)
+	}
+	if o.DryRun && !o.Notify {
+		return cli.Usagef("--dry-run goes with --notify")
+	}
+	at, err := a.at(o.At)
+	if err != nil {
+		return err
+	}
+	objs, err := a.objectives(o.File, o.Service, "")
+	if err != nil {
+		return err
+	}
+	var cfg *alertconfig.Config
+	if o.Notify {
+		if cfg, err = a.loadAlertConfig(); err != nil {
+			return err
+		}
+	}
+	db, err := a.openAnalyze(cmd)
+	if err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	ev := slo.NewEvaluator(db, at)
+	rows := make([]budgetJSON, 0, len(objs))
+	for _, ob := range objs {
+		r, err := budgetOf(ctx, ev, ob, at)
+		if err != nil {
+			db.Close()
+			return err
+		}
+		rows = append(rows, r)
+	}
+	db.Close()
+
+	if o.Notify {
+		if err := a.notifyBudgets(cmd, cfg, at, objs, rows, o); err != nil {
+			return err
+		}
+	}
+	switch o.Output {
+	case "json":
+		err = json.NewEncoder(a.stdout).Encode(map[string]any{"at": at.UTC().Format(time.RFC3339Nano), "budgets": rows})
+	case "markdown":
+		err = writeBudgetMarkdown(a, at, rows)
+	default:
+		err = writeBudgetTable(a, rows)
+	}
+	if err != nil {
+		return err
+	}
+	if o.Gate {
+		for _, r := range rows {
+			page := false
+			for _, x := range r.Alerts {
+				page = page || x.Severity == "page"
+			}
+			if page || r.Exhausted {
+				return &cli.SilentError{Code: cli.ExitGate}
+			}
+		}
+	}
+	return nil
+}
+
+func budgetOf(ctx context.Context, ev *slo.Evaluator, ob slo.Objective, at time.Time) (budgetJSON, error) {
+	length := ob.Window.Length(at)
+	full := ob.Window.Full(at)
+	e, err := ev.Events(ctx, ob, length)
+	if err != nil {
+		return budgetJSON{}, err
+	}
+	r := budgetJSON{Service: ob.Service, SLI: ob.SLI, SLOPercent: ob.Target.Percent(), Window: ob.Window.String(),
+		WindowSeconds: full.Seconds(), Good: e.Good, Total: e.Total, AvailabilityPercent: e.Percent(),
+		ConsumptionPercent: e.Consumption(ob.Target), Exhausted: e.Exhausted(ob.Target), NoData: !(e.Total > 0),
+		BurnRates: map[string]*float64{}, Alerts: []budgetAlertJSON{}}
+	r.RemainingPercent = 100 - r.ConsumptionPercent
+	// Minutes of full outage the rest of the budget allows over the whole
+	// window; negative when overspent.
+	r.RemainingMinutes = r.RemainingPercent / 100 * ob.Target.BudgetPercent() / 100 * full.Minutes()
+	burn := map[time.Duration]slo.Events{}
+	get := func(d time.Duration) (slo.Events, error) {
+		if x, ok := burn[d]; ok {
+			return x, nil
+		}
+		x, err := ev.Events(ctx, ob, d)
+		burn[d] = x
+		return x, err
+	}
+	for _, w := range burnWindows {
+		d, _ := vtime.ParseDuration(w)
+		x, err := get(d)
+		if err != nil {
+			return r, err
+		}
+		if br, ok := x.BurnRate(ob.Target); ok {
+			r.BurnRates[w] = &br
+		} else {
+			r.BurnRates[w] = nil
+		}
+	}
+	if br, ok := e.BurnRate(ob.Target); ok {
+		r.BurnRates[ob.Window.String()] = &br
+	} else {
+		r.BurnRates[ob.Window.String()] = nil
+	}
+	var now float64
+	if b := r.BurnRates["1h"]; b != nil {
+		now = *b
+	}
+	if d, ok := slo.TimeToExhaustion(r.ConsumptionPercent, now, full); ok {
+		s := d.Seconds()
+		r.TimeToExhaustionSeconds = &s
+	}
+	for _, al := range slo.Alerts {
+		long, err := get(al.Long)
+		if err != nil {
+			return r, err
+		}
+		short, err := get(al.Short)
+		if err != nil {
+			return r, err
+		}
+		if al.Firing(ob.Target, full, long, short) {
+			f := al.Factor(full)
+			lb, _ := long.BurnRate(ob.Target)
+			sb, _ := short.BurnRate(ob.Target)
+			r.Alerts = append(r.Alerts, budgetAlertJSON{Severity: al.Severity, Reason: fmt.Sprintf(
+				"burn rate %s over %s and %s over %s, both above %s (%s of the budget in %s)",
+				formatValue(lb), vtime.FormatDuration(al.Long), formatValue(sb), vtime.FormatDuration(al.Short),
+				formatValue(f), formatValue(al.Share()*100)+"%", vtime.FormatDuration(al.Long))})
+		}
+	}
+	if !r.NoData && r.ConsumptionPercent > ob.BudgetAlertPercent {
+		r.Alerts = append(r.Alerts, budgetAlertJSON{Severity: "budget", Reason: fmt.Sprintf(
+			"%s%% of the error budget consumed (alert above %s%%)", formatValue(r.ConsumptionPercent), formatValue(ob.BudgetAlertPercent))})
+	}
+	return r, nil
+}
+
+func fmtRate(p *float64) string {
+	if p == nil {
+		return "-"
+	}
+	return formatValue(math.Round(*p*100) / 100)
+}
+
+func writeBudgetTable(a *app, rows []budgetJSON) error {
+	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SERVICE\tSLI\tSLO\tWINDOW\tSLI%\tCONSUMED\tREMAINING\tMINUTES LEFT\tBURN 5m/1h/6h/1d\tEXHAUSTS IN\tALERTS")
+	for _, r := range rows {
+		burn := strings.Join([]string{fmtRate(r.BurnRates["5m"]), fmtRate(r.BurnRates["1h"]), fmtRate(r.BurnRates["6h"]), fmtRate(r.BurnRates["1d"])}, "/")
+		tte := "never"
+		if r.TimeToExhaustionSeconds != nil {
+			tte = vtime.FormatDuration(time.Duration(*r.TimeToExhaustionSeconds) * time.Second)
+			if *r.TimeToExhaustionSeconds == 0 {
+				tte = "exhausted"
+			}
+		}
+		var al []string
+		for _, x := range r.Alerts {
+			if !slices.Contains(al, x.Severity) {
+				al = append(al, x.Severity)
+			}
+		}
+		alerts := strings.Join(al, ",")
+		if alerts == "" {
+			alerts = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Service, r.SLI, formatPercent(r.SLOPercent), r.Window,
+			formatPercent(round2(r.AvailabilityPercent, 4)), formatPercent(round2(r.ConsumptionPercent, 2)),
+			formatPercent(round2(r.RemainingPercent, 2)), formatValue(round2(r.RemainingMinutes, 1)), burn, tte, alerts)
+	}
+	return tw.Flush()
+}
+
+func round2(v float64, digits int) float64 {
+	p := math.Pow(10, float64(digits))
+	return math.Round(v*p) / p
+}
+
+func writeBudgetMarkdown(a *app, at time.Time, rows []budgetJSON) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "### Error budgets at %s\n\n", at.UTC().Format(time.RFC3339))
+	b.WriteString("| service | SLI | SLO | window | SLI % | consumed | remaining | burn 1h | alerts |\n|---|---|---:|---|---:|---:|---:|---:|---|\n")
+	for _, r := range rows {
+		var al []string
+		for _, x := range r.Alerts {
+			al = append(al, x.Severity+": "+x.Reason)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.Service, r.SLI, formatPercent(r.SLOPercent), r.Window,
+			formatPercent(round2(r.AvailabilityPercent, 4)), formatPercent(round2(r.ConsumptionPercent, 2)),
+			formatPercent(round2(r.RemainingPercent, 2)), fmtRate(r.BurnRates["1h"]), strings.Join(al, "<br>"))
+	}
+	_, err := fmt.Fprint(a.stdout, b.String())
+	return err
+}
+
+// Budget alerts go through evaluate's pipeline as alerts of these rules
+// (one per service and SLI): cooldown 1h, so a budget that stays over its
+// threshold is re-notified hourly, not every cron run.
+var budgetRules = map[string]*alertconfig.Rule{
+	"page":   {Name: "slo_burn_rate_page", Severity: "critical", Description: "error budget burning fast (page)", CooldownPeriod: time.Hour},
+	"ticket": {Name: "slo_burn_rate_ticket", Severity: "high", Description: "error budget burning (ticket)", CooldownPeriod: time.Hour},
+	"budget": {Name: "slo_error_budget", Severity: "medium", Description: "error budget mostly consumed", CooldownPeriod: time.Hour},
+}
+
+func (a *app) notifyBudgets(cmd *cobra.Command, cfg *alertconfig.Config, at time.Time, objs []slo.Objective, rows []budgetJSON, o *budgetOptions) error {
+	build := func(prev map[uint64]state.Alert) []*notify.Item {
+		var items []*notify.Item
+		for i, r := range rows {
+			active := map[string]bool{}
+			for _, x := range r.Alerts {
+				active[x.Severity] = true
+			}
+			for _, sev := range []string{"page", "ticket", "budget"} {
+				rule := budgetRules[sev]
+				labels := map[string]string{"service": r.Service, "sli": r.SLI, "window": objs[i].Window.String()}
+				fp := state.Fingerprint(rule.Name, labels)
+				p, ok := prev[fp]
+				if !ok {
+					p = state.NewAlert(rule.Name, labels)
+				}
+				value := r.ConsumptionPercent
+				if sev != "budget" && r.BurnRates["1h"] != nil {
+					value = *r.BurnRates["1h"]
+				}
+				ob := state.Observation{HasData: !r.NoData, Breached: active[sev], Value: value}
+				items = append(items, &notify.Item{Rule: rule, Prev: p, Alert: state.Step(p, ob, at, 0)})
+			}
+		}
+		return items
+	}
+	_, outcome, would, err := a.notifyRun(cmd, cfg, at, o.DryRun, o.LockTimeout, build)
+	if err != nil {
+		return err
+	}
+	for _, s := range would {
+		fmt.Fprintf(a.stderr, "vigil: dry run: would send %s to %s (%s)\n", s.Kind, s.Channel, s.Type)
+	}
+	if len(outcome.Errors) > 0 {
+		msgs := make([]string, len(outcome.Errors))
+		for i, e := range outcome.Errors {
+			msgs[i] = e.Error()
+		}
+		return fmt.Errorf("%d notification(s) not delivered: %s", len(outcome.Errors), strings.Join(msgs, "; "))
+	}
+	return nil
+}

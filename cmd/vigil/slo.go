@@ -1,0 +1,322 @@
+package main
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vigil-metrics/vigil/analyze"
+	"github.com/vigil-metrics/vigil/analyze/slo"
+	"github.com/vigil-metrics/vigil/cmd/internal/cli"
+)
+
+type sloOptions struct {
+	At, Output, Service, Window, File string
+	NoFail                            bool
+}
+
+func newSLOCmd(a *app) *cobra.Command {
+	o := &sloOptions{}
+	cmd := &cobra.Command{
+		Use:   "slo",
+		Short: "Check service level objectives: a CI gate (exit 3 on a breach)",
+		Long: `Compute each objective's SLI over its window ending at --at (default now):
+availability from sli_requests_total{service, success}, latency from
+sli_latency_requests_total{service, fast} (outcome labels true, True, TRUE
+or 1 are good), or a custom ratio of metric paths. Objectives come from
+--slo-file, else the config file's slos:, else the reference design's
+defaults (agent_forge 99.5% over 30d, rag_system 99.9% over 7d, mcp_server
+99.95% over 1d).
+
+Exit 3 when any objective is breached (its SLI below the target), 0 when
+none is; --no-fail only reports. No events is 100% and flagged no_data;
+fewer events than min_events (default 1) make a result invalid: neither
+met nor breached. With GITHUB_STEP_SUMMARY set, a markdown summary is
+appended to that file.`,
+		Example: `  vigil slo --db vigil.db --service api -o junit > slo-report.xml
+  vigil slo --slo-file openslo.yaml --window 28d -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.runSLO(cmd, o) },
+	}
+	cmd.Flags().StringVar(&o.At, "at", "", "end of the windows, RFC 3339 or unix seconds (default now)")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "table", "output: table, json, markdown or junit")
+	cmd.Flags().StringVar(&o.Service, "service", "", "only this service's objectives")
+	cmd.Flags().StringVar(&o.Window, "window", "", "override every objective's window (7d, 28d, calendar_month)")
+	cmd.Flags().StringVar(&o.File, "slo-file", "", "objectives file: slos: entries or OpenSLO v1 documents")
+	cmd.Flags().BoolVar(&o.NoFail, "no-fail", false, "report only: exit 0 even when an objective is breached")
+	addDBFlag(cmd.Flags(), false)
+	return cmd
+}
+
+// objectives loads the objectives for slo and budget.
+func (a *app) objectives(file, service, window string) ([]slo.Objective, error) {
+	explicit := file != ""
+	if !explicit {
+		file = a.cfgFile
+		if file == "" {
+			file = "vigil.yaml"
+		}
+	}
+	objs, found, err := slo.Load(file)
+	var ps slo.Problems
+	switch {
+	case errors.As(err, &ps):
+		for _, p := range ps {
+			fmt.Fprintf(a.stderr, "vigil: error: %s\n", p.Error())
+		}
+		return nil, &cli.SilentError{Code: cli.ExitUsage}
+	case errors.Is(err, fs.ErrNotExist) && !explicit && a.cfgFile == "":
+		objs, found = nil, false
+	case err != nil:
+		return nil, cli.Usagef("read objectives %s: %v", file, err)
+	}
+	if !found {
+		if explicit {
+			return nil, cli.WithHint(cli.Usagef("%s defines no objectives", file), "write a slos: list, or OpenSLO v1 documents with kind: SLO")
+		}
+		objs = slo.Defaults()
+	}
+	if window != "" {
+		w, err := slo.ParseWindow(window)
+		if err != nil {
+			return nil, cli.Usagef("--window: %v", err)
+		}
+		for i := range objs {
+			objs[i].Window = w
+		}
+	}
+	if service != "" {
+		var keep []slo.Objective
+		for _, o := range objs {
+			if o.Service == service {
+				keep = append(keep, o)
+			}
+		}
+		if len(keep) == 0 {
+			return nil, cli.Usagef("--service %q: no objective for that service", service)
+		}
+		objs = keep
+	}
+	return objs, nil
+}
+
+// sloJSON is one objective's result (docs/slo.md).
+type sloJSON struct {
+	Service       string  `json:"service"`
+	SLI           string  `json:"sli"`
+	Window        string  `json:"window"`
+	WindowSeconds float64 `json:"window_seconds"`
+	Good          float64 `json:"good"`
+	Total         float64 `json:"total"`
+	Percent       float64 `json:"percent"`
+	TargetPercent float64 `json:"target_percent"`
+	Met           bool    `json:"met"`
+	NoData        bool    `json:"no_data"`
+	Invalid       bool    `json:"invalid"`
+}
+
+func (r sloJSON) breached() bool { return !r.Met && !r.Invalid }
+
+func (r sloJSON) status() string {
+	switch {
+	case r.Invalid && r.NoData:
+		return "no data"
+	case r.Invalid:
+		return "invalid"
+	case r.Met:
+		return "met"
+	}
+	return "BREACHED"
+}
+
+func (a *app) openAnalyze(cmd *cobra.Command) (*analyze.DB, error) {
+	stores, err := a.storePaths()
+	if err != nil {
+		return nil, err
+	}
+	return analyze.Open(cmd.Context(), stores, analyze.Options{CacheDir: a.cfg.CacheDir, Logger: a.log})
+}
+
+func (a *app) runSLO(cmd *cobra.Command, o *sloOptions) error {
+	switch o.Output {
+	case "table", "json", "markdown", "junit":
+	default:
+		return cli.Usagef("--output %q: want table, json, markdown or junit", o.Output)
+	}
+	at, err := a.at(o.At)
+	if err != nil {
+		return err
+	}
+	objs, err := a.objectives(o.File, o.Service, o.Window)
+	if err != nil {
+		return err
+	}
+	db, err := a.openAnalyze(cmd)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ev := slo.NewEvaluator(db, at)
+	rows := make([]sloJSON, 0, len(objs))
+	for _, ob := range objs {
+		length := ob.Window.Length(at)
+		e, err := ev.Events(cmd.Context(), ob, length)
+		if err != nil {
+			return err
+		}
+		r := sloJSON{Service: ob.Service, SLI: ob.SLI, Window: ob.Window.String(), WindowSeconds: length.Seconds(),
+			Good: e.Good, Total: e.Total, Percent: e.Percent(), TargetPercent: ob.Target.Percent(),
+			NoData: !(e.Total > 0), Invalid: e.Total < ob.MinEvents}
+		r.Met = !r.Invalid && e.Met(ob.Target)
+		rows = append(rows, r)
+	}
+	switch o.Output {
+	case "json":
+		err = json.NewEncoder(a.stdout).Encode(map[string]any{"at": at.UTC().Format(time.RFC3339Nano), "slos": rows})
+	case "markdown":
+		err = writeSLOMarkdown(a.stdout, at, rows)
+	case "junit":
+		err = writeSLOJUnit(a.stdout, at, rows)
+	default:
+		tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "SERVICE\tSLI\tWINDOW\tGOOD\tTOTAL\tPERCENT\tTARGET\tSTATUS")
+		for _, r := range rows {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Service, r.SLI, r.Window, formatValue(r.Good), formatValue(r.Total),
+				formatPercent(r.Percent), formatPercent(r.TargetPercent), r.status())
+		}
+		err = tw.Flush()
+	}
+	if err != nil {
+		return err
+	}
+	if p := os.Getenv("GITHUB_STEP_SUMMARY"); p != "" {
+		if err := appendSummary(p, at, rows); err != nil {
+			return fmt.Errorf("GITHUB_STEP_SUMMARY: %w", err)
+		}
+	}
+	breached := 0
+	for _, r := range rows {
+		if r.breached() {
+			breached++
+		}
+	}
+	if breached > 0 && !o.NoFail {
+		fmt.Fprintf(a.stderr, "vigil: %d of %d objectives breached\n", breached, len(rows))
+		return &cli.SilentError{Code: cli.ExitGate}
+	}
+	return nil
+}
+
+func formatPercent(p float64) string { return formatValue(p) + "%" }
+
+func writeSLOMarkdown(w io.Writer, at time.Time, rows []sloJSON) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "### Service level objectives at %s\n\n", at.UTC().Format(time.RFC3339))
+	b.WriteString("| service | SLI | window | good | total | SLI % | target % | status |\n|---|---|---|---:|---:|---:|---:|---|\n")
+	for _, r := range rows {
+		status := r.status()
+		switch {
+		case r.breached():
+			status = "❌ breached"
+		case r.Met:
+			status = "✅ met"
+		default:
+			status = "⚠️ " + status
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", r.Service, r.SLI, r.Window, formatValue(r.Good),
+			formatValue(r.Total), formatValue(r.Percent), formatValue(r.TargetPercent), status)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func appendSummary(p string, at time.Time, rows []sloJSON) error {
+	f, err := os.OpenFile(p, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	if err := writeSLOMarkdown(f, at, rows); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := io.WriteString(f, "\n"); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// JUnit XML as CI systems read it (GitLab, Jenkins, GitHub test
+// reporters): one testcase per objective, a failure for a breach, skipped
+// for an invalid result.
+type junitSuites struct {
+	XMLName xml.Name     `xml:"testsuites"`
+	Name    string       `xml:"name,attr"`
+	Tests   int          `xml:"tests,attr"`
+	Fails   int          `xml:"failures,attr"`
+	Suites  []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name      string      `xml:"name,attr"`
+	Tests     int         `xml:"tests,attr"`
+	Failures  int         `xml:"failures,attr"`
+	Errors    int         `xml:"errors,attr"`
+	Skipped   int         `xml:"skipped,attr"`
+	Timestamp string      `xml:"timestamp,attr"`
+	Cases     []junitCase `xml:"testcase"`
+}
+
+type junitCase struct {
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	Time      string        `xml:"time,attr"`
+	Failure   *junitMessage `xml:"failure,omitempty"`
+	Skipped   *junitMessage `xml:"skipped,omitempty"`
+	SystemOut string        `xml:"system-out,omitempty"`
+}
+
+type junitMessage struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr,omitempty"`
+	Text    string `xml:",chardata"`
+}
+
+func writeSLOJUnit(w io.Writer, at time.Time, rows []sloJSON) error {
+	s := junitSuite{Name: "vigil slo", Timestamp: at.UTC().Format("2006-01-02T15:04:05")}
+	for _, r := range rows {
+		detail := fmt.Sprintf("%s %s over %s: %s of %s events good = %s%%, target %s%%", r.Service, r.SLI, r.Window,
+			formatValue(r.Good), formatValue(r.Total), formatValue(r.Percent), formatValue(r.TargetPercent))
+		c := junitCase{Name: r.Service + "/" + r.SLI, Classname: "slo." + r.Service, Time: "0", SystemOut: detail}
+		switch {
+		case r.breached():
+			c.Failure = &junitMessage{Message: "objective breached: " + detail, Type: "SLOBreached", Text: detail}
+			s.Failures++
+		case r.Invalid:
+			c.Skipped = &junitMessage{Message: "too few events to judge: " + detail}
+			s.Skipped++
+		}
+		s.Cases = append(s.Cases, c)
+	}
+	s.Tests = len(rows)
+	doc := junitSuites{Name: "vigil slo", Tests: s.Tests, Fails: s.Failures, Suites: []junitSuite{s}}
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
