@@ -54,6 +54,8 @@ demo: build
 	OPS_WEBHOOK_URL=http://127.0.0.1:9093/hooks/demo-secret \
 		./$(BIN)/vigil evaluate --config examples/vigil.yaml --db $(DEMO)/vigil.db \
 		--state $(DEMO)/example-state.db --at $(DEMO_AT) --dry-run | tee $(DEMO)/dry_run.txt
+	./$(BIN)/vigil slo --config examples/vigil.yaml --db $(DEMO)/vigil.db --at $(DEMO_AT) --no-fail | tee $(DEMO)/slo.txt
+	./$(BIN)/vigil budget --config examples/vigil.yaml --db $(DEMO)/vigil.db --at $(DEMO_AT) | tee $(DEMO)/budget.txt
 	./$(BIN)/vigil-agent --db $(DEMO)/host.db --once --log-level warn
 	./$(BIN)/vigil query --db $(DEMO)/host.db --window 1m 'memory_usage_percent.last by (host)' | tee $(DEMO)/host_memory.txt
 	@echo
@@ -63,6 +65,7 @@ demo: build
 	@echo "alerting:   $(DEMO)/check.txt (the reference design's alert config, validated)"
 	@echo "            $(DEMO)/alerts.txt (testdata/alerting/demo.yaml evaluated; state in $(DEMO)/vigil-state.db)"
 	@echo "            $(DEMO)/dry_run.txt (examples/vigil.yaml: the api incident and what would be sent where)"
+	@echo "SLOs:       $(DEMO)/slo.txt (api breaches its 99.9%, web meets its 99.5%), $(DEMO)/budget.txt (api's budget overspent and burning: page)"
 	@echo "this host:  $(DEMO)/host.db (one agent round), $(DEMO)/host_memory.txt"
 
 lint:

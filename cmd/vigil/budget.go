@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -252,7 +253,7 @@ func writeBudgetTable(a *app, rows []budgetJSON) error {
 		burn := strings.Join([]string{fmtRate(r.BurnRates["5m"]), fmtRate(r.BurnRates["1h"]), fmtRate(r.BurnRates["6h"]), fmtRate(r.BurnRates["1d"])}, "/")
 		tte := "never"
 		if r.TimeToExhaustionSeconds != nil {
-			tte = vtime.FormatDuration(time.Duration(*r.TimeToExhaustionSeconds) * time.Second)
+			tte = formatSpan(time.Duration(*r.TimeToExhaustionSeconds) * time.Second)
 			if *r.TimeToExhaustionSeconds == 0 {
 				tte = "exhausted"
 			}
@@ -346,4 +347,13 @@ func (a *app) notifyBudgets(cmd *cobra.Command, cfg *alertconfig.Config, at time
 		return fmt.Errorf("%d notification(s) not delivered: %s", len(outcome.Errors), strings.Join(msgs, "; "))
 	}
 	return nil
+}
+
+// formatSpan writes a duration for people: minutes up to two days, days
+// with one decimal beyond.
+func formatSpan(d time.Duration) string {
+	if d >= 48*time.Hour {
+		return strconv.FormatFloat(math.Round(d.Hours()/24*10)/10, 'f', -1, 64) + "d"
+	}
+	return vtime.FormatDuration(d.Round(time.Minute))
 }
