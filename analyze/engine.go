@@ -7,7 +7,6 @@ package analyze
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,7 +28,6 @@ import (
 	"github.com/vigil-metrics/vigil/analyze/metricpath"
 	"github.com/vigil-metrics/vigil/collect/store"
 	"github.com/vigil-metrics/vigil/collect/vtime"
-	"github.com/vigil-metrics/vigil/queries"
 )
 
 // Options tune Open.
@@ -43,7 +41,10 @@ type Options struct {
 	Logger      *slog.Logger
 }
 
-// DB is a set of stores, synced and ready to query as one.
+// DB is a set of stores, synced and ready to query as one. The caches are
+// synced once, by Open: a DB answers from the stores as they were then,
+// and keeps what it asked DuckDB for its lifetime (memo.go); open a new DB
+// to see later samples. One goroutine at a time may use it.
 type DB struct {
 	db     *sql.DB
 	conn   *sql.Conn
@@ -52,6 +53,7 @@ type DB struct {
 	tmpDir string // DuckDB's work folder when every cache is in memory; removed on Close
 	files  []string
 	opt    Options
+	memo   *memo // what this DB has asked DuckDB already (memo.go)
 }
 
 // QueryError is a question the stores cannot answer as asked (the rate of
@@ -237,6 +239,9 @@ func damaged(err error) bool {
 // rebuildAll rebuilds every cache after one was found damaged at query
 // time (the error does not say which).
 func (d *DB) rebuildAll(ctx context.Context) error {
+	// Nothing kept from the damaged caches survives them (createViews
+	// starts the memo afresh again once they are rebuilt).
+	d.resetMemo()
 	for i, p := range d.Stores {
 		if err := d.dropCache(ctx, i); err != nil {
 			return err
@@ -344,11 +349,16 @@ func (d *DB) createViews(ctx context.Context, n int) error {
 		smp = append(smp, fmt.Sprintf("SELECT %d::INTEGER AS store, series_id, ts, value FROM %s.main.samples", i, c))
 		ser = append(ser, fmt.Sprintf("SELECT %d::INTEGER AS store, id, name, type, labels, service FROM %s.main.series", i, c))
 	}
+	// The views, the selection table and the thread count start afresh,
+	// and with them everything the DB kept.
+	d.resetMemo()
 	for _, s := range []string{
 		"USE memory",
 		"CREATE OR REPLACE TEMP VIEW all_samples AS " + strings.Join(smp, " UNION ALL "),
 		"CREATE OR REPLACE TEMP VIEW all_series AS " + strings.Join(ser, " UNION ALL "),
-		"CREATE OR REPLACE TEMP TABLE sel (store INTEGER, series_id BIGINT, grp INTEGER)",
+		// Every selection a query picks by its id (memo.go).
+		"CREATE OR REPLACE TEMP TABLE sel (sel_id INTEGER, store INTEGER, series_id BIGINT, grp INTEGER)",
+		"RESET threads",
 	} {
 		if _, err := d.conn.ExecContext(ctx, s); err != nil {
 			return fmt.Errorf("prepare queries: %w", err)
@@ -359,6 +369,12 @@ func (d *DB) createViews(ctx context.Context, n int) error {
 
 // Close releases DuckDB and the cache files.
 func (d *DB) Close() error {
+	if d.memo != nil {
+		for _, s := range d.memo.stmts {
+			s.Close()
+		}
+		d.memo.stmts = nil
+	}
 	if d.conn != nil {
 		d.conn.Close()
 	}
@@ -523,33 +539,18 @@ func (d *DB) seriesTypes(s *metricpath.Selector, typ []string, stores []int64) (
 }
 
 func (d *DB) evalSelector(ctx context.Context, s *metricpath.Selector, w Window) ([]Result, store.Type, error) {
-	rows, err := d.conn.QueryContext(ctx, queries.Get("series_by_name"), s.Name)
+	series, err := d.seriesOf(ctx, s.Name)
 	if err != nil {
-		return nil, "", fmt.Errorf("find series: %w", err)
+		return nil, "", err
 	}
 	groupIdx := map[string]int{}
 	var groups []group
 	var selStore, selID, selGrp []int64
-	var allTypes []string
-	var allStores []int64
-	for rows.Next() {
-		var storeIdx, id int64
-		var typ, labelsJSON, service string
-		if err := rows.Scan(&storeIdx, &id, &typ, &labelsJSON, &service); err != nil {
-			rows.Close()
-			return nil, "", err
-		}
-		allTypes, allStores = append(allTypes, typ), append(allStores, storeIdx)
-		labels := map[string]string{}
-		if err := json.Unmarshal([]byte(labelsJSON), &labels); err != nil {
-			rows.Close()
-			return nil, "", fmt.Errorf("series %d of %s has bad labels: %w", id, d.Stores[storeIdx], err)
-		}
-		// The store keeps service in its own column; paths see it as a
-		// label unless the series has a label of that name already.
-		if _, ok := labels["service"]; !ok && service != "" {
-			labels["service"] = service
-		}
+	allTypes := make([]string, 0, len(series))
+	allStores := make([]int64, 0, len(series))
+	for _, sr := range series {
+		allTypes, allStores = append(allTypes, sr.typ), append(allStores, sr.store)
+		labels := sr.labels
 		if !s.Match(s.Name, labels) {
 			continue
 		}
@@ -566,11 +567,7 @@ func (d *DB) evalSelector(ctx context.Context, s *metricpath.Selector, w Window)
 			groupIdx[key] = g
 			groups = append(groups, group{labels: gl})
 		}
-		selStore, selID, selGrp = append(selStore, storeIdx), append(selID, id), append(selGrp, int64(g))
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, "", err
+		selStore, selID, selGrp = append(selStore, sr.store), append(selID, sr.id), append(selGrp, int64(g))
 	}
 	typ, err := d.seriesTypes(s, allTypes, allStores)
 	if err != nil {
@@ -579,13 +576,14 @@ func (d *DB) evalSelector(ctx context.Context, s *metricpath.Selector, w Window)
 	if len(groups) == 0 {
 		return []Result{}, typ, nil
 	}
-	if err := d.fillSelection(ctx, selStore, selID, selGrp); err != nil {
+	set, err := d.fillSelection(ctx, selStore, selID, selGrp)
+	if err != nil {
 		return nil, "", err
 	}
 	start, end := w.bounds()
 	perSeries := len(selID) == len(groups)
 	agg := resolveAgg(s.Agg, typ)
-	vals, err := d.aggregate(ctx, agg, start, end, perSeries, selStore, selID, selGrp)
+	vals, err := d.aggregate(ctx, agg, start, end, perSeries, set, selStore, selID, selGrp)
 	if err != nil {
 		return nil, "", fmt.Errorf("evaluate %s: %w", s, err)
 	}
@@ -606,7 +604,7 @@ func (d *DB) evalSelector(ctx context.Context, s *metricpath.Selector, w Window)
 		// end) but did not move in the window counted nothing: 0, not
 		// "no data", or a gate reads "no data" where the answer is "no
 		// errors".
-		live, err := d.groupsWithSamplesBy(ctx, end)
+		live, err := d.groupsWithSamplesBy(ctx, set, end)
 		if err != nil {
 			return nil, "", err
 		}
@@ -648,9 +646,18 @@ func orderSensitive(k metricpath.AggKind) bool {
 
 // aggregate runs the aggregation's query over the selection and returns
 // each group's value and sample count.
-func (d *DB) aggregate(ctx context.Context, agg metricpath.Agg, start, end int64, perSeries bool, selStore, selID, selGrp []int64) (map[int]groupValue, error) {
+//
+// The answer over one selection and window is kept for the DB's lifetime
+// (memo.go), keyed by the query that computes it: the rate, the increase
+// and the count of a counter share one agg_sum.
+func (d *DB) aggregate(ctx context.Context, agg metricpath.Agg, start, end int64, perSeries bool, set int64, selStore, selID, selGrp []int64) (map[int]groupValue, error) {
 	var qname string
 	args := []any{start, end}
+	// Only the order-sensitive aggregations run on one thread; the others
+	// take DuckDB's default, as they always did.
+	if err := d.oneThread(ctx, orderSensitive(agg.Kind)); err != nil {
+		return nil, err
+	}
 	switch agg.Kind {
 	case metricpath.Sum, metricpath.Rate, metricpath.Increase, metricpath.Count:
 		qname = "agg_sum"
@@ -659,17 +666,23 @@ func (d *DB) aggregate(ctx context.Context, agg metricpath.Agg, start, end int64
 	case metricpath.Stddev:
 		qname = "agg_stddev_pop"
 	case metricpath.Percentile:
-		if PercentilesInGo {
+		if PercentilesInGo && arrowBuild {
+			k := aggKey{query: "agg_values", set: set, start: start, end: end, quantile: agg.Quantile}
+			if vals, ok := d.keptAgg(k); ok {
+				return vals, nil
+			}
 			groups := 0
 			for _, g := range selGrp {
 				groups = max(groups, int(g)+1)
 			}
-			vals, ok, err := d.groupValues(ctx, start, end, groups)
+			vals, ok, err := d.groupValues(ctx, start, end, set, groups)
 			if err != nil {
 				return nil, err
 			}
 			if ok {
-				return percentiles(vals, agg.Quantile), nil
+				pv := percentiles(vals, agg.Quantile)
+				d.keepAgg(k, pv)
+				return pv, nil
 			}
 		}
 		qname = "agg_quantile"
@@ -680,22 +693,24 @@ func (d *DB) aggregate(ctx context.Context, agg metricpath.Agg, start, end int64
 	default:
 		return nil, fmt.Errorf("unsupported aggregation %s", agg.Text)
 	}
-	if orderSensitive(agg.Kind) {
-		if _, err := d.conn.ExecContext(ctx, "SET threads = 1"); err != nil {
-			return nil, err
-		}
-		defer d.conn.ExecContext(context.Background(), "RESET threads") //nolint:errcheck // a later query runs, at worst, on one thread
+	k := aggKey{query: qname, set: set, start: start, end: end}
+	if agg.Kind == metricpath.Percentile {
+		k.quantile = agg.Quantile
 	}
+	if vals, ok := d.keptAgg(k); ok {
+		return vals, nil
+	}
+	args = append(args, set) // every query over the selection takes its id last
 	vals, err := d.runAgg(ctx, qname, args, selStore, selID, selGrp)
 	if err != nil && isOutOfRange(err) && agg.Kind == metricpath.Stddev {
-		return d.scaled(ctx, qname, args, selStore, selID, selGrp)
+		vals, err = d.scaled(ctx, qname, args, selStore, selID, selGrp)
+	} else if err == nil && (qname == "agg_avg" || qname == "agg_sum") {
+		vals, err = d.exactWhereNeeded(ctx, qname, args, vals)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if qname == "agg_avg" || qname == "agg_sum" {
-		return d.exactWhereNeeded(ctx, qname, args, vals)
-	}
+	d.keepAgg(k, vals)
 	return vals, nil
 }
 
@@ -715,7 +730,7 @@ func (d *DB) exactWhereNeeded(ctx context.Context, qname string, args []any, val
 	if !need {
 		return vals, nil
 	}
-	exact, err := d.exactSums(ctx, args[0], args[1])
+	exact, err := d.exactSums(ctx, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -735,8 +750,12 @@ func (d *DB) exactWhereNeeded(ctx context.Context, qname string, args []any, val
 
 // exactSums adds agg_sum_exact's parts: sum over e of m_e * 2^e, as one
 // big integer times 2^min(e), exact until the final rounding to float64.
-func (d *DB) exactSums(ctx context.Context, start, end any) (map[int]*big.Float, error) {
-	rows, err := d.conn.QueryContext(ctx, queries.Get("agg_sum_exact"), start, end)
+func (d *DB) exactSums(ctx context.Context, args ...any) (map[int]*big.Float, error) {
+	st, err := d.stmt(ctx, "agg_sum_exact")
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -784,7 +803,11 @@ func isOutOfRange(err error) bool {
 }
 
 func (d *DB) runAgg(ctx context.Context, qname string, args []any, selStore, selID, selGrp []int64) (map[int]groupValue, error) {
-	res, err := d.conn.QueryContext(ctx, queries.Get(qname), args...)
+	st, err := d.stmt(ctx, qname)
+	if err != nil {
+		return nil, err
+	}
+	res, err := st.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -822,44 +845,6 @@ func (d *DB) runAgg(ctx context.Context, qname string, args []any, selStore, sel
 		vals[g] = groupValue{v.Float64, n, abs.Float64}
 	}
 	return vals, res.Err()
-}
-
-// groupsWithSamplesBy lists the selected groups with a sample at or before
-// end.
-func (d *DB) groupsWithSamplesBy(ctx context.Context, end int64) ([]int, error) {
-	rows, err := d.conn.QueryContext(ctx, queries.Get("groups_with_samples_by"), end)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []int
-	for rows.Next() {
-		var g int
-		if err := rows.Scan(&g); err != nil {
-			return nil, err
-		}
-		out = append(out, g)
-	}
-	return out, rows.Err()
-}
-
-func (d *DB) fillSelection(ctx context.Context, st, id, grp []int64) error {
-	if _, err := d.conn.ExecContext(ctx, "DELETE FROM temp.main.sel"); err != nil {
-		return err
-	}
-	return d.conn.Raw(func(dc any) error {
-		a, err := duckdb.NewAppender(dc.(driver.Conn), "temp", "main", "sel")
-		if err != nil {
-			return fmt.Errorf("selection: %w", err)
-		}
-		for i := range id {
-			if err := a.AppendRow(int32(st[i]), id[i], int32(grp[i])); err != nil {
-				a.Close()
-				return fmt.Errorf("selection: %w", err)
-			}
-		}
-		return a.Close()
-	})
 }
 
 // SortResults orders results by their label sets, compared as sorted

@@ -20,7 +20,7 @@ import (
 // Arrow interface, in column batches (about 10 ns a row, where
 // database/sql would cost a few hundred), into one slice per group. ok is
 // false when this build has no Arrow support (see values_noarrow.go).
-func (d *DB) groupValues(ctx context.Context, start, end int64, groups int) (vals [][]float64, ok bool, err error) {
+func (d *DB) groupValues(ctx context.Context, start, end, set int64, groups int) (vals [][]float64, ok bool, err error) {
 	// The Arrow batches are kept while groups are counted, then one
 	// counting-sort pass places each group's values in one exactly sized
 	// buffer: growing a slice per group, or copying the batches into Go
@@ -43,7 +43,7 @@ func (d *DB) groupValues(ctx context.Context, start, end int64, groups int) (val
 		if err != nil {
 			return err
 		}
-		rr, err := ar.QueryContext(ctx, queries.Get("agg_values"), start, end)
+		rr, err := ar.QueryContext(ctx, queries.Get("agg_values"), start, end, set)
 		if err != nil {
 			return err
 		}

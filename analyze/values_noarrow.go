@@ -7,7 +7,7 @@ import "context"
 // groupValues needs DuckDB's Arrow interface, which duckdb-go builds only
 // with the duckdb_arrow tag (the Makefile sets it); without it percentiles
 // fall back to quantile_cont, with the same answers, slower.
-func (d *DB) groupValues(context.Context, int64, int64, int) ([][]float64, bool, error) {
+func (d *DB) groupValues(context.Context, int64, int64, int64, int) ([][]float64, bool, error) {
 	return nil, false, nil
 }
 

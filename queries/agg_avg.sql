@@ -1,7 +1,8 @@
 -- Compensated (Kahan) mean of sample values per group over the window
 -- (start, end], with the sum of magnitudes as in agg_sum.
+-- $3 is the selection's id in sel (one table holds every selection).
 SELECT g.grp, favg(s.value), count(*), fsum(abs(s.value))
 FROM all_samples s
-JOIN sel g ON g.store = s.store AND g.series_id = s.series_id
+JOIN sel g ON g.sel_id = $3 AND g.store = s.store AND g.series_id = s.series_id
 WHERE s.ts > $1 AND s.ts <= $2
 GROUP BY g.grp
