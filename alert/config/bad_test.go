@@ -61,7 +61,7 @@ func TestConfigBad(t *testing.T) {
 			[]string{`3:22: metric_path: percentile p1000 is out of range (want p0 to p100)`}},
 		// Quoted: one more column for the quote.
 		{"bad metric path quoted", strings.Replace(rule, "cpu_usage_percent", `"cpu.bogus"`, 1),
-			[]string{`3:23: metric_path: unknown aggregation "bogus" (want last, min, max, avg, sum, count, stddev, rate, increase or pNN like p95, p99.9)`}},
+			[]string{`3:23: metric_path: unknown aggregation "bogus" (want last, min, max, avg, sum, count, stddev, rate, increase, pNN like p95, p99.9 or count_le(T) like count_le(300))`}},
 		{"missing fields", "alert_rules:\n  - name: r1\n    metric_path: cpu\n",
 			[]string{
 				`2:5: alert rule "r1": missing required field "condition"`,
@@ -74,7 +74,7 @@ func TestConfigBad(t *testing.T) {
 		{"unknown top-level key", "alerts: []\n",
 			[]string{`1:1: unknown field "alerts" in the config file (want alert_rules, cache_dir, channels, correlation_rules, db, escalation, log_format, log_level, recording_rules, retention, settings, silences, slos, state)`}},
 		{"unknown channel type", "channels:\n  - name: c\n    type: pager\n    url: x\n",
-			[]string{`3:11: unknown channel type "pager" (want webhook, email, github, sentry, slack)`}},
+			[]string{`3:11: unknown channel type "pager" (want webhook, email, github, sentry, slack, alertmanager, pagerduty)`}},
 		{"webhook without url", "channels:\n  - name: c\n    type: webhook\n",
 			[]string{`2:5: channel "c": missing required field "url"`}},
 		// "    format: " is 12 columns, so the value starts at column 13.
@@ -84,7 +84,7 @@ func TestConfigBad(t *testing.T) {
 			[]string{`5:13: format: want a string, got a list`}},
 		// format belongs to webhook channels only.
 		{"format on email", "channels:\n  - name: m\n    type: email\n    smtp_server: s\n    from_email: a@b.c\n    to_emails: [x@y.z]\n    format: vigil\n",
-			[]string{`7:5: unknown field "format" in channel "m" (type email) (want enabled, filters, from_email, name, retry_attempts, retry_delay, send_resolved, smtp_port, smtp_server, timeout, to_emails, type, use_tls, username)`}},
+			[]string{`7:5: unknown field "format" in channel "m" (type email) (want enabled, filters, from, from_email, name, password_env, password_file, retry_attempts, retry_delay, send_resolved, smtp_port, smtp_server, timeout, tls, to_emails, type, use_tls, username)`}},
 		// "    send_resolved: " is 19 columns.
 		{"send_resolved not a bool", "channels:\n  - name: c\n    type: webhook\n    url: ${SET}\n    send_resolved: \"no\"\n",
 			[]string{`5:20: send_resolved: want true or false, got the string "no"`}},
@@ -140,7 +140,7 @@ func TestConfigManyProblems(t *testing.T) {
 		`many.yaml:8:5: alert rule "mem_high": missing required field "severity"`,
 		`many.yaml:8:5: alert rule "mem_high": missing required field "evaluation_window"`,
 		`many.yaml:9:11: duplicate rule name "cpu_high" (first at line 2)`,
-		`many.yaml:17:11: unknown channel type "pager" (want webhook, email, github, sentry, slack)`,
+		`many.yaml:17:11: unknown channel type "pager" (want webhook, email, github, sentry, slack, alertmanager, pagerduty)`,
 		`many.yaml:21:20: channel "nobody" matches no channel name or type (have ops (pager))`,
 	}
 	var got []string

@@ -24,7 +24,7 @@ var Conditions = []string{"greater_than", "less_than", "equals", "not_equals", "
 var Severities = []string{"critical", "high", "medium", "low"}
 
 // ChannelTypes are the notification channel types.
-var ChannelTypes = []string{"webhook", "email", "github", "sentry", "slack"}
+var ChannelTypes = []string{"webhook", "email", "github", "sentry", "slack", "alertmanager", "pagerduty"}
 
 // WebhookFormats are the payload formats of a webhook channel's format
 // setting, the default first: "vigil" is the reference design's payload,

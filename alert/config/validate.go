@@ -508,11 +508,18 @@ var commonChannelFields = map[string]chanField{
 var channelFields = map[string]map[string]chanField{
 	"webhook": {"url": {"url", true}, "headers": {"map", false}, "format": {"webhook_format", false}},
 	"email": {"smtp_server": {"str", true}, "smtp_port": {"port", false}, "username": {"str", false},
-		"from_email": {"str", false}, "to_emails": {"strs", true}, "use_tls": {"bool", false}},
-	"github": {"repo": {"repo", true}, "labels": {"strs", false}, "assignees": {"strs", false}},
-	"sentry": {"dsn": {"secret", false}, "project": {"str", false}, "environment": {"str", false}},
-	"slack":  {"webhook_url": {"url", true}, "channel": {"str", false}, "username": {"str", false}},
+		"from_email": {"str", false}, "from": {"str", false}, "to_emails": {"strs", true}, "use_tls": {"bool", false},
+		"tls": {"email_tls", false}, "password_env": {"env", false}, "password_file": {"str", false}},
+	"github": {"repo": {"repo", true}, "labels": {"strs", false}, "assignees": {"strs", false},
+		"token_env": {"env", false}, "api_url": {"url", false}, "close_on_resolve": {"bool", false}},
+	"sentry": {"dsn": {"secret", false}, "dsn_env": {"env", false}, "project": {"str", false}, "environment": {"str", false}},
+	"slack": {"url": {"url", false}, "webhook_url": {"url", false}, "channel": {"str", false}, "username": {"str", false}},
+	"alertmanager": {"url": {"url", true}, "headers": {"map", false}},
+	"pagerduty":    {"routing_key_env": {"env", false}, "url": {"url", false}},
 }
+
+// EmailTLS are the email channel's tls modes, default first.
+var EmailTLS = []string{"starttls", "implicit", "none"}
 
 func (d *decoder) channels(n *yaml.Node) {
 	names := map[string]*yaml.Node{}
@@ -606,21 +613,44 @@ func channelKind(typ string) string {
 // time and is missing now.
 func (d *decoder) secrets(item *yaml.Node, seen map[string]*yaml.Node, c *Channel, what string) {
 	unset := func(name string) bool { v, ok := d.lookup(name); return !ok || v == "" }
+	envOr := func(key, def string) string {
+		if s, _ := c.Settings[key].(string); s != "" {
+			return s
+		}
+		return def
+	}
 	switch c.Type {
 	case "github":
-		if unset("GITHUB_TOKEN") {
-			d.warnf(item, "%s: GITHUB_TOKEN is not set (the github channel needs it to send)", what)
+		if name := envOr("token_env", "GITHUB_TOKEN"); unset(name) {
+			d.warnf(item, "%s: %s is not set (the github channel needs it to send)", what, name)
 		}
 	case "sentry":
-		if dsn, _ := c.Settings["dsn"].(string); dsn == "" && seen["dsn"] == nil && unset("SENTRY_DSN") {
-			d.warnf(item, "%s: no dsn and SENTRY_DSN is not set (the sentry channel needs one to send)", what)
+		if name := envOr("dsn_env", "SENTRY_DSN"); seen["dsn"] == nil && unset(name) {
+			d.warnf(item, "%s: no dsn and %s is not set (the sentry channel needs one to send)", what, name)
+		}
+	case "pagerduty":
+		if name := envOr("routing_key_env", "PAGERDUTY_ROUTING_KEY"); unset(name) {
+			d.warnf(item, "%s: %s is not set (the pagerduty channel needs its routing key to send)", what, name)
+		}
+	case "slack":
+		switch {
+		case seen["url"] == nil && seen["webhook_url"] == nil:
+			d.errf(item, "%s: missing required field \"url\" (the incoming webhook URL)", what)
+		case seen["url"] != nil && seen["webhook_url"] != nil:
+			d.errf(seen["webhook_url"], "%s: give url or webhook_url, not both", what)
 		}
 	case "email":
-		if _, ok := seen["username"]; ok && unset("SMTP_PASSWORD") {
-			d.warnf(item, "%s: SMTP_PASSWORD is not set (needed to log in as the username at send time)", what)
+		if seen["password_env"] != nil && seen["password_file"] != nil {
+			d.errf(seen["password_file"], "%s: give password_env or password_file, not both", what)
 		}
-		if seen["username"] == nil && seen["from_email"] == nil {
-			d.errf(item, "%s: missing required field \"from_email\" (or \"username\")", what)
+		if name := envOr("password_env", "SMTP_PASSWORD"); seen["username"] != nil && seen["password_file"] == nil && unset(name) {
+			d.warnf(item, "%s: %s is not set (needed to log in as the username at send time)", what, name)
+		}
+		if seen["username"] == nil && seen["from_email"] == nil && seen["from"] == nil {
+			d.errf(item, "%s: missing required field \"from_email\" (or \"from\", or \"username\")", what)
+		}
+		if seen["tls"] != nil && seen["use_tls"] != nil {
+			d.errf(seen["use_tls"], "%s: give tls or use_tls, not both", what)
 		}
 	}
 }
@@ -672,6 +702,20 @@ func (d *decoder) channelValue(v *yaml.Node, field, kind string) (any, bool) {
 		s, ok := d.str(v, field)
 		if ok && !oneOf(s, WebhookFormats) {
 			d.errf(v, "unknown webhook format %q (want %s)", s, strings.Join(WebhookFormats, ", "))
+			return nil, false
+		}
+		return s, ok
+	case "email_tls":
+		s, ok := d.str(v, field)
+		if ok && !oneOf(s, EmailTLS) {
+			d.errf(v, "unknown tls mode %q (want %s)", s, strings.Join(EmailTLS, ", "))
+			return nil, false
+		}
+		return s, ok
+	case "env":
+		s, ok := d.str(v, field)
+		if ok && !envName.MatchString(s) {
+			d.errf(v, "%s: want an environment variable name, got %q", field, s)
 			return nil, false
 		}
 		return s, ok
