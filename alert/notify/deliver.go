@@ -119,14 +119,15 @@ func Deliver(ctx context.Context, w Writer, cfg *config.Config, at time.Time, o 
 		// went in: held, it could never go, and would hold back every
 		// message after it until it expired.
 		oversize := budget == o.MaxPerMinute && len(m.notices) > o.MaxPerMinute
-		if budget >= 0 && len(m.notices) > budget && !oversize {
+		refresh := n0.Kind == Refresh // not a notification: outside the cap
+		if budget >= 0 && len(m.notices) > budget && !oversize && !refresh {
 			budget = 0 // keep the order: nothing later overtakes what is held
 			for _, n := range m.notices {
 				out.Held[n.Fingerprint] = append(out.Held[n.Fingerprint], n.Channel)
 			}
 			continue
 		}
-		if budget > 0 {
+		if budget > 0 && !refresh {
 			budget = max(budget-len(m.notices), 0)
 		}
 		if err := send(ctx, w, ch, o, m, at, &out); err != nil {
@@ -175,6 +176,9 @@ func fail(w Writer, m *message, reason string, at time.Time, out *Outcome) error
 
 func send(ctx context.Context, w Writer, ch config.Channel, o Options, m *message, at time.Time, out *Outcome) error {
 	n := Notification{Channel: ch, At: at, Kind: m.notices[0].Kind}
+	if n.Kind == Refresh {
+		n.Kind = "firing"
+	}
 	for _, x := range m.notices {
 		a, err := decode(x)
 		if err != nil {

@@ -17,6 +17,10 @@ import (
 // is on: the reference design's hour.
 const DedupWindow = time.Hour
 
+// Refresh is the notice kind of a firing alert re-sent to an Alertmanager
+// channel (see refresh).
+const Refresh = "refresh"
+
 // Suppression reasons, as evaluate's JSON names them (suppressed_by).
 const (
 	ByCooldown  = "cooldown"
@@ -46,6 +50,8 @@ type Item struct {
 type Reader interface {
 	EpisodeChannels(fp uint64, episode time.Time) ([]string, error)
 	OpenIncident(corr, groupValue string) (state.Incident, bool, error)
+	// Pending reports a notice to channel about fp still queued or sending.
+	Pending(fp uint64, channel string) (bool, error)
 	Incidents() ([]state.Incident, error)
 }
 
@@ -64,6 +70,7 @@ type planner struct {
 	opened   map[string]*state.Incident // by correlation rule and group value, this run
 	told     map[string]bool            // incidents with a member told in its episode by an earlier run
 	plan     Plan
+	err      error // a state read that failed where returning it was awkward
 }
 
 // Decide plans the notifications of one run at at over items (sorted by
@@ -87,6 +94,9 @@ func Decide(r Reader, cfg *config.Config, at time.Time, items []*Item) (Plan, er
 	if err := p.closeIncidents(items); err != nil {
 		return Plan{}, err
 	}
+	if p.err != nil {
+		return Plan{}, p.err
+	}
 	return p.plan, nil
 }
 
@@ -103,45 +113,12 @@ func (p *planner) item(it *Item) error {
 				return err
 			}
 		}
-		switch {
-		case silenced:
+		if silenced {
 			it.SuppressedBy = BySilence
 			return nil
-		case a.Acked:
-			it.SuppressedBy = ByAck
-			return nil
-		case joined:
-			// A later member of an incident already notified: the
-			// incident was the notification.
-			it.SuppressedBy = ByDedup
-			return nil
 		}
-		chans := map[string]int{} // channel -> escalation step, -1 none
-		told := !a.LastNotified.IsZero() && !a.LastNotified.Before(a.FiredAt)
-		switch {
-		case !told:
-			if reason := p.holdoff(it); reason != "" {
-				it.SuppressedBy = reason
-				return nil
-			}
-			p.route(chans, labels)
-		case it.Rule.CooldownPeriod <= 0:
-			// No cooldown: told once per episode, then only escalation.
-		case p.at.Sub(a.LastNotified) < it.Rule.CooldownPeriod:
-			it.SuppressedBy = ByCooldown
-		case p.cfg.Settings.EnableDeduplication && p.at.Sub(a.LastNotified) < DedupWindow:
-			it.SuppressedBy = ByDedup
-		default:
-			p.route(chans, labels) // a reminder: still firing after the cooldown
-		}
-		// The policy's steps are due whatever the channels' filters say: a
-		// step's channels may route nothing by themselves (a pager that
-		// hears only from escalation).
-		p.escalate(a, labels, chans)
-		if len(chans) > 0 {
-			it.SuppressedBy = "" // an escalation step notified it after all
-		}
-		p.enqueue(it, "firing", chans)
+		sent := p.firing(it, labels, joined)
+		p.refresh(it, labels, sent)
 	case state.Resolved:
 		if silenced {
 			it.SuppressedBy = BySilence
@@ -346,4 +323,76 @@ func (p *planner) closeIncidents(items []*Item) error {
 	}
 	sort.SliceStable(p.plan.Incidents, func(i, j int) bool { return p.plan.Incidents[i].Opened.Before(p.plan.Incidents[j].Opened) })
 	return nil
+}
+
+// firing decides the notices of a firing alert that no silence mutes and
+// returns the channels it queued.
+func (p *planner) firing(it *Item, labels map[string]string, joined bool) map[string]int {
+	a := &it.Alert
+	switch {
+	case a.Acked:
+		it.SuppressedBy = ByAck
+		return nil
+	case joined:
+		// A later member of an incident already notified: the
+		// incident was the notification.
+		it.SuppressedBy = ByDedup
+		return nil
+	}
+	chans := map[string]int{} // channel -> escalation step, -1 none
+	told := !a.LastNotified.IsZero() && !a.LastNotified.Before(a.FiredAt)
+	switch {
+	case !told:
+		if reason := p.holdoff(it); reason != "" {
+		it.SuppressedBy = reason
+		return nil
+		}
+		p.route(chans, labels)
+	case it.Rule.CooldownPeriod <= 0:
+		// No cooldown: told once per episode, then only escalation.
+	case p.at.Sub(a.LastNotified) < it.Rule.CooldownPeriod:
+		it.SuppressedBy = ByCooldown
+	case p.cfg.Settings.EnableDeduplication && p.at.Sub(a.LastNotified) < DedupWindow:
+		it.SuppressedBy = ByDedup
+	default:
+		p.route(chans, labels) // a reminder: still firing after the cooldown
+	}
+	// The policy's steps are due whatever the channels' filters say: a
+	// step's channels may route nothing by themselves (a pager that
+	// hears only from escalation).
+	p.escalate(a, labels, chans)
+	if len(chans) > 0 {
+		it.SuppressedBy = "" // an escalation step notified it after all
+	}
+	p.enqueue(it, "firing", chans)
+	return chans
+}
+
+// refresh re-sends a firing alert to every Alertmanager channel its
+// filters reach and that got nothing else this run: Alertmanager forgets
+// an alert whose endsAt has passed (or after its resolve_timeout), so it
+// must hear about a firing alert on every run, whatever the cooldown,
+// deduplication or acknowledgement (those are Alertmanager's business
+// there). A refresh is not a notification: it does not count toward the
+// rate limit, cooldowns or notify_count, and none is queued while an
+// earlier notice to that channel is still waiting.
+func (p *planner) refresh(it *Item, labels map[string]string, sent map[string]int) {
+	a := &it.Alert
+	for _, c := range route.Channels(p.cfg.Channels, labels) {
+		if c.Type != "alertmanager" {
+			continue
+		}
+		if _, ok := sent[c.Name]; ok {
+			continue
+		}
+		if waiting, err := p.r.Pending(a.Fingerprint, c.Name); err != nil || waiting {
+			if err != nil {
+				p.err = err
+			}
+			continue
+		}
+		body, _ := json.Marshal(snapshot(it.Rule, *a, -1)) // plain data: cannot fail
+		p.plan.Notices = append(p.plan.Notices, state.Notice{Fingerprint: a.Fingerprint, Rule: it.Rule.Name,
+			Channel: c.Name, Kind: Refresh, Step: -1, Incident: a.Incident, Episode: a.FiredAt, Alert: body, Created: p.at})
+	}
 }

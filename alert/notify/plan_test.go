@@ -66,6 +66,11 @@ func loadPlanConfig(t *testing.T, dedup bool) *config.Config {
 type fakeReader struct {
 	episodes map[uint64][]string       // fingerprint -> channels told of the episode
 	open     map[string]state.Incident // correlation/group value -> open incident
+	pending  map[string]bool           // "fingerprint channel" -> a notice waits
+}
+
+func (f *fakeReader) Pending(fp uint64, ch string) (bool, error) {
+	return f.pending[fmt.Sprintf("%x %s", fp, ch)], nil
 }
 
 func (f *fakeReader) EpisodeChannels(fp uint64, _ time.Time) ([]string, error) {
@@ -394,3 +399,55 @@ func TestDecideJoinUnnotifiedIncident(t *testing.T) {
 		}
 	}
 }
+
+// An Alertmanager channel hears of a firing alert on every run: first as
+// a notification, then as refreshes the cooldown, dedup and ack do not
+// stop (Alertmanager would otherwise time it out); a silence does, and
+// none is queued while an earlier notice to it still waits.
+func TestRefreshAlertmanager(t *testing.T) {
+	cfg, err := config.ParseEnv("am.yaml", []byte(`
+alert_rules:
+  - {name: cpu, metric_path: cpu, condition: greater_than, threshold: 80, severity: high, evaluation_window: 60, cooldown_period: 5m}
+channels:
+  - {name: am, type: alertmanager, url: "http://am.test:9093"}
+  - {name: ops, type: webhook, url: "http://hooks.test/ops"}
+silences:
+  - matchers: {host: m}
+    ends_at: 2030-01-01T00:00:00Z
+settings:
+  enable_deduplication: true
+`), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	told := alert("cpu", web("a"), state.Firing, t0, t0)
+	for _, c := range []struct {
+		name    string
+		a       state.Alert
+		pending bool
+		want    []string
+	}{
+		{"first", alert("cpu", web("a"), state.Firing, t0, time.Time{}), false, []string{"am firing -1", "ops firing -1"}},
+		{"in cooldown", told, false, []string{"am refresh -1"}},
+		{"acked", acked(told), false, []string{"am refresh -1"}},
+		{"earlier notice waits", told, true, []string{}},
+		{"silenced", alert("cpu", web("m"), state.Firing, t0, t0), false, []string{}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := &fakeReader{pending: map[string]bool{fmt.Sprintf("%x am", c.a.Fingerprint): c.pending}}
+			it := &notify.Item{Rule: &cfg.Rules[0], Prev: c.a, Alert: c.a}
+			p, err := notify.Decide(r, cfg, at(time.Minute), []*notify.Item{it})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := notices(p); !slices.Equal(got, c.want) {
+				t.Errorf("notices %v, want %v", got, c.want)
+			}
+			if c.name == "in cooldown" && (it.Alert.NotifyCount != 1 || !it.Alert.LastNotified.Equal(t0)) {
+				t.Errorf("a refresh counted as a notification: %d, %v", it.Alert.NotifyCount, it.Alert.LastNotified)
+			}
+		})
+	}
+}
+
+func acked(a state.Alert) state.Alert { a.Acked = true; return a }

@@ -372,7 +372,7 @@ func (r *Run) EpisodeChannels(fp uint64, episode time.Time) ([]string, error) {
 		return nil, err
 	}
 	rows, err := tx.QueryContext(r.ctx, `SELECT DISTINCT channel FROM outbox WHERE fingerprint = ? AND episode_ms = ?
-		AND kind = 'firing' AND status IN ('queued', 'sending', 'sent', 'unknown') ORDER BY channel`,
+		AND kind IN ('firing', 'refresh') AND status IN ('queued', 'sending', 'sent', 'unknown') ORDER BY channel`,
 		FormatFingerprint(fp), episode.UnixMilli())
 	if err != nil {
 		return nil, fmt.Errorf("load notifications: %w", err)
@@ -387,6 +387,19 @@ func (r *Run) EpisodeChannels(fp uint64, episode time.Time) ([]string, error) {
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// Pending reports whether a notice to channel about fp is still queued or
+// being sent.
+func (r *Run) Pending(fp uint64, channel string) (bool, error) {
+	tx, err := r.q()
+	if err != nil {
+		return false, err
+	}
+	var n int
+	err = tx.QueryRowContext(r.ctx, `SELECT count(*) FROM outbox WHERE fingerprint = ? AND channel = ?
+		AND status IN ('queued', 'sending')`, FormatFingerprint(fp), channel).Scan(&n)
+	return n > 0, err
 }
 
 // SetStatus records a notice's new status (and, for a final one, when).
@@ -407,14 +420,14 @@ func (r *Run) SetStatus(id int64, status string, tries int, lastError string, at
 	return nil
 }
 
-// SentBetween counts the notices sent in [from, to).
+// SentBetween counts the notices sent in [from, to), refreshes aside.
 func (r *Run) SentBetween(from, to time.Time) (int, error) {
 	tx, err := r.q()
 	if err != nil {
 		return 0, err
 	}
 	var n int
-	err = tx.QueryRowContext(r.ctx, "SELECT count(*) FROM outbox WHERE status = 'sent' AND done_ms >= ? AND done_ms < ?",
+	err = tx.QueryRowContext(r.ctx, "SELECT count(*) FROM outbox WHERE status = 'sent' AND kind != 'refresh' AND done_ms >= ? AND done_ms < ?",
 		from.UnixMilli(), to.UnixMilli()).Scan(&n)
 	return n, err
 }
