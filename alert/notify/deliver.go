@@ -18,6 +18,7 @@ const RetryFor = 24 * time.Hour
 type Writer interface {
 	Notices(statuses ...string) ([]state.Notice, error)
 	SetStatus(id int64, status string, tries int, lastError string, at time.Time) error
+	RetryAt(id int64, tries int, lastError string, next time.Time) error
 	AddAttempt(a state.Attempt) error
 	SentBetween(from, to time.Time) (int, error)
 	Save() error
@@ -42,6 +43,9 @@ type Outcome struct {
 	Sent   map[uint64][]string // channels that accepted a notice
 	Held   map[uint64][]string // held back by the rate limit, still queued
 	Failed map[uint64][]string // failed this run (given up or to retry)
+	// Waiting are notices that failed in an earlier run and wait out
+	// their backoff before a later run retries them.
+	Waiting map[uint64][]string
 	// Interrupted counts notices found sending: a previous run died while
 	// sending them. They are marked unknown and not resent.
 	Interrupted int
@@ -59,7 +63,7 @@ type message struct {
 // attempt and outcome. It returns an error only when the state DB fails;
 // delivery failures are in the Outcome.
 func Deliver(ctx context.Context, w Writer, cfg *config.Config, at time.Time, o Options) (Outcome, error) {
-	out := Outcome{Sent: map[uint64][]string{}, Held: map[uint64][]string{}, Failed: map[uint64][]string{}}
+	out := Outcome{Sent: map[uint64][]string{}, Held: map[uint64][]string{}, Failed: map[uint64][]string{}, Waiting: map[uint64][]string{}}
 	stale, err := w.Notices(state.Sending)
 	if err != nil {
 		return out, err
@@ -111,6 +115,12 @@ func Deliver(ctx context.Context, w Writer, cfg *config.Config, at time.Time, o 
 		if reason != "" {
 			if err := fail(w, m, reason, at, &out); err != nil {
 				return out, err
+			}
+			continue
+		}
+		if at.Before(n0.Next) {
+			for _, n := range m.notices {
+				out.Waiting[n.Fingerprint] = append(out.Waiting[n.Fingerprint], n.Channel)
 			}
 			continue
 		}
@@ -230,7 +240,11 @@ func send(ctx context.Context, w Writer, ch config.Channel, o Options, m *messag
 		case err != nil:
 			status, last = state.Failed, err.Error()
 		}
-		if err := w.SetStatus(x.ID, status, tries, last, at); err != nil {
+		if status == state.Queued {
+			if err := w.RetryAt(x.ID, tries, last, at.Add(retryBackoff(at.Sub(x.Created)))); err != nil {
+				return err
+			}
+		} else if err := w.SetStatus(x.ID, status, tries, last, at); err != nil {
 			return err
 		}
 		if status == state.Sent {
@@ -243,6 +257,15 @@ func send(ctx context.Context, w Writer, ch config.Channel, o Options, m *messag
 		out.Errors = append(out.Errors, err)
 	}
 	return w.Save()
+}
+
+// retryBackoff is how long a notice that has been failing for age waits
+// before the next run retries it: as long again as it has been failing
+// (so the waits double: 1m, 1m, 2m, 4m, ...), between 1 and 30 minutes.
+// A receiver down for ten minutes gets its notices a few minutes after it
+// is back; one down for a day is not hammered every minute.
+func retryBackoff(age time.Duration) time.Duration {
+	return min(max(age, time.Minute), 30*time.Minute)
 }
 
 func appendNew(list []string, xs ...string) []string {

@@ -46,6 +46,12 @@ func (o *outbox) SetStatus(id int64, status string, tries int, lastError string,
 	return nil
 }
 
+func (o *outbox) RetryAt(id int64, tries int, lastError string, next time.Time) error {
+	n := &o.notices[id-1]
+	n.Status, n.Tries, n.LastError, n.Next = state.Queued, tries, lastError, next
+	return nil
+}
+
 func (o *outbox) AddAttempt(a state.Attempt) error { o.attempts = append(o.attempts, a); return nil }
 
 func (o *outbox) SentBetween(from, to time.Time) (int, error) {
@@ -262,4 +268,36 @@ func TestDeliverBeforeSend(t *testing.T) {
 		}
 	}()
 	notify.Deliver(context.Background(), w, deliverConfig(), t0, o) //nolint:errcheck // killed
+}
+
+// A notice failing transiently waits as long again as it has been failing
+// (at least a minute, at most 30) before a later run retries it.
+func TestDeliverBackoffAcrossRuns(t *testing.T) {
+	t0 := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	w := &outbox{}
+	w.add(1, "ops", "", t0)
+	ch := &fakeChannel{script: [][]int{{500}, {500}, {200}}}
+	o := notify.Options{Senders: map[string]notify.Notifier{"ops": ch}}
+	run := func(at time.Time) notify.Outcome {
+		t.Helper()
+		out, err := notify.Deliver(context.Background(), w, deliverConfig(), at, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	run(t0.Add(5 * time.Minute)) // fails after 5m of age: next at +10m
+	if got := w.notices[0].Next; !got.Equal(t0.Add(10 * time.Minute)) {
+		t.Fatalf("next %v, want 10:10", got)
+	}
+	if out := run(t0.Add(9 * time.Minute)); len(out.Waiting[1]) != 1 || len(ch.sent) != 1 {
+		t.Fatalf("before its time: waiting %v, calls %d; want waiting, 1 call", out.Waiting, len(ch.sent))
+	}
+	run(t0.Add(10 * time.Minute)) // fails again after 10m: next at +20m
+	if got := w.notices[0].Next; !got.Equal(t0.Add(20 * time.Minute)) {
+		t.Fatalf("next %v, want 10:20", got)
+	}
+	if out := run(t0.Add(20 * time.Minute)); len(out.Sent[1]) != 1 {
+		t.Fatalf("third try: %+v", out)
+	}
 }

@@ -275,6 +275,8 @@ type Notice struct {
 	Tries       int
 	LastError   string
 	Done        time.Time
+	// Next is when a later run may retry it (zero: now).
+	Next time.Time
 }
 
 // Enqueue records n (status queued) and sets its ID.
@@ -305,7 +307,7 @@ func (r *Run) Enqueue(n *Notice) error {
 }
 
 const noticeColumns = `id, fingerprint, rule, channel, kind, step, incident, episode_ms, recipients,
-	alert, created_ms, status, tries, last_error, done_ms`
+	alert, created_ms, status, tries, last_error, done_ms, next_ms`
 
 func scanNotice(s scanner) (Notice, error) {
 	var (
@@ -315,9 +317,10 @@ func scanNotice(s scanner) (Notice, error) {
 		step    sql.NullInt64
 		ep, cr  int64
 		done    sql.NullInt64
+		next    sql.NullInt64
 	)
 	if err := s.Scan(&n.ID, &fp, &n.Rule, &n.Channel, &n.Kind, &step, &n.Incident, &ep, &rec,
-		&alert, &cr, &n.Status, &n.Tries, &n.LastError, &done); err != nil {
+		&alert, &cr, &n.Status, &n.Tries, &n.LastError, &done, &next); err != nil {
 		return n, err
 	}
 	var err error
@@ -332,7 +335,7 @@ func scanNotice(s scanner) (Notice, error) {
 		return n, fmt.Errorf("notification %d: recipients: %w", n.ID, err)
 	}
 	n.Alert = json.RawMessage(alert)
-	n.Episode, n.Created, n.Done = time.UnixMilli(ep).UTC(), time.UnixMilli(cr).UTC(), fromMS(done)
+	n.Episode, n.Created, n.Done, n.Next = time.UnixMilli(ep).UTC(), time.UnixMilli(cr).UTC(), fromMS(done), fromMS(next)
 	return n, nil
 }
 
@@ -415,6 +418,20 @@ func (r *Run) SetStatus(id int64, status string, tries int, lastError string, at
 	}
 	if _, err := tx.ExecContext(r.ctx, "UPDATE outbox SET status = ?, tries = ?, last_error = ?, done_ms = ? WHERE id = ?",
 		status, tries, lastError, done, id); err != nil {
+		return fmt.Errorf("record notification %d: %w", id, err)
+	}
+	return nil
+}
+
+// RetryAt keeps a notice queued after a transient failure and sets when a
+// later run may try it again.
+func (r *Run) RetryAt(id int64, tries int, lastError string, next time.Time) error {
+	tx, err := r.writable()
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(r.ctx, "UPDATE outbox SET status = 'queued', tries = ?, last_error = ?, next_ms = ? WHERE id = ?",
+		tries, lastError, toMS(next), id); err != nil {
 		return fmt.Errorf("record notification %d: %w", id, err)
 	}
 	return nil

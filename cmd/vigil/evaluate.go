@@ -96,6 +96,8 @@ type alertJSON struct {
 	Queued []string `json:"queued,omitempty"`
 	Held   []string `json:"held,omitempty"`
 	Failed []string `json:"failed,omitempty"`
+	// Retrying: failed in an earlier run, waiting out the backoff.
+	Retrying []string `json:"retrying,omitempty"`
 }
 
 // sendJSON is one message a dry run would send.
@@ -270,7 +272,7 @@ func (a *app) runEvaluate(cmd *cobra.Command, o *evaluateOptions) error {
 		aj := alertJSON{Rule: it.Rule.Name, Fingerprint: state.FormatFingerprint(x.Fingerprint), State: x.State.String(),
 			Severity: it.Rule.Severity, Value: jsonValue(x.Value), Threshold: it.Rule.Threshold, Labels: x.Labels,
 			Notified: nonNil(outcome.Sent[x.Fingerprint]), Queued: it.Queued,
-			Held: outcome.Held[x.Fingerprint], Failed: outcome.Failed[x.Fingerprint]}
+			Held: outcome.Held[x.Fingerprint], Failed: outcome.Failed[x.Fingerprint], Retrying: outcome.Waiting[x.Fingerprint]}
 		if aj.Labels == nil {
 			aj.Labels = map[string]string{}
 		}
