@@ -512,8 +512,8 @@ var channelFields = map[string]map[string]chanField{
 		"tls": {"email_tls", false}, "password_env": {"env", false}, "password_file": {"str", false}},
 	"github": {"repo": {"repo", true}, "labels": {"strs", false}, "assignees": {"strs", false},
 		"token_env": {"env", false}, "api_url": {"url", false}, "close_on_resolve": {"bool", false}},
-	"sentry": {"dsn": {"secret", false}, "dsn_env": {"env", false}, "project": {"str", false}, "environment": {"str", false}},
-	"slack": {"url": {"url", false}, "webhook_url": {"url", false}, "channel": {"str", false}, "username": {"str", false}},
+	"sentry":       {"dsn": {"secret", false}, "dsn_env": {"env", false}, "project": {"str", false}, "environment": {"str", false}},
+	"slack":        {"url": {"url", false}, "webhook_url": {"url", false}, "channel": {"str", false}, "username": {"str", false}},
 	"alertmanager": {"url": {"url", true}, "headers": {"map", false}},
 	"pagerduty":    {"routing_key_env": {"env", false}, "url": {"url", false}},
 }

@@ -344,8 +344,8 @@ func (p *planner) firing(it *Item, labels map[string]string, joined bool) map[st
 	switch {
 	case !told:
 		if reason := p.holdoff(it); reason != "" {
-		it.SuppressedBy = reason
-		return nil
+			it.SuppressedBy = reason
+			return nil
 		}
 		p.route(chans, labels)
 	case it.Rule.CooldownPeriod <= 0:
