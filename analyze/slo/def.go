@@ -163,7 +163,7 @@ func Parse(file string, data []byte) ([]Objective, bool, error) {
 			break
 		}
 		if err != nil {
-			d.problems = append(d.problems, Problem{File: file, Line: yamlLine(err), Message: strings.TrimPrefix(err.Error(), "yaml: ")})
+			d.problems = append(d.problems, Problem{File: file, Line: yamlLine(err), Message: yamlMessage(err)})
 			break
 		}
 		if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
@@ -190,6 +190,14 @@ func Parse(file string, data []byte) ([]Objective, bool, error) {
 }
 
 var yamlLineRe = regexp.MustCompile(`line (\d+)`)
+
+// yamlMessage is a YAML error without its "yaml: line N: " prefix (the
+// line is already in FILE:LINE).
+func yamlMessage(err error) string {
+	return yamlPrefixRe.ReplaceAllString(err.Error(), "")
+}
+
+var yamlPrefixRe = regexp.MustCompile(`^yaml: (line \d+: )?`)
 
 func yamlLine(err error) int {
 	if m := yamlLineRe.FindStringSubmatch(err.Error()); m != nil {
