@@ -427,10 +427,10 @@ func (w Window) bounds() (int64, int64) {
 //
 // A ratio pairs groups with equal labels. A zero denominator, or a
 // quotient that is not finite, gives no result for the pair: a ratio never
-// answers Inf or NaN. A numerator that counts events (increase, rate or
-// count, or the sum of a counter) and has no group where the denominator
-// has one counts none: that pair is 0, not "no data", provided the
-// numerator metric exists in some store.
+// answers Inf or NaN. A numerator that counts events (increase, rate,
+// count or count_le, or the sum of a counter) and has no group where the
+// denominator has one counts none: that pair is 0, not "no data",
+// provided the numerator metric exists in some store.
 func (d *DB) Eval(ctx context.Context, e *metricpath.Expr, w Window) ([]Result, error) {
 	if w.Length <= 0 {
 		return nil, errors.New("window must be positive")
@@ -502,7 +502,7 @@ func resolveAgg(a metricpath.Agg, typ store.Type) metricpath.Agg {
 // ("" when no series matched) counts events, so that no samples mean 0.
 func countsEvents(k metricpath.AggKind, typ store.Type) bool {
 	switch k {
-	case metricpath.Increase, metricpath.Rate, metricpath.Count:
+	case metricpath.Increase, metricpath.Rate, metricpath.Count, metricpath.CountLE:
 		return true
 	case metricpath.Sum:
 		return typ == store.Counter
@@ -665,6 +665,9 @@ func (d *DB) aggregate(ctx context.Context, agg metricpath.Agg, start, end int64
 		qname = "agg_" + string(agg.Kind)
 	case metricpath.Stddev:
 		qname = "agg_stddev_pop"
+	case metricpath.CountLE:
+		qname = "agg_count_le"
+		args = append(args, agg.Threshold)
 	case metricpath.Percentile:
 		if PercentilesInGo && arrowBuild {
 			k := aggKey{query: "agg_values", set: set, start: start, end: end, quantile: agg.Quantile}
@@ -694,8 +697,12 @@ func (d *DB) aggregate(ctx context.Context, agg metricpath.Agg, start, end int64
 		return nil, fmt.Errorf("unsupported aggregation %s", agg.Text)
 	}
 	k := aggKey{query: qname, set: set, start: start, end: end}
-	if agg.Kind == metricpath.Percentile {
+	switch agg.Kind {
+	case metricpath.Percentile:
 		k.quantile = agg.Quantile
+	case metricpath.CountLE:
+		// count_le(300) and count_le(500) are two questions.
+		k.threshold = agg.Threshold
 	}
 	if vals, ok := d.keptAgg(k); ok {
 		return vals, nil

@@ -63,7 +63,8 @@ type aggKey struct {
 	query      string
 	set        int64
 	start, end int64
-	quantile   float64
+	quantile   float64 // a percentile's
+	threshold  float64 // count_le's T (never NaN, so equal Ts are equal keys)
 }
 
 type liveKey struct {

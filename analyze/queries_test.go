@@ -38,6 +38,7 @@ func TestEveryEmbeddedQueryRuns(t *testing.T) {
 		"agg_sum":        {start, end, set}, "agg_min": {start, end, set}, "agg_max": {start, end, set}, "agg_avg": {start, end, set},
 		"agg_stddev_pop": {start, end, set}, "agg_last": {start, end, set}, "agg_quantile": {start, end, 0.4, set},
 		"agg_quantile_series":   {start, end, 0.4, set},
+		"agg_count_le":          {start, end, 35.0, set},
 		"agg_stddev_pop_scaled": {start, end, set},
 		"agg_sum_exact":         {start, end, set}, "groups_with_samples_by": {end, set}, "agg_values": {start, end, set},
 	}
@@ -110,6 +111,9 @@ func TestEveryEmbeddedQueryRuns(t *testing.T) {
 	var n int64
 	if err := db.conn.QueryRowContext(ctx, queries.Get("agg_quantile"), start, end, 0.4, set).Scan(&g, &v, &n); err != nil || v != 29 || n != 5 {
 		t.Errorf("agg_quantile = %v %v %v, want 29 over 5 samples", v, n, err)
+	}
+	if err := db.conn.QueryRowContext(ctx, queries.Get("agg_count_le"), start, end, 35.0, set).Scan(&g, &v, &n); err != nil || v != 3 || n != 5 {
+		t.Errorf("agg_count_le(35) = %v %v %v, want 3 of 5 samples", v, n, err)
 	}
 	var sid int64
 	if err := db.conn.QueryRowContext(ctx, queries.Get("agg_quantile_series"), start, end, 0.4, set).Scan(&g, &sid, &v, &n); err != nil || v != 29 || n != 5 {

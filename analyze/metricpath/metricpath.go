@@ -3,8 +3,9 @@
 //
 //	name{label="v",label!="v",label=~"re",label!~"re"}.agg [by (l1, l2)] [/ path]
 //
-// Aggregations are last min max avg sum count stddev rate increase and pNN
-// or pNN.N (a type-7 percentile). Regular expressions are RE2, anchored at
+// Aggregations are last min max avg sum count stddev rate increase, pNN
+// or pNN.N (a type-7 percentile) and count_le(T) (the samples whose value
+// is at most the number T). Regular expressions are RE2, anchored at
 // both ends as in Prometheus; a pattern must be valid on its own (`p)|(v`
 // is refused, not read as "starts with p or ends with v"). The name comes
 // first and only there: a __name__ matcher is refused, with or without a
@@ -12,7 +13,9 @@
 package metricpath
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"regexp/syntax"
 	"strconv"
@@ -72,6 +75,9 @@ const (
 	Rate       AggKind = "rate"
 	Increase   AggKind = "increase"
 	Percentile AggKind = "percentile"
+	// CountLE is count_le(T): the number of samples (observations of a
+	// histogram, increments of a counter) whose value is <= Agg.Threshold.
+	CountLE AggKind = "count_le"
 	// Default is a bare metric name: rate for a counter, avg for a gauge
 	// or a histogram (the store knows which).
 	Default AggKind = ""
@@ -79,11 +85,13 @@ const (
 
 var aggNames = []AggKind{Last, Min, Max, Avg, Sum, Count, Stddev, Rate, Increase}
 
-// Agg is an aggregation; Quantile is in [0, 1] for percentiles.
+// Agg is an aggregation; Quantile is in [0, 1] for percentiles, and
+// Threshold is count_le's T (never NaN; ±Inf allowed).
 type Agg struct {
-	Kind     AggKind
-	Quantile float64
-	Text     string // as written, e.g. "p99.9"
+	Kind      AggKind
+	Quantile  float64
+	Threshold float64
+	Text      string // as written, e.g. "p99.9" or "count_le(300)"
 }
 
 // Selector is one path: a metric, its matchers, an aggregation and grouping.
@@ -383,13 +391,20 @@ func (p *parser) str() (string, error) {
 
 func (p *parser) agg() (Agg, error) {
 	start := p.pos
-	for p.pos < len(p.s) && ((p.s[p.pos] >= 'a' && p.s[p.pos] <= 'z') || (p.s[p.pos] >= '0' && p.s[p.pos] <= '9')) {
+	for p.pos < len(p.s) && ((p.s[p.pos] >= 'a' && p.s[p.pos] <= 'z') || (p.s[p.pos] >= '0' && p.s[p.pos] <= '9') || p.s[p.pos] == '_') {
 		p.pos++
 	}
 	word := p.s[start:p.pos]
-	want := "want last, min, max, avg, sum, count, stddev, rate, increase or pNN like p95, p99.9"
+	want := "want last, min, max, avg, sum, count, stddev, rate, increase, pNN like p95, p99.9 or count_le(T) like count_le(300)"
 	if word == "" {
 		return Agg{}, p.errf("expected an aggregation (%s)", want)
+	}
+	if word == string(CountLE) {
+		t, err := p.threshold()
+		if err != nil {
+			return Agg{}, err
+		}
+		return Agg{Kind: CountLE, Threshold: t, Text: strings.Join(strings.Fields(p.s[start:p.pos]), "")}, nil
 	}
 	for _, a := range aggNames {
 		if word == string(a) {
@@ -417,6 +432,50 @@ func (p *parser) agg() (Agg, error) {
 	}
 	p.pos = start
 	return Agg{}, p.errf("unknown aggregation %q (%s)", word, want)
+}
+
+// threshold parses count_le's "(T)": one number, as strconv.ParseFloat
+// reads it (300, 299.9, 1e3, -5, Inf), spaces allowed inside the
+// parentheses. NaN is refused (no value is <= NaN, so it could only count
+// nothing), and so is a number out of float64's range (1e400), which
+// ParseFloat would round to ±Inf.
+func (p *parser) threshold() (float64, error) {
+	if p.peek() != '(' {
+		return 0, p.errf("expected \"(\" after count_le (write count_le(T), T a number, like count_le(300))")
+	}
+	p.pos++
+	p.space()
+	nstart := p.pos
+	for p.pos < len(p.s) && (isNameChar(p.s[p.pos]) || p.s[p.pos] == '.' || p.s[p.pos] == '+' || p.s[p.pos] == '-') && p.s[p.pos] != ':' {
+		p.pos++
+	}
+	num := p.s[nstart:p.pos]
+	if num == "" {
+		if p.peek() == ')' || p.pos >= len(p.s) {
+			return 0, p.errf("count_le needs a threshold (write count_le(T), T a number, like count_le(300))")
+		}
+		return 0, p.errf("expected a number in count_le(...), found %q", p.rest())
+	}
+	t, err := strconv.ParseFloat(num, 64)
+	switch {
+	case err != nil && errors.Is(err, strconv.ErrRange):
+		return 0, p.errAt(nstart, "count_le threshold %s is out of range", num)
+	case err != nil:
+		return 0, p.errAt(nstart, "count_le threshold %q is not a number", num)
+	case math.IsNaN(t):
+		return 0, p.errAt(nstart, "count_le threshold must not be NaN (no value is <= NaN)")
+	}
+	p.space()
+	switch p.peek() {
+	case ')':
+		p.pos++
+		return t, nil
+	case ',':
+		return 0, p.errf("count_le takes one threshold")
+	case 0:
+		return 0, p.errf("unclosed \"(\" in count_le(...)")
+	}
+	return 0, p.errf("expected \")\" after count_le's threshold, found %q", p.rest())
 }
 
 // Match reports whether a series with this name and labels is selected.

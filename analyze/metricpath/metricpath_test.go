@@ -2,6 +2,7 @@ package metricpath
 
 import (
 	"errors"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -174,6 +175,88 @@ func TestRegexAnchoring(t *testing.T) {
 	for v, want := range map[string]bool{"p": true, "v": true, "pv": false, "prod": false, "dev": false} {
 		if got := e.Num.Matchers[0].Matches(v); got != want {
 			t.Errorf("%q =~ \"p|v\": got %v, want %v", v, got, want)
+		}
+	}
+}
+
+// count_le(T) carries its threshold as the number strconv.ParseFloat
+// reads, to the bit; String writes it as it was written, spaces dropped.
+func TestCountLE(t *testing.T) {
+	tenth := 0.1 // a variable: the constant 0.1 + 0.2 is exactly 0.3
+	cases := []struct {
+		in, want string
+		t        float64
+	}{
+		{`response_time_ms{service="api"}.count_le(300)`, `response_time_ms{service="api"}.count_le(300)`, 300},
+		{"a.count_le(299.9)", "a.count_le(299.9)", 299.9},
+		{"a.count_le( 0.1 ) by (x)", "a.count_le(0.1) by (x)", 0.1},
+		{"a.count_le(1e3)", "a.count_le(1e3)", 1000},
+		{"a.count_le(-5)", "a.count_le(-5)", -5},
+		{"a.count_le(+2.5)", "a.count_le(+2.5)", 2.5},
+		{"a.count_le(.5)", "a.count_le(.5)", 0.5},
+		{"a.count_le(0)", "a.count_le(0)", 0},
+		{"a.count_le(Inf)", "a.count_le(Inf)", math.Inf(1)},
+		{"a.count_le(-Inf)", "a.count_le(-Inf)", math.Inf(-1)},
+		{"a.count_le(300) / a.count", "a.count_le(300) / a.count", 300},
+		{"a.count_le(300) by (s) / a.count by (s)", "a.count_le(300) by (s) / a.count by (s)", 300},
+		// What analyze/slo writes: FormatFloat(th, 'f', -1, 64).
+		{"a.count_le(" + strconv.FormatFloat(tenth+0.2, 'f', -1, 64) + ")", "a.count_le(0.30000000000000004)", tenth + 0.2},
+	}
+	for _, c := range cases {
+		e, err := Parse(c.in)
+		if err != nil {
+			t.Errorf("Parse(%q): %v", c.in, err)
+			continue
+		}
+		a := e.Num.Agg
+		if a.Kind != CountLE || math.Float64bits(a.Threshold) != math.Float64bits(c.t) {
+			t.Errorf("Parse(%q) = %+v, want count_le with threshold %v", c.in, a, c.t)
+		}
+		if got := e.String(); got != c.want {
+			t.Errorf("Parse(%q).String() = %q, want %q", c.in, got, c.want)
+		}
+		// What String writes parses back to the same aggregation.
+		e2, err := Parse(e.String())
+		if err != nil || e2.Num.Agg != a {
+			t.Errorf("Parse(%q) again = %+v %v, want %+v", e.String(), e2, err, a)
+		}
+	}
+	// count is still count, and a word that starts like count_le is not it.
+	if e, err := Parse("a.count"); err != nil || e.Num.Agg.Kind != Count {
+		t.Errorf("a.count = %+v %v", e, err)
+	}
+	bad := []struct {
+		in   string
+		col  int
+		want string
+	}{
+		{"a.count_le()", 12, "needs a threshold"},
+		{"a.count_le( )", 13, "needs a threshold"},
+		{"a.count_le", 11, `expected "(" after count_le`},
+		{"a.count_le 300", 11, `expected "(" after count_le`},
+		{"a.count_le(x)", 12, `"x" is not a number`},
+		{"a.count_le(300ms)", 12, `"300ms" is not a number`},
+		{"a.count_le(1,2)", 13, "takes one threshold"},
+		{"a.count_le(1, 2)", 13, "takes one threshold"},
+		{"a.count_le(NaN)", 12, "must not be NaN"},
+		{"a.count_le(nan)", 12, "must not be NaN"},
+		{"a.count_le(1e400)", 12, "out of range"},
+		{"a.count_le(300", 15, `unclosed "("`},
+		{"a.count_le(1 2)", 14, `expected ")"`},
+		{`a.count_le("300")`, 12, "expected a number"},
+		{"a.count_lt(300)", 3, `unknown aggregation "count_lt"`},
+		{"a.count_", 3, `unknown aggregation "count_"`},
+		{"a.count_le(300)x", 16, "unexpected"},
+	}
+	for _, c := range bad {
+		_, err := Parse(c.in)
+		var se *SyntaxError
+		if !errors.As(err, &se) {
+			t.Errorf("Parse(%q) = %v, want a SyntaxError", c.in, err)
+			continue
+		}
+		if se.Col != c.col || !strings.Contains(se.Msg, c.want) {
+			t.Errorf("Parse(%q) = column %d %q, want column %d containing %q", c.in, se.Col, se.Msg, c.col, c.want)
 		}
 	}
 }

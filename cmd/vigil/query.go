@@ -36,8 +36,9 @@ func newQueryCmd(a *app) *cobra.Command {
 
   name{label="v",label!="v",label=~"re",label!~"re"}.agg [by (l1, l2)] [/ path]
 
-Aggregations: last min max avg sum count stddev rate increase, and pNN or
-pNN.N (type-7 percentiles, numpy's default); a bare name (no ".agg") is the
+Aggregations: last min max avg sum count stddev rate increase, pNN or
+pNN.N (type-7 percentiles, numpy's default), and count_le(T) (samples at
+most T: latency SLIs over raw histograms); a bare name (no ".agg") is the
 rate of a counter and the avg of a gauge or histogram. Without "by", one aggregate over
 all samples of all matching series. "A / B" pairs results with equal labels;
 a zero denominator gives no result for that pair.
