@@ -15,6 +15,10 @@
 //     store of a day (-eval-span) of 1,000 series (-eval-series) at 10 s,
 //     imported with `vigil import`: warm runs a minute apart against 1 s
 //     and 500 MiB of peak RSS;
+//   - slo: `vigil slo` then `vigil budget` of 30-day objectives for 20
+//     services (-slo-services) over 30 days (-slo-days) of the reference
+//     design's SLI counters at 10 s, imported with `vigil import`: warm,
+//     both together against 2 s;
 //   - agent: vigil-agent against prometheus-node-exporter, CPU and RSS.
 //
 // Each section prints its figures; a final table gives every measure with
@@ -44,6 +48,7 @@ type config struct {
 	queryRows                    []int
 	evalSeries, evalRules        int
 	evalSpan                     time.Duration
+	sloServices, sloDays         int
 	sections                     []string
 }
 
@@ -58,6 +63,7 @@ var sections = []section{
 	{"query", benchQuery},
 	{"demo", benchDemo},
 	{"evaluate", benchEvaluate},
+	{"slo", benchSLO},
 	{"agent", func(c *config) ([]row, error) { return benchAgent(c.dir, c.agentBin, c.nodeExporter, c.agentSpan) }},
 }
 
@@ -110,7 +116,9 @@ func parseFlags(args []string) (*config, error) {
 	fs.IntVar(&cfg.evalSeries, "eval-series", evalFullSeries, "series in the evaluate section's store")
 	fs.IntVar(&cfg.evalRules, "eval-rules", evalFullRules, "alert rules in the evaluate section's config")
 	fs.DurationVar(&cfg.evalSpan, "eval-span", evalFullSpan, "time the evaluate section's store spans, one sample per series every 10s")
-	sectionList := fs.String("sections", "import,query,demo,evaluate,agent", "sections to run, comma-separated (import, query, demo, evaluate, agent)")
+	fs.IntVar(&cfg.sloServices, "slo-services", sloFullServices, "services in the slo section's store and objectives")
+	fs.IntVar(&cfg.sloDays, "slo-days", sloFullDays, "days the slo section's store spans, one sample per series every 10s")
+	sectionList := fs.String("sections", "import,query,demo,evaluate,slo,agent", "sections to run, comma-separated (import, query, demo, evaluate, slo, agent)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -137,6 +145,9 @@ func parseFlags(args []string) (*config, error) {
 	if cfg.evalSeries <= 0 || cfg.evalRules <= 0 {
 		return nil, errors.New("-eval-series, -eval-rules: want a positive count")
 	}
+	if cfg.sloServices <= 0 || cfg.sloDays <= 0 {
+		return nil, errors.New("-slo-services, -slo-days: want a positive count")
+	}
 	if cfg.evalSpan < evalLead+evalRuns*time.Minute+time.Hour {
 		return nil, fmt.Errorf("-eval-span: want %s at least, for the rules' windows of up to 1h before the runs", evalLead+evalRuns*time.Minute+time.Hour)
 	}
@@ -158,7 +169,7 @@ func parseSections(list string) ([]string, error) {
 	for _, name := range strings.Split(list, ",") {
 		name = strings.TrimSpace(name)
 		if !slices.ContainsFunc(sections, func(s section) bool { return s.name == name }) {
-			return nil, fmt.Errorf("-sections: unknown section %q (want import, query, demo, evaluate or agent)", name)
+			return nil, fmt.Errorf("-sections: unknown section %q (want import, query, demo, evaluate, slo or agent)", name)
 		}
 		out = append(out, name)
 	}
