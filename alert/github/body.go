@@ -1,0 +1,231 @@
+package github
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vigil-metrics/vigil/alert/config"
+	"github.com/vigil-metrics/vigil/alert/notify"
+)
+
+// Actions are the recommended actions for the reference design's known
+// alert names; other alerts get DefaultAction.
+var Actions = map[string]string{
+	"high_cpu_usage":            "Check for runaway processes and optimize resource usage",
+	"critical_memory_usage":     "Investigate memory leaks and consider scaling",
+	"slow_response_times":       "Analyze performance bottlenecks and optimize queries",
+	"high_error_rate":           "Check application logs and fix underlying issues",
+	"agent_forge_phase_failure": "Review Agent Forge logs and model configurations",
+}
+
+// DefaultAction is the recommended action of an alert not in Actions.
+const DefaultAction = "Investigate the underlying cause and take appropriate remediation steps"
+
+// Action is the recommended action for the alert rule.
+func Action(rule string) string {
+	if a, ok := Actions[rule]; ok {
+		return a
+	}
+	return DefaultAction
+}
+
+const footer = "---\n*This issue was automatically created by vigil.*\n"
+
+func ts(t time.Time) string {
+	if t.IsZero() {
+		return "unknown"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func num(v *float64) string {
+	if v == nil {
+		return "n/a"
+	}
+	return strconv.FormatFloat(*v, 'g', -1, 64)
+}
+
+func labelsJSON(l map[string]string) string {
+	if l == nil {
+		l = map[string]string{}
+	}
+	b, _ := json.MarshalIndent(l, "", "  ") // sorted keys
+	return string(b)
+}
+
+func labelsInline(l map[string]string) string {
+	keys := make([]string, 0, len(l))
+	for k := range l {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + l[k]
+	}
+	return strings.Join(parts, ", ")
+}
+
+func orNone(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return "(none)"
+	}
+	return s
+}
+
+// alertBody is the reference design's issue body, with what vigil adds.
+func alertBody(at time.Time, a notify.Alert) string {
+	var b strings.Builder
+	b.WriteString("# Alert Details\n\n")
+	fmt.Fprintf(&b, "- **Alert Name**: %s\n", a.Rule)
+	fmt.Fprintf(&b, "- **Severity**: %s\n", strings.ToUpper(a.Severity))
+	fmt.Fprintf(&b, "- **Timestamp**: %s\n", ts(at))
+	fmt.Fprintf(&b, "- **Metric Value**: %s\n", num(a.Value))
+	fmt.Fprintf(&b, "- **Threshold**: %s\n", strconv.FormatFloat(a.Threshold, 'g', -1, 64))
+	fmt.Fprintf(&b, "- **State**: %s\n", a.State)
+	fmt.Fprintf(&b, "- **Started**: %s\n", ts(a.StartsAt))
+	fmt.Fprintf(&b, "- **Fingerprint**: `%s`\n", a.Fingerprint)
+	fmt.Fprintf(&b, "\n## Description\n%s\n", orNone(a.Description))
+	fmt.Fprintf(&b, "\n## Labels\n```json\n%s\n```\n", labelsJSON(a.Labels))
+	fmt.Fprintf(&b, "\n## Recommended Actions\n%s\n\n", Action(a.Rule))
+	b.WriteString(footer)
+	b.WriteString(Marker([]notify.Alert{a}) + "\n")
+	return b.String()
+}
+
+// cell escapes s for a Markdown table cell.
+func cell(s string) string {
+	s = strings.ReplaceAll(s, "|", `\|`)
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func alertTable(b *strings.Builder, alerts []notify.Alert) {
+	b.WriteString("| Alert | Severity | State | Value | Threshold | Labels | Fingerprint |\n")
+	b.WriteString("|---|---|---|---|---|---|---|\n")
+	for _, a := range alerts {
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | `%s` |\n", cell(a.Rule), strings.ToUpper(a.Severity), a.State,
+			num(a.Value), strconv.FormatFloat(a.Threshold, 'g', -1, 64), cell(labelsInline(a.Labels)), a.Fingerprint)
+	}
+}
+
+// incidentBody is the issue of an incident: its members, their
+// descriptions and recommended actions.
+func incidentBody(n notify.Notification, inc string) string {
+	var b strings.Builder
+	b.WriteString("# Incident Details\n\n")
+	fmt.Fprintf(&b, "- **Incident**: %s\n", inc)
+	fmt.Fprintf(&b, "- **Severity**: %s\n", strings.ToUpper(highest(n.Alerts)))
+	fmt.Fprintf(&b, "- **Timestamp**: %s\n", ts(n.At))
+	fmt.Fprintf(&b, "- **Alerts**: %d\n", len(n.Alerts))
+	b.WriteString("\n## Alerts\n\n")
+	alertTable(&b, n.Alerts)
+	b.WriteString("\n## Descriptions and Recommended Actions\n")
+	seen := map[string]bool{}
+	for _, a := range n.Alerts {
+		if seen[a.Rule] {
+			continue
+		}
+		seen[a.Rule] = true
+		fmt.Fprintf(&b, "\n### %s\n%s\n\n**Recommended Actions**: %s\n", a.Rule, orNone(a.Description), Action(a.Rule))
+	}
+	b.WriteString("\n" + footer)
+	b.WriteString(Marker(n.Alerts) + "\n")
+	fps := make([]string, 0, len(n.Alerts))
+	for _, a := range n.Alerts {
+		if n.Kind != "resolved" && !slices.Contains(fps, a.Fingerprint) {
+			fps = append(fps, a.Fingerprint)
+		}
+	}
+	b.WriteString(firingMarker(fps) + "\n")
+	return b.String()
+}
+
+var firingRe = regexp.MustCompile(`<!-- vigil:firing=([0-9a-zA-Z,]*) -->`)
+
+func firingMarker(fps []string) string {
+	return "<!-- vigil:firing=" + strings.Join(fps, ",") + " -->"
+}
+
+// firingSet reads an incident issue's firing members.
+func firingSet(body string) []string {
+	m := firingRe.FindStringSubmatch(body)
+	if m == nil || m[1] == "" {
+		return nil
+	}
+	return strings.Split(m[1], ",")
+}
+
+// setFiring rewrites (or adds) the firing marker in body.
+func setFiring(body string, fps []string) string {
+	mk := firingMarker(fps)
+	if firingRe.MatchString(body) {
+		return firingRe.ReplaceAllLiteralString(body, mk)
+	}
+	if body != "" && !strings.HasSuffix(body, "\n") {
+		body += "\n"
+	}
+	return body + mk + "\n"
+}
+
+// comment is what Notify posts on an open issue: a firing again, a
+// resolution, an incident's update.
+func comment(n notify.Notification, closing bool) string {
+	var b strings.Builder
+	resolved := n.Kind == "resolved"
+	switch {
+	case resolved && len(n.Alerts) == 1:
+		fmt.Fprintf(&b, "### Resolved: %s\n\n", n.Alerts[0].Rule)
+	case resolved:
+		fmt.Fprintf(&b, "### Resolved: %d alerts\n\n", len(n.Alerts))
+	case len(n.Alerts) == 1:
+		fmt.Fprintf(&b, "### Firing again: %s\n\n", n.Alerts[0].Rule)
+	default:
+		fmt.Fprintf(&b, "### Firing: %d alerts\n\n", len(n.Alerts))
+	}
+	fmt.Fprintf(&b, "- **Timestamp**: %s\n", ts(n.At))
+	if len(n.Alerts) == 1 {
+		a := n.Alerts[0]
+		fmt.Fprintf(&b, "- **Severity**: %s\n", strings.ToUpper(a.Severity))
+		fmt.Fprintf(&b, "- **Metric Value**: %s\n", num(a.Value))
+		fmt.Fprintf(&b, "- **Threshold**: %s\n", strconv.FormatFloat(a.Threshold, 'g', -1, 64))
+		fmt.Fprintf(&b, "- **State**: %s\n", a.State)
+		if resolved {
+			fmt.Fprintf(&b, "- **Resolved At**: %s\n", ts(a.EndsAt))
+		}
+		if a.Incident != "" {
+			fmt.Fprintf(&b, "- **Labels**: %s\n", orNone(labelsInline(a.Labels)))
+			fmt.Fprintf(&b, "- **Fingerprint**: `%s`\n", a.Fingerprint)
+		}
+		if a.EscalationStep >= 0 {
+			fmt.Fprintf(&b, "- **Escalation Step**: %d\n", a.EscalationStep+1)
+		}
+	} else {
+		b.WriteString("\n")
+		alertTable(&b, n.Alerts)
+	}
+	if closing {
+		b.WriteString("\nClosing this issue.\n")
+	}
+	return b.String()
+}
+
+// highest is the most severe of the alerts' severities.
+func highest(alerts []notify.Alert) string {
+	best, rank := "", len(config.Severities)+1
+	for _, a := range alerts {
+		r := slices.Index(config.Severities, a.Severity)
+		if r < 0 {
+			r = len(config.Severities)
+		}
+		if best == "" || r < rank {
+			best, rank = a.Severity, r
+		}
+	}
+	return best
+}

@@ -1,0 +1,659 @@
+// Package github files vigil's alerts as GitHub issues (channel type
+// github), as the reference design's GitHubNotificationChannel does, and
+// keeps one open issue per alert instead of one per notification.
+//
+// An issue is titled "Alert: <rule> - <SEVERITY>"; its body holds the
+// alert's details (name, severity, time, value, threshold, description,
+// labels as JSON) and the recommended action for the reference design's
+// known alert names, and it carries the channel's labels, the label
+// "vigil" and "severity-<severity>". The notification's alerts in one
+// incident (see notify.Notification) share one issue titled
+// "Incident: <id> - <SEVERITY>" listing its members.
+//
+// No duplicates: the body ends with a hidden marker,
+//
+//	<!-- vigil:fingerprint=f372fee676ae0d86 -->   (one alert)
+//	<!-- vigil:incident=<query-escaped id> -->     (an incident's alerts)
+//
+// and before creating an issue the channel lists the repository's open
+// issues labelled vigil (GET /repos/{owner}/{repo}/issues?labels=vigil&
+// per_page=100&state=open, following the Link header's rel="next" for at
+// most 10 pages) and looks for the marker. Listing is used rather than the
+// search API because search is eventually consistent (a just-created issue
+// may not be found for a while) and has a stricter rate limit. The label
+// is how the list is narrowed, so it must stick: GitHub silently drops the
+// labels of a token without push (triage) access, and then every firing
+// opens a new issue.
+//
+// When an alert fires again while its issue is open, the channel comments
+// on it (POST .../issues/{n}/comments). When it resolves, the channel
+// comments and, with close_on_resolve: true, closes the issue (PATCH
+// state=closed, state_reason=completed). A resolution with no open issue
+// is nothing to do. An incident's issue also keeps the fingerprints of its
+// firing members in a second marker (<!-- vigil:firing=fp1,fp2 -->),
+// updated as members join and resolve, and is closed only when none is
+// left firing.
+//
+// Requests carry Authorization: Bearer <token>, Accept:
+// application/vnd.github+json and X-GitHub-Api-Version: 2022-11-28; the
+// token is read from the environment variable named by token_env
+// (default GITHUB_TOKEN). api_url points at GitHub Enterprise Server
+// (https://HOST/api/v3); the default is https://api.github.com.
+//
+// Each request is retried inside Notify like the webhook channel's:
+// network errors, 5xx, 429 and rate-limited 403s, with exponential backoff
+// from retry_delay for at most retry_attempts tries, honouring
+// Retry-After and x-ratelimit-reset up to MaxRetryAfter (a longer wait
+// ends the call with retry=true: a later run tries again). 401, 404, 410,
+// 422 and a 403 that is not a rate limit are permanent (retry=false), each
+// with an error naming what to fix. The token never appears in an error.
+package github
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cenkalti/backoff/v5"
+
+	"github.com/vigil-metrics/vigil/alert/config"
+	"github.com/vigil-metrics/vigil/alert/notify"
+)
+
+// Defaults for what the channel leaves out; the same as the webhook
+// channel's.
+const (
+	DefaultAPIURL        = "https://api.github.com"
+	DefaultTokenEnv      = "GITHUB_TOKEN"
+	DefaultTimeout       = 10 * time.Second
+	DefaultRetryAttempts = 3
+	DefaultRetryDelay    = time.Second
+	// MaxRetryAfter caps how long one call waits for a rate limit to pass
+	// (Retry-After, x-ratelimit-reset); beyond it the call gives up with
+	// retry=true and a later run tries again.
+	MaxRetryAfter = 30 * time.Second
+	// Label is put on every issue vigil opens; the open issues carrying it
+	// are the ones searched for an alert's marker.
+	Label = "vigil"
+	// APIVersion is the REST API version requested.
+	APIVersion = "2022-11-28"
+)
+
+const (
+	maxPages     = 10       // of 100 open vigil issues
+	maxBody      = 16 << 20 // of a successful response
+	maxErrorBody = 64 << 10
+)
+
+// Channel is one github channel, a notify.Notifier. It is safe for
+// concurrent use.
+type Channel struct {
+	name           string
+	owner, repo    string
+	api            *url.URL
+	tokenEnv       string
+	token          string
+	labels         []string
+	assignees      []string
+	closeOnResolve bool
+	client         *http.Client
+	timeout        time.Duration
+	attempts       int
+	delay          time.Duration
+	maxWait        time.Duration
+	now            func() time.Time
+}
+
+// New builds the channel for ch, which must be a github channel with a
+// repo "owner/name". lookupEnv reads the token (os.LookupEnv in vigil);
+// an unset token is not an error here but makes every Notify fail
+// (retry=true) with an error naming the variable, so setting it lets
+// later runs deliver. client may be nil (a fresh http.Client); the
+// channel's timeout applies per request through its context.
+//
+// Settings read: repo (required), labels, assignees, token_env, api_url,
+// close_on_resolve, and the common timeout, retry_attempts, retry_delay.
+func New(ch config.Channel, lookupEnv func(string) (string, bool), client *http.Client) (*Channel, error) {
+	if ch.Type != "github" {
+		return nil, fmt.Errorf("channel %q: type %q is not github", ch.Name, ch.Type)
+	}
+	repo, _ := ch.Settings["repo"].(string)
+	owner, name, ok := strings.Cut(repo, "/")
+	if !ok || owner == "" || name == "" || strings.Contains(name, "/") || strings.ContainsAny(repo, " \t\r\n") {
+		return nil, fmt.Errorf("channel %q: repo: want owner/name, got %q", ch.Name, repo)
+	}
+	c := &Channel{name: ch.Name, owner: owner, repo: name, tokenEnv: DefaultTokenEnv, client: client,
+		timeout: ch.Timeout, attempts: ch.RetryAttempts, delay: ch.RetryDelay, maxWait: MaxRetryAfter, now: time.Now}
+	raw := DefaultAPIURL
+	if s, _ := ch.Settings["api_url"].(string); s != "" {
+		raw = s
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("channel %q: api_url: want an http(s) URL such as https://github.example.com/api/v3, got %q", ch.Name, display(raw))
+	}
+	u.User = nil
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = ""
+	c.api = u
+	if s, _ := ch.Settings["token_env"].(string); s != "" {
+		c.tokenEnv = s
+	}
+	if lookupEnv != nil {
+		c.token, _ = lookupEnv(c.tokenEnv)
+		c.token = strings.TrimSpace(c.token)
+	}
+	if c.labels, err = stringList(ch.Settings["labels"]); err != nil {
+		return nil, fmt.Errorf("channel %q: labels: %w", ch.Name, err)
+	}
+	if c.assignees, err = stringList(ch.Settings["assignees"]); err != nil {
+		return nil, fmt.Errorf("channel %q: assignees: %w", ch.Name, err)
+	}
+	if v, set := ch.Settings["close_on_resolve"]; set {
+		b, ok := v.(bool)
+		if !ok {
+			return nil, fmt.Errorf("channel %q: close_on_resolve: want true or false, got %T", ch.Name, v)
+		}
+		c.closeOnResolve = b
+	}
+	if c.client == nil {
+		c.client = &http.Client{}
+	}
+	if c.timeout <= 0 {
+		c.timeout = DefaultTimeout
+	}
+	if _, set := ch.Settings["retry_attempts"]; !set && c.attempts <= 0 {
+		c.attempts = DefaultRetryAttempts
+	}
+	c.attempts = max(c.attempts, 1)
+	if c.delay <= 0 {
+		c.delay = DefaultRetryDelay
+	}
+	return c, nil
+}
+
+// display is raw without user info, for errors.
+func display(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "<invalid URL>"
+	}
+	u.User = nil
+	return u.String()
+}
+
+func stringList(v any) ([]string, error) {
+	switch l := v.(type) {
+	case nil:
+		return nil, nil
+	case []string:
+		return slices.Clone(l), nil
+	case string:
+		return []string{l}, nil
+	case []any:
+		out := make([]string, 0, len(l))
+		for _, x := range l {
+			s, ok := x.(string)
+			if !ok {
+				return nil, fmt.Errorf("want a list of strings, got a %T in it", x)
+			}
+			out = append(out, s)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("want a list of strings, got %T", v)
+}
+
+// Name is the channel's name.
+func (c *Channel) Name() string { return c.name }
+
+// Repo is the channel's repository, owner/name.
+func (c *Channel) Repo() string { return c.owner + "/" + c.repo }
+
+// Issue is what Notify files when no issue is open for n: the request
+// body of POST /repos/{owner}/{repo}/issues.
+type Issue struct {
+	Title     string   `json:"title"`
+	Body      string   `json:"body"`
+	Labels    []string `json:"labels"`
+	Assignees []string `json:"assignees,omitempty"`
+}
+
+// NewIssue is the issue Notify opens for n (dry runs show it).
+func (c *Channel) NewIssue(n notify.Notification) Issue {
+	sev := highest(n.Alerts)
+	labels := slices.Clone(c.labels)
+	for _, l := range []string{Label, "severity-" + sev} {
+		if !slices.Contains(labels, l) {
+			labels = append(labels, l)
+		}
+	}
+	iss := Issue{Labels: labels, Assignees: c.assignees}
+	if inc := incident(n.Alerts); inc != "" {
+		iss.Title = fmt.Sprintf("Incident: %s - %s", inc, strings.ToUpper(sev))
+		iss.Body = incidentBody(n, inc)
+	} else {
+		a := n.Alerts[0]
+		iss.Title = fmt.Sprintf("Alert: %s - %s", a.Rule, strings.ToUpper(a.Severity))
+		iss.Body = alertBody(n.At, a)
+	}
+	return iss
+}
+
+// Marker is the hidden line that identifies the issue of n's alerts: by
+// incident when they are in one, else by the first alert's fingerprint.
+func Marker(alerts []notify.Alert) string {
+	if inc := incident(alerts); inc != "" {
+		return "<!-- vigil:incident=" + url.QueryEscape(inc) + " -->"
+	}
+	if len(alerts) == 0 {
+		return ""
+	}
+	return "<!-- vigil:fingerprint=" + alerts[0].Fingerprint + " -->"
+}
+
+func incident(alerts []notify.Alert) string {
+	for _, a := range alerts {
+		if a.Incident != "" {
+			return a.Incident
+		}
+	}
+	return ""
+}
+
+// Notify files n: it finds the open issue of n's alerts (see Marker) and
+// comments on it, or opens one when there is none and n is a firing;
+// a resolution comments and, with close_on_resolve, closes the issue.
+func (c *Channel) Notify(ctx context.Context, n notify.Notification) (retry bool, err error) {
+	if len(n.Alerts) == 0 {
+		return false, fmt.Errorf("github %q: no alerts to send", c.name)
+	}
+	if c.token == "" {
+		return true, fmt.Errorf("github %q: environment variable %s is not set: set it to a GitHub token that can write issues in %s", c.name, c.tokenEnv, c.Repo())
+	}
+	s := &session{c: c, attempt: n.Attempt}
+	retry, err = s.notify(ctx, n)
+	if err != nil {
+		return retry, c.scrub(fmt.Errorf("github %q: %w", c.name, err))
+	}
+	return false, nil
+}
+
+// scrub removes the token from an error, should GitHub or a proxy ever
+// echo it.
+func (c *Channel) scrub(err error) error {
+	if err == nil || c.token == "" || !strings.Contains(err.Error(), c.token) {
+		return err
+	}
+	return errors.New(strings.ReplaceAll(err.Error(), c.token, "<token>"))
+}
+
+type ghIssue struct {
+	Number      int    `json:"number"`
+	Body        string `json:"body"`
+	HTMLURL     string `json:"html_url"`
+	PullRequest any    `json:"pull_request"`
+}
+
+// session is one Notify: it numbers the tries of all its requests.
+type session struct {
+	c       *Channel
+	attempt func(try, status int, err error)
+	tries   int
+}
+
+func (s *session) notify(ctx context.Context, n notify.Notification) (bool, error) {
+	c := s.c
+	marker := Marker(n.Alerts)
+	iss, retry, err := s.find(ctx, marker)
+	if err != nil {
+		return retry, err
+	}
+	resolved := n.Kind == "resolved"
+	inc := incident(n.Alerts) != ""
+	issuePath := c.path("issues")
+	switch {
+	case iss == nil && resolved:
+		return false, nil // nothing open to resolve
+	case iss == nil:
+		var created ghIssue
+		return s.do(ctx, http.MethodPost, issuePath, c.NewIssue(n), &created)
+	}
+	numPath := c.path("issues", strconv.Itoa(iss.Number))
+	closing := false
+	var patch map[string]any
+	if inc {
+		before := firingSet(iss.Body)
+		after := slices.Clone(before)
+		for _, a := range n.Alerts {
+			if resolved {
+				after = slices.DeleteFunc(after, func(fp string) bool { return fp == a.Fingerprint })
+			} else if !slices.Contains(after, a.Fingerprint) {
+				after = append(after, a.Fingerprint)
+			}
+		}
+		closing = resolved && c.closeOnResolve && len(after) == 0
+		if !slices.Equal(before, after) {
+			patch = map[string]any{"body": setFiring(iss.Body, after)}
+		}
+	} else {
+		closing = resolved && c.closeOnResolve
+	}
+	if closing {
+		if patch == nil {
+			patch = map[string]any{}
+		}
+		patch["state"], patch["state_reason"] = "closed", "completed"
+	}
+	if retry, err := s.do(ctx, http.MethodPost, numPath+"/comments", map[string]string{"body": comment(n, closing)}, nil); err != nil {
+		return retry, err
+	}
+	if patch != nil {
+		return s.do(ctx, http.MethodPatch, numPath, patch, nil)
+	}
+	return false, nil
+}
+
+func (c *Channel) path(parts ...string) string {
+	p := "/repos/" + url.PathEscape(c.owner) + "/" + url.PathEscape(c.repo)
+	for _, x := range parts {
+		p += "/" + x
+	}
+	return p
+}
+
+// find lists the open issues labelled Label and returns the first whose
+// body holds marker, nil when none does.
+func (s *session) find(ctx context.Context, marker string) (*ghIssue, bool, error) {
+	c := s.c
+	next := c.api.String() + c.path("issues") + "?" + url.Values{"state": {"open"}, "labels": {Label}, "per_page": {"100"}}.Encode()
+	for page := 0; next != "" && page < maxPages; page++ {
+		var list []ghIssue
+		link, retry, err := s.request(ctx, http.MethodGet, next, nil, &list)
+		if err != nil {
+			return nil, retry, err
+		}
+		for i := range list {
+			if list[i].PullRequest == nil && strings.Contains(list[i].Body, marker) {
+				return &list[i], false, nil
+			}
+		}
+		if next, err = c.nextPage(link); err != nil {
+			return nil, false, err
+		}
+	}
+	return nil, false, nil
+}
+
+var linkNext = regexp.MustCompile(`<([^>]*)>\s*;\s*rel="?next"?`)
+
+// nextPage is the Link header's rel="next", refused when it leaves the
+// API's host (the token would go with it).
+func (c *Channel) nextPage(link string) (string, error) {
+	m := linkNext.FindStringSubmatch(link)
+	if m == nil {
+		return "", nil
+	}
+	u, err := url.Parse(m[1])
+	if err != nil || u.Scheme != c.api.Scheme || u.Host != c.api.Host {
+		return "", fmt.Errorf("listing open issues of %s: refusing to follow a next-page link to another host", c.Repo())
+	}
+	return u.String(), nil
+}
+
+// do sends one API request to path under the API URL.
+func (s *session) do(ctx context.Context, method, path string, in, out any) (bool, error) {
+	_, retry, err := s.request(ctx, method, s.c.api.String()+path, in, out)
+	return retry, err
+}
+
+// request sends one request with the retries the package describes and
+// decodes a 2xx answer's JSON into out (when not nil). It returns the
+// answer's Link header.
+func (s *session) request(ctx context.Context, method, rawURL string, in, out any) (link string, retry bool, err error) {
+	c := s.c
+	var body []byte
+	if in != nil {
+		if body, err = json.Marshal(in); err != nil {
+			return "", false, fmt.Errorf("encode request: %w", err)
+		}
+	}
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval = c.delay
+	b.Multiplier = 2
+	b.RandomizationFactor = 0
+	b.MaxInterval = 64 * c.delay
+
+	var last result
+	stop, tries := false, 0
+	op := func() (struct{}, error) {
+		tries++
+		s.tries++
+		last = c.attempt(ctx, method, rawURL, body, out)
+		if s.attempt != nil {
+			s.attempt(s.tries, last.status, c.scrub(last.err))
+		}
+		switch {
+		case last.err == nil:
+			return struct{}{}, nil
+		case !last.retry:
+			stop = true
+			return struct{}{}, backoff.Permanent(last.err)
+		case last.wait > c.maxWait:
+			stop = true // wait too long for this run: a later one retries
+			return struct{}{}, backoff.Permanent(last.err)
+		case last.wait > 0:
+			return struct{}{}, &backoff.RetryAfterError{Duration: last.wait}
+		}
+		return struct{}{}, last.err
+	}
+	_, rerr := backoff.Retry(ctx, op, backoff.WithBackOff(b), backoff.WithMaxTries(uint(c.attempts)), backoff.WithMaxElapsedTime(0))
+	switch {
+	case rerr == nil:
+		return last.link, false, nil
+	case stop && !last.retry:
+		return "", false, last.err
+	case stop:
+		return "", true, fmt.Errorf("%w; not waiting longer than %s in this run, a later run retries", last.err, c.maxWait)
+	}
+	if cerr := ctx.Err(); cerr != nil {
+		if last.err == nil {
+			return "", true, fmt.Errorf("not sent: %w", cerr)
+		}
+		return "", true, fmt.Errorf("gave up after %d of %d attempts: %w (last error: %w)", tries, c.attempts, cerr, last.err)
+	}
+	return "", true, fmt.Errorf("%d attempts failed, last: %w", tries, last.err)
+}
+
+// result is one attempt's outcome.
+type result struct {
+	status int
+	err    error
+	retry  bool
+	wait   time.Duration // > 0: GitHub asked for this wait
+	link   string
+}
+
+func (c *Channel) attempt(ctx context.Context, method, rawURL string, body []byte, out any) result {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	shown := showURL(rawURL)
+	req, err := http.NewRequestWithContext(ctx, method, rawURL, rd)
+	if err != nil {
+		return result{err: fmt.Errorf("%s %s: cannot build the request", method, shown)}
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Accept", "application/vnd.github+json")
+	req.Header.Set("X-GitHub-Api-Version", APIVersion)
+	req.Header.Set("User-Agent", "vigil")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.client.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = &url.Error{Op: ue.Op, URL: shown, Err: ue.Err}
+		}
+		return result{err: err, retry: true}
+	}
+	defer resp.Body.Close()
+	code := resp.StatusCode
+	if code/100 == 2 {
+		data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+		if err != nil {
+			return result{status: code, err: fmt.Errorf("%s %s: reading the answer: %w", method, shown, err), retry: true}
+		}
+		if out != nil && code != http.StatusNoContent {
+			if err := json.Unmarshal(data, out); err != nil {
+				return result{status: code, err: fmt.Errorf("%s %s: %d but the answer is not the JSON expected: %v", method, shown, code, err)}
+			}
+		}
+		return result{status: code, link: resp.Header.Get("Link")}
+	}
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	e := &APIError{Method: method, URL: shown, Code: code, Message: apiMessage(data)}
+	r := result{status: code, err: e}
+	switch {
+	case code == http.StatusUnauthorized:
+		e.Hint = fmt.Sprintf("bad credentials: the token in %s is invalid, expired or revoked; set it to a valid token", c.tokenEnv)
+	case code == http.StatusForbidden || code == http.StatusTooManyRequests:
+		if wait, limited := c.rateLimit(resp.Header); limited || code == http.StatusTooManyRequests {
+			e.Hint = "rate limited by GitHub"
+			if wait > 0 {
+				e.Hint += fmt.Sprintf(" for %s", wait.Round(time.Second))
+			}
+			r.retry, r.wait = true, wait
+		} else {
+			e.Hint = fmt.Sprintf("the token in %s may not write issues in %s: a fine-grained token needs the Issues (read and write) permission on it, a classic token the repo scope (public_repo for a public repository)", c.tokenEnv, c.Repo())
+		}
+	case code == http.StatusNotFound:
+		e.Hint = fmt.Sprintf("repository %s not found, or the token in %s cannot see it: check repo (and api_url for GitHub Enterprise) and the token's repository access", c.Repo(), c.tokenEnv)
+	case code == http.StatusGone:
+		e.Hint = fmt.Sprintf("issues are disabled in %s: enable them in the repository's settings (Features: Issues) or point the channel at another repo", c.Repo())
+	case code == http.StatusUnprocessableEntity:
+		e.Hint = "GitHub refused the request as invalid: check the channel's labels and assignees (assignees must be able to access the repository)"
+	case code >= 500:
+		e.Hint = "GitHub failed to answer"
+		r.retry = true
+	}
+	return r
+}
+
+// rateLimit tells whether a 403/429 is a rate limit and how long to wait:
+// Retry-After (secondary limits), else x-ratelimit-reset when
+// x-ratelimit-remaining is 0 (the primary limit). A 403 with neither is a
+// permission problem.
+func (c *Channel) rateLimit(h http.Header) (time.Duration, bool) {
+	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err == nil && n >= 0 {
+			return time.Duration(n) * time.Second, true
+		}
+		if t, err := http.ParseTime(v); err == nil {
+			return max(t.Sub(c.now()), 0), true
+		}
+		return 0, true
+	}
+	if strings.TrimSpace(h.Get("X-RateLimit-Remaining")) == "0" {
+		if n, err := strconv.ParseInt(strings.TrimSpace(h.Get("X-RateLimit-Reset")), 10, 64); err == nil {
+			// The reset is to the second: wait one more.
+			return max(time.Unix(n, 0).Sub(c.now())+time.Second, 0), true
+		}
+		return 0, true
+	}
+	return 0, false
+}
+
+// showURL is rawURL without user info and query, for errors.
+func showURL(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "<invalid URL>"
+	}
+	return u.Scheme + "://" + u.Host + u.EscapedPath()
+}
+
+// apiMessage is GitHub's error message with its validation errors:
+// {"message": "Validation Failed", "errors": [{"resource": "Issue",
+// "field": "assignees", "code": "invalid", "value": "x"} or {"message":
+// "..."}, ...]}.
+func apiMessage(data []byte) string {
+	var e struct {
+		Message string `json:"message"`
+		Errors  []json.RawMessage
+	}
+	if json.Unmarshal(data, &e) != nil {
+		s := strings.TrimSpace(string(data))
+		if len(s) > 256 {
+			s = s[:256] + "…"
+		}
+		return s
+	}
+	msg := e.Message
+	var details []string
+	for _, raw := range e.Errors {
+		var d struct {
+			Resource, Field, Code, Message string
+			Value                          any
+		}
+		if json.Unmarshal(raw, &d) != nil {
+			var s string
+			if json.Unmarshal(raw, &s) == nil && s != "" {
+				details = append(details, s)
+			}
+			continue
+		}
+		switch {
+		case d.Message != "":
+			details = append(details, d.Message)
+		case d.Field != "":
+			x := d.Field + " " + d.Code
+			if d.Value != nil {
+				x += fmt.Sprintf(" (%v)", d.Value)
+			}
+			details = append(details, x)
+		case d.Code != "":
+			details = append(details, d.Code)
+		}
+	}
+	if len(details) > 0 {
+		msg += ": " + strings.Join(details, "; ")
+	}
+	return msg
+}
+
+// APIError is a non-2xx answer from GitHub.
+type APIError struct {
+	Method  string
+	URL     string // without query or user info
+	Code    int
+	Message string // GitHub's message, with its validation errors
+	Hint    string // what to fix
+}
+
+func (e *APIError) Error() string {
+	msg := fmt.Sprintf("%s %s: %d %s", e.Method, e.URL, e.Code, http.StatusText(e.Code))
+	if e.Message != "" {
+		msg += ": " + strconv.Quote(e.Message)
+	}
+	if e.Hint != "" {
+		msg += ": " + e.Hint
+	}
+	return msg
+}

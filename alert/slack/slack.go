@@ -1,0 +1,540 @@
+// Package slack posts vigil's alert notifications to a Slack incoming
+// webhook (channel type slack) as readable Block Kit messages.
+//
+// A message (see Message and NewMessage) has:
+//
+//   - text: a one-line fallback, for notifications and clients that do not
+//     show blocks ("[CRITICAL] high_cpu firing: value 92.5, threshold 80
+//     (host=db-01, team=infra)");
+//   - blocks: a header block with the severity and the rule ("CRITICAL:
+//     high_cpu firing", "Resolved: high_cpu"; for an incident's alerts
+//     "CRITICAL: incident <id> (2 alerts)");
+//   - attachments: one attachment whose color is the severity's
+//     (critical #d00000, high #ff8c00, medium #ffd000, low #439fe0;
+//     resolved #2eb886, whatever the severity) holding the details as
+//     blocks, so the color bar runs along them: a section with the value
+//     against the threshold, the state and since when; the labels as
+//     fields; the description; a context element with the fingerprint,
+//     incident and escalation step. An incident's alerts get one section
+//     each instead (at most 20, then a count of the rest);
+//   - channel and username, when the channel sets them (legacy webhooks
+//     honour them; Slack apps' webhooks post to their own channel).
+//
+// The webhook URL (url, or webhook_url) is a secret: no error of this
+// package holds more of it than its scheme and host
+// (webhook.RedactURL). Slack answers 200 "ok"; 400 (invalid_payload,
+// no_text, ...), 403 (invalid_token, action_prohibited), 404 (no_service,
+// channel_not_found) and 410 (channel_is_archived) are permanent and the
+// error quotes Slack's text with what to fix; 429 (honouring Retry-After
+// up to MaxRetryAfter), 5xx and network errors are retried inside Notify
+// with exponential backoff from retry_delay for at most retry_attempts
+// tries, as the webhook channel does.
+package slack
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cenkalti/backoff/v5"
+
+	"github.com/vigil-metrics/vigil/alert/config"
+	"github.com/vigil-metrics/vigil/alert/notify"
+	"github.com/vigil-metrics/vigil/alert/webhook"
+)
+
+// Defaults for what the channel leaves out; the webhook channel's.
+const (
+	DefaultTimeout       = webhook.DefaultTimeout
+	DefaultRetryAttempts = webhook.DefaultRetryAttempts
+	DefaultRetryDelay    = webhook.DefaultRetryDelay
+	// MaxRetryAfter caps the wait a 429's Retry-After asks for; a longer
+	// one ends the call with retry=true and a later run tries again.
+	MaxRetryAfter = webhook.MaxRetryAfter
+)
+
+// Colors of the attachment's bar, by severity, and for resolutions.
+var Colors = map[string]string{
+	"critical": "#d00000",
+	"high":     "#ff8c00",
+	"medium":   "#ffd000",
+	"low":      "#439fe0",
+}
+
+const (
+	ColorResolved = "#2eb886"
+	colorOther    = "#808080" // a severity vigil does not know
+)
+
+const (
+	maxErrorBody = 256
+	maxAlerts    = 20 // an incident's alerts shown one by one
+)
+
+// Channel is one slack channel, a notify.Notifier. It is safe for
+// concurrent use.
+type Channel struct {
+	name     string
+	url      string // secret
+	channel  string
+	username string
+	client   *http.Client
+	timeout  time.Duration
+	attempts int
+	delay    time.Duration
+	maxWait  time.Duration
+}
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// New builds the channel for ch, which must be a slack channel with an
+// http(s) url or webhook_url. A ${NAME} still in the URL (a channel built
+// by hand; vigil's config loader expands them) is read with lookupEnv.
+// client may be nil (a fresh http.Client); the channel's timeout applies
+// per attempt through the request's context.
+func New(ch config.Channel, lookupEnv func(string) (string, bool), client *http.Client) (*Channel, error) {
+	if ch.Type != "slack" {
+		return nil, fmt.Errorf("channel %q: type %q is not slack", ch.Name, ch.Type)
+	}
+	field := "url"
+	raw, _ := ch.Settings["url"].(string)
+	if raw == "" {
+		field = "webhook_url"
+		raw, _ = ch.Settings["webhook_url"].(string)
+	}
+	var missing []string
+	raw = envRef.ReplaceAllStringFunc(raw, func(m string) string {
+		name := m[2 : len(m)-1]
+		var v string
+		ok := false
+		if lookupEnv != nil {
+			v, ok = lookupEnv(name)
+		}
+		if !ok || v == "" {
+			missing = append(missing, name)
+		}
+		return v
+	})
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("channel %q: %s: environment variable %s is not set (it holds the Slack incoming webhook URL)", ch.Name, field, strings.Join(missing, ", "))
+	}
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return nil, fmt.Errorf("channel %q: url is required (the Slack incoming webhook URL, https://hooks.slack.com/services/...)", ch.Name)
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("channel %q: %s %s: want the incoming webhook's http(s) URL", ch.Name, field, webhook.RedactURL(raw))
+	}
+	c := &Channel{name: ch.Name, url: raw, client: client, timeout: ch.Timeout, attempts: ch.RetryAttempts,
+		delay: ch.RetryDelay, maxWait: MaxRetryAfter}
+	c.channel, _ = ch.Settings["channel"].(string)
+	c.username, _ = ch.Settings["username"].(string)
+	if c.client == nil {
+		c.client = &http.Client{}
+	}
+	if c.timeout <= 0 {
+		c.timeout = DefaultTimeout
+	}
+	if _, set := ch.Settings["retry_attempts"]; !set && c.attempts <= 0 {
+		c.attempts = DefaultRetryAttempts
+	}
+	c.attempts = max(c.attempts, 1)
+	if c.delay <= 0 {
+		c.delay = DefaultRetryDelay
+	}
+	return c, nil
+}
+
+// Name is the channel's name.
+func (c *Channel) Name() string { return c.name }
+
+// Message is the JSON body posted to the webhook.
+type Message struct {
+	Channel     string       `json:"channel,omitempty"`
+	Username    string       `json:"username,omitempty"`
+	Text        string       `json:"text"`
+	Blocks      []Block      `json:"blocks"`
+	Attachments []Attachment `json:"attachments"`
+}
+
+// Attachment is a secondary attachment: the color bar and the details.
+type Attachment struct {
+	Color    string  `json:"color"`
+	Fallback string  `json:"fallback"`
+	Blocks   []Block `json:"blocks"`
+}
+
+// Block is a Block Kit layout block: header, section or context.
+type Block struct {
+	Type     string `json:"type"`
+	Text     *Text  `json:"text,omitempty"`
+	Fields   []Text `json:"fields,omitempty"`
+	Elements []Text `json:"elements,omitempty"`
+}
+
+// Text is a Block Kit text object, plain_text or mrkdwn.
+type Text struct {
+	Type  string `json:"type"`
+	Text  string `json:"text"`
+	Emoji bool   `json:"emoji,omitempty"`
+}
+
+func plain(s string, limit int) *Text {
+	return &Text{Type: "plain_text", Text: clip(s, limit), Emoji: true}
+}
+func md(s string, limit int) Text { return Text{Type: "mrkdwn", Text: clip(s, limit)} }
+
+// clip keeps s within Slack's limit for the field, in runes.
+func clip(s string, limit int) string {
+	r := []rune(s)
+	if len(r) <= limit {
+		return s
+	}
+	return string(r[:limit-1]) + "…"
+}
+
+// esc escapes what Slack's mrkdwn reserves.
+func esc(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+func num(v *float64) string {
+	if v == nil {
+		return "n/a"
+	}
+	return strconv.FormatFloat(*v, 'g', -1, 64)
+}
+
+// when is t in the reader's time zone, with UTC as the fallback.
+func when(t time.Time) string {
+	if t.IsZero() {
+		return "unknown"
+	}
+	return fmt.Sprintf("<!date^%d^{date_short} {time_secs}|%s>", t.Unix(), t.UTC().Format(time.RFC3339))
+}
+
+func labels(l map[string]string) []string {
+	keys := make([]string, 0, len(l))
+	for k := range l {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func inline(l map[string]string) string {
+	var parts []string
+	for _, k := range labels(l) {
+		parts = append(parts, k+"="+l[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+func highest(alerts []notify.Alert) string {
+	best, rank := "", len(config.Severities)+1
+	for _, a := range alerts {
+		r := slices.Index(config.Severities, a.Severity)
+		if r < 0 {
+			r = len(config.Severities)
+		}
+		if best == "" || r < rank {
+			best, rank = a.Severity, r
+		}
+	}
+	return best
+}
+
+func incident(alerts []notify.Alert) string {
+	for _, a := range alerts {
+		if a.Incident != "" {
+			return a.Incident
+		}
+	}
+	return ""
+}
+
+// NewMessage is the message Notify posts for n (dry runs show it).
+func (c *Channel) NewMessage(n notify.Notification) Message {
+	resolved := n.Kind == "resolved"
+	sev := highest(n.Alerts)
+	color, ok := Colors[sev]
+	if !ok {
+		color = colorOther
+	}
+	if resolved {
+		color = ColorResolved
+	}
+	m := Message{Channel: c.channel, Username: c.username}
+	var details []Block
+	inc := incident(n.Alerts)
+	if len(n.Alerts) == 1 {
+		a := n.Alerts[0]
+		st := a.State
+		if st == "" {
+			st = "firing"
+		}
+		head := fmt.Sprintf("%s: %s %s", strings.ToUpper(a.Severity), a.Rule, st)
+		m.Text = fmt.Sprintf("[%s] %s %s: value %s, threshold %s", strings.ToUpper(a.Severity), a.Rule, st, num(a.Value), strconv.FormatFloat(a.Threshold, 'g', -1, 64))
+		state := fmt.Sprintf("*State:* %s since %s", a.State, when(a.StartsAt))
+		if resolved {
+			head = "Resolved: " + a.Rule
+			m.Text = fmt.Sprintf("[RESOLVED] %s resolved: value %s, threshold %s", a.Rule, num(a.Value), strconv.FormatFloat(a.Threshold, 'g', -1, 64))
+			state = fmt.Sprintf("*State:* %s at %s (fired %s)", a.State, when(a.EndsAt), when(a.StartsAt))
+		}
+		if l := inline(a.Labels); l != "" {
+			m.Text += " (" + l + ")"
+		}
+		m.Blocks = []Block{{Type: "header", Text: plain(head, 150)}}
+		sec := md(fmt.Sprintf("*Value:* `%s` vs *threshold:* `%s` · *Severity:* %s\n%s", num(a.Value),
+			strconv.FormatFloat(a.Threshold, 'g', -1, 64), a.Severity, state), 3000)
+		details = append(details, Block{Type: "section", Text: &sec})
+		keys := labels(a.Labels)
+		for len(keys) > 0 { // at most 10 fields a section
+			k := min(len(keys), 10)
+			var fs []Text
+			for _, key := range keys[:k] {
+				fs = append(fs, md(fmt.Sprintf("*%s*\n%s", esc(key), esc(a.Labels[key])), 2000))
+			}
+			details = append(details, Block{Type: "section", Fields: fs})
+			keys = keys[k:]
+		}
+		if d := strings.TrimSpace(a.Description); d != "" {
+			t := md(esc(d), 3000)
+			details = append(details, Block{Type: "section", Text: &t})
+		}
+		ctx := []Text{md("fingerprint `"+a.Fingerprint+"`", 2000)}
+		if inc != "" {
+			ctx = append(ctx, md("incident `"+esc(inc)+"`", 2000))
+		}
+		if a.EscalationStep >= 0 {
+			ctx = append(ctx, md(fmt.Sprintf("escalation step %d", a.EscalationStep+1), 2000))
+		}
+		ctx = append(ctx, md("vigil", 2000))
+		details = append(details, Block{Type: "context", Elements: ctx})
+	} else {
+		what := "incident " + inc
+		if inc == "" {
+			what = "alerts"
+		}
+		head := fmt.Sprintf("%s: %s (%d alerts)", strings.ToUpper(sev), what, len(n.Alerts))
+		verb := "firing"
+		if resolved {
+			head, verb = fmt.Sprintf("Resolved: %s (%d alerts)", what, len(n.Alerts)), "resolved"
+		}
+		rules := make([]string, len(n.Alerts))
+		for i, a := range n.Alerts {
+			rules[i] = a.Rule
+		}
+		tag := strings.ToUpper(sev)
+		if resolved {
+			tag = "RESOLVED"
+		}
+		m.Text = fmt.Sprintf("[%s] %s: %d alerts %s: %s", tag, what, len(n.Alerts), verb, strings.Join(rules, ", "))
+		m.Blocks = []Block{{Type: "header", Text: plain(head, 150)}}
+		for i, a := range n.Alerts {
+			if i == maxAlerts {
+				t := md(fmt.Sprintf("… and %d more", len(n.Alerts)-maxAlerts), 3000)
+				details = append(details, Block{Type: "section", Text: &t})
+				break
+			}
+			s := fmt.Sprintf("*%s* (%s) %s · value `%s` vs threshold `%s`", esc(a.Rule), a.Severity, a.State, num(a.Value),
+				strconv.FormatFloat(a.Threshold, 'g', -1, 64))
+			if l := inline(a.Labels); l != "" {
+				s += "\n" + esc(l)
+			}
+			if d := strings.TrimSpace(a.Description); d != "" {
+				s += "\n" + esc(d)
+			}
+			t := md(s, 3000)
+			details = append(details, Block{Type: "section", Text: &t})
+		}
+		ctx := []Text{}
+		if inc != "" {
+			ctx = append(ctx, md("incident `"+esc(inc)+"`", 2000))
+		}
+		ctx = append(ctx, md("at "+when(n.At), 2000), md("vigil", 2000))
+		details = append(details, Block{Type: "context", Elements: ctx})
+	}
+	m.Text = clip(m.Text, 3000)
+	m.Attachments = []Attachment{{Color: color, Fallback: m.Text, Blocks: details}}
+	return m
+}
+
+// Encode is the JSON body Notify posts for n: NewMessage's, with &, <
+// and > left as they are (Slack reads both forms).
+func (c *Channel) Encode(n notify.Notification) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(c.NewMessage(n)); err != nil {
+		return nil, fmt.Errorf("slack %q: encode message: %w", c.name, err)
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// Notify posts n's message, retrying as the package describes.
+func (c *Channel) Notify(ctx context.Context, n notify.Notification) (retry bool, err error) {
+	if len(n.Alerts) == 0 {
+		return false, fmt.Errorf("slack %q: no alerts to send", c.name)
+	}
+	body, err := c.Encode(n)
+	if err != nil {
+		return false, err
+	}
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval = c.delay
+	b.Multiplier = 2
+	b.RandomizationFactor = 0
+	b.MaxInterval = 64 * c.delay
+
+	var last result
+	stop, tries := false, 0
+	op := func() (struct{}, error) {
+		tries++
+		last = c.attempt(ctx, body)
+		if n.Attempt != nil {
+			n.Attempt(tries, last.status, last.err)
+		}
+		switch {
+		case last.err == nil:
+			return struct{}{}, nil
+		case !last.retry, last.wait > c.maxWait:
+			stop = true
+			return struct{}{}, backoff.Permanent(last.err)
+		case last.wait > 0:
+			return struct{}{}, &backoff.RetryAfterError{Duration: last.wait}
+		}
+		return struct{}{}, last.err
+	}
+	_, rerr := backoff.Retry(ctx, op, backoff.WithBackOff(b), backoff.WithMaxTries(uint(c.attempts)), backoff.WithMaxElapsedTime(0))
+	switch {
+	case rerr == nil:
+		return false, nil
+	case stop && !last.retry:
+		return false, fmt.Errorf("slack %q: %w", c.name, last.err)
+	case stop:
+		return true, fmt.Errorf("slack %q: %w; not waiting longer than %s in this run, a later run retries", c.name, last.err, c.maxWait)
+	}
+	if cerr := ctx.Err(); cerr != nil {
+		if last.err == nil {
+			return true, fmt.Errorf("slack %q: not sent: %w", c.name, cerr)
+		}
+		return true, fmt.Errorf("slack %q: gave up after %d of %d attempts: %w (last error: %w)", c.name, tries, c.attempts, cerr, last.err)
+	}
+	return true, fmt.Errorf("slack %q: %d attempts failed, last: %w", c.name, tries, last.err)
+}
+
+type result struct {
+	status int
+	err    error
+	retry  bool
+	wait   time.Duration
+}
+
+func (c *Channel) attempt(ctx context.Context, body []byte) result {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	shown := webhook.RedactURL(c.url)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
+	if err != nil {
+		return result{err: fmt.Errorf("POST %s: cannot build the request", shown)}
+	}
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	req.Header.Set("User-Agent", "vigil")
+	resp, err := c.client.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = &url.Error{Op: ue.Op, URL: shown, Err: ue.Err}
+		} else {
+			err = errors.New(c.redact(err.Error()))
+		}
+		return result{err: err, retry: true}
+	}
+	defer resp.Body.Close()
+	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	code := resp.StatusCode
+	if code/100 == 2 {
+		return result{status: code}
+	}
+	text := c.redact(strings.TrimSpace(string(snippet)))
+	e := &Error{URL: shown, Code: code, Text: text}
+	r := result{status: code, err: e}
+	switch {
+	case code == http.StatusTooManyRequests:
+		e.Hint = "rate limited by Slack"
+		r.retry = true
+		if n, err := strconv.Atoi(strings.TrimSpace(resp.Header.Get("Retry-After"))); err == nil && n > 0 {
+			r.wait = time.Duration(n) * time.Second
+			e.Hint += fmt.Sprintf(" for %s", r.wait)
+		}
+	case code >= 500:
+		e.Hint = "Slack failed to answer"
+		r.retry = true
+	case code == http.StatusBadRequest:
+		e.Hint = "Slack refused the message as invalid"
+	case code == http.StatusForbidden:
+		e.Hint = "the webhook may no longer post (its token was revoked or the app lost access): create a new incoming webhook and update the channel's url"
+	case code == http.StatusNotFound:
+		e.Hint = "the webhook or its channel does not exist: check the channel's url, or create a new incoming webhook"
+	case code == http.StatusGone:
+		e.Hint = "the webhook's Slack channel is archived: unarchive it or create a webhook for another channel"
+	}
+	return r
+}
+
+// redact hides the URL's secret parts in s (a response, an error): the
+// whole URL, its path and query, and each path segment of 6 or more
+// characters (Slack's team, bot and token parts).
+func (c *Channel) redact(s string) string {
+	if c.url == "" {
+		return s
+	}
+	s = strings.ReplaceAll(s, c.url, webhook.RedactURL(c.url))
+	u, err := url.Parse(c.url)
+	if err != nil {
+		return s
+	}
+	olds := []string{u.RawQuery, u.EscapedPath(), u.Path}
+	for _, seg := range strings.Split(u.Path, "/") {
+		olds = append(olds, seg)
+	}
+	for _, o := range olds {
+		if len(o) >= 6 {
+			s = strings.ReplaceAll(s, o, "<redacted>")
+		}
+	}
+	return s
+}
+
+// Error is a non-2xx answer from the webhook.
+type Error struct {
+	URL  string // scheme and host only
+	Code int
+	Text string // Slack's answer, such as "invalid_payload"
+	Hint string // what to fix
+}
+
+func (e *Error) Error() string {
+	msg := fmt.Sprintf("POST %s: %d %s", e.URL, e.Code, http.StatusText(e.Code))
+	if e.Text != "" {
+		msg += ": " + strconv.Quote(e.Text)
+	}
+	if e.Hint != "" {
+		msg += ": " + e.Hint
+	}
+	return msg
+}
