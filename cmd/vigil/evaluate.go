@@ -17,9 +17,12 @@ import (
 	"github.com/spf13/cobra"
 
 	alertconfig "github.com/vigil-metrics/vigil/alert/config"
+	"github.com/vigil-metrics/vigil/alert/email"
 	"github.com/vigil-metrics/vigil/alert/eval"
+	"github.com/vigil-metrics/vigil/alert/github"
 	"github.com/vigil-metrics/vigil/alert/notify"
 	"github.com/vigil-metrics/vigil/alert/record"
+	"github.com/vigil-metrics/vigil/alert/slack"
 	"github.com/vigil-metrics/vigil/alert/state"
 	"github.com/vigil-metrics/vigil/alert/webhook"
 	"github.com/vigil-metrics/vigil/analyze"
@@ -156,23 +159,39 @@ func holderName() string {
 	return fmt.Sprintf("pid %d on %s", os.Getpid(), host)
 }
 
-// senders builds a notifier for every enabled channel vigil can send
-// through; the others are left out and their notices fail with that
-// reason.
+// senders builds a notifier for every enabled channel. A channel that
+// cannot be built (a bad address, a tls mode its server forbids) is a
+// config error. A channel type without a sender is left out, and its
+// notices fail with that reason.
 func senders(cfg *alertconfig.Config) (map[string]notify.Notifier, error) {
 	out := map[string]notify.Notifier{}
 	for _, c := range cfg.Channels {
 		if !c.Enabled {
 			continue
 		}
+		var (
+			n   notify.Notifier
+			err error
+		)
 		switch c.Type {
 		case "webhook":
-			s, err := webhook.New(c, nil)
-			if err != nil {
-				return nil, cli.Usagef("%s:%d:%d: %v", cfg.File, c.Pos.Line, c.Pos.Col, err)
+			var s *webhook.Sender
+			if s, err = webhook.New(c, nil); err == nil {
+				n = webhook.Channel{S: s}
 			}
-			out[c.Name] = webhook.Channel{S: s}
+		case "email":
+			n, err = email.New(c, os.LookupEnv)
+		case "github":
+			n, err = github.New(c, os.LookupEnv, nil)
+		case "slack":
+			n, err = slack.New(c, os.LookupEnv, nil)
+		default:
+			continue
 		}
+		if err != nil {
+			return nil, cli.Usagef("%s:%d:%d: %v", cfg.File, c.Pos.Line, c.Pos.Col, err)
+		}
+		out[c.Name] = n
 	}
 	return out, nil
 }
@@ -367,8 +386,18 @@ func describeSends(cfg *alertconfig.Config, ns []state.Notice) []sendJSON {
 func target(c alertconfig.Channel) string {
 	str := func(k string) string { s, _ := c.Settings[k].(string); return s }
 	switch c.Type {
-	case "webhook", "slack":
+	case "webhook", "alertmanager":
 		return webhook.RedactURL(str("url"))
+	case "slack":
+		if u := str("url"); u != "" {
+			return webhook.RedactURL(u)
+		}
+		return webhook.RedactURL(str("webhook_url"))
+	case "pagerduty":
+		if u := str("url"); u != "" {
+			return webhook.RedactURL(u)
+		}
+		return "https://events.pagerduty.com"
 	case "email":
 		to, _ := c.Settings["to_emails"].([]string)
 		return strings.Join(to, ",")
