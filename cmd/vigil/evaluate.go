@@ -16,12 +16,15 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vigil-metrics/vigil/alert/alertmanager"
 	alertconfig "github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/alert/email"
 	"github.com/vigil-metrics/vigil/alert/eval"
 	"github.com/vigil-metrics/vigil/alert/github"
 	"github.com/vigil-metrics/vigil/alert/notify"
+	"github.com/vigil-metrics/vigil/alert/pagerduty"
 	"github.com/vigil-metrics/vigil/alert/record"
+	"github.com/vigil-metrics/vigil/alert/sentry"
 	"github.com/vigil-metrics/vigil/alert/slack"
 	"github.com/vigil-metrics/vigil/alert/state"
 	"github.com/vigil-metrics/vigil/alert/webhook"
@@ -185,6 +188,19 @@ func senders(cfg *alertconfig.Config) (map[string]notify.Notifier, error) {
 			n, err = github.New(c, os.LookupEnv, nil)
 		case "slack":
 			n, err = slack.New(c, os.LookupEnv, nil)
+		case "sentry":
+			n, err = sentry.New(c, os.LookupEnv, nil)
+		case "pagerduty":
+			n, err = pagerduty.New(c, os.LookupEnv, nil)
+		case "alertmanager":
+			var am *alertmanager.Channel
+			if am, err = alertmanager.New(c, os.LookupEnv, nil); err == nil {
+				// Alertmanager ends an alert at endsAt: long enough to
+				// survive a missed cron run or two (Prometheus's 4 x
+				// interval), short enough that it resolves if vigil stops.
+				am.Validity = 4 * cfg.Settings.EvaluationInterval
+				n = am
+			}
 		default:
 			continue
 		}
