@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -46,8 +47,85 @@ func TestScripts(t *testing.T) {
 			env.Setenv("HOME", env.WorkDir+"/no-home")
 			return nil
 		},
+		// [have:PROG]: PROG is installed. Under CI a missing one is an
+		// error, not a skip: .ci/run installs the real servers the tests
+		// talk to.
+		Condition: func(cond string) (bool, error) {
+			prog, ok := strings.CutPrefix(cond, "have:")
+			if !ok {
+				return false, fmt.Errorf("unknown condition %q", cond)
+			}
+			if _, err := exec.LookPath(prog); err != nil {
+				if os.Getenv("CI") != "" {
+					return false, fmt.Errorf("CI: %s is not installed (.ci/run installs it)", prog)
+				}
+				return false, nil
+			}
+			return true, nil
+		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"hook": hookCmd,
+			// freeport VAR: set VAR to a free loopback TCP port.
+			"freeport": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 1 {
+					ts.Fatalf("usage: freeport VAR")
+				}
+				l, err := net.Listen("tcp", "127.0.0.1:0")
+				ts.Check(err)
+				port := l.Addr().(*net.TCPAddr).Port
+				l.Close()
+				ts.Setenv(args[0], strconv.Itoa(port))
+			},
+			// waitport PORT: wait up to 20 s until 127.0.0.1:PORT accepts.
+			"waitport": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 1 {
+					ts.Fatalf("usage: waitport PORT")
+				}
+				deadline := time.Now().Add(20 * time.Second)
+				for {
+					c, err := net.DialTimeout("tcp", "127.0.0.1:"+args[0], time.Second)
+					if err == nil {
+						c.Close()
+						return
+					}
+					if time.Now().After(deadline) {
+						ts.Fatalf("nothing listens on 127.0.0.1:%s: %v", args[0], err)
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
+			},
+			// now VAR [OFFSET]: set VAR to the current time plus OFFSET
+			// (a Go duration), RFC 3339 in UTC, whole seconds: for the
+			// tests whose other party (Alertmanager) judges times by its
+			// own clock.
+			"now": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) < 1 || len(args) > 2 {
+					ts.Fatalf("usage: now VAR [OFFSET]")
+				}
+				t := time.Now().UTC().Truncate(time.Second)
+				if len(args) == 2 {
+					d, err := time.ParseDuration(args[1])
+					ts.Check(err)
+					t = t.Add(d)
+				}
+				ts.Setenv(args[0], t.Format(time.RFC3339))
+			},
+			// httpget URL: GET URL and print the body on stdout (for the
+			// next stdout assertions); fails on a non-2xx status.
+			"httpget": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 1 {
+					ts.Fatalf("usage: httpget URL")
+				}
+				resp, err := http.Get(args[0])
+				ts.Check(err)
+				defer resp.Body.Close()
+				b, err := io.ReadAll(resp.Body)
+				ts.Check(err)
+				if resp.StatusCode/100 != 2 {
+					ts.Fatalf("GET %s: %s: %s", args[0], resp.Status, b)
+				}
+				ts.Stdout().Write(b)
+			},
 			// exits CODE PROG ARGS...: run PROG and require exit status CODE
 			// (stdout and stderr stay available to the next commands).
 			"exits": func(ts *testscript.TestScript, neg bool, args []string) {
