@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/vigil-metrics/vigil/alert/config"
+	"github.com/vigil-metrics/vigil/alert/notify/notifytest"
 )
 
 // recorder is a loopback receiver that answers with the statuses in
@@ -351,4 +352,28 @@ func TestNew(t *testing.T) {
 	if _, err := New(config.Channel{Name: "e", Type: "email"}, nil); err == nil {
 		t.Error("New accepted an email channel")
 	}
+}
+
+// The shared secrets check: a refused notification's error and every
+// attempt's error show the URL's host only, never its secret path or the
+// header's token.
+func TestChannelNoSecrets(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "bad", http.StatusBadRequest)
+	}))
+	defer srv.Close()
+	ch := config.Channel{Name: "ops", Type: "webhook", Settings: map[string]any{
+		"url": srv.URL + "/hooks/T0KEN-path", "headers": map[string]string{"Authorization": "Bearer s3cret-token"}}}
+	s, err := New(ch, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := notifytest.Firing(ch)
+	var texts []string
+	n.Attempt = func(_, _ int, err error) { texts = append(texts, notifytest.Err(err)) }
+	retry, err := Channel{S: s}.Notify(context.Background(), n)
+	if err == nil || retry {
+		t.Fatalf("400: want a permanent error, got retry %v, %v", retry, err)
+	}
+	notifytest.NoSecrets(t, []string{"T0KEN-path", "s3cret-token"}, append(texts, err.Error())...)
 }
