@@ -34,9 +34,10 @@ func memoFixture(t *testing.T) (*fixture, []string) {
 					}
 				}
 				v := rng.NormFloat64() * 1e3
-				if i%97 == 0 {
+				switch i % 97 {
+				case 0:
 					v = 1e17 // cancels against the next: the exact sum's path
-				} else if i%97 == 1 {
+				case 1:
 					v = -1e17
 				}
 				s = append(s, store.Sample{Name: "temp", Type: store.Gauge, Labels: map[string]string{"host": host},

@@ -508,7 +508,7 @@ func (c *Channel) attempt(ctx context.Context, pass string, msg []byte, rcpts []
 	if err != nil {
 		return classify("connect to "+addr, err)
 	}
-	defer conn.Close()
+	defer conn.Close() //nolint:errcheck // the session's outcome is already decided
 	if dl, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(dl)
 	}
@@ -519,7 +519,7 @@ func (c *Channel) attempt(ctx context.Context, pass string, msg []byte, rcpts []
 	if err != nil {
 		return classify(addr+": greeting", err)
 	}
-	defer cl.Close()
+	defer cl.Close() //nolint:errcheck // after QUIT or a failure: nothing to learn
 	if err := cl.Hello(c.hello); err != nil {
 		return classify(addr+": EHLO", err)
 	}

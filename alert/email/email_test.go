@@ -84,7 +84,7 @@ type try struct {
 }
 
 // send notifies n through c and returns the result and every attempt.
-func send(t *testing.T, c *Channel, n notify.Notification) (bool, error, []try) {
+func send(t *testing.T, c *Channel, n notify.Notification) (bool, error, []try) { //nolint:staticcheck // Notify's results, then the attempts
 	t.Helper()
 	var tries []try
 	n.Attempt = func(i, code int, err error) { tries = append(tries, try{i, code, err}) }
@@ -284,7 +284,7 @@ func delivered(t *testing.T, maildir string) []received {
 		mr := multipart.NewReader(m.Body, params["boundary"])
 		for {
 			p, err := mr.NextPart() // decodes quoted-printable
-			if err == io.EOF {
+			if errors.Is(err, io.EOF) {
 				break
 			}
 			if err != nil {

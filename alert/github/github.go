@@ -520,7 +520,7 @@ func (c *Channel) attempt(ctx context.Context, method, rawURL string, body []byt
 		}
 		if out != nil && code != http.StatusNoContent {
 			if err := json.Unmarshal(data, out); err != nil {
-				return result{status: code, err: fmt.Errorf("%s %s: %d but the answer is not the JSON expected: %v", method, shown, code, err)}
+				return result{status: code, err: fmt.Errorf("%s %s: %d but the answer is not the JSON expected: %w", method, shown, code, err)}
 			}
 		}
 		return result{status: code, link: resp.Header.Get("Link")}

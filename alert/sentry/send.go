@@ -18,5 +18,4 @@ type poster = httpsend.Poster
 
 var (
 	newPoster = httpsend.New
-	checkURL  = httpsend.CheckURL
 )

@@ -509,9 +509,7 @@ func (c *Channel) redact(s string) string {
 		return s
 	}
 	olds := []string{u.RawQuery, u.EscapedPath(), u.Path}
-	for _, seg := range strings.Split(u.Path, "/") {
-		olds = append(olds, seg)
-	}
+	olds = append(olds, strings.Split(u.Path, "/")...)
 	for _, o := range olds {
 		if len(o) >= 6 {
 			s = strings.ReplaceAll(s, o, "<redacted>")

@@ -108,7 +108,7 @@ func jsonEqFixture(t *testing.T, got, name string) {
 	}
 }
 
-func send(t *testing.T, c *Channel, n notify.Notification) (bool, error, []int) {
+func send(t *testing.T, c *Channel, n notify.Notification) (bool, error, []int) { //nolint:staticcheck // Notify's results, then the attempts
 	t.Helper()
 	var statuses []int
 	n.Attempt = func(try, status int, err error) {

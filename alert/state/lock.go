@@ -42,7 +42,7 @@ func acquire(ctx context.Context, p, holder string, now time.Time, wait time.Dur
 			le := readHolder(p)
 			f.Close()
 			if ctx.Err() != nil && time.Now().Before(deadline) {
-				return nil, fmt.Errorf("state lock: %w (%v)", ctx.Err(), le)
+				return nil, fmt.Errorf("state lock: %w (%w)", ctx.Err(), le)
 			}
 			return nil, le
 		}
@@ -60,8 +60,8 @@ func acquire(ctx context.Context, p, holder string, now time.Time, wait time.Dur
 }
 
 func (l *runLock) release() {
-	l.f.Truncate(0) //nolint:errcheck // a stale name names nobody once the lock is free
-	syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
+	l.f.Truncate(0)                               //nolint:errcheck // a stale name names nobody once the lock is free
+	syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN) //nolint:errcheck // closing the file releases it anyway
 	l.f.Close()
 }
 

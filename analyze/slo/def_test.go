@@ -1,6 +1,7 @@
 package slo
 
 import (
+	"errors"
 	"math"
 	"strings"
 	"testing"
@@ -120,7 +121,8 @@ spec:
 			if err == nil {
 				t.Fatalf("accepted: %+v", objs)
 			}
-			if _, ok := err.(Problems); !ok {
+			var ps Problems
+			if !errors.As(err, &ps) {
 				t.Errorf("error %T, want Problems (exit 2)", err)
 			}
 			if err.Error() != c.want {

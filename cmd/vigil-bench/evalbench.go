@@ -412,7 +412,7 @@ func writeEvalData(path string, fams []evalFamily, steps int) error {
 			buf = append(buf, l.head...)
 			buf = strconv.AppendFloat(buf, l.fam.value(&l.p), 'f', -1, 64)
 			buf = append(buf, l.tail...)
-			w.Write(buf) // bufio keeps the first error for Flush
+			w.Write(buf) //nolint:errcheck // bufio keeps the first error for Flush
 		}
 	}
 	if err := w.Flush(); err != nil {

@@ -375,7 +375,7 @@ func writeSLOData(path string, services, steps int) error {
 				buf = append(buf, heads[k]...)
 				buf = strconv.AppendFloat(buf, v, 'f', -1, 64)
 				buf = append(buf, tails[i][k]...)
-				w.Write(buf) // bufio keeps the first error for Flush
+				w.Write(buf) //nolint:errcheck // bufio keeps the first error for Flush
 			}
 		}
 	}

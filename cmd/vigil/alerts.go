@@ -68,10 +68,10 @@ func (a *app) stateSnapshot(cmd *cobra.Command) (*state.Run, func(), error) {
 	}
 	run, err := sdb.Snapshot(cmd.Context())
 	if err != nil {
-		sdb.Close()
+		sdb.Close() //nolint:errcheck // read only
 		return nil, nil, err
 	}
-	return run, func() { run.Rollback(); sdb.Close() }, nil
+	return run, func() { run.Rollback(); sdb.Close() }, nil //nolint:errcheck // read only
 }
 
 func newAlertsListCmd(a *app) *cobra.Command {

@@ -61,12 +61,9 @@ Exit 1 when the channel does not accept it, with the receiver's answer.`,
 					Fingerprint: state.FormatFingerprint(state.Fingerprint("vigil_test", labels)), EscalationStep: -1,
 				}}}
 				n.Attempt = func(try, status int, err error) {
-					line := fmt.Sprintf("try %d: ", try)
-					switch {
-					case err == nil:
-						line += "ok"
-					default:
-						line += "error: " + strings.ReplaceAll(err.Error(), "\n", " ")
+					line := fmt.Sprintf("try %d: ok", try)
+					if err != nil {
+						line = fmt.Sprintf("try %d: error: %s", try, strings.ReplaceAll(err.Error(), "\n", " "))
 					}
 					if status != 0 {
 						line += fmt.Sprintf(" (status %d)", status)
