@@ -40,11 +40,11 @@ func TestConfigBad(t *testing.T) {
 		want       []string
 	}{
 		{"unknown condition", strings.Replace(rule, "greater_than", "greater", 1),
-			[]string{`4:16: unknown condition "greater" (want greater_than, less_than, equals, not_equals, greater_or_equal, less_or_equal)`}},
+			[]string{`4:16: unknown condition "greater" (want greater_than, less_than, equals, not_equals, greater_or_equal, less_or_equal, absent, spike)`}},
 		{"unknown severity", strings.Replace(rule, "severity: high", "severity: urgent", 1),
 			[]string{`6:15: unknown severity "urgent" (want critical, high, medium, low)`}},
 		{"unknown field", rule + "    colour: blue\n",
-			[]string{`8:5: unknown field "colour" in alert rule "r1" (want condition, cooldown_period, description, evaluation_window, for, group_by, labels, metric_path, name, severity, threshold)`}},
+			[]string{`8:5: unknown field "colour" in alert rule "r1" (want condition, cooldown_period, description, direction, evaluation_window, for, group_by, labels, lookback, metric_path, min_reference, name, nodata, reference_window, severity, spike_ratio, threshold)`}},
 		{"threshold string", strings.Replace(rule, "threshold: 80", `threshold: "80"`, 1),
 			[]string{`5:16: threshold: want a number, got the string "80"`}},
 		{"zero window", strings.Replace(rule, "evaluation_window: 5m", "evaluation_window: 0", 1),
@@ -132,7 +132,7 @@ func TestConfigManyProblems(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 	want := []string{
-		`many.yaml:4:16: unknown condition "above" (want greater_than, less_than, equals, not_equals, greater_or_equal, less_or_equal)`,
+		`many.yaml:4:16: unknown condition "above" (want greater_than, less_than, equals, not_equals, greater_or_equal, less_or_equal, absent, spike)`,
 		`many.yaml:7:24: evaluation_window: want a positive duration, got 0s`,
 		`many.yaml:8:5: alert rule "mem_high": missing required field "metric_path"`,
 		`many.yaml:8:5: alert rule "mem_high": missing required field "condition"`,

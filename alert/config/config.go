@@ -18,7 +18,17 @@ import (
 )
 
 // Conditions a rule may use.
-var Conditions = []string{"greater_than", "less_than", "equals", "not_equals", "greater_or_equal", "less_or_equal"}
+var Conditions = []string{"greater_than", "less_than", "equals", "not_equals", "greater_or_equal", "less_or_equal", "absent", "spike"}
+
+// NoDataPolicies are a rule's nodata values, the default first.
+var NoDataPolicies = []string{"ok", "alert", "keep"}
+
+// SpikeDirections are a spike rule's direction values, the default first.
+var SpikeDirections = []string{"up", "down", "both"}
+
+// DefaultLookback is how far back an absent rule looks for the label sets
+// that used to report.
+const DefaultLookback = 24 * time.Hour
 
 // Severities, most severe first.
 var Severities = []string{"critical", "high", "medium", "low"}
@@ -64,6 +74,21 @@ type Rule struct {
 	For              time.Duration // 0: fire on the first breach
 	GroupBy          []string
 	Labels           map[string]string
+
+	// NoData is the no-data policy: ok (default), alert or keep.
+	NoData string
+	// Lookback (condition absent) is how far back the label sets that
+	// used to report are looked for (default 24h).
+	Lookback time.Duration
+	// Spike rules (condition spike): the window's aggregate against the
+	// same aggregate over the ReferenceWindow before it (default: as long
+	// as the evaluation window); fires when it moved by more than
+	// SpikeRatio in Direction (up, down or both), if the reference is at
+	// least MinReference.
+	SpikeRatio      float64
+	ReferenceWindow time.Duration
+	Direction       string
+	MinReference    float64
 }
 
 // Filter is one channel filter: a label and the values it accepts.

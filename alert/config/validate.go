@@ -442,8 +442,67 @@ func (d *decoder) rules(n *yaml.Node) {
 				r.GroupBy = ls
 			},
 			"labels": func(v *yaml.Node) { r.Labels, _ = d.labelMap(v, "labels") },
+			"nodata": func(v *yaml.Node) {
+				s, ok := d.str(v, "nodata")
+				if ok && !oneOf(s, NoDataPolicies) {
+					d.errf(v, "unknown nodata policy %q (want %s)", s, strings.Join(NoDataPolicies, ", "))
+					return
+				}
+				r.NoData = s
+			},
+			"lookback":         func(v *yaml.Node) { r.Lookback, _ = d.duration(v, "lookback", false) },
+			"spike_ratio":      func(v *yaml.Node) { r.SpikeRatio, _ = d.number(v, "spike_ratio") },
+			"reference_window": func(v *yaml.Node) { r.ReferenceWindow, _ = d.duration(v, "reference_window", false) },
+			"direction": func(v *yaml.Node) {
+				s, ok := d.str(v, "direction")
+				if ok && !oneOf(s, SpikeDirections) {
+					d.errf(v, "unknown direction %q (want %s)", s, strings.Join(SpikeDirections, ", "))
+					return
+				}
+				r.Direction = s
+			},
+			"min_reference": func(v *yaml.Node) { r.MinReference, _ = d.number(v, "min_reference") },
 		})
-		d.required(item, seen, what, "name", "metric_path", "condition", "threshold", "severity", "evaluation_window")
+		required := []string{"name", "metric_path", "condition", "threshold", "severity", "evaluation_window"}
+		switch r.Condition {
+		case "absent":
+			required = slices.DeleteFunc(required, func(k string) bool { return k == "threshold" })
+		case "spike":
+			required = slices.DeleteFunc(required, func(k string) bool { return k == "threshold" })
+			required = append(required, "spike_ratio")
+		}
+		d.required(item, seen, what, required...)
+		for _, k := range []string{"spike_ratio", "reference_window", "direction", "min_reference"} {
+			if v := seen[k]; v != nil && r.Condition != "spike" && r.Condition != "" {
+				d.errf(v, "%s: only with condition spike", k)
+			}
+		}
+		if v := seen["lookback"]; v != nil && r.Condition != "absent" && r.Condition != "" {
+			d.errf(v, "lookback: only with condition absent")
+		}
+		if v := seen["threshold"]; v != nil && (r.Condition == "absent" || r.Condition == "spike") {
+			d.errf(v, "threshold: condition %s takes no threshold", r.Condition)
+		}
+		if v := seen["spike_ratio"]; v != nil && r.Condition == "spike" && !(r.SpikeRatio > 1) {
+			d.errf(v, "spike_ratio: want a number above 1 (2 means twice, or half with direction down), got %s", v.Value)
+		}
+		if v := seen["min_reference"]; v != nil && r.MinReference < 0 {
+			d.errf(v, "min_reference: want a number >= 0, got %s", v.Value)
+		}
+		if r.NoData == "" {
+			r.NoData = NoDataPolicies[0]
+		}
+		if r.Condition == "absent" && r.Lookback == 0 {
+			r.Lookback = DefaultLookback
+		}
+		if r.Condition == "spike" {
+			if r.Direction == "" {
+				r.Direction = SpikeDirections[0]
+			}
+			if r.ReferenceWindow == 0 {
+				r.ReferenceWindow = r.EvaluationWindow
+			}
+		}
 		if r.Labels == nil {
 			r.Labels = map[string]string{}
 		}

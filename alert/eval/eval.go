@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/vigil-metrics/vigil/alert/config"
@@ -55,20 +57,141 @@ func Rule(ctx context.Context, q Querier, r *config.Rule, at time.Time) ([]Obser
 	if err != nil {
 		return nil, err
 	}
+	switch r.Condition {
+	case "absent":
+		return absent(ctx, q, r, e, at)
+	case "spike":
+		return spike(ctx, q, r, e, at)
+	}
 	rs, err := q.Eval(ctx, e, analyze.Window{At: at, Length: r.EvaluationWindow})
 	if err != nil {
 		return nil, fmt.Errorf("rule %s: %w", r.Name, err)
 	}
 	if len(rs) == 0 {
-		return []Observation{{Rule: r, Labels: maps.Clone(r.Labels), Observation: state.Observation{Value: math.NaN()}}}, nil
+		return []Observation{noData(r)}, nil
 	}
 	out := make([]Observation, 0, len(rs))
 	for _, res := range rs {
-		labels := map[string]string{}
-		maps.Copy(labels, r.Labels)
-		maps.Copy(labels, res.Labels)
-		out = append(out, Observation{Rule: r, Labels: labels, Observation: state.Observation{HasData: true,
-			Breached: Breached(r.Condition, res.Value, r.Threshold), Value: res.Value}})
+		out = append(out, observe(r, res.Labels, state.Observation{HasData: true,
+			Breached: Breached(r.Condition, res.Value, r.Threshold), Value: res.Value}))
+	}
+	return out, nil
+}
+
+func noData(r *config.Rule) Observation {
+	return Observation{Rule: r, Labels: maps.Clone(r.Labels), Observation: state.Observation{Value: math.NaN()}}
+}
+
+// observe builds an observation for a group: the rule's labels, then the
+// group's, which win.
+func observe(r *config.Rule, group map[string]string, o state.Observation) Observation {
+	labels := map[string]string{}
+	maps.Copy(labels, r.Labels)
+	maps.Copy(labels, group)
+	return Observation{Rule: r, Labels: labels, Observation: o}
+}
+
+func groupKey(l map[string]string) string {
+	keys := make([]string, 0, len(l))
+	for k := range l {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(k)
+		b.WriteByte(0xff)
+		b.WriteString(l[k])
+		b.WriteByte(0xff)
+	}
+	return b.String()
+}
+
+// absent fires for each label set that reported within the lookback but
+// has no sample in the window (its value is the number of samples: 0);
+// without grouping, it fires when the path has no sample in the window at
+// all, whether or not it ever reported (a dead man's switch). A group with
+// samples in the window is not breached.
+func absent(ctx context.Context, q Querier, r *config.Rule, e *metricpath.Expr, at time.Time) ([]Observation, error) {
+	cur, err := q.Eval(ctx, e, analyze.Window{At: at, Length: r.EvaluationWindow})
+	if err != nil {
+		return nil, fmt.Errorf("rule %s: %w", r.Name, err)
+	}
+	seen := map[string]bool{}
+	var out []Observation
+	for _, res := range cur {
+		if res.Samples == 0 {
+			continue // a silent counter: there, but nothing arrived
+		}
+		seen[groupKey(res.Labels)] = true
+		out = append(out, observe(r, res.Labels, state.Observation{HasData: true, Value: float64(res.Samples)}))
+	}
+	grouped := len(e.Num.By) > 0
+	if !grouped {
+		if len(out) == 0 {
+			out = append(out, observe(r, nil, state.Observation{HasData: true, Breached: true, Value: 0}))
+		}
+		return out, nil
+	}
+	lookback := r.Lookback
+	if lookback < r.EvaluationWindow {
+		lookback = r.EvaluationWindow
+	}
+	past, err := q.Eval(ctx, e, analyze.Window{At: at, Length: lookback})
+	if err != nil {
+		return nil, fmt.Errorf("rule %s: %w", r.Name, err)
+	}
+	for _, res := range past {
+		if res.Samples == 0 || seen[groupKey(res.Labels)] {
+			continue
+		}
+		seen[groupKey(res.Labels)] = true
+		out = append(out, observe(r, res.Labels, state.Observation{HasData: true, Breached: true, Value: 0}))
+	}
+	return out, nil
+}
+
+// spike compares each group's aggregate over the window with the same
+// aggregate over the reference window just before it: up fires when
+// current > ratio x reference, down when current x ratio < reference,
+// both on either; never when the reference is below min_reference (a
+// quiet service at 3 requests does not page on 9). Its value is
+// current / reference (+Inf from a zero reference). A group without data
+// now or in the reference window is not breached.
+func spike(ctx context.Context, q Querier, r *config.Rule, e *metricpath.Expr, at time.Time) ([]Observation, error) {
+	cur, err := q.Eval(ctx, e, analyze.Window{At: at, Length: r.EvaluationWindow})
+	if err != nil {
+		return nil, fmt.Errorf("rule %s: %w", r.Name, err)
+	}
+	ref, err := q.Eval(ctx, e, analyze.Window{At: at.Add(-r.EvaluationWindow), Length: r.ReferenceWindow})
+	if err != nil {
+		return nil, fmt.Errorf("rule %s: %w", r.Name, err)
+	}
+	refs := map[string]float64{}
+	for _, res := range ref {
+		refs[groupKey(res.Labels)] = res.Value
+	}
+	if len(cur) == 0 {
+		return []Observation{noData(r)}, nil
+	}
+	out := make([]Observation, 0, len(cur))
+	for _, res := range cur {
+		rv, ok := refs[groupKey(res.Labels)]
+		if !ok || math.IsNaN(rv) || math.IsNaN(res.Value) {
+			out = append(out, observe(r, res.Labels, state.Observation{HasData: true, Value: math.NaN()}))
+			continue
+		}
+		up := res.Value > r.SpikeRatio*rv
+		down := res.Value*r.SpikeRatio < rv
+		breached := rv >= r.MinReference && (r.Direction == "up" && up || r.Direction == "down" && down || r.Direction == "both" && (up || down))
+		ratio := res.Value / rv
+		if rv == 0 {
+			ratio = math.Inf(1)
+			if res.Value == 0 {
+				ratio = 1
+			}
+		}
+		out = append(out, observe(r, res.Labels, state.Observation{HasData: true, Breached: breached, Value: ratio}))
 	}
 	return out, nil
 }

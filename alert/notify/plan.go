@@ -104,7 +104,11 @@ func (p *planner) item(it *Item) error {
 	a := &it.Alert
 	labels := route.Labels(it.Rule, a.Labels)
 	silenced := p.silenced(labels)
-	switch a.State {
+	st := a.State
+	if st == state.NoData && it.Rule.NoData == state.NoDataAlert {
+		st = state.Firing // losing data is this rule's alert: notified like a firing one
+	}
+	switch st {
 	case state.Firing:
 		joined := false
 		if p.cfg.Settings.EnableCorrelation && a.Incident == "" {

@@ -133,9 +133,40 @@ type Observation struct {
 // message can tell how long the alert had been firing. When data returns
 // breached, the alert must wait out forDur again: pending restarts.
 func Step(prev Alert, obs Observation, at time.Time, forDur time.Duration) Alert {
+	return StepPolicy(prev, obs, at, forDur, NoDataOK)
+}
+
+// No-data policies (a rule's nodata).
+const (
+	// NoDataOK: no data is the nodata state, never firing and never
+	// notified (Step's behaviour).
+	NoDataOK = "ok"
+	// NoDataAlert: losing data is an alert of its own: the alert enters
+	// nodata as a new episode (FiredAt = at, notified like a firing
+	// alert), and resolves when data comes back below the threshold.
+	NoDataAlert = "alert"
+	// NoDataKeep: a gap changes nothing: the alert keeps its state (a
+	// scrape gap neither resolves nor fires it); only LastEval moves.
+	NoDataKeep = "keep"
+)
+
+// StepPolicy is Step under a rule's no-data policy (NoDataOK, NoDataAlert
+// or NoDataKeep); Step is StepPolicy with NoDataOK.
+func StepPolicy(prev Alert, obs Observation, at time.Time, forDur time.Duration, nodata string) Alert {
 	a := prev
 	a.LastEval = at
 	if !obs.HasData {
+		switch nodata {
+		case NoDataKeep:
+			return a
+		case NoDataAlert:
+			if prev.State != NoData {
+				a.newEpisode(at)
+				a.FiredAt = at
+			}
+			a.State = NoData
+			return a
+		}
 		a.State = NoData
 		a.ActiveSince = time.Time{}
 		return a
@@ -150,10 +181,7 @@ func Step(prev Alert, obs Observation, at time.Time, forDur time.Duration) Alert
 				a.State, a.FiredAt = Firing, at
 			}
 		default: // Inactive, Resolved, NoData: a new episode.
-			a.ActiveSince = at
-			a.FiredAt, a.ResolvedAt = time.Time{}, time.Time{}
-			a.Acked, a.AckComment, a.AckedAt = false, "", time.Time{}
-			a.Incident, a.EscPolicy, a.EscSteps = "", "", 0
+			a.newEpisode(at)
 			a.State = Pending
 			if forDur <= 0 {
 				a.State, a.FiredAt = Firing, at
@@ -161,13 +189,22 @@ func Step(prev Alert, obs Observation, at time.Time, forDur time.Duration) Alert
 		}
 		return a
 	}
-	if prev.State == Firing {
+	if prev.State == Firing || prev.State == NoData && nodata == NoDataAlert {
 		a.State, a.ResolvedAt = Resolved, at
 		return a
 	}
 	a.State = Inactive
 	a.ActiveSince = time.Time{}
 	return a
+}
+
+// newEpisode starts a breach at at: the previous episode's times, its
+// acknowledgement, incident and escalation progress are cleared.
+func (a *Alert) newEpisode(at time.Time) {
+	a.ActiveSince = at
+	a.FiredAt, a.ResolvedAt = time.Time{}, time.Time{}
+	a.Acked, a.AckComment, a.AckedAt = false, "", time.Time{}
+	a.Incident, a.EscPolicy, a.EscSteps = "", "", 0
 }
 
 // NewAlert is the alert for rule and labels before its first Step: Inactive,

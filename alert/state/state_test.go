@@ -143,3 +143,36 @@ func TestStepClockBackwards(t *testing.T) {
 		t.Errorf("state %s, want pending", a.State)
 	}
 }
+
+// The no-data policies across a gap: firing, two runs without data, then
+// data breached, then not.
+func TestStepPolicyGap(t *testing.T) {
+	type want struct {
+		st    State
+		fired time.Time
+	}
+	for _, c := range []struct {
+		policy string
+		want   []want // after each of: gap, gap, breached, not breached
+	}{
+		{NoDataOK, []want{{NoData, at(0)}, {NoData, at(0)}, {Firing, at(3)}, {Resolved, at(3)}}},
+		{NoDataAlert, []want{{NoData, at(1)}, {NoData, at(1)}, {Firing, at(3)}, {Resolved, at(3)}}},
+		{NoDataKeep, []want{{Firing, at(0)}, {Firing, at(0)}, {Firing, at(0)}, {Resolved, at(0)}}},
+	} {
+		a := StepPolicy(NewAlert("r", nil), hi, at(0), 0, c.policy) // firing at 0
+		for i, obs := range []Observation{none, none, hi, lo} {
+			a = StepPolicy(a, obs, at(float64(i+1)), 0, c.policy)
+			if w := c.want[i]; a.State != w.st || !a.FiredAt.Equal(w.fired) {
+				t.Errorf("%s, step %d: %s fired %v, want %s fired %v", c.policy, i+1, a.State, a.FiredAt, w.st, w.fired)
+			}
+		}
+	}
+	// An alerting nodata that gets data back below the threshold resolves.
+	a := StepPolicy(NewAlert("r", nil), none, at(0), 0, NoDataAlert)
+	if a.State != NoData || !a.FiredAt.Equal(at(0)) {
+		t.Fatalf("first gap: %s %v", a.State, a.FiredAt)
+	}
+	if a = StepPolicy(a, lo, at(1), 0, NoDataAlert); a.State != Resolved || !a.ResolvedAt.Equal(at(1)) {
+		t.Errorf("data back, not breached: %s %v, want resolved at 1", a.State, a.ResolvedAt)
+	}
+}

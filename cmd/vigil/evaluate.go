@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"math"
 	"os"
 	"slices"
@@ -279,9 +280,23 @@ func (a *app) runEvaluate(cmd *cobra.Command, o *evaluateOptions) error {
 			if !ok {
 				p = state.NewAlert(r.Name, labels)
 			}
-			items = append(items, &notify.Item{Rule: r, Prev: p, Alert: state.Step(p, ob, at, r.For)})
+			items = append(items, &notify.Item{Rule: r, Prev: p, Alert: state.StepPolicy(p, ob, at, r.For, r.NoData)})
+		}
+		// A grouped rule whose groups all went quiet also yields one
+		// observation without data for the rule as a whole; when earlier
+		// runs knew its groups, those groups' own nodata steps say it
+		// (below), and the rule-wide one would be a second, label-less
+		// alert for the same silence.
+		grouped := map[string]bool{}
+		for _, p := range prev {
+			if r, ok := rules[p.Rule]; ok && p.Fingerprint != state.Fingerprint(r.Name, r.Labels) {
+				grouped[p.Rule] = true
+			}
 		}
 		for _, ob := range obs {
+			if !ob.HasData && grouped[ob.Rule.Name] && maps.Equal(ob.Labels, ob.Rule.Labels) {
+				continue
+			}
 			step(ob.Rule, ob.Labels, ob.Observation)
 		}
 		// Alerts of existing rules whose label set was not seen this run:
@@ -289,7 +304,11 @@ func (a *app) runEvaluate(cmd *cobra.Command, o *evaluateOptions) error {
 		// or without data is left as it is, so vanished groups do not pile
 		// up in every run's output.
 		for fp, p := range prev {
-			if r, ok := rules[p.Rule]; ok && !seen[fp] && p.State != state.Inactive && p.State != state.NoData {
+			r, ok := rules[p.Rule]
+			// A nodata alert of a rule whose policy makes it an alert
+			// stays listed (and can be reminded) until data returns.
+			quietNoData := p.State == state.NoData && (!ok || r.NoData != state.NoDataAlert)
+			if ok && !seen[fp] && p.State != state.Inactive && !quietNoData {
 				step(r, p.Labels, state.Observation{})
 			}
 		}
