@@ -44,7 +44,7 @@ func TestConfigBad(t *testing.T) {
 		{"unknown severity", strings.Replace(rule, "severity: high", "severity: urgent", 1),
 			[]string{`6:15: unknown severity "urgent" (want critical, high, medium, low)`}},
 		{"unknown field", rule + "    colour: blue\n",
-			[]string{`8:5: unknown field "colour" in alert rule "r1" (want condition, cooldown_period, description, direction, evaluation_window, for, group_by, labels, lookback, metric_path, min_reference, name, nodata, reference_window, severity, spike_ratio, threshold)`}},
+			[]string{`8:5: unknown field "colour" in alert rule "r1" (want condition, cooldown_period, description, direction, evaluation_window, for, group_by, labels, lookback, metric_path, min_reference, name, nodata, reference_window, severity, spike_ratio, threshold, tuning)`}},
 		{"threshold string", strings.Replace(rule, "threshold: 80", `threshold: "80"`, 1),
 			[]string{`5:16: threshold: want a number, got the string "80"`}},
 		{"zero window", strings.Replace(rule, "evaluation_window: 5m", "evaluation_window: 0", 1),

@@ -89,6 +89,41 @@ type Rule struct {
 	ReferenceWindow time.Duration
 	Direction       string
 	MinReference    float64
+
+	// Dynamic is set by the label dynamic_threshold: "true": vigil
+	// threshold tune derives the threshold from history with Tuning
+	// (settings.dynamic_thresholds, then the rule's tuning: block).
+	Dynamic bool
+	Tuning  Tuning
+}
+
+// TuningMethods are the dynamic threshold methods, the default first.
+var TuningMethods = []string{"percentile", "mad", "seasonal"}
+
+// Seasons are the seasonal method's periods, the default first.
+var Seasons = []string{"day", "week"}
+
+// Tuning configures how a dynamic threshold is derived (the reference
+// design's DynamicThresholdManager, and more).
+type Tuning struct {
+	Method         string        // percentile, mad or seasonal
+	Percentile     float64       // of the baseline (type 7); the low tail (100 - p) for less_than rules
+	BaselineWindow time.Duration // history read
+	Factor         float64       // the threshold is the baseline statistic times this (divided, for less_than)
+	// A new threshold is applied only when it moved by more than
+	// Hysteresis (absolute) and, when set, HysteresisPercent of the old.
+	Hysteresis        float64
+	HysteresisPercent float64
+	MinSamples        int     // fewer: keep the old threshold
+	MADK              float64 // mad: median + k x MAD
+	Season            string  // seasonal: day (hour of day) or week (hour of week)
+}
+
+// DefaultTuning is the reference design's: p95 of 7 days x 1.2, applied
+// when it moved by more than 0.1.
+func DefaultTuning() Tuning {
+	return Tuning{Method: "percentile", Percentile: 95, BaselineWindow: 7 * 24 * time.Hour, Factor: 1.2,
+		Hysteresis: 0.1, MinSamples: 100, MADK: 3, Season: "day"}
 }
 
 // Filter is one channel filter: a label and the values it accepts.
@@ -139,12 +174,14 @@ type Settings struct {
 	AlertRetentionDays  int
 	EnableCorrelation   bool
 	EnableDeduplication bool
+	// DynamicThresholds are the defaults of every dynamic rule's tuning.
+	DynamicThresholds Tuning
 }
 
 // DefaultSettings are the reference design's values.
 func DefaultSettings() Settings {
 	return Settings{EvaluationInterval: time.Minute, BatchSize: 100, MaxAlertsPerMinute: 50,
-		AlertRetentionDays: 30, EnableCorrelation: true, EnableDeduplication: true}
+		AlertRetentionDays: 30, EnableCorrelation: true, EnableDeduplication: true, DynamicThresholds: DefaultTuning()}
 }
 
 // Silence mutes alerts whose labels equal every matcher during
@@ -245,6 +282,14 @@ func Parse(file string, data []byte) (*Config, error) {
 func ParseEnv(file string, data []byte, lookup func(string) (string, bool)) (*Config, error) {
 	d := &decoder{file: file, lookup: lookup, cfg: &Config{File: file, Settings: DefaultSettings()}}
 	d.decode(data)
+	for i := range d.cfg.Rules {
+		d.cfg.Rules[i].Tuning = d.cfg.Settings.DynamicThresholds
+		if i < len(d.ruleTuning) {
+			for _, f := range d.ruleTuning[i] {
+				f(&d.cfg.Rules[i].Tuning)
+			}
+		}
+	}
 	sortProblems(d.problems)
 	sortProblems(d.cfg.Warnings)
 	if len(d.problems) > 0 {

@@ -36,6 +36,9 @@ type decoder struct {
 	lookup   func(string) (string, bool)
 	cfg      *Config
 	problems Problems
+	// ruleTuning holds each rule's tuning block, applied over the
+	// settings' dynamic_thresholds at the end.
+	ruleTuning [][]func(*Tuning)
 }
 
 func (d *decoder) errf(n *yaml.Node, format string, args ...any) {
@@ -395,6 +398,7 @@ func (d *decoder) rules(n *yaml.Node) {
 	names := map[string]*yaml.Node{}
 	d.list(n, "alert_rules", func(item *yaml.Node) {
 		r := Rule{Pos: pos(item)}
+		var tuning []func(*Tuning)
 		what := "alert rule"
 		if item.Kind == yaml.MappingNode {
 			for i := 0; i+1 < len(item.Content); i += 2 {
@@ -462,6 +466,7 @@ func (d *decoder) rules(n *yaml.Node) {
 				r.Direction = s
 			},
 			"min_reference": func(v *yaml.Node) { r.MinReference, _ = d.number(v, "min_reference") },
+			"tuning":        func(v *yaml.Node) { tuning = d.tuning(v, "tuning") },
 		})
 		required := []string{"name", "metric_path", "condition", "threshold", "severity", "evaluation_window"}
 		switch r.Condition {
@@ -506,7 +511,12 @@ func (d *decoder) rules(n *yaml.Node) {
 		if r.Labels == nil {
 			r.Labels = map[string]string{}
 		}
+		r.Dynamic = r.Labels["dynamic_threshold"] == "true"
+		if v := seen["tuning"]; v != nil && !r.Dynamic {
+			d.errf(v, "tuning: only for a dynamic rule (labels: {dynamic_threshold: \"true\"})")
+		}
 		d.cfg.Rules = append(d.cfg.Rules, r)
+		d.ruleTuning = append(d.ruleTuning, tuning)
 	})
 }
 
@@ -978,7 +988,77 @@ func (d *decoder) settings(n *yaml.Node) {
 				s.EnableDeduplication = x
 			}
 		},
+		"dynamic_thresholds": func(v *yaml.Node) {
+			for _, f := range d.tuning(v, "dynamic_thresholds") {
+				f(&s.DynamicThresholds)
+			}
+		},
 	})
+}
+
+// tuning reads a dynamic threshold block into setters, applied over the
+// settings' defaults once the whole file is read (settings may come after
+// the rules).
+func (d *decoder) tuning(n *yaml.Node, what string) []func(*Tuning) {
+	var out []func(*Tuning)
+	num := func(key string, min float64, exclusive bool, set func(*Tuning, float64)) func(*yaml.Node) {
+		return func(v *yaml.Node) {
+			x, ok := d.number(v, key)
+			if !ok {
+				return
+			}
+			if x < min || exclusive && x == min {
+				rel := ">="
+				if exclusive {
+					rel = ">"
+				}
+				d.errf(v, "%s: want a number %s %v, got %s", key, rel, min, v.Value)
+				return
+			}
+			out = append(out, func(t *Tuning) { set(t, x) })
+		}
+	}
+	d.fields(n, what, map[string]func(*yaml.Node){
+		"method": func(v *yaml.Node) {
+			s, ok := d.str(v, "method")
+			if ok && !oneOf(s, TuningMethods) {
+				d.errf(v, "unknown method %q (want %s)", s, strings.Join(TuningMethods, ", "))
+				return
+			}
+			out = append(out, func(t *Tuning) { t.Method = s })
+		},
+		"season": func(v *yaml.Node) {
+			s, ok := d.str(v, "season")
+			if ok && !oneOf(s, Seasons) {
+				d.errf(v, "unknown season %q (want %s)", s, strings.Join(Seasons, ", "))
+				return
+			}
+			out = append(out, func(t *Tuning) { t.Season = s })
+		},
+		"percentile": func(v *yaml.Node) {
+			x, ok := d.number(v, "percentile")
+			if ok && (x <= 0 || x >= 100) {
+				d.errf(v, "percentile: want a number strictly between 0 and 100, got %s", v.Value)
+				return
+			}
+			out = append(out, func(t *Tuning) { t.Percentile = x })
+		},
+		"baseline_window": func(v *yaml.Node) {
+			if x, ok := d.duration(v, "baseline_window", false); ok {
+				out = append(out, func(t *Tuning) { t.BaselineWindow = x })
+			}
+		},
+		"adjustment_factor":  num("adjustment_factor", 0, true, func(t *Tuning, x float64) { t.Factor = x }),
+		"hysteresis":         num("hysteresis", 0, false, func(t *Tuning, x float64) { t.Hysteresis = x }),
+		"hysteresis_percent": num("hysteresis_percent", 0, false, func(t *Tuning, x float64) { t.HysteresisPercent = x }),
+		"mad_k":              num("mad_k", 0, true, func(t *Tuning, x float64) { t.MADK = x }),
+		"min_samples": func(v *yaml.Node) {
+			if x, ok := d.positiveInt(v, "min_samples", 1); ok {
+				out = append(out, func(t *Tuning) { t.MinSamples = x })
+			}
+		},
+	})
+	return out
 }
 
 // ---- silences ----
