@@ -41,11 +41,11 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/vigil-metrics/vigil/alert/config"
+	"github.com/vigil-metrics/vigil/alert/httpsend"
 	"github.com/vigil-metrics/vigil/alert/notify"
 )
 
@@ -67,7 +67,7 @@ type Channel struct {
 	name     string
 	endpoint string
 	headers  http.Header
-	p        poster
+	p        httpsend.Poster
 	mu       sync.Mutex
 }
 
@@ -87,11 +87,11 @@ func New(ch config.Channel, lookupEnv func(string) (string, bool), client *http.
 	if raw == "" {
 		return nil, fmt.Errorf("channel %q: url is required", ch.Name)
 	}
-	u, err := checkURL("url", raw)
+	u, err := httpsend.CheckURL("url", raw)
 	if err != nil {
 		return nil, fmt.Errorf("channel %q: %w", ch.Name, err)
 	}
-	headers, err := readHeaders(ch.Settings["headers"])
+	headers, err := httpsend.ReadHeaders(ch.Settings["headers"])
 	if err != nil {
 		return nil, fmt.Errorf("channel %q: %w", ch.Name, err)
 	}
@@ -101,7 +101,7 @@ func New(ch config.Channel, lookupEnv func(string) (string, bool), client *http.
 	}
 	u.Fragment, u.RawFragment = "", ""
 	c := &Channel{Validity: DefaultValidity, name: ch.Name, endpoint: u.JoinPath("api", "v2", "alerts").String(),
-		headers: headers, p: newPoster(ch, client)}
+		headers: headers, p: httpsend.New(ch, client)}
 	c.p.Describe = describe
 	return c, nil
 }
@@ -211,43 +211,4 @@ func (c *Channel) Notify(ctx context.Context, n notify.Notification) (retry bool
 		return retry, fmt.Errorf("alertmanager %q: %w", c.name, err)
 	}
 	return false, nil
-}
-
-// readHeaders accepts the config's map[string]string and, for channels
-// built by hand, map[string]any with string values (as webhook channels).
-func readHeaders(v any) (http.Header, error) {
-	h := http.Header{}
-	add := func(k, v string) error {
-		if k == "" || strings.ContainsAny(k, " \t\r\n:") {
-			return fmt.Errorf("headers: %q is not a valid header name", k)
-		}
-		// The value may be a secret (Authorization), so it is never quoted.
-		if strings.ContainsAny(v, "\r\n") {
-			return fmt.Errorf("headers: the value of %s contains a line break", k)
-		}
-		h.Set(k, v)
-		return nil
-	}
-	switch m := v.(type) {
-	case nil:
-	case map[string]string:
-		for k, v := range m {
-			if err := add(k, v); err != nil {
-				return nil, err
-			}
-		}
-	case map[string]any:
-		for k, v := range m {
-			s, ok := v.(string)
-			if !ok {
-				return nil, fmt.Errorf("headers: the value of %s is a %T, want a string", k, v)
-			}
-			if err := add(k, s); err != nil {
-				return nil, err
-			}
-		}
-	default:
-		return nil, fmt.Errorf("headers: want a mapping of strings, got %T", v)
-	}
-	return h, nil
 }

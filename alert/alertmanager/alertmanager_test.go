@@ -3,60 +3,23 @@ package alertmanager
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/vigil-metrics/vigil/alert/config"
+	"github.com/vigil-metrics/vigil/alert/httpsend/httpsendtest"
 	"github.com/vigil-metrics/vigil/alert/notify"
 	"github.com/vigil-metrics/vigil/alert/notify/notifytest"
 )
 
-type request struct {
-	method, path string
-	header       http.Header
-	body         []byte
-}
-
-type answer struct {
-	code   int
-	body   string
-	header map[string]string
-}
-
-// server is a fake Alertmanager answering answers in turn (the last one
-// repeats).
-type server struct {
-	mu      sync.Mutex
-	answers []answer
-	got     []request
-}
-
-func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	s.mu.Lock()
-	s.got = append(s.got, request{r.Method, r.URL.Path, r.Header.Clone(), body})
-	a := s.answers[min(len(s.got), len(s.answers))-1]
-	s.mu.Unlock()
-	for k, v := range a.header {
-		w.Header().Set(k, v)
-	}
-	w.WriteHeader(a.code)
-	io.WriteString(w, a.body)
-}
-
-func (s *server) requests() []request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]request(nil), s.got...)
-}
+// The fake receiver is httpsendtest's scripted one.
+type (
+	answer = httpsendtest.Answer
+	server = httpsendtest.Server
+)
 
 const secret = "Bearer s3cr3t-t0ken"
 
@@ -68,7 +31,7 @@ func channel(url string) config.Channel {
 
 func start(t *testing.T, answers ...answer) (*Channel, *server, string) {
 	t.Helper()
-	s := &server{answers: answers}
+	s := &server{Answers: answers}
 	ts := httptest.NewServer(s)
 	t.Cleanup(ts.Close)
 	c, err := New(channel(ts.URL+"/am/"), nil, ts.Client())
@@ -79,18 +42,7 @@ func start(t *testing.T, answers ...answer) (*Channel, *server, string) {
 	return c, s, ts.URL
 }
 
-func golden(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	if err := json.Compact(&out, b); err != nil {
-		t.Fatal(err)
-	}
-	return out.Bytes()
-}
+var golden = httpsendtest.Golden
 
 func TestBodies(t *testing.T) {
 	ch := config.Channel{Name: "am", Type: "alertmanager"}
@@ -110,7 +62,7 @@ func TestBodies(t *testing.T) {
 		{"incident.json", incident, 10 * time.Minute},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
-			c, s, _ := start(t, answer{code: 200})
+			c, s, _ := start(t, answer{Code: 200})
 			c.Validity = tc.validity
 			var tries []int
 			tc.n.Attempt = func(try, status int, err error) {
@@ -122,21 +74,21 @@ func TestBodies(t *testing.T) {
 			if retry, err := c.Notify(context.Background(), tc.n); err != nil || retry {
 				t.Fatalf("Notify = %v, %v", retry, err)
 			}
-			got := s.requests()
+			got := s.Requests()
 			if len(got) != 1 || len(tries) != 1 {
 				t.Fatalf("%d requests, tries %v; want 1", len(got), tries)
 			}
 			r := got[0]
-			if r.method != "POST" || r.path != "/am/api/v2/alerts" {
-				t.Errorf("request %s %s, want POST /am/api/v2/alerts", r.method, r.path)
+			if r.Method != "POST" || r.Path != "/am/api/v2/alerts" {
+				t.Errorf("request %s %s, want POST /am/api/v2/alerts", r.Method, r.Path)
 			}
 			for k, want := range map[string]string{"Content-Type": "application/json", "User-Agent": "vigil", "Authorization": secret} {
-				if v := r.header.Get(k); v != want {
+				if v := r.Header.Get(k); v != want {
 					t.Errorf("%s: %q, want %q", k, v, want)
 				}
 			}
-			if want := golden(t, tc.file); !bytes.Equal(r.body, want) {
-				t.Errorf("body\n got %s\nwant %s", r.body, want)
+			if want := golden(t, tc.file); !bytes.Equal(r.Body, want) {
+				t.Errorf("body\n got %s\nwant %s", r.Body, want)
 			}
 		})
 	}
@@ -164,14 +116,14 @@ func TestFailures(t *testing.T) {
 		statuses []int
 		errHas   []string
 	}{
-		{"bad request", []answer{{code: 400, body: `"start time must be before end time"`}}, false, []int{400},
+		{"bad request", []answer{{Code: 400, Body: `"start time must be before end time"`}}, false, []int{400},
 			[]string{`alertmanager "am"`, `400 Bad Request: "start time must be before end time"`}},
-		{"bad request object", []answer{{code: 422, body: `{"code":602,"message":"labels in body is required"}`}}, false, []int{422},
+		{"bad request object", []answer{{Code: 422, Body: `{"code":602,"message":"labels in body is required"}`}}, false, []int{422},
 			[]string{`422 Unprocessable Entity: "labels in body is required"`}},
-		{"5xx throughout", []answer{{code: 500, body: "boom"}}, true, []int{500, 500, 500}, []string{"3 attempts failed", "500 Internal Server Error"}},
-		{"503 then ok", []answer{{code: 503}, {code: 200}}, false, []int{503, 200}, nil},
-		{"429 then ok", []answer{{code: 429, header: map[string]string{"Retry-After": "3"}}, {code: 200}}, false, []int{429, 200}, nil},
-		{"unauthorized", []answer{{code: 401, body: "no"}}, false, []int{401}, []string{"401 Unauthorized"}},
+		{"5xx throughout", []answer{{Code: 500, Body: "boom"}}, true, []int{500, 500, 500}, []string{"3 attempts failed", "500 Internal Server Error"}},
+		{"503 then ok", []answer{{Code: 503}, {Code: 200}}, false, []int{503, 200}, nil},
+		{"429 then ok", []answer{{Code: 429, Header: map[string]string{"Retry-After": "3"}}, {Code: 200}}, false, []int{429, 200}, nil},
+		{"unauthorized", []answer{{Code: 401, Body: "no"}}, false, []int{401}, []string{"401 Unauthorized"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, _, _ := start(t, tc.answers...)

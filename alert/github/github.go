@@ -50,12 +50,10 @@
 package github
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -64,9 +62,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cenkalti/backoff/v5"
-
 	"github.com/vigil-metrics/vigil/alert/config"
+	"github.com/vigil-metrics/vigil/alert/httpsend"
 	"github.com/vigil-metrics/vigil/alert/notify"
 )
 
@@ -110,7 +107,6 @@ type Channel struct {
 	timeout        time.Duration
 	attempts       int
 	delay          time.Duration
-	maxWait        time.Duration
 	now            func() time.Time
 }
 
@@ -132,8 +128,9 @@ func New(ch config.Channel, lookupEnv func(string) (string, bool), client *http.
 	if !ok || owner == "" || name == "" || strings.Contains(name, "/") || strings.ContainsAny(repo, " \t\r\n") {
 		return nil, fmt.Errorf("channel %q: repo: want owner/name, got %q", ch.Name, repo)
 	}
-	c := &Channel{name: ch.Name, owner: owner, repo: name, tokenEnv: DefaultTokenEnv, client: client,
-		timeout: ch.Timeout, attempts: ch.RetryAttempts, delay: ch.RetryDelay, maxWait: MaxRetryAfter, now: time.Now}
+	p := httpsend.New(ch, client)
+	c := &Channel{name: ch.Name, owner: owner, repo: name, tokenEnv: DefaultTokenEnv, client: p.Client,
+		timeout: p.Timeout, attempts: p.Attempts, delay: p.Delay, now: time.Now}
 	raw := DefaultAPIURL
 	if s, _ := ch.Settings["api_url"].(string); s != "" {
 		raw = s
@@ -165,19 +162,6 @@ func New(ch config.Channel, lookupEnv func(string) (string, bool), client *http.
 			return nil, fmt.Errorf("channel %q: close_on_resolve: want true or false, got %T", ch.Name, v)
 		}
 		c.closeOnResolve = b
-	}
-	if c.client == nil {
-		c.client = &http.Client{}
-	}
-	if c.timeout <= 0 {
-		c.timeout = DefaultTimeout
-	}
-	if _, set := ch.Settings["retry_attempts"]; !set && c.attempts <= 0 {
-		c.attempts = DefaultRetryAttempts
-	}
-	c.attempts = max(c.attempts, 1)
-	if c.delay <= 0 {
-		c.delay = DefaultRetryDelay
 	}
 	return c, nil
 }
@@ -422,113 +406,48 @@ func (s *session) do(ctx context.Context, method, path string, in, out any) (boo
 // answer's Link header.
 func (s *session) request(ctx context.Context, method, rawURL string, in, out any) (link string, retry bool, err error) {
 	c := s.c
-	var body []byte
+	req := &httpsend.Request{Method: method, URL: rawURL, Header: http.Header{
+		"Authorization":        {"Bearer " + c.token},
+		"Accept":               {"application/vnd.github+json"},
+		"X-Github-Api-Version": {APIVersion},
+		"User-Agent":           {"vigil"},
+	}}
 	if in != nil {
-		if body, err = json.Marshal(in); err != nil {
+		if req.Body, err = json.Marshal(in); err != nil {
 			return "", false, fmt.Errorf("encode request: %w", err)
 		}
-	}
-	b := backoff.NewExponentialBackOff()
-	b.InitialInterval = c.delay
-	b.Multiplier = 2
-	b.RandomizationFactor = 0
-	b.MaxInterval = 64 * c.delay
-
-	var last result
-	stop, tries := false, 0
-	op := func() (struct{}, error) {
-		tries++
-		s.tries++
-		last = c.attempt(ctx, method, rawURL, body, out)
-		if s.attempt != nil {
-			s.attempt(s.tries, last.status, c.scrub(last.err))
-		}
-		switch {
-		case last.err == nil:
-			return struct{}{}, nil
-		case !last.retry:
-			stop = true
-			return struct{}{}, backoff.Permanent(last.err)
-		case last.wait > c.maxWait:
-			stop = true // wait too long for this run: a later one retries
-			return struct{}{}, backoff.Permanent(last.err)
-		case last.wait > 0:
-			return struct{}{}, &backoff.RetryAfterError{Duration: last.wait}
-		}
-		return struct{}{}, last.err
-	}
-	_, rerr := backoff.Retry(ctx, op, backoff.WithBackOff(b), backoff.WithMaxTries(uint(c.attempts)), backoff.WithMaxElapsedTime(0))
-	switch {
-	case rerr == nil:
-		return last.link, false, nil
-	case stop && !last.retry:
-		return "", false, last.err
-	case stop:
-		return "", true, fmt.Errorf("%w; not waiting longer than %s in this run, a later run retries", last.err, c.maxWait)
-	}
-	if cerr := ctx.Err(); cerr != nil {
-		if last.err == nil {
-			return "", true, fmt.Errorf("not sent: %w", cerr)
-		}
-		return "", true, fmt.Errorf("gave up after %d of %d attempts: %w (last error: %w)", tries, c.attempts, cerr, last.err)
-	}
-	return "", true, fmt.Errorf("%d attempts failed, last: %w", tries, last.err)
-}
-
-// result is one attempt's outcome.
-type result struct {
-	status int
-	err    error
-	retry  bool
-	wait   time.Duration // > 0: GitHub asked for this wait
-	link   string
-}
-
-func (c *Channel) attempt(ctx context.Context, method, rawURL string, body []byte, out any) result {
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	shown := showURL(rawURL)
-	req, err := http.NewRequestWithContext(ctx, method, rawURL, rd)
-	if err != nil {
-		return result{err: fmt.Errorf("%s %s: cannot build the request", method, shown)}
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	req.Header.Set("Accept", "application/vnd.github+json")
-	req.Header.Set("X-GitHub-Api-Version", APIVersion)
-	req.Header.Set("User-Agent", "vigil")
-	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := c.client.Do(req)
+	req.Decode = func(resp *httpsend.Response) error {
+		if out == nil || resp.Status == http.StatusNoContent {
+			return nil
+		}
+		if err := json.Unmarshal(resp.Body, out); err != nil {
+			return fmt.Errorf("%s %s: %d but the answer is not the JSON expected: %w", method, showURL(rawURL), resp.Status, err)
+		}
+		return nil
+	}
+	p := httpsend.Poster{Client: c.client, Timeout: c.timeout, Attempts: c.attempts, Delay: c.delay,
+		MaxRetryAfter: MaxRetryAfter, MaxErrorBody: maxErrorBody, MaxBody: maxBody, ShowURL: showURL, Classify: c.classify}
+	onAttempt := func(try, status int, err error) {
+		if s.attempt != nil {
+			s.attempt(try, status, c.scrub(err))
+		}
+	}
+	resp, retry, err := p.Do(ctx, req, &s.tries, onAttempt)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = &url.Error{Op: ue.Op, URL: shown, Err: ue.Err}
-		}
-		return result{err: err, retry: true}
+		return "", retry, err
 	}
-	defer resp.Body.Close()
-	code := resp.StatusCode
-	if code/100 == 2 {
-		data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-		if err != nil {
-			return result{status: code, err: fmt.Errorf("%s %s: reading the answer: %w", method, shown, err), retry: true}
-		}
-		if out != nil && code != http.StatusNoContent {
-			if err := json.Unmarshal(data, out); err != nil {
-				return result{status: code, err: fmt.Errorf("%s %s: %d but the answer is not the JSON expected: %w", method, shown, code, err)}
-			}
-		}
-		return result{status: code, link: resp.Header.Get("Link")}
-	}
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	e := &APIError{Method: method, URL: shown, Code: code, Message: apiMessage(data)}
-	r := result{status: code, err: e}
+	return resp.Header.Get("Link"), false, nil
+}
+
+// classify reads GitHub's failed answer as an APIError with what to fix;
+// 5xx, 429 and a rate-limited 403 (waiting for Retry-After or
+// x-ratelimit-reset) are transient.
+func (c *Channel) classify(req *httpsend.Request, shown string, resp *httpsend.Response) httpsend.Verdict {
+	code := resp.Status
+	e := &APIError{Method: req.Method, URL: shown, Code: code, Message: apiMessage(resp.Body)}
+	v := httpsend.Verdict{Err: e}
 	switch {
 	case code == http.StatusUnauthorized:
 		e.Hint = fmt.Sprintf("bad credentials: the token in %s is invalid, expired or revoked; set it to a valid token", c.tokenEnv)
@@ -538,7 +457,7 @@ func (c *Channel) attempt(ctx context.Context, method, rawURL string, body []byt
 			if wait > 0 {
 				e.Hint += fmt.Sprintf(" for %s", wait.Round(time.Second))
 			}
-			r.retry, r.wait = true, wait
+			v.Retry, v.Wait = true, wait
 		} else {
 			e.Hint = fmt.Sprintf("the token in %s may not write issues in %s: a fine-grained token needs the Issues (read and write) permission on it, a classic token the repo scope (public_repo for a public repository)", c.tokenEnv, c.Repo())
 		}
@@ -550,9 +469,9 @@ func (c *Channel) attempt(ctx context.Context, method, rawURL string, body []byt
 		e.Hint = "GitHub refused the request as invalid: check the channel's labels and assignees (assignees must be able to access the repository)"
 	case code >= 500:
 		e.Hint = "GitHub failed to answer"
-		r.retry = true
+		v.Retry = true
 	}
-	return r
+	return v
 }
 
 // rateLimit tells whether a 403/429 is a rate limit and how long to wait:

@@ -1,10 +1,14 @@
-// Package httpsend is how HTTP channels (alertmanager, pagerduty, sentry)
-// post a notification within one run: any 2xx is success; network errors,
-// 5xx and 429 are retried with exponential backoff (honouring Retry-After,
-// capped) up to the channel's retry_attempts; other statuses are
-// permanent. Errors never show more of a URL than its scheme and host, and
-// a channel's Scrub removes its secrets from response bodies. Retrying
-// across runs is the outbox's job (alert/notify), not this package's.
+// Package httpsend is how HTTP channels (webhook, slack, github,
+// alertmanager, pagerduty, sentry) send a request within one run: any 2xx
+// is success; network errors, 5xx and 429 are retried with exponential
+// backoff (honouring Retry-After, capped) up to the channel's
+// retry_attempts, each attempt under the channel's timeout; other statuses
+// are permanent. A channel may read failed answers its own way (Classify:
+// its error type, GitHub's rate-limited 403) and get a 2xx answer's body
+// and headers back (Do). Errors never show more of a URL than its scheme
+// and host (unless the channel's ShowURL says otherwise), and a channel's
+// Scrub removes its secrets from response bodies. Retrying across runs is
+// the outbox's job (alert/notify), not this package's.
 package httpsend
 
 import (
@@ -38,21 +42,61 @@ const (
 const maxErrorBody = 512
 
 // Poster sends requests with retries: network errors, 5xx and 429 are
-// retried with exponential backoff from delay (doubling, no jitter; a
+// retried with exponential backoff from Delay (doubling, no jitter; a
 // Retry-After in seconds replaces the delay, capped at MaxRetryAfter) for at
-// most attempts tries in all; any 2xx is success; any other status is
-// permanent.
+// most Attempts tries in all; any 2xx is success; any other status is
+// permanent. Classify, when set, replaces that reading of a non-2xx answer.
 type Poster struct {
-	client        *http.Client
+	Client        *http.Client
 	Timeout       time.Duration // per attempt
 	Attempts      int
 	Delay         time.Duration
 	MaxRetryAfter time.Duration
+	// MaxErrorBody is how much of a failed response's body is read for the
+	// error (0: 512 bytes); MaxBody how much of a 2xx body Do returns (0:
+	// none, the body is only drained).
+	MaxErrorBody int64
+	MaxBody      int64
 	// Scrub removes secrets from a response body before it goes into an
-	// error; Describe, when set, turns a failed response's body into the
-	// error's detail (it gets the scrubbed body).
+	// error, and from a network error that is not a *url.Error; Describe,
+	// when set, turns a failed response's body into the error's detail (it
+	// gets the scrubbed body). Both serve the default Classify only, but
+	// for the network error.
 	Scrub    func(string) string
 	Describe func(body []byte) string
+	// ShowURL is how a URL appears in errors; nil means RedactURL.
+	ShowURL func(string) string
+	// Classify, when set, reads a non-2xx answer (Body holds at most
+	// MaxErrorBody bytes of it): its error, whether it is worth retrying,
+	// and how long the server asked to wait. A wait beyond MaxRetryAfter
+	// ends the call with retry=true: a later run tries again.
+	Classify func(req *Request, shown string, resp *Response) Verdict
+}
+
+// Request is one request Do sends.
+type Request struct {
+	Method string // "" means POST
+	URL    string
+	Header http.Header
+	Body   []byte // nil: no body
+	// Decode, when set, reads a 2xx answer; its error ends the call as
+	// permanent.
+	Decode func(resp *Response) error
+}
+
+// Response is an answer: on success what Do returns, on failure what
+// Classify reads.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// Verdict is Classify's reading of a failed answer.
+type Verdict struct {
+	Err   error
+	Retry bool
+	Wait  time.Duration // > 0: the server asked for this wait
 }
 
 // New reads the channel's timeout and retry settings like
@@ -62,7 +106,7 @@ func New(ch config.Channel, client *http.Client) Poster {
 	if client == nil {
 		client = &http.Client{}
 	}
-	p := Poster{client: client, Timeout: ch.Timeout, Attempts: ch.RetryAttempts, Delay: ch.RetryDelay, MaxRetryAfter: MaxRetryAfter}
+	p := Poster{Client: client, Timeout: ch.Timeout, Attempts: ch.RetryAttempts, Delay: ch.RetryDelay, MaxRetryAfter: MaxRetryAfter}
 	if p.Timeout <= 0 {
 		p.Timeout = DefaultTimeout
 	}
@@ -83,84 +127,156 @@ func New(ch config.Channel, client *http.Client) Poster {
 // to onAttempt continue from it). retry is true when a later run may send
 // again: attempts ran out on a transient failure, or ctx ended.
 func (p *Poster) Post(ctx context.Context, target string, header http.Header, body []byte, tries *int, onAttempt func(try, status int, err error)) (retry bool, err error) {
+	_, retry, err = p.Do(ctx, &Request{URL: target, Header: header, Body: body}, tries, onAttempt)
+	return retry, err
+}
+
+// Do sends req with the retries poster describes and returns the 2xx
+// answer. tries (nil: counted from 0) and onAttempt are as for Post; the
+// errors onAttempt gets and Do returns show URLs as ShowURL does.
+func (p *Poster) Do(ctx context.Context, req *Request, tries *int, onAttempt func(try, status int, err error)) (resp *Response, retry bool, err error) {
+	if tries == nil {
+		tries = new(int)
+	}
 	b := backoff.NewExponentialBackOff()
 	b.InitialInterval = p.Delay
 	b.Multiplier = 2
-	b.RandomizationFactor = 0
+	b.RandomizationFactor = 0 // one process per cron run: no herd to spread
 	b.MaxInterval = 64 * p.Delay
 
-	var last error
-	permanent := false
-	n := 0
+	// The backoff library only needs to know whether and when to retry;
+	// last keeps the real outcome, so the error returned to the caller is
+	// ours and its retry decision does not depend on the library's wrapping.
+	var last result
+	stop, n := false, 0
 	op := func() (struct{}, error) {
 		n++
 		*tries++
-		res := p.attempt(ctx, target, header, body)
+		last = p.attempt(ctx, req)
 		if onAttempt != nil {
-			onAttempt(*tries, res.status, res.err)
+			onAttempt(*tries, last.status, last.err)
 		}
-		last = res.err
 		switch {
-		case res.err == nil:
+		case last.err == nil:
 			return struct{}{}, nil
-		case !res.retry:
-			permanent = true
-			return struct{}{}, backoff.Permanent(res.err)
-		case res.retryAfter > 0:
-			return struct{}{}, &backoff.RetryAfterError{Duration: res.retryAfter}
+		case !last.retry, last.wait > p.MaxRetryAfter:
+			stop = true
+			return struct{}{}, backoff.Permanent(last.err)
+		case last.wait > 0:
+			return struct{}{}, &backoff.RetryAfterError{Duration: last.wait}
 		}
-		return struct{}{}, res.err
+		return struct{}{}, last.err
 	}
 	_, rerr := backoff.Retry(ctx, op,
 		backoff.WithBackOff(b),
 		backoff.WithMaxTries(uint(p.Attempts)),
-		backoff.WithMaxElapsedTime(0),
+		backoff.WithMaxElapsedTime(0), // attempts and ctx bound the time
 	)
-	if rerr == nil {
-		return false, nil
-	}
-	if permanent {
-		return false, last
+	switch {
+	case rerr == nil:
+		return last.resp, false, nil
+	case stop && !last.retry:
+		return nil, false, last.err
+	case stop:
+		return nil, true, fmt.Errorf("%w; not waiting longer than %s in this run, a later run retries", last.err, p.MaxRetryAfter)
 	}
 	if cerr := ctx.Err(); cerr != nil {
-		if last == nil {
-			return true, fmt.Errorf("not sent: %w", cerr)
+		if last.err == nil { // stopped before the first attempt
+			return nil, true, fmt.Errorf("not sent: %w", cerr)
 		}
-		return true, fmt.Errorf("gave up after %d of %d attempts: %w (last error: %w)", n, p.Attempts, cerr, last)
+		return nil, true, fmt.Errorf("gave up after %d of %d attempts: %w (last error: %w)", n, p.Attempts, cerr, last.err)
 	}
-	return true, fmt.Errorf("%d attempts failed, last: %w", n, last)
+	return nil, true, fmt.Errorf("%d attempts failed, last: %w", n, last.err)
 }
 
+// result is one attempt's outcome.
 type result struct {
-	status     int
-	err        error
-	retry      bool
-	retryAfter time.Duration
+	status int // the response's status code, 0 when none came
+	err    error
+	retry  bool
+	wait   time.Duration
+	resp   *Response
 }
 
-func (p *Poster) attempt(ctx context.Context, target string, header http.Header, body []byte) result {
+// attempt makes one request under the poster's timeout.
+func (p *Poster) attempt(ctx context.Context, r *Request) result {
 	ctx, cancel := context.WithTimeout(ctx, p.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
-	if err != nil {
-		return result{err: fmt.Errorf("build request for %s", RedactURL(target))}
+	method := r.Method
+	if method == "" {
+		method = http.MethodPost
 	}
-	for k, v := range header {
+	shown := p.show(r.URL)
+	var body io.Reader
+	if r.Body != nil {
+		body = bytes.NewReader(r.Body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, r.URL, body)
+	if err != nil {
+		// Never wrap err: it quotes the URL.
+		return result{err: fmt.Errorf("%s %s: cannot build the request", method, shown)}
+	}
+	for k, v := range r.Header {
 		req.Header[k] = v
 	}
-	resp, err := p.client.Do(req)
+	client := p.Client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
 	if err != nil {
-		return result{err: redactErr(err, target), retry: true}
+		var ue *url.Error
+		switch {
+		case errors.As(err, &ue):
+			err = &url.Error{Op: ue.Op, URL: shown, Err: ue.Err}
+		case p.Scrub != nil:
+			err = errors.New(p.Scrub(err.Error()))
+		}
+		return result{err: err, retry: true}
 	}
 	defer resp.Body.Close()
-	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-
 	code := resp.StatusCode
+	out := &Response{Status: code, Header: resp.Header}
 	if code/100 == 2 {
-		return result{status: code}
+		if p.MaxBody > 0 {
+			if out.Body, err = io.ReadAll(io.LimitReader(resp.Body, p.MaxBody)); err != nil {
+				return result{status: code, err: fmt.Errorf("%s %s: reading the answer: %w", method, shown, err), retry: true}
+			}
+		}
+		// Drain a little more so the connection can be reused.
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		if r.Decode != nil {
+			if err := r.Decode(out); err != nil {
+				return result{status: code, err: err}
+			}
+		}
+		return result{status: code, resp: out}
 	}
-	text := strings.TrimSpace(string(snippet))
+	limit := p.MaxErrorBody
+	if limit <= 0 {
+		limit = maxErrorBody
+	}
+	out.Body, _ = io.ReadAll(io.LimitReader(resp.Body, limit))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	classify := p.Classify
+	if classify == nil {
+		classify = p.classify
+	}
+	v := classify(r, shown, out)
+	return result{status: code, err: v.Err, retry: v.Retry, wait: v.Wait}
+}
+
+func (p *Poster) show(raw string) string {
+	if p.ShowURL != nil {
+		return p.ShowURL(raw)
+	}
+	return RedactURL(raw)
+}
+
+// classify is the default reading of a failed answer: a StatusError whose
+// detail is the scrubbed (or described) body; 429 and 5xx are transient.
+func (p *Poster) classify(_ *Request, shown string, resp *Response) Verdict {
+	text := strings.TrimSpace(string(resp.Body))
 	if p.Scrub != nil {
 		text = p.Scrub(text)
 	}
@@ -173,25 +289,27 @@ func (p *Poster) attempt(ctx context.Context, target string, header http.Header,
 			detail = d
 		}
 	}
-	err = &StatusError{URL: RedactURL(target), Code: code, Detail: detail}
-	switch {
-	case code == http.StatusTooManyRequests:
-		return result{status: code, err: err, retry: true, retryAfter: p.retryAfter(resp.Header.Get("Retry-After"))}
-	case code >= 500:
-		return result{status: code, err: err, retry: true}
+	v := Verdict{Err: &StatusError{URL: shown, Code: resp.Status, Detail: detail}, Retry: Transient(resp.Status)}
+	if resp.Status == http.StatusTooManyRequests {
+		v.Wait = min(RetryAfter(resp.Header), p.MaxRetryAfter)
 	}
-	return result{status: code, err: err}
+	return v
 }
 
-func (p *Poster) retryAfter(v string) time.Duration {
-	n, err := strconv.Atoi(strings.TrimSpace(v))
+// Transient tells whether a status is worth retrying: 429 and 5xx.
+func Transient(code int) bool {
+	return code == http.StatusTooManyRequests || code >= 500
+}
+
+// RetryAfter reads a Retry-After in seconds; 0 when absent or not a
+// positive number. The HTTP-date form is not honoured (it would need the
+// clock); the backoff delay applies instead.
+func RetryAfter(h http.Header) time.Duration {
+	n, err := strconv.Atoi(strings.TrimSpace(h.Get("Retry-After")))
 	if err != nil || n <= 0 {
 		return 0
 	}
-	if d := time.Duration(n) * time.Second; d < p.MaxRetryAfter {
-		return d
-	}
-	return p.MaxRetryAfter
+	return time.Duration(n) * time.Second
 }
 
 // StatusError is a non-2xx answer.
@@ -207,16 +325,6 @@ func (e *StatusError) Error() string {
 		msg += ": " + e.Detail
 	}
 	return msg
-}
-
-// redactErr replaces the URL in the client's *url.Error with its redacted
-// form, keeping the error's type and cause for errors.As/Is.
-func redactErr(err error, raw string) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return &url.Error{Op: ue.Op, URL: RedactURL(raw), Err: ue.Err}
-	}
-	return err
 }
 
 // RedactURL keeps a URL's scheme and host: user info, path and query may
@@ -246,4 +354,44 @@ func CheckURL(field, raw string) (*url.URL, error) {
 		return nil, fmt.Errorf("%s %s has no host", field, RedactURL(raw))
 	}
 	return u, nil
+}
+
+// ReadHeaders reads a channel's headers setting: the config's
+// map[string]string and, for channels built by hand, map[string]any with
+// string values. Its errors never quote a value (it may be a secret).
+func ReadHeaders(v any) (http.Header, error) {
+	h := http.Header{}
+	add := func(k, v string) error {
+		if k == "" || strings.ContainsAny(k, " \t\r\n:") {
+			return fmt.Errorf("headers: %q is not a valid header name", k)
+		}
+		// The value may be a secret (Authorization), so it is never quoted.
+		if strings.ContainsAny(v, "\r\n") {
+			return fmt.Errorf("headers: the value of %s contains a line break", k)
+		}
+		h.Set(k, v)
+		return nil
+	}
+	switch m := v.(type) {
+	case nil:
+	case map[string]string:
+		for k, v := range m {
+			if err := add(k, v); err != nil {
+				return nil, err
+			}
+		}
+	case map[string]any:
+		for k, v := range m {
+			s, ok := v.(string)
+			if !ok {
+				return nil, fmt.Errorf("headers: the value of %s is a %T, want a string", k, v)
+			}
+			if err := add(k, s); err != nil {
+				return nil, err
+			}
+		}
+	default:
+		return nil, fmt.Errorf("headers: want a mapping of strings, got %T", v)
+	}
+	return h, nil
 }

@@ -53,6 +53,7 @@ import (
 	"time"
 
 	"github.com/vigil-metrics/vigil/alert/config"
+	"github.com/vigil-metrics/vigil/alert/httpsend"
 	"github.com/vigil-metrics/vigil/alert/notify"
 )
 
@@ -73,7 +74,7 @@ type Channel struct {
 	url    string
 	keyEnv string
 	key    string
-	p      poster
+	p      httpsend.Poster
 	mu     sync.Mutex
 }
 
@@ -92,9 +93,9 @@ func New(ch config.Channel, lookupEnv func(string) (string, bool), client *http.
 	if lookupEnv == nil {
 		lookupEnv = os.LookupEnv
 	}
-	c := &Channel{name: ch.Name, url: DefaultURL, keyEnv: DefaultRoutingKeyEnv, p: newPoster(ch, client)}
+	c := &Channel{name: ch.Name, url: DefaultURL, keyEnv: DefaultRoutingKeyEnv, p: httpsend.New(ch, client)}
 	if raw, _ := ch.Settings["url"].(string); raw != "" {
-		if _, err := checkURL("url", raw); err != nil {
+		if _, err := httpsend.CheckURL("url", raw); err != nil {
 			return nil, fmt.Errorf("channel %q: %w", ch.Name, err)
 		}
 		c.url = raw

@@ -5,65 +5,27 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/vigil-metrics/vigil/alert/config"
+	"github.com/vigil-metrics/vigil/alert/httpsend/httpsendtest"
 	"github.com/vigil-metrics/vigil/alert/notify"
 	"github.com/vigil-metrics/vigil/alert/notify/notifytest"
 )
 
 const key = "R0UT1NGKEY0123456789abcdefabcdef"
 
-// request is what the fake Events API saw.
-type request struct {
-	method, path string
-	header       http.Header
-	body         []byte
-}
+// The fake receiver is httpsendtest's scripted one.
+type (
+	answer = httpsendtest.Answer
+	server = httpsendtest.Server
+)
 
-// server is a fake Events API answering answers in turn (the last one
-// repeats); an answer is a status and a body.
-type server struct {
-	mu      sync.Mutex
-	answers []answer
-	got     []request
-}
-
-type answer struct {
-	code   int
-	body   string
-	header map[string]string
-}
-
-var accepted = answer{code: 202, body: `{"status":"success","message":"Event processed","dedup_key":"f372fee676ae0d86"}`}
-
-func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	s.mu.Lock()
-	s.got = append(s.got, request{r.Method, r.URL.Path, r.Header.Clone(), body})
-	a := s.answers[min(len(s.got), len(s.answers))-1]
-	s.mu.Unlock()
-	for k, v := range a.header {
-		w.Header().Set(k, v)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(a.code)
-	io.WriteString(w, a.body)
-}
-
-func (s *server) requests() []request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]request(nil), s.got...)
-}
+var accepted = answer{Code: 202, Body: `{"status":"success","message":"Event processed","dedup_key":"f372fee676ae0d86"}`}
 
 func env(m map[string]string) func(string) (string, bool) {
 	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
@@ -78,7 +40,7 @@ func channel(url string) config.Channel {
 // start serves answers and returns a channel sending there.
 func start(t *testing.T, answers ...answer) (*Channel, *server) {
 	t.Helper()
-	s := &server{answers: answers}
+	s := &server{Answers: answers, Header: map[string]string{"Content-Type": "application/json"}}
 	ts := httptest.NewServer(s)
 	t.Cleanup(ts.Close)
 	c, err := New(channel(ts.URL), env(map[string]string{DefaultRoutingKeyEnv: key}), ts.Client())
@@ -89,18 +51,7 @@ func start(t *testing.T, answers ...answer) (*Channel, *server) {
 	return c, s
 }
 
-func golden(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	if err := json.Compact(&out, b); err != nil {
-		t.Fatal(err)
-	}
-	return out.Bytes()
-}
+var golden = httpsendtest.Golden
 
 func TestTrigger(t *testing.T) {
 	c, s := start(t, accepted)
@@ -116,22 +67,22 @@ func TestTrigger(t *testing.T) {
 	if err != nil || retry {
 		t.Fatalf("Notify = %v, %v", retry, err)
 	}
-	got := s.requests()
+	got := s.Requests()
 	if len(got) != 1 || len(tries) != 1 || tries[0] != 1 {
 		t.Fatalf("%d requests, tries %v; want 1, [1]", len(got), tries)
 	}
 	r := got[0]
-	if r.method != "POST" || r.path != "/v2/enqueue" {
-		t.Errorf("request %s %s", r.method, r.path)
+	if r.Method != "POST" || r.Path != "/v2/enqueue" {
+		t.Errorf("request %s %s", r.Method, r.Path)
 	}
-	if ct := r.header.Get("Content-Type"); ct != "application/json" {
+	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("Content-Type %q", ct)
 	}
-	if ua := r.header.Get("User-Agent"); ua != "vigil" {
+	if ua := r.Header.Get("User-Agent"); ua != "vigil" {
 		t.Errorf("User-Agent %q", ua)
 	}
-	if want := golden(t, "trigger.json"); !bytes.Equal(r.body, want) {
-		t.Errorf("body\n got %s\nwant %s", r.body, want)
+	if want := golden(t, "trigger.json"); !bytes.Equal(r.Body, want) {
+		t.Errorf("body\n got %s\nwant %s", r.Body, want)
 	}
 }
 
@@ -146,12 +97,12 @@ func TestResolve(t *testing.T) {
 	if err != nil || retry {
 		t.Fatalf("Notify = %v, %v", retry, err)
 	}
-	got := s.requests()
+	got := s.Requests()
 	if len(got) != 1 {
 		t.Fatalf("%d requests", len(got))
 	}
-	if want := golden(t, "resolve.json"); !bytes.Equal(got[0].body, want) {
-		t.Errorf("body\n got %s\nwant %s", got[0].body, want)
+	if want := golden(t, "resolve.json"); !bytes.Equal(got[0].Body, want) {
+		t.Errorf("body\n got %s\nwant %s", got[0].Body, want)
 	}
 }
 
@@ -170,10 +121,10 @@ func TestIncident(t *testing.T) {
 	if retry, err := c.Notify(context.Background(), n); err != nil || retry {
 		t.Fatalf("Notify = %v, %v", retry, err)
 	}
-	got := s.requests()
+	got := s.Requests()
 	var bodies []json.RawMessage
 	for _, r := range got {
-		bodies = append(bodies, r.body)
+		bodies = append(bodies, r.Body)
 	}
 	all, _ := json.Marshal(bodies)
 	if want := golden(t, "incident.json"); !bytes.Equal(all, want) {
@@ -193,10 +144,10 @@ func TestSeverity(t *testing.T) {
 }
 
 func TestFailures(t *testing.T) {
-	invalid := answer{code: 400, body: `{"status":"invalid event","message":"Event object is invalid","errors":["Length of 'routing_key' is incorrect (should be 32 characters)","'payload.severity' is invalid"]}`}
-	echo := answer{code: 400, body: `{"status":"invalid event","message":"bad key ` + key + `"}`}
-	unavailable := answer{code: 503, body: "try later"}
-	limited := answer{code: 429, body: `{"status":"throttle event","message":"Requests for this service are arriving too quickly."}`, header: map[string]string{"Retry-After": "1"}}
+	invalid := answer{Code: 400, Body: `{"status":"invalid event","message":"Event object is invalid","errors":["Length of 'routing_key' is incorrect (should be 32 characters)","'payload.severity' is invalid"]}`}
+	echo := answer{Code: 400, Body: `{"status":"invalid event","message":"bad key ` + key + `"}`}
+	unavailable := answer{Code: 503, Body: "try later"}
+	limited := answer{Code: 429, Body: `{"status":"throttle event","message":"Requests for this service are arriving too quickly."}`, Header: map[string]string{"Retry-After": "1"}}
 	for _, tc := range []struct {
 		name     string
 		answers  []answer
@@ -208,7 +159,7 @@ func TestFailures(t *testing.T) {
 		{"invalid event", []answer{invalid}, false, 1, []int{400},
 			[]string{`pagerduty "pd"`, "400 Bad Request", "Event object is invalid", "Length of 'routing_key' is incorrect", "'payload.severity' is invalid"}},
 		{"key echoed", []answer{echo}, false, 1, []int{400}, []string{"bad key <redacted>"}},
-		{"not found", []answer{{code: 404, body: "no such page"}}, false, 1, []int{404}, []string{"404 Not Found", `"no such page"`}},
+		{"not found", []answer{{Code: 404, Body: "no such page"}}, false, 1, []int{404}, []string{"404 Not Found", `"no such page"`}},
 		{"5xx until attempts run out", []answer{unavailable}, true, 3, []int{503, 503, 503},
 			[]string{"3 attempts failed", "503 Service Unavailable", `"try later"`}},
 		{"5xx then accepted", []answer{unavailable, accepted}, false, 2, []int{503, 202}, nil},
@@ -228,7 +179,7 @@ func TestFailures(t *testing.T) {
 			if (err == nil) != (tc.errHas == nil) || retry != tc.retry {
 				t.Fatalf("Notify = %v, %v; want retry %v", retry, err, tc.retry)
 			}
-			if got := len(s.requests()); got != tc.requests {
+			if got := len(s.Requests()); got != tc.requests {
 				t.Errorf("%d requests, want %d", got, tc.requests)
 			}
 			if !equal(statuses, tc.statuses) {
@@ -287,7 +238,7 @@ func TestNetworkError(t *testing.T) {
 
 // A cancelled context stops the retries and is worth a later try.
 func TestCancelled(t *testing.T) {
-	c, _ := start(t, answer{code: 500})
+	c, _ := start(t, answer{Code: 500})
 	ctx, cancel := context.WithCancel(context.Background())
 	n := notifytest.Firing(c.channelConfig())
 	n.Attempt = func(int, int, error) { cancel() }
@@ -300,7 +251,7 @@ func TestCancelled(t *testing.T) {
 
 // Without a routing key nothing is sent, and a later run may try again.
 func TestNoRoutingKey(t *testing.T) {
-	s := &server{answers: []answer{accepted}}
+	s := &server{Answers: []answer{accepted}, Header: map[string]string{"Content-Type": "application/json"}}
 	ts := httptest.NewServer(s)
 	defer ts.Close()
 	ch := channel(ts.URL)
@@ -315,8 +266,8 @@ func TestNoRoutingKey(t *testing.T) {
 			t.Errorf("env %v: Notify = %v, %v; want retry, ErrNoRoutingKey naming PD_KEY", e, retry, err)
 		}
 	}
-	if len(s.requests()) != 0 {
-		t.Errorf("sent %d requests without a key", len(s.requests()))
+	if len(s.Requests()) != 0 {
+		t.Errorf("sent %d requests without a key", len(s.Requests()))
 	}
 	// routing_key_env is honoured.
 	c, err := New(ch, env(map[string]string{"PD_KEY": " " + key + "\n"}), nil)
@@ -327,7 +278,7 @@ func TestNoRoutingKey(t *testing.T) {
 		t.Fatalf("Notify = %v, %v", retry, err)
 	}
 	var e Event
-	if err := json.Unmarshal(s.requests()[0].body, &e); err != nil || e.RoutingKey != key {
+	if err := json.Unmarshal(s.Requests()[0].Body, &e); err != nil || e.RoutingKey != key {
 		t.Errorf("routing key %q, %v", e.RoutingKey, err)
 	}
 }

@@ -13,10 +13,3 @@ const (
 
 // StatusError is a non-2xx answer.
 type StatusError = httpsend.StatusError
-
-type poster = httpsend.Poster
-
-var (
-	newPoster = httpsend.New
-	checkURL  = httpsend.CheckURL
-)

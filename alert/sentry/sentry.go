@@ -55,6 +55,7 @@ import (
 	sentrygo "github.com/getsentry/sentry-go"
 
 	"github.com/vigil-metrics/vigil/alert/config"
+	"github.com/vigil-metrics/vigil/alert/httpsend"
 	"github.com/vigil-metrics/vigil/alert/notify"
 )
 
@@ -128,7 +129,7 @@ func New(ch config.Channel, lookupEnv func(string) (string, bool), client *http.
 		v, _ := lookupEnv(name)
 		raw, c.dsnFrom = strings.TrimSpace(v), name
 	}
-	p := newPoster(ch, client)
+	p := httpsend.New(ch, client)
 	c.tr = &transport{p: p}
 	if raw == "" {
 		return c, nil
@@ -311,7 +312,7 @@ func (c *Channel) Notify(ctx context.Context, n notify.Notification) (retry bool
 // callback of the notification being sent, and keeps the outcome for
 // Notify.
 type transport struct {
-	p   poster
+	p   httpsend.Poster
 	dsn *sentrygo.Dsn
 
 	mu        sync.Mutex

@@ -5,30 +5,25 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	sentrygo "github.com/getsentry/sentry-go"
 
 	"github.com/vigil-metrics/vigil/alert/config"
+	"github.com/vigil-metrics/vigil/alert/httpsend/httpsendtest"
 	"github.com/vigil-metrics/vigil/alert/notify"
 	"github.com/vigil-metrics/vigil/alert/notify/notifytest"
 )
 
 const key = "5eb1c0ffee5eb1c0ffee5eb1c0ffee00"
 
-type answer struct {
-	code   int
-	body   string
-	header map[string]string
-}
+type answer = httpsendtest.Answer
 
-var ok = answer{code: 200, body: `{"id":"x"}`}
+var ok = answer{Code: 200, Body: `{"id":"x"}`}
 
 // envelopeReq is one envelope the fake Sentry received, decoded.
 type envelopeReq struct {
@@ -40,45 +35,39 @@ type envelopeReq struct {
 	raw    []byte
 }
 
-// server is a fake Sentry answering answers in turn (the last repeats).
+// server is a fake Sentry: httpsendtest's scripted receiver, whose
+// requests are read as envelopes.
 type server struct {
-	t       *testing.T
-	mu      sync.Mutex
-	answers []answer
-	got     []envelopeReq
-}
-
-func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	e := envelopeReq{path: r.URL.Path, header: r.Header.Clone(), raw: body}
-	lines := bytes.Split(bytes.TrimSuffix(body, []byte("\n")), []byte("\n"))
-	if len(lines) != 3 {
-		s.t.Errorf("envelope has %d lines, want 3:\n%s", len(lines), body)
-	} else {
-		for i, dst := range []*map[string]any{&e.head, &e.item, &e.event} {
-			if err := json.Unmarshal(lines[i], dst); err != nil {
-				s.t.Errorf("envelope line %d: %v: %s", i+1, err, lines[i])
-			}
-		}
-		if n, _ := e.item["length"].(float64); int(n) != len(lines[2]) {
-			s.t.Errorf("item length %v, event is %d bytes", e.item["length"], len(lines[2]))
-		}
-	}
-	s.mu.Lock()
-	s.got = append(s.got, e)
-	a := s.answers[min(len(s.got), len(s.answers))-1]
-	s.mu.Unlock()
-	for k, v := range a.header {
-		w.Header().Set(k, v)
-	}
-	w.WriteHeader(a.code)
-	io.WriteString(w, a.body)
+	httpsendtest.Server
+	t *testing.T
 }
 
 func (s *server) requests() []envelopeReq {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]envelopeReq(nil), s.got...)
+	var out []envelopeReq
+	for _, r := range s.Requests() {
+		out = append(out, s.envelope(r))
+	}
+	return out
+}
+
+func (s *server) envelope(r httpsendtest.Request) envelopeReq {
+	s.t.Helper()
+	body := r.Body
+	e := envelopeReq{path: r.Path, header: r.Header, raw: body}
+	lines := bytes.Split(bytes.TrimSuffix(body, []byte("\n")), []byte("\n"))
+	if len(lines) != 3 {
+		s.t.Errorf("envelope has %d lines, want 3:\n%s", len(lines), body)
+		return e
+	}
+	for i, dst := range []*map[string]any{&e.head, &e.item, &e.event} {
+		if err := json.Unmarshal(lines[i], dst); err != nil {
+			s.t.Errorf("envelope line %d: %v: %s", i+1, err, lines[i])
+		}
+	}
+	if n, _ := e.item["length"].(float64); int(n) != len(lines[2]) {
+		s.t.Errorf("item length %v, event is %d bytes", e.item["length"], len(lines[2]))
+	}
+	return e
 }
 
 func env(m map[string]string) func(string) (string, bool) {
@@ -98,7 +87,7 @@ func channel(settings map[string]any) config.Channel {
 // there; dsn is the DSN, given by the config.
 func start(t *testing.T, answers ...answer) (*Channel, *server, string) {
 	t.Helper()
-	s := &server{t: t, answers: answers}
+	s := &server{t: t, Server: httpsendtest.Server{Answers: answers}}
 	ts := httptest.NewServer(s)
 	t.Cleanup(ts.Close)
 	dsn := strings.Replace(ts.URL, "http://", "http://"+key+"@", 1) + "/42"
@@ -262,13 +251,13 @@ func TestFailures(t *testing.T) {
 		statuses []int
 		errHas   []string
 	}{
-		{"bad event", []answer{{code: 400, body: `{"detail":"invalid event envelope"}`}}, false, []int{400},
+		{"bad event", []answer{{Code: 400, Body: `{"detail":"invalid event envelope"}`}}, false, []int{400},
 			[]string{`sentry "sentry"`, "400 Bad Request", "invalid event envelope"}},
-		{"bad key echoed", []answer{{code: 403, body: `{"detail":"project key ` + key + ` disabled"}`}}, false, []int{403},
+		{"bad key echoed", []answer{{Code: 403, Body: `{"detail":"project key ` + key + ` disabled"}`}}, false, []int{403},
 			[]string{"403 Forbidden", "project key <redacted> disabled"}},
-		{"rate limited then ok", []answer{{code: 429, header: map[string]string{"Retry-After": "60", "X-Sentry-Rate-Limits": "60:error:key"}}, ok},
+		{"rate limited then ok", []answer{{Code: 429, Header: map[string]string{"Retry-After": "60", "X-Sentry-Rate-Limits": "60:error:key"}}, ok},
 			false, []int{429, 200}, nil},
-		{"5xx throughout", []answer{{code: 502, body: "bad gateway"}}, true, []int{502, 502, 502},
+		{"5xx throughout", []answer{{Code: 502, Body: "bad gateway"}}, true, []int{502, 502, 502},
 			[]string{"3 attempts failed", "502 Bad Gateway"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -300,10 +289,7 @@ func TestFailures(t *testing.T) {
 			notifytest.NoSecrets(t, []string{key, dsn}, append(texts, notifytest.Err(err))...)
 			// The channel still works after a failure (no SDK rate limit
 			// keeps later events back).
-			s.mu.Lock()
-			s.answers = []answer{ok}
-			s.got = nil
-			s.mu.Unlock()
+			s.Script(ok)
 			if retry, err := c.Notify(context.Background(), notifytest.Firing(config.Channel{})); err != nil || retry {
 				t.Errorf("next Notify = %v, %v", retry, err)
 			}
@@ -331,7 +317,7 @@ func TestNetworkError(t *testing.T) {
 
 // The DSN comes from dsn (with ${VAR}), else dsn_env, else SENTRY_DSN.
 func TestDSN(t *testing.T) {
-	s := &server{t: t, answers: []answer{ok}}
+	s := &server{t: t, Server: httpsendtest.Server{Answers: []answer{ok}}}
 	ts := httptest.NewServer(s)
 	defer ts.Close()
 	dsn := strings.Replace(ts.URL, "http://", "http://"+key+"@", 1) + "/7"
@@ -347,9 +333,7 @@ func TestDSN(t *testing.T) {
 		{"empty dsn falls back", map[string]any{"dsn": ""}, map[string]string{"SENTRY_DSN": dsn}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s.mu.Lock()
-			s.got = nil
-			s.mu.Unlock()
+			s.Script(ok)
 			c, err := New(channel(tc.settings), env(tc.env), nil)
 			if err != nil {
 				t.Fatal(err)

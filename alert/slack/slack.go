@@ -35,9 +35,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -47,9 +45,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cenkalti/backoff/v5"
-
 	"github.com/vigil-metrics/vigil/alert/config"
+	"github.com/vigil-metrics/vigil/alert/httpsend"
 	"github.com/vigil-metrics/vigil/alert/notify"
 	"github.com/vigil-metrics/vigil/alert/webhook"
 )
@@ -93,7 +90,6 @@ type Channel struct {
 	timeout  time.Duration
 	attempts int
 	delay    time.Duration
-	maxWait  time.Duration
 }
 
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
@@ -137,23 +133,10 @@ func New(ch config.Channel, lookupEnv func(string) (string, bool), client *http.
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("channel %q: %s %s: want the incoming webhook's http(s) URL", ch.Name, field, webhook.RedactURL(raw))
 	}
-	c := &Channel{name: ch.Name, url: raw, client: client, timeout: ch.Timeout, attempts: ch.RetryAttempts,
-		delay: ch.RetryDelay, maxWait: MaxRetryAfter}
+	p := httpsend.New(ch, client)
+	c := &Channel{name: ch.Name, url: raw, client: p.Client, timeout: p.Timeout, attempts: p.Attempts, delay: p.Delay}
 	c.channel, _ = ch.Settings["channel"].(string)
 	c.username, _ = ch.Settings["username"].(string)
-	if c.client == nil {
-		c.client = &http.Client{}
-	}
-	if c.timeout <= 0 {
-		c.timeout = DefaultTimeout
-	}
-	if _, set := ch.Settings["retry_attempts"]; !set && c.attempts <= 0 {
-		c.attempts = DefaultRetryAttempts
-	}
-	c.attempts = max(c.attempts, 1)
-	if c.delay <= 0 {
-		c.delay = DefaultRetryDelay
-	}
 	return c, nil
 }
 
@@ -393,97 +376,29 @@ func (c *Channel) Notify(ctx context.Context, n notify.Notification) (retry bool
 	if err != nil {
 		return false, err
 	}
-	b := backoff.NewExponentialBackOff()
-	b.InitialInterval = c.delay
-	b.Multiplier = 2
-	b.RandomizationFactor = 0
-	b.MaxInterval = 64 * c.delay
-
-	var last result
-	stop, tries := false, 0
-	op := func() (struct{}, error) {
-		tries++
-		last = c.attempt(ctx, body)
-		if n.Attempt != nil {
-			n.Attempt(tries, last.status, last.err)
-		}
-		switch {
-		case last.err == nil:
-			return struct{}{}, nil
-		case !last.retry, last.wait > c.maxWait:
-			stop = true
-			return struct{}{}, backoff.Permanent(last.err)
-		case last.wait > 0:
-			return struct{}{}, &backoff.RetryAfterError{Duration: last.wait}
-		}
-		return struct{}{}, last.err
+	p := httpsend.Poster{Client: c.client, Timeout: c.timeout, Attempts: c.attempts, Delay: c.delay,
+		MaxRetryAfter: MaxRetryAfter, MaxErrorBody: maxErrorBody, Scrub: c.redact, Classify: c.classify}
+	h := http.Header{"Content-Type": {"application/json; charset=utf-8"}, "User-Agent": {"vigil"}}
+	if _, retry, err = p.Do(ctx, &httpsend.Request{URL: c.url, Header: h, Body: body}, nil, n.Attempt); err != nil {
+		return retry, fmt.Errorf("slack %q: %w", c.name, err)
 	}
-	_, rerr := backoff.Retry(ctx, op, backoff.WithBackOff(b), backoff.WithMaxTries(uint(c.attempts)), backoff.WithMaxElapsedTime(0))
-	switch {
-	case rerr == nil:
-		return false, nil
-	case stop && !last.retry:
-		return false, fmt.Errorf("slack %q: %w", c.name, last.err)
-	case stop:
-		return true, fmt.Errorf("slack %q: %w; not waiting longer than %s in this run, a later run retries", c.name, last.err, c.maxWait)
-	}
-	if cerr := ctx.Err(); cerr != nil {
-		if last.err == nil {
-			return true, fmt.Errorf("slack %q: not sent: %w", c.name, cerr)
-		}
-		return true, fmt.Errorf("slack %q: gave up after %d of %d attempts: %w (last error: %w)", c.name, tries, c.attempts, cerr, last.err)
-	}
-	return true, fmt.Errorf("slack %q: %d attempts failed, last: %w", c.name, tries, last.err)
+	return false, nil
 }
 
-type result struct {
-	status int
-	err    error
-	retry  bool
-	wait   time.Duration
-}
-
-func (c *Channel) attempt(ctx context.Context, body []byte) result {
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	shown := webhook.RedactURL(c.url)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
-	if err != nil {
-		return result{err: fmt.Errorf("POST %s: cannot build the request", shown)}
-	}
-	req.Header.Set("Content-Type", "application/json; charset=utf-8")
-	req.Header.Set("User-Agent", "vigil")
-	resp, err := c.client.Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = &url.Error{Op: ue.Op, URL: shown, Err: ue.Err}
-		} else {
-			err = errors.New(c.redact(err.Error()))
-		}
-		return result{err: err, retry: true}
-	}
-	defer resp.Body.Close()
-	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	code := resp.StatusCode
-	if code/100 == 2 {
-		return result{status: code}
-	}
-	text := c.redact(strings.TrimSpace(string(snippet)))
-	e := &Error{URL: shown, Code: code, Text: text}
-	r := result{status: code, err: e}
+// classify reads Slack's failed answer as an Error with what to fix; 429
+// (waiting as its Retry-After asks) and 5xx are transient.
+func (c *Channel) classify(_ *httpsend.Request, shown string, resp *httpsend.Response) httpsend.Verdict {
+	code := resp.Status
+	e := &Error{URL: shown, Code: code, Text: c.redact(strings.TrimSpace(string(resp.Body)))}
+	v := httpsend.Verdict{Err: e, Retry: httpsend.Transient(code)}
 	switch {
 	case code == http.StatusTooManyRequests:
 		e.Hint = "rate limited by Slack"
-		r.retry = true
-		if n, err := strconv.Atoi(strings.TrimSpace(resp.Header.Get("Retry-After"))); err == nil && n > 0 {
-			r.wait = time.Duration(n) * time.Second
-			e.Hint += fmt.Sprintf(" for %s", r.wait)
+		if v.Wait = httpsend.RetryAfter(resp.Header); v.Wait > 0 {
+			e.Hint += fmt.Sprintf(" for %s", v.Wait)
 		}
 	case code >= 500:
 		e.Hint = "Slack failed to answer"
-		r.retry = true
 	case code == http.StatusBadRequest:
 		e.Hint = "Slack refused the message as invalid"
 	case code == http.StatusForbidden:
@@ -493,7 +408,7 @@ func (c *Channel) attempt(ctx context.Context, body []byte) result {
 	case code == http.StatusGone:
 		e.Hint = "the webhook's Slack channel is archived: unarchive it or create a webhook for another channel"
 	}
-	return r
+	return v
 }
 
 // redact hides the URL's secret parts in s (a response, an error): the

@@ -49,33 +49,28 @@
 package webhook
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/cenkalti/backoff/v5"
-
 	"github.com/vigil-metrics/vigil/alert/config"
+	"github.com/vigil-metrics/vigil/alert/httpsend"
 )
 
 // Defaults for what the channel leaves out. Timeout matches the reference
 // design; three tries with a short first delay ride out a receiver restart
 // without holding a cron run for long.
 const (
-	DefaultTimeout       = 10 * time.Second
-	DefaultRetryAttempts = 3
-	DefaultRetryDelay    = time.Second
+	DefaultTimeout       = httpsend.DefaultTimeout
+	DefaultRetryAttempts = httpsend.DefaultRetryAttempts
+	DefaultRetryDelay    = httpsend.DefaultRetryDelay
 	// MaxRetryAfter caps a server's Retry-After, so a receiver cannot stall
 	// an evaluate run; beyond it the next run retries instead.
-	MaxRetryAfter = 30 * time.Second
+	MaxRetryAfter = httpsend.MaxRetryAfter
 )
 
 // Payload formats, the values of a webhook channel's format setting
@@ -100,15 +95,14 @@ type Sender struct {
 	// error of this package. Set it before the Sender is first used.
 	OnAttempt func(try int, status int, err error)
 
-	name          string
-	format        string
-	url           string
-	headers       http.Header
-	client        *http.Client
-	timeout       time.Duration // per attempt
-	attempts      int
-	delay         time.Duration
-	maxRetryAfter time.Duration
+	name     string
+	format   string
+	url      string
+	headers  http.Header
+	client   *http.Client
+	timeout  time.Duration // per attempt
+	attempts int
+	delay    time.Duration
 }
 
 // New builds the sender for ch, which must be a webhook channel with an
@@ -128,18 +122,10 @@ func New(ch config.Channel, client *http.Client) (*Sender, error) {
 	if raw == "" {
 		return nil, fmt.Errorf("channel %q: url is required", ch.Name)
 	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		// url.Parse's error quotes the whole URL; drop it.
-		return nil, fmt.Errorf("channel %q: url %s is not a valid URL", ch.Name, RedactURL(raw))
+	if _, err := httpsend.CheckURL("url", raw); err != nil {
+		return nil, fmt.Errorf("channel %q: %w", ch.Name, err)
 	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("channel %q: url %s: want an http or https URL", ch.Name, RedactURL(raw))
-	}
-	if u.Host == "" {
-		return nil, fmt.Errorf("channel %q: url %s has no host", ch.Name, RedactURL(raw))
-	}
-	headers, err := readHeaders(ch.Settings["headers"])
+	headers, err := httpsend.ReadHeaders(ch.Settings["headers"])
 	if err != nil {
 		return nil, fmt.Errorf("channel %q: %w", ch.Name, err)
 	}
@@ -151,66 +137,11 @@ func New(ch config.Channel, client *http.Client) (*Sender, error) {
 		}
 		format = f
 	}
-	if client == nil {
-		client = &http.Client{}
-	}
-	s := &Sender{
-		name: ch.Name, format: format, url: raw, headers: headers, client: client,
-		timeout: ch.Timeout, attempts: ch.RetryAttempts, delay: ch.RetryDelay,
-		maxRetryAfter: MaxRetryAfter,
-	}
-	if s.timeout <= 0 {
-		s.timeout = DefaultTimeout
-	}
-	if _, set := ch.Settings["retry_attempts"]; !set && s.attempts <= 0 {
-		s.attempts = DefaultRetryAttempts
-	}
-	if s.attempts < 1 {
-		s.attempts = 1
-	}
-	if s.delay <= 0 {
-		s.delay = DefaultRetryDelay
-	}
-	return s, nil
-}
-
-// readHeaders accepts the config's map[string]string and, for channels
-// built by hand, map[string]any with string values.
-func readHeaders(v any) (http.Header, error) {
-	h := http.Header{}
-	add := func(k, v string) error {
-		if k == "" || strings.ContainsAny(k, " \t\r\n:") {
-			return fmt.Errorf("headers: %q is not a valid header name", k)
-		}
-		// The value may be a secret (Authorization), so it is never quoted.
-		if strings.ContainsAny(v, "\r\n") {
-			return fmt.Errorf("headers: the value of %s contains a line break", k)
-		}
-		h.Set(k, v)
-		return nil
-	}
-	switch m := v.(type) {
-	case nil:
-	case map[string]string:
-		for k, v := range m {
-			if err := add(k, v); err != nil {
-				return nil, err
-			}
-		}
-	case map[string]any:
-		for k, v := range m {
-			s, ok := v.(string)
-			if !ok {
-				return nil, fmt.Errorf("headers: the value of %s is a %T, want a string", k, v)
-			}
-			if err := add(k, s); err != nil {
-				return nil, err
-			}
-		}
-	default:
-		return nil, fmt.Errorf("headers: want a mapping of strings, got %T", v)
-	}
-	return h, nil
+	p := httpsend.New(ch, client)
+	return &Sender{
+		name: ch.Name, format: format, url: raw, headers: headers, client: p.Client,
+		timeout: p.Timeout, attempts: p.Attempts, delay: p.Delay,
+	}, nil
 }
 
 // Name is the channel's name.
@@ -274,112 +205,28 @@ func (s *Sender) Notify(ctx context.Context, m Message) (retry bool, err error) 
 
 // post sends body with the retries Notify describes.
 func (s *Sender) post(ctx context.Context, body []byte) (retry bool, err error) {
-	b := backoff.NewExponentialBackOff()
-	b.InitialInterval = s.delay
-	b.Multiplier = 2
-	b.RandomizationFactor = 0 // one process per cron run: no herd to spread
-	b.MaxInterval = 64 * s.delay
-
-	// The backoff library only needs to know whether and when to retry;
-	// last keeps the real outcome, so the error returned to the caller is
-	// ours and its retry decision does not depend on the library's wrapping.
-	var last error
-	permanent := false
-	tries := 0
-	op := func() (struct{}, error) {
-		tries++
-		res := s.attempt(ctx, body)
-		if s.OnAttempt != nil {
-			s.OnAttempt(tries, res.status, res.err)
-		}
-		last = res.err
-		switch {
-		case res.err == nil:
-			return struct{}{}, nil
-		case !res.retry:
-			permanent = true
-			return struct{}{}, backoff.Permanent(res.err)
-		case res.retryAfter > 0:
-			return struct{}{}, &backoff.RetryAfterError{Duration: res.retryAfter}
-		}
-		return struct{}{}, res.err
-	}
-	_, rerr := backoff.Retry(ctx, op,
-		backoff.WithBackOff(b),
-		backoff.WithMaxTries(uint(s.attempts)),
-		backoff.WithMaxElapsedTime(0), // attempts and ctx bound the time
-	)
-	if rerr == nil {
-		return false, nil
-	}
-	if permanent {
-		return false, fmt.Errorf("webhook %q: %w", s.name, last)
-	}
-	if cerr := ctx.Err(); cerr != nil {
-		if last == nil { // stopped before the first attempt
-			return true, fmt.Errorf("webhook %q: not sent: %w", s.name, cerr)
-		}
-		return true, fmt.Errorf("webhook %q: gave up after %d of %d attempts: %w (last error: %w)", s.name, tries, s.attempts, cerr, last)
-	}
-	return true, fmt.Errorf("webhook %q: %d attempts failed, last: %w", s.name, tries, last)
-}
-
-// result is one attempt's outcome.
-type result struct {
-	status     int // the response's status code, 0 when none came
-	err        error
-	retry      bool
-	retryAfter time.Duration // > 0: the server asked for this wait
-}
-
-// attempt makes one POST under the channel's timeout.
-func (s *Sender) attempt(ctx context.Context, body []byte) result {
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(body))
-	if err != nil {
-		// Unreachable for a URL New accepted; never wrap err, it quotes the URL.
-		return result{err: fmt.Errorf("build request for %s", RedactURL(s.url))}
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "vigil")
+	p := httpsend.Poster{Client: s.client, Timeout: s.timeout, Attempts: s.attempts, Delay: s.delay,
+		MaxRetryAfter: MaxRetryAfter, MaxErrorBody: maxErrorBody, Classify: classify}
+	h := http.Header{"Content-Type": {"application/json"}, "User-Agent": {"vigil"}}
 	for k, v := range s.headers {
-		req.Header[k] = v
+		h[k] = v
 	}
-	resp, err := s.client.Do(req)
+	_, retry, err = p.Do(ctx, &httpsend.Request{URL: s.url, Header: h, Body: body}, nil, s.OnAttempt)
 	if err != nil {
-		return result{err: redactErr(err, s.url), retry: true}
+		return retry, fmt.Errorf("webhook %q: %w", s.name, err)
 	}
-	defer resp.Body.Close()
-	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	// Drain a little more so the connection can be reused.
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-
-	code := resp.StatusCode
-	if code/100 == 2 {
-		return result{status: code}
-	}
-	err = &StatusError{URL: RedactURL(s.url), Code: code, Body: strings.TrimSpace(string(snippet))}
-	switch {
-	case code == http.StatusTooManyRequests:
-		return result{status: code, err: err, retry: true, retryAfter: s.retryAfter(resp.Header.Get("Retry-After"))}
-	case code >= 500:
-		return result{status: code, err: err, retry: true}
-	}
-	return result{status: code, err: err}
+	return false, nil
 }
 
-// retryAfter reads a Retry-After in seconds. The HTTP-date form is not
-// honoured (it would need the clock); it falls back to the backoff delay.
-func (s *Sender) retryAfter(v string) time.Duration {
-	n, err := strconv.Atoi(strings.TrimSpace(v))
-	if err != nil || n <= 0 {
-		return 0
+// classify reads a failed answer as a StatusError; 429 (waiting as its
+// Retry-After asks, capped at MaxRetryAfter) and 5xx are transient.
+func classify(_ *httpsend.Request, shown string, resp *httpsend.Response) httpsend.Verdict {
+	v := httpsend.Verdict{Err: &StatusError{URL: shown, Code: resp.Status, Body: strings.TrimSpace(string(resp.Body))},
+		Retry: httpsend.Transient(resp.Status)}
+	if resp.Status == http.StatusTooManyRequests {
+		v.Wait = min(httpsend.RetryAfter(resp.Header), MaxRetryAfter)
 	}
-	if d := time.Duration(n) * time.Second; d < s.maxRetryAfter {
-		return d
-	}
-	return s.maxRetryAfter
+	return v
 }
 
 // StatusError is a non-2xx answer.
@@ -397,29 +244,9 @@ func (e *StatusError) Error() string {
 	return msg
 }
 
-// redactErr replaces the URL in the client's *url.Error with its redacted
-// form, keeping the error's type and cause for errors.As/Is.
-func redactErr(err error, raw string) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return &url.Error{Op: ue.Op, URL: RedactURL(raw), Err: ue.Err}
-	}
-	return err
-}
-
 // RedactURL returns raw with everything that may be a secret removed: the
 // user info, the path, the query and the fragment, leaving scheme and host
 // ("https://hooks.slack.com/<redacted>"). Alertmanager's RedactURL hides
 // only the user's password; webhook services put tokens in the path, so
 // vigil hides more. A URL that does not parse is hidden entirely.
-func RedactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return "<redacted URL>"
-	}
-	out := u.Scheme + "://" + u.Host
-	if u.User != nil || (u.Path != "" && u.Path != "/") || u.RawPath != "" || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
-		out += "/<redacted>"
-	}
-	return out
-}
+func RedactURL(raw string) string { return httpsend.RedactURL(raw) }

@@ -226,16 +226,6 @@ func TestNotifyRetryAfter(t *testing.T) {
 	}
 }
 
-func TestRetryAfterCapped(t *testing.T) {
-	s := &Sender{maxRetryAfter: 2 * time.Second}
-	for in, want := range map[string]time.Duration{"1": time.Second, "3600": 2 * time.Second, "": 0, "x": 0, "-1": 0,
-		"Wed, 21 Oct 2015 07:28:00 GMT": 0} {
-		if got := s.retryAfter(in); got != want {
-			t.Errorf("retryAfter(%q) = %v, want %v", in, got, want)
-		}
-	}
-}
-
 func TestNotifyExhausted(t *testing.T) {
 	r := &recorder{answers: []int{500}}
 	s := start(t, r, nil)
