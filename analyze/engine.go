@@ -514,6 +514,61 @@ type group struct {
 	labels map[string]string
 }
 
+// selection is a selector's series, grouped, in the selection table.
+type selection struct {
+	groups                  []group
+	typ                     store.Type // "" when no series has the name
+	agg                     metricpath.Agg
+	set                     int64 // the selection's id; meaningful only with groups
+	selStore, selID, selGrp []int64
+}
+
+// selectionOf finds a selector's series, checks the metric's type against
+// the aggregation, groups the matching series by the selector's by labels
+// and fills the selection table with them (when any matched).
+func (d *DB) selectionOf(ctx context.Context, s *metricpath.Selector) (*selection, error) {
+	series, err := d.seriesOf(ctx, s.Name)
+	if err != nil {
+		return nil, err
+	}
+	sl := &selection{}
+	groupIdx := map[string]int{}
+	allTypes := make([]string, 0, len(series))
+	allStores := make([]int64, 0, len(series))
+	for _, sr := range series {
+		allTypes, allStores = append(allTypes, sr.typ), append(allStores, sr.store)
+		labels := sr.labels
+		if !s.Match(s.Name, labels) {
+			continue
+		}
+		gl := map[string]string{}
+		for _, b := range s.By {
+			if v := labels[b]; v != "" {
+				gl[b] = v
+			}
+		}
+		key := store.CanonicalLabels(gl)
+		g, ok := groupIdx[key]
+		if !ok {
+			g = len(sl.groups)
+			groupIdx[key] = g
+			sl.groups = append(sl.groups, group{labels: gl})
+		}
+		sl.selStore, sl.selID, sl.selGrp = append(sl.selStore, sr.store), append(sl.selID, sr.id), append(sl.selGrp, int64(g))
+	}
+	if sl.typ, err = d.seriesTypes(s, allTypes, allStores); err != nil {
+		return nil, err
+	}
+	sl.agg = resolveAgg(s.Agg, sl.typ)
+	if len(sl.groups) == 0 {
+		return sl, nil
+	}
+	if sl.set, err = d.fillSelection(ctx, sl.selStore, sl.selID, sl.selGrp); err != nil {
+		return nil, err
+	}
+	return sl, nil
+}
+
 // seriesTypes checks that a metric has one type in all stores and that the
 // aggregation takes it; it returns the type ("" for no series).
 func (d *DB) seriesTypes(s *metricpath.Selector, typ []string, stores []int64) (store.Type, error) {
@@ -539,50 +594,18 @@ func (d *DB) seriesTypes(s *metricpath.Selector, typ []string, stores []int64) (
 }
 
 func (d *DB) evalSelector(ctx context.Context, s *metricpath.Selector, w Window) ([]Result, store.Type, error) {
-	series, err := d.seriesOf(ctx, s.Name)
+	sl, err := d.selectionOf(ctx, s)
 	if err != nil {
 		return nil, "", err
 	}
-	groupIdx := map[string]int{}
-	var groups []group
-	var selStore, selID, selGrp []int64
-	allTypes := make([]string, 0, len(series))
-	allStores := make([]int64, 0, len(series))
-	for _, sr := range series {
-		allTypes, allStores = append(allTypes, sr.typ), append(allStores, sr.store)
-		labels := sr.labels
-		if !s.Match(s.Name, labels) {
-			continue
-		}
-		gl := map[string]string{}
-		for _, b := range s.By {
-			if v := labels[b]; v != "" {
-				gl[b] = v
-			}
-		}
-		key := store.CanonicalLabels(gl)
-		g, ok := groupIdx[key]
-		if !ok {
-			g = len(groups)
-			groupIdx[key] = g
-			groups = append(groups, group{labels: gl})
-		}
-		selStore, selID, selGrp = append(selStore, sr.store), append(selID, sr.id), append(selGrp, int64(g))
-	}
-	typ, err := d.seriesTypes(s, allTypes, allStores)
-	if err != nil {
-		return nil, "", err
-	}
+	typ, groups := sl.typ, sl.groups
 	if len(groups) == 0 {
 		return []Result{}, typ, nil
 	}
-	set, err := d.fillSelection(ctx, selStore, selID, selGrp)
-	if err != nil {
-		return nil, "", err
-	}
+	set, selStore, selID, selGrp := sl.set, sl.selStore, sl.selID, sl.selGrp
 	start, end := w.bounds()
 	perSeries := len(selID) == len(groups)
-	agg := resolveAgg(s.Agg, typ)
+	agg := sl.agg
 	vals, err := d.aggregate(ctx, agg, start, end, perSeries, set, selStore, selID, selGrp)
 	if err != nil {
 		return nil, "", fmt.Errorf("evaluate %s: %w", s, err)

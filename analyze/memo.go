@@ -43,7 +43,9 @@ type memo struct {
 	aggs      map[aggKey]map[int]groupValue
 	live      map[liveKey][]int
 	stmts     map[string]*sql.Stmt
-	oneThread bool // SET threads = 1 is in force
+	cells     map[cellKey][]cell // bucket answers (buckets.go), read-only once kept
+	cellCount int                // cells kept
+	oneThread bool               // SET threads = 1 is in force
 }
 
 // maxSelRows bounds the selection table: past it, the kept selections
@@ -86,6 +88,7 @@ func (d *DB) resetMemo() {
 		aggs:   map[aggKey]map[int]groupValue{},
 		live:   map[liveKey][]int{},
 		stmts:  map[string]*sql.Stmt{},
+		cells:  map[cellKey][]cell{},
 	}
 }
 
@@ -181,6 +184,7 @@ func (d *DB) fillSelection(ctx context.Context, st, id, grp []int64) (int64, err
 		// the answers over them go too, to keep the memo bounded.
 		d.memo.sets, d.memo.setRows = map[string]int64{}, 0
 		d.memo.aggs, d.memo.live = map[aggKey]map[int]groupValue{}, map[liveKey][]int{}
+		d.memo.cells, d.memo.cellCount = map[cellKey][]cell{}, 0
 	}
 	set := d.memo.nextSet
 	err := d.conn.Raw(func(dc any) error {

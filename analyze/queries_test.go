@@ -41,6 +41,11 @@ func TestEveryEmbeddedQueryRuns(t *testing.T) {
 		"agg_count_le":          {start, end, 35.0, set},
 		"agg_stddev_pop_scaled": {start, end, set},
 		"agg_sum_exact":         {start, end, set}, "groups_with_samples_by": {end, set}, "agg_values": {start, end, set},
+		"buckets_sum": {start, end, int64(60000), set}, "buckets_avg": {start, end, int64(60000), set},
+		"buckets_min": {start, end, int64(60000), set}, "buckets_max": {start, end, int64(60000), set},
+		"buckets_last": {start, end, int64(60000), set}, "buckets_count_le": {start, end, int64(60000), set, 35.0},
+		"buckets_values":   {start, end, int64(60000), int64(60), set},
+		"buckets_first_ts": {end, set},
 	}
 	// Queries that run on a store (SQLite, "?" parameters).
 	inStore := map[string][]any{

@@ -21,6 +21,13 @@ import (
 // database/sql would cost a few hundred), into one slice per group. ok is
 // false when this build has no Arrow support (see values_noarrow.go).
 func (d *DB) groupValues(ctx context.Context, start, end, set int64, groups int) (vals [][]float64, ok bool, err error) {
+	return d.groupValuesOf(ctx, "agg_values", []any{start, end, set}, groups)
+}
+
+// groupValuesOf is groupValues for any query whose rows are (group INTEGER,
+// value DOUBLE) with groups in [0, groups): agg_values, or buckets_values,
+// whose "group" is a (group, bucket) cell.
+func (d *DB) groupValuesOf(ctx context.Context, qname string, args []any, groups int) (vals [][]float64, ok bool, err error) {
 	// The Arrow batches are kept while groups are counted, then one
 	// counting-sort pass places each group's values in one exactly sized
 	// buffer: growing a slice per group, or copying the batches into Go
@@ -43,7 +50,7 @@ func (d *DB) groupValues(ctx context.Context, start, end, set int64, groups int)
 		if err != nil {
 			return err
 		}
-		rr, err := ar.QueryContext(ctx, queries.Get("agg_values"), start, end, set)
+		rr, err := ar.QueryContext(ctx, queries.Get(qname), args...)
 		if err != nil {
 			return err
 		}

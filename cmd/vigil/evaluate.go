@@ -226,6 +226,11 @@ func (a *app) runEvaluate(cmd *cobra.Command, o *evaluateOptions) error {
 	if err != nil {
 		return err
 	}
+	// A dynamic rule's threshold: the tuned one when the state DB holds
+	// one (vigil threshold tune), else the config's.
+	if err := a.useTunedThresholds(cmd, cfg); err != nil {
+		return err
+	}
 	if len(cfg.RecordingRules) > 0 && o.RecordDB == "" && !o.DryRun {
 		a.log.Warn("recording_rules are not evaluated without --record-db")
 	}
