@@ -44,14 +44,14 @@ func Example() {
 
 	invoices := r.Counter("invoices_total", map[string]string{"currency": "EUR"}) // keep handles on hot paths
 	invoices.Inc()
-	invoices.Add(2)
+	invoices.Add(2) // increments within a second (Options.Resolution) are one row
 	r.Gauge("queue_depth", nil).Set(17)
 	r.Histogram("render_ms", nil).Observe(41.5)
 
 	r.Flush(context.Background())
 	show(r)
 	// Output:
-	// invoices_total counter {"currency":"EUR"} 3 2
+	// invoices_total counter {"currency":"EUR"} 3 1
 	// queue_depth gauge {} 17 1
 	// render_ms histogram {} 41.5 1
 }
@@ -93,7 +93,7 @@ func ExampleRecorder_Monitor() {
 	}
 	// Output:
 	// error: index unavailable
-	// rag_query_failed_total {"error":"errorString","status":"failed","user_type":"premium"}
+	// rag_query_failed_total {"error":"error","status":"failed","user_type":"premium"}
 	// rag_query_started_total {"user_type":"premium"}
 }
 
@@ -115,7 +115,7 @@ func ExampleRecorder_Middleware() {
 	r.Flush(context.Background())
 	show(r)
 	// Output:
-	// http_requests_total counter {"endpoint":"/api/users/{id}","method":"GET","status":"200"} 3 3
+	// http_requests_total counter {"endpoint":"/api/users/{id}","method":"GET","status":"200"} 3 1
 	// response_time_ms histogram {"endpoint":"/api/users/{id}","method":"GET"} 0 3
 }
 
@@ -134,4 +134,80 @@ func ExampleRecorder_TrackAvailability() {
 	// sli_latency_requests_total counter {"fast":"true","service":"checkout"} 1 1
 	// sli_request_duration_ms histogram {"service":"checkout","success":"true"} 120 1
 	// sli_requests_total counter {"service":"checkout","success":"true"} 1 1
+}
+
+func ExampleRecorder_StartTimer() {
+	path, cleanup := tempStore()
+	defer cleanup()
+	r, _ := collect.Open(path, collect.Options{Now: clock})
+	defer r.Close()
+
+	func() {
+		t := r.StartTimer("checkout_duration_seconds", map[string]string{"region": "eu"})
+		defer t.ObserveDurationWith(map[string]string{"status": "ok"}) // labels known at the end
+		// ... the work being timed ...
+	}()
+
+	r.Flush(context.Background())
+	show(r)
+	// Output:
+	// checkout_duration_seconds histogram {"region":"eu","status":"ok"} 0 1
+}
+
+func ExampleRecorder_NewCounter() {
+	path, cleanup := tempStore()
+	defer cleanup()
+	r, _ := collect.Open(path, collect.Options{Now: clock})
+	defer r.Close()
+
+	if _, err := r.NewCounter("orders-created", nil); errors.Is(err, collect.ErrInvalid) {
+		fmt.Println(err)
+	}
+	orders := r.MustCounter("orders_created_total", nil) // panics on a mistake: for handles made at start-up
+	orders.Inc()
+	if _, err := r.NewGauge("orders_created_total", nil); errors.Is(err, collect.ErrTypeConflict) {
+		fmt.Println(err)
+	}
+	// Output:
+	// metric "orders-created": invalid metric: invalid metric name "orders-created" (want [a-zA-Z_:][a-zA-Z0-9_:]*)
+	// metric "orders_created_total" as a gauge: metric name already used with another type (a counter)
+}
+
+func ExampleRecorder_GaugeFunc() {
+	path, cleanup := tempStore()
+	defer cleanup()
+	r, _ := collect.Open(path, collect.Options{Now: clock, ConstLabels: map[string]string{"host": "web-1"}})
+	defer r.Close()
+
+	queue := []string{"a", "b", "c"}
+	r.GaugeFunc("queue_length", nil, func() float64 { return float64(len(queue)) }) // read at every flush
+
+	r.Flush(context.Background())
+	show(r)
+	// Output:
+	// queue_length gauge {"host":"web-1"} 3 1
+}
+
+func ExampleClassifyErrors() {
+	path, cleanup := tempStore()
+	defer cleanup()
+	errNotFound := errors.New("not found")
+	r, _ := collect.Open(path, collect.Options{Now: clock,
+		ErrorClassifier: collect.ClassifyErrors(collect.ErrorClass{Err: errNotFound, Label: "not_found"})})
+	defer r.Close()
+
+	r.Monitor(context.Background(), "lookup", nil, func(context.Context) error {
+		return fmt.Errorf("user 42: %w", errNotFound)
+	})
+
+	r.Flush(context.Background())
+	rows, _ := r.Store().DB.Query(`SELECT labels FROM metrics WHERE name = 'lookup_failed_total'`)
+	defer rows.Close()
+	for rows.Next() {
+		var labels string
+		rows.Scan(&labels)
+		fmt.Println(labels)
+	}
+	// Output:
+	// {"error":"not_found","status":"failed"}
 }

@@ -2,18 +2,23 @@ package collect
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"os"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vigil-metrics/vigil/collect/store"
 )
 
-// Counter records increments. The zero value (for a refused series)
-// records nothing.
+// Counter records increments. The zero value, a handle from a nil
+// Recorder, records nothing; a handle refused by a non-strict Recorder
+// counts every call in Stats().Invalid.
 type Counter struct {
 	r *Recorder
 	s *series
@@ -31,33 +36,252 @@ type Histogram struct {
 	s *series
 }
 
+// handle resolves name{labels} with the constant labels merged in.
+func (r *Recorder) handle(name string, typ store.Type, labels map[string]string) (*series, error) {
+	if len(r.opt.ConstLabels) > 0 {
+		labels = merge(r.opt.ConstLabels, labels)
+	}
+	return r.lookupErr(name, typ, labels, r.opt.Service)
+}
+
+// merge returns base overlaid with over (a new map when both are set).
+func merge(base, over map[string]string) map[string]string {
+	if len(over) == 0 {
+		return base
+	}
+	if len(base) == 0 {
+		return over
+	}
+	m := make(map[string]string, len(base)+len(over))
+	for k, v := range base {
+		m[k] = v
+	}
+	for k, v := range over {
+		m[k] = v
+	}
+	return m
+}
+
+// handleOrLog is the constructors without an error: a mistake panics in
+// Strict mode; otherwise it was logged once and the handle counts each
+// use as invalid. A series refused by MaxSeries (not a mistake in the
+// code) never panics.
+func (r *Recorder) handleOrLog(name string, typ store.Type, labels map[string]string) *series {
+	s, err := r.handle(name, typ, labels)
+	if err != nil && r.opt.Strict && !errors.Is(err, ErrTooManySeries) {
+		panic("collect: " + err.Error())
+	}
+	return s
+}
+
 // Counter returns the counter name{labels}. Keep the handle for hot paths;
-// looking it up again does not allocate either.
+// looking it up again does not allocate either. A mistake (see NewCounter)
+// is logged once, or panics in Strict mode.
 func (r *Recorder) Counter(name string, labels map[string]string) Counter {
-	return Counter{r, r.lookup(name, store.Counter, labels, r.opt.Service)}
+	if r == nil {
+		return Counter{}
+	}
+	return Counter{r, r.handleOrLog(name, store.Counter, labels)}
 }
 
 // Gauge returns the gauge name{labels}.
 func (r *Recorder) Gauge(name string, labels map[string]string) Gauge {
-	return Gauge{r, r.lookup(name, store.Gauge, labels, r.opt.Service)}
+	if r == nil {
+		return Gauge{}
+	}
+	return Gauge{r, r.handleOrLog(name, store.Gauge, labels)}
 }
 
 // Histogram returns the histogram name{labels}.
 func (r *Recorder) Histogram(name string, labels map[string]string) Histogram {
-	return Histogram{r, r.lookup(name, store.Histogram, labels, r.opt.Service)}
+	if r == nil {
+		return Histogram{}
+	}
+	return Histogram{r, r.handleOrLog(name, store.Histogram, labels)}
 }
 
-// Add records an increment (v >= 0).
-func (c Counter) Add(v float64) { c.r.recordNow(c.s, v) }
+// NewCounter returns the counter name{labels}, or an error matching
+// ErrInvalid (bad name or label), ErrTypeConflict (the name is another
+// type's) or ErrTooManySeries. It neither logs nor counts the mistake.
+func (r *Recorder) NewCounter(name string, labels map[string]string) (Counter, error) {
+	if r == nil {
+		return Counter{}, nil
+	}
+	s, err := r.handle(name, store.Counter, labels)
+	if err != nil {
+		return Counter{}, err
+	}
+	return Counter{r, s}, nil
+}
+
+// NewGauge is NewCounter for a gauge.
+func (r *Recorder) NewGauge(name string, labels map[string]string) (Gauge, error) {
+	if r == nil {
+		return Gauge{}, nil
+	}
+	s, err := r.handle(name, store.Gauge, labels)
+	if err != nil {
+		return Gauge{}, err
+	}
+	return Gauge{r, s}, nil
+}
+
+// NewHistogram is NewCounter for a histogram.
+func (r *Recorder) NewHistogram(name string, labels map[string]string) (Histogram, error) {
+	if r == nil {
+		return Histogram{}, nil
+	}
+	s, err := r.handle(name, store.Histogram, labels)
+	if err != nil {
+		return Histogram{}, err
+	}
+	return Histogram{r, s}, nil
+}
+
+// MustCounter is NewCounter that panics on an error, for handles made
+// once at start-up (package-level variables).
+func (r *Recorder) MustCounter(name string, labels map[string]string) Counter {
+	return must(r.NewCounter(name, labels))
+}
+
+// MustGauge is NewGauge that panics on an error.
+func (r *Recorder) MustGauge(name string, labels map[string]string) Gauge {
+	return must(r.NewGauge(name, labels))
+}
+
+// MustHistogram is NewHistogram that panics on an error.
+func (r *Recorder) MustHistogram(name string, labels map[string]string) Histogram {
+	return must(r.NewHistogram(name, labels))
+}
+
+func must[H any](h H, err error) H {
+	if err != nil {
+		panic("collect: " + err.Error())
+	}
+	return h
+}
+
+// Add records an increment (v >= 0; a negative or NaN one panics in
+// Strict mode, else it is counted in Stats().Invalid and logged once).
+// With coalescing it is an atomic add on the series: no lock, no
+// allocation, no clock read.
+func (c Counter) Add(v float64) {
+	s := c.s
+	if s == nil || !s.coalesce {
+		c.r.recordNow(s, v)
+		return
+	}
+	if !(v >= 0) || v > math.MaxFloat64 {
+		c.r.invalidValue(s, store.ValidateValue(store.Counter, v))
+		return
+	}
+	if s.bucket.Load() != c.r.cur.Load() && !c.r.rollover(s) {
+		return
+	}
+	if u := uint64(v); v < 1<<53 && float64(u) == v {
+		s.accInt.Add(u)
+	} else {
+		addFloat(&s.accF, v)
+	}
+}
 
 // Inc records an increment of 1.
-func (c Counter) Inc() { c.Add(1) }
+func (c Counter) Inc() {
+	s := c.s
+	if s == nil || !s.coalesce {
+		c.r.recordNow(s, 1)
+		return
+	}
+	if s.bucket.Load() != c.r.cur.Load() && !c.r.rollover(s) {
+		return
+	}
+	s.accInt.Add(1)
+}
 
 // Set records the gauge's current value.
-func (g Gauge) Set(v float64) { g.r.recordNow(g.s, v) }
+func (g Gauge) Set(v float64) {
+	s := g.s
+	if s == nil {
+		g.r.recordNow(s, v)
+		return
+	}
+	if v != v || math.IsInf(v, 0) {
+		g.r.invalidValue(s, store.ValidateValue(store.Gauge, v))
+		return
+	}
+	if !s.coalesce {
+		s.gval.Store(math.Float64bits(v))
+		g.r.recordNow(s, v)
+		return
+	}
+	if s.bucket.Load() != g.r.cur.Load() && !g.r.rollover(s) {
+		return
+	}
+	s.gval.Store(math.Float64bits(v))
+	s.gdirty.Store(true)
+}
+
+// Add adds v (which may be negative) to the gauge's value, which starts
+// at 0 in this process, and records the result.
+func (g Gauge) Add(v float64) {
+	s := g.s
+	if s == nil {
+		g.r.recordNow(s, v)
+		return
+	}
+	if v != v || math.IsInf(v, 0) {
+		g.r.invalidValue(s, store.ValidateValue(store.Gauge, v))
+		return
+	}
+	if !s.coalesce {
+		g.r.recordNow(s, addFloat(&s.gval, v))
+		return
+	}
+	if s.bucket.Load() != g.r.cur.Load() && !g.r.rollover(s) {
+		return
+	}
+	addFloat(&s.gval, v)
+	s.gdirty.Store(true)
+}
+
+// Inc adds 1 to the gauge.
+func (g Gauge) Inc() { g.Add(1) }
+
+// Dec subtracts 1 from the gauge.
+func (g Gauge) Dec() { g.Add(-1) }
 
 // Observe records one observation.
 func (h Histogram) Observe(v float64) { h.r.recordNow(h.s, v) }
+
+// ObserveDuration records d in the histogram's unit: seconds for a name
+// ending in _seconds, milliseconds otherwise (_ms).
+func (h Histogram) ObserveDuration(d time.Duration) {
+	if h.s == nil {
+		h.r.recordNow(nil, 0)
+		return
+	}
+	h.Observe(durationIn(h.s.name, d))
+}
+
+// GaugeFunc registers a gauge whose value fn returns; it is read at every
+// flush (the interval, Flush and Close), stamped with the flush's time.
+// fn must be safe to call from the flushing goroutine and must not block.
+func (r *Recorder) GaugeFunc(name string, labels map[string]string, fn func() float64) error {
+	if r == nil {
+		return nil
+	}
+	s, err := r.handle(name, store.Gauge, labels)
+	if err != nil {
+		if r.opt.Strict {
+			panic("collect: " + err.Error())
+		}
+		return err
+	}
+	r.amu.Lock()
+	r.funcs = append(r.funcs, gaugeFunc{s, fn})
+	r.amu.Unlock()
+	return nil
+}
 
 // recordNow records v at the clock's now; a refused series (nil, logged
 // once when refused) is counted as invalid, not stored. r is nil only for
@@ -75,46 +299,144 @@ func (r *Recorder) recordNow(s *series, v float64) {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// Timer starts timing and returns the function that records the elapsed
-// milliseconds into the histogram name{labels}: `defer r.Timer(...)()`.
-func (r *Recorder) Timer(name string, labels map[string]string) func() {
-	h := r.Histogram(name, labels)
-	start := r.opt.Now()
-	return func() { h.Observe(ms(r.opt.Now().Sub(start))) }
+// durationIn converts d to the unit a metric's name says: seconds for
+// _seconds (the Prometheus convention), milliseconds otherwise (_ms).
+func durationIn(name string, d time.Duration) float64 {
+	if strings.HasSuffix(name, "_seconds") {
+		return d.Seconds()
+	}
+	return ms(d)
 }
 
-// Monitor runs fn as the reference design's monitored_operation: it records
-// <op>_started_total, then <op>_completed_total{status="success"} or
-// <op>_failed_total{status="failed",error=<type>}, and the histograms
-// <op>_duration_ms and <op>_memory_delta_mb (process RSS before and after).
-// fn's error is returned unchanged.
+// Timer starts timing and returns the function that records the elapsed
+// time into the histogram name{labels}: `defer r.Timer(...)()`. The unit
+// follows the name (seconds for _seconds, else milliseconds). StartTimer
+// is harder to misuse.
+func (r *Recorder) Timer(name string, labels map[string]string) func() {
+	if r == nil {
+		return func() {}
+	}
+	t := r.StartTimer(name, labels)
+	return func() { t.ObserveDuration() }
+}
+
+// A Timer times one operation into a histogram; it records once.
+type Timer struct {
+	r      *Recorder
+	h      Histogram
+	name   string
+	labels map[string]string
+	start  time.Time
+	done   atomic.Bool
+}
+
+// StartTimer starts timing into the histogram name{labels}:
+//
+//	t := r.StartTimer("render_seconds", labels)
+//	defer t.ObserveDuration()
+//
+// The unit follows the name: seconds for _seconds, else milliseconds. A
+// bad name is reported here (logged once, or a panic in Strict mode).
+func (r *Recorder) StartTimer(name string, labels map[string]string) *Timer {
+	if r == nil {
+		return &Timer{}
+	}
+	return &Timer{r: r, h: r.Histogram(name, labels), name: name, labels: labels, start: r.opt.Now()}
+}
+
+// ObserveDuration records the time since StartTimer and returns it. Only
+// the first ObserveDuration or ObserveDurationWith records.
+func (t *Timer) ObserveDuration() time.Duration {
+	if t.r == nil {
+		return 0
+	}
+	d := t.r.opt.Now().Sub(t.start)
+	if !t.done.Swap(true) {
+		t.h.ObserveDuration(d)
+	}
+	return d
+}
+
+// ObserveDurationWith is ObserveDuration with labels known only at the
+// end (a status, a result class) added to the timer's.
+func (t *Timer) ObserveDurationWith(extra map[string]string) time.Duration {
+	if t.r == nil {
+		return 0
+	}
+	d := t.r.opt.Now().Sub(t.start)
+	if !t.done.Swap(true) {
+		t.r.Histogram(t.name, merge(t.labels, extra)).ObserveDuration(d)
+	}
+	return d
+}
+
+// ErrorClass names the errors that match Err (errors.Is).
+type ErrorClass struct {
+	Err   error
+	Label string
+}
+
+// ClassifyErrors returns an Options.ErrorClassifier giving the Label of
+// the first class whose Err matches (errors.Is), else "error".
+func ClassifyErrors(classes ...ErrorClass) func(error) string {
+	return func(err error) string {
+		for _, c := range classes {
+			if errors.Is(err, c.Err) {
+				return c.Label
+			}
+		}
+		return "error"
+	}
+}
+
+type monitorNames struct{ started, completed, failed, duration, memory string }
+
+var monitorCache sync.Map // op -> *monitorNames
+
+func namesOf(op string) *monitorNames {
+	if n, ok := monitorCache.Load(op); ok {
+		return n.(*monitorNames)
+	}
+	n := &monitorNames{op + "_started_total", op + "_completed_total", op + "_failed_total",
+		op + "_duration_ms", op + "_memory_delta_mb"}
+	monitorCache.Store(op, n)
+	return n
+}
+
+// Monitor runs fn and records <op>_started_total, then
+// <op>_completed_total{status="success"} or
+// <op>_failed_total{status="failed",error=<class>} (the class from
+// Options.ErrorClassifier), and the histograms <op>_duration_ms and
+// <op>_memory_delta_mb (process RSS before and after). fn's error is
+// returned unchanged. On a nil Recorder it only runs fn.
 func (r *Recorder) Monitor(ctx context.Context, op string, labels map[string]string, fn func(context.Context) error) error {
-	r.Counter(op+"_started_total", labels).Inc()
+	if r == nil {
+		return fn(ctx)
+	}
+	n := namesOf(op)
+	r.Counter(n.started, labels).Inc()
 	start := r.opt.Now()
 	rss0 := residentBytes()
 	err := fn(ctx)
-	with := func(extra ...string) map[string]string {
-		m := make(map[string]string, len(labels)+len(extra)/2)
-		for k, v := range labels {
-			m[k] = v
-		}
-		for i := 0; i+1 < len(extra); i += 2 {
-			m[extra[i]] = extra[i+1]
-		}
-		return m
+	d := r.opt.Now().Sub(start)
+	m := make(map[string]string, len(labels)+2)
+	for k, v := range labels {
+		m[k] = v
 	}
 	if err != nil {
-		r.Counter(op+"_failed_total", with("status", "failed", "error", ErrorType(err))).Inc()
+		m["status"], m["error"] = "failed", r.opt.ErrorClassifier(err)
+		r.Counter(n.failed, m).Inc()
 	} else {
-		r.Counter(op+"_completed_total", with("status", "success")).Inc()
+		m["status"] = "success"
+		r.Counter(n.completed, m).Inc()
 	}
-	r.Histogram(op+"_duration_ms", labels).Observe(ms(r.opt.Now().Sub(start)))
-	r.Histogram(op+"_memory_delta_mb", labels).Observe(float64(residentBytes()-rss0) / (1 << 20))
+	r.Histogram(n.duration, labels).Observe(ms(d))
+	r.Histogram(n.memory, labels).Observe(float64(residentBytes()-rss0) / (1 << 20))
 	return err
 }
 
-// ErrorType names an error's type as the reference design's
-// type(e).__name__ does: "*fs.PathError" becomes "PathError".
+// ErrorType names an error's Go type without its package and pointer:
+// "*fs.PathError" gives "PathError" (for Options.ErrorClassifier).
 func ErrorType(err error) string {
 	t := fmt.Sprintf("%T", err)
 	t = strings.TrimLeft(t, "*")
@@ -124,17 +446,34 @@ func ErrorType(err error) string {
 	return t
 }
 
-// residentBytes reads the process's resident set size (Linux); 0 elsewhere.
+var statm struct {
+	once sync.Once
+	f    *os.File
+}
+
+// residentBytes reads the process's resident set size (Linux) from a
+// /proc/self/statm kept open; 0 elsewhere.
 func residentBytes() int64 {
-	b, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
+	statm.once.Do(func() { statm.f, _ = os.Open("/proc/self/statm") })
+	if statm.f == nil {
 		return 0
 	}
-	f := strings.Fields(string(b))
-	if len(f) < 2 {
+	var buf [128]byte
+	n, err := statm.f.ReadAt(buf[:], 0)
+	if n == 0 && err != nil {
 		return 0
 	}
-	pages, _ := strconv.ParseInt(f[1], 10, 64)
+	// The second field is the resident page count.
+	b := buf[:n]
+	i := 0
+	for i < len(b) && b[i] != ' ' {
+		i++
+	}
+	i++
+	var pages int64
+	for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+		pages = pages*10 + int64(b[i]-'0')
+	}
 	return pages * int64(os.Getpagesize())
 }
 
@@ -149,6 +488,9 @@ type MiddlewareOptions struct {
 // Middleware records http_requests_total{method,endpoint,status} and the
 // histogram response_time_ms{method,endpoint} for every request.
 func (r *Recorder) Middleware(next http.Handler, opt MiddlewareOptions) http.Handler {
+	if r == nil {
+		return next // a nil recorder records nothing: the handler alone
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		start := r.opt.Now()
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}

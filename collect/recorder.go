@@ -1,10 +1,54 @@
 // Package collect is vigil's instrumentation library and the base of its
-// collection agent: a Recorder buffers counters, gauges and histogram
-// observations in memory and flushes them into a SQLite store in batches,
-// when the buffer fills and on an interval, as the reference design's
-// MetricsCollector does. Recording never blocks on I/O: when the store
-// cannot be written, at most MaxBuffer samples wait and the rest are
-// counted as dropped.
+// collection agent. A Recorder keeps counters, gauges and histograms in
+// memory and flushes them into a SQLite store in batches, when the buffer
+// fills and on an interval. Recording never blocks on I/O: when the store
+// cannot be written, at most MaxBuffer rows wait and the rest are counted
+// as dropped.
+//
+// # Handles and mistakes
+//
+// Counter, Gauge and Histogram return handles; keep them on hot paths
+// (package-level handles with MustCounter, MustGauge, MustHistogram).
+// NewCounter, NewGauge and NewHistogram return an error for a mistake
+// made when the handle is made: an invalid name or label (errors.Is
+// ErrInvalid) or a name already used with another type
+// (ErrTypeConflict). The forms without an error log the mistake once
+// through Options.Logger (default slog.Default()), count it in
+// Stats().Invalid and return a handle that records nothing; so are a
+// negative counter increment and a NaN or infinite value. Options.Strict
+// turns every one of these mistakes into a panic where it is made: set
+// it in tests.
+//
+// A Gauge has Set, Add, Inc and Dec; GaugeFunc registers a gauge read at
+// every flush. Options.ConstLabels are merged into every series the
+// handles make. StartTimer times an operation into a histogram
+// (ObserveDuration, or ObserveDurationWith for labels known at the end);
+// durations are recorded in seconds for names ending in _seconds and in
+// milliseconds otherwise (_ms), by Timer, StartTimer and
+// Histogram.ObserveDuration alike. Monitor labels failures with
+// Options.ErrorClassifier (ClassifyErrors matches sentinel errors).
+//
+// # Resolution
+//
+// Handles coalesce in memory per series and per Options.Resolution
+// (default 1s): a counter's increments within one resolution bucket
+// become one row holding their sum, stamped with the bucket's start, so a
+// hot counter writes one row a second however often it is incremented,
+// and sums, rates and increases over windows aligned to the resolution
+// are unchanged. A gauge keeps its last value per bucket. Histogram
+// observations are all kept. The bucket clock is read by the flusher
+// every Resolution and at every Flush, never on the increment path (an
+// increment is an atomic add); with FlushInterval < 0 it advances only at
+// Flush. A negative Resolution writes a row per call, as Add and AddBatch
+// always do (they carry their own timestamps).
+//
+// # Testing
+//
+// Methods on a nil *Recorder (except Middleware), and the handles and
+// timers it returns, do nothing, so a component can be given a nil
+// Recorder. Package collecttest gives a test a Recorder on a temporary
+// store and reads counters, gauges and histograms back from it;
+// Open(":memory:") keeps a store in memory.
 package collect
 
 import (
@@ -13,6 +57,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -27,7 +72,7 @@ type Options struct {
 	// the handles (Counter, Gauge, Histogram).
 	Service string
 	// BufferSize is how many samples are buffered before a flush is
-	// started (default 1000, as in the reference design).
+	// started (default 1000).
 	BufferSize int
 	// MaxBuffer caps the samples held while the store cannot be written
 	// (default 100000); beyond it new samples are dropped and counted.
@@ -37,10 +82,13 @@ type Options struct {
 	FlushInterval time.Duration
 	// Sampling keeps only this fraction of samples of the named
 	// high-volume metrics (0 < rate <= 1). Kept counter increments are
-	// scaled by 1/rate so rates and increases stay unbiased.
+	// scaled by 1/rate so rates and increases stay unbiased. A sampled
+	// series is not coalesced (see Resolution): each kept sample is a row.
 	Sampling map[string]float64
 	// Now is the clock (default time.Now).
-	Now    func() time.Time
+	Now func() time.Time
+	// Logger receives each mistake once (invalid names, values, type
+	// conflicts) and the flush errors (default slog.Default()).
 	Logger *slog.Logger
 	// Reopen closes and opens the store again after a failed write,
 	// before the next retry, so a store whose permissions are fixed or
@@ -51,6 +99,22 @@ type Options struct {
 	// of a new series beyond it is refused (ErrTooManySeries) and counted
 	// in Stats().SeriesRefused. ForgetIdle frees room.
 	MaxSeries int
+	// Resolution is the bucket handles coalesce into (default 1s; see the
+	// package doc). Negative: every Add, Set and Inc is its own row.
+	Resolution time.Duration
+	// Strict panics on every mistake where it is made (invalid name or
+	// label, type conflict, negative counter increment, NaN or infinite
+	// value) instead of logging it once and counting it in Stats().Invalid.
+	Strict bool
+	// ConstLabels are merged into every series made through the handles,
+	// timers, Monitor, Middleware and the SLI helpers (Add and AddBatch
+	// store samples as given); a label given at the call wins.
+	ConstLabels map[string]string
+	// ErrorClassifier names the error label of Monitor's
+	// <op>_failed_total (default: "error" for every error). Keep its
+	// values few: ClassifyErrors matches sentinels with errors.Is, and
+	// ErrorType gives the error's Go type name.
+	ErrorClassifier func(error) string
 }
 
 // Stats are the Recorder's own health counters.
@@ -77,6 +141,10 @@ var (
 	ErrClosed = errors.New("recorder closed")
 	// ErrTooManySeries: a new series would pass Options.MaxSeries.
 	ErrTooManySeries = errors.New("series limit reached")
+	// ErrInvalid: a metric name, label or value is not valid.
+	ErrInvalid = errors.New("invalid metric")
+	// ErrTypeConflict: the name is already used with another type.
+	ErrTypeConflict = errors.New("metric name already used with another type")
 )
 
 type series struct {
@@ -94,7 +162,28 @@ type series struct {
 	refused atomic.Bool
 	// seen is the Recorder's epoch when the series was last recorded.
 	seen atomic.Uint32
+
+	// coalesce: the handles accumulate here and the flusher drains one row
+	// per resolution bucket (counters and gauges when Resolution > 0 and
+	// the series is not sampled).
+	coalesce bool
+	// bucket is the start (ms) of the bucket being accumulated, or
+	// unregistered while the series is not in Recorder.active.
+	bucket atomic.Int64
+	// The accumulators are written by every record: kept on a cache line
+	// of their own, apart from the fields each record reads.
+	_      [64]byte
+	accInt atomic.Uint64 // counter: integral increments
+	accF   atomic.Uint64 // counter: other increments (float64 bits)
+	gval   atomic.Uint64 // gauge: current value (float64 bits)
+	gdirty atomic.Bool   // gauge: set since the last drain
 }
+
+const (
+	unregistered = math.MinInt64
+	// closedBucket is Recorder.cur after Close: no series is in it.
+	closedBucket = math.MinInt64 + 1
+)
 
 type sample struct {
 	s  *series
@@ -104,6 +193,12 @@ type sample struct {
 
 // Recorder records samples into one store. It is safe for concurrent use.
 type Recorder struct {
+	// cur is the start (ms) of the current resolution bucket, read on
+	// every increment: kept on a cache line of its own.
+	_   [64]byte
+	cur atomic.Int64
+	_   [56]byte
+
 	st   atomic.Pointer[store.Store]
 	opt  Options
 	seed maphash.Seed
@@ -140,16 +235,32 @@ type Recorder struct {
 	lastFlush                            atomic.Int64
 	lastRows                             atomic.Int64
 
+	// amu guards the coalesced series and the gauge callbacks.
+	amu     sync.Mutex
+	active  []*series
+	limbo   []*series // unregistered, drained once more by the next drain
+	funcs   []gaugeFunc
+	drained []sample
+
 	stop   chan struct{}
 	done   chan struct{}
 	closed atomic.Bool
 }
 
 // Open opens (or creates) the store at path and starts a Recorder on it.
+// The path ":memory:" opens a store in memory, held on one connection (a
+// second connection would see another, empty database): close the rows of
+// a query on Store().DB before the next Flush.
 func Open(path string, opt Options) (*Recorder, error) {
 	st, err := store.Open(context.Background(), path, store.Options{})
 	if err != nil {
 		return nil, err
+	}
+	if path == ":memory:" {
+		st.DB.SetMaxOpenConns(1)
+		st.DB.SetMaxIdleConns(1)
+		st.DB.SetConnMaxLifetime(0)
+		st.DB.SetConnMaxIdleTime(0)
 	}
 	return New(st, opt), nil
 }
@@ -172,7 +283,16 @@ func New(st *store.Store, opt Options) *Recorder {
 		opt.Now = time.Now
 	}
 	if opt.Logger == nil {
-		opt.Logger = slog.New(slog.DiscardHandler)
+		opt.Logger = slog.Default()
+	}
+	if opt.Resolution == 0 {
+		opt.Resolution = time.Second
+	}
+	if opt.Resolution > 0 && opt.Resolution < time.Millisecond {
+		opt.Resolution = time.Millisecond
+	}
+	if opt.ErrorClassifier == nil {
+		opt.ErrorClassifier = func(error) string { return "error" }
 	}
 	r := &Recorder{
 		opt: opt, seed: maphash.MakeSeed(),
@@ -183,6 +303,7 @@ func New(st *store.Store, opt Options) *Recorder {
 		stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	r.st.Store(st)
+	r.cur.Store(r.bucketOf(opt.Now()))
 	r.loadTypes()
 	go r.flushLoop()
 	return r
@@ -207,7 +328,12 @@ func (r *Recorder) loadTypes() {
 }
 
 // Store is the store the Recorder writes (another one after a reopen).
-func (r *Recorder) Store() *store.Store { return r.st.Load() }
+func (r *Recorder) Store() *store.Store {
+	if r == nil {
+		return nil
+	}
+	return r.st.Load()
+}
 
 // reopen opens the store's file again and swaps it in, so connections
 // that a permission or mount problem left read-only are dropped. Only the
@@ -242,7 +368,13 @@ func (r *Recorder) reopen() error {
 // new entry, written to the same store series. It returns how many were
 // forgotten.
 func (r *Recorder) ForgetIdle(idle uint32) int {
+	if r == nil {
+		return 0
+	}
 	e := r.epoch.Add(1)
+	r.touchPending()
+	var gone []*series
+	defer func() { r.unregister(gone) }()
 	r.smu.Lock()
 	defer r.smu.Unlock()
 	n := 0
@@ -251,6 +383,9 @@ func (r *Recorder) ForgetIdle(idle uint32) int {
 		for _, s := range l {
 			if e-s.seen.Load() > idle {
 				n++
+				if s.coalesce {
+					gone = append(gone, s)
+				}
 				continue
 			}
 			kept = append(kept, s)
@@ -279,8 +414,8 @@ func (r *Recorder) lookup(name string, typ store.Type, labels map[string]string,
 	return s
 }
 
-// lookupErr is lookup that tells a series refused by MaxSeries
-// (ErrTooManySeries) from one refused as invalid (nil, nil).
+// lookupErr is lookup that says why a series is refused: ErrTooManySeries
+// (MaxSeries), ErrInvalid or ErrTypeConflict.
 func (r *Recorder) lookupErr(name string, typ store.Type, labels map[string]string, service string) (*series, error) {
 	h := r.hash(name, labels, service)
 	r.smu.RLock()
@@ -290,7 +425,7 @@ func (r *Recorder) lookupErr(name string, typ store.Type, labels map[string]stri
 			r.touch(s)
 			if s.typ != typ {
 				r.warnOnce("type:"+name+string(typ), "metric recorded with two types; dropping", "name", name, "type", typ, "was", s.typ)
-				return nil, nil
+				return nil, typeConflict(name, typ, s.typ)
 			}
 			return s, nil
 		}
@@ -302,7 +437,7 @@ func (r *Recorder) lookupErr(name string, typ store.Type, labels map[string]stri
 func (r *Recorder) create(h uint64, name string, typ store.Type, labels map[string]string, service string) (*series, error) {
 	if err := store.ValidateSeries(name, typ, labels); err != nil {
 		r.warnOnce("invalid:"+name, "invalid series; dropping its samples", "name", name, "err", err)
-		return nil, nil
+		return nil, fmt.Errorf("metric %q: %w: %w", name, ErrInvalid, err)
 	}
 	r.smu.Lock()
 	defer r.smu.Unlock()
@@ -316,12 +451,12 @@ func (r *Recorder) create(h uint64, name string, typ store.Type, labels map[stri
 
 // createLocked finds or creates a validated series; smu must be held. It
 // returns nil and ErrTooManySeries when a new series would pass MaxSeries,
-// nil and no error for a type clash.
+// nil and ErrTypeConflict for a type clash.
 func (r *Recorder) createLocked(h uint64, name string, typ store.Type, labels map[string]string, service string) (*series, error) {
 	for _, s := range r.byHash[h] { // created meanwhile
 		if s.name == name && s.service == service && sameLabels(s.labels, labels) {
 			if s.typ != typ {
-				return nil, nil
+				return nil, typeConflict(name, typ, s.typ)
 			}
 			r.touch(s)
 			return s, nil
@@ -329,7 +464,7 @@ func (r *Recorder) createLocked(h uint64, name string, typ store.Type, labels ma
 	}
 	if t, ok := r.types[name]; ok && t != typ {
 		r.warnOnceLocked("type:"+name+string(typ), "metric recorded with two types; dropping", "name", name, "type", typ, "was", t)
-		return nil, nil
+		return nil, typeConflict(name, typ, t)
 	}
 	if r.opt.MaxSeries > 0 && r.nseries >= r.opt.MaxSeries {
 		return nil, ErrTooManySeries
@@ -344,6 +479,8 @@ func (r *Recorder) createLocked(h uint64, name string, typ store.Type, labels ma
 		rate = sr
 	}
 	s := &series{name: name, typ: typ, labels: cp, service: service, rate: rate}
+	s.coalesce = r.opt.Resolution > 0 && rate == 1 && typ != store.Histogram
+	s.bucket.Store(unregistered)
 	s.seen.Store(r.epoch.Load())
 	r.byHash[h] = append(r.byHash[h], s)
 	r.nseries++
@@ -372,6 +509,20 @@ func sameLabels(a, b map[string]string) bool {
 	return true
 }
 
+func typeConflict(name string, typ, was store.Type) error {
+	return fmt.Errorf("metric %q as a %s: %w (a %s)", name, typ, ErrTypeConflict, was)
+}
+
+// invalidValue refuses a value: a panic in Strict mode, else counted and
+// logged once per metric.
+func (r *Recorder) invalidValue(s *series, err error) {
+	if r.opt.Strict {
+		panic(fmt.Sprintf("collect: metric %q: %v", s.name, err))
+	}
+	r.invalid.Add(1)
+	r.warnOnce("value:"+s.name, "invalid value; dropping", "name", s.name, "err", err)
+}
+
 func (r *Recorder) warnOnce(key, msg string, args ...any) {
 	r.smu.Lock()
 	defer r.smu.Unlock()
@@ -397,8 +548,7 @@ func (r *Recorder) record(s *series, ts int64, v float64) {
 	}
 	r.touch(s)
 	if err := store.ValidateValue(s.typ, v); err != nil {
-		r.invalid.Add(1)
-		r.warnOnce("value:"+s.name, "invalid value; dropping", "name", s.name, "err", err)
+		r.invalidValue(s, err)
 		return
 	}
 	r.mu.Lock()
@@ -453,6 +603,9 @@ func (r *Recorder) now() int64 { return r.opt.Now().UnixMilli() }
 // Add records one sample with its own time, service and labels (the path
 // the agent's scrapes and pushes take). It validates the sample.
 func (r *Recorder) Add(s store.Sample) error {
+	if r == nil {
+		return nil
+	}
 	if r.closed.Load() { // a racing Add is counted as dropped by record
 		return ErrClosed
 	}
@@ -461,12 +614,15 @@ func (r *Recorder) Add(s store.Sample) error {
 		return err
 	}
 	ser, err := r.lookupErr(s.Name, s.Type, s.Labels, s.Service)
-	if err != nil {
+	if errors.Is(err, ErrTooManySeries) {
 		return fmt.Errorf("metric %s: %w", s.Name, err)
 	}
 	if ser == nil {
 		r.invalid.Add(1)
-		return fmt.Errorf("metric %s: refused (see the log)", s.Name)
+		if err == nil {
+			err = ErrInvalid
+		}
+		return fmt.Errorf("metric %s: refused: %w", s.Name, err)
 	}
 	r.record(ser, s.TS, s.Value)
 	return nil
@@ -479,6 +635,9 @@ func (r *Recorder) Add(s store.Sample) error {
 // ErrBatchTooLarge when it never will, and ErrClosed after Close began.
 // The record path is never held up while a batch is validated.
 func (r *Recorder) AddBatch(samples []store.Sample) error {
+	if r == nil {
+		return nil
+	}
 	if len(samples) > r.opt.MaxBuffer {
 		return ErrBatchTooLarge
 	}
@@ -554,6 +713,9 @@ func (r *Recorder) batchSeries(samples []store.Sample) ([]*series, error) {
 		s := &samples[i]
 		var err error
 		refs[i], err = r.createLocked(r.hash(s.Name, s.Labels, s.Service), s.Name, s.Type, s.Labels, s.Service)
+		if err != nil && !errors.Is(err, ErrTooManySeries) {
+			return nil, fmt.Errorf("sample %d: %w", i+1, err)
+		}
 		if err != nil {
 			// The batch's series created so far stay (they are valid and
 			// will be forgotten when idle): counting them off again would
@@ -571,11 +733,16 @@ func (r *Recorder) batchSeries(samples []store.Sample) ([]*series, error) {
 
 func (r *Recorder) flushLoop() {
 	defer close(r.done)
-	var tick <-chan time.Time
+	var tick, resTick <-chan time.Time
 	if r.opt.FlushInterval > 0 {
 		t := time.NewTicker(r.opt.FlushInterval)
 		defer t.Stop()
 		tick = t.C
+		if r.opt.Resolution > 0 && r.opt.Resolution < r.opt.FlushInterval {
+			rt := time.NewTicker(r.opt.Resolution)
+			defer rt.Stop()
+			resTick = rt.C
+		}
 	}
 	backoff := time.Duration(0)
 	var retry <-chan time.Time // set while the store is failing; wake-ups do not reset it
@@ -587,7 +754,11 @@ func (r *Recorder) flushLoop() {
 			if backoff > 0 {
 				continue // a failing store is retried on its own schedule
 			}
+		case <-resTick:
+			r.drain(r.opt.Now(), false)
+			continue
 		case <-tick:
+			r.drain(r.opt.Now(), true)
 			r.mu.Lock()
 			r.handoffLocked()
 			r.mu.Unlock()
@@ -730,8 +901,13 @@ func (r *Recorder) write(ctx context.Context, chunks [][]sample) error {
 	return nil
 }
 
-// Flush writes everything buffered now and waits for it.
+// Flush drains the coalesced handles and the gauge callbacks, writes
+// everything buffered now and waits for it.
 func (r *Recorder) Flush(ctx context.Context) error {
+	if r == nil {
+		return nil
+	}
+	r.drain(r.opt.Now(), true)
 	r.mu.Lock()
 	r.handoffLocked()
 	r.mu.Unlock()
@@ -740,7 +916,7 @@ func (r *Recorder) Flush(ctx context.Context) error {
 
 // Close stops the background flusher, flushes, and closes the store.
 func (r *Recorder) Close() error {
-	if r.closed.Swap(true) {
+	if r == nil || r.closed.Swap(true) {
 		return nil
 	}
 	r.mu.Lock()
@@ -756,6 +932,10 @@ func (r *Recorder) Close() error {
 		time.Sleep(wait)
 		err = r.Flush(context.Background())
 	}
+	// From now on a handle's record is counted as dropped (rollover).
+	r.amu.Lock()
+	r.cur.Store(closedBucket)
+	r.amu.Unlock()
 	if err != nil {
 		r.mu.Lock()
 		r.unwritten, r.pending, r.npend = r.pending, nil, 0
@@ -776,6 +956,9 @@ func (r *Recorder) Close() error {
 // Unwritten returns, after Close failed, the samples its final flush could
 // not write (so that a caller can keep them elsewhere); nil otherwise.
 func (r *Recorder) Unwritten() []store.Sample {
+	if r == nil {
+		return nil
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out []store.Sample
@@ -793,6 +976,9 @@ func (r *Recorder) Unwritten() []store.Sample {
 
 // Stats reports the Recorder's health.
 func (r *Recorder) Stats() Stats {
+	if r == nil {
+		return Stats{}
+	}
 	r.mu.Lock()
 	buffered := r.npend + r.inflight + len(r.buf)
 	r.mu.Unlock()
