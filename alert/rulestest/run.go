@@ -232,47 +232,13 @@ func alertTests(ctx context.Context, db *analyze.DB, f *File, t *Test) ([]Failur
 }
 
 // stepAll is one `vigil evaluate` run over alerts, the state DB's rows:
-// the stepping of cmd/vigil/evaluate.go's build (every observation; a
-// grouped rule's label-less no-data observation left out once its groups
-// are known; then the alerts whose label set vanished), and the rows that
-// run writes (quiet alerts, inactive and staying so, are not written).
+// eval.StepRun, then the rows that run writes (quiet alerts are not).
 func stepAll(alerts map[uint64]state.Alert, rules map[string]*alertconfig.Rule, obs []eval.Observation, at time.Time) {
-	var next []state.Alert
-	seen := map[uint64]bool{}
-	step := func(r *alertconfig.Rule, labels map[string]string, ob state.Observation) {
-		fp := state.Fingerprint(r.Name, labels)
-		seen[fp] = true
-		p, ok := alerts[fp]
-		if !ok {
-			p = state.NewAlert(r.Name, labels)
-		}
-		next = append(next, state.StepPolicy(p, ob, at, r.For, r.NoData))
-	}
-	grouped := map[string]bool{}
-	for _, p := range alerts {
-		if r, ok := rules[p.Rule]; ok && p.Fingerprint != state.Fingerprint(r.Name, r.Labels) {
-			grouped[p.Rule] = true
-		}
-	}
-	for _, ob := range obs {
-		if !ob.HasData && grouped[ob.Rule.Name] && maps.Equal(ob.Labels, ob.Rule.Labels) {
+	for _, st := range eval.StepRun(alerts, rules, obs, at) {
+		if _, known := alerts[st.Next.Fingerprint]; st.Quiet(known) {
 			continue
 		}
-		step(ob.Rule, ob.Labels, ob.Observation)
-	}
-	for fp, p := range alerts {
-		r, ok := rules[p.Rule]
-		quietNoData := p.State == state.NoData && (!ok || r.NoData != state.NoDataAlert)
-		if ok && !seen[fp] && p.State != state.Inactive && !quietNoData {
-			step(r, p.Labels, state.Observation{})
-		}
-	}
-	for _, a := range next {
-		p, had := alerts[a.Fingerprint]
-		if a.State == state.Inactive && (!had || p.State == state.Inactive) {
-			continue // quiet: evaluate does not write it
-		}
-		alerts[a.Fingerprint] = a
+		alerts[st.Next.Fingerprint] = st.Next
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"maps"
 	"math"
 	"os"
 	"slices"
@@ -277,45 +276,8 @@ func (a *app) runEvaluate(cmd *cobra.Command, o *evaluateOptions) error {
 	}
 	build := func(prev map[uint64]state.Alert) []*notify.Item {
 		var items []*notify.Item
-		seen := map[uint64]bool{}
-		step := func(r *alertconfig.Rule, labels map[string]string, ob state.Observation) {
-			fp := state.Fingerprint(r.Name, labels)
-			seen[fp] = true
-			p, ok := prev[fp]
-			if !ok {
-				p = state.NewAlert(r.Name, labels)
-			}
-			items = append(items, &notify.Item{Rule: r, Prev: p, Alert: state.StepPolicy(p, ob, at, r.For, r.NoData)})
-		}
-		// A grouped rule whose groups all went quiet also yields one
-		// observation without data for the rule as a whole; when earlier
-		// runs knew its groups, those groups' own nodata steps say it
-		// (below), and the rule-wide one would be a second, label-less
-		// alert for the same silence.
-		grouped := map[string]bool{}
-		for _, p := range prev {
-			if r, ok := rules[p.Rule]; ok && p.Fingerprint != state.Fingerprint(r.Name, r.Labels) {
-				grouped[p.Rule] = true
-			}
-		}
-		for _, ob := range obs {
-			if !ob.HasData && grouped[ob.Rule.Name] && maps.Equal(ob.Labels, ob.Rule.Labels) {
-				continue
-			}
-			step(ob.Rule, ob.Labels, ob.Observation)
-		}
-		// Alerts of existing rules whose label set was not seen this run:
-		// their group vanished from the data (nodata). One already inactive
-		// or without data is left as it is, so vanished groups do not pile
-		// up in every run's output.
-		for fp, p := range prev {
-			r, ok := rules[p.Rule]
-			// A nodata alert of a rule whose policy makes it an alert
-			// stays listed (and can be reminded) until data returns.
-			quietNoData := p.State == state.NoData && (!ok || r.NoData != state.NoDataAlert)
-			if ok && !seen[fp] && p.State != state.Inactive && !quietNoData {
-				step(r, p.Labels, state.Observation{})
-			}
+		for _, st := range eval.StepRun(prev, rules, obs, at) {
+			items = append(items, &notify.Item{Rule: st.Rule, Prev: st.Prev, Alert: st.Next})
 		}
 		return items
 	}
@@ -373,17 +335,10 @@ func (a *app) runEvaluate(cmd *cobra.Command, o *evaluateOptions) error {
 	return nil
 }
 
-// quiet says an alert need not be written: it was inactive and stays so
-// (only its last value and evaluation time would change), or it is new
-// and inactive, which is what a missing alert means anyway. Most alerts
-// of a large rule set are quiet; writing them all made every run pay for
-// thousands of rows.
+// quiet says an alert need not be written (eval.Stepped.Quiet).
 func quiet(prev map[uint64]state.Alert, it *notify.Item) bool {
-	if it.Alert.State != state.Inactive {
-		return false
-	}
-	p, ok := prev[it.Alert.Fingerprint]
-	return !ok || p.State == state.Inactive
+	_, known := prev[it.Alert.Fingerprint]
+	return eval.Stepped{Prev: prev[it.Alert.Fingerprint], Next: it.Alert}.Quiet(known)
 }
 
 func nonNil(s []string) []string {

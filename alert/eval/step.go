@@ -1,0 +1,69 @@
+package eval
+
+import (
+	"maps"
+	"time"
+
+	"github.com/vigil-metrics/vigil/alert/config"
+	"github.com/vigil-metrics/vigil/alert/state"
+)
+
+// Stepped is one alert of a run: its rule, and its state before and after
+// the run's observation.
+type Stepped struct {
+	Rule       *config.Rule
+	Prev, Next state.Alert
+}
+
+// StepRun steps every alert of one evaluation at at, as `vigil evaluate`
+// and `vigil rules test` both must: each observation's alert (new ones
+// start inactive) under its rule's for and nodata policy; then the alerts
+// of known rules whose label set was not observed (their group vanished:
+// no data), except those already inactive or quietly without data, so
+// vanished groups do not pile up run after run. A grouped rule whose groups
+// all went quiet also yields one observation without data for the rule as
+// a whole; once earlier runs knew its groups, that label-less observation
+// is left out, since the groups' own steps report the silence.
+func StepRun(prev map[uint64]state.Alert, rules map[string]*config.Rule, obs []Observation, at time.Time) []Stepped {
+	var out []Stepped
+	seen := map[uint64]bool{}
+	step := func(r *config.Rule, labels map[string]string, ob state.Observation) {
+		fp := state.Fingerprint(r.Name, labels)
+		seen[fp] = true
+		p, ok := prev[fp]
+		if !ok {
+			p = state.NewAlert(r.Name, labels)
+		}
+		out = append(out, Stepped{Rule: r, Prev: p, Next: state.StepPolicy(p, ob, at, r.For, r.NoData)})
+	}
+	grouped := map[string]bool{}
+	for _, p := range prev {
+		if r, ok := rules[p.Rule]; ok && p.Fingerprint != state.Fingerprint(r.Name, r.Labels) {
+			grouped[p.Rule] = true
+		}
+	}
+	for _, ob := range obs {
+		if !ob.HasData && grouped[ob.Rule.Name] && maps.Equal(ob.Labels, ob.Rule.Labels) {
+			continue
+		}
+		step(ob.Rule, ob.Labels, ob.Observation)
+	}
+	for fp, p := range prev {
+		r, ok := rules[p.Rule]
+		// A nodata alert of a rule whose policy makes it an alert stays
+		// listed (and can be reminded) until data returns.
+		quietNoData := p.State == state.NoData && (!ok || r.NoData != state.NoDataAlert)
+		if ok && !seen[fp] && p.State != state.Inactive && !quietNoData {
+			step(r, p.Labels, state.Observation{})
+		}
+	}
+	return out
+}
+
+// Quiet reports whether the alert need not be written to the state DB: it
+// was inactive (or unknown) and stays inactive, which is what a missing
+// alert means anyway. Most alerts of a large rule set are quiet; writing
+// them all made every run pay for thousands of rows.
+func (s Stepped) Quiet(known bool) bool {
+	return s.Next.State == state.Inactive && (!known || s.Prev.State == state.Inactive)
+}
