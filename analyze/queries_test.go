@@ -46,6 +46,7 @@ func TestEveryEmbeddedQueryRuns(t *testing.T) {
 		"buckets_last": {start, end, int64(60000), set}, "buckets_count_le": {start, end, int64(60000), set, 35.0},
 		"buckets_values":   {start, end, int64(60000), int64(60), set},
 		"buckets_first_ts": {end, set},
+		"export_rows":      {start, end},
 	}
 	// Queries that run on a store (SQLite, "?" parameters).
 	inStore := map[string][]any{
@@ -53,6 +54,8 @@ func TestEveryEmbeddedQueryRuns(t *testing.T) {
 		"store_sample_at":    {int64(1)},
 		"store_count_kept":   {int64(5), int64(0)},
 		"store_series_after": {int64(0)},
+		"store_lint_series":  {start, end},
+		"store_stats_totals": nil, "store_stats_top_series": {int64(10)},
 		// An empty id range: the function runs without a sink to feed.
 		"store_copy_rows": {int64(0), int64(0), int64(0), int64(0)},
 	}

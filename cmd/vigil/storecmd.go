@@ -1,8 +1,11 @@
 package main
 
 import (
+	"github.com/vigil-metrics/vigil/cmd/internal/agentcmd"
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
 
+	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,9 +16,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vigil-metrics/vigil/analyze/cache"
 	"github.com/vigil-metrics/vigil/collect/demo"
 	"github.com/vigil-metrics/vigil/collect/store"
 	"github.com/vigil-metrics/vigil/collect/vtime"
+	"github.com/vigil-metrics/vigil/queries"
 )
 
 func newStoreCmd(a *app) *cobra.Command {
@@ -23,7 +28,7 @@ func newStoreCmd(a *app) *cobra.Command {
 		Use:   "store",
 		Short: "Inspect stores and generate the demo dataset",
 	}
-	cmd.AddCommand(newStoreInfoCmd(a), newStoreDemoCmd(a))
+	cmd.AddCommand(newStoreInfoCmd(a), newStoreDemoCmd(a), newStoreStatsCmd(a), newStoreCompactCmd(a))
 	return cmd
 }
 
@@ -151,4 +156,315 @@ func newStoreInfoCmd(a *app) *cobra.Command {
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "output: table or json")
 	addDBFlag(cmd.Flags(), false)
 	return cmd
+}
+
+// storeStats is one store's size and shape (vigil store stats, docs/storage.md).
+type storeStats struct {
+	Path           string        `json:"path"`
+	Series         int64         `json:"series"`
+	Samples        int64         `json:"samples"`
+	Bytes          int64         `json:"bytes"`      // the database file's pages (without its WAL)
+	FreeBytes      int64         `json:"free_bytes"` // pages on the freelist: what VACUUM would return
+	WALBytes       int64         `json:"wal_bytes"`
+	BytesPerSample float64       `json:"bytes_per_sample"`
+	Oldest         string        `json:"oldest,omitempty"`
+	Newest         string        `json:"newest,omitempty"`
+	Top            []seriesStats `json:"top_series"`
+}
+
+type seriesStats struct {
+	Name    string `json:"name"`
+	Type    string `json:"type"`
+	Labels  string `json:"labels"`
+	Service string `json:"service"`
+	Rows    int64  `json:"rows"`
+	Oldest  string `json:"oldest"`
+	Newest  string `json:"newest"`
+}
+
+func msTime(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.RFC3339Nano) }
+
+// readStoreStats reads the store at p (read-only).
+func readStoreStats(ctx context.Context, p string, top int) (storeStats, error) {
+	st, err := store.Open(ctx, p, store.Options{ReadOnly: true})
+	if err != nil {
+		return storeStats{}, err
+	}
+	defer st.Close()
+	out := storeStats{Path: p, Top: []seriesStats{}}
+	var first, last sql.NullInt64
+	if err := st.DB.QueryRowContext(ctx, queries.Get("store_stats_totals")).
+		Scan(&out.Series, &out.Samples, &first, &last, &out.Bytes, &out.FreeBytes); err != nil {
+		return out, fmt.Errorf("read %s: %w", p, err)
+	}
+	if first.Valid {
+		out.Oldest, out.Newest = msTime(first.Int64), msTime(last.Int64)
+	}
+	if fi, err := os.Stat(p + "-wal"); err == nil {
+		out.WALBytes = fi.Size()
+	}
+	if out.Samples > 0 {
+		out.BytesPerSample = float64(out.Bytes) / float64(out.Samples)
+	}
+	if top <= 0 {
+		return out, nil
+	}
+	rows, err := st.DB.QueryContext(ctx, queries.Get("store_stats_top_series"), top)
+	if err != nil {
+		return out, fmt.Errorf("read %s: %w", p, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s seriesStats
+		var f, l int64
+		if err := rows.Scan(&s.Name, &s.Type, &s.Labels, &s.Service, &s.Rows, &f, &l); err != nil {
+			return out, fmt.Errorf("read %s: %w", p, err)
+		}
+		s.Oldest, s.Newest = msTime(f), msTime(l)
+		out.Top = append(out.Top, s)
+	}
+	return out, rows.Err()
+}
+
+func newStoreStatsCmd(a *app) *cobra.Command {
+	var output string
+	var top int
+	cmd := &cobra.Command{
+		Use:   "stats",
+		Short: "Show series, samples, bytes per sample, time range and the series with the most rows",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if output != "table" && output != "json" {
+				return cli.Usagef("--output %q: want table or json", output)
+			}
+			if top < 0 {
+				return cli.Usagef("--top %d: want 0 or more", top)
+			}
+			paths, err := a.storePaths()
+			if err != nil {
+				return err
+			}
+			var all []storeStats
+			for _, p := range paths {
+				s, err := readStoreStats(cmd.Context(), p, top)
+				if err != nil {
+					return err
+				}
+				all = append(all, s)
+			}
+			if output == "json" {
+				enc := json.NewEncoder(a.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(map[string]any{"stores": all})
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+			for i, s := range all {
+				if i > 0 {
+					fmt.Fprintln(tw)
+				}
+				fmt.Fprintf(tw, "store\t%s\n", s.Path)
+				fmt.Fprintf(tw, "series\t%d\n", s.Series)
+				fmt.Fprintf(tw, "samples\t%d\n", s.Samples)
+				fmt.Fprintf(tw, "bytes\t%d (free %d, wal %d)\n", s.Bytes, s.FreeBytes, s.WALBytes)
+				fmt.Fprintf(tw, "bytes per sample\t%.1f\n", s.BytesPerSample)
+				fmt.Fprintf(tw, "oldest\t%s\n", orDash(s.Oldest))
+				fmt.Fprintf(tw, "newest\t%s\n", orDash(s.Newest))
+				if len(s.Top) > 0 {
+					fmt.Fprintln(tw, "\nROWS\tSERIES\tOLDEST\tNEWEST")
+					for _, t := range s.Top {
+						id := t.Name + t.Labels
+						if t.Service != "" {
+							id += " service=" + t.Service
+						}
+						fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", t.Rows, id, t.Oldest, t.Newest)
+					}
+				}
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "output: table or json")
+	cmd.Flags().IntVar(&top, "top", 10, "how many series to list by rows (0: none)")
+	addDBFlag(cmd.Flags(), false)
+	return cmd
+}
+
+// compactResult is what vigil store compact did.
+type compactResult struct {
+	Path         string `json:"path"`
+	Retention    string `json:"retention"` // "" when none applied
+	Pruned       int64  `json:"pruned_samples"`
+	Vacuum       string `json:"vacuum"` // "full" or "incremental"
+	BytesBefore  int64  `json:"bytes_before"`
+	BytesAfter   int64  `json:"bytes_after"`
+	CacheRebuilt bool   `json:"cache_rebuilt"`
+	CacheFile    string `json:"cache_file,omitempty"`
+	CacheBytes   int64  `json:"cache_bytes"`
+}
+
+func fileBytes(p string) int64 {
+	var n int64
+	for _, suffix := range []string{"", "-wal"} {
+		if fi, err := os.Stat(p + suffix); err == nil {
+			n += fi.Size()
+		}
+	}
+	return n
+}
+
+func newStoreCompactCmd(a *app) *cobra.Command {
+	var output, retention, at string
+	var noCache bool
+	cmd := &cobra.Command{
+		Use:   "compact",
+		Short: "Apply retention, vacuum and analyze a store, and rebuild its cache, so it stays small",
+		Long: `compact applies the retention (--retention, else the config's retention:,
+else none), returns free pages to the file system (VACUUM, or an incremental
+vacuum on a store created with auto_vacuum=INCREMENTAL), refreshes SQLite's
+statistics (ANALYZE), truncates the WAL, and rebuilds the store's DuckDB
+cache from scratch into a new file that replaces the old one. Sample ids are
+kept, so queries running meanwhile never see stale or missing rows.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if output != "table" && output != "json" {
+				return cli.Usagef("--output %q: want table or json", output)
+			}
+			if retention == "" && a.cfg.Retention != nil {
+				retention = fmt.Sprint(a.cfg.Retention)
+			}
+			var keep time.Duration
+			if retention != "" {
+				var err error
+				if keep, err = agentcmd.ParseRetention(retention); err != nil {
+					return cli.Usagef("retention %v", err)
+				}
+			}
+			now, err := a.at(at)
+			if err != nil {
+				return err
+			}
+			p, err := a.oneStore()
+			if err != nil {
+				return err
+			}
+			res, err := compactStore(cmd.Context(), p, keep, now, a.cfg.CacheDir, !noCache)
+			if err != nil {
+				return err
+			}
+			if keep > 0 {
+				res.Retention = retention
+			}
+			if output == "json" {
+				enc := json.NewEncoder(a.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(res)
+			}
+			fmt.Fprintf(a.stdout, "%s: %d -> %d bytes (%s vacuum", p, res.BytesBefore, res.BytesAfter, res.Vacuum)
+			if keep > 0 {
+				fmt.Fprintf(a.stdout, ", retention %s pruned %d samples", retention, res.Pruned)
+			}
+			fmt.Fprint(a.stdout, ")")
+			if res.CacheRebuilt {
+				fmt.Fprintf(a.stdout, "; cache rebuilt (%d bytes)", res.CacheBytes)
+			}
+			fmt.Fprintln(a.stdout)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "output: table or json")
+	cmd.Flags().StringVar(&retention, "retention", "", "delete samples older than this first (30d, 12h; 0 keeps everything; default the config's retention:)")
+	cmd.Flags().StringVar(&at, "at", "", "the instant retention counts back from (default now)")
+	cmd.Flags().BoolVar(&noCache, "no-cache", false, "leave the DuckDB cache alone (the next query syncs it)")
+	addDBFlag(cmd.Flags(), true)
+	cmd.Flags().String("cache-dir", "", "where DuckDB caches live (default: beside each store)")
+	return cmd
+}
+
+// compactStore prunes (keep > 0), vacuums and analyzes the store at p, then
+// rebuilds its cache.
+func compactStore(ctx context.Context, p string, keep time.Duration, now time.Time, cacheDir string, rebuild bool) (compactResult, error) {
+	res := compactResult{Path: p, BytesBefore: fileBytes(p)}
+	st, err := store.Open(ctx, p, store.Options{MustExist: true})
+	if err != nil {
+		return res, err
+	}
+	defer st.Close()
+	if keep > 0 {
+		if res.Pruned, err = st.Prune(ctx, now.Add(-keep).UnixMilli(), 0); err != nil {
+			return res, err
+		}
+	}
+	var mode int
+	if err := st.DB.QueryRowContext(ctx, "PRAGMA auto_vacuum").Scan(&mode); err != nil {
+		return res, fmt.Errorf("compact %s: %w", p, err)
+	}
+	// Maintenance statements, not queries: they take no parameters and
+	// write the file, so they are not in queries/ (whose store_* files run
+	// on read-only stores in tests).
+	steps := []string{"VACUUM", "ANALYZE", "PRAGMA wal_checkpoint(TRUNCATE)"}
+	res.Vacuum = "full"
+	if mode == 2 { // INCREMENTAL: give back the free pages without rewriting the file
+		steps[0], res.Vacuum = "PRAGMA incremental_vacuum", "incremental"
+	}
+	for _, s := range steps {
+		rows, err := st.DB.QueryContext(ctx, s) // the pragmas return rows
+		if err != nil {
+			return res, fmt.Errorf("compact %s: %s: %w", p, s, err)
+		}
+		for rows.Next() { //nolint:revive // drain
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return res, fmt.Errorf("compact %s: %s: %w", p, s, err)
+		}
+	}
+	st.Close()
+	res.BytesAfter = fileBytes(p)
+	if !rebuild {
+		return res, nil
+	}
+	loc, err := cache.Locate(p, cacheDir)
+	if err != nil || loc.InMemory() {
+		return res, err // no cache file to rebuild
+	}
+	if err := rebuildCache(ctx, p, loc.File); err != nil {
+		return res, err
+	}
+	res.CacheRebuilt, res.CacheFile, res.CacheBytes = true, loc.File, fileBytes(loc.File)
+	return res, nil
+}
+
+// rebuildCache syncs a new cache of the store into file.compact and moves
+// it over file: a fresh file holds no space left by deleted rows. A reader
+// that has the old file open keeps reading it; the next one opens the new.
+func rebuildCache(ctx context.Context, p, file string) error {
+	tmp := file + ".compact"
+	for _, f := range []string{tmp, tmp + ".wal"} {
+		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	conn, closeDB, err := openDuckDB(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	if _, err := conn.ExecContext(ctx, "ATTACH "+sqlQuote(tmp)+" AS fresh"); err != nil {
+		return fmt.Errorf("rebuild cache %s: %w", file, err)
+	}
+	if _, err := cache.Sync(ctx, conn, "fresh", p); err != nil {
+		return fmt.Errorf("rebuild cache %s: %w", file, err)
+	}
+	for _, s := range []string{"USE memory", "CHECKPOINT fresh", "DETACH fresh"} {
+		if _, err := conn.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("rebuild cache %s: %w", file, err)
+		}
+	}
+	// The old WAL belongs to the old file: it must not be replayed onto
+	// the new one.
+	if err := os.Remove(file + ".wal"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return os.Rename(tmp, file)
 }

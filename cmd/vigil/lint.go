@@ -1,0 +1,184 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	alertconfig "github.com/vigil-metrics/vigil/alert/config"
+	"github.com/vigil-metrics/vigil/analyze/slo"
+	"github.com/vigil-metrics/vigil/cmd/internal/cli"
+	"github.com/vigil-metrics/vigil/collect/lint"
+	"github.com/vigil-metrics/vigil/collect/vtime"
+)
+
+type lintOptions struct {
+	At             string
+	Window         string
+	Output         string
+	MaxLabelValues int
+}
+
+// newLintCmd checks what the stores hold against the reference design's
+// conventions and the config's rules and SLOs against what the stores hold
+// (docs/lint.md). Exit 3 when any finding is an error: a CI gate.
+func newLintCmd(a *app) *cobra.Command {
+	o := &lintOptions{}
+	cmd := &cobra.Command{
+		Use:   "lint",
+		Short: "Check stored metric names and labels, and the rules and SLOs that reference them",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.Output != "table" && o.Output != "json" {
+				return cli.Usagef("--output %q: want table or json", o.Output)
+			}
+			if o.MaxLabelValues <= 0 {
+				return cli.Usagef("--max-label-values %d: want a positive number", o.MaxLabelValues)
+			}
+			at, err := a.at(o.At)
+			if err != nil {
+				return err
+			}
+			window, err := vtime.ParseDuration(o.Window)
+			if err != nil || window <= 0 {
+				return cli.Usagef("--window %q: want a positive duration (1h, 1d, 7d)", o.Window)
+			}
+			paths, err := a.storePaths()
+			if err != nil {
+				return err
+			}
+			refs, produced, err := a.lintRefs()
+			if err != nil {
+				return err
+			}
+			start, end := lint.Window(at, window)
+			var series []lint.Series
+			for _, p := range paths {
+				ss, err := lint.Read(cmd.Context(), p, start, end)
+				if err != nil {
+					return err
+				}
+				series = append(series, ss...)
+			}
+			findings := lint.Run(series, lint.Options{MaxLabelValues: o.MaxLabelValues, Refs: refs, Produced: produced})
+			if o.Output == "json" {
+				enc := json.NewEncoder(a.stdout)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(map[string]any{"findings": findings}); err != nil {
+					return err
+				}
+			} else if len(findings) == 0 {
+				fmt.Fprintln(a.stdout, "no findings")
+			} else {
+				tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+				fmt.Fprintln(tw, "SEVERITY\tCHECK\tMETRIC\tLABEL\tMESSAGE")
+				for _, f := range findings {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.Severity, f.Check, f.Metric, orDash(f.Label), f.Message)
+					fmt.Fprintf(tw, "\t\t\t\t  hint: %s\n", f.Hint)
+				}
+				if err := tw.Flush(); err != nil {
+					return err
+				}
+			}
+			if lint.Errors(findings) > 0 {
+				return &cli.SilentError{Code: cli.ExitGate}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&o.At, "at", "", "end of the window (default now)")
+	cmd.Flags().StringVar(&o.Window, "window", "1d", "how far back to look at stored series")
+	cmd.Flags().StringVarP(&o.Output, "output", "o", "table", "output: table or json")
+	cmd.Flags().IntVar(&o.MaxLabelValues, "max-label-values", 100, "most distinct values one label of one metric may take over the window")
+	addDBFlag(cmd.Flags(), false)
+	return cmd
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// lintRefs reads the metric paths of the config's alert rules and SLOs
+// (--config, else ./vigil.yaml when present; no file means nothing to
+// check) and the names its recording rules write.
+func (a *app) lintRefs() ([]lint.Ref, []string, error) {
+	file := a.cfgFile
+	if file == "" {
+		if _, err := os.Stat("vigil.yaml"); err != nil {
+			return nil, nil, nil
+		}
+		file = "vigil.yaml"
+	}
+	cfg, err := alertconfig.Load(file)
+	if ps, invalid := alertconfig.AsProblems(err); invalid {
+		for _, p := range ps {
+			fmt.Fprintf(a.stderr, "vigil: error: %s\n", p.Error())
+		}
+		return nil, nil, &cli.SilentError{Code: cli.ExitUsage}
+	} else if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return nil, nil, cli.Usagef("read config %s: %v", file, pe.Err)
+		}
+		return nil, nil, cli.Usagef("read config %s: %v", file, err)
+	}
+	var refs []lint.Ref
+	var produced []string
+	for _, r := range cfg.Rules {
+		path := r.MetricPath
+		if r.Path != nil {
+			path = r.Path.String()
+		}
+		refs = append(refs, lint.Ref{Source: fmt.Sprintf("rule %s (%s:%d)", r.Name, file, r.Pos.Line), Path: path, Absent: r.Condition == "absent"})
+	}
+	for _, r := range cfg.RecordingRules {
+		if r.Target != "" {
+			produced = append(produced, r.Target)
+		}
+		if r.MetricPath != "" {
+			refs = append(refs, lint.Ref{Source: fmt.Sprintf("recording rule %s (%s:%d)", r.Target, file, r.Pos.Line), Path: r.MetricPath})
+		} else if r.Source != "" {
+			refs = append(refs, lint.Ref{Source: fmt.Sprintf("recording rule %s (%s:%d)", r.Target, file, r.Pos.Line), Path: r.Source})
+		}
+	}
+	objs, found, err := slo.Load(file)
+	var sps slo.Problems
+	if errors.As(err, &sps) {
+		ps := sps
+		for _, p := range ps {
+			fmt.Fprintf(a.stderr, "vigil: error: %s\n", p.Error())
+		}
+		return nil, nil, &cli.SilentError{Code: cli.ExitUsage}
+	} else if err != nil {
+		return nil, nil, cli.Usagef("read objectives %s: %v", file, err)
+	}
+	if !found {
+		return refs, produced, nil
+	}
+	for _, o := range objs {
+		src := fmt.Sprintf("slo %s (%s:%d)", o.Name(), file, o.Line)
+		switch {
+		case o.SLI == slo.Availability && o.Total == "":
+			refs = append(refs, lint.Ref{Source: src, Path: slo.RequestsMetric, Service: o.Service})
+		case o.SLI == slo.Latency && o.Histogram == "":
+			refs = append(refs, lint.Ref{Source: src, Path: slo.LatencyRequestsMetric, Service: o.Service})
+		case o.SLI == slo.Latency:
+			refs = append(refs, lint.Ref{Source: src, Path: o.Histogram})
+		default:
+			for _, p := range []string{o.Good, o.Bad, o.Total} {
+				if p != "" {
+					refs = append(refs, lint.Ref{Source: src, Path: p})
+				}
+			}
+		}
+	}
+	return refs, produced, nil
+}
