@@ -56,6 +56,8 @@ demo: build
 		--state $(DEMO)/example-state.db --at $(DEMO_AT) --dry-run | tee $(DEMO)/dry_run.txt
 	./$(BIN)/vigil slo --config examples/vigil.yaml --db $(DEMO)/vigil.db --at $(DEMO_AT) --no-fail | tee $(DEMO)/slo.txt
 	./$(BIN)/vigil budget --config examples/vigil.yaml --db $(DEMO)/vigil.db --at $(DEMO_AT) | tee $(DEMO)/budget.txt
+	./$(BIN)/vigil report --config examples/vigil.yaml --db $(DEMO)/vigil.db --state $(DEMO)/vigil-state.db \
+		--at $(DEMO_AT) --out $(DEMO)/report.md
 	./$(BIN)/vigil-agent --db $(DEMO)/host.db --once --log-level warn
 	./$(BIN)/vigil query --db $(DEMO)/host.db --window 1m 'memory_usage_percent.last by (host)' | tee $(DEMO)/host_memory.txt
 	@echo
@@ -66,6 +68,7 @@ demo: build
 	@echo "            $(DEMO)/alerts.txt (testdata/alerting/demo.yaml evaluated; state in $(DEMO)/vigil-state.db)"
 	@echo "            $(DEMO)/dry_run.txt (examples/vigil.yaml: the api incident and what would be sent where)"
 	@echo "SLOs:       $(DEMO)/slo.txt (api breaches its 99.9%, web meets its 99.5%), $(DEMO)/budget.txt (api's budget overspent and burning: page)"
+	@echo "report:     $(DEMO)/report.md (vigil report: SLOs, budgets, alerts, latency and resources for the week)"
 	@echo "this host:  $(DEMO)/host.db (one agent round), $(DEMO)/host_memory.txt"
 
 lint:

@@ -49,6 +49,8 @@ type config struct {
 	SLOs             any `mapstructure:"slos"`
 	CorrelationRules any `mapstructure:"correlation_rules"`
 	RecordingRules   any `mapstructure:"recording_rules"`
+	// Report is vigil report's (report.ParseConfig reads it from the file).
+	Report any `mapstructure:"report"`
 	// Retention is the agent's (vigil collect): agentcmd reads and checks
 	// it from the file itself, with its line, so it is only admitted here.
 	Retention any `mapstructure:"retention"`
@@ -73,7 +75,7 @@ gates and reports.`,
 	root.PersistentFlags().StringVar(&a.cfgFile, "config", "", "config file (default ./vigil.yaml if present)")
 	root.PersistentFlags().String("log-level", "warn", "log level: debug, info, warn, error")
 	root.PersistentFlags().String("log-format", "text", "log format: text or json")
-	root.AddCommand(newVersionCmd(a), newRecordCmd(a), newImportCmd(a), newQueryCmd(a), newStoreCmd(a), newCheckCmd(a), newEvaluateCmd(a), newAlertsCmd(a), newSLOCmd(a), newBudgetCmd(a), newNotifyCmd(a), newThresholdCmd(a), newRulesCmd(a), newLintCmd(a), newExportCmd(a),
+	root.AddCommand(newVersionCmd(a), newRecordCmd(a), newImportCmd(a), newQueryCmd(a), newStoreCmd(a), newCheckCmd(a), newEvaluateCmd(a), newAlertsCmd(a), newSLOCmd(a), newBudgetCmd(a), newNotifyCmd(a), newThresholdCmd(a), newRulesCmd(a), newLintCmd(a), newExportCmd(a), newReportCmd(a),
 		agentcmd.New("collect", func() *slog.Logger { return a.log }, a.oneStore, version()))
 	// Last, so that it covers every command above (exit 2 for any mistake
 	// on the command line, see docs/cli.md).

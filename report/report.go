@@ -1,0 +1,269 @@
+// Package report formats vigil report: a period's SLOs, error budgets,
+// alerts, latency and resources as GitHub-flavoured markdown.
+//
+// Every number a report shows is computed before it gets here (by analyze/
+// through cmd/vigil, or by Summarize from the state DB's history); the
+// embedded templates only format. A section with no data is one line
+// saying so, never an empty table.
+package report
+
+import (
+	"embed"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/vigil-metrics/vigil/collect/vtime"
+)
+
+//go:embed templates/*.tmpl
+var templates embed.FS
+
+// Formats are the formats Render writes. HTML comes in a later slice.
+var Formats = []string{"markdown"}
+
+// Report is everything a report shows.
+type Report struct {
+	Title string
+	// Period is the report's length; the report covers (At-Period, At].
+	Period time.Duration
+	// PeriodText is the period as the user wrote it ("7d"); empty: Period.
+	PeriodText string
+	At         time.Time
+	// Loc is the zone times are shown in (nil: UTC).
+	Loc *time.Location
+	// Compare: the previous period of the same length was evaluated too.
+	Compare bool
+	Stores  []string
+	Hosts   []string
+
+	SLOs    []SLO
+	Budgets []Budget
+	// Alerts is nil when there is no state DB (no alert history).
+	Alerts    *Alerts
+	Latency   []Latency
+	Resources []Resource
+
+	Highlights []string
+}
+
+// PeriodString is the period for people: as written, else formatted.
+func (r *Report) PeriodString() string {
+	if r.PeriodText != "" {
+		return r.PeriodText
+	}
+	return vtime.FormatDuration(r.Period)
+}
+
+// SLOData reports whether any objective has events: without any, the
+// SLO and budget sections are one line each.
+func (r *Report) SLOData() bool {
+	for _, s := range r.SLOs {
+		if !s.NoData {
+			return true
+		}
+	}
+	return false
+}
+
+// Objectives names the objectives (service/SLI), for the no-data line.
+func (r *Report) Objectives() string {
+	var out []string
+	for _, s := range r.SLOs {
+		out = append(out, s.Service+"/"+s.SLI)
+	}
+	return strings.Join(out, ", ")
+}
+
+// From is the period's start (exclusive).
+func (r *Report) From() time.Time { return r.At.Add(-r.Period) }
+
+// SLO is one objective evaluated over its window ending at the report's
+// end, and at the previous period's end.
+type SLO struct {
+	Service, SLI, Window string
+	TargetPercent        float64
+	Good, Total          float64
+	Percent              float64
+	Met, NoData, Invalid bool
+	ConsumptionPercent   float64
+	// BurnRate is the burn rate over the SLO window (nil: no events).
+	BurnRate *float64
+	// Previous is the same objective at the previous period's end (nil:
+	// not compared).
+	Previous *SLOPoint
+}
+
+// SLOPoint is an objective's SLI at one time.
+type SLOPoint struct {
+	Percent float64
+	NoData  bool
+}
+
+// Budget is one objective's error budget at the report's end.
+type Budget struct {
+	Service, SLI, Window string
+	ConsumptionPercent   float64
+	RemainingMinutes     float64
+	Exhausted, NoData    bool
+	BurnRate1h           *float64
+	// TimeToExhaustion is nil when the budget does not run out at the 1h
+	// burn rate.
+	TimeToExhaustion *time.Duration
+	// Alerts are the burn-rate and budget alerts active (page, ticket,
+	// budget) with their reasons.
+	Alerts []BudgetAlert
+}
+
+// BudgetAlert is an active budget alert.
+type BudgetAlert struct{ Severity, Reason string }
+
+// Latency is one key histogram's percentiles for one service.
+type Latency struct {
+	Metric, Service    string
+	P50, P90, P95, P99 float64
+	// PrevP95 is the previous period's p95 (nil: none).
+	PrevP95 *float64
+}
+
+// Resource is one host's average and peak of one resource metric.
+type Resource struct {
+	Host, Metric string
+	Avg, Max     float64
+	// PrevAvg is the previous period's average (nil: none).
+	PrevAvg *float64
+}
+
+// Render writes r in format (see Formats).
+func Render(w io.Writer, r *Report, format string) error {
+	if format != "markdown" {
+		return fmt.Errorf("report format %q: want markdown", format)
+	}
+	t, err := template.New("markdown.tmpl").Funcs(funcs(r)).ParseFS(templates, "templates/markdown.tmpl")
+	if err != nil {
+		return err
+	}
+	return t.Execute(w, r)
+}
+
+func funcs(r *Report) template.FuncMap {
+	loc := r.Loc
+	if loc == nil {
+		loc = time.UTC
+	}
+	return template.FuncMap{
+		"time":     func(t time.Time) string { return t.In(loc).Format("2006-01-02 15:04 MST") },
+		"dur":      func(d time.Duration) string { return vtime.FormatDuration(d) },
+		"span":     Span,
+		"num":      Num,
+		"n2":       func(v float64) string { return Num(round(v, 2)) },
+		"pct":      func(v float64) string { return Num(round(v, 4)) + "%" },
+		"pct2":     func(v float64) string { return Num(round(v, 2)) + "%" },
+		"rate":     func(p *float64) string { return ratePtr(p) },
+		"pp":       PointsChange,
+		"change":   RelChange,
+		"list":     func(s []string) string { return strings.Join(s, ", ") },
+		"esc":      Escape,
+		"yesno":    func(b bool) string { return map[bool]string{true: "yes", false: "no"}[b] },
+		"sloState": sloState,
+		"alerts": func(as []BudgetAlert) string {
+			var out []string
+			for _, a := range as {
+				out = append(out, a.Severity+": "+Escape(a.Reason))
+			}
+			if len(out) == 0 {
+				return "-"
+			}
+			return strings.Join(out, "<br>")
+		},
+	}
+}
+
+func sloState(s SLO) string {
+	switch {
+	case s.Invalid && s.NoData:
+		return "no data"
+	case s.Invalid:
+		return "invalid"
+	case s.Met:
+		return "✅ met"
+	}
+	return "❌ breached"
+}
+
+// Num keeps short values exact and rounds long ones to 6 digits (as the
+// other commands print values).
+func Num(v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return "-"
+	}
+	s := strconv.FormatFloat(v, 'f', -1, 64)
+	if len(s) <= 12 {
+		return s
+	}
+	return strconv.FormatFloat(v, 'g', 6, 64)
+}
+
+func round(v float64, digits int) float64 {
+	p := math.Pow(10, float64(digits))
+	return math.Round(v*p) / p
+}
+
+func ratePtr(p *float64) string {
+	if p == nil {
+		return "-"
+	}
+	return Num(round(*p, 2))
+}
+
+// Span writes a duration for people: minutes up to two days, days with
+// one decimal beyond; nil is "never" and zero "exhausted".
+func Span(d *time.Duration) string {
+	switch {
+	case d == nil:
+		return "never"
+	case *d <= 0:
+		return "exhausted"
+	case *d >= 48*time.Hour:
+		return strconv.FormatFloat(round(d.Hours()/24, 1), 'f', -1, 64) + "d"
+	}
+	return vtime.FormatDuration(d.Round(time.Minute))
+}
+
+// PointsChange is the change from prev to cur in percentage points,
+// signed ("+0.12 pp"); "-" without a previous value.
+func PointsChange(cur float64, prev *SLOPoint) string {
+	if prev == nil || prev.NoData {
+		return "-"
+	}
+	return signed(round(cur-prev.Percent, 4)) + " pp"
+}
+
+// RelChange is the relative change from prev to cur ("+12.5%"); "-"
+// without a previous value or when it was 0.
+func RelChange(cur float64, prev *float64) string {
+	if prev == nil || *prev == 0 {
+		return "-"
+	}
+	return signed(round((cur-*prev) / *prev * 100, 1)) + "%"
+}
+
+func signed(v float64) string {
+	if v > 0 {
+		return "+" + Num(v)
+	}
+	if v == 0 {
+		return "0"
+	}
+	return Num(v)
+}
+
+// Escape makes s safe in a markdown table cell.
+func Escape(s string) string {
+	s = strings.ReplaceAll(s, "|", `\|`)
+	return strings.ReplaceAll(s, "\n", " ")
+}
