@@ -36,16 +36,20 @@ import (
 // question, so a DB answers as it would without the memo (memo_test.go
 // compares the bits with a fresh DB's).
 type memo struct {
-	series    map[string][]seriesRow
-	sets      map[string]int64 // selection content -> its id in the selection table
-	nextSet   int64
-	setRows   int
-	aggs      map[aggKey]map[int]groupValue
-	live      map[liveKey][]int
-	stmts     map[string]*sql.Stmt
-	cells     map[cellKey][]cell // bucket answers (buckets.go), read-only once kept
-	cellCount int                // cells kept
-	oneThread bool               // SET threads = 1 is in force
+	series     map[string][]seriesRow
+	sets       map[string]int64 // selection content -> its id in the selection table
+	nextSet    int64
+	setRows    int
+	aggs       map[aggKey]map[int]groupValue
+	live       map[liveKey][]int
+	stmts      map[string]*sql.Stmt
+	cells      map[cellKey][]cell        // bucket answers (buckets.go), read-only once kept
+	cellCount  int                       // cells kept
+	shared     map[sharedKey]*sharedVals // a metric's values by series and bucket (buckets.go)
+	sharedSize int                       // words the shared values hold
+	values     map[cellKey][][]float64   // buckets_values answers (buckets.go), read-only once kept
+	valuesSize int                       // words they hold
+	oneThread  bool                      // SET threads = 1 is in force
 }
 
 // maxSelRows bounds the selection table: past it, the kept selections
@@ -89,6 +93,8 @@ func (d *DB) resetMemo() {
 		live:   map[liveKey][]int{},
 		stmts:  map[string]*sql.Stmt{},
 		cells:  map[cellKey][]cell{},
+		shared: map[sharedKey]*sharedVals{},
+		values: map[cellKey][][]float64{},
 	}
 }
 
@@ -185,6 +191,8 @@ func (d *DB) fillSelection(ctx context.Context, st, id, grp []int64) (int64, err
 		d.memo.sets, d.memo.setRows = map[string]int64{}, 0
 		d.memo.aggs, d.memo.live = map[aggKey]map[int]groupValue{}, map[liveKey][]int{}
 		d.memo.cells, d.memo.cellCount = map[cellKey][]cell{}, 0
+		d.memo.shared, d.memo.sharedSize = map[sharedKey]*sharedVals{}, 0
+		d.memo.values, d.memo.valuesSize = map[cellKey][][]float64{}, 0
 	}
 	set := d.memo.nextSet
 	err := d.conn.Raw(func(dc any) error {
