@@ -3,10 +3,13 @@ package collect
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // BenchmarkIncSideBySide puts a kept counter handle's Inc and Add(1) next
@@ -148,4 +151,39 @@ func BenchmarkMonitor(b *testing.B) {
 		}
 		r.Monitor(ctx, "rag_query", labels, fn)
 	}
+}
+
+// BenchmarkMiddleware puts Middleware next to promhttp's
+// InstrumentHandlerCounter + InstrumentHandlerDuration around the same
+// ServeMux route (the handler writes nothing; the writer is reused).
+func BenchmarkMiddleware(b *testing.B) {
+	newMux := func() *http.ServeMux {
+		mux := http.NewServeMux()
+		mux.HandleFunc("GET /users/{id}", func(http.ResponseWriter, *http.Request) {})
+		return mux
+	}
+	run := func(b *testing.B, h http.Handler) {
+		req := httptest.NewRequest("GET", "/users/42", nil)
+		w := httptest.NewRecorder()
+		b.ReportAllocs()
+		for b.Loop() {
+			h.ServeHTTP(w, req)
+		}
+	}
+	b.Run("bare", func(b *testing.B) { run(b, newMux()) })
+	b.Run("promhttp", func(b *testing.B) {
+		reg := prometheus.NewRegistry()
+		cnt := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "http_requests_total"}, []string{"code", "method"})
+		dur := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "http_request_duration_seconds"}, []string{"code", "method"})
+		reg.MustRegister(cnt, dur)
+		run(b, promhttp.InstrumentHandlerCounter(cnt, promhttp.InstrumentHandlerDuration(dur, newMux())))
+	})
+	b.Run("vigil", func(b *testing.B) {
+		r, _ := newRecorder(b, Options{MaxBuffer: 1 << 20})
+		run(b, r.Middleware(newMux(), MiddlewareOptions{}))
+	})
+	b.Run("vigil/SLI", func(b *testing.B) {
+		r, _ := newRecorder(b, Options{MaxBuffer: 1 << 20})
+		run(b, r.Middleware(newMux(), MiddlewareOptions{SLIService: "api", LatencyThreshold: time.Second}))
+	})
 }

@@ -78,6 +78,7 @@ func (r *Recorder) takeLocked(s *series, ts int64, rows []sample) []sample {
 		}
 		v := float64(s.accInt.Swap(0)) + math.Float64frombits(s.accF.Swap(0))
 		if v != 0 {
+			addFloat(&s.total, v)
 			rows = append(rows, sample{s, ts, v})
 			r.touch(s)
 		}

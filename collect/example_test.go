@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/vigil-metrics/vigil/collect"
@@ -210,4 +212,136 @@ func ExampleClassifyErrors() {
 	}
 	// Output:
 	// {"error":"not_found","status":"failed"}
+}
+
+// Middleware labels requests that match no route endpoint="unmatched" and
+// methods outside MiddlewareOptions.Methods method="other", so scans make
+// no new series; SLIService records the SLIs of every request.
+func ExampleMiddlewareOptions() {
+	path, cleanup := tempStore()
+	defer cleanup()
+	r, _ := collect.Open(path, collect.Options{Now: clock})
+	defer r.Close()
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/users/{id}", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "{}") })
+	h := r.Middleware(mux, collect.MiddlewareOptions{SLIService: "users", LatencyThreshold: 250 * time.Millisecond})
+	for _, req := range []*http.Request{
+		httptest.NewRequest("GET", "/api/users/1", nil),
+		httptest.NewRequest("GET", "/wp-admin", nil),
+		httptest.NewRequest("GET", "/.env", nil),
+		httptest.NewRequest("DELETE", "/api/users/1", nil), // 405
+		httptest.NewRequest("FOO", "/api/users/1", nil),
+	} {
+		h.ServeHTTP(httptest.NewRecorder(), req)
+	}
+
+	r.Flush(context.Background())
+	rows, _ := r.Store().DB.Query(`SELECT name, labels, sum(value) FROM metrics WHERE name IN ('http_requests_total', 'sli_requests_total') GROUP BY name, labels ORDER BY name, labels`)
+	defer rows.Close()
+	for rows.Next() {
+		var name, labels string
+		var sum float64
+		rows.Scan(&name, &labels, &sum)
+		fmt.Println(name, labels, sum)
+	}
+	// Output:
+	// http_requests_total {"endpoint":"/api/users/{id}","method":"GET","status":"200"} 1
+	// http_requests_total {"endpoint":"unmatched","method":"DELETE","status":"405"} 1
+	// http_requests_total {"endpoint":"unmatched","method":"GET","status":"404"} 2
+	// http_requests_total {"endpoint":"unmatched","method":"other","status":"405"} 1
+	// sli_requests_total {"service":"users","success":"true"} 5
+}
+
+// Handler serves what the Recorder holds in the Prometheus text format:
+// mount it on /metrics and the same service is scraped by Prometheus and
+// stored by vigil.
+func ExampleRecorder_Handler() {
+	path, cleanup := tempStore()
+	defer cleanup()
+	r, _ := collect.Open(path, collect.Options{Now: clock, Buckets: []float64{0.1, 1}})
+	defer r.Close()
+
+	jobs := r.Counter("jobs_total", map[string]string{"queue": "mail"})
+	jobs.Add(3)
+	jobs.Inc() // a counter shows its total since start
+	r.Gauge("queue_depth", nil).Set(7)
+	r.Histogram("job_seconds", nil).Observe(0.4)
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", r.Handler())
+	w := httptest.NewRecorder()
+	mux.ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
+	body, _ := io.ReadAll(w.Body)
+	fmt.Print(strings.ReplaceAll(string(body), "\n\n", "\n"))
+	// Output:
+	// # TYPE job_seconds histogram
+	// job_seconds_bucket{le="0.1"} 0
+	// job_seconds_bucket{le="1"} 1
+	// job_seconds_bucket{le="+Inf"} 1
+	// job_seconds_sum 0.4
+	// job_seconds_count 1
+	// # TYPE jobs_total counter
+	// jobs_total{queue="mail"} 4
+	// # TYPE queue_depth gauge
+	// queue_depth 7
+}
+
+// A Gauge can also move up and down from 0 (Add, Inc, Dec): an in-flight
+// count. Within one Options.Resolution bucket the last value is stored.
+func ExampleGauge_Add() {
+	path, cleanup := tempStore()
+	defer cleanup()
+	r, _ := collect.Open(path, collect.Options{Now: clock})
+	defer r.Close()
+
+	inflight := r.Gauge("jobs_inflight", nil)
+	inflight.Inc()
+	inflight.Inc()
+	inflight.Add(3)
+	inflight.Dec()
+
+	r.Flush(context.Background())
+	show(r)
+	// Output:
+	// jobs_inflight gauge {} 4 1
+}
+
+// Methods on a nil *Recorder do nothing, so a component can be given nil
+// in tests or when metrics are off; its Middleware returns the handler.
+func Example_nilRecorder() {
+	var r *collect.Recorder
+	r.Counter("jobs_total", nil).Inc()
+	defer r.StartTimer("job_seconds", nil).ObserveDuration()
+	err := r.Monitor(context.Background(), "job", nil, func(context.Context) error { return nil })
+	fmt.Println(err, r.Stats().Written)
+	// Output:
+	// <nil> 0
+}
+
+// ErrorType names an error by its Go type, for an ErrorClassifier: keep
+// the label's values few (a type, not a message).
+func ExampleErrorType() {
+	_, err := os.Open("/does/not/exist")
+	fmt.Println(collect.ErrorType(err))
+	// Output:
+	// PathError
+}
+
+// Histogram.ObserveDuration records in the unit the name says: seconds
+// for _seconds, milliseconds for _ms.
+func ExampleHistogram_ObserveDuration() {
+	path, cleanup := tempStore()
+	defer cleanup()
+	r, _ := collect.Open(path, collect.Options{Now: clock})
+	defer r.Close()
+
+	r.Histogram("upload_seconds", nil).ObserveDuration(1500 * time.Millisecond)
+	r.Histogram("upload_ms", nil).ObserveDuration(1500 * time.Millisecond)
+
+	r.Flush(context.Background())
+	show(r)
+	// Output:
+	// upload_ms histogram {} 1500 1
+	// upload_seconds histogram {} 1.5 1
 }

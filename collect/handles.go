@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net/http"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -264,8 +262,9 @@ func (h Histogram) ObserveDuration(d time.Duration) {
 }
 
 // GaugeFunc registers a gauge whose value fn returns; it is read at every
-// flush (the interval, Flush and Close), stamped with the flush's time.
-// fn must be safe to call from the flushing goroutine and must not block.
+// flush (the interval, Flush and Close), stamped with the flush's time,
+// and at every scrape of Handler. fn must be safe to call from the
+// flushing goroutine and from the scraping one, and must not block.
 func (r *Recorder) GaugeFunc(name string, labels map[string]string, fn func() float64) error {
 	if r == nil {
 		return nil
@@ -476,65 +475,6 @@ func residentBytes() int64 {
 	}
 	return pages * int64(os.Getpagesize())
 }
-
-// MiddlewareOptions tune Middleware.
-type MiddlewareOptions struct {
-	// Endpoint names a request's endpoint label. By default the route
-	// pattern a net/http ServeMux matched ("GET /users/{id}" gives
-	// "/users/{id}"), else the URL path: keep the label's cardinality low.
-	Endpoint func(*http.Request) string
-}
-
-// Middleware records http_requests_total{method,endpoint,status} and the
-// histogram response_time_ms{method,endpoint} for every request.
-func (r *Recorder) Middleware(next http.Handler, opt MiddlewareOptions) http.Handler {
-	if r == nil {
-		return next // a nil recorder records nothing: the handler alone
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		start := r.opt.Now()
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(sw, req)
-		var endpoint string
-		switch {
-		case opt.Endpoint != nil:
-			endpoint = opt.Endpoint(req)
-		case req.Pattern != "":
-			endpoint = req.Pattern
-			if i := strings.IndexByte(endpoint, ' '); i >= 0 {
-				endpoint = endpoint[i+1:] // drop the method of "GET /users/{id}"
-			}
-		default:
-			endpoint = req.URL.Path
-		}
-		r.Counter("http_requests_total", map[string]string{
-			"method": req.Method, "endpoint": endpoint, "status": strconv.Itoa(sw.status),
-		}).Inc()
-		r.Histogram("response_time_ms", map[string]string{"method": req.Method, "endpoint": endpoint}).
-			Observe(ms(r.opt.Now().Sub(start)))
-	})
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status      int
-	wroteHeader bool
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if !w.wroteHeader {
-		w.status, w.wroteHeader = code, true
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	w.wroteHeader = true
-	return w.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func boolLabel(b bool) string {
 	if b {

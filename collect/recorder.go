@@ -42,6 +42,29 @@
 // Flush. A negative Resolution writes a row per call, as Add and AddBatch
 // always do (they carry their own timestamps).
 //
+// # HTTP
+//
+// Middleware records http_requests_total{method,endpoint,status} and the
+// histogram response_time_ms{method,endpoint} for every request. The
+// endpoint is the route pattern a Go 1.22+ ServeMux matched, and
+// "unmatched" for a request no route matched (a 404 for /wp-admin, a
+// 405); a method outside MiddlewareOptions.Methods is "other": a scanner
+// cannot make new series. The wrapped writer keeps http.Flusher,
+// http.Hijacker and io.ReaderFrom; a panicking handler is recorded as a
+// 500 and re-panics. MiddlewareOptions.SLIService records
+// TrackAvailability (5xx is a failure) and, with LatencyThreshold,
+// TrackLatency for every request.
+//
+// # Prometheus
+//
+// Handler serves the Recorder's series in the Prometheus text format:
+// counters as totals since start, gauges as their last value (a GaugeFunc
+// read at the scrape), histograms as buckets (Options.Buckets, by default
+// DefBuckets for _seconds and DefBuckets x1000 for _ms) with _sum and
+// _count. Mount it on /metrics and one service is both scraped by
+// Prometheus and stored by vigil. A service that keeps client_golang can
+// instead be scraped by the agent: vigil collect --scrape.
+//
 // # Testing
 //
 // Methods on a nil *Recorder (except Middleware), and the handles and
@@ -115,6 +138,11 @@ type Options struct {
 	// values few: ClassifyErrors matches sentinels with errors.Is, and
 	// ErrorType gives the error's Go type name.
 	ErrorClassifier func(error) string
+	// Buckets are the upper bounds of the histogram buckets Handler
+	// exposes, for every histogram (default: DefBuckets for names ending
+	// in _seconds and names without a unit, DefBuckets x1000 for _ms).
+	// The store keeps every observation whatever the buckets.
+	Buckets []float64
 }
 
 // Stats are the Recorder's own health counters.
@@ -177,6 +205,12 @@ type series struct {
 	accF   atomic.Uint64 // counter: other increments (float64 bits)
 	gval   atomic.Uint64 // gauge: current value (float64 bits)
 	gdirty atomic.Bool   // gauge: set since the last drain
+
+	// Read by Handler: a counter's total since start (float64 bits; the
+	// coalesced increments are added when drained) and a histogram's
+	// buckets.
+	total atomic.Uint64
+	hist  *histState
 }
 
 const (
@@ -291,6 +325,7 @@ func New(st *store.Store, opt Options) *Recorder {
 	if opt.Resolution > 0 && opt.Resolution < time.Millisecond {
 		opt.Resolution = time.Millisecond
 	}
+	opt.Buckets = cleanBuckets(opt.Buckets)
 	if opt.ErrorClassifier == nil {
 		opt.ErrorClassifier = func(error) string { return "error" }
 	}
@@ -480,6 +515,9 @@ func (r *Recorder) createLocked(h uint64, name string, typ store.Type, labels ma
 	}
 	s := &series{name: name, typ: typ, labels: cp, service: service, rate: rate}
 	s.coalesce = r.opt.Resolution > 0 && rate == 1 && typ != store.Histogram
+	if typ == store.Histogram {
+		s.hist = newHist(r.bucketsFor(name))
+	}
 	s.bucket.Store(unregistered)
 	s.seen.Store(r.epoch.Load())
 	r.byHash[h] = append(r.byHash[h], s)
@@ -565,6 +603,12 @@ func (r *Recorder) record(s *series, ts int64, v float64) {
 		if s.typ == store.Counter {
 			v /= s.rate
 		}
+	}
+	switch {
+	case s.typ == store.Counter:
+		addFloat(&s.total, v)
+	case s.hist != nil:
+		s.hist.observe(v)
 	}
 	r.buf = append(r.buf, sample{s, ts, v})
 	if len(r.buf) >= r.opt.BufferSize {
