@@ -23,8 +23,8 @@ import (
 //go:embed templates/*.tmpl
 var templates embed.FS
 
-// Formats are the formats Render writes. HTML comes in a later slice.
-var Formats = []string{"markdown"}
+// Formats are the formats Render writes.
+var Formats = []string{"markdown", "html"}
 
 // Report is everything a report shows.
 type Report struct {
@@ -49,6 +49,36 @@ type Report struct {
 	Resources []Resource
 
 	Highlights []string
+
+	// Charts: show sparklines (and Images, where there are any).
+	Charts bool
+	// Images are the charts drawn by BuildImages; a markdown report links
+	// them by File, an HTML one inlines them.
+	Images []Image
+}
+
+// ImagesOf are the images shown in section.
+func (r *Report) ImagesOf(section string) []Image {
+	var out []Image
+	for _, im := range r.Images {
+		if im.Section == section {
+			out = append(out, im)
+		}
+	}
+	return out
+}
+
+// Trends reports whether sparklines are shown in the latency table.
+func (r *Report) Trends() bool {
+	if !r.Charts {
+		return false
+	}
+	for _, l := range r.Latency {
+		if hasValue(l.Trend) {
+			return true
+		}
+	}
+	return false
 }
 
 // PeriodString is the period for people: as written, else formatted.
@@ -117,6 +147,9 @@ type Budget struct {
 	// Alerts are the burn-rate and budget alerts active (page, ticket,
 	// budget) with their reasons.
 	Alerts []BudgetAlert
+	// Burn is the consumption (%) at each step's end over the period: the
+	// budget spent from the window's start to then (see Steps).
+	Burn []Point
 }
 
 // BudgetAlert is an active budget alert.
@@ -128,6 +161,8 @@ type Latency struct {
 	P50, P90, P95, P99 float64
 	// PrevP95 is the previous period's p95 (nil: none).
 	PrevP95 *float64
+	// Trend is the p95 of each step of the period (see Steps).
+	Trend []Point
 }
 
 // Resource is one host's average and peak of one resource metric.
@@ -138,19 +173,28 @@ type Resource struct {
 	PrevAvg *float64
 }
 
-// Render writes r in format (see Formats).
+// Render writes r in format (see Formats): markdown, or the markdown
+// rendered as one self-contained HTML file (images inlined).
 func Render(w io.Writer, r *Report, format string) error {
-	if format != "markdown" {
-		return fmt.Errorf("report format %q: want markdown", format)
+	switch format {
+	case "markdown":
+		return renderMarkdown(w, r, "<br>")
+	case "html":
+		return renderHTML(w, r)
 	}
-	t, err := template.New("markdown.tmpl").Funcs(funcs(r)).ParseFS(templates, "templates/markdown.tmpl")
+	return fmt.Errorf("report format %q: want markdown or html", format)
+}
+
+// renderMarkdown writes the markdown; brk separates a cell's lines.
+func renderMarkdown(w io.Writer, r *Report, brk string) error {
+	t, err := template.New("markdown.tmpl").Funcs(funcs(r, brk)).ParseFS(templates, "templates/markdown.tmpl")
 	if err != nil {
 		return err
 	}
 	return t.Execute(w, r)
 }
 
-func funcs(r *Report) template.FuncMap {
+func funcs(r *Report, brk string) template.FuncMap {
 	loc := r.Loc
 	if loc == nil {
 		loc = time.UTC
@@ -170,6 +214,7 @@ func funcs(r *Report) template.FuncMap {
 		"esc":      Escape,
 		"yesno":    func(b bool) string { return map[bool]string{true: "yes", false: "no"}[b] },
 		"sloState": sloState,
+		"spark":    Sparkline,
 		"alerts": func(as []BudgetAlert) string {
 			var out []string
 			for _, a := range as {
@@ -178,7 +223,7 @@ func funcs(r *Report) template.FuncMap {
 			if len(out) == 0 {
 				return "-"
 			}
-			return strings.Join(out, "<br>")
+			return strings.Join(out, brk)
 		},
 	}
 }

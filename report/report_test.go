@@ -1,6 +1,7 @@
 package report
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -116,8 +117,55 @@ func TestRenderEmpty(t *testing.T) {
 	if strings.Contains(out, "|") {
 		t.Errorf("a table without data:\n%s", out)
 	}
-	if err := Render(&b, r, "html"); err == nil {
-		t.Error("html: want an error (not yet)")
+	b.Reset()
+	if err := Render(&b, r, "html"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(b.String(), "<!DOCTYPE html>") || !strings.Contains(b.String(), "<p>No resource data in this period.</p>") {
+		t.Errorf("html:\n%s", b.String())
+	}
+	if err := Render(&b, r, "pdf"); err == nil {
+		t.Error("pdf: want an error")
+	}
+}
+
+func TestSparkline(t *testing.T) {
+	ps := func(vs ...float64) []Point {
+		var out []Point
+		for _, v := range vs {
+			out = append(out, Point{V: v})
+		}
+		return out
+	}
+	for _, c := range []struct {
+		in   []Point
+		want string
+	}{
+		{ps(1, 2, 3, 4, 5, 6, 7, 8), "▁▂▃▄▅▆▇█"},
+		{ps(10, math.NaN(), 0), "█·▁"},
+		{ps(5, 5), "▄▄"},
+		{nil, ""},
+	} {
+		if got := Sparkline(c.in); got != c.want {
+			t.Errorf("Sparkline(%v) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+func TestSteps(t *testing.T) {
+	for _, c := range []struct {
+		period, step time.Duration
+		n            int
+	}{
+		{7 * 24 * time.Hour, 24 * time.Hour, 7},
+		{30 * 24 * time.Hour, 24 * time.Hour, 30},
+		{24 * time.Hour, time.Hour, 24},
+		{90 * time.Minute, 225 * time.Second, 24},
+	} {
+		step, n := Steps(c.period)
+		if step != c.step || n != c.n {
+			t.Errorf("Steps(%v) = %v, %d; want %v, %d", c.period, step, n, c.step, c.n)
+		}
 	}
 }
 

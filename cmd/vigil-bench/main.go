@@ -19,6 +19,10 @@
 //     services (-slo-services) over 30 days (-slo-days) of the reference
 //     design's SLI counters at 10 s, imported with `vigil import`: warm,
 //     both together against 2 s;
+//   - report: `vigil report --period 7d` over a store of 10M samples of
+//     the query section's shape, with a latency objective and the store's
+//     histogram as a key one: cold, then warm (markdown with its SVG
+//     charts, --format html, --charts=false), best of 3, against 3 s;
 //   - tune: `vigil threshold tune --dry-run` of 100 dynamic rules
 //     (percentile, mad and seasonal) over 7 days of 100 series at 10 s
 //     (6.05M samples), imported with `vigil import`: warm, best of 3,
@@ -68,6 +72,7 @@ var sections = []section{
 	{"demo", benchDemo},
 	{"evaluate", benchEvaluate},
 	{"slo", benchSLO},
+	{"report", benchReport},
 	{"tune", benchTune},
 	{"agent", func(c *config) ([]row, error) { return benchAgent(c.dir, c.agentBin, c.nodeExporter, c.agentSpan) }},
 }
@@ -123,7 +128,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.DurationVar(&cfg.evalSpan, "eval-span", evalFullSpan, "time the evaluate section's store spans, one sample per series every 10s")
 	fs.IntVar(&cfg.sloServices, "slo-services", sloFullServices, "services in the slo section's store and objectives")
 	fs.IntVar(&cfg.sloDays, "slo-days", sloFullDays, "days the slo section's store spans, one sample per series every 10s")
-	sectionList := fs.String("sections", "import,query,demo,evaluate,slo,tune,agent", "sections to run, comma-separated (import, query, demo, evaluate, slo, tune, agent)")
+	sectionList := fs.String("sections", "import,query,demo,evaluate,slo,report,tune,agent", "sections to run, comma-separated (import, query, demo, evaluate, slo, report, tune, agent)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -174,7 +179,7 @@ func parseSections(list string) ([]string, error) {
 	for _, name := range strings.Split(list, ",") {
 		name = strings.TrimSpace(name)
 		if !slices.ContainsFunc(sections, func(s section) bool { return s.name == name }) {
-			return nil, fmt.Errorf("-sections: unknown section %q (want import, query, demo, evaluate, slo, tune or agent)", name)
+			return nil, fmt.Errorf("-sections: unknown section %q (want import, query, demo, evaluate, slo, report, tune or agent)", name)
 		}
 		out = append(out, name)
 	}

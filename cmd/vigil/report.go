@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"math"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -24,6 +26,7 @@ import (
 
 type reportOptions struct {
 	Period, At, Out, Format, Compare, TZ, File string
+	Charts                                     bool
 }
 
 // resourceMetrics are the resources section's gauges, each reported per
@@ -37,7 +40,7 @@ func newReportCmd(a *app) *cobra.Command {
 	o := &reportOptions{}
 	cmd := &cobra.Command{
 		Use:   "report",
-		Short: "Write a period's report: SLOs, error budgets, alerts, latency and resources (markdown)",
+		Short: "Write a period's report: SLOs, error budgets, alerts, latency and resources (markdown or HTML)",
 		Long: `Write a report of the period (--at minus --period, --at] as GitHub-flavoured
 markdown: highlights, service level objectives (as vigil slo finds them:
 target, actual, met, budget consumed, burn rate and the trend since the
@@ -48,8 +51,15 @@ the key histograms, and each host's CPU, memory, disk and GPU.
 
 Key histograms are those the alert rules take percentiles of, the SLOs'
 histograms, and the config's report.metrics. A section with no data says
-so in one line. --format html is planned; only markdown is written now.
-See docs/report.md.`,
+so in one line.
+
+Charts: each objective's error budget burn-down and each key histogram's
+p95 over the period (per day, or per hour for periods under two days) as
+SVG, and p95 sparklines in the latency table. With --out report.md the
+SVGs are written beside it (report-budget-SERVICE-SLI.svg,
+report-latency-METRIC.svg) and linked; markdown on stdout has only the
+sparklines. --format html writes one self-contained file with the charts
+inlined. --charts=false leaves them all out. See docs/report.md.`,
 		Example: `  vigil report --db vigil.db --period 7d --out weekly.md
   vigil report --config examples/vigil.yaml --db demo/vigil.db --at 2026-11-29T12:00:00Z --tz Europe/Berlin`,
 		Args: cobra.NoArgs,
@@ -58,7 +68,8 @@ See docs/report.md.`,
 	cmd.Flags().StringVar(&o.Period, "period", "7d", "the period reported on, ending at --at (1d, 7d, 30d)")
 	cmd.Flags().StringVar(&o.At, "at", "", "end of the period and generation time, RFC 3339 or unix seconds (default now)")
 	cmd.Flags().StringVar(&o.Out, "out", "", "write the report to this file (default stdout)")
-	cmd.Flags().StringVar(&o.Format, "format", "markdown", "output format: markdown (html is planned)")
+	cmd.Flags().StringVar(&o.Format, "format", "markdown", "output format: markdown or html (one self-contained file)")
+	cmd.Flags().BoolVar(&o.Charts, "charts", true, "draw charts (SVG) and sparklines; --charts=false leaves them out")
 	cmd.Flags().StringVar(&o.Compare, "compare", "previous", "compare with: previous (the period before) or none")
 	cmd.Flags().StringVar(&o.TZ, "tz", "UTC", "time zone for the times shown (IANA name, e.g. Europe/Berlin)")
 	cmd.Flags().StringVar(&o.File, "slo-file", "", "objectives file: slos: entries or OpenSLO v1 documents")
@@ -69,10 +80,7 @@ See docs/report.md.`,
 
 func (a *app) runReport(cmd *cobra.Command, o *reportOptions) error {
 	if !slices.Contains(report.Formats, o.Format) {
-		if o.Format == "html" {
-			return cli.WithHint(cli.Usagef("--format html is not available yet"), "write markdown (the default); html comes in a later release")
-		}
-		return cli.Usagef("--format %q: want markdown", o.Format)
+		return cli.Usagef("--format %q: want markdown or html", o.Format)
 	}
 	period, err := vtime.ParseDuration(o.Period)
 	if err != nil || period <= 0 || period%time.Millisecond != 0 {
@@ -97,7 +105,7 @@ func (a *app) runReport(cmd *cobra.Command, o *reportOptions) error {
 	if err != nil {
 		return err
 	}
-	r := &report.Report{Title: cf.Report.Title, Period: period, PeriodText: o.Period, At: at, Loc: loc, Compare: o.Compare == "previous"}
+	r := &report.Report{Title: cf.Report.Title, Period: period, PeriodText: o.Period, At: at, Loc: loc, Compare: o.Compare == "previous", Charts: o.Charts}
 	db, err := a.openAnalyze(cmd)
 	if err != nil {
 		return err
@@ -111,6 +119,17 @@ func (a *app) runReport(cmd *cobra.Command, o *reportOptions) error {
 		return err
 	}
 	r.Highlights = report.Highlights(r)
+	// Images: inlined in HTML, beside a markdown file, none on stdout.
+	files := o.Format == "markdown" && o.Out != ""
+	if o.Charts && (o.Format == "html" || files) {
+		prefix := "report"
+		if o.Out != "" {
+			prefix = strings.TrimSuffix(filepath.Base(o.Out), filepath.Ext(o.Out))
+		}
+		if err := report.BuildImages(r, prefix); err != nil {
+			return err
+		}
+	}
 	var buf bytes.Buffer
 	if err := report.Render(&buf, r, o.Format); err != nil {
 		return err
@@ -118,6 +137,13 @@ func (a *app) runReport(cmd *cobra.Command, o *reportOptions) error {
 	if o.Out == "" {
 		_, err = a.stdout.Write(buf.Bytes())
 		return err
+	}
+	if files {
+		for _, im := range r.Images {
+			if err := os.WriteFile(filepath.Join(filepath.Dir(o.Out), im.File), im.SVG, 0o644); err != nil {
+				return err
+			}
+		}
 	}
 	return os.WriteFile(o.Out, buf.Bytes(), 0o644)
 }
@@ -177,6 +203,11 @@ func (a *app) reportData(ctx context.Context, db *analyze.DB, r *report.Report, 
 		for _, x := range b.Alerts {
 			rb.Alerts = append(rb.Alerts, report.BudgetAlert{Severity: x.Severity, Reason: x.Reason})
 		}
+		if r.Charts && !b.NoData {
+			if rb.Burn, err = burnDown(ctx, db, ob, at, r.Period); err != nil {
+				return err
+			}
+		}
 		r.Budgets = append(r.Budgets, rb)
 	}
 
@@ -219,6 +250,11 @@ func (a *app) reportData(ctx context.Context, db *analyze.DB, r *report.Report, 
 				case "p99":
 					l.P99 = x.Value
 				}
+			}
+		}
+		if r.Charts && len(rows) > 0 {
+			if err := latencyTrend(ctx, db, m, at, r.Period, rows); err != nil {
+				return err
 			}
 		}
 		if r.Compare && len(rows) > 0 {
@@ -285,6 +321,59 @@ func (a *app) reportData(ctx context.Context, db *analyze.DB, r *report.Report, 
 		r.Hosts = append(r.Hosts, h)
 	}
 	sort.Strings(r.Hosts)
+	return nil
+}
+
+// burnDown is ob's budget consumption (%) at each step's end over the
+// period: the events from the start of ob's window ending at at, to the
+// step's end (vigil budget's consumption at at for the last step).
+func burnDown(ctx context.Context, db *analyze.DB, ob slo.Objective, at time.Time, period time.Duration) ([]report.Point, error) {
+	start := ob.Window.Bounds(at)
+	step, n := report.Steps(period)
+	out := make([]report.Point, 0, n)
+	for i := n - 1; i >= 0; i-- {
+		t := at.Add(-time.Duration(i) * step)
+		p := report.Point{T: t, V: math.NaN()}
+		if t.After(start) {
+			e, err := slo.NewEvaluator(db, t).Events(ctx, ob, t.Sub(start))
+			if err != nil {
+				return nil, err
+			}
+			if e.Total > 0 {
+				p.V = e.Consumption(ob.Target)
+			}
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// latencyTrend sets each service's p95 of metric per step of the period
+// (one query: analyze's Buckets).
+func latencyTrend(ctx context.Context, db *analyze.DB, metric string, at time.Time, period time.Duration, rows map[string]*report.Latency) error {
+	e, err := metricpath.Parse(metric + ".p95 by (service)")
+	if err != nil {
+		return err
+	}
+	step, n := report.Steps(period)
+	ss, err := db.Buckets(ctx, e, at, step, n)
+	if err != nil {
+		var qe *analyze.QueryError
+		if errors.As(err, &qe) {
+			return nil
+		}
+		return err
+	}
+	for _, s := range ss {
+		l := rows[s.Labels["service"]]
+		if l == nil {
+			continue
+		}
+		l.Trend = make([]report.Point, n)
+		for i, v := range s.Values {
+			l.Trend[i] = report.Point{T: at.Add(-time.Duration(n-1-i) * step), V: v}
+		}
+	}
 	return nil
 }
 

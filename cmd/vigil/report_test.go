@@ -1,14 +1,23 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"encoding/base64"
 	"encoding/json"
+	"encoding/xml"
 	"flag"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/vigil-metrics/vigil/analyze"
+	"github.com/vigil-metrics/vigil/analyze/slo"
 	"github.com/vigil-metrics/vigil/report"
 )
 
@@ -66,6 +75,17 @@ func TestReportGolden(t *testing.T) {
 				if err := os.WriteFile(path, got, 0o644); err != nil {
 					t.Fatal(err)
 				}
+				for _, l := range mdLink.FindAllStringSubmatch(string(got), -1) {
+					svg, err := os.ReadFile(l[1])
+					if err != nil {
+						t.Fatal(err)
+					}
+					if c.golden == "demo_7d.md" {
+						if err := os.WriteFile(filepath.Join(root, "report/testdata", "demo_7d"+strings.TrimPrefix(l[1], "out")), svg, 0o644); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
 				return
 			}
 			want, err := os.ReadFile(path)
@@ -74,6 +94,23 @@ func TestReportGolden(t *testing.T) {
 			}
 			if string(got) != string(want) {
 				t.Errorf("report differs from %s (go test -run TestReportGolden -update rewrites it):\n%s", path, got)
+			}
+			if c.golden != "demo_7d.md" {
+				return
+			}
+			// Its charts too: demo_7d-budget-api-availability.svg, ...
+			for _, l := range mdLink.FindAllStringSubmatch(string(got), -1) {
+				svg, err := os.ReadFile(l[1])
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, err := os.ReadFile(filepath.Join(root, "report/testdata", "demo_7d"+strings.TrimPrefix(l[1], "out")))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if string(svg) != string(want) {
+					t.Errorf("chart %s differs from its golden file (-update rewrites it)", l[1])
+				}
 			}
 		})
 	}
@@ -153,5 +190,239 @@ func TestReportMatchesCommands(t *testing.T) {
 		if got, want := cell("| "+x.Labels["host"]+" | cpu_usage_percent | ", 3), r4(x.Value, 2); got != want {
 			t.Errorf("%s cpu peak: report %s, query %s", x.Labels["host"], got, want)
 		}
+	}
+}
+
+// svgText is the text of an SVG's <text> elements; it fails the test when
+// the SVG is not well-formed XML.
+func svgText(t *testing.T, name string, data []byte) []string {
+	t.Helper()
+	d := xml.NewDecoder(bytes.NewReader(data))
+	var out []string
+	in := false
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		switch x := tok.(type) {
+		case xml.StartElement:
+			in = x.Name.Local == "text"
+		case xml.EndElement:
+			in = false
+		case xml.CharData:
+			if in && strings.TrimSpace(string(x)) != "" {
+				out = append(out, strings.TrimSpace(string(x)))
+			}
+		}
+	}
+	return out
+}
+
+var mdLink = regexp.MustCompile(`!?\[[^\]]*\]\(([^)]+)\)`)
+
+// TestReportCharts: with --out, every link and image of the markdown is a
+// file beside it, each an SVG with its title, axis labels with units and
+// dates, and the budget line; --charts=false draws none and no sparklines.
+func TestReportCharts(t *testing.T) {
+	cfg, _ := reportFixture(t)
+	run := func(args ...string) {
+		t.Helper()
+		args = append([]string{"report", "--config", cfg, "--db", "demo.db", "--state", "state.db", "--at", reportAt}, args...)
+		if code, _, stderr := sloRun(t, args...); code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+	}
+	if err := os.Mkdir("out", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	run("--out", "out/weekly.md", "--tz", "Europe/Berlin")
+	md, err := os.ReadFile("out/weekly.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	links := mdLink.FindAllStringSubmatch(string(md), -1)
+	if len(links) != 5 { // 4 objectives' burn-down, 1 key histogram's latency
+		t.Fatalf("%d links, want 5:\n%s", len(links), md)
+	}
+	for _, l := range links {
+		data, err := os.ReadFile(filepath.Join("out", l[1]))
+		if err != nil {
+			t.Fatalf("link %s: %v", l[0], err)
+		}
+		text := strings.Join(svgText(t, l[1], data), "|")
+		for _, want := range []string{"time (Europe/Berlin)", "Nov 23", "Nov 29"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("%s: no %q in its text %q", l[1], want, text)
+			}
+		}
+		switch {
+		case strings.HasPrefix(l[1], "weekly-budget-"):
+			for _, want := range []string{"Error budget consumed: ", "budget consumed (%)", "budget (100%)"} {
+				if !strings.Contains(text, want) {
+					t.Errorf("%s: no %q in its text %q", l[1], want, text)
+				}
+			}
+		case l[1] == "weekly-latency-response_time_ms.svg":
+			for _, want := range []string{"Latency p95: response_time_ms", "p95 (ms)", "|api|web"} {
+				if !strings.Contains(text, want) {
+					t.Errorf("%s: no %q in its text %q", l[1], want, text)
+				}
+			}
+		default:
+			t.Errorf("unexpected link %s", l[0])
+		}
+	}
+	if !strings.Contains(string(md), " p95 trend |") || !strings.ContainsAny(string(md), "▁█") {
+		t.Errorf("no sparklines:\n%s", md)
+	}
+
+	if err := os.Mkdir("off", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	run("--out", "off/weekly.md", "--tz", "Europe/Berlin", "--charts=false")
+	off, err := os.ReadFile("off/weekly.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mdLink.Match(off) || strings.Contains(string(off), "p95 trend |") || strings.ContainsAny(string(off), "▁█") {
+		t.Errorf("--charts=false drew charts:\n%s", off)
+	}
+	if ents, _ := os.ReadDir("off"); len(ents) != 1 {
+		t.Errorf("--charts=false wrote %d files, want 1", len(ents))
+	}
+	// Without charts, the report is the charted one less the charts.
+	strip := regexp.MustCompile(`(?m)^!\[.*\n\n|^The p95 trend is .*\n\n| [▁▂▃▄▅▆▇█·]+ \|$| p95 trend \|$`)
+	got := strip.ReplaceAllString(string(md), "")
+	got = strings.Replace(got, "|---:|---:|---:|---:|---:|---:|---|\n", "|---:|---:|---:|---:|---:|---:|\n", 1)
+	if want := string(off); got != want {
+		t.Errorf("charts changed the rest of the report:\n%s\nwithout charts:\n%s", got, want)
+	}
+}
+
+var number = regexp.MustCompile(`[-+]?\d+(?:\.\d+)?%?`)
+
+// TestReportHTML: --format html is one well-formed (XHTML) file whose
+// text has the markdown report's numbers, with every chart inlined as a
+// well-formed SVG data: URI and no file written beside it.
+func TestReportHTML(t *testing.T) {
+	cfg, _ := reportFixture(t)
+	for _, f := range []string{"html", "markdown"} {
+		args := []string{"report", "--config", cfg, "--db", "demo.db", "--state", "state.db", "--at", reportAt, "--format", f, "--out", "r." + f}
+		if code, _, stderr := sloRun(t, args...); code != 0 {
+			t.Fatalf("%s: exit %d: %s", f, code, stderr)
+		}
+		if ents, _ := filepath.Glob("*.svg"); f == "html" && len(ents) != 0 {
+			t.Errorf("--format html wrote %v", ents)
+		}
+	}
+	page, err := os.ReadFile("r.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile("r.markdown")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := xml.NewDecoder(bytes.NewReader(page))
+	var text strings.Builder
+	var imgs []string
+	tables := 0
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("html is not well-formed: %v", err)
+		}
+		switch x := tok.(type) {
+		case xml.StartElement:
+			switch x.Name.Local {
+			case "img":
+				for _, a := range x.Attr {
+					if a.Name.Local == "src" {
+						imgs = append(imgs, a.Value)
+					}
+				}
+			case "table":
+				tables++
+			case "style", "title":
+				d.Skip()
+			}
+		case xml.CharData:
+			text.WriteString(string(x))
+			text.WriteByte(' ')
+		}
+	}
+	if tables != strings.Count(string(md), "\n|---") {
+		t.Errorf("%d tables, want %d as in the markdown", tables, strings.Count(string(md), "\n|---"))
+	}
+	if len(imgs) != 5 {
+		t.Errorf("%d images, want 5", len(imgs))
+	}
+	for i, src := range imgs {
+		b64, ok := strings.CutPrefix(src, "data:image/svg+xml;base64,")
+		if !ok {
+			t.Fatalf("image %d is not inlined: %.80s", i, src)
+		}
+		svg, err := base64.StdEncoding.DecodeString(b64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(svgText(t, "image", svg)) == 0 {
+			t.Errorf("image %d has no text", i)
+		}
+	}
+	// The same numbers, in the same order (the markdown less its links).
+	mdText := mdLink.ReplaceAllString(string(md), "")
+	got, want := number.FindAllString(text.String(), -1), number.FindAllString(mdText, -1)
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("html numbers differ from the markdown's:\n%v\nwant:\n%v", got, want)
+	}
+}
+
+// TestBurnDown: the burn-down's last point is the budget consumed at the
+// report's end (vigil budget's figure), it starts at the period's start,
+// and its points are a day apart in a 7d report.
+func TestBurnDown(t *testing.T) {
+	cfg, _ := reportFixture(t)
+	objs, _, err := slo.Load(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	db, err := analyze.Open(ctx, []string{"demo.db"}, analyze.Options{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	at, _ := time.Parse(time.RFC3339, reportAt)
+	checked := 0
+	for _, ob := range objs {
+		b, err := budgetOf(ctx, slo.NewEvaluator(db, at), ob, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.NoData {
+			continue
+		}
+		checked++
+		ps, err := burnDown(ctx, db, ob, at, 7*24*time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ps) != 7 || !ps[6].T.Equal(at) || !ps[0].T.Equal(at.Add(-6*24*time.Hour)) {
+			t.Fatalf("%s/%s: points %v", ob.Service, ob.SLI, ps)
+		}
+		if ps[6].V != b.ConsumptionPercent {
+			t.Errorf("%s/%s: burn-down ends at %v, budget consumed %v", ob.Service, ob.SLI, ps[6].V, b.ConsumptionPercent)
+		}
+	}
+	if checked < 2 {
+		t.Errorf("%d objectives with data, want 2 at least", checked)
 	}
 }
