@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -237,7 +238,17 @@ func lineChart(title, ylabel string, loc *time.Location, ss []series, ref float6
 			p.Y.Max = ref * 1.1
 		}
 	}
+	// Head room above the data for the legend (top left), so it never
+	// covers a line, and a margin on both sides of the time axis so the
+	// first and last date labels are not cut at the image's edges.
+	p.Y.Max *= 1.3
+	if span := t1 - t0; span > 0 {
+		p.X.Min, p.X.Max = t0-span*0.03, t1+span*0.05
+	}
+	p.Legend.XOffs, p.Legend.YOffs = vg.Points(8), vg.Points(-4)
+	p.Title.Padding = vg.Points(6)
 	p.X.Tick.Marker = timeTicks(t0, t1, loc)
+	p.Y.Tick.Marker = niceTicks{}
 	p.Add(plotter.NewGrid())
 	wt, err := p.WriterTo(7*vg.Inch, 3.5*vg.Inch, "svg")
 	if err != nil {
@@ -267,4 +278,30 @@ func timeTicks(t0, t1 float64, loc *time.Location) plot.Ticker {
 		}
 		return ts
 	})
+}
+
+// niceTicks labels the value axis every 1, 2 or 5 x 10^k, five or six
+// labels, written as short as they go ("250", not "250.00"): plot's
+// default gives two labels on most ranges.
+type niceTicks struct{}
+
+func (niceTicks) Ticks(min, max float64) []plot.Tick {
+	if !(max > min) {
+		return []plot.Tick{{Value: min, Label: strconv.FormatFloat(min, 'g', 6, 64)}}
+	}
+	raw := (max - min) / 5
+	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	step := mag
+	for _, m := range []float64{1, 2, 5, 10} {
+		if m*mag >= raw {
+			step = m * mag
+			break
+		}
+	}
+	var out []plot.Tick
+	for v := math.Ceil(min/step) * step; v <= max+step*1e-9; v += step {
+		x := math.Round(v/step) * step // no 0.30000000000000004
+		out = append(out, plot.Tick{Value: x, Label: strconv.FormatFloat(x, 'g', 6, 64)})
+	}
+	return out
 }
