@@ -458,7 +458,7 @@ func (d *DB) windowByEval(ctx context.Context, sl *selection, j int, end, winMS 
 // cells runs query qname (a buckets_* query; threshold is count_le's):
 // G groups x m buckets of b ms over (start, end], indexed g*m + bucket. The
 // answer is kept (a few of them) for rules that share a selection.
-func (d *DB) cells(ctx context.Context, qname string, set, start, end, b int64, m, G int, threshold float64) ([]cell, error) {
+func (d *DB) cells(ctx context.Context, qname string, set, start, end, b int64, m, ng int, threshold float64) ([]cell, error) {
 	if qname != "buckets_count_le" {
 		threshold = 0
 	}
@@ -484,14 +484,14 @@ func (d *DB) cells(ctx context.Context, qname string, set, start, end, b int64, 
 		return nil, err
 	}
 	defer rows.Close()
-	out := make([]cell, G*m)
+	out := make([]cell, ng*m)
 	for rows.Next() {
 		var g, bk int
 		var c cell
 		if err := rows.Scan(&g, &bk, &c.v, &c.n, &c.x); err != nil {
 			return nil, err
 		}
-		if g < 0 || g >= G || bk < 0 || bk >= m {
+		if g < 0 || g >= ng || bk < 0 || bk >= m {
 			return nil, fmt.Errorf("%s: cell (%d, %d) out of range", qname, g, bk)
 		}
 		c.ok = true
@@ -530,7 +530,7 @@ type cellKey struct {
 // in all) for the rules that share a selection and window: two
 // percentiles of one path, or one rule's path at two severities. It is
 // read-only once kept.
-func (d *DB) cellValues(ctx context.Context, set, start, end, b int64, m, G int) ([][]float64, error) {
+func (d *DB) cellValues(ctx context.Context, set, start, end, b int64, m, ng int) ([][]float64, error) {
 	k := cellKey{query: "buckets_values", set: set, start: start, end: end, b: b}
 	if vals, ok := d.memo.values[k]; ok {
 		return vals, nil
@@ -539,7 +539,7 @@ func (d *DB) cellValues(ctx context.Context, set, start, end, b int64, m, G int)
 		return nil, err
 	}
 	args := []any{start, end, b, int64(m), set}
-	vals, ok, err := d.groupValuesOf(ctx, "buckets_values", args, G*m)
+	vals, ok, err := d.groupValuesOf(ctx, "buckets_values", args, ng*m)
 	if err != nil {
 		return nil, err
 	}
@@ -567,14 +567,14 @@ func (d *DB) cellValues(ctx context.Context, set, start, end, b int64, m, G int)
 		return nil, err
 	}
 	defer rows.Close()
-	vals = make([][]float64, G*m)
+	vals = make([][]float64, ng*m)
 	for rows.Next() {
 		var c int
 		var v float64
 		if err := rows.Scan(&c, &v); err != nil {
 			return nil, err
 		}
-		if c < 0 || c >= G*m {
+		if c < 0 || c >= ng*m {
 			return nil, fmt.Errorf("buckets_values: cell %d out of range", c)
 		}
 		vals[c] = append(vals[c], v)

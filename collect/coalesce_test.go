@@ -301,7 +301,7 @@ func TestNilRecorder(t *testing.T) {
 	tm.ObserveDuration()
 	tm.ObserveDurationWith(map[string]string{"a": "b"})
 	ran := false
-	if err := r.Monitor(ctx, "op", nil, func(context.Context) error { ran = true; return errNotFound }); err != errNotFound || !ran {
+	if err := r.Monitor(ctx, "op", nil, func(context.Context) error { ran = true; return errNotFound }); !errors.Is(err, errNotFound) || !ran {
 		t.Errorf("Monitor = %v, ran %v", err, ran)
 	}
 	r.TrackAvailability("s", true, time.Second)

@@ -94,7 +94,7 @@ func (r *Recorder) Handler() http.Handler {
 			}
 		}
 		w.Header().Set("Content-Type", string(expfmt.NewFormat(expfmt.TypeTextPlain)))
-		w.Write(buf.Bytes())
+		w.Write(buf.Bytes()) //nolint:errcheck // the scraper went away: nothing to do
 	})
 }
 

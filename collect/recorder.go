@@ -442,14 +442,9 @@ func (r *Recorder) touch(s *series) {
 	}
 }
 
-// lookup finds or creates a series without allocating when it exists: the
-// label set is hashed order-independently and compared in place.
-func (r *Recorder) lookup(name string, typ store.Type, labels map[string]string, service string) *series {
-	s, _ := r.lookupErr(name, typ, labels, service)
-	return s
-}
-
-// lookupErr is lookup that says why a series is refused: ErrTooManySeries
+// lookupErr finds or creates a series (without allocating when it exists:
+// the label set is hashed order-independently and compared in place) and
+// says why one is refused: ErrTooManySeries
 // (MaxSeries), ErrInvalid or ErrTypeConflict.
 func (r *Recorder) lookupErr(name string, typ store.Type, labels map[string]string, service string) (*series, error) {
 	h := r.hash(name, labels, service)

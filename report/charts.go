@@ -184,7 +184,7 @@ func lineChart(title, ylabel string, loc *time.Location, ss []series, ref float6
 	p.X.Label.Text = "time (" + loc.String() + ")"
 	p.Legend.Top = true
 	p.Legend.Left = true
-	var t0, t1 float64 = math.Inf(1), math.Inf(-1)
+	t0, t1 := math.Inf(1), math.Inf(-1)
 	for i, s := range ss {
 		var seg plotter.XYs
 		first := true

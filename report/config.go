@@ -36,7 +36,7 @@ func ParseFile(name string, data []byte) (File, error) {
 	}
 	var f File
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return f, fmt.Errorf("%s: %v", name, err)
+		return f, fmt.Errorf("%s: %w", name, err)
 	}
 	for _, r := range doc.AlertRules {
 		if r.MetricPath != "" {
@@ -46,7 +46,7 @@ func ParseFile(name string, data []byte) (File, error) {
 	if doc.Report.Kind != 0 {
 		f.HasReport = true
 		if err := doc.Report.Decode(&f.Report); err != nil {
-			return f, fmt.Errorf("%s: report: %v", name, err)
+			return f, fmt.Errorf("%s: report: %w", name, err)
 		}
 		if doc.Report.Kind == yaml.MappingNode {
 			for i := 0; i < len(doc.Report.Content); i += 2 {

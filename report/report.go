@@ -201,13 +201,13 @@ func funcs(r *Report, brk string) template.FuncMap {
 	}
 	return template.FuncMap{
 		"time":     func(t time.Time) string { return t.In(loc).Format("2006-01-02 15:04 MST") },
-		"dur":      func(d time.Duration) string { return vtime.FormatDuration(d) },
+		"dur":      vtime.FormatDuration,
 		"span":     Span,
 		"num":      Num,
 		"n2":       func(v float64) string { return Num(round(v, 2)) },
 		"pct":      func(v float64) string { return Num(round(v, 4)) + "%" },
 		"pct2":     func(v float64) string { return Num(round(v, 2)) + "%" },
-		"rate":     func(p *float64) string { return ratePtr(p) },
+		"rate":     ratePtr,
 		"pp":       PointsChange,
 		"change":   RelChange,
 		"list":     func(s []string) string { return strings.Join(s, ", ") },

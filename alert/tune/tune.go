@@ -248,8 +248,7 @@ func slot(t time.Time, season string) int {
 }
 
 func describe(tn config.Tuning, n int, low bool) string {
-	switch tn.Method {
-	case "mad":
+	if tn.Method == "mad" {
 		if low {
 			return fmt.Sprintf("median - %s x MAD of %d values", num(tn.MADK), n)
 		}

@@ -66,15 +66,16 @@ func newLintCmd(a *app) *cobra.Command {
 				series = append(series, ss...)
 			}
 			findings := lint.Run(series, lint.Options{MaxLabelValues: o.MaxLabelValues, Refs: refs, Produced: produced})
-			if o.Output == "json" {
+			switch {
+			case o.Output == "json":
 				enc := json.NewEncoder(a.stdout)
 				enc.SetIndent("", "  ")
 				if err := enc.Encode(map[string]any{"findings": findings}); err != nil {
 					return err
 				}
-			} else if len(findings) == 0 {
+			case len(findings) == 0:
 				fmt.Fprintln(a.stdout, "no findings")
-			} else {
+			default:
 				tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 				fmt.Fprintln(tw, "SEVERITY\tCHECK\tMETRIC\tLABEL\tMESSAGE")
 				for _, f := range findings {
