@@ -72,68 +72,68 @@ func (r *Recorder) handleOrLog(name string, typ store.Type, labels map[string]st
 	return s
 }
 
+// handleType is the handle types: a Recorder and a series, nothing else.
+type handleType interface {
+	~struct {
+		r *Recorder
+		s *series
+	}
+}
+
+// handleFor is the constructors without an error (see handleOrLog): the
+// zero handle from a nil Recorder.
+func handleFor[H handleType](r *Recorder, name string, typ store.Type, labels map[string]string) H {
+	if r == nil {
+		return H{}
+	}
+	return H{r, r.handleOrLog(name, typ, labels)}
+}
+
+// newHandle is the constructors with an error: the zero handle from a nil
+// Recorder, or with the error of a refused series.
+func newHandle[H handleType](r *Recorder, name string, typ store.Type, labels map[string]string) (H, error) {
+	if r == nil {
+		return H{}, nil
+	}
+	s, err := r.handle(name, typ, labels)
+	if err != nil {
+		return H{}, err
+	}
+	return H{r, s}, nil
+}
+
 // Counter returns the counter name{labels}. Keep the handle for hot paths;
 // looking it up again does not allocate either. A mistake (see NewCounter)
 // is logged once, or panics in Strict mode.
 func (r *Recorder) Counter(name string, labels map[string]string) Counter {
-	if r == nil {
-		return Counter{}
-	}
-	return Counter{r, r.handleOrLog(name, store.Counter, labels)}
+	return handleFor[Counter](r, name, store.Counter, labels)
 }
 
 // Gauge returns the gauge name{labels}.
 func (r *Recorder) Gauge(name string, labels map[string]string) Gauge {
-	if r == nil {
-		return Gauge{}
-	}
-	return Gauge{r, r.handleOrLog(name, store.Gauge, labels)}
+	return handleFor[Gauge](r, name, store.Gauge, labels)
 }
 
 // Histogram returns the histogram name{labels}.
 func (r *Recorder) Histogram(name string, labels map[string]string) Histogram {
-	if r == nil {
-		return Histogram{}
-	}
-	return Histogram{r, r.handleOrLog(name, store.Histogram, labels)}
+	return handleFor[Histogram](r, name, store.Histogram, labels)
 }
 
 // NewCounter returns the counter name{labels}, or an error matching
 // ErrInvalid (bad name or label), ErrTypeConflict (the name is another
 // type's) or ErrTooManySeries. It neither logs nor counts the mistake.
 func (r *Recorder) NewCounter(name string, labels map[string]string) (Counter, error) {
-	if r == nil {
-		return Counter{}, nil
-	}
-	s, err := r.handle(name, store.Counter, labels)
-	if err != nil {
-		return Counter{}, err
-	}
-	return Counter{r, s}, nil
+	return newHandle[Counter](r, name, store.Counter, labels)
 }
 
 // NewGauge is NewCounter for a gauge.
 func (r *Recorder) NewGauge(name string, labels map[string]string) (Gauge, error) {
-	if r == nil {
-		return Gauge{}, nil
-	}
-	s, err := r.handle(name, store.Gauge, labels)
-	if err != nil {
-		return Gauge{}, err
-	}
-	return Gauge{r, s}, nil
+	return newHandle[Gauge](r, name, store.Gauge, labels)
 }
 
 // NewHistogram is NewCounter for a histogram.
 func (r *Recorder) NewHistogram(name string, labels map[string]string) (Histogram, error) {
-	if r == nil {
-		return Histogram{}, nil
-	}
-	s, err := r.handle(name, store.Histogram, labels)
-	if err != nil {
-		return Histogram{}, err
-	}
-	return Histogram{r, s}, nil
+	return newHandle[Histogram](r, name, store.Histogram, labels)
 }
 
 // MustCounter is NewCounter that panics on an error, for handles made
@@ -197,31 +197,16 @@ func (c Counter) Inc() {
 }
 
 // Set records the gauge's current value.
-func (g Gauge) Set(v float64) {
-	s := g.s
-	if s == nil {
-		g.r.recordNow(s, v)
-		return
-	}
-	if v != v || math.IsInf(v, 0) {
-		g.r.invalidValue(s, store.ValidateValue(store.Gauge, v))
-		return
-	}
-	if !s.coalesce {
-		s.gval.Store(math.Float64bits(v))
-		g.r.recordNow(s, v)
-		return
-	}
-	if s.bucket.Load() != g.r.cur.Load() && !g.r.rollover(s) {
-		return
-	}
-	s.gval.Store(math.Float64bits(v))
-	s.gdirty.Store(true)
-}
+func (g Gauge) Set(v float64) { g.update(v, false) }
 
 // Add adds v (which may be negative) to the gauge's value, which starts
 // at 0 in this process, and records the result.
-func (g Gauge) Add(v float64) {
+func (g Gauge) Add(v float64) { g.update(v, true) }
+
+// update is Set, or Add where add. An invalid value (NaN or infinite)
+// panics in Strict mode, else it is counted in Stats().Invalid and logged
+// once; the gauge's value stays as it was.
+func (g Gauge) update(v float64, add bool) {
 	s := g.s
 	if s == nil {
 		g.r.recordNow(s, v)
@@ -231,14 +216,18 @@ func (g Gauge) Add(v float64) {
 		g.r.invalidValue(s, store.ValidateValue(store.Gauge, v))
 		return
 	}
+	if s.coalesce && s.bucket.Load() != g.r.cur.Load() && !g.r.rollover(s) {
+		return
+	}
+	if add {
+		v = addFloat(&s.gval, v)
+	} else {
+		s.gval.Store(math.Float64bits(v))
+	}
 	if !s.coalesce {
-		g.r.recordNow(s, addFloat(&s.gval, v))
+		g.r.recordNow(s, v)
 		return
 	}
-	if s.bucket.Load() != g.r.cur.Load() && !g.r.rollover(s) {
-		return
-	}
-	addFloat(&s.gval, v)
 	s.gdirty.Store(true)
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -33,12 +32,10 @@ const (
 
 // evalResult is the section's measurements.
 type evalResult struct {
-	series, rules, samples int
-	write                  time.Duration // writing the JSON Lines file
-	load                   run           // vigil import
-	first                  run           // the first evaluate: builds the DuckDB cache
-	warm                   runs          // evaluate at successive --at, cache warm
-	states                 map[string]int
+	stored        // first: the first evaluate
+	series, rules int
+	warm          runs // evaluate at successive --at, cache warm
+	states        map[string]int
 }
 
 // benchEvaluate builds a store of a day of metrics as a service fleet
@@ -66,39 +63,16 @@ func evalStore(cfg *config, fams []evalFamily, steps int, res *evalResult) ([]ro
 	fail := func(err error) ([]row, error) {
 		target, rss := "ref", "ref"
 		if fullEval(res) {
-			target, rss = fmt.Sprintf("<= %g s", evalTargetS), fmt.Sprintf("<= %d", evalRSSMiB)
+			target, rss = secsTarget(evalTargetS), fmt.Sprintf("<= %d", evalRSSMiB)
 		}
 		// The same rows as a success, so that the layout never moves.
-		return []row{failed("evaluate import "+humanCount(res.samples)+" .jsonl (rows/s)", "ref"), failed(name+" first run (s)", "ref"),
-			failed(name+fmt.Sprintf(" warm, best of %d (s)", evalRuns), target), failed(name+" warm peak RSS (MiB)", rss)}, err
+		return []row{res.importFailed("evaluate"), failed(name+" first run (s)", "ref"),
+			failed(bestOf(name, evalRuns), target), failed(name+" warm peak RSS (MiB)", rss)}, err
 	}
-	db := filepath.Join(cfg.dir, "evaluate.db")
-	if err := removeStore(db); err != nil {
+	db, err := res.importJSONL(cfg, "evaluate", func(path string) error { return writeEvalData(path, fams, steps) })
+	if err != nil {
 		return fail(err)
 	}
-	data := filepath.Join(cfg.dir, "evaluate.jsonl")
-	start := time.Now()
-	if err := writeEvalData(data, fams, steps); err != nil {
-		return fail(fmt.Errorf("write %s: %w", data, err))
-	}
-	res.write = time.Since(start)
-	// Each figure goes into res only once it is good: the section's table
-	// shows what was measured, and no failed command's time.
-	load, err := measure(cfg.vigil, "import", "--db", db, "-o", "json", data)
-	// The file is the biggest thing the section writes and has served.
-	_ = os.Remove(data)
-	if err != nil {
-		return fail(fmt.Errorf("import: %w", err))
-	}
-	var out struct {
-		Samples int `json:"samples"`
-	}
-	if err := json.Unmarshal(load.out, &out); err != nil {
-		return fail(fmt.Errorf("vigil import -o json: %w", err))
-	} else if out.Samples != res.samples {
-		return fail(fmt.Errorf("imported %d samples, want %d", out.Samples, res.samples))
-	}
-	res.load = load
 	conf := filepath.Join(cfg.dir, "evaluate.yaml")
 	if err := writeEvalRules(conf, res.rules); err != nil {
 		return fail(fmt.Errorf("write %s: %w", conf, err))
@@ -109,11 +83,9 @@ func evalStore(cfg *config, fams []evalFamily, steps int, res *evalResult) ([]ro
 		return measure(cfg.vigil, "evaluate", "--config", conf, "--db", db, "--state", statePath,
 			"--at", at.Format(time.RFC3339), "-o", "json")
 	}
-	first, err := evaluate(at)
-	if err != nil {
-		return fail(fmt.Errorf("first evaluate: %w", err))
+	if err := res.runFirst("evaluate", func() (run, error) { return evaluate(at) }); err != nil {
+		return fail(err)
 	}
-	res.first = first
 	i := 0
 	warm, err := repeat(evalRuns, func() (run, error) {
 		i++
@@ -160,26 +132,10 @@ func printEvalTable(cfg *config, fams []evalFamily, res evalResult) {
 	}
 	fmt.Printf("evaluate: %d rules over %d series (%s), one sample per %s for %s: %d samples\n",
 		res.rules, res.series, strings.Join(mix, ", "), evalInterval, cfg.evalSpan, res.samples)
-	fmt.Printf("%-40s %10s %13s\n", "step", "seconds", "peak RSS MiB")
-	line := func(name string, d time.Duration, kib int64) {
-		rss := ""
-		if kib > 0 {
-			rss = fmt.Sprintf("%.0f", mib(kib))
-		}
-		printLine("%-40s %10.3f %13s", name, d.Seconds(), rss)
-	}
-	if res.write > 0 {
-		line("write .jsonl", res.write, 0)
-	}
-	if res.load.wall > 0 {
-		line(fmt.Sprintf("vigil import (%.0f rows/s)", float64(res.samples)/res.load.wall.Seconds()), res.load.wall, res.load.rssKiB)
-	}
-	if res.first.wall > 0 {
-		line("vigil evaluate, first (builds cache)", res.first.wall, res.first.rssKiB)
-	}
+	t := newStepTable(40)
+	t.stored(&res.stored, "vigil evaluate")
 	if len(res.warm) > 0 {
-		line(fmt.Sprintf("vigil evaluate warm, best of %d", len(res.warm)), res.warm.best(), res.warm.peakRSS())
-		line(fmt.Sprintf("vigil evaluate warm, median of %d", len(res.warm)), res.warm.median(), 0)
+		t.warm("vigil evaluate", res.warm, "")
 	}
 	if res.states != nil {
 		var ss []string
@@ -193,19 +149,16 @@ func printEvalTable(cfg *config, fams []evalFamily, res evalResult) {
 
 // evalRows are the section's rows of the final table.
 func evalRows(name string, res *evalResult) []row {
-	best, rss := res.warm.best().Seconds(), mib(res.warm.peakRSS())
-	timeRow := row{measure: name + fmt.Sprintf(" warm, best of %d (s)", len(res.warm)), value: fmt.Sprintf("%.3f", best),
-		ratio: best / evalTargetS, vs: fmt.Sprintf("%g s", evalTargetS), target: "ref", ok: noTarget}
-	rssRow := row{measure: name + " warm peak RSS (MiB)", value: fmt.Sprintf("%.0f", rss),
-		ratio: rss / evalRSSMiB, vs: fmt.Sprintf("%d MiB", evalRSSMiB), target: "ref", ok: noTarget}
+	rss := mib(res.warm.peakRSS())
+	rssRow := mibRow(name+" warm peak RSS (MiB)", res.warm.peakRSS())
+	rssRow.ratio, rssRow.vs = rss/evalRSSMiB, fmt.Sprintf("%d MiB", evalRSSMiB)
 	if fullEval(res) {
-		timeRow.target, timeRow.ok = fmt.Sprintf("<= %g s", evalTargetS), verdict(best <= evalTargetS)
 		rssRow.target, rssRow.ok = fmt.Sprintf("<= %d", evalRSSMiB), verdict(rss <= evalRSSMiB)
 	}
 	return []row{
-		rateRow("evaluate import "+humanCount(res.samples)+" .jsonl (rows/s)", float64(res.samples)/res.load.wall.Seconds(), "ref"),
-		{measure: name + " first run (s)", value: fmt.Sprintf("%.3f", res.first.wall.Seconds()), target: "ref", ok: noTarget},
-		timeRow,
+		res.importRow("evaluate"),
+		secsRow(name+" first run (s)", res.first.wall),
+		targetRow(bestOf(name, len(res.warm)), res.warm.best(), evalTargetS, fullEval(res)),
 		rssRow,
 	}
 }
@@ -372,53 +325,40 @@ func latencyValue(mean float64) func(*point) float64 {
 // writeEvalData writes the families' samples as JSON Lines, step by step
 // across every series, ending at end.
 func writeEvalData(path string, fams []evalFamily, steps int) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	w := bufio.NewWriterSize(f, 1<<20)
-	// Each series' line up to its value, spelled once.
-	type seriesLine struct {
-		fam        *evalFamily
-		p          point
-		head, tail []byte
-	}
-	var lines []seriesLine
-	id := 0
-	for i := range fams {
-		fam := &fams[i]
-		for j := range fam.n {
-			service, labels := fam.labels(j)
-			lb, err := json.Marshal(labels)
-			if err != nil {
-				return err
+	return writeJSONL(path, func(j *jsonlWriter) error {
+		// Each series' line up to its value, spelled once.
+		type seriesLine struct {
+			fam        *evalFamily
+			p          point
+			head, tail []byte
+		}
+		var lines []seriesLine
+		id := 0
+		for i := range fams {
+			fam := &fams[i]
+			for k := range fam.n {
+				service, labels := fam.labels(k)
+				lb, err := json.Marshal(labels)
+				if err != nil {
+					return err
+				}
+				tail := []byte(`,"labels":` + string(lb) + `,"service":"` + service + "\"}\n")
+				head := []byte(`,"name":"` + fam.name + `","type":"` + fam.typ + `","value":`)
+				lines = append(lines, seriesLine{fam: fam, p: point{id: id, service: service, labels: labels}, head: head, tail: tail})
+				id++
 			}
-			tail := []byte(`,"labels":` + string(lb) + `,"service":"` + service + "\"}\n")
-			head := []byte(`,"name":"` + fam.name + `","type":"` + fam.typ + `","value":`)
-			lines = append(lines, seriesLine{fam: fam, p: point{id: id, service: service, labels: labels}, head: head, tail: tail})
-			id++
 		}
-	}
-	first := end.Add(-time.Duration(steps-1) * evalInterval).Unix()
-	var buf []byte
-	for step := range steps {
-		ts := strconv.AppendInt(nil, first+int64(step)*int64(evalInterval/time.Second), 10)
-		for i := range lines {
-			l := &lines[i]
-			l.p.step, l.p.left = step, steps-1-step
-			buf = append(buf[:0], `{"ts":`...)
-			buf = append(buf, ts...)
-			buf = append(buf, l.head...)
-			buf = strconv.AppendFloat(buf, l.fam.value(&l.p), 'f', -1, 64)
-			buf = append(buf, l.tail...)
-			w.Write(buf) //nolint:errcheck // bufio keeps the first error for Flush
+		first := end.Add(-time.Duration(steps-1) * evalInterval).Unix()
+		for step := range steps {
+			ts := strconv.AppendInt(nil, first+int64(step)*int64(evalInterval/time.Second), 10)
+			for i := range lines {
+				l := &lines[i]
+				l.p.step, l.p.left = step, steps-1-step
+				j.sample(ts, l.head, l.fam.value(&l.p), l.tail)
+			}
 		}
-	}
-	if err := w.Flush(); err != nil {
-		return err
-	}
-	return f.Close()
+		return nil
+	})
 }
 
 // ---- the rules ----

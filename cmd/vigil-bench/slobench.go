@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -28,13 +27,11 @@ const (
 
 // sloResult is the section's measurements.
 type sloResult struct {
-	services, days, series, samples int
-	write                           time.Duration // writing the JSON Lines file
-	load                            run           // vigil import
-	first                           run           // the first slo: builds the DuckDB cache
-	slo, budget                     runs          // warm, in pairs: slo then budget
-	met, breached, invalid          int           // of the last slo run
-	alerts                          map[string]int
+	stored                 // first: the first slo
+	services, days, series int
+	slo, budget            runs // warm, in pairs: slo then budget
+	met, breached, invalid int  // of the last slo run
+	alerts                 map[string]int
 }
 
 // pairs are the warm rounds' slo + budget walls, one per round.
@@ -78,40 +75,20 @@ func sloStore(cfg *config, steps int, res *sloResult) ([]row, error) {
 	fail := func(err error) ([]row, error) {
 		target := "ref"
 		if fullSLO(res) {
-			target = fmt.Sprintf("<= %g s", sloTargetS)
+			target = secsTarget(sloTargetS)
 		}
 		// The same rows as a success, so that the layout never moves.
-		return []row{failed("slo import "+humanCount(res.samples)+" .jsonl (rows/s)", "ref"),
+		return []row{res.importFailed("slo"),
 			failed("slo first run, builds cache (s)", "ref"),
 			failed(fmt.Sprintf("slo warm, best of %d (s)", sloRuns), "ref"),
 			failed(fmt.Sprintf("budget warm, best of %d (s)", sloRuns), "ref"),
-			failed(name+fmt.Sprintf(" warm, best of %d (s)", sloRuns), target),
+			failed(bestOf(name, sloRuns), target),
 			failed("slo+budget warm peak RSS (MiB)", "ref")}, err
 	}
-	db := filepath.Join(cfg.dir, "slo.db")
-	if err := removeStore(db); err != nil {
+	db, err := res.importJSONL(cfg, "slo", func(path string) error { return writeSLOData(path, res.services, steps) })
+	if err != nil {
 		return fail(err)
 	}
-	data := filepath.Join(cfg.dir, "slo.jsonl")
-	start := time.Now()
-	if err := writeSLOData(data, res.services, steps); err != nil {
-		return fail(fmt.Errorf("write %s: %w", data, err))
-	}
-	res.write = time.Since(start)
-	load, err := measure(cfg.vigil, "import", "--db", db, "-o", "json", data)
-	_ = os.Remove(data)
-	if err != nil {
-		return fail(fmt.Errorf("import: %w", err))
-	}
-	var out struct {
-		Samples int `json:"samples"`
-	}
-	if err := json.Unmarshal(load.out, &out); err != nil {
-		return fail(fmt.Errorf("vigil import -o json: %w", err))
-	} else if out.Samples != res.samples {
-		return fail(fmt.Errorf("imported %d samples, want %d", out.Samples, res.samples))
-	}
-	res.load = load
 	objectives := filepath.Join(cfg.dir, "slo.yaml")
 	if err := writeSLOObjectives(objectives, res.services); err != nil {
 		return fail(fmt.Errorf("write %s: %w", objectives, err))
@@ -123,11 +100,9 @@ func sloStore(cfg *config, steps int, res *sloResult) ([]row, error) {
 	budget := func() (run, error) {
 		return measure(cfg.vigil, "budget", "--slo-file", objectives, "--db", db, "--at", at, "-o", "json")
 	}
-	first, err := slo()
-	if err != nil {
-		return fail(fmt.Errorf("first slo: %w", err))
+	if err := res.runFirst("slo", slo); err != nil {
+		return fail(err)
 	}
-	res.first = first
 	for range sloRuns {
 		s, err := slo()
 		if err != nil {
@@ -193,32 +168,13 @@ func sloOutcomes(res *sloResult) error {
 func printSLOTable(res sloResult) {
 	fmt.Printf("slo: %d services, %d series (sli_requests_total{success}, sli_latency_requests_total{fast}), one sample per %s for %dd: %d samples\n",
 		res.services, res.series, sloInterval, res.days, res.samples)
-	fmt.Printf("%-40s %10s %13s\n", "step", "seconds", "peak RSS MiB")
-	line := func(name string, d time.Duration, kib int64) {
-		rss := ""
-		if kib > 0 {
-			rss = fmt.Sprintf("%.0f", mib(kib))
-		}
-		printLine("%-40s %10.3f %13s", name, d.Seconds(), rss)
-	}
-	if res.write > 0 {
-		line("write .jsonl", res.write, 0)
-	}
-	if res.load.wall > 0 {
-		line(fmt.Sprintf("vigil import (%.0f rows/s)", float64(res.samples)/res.load.wall.Seconds()), res.load.wall, res.load.rssKiB)
-	}
-	if res.first.wall > 0 {
-		line("vigil slo, first (builds cache)", res.first.wall, res.first.rssKiB)
-	}
+	t := newStepTable(40)
+	t.stored(&res.stored, "vigil slo")
 	if len(res.slo) > 0 {
-		n := len(res.slo)
-		line(fmt.Sprintf("vigil slo warm, best of %d", n), res.slo.best(), res.slo.peakRSS())
-		line(fmt.Sprintf("vigil slo warm, median of %d", n), res.slo.median(), 0)
-		line(fmt.Sprintf("vigil budget warm, best of %d", n), res.budget.best(), res.budget.peakRSS())
-		line(fmt.Sprintf("vigil budget warm, median of %d", n), res.budget.median(), 0)
-		ps := res.pairs()
-		line(fmt.Sprintf("slo + budget warm, best of %d rounds", n), ps.best(), ps.peakRSS())
-		line(fmt.Sprintf("slo + budget warm, median of %d rounds", n), ps.median(), 0)
+		// The warm runs go in pairs: as many of each as rounds.
+		t.warm("vigil slo", res.slo, "")
+		t.warm("vigil budget", res.budget, "")
+		t.warm("slo + budget", res.pairs(), " rounds")
 	}
 	if res.alerts != nil {
 		fmt.Printf("objectives of the last run: %d met, %d breached, %d invalid; budget alerts: %d page, %d ticket, %d budget\n",
@@ -232,22 +188,13 @@ func printSLOTable(res sloResult) {
 func sloRows(name string, res *sloResult) []row {
 	n := len(res.slo)
 	ps := res.pairs()
-	sum := ps.best().Seconds()
-	sumRow := row{measure: name + fmt.Sprintf(" warm, best of %d (s)", n), value: fmt.Sprintf("%.3f", sum),
-		ratio: sum / sloTargetS, vs: fmt.Sprintf("%g s", sloTargetS), target: "ref", ok: noTarget}
-	if fullSLO(res) {
-		sumRow.target, sumRow.ok = fmt.Sprintf("<= %g s", sloTargetS), verdict(sum <= sloTargetS)
-	}
-	secs := func(measure string, d time.Duration) row {
-		return row{measure: measure, value: fmt.Sprintf("%.3f", d.Seconds()), target: "ref", ok: noTarget}
-	}
 	return []row{
-		rateRow("slo import "+humanCount(res.samples)+" .jsonl (rows/s)", float64(res.samples)/res.load.wall.Seconds(), "ref"),
-		secs("slo first run, builds cache (s)", res.first.wall),
-		secs(fmt.Sprintf("slo warm, best of %d (s)", n), res.slo.best()),
-		secs(fmt.Sprintf("budget warm, best of %d (s)", n), res.budget.best()),
-		sumRow,
-		{measure: "slo+budget warm peak RSS (MiB)", value: fmt.Sprintf("%.0f", mib(ps.peakRSS())), target: "ref", ok: noTarget},
+		res.importRow("slo"),
+		secsRow("slo first run, builds cache (s)", res.first.wall),
+		secsRow(fmt.Sprintf("slo warm, best of %d (s)", n), res.slo.best()),
+		secsRow(fmt.Sprintf("budget warm, best of %d (s)", n), res.budget.best()),
+		targetRow(bestOf(name, n), ps.best(), sloTargetS, fullSLO(res)),
+		mibRow("slo+budget warm peak RSS (MiB)", ps.peakRSS()),
 	}
 }
 
@@ -335,18 +282,12 @@ func sloSplit(n, ratio float64, seed uint64) (good, bad float64) {
 // step across every series, ending at end. The values are increments, as
 // vigil stores counters.
 func writeSLOData(path string, services, steps int) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	w := bufio.NewWriterSize(f, 1<<20)
 	// Each series' line up to its value, and after it.
-	heads := [4]string{
-		`,"name":"sli_requests_total","type":"counter","value":`,
-		`,"name":"sli_requests_total","type":"counter","value":`,
-		`,"name":"sli_latency_requests_total","type":"counter","value":`,
-		`,"name":"sli_latency_requests_total","type":"counter","value":`,
+	heads := [4][]byte{
+		[]byte(`,"name":"sli_requests_total","type":"counter","value":`),
+		[]byte(`,"name":"sli_requests_total","type":"counter","value":`),
+		[]byte(`,"name":"sli_latency_requests_total","type":"counter","value":`),
+		[]byte(`,"name":"sli_latency_requests_total","type":"counter","value":`),
 	}
 	tails := make([][4][]byte, services)
 	for i := range services {
@@ -359,30 +300,23 @@ func writeSLOData(path string, services, steps int) error {
 		}
 	}
 	first := end.Add(-time.Duration(steps-1) * sloInterval).Unix()
-	var buf []byte
-	for step := range steps {
-		left := steps - 1 - step
-		ts := strconv.AppendInt(nil, first+int64(step)*int64(sloInterval/time.Second), 10)
-		for i := range services {
-			seed := uint64(i)<<40 | uint64(step)
-			// Requests per 10 s: from 50 to 240 by service, with a daily swing.
-			n := math.Round((50 + float64(i%20)*10) * (1 + 0.3*math.Sin(2*math.Pi*float64(step)/8640+float64(i))))
-			good, bad := sloSplit(n, sloErrorRatio(i, left), seed)
-			fast, slow := sloSplit(n, sloSlowRatio(i, left), seed^0x5bd1e995)
-			for k, v := range [4]float64{good, bad, fast, slow} {
-				buf = append(buf[:0], `{"ts":`...)
-				buf = append(buf, ts...)
-				buf = append(buf, heads[k]...)
-				buf = strconv.AppendFloat(buf, v, 'f', -1, 64)
-				buf = append(buf, tails[i][k]...)
-				w.Write(buf) //nolint:errcheck // bufio keeps the first error for Flush
+	return writeJSONL(path, func(j *jsonlWriter) error {
+		for step := range steps {
+			left := steps - 1 - step
+			ts := strconv.AppendInt(nil, first+int64(step)*int64(sloInterval/time.Second), 10)
+			for i := range services {
+				seed := uint64(i)<<40 | uint64(step)
+				// Requests per 10 s: from 50 to 240 by service, with a daily swing.
+				n := math.Round((50 + float64(i%20)*10) * (1 + 0.3*math.Sin(2*math.Pi*float64(step)/8640+float64(i))))
+				good, bad := sloSplit(n, sloErrorRatio(i, left), seed)
+				fast, slow := sloSplit(n, sloSlowRatio(i, left), seed^0x5bd1e995)
+				for k, v := range [4]float64{good, bad, fast, slow} {
+					j.sample(ts, heads[k], v, tails[i][k])
+				}
 			}
 		}
-	}
-	if err := w.Flush(); err != nil {
-		return err
-	}
-	return f.Close()
+		return nil
+	})
 }
 
 // writeSLOObjectives writes an objectives file: one availability

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -28,10 +27,7 @@ const (
 var tuneMethods = []string{"percentile", "mad", "seasonal"}
 
 type tuneResult struct {
-	samples  int
-	write    time.Duration
-	load     run
-	first    run
+	stored   // first: the first tune
 	warm     runs
 	backtest run // one run with --backtest, for reference
 	applied  int
@@ -45,7 +41,8 @@ type tuneResult struct {
 // warm, best of tuneRuns.
 func benchTune(cfg *config) ([]row, error) {
 	steps := int(tuneSpan / tuneInterval)
-	res := tuneResult{samples: steps * tuneSeries, counts: map[string]int{}}
+	res := tuneResult{counts: map[string]int{}}
+	res.samples = steps * tuneSeries
 	rows, err := tuneStore(cfg, steps, &res)
 	printTuneTable(&res)
 	return rows, err
@@ -54,34 +51,14 @@ func benchTune(cfg *config) ([]row, error) {
 func tuneStore(cfg *config, steps int, res *tuneResult) ([]row, error) {
 	name := fmt.Sprintf("threshold tune --dry-run %d rules %s", tuneRules, humanCount(res.samples))
 	fail := func(err error) ([]row, error) {
-		return []row{failed("tune import "+humanCount(res.samples)+" .jsonl (rows/s)", "ref"), failed(name+" first run (s)", "ref"),
-			failed(name+fmt.Sprintf(" warm, best of %d (s)", tuneRuns), fmt.Sprintf("<= %g s", tuneTargetS)),
+		return []row{res.importFailed("tune"), failed(name+" first run (s)", "ref"),
+			failed(bestOf(name, tuneRuns), secsTarget(tuneTargetS)),
 			failed(name+" warm peak RSS (MiB)", "ref"), failed(name+" --backtest (s)", "ref")}, err
 	}
-	db := filepath.Join(cfg.dir, "tune.db")
-	if err := removeStore(db); err != nil {
+	db, err := res.importJSONL(cfg, "tune", func(path string) error { return writeTuneData(path, steps) })
+	if err != nil {
 		return fail(err)
 	}
-	data := filepath.Join(cfg.dir, "tune.jsonl")
-	start := time.Now()
-	if err := writeTuneData(data, steps); err != nil {
-		return fail(fmt.Errorf("write %s: %w", data, err))
-	}
-	res.write = time.Since(start)
-	load, err := measure(cfg.vigil, "import", "--db", db, "-o", "json", data)
-	_ = os.Remove(data)
-	if err != nil {
-		return fail(fmt.Errorf("import: %w", err))
-	}
-	var out struct {
-		Samples int `json:"samples"`
-	}
-	if err := json.Unmarshal(load.out, &out); err != nil {
-		return fail(fmt.Errorf("vigil import -o json: %w", err))
-	} else if out.Samples != res.samples {
-		return fail(fmt.Errorf("imported %d samples, want %d", out.Samples, res.samples))
-	}
-	res.load = load
 	conf := filepath.Join(cfg.dir, "tune.yaml")
 	if err := writeTuneRules(conf); err != nil {
 		return fail(fmt.Errorf("write %s: %w", conf, err))
@@ -92,11 +69,9 @@ func tuneStore(cfg *config, steps int, res *tuneResult) ([]row, error) {
 			"--at", end.Format(time.RFC3339), "--dry-run", "-o", "json"}, extra...)
 		return measure(cfg.vigil, args...)
 	}
-	first, err := tune()
-	if err != nil {
-		return fail(fmt.Errorf("first tune: %w", err))
+	if err := res.runFirst("tune", func() (run, error) { return tune() }); err != nil {
+		return fail(err)
 	}
-	res.first = first
 	warm, err := repeat(tuneRuns, func() (run, error) { return tune() })
 	if err != nil {
 		return fail(fmt.Errorf("warm tune: %w", err))
@@ -108,14 +83,12 @@ func tuneStore(cfg *config, steps int, res *tuneResult) ([]row, error) {
 	if res.backtest, err = tune("--backtest"); err != nil {
 		return fail(fmt.Errorf("tune --backtest: %w", err))
 	}
-	best, rss := warm.best().Seconds(), mib(warm.peakRSS())
 	return []row{
-		rateRow("tune import "+humanCount(res.samples)+" .jsonl (rows/s)", float64(res.samples)/res.load.wall.Seconds(), "ref"),
-		{measure: name + " first run (s)", value: fmt.Sprintf("%.3f", res.first.wall.Seconds()), target: "ref", ok: noTarget},
-		{measure: name + fmt.Sprintf(" warm, best of %d (s)", len(warm)), value: fmt.Sprintf("%.3f", best),
-			ratio: best / tuneTargetS, vs: fmt.Sprintf("%g s", tuneTargetS), target: fmt.Sprintf("<= %g s", tuneTargetS), ok: verdict(best <= tuneTargetS)},
-		{measure: name + " warm peak RSS (MiB)", value: fmt.Sprintf("%.0f", rss), target: "ref", ok: noTarget},
-		{measure: name + " --backtest (s)", value: fmt.Sprintf("%.3f", res.backtest.wall.Seconds()), target: "ref", ok: noTarget},
+		res.importRow("tune"),
+		secsRow(name+" first run (s)", res.first.wall),
+		targetRow(bestOf(name, len(warm)), warm.best(), tuneTargetS, true),
+		mibRow(name+" warm peak RSS (MiB)", warm.peakRSS()),
+		secsRow(name+" --backtest (s)", res.backtest.wall),
 	}, nil
 }
 
@@ -151,29 +124,13 @@ func checkTune(out []byte, res *tuneResult) error {
 func printTuneTable(res *tuneResult) {
 	fmt.Printf("tune: %d dynamic rules (%s) over %d series, one sample per %s for %s: %d samples\n",
 		tuneRules, strings.Join(tuneMethods, ", "), tuneSeries, tuneInterval, tuneSpan, res.samples)
-	fmt.Printf("%-44s %10s %13s\n", "step", "seconds", "peak RSS MiB")
-	line := func(name string, d time.Duration, kib int64) {
-		rss := ""
-		if kib > 0 {
-			rss = fmt.Sprintf("%.0f", mib(kib))
-		}
-		printLine("%-44s %10.3f %13s", name, d.Seconds(), rss)
-	}
-	if res.write > 0 {
-		line("write .jsonl", res.write, 0)
-	}
-	if res.load.wall > 0 {
-		line(fmt.Sprintf("vigil import (%.0f rows/s)", float64(res.samples)/res.load.wall.Seconds()), res.load.wall, res.load.rssKiB)
-	}
-	if res.first.wall > 0 {
-		line("vigil threshold tune, first (builds cache)", res.first.wall, res.first.rssKiB)
-	}
+	t := newStepTable(44)
+	t.stored(&res.stored, "vigil threshold tune")
 	if len(res.warm) > 0 {
-		line(fmt.Sprintf("vigil threshold tune warm, best of %d", len(res.warm)), res.warm.best(), res.warm.peakRSS())
-		line(fmt.Sprintf("vigil threshold tune warm, median of %d", len(res.warm)), res.warm.median(), 0)
+		t.warm("vigil threshold tune", res.warm, "")
 	}
 	if res.backtest.wall > 0 {
-		line("vigil threshold tune --backtest", res.backtest.wall, res.backtest.rssKiB)
+		t.line("vigil threshold tune --backtest", res.backtest.wall, res.backtest.rssKiB)
 	}
 	if len(res.counts) > 0 {
 		fmt.Printf("rules by method: %d percentile, %d mad, %d seasonal; %d would change\n",
@@ -186,38 +143,27 @@ func printTuneTable(res *tuneResult) {
 // cycle (peak in the afternoon, UTC) around a per-service level, plus
 // noise.
 func writeTuneData(path string, steps int) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	w := bufio.NewWriterSize(f, 1<<20)
 	tails := make([][]byte, tuneSeries)
 	for i := range tails {
 		tails[i] = []byte(fmt.Sprintf(`,"labels":{"svc":"s%02d"}}`+"\n", i))
 	}
 	head := []byte(`,"name":"tune_latency_ms","type":"gauge","value":`)
 	first := end.Add(-time.Duration(steps-1) * tuneInterval).Unix()
-	var buf []byte
-	for step := range steps {
-		ts := first + int64(step)*int64(tuneInterval/time.Second)
-		day := 2 * math.Pi * float64(ts%86400) / 86400
-		for i := range tuneSeries {
-			level := 50 + 5*float64(i)
-			noise := float64(splitmix(uint64(step)*1000003+uint64(i))%1000) / 1000 // [0, 1)
-			v := level * (1 + 0.3*math.Sin(day-math.Pi/2) + 0.2*noise)
-			buf = append(buf[:0], `{"ts":`...)
-			buf = strconv.AppendInt(buf, ts, 10)
-			buf = append(buf, head...)
-			buf = strconv.AppendFloat(buf, math.Round(v*100)/100, 'f', -1, 64)
-			buf = append(buf, tails[i]...)
-			w.Write(buf) //nolint:errcheck // bufio keeps the first error for Flush
+	return writeJSONL(path, func(j *jsonlWriter) error {
+		var tsb []byte
+		for step := range steps {
+			ts := first + int64(step)*int64(tuneInterval/time.Second)
+			tsb = strconv.AppendInt(tsb[:0], ts, 10)
+			day := 2 * math.Pi * float64(ts%86400) / 86400
+			for i := range tuneSeries {
+				level := 50 + 5*float64(i)
+				noise := float64(splitmix(uint64(step)*1000003+uint64(i))%1000) / 1000 // [0, 1)
+				v := level * (1 + 0.3*math.Sin(day-math.Pi/2) + 0.2*noise)
+				j.sample(tsb, head, math.Round(v*100)/100, tails[i])
+			}
 		}
-	}
-	if err := w.Flush(); err != nil {
-		return err
-	}
-	return f.Close()
+		return nil
+	})
 }
 
 // writeTuneRules writes one dynamic rule per service, the methods in
