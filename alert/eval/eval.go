@@ -53,7 +53,7 @@ func Rules(ctx context.Context, q Querier, rules []config.Rule, at time.Time) ([
 
 // Rule evaluates one rule at at.
 func Rule(ctx context.Context, q Querier, r *config.Rule, at time.Time) ([]Observation, error) {
-	e, err := expr(r)
+	e, err := Expr(r)
 	if err != nil {
 		return nil, err
 	}
@@ -196,9 +196,10 @@ func spike(ctx context.Context, q Querier, r *config.Rule, e *metricpath.Expr, a
 	return out, nil
 }
 
-// expr is the rule's path, grouped by group_by unless the path says how
-// to group itself.
-func expr(r *config.Rule) (*metricpath.Expr, error) {
+// Expr is the rule's path as evaluated: grouped by group_by unless the
+// path says how to group itself. Tuning reads a rule's history through it
+// too, so both see the same groups.
+func Expr(r *config.Rule) (*metricpath.Expr, error) {
 	e := r.Path
 	if e == nil {
 		var err error

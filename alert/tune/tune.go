@@ -104,7 +104,7 @@ func Tune(ctx context.Context, src Source, r *config.Rule, old float64, at time.
 	if r.EvaluationWindow <= 0 {
 		return res, fmt.Errorf("rule %s: evaluation_window must be positive", r.Name)
 	}
-	e, err := expr(r)
+	e, err := eval.Expr(r)
 	if err != nil {
 		return res, err
 	}
@@ -282,31 +282,6 @@ func threshold(tn config.Tuning, vals []float64, low bool) float64 {
 		return analyze.Percentile(v, (100-tn.Percentile)/100) / tn.Factor
 	}
 	return analyze.Percentile(v, tn.Percentile/100) * tn.Factor
-}
-
-// expr is the rule's path, grouped by group_by unless the path says how
-// to group itself (as alert/eval evaluates it).
-func expr(r *config.Rule) (*metricpath.Expr, error) {
-	e := r.Path
-	if e == nil {
-		var err error
-		if e, err = metricpath.Parse(r.MetricPath); err != nil {
-			return nil, fmt.Errorf("rule %s: metric_path: %w", r.Name, err)
-		}
-	}
-	if len(r.GroupBy) == 0 {
-		return e, nil
-	}
-	c := *e
-	if c.Num.By == nil {
-		c.Num.By = r.GroupBy
-	}
-	if c.Den != nil && c.Den.By == nil {
-		den := *c.Den
-		den.By = r.GroupBy
-		c.Den = &den
-	}
-	return &c, nil
 }
 
 // replay steps every label set through alert/state.StepPolicy (the
