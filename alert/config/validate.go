@@ -412,21 +412,15 @@ func (d *decoder) rules(n *yaml.Node) {
 			"description": func(v *yaml.Node) { r.Description, _ = d.str(v, "description") },
 			"metric_path": func(v *yaml.Node) { r.MetricPath, r.Path, _ = d.metricPath(v, "metric_path") },
 			"condition": func(v *yaml.Node) {
-				s, ok := d.str(v, "condition")
-				if ok && !oneOf(s, Conditions) {
-					d.errf(v, "unknown condition %q (want %s)", s, strings.Join(Conditions, ", "))
-					return
+				if s, ok := d.enum(v, "condition", "condition", Conditions); ok {
+					r.Condition = s
 				}
-				r.Condition = s
 			},
 			"threshold": func(v *yaml.Node) { r.Threshold, _ = d.number(v, "threshold") },
 			"severity": func(v *yaml.Node) {
-				s, ok := d.str(v, "severity")
-				if ok && !oneOf(s, Severities) {
-					d.errf(v, "unknown severity %q (want %s)", s, strings.Join(Severities, ", "))
-					return
+				if s, ok := d.enum(v, "severity", "severity", Severities); ok {
+					r.Severity = s
 				}
-				r.Severity = s
 			},
 			"evaluation_window": func(v *yaml.Node) { r.EvaluationWindow, _ = d.duration(v, "evaluation_window", false) },
 			"cooldown_period":   func(v *yaml.Node) { r.CooldownPeriod, _ = d.duration(v, "cooldown_period", true) },
@@ -447,23 +441,17 @@ func (d *decoder) rules(n *yaml.Node) {
 			},
 			"labels": func(v *yaml.Node) { r.Labels, _ = d.labelMap(v, "labels") },
 			"nodata": func(v *yaml.Node) {
-				s, ok := d.str(v, "nodata")
-				if ok && !oneOf(s, NoDataPolicies) {
-					d.errf(v, "unknown nodata policy %q (want %s)", s, strings.Join(NoDataPolicies, ", "))
-					return
+				if s, ok := d.enum(v, "nodata", "nodata policy", NoDataPolicies); ok {
+					r.NoData = s
 				}
-				r.NoData = s
 			},
 			"lookback":         func(v *yaml.Node) { r.Lookback, _ = d.duration(v, "lookback", false) },
 			"spike_ratio":      func(v *yaml.Node) { r.SpikeRatio, _ = d.number(v, "spike_ratio") },
 			"reference_window": func(v *yaml.Node) { r.ReferenceWindow, _ = d.duration(v, "reference_window", false) },
 			"direction": func(v *yaml.Node) {
-				s, ok := d.str(v, "direction")
-				if ok && !oneOf(s, SpikeDirections) {
-					d.errf(v, "unknown direction %q (want %s)", s, strings.Join(SpikeDirections, ", "))
-					return
+				if s, ok := d.enum(v, "direction", "direction", SpikeDirections); ok {
+					r.Direction = s
 				}
-				r.Direction = s
 			},
 			"min_reference": func(v *yaml.Node) { r.MinReference, _ = d.number(v, "min_reference") },
 			"tuning":        func(v *yaml.Node) { tuning = d.tuning(v, "tuning") },
@@ -768,19 +756,9 @@ func (d *decoder) channelValue(v *yaml.Node, field, kind string) (any, bool) {
 		}
 		return s, true
 	case "webhook_format":
-		s, ok := d.str(v, field)
-		if ok && !oneOf(s, WebhookFormats) {
-			d.errf(v, "unknown webhook format %q (want %s)", s, strings.Join(WebhookFormats, ", "))
-			return nil, false
-		}
-		return s, ok
+		return d.enum(v, field, "webhook format", WebhookFormats)
 	case "email_tls":
-		s, ok := d.str(v, field)
-		if ok && !oneOf(s, EmailTLS) {
-			d.errf(v, "unknown tls mode %q (want %s)", s, strings.Join(EmailTLS, ", "))
-			return nil, false
-		}
-		return s, ok
+		return d.enum(v, field, "tls mode", EmailTLS)
 	case "env":
 		s, ok := d.str(v, field)
 		if ok && !envName.MatchString(s) {
@@ -804,6 +782,17 @@ func (d *decoder) channelValue(v *yaml.Node, field, kind string) (any, bool) {
 }
 
 func kindOf(n *yaml.Node) string { return kind(n) }
+
+// enum reads a string that must be one of allowed; noun names the field's
+// values in the error ("unknown severity \"urgent\" (want ...)").
+func (d *decoder) enum(v *yaml.Node, field, noun string, allowed []string) (string, bool) {
+	s, ok := d.str(v, field)
+	if ok && !oneOf(s, allowed) {
+		d.errf(v, "unknown %s %q (want %s)", noun, s, strings.Join(allowed, ", "))
+		return "", false
+	}
+	return s, ok
+}
 
 // labelMapAny is a header map: any non-empty key.
 func (d *decoder) labelMapAny(n *yaml.Node, field string) (map[string]string, bool) {
@@ -1020,20 +1009,14 @@ func (d *decoder) tuning(n *yaml.Node, what string) []func(*Tuning) {
 	}
 	d.fields(n, what, map[string]func(*yaml.Node){
 		"method": func(v *yaml.Node) {
-			s, ok := d.str(v, "method")
-			if ok && !oneOf(s, TuningMethods) {
-				d.errf(v, "unknown method %q (want %s)", s, strings.Join(TuningMethods, ", "))
-				return
+			if s, ok := d.enum(v, "method", "method", TuningMethods); ok {
+				out = append(out, func(t *Tuning) { t.Method = s })
 			}
-			out = append(out, func(t *Tuning) { t.Method = s })
 		},
 		"season": func(v *yaml.Node) {
-			s, ok := d.str(v, "season")
-			if ok && !oneOf(s, Seasons) {
-				d.errf(v, "unknown season %q (want %s)", s, strings.Join(Seasons, ", "))
-				return
+			if s, ok := d.enum(v, "season", "season", Seasons); ok {
+				out = append(out, func(t *Tuning) { t.Season = s })
 			}
-			out = append(out, func(t *Tuning) { t.Season = s })
 		},
 		"percentile": func(v *yaml.Node) {
 			x, ok := d.number(v, "percentile")
