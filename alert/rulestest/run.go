@@ -3,6 +3,7 @@ package rulestest
 import (
 	"context"
 	"fmt"
+	"github.com/vigil-metrics/vigil/analyze/metricpath"
 	"log/slog"
 	"maps"
 	"math"
@@ -271,21 +272,23 @@ func checkAlerts(a *AlertTest, r *alertconfig.Rule, alerts map[uint64]state.Aler
 			}
 			labels := maps.Clone(x.Labels)
 			delete(labels, state.AlertNameLabel)
-			got = append(got, gotAlert{labels: labels, annotations: ann, key: FormatLabels(labels)})
+			got = append(got, gotAlert{labels: labels, annotations: ann, key: metricpath.FormatLabels(labels)})
 		case x.State == state.Pending:
 			pending = append(pending, x)
 		}
 	}
 	sort.Slice(got, func(i, j int) bool { return got[i].key < got[j].key })
 	exp := slices.Clone(a.ExpAlerts)
-	sort.SliceStable(exp, func(i, j int) bool { return FormatLabels(exp[i].Labels) < FormatLabels(exp[j].Labels) })
+	sort.SliceStable(exp, func(i, j int) bool {
+		return metricpath.FormatLabels(exp[i].Labels) < metricpath.FormatLabels(exp[j].Labels)
+	})
 
 	// Pair each expected alert with a got one of equal labels.
 	used := make([]bool, len(got))
 	var missing []ExpAlert
 	var annDiff []string
 	for _, e := range exp {
-		k := FormatLabels(e.Labels)
+		k := metricpath.FormatLabels(e.Labels)
 		found := -1
 		for i := range got {
 			if !used[i] && got[i].key == k {
@@ -300,7 +303,7 @@ func checkAlerts(a *AlertTest, r *alertconfig.Rule, alerts map[uint64]state.Aler
 		used[found] = true
 		if e.Annotations != nil && !maps.Equal(e.Annotations, got[found].annotations) {
 			annDiff = append(annDiff, fmt.Sprintf("  %s: annotations: expected %s, got %s",
-				k, FormatLabels(e.Annotations), FormatLabels(got[found].annotations)))
+				k, metricpath.FormatLabels(e.Annotations), metricpath.FormatLabels(got[found].annotations)))
 		}
 	}
 	var extra []gotAlert
@@ -315,7 +318,7 @@ func checkAlerts(a *AlertTest, r *alertconfig.Rule, alerts map[uint64]state.Aler
 	var b strings.Builder
 	fmt.Fprintf(&b, "expected %s:\n", plural(len(exp), "firing alert"))
 	for _, e := range exp {
-		fmt.Fprintf(&b, "  %s\n", FormatLabels(e.Labels))
+		fmt.Fprintf(&b, "  %s\n", metricpath.FormatLabels(e.Labels))
 	}
 	fmt.Fprintf(&b, "got %s:\n", plural(len(got), "firing alert"))
 	for _, g := range got {
@@ -324,7 +327,7 @@ func checkAlerts(a *AlertTest, r *alertconfig.Rule, alerts map[uint64]state.Aler
 	if len(missing) > 0 || len(extra) > 0 {
 		b.WriteString("diff (- expected, not firing; + firing, not expected):\n")
 		for _, e := range missing {
-			fmt.Fprintf(&b, "  - %s\n", FormatLabels(e.Labels))
+			fmt.Fprintf(&b, "  - %s\n", metricpath.FormatLabels(e.Labels))
 		}
 		for _, g := range extra {
 			fmt.Fprintf(&b, "  + %s\n", g.key)
@@ -336,11 +339,13 @@ func checkAlerts(a *AlertTest, r *alertconfig.Rule, alerts map[uint64]state.Aler
 	}
 	// Pending alerts are not firing, as in promtool; say so when one was
 	// expected, since a for: too long is the usual cause.
-	sort.Slice(pending, func(i, j int) bool { return FormatLabels(pending[i].Labels) < FormatLabels(pending[j].Labels) })
+	sort.Slice(pending, func(i, j int) bool {
+		return metricpath.FormatLabels(pending[i].Labels) < metricpath.FormatLabels(pending[j].Labels)
+	})
 	for _, p := range pending {
 		labels := maps.Clone(p.Labels)
 		delete(labels, state.AlertNameLabel)
-		fmt.Fprintf(&b, "note: %s is pending since %s (for: %s), not firing\n", FormatLabels(labels),
+		fmt.Fprintf(&b, "note: %s is pending since %s (for: %s), not firing\n", metricpath.FormatLabels(labels),
 			vtime.FormatDuration(p.ActiveSince.Sub(Epoch)), vtime.FormatDuration(r.For))
 	}
 	return strings.TrimSuffix(b.String(), "\n")
@@ -359,11 +364,11 @@ func plural(n int, what string) string {
 func checkPath(p *PathTest, rs []analyze.Result) string {
 	want := "{}"
 	if p.ExpLabels != nil {
-		want = FormatLabels(p.ExpLabels)
+		want = metricpath.FormatLabels(p.ExpLabels)
 	}
 	var got []string
 	for _, r := range rs {
-		got = append(got, FormatLabels(r.Labels)+" "+formatFloat(r.Value))
+		got = append(got, metricpath.FormatLabels(r.Labels)+" "+formatFloat(r.Value))
 	}
 	var match *analyze.Result
 	switch {

@@ -2,7 +2,7 @@ package rulestest
 
 import (
 	"fmt"
-	"slices"
+	"github.com/vigil-metrics/vigil/analyze/metricpath"
 	"strconv"
 	"strings"
 
@@ -107,30 +107,9 @@ func TypeOf(name string) store.Type {
 	return store.Gauge
 }
 
-// FormatLabels renders a label set as {a="1", b="2"}, names sorted.
-func FormatLabels(m map[string]string) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	var b strings.Builder
-	b.WriteByte('{')
-	for i, k := range keys {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(k)
-		b.WriteByte('=')
-		b.WriteString(strconv.Quote(m[k]))
-	}
-	b.WriteByte('}')
-	return b.String()
-}
-
 func seriesString(name string, labels map[string]string) string {
 	if len(labels) == 0 {
 		return name
 	}
-	return name + FormatLabels(labels)
+	return name + metricpath.FormatLabels(labels)
 }

@@ -2,6 +2,7 @@ package rulestest
 
 import (
 	"fmt"
+	"github.com/vigil-metrics/vigil/analyze/metricpath"
 	"strings"
 	"testing"
 
@@ -105,8 +106,8 @@ func TestParseSeries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if name != "cpu_usage_percent" || FormatLabels(labels) != `{env="prod", host="a", note="x\"y"}` {
-		t.Errorf("got %s %s", name, FormatLabels(labels))
+	if name != "cpu_usage_percent" || metricpath.FormatLabels(labels) != `{env="prod", host="a", note="x\"y"}` {
+		t.Errorf("got %s %s", name, metricpath.FormatLabels(labels))
 	}
 	for _, in := range []string{`up`, `up{}`, ` up { } `, `up{job="a",}`} {
 		if _, _, err := ParseSeries(in); err != nil {

@@ -260,3 +260,17 @@ func TestCountLE(t *testing.T) {
 		}
 	}
 }
+
+func TestFormatLabels(t *testing.T) {
+	for _, c := range []struct {
+		in   map[string]string
+		want string
+	}{
+		{nil, "{}"},
+		{map[string]string{"b": "2", "a": `x"y`}, `{a="x\"y", b="2"}`},
+	} {
+		if got := FormatLabels(c.in); got != c.want {
+			t.Errorf("FormatLabels(%v) = %s, want %s", c.in, got, c.want)
+		}
+	}
+}

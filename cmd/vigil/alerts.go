@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/vigil-metrics/vigil/analyze/metricpath"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -116,7 +117,7 @@ func newAlertsListCmd(a *app) *cobra.Command {
 				if rows[i].Rule != rows[j].Rule {
 					return rows[i].Rule < rows[j].Rule
 				}
-				return formatLabels(rows[i].Labels) < formatLabels(rows[j].Labels)
+				return metricpath.FormatLabels(rows[i].Labels) < metricpath.FormatLabels(rows[j].Labels)
 			})
 			if output == "json" {
 				if rows == nil {
@@ -148,7 +149,7 @@ func newAlertsListCmd(a *app) *cobra.Command {
 						acked += ": " + r.AckComment
 					}
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Fingerprint, r.Rule, r.State, v, formatLabels(r.Labels), since, inc, acked)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Fingerprint, r.Rule, r.State, v, metricpath.FormatLabels(r.Labels), since, inc, acked)
 			}
 			return tw.Flush()
 		},
@@ -201,7 +202,7 @@ func newAlertsAckCmd(a *app) *cobra.Command {
 				return json.NewEncoder(a.stdout).Encode(map[string]any{"fingerprint": args[0], "rule": x.Rule,
 					"state": x.State.String(), "acked": true, "ack_comment": comment, "acked_at": at.UTC().Format(time.RFC3339Nano)})
 			}
-			fmt.Fprintf(a.stdout, "acknowledged %s (%s %s, %s)\n", state.FormatFingerprint(fp), x.Rule, formatLabels(x.Labels), x.State)
+			fmt.Fprintf(a.stdout, "acknowledged %s (%s %s, %s)\n", state.FormatFingerprint(fp), x.Rule, metricpath.FormatLabels(x.Labels), x.State)
 			return nil
 		},
 	}

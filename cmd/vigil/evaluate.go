@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vigil-metrics/vigil/analyze/metricpath"
 	"io/fs"
 	"math"
 	"os"
@@ -444,7 +445,7 @@ func writeAlerts(a *app, output string, at time.Time, out []alertJSON, dry bool,
 		if notified == "" {
 			notified = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", x.Rule, x.State, x.Severity, v, formatLabels(x.Labels), inc, notified, sup)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", x.Rule, x.State, x.Severity, v, metricpath.FormatLabels(x.Labels), inc, notified, sup)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -469,7 +470,7 @@ func writeAlerts(a *app, output string, at time.Time, out []alertJSON, dry bool,
 		}
 		alerts := make([]string, len(s.Alerts))
 		for i, x := range s.Alerts {
-			alerts[i] = x.Rule + " " + formatLabels(x.Labels)
+			alerts[i] = x.Rule + " " + metricpath.FormatLabels(x.Labels)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Channel, s.Type, s.Target, s.Kind, step, inc, strings.Join(alerts, "; "))
 	}
@@ -513,7 +514,7 @@ func (a *app) notifyRun(cmd *cobra.Command, cfg *alertconfig.Config, at time.Tim
 		if items[i].Rule.Name != items[j].Rule.Name {
 			return items[i].Rule.Name < items[j].Rule.Name
 		}
-		return formatLabels(items[i].Alert.Labels) < formatLabels(items[j].Alert.Labels)
+		return metricpath.FormatLabels(items[i].Alert.Labels) < metricpath.FormatLabels(items[j].Alert.Labels)
 	})
 	plan, err := notify.Decide(run, cfg, at, items)
 	if err != nil {

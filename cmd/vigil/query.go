@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
 	"io"
-	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -188,18 +187,6 @@ func writeQueryJSON(w io.Writer, path string, at time.Time, win time.Duration, r
 }
 
 // formatLabels prints a label set the Prometheus way: {a="1", b="2"}.
-func formatLabels(l map[string]string) string {
-	keys := make([]string, 0, len(l))
-	for k := range l {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = k + "=" + strconv.Quote(l[k])
-	}
-	return "{" + strings.Join(parts, ", ") + "}"
-}
 
 // formatValue keeps short values exact and rounds long ones to 6 digits.
 func formatValue(v float64) string {
@@ -218,7 +205,7 @@ func writeQueryTable(w io.Writer, rs []analyze.Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "LABELS\tVALUE\tSAMPLES")
 	for _, r := range rs {
-		fmt.Fprintf(tw, "%s\t%s\t%d\n", formatLabels(r.Labels), formatValue(r.Value), r.Samples)
+		fmt.Fprintf(tw, "%s\t%s\t%d\n", metricpath.FormatLabels(r.Labels), formatValue(r.Value), r.Samples)
 	}
 	return tw.Flush()
 }
@@ -227,7 +214,7 @@ func writeQueryMarkdown(w io.Writer, rs []analyze.Result) error {
 	fmt.Fprintln(w, "| labels | value | samples |")
 	fmt.Fprintln(w, "|---|---:|---:|")
 	for _, r := range rs {
-		fmt.Fprintf(w, "| %s | %s | %d |\n", markdownCode(formatLabels(r.Labels)), formatValue(r.Value), r.Samples)
+		fmt.Fprintf(w, "| %s | %s | %d |\n", markdownCode(metricpath.FormatLabels(r.Labels)), formatValue(r.Value), r.Samples)
 	}
 	return nil
 }
