@@ -6,24 +6,25 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"math"
 	"net/url"
 	"os"
-	"path"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/vigil-metrics/vigil/collect/store/sqlmigrate"
 )
 
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
+var migrations = sqlmigrate.MustLoad(migrationFS, "migrations/*.sql")
+
 // Version is the newest state DB format this binary understands.
-var Version = len(mustMigrations())
+var Version = migrations.Version()
 
 // applicationID marks a file as a vigil state DB ("vgST"). user_version
 // alone cannot tell it from a metric store, which also counts migrations
@@ -101,15 +102,6 @@ func Open(ctx context.Context, p string) (*DB, error) {
 // Close releases the DB. Runs must be finished first.
 func (d *DB) Close() error { return d.db.Close() }
 
-func mustMigrations() []string {
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
-	if err != nil {
-		panic(err)
-	}
-	sort.Strings(names)
-	return names
-}
-
 func (d *DB) init(ctx context.Context) error {
 	v, app, err := d.versions(ctx, d.db)
 	if err != nil {
@@ -176,15 +168,8 @@ func (d *DB) migrate(ctx context.Context) error {
 			return fmt.Errorf("%w: the file has tables but no vigil format version", ErrNotState)
 		}
 	}
-	names := mustMigrations()
-	for i := v; i < len(names); i++ {
-		b, err := migrationFS.ReadFile(names[i])
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, string(b)); err != nil {
-			return fmt.Errorf("migrate %s: %w", path.Base(names[i]), err)
-		}
+	if err := migrations.Apply(ctx, tx, v); err != nil {
+		return err
 	}
 	if _, err := tx.ExecContext(ctx, "PRAGMA application_id = "+strconv.Itoa(applicationID)); err != nil {
 		return fmt.Errorf("migrate: %w", err)

@@ -15,21 +15,23 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
-	"path"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/vigil-metrics/vigil/collect/store/sqlmigrate"
 )
 
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
+var migrations = sqlmigrate.MustLoad(migrationFS, "migrations/*.sql")
+
 // Version is the newest store format this binary understands.
-var Version = len(mustMigrations())
+var Version = migrations.Version()
 
 // Meta keys kept in the store's meta table.
 const (
@@ -129,15 +131,6 @@ func Open(ctx context.Context, p string, opt Options) (*Store, error) {
 // Close releases the store.
 func (s *Store) Close() error { return s.DB.Close() }
 
-func mustMigrations() []string {
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
-	if err != nil {
-		panic(err)
-	}
-	sort.Strings(names)
-	return names
-}
-
 func (s *Store) init(ctx context.Context) error {
 	var v int
 	if err := s.DB.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
@@ -188,15 +181,8 @@ func (s *Store) migrate(ctx context.Context, from int) error {
 	if v >= Version {
 		return nil
 	}
-	names := mustMigrations()
-	for i := v; i < len(names); i++ {
-		b, err := migrationFS.ReadFile(names[i])
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, string(b)); err != nil {
-			return fmt.Errorf("migrate %s: %w", path.Base(names[i]), err)
-		}
+	if err := migrations.Apply(ctx, tx, v); err != nil {
+		return err
 	}
 	if v == 0 {
 		id := make([]byte, 16)
