@@ -63,6 +63,10 @@ func (d *DB) Sliding(ctx context.Context, e *metricpath.Expr, end time.Time, ste
 	if step%time.Millisecond != 0 || window%time.Millisecond != 0 {
 		return nil, errors.New("step and window must be whole milliseconds")
 	}
+	endMS := vtime.UnixMilli(end)
+	if err := d.loadRange(ctx, e, endMS-int64(n-1)*step.Milliseconds()-window.Milliseconds(), endMS); err != nil {
+		return nil, err
+	}
 	num, numType, err := d.slideSelector(ctx, &e.Num, end, step, window, n)
 	if err != nil {
 		return nil, err

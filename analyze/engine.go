@@ -26,6 +26,7 @@ import (
 
 	"github.com/vigil-metrics/vigil/analyze/cache"
 	"github.com/vigil-metrics/vigil/analyze/metricpath"
+	"github.com/vigil-metrics/vigil/analyze/promsrc"
 	"github.com/vigil-metrics/vigil/collect/store"
 	"github.com/vigil-metrics/vigil/collect/vtime"
 )
@@ -39,6 +40,11 @@ type Options struct {
 	// MemoryLimit caps DuckDB's memory (DuckDB syntax, e.g. "1GB").
 	MemoryLimit string
 	Logger      *slog.Logger
+	// Sources configures the Prometheus-compatible sources among the
+	// stores (keyed by URL as given); a URL not in it takes the defaults.
+	Sources map[string]promsrc.Config
+	// Timeout bounds each request to a source (0: none).
+	Timeout time.Duration
 }
 
 // DB is a set of stores, synced and ready to query as one. The caches are
@@ -54,6 +60,8 @@ type DB struct {
 	files  []string
 	opt    Options
 	memo   *memo // what this DB has asked DuckDB already (memo.go)
+	// remotes are the Prometheus-compatible sources among Stores (remote.go).
+	remotes []*remoteSource
 }
 
 // QueryError is a question the stores cannot answer as asked (the rate of
@@ -89,19 +97,30 @@ func Open(ctx context.Context, stores []string, opt Options) (*DB, error) {
 	stores = distinctFiles(stores)
 	// Every store opens before any cache is made: a missing file, a folder
 	// or a file that is not a store fails here and leaves nothing behind.
-	srcs := make([]*store.Store, 0, len(stores))
+	srcs := make([]*store.Store, len(stores))
 	defer func() {
 		for _, s := range srcs {
-			s.Close()
+			if s != nil {
+				s.Close()
+			}
 		}
 	}()
+	var remotes []*remoteSource
 	owner := map[string]string{} // store_id -> first path with it
-	for _, p := range stores {
+	for i, p := range stores {
+		if promsrc.IsURL(p) {
+			c, err := promsrc.New(p, opt.Sources[p], opt.Timeout)
+			if err != nil {
+				return nil, err
+			}
+			remotes = append(remotes, &remoteSource{idx: i, client: c, ids: map[string]int64{}, byName: map[string][]int64{}, loaded: map[string]loadedRange{}})
+			continue
+		}
 		src, err := store.Open(ctx, p, store.Options{ReadOnly: true})
 		if err != nil {
 			return nil, err
 		}
-		srcs = append(srcs, src)
+		srcs[i] = src
 		meta, err := store.ReadMeta(ctx, src.DB)
 		if err != nil {
 			return nil, fmt.Errorf("open store %s: %w", p, err)
@@ -114,6 +133,9 @@ func Open(ctx context.Context, stores []string, opt Options) (*DB, error) {
 	files := make([]string, len(stores)) // "" for a cache in memory
 	work := ""
 	for i, s := range stores {
+		if srcs[i] == nil {
+			continue // a source: its catalog is in memory
+		}
 		loc, err := cache.Locate(s, opt.CacheDir)
 		if err != nil {
 			return nil, err
@@ -156,7 +178,7 @@ func Open(ctx context.Context, stores []string, opt Options) (*DB, error) {
 		}
 		return nil, fmt.Errorf("start duckdb: %w", err)
 	}
-	d := &DB{db: sql.OpenDB(connector), Stores: stores, tmpDir: tmpDir, files: files, opt: opt}
+	d := &DB{db: sql.OpenDB(connector), Stores: stores, tmpDir: tmpDir, files: files, opt: opt, remotes: remotes}
 	d.conn, err = d.db.Conn(ctx)
 	if err != nil {
 		d.Close()
@@ -167,6 +189,14 @@ func Open(ctx context.Context, stores []string, opt Options) (*DB, error) {
 		return nil, fmt.Errorf("configure duckdb: %w", err)
 	}
 	for i := range stores {
+		if srcs[i] == nil {
+			if err := d.attachRemote(ctx, i); err != nil {
+				d.Close()
+				return nil, err
+			}
+			d.Syncs = append(d.Syncs, cache.Stats{})
+			continue
+		}
 		st, err := d.attachAndSync(ctx, i, srcs[i])
 		if err != nil {
 			d.Close()
@@ -243,6 +273,9 @@ func (d *DB) rebuildAll(ctx context.Context) error {
 	// starts the memo afresh again once they are rebuilt).
 	d.resetMemo()
 	for i, p := range d.Stores {
+		if d.remoteOf(i) != nil {
+			continue // in memory, loaded again on demand
+		}
 		if err := d.dropCache(ctx, i); err != nil {
 			return err
 		}
@@ -435,6 +468,9 @@ func (d *DB) Eval(ctx context.Context, e *metricpath.Expr, w Window) ([]Result, 
 	if w.Length <= 0 {
 		return nil, errors.New("window must be positive")
 	}
+	if err := d.loadExpr(ctx, e, w); err != nil {
+		return nil, err
+	}
 	rs, err := d.eval(ctx, e, w)
 	if err == nil || !damaged(err) {
 		return rs, err
@@ -594,6 +630,9 @@ func (d *DB) seriesTypes(s *metricpath.Selector, typ []string, stores []int64) (
 }
 
 func (d *DB) evalSelector(ctx context.Context, s *metricpath.Selector, w Window) ([]Result, store.Type, error) {
+	if rs, typ, ok, err := d.pushDown(ctx, s, w); ok || err != nil {
+		return rs, typ, err
+	}
 	sl, err := d.selectionOf(ctx, s)
 	if err != nil {
 		return nil, "", err

@@ -72,7 +72,7 @@ func TestConfigBad(t *testing.T) {
 		{"duplicate rule", rule + strings.TrimPrefix(rule, "alert_rules:\n"),
 			[]string{`8:11: duplicate rule name "r1" (first at line 2)`}},
 		{"unknown top-level key", "alerts: []\n",
-			[]string{`1:1: unknown field "alerts" in the config file (want alert_rules, cache_dir, channels, correlation_rules, db, escalation, log_format, log_level, recording_rules, report, retention, settings, silences, slos, state)`}},
+			[]string{`1:1: unknown field "alerts" in the config file (want alert_rules, cache_dir, channels, correlation_rules, db, escalation, log_format, log_level, recording_rules, report, retention, settings, silences, slos, sources, state)`}},
 		{"unknown channel type", "channels:\n  - name: c\n    type: pager\n    url: x\n",
 			[]string{`3:11: unknown channel type "pager" (want webhook, email, github, sentry, slack, alertmanager, pagerduty)`}},
 		{"webhook without url", "channels:\n  - name: c\n    type: webhook\n",

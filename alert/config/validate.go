@@ -21,7 +21,7 @@ import (
 
 // otherSections are top-level keys that other commands own: admitted here,
 // not checked.
-var otherSections = []string{"db", "cache_dir", "state", "log_level", "log_format", "slos", "retention", "report"}
+var otherSections = []string{"db", "cache_dir", "state", "log_level", "log_format", "slos", "retention", "report", "sources"}
 
 var (
 	nameRe  = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)

@@ -29,7 +29,6 @@ import (
 	"github.com/vigil-metrics/vigil/alert/slack"
 	"github.com/vigil-metrics/vigil/alert/state"
 	"github.com/vigil-metrics/vigil/alert/webhook"
-	"github.com/vigil-metrics/vigil/analyze"
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
 	"github.com/vigil-metrics/vigil/collect/store"
 )
@@ -243,7 +242,7 @@ func (a *app) runEvaluate(cmd *cobra.Command, o *evaluateOptions) error {
 	if err != nil {
 		return err
 	}
-	db, err := analyze.Open(ctx, stores, analyze.Options{CacheDir: a.cfg.CacheDir, Logger: a.log, LockWait: o.LockTimeout})
+	db, err := a.openStores(cmd, stores, o.LockTimeout)
 	if err != nil {
 		return err
 	}

@@ -69,7 +69,7 @@ func newExportCmd(a *app) *cobra.Command {
 			} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return cli.Usagef("--out %s: %v", o.Out, err)
 			}
-			paths, err := a.storePaths()
+			paths, err := a.storeFiles()
 			if err != nil {
 				return err
 			}

@@ -48,7 +48,7 @@ func newLintCmd(a *app) *cobra.Command {
 			if err != nil || window <= 0 {
 				return cli.Usagef("--window %q: want a positive duration (1h, 1d, 7d)", o.Window)
 			}
-			paths, err := a.storePaths()
+			paths, err := a.storeFiles()
 			if err != nil {
 				return err
 			}

@@ -154,7 +154,7 @@ func (a *app) runQuery(cmd *cobra.Command, o *queryOptions) error {
 	if err != nil {
 		return err
 	}
-	db, err := analyze.Open(cmd.Context(), stores, analyze.Options{CacheDir: a.cfg.CacheDir, Logger: a.log})
+	db, err := a.openStores(cmd, stores, 0)
 	if err != nil {
 		return err
 	}

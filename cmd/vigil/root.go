@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/vigil-metrics/vigil/analyze"
+	"github.com/vigil-metrics/vigil/analyze/promsrc"
 	"github.com/vigil-metrics/vigil/cmd/internal/agentcmd"
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
 	"io"
@@ -54,6 +56,9 @@ type config struct {
 	// Retention is the agent's (vigil collect): agentcmd reads and checks
 	// it from the file itself, with its line, so it is only admitted here.
 	Retention any `mapstructure:"retention"`
+	// Sources configures Prometheus-compatible --db URLs (promsrc reads
+	// it from the file itself, with its lines).
+	Sources any `mapstructure:"sources"`
 }
 
 func newRootCmd(a *app) *cobra.Command {
@@ -162,7 +167,11 @@ func (a *app) storePaths() ([]string, error) {
 				continue
 			}
 			matches := []string{part}
-			if strings.ContainsAny(part, "*?[") {
+			if promsrc.IsURL(part) {
+				if err := promsrc.CheckURL(part); err != nil {
+					return nil, cli.Usagef("--db: %v", err)
+				}
+			} else if strings.ContainsAny(part, "*?[") {
 				m, err := filepath.Glob(part)
 				if err != nil {
 					return nil, cli.Usagef("--db %q: %v", part, err)
@@ -192,7 +201,7 @@ func (a *app) storePaths() ([]string, error) {
 
 // oneStore is for commands that write: they take exactly one store.
 func (a *app) oneStore() (string, error) {
-	ps, err := a.storePaths()
+	ps, err := a.storeFiles()
 	if err != nil {
 		return "", err
 	}
@@ -207,8 +216,50 @@ func addDBFlag(fs *pflag.FlagSet, write bool) {
 		fs.StringSlice("db", nil, "store file (default from config db:, else ./vigil.db)")
 		return
 	}
-	fs.StringSlice("db", nil, "store file; repeat or use globs ('hosts/*.db') to query many as one")
+	fs.StringSlice("db", nil, "store file, or a Prometheus-compatible API base URL (http(s)://host:port[/prefix]); repeat or use globs ('hosts/*.db') to query many as one")
 	fs.String("cache-dir", "", "where DuckDB caches live (default: beside each store)")
+	fs.Duration("timeout", time.Minute, "bound on each request to a Prometheus-compatible --db source")
+}
+
+// storeFiles is storePaths for commands that read or write the store
+// files themselves: a Prometheus-compatible source is refused.
+func (a *app) storeFiles() ([]string, error) {
+	ps, err := a.storePaths()
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range ps {
+		if promsrc.IsURL(p) {
+			return nil, cli.WithHint(cli.Usagef("--db %s: this command reads store files, not a Prometheus-compatible source", promsrc.Redact(p)),
+				"query, evaluate, slo, budget, threshold tune and report read sources")
+		}
+	}
+	return ps, nil
+}
+
+// openStores opens stores and sources as one analyze.DB, with the
+// sources: settings of the config file.
+func (a *app) openStores(cmd *cobra.Command, stores []string, lockWait time.Duration) (*analyze.DB, error) {
+	opt := analyze.Options{CacheDir: a.cfg.CacheDir, Logger: a.log, LockWait: lockWait}
+	hasURL := false
+	for _, s := range stores {
+		hasURL = hasURL || promsrc.IsURL(s)
+	}
+	if hasURL {
+		if f := cmd.Flags().Lookup("timeout"); f != nil {
+			opt.Timeout, _ = cmd.Flags().GetDuration("timeout")
+		}
+		if file := a.v.ConfigFileUsed(); file != "" {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				return nil, cli.Usagef("read config %s: %v", file, err)
+			}
+			if opt.Sources, err = promsrc.ParseFile(file, data); err != nil {
+				return nil, cli.Usagef("%v", err)
+			}
+		}
+	}
+	return analyze.Open(cmd.Context(), stores, opt)
 }
 
 func newVersionCmd(a *app) *cobra.Command {

@@ -143,7 +143,7 @@ func (a *app) openAnalyze(cmd *cobra.Command) (*analyze.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return analyze.Open(cmd.Context(), stores, analyze.Options{CacheDir: a.cfg.CacheDir, Logger: a.log})
+	return a.openStores(cmd, stores, 0)
 }
 
 func (a *app) runSLO(cmd *cobra.Command, o *sloOptions) error {

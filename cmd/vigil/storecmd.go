@@ -110,7 +110,7 @@ func newStoreInfoCmd(a *app) *cobra.Command {
 		Short: "Show a store's format, size and time range",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			paths, err := a.storePaths()
+			paths, err := a.storeFiles()
 			if err != nil {
 				return err
 			}
@@ -240,7 +240,7 @@ func newStoreStatsCmd(a *app) *cobra.Command {
 			if top < 0 {
 				return cli.Usagef("--top %d: want 0 or more", top)
 			}
-			paths, err := a.storePaths()
+			paths, err := a.storeFiles()
 			if err != nil {
 				return err
 			}

@@ -18,7 +18,6 @@ import (
 	"github.com/vigil-metrics/vigil/alert/state"
 	"github.com/vigil-metrics/vigil/alert/tune"
 	"github.com/vigil-metrics/vigil/alert/yamledit"
-	"github.com/vigil-metrics/vigil/analyze"
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
 )
 
@@ -241,7 +240,7 @@ func (a *app) runThresholdTune(cmd *cobra.Command, o *thresholdTuneOptions) erro
 		if err != nil {
 			return err
 		}
-		db, err := analyze.Open(ctx, stores, analyze.Options{CacheDir: a.cfg.CacheDir, Logger: a.log, LockWait: o.LockTimeout})
+		db, err := a.openStores(cmd, stores, o.LockTimeout)
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,521 @@
+// Package promsrc reads a Prometheus-compatible engine (Prometheus,
+// Thanos, Mimir, Cortex, VictoriaMetrics) through the Prometheus HTTP API
+// with the official client, so that vigil can answer its metric paths
+// there with the numbers a store holding the same samples gives.
+//
+// It fetches raw samples, never rate() or increase() (which extrapolate
+// to the window's edges): range-vector selectors at the window's end, cut
+// into time chunks no larger than the server takes, filtered to vigil's
+// half-open window (at-w, at] (Prometheus before 3.0 includes a sample at
+// exactly at-w), and counters turned into reset-aware increments as a
+// scrape turns them, the first increment computed against the last sample
+// before the window. Package analyze computes on them with its own engine.
+// Where an aggregation is provably the same when the server computes it
+// (the count, min and max of a gauge's samples) Over asks for it instead.
+package promsrc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/api"
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	pconfig "github.com/prometheus/common/config"
+	"github.com/prometheus/common/model"
+
+	"github.com/vigil-metrics/vigil/analyze/metricpath"
+	"github.com/vigil-metrics/vigil/collect/store"
+)
+
+// Client is one source. Not safe for concurrent use.
+type Client struct {
+	URL     string // as given (it carries no secret: CheckURL)
+	cfg     Config
+	api     v1.API
+	timeout time.Duration
+	types   map[string]store.Type
+	// major is the server's major version (0: unknown): it decides whether
+	// a range selector includes its left edge, which pushdown must know.
+	major   int
+	probed  bool
+	dropped int // non-finite samples skipped
+}
+
+// New makes a client for the source at rawURL. timeout bounds each
+// request (0: none).
+func New(rawURL string, cfg Config, timeout time.Duration) (*Client, error) {
+	if err := CheckURL(rawURL); err != nil {
+		return nil, err
+	}
+	cfg.defaults()
+	hc := pconfig.HTTPClientConfig{FollowRedirects: true, EnableHTTP2: true}
+	tok, err := secret(cfg.BearerTokenEnv, "")
+	if err != nil {
+		return nil, fmt.Errorf("source %s: bearer_token_env: %w", rawURL, err)
+	}
+	hc.BearerToken = pconfig.Secret(tok)
+	hc.BearerTokenFile = cfg.BearerTokenFile
+	if b := cfg.BasicAuth; b != nil {
+		pw, err := secret(b.PasswordEnv, "")
+		if err != nil {
+			return nil, fmt.Errorf("source %s: basic_auth: password_env: %w", rawURL, err)
+		}
+		hc.BasicAuth = &pconfig.BasicAuth{Username: b.Username, Password: pconfig.Secret(pw), PasswordFile: b.PasswordFile}
+	}
+	if len(cfg.Headers) > 0 {
+		h := map[string]pconfig.Header{}
+		for k, v := range cfg.Headers {
+			h[k] = pconfig.Header{Secrets: []pconfig.Secret{pconfig.Secret(v)}}
+		}
+		hc.HTTPHeaders = &pconfig.Headers{Headers: h}
+	}
+	hc.TLSConfig = pconfig.TLSConfig{CAFile: cfg.TLS.CAFile, CertFile: cfg.TLS.CertFile, KeyFile: cfg.TLS.KeyFile,
+		ServerName: cfg.TLS.ServerName, InsecureSkipVerify: cfg.TLS.InsecureSkipVerify}
+	if err := hc.Validate(); err != nil {
+		return nil, fmt.Errorf("source %s: %w", rawURL, err)
+	}
+	rt, err := pconfig.NewRoundTripperFromConfig(hc, "vigil")
+	if err != nil {
+		return nil, fmt.Errorf("source %s: %w", rawURL, err)
+	}
+	c, err := api.NewClient(api.Config{Address: rawURL, RoundTripper: rt})
+	if err != nil {
+		return nil, fmt.Errorf("source %s: %w", rawURL, err)
+	}
+	return &Client{URL: rawURL, cfg: cfg, api: v1.NewAPI(c), timeout: timeout, types: map[string]store.Type{}}, nil
+}
+
+// Dropped is how many samples were skipped for a NaN or infinite value,
+// which no store can hold.
+func (c *Client) Dropped() int { return c.dropped }
+
+// CanPushDown reports whether Over may be used: pushdown is on and the
+// server said which version it runs.
+func (c *Client) CanPushDown(ctx context.Context) bool {
+	if c.cfg.Pushdown != nil && !*c.cfg.Pushdown {
+		return false
+	}
+	if !c.probed {
+		c.probed = true
+		ctx, cancel := c.ctx(ctx)
+		defer cancel()
+		if bi, err := c.api.Buildinfo(ctx); err == nil {
+			if m, _, ok := strings.Cut(strings.TrimPrefix(bi.Version, "v"), "."); ok {
+				c.major, _ = strconv.Atoi(m)
+			}
+		}
+	}
+	return c.major > 0
+}
+
+func (c *Client) ctx(ctx context.Context) (context.Context, context.CancelFunc) {
+	if c.timeout > 0 {
+		return context.WithTimeout(ctx, c.timeout)
+	}
+	return context.WithCancel(ctx)
+}
+
+// Type gives a metric name its store type: the config's types: first,
+// then the server's metadata, then the naming conventions (_total,
+// _bucket, _sum and _count are counters, as an OpenMetrics import reads
+// them), else a gauge. Names with no metadata are the rule for blocks
+// built by promtool and for remote-written series.
+func (c *Client) Type(ctx context.Context, name string) (store.Type, error) {
+	if t, ok := c.cfg.Types[name]; ok {
+		return t, nil
+	}
+	if t, ok := c.types[name]; ok {
+		return t, nil
+	}
+	t, err := c.metadataType(ctx, name)
+	if err != nil {
+		return "", err
+	}
+	c.types[name] = t
+	return t, nil
+}
+
+var counterSuffixes = []string{"_total", "_bucket", "_sum", "_count"}
+
+func (c *Client) metadataType(ctx context.Context, name string) (store.Type, error) {
+	ctx, cancel := c.ctx(ctx)
+	defer cancel()
+	// The family is the name itself (text format: foo_total) or the name
+	// less a suffix (OpenMetrics: foo).
+	cands := []string{name}
+	for _, s := range append(counterSuffixes, "_gsum", "_gcount") {
+		if b, ok := strings.CutSuffix(name, s); ok {
+			cands = append(cands, b)
+		}
+	}
+	for _, fam := range cands {
+		md, err := c.api.Metadata(ctx, fam, "1")
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			err = &timeoutError{c.timeout}
+		}
+		if err != nil {
+			var ae *v1.Error
+			if errors.As(err, &ae) && (ae.Type == v1.ErrClient || ae.Type == v1.ErrBadResponse) && strings.Contains(ae.Msg, "404") {
+				break // an engine without the metadata API: conventions
+			}
+			return "", c.wrap(err, "read metadata of "+name)
+		}
+		ms := md[fam]
+		if len(ms) == 0 {
+			continue
+		}
+		suffix := strings.TrimPrefix(name, fam)
+		switch ms[0].Type {
+		case v1.MetricTypeCounter:
+			return store.Counter, nil
+		case v1.MetricTypeHistogram, v1.MetricTypeSummary:
+			if suffix == "_bucket" || suffix == "_sum" || suffix == "_count" {
+				return store.Counter, nil
+			}
+			return store.Gauge, nil // a summary's quantiles
+		default:
+			return store.Gauge, nil
+		}
+	}
+	for _, s := range counterSuffixes {
+		if strings.HasSuffix(name, s) {
+			return store.Counter, nil
+		}
+	}
+	return store.Gauge, nil
+}
+
+// Series is one series' samples: values for gauges and histograms,
+// reset-aware increments for counters, in time order.
+type Series struct {
+	Labels map[string]string // without __name__
+	TS     []int64           // unix ms
+	Values []float64
+}
+
+// Selector writes name and matchers as a PromQL selector. vigil's
+// matchers are PromQL's: RE2, anchored at both ends, a missing label
+// reading as "".
+func Selector(name string, ms []metricpath.Matcher) string {
+	var b strings.Builder
+	b.WriteString(name)
+	b.WriteByte('{')
+	for i, m := range ms {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(m.Label)
+		b.WriteString(m.Op.String())
+		b.WriteString(strconv.Quote(m.Value))
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// promDuration writes ms as a PromQL duration.
+func promDuration(ms int64) string { return strconv.FormatInt(ms, 10) + "ms" }
+
+// Raw fetches the samples of sel (a PromQL selector of metric name, of
+// store type typ) in (lo, hi] (unix ms). Counters come as increments, as
+// a store keeps them: each sample's difference from the series' previous
+// sample (its value after a reset), the first sample in the window
+// against the last one at or before lo (within CounterLookback), a
+// series' first sample ever only a baseline. A counter with two samples
+// at or before lo has increments before the window in a store, which
+// makes it exist there (a window with none of its samples counts 0, not
+// "no data"): such a series gets a zero increment at lo, outside every
+// window that starts at lo or later, to say so.
+func (c *Client) Raw(ctx context.Context, name, sel string, typ store.Type, lo, hi int64) ([]Series, error) {
+	raw, err := c.fetch(ctx, name, sel, lo, hi)
+	if err != nil {
+		return nil, err
+	}
+	if typ != store.Counter {
+		return raw, nil
+	}
+	look := promDuration(c.cfg.CounterLookback.Milliseconds())
+	labelsByKey := map[string]map[string]string{}
+	before := func(fn string) (map[string]float64, error) {
+		v, err := c.query(ctx, fmt.Sprintf("%s(%s[%s])", fn, sel, look), lo)
+		if err != nil {
+			return nil, c.wrap(err, "read the samples before the window of "+name)
+		}
+		out := map[string]float64{}
+		if vec, ok := v.(model.Vector); ok {
+			for _, s := range vec {
+				ls := labelsOf(s.Metric)
+				k := store.CanonicalLabels(ls)
+				out[k], labelsByKey[k] = float64(s.Value), ls
+			}
+		}
+		return out, nil
+	}
+	prev, err := before("last_over_time")
+	if err != nil {
+		return nil, err
+	}
+	counts, err := before("count_over_time")
+	if err != nil {
+		return nil, err
+	}
+	byKey := map[string]int{}
+	for i := range raw {
+		byKey[store.CanonicalLabels(raw[i].Labels)] = i
+	}
+	for k, n := range counts {
+		if _, ok := byKey[k]; !ok && n >= 2 {
+			byKey[k] = len(raw)
+			raw = append(raw, Series{Labels: labelsByKey[k]})
+		}
+	}
+	for i := range raw {
+		s := &raw[i]
+		k := store.CanonicalLabels(s.Labels)
+		p, known := prev[k]
+		ts, vs := make([]int64, 0, len(s.TS)+1), make([]float64, 0, len(s.TS)+1)
+		if counts[k] >= 2 {
+			ts, vs = append(ts, lo), append(vs, 0)
+		}
+		for j := range s.TS {
+			v := s.Values[j]
+			if known {
+				inc := v - p
+				if v < p {
+					inc = v // a reset: the counter restarted from zero
+				}
+				ts, vs = append(ts, s.TS[j]), append(vs, inc)
+			}
+			p, known = v, true
+		}
+		s.TS, s.Values = ts, vs
+	}
+	sort.Slice(raw, func(i, j int) bool {
+		return store.CanonicalLabels(raw[i].Labels) < store.CanonicalLabels(raw[j].Labels)
+	})
+	return raw, nil
+}
+
+// fetch reads the raw samples of sel in (from, to], in chunks of time:
+// sized from the last chunk's density to MaxSamplesPerRequest, halved
+// when the server refuses one as over its sample limit.
+func (c *Client) fetch(ctx context.Context, name, sel string, from, to int64) ([]Series, error) {
+	byKey := map[string]int{}
+	var out []Series
+	chunk := int64(6 * time.Hour / time.Millisecond)
+	for s := from; s < to; {
+		e := min(s+chunk, to)
+		got, n, err := c.chunk(ctx, name, sel, s, e)
+		if err != nil {
+			return nil, err
+		}
+		for _, g := range got {
+			k := store.CanonicalLabels(g.Labels)
+			i, ok := byKey[k]
+			if !ok {
+				i = len(out)
+				byKey[k] = i
+				out = append(out, Series{Labels: g.Labels})
+			}
+			out[i].TS = append(out[i].TS, g.TS...)
+			out[i].Values = append(out[i].Values, g.Values...)
+		}
+		// Size the next chunk to the density of this one.
+		if n > 0 {
+			chunk = max(60_000, min(int64(float64(e-s)*float64(c.cfg.MaxSamplesPerRequest)/float64(n)*0.9), 31*24*3600_000))
+		} else {
+			chunk *= 4
+		}
+		s = e
+	}
+	sort.Slice(out, func(i, j int) bool {
+		return store.CanonicalLabels(out[i].Labels) < store.CanonicalLabels(out[j].Labels)
+	})
+	return out, nil
+}
+
+// chunk reads (s, e]; it halves the range while the server refuses it as
+// too many samples.
+func (c *Client) chunk(ctx context.Context, name, sel string, s, e int64) ([]Series, int, error) {
+	v, err := c.query(ctx, sel+"["+promDuration(e-s)+"]", e)
+	if err != nil {
+		if tooManySamples(err) && e-s > 60_000 {
+			mid := s + (e-s)/2
+			a, na, err := c.chunk(ctx, name, sel, s, mid)
+			if err != nil {
+				return nil, 0, err
+			}
+			b, nb, err := c.chunk(ctx, name, sel, mid, e)
+			if err != nil {
+				return nil, 0, err
+			}
+			return append(a, b...), na + nb, nil
+		}
+		if tooManySamples(err) {
+			return nil, 0, fmt.Errorf("source %s: %s over %s: %w (a minute of this selector is over the server's sample limit: select fewer series, or raise the server's --query.max-samples)",
+				c.URL, name, window(s, e), c.wrap(err, ""))
+		}
+		return nil, 0, c.wrap(err, fmt.Sprintf("read %s over %s", name, window(s, e)))
+	}
+	m, ok := v.(model.Matrix)
+	if !ok {
+		return nil, 0, fmt.Errorf("source %s: read %s: the server answered a %s, not a range of samples", c.URL, name, v.Type())
+	}
+	out := make([]Series, 0, len(m))
+	n := 0
+	for _, ss := range m {
+		sr := Series{Labels: labelsOf(ss.Metric), TS: make([]int64, 0, len(ss.Values)), Values: make([]float64, 0, len(ss.Values))}
+		for _, p := range ss.Values {
+			t := int64(p.Timestamp)
+			// (s, e]: before 3.0 a range selector includes its left edge.
+			if t <= s || t > e {
+				continue
+			}
+			f := float64(p.Value)
+			if math.IsNaN(f) || math.IsInf(f, 0) {
+				c.dropped++
+				continue
+			}
+			sr.TS, sr.Values = append(sr.TS, t), append(sr.Values, f)
+		}
+		n += len(ss.Values)
+		if len(sr.TS) > 0 {
+			out = append(out, sr)
+		}
+	}
+	return out, n, nil
+}
+
+func labelsOf(m model.Metric) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		if k != model.MetricNameLabel {
+			out[string(k)] = string(v)
+		}
+	}
+	return out
+}
+
+func (c *Client) query(ctx context.Context, q string, at int64) (model.Value, error) {
+	ctx, cancel := c.ctx(ctx)
+	defer cancel()
+	v, _, _, err := c.api.Query(ctx, q, time.UnixMilli(at))
+	if err == nil {
+		return v, nil
+	}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return nil, &timeoutError{c.timeout}
+	}
+	return nil, err
+}
+
+// Value is one series' answer of an aggregation the server computed.
+type Value struct {
+	Labels map[string]string
+	Value  float64
+}
+
+// Over asks the server for fn(sel[w]) at at (fn one of count_over_time,
+// min_over_time, max_over_time), over vigil's window (at-w, at]: before
+// 3.0 a range selector includes its left edge, so there the range is one
+// millisecond shorter (timestamps are whole milliseconds). Call
+// CanPushDown first.
+func (c *Client) Over(ctx context.Context, fn, name, sel string, at, w int64) ([]Value, error) {
+	r := w
+	if c.major < 3 {
+		r = w - 1
+	}
+	if r <= 0 {
+		return []Value{}, nil
+	}
+	v, err := c.query(ctx, fmt.Sprintf("%s(%s[%s])", fn, sel, promDuration(r)), at)
+	if err != nil {
+		return nil, c.wrap(err, fmt.Sprintf("%s of %s", fn, name))
+	}
+	vec, ok := v.(model.Vector)
+	if !ok {
+		return nil, fmt.Errorf("source %s: %s of %s: the server answered a %s, not a vector", c.URL, fn, name, v.Type())
+	}
+	out := make([]Value, 0, len(vec))
+	for _, s := range vec {
+		out = append(out, Value{Labels: labelsOf(s.Metric), Value: float64(s.Value)})
+	}
+	return out, nil
+}
+
+type timeoutError struct{ d time.Duration }
+
+func (e *timeoutError) Error() string {
+	return fmt.Sprintf("no answer within %s (--timeout)", e.d)
+}
+
+func tooManySamples(err error) bool {
+	return strings.Contains(err.Error(), "too many samples")
+}
+
+// wrap says which source failed and how, in the server's words where it
+// gave some: unreachable, refused (4xx), failed (5xx), timed out.
+func (c *Client) wrap(err error, what string) error {
+	if what != "" {
+		what = " " + what
+	}
+	var te *timeoutError
+	var ae *v1.Error
+	var ne *net.OpError
+	var ue *url.Error
+	switch {
+	case errors.As(err, &te):
+		return fmt.Errorf("source %s:%s: %w", c.URL, what, err)
+	case errors.As(err, &ae):
+		typ, msg := ae.Type, ae.Msg
+		// A status the client does not read as an API answer (a 503) keeps
+		// the server's JSON in Detail: its words are there.
+		var body struct {
+			ErrorType v1.ErrorType `json:"errorType"`
+			Error     string       `json:"error"`
+		}
+		detail := strings.TrimSpace(ae.Detail)
+		if json.Unmarshal([]byte(detail), &body) == nil && body.Error != "" {
+			msg, detail = strings.TrimPrefix(msg, "server error: ")+": "+body.Error, ""
+			if body.ErrorType != "" {
+				typ = body.ErrorType
+			}
+		}
+		switch typ {
+		case v1.ErrBadData:
+			msg = "the server refused the query: " + msg
+		case v1.ErrServer:
+			msg = "the server failed: " + msg
+		case v1.ErrClient:
+			msg = "the server refused the request: " + msg
+			if strings.Contains(msg, "401") || strings.Contains(msg, "403") {
+				msg += " (check the credentials in sources:)"
+			}
+		case v1.ErrTimeout:
+			msg = "the server timed out: " + msg
+		case v1.ErrExec:
+			msg = "the server could not run the query: " + msg
+		}
+		if detail != "" && len(detail) < 300 && !strings.Contains(msg, detail) {
+			msg += ": " + detail
+		}
+		return fmt.Errorf("source %s:%s: %s", c.URL, what, msg)
+	case errors.As(err, &ne) && ne.Op == "dial":
+		return fmt.Errorf("source %s:%s: cannot reach the server: %v", c.URL, what, ne.Err)
+	case errors.As(err, &ue):
+		return fmt.Errorf("source %s:%s: %v", c.URL, what, ue.Err)
+	}
+	return fmt.Errorf("source %s:%s: %w", c.URL, what, err)
+}
+
+func window(s, e int64) string {
+	return fmt.Sprintf("(%s, %s]", time.UnixMilli(s).UTC().Format(time.RFC3339Nano), time.UnixMilli(e).UTC().Format(time.RFC3339Nano))
+}

@@ -1,0 +1,251 @@
+// Package promtest runs a real Prometheus for tests: samples written as
+// OpenMetrics are built into TSDB blocks with promtool, and Prometheus is
+// started over them on loopback. Tests are skipped where Prometheus is
+// not installed, and fail under CI, whose .ci/run installs it.
+package promtest
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Binary returns the path of prog (prometheus or promtool).
+func Binary(t testing.TB, prog string) string {
+	t.Helper()
+	bin, err := exec.LookPath(prog)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is not installed; .ci/run must install it (apt-get install prometheus)", prog)
+		}
+		t.Skipf("SKIPPING: %s not installed (apt-get install prometheus); CI runs this test", prog)
+	}
+	return bin
+}
+
+// Blocks builds OpenMetrics text (every sample with a timestamp, ending
+// with "# EOF") into TSDB blocks in a new data folder, and returns it.
+func Blocks(t testing.TB, om string) string {
+	t.Helper()
+	bin := Binary(t, "promtool")
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.om")
+	if err := os.WriteFile(in, []byte(om), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "data")
+	// Blocks of up to a day keep their count (and Prometheus's start) small.
+	out, err := exec.Command(bin, "tsdb", "create-blocks-from", "openmetrics", "--max-block-duration=24h", in, data).CombinedOutput()
+	if err != nil {
+		t.Fatalf("promtool create-blocks-from openmetrics: %v\n%s", err, out)
+	}
+	return data
+}
+
+// Server is a Prometheus started by Start.
+type Server struct {
+	URL  string // http://127.0.0.1:port
+	logs *syncBuffer
+}
+
+// Logs is what Prometheus wrote so far.
+func (s *Server) Logs() string { return s.logs.String() }
+
+// Start runs Prometheus over dataDir ("" for a new one) on loopback with
+// no scrape targets, plus flags, waits until it is ready and stops it
+// when the test ends.
+func Start(t testing.TB, dataDir string, flags ...string) *Server {
+	t.Helper()
+	bin := Binary(t, "prometheus")
+	dir := t.TempDir()
+	if dataDir == "" {
+		dataDir = filepath.Join(dir, "data")
+	}
+	cfg := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(cfg, []byte("global:\n  scrape_interval: 1m\nscrape_configs: []\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	logs := &syncBuffer{}
+	args := append([]string{"--config.file=" + cfg, "--storage.tsdb.path=" + dataDir, "--web.listen-address=" + addr,
+		"--storage.tsdb.retention.time=100y"}, flags...)
+	p := exec.Command(bin, args...)
+	p.Stdout, p.Stderr = logs, logs
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { p.Wait(); close(exited) }()
+	t.Cleanup(func() { p.Process.Kill(); <-exited })
+	s := &Server{URL: "http://" + addr, logs: logs}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(s.URL + "/-/ready")
+		if err == nil {
+			resp.Body.Close()
+			// 401: up, behind its own basic auth (--web.config.file).
+			if resp.StatusCode == 200 || resp.StatusCode == 401 {
+				return s
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("prometheus not ready after 60s:\n%s", logs.String())
+		}
+		select {
+		case <-exited:
+			t.Fatalf("prometheus exited:\n%s", logs.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// Sample is one reading as a scrape gives it: counters cumulative.
+type Sample struct {
+	MS    int64 // unix ms
+	Value float64
+}
+
+// Series is one series of a fixture.
+type Series struct {
+	Name   string // as stored: req_total
+	Family string // OpenMetrics family: req
+	Type   string // counter, gauge or histogram (vigil's raw observations)
+	Labels map[string]string
+	Points []Sample
+}
+
+// Fixture writes series as OpenMetrics (for promtool) and as the JSON
+// Lines a store imports, counters there as their increments: each
+// reading's difference from the one before, its own value after a reset
+// (a reading below the one before), the first reading only a baseline.
+// vigil's histograms are gauges to Prometheus (raw observations). The
+// JSON Lines of a family go in time order across its series, as scrapes
+// append them (and as package analyze loads a source's rows: a float sum's
+// last bits depend on the order it adds in).
+func Fixture(series []Series) (om, jsonl string) {
+	var o, j strings.Builder
+	fams := map[string][]Series{}
+	var order []string
+	for _, s := range series {
+		if _, ok := fams[s.Family]; !ok {
+			order = append(order, s.Family)
+		}
+		fams[s.Family] = append(fams[s.Family], s)
+	}
+	for _, f := range order {
+		typ := fams[f][0].Type
+		if typ == "histogram" {
+			typ = "gauge"
+		}
+		fmt.Fprintf(&o, "# TYPE %s %s\n", f, typ)
+		type line struct {
+			ms   int64
+			key  string
+			text string
+		}
+		var lines []line
+		for _, s := range fams[f] {
+			ls := labelText(s.Labels)
+			for i, p := range s.Points {
+				fmt.Fprintf(&o, "%s%s %s %s\n", s.Name, ls, num(p.Value), seconds(p.MS))
+				v := p.Value
+				if s.Type == "counter" {
+					if i == 0 {
+						continue
+					}
+					if prev := s.Points[i-1].Value; v >= prev {
+						v -= prev
+					}
+				}
+				lines = append(lines, line{p.MS, s.Name + labelText(s.Labels), fmt.Sprintf(`{"ts": %s, "name": %q, "type": %q, "value": %s, "labels": %s}`+"\n",
+					seconds(p.MS), s.Name, s.Type, num(v), labelJSON(s.Labels))})
+			}
+		}
+		sort.SliceStable(lines, func(a, b int) bool {
+			if lines[a].ms != lines[b].ms {
+				return lines[a].ms < lines[b].ms
+			}
+			return lines[a].key < lines[b].key
+		})
+		for _, l := range lines {
+			j.WriteString(l.text)
+		}
+	}
+	o.WriteString("# EOF\n")
+	return o.String(), j.String()
+}
+
+func labelText(ls map[string]string) string {
+	if len(ls) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(ls))
+	for k := range ls {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s=%q", k, ls[k])
+	}
+	return "{" + strings.Join(parts, ",") + "}"
+}
+
+func labelJSON(ls map[string]string) string {
+	keys := make([]string, 0, len(ls))
+	for k := range ls {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%q: %q", k, ls[k])
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+func num(f float64) string {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		panic("fixture values are finite")
+	}
+	return strconv.FormatFloat(f, 'g', -1, 64)
+}
+
+// seconds writes unix ms as exact decimal seconds.
+func seconds(ms int64) string {
+	s := fmt.Sprintf("%d.%03d", ms/1000, ms%1000)
+	return strings.TrimSuffix(strings.TrimRight(s, "0"), ".")
+}

@@ -1,0 +1,236 @@
+package analyze_test
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vigil-metrics/vigil/analyze"
+	"github.com/vigil-metrics/vigil/analyze/metricpath"
+	"github.com/vigil-metrics/vigil/analyze/promsrc"
+	"github.com/vigil-metrics/vigil/analyze/promsrc/promtest"
+	"github.com/vigil-metrics/vigil/collect/ingest"
+	"github.com/vigil-metrics/vigil/collect/store"
+)
+
+// equivBase is the evaluation instant of the equivalence fixture:
+// 2026-11-29T10:00:00Z.
+const equivBase = int64(1795946400_000)
+
+// equivSeries is a day and two hours of gauges, counters with resets, the
+// SLI counters and raw latency observations, at uneven offsets.
+func equivSeries() []promtest.Series {
+	const span = 26 * 3600_000
+	start := equivBase - span
+	var out []promtest.Series
+	for h, host := range []string{"a", "b", "c"} {
+		s := promtest.Series{Name: "cpu", Family: "cpu", Type: "gauge",
+			Labels: map[string]string{"host": host, "dc": []string{"x", "y", "x"}[h]}}
+		off := []int64{500, 3250, 7000}[h]
+		for i := 0; start+off+int64(i)*15_000 <= equivBase; i++ {
+			// Tenths and quarters: sums that are not exact in binary.
+			v := float64((i*7+h*13)%20)*0.25 + float64(h) + float64(i%3)*0.1
+			s.Points = append(s.Points, promtest.Sample{MS: start + off + int64(i)*15_000, Value: v})
+		}
+		out = append(out, s)
+	}
+	for h, host := range []string{"a", "b"} {
+		s := promtest.Series{Name: "req_total", Family: "req", Type: "counter", Labels: map[string]string{"host": host, "dc": []string{"x", "y"}[h]}}
+		total := 0.0
+		for i := 0; start+int64(i)*30_000+1000 <= equivBase; i++ {
+			total += float64((i*5+h*3)%11) + 0.5*float64(i%2)
+			// Resets: a restart every 7 hours (host a) or 11 (host b),
+			// and one exactly at an evaluation window's edge.
+			if i > 0 && i%(840+h*480) == 0 || start+int64(i)*30_000+1000 == equivBase-3600_000+1000 {
+				total = float64(i % 4)
+			}
+			s.Points = append(s.Points, promtest.Sample{MS: start + int64(i)*30_000 + 1000, Value: total})
+		}
+		out = append(out, s)
+	}
+	for _, svc := range []string{"api", "web"} {
+		for _, ok := range []string{"true", "false"} {
+			s := promtest.Series{Name: "sli_requests_total", Family: "sli_requests", Type: "counter",
+				Labels: map[string]string{"service": svc, "success": ok}}
+			total := 0.0
+			for i := 0; start+int64(i)*60_000 <= equivBase; i++ {
+				switch {
+				case ok == "true":
+					total += float64(100 + (i*13)%50)
+				case svc == "api":
+					total += float64((i * 7) % 3)
+				default:
+					total += float64(i%40) / 39
+				}
+				s.Points = append(s.Points, promtest.Sample{MS: start + int64(i)*60_000, Value: total})
+			}
+			out = append(out, s)
+		}
+	}
+	// Counters whose previous sample is far back: a nightly job every 97
+	// minutes (with a reset), one born half an hour before the end, one
+	// silent for its last three hours.
+	jobs := promtest.Series{Name: "jobs_total", Family: "jobs", Type: "counter", Labels: map[string]string{"job": "nightly"}}
+	for i, v := 0, 0.0; start+int64(i)*97*60_000 <= equivBase; i++ {
+		v += 3
+		if i == 9 {
+			v = 1
+		}
+		jobs.Points = append(jobs.Points, promtest.Sample{MS: start + int64(i)*97*60_000, Value: v})
+	}
+	late := promtest.Series{Name: "new_total", Family: "new", Type: "counter", Labels: map[string]string{"kind": "late"}}
+	for i := 0; equivBase-30*60_000+int64(i)*30_000 <= equivBase; i++ {
+		late.Points = append(late.Points, promtest.Sample{MS: equivBase - 30*60_000 + int64(i)*30_000, Value: float64(10 + i*i)})
+	}
+	gone := promtest.Series{Name: "new_total", Family: "new", Type: "counter", Labels: map[string]string{"kind": "gone"}}
+	for i := 0; start+int64(i)*60_000 <= equivBase-3*3600_000; i++ {
+		gone.Points = append(gone.Points, promtest.Sample{MS: start + int64(i)*60_000, Value: float64(i / 3)})
+	}
+	out = append(out, jobs, gone, late)
+	lat := promtest.Series{Name: "response_time_ms", Family: "response_time_ms", Type: "histogram", Labels: map[string]string{"service": "api"}}
+	for i := 0; start+int64(i)*10_000+250 <= equivBase; i++ {
+		lat.Points = append(lat.Points, promtest.Sample{MS: start + int64(i)*10_000 + 250, Value: float64(20 + (i*37)%500)})
+	}
+	return append(out, lat)
+}
+
+var equivOnce struct {
+	sync.Once
+	om, jsonl string
+}
+
+func equivFixture() (string, string) {
+	equivOnce.Do(func() { equivOnce.om, equivOnce.jsonl = promtest.Fixture(equivSeries()) })
+	return equivOnce.om, equivOnce.jsonl
+}
+
+// equivStore imports the fixture's JSON Lines into a new store.
+func equivStore(t *testing.T) string {
+	t.Helper()
+	_, jsonl := equivFixture()
+	p := filepath.Join(t.TempDir(), "equiv.db")
+	st, err := store.Open(context.Background(), p, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := ingest.Import(context.Background(), st, []ingest.Source{{Name: "equiv.jsonl", R: strings.NewReader(jsonl), Format: ingest.JSONL}}); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+var equivPaths = []string{
+	"cpu.last", "cpu.min", "cpu.max", "cpu.avg", "cpu.sum", "cpu.count", "cpu.stddev", "cpu.p50", "cpu.p99.9", "cpu.count_le(2.5)",
+	"cpu", "cpu.max by (dc)", "cpu.min by (dc)", "cpu.count by (dc)", `cpu{host!="b"}.avg by (dc)`, `cpu{host=~"a|c"}.p95 by (host)`,
+	"cpu.sum by (host)", "cpu.last by (dc)", "cpu.stddev by (dc)",
+	"req_total.rate", "req_total.increase", "req_total.sum", "req_total.count", "req_total.increase by (host)",
+	"req_total.max", "req_total.min", "req_total.count_le(3)", "req_total", "req_total.p90 by (dc)",
+	`req_total{host="a"}.increase / req_total.increase`,
+	"response_time_ms.p99", "response_time_ms.count_le(300)", "response_time_ms.avg", "response_time_ms.max",
+	`sli_requests_total{success="false"}.increase by (service) / sli_requests_total.increase by (service)`,
+	`sli_requests_total{success="true"}.rate by (service)`,
+	"jobs_total.increase", "jobs_total.count", "jobs_total.rate by (job)", "new_total.increase by (kind)",
+	"new_total.count by (kind)", `new_total{kind="gone"}.increase / jobs_total.increase`,
+	"nothing_here.count", "nothing_here_total.increase",
+}
+
+var equivWindows = []time.Duration{time.Minute, 5 * time.Minute, time.Hour, 6 * time.Hour, 24 * time.Hour}
+
+// equivAts: the fixture's end, an instant between samples, one a
+// window's length after the counter's reset at base-1h+1s, and one where
+// every window starts exactly on a sample of cpu{host="a"} (which the
+// window excludes, and a range selector before Prometheus 3.0 includes).
+var equivAts = []int64{equivBase, equivBase - 37*60_000 - 13_250, equivBase - 3600_000 + 1000, equivBase - 29_500}
+
+// The same samples, in a store (JSON Lines, counters as increments) and in
+// a real Prometheus (OpenMetrics built into blocks by promtool, counters
+// cumulative), give the same answer to every aggregation of the metric
+// path language, bit for bit: raw samples, and where pushed down.
+func TestPrometheusSourceAnswersAsStore(t *testing.T) {
+	om, _ := equivFixture()
+	data := promtest.Blocks(t, om)
+	srv := promtest.Start(t, data)
+	storePath := equivStore(t)
+	ctx := context.Background()
+	off := false
+	types := map[string]store.Type{"response_time_ms": store.Histogram}
+	open := func(src string, cfg promsrc.Config) *analyze.DB {
+		db, err := analyze.Open(ctx, []string{src}, analyze.Options{CacheDir: t.TempDir(),
+			Sources: map[string]promsrc.Config{src: cfg}, Timeout: 30 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	want := open(storePath, promsrc.Config{})
+	raw := open(srv.URL, promsrc.Config{Types: types, Pushdown: &off})
+	pushed := open(srv.URL, promsrc.Config{Types: types})
+	compared := 0
+	for _, p := range equivPaths {
+		e, err := metricpath.Parse(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, at := range equivAts {
+			for _, w := range equivWindows {
+				win := analyze.Window{At: time.UnixMilli(at), Length: w}
+				ws, err := want.Eval(ctx, e, win)
+				if err != nil {
+					t.Fatalf("%s over %s at %d (store): %v", p, w, at, err)
+				}
+				for name, db := range map[string]*analyze.DB{"raw": raw, "pushed down": pushed} {
+					got, err := db.Eval(ctx, e, win)
+					if err != nil {
+						t.Fatalf("%s over %s at %d (%s): %v", p, w, at, name, err)
+					}
+					if !sameResults(ws, got) {
+						t.Errorf("%s over %s at %d: %s gives\n%v\nthe store gives\n%v", p, w, at, name, got, ws)
+					}
+				}
+				if len(ws) > 0 {
+					compared++
+				}
+			}
+		}
+	}
+	if compared < len(equivPaths)*len(equivAts)*len(equivWindows)*3/4 {
+		t.Fatalf("only %d questions had answers: the fixture does not cover the windows", compared)
+	}
+	// Sliding windows (tuning, reports) over both.
+	for _, p := range []string{"cpu.avg by (dc)", "req_total.increase", "response_time_ms.p95", "cpu.count"} {
+		e, _ := metricpath.Parse(p)
+		ws, err := want.Sliding(ctx, e, time.UnixMilli(equivBase), 20*time.Minute, time.Hour, 20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := raw.Sliding(ctx, e, time.UnixMilli(equivBase), 20*time.Minute, time.Hour, 20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(ws) != fmt.Sprint(got) {
+			t.Errorf("sliding %s: source gives\n%v\nthe store gives\n%v", p, got, ws)
+		}
+	}
+}
+
+// sameResults compares label sets, sample counts and values to the bit.
+func sameResults(a, b []analyze.Result) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !reflect.DeepEqual(a[i].Labels, b[i].Labels) || a[i].Samples != b[i].Samples ||
+			math.Float64bits(a[i].Value) != math.Float64bits(b[i].Value) {
+			return false
+		}
+	}
+	return true
+}

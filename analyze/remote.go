@@ -1,0 +1,381 @@
+package analyze
+
+import (
+	"container/heap"
+	"context"
+	"database/sql/driver"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/vigil-metrics/vigil/analyze/metricpath"
+	"github.com/vigil-metrics/vigil/analyze/promsrc"
+	"github.com/vigil-metrics/vigil/collect/store"
+)
+
+// A Prometheus-compatible source (--db http://...) is one more store to
+// the engine: an in-memory catalog with the cache's series and samples
+// tables, filled on demand with the raw samples a question needs (as
+// increments for counters, as a store keeps them), so every aggregation
+// runs the same SQL over the same rows a store would give it.
+//
+// What is loaded is kept per metric name: the window loaded and the
+// matchers it was fetched with. A question over a wider window, or with
+// other matchers, loads the name again over the union of the windows,
+// with no matchers when two selectors of one name differ (the ratio of a
+// metric's errors to its total), and replaces the name's rows; the
+// answers kept from before are forgotten (forgetAnswers).
+type remoteSource struct {
+	idx    int // the store index: catalog c<idx>
+	client *promsrc.Client
+	ids    map[string]int64 // series key -> id in the catalog
+	byName map[string][]int64
+	loaded map[string]loadedRange
+}
+
+type loadedRange struct {
+	matchers string // the PromQL selector fetched; "" for every series of the name
+	lo, hi   int64
+	typ      store.Type
+}
+
+// remoteOf returns the source at store index i, or nil for a store file.
+func (d *DB) remoteOf(i int) *remoteSource {
+	for _, r := range d.remotes {
+		if r.idx == i {
+			return r
+		}
+	}
+	return nil
+}
+
+func (d *DB) attachRemote(ctx context.Context, i int) error {
+	cat := quoteIdent("c" + strconv.Itoa(i))
+	for _, s := range []string{
+		"ATTACH ':memory:' AS " + cat,
+		"CREATE TABLE " + cat + ".main.series (id BIGINT NOT NULL, name VARCHAR NOT NULL, type VARCHAR NOT NULL, labels VARCHAR NOT NULL, service VARCHAR NOT NULL)",
+		"CREATE TABLE " + cat + ".main.samples (series_id BIGINT NOT NULL, ts BIGINT NOT NULL, value DOUBLE NOT NULL)",
+	} {
+		if _, err := d.conn.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("prepare source %s: %w", d.Stores[i], err)
+		}
+	}
+	return nil
+}
+
+// loadExpr makes sure every remote source holds the samples Eval needs
+// for e over w: those of each selector not pushed down.
+func (d *DB) loadExpr(ctx context.Context, e *metricpath.Expr, w Window) error {
+	if len(d.remotes) == 0 {
+		return nil
+	}
+	lo, hi := w.bounds()
+	for _, s := range []*metricpath.Selector{&e.Num, e.Den} {
+		if s == nil {
+			continue
+		}
+		ok, err := d.pushable(ctx, s)
+		if err != nil {
+			return err
+		}
+		if ok {
+			continue
+		}
+		if err := d.loadSelector(ctx, s, lo, hi); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// loadRange makes sure every remote source holds the samples of e's
+// selectors over (lo, hi] (unix ms).
+func (d *DB) loadRange(ctx context.Context, e *metricpath.Expr, lo, hi int64) error {
+	if len(d.remotes) == 0 {
+		return nil
+	}
+	if err := d.loadSelector(ctx, &e.Num, lo, hi); err != nil {
+		return err
+	}
+	if e.Den != nil {
+		return d.loadSelector(ctx, e.Den, lo, hi)
+	}
+	return nil
+}
+
+// pushable reports whether s is answered by the sources' own
+// aggregations: every store is a source that allows it, the aggregation
+// is the count, min or max of samples, and the metric is a gauge or a
+// histogram's observations everywhere. Those PromQL computes as vigil
+// does, to the bit: count_over_time counts the samples, min_over_time and
+// max_over_time compare them; vigil only combines the series' answers by
+// group (a sum of counts, a min of mins, a max of maxes).
+func (d *DB) pushable(ctx context.Context, s *metricpath.Selector) (bool, error) {
+	if len(d.remotes) == 0 || len(d.remotes) != len(d.Stores) {
+		return false, nil
+	}
+	switch s.Agg.Kind {
+	case metricpath.Count, metricpath.Min, metricpath.Max:
+	default:
+		return false, nil
+	}
+	for _, r := range d.remotes {
+		if !r.client.CanPushDown(ctx) {
+			return false, nil
+		}
+		t, err := r.client.Type(ctx, s.Name)
+		if err != nil {
+			return false, err
+		}
+		if t != store.Gauge && t != store.Histogram {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// pushDown answers s over w with the sources' own count_over_time,
+// min_over_time and max_over_time, where pushable says so; ok is false
+// when it does not.
+func (d *DB) pushDown(ctx context.Context, s *metricpath.Selector, w Window) (rs []Result, typ store.Type, ok bool, err error) {
+	if ok, err := d.pushable(ctx, s); !ok || err != nil {
+		return nil, "", false, err
+	}
+	start, end := w.bounds()
+	sel := promsrc.Selector(s.Name, s.Matchers)
+	type acc struct {
+		labels map[string]string
+		v      float64
+		n      int64
+		has    bool
+	}
+	groups := map[string]*acc{}
+	groupOf := func(labels map[string]string) *acc {
+		gl := map[string]string{}
+		for _, b := range s.By {
+			if v := labels[b]; v != "" {
+				gl[b] = v
+			}
+		}
+		k := store.CanonicalLabels(gl)
+		g, ok := groups[k]
+		if !ok {
+			g = &acc{labels: gl}
+			groups[k] = g
+		}
+		return g
+	}
+	for _, r := range d.remotes {
+		if typ == "" {
+			typ, _ = r.client.Type(ctx, s.Name)
+		}
+		counts, err := r.client.Over(ctx, "count_over_time", s.Name, sel, end, end-start)
+		if err != nil {
+			return nil, "", true, err
+		}
+		for _, c := range counts {
+			groupOf(c.Labels).n += int64(c.Value)
+		}
+		if s.Agg.Kind == metricpath.Count {
+			continue
+		}
+		fn := "max_over_time"
+		if s.Agg.Kind == metricpath.Min {
+			fn = "min_over_time"
+		}
+		vals, err := r.client.Over(ctx, fn, s.Name, sel, end, end-start)
+		if err != nil {
+			return nil, "", true, err
+		}
+		for _, v := range vals {
+			g := groupOf(v.Labels)
+			switch {
+			case !g.has:
+				g.v, g.has = v.Value, true
+			case s.Agg.Kind == metricpath.Min:
+				g.v = min(g.v, v.Value)
+			default:
+				g.v = max(g.v, v.Value)
+			}
+		}
+	}
+	if len(groups) == 0 {
+		// Whether the metric exists at all (a ratio's numerator that
+		// counts counts none as 0 only then) is the raw path's to say.
+		return nil, "", false, d.loadSelector(ctx, s, start, end)
+	}
+	out := []Result{}
+	for _, g := range groups {
+		if g.n == 0 {
+			continue
+		}
+		v := g.v
+		if s.Agg.Kind == metricpath.Count {
+			v = float64(g.n)
+		}
+		out = append(out, Result{Labels: g.labels, Value: v, Samples: g.n})
+	}
+	SortResults(out)
+	return out, typ, true, nil
+}
+
+func (d *DB) loadSelector(ctx context.Context, s *metricpath.Selector, lo, hi int64) error {
+	sel := promsrc.Selector(s.Name, s.Matchers)
+	changed := false
+	for _, r := range d.remotes {
+		l, ok := r.loaded[s.Name]
+		if ok && (l.matchers == "" || l.matchers == sel) && l.lo <= lo && hi <= l.hi {
+			continue
+		}
+		want := loadedRange{matchers: sel, lo: lo, hi: hi}
+		if ok {
+			if l.matchers != sel {
+				want.matchers = ""
+			}
+			want.lo, want.hi = min(l.lo, lo), max(l.hi, hi)
+		}
+		typ, err := r.client.Type(ctx, s.Name)
+		if err != nil {
+			return err
+		}
+		q := want.matchers
+		if q == "" {
+			q = promsrc.Selector(s.Name, nil)
+		}
+		series, err := r.client.Raw(ctx, s.Name, q, typ, want.lo, want.hi)
+		if err != nil {
+			return err
+		}
+		want.typ = typ
+		if err := d.replaceRows(ctx, r, s.Name, typ, series); err != nil {
+			return err
+		}
+		r.loaded[s.Name] = want
+		changed = true
+		d.opt.Logger.Debug("loaded from source", "source", r.client.URL, "metric", s.Name, "series", len(series),
+			"from", want.lo, "to", want.hi, "dropped_non_finite", r.client.Dropped())
+	}
+	if changed {
+		d.forgetAnswers()
+	}
+	return nil
+}
+
+// replaceRows puts series in source r's catalog in place of the name's
+// rows there.
+func (d *DB) replaceRows(ctx context.Context, r *remoteSource, name string, typ store.Type, series []promsrc.Series) error {
+	cat := quoteIdent("c" + strconv.Itoa(r.idx))
+	if ids := r.byName[name]; len(ids) > 0 {
+		if _, err := d.conn.ExecContext(ctx, "DELETE FROM "+cat+".main.samples WHERE series_id IN (SELECT id FROM "+cat+".main.series WHERE name = $1)", name); err != nil {
+			return fmt.Errorf("source %s: %w", r.client.URL, err)
+		}
+	}
+	var newSeries []int
+	ids := make([]int64, len(series))
+	for i, s := range series {
+		k := store.CanonicalLabels(s.Labels)
+		key := name + k
+		id, ok := r.ids[key]
+		if !ok {
+			id = int64(len(r.ids) + 1)
+			r.ids[key] = id
+			r.byName[name] = append(r.byName[name], id)
+			newSeries = append(newSeries, i)
+		}
+		ids[i] = id
+	}
+	return d.conn.Raw(func(dc any) error {
+		c := dc.(driver.Conn)
+		if len(newSeries) > 0 {
+			a, err := duckdb.NewAppender(c, "c"+strconv.Itoa(r.idx), "main", "series")
+			if err != nil {
+				return err
+			}
+			for _, i := range newSeries {
+				lj, err := json.Marshal(series[i].Labels)
+				if err != nil {
+					a.Close()
+					return err
+				}
+				if err := a.AppendRow(ids[i], name, string(typ), string(lj), ""); err != nil {
+					a.Close()
+					return err
+				}
+			}
+			if err := a.Close(); err != nil {
+				return err
+			}
+		}
+		a, err := duckdb.NewAppender(c, "c"+strconv.Itoa(r.idx), "main", "samples")
+		if err != nil {
+			return err
+		}
+		// In time order across the series (ties in the series' label
+		// order), as scrapes append rows to a store: a sum over a group of
+		// series adds in the order of its rows, and its last bits follow.
+		h := &mergeHeap{series: series}
+		for i, s := range series {
+			if len(s.TS) > 0 {
+				h.items = append(h.items, mergeItem{i, 0})
+			}
+		}
+		heap.Init(h)
+		for h.Len() > 0 {
+			it := h.items[0]
+			s := series[it.series]
+			if err := a.AppendRow(ids[it.series], s.TS[it.pos], s.Values[it.pos]); err != nil {
+				a.Close()
+				return err
+			}
+			if it.pos+1 < len(s.TS) {
+				h.items[0].pos++
+				heap.Fix(h, 0)
+			} else {
+				heap.Pop(h)
+			}
+		}
+		return a.Close()
+	})
+}
+
+// forgetAnswers drops what the memo kept, which the rows just loaded may
+// change, keeping the selection ids running (the selection table keeps
+// its rows: an id is never reused) and the prepared statements.
+func (d *DB) forgetAnswers() {
+	m := d.memo
+	m.series = map[string][]seriesRow{}
+	m.sets = map[string]int64{}
+	m.aggs = map[aggKey]map[int]groupValue{}
+	m.live = map[liveKey][]int{}
+	m.cells, m.cellCount = map[cellKey][]cell{}, 0
+	m.shared, m.sharedSize = map[sharedKey]*sharedVals{}, 0
+	m.values, m.valuesSize = map[cellKey][][]float64{}, 0
+}
+
+type mergeItem struct{ series, pos int }
+
+// mergeHeap orders the series' next samples by time, then by series
+// (sorted by labels).
+type mergeHeap struct {
+	series []promsrc.Series
+	items  []mergeItem
+}
+
+func (h *mergeHeap) Len() int { return len(h.items) }
+func (h *mergeHeap) Less(i, j int) bool {
+	a, b := h.items[i], h.items[j]
+	ta, tb := h.series[a.series].TS[a.pos], h.series[b.series].TS[b.pos]
+	if ta != tb {
+		return ta < tb
+	}
+	return a.series < b.series
+}
+func (h *mergeHeap) Swap(i, j int) { h.items[i], h.items[j] = h.items[j], h.items[i] }
+func (h *mergeHeap) Push(x any)    { h.items = append(h.items, x.(mergeItem)) }
+func (h *mergeHeap) Pop() any {
+	x := h.items[len(h.items)-1]
+	h.items = h.items[:len(h.items)-1]
+	return x
+}
