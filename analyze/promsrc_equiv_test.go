@@ -19,86 +19,8 @@ import (
 	"github.com/vigil-metrics/vigil/collect/store"
 )
 
-// equivBase is the evaluation instant of the equivalence fixture:
-// 2026-11-29T10:00:00Z.
-const equivBase = int64(1795946400_000)
-
-// equivSeries is a day and two hours of gauges, counters with resets, the
-// SLI counters and raw latency observations, at uneven offsets.
-func equivSeries() []promtest.Series {
-	const span = 26 * 3600_000
-	start := equivBase - span
-	var out []promtest.Series
-	for h, host := range []string{"a", "b", "c"} {
-		s := promtest.Series{Name: "cpu", Family: "cpu", Type: "gauge",
-			Labels: map[string]string{"host": host, "dc": []string{"x", "y", "x"}[h]}}
-		off := []int64{500, 3250, 7000}[h]
-		for i := 0; start+off+int64(i)*15_000 <= equivBase; i++ {
-			// Tenths and quarters: sums that are not exact in binary.
-			v := float64((i*7+h*13)%20)*0.25 + float64(h) + float64(i%3)*0.1
-			s.Points = append(s.Points, promtest.Sample{MS: start + off + int64(i)*15_000, Value: v})
-		}
-		out = append(out, s)
-	}
-	for h, host := range []string{"a", "b"} {
-		s := promtest.Series{Name: "req_total", Family: "req", Type: "counter", Labels: map[string]string{"host": host, "dc": []string{"x", "y"}[h]}}
-		total := 0.0
-		for i := 0; start+int64(i)*30_000+1000 <= equivBase; i++ {
-			total += float64((i*5+h*3)%11) + 0.5*float64(i%2)
-			// Resets: a restart every 7 hours (host a) or 11 (host b),
-			// and one exactly at an evaluation window's edge.
-			if i > 0 && i%(840+h*480) == 0 || start+int64(i)*30_000+1000 == equivBase-3600_000+1000 {
-				total = float64(i % 4)
-			}
-			s.Points = append(s.Points, promtest.Sample{MS: start + int64(i)*30_000 + 1000, Value: total})
-		}
-		out = append(out, s)
-	}
-	for _, svc := range []string{"api", "web"} {
-		for _, ok := range []string{"true", "false"} {
-			s := promtest.Series{Name: "sli_requests_total", Family: "sli_requests", Type: "counter",
-				Labels: map[string]string{"service": svc, "success": ok}}
-			total := 0.0
-			for i := 0; start+int64(i)*60_000 <= equivBase; i++ {
-				switch {
-				case ok == "true":
-					total += float64(100 + (i*13)%50)
-				case svc == "api":
-					total += float64((i * 7) % 3)
-				default:
-					total += float64(i%40) / 39
-				}
-				s.Points = append(s.Points, promtest.Sample{MS: start + int64(i)*60_000, Value: total})
-			}
-			out = append(out, s)
-		}
-	}
-	// Counters whose previous sample is far back: a nightly job every 97
-	// minutes (with a reset), one born half an hour before the end, one
-	// silent for its last three hours.
-	jobs := promtest.Series{Name: "jobs_total", Family: "jobs", Type: "counter", Labels: map[string]string{"job": "nightly"}}
-	for i, v := 0, 0.0; start+int64(i)*97*60_000 <= equivBase; i++ {
-		v += 3
-		if i == 9 {
-			v = 1
-		}
-		jobs.Points = append(jobs.Points, promtest.Sample{MS: start + int64(i)*97*60_000, Value: v})
-	}
-	late := promtest.Series{Name: "new_total", Family: "new", Type: "counter", Labels: map[string]string{"kind": "late"}}
-	for i := 0; equivBase-30*60_000+int64(i)*30_000 <= equivBase; i++ {
-		late.Points = append(late.Points, promtest.Sample{MS: equivBase - 30*60_000 + int64(i)*30_000, Value: float64(10 + i*i)})
-	}
-	gone := promtest.Series{Name: "new_total", Family: "new", Type: "counter", Labels: map[string]string{"kind": "gone"}}
-	for i := 0; start+int64(i)*60_000 <= equivBase-3*3600_000; i++ {
-		gone.Points = append(gone.Points, promtest.Sample{MS: start + int64(i)*60_000, Value: float64(i / 3)})
-	}
-	out = append(out, jobs, gone, late)
-	lat := promtest.Series{Name: "response_time_ms", Family: "response_time_ms", Type: "histogram", Labels: map[string]string{"service": "api"}}
-	for i := 0; start+int64(i)*10_000+250 <= equivBase; i++ {
-		lat.Points = append(lat.Points, promtest.Sample{MS: start + int64(i)*10_000 + 250, Value: float64(20 + (i*37)%500)})
-	}
-	return append(out, lat)
-}
+// equivBase is the evaluation instant of the equivalence fixture.
+const equivBase = promtest.FixtureEnd
 
 var equivOnce struct {
 	sync.Once
@@ -106,7 +28,7 @@ var equivOnce struct {
 }
 
 func equivFixture() (string, string) {
-	equivOnce.Do(func() { equivOnce.om, equivOnce.jsonl = promtest.Fixture(equivSeries()) })
+	equivOnce.Do(func() { equivOnce.om, equivOnce.jsonl = promtest.Fixture(promtest.FixtureSeries()) })
 	return equivOnce.om, equivOnce.jsonl
 }
 

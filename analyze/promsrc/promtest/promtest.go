@@ -249,3 +249,88 @@ func seconds(ms int64) string {
 	s := fmt.Sprintf("%d.%03d", ms/1000, ms%1000)
 	return strings.TrimSuffix(strings.TrimRight(s, "0"), ".")
 }
+
+// FixtureEnd is the last instant of FixtureSeries: 2026-11-29T10:00:00Z
+// in unix ms.
+const FixtureEnd = int64(1795946400_000)
+
+// FixtureSeries is a day and two hours of gauges (cpu), counters with
+// resets (req_total), counters whose previous sample is far back
+// (jobs_total, new_total), the SLI counters (sli_requests_total of api
+// and web) and raw latency observations (response_time_ms, a vigil
+// histogram), at uneven offsets, ending at FixtureEnd: what the tests
+// comparing a store with a Prometheus holding the same samples share.
+func FixtureSeries() []Series {
+	const span = 26 * 3600_000
+	start := FixtureEnd - span
+	var out []Series
+	for h, host := range []string{"a", "b", "c"} {
+		s := Series{Name: "cpu", Family: "cpu", Type: "gauge",
+			Labels: map[string]string{"host": host, "dc": []string{"x", "y", "x"}[h]}}
+		off := []int64{500, 3250, 7000}[h]
+		for i := 0; start+off+int64(i)*15_000 <= FixtureEnd; i++ {
+			// Tenths and quarters: sums that are not exact in binary.
+			v := float64((i*7+h*13)%20)*0.25 + float64(h) + float64(i%3)*0.1
+			s.Points = append(s.Points, Sample{MS: start + off + int64(i)*15_000, Value: v})
+		}
+		out = append(out, s)
+	}
+	for h, host := range []string{"a", "b"} {
+		s := Series{Name: "req_total", Family: "req", Type: "counter", Labels: map[string]string{"host": host, "dc": []string{"x", "y"}[h]}}
+		total := 0.0
+		for i := 0; start+int64(i)*30_000+1000 <= FixtureEnd; i++ {
+			total += float64((i*5+h*3)%11) + 0.5*float64(i%2)
+			// Resets: a restart every 7 hours (host a) or 11 (host b),
+			// and one exactly at an evaluation window's edge.
+			if i > 0 && i%(840+h*480) == 0 || start+int64(i)*30_000+1000 == FixtureEnd-3600_000+1000 {
+				total = float64(i % 4)
+			}
+			s.Points = append(s.Points, Sample{MS: start + int64(i)*30_000 + 1000, Value: total})
+		}
+		out = append(out, s)
+	}
+	for _, svc := range []string{"api", "web"} {
+		for _, ok := range []string{"true", "false"} {
+			s := Series{Name: "sli_requests_total", Family: "sli_requests", Type: "counter",
+				Labels: map[string]string{"service": svc, "success": ok}}
+			total := 0.0
+			for i := 0; start+int64(i)*60_000 <= FixtureEnd; i++ {
+				switch {
+				case ok == "true":
+					total += float64(100 + (i*13)%50)
+				case svc == "api":
+					total += float64((i * 7) % 3)
+				default:
+					total += float64(i%40) / 39
+				}
+				s.Points = append(s.Points, Sample{MS: start + int64(i)*60_000, Value: total})
+			}
+			out = append(out, s)
+		}
+	}
+	// Counters whose previous sample is far back: a nightly job every 97
+	// minutes (with a reset), one born half an hour before the end, one
+	// silent for its last three hours.
+	jobs := Series{Name: "jobs_total", Family: "jobs", Type: "counter", Labels: map[string]string{"job": "nightly"}}
+	for i, v := 0, 0.0; start+int64(i)*97*60_000 <= FixtureEnd; i++ {
+		v += 3
+		if i == 9 {
+			v = 1
+		}
+		jobs.Points = append(jobs.Points, Sample{MS: start + int64(i)*97*60_000, Value: v})
+	}
+	late := Series{Name: "new_total", Family: "new", Type: "counter", Labels: map[string]string{"kind": "late"}}
+	for i := 0; FixtureEnd-30*60_000+int64(i)*30_000 <= FixtureEnd; i++ {
+		late.Points = append(late.Points, Sample{MS: FixtureEnd - 30*60_000 + int64(i)*30_000, Value: float64(10 + i*i)})
+	}
+	gone := Series{Name: "new_total", Family: "new", Type: "counter", Labels: map[string]string{"kind": "gone"}}
+	for i := 0; start+int64(i)*60_000 <= FixtureEnd-3*3600_000; i++ {
+		gone.Points = append(gone.Points, Sample{MS: start + int64(i)*60_000, Value: float64(i / 3)})
+	}
+	out = append(out, jobs, gone, late)
+	lat := Series{Name: "response_time_ms", Family: "response_time_ms", Type: "histogram", Labels: map[string]string{"service": "api"}}
+	for i := 0; start+int64(i)*10_000+250 <= FixtureEnd; i++ {
+		lat.Points = append(lat.Points, Sample{MS: start + int64(i)*10_000 + 250, Value: float64(20 + (i*37)%500)})
+	}
+	return append(out, lat)
+}

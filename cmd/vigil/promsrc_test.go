@@ -1,0 +1,126 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vigil-metrics/vigil/analyze/promsrc/promtest"
+)
+
+// promsrcConfig holds rules, objectives and the source's settings; %s is
+// the source's URL.
+const promsrcConfig = `sources:
+  %s:
+    types:
+      response_time_ms: histogram
+slos:
+  - service: api
+    target: 99.9
+    window: 1d
+    latency_target: 98
+    histogram: 'response_time_ms{service="api"}'
+    threshold_ms: 300
+  - service: web
+    target: 99.5
+    window: 1d
+alert_rules:
+  - name: cpu_high
+    metric_path: cpu.p95
+    group_by: [host]
+    condition: greater_than
+    threshold: 3.5
+    severity: high
+    evaluation_window: 15m
+  - name: requests_fast
+    metric_path: req_total.rate
+    group_by: [host]
+    condition: greater_than
+    threshold: 0.1
+    severity: medium
+    evaluation_window: 5m
+  - name: latency_dynamic
+    metric_path: response_time_ms.p90
+    condition: greater_than
+    threshold: 400
+    severity: high
+    evaluation_window: 1h
+    labels:
+      dynamic_threshold: "true"
+    tuning:
+      baseline_window: 1d
+      min_samples: 10
+  - name: nightly_stuck
+    metric_path: jobs_total.increase
+    condition: less_than
+    threshold: 1
+    severity: low
+    evaluation_window: 30m
+`
+
+// vigil's commands give the same output over a store and over a real
+// Prometheus holding the same samples: query, slo, budget, evaluate,
+// threshold tune and report.
+func TestCommandsOverPrometheusSource(t *testing.T) {
+	om, jsonl := promtest.Fixture(promtest.FixtureSeries())
+	srv := promtest.Start(t, promtest.Blocks(t, om))
+	dir := t.TempDir()
+	t.Setenv("HOME", filepath.Join(dir, "no-home"))
+	db := filepath.Join(dir, "fleet.db")
+	in := filepath.Join(dir, "fixture.jsonl")
+	cfg := filepath.Join(dir, "vigil.yaml")
+	if err := os.WriteFile(in, []byte(jsonl), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(promsrcConfig, srv.URL)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := sloRun(t, "import", "--db", db, in); code != 0 {
+		t.Fatalf("import: %d %s", code, stderr)
+	}
+	const at = "2026-11-29T10:00:00Z"
+	for _, c := range []struct {
+		name string
+		args []string
+	}{
+		{"query", []string{"query", "cpu.p99 by (dc)", "--window", "6h", "-o", "json"}},
+		{"query ratio", []string{"query", `sli_requests_total{success="false"}.increase by (service) / sli_requests_total.increase by (service)`, "--window", "1d", "-o", "json"}},
+		{"query counter", []string{"query", "jobs_total.increase", "--window", "3h", "-o", "json"}},
+		{"slo", []string{"slo", "-o", "json", "--no-fail"}},
+		{"budget", []string{"budget", "-o", "json"}},
+		{"evaluate", []string{"evaluate", "--dry-run", "-o", "json", "--state", filepath.Join(dir, "state-%s.db")}},
+		{"threshold tune", []string{"threshold", "tune", "--dry-run", "--backtest", "-o", "json", "--state", filepath.Join(dir, "tune-%s.db")}},
+		{"report", []string{"report", "--period", "1d", "--charts=false", "--state", filepath.Join(dir, "none-%s.db")}},
+	} {
+		outs := map[string]string{}
+		for _, src := range []string{db, srv.URL} {
+			kind := "kindstore"
+			if src == srv.URL {
+				kind = "kindsource"
+			}
+			args := []string{"--config", cfg}
+			for _, a := range c.args {
+				if strings.Contains(a, "%s") {
+					a = fmt.Sprintf(a, kind)
+				}
+				args = append(args, a)
+			}
+			args = append(args, "--db", src, "--at", at, "--cache-dir", filepath.Join(dir, "cache"))
+			code, stdout, stderr := sloRun(t, args...)
+			if code != 0 && !(c.name == "evaluate" && code == 3) {
+				t.Fatalf("%s over the %s: exit %d\n%s", c.name, kind, code, stderr)
+			}
+			out := strings.ReplaceAll(stdout, src, "SOURCE")
+			out = strings.ReplaceAll(out, kind, "KIND")
+			outs[kind] = out
+		}
+		if outs["kindstore"] != outs["kindsource"] {
+			t.Errorf("%s: over the store\n%s\nover the source\n%s", c.name, outs["kindstore"], outs["kindsource"])
+		}
+		if len(outs["kindstore"]) < 40 {
+			t.Errorf("%s: little to compare: %q", c.name, outs["kindstore"])
+		}
+	}
+}
