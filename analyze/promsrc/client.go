@@ -484,25 +484,27 @@ func (c *Client) wrap(err error, what string) error {
 		}
 		detail := strings.TrimSpace(ae.Detail)
 		if json.Unmarshal([]byte(detail), &body) == nil && body.Error != "" {
-			msg, detail = strings.TrimPrefix(msg, "server error: ")+": "+body.Error, ""
+			msg, detail = msg+": "+body.Error, ""
 			if body.ErrorType != "" {
 				typ = body.ErrorType
 			}
 		}
-		switch typ {
-		case v1.ErrBadData:
+		refused := strings.HasPrefix(msg, "client error: ")
+		msg = strings.TrimPrefix(strings.TrimPrefix(msg, "server error: "), "client error: ")
+		switch {
+		case typ == v1.ErrBadData:
 			msg = "the server refused the query: " + msg
-		case v1.ErrServer:
-			msg = "the server failed: " + msg
-		case v1.ErrClient:
-			msg = "the server refused the request: " + msg
-			if strings.Contains(msg, "401") || strings.Contains(msg, "403") {
-				msg += " (check the credentials in sources:)"
-			}
-		case v1.ErrTimeout:
+		case typ == v1.ErrTimeout:
 			msg = "the server timed out: " + msg
-		case v1.ErrExec:
+		case typ == v1.ErrExec:
 			msg = "the server could not run the query: " + msg
+		case refused || typ == v1.ErrClient:
+			msg = "the server refused the request: " + msg
+		default:
+			msg = "the server failed: " + msg
+		}
+		if strings.Contains(msg, "401") || strings.Contains(msg, "403") {
+			msg += " (check the credentials in sources:)"
 		}
 		if detail != "" && len(detail) < 300 && !strings.Contains(msg, detail) {
 			msg += ": " + detail

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -122,5 +123,36 @@ func TestCommandsOverPrometheusSource(t *testing.T) {
 		if len(outs["kindstore"]) < 40 {
 			t.Errorf("%s: little to compare: %q", c.name, outs["kindstore"])
 		}
+	}
+}
+
+// A source that cannot answer is exit 1 with what happened; commands that
+// read store files refuse a source; credentials never reach the output.
+func TestPrometheusSourceCLIErrors(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("HOME", filepath.Join(dir, "no-home"))
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + l.Addr().String()
+	l.Close()
+	code, _, stderr := sloRun(t, "query", "--db", closed, "cpu.avg", "--at", "2026-11-29T10:00:00Z")
+	if code != 1 || !strings.Contains(stderr, "source "+closed) || !strings.Contains(stderr, "cannot reach the server") {
+		t.Errorf("unreachable: exit %d, %s", code, stderr)
+	}
+	for _, args := range [][]string{
+		{"export", "--out", filepath.Join(dir, "out")},
+		{"lint"},
+		{"store", "stats"},
+	} {
+		code, _, stderr := sloRun(t, append(args, "--db", closed)...)
+		if code != 2 || !strings.Contains(stderr, "this command reads store files, not a Prometheus-compatible source") {
+			t.Errorf("%v: exit %d, %s", args, code, stderr)
+		}
+	}
+	code, stdout, stderr := sloRun(t, "query", "--db", "http://vigil:hunter2@127.0.0.1:9/", "cpu.avg")
+	if code != 2 || !strings.Contains(stderr, "credentials in the URL") || strings.Contains(stderr+stdout, "hunter2") {
+		t.Errorf("credentials: exit %d, %s", code, stderr)
 	}
 }
