@@ -27,6 +27,9 @@
 //     (percentile, mad and seasonal) over 7 days of 100 series at 10 s
 //     (6.05M samples), imported with `vigil import`: warm, best of 3,
 //     against 2 s, with peak RSS and one --backtest run for reference;
+//   - source: `vigil query` warm over the same samples (-source-samples)
+//     in a store and in a real Prometheus (promtool's blocks): a
+//     percentile from the raw samples, and a max pushed down to PromQL;
 //   - agent: vigil-agent against prometheus-node-exporter, CPU and RSS.
 //
 // Each section prints its figures; a final table gives every measure with
@@ -48,6 +51,8 @@ import (
 // config is the command line.
 type config struct {
 	dir, vigil, sqlite, promtool string
+	prometheus                   string
+	sourceSamples                int
 	agentBin, nodeExporter       string
 	agentSpan                    time.Duration
 	series                       int
@@ -74,6 +79,7 @@ var sections = []section{
 	{"slo", benchSLO},
 	{"report", benchReport},
 	{"tune", benchTune},
+	{"source", benchSource},
 	{"agent", func(c *config) ([]row, error) { return benchAgent(c.dir, c.agentBin, c.nodeExporter, c.agentSpan) }},
 }
 
@@ -128,7 +134,9 @@ func parseFlags(args []string) (*config, error) {
 	fs.DurationVar(&cfg.evalSpan, "eval-span", evalFullSpan, "time the evaluate section's store spans, one sample per series every 10s")
 	fs.IntVar(&cfg.sloServices, "slo-services", sloFullServices, "services in the slo section's store and objectives")
 	fs.IntVar(&cfg.sloDays, "slo-days", sloFullDays, "days the slo section's store spans, one sample per series every 10s")
-	sectionList := fs.String("sections", "import,query,demo,evaluate,slo,report,tune,agent", "sections to run, comma-separated (import, query, demo, evaluate, slo, report, tune, agent)")
+	fs.StringVar(&cfg.prometheus, "prometheus", "prometheus", "Prometheus, for the source section (skipped if not found)")
+	sourceSamples := fs.String("source-samples", "1e6", "samples in the source section's store and Prometheus")
+	sectionList := fs.String("sections", "import,query,demo,evaluate,slo,report,tune,source,agent", "sections to run, comma-separated (import, query, demo, evaluate, slo, report, tune, source, agent)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -142,6 +150,9 @@ func parseFlags(args []string) (*config, error) {
 			return nil, fmt.Errorf("-query-rows: %w", err)
 		}
 		cfg.queryRows = append(cfg.queryRows, n)
+	}
+	if cfg.sourceSamples, err = parseCount(*sourceSamples); err != nil || cfg.sourceSamples < sourceSeries {
+		return nil, fmt.Errorf("-source-samples: want %d or more", sourceSeries)
 	}
 	if cfg.sections, err = parseSections(*sectionList); err != nil {
 		return nil, err
@@ -179,7 +190,7 @@ func parseSections(list string) ([]string, error) {
 	for _, name := range strings.Split(list, ",") {
 		name = strings.TrimSpace(name)
 		if !slices.ContainsFunc(sections, func(s section) bool { return s.name == name }) {
-			return nil, fmt.Errorf("-sections: unknown section %q (want import, query, demo, evaluate, slo, report, tune or agent)", name)
+			return nil, fmt.Errorf("-sections: unknown section %q (want import, query, demo, evaluate, slo, report, tune, source or agent)", name)
 		}
 		out = append(out, name)
 	}
