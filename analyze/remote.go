@@ -65,6 +65,20 @@ func (d *DB) attachRemote(ctx context.Context, i int) error {
 	return nil
 }
 
+// SourceLabelNames lists the label names of metric's series in the
+// Prometheus-compatible sources (none for stores: their files say).
+func (d *DB) SourceLabelNames(ctx context.Context, metric string) ([]string, error) {
+	var out []string
+	for _, r := range d.remotes {
+		ns, err := r.client.LabelNames(ctx, metric)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ns...)
+	}
+	return out, nil
+}
+
 // loadExpr makes sure every remote source holds the samples Eval needs
 // for e over w: those of each selector not pushed down.
 func (d *DB) loadExpr(ctx context.Context, e *metricpath.Expr, w Window) error {

@@ -36,6 +36,7 @@ import (
 	"github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/analyze"
 	"github.com/vigil-metrics/vigil/analyze/metricpath"
+	"github.com/vigil-metrics/vigil/analyze/promsrc"
 	"github.com/vigil-metrics/vigil/collect/store"
 	"github.com/vigil-metrics/vigil/collect/vtime"
 )
@@ -75,11 +76,29 @@ type storeLabels struct {
 	stores []string
 }
 
+// sourceLabels is a Querier that also reads Prometheus-compatible
+// sources (an *analyze.DB opened over --db URLs): it names their labels.
+type sourceLabels interface {
+	SourceLabelNames(ctx context.Context, metric string) ([]string, error)
+}
+
 func (s storeLabels) LabelNames(ctx context.Context, metric string) ([]string, error) {
 	seen := map[string]bool{}
 	for _, p := range s.stores {
+		if promsrc.IsURL(p) {
+			continue // the Querier's SourceLabelNames covers it
+		}
 		if err := labelNamesIn(ctx, p, metric, seen); err != nil {
 			return nil, err
+		}
+	}
+	if sl, ok := s.Querier.(sourceLabels); ok {
+		names, err := sl.SourceLabelNames(ctx, metric)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range names {
+			seen[n] = true
 		}
 	}
 	names := make([]string, 0, len(seen))

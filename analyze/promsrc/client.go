@@ -194,6 +194,26 @@ func (c *Client) metadataType(ctx context.Context, name string) (store.Type, err
 	return store.Gauge, nil
 }
 
+// LabelNames lists the label names (less __name__) of name's series.
+func (c *Client) LabelNames(ctx context.Context, name string) ([]string, error) {
+	ctx, cancel := c.ctx(ctx)
+	defer cancel()
+	ns, _, _, err := c.api.LabelNames(ctx, []string{Selector(name, nil)}, time.Time{}, time.Time{})
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		err = &timeoutError{c.timeout}
+	}
+	if err != nil {
+		return nil, c.wrap(err, "label names of "+name)
+	}
+	out := make([]string, 0, len(ns))
+	for _, n := range ns {
+		if n != model.MetricNameLabel {
+			out = append(out, string(n))
+		}
+	}
+	return out, nil
+}
+
 // Series is one series' samples: values for gauges and histograms,
 // reset-aware increments for counters, in time order.
 type Series struct {

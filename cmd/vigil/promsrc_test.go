@@ -27,6 +27,15 @@ slos:
   - service: web
     target: 99.5
     window: 1d
+recording_rules:
+  - target: cpu_p90_1h
+    source: cpu
+    aggregation: percentile
+    percentile: 90
+    window: 1h
+  - target: requests_rate_5m
+    metric_path: req_total.rate by (host)
+    window: 5m
 alert_rules:
   - name: cpu_high
     metric_path: cpu.p95
@@ -92,6 +101,7 @@ func TestCommandsOverPrometheusSource(t *testing.T) {
 		{"slo", []string{"slo", "-o", "json", "--no-fail"}},
 		{"budget", []string{"budget", "-o", "json"}},
 		{"evaluate", []string{"evaluate", "--dry-run", "-o", "json", "--state", filepath.Join(dir, "state-%s.db")}},
+		{"evaluate, recording", []string{"evaluate", "-o", "json", "--state", filepath.Join(dir, "rec-state-%s.db"), "--record-db", filepath.Join(dir, "rec-%s.db")}},
 		{"threshold tune", []string{"threshold", "tune", "--dry-run", "--backtest", "-o", "json", "--state", filepath.Join(dir, "tune-%s.db")}},
 		{"report", []string{"report", "--period", "1d", "--charts=false", "--state", filepath.Join(dir, "none-%s.db")}},
 	} {
@@ -116,6 +126,26 @@ func TestCommandsOverPrometheusSource(t *testing.T) {
 			out := strings.ReplaceAll(stdout, src, "SOURCE")
 			out = strings.ReplaceAll(out, kind, "KIND")
 			outs[kind] = out
+		}
+		if c.name == "evaluate, recording" {
+			// What the recording rules wrote, read back from each store.
+			for _, kind := range []string{"kindstore", "kindsource"} {
+				code, stdout, stderr := sloRun(t, "query", "--db", filepath.Join(dir, "rec-"+kind+".db"), "--at", at, "--window", "1m", "-o", "json",
+					"cpu_p90_1h.last by (host)")
+				code2, stdout2, stderr2 := sloRun(t, "query", "--db", filepath.Join(dir, "rec-"+kind+".db"), "--at", at, "--window", "1m", "-o", "json",
+					"requests_rate_5m.last by (host)")
+				if code != 0 || code2 != 0 {
+					t.Fatalf("read back the recording: %s %s", stderr, stderr2)
+				}
+				// source: with its aggregation keeps every label (LabelNames
+				// asks the source for them).
+				for _, out := range []string{stdout, stdout2} {
+					if !strings.Contains(out, `"host":"a"`) && !strings.Contains(out, `"host": "a"`) {
+						t.Errorf("%s: the recording has no host a: %s", kind, out)
+					}
+				}
+				outs[kind] += stdout + stdout2
+			}
 		}
 		if outs["kindstore"] != outs["kindsource"] {
 			t.Errorf("%s: over the store\n%s\nover the source\n%s", c.name, outs["kindstore"], outs["kindsource"])
