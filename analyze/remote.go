@@ -186,6 +186,11 @@ func (d *DB) pushDown(ctx context.Context, s *metricpath.Selector, w Window) (rs
 			typ, _ = r.client.Type(ctx, s.Name)
 		}
 		counts, err := r.client.Over(ctx, "count_over_time", s.Name, sel, end, end-start)
+		if promsrc.TooManySamples(err) {
+			// The whole window at once is over the server's limit: the
+			// raw samples come in chunks that fit.
+			return nil, "", false, d.loadSelector(ctx, s, start, end)
+		}
 		if err != nil {
 			return nil, "", true, err
 		}
@@ -200,6 +205,9 @@ func (d *DB) pushDown(ctx context.Context, s *metricpath.Selector, w Window) (rs
 			fn = "min_over_time"
 		}
 		vals, err := r.client.Over(ctx, fn, s.Name, sel, end, end-start)
+		if promsrc.TooManySamples(err) {
+			return nil, "", false, d.loadSelector(ctx, s, start, end)
+		}
 		if err != nil {
 			return nil, "", true, err
 		}

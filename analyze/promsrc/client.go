@@ -380,7 +380,7 @@ func (c *Client) chunk(ctx context.Context, name, sel string, s, e int64) ([]Ser
 			return append(a, b...), na + nb, nil
 		}
 		if tooManySamples(err) {
-			return nil, 0, fmt.Errorf("source %s: %s over %s: %w (a minute of this selector is over the server's sample limit: select fewer series, or raise the server's --query.max-samples)",
+			return nil, 0, fmt.Errorf("source %s: %s over %s: %w (even a minute of this selector is over the server's sample limit: narrow the selector to fewer series or the window, or raise the server's --query.max-samples)",
 				c.URL, name, window(s, e), c.wrap(err, ""))
 		}
 		return nil, 0, c.wrap(err, fmt.Sprintf("read %s over %s", name, window(s, e)))
@@ -476,6 +476,10 @@ type timeoutError struct{ d time.Duration }
 func (e *timeoutError) Error() string {
 	return fmt.Sprintf("no answer within %s (--timeout)", e.d)
 }
+
+// TooManySamples reports whether err is a server's refusal of a query
+// over its sample limit.
+func TooManySamples(err error) bool { return err != nil && tooManySamples(err) }
 
 func tooManySamples(err error) bool {
 	return strings.Contains(err.Error(), "too many samples")
