@@ -143,11 +143,20 @@ type Options struct {
 	// in _seconds and names without a unit, DefBuckets x1000 for _ms).
 	// The store keeps every observation whatever the buckets.
 	Buckets []float64
+	// Forward, if set, is called by the flusher with the samples of each
+	// successful write, after they are committed, in commit order (one
+	// call at a time, a write's samples in one or more calls). It must not
+	// block (enqueue and return), must not modify the samples (their
+	// Labels maps are the series' own, never changed, so they may be kept)
+	// and must not keep the slice after it returns (it is reused). On a Recorder made by New(nil, ...) there is
+	// no store: every flush hands its samples to Forward alone, and
+	// Stats().Written counts them.
+	Forward func([]store.Sample)
 }
 
 // Stats are the Recorder's own health counters.
 type Stats struct {
-	Written       int64         // samples committed to the store
+	Written       int64         // samples committed to the store (handed to Forward when there is none)
 	Dropped       int64         // samples dropped (buffer full while the store failed)
 	Invalid       int64         // samples refused (NaN, negative counter increment, bad name)
 	FlushErrors   int64         // failed flush attempts
@@ -263,6 +272,7 @@ type Recorder struct {
 
 	flushMu                              sync.Mutex     // one writer at a time
 	retired                              []*store.Store // replaced by reopen, closed later; under flushMu
+	fwdBuf                               []store.Sample // Forward's reused slice; under flushMu
 	storeGen                             uint64         // bumped by reopen; under flushMu
 	written, dropped, invalid, flushErrs atomic.Int64
 	seriesRefused, reopens               atomic.Int64
@@ -299,8 +309,13 @@ func Open(path string, opt Options) (*Recorder, error) {
 	return New(st, opt), nil
 }
 
-// New starts a Recorder on an open store; Close closes the store too.
+// New starts a Recorder on an open store; Close closes the store too. A
+// nil store writes no file: flushes only hand the samples to
+// Options.Forward (which must then be set).
 func New(st *store.Store, opt Options) *Recorder {
+	if st == nil && opt.Forward == nil {
+		panic("collect.New: a nil store needs Options.Forward")
+	}
 	if opt.BufferSize <= 0 {
 		opt.BufferSize = 1000
 	}
@@ -348,6 +363,9 @@ func New(st *store.Store, opt Options) *Recorder {
 // another type on disk is refused when recorded rather than failing every
 // flush.
 func (r *Recorder) loadTypes() {
+	if r.st.Load() == nil {
+		return
+	}
 	rows, err := r.st.Load().DB.Query("SELECT name, min(type) FROM series GROUP BY name")
 	if err != nil {
 		r.opt.Logger.Warn("read metric types", "err", err)
@@ -362,7 +380,8 @@ func (r *Recorder) loadTypes() {
 	}
 }
 
-// Store is the store the Recorder writes (another one after a reopen).
+// Store is the store the Recorder writes (another one after a reopen);
+// nil for a Recorder made by New(nil, ...).
 func (r *Recorder) Store() *store.Store {
 	if r == nil {
 		return nil
@@ -817,7 +836,7 @@ func (r *Recorder) flushLoop() {
 // reopenAfter reopens the store after a failed write when Options.Reopen
 // asks for it; a failed reopen keeps the old store until the next retry.
 func (r *Recorder) reopenAfter(err error) {
-	if !r.opt.Reopen || err == nil {
+	if !r.opt.Reopen || err == nil || r.st.Load() == nil {
 		return
 	}
 	r.flushMu.Lock()
@@ -877,7 +896,12 @@ func (r *Recorder) writePending(ctx context.Context) error {
 // refused, its samples are dropped as invalid and the name's on-disk type
 // is learnt, all in the same pass: one refused series costs no retry.
 func (r *Recorder) write(ctx context.Context, chunks [][]sample) error {
-	tx, err := r.st.Load().Begin(ctx)
+	st := r.st.Load()
+	if st == nil { // no store: Forward alone
+		r.forward(chunks)
+		return nil
+	}
+	tx, err := st.Begin(ctx)
 	if err != nil {
 		return err
 	}
@@ -926,6 +950,9 @@ func (r *Recorder) write(ctx context.Context, chunks [][]sample) error {
 	if _, err := tx.Commit(ctx); err != nil {
 		return fail(err)
 	}
+	if r.opt.Forward != nil {
+		r.forward(chunks)
+	}
 	if len(refused) > 0 {
 		// New label sets of a refused name are refused when recorded or
 		// pushed (a 400), not accepted and dropped at the next flush.
@@ -939,6 +966,33 @@ func (r *Recorder) write(ctx context.Context, chunks [][]sample) error {
 	}
 	return nil
 }
+
+// forward hands written samples to Options.Forward, in slices of at most
+// forwardChunk reused from call to call (under flushMu, held by every
+// caller of write), so forwarding makes no garbage per sample.
+func (r *Recorder) forward(chunks [][]sample) {
+	if r.fwdBuf == nil {
+		r.fwdBuf = make([]store.Sample, 0, forwardChunk)
+	}
+	buf := r.fwdBuf[:0]
+	for _, c := range chunks {
+		for _, smp := range c {
+			s := smp.s
+			buf = append(buf, store.Sample{Name: s.name, Type: s.typ, Labels: s.labels, Service: s.service, TS: smp.ts, Value: smp.v})
+			if len(buf) == forwardChunk {
+				r.opt.Forward(buf)
+				buf = buf[:0]
+			}
+		}
+	}
+	if len(buf) > 0 {
+		r.opt.Forward(buf)
+	}
+	clear(buf[:cap(buf)]) // do not pin the label maps of forgotten series
+}
+
+// forwardChunk is the most samples of one Forward call.
+const forwardChunk = 4096
 
 // Flush drains the coalesced handles and the gauge callbacks, writes
 // everything buffered now and waits for it.
@@ -980,8 +1034,10 @@ func (r *Recorder) Close() error {
 		r.unwritten, r.pending, r.npend = r.pending, nil, 0
 		r.mu.Unlock()
 	}
-	if cerr := r.st.Load().Close(); err == nil {
-		err = cerr
+	if st := r.st.Load(); st != nil {
+		if cerr := st.Close(); err == nil {
+			err = cerr
+		}
 	}
 	r.flushMu.Lock()
 	for _, st := range r.retired {

@@ -25,6 +25,7 @@ import (
 	"github.com/vigil-metrics/vigil/collect"
 	"github.com/vigil-metrics/vigil/collect/gpu"
 	"github.com/vigil-metrics/vigil/collect/push"
+	"github.com/vigil-metrics/vigil/collect/remotewrite"
 	"github.com/vigil-metrics/vigil/collect/scrape"
 	"github.com/vigil-metrics/vigil/collect/store"
 	"github.com/vigil-metrics/vigil/collect/system"
@@ -70,6 +71,24 @@ type Config struct {
 	ReadTimeout time.Duration
 	IdleTimeout time.Duration
 
+	// RemoteWrite are Prometheus remote-write endpoints that get
+	// everything collected, besides the store or (NoStore) instead of it.
+	RemoteWrite []string
+	// NoStore writes no store at all (DB is ignored, as are Retention and
+	// the spill file); it needs at least one RemoteWrite.
+	NoStore bool
+	// RemoteWriteQueue bounds the samples queued per endpoint (default
+	// 100000); beyond it the oldest are dropped and counted.
+	RemoteWriteQueue int
+	// RemoteWriteProtocol is auto (default: 2.0, falling back to 1.0),
+	// 1.0 or 2.0.
+	RemoteWriteProtocol string
+	// RemoteWriteFlushTimeout bounds sending what is queued at shutdown
+	// (default 10s); what is left is counted and logged.
+	RemoteWriteFlushTimeout time.Duration
+	// remoteWrite adjusts the writers' options (tests).
+	remoteWrite func(*remotewrite.Options)
+
 	// checkWritable tests that the store can be written (tests replace it).
 	checkWritable func(*store.Store) error
 }
@@ -85,6 +104,8 @@ type agent struct {
 	scraper *scrape.Scraper
 	push    *push.Server
 	log     *slog.Logger
+	writers []*remotewrite.Writer
+	wclosed bool
 
 	mu         sync.Mutex
 	types      map[string]store.Type // metric types read from the store
@@ -129,7 +150,13 @@ func (c *Config) defaults() {
 	if c.checkWritable == nil {
 		c.checkWritable = checkWritable
 	}
+	if c.RemoteWriteFlushTimeout <= 0 {
+		c.RemoteWriteFlushTimeout = 10 * time.Second
+	}
 }
+
+// ErrNoOutput is returned for NoStore without a RemoteWrite.
+var ErrNoOutput = errors.New("--no-store needs at least one --remote-write")
 
 // ErrStoreNotWritable is returned at start for a store that cannot be
 // written: accepting pushes into it would only lose them.
@@ -155,6 +182,9 @@ func checkWritable(st *store.Store) error {
 // buffered and returns nil. With Once it collects one round and returns.
 func Run(ctx context.Context, cfg Config) error {
 	cfg.defaults()
+	if cfg.NoStore && len(cfg.RemoteWrite) == 0 {
+		return ErrNoOutput
+	}
 	a := &agent{cfg: cfg, log: cfg.Logger, scrapeErrs: map[string]float64{}, busy: map[string]bool{},
 		sys:     system.New(cfg.Host),
 		scraper: &scrape.Scraper{Timeout: cfg.ScrapeTimeout, BodyLimit: cfg.ScrapeBodyLimit, UserAgent: cfg.UserAgent}}
@@ -178,21 +208,37 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Once {
 		interval = -1
 	}
-	st, err := store.Open(ctx, cfg.DB, store.Options{})
-	if err != nil {
+	if err := a.startWriters(); err != nil {
 		return err
 	}
-	if err := cfg.checkWritable(st); err != nil {
-		st.Close()
-		return fmt.Errorf("%w: %s: %w", ErrStoreNotWritable, cfg.DB, err)
+	defer a.closeWriters()
+	var st *store.Store
+	if !cfg.NoStore {
+		var err error
+		st, err = store.Open(ctx, cfg.DB, store.Options{})
+		if err != nil {
+			return err
+		}
+		if err := cfg.checkWritable(st); err != nil {
+			st.Close()
+			return fmt.Errorf("%w: %s: %w", ErrStoreNotWritable, cfg.DB, err)
+		}
 	}
-	rec := collect.New(st, collect.Options{
+	ropt := collect.Options{
 		BufferSize: cfg.BufferSize, MaxBuffer: cfg.MaxBuffer, FlushInterval: interval,
 		Now: cfg.Now, Logger: cfg.Logger, Reopen: true, MaxSeries: cfg.MaxSeries,
-	})
+	}
+	if len(a.writers) > 0 {
+		ropt.Forward = a.forward
+	}
+	rec := collect.New(st, ropt)
 	a.rec = rec
 	defer rec.Close()
 	a.types = map[string]store.Type{}
+	if cfg.NoStore {
+		cfg.Retention = 0 // nothing to prune
+		a.cfg.Retention = 0
+	}
 	if cfg.Retention > 0 {
 		a.logRetention(ctx)
 	}
@@ -209,9 +255,12 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		a.push = &push.Server{Sink: rec, Token: cfg.Token, Now: cfg.Now, Health: a.health, Types: a.checkTypes,
 			BodyLimit: cfg.PushBodyLimit, MaxConcurrent: cfg.MaxConcurrentPushes}
+		if cfg.NoStore {
+			a.push.Types = nil // no store to hold other types
+		}
 		// A body trickling in at a byte a second is cut off by
 		// ReadTimeout; idle keep-alives are closed by IdleTimeout.
-		srv = &http.Server{Handler: a.push.Handler(), ReadHeaderTimeout: min(10*time.Second, cfg.ReadTimeout),
+		srv = &http.Server{Handler: a.withRemoteWriteMetrics(a.push.Handler()), ReadHeaderTimeout: min(10*time.Second, cfg.ReadTimeout),
 			ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.ReadTimeout + 30*time.Second, IdleTimeout: cfg.IdleTimeout,
 			MaxHeaderBytes: 64 << 10}
 		go func() {
@@ -283,7 +332,8 @@ func (a *agent) forgetIdle() {
 // the import's JSON Lines, so `vigil import` can load them later.
 func (a *agent) close() error {
 	err := a.rec.Close()
-	if err == nil {
+	a.closeWriters() // after the Recorder's last flush, which forwards
+	if err == nil || a.cfg.NoStore {
 		return nil
 	}
 	left := a.rec.Unwritten()

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/url"
 	"os"
 	"runtime/debug"
 	"strconv"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
 	"github.com/vigil-metrics/vigil/collect/agent"
+	"github.com/vigil-metrics/vigil/collect/remotewrite"
 	"github.com/vigil-metrics/vigil/collect/scrape"
 	"github.com/vigil-metrics/vigil/collect/vtime"
 )
@@ -43,6 +45,11 @@ type options struct {
 	SeriesIdle      string
 	PushBodyLimit   int64
 	MaxPushes       int
+	RemoteWrite     []string
+	NoStore         bool
+	RWQueue         int
+	RWProtocol      string
+	RWFlushTimeout  string
 
 	retentionFromConfig string // where the config's retention: came from
 }
@@ -55,19 +62,34 @@ func New(use string, logger func() *slog.Logger, storePath func() (string, error
 	o := &options{}
 	cmd := &cobra.Command{
 		Use:   use,
-		Short: "Run the collection agent: host and GPU metrics, scrapes and pushes into a store",
+		Short: "Run the collection agent: host and GPU metrics, scrapes and pushes into a store or remote write",
 		Long: `Collect host metrics (CPU, memory, swap, disk, network, load; GPUs through
 NVML) every interval, scrape Prometheus endpoints, and take pushes over HTTP,
 writing everything into one store through a bounded buffer.
 
 SIGINT or SIGTERM flushes the buffer and exits 0. With --once, one round is
-collected (two readings 200 ms apart, so CPU percentages exist) and written.`,
+collected (two readings 200 ms apart, so CPU percentages exist) and written.
+
+--remote-write URL (repeatable) also sends everything collected to a
+Prometheus remote-write endpoint (protocol 2.0 where the receiver takes it,
+else 1.0): counters as cumulative totals, gauges as they are, histograms as
+<name>_count and <name>_sum totals, the service as the label service. Each
+URL has a queue of --remote-write-queue samples that drops the oldest when
+full; batches are retried with backoff on 5xx and 429. With --no-store the
+agent writes no store at all, only to the endpoints. The counters are in
+GET /metrics (vigil_agent_remote_write_*); see docs/remote-write.md.`,
 		Example: `  vigil collect --db /var/lib/vigil/host.db
   vigil collect --db host.db --scrape node=http://127.0.0.1:9100/metrics --listen 127.0.0.1:9091
-  vigil collect --db host.db --once`,
+  vigil collect --db host.db --once
+  vigil collect --db host.db --remote-write http://127.0.0.1:9090/api/v1/write
+  vigil collect --no-store --remote-write https://user:pass@prom.example/api/v1/write`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if storePath != nil {
+			if o.NoStore {
+				if cmd.Flags().Changed("db") {
+					return cli.Usagef("--db and --no-store: give one or the other")
+				}
+			} else if storePath != nil {
 				p, err := storePath()
 				if err != nil {
 					return err
@@ -119,6 +141,11 @@ collected (two readings 200 ms apart, so CPU percentages exist) and written.`,
 	f.StringVar(&o.SeriesIdle, "series-idle", "1h", "forget series (and pushed counter baselines) not seen for this long")
 	f.Int64Var(&o.PushBodyLimit, "push-body-limit", 16<<20, "largest push body, in bytes after decompression")
 	f.IntVar(&o.MaxPushes, "max-concurrent-pushes", 2, "push bodies read at once; more get 503 with Retry-After")
+	f.StringArrayVar(&o.RemoteWrite, "remote-write", nil, "also send what is collected to this Prometheus remote-write URL, e.g. http://127.0.0.1:9090/api/v1/write (repeatable)")
+	f.BoolVar(&o.NoStore, "no-store", false, "write no store, only to the --remote-write endpoints (needs one; --db and --retention do not apply)")
+	f.IntVar(&o.RWQueue, "remote-write-queue", 100000, "samples queued per remote-write URL; when full the oldest are dropped and counted")
+	f.StringVar(&o.RWProtocol, "remote-write-protocol", "auto", "remote-write protocol: auto (2.0, else 1.0), 1.0 or 2.0")
+	f.StringVar(&o.RWFlushTimeout, "remote-write-flush-timeout", "10s", "at shutdown, time allowed to send what is queued")
 	return cmd
 }
 
@@ -258,6 +285,9 @@ func (o *options) config() (agent.Config, error) {
 			return cfg, cli.Usagef("--token-file %s is empty", o.TokenFile)
 		}
 	}
+	if err := o.remoteWrite(&cfg); err != nil {
+		return cfg, err
+	}
 	if cfg.Host == "" {
 		h, err := os.Hostname()
 		if err != nil {
@@ -266,4 +296,37 @@ func (o *options) config() (agent.Config, error) {
 		cfg.Host = h
 	}
 	return cfg, nil
+}
+
+// remoteWrite checks the remote-write flags.
+func (o *options) remoteWrite(cfg *agent.Config) error {
+	if o.NoStore && len(o.RemoteWrite) == 0 {
+		return cli.Usagef("--no-store needs at least one --remote-write URL")
+	}
+	seen := map[string]bool{}
+	for _, raw := range o.RemoteWrite {
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return cli.Usagef("--remote-write %s: want an http:// or https:// URL with a host", remotewrite.Redact(raw))
+		}
+		if seen[raw] {
+			return cli.Usagef("--remote-write %s given twice", remotewrite.Redact(raw))
+		}
+		seen[raw] = true
+	}
+	if o.RWQueue <= 0 {
+		return cli.Usagef("--remote-write-queue must be positive")
+	}
+	switch o.RWProtocol {
+	case remotewrite.ProtocolAuto, remotewrite.ProtocolV1, remotewrite.ProtocolV2:
+	default:
+		return cli.Usagef("--remote-write-protocol %q: want auto, 1.0 or 2.0", o.RWProtocol)
+	}
+	d, err := vtime.ParseDuration(o.RWFlushTimeout)
+	if err != nil || d <= 0 {
+		return cli.Usagef("--remote-write-flush-timeout %q: want a positive duration like 10s", o.RWFlushTimeout)
+	}
+	cfg.RemoteWrite, cfg.NoStore = o.RemoteWrite, o.NoStore
+	cfg.RemoteWriteQueue, cfg.RemoteWriteProtocol, cfg.RemoteWriteFlushTimeout = o.RWQueue, o.RWProtocol, d
+	return nil
 }

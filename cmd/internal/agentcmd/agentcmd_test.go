@@ -2,9 +2,12 @@ package agentcmd
 
 import (
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -58,5 +61,75 @@ func TestRetentionNeedsAUnit(t *testing.T) {
 	err = run(t, dir, "--config", filepath.Join(dir, "missing.yaml"))
 	if cli.ExitCode(err) != 2 || !strings.Contains(err.Error(), "missing.yaml") {
 		t.Errorf("missing --config: %v", err)
+	}
+}
+
+func runNoDB(t *testing.T, args ...string) error {
+	t.Helper()
+	cmd := New("vigil-agent", func() *slog.Logger { return slog.New(slog.DiscardHandler) }, nil, "test")
+	cmd.Flags().String("config", "", "")
+	cmd.SetArgs(append([]string{"--once", "--gpu", "off", "--host", "h"}, args...))
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	return cmd.Execute()
+}
+
+// The remote-write flags are checked up front, as usage errors that show
+// no credentials.
+func TestRemoteWriteFlags(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--no-store"}, "--no-store needs at least one --remote-write URL"},
+		{[]string{"--remote-write", "ftp://alice:s3cret@x/w"}, "--remote-write ftp://xxxxx@x/w: want an http:// or https:// URL with a host"},
+		{[]string{"--remote-write", "http://a/w", "--remote-write", "http://a/w"}, "--remote-write http://a/w given twice"},
+		{[]string{"--remote-write", "http://a/w", "--remote-write-protocol", "3.0"}, `--remote-write-protocol "3.0": want auto, 1.0 or 2.0`},
+		{[]string{"--remote-write", "http://a/w", "--remote-write-queue", "0"}, "--remote-write-queue must be positive"},
+		{[]string{"--remote-write", "http://a/w", "--remote-write-flush-timeout", "x"}, `--remote-write-flush-timeout "x": want a positive duration like 10s`},
+	} {
+		err := runNoDB(t, c.args...)
+		if cli.ExitCode(err) != 2 || err.Error() != c.want {
+			t.Errorf("%v: %v (exit %d), want %q", c.args, err, cli.ExitCode(err), c.want)
+		}
+	}
+	err := run(t, dir, "--no-store", "--remote-write", "http://a/w")
+	if cli.ExitCode(err) != 2 || err.Error() != "--db and --no-store: give one or the other" {
+		t.Errorf("--db with --no-store: %v", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("usage errors left files: %v", entries)
+	}
+}
+
+// --no-store --once sends one round and writes no store, not even the
+// default ./vigil.db.
+func TestNoStoreOnce(t *testing.T) {
+	var mu sync.Mutex
+	n := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		n++
+		mu.Unlock()
+		if strings.Contains(r.Header.Get("Content-Type"), "v2") {
+			http.Error(w, "1.0 only", http.StatusUnsupportedMediaType)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	t.Chdir(dir)
+	if err := runNoDB(t, "--no-store", "--remote-write", srv.URL+"/api/v1/write"); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("--no-store left files: %v", entries)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if n != 2 { // 2.0 refused, then 1.0
+		t.Errorf("%d requests, want 2", n)
 	}
 }
