@@ -27,6 +27,7 @@ import (
 	"github.com/vigil-metrics/vigil/analyze/cache"
 	"github.com/vigil-metrics/vigil/analyze/metricpath"
 	"github.com/vigil-metrics/vigil/analyze/promsrc"
+	"github.com/vigil-metrics/vigil/collect/sources"
 	"github.com/vigil-metrics/vigil/collect/store"
 	"github.com/vigil-metrics/vigil/collect/vtime"
 )
@@ -108,7 +109,7 @@ func Open(ctx context.Context, stores []string, opt Options) (*DB, error) {
 	var remotes []*remoteSource
 	owner := map[string]string{} // store_id -> first path with it
 	for i, p := range stores {
-		if promsrc.IsURL(p) {
+		if sources.IsURL(p) {
 			c, err := promsrc.New(p, opt.Sources[p], opt.Timeout)
 			if err != nil {
 				return nil, err

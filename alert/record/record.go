@@ -36,7 +36,7 @@ import (
 	"github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/analyze"
 	"github.com/vigil-metrics/vigil/analyze/metricpath"
-	"github.com/vigil-metrics/vigil/analyze/promsrc"
+	"github.com/vigil-metrics/vigil/collect/sources"
 	"github.com/vigil-metrics/vigil/collect/store"
 	"github.com/vigil-metrics/vigil/collect/vtime"
 )
@@ -85,7 +85,7 @@ type sourceLabels interface {
 func (s storeLabels) LabelNames(ctx context.Context, metric string) ([]string, error) {
 	seen := map[string]bool{}
 	for _, p := range s.stores {
-		if promsrc.IsURL(p) {
+		if sources.IsURL(p) {
 			continue // the Querier's SourceLabelNames covers it
 		}
 		if err := labelNamesIn(ctx, p, metric, seen); err != nil {

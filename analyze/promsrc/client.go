@@ -29,12 +29,18 @@ import (
 
 	"github.com/prometheus/client_golang/api"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
-	pconfig "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 
 	"github.com/vigil-metrics/vigil/analyze/metricpath"
+	"github.com/vigil-metrics/vigil/collect/sources"
 	"github.com/vigil-metrics/vigil/collect/store"
 )
+
+// Config is a source's settings (the sources: section).
+type Config = sources.Config
+
+// BasicAuth is a source's user name and password.
+type BasicAuth = sources.BasicAuth
 
 // Client is one source. Not safe for concurrent use.
 type Client struct {
@@ -53,39 +59,13 @@ type Client struct {
 // New makes a client for the source at rawURL. timeout bounds each
 // request (0: none).
 func New(rawURL string, cfg Config, timeout time.Duration) (*Client, error) {
-	if err := CheckURL(rawURL); err != nil {
+	if err := sources.CheckURL(rawURL); err != nil {
 		return nil, err
 	}
-	cfg.defaults()
-	hc := pconfig.HTTPClientConfig{FollowRedirects: true, EnableHTTP2: true}
-	tok, err := secret(cfg.BearerTokenEnv, "")
+	cfg.Defaults()
+	rt, err := sources.RoundTripper(rawURL, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("source %s: bearer_token_env: %w", rawURL, err)
-	}
-	hc.BearerToken = pconfig.Secret(tok)
-	hc.BearerTokenFile = cfg.BearerTokenFile
-	if b := cfg.BasicAuth; b != nil {
-		pw, err := secret(b.PasswordEnv, "")
-		if err != nil {
-			return nil, fmt.Errorf("source %s: basic_auth: password_env: %w", rawURL, err)
-		}
-		hc.BasicAuth = &pconfig.BasicAuth{Username: b.Username, Password: pconfig.Secret(pw), PasswordFile: b.PasswordFile}
-	}
-	if len(cfg.Headers) > 0 {
-		h := map[string]pconfig.Header{}
-		for k, v := range cfg.Headers {
-			h[k] = pconfig.Header{Secrets: []pconfig.Secret{pconfig.Secret(v)}}
-		}
-		hc.HTTPHeaders = &pconfig.Headers{Headers: h}
-	}
-	hc.TLSConfig = pconfig.TLSConfig{CAFile: cfg.TLS.CAFile, CertFile: cfg.TLS.CertFile, KeyFile: cfg.TLS.KeyFile,
-		ServerName: cfg.TLS.ServerName, InsecureSkipVerify: cfg.TLS.InsecureSkipVerify}
-	if err := hc.Validate(); err != nil {
-		return nil, fmt.Errorf("source %s: %w", rawURL, err)
-	}
-	rt, err := pconfig.NewRoundTripperFromConfig(hc, "vigil")
-	if err != nil {
-		return nil, fmt.Errorf("source %s: %w", rawURL, err)
+		return nil, err
 	}
 	c, err := api.NewClient(api.Config{Address: rawURL, RoundTripper: rt})
 	if err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vigil-metrics/vigil/analyze/promsrc/promtest"
 )
 
 // vigil-agent --no-store --remote-write against a real Prometheus (with
@@ -88,4 +91,80 @@ func TestNoStoreRemoteWriteRealPrometheus(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// The credentials of a --remote-write URL come from the config's sources:
+// section (a password file here), never from the URL: a Prometheus behind
+// basic auth takes the samples, and the password is in no output. A URL
+// with credentials in it is refused before anything starts.
+func TestRemoteWriteCredentialsFromConfig(t *testing.T) {
+	dir := t.TempDir()
+	webCfg := filepath.Join(dir, "web.yml")
+	// bcrypt of "s3cret-pw" (cost 4).
+	os.WriteFile(webCfg, []byte("basic_auth_users:\n  vigil: $2a$04$CLrrTGj.8uc98D4vaJVb4uRKUQkvnIoVeILlXUqyEmXZgjcI1BzNG\n"), 0o644)
+	prom := promtest.Start(t, "", "--web.enable-remote-write-receiver", "--web.config.file="+webCfg)
+	pw := filepath.Join(dir, "pw")
+	os.WriteFile(pw, []byte("s3cret-pw\n"), 0o600)
+	write := prom.URL + "/api/v1/write"
+	conf := filepath.Join(dir, "vigil.yaml")
+	os.WriteFile(conf, []byte(fmt.Sprintf("sources:\n  %s:\n    basic_auth:\n      username: vigil\n      password_file: %s\n", write, pw)), 0o644)
+
+	r := start(t, "--config", conf, "--no-store", "--remote-write", write, "--listen", freeAddr(t),
+		"--interval", "1h", "--gpu", "off", "--host", "h1")
+	ts := time.Now().Add(-5*time.Second).UnixMilli() / 1000
+	body := fmt.Sprintf(`{"ts": %d, "name": "rw_auth_total", "type": "counter", "value": 7}`+"\n", ts)
+	resp, err := http.Post("http://"+r.addr+"/v1/metrics", "application/x-ndjson", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	r.term(t)
+	if strings.Contains(r.stderr.String(), "s3cret-pw") {
+		t.Errorf("the password is in the agent's output:\n%s", r.stderr)
+	}
+	q := prom.URL + "/api/v1/query?time=" + fmt.Sprint(ts) + "&query=" + url.QueryEscape("rw_auth_total")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		req, _ := http.NewRequest("GET", q, nil)
+		req.SetBasicAuth("vigil", "s3cret-pw")
+		got := ""
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			var out struct {
+				Data struct {
+					Result []struct {
+						Value [2]any `json:"value"`
+					} `json:"result"`
+				} `json:"data"`
+			}
+			if json.Unmarshal(b, &out) == nil && len(out.Data.Result) == 1 {
+				got, _ = out.Data.Result[0].Value[1].(string)
+			}
+		}
+		if got == "7" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("rw_auth_total = %q, want 7\nagent:\n%s", got, r.stderr)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	withPW := strings.Replace(write, "http://", "http://vigil:s3cret-pw@", 1)
+	out, err := exec.Command(agentBin, "--no-store", "--remote-write", withPW, "--once", "--gpu", "off").CombinedOutput()
+	if code := exitCode(err); code != 2 || !strings.Contains(string(out), "credentials in the URL") || strings.Contains(string(out), "s3cret-pw") {
+		t.Errorf("credentials in the URL: exit %d\n%s", code, out)
+	}
+}
+
+func exitCode(err error) int {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
 }

@@ -4,9 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"github.com/vigil-metrics/vigil/analyze"
-	"github.com/vigil-metrics/vigil/analyze/promsrc"
 	"github.com/vigil-metrics/vigil/cmd/internal/agentcmd"
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
+	"github.com/vigil-metrics/vigil/collect/sources"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -167,8 +167,8 @@ func (a *app) storePaths() ([]string, error) {
 				continue
 			}
 			matches := []string{part}
-			if promsrc.IsURL(part) {
-				if err := promsrc.CheckURL(part); err != nil {
+			if sources.IsURL(part) {
+				if err := sources.CheckURL(part); err != nil {
 					return nil, cli.Usagef("--db: %v", err)
 				}
 			} else if strings.ContainsAny(part, "*?[") {
@@ -229,8 +229,8 @@ func (a *app) storeFiles() ([]string, error) {
 		return nil, err
 	}
 	for _, p := range ps {
-		if promsrc.IsURL(p) {
-			return nil, cli.WithHint(cli.Usagef("--db %s: this command reads store files, not a Prometheus-compatible source", promsrc.Redact(p)),
+		if sources.IsURL(p) {
+			return nil, cli.WithHint(cli.Usagef("--db %s: this command reads store files, not a Prometheus-compatible source", sources.Redact(p)),
 				"query, evaluate, slo, budget, threshold tune and report read sources")
 		}
 	}
@@ -243,7 +243,7 @@ func (a *app) openStores(cmd *cobra.Command, stores []string, lockWait time.Dura
 	opt := analyze.Options{CacheDir: a.cfg.CacheDir, Logger: a.log, LockWait: lockWait}
 	hasURL := false
 	for _, s := range stores {
-		hasURL = hasURL || promsrc.IsURL(s)
+		hasURL = hasURL || sources.IsURL(s)
 	}
 	if hasURL {
 		if f := cmd.Flags().Lookup("timeout"); f != nil {
@@ -254,7 +254,7 @@ func (a *app) openStores(cmd *cobra.Command, stores []string, lockWait time.Dura
 			if err != nil {
 				return nil, cli.Usagef("read config %s: %v", file, err)
 			}
-			if opt.Sources, err = promsrc.ParseFile(file, data); err != nil {
+			if opt.Sources, err = sources.ParseFile(file, data); err != nil {
 				return nil, cli.Usagef("%v", err)
 			}
 		}

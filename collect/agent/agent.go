@@ -86,6 +86,10 @@ type Config struct {
 	// RemoteWriteFlushTimeout bounds sending what is queued at shutdown
 	// (default 10s); what is left is counted and logged.
 	RemoteWriteFlushTimeout time.Duration
+	// RemoteWriteTransports are the HTTP transports (credentials, headers,
+	// TLS) of the --remote-write URLs that have one (from the config's
+	// sources: section).
+	RemoteWriteTransports map[string]http.RoundTripper
 	// remoteWrite adjusts the writers' options (tests).
 	remoteWrite func(*remotewrite.Options)
 

@@ -16,7 +16,8 @@ import (
 func (a *agent) startWriters() error {
 	for _, u := range a.cfg.RemoteWrite {
 		opt := remotewrite.Options{URL: u, QueueSize: a.cfg.RemoteWriteQueue, Protocol: a.cfg.RemoteWriteProtocol,
-			Logger: a.log.With("component", "remote-write"), SeriesIdle: a.cfg.SeriesIdle, Now: a.cfg.Now}
+			Logger: a.log.With("component", "remote-write"), SeriesIdle: a.cfg.SeriesIdle, Now: a.cfg.Now,
+			Transport: a.cfg.RemoteWriteTransports[u]}
 		if a.cfg.remoteWrite != nil {
 			a.cfg.remoteWrite(&opt)
 		}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"os"
 	"runtime/debug"
@@ -23,10 +24,12 @@ import (
 	"github.com/vigil-metrics/vigil/collect/agent"
 	"github.com/vigil-metrics/vigil/collect/remotewrite"
 	"github.com/vigil-metrics/vigil/collect/scrape"
+	"github.com/vigil-metrics/vigil/collect/sources"
 	"github.com/vigil-metrics/vigil/collect/vtime"
 )
 
 type options struct {
+	endpoints       map[string]sources.Config // the config's sources: section
 	DB              string
 	Interval        string
 	Once            bool
@@ -82,7 +85,7 @@ GET /metrics (vigil_agent_remote_write_*); see docs/remote-write.md.`,
   vigil collect --db host.db --scrape node=http://127.0.0.1:9100/metrics --listen 127.0.0.1:9091
   vigil collect --db host.db --once
   vigil collect --db host.db --remote-write http://127.0.0.1:9090/api/v1/write
-  vigil collect --no-store --remote-write https://user:pass@prom.example/api/v1/write`,
+  vigil collect --no-store --remote-write https://mimir.example/api/v1/push   # credentials in sources:`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.NoStore {
@@ -96,10 +99,8 @@ GET /metrics (vigil_agent_remote_write_*); see docs/remote-write.md.`,
 				}
 				o.DB = p
 			}
-			if !cmd.Flags().Changed("retention") {
-				if err := o.retentionFromFile(cmd); err != nil {
-					return err
-				}
+			if err := o.fromFile(cmd, cmd.Flags().Changed("retention")); err != nil {
+				return err
 			}
 			cfg, err := o.config()
 			if err != nil {
@@ -171,9 +172,11 @@ func ParseRetention(s string) (time.Duration, error) {
 	return d, nil
 }
 
-// retentionFromFile takes retention: from the config file (--config, else
-// ./vigil.yaml if present), naming the place when it is wrong.
-func (o *options) retentionFromFile(cmd *cobra.Command) error {
+// fromFile takes retention: (unless retentionSet: the flag was given) and
+// sources: (the remote-write endpoints' credentials) from the config file
+// (--config, else ./vigil.yaml if present), naming the place when it is
+// wrong.
+func (o *options) fromFile(cmd *cobra.Command, retentionSet bool) error {
 	file := ""
 	if f := cmd.Flag("config"); f != nil {
 		file = f.Value.String()
@@ -196,9 +199,12 @@ func (o *options) retentionFromFile(cmd *cobra.Command) error {
 	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
 		return nil // the host CLI reports a config that is not a mapping
 	}
+	if o.endpoints, err = sources.ParseFile(file, b); err != nil {
+		return cli.Usagef("%v", err)
+	}
 	m := doc.Content[0]
 	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value != "retention" {
+		if m.Content[i].Value != "retention" || retentionSet {
 			continue
 		}
 		v := m.Content[i+1]
@@ -309,6 +315,11 @@ func (o *options) remoteWrite(cfg *agent.Config) error {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return cli.Usagef("--remote-write %s: want an http:// or https:// URL with a host", remotewrite.Redact(raw))
 		}
+		if u.User != nil {
+			// A command line is in the shell's history and in ps.
+			return cli.WithHint(cli.Usagef("--remote-write %s: credentials in the URL would be in your shell history and in ps", remotewrite.Redact(raw)),
+				"give them in the config's sources: section, keyed by the URL (basic_auth with password_env or password_file, bearer_token_env or bearer_token_file); see docs/remote-write.md")
+		}
 		if seen[raw] {
 			return cli.Usagef("--remote-write %s given twice", remotewrite.Redact(raw))
 		}
@@ -325,6 +336,20 @@ func (o *options) remoteWrite(cfg *agent.Config) error {
 	d, err := vtime.ParseDuration(o.RWFlushTimeout)
 	if err != nil || d <= 0 {
 		return cli.Usagef("--remote-write-flush-timeout %q: want a positive duration like 10s", o.RWFlushTimeout)
+	}
+	for _, raw := range o.RemoteWrite {
+		sc, ok := o.endpoints[raw]
+		if !ok {
+			continue
+		}
+		rt, err := sources.RoundTripper(raw, sc)
+		if err != nil {
+			return cli.Usagef("%v", err)
+		}
+		if cfg.RemoteWriteTransports == nil {
+			cfg.RemoteWriteTransports = map[string]http.RoundTripper{}
+		}
+		cfg.RemoteWriteTransports[raw] = rt
 	}
 	cfg.RemoteWrite, cfg.NoStore = o.RemoteWrite, o.NoStore
 	cfg.RemoteWriteQueue, cfg.RemoteWriteProtocol, cfg.RemoteWriteFlushTimeout = o.RWQueue, o.RWProtocol, d

@@ -1,14 +1,22 @@
-package promsrc
+// Package sources reads the config file's sources: section: for each
+// Prometheus-compatible URL, the credentials, headers and TLS settings of
+// the requests to it (analyze/promsrc reads from such URLs, the agent's
+// remote write sends to them), and settings of the read side. Secrets come
+// from the environment or files, never from the URL, and no message prints
+// them. It links no DuckDB, so the agent can use it.
+package sources
 
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"sort"
 	"strings"
 	"time"
 
+	pconfig "github.com/prometheus/common/config"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vigil-metrics/vigil/collect/store"
@@ -56,7 +64,8 @@ type BasicAuth struct {
 	PasswordFile string `yaml:"password_file"`
 }
 
-func (c *Config) defaults() {
+// Defaults fills in what the section leaves out.
+func (c *Config) Defaults() {
 	if c.MaxSamplesPerRequest <= 0 {
 		c.MaxSamplesPerRequest = 1_000_000
 	}
@@ -241,4 +250,43 @@ func secret(env, file string) (string, error) {
 		return strings.TrimSpace(string(b)), nil
 	}
 	return "", nil
+}
+
+// RoundTripper is the HTTP transport of cfg's credentials, headers and
+// TLS for requests to rawURL (the remote-write endpoints' too). Secrets
+// are read now, from the environment or files; messages name where, never
+// what.
+func RoundTripper(rawURL string, cfg Config) (http.RoundTripper, error) {
+	rawURL = Redact(rawURL)
+	hc := pconfig.HTTPClientConfig{FollowRedirects: true, EnableHTTP2: true}
+	tok, err := secret(cfg.BearerTokenEnv, "")
+	if err != nil {
+		return nil, fmt.Errorf("source %s: bearer_token_env: %w", rawURL, err)
+	}
+	hc.BearerToken = pconfig.Secret(tok)
+	hc.BearerTokenFile = cfg.BearerTokenFile
+	if b := cfg.BasicAuth; b != nil {
+		pw, err := secret(b.PasswordEnv, "")
+		if err != nil {
+			return nil, fmt.Errorf("source %s: basic_auth: password_env: %w", rawURL, err)
+		}
+		hc.BasicAuth = &pconfig.BasicAuth{Username: b.Username, Password: pconfig.Secret(pw), PasswordFile: b.PasswordFile}
+	}
+	if len(cfg.Headers) > 0 {
+		h := map[string]pconfig.Header{}
+		for k, v := range cfg.Headers {
+			h[k] = pconfig.Header{Secrets: []pconfig.Secret{pconfig.Secret(v)}}
+		}
+		hc.HTTPHeaders = &pconfig.Headers{Headers: h}
+	}
+	hc.TLSConfig = pconfig.TLSConfig{CAFile: cfg.TLS.CAFile, CertFile: cfg.TLS.CertFile, KeyFile: cfg.TLS.KeyFile,
+		ServerName: cfg.TLS.ServerName, InsecureSkipVerify: cfg.TLS.InsecureSkipVerify}
+	if err := hc.Validate(); err != nil {
+		return nil, fmt.Errorf("source %s: %w", rawURL, err)
+	}
+	rt, err := pconfig.NewRoundTripperFromConfig(hc, "vigil")
+	if err != nil {
+		return nil, fmt.Errorf("source %s: %w", rawURL, err)
+	}
+	return rt, nil
 }
