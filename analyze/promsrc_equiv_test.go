@@ -156,3 +156,60 @@ func sameResults(a, b []analyze.Result) bool {
 	}
 	return true
 }
+
+// A store and a source given together unite as two stores do: host c's
+// samples in Prometheus and everything else in a store answer as the
+// store holding all of them (for the aggregations that do not depend on
+// the order rows are added in; a float sum over two stores may differ in
+// its last bits, as over two store files).
+func TestStoreAndSourceUnite(t *testing.T) {
+	var inProm, inStore []promtest.Series
+	for _, s := range promtest.FixtureSeries() {
+		if s.Labels["host"] == "c" || s.Labels["host"] == "b" && s.Name == "req_total" {
+			inProm = append(inProm, s)
+		} else {
+			inStore = append(inStore, s)
+		}
+	}
+	om, _ := promtest.Fixture(inProm)
+	srv := promtest.Start(t, promtest.Blocks(t, om))
+	_, jsonl := promtest.Fixture(inStore)
+	part := filepath.Join(t.TempDir(), "part.db")
+	st, err := store.Open(context.Background(), part, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ingest.Import(context.Background(), st, []ingest.Source{{Name: "part.jsonl", R: strings.NewReader(jsonl), Format: ingest.JSONL}}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	ctx := context.Background()
+	all, err := analyze.Open(ctx, []string{equivStore(t)}, analyze.Options{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer all.Close()
+	both, err := analyze.Open(ctx, []string{part, srv.URL}, analyze.Options{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer both.Close()
+	for _, p := range []string{"cpu.max by (dc)", "cpu.min", "cpu.count by (dc)", "cpu.p99", "cpu.last by (host)", "cpu.count_le(3)",
+		"req_total.increase by (host)", "req_total.count", `req_total{host="b"}.increase / req_total.increase`} {
+		e, _ := metricpath.Parse(p)
+		for _, w := range []time.Duration{5 * time.Minute, 6 * time.Hour} {
+			win := analyze.Window{At: time.UnixMilli(equivBase), Length: w}
+			want, err := all.Eval(ctx, e, win)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := both.Eval(ctx, e, win)
+			if err != nil {
+				t.Fatalf("%s: %v", p, err)
+			}
+			if !sameResults(want, got) || len(want) == 0 {
+				t.Errorf("%s over %s: store and source give\n%v\none store gives\n%v", p, w, got, want)
+			}
+		}
+	}
+}
