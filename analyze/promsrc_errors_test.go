@@ -2,6 +2,13 @@ package analyze_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -192,5 +199,58 @@ func TestPrometheusSourceErrors(t *testing.T) {
 	check("userinfo", err, "credentials in the URL", "sources:")
 	if err != nil && strings.Contains(err.Error(), "pw-in-url") {
 		t.Errorf("the password is in the error: %v", err)
+	}
+}
+
+// A source served over TLS with a certificate of its own CA: trusted
+// through sources: tls.ca_file, refused without it.
+func TestPrometheusSourceTLS(t *testing.T) {
+	dir := t.TempDir()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "vigil test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
+	web := filepath.Join(dir, "web.yml")
+	os.WriteFile(web, []byte("tls_server_config:\n  cert_file: "+cert+"\n  key_file: "+keyFile+"\n"), 0o644)
+	om, _ := equivFixture()
+	srv := promtest.Start(t, promtest.Blocks(t, om), "--web.config.file="+web)
+	if !strings.HasPrefix(srv.URL, "https://") {
+		t.Fatalf("not served over TLS: %s", srv.URL)
+	}
+	ctx := context.Background()
+	e, _ := metricpath.Parse("cpu.max")
+	w := analyze.Window{At: time.UnixMilli(equivBase), Length: time.Hour}
+	eval := func(cfg promsrc.Config) ([]analyze.Result, error) {
+		db, err := analyze.Open(ctx, []string{srv.URL}, analyze.Options{Sources: map[string]promsrc.Config{srv.URL: cfg}})
+		if err != nil {
+			return nil, err
+		}
+		defer db.Close()
+		return db.Eval(ctx, e, w)
+	}
+	_, err = eval(promsrc.Config{})
+	if err == nil || !strings.Contains(err.Error(), "source "+srv.URL) || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("an unknown CA: %v", err)
+	}
+	var cfg promsrc.Config
+	cfg.TLS.CAFile = cert
+	rs, err := eval(cfg)
+	if err != nil || len(rs) != 1 {
+		t.Errorf("with ca_file: %v %v", rs, err)
 	}
 }

@@ -6,6 +6,7 @@ package promtest
 
 import (
 	"bytes"
+	"crypto/tls"
 	"fmt"
 	"math"
 	"net"
@@ -94,14 +95,21 @@ func Start(t testing.TB, dataDir string, flags ...string) *Server {
 	go func() { p.Wait(); close(exited) }()
 	t.Cleanup(func() { p.Process.Kill(); <-exited })
 	s := &Server{URL: "http://" + addr, logs: logs}
+	// A --web.config.file with tls_server_config serves https: the probe
+	// trusts any certificate (the tests check the client's trust).
+	probe := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		resp, err := http.Get(s.URL + "/-/ready")
+		resp, err := probe.Get(s.URL + "/-/ready")
 		if err == nil {
 			resp.Body.Close()
 			// 401: up, behind its own basic auth (--web.config.file).
 			if resp.StatusCode == 200 || resp.StatusCode == 401 {
 				return s
+			}
+			if resp.StatusCode == 400 && strings.HasPrefix(s.URL, "http:") {
+				s.URL = "https:" + strings.TrimPrefix(s.URL, "http:") // "an HTTP request to an HTTPS server"
+				continue
 			}
 		}
 		if time.Now().After(deadline) {
