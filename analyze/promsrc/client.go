@@ -515,9 +515,9 @@ func (c *Client) wrap(err error, what string) error {
 		}
 		return fmt.Errorf("source %s:%s: %s", c.URL, what, msg)
 	case errors.As(err, &ne) && ne.Op == "dial":
-		return fmt.Errorf("source %s:%s: cannot reach the server: %v", c.URL, what, ne.Err)
+		return fmt.Errorf("source %s:%s: cannot reach the server: %w", c.URL, what, ne.Err)
 	case errors.As(err, &ue):
-		return fmt.Errorf("source %s:%s: %v", c.URL, what, ue.Err)
+		return fmt.Errorf("source %s:%s: %w", c.URL, what, ue.Err)
 	}
 	return fmt.Errorf("source %s:%s: %w", c.URL, what, err)
 }

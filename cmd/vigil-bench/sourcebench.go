@@ -114,7 +114,7 @@ func writeSourceFiles(omPath, jlPath string, steps int) error {
 	}
 	defer jl.Close()
 	ow, jw := bufio.NewWriterSize(om, 1<<20), bufio.NewWriterSize(jl, 1<<20)
-	ow.WriteString("# TYPE bench_value gauge\n")
+	fmt.Fprint(ow, "# TYPE bench_value gauge\n")
 	first := end.Add(-time.Duration(steps-1) * sourceStep).Unix()
 	// OpenMetrics wants each series' samples together; JSON Lines go in
 	// time order, as scrapes append them.
@@ -128,7 +128,7 @@ func writeSourceFiles(omPath, jlPath string, steps int) error {
 			fmt.Fprintf(jw, `{"ts":%d,"name":"bench_value","type":"gauge","value":%s,"labels":{"series":"%d"}}`+"\n", first+int64(i)*10, sourceValue(s, i), s)
 		}
 	}
-	ow.WriteString("# EOF\n")
+	fmt.Fprint(ow, "# EOF\n")
 	if err := ow.Flush(); err != nil {
 		return err
 	}
@@ -158,7 +158,7 @@ func startPrometheus(bin, dir, data string) (string, func(), error) {
 	if err := p.Start(); err != nil {
 		return "", nil, err
 	}
-	stop := func() { p.Process.Kill(); p.Wait() }
+	stop := func() { p.Process.Kill(); _ = p.Wait() } // killed: its status says nothing
 	url := "http://" + addr
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		if resp, err := http.Get(url + "/-/ready"); err == nil {

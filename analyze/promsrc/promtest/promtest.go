@@ -92,7 +92,7 @@ func Start(t testing.TB, dataDir string, flags ...string) *Server {
 		t.Fatal(err)
 	}
 	exited := make(chan struct{})
-	go func() { p.Wait(); close(exited) }()
+	go func() { _ = p.Wait(); close(exited) }() // killed at the end: its status says nothing
 	t.Cleanup(func() { p.Process.Kill(); <-exited })
 	s := &Server{URL: "http://" + addr, logs: logs}
 	// A --web.config.file with tls_server_config serves https: the probe
