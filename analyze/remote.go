@@ -266,17 +266,25 @@ func (d *DB) loadSelector(ctx context.Context, s *metricpath.Selector, lo, hi in
 		if q == "" {
 			q = promsrc.Selector(s.Name, nil)
 		}
-		series, err := r.client.Raw(ctx, s.Name, q, typ, want.lo, want.hi)
+		// The name's rows go first, then each chunk's as it arrives: a
+		// failure leaves the name marked not loaded, so it is asked again.
+		delete(r.loaded, s.Name)
+		if err := d.deleteRows(ctx, r, s.Name); err != nil {
+			return err
+		}
+		n := 0
+		err = r.client.Raw(ctx, s.Name, q, typ, want.lo, want.hi, func(series []promsrc.Series) error {
+			n += len(series)
+			return d.appendRows(ctx, r, s.Name, typ, series)
+		})
 		if err != nil {
+			d.forgetAnswers()
 			return err
 		}
 		want.typ = typ
-		if err := d.replaceRows(ctx, r, s.Name, typ, series); err != nil {
-			return err
-		}
 		r.loaded[s.Name] = want
 		changed = true
-		d.opt.Logger.Debug("loaded from source", "source", r.client.URL, "metric", s.Name, "series", len(series),
+		d.opt.Logger.Debug("loaded from source", "source", r.client.URL, "metric", s.Name, "series_chunks", n,
 			"from", want.lo, "to", want.hi, "dropped_non_finite", r.client.Dropped())
 	}
 	if changed {
@@ -285,15 +293,22 @@ func (d *DB) loadSelector(ctx context.Context, s *metricpath.Selector, lo, hi in
 	return nil
 }
 
-// replaceRows puts series in source r's catalog in place of the name's
-// rows there.
-func (d *DB) replaceRows(ctx context.Context, r *remoteSource, name string, typ store.Type, series []promsrc.Series) error {
-	cat := quoteIdent("c" + strconv.Itoa(r.idx))
-	if ids := r.byName[name]; len(ids) > 0 {
-		if _, err := d.conn.ExecContext(ctx, "DELETE FROM "+cat+".main.samples WHERE series_id IN (SELECT id FROM "+cat+".main.series WHERE name = $1)", name); err != nil {
-			return fmt.Errorf("source %s: %w", r.client.URL, err)
-		}
+// deleteRows deletes the samples of the name's series from source r's
+// catalog.
+func (d *DB) deleteRows(ctx context.Context, r *remoteSource, name string) error {
+	if len(r.byName[name]) == 0 {
+		return nil
 	}
+	cat := quoteIdent("c" + strconv.Itoa(r.idx))
+	if _, err := d.conn.ExecContext(ctx, "DELETE FROM "+cat+".main.samples WHERE series_id IN (SELECT id FROM "+cat+".main.series WHERE name = $1)", name); err != nil {
+		return fmt.Errorf("source %s: %w", r.client.URL, err)
+	}
+	return nil
+}
+
+// appendRows appends one chunk of the name's samples (later than every
+// row of the name there) to source r's catalog, adding its new series.
+func (d *DB) appendRows(ctx context.Context, r *remoteSource, name string, typ store.Type, series []promsrc.Series) error {
 	var newSeries []int
 	ids := make([]int64, len(series))
 	for i, s := range series {

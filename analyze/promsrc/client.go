@@ -225,121 +225,178 @@ func Selector(name string, ms []metricpath.Matcher) string {
 func promDuration(ms int64) string { return strconv.FormatInt(ms, 10) + "ms" }
 
 // Raw fetches the samples of sel (a PromQL selector of metric name, of
-// store type typ) in (lo, hi] (unix ms). Counters come as increments, as
-// a store keeps them: each sample's difference from the series' previous
+// store type typ) in (lo, hi] (unix ms) and hands them to emit one time
+// chunk at a time, in time order, so that a long window never sits whole
+// in memory: each call's series are sorted by labels, and all its samples
+// are later than the previous call's. Counters come as increments, as a
+// store keeps them: each sample's difference from the series' previous
 // sample (its value after a reset), the first sample in the window
 // against the last one at or before lo (within CounterLookback), a
 // series' first sample ever only a baseline. A counter with two samples
 // at or before lo has increments before the window in a store, which
 // makes it exist there (a window with none of its samples counts 0, not
 // "no data"): such a series gets a zero increment at lo, outside every
-// window that starts at lo or later, to say so.
-func (c *Client) Raw(ctx context.Context, name, sel string, typ store.Type, lo, hi int64) ([]Series, error) {
-	raw, err := c.fetch(ctx, name, sel, lo, hi)
-	if err != nil {
-		return nil, err
+// window that starts at lo or later, to say so (in the first call).
+func (c *Client) Raw(ctx context.Context, name, sel string, typ store.Type, lo, hi int64, emit func([]Series) error) error {
+	type last struct {
+		v     float64
+		known bool
 	}
-	if typ != store.Counter {
-		return raw, nil
-	}
-	look := promDuration(c.cfg.CounterLookback.Milliseconds())
-	labelsByKey := map[string]map[string]string{}
-	before := func(fn string) (map[string]float64, error) {
-		v, err := c.query(ctx, fmt.Sprintf("%s(%s[%s])", fn, sel, look), lo)
+	var state map[string]last
+	var first []Series // the markers, sent with the first chunk
+	if typ == store.Counter {
+		prev, counts, labels, err := c.before(ctx, name, sel, lo)
 		if err != nil {
-			return nil, c.wrap(err, "read the samples before the window of "+name)
+			return err
+		}
+		state = make(map[string]last, len(prev))
+		for k, v := range prev {
+			state[k] = last{v, true}
+		}
+		for k, n := range counts {
+			if n >= 2 {
+				first = append(first, Series{Labels: labels[k], TS: []int64{lo}, Values: []float64{0}})
+			}
+		}
+	}
+	sent := false
+	return c.fetch(ctx, name, sel, lo, hi, func(got []Series) error {
+		if typ == store.Counter {
+			for i := range got {
+				sr := &got[i]
+				k := store.CanonicalLabels(sr.Labels)
+				st := state[k]
+				ts, vs := sr.TS[:0], sr.Values[:0]
+				for j := range sr.TS {
+					v := sr.Values[j]
+					if st.known {
+						inc := v - st.v
+						if v < st.v {
+							inc = v // a reset: the counter restarted from zero
+						}
+						ts, vs = append(ts, sr.TS[j]), append(vs, inc)
+					}
+					st = last{v, true}
+				}
+				sr.TS, sr.Values = ts, vs
+				state[k] = st
+			}
+		}
+		if !sent {
+			sent = true
+			got = mergeFirst(first, got)
+		}
+		return emit(got)
+	})
+}
+
+// mergeFirst puts the markers (one sample at lo each) before the samples
+// of their series in the first chunk, adding the series that have none.
+func mergeFirst(markers, got []Series) []Series {
+	if len(markers) == 0 {
+		return got
+	}
+	idx := map[string]int{}
+	for i := range got {
+		idx[store.CanonicalLabels(got[i].Labels)] = i
+	}
+	for _, m := range markers {
+		if i, ok := idx[store.CanonicalLabels(m.Labels)]; ok {
+			got[i].TS = append(m.TS, got[i].TS...)
+			got[i].Values = append(m.Values, got[i].Values...)
+			continue
+		}
+		got = append(got, m)
+	}
+	sortSeries(got)
+	return got
+}
+
+// concat joins two consecutive time ranges' series: b's samples follow
+// a's in the series they share.
+func concat(a, b []Series) []Series {
+	idx := map[string]int{}
+	for i := range a {
+		idx[store.CanonicalLabels(a[i].Labels)] = i
+	}
+	for _, sr := range b {
+		if i, ok := idx[store.CanonicalLabels(sr.Labels)]; ok {
+			a[i].TS = append(a[i].TS, sr.TS...)
+			a[i].Values = append(a[i].Values, sr.Values...)
+			continue
+		}
+		a = append(a, sr)
+	}
+	return a
+}
+
+func sortSeries(ss []Series) {
+	sort.Slice(ss, func(i, j int) bool {
+		return store.CanonicalLabels(ss[i].Labels) < store.CanonicalLabels(ss[j].Labels)
+	})
+}
+
+// before reads, at lo, each series' last sample within CounterLookback
+// and how many there are, with their labels, keyed by canonical labels.
+// A selector whose lookback is over the server's sample limit is asked
+// again over a quarter of it, down to five minutes.
+func (c *Client) before(ctx context.Context, name, sel string, lo int64) (prev, counts map[string]float64, labels map[string]map[string]string, err error) {
+	labels = map[string]map[string]string{}
+	ask := func(fn string, look int64) (map[string]float64, error) {
+		v, err := c.query(ctx, fmt.Sprintf("%s(%s[%s])", fn, sel, promDuration(look)), lo)
+		if err != nil {
+			return nil, err
 		}
 		out := map[string]float64{}
 		if vec, ok := v.(model.Vector); ok {
 			for _, s := range vec {
 				ls := labelsOf(s.Metric)
 				k := store.CanonicalLabels(ls)
-				out[k], labelsByKey[k] = float64(s.Value), ls
+				out[k], labels[k] = float64(s.Value), ls
 			}
 		}
 		return out, nil
 	}
-	prev, err := before("last_over_time")
+	for look := c.cfg.CounterLookback.Milliseconds(); ; look /= 4 {
+		if prev, err = ask("last_over_time", look); err == nil {
+			counts, err = ask("count_over_time", look)
+		}
+		if err == nil || !tooManySamples(err) || look/4 < 5*60_000 {
+			break
+		}
+	}
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, c.wrap(err, "read the samples before the window of "+name)
 	}
-	counts, err := before("count_over_time")
-	if err != nil {
-		return nil, err
-	}
-	byKey := map[string]int{}
-	for i := range raw {
-		byKey[store.CanonicalLabels(raw[i].Labels)] = i
-	}
-	for k, n := range counts {
-		if _, ok := byKey[k]; !ok && n >= 2 {
-			byKey[k] = len(raw)
-			raw = append(raw, Series{Labels: labelsByKey[k]})
-		}
-	}
-	for i := range raw {
-		s := &raw[i]
-		k := store.CanonicalLabels(s.Labels)
-		p, known := prev[k]
-		ts, vs := make([]int64, 0, len(s.TS)+1), make([]float64, 0, len(s.TS)+1)
-		if counts[k] >= 2 {
-			ts, vs = append(ts, lo), append(vs, 0)
-		}
-		for j := range s.TS {
-			v := s.Values[j]
-			if known {
-				inc := v - p
-				if v < p {
-					inc = v // a reset: the counter restarted from zero
-				}
-				ts, vs = append(ts, s.TS[j]), append(vs, inc)
-			}
-			p, known = v, true
-		}
-		s.TS, s.Values = ts, vs
-	}
-	sort.Slice(raw, func(i, j int) bool {
-		return store.CanonicalLabels(raw[i].Labels) < store.CanonicalLabels(raw[j].Labels)
-	})
-	return raw, nil
+	return prev, counts, labels, nil
 }
 
-// fetch reads the raw samples of sel in (from, to], in chunks of time:
-// sized from the last chunk's density to MaxSamplesPerRequest, halved
-// when the server refuses one as over its sample limit.
-func (c *Client) fetch(ctx context.Context, name, sel string, from, to int64) ([]Series, error) {
-	byKey := map[string]int{}
-	var out []Series
+// fetch reads the raw samples of sel in (from, to] and hands them to emit
+// a chunk of time at a time, each chunk's series sorted by labels: chunks
+// sized from the last one's density to MaxSamplesPerRequest, halved when
+// the server refuses one as over its sample limit.
+func (c *Client) fetch(ctx context.Context, name, sel string, from, to int64, emit func([]Series) error) error {
+	const maxChunk = 31 * 24 * 3600_000
 	chunk := int64(6 * time.Hour / time.Millisecond)
 	for s := from; s < to; {
 		e := min(s+chunk, to)
 		got, n, err := c.chunk(ctx, name, sel, s, e)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		for _, g := range got {
-			k := store.CanonicalLabels(g.Labels)
-			i, ok := byKey[k]
-			if !ok {
-				i = len(out)
-				byKey[k] = i
-				out = append(out, Series{Labels: g.Labels})
-			}
-			out[i].TS = append(out[i].TS, g.TS...)
-			out[i].Values = append(out[i].Values, g.Values...)
+		sortSeries(got)
+		if err := emit(got); err != nil {
+			return err
 		}
 		// Size the next chunk to the density of this one.
 		if n > 0 {
-			chunk = max(60_000, min(int64(float64(e-s)*float64(c.cfg.MaxSamplesPerRequest)/float64(n)*0.9), 31*24*3600_000))
+			chunk = max(60_000, min(int64(float64(e-s)*float64(c.cfg.MaxSamplesPerRequest)/float64(n)*0.9), maxChunk))
 		} else {
-			chunk *= 4
+			chunk = min(chunk*4, maxChunk)
 		}
 		s = e
 	}
-	sort.Slice(out, func(i, j int) bool {
-		return store.CanonicalLabels(out[i].Labels) < store.CanonicalLabels(out[j].Labels)
-	})
-	return out, nil
+	return nil
 }
 
 // chunk reads (s, e]; it halves the range while the server refuses it as
@@ -357,7 +414,7 @@ func (c *Client) chunk(ctx context.Context, name, sel string, s, e int64) ([]Ser
 			if err != nil {
 				return nil, 0, err
 			}
-			return append(a, b...), na + nb, nil
+			return concat(a, b), na + nb, nil
 		}
 		if tooManySamples(err) {
 			return nil, 0, fmt.Errorf("source %s: %s over %s: %w (even a minute of this selector is over the server's sample limit: narrow the selector to fewer series or the window, or raise the server's --query.max-samples)",

@@ -50,7 +50,7 @@ func TestClientSendsCredentials(t *testing.T) {
 		if err != nil || typ != store.Gauge {
 			t.Fatalf("type: %v %v", typ, err)
 		}
-		_, err = cl.Raw(context.Background(), "up", Selector("up", nil), store.Gauge, 0, 60_000)
+		err = cl.Raw(context.Background(), "up", Selector("up", nil), store.Gauge, 0, 60_000, func([]Series) error { return nil })
 		if err == nil || !strings.Contains(err.Error(), "401") || !strings.Contains(err.Error(), "token expired") ||
 			!strings.Contains(err.Error(), "check the credentials in sources:") {
 			t.Errorf("error %v", err)

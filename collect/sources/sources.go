@@ -40,7 +40,7 @@ type Config struct {
 		InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
 	} `yaml:"tls"`
 	// MaxSamplesPerRequest bounds the samples vigil asks for in one
-	// request (default 1000000): a long window is fetched in time chunks
+	// request (default 250000): a long window is fetched in time chunks
 	// sized to it, and halved further when the server refuses a chunk as
 	// over its own limit.
 	MaxSamplesPerRequest int `yaml:"max_samples_per_request"`
@@ -67,7 +67,7 @@ type BasicAuth struct {
 // Defaults fills in what the section leaves out.
 func (c *Config) Defaults() {
 	if c.MaxSamplesPerRequest <= 0 {
-		c.MaxSamplesPerRequest = 1_000_000
+		c.MaxSamplesPerRequest = 250_000
 	}
 	if c.CounterLookback <= 0 {
 		c.CounterLookback = 24 * time.Hour
