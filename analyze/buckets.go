@@ -475,6 +475,14 @@ func (d *DB) cells(ctx context.Context, qname string, set, start, end, b int64, 
 	if err := d.oneThread(ctx, qname == "buckets_sum" || qname == "buckets_avg"); err != nil {
 		return nil, err
 	}
+	if len(d.Stores) > 1 && (qname == "buckets_sum" || qname == "buckets_avg") {
+		out, err := d.cellsByStore(ctx, qname == "buckets_avg", start, end, b, set, m, ng)
+		if err != nil {
+			return nil, err
+		}
+		d.keepCells(k, out)
+		return out, nil
+	}
 	st, err := d.stmt(ctx, qname)
 	if err != nil {
 		return nil, err
@@ -504,6 +512,11 @@ func (d *DB) cells(ctx context.Context, qname string, set, start, end, b int64, 
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
+	d.keepCells(k, out)
+	return out, nil
+}
+
+func (d *DB) keepCells(k cellKey, out []cell) {
 	if len(out) <= maxCells {
 		if d.memo.cellCount+len(out) > maxCells {
 			clear(d.memo.cells)
@@ -512,7 +525,6 @@ func (d *DB) cells(ctx context.Context, qname string, set, start, end, b int64, 
 		d.memo.cells[k] = out
 		d.memo.cellCount += len(out)
 	}
-	return out, nil
 }
 
 // maxCells bounds the bucket answers kept, in cells (32 bytes each): past

@@ -771,7 +771,16 @@ func (d *DB) aggregate(ctx context.Context, agg metricpath.Agg, start, end int64
 		return vals, nil
 	}
 	args = append(args, set) // every query over the selection takes its id last
-	vals, err := d.runAgg(ctx, qname, args, selStore, selID, selGrp)
+	var vals map[int]groupValue
+	var err error
+	switch {
+	case len(d.Stores) > 1 && (qname == "agg_sum" || qname == "agg_avg"):
+		vals, err = d.sumByStore(ctx, args, qname == "agg_avg")
+	case len(d.Stores) > 1 && qname == "agg_stddev_pop":
+		vals, err = d.stddevByStore(ctx, args)
+	default:
+		vals, err = d.runAgg(ctx, qname, args, selStore, selID, selGrp)
+	}
 	if err != nil && isOutOfRange(err) && agg.Kind == metricpath.Stddev {
 		vals, err = d.scaled(ctx, qname, args, selStore, selID, selGrp)
 	} else if err == nil && (qname == "agg_avg" || qname == "agg_sum") {

@@ -160,8 +160,9 @@ func sameResults(a, b []analyze.Result) bool {
 // A store and a source given together unite as two stores do: host c's
 // samples in Prometheus and everything else in a store answer as the
 // store holding all of them (for the aggregations that do not depend on
-// the order rows are added in; a float sum over two stores may differ in
-// its last bits, as over two store files).
+// the order rows are added in: a float sum over two stores adds each
+// store's sum, which may differ in its last bits from one store's sum of
+// every row, as over two store files).
 func TestStoreAndSourceUnite(t *testing.T) {
 	var inProm, inStore []promtest.Series
 	for _, s := range promtest.FixtureSeries() {
