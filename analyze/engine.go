@@ -741,7 +741,7 @@ func (d *DB) aggregate(ctx context.Context, agg metricpath.Agg, start, end int64
 			for _, g := range selGrp {
 				groups = max(groups, int(g)+1)
 			}
-			vals, ok, err := d.groupValues(ctx, start, end, set, groups)
+			vals, ok, err := d.keptGroupValues(ctx, start, end, set, groups)
 			if err != nil {
 				return nil, err
 			}

@@ -50,6 +50,15 @@ type memo struct {
 	values     map[cellKey][][]float64   // buckets_values answers (buckets.go), read-only once kept
 	valuesSize int                       // words they hold
 	oneThread  bool                      // SET threads = 1 is in force
+	// evalVals is the last selection's values read for a percentile
+	// (agg_values, by group), so that the other percentiles of the same
+	// path and window (a report's p50, p90, p95, p99) select from them
+	// instead of reading them again. Selection reorders a group's values
+	// but keeps them, so they stay good for any quantile.
+	evalVals struct {
+		set, start, end int64
+		vals            [][]float64
+	}
 }
 
 // maxSelRows bounds the selection table: past it, the kept selections
@@ -193,6 +202,7 @@ func (d *DB) fillSelection(ctx context.Context, st, id, grp []int64) (int64, err
 		d.memo.cells, d.memo.cellCount = map[cellKey][]cell{}, 0
 		d.memo.shared, d.memo.sharedSize = map[sharedKey]*sharedVals{}, 0
 		d.memo.values, d.memo.valuesSize = map[cellKey][][]float64{}, 0
+		d.memo.evalVals.vals = nil
 	}
 	set := d.memo.nextSet
 	err := d.conn.Raw(func(dc any) error {
@@ -218,6 +228,29 @@ func (d *DB) fillSelection(ctx context.Context, st, id, grp []int64) (int64, err
 	d.memo.sets[string(key)] = set
 	d.memo.setRows += len(id)
 	return set, nil
+}
+
+// keptGroupValues is groupValues, answered from memo.evalVals when the
+// last read was of the same selection and window. The values are kept
+// when they are at most maxSharedValues words.
+func (d *DB) keptGroupValues(ctx context.Context, start, end, set int64, groups int) ([][]float64, bool, error) {
+	ev := &d.memo.evalVals
+	if ev.vals != nil && ev.set == set && ev.start == start && ev.end == end && len(ev.vals) == groups {
+		return ev.vals, true, nil
+	}
+	ev.vals = nil // the new read takes its memory
+	vals, ok, err := d.groupValues(ctx, start, end, set, groups)
+	if err != nil || !ok {
+		return vals, ok, err
+	}
+	size := 0
+	for _, v := range vals {
+		size += len(v)
+	}
+	if size <= maxSharedValues {
+		ev.set, ev.start, ev.end, ev.vals = set, start, end, vals
+	}
+	return vals, true, nil
 }
 
 // keptAgg returns a kept answer, as a copy the caller may change.

@@ -389,6 +389,7 @@ func (d *DB) forgetAnswers() {
 	m.cells, m.cellCount = map[cellKey][]cell{}, 0
 	m.shared, m.sharedSize = map[sharedKey]*sharedVals{}, 0
 	m.values, m.valuesSize = map[cellKey][][]float64{}, 0
+	m.evalVals.vals = nil
 }
 
 type mergeItem struct{ series, pos int }
