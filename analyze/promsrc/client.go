@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
@@ -67,7 +68,7 @@ func New(rawURL string, cfg Config, timeout time.Duration) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := api.NewClient(api.Config{Address: rawURL, RoundTripper: rt})
+	c, err := api.NewClient(api.Config{Address: rawURL, RoundTripper: noPartial{rt}})
 	if err != nil {
 		return nil, fmt.Errorf("source %s: %w", rawURL, err)
 	}
@@ -464,7 +465,13 @@ func labelsOf(m model.Metric) map[string]string {
 func (c *Client) query(ctx context.Context, q string, at int64) (model.Value, error) {
 	ctx, cancel := c.ctx(ctx)
 	defer cancel()
-	v, _, _, err := c.api.Query(ctx, q, time.UnixMilli(at))
+	v, warnings, _, err := c.api.Query(ctx, q, time.UnixMilli(at))
+	if err == nil && len(warnings) > 0 {
+		// A warning is how Thanos and Prometheus's remote read say the
+		// answer is partial (a store or a remote did not answer): other
+		// numbers than the samples give, which vigil never passes on.
+		return nil, &partialError{warnings}
+	}
 	if err == nil {
 		return v, nil
 	}
@@ -508,6 +515,28 @@ func (c *Client) Over(ctx context.Context, fn, name, sel string, at, w int64) ([
 	return out, nil
 }
 
+// noPartial asks Thanos (and what imitates it) to fail a query rather than
+// answer it from the stores that did answer: partial_response=false,
+// which Prometheus ignores. A partial answer that comes anyway arrives
+// with a warning, which query refuses.
+type noPartial struct{ next http.RoundTripper }
+
+func (t noPartial) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(r.URL.Path, "/api/v1/query") {
+		r = r.Clone(r.Context())
+		q := r.URL.Query()
+		q.Set("partial_response", "false")
+		r.URL.RawQuery = q.Encode()
+	}
+	return t.next.RoundTrip(r)
+}
+
+type partialError struct{ warnings []string }
+
+func (e *partialError) Error() string {
+	return "the server's answer is partial (" + strings.Join(e.warnings, "; ") + "): refused, as it would give other numbers than the samples"
+}
+
 type timeoutError struct{ d time.Duration }
 
 func (e *timeoutError) Error() string {
@@ -529,11 +558,12 @@ func (c *Client) wrap(err error, what string) error {
 		what = " " + what
 	}
 	var te *timeoutError
+	var pe *partialError
 	var ae *v1.Error
 	var ne *net.OpError
 	var ue *url.Error
 	switch {
-	case errors.As(err, &te):
+	case errors.As(err, &te), errors.As(err, &pe):
 		return fmt.Errorf("source %s:%s: %w", c.URL, what, err)
 	case errors.As(err, &ae):
 		typ, msg := ae.Type, ae.Msg

@@ -85,3 +85,38 @@ func TestSelector(t *testing.T) {
 		t.Errorf("%s, want %s", got, want)
 	}
 }
+
+// Thanos is asked for no partial answers (partial_response=false), and an
+// answer that comes with a warning (a store that did not answer) is an
+// error, not numbers.
+func TestPartialAnswerRefused(t *testing.T) {
+	var queries []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/api/v1/metadata":
+			w.Write([]byte(`{"status":"success","data":{}}`))
+		case "/api/v1/query":
+			queries = append(queries, r.URL.Query().Get("partial_response"))
+			w.Write([]byte(`{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"up"},"values":[[30,"1"]]}]},` +
+				`"warnings":["No StoreAPIs matched for this query"]}`))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	cl, err := New(srv.URL, Config{}, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = cl.Raw(context.Background(), "up", Selector("up", nil), store.Gauge, 0, 60_000, func([]Series) error {
+		t.Error("a partial answer was passed on")
+		return nil
+	})
+	if err == nil || !strings.Contains(err.Error(), "partial") || !strings.Contains(err.Error(), "No StoreAPIs matched for this query") {
+		t.Errorf("error %v", err)
+	}
+	if len(queries) != 1 || queries[0] != "false" {
+		t.Errorf("partial_response sent: %q", queries)
+	}
+}
