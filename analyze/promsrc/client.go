@@ -50,9 +50,11 @@ type Client struct {
 	api     v1.API
 	timeout time.Duration
 	types   map[string]store.Type
-	// major is the server's major version (0: unknown): it decides whether
-	// a range selector includes its left edge, which pushdown must know.
-	major   int
+	// edge says whether the engine's range selectors include their left
+	// edge (Prometheus before 3.0) or not (3.0 on): pushdown must know.
+	// Probed from the engine itself (a version number would not say: Mimir,
+	// Thanos and VictoriaMetrics number their own releases).
+	edge    rangeEdge
 	probed  bool
 	dropped int // non-finite samples skipped
 }
@@ -80,22 +82,46 @@ func New(rawURL string, cfg Config, timeout time.Duration) (*Client, error) {
 func (c *Client) Dropped() int { return c.dropped }
 
 // CanPushDown reports whether Over may be used: pushdown is on and the
-// server said which version it runs.
+// engine's range semantics are known.
 func (c *Client) CanPushDown(ctx context.Context) bool {
 	if c.cfg.Pushdown != nil && !*c.cfg.Pushdown {
 		return false
 	}
 	if !c.probed {
 		c.probed = true
-		ctx, cancel := c.ctx(ctx)
-		defer cancel()
-		if bi, err := c.api.Buildinfo(ctx); err == nil {
-			if m, _, ok := strings.Cut(strings.TrimPrefix(bi.Version, "v"), "."); ok {
-				c.major, _ = strconv.Atoi(m)
-			}
-		}
+		c.edge = c.probeEdge(ctx)
 	}
-	return c.major > 0
+	return c.edge != edgeUnknown
+}
+
+type rangeEdge int
+
+const (
+	edgeUnknown rangeEdge = iota
+	edgeClosed            // [t-r, t]: Prometheus before 3.0
+	edgeOpen              // (t-r, t]: Prometheus 3.0 on, vigil's own windows
+)
+
+// probeEdge asks the engine how many of the points of vector(1) at whole
+// seconds a ten-second subquery range ending on a whole second holds: 11
+// if the range includes its left edge, 10 if not. Anything else (an
+// engine without subqueries, an error) leaves pushdown off.
+func (c *Client) probeEdge(ctx context.Context) rangeEdge {
+	v, err := c.query(ctx, "count_over_time(vector(1)[10s:1s])", 1_000_000_000_000)
+	if err != nil {
+		return edgeUnknown
+	}
+	vec, ok := v.(model.Vector)
+	if !ok || len(vec) != 1 {
+		return edgeUnknown
+	}
+	switch vec[0].Value {
+	case 11:
+		return edgeClosed
+	case 10:
+		return edgeOpen
+	}
+	return edgeUnknown
 }
 
 func (c *Client) ctx(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -488,13 +514,13 @@ type Value struct {
 }
 
 // Over asks the server for fn(sel[w]) at at (fn one of count_over_time,
-// min_over_time, max_over_time), over vigil's window (at-w, at]: before
-// 3.0 a range selector includes its left edge, so there the range is one
-// millisecond shorter (timestamps are whole milliseconds). Call
+// min_over_time, max_over_time), over vigil's window (at-w, at]: where a
+// range selector includes its left edge (Prometheus before 3.0) the range
+// is one millisecond shorter (timestamps are whole milliseconds). Call
 // CanPushDown first.
 func (c *Client) Over(ctx context.Context, fn, name, sel string, at, w int64) ([]Value, error) {
 	r := w
-	if c.major < 3 {
+	if c.edge == edgeClosed {
 		r = w - 1
 	}
 	if r <= 0 {

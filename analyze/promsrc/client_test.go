@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vigil-metrics/vigil/analyze/metricpath"
+	"github.com/vigil-metrics/vigil/analyze/promsrc/promtest"
 	"github.com/vigil-metrics/vigil/collect/store"
 )
 
@@ -118,5 +119,23 @@ func TestPartialAnswerRefused(t *testing.T) {
 	}
 	if len(queries) != 1 || queries[0] != "false" {
 		t.Errorf("partial_response sent: %q", queries)
+	}
+}
+
+// Debian's Prometheus (2.42) includes a range's left edge: the probe says
+// so, and pushdown is on with the range one millisecond shorter.
+func TestProbeEdgeRealPrometheus(t *testing.T) {
+	srv := promtest.Start(t, "")
+	cl, err := New(srv.URL, Config{}, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cl.CanPushDown(context.Background()) || cl.edge != edgeClosed {
+		t.Errorf("pushdown %v, edge %v; want on, closed", cl.CanPushDown(context.Background()), cl.edge)
+	}
+	off := false
+	cl, _ = New(srv.URL, Config{Pushdown: &off}, 10*time.Second)
+	if cl.CanPushDown(context.Background()) {
+		t.Error("pushdown: false in sources: is ignored")
 	}
 }
