@@ -15,7 +15,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -27,6 +26,7 @@ import (
 	"github.com/vigil-metrics/vigil/collect/push"
 	"github.com/vigil-metrics/vigil/collect/remotewrite"
 	"github.com/vigil-metrics/vigil/collect/scrape"
+	"github.com/vigil-metrics/vigil/collect/sources"
 	"github.com/vigil-metrics/vigil/collect/store"
 	"github.com/vigil-metrics/vigil/collect/system"
 )
@@ -540,7 +540,7 @@ func (a *agent) scrapeOne(ctx context.Context, t scrape.Target, now time.Time) {
 		a.mu.Lock()
 		a.scrapeErrs["job="+t.Job]++
 		a.mu.Unlock()
-		a.log.Warn("scrape failed; nothing from it is stored", "job", t.Job, "url", RedactURL(t.URL), "err", redactErr(err, t.URL))
+		a.log.Warn("scrape failed; nothing from it is stored", "job", t.Job, "url", sources.Redact(t.URL), "err", redactErr(err, t.URL))
 		return
 	}
 	a.add(samples, "")
@@ -585,21 +585,6 @@ func (a *agent) health() map[string]map[string]float64 {
 	return map[string]map[string]float64{"vigil_scrape_errors_total": errs}
 }
 
-// RedactURL hides credentials in a URL before it reaches a log.
-func RedactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "<unparsable URL>"
-	}
-	if u.User != nil {
-		u.User = url.User("xxxxx")
-	}
-	if u.RawQuery != "" {
-		u.RawQuery = "xxxxx"
-	}
-	return u.String()
-}
-
 func redactErr(err error, raw string) string {
-	return strings.ReplaceAll(err.Error(), raw, RedactURL(raw))
+	return strings.ReplaceAll(err.Error(), raw, sources.Redact(raw))
 }

@@ -141,18 +141,6 @@ func TestMalformedScrapeIsCountedAndSurvived(t *testing.T) {
 	}
 }
 
-func TestRedactURL(t *testing.T) {
-	for in, want := range map[string]string{
-		"http://user:pass@host:9100/metrics": "http://xxxxx@host:9100/metrics",
-		"https://host/metrics?token=abc&x=1": "https://host/metrics?xxxxx",
-		"http://127.0.0.1:9100/metrics":      "http://127.0.0.1:9100/metrics",
-	} {
-		if got := RedactURL(in); got != want {
-			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 // Samples past --retention are deleted; newer ones stay.
 func TestRetention(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "v.db")

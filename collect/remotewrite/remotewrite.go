@@ -52,6 +52,7 @@ import (
 	"github.com/prometheus/client_golang/exp/api/remote"
 	"github.com/prometheus/prometheus/prompb"
 
+	"github.com/vigil-metrics/vigil/collect/sources"
 	"github.com/vigil-metrics/vigil/collect/store"
 )
 
@@ -198,10 +199,10 @@ func New(opt Options) (*Writer, error) {
 func newWriter(opt Options) (*Writer, error) {
 	u, err := url.Parse(opt.URL)
 	if err != nil {
-		return nil, fmt.Errorf("remote write URL %s: cannot parse it", Redact(opt.URL))
+		return nil, fmt.Errorf("remote write URL %s: cannot parse it", sources.Redact(opt.URL))
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("remote write URL %s: want http:// or https:// and a host", Redact(opt.URL))
+		return nil, fmt.Errorf("remote write URL %s: want http:// or https:// and a host", sources.Redact(opt.URL))
 	}
 	if opt.QueueSize <= 0 {
 		opt.QueueSize = 100000
@@ -241,7 +242,7 @@ func newWriter(opt Options) (*Writer, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	w := &Writer{opt: opt, redacted: Redact(opt.URL),
+	w := &Writer{opt: opt, redacted: sources.Redact(opt.URL),
 		tr:     &statusTransport{next: opt.Transport},
 		states: map[uint64]state{}, seed: maphash.MakeSeed(),
 		wake: make(chan struct{}, 1), closing: make(chan struct{}), done: make(chan struct{}),
@@ -593,22 +594,6 @@ func (t *statusTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		t.status.Store(int32(resp.StatusCode))
 	}
 	return resp, err
-}
-
-// Redact hides the credentials of a URL (userinfo, query) for logs,
-// errors and label values.
-func Redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "<unparsable URL>"
-	}
-	if u.User != nil {
-		u.User = url.User("xxxxx")
-	}
-	if u.RawQuery != "" {
-		u.RawQuery = "xxxxx"
-	}
-	return u.String()
 }
 
 // redactMsg removes the URL's secrets from a message (net/http errors

@@ -44,7 +44,7 @@ sources:
 	for _, c := range []struct{ text, want string }{
 		{"sources:\n  - http://x:9090\n", "vigil.yaml:2:3: sources: want a map from a source's URL to its settings"},
 		{"sources:\n  ftp://x:\n", "vigil.yaml:2:3: sources: source ftp://x: want an http:// or https:// URL"},
-		{"sources:\n  http://u:hunter2@x:9090:\n", "vigil.yaml:2:3: sources: source http://x:9090: credentials in the URL would be printed with it"},
+		{"sources:\n  http://u:hunter2@x:9090:\n", "vigil.yaml:2:3: sources: source http://xxxxx@x:9090: credentials in the URL would be printed with it"},
 		{"sources:\n  http://x:9090:\n    bearer_token: abc\n", `vigil.yaml:3:5: sources: http://x:9090: unknown key "bearer_token" (want bearer_token_env, bearer_token_file,`},
 		{"sources:\n  http://x:9090:\n    basic_auth:\n      password: abc\n", `vigil.yaml:4:7: sources: http://x:9090: basic_auth: unknown key "password" (want username, password_env, password_file)`},
 		{"sources:\n  http://x:9090:\n    basic_auth:\n      password_env: P\n", "vigil.yaml:3:5: sources: http://x:9090: basic_auth: username is required"},
@@ -58,6 +58,22 @@ sources:
 		}
 		if err != nil && strings.Contains(err.Error(), "hunter2") {
 			t.Errorf("the password is printed: %v", err)
+		}
+	}
+}
+
+// URLs are printed with their credentials and query hidden, wherever they
+// appear (scrape targets, remote-write endpoints, sources).
+func TestRedact(t *testing.T) {
+	for in, want := range map[string]string{
+		"http://user:pass@host:9100/metrics":   "http://xxxxx@host:9100/metrics",
+		"https://host/metrics?token=abc&x=1":   "https://host/metrics?xxxxx",
+		"http://127.0.0.1:9100/metrics":        "http://127.0.0.1:9100/metrics",
+		"https://u:p@mimir/api/v1/push#secret": "https://xxxxx@mimir/api/v1/push",
+		"http://[::1:9090":                     "<unparsable URL>",
+	} {
+		if got := Redact(in); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -101,12 +101,23 @@ func CheckURL(raw string) error {
 }
 
 // Redact gives a URL fit to print: no credentials, query or fragment.
+//
+// Credentials and a query (a token in it) become "xxxxx", so the reader
+// still sees that there were some; the fragment goes. The agent's logs,
+// its remote-write metrics' url label and every message about a source
+// print URLs through it.
 func Redact(raw string) string {
 	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return "<URL>"
+	if err != nil {
+		return "<unparsable URL>"
 	}
-	u.User, u.RawQuery, u.Fragment, u.ForceQuery = nil, "", "", false
+	if u.User != nil {
+		u.User = url.User("xxxxx")
+	}
+	if u.RawQuery != "" || u.ForceQuery {
+		u.RawQuery, u.ForceQuery = "xxxxx", false
+	}
+	u.Fragment, u.RawFragment = "", ""
 	return u.String()
 }
 

@@ -313,15 +313,15 @@ func (o *options) remoteWrite(cfg *agent.Config) error {
 	for _, raw := range o.RemoteWrite {
 		u, err := url.Parse(raw)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return cli.Usagef("--remote-write %s: want an http:// or https:// URL with a host", remotewrite.Redact(raw))
+			return cli.Usagef("--remote-write %s: want an http:// or https:// URL with a host", sources.Redact(raw))
 		}
 		if u.User != nil {
 			// A command line is in the shell's history and in ps.
-			return cli.WithHint(cli.Usagef("--remote-write %s: credentials in the URL would be in your shell history and in ps", remotewrite.Redact(raw)),
+			return cli.WithHint(cli.Usagef("--remote-write %s: credentials in the URL would be in your shell history and in ps", sources.Redact(raw)),
 				"give them in the config's sources: section, keyed by the URL (basic_auth with password_env or password_file, bearer_token_env or bearer_token_file); see docs/remote-write.md")
 		}
 		if seen[raw] {
-			return cli.Usagef("--remote-write %s given twice", remotewrite.Redact(raw))
+			return cli.Usagef("--remote-write %s given twice", sources.Redact(raw))
 		}
 		seen[raw] = true
 	}
