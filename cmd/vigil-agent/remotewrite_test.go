@@ -22,25 +22,7 @@ import (
 // as their cumulative total through the shutdown flush alone (--interval
 // 1h), and no store file is written.
 func TestNoStoreRemoteWriteRealPrometheus(t *testing.T) {
-	bin, err := exec.LookPath("prometheus")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("prometheus is not installed; .ci/run must install it")
-		}
-		t.Skip("SKIPPING: prometheus not installed (apt-get install prometheus); CI runs this test")
-	}
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "prometheus.yml")
-	os.WriteFile(cfg, []byte("global:\n  scrape_interval: 1m\n"), 0o644)
-	prom := freeAddr(t)
-	var plog strings.Builder
-	p := exec.Command(bin, "--config.file="+cfg, "--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+prom, "--web.enable-remote-write-receiver")
-	p.Stdout, p.Stderr = &plog, &plog
-	if err := p.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { p.Process.Kill(); p.Wait() }()
+	prom := strings.TrimPrefix(promtest.Start(t, "", "--web.enable-remote-write-receiver").URL, "http://")
 
 	r := start(t, "--no-store", "--remote-write", "http://"+prom+"/api/v1/write", "--listen", freeAddr(t),
 		"--interval", "1h", "--gpu", "off", "--host", "h1", "--retention", "1d")
@@ -65,32 +47,7 @@ func TestNoStoreRemoteWriteRealPrometheus(t *testing.T) {
 		t.Errorf("--no-store wrote ./vigil.db")
 	}
 
-	q := "http://" + prom + "/api/v1/query?time=" + fmt.Sprint(ts+2) + "&query=" + url.QueryEscape(`rw_bin_total{service="svc"}`)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		got := ""
-		if resp, err := http.Get(q); err == nil {
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			var out struct {
-				Data struct {
-					Result []struct {
-						Value [2]any `json:"value"`
-					} `json:"result"`
-				} `json:"data"`
-			}
-			if json.Unmarshal(body, &out) == nil && len(out.Data.Result) == 1 {
-				got, _ = out.Data.Result[0].Value[1].(string)
-			}
-		}
-		if got == "15" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("rw_bin_total = %q, want 15\nagent:\n%s\nprometheus:\n%s", got, r.stderr, plog.String())
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitValue(t, "http://"+prom, `rw_bin_total{service="svc"}`, ts+2, "", "15", r)
 }
 
 // The credentials of a --remote-write URL come from the config's sources:
@@ -122,34 +79,7 @@ func TestRemoteWriteCredentialsFromConfig(t *testing.T) {
 	if strings.Contains(r.stderr.String(), "s3cret-pw") {
 		t.Errorf("the password is in the agent's output:\n%s", r.stderr)
 	}
-	q := prom.URL + "/api/v1/query?time=" + fmt.Sprint(ts) + "&query=" + url.QueryEscape("rw_auth_total")
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		req, _ := http.NewRequest("GET", q, nil)
-		req.SetBasicAuth("vigil", "s3cret-pw")
-		got := ""
-		if resp, err := http.DefaultClient.Do(req); err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			var out struct {
-				Data struct {
-					Result []struct {
-						Value [2]any `json:"value"`
-					} `json:"result"`
-				} `json:"data"`
-			}
-			if json.Unmarshal(b, &out) == nil && len(out.Data.Result) == 1 {
-				got, _ = out.Data.Result[0].Value[1].(string)
-			}
-		}
-		if got == "7" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("rw_auth_total = %q, want 7\nagent:\n%s", got, r.stderr)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitValue(t, prom.URL, "rw_auth_total", ts, "s3cret-pw", "7", r)
 
 	withPW := strings.Replace(write, "http://", "http://vigil:s3cret-pw@", 1)
 	out, err := exec.Command(agentBin, "--no-store", "--remote-write", withPW, "--once", "--gpu", "off").CombinedOutput()
@@ -167,4 +97,41 @@ func exitCode(err error) int {
 		return -1
 	}
 	return 0
+}
+
+// waitValue polls Prometheus at base (with basic auth as vigil when pw is
+// given) until query at unix second ts has one series with value want,
+// for 30 s.
+func waitValue(t *testing.T, base, query string, ts int64, pw, want string, r *running) {
+	t.Helper()
+	q := base + "/api/v1/query?time=" + fmt.Sprint(ts) + "&query=" + url.QueryEscape(query)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		req, _ := http.NewRequest("GET", q, nil)
+		if pw != "" {
+			req.SetBasicAuth("vigil", pw)
+		}
+		got := ""
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			var out struct {
+				Data struct {
+					Result []struct {
+						Value [2]any `json:"value"`
+					} `json:"result"`
+				} `json:"data"`
+			}
+			if json.Unmarshal(b, &out) == nil && len(out.Data.Result) == 1 {
+				got, _ = out.Data.Result[0].Value[1].(string)
+			}
+		}
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s = %q, want %s\nagent:\n%s", query, got, want, r.stderr)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
