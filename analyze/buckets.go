@@ -483,15 +483,11 @@ func (d *DB) cells(ctx context.Context, qname string, set, start, end, b int64, 
 		d.keepCells(k, out)
 		return out, nil
 	}
-	st, err := d.stmt(ctx, qname)
-	if err != nil {
-		return nil, err
-	}
 	args := []any{start, end, b, set}
 	if qname == "buckets_count_le" {
 		args = append(args, threshold)
 	}
-	rows, err := st.QueryContext(ctx, args...)
+	rows, err := d.query(ctx, qname, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -574,11 +570,7 @@ func (d *DB) cellValues(ctx context.Context, set, start, end, b int64, m, ng int
 		}
 		return vals, nil
 	}
-	st, err := d.stmt(ctx, "buckets_values")
-	if err != nil {
-		return nil, err
-	}
-	rows, err := st.QueryContext(ctx, args...)
+	rows, err := d.query(ctx, "buckets_values", args...)
 	if err != nil {
 		return nil, err
 	}
@@ -600,11 +592,7 @@ func (d *DB) cellValues(ctx context.Context, set, start, end, b int64, m, ng int
 
 // firstSamples gives each group's first sample time at or before end.
 func (d *DB) firstSamples(ctx context.Context, set, end int64) (map[int]int64, error) {
-	st, err := d.stmt(ctx, "buckets_first_ts")
-	if err != nil {
-		return nil, err
-	}
-	rows, err := st.QueryContext(ctx, end, set)
+	rows, err := d.query(ctx, "buckets_first_ts", end, set)
 	if err != nil {
 		return nil, err
 	}

@@ -830,11 +830,7 @@ func (d *DB) exactWhereNeeded(ctx context.Context, qname string, args []any, val
 // exactSums adds agg_sum_exact's parts: sum over e of m_e * 2^e, as one
 // big integer times 2^min(e), exact until the final rounding to float64.
 func (d *DB) exactSums(ctx context.Context, args ...any) (map[int]*big.Float, error) {
-	st, err := d.stmt(ctx, "agg_sum_exact")
-	if err != nil {
-		return nil, err
-	}
-	rows, err := st.QueryContext(ctx, args...)
+	rows, err := d.query(ctx, "agg_sum_exact", args...)
 	if err != nil {
 		return nil, err
 	}
@@ -882,11 +878,7 @@ func isOutOfRange(err error) bool {
 }
 
 func (d *DB) runAgg(ctx context.Context, qname string, args []any, selStore, selID, selGrp []int64) (map[int]groupValue, error) {
-	st, err := d.stmt(ctx, qname)
-	if err != nil {
-		return nil, err
-	}
-	res, err := st.QueryContext(ctx, args...)
+	res, err := d.query(ctx, qname, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -120,6 +120,15 @@ func (d *DB) stmt(ctx context.Context, name string) (*sql.Stmt, error) {
 	return s, nil
 }
 
+// query runs query name, prepared once, with args.
+func (d *DB) query(ctx context.Context, name string, args ...any) (*sql.Rows, error) {
+	st, err := d.stmt(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
 // oneThread sets DuckDB to one thread (for the aggregations whose
 // floating-point result depends on the order rows are combined in) or
 // back to its default, when it is not so already.
@@ -280,11 +289,7 @@ func (d *DB) groupsWithSamplesBy(ctx context.Context, set, end int64) ([]int, er
 	if gs, ok := d.memo.live[k]; ok {
 		return slices.Clone(gs), nil
 	}
-	st, err := d.stmt(ctx, "groups_with_samples_by")
-	if err != nil {
-		return nil, err
-	}
-	rows, err := st.QueryContext(ctx, end, set)
+	rows, err := d.query(ctx, "groups_with_samples_by", end, set)
 	if err != nil {
 		return nil, err
 	}

@@ -37,11 +37,7 @@ func (n *neumaier) value() float64 {
 
 // sumByStore is agg_sum (or, with mean, agg_avg) over several stores.
 func (d *DB) sumByStore(ctx context.Context, args []any, mean bool) (map[int]groupValue, error) {
-	st, err := d.stmt(ctx, "agg_sum_stores")
-	if err != nil {
-		return nil, err
-	}
-	rows, err := st.QueryContext(ctx, args...)
+	rows, err := d.query(ctx, "agg_sum_stores", args...)
 	if err != nil {
 		return nil, err
 	}
@@ -85,11 +81,7 @@ func (d *DB) sumByStore(ctx context.Context, args []any, mean bool) (map[int]gro
 // means and variances combined pairwise in store order (Chan, Golub and
 // LeVeque's update, as a parallel Welford combines its partitions).
 func (d *DB) stddevByStore(ctx context.Context, args []any) (map[int]groupValue, error) {
-	st, err := d.stmt(ctx, "agg_stddev_pop_stores")
-	if err != nil {
-		return nil, err
-	}
-	rows, err := st.QueryContext(ctx, args...)
+	rows, err := d.query(ctx, "agg_stddev_pop_stores", args...)
 	if err != nil {
 		return nil, err
 	}
@@ -135,11 +127,7 @@ func (d *DB) stddevByStore(ctx context.Context, args []any) (map[int]groupValue,
 // cellsByStore is cells for buckets_sum (or, with mean, buckets_avg) over
 // several stores.
 func (d *DB) cellsByStore(ctx context.Context, mean bool, start, end, b, set int64, m, ng int) ([]cell, error) {
-	st, err := d.stmt(ctx, "buckets_sum_stores")
-	if err != nil {
-		return nil, err
-	}
-	rows, err := st.QueryContext(ctx, start, end, b, set)
+	rows, err := d.query(ctx, "buckets_sum_stores", start, end, b, set)
 	if err != nil {
 		return nil, err
 	}
