@@ -578,12 +578,7 @@ func (d *DB) selectionOf(ctx context.Context, s *metricpath.Selector) (*selectio
 		if !s.Match(s.Name, labels) {
 			continue
 		}
-		gl := map[string]string{}
-		for _, b := range s.By {
-			if v := labels[b]; v != "" {
-				gl[b] = v
-			}
-		}
+		gl := groupLabels(s, labels)
 		key := store.CanonicalLabels(gl)
 		g, ok := groupIdx[key]
 		if !ok {
@@ -604,6 +599,19 @@ func (d *DB) selectionOf(ctx context.Context, s *metricpath.Selector) (*selectio
 		return nil, err
 	}
 	return sl, nil
+}
+
+// groupLabels is the label set of the group a series with labels falls
+// in: its values of the selector's by labels (a missing or empty one is
+// left out).
+func groupLabels(s *metricpath.Selector, labels map[string]string) map[string]string {
+	gl := map[string]string{}
+	for _, b := range s.By {
+		if v := labels[b]; v != "" {
+			gl[b] = v
+		}
+	}
+	return gl
 }
 
 // seriesTypes checks that a metric has one type in all stores and that the

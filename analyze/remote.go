@@ -167,12 +167,7 @@ func (d *DB) pushDown(ctx context.Context, s *metricpath.Selector, w Window) (rs
 	}
 	groups := map[string]*acc{}
 	groupOf := func(labels map[string]string) *acc {
-		gl := map[string]string{}
-		for _, b := range s.By {
-			if v := labels[b]; v != "" {
-				gl[b] = v
-			}
-		}
+		gl := groupLabels(s, labels)
 		k := store.CanonicalLabels(gl)
 		g, ok := groups[k]
 		if !ok {
