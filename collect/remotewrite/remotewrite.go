@@ -13,14 +13,17 @@
 // What is sent:
 //
 //   - Series identity is the metric name, its labels and the store's
-//     service column as the label service (when not empty; a sample's own
-//     service label is then sent as exported_service, as Prometheus does
-//     for a scraped label clashing with a target label). Labels with an
-//     empty value are left out (Prometheus reads them as absent).
+//     service column as the label service (when not empty, and unless the
+//     series has a service label of its own, which wins as it does in
+//     vigil's queries). Labels with an empty value are left out
+//     (Prometheus reads them as absent), and store series that differ only
+//     there are one series here, with one running total.
 //   - Counters as the cumulative totals Prometheus expects: vigil stores
 //     increments, so the Writer keeps a running total per series, from 0
-//     when it starts (a restart reads as a counter reset, which rate() and
-//     increase() handle).
+//     when it starts or first sees the series (again after SeriesIdle): a
+//     0 a millisecond before its first total says so, so Prometheus reads
+//     a reset and counts every increment, whatever the series' last total
+//     before.
 //   - Gauges as they are.
 //   - Histograms (vigil keeps raw observations) as two counters,
 //     <name>_count and <name>_sum, running totals like a Prometheus
@@ -314,8 +317,19 @@ func (w *Writer) Enqueue(samples []store.Sample) {
 // total), keeping the series' timestamps increasing.
 func (w *Writer) add(smp *store.Sample, suffix uint8, counter bool, v float64, now int64) {
 	key := w.key(smp, suffix)
-	st := w.states[key]
+	st, known := w.states[key]
 	st.seen = now
+	if counter && !known {
+		// A counter new to this writer (the agent started, or the series
+		// was forgotten as idle) starts its total from 0. Said as a 0 a
+		// millisecond before its first total: without it Prometheus reads
+		// that total against the series' last one, so a restart whose new
+		// total is not below the old one (100, then 150 for an increase of
+		// 150) loses increments, and a series' first increment counts for
+		// nothing (1 after 1 reads as no change).
+		w.push(&st, entry{name: smp.Name, labels: smp.Labels, service: smp.Service, key: key,
+			ts: smp.TS - 1, v: 0, suffix: suffix, counter: true})
+	}
 	if counter {
 		st.total += v
 		v = st.total
@@ -333,6 +347,12 @@ func (w *Writer) add(smp *store.Sample, suffix uint8, counter bool, v float64, n
 		w.ooo.Add(1) // already taken to be sent
 		return
 	}
+	w.push(&st, entry{name: smp.Name, labels: smp.Labels, service: smp.Service, key: key,
+		ts: smp.TS, v: v, suffix: suffix, counter: counter})
+}
+
+// push queues e as its series' latest (st is the series' state).
+func (w *Writer) push(st *state, e entry) {
 	if w.tail-w.head == uint64(w.opt.QueueSize) { // full: drop the oldest
 		w.pop()
 		w.dropped.Add(1)
@@ -346,9 +366,8 @@ func (w *Writer) add(smp *store.Sample, suffix uint8, counter bool, v float64, n
 		}
 		w.segs = append(w.segs, seg)
 	}
-	*w.at(w.tail) = entry{name: smp.Name, labels: smp.Labels, service: smp.Service, key: key,
-		ts: smp.TS, v: v, suffix: suffix, counter: counter}
-	st.lastTS, st.lastSeq = smp.TS, w.tail+1
+	*w.at(w.tail) = e
+	st.lastTS, st.lastSeq = e.ts, w.tail+1
 	w.tail++
 }
 
@@ -383,25 +402,33 @@ func (w *Writer) pop() entry {
 	return e
 }
 
-// key hashes a series' identity (name, suffix, service, labels in any
-// order) to 64 bits: two series sharing a key (odds about n²/2⁶⁵, 3e-10
-// for 100,000 series) would share a running total.
+// key hashes a series' identity as it is sent (name, suffix, and the
+// label set Labels gives, in any order) to 64 bits: samples of two store
+// series that are one Prometheus series ({queue=""} and {}) share a
+// running total and a last timestamp, as they must. Two series sharing a
+// key by chance (odds about n²/2⁶⁵, 3e-10 for 100,000 series) would too.
 func (w *Writer) key(smp *store.Sample, suffix uint8) uint64 {
 	var h maphash.Hash
 	h.SetSeed(w.seed)
 	var sum uint64
-	for k, v := range smp.Labels {
+	pair := func(k, v string) {
 		h.WriteString(k)
 		h.WriteByte(0)
 		h.WriteString(v)
 		sum += h.Sum64() // order-independent
 		h.Reset()
 	}
+	for k, v := range smp.Labels {
+		if v != "" {
+			pair(k, v)
+		}
+	}
+	if smp.Labels["service"] == "" && smp.Service != "" {
+		pair("service", smp.Service)
+	}
 	h.WriteString(smp.Name)
 	h.WriteByte(0)
 	h.WriteByte(suffix)
-	h.WriteString(smp.Service)
-	h.WriteByte(0)
 	var b [8]byte
 	for i := range b {
 		b[i] = byte(sum >> (8 * i))
@@ -410,10 +437,10 @@ func (w *Writer) key(smp *store.Sample, suffix uint8) uint64 {
 	return h.Sum64()
 }
 
-// Labels is the label set a series is sent with: __name__, its labels
-// (a service label renamed exported_service when the service column is
-// set), service = the service column, sorted by name, empty values left
-// out.
+// Labels is the label set a series is sent with: __name__, its labels,
+// and service = the store's service column unless the series has a
+// service label of its own (which wins, as vigil's queries read a store),
+// sorted by name, empty values left out.
 func Labels(name string, labels map[string]string, service string) []prompb.Label {
 	return appendLabels(nil, name, labels, service)
 }
@@ -426,15 +453,9 @@ func appendLabels(dst []prompb.Label, name string, labels map[string]string, ser
 		if v == "" {
 			continue
 		}
-		if k == "service" && service != "" {
-			k = "exported_service"
-			if _, clash := labels[k]; clash {
-				continue
-			}
-		}
 		dst = append(dst, prompb.Label{Name: k, Value: v})
 	}
-	if service != "" {
+	if service != "" && labels["service"] == "" {
 		dst = append(dst, prompb.Label{Name: "service", Value: service})
 	}
 	slices.SortFunc(dst[start:], func(a, b prompb.Label) int { return strings.Compare(a.Name, b.Name) })

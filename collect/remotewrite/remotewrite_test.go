@@ -182,12 +182,13 @@ func TestQueueDropsOldest(t *testing.T) {
 }
 
 // Counters go as running totals: increments 4, 0, 11 are totals 4, 4,
-// 15; a dropped sample does not lose its increment from later totals.
+// 15, after a 0 a millisecond before the first (the series starts from 0
+// here); a dropped sample does not lose its increment from later totals.
 func TestCounterTotals(t *testing.T) {
 	w := mustWriter(t, Options{})
 	w.Enqueue([]store.Sample{counter("c_total", 1000, 4), counter("c_total", 2000, 0)})
 	w.Enqueue([]store.Sample{counter("c_total", 3000, 11)})
-	if got, want := queued(w), []string{"c_total 1000 4", "c_total 2000 4", "c_total 3000 15"}; !slices.Equal(got, want) {
+	if got, want := queued(w), []string{"c_total 999 0", "c_total 1000 4", "c_total 2000 4", "c_total 3000 15"}; !slices.Equal(got, want) {
 		t.Fatalf("queue %q, want %q", got, want)
 	}
 
@@ -198,8 +199,9 @@ func TestCounterTotals(t *testing.T) {
 	if got, want := queued(w), []string{"c_total 4000 4", "c_total 5000 5", "c_total 6000 6"}; !slices.Equal(got, want) {
 		t.Fatalf("queue %q, want %q", got, want)
 	}
-	if d := w.Stats().Dropped; d != 3 {
-		t.Fatalf("dropped %d, want 3", d)
+	// Seven queued (the 0 at 999, then 1 to 6) in three places.
+	if d := w.Stats().Dropped; d != 4 {
+		t.Fatalf("dropped %d, want 4", d)
 	}
 }
 
@@ -215,7 +217,7 @@ func TestSameAndEarlierTimestamps(t *testing.T) {
 		gauge("g", 500, 9),          // late: lost
 		counter("c_total", 2000, 1), // 5 + 10 + 1
 	})
-	want := []string{"c_total 1000 5", "g 1000 7", "c_total 2000 16"}
+	want := []string{"c_total 999 0", "c_total 1000 5", "g 1000 7", "c_total 2000 16"}
 	if got := queued(w); !slices.Equal(got, want) {
 		t.Fatalf("queue %q, want %q", got, want)
 	}
@@ -236,7 +238,7 @@ func TestHistogram(t *testing.T) {
 		return store.Sample{Name: "lat_ms", Type: store.Histogram, TS: ts, Value: v}
 	}
 	w.Enqueue([]store.Sample{h(1000, 0.5), h(1000, 1.5), h(2000, 3)})
-	want := []string{"lat_ms_count 1000 2", "lat_ms_sum 1000 2", "lat_ms_count 2000 3", "lat_ms_sum 2000 5"}
+	want := []string{"lat_ms_count 999 0", "lat_ms_count 1000 2", "lat_ms_sum 999 0", "lat_ms_sum 1000 2", "lat_ms_count 2000 3", "lat_ms_sum 2000 5"}
 	if got := queued(w); !slices.Equal(got, want) {
 		t.Fatalf("queue %q, want %q", got, want)
 	}
@@ -258,7 +260,8 @@ func TestLabels(t *testing.T) {
 		{nil, "", "__name__=m,"},
 		{map[string]string{"b": "2", "A": "1", "empty": ""}, "", "A=1,__name__=m,b=2,"},
 		{map[string]string{"host": "h"}, "api", "__name__=m,host=h,service=api,"},
-		{map[string]string{"service": "own"}, "api", "__name__=m,exported_service=own,service=api,"},
+		{map[string]string{"service": "own"}, "api", "__name__=m,service=own,"}, // the label wins, as in vigil's queries
+		{map[string]string{"service": ""}, "api", "__name__=m,service=api,"},
 		{map[string]string{"service": "own"}, "", "__name__=m,service=own,"},
 	} {
 		if got := str(Labels("m", c.labels, c.service)); got != c.want {
@@ -309,8 +312,9 @@ func TestSendV1(t *testing.T) {
 		{Name: "c_total", Type: store.Counter, Labels: map[string]string{"k": "v"}, Service: "api", TS: 2000, Value: 0},
 		{Name: "c_total", Type: store.Counter, Labels: map[string]string{"k": "v"}, Service: "api", TS: 3000, Value: 11},
 	})
-	waitFor(t, "4 samples sent", func() bool { return w.Stats().Sent == 4 })
+	waitFor(t, "5 samples sent", func() bool { return w.Stats().Sent == 5 })
 	want := []string{
+		"__name__=c_total,k=v,service=api, 999 0",
 		"__name__=c_total,k=v,service=api, 1000 4",
 		"__name__=c_total,k=v,service=api, 2000 4",
 		"__name__=c_total,k=v,service=api, 3000 15",
@@ -416,11 +420,11 @@ func TestProtocolNegotiation(t *testing.T) {
 	rc, srv := newReceiver(t)
 	w := start(t, Options{URL: srv.URL})
 	w.Enqueue([]store.Sample{counter("c_total", 1000, 3), gauge("g", 1000, 1)})
-	waitFor(t, "2 samples sent", func() bool { return w.Stats().Sent == 2 })
+	waitFor(t, "3 samples sent", func() bool { return w.Stats().Sent == 3 })
 	if p := w.Stats().Protocol; p != ProtocolV2 {
 		t.Fatalf("protocol %s, want 2.0", p)
 	}
-	if got, want := rc.got(), []string{"__name__=c_total, 1000 3", "__name__=g, 1000 1"}; !slices.Equal(got, want) {
+	if got, want := rc.got(), []string{"__name__=c_total, 999 0", "__name__=c_total, 1000 3", "__name__=g, 1000 1"}; !slices.Equal(got, want) {
 		t.Fatalf("received %q, want %q", got, want)
 	}
 	if m := rc.meta["__name__=c_total,"]; m != "METRIC_TYPE_COUNTER" {
@@ -431,13 +435,13 @@ func TestProtocolNegotiation(t *testing.T) {
 	rc1.v2Status = http.StatusUnsupportedMediaType
 	w1 := start(t, Options{URL: srv1.URL})
 	w1.Enqueue([]store.Sample{counter("c_total", 1000, 3)})
-	waitFor(t, "1 sample sent", func() bool { return w1.Stats().Sent == 1 })
-	w1.Enqueue([]store.Sample{counter("c_total", 2000, 1)})
 	waitFor(t, "2 samples sent", func() bool { return w1.Stats().Sent == 2 })
+	w1.Enqueue([]store.Sample{counter("c_total", 2000, 1)})
+	waitFor(t, "3 samples sent", func() bool { return w1.Stats().Sent == 3 })
 	if p := w1.Stats().Protocol; p != ProtocolV1 {
 		t.Fatalf("protocol %s, want 1.0", p)
 	}
-	if got, want := rc1.got(), []string{"__name__=c_total, 1000 3", "__name__=c_total, 2000 4"}; !slices.Equal(got, want) {
+	if got, want := rc1.got(), []string{"__name__=c_total, 999 0", "__name__=c_total, 1000 3", "__name__=c_total, 2000 4"}; !slices.Equal(got, want) {
 		t.Fatalf("received %q, want %q", got, want)
 	}
 	if rc1.hitCount() != 3 || w1.Stats().Failed != 0 {
@@ -493,7 +497,10 @@ func TestCloseFlushes(t *testing.T) {
 	}
 }
 
-// Idle series are forgotten: a counter coming back starts from 0.
+// Idle series are forgotten: a counter coming back starts from 0, said
+// as a 0 before its new total, so that Prometheus reads a reset: 5, then
+// 0 and 2 count 7 (without the 0, 5 then 2 reads as a reset to 2, and 5
+// then 7 would read as 2 where 7 happened).
 func TestSeriesIdle(t *testing.T) {
 	now := time.Unix(1000, 0)
 	w := mustWriter(t, Options{SeriesIdle: time.Minute, Now: func() time.Time { return now }})
@@ -502,7 +509,7 @@ func TestSeriesIdle(t *testing.T) {
 	w.Enqueue([]store.Sample{gauge("other", 2000, 1)}) // sweeps c_total
 	now = now.Add(time.Second)
 	w.Enqueue([]store.Sample{counter("c_total", 3000, 2)})
-	if got, want := queued(w), []string{"c_total 1000 5", "other 2000 1", "c_total 3000 2"}; !slices.Equal(got, want) {
+	if got, want := queued(w), []string{"c_total 999 0", "c_total 1000 5", "other 2000 1", "c_total 2999 0", "c_total 3000 2"}; !slices.Equal(got, want) {
 		t.Fatalf("queue %q, want %q", got, want)
 	}
 }
@@ -598,5 +605,21 @@ func TestBuilderGroups(t *testing.T) {
 	}
 	if got := dump2(w.b.v2(batch)); got != want {
 		t.Errorf("second v2 %s\nwant %s", got, want)
+	}
+}
+
+// Store series that are one Prometheus series ({queue=""} and {}, or a
+// service label and the same service column) share one running total.
+func TestOneSeriesAsSent(t *testing.T) {
+	w := mustWriter(t, Options{})
+	w.Enqueue([]store.Sample{
+		{Name: "c_total", Type: store.Counter, Labels: map[string]string{"queue": ""}, TS: 1000, Value: 2},
+		{Name: "c_total", Type: store.Counter, TS: 2000, Value: 3},
+		{Name: "d_total", Type: store.Counter, Labels: map[string]string{"service": "api"}, TS: 1000, Value: 1},
+		{Name: "d_total", Type: store.Counter, Service: "api", TS: 2000, Value: 1},
+	})
+	want := []string{"c_total 999 0", "c_total 1000 2", "c_total 2000 5", "d_total 999 0", "d_total 1000 1", "d_total 2000 2"}
+	if got := queued(w); !slices.Equal(got, want) {
+		t.Fatalf("queue %q, want %q", got, want)
 	}
 }
