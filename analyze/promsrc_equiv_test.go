@@ -60,6 +60,7 @@ var equivPaths = []string{
 	`sli_requests_total{success="true"}.rate by (service)`,
 	"jobs_total.increase", "jobs_total.count", "jobs_total.rate by (job)", "new_total.increase by (kind)",
 	"new_total.count by (kind)", `new_total{kind="gone"}.increase / jobs_total.increase`,
+	"rpc_ms.count by (quantile)", "rpc_ms.max by (quantile)", "rpc_ms.min", "rpc_ms.avg by (quantile)", "rpc_ms.count",
 	"nothing_here.count", "nothing_here_total.increase",
 }
 

@@ -3,6 +3,7 @@ package analyze
 import (
 	"container/heap"
 	"context"
+	"math"
 	"database/sql/driver"
 	"encoding/json"
 	"fmt"
@@ -179,6 +180,22 @@ func (d *DB) pushDown(ctx context.Context, s *metricpath.Selector, w Window) (rs
 	for _, r := range d.remotes {
 		if typ == "" {
 			typ, _ = r.client.Type(ctx, s.Name)
+		}
+		// A NaN or infinite sample, which no store holds and the raw path
+		// skips, would be counted (and compared) by the server: its
+		// stddev_over_time is NaN exactly when a series has one, and then
+		// the raw samples answer.
+		guard, err := r.client.Over(ctx, "stddev_over_time", s.Name, sel, end, end-start)
+		if promsrc.TooManySamples(err) {
+			return nil, "", false, d.loadSelector(ctx, s, start, end)
+		}
+		if err != nil {
+			return nil, "", true, err
+		}
+		for _, g := range guard {
+			if math.IsNaN(g.Value) {
+				return nil, "", false, d.loadSelector(ctx, s, start, end)
+			}
 		}
 		counts, err := r.client.Over(ctx, "count_over_time", s.Name, sel, end, end-start)
 		if promsrc.TooManySamples(err) {

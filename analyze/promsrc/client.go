@@ -278,7 +278,11 @@ func (c *Client) Raw(ctx context.Context, name, sel string, typ store.Type, lo, 
 		}
 		state = make(map[string]last, len(prev))
 		for k, v := range prev {
-			state[k] = last{v, true}
+			// A NaN or infinite reading is skipped, as in the window:
+			// the first increment is then counted from the next one.
+			if !math.IsNaN(v) && !math.IsInf(v, 0) {
+				state[k] = last{v, true}
+			}
 		}
 		for k, n := range counts {
 			if n >= 2 {
@@ -514,7 +518,7 @@ type Value struct {
 }
 
 // Over asks the server for fn(sel[w]) at at (fn one of count_over_time,
-// min_over_time, max_over_time), over vigil's window (at-w, at]: where a
+// min_over_time, max_over_time, stddev_over_time), over vigil's window (at-w, at]: where a
 // range selector includes its left edge (Prometheus before 3.0) the range
 // is one millisecond shorter (timestamps are whole milliseconds). Call
 // CanPushDown first.

@@ -159,7 +159,9 @@ type Series struct {
 // Lines a store imports, counters there as their increments: each
 // reading's difference from the one before, its own value after a reset
 // (a reading below the one before), the first reading only a baseline.
-// vigil's histograms are gauges to Prometheus (raw observations). The
+// vigil's histograms are gauges to Prometheus (raw observations). A
+// gauge's NaN or infinite value goes to Prometheus only: no store holds
+// one, and a scrape into a store skips it. The
 // JSON Lines of a family go in time order across its series, as scrapes
 // append them (and as package analyze loads a source's rows: a float sum's
 // last bits depend on the order it adds in).
@@ -188,8 +190,11 @@ func Fixture(series []Series) (om, jsonl string) {
 		for _, s := range fams[f] {
 			ls := labelText(s.Labels)
 			for i, p := range s.Points {
-				fmt.Fprintf(&o, "%s%s %s %s\n", s.Name, ls, num(p.Value), seconds(p.MS))
+				fmt.Fprintf(&o, "%s%s %s %s\n", s.Name, ls, omNum(p.Value), seconds(p.MS))
 				v := p.Value
+				if math.IsNaN(v) || math.IsInf(v, 0) {
+					continue // no store holds it; a scrape skips it (gauges only)
+				}
 				if s.Type == "counter" {
 					if i == 0 {
 						continue
@@ -243,6 +248,19 @@ func labelJSON(ls map[string]string) string {
 		parts[i] = fmt.Sprintf("%q: %q", k, ls[k])
 	}
 	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+// omNum writes a value as OpenMetrics does, NaN and infinities included.
+func omNum(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return "NaN"
+	case math.IsInf(f, 1):
+		return "+Inf"
+	case math.IsInf(f, -1):
+		return "-Inf"
+	}
+	return num(f)
 }
 
 func num(f float64) string {
@@ -336,6 +354,24 @@ func FixtureSeries() []Series {
 		gone.Points = append(gone.Points, Sample{MS: start + int64(i)*60_000, Value: float64(i / 3)})
 	}
 	out = append(out, jobs, gone, late)
+	// Summary quantiles as Prometheus exports them: NaN when there were no
+	// observations (every 7th reading of q=0.5, q=0.9's last ten minutes),
+	// and one +Inf.
+	for _, q := range []string{"0.5", "0.9", "0.99"} {
+		s := Series{Name: "rpc_ms", Family: "rpc_ms", Type: "gauge", Labels: map[string]string{"quantile": q}}
+		for i := 0; start+int64(i)*20_000+700 <= FixtureEnd; i++ {
+			ts := start + int64(i)*20_000 + 700
+			v := float64(10+(i*11)%90) + 0.25
+			switch {
+			case q == "0.5" && i%7 == 3, q == "0.9" && ts > FixtureEnd-10*60_000:
+				v = math.NaN()
+			case q == "0.99" && ts > FixtureEnd-3*3600_000 && ts <= FixtureEnd-3*3600_000+20_000:
+				v = math.Inf(1)
+			}
+			s.Points = append(s.Points, Sample{MS: ts, Value: v})
+		}
+		out = append(out, s)
+	}
 	lat := Series{Name: "response_time_ms", Family: "response_time_ms", Type: "histogram", Labels: map[string]string{"service": "api"}}
 	for i := 0; start+int64(i)*10_000+250 <= FixtureEnd; i++ {
 		lat.Points = append(lat.Points, Sample{MS: start + int64(i)*10_000 + 250, Value: float64(20 + (i*37)%500)})
