@@ -3,10 +3,10 @@ package analyze
 import (
 	"container/heap"
 	"context"
-	"math"
 	"database/sql/driver"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
