@@ -110,7 +110,8 @@ func Open(ctx context.Context, stores []string, opt Options) (*DB, error) {
 	owner := map[string]string{} // store_id -> first path with it
 	for i, p := range stores {
 		if sources.IsURL(p) {
-			c, err := promsrc.New(p, opt.Sources[p], opt.Timeout)
+			cfg, _ := sources.Lookup(opt.Sources, p)
+			c, err := promsrc.New(p, cfg, opt.Timeout)
 			if err != nil {
 				return nil, err
 			}
@@ -294,11 +295,21 @@ func (d *DB) rebuildAll(ctx context.Context) error {
 }
 
 // distinctFiles drops paths naming a file already given (the same path
-// spelled twice, a symlink, a hard link), keeping the first spelling.
+// spelled twice, a symlink, a hard link), and source URLs naming a source
+// already given (http://p:9090/ and http://p:9090), keeping the first
+// spelling.
 func distinctFiles(paths []string) []string {
 	var out []string
 	var seen []os.FileInfo
+	urls := map[string]bool{}
 	for _, p := range paths {
+		if sources.IsURL(p) {
+			if c := sources.Canonical(p); !urls[c] {
+				urls[c] = true
+				out = append(out, p)
+			}
+			continue
+		}
 		fi, err := os.Stat(p)
 		dup := false
 		for _, s := range seen {

@@ -254,3 +254,30 @@ func TestPrometheusSourceTLS(t *testing.T) {
 		t.Errorf("with ca_file: %v %v", rs, err)
 	}
 }
+
+// One server given twice, spelled two ways, is one source: its samples
+// are not counted twice.
+func TestPrometheusSourceGivenTwice(t *testing.T) {
+	om, _ := equivFixture()
+	srv := promtest.Start(t, promtest.Blocks(t, om))
+	ctx := context.Background()
+	e, _ := metricpath.Parse("cpu.count")
+	w := analyze.Window{At: time.UnixMilli(equivBase), Length: time.Hour}
+	count := func(dbs ...string) []analyze.Result {
+		db, err := analyze.Open(ctx, dbs, analyze.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		rs, err := db.Eval(ctx, e, w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rs
+	}
+	// cpu: 3 series at 15 s, 240 samples each in an hour.
+	once, twice := count(srv.URL), count(srv.URL, strings.ToUpper(srv.URL[:4])+srv.URL[4:]+"/")
+	if len(once) != 1 || once[0].Value != 720 || !sameResults(once, twice) {
+		t.Errorf("once %v, given twice %v; want 720 both", once, twice)
+	}
+}

@@ -577,8 +577,15 @@ func (e *timeoutError) Error() string {
 // over its sample limit.
 func TooManySamples(err error) bool { return err != nil && tooManySamples(err) }
 
+// tooManySamples reads a server's refusal of a query over its sample
+// limit: Prometheus and Thanos ("query processing would load too many
+// samples into memory"), VictoriaMetrics ("cannot select more than
+// -search.maxSamplesPerQuery"), Mimir and Cortex ("the query exceeded
+// the maximum number of samples").
 func tooManySamples(err error) bool {
-	return strings.Contains(err.Error(), "too many samples")
+	m := err.Error()
+	return strings.Contains(m, "too many samples") || strings.Contains(m, "cannot select more than") ||
+		strings.Contains(m, "maximum number of samples")
 }
 
 // wrap says which source failed and how, in the server's words where it

@@ -77,3 +77,25 @@ func TestRedact(t *testing.T) {
 		}
 	}
 }
+
+// Two spellings of one endpoint are one source, and find its settings.
+func TestCanonicalAndLookup(t *testing.T) {
+	for _, c := range [][2]string{
+		{"http://Prom:9090/", "http://prom:9090"},
+		{"HTTP://prom:80/prefix/", "http://prom/prefix"},
+		{"https://mimir.example:443/prometheus", "https://mimir.example/prometheus"},
+		{"https://[::1]:443/", "https://[::1]"},
+		{"http://prom:9091", "http://prom:9091"},
+	} {
+		if got := Canonical(c[0]); got != c[1] {
+			t.Errorf("Canonical(%q) = %q, want %q", c[0], got, c[1])
+		}
+	}
+	section := map[string]Config{"http://prom:9090": {BearerTokenEnv: "T"}}
+	if c, ok := Lookup(section, "http://PROM:9090/"); !ok || c.BearerTokenEnv != "T" {
+		t.Errorf("Lookup of another spelling: %+v %v", c, ok)
+	}
+	if _, ok := Lookup(section, "http://prom:9091"); ok {
+		t.Error("Lookup found another port's settings")
+	}
+}

@@ -77,7 +77,8 @@ func (c *Config) Defaults() {
 // IsURL reports whether a --db value names a Prometheus-compatible
 // source rather than a store file.
 func IsURL(s string) bool {
-	return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://")
+	l := strings.ToLower(s[:min(len(s), 8)])
+	return strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://")
 }
 
 // CheckURL refuses a source URL vigil would have to print secrets from or
@@ -98,6 +99,42 @@ func CheckURL(raw string) error {
 		return fmt.Errorf("source %s: the URL is an API base (http://host:port[/prefix]); drop the query or fragment", Redact(raw))
 	}
 	return nil
+}
+
+// Canonical is the form of a URL two spellings of one endpoint share:
+// scheme and host in lower case, no default port, no trailing slash.
+// Sources are told apart (one server given twice would count every sample
+// twice) and found in the sources: section by it.
+func Canonical(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	u.Scheme, u.Host = strings.ToLower(u.Scheme), strings.ToLower(u.Host)
+	if h, p := u.Hostname(), u.Port(); (u.Scheme == "http" && p == "80") || (u.Scheme == "https" && p == "443") {
+		u.Host = h
+		if strings.Contains(h, ":") {
+			u.Host = "[" + h + "]"
+		}
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = ""
+	return u.String()
+}
+
+// Lookup finds rawURL's settings in a sources: section, by its canonical
+// form (http://prom:9090/ finds http://prom:9090).
+func Lookup(section map[string]Config, rawURL string) (Config, bool) {
+	if c, ok := section[rawURL]; ok {
+		return c, true
+	}
+	want := Canonical(rawURL)
+	for k, c := range section {
+		if Canonical(k) == want {
+			return c, true
+		}
+	}
+	return Config{}, false
 }
 
 // Redact gives a URL fit to print: no credentials, query or fragment.

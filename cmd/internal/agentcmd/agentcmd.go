@@ -320,10 +320,10 @@ func (o *options) remoteWrite(cfg *agent.Config) error {
 			return cli.WithHint(cli.Usagef("--remote-write %s: credentials in the URL would be in your shell history and in ps", sources.Redact(raw)),
 				"give them in the config's sources: section, keyed by the URL (basic_auth with password_env or password_file, bearer_token_env or bearer_token_file); see docs/remote-write.md")
 		}
-		if seen[raw] {
+		if seen[sources.Canonical(raw)] {
 			return cli.Usagef("--remote-write %s given twice", sources.Redact(raw))
 		}
-		seen[raw] = true
+		seen[sources.Canonical(raw)] = true
 	}
 	if o.RWQueue <= 0 {
 		return cli.Usagef("--remote-write-queue must be positive")
@@ -338,7 +338,7 @@ func (o *options) remoteWrite(cfg *agent.Config) error {
 		return cli.Usagef("--remote-write-flush-timeout %q: want a positive duration like 10s", o.RWFlushTimeout)
 	}
 	for _, raw := range o.RemoteWrite {
-		sc, ok := o.endpoints[raw]
+		sc, ok := sources.Lookup(o.endpoints, raw)
 		if !ok {
 			continue
 		}
