@@ -61,6 +61,7 @@ var equivPaths = []string{
 	"jobs_total.increase", "jobs_total.count", "jobs_total.rate by (job)", "new_total.increase by (kind)",
 	"new_total.count by (kind)", `new_total{kind="gone"}.increase / jobs_total.increase`,
 	"rpc_ms.count by (quantile)", "rpc_ms.max by (quantile)", "rpc_ms.min", "rpc_ms.avg by (quantile)", "rpc_ms.count",
+	"failed_ms.count / response_time_ms.count", "failed_ms.count by (service) / response_time_ms.count by (service)",
 	"nothing_here.count", "nothing_here_total.increase",
 }
 
@@ -83,7 +84,7 @@ func TestPrometheusSourceAnswersAsStore(t *testing.T) {
 	storePath := equivStore(t)
 	ctx := context.Background()
 	off := false
-	types := map[string]store.Type{"response_time_ms": store.Histogram}
+	types := map[string]store.Type{"response_time_ms": store.Histogram, "failed_ms": store.Histogram}
 	open := func(src string, cfg promsrc.Config) *analyze.DB {
 		db, err := analyze.Open(ctx, []string{src}, analyze.Options{CacheDir: t.TempDir(),
 			Sources: map[string]promsrc.Config{src: cfg}, Timeout: 30 * time.Second})

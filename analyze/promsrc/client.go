@@ -221,6 +221,25 @@ func (c *Client) LabelNames(ctx context.Context, name string) ([]string, error) 
 	return out, nil
 }
 
+// SeriesBefore lists the label sets (less __name__) of sel's series with
+// samples from CounterLookback before lo up to hi.
+func (c *Client) SeriesBefore(ctx context.Context, name, sel string, lo, hi int64) ([]map[string]string, error) {
+	ctx, cancel := c.ctx(ctx)
+	defer cancel()
+	sets, _, _, err := c.api.Series(ctx, []string{sel}, time.UnixMilli(lo-c.cfg.CounterLookback.Milliseconds()), time.UnixMilli(hi))
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		err = &timeoutError{c.timeout}
+	}
+	if err != nil {
+		return nil, c.wrap(err, "list the series of "+name)
+	}
+	out := make([]map[string]string, 0, len(sets))
+	for _, ls := range sets {
+		out = append(out, labelsOf(model.Metric(ls)))
+	}
+	return out, nil
+}
+
 // Series is one series' samples: values for gauges and histograms,
 // reset-aware increments for counters, in time order.
 type Series struct {

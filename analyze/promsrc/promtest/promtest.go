@@ -372,6 +372,14 @@ func FixtureSeries() []Series {
 		}
 		out = append(out, s)
 	}
+	// Failed requests' latencies, a vigil histogram, none in the last two
+	// hours: it exists (a ratio's counted numerator is 0 there, not "no
+	// data") without a sample in a recent window.
+	failed := Series{Name: "failed_ms", Family: "failed_ms", Type: "histogram", Labels: map[string]string{"service": "api"}}
+	for i := 0; start+int64(i)*300_000 <= FixtureEnd-2*3600_000; i++ {
+		failed.Points = append(failed.Points, Sample{MS: start + int64(i)*300_000, Value: float64(100 + i%9)})
+	}
+	out = append(out, failed)
 	lat := Series{Name: "response_time_ms", Family: "response_time_ms", Type: "histogram", Labels: map[string]string{"service": "api"}}
 	for i := 0; start+int64(i)*10_000+250 <= FixtureEnd; i++ {
 		lat.Points = append(lat.Points, Sample{MS: start + int64(i)*10_000 + 250, Value: float64(20 + (i*37)%500)})
