@@ -62,6 +62,7 @@ var equivPaths = []string{
 	"new_total.count by (kind)", `new_total{kind="gone"}.increase / jobs_total.increase`,
 	"rpc_ms.count by (quantile)", "rpc_ms.max by (quantile)", "rpc_ms.min", "rpc_ms.avg by (quantile)", "rpc_ms.count",
 	"failed_ms.count / response_time_ms.count", "failed_ms.count by (service) / response_time_ms.count by (service)",
+	`failed_ms{service="web"}.count / response_time_ms.count`,
 	"nothing_here.count", "nothing_here_total.increase",
 }
 

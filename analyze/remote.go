@@ -292,10 +292,10 @@ func (d *DB) loadSelector(ctx context.Context, s *metricpath.Selector, lo, hi in
 		if err == nil && n == 0 && len(r.byName[s.Name]) == 0 {
 			// No sample in the window: whether the metric exists at all
 			// (which makes a counted numerator's "none" 0, not "no data",
-			// as a store's series rows do) is the server's series list over
-			// the lookback's.
+			// as a store's series rows do, whatever their labels) is the
+			// server's list of the name's series over the lookback's.
 			var ls []map[string]string
-			if ls, err = r.client.SeriesBefore(ctx, s.Name, q, want.lo, want.hi); err == nil && len(ls) > 0 {
+			if ls, err = r.client.SeriesBefore(ctx, s.Name, promsrc.Selector(s.Name, nil), want.lo, want.hi); err == nil && len(ls) > 0 {
 				empty := make([]promsrc.Series, len(ls))
 				for i := range ls {
 					empty[i].Labels = ls[i]
