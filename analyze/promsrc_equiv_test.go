@@ -217,3 +217,31 @@ func TestStoreAndSourceUnite(t *testing.T) {
 		}
 	}
 }
+
+// A metric that exists, but not with the selector's labels and not in
+// the window, asked first of a fresh DB: a counted numerator is 0, as a
+// store's series rows make it.
+func TestPrometheusSourceMetricExists(t *testing.T) {
+	om, _ := equivFixture()
+	srv := promtest.Start(t, promtest.Blocks(t, om))
+	ctx := context.Background()
+	e, _ := metricpath.Parse(`failed_ms{service="web"}.count / response_time_ms.count`)
+	w := analyze.Window{At: time.UnixMilli(equivBase), Length: time.Hour}
+	eval := func(src string) []analyze.Result {
+		db, err := analyze.Open(ctx, []string{src}, analyze.Options{CacheDir: t.TempDir(), Sources: map[string]promsrc.Config{
+			src: {Types: map[string]store.Type{"response_time_ms": store.Histogram, "failed_ms": store.Histogram}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		rs, err := db.Eval(ctx, e, w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rs
+	}
+	want, got := eval(equivStore(t)), eval(srv.URL)
+	if len(want) != 1 || want[0].Value != 0 || !sameResults(want, got) {
+		t.Errorf("the source gives %v, the store %v; want 0 from both", got, want)
+	}
+}
