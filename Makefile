@@ -27,7 +27,7 @@ test:
 # make bench BENCH_FLAGS='-sections import,query -import-big-gb 3'
 bench: build
 	$(GO) build -o $(BIN)/vigil-bench ./cmd/vigil-bench
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1000000x ./collect/...
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1000000x ./collect/... ./internal/store/
 	./$(BIN)/vigil-bench -vigil $(BIN)/vigil -agent $(BIN)/vigil-agent -dir .bench $(BENCH_FLAGS)
 
 demo: build

@@ -7,9 +7,9 @@ import (
 	"math"
 	"time"
 
-	"github.com/vigil-metrics/vigil/analyze/metricpath"
-	"github.com/vigil-metrics/vigil/collect/store"
-	"github.com/vigil-metrics/vigil/collect/vtime"
+	"github.com/vigil-metrics/vigil/internal/metricpath"
+	"github.com/vigil-metrics/vigil/internal/store"
+	"github.com/vigil-metrics/vigil/internal/vtime"
 )
 
 // BucketSeries is one label set's values of a path over consecutive

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vigil-metrics/vigil/analyze/metricpath"
-	"github.com/vigil-metrics/vigil/collect/store"
+	"github.com/vigil-metrics/vigil/internal/metricpath"
+	"github.com/vigil-metrics/vigil/internal/store"
 )
 
 // Rules that each select one series of a metric (a rule per host, as

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vigil-metrics/vigil/analyze/metricpath"
-	"github.com/vigil-metrics/vigil/collect/store"
+	"github.com/vigil-metrics/vigil/internal/metricpath"
+	"github.com/vigil-metrics/vigil/internal/store"
 )
 
 // bucketsFixture: two hours of a gauge (two hosts, irregular times,

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vigil-metrics/vigil/analyze/metricpath"
-	"github.com/vigil-metrics/vigil/collect/store"
+	"github.com/vigil-metrics/vigil/internal/metricpath"
+	"github.com/vigil-metrics/vigil/internal/store"
 )
 
 // countLEFixture: a histogram lat_ms with observations 100, 200, 300, 400

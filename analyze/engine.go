@@ -25,11 +25,11 @@ import (
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/vigil-metrics/vigil/analyze/cache"
-	"github.com/vigil-metrics/vigil/analyze/metricpath"
 	"github.com/vigil-metrics/vigil/analyze/promsrc"
-	"github.com/vigil-metrics/vigil/collect/sources"
-	"github.com/vigil-metrics/vigil/collect/store"
-	"github.com/vigil-metrics/vigil/collect/vtime"
+	"github.com/vigil-metrics/vigil/internal/metricpath"
+	"github.com/vigil-metrics/vigil/internal/sources"
+	"github.com/vigil-metrics/vigil/internal/store"
+	"github.com/vigil-metrics/vigil/internal/vtime"
 )
 
 // Options tune Open.

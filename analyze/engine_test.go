@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/vigil-metrics/vigil/analyze/cache"
-	"github.com/vigil-metrics/vigil/analyze/metricpath"
-	"github.com/vigil-metrics/vigil/collect/store"
+	"github.com/vigil-metrics/vigil/internal/metricpath"
+	"github.com/vigil-metrics/vigil/internal/store"
 )
 
 // at is the evaluation instant of every test: 2026-11-29T10:00:00Z.

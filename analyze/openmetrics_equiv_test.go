@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/vigil-metrics/vigil/analyze"
-	"github.com/vigil-metrics/vigil/analyze/metricpath"
-	"github.com/vigil-metrics/vigil/collect/ingest"
-	"github.com/vigil-metrics/vigil/collect/store"
+	"github.com/vigil-metrics/vigil/internal/ingest"
+	"github.com/vigil-metrics/vigil/internal/metricpath"
+	"github.com/vigil-metrics/vigil/internal/store"
 )
 
 // The same data imported as OpenMetrics (cumulative counters) and as JSON

@@ -12,11 +12,11 @@ import (
 	"time"
 
 	"github.com/vigil-metrics/vigil/analyze"
-	"github.com/vigil-metrics/vigil/analyze/metricpath"
 	"github.com/vigil-metrics/vigil/analyze/promsrc"
-	"github.com/vigil-metrics/vigil/analyze/promsrc/promtest"
-	"github.com/vigil-metrics/vigil/collect/ingest"
-	"github.com/vigil-metrics/vigil/collect/store"
+	"github.com/vigil-metrics/vigil/internal/ingest"
+	"github.com/vigil-metrics/vigil/internal/metricpath"
+	"github.com/vigil-metrics/vigil/internal/promtest"
+	"github.com/vigil-metrics/vigil/internal/store"
 )
 
 // equivBase is the evaluation instant of the equivalence fixture.

@@ -19,10 +19,10 @@ import (
 	"time"
 
 	"github.com/vigil-metrics/vigil/analyze"
-	"github.com/vigil-metrics/vigil/analyze/metricpath"
 	"github.com/vigil-metrics/vigil/analyze/promsrc"
-	"github.com/vigil-metrics/vigil/analyze/promsrc/promtest"
-	"github.com/vigil-metrics/vigil/collect/store"
+	"github.com/vigil-metrics/vigil/internal/metricpath"
+	"github.com/vigil-metrics/vigil/internal/promtest"
+	"github.com/vigil-metrics/vigil/internal/store"
 )
 
 // A server whose sample limit is below a window's samples is read in

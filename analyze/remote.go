@@ -11,9 +11,9 @@ import (
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
-	"github.com/vigil-metrics/vigil/analyze/metricpath"
 	"github.com/vigil-metrics/vigil/analyze/promsrc"
-	"github.com/vigil-metrics/vigil/collect/store"
+	"github.com/vigil-metrics/vigil/internal/metricpath"
+	"github.com/vigil-metrics/vigil/internal/store"
 )
 
 // A Prometheus-compatible source (--db http://...) is one more store to

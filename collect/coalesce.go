@@ -5,7 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/vigil-metrics/vigil/collect/store"
+	"github.com/vigil-metrics/vigil/internal/store"
 )
 
 // gaugeFunc is a callback gauge, read at every flush.

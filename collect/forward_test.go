@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vigil-metrics/vigil/collect/store"
+	"github.com/vigil-metrics/vigil/internal/store"
 )
 
 type forwarded struct {

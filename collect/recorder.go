@@ -86,7 +86,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/vigil-metrics/vigil/collect/store"
+	"github.com/vigil-metrics/vigil/internal/store"
 )
 
 // Options tune a Recorder.

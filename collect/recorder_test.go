@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vigil-metrics/vigil/collect/store"
+	"github.com/vigil-metrics/vigil/internal/store"
 )
 
 // fakeClock advances only when told to.

@@ -17,7 +17,7 @@ import (
 	"text/template"
 	"time"
 
-	"github.com/vigil-metrics/vigil/collect/vtime"
+	"github.com/vigil-metrics/vigil/internal/vtime"
 )
 
 //go:embed templates/*.tmpl

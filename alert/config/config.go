@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vigil-metrics/vigil/analyze/metricpath"
+	"github.com/vigil-metrics/vigil/internal/metricpath"
 )
 
 // Conditions a rule may use.

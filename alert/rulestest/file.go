@@ -28,9 +28,9 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	alertconfig "github.com/vigil-metrics/vigil/alert/config"
-	"github.com/vigil-metrics/vigil/analyze/metricpath"
-	"github.com/vigil-metrics/vigil/collect/store"
-	"github.com/vigil-metrics/vigil/collect/vtime"
+	"github.com/vigil-metrics/vigil/internal/metricpath"
+	"github.com/vigil-metrics/vigil/internal/store"
+	"github.com/vigil-metrics/vigil/internal/vtime"
 )
 
 // Epoch is time 0 of a test: the first sample of every series and every

@@ -3,7 +3,7 @@ package rulestest
 import (
 	"context"
 	"fmt"
-	"github.com/vigil-metrics/vigil/analyze/metricpath"
+	"github.com/vigil-metrics/vigil/internal/metricpath"
 	"log/slog"
 	"maps"
 	"math"
@@ -20,9 +20,9 @@ import (
 	"github.com/vigil-metrics/vigil/alert/eval"
 	"github.com/vigil-metrics/vigil/alert/state"
 	"github.com/vigil-metrics/vigil/analyze"
-	"github.com/vigil-metrics/vigil/collect/cumulative"
-	"github.com/vigil-metrics/vigil/collect/store"
-	"github.com/vigil-metrics/vigil/collect/vtime"
+	"github.com/vigil-metrics/vigil/internal/cumulative"
+	"github.com/vigil-metrics/vigil/internal/store"
+	"github.com/vigil-metrics/vigil/internal/vtime"
 )
 
 // Options tune Run.

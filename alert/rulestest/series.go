@@ -2,11 +2,11 @@ package rulestest
 
 import (
 	"fmt"
-	"github.com/vigil-metrics/vigil/analyze/metricpath"
+	"github.com/vigil-metrics/vigil/internal/metricpath"
 	"strconv"
 	"strings"
 
-	"github.com/vigil-metrics/vigil/collect/store"
+	"github.com/vigil-metrics/vigil/internal/store"
 )
 
 // ParseSeries reads a series in Prometheus notation,

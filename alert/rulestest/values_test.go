@@ -2,11 +2,11 @@ package rulestest
 
 import (
 	"fmt"
-	"github.com/vigil-metrics/vigil/analyze/metricpath"
+	"github.com/vigil-metrics/vigil/internal/metricpath"
 	"strings"
 	"testing"
 
-	"github.com/vigil-metrics/vigil/collect/store"
+	"github.com/vigil-metrics/vigil/internal/store"
 )
 
 // show renders points as the notation's plain form: numbers, _ and stale.

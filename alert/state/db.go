@@ -15,7 +15,7 @@ import (
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
-	"github.com/vigil-metrics/vigil/collect/store/sqlmigrate"
+	"github.com/vigil-metrics/vigil/internal/sqlmigrate"
 )
 
 //go:embed migrations/*.sql

@@ -50,7 +50,7 @@ import (
 	"github.com/vigil-metrics/vigil/alert/eval"
 	"github.com/vigil-metrics/vigil/alert/state"
 	"github.com/vigil-metrics/vigil/analyze"
-	"github.com/vigil-metrics/vigil/analyze/metricpath"
+	"github.com/vigil-metrics/vigil/internal/metricpath"
 )
 
 // Source is the history a rule is tuned from; *analyze.DB is one.

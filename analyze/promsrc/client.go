@@ -32,9 +32,9 @@ import (
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 
-	"github.com/vigil-metrics/vigil/analyze/metricpath"
-	"github.com/vigil-metrics/vigil/collect/sources"
-	"github.com/vigil-metrics/vigil/collect/store"
+	"github.com/vigil-metrics/vigil/internal/metricpath"
+	"github.com/vigil-metrics/vigil/internal/sources"
+	"github.com/vigil-metrics/vigil/internal/store"
 )
 
 // Config is a source's settings (the sources: section).

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vigil-metrics/vigil/analyze/metricpath"
-	"github.com/vigil-metrics/vigil/analyze/promsrc/promtest"
-	"github.com/vigil-metrics/vigil/collect/store"
+	"github.com/vigil-metrics/vigil/internal/metricpath"
+	"github.com/vigil-metrics/vigil/internal/promtest"
+	"github.com/vigil-metrics/vigil/internal/store"
 )
 
 // The bearer token (from the environment or a file) and the configured

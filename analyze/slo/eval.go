@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/vigil-metrics/vigil/analyze"
-	"github.com/vigil-metrics/vigil/analyze/metricpath"
+	"github.com/vigil-metrics/vigil/internal/metricpath"
 )
 
 // Querier answers a metric path over a window; *analyze.DB is one.

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/vigil-metrics/vigil/analyze"
-	"github.com/vigil-metrics/vigil/analyze/metricpath"
+	"github.com/vigil-metrics/vigil/internal/metricpath"
 )
 
 // fakeQ answers metric paths from a table and counts the queries.

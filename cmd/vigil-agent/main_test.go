@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vigil-metrics/vigil/collect/scrape"
+	"github.com/vigil-metrics/vigil/internal/scrape"
 	_ "modernc.org/sqlite"
 )
 

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vigil-metrics/vigil/analyze/promsrc/promtest"
+	"github.com/vigil-metrics/vigil/internal/promtest"
 )
 
 // vigil-agent --no-store --remote-write against a real Prometheus (with

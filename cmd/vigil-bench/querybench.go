@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/vigil-metrics/vigil/collect/store"
+	"github.com/vigil-metrics/vigil/internal/store"
 )
 
 // Query targets, against the sqlite3 CLI's full scan of the same store.

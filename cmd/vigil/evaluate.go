@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/vigil-metrics/vigil/analyze/metricpath"
+	"github.com/vigil-metrics/vigil/internal/metricpath"
 	"io/fs"
 	"math"
 	"os"
@@ -30,7 +30,7 @@ import (
 	"github.com/vigil-metrics/vigil/alert/state"
 	"github.com/vigil-metrics/vigil/alert/webhook"
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
-	"github.com/vigil-metrics/vigil/collect/store"
+	"github.com/vigil-metrics/vigil/internal/store"
 )
 
 // Crash points for the tests (which kill a run there): afterRecord runs

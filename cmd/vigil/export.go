@@ -19,8 +19,8 @@ import (
 
 	"github.com/vigil-metrics/vigil/analyze/cache"
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
-	"github.com/vigil-metrics/vigil/collect/store"
-	"github.com/vigil-metrics/vigil/collect/vtime"
+	"github.com/vigil-metrics/vigil/internal/store"
+	"github.com/vigil-metrics/vigil/internal/vtime"
 	"github.com/vigil-metrics/vigil/queries"
 )
 

@@ -12,8 +12,8 @@ import (
 
 	_ "github.com/duckdb/duckdb-go/v2"
 
-	"github.com/vigil-metrics/vigil/collect/demo"
-	"github.com/vigil-metrics/vigil/collect/store"
+	"github.com/vigil-metrics/vigil/internal/demo"
+	"github.com/vigil-metrics/vigil/internal/store"
 )
 
 var exportAt = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)

@@ -13,8 +13,8 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
-	"github.com/vigil-metrics/vigil/collect/ingest"
-	"github.com/vigil-metrics/vigil/collect/store"
+	"github.com/vigil-metrics/vigil/internal/ingest"
+	"github.com/vigil-metrics/vigil/internal/store"
 )
 
 type importOptions struct {

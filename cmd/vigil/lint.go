@@ -13,8 +13,8 @@ import (
 	alertconfig "github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/analyze/slo"
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
-	"github.com/vigil-metrics/vigil/collect/lint"
-	"github.com/vigil-metrics/vigil/collect/vtime"
+	"github.com/vigil-metrics/vigil/internal/lint"
+	"github.com/vigil-metrics/vigil/internal/vtime"
 )
 
 type lintOptions struct {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vigil-metrics/vigil/analyze/promsrc/promtest"
+	"github.com/vigil-metrics/vigil/internal/promtest"
 )
 
 // promsrcConfig holds rules, objectives and the source's settings; %s is

@@ -10,8 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/vigil-metrics/vigil/collect/store"
-	"github.com/vigil-metrics/vigil/collect/vtime"
+	"github.com/vigil-metrics/vigil/internal/store"
+	"github.com/vigil-metrics/vigil/internal/vtime"
 )
 
 type recordOptions struct {

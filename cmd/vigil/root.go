@@ -6,7 +6,7 @@ import (
 	"github.com/vigil-metrics/vigil/analyze"
 	"github.com/vigil-metrics/vigil/cmd/internal/agentcmd"
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
-	"github.com/vigil-metrics/vigil/collect/sources"
+	"github.com/vigil-metrics/vigil/internal/sources"
 	"io"
 	"io/fs"
 	"log/slog"

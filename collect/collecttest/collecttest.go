@@ -22,7 +22,7 @@ import (
 	"testing"
 
 	"github.com/vigil-metrics/vigil/collect"
-	"github.com/vigil-metrics/vigil/collect/store"
+	"github.com/vigil-metrics/vigil/internal/store"
 )
 
 // New returns a Recorder for t in Strict mode (a mistake panics where it

@@ -21,11 +21,11 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
-	"github.com/vigil-metrics/vigil/collect/agent"
-	"github.com/vigil-metrics/vigil/collect/remotewrite"
-	"github.com/vigil-metrics/vigil/collect/scrape"
-	"github.com/vigil-metrics/vigil/collect/sources"
-	"github.com/vigil-metrics/vigil/collect/vtime"
+	"github.com/vigil-metrics/vigil/internal/agent"
+	"github.com/vigil-metrics/vigil/internal/remotewrite"
+	"github.com/vigil-metrics/vigil/internal/scrape"
+	"github.com/vigil-metrics/vigil/internal/sources"
+	"github.com/vigil-metrics/vigil/internal/vtime"
 )
 
 type options struct {

@@ -9,8 +9,8 @@ import (
 	"io"
 	"strings"
 
-	"github.com/vigil-metrics/vigil/collect/ingest"
-	"github.com/vigil-metrics/vigil/collect/store"
+	"github.com/vigil-metrics/vigil/internal/ingest"
+	"github.com/vigil-metrics/vigil/internal/store"
 )
 
 // Exit codes of the CLI contract (docs/cli.md).

@@ -7,7 +7,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/vigil-metrics/vigil/collect/ingest"
+	"github.com/vigil-metrics/vigil/internal/ingest"
 )
 
 func TestExitCodes(t *testing.T) {

@@ -1,0 +1,590 @@
+// Package agent runs vigil's collection agent: every interval it reads the
+// host (and GPUs), scrapes Prometheus endpoints, takes pushes over HTTP,
+// and writes everything through one buffered Recorder into a store, while
+// pruning samples past the retention. It never imports package analyze, so
+// the agent binary does not link DuckDB.
+package agent
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vigil-metrics/vigil/collect"
+	"github.com/vigil-metrics/vigil/internal/gpu"
+	"github.com/vigil-metrics/vigil/internal/push"
+	"github.com/vigil-metrics/vigil/internal/remotewrite"
+	"github.com/vigil-metrics/vigil/internal/scrape"
+	"github.com/vigil-metrics/vigil/internal/sources"
+	"github.com/vigil-metrics/vigil/internal/store"
+	"github.com/vigil-metrics/vigil/internal/system"
+)
+
+// Config is the agent's whole configuration.
+type Config struct {
+	DB              string
+	Interval        time.Duration // default 10s
+	Once            bool          // collect once and exit
+	Targets         []scrape.Target
+	Listen          string // push and health endpoints; empty: none
+	Token           string // bearer token for pushes
+	GPU             string // auto (default), on, off
+	Service         string // service column for host and GPU metrics
+	Host            string // host label
+	Retention       time.Duration
+	BufferSize      int
+	MaxBuffer       int
+	ScrapeTimeout   time.Duration
+	ScrapeBodyLimit int64
+	// OnceDelay separates the two readings of --once (default 200ms, at
+	// most 250ms) so CPU percentages exist after one run.
+	OnceDelay  time.Duration
+	UserAgent  string
+	Now        func() time.Time
+	Logger     *slog.Logger
+	GPULibrary gpu.Library       // default NVML
+	Ready      func(addr string) // called once the HTTP endpoint listens
+
+	// MaxSeries caps the series held in memory (default 100000); samples
+	// of further series are refused (pushes get 429) and counted.
+	MaxSeries int
+	// SeriesIdle: series (and pushed counter baselines) not seen for this
+	// long are forgotten (default 1h).
+	SeriesIdle time.Duration
+	// PushBodyLimit (default 16 MiB, after decompression) and
+	// MaxConcurrentPushes (default 2) bound the memory pushes take.
+	PushBodyLimit       int64
+	MaxConcurrentPushes int
+	// ReadTimeout bounds reading a whole request, body included (default
+	// 1m); IdleTimeout closes idle keep-alive connections (default 2m).
+	ReadTimeout time.Duration
+	IdleTimeout time.Duration
+
+	// RemoteWrite are Prometheus remote-write endpoints that get
+	// everything collected, besides the store or (NoStore) instead of it.
+	RemoteWrite []string
+	// NoStore writes no store at all (DB is ignored, as are Retention and
+	// the spill file); it needs at least one RemoteWrite.
+	NoStore bool
+	// RemoteWriteQueue bounds the samples queued per endpoint (default
+	// 100000); beyond it the oldest are dropped and counted.
+	RemoteWriteQueue int
+	// RemoteWriteProtocol is auto (default: 2.0, falling back to 1.0),
+	// 1.0 or 2.0.
+	RemoteWriteProtocol string
+	// RemoteWriteFlushTimeout bounds sending what is queued at shutdown
+	// (default 10s); what is left is counted and logged.
+	RemoteWriteFlushTimeout time.Duration
+	// RemoteWriteTransports are the HTTP transports (credentials, headers,
+	// TLS) of the --remote-write URLs that have one (from the config's
+	// sources: section).
+	RemoteWriteTransports map[string]http.RoundTripper
+	// remoteWrite adjusts the writers' options (tests).
+	remoteWrite func(*remotewrite.Options)
+
+	// checkWritable tests that the store can be written (tests replace it).
+	checkWritable func(*store.Store) error
+}
+
+// ErrGPURequired is returned when --gpu on finds no usable GPU library.
+var ErrGPURequired = errors.New("--gpu on: no GPU metrics")
+
+type agent struct {
+	cfg     Config
+	rec     *collect.Recorder
+	sys     *system.Collector
+	gpu     *gpu.Collector
+	scraper *scrape.Scraper
+	push    *push.Server
+	log     *slog.Logger
+	writers []*remotewrite.Writer
+	wclosed bool
+
+	mu         sync.Mutex
+	types      map[string]store.Type // metric types read from the store
+	scrapeErrs map[string]float64
+	busy       map[string]bool
+}
+
+func (c *Config) defaults() {
+	if c.Interval <= 0 {
+		c.Interval = 10 * time.Second
+	}
+	if c.OnceDelay <= 0 || c.OnceDelay > 250*time.Millisecond {
+		c.OnceDelay = 200 * time.Millisecond
+	}
+	if c.GPU == "" {
+		c.GPU = "auto"
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.GPULibrary == nil {
+		c.GPULibrary = gpu.NVML{}
+	}
+	if c.ScrapeTimeout <= 0 {
+		c.ScrapeTimeout = min(c.Interval, 10*time.Second)
+	}
+	if c.MaxSeries <= 0 {
+		c.MaxSeries = 100000
+	}
+	if c.SeriesIdle <= 0 {
+		c.SeriesIdle = time.Hour
+	}
+	if c.ReadTimeout <= 0 {
+		c.ReadTimeout = time.Minute
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = 2 * time.Minute
+	}
+	if c.checkWritable == nil {
+		c.checkWritable = checkWritable
+	}
+	if c.RemoteWriteFlushTimeout <= 0 {
+		c.RemoteWriteFlushTimeout = 10 * time.Second
+	}
+}
+
+// ErrNoOutput is returned for NoStore without a RemoteWrite.
+var ErrNoOutput = errors.New("--no-store needs at least one --remote-write")
+
+// ErrStoreNotWritable is returned at start for a store that cannot be
+// written: accepting pushes into it would only lose them.
+var ErrStoreNotWritable = errors.New("store cannot be written")
+
+// checkWritable begins a write transaction and writes (an update that
+// changes nothing, rolled back): permission bits say nothing about a
+// read-only mount, a root-owned file seen by root, or a full disk's
+// journal, while SQLite's own write path does.
+func checkWritable(st *store.Store) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	tx, err := st.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // nothing was meant to stay
+	_, err = tx.ExecContext(ctx, "UPDATE meta SET value = value WHERE key = (SELECT min(key) FROM meta)")
+	return err
+}
+
+// Run collects until ctx ends (SIGINT/SIGTERM), then flushes what is
+// buffered and returns nil. With Once it collects one round and returns.
+func Run(ctx context.Context, cfg Config) error {
+	cfg.defaults()
+	if cfg.NoStore && len(cfg.RemoteWrite) == 0 {
+		return ErrNoOutput
+	}
+	a := &agent{cfg: cfg, log: cfg.Logger, scrapeErrs: map[string]float64{}, busy: map[string]bool{},
+		sys:     system.New(cfg.Host),
+		scraper: &scrape.Scraper{Timeout: cfg.ScrapeTimeout, BodyLimit: cfg.ScrapeBodyLimit, UserAgent: cfg.UserAgent}}
+	switch cfg.GPU {
+	case "off":
+	case "auto", "on":
+		c, err := gpu.Open(cfg.GPULibrary)
+		switch {
+		case err == nil:
+			a.gpu = c
+			defer c.Close()
+		case cfg.GPU == "on":
+			return fmt.Errorf("%w: %s", ErrGPURequired, strings.TrimPrefix(err.Error(), gpu.ErrUnavailable.Error()+": "))
+		default:
+			a.log.Info("no GPU metrics", "reason", err)
+		}
+	default:
+		return fmt.Errorf("--gpu %q: want auto, on or off", cfg.GPU)
+	}
+	interval := cfg.Interval
+	if cfg.Once {
+		interval = -1
+	}
+	if err := a.startWriters(); err != nil {
+		return err
+	}
+	defer a.closeWriters()
+	var st *store.Store
+	if !cfg.NoStore {
+		var err error
+		st, err = store.Open(ctx, cfg.DB, store.Options{})
+		if err != nil {
+			return err
+		}
+		if err := cfg.checkWritable(st); err != nil {
+			st.Close()
+			return fmt.Errorf("%w: %s: %w", ErrStoreNotWritable, cfg.DB, err)
+		}
+	}
+	ropt := collect.Options{
+		BufferSize: cfg.BufferSize, MaxBuffer: cfg.MaxBuffer, FlushInterval: interval,
+		Now: cfg.Now, Logger: cfg.Logger, Reopen: true, MaxSeries: cfg.MaxSeries,
+	}
+	if len(a.writers) > 0 {
+		ropt.Forward = a.forward
+	}
+	rec := collect.New(st, ropt)
+	a.rec = rec
+	defer rec.Close()
+	a.types = map[string]store.Type{}
+	if cfg.NoStore {
+		cfg.Retention = 0 // nothing to prune
+		a.cfg.Retention = 0
+	}
+	if cfg.Retention > 0 {
+		a.logRetention(ctx)
+	}
+
+	if cfg.Once {
+		return a.once(ctx)
+	}
+
+	var srv *http.Server
+	if cfg.Listen != "" {
+		ln, err := net.Listen("tcp", cfg.Listen)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+		}
+		a.push = &push.Server{Sink: rec, Token: cfg.Token, Now: cfg.Now, Health: a.health, Types: a.checkTypes,
+			BodyLimit: cfg.PushBodyLimit, MaxConcurrent: cfg.MaxConcurrentPushes}
+		if cfg.NoStore {
+			a.push.Types = nil // no store to hold other types
+		}
+		// A body trickling in at a byte a second is cut off by
+		// ReadTimeout; idle keep-alives are closed by IdleTimeout.
+		srv = &http.Server{Handler: a.withRemoteWriteMetrics(a.push.Handler()), ReadHeaderTimeout: min(10*time.Second, cfg.ReadTimeout),
+			ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.ReadTimeout + 30*time.Second, IdleTimeout: cfg.IdleTimeout,
+			MaxHeaderBytes: 64 << 10}
+		go func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				a.log.Error("push endpoint stopped", "err", err)
+			}
+		}()
+		a.log.Info("listening", "addr", ln.Addr().String())
+		if cfg.Ready != nil {
+			cfg.Ready(ln.Addr().String())
+		}
+	}
+
+	tick := time.NewTicker(cfg.Interval)
+	defer tick.Stop()
+	// Idle series are forgotten on a timer of a quarter of SeriesIdle: a
+	// series goes between SeriesIdle and 1.25 SeriesIdle after it was seen.
+	forget := time.NewTicker(max(cfg.SeriesIdle/idleEpochs, 100*time.Millisecond))
+	defer forget.Stop()
+	pruneEvery := pruneInterval(cfg.Retention)
+	var lastPrune time.Time
+	var wg sync.WaitGroup
+	for {
+		if cfg.Retention > 0 && (lastPrune.IsZero() || cfg.Now().Sub(lastPrune) >= pruneEvery) {
+			lastPrune = cfg.Now()
+			wg.Add(1)
+			go func() { defer wg.Done(); a.prune(ctx) }()
+		}
+		a.round(ctx, &wg)
+		select {
+		case <-ctx.Done():
+			if srv != nil {
+				sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				srv.Shutdown(sctx) //nolint:errcheck // best effort on the way out
+				cancel()
+			}
+			wg.Wait()
+			a.log.Info("stopping: flushing the buffer", "buffered", rec.Stats().Buffered)
+			return a.close()
+		case <-forget.C:
+			a.forgetIdle()
+			continue
+		case <-tick.C:
+		}
+	}
+}
+
+// idleEpochs: series are forgotten after this many ticks of
+// SeriesIdle/idleEpochs without a sample.
+const idleEpochs = 4
+
+func (a *agent) forgetIdle() {
+	n := a.rec.ForgetIdle(idleEpochs)
+	if a.push != nil {
+		a.push.ForgetIdle(idleEpochs)
+	}
+	a.mu.Lock()
+	if len(a.types) > a.cfg.MaxSeries { // names, rarely many: start again
+		a.types = map[string]store.Type{}
+	}
+	a.mu.Unlock()
+	if n > 0 {
+		a.log.Debug("forgot idle series", "series", n, "idle", a.cfg.SeriesIdle)
+	}
+}
+
+// close flushes and closes the Recorder. Samples the store would not take
+// (read-only, disk full) are written to a spill file beside the store in
+// the import's JSON Lines, so `vigil import` can load them later.
+func (a *agent) close() error {
+	err := a.rec.Close()
+	a.closeWriters() // after the Recorder's last flush, which forwards
+	if err == nil || a.cfg.NoStore {
+		return nil
+	}
+	left := a.rec.Unwritten()
+	if len(left) == 0 {
+		return err
+	}
+	path := fmt.Sprintf("%s.spill-%d.jsonl", a.cfg.DB, a.cfg.Now().Unix())
+	if serr := writeSpill(path, left); serr != nil {
+		a.log.Error("samples lost: the store and the spill file both failed", "samples", len(left), "spill", path, "err", serr)
+		return fmt.Errorf("flush at shutdown: %w; %d samples lost (spill file %s: %w)", err, len(left), path, serr)
+	}
+	a.log.Warn("the store could not be written at shutdown: samples spilled", "samples", len(left), "spill", path,
+		"load_with", "vigil import --db "+a.cfg.DB+" "+path)
+	return fmt.Errorf("flush at shutdown: %w; %d samples written to %s instead (load them with vigil import)", err, len(left), path)
+}
+
+// spillRecord is one line of the import's JSON Lines.
+type spillRecord struct {
+	TS      json.Number       `json:"ts"`
+	Name    string            `json:"name"`
+	Type    store.Type        `json:"type"`
+	Value   float64           `json:"value"`
+	Labels  map[string]string `json:"labels,omitempty"`
+	Service string            `json:"service,omitempty"`
+}
+
+func writeSpill(path string, samples []store.Sample) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	enc := json.NewEncoder(w)
+	for _, s := range samples {
+		ts := json.Number(spillSeconds(s.TS))
+		if err := enc.Encode(spillRecord{TS: ts, Name: s.Name, Type: s.Type, Value: s.Value, Labels: s.Labels, Service: s.Service}); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// spillSeconds writes unix milliseconds as exact decimal seconds.
+func spillSeconds(ms int64) string {
+	sign := ""
+	if ms < 0 {
+		sign, ms = "-", -ms
+	}
+	if ms%1000 == 0 {
+		return sign + strconv.FormatInt(ms/1000, 10)
+	}
+	return strings.TrimRight(fmt.Sprintf("%s%d.%03d", sign, ms/1000, ms%1000), "0")
+}
+
+// logRetention says at start what retention will delete: the cut, and the
+// time of the store's first row (rows are appended in time order, so this
+// is its oldest sample unless older ones were imported later; a min(ts)
+// would scan the whole table).
+func (a *agent) logRetention(ctx context.Context) {
+	cut := a.cfg.Now().Add(-a.cfg.Retention)
+	var first sql.NullInt64
+	err := a.rec.Store().DB.QueryRowContext(ctx, "SELECT ts FROM samples ORDER BY id LIMIT 1").Scan(&first)
+	switch {
+	case errors.Is(err, sql.ErrNoRows) || (err == nil && !first.Valid):
+		a.log.Info("retention: samples older than the cut will be deleted", "retention", a.cfg.Retention, "cut", cut.UTC(), "store", "empty")
+	case err != nil:
+		a.log.Info("retention: samples older than the cut will be deleted", "retention", a.cfg.Retention, "cut", cut.UTC())
+	default:
+		oldest := time.UnixMilli(first.Int64).UTC()
+		a.log.Info("retention: samples older than the cut will be deleted", "retention", a.cfg.Retention, "cut", cut.UTC(),
+			"first_sample", oldest, "deletes_now", oldest.Before(cut))
+	}
+}
+
+// checkTypes refuses a pushed batch whose metric names have another type
+// in the store. Types found in the store are remembered; a name the store
+// does not hold yet is looked up again at its next push (another process
+// may add it), and a remembered type that clashes is looked up again
+// before refusing, so the answer follows the store.
+func (a *agent) checkTypes(samples []store.Sample) error {
+	checked := map[string]bool{}
+	for _, s := range samples {
+		if checked[s.Name] {
+			continue
+		}
+		checked[s.Name] = true
+		a.mu.Lock()
+		t, ok := a.types[s.Name]
+		a.mu.Unlock()
+		if ok && t == s.Type {
+			continue
+		}
+		t, ok, err := a.storeType(s.Name)
+		if err != nil {
+			a.log.Debug("read metric type", "name", s.Name, "err", err)
+			continue // the flush checks again
+		}
+		if !ok {
+			continue
+		}
+		a.mu.Lock()
+		a.types[s.Name] = t
+		a.mu.Unlock()
+		if t != s.Type {
+			return fmt.Errorf("metric %s is a %s in the store, not a %s", s.Name, t, s.Type)
+		}
+	}
+	return nil
+}
+
+func (a *agent) storeType(name string) (store.Type, bool, error) {
+	var t string
+	err := a.rec.Store().DB.QueryRow("SELECT type FROM series WHERE name = ? LIMIT 1", name).Scan(&t)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	return store.Type(t), err == nil, err
+}
+
+// pruneInterval spreads retention work: often enough that little piles
+// up, rarely enough that scanning for old rows costs nothing noticeable.
+func pruneInterval(retention time.Duration) time.Duration {
+	return min(max(retention/10, time.Minute), time.Hour)
+}
+
+func (a *agent) prune(ctx context.Context) {
+	cut := a.cfg.Now().Add(-a.cfg.Retention).UnixMilli()
+	n, err := a.rec.Store().Prune(ctx, cut, 5000)
+	if err != nil {
+		a.log.Error("retention", "err", err)
+		return
+	}
+	if n > 0 {
+		a.log.Info("retention", "deleted", n, "before", time.UnixMilli(cut).UTC())
+	}
+}
+
+func (a *agent) add(samples []store.Sample, service string) {
+	for i := range samples {
+		if service != "" && samples[i].Service == "" {
+			samples[i].Service = service
+		}
+		if err := a.rec.Add(samples[i]); err != nil {
+			a.log.Debug("sample refused", "name", samples[i].Name, "err", err)
+		}
+	}
+}
+
+func (a *agent) host(ctx context.Context) {
+	ts := a.cfg.Now().UnixMilli()
+	samples, err := a.sys.Collect(ctx, ts)
+	if err != nil {
+		a.log.Debug("some host metrics unavailable", "err", err)
+	}
+	a.add(samples, a.cfg.Service)
+	if a.gpu != nil {
+		a.add(a.gpu.Collect(a.cfg.Host, ts), a.cfg.Service)
+	}
+}
+
+// round reads the host now and starts the scrapes, which run beside the
+// next tick if slow (a target still being scraped is skipped).
+func (a *agent) round(ctx context.Context, wg *sync.WaitGroup) {
+	a.host(ctx)
+	now := a.cfg.Now()
+	for _, t := range a.cfg.Targets {
+		a.mu.Lock()
+		if a.busy[t.Key()] {
+			a.mu.Unlock()
+			continue
+		}
+		a.busy[t.Key()] = true
+		a.mu.Unlock()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a.scrapeOne(ctx, t, now)
+			a.mu.Lock()
+			a.busy[t.Key()] = false
+			a.mu.Unlock()
+		}()
+	}
+}
+
+func (a *agent) scrapeOne(ctx context.Context, t scrape.Target, now time.Time) {
+	samples, err := a.scraper.Scrape(ctx, t, now)
+	if err != nil {
+		if ctx.Err() != nil {
+			return
+		}
+		a.mu.Lock()
+		a.scrapeErrs["job="+t.Job]++
+		a.mu.Unlock()
+		a.log.Warn("scrape failed; nothing from it is stored", "job", t.Job, "url", sources.Redact(t.URL), "err", redactErr(err, t.URL))
+		return
+	}
+	a.add(samples, "")
+}
+
+func (a *agent) once(ctx context.Context) error {
+	if a.cfg.Retention > 0 {
+		a.prune(ctx) // cron users of --once get retention too
+	}
+	// The first reading is only the baseline for CPU percentages and I/O
+	// increments; the second, a moment later, is what gets stored.
+	if _, err := a.sys.Collect(ctx, a.cfg.Now().UnixMilli()); err != nil {
+		a.log.Debug("some host metrics unavailable", "err", err)
+	}
+	var wg sync.WaitGroup
+	now := a.cfg.Now()
+	for _, t := range a.cfg.Targets {
+		wg.Add(1)
+		go func() { defer wg.Done(); a.scrapeOne(ctx, t, now) }()
+	}
+	select {
+	case <-ctx.Done():
+	case <-time.After(a.cfg.OnceDelay):
+	}
+	a.host(ctx)
+	wg.Wait()
+	return a.close()
+}
+
+func (a *agent) health() map[string]map[string]float64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	errs := make(map[string]float64, len(a.scrapeErrs))
+	for k, v := range a.scrapeErrs {
+		errs[k] = v
+	}
+	for _, t := range a.cfg.Targets {
+		if _, ok := errs["job="+t.Job]; !ok {
+			errs["job="+t.Job] = 0
+		}
+	}
+	return map[string]map[string]float64{"vigil_scrape_errors_total": errs}
+}
+
+func redactErr(err error, raw string) string {
+	return strings.ReplaceAll(err.Error(), raw, sources.Redact(raw))
+}

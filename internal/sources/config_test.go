@@ -1,0 +1,101 @@
+package sources
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil-metrics/vigil/internal/store"
+)
+
+func TestParseFile(t *testing.T) {
+	good := `db: x.db
+sources:
+  https://mimir.example:8080/prometheus:
+    bearer_token_env: MIMIR_TOKEN
+    headers:
+      X-Scope-OrgID: team-a
+    tls:
+      ca_file: /etc/ca.pem
+    max_samples_per_request: 50000
+    counter_lookback: 6h
+    types:
+      latency_ms: histogram
+    pushdown: false
+  http://127.0.0.1:9090:
+`
+	cs, err := ParseFile("vigil.yaml", []byte(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cs["https://mimir.example:8080/prometheus"]
+	if c.BearerTokenEnv != "MIMIR_TOKEN" || c.Headers["X-Scope-OrgID"] != "team-a" || c.TLS.CAFile != "/etc/ca.pem" ||
+		c.MaxSamplesPerRequest != 50000 || c.CounterLookback != 6*time.Hour || c.Types["latency_ms"] != store.Histogram ||
+		c.Pushdown == nil || *c.Pushdown {
+		t.Errorf("parsed %+v", c)
+	}
+	if _, ok := cs["http://127.0.0.1:9090"]; !ok || len(cs) != 2 {
+		t.Errorf("sources %v", cs)
+	}
+	if cs, err := ParseFile("vigil.yaml", []byte("db: x.db\n")); err != nil || len(cs) != 0 {
+		t.Errorf("no section: %v %v", cs, err)
+	}
+
+	for _, c := range []struct{ text, want string }{
+		{"sources:\n  - http://x:9090\n", "vigil.yaml:2:3: sources: want a map from a source's URL to its settings"},
+		{"sources:\n  ftp://x:\n", "vigil.yaml:2:3: sources: source ftp://x: want an http:// or https:// URL"},
+		{"sources:\n  http://u:hunter2@x:9090:\n", "vigil.yaml:2:3: sources: source http://xxxxx@x:9090: credentials in the URL would be printed with it"},
+		{"sources:\n  http://x:9090:\n    bearer_token: abc\n", `vigil.yaml:3:5: sources: http://x:9090: unknown key "bearer_token" (want bearer_token_env, bearer_token_file,`},
+		{"sources:\n  http://x:9090:\n    basic_auth:\n      password: abc\n", `vigil.yaml:4:7: sources: http://x:9090: basic_auth: unknown key "password" (want username, password_env, password_file)`},
+		{"sources:\n  http://x:9090:\n    basic_auth:\n      password_env: P\n", "vigil.yaml:3:5: sources: http://x:9090: basic_auth: username is required"},
+		{"sources:\n  http://x:9090:\n    bearer_token_env: A\n    bearer_token_file: B\n", "bearer_token_env and bearer_token_file: give one"},
+		{"sources:\n  http://x:9090:\n    types:\n      x: summary\n", `types: x: "summary" is not a type (want counter, gauge or histogram)`},
+		{"sources:\n  http://x:9090:\n    counter_lookback: 1 day\n", "vigil.yaml:3:5: sources: http://x:9090:"},
+	} {
+		_, err := ParseFile("vigil.yaml", []byte(c.text))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: got %v, want %q", c.text, err, c.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("the password is printed: %v", err)
+		}
+	}
+}
+
+// URLs are printed with their credentials and query hidden, wherever they
+// appear (scrape targets, remote-write endpoints, sources).
+func TestRedact(t *testing.T) {
+	for in, want := range map[string]string{
+		"http://user:pass@host:9100/metrics":   "http://xxxxx@host:9100/metrics",
+		"https://host/metrics?token=abc&x=1":   "https://host/metrics?xxxxx",
+		"http://127.0.0.1:9100/metrics":        "http://127.0.0.1:9100/metrics",
+		"https://u:p@mimir/api/v1/push#secret": "https://xxxxx@mimir/api/v1/push",
+		"http://[::1:9090":                     "<unparsable URL>",
+	} {
+		if got := Redact(in); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// Two spellings of one endpoint are one source, and find its settings.
+func TestCanonicalAndLookup(t *testing.T) {
+	for _, c := range [][2]string{
+		{"http://Prom:9090/", "http://prom:9090"},
+		{"HTTP://prom:80/prefix/", "http://prom/prefix"},
+		{"https://mimir.example:443/prometheus", "https://mimir.example/prometheus"},
+		{"https://[::1]:443/", "https://[::1]"},
+		{"http://prom:9091", "http://prom:9091"},
+	} {
+		if got := Canonical(c[0]); got != c[1] {
+			t.Errorf("Canonical(%q) = %q, want %q", c[0], got, c[1])
+		}
+	}
+	section := map[string]Config{"http://prom:9090": {BearerTokenEnv: "T"}}
+	if c, ok := Lookup(section, "http://PROM:9090/"); !ok || c.BearerTokenEnv != "T" {
+		t.Errorf("Lookup of another spelling: %+v %v", c, ok)
+	}
+	if _, ok := Lookup(section, "http://prom:9091"); ok {
+		t.Error("Lookup found another port's settings")
+	}
+}

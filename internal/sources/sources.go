@@ -1,0 +1,340 @@
+// Package sources reads the config file's sources: section: for each
+// Prometheus-compatible URL, the credentials, headers and TLS settings of
+// the requests to it (analyze/promsrc reads from such URLs, the agent's
+// remote write sends to them), and settings of the read side. Secrets come
+// from the environment or files, never from the URL, and no message prints
+// them. It links no DuckDB, so the agent can use it.
+package sources
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	pconfig "github.com/prometheus/common/config"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/vigil-metrics/vigil/internal/store"
+)
+
+// Config is one source's entry in the config file's sources: section,
+// keyed there by the source's URL exactly as --db gives it.
+type Config struct {
+	// BearerTokenEnv names the environment variable holding a bearer
+	// token; BearerTokenFile a file holding one. At most one of them.
+	BearerTokenEnv  string     `yaml:"bearer_token_env"`
+	BearerTokenFile string     `yaml:"bearer_token_file"`
+	BasicAuth       *BasicAuth `yaml:"basic_auth"`
+	// Headers are sent with every request (a tenant: X-Scope-OrgID).
+	Headers map[string]string `yaml:"headers"`
+	TLS     struct {
+		CAFile             string `yaml:"ca_file"`
+		CertFile           string `yaml:"cert_file"`
+		KeyFile            string `yaml:"key_file"`
+		ServerName         string `yaml:"server_name"`
+		InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
+	} `yaml:"tls"`
+	// MaxSamplesPerRequest bounds the samples vigil asks for in one
+	// request (default 250000): a long window is fetched in time chunks
+	// sized to it, and halved further when the server refuses a chunk as
+	// over its own limit.
+	MaxSamplesPerRequest int `yaml:"max_samples_per_request"`
+	// CounterLookback is how far before a window vigil looks for a
+	// counter's previous sample, which its first increment in the window
+	// is computed against (default 1d).
+	CounterLookback time.Duration `yaml:"counter_lookback"`
+	// Types gives metric names their type where the server's metadata
+	// and the naming conventions cannot (a vigil histogram's raw
+	// observations, a counter without _total).
+	Types map[string]store.Type `yaml:"types"`
+	// Pushdown lets vigil ask the server for an aggregation where the
+	// answer is provably the one it would compute (default true).
+	Pushdown *bool `yaml:"pushdown"`
+}
+
+// BasicAuth is a user name and a password from the environment or a file.
+type BasicAuth struct {
+	Username     string `yaml:"username"`
+	PasswordEnv  string `yaml:"password_env"`
+	PasswordFile string `yaml:"password_file"`
+}
+
+// Defaults fills in what the section leaves out.
+func (c *Config) Defaults() {
+	if c.MaxSamplesPerRequest <= 0 {
+		c.MaxSamplesPerRequest = 250_000
+	}
+	if c.CounterLookback <= 0 {
+		c.CounterLookback = 24 * time.Hour
+	}
+}
+
+// IsURL reports whether a --db value names a Prometheus-compatible
+// source rather than a store file.
+func IsURL(s string) bool {
+	l := strings.ToLower(s[:min(len(s), 8)])
+	return strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://")
+}
+
+// CheckURL refuses a source URL vigil would have to print secrets from or
+// could not use as an API base: credentials, a query or a fragment.
+func CheckURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("source %q is not a URL", Redact(raw))
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Errorf("source %s: want an http:// or https:// URL", Redact(raw))
+	case u.Host == "":
+		return fmt.Errorf("source %s: no host", Redact(raw))
+	case u.User != nil:
+		return fmt.Errorf("source %s: credentials in the URL would be printed with it; put them in the config's sources: section (basic_auth, bearer_token_env)", Redact(raw))
+	case u.RawQuery != "" || u.Fragment != "":
+		return fmt.Errorf("source %s: the URL is an API base (http://host:port[/prefix]); drop the query or fragment", Redact(raw))
+	}
+	return nil
+}
+
+// Canonical is the form of a URL two spellings of one endpoint share:
+// scheme and host in lower case, no default port, no trailing slash.
+// Sources are told apart (one server given twice would count every sample
+// twice) and found in the sources: section by it.
+func Canonical(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	u.Scheme, u.Host = strings.ToLower(u.Scheme), strings.ToLower(u.Host)
+	if h, p := u.Hostname(), u.Port(); (u.Scheme == "http" && p == "80") || (u.Scheme == "https" && p == "443") {
+		u.Host = h
+		if strings.Contains(h, ":") {
+			u.Host = "[" + h + "]"
+		}
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = ""
+	return u.String()
+}
+
+// Lookup finds rawURL's settings in a sources: section, by its canonical
+// form (http://prom:9090/ finds http://prom:9090).
+func Lookup(section map[string]Config, rawURL string) (Config, bool) {
+	if c, ok := section[rawURL]; ok {
+		return c, true
+	}
+	want := Canonical(rawURL)
+	for k, c := range section {
+		if Canonical(k) == want {
+			return c, true
+		}
+	}
+	return Config{}, false
+}
+
+// Redact gives a URL fit to print: no credentials, query or fragment.
+//
+// Credentials and a query (a token in it) become "xxxxx", so the reader
+// still sees that there were some; the fragment goes. The agent's logs,
+// its remote-write metrics' url label and every message about a source
+// print URLs through it.
+func Redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "<unparsable URL>"
+	}
+	if u.User != nil {
+		u.User = url.User("xxxxx")
+	}
+	if u.RawQuery != "" || u.ForceQuery {
+		u.RawQuery, u.ForceQuery = "xxxxx", false
+	}
+	u.Fragment, u.RawFragment = "", ""
+	return u.String()
+}
+
+// ParseFile reads the sources: section of a config file (name is for
+// messages). Other sections are ignored; a file without the section gives
+// an empty map.
+func ParseFile(name string, data []byte) (map[string]Config, error) {
+	var doc struct {
+		Sources yaml.Node `yaml:"sources"`
+	}
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	out := map[string]Config{}
+	n := &doc.Sources
+	if n.Kind == 0 {
+		return out, nil
+	}
+	if n.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("%s:%d:%d: sources: want a map from a source's URL to its settings", name, n.Line, n.Column)
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		at := func(x *yaml.Node) string {
+			return fmt.Sprintf("%s:%d:%d: sources: %s", name, x.Line, x.Column, Redact(k.Value))
+		}
+		if err := CheckURL(k.Value); err != nil {
+			return nil, fmt.Errorf("%s:%d:%d: sources: %w", name, k.Line, k.Column, err)
+		}
+		if _, dup := out[k.Value]; dup {
+			return nil, fmt.Errorf("%s: given twice", at(k))
+		}
+		if err := checkKeys(v, at, []string{"bearer_token_env", "bearer_token_file", "basic_auth", "headers", "tls",
+			"max_samples_per_request", "counter_lookback", "types", "pushdown"}); err != nil {
+			return nil, err
+		}
+		for _, sub := range []struct {
+			key  string
+			keys []string
+		}{
+			{"basic_auth", []string{"username", "password_env", "password_file"}},
+			{"tls", []string{"ca_file", "cert_file", "key_file", "server_name", "insecure_skip_verify"}},
+		} {
+			if x := child(v, sub.key); x != nil {
+				if err := checkKeys(x, func(y *yaml.Node) string { return at(y) + ": " + sub.key }, sub.keys); err != nil {
+					return nil, err
+				}
+			}
+		}
+		var c Config
+		if err := v.Decode(&c); err != nil {
+			return nil, fmt.Errorf("%s: %s", at(v), strings.TrimPrefix(err.Error(), "yaml: "))
+		}
+		if err := c.check(); err != nil {
+			return nil, fmt.Errorf("%s: %w", at(v), err)
+		}
+		out[k.Value] = c
+	}
+	return out, nil
+}
+
+func (c *Config) check() error {
+	if c.BearerTokenEnv != "" && c.BearerTokenFile != "" {
+		return errors.New("bearer_token_env and bearer_token_file: give one")
+	}
+	if b := c.BasicAuth; b != nil {
+		switch {
+		case b.Username == "":
+			return errors.New("basic_auth: username is required")
+		case b.PasswordEnv != "" && b.PasswordFile != "":
+			return errors.New("basic_auth: password_env and password_file: give one")
+		case c.BearerTokenEnv != "" || c.BearerTokenFile != "":
+			return errors.New("basic_auth and a bearer token: give one")
+		}
+	}
+	if c.MaxSamplesPerRequest < 0 {
+		return errors.New("max_samples_per_request must be positive")
+	}
+	names := make([]string, 0, len(c.Types))
+	for n := range c.Types {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		switch c.Types[n] {
+		case store.Counter, store.Gauge, store.Histogram:
+		default:
+			return fmt.Errorf("types: %s: %q is not a type (want counter, gauge or histogram)", n, c.Types[n])
+		}
+	}
+	return nil
+}
+
+func child(m *yaml.Node, key string) *yaml.Node {
+	if m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
+
+func checkKeys(m *yaml.Node, at func(*yaml.Node) string, known []string) error {
+	if m.Kind == yaml.ScalarNode && m.Tag == "!!null" {
+		return nil
+	}
+	if m.Kind != yaml.MappingNode {
+		return fmt.Errorf("%s: want a map", at(m))
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k := m.Content[i]
+		ok := false
+		for _, s := range known {
+			ok = ok || k.Value == s
+		}
+		if !ok {
+			return fmt.Errorf("%s: unknown key %q (want %s)", at(k), k.Value, strings.Join(known, ", "))
+		}
+	}
+	return nil
+}
+
+// secret reads a secret from an environment variable or a file; the
+// message names where, never what.
+func secret(env, file string) (string, error) {
+	if env != "" {
+		v, ok := os.LookupEnv(env)
+		if !ok || v == "" {
+			return "", fmt.Errorf("environment variable %s is not set", env)
+		}
+		return v, nil
+	}
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("read %s: %w", file, errors.Unwrap(err))
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	return "", nil
+}
+
+// RoundTripper is the HTTP transport of cfg's credentials, headers and
+// TLS for requests to rawURL (the remote-write endpoints' too). Secrets
+// are read now, from the environment or files; messages name where, never
+// what.
+func RoundTripper(rawURL string, cfg Config) (http.RoundTripper, error) {
+	rawURL = Redact(rawURL)
+	hc := pconfig.HTTPClientConfig{FollowRedirects: true, EnableHTTP2: true}
+	tok, err := secret(cfg.BearerTokenEnv, "")
+	if err != nil {
+		return nil, fmt.Errorf("source %s: bearer_token_env: %w", rawURL, err)
+	}
+	hc.BearerToken = pconfig.Secret(tok)
+	hc.BearerTokenFile = cfg.BearerTokenFile
+	if b := cfg.BasicAuth; b != nil {
+		pw, err := secret(b.PasswordEnv, "")
+		if err != nil {
+			return nil, fmt.Errorf("source %s: basic_auth: password_env: %w", rawURL, err)
+		}
+		hc.BasicAuth = &pconfig.BasicAuth{Username: b.Username, Password: pconfig.Secret(pw), PasswordFile: b.PasswordFile}
+	}
+	if len(cfg.Headers) > 0 {
+		h := map[string]pconfig.Header{}
+		for k, v := range cfg.Headers {
+			h[k] = pconfig.Header{Secrets: []pconfig.Secret{pconfig.Secret(v)}}
+		}
+		hc.HTTPHeaders = &pconfig.Headers{Headers: h}
+	}
+	hc.TLSConfig = pconfig.TLSConfig{CAFile: cfg.TLS.CAFile, CertFile: cfg.TLS.CertFile, KeyFile: cfg.TLS.KeyFile,
+		ServerName: cfg.TLS.ServerName, InsecureSkipVerify: cfg.TLS.InsecureSkipVerify}
+	if err := hc.Validate(); err != nil {
+		return nil, fmt.Errorf("source %s: %w", rawURL, err)
+	}
+	rt, err := pconfig.NewRoundTripperFromConfig(hc, "vigil")
+	if err != nil {
+		return nil, fmt.Errorf("source %s: %w", rawURL, err)
+	}
+	return rt, nil
+}
