@@ -17,18 +17,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/vigil-metrics/vigil/alert/alertmanager"
 	alertconfig "github.com/vigil-metrics/vigil/alert/config"
-	"github.com/vigil-metrics/vigil/alert/email"
 	"github.com/vigil-metrics/vigil/alert/eval"
-	"github.com/vigil-metrics/vigil/alert/github"
 	"github.com/vigil-metrics/vigil/alert/notify"
-	"github.com/vigil-metrics/vigil/alert/pagerduty"
 	"github.com/vigil-metrics/vigil/alert/record"
-	"github.com/vigil-metrics/vigil/alert/sentry"
-	"github.com/vigil-metrics/vigil/alert/slack"
 	"github.com/vigil-metrics/vigil/alert/state"
-	"github.com/vigil-metrics/vigil/alert/webhook"
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
 	"github.com/vigil-metrics/vigil/internal/store"
 )
@@ -160,56 +153,6 @@ func (a *app) openState(cmd *cobra.Command) (*state.DB, error) {
 func holderName() string {
 	host, _ := os.Hostname()
 	return fmt.Sprintf("pid %d on %s", os.Getpid(), host)
-}
-
-// senders builds a notifier for every enabled channel. A channel that
-// cannot be built (a bad address, a tls mode its server forbids) is a
-// config error. A channel type without a sender is left out, and its
-// notices fail with that reason.
-func senders(cfg *alertconfig.Config) (map[string]notify.Notifier, error) {
-	out := map[string]notify.Notifier{}
-	for _, c := range cfg.Channels {
-		if !c.Enabled {
-			continue
-		}
-		var (
-			n   notify.Notifier
-			err error
-		)
-		switch c.Type {
-		case "webhook":
-			var s *webhook.Sender
-			if s, err = webhook.New(c, nil); err == nil {
-				n = webhook.Channel{S: s}
-			}
-		case "email":
-			n, err = email.New(c, os.LookupEnv)
-		case "github":
-			n, err = github.New(c, os.LookupEnv, nil)
-		case "slack":
-			n, err = slack.New(c, os.LookupEnv, nil)
-		case "sentry":
-			n, err = sentry.New(c, os.LookupEnv, nil)
-		case "pagerduty":
-			n, err = pagerduty.New(c, os.LookupEnv, nil)
-		case "alertmanager":
-			var am *alertmanager.Channel
-			if am, err = alertmanager.New(c, os.LookupEnv, nil); err == nil {
-				// Alertmanager ends an alert at endsAt: long enough to
-				// survive a missed cron run or two (Prometheus's 4 x
-				// interval), short enough that it resolves if vigil stops.
-				am.Validity = 4 * cfg.Settings.EvaluationInterval
-				n = am
-			}
-		default:
-			continue
-		}
-		if err != nil {
-			return nil, cli.Usagef("%s:%d:%d: %v", cfg.File, c.Pos.Line, c.Pos.Col, err)
-		}
-		out[c.Name] = n
-	}
-	return out, nil
 }
 
 func (a *app) runEvaluate(cmd *cobra.Command, o *evaluateOptions) error {
@@ -376,32 +319,6 @@ func describeSends(cfg *alertconfig.Config, ns []state.Notice) []sendJSON {
 		out = append(out, s)
 	}
 	return out
-}
-
-func target(c alertconfig.Channel) string {
-	str := func(k string) string { s, _ := c.Settings[k].(string); return s }
-	switch c.Type {
-	case "webhook", "alertmanager":
-		return webhook.RedactURL(str("url"))
-	case "slack":
-		if u := str("url"); u != "" {
-			return webhook.RedactURL(u)
-		}
-		return webhook.RedactURL(str("webhook_url"))
-	case "pagerduty":
-		if u := str("url"); u != "" {
-			return webhook.RedactURL(u)
-		}
-		return "https://events.pagerduty.com"
-	case "email":
-		to, _ := c.Settings["to_emails"].([]string)
-		return strings.Join(to, ",")
-	case "github":
-		return str("repo")
-	case "sentry":
-		return str("project")
-	}
-	return ""
 }
 
 func jsonValue(v float64) any {
