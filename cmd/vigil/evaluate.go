@@ -2,12 +2,9 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"github.com/vigil-metrics/vigil/internal/metricpath"
-	"io/fs"
 	"math"
-	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -74,10 +71,6 @@ retried by later runs when the failure was transient).`,
 	return cmd
 }
 
-func addStateFlag(cmd *cobra.Command) {
-	cmd.Flags().String("state", "", "state DB (default: config state:, else vigil-state.db beside the config file)")
-}
-
 // alertJSON is one alert of the run's JSON (docs/alerting.md).
 type alertJSON struct {
 	Rule         string            `json:"rule"`
@@ -115,44 +108,6 @@ type sendAlertJSON struct {
 	Rule        string            `json:"rule"`
 	Fingerprint string            `json:"fingerprint"`
 	Labels      map[string]string `json:"labels"`
-}
-
-func (a *app) loadAlertConfig() (*alertconfig.Config, error) {
-	file := a.cfgFile
-	if file == "" {
-		file = "vigil.yaml"
-	}
-	cfg, err := alertconfig.Load(file)
-	if ps, invalid := alertconfig.AsProblems(err); invalid {
-		for _, p := range ps {
-			fmt.Fprintf(a.stderr, "vigil: error: %s\n", p.Error())
-		}
-		return nil, &cli.SilentError{Code: cli.ExitUsage}
-	}
-	if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			return nil, cli.WithHint(cli.Usagef("read config %s: %v", file, pe.Err), "vigil evaluate needs alert_rules: see docs/alerting.md")
-		}
-		return nil, cli.Usagef("read config %s: %v", file, err)
-	}
-	return cfg, nil
-}
-
-func (a *app) openState(cmd *cobra.Command) (*state.DB, error) {
-	p := a.cfg.State
-	if f, _ := cmd.Flags().GetString("state"); f != "" {
-		p = f
-	}
-	if p == "" {
-		p = "vigil-state.db"
-	}
-	return state.Open(cmd.Context(), p)
-}
-
-func holderName() string {
-	host, _ := os.Hostname()
-	return fmt.Sprintf("pid %d on %s", os.Getpid(), host)
 }
 
 func (a *app) runEvaluate(cmd *cobra.Command, o *evaluateOptions) error {
