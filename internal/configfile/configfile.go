@@ -1,0 +1,144 @@
+// Package configfile is the one reader of vigil.yaml: it parses the file
+// once into YAML nodes, refuses a top-level key no one owns (with its
+// place and the keys there are), reads the few plain settings every
+// command shares (db, cache_dir, state, log_level, log_format) and hands
+// each other section's node to its owner, which decodes it with
+// internal/yamlconf:
+//
+//	alert_rules, channels, escalation, settings, silences,
+//	correlation_rules, recording_rules      alert/config
+//	slos                                    analyze/slo
+//	report                                  report
+//	sources                                 internal/sources
+//	retention                               the agent (cmd/internal/agentcmd)
+//
+// It imports none of the owners (the agent must not link the analytics)
+// and decodes no section of theirs; a new section is one line in Sections
+// and a decoder in its owner's package.
+package configfile
+
+import (
+	"os"
+	"slices"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/vigil-metrics/vigil/internal/yamlconf"
+)
+
+// Sections are the top-level keys of vigil.yaml and the package that
+// decodes each.
+var Sections = map[string]string{
+	"db":                "configfile",
+	"cache_dir":         "configfile",
+	"state":             "configfile",
+	"log_level":         "configfile",
+	"log_format":        "configfile",
+	"alert_rules":       "alert/config",
+	"channels":          "alert/config",
+	"escalation":        "alert/config",
+	"settings":          "alert/config",
+	"silences":          "alert/config",
+	"correlation_rules": "alert/config",
+	"recording_rules":   "alert/config",
+	"slos":              "analyze/slo",
+	"report":            "report",
+	"sources":           "internal/sources",
+	"retention":         "the agent",
+}
+
+// File is a read vigil.yaml. The zero File (no file) has no sections.
+type File struct {
+	// Path is the file as named ("" without a file).
+	Path string
+	// Core are the plain settings, as the file gives them.
+	Core     Core
+	sections map[string]*yaml.Node
+	data     []byte
+}
+
+// Core are the plain settings every command shares; the command line and
+// VIGIL_* variables override them at the edge. Each is set only when the
+// file gives it (Set names those given).
+type Core struct {
+	DB        []string
+	CacheDir  string
+	State     string
+	LogLevel  string
+	LogFormat string
+	// Retention is the agent's and store compact's retention as written
+	// (the agent checks it, with its place).
+	Retention string
+	Set       []string
+}
+
+// Given is the plain settings the file gives, by key.
+func (c Core) Given() map[string]any {
+	all := map[string]any{"db": c.DB, "cache_dir": c.CacheDir, "state": c.State,
+		"log_level": c.LogLevel, "log_format": c.LogFormat, "retention": c.Retention}
+	out := map[string]any{}
+	for _, k := range c.Set {
+		out[k] = all[k]
+	}
+	return out
+}
+
+// Read reads and parses path. The error is yamlconf.Problems when the
+// file was read but its top level is wrong; the File returned with it
+// holds what could be read.
+func Read(path string) (*File, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, b)
+}
+
+// Parse is Read of data read from file.
+func Parse(file string, data []byte) (*File, error) {
+	f := &File{Path: file, sections: map[string]*yaml.Node{}, data: data}
+	root, ps := yamlconf.Parse(file, data)
+	if len(ps) > 0 {
+		return f, ps
+	}
+	if root == nil {
+		return f, nil // an empty file configures nothing
+	}
+	d := &yamlconf.Decoder{File: file}
+	fs := map[string]func(*yaml.Node){}
+	for k := range Sections {
+		fs[k] = nil
+	}
+	f.sections = d.Fields(root, "the config file", fs)
+	f.core(d)
+	return f, d.Err()
+}
+
+// Section is the node of a top-level key, or nil when the file does not
+// give it.
+func (f *File) Section(key string) *yaml.Node {
+	if f == nil {
+		return nil
+	}
+	return f.sections[key]
+}
+
+// Has reports whether the file gives any of keys.
+func (f *File) Has(keys ...string) bool {
+	return slices.ContainsFunc(keys, func(k string) bool { return f.Section(k) != nil })
+}
+
+// More are the YAML documents after the first (`---` separated), for a
+// reader that takes more than vigil's own (OpenSLO objectives). They are
+// parsed only when asked for, so a command that does not read them is not
+// stopped by them.
+func (f *File) More() ([]*yaml.Node, error) {
+	if f == nil || len(f.data) == 0 {
+		return nil, nil
+	}
+	docs, err := Documents(f.Path, f.data)
+	if len(docs) > 0 {
+		docs = docs[1:]
+	}
+	return docs, err
+}

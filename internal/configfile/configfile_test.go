@@ -1,0 +1,114 @@
+package configfile
+
+import (
+	"maps"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/vigil-metrics/vigil/internal/yamlconf"
+)
+
+const allKeys = "alert_rules, cache_dir, channels, correlation_rules, db, escalation, log_format, log_level, recording_rules, report, retention, settings, silences, slos, sources, state"
+
+func problems(t *testing.T, err error) string {
+	t.Helper()
+	ps, ok := yamlconf.AsProblems(err)
+	if !ok {
+		t.Fatalf("err = %v, want problems", err)
+	}
+	return ps.Error()
+}
+
+// Every top-level key is someone's; another is an error at its place,
+// every one listed, and the sections that are known are still handed out.
+func TestUnknownTopLevelKey(t *testing.T) {
+	f, err := Parse("v.yaml", []byte("db: x.db\ncolour: blue\nslos: []\n  # a comment\nalerts: []\n"))
+	want := `v.yaml:2:1: unknown field "colour" in the config file (want ` + allKeys + ")\n" +
+		`v.yaml:5:1: unknown field "alerts" in the config file (want ` + allKeys + ")"
+	if got := problems(t, err); got != want {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+	if f.Section("slos") == nil || f.Section("colour") != nil || !reflect.DeepEqual(f.Core.DB, []string{"x.db"}) {
+		t.Errorf("sections: slos %v, colour %v, db %v", f.Section("slos"), f.Section("colour"), f.Core.DB)
+	}
+}
+
+func TestCore(t *testing.T) {
+	f, err := Parse("v.yaml", []byte("db: [a.db, 'hosts/*.db']\ncache_dir: /tmp/c\nlog_level: debug\nretention: 30d\nstate:\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := f.Core
+	if !reflect.DeepEqual(c.DB, []string{"a.db", "hosts/*.db"}) || c.CacheDir != "/tmp/c" || c.LogLevel != "debug" ||
+		c.Retention != "30d" || c.State != "" || c.LogFormat != "" {
+		t.Errorf("core = %+v", c)
+	}
+	// Only what the file gives: a null state is not given.
+	want := map[string]any{"db": []string{"a.db", "hosts/*.db"}, "cache_dir": "/tmp/c", "log_level": "debug", "retention": "30d"}
+	if got := c.Given(); !reflect.DeepEqual(got, want) {
+		t.Errorf("Given = %v, want %v", got, want)
+	}
+	if !f.Has("state", "nothing") || f.Has("slos") {
+		t.Error("Has")
+	}
+
+	_, err = Parse("v.yaml", []byte("db: {a: 1}\nlog_level: [debug]\nretention:\n  days: 3\n"))
+	want2 := "v.yaml:1:5: db: want a store path or a list of them, got a mapping\n" +
+		"v.yaml:2:12: log_level: want a string, got a list\n" +
+		"v.yaml:4:3: retention: want a duration like 30d"
+	if got := problems(t, err); got != want2 {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want2)
+	}
+}
+
+func TestEmptyAndBroken(t *testing.T) {
+	for _, text := range []string{"", "# nothing\n", "~\n"} {
+		f, err := Parse("v.yaml", []byte(text))
+		if err != nil || f.Section("db") != nil || len(f.Core.Set) != 0 {
+			t.Errorf("%q: %v %+v", text, err, f)
+		}
+	}
+	_, err := Parse("v.yaml", []byte("db: [x\n"))
+	if got := problems(t, err); !strings.HasPrefix(got, "v.yaml:1: ") {
+		t.Errorf("syntax error: %s", got)
+	}
+	_, err = Parse("v.yaml", []byte("- db\n"))
+	if got := problems(t, err); got != "v.yaml:1:1: the config file: want a mapping, got a list" {
+		t.Errorf("not a mapping: %s", got)
+	}
+	var nothing *File
+	if nothing.Section("db") != nil {
+		t.Error("a nil File has no sections")
+	}
+}
+
+// The documents after the first are read only when asked for: a broken
+// one stops only the reader that wants them.
+func TestMore(t *testing.T) {
+	f, err := Parse("v.yaml", []byte("db: x.db\n---\nkind: SLO\n---\nkind: [\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs, err := f.More()
+	if len(docs) != 1 || yamlconf.Value(docs[0].Content[0], "kind").Value != "SLO" {
+		t.Errorf("docs = %v", docs)
+	}
+	if got := problems(t, err); got != "v.yaml:5: did not find expected node content" {
+		t.Errorf("got %s", got)
+	}
+}
+
+// Sections names every key the unknown-key message lists, and an owner
+// for each.
+func TestSectionsOwned(t *testing.T) {
+	if got := strings.Join(slices.Sorted(maps.Keys(Sections)), ", "); got != allKeys {
+		t.Errorf("sections %s", got)
+	}
+	for k, owner := range Sections {
+		if owner == "" {
+			t.Errorf("section %q has no owner", k)
+		}
+	}
+}
