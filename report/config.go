@@ -2,8 +2,12 @@ package report
 
 import (
 	"fmt"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/vigil-metrics/vigil/internal/configfile"
+	"github.com/vigil-metrics/vigil/internal/yamlconf"
 )
 
 // Config is the config file's report: section: what the user chose to
@@ -17,6 +21,10 @@ type Config struct {
 	Hosts []string `yaml:"hosts"`
 }
 
+// configKeys are the report: section's keys, in the order messages list
+// them.
+var configKeys = []string{"title", "metrics", "hosts"}
+
 // File is what report reads of a config file: its report: section and
 // the metric paths of its alert rules.
 type File struct {
@@ -26,36 +34,52 @@ type File struct {
 }
 
 // ParseFile reads data (a vigil.yaml) for the report: section and the
-// alert rules' metric_path values. Other sections are ignored.
+// alert rules' metric_path values, through configfile (so its top level
+// is checked as every command's is).
 func ParseFile(name string, data []byte) (File, error) {
-	var doc struct {
-		Report     yaml.Node `yaml:"report"`
-		AlertRules []struct {
-			MetricPath string `yaml:"metric_path"`
-		} `yaml:"alert_rules"`
+	f, err := configfile.Parse(name, data)
+	if err != nil {
+		return File{}, err
 	}
+	return FromConfig(f)
+}
+
+// FromConfig reads the report: section and the alert rules' metric_path
+// values of a read config file. The rules are not validated here (that is
+// alert/config's, for vigil check and evaluate).
+func FromConfig(cf *configfile.File) (File, error) {
 	var f File
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return f, fmt.Errorf("%s: %w", name, err)
-	}
-	for _, r := range doc.AlertRules {
-		if r.MetricPath != "" {
-			f.RulePaths = append(f.RulePaths, r.MetricPath)
+	name := cf.Path
+	if n := cf.Section("alert_rules"); n != nil {
+		var rules []struct {
+			MetricPath string `yaml:"metric_path"`
 		}
-	}
-	if doc.Report.Kind != 0 {
-		f.HasReport = true
-		if err := doc.Report.Decode(&f.Report); err != nil {
-			return f, fmt.Errorf("%s: report: %w", name, err)
+		if err := n.Decode(&rules); err != nil {
+			return f, fmt.Errorf("%s: %w", name, err)
 		}
-		if doc.Report.Kind == yaml.MappingNode {
-			for i := 0; i < len(doc.Report.Content); i += 2 {
-				switch k := doc.Report.Content[i]; k.Value {
-				case "title", "metrics", "hosts":
-				default:
-					return f, fmt.Errorf("%s:%d: report: unknown key %q (want title, metrics, hosts)", name, k.Line, k.Value)
-				}
+		for _, r := range rules {
+			if r.MetricPath != "" {
+				f.RulePaths = append(f.RulePaths, r.MetricPath)
 			}
+		}
+	}
+	n := cf.Section("report")
+	if n == nil {
+		return f, nil
+	}
+	f.HasReport = true
+	if err := n.Decode(&f.Report); err != nil {
+		return f, fmt.Errorf("%s: report: %w", name, err)
+	}
+	if n.Kind == yaml.MappingNode {
+		d := &yamlconf.Decoder{File: name, Lines: true, Wording: yamlconf.Wording{
+			Unknown: func(_, key string, _ []string) string {
+				return fmt.Sprintf("report: unknown key %q (want %s)", key, strings.Join(configKeys, ", "))
+			},
+		}}
+		d.Fields(n, "report", yamlconf.Keys(configKeys...))
+		if len(d.Problems) > 0 {
+			return f, d.Problems[0] // the first, as a decode error is
 		}
 	}
 	return f, nil

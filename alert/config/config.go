@@ -1,20 +1,17 @@
-// Package config loads vigil's alerting configuration (alert_rules,
+// Package config decodes vigil's alerting configuration (alert_rules,
 // channels, escalation, settings, silences, correlation_rules and
-// recording_rules) from a YAML file. It walks YAML nodes rather than
-// decoding into structs so that every problem names its place in the file
-// (FILE:LINE:COL: reason), and it collects every problem instead of
-// stopping at the first, like promtool check rules.
+// recording_rules): the sections internal/configfile hands it, walked as
+// YAML nodes with internal/yamlconf so that every problem names its place
+// in the file (FILE:LINE:COL: reason) and every problem is listed, like
+// promtool check rules. It must not read the file's other sections, send
+// anything or know a channel's wire format.
 package config
 
 import (
-	"errors"
-	"fmt"
-	"os"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/vigil-metrics/vigil/internal/metricpath"
+	"github.com/vigil-metrics/vigil/internal/yamlconf"
 )
 
 // Conditions a rule may use.
@@ -218,91 +215,13 @@ type RecordingRule struct {
 	Window      time.Duration
 }
 
-// Problem is one error or warning at a place in the file. Line and Col
-// are 0 when unknown.
-type Problem struct {
-	File    string `json:"-"`
-	Line    int    `json:"line"`
-	Col     int    `json:"col"`
-	Message string `json:"message"`
-}
-
-func (p Problem) Error() string {
-	switch {
-	case p.Line > 0 && p.Col > 0:
-		return fmt.Sprintf("%s:%d:%d: %s", p.File, p.Line, p.Col, p.Message)
-	case p.Line > 0:
-		return fmt.Sprintf("%s:%d: %s", p.File, p.Line, p.Message)
-	}
-	return fmt.Sprintf("%s: %s", p.File, p.Message)
-}
+// Problem is one error or warning at a place in the file (yamlconf's:
+// every config reader shares it).
+type Problem = yamlconf.Problem
 
 // Problems is every problem found in one file, sorted by position. It is
 // a usage error (exit 2) for the CLI.
-type Problems []Problem
-
-func (ps Problems) Error() string {
-	s := make([]string, len(ps))
-	for i, p := range ps {
-		s[i] = p.Error()
-	}
-	return strings.Join(s, "\n")
-}
-
-// UsageError marks a configuration error for the CLI's exit code.
-func (ps Problems) UsageError() bool { return true }
+type Problems = yamlconf.Problems
 
 // AsProblems returns the problems behind err, if it holds any.
-func AsProblems(err error) (Problems, bool) {
-	var ps Problems
-	if errors.As(err, &ps) {
-		return ps, true
-	}
-	return nil, false
-}
-
-// Load reads and validates path. The error is Problems when the file was
-// read but is invalid; the config returned with it holds what could be
-// decoded (and its warnings).
-func Load(path string) (*Config, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	return Parse(path, b)
-}
-
-// Parse validates data as if read from file; ${ENV} references are
-// expanded from the process environment.
-func Parse(file string, data []byte) (*Config, error) {
-	return ParseEnv(file, data, os.LookupEnv)
-}
-
-// ParseEnv is Parse with an explicit environment lookup.
-func ParseEnv(file string, data []byte, lookup func(string) (string, bool)) (*Config, error) {
-	d := &decoder{file: file, lookup: lookup, cfg: &Config{File: file, Settings: DefaultSettings()}}
-	d.decode(data)
-	for i := range d.cfg.Rules {
-		d.cfg.Rules[i].Tuning = d.cfg.Settings.DynamicThresholds
-		if i < len(d.ruleTuning) {
-			for _, f := range d.ruleTuning[i] {
-				f(&d.cfg.Rules[i].Tuning)
-			}
-		}
-	}
-	sortProblems(d.problems)
-	sortProblems(d.cfg.Warnings)
-	if len(d.problems) > 0 {
-		return d.cfg, d.problems
-	}
-	return d.cfg, nil
-}
-
-func sortProblems(ps []Problem) {
-	sort.SliceStable(ps, func(i, j int) bool {
-		if ps[i].Line != ps[j].Line {
-			return ps[i].Line < ps[j].Line
-		}
-		return ps[i].Col < ps[j].Col
-	})
-}
+func AsProblems(err error) (Problems, bool) { return yamlconf.AsProblems(err) }

@@ -20,7 +20,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -30,7 +29,7 @@ import (
 	alertconfig "github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/internal/metricpath"
 	"github.com/vigil-metrics/vigil/internal/store"
-	"github.com/vigil-metrics/vigil/internal/vtime"
+	"github.com/vigil-metrics/vigil/internal/yamlconf"
 )
 
 // Epoch is time 0 of a test: the first sample of every series and every
@@ -105,60 +104,27 @@ type PathTest struct {
 	ExpValue  float64
 }
 
-// Error is a problem with a test file at a line (0 when unknown).
-type Error struct {
-	File string
-	Line int
-	Msg  string
-}
-
-func (e *Error) Error() string {
-	if e.Line > 0 {
-		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
-	}
-	return fmt.Sprintf("%s: %s", e.File, e.Msg)
-}
-
-// UsageError marks an invalid test file for the CLI (exit 2).
-func (e *Error) UsageError() bool { return true }
-
-// Errors is every problem found in a test file (or the rule files it
-// names), in file order.
-type Errors []error
-
-func (es Errors) Error() string {
-	s := make([]string, len(es))
-	for i, e := range es {
-		s[i] = e.Error()
-	}
-	return strings.Join(s, "\n")
-}
-
-// UsageError marks an invalid test file for the CLI (exit 2).
-func (es Errors) UsageError() bool { return true }
-
-func line(err error) int {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Line
-	}
-	return 0
-}
+// Errors is every problem found in a test file (FILE:LINE: reason, in
+// file order), then the rule files' own (FILE:LINE:COL: reason). It is a
+// usage error (exit 2) for the CLI.
+type Errors = yamlconf.Problems
 
 type loader struct {
-	file string
-	errs Errors
+	*yamlconf.Decoder
 	// ruleErrs are the rule files' own problems, listed after the test
 	// file's.
 	ruleErrs Errors
 }
 
-func (l *loader) errf(n *yaml.Node, format string, args ...any) {
-	line := 0
-	if n != nil {
-		line = n.Line
-	}
-	l.errs = append(l.errs, &Error{File: l.file, Line: line, Msg: fmt.Sprintf(format, args...)})
+// wording is the test file's: promtool's users know these messages.
+var wording = yamlconf.Wording{
+	Unknown: func(what, key string, want []string) string {
+		return fmt.Sprintf("%s: unknown field %q (want %s)", what, key, strings.Join(want, ", "))
+	},
+	Twice:      func(what, key string) string { return fmt.Sprintf("%s: %s given twice", what, key) },
+	Missing:    func(what, key string) string { return fmt.Sprintf("%s: missing %s", what, key) },
+	NotMapping: func(what string, _ *yaml.Node) string { return what + ": want a mapping" },
+	NotList:    func(what string, _ *yaml.Node) string { return what + ": want a list" },
 }
 
 // Load reads and validates a test file and the rule files it names. The
@@ -174,33 +140,24 @@ func Load(path string) (*File, error) {
 // Parse validates data as the test file path; rule_files are read
 // relative to path's folder.
 func Parse(path string, data []byte) (*File, error) {
-	l := &loader{file: path}
+	l := &loader{Decoder: &yamlconf.Decoder{File: path, Lines: true, Wording: wording}}
 	f := l.decode(data)
-	sort.SliceStable(l.errs, func(i, j int) bool { return line(l.errs[i]) < line(l.errs[j]) })
-	if errs := slices.Concat(l.errs, l.ruleErrs); len(errs) > 0 {
+	l.Problems.Sort()
+	if errs := slices.Concat(l.Problems, l.ruleErrs); len(errs) > 0 {
 		return nil, errs
 	}
 	return f, nil
 }
 
 func (l *loader) decode(data []byte) *File {
-	f := &File{Path: l.file, EvaluationInterval: DefaultEvaluationInterval}
+	f := &File{Path: l.File, EvaluationInterval: DefaultEvaluationInterval}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		msg := strings.TrimPrefix(err.Error(), "yaml: ")
-		line := 0
-		if rest, ok := strings.CutPrefix(msg, "line "); ok {
-			if i := strings.Index(rest, ": "); i > 0 {
-				if n, err := strconv.Atoi(rest[:i]); err == nil {
-					line, msg = n, rest[i+2:]
-				}
-			}
-		}
-		l.errs = append(l.errs, &Error{File: l.file, Line: line, Msg: msg})
+		l.Problems = append(l.Problems, yamlconf.SyntaxProblem(l.File, err))
 		return nil
 	}
 	if len(doc.Content) == 0 {
-		l.errs = append(l.errs, &Error{File: l.file, Msg: "empty test file: want rule_files and tests"})
+		l.Errf(nil, "empty test file: want rule_files and tests")
 		return nil
 	}
 	root := doc.Content[0]
@@ -208,9 +165,9 @@ func (l *loader) decode(data []byte) *File {
 	l.fields(root, "test file", map[string]func(*yaml.Node){
 		"rule_files": func(v *yaml.Node) { ruleFiles = v },
 		"evaluation_interval": func(v *yaml.Node) {
-			if d, ok := l.duration(v, "evaluation_interval"); ok {
+			if d, ok := l.TextDuration(v, "evaluation_interval"); ok {
 				if d <= 0 {
-					l.errf(v, "evaluation_interval must be positive")
+					l.Errf(v, "evaluation_interval must be positive")
 				} else {
 					f.EvaluationInterval = d
 				}
@@ -219,15 +176,15 @@ func (l *loader) decode(data []byte) *File {
 		"tests": func(v *yaml.Node) { tests = v },
 		// promtool's keys that mean nothing to vigil: admitted, so a
 		// promtool file's header loads as is.
-		"group_eval_order": func(*yaml.Node) {},
-		"fuzzy_compare":    func(*yaml.Node) {},
+		"group_eval_order": nil,
+		"fuzzy_compare":    nil,
 	}, "rule_files", "tests")
 	if ruleFiles != nil {
 		l.ruleFiles(f, ruleFiles)
 	}
 	if tests != nil {
 		if tests.Kind != yaml.SequenceNode {
-			l.errf(tests, "tests: want a list")
+			l.Errf(tests, "tests: want a list")
 		} else {
 			for i, t := range tests.Content {
 				f.Tests = append(f.Tests, l.test(f, t, i))
@@ -240,63 +197,8 @@ func (l *loader) decode(data []byte) *File {
 // fields walks a mapping node: every key must be known, the required
 // ones present.
 func (l *loader) fields(n *yaml.Node, what string, known map[string]func(*yaml.Node), required ...string) bool {
-	if n.Kind != yaml.MappingNode {
-		l.errf(n, "%s: want a mapping", what)
-		return false
-	}
-	seen := map[string]bool{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		fn, ok := known[k.Value]
-		if !ok {
-			names := make([]string, 0, len(known))
-			for name := range known {
-				names = append(names, name)
-			}
-			sort.Strings(names)
-			l.errf(k, "%s: unknown field %q (want %s)", what, k.Value, strings.Join(names, ", "))
-			continue
-		}
-		if seen[k.Value] {
-			l.errf(k, "%s: %s given twice", what, k.Value)
-			continue
-		}
-		seen[k.Value] = true
-		fn(v)
-	}
-	ok := true
-	for _, r := range required {
-		if !seen[r] {
-			l.errf(n, "%s: missing %s", what, r)
-			ok = false
-		}
-	}
-	return ok
-}
-
-func (l *loader) str(n *yaml.Node, field string) (string, bool) {
-	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
-		l.errf(n, "%s: want a string", field)
-		return "", false
-	}
-	return n.Value, true
-}
-
-func (l *loader) duration(n *yaml.Node, field string) (time.Duration, bool) {
-	s, ok := l.str(n, field)
-	if !ok {
-		return 0, false
-	}
-	if strings.HasPrefix(strings.TrimSpace(s), "-") {
-		l.errf(n, "%s: duration %q is negative", field, s)
-		return 0, false
-	}
-	d, err := vtime.ParseDuration(s)
-	if err != nil {
-		l.errf(n, "%s: %v", field, err)
-		return 0, false
-	}
-	return d, true
+	seen := l.Fields(n, what, known)
+	return l.Required(n, seen, what, required...)
 }
 
 func (l *loader) labels(n *yaml.Node, field string) (map[string]string, bool) {
@@ -304,7 +206,7 @@ func (l *loader) labels(n *yaml.Node, field string) (map[string]string, bool) {
 		return map[string]string{}, true
 	}
 	if n.Kind != yaml.MappingNode {
-		l.errf(n, "%s: want a mapping of label names to values", field)
+		l.Errf(n, "%s: want a mapping of label names to values", field)
 		return nil, false
 	}
 	m := map[string]string{}
@@ -312,12 +214,12 @@ func (l *loader) labels(n *yaml.Node, field string) (map[string]string, bool) {
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if v.Kind != yaml.ScalarNode {
-			l.errf(v, "%s: %s: want a string", field, k.Value)
+			l.Errf(v, "%s: %s: want a string", field, k.Value)
 			ok = false
 			continue
 		}
 		if _, dup := m[k.Value]; dup {
-			l.errf(k, "%s: %s given twice", field, k.Value)
+			l.Errf(k, "%s: %s given twice", field, k.Value)
 			ok = false
 		}
 		m[k.Value] = v.Value
@@ -327,13 +229,13 @@ func (l *loader) labels(n *yaml.Node, field string) (map[string]string, bool) {
 
 func (l *loader) ruleFiles(f *File, n *yaml.Node) {
 	if n.Kind != yaml.SequenceNode {
-		l.errf(n, "rule_files: want a list of vigil config files")
+		l.Errf(n, "rule_files: want a list of vigil config files")
 		return
 	}
-	dir := filepath.Dir(l.file)
+	dir := filepath.Dir(l.File)
 	byName := map[string]string{}
 	for _, item := range n.Content {
-		name, ok := l.str(item, "rule_files")
+		name, ok := l.Text(item, "rule_files")
 		if !ok {
 			continue
 		}
@@ -345,11 +247,11 @@ func (l *loader) ruleFiles(f *File, n *yaml.Node) {
 		if strings.ContainsAny(name, "*?[") {
 			m, err := filepath.Glob(p)
 			if err != nil {
-				l.errf(item, "rule_files: %q: %v", name, err)
+				l.Errf(item, "rule_files: %q: %v", name, err)
 				continue
 			}
 			if len(m) == 0 {
-				l.errf(item, "rule_files: %q matches no file", name)
+				l.Errf(item, "rule_files: %q matches no file", name)
 				continue
 			}
 			paths = m
@@ -368,12 +270,12 @@ func (l *loader) ruleFiles(f *File, n *yaml.Node) {
 				if errors.As(err, &pe) {
 					err = pe.Err
 				}
-				l.errf(item, "rule_files: read %s: %v", p, err)
+				l.Errf(item, "rule_files: read %s: %v", p, err)
 				continue
 			}
 			for _, r := range cfg.Rules {
 				if prev, dup := byName[r.Name]; dup {
-					l.errf(item, "rule_files: rule %q is in both %s and %s", r.Name, prev, p)
+					l.Errf(item, "rule_files: rule %q is in both %s and %s", r.Name, prev, p)
 					continue
 				}
 				byName[r.Name] = p
@@ -389,14 +291,14 @@ func (l *loader) test(f *File, n *yaml.Node, i int) Test {
 	var series, alerts, paths *yaml.Node
 	l.fields(n, what, map[string]func(*yaml.Node){
 		"name": func(v *yaml.Node) {
-			if s, ok := l.str(v, "name"); ok {
+			if s, ok := l.Text(v, "name"); ok {
 				t.Name = s
 			}
 		},
 		"interval": func(v *yaml.Node) {
-			if d, ok := l.duration(v, "interval"); ok {
+			if d, ok := l.TextDuration(v, "interval"); ok {
 				if d <= 0 {
-					l.errf(v, "interval must be positive")
+					l.Errf(v, "interval must be positive")
 				} else {
 					t.Interval = d
 				}
@@ -406,23 +308,21 @@ func (l *loader) test(f *File, n *yaml.Node, i int) Test {
 		"alert_rule_test":  func(v *yaml.Node) { alerts = v },
 		"metric_path_test": func(v *yaml.Node) { paths = v },
 		// promtool's: read and ignored (vigil rules have no templates).
-		"external_labels": func(*yaml.Node) {},
-		"external_url":    func(*yaml.Node) {},
+		"external_labels": nil,
+		"external_url":    nil,
 	})
 	if series != nil {
-		l.list(series, what+".input_series", func(v *yaml.Node) { l.series(&t, v) })
+		l.List(series, what+".input_series", func(v *yaml.Node) { l.series(&t, v) })
 		types := map[string]store.Type{}
 		keys := map[string]int{}
 		for _, s := range t.Series {
 			if typ, ok := types[s.Name]; ok && typ != s.Type {
-				l.errs = append(l.errs, &Error{File: l.file, Line: s.Line,
-					Msg: fmt.Sprintf("series %s is a %s, another series of that name a %s", s.Name, s.Type, typ)})
+				l.ErrLine(s.Line, "series %s is a %s, another series of that name a %s", s.Name, s.Type, typ)
 			}
 			types[s.Name] = s.Type
 			k := s.Name + store.CanonicalLabels(s.Labels)
 			if prev, dup := keys[k]; dup {
-				l.errs = append(l.errs, &Error{File: l.file, Line: s.Line,
-					Msg: fmt.Sprintf("series %s is given twice (first at line %d)", seriesString(s.Name, s.Labels), prev)})
+				l.ErrLine(s.Line, "series %s is given twice (first at line %d)", seriesString(s.Name, s.Labels), prev)
 			}
 			keys[k] = s.Line
 		}
@@ -432,25 +332,12 @@ func (l *loader) test(f *File, n *yaml.Node, i int) Test {
 		rules[r.Name] = true
 	}
 	if alerts != nil {
-		l.list(alerts, what+".alert_rule_test", func(v *yaml.Node) { l.alertTest(&t, v, rules) })
+		l.List(alerts, what+".alert_rule_test", func(v *yaml.Node) { l.alertTest(&t, v, rules) })
 	}
 	if paths != nil {
-		l.list(paths, what+".metric_path_test", func(v *yaml.Node) { l.pathTest(&t, v) })
+		l.List(paths, what+".metric_path_test", func(v *yaml.Node) { l.pathTest(&t, v) })
 	}
 	return t
-}
-
-func (l *loader) list(n *yaml.Node, what string, each func(*yaml.Node)) {
-	if n.Tag == "!!null" {
-		return
-	}
-	if n.Kind != yaml.SequenceNode {
-		l.errf(n, "%s: want a list", what)
-		return
-	}
-	for _, v := range n.Content {
-		each(v)
-	}
 }
 
 func (l *loader) series(t *Test, n *yaml.Node) {
@@ -458,28 +345,28 @@ func (l *loader) series(t *Test, n *yaml.Node) {
 	var typ *yaml.Node
 	ok := l.fields(n, "input_series", map[string]func(*yaml.Node){
 		"series": func(v *yaml.Node) {
-			str, ok := l.str(v, "series")
+			str, ok := l.Text(v, "series")
 			if !ok {
 				return
 			}
 			name, labels, err := ParseSeries(str)
 			if err != nil {
-				l.errf(v, "%v", err)
+				l.Errf(v, "%v", err)
 				return
 			}
 			s.Name, s.Labels = name, labels
 			if err := store.ValidateSeries(name, store.Gauge, labels); err != nil {
-				l.errf(v, "series %q: %v", str, err)
+				l.Errf(v, "series %q: %v", str, err)
 			}
 		},
 		"values": func(v *yaml.Node) {
-			str, ok := l.str(v, "values")
+			str, ok := l.Text(v, "values")
 			if !ok {
 				return
 			}
 			ps, err := ParseValues(str)
 			if err != nil {
-				l.errf(v, "values: %v", err)
+				l.Errf(v, "values: %v", err)
 				return
 			}
 			s.Points = ps
@@ -491,13 +378,13 @@ func (l *loader) series(t *Test, n *yaml.Node) {
 	}
 	s.Type = TypeOf(s.Name)
 	if typ != nil {
-		str, ok := l.str(typ, "type")
+		str, ok := l.Text(typ, "type")
 		if !ok {
 			return
 		}
 		tt, err := store.ParseType(str)
 		if err != nil {
-			l.errf(typ, "type: %v", err)
+			l.Errf(typ, "type: %v", err)
 			return
 		}
 		s.Type = tt
@@ -505,7 +392,7 @@ func (l *loader) series(t *Test, n *yaml.Node) {
 	if s.Type == store.Counter {
 		for _, p := range s.Points {
 			if !p.Missing && p.Value < 0 {
-				l.errf(n, "series %s is a counter: its values are cumulative and cannot be negative (%v); give type: gauge for a value that goes below 0",
+				l.Errf(n, "series %s is a counter: its values are cumulative and cannot be negative (%v); give type: gauge for a value that goes below 0",
 					seriesString(s.Name, s.Labels), p.Value)
 				return
 			}
@@ -518,15 +405,15 @@ func (l *loader) alertTest(t *Test, n *yaml.Node, rules map[string]bool) {
 	a := AlertTest{Line: n.Line}
 	var exp *yaml.Node
 	ok := l.fields(n, "alert_rule_test", map[string]func(*yaml.Node){
-		"eval_time": func(v *yaml.Node) { a.EvalTime, _ = l.duration(v, "eval_time") },
+		"eval_time": func(v *yaml.Node) { a.EvalTime, _ = l.TextDuration(v, "eval_time") },
 		"alertname": func(v *yaml.Node) {
-			s, ok := l.str(v, "alertname")
+			s, ok := l.Text(v, "alertname")
 			if !ok {
 				return
 			}
 			a.Alertname = s
 			if !rules[s] {
-				l.errf(v, "alertname: no alert rule named %q in rule_files", s)
+				l.Errf(v, "alertname: no alert rule named %q in rule_files", s)
 			}
 		},
 		"exp_alerts": func(v *yaml.Node) { exp = v },
@@ -535,13 +422,13 @@ func (l *loader) alertTest(t *Test, n *yaml.Node, rules map[string]bool) {
 		return
 	}
 	if exp != nil {
-		l.list(exp, "exp_alerts", func(v *yaml.Node) {
+		l.List(exp, "exp_alerts", func(v *yaml.Node) {
 			e := ExpAlert{Line: v.Line, Labels: map[string]string{}}
 			l.fields(v, "exp_alerts", map[string]func(*yaml.Node){
 				"exp_labels": func(v *yaml.Node) {
 					if m, ok := l.labels(v, "exp_labels"); ok {
 						if name, has := m["alertname"]; has && name != a.Alertname {
-							l.errf(v, "exp_labels: alertname %q is not the test's alertname %q", name, a.Alertname)
+							l.Errf(v, "exp_labels: alertname %q is not the test's alertname %q", name, a.Alertname)
 						}
 						delete(m, "alertname")
 						e.Labels = m
@@ -563,22 +450,22 @@ func (l *loader) pathTest(t *Test, n *yaml.Node) {
 	p := PathTest{Line: n.Line, Window: DefaultWindow}
 	l.fields(n, "metric_path_test", map[string]func(*yaml.Node){
 		"path": func(v *yaml.Node) {
-			s, ok := l.str(v, "path")
+			s, ok := l.Text(v, "path")
 			if !ok {
 				return
 			}
 			e, err := metricpath.Parse(s)
 			if err != nil {
-				l.errf(v, "path: %v", err)
+				l.Errf(v, "path: %v", err)
 				return
 			}
 			p.Path, p.Expr = s, e
 		},
-		"eval_time": func(v *yaml.Node) { p.EvalTime, _ = l.duration(v, "eval_time") },
+		"eval_time": func(v *yaml.Node) { p.EvalTime, _ = l.TextDuration(v, "eval_time") },
 		"window": func(v *yaml.Node) {
-			if d, ok := l.duration(v, "window"); ok {
+			if d, ok := l.TextDuration(v, "window"); ok {
 				if d <= 0 {
-					l.errf(v, "window must be positive")
+					l.Errf(v, "window must be positive")
 				} else {
 					p.Window = d
 				}
@@ -590,13 +477,13 @@ func (l *loader) pathTest(t *Test, n *yaml.Node) {
 			}
 		},
 		"exp_value": func(v *yaml.Node) {
-			s, ok := l.str(v, "exp_value")
+			s, ok := l.Text(v, "exp_value")
 			if !ok {
 				return
 			}
 			f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
 			if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-				l.errf(v, "exp_value: want a finite number, got %q", s)
+				l.Errf(v, "exp_value: want a finite number, got %q", s)
 				return
 			}
 			p.ExpValue = f

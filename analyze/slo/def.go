@@ -1,19 +1,17 @@
 package slo
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"os"
-	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/vigil-metrics/vigil/internal/configfile"
 	"github.com/vigil-metrics/vigil/internal/vtime"
+	"github.com/vigil-metrics/vigil/internal/yamlconf"
 )
 
 // SLI kinds an objective measures.
@@ -96,33 +94,10 @@ type Objective struct {
 // Name identifies the objective in output: service and SLI.
 func (o Objective) Name() string { return o.Service + "/" + o.SLI }
 
-// Problem is a bad definition at FILE:LINE.
-type Problem struct {
-	File    string
-	Line    int
-	Message string
-}
-
-func (p Problem) Error() string {
-	if p.Line > 0 {
-		return fmt.Sprintf("%s:%d: %s", p.File, p.Line, p.Message)
-	}
-	return fmt.Sprintf("%s: %s", p.File, p.Message)
-}
-
-// Problems are every bad definition of a file; a usage error (exit 2).
-type Problems []Problem
-
-func (ps Problems) Error() string {
-	s := make([]string, len(ps))
-	for i, p := range ps {
-		s[i] = p.Error()
-	}
-	return strings.Join(s, "\n")
-}
-
-// UsageError marks bad definitions for the CLI's exit code.
-func (ps Problems) UsageError() bool { return true }
+// Problems are every bad definition of a file, FILE:LINE: reason each
+// (yamlconf's type; objectives' messages name lines only); a usage error
+// (exit 2).
+type Problems = yamlconf.Problems
 
 // Defaults are the reference design's error budgets, used when no
 // objective is defined.
@@ -153,81 +128,72 @@ func Load(path string) (objs []Objective, found bool, err error) {
 
 // Parse is Load of data read from file.
 func Parse(file string, data []byte) ([]Objective, bool, error) {
-	d := &decoder{file: file}
-	dec := yaml.NewDecoder(strings.NewReader(string(data)))
-	found := false
-	for {
-		var doc yaml.Node
-		err := dec.Decode(&doc)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			d.problems = append(d.problems, Problem{File: file, Line: yamlLine(err), Message: yamlMessage(err)})
-			break
-		}
+	d := newDecoder(file)
+	docs, err := configfile.Documents(file, data)
+	found := d.documents(docs)
+	return d.result(found, err)
+}
+
+// FromConfig reads the objectives of a read vigil.yaml: its slos: section
+// and any OpenSLO documents after the first. found is false when it
+// defines none.
+func FromConfig(f *configfile.File) (objs []Objective, found bool, err error) {
+	d := newDecoder(f.Path)
+	if n := f.Section("slos"); n != nil {
+		found = true
+		d.slos(n)
+	}
+	docs, err := f.More()
+	found = d.documents(docs) || found
+	return d.result(found, err)
+}
+
+func newDecoder(file string) *decoder {
+	return &decoder{Decoder: &yamlconf.Decoder{File: file, Lines: true, Wording: yamlconf.Wording{
+		Unknown: func(what, key string, _ []string) string {
+			return fmt.Sprintf("unknown field %q in %s (want %s)", key, what, strings.Join(sloFields, ", "))
+		},
+	}}}
+}
+
+// documents reads each document that is an OpenSLO SLO or holds a slos:
+// list, and reports whether one was.
+func (d *decoder) documents(docs []*yaml.Node) (found bool) {
+	for _, doc := range docs {
 		if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
 			continue
 		}
 		root := doc.Content[0]
-		if kind := value(root, "kind"); kind != nil {
+		if kind := yamlconf.Value(root, "kind"); kind != nil {
 			if kind.Value == "SLO" {
 				found = true
 				d.openSLO(root)
 			}
 			continue
 		}
-		if n := value(root, "slos"); n != nil {
+		if n := yamlconf.Value(root, "slos"); n != nil {
 			found = true
 			d.slos(n)
 		}
 	}
-	sort.SliceStable(d.problems, func(i, j int) bool { return d.problems[i].Line < d.problems[j].Line })
-	if len(d.problems) > 0 {
-		return nil, found, d.problems
+	return found
+}
+
+// result is what Parse and FromConfig return; err is a YAML syntax error
+// of a document, if one did not parse.
+func (d *decoder) result(found bool, err error) ([]Objective, bool, error) {
+	if ps, ok := yamlconf.AsProblems(err); ok {
+		d.Problems = append(d.Problems, ps...)
+	}
+	if err := d.Err(); err != nil {
+		return nil, found, err
 	}
 	return d.objs, found, nil
 }
 
-var yamlLineRe = regexp.MustCompile(`line (\d+)`)
-
-// yamlMessage is a YAML error without its "yaml: line N: " prefix (the
-// line is already in FILE:LINE).
-func yamlMessage(err error) string {
-	return yamlPrefixRe.ReplaceAllString(err.Error(), "")
-}
-
-var yamlPrefixRe = regexp.MustCompile(`^yaml: (line \d+: )?`)
-
-func yamlLine(err error) int {
-	if m := yamlLineRe.FindStringSubmatch(err.Error()); m != nil {
-		n, _ := strconv.Atoi(m[1])
-		return n
-	}
-	return 0
-}
-
 type decoder struct {
-	file     string
-	objs     []Objective
-	problems Problems
-}
-
-func (d *decoder) errf(n *yaml.Node, format string, args ...any) {
-	d.problems = append(d.problems, Problem{File: d.file, Line: n.Line, Message: fmt.Sprintf(format, args...)})
-}
-
-// value returns the value node of key in mapping n.
-func value(n *yaml.Node, key string) *yaml.Node {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i+1]
-		}
-	}
-	return nil
+	*yamlconf.Decoder
+	objs []Objective
 }
 
 var sloFields = []string{"service", "sli", "target", "window", "latency_target", "histogram", "threshold_ms",
@@ -235,7 +201,7 @@ var sloFields = []string{"service", "sli", "target", "window", "latency_target",
 
 func (d *decoder) slos(n *yaml.Node) {
 	if n.Kind != yaml.SequenceNode {
-		d.errf(n, "slos: want a list of objectives")
+		d.Errf(n, "slos: want a list of objectives")
 		return
 	}
 	for _, item := range n.Content {
@@ -243,125 +209,136 @@ func (d *decoder) slos(n *yaml.Node) {
 	}
 }
 
+// entry reads one objective, and the latency objective beside it when it
+// gives latency_target.
 func (d *decoder) entry(item *yaml.Node) {
 	if item.Kind != yaml.MappingNode {
-		d.errf(item, "slos: want an objective (service, target, window, ...)")
+		d.Errf(item, "slos: want an objective (service, target, window, ...)")
 		return
 	}
-	f := map[string]*yaml.Node{}
-	for i := 0; i+1 < len(item.Content); i += 2 {
-		k := item.Content[i]
-		if !contains(sloFields, k.Value) {
-			d.errf(k, "unknown field %q in an objective (want %s)", k.Value, strings.Join(sloFields, ", "))
-			continue
-		}
-		f[k.Value] = item.Content[i+1]
+	e := &entry{d: d, item: item, ok: true, f: d.Fields(item, "an objective", yamlconf.Keys(sloFields...))}
+	o, ok := e.objective()
+	if !ok {
+		return
 	}
-	o := Objective{File: d.file, Line: item.Line, SLI: Availability, MinEvents: 1, BudgetAlertPercent: 80,
+	d.objs = append(d.objs, o)
+	if l, ok := e.latency(o); ok {
+		d.objs = append(d.objs, l)
+	}
+}
+
+// entry is one objective's fields being read; ok turns false at the first
+// bad one.
+type entry struct {
+	d    *decoder
+	item *yaml.Node
+	f    map[string]*yaml.Node
+	ok   bool
+}
+
+// str is a field's text: any non-empty scalar.
+func (e *entry) str(key string) string {
+	n := e.f[key]
+	if n == nil {
+		return ""
+	}
+	if n.Kind != yaml.ScalarNode || n.Value == "" {
+		e.d.Errf(n, "%s: want a non-empty string", key)
+		e.ok = false
+		return ""
+	}
+	return n.Value
+}
+
+// num is a field's non-negative number, def when it is not given.
+func (e *entry) num(key string, def float64) float64 {
+	n := e.f[key]
+	if n == nil {
+		return def
+	}
+	v, err := strconv.ParseFloat(n.Value, 64)
+	if n.Kind != yaml.ScalarNode || err != nil || v < 0 {
+		e.d.Errf(n, "%s: want a non-negative number, got %q", key, n.Value)
+		e.ok = false
+		return def
+	}
+	return v
+}
+
+// objective reads the entry's availability or custom objective.
+func (e *entry) objective() (Objective, bool) {
+	d, item, f := e.d, e.item, e.f
+	o := Objective{File: d.File, Line: item.Line, SLI: Availability, MinEvents: 1, BudgetAlertPercent: 80,
 		Window: Window{Rolling: 30 * 24 * time.Hour, Text: "30d"}}
-	ok := true
-	str := func(key string) string {
-		n := f[key]
-		if n == nil {
-			return ""
-		}
-		if n.Kind != yaml.ScalarNode || n.Value == "" {
-			d.errf(n, "%s: want a non-empty string", key)
-			ok = false
-			return ""
-		}
-		return n.Value
-	}
-	num := func(key string, def float64) float64 {
-		n := f[key]
-		if n == nil {
-			return def
-		}
-		v, err := strconv.ParseFloat(n.Value, 64)
-		if n.Kind != yaml.ScalarNode || err != nil || v < 0 {
-			d.errf(n, "%s: want a non-negative number, got %q", key, n.Value)
-			ok = false
-			return def
-		}
-		return v
-	}
-	o.Service = str("service")
+	o.Service = e.str("service")
 	if o.Service == "" && f["service"] == nil {
-		d.errf(item, "objective: missing required field \"service\"")
-		ok = false
+		d.Errf(item, "objective: missing required field \"service\"")
+		e.ok = false
 	}
 	if n := f["target"]; n == nil {
-		d.errf(item, "objective %s: missing required field \"target\" (percent, e.g. 99.9)", o.Service)
-		ok = false
+		d.Errf(item, "objective %s: missing required field \"target\" (percent, e.g. 99.9)", o.Service)
+		e.ok = false
 	} else if t, err := ParseTarget(n.Value); err != nil {
-		d.errf(n, "%v", err)
-		ok = false
+		d.Errf(n, "%v", err)
+		e.ok = false
 	} else {
 		o.Target, o.TargetText = t, n.Value
 	}
 	if n := f["window"]; n != nil {
 		w, err := ParseWindow(n.Value)
 		if err != nil {
-			d.errf(n, "%v", err)
-			ok = false
+			d.Errf(n, "%v", err)
+			e.ok = false
 		}
 		o.Window = w
 	}
-	o.MinEvents = num("min_events", 1)
-	o.BudgetAlertPercent = num("budget_alert_percent", 80)
-	o.Good, o.Bad, o.Total = str("good"), str("bad"), str("total")
-	custom := o.Good != "" || o.Bad != "" || o.Total != ""
-	if custom {
+	o.MinEvents = e.num("min_events", 1)
+	o.BudgetAlertPercent = e.num("budget_alert_percent", 80)
+	o.Good, o.Bad, o.Total = e.str("good"), e.str("bad"), e.str("total")
+	if o.Good != "" || o.Bad != "" || o.Total != "" {
 		o.SLI = "custom"
-		if s := str("sli"); s != "" {
+		if s := e.str("sli"); s != "" {
 			o.SLI = s
 		}
 		switch {
 		case o.Total == "":
-			d.errf(item, "objective %s: a custom SLI needs total with good or bad", o.Service)
-			ok = false
+			d.Errf(item, "objective %s: a custom SLI needs total with good or bad", o.Service)
+			e.ok = false
 		case (o.Good == "") == (o.Bad == ""):
-			d.errf(item, "objective %s: give exactly one of good and bad with total", o.Service)
-			ok = false
+			d.Errf(item, "objective %s: give exactly one of good and bad with total", o.Service)
+			e.ok = false
 		}
-	} else if s := str("sli"); s != "" && s != Availability {
-		d.errf(f["sli"], "sli %q: without good/bad/total the SLI is availability (add latency_target for latency)", s)
-		ok = false
+	} else if s := e.str("sli"); s != "" && s != Availability {
+		d.Errf(f["sli"], "sli %q: without good/bad/total the SLI is availability (add latency_target for latency)", s)
+		e.ok = false
 	}
-	if !ok {
-		return
-	}
-	d.objs = append(d.objs, o)
+	return o, e.ok
+}
+
+// latency reads the latency objective of latency_target, beside o.
+func (e *entry) latency(o Objective) (Objective, bool) {
+	d, item, f := e.d, e.item, e.f
 	lt := f["latency_target"]
 	if lt == nil {
 		if f["histogram"] != nil || f["threshold_ms"] != nil {
-			d.errf(item, "objective %s: histogram and threshold_ms need latency_target", o.Service)
+			d.Errf(item, "objective %s: histogram and threshold_ms need latency_target", o.Service)
 		}
-		return
+		return Objective{}, false
 	}
 	t, err := ParseTarget(lt.Value)
 	if err != nil {
-		d.errf(lt, "latency_target: %v", err)
-		return
+		d.Errf(lt, "latency_target: %v", err)
+		return Objective{}, false
 	}
 	l := o
 	l.SLI, l.Target, l.TargetText, l.Good, l.Bad, l.Total = Latency, t, lt.Value, "", "", ""
-	l.Histogram = str("histogram")
-	l.ThresholdMS = num("threshold_ms", 0)
+	l.Histogram = e.str("histogram")
+	l.ThresholdMS = e.num("threshold_ms", 0)
 	if (l.Histogram == "") != (f["threshold_ms"] == nil) {
-		d.errf(item, "objective %s: give histogram and threshold_ms together (a latency SLI from raw observations)", o.Service)
-		return
+		d.Errf(item, "objective %s: give histogram and threshold_ms together (a latency SLI from raw observations)", o.Service)
+		return Objective{}, false
 	}
-	d.objs = append(d.objs, l)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
+	return l, true
 }
 
 // ParseWindow reads a rolling window (1d, 7d, 28d, 30d, 6h...) or
@@ -383,85 +360,85 @@ func ParseWindow(s string) (Window, error) {
 // (good or bad, and total; each metricSource.spec.query a vigil metric
 // path).
 func (d *decoder) openSLO(root *yaml.Node) {
-	o := Objective{File: d.file, Line: root.Line, SLI: "custom", MinEvents: 1, BudgetAlertPercent: 80}
-	if av := value(root, "apiVersion"); av == nil || av.Value != "openslo/v1" {
-		d.errf(root, "OpenSLO: want apiVersion openslo/v1")
+	o := Objective{File: d.File, Line: root.Line, SLI: "custom", MinEvents: 1, BudgetAlertPercent: 80}
+	if av := yamlconf.Value(root, "apiVersion"); av == nil || av.Value != "openslo/v1" {
+		d.Errf(root, "OpenSLO: want apiVersion openslo/v1")
 		return
 	}
-	if n := value(value(root, "metadata"), "name"); n != nil {
+	if n := yamlconf.Value(yamlconf.Value(root, "metadata"), "name"); n != nil {
 		o.SLI = n.Value
 	}
-	spec := value(root, "spec")
+	spec := yamlconf.Value(root, "spec")
 	if spec == nil {
-		d.errf(root, "OpenSLO SLO %s: missing spec", o.SLI)
+		d.Errf(root, "OpenSLO SLO %s: missing spec", o.SLI)
 		return
 	}
-	if n := value(spec, "service"); n != nil {
+	if n := yamlconf.Value(spec, "service"); n != nil {
 		o.Service = n.Value
 	} else {
-		d.errf(spec, "OpenSLO SLO %s: missing spec.service", o.SLI)
+		d.Errf(spec, "OpenSLO SLO %s: missing spec.service", o.SLI)
 		return
 	}
-	tw := value(spec, "timeWindow")
+	tw := yamlconf.Value(spec, "timeWindow")
 	if tw == nil || tw.Kind != yaml.SequenceNode || len(tw.Content) == 0 {
-		d.errf(spec, "OpenSLO SLO %s: missing spec.timeWindow", o.SLI)
+		d.Errf(spec, "OpenSLO SLO %s: missing spec.timeWindow", o.SLI)
 		return
 	}
 	w0 := tw.Content[0]
-	if r := value(w0, "isRolling"); r != nil && r.Value == "false" {
-		cal := value(w0, "calendar")
-		dur := value(w0, "duration")
+	if r := yamlconf.Value(w0, "isRolling"); r != nil && r.Value == "false" {
+		cal := yamlconf.Value(w0, "calendar")
+		dur := yamlconf.Value(w0, "duration")
 		if dur == nil || dur.Value != "1M" || cal == nil {
-			d.errf(w0, "OpenSLO SLO %s: a calendar window must be duration 1M (calendar_month)", o.SLI)
+			d.Errf(w0, "OpenSLO SLO %s: a calendar window must be duration 1M (calendar_month)", o.SLI)
 			return
 		}
 		o.Window = Window{CalendarMonth: true}
-	} else if dur := value(w0, "duration"); dur != nil {
+	} else if dur := yamlconf.Value(w0, "duration"); dur != nil {
 		w, err := ParseWindow(dur.Value)
 		if err != nil {
-			d.errf(dur, "OpenSLO SLO %s: %v", o.SLI, err)
+			d.Errf(dur, "OpenSLO SLO %s: %v", o.SLI, err)
 			return
 		}
 		o.Window = w
 	} else {
-		d.errf(w0, "OpenSLO SLO %s: timeWindow needs a duration", o.SLI)
+		d.Errf(w0, "OpenSLO SLO %s: timeWindow needs a duration", o.SLI)
 		return
 	}
-	objs := value(spec, "objectives")
+	objs := yamlconf.Value(spec, "objectives")
 	if objs == nil || objs.Kind != yaml.SequenceNode || len(objs.Content) == 0 {
-		d.errf(spec, "OpenSLO SLO %s: missing spec.objectives", o.SLI)
+		d.Errf(spec, "OpenSLO SLO %s: missing spec.objectives", o.SLI)
 		return
 	}
 	ob := objs.Content[0]
-	switch t, tp := value(ob, "target"), value(ob, "targetPercent"); {
+	switch t, tp := yamlconf.Value(ob, "target"), yamlconf.Value(ob, "targetPercent"); {
 	case t != nil:
 		tg, err := TargetFraction(t.Value)
 		if err != nil {
-			d.errf(t, "OpenSLO SLO %s: %v", o.SLI, err)
+			d.Errf(t, "OpenSLO SLO %s: %v", o.SLI, err)
 			return
 		}
 		o.Target, o.TargetText = tg, strconv.FormatFloat(tg.Percent(), 'f', -1, 64)
 	case tp != nil:
 		tg, err := ParseTarget(tp.Value)
 		if err != nil {
-			d.errf(tp, "OpenSLO SLO %s: %v", o.SLI, err)
+			d.Errf(tp, "OpenSLO SLO %s: %v", o.SLI, err)
 			return
 		}
 		o.Target, o.TargetText = tg, tp.Value
 	default:
-		d.errf(ob, "OpenSLO SLO %s: objective needs target or targetPercent", o.SLI)
+		d.Errf(ob, "OpenSLO SLO %s: objective needs target or targetPercent", o.SLI)
 		return
 	}
-	rm := value(value(value(spec, "indicator"), "spec"), "ratioMetric")
+	rm := yamlconf.Value(yamlconf.Value(yamlconf.Value(spec, "indicator"), "spec"), "ratioMetric")
 	if rm == nil {
-		rm = value(ob, "ratioMetrics")
+		rm = yamlconf.Value(ob, "ratioMetrics")
 	}
 	if rm == nil {
-		d.errf(spec, "OpenSLO SLO %s: want spec.indicator.spec.ratioMetric (good or bad, and total)", o.SLI)
+		d.Errf(spec, "OpenSLO SLO %s: want spec.indicator.spec.ratioMetric (good or bad, and total)", o.SLI)
 		return
 	}
 	query := func(key string) string {
-		n := value(value(value(value(rm, key), "metricSource"), "spec"), "query")
+		n := yamlconf.Value(yamlconf.Value(yamlconf.Value(yamlconf.Value(rm, key), "metricSource"), "spec"), "query")
 		if n == nil {
 			return ""
 		}
@@ -469,7 +446,7 @@ func (d *decoder) openSLO(root *yaml.Node) {
 	}
 	o.Good, o.Bad, o.Total = query("good"), query("bad"), query("total")
 	if o.Total == "" || (o.Good == "") == (o.Bad == "") {
-		d.errf(rm, "OpenSLO SLO %s: ratioMetric needs total and one of good or bad, each with metricSource.spec.query", o.SLI)
+		d.Errf(rm, "OpenSLO SLO %s: ratioMetric needs total and one of good or bad, each with metricSource.spec.query", o.SLI)
 		return
 	}
 	d.objs = append(d.objs, o)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vigil-metrics/vigil/internal/configfile"
 )
 
 // Every broken definition is rejected with FILE:LINE: reason, the line
@@ -316,5 +318,27 @@ func TestDefaults(t *testing.T) {
 		if d[i].Service != w.svc || d[i].SLI != Availability || d[i].Target.Percent() != w.target || d[i].Window.Rolling != w.window || d[i].MinEvents != 1 {
 			t.Errorf("default %d: %+v, want %+v", i, d[i], w)
 		}
+	}
+}
+
+// The objectives of a read vigil.yaml: its slos: section, handed over by
+// configfile, and the OpenSLO documents after it; an unknown key in an
+// objective is named at its line.
+func TestFromConfig(t *testing.T) {
+	f, err := configfile.Parse("v.yaml", []byte("db: x.db\nslos:\n  - service: api\n    target: 99\n---\n"+openSLO("0.95", "28d", "good", "openslo/v1")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, found, err := FromConfig(f)
+	if err != nil || !found || len(objs) != 2 || objs[0].Service != "api" || objs[1].SLI != "api-availability" || objs[1].Line != 6 {
+		t.Fatalf("objs %+v found %v err %v", objs, found, err)
+	}
+	f, _ = configfile.Parse("v.yaml", []byte("slos:\n  - service: api\n    target: 99\n    windw: 7d\n"))
+	_, _, err = FromConfig(f)
+	if err == nil || err.Error() != `v.yaml:4: unknown field "windw" in an objective (want service, sli, target, window, latency_target, histogram, threshold_ms, good, bad, total, min_events, budget_alert_percent)` {
+		t.Errorf("got %v", err)
+	}
+	if _, found, err := FromConfig(&configfile.File{}); found || err != nil {
+		t.Errorf("no file: %v %v", found, err)
 	}
 }

@@ -9,17 +9,20 @@ package sources
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
 	pconfig "github.com/prometheus/common/config"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/vigil-metrics/vigil/internal/configfile"
 	"github.com/vigil-metrics/vigil/internal/store"
+	"github.com/vigil-metrics/vigil/internal/yamlconf"
 )
 
 // Config is one source's entry in the config file's sources: section,
@@ -159,18 +162,22 @@ func Redact(raw string) string {
 }
 
 // ParseFile reads the sources: section of a config file (name is for
-// messages). Other sections are ignored; a file without the section gives
-// an empty map.
+// messages), through configfile. A file without the section gives an
+// empty map.
 func ParseFile(name string, data []byte) (map[string]Config, error) {
-	var doc struct {
-		Sources yaml.Node `yaml:"sources"`
+	f, err := configfile.Parse(name, data)
+	if err != nil {
+		return nil, err
 	}
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
+	return FromConfig(f)
+}
+
+// FromConfig decodes the sources: section of a read config file. The
+// first problem is the error, FILE:LINE:COL: sources: URL: reason.
+func FromConfig(f *configfile.File) (map[string]Config, error) {
+	name, n := f.Path, f.Section("sources")
 	out := map[string]Config{}
-	n := &doc.Sources
-	if n.Kind == 0 {
+	if n == nil {
 		return out, nil
 	}
 	if n.Kind != yaml.MappingNode {
@@ -187,8 +194,8 @@ func ParseFile(name string, data []byte) (map[string]Config, error) {
 		if _, dup := out[k.Value]; dup {
 			return nil, fmt.Errorf("%s: given twice", at(k))
 		}
-		if err := checkKeys(v, at, []string{"bearer_token_env", "bearer_token_file", "basic_auth", "headers", "tls",
-			"max_samples_per_request", "counter_lookback", "types", "pushdown"}); err != nil {
+		what := "sources: " + Redact(k.Value)
+		if err := checkKeys(name, v, what, sourceKeys); err != nil {
 			return nil, err
 		}
 		for _, sub := range []struct {
@@ -198,8 +205,8 @@ func ParseFile(name string, data []byte) (map[string]Config, error) {
 			{"basic_auth", []string{"username", "password_env", "password_file"}},
 			{"tls", []string{"ca_file", "cert_file", "key_file", "server_name", "insecure_skip_verify"}},
 		} {
-			if x := child(v, sub.key); x != nil {
-				if err := checkKeys(x, func(y *yaml.Node) string { return at(y) + ": " + sub.key }, sub.keys); err != nil {
+			if x := yamlconf.Value(v, sub.key); x != nil {
+				if err := checkKeys(name, x, what+": "+sub.key, sub.keys); err != nil {
 					return nil, err
 				}
 			}
@@ -214,6 +221,29 @@ func ParseFile(name string, data []byte) (map[string]Config, error) {
 		out[k.Value] = c
 	}
 	return out, nil
+}
+
+// sourceKeys are a source's settings, in the order messages list them.
+var sourceKeys = []string{"bearer_token_env", "bearer_token_file", "basic_auth", "headers", "tls",
+	"max_samples_per_request", "counter_lookback", "types", "pushdown"}
+
+// checkKeys refuses a mapping's unknown keys; the first problem is the
+// error.
+func checkKeys(file string, m *yaml.Node, what string, known []string) error {
+	if yamlconf.IsNull(m) {
+		return nil
+	}
+	d := &yamlconf.Decoder{File: file, Wording: yamlconf.Wording{
+		Unknown: func(what, key string, _ []string) string {
+			return fmt.Sprintf("%s: unknown key %q (want %s)", what, key, strings.Join(known, ", "))
+		},
+		NotMapping: func(what string, _ *yaml.Node) string { return what + ": want a map" },
+	}}
+	d.Fields(m, what, yamlconf.Keys(known...))
+	if len(d.Problems) > 0 {
+		return d.Problems[0]
+	}
+	return nil
 }
 
 func (c *Config) check() error {
@@ -233,48 +263,11 @@ func (c *Config) check() error {
 	if c.MaxSamplesPerRequest < 0 {
 		return errors.New("max_samples_per_request must be positive")
 	}
-	names := make([]string, 0, len(c.Types))
-	for n := range c.Types {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(c.Types)) {
 		switch c.Types[n] {
 		case store.Counter, store.Gauge, store.Histogram:
 		default:
 			return fmt.Errorf("types: %s: %q is not a type (want counter, gauge or histogram)", n, c.Types[n])
-		}
-	}
-	return nil
-}
-
-func child(m *yaml.Node, key string) *yaml.Node {
-	if m.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i+1]
-		}
-	}
-	return nil
-}
-
-func checkKeys(m *yaml.Node, at func(*yaml.Node) string, known []string) error {
-	if m.Kind == yaml.ScalarNode && m.Tag == "!!null" {
-		return nil
-	}
-	if m.Kind != yaml.MappingNode {
-		return fmt.Errorf("%s: want a map", at(m))
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		k := m.Content[i]
-		ok := false
-		for _, s := range known {
-			ok = ok || k.Value == s
-		}
-		if !ok {
-			return fmt.Errorf("%s: unknown key %q (want %s)", at(k), k.Value, strings.Join(known, ", "))
 		}
 	}
 	return nil
