@@ -24,9 +24,10 @@ func main() {
 	var level slog.LevelVar
 	cmd := agentcmd.New("vigil-agent", func() *slog.Logger {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: &level}))
-	}, nil, Version)
+	}, nil, nil, Version)
 	logLevel := cmd.Flags().String("log-level", "info", "log level: debug, info, warn, error")
-	// The agent reads only its own keys (retention:) from the shared file.
+	// The agent reads its own keys (retention:, sources:) from the shared
+	// file; an unknown top-level key is an error there too.
 	cmd.Flags().String("config", "", "config file (default ./vigil.yaml if present)")
 	cmd.PreRunE = func(*cobra.Command, []string) error {
 		if err := level.UnmarshalText([]byte(*logLevel)); err != nil {

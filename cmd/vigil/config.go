@@ -13,26 +13,30 @@ import (
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
 )
 
+// loadAlertConfig decodes the alerting sections of the config file read
+// at start; their problems are listed on stderr, every one, exit 2.
 func (a *app) loadAlertConfig() (*alertconfig.Config, error) {
-	file := a.cfgFile
-	if file == "" {
-		file = "vigil.yaml"
-	}
-	cfg, err := alertconfig.Load(file)
-	if ps, invalid := alertconfig.AsProblems(err); invalid {
-		for _, p := range ps {
-			fmt.Fprintf(a.stderr, "vigil: error: %s\n", p.Error())
+	if a.file == nil || a.file.Path == "" {
+		// No file was found: the same error as reading it would give.
+		file := a.cfgFile
+		if file == "" {
+			file = "vigil.yaml"
 		}
-		return nil, &cli.SilentError{Code: cli.ExitUsage}
-	}
-	if err != nil {
+		_, err := os.Stat(file)
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
 			return nil, cli.WithHint(cli.Usagef("read config %s: %v", file, pe.Err), "vigil evaluate needs alert_rules: see docs/alerting.md")
 		}
 		return nil, cli.Usagef("read config %s: %v", file, err)
 	}
-	return cfg, nil
+	cfg, err := alertconfig.Decode(a.file, os.LookupEnv)
+	if ps, invalid := alertconfig.AsProblems(err); invalid {
+		for _, p := range ps {
+			fmt.Fprintf(a.stderr, "vigil: error: %s\n", p.Error())
+		}
+		return nil, &cli.SilentError{Code: cli.ExitUsage}
+	}
+	return cfg, err
 }
 
 func (a *app) openState(cmd *cobra.Command) (*state.DB, error) {

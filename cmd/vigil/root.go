@@ -3,10 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"github.com/vigil-metrics/vigil/analyze"
-	"github.com/vigil-metrics/vigil/cmd/internal/agentcmd"
-	"github.com/vigil-metrics/vigil/cmd/internal/cli"
-	"github.com/vigil-metrics/vigil/internal/sources"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -19,6 +15,13 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+
+	"github.com/vigil-metrics/vigil/analyze"
+	"github.com/vigil-metrics/vigil/cmd/internal/agentcmd"
+	"github.com/vigil-metrics/vigil/cmd/internal/cli"
+	"github.com/vigil-metrics/vigil/internal/configfile"
+	"github.com/vigil-metrics/vigil/internal/sources"
+	"github.com/vigil-metrics/vigil/internal/yamlconf"
 )
 
 // app is what every command shares: streams, the clock and the decoded
@@ -28,37 +31,25 @@ type app struct {
 	stdout, stderr io.Writer
 	now            func() time.Time
 
-	v       *viper.Viper
+	// file is vigil.yaml as read once by configfile (no sections without
+	// a file); each command hands the sections it needs to their owners.
+	file    *configfile.File
 	cfg     config
 	cfgFile string
 	log     *slog.Logger
 }
 
-// config is the typed view of vigil.yaml, VIGIL_* and flags. Sections that
-// later commands read are declared now so that an unknown key is an error.
+// config is the plain settings of vigil.yaml, VIGIL_* and flags, flags
+// winning. The file's sections are read from a.file by their owners.
 type config struct {
 	DB        []string `mapstructure:"db"`
 	CacheDir  string   `mapstructure:"cache_dir"`
 	State     string   `mapstructure:"state"`
 	LogLevel  string   `mapstructure:"log_level"`
 	LogFormat string   `mapstructure:"log_format"`
-
-	AlertRules       any `mapstructure:"alert_rules"`
-	Channels         any `mapstructure:"channels"`
-	Escalation       any `mapstructure:"escalation"`
-	Settings         any `mapstructure:"settings"`
-	Silences         any `mapstructure:"silences"`
-	SLOs             any `mapstructure:"slos"`
-	CorrelationRules any `mapstructure:"correlation_rules"`
-	RecordingRules   any `mapstructure:"recording_rules"`
-	// Report is vigil report's (report.ParseConfig reads it from the file).
-	Report any `mapstructure:"report"`
-	// Retention is the agent's (vigil collect): agentcmd reads and checks
-	// it from the file itself, with its line, so it is only admitted here.
+	// Retention is the agent's and store compact's, as written (nil when
+	// the file does not give it).
 	Retention any `mapstructure:"retention"`
-	// Sources configures Prometheus-compatible --db URLs (promsrc reads
-	// it from the file itself, with its lines).
-	Sources any `mapstructure:"sources"`
 }
 
 func newRootCmd(a *app) *cobra.Command {
@@ -81,7 +72,7 @@ gates and reports.`,
 	root.PersistentFlags().String("log-level", "warn", "log level: debug, info, warn, error")
 	root.PersistentFlags().String("log-format", "text", "log format: text or json")
 	root.AddCommand(newVersionCmd(a), newRecordCmd(a), newImportCmd(a), newQueryCmd(a), newStoreCmd(a), newCheckCmd(a), newEvaluateCmd(a), newAlertsCmd(a), newSLOCmd(a), newBudgetCmd(a), newNotifyCmd(a), newThresholdCmd(a), newRulesCmd(a), newLintCmd(a), newExportCmd(a), newReportCmd(a),
-		agentcmd.New("collect", func() *slog.Logger { return a.log }, a.oneStore, version()))
+		agentcmd.New("collect", func() *slog.Logger { return a.log }, a.oneStore, func() *configfile.File { return a.file }, version()))
 	// Last, so that it covers every command above (exit 2 for any mistake
 	// on the command line, see docs/cli.md).
 	cli.UsageErrors(root)
@@ -91,26 +82,26 @@ gates and reports.`,
 // load reads configuration once per invocation: flags win over VIGIL_*
 // environment variables, which win over the config file.
 func (a *app) load(cmd *cobra.Command) error {
-	v := viper.New()
-	v.SetEnvPrefix("VIGIL")
-	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
-	v.AutomaticEnv()
 	file := a.cfgFile
 	if file == "" {
 		if _, err := os.Stat("vigil.yaml"); err == nil {
 			file = "vigil.yaml"
 		}
 	}
+	a.file = &configfile.File{}
 	if file != "" {
-		v.SetConfigFile(file)
-		v.SetConfigType("yaml")
-		if err := v.ReadInConfig(); err != nil {
-			var pe *fs.PathError
-			if errors.As(err, &pe) {
-				return cli.Usagef("read config %s: %v", file, pe.Err)
-			}
-			return cli.Usagef("config %s: %v", file, err)
+		f, err := a.readConfig(file)
+		if err != nil {
+			return err
 		}
+		a.file = f
+	}
+	v := viper.New()
+	v.SetEnvPrefix("VIGIL")
+	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
+	v.AutomaticEnv()
+	for key, val := range a.file.Core.Given() {
+		v.SetDefault(key, val) // the file's: below flags and VIGIL_*
 	}
 	bind := map[string]string{"db": "db", "cache_dir": "cache-dir", "state": "state", "log_level": "log-level", "log_format": "log-format"}
 	for key, flag := range bind {
@@ -130,8 +121,28 @@ func (a *app) load(cmd *cobra.Command) error {
 	if file != "" && cfg.State == "" {
 		cfg.State = filepath.Join(filepath.Dir(file), "vigil-state.db")
 	}
-	a.v, a.cfg = v, cfg
+	a.cfg = cfg
 	return a.setupLog()
+}
+
+// readConfig reads the config file: its problems (an unknown top-level
+// key, a bad plain setting) are listed on stderr, every one, exit 2.
+func (a *app) readConfig(file string) (*configfile.File, error) {
+	f, err := configfile.Read(file)
+	if ps, invalid := yamlconf.AsProblems(err); invalid {
+		for _, p := range ps {
+			fmt.Fprintf(a.stderr, "vigil: error: %s\n", p.Error())
+		}
+		return nil, &cli.SilentError{Code: cli.ExitUsage}
+	}
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			return nil, cli.Usagef("read config %s: %v", file, pe.Err)
+		}
+		return nil, cli.Usagef("read config %s: %v", file, err)
+	}
+	return f, nil
 }
 
 func (a *app) setupLog() error {
@@ -249,14 +260,9 @@ func (a *app) openStores(cmd *cobra.Command, stores []string, lockWait time.Dura
 		if f := cmd.Flags().Lookup("timeout"); f != nil {
 			opt.Timeout, _ = cmd.Flags().GetDuration("timeout")
 		}
-		if file := a.v.ConfigFileUsed(); file != "" {
-			data, err := os.ReadFile(file)
-			if err != nil {
-				return nil, cli.Usagef("read config %s: %v", file, err)
-			}
-			if opt.Sources, err = sources.ParseFile(file, data); err != nil {
-				return nil, cli.Usagef("%v", err)
-			}
+		var err error
+		if opt.Sources, err = sources.FromConfig(a.file); err != nil {
+			return nil, cli.Usagef("%v", err)
 		}
 	}
 	return analyze.Open(cmd.Context(), stores, opt)

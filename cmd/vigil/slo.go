@@ -66,7 +66,19 @@ func (a *app) objectives(file, service, window string) ([]slo.Objective, error) 
 			file = "vigil.yaml"
 		}
 	}
-	objs, found, err := slo.Load(file)
+	var (
+		objs  []slo.Objective
+		found bool
+		err   error
+	)
+	switch {
+	case explicit:
+		objs, found, err = slo.Load(file)
+	case a.file != nil && a.file.Path != "":
+		objs, found, err = slo.FromConfig(a.file)
+	default:
+		_, err = os.Stat(file) // no file was found at start: say why
+	}
 	var ps slo.Problems
 	switch {
 	case errors.As(err, &ps):

@@ -18,14 +18,15 @@ import (
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
 	"github.com/vigil-metrics/vigil/internal/agent"
+	"github.com/vigil-metrics/vigil/internal/configfile"
 	"github.com/vigil-metrics/vigil/internal/remotewrite"
 	"github.com/vigil-metrics/vigil/internal/scrape"
 	"github.com/vigil-metrics/vigil/internal/sources"
 	"github.com/vigil-metrics/vigil/internal/vtime"
+	"github.com/vigil-metrics/vigil/internal/yamlconf"
 )
 
 type options struct {
@@ -60,8 +61,10 @@ type options struct {
 // New returns the collect command. logger is called after flags are
 // parsed, so a root command's --log-level applies. storePath, if not nil,
 // resolves the store the way the host CLI does (vigil: --db, else the
-// config's db:, else ./vigil.db); without it --db alone decides.
-func New(use string, logger func() *slog.Logger, storePath func() (string, error), version string) *cobra.Command {
+// config's db:, else ./vigil.db); without it --db alone decides. file, if
+// not nil, is the config file the host CLI has read; without it the
+// command reads --config (else ./vigil.yaml if present) itself.
+func New(use string, logger func() *slog.Logger, storePath func() (string, error), file func() *configfile.File, version string) *cobra.Command {
 	o := &options{}
 	cmd := &cobra.Command{
 		Use:   use,
@@ -99,7 +102,7 @@ GET /metrics (vigil_agent_remote_write_*); see docs/remote-write.md.`,
 				}
 				o.DB = p
 			}
-			if err := o.fromFile(cmd, cmd.Flags().Changed("retention")); err != nil {
+			if err := o.fromFile(cmd, file, cmd.Flags().Changed("retention")); err != nil {
 				return err
 			}
 			cfg, err := o.config()
@@ -173,10 +176,42 @@ func ParseRetention(s string) (time.Duration, error) {
 }
 
 // fromFile takes retention: (unless retentionSet: the flag was given) and
-// sources: (the remote-write endpoints' credentials) from the config file
-// (--config, else ./vigil.yaml if present), naming the place when it is
-// wrong.
-func (o *options) fromFile(cmd *cobra.Command, retentionSet bool) error {
+// sources: (the remote-write endpoints' credentials) from the config file,
+// naming the place when it is wrong.
+func (o *options) fromFile(cmd *cobra.Command, file func() *configfile.File, retentionSet bool) error {
+	var f *configfile.File
+	if file != nil {
+		f = file()
+	} else {
+		var err error
+		if f, err = readConfig(cmd); err != nil {
+			return err
+		}
+	}
+	if f == nil {
+		return nil
+	}
+	var err error
+	if o.endpoints, err = sources.FromConfig(f); err != nil {
+		return cli.Usagef("%v", err)
+	}
+	v := f.Section("retention")
+	if v == nil || retentionSet || yamlconf.IsNull(v) {
+		return nil
+	}
+	// configfile refused a retention that is not a scalar.
+	where := fmt.Sprintf("%s:%d:%d: retention", f.Path, v.Line, v.Column)
+	if _, err := ParseRetention(v.Value); err != nil {
+		return cli.Usagef("%s %v", where, err)
+	}
+	o.Retention, o.retentionFromConfig = v.Value, where
+	return nil
+}
+
+// readConfig reads --config, else ./vigil.yaml if present (nil without
+// one), as the standalone agent's config: an unknown top-level key is an
+// error there too, with its place.
+func readConfig(cmd *cobra.Command) (*configfile.File, error) {
 	file := ""
 	if f := cmd.Flag("config"); f != nil {
 		file = f.Value.String()
@@ -185,42 +220,17 @@ func (o *options) fromFile(cmd *cobra.Command, retentionSet bool) error {
 	if !explicit {
 		file = "vigil.yaml"
 	}
-	b, err := os.ReadFile(file)
+	f, err := configfile.Read(file)
+	if ps, invalid := yamlconf.AsProblems(err); invalid {
+		return nil, cli.Usage(ps[0]) // the first, as every other check here
+	}
 	if err != nil {
 		if !explicit && errors.Is(err, fs.ErrNotExist) {
-			return nil
+			return nil, nil
 		}
-		return cli.Usagef("read config %s: %v", file, err)
+		return nil, cli.Usagef("read config %s: %v", file, err)
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return cli.Usagef("config %s: %v", file, err)
-	}
-	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
-		return nil // the host CLI reports a config that is not a mapping
-	}
-	if o.endpoints, err = sources.ParseFile(file, b); err != nil {
-		return cli.Usagef("%v", err)
-	}
-	m := doc.Content[0]
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value != "retention" || retentionSet {
-			continue
-		}
-		v := m.Content[i+1]
-		where := fmt.Sprintf("%s:%d:%d: retention", file, v.Line, v.Column)
-		if v.Kind != yaml.ScalarNode {
-			return cli.Usagef("%s: want a duration like 30d", where)
-		}
-		if v.Tag == "!!null" {
-			return nil
-		}
-		if _, err := ParseRetention(v.Value); err != nil {
-			return cli.Usagef("%s %v", where, err)
-		}
-		o.Retention, o.retentionFromConfig = v.Value, where
-	}
-	return nil
+	return f, nil
 }
 
 func (o *options) config() (agent.Config, error) {

@@ -29,7 +29,7 @@ func TestParseRetention(t *testing.T) {
 
 func run(t *testing.T, dir string, args ...string) error {
 	t.Helper()
-	cmd := New("vigil-agent", func() *slog.Logger { return slog.New(slog.DiscardHandler) }, nil, "test")
+	cmd := New("vigil-agent", func() *slog.Logger { return slog.New(slog.DiscardHandler) }, nil, nil, "test")
 	cmd.Flags().String("config", "", "")
 	cmd.SetArgs(append([]string{"--db", filepath.Join(dir, "v.db"), "--once", "--gpu", "off", "--host", "h"}, args...))
 	cmd.SilenceUsage, cmd.SilenceErrors = true, true
@@ -64,9 +64,25 @@ func TestRetentionNeedsAUnit(t *testing.T) {
 	}
 }
 
+// The agent's config is vigil.yaml read by configfile: an unknown
+// top-level key is a usage error naming its place and the keys there are,
+// as for every vigil command.
+func TestConfigUnknownKey(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "vigil.yaml")
+	os.WriteFile(cfg, []byte("db: x.db\nretention: 7d\nretension: 30d\n"), 0o644)
+	err := run(t, dir, "--config", cfg)
+	want := cfg + `:3:1: unknown field "retension" in the config file (want alert_rules, cache_dir, channels, ` +
+		`correlation_rules, db, escalation, log_format, log_level, recording_rules, report, retention, settings, ` +
+		`silences, slos, sources, state)`
+	if cli.ExitCode(err) != 2 || err == nil || err.Error() != want {
+		t.Errorf("got %v (exit %d)\nwant %s", err, cli.ExitCode(err), want)
+	}
+}
+
 func runNoDB(t *testing.T, args ...string) error {
 	t.Helper()
-	cmd := New("vigil-agent", func() *slog.Logger { return slog.New(slog.DiscardHandler) }, nil, "test")
+	cmd := New("vigil-agent", func() *slog.Logger { return slog.New(slog.DiscardHandler) }, nil, nil, "test")
 	cmd.Flags().String("config", "", "")
 	cmd.SetArgs(append([]string{"--once", "--gpu", "off", "--host", "h"}, args...))
 	cmd.SilenceUsage, cmd.SilenceErrors = true, true
