@@ -3,7 +3,6 @@ package rulestest
 import (
 	"context"
 	"fmt"
-	"github.com/vigil-metrics/vigil/internal/metricpath"
 	"log/slog"
 	"maps"
 	"math"
@@ -21,6 +20,7 @@ import (
 	"github.com/vigil-metrics/vigil/alert/state"
 	"github.com/vigil-metrics/vigil/analyze"
 	"github.com/vigil-metrics/vigil/internal/cumulative"
+	"github.com/vigil-metrics/vigil/internal/metricpath"
 	"github.com/vigil-metrics/vigil/internal/store"
 	"github.com/vigil-metrics/vigil/internal/vtime"
 )
@@ -233,13 +233,12 @@ func alertTests(ctx context.Context, db *analyze.DB, f *File, t *Test) ([]Failur
 }
 
 // stepAll is one `vigil evaluate` run over alerts, the state DB's rows:
-// eval.StepRun, then the rows that run writes (quiet alerts are not).
+// eval.StepRun, then the rows that run writes (eval.Stored).
 func stepAll(alerts map[uint64]state.Alert, rules map[string]*alertconfig.Rule, obs []eval.Observation, at time.Time) {
 	for _, st := range eval.StepRun(alerts, rules, obs, at) {
-		if _, known := alerts[st.Next.Fingerprint]; st.Quiet(known) {
-			continue
+		if eval.Stored(alerts, st.Next) {
+			alerts[st.Next.Fingerprint] = st.Next
 		}
-		alerts[st.Next.Fingerprint] = st.Next
 	}
 }
 
