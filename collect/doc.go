@@ -5,6 +5,10 @@
 // cannot be written, at most MaxBuffer rows wait and the rest are counted
 // as dropped.
 //
+// With collecttest it is vigil's only public Go API; everything else lives
+// under internal/. It must not import analyze, alert, report or cmd: a
+// service that instruments itself links no analytics and no DuckDB.
+//
 // # Handles and mistakes
 //
 // Counter, Gauge and Histogram return handles; keep them on hot paths

@@ -1,8 +1,13 @@
 // Package agent runs vigil's collection agent: every interval it reads the
 // host (and GPUs), scrapes Prometheus endpoints, takes pushes over HTTP,
 // and writes everything through one buffered Recorder into a store, while
-// pruning samples past the retention. It never imports package analyze, so
-// the agent binary does not link DuckDB.
+// pruning samples past the retention. It owns the agent's loop and the
+// wiring of its parts (store, system, gpu, scrape, push, remotewrite), the
+// defaults of its Config and the spill file written when the store fails at
+// shutdown.
+//
+// It must not import analyze, alert or report: the agent binary does not
+// link DuckDB, and collecting stays free of analysis.
 package agent
 
 import (

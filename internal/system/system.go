@@ -3,6 +3,9 @@
 // usage, disk I/O and network counters (as increments between readings)
 // and load averages, each labelled with the host. CPU percentages come
 // from successive readings, never from a blocking one-second sample.
+//
+// It is one of the agent's parts: it returns samples for the agent to
+// write and must not import analyze, alert or report.
 package system
 
 import (
