@@ -151,7 +151,7 @@ func load(ctx context.Context, dir string, t *Test, opt Options) (*analyze.DB, e
 			if s.Type == store.Counter {
 				// Cumulative as promtool takes it, an increment as vigil
 				// stores it: the first reading is the baseline, a drop a
-				// reset (collect/cumulative, as an OpenMetrics import).
+				// reset (internal/cumulative, as an OpenMetrics import).
 				inc, ok := tr.Delta(key, v)
 				if !ok {
 					continue
