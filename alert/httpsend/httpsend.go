@@ -118,8 +118,9 @@ func (p *Poster) Post(ctx context.Context, target string, header http.Header, bo
 }
 
 // Do sends req with the retries poster describes and returns the 2xx
-// answer, or whether a later run may send again (as Post) and the error. tries (nil: counted from 0) and onAttempt are as for Post; the
-// errors onAttempt gets and Do returns show URLs as ShowURL does.
+// answer, or whether a later run may send again (as Post's retry) and
+// the error. tries (nil: counted from 0) and onAttempt are as for Post;
+// the errors onAttempt gets and Do returns show URLs as ShowURL does.
 func (p *Poster) Do(ctx context.Context, req *Request, tries *int, onAttempt func(try, status int, err error)) (*Response, bool, error) {
 	if tries == nil {
 		tries = new(int)
