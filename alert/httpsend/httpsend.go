@@ -1,14 +1,19 @@
 // Package httpsend is how HTTP channels (webhook, slack, github,
 // alertmanager, pagerduty, sentry) send a request within one run: any 2xx
-// is success; network errors, 5xx and 429 are retried with exponential
-// backoff (honouring Retry-After, capped) up to the channel's
-// retry_attempts, each attempt under the channel's timeout; other statuses
-// are permanent. A channel may read failed answers its own way (Classify:
-// its error type, GitHub's rate-limited 403) and get a 2xx answer's body
-// and headers back (Do). Errors never show more of a URL than its scheme
+// is success; network errors, 5xx and 429 are retried through the shared
+// policy (alert/retry: exponential backoff, honouring Retry-After, capped)
+// up to the channel's retry_attempts, each attempt under the channel's
+// timeout; other statuses are permanent. A channel may read failed
+// answers its own way (Classify: its error type, GitHub's rate-limited
+// 403) and get a 2xx answer's body and headers back (Do). Errors never show more of a URL than its scheme
 // and host (unless the channel's ShowURL says otherwise), and a channel's
 // Scrub removes its secrets from response bodies. Retrying across runs is
 // the outbox's job (alert/notify), not this package's.
+//
+// It is the ground the HTTP channels share (URL checks and redaction,
+// headers, the defaults): it must not know a channel's payload nor import
+// a channel's package, and a channel takes what it shares with another
+// from here rather than from that channel.
 package httpsend
 
 import (
@@ -279,8 +284,12 @@ func (e *StatusError) Error() string {
 	return msg
 }
 
-// RedactURL keeps a URL's scheme and host: user info, path and query may
-// hold secrets (as webhook.RedactURL).
+// RedactURL returns raw with everything that may be a secret removed: the
+// user info, the path, the query and the fragment, leaving scheme and host
+// ("https://hooks.slack.com/<redacted>"). Alertmanager's RedactURL hides
+// only the user's password; webhook services put tokens in the path, so
+// vigil hides more. A URL that does not parse is hidden entirely. Every
+// channel, and vigil's output naming a channel's target, uses it.
 func RedactURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
