@@ -67,3 +67,12 @@ func StepRun(prev map[uint64]state.Alert, rules map[string]*config.Rule, obs []O
 func (s Stepped) Quiet(known bool) bool {
 	return s.Next.State == state.Inactive && (!known || s.Prev.State == state.Inactive)
 }
+
+// Stored reports whether a run writes next, an alert it stepped, to the
+// state DB, given prev, the alerts before the run: every alert but the
+// quiet ones (Quiet). `vigil evaluate` writes these rows and `vigil rules
+// test` keeps them in memory, so both step the same alerts next time.
+func Stored(prev map[uint64]state.Alert, next state.Alert) bool {
+	p, known := prev[next.Fingerprint]
+	return !(Stepped{Prev: p, Next: next}.Quiet(known))
+}

@@ -67,18 +67,18 @@ import (
 	"github.com/vigil-metrics/vigil/alert/notify"
 )
 
-// Defaults for what the channel leaves out; the same as the webhook
-// channel's.
+// Defaults for what the channel leaves out; the retry settings are every
+// channel's (alert/retry).
 const (
 	DefaultAPIURL        = "https://api.github.com"
 	DefaultTokenEnv      = "GITHUB_TOKEN"
-	DefaultTimeout       = 10 * time.Second
-	DefaultRetryAttempts = 3
-	DefaultRetryDelay    = time.Second
+	DefaultTimeout       = httpsend.DefaultTimeout
+	DefaultRetryAttempts = httpsend.DefaultRetryAttempts
+	DefaultRetryDelay    = httpsend.DefaultRetryDelay
 	// MaxRetryAfter caps how long one call waits for a rate limit to pass
 	// (Retry-After, x-ratelimit-reset); beyond it the call gives up with
 	// retry=true and a later run tries again.
-	MaxRetryAfter = 30 * time.Second
+	MaxRetryAfter = httpsend.MaxRetryAfter
 	// Label is put on every issue vigil opens; the open issues carrying it
 	// are the ones searched for an alert's marker.
 	Label = "vigil"

@@ -1,14 +1,19 @@
 // Package httpsend is how HTTP channels (webhook, slack, github,
 // alertmanager, pagerduty, sentry) send a request within one run: any 2xx
-// is success; network errors, 5xx and 429 are retried with exponential
-// backoff (honouring Retry-After, capped) up to the channel's
-// retry_attempts, each attempt under the channel's timeout; other statuses
-// are permanent. A channel may read failed answers its own way (Classify:
-// its error type, GitHub's rate-limited 403) and get a 2xx answer's body
-// and headers back (Do). Errors never show more of a URL than its scheme
+// is success; network errors, 5xx and 429 are retried through the shared
+// policy (alert/retry: exponential backoff, honouring Retry-After, capped)
+// up to the channel's retry_attempts, each attempt under the channel's
+// timeout; other statuses are permanent. A channel may read failed
+// answers its own way (Classify: its error type, GitHub's rate-limited
+// 403) and get a 2xx answer's body and headers back (Do). Errors never show more of a URL than its scheme
 // and host (unless the channel's ShowURL says otherwise), and a channel's
 // Scrub removes its secrets from response bodies. Retrying across runs is
 // the outbox's job (alert/notify), not this package's.
+//
+// It is the ground the HTTP channels share (URL checks and redaction,
+// headers, the defaults): it must not know a channel's payload nor import
+// a channel's package, and a channel takes what it shares with another
+// from here rather than from that channel.
 package httpsend
 
 import (
@@ -23,19 +28,17 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cenkalti/backoff/v5"
-
 	"github.com/vigil-metrics/vigil/alert/config"
+	"github.com/vigil-metrics/vigil/alert/retry"
 )
 
-// Defaults for what the channel leaves out, as for webhook channels.
+// Defaults for what the channel leaves out: the retry policy's, named
+// here for the HTTP channels.
 const (
-	DefaultTimeout       = 10 * time.Second
-	DefaultRetryAttempts = 3
-	DefaultRetryDelay    = time.Second
-	// MaxRetryAfter caps a server's Retry-After, so a receiver cannot stall
-	// an evaluate run; beyond it the next run retries instead.
-	MaxRetryAfter = 30 * time.Second
+	DefaultTimeout       = retry.DefaultTimeout
+	DefaultRetryAttempts = retry.DefaultAttempts
+	DefaultRetryDelay    = retry.DefaultDelay
+	MaxRetryAfter        = retry.MaxRetryAfter
 )
 
 // maxErrorBody is how much of a failed response's body goes into an error.
@@ -99,27 +102,15 @@ type Verdict struct {
 	Wait  time.Duration // > 0: the server asked for this wait
 }
 
-// New reads the channel's timeout and retry settings like
-// webhook.New: retry_attempts counts all tries; unset means
+// New reads the channel's timeout and retry settings as retry.FromChannel
+// does: retry_attempts counts all tries; unset means
 // DefaultRetryAttempts, an explicit 0 one try.
 func New(ch config.Channel, client *http.Client) Poster {
 	if client == nil {
 		client = &http.Client{}
 	}
-	p := Poster{Client: client, Timeout: ch.Timeout, Attempts: ch.RetryAttempts, Delay: ch.RetryDelay, MaxRetryAfter: MaxRetryAfter}
-	if p.Timeout <= 0 {
-		p.Timeout = DefaultTimeout
-	}
-	if _, set := ch.Settings["retry_attempts"]; !set && p.Attempts <= 0 {
-		p.Attempts = DefaultRetryAttempts
-	}
-	if p.Attempts < 1 {
-		p.Attempts = 1
-	}
-	if p.Delay <= 0 {
-		p.Delay = DefaultRetryDelay
-	}
-	return p
+	r := retry.FromChannel(ch)
+	return Poster{Client: client, Timeout: r.Timeout, Attempts: r.Attempts, Delay: r.Delay, MaxRetryAfter: r.MaxWait}
 }
 
 // Post sends body to target with the retries poster describes. tries
@@ -132,61 +123,29 @@ func (p *Poster) Post(ctx context.Context, target string, header http.Header, bo
 }
 
 // Do sends req with the retries poster describes and returns the 2xx
-// answer. tries (nil: counted from 0) and onAttempt are as for Post; the
-// errors onAttempt gets and Do returns show URLs as ShowURL does.
-func (p *Poster) Do(ctx context.Context, req *Request, tries *int, onAttempt func(try, status int, err error)) (resp *Response, retry bool, err error) {
+// answer, or whether a later run may send again (as Post's retry) and
+// the error. tries (nil: counted from 0) and onAttempt are as for Post;
+// the errors onAttempt gets and Do returns show URLs as ShowURL does.
+func (p *Poster) Do(ctx context.Context, req *Request, tries *int, onAttempt func(try, status int, err error)) (*Response, bool, error) {
 	if tries == nil {
 		tries = new(int)
 	}
-	b := backoff.NewExponentialBackOff()
-	b.InitialInterval = p.Delay
-	b.Multiplier = 2
-	b.RandomizationFactor = 0 // one process per cron run: no herd to spread
-	b.MaxInterval = 64 * p.Delay
-
-	// The backoff library only needs to know whether and when to retry;
-	// last keeps the real outcome, so the error returned to the caller is
-	// ours and its retry decision does not depend on the library's wrapping.
+	// The policy only needs to know whether and when to retry; last keeps
+	// the answer of the attempt that succeeded.
 	var last result
-	stop, n := false, 0
-	op := func() (struct{}, error) {
-		n++
+	policy := retry.Policy{Timeout: p.Timeout, Attempts: p.Attempts, Delay: p.Delay, MaxWait: p.MaxRetryAfter}
+	r := policy.Run(ctx, func(ctx context.Context) retry.Outcome {
 		*tries++
 		last = p.attempt(ctx, req)
 		if onAttempt != nil {
 			onAttempt(*tries, last.status, last.err)
 		}
-		switch {
-		case last.err == nil:
-			return struct{}{}, nil
-		case !last.retry, last.wait > p.MaxRetryAfter:
-			stop = true
-			return struct{}{}, backoff.Permanent(last.err)
-		case last.wait > 0:
-			return struct{}{}, &backoff.RetryAfterError{Duration: last.wait}
-		}
-		return struct{}{}, last.err
+		return retry.Outcome{Err: last.err, Retry: last.retry, Wait: last.wait}
+	})
+	if r.Err != nil {
+		return nil, r.Retry, r.Err
 	}
-	_, rerr := backoff.Retry(ctx, op,
-		backoff.WithBackOff(b),
-		backoff.WithMaxTries(uint(p.Attempts)),
-		backoff.WithMaxElapsedTime(0), // attempts and ctx bound the time
-	)
-	switch {
-	case rerr == nil:
-		return last.resp, false, nil
-	case stop && !last.retry:
-		return nil, false, last.err
-	case stop:
-		return nil, true, fmt.Errorf("%w; not waiting longer than %s in this run, a later run retries", last.err, p.MaxRetryAfter)
-	}
-	if cerr := ctx.Err(); cerr != nil {
-		if last.err == nil { // stopped before the first attempt
-			return nil, true, fmt.Errorf("not sent: %w", cerr)
-		}
-		return nil, true, fmt.Errorf("gave up after %d of %d attempts: %w (last error: %w)", n, p.Attempts, cerr, last.err)
-	}
-	return nil, true, fmt.Errorf("%d attempts failed, last: %w", n, last.err)
+	return last.resp, false, nil
 }
 
 // result is one attempt's outcome.
@@ -198,10 +157,8 @@ type result struct {
 	resp   *Response
 }
 
-// attempt makes one request under the poster's timeout.
+// attempt makes one request; ctx carries the attempt's timeout.
 func (p *Poster) attempt(ctx context.Context, r *Request) result {
-	ctx, cancel := context.WithTimeout(ctx, p.Timeout)
-	defer cancel()
 	method := r.Method
 	if method == "" {
 		method = http.MethodPost
@@ -327,8 +284,12 @@ func (e *StatusError) Error() string {
 	return msg
 }
 
-// RedactURL keeps a URL's scheme and host: user info, path and query may
-// hold secrets (as webhook.RedactURL).
+// RedactURL returns raw with everything that may be a secret removed: the
+// user info, the path, the query and the fragment, leaving scheme and host
+// ("https://hooks.slack.com/<redacted>"). Alertmanager's RedactURL hides
+// only the user's password; webhook services put tokens in the path, so
+// vigil hides more. A URL that does not parse is hidden entirely. Every
+// channel, and vigil's output naming a channel's target, uses it.
 func RedactURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {

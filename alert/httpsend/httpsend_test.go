@@ -249,6 +249,14 @@ func TestRedactURL(t *testing.T) {
 		"https://example.com":                      "https://example.com",
 		"not a url":                                "<redacted URL>",
 		"://x":                                     "<redacted URL>",
+		// the webhook channel's cases, from when it had its own RedactURL
+		"https://hooks.slack.com/services/T0/B0/xyz": "https://hooks.slack.com/<redacted>",
+		"https://u:p@example.com:8443/hook?t=1":      "https://example.com:8443/<redacted>",
+		"http://example.com":                         "http://example.com",
+		"http://example.com/":                        "http://example.com",
+		"http://example.com?token=1":                 "http://example.com/<redacted>",
+		"not a url\x7f/secret":                       "<redacted URL>",
+		"/relative/secret":                           "<redacted URL>",
 	} {
 		if got := RedactURL(in); got != want {
 			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)

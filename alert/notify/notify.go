@@ -6,7 +6,7 @@
 // and records every attempt and outcome.
 //
 // It runs in two halves because vigil runs from cron and may be killed at
-// any moment: Plan decides and returns notices that the caller records
+// any moment: Decide returns the Plan, notices that the caller records
 // (and commits) with the alerts' new state; Deliver sends what is
 // recorded. A notice is marked sending (committed) right before its
 // request and sent, failed or queued after, so a run that dies mid-way

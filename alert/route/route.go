@@ -5,7 +5,11 @@
 // matchable labels are its own plus severity and alertname (the rule).
 package route
 
-import "github.com/vigil-metrics/vigil/alert/config"
+import (
+	"slices"
+
+	"github.com/vigil-metrics/vigil/alert/config"
+)
 
 // Labels are what filters match against: the alert's labels, its
 // severity and its rule's name as alertname.
@@ -25,21 +29,12 @@ func Matches(filters []config.Filter, labels map[string]string) bool {
 	for _, f := range filters {
 		for k, values := range f {
 			v, ok := labels[k]
-			if !ok || !contains(values, v) {
+			if !ok || !slices.Contains(values, v) {
 				return false
 			}
 		}
 	}
 	return true
-}
-
-func contains(values []string, v string) bool {
-	for _, x := range values {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // Channels lists the enabled channels whose filters labels pass, in the

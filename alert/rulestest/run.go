@@ -3,7 +3,6 @@ package rulestest
 import (
 	"context"
 	"fmt"
-	"github.com/vigil-metrics/vigil/internal/metricpath"
 	"log/slog"
 	"maps"
 	"math"
@@ -21,6 +20,7 @@ import (
 	"github.com/vigil-metrics/vigil/alert/state"
 	"github.com/vigil-metrics/vigil/analyze"
 	"github.com/vigil-metrics/vigil/internal/cumulative"
+	"github.com/vigil-metrics/vigil/internal/metricpath"
 	"github.com/vigil-metrics/vigil/internal/store"
 	"github.com/vigil-metrics/vigil/internal/vtime"
 )
@@ -33,6 +33,9 @@ type Options struct {
 	// os.TempDir()); they are removed when the test ends.
 	TempDir string
 	Logger  *slog.Logger
+	// Now times each test for the JUnit report; nil leaves Elapsed zero.
+	// The test itself never reads it: its instants come from the file.
+	Now func() time.Time
 }
 
 // TestResult is the outcome of one test (one entry of tests).
@@ -85,12 +88,19 @@ func Run(ctx context.Context, f *File, opt Options) (*Result, error) {
 		if opt.Run != nil && !opt.Run.MatchString(t.Name) {
 			continue
 		}
-		start := time.Now()
+		var start time.Time
+		if opt.Now != nil {
+			start = opt.Now()
+		}
 		fails, err := runTest(ctx, f, t, opt)
 		if err != nil {
 			return res, fmt.Errorf("%s:%d: test %q: %w", f.Path, t.Line, t.Name, err)
 		}
-		res.Tests = append(res.Tests, TestResult{Name: t.Name, Line: t.Line, Failures: fails, Elapsed: time.Since(start)})
+		tr := TestResult{Name: t.Name, Line: t.Line, Failures: fails}
+		if opt.Now != nil {
+			tr.Elapsed = opt.Now().Sub(start)
+		}
+		res.Tests = append(res.Tests, tr)
 	}
 	return res, nil
 }
@@ -151,7 +161,7 @@ func load(ctx context.Context, dir string, t *Test, opt Options) (*analyze.DB, e
 			if s.Type == store.Counter {
 				// Cumulative as promtool takes it, an increment as vigil
 				// stores it: the first reading is the baseline, a drop a
-				// reset (collect/cumulative, as an OpenMetrics import).
+				// reset (internal/cumulative, as an OpenMetrics import).
 				inc, ok := tr.Delta(key, v)
 				if !ok {
 					continue
@@ -233,13 +243,12 @@ func alertTests(ctx context.Context, db *analyze.DB, f *File, t *Test) ([]Failur
 }
 
 // stepAll is one `vigil evaluate` run over alerts, the state DB's rows:
-// eval.StepRun, then the rows that run writes (quiet alerts are not).
+// eval.StepRun, then the rows that run writes (eval.Stored).
 func stepAll(alerts map[uint64]state.Alert, rules map[string]*alertconfig.Rule, obs []eval.Observation, at time.Time) {
 	for _, st := range eval.StepRun(alerts, rules, obs, at) {
-		if _, known := alerts[st.Next.Fingerprint]; st.Quiet(known) {
-			continue
+		if eval.Stored(alerts, st.Next) {
+			alerts[st.Next.Fingerprint] = st.Next
 		}
-		alerts[st.Next.Fingerprint] = st.Next
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 const rules = `alert_rules:
@@ -256,5 +257,27 @@ tests:
 `, Options{})
 	if s := failures(res); s != "" {
 		t.Error(s)
+	}
+}
+
+// A test's Elapsed is read off the clock it is given (two readings per
+// test, 1.5 s apart here), and is zero without one.
+func TestRunTimesWithTheGivenClock(t *testing.T) {
+	const file = `rule_files: [vigil.yaml]
+tests:
+  - {name: alpha}
+  - {name: beta}
+`
+	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	calls := 0
+	now := func() time.Time { calls++; return t0.Add(time.Duration(calls) * 1500 * time.Millisecond) }
+	res := runFile(t, file, Options{Now: now})
+	if len(res.Tests) != 2 || res.Tests[0].Elapsed != 1500*time.Millisecond || res.Tests[1].Elapsed != 1500*time.Millisecond {
+		t.Errorf("with a clock: %+v", res.Tests)
+	}
+	for _, tr := range runFile(t, file, Options{}).Tests {
+		if tr.Elapsed != 0 {
+			t.Errorf("without a clock: %s took %v", tr.Name, tr.Elapsed)
+		}
 	}
 }

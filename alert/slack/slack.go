@@ -22,13 +22,15 @@
 //
 // The webhook URL (url, or webhook_url) is a secret: no error of this
 // package holds more of it than its scheme and host
-// (webhook.RedactURL). Slack answers 200 "ok"; 400 (invalid_payload,
+// (httpsend.RedactURL). Slack answers 200 "ok"; 400 (invalid_payload,
 // no_text, ...), 403 (invalid_token, action_prohibited), 404 (no_service,
 // channel_not_found) and 410 (channel_is_archived) are permanent and the
 // error quotes Slack's text with what to fix; 429 (honouring Retry-After
 // up to MaxRetryAfter), 5xx and network errors are retried inside Notify
 // with exponential backoff from retry_delay for at most retry_attempts
-// tries, as the webhook channel does.
+// tries, through httpsend and the retry policy every channel shares. The
+// package knows one channel, slack: it must not import another channel's
+// package.
 package slack
 
 import (
@@ -36,11 +38,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -48,17 +50,16 @@ import (
 	"github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/alert/httpsend"
 	"github.com/vigil-metrics/vigil/alert/notify"
-	"github.com/vigil-metrics/vigil/alert/webhook"
 )
 
-// Defaults for what the channel leaves out; the webhook channel's.
+// Defaults for what the channel leaves out; every HTTP channel's.
 const (
-	DefaultTimeout       = webhook.DefaultTimeout
-	DefaultRetryAttempts = webhook.DefaultRetryAttempts
-	DefaultRetryDelay    = webhook.DefaultRetryDelay
+	DefaultTimeout       = httpsend.DefaultTimeout
+	DefaultRetryAttempts = httpsend.DefaultRetryAttempts
+	DefaultRetryDelay    = httpsend.DefaultRetryDelay
 	// MaxRetryAfter caps the wait a 429's Retry-After asks for; a longer
 	// one ends the call with retry=true and a later run tries again.
-	MaxRetryAfter = webhook.MaxRetryAfter
+	MaxRetryAfter = httpsend.MaxRetryAfter
 )
 
 // Colors of the attachment's bar, by severity, and for resolutions.
@@ -131,7 +132,7 @@ func New(ch config.Channel, lookupEnv func(string) (string, bool), client *http.
 	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("channel %q: %s %s: want the incoming webhook's http(s) URL", ch.Name, field, webhook.RedactURL(raw))
+		return nil, fmt.Errorf("channel %q: %s %s: want the incoming webhook's http(s) URL", ch.Name, field, httpsend.RedactURL(raw))
 	}
 	p := httpsend.New(ch, client)
 	c := &Channel{name: ch.Name, url: raw, client: p.Client, timeout: p.Timeout, attempts: p.Attempts, delay: p.Delay}
@@ -208,14 +209,7 @@ func when(t time.Time) string {
 	return fmt.Sprintf("<!date^%d^{date_short} {time_secs}|%s>", t.Unix(), t.UTC().Format(time.RFC3339))
 }
 
-func labels(l map[string]string) []string {
-	keys := make([]string, 0, len(l))
-	for k := range l {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
+func labels(l map[string]string) []string { return slices.Sorted(maps.Keys(l)) }
 
 func inline(l map[string]string) string {
 	var parts []string
@@ -260,99 +254,113 @@ func (c *Channel) NewMessage(n notify.Notification) Message {
 		color = ColorResolved
 	}
 	m := Message{Channel: c.channel, Username: c.username}
+	var head string
 	var details []Block
 	inc := incident(n.Alerts)
 	if len(n.Alerts) == 1 {
-		a := n.Alerts[0]
-		st := a.State
-		if st == "" {
-			st = "firing"
-		}
-		head := fmt.Sprintf("%s: %s %s", strings.ToUpper(a.Severity), a.Rule, st)
-		m.Text = fmt.Sprintf("[%s] %s %s: value %s, threshold %s", strings.ToUpper(a.Severity), a.Rule, st, num(a.Value), strconv.FormatFloat(a.Threshold, 'g', -1, 64))
-		state := fmt.Sprintf("*State:* %s since %s", a.State, when(a.StartsAt))
-		if resolved {
-			head = "Resolved: " + a.Rule
-			m.Text = fmt.Sprintf("[RESOLVED] %s resolved: value %s, threshold %s", a.Rule, num(a.Value), strconv.FormatFloat(a.Threshold, 'g', -1, 64))
-			state = fmt.Sprintf("*State:* %s at %s (fired %s)", a.State, when(a.EndsAt), when(a.StartsAt))
-		}
-		if l := inline(a.Labels); l != "" {
-			m.Text += " (" + l + ")"
-		}
-		m.Blocks = []Block{{Type: "header", Text: plain(head, 150)}}
-		sec := md(fmt.Sprintf("*Value:* `%s` vs *threshold:* `%s` · *Severity:* %s\n%s", num(a.Value),
-			strconv.FormatFloat(a.Threshold, 'g', -1, 64), a.Severity, state), 3000)
-		details = append(details, Block{Type: "section", Text: &sec})
-		keys := labels(a.Labels)
-		for len(keys) > 0 { // at most 10 fields a section
-			k := min(len(keys), 10)
-			var fs []Text
-			for _, key := range keys[:k] {
-				fs = append(fs, md(fmt.Sprintf("*%s*\n%s", esc(key), esc(a.Labels[key])), 2000))
-			}
-			details = append(details, Block{Type: "section", Fields: fs})
-			keys = keys[k:]
-		}
-		if d := strings.TrimSpace(a.Description); d != "" {
-			t := md(esc(d), 3000)
-			details = append(details, Block{Type: "section", Text: &t})
-		}
-		ctx := []Text{md("fingerprint `"+a.Fingerprint+"`", 2000)}
-		if inc != "" {
-			ctx = append(ctx, md("incident `"+esc(inc)+"`", 2000))
-		}
-		if a.EscalationStep >= 0 {
-			ctx = append(ctx, md(fmt.Sprintf("escalation step %d", a.EscalationStep+1), 2000))
-		}
-		ctx = append(ctx, md("vigil", 2000))
-		details = append(details, Block{Type: "context", Elements: ctx})
+		head, m.Text, details = oneAlert(n.Alerts[0], inc, resolved)
 	} else {
-		what := "incident " + inc
-		if inc == "" {
-			what = "alerts"
-		}
-		head := fmt.Sprintf("%s: %s (%d alerts)", strings.ToUpper(sev), what, len(n.Alerts))
-		verb := "firing"
-		if resolved {
-			head, verb = fmt.Sprintf("Resolved: %s (%d alerts)", what, len(n.Alerts)), "resolved"
-		}
-		rules := make([]string, len(n.Alerts))
-		for i, a := range n.Alerts {
-			rules[i] = a.Rule
-		}
-		tag := strings.ToUpper(sev)
-		if resolved {
-			tag = "RESOLVED"
-		}
-		m.Text = fmt.Sprintf("[%s] %s: %d alerts %s: %s", tag, what, len(n.Alerts), verb, strings.Join(rules, ", "))
-		m.Blocks = []Block{{Type: "header", Text: plain(head, 150)}}
-		for i, a := range n.Alerts {
-			if i == maxAlerts {
-				t := md(fmt.Sprintf("… and %d more", len(n.Alerts)-maxAlerts), 3000)
-				details = append(details, Block{Type: "section", Text: &t})
-				break
-			}
-			s := fmt.Sprintf("*%s* (%s) %s · value `%s` vs threshold `%s`", esc(a.Rule), a.Severity, a.State, num(a.Value),
-				strconv.FormatFloat(a.Threshold, 'g', -1, 64))
-			if l := inline(a.Labels); l != "" {
-				s += "\n" + esc(l)
-			}
-			if d := strings.TrimSpace(a.Description); d != "" {
-				s += "\n" + esc(d)
-			}
-			t := md(s, 3000)
-			details = append(details, Block{Type: "section", Text: &t})
-		}
-		ctx := []Text{}
-		if inc != "" {
-			ctx = append(ctx, md("incident `"+esc(inc)+"`", 2000))
-		}
-		ctx = append(ctx, md("at "+when(n.At), 2000), md("vigil", 2000))
-		details = append(details, Block{Type: "context", Elements: ctx})
+		head, m.Text, details = severalAlerts(n, sev, inc, resolved)
 	}
+	m.Blocks = []Block{{Type: "header", Text: plain(head, 150)}}
 	m.Text = clip(m.Text, 3000)
 	m.Attachments = []Attachment{{Color: color, Fallback: m.Text, Blocks: details}}
 	return m
+}
+
+// oneAlert is the header, fallback text and detail blocks of a
+// notification about a, the only alert, in incident inc ("" for none).
+func oneAlert(a notify.Alert, inc string, resolved bool) (head, text string, details []Block) {
+	st := a.State
+	if st == "" {
+		st = "firing"
+	}
+	head = fmt.Sprintf("%s: %s %s", strings.ToUpper(a.Severity), a.Rule, st)
+	text = fmt.Sprintf("[%s] %s %s: value %s, threshold %s", strings.ToUpper(a.Severity), a.Rule, st, num(a.Value), strconv.FormatFloat(a.Threshold, 'g', -1, 64))
+	state := fmt.Sprintf("*State:* %s since %s", a.State, when(a.StartsAt))
+	if resolved {
+		head = "Resolved: " + a.Rule
+		text = fmt.Sprintf("[RESOLVED] %s resolved: value %s, threshold %s", a.Rule, num(a.Value), strconv.FormatFloat(a.Threshold, 'g', -1, 64))
+		state = fmt.Sprintf("*State:* %s at %s (fired %s)", a.State, when(a.EndsAt), when(a.StartsAt))
+	}
+	if l := inline(a.Labels); l != "" {
+		text += " (" + l + ")"
+	}
+	sec := md(fmt.Sprintf("*Value:* `%s` vs *threshold:* `%s` · *Severity:* %s\n%s", num(a.Value),
+		strconv.FormatFloat(a.Threshold, 'g', -1, 64), a.Severity, state), 3000)
+	details = append(details, Block{Type: "section", Text: &sec})
+	keys := labels(a.Labels)
+	for len(keys) > 0 { // at most 10 fields a section
+		k := min(len(keys), 10)
+		var fs []Text
+		for _, key := range keys[:k] {
+			fs = append(fs, md(fmt.Sprintf("*%s*\n%s", esc(key), esc(a.Labels[key])), 2000))
+		}
+		details = append(details, Block{Type: "section", Fields: fs})
+		keys = keys[k:]
+	}
+	if d := strings.TrimSpace(a.Description); d != "" {
+		t := md(esc(d), 3000)
+		details = append(details, Block{Type: "section", Text: &t})
+	}
+	ctx := []Text{md("fingerprint `"+a.Fingerprint+"`", 2000)}
+	if inc != "" {
+		ctx = append(ctx, md("incident `"+esc(inc)+"`", 2000))
+	}
+	if a.EscalationStep >= 0 {
+		ctx = append(ctx, md(fmt.Sprintf("escalation step %d", a.EscalationStep+1), 2000))
+	}
+	ctx = append(ctx, md("vigil", 2000))
+	details = append(details, Block{Type: "context", Elements: ctx})
+	return head, text, details
+}
+
+// severalAlerts is the header, fallback text and detail blocks of a
+// notification about several alerts (an incident's), sev the highest
+// severity among them: one section an alert, at most maxAlerts.
+func severalAlerts(n notify.Notification, sev, inc string, resolved bool) (head, text string, details []Block) {
+	what := "incident " + inc
+	if inc == "" {
+		what = "alerts"
+	}
+	head = fmt.Sprintf("%s: %s (%d alerts)", strings.ToUpper(sev), what, len(n.Alerts))
+	verb := "firing"
+	if resolved {
+		head, verb = fmt.Sprintf("Resolved: %s (%d alerts)", what, len(n.Alerts)), "resolved"
+	}
+	rules := make([]string, len(n.Alerts))
+	for i, a := range n.Alerts {
+		rules[i] = a.Rule
+	}
+	tag := strings.ToUpper(sev)
+	if resolved {
+		tag = "RESOLVED"
+	}
+	text = fmt.Sprintf("[%s] %s: %d alerts %s: %s", tag, what, len(n.Alerts), verb, strings.Join(rules, ", "))
+	for i, a := range n.Alerts {
+		if i == maxAlerts {
+			t := md(fmt.Sprintf("… and %d more", len(n.Alerts)-maxAlerts), 3000)
+			details = append(details, Block{Type: "section", Text: &t})
+			break
+		}
+		s := fmt.Sprintf("*%s* (%s) %s · value `%s` vs threshold `%s`", esc(a.Rule), a.Severity, a.State, num(a.Value),
+			strconv.FormatFloat(a.Threshold, 'g', -1, 64))
+		if l := inline(a.Labels); l != "" {
+			s += "\n" + esc(l)
+		}
+		if d := strings.TrimSpace(a.Description); d != "" {
+			s += "\n" + esc(d)
+		}
+		t := md(s, 3000)
+		details = append(details, Block{Type: "section", Text: &t})
+	}
+	ctx := []Text{}
+	if inc != "" {
+		ctx = append(ctx, md("incident `"+esc(inc)+"`", 2000))
+	}
+	ctx = append(ctx, md("at "+when(n.At), 2000), md("vigil", 2000))
+	details = append(details, Block{Type: "context", Elements: ctx})
+	return head, text, details
 }
 
 // Encode is the JSON body Notify posts for n: NewMessage's, with &, <
@@ -418,7 +426,7 @@ func (c *Channel) redact(s string) string {
 	if c.url == "" {
 		return s
 	}
-	s = strings.ReplaceAll(s, c.url, webhook.RedactURL(c.url))
+	s = strings.ReplaceAll(s, c.url, httpsend.RedactURL(c.url))
 	u, err := url.Parse(c.url)
 	if err != nil {
 		return s

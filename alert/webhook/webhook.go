@@ -45,7 +45,11 @@
 //
 // Webhook URLs are credentials (Slack and many others put the token in the
 // path), so no error from this package contains more of the URL than its
-// scheme and host; see RedactURL.
+// scheme and host; see httpsend.RedactURL.
+//
+// The package knows one channel, webhook: it must not import another
+// channel's package, and no other channel imports it (what channels share
+// lives in alert/httpsend).
 package webhook
 
 import (
@@ -61,16 +65,13 @@ import (
 	"github.com/vigil-metrics/vigil/alert/httpsend"
 )
 
-// Defaults for what the channel leaves out. Timeout matches the reference
-// design; three tries with a short first delay ride out a receiver restart
-// without holding a cron run for long.
+// Defaults for what the channel leaves out: the retry policy's
+// (alert/retry), as for every channel.
 const (
 	DefaultTimeout       = httpsend.DefaultTimeout
 	DefaultRetryAttempts = httpsend.DefaultRetryAttempts
 	DefaultRetryDelay    = httpsend.DefaultRetryDelay
-	// MaxRetryAfter caps a server's Retry-After, so a receiver cannot stall
-	// an evaluate run; beyond it the next run retries instead.
-	MaxRetryAfter = httpsend.MaxRetryAfter
+	MaxRetryAfter        = httpsend.MaxRetryAfter
 )
 
 // Payload formats, the values of a webhook channel's format setting
@@ -243,10 +244,3 @@ func (e *StatusError) Error() string {
 	}
 	return msg
 }
-
-// RedactURL returns raw with everything that may be a secret removed: the
-// user info, the path, the query and the fragment, leaving scheme and host
-// ("https://hooks.slack.com/<redacted>"). Alertmanager's RedactURL hides
-// only the user's password; webhook services put tokens in the path, so
-// vigil hides more. A URL that does not parse is hidden entirely.
-func RedactURL(raw string) string { return httpsend.RedactURL(raw) }

@@ -390,7 +390,7 @@ func TestRetentionWithoutUnit(t *testing.T) {
 }
 
 // A store the agent cannot write is refused at start with exit 1 (as root
-// the file mode stops nothing, so this skips there; collect/agent tests
+// the file mode stops nothing, so this skips there; internal/agent tests
 // the refusal with an injected failure).
 func TestReadOnlyStoreRefused(t *testing.T) {
 	if os.Geteuid() == 0 {

@@ -15,6 +15,7 @@ import (
 
 	alertconfig "github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/alert/notify"
+	alertrun "github.com/vigil-metrics/vigil/alert/run"
 	"github.com/vigil-metrics/vigil/alert/state"
 	"github.com/vigil-metrics/vigil/analyze/slo"
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
@@ -332,11 +333,16 @@ func (a *app) notifyBudgets(cmd *cobra.Command, cfg *alertconfig.Config, at time
 		}
 		return items
 	}
-	_, outcome, would, err := a.notifyRun(cmd, cfg, at, o.DryRun, o.LockTimeout, build)
+	snd, err := senders(cfg)
 	if err != nil {
 		return err
 	}
-	for _, s := range would {
+	res, err := alertrun.Notify(cmd.Context(), a.runOptions(cmd, cfg, at, o.DryRun, o.LockTimeout, snd), build)
+	if err != nil {
+		return err
+	}
+	outcome := res.Outcome
+	for _, s := range res.WouldSend {
 		fmt.Fprintf(a.stderr, "vigil: dry run: would send %s to %s (%s)\n", s.Kind, s.Channel, s.Type)
 	}
 	if len(outcome.Errors) > 0 {

@@ -8,6 +8,7 @@ import (
 	alertconfig "github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/alert/email"
 	"github.com/vigil-metrics/vigil/alert/github"
+	"github.com/vigil-metrics/vigil/alert/httpsend"
 	"github.com/vigil-metrics/vigil/alert/notify"
 	"github.com/vigil-metrics/vigil/alert/pagerduty"
 	"github.com/vigil-metrics/vigil/alert/sentry"
@@ -70,15 +71,15 @@ func target(c alertconfig.Channel) string {
 	str := func(k string) string { s, _ := c.Settings[k].(string); return s }
 	switch c.Type {
 	case "webhook", "alertmanager":
-		return webhook.RedactURL(str("url"))
+		return httpsend.RedactURL(str("url"))
 	case "slack":
 		if u := str("url"); u != "" {
-			return webhook.RedactURL(u)
+			return httpsend.RedactURL(u)
 		}
-		return webhook.RedactURL(str("webhook_url"))
+		return httpsend.RedactURL(str("webhook_url"))
 	case "pagerduty":
 		if u := str("url"); u != "" {
-			return webhook.RedactURL(u)
+			return httpsend.RedactURL(u)
 		}
 		return "https://events.pagerduty.com"
 	case "email":

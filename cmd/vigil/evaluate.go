@@ -1,31 +1,30 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/vigil-metrics/vigil/internal/metricpath"
 	"math"
 	"slices"
-	"sort"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	alertconfig "github.com/vigil-metrics/vigil/alert/config"
-	"github.com/vigil-metrics/vigil/alert/eval"
 	"github.com/vigil-metrics/vigil/alert/notify"
-	"github.com/vigil-metrics/vigil/alert/record"
+	alertrun "github.com/vigil-metrics/vigil/alert/run"
 	"github.com/vigil-metrics/vigil/alert/state"
+	"github.com/vigil-metrics/vigil/analyze"
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
-	"github.com/vigil-metrics/vigil/internal/store"
+	"github.com/vigil-metrics/vigil/internal/metricpath"
 )
 
-// Crash points for the tests (which kill a run there): afterRecord runs
-// once the run's decisions and notices are committed, beforeSend right
-// before each notification request, after its notices are marked sending.
+// Crash points for the tests (which kill a run there), passed to every
+// run (alertrun.Options.AfterRecord, BeforeSend): afterRecord runs once
+// the run's decisions and notices are committed, beforeSend right before
+// each notification request, after its notices are marked sending.
 var afterRecord, beforeSend func()
 
 type evaluateOptions struct {
@@ -92,26 +91,7 @@ type alertJSON struct {
 	Retrying []string `json:"retrying,omitempty"`
 }
 
-// sendJSON is one message a dry run would send.
-type sendJSON struct {
-	Channel    string          `json:"channel"`
-	Type       string          `json:"type"`
-	Target     string          `json:"target,omitempty"`
-	Kind       string          `json:"kind"`
-	Alerts     []sendAlertJSON `json:"alerts"`
-	Step       *int            `json:"escalation_step"`
-	Incident   string          `json:"incident,omitempty"`
-	Recipients []string        `json:"recipients,omitempty"`
-}
-
-type sendAlertJSON struct {
-	Rule        string            `json:"rule"`
-	Fingerprint string            `json:"fingerprint"`
-	Labels      map[string]string `json:"labels"`
-}
-
 func (a *app) runEvaluate(cmd *cobra.Command, o *evaluateOptions) error {
-	ctx := cmd.Context()
 	if o.Output != "table" && o.Output != "json" {
 		return cli.Usagef("--output %q: want table or json", o.Output)
 	}
@@ -133,84 +113,26 @@ func (a *app) runEvaluate(cmd *cobra.Command, o *evaluateOptions) error {
 	}
 	// A channel that cannot be built is a config error: say so before
 	// evaluating anything.
-	if _, err := senders(cfg); err != nil {
+	snd, err := senders(cfg)
+	if err != nil {
 		return err
 	}
 	stores, err := a.storePaths()
 	if err != nil {
 		return err
 	}
-	db, err := a.openStores(cmd, stores, o.LockTimeout)
+	opt := a.runOptions(cmd, cfg, at, o.DryRun, o.LockTimeout, snd)
+	opt.RecordDB, opt.Log = o.RecordDB, a.log
+	opt.OpenStores = func(context.Context) (*analyze.DB, error) { return a.openStores(cmd, stores, o.LockTimeout) }
+	res, err := alertrun.Evaluate(cmd.Context(), opt)
 	if err != nil {
 		return err
 	}
-	// The stores' caches are locked while open: close them before waiting
-	// for the state lock and sending, or an overlapping run would wait here
-	// for the whole delivery instead of honouring --lock-timeout.
-	closeDB := sync.OnceFunc(func() { db.Close() })
-	defer closeDB()
-	obs, err := eval.Rules(ctx, db, cfg.Rules, at)
-	if err != nil {
+	out, firing := alertsJSON(res)
+	if err := writeAlerts(a, o.Output, at, out, o.DryRun, res.WouldSend); err != nil {
 		return err
 	}
-	if o.RecordDB != "" && !o.DryRun && len(cfg.RecordingRules) > 0 {
-		st, err := store.Open(ctx, o.RecordDB, store.Options{})
-		if err != nil {
-			return err
-		}
-		sum, err := record.Record(ctx, record.WithStoreLabels(db, db.Stores), cfg.RecordingRules, at, st)
-		st.Close()
-		if err != nil {
-			return fmt.Errorf("recording rules: %w", err)
-		}
-		a.log.Info("recording rules", "summary", sum.String())
-	}
-
-	closeDB()
-
-	rules := map[string]*alertconfig.Rule{}
-	for i := range cfg.Rules {
-		rules[cfg.Rules[i].Name] = &cfg.Rules[i]
-	}
-	build := func(prev map[uint64]state.Alert) []*notify.Item {
-		var items []*notify.Item
-		for _, st := range eval.StepRun(prev, rules, obs, at) {
-			items = append(items, &notify.Item{Rule: st.Rule, Prev: st.Prev, Alert: st.Next})
-		}
-		return items
-	}
-	items, outcome, wouldSend, err := a.notifyRun(cmd, cfg, at, o.DryRun, o.LockTimeout, build)
-	if err != nil {
-		return err
-	}
-
-	out := make([]alertJSON, 0, len(items))
-	firing := false
-	for _, it := range items {
-		x := it.Alert
-		aj := alertJSON{Rule: it.Rule.Name, Fingerprint: state.FormatFingerprint(x.Fingerprint), State: x.State.String(),
-			Severity: it.Rule.Severity, Value: jsonValue(x.Value), Threshold: it.Rule.Threshold, Labels: x.Labels,
-			Notified: nonNil(outcome.Sent[x.Fingerprint]), Queued: it.Queued,
-			Held: outcome.Held[x.Fingerprint], Failed: outcome.Failed[x.Fingerprint], Retrying: outcome.Waiting[x.Fingerprint]}
-		if aj.Labels == nil {
-			aj.Labels = map[string]string{}
-		}
-		if x.Incident != "" {
-			aj.Incident = &x.Incident
-		}
-		by := it.SuppressedBy
-		if by == "" && len(aj.Held) > 0 && len(aj.Notified) == 0 {
-			by = notify.ByRateLimit
-		}
-		if by != "" {
-			aj.SuppressedBy = &by
-		}
-		firing = firing || x.State == state.Firing
-		out = append(out, aj)
-	}
-	if err := writeAlerts(a, o.Output, at, out, o.DryRun, wouldSend); err != nil {
-		return err
-	}
+	outcome := res.Outcome
 	if outcome.Interrupted > 0 {
 		a.log.Warn("a previous run stopped while sending; those notifications are marked unknown and not resent (vigil alerts history shows them)",
 			"count", outcome.Interrupted)
@@ -233,10 +155,44 @@ func (a *app) runEvaluate(cmd *cobra.Command, o *evaluateOptions) error {
 	return nil
 }
 
-// quiet says an alert need not be written (eval.Stepped.Quiet).
-func quiet(prev map[uint64]state.Alert, it *notify.Item) bool {
-	_, known := prev[it.Alert.Fingerprint]
-	return eval.Stepped{Prev: prev[it.Alert.Fingerprint], Next: it.Alert}.Quiet(known)
+// runOptions are the options of a run (alertrun.Evaluate, Notify) that
+// evaluate and budget --notify set alike: the state DB, the lock, the
+// notifiers and the crash hooks of the tests.
+func (a *app) runOptions(cmd *cobra.Command, cfg *alertconfig.Config, at time.Time, dry bool, lockTimeout time.Duration,
+	snd map[string]notify.Notifier) alertrun.Options {
+	return alertrun.Options{Config: cfg, At: at, DryRun: dry, StatePath: a.statePath(cmd), Holder: holderName(),
+		LockTimeout: lockTimeout, Senders: snd, Target: target, AfterRecord: afterRecord, BeforeSend: beforeSend}
+}
+
+// alertsJSON is the run's alerts as the JSON output has them, and whether
+// any is firing.
+func alertsJSON(res alertrun.Result) ([]alertJSON, bool) {
+	outcome := res.Outcome
+	out := make([]alertJSON, 0, len(res.Alerts))
+	firing := false
+	for _, it := range res.Alerts {
+		x := it.Alert
+		aj := alertJSON{Rule: it.Rule.Name, Fingerprint: state.FormatFingerprint(x.Fingerprint), State: x.State.String(),
+			Severity: it.Rule.Severity, Value: jsonValue(x.Value), Threshold: it.Rule.Threshold, Labels: x.Labels,
+			Notified: nonNil(outcome.Sent[x.Fingerprint]), Queued: it.Queued,
+			Held: outcome.Held[x.Fingerprint], Failed: outcome.Failed[x.Fingerprint], Retrying: outcome.Waiting[x.Fingerprint]}
+		if aj.Labels == nil {
+			aj.Labels = map[string]string{}
+		}
+		if x.Incident != "" {
+			aj.Incident = &x.Incident
+		}
+		by := it.SuppressedBy
+		if by == "" && len(aj.Held) > 0 && len(aj.Notified) == 0 {
+			by = notify.ByRateLimit
+		}
+		if by != "" {
+			aj.SuppressedBy = &by
+		}
+		firing = firing || x.State == state.Firing
+		out = append(out, aj)
+	}
+	return out, firing
 }
 
 func nonNil(s []string) []string {
@@ -246,36 +202,6 @@ func nonNil(s []string) []string {
 	return s
 }
 
-// describeSends says what a dry run would send where, one entry per
-// message, with every target redacted to what identifies it without its
-// secret.
-func describeSends(cfg *alertconfig.Config, ns []state.Notice) []sendJSON {
-	chans := map[string]alertconfig.Channel{}
-	for _, c := range cfg.Channels {
-		chans[c.Name] = c
-	}
-	out := []sendJSON{}
-	for _, m := range notify.Messages(ns) {
-		n := m[0]
-		c := chans[n.Channel]
-		s := sendJSON{Channel: n.Channel, Type: c.Type, Target: target(c), Kind: n.Kind, Incident: n.Incident}
-		for _, x := range m {
-			var body struct {
-				Labels map[string]string `json:"labels"`
-			}
-			_ = json.Unmarshal(x.Alert, &body) // written by this vigil: plain data
-			s.Alerts = append(s.Alerts, sendAlertJSON{Rule: x.Rule, Fingerprint: state.FormatFingerprint(x.Fingerprint), Labels: body.Labels})
-			s.Recipients = append(s.Recipients, x.Recipients...)
-			if x.Step >= 0 && (s.Step == nil || x.Step > *s.Step) {
-				step := x.Step
-				s.Step = &step
-			}
-		}
-		out = append(out, s)
-	}
-	return out
-}
-
 func jsonValue(v float64) any {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return nil
@@ -283,7 +209,7 @@ func jsonValue(v float64) any {
 	return v
 }
 
-func writeAlerts(a *app, output string, at time.Time, out []alertJSON, dry bool, sends []sendJSON) error {
+func writeAlerts(a *app, output string, at time.Time, out []alertJSON, dry bool, sends []alertrun.Send) error {
 	if output == "json" {
 		doc := map[string]any{"at": at.UTC().Format(time.RFC3339Nano), "alerts": out}
 		if dry {
@@ -346,99 +272,4 @@ func writeAlerts(a *app, output string, at time.Time, out []alertJSON, dry bool,
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Channel, s.Type, s.Target, s.Kind, step, inc, strings.Join(alerts, "; "))
 	}
 	return tw.Flush()
-}
-
-// notifyRun is the part of a run that alerts share, whoever raises them
-// (evaluate's rules, budget's burn alerts): under the state lock (or a
-// snapshot for a dry run), build steps the alerts from their previous
-// state, the pipeline decides, the decisions and notices are committed,
-// then delivered. A dry run returns what would be sent instead.
-func (a *app) notifyRun(cmd *cobra.Command, cfg *alertconfig.Config, at time.Time, dry bool, lockTimeout time.Duration,
-	build func(prev map[uint64]state.Alert) []*notify.Item) ([]*notify.Item, notify.Outcome, []sendJSON, error) {
-	ctx := cmd.Context()
-	snd, err := senders(cfg)
-	if err != nil {
-		return nil, notify.Outcome{}, nil, err
-	}
-	sdb, err := a.openState(cmd)
-	if err != nil {
-		return nil, notify.Outcome{}, nil, err
-	}
-	defer sdb.Close() //nolint:errcheck // a committed run is already on disk
-	var run *state.Run
-	if dry {
-		run, err = sdb.Snapshot(ctx)
-	} else {
-		run, err = sdb.Begin(ctx, holderName(), lockTimeout)
-	}
-	if err != nil {
-		return nil, notify.Outcome{}, nil, err
-	}
-	defer run.Rollback()
-	prev, err := run.Alerts()
-	if err != nil {
-		return nil, notify.Outcome{}, nil, err
-	}
-
-	items := build(prev)
-	sort.Slice(items, func(i, j int) bool {
-		if items[i].Rule.Name != items[j].Rule.Name {
-			return items[i].Rule.Name < items[j].Rule.Name
-		}
-		return metricpath.FormatLabels(items[i].Alert.Labels) < metricpath.FormatLabels(items[j].Alert.Labels)
-	})
-	plan, err := notify.Decide(run, cfg, at, items)
-	if err != nil {
-		return nil, notify.Outcome{}, nil, err
-	}
-
-	var outcome notify.Outcome
-	var wouldSend []sendJSON
-	if dry {
-		queued, err := run.Notices(state.Queued)
-		if err != nil {
-			return nil, notify.Outcome{}, nil, err
-		}
-		wouldSend = describeSends(cfg, append(queued, plan.Notices...))
-	} else {
-		for _, it := range items {
-			if quiet(prev, it) {
-				continue
-			}
-			if err := run.Put(it.Alert); err != nil {
-				return nil, notify.Outcome{}, nil, err
-			}
-		}
-		for _, inc := range plan.Incidents {
-			if err := run.PutIncident(inc); err != nil {
-				return nil, notify.Outcome{}, nil, err
-			}
-		}
-		for i := range plan.Notices {
-			if err := run.Enqueue(&plan.Notices[i]); err != nil {
-				return nil, notify.Outcome{}, nil, err
-			}
-		}
-		if _, err := run.PruneHistory(at.Add(-time.Duration(cfg.Settings.AlertRetentionDays) * 24 * time.Hour)); err != nil {
-			return nil, notify.Outcome{}, nil, err
-		}
-		// The decisions and the intent to send are durable before any
-		// request goes out.
-		if err := run.Save(); err != nil {
-			return nil, notify.Outcome{}, nil, err
-		}
-		if afterRecord != nil {
-			afterRecord()
-		}
-		outcome, err = notify.Deliver(ctx, run, cfg, at, notify.Options{Senders: snd,
-			MaxPerMinute: cfg.Settings.MaxAlertsPerMinute, BeforeSend: beforeSend})
-		if err != nil {
-			return nil, notify.Outcome{}, nil, err
-		}
-		if err := run.Commit(); err != nil {
-			return nil, notify.Outcome{}, nil, err
-		}
-	}
-
-	return items, outcome, wouldSend, nil
 }

@@ -99,7 +99,7 @@ func (a *app) runRulesTest(cmd *cobra.Command, o *rulesTestOptions, files []stri
 				fmt.Fprintf(a.stderr, "vigil: error: %s\n", p)
 			}
 		default:
-			out.res, out.err = rulestest.Run(cmd.Context(), f, rulestest.Options{Run: re, Logger: a.log})
+			out.res, out.err = rulestest.Run(cmd.Context(), f, rulestest.Options{Run: re, Logger: a.log, Now: time.Now})
 			if out.err != nil {
 				if cli.ExitCode(out.err) == cli.ExitUsage {
 					invalid = true

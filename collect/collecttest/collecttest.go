@@ -13,6 +13,9 @@
 // Code that takes a *collect.Recorder can be given Nop() (a nil
 // Recorder), on which every method, and every handle it returns, does
 // nothing.
+//
+// It is for tests: it fails the test it is given on any error, so no
+// production code should call it.
 package collecttest
 
 import (

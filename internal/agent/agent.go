@@ -1,8 +1,13 @@
 // Package agent runs vigil's collection agent: every interval it reads the
 // host (and GPUs), scrapes Prometheus endpoints, takes pushes over HTTP,
 // and writes everything through one buffered Recorder into a store, while
-// pruning samples past the retention. It never imports package analyze, so
-// the agent binary does not link DuckDB.
+// pruning samples past the retention. It owns the agent's loop and the
+// wiring of its parts (store, system, gpu, scrape, push, remotewrite), the
+// defaults of its Config and the spill file written when the store fails at
+// shutdown.
+//
+// It must not import analyze, alert or report: the agent binary does not
+// link DuckDB, and collecting stays free of analysis.
 package agent
 
 import (
@@ -192,25 +197,11 @@ func Run(ctx context.Context, cfg Config) error {
 	a := &agent{cfg: cfg, log: cfg.Logger, scrapeErrs: map[string]float64{}, busy: map[string]bool{},
 		sys:     system.New(cfg.Host),
 		scraper: &scrape.Scraper{Timeout: cfg.ScrapeTimeout, BodyLimit: cfg.ScrapeBodyLimit, UserAgent: cfg.UserAgent}}
-	switch cfg.GPU {
-	case "off":
-	case "auto", "on":
-		c, err := gpu.Open(cfg.GPULibrary)
-		switch {
-		case err == nil:
-			a.gpu = c
-			defer c.Close()
-		case cfg.GPU == "on":
-			return fmt.Errorf("%w: %s", ErrGPURequired, strings.TrimPrefix(err.Error(), gpu.ErrUnavailable.Error()+": "))
-		default:
-			a.log.Info("no GPU metrics", "reason", err)
-		}
-	default:
-		return fmt.Errorf("--gpu %q: want auto, on or off", cfg.GPU)
+	if err := a.openGPU(); err != nil {
+		return err
 	}
-	interval := cfg.Interval
-	if cfg.Once {
-		interval = -1
+	if a.gpu != nil {
+		defer a.gpu.Close()
 	}
 	if err := a.startWriters(); err != nil {
 		return err
@@ -219,65 +210,119 @@ func Run(ctx context.Context, cfg Config) error {
 	var st *store.Store
 	if !cfg.NoStore {
 		var err error
-		st, err = store.Open(ctx, cfg.DB, store.Options{})
-		if err != nil {
+		if st, err = openStore(ctx, cfg); err != nil {
 			return err
 		}
-		if err := cfg.checkWritable(st); err != nil {
-			st.Close()
-			return fmt.Errorf("%w: %s: %w", ErrStoreNotWritable, cfg.DB, err)
-		}
 	}
-	ropt := collect.Options{
-		BufferSize: cfg.BufferSize, MaxBuffer: cfg.MaxBuffer, FlushInterval: interval,
-		Now: cfg.Now, Logger: cfg.Logger, Reopen: true, MaxSeries: cfg.MaxSeries,
-	}
-	if len(a.writers) > 0 {
-		ropt.Forward = a.forward
-	}
-	rec := collect.New(st, ropt)
-	a.rec = rec
-	defer rec.Close()
+	a.startRecorder(st)
+	defer a.rec.Close()
 	a.types = map[string]store.Type{}
 	if cfg.NoStore {
-		cfg.Retention = 0 // nothing to prune
-		a.cfg.Retention = 0
+		a.cfg.Retention = 0 // nothing to prune
 	}
-	if cfg.Retention > 0 {
+	if a.cfg.Retention > 0 {
 		a.logRetention(ctx)
 	}
 
 	if cfg.Once {
 		return a.once(ctx)
 	}
-
-	var srv *http.Server
-	if cfg.Listen != "" {
-		ln, err := net.Listen("tcp", cfg.Listen)
-		if err != nil {
-			return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
-		}
-		a.push = &push.Server{Sink: rec, Token: cfg.Token, Now: cfg.Now, Health: a.health, Types: a.checkTypes,
-			BodyLimit: cfg.PushBodyLimit, MaxConcurrent: cfg.MaxConcurrentPushes}
-		if cfg.NoStore {
-			a.push.Types = nil // no store to hold other types
-		}
-		// A body trickling in at a byte a second is cut off by
-		// ReadTimeout; idle keep-alives are closed by IdleTimeout.
-		srv = &http.Server{Handler: a.withRemoteWriteMetrics(a.push.Handler()), ReadHeaderTimeout: min(10*time.Second, cfg.ReadTimeout),
-			ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.ReadTimeout + 30*time.Second, IdleTimeout: cfg.IdleTimeout,
-			MaxHeaderBytes: 64 << 10}
-		go func() {
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				a.log.Error("push endpoint stopped", "err", err)
-			}
-		}()
-		a.log.Info("listening", "addr", ln.Addr().String())
-		if cfg.Ready != nil {
-			cfg.Ready(ln.Addr().String())
-		}
+	srv, err := a.listen()
+	if err != nil {
+		return err
 	}
+	return a.loop(ctx, srv)
+}
 
+// openGPU opens the GPU library as --gpu asks: off, auto (without one is
+// fine) or on (without one is an error).
+func (a *agent) openGPU() error {
+	switch a.cfg.GPU {
+	case "off":
+	case "auto", "on":
+		c, err := gpu.Open(a.cfg.GPULibrary)
+		switch {
+		case err == nil:
+			a.gpu = c
+		case a.cfg.GPU == "on":
+			return fmt.Errorf("%w: %s", ErrGPURequired, strings.TrimPrefix(err.Error(), gpu.ErrUnavailable.Error()+": "))
+		default:
+			a.log.Info("no GPU metrics", "reason", err)
+		}
+	default:
+		return fmt.Errorf("--gpu %q: want auto, on or off", a.cfg.GPU)
+	}
+	return nil
+}
+
+// openStore opens the store and refuses one that cannot be written.
+func openStore(ctx context.Context, cfg Config) (*store.Store, error) {
+	st, err := store.Open(ctx, cfg.DB, store.Options{})
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.checkWritable(st); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("%w: %s: %w", ErrStoreNotWritable, cfg.DB, err)
+	}
+	return st, nil
+}
+
+// startRecorder starts the one Recorder everything is written through
+// (st is nil with NoStore), forwarding to the remote writers if any.
+func (a *agent) startRecorder(st *store.Store) {
+	interval := a.cfg.Interval
+	if a.cfg.Once {
+		interval = -1
+	}
+	ropt := collect.Options{
+		BufferSize: a.cfg.BufferSize, MaxBuffer: a.cfg.MaxBuffer, FlushInterval: interval,
+		Now: a.cfg.Now, Logger: a.cfg.Logger, Reopen: true, MaxSeries: a.cfg.MaxSeries,
+	}
+	if len(a.writers) > 0 {
+		ropt.Forward = a.forward
+	}
+	a.rec = collect.New(st, ropt)
+}
+
+// listen starts the push endpoint when Listen is set; the server is nil
+// otherwise.
+func (a *agent) listen() (*http.Server, error) {
+	cfg := a.cfg
+	if cfg.Listen == "" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	a.push = &push.Server{Sink: a.rec, Token: cfg.Token, Now: cfg.Now, Health: a.health, Types: a.checkTypes,
+		BodyLimit: cfg.PushBodyLimit, MaxConcurrent: cfg.MaxConcurrentPushes}
+	if cfg.NoStore {
+		a.push.Types = nil // no store to hold other types
+	}
+	// A body trickling in at a byte a second is cut off by
+	// ReadTimeout; idle keep-alives are closed by IdleTimeout.
+	srv := &http.Server{Handler: a.withRemoteWriteMetrics(a.push.Handler()), ReadHeaderTimeout: min(10*time.Second, cfg.ReadTimeout),
+		ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.ReadTimeout + 30*time.Second, IdleTimeout: cfg.IdleTimeout,
+		MaxHeaderBytes: 64 << 10}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("push endpoint stopped", "err", err)
+		}
+	}()
+	a.log.Info("listening", "addr", ln.Addr().String())
+	if cfg.Ready != nil {
+		cfg.Ready(ln.Addr().String())
+	}
+	return srv, nil
+}
+
+// loop collects a round every Interval, prunes past the retention and
+// forgets idle series, until ctx ends; then it stops the push endpoint,
+// waits for the rounds and prunes under way, and flushes.
+func (a *agent) loop(ctx context.Context, srv *http.Server) error {
+	cfg := a.cfg
 	tick := time.NewTicker(cfg.Interval)
 	defer tick.Stop()
 	// Idle series are forgotten on a timer of a quarter of SeriesIdle: a
@@ -302,7 +347,7 @@ func Run(ctx context.Context, cfg Config) error {
 				cancel()
 			}
 			wg.Wait()
-			a.log.Info("stopping: flushing the buffer", "buffered", rec.Stats().Buffered)
+			a.log.Info("stopping: flushing the buffer", "buffered", a.rec.Stats().Buffered)
 			return a.close()
 		case <-forget.C:
 			a.forgetIdle()

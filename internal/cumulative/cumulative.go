@@ -2,6 +2,10 @@
 // a NIC's byte count) into the increments vigil stores: the first reading of
 // a series sets its baseline, later readings give their difference, and a
 // reading below the last one is a reset, whose new value is the increment.
+//
+// It is shared ground (scrape, system, push, ingest and alert/rulestest
+// use it): it holds state in memory only and must not import any other
+// vigil package.
 package cumulative
 
 // Tracker remembers the last reading of each series. Not safe for

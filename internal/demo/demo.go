@@ -2,6 +2,11 @@
 // realistic, reproducible metrics for two services and three hosts, with an
 // incident in the last two hours, so that `make demo` and the docs have
 // something true to show without any outside data.
+//
+// It owns the dataset's shape (its services, hosts and incident) and
+// writes through package store; it must not read the clock or an unseeded
+// random source (the same Options give the same store) and must not import
+// analyze, alert or report.
 package demo
 
 import (

@@ -6,6 +6,9 @@
 // ERROR_LIBRARY_NOT_FOUND, and calling any device function after that
 // kills the process with a symbol lookup error that recover cannot catch.
 // So Open stops at Init's result and no device function is ever reached.
+//
+// It is one of the agent's parts: it returns samples for the agent to
+// write and must not import analyze, alert or report.
 package gpu
 
 import (

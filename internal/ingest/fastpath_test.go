@@ -171,7 +171,7 @@ func TestFastCSVMatchesFullDecoder(t *testing.T) {
 }
 
 // FuzzJSONLFastPath: whatever the line, both paths agree on what is stored
-// and on the error. `go test -fuzz FuzzJSONLFastPath ./collect/ingest/`
+// and on the error. `go test -fuzz FuzzJSONLFastPath ./internal/ingest/`
 // explores; plain `go test` runs the seeds.
 func FuzzJSONLFastPath(f *testing.F) {
 	for _, s := range []string{

@@ -2,6 +2,9 @@
 // reference design's SQLite schema) and writes them into a store in one
 // transaction: a single bad record rejects the whole import and names the
 // place where it is.
+//
+// It owns the import formats and their checks; the agent uses it for
+// pushes, so it must not import analyze, alert or report.
 package ingest
 
 import (

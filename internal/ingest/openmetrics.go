@@ -27,7 +27,7 @@ import (
 // (family types, per-series order and counter baselines, line numbers) is
 // kept here, so results do not depend on where the cuts fall.
 //
-// Samples map to the store the way collect/scrape.Convert maps a scrape
+// Samples map to the store the way internal/scrape.Convert maps a scrape
 // of the same values: the sample's own name (foo_total, foo_bucket, ...)
 // and labels; counters, and histogram and summary _bucket/_sum/_count,
 // become reset-aware increments (the first sample of a series only sets

@@ -10,6 +10,10 @@
 // is refused, not read as "starts with p or ends with v"). The name comes
 // first and only there: a __name__ matcher is refused, with or without a
 // name before the braces. Error columns count runes.
+//
+// It owns the syntax only (evaluation is analyze's). It is the ground that
+// lint, analyze and alert share, so it must not import any other vigil
+// package: every import runs down to it.
 package metricpath
 
 import (

@@ -2,6 +2,8 @@
 // OpenMetrics are built into TSDB blocks with promtool, and Prometheus is
 // started over them on loopback. Tests are skipped where Prometheus is
 // not installed, and fail under CI, whose .ci/run installs it.
+//
+// It is for tests alone: no non-test code may import it.
 package promtest
 
 import (

@@ -4,6 +4,9 @@
 // exposes the agent's own health (GET /metrics, GET /healthz). A request is
 // taken whole or not at all: any bad line gets a 4xx naming it, and nothing
 // from that request is stored.
+//
+// It is one of the agent's parts: it hands samples to a Sink (the agent's
+// Recorder) and must not import analyze, alert or report.
 package push
 
 import (

@@ -37,6 +37,9 @@
 // one (a counter's total includes both), and a sample older than the last
 // queued or sent is counted as out of order (a gauge's value is lost; a
 // counter's increment is kept in the total and goes with the next sample).
+//
+// It is one of the agent's parts and must not import analyze, alert or
+// report; the credentials of a URL come from package sources.
 package remotewrite
 
 import (

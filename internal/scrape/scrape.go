@@ -3,6 +3,9 @@
 // them into store samples: counters and histogram buckets, sums and counts
 // become increments (reset-aware, per target), gauges stay values. A
 // malformed exposition is rejected whole.
+//
+// It is one of the agent's parts: it returns samples for the agent to
+// write and must not import analyze, alert or report.
 package scrape
 
 import (

@@ -3,7 +3,8 @@
 // embedded folder, in name order, each once, the file's PRAGMA user_version
 // counting how many have run. Each file format keeps its own checks (what
 // a foreign or newer file looks like, what a new file needs besides its
-// schema); this is only the part they share.
+// schema); this is only the part they share, and it must not import any
+// other vigil package.
 package sqlmigrate
 
 import (

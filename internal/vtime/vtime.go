@@ -2,6 +2,9 @@
 // syntax extended with days and weeks ("7d", "2w", "1d12h"), and instants as
 // RFC 3339 or unix seconds. Every command and config file goes through it so
 // that "5m" and "2026-11-29T10:00:00Z" mean the same thing everywhere.
+//
+// It is shared ground for every tree, so it must not import any other
+// vigil package.
 package vtime
 
 import (

@@ -1,0 +1,267 @@
+package email
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"maps"
+	"math"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
+	"net/mail"
+	"net/textproto"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vigil-metrics/vigil/alert/config"
+	"github.com/vigil-metrics/vigil/alert/notify"
+)
+
+// Subject is n's subject line: "[CRITICAL] high_cpu firing",
+// "[RESOLVED] high_cpu", and for several alerts "[CRITICAL] 3 alerts
+// firing: high_cpu, disk_full, +1 more (incident inc-1)".
+func Subject(n notify.Notification) string {
+	resolved := status(n) == "resolved"
+	tag := "RESOLVED"
+	if !resolved {
+		tag = strings.ToUpper(topSeverity(n.Alerts))
+	}
+	if len(n.Alerts) == 1 {
+		a := n.Alerts[0]
+		if resolved {
+			return fmt.Sprintf("[%s] %s", tag, a.Rule)
+		}
+		st := "firing"
+		if a.State != "" && a.State != "firing" {
+			st = a.State // pending, nodata
+		}
+		return fmt.Sprintf("[%s] %s %s", tag, a.Rule, st)
+	}
+	var rules []string
+	seen := map[string]bool{}
+	for _, a := range n.Alerts {
+		if !seen[a.Rule] {
+			seen[a.Rule] = true
+			rules = append(rules, a.Rule)
+		}
+	}
+	const show = 3
+	list := strings.Join(rules[:min(show, len(rules))], ", ")
+	if len(rules) > show {
+		list += fmt.Sprintf(", +%d more", len(rules)-show)
+	}
+	s := fmt.Sprintf("[%s] %d alerts", tag, len(n.Alerts))
+	if resolved {
+		s += " resolved"
+	} else {
+		s += " firing"
+	}
+	s += ": " + list
+	if inc := n.Alerts[0].Incident; inc != "" {
+		s += " (incident " + inc + ")"
+	}
+	return s
+}
+
+// status is firing or resolved: n.Kind, else from the alerts' states.
+func status(n notify.Notification) string {
+	switch n.Kind {
+	case "firing", "resolved":
+		return n.Kind
+	}
+	for _, a := range n.Alerts {
+		if a.State != "resolved" && a.State != "inactive" {
+			return "firing"
+		}
+	}
+	return "resolved"
+}
+
+// topSeverity is the most severe of the alerts' severities.
+func topSeverity(alerts []notify.Alert) string {
+	best, rank := "", len(config.Severities)+1
+	for _, a := range alerts {
+		r := slices.Index(config.Severities, a.Severity)
+		if r < 0 {
+			r = len(config.Severities)
+		}
+		if r < rank {
+			best, rank = a.Severity, r
+		}
+	}
+	if best == "" {
+		best = "alert"
+	}
+	return best
+}
+
+// message is the whole message (headers and body, CRLF line ends) that
+// Notify sends for n to rcpts.
+func (c *Channel) message(n notify.Notification, rcpts []*mail.Address) ([]byte, error) {
+	var buf bytes.Buffer
+	h := func(k, v string) { fmt.Fprintf(&buf, "%s: %s\r\n", k, v) }
+	var to []string
+	for _, a := range rcpts {
+		to = append(to, a.String())
+	}
+	now := c.now()
+	h("From", c.from.String())
+	h("To", strings.Join(to, ", "))
+	h("Subject", mime.QEncoding.Encode("utf-8", Subject(n)))
+	h("Date", now.Format(time.RFC1123Z))
+	h("Message-ID", messageID(c.from.Address))
+	h("MIME-Version", "1.0")
+	h("Auto-Submitted", "auto-generated")
+	h("X-Vigil-Status", status(n))
+	if inc := n.Alerts[0].Incident; inc != "" && !strings.ContainsAny(inc, "\r\n") {
+		h("X-Vigil-Incident", inc)
+	}
+	mw := multipart.NewWriter(&buf)
+	h("Content-Type", mime.FormatMediaType("multipart/alternative", map[string]string{"boundary": mw.Boundary()}))
+	buf.WriteString("\r\n")
+	text, html, err := Body(c.name, n)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range []struct{ typ, body string }{{"text/plain", text}, {"text/html", html}} {
+		w, err := mw.CreatePart(textproto.MIMEHeader{
+			"Content-Type":              {p.typ + "; charset=utf-8"},
+			"Content-Transfer-Encoding": {"quoted-printable"},
+		})
+		if err != nil {
+			return nil, err
+		}
+		qw := quotedprintable.NewWriter(w)
+		if _, err := qw.Write([]byte(strings.ReplaceAll(p.body, "\n", "\r\n"))); err != nil {
+			return nil, err
+		}
+		if err := qw.Close(); err != nil {
+			return nil, err
+		}
+	}
+	if err := mw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func messageID(from string) string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	domain := "vigil.invalid"
+	if i := strings.LastIndexByte(from, '@'); i >= 0 && i+1 < len(from) {
+		domain = from[i+1:]
+	}
+	return "<vigil." + hex.EncodeToString(b[:]) + "@" + domain + ">"
+}
+
+// row is one line of an alert's details.
+type row struct{ Key, Value string }
+
+type alertView struct {
+	Title       string
+	Description string
+	Rows        []row
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02 15:04:05 UTC")
+}
+
+func fmtFloat(v float64) string {
+	if math.IsNaN(v) {
+		return "NaN"
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
+}
+
+func view(a notify.Alert) alertView {
+	v := alertView{Title: fmt.Sprintf("%s is %s (%s)", a.Rule, orDash(a.State), orDash(a.Severity)), Description: a.Description}
+	add := func(k, val string) {
+		if val != "" {
+			v.Rows = append(v.Rows, row{k, val})
+		}
+	}
+	add("Rule", a.Rule)
+	add("Severity", a.Severity)
+	add("State", a.State)
+	val := "no value"
+	if a.Value != nil {
+		val = fmtFloat(*a.Value)
+	}
+	add("Value", fmt.Sprintf("%s (threshold %s)", val, fmtFloat(a.Threshold)))
+	var labels []string
+	for _, k := range slices.Sorted(maps.Keys(a.Labels)) {
+		labels = append(labels, k+"="+a.Labels[k])
+	}
+	add("Labels", strings.Join(labels, ", "))
+	add("Started", fmtTime(a.StartsAt))
+	ended := fmtTime(a.EndsAt)
+	if ended != "" && !a.StartsAt.IsZero() && a.EndsAt.After(a.StartsAt) {
+		ended += " (after " + a.EndsAt.Sub(a.StartsAt).Round(time.Second).String() + ")"
+	}
+	add("Ended", ended)
+	add("Fingerprint", a.Fingerprint)
+	add("Incident", a.Incident)
+	if a.EscalationStep >= 0 {
+		add("Escalation step", strconv.Itoa(a.EscalationStep+1))
+	}
+	return v
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+var htmlBody = template.Must(template.New("html").Parse(`<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>{{.Subject}}</title></head>
+<body style="font-family: sans-serif; font-size: 14px;">
+<h2 style="margin: 0 0 12px 0;">{{.Subject}}</h2>
+{{range .Alerts}}<h3 style="margin: 16px 0 4px 0;">{{.Title}}</h3>
+{{if .Description}}<p style="margin: 0 0 8px 0;">{{.Description}}</p>
+{{end}}<table style="border-collapse: collapse;">
+{{range .Rows}}<tr><th style="text-align: left; padding: 2px 12px 2px 0; vertical-align: top;">{{.Key}}</th><td style="padding: 2px 0;">{{.Value}}</td></tr>
+{{end}}</table>
+{{end}}<p style="color: #666; font-size: 12px; margin-top: 16px;">Evaluated at {{.At}}. Sent by vigil through channel {{.Channel}}.</p>
+</body></html>
+`))
+
+// Body is n's text and HTML bodies, for the channel named channel.
+func Body(channel string, n notify.Notification) (text, html string, err error) {
+	views := make([]alertView, len(n.Alerts))
+	for i, a := range n.Alerts {
+		views[i] = view(a)
+	}
+	subject := Subject(n)
+	at := fmtTime(n.At)
+	var t strings.Builder
+	t.WriteString(subject + "\n")
+	if len(n.Alerts) > 1 {
+		fmt.Fprintf(&t, "\n%d alerts:\n", len(n.Alerts))
+	}
+	for _, v := range views {
+		t.WriteString("\n" + v.Title + "\n")
+		if v.Description != "" {
+			t.WriteString(v.Description + "\n")
+		}
+		t.WriteString("\n")
+		for _, r := range v.Rows {
+			fmt.Fprintf(&t, "  %-16s %s\n", r.Key+":", r.Value)
+		}
+	}
+	fmt.Fprintf(&t, "\n-- \nEvaluated at %s. Sent by vigil through channel %s.\n", orDash(at), channel)
+	var h strings.Builder
+	err = htmlBody.Execute(&h, map[string]any{"Subject": subject, "Alerts": views, "At": orDash(at), "Channel": channel})
+	return t.String(), h.String(), err
+}

@@ -1,0 +1,108 @@
+package run
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	"github.com/vigil-metrics/vigil/alert/eval"
+	"github.com/vigil-metrics/vigil/alert/notify"
+	"github.com/vigil-metrics/vigil/alert/state"
+	"github.com/vigil-metrics/vigil/internal/metricpath"
+)
+
+// Build steps a run's alerts from prev, their state after the previous
+// run (by fingerprint), into the items the pipeline decides on.
+type Build func(prev map[uint64]state.Alert) []*notify.Item
+
+// Notify is the part of a run that every source of alerts shares
+// (evaluate's rules, budget's burn alerts): under the state lock (a
+// snapshot for a dry run), build steps the alerts from their previous
+// state, the pipeline decides, the alerts, incidents and notices are
+// committed, then delivered. A dry run returns what would be sent instead.
+func Notify(ctx context.Context, o Options, build Build) (Result, error) {
+	sdb, err := state.Open(ctx, o.StatePath)
+	if err != nil {
+		return Result{}, err
+	}
+	defer sdb.Close() //nolint:errcheck // a committed run is already on disk
+	var r *state.Run
+	if o.DryRun {
+		r, err = sdb.Snapshot(ctx)
+	} else {
+		r, err = sdb.Begin(ctx, o.Holder, o.LockTimeout)
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	defer r.Rollback()
+	prev, err := r.Alerts()
+	if err != nil {
+		return Result{}, err
+	}
+
+	items := build(prev)
+	sort.Slice(items, func(i, j int) bool {
+		if items[i].Rule.Name != items[j].Rule.Name {
+			return items[i].Rule.Name < items[j].Rule.Name
+		}
+		return metricpath.FormatLabels(items[i].Alert.Labels) < metricpath.FormatLabels(items[j].Alert.Labels)
+	})
+	plan, err := notify.Decide(r, o.Config, o.At, items)
+	if err != nil {
+		return Result{}, err
+	}
+
+	if o.DryRun {
+		queued, err := r.Notices(state.Queued)
+		if err != nil {
+			return Result{}, err
+		}
+		return Result{Alerts: items, WouldSend: describe(o, append(queued, plan.Notices...))}, nil
+	}
+	if err := save(r, o, prev, items, plan); err != nil {
+		return Result{}, err
+	}
+	if o.AfterRecord != nil {
+		o.AfterRecord()
+	}
+	outcome, err := notify.Deliver(ctx, r, o.Config, o.At, notify.Options{Senders: o.Senders,
+		MaxPerMinute: o.Config.Settings.MaxAlertsPerMinute, BeforeSend: o.BeforeSend})
+	if err != nil {
+		return Result{}, err
+	}
+	if err := r.Commit(); err != nil {
+		return Result{}, err
+	}
+	return Result{Alerts: items, Outcome: outcome}, nil
+}
+
+// save writes what the run decided (the alerts that changed, the
+// incidents, the notices to send) and prunes old history, then saves, so
+// that the decisions and the intent to send are durable before any
+// request goes out.
+func save(r *state.Run, o Options, prev map[uint64]state.Alert, items []*notify.Item, plan notify.Plan) error {
+	for _, it := range items {
+		if !eval.Stored(prev, it.Alert) {
+			continue
+		}
+		if err := r.Put(it.Alert); err != nil {
+			return err
+		}
+	}
+	for _, inc := range plan.Incidents {
+		if err := r.PutIncident(inc); err != nil {
+			return err
+		}
+	}
+	for i := range plan.Notices {
+		if err := r.Enqueue(&plan.Notices[i]); err != nil {
+			return err
+		}
+	}
+	retention := time.Duration(o.Config.Settings.AlertRetentionDays) * 24 * time.Hour
+	if _, err := r.PruneHistory(o.At.Add(-retention)); err != nil {
+		return err
+	}
+	return r.Save()
+}

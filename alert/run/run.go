@@ -1,0 +1,138 @@
+// Package run is one evaluate run as a library call: open the stores,
+// evaluate the rules at a given instant, write the recording rules' series,
+// step each alert's state from the previous run's, let the pipeline decide,
+// commit the decisions, then deliver. `vigil evaluate` and `vigil budget
+// --notify` share Notify, its second half, so there is one implementation
+// of "alerts under the state lock, decided, committed, delivered".
+//
+// It owns the order of a run, which is its contract: the stores are closed
+// before the state lock is awaited; recording rules write only outside a
+// dry run; a dry run reads a snapshot and takes no lock; decisions and
+// notices are saved before any request goes out. It must not parse flags,
+// format output, read the clock or build channels: the caller passes the
+// instant, the store opener and the notifiers.
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	alertconfig "github.com/vigil-metrics/vigil/alert/config"
+	"github.com/vigil-metrics/vigil/alert/eval"
+	"github.com/vigil-metrics/vigil/alert/notify"
+	"github.com/vigil-metrics/vigil/alert/record"
+	"github.com/vigil-metrics/vigil/alert/state"
+	"github.com/vigil-metrics/vigil/analyze"
+	"github.com/vigil-metrics/vigil/internal/store"
+)
+
+// Options configure a run. Evaluate uses them all; Notify uses neither
+// OpenStores, RecordDB nor Log.
+type Options struct {
+	// Config holds the rules (dynamic thresholds already resolved), the
+	// recording rules, channels and settings.
+	Config *alertconfig.Config
+	// At is the evaluation instant.
+	At time.Time
+	// DryRun reads a snapshot of the state, changes nothing, sends
+	// nothing and writes no recorded series: Result.WouldSend says what
+	// would go out.
+	DryRun bool
+
+	// OpenStores opens the stores the rules read (the caller's progress
+	// output and cache lock wait included).
+	OpenStores func(context.Context) (*analyze.DB, error)
+	// RecordDB is the store recording rules write into; "" writes none.
+	RecordDB string
+	// Log receives the recording rules' summary (nil: discarded).
+	Log *slog.Logger
+
+	// StatePath is the state DB (created when missing).
+	StatePath string
+	// Holder names this run in the state lock (e.g. "pid 4242 on web-1");
+	// LockTimeout is how long it waits for an overlapping run.
+	Holder      string
+	LockTimeout time.Duration
+	// Senders are the notifiers by channel name (notify.Options.Senders).
+	Senders map[string]notify.Notifier
+	// Target names a channel's destination without its secret, for
+	// WouldSend (nil: none).
+	Target func(alertconfig.Channel) string
+
+	// AfterRecord runs once the decisions and notices are committed,
+	// before delivery; BeforeSend right before each request, its notices
+	// marked sending. Tests kill a run there.
+	AfterRecord, BeforeSend func()
+}
+
+// Result is what a run did.
+type Result struct {
+	// Alerts are the run's alerts by rule name then labels, with what the
+	// pipeline decided for each (Queued, SuppressedBy).
+	Alerts []*notify.Item
+	// Outcome is what delivery did (zero for a dry run).
+	Outcome notify.Outcome
+	// WouldSend, for a dry run only, is every message that would be sent:
+	// those already queued, then this run's.
+	WouldSend []Send
+}
+
+// Evaluate runs every rule of o.Config at o.At over the stores and
+// delivers what is owed (Notify).
+func Evaluate(ctx context.Context, o Options) (Result, error) {
+	if o.OpenStores == nil {
+		return Result{}, errors.New("evaluate: no store opener")
+	}
+	db, err := o.OpenStores(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	// The stores' caches are locked while open: close them before waiting
+	// for the state lock and sending, or an overlapping run would wait here
+	// for the whole delivery instead of honouring its lock timeout.
+	closeDB := sync.OnceFunc(func() { db.Close() })
+	defer closeDB()
+	obs, err := eval.Rules(ctx, db, o.Config.Rules, o.At)
+	if err != nil {
+		return Result{}, err
+	}
+	if o.RecordDB != "" && !o.DryRun && len(o.Config.RecordingRules) > 0 {
+		if err := recordRules(ctx, o, db); err != nil {
+			return Result{}, err
+		}
+	}
+	closeDB()
+
+	rules := map[string]*alertconfig.Rule{}
+	for i := range o.Config.Rules {
+		rules[o.Config.Rules[i].Name] = &o.Config.Rules[i]
+	}
+	return Notify(ctx, o, func(prev map[uint64]state.Alert) []*notify.Item {
+		var items []*notify.Item
+		for _, st := range eval.StepRun(prev, rules, obs, o.At) {
+			items = append(items, &notify.Item{Rule: st.Rule, Prev: st.Prev, Alert: st.Next})
+		}
+		return items
+	})
+}
+
+// recordRules writes the recording rules' series at o.At into o.RecordDB.
+func recordRules(ctx context.Context, o Options, db *analyze.DB) error {
+	st, err := store.Open(ctx, o.RecordDB, store.Options{})
+	if err != nil {
+		return err
+	}
+	sum, err := record.Record(ctx, record.WithStoreLabels(db, db.Stores), o.Config.RecordingRules, o.At, st)
+	st.Close()
+	if err != nil {
+		return fmt.Errorf("recording rules: %w", err)
+	}
+	if o.Log != nil {
+		o.Log.Info("recording rules", "summary", sum.String())
+	}
+	return nil
+}

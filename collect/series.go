@@ -1,0 +1,232 @@
+// The series registry: one *series per name, labels and service, shared
+// by every handle that records it, and the epochs that let idle ones go.
+
+package collect
+
+import (
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"math"
+	"sync/atomic"
+
+	"github.com/vigil-metrics/vigil/internal/store"
+)
+
+type series struct {
+	name    string
+	typ     store.Type
+	labels  map[string]string
+	service string
+	rate    float64 // sampling rate, 1 = keep all
+	id      int64   // store id; touched only by the flushing goroutine
+	// idGen is the store generation id belongs to (Recorder.storeGen):
+	// after a reopen every id is stale, held by a handle or not.
+	idGen uint64
+	// refused is set when the store rejects the series (its name has
+	// another type on disk): its samples are dropped as invalid.
+	refused atomic.Bool
+	// seen is the Recorder's epoch when the series was last recorded.
+	seen atomic.Uint32
+
+	// coalesce: the handles accumulate here and the flusher drains one row
+	// per resolution bucket (counters and gauges when Resolution > 0 and
+	// the series is not sampled).
+	coalesce bool
+	// bucket is the start (ms) of the bucket being accumulated, or
+	// unregistered while the series is not in Recorder.active.
+	bucket atomic.Int64
+	// The accumulators are written by every record: kept on a cache line
+	// of their own, apart from the fields each record reads.
+	_      [64]byte
+	accInt atomic.Uint64 // counter: integral increments
+	accF   atomic.Uint64 // counter: other increments (float64 bits)
+	gval   atomic.Uint64 // gauge: current value (float64 bits)
+	gdirty atomic.Bool   // gauge: set since the last drain
+
+	// Read by Handler: a counter's total since start (float64 bits; the
+	// coalesced increments are added when drained) and a histogram's
+	// buckets.
+	total atomic.Uint64
+	hist  *histState
+}
+
+const (
+	unregistered = math.MinInt64
+	// closedBucket is Recorder.cur after Close: no series is in it.
+	closedBucket = math.MinInt64 + 1
+)
+
+// ForgetIdle starts a new epoch and forgets the series not recorded in
+// the last idle epochs (call it on a timer: with a call a minute, idle is
+// in minutes), so series that stopped do not pin memory. A handle to a
+// forgotten series keeps working; recording its identity again makes a
+// new entry, written to the same store series. It returns how many were
+// forgotten.
+func (r *Recorder) ForgetIdle(idle uint32) int {
+	if r == nil {
+		return 0
+	}
+	e := r.epoch.Add(1)
+	r.touchPending()
+	var gone []*series
+	defer func() { r.unregister(gone) }()
+	r.smu.Lock()
+	defer r.smu.Unlock()
+	n := 0
+	for h, l := range r.byHash {
+		kept := l[:0]
+		for _, s := range l {
+			if e-s.seen.Load() > idle {
+				n++
+				if s.coalesce {
+					gone = append(gone, s)
+				}
+				continue
+			}
+			kept = append(kept, s)
+		}
+		if len(kept) == 0 {
+			delete(r.byHash, h)
+		} else {
+			clear(l[len(kept):])
+			r.byHash[h] = kept
+		}
+	}
+	r.nseries -= n
+	return n
+}
+
+func (r *Recorder) touch(s *series) {
+	if e := r.epoch.Load(); s.seen.Load() != e {
+		s.seen.Store(e)
+	}
+}
+
+// lookupErr finds or creates a series (without allocating when it exists:
+// the label set is hashed order-independently and compared in place) and
+// says why one is refused: ErrTooManySeries
+// (MaxSeries), ErrInvalid or ErrTypeConflict.
+func (r *Recorder) lookupErr(name string, typ store.Type, labels map[string]string, service string) (*series, error) {
+	h := r.hash(name, labels, service)
+	r.smu.RLock()
+	for _, s := range r.byHash[h] {
+		if s.name == name && s.service == service && sameLabels(s.labels, labels) {
+			r.smu.RUnlock()
+			r.touch(s)
+			if s.typ != typ {
+				r.warnOnce("type:"+name+string(typ), "metric recorded with two types; dropping", "name", name, "type", typ, "was", s.typ)
+				return nil, typeConflict(name, typ, s.typ)
+			}
+			return s, nil
+		}
+	}
+	r.smu.RUnlock()
+	return r.create(h, name, typ, labels, service)
+}
+
+func (r *Recorder) create(h uint64, name string, typ store.Type, labels map[string]string, service string) (*series, error) {
+	if err := store.ValidateSeries(name, typ, labels); err != nil {
+		r.warnOnce("invalid:"+name, "invalid series; dropping its samples", "name", name, "err", err)
+		return nil, fmt.Errorf("metric %q: %w: %w", name, ErrInvalid, err)
+	}
+	r.smu.Lock()
+	defer r.smu.Unlock()
+	s, err := r.createLocked(h, name, typ, labels, service)
+	if errors.Is(err, ErrTooManySeries) {
+		r.seriesRefused.Add(1)
+		r.warnOnceLocked("max-series", "series limit reached; samples of new series are refused", "max_series", r.opt.MaxSeries)
+	}
+	return s, err
+}
+
+// createLocked finds or creates a validated series; smu must be held. It
+// returns nil and ErrTooManySeries when a new series would pass MaxSeries,
+// nil and ErrTypeConflict for a type clash.
+func (r *Recorder) createLocked(h uint64, name string, typ store.Type, labels map[string]string, service string) (*series, error) {
+	for _, s := range r.byHash[h] { // created meanwhile
+		if s.name == name && s.service == service && sameLabels(s.labels, labels) {
+			if s.typ != typ {
+				return nil, typeConflict(name, typ, s.typ)
+			}
+			r.touch(s)
+			return s, nil
+		}
+	}
+	if t, ok := r.types[name]; ok && t != typ {
+		r.warnOnceLocked("type:"+name+string(typ), "metric recorded with two types; dropping", "name", name, "type", typ, "was", t)
+		return nil, typeConflict(name, typ, t)
+	}
+	if r.opt.MaxSeries > 0 && r.nseries >= r.opt.MaxSeries {
+		return nil, ErrTooManySeries
+	}
+	r.types[name] = typ
+	cp := make(map[string]string, len(labels))
+	for k, v := range labels {
+		cp[k] = v
+	}
+	rate := 1.0
+	if sr, ok := r.opt.Sampling[name]; ok && sr > 0 && sr < 1 {
+		rate = sr
+	}
+	s := &series{name: name, typ: typ, labels: cp, service: service, rate: rate}
+	s.coalesce = r.opt.Resolution > 0 && rate == 1 && typ != store.Histogram
+	if typ == store.Histogram {
+		s.hist = newHist(r.bucketsFor(name))
+	}
+	s.bucket.Store(unregistered)
+	s.seen.Store(r.epoch.Load())
+	r.byHash[h] = append(r.byHash[h], s)
+	r.nseries++
+	return s, nil
+}
+
+func (r *Recorder) hash(name string, labels map[string]string, service string) uint64 {
+	h := maphash.String(r.seed, name) ^ maphash.String(r.seed, service)*31
+	var sum uint64
+	for k, v := range labels {
+		// Summing per-pair hashes makes the result independent of map order.
+		sum += maphash.String(r.seed, k) * (maphash.String(r.seed, v) | 1)
+	}
+	return h ^ sum
+}
+
+func sameLabels(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if bv, ok := b[k]; !ok || bv != v {
+			return false
+		}
+	}
+	return true
+}
+
+func typeConflict(name string, typ, was store.Type) error {
+	return fmt.Errorf("metric %q as a %s: %w (a %s)", name, typ, ErrTypeConflict, was)
+}
+
+// invalidValue refuses a value: a panic in Strict mode, else counted and
+// logged once per metric.
+func (r *Recorder) invalidValue(s *series, err error) {
+	if r.opt.Strict {
+		panic(fmt.Sprintf("collect: metric %q: %v", s.name, err))
+	}
+	r.invalid.Add(1)
+	r.warnOnce("value:"+s.name, "invalid value; dropping", "name", s.name, "err", err)
+}
+
+func (r *Recorder) warnOnce(key, msg string, args ...any) {
+	r.smu.Lock()
+	defer r.smu.Unlock()
+	r.warnOnceLocked(key, msg, args...)
+}
+
+func (r *Recorder) warnOnceLocked(key, msg string, args ...any) {
+	if r.warned[key] {
+		return
+	}
+	r.warned[key] = true
+	r.opt.Logger.Warn(msg, args...)
+}

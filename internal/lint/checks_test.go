@@ -1,0 +1,75 @@
+package lint
+
+import (
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// Every finding kind is reported by exactly one check, and every check has
+// its own name: a check can be found, run and filtered by name.
+func TestChecksNamed(t *testing.T) {
+	all := []string{CheckTypeMismatch, CheckCounterSuffix, CheckUnitSuffix, CheckSnakeCase, CheckHighCardLabel,
+		CheckLabelValues, CheckInconsistentName, CheckUnknownMetric, CheckUnknownLabel}
+	names := map[string]bool{}
+	var reported []string
+	for _, c := range checks {
+		if c.name == "" || names[c.name] {
+			t.Errorf("check name %q empty or repeated", c.name)
+		}
+		names[c.name] = true
+		reported = append(reported, c.reports...)
+	}
+	slices.Sort(all)
+	slices.Sort(reported)
+	if !slices.Equal(all, reported) {
+		t.Errorf("checks report %q, want each of %q once", reported, all)
+	}
+}
+
+// Each check runs alone on what Run gathers and reports only its own kinds;
+// run one after another they give what Run gives.
+func TestChecksRunAlone(t *testing.T) {
+	series := []Series{
+		{Store: "a.db", Name: "http_requests", Type: "counter", Labels: map[string]string{"status": "200"}, Active: true},
+		{Store: "b.db", Name: "http_requests", Type: "gauge", Labels: map[string]string{"code": "200"}, Active: true},
+		{Store: "a.db", Name: "queueDepth", Type: "gauge", Labels: map[string]string{"user_id": "1"}, Active: true},
+		{Store: "a.db", Name: "queueDepth", Type: "gauge", Labels: map[string]string{"user_id": "2"}, Active: true},
+	}
+	opt := Options{MaxLabelValues: 1, Refs: []Ref{
+		{Source: "rule a", Path: `http_requests{zone="x"}.rate by (dc)`},
+		{Source: "rule b", Path: "http_request.rate"},
+	}}
+	in := gather(series)
+	var all []Finding
+	got := map[string][]string{}
+	for _, c := range checks {
+		fs := c.run(in, opt)
+		for _, f := range fs {
+			if !slices.Contains(c.reports, f.Check) {
+				t.Errorf("check %s reported %s", c.name, key(f))
+			}
+			got[c.name] = append(got[c.name], key(f))
+		}
+		all = append(all, fs...)
+	}
+	want := map[string][]string{
+		CheckTypeMismatch:     {"error type_mismatch http_requests "},
+		"metric_names":        {"warning counter_suffix http_requests ", "warning snake_case queueDepth ", "warning unit_suffix queueDepth "},
+		CheckHighCardLabel:    {"warning high_cardinality_label queueDepth user_id"},
+		CheckLabelValues:      {"warning label_values queueDepth user_id"},
+		CheckInconsistentName: {"warning inconsistent_labels http_requests status"},
+		"references":          {"error unknown_label http_requests zone", "warning unknown_label http_requests dc", "error unknown_metric http_request "},
+	}
+	for name, w := range want {
+		if strings.Join(got[name], "\n") != strings.Join(w, "\n") {
+			t.Errorf("check %s alone:\n%s\nwant:\n%s", name, strings.Join(got[name], "\n"), strings.Join(w, "\n"))
+		}
+	}
+	rank := map[string]int{Error: 0, Warning: 1, Info: 2}
+	sort.SliceStable(all, func(i, j int) bool { return rank[all[i].Severity] < rank[all[j].Severity] })
+	if r := Run(series, opt); !slices.Equal(keys(r), keys(all)) {
+		t.Errorf("Run = %q, checks in order = %q", keys(r), keys(all))
+	}
+}
