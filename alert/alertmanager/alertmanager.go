@@ -33,6 +33,13 @@
 // severity label added it differs from vigil's fingerprint (which hashes
 // alertname and the alert's labels only), so vigil_fingerprint is kept as
 // an annotation.
+//
+// config.go is the channel's settings as the config file gives them
+// (Config: its keys, checks, secrets read at send time, Validate, shared
+// by vigil check and New) and Notifier, its line in alert/channels' registry.
+//
+// The package knows one channel, alertmanager: it must not import another
+// channel's package.
 package alertmanager
 
 import (
@@ -80,21 +87,15 @@ type Channel struct {
 // timeout applies per attempt).
 func New(ch config.Channel, lookupEnv func(string) (string, bool), client *http.Client) (*Channel, error) {
 	_ = lookupEnv
-	if ch.Type != "alertmanager" {
-		return nil, fmt.Errorf("channel %q: type %q is not alertmanager", ch.Name, ch.Type)
-	}
-	raw, _ := ch.Settings["url"].(string)
-	if raw == "" {
-		return nil, fmt.Errorf("channel %q: url is required", ch.Name)
-	}
-	u, err := httpsend.CheckURL("url", raw)
+	cfg, err := config.SettingsOf[Config](ch, "alertmanager")
 	if err != nil {
-		return nil, fmt.Errorf("channel %q: %w", ch.Name, err)
+		return nil, err
 	}
-	headers, err := httpsend.ReadHeaders(ch.Settings["headers"])
-	if err != nil {
-		return nil, fmt.Errorf("channel %q: %w", ch.Name, err)
+	if err := cfg.Validate(ch.Name); err != nil {
+		return nil, err
 	}
+	u, _ := httpsend.CheckURL("url", cfg.URL)       // checked by Validate
+	headers, _ := httpsend.ReadHeaders(cfg.Headers) // likewise
 	headers.Set("Content-Type", "application/json")
 	if headers.Get("User-Agent") == "" {
 		headers.Set("User-Agent", "vigil")

@@ -26,7 +26,7 @@ const secret = "Bearer s3cr3t-t0ken"
 func channel(url string) config.Channel {
 	return config.Channel{Name: "am", Type: "alertmanager", Enabled: true, SendResolved: true,
 		RetryDelay: time.Millisecond, RetryAttempts: 3,
-		Settings: map[string]any{"url": url, "retry_attempts": 3, "headers": map[string]string{"Authorization": secret}}}
+		RetryAttemptsSet: true, Settings: &Config{URL: url, Headers: map[string]string{"Authorization": secret}}}
 }
 
 func start(t *testing.T, answers ...answer) (*Channel, *server, string) {
@@ -182,11 +182,11 @@ func TestNew(t *testing.T) {
 		want string
 	}{
 		{config.Channel{Name: "x", Type: "webhook"}, `channel "x": type "webhook" is not alertmanager`},
-		{config.Channel{Name: "x", Type: "alertmanager", Settings: map[string]any{}}, `channel "x": url is required`},
-		{config.Channel{Name: "x", Type: "alertmanager", Settings: map[string]any{"url": "ftp://h/p"}}, `channel "x": url ftp://h/<redacted>: want an http or https URL`},
-		{config.Channel{Name: "x", Type: "alertmanager", Settings: map[string]any{"url": "http://h", "headers": map[string]string{"Bad Name": "v"}}},
+		{config.Channel{Name: "x", Type: "alertmanager", Settings: &Config{}}, `channel "x": url is required`},
+		{config.Channel{Name: "x", Type: "alertmanager", Settings: &Config{URL: "ftp://h/p"}}, `channel "x": url ftp://h/<redacted>: want an http or https URL`},
+		{config.Channel{Name: "x", Type: "alertmanager", Settings: &Config{URL: "http://h", Headers: map[string]string{"Bad Name": "v"}}},
 			`channel "x": headers: "Bad Name" is not a valid header name`},
-		{config.Channel{Name: "x", Type: "alertmanager", Settings: map[string]any{"url": "http://h", "headers": map[string]any{"X-Token": "a\nb"}}},
+		{config.Channel{Name: "x", Type: "alertmanager", Settings: &Config{URL: "http://h", Headers: map[string]string{"X-Token": "a\nb"}}},
 			`channel "x": headers: the value of X-Token contains a line break`},
 	} {
 		_, err := New(tc.ch, nil, nil)
@@ -194,7 +194,7 @@ func TestNew(t *testing.T) {
 			t.Errorf("New(%v) = %v, want %s", tc.ch.Settings, err, tc.want)
 		}
 	}
-	c, err := New(config.Channel{Name: "x", Type: "alertmanager", Settings: map[string]any{"url": "http://am:9093"}}, nil, nil)
+	c, err := New(config.Channel{Name: "x", Type: "alertmanager", Settings: &Config{URL: "http://am:9093"}}, nil, nil)
 	if err != nil || c.Endpoint() != "http://am:9093/api/v2/alerts" || c.Validity != DefaultValidity || c.p.Attempts != DefaultRetryAttempts {
 		t.Errorf("New = %+v, %v", c, err)
 	}

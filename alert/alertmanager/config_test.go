@@ -17,7 +17,8 @@ channels:
       Authorization: Bearer ${AM_TOKEN}
 `
 	lookup := func(k string) (string, bool) { return map[string]string{"AM_TOKEN": "t0k"}[k], k == "AM_TOKEN" }
-	cfg, err := config.ParseEnv("vigil.yml", []byte(yaml), lookup)
+	types := config.ChannelTypes{{Name: "alertmanager", Settings: func() config.ChannelSettings { return new(Config) }}}
+	cfg, err := config.ParseEnv("vigil.yml", []byte(yaml), lookup, types)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -120,7 +120,7 @@ func getAlerts(t *testing.T, base, query string) []gettableAlert {
 func TestRealAlertmanager(t *testing.T) {
 	base := startAlertmanager(t)
 	ch := channel(base)
-	ch.Settings["headers"] = map[string]string{"X-Scope": "vigil-test"}
+	ch.Settings.(*Config).Headers = map[string]string{"X-Scope": "vigil-test"}
 	c, err := New(ch, nil, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -2,239 +2,178 @@ package config
 
 import (
 	"fmt"
-	"maps"
-	"net/url"
 	"slices"
 	"strings"
-	"time"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vigil-metrics/vigil/internal/yamlconf"
 )
 
-type chanField struct {
-	kind     string // str, int, bool, strs, map, dur, url, secret, repo, port, webhook_format
-	required bool
+// ChannelSettings are one channel type's own settings, typed, defaulted,
+// checked and named by its channel package (alert/webhook's *Config, ...):
+// adding a channel is its folder and a line in alert/channels, and this
+// package, which its packages import, imports none of them.
+type ChannelSettings interface {
+	// Fields are the type's own keys: each handler reads its value into
+	// the settings, reporting problems at the value's place.
+	Fields(d *yamlconf.Decoder) map[string]func(*yaml.Node)
+	// Check runs once the fields are read: the keys the type requires,
+	// keys that go together or exclude each other, and the secrets read
+	// at send time that are missing now (warnings).
+	Check(at ChannelAt)
+	// Validate is what the channel's constructor refuses, with the same
+	// code, so that vigil check and evaluate agree: a problem at the
+	// channel's place. name is the channel's, for the message.
+	Validate(name string) error
+	// Target names where the channel sends, without its secrets.
+	Target() string
 }
 
-var commonChannelFields = map[string]chanField{
-	"timeout": {kind: "dur"}, "retry_attempts": {kind: "int0"}, "retry_delay": {kind: "dur"},
-	"send_resolved": {kind: "bool"},
+// ChannelType is one channel type a config may use: its name and fresh
+// settings of it.
+type ChannelType struct {
+	Name     string
+	Settings func() ChannelSettings
 }
 
-var channelFields = map[string]map[string]chanField{
-	"webhook": {"url": {"url", true}, "headers": {"map", false}, "format": {"webhook_format", false}},
-	"email": {"smtp_server": {"str", true}, "smtp_port": {"port", false}, "username": {"str", false},
-		"from_email": {"str", false}, "from": {"str", false}, "to_emails": {"strs", true}, "use_tls": {"bool", false},
-		"tls": {"email_tls", false}, "password_env": {"env", false}, "password_file": {"str", false}},
-	"github": {"repo": {"repo", true}, "labels": {"strs", false}, "assignees": {"strs", false},
-		"token_env": {"env", false}, "api_url": {"url", false}, "close_on_resolve": {"bool", false}},
-	"sentry":       {"dsn": {"secret", false}, "dsn_env": {"env", false}, "project": {"str", false}, "environment": {"str", false}},
-	"slack":        {"url": {"url", false}, "webhook_url": {"url", false}, "channel": {"str", false}, "username": {"str", false}},
-	"alertmanager": {"url": {"url", true}, "headers": {"map", false}},
-	"pagerduty":    {"routing_key_env": {"env", false}, "url": {"url", false}},
+// ChannelTypes are the channel types a config may use, in the order
+// messages list them. alert/channels.Types() is every channel's (what the
+// CLI passes); a channel package's tests pass their own type alone.
+type ChannelTypes []ChannelType
+
+// Names are the types' names, in order.
+func (ts ChannelTypes) Names() []string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = t.Name
+	}
+	return out
 }
 
-// EmailTLS are the email channel's tls modes, default first.
-var EmailTLS = []string{"starttls", "implicit", "none"}
+// settings are fresh settings of typ, or nil for a type not among ts.
+func (ts ChannelTypes) settings(typ string) ChannelSettings {
+	for _, t := range ts {
+		if t.Name == typ {
+			return t.Settings()
+		}
+	}
+	return nil
+}
+
+// ChannelAt is a channel being decoded, as its settings' Check sees it.
+type ChannelAt struct {
+	*yamlconf.Decoder
+	// Node is the channel's mapping, Seen its keys' values.
+	Node *yaml.Node
+	Seen map[string]*yaml.Node
+	// What names the channel in messages (`channel "ops"`).
+	What string
+}
+
+// Unset reports whether the environment variable name is unset or empty
+// now: a secret the channel reads at send time.
+func (at ChannelAt) Unset(name string) bool {
+	if at.Env == nil {
+		return true
+	}
+	v, ok := at.Env(name)
+	return !ok || v == ""
+}
+
+// Require reports each of keys the channel lacks, at the channel.
+func (at ChannelAt) Require(keys ...string) {
+	at.Required(at.Node, at.Seen, at.What, keys...)
+}
 
 func (d *decoder) channels(n *yaml.Node) {
 	names := map[string]*yaml.Node{}
-	d.List(n, "channels", func(item *yaml.Node) {
-		c := Channel{Pos: pos(item), Enabled: true, SendResolved: true, Settings: map[string]any{}}
-		var typ string
-		what := "channel"
-		if item.Kind == yaml.MappingNode {
-			for i := 0; i+1 < len(item.Content); i += 2 {
-				k, v := item.Content[i], item.Content[i+1]
-				if k.Value == "type" && v.Kind == yaml.ScalarNode && v.Tag == "!!str" {
-					typ = v.Value
-				}
-				if k.Value == "name" && v.Kind == yaml.ScalarNode && v.Tag == "!!str" {
-					what = fmt.Sprintf("channel %q", v.Value)
-				}
-			}
-		}
-		fs := map[string]func(*yaml.Node){
-			"name": func(v *yaml.Node) { c.Name, _ = d.uniqueName(v, names, "channel") },
-			"type": func(v *yaml.Node) {
-				s, ok := d.Str(v, "type")
-				if ok && !slices.Contains(ChannelTypes, s) {
-					d.Errf(v, "unknown channel type %q (want %s)", s, strings.Join(ChannelTypes, ", "))
-				}
-				c.Type = s
-			},
-			"enabled": func(v *yaml.Node) { c.Enabled, _ = d.Boolean(v, "enabled") },
-			"filters": func(v *yaml.Node) { c.Filters = d.filters(v, "filters") },
-		}
-		specific := channelFields[typ]
-		all := map[string]chanField{}
-		for k, f := range commonChannelFields {
-			all[k] = f
-		}
-		for k, f := range specific {
-			all[k] = f
-		}
-		for k, f := range all {
-			fs[k] = func(v *yaml.Node) {
-				if val, ok := d.channelValue(v, k, f.kind); ok {
-					c.Settings[k] = val
-				}
-			}
-		}
-		if !slices.Contains(ChannelTypes, typ) {
-			// Unknown or missing type: its fields cannot be judged, so
-			// report the type alone rather than every field.
-			for _, m := range channelFields {
-				for k := range m {
-					if fs[k] == nil {
-						fs[k] = func(*yaml.Node) {}
-					}
-				}
-			}
-		}
-		seen := d.Fields(item, what+channelKind(typ), fs)
-		d.Required(item, seen, what, "name", "type")
-		for _, k := range slices.Sorted(maps.Keys(specific)) {
-			if specific[k].required {
-				d.Required(item, seen, what, k)
-			}
-		}
-		if v, ok := c.Settings["timeout"].(time.Duration); ok {
-			c.Timeout = v
-		}
-		if v, ok := c.Settings["retry_delay"].(time.Duration); ok {
-			c.RetryDelay = v
-		}
-		if v, ok := c.Settings["retry_attempts"].(int); ok {
-			c.RetryAttempts = v
-		}
-		if v, ok := c.Settings["send_resolved"].(bool); ok {
-			c.SendResolved = v
-		}
-		if item.Kind == yaml.MappingNode {
-			d.secrets(item, seen, &c, what)
-		}
-		d.cfg.Channels = append(d.cfg.Channels, c)
-	})
+	d.List(n, "channels", func(item *yaml.Node) { d.channel(item, names) })
 }
 
-func channelKind(typ string) string {
-	if slices.Contains(ChannelTypes, typ) {
-		return " (type " + typ + ")"
+func (d *decoder) channel(item *yaml.Node, names map[string]*yaml.Node) {
+	c := Channel{Pos: pos(item), Enabled: true, SendResolved: true}
+	typ, what := "", "channel"
+	if item.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(item.Content); i += 2 {
+			k, v := item.Content[i], item.Content[i+1]
+			if k.Value == "type" && v.Kind == yaml.ScalarNode && v.Tag == "!!str" {
+				typ = v.Value
+			}
+			if k.Value == "name" && v.Kind == yaml.ScalarNode && v.Tag == "!!str" {
+				what = fmt.Sprintf("channel %q", v.Value)
+			}
+		}
 	}
-	return ""
+	c.Settings = d.types.settings(typ)
+	fs := d.channelFields(&c, names)
+	kind := ""
+	if c.Settings != nil {
+		kind = " (type " + typ + ")"
+		for k, h := range c.Settings.Fields(d.Decoder) {
+			fs[k] = h
+		}
+	} else {
+		// Unknown or missing type: its fields cannot be judged, so
+		// report the type alone rather than every field.
+		for _, t := range d.types {
+			for k := range t.Settings().Fields(d.Decoder) {
+				if _, ok := fs[k]; !ok {
+					fs[k] = nil
+				}
+			}
+		}
+	}
+	before := len(d.Problems)
+	seen := d.Fields(item, what+kind, fs)
+	d.Required(item, seen, what, "name", "type")
+	if c.Settings != nil && item.Kind == yaml.MappingNode {
+		c.Settings.Check(ChannelAt{Decoder: d.Decoder, Node: item, Seen: seen, What: what})
+		// What sending would refuse, checked now by the same code, unless
+		// the file already says what is wrong with the channel.
+		if len(d.Problems) == before && c.Enabled {
+			if err := c.Settings.Validate(c.Name); err != nil {
+				d.Errf(item, "%v", err)
+			}
+		}
+	}
+	d.cfg.Channels = append(d.cfg.Channels, c)
 }
 
-// secrets warns about what a channel reads from the environment at send
-// time and is missing now.
-func (d *decoder) secrets(item *yaml.Node, seen map[string]*yaml.Node, c *Channel, what string) {
-	unset := func(name string) bool { v, ok := d.Env(name); return !ok || v == "" }
-	envOr := func(key, def string) string {
-		if s, _ := c.Settings[key].(string); s != "" {
-			return s
-		}
-		return def
+// channelFields are the keys every channel has.
+func (d *decoder) channelFields(c *Channel, names map[string]*yaml.Node) map[string]func(*yaml.Node) {
+	return map[string]func(*yaml.Node){
+		"name": func(v *yaml.Node) { c.Name, _ = d.uniqueName(v, names, "channel") },
+		"type": func(v *yaml.Node) {
+			s, ok := d.Str(v, "type")
+			if ok && c.Settings == nil {
+				d.Errf(v, "unknown channel type %q (want %s)", s, strings.Join(d.types.Names(), ", "))
+			}
+			c.Type = s
+		},
+		"enabled": func(v *yaml.Node) { c.Enabled, _ = d.Boolean(v, "enabled") },
+		"filters": func(v *yaml.Node) { c.Filters = d.filters(v, "filters") },
+		"timeout": func(v *yaml.Node) {
+			if x, ok := d.Duration(v, "timeout", false); ok {
+				c.Timeout = x
+			}
+		},
+		"retry_attempts": func(v *yaml.Node) {
+			if x, ok := d.Int(v, "retry_attempts", 0); ok {
+				c.RetryAttempts, c.RetryAttemptsSet = x, true
+			}
+		},
+		"retry_delay": func(v *yaml.Node) {
+			if x, ok := d.Duration(v, "retry_delay", false); ok {
+				c.RetryDelay = x
+			}
+		},
+		"send_resolved": func(v *yaml.Node) {
+			if x, ok := d.Boolean(v, "send_resolved"); ok {
+				c.SendResolved = x
+			}
+		},
 	}
-	switch c.Type {
-	case "github":
-		if name := envOr("token_env", "GITHUB_TOKEN"); unset(name) {
-			d.Warnf(item, "%s: %s is not set (the github channel needs it to send)", what, name)
-		}
-	case "sentry":
-		if name := envOr("dsn_env", "SENTRY_DSN"); seen["dsn"] == nil && unset(name) {
-			d.Warnf(item, "%s: no dsn and %s is not set (the sentry channel needs one to send)", what, name)
-		}
-	case "pagerduty":
-		if name := envOr("routing_key_env", "PAGERDUTY_ROUTING_KEY"); unset(name) {
-			d.Warnf(item, "%s: %s is not set (the pagerduty channel needs its routing key to send)", what, name)
-		}
-	case "slack":
-		switch {
-		case seen["url"] == nil && seen["webhook_url"] == nil:
-			d.Errf(item, "%s: missing required field \"url\" (the incoming webhook URL)", what)
-		case seen["url"] != nil && seen["webhook_url"] != nil:
-			d.Errf(seen["webhook_url"], "%s: give url or webhook_url, not both", what)
-		}
-	case "email":
-		if seen["password_env"] != nil && seen["password_file"] != nil {
-			d.Errf(seen["password_file"], "%s: give password_env or password_file, not both", what)
-		}
-		if name := envOr("password_env", "SMTP_PASSWORD"); seen["username"] != nil && seen["password_file"] == nil && unset(name) {
-			d.Warnf(item, "%s: %s is not set (needed to log in as the username at send time)", what, name)
-		}
-		if seen["username"] == nil && seen["from_email"] == nil && seen["from"] == nil {
-			d.Errf(item, "%s: missing required field \"from_email\" (or \"from\", or \"username\")", what)
-		}
-		if seen["tls"] != nil && seen["use_tls"] != nil {
-			d.Errf(seen["use_tls"], "%s: give tls or use_tls, not both", what)
-		}
-	}
-}
-
-func (d *decoder) channelValue(v *yaml.Node, field, kind string) (any, bool) {
-	switch kind {
-	case "str":
-		return d.Str(v, field)
-	case "secret":
-		if v.Kind != yaml.ScalarNode || v.Tag != "!!str" {
-			d.Errf(v, "%s: want a string, got %s", field, yamlconf.Kind(v))
-			return nil, false
-		}
-		return d.Expand(v, field, true)
-	case "strs":
-		ss, ok := d.Strings(v, field)
-		if ok && len(ss) == 0 && field == "to_emails" {
-			d.Errf(v, "%s: want at least one address", field)
-			return nil, false
-		}
-		return ss, ok
-	case "map":
-		return d.StringMap(v, field)
-	case "bool":
-		return d.Boolean(v, field)
-	case "int0":
-		return d.Int(v, field, 0)
-	case "port":
-		p, ok := d.Int(v, field, 1)
-		if ok && p > 65535 {
-			d.Errf(v, "%s: want a port from 1 to 65535, got %d", field, p)
-			return nil, false
-		}
-		return p, ok
-	case "dur":
-		return d.Duration(v, field, false)
-	case "url":
-		s, ok := d.NonEmpty(v, field)
-		if !ok {
-			return nil, false
-		}
-		u, err := url.Parse(s)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			d.Errf(v, "%s: want an http(s) URL, got %q", field, s)
-			return nil, false
-		}
-		return s, true
-	case "webhook_format":
-		return d.Enum(v, field, "webhook format", WebhookFormats)
-	case "email_tls":
-		return d.Enum(v, field, "tls mode", EmailTLS)
-	case "env":
-		return d.EnvName(v, field)
-	case "repo":
-		s, ok := d.Str(v, field)
-		if !ok {
-			return nil, false
-		}
-		owner, name, found := strings.Cut(s, "/")
-		if !found || owner == "" || name == "" || strings.Contains(name, "/") || strings.ContainsAny(s, " \t") {
-			d.Errf(v, "%s: want owner/name, got %q", field, s)
-			return nil, false
-		}
-		return s, true
-	}
-	panic("unknown field kind " + kind)
 }
 
 // filters reads [{label: value or [values]}, ...]; severity values must be
@@ -277,4 +216,20 @@ func (d *decoder) filters(n *yaml.Node, field string) []Filter {
 		out = append(out, f)
 	})
 	return out
+}
+
+// SettingsOf is ch's settings as typ's package has them: a *C, or a fresh
+// one when ch has none (a channel built by hand). A channel of another
+// type is an error.
+func SettingsOf[C any](ch Channel, typ string) (*C, error) {
+	if ch.Type != typ {
+		return nil, fmt.Errorf("channel %q: type %q is not %s", ch.Name, ch.Type, typ)
+	}
+	if ch.Settings == nil {
+		return new(C), nil
+	}
+	if s, ok := any(ch.Settings).(*C); ok && s != nil {
+		return s, nil
+	}
+	return nil, fmt.Errorf("channel %q: its settings are a %T, not a %s channel's", ch.Name, ch.Settings, typ)
 }

@@ -30,14 +30,6 @@ const DefaultLookback = 24 * time.Hour
 // Severities, most severe first.
 var Severities = []string{"critical", "high", "medium", "low"}
 
-// ChannelTypes are the notification channel types.
-var ChannelTypes = []string{"webhook", "email", "github", "sentry", "slack", "alertmanager", "pagerduty"}
-
-// WebhookFormats are the payload formats of a webhook channel's format
-// setting, the default first: "vigil" is the reference design's payload,
-// "alertmanager" Alertmanager's webhook payload (version 4).
-var WebhookFormats = []string{"vigil", "alertmanager"}
-
 // Config is a decoded, validated alerting configuration.
 type Config struct {
 	File             string
@@ -126,9 +118,8 @@ func DefaultTuning() Tuning {
 // Filter is one channel filter: a label and the values it accepts.
 type Filter map[string][]string
 
-// Channel is a notification channel. Settings keeps the per-type fields,
-// validated and with ${ENV} expanded; typed fields are filled for the
-// common ones.
+// Channel is a notification channel: the settings every type has, and the
+// type's own, typed by its channel package.
 type Channel struct {
 	Pos           Pos
 	Name          string
@@ -136,13 +127,18 @@ type Channel struct {
 	Enabled       bool
 	Timeout       time.Duration
 	RetryAttempts int
-	RetryDelay    time.Duration
+	// RetryAttemptsSet says retry_attempts was given: an explicit 0 is
+	// one try, where leaving it out means the default.
+	RetryAttemptsSet bool
+	RetryDelay       time.Duration
 	// SendResolved says whether the channel is told when an alert
 	// resolves (send_resolved, any channel type). Parse fills in true
 	// when the file leaves it out; a Channel built by hand must set it.
 	SendResolved bool
 	Filters      []Filter
-	Settings     map[string]any // string, int, bool, []string or map[string]string
+	// Settings are the type's own settings (a *webhook.Config for a
+	// webhook channel, ...), ${ENV} expanded; nil for an unknown type.
+	Settings ChannelSettings
 }
 
 // EscalationPolicy is a named list of steps for matching alerts.

@@ -12,30 +12,30 @@ import (
 // Sections are the top-level keys of vigil.yaml this package decodes.
 var Sections = []string{"alert_rules", "channels", "escalation", "settings", "silences", "correlation_rules", "recording_rules"}
 
-// Load reads and validates path. The error is Problems when the file was
-// read but is invalid; the config returned with it holds what could be
-// decoded (and its warnings).
-func Load(path string) (*Config, error) {
+// Load reads and validates path; its channels may be of types. The error
+// is Problems when the file was read but is invalid; the config returned
+// with it holds what could be decoded (and its warnings).
+func Load(path string, types ChannelTypes) (*Config, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	return Parse(path, b)
+	return Parse(path, b, types)
 }
 
 // Parse validates data as if read from file; ${ENV} references are
 // expanded from the process environment.
-func Parse(file string, data []byte) (*Config, error) {
-	return ParseEnv(file, data, os.LookupEnv)
+func Parse(file string, data []byte, types ChannelTypes) (*Config, error) {
+	return ParseEnv(file, data, os.LookupEnv, types)
 }
 
 // ParseEnv is Parse with an explicit environment lookup: the whole file
 // is read (through configfile, so its top level is checked too) and its
 // alerting sections decoded.
-func ParseEnv(file string, data []byte, lookup func(string) (string, bool)) (*Config, error) {
+func ParseEnv(file string, data []byte, lookup func(string) (string, bool), types ChannelTypes) (*Config, error) {
 	f, err := configfile.Parse(file, data)
 	top, _ := yamlconf.AsProblems(err)
-	cfg, err := Decode(f, lookup)
+	cfg, err := Decode(f, lookup, types)
 	ps, _ := yamlconf.AsProblems(err)
 	ps = append(append(Problems{}, top...), ps...)
 	ps.Sort()
@@ -43,11 +43,13 @@ func ParseEnv(file string, data []byte, lookup func(string) (string, bool)) (*Co
 }
 
 // Decode decodes and validates the alerting sections of a read config
-// file; ${ENV} references are expanded with lookup. The error is Problems
-// when they are invalid; the config returned with it holds what could be
-// decoded (and its warnings).
-func Decode(f *configfile.File, lookup func(string) (string, bool)) (*Config, error) {
-	d := &decoder{Decoder: &yamlconf.Decoder{File: f.Path, Env: lookup}, cfg: &Config{File: f.Path, Settings: DefaultSettings()}}
+// file; ${ENV} references are expanded with lookup, and channels may be of
+// types (their settings decoded and checked by their packages). The error
+// is Problems when they are invalid; the config returned with it holds
+// what could be decoded (and its warnings).
+func Decode(f *configfile.File, lookup func(string) (string, bool), types ChannelTypes) (*Config, error) {
+	d := &decoder{Decoder: &yamlconf.Decoder{File: f.Path, Env: lookup}, types: types,
+		cfg: &Config{File: f.Path, Settings: DefaultSettings()}}
 	for _, s := range []struct {
 		key    string
 		decode func(*yaml.Node)
@@ -79,7 +81,8 @@ func Decode(f *configfile.File, lookup func(string) (string, bool)) (*Config, er
 
 type decoder struct {
 	*yamlconf.Decoder
-	cfg *Config
+	types ChannelTypes
+	cfg   *Config
 	// ruleTuning holds each rule's tuning block, applied over the
 	// settings' dynamic_thresholds at the end.
 	ruleTuning [][]func(*Tuning)

@@ -42,9 +42,13 @@
 // No error of this package contains the password. The package knows one
 // channel, email: it must not import another channel's package.
 //
-// The files: settings.go reads the channel's settings, send.go is the
+// The files: settings.go reads and checks the Config, send.go is the
 // SMTP session and its retries, auth.go the login and the password's
 // redaction, message.go the message.
+//
+// config.go is the channel's settings as the config file gives them
+// (Config: its keys, checks, secrets read at send time, Validate, shared
+// by vigil check and New) and Notifier, its line in alert/channels' registry.
 package email
 
 import (
@@ -70,7 +74,7 @@ const (
 	DefaultPasswordEnv   = "SMTP_PASSWORD"
 )
 
-// TLS modes, the values of the tls setting (config.EmailTLS).
+// TLS modes, the values of the tls setting (TLSModes).
 const (
 	TLSStartTLS = "starttls" // plain connection upgraded with STARTTLS (default)
 	TLSImplicit = "implicit" // TLS from the first byte (SMTPS)
@@ -107,10 +111,11 @@ type Channel struct {
 // read by Notify, not here, so a channel whose password is missing can be
 // built (the config only warns) and fails to send with that reason.
 func New(ch config.Channel, lookupEnv func(string) (string, bool)) (*Channel, error) {
-	if ch.Type != "email" {
-		return nil, fmt.Errorf("channel %q: type %q is not email", ch.Name, ch.Type)
+	cfg, err := config.SettingsOf[Config](ch, "email")
+	if err != nil {
+		return nil, err
 	}
-	s, err := parseSettings(ch)
+	s, err := cfg.parse(ch.Name) // Validate
 	if err != nil {
 		return nil, err
 	}

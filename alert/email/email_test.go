@@ -33,27 +33,22 @@ import (
 
 const secret = "s3cr3t-Pa55word!"
 
-// channel is an email channel to addr with the given settings on top of
-// from and to_emails, and fast retries.
-func channel(addr string, settings map[string]any) config.Channel {
+// channel is an email channel to addr, from and to_emails set, with fast
+// retries; mod, when not nil, changes its settings.
+func channel(addr string, mod func(*Config)) config.Channel {
 	host, port, _ := net.SplitHostPort(addr)
-	s := map[string]any{
-		"smtp_server": host, "from_email": "Vigil <vigil@example.com>",
-		"to_emails": []string{"ops@example.com", "dev@example.com"},
-	}
+	s := &Config{SMTPServer: host, FromEmail: "Vigil <vigil@example.com>", ToEmails: []string{"ops@example.com", "dev@example.com"}}
 	if p, err := strconv.Atoi(port); err == nil {
-		s["smtp_port"] = p
+		s.SMTPPort = p
 	}
-	for k, v := range settings {
-		if v == nil {
-			delete(s, k)
-		} else {
-			s[k] = v
-		}
+	if mod != nil {
+		mod(s)
 	}
 	return config.Channel{Name: "mail", Type: "email", Enabled: true, SendResolved: true,
 		Timeout: 5 * time.Second, RetryAttempts: 2, RetryDelay: 10 * time.Millisecond, Settings: s}
 }
+
+func ptr[T any](v T) *T { return &v }
 
 func noEnv(string) (string, bool) { return "", false }
 
@@ -344,7 +339,7 @@ func okTries(t *testing.T, retry bool, err error, tries []try) {
 // recipients added, deduplicated), both parts and what they say.
 func TestRealServerPlainLoopback(t *testing.T) {
 	addr, maildir := startAiosmtpd(t)
-	c := build(t, channel(addr, map[string]any{"tls": "none"}), noEnv, nil)
+	c := build(t, channel(addr, func(c *Config) { c.TLS = "none" }), noEnv, nil)
 	n := notifytest.Firing(c.chConfig())
 	n.Alerts[0].Incident, n.Alerts[0].EscalationStep = "inc-20261129-1", 1
 	n.Recipients = []string{"oncall@example.com", "OPS@example.com", "Pager <pager@example.com>"}
@@ -416,7 +411,7 @@ func TestRealServerStartTLS(t *testing.T) {
 func TestRealServerImplicitTLS(t *testing.T) {
 	cert, key, roots := selfSigned(t)
 	addr, maildir := startAiosmtpd(t, "--smtpscert", cert, "--smtpskey", key)
-	c := build(t, channel(addr, map[string]any{"tls": "implicit"}), noEnv, roots)
+	c := build(t, channel(addr, func(c *Config) { c.TLS = "implicit" }), noEnv, roots)
 	n := notifytest.Firing(c.chConfig())
 	b := n.Alerts[0]
 	b.Rule, b.Severity, b.Fingerprint, b.Description = "disk_full", "high", "00000000000000cd", "disk above 90%"
@@ -437,7 +432,7 @@ func TestRealServerImplicitTLS(t *testing.T) {
 // in clear text.
 func TestRealServerNoStartTLS(t *testing.T) {
 	addr, maildir := startAiosmtpd(t)
-	c := build(t, channel(addr, map[string]any{"tls": "starttls"}), noEnv, nil)
+	c := build(t, channel(addr, func(c *Config) { c.TLS = "starttls" }), noEnv, nil)
 	retry, err, tries := send(t, c, notifytest.Firing(c.chConfig()))
 	if err == nil || retry || len(tries) != 1 {
 		t.Fatalf("Notify = %v, %v (%d attempts); want a permanent error", retry, err, len(tries))
@@ -454,7 +449,7 @@ func TestRealServerAuth(t *testing.T) {
 	cert, key, roots := selfSigned(t)
 	addr, maildir := startAuthServer(t, "vigil@example.com", false, cert, key)
 
-	c := build(t, channel(addr, map[string]any{"username": "vigil@example.com", "from_email": nil}), envWith("SMTP_PASSWORD", secret), roots)
+	c := build(t, channel(addr, func(c *Config) { c.Username = "vigil@example.com"; c.FromEmail = "" }), envWith("SMTP_PASSWORD", secret), roots)
 	retry, err, tries := send(t, c, notifytest.Firing(c.chConfig()))
 	okTries(t, retry, err, tries)
 	r := one(t, maildir)
@@ -467,14 +462,14 @@ func TestRealServerAuth(t *testing.T) {
 
 	pf := filepath.Join(t.TempDir(), "pw")
 	os.WriteFile(pf, []byte(secret+"\n"), 0o600)
-	c = build(t, channel(addr, map[string]any{"username": "vigil@example.com", "password_file": pf}), noEnv, roots)
+	c = build(t, channel(addr, func(c *Config) { c.Username = "vigil@example.com"; c.PasswordFile = pf }), noEnv, roots)
 	retry, err, tries = send(t, c, notifytest.Firing(c.chConfig()))
 	okTries(t, retry, err, tries)
 	if n := len(delivered(t, maildir)); n != 2 {
 		t.Errorf("%d messages delivered, want 2", n)
 	}
 
-	c = build(t, channel(addr, map[string]any{"username": "vigil@example.com", "password_env": "MAIL_PW"}), envWith("MAIL_PW", secret+"x"), roots)
+	c = build(t, channel(addr, func(c *Config) { c.Username = "vigil@example.com"; c.PasswordEnv = "MAIL_PW" }), envWith("MAIL_PW", secret+"x"), roots)
 	retry, err, tries = send(t, c, notifytest.Firing(c.chConfig()))
 	if err == nil || retry || len(tries) != 1 || tries[0].code != 535 {
 		t.Fatalf("wrong password: Notify = %v, %v, attempts %+v; want a permanent 535", retry, err, tries)
@@ -482,7 +477,7 @@ func TestRealServerAuth(t *testing.T) {
 	notifytest.NoSecrets(t, []string{secret + "x"}, err.Error(), tries[0].err.Error())
 
 	// No password at send time: not sent, retried by a later run.
-	c = build(t, channel(addr, map[string]any{"username": "vigil@example.com"}), noEnv, roots)
+	c = build(t, channel(addr, func(c *Config) { c.Username = "vigil@example.com" }), noEnv, roots)
 	retry, err, tries = send(t, c, notifytest.Firing(c.chConfig()))
 	if err == nil || !retry || len(tries) != 0 {
 		t.Fatalf("no password: Notify = %v, %v, %d attempts", retry, err, len(tries))
@@ -495,7 +490,7 @@ func TestRealServerAuth(t *testing.T) {
 func TestRealServerAuthLoopbackClearText(t *testing.T) {
 	for _, loginOnly := range []bool{false, true} {
 		addr, maildir := startAuthServer(t, "relay", loginOnly)
-		c := build(t, channel(addr, map[string]any{"tls": "none", "username": "relay"}), envWith("SMTP_PASSWORD", secret), nil)
+		c := build(t, channel(addr, func(c *Config) { c.TLS = "none"; c.Username = "relay" }), envWith("SMTP_PASSWORD", secret), nil)
 		retry, err, tries := send(t, c, notifytest.Firing(c.chConfig()))
 		okTries(t, retry, err, tries)
 		if got := one(t, maildir).msg.Header.Get("X-Auth-User"); got != "relay" {
@@ -509,7 +504,7 @@ func TestRealServerAuthLoopbackClearText(t *testing.T) {
 func TestRealServerRefusedRecipients(t *testing.T) {
 	addr, maildir := startAiosmtpd(t, "-c", "vigiltest.Handler")
 
-	c := build(t, channel(addr, map[string]any{"tls": "none", "to_emails": []string{"unknown@example.com"}}), noEnv, nil)
+	c := build(t, channel(addr, func(c *Config) { c.TLS = "none"; c.ToEmails = []string{"unknown@example.com"} }), noEnv, nil)
 	retry, err, tries := send(t, c, notifytest.Firing(c.chConfig()))
 	if err == nil || retry || len(tries) != 1 || tries[0].code != 550 {
 		t.Fatalf("550: Notify = %v, %v, attempts %+v; want permanent, one attempt, code 550", retry, err, tries)
@@ -519,7 +514,7 @@ func TestRealServerRefusedRecipients(t *testing.T) {
 		t.Fatalf("%d messages delivered, want 0", n)
 	}
 
-	c = build(t, channel(addr, map[string]any{"tls": "none", "to_emails": []string{"ops@example.com"}}), noEnv, nil)
+	c = build(t, channel(addr, func(c *Config) { c.TLS = "none"; c.ToEmails = []string{"ops@example.com"} }), noEnv, nil)
 	n := notifytest.Firing(c.chConfig())
 	n.Recipients = []string{"unknown@example.com", "not an address"}
 	retry, err, tries = send(t, c, n)
@@ -531,7 +526,7 @@ func TestRealServerRefusedRecipients(t *testing.T) {
 		t.Errorf("delivered to %v, want ops@example.com", r.rcpts)
 	}
 
-	c = build(t, channel(addr, map[string]any{"tls": "none", "to_emails": []string{"ops@example.com", "busy@example.com"}}), noEnv, nil)
+	c = build(t, channel(addr, func(c *Config) { c.TLS = "none"; c.ToEmails = []string{"ops@example.com", "busy@example.com"} }), noEnv, nil)
 	retry, err, tries = send(t, c, notifytest.Firing(c.chConfig()))
 	if err == nil || !retry || len(tries) != 2 || tries[0].code != 451 || tries[1].code != 451 {
 		t.Fatalf("451: Notify = %v, %v, attempts %+v; want transient after 2 attempts with 451", retry, err, tries)
@@ -545,7 +540,7 @@ func TestRealServerRefusedRecipients(t *testing.T) {
 
 func TestConnectionRefused(t *testing.T) {
 	addr := freeAddr(t) // closed again: nothing listens
-	c := build(t, channel(addr, map[string]any{"tls": "none"}), noEnv, nil)
+	c := build(t, channel(addr, func(c *Config) { c.TLS = "none" }), noEnv, nil)
 	retry, err, tries := send(t, c, notifytest.Firing(c.chConfig()))
 	if err == nil || !retry || len(tries) != 2 || tries[0].code != 0 {
 		t.Fatalf("Notify = %v, %v, attempts %+v; want transient after 2", retry, err, tries)
@@ -570,7 +565,7 @@ func TestTimeout(t *testing.T) {
 			defer conn.Close()
 		}
 	}()
-	ch := channel(ln.Addr().String(), map[string]any{"tls": "none"})
+	ch := channel(ln.Addr().String(), func(c *Config) { c.TLS = "none" })
 	ch.Timeout = 200 * time.Millisecond
 	c := build(t, ch, noEnv, nil)
 	start := time.Now()
@@ -588,7 +583,7 @@ func TestTimeout(t *testing.T) {
 }
 
 func TestCancelled(t *testing.T) {
-	c := build(t, channel("127.0.0.1:1", map[string]any{"tls": "none"}), noEnv, nil)
+	c := build(t, channel("127.0.0.1:1", func(c *Config) { c.TLS = "none" }), noEnv, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	retry, err := c.Notify(ctx, notifytest.Firing(c.chConfig()))
@@ -600,33 +595,38 @@ func TestCancelled(t *testing.T) {
 func TestNew(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
-		settings map[string]any
+		settings func(*Config)
 		mode     string
 		addr     string
 		err      string
 	}{
-		{name: "defaults", settings: map[string]any{"smtp_server": "smtp.example.com", "smtp_port": nil}, mode: "starttls", addr: "smtp.example.com:587"},
-		{name: "implicit", settings: map[string]any{"smtp_server": "smtp.example.com", "smtp_port": nil, "tls": "implicit"}, mode: "implicit", addr: "smtp.example.com:465"},
-		{name: "none loopback", settings: map[string]any{"smtp_server": "localhost", "smtp_port": nil, "tls": "none"}, mode: "none", addr: "localhost:25"},
-		{name: "none ipv6 loopback", settings: map[string]any{"smtp_server": "::1", "smtp_port": 2525, "tls": "none"}, mode: "none", addr: "[::1]:2525"},
-		{name: "use_tls true", settings: map[string]any{"smtp_server": "smtp.example.com", "use_tls": true}, mode: "starttls"},
-		{name: "use_tls false loopback", settings: map[string]any{"smtp_server": "127.0.0.1", "use_tls": false}, mode: "none"},
-		{name: "from", settings: map[string]any{"from_email": nil, "from": "alerts@example.com", "smtp_server": "smtp.example.com"}, mode: "starttls"},
-		{name: "port from yaml as any", settings: map[string]any{"smtp_server": "smtp.example.com", "smtp_port": float64(2525), "to_emails": []any{"a@example.com"}}, mode: "starttls", addr: "smtp.example.com:2525"},
+		{name: "defaults", settings: func(c *Config) { c.SMTPServer = "smtp.example.com"; c.SMTPPort = 0 }, mode: "starttls", addr: "smtp.example.com:587"},
+		{name: "implicit", settings: func(c *Config) { c.SMTPServer = "smtp.example.com"; c.SMTPPort = 0; c.TLS = "implicit" }, mode: "implicit", addr: "smtp.example.com:465"},
+		{name: "none loopback", settings: func(c *Config) { c.SMTPServer = "localhost"; c.SMTPPort = 0; c.TLS = "none" }, mode: "none", addr: "localhost:25"},
+		{name: "none ipv6 loopback", settings: func(c *Config) { c.SMTPServer = "::1"; c.SMTPPort = 2525; c.TLS = "none" }, mode: "none", addr: "[::1]:2525"},
+		{name: "use_tls true", settings: func(c *Config) { c.SMTPServer = "smtp.example.com"; c.UseTLS = ptr(true) }, mode: "starttls"},
+		{name: "use_tls false loopback", settings: func(c *Config) { c.SMTPServer = "127.0.0.1"; c.UseTLS = ptr(false) }, mode: "none"},
+		{name: "from", settings: func(c *Config) { c.FromEmail = ""; c.From = "alerts@example.com"; c.SMTPServer = "smtp.example.com" }, mode: "starttls"},
+		{name: "port given", settings: func(c *Config) {
+			c.SMTPServer = "smtp.example.com"
+			c.SMTPPort = 2525
+			c.ToEmails = []string{"a@example.com"}
+		}, mode: "starttls", addr: "smtp.example.com:2525"},
 
-		{name: "none remote", settings: map[string]any{"smtp_server": "smtp.example.com", "tls": "none"}, err: `tls: none sends mail and password in clear text, allowed only for a loopback relay`},
-		{name: "use_tls false remote", settings: map[string]any{"smtp_server": "10.0.0.5", "use_tls": false}, err: `use_tls: false sends mail and password in clear text`},
-		{name: "tls and use_tls", settings: map[string]any{"smtp_server": "smtp.example.com", "tls": "starttls", "use_tls": true}, err: "give tls or use_tls, not both"},
-		{name: "bad tls", settings: map[string]any{"smtp_server": "smtp.example.com", "tls": "ssl"}, err: `unknown tls mode "ssl"`},
-		{name: "no server", settings: map[string]any{"smtp_server": nil}, err: "smtp_server is required"},
-		{name: "no from", settings: map[string]any{"smtp_server": "smtp.example.com", "from_email": nil}, err: "from_email (or from, or username) is required"},
-		{name: "bad from", settings: map[string]any{"smtp_server": "smtp.example.com", "from_email": "vigil"}, err: `from "vigil" is not a valid address`},
-		{name: "no to", settings: map[string]any{"smtp_server": "smtp.example.com", "to_emails": []string{}}, err: "to_emails: want at least one address"},
-		{name: "username not an address", settings: map[string]any{"smtp_server": "smtp.example.com", "from_email": nil, "username": "apikey"}, err: `username "apikey" is not an address to send from: set from_email`},
-		{name: "bad to", settings: map[string]any{"smtp_server": "smtp.example.com", "to_emails": []string{"ops"}}, err: `to_emails: "ops" is not a valid address`},
-		{name: "both passwords", settings: map[string]any{"smtp_server": "smtp.example.com", "password_env": "X", "password_file": "/x"}, err: "give password_env or password_file, not both"},
-		{name: "inline password", settings: map[string]any{"smtp_server": "smtp.example.com", "password": secret}, err: "password must not be written in the configuration"},
-		{name: "bad port", settings: map[string]any{"smtp_server": "smtp.example.com", "smtp_port": 70000}, err: "smtp_port: want a port from 1 to 65535"},
+		{name: "none remote", settings: func(c *Config) { c.SMTPServer = "smtp.example.com"; c.TLS = "none" }, err: `tls: none sends mail and password in clear text, allowed only for a loopback relay`},
+		{name: "use_tls false remote", settings: func(c *Config) { c.SMTPServer = "10.0.0.5"; c.UseTLS = ptr(false) }, err: `use_tls: false sends mail and password in clear text`},
+		{name: "tls and use_tls", settings: func(c *Config) { c.SMTPServer = "smtp.example.com"; c.TLS = "starttls"; c.UseTLS = ptr(true) }, err: "give tls or use_tls, not both"},
+		{name: "bad tls", settings: func(c *Config) { c.SMTPServer = "smtp.example.com"; c.TLS = "ssl" }, err: `unknown tls mode "ssl"`},
+		{name: "no server", settings: func(c *Config) { c.SMTPServer = "" }, err: "smtp_server is required"},
+		{name: "no from", settings: func(c *Config) { c.SMTPServer = "smtp.example.com"; c.FromEmail = "" }, err: "from_email (or from, or username) is required"},
+		{name: "bad from", settings: func(c *Config) { c.SMTPServer = "smtp.example.com"; c.FromEmail = "vigil" }, err: `from "vigil" is not a valid address`},
+		{name: "no to", settings: func(c *Config) { c.SMTPServer = "smtp.example.com"; c.ToEmails = []string{} }, err: "to_emails: want at least one address"},
+		{name: "username not an address", settings: func(c *Config) { c.SMTPServer = "smtp.example.com"; c.FromEmail = ""; c.Username = "apikey" }, err: `username "apikey" is not an address to send from: set from_email`},
+		{name: "bad to", settings: func(c *Config) { c.SMTPServer = "smtp.example.com"; c.ToEmails = []string{"ops"} }, err: `to_emails: "ops" is not a valid address`},
+		{name: "both passwords", settings: func(c *Config) { c.SMTPServer = "smtp.example.com"; c.PasswordEnv = "X"; c.PasswordFile = "/x" }, err: "give password_env or password_file, not both"},
+		// (A password written in the config is an unknown field there:
+		// TestConfigRefusesPassword.)
+		{name: "bad port", settings: func(c *Config) { c.SMTPServer = "smtp.example.com"; c.SMTPPort = 70000 }, err: "smtp_port: want a port from 1 to 65535"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ch := channel("", tc.settings)
@@ -666,7 +666,7 @@ channels:
     to_emails: [ops@example.com]
     tls: implicit
     retry_attempts: 1
-`), envWith("MAIL_PASSWORD", secret))
+`), envWith("MAIL_PASSWORD", secret), types)
 	if err != nil {
 		t.Skipf("config.Parse: %v", err)
 	}
@@ -714,7 +714,7 @@ func TestSubject(t *testing.T) {
 // The message is well-formed even with hostile text: line breaks in
 // labels and a description do not make headers, and HTML is escaped.
 func TestMessageEscapes(t *testing.T) {
-	c := build(t, channel("127.0.0.1:25", map[string]any{"tls": "none"}), noEnv, nil)
+	c := build(t, channel("127.0.0.1:25", func(c *Config) { c.TLS = "none" }), noEnv, nil)
 	n := notifytest.Firing(c.chConfig())
 	n.Alerts[0].Description = "<script>alert(1)</script>\r\nBcc: evil@example.com"
 	n.Alerts[0].Rule = "rülé"

@@ -2,16 +2,13 @@ package email
 
 import (
 	"fmt"
-	"math"
 	"net/mail"
 	"strings"
-
-	"github.com/vigil-metrics/vigil/alert/config"
 )
 
-// settings are an email channel's own settings, read and checked from the
-// channel's map; the common timeout and retry settings are the retry
-// policy's (retry.FromChannel).
+// settings are an email channel's own settings, read and checked from its
+// Config; the common timeout and retry settings are the retry policy's
+// (retry.FromChannel).
 type settings struct {
 	Server       string // host name or IP, without brackets
 	Port         int
@@ -23,10 +20,10 @@ type settings struct {
 	To           []*mail.Address // at least one
 }
 
-// parseSettings reads ch's settings. Its errors name the channel and the
-// setting, and never quote a password.
-func parseSettings(ch config.Channel) (settings, error) {
-	r := reader{name: ch.Name, m: ch.Settings}
+// parse reads and checks c for the channel name. Its errors name the
+// channel and the setting, and never quote a password.
+func (c *Config) parse(name string) (settings, error) {
+	r := reader{name: name, c: c}
 	var s settings
 	var err error
 	if s.Server, s.TLS, err = r.serverTLS(); err != nil {
@@ -47,34 +44,20 @@ func parseSettings(ch config.Channel) (settings, error) {
 	return s, nil
 }
 
-// reader reads one channel's settings map.
+// reader reads one channel's Config.
 type reader struct {
 	name string
-	m    map[string]any
+	c    *Config
 }
 
 func (r reader) errf(format string, args ...any) error {
 	return fmt.Errorf("email channel %q: "+format, append([]any{r.name}, args...)...)
 }
 
-// str is a string setting, trimmed; "" when absent.
-func (r reader) str(key string) (string, error) {
-	switch v := r.m[key].(type) {
-	case nil:
-		return "", nil
-	case string:
-		return strings.TrimSpace(v), nil
-	default:
-		return "", r.errf("%s: want a string, got %T", key, v)
-	}
-}
-
 // serverTLS reads smtp_server and the tls mode (tls, or the legacy
 // use_tls), refusing clear text to a relay that is not loopback.
 func (r reader) serverTLS() (server, mode string, err error) {
-	if server, err = r.str("smtp_server"); err != nil {
-		return "", "", err
-	}
+	server = strings.TrimSpace(r.c.SMTPServer)
 	if server == "" {
 		return "", "", r.errf("smtp_server is required")
 	}
@@ -84,26 +67,19 @@ func (r reader) serverTLS() (server, mode string, err error) {
 	server = strings.TrimSuffix(strings.TrimPrefix(server, "["), "]") // [::1]
 
 	mode = TLSStartTLS
-	tlsSet := r.m["tls"] != nil
+	tlsSet := r.c.TLS != ""
 	if tlsSet {
-		m, err := r.str("tls")
-		if err != nil {
-			return "", "", err
-		}
+		m := strings.TrimSpace(r.c.TLS)
 		if m != TLSStartTLS && m != TLSImplicit && m != TLSNone {
 			return "", "", r.errf("unknown tls mode %q (want %s, %s or %s)", m, TLSStartTLS, TLSImplicit, TLSNone)
 		}
 		mode = m
 	}
-	if v, set := r.m["use_tls"]; set {
-		b, ok := v.(bool)
-		if !ok {
-			return "", "", r.errf("use_tls: want true or false, got %T", v)
-		}
+	if r.c.UseTLS != nil {
 		if tlsSet {
 			return "", "", r.errf("give tls or use_tls, not both")
 		}
-		if !b {
+		if !*r.c.UseTLS {
 			mode = TLSNone
 		}
 	}
@@ -119,21 +95,9 @@ func (r reader) serverTLS() (server, mode string, err error) {
 
 // port reads smtp_port; absent, the tls mode's usual port.
 func (r reader) port(mode string) (int, error) {
-	var port int
-	switch v := r.m["smtp_port"].(type) {
-	case nil:
-		port = map[string]int{TLSStartTLS: 587, TLSImplicit: 465, TLSNone: 25}[mode]
-	case int:
-		port = v
-	case int64:
-		port = int(v)
-	case float64:
-		if v != math.Trunc(v) {
-			return 0, r.errf("smtp_port: want a whole number, got %v", v)
-		}
-		port = int(v)
-	default:
-		return 0, r.errf("smtp_port: want a number, got %T", v)
+	port := r.c.SMTPPort
+	if port == 0 {
+		return map[string]int{TLSStartTLS: 587, TLSImplicit: 465, TLSNone: 25}[mode], nil
 	}
 	if port < 1 || port > 65535 {
 		return 0, r.errf("smtp_port: want a port from 1 to 65535, got %d", port)
@@ -141,39 +105,24 @@ func (r reader) port(mode string) (int, error) {
 	return port, nil
 }
 
-// login reads username and where the password comes from; a password
-// written in the configuration is refused.
+// login reads username and where the password comes from.
 func (r reader) login() (username, passEnv, passFile string, err error) {
-	if username, err = r.str("username"); err != nil {
-		return "", "", "", err
-	}
-	if passEnv, err = r.str("password_env"); err != nil {
-		return "", "", "", err
-	}
-	if passFile, err = r.str("password_file"); err != nil {
-		return "", "", "", err
-	}
+	username = strings.TrimSpace(r.c.Username)
+	passEnv = strings.TrimSpace(r.c.PasswordEnv)
+	passFile = strings.TrimSpace(r.c.PasswordFile)
 	if passEnv != "" && passFile != "" {
 		return "", "", "", r.errf("give password_env or password_file, not both")
 	}
 	if passEnv == "" {
 		passEnv = DefaultPasswordEnv
 	}
-	if _, set := r.m["password"]; set {
-		return "", "", "", r.errf("password must not be written in the configuration: use password_env or password_file")
-	}
 	return username, passEnv, passFile, nil
 }
 
 // from reads from_email (or from); absent, username when it is an address.
 func (r reader) from(username string) (*mail.Address, error) {
-	from, err := r.str("from_email")
-	if err != nil {
-		return nil, err
-	}
-	if f, err := r.str("from"); err != nil {
-		return nil, err
-	} else if f != "" {
+	from := strings.TrimSpace(r.c.FromEmail)
+	if f := strings.TrimSpace(r.c.From); f != "" {
 		if from != "" && f != from {
 			return nil, r.errf("give from or from_email, not both")
 		}
@@ -196,28 +145,10 @@ func (r reader) from(username string) (*mail.Address, error) {
 	return a, nil
 }
 
-// to reads to_emails: a list of addresses (or one), at least one.
+// to reads to_emails: at least one address.
 func (r reader) to() ([]*mail.Address, error) {
-	var to []string
-	switch v := r.m["to_emails"].(type) {
-	case []string:
-		to = v
-	case []any:
-		for _, x := range v {
-			s, ok := x.(string)
-			if !ok {
-				return nil, r.errf("to_emails: want a list of strings, got a %T in it", x)
-			}
-			to = append(to, s)
-		}
-	case string:
-		to = []string{v}
-	case nil:
-	default:
-		return nil, r.errf("to_emails: want a list of addresses, got %T", v)
-	}
 	var out []*mail.Address
-	for _, s := range to {
+	for _, s := range r.c.ToEmails {
 		a, err := mail.ParseAddress(s)
 		if err != nil {
 			return nil, r.errf("to_emails: %q is not a valid address: %v", s, err)
@@ -229,3 +160,6 @@ func (r reader) to() ([]*mail.Address, error) {
 	}
 	return out, nil
 }
+
+// joinComma joins a list with commas, for a target.
+func joinComma(l []string) string { return strings.Join(l, ",") }

@@ -6,11 +6,13 @@ import (
 	"github.com/vigil-metrics/vigil/alert/config"
 )
 
+var types = config.ChannelTypes{{Name: "email", Settings: func() config.ChannelSettings { return new(Config) }}}
+
 func TestParseSettings(t *testing.T) {
-	s, err := parseSettings(config.Channel{Name: "mail", Type: "email", Settings: map[string]any{
-		"smtp_server": " [::1] ", "tls": "none", "username": "vigil@example.com", "password_file": "/run/pw",
-		"to_emails": []any{"ops@example.com", "Dev <dev@example.com>"},
-	}})
+	s, err := (&Config{
+		SMTPServer: " [::1] ", TLS: "none", Username: "vigil@example.com", PasswordFile: "/run/pw",
+		ToEmails: []string{"ops@example.com", "Dev <dev@example.com>"},
+	}).parse("mail")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -20,18 +22,35 @@ func TestParseSettings(t *testing.T) {
 		t.Errorf("settings %+v", s)
 	}
 
-	s, err = parseSettings(config.Channel{Name: "mail", Type: "email", Settings: map[string]any{
-		"smtp_server": "smtp.example.com", "from": "alerts@example.com", "to_emails": "ops@example.com",
-	}})
+	s, err = (&Config{SMTPServer: "smtp.example.com", From: "alerts@example.com", ToEmails: []string{"ops@example.com"}}).parse("mail")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if s.Port != 587 || s.TLS != TLSStartTLS || s.PasswordEnv != DefaultPasswordEnv || s.From.Address != "alerts@example.com" || len(s.To) != 1 {
 		t.Errorf("settings %+v", s)
 	}
+}
 
-	_, err = parseSettings(config.Channel{Name: "mail", Settings: map[string]any{"smtp_server": 25}})
-	if err == nil || err.Error() != `email channel "mail": smtp_server: want a string, got int` {
-		t.Errorf("err %v", err)
+// What the config file says of an email channel is checked where it is
+// written: a value of the wrong kind at the value, a password written in
+// the file as an unknown field, what New refuses at the channel.
+func TestConfigRefuses(t *testing.T) {
+	const head = "channels:\n  - name: mail\n    type: email\n    to_emails: [ops@example.com]\n    from_email: vigil@example.com\n"
+	for _, c := range []struct{ more, want string }{
+		{"    smtp_server: 25\n", `v.yaml:6:18: smtp_server: want a string, got the number 25`},
+		{"    smtp_server: smtp.example.com\n    password: s3cret\n",
+			`v.yaml:7:5: unknown field "password" in channel "mail" (type email) (want enabled, filters, from, from_email, name, password_env, password_file, retry_attempts, retry_delay, send_resolved, smtp_port, smtp_server, timeout, tls, to_emails, type, use_tls, username)`},
+		{"    smtp_server: smtp.example.com\n    tls: none\n",
+			`v.yaml:2:5: email channel "mail": tls: none sends mail and password in clear text, allowed only for a loopback relay (localhost, 127.0.0.1, ::1), not "smtp.example.com"; use tls: starttls or tls: implicit`},
+		{"    smtp_server: smtp.example.com\n    from: other@example.com\n", `v.yaml:2:5: email channel "mail": give from or from_email, not both`},
+	} {
+		_, err := config.ParseEnv("v.yaml", []byte(head+c.more), noEnv, types)
+		if err == nil || err.Error() != c.want {
+			t.Errorf("%q:\ngot  %v\nwant %s", c.more, err, c.want)
+		}
+	}
+	cfg, err := config.ParseEnv("v.yaml", []byte(head+"    smtp_server: smtp.example.com\n"), noEnv, types)
+	if err != nil || cfg.Channels[0].Settings.Target() != "ops@example.com" {
+		t.Errorf("good channel: %v", err)
 	}
 }

@@ -47,6 +47,13 @@
 // ends the call with retry=true: a later run tries again). 401, 404, 410,
 // 422 and a 403 that is not a rate limit are permanent (retry=false), each
 // with an error naming what to fix. The token never appears in an error.
+//
+// config.go is the channel's settings as the config file gives them
+// (Config: its keys, checks, secrets read at send time, Validate, shared
+// by vigil check and New) and Notifier, its line in alert/channels' registry.
+//
+// The package knows one channel, github: it must not import another
+// channel's package.
 package github
 
 import (
@@ -120,48 +127,22 @@ type Channel struct {
 // Settings read: repo (required), labels, assignees, token_env, api_url,
 // close_on_resolve, and the common timeout, retry_attempts, retry_delay.
 func New(ch config.Channel, lookupEnv func(string) (string, bool), client *http.Client) (*Channel, error) {
-	if ch.Type != "github" {
-		return nil, fmt.Errorf("channel %q: type %q is not github", ch.Name, ch.Type)
+	cfg, err := config.SettingsOf[Config](ch, "github")
+	if err != nil {
+		return nil, err
 	}
-	repo, _ := ch.Settings["repo"].(string)
-	owner, name, ok := strings.Cut(repo, "/")
-	if !ok || owner == "" || name == "" || strings.Contains(name, "/") || strings.ContainsAny(repo, " \t\r\n") {
-		return nil, fmt.Errorf("channel %q: repo: want owner/name, got %q", ch.Name, repo)
+	api, err := cfg.api(ch.Name) // Validate
+	if err != nil {
+		return nil, err
 	}
+	owner, name, _ := strings.Cut(cfg.Repo, "/")
 	p := httpsend.New(ch, client)
-	c := &Channel{name: ch.Name, owner: owner, repo: name, tokenEnv: DefaultTokenEnv, client: p.Client,
-		timeout: p.Timeout, attempts: p.Attempts, delay: p.Delay, now: time.Now}
-	raw := DefaultAPIURL
-	if s, _ := ch.Settings["api_url"].(string); s != "" {
-		raw = s
-	}
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("channel %q: api_url: want an http(s) URL such as https://github.example.com/api/v3, got %q", ch.Name, display(raw))
-	}
-	u.User = nil
-	u.Path = strings.TrimRight(u.Path, "/")
-	u.RawPath = ""
-	c.api = u
-	if s, _ := ch.Settings["token_env"].(string); s != "" {
-		c.tokenEnv = s
-	}
+	c := &Channel{name: ch.Name, owner: owner, repo: name, tokenEnv: cfg.tokenEnv(), client: p.Client,
+		timeout: p.Timeout, attempts: p.Attempts, delay: p.Delay, now: time.Now, api: api,
+		labels: slices.Clone(cfg.Labels), assignees: slices.Clone(cfg.Assignees), closeOnResolve: cfg.CloseOnResolve}
 	if lookupEnv != nil {
 		c.token, _ = lookupEnv(c.tokenEnv)
 		c.token = strings.TrimSpace(c.token)
-	}
-	if c.labels, err = stringList(ch.Settings["labels"]); err != nil {
-		return nil, fmt.Errorf("channel %q: labels: %w", ch.Name, err)
-	}
-	if c.assignees, err = stringList(ch.Settings["assignees"]); err != nil {
-		return nil, fmt.Errorf("channel %q: assignees: %w", ch.Name, err)
-	}
-	if v, set := ch.Settings["close_on_resolve"]; set {
-		b, ok := v.(bool)
-		if !ok {
-			return nil, fmt.Errorf("channel %q: close_on_resolve: want true or false, got %T", ch.Name, v)
-		}
-		c.closeOnResolve = b
 	}
 	return c, nil
 }
@@ -174,28 +155,6 @@ func display(raw string) string {
 	}
 	u.User = nil
 	return u.String()
-}
-
-func stringList(v any) ([]string, error) {
-	switch l := v.(type) {
-	case nil:
-		return nil, nil
-	case []string:
-		return slices.Clone(l), nil
-	case string:
-		return []string{l}, nil
-	case []any:
-		out := make([]string, 0, len(l))
-		for _, x := range l {
-			s, ok := x.(string)
-			if !ok {
-				return nil, fmt.Errorf("want a list of strings, got a %T in it", x)
-			}
-			out = append(out, s)
-		}
-		return out, nil
-	}
-	return nil, fmt.Errorf("want a list of strings, got %T", v)
 }
 
 // Name is the channel's name.

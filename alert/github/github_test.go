@@ -199,10 +199,12 @@ func (f *fakeGitHub) take() []req {
 	return r
 }
 
-func channel(f *fakeGitHub, settings map[string]any) config.Channel {
-	s := map[string]any{"repo": "acme/shop", "labels": []string{"alert", "automated"}, "api_url": f.srv.URL}
-	for k, v := range settings {
-		s[k] = v
+// channel is a github channel to f; mod, when not nil, changes its
+// settings.
+func channel(f *fakeGitHub, mod func(*Config)) config.Channel {
+	s := &Config{Repo: "acme/shop", Labels: []string{"alert", "automated"}, APIURL: f.srv.URL}
+	if mod != nil {
+		mod(s)
 	}
 	return config.Channel{Name: "issues", Type: "github", Enabled: true, RetryAttempts: 3, RetryDelay: time.Millisecond, SendResolved: true, Settings: s}
 }
@@ -211,7 +213,7 @@ func env(m map[string]string) func(string) (string, bool) {
 	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
 }
 
-func newChannel(t *testing.T, f *fakeGitHub, settings map[string]any) (*Channel, config.Channel) {
+func newChannel(t *testing.T, f *fakeGitHub, settings func(*Config)) (*Channel, config.Channel) {
 	t.Helper()
 	ch := channel(f, settings)
 	c, err := New(ch, env(map[string]string{"GITHUB_TOKEN": token}), f.srv.Client())
@@ -272,7 +274,7 @@ const listPath = "/repos/acme/shop/issues?labels=vigil&per_page=100&state=open"
 
 func TestFiringOpensIssue(t *testing.T) {
 	f := newFake(t)
-	c, ch := newChannel(t, f, map[string]any{"assignees": []string{"octocat"}})
+	c, ch := newChannel(t, f, func(c *Config) { c.Assignees = []string{"octocat"} })
 	statuses := notifyOK(t, c, notifytest.Firing(ch))
 	if !reflect.DeepEqual(statuses, []int{200, 201}) {
 		t.Errorf("attempts %v, want [200 201]", statuses)
@@ -339,7 +341,7 @@ func TestResolve(t *testing.T) {
 	for _, closeIt := range []bool{false, true} {
 		t.Run(fmt.Sprint("close_on_resolve=", closeIt), func(t *testing.T) {
 			f := newFake(t)
-			c, ch := newChannel(t, f, map[string]any{"close_on_resolve": closeIt})
+			c, ch := newChannel(t, f, func(c *Config) { c.CloseOnResolve = closeIt })
 			notifyOK(t, c, notifytest.Firing(ch))
 			f.take()
 			notifyOK(t, c, notifytest.Resolved(ch))
@@ -380,7 +382,7 @@ func TestResolve(t *testing.T) {
 
 func TestResolveWithoutIssue(t *testing.T) {
 	f := newFake(t)
-	c, ch := newChannel(t, f, map[string]any{"close_on_resolve": true})
+	c, ch := newChannel(t, f, func(c *Config) { c.CloseOnResolve = true })
 	notifyOK(t, c, notifytest.Resolved(ch))
 	if rs := f.take(); len(rs) != 1 || rs[0].Path != listPath {
 		t.Errorf("requests %+v, want the list only", rs)
@@ -435,7 +437,7 @@ func incidentAlerts(ch config.Channel) notify.Notification {
 
 func TestIncident(t *testing.T) {
 	f := newFake(t)
-	c, ch := newChannel(t, f, map[string]any{"close_on_resolve": true, "labels": nil})
+	c, ch := newChannel(t, f, func(c *Config) { c.CloseOnResolve, c.Labels = true, nil })
 	n := incidentAlerts(ch)
 	notifyOK(t, c, n)
 	rs := f.take()
@@ -542,7 +544,7 @@ func TestFailures(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFake(t)
 			f.fail = tc.fail
-			c, ch := newChannel(t, f, map[string]any{"assignees": []string{"nobody"}})
+			c, ch := newChannel(t, f, func(c *Config) { c.Assignees = []string{"nobody"} })
 			c.now = func() time.Time { return notifytest.At }
 			var tr tries
 			n := notifytest.Firing(ch)
@@ -618,7 +620,7 @@ func TestCancelled(t *testing.T) {
 
 func TestMissingToken(t *testing.T) {
 	f := newFake(t)
-	ch := channel(f, map[string]any{"token_env": "VIGIL_GH_TOKEN"})
+	ch := channel(f, func(c *Config) { c.TokenEnv = "VIGIL_GH_TOKEN" })
 	c, err := New(ch, env(map[string]string{"GITHUB_TOKEN": token}), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -645,7 +647,7 @@ func TestTokenEnvAndEnterprise(t *testing.T) {
 		io.WriteString(w, `{"number":7,"html_url":"https://ghe.example.com/acme/shop/issues/7"}`)
 	}))
 	defer srv.Close()
-	ch := config.Channel{Name: "ghe", Type: "github", Settings: map[string]any{"repo": "acme/shop", "token_env": "GHE_TOKEN", "api_url": srv.URL + "/api/v3/"}}
+	ch := config.Channel{Name: "ghe", Type: "github", Settings: &Config{Repo: "acme/shop", TokenEnv: "GHE_TOKEN", APIURL: srv.URL + "/api/v3/"}}
 	c, err := New(ch, env(map[string]string{"GHE_TOKEN": "t0k", "GITHUB_TOKEN": "other"}), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -665,18 +667,18 @@ func TestNewErrors(t *testing.T) {
 		want string
 	}{
 		{config.Channel{Name: "x", Type: "webhook"}, `type "webhook" is not github`},
-		{config.Channel{Name: "x", Type: "github", Settings: map[string]any{"repo": "acme"}}, "repo: want owner/name"},
-		{config.Channel{Name: "x", Type: "github", Settings: map[string]any{"repo": "acme/shop/x"}}, "repo: want owner/name"},
-		{config.Channel{Name: "x", Type: "github", Settings: map[string]any{"repo": "acme/shop", "api_url": "ftp://x"}}, "api_url"},
-		{config.Channel{Name: "x", Type: "github", Settings: map[string]any{"repo": "acme/shop", "labels": []any{1}}}, "labels"},
-		{config.Channel{Name: "x", Type: "github", Settings: map[string]any{"repo": "acme/shop", "close_on_resolve": "yes"}}, "close_on_resolve"},
+		{config.Channel{Name: "x", Type: "github", Settings: &Config{Repo: "acme"}}, "repo: want owner/name"},
+		{config.Channel{Name: "x", Type: "github", Settings: &Config{Repo: "acme/shop/x"}}, "repo: want owner/name"},
+		{config.Channel{Name: "x", Type: "github", Settings: &Config{Repo: "acme/shop", APIURL: "ftp://x"}}, "api_url"},
+		// (Labels that are not strings, a close_on_resolve that is not a
+		// boolean: the config refuses them, TestConfigRefuses.)
 	} {
 		_, err := New(tc.ch, env(nil), nil)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: err %v, want %q", tc.ch.Settings, err, tc.want)
 		}
 	}
-	c, err := New(config.Channel{Name: "x", Type: "github", Settings: map[string]any{"repo": "acme/shop"}}, env(nil), nil)
+	c, err := New(config.Channel{Name: "x", Type: "github", Settings: &Config{Repo: "acme/shop"}}, env(nil), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

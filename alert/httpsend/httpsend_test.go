@@ -28,8 +28,7 @@ func statuses(body string, header map[string]string, codes ...int) *httpsendtest
 }
 
 func poster(attempts int) Poster {
-	return New(config.Channel{RetryAttempts: attempts, RetryDelay: time.Millisecond, Timeout: 2 * time.Second,
-		Settings: map[string]any{"retry_attempts": attempts}}, nil)
+	return New(config.Channel{RetryAttempts: attempts, RetryAttemptsSet: true, RetryDelay: time.Millisecond, Timeout: 2 * time.Second}, nil)
 }
 
 func serve(t *testing.T, r *httpsendtest.Server) string {
@@ -281,7 +280,7 @@ func TestNewDefaults(t *testing.T) {
 	if p.Client == nil || p.Timeout != DefaultTimeout || p.Attempts != DefaultRetryAttempts || p.Delay != DefaultRetryDelay || p.MaxRetryAfter != MaxRetryAfter {
 		t.Errorf("defaults: %+v", p)
 	}
-	if p := New(config.Channel{Settings: map[string]any{"retry_attempts": 0}}, nil); p.Attempts != 1 {
+	if p := New(config.Channel{RetryAttemptsSet: true}, nil); p.Attempts != 1 {
 		t.Errorf("retry_attempts 0: %d attempts, want 1", p.Attempts)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-metrics/vigil/alert/channels"
 	"github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/alert/notify"
 	"github.com/vigil-metrics/vigil/alert/state"
@@ -55,7 +56,7 @@ settings:
 
 func loadPlanConfig(t *testing.T, dedup bool) *config.Config {
 	t.Helper()
-	cfg, err := config.ParseEnv("plan.yaml", []byte(fmt.Sprintf(planConfig, dedup)), func(string) (string, bool) { return "", false })
+	cfg, err := config.ParseEnv("plan.yaml", []byte(fmt.Sprintf(planConfig, dedup)), func(string) (string, bool) { return "", false }, channels.Types())
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
@@ -416,7 +417,7 @@ silences:
     ends_at: 2030-01-01T00:00:00Z
 settings:
   enable_deduplication: true
-`), func(string) (string, bool) { return "", false })
+`), func(string) (string, bool) { return "", false }, channels.Types())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,8 @@ channels:
     retry_delay: 2s
 `
 	lookup := env(map[string]string{"PD_KEY": key})
-	cfg, err := config.ParseEnv("vigil.yml", []byte(yaml), lookup)
+	types := config.ChannelTypes{{Name: "pagerduty", Settings: func() config.ChannelSettings { return new(Config) }}}
+	cfg, err := config.ParseEnv("vigil.yml", []byte(yaml), lookup, types)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,6 +38,13 @@
 // The routing key (the integration key) is read from the environment
 // variable the channel's routing_key_env names, PAGERDUTY_ROUTING_KEY by
 // default. It is a secret: no error of this package contains it.
+//
+// config.go is the channel's settings as the config file gives them
+// (Config: its keys, checks, secrets read at send time, Validate, shared
+// by vigil check and New) and Notifier, its line in alert/channels' registry.
+//
+// The package knows one channel, pagerduty: it must not import another
+// channel's package.
 package pagerduty
 
 import (
@@ -87,21 +94,19 @@ type Channel struct {
 // send elsewhere): Notify reports it, with retry true, so what is owed
 // goes out once the variable is set.
 func New(ch config.Channel, lookupEnv func(string) (string, bool), client *http.Client) (*Channel, error) {
-	if ch.Type != "pagerduty" {
-		return nil, fmt.Errorf("channel %q: type %q is not pagerduty", ch.Name, ch.Type)
+	cfg, err := config.SettingsOf[Config](ch, "pagerduty")
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(ch.Name); err != nil {
+		return nil, err
 	}
 	if lookupEnv == nil {
 		lookupEnv = os.LookupEnv
 	}
-	c := &Channel{name: ch.Name, url: DefaultURL, keyEnv: DefaultRoutingKeyEnv, p: httpsend.New(ch, client)}
-	if raw, _ := ch.Settings["url"].(string); raw != "" {
-		if _, err := httpsend.CheckURL("url", raw); err != nil {
-			return nil, fmt.Errorf("channel %q: %w", ch.Name, err)
-		}
-		c.url = raw
-	}
-	if s, _ := ch.Settings["routing_key_env"].(string); s != "" {
-		c.keyEnv = s
+	c := &Channel{name: ch.Name, url: DefaultURL, keyEnv: cfg.keyEnv(), p: httpsend.New(ch, client)}
+	if cfg.URL != "" {
+		c.url = cfg.URL
 	}
 	if v, ok := lookupEnv(c.keyEnv); ok {
 		c.key = strings.TrimSpace(v)

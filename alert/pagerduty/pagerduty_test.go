@@ -34,7 +34,7 @@ func env(m map[string]string) func(string) (string, bool) {
 func channel(url string) config.Channel {
 	return config.Channel{Name: "pd", Type: "pagerduty", Enabled: true, SendResolved: true,
 		RetryDelay: time.Millisecond, RetryAttempts: 3,
-		Settings: map[string]any{"url": url + "/v2/enqueue", "retry_attempts": 3}}
+		RetryAttemptsSet: true, Settings: &Config{URL: url + "/v2/enqueue"}}
 }
 
 // start serves answers and returns a channel sending there.
@@ -213,7 +213,7 @@ func TestNetworkError(t *testing.T) {
 	url := ts.URL
 	ts.Close()
 	ch := channel(url)
-	ch.Settings["url"] = url + "/v2/enqueue?token=" + key
+	ch.Settings.(*Config).URL = url + "/v2/enqueue?token=" + key
 	c, err := New(ch, env(map[string]string{DefaultRoutingKeyEnv: key}), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -255,7 +255,7 @@ func TestNoRoutingKey(t *testing.T) {
 	ts := httptest.NewServer(s)
 	defer ts.Close()
 	ch := channel(ts.URL)
-	ch.Settings["routing_key_env"] = "PD_KEY"
+	ch.Settings.(*Config).RoutingKeyEnv = "PD_KEY"
 	for _, e := range []map[string]string{{}, {"PD_KEY": ""}, {DefaultRoutingKeyEnv: key}} {
 		c, err := New(ch, env(e), nil)
 		if err != nil {
@@ -285,7 +285,7 @@ func TestNoRoutingKey(t *testing.T) {
 
 func TestNew(t *testing.T) {
 	lookup := env(map[string]string{DefaultRoutingKeyEnv: key})
-	c, err := New(config.Channel{Name: "pd", Type: "pagerduty", Settings: map[string]any{}}, lookup, nil)
+	c, err := New(config.Channel{Name: "pd", Type: "pagerduty", Settings: &Config{}}, lookup, nil)
 	if err != nil || c.url != DefaultURL || c.p.Attempts != DefaultRetryAttempts || c.p.Timeout != DefaultTimeout || c.p.Delay != DefaultRetryDelay {
 		t.Fatalf("New: %+v, %v", c, err)
 	}
@@ -294,8 +294,8 @@ func TestNew(t *testing.T) {
 		want string
 	}{
 		{config.Channel{Name: "x", Type: "webhook"}, `channel "x": type "webhook" is not pagerduty`},
-		{config.Channel{Name: "x", Type: "pagerduty", Settings: map[string]any{"url": "ftp://h/secret"}}, `channel "x": url ftp://h/<redacted>: want an http or https URL`},
-		{config.Channel{Name: "x", Type: "pagerduty", Settings: map[string]any{"url": "http:///secret"}}, `channel "x": url <redacted URL> has no host`},
+		{config.Channel{Name: "x", Type: "pagerduty", Settings: &Config{URL: "ftp://h/secret"}}, `channel "x": url ftp://h/<redacted>: want an http or https URL`},
+		{config.Channel{Name: "x", Type: "pagerduty", Settings: &Config{URL: "http:///secret"}}, `channel "x": url <redacted URL> has no host`},
 	} {
 		_, err := New(tc.ch, lookup, nil)
 		if err == nil || err.Error() != tc.want {

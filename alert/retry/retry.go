@@ -62,7 +62,7 @@ func FromChannel(ch config.Channel) Policy {
 	if p.Timeout <= 0 {
 		p.Timeout = DefaultTimeout
 	}
-	if _, set := ch.Settings["retry_attempts"]; !set && p.Attempts <= 0 {
+	if !ch.RetryAttemptsSet && p.Attempts <= 0 {
 		p.Attempts = DefaultAttempts
 	}
 	if p.Attempts < 1 {

@@ -144,10 +144,10 @@ func TestFromChannel(t *testing.T) {
 	if p := FromChannel(config.Channel{}); p.Timeout != 10*time.Second || p.Attempts != 3 || p.Delay != time.Second || p.MaxWait != 30*time.Second || p.Sleep != nil {
 		t.Errorf("defaults: %+v", p)
 	}
-	if p := FromChannel(config.Channel{Settings: map[string]any{"retry_attempts": 0}}); p.Attempts != 1 {
+	if p := FromChannel(config.Channel{RetryAttemptsSet: true}); p.Attempts != 1 {
 		t.Errorf("retry_attempts 0: %d attempts, want 1", p.Attempts)
 	}
-	ch := config.Channel{Timeout: 2 * time.Second, RetryAttempts: 5, RetryDelay: 250 * time.Millisecond, Settings: map[string]any{"retry_attempts": 5}}
+	ch := config.Channel{Timeout: 2 * time.Second, RetryAttempts: 5, RetryDelay: 250 * time.Millisecond, RetryAttemptsSet: true}
 	if p := FromChannel(ch); p.Timeout != 2*time.Second || p.Attempts != 5 || p.Delay != 250*time.Millisecond {
 		t.Errorf("given: %+v", p)
 	}

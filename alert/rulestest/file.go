@@ -26,6 +26,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/vigil-metrics/vigil/alert/channels"
 	alertconfig "github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/internal/metricpath"
 	"github.com/vigil-metrics/vigil/internal/store"
@@ -258,7 +259,7 @@ func (l *loader) ruleFiles(f *File, n *yaml.Node) {
 		}
 		for _, p := range paths {
 			f.RuleFiles = append(f.RuleFiles, p)
-			cfg, err := alertconfig.Load(p)
+			cfg, err := alertconfig.Load(p, channels.Types())
 			if ps, invalid := alertconfig.AsProblems(err); invalid {
 				for _, pr := range ps {
 					l.ruleErrs = append(l.ruleErrs, pr)

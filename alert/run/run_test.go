@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-metrics/vigil/alert/channels"
 	alertconfig "github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/alert/notify"
 	"github.com/vigil-metrics/vigil/alert/state"
@@ -93,7 +94,7 @@ func newFixture(t *testing.T) *fixture {
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if f.cfg, err = alertconfig.Parse("c.yaml", []byte(rulesYAML)); err != nil {
+	if f.cfg, err = alertconfig.Parse("c.yaml", []byte(rulesYAML), channels.Types()); err != nil {
 		t.Fatal(err)
 	}
 	return f

@@ -20,7 +20,8 @@ channels:
     dsn_env: OTHER_DSN
 `
 	lookup := env(map[string]string{"MY_DSN": "https://" + key + "@o1.ingest.sentry.io/42", "OTHER_DSN": "https://" + key + "@sentry.example/7"})
-	cfg, err := config.ParseEnv("vigil.yml", []byte(yaml), lookup)
+	types := config.ChannelTypes{{Name: "sentry", Settings: func() config.ChannelSettings { return new(Config) }}}
+	cfg, err := config.ParseEnv("vigil.yml", []byte(yaml), lookup, types)
 	if err != nil {
 		t.Fatal(err)
 	}

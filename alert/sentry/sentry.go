@@ -36,6 +36,13 @@
 // or else the value of the environment variable dsn_env names (SENTRY_DSN
 // by default). Its public key is a secret: no error of this package
 // contains it.
+//
+// config.go is the channel's settings as the config file gives them
+// (Config: its keys, checks, secrets read at send time, Validate, shared
+// by vigil check and New) and Notifier, its line in alert/channels' registry.
+//
+// The package knows one channel, sentry: it must not import another
+// channel's package.
 package sentry
 
 import (
@@ -101,19 +108,21 @@ var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 // must still evaluate and send elsewhere): Notify reports it, with retry
 // true, so what is owed goes out once it is set.
 func New(ch config.Channel, lookupEnv func(string) (string, bool), client *http.Client) (*Channel, error) {
-	if ch.Type != "sentry" {
-		return nil, fmt.Errorf("channel %q: type %q is not sentry", ch.Name, ch.Type)
+	cfg, err := config.SettingsOf[Config](ch, "sentry")
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(ch.Name); err != nil {
+		return nil, err
 	}
 	if lookupEnv == nil {
 		lookupEnv = os.LookupEnv
 	}
-	c := &Channel{name: ch.Name, timeout: ch.Timeout}
-	c.project, _ = ch.Settings["project"].(string)
-	c.environment, _ = ch.Settings["environment"].(string)
+	c := &Channel{name: ch.Name, timeout: ch.Timeout, project: cfg.Project, environment: cfg.Environment}
 	if c.timeout <= 0 {
 		c.timeout = DefaultTimeout
 	}
-	raw, _ := ch.Settings["dsn"].(string)
+	raw := cfg.DSN
 	// The config expands ${VAR}; a channel built by hand may still hold one.
 	raw = envRef.ReplaceAllStringFunc(raw, func(m string) string {
 		v, _ := lookupEnv(m[2 : len(m)-1])
@@ -122,10 +131,7 @@ func New(ch config.Channel, lookupEnv func(string) (string, bool), client *http.
 	raw = strings.TrimSpace(raw)
 	c.dsnFrom = "dsn"
 	if raw == "" {
-		name, _ := ch.Settings["dsn_env"].(string)
-		if name == "" {
-			name = DefaultDSNEnv
-		}
+		name := cfg.dsnEnv()
 		v, _ := lookupEnv(name)
 		raw, c.dsnFrom = strings.TrimSpace(v), name
 	}
@@ -134,9 +140,9 @@ func New(ch config.Channel, lookupEnv func(string) (string, bool), client *http.
 	if raw == "" {
 		return c, nil
 	}
-	dsn, err := sentrygo.NewDsn(raw)
+	dsn, err := parseDSN(ch.Name, c.dsnFrom, raw)
 	if err != nil {
-		return nil, fmt.Errorf("channel %q: %s is not a valid Sentry DSN (want https://KEY@HOST/PROJECT)%s", ch.Name, c.dsnFrom, dsnReason(err))
+		return nil, err
 	}
 	c.dsn = dsn
 	c.tr.dsn = dsn

@@ -74,13 +74,10 @@ func env(m map[string]string) func(string) (string, bool) {
 	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
 }
 
-func channel(settings map[string]any) config.Channel {
-	s := map[string]any{"retry_attempts": 3, "environment": "production", "project": "backend"}
-	for k, v := range settings {
-		s[k] = v
-	}
+func channel(s Config) config.Channel {
+	s.Environment, s.Project = "production", "backend"
 	return config.Channel{Name: "sentry", Type: "sentry", Enabled: true, SendResolved: true,
-		RetryDelay: time.Millisecond, RetryAttempts: 3, Timeout: 5 * time.Second, Settings: s}
+		RetryDelay: time.Millisecond, RetryAttempts: 3, RetryAttemptsSet: true, Timeout: 5 * time.Second, Settings: &s}
 }
 
 // start serves answers as the DSN's host and returns a channel sending
@@ -91,7 +88,7 @@ func start(t *testing.T, answers ...answer) (*Channel, *server, string) {
 	ts := httptest.NewServer(s)
 	t.Cleanup(ts.Close)
 	dsn := strings.Replace(ts.URL, "http://", "http://"+key+"@", 1) + "/42"
-	c, err := New(channel(map[string]any{"dsn": dsn}), env(nil), ts.Client())
+	c, err := New(channel(Config{DSN: dsn}), env(nil), ts.Client())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,7 +298,7 @@ func TestNetworkError(t *testing.T) {
 	ts := httptest.NewServer(http.NotFoundHandler())
 	dsn := strings.Replace(ts.URL, "http://", "http://"+key+":s3cret@", 1) + "/42"
 	ts.Close()
-	c, err := New(channel(map[string]any{"dsn": dsn}), env(nil), nil)
+	c, err := New(channel(Config{DSN: dsn}), env(nil), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -323,14 +320,14 @@ func TestDSN(t *testing.T) {
 	dsn := strings.Replace(ts.URL, "http://", "http://"+key+"@", 1) + "/7"
 	for _, tc := range []struct {
 		name     string
-		settings map[string]any
+		settings Config
 		env      map[string]string
 	}{
-		{"dsn", map[string]any{"dsn": dsn}, nil},
-		{"dsn with ${VAR}", map[string]any{"dsn": "${MY_DSN}"}, map[string]string{"MY_DSN": dsn}},
-		{"dsn_env", map[string]any{"dsn_env": "MY_DSN"}, map[string]string{"MY_DSN": dsn, "SENTRY_DSN": "http://wrong@h/1"}},
-		{"SENTRY_DSN", nil, map[string]string{"SENTRY_DSN": dsn + "\n"}},
-		{"empty dsn falls back", map[string]any{"dsn": ""}, map[string]string{"SENTRY_DSN": dsn}},
+		{"dsn", Config{DSN: dsn}, nil},
+		{"dsn with ${VAR}", Config{DSN: "${MY_DSN}"}, map[string]string{"MY_DSN": dsn}},
+		{"dsn_env", Config{DSNEnv: "MY_DSN"}, map[string]string{"MY_DSN": dsn, "SENTRY_DSN": "http://wrong@h/1"}},
+		{"SENTRY_DSN", Config{}, map[string]string{"SENTRY_DSN": dsn + "\n"}},
+		{"empty dsn falls back", Config{DSN: ""}, map[string]string{"SENTRY_DSN": dsn}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s.Script(ok)
@@ -351,7 +348,7 @@ func TestDSN(t *testing.T) {
 
 func TestNoDSN(t *testing.T) {
 	for _, e := range []map[string]string{nil, {"SENTRY_DSN": " "}} {
-		c, err := New(channel(nil), env(e), nil)
+		c, err := New(channel(Config{}), env(e), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -368,10 +365,10 @@ func TestNew(t *testing.T) {
 		want string
 	}{
 		{config.Channel{Name: "x", Type: "webhook"}, `channel "x": type "webhook" is not sentry`},
-		{channel(map[string]any{"dsn": "ftp://" + key + "@h/1"}), `channel "sentry": dsn is not a valid Sentry DSN (want https://KEY@HOST/PROJECT): invalid scheme`},
-		{channel(map[string]any{"dsn": "https://" + key + "@h/"}), `channel "sentry": dsn is not a valid Sentry DSN (want https://KEY@HOST/PROJECT): empty project id`},
-		{channel(map[string]any{"dsn": "https://" + key + "@h:x/1"}), `channel "sentry": dsn is not a valid Sentry DSN (want https://KEY@HOST/PROJECT)`},
-		{channel(map[string]any{"dsn_env": "D"}), `channel "sentry": D is not a valid Sentry DSN (want https://KEY@HOST/PROJECT): empty username`},
+		{channel(Config{DSN: "ftp://" + key + "@h/1"}), `channel "sentry": dsn is not a valid Sentry DSN (want https://KEY@HOST/PROJECT): invalid scheme`},
+		{channel(Config{DSN: "https://" + key + "@h/"}), `channel "sentry": dsn is not a valid Sentry DSN (want https://KEY@HOST/PROJECT): empty project id`},
+		{channel(Config{DSN: "https://" + key + "@h:x/1"}), `channel "sentry": dsn is not a valid Sentry DSN (want https://KEY@HOST/PROJECT)`},
+		{channel(Config{DSNEnv: "D"}), `channel "sentry": D is not a valid Sentry DSN (want https://KEY@HOST/PROJECT): empty username`},
 	} {
 		_, err := New(tc.ch, env(map[string]string{"D": "https://h/1"}), nil)
 		if err == nil || err.Error() != tc.want {

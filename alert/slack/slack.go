@@ -31,6 +31,10 @@
 // tries, through httpsend and the retry policy every channel shares. The
 // package knows one channel, slack: it must not import another channel's
 // package.
+//
+// config.go is the channel's settings as the config file gives them
+// (Config: its keys, checks, secrets read at send time, Validate, shared
+// by vigil check and New) and Notifier, its line in alert/channels' registry.
 package slack
 
 import (
@@ -101,15 +105,14 @@ var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 // client may be nil (a fresh http.Client); the channel's timeout applies
 // per attempt through the request's context.
 func New(ch config.Channel, lookupEnv func(string) (string, bool), client *http.Client) (*Channel, error) {
-	if ch.Type != "slack" {
-		return nil, fmt.Errorf("channel %q: type %q is not slack", ch.Name, ch.Type)
+	cfg, err := config.SettingsOf[Config](ch, "slack")
+	if err != nil {
+		return nil, err
 	}
-	field := "url"
-	raw, _ := ch.Settings["url"].(string)
-	if raw == "" {
-		field = "webhook_url"
-		raw, _ = ch.Settings["webhook_url"].(string)
+	if err := cfg.Validate(ch.Name); err != nil {
+		return nil, err
 	}
+	field, raw := cfg.url()
 	var missing []string
 	raw = envRef.ReplaceAllStringFunc(raw, func(m string) string {
 		name := m[2 : len(m)-1]
@@ -127,18 +130,12 @@ func New(ch config.Channel, lookupEnv func(string) (string, bool), client *http.
 		return nil, fmt.Errorf("channel %q: %s: environment variable %s is not set (it holds the Slack incoming webhook URL)", ch.Name, field, strings.Join(missing, ", "))
 	}
 	raw = strings.TrimSpace(raw)
-	if raw == "" {
-		return nil, fmt.Errorf("channel %q: url is required (the Slack incoming webhook URL, https://hooks.slack.com/services/...)", ch.Name)
-	}
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("channel %q: %s %s: want the incoming webhook's http(s) URL", ch.Name, field, httpsend.RedactURL(raw))
+	if err := checkURL(ch.Name, field, raw); err != nil {
+		return nil, err
 	}
 	p := httpsend.New(ch, client)
-	c := &Channel{name: ch.Name, url: raw, client: p.Client, timeout: p.Timeout, attempts: p.Attempts, delay: p.Delay}
-	c.channel, _ = ch.Settings["channel"].(string)
-	c.username, _ = ch.Settings["username"].(string)
-	return c, nil
+	return &Channel{name: ch.Name, url: raw, client: p.Client, timeout: p.Timeout, attempts: p.Attempts, delay: p.Delay,
+		channel: cfg.Channel, username: cfg.Username}, nil
 }
 
 // Name is the channel's name.

@@ -69,19 +69,16 @@ func newFake(t *testing.T, replies ...reply) *fakeSlack {
 
 func (f *fakeSlack) hookURL() string { return f.srv.URL + secretPath }
 
-func channel(settings map[string]any) config.Channel {
+func channel(settings Config) config.Channel {
 	return config.Channel{Name: "ops", Type: "slack", Enabled: true, RetryAttempts: 3, RetryDelay: time.Millisecond,
-		SendResolved: true, Settings: settings}
+		SendResolved: true, Settings: &settings}
 }
 
 func noEnv(string) (string, bool) { return "", false }
 
-func newChannel(t *testing.T, f *fakeSlack, settings map[string]any) (*Channel, config.Channel) {
+func newChannel(t *testing.T, f *fakeSlack, s Config) (*Channel, config.Channel) {
 	t.Helper()
-	s := map[string]any{"url": f.hookURL()}
-	for k, v := range settings {
-		s[k] = v
-	}
+	s.URL = f.hookURL()
 	ch := channel(s)
 	c, err := New(ch, noEnv, f.srv.Client())
 	if err != nil {
@@ -126,7 +123,7 @@ func send(t *testing.T, c *Channel, n notify.Notification) (bool, error, []int) 
 
 func TestFiring(t *testing.T) {
 	f := newFake(t)
-	c, ch := newChannel(t, f, map[string]any{"channel": "#ops-alerts", "username": "vigil"})
+	c, ch := newChannel(t, f, Config{Channel: "#ops-alerts", Username: "vigil"})
 	retry, err, statuses := send(t, c, notifytest.Firing(ch))
 	if err != nil || retry {
 		t.Fatal(retry, err)
@@ -145,7 +142,7 @@ func TestFiring(t *testing.T) {
 
 func TestResolved(t *testing.T) {
 	f := newFake(t)
-	c, ch := newChannel(t, f, nil)
+	c, ch := newChannel(t, f, Config{})
 	if retry, err, _ := send(t, c, notifytest.Resolved(ch)); err != nil || retry {
 		t.Fatal(retry, err)
 	}
@@ -154,7 +151,7 @@ func TestResolved(t *testing.T) {
 
 func TestIncident(t *testing.T) {
 	f := newFake(t)
-	c, ch := newChannel(t, f, nil)
+	c, ch := newChannel(t, f, Config{})
 	n := notifytest.Firing(ch)
 	v := 0.12
 	inc := "service_incident/api/2026-11-29T10:00:30Z"
@@ -247,7 +244,7 @@ func TestFailures(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFake(t, tc.replies...)
-			c, ch := newChannel(t, f, nil)
+			c, ch := newChannel(t, f, Config{})
 			retry, err, statuses := send(t, c, notifytest.Firing(ch))
 			if len(f.bodies) != tc.attempts || len(statuses) != tc.attempts {
 				t.Errorf("%d requests, %d attempts reported, want %d", len(f.bodies), len(statuses), tc.attempts)
@@ -282,7 +279,7 @@ func TestRetryAfterHonoured(t *testing.T) {
 		t.Skip("waits a second")
 	}
 	f := newFake(t, reply{code: 429, header: map[string]string{"Retry-After": "1"}, body: "rate_limited"})
-	c, ch := newChannel(t, f, nil)
+	c, ch := newChannel(t, f, Config{})
 	start := time.Now()
 	if retry, err, _ := send(t, c, notifytest.Firing(ch)); err != nil {
 		t.Fatal(retry, err)
@@ -294,7 +291,7 @@ func TestRetryAfterHonoured(t *testing.T) {
 
 func TestNetworkError(t *testing.T) {
 	f := newFake(t)
-	c, ch := newChannel(t, f, nil)
+	c, ch := newChannel(t, f, Config{})
 	f.srv.Close()
 	retry, err, statuses := send(t, c, notifytest.Firing(ch))
 	if err == nil || !retry || len(statuses) != 3 || statuses[0] != 0 {
@@ -308,7 +305,7 @@ func TestTimeout(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-block }))
 	defer srv.Close()
 	defer close(block)
-	ch := channel(map[string]any{"url": srv.URL + secretPath})
+	ch := channel(Config{URL: srv.URL + secretPath})
 	ch.Timeout, ch.RetryAttempts = 20*time.Millisecond, 2
 	c, err := New(ch, noEnv, nil)
 	if err != nil {
@@ -329,7 +326,7 @@ func TestNew(t *testing.T) {
 		}
 		return "", false
 	}
-	for _, s := range []map[string]any{{"url": hook}, {"webhook_url": hook}, {"url": "${SLACK_WEBHOOK_URL}"}} {
+	for _, s := range []Config{{URL: hook}, {WebhookURL: hook}, {URL: "${SLACK_WEBHOOK_URL}"}} {
 		c, err := New(channel(s), env, nil)
 		if err != nil {
 			t.Fatalf("%v: %v", s, err)
@@ -343,9 +340,9 @@ func TestNew(t *testing.T) {
 		want string
 	}{
 		{config.Channel{Name: "x", Type: "webhook"}, `type "webhook" is not slack`},
-		{channel(map[string]any{}), "url is required"},
-		{channel(map[string]any{"url": "${NOPE}"}), "environment variable NOPE is not set"},
-		{channel(map[string]any{"url": "ftp://hooks.slack.com" + secretPath}), "ftp://hooks.slack.com/<redacted>: want"},
+		{channel(Config{}), "url is required"},
+		{channel(Config{URL: "${NOPE}"}), "environment variable NOPE is not set"},
+		{channel(Config{URL: "ftp://hooks.slack.com" + secretPath}), "ftp://hooks.slack.com/<redacted>: want"},
 	} {
 		_, err := New(tc.ch, env, nil)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

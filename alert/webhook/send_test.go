@@ -93,7 +93,7 @@ func TestSendVigilPayload(t *testing.T) {
 }
 
 func TestSendVigilExplicitFormat(t *testing.T) {
-	got := sendOne(t, func(c *config.Channel) { c.Settings["format"] = "vigil" }, []Alert{latency()})
+	got := sendOne(t, func(c *config.Channel) { c.Settings.(*Config).Format = "vigil" }, []Alert{latency()})
 	sameJSON(t, got.body, "testdata/vigil_payload.json")
 }
 
@@ -103,7 +103,7 @@ func TestSendVigilIncident(t *testing.T) {
 }
 
 func TestSendAlertmanager(t *testing.T) {
-	mod := func(c *config.Channel) { c.Settings["format"] = "alertmanager" }
+	mod := func(c *config.Channel) { c.Settings.(*Config).Format = "alertmanager" }
 	got := sendOne(t, mod, incident())
 	sameJSON(t, got.body, "testdata/alertmanager_v4.json")
 
@@ -232,7 +232,7 @@ func TestOnAttemptNetworkError(t *testing.T) {
 	u := srv.URL
 	srv.Close()
 	s, err := New(config.Channel{Name: "gone", Type: "webhook", RetryAttempts: 2, RetryDelay: time.Millisecond,
-		Settings: map[string]any{"url": "http://user:pa55@" + strings.TrimPrefix(u, "http://") + secretPath + "?token=qu3ry"}}, nil)
+		Settings: &Config{URL: "http://user:pa55@" + strings.TrimPrefix(u, "http://") + secretPath + "?token=qu3ry"}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,13 +253,15 @@ func TestOnAttemptNetworkError(t *testing.T) {
 }
 
 func TestNewFormat(t *testing.T) {
-	ch := config.Channel{Name: "h", Type: "webhook", Settings: map[string]any{"url": "https://example.com/x"}}
+	ch := config.Channel{Name: "h", Type: "webhook", Settings: &Config{URL: "https://example.com/x"}}
 	s, err := New(ch, nil)
 	if err != nil || s.Format() != FormatVigil {
 		t.Fatalf("default format: %v, %v", s, err)
 	}
-	for _, bad := range []any{"slack", "", 1} {
-		ch.Settings = map[string]any{"url": "https://example.com/s3cr3tT0ken", "format": bad}
+	// (An empty or non-string format is refused by the config:
+	// TestConfigRefuses.)
+	for _, bad := range []string{"slack"} {
+		ch.Settings = &Config{URL: "https://example.com/s3cr3tT0ken", Format: bad}
 		_, err := New(ch, nil)
 		if err == nil || !strings.Contains(err.Error(), "want vigil, alertmanager") {
 			t.Errorf("format %#v: err = %v", bad, err)
@@ -268,8 +270,8 @@ func TestNewFormat(t *testing.T) {
 		assertRedacted(t, err)
 	}
 	// Every format config accepts, New accepts.
-	for _, f := range config.WebhookFormats {
-		ch.Settings = map[string]any{"url": "https://example.com/x", "format": f}
+	for _, f := range Formats {
+		ch.Settings = &Config{URL: "https://example.com/x", Format: f}
 		if s, err := New(ch, nil); err != nil || s.Format() != f {
 			t.Errorf("format %q: %v", f, err)
 		}

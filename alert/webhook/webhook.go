@@ -50,6 +50,10 @@
 // The package knows one channel, webhook: it must not import another
 // channel's package, and no other channel imports it (what channels share
 // lives in alert/httpsend).
+//
+// config.go is the channel's settings as the config file gives them
+// (Config: its keys, checks, secrets read at send time, Validate, shared
+// by vigil check and New) and Notifier, its line in alert/channels' registry.
 package webhook
 
 import (
@@ -75,7 +79,7 @@ const (
 )
 
 // Payload formats, the values of a webhook channel's format setting
-// (config.WebhookFormats).
+// (Formats).
 const (
 	FormatVigil        = "vigil"        // the reference design's payload, Payload
 	FormatAlertmanager = "alertmanager" // Alertmanager's webhook payload v4, Message
@@ -106,9 +110,8 @@ type Sender struct {
 	delay    time.Duration
 }
 
-// New builds the sender for ch, which must be a webhook channel with an
-// http or https url. Its format setting, when present, must be FormatVigil
-// or FormatAlertmanager; absent means FormatVigil. client may be nil (a
+// New builds the sender for ch, a webhook channel whose settings (a
+// *Config) pass Validate; an empty format means FormatVigil. client may be nil (a
 // fresh http.Client); it is not given a timeout, because the channel's
 // timeout applies per attempt through the request's context.
 //
@@ -116,31 +119,21 @@ type Sender struct {
 // that does not set retry_attempts gets DefaultRetryAttempts; an explicit
 // 0 means one try and no retries.
 func New(ch config.Channel, client *http.Client) (*Sender, error) {
-	if ch.Type != "webhook" {
-		return nil, fmt.Errorf("channel %q: type %q is not webhook", ch.Name, ch.Type)
-	}
-	raw, _ := ch.Settings["url"].(string)
-	if raw == "" {
-		return nil, fmt.Errorf("channel %q: url is required", ch.Name)
-	}
-	if _, err := httpsend.CheckURL("url", raw); err != nil {
-		return nil, fmt.Errorf("channel %q: %w", ch.Name, err)
-	}
-	headers, err := httpsend.ReadHeaders(ch.Settings["headers"])
+	cfg, err := config.SettingsOf[Config](ch, "webhook")
 	if err != nil {
-		return nil, fmt.Errorf("channel %q: %w", ch.Name, err)
+		return nil, err
 	}
+	if err := cfg.Validate(ch.Name); err != nil {
+		return nil, err
+	}
+	headers, _ := httpsend.ReadHeaders(cfg.Headers) // checked by Validate
 	format := FormatVigil
-	if v, set := ch.Settings["format"]; set {
-		f, _ := v.(string)
-		if f != FormatVigil && f != FormatAlertmanager {
-			return nil, fmt.Errorf("channel %q: unknown webhook format %q (want %s, %s)", ch.Name, v, FormatVigil, FormatAlertmanager)
-		}
-		format = f
+	if cfg.Format != "" {
+		format = cfg.Format
 	}
 	p := httpsend.New(ch, client)
 	return &Sender{
-		name: ch.Name, format: format, url: raw, headers: headers, client: p.Client,
+		name: ch.Name, format: format, url: cfg.URL, headers: headers, client: p.Client,
 		timeout: p.Timeout, attempts: p.Attempts, delay: p.Delay,
 	}, nil
 }

@@ -63,9 +63,9 @@ func start(t *testing.T, r *recorder, mod func(*config.Channel)) *Sender {
 	ch := config.Channel{
 		Name: "ops-hook", Type: "webhook", Enabled: true,
 		RetryAttempts: 3, RetryDelay: 10 * time.Millisecond, Timeout: 2 * time.Second,
-		Settings: map[string]any{
-			"url":     srv.URL + secretPath + "?token=qu3ry",
-			"headers": map[string]string{"X-Api-Key": "k3y"},
+		Settings: &Config{
+			URL:     srv.URL + secretPath + "?token=qu3ry",
+			Headers: map[string]string{"X-Api-Key": "k3y"},
 		},
 	}
 	if mod != nil {
@@ -247,7 +247,7 @@ func TestNotifyNetworkError(t *testing.T) {
 	u := srv.URL
 	srv.Close() // nothing listens there now
 	s, err := New(config.Channel{Name: "gone", Type: "webhook", RetryAttempts: 2, RetryDelay: time.Millisecond,
-		Settings: map[string]any{"url": "http://user:pa55@" + strings.TrimPrefix(u, "http://") + secretPath + "?token=qu3ry"}}, nil)
+		Settings: &Config{URL: "http://user:pa55@" + strings.TrimPrefix(u, "http://") + secretPath + "?token=qu3ry"}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,7 +293,7 @@ func assertRedacted(t *testing.T, err error) {
 }
 
 func TestNew(t *testing.T) {
-	ok := config.Channel{Name: "h", Type: "webhook", Settings: map[string]any{"url": "https://example.com/x"}}
+	ok := config.Channel{Name: "h", Type: "webhook", Settings: &Config{URL: "https://example.com/x"}}
 	s, err := New(ok, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -303,16 +303,17 @@ func TestNew(t *testing.T) {
 	}
 	// An explicit retry_attempts: 0 means a single try.
 	zero := ok
-	zero.Settings = map[string]any{"url": "https://example.com/x", "retry_attempts": 0}
+	zero.RetryAttemptsSet = true
 	if s, err := New(zero, nil); err != nil || s.attempts != 1 {
 		t.Errorf("retry_attempts 0: attempts %d, err %v", s.attempts, err)
 	}
-	for name, settings := range map[string]map[string]any{
+	// (A header value that is not a string is refused by the config:
+	// TestConfigRefuses.)
+	for name, settings := range map[string]*Config{
 		"missing url": {},
-		"ftp":         {"url": "ftp://example.com/s3cr3tT0ken"},
-		"no host":     {"url": "http:///s3cr3tT0ken"},
-		"bad header":  {"url": "https://example.com/", "headers": map[string]string{"Bad Name": "k3y"}},
-		"header type": {"url": "https://example.com/", "headers": map[string]any{"X": 1}},
+		"ftp":         {URL: "ftp://example.com/s3cr3tT0ken"},
+		"no host":     {URL: "http:///s3cr3tT0ken"},
+		"bad header":  {URL: "https://example.com/", Headers: map[string]string{"Bad Name": "k3y"}},
 	} {
 		c := ok
 		c.Settings = settings
@@ -336,8 +337,8 @@ func TestChannelNoSecrets(t *testing.T) {
 		http.Error(w, "bad", http.StatusBadRequest)
 	}))
 	defer srv.Close()
-	ch := config.Channel{Name: "ops", Type: "webhook", Settings: map[string]any{
-		"url": srv.URL + "/hooks/T0KEN-path", "headers": map[string]string{"Authorization": "Bearer s3cret-token"}}}
+	ch := config.Channel{Name: "ops", Type: "webhook", Settings: &Config{
+		URL: srv.URL + "/hooks/T0KEN-path", Headers: map[string]string{"Authorization": "Bearer s3cret-token"}}}
 	s, err := New(ch, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vigil-metrics/vigil/alert/channels"
 	alertconfig "github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
 )
@@ -35,7 +36,7 @@ func newCheckCmd(a *app) *cobra.Command {
 			if file == "" {
 				file = "vigil.yaml"
 			}
-			cfg, err := alertconfig.Load(file)
+			cfg, err := alertconfig.Load(file, channels.Types())
 			ps, invalid := alertconfig.AsProblems(err)
 			if err != nil && !invalid {
 				var pe *fs.PathError

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vigil-metrics/vigil/alert/channels"
 	alertconfig "github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/alert/state"
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
@@ -29,7 +30,7 @@ func (a *app) loadAlertConfig() (*alertconfig.Config, error) {
 		}
 		return nil, cli.Usagef("read config %s: %v", file, err)
 	}
-	cfg, err := alertconfig.Decode(a.file, os.LookupEnv)
+	cfg, err := alertconfig.Decode(a.file, os.LookupEnv, channels.Types())
 	if ps, invalid := alertconfig.AsProblems(err); invalid {
 		for _, p := range ps {
 			fmt.Fprintf(a.stderr, "vigil: error: %s\n", p.Error())

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vigil-metrics/vigil/alert/channels"
 	alertconfig "github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/analyze/slo"
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
@@ -118,7 +119,7 @@ func (a *app) lintRefs() ([]lint.Ref, []string, error) {
 		}
 		file = "vigil.yaml"
 	}
-	cfg, err := alertconfig.Load(file)
+	cfg, err := alertconfig.Load(file, channels.Types())
 	if ps, invalid := alertconfig.AsProblems(err); invalid {
 		for _, p := range ps {
 			fmt.Fprintf(a.stderr, "vigil: error: %s\n", p.Error())

@@ -2,6 +2,7 @@ package yamlconf
 
 import (
 	"math"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -322,4 +323,28 @@ func (d *Decoder) StringMap(n *yaml.Node, field string) (map[string]string, bool
 		out[k.Value] = s
 	}
 	return out, ok
+}
+
+// HTTPURL reads a non-empty http or https URL with a host.
+func (d *Decoder) HTTPURL(n *yaml.Node, field string) (string, bool) {
+	s, ok := d.NonEmpty(n, field)
+	if !ok {
+		return "", false
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		d.Errf(n, "%s: want an http(s) URL, got %q", field, s)
+		return "", false
+	}
+	return s, true
+}
+
+// Port reads a TCP port, 1 to 65535.
+func (d *Decoder) Port(n *yaml.Node, field string) (int, bool) {
+	p, ok := d.Int(n, field, 1)
+	if ok && p > 65535 {
+		d.Errf(n, "%s: want a port from 1 to 65535, got %d", field, p)
+		return 0, false
+	}
+	return p, ok
 }

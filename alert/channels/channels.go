@@ -1,0 +1,106 @@
+// Package channels is the one registry of notification channel types (as
+// alertmanager's BuildReceiverIntegrations): each type's settings, which
+// alert/config decodes through it, and its constructor, through which
+// evaluate, budget --notify and notify test build their notifiers.
+//
+// To add a channel: write its package (a typed Config with Fields, Check,
+// Validate and Target, a New, and a Notifier of this package's Build
+// shape; see alert/webhook) and add one line to the list below. Nothing
+// else names a channel type.
+//
+// It must not hold a channel's settings, defaults or messages: those live
+// in the channel's own package.
+package channels
+
+import (
+	"github.com/vigil-metrics/vigil/alert/alertmanager"
+	"github.com/vigil-metrics/vigil/alert/config"
+	"github.com/vigil-metrics/vigil/alert/email"
+	"github.com/vigil-metrics/vigil/alert/github"
+	"github.com/vigil-metrics/vigil/alert/notify"
+	"github.com/vigil-metrics/vigil/alert/pagerduty"
+	"github.com/vigil-metrics/vigil/alert/sentry"
+	"github.com/vigil-metrics/vigil/alert/slack"
+	"github.com/vigil-metrics/vigil/alert/webhook"
+	"github.com/vigil-metrics/vigil/internal/yamlconf"
+)
+
+// Build makes a channel's notifier: ch is the decoded channel, cfg the
+// config it is in, lookupEnv reads the secrets it takes at build.
+type Build func(ch config.Channel, cfg *config.Config, lookupEnv func(string) (string, bool)) (notify.Notifier, error)
+
+// Type is one channel type: its name, settings and constructor.
+type Type struct {
+	config.ChannelType
+	Build Build
+}
+
+// all are the channel types, in the order messages list them.
+var all = []Type{
+	typ[webhook.Config]("webhook", webhook.Notifier),
+	typ[email.Config]("email", email.Notifier),
+	typ[github.Config]("github", github.Notifier),
+	typ[sentry.Config]("sentry", sentry.Notifier),
+	typ[slack.Config]("slack", slack.Notifier),
+	typ[alertmanager.Config]("alertmanager", alertmanager.Notifier),
+	typ[pagerduty.Config]("pagerduty", pagerduty.Notifier),
+}
+
+// typ is a Type whose settings are a *C.
+func typ[C any, P interface {
+	*C
+	config.ChannelSettings
+}](name string, build Build) Type {
+	return Type{ChannelType: config.ChannelType{Name: name, Settings: func() config.ChannelSettings { return P(new(C)) }}, Build: build}
+}
+
+// Types are the channel types a config may use, for alert/config.
+func Types() config.ChannelTypes {
+	out := make(config.ChannelTypes, len(all))
+	for i, t := range all {
+		out[i] = t.ChannelType
+	}
+	return out
+}
+
+// Senders builds a notifier for every enabled channel of cfg, by name. A
+// channel that cannot be built (a tls mode its server forbids, a DSN in
+// the environment that is not one) is a problem at the channel's place in
+// the file (a yamlconf.Problem: a usage error). A channel of a type with
+// no constructor is left out, and its notices fail with that reason.
+func Senders(cfg *config.Config, lookupEnv func(string) (string, bool)) (map[string]notify.Notifier, error) {
+	out := map[string]notify.Notifier{}
+	for _, c := range cfg.Channels {
+		if !c.Enabled {
+			continue
+		}
+		t, ok := lookup(c.Type)
+		if !ok || t.Build == nil {
+			continue
+		}
+		n, err := t.Build(c, cfg, lookupEnv)
+		if err != nil {
+			return nil, yamlconf.Problem{File: cfg.File, Line: c.Pos.Line, Col: c.Pos.Col, Message: err.Error()}
+		}
+		out[c.Name] = n
+	}
+	return out, nil
+}
+
+func lookup(name string) (Type, bool) {
+	for _, t := range all {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return Type{}, false
+}
+
+// Target names where a channel sends, without its secrets ("" for a
+// channel without settings).
+func Target(c config.Channel) string {
+	if c.Settings == nil {
+		return ""
+	}
+	return c.Settings.Target()
+}

@@ -1,0 +1,78 @@
+package sentry
+
+import (
+	"fmt"
+	"strings"
+
+	sentrygo "github.com/getsentry/sentry-go"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/vigil-metrics/vigil/alert/config"
+	"github.com/vigil-metrics/vigil/alert/notify"
+	"github.com/vigil-metrics/vigil/internal/yamlconf"
+)
+
+// Config is a sentry channel's own settings, as the config file gives
+// them (dsn, dsn_env, project, environment).
+type Config struct {
+	// DSN is the project's DSN (a secret: ${VAR} in the file); when empty
+	// the DSN is read from DSNEnv (DefaultDSNEnv when empty) at build.
+	DSN    string
+	DSNEnv string
+	// Project and Environment tag the events.
+	Project     string
+	Environment string
+}
+
+// Fields reads the settings from the channel's keys.
+func (c *Config) Fields(d *yamlconf.Decoder) map[string]func(*yaml.Node) {
+	return map[string]func(*yaml.Node){
+		"dsn":         func(v *yaml.Node) { c.DSN, _ = d.Secret(v, "dsn") },
+		"dsn_env":     func(v *yaml.Node) { c.DSNEnv, _ = d.EnvName(v, "dsn_env") },
+		"project":     func(v *yaml.Node) { c.Project, _ = d.Str(v, "project") },
+		"environment": func(v *yaml.Node) { c.Environment, _ = d.Str(v, "environment") },
+	}
+}
+
+// Check warns when there is no dsn and the environment has none now (a
+// run must still evaluate and send elsewhere).
+func (c *Config) Check(at config.ChannelAt) {
+	if name := c.dsnEnv(); at.Seen["dsn"] == nil && at.Unset(name) {
+		at.Warnf(at.Node, "%s: no dsn and %s is not set (the sentry channel needs one to send)", at.What, name)
+	}
+}
+
+func (c *Config) dsnEnv() string {
+	if c.DSNEnv != "" {
+		return c.DSNEnv
+	}
+	return DefaultDSNEnv
+}
+
+// Validate is what New refuses of the settings themselves: a dsn written
+// in the file that is not a Sentry DSN (one from the environment is
+// judged when the channel is built). The error does not quote the DSN.
+func (c *Config) Validate(name string) error {
+	raw := strings.TrimSpace(c.DSN)
+	if raw == "" || envRef.MatchString(raw) {
+		return nil
+	}
+	_, err := parseDSN(name, "dsn", raw)
+	return err
+}
+
+func parseDSN(name, from, raw string) (*sentrygo.Dsn, error) {
+	dsn, err := sentrygo.NewDsn(raw)
+	if err != nil {
+		return nil, fmt.Errorf("channel %q: %s is not a valid Sentry DSN (want https://KEY@HOST/PROJECT)%s", name, from, dsnReason(err))
+	}
+	return dsn, nil
+}
+
+// Target is the project.
+func (c *Config) Target() string { return c.Project }
+
+// Notifier builds the channel's notifier (alert/channels' constructor).
+func Notifier(ch config.Channel, _ *config.Config, lookupEnv func(string) (string, bool)) (notify.Notifier, error) {
+	return New(ch, lookupEnv, nil)
+}
