@@ -123,7 +123,7 @@ func Open(ctx context.Context, stores []string, opt Options) (*DB, error) {
 			return nil, err
 		}
 		srcs[i] = src
-		meta, err := store.ReadMeta(ctx, src.DB)
+		meta, err := src.Meta(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("open store %s: %w", p, err)
 		}

@@ -86,7 +86,7 @@ func TestEveryEmbeddedQueryRuns(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			if storeQuery {
-				rows, err := st.DB.QueryContext(ctx, queries.Get(name), storeArgs...)
+				rows, err := st.DBForTest().QueryContext(ctx, queries.Get(name), storeArgs...)
 				if err != nil {
 					t.Fatalf("%s: %v", name, err)
 				}
@@ -108,10 +108,10 @@ func TestEveryEmbeddedQueryRuns(t *testing.T) {
 	}
 	// The store queries see the fixture's rows.
 	var top, kept int64
-	if err := st.DB.QueryRowContext(ctx, queries.Get("store_max_sample_id")).Scan(&top); err != nil || top != 5 {
+	if err := st.DBForTest().QueryRowContext(ctx, queries.Get("store_max_sample_id")).Scan(&top); err != nil || top != 5 {
 		t.Errorf("store_max_sample_id = %v %v, want 5", top, err)
 	}
-	if err := st.DB.QueryRowContext(ctx, queries.Get("store_count_kept"), top, start).Scan(&kept); err != nil || kept != 5 {
+	if err := st.DBForTest().QueryRowContext(ctx, queries.Get("store_count_kept"), top, start).Scan(&kept); err != nil || kept != 5 {
 		t.Errorf("store_count_kept = %v %v, want 5", kept, err)
 	}
 	// The percentile query computes numpy's value on the fixture.

@@ -111,7 +111,7 @@ func SyncStore(ctx context.Context, conn *sql.Conn, catalog string, src *store.S
 	}
 
 	// One read snapshot of the store for the bookkeeping and the new series.
-	sc, err := src.DB.Conn(ctx)
+	sc, err := src.ReadConn(ctx)
 	if err != nil {
 		return st, err
 	}
@@ -171,7 +171,7 @@ func SyncStore(ctx context.Context, conn *sql.Conn, catalog string, src *store.S
 		// Rows below the horizon are on their way out of the store (a
 		// prune in progress, or old data imported after one): the cache
 		// holds exactly the store's rows at or after the horizon.
-		n, err := copySamples(ctx, conn, catalog, src.DB, cs.watermark, top, horizon)
+		n, err := copySamples(ctx, conn, catalog, src, cs.watermark, top, horizon)
 		if err != nil {
 			return st, err
 		}
@@ -342,7 +342,7 @@ const (
 // copySamples reads samples with ids in (lo, hi] and appends them to the
 // cache. Large ranges are read by several SQLite connections over disjoint
 // id ranges while one goroutine appends: reading SQLite is the bottleneck.
-func copySamples(ctx context.Context, conn *sql.Conn, catalog string, db *sql.DB, lo, hi, horizon int64) (int64, error) {
+func copySamples(ctx context.Context, conn *sql.Conn, catalog string, src *store.Store, lo, hi, horizon int64) (int64, error) {
 	readers := 1
 	if hi-lo > 4*batchRows*8 {
 		readers = max(1, min(runtime.GOMAXPROCS(0), 4))
@@ -370,7 +370,7 @@ func copySamples(ctx context.Context, conn *sql.Conn, catalog string, db *sql.DB
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := readRanges(ctx, db, work, horizon, out, &pool); err != nil {
+			if err := readRanges(ctx, src, work, horizon, out, &pool); err != nil {
 				errs <- err
 				cancel()
 			}

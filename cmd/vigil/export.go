@@ -99,7 +99,7 @@ func exportStores(ctx context.Context, paths []string, cacheDir, format, out str
 		if err != nil {
 			return 0, err
 		}
-		m, err := store.ReadMeta(ctx, st.DB)
+		m, err := st.Meta(ctx)
 		st.Close()
 		if err != nil {
 			return 0, fmt.Errorf("open store %s: %w", p, err)

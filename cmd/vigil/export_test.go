@@ -27,7 +27,7 @@ func storeRows(t *testing.T, p string, since, until int64) ([]string, int64, flo
 		t.Fatal(err)
 	}
 	defer st.Close()
-	rows, err := st.DB.Query(`SELECT s.ts, se.name, se.type, se.labels, se.service, s.value
+	rows, err := st.DBForTest().Query(`SELECT s.ts, se.name, se.type, se.labels, se.service, s.value
 		FROM samples s JOIN series se ON se.id = s.series_id WHERE s.ts >= ? AND s.ts < ?`, since, until)
 	if err != nil {
 		t.Fatal(err)

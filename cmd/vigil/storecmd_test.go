@@ -96,7 +96,7 @@ func TestCompactIncremental(t *testing.T) {
 	}
 	// auto_vacuum takes effect on a VACUUM.
 	for _, s := range []string{"PRAGMA auto_vacuum = INCREMENTAL", "VACUUM"} {
-		if _, err := st.DB.Exec(s); err != nil {
+		if _, err := st.DBForTest().Exec(s); err != nil {
 			t.Fatal(err)
 		}
 	}
