@@ -2,14 +2,19 @@ package analyze
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
+	duckdb "github.com/duckdb/duckdb-go/v2"
+
 	"github.com/vigil-metrics/vigil/analyze/cache"
 	"github.com/vigil-metrics/vigil/internal/store"
+	"github.com/vigil-metrics/vigil/queries"
 )
 
 // attachAndSync attaches store i's cache and syncs it. A cache found
@@ -104,37 +109,54 @@ func (d *DB) attach(ctx context.Context, cat, file string, opt Options) error {
 		}
 		return nil
 	}
-	deadline := time.Now().Add(opt.LockWait)
-	stmt := "ATTACH " + sqlString(file) + " AS " + quoteIdent(cat)
 	removed := false
+	return attachWithRetry(ctx, d.conn, "ATTACH "+sqlString(file)+" AS "+quoteIdent(cat), time.Now().Add(opt.LockWait),
+		func() error {
+			return fmt.Errorf("cache %s is locked by another process for over %s", file, opt.LockWait)
+		},
+		func(err error) (bool, error) {
+			msg := err.Error()
+			switch {
+			case notPermitted(msg):
+				// Not a damaged cache: one this user may not write (another
+				// user's file, a read-only file or mount). Leave it alone.
+				opt.Logger.Info("cache in memory for this run", "cache", file, "reason", "cache file is not writable", "err", msg)
+				return false, d.attach(ctx, cat, "", opt)
+			case !removed && (exists(file) || exists(file+".wal")):
+				opt.Logger.Warn("cache unreadable, rebuilding", "cache", file, "err", msg)
+				os.Remove(file)
+				os.Remove(file + ".wal")
+				removed = true
+				return true, nil
+			}
+			return false, fmt.Errorf("open cache %s: %w", file, err)
+		})
+}
+
+// attachWithRetry runs stmt, an ATTACH of a cache file: again every 100ms
+// while another process holds the file's lock, until deadline (then it
+// returns locked()); for any other error, other says whether to try again
+// (it repaired something) or what to return.
+func attachWithRetry(ctx context.Context, conn *sql.Conn, stmt string, deadline time.Time, locked func() error, other func(error) (retry bool, err error)) error {
 	for {
-		_, err := d.conn.ExecContext(ctx, stmt)
+		_, err := conn.ExecContext(ctx, stmt)
 		if err == nil {
 			return nil
 		}
-		msg := err.Error()
-		switch {
-		case strings.Contains(msg, "Could not set lock") || strings.Contains(msg, "Conflicting lock"):
-			if time.Now().After(deadline) {
-				return fmt.Errorf("cache %s is locked by another process for over %s", file, opt.LockWait)
+		if msg := err.Error(); !strings.Contains(msg, "Could not set lock") && !strings.Contains(msg, "Conflicting lock") {
+			retry, err := other(err)
+			if !retry {
+				return err
 			}
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(100 * time.Millisecond):
-			}
-		case notPermitted(msg):
-			// Not a damaged cache: one this user may not write (another
-			// user's file, a read-only file or mount). Leave it alone.
-			opt.Logger.Info("cache in memory for this run", "cache", file, "reason", "cache file is not writable", "err", msg)
-			return d.attach(ctx, cat, "", opt)
-		case !removed && (exists(file) || exists(file+".wal")):
-			opt.Logger.Warn("cache unreadable, rebuilding", "cache", file, "err", msg)
-			os.Remove(file)
-			os.Remove(file + ".wal")
-			removed = true
-		default:
-			return fmt.Errorf("open cache %s: %w", file, err)
+			continue
+		}
+		if time.Now().After(deadline) {
+			return locked()
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
 		}
 	}
 }
@@ -152,31 +174,79 @@ func exists(file string) bool {
 	return err == nil
 }
 
-// createViews unites the attached caches. The SQL text is built here only
-// from generated catalog names, never from user input.
+// createViews unites the attached caches.
 func (d *DB) createViews(ctx context.Context, n int) error {
+	// The views, the selection table and the thread count start afresh,
+	// and with them everything the DB kept.
+	d.resetMemo()
+	stmts := append([]string{"USE memory"}, unionViews(n)...)
+	// Every selection a query picks by its id (memo.go).
+	stmts = append(stmts, queries.Get("selection_table"), "RESET threads")
+	for _, s := range stmts {
+		if _, err := d.conn.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("prepare queries: %w", err)
+		}
+	}
+	return nil
+}
+
+// unionViews are the statements that unite the n caches attached as c0,
+// c1, ... in the views all_samples and all_series, each row tagged with
+// its store's index. The SQL text is built here only from generated
+// catalog names, never from user input.
+func unionViews(n int) []string {
 	var smp, ser []string
 	for i := 0; i < n; i++ {
 		c := quoteIdent("c" + strconv.Itoa(i))
 		smp = append(smp, fmt.Sprintf("SELECT %d::INTEGER AS store, series_id, ts, value FROM %s.main.samples", i, c))
 		ser = append(ser, fmt.Sprintf("SELECT %d::INTEGER AS store, id, name, type, labels, service FROM %s.main.series", i, c))
 	}
-	// The views, the selection table and the thread count start afresh,
-	// and with them everything the DB kept.
-	d.resetMemo()
-	for _, s := range []string{
-		"USE memory",
+	return []string{
 		"CREATE OR REPLACE TEMP VIEW all_samples AS " + strings.Join(smp, " UNION ALL "),
 		"CREATE OR REPLACE TEMP VIEW all_series AS " + strings.Join(ser, " UNION ALL "),
-		// Every selection a query picks by its id (memo.go).
-		"CREATE OR REPLACE TEMP TABLE sel (sel_id INTEGER, store INTEGER, series_id BIGINT, grp INTEGER)",
-		"RESET threads",
-	} {
-		if _, err := d.conn.ExecContext(ctx, s); err != nil {
-			return fmt.Errorf("prepare queries: %w", err)
+	}
+}
+
+// duckSetup is where a DuckDB of vigil's may write: a work folder known
+// to be writable, never $HOME, and never the network (no extension
+// downloads).
+type duckSetup struct {
+	home, extensions, temp string
+	memoryLimit            string
+	utc                    bool // SET TimeZone = 'UTC'
+}
+
+// startDuckDB starts an in-memory DuckDB set up as s says, and the one
+// connection every statement goes through.
+func startDuckDB(ctx context.Context, s duckSetup) (*sql.DB, *sql.Conn, error) {
+	q := url.Values{}
+	q.Set("autoinstall_known_extensions", "false")
+	q.Set("autoload_known_extensions", "false")
+	q.Set("extension_directory", s.extensions)
+	q.Set("temp_directory", s.temp)
+	q.Set("memory_limit", s.memoryLimit)
+	connector, err := duckdb.NewConnector("?"+q.Encode(), nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("start duckdb: %w", err)
+	}
+	db := sql.OpenDB(connector)
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	stmts := []string{"SET home_directory = " + sqlString(s.home)}
+	if s.utc {
+		stmts = append(stmts, "SET TimeZone = 'UTC'")
+	}
+	for _, st := range stmts {
+		if _, err := conn.ExecContext(ctx, st); err != nil {
+			conn.Close()
+			db.Close()
+			return nil, nil, fmt.Errorf("configure duckdb: %w", err)
 		}
 	}
-	return nil
+	return db, conn, nil
 }
 
 func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

@@ -11,12 +11,9 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"net/url"
 	"os"
 	"path/filepath"
 	"time"
-
-	duckdb "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/vigil-metrics/vigil/analyze/cache"
 	"github.com/vigil-metrics/vigil/analyze/promsrc"
@@ -100,6 +97,63 @@ func Open(ctx context.Context, stores []string, opt Options) (*DB, error) {
 			}
 		}
 	}()
+	remotes, err := openStores(ctx, stores, opt, srcs)
+	if err != nil {
+		return nil, err
+	}
+	files, work, err := cacheFiles(stores, srcs, opt)
+	if err != nil {
+		return nil, err
+	}
+	// Everything DuckDB might write goes beside the caches (a folder known
+	// to be writable), or in a temporary folder when every cache is in
+	// memory: never $HOME, never a store's read-only folder, and never the
+	// network (no extension downloads).
+	var tmpDir string
+	if work == "" {
+		if tmpDir, err = os.MkdirTemp("", "vigil-duckdb-"); err != nil {
+			tmpDir = ""
+			work = os.TempDir()
+		} else {
+			work = tmpDir
+		}
+	}
+	db, conn, err := startDuckDB(ctx, duckSetup{home: work, extensions: filepath.Join(work, ".duckdb-extensions"),
+		temp: filepath.Join(work, ".duckdb-tmp"), memoryLimit: opt.MemoryLimit})
+	if err != nil {
+		if tmpDir != "" {
+			os.RemoveAll(tmpDir)
+		}
+		return nil, err
+	}
+	d := &DB{db: db, conn: conn, Stores: stores, tmpDir: tmpDir, files: files, opt: opt, remotes: remotes}
+	for i := range stores {
+		if srcs[i] == nil {
+			if err := d.attachRemote(ctx, i); err != nil {
+				d.Close()
+				return nil, err
+			}
+			d.Syncs = append(d.Syncs, cache.Stats{})
+			continue
+		}
+		st, err := d.attachAndSync(ctx, i, srcs[i])
+		if err != nil {
+			d.Close()
+			return nil, err
+		}
+		d.Syncs = append(d.Syncs, st)
+	}
+	if err := d.createViews(ctx, len(stores)); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// openStores opens each store file (read-only, into srcs) and refuses two
+// copies of one store; it returns the Prometheus-compatible sources among
+// the paths (their srcs stay nil).
+func openStores(ctx context.Context, stores []string, opt Options, srcs []*store.Store) ([]*remoteSource, error) {
 	var remotes []*remoteSource
 	owner := map[string]string{} // store_id -> first path with it
 	for i, p := range stores {
@@ -126,15 +180,21 @@ func Open(ctx context.Context, stores []string, opt Options) (*DB, error) {
 		}
 		owner[meta.StoreID] = p
 	}
-	files := make([]string, len(stores)) // "" for a cache in memory
-	work := ""
+	return remotes, nil
+}
+
+// cacheFiles locates each store's cache file ("" for a cache in memory,
+// and for a source: its catalog is in memory), and the folder of the
+// first cache file ("" when there is none).
+func cacheFiles(stores []string, srcs []*store.Store, opt Options) (files []string, work string, err error) {
+	files = make([]string, len(stores))
 	for i, s := range stores {
 		if srcs[i] == nil {
-			continue // a source: its catalog is in memory
+			continue
 		}
 		loc, err := cache.Locate(s, opt.CacheDir)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		switch {
 		case loc.InMemory():
@@ -147,64 +207,7 @@ func Open(ctx context.Context, stores []string, opt Options) (*DB, error) {
 		}
 		files[i] = loc.File
 	}
-	// Everything DuckDB might write goes beside the caches (a folder known
-	// to be writable), or in a temporary folder when every cache is in
-	// memory: never $HOME, never a store's read-only folder, and never the
-	// network (no extension downloads).
-	var tmpDir string
-	if work == "" {
-		var err error
-		if tmpDir, err = os.MkdirTemp("", "vigil-duckdb-"); err != nil {
-			tmpDir = ""
-			work = os.TempDir()
-		} else {
-			work = tmpDir
-		}
-	}
-	q := url.Values{}
-	q.Set("autoinstall_known_extensions", "false")
-	q.Set("autoload_known_extensions", "false")
-	q.Set("extension_directory", filepath.Join(work, ".duckdb-extensions"))
-	q.Set("temp_directory", filepath.Join(work, ".duckdb-tmp"))
-	q.Set("memory_limit", opt.MemoryLimit)
-	connector, err := duckdb.NewConnector("?"+q.Encode(), nil)
-	if err != nil {
-		if tmpDir != "" {
-			os.RemoveAll(tmpDir)
-		}
-		return nil, fmt.Errorf("start duckdb: %w", err)
-	}
-	d := &DB{db: sql.OpenDB(connector), Stores: stores, tmpDir: tmpDir, files: files, opt: opt, remotes: remotes}
-	d.conn, err = d.db.Conn(ctx)
-	if err != nil {
-		d.Close()
-		return nil, err
-	}
-	if _, err := d.conn.ExecContext(ctx, "SET home_directory = "+sqlString(work)); err != nil {
-		d.Close()
-		return nil, fmt.Errorf("configure duckdb: %w", err)
-	}
-	for i := range stores {
-		if srcs[i] == nil {
-			if err := d.attachRemote(ctx, i); err != nil {
-				d.Close()
-				return nil, err
-			}
-			d.Syncs = append(d.Syncs, cache.Stats{})
-			continue
-		}
-		st, err := d.attachAndSync(ctx, i, srcs[i])
-		if err != nil {
-			d.Close()
-			return nil, err
-		}
-		d.Syncs = append(d.Syncs, st)
-	}
-	if err := d.createViews(ctx, len(stores)); err != nil {
-		d.Close()
-		return nil, err
-	}
-	return d, nil
+	return files, work, nil
 }
 
 // distinctFiles drops paths naming a file already given (the same path

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vigil-metrics/vigil/analyze"
 	"github.com/vigil-metrics/vigil/analyze/cache"
 	"github.com/vigil-metrics/vigil/cmd/internal/agentcmd"
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
@@ -395,43 +396,9 @@ func compactStore(ctx context.Context, p string, keep time.Duration, now time.Ti
 	if err != nil || loc.InMemory() {
 		return res, err // no cache file to rebuild
 	}
-	if err := rebuildCache(ctx, p, loc.File); err != nil {
+	if err := analyze.RebuildCache(ctx, p, loc.File); err != nil {
 		return res, err
 	}
 	res.CacheRebuilt, res.CacheFile, res.CacheBytes = true, loc.File, fileBytes(loc.File)
 	return res, nil
-}
-
-// rebuildCache syncs a new cache of the store into file.compact and moves
-// it over file: a fresh file holds no space left by deleted rows. A reader
-// that has the old file open keeps reading it; the next one opens the new.
-func rebuildCache(ctx context.Context, p, file string) error {
-	tmp := file + ".compact"
-	for _, f := range []string{tmp, tmp + ".wal"} {
-		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return err
-		}
-	}
-	conn, closeDB, err := openDuckDB(ctx)
-	if err != nil {
-		return err
-	}
-	defer closeDB()
-	if _, err := conn.ExecContext(ctx, "ATTACH "+sqlQuote(tmp)+" AS fresh"); err != nil {
-		return fmt.Errorf("rebuild cache %s: %w", file, err)
-	}
-	if _, err := cache.Sync(ctx, conn, "fresh", p); err != nil {
-		return fmt.Errorf("rebuild cache %s: %w", file, err)
-	}
-	for _, s := range []string{"USE memory", "CHECKPOINT fresh", "DETACH fresh"} {
-		if _, err := conn.ExecContext(ctx, s); err != nil {
-			return fmt.Errorf("rebuild cache %s: %w", file, err)
-		}
-	}
-	// The old WAL belongs to the old file: it must not be replayed onto
-	// the new one.
-	if err := os.Remove(file + ".wal"); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	return os.Rename(tmp, file)
 }
