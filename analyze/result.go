@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"encoding/json"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -39,7 +40,7 @@ func (r Result) MarshalJSON() ([]byte, error) {
 func SortResults(rs []Result) {
 	keys := make([][]string, len(rs))
 	for i, r := range rs {
-		for _, k := range sortedKeys(r.Labels) {
+		for _, k := range slices.Sorted(maps.Keys(r.Labels)) {
 			keys[i] = append(keys[i], k, r.Labels[k])
 		}
 	}
@@ -53,13 +54,4 @@ func SortResults(rs []Result) {
 		sorted[i] = rs[j]
 	}
 	copy(rs, sorted)
-}
-
-func sortedKeys(m map[string]string) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }
