@@ -1,7 +1,9 @@
 // Package analyze answers metric-path questions over one or more stores:
 // it syncs each store's DuckDB cache, attaches them all to one in-memory
 // DuckDB, and evaluates paths (percentiles, rates, ratios) in SQL from
-// package queries. It computes; it never sends anything.
+// package queries. Every DuckDB vigil starts is set up here (duckdb.go),
+// vigil export's and store compact's too (export.go). It computes; it
+// never sends anything.
 package analyze
 
 import (
