@@ -165,6 +165,17 @@ func gcd(a, b int64) int64 {
 	return a
 }
 
+// slideGrid is how Sliding reads a selection: m buckets of b ms ending at
+// endMS (the first starting at start), window j (of n, winMS long) made of
+// buckets [j*perStep, j*perStep+perWin).
+type slideGrid struct {
+	n, m, perStep, perWin  int
+	b, start, endMS, winMS int64
+}
+
+// winEnd is window j's end in ms.
+func (gr slideGrid) winEnd(j int) int64 { return gr.start + int64(j*gr.perStep+gr.perWin)*gr.b }
+
 // slideSelector is Sliding for one selector. A window with no result for
 // a group has NaN and 0 samples; a counter's group that exists by the
 // window's end but has no sample in it has 0 (as evalSelector gives).
@@ -181,84 +192,27 @@ func (d *DB) slideSelector(ctx context.Context, s *metricpath.Selector, end time
 	perStep, perWin := int(stepMS/b), int(winMS/b)
 	m := (n-1)*perStep + perWin // buckets read
 	endMS := vtime.UnixMilli(end)
-	start := endMS - int64(m)*b
+	gr := slideGrid{n: n, m: m, perStep: perStep, perWin: perWin, b: b, start: endMS - int64(m)*b, endMS: endMS, winMS: winMS}
 	G := len(sl.groups)
 	if int64(G)*int64(m) > math.MaxInt32 {
 		return nil, "", fmt.Errorf("%d groups x %d buckets: too many cells; use a longer step", G, m)
 	}
 	agg := sl.agg
-	secs := window.Seconds()
 	exact := step == window
 	out := make([]BucketSeries, G)
 	for g := range out {
 		out[g] = newSeries(sl.groups[g].labels, n)
 	}
-	// winEnd is window j's end in ms; its buckets are [j*perStep, j*perStep+perWin).
-	winEnd := func(j int) int64 { return start + int64(j*perStep+perWin)*b }
-	switch agg.Kind {
-	case metricpath.Percentile, metricpath.Stddev:
-		if agg.Kind == metricpath.Stddev && exact {
-			if err := d.eachWindowByEval(ctx, sl, n, winEnd, winMS, out); err != nil {
-				return nil, "", err
-			}
-			break
-		}
-		vals, err := d.sharedCellValues(ctx, s.Name, sl, start, endMS, b, m)
-		if err != nil {
-			return nil, "", err
-		}
-		if vals == nil {
-			vals, err = d.cellValues(ctx, sl.set, start, endMS, b, m, G)
-			if err != nil {
-				return nil, "", err
-			}
-		}
-		var scratch []float64
-		for g := 0; g < G; g++ {
-			for j := 0; j < n; j++ {
-				scratch = scratch[:0]
-				for c := j * perStep; c < j*perStep+perWin; c++ {
-					scratch = append(scratch, vals[g*m+c]...)
-				}
-				if len(scratch) == 0 {
-					continue
-				}
-				if agg.Kind == metricpath.Percentile {
-					out[g].Values[j] = percentile7(scratch, agg.Quantile)
-				} else {
-					out[g].Values[j] = stddevPop(scratch)
-				}
-				out[g].Samples[j] = int64(len(scratch))
-			}
-		}
+	switch {
+	case agg.Kind == metricpath.Stddev && exact:
+		err = d.eachWindowByEval(ctx, sl, n, gr.winEnd, winMS, out)
+	case agg.Kind == metricpath.Percentile || agg.Kind == metricpath.Stddev:
+		err = d.slideValues(ctx, s.Name, sl, gr, out)
 	default:
-		cells, err := d.sharedCells(ctx, cellQuery(agg.Kind, exact), s.Name, sl, start, endMS, b, m, agg.Threshold)
-		if err != nil {
-			return nil, "", err
-		}
-		if cells == nil {
-			cells, err = d.cells(ctx, cellQuery(agg.Kind, exact), sl.set, start, endMS, b, m, G, agg.Threshold)
-			if err != nil {
-				return nil, "", err
-			}
-		}
-		for g := 0; g < G; g++ {
-			for j := 0; j < n; j++ {
-				v, cnt, ok := combine(agg.Kind, cells[g*m+j*perStep:g*m+j*perStep+perWin], exact)
-				if !ok {
-					continue
-				}
-				if agg.Kind == metricpath.Rate {
-					v /= secs
-				}
-				out[g].Values[j], out[g].Samples[j] = v, cnt
-			}
-		}
-		if exact {
-			if err := d.exactBuckets(ctx, sl, n, winEnd, winMS, cells, m, out); err != nil {
-				return nil, "", err
-			}
-		}
+		err = d.slideCells(ctx, s.Name, sl, gr, exact, window.Seconds(), out)
+	}
+	if err != nil {
+		return nil, "", err
 	}
 	if sl.typ == store.Counter && countsEvents(agg.Kind, sl.typ) {
 		first, err := d.firstSamples(ctx, sl.set, endMS)
@@ -267,7 +221,7 @@ func (d *DB) slideSelector(ctx context.Context, s *metricpath.Selector, end time
 		}
 		for g, ts := range first {
 			for j := 0; j < n; j++ {
-				if out[g].Samples[j] == 0 && math.IsNaN(out[g].Values[j]) && ts <= winEnd(j) {
+				if out[g].Samples[j] == 0 && math.IsNaN(out[g].Values[j]) && ts <= gr.winEnd(j) {
 					out[g].Values[j] = 0
 				}
 			}
@@ -283,6 +237,75 @@ func (d *DB) slideSelector(ctx context.Context, s *metricpath.Selector, end time
 		}
 	}
 	return kept, sl.typ, nil
+}
+
+// slideValues fills each window of a percentile or a standard deviation
+// from the values of its buckets.
+func (d *DB) slideValues(ctx context.Context, name string, sl *selection, gr slideGrid, out []BucketSeries) error {
+	agg, G, n, m, perStep, perWin := sl.agg, len(sl.groups), gr.n, gr.m, gr.perStep, gr.perWin
+	vals, err := d.sharedCellValues(ctx, name, sl, gr.start, gr.endMS, gr.b, m)
+	if err != nil {
+		return err
+	}
+	if vals == nil {
+		vals, err = d.cellValues(ctx, sl.set, gr.start, gr.endMS, gr.b, m, G)
+		if err != nil {
+			return err
+		}
+	}
+	var scratch []float64
+	for g := 0; g < G; g++ {
+		for j := 0; j < n; j++ {
+			scratch = scratch[:0]
+			for c := j * perStep; c < j*perStep+perWin; c++ {
+				scratch = append(scratch, vals[g*m+c]...)
+			}
+			if len(scratch) == 0 {
+				continue
+			}
+			if agg.Kind == metricpath.Percentile {
+				out[g].Values[j] = percentile7(scratch, agg.Quantile)
+			} else {
+				out[g].Values[j] = stddevPop(scratch)
+			}
+			out[g].Samples[j] = int64(len(scratch))
+		}
+	}
+	return nil
+}
+
+// slideCells fills each window of the other aggregations by combining its
+// buckets' cells (a rate divided by secs, the window's seconds); with
+// exact (one bucket a window) the windows Eval would answer otherwise are
+// asked of Eval.
+func (d *DB) slideCells(ctx context.Context, name string, sl *selection, gr slideGrid, exact bool, secs float64, out []BucketSeries) error {
+	agg, G, n, m, perStep, perWin := sl.agg, len(sl.groups), gr.n, gr.m, gr.perStep, gr.perWin
+	cells, err := d.sharedCells(ctx, cellQuery(agg.Kind, exact), name, sl, gr.start, gr.endMS, gr.b, m, agg.Threshold)
+	if err != nil {
+		return err
+	}
+	if cells == nil {
+		cells, err = d.cells(ctx, cellQuery(agg.Kind, exact), sl.set, gr.start, gr.endMS, gr.b, m, G, agg.Threshold)
+		if err != nil {
+			return err
+		}
+	}
+	for g := 0; g < G; g++ {
+		for j := 0; j < n; j++ {
+			v, cnt, ok := combine(agg.Kind, cells[g*m+j*perStep:g*m+j*perStep+perWin], exact)
+			if !ok {
+				continue
+			}
+			if agg.Kind == metricpath.Rate {
+				v /= secs
+			}
+			out[g].Values[j], out[g].Samples[j] = v, cnt
+		}
+	}
+	if exact {
+		return d.exactBuckets(ctx, sl, n, gr.winEnd, gr.winMS, cells, m, out)
+	}
+	return nil
 }
 
 // cellQuery is the buckets_* query whose cells give aggregation k: with
@@ -607,197 +630,4 @@ func (d *DB) firstSamples(ctx context.Context, set, end int64) (map[int]int64, e
 		out[g] = ts
 	}
 	return out, rows.Err()
-}
-
-// sharedBuckets lets Buckets and Sliding answer a selection whose every
-// group is one series (a rule per service, as tuning has) from the values
-// of all the metric's series, read from DuckDB once and kept (sharedVals):
-// the samples are stored in time order, every series interleaved, so any
-// one series' query reads the whole metric, and 100 rules over one metric
-// would read it 100 times. A variable for the tests.
-var sharedBuckets = true
-
-// maxSharedCells bounds the (series, bucket) cells of one shared read,
-// and maxSharedValues (a variable for the tests) the words (8 bytes) all
-// the shared reads kept hold.
-const maxSharedCells = 1 << 24
-
-var maxSharedValues = 1 << 25
-
-type sharedKey struct {
-	name          string
-	start, end, b int64
-}
-
-// sharedVals is every series of a metric over m buckets of b ms: vals[r*m
-// + c] holds series r's values (r its index in seriesOf) in bucket c, in
-// the order DuckDB scans them on one thread, which is the order Eval's
-// one-thread aggregations (and the buckets_* queries) add them in, so the
-// Kahan sums and means computed from them in Go are those queries' to the
-// bit.
-type sharedVals struct {
-	asks   int
-	failed bool
-	index  map[[2]int64]int // (store, series id) -> series index
-	vals   [][]float64
-}
-
-// sharedValsFor returns the shared values of selection sl's metric and,
-// for each of sl's groups, its series' index; nil where the shared read
-// does not apply (a group of several series, whose values interleave), is
-// not worth it (the first ask of a metric and window: one rule pays for
-// its own query only), or this build cannot read values in bulk.
-func (d *DB) sharedValsFor(ctx context.Context, name string, sl *selection, start, end, b int64, m int) (*sharedVals, []int, error) {
-	if !sharedBuckets || !arrowBuild || len(sl.selID) != len(sl.groups) {
-		return nil, nil, nil
-	}
-	k := sharedKey{name: name, start: start, end: end, b: b}
-	sv := d.memo.shared[k]
-	if sv == nil {
-		if len(d.memo.shared) >= 1024 {
-			clear(d.memo.shared)
-			d.memo.sharedSize = 0
-		}
-		sv = &sharedVals{}
-		d.memo.shared[k] = sv
-	}
-	sv.asks++
-	if sv.failed || (sv.vals == nil && sv.asks < 2) {
-		return nil, nil, nil
-	}
-	if sv.vals == nil {
-		series, err := d.seriesOf(ctx, name)
-		if err != nil {
-			return nil, nil, err
-		}
-		if len(series)*m > maxSharedCells {
-			sv.failed = true
-			return nil, nil, nil
-		}
-		st, id, grp := make([]int64, len(series)), make([]int64, len(series)), make([]int64, len(series))
-		sv.index = make(map[[2]int64]int, len(series))
-		for i, sr := range series {
-			st[i], id[i], grp[i] = sr.store, sr.id, int64(i)
-			sv.index[[2]int64{sr.store, sr.id}] = i
-		}
-		set, err := d.fillSelection(ctx, st, id, grp)
-		if err != nil {
-			return nil, nil, err
-		}
-		d.memo.shared[k] = sv // fillSelection may have dropped what was kept
-		// One thread: the rows come in scan order, as the one-thread
-		// aggregations add them.
-		if err := d.oneThread(ctx, true); err != nil {
-			return nil, nil, err
-		}
-		vals, ok, err := d.groupValuesOf(ctx, "buckets_values", []any{start, end, b, int64(m), set}, len(series)*m)
-		if err != nil {
-			return nil, nil, err
-		}
-		if !ok {
-			sv.failed = true
-			return nil, nil, nil
-		}
-		// What is kept is bounded: past maxSharedValues the other reads
-		// are dropped (and read again when asked).
-		size := 3 * len(vals) // in words: the slice headers, then the values
-		for _, v := range vals {
-			size += len(v)
-		}
-		if d.memo.sharedSize+size > maxSharedValues {
-			for _, o := range d.memo.shared {
-				if o != sv {
-					o.vals, o.index = nil, nil
-				}
-			}
-			d.memo.sharedSize = 0
-		}
-		sv.vals = vals
-		d.memo.sharedSize += size
-	}
-	rowOf := make([]int, len(sl.groups))
-	for i := range sl.selID {
-		r, ok := sv.index[[2]int64{sl.selStore[i], sl.selID[i]}]
-		if !ok {
-			return nil, nil, nil
-		}
-		rowOf[sl.selGrp[i]] = r
-	}
-	return sv, rowOf, nil
-}
-
-// sharedCellValues is cellValues from the shared values (nil where they
-// do not apply).
-func (d *DB) sharedCellValues(ctx context.Context, name string, sl *selection, start, end, b int64, m int) ([][]float64, error) {
-	sv, rowOf, err := d.sharedValsFor(ctx, name, sl, start, end, b, m)
-	if sv == nil || err != nil {
-		return nil, err
-	}
-	out := make([][]float64, len(rowOf)*m)
-	for g, r := range rowOf {
-		copy(out[g*m:(g+1)*m], sv.vals[r*m:(r+1)*m])
-	}
-	return out, nil
-}
-
-// sharedCells is cells from the shared values, for the queries whose
-// cells Go computes as DuckDB does (nil for the others, or where the
-// shared values do not apply): buckets_sum's fsum and buckets_avg's favg
-// (Kahan's sum, KahanAddInternal, over the values in scan order; favg
-// value/n + err/n), with fsum(abs(value)), and buckets_count_le's count.
-func (d *DB) sharedCells(ctx context.Context, qname, name string, sl *selection, start, end, b int64, m int, threshold float64) ([]cell, error) {
-	switch qname {
-	case "buckets_sum", "buckets_avg":
-	case "buckets_count_le":
-		if math.IsNaN(threshold) {
-			return nil, nil
-		}
-	default:
-		return nil, nil
-	}
-	sv, rowOf, err := d.sharedValsFor(ctx, name, sl, start, end, b, m)
-	if sv == nil || err != nil {
-		return nil, err
-	}
-	out := make([]cell, len(rowOf)*m)
-	for g, r := range rowOf {
-		for c := 0; c < m; c++ {
-			vs := sv.vals[r*m+c]
-			if len(vs) == 0 {
-				continue
-			}
-			cl := &out[g*m+c]
-			cl.ok, cl.n = true, int64(len(vs))
-			if qname == "buckets_count_le" {
-				le := 0
-				for _, v := range vs {
-					if v <= threshold {
-						le++
-					}
-				}
-				cl.v = float64(le)
-				continue
-			}
-			var sum, err, asum, aerr float64
-			for _, v := range vs {
-				diff := v - err
-				t := sum + diff
-				err = (t - sum) - diff
-				sum = t
-				a := math.Abs(v)
-				adiff := a - aerr
-				at := asum + adiff
-				aerr = (at - asum) - adiff
-				asum = at
-			}
-			cl.x = asum
-			if qname == "buckets_avg" {
-				n := float64(len(vs))
-				cl.v = sum/n + err/n
-			} else {
-				cl.v = sum
-			}
-		}
-	}
-	return out, nil
 }

@@ -338,7 +338,7 @@ func TestCacheTruncatedStore(t *testing.T) {
 	p := f.write("v.db", hist("x", nil, -time.Minute, 1, 2, 3, 4)...)
 	f.query("x.sum", time.Hour, p)
 	s, _ := store.Open(context.Background(), p, store.Options{})
-	s.DB.Exec("DELETE FROM samples")
+	s.DBForTest().Exec("DELETE FROM samples")
 	s.Close()
 	appendTo(t, p, hist("x", nil, -time.Minute, 5)...)
 	rs, db := f.query("x.sum", time.Hour, p)
@@ -377,7 +377,7 @@ func TestCacheAppliesRetention(t *testing.T) {
 	}
 	// A delete that retention does not explain forces a rebuild.
 	st, _ = store.Open(context.Background(), p, store.Options{})
-	st.DB.Exec("DELETE FROM samples WHERE value = 9")
+	st.DBForTest().Exec("DELETE FROM samples WHERE value = 9")
 	st.Close()
 	rs, db = f.query("g.sum", time.Hour, p)
 	if got := one(t, rs); got != 130 {
@@ -486,7 +486,7 @@ func storeExec(t *testing.T, p string, stmts ...string) {
 	}
 	defer st.Close()
 	for _, s := range stmts {
-		if _, err := st.DB.Exec(s); err != nil {
+		if _, err := st.DBForTest().Exec(s); err != nil {
 			t.Fatalf("%s: %v", s, err)
 		}
 	}

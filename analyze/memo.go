@@ -201,7 +201,7 @@ func (d *DB) fillSelection(ctx context.Context, st, id, grp []int64) (int64, err
 		return set, nil
 	}
 	if d.memo.setRows+len(id) > maxSelRows {
-		if _, err := d.conn.ExecContext(ctx, "DELETE FROM temp.main.sel"); err != nil {
+		if _, err := d.conn.ExecContext(ctx, queries.Get("selection_clear")); err != nil {
 			return 0, err
 		}
 		// Set ids are never reused, so nothing kept can name the rows gone;

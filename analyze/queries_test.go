@@ -49,6 +49,12 @@ func TestEveryEmbeddedQueryRuns(t *testing.T) {
 		"buckets_first_ts": {end, set},
 		"export_rows":      {start, end},
 	}
+	// Queries that change the selection table: run in a transaction
+	// rolled back, so the selection the others read stays.
+	inTxn := map[string][]any{"selection_table": nil, "selection_clear": nil}
+	// Queries that run with a source's catalog as default (remote.go), on
+	// a scratch one; all but the schema run after it.
+	inSource := map[string][]any{"source_schema": nil, "source_delete_metric": {"lat_ms"}}
 	// Queries that run on a store (SQLite, "?" parameters).
 	inStore := map[string][]any{
 		"store_sample_seq": nil, "store_max_sample_id": nil, "store_max_series_id": nil,
@@ -77,7 +83,9 @@ func TestEveryEmbeddedQueryRuns(t *testing.T) {
 			t.Errorf("queries/%s: store queries, and only they, are named store_*", n)
 			continue
 		}
-		if !cacheQuery && !storeQuery {
+		txnArgs, txnQuery := inTxn[name]
+		srcArgs, srcQuery := inSource[name]
+		if !cacheQuery && !storeQuery && !txnQuery && !srcQuery {
 			var ok bool
 			if args, ok = overViews[name]; !ok {
 				t.Errorf("queries/%s has no test entry", n)
@@ -86,12 +94,27 @@ func TestEveryEmbeddedQueryRuns(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			if storeQuery {
-				rows, err := st.DB.QueryContext(ctx, queries.Get(name), storeArgs...)
+				rows, err := st.DBForTest().QueryContext(ctx, queries.Get(name), storeArgs...)
 				if err != nil {
 					t.Fatalf("%s: %v", name, err)
 				}
 				drain(t, name, rows)
 				return
+			}
+			if srcQuery {
+				mustExec(t, db, "ATTACH ':memory:' AS scratch")
+				mustExec(t, db, "USE scratch")
+				defer mustExec(t, db, "DETACH scratch")
+				defer mustExec(t, db, "USE memory")
+				if name != "source_schema" {
+					mustExec(t, db, queries.Get("source_schema"))
+				}
+				args = srcArgs
+			}
+			if txnQuery {
+				mustExec(t, db, "BEGIN TRANSACTION")
+				defer mustExec(t, db, "ROLLBACK")
+				args = txnArgs
 			}
 			if cacheQuery {
 				mustExec(t, db, "USE c0")
@@ -108,10 +131,10 @@ func TestEveryEmbeddedQueryRuns(t *testing.T) {
 	}
 	// The store queries see the fixture's rows.
 	var top, kept int64
-	if err := st.DB.QueryRowContext(ctx, queries.Get("store_max_sample_id")).Scan(&top); err != nil || top != 5 {
+	if err := st.DBForTest().QueryRowContext(ctx, queries.Get("store_max_sample_id")).Scan(&top); err != nil || top != 5 {
 		t.Errorf("store_max_sample_id = %v %v, want 5", top, err)
 	}
-	if err := st.DB.QueryRowContext(ctx, queries.Get("store_count_kept"), top, start).Scan(&kept); err != nil || kept != 5 {
+	if err := st.DBForTest().QueryRowContext(ctx, queries.Get("store_count_kept"), top, start).Scan(&kept); err != nil || kept != 5 {
 		t.Errorf("store_count_kept = %v %v, want 5", kept, err)
 	}
 	// The percentile query computes numpy's value on the fixture.

@@ -14,6 +14,7 @@ import (
 	"github.com/vigil-metrics/vigil/analyze/promsrc"
 	"github.com/vigil-metrics/vigil/internal/metricpath"
 	"github.com/vigil-metrics/vigil/internal/store"
+	"github.com/vigil-metrics/vigil/queries"
 )
 
 // A Prometheus-compatible source (--db http://...) is one more store to
@@ -54,11 +55,7 @@ func (d *DB) remoteOf(i int) *remoteSource {
 
 func (d *DB) attachRemote(ctx context.Context, i int) error {
 	cat := quoteIdent("c" + strconv.Itoa(i))
-	for _, s := range []string{
-		"ATTACH ':memory:' AS " + cat,
-		"CREATE TABLE " + cat + ".main.series (id BIGINT NOT NULL, name VARCHAR NOT NULL, type VARCHAR NOT NULL, labels VARCHAR NOT NULL, service VARCHAR NOT NULL)",
-		"CREATE TABLE " + cat + ".main.samples (series_id BIGINT NOT NULL, ts BIGINT NOT NULL, value DOUBLE NOT NULL)",
-	} {
+	for _, s := range []string{"ATTACH ':memory:' AS " + cat, "USE " + cat, queries.Get("source_schema"), "USE memory"} {
 		if _, err := d.conn.ExecContext(ctx, s); err != nil {
 			return fmt.Errorf("prepare source %s: %w", d.Stores[i], err)
 		}
@@ -325,8 +322,14 @@ func (d *DB) deleteRows(ctx context.Context, r *remoteSource, name string) error
 	if len(r.byName[name]) == 0 {
 		return nil
 	}
-	cat := quoteIdent("c" + strconv.Itoa(r.idx))
-	if _, err := d.conn.ExecContext(ctx, "DELETE FROM "+cat+".main.samples WHERE series_id IN (SELECT id FROM "+cat+".main.series WHERE name = $1)", name); err != nil {
+	if _, err := d.conn.ExecContext(ctx, "USE "+quoteIdent("c"+strconv.Itoa(r.idx))); err != nil {
+		return fmt.Errorf("source %s: %w", r.client.URL, err)
+	}
+	_, err := d.conn.ExecContext(ctx, queries.Get("source_delete_metric"), name)
+	if _, uerr := d.conn.ExecContext(ctx, "USE memory"); err == nil {
+		err = uerr
+	}
+	if err != nil {
 		return fmt.Errorf("source %s: %w", r.client.URL, err)
 	}
 	return nil

@@ -332,7 +332,7 @@ func TestInMemoryStore(t *testing.T) {
 		defer close(done)
 		for i := 0; i < 20; i++ {
 			var n int
-			if err := r.Store().DB.QueryRow("SELECT count(*) FROM samples").Scan(&n); err != nil {
+			if err := r.Store().DBForTest().QueryRow("SELECT count(*) FROM samples").Scan(&n); err != nil {
 				t.Error(err)
 				return
 			}
@@ -414,7 +414,7 @@ func TestConcurrentCoalescing(t *testing.T) {
 	}
 	defer st.Close()
 	var sum float64
-	st.DB.QueryRow("SELECT sum(s.value) FROM samples s JOIN series se ON se.id = s.series_id WHERE se.name = 'c_total'").Scan(&sum)
+	st.DBForTest().QueryRow("SELECT sum(s.value) FROM samples s JOIN series se ON se.id = s.series_id WHERE se.name = 'c_total'").Scan(&sum)
 	if want := float64(total.Load()) + 0.5*float64(halves.Load()); sum != want {
 		t.Errorf("sum = %v, want %v", sum, want)
 	}

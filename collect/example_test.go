@@ -2,6 +2,7 @@ package collect_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -23,8 +24,13 @@ func tempStore() (string, func()) {
 	return filepath.Join(dir, "app.db"), func() { os.RemoveAll(dir) }
 }
 
+// storeDB is the Recorder's store, read here with SQL as any SQLite client
+// reads the file (docs/storage.md: the metrics view is the reference
+// design's table).
+func storeDB(r *collect.Recorder) *sql.DB { return r.Store().DBForTest() }
+
 func show(r *collect.Recorder) {
-	rows, _ := r.Store().DB.Query(`SELECT name, type, labels, sum(value), count(*) FROM metrics GROUP BY name, type, labels ORDER BY name, labels`)
+	rows, _ := storeDB(r).Query(`SELECT name, type, labels, sum(value), count(*) FROM metrics GROUP BY name, type, labels ORDER BY name, labels`)
 	defer rows.Close()
 	for rows.Next() {
 		var name, typ, labels string
@@ -86,7 +92,7 @@ func ExampleRecorder_Monitor() {
 	fmt.Println("error:", err)
 
 	r.Flush(context.Background())
-	rows, _ := r.Store().DB.Query(`SELECT DISTINCT name, labels FROM metrics WHERE type = 'counter' ORDER BY name`)
+	rows, _ := storeDB(r).Query(`SELECT DISTINCT name, labels FROM metrics WHERE type = 'counter' ORDER BY name`)
 	defer rows.Close()
 	for rows.Next() {
 		var name, labels string
@@ -203,7 +209,7 @@ func ExampleClassifyErrors() {
 	})
 
 	r.Flush(context.Background())
-	rows, _ := r.Store().DB.Query(`SELECT labels FROM metrics WHERE name = 'lookup_failed_total'`)
+	rows, _ := storeDB(r).Query(`SELECT labels FROM metrics WHERE name = 'lookup_failed_total'`)
 	defer rows.Close()
 	for rows.Next() {
 		var labels string
@@ -237,7 +243,7 @@ func ExampleMiddlewareOptions() {
 	}
 
 	r.Flush(context.Background())
-	rows, _ := r.Store().DB.Query(`SELECT name, labels, sum(value) FROM metrics WHERE name IN ('http_requests_total', 'sli_requests_total') GROUP BY name, labels ORDER BY name, labels`)
+	rows, _ := storeDB(r).Query(`SELECT name, labels, sum(value) FROM metrics WHERE name IN ('http_requests_total', 'sli_requests_total') GROUP BY name, labels ORDER BY name, labels`)
 	defer rows.Close()
 	for rows.Next() {
 		var name, labels string

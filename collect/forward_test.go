@@ -38,7 +38,7 @@ func TestForwardAfterCommit(t *testing.T) {
 	var inStore []int
 	r, _ = newRecorder(t, Options{Forward: func(s []store.Sample) {
 		var n int
-		r.Store().DB.QueryRow("SELECT count(*) FROM samples").Scan(&n)
+		r.Store().DBForTest().QueryRow("SELECT count(*) FROM samples").Scan(&n)
 		inStore = append(inStore, n)
 		f.add(s)
 	}})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"hash/maphash"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -167,18 +168,14 @@ type Recorder struct {
 
 // Open opens (or creates) the store at path and starts a Recorder on it.
 // The path ":memory:" opens a store in memory, held on one connection (a
-// second connection would see another, empty database): close the rows of
-// a query on Store().DB before the next Flush.
+// second connection would see another, empty database).
 func Open(path string, opt Options) (*Recorder, error) {
 	st, err := store.Open(context.Background(), path, store.Options{})
 	if err != nil {
 		return nil, err
 	}
 	if path == ":memory:" {
-		st.DB.SetMaxOpenConns(1)
-		st.DB.SetMaxIdleConns(1)
-		st.DB.SetConnMaxLifetime(0)
-		st.DB.SetConnMaxIdleTime(0)
+		st.KeepOneConnection()
 	}
 	return New(st, opt), nil
 }
@@ -240,17 +237,10 @@ func (r *Recorder) loadTypes() {
 	if r.st.Load() == nil {
 		return
 	}
-	rows, err := r.st.Load().DB.Query("SELECT name, min(type) FROM series GROUP BY name")
+	types, err := r.st.Load().MetricTypes(context.Background())
+	maps.Copy(r.types, types)
 	if err != nil {
 		r.opt.Logger.Warn("read metric types", "err", err)
-		return
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var name, typ string
-		if rows.Scan(&name, &typ) == nil {
-			r.types[name] = store.Type(typ)
-		}
 	}
 }
 

@@ -49,7 +49,7 @@ func newRecorder(t testing.TB, opt Options) (*Recorder, *fakeClock) {
 
 func rows(t testing.TB, r *Recorder, query string) []string {
 	t.Helper()
-	rs, err := r.Store().DB.Query(query)
+	rs, err := r.Store().DBForTest().Query(query)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestFlushesWhenBufferFull(t *testing.T) {
 
 func TestUnwritableStoreBoundsMemoryAndCountsDrops(t *testing.T) {
 	r, _ := newRecorder(t, Options{BufferSize: 100, MaxBuffer: 300, Resolution: -1})
-	db := r.Store().DB
+	db := r.Store().DBForTest()
 	// The store refuses every insert, as a full disk would.
 	if _, err := db.Exec(`CREATE TRIGGER disk_full BEFORE INSERT ON samples BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`); err != nil {
 		t.Fatal(err)
@@ -200,7 +200,7 @@ func TestSamplingKeepsRatesUnbiased(t *testing.T) {
 	r.Flush(context.Background())
 	var n int
 	var sum float64
-	r.Store().DB.QueryRow("SELECT count(*), sum(value) FROM samples").Scan(&n, &sum)
+	r.Store().DBForTest().QueryRow("SELECT count(*), sum(value) FROM samples").Scan(&n, &sum)
 	// ~10% of the events are kept, each counting 10: the sum stays ~100000
 	// (the binomial standard deviation of the sum is ~950).
 	if n < 9000 || n > 11000 || sum < 95000 || sum > 105000 {
@@ -397,7 +397,7 @@ func BenchmarkFlush(b *testing.B) {
 // Recorder started) is dropped as invalid; the rest of the flush lands.
 func TestStoreRefusesASeries(t *testing.T) {
 	r, _ := newRecorder(t, Options{})
-	if _, err := r.Store().DB.Exec(`INSERT INTO series(name, type, labels, service) VALUES ('late', 'gauge', '{}', '')`); err != nil {
+	if _, err := r.Store().DBForTest().Exec(`INSERT INTO series(name, type, labels, service) VALUES ('late', 'gauge', '{}', '')`); err != nil {
 		t.Fatal(err)
 	}
 	r.Counter("late", nil).Inc()
@@ -422,7 +422,7 @@ func TestStoreRefusesASeries(t *testing.T) {
 // waking the flusher.
 func TestRetryIsNotStarvedByWakeups(t *testing.T) {
 	r, _ := newRecorder(t, Options{BufferSize: 10, MaxBuffer: 100000, Resolution: -1})
-	db := r.Store().DB
+	db := r.Store().DBForTest()
 	db.Exec(`CREATE TRIGGER disk_full BEFORE INSERT ON samples BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`)
 	g := r.Gauge("g", nil)
 	for i := 0; i < 30; i++ {
@@ -479,7 +479,7 @@ func TestAddBatchRacingClose(t *testing.T) {
 		wg.Wait()
 		st, _ := store.Open(context.Background(), path, store.Options{ReadOnly: true})
 		var n int64
-		st.DB.QueryRow("SELECT count(*) FROM samples").Scan(&n)
+		st.DBForTest().QueryRow("SELECT count(*) FROM samples").Scan(&n)
 		st.Close()
 		if n != accepted.Load() {
 			t.Fatalf("round %d: %d rows for %d accepted samples", round, n, accepted.Load())
@@ -498,7 +498,7 @@ func TestReopenReresolvesForgottenQueuedSeries(t *testing.T) {
 	if err := r.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.Store().DB.Exec(`CREATE TRIGGER full BEFORE INSERT ON samples BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`); err != nil {
+	if _, err := r.Store().DBForTest().Exec(`CREATE TRIGGER full BEFORE INSERT ON samples BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`); err != nil {
 		t.Fatal(err)
 	}
 	r.Counter("a_total", map[string]string{"k": "v"}).Add(2)

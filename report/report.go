@@ -1,8 +1,10 @@
-// Package report formats vigil report: a period's SLOs, error budgets,
-// alerts, latency and resources as GitHub-flavoured markdown.
+// Package report assembles and formats vigil report: a period's SLOs,
+// error budgets, alerts, latency and resources as GitHub-flavoured
+// markdown (or one HTML file).
 //
-// Every number a report shows is computed before it gets here (by analyze/
-// through cmd/vigil, or by Summarize from the state DB's history); the
+// Every number a report shows is computed by analyze (Assemble asks a
+// Source, an *analyze.DB, and uses analyze/slo's budget math) or by
+// Summarize from the state DB's history: report runs no SQL and the
 // embedded templates only format. A section with no data is one line
 // saying so, never an empty table.
 package report

@@ -27,7 +27,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -115,30 +117,23 @@ func labelNamesIn(ctx context.Context, path, metric string, seen map[string]bool
 		return err
 	}
 	defer st.Close()
-	// The series table's UNIQUE (name, labels, service) index makes this a
-	// range lookup, not a scan.
-	rows, err := st.DB.QueryContext(ctx, "SELECT labels, service FROM series WHERE name = ?", metric)
+	sets, err := st.LabelSets(ctx, metric)
 	if err != nil {
 		return fmt.Errorf("label names of %s in %s: %w", metric, path, err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var labelsJSON, service string
-		if err := rows.Scan(&labelsJSON, &service); err != nil {
-			return err
-		}
+	for _, ls := range sets {
 		labels := map[string]string{}
-		if err := json.Unmarshal([]byte(labelsJSON), &labels); err != nil {
+		if err := json.Unmarshal([]byte(ls.Labels), &labels); err != nil {
 			return fmt.Errorf("series of %s in %s has bad labels: %w", metric, path, err)
 		}
 		for k := range labels {
 			seen[k] = true
 		}
-		if service != "" {
+		if ls.Service != "" {
 			seen["service"] = true
 		}
 	}
-	return rows.Err()
+	return nil
 }
 
 // Summary is what one run did.
@@ -302,39 +297,9 @@ func Record(ctx context.Context, src Source, rules []config.RecordingRule, at ti
 // and since the caller holds the write lock nobody can commit meanwhile.
 // Series this transaction created are not visible and have no samples.
 func recordedAt(ctx context.Context, st *store.Store, ts int64, ids map[int64]int) (map[int64]bool, error) {
-	all := make([]int64, 0, len(ids))
-	for id := range ids {
-		all = append(all, id)
-	}
-	sort.Slice(all, func(a, b int) bool { return all[a] < all[b] })
-	present := map[int64]bool{}
-	const chunk = 500 // far below SQLite's limit on parameters
-	for len(all) > 0 {
-		part := all[:min(chunk, len(all))]
-		all = all[len(part):]
-		args := []any{ts}
-		marks := make([]string, len(part))
-		for i, id := range part {
-			args = append(args, id)
-			marks[i] = "?"
-		}
-		rows, err := st.DB.QueryContext(ctx,
-			"SELECT DISTINCT series_id FROM samples WHERE ts = ? AND series_id IN ("+strings.Join(marks, ",")+")", args...)
-		if err != nil {
-			return nil, fmt.Errorf("recording rules: find samples at %d: %w", ts, err)
-		}
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			present[id] = true
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
+	present, err := st.SampledAt(ctx, ts, slices.Sorted(maps.Keys(ids)))
+	if err != nil {
+		return nil, fmt.Errorf("recording rules: find samples at %d: %w", ts, err)
 	}
 	return present, nil
 }

@@ -81,7 +81,7 @@ func recordStore(t *testing.T) (*store.Store, string) {
 // written lists every sample of the store as "name{labels} service type ts=.. value".
 func written(t *testing.T, st *store.Store) []string {
 	t.Helper()
-	rows, err := st.DB.Query(`SELECT se.name, se.labels, se.service, se.type, s.ts, s.value
+	rows, err := st.DBForTest().Query(`SELECT se.name, se.labels, se.service, se.type, s.ts, s.value
 		FROM samples s JOIN series se ON se.id = s.series_id ORDER BY se.name, se.labels, se.service, s.ts, s.id`)
 	if err != nil {
 		t.Fatal(err)
@@ -106,7 +106,7 @@ func written(t *testing.T, st *store.Store) []string {
 func count(t *testing.T, st *store.Store, table string) int {
 	t.Helper()
 	var n int
-	if err := st.DB.QueryRow("SELECT count(*) FROM " + table).Scan(&n); err != nil {
+	if err := st.DBForTest().QueryRow("SELECT count(*) FROM " + table).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n

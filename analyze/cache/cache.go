@@ -111,7 +111,7 @@ func SyncStore(ctx context.Context, conn *sql.Conn, catalog string, src *store.S
 	}
 
 	// One read snapshot of the store for the bookkeeping and the new series.
-	sc, err := src.DB.Conn(ctx)
+	sc, err := src.ReadConn(ctx)
 	if err != nil {
 		return st, err
 	}
@@ -125,20 +125,10 @@ func SyncStore(ctx context.Context, conn *sql.Conn, catalog string, src *store.S
 		return st, err
 	}
 	st.StoreID = meta.StoreID
-	// The AUTOINCREMENT sequence, unlike max(id), never goes back when the
-	// newest rows are deleted: it is the store's true high-water mark.
-	var seq sql.NullInt64
-	err = sc.QueryRowContext(ctx, queries.Get("store_sample_seq")).Scan(&seq)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return st, fmt.Errorf("read store: %w", err)
+	top, err := sampleTop(ctx, sc)
+	if err != nil {
+		return st, err
 	}
-	// max(id) too, in case the sequence row was lost (a hand-edited store,
-	// or a copy made by a tool that skips sqlite_sequence); O(log n).
-	var maxID sql.NullInt64
-	if err := sc.QueryRowContext(ctx, queries.Get("store_max_sample_id")).Scan(&maxID); err != nil {
-		return st, fmt.Errorf("read store: %w", err)
-	}
-	top := max(seq.Int64, maxID.Int64)
 
 	reason, err := checkState(ctx, conn, sc, cs, meta, top, &st)
 	if err != nil {
@@ -171,12 +161,40 @@ func SyncStore(ctx context.Context, conn *sql.Conn, catalog string, src *store.S
 		// Rows below the horizon are on their way out of the store (a
 		// prune in progress, or old data imported after one): the cache
 		// holds exactly the store's rows at or after the horizon.
-		n, err := copySamples(ctx, conn, catalog, src.DB, cs.watermark, top, horizon)
+		n, err := copySamples(ctx, conn, catalog, src, cs.watermark, top, horizon)
 		if err != nil {
 			return st, err
 		}
 		st.Added = n
 	}
+	if err := writeState(ctx, conn, sc, cs, meta, top, seriesTop.Int64, horizon); err != nil {
+		return st, err
+	}
+	return st, nil
+}
+
+// sampleTop is the store's sample high-water mark: its AUTOINCREMENT
+// sequence, which unlike max(id) never goes back when the newest rows are
+// deleted, or max(id) where that is higher (the sequence row was lost: a
+// hand-edited store, or a copy made by a tool that skips sqlite_sequence;
+// O(log n)).
+func sampleTop(ctx context.Context, sc *sql.Conn) (int64, error) {
+	var seq sql.NullInt64
+	err := sc.QueryRowContext(ctx, queries.Get("store_sample_seq")).Scan(&seq)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("read store: %w", err)
+	}
+	var maxID sql.NullInt64
+	if err := sc.QueryRowContext(ctx, queries.Get("store_max_sample_id")).Scan(&maxID); err != nil {
+		return 0, fmt.Errorf("read store: %w", err)
+	}
+	return max(seq.Int64, maxID.Int64), nil
+}
+
+// writeState records what the cache now mirrors: the watermarks, the
+// horizon, the store's delete counters, and the row at the watermark (to
+// detect a store rewritten under the same id).
+func writeState(ctx context.Context, conn, sc *sql.Conn, cs cacheState, meta store.Meta, top, seriesTop, horizon int64) error {
 	var last struct {
 		sid, ts sql.NullInt64
 		v       sql.NullFloat64
@@ -184,18 +202,18 @@ func SyncStore(ctx context.Context, conn *sql.Conn, catalog string, src *store.S
 	if top > 0 {
 		err := sc.QueryRowContext(ctx, queries.Get("store_sample_at"), top).Scan(&last.sid, &last.ts, &last.v)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return st, err
+			return err
 		}
 	}
 	if _, err := conn.ExecContext(ctx, queries.Get("cache_meta_clear")); err != nil {
-		return st, err
+		return err
 	}
-	_, err = conn.ExecContext(ctx, queries.Get("cache_meta_write"), format, meta.StoreID, max(top, cs.watermark),
-		max(seriesTop.Int64, cs.seriesWatermark), horizon, meta.DeletedSamples, meta.DeletedSeries, last.sid, last.ts, last.v)
+	_, err := conn.ExecContext(ctx, queries.Get("cache_meta_write"), format, meta.StoreID, max(top, cs.watermark),
+		max(seriesTop, cs.seriesWatermark), horizon, meta.DeletedSamples, meta.DeletedSeries, last.sid, last.ts, last.v)
 	if err != nil {
-		return st, fmt.Errorf("write cache meta: %w", err)
+		return fmt.Errorf("write cache meta: %w", err)
 	}
-	return st, nil
+	return nil
 }
 
 func readState(ctx context.Context, conn *sql.Conn) (cacheState, error) {
@@ -342,7 +360,7 @@ const (
 // copySamples reads samples with ids in (lo, hi] and appends them to the
 // cache. Large ranges are read by several SQLite connections over disjoint
 // id ranges while one goroutine appends: reading SQLite is the bottleneck.
-func copySamples(ctx context.Context, conn *sql.Conn, catalog string, db *sql.DB, lo, hi, horizon int64) (int64, error) {
+func copySamples(ctx context.Context, conn *sql.Conn, catalog string, src *store.Store, lo, hi, horizon int64) (int64, error) {
 	readers := 1
 	if hi-lo > 4*batchRows*8 {
 		readers = max(1, min(runtime.GOMAXPROCS(0), 4))
@@ -370,7 +388,7 @@ func copySamples(ctx context.Context, conn *sql.Conn, catalog string, db *sql.DB
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := readRanges(ctx, db, work, horizon, out, &pool); err != nil {
+			if err := readRanges(ctx, src, work, horizon, out, &pool); err != nil {
 				errs <- err
 				cancel()
 			}

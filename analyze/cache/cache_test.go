@@ -120,10 +120,10 @@ func TestRewrittenStoreRebuilds(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Rewrite behind the triggers' back, as a restore of another copy would.
-	st.DB.Exec("DROP TRIGGER samples_deleted")
-	st.DB.Exec("DELETE FROM samples")
-	st.DB.Exec("DELETE FROM sqlite_sequence")
-	st.DB.Exec("INSERT INTO samples(series_id, ts, value) VALUES (1, 5, 50), (1, 6, 60), (1, 7, 70)")
+	st.DBForTest().Exec("DROP TRIGGER samples_deleted")
+	st.DBForTest().Exec("DELETE FROM samples")
+	st.DBForTest().Exec("DELETE FROM sqlite_sequence")
+	st.DBForTest().Exec("INSERT INTO samples(series_id, ts, value) VALUES (1, 5, 50), (1, 6, 60), (1, 7, 70)")
 	st.Close()
 	stats, err := Sync(ctx, conn, "c0", p)
 	if err != nil {
@@ -146,7 +146,7 @@ func TestLostSequenceRow(t *testing.T) {
 	p := filepath.Join(dir, "v.db")
 	st, _ := store.Open(ctx, p, store.Options{})
 	st.Write(ctx, []store.Sample{{Name: "g", Type: store.Gauge, TS: 1, Value: 1}, {Name: "g", Type: store.Gauge, TS: 2, Value: 2}})
-	st.DB.Exec("DELETE FROM sqlite_sequence")
+	st.DBForTest().Exec("DELETE FROM sqlite_sequence")
 	st.Close()
 	conn := openDuck(t, filepath.Join(dir, "c.duckdb"))
 	stats, err := Sync(ctx, conn, "c0", p)

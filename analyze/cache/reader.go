@@ -2,7 +2,6 @@ package cache
 
 import (
 	"context"
-	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -11,6 +10,7 @@ import (
 
 	"modernc.org/sqlite"
 
+	"github.com/vigil-metrics/vigil/internal/store"
 	"github.com/vigil-metrics/vigil/queries"
 )
 
@@ -111,8 +111,8 @@ func (a *copyAgg) Final(*sqlite.FunctionContext) {}
 
 // readRanges reads id ranges from work on its own connection and sends
 // batches of rows to out.
-func readRanges(ctx context.Context, db *sql.DB, work <-chan [2]int64, horizon int64, out chan<- *rowBatch, pool *sync.Pool) error {
-	c, err := db.Conn(ctx)
+func readRanges(ctx context.Context, src *store.Store, work <-chan [2]int64, horizon int64, out chan<- *rowBatch, pool *sync.Pool) error {
+	c, err := src.ReadConn(ctx)
 	if err != nil {
 		return err
 	}

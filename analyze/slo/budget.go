@@ -1,6 +1,9 @@
 // Package slo is vigil's service level objective arithmetic: SLI ratios,
 // error budgets, burn rates and the multi-window multi-burn-rate alerts of
-// the Google SRE workbook (as sloth and pyrra generate them).
+// the Google SRE workbook (as sloth and pyrra generate them), and an
+// objective's budget put together from them (BudgetOf, ComputeBudget:
+// what vigil budget prints and a report shows). It finds alerts; it never
+// sends them.
 //
 // Thresholds are compared exactly. A target is kept as the rational number
 // its text spells ("99.9" is 999/1000, not the float 0.99899999...), events

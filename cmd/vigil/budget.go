@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -66,10 +65,6 @@ exhausted.`,
 	return cmd
 }
 
-// BurnWindows are the windows budget reports burn rates over, besides the
-// SLO window.
-var burnWindows = []string{"5m", "30m", "1h", "2h", "6h", "1d", "3d"}
-
 type budgetAlertJSON struct {
 	Severity string `json:"severity"`
 	Reason   string `json:"reason"`
@@ -126,12 +121,12 @@ func (a *app) runBudget(cmd *cobra.Command, o *budgetOptions) error {
 	ev := slo.NewEvaluator(db, at)
 	rows := make([]budgetJSON, 0, len(objs))
 	for _, ob := range objs {
-		r, err := budgetOf(ctx, ev, ob, at)
+		b, err := slo.BudgetOf(ctx, ev, ob)
 		if err != nil {
 			db.Close()
 			return err
 		}
-		rows = append(rows, r)
+		rows = append(rows, budgetRow(b))
 	}
 	db.Close()
 
@@ -165,79 +160,21 @@ func (a *app) runBudget(cmd *cobra.Command, o *budgetOptions) error {
 	return nil
 }
 
-func budgetOf(ctx context.Context, ev *slo.Evaluator, ob slo.Objective, at time.Time) (budgetJSON, error) {
-	length := ob.Window.Length(at)
-	full := ob.Window.Full(at)
-	e, err := ev.Events(ctx, ob, length)
-	if err != nil {
-		return budgetJSON{}, err
-	}
+// budgetRow is b as vigil budget prints it.
+func budgetRow(b slo.Budget) budgetJSON {
+	ob := b.Objective
 	r := budgetJSON{Service: ob.Service, SLI: ob.SLI, SLOPercent: ob.Target.Percent(), Window: ob.Window.String(),
-		WindowSeconds: full.Seconds(), Good: e.Good, Total: e.Total, AvailabilityPercent: e.Percent(),
-		ConsumptionPercent: e.Consumption(ob.Target), Exhausted: e.Exhausted(ob.Target), NoData: !(e.Total > 0),
-		BurnRates: map[string]*float64{}, Alerts: []budgetAlertJSON{}}
-	r.RemainingPercent = 100 - r.ConsumptionPercent
-	// Minutes of full outage the rest of the budget allows over the whole
-	// window; negative when overspent.
-	r.RemainingMinutes = r.RemainingPercent / 100 * ob.Target.BudgetPercent() / 100 * full.Minutes()
-	burn := map[time.Duration]slo.Events{}
-	get := func(d time.Duration) (slo.Events, error) {
-		if x, ok := burn[d]; ok {
-			return x, nil
-		}
-		x, err := ev.Events(ctx, ob, d)
-		burn[d] = x
-		return x, err
-	}
-	for _, w := range burnWindows {
-		d, _ := vtime.ParseDuration(w)
-		x, err := get(d)
-		if err != nil {
-			return r, err
-		}
-		if br, ok := x.BurnRate(ob.Target); ok {
-			r.BurnRates[w] = &br
-		} else {
-			r.BurnRates[w] = nil
-		}
-	}
-	if br, ok := e.BurnRate(ob.Target); ok {
-		r.BurnRates[ob.Window.String()] = &br
-	} else {
-		r.BurnRates[ob.Window.String()] = nil
-	}
-	var now float64
-	if b := r.BurnRates["1h"]; b != nil {
-		now = *b
-	}
-	if d, ok := slo.TimeToExhaustion(r.ConsumptionPercent, now, full); ok {
-		s := d.Seconds()
+		WindowSeconds: b.Window.Seconds(), Good: b.Events.Good, Total: b.Events.Total, AvailabilityPercent: b.Events.Percent(),
+		ConsumptionPercent: b.ConsumptionPercent, RemainingPercent: b.RemainingPercent, RemainingMinutes: b.RemainingMinutes,
+		Exhausted: b.Exhausted, NoData: b.NoData, BurnRates: b.BurnRates, Alerts: []budgetAlertJSON{}}
+	if b.TimeToExhaustion != nil {
+		s := b.TimeToExhaustion.Seconds()
 		r.TimeToExhaustionSeconds = &s
 	}
-	for _, al := range slo.Alerts {
-		long, err := get(al.Long)
-		if err != nil {
-			return r, err
-		}
-		short, err := get(al.Short)
-		if err != nil {
-			return r, err
-		}
-		if al.Firing(ob.Target, full, long, short) {
-			f := al.Factor(full)
-			lb, _ := long.BurnRate(ob.Target)
-			sb, _ := short.BurnRate(ob.Target)
-			r.Alerts = append(r.Alerts, budgetAlertJSON{Severity: al.Severity, Reason: fmt.Sprintf(
-				"burn rate %s over %s and %s over %s, both above %s (%s of the budget in %s)",
-				formatValue(lb), vtime.FormatDuration(al.Long), formatValue(sb), vtime.FormatDuration(al.Short),
-				formatValue(f), formatValue(al.Share()*100)+"%", vtime.FormatDuration(al.Long))})
-		}
+	for _, x := range b.Alerts {
+		r.Alerts = append(r.Alerts, budgetAlertJSON{Severity: x.Severity, Reason: x.Reason})
 	}
-	if !r.NoData && r.ConsumptionPercent > ob.BudgetAlertPercent {
-		r.Alerts = append(r.Alerts, budgetAlertJSON{Severity: "budget", Reason: fmt.Sprintf(
-			"%s%% of the error budget consumed (alert above %s%%)", formatValue(r.ConsumptionPercent), formatValue(ob.BudgetAlertPercent))})
-	}
-	return r, nil
+	return r
 }
 
 func fmtRate(p *float64) string {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/vigil-metrics/vigil/cmd/internal/cli"
 	"io"
 	"strconv"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vigil-metrics/vigil/analyze"
+	"github.com/vigil-metrics/vigil/cmd/internal/cli"
 	"github.com/vigil-metrics/vigil/internal/metricpath"
 	"github.com/vigil-metrics/vigil/internal/vtime"
 )
@@ -186,8 +186,6 @@ func writeQueryJSON(w io.Writer, path string, at time.Time, win time.Duration, r
 	return enc.Encode(queryJSON{Query: path, At: at.UTC().Format(time.RFC3339Nano), WindowSeconds: win.Seconds(), Results: rs})
 }
 
-// formatLabels prints a label set the Prometheus way: {a="1", b="2"}.
-
 // formatValue keeps short values exact and rounds long ones to 6 digits.
 func formatValue(v float64) string {
 	s := strconv.FormatFloat(v, 'f', -1, 64)
@@ -220,10 +218,10 @@ func writeQueryMarkdown(w io.Writer, rs []analyze.Result) error {
 }
 
 // markdownCode writes s as a code span inside a GitHub (GFM) table cell.
-//   - Newlines and tabs never reach here raw: formatLabels quotes values
-//     with strconv.Quote, so a newline is the two characters \n, exact and
-//     on one row (a raw one would end the row; <br> would show literally
-//     inside a code span).
+//   - Newlines and tabs never reach here raw: metricpath.FormatLabels
+//     quotes values with strconv.Quote, so a newline is the two characters
+//     \n, exact and on one row (a raw one would end the row; <br> would
+//     show literally inside a code span).
 //   - "|" is written "\|": GFM splits table cells before it parses inline
 //     code, and "\|" is the one escape it honours for that, even inside a
 //     code span (where it renders as "|").

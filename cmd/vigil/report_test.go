@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
@@ -15,10 +14,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/vigil-metrics/vigil/analyze"
-	"github.com/vigil-metrics/vigil/analyze/slo"
 	"github.com/vigil-metrics/vigil/report"
 )
 
@@ -383,47 +379,5 @@ func TestReportHTML(t *testing.T) {
 	got, want := number.FindAllString(text.String(), -1), number.FindAllString(mdText, -1)
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("html numbers differ from the markdown's:\n%v\nwant:\n%v", got, want)
-	}
-}
-
-// TestBurnDown: the burn-down's last point is the budget consumed at the
-// report's end (vigil budget's figure), it starts at the period's start,
-// and its points are a day apart in a 7d report.
-func TestBurnDown(t *testing.T) {
-	cfg, _ := reportFixture(t)
-	objs, _, err := slo.Load(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	db, err := analyze.Open(ctx, []string{"demo.db"}, analyze.Options{CacheDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	at, _ := time.Parse(time.RFC3339, reportAt)
-	checked := 0
-	for _, ob := range objs {
-		b, err := budgetOf(ctx, slo.NewEvaluator(db, at), ob, at)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if b.NoData {
-			continue
-		}
-		checked++
-		ps, err := burnDown(ctx, db, ob, at, 7*24*time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(ps) != 7 || !ps[6].T.Equal(at) || !ps[0].T.Equal(at.Add(-6*24*time.Hour)) {
-			t.Fatalf("%s/%s: points %v", ob.Service, ob.SLI, ps)
-		}
-		if ps[6].V != b.ConsumptionPercent {
-			t.Errorf("%s/%s: burn-down ends at %v, budget consumed %v", ob.Service, ob.SLI, ps[6].V, b.ConsumptionPercent)
-		}
-	}
-	if checked < 2 {
-		t.Errorf("%d objectives with data, want 2 at least", checked)
 	}
 }

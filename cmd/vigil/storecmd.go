@@ -1,11 +1,7 @@
 package main
 
 import (
-	"github.com/vigil-metrics/vigil/cmd/internal/agentcmd"
-	"github.com/vigil-metrics/vigil/cmd/internal/cli"
-
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,11 +12,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vigil-metrics/vigil/analyze"
 	"github.com/vigil-metrics/vigil/analyze/cache"
+	"github.com/vigil-metrics/vigil/cmd/internal/agentcmd"
+	"github.com/vigil-metrics/vigil/cmd/internal/cli"
 	"github.com/vigil-metrics/vigil/internal/demo"
 	"github.com/vigil-metrics/vigil/internal/store"
 	"github.com/vigil-metrics/vigil/internal/vtime"
-	"github.com/vigil-metrics/vigil/queries"
 )
 
 func newStoreCmd(a *app) *cobra.Command {
@@ -120,23 +118,21 @@ func newStoreInfoCmd(a *app) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				m, err := store.ReadMeta(cmd.Context(), st.DB)
+				m, err := st.Meta(cmd.Context())
 				if err != nil {
 					st.Close()
 					return err
 				}
 				in := storeInfo{Path: p, Format: store.Version, StoreID: m.StoreID, HorizonMS: m.HorizonMS}
-				var first, last *int64
-				err = st.DB.QueryRowContext(cmd.Context(),
-					"SELECT (SELECT count(*) FROM series), (SELECT count(*) FROM samples), (SELECT min(ts) FROM samples), (SELECT max(ts) FROM samples)").
-					Scan(&in.Series, &in.Samples, &first, &last)
+				t, err := st.Totals(cmd.Context())
 				st.Close()
 				if err != nil {
 					return fmt.Errorf("read %s: %w", p, err)
 				}
-				if first != nil {
-					in.First = time.UnixMilli(*first).UTC().Format(time.RFC3339Nano)
-					in.Last = time.UnixMilli(*last).UTC().Format(time.RFC3339Nano)
+				in.Series, in.Samples = t.Series, t.Samples
+				if t.First.Valid {
+					in.First = time.UnixMilli(t.First.Int64).UTC().Format(time.RFC3339Nano)
+					in.Last = time.UnixMilli(t.Last.Int64).UTC().Format(time.RFC3339Nano)
 				}
 				infos = append(infos, in)
 			}
@@ -192,13 +188,13 @@ func readStoreStats(ctx context.Context, p string, top int) (storeStats, error) 
 	}
 	defer st.Close()
 	out := storeStats{Path: p, Top: []seriesStats{}}
-	var first, last sql.NullInt64
-	if err := st.DB.QueryRowContext(ctx, queries.Get("store_stats_totals")).
-		Scan(&out.Series, &out.Samples, &first, &last, &out.Bytes, &out.FreeBytes); err != nil {
+	t, err := st.Totals(ctx)
+	if err != nil {
 		return out, fmt.Errorf("read %s: %w", p, err)
 	}
-	if first.Valid {
-		out.Oldest, out.Newest = msTime(first.Int64), msTime(last.Int64)
+	out.Series, out.Samples, out.Bytes, out.FreeBytes = t.Series, t.Samples, t.Bytes, t.FreeBytes
+	if t.First.Valid {
+		out.Oldest, out.Newest = msTime(t.First.Int64), msTime(t.Last.Int64)
 	}
 	if fi, err := os.Stat(p + "-wal"); err == nil {
 		out.WALBytes = fi.Size()
@@ -209,21 +205,15 @@ func readStoreStats(ctx context.Context, p string, top int) (storeStats, error) 
 	if top <= 0 {
 		return out, nil
 	}
-	rows, err := st.DB.QueryContext(ctx, queries.Get("store_stats_top_series"), top)
+	rows, err := st.TopSeries(ctx, top)
 	if err != nil {
 		return out, fmt.Errorf("read %s: %w", p, err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var s seriesStats
-		var f, l int64
-		if err := rows.Scan(&s.Name, &s.Type, &s.Labels, &s.Service, &s.Rows, &f, &l); err != nil {
-			return out, fmt.Errorf("read %s: %w", p, err)
-		}
-		s.Oldest, s.Newest = msTime(f), msTime(l)
-		out.Top = append(out.Top, s)
+	for _, r := range rows {
+		out.Top = append(out.Top, seriesStats{Name: r.Name, Type: r.Type, Labels: r.Labels, Service: r.Service,
+			Rows: r.Rows, Oldest: msTime(r.First), Newest: msTime(r.Last)})
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func newStoreStatsCmd(a *app) *cobra.Command {
@@ -394,30 +384,8 @@ func compactStore(ctx context.Context, p string, keep time.Duration, now time.Ti
 			return res, err
 		}
 	}
-	var mode int
-	if err := st.DB.QueryRowContext(ctx, "PRAGMA auto_vacuum").Scan(&mode); err != nil {
-		return res, fmt.Errorf("compact %s: %w", p, err)
-	}
-	// Maintenance statements, not queries: they take no parameters and
-	// write the file, so they are not in queries/ (whose store_* files run
-	// on read-only stores in tests).
-	steps := []string{"VACUUM", "ANALYZE", "PRAGMA wal_checkpoint(TRUNCATE)"}
-	res.Vacuum = "full"
-	if mode == 2 { // INCREMENTAL: give back the free pages without rewriting the file
-		steps[0], res.Vacuum = "PRAGMA incremental_vacuum", "incremental"
-	}
-	for _, s := range steps {
-		rows, err := st.DB.QueryContext(ctx, s) // the pragmas return rows
-		if err != nil {
-			return res, fmt.Errorf("compact %s: %s: %w", p, s, err)
-		}
-		for rows.Next() { //nolint:revive // drain
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return res, fmt.Errorf("compact %s: %s: %w", p, s, err)
-		}
+	if res.Vacuum, err = st.Compact(ctx); err != nil {
+		return res, err
 	}
 	st.Close()
 	res.BytesAfter = fileBytes(p)
@@ -428,43 +396,9 @@ func compactStore(ctx context.Context, p string, keep time.Duration, now time.Ti
 	if err != nil || loc.InMemory() {
 		return res, err // no cache file to rebuild
 	}
-	if err := rebuildCache(ctx, p, loc.File); err != nil {
+	if err := analyze.RebuildCache(ctx, p, loc.File); err != nil {
 		return res, err
 	}
 	res.CacheRebuilt, res.CacheFile, res.CacheBytes = true, loc.File, fileBytes(loc.File)
 	return res, nil
-}
-
-// rebuildCache syncs a new cache of the store into file.compact and moves
-// it over file: a fresh file holds no space left by deleted rows. A reader
-// that has the old file open keeps reading it; the next one opens the new.
-func rebuildCache(ctx context.Context, p, file string) error {
-	tmp := file + ".compact"
-	for _, f := range []string{tmp, tmp + ".wal"} {
-		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return err
-		}
-	}
-	conn, closeDB, err := openDuckDB(ctx)
-	if err != nil {
-		return err
-	}
-	defer closeDB()
-	if _, err := conn.ExecContext(ctx, "ATTACH "+sqlQuote(tmp)+" AS fresh"); err != nil {
-		return fmt.Errorf("rebuild cache %s: %w", file, err)
-	}
-	if _, err := cache.Sync(ctx, conn, "fresh", p); err != nil {
-		return fmt.Errorf("rebuild cache %s: %w", file, err)
-	}
-	for _, s := range []string{"USE memory", "CHECKPOINT fresh", "DETACH fresh"} {
-		if _, err := conn.ExecContext(ctx, s); err != nil {
-			return fmt.Errorf("rebuild cache %s: %w", file, err)
-		}
-	}
-	// The old WAL belongs to the old file: it must not be replayed onto
-	// the new one.
-	if err := os.Remove(file + ".wal"); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	return os.Rename(tmp, file)
 }

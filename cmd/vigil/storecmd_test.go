@@ -15,6 +15,8 @@ import (
 	"github.com/vigil-metrics/vigil/internal/store"
 )
 
+var exportAt = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+
 // evalAll answers a few paths over the whole demo week with the caches in
 // cacheDir ("" beside the store).
 func evalAll(t *testing.T, p, cacheDir string) (string, []cache.Stats) {
@@ -96,7 +98,7 @@ func TestCompactIncremental(t *testing.T) {
 	}
 	// auto_vacuum takes effect on a VACUUM.
 	for _, s := range []string{"PRAGMA auto_vacuum = INCREMENTAL", "VACUUM"} {
-		if _, err := st.DB.Exec(s); err != nil {
+		if _, err := st.DBForTest().Exec(s); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"math"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -415,6 +417,23 @@ func (a *app) runThresholdList(cmd *cobra.Command, o *thresholdListOptions) erro
 	if err != nil {
 		return err
 	}
+	out, byRule := thresholdList(cfg, stored, hist)
+	if o.Rule != "" {
+		x := byRule[o.Rule]
+		if x == nil {
+			return cli.Usagef("--rule %q: no dynamic or tuned rule of that name", o.Rule)
+		}
+		out = []*thresholdListJSON{x}
+	}
+	if o.Output == "json" {
+		return encodeJSON(a, map[string]any{"thresholds": out})
+	}
+	return writeThresholdList(a, out)
+}
+
+// thresholdList lists the config's dynamic rules, then the tuned ones
+// (by name; those no longer in the config too), with their history.
+func thresholdList(cfg *alertconfig.Config, stored map[string]state.Threshold, hist []state.ThresholdChange) ([]*thresholdListJSON, map[string]*thresholdListJSON) {
 	byRule := map[string]*thresholdListJSON{}
 	var out []*thresholdListJSON
 	add := func(name string) *thresholdListJSON {
@@ -433,12 +452,7 @@ func (a *app) runThresholdList(cmd *cobra.Command, o *thresholdListOptions) erro
 			x.Method = r.Tuning.Method
 		}
 	}
-	names := make([]string, 0, len(stored))
-	for n := range stored {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(stored)) {
 		t := stored[n]
 		x := byRule[n]
 		if x == nil { // tuned once, since removed from the config
@@ -458,16 +472,12 @@ func (a *app) runThresholdList(cmd *cobra.Command, o *thresholdListOptions) erro
 		x.History = append(x.History, thresholdHistJSON{At: c.TunedAt.UTC().Format(time.RFC3339), Old: jsonValue(c.Old),
 			New: jsonValue(c.New), Method: c.Method, Reason: c.Reason, Samples: c.Samples, Written: c.Written})
 	}
-	if o.Rule != "" {
-		x := byRule[o.Rule]
-		if x == nil {
-			return cli.Usagef("--rule %q: no dynamic or tuned rule of that name", o.Rule)
-		}
-		out = []*thresholdListJSON{x}
-	}
-	if o.Output == "json" {
-		return encodeJSON(a, map[string]any{"thresholds": out})
-	}
+	return out, byRule
+}
+
+// writeThresholdList writes the list as a table, then the history (by
+// time, then rule).
+func writeThresholdList(a *app, out []*thresholdListJSON) error {
 	text := func(v any) string {
 		if f, ok := v.(float64); ok {
 			return formatValue(f)

@@ -97,35 +97,24 @@ func read(t testing.TB, r *collect.Recorder, name string, typ store.Type, want m
 	if err := r.Flush(context.Background()); err != nil {
 		t.Fatalf("collecttest: flush: %v", err)
 	}
-	rows, err := r.Store().DB.Query(`SELECT se.type, se.labels, s.ts, s.value FROM samples s JOIN series se ON se.id = s.series_id
-		WHERE se.name = ? ORDER BY s.ts, s.id`, name)
+	samples, err := r.Store().SamplesOf(context.Background(), name)
 	if err != nil {
 		t.Fatalf("collecttest: %v", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var gotType, labels string
-		var ts int64
-		var v float64
-		if err := rows.Scan(&gotType, &labels, &ts, &v); err != nil {
-			t.Fatalf("collecttest: %v", err)
-		}
-		if store.Type(gotType) != typ {
-			t.Fatalf("collecttest: %s is a %s, not a %s", name, gotType, typ)
+	for _, s := range samples {
+		if store.Type(s.Type) != typ {
+			t.Fatalf("collecttest: %s is a %s, not a %s", name, s.Type, typ)
 		}
 		var got map[string]string
-		if err := json.Unmarshal([]byte(labels), &got); err != nil {
+		if err := json.Unmarshal([]byte(s.Labels), &got); err != nil {
 			t.Fatalf("collecttest: labels of %s: %v", name, err)
 		}
 		if !includes(got, want) {
 			continue
 		}
-		sum += v
+		sum += s.Value
 		n++
-		last = v
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatalf("collecttest: %v", err)
+		last = s.Value
 	}
 	return sum, n, last
 }

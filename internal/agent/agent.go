@@ -13,7 +13,6 @@ package agent
 import (
 	"bufio"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -171,20 +170,13 @@ var ErrNoOutput = errors.New("--no-store needs at least one --remote-write")
 // written: accepting pushes into it would only lose them.
 var ErrStoreNotWritable = errors.New("store cannot be written")
 
-// checkWritable begins a write transaction and writes (an update that
-// changes nothing, rolled back): permission bits say nothing about a
-// read-only mount, a root-owned file seen by root, or a full disk's
-// journal, while SQLite's own write path does.
+// checkWritable tries a write (store.CheckWritable): permission bits say
+// nothing about a read-only mount, a root-owned file seen by root, or a
+// full disk's journal, while SQLite's own write path does.
 func checkWritable(st *store.Store) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	tx, err := st.DB.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback() //nolint:errcheck // nothing was meant to stay
-	_, err = tx.ExecContext(ctx, "UPDATE meta SET value = value WHERE key = (SELECT min(key) FROM meta)")
-	return err
+	return st.CheckWritable(ctx)
 }
 
 // Run collects until ctx ends (SIGINT/SIGTERM), then flushes what is
@@ -447,20 +439,17 @@ func spillSeconds(ms int64) string {
 }
 
 // logRetention says at start what retention will delete: the cut, and the
-// time of the store's first row (rows are appended in time order, so this
-// is its oldest sample unless older ones were imported later; a min(ts)
-// would scan the whole table).
+// time of the store's first row (store.FirstSample).
 func (a *agent) logRetention(ctx context.Context) {
 	cut := a.cfg.Now().Add(-a.cfg.Retention)
-	var first sql.NullInt64
-	err := a.rec.Store().DB.QueryRowContext(ctx, "SELECT ts FROM samples ORDER BY id LIMIT 1").Scan(&first)
+	first, ok, err := a.rec.Store().FirstSample(ctx)
 	switch {
-	case errors.Is(err, sql.ErrNoRows) || (err == nil && !first.Valid):
+	case err == nil && !ok:
 		a.log.Info("retention: samples older than the cut will be deleted", "retention", a.cfg.Retention, "cut", cut.UTC(), "store", "empty")
 	case err != nil:
 		a.log.Info("retention: samples older than the cut will be deleted", "retention", a.cfg.Retention, "cut", cut.UTC())
 	default:
-		oldest := time.UnixMilli(first.Int64).UTC()
+		oldest := time.UnixMilli(first).UTC()
 		a.log.Info("retention: samples older than the cut will be deleted", "retention", a.cfg.Retention, "cut", cut.UTC(),
 			"first_sample", oldest, "deletes_now", oldest.Before(cut))
 	}
@@ -503,12 +492,7 @@ func (a *agent) checkTypes(samples []store.Sample) error {
 }
 
 func (a *agent) storeType(name string) (store.Type, bool, error) {
-	var t string
-	err := a.rec.Store().DB.QueryRow("SELECT type FROM series WHERE name = ? LIMIT 1", name).Scan(&t)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", false, nil
-	}
-	return store.Type(t), err == nil, err
+	return a.rec.Store().MetricType(context.Background(), name)
 }
 
 // pruneInterval spreads retention work: often enough that little piles

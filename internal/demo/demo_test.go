@@ -26,7 +26,7 @@ func generate(t *testing.T, seed uint64) *store.Store {
 func errorRatio(t *testing.T, st *store.Store, service string, from, to time.Time) float64 {
 	t.Helper()
 	var ratio float64
-	err := st.DB.QueryRow(`SELECT sum(CASE WHEN json_extract(labels, '$.status') = '500' THEN value ELSE 0 END) / sum(value)
+	err := st.DBForTest().QueryRow(`SELECT sum(CASE WHEN json_extract(labels, '$.status') = '500' THEN value ELSE 0 END) / sum(value)
 		FROM metrics WHERE name = 'http_requests_total' AND service_name = ? AND timestamp > ? AND timestamp <= ?`,
 		service, from.Unix(), to.Unix()).Scan(&ratio)
 	if err != nil {
@@ -41,8 +41,8 @@ func TestDataset(t *testing.T) {
 	a, b := generate(t, 1), generate(t, 1)
 	var sumA, sumB float64
 	var nA, nB int
-	a.DB.QueryRow("SELECT count(*), sum(value) FROM samples").Scan(&nA, &sumA)
-	b.DB.QueryRow("SELECT count(*), sum(value) FROM samples").Scan(&nB, &sumB)
+	a.DBForTest().QueryRow("SELECT count(*), sum(value) FROM samples").Scan(&nA, &sumA)
+	b.DBForTest().QueryRow("SELECT count(*), sum(value) FROM samples").Scan(&nB, &sumB)
 	if nA == 0 || nA != nB || sumA != sumB {
 		t.Errorf("two runs with one seed differ: %d/%v vs %d/%v", nA, sumA, nB, sumB)
 	}
@@ -55,7 +55,7 @@ func TestDataset(t *testing.T) {
 		t.Errorf("error ratios: api before %.4f, during %.4f; web during %.4f", before, during, web)
 	}
 	var names int
-	a.DB.QueryRow("SELECT count(DISTINCT name) FROM series").Scan(&names)
+	a.DBForTest().QueryRow("SELECT count(DISTINCT name) FROM series").Scan(&names)
 	if names != 6 { // cpu, memory, requests, latency, two SLI counters
 		t.Errorf("%d metric names, want 6", names)
 	}

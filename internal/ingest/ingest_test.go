@@ -25,7 +25,7 @@ func newStore(t *testing.T) *store.Store {
 
 func dump(t *testing.T, s *store.Store) []string {
 	t.Helper()
-	rows, err := s.DB.Query("SELECT timestamp, name, type, value, labels, service_name FROM metrics ORDER BY timestamp, name")
+	rows, err := s.DBForTest().Query("SELECT timestamp, name, type, value, labels, service_name FROM metrics ORDER BY timestamp, name")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +141,7 @@ func TestImportRejectsBadInputAtomically(t *testing.T) {
 				t.Fatalf("err = %v, want InputError containing %q", err, c.want)
 			}
 			var n int
-			s.DB.QueryRow("SELECT (SELECT count(*) FROM samples) + (SELECT count(*) FROM series)").Scan(&n)
+			s.DBForTest().QueryRow("SELECT (SELECT count(*) FROM samples) + (SELECT count(*) FROM series)").Scan(&n)
 			if n != 0 {
 				t.Errorf("store has %d rows after a rejected import, want 0", n)
 			}
@@ -223,7 +223,7 @@ func TestWriterFailureLeavesStoreUnchanged(t *testing.T) {
 	if _, err := Import(context.Background(), s, []Source{{Name: "a.jsonl", R: strings.NewReader(`{"ts":1795946400,"name":"m","type":"gauge","value":1}` + "\n")}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.DB.Exec(`CREATE TRIGGER boom BEFORE INSERT ON samples WHEN NEW.value = 666 BEGIN SELECT RAISE(ABORT, 'disk on fire'); END`); err != nil {
+	if _, err := s.DBForTest().Exec(`CREATE TRIGGER boom BEFORE INSERT ON samples WHEN NEW.value = 666 BEGIN SELECT RAISE(ABORT, 'disk on fire'); END`); err != nil {
 		t.Fatal(err)
 	}
 	var b strings.Builder
@@ -241,8 +241,8 @@ func TestWriterFailureLeavesStoreUnchanged(t *testing.T) {
 		t.Fatalf("Import = %v, want the insert's error", err)
 	}
 	var samples, series int
-	s.DB.QueryRow("SELECT count(*) FROM samples").Scan(&samples)
-	s.DB.QueryRow("SELECT count(*) FROM series").Scan(&series)
+	s.DBForTest().QueryRow("SELECT count(*) FROM samples").Scan(&samples)
+	s.DBForTest().QueryRow("SELECT count(*) FROM series").Scan(&series)
 	if samples != 1 || series != 1 {
 		t.Errorf("after a failed import: %d samples, %d series; want 1 and 1", samples, series)
 	}
@@ -253,7 +253,7 @@ func TestWriterFailureLeavesStoreUnchanged(t *testing.T) {
 // already queued to commit on their own: the store is unchanged.
 func TestSeriesFailureLeavesStoreUnchanged(t *testing.T) {
 	s := newStore(t)
-	if _, err := s.DB.Exec(`CREATE TRIGGER boom BEFORE INSERT ON series WHEN NEW.name = 'boom' BEGIN SELECT RAISE(ROLLBACK, 'database or disk is full'); END`); err != nil {
+	if _, err := s.DBForTest().Exec(`CREATE TRIGGER boom BEFORE INSERT ON series WHEN NEW.name = 'boom' BEGIN SELECT RAISE(ROLLBACK, 'database or disk is full'); END`); err != nil {
 		t.Fatal(err)
 	}
 	var b strings.Builder
@@ -266,8 +266,8 @@ func TestSeriesFailureLeavesStoreUnchanged(t *testing.T) {
 		t.Fatalf("Import = %v, want the series insert's error", err)
 	}
 	var samples, series int
-	s.DB.QueryRow("SELECT count(*) FROM samples").Scan(&samples)
-	s.DB.QueryRow("SELECT count(*) FROM series").Scan(&series)
+	s.DBForTest().QueryRow("SELECT count(*) FROM samples").Scan(&samples)
+	s.DBForTest().QueryRow("SELECT count(*) FROM series").Scan(&series)
 	if samples != 0 || series != 0 {
 		t.Errorf("after a failed import: %d samples, %d series; want none", samples, series)
 	}

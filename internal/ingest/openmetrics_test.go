@@ -16,7 +16,7 @@ import (
 // omRows lists the store's samples as "ts name type value labels".
 func omRows(t *testing.T, s *store.Store) []string {
 	t.Helper()
-	rows, err := s.DB.Query("SELECT timestamp, name, type, value, labels, service_name FROM metrics ORDER BY timestamp, name, labels")
+	rows, err := s.DBForTest().Query("SELECT timestamp, name, type, value, labels, service_name FROM metrics ORDER BY timestamp, name, labels")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -243,13 +243,13 @@ func TestImportRefusesSameContent(t *testing.T) {
 	}
 	sum := sha256.Sum256([]byte(text))
 	var v string
-	if err := s.DB.QueryRow("SELECT value FROM meta WHERE key = ?", "import_sha256:"+hex.EncodeToString(sum[:])).Scan(&v); err != nil ||
+	if err := s.DBForTest().QueryRow("SELECT value FROM meta WHERE key = ?", "import_sha256:"+hex.EncodeToString(sum[:])).Scan(&v); err != nil ||
 		v != `{"file":"a.jsonl","imported_at":"2026-11-29T10:00:00Z","samples":2}` {
 		t.Errorf("meta record = %q, %v", v, err)
 	}
 	count := func() int {
 		var n int
-		s.DB.QueryRow("SELECT count(*) FROM samples").Scan(&n)
+		s.DBForTest().QueryRow("SELECT count(*) FROM samples").Scan(&n)
 		return n
 	}
 	// The same bytes under another name, after a good file: refused, and
@@ -285,7 +285,7 @@ func TestImportRefusesSameContent(t *testing.T) {
 	}
 	zs := sha256.Sum256(z)
 	var n int
-	s.DB.QueryRow("SELECT count(*) FROM meta WHERE key = ?", "import_sha256:"+hex.EncodeToString(zs[:])).Scan(&n)
+	s.DBForTest().QueryRow("SELECT count(*) FROM meta WHERE key = ?", "import_sha256:"+hex.EncodeToString(zs[:])).Scan(&n)
 	if n != 1 {
 		t.Errorf("no record of the compressed bytes' digest")
 	}
@@ -318,7 +318,7 @@ func TestImportBelowHorizon(t *testing.T) {
 	if n, err := Import(ctx, s, []Source{{Name: "old.jsonl", R: strings.NewReader(old)}}); err != nil || n != 2 {
 		t.Fatalf("backfill = %d, %v", n, err)
 	}
-	m, err := store.ReadMeta(ctx, s.DB)
+	m, err := s.Meta(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -330,7 +330,7 @@ func TestImportBelowHorizon(t *testing.T) {
 	if _, err := Import(ctx, s, []Source{{Name: "bad.jsonl", R: strings.NewReader(bad)}}); err == nil {
 		t.Fatal("NaN accepted")
 	}
-	if m, _ := store.ReadMeta(ctx, s.DB); m.HorizonMS != 1795800000500 {
+	if m, _ := s.Meta(ctx); m.HorizonMS != 1795800000500 {
 		t.Errorf("horizon = %d after a refused import", m.HorizonMS)
 	}
 }

@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/vigil-metrics/vigil/internal/store"
-	"github.com/vigil-metrics/vigil/queries"
 )
 
 // Severities, most severe first. Error-level findings fail `vigil lint`
@@ -94,26 +93,17 @@ func Read(ctx context.Context, path string, start, end int64) ([]Series, error) 
 		return nil, err
 	}
 	defer st.Close()
-	rows, err := st.DB.QueryContext(ctx, queries.Get("store_lint_series"), start, end)
+	rows, err := st.Activity(ctx, start, end)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	defer rows.Close()
 	var out []Series
-	for rows.Next() {
-		var s Series
-		var labels string
-		if err := rows.Scan(&s.Name, &s.Type, &labels, &s.Service, &s.Active); err != nil {
-			return nil, fmt.Errorf("read %s: %w", path, err)
-		}
-		if err := json.Unmarshal([]byte(labels), &s.Labels); err != nil {
+	for _, r := range rows {
+		s := Series{Store: path, Name: r.Name, Type: r.Type, Service: r.Service, Active: r.Active}
+		if err := json.Unmarshal([]byte(r.Labels), &s.Labels); err != nil {
 			s.Labels = map[string]string{}
 		}
-		s.Store = path
 		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	return out, nil
 }

@@ -53,7 +53,7 @@ func stored(t *testing.T, rec *collect.Recorder) []string {
 	if err := rec.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	rows, err := rec.Store().DB.Query("SELECT name, type, labels, value, service_name FROM metrics ORDER BY name, labels, timestamp")
+	rows, err := rec.Store().DBForTest().Query("SELECT name, type, labels, value, service_name FROM metrics ORDER BY name, labels, timestamp")
 	if err != nil {
 		t.Fatal(err)
 	}

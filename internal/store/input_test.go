@@ -77,7 +77,7 @@ func TestWriteBelowHorizonLowersIt(t *testing.T) {
 	s := openTemp(t)
 	horizon := func() int64 {
 		t.Helper()
-		m, err := ReadMeta(ctx, s.DB)
+		m, err := ReadMeta(ctx, s.db)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -148,7 +148,7 @@ func TestWriteBelowHorizonLowersIt(t *testing.T) {
 	}
 	// ... and every stored sample is at or after the horizon.
 	var below int
-	s.DB.QueryRow("SELECT count(*) FROM samples WHERE ts < ?", horizon()).Scan(&below)
+	s.db.QueryRow("SELECT count(*) FROM samples WHERE ts < ?", horizon()).Scan(&below)
 	if below != 0 {
 		t.Errorf("%d samples below the horizon", below)
 	}
@@ -172,7 +172,7 @@ func TestImportRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	var v string
-	if err := s.DB.QueryRow("SELECT value FROM meta WHERE key = 'import_sha256:ab'").Scan(&v); err != nil || v != `{"file":"a.jsonl","imported_at":"2026-11-29T10:00:00Z","samples":3}` {
+	if err := s.db.QueryRow("SELECT value FROM meta WHERE key = 'import_sha256:ab'").Scan(&v); err != nil || v != `{"file":"a.jsonl","imported_at":"2026-11-29T10:00:00Z","samples":3}` {
 		t.Errorf("meta value = %q, %v", v, err)
 	}
 	tx, _ = s.Begin(ctx)
@@ -180,7 +180,7 @@ func TestImportRecords(t *testing.T) {
 	if got, ok, err := tx.LookupImport(ctx, "ab"); !ok || err != nil || got != rec {
 		t.Errorf("LookupImport = %+v, %v, %v", got, ok, err)
 	}
-	if _, err := ReadMeta(ctx, s.DB); err != nil {
+	if _, err := ReadMeta(ctx, s.db); err != nil {
 		t.Errorf("ReadMeta with import records: %v", err)
 	}
 }

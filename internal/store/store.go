@@ -1,7 +1,9 @@
 // Package store owns vigil's on-disk metric store: a SQLite file with a
 // series table, an append-only samples table and the reference design's
-// metrics view. It opens, migrates and writes stores; it never runs
-// analytics (that is package analyze, over a DuckDB cache).
+// metrics view. It opens, migrates and writes stores, and answers the few
+// questions others ask of one (read.go, maintain.go): its database handle
+// stays inside, so SQL over a store lives here and in queries/store_*.sql.
+// It never runs analytics (that is package analyze, over a DuckDB cache).
 package store
 
 import (
@@ -46,7 +48,7 @@ var ErrNotStore = errors.New("not a vigil store")
 
 // Store is an open metric store.
 type Store struct {
-	DB       *sql.DB
+	db       *sql.DB
 	Path     string
 	readOnly bool
 
@@ -120,7 +122,7 @@ func Open(ctx context.Context, p string, opt Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", p, err)
 	}
-	s := &Store{DB: db, Path: p, readOnly: opt.ReadOnly}
+	s := &Store{db: db, Path: p, readOnly: opt.ReadOnly}
 	if err := s.init(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", p, err)
@@ -129,11 +131,11 @@ func Open(ctx context.Context, p string, opt Options) (*Store, error) {
 }
 
 // Close releases the store.
-func (s *Store) Close() error { return s.DB.Close() }
+func (s *Store) Close() error { return s.db.Close() }
 
 func (s *Store) init(ctx context.Context) error {
 	var v int
-	if err := s.DB.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+	if err := s.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
 		return notStore(err)
 	}
 	if v > Version {
@@ -141,7 +143,7 @@ func (s *Store) init(ctx context.Context) error {
 	}
 	if v == 0 {
 		var n int
-		if err := s.DB.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&n); err != nil {
+		if err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&n); err != nil {
 			return notStore(err)
 		}
 		if n > 0 {
@@ -168,7 +170,7 @@ func notStore(err error) error {
 }
 
 func (s *Store) migrate(ctx context.Context, from int) error {
-	tx, err := s.DB.BeginTx(ctx, nil)
+	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
@@ -260,13 +262,13 @@ func (s *Store) Prune(ctx context.Context, cutMS int64, batch int) (int64, error
 	}
 	// Record the horizon first: a cache that syncs mid-prune then applies
 	// the cut itself rather than rebuilding.
-	if _, err := s.DB.ExecContext(ctx,
+	if _, err := s.db.ExecContext(ctx,
 		"UPDATE meta SET value = CAST(max(CAST(value AS INTEGER), ?) AS TEXT) WHERE key = ?", cutMS, MetaHorizonMS); err != nil {
 		return 0, fmt.Errorf("prune: %w", err)
 	}
 	var total int64
 	for {
-		res, err := s.DB.ExecContext(ctx,
+		res, err := s.db.ExecContext(ctx,
 			"DELETE FROM samples WHERE id IN (SELECT id FROM samples WHERE ts < ? LIMIT ?)", cutMS, batch)
 		if err != nil {
 			return total, fmt.Errorf("prune: %w", err)

@@ -32,11 +32,11 @@ func TestWriteAndMetricsView(t *testing.T) {
 		t.Fatalf("Write = %d, %v", n, err)
 	}
 	var series int
-	s.DB.QueryRow("SELECT count(*) FROM series").Scan(&series)
+	s.db.QueryRow("SELECT count(*) FROM series").Scan(&series)
 	if series != 2 {
 		t.Errorf("series = %d, want 2 (label order must not create a new series)", series)
 	}
-	rows, err := s.DB.Query("SELECT timestamp, name, type, value, labels, service_name FROM metrics ORDER BY timestamp")
+	rows, err := s.db.Query("SELECT timestamp, name, type, value, labels, service_name FROM metrics ORDER BY timestamp")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestWriteIsAtomic(t *testing.T) {
 		t.Fatalf("Write with type clash: err = %v", err)
 	}
 	var n int
-	s.DB.QueryRow("SELECT (SELECT count(*) FROM samples) + (SELECT count(*) FROM series)").Scan(&n)
+	s.db.QueryRow("SELECT (SELECT count(*) FROM samples) + (SELECT count(*) FROM series)").Scan(&n)
 	if n != 0 {
 		t.Errorf("store has %d rows after a failed write, want 0", n)
 	}
@@ -78,7 +78,7 @@ func TestWriteIsAtomic(t *testing.T) {
 	if _, err := s.Write(ctx, []Sample{{Name: "ok_total", Type: Counter, Labels: map[string]string{"i": "1"}, TS: 1, Value: 1}}); err != nil {
 		t.Fatal(err)
 	}
-	s.DB.QueryRow("SELECT count(*) FROM series").Scan(&n)
+	s.db.QueryRow("SELECT count(*) FROM series").Scan(&n)
 	if n != 1 {
 		t.Errorf("series = %d, want 1", n)
 	}
@@ -132,7 +132,7 @@ func TestVersionAndNotStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.DB.Exec(fmt.Sprintf("PRAGMA user_version = %d", Version+1))
+	s.db.Exec(fmt.Sprintf("PRAGMA user_version = %d", Version+1))
 	s.Close()
 	if _, err := Open(ctx, p, Options{}); err == nil || !strings.Contains(err.Error(), "newer than this vigil") {
 		t.Errorf("newer store: err = %v", err)
@@ -157,14 +157,14 @@ func TestAppendOnlyAndDeleteCounting(t *testing.T) {
 	if _, err := s.Write(ctx, batch); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.DB.Exec("UPDATE samples SET value = 0"); err == nil || !strings.Contains(err.Error(), "append-only") {
+	if _, err := s.db.Exec("UPDATE samples SET value = 0"); err == nil || !strings.Contains(err.Error(), "append-only") {
 		t.Errorf("update: err = %v", err)
 	}
 	n, err := s.Prune(ctx, 4000, 3)
 	if err != nil || n != 4 {
 		t.Fatalf("Prune = %d, %v; want 4", n, err)
 	}
-	m, err := ReadMeta(ctx, s.DB)
+	m, err := ReadMeta(ctx, s.db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,14 +172,14 @@ func TestAppendOnlyAndDeleteCounting(t *testing.T) {
 		t.Errorf("meta = %+v, want horizon 4000, 4 deleted", m)
 	}
 	// A manual delete is counted too.
-	s.DB.Exec("DELETE FROM samples WHERE ts = 9000")
-	m, _ = ReadMeta(ctx, s.DB)
+	s.db.Exec("DELETE FROM samples WHERE ts = 9000")
+	m, _ = ReadMeta(ctx, s.db)
 	if m.DeletedSamples != 5 {
 		t.Errorf("deleted = %d after a manual delete, want 5", m.DeletedSamples)
 	}
 	// Prune never moves the horizon back.
 	s.Prune(ctx, 1000, 10)
-	m, _ = ReadMeta(ctx, s.DB)
+	m, _ = ReadMeta(ctx, s.db)
 	if m.HorizonMS != 4000 {
 		t.Errorf("horizon = %d, want 4000", m.HorizonMS)
 	}
@@ -196,7 +196,7 @@ func benchWrite(b *testing.B, index bool) {
 	ctx := context.Background()
 	s := openTemp(b)
 	if index {
-		if _, err := s.DB.Exec("CREATE INDEX samples_series_ts ON samples(series_id, ts)"); err != nil {
+		if _, err := s.db.Exec("CREATE INDEX samples_series_ts ON samples(series_id, ts)"); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -260,7 +260,7 @@ func TestSeriesCacheIsBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	var n int
-	s.DB.QueryRow("SELECT count(*) FROM series").Scan(&n)
+	s.db.QueryRow("SELECT count(*) FROM series").Scan(&n)
 	if n != 10 {
 		t.Errorf("%d series, want 10", n)
 	}
@@ -289,7 +289,7 @@ func TestFailedInsertBreaksTx(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if _, err := s.DB.Exec(`CREATE TRIGGER boom BEFORE INSERT ON samples WHEN NEW.value = 666 BEGIN SELECT RAISE(ABORT, 'boom'); END`); err != nil {
+	if _, err := s.db.Exec(`CREATE TRIGGER boom BEFORE INSERT ON samples WHEN NEW.value = 666 BEGIN SELECT RAISE(ABORT, 'boom'); END`); err != nil {
 		t.Fatal(err)
 	}
 	tx, err := s.Begin(ctx)
@@ -324,7 +324,7 @@ func TestFailedInsertBreaksTx(t *testing.T) {
 		t.Error("Commit after a failed insert succeeded")
 	}
 	var n int
-	s.DB.QueryRow("SELECT count(*) FROM series").Scan(&n)
+	s.db.QueryRow("SELECT count(*) FROM series").Scan(&n)
 	if n != 0 {
 		t.Errorf("%d series stored, want 0", n)
 	}

@@ -69,7 +69,7 @@ func (s *Store) Begin(ctx context.Context) (*Tx, error) {
 			return nil, err
 		}
 	}
-	tx, err := s.DB.BeginTx(ctx, nil)
+	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("begin write: %w", err)
 	}
@@ -86,13 +86,13 @@ func (s *Store) loadSeries(ctx context.Context) error {
 	s.series = map[string]seriesEntry{}
 	s.types = map[string]Type{}
 	var n int
-	if err := s.DB.QueryRowContext(ctx, "SELECT count(*) FROM series").Scan(&n); err != nil {
+	if err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM series").Scan(&n); err != nil {
 		return fmt.Errorf("load series: %w", err)
 	}
 	if n > MaxCachedSeries {
 		return nil
 	}
-	rows, err := s.DB.QueryContext(ctx, "SELECT id, name, type, labels, service FROM series")
+	rows, err := s.db.QueryContext(ctx, "SELECT id, name, type, labels, service FROM series")
 	if err != nil {
 		return fmt.Errorf("load series: %w", err)
 	}

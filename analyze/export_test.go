@@ -1,4 +1,4 @@
-package main
+package analyze
 
 import (
 	"context"
@@ -27,7 +27,7 @@ func storeRows(t *testing.T, p string, since, until int64) ([]string, int64, flo
 		t.Fatal(err)
 	}
 	defer st.Close()
-	rows, err := st.DB.Query(`SELECT s.ts, se.name, se.type, se.labels, se.service, s.value
+	rows, err := st.DBForTest().Query(`SELECT s.ts, se.name, se.type, se.labels, se.service, s.value
 		FROM samples s JOIN series se ON se.id = s.series_id WHERE s.ts >= ? AND s.ts < ?`, since, until)
 	if err != nil {
 		t.Fatal(err)
@@ -70,9 +70,9 @@ func exportedRows(t *testing.T, dir, format string) ([]string, int64, float64, [
 	if _, err := db.Exec("SET TimeZone = 'UTC'"); err != nil {
 		t.Fatal(err)
 	}
-	src := fmt.Sprintf("read_parquet(%s, hive_partitioning = true)", sqlQuote(filepath.Join(dir, "*", "*.parquet")))
+	src := fmt.Sprintf("read_parquet(%s, hive_partitioning = true)", sqlString(filepath.Join(dir, "*", "*.parquet")))
 	if format == "csv" {
-		src = fmt.Sprintf("read_csv(%s, hive_partitioning = true, header = true, allow_quoted_nulls = false)", sqlQuote(filepath.Join(dir, "*", "*.csv")))
+		src = fmt.Sprintf("read_csv(%s, hive_partitioning = true, header = true, allow_quoted_nulls = false)", sqlString(filepath.Join(dir, "*", "*.csv")))
 	}
 	// The columns keep their types: ts a UTC timestamp, value a double.
 	var tsType, valueType string
@@ -144,7 +144,7 @@ func TestExportSmallStoreExact(t *testing.T) {
 		for _, format := range []string{"parquet", "csv"} {
 			t.Run(c.name+"/"+format, func(t *testing.T) {
 				out := filepath.Join(t.TempDir(), "out")
-				n, err := exportStores(context.Background(), []string{p}, t.TempDir(), format, out, c.since, c.until)
+				n, err := Export(context.Background(), []string{p}, t.TempDir(), format, out, c.since, c.until)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -182,7 +182,7 @@ func TestExportDemoCountAndSum(t *testing.T) {
 	_, wn, wsum := storeRows(t, p, math.MinInt64, math.MaxInt64)
 	for _, format := range []string{"parquet", "csv"} {
 		out := filepath.Join(t.TempDir(), "out")
-		if _, err := exportStores(context.Background(), []string{p}, "", format, out, math.MinInt64, math.MaxInt64); err != nil {
+		if _, err := Export(context.Background(), []string{p}, "", format, out, math.MinInt64, math.MaxInt64); err != nil {
 			t.Fatal(err)
 		}
 		_, gn, gsum, wrong := exportedRows(t, out, format)

@@ -1,0 +1,141 @@
+package slo
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/vigil-metrics/vigil/internal/vtime"
+)
+
+// BurnWindows are the windows a budget reports burn rates over, besides
+// the SLO window. The burn alerts' windows are among them.
+var BurnWindows = []string{"5m", "30m", "1h", "2h", "6h", "1d", "3d"}
+
+// Budget is one objective's error budget at an instant: what vigil budget
+// prints and what a report's budget section shows.
+type Budget struct {
+	Objective Objective
+	// Window is the whole SLO window the budget is shared over (a
+	// calendar month's full length, not the part of it so far).
+	Window time.Duration
+	// Events are the SLI's events over the SLO window so far.
+	Events Events
+	// ConsumptionPercent is not capped: over 100 is overspent.
+	ConsumptionPercent float64
+	RemainingPercent   float64
+	// RemainingMinutes are the minutes of full outage the rest of the
+	// budget allows over the whole window; negative when overspent.
+	RemainingMinutes float64
+	Exhausted        bool
+	NoData           bool
+	// BurnRates are keyed by window as written (BurnWindows and the SLO
+	// window's String); nil where the window has no events.
+	BurnRates map[string]*float64
+	// TimeToExhaustion is how long the rest lasts at the 1h burn rate
+	// (0: spent); nil when it does not run out at that rate.
+	TimeToExhaustion *time.Duration
+	Alerts           []BudgetAlert
+}
+
+// BudgetAlert is an active budget alert: page or ticket (a burn alert of
+// Alerts), or budget (consumption above the objective's
+// BudgetAlertPercent), with the reason in words.
+type BudgetAlert struct {
+	Severity string
+	Reason   string
+}
+
+// BudgetOf reads the events ob's budget needs as of ev's time (the SLO
+// window so far, then each burn window once) and computes it.
+func BudgetOf(ctx context.Context, ev *Evaluator, ob Objective) (Budget, error) {
+	e, err := ev.Events(ctx, ob, ob.Window.Length(ev.At))
+	if err != nil {
+		return Budget{}, err
+	}
+	over := map[time.Duration]Events{}
+	for _, d := range budgetWindows() {
+		if _, ok := over[d]; ok {
+			continue
+		}
+		x, err := ev.Events(ctx, ob, d)
+		if err != nil {
+			return Budget{}, err
+		}
+		over[d] = x
+	}
+	return ComputeBudget(ob, ob.Window.Full(ev.At), e, over), nil
+}
+
+// budgetWindows are the lengths a budget reads events over besides the
+// SLO window: the burn windows, then each burn alert's long and short one.
+func budgetWindows() []time.Duration {
+	var out []time.Duration
+	for _, w := range BurnWindows {
+		d, _ := vtime.ParseDuration(w)
+		out = append(out, d)
+	}
+	for _, al := range Alerts {
+		out = append(out, al.Long, al.Short)
+	}
+	return out
+}
+
+// ComputeBudget is ob's budget from its events: e over the SLO window so
+// far (whose whole length is full), and over each of the burn windows and
+// the burn alerts' windows (a window missing from over has no events).
+func ComputeBudget(ob Objective, full time.Duration, e Events, over map[time.Duration]Events) Budget {
+	b := Budget{Objective: ob, Window: full, Events: e, ConsumptionPercent: e.Consumption(ob.Target),
+		Exhausted: e.Exhausted(ob.Target), NoData: !(e.Total > 0), BurnRates: map[string]*float64{}, Alerts: []BudgetAlert{}}
+	b.RemainingPercent = 100 - b.ConsumptionPercent
+	b.RemainingMinutes = b.RemainingPercent / 100 * ob.Target.BudgetPercent() / 100 * full.Minutes()
+	for _, w := range BurnWindows {
+		d, _ := vtime.ParseDuration(w)
+		b.BurnRates[w] = burnRate(over[d], ob.Target)
+	}
+	// The SLO window's rate comes last: a 1d SLO's "1d" is its window's.
+	b.BurnRates[ob.Window.String()] = burnRate(e, ob.Target)
+	var now float64
+	if r := b.BurnRates["1h"]; r != nil {
+		now = *r
+	}
+	if d, ok := TimeToExhaustion(b.ConsumptionPercent, now, full); ok {
+		b.TimeToExhaustion = &d
+	}
+	for _, al := range Alerts {
+		long, short := over[al.Long], over[al.Short]
+		if !al.Firing(ob.Target, full, long, short) {
+			continue
+		}
+		lb, _ := long.BurnRate(ob.Target)
+		sb, _ := short.BurnRate(ob.Target)
+		b.Alerts = append(b.Alerts, BudgetAlert{Severity: al.Severity, Reason: fmt.Sprintf(
+			"burn rate %s over %s and %s over %s, both above %s (%s of the budget in %s)",
+			num(lb), vtime.FormatDuration(al.Long), num(sb), vtime.FormatDuration(al.Short),
+			num(al.Factor(full)), num(al.Share()*100)+"%", vtime.FormatDuration(al.Long))})
+	}
+	if !b.NoData && b.ConsumptionPercent > ob.BudgetAlertPercent {
+		b.Alerts = append(b.Alerts, BudgetAlert{Severity: "budget", Reason: fmt.Sprintf(
+			"%s%% of the error budget consumed (alert above %s%%)", num(b.ConsumptionPercent), num(ob.BudgetAlertPercent))})
+	}
+	return b
+}
+
+// burnRate is e's burn rate against t; nil without events.
+func burnRate(e Events, t Target) *float64 {
+	if r, ok := e.BurnRate(t); ok {
+		return &r
+	}
+	return nil
+}
+
+// num writes a number in an alert's reason as the CLI prints values:
+// short values exact, long ones rounded to 6 digits.
+func num(v float64) string {
+	s := strconv.FormatFloat(v, 'f', -1, 64)
+	if len(s) <= 12 {
+		return s
+	}
+	return strconv.FormatFloat(v, 'g', 6, 64)
+}

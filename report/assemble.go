@@ -1,0 +1,311 @@
+package report
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/vigil-metrics/vigil/analyze"
+	"github.com/vigil-metrics/vigil/analyze/slo"
+	"github.com/vigil-metrics/vigil/internal/metricpath"
+)
+
+// resourceMetrics are the resources section's gauges, each reported per
+// host when the stores have it.
+var resourceMetrics = []string{"cpu_usage_percent", "memory_usage_percent", "disk_usage_percent", "gpu_utilization_percent"}
+
+// latencyQuantiles are the latency section's percentiles.
+var latencyQuantiles = []string{"p50", "p90", "p95", "p99"}
+
+// Source answers the metric paths a report asks; *analyze.DB is one.
+type Source interface {
+	Eval(ctx context.Context, e *metricpath.Expr, w analyze.Window) ([]analyze.Result, error)
+	Buckets(ctx context.Context, e *metricpath.Expr, end time.Time, bucket time.Duration, n int) ([]analyze.BucketSeries, error)
+}
+
+// Inputs are what a report covers.
+type Inputs struct {
+	Objectives []slo.Objective
+	// Histograms are the latency section's metrics (see KeyHistograms).
+	Histograms []string
+	// Hosts limits the resources section to these hosts (none: all).
+	Hosts []string
+	// Logger hears of the metrics left out (nil: nobody).
+	Logger *slog.Logger
+}
+
+// Assemble fills r's SLO, budget, latency and resource sections with what
+// src answers over r's period (r.At, r.Period; the period before it too
+// when r.Compare; the charts' series when r.Charts). The numbers are
+// analyze's (the SLOs and budgets as vigil slo and vigil budget compute
+// them); this only arranges them.
+func Assemble(ctx context.Context, src Source, r *Report, in Inputs) error {
+	if in.Logger == nil {
+		in.Logger = slog.New(slog.DiscardHandler)
+	}
+	if err := assembleSLOs(ctx, src, r, in.Objectives); err != nil {
+		return err
+	}
+	eval := func(path string, at time.Time) ([]analyze.Result, error) {
+		e, err := metricpath.Parse(path)
+		if err != nil {
+			return nil, err
+		}
+		rs, err := src.Eval(ctx, e, analyze.Window{At: at, Length: r.Period})
+		var qe *analyze.QueryError
+		if errors.As(err, &qe) { // a metric of another type than the section reads: not reported
+			in.Logger.Warn("report: metric skipped", "path", path, "err", err)
+			return nil, nil
+		}
+		return rs, err
+	}
+	for _, m := range in.Histograms {
+		if err := assembleLatency(ctx, src, r, m, eval); err != nil {
+			return err
+		}
+	}
+	return assembleResources(r, in.Hosts, eval)
+}
+
+// evalFunc evaluates a path over the report's period ending at at.
+type evalFunc func(path string, at time.Time) ([]analyze.Result, error)
+
+// assembleSLOs adds each objective's SLO (at the period's end and, when
+// comparing, the previous one's) and budget.
+func assembleSLOs(ctx context.Context, src Source, r *Report, objs []slo.Objective) error {
+	at, prevAt := r.At, r.At.Add(-r.Period)
+	ev, prevEv := slo.NewEvaluator(src, at), slo.NewEvaluator(src, prevAt)
+	for _, ob := range objs {
+		b, err := slo.BudgetOf(ctx, ev, ob)
+		if err != nil {
+			return err
+		}
+		e := b.Events
+		s := SLO{Service: ob.Service, SLI: ob.SLI, Window: ob.Window.String(), TargetPercent: ob.Target.Percent(),
+			Good: e.Good, Total: e.Total, Percent: e.Percent(), NoData: !(e.Total > 0), Invalid: e.Total < ob.MinEvents,
+			ConsumptionPercent: b.ConsumptionPercent, BurnRate: b.BurnRates[ob.Window.String()]}
+		s.Met = !s.Invalid && e.Met(ob.Target)
+		if r.Compare {
+			p, err := prevEv.Events(ctx, ob, ob.Window.Length(prevAt))
+			if err != nil {
+				return err
+			}
+			s.Previous = &SLOPoint{Percent: p.Percent(), NoData: !(p.Total > 0)}
+		}
+		r.SLOs = append(r.SLOs, s)
+		rb := Budget{Service: ob.Service, SLI: ob.SLI, Window: ob.Window.String(), ConsumptionPercent: b.ConsumptionPercent,
+			RemainingMinutes: round(b.RemainingMinutes, 1), Exhausted: b.Exhausted, NoData: b.NoData, BurnRate1h: b.BurnRates["1h"]}
+		if b.TimeToExhaustion != nil {
+			// Through the seconds vigil budget prints, so that the two
+			// agree to the nanosecond.
+			d := time.Duration(b.TimeToExhaustion.Seconds() * float64(time.Second))
+			rb.TimeToExhaustion = &d
+		}
+		for _, x := range b.Alerts {
+			rb.Alerts = append(rb.Alerts, BudgetAlert{Severity: x.Severity, Reason: x.Reason})
+		}
+		if r.Charts && !b.NoData {
+			if rb.Burn, err = burnDown(ctx, src, ob, at, r.Period); err != nil {
+				return err
+			}
+		}
+		r.Budgets = append(r.Budgets, rb)
+	}
+	return nil
+}
+
+// assembleLatency adds histogram m's percentiles per service (and their
+// trend, and the previous period's p95).
+func assembleLatency(ctx context.Context, src Source, r *Report, m string, eval evalFunc) error {
+	at, prevAt := r.At, r.At.Add(-r.Period)
+	rows := map[string]*Latency{}
+	var order []string
+	for _, q := range latencyQuantiles {
+		rs, err := eval(m+"."+q+" by (service)", at)
+		if err != nil {
+			return err
+		}
+		for _, x := range rs {
+			svc := x.Labels["service"]
+			l := rows[svc]
+			if l == nil {
+				l = &Latency{Metric: m, Service: svc}
+				rows[svc] = l
+				order = append(order, svc)
+			}
+			switch q {
+			case "p50":
+				l.P50 = x.Value
+			case "p90":
+				l.P90 = x.Value
+			case "p95":
+				l.P95 = x.Value
+			case "p99":
+				l.P99 = x.Value
+			}
+		}
+	}
+	if r.Charts && len(rows) > 0 {
+		if err := latencyTrend(ctx, src, m, at, r.Period, rows); err != nil {
+			return err
+		}
+	}
+	if r.Compare && len(rows) > 0 {
+		rs, err := eval(m+".p95 by (service)", prevAt)
+		if err != nil {
+			return err
+		}
+		for _, x := range rs {
+			if l := rows[x.Labels["service"]]; l != nil {
+				v := x.Value
+				l.PrevP95 = &v
+			}
+		}
+	}
+	sort.Strings(order)
+	for _, s := range order {
+		r.Latency = append(r.Latency, *rows[s])
+	}
+	return nil
+}
+
+// assembleResources adds each host's average and peak of the resource
+// metrics (only hosts' when hosts names any), and the hosts seen.
+func assembleResources(r *Report, hosts []string, eval evalFunc) error {
+	at, prevAt := r.At, r.At.Add(-r.Period)
+	seen := map[string]bool{}
+	for _, m := range resourceMetrics {
+		avg, err := eval(m+".avg by (host)", at)
+		if err != nil {
+			return err
+		}
+		if len(avg) == 0 {
+			continue
+		}
+		peak, err := eval(m+".max by (host)", at)
+		if err != nil {
+			return err
+		}
+		var prev []analyze.Result
+		if r.Compare {
+			if prev, err = eval(m+".avg by (host)", prevAt); err != nil {
+				return err
+			}
+		}
+		byHost := func(rs []analyze.Result, h string) *float64 {
+			for _, x := range rs {
+				if x.Labels["host"] == h {
+					v := x.Value
+					return &v
+				}
+			}
+			return nil
+		}
+		for _, x := range avg {
+			h := x.Labels["host"]
+			if h == "" || (len(hosts) > 0 && !slices.Contains(hosts, h)) {
+				continue
+			}
+			seen[h] = true
+			res := Resource{Host: h, Metric: m, Avg: x.Value, PrevAvg: byHost(prev, h)}
+			if p := byHost(peak, h); p != nil {
+				res.Max = *p
+			}
+			r.Resources = append(r.Resources, res)
+		}
+	}
+	sort.SliceStable(r.Resources, func(i, j int) bool { return r.Resources[i].Host < r.Resources[j].Host })
+	for h := range seen {
+		r.Hosts = append(r.Hosts, h)
+	}
+	sort.Strings(r.Hosts)
+	return nil
+}
+
+// burnDown is ob's budget consumption (%) at each step's end over the
+// period: the events from the start of ob's window ending at at, to the
+// step's end (vigil budget's consumption at at for the last step).
+func burnDown(ctx context.Context, src Source, ob slo.Objective, at time.Time, period time.Duration) ([]Point, error) {
+	start := ob.Window.Bounds(at)
+	step, n := Steps(period)
+	out := make([]Point, 0, n)
+	for i := n - 1; i >= 0; i-- {
+		t := at.Add(-time.Duration(i) * step)
+		p := Point{T: t, V: math.NaN()}
+		if t.After(start) {
+			e, err := slo.NewEvaluator(src, t).Events(ctx, ob, t.Sub(start))
+			if err != nil {
+				return nil, err
+			}
+			if e.Total > 0 {
+				p.V = e.Consumption(ob.Target)
+			}
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// latencyTrend sets each service's p95 of metric per step of the period
+// (one query: analyze's Buckets).
+func latencyTrend(ctx context.Context, src Source, metric string, at time.Time, period time.Duration, rows map[string]*Latency) error {
+	e, err := metricpath.Parse(metric + ".p95 by (service)")
+	if err != nil {
+		return err
+	}
+	step, n := Steps(period)
+	ss, err := src.Buckets(ctx, e, at, step, n)
+	if err != nil {
+		var qe *analyze.QueryError
+		if errors.As(err, &qe) {
+			return nil
+		}
+		return err
+	}
+	for _, s := range ss {
+		l := rows[s.Labels["service"]]
+		if l == nil {
+			continue
+		}
+		l.Trend = make([]Point, n)
+		for i, v := range s.Values {
+			l.Trend[i] = Point{T: at.Add(-time.Duration(n-1-i) * step), V: v}
+		}
+	}
+	return nil
+}
+
+// KeyHistograms are the latency section's metrics: those the alert rules'
+// paths take percentiles (or count_le) of, the objectives' histograms,
+// and the config's report metrics, in that order, each once.
+func KeyHistograms(rulePaths []string, objs []slo.Objective, metrics []string) []string {
+	var out []string
+	add := func(m string) {
+		if m != "" && !slices.Contains(out, m) {
+			out = append(out, m)
+		}
+	}
+	for _, p := range rulePaths {
+		e, err := metricpath.Parse(p)
+		if err != nil {
+			continue // vigil check reports it
+		}
+		for _, s := range []*metricpath.Selector{&e.Num, e.Den} {
+			if s != nil && (s.Agg.Kind == metricpath.Percentile || s.Agg.Kind == metricpath.CountLE) {
+				add(s.Name)
+			}
+		}
+	}
+	for _, ob := range objs {
+		add(ob.Histogram)
+	}
+	for _, m := range metrics {
+		add(strings.TrimSpace(m))
+	}
+	return out
+}
