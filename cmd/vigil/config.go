@@ -30,6 +30,12 @@ func (a *app) loadAlertConfig() (*alertconfig.Config, error) {
 		}
 		return nil, cli.Usagef("read config %s: %v", file, err)
 	}
+	return a.decodeAlertConfig()
+}
+
+// decodeAlertConfig decodes the alerting sections of the config file read
+// at start; their problems are listed on stderr, every one, exit 2.
+func (a *app) decodeAlertConfig() (*alertconfig.Config, error) {
 	cfg, err := alertconfig.Decode(a.file, os.LookupEnv, channels.Types())
 	if ps, invalid := alertconfig.AsProblems(err); invalid {
 		for _, p := range ps {

@@ -4,14 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
-	"github.com/vigil-metrics/vigil/alert/channels"
-	alertconfig "github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/analyze/slo"
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
 	"github.com/vigil-metrics/vigil/internal/lint"
@@ -112,25 +108,13 @@ func orDash(s string) string {
 // (--config, else ./vigil.yaml when present; no file means nothing to
 // check) and the names its recording rules write.
 func (a *app) lintRefs() ([]lint.Ref, []string, error) {
-	file := a.cfgFile
-	if file == "" {
-		if _, err := os.Stat("vigil.yaml"); err != nil {
-			return nil, nil, nil
-		}
-		file = "vigil.yaml"
+	if a.file == nil || a.file.Path == "" {
+		return nil, nil, nil
 	}
-	cfg, err := alertconfig.Load(file, channels.Types())
-	if ps, invalid := alertconfig.AsProblems(err); invalid {
-		for _, p := range ps {
-			fmt.Fprintf(a.stderr, "vigil: error: %s\n", p.Error())
-		}
-		return nil, nil, &cli.SilentError{Code: cli.ExitUsage}
-	} else if err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			return nil, nil, cli.Usagef("read config %s: %v", file, pe.Err)
-		}
-		return nil, nil, cli.Usagef("read config %s: %v", file, err)
+	file := a.file.Path
+	cfg, err := a.decodeAlertConfig()
+	if err != nil {
+		return nil, nil, err
 	}
 	var refs []lint.Ref
 	var produced []string
@@ -151,7 +135,7 @@ func (a *app) lintRefs() ([]lint.Ref, []string, error) {
 			refs = append(refs, lint.Ref{Source: fmt.Sprintf("recording rule %s (%s:%d)", r.Target, file, r.Pos.Line), Path: r.Source})
 		}
 	}
-	objs, found, err := slo.Load(file)
+	objs, found, err := slo.FromConfig(a.file)
 	var sps slo.Problems
 	if errors.As(err, &sps) {
 		ps := sps

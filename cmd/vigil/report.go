@@ -140,18 +140,10 @@ func (a *app) runReport(cmd *cobra.Command, o *reportOptions) error {
 // reportFile reads the config file's report: section and alert rules
 // (none without a config file).
 func (a *app) reportFile() (report.File, error) {
-	file := a.cfgFile
-	if file == "" {
-		file = "vigil.yaml"
-	}
-	data, err := os.ReadFile(file)
-	if errors.Is(err, fs.ErrNotExist) && a.cfgFile == "" {
+	if a.file == nil || a.file.Path == "" {
 		return report.File{}, nil
 	}
-	if err != nil {
-		return report.File{}, cli.Usagef("read config %s: %v", file, err)
-	}
-	f, err := report.ParseFile(file, data)
+	f, err := report.FromConfig(a.file)
 	if err != nil {
 		return f, cli.Usage(err)
 	}
