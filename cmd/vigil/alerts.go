@@ -54,13 +54,6 @@ func timePtr(t time.Time) *time.Time {
 	return &t
 }
 
-func checkOutput(o string) error {
-	if o != "table" && o != "json" {
-		return cli.Usagef("--output %q: want table or json", o)
-	}
-	return nil
-}
-
 // stateSnapshot opens the state DB for reading; done closes it.
 func (a *app) stateSnapshot(cmd *cobra.Command) (*state.Run, func(), error) {
 	sdb, err := a.openState(cmd)
@@ -83,7 +76,7 @@ func newAlertsListCmd(a *app) *cobra.Command {
 		Short: "List the active alerts (pending, firing, just resolved, nodata); --all for every one",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(output); err != nil {
+			if err := checkOutput(cmd); err != nil {
 				return err
 			}
 			run, done, err := a.stateSnapshot(cmd)
@@ -155,7 +148,7 @@ func newAlertsListCmd(a *app) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&all, "all", false, "include inactive alerts")
-	cmd.Flags().StringVarP(&output, "output", "o", "table", "output: table or json")
+	outputFlag(cmd, &output, "table", "json")
 	addStateFlag(cmd)
 	return cmd
 }
@@ -168,7 +161,7 @@ func newAlertsAckCmd(a *app) *cobra.Command {
 		Short: "Acknowledge a pending or firing alert: its escalation stops and it is not re-notified until it resolves",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output); err != nil {
+			if err := checkOutput(cmd); err != nil {
 				return err
 			}
 			fp, err := state.ParseFingerprint(args[0])
@@ -209,7 +202,7 @@ func newAlertsAckCmd(a *app) *cobra.Command {
 	cmd.Flags().StringVar(&comment, "comment", "", "why, or who is on it")
 	cmd.Flags().StringVar(&atFlag, "at", "", "acknowledgement time, RFC 3339 or unix seconds (default now)")
 	cmd.Flags().DurationVar(&wait, "lock-timeout", 30*time.Second, "how long to wait for a running vigil evaluate")
-	cmd.Flags().StringVarP(&output, "output", "o", "table", "output: table or json")
+	outputFlag(cmd, &output, "table", "json")
 	addStateFlag(cmd)
 	return cmd
 }
@@ -240,7 +233,7 @@ try, result, HTTP status, error with secrets redacted), oldest first.
 unix seconds); the default is everything kept (settings.alert_retention_days).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkOutput(output); err != nil {
+			if err := checkOutput(cmd); err != nil {
 				return err
 			}
 			from := time.Unix(0, 0)
@@ -310,7 +303,7 @@ unix seconds); the default is everything kept (settings.alert_retention_days).`,
 	}
 	cmd.Flags().StringVar(&since, "since", "", "duration back from --at (24h, 7d) or a time")
 	cmd.Flags().StringVar(&atFlag, "at", "", "the time --since counts back from (default now)")
-	cmd.Flags().StringVarP(&output, "output", "o", "table", "output: table or json")
+	outputFlag(cmd, &output, "table", "json")
 	addStateFlag(cmd)
 	return cmd
 }

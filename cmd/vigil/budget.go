@@ -53,7 +53,7 @@ exhausted.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.runBudget(cmd, o) },
 	}
 	cmd.Flags().StringVar(&o.At, "at", "", "end of the windows, RFC 3339 or unix seconds (default now)")
-	cmd.Flags().StringVarP(&o.Output, "output", "o", "table", "output: table, json or markdown")
+	outputFlag(cmd, &o.Output, "table", "json", "markdown")
 	cmd.Flags().StringVar(&o.Service, "service", "", "only this service's objectives")
 	cmd.Flags().StringVar(&o.File, "slo-file", "", "objectives file: slos: entries or OpenSLO v1 documents")
 	cmd.Flags().BoolVar(&o.Gate, "gate", false, "exit 3 when a page alert is active or a budget is exhausted")
@@ -91,10 +91,8 @@ type budgetJSON struct {
 }
 
 func (a *app) runBudget(cmd *cobra.Command, o *budgetOptions) error {
-	switch o.Output {
-	case "table", "json", "markdown":
-	default:
-		return cli.Usagef("--output %q: want table, json or markdown", o.Output)
+	if err := checkOutput(cmd); err != nil {
+		return err
 	}
 	if o.DryRun && !o.Notify {
 		return cli.Usagef("--dry-run goes with --notify")

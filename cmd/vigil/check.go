@@ -28,9 +28,9 @@ func newCheckCmd(a *app) *cobra.Command {
 			a.cfg.LogFormat, _ = cmd.Flags().GetString("log-format")
 			return a.setupLog()
 		},
-		RunE: func(*cobra.Command, []string) error {
-			if output != "table" && output != "json" {
-				return cli.Usagef("--output %q: want table or json", output)
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkOutput(cmd); err != nil {
+				return err
 			}
 			file := a.cfgFile
 			if file == "" {
@@ -81,6 +81,6 @@ func newCheckCmd(a *app) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "table", "output: table or json")
+	outputFlag(cmd, &output, "table", "json")
 	return cmd
 }

@@ -60,7 +60,7 @@ retried by later runs when the failure was transient).`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.runEvaluate(cmd, o) },
 	}
 	cmd.Flags().StringVar(&o.At, "at", "", "evaluation instant, RFC 3339 or unix seconds (default now)")
-	cmd.Flags().StringVarP(&o.Output, "output", "o", "table", "output: table or json")
+	outputFlag(cmd, &o.Output, "table", "json")
 	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "evaluate and show what would be sent; change no state, send nothing")
 	cmd.Flags().BoolVar(&o.FailOnFiring, "fail-on-firing", false, "exit 3 when any alert is firing (for CI)")
 	cmd.Flags().DurationVar(&o.LockTimeout, "lock-timeout", 30*time.Second, "how long to wait for an overlapping run")
@@ -92,8 +92,8 @@ type alertJSON struct {
 }
 
 func (a *app) runEvaluate(cmd *cobra.Command, o *evaluateOptions) error {
-	if o.Output != "table" && o.Output != "json" {
-		return cli.Usagef("--output %q: want table or json", o.Output)
+	if err := checkOutput(cmd); err != nil {
+		return err
 	}
 	at, err := a.at(o.At)
 	if err != nil {

@@ -53,7 +53,7 @@ such content again on purpose. See docs/cli.md for what records are refused.`,
 	}
 	cmd.Flags().StringVar(&o.Format, "format", "", "input format: jsonl, csv, sqlite or openmetrics (default: detect)")
 	cmd.Flags().BoolVar(&o.Force, "force", false, "import content this store has already imported, or a file given twice")
-	cmd.Flags().StringVarP(&o.Output, "output", "o", "table", "output: table or json")
+	outputFlag(cmd, &o.Output, "table", "json")
 	addDBFlag(cmd.Flags(), true)
 	return cmd
 }
@@ -67,8 +67,8 @@ func (a *app) runImport(cmd *cobra.Command, o *importOptions) error {
 		}
 		format = f
 	}
-	if o.Output != "table" && o.Output != "json" {
-		return cli.Usagef("--output %q: want table or json", o.Output)
+	if err := checkOutput(cmd); err != nil {
+		return err
 	}
 	path, err := a.oneStore()
 	if err != nil {

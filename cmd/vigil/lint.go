@@ -31,8 +31,8 @@ func newLintCmd(a *app) *cobra.Command {
 		Short: "Check stored metric names and labels, and the rules and SLOs that reference them",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if o.Output != "table" && o.Output != "json" {
-				return cli.Usagef("--output %q: want table or json", o.Output)
+			if err := checkOutput(cmd); err != nil {
+				return err
 			}
 			if o.MaxLabelValues <= 0 {
 				return cli.Usagef("--max-label-values %d: want a positive number", o.MaxLabelValues)
@@ -91,7 +91,7 @@ func newLintCmd(a *app) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&o.At, "at", "", "end of the window (default now)")
 	cmd.Flags().StringVar(&o.Window, "window", "1d", "how far back to look at stored series")
-	cmd.Flags().StringVarP(&o.Output, "output", "o", "table", "output: table or json")
+	outputFlag(cmd, &o.Output, "table", "json")
 	cmd.Flags().IntVar(&o.MaxLabelValues, "max-label-values", 100, "most distinct values one label of one metric may take over the window")
 	addDBFlag(cmd.Flags(), false)
 	return cmd

@@ -56,7 +56,7 @@ a whole number of milliseconds.`,
 	}
 	cmd.Flags().StringVarP(&o.Window, "window", "w", "5m", "window length (90s, 5m, 1h, 7d, 2w)")
 	cmd.Flags().StringVar(&o.At, "at", "", "evaluation instant, RFC 3339 or unix seconds (default now)")
-	cmd.Flags().StringVarP(&o.Output, "output", "o", "table", "output: table, json or markdown")
+	outputFlag(cmd, &o.Output, "table", "json", "markdown")
 	addDBFlag(cmd.Flags(), false)
 	return cmd
 }
@@ -145,10 +145,8 @@ func (a *app) runQuery(cmd *cobra.Command, o *queryOptions) error {
 	if err != nil {
 		return err
 	}
-	switch o.Output {
-	case "table", "json", "markdown":
-	default:
-		return cli.Usagef("--output %q: want table, json or markdown", o.Output)
+	if err := checkOutput(cmd); err != nil {
+		return err
 	}
 	stores, err := a.storePaths()
 	if err != nil {

@@ -48,7 +48,7 @@ appended to that file.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.runSLO(cmd, o) },
 	}
 	cmd.Flags().StringVar(&o.At, "at", "", "end of the windows, RFC 3339 or unix seconds (default now)")
-	cmd.Flags().StringVarP(&o.Output, "output", "o", "table", "output: table, json, markdown or junit")
+	outputFlag(cmd, &o.Output, "table", "json", "markdown", "junit")
 	cmd.Flags().StringVar(&o.Service, "service", "", "only this service's objectives")
 	cmd.Flags().StringVar(&o.Window, "window", "", "override every objective's window (7d, 28d, calendar_month)")
 	cmd.Flags().StringVar(&o.File, "slo-file", "", "objectives file: slos: entries or OpenSLO v1 documents")
@@ -159,10 +159,8 @@ func (a *app) openAnalyze(cmd *cobra.Command) (*analyze.DB, error) {
 }
 
 func (a *app) runSLO(cmd *cobra.Command, o *sloOptions) error {
-	switch o.Output {
-	case "table", "json", "markdown", "junit":
-	default:
-		return cli.Usagef("--output %q: want table, json, markdown or junit", o.Output)
+	if err := checkOutput(cmd); err != nil {
+		return err
 	}
 	at, err := a.at(o.At)
 	if err != nil {

@@ -108,6 +108,9 @@ func newStoreInfoCmd(a *app) *cobra.Command {
 		Short: "Show a store's format, size and time range",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkOutput(cmd); err != nil {
+				return err
+			}
 			paths, err := a.storeFiles()
 			if err != nil {
 				return err
@@ -149,7 +152,7 @@ func newStoreInfoCmd(a *app) *cobra.Command {
 			return tw.Flush()
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "table", "output: table or json")
+	outputFlag(cmd, &output, "table", "json")
 	addDBFlag(cmd.Flags(), false)
 	return cmd
 }
@@ -224,8 +227,8 @@ func newStoreStatsCmd(a *app) *cobra.Command {
 		Short: "Show series, samples, bytes per sample, time range and the series with the most rows",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "table" && output != "json" {
-				return cli.Usagef("--output %q: want table or json", output)
+			if err := checkOutput(cmd); err != nil {
+				return err
 			}
 			if top < 0 {
 				return cli.Usagef("--top %d: want 0 or more", top)
@@ -273,7 +276,7 @@ func newStoreStatsCmd(a *app) *cobra.Command {
 			return tw.Flush()
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "table", "output: table or json")
+	outputFlag(cmd, &output, "table", "json")
 	cmd.Flags().IntVar(&top, "top", 10, "how many series to list by rows (0: none)")
 	addDBFlag(cmd.Flags(), false)
 	return cmd
@@ -316,8 +319,8 @@ cache from scratch into a new file that replaces the old one. Sample ids are
 kept, so queries running meanwhile never see stale or missing rows.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "table" && output != "json" {
-				return cli.Usagef("--output %q: want table or json", output)
+			if err := checkOutput(cmd); err != nil {
+				return err
 			}
 			if retention == "" && a.cfg.Retention != nil {
 				retention = fmt.Sprint(a.cfg.Retention)
@@ -361,7 +364,7 @@ kept, so queries running meanwhile never see stale or missing rows.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "table", "output: table or json")
+	outputFlag(cmd, &output, "table", "json")
 	cmd.Flags().StringVar(&retention, "retention", "", "delete samples older than this first (30d, 12h; 0 keeps everything; default the config's retention:)")
 	cmd.Flags().StringVar(&at, "at", "", "the instant retention counts back from (default now)")
 	cmd.Flags().BoolVar(&noCache, "no-cache", false, "leave the DuckDB cache alone (the next query syncs it)")

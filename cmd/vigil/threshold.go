@@ -77,7 +77,7 @@ baseline with the old and the new threshold and counts the firings.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.runThresholdTune(cmd, o) },
 	}
 	cmd.Flags().StringVar(&o.At, "at", "", "tune as of this instant, RFC 3339 or unix seconds (default now)")
-	cmd.Flags().StringVarP(&o.Output, "output", "o", "table", "output: table or json")
+	outputFlag(cmd, &o.Output, "table", "json")
 	cmd.Flags().StringVar(&o.Rule, "rule", "", "tune this dynamic rule only")
 	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "show what would change; store and write nothing")
 	cmd.Flags().BoolVar(&o.Backtest, "backtest", false, "count the firings over the baseline with the old and the new threshold")
@@ -96,7 +96,7 @@ func newThresholdListCmd(a *app) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return a.runThresholdList(cmd, o) },
 	}
-	cmd.Flags().StringVarP(&o.Output, "output", "o", "table", "output: table or json")
+	outputFlag(cmd, &o.Output, "table", "json")
 	cmd.Flags().StringVar(&o.Rule, "rule", "", "this rule only")
 	addStateFlag(cmd)
 	return cmd
@@ -210,8 +210,8 @@ func dynamicRules(cfg *alertconfig.Config, name string) ([]*alertconfig.Rule, er
 
 func (a *app) runThresholdTune(cmd *cobra.Command, o *thresholdTuneOptions) error {
 	ctx := cmd.Context()
-	if o.Output != "table" && o.Output != "json" {
-		return cli.Usagef("--output %q: want table or json", o.Output)
+	if err := checkOutput(cmd); err != nil {
+		return err
 	}
 	if o.DryRun && o.Write {
 		return cli.Usagef("--dry-run and --write: a dry run writes nothing")
@@ -406,8 +406,8 @@ type thresholdHistJSON struct {
 }
 
 func (a *app) runThresholdList(cmd *cobra.Command, o *thresholdListOptions) error {
-	if o.Output != "table" && o.Output != "json" {
-		return cli.Usagef("--output %q: want table or json", o.Output)
+	if err := checkOutput(cmd); err != nil {
+		return err
 	}
 	cfg, err := a.loadAlertConfig()
 	if err != nil {
