@@ -137,6 +137,8 @@ func (d *DB) attach(ctx context.Context, cat, file string, opt Options) error {
 // while another process holds the file's lock, until deadline (then it
 // returns locked()); for any other error, other says whether to try again
 // (it repaired something) or what to return.
+// The deadline is on the real clock: waiting for a lock is I/O, not a
+// decision about the data (whose instant is the caller's --at).
 func attachWithRetry(ctx context.Context, conn *sql.Conn, stmt string, deadline time.Time, locked func() error, other func(error) (retry bool, err error)) error {
 	for {
 		_, err := conn.ExecContext(ctx, stmt)

@@ -369,6 +369,8 @@ func (t *transport) SendEvent(e *sentrygo.Event) {
 	if e.Release == release {
 		e.Release = ""
 	}
+	// sent_at is when the request leaves (Sentry corrects clock drift with it),
+	// not the evaluation instant: the real clock, as a lock wait reads it.
 	body, err := envelope(e, t.dsn, time.Now())
 	if err != nil {
 		t.err = fmt.Errorf("encode event: %w", err)
