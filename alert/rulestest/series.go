@@ -2,10 +2,10 @@ package rulestest
 
 import (
 	"fmt"
-	"github.com/vigil-metrics/vigil/internal/metricpath"
 	"strconv"
 	"strings"
 
+	"github.com/vigil-metrics/vigil/internal/metricpath"
 	"github.com/vigil-metrics/vigil/internal/store"
 )
 

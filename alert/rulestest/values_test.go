@@ -2,10 +2,10 @@ package rulestest
 
 import (
 	"fmt"
-	"github.com/vigil-metrics/vigil/internal/metricpath"
 	"strings"
 	"testing"
 
+	"github.com/vigil-metrics/vigil/internal/metricpath"
 	"github.com/vigil-metrics/vigil/internal/store"
 )
 

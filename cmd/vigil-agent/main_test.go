@@ -15,8 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vigil-metrics/vigil/internal/scrape"
 	_ "modernc.org/sqlite"
+
+	"github.com/vigil-metrics/vigil/internal/scrape"
 )
 
 var (

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/vigil-metrics/vigil/cmd/internal/cli"
 	"io"
 	"os"
 	"sync/atomic"
@@ -13,6 +12,7 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
+	"github.com/vigil-metrics/vigil/cmd/internal/cli"
 	"github.com/vigil-metrics/vigil/internal/ingest"
 	"github.com/vigil-metrics/vigil/internal/store"
 )

@@ -5,13 +5,14 @@ package main
 
 import (
 	"context"
-	"github.com/vigil-metrics/vigil/cmd/internal/cli"
 	"io"
 	"os"
 	"os/signal"
 	"runtime/pprof"
 	"syscall"
 	"time"
+
+	"github.com/vigil-metrics/vigil/cmd/internal/cli"
 )
 
 func main() {

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"github.com/vigil-metrics/vigil/cmd/internal/cli"
-
 	"fmt"
 	"strconv"
 	"strings"
@@ -10,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vigil-metrics/vigil/cmd/internal/cli"
 	"github.com/vigil-metrics/vigil/internal/store"
 	"github.com/vigil-metrics/vigil/internal/vtime"
 )
