@@ -3,6 +3,8 @@
 // conditions; an alert passes when every item matches (AND), and an item
 // whose value is a list matches any of its values (OR). An alert's
 // matchable labels are its own plus severity and alertname (the rule).
+//
+// It must not know channels' settings or send anything: it only matches labels.
 package route
 
 import (

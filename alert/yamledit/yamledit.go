@@ -3,6 +3,9 @@
 // bytes of that scalar in the original text, so that comments, blank
 // lines, key order, quoting and flow or block style all stay as written.
 // Re-encoding the node tree would lose some of them and reformat the rest.
+//
+// It must not know what the values mean: callers (vigil threshold tune
+// --write) choose the path and the value.
 package yamledit
 
 import (

@@ -1,5 +1,7 @@
 // Command vigil-agent is the collection agent alone: `vigil collect`
 // without the analytics, so it links no DuckDB and stays small.
+//
+// It must not import analyze, alert or report (internal/layout checks it).
 package main
 
 import (

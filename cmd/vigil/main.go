@@ -1,6 +1,10 @@
 // Command vigil turns metrics into decisions: it records and imports
 // samples into SQLite stores and answers metric-path queries over them with
 // DuckDB. See README.md and docs/ for the command-line contract.
+//
+// Its files are one command each: flags, output formats and exit codes.
+// They must not hold domain logic; they call alert/run, analyze, analyze/slo
+// and report (docs/architecture.md).
 package main
 
 import (

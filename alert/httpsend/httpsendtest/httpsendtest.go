@@ -1,6 +1,8 @@
 // Package httpsendtest is a scripted receiver for the tests of HTTP
 // channels: it answers with the statuses, bodies and headers it is given,
 // in turn, and keeps every request it saw.
+//
+// It is for tests alone: no non-test code may import it.
 package httpsendtest
 
 import (

@@ -1,6 +1,8 @@
 // Package notifytest holds what every channel's tests share: a sample
 // notification and the check that no secret leaks into anything a
 // channel produces (errors, logs, dry-run text, history).
+//
+// It is for tests alone: no non-test code may import it.
 package notifytest
 
 import (

@@ -1,6 +1,8 @@
 // Package cli holds what vigil's two binaries share at the command-line
 // edge: the error types behind the exit-code contract and the way errors
 // are printed (`vigil: error: ...`, `vigil: hint: ...`).
+//
+// It must not hold a command's logic: only the contract of the edge.
 package cli
 
 import (
