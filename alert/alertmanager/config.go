@@ -1,8 +1,6 @@
 package alertmanager
 
 import (
-	"fmt"
-
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vigil-metrics/vigil/alert/config"
@@ -35,14 +33,8 @@ func (c *Config) Check(at config.ChannelAt) { at.Require("url") }
 // Validate is what New refuses: no url, one that is not http(s) with a
 // host, a header that cannot be sent.
 func (c *Config) Validate(name string) error {
-	if c.URL == "" {
-		return fmt.Errorf("channel %q: url is required", name)
-	}
-	if _, err := httpsend.CheckURL("url", c.URL); err != nil {
-		return fmt.Errorf("channel %q: %w", name, err)
-	}
-	if _, err := httpsend.ReadHeaders(c.Headers); err != nil {
-		return fmt.Errorf("channel %q: %w", name, err)
+	if err := httpsend.CheckEndpoint(name, c.URL, c.Headers); err != nil {
+		return err
 	}
 	return nil
 }

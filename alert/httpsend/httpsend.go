@@ -317,6 +317,22 @@ func CheckURL(field, raw string) (*url.URL, error) {
 	return u, nil
 }
 
+// CheckEndpoint is what a channel posting to one configured URL (webhook,
+// alertmanager) refuses: no url, a url that is not http(s) with a host, a
+// header that cannot be sent. The error names the channel, never a secret.
+func CheckEndpoint(name, rawURL string, headers map[string]string) error {
+	if rawURL == "" {
+		return fmt.Errorf("channel %q: url is required", name)
+	}
+	if _, err := CheckURL("url", rawURL); err != nil {
+		return fmt.Errorf("channel %q: %w", name, err)
+	}
+	if _, err := ReadHeaders(headers); err != nil {
+		return fmt.Errorf("channel %q: %w", name, err)
+	}
+	return nil
+}
+
 // ReadHeaders reads a channel's headers setting: the config's
 // map[string]string and, for channels built by hand, map[string]any with
 // string values. Its errors never quote a value (it may be a secret).

@@ -44,14 +44,8 @@ func (c *Config) Check(at config.ChannelAt) { at.Require("url") }
 // host, a header that cannot be sent, an unknown format. The error names
 // the channel and never the url's secret part.
 func (c *Config) Validate(name string) error {
-	if c.URL == "" {
-		return fmt.Errorf("channel %q: url is required", name)
-	}
-	if _, err := httpsend.CheckURL("url", c.URL); err != nil {
-		return fmt.Errorf("channel %q: %w", name, err)
-	}
-	if _, err := httpsend.ReadHeaders(c.Headers); err != nil {
-		return fmt.Errorf("channel %q: %w", name, err)
+	if err := httpsend.CheckEndpoint(name, c.URL, c.Headers); err != nil {
+		return err
 	}
 	if c.Format != "" && !slices.Contains(Formats, c.Format) {
 		return fmt.Errorf("channel %q: unknown webhook format %q (want %s)", name, c.Format, strings.Join(Formats, ", "))
