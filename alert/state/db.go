@@ -2,10 +2,13 @@ package state
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"net/url"
 	"os"
@@ -65,7 +68,7 @@ func (e *LockedError) Error() string {
 	return fmt.Sprintf("state DB is locked by %s since %s", e.Holder, e.Since.UTC().Format(time.RFC3339))
 }
 
-func dsn(p string) string {
+func dsn(p string, create bool) string {
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout("+strconv.Itoa(int(busyTimeout/time.Millisecond))+")")
 	q.Add("_pragma", "journal_mode(WAL)")
@@ -74,29 +77,163 @@ func dsn(p string) string {
 	// then writes them, and a deferred transaction upgraded to a writer can
 	// fail with SQLITE_BUSY half way, after decisions were made.
 	q.Add("_txlock", "immediate")
+	if !create {
+		// An existing file only: if it vanished since Open looked, SQLite
+		// must not quietly make an empty one there.
+		q.Add("mode", "rw")
+	}
 	return "file:" + (&url.URL{Path: p}).EscapedPath() + "?" + q.Encode()
 }
 
+// EmptyError says the state DB file has 0 bytes. A state DB is never
+// empty once created (Open creates it whole, see create), so this is a
+// file truncated by something else, a failed restore or a full disk: read
+// as a new state DB, it would forget every alert and notify all that is
+// firing again.
+type EmptyError struct{ Path string }
+
+func (e *EmptyError) Error() string { return "the file is empty (0 bytes)" }
+
+// Hint says what to do; the command line prints it.
+func (e *EmptyError) Hint() string {
+	return "restore it from a backup, or remove " + e.Path + " to start over (alerts then start inactive and what fires is notified again)"
+}
+
+// NotExistError says a state DB that a command only reads does not exist:
+// a typo in --state would otherwise read as "no alerts".
+type NotExistError struct{ Path string }
+
+func (e *NotExistError) Error() string { return "state DB " + e.Path + " does not exist" }
+
+// Unwrap makes errors.Is(err, fs.ErrNotExist) true.
+func (e *NotExistError) Unwrap() error { return fs.ErrNotExist }
+
+// Hint says what to do; the command line prints it.
+func (e *NotExistError) Hint() string {
+	return "vigil evaluate creates it on its first run; check --state or the config's state:"
+}
+
 // Open opens the state DB at p, creating it (and its folder) or migrating it
-// as needed. It refuses a file written by a newer vigil and a file that is
-// not a state DB.
+// as needed. It refuses a file written by a newer vigil, a file that is
+// not a state DB and an empty file (*EmptyError).
 func Open(ctx context.Context, p string) (*DB, error) {
-	if st, err := os.Stat(p); err == nil && st.IsDir() {
-		return nil, fmt.Errorf("open state DB %s: is a directory", p)
+	return open(ctx, p, true)
+}
+
+// OpenExisting opens the state DB at p like Open, but never creates it:
+// a missing one is a *NotExistError. What only reads the state (the alerts
+// commands, reports, a dry run) uses it.
+func OpenExisting(ctx context.Context, p string) (*DB, error) {
+	return open(ctx, p, false)
+}
+
+// OpenEmpty is a new, empty state DB in memory, gone when closed: what a
+// dry run reads when there is no state DB yet, so that it creates no file.
+func OpenEmpty(ctx context.Context) (*DB, error) {
+	db, err := sql.Open("sqlite", "file::memory:?_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("open empty state DB: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+	db.SetMaxOpenConns(1) // each connection to :memory: is a database of its own
+	d := &DB{Path: ":memory:", db: db, Clock: time.Now}
+	if err := d.init(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open empty state DB: %w", err)
+	}
+	return d, nil
+}
+
+func open(ctx context.Context, p string, create bool) (*DB, error) {
+	st, err := os.Stat(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && !create:
+		return nil, &NotExistError{Path: p}
+	case errors.Is(err, fs.ErrNotExist):
+		if err := createDB(ctx, p); err != nil {
+			return nil, fmt.Errorf("open state DB %s: %w", p, err)
+		}
+	case err != nil:
 		return nil, fmt.Errorf("open state DB %s: %w", p, err)
+	case st.IsDir():
+		return nil, fmt.Errorf("open state DB %s: is a directory", p)
+	case st.Size() == 0:
+		return nil, fmt.Errorf("open state DB %s: %w", p, &EmptyError{Path: p})
 	}
-	db, err := sql.Open("sqlite", dsn(p))
+	d, err := openFile(ctx, p, false)
 	if err != nil {
 		return nil, fmt.Errorf("open state DB %s: %w", p, err)
+	}
+	return d, nil
+}
+
+func openFile(ctx context.Context, p string, create bool) (*DB, error) {
+	db, err := sql.Open("sqlite", dsn(p, create))
+	if err != nil {
+		return nil, err
 	}
 	d := &DB{Path: p, db: db, Clock: time.Now}
 	if err := d.init(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("open state DB %s: %w", p, err)
+		return nil, err
 	}
 	return d, nil
+}
+
+// createDB makes a new state DB at p whole: it is built under a temporary
+// name in the same folder and linked into place, so p is either absent or
+// a complete state DB, never the 0-byte file SQLite starts from (which
+// Open must refuse, see EmptyError). Of two runs creating it at once, the
+// first link wins and the other opens that one.
+func createDB(ctx context.Context, p string) error {
+	dir := filepath.Dir(p)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	tmp, err := tempName(dir, "."+filepath.Base(p)+".new-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp) //nolint:errcheck // after the link, p keeps the file
+	d, err := openFile(ctx, tmp, true)
+	if err != nil {
+		return err
+	}
+	if err := d.Close(); err != nil { // checkpoints the WAL into the file
+		return err
+	}
+	err = os.Link(tmp, p)
+	if err == nil || errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	// A file system without hard links: rename, which would replace a
+	// state DB another run created in the meantime, so only while there
+	// is still none (a narrow race, on such file systems only).
+	if _, serr := os.Lstat(p); errors.Is(serr, fs.ErrNotExist) {
+		return os.Rename(tmp, p)
+	}
+	return nil
+}
+
+// tempName creates an empty file named prefix plus a random suffix in dir,
+// with the permissions SQLite would give a new database (0644 less the
+// umask; os.CreateTemp would make it 0600).
+func tempName(dir, prefix string) (string, error) {
+	var b [6]byte
+	for range 100 {
+		if _, err := rand.Read(b[:]); err != nil {
+			return "", err
+		}
+		name := filepath.Join(dir, prefix+hex.EncodeToString(b[:]))
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		return name, f.Close()
+	}
+	return "", fmt.Errorf("no free temporary name in %s", dir)
 }
 
 // Close releases the DB. Runs must be finished first.

@@ -24,9 +24,9 @@ type runLock struct{ f *os.File }
 // acquire takes the lock at p for holder, trying every 50ms until wait has
 // passed (0: once) or ctx ends.
 func acquire(ctx context.Context, p, holder string, now time.Time, wait time.Duration) (*runLock, error) {
-	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := openLockFile(p)
 	if err != nil {
-		return nil, fmt.Errorf("state lock: %w", err)
+		return nil, err
 	}
 	deadline := time.Now().Add(wait) // waiting is I/O, not a decision: the real clock
 	for {
@@ -57,6 +57,30 @@ func acquire(ctx context.Context, p, holder string, now time.Time, wait time.Dur
 		f.WriteAt([]byte(strconv.FormatInt(now.UnixMilli(), 10)+" "+holder), 0) //nolint:errcheck // the name only helps an error message
 	}
 	return &runLock{f: f}, nil
+}
+
+// openLockFile opens (creating) the lock file at p without following a
+// symbolic link, and refuses anything but a plain file with that one name:
+// the lock truncates the file and writes the holder's name into it, so a
+// link planted there would have a run overwrite the link's target.
+func openLockFile(p string) (*os.File, error) {
+	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o644)
+	if errors.Is(err, syscall.ELOOP) {
+		return nil, fmt.Errorf("state lock %s: is a symbolic link; vigil does not write through one (remove it)", p)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("state lock: %w", err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("state lock: %w", err)
+	}
+	if sys, ok := st.Sys().(*syscall.Stat_t); !st.Mode().IsRegular() || ok && sys.Nlink != 1 {
+		f.Close()
+		return nil, fmt.Errorf("state lock %s: not a plain file of its own (a special file or a hard link); vigil does not write to it (remove it)", p)
+	}
+	return f, nil
 }
 
 func (l *runLock) release() {
