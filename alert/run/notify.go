@@ -2,6 +2,9 @@ package run
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io/fs"
 	"sort"
 	"time"
 
@@ -21,7 +24,7 @@ type Build func(prev map[uint64]state.Alert) []*notify.Item
 // state, the pipeline decides, the alerts, incidents and notices are
 // committed, then delivered. A dry run returns what would be sent instead.
 func Notify(ctx context.Context, o Options, build Build) (Result, error) {
-	sdb, err := state.Open(ctx, o.StatePath)
+	sdb, err := openState(ctx, o)
 	if err != nil {
 		return Result{}, err
 	}
@@ -36,6 +39,10 @@ func Notify(ctx context.Context, o Options, build Build) (Result, error) {
 		return Result{}, err
 	}
 	defer r.Rollback()
+	// Under the lock, before anything is stepped: the authoritative check.
+	if err := checkTime(r, o); err != nil {
+		return Result{}, err
+	}
 	prev, err := r.Alerts()
 	if err != nil {
 		return Result{}, err
@@ -100,9 +107,68 @@ func save(r *state.Run, o Options, prev map[uint64]state.Alert, items []*notify.
 			return err
 		}
 	}
+	if err := r.SetLastRun(o.source(), o.At); err != nil {
+		return err
+	}
 	retention := time.Duration(o.Config.Settings.AlertRetentionDays) * 24 * time.Hour
 	if _, err := r.PruneHistory(o.At.Add(-retention)); err != nil {
 		return err
 	}
 	return r.Save()
+}
+
+// openState opens the state DB of a run. A dry run creates no file: with
+// no state DB yet, it reads an empty one in memory.
+func openState(ctx context.Context, o Options) (*state.DB, error) {
+	if !o.DryRun {
+		return state.Open(ctx, o.StatePath)
+	}
+	sdb, err := state.OpenExisting(ctx, o.StatePath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return state.OpenEmpty(ctx)
+	}
+	return sdb, err
+}
+
+// TimeError refuses a run at an instant earlier than the last run of the
+// same source on this state DB. Its alerts were stepped at Last: stepping
+// them from there back to At would make a past episode fire, and be
+// notified, again. A rerun at the same instant is fine. Replaying history
+// is not what a run is for.
+type TimeError struct {
+	Source   string
+	At, Last time.Time
+}
+
+func (e *TimeError) Error() string {
+	return fmt.Sprintf("--at %s is before the last %s run on this state DB, at %s: time never runs backwards",
+		e.At.UTC().Format(time.RFC3339Nano), e.Source, e.Last.UTC().Format(time.RFC3339Nano))
+}
+
+// UsageError makes it exit 2: the instant asked for is wrong, not the run.
+func (e *TimeError) UsageError() bool { return true }
+
+// Hint says what to do; the command line prints it.
+func (e *TimeError) Hint() string {
+	return "use --at " + e.Last.UTC().Format(time.RFC3339Nano) + " or later (or no --at: now); a state DB records one timeline"
+}
+
+// checkTime refuses o.At when it is before the last run of o's source.
+func checkTime(r *state.Run, o Options) error {
+	last, err := r.LastRun(o.source())
+	if err != nil {
+		return err
+	}
+	if o.At.Before(last) {
+		return &TimeError{Source: o.source(), At: o.At, Last: last}
+	}
+	return nil
+}
+
+// source is what the state DB keeps the last run of.
+func (o Options) source() string {
+	if o.Source == "" {
+		return "evaluate"
+	}
+	return o.Source
 }

@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"sync"
 	"time"
@@ -51,8 +52,14 @@ type Options struct {
 	// Log receives the recording rules' summary (nil: discarded).
 	Log *slog.Logger
 
-	// StatePath is the state DB (created when missing).
+	// StatePath is the state DB (created when missing; a dry run creates
+	// none).
 	StatePath string
+	// Source names what steps the alerts: "evaluate" (the default) or
+	// "budget". Each keeps its own last run in the state DB, and a run at
+	// an --at before it is refused (TimeError): their alerts are apart,
+	// and two cron lines racing for the lock must not refuse each other.
+	Source string
 	// Holder names this run in the state lock (e.g. "pid 4242 on web-1");
 	// LockTimeout is how long it waits for an overlapping run.
 	Holder      string
@@ -86,6 +93,12 @@ type Result struct {
 func Evaluate(ctx context.Context, o Options) (Result, error) {
 	if o.OpenStores == nil {
 		return Result{}, errors.New("evaluate: no store opener")
+	}
+	// Recording rules write before the state lock is taken: refuse an
+	// instant in the past before anything is written (Notify checks again
+	// under the lock).
+	if err := precheckTime(ctx, o); err != nil {
+		return Result{}, err
 	}
 	db, err := o.OpenStores(ctx)
 	if err != nil {
@@ -135,4 +148,23 @@ func recordRules(ctx context.Context, o Options, db *analyze.DB) error {
 		o.Log.Info("recording rules", "summary", sum.String())
 	}
 	return nil
+}
+
+// precheckTime is checkTime on a snapshot, without the lock: nothing when
+// there is no state DB yet.
+func precheckTime(ctx context.Context, o Options) error {
+	sdb, err := state.OpenExisting(ctx, o.StatePath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer sdb.Close() //nolint:errcheck // read only
+	r, err := sdb.Snapshot(ctx)
+	if err != nil {
+		return err
+	}
+	defer r.Rollback()
+	return checkTime(r, o)
 }

@@ -272,7 +272,9 @@ func (a *app) notifyBudgets(cmd *cobra.Command, cfg *alertconfig.Config, at time
 	if err != nil {
 		return err
 	}
-	res, err := alertrun.Notify(cmd.Context(), a.runOptions(cmd, cfg, at, o.DryRun, o.LockTimeout, snd), build)
+	opt := a.runOptions(cmd, cfg, at, o.DryRun, o.LockTimeout, snd)
+	opt.Source = "budget" // its own last run: see alertrun.TimeError
+	res, err := alertrun.Notify(cmd.Context(), opt, build)
 	if err != nil {
 		return err
 	}

@@ -68,6 +68,10 @@ func (e *SilentError) Error() string { return fmt.Sprintf("exit %d", e.Code) }
 // here, or vigil-agent would link DuckDB).
 type usageMarker interface{ UsageError() bool }
 
+// hinter is how a package below cmd/ attaches a hint to an error it
+// returns (the state DB's "restore it or remove it") without importing cli.
+type hinter interface{ Hint() string }
+
 // ExitCode maps an error to the contract's exit code.
 func ExitCode(err error) int {
 	var se *SilentError
@@ -129,6 +133,10 @@ func Report(w io.Writer, prog string, err error) int {
 		hint = ue.Hint
 	case errors.As(err, &he):
 		hint = he.hint
+	}
+	var hm hinter
+	if hint == "" && errors.As(err, &hm) {
+		hint = hm.Hint()
 	}
 	if hint != "" {
 		for _, l := range strings.Split(hint, "\n") {
