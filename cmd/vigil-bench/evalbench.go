@@ -77,7 +77,12 @@ func evalStore(cfg *config, fams []evalFamily, steps int, res *evalResult) ([]ro
 	if err := writeEvalRules(conf, res.rules); err != nil {
 		return fail(fmt.Errorf("write %s: %w", conf, err))
 	}
+	// A fresh state DB each time: the runs' --at restart from the same
+	// instant, and a state DB is one timeline (an earlier --at is refused).
 	statePath := filepath.Join(cfg.dir, "evaluate-state.db")
+	if err := removeStore(statePath); err != nil {
+		return fail(err)
+	}
 	at := end.Add(-evalLead)
 	evaluate := func(at time.Time) (run, error) {
 		return measure(cfg.vigil, "evaluate", "--config", conf, "--db", db, "--state", statePath,

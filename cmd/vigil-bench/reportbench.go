@@ -56,9 +56,14 @@ func benchReport(cfg *config) ([]row, error) {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, err
 	}
+	// No state DB: none at the default path beside the config (a --state
+	// named but missing is an error).
+	if err := removeStore(filepath.Join(cfg.dir, "vigil-state.db")); err != nil {
+		return nil, err
+	}
 	report := func(format, file string, extra ...string) func() (run, error) {
 		return func() (run, error) {
-			args := append([]string{"report", "--config", conf, "--slo-file", slos, "--db", db, "--state", filepath.Join(cfg.dir, "none.db"),
+			args := append([]string{"report", "--config", conf, "--slo-file", slos, "--db", db,
 				"--at", end.Format(time.RFC3339), "--period", "7d", "--format", format, "--out", filepath.Join(out, file)}, extra...)
 			return measure(cfg.vigil, args...)
 		}

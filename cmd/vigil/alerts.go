@@ -54,9 +54,10 @@ func timePtr(t time.Time) *time.Time {
 	return &t
 }
 
-// stateSnapshot opens the state DB for reading; done closes it.
+// stateSnapshot opens the state DB for reading (it must exist); done
+// closes it.
 func (a *app) stateSnapshot(cmd *cobra.Command) (*state.Run, func(), error) {
-	sdb, err := a.openState(cmd)
+	sdb, err := a.openStateExisting(cmd)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -172,7 +173,7 @@ func newAlertsAckCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			sdb, err := a.openState(cmd)
+			sdb, err := a.openStateExisting(cmd) // nothing to acknowledge in a new one
 			if err != nil {
 				return err
 			}

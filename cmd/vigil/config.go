@@ -46,15 +46,41 @@ func (a *app) decodeAlertConfig() (*alertconfig.Config, error) {
 	return cfg, err
 }
 
+// openState opens the state DB, creating it when missing: for the
+// commands that write it (threshold tune).
 func (a *app) openState(cmd *cobra.Command) (*state.DB, error) {
-	p := a.cfg.State
-	if f, _ := cmd.Flags().GetString("state"); f != "" {
-		p = f
+	return state.Open(cmd.Context(), a.statePath(cmd))
+}
+
+// openStateExisting opens the state DB for a command that reads it (or
+// acknowledges an alert in it): one that does not exist is an error, exit
+// 1 as for a missing store (docs/cli.md), never a new empty file that
+// would read as "no alerts".
+func (a *app) openStateExisting(cmd *cobra.Command) (*state.DB, error) {
+	return state.OpenExisting(cmd.Context(), a.statePath(cmd))
+}
+
+// namedStateMissing is the error for a state DB that the user named
+// (--state, VIGIL_STATE, the config's state:) and that does not exist;
+// nil when it exists or was not named. Commands for which the state DB is
+// one input among others (report, threshold list) read a missing default
+// as "none yet", but a name given is meant to exist: a typo must not pass
+// for an empty history.
+func (a *app) namedStateMissing(cmd *cobra.Command) error {
+	named := cmd.Flags().Changed("state")
+	if _, ok := os.LookupEnv("VIGIL_STATE"); ok {
+		named = true
 	}
-	if p == "" {
-		p = "vigil-state.db"
+	if a.file != nil {
+		if _, ok := a.file.Core.Given()["state"]; ok {
+			named = true
+		}
 	}
-	return state.Open(cmd.Context(), p)
+	p := a.statePath(cmd)
+	if _, err := os.Stat(p); named && errors.Is(err, fs.ErrNotExist) {
+		return &state.NotExistError{Path: p}
+	}
+	return nil
 }
 
 func holderName() string {

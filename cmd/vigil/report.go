@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -88,6 +87,10 @@ func (a *app) runReport(cmd *cobra.Command, o *reportOptions) error {
 	if err != nil {
 		return err
 	}
+	// A state DB named but missing is an error before any work is done.
+	if err := a.namedStateMissing(cmd); err != nil {
+		return err
+	}
 	objs, err := a.objectives(o.File, "", "")
 	if err != nil {
 		return err
@@ -127,14 +130,16 @@ func (a *app) runReport(cmd *cobra.Command, o *reportOptions) error {
 		_, err = a.stdout.Write(buf.Bytes())
 		return err
 	}
+	// Charts first, so the report never links one not yet written; each
+	// file is replaced whole (report.WriteFile).
 	if files {
 		for _, im := range r.Images {
-			if err := os.WriteFile(filepath.Join(filepath.Dir(o.Out), im.File), im.SVG, 0o644); err != nil {
+			if err := report.WriteFile(filepath.Join(filepath.Dir(o.Out), im.File), im.SVG); err != nil {
 				return err
 			}
 		}
 	}
-	return os.WriteFile(o.Out, buf.Bytes(), 0o644)
+	return report.WriteFile(o.Out, buf.Bytes())
 }
 
 // reportFile reads the config file's report: section and alert rules
@@ -151,19 +156,12 @@ func (a *app) reportFile() (report.File, error) {
 }
 
 // reportAlerts summarises the state DB's history over (from, to]; nil
-// when there is no state DB.
+// when there is none (runReport has refused one named but missing).
 func (a *app) reportAlerts(cmd *cobra.Command, from, to time.Time) (*report.Alerts, error) {
-	p := a.cfg.State
-	if f, _ := cmd.Flags().GetString("state"); f != "" {
-		p = f
-	}
-	if p == "" {
-		p = "vigil-state.db"
-	}
-	if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
 	run, done, err := a.stateSnapshot(cmd)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil // "No alert history"
+	}
 	if err != nil {
 		return nil, err
 	}

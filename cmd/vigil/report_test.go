@@ -56,10 +56,24 @@ func TestReportGolden(t *testing.T) {
 	}{
 		{"demo_7d.md", nil},
 		{"demo_1d_berlin.md", []string{"--period", "1d", "--tz", "Europe/Berlin"}},
-		{"demo_no_state.md", []string{"--period", "1d", "--compare", "none", "--state", "missing.db"}},
+		// No --state and none at the default path (vigil-state.db beside
+		// a copy of the config): no alert history. A --state named but
+		// missing is an error instead (issue 23; state_integrity.txtar).
+		{"demo_no_state.md", []string{"--period", "1d", "--compare", "none"}},
 	} {
 		t.Run(c.golden, func(t *testing.T) {
-			args := append([]string{"report", "--config", cfg, "--db", "demo.db", "--state", "state.db", "--at", reportAt, "--out", "out.md"}, c.args...)
+			base := []string{"report", "--config", cfg, "--db", "demo.db", "--state", "state.db", "--at", reportAt, "--out", "out.md"}
+			if c.golden == "demo_no_state.md" {
+				b, err := os.ReadFile(cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile("nostate.yaml", b, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				base = []string{"report", "--config", "nostate.yaml", "--db", "demo.db", "--at", reportAt, "--out", "out.md"}
+			}
+			args := append(base, c.args...)
 			if code, stdout, stderr := sloRun(t, args...); code != 0 || stdout != "" {
 				t.Fatalf("exit %d, stdout %q, stderr %s", code, stdout, stderr)
 			}
@@ -379,5 +393,63 @@ func TestReportHTML(t *testing.T) {
 	got, want := number.FindAllString(text.String(), -1), number.FindAllString(mdText, -1)
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("html numbers differ from the markdown's:\n%v\nwant:\n%v", got, want)
+	}
+}
+
+// The report and its charts are written through a new file renamed into
+// place (issue 23): a planted symlink is replaced, never written through,
+// and a file hard-linked to the old report keeps the old text (written in
+// place, it would change with it, and a reader could see half a report).
+func TestReportOutputsReplaced(t *testing.T) {
+	cfg, _ := reportFixture(t)
+	args := []string{"report", "--config", cfg, "--db", "demo.db", "--state", "state.db", "--at", reportAt, "--out", "weekly.md"}
+	if code, _, stderr := sloRun(t, args...); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	md, err := os.ReadFile("weekly.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	links := mdLink.FindAllStringSubmatch(string(md), -1)
+	if len(links) == 0 {
+		t.Fatal("no chart linked")
+	}
+	precious := []byte("someone else's file: vigil must never write here\n")
+	if err := os.WriteFile("precious.txt", precious, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Every chart becomes a symlink to precious.txt; the report gets a
+	// second name, old.md.
+	for _, l := range links {
+		if err := os.Remove(l[1]); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink("precious.txt", l[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Link("weekly.md", "old.md"); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := sloRun(t, append(args, "--period", "1d")...); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if got, _ := os.ReadFile("precious.txt"); !bytes.Equal(got, precious) {
+		t.Errorf("a symlink's target was written: %.80q", got)
+	}
+	if got, _ := os.ReadFile("old.md"); !bytes.Equal(got, md) {
+		t.Errorf("the old report was rewritten in place")
+	}
+	for _, l := range links {
+		st, err := os.Lstat(l[1])
+		if err != nil || !st.Mode().IsRegular() {
+			t.Errorf("%s: %v, %v; want a plain file", l[1], st, err)
+		}
+	}
+	ents, _ := os.ReadDir(".")
+	for _, e := range ents {
+		if strings.Contains(e.Name(), ".tmp-") {
+			t.Errorf("temporary file left: %s", e.Name())
+		}
 	}
 }

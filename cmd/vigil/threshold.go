@@ -102,7 +102,8 @@ func newThresholdListCmd(a *app) *cobra.Command {
 	return cmd
 }
 
-// statePath is the state DB that openState opens.
+// statePath is the state DB: --state, else the config's state: (or
+// vigil-state.db beside the config file), else vigil-state.db here.
 func (a *app) statePath(cmd *cobra.Command) string {
 	p := a.cfg.State
 	if f, _ := cmd.Flags().GetString("state"); f != "" {
@@ -118,10 +119,10 @@ func (a *app) statePath(cmd *cobra.Command) string {
 // changes, from a snapshot. A state DB that does not exist yet holds none
 // and is not created.
 func (a *app) storedThresholds(cmd *cobra.Command, history bool) (map[string]state.Threshold, []state.ThresholdChange, error) {
-	if _, err := os.Stat(a.statePath(cmd)); errors.Is(err, fs.ErrNotExist) {
+	sdb, err := a.openStateExisting(cmd)
+	if errors.Is(err, fs.ErrNotExist) {
 		return map[string]state.Threshold{}, nil, nil
 	}
-	sdb, err := a.openState(cmd)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -424,6 +425,10 @@ func (a *app) runThresholdList(cmd *cobra.Command, o *thresholdListOptions) erro
 			return cli.Usagef("--rule %q: no dynamic or tuned rule of that name", o.Rule)
 		}
 		out = []*thresholdListJSON{x}
+	}
+	// After the usage errors: a --state named but missing is exit 1.
+	if err := a.namedStateMissing(cmd); err != nil {
+		return err
 	}
 	if o.Output == "json" {
 		return encodeJSON(a, map[string]any{"thresholds": out})
