@@ -56,7 +56,10 @@ A run holds the state DB's lock from start to end; an overlapping run waits
 --lock-timeout, then exits 1 naming the holder. Every notification is
 recorded before it is sent, so a run killed mid-way never makes the next
 one send twice. Exit 1 when a notification could not be delivered (it is
-retried by later runs when the failure was transient).`,
+retried by later runs when the failure was transient), a rule could not be
+evaluated (its alerts keep their state) or a channel could not be built
+(its notifications stay queued): each is named, and every other rule and
+channel goes on. Exit 2 only for a config that is invalid as a whole.`,
 		Example: `  * * * * * cd /etc/vigil && vigil evaluate --db '/var/lib/vigil/*.db'
   vigil evaluate --at 2026-11-29T10:00:00Z --dry-run -o json`,
 		Args: cobra.NoArgs,
