@@ -13,6 +13,8 @@
 package channels
 
 import (
+	"context"
+
 	"github.com/vigil-metrics/vigil/alert/alertmanager"
 	"github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/alert/email"
@@ -64,12 +66,17 @@ func Types() config.ChannelTypes {
 }
 
 // Senders builds a notifier for every enabled channel of cfg, by name. A
-// channel that cannot be built (a tls mode its server forbids, a DSN in
-// the environment that is not one) is a problem at the channel's place in
-// the file (a yamlconf.Problem: a usage error). A channel of a type with
-// no constructor is left out, and its notices fail with that reason.
-func Senders(cfg *config.Config, lookupEnv func(string) (string, bool)) (map[string]notify.Notifier, error) {
+// channel that cannot be built (a DSN in the environment that is not one:
+// what the config check can only warn about, since the environment at
+// send time is not the one at check time) is an error of that channel
+// alone, in errs, at its place in the file: its notifier fails every
+// notice with the reason and asks for a retry, so they stay queued (the
+// environment may be fixed by the next run) while every other channel
+// sends. A channel of a type with no constructor is left out, and its
+// notices fail with that reason.
+func Senders(cfg *config.Config, lookupEnv func(string) (string, bool)) (map[string]notify.Notifier, []*BuildError) {
 	out := map[string]notify.Notifier{}
+	var errs []*BuildError
 	for _, c := range cfg.Channels {
 		if !c.Enabled {
 			continue
@@ -80,12 +87,32 @@ func Senders(cfg *config.Config, lookupEnv func(string) (string, bool)) (map[str
 		}
 		n, err := t.Build(c, cfg, lookupEnv)
 		if err != nil {
-			return nil, yamlconf.Problem{File: cfg.File, Line: c.Pos.Line, Col: c.Pos.Col, Message: err.Error()}
+			be := &BuildError{Channel: c.Name, Err: err,
+				place: yamlconf.Problem{File: cfg.File, Line: c.Pos.Line, Col: c.Pos.Col, Message: err.Error()}}
+			errs = append(errs, be)
+			n = unbuilt{err: err}
 		}
 		out[c.Name] = n
 	}
-	return out, nil
+	return out, errs
 }
+
+// BuildError is a channel that could not be built.
+type BuildError struct {
+	Channel string
+	Err     error
+	place   yamlconf.Problem
+}
+
+// Error is the reason at the channel's place in the file.
+func (e *BuildError) Error() string { return e.place.Error() }
+func (e *BuildError) Unwrap() error { return e.Err }
+
+// unbuilt is the notifier of a channel that could not be built: every
+// notice fails with why, to be retried by a later run.
+type unbuilt struct{ err error }
+
+func (u unbuilt) Notify(context.Context, notify.Notification) (bool, error) { return true, u.err }
 
 func lookup(name string) (Type, bool) {
 	for _, t := range all {

@@ -1,6 +1,7 @@
 package channels_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/vigil-metrics/vigil/alert/alertmanager"
 	"github.com/vigil-metrics/vigil/alert/channels"
 	"github.com/vigil-metrics/vigil/alert/config"
+	"github.com/vigil-metrics/vigil/alert/notify"
 	"github.com/vigil-metrics/vigil/alert/webhook"
 )
 
@@ -62,9 +64,9 @@ func TestSendersAndTargets(t *testing.T) {
 	if channels.Target(config.Channel{Name: "x", Type: "nosuch"}) != "" {
 		t.Error("a channel without settings has no target")
 	}
-	snd, err := channels.Senders(cfg, func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
+	snd, errs := channels.Senders(cfg, func(string) (string, bool) { return "", false })
+	if errs != nil {
+		t.Fatal(errs)
 	}
 	if len(snd) != 7 || snd["off"] != nil {
 		t.Errorf("senders %v", snd)
@@ -78,16 +80,26 @@ func TestSendersAndTargets(t *testing.T) {
 }
 
 // A channel that can be built only with what the environment holds at
-// build time (a sentry DSN from dsn_env) fails at its place in the file.
+// build time (a sentry DSN from dsn_env) and cannot be is an error of that
+// channel alone, at its place in the file (issue 23: one broken channel
+// never silences the others): its notifier fails every notice with the
+// reason, asking for a retry, and the other channel is built.
 func TestSendersError(t *testing.T) {
-	cfg, err := config.ParseEnv("v.yaml", []byte("channels:\n  - {name: errs, type: sentry, dsn_env: D}\n"),
+	cfg, err := config.ParseEnv("v.yaml", []byte("channels:\n  - {name: errs, type: sentry, dsn_env: D}\n  - {name: hook, type: webhook, url: \"https://hooks.example.com/x\"}\n"),
 		func(string) (string, bool) { return "", false }, channels.Types())
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = channels.Senders(cfg, func(k string) (string, bool) { return "https://h/1", k == "D" })
-	want := `v.yaml:2:5: channel "errs": D is not a valid Sentry DSN (want https://KEY@HOST/PROJECT): empty username`
-	if err == nil || err.Error() != want {
-		t.Errorf("got %v\nwant %s", err, want)
+	snd, errs := channels.Senders(cfg, func(k string) (string, bool) { return "https://h/1", k == "D" })
+	const why = `channel "errs": D is not a valid Sentry DSN (want https://KEY@HOST/PROJECT): empty username`
+	if len(errs) != 1 || errs[0].Channel != "errs" || errs[0].Error() != "v.yaml:2:5: "+why {
+		t.Fatalf("errs = %v, want one for errs: v.yaml:2:5: %s", errs, why)
+	}
+	if _, ok := snd["hook"].(webhook.Channel); !ok {
+		t.Errorf("hook: %T", snd["hook"])
+	}
+	retry, err := snd["errs"].Notify(context.Background(), notify.Notification{})
+	if !retry || err == nil || err.Error() != why {
+		t.Errorf("errs: Notify = %v, %v; want true, %s", retry, err, why)
 	}
 }

@@ -154,17 +154,17 @@ func (d *decoder) channelFields(c *Channel, names map[string]*yaml.Node) map[str
 		"enabled": func(v *yaml.Node) { c.Enabled, _ = d.Boolean(v, "enabled") },
 		"filters": func(v *yaml.Node) { c.Filters = d.filters(v, "filters") },
 		"timeout": func(v *yaml.Node) {
-			if x, ok := d.Duration(v, "timeout", false); ok {
+			if x, ok := d.durationIn(v, "timeout", false, 0, MaxTimeout, whyTimeout); ok {
 				c.Timeout = x
 			}
 		},
 		"retry_attempts": func(v *yaml.Node) {
-			if x, ok := d.Int(v, "retry_attempts", 0); ok {
+			if x, ok := d.intIn(v, "retry_attempts", 0, MaxRetryAttempts, whyAttempts); ok {
 				c.RetryAttempts, c.RetryAttemptsSet = x, true
 			}
 		},
 		"retry_delay": func(v *yaml.Node) {
-			if x, ok := d.Duration(v, "retry_delay", false); ok {
+			if x, ok := d.durationIn(v, "retry_delay", false, 0, MaxRetryDelay, whyDelay); ok {
 				c.RetryDelay = x
 			}
 		},

@@ -34,7 +34,7 @@ func (d *decoder) escalation(n *yaml.Node) {
 func (d *decoder) step(n *yaml.Node) EscalationStep {
 	var s EscalationStep
 	seen := d.Fields(n, "escalation step", map[string]func(*yaml.Node){
-		"delay": func(v *yaml.Node) { s.Delay, _ = d.Duration(v, "delay", true) },
+		"delay": func(v *yaml.Node) { s.Delay, _ = d.durationIn(v, "delay", true, 0, MaxHold, whyHold) },
 		"channels": func(v *yaml.Node) {
 			cs, ok := d.Strings(v, "channels")
 			if !ok {

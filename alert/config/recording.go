@@ -60,7 +60,7 @@ func (d *decoder) recordingRules(n *yaml.Node) {
 				r.Percentile = f
 			},
 			"metric_path": func(v *yaml.Node) { r.MetricPath, _, _ = d.metricPath(v, "metric_path") },
-			"window":      func(v *yaml.Node) { r.Window, _ = d.Duration(v, "window", false) },
+			"window":      func(v *yaml.Node) { r.Window, _ = d.durationIn(v, "window", false, 0, MaxWindow, whyWindow) },
 		})
 		d.Required(item, seen, "recording rule", "target", "window")
 		_, hasSrc := seen["source"]

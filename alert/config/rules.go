@@ -60,9 +60,13 @@ func (d *decoder) ruleFields(r *Rule, tuning *[]func(*Tuning), names map[string]
 				r.Severity = s
 			}
 		},
-		"evaluation_window": func(v *yaml.Node) { r.EvaluationWindow, _ = d.Duration(v, "evaluation_window", false) },
-		"cooldown_period":   func(v *yaml.Node) { r.CooldownPeriod, _ = d.Duration(v, "cooldown_period", true) },
-		"for":               func(v *yaml.Node) { r.For, _ = d.Duration(v, "for", true) },
+		"evaluation_window": func(v *yaml.Node) {
+			r.EvaluationWindow, _ = d.durationIn(v, "evaluation_window", false, 0, MaxWindow, whyWindow)
+		},
+		"cooldown_period": func(v *yaml.Node) {
+			r.CooldownPeriod, _ = d.durationIn(v, "cooldown_period", true, 0, MaxHold, whyHold)
+		},
+		"for": func(v *yaml.Node) { r.For, _ = d.durationIn(v, "for", true, 0, MaxHold, whyHold) },
 		"group_by": func(v *yaml.Node) {
 			ls, ok := d.Strings(v, "group_by")
 			if !ok {
@@ -83,9 +87,11 @@ func (d *decoder) ruleFields(r *Rule, tuning *[]func(*Tuning), names map[string]
 				r.NoData = s
 			}
 		},
-		"lookback":         func(v *yaml.Node) { r.Lookback, _ = d.Duration(v, "lookback", false) },
-		"spike_ratio":      func(v *yaml.Node) { r.SpikeRatio, _ = d.Number(v, "spike_ratio") },
-		"reference_window": func(v *yaml.Node) { r.ReferenceWindow, _ = d.Duration(v, "reference_window", false) },
+		"lookback":    func(v *yaml.Node) { r.Lookback, _ = d.durationIn(v, "lookback", false, 0, MaxWindow, whyWindow) },
+		"spike_ratio": func(v *yaml.Node) { r.SpikeRatio, _ = d.Number(v, "spike_ratio") },
+		"reference_window": func(v *yaml.Node) {
+			r.ReferenceWindow, _ = d.durationIn(v, "reference_window", false, 0, MaxWindow, whyWindow)
+		},
 		"direction": func(v *yaml.Node) {
 			if s, ok := d.Enum(v, "direction", "direction", SpikeDirections); ok {
 				r.Direction = s

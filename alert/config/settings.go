@@ -11,7 +11,7 @@ func (d *decoder) settings(n *yaml.Node) {
 	s := &d.cfg.Settings
 	d.Fields(n, "settings", map[string]func(*yaml.Node){
 		"evaluation_interval": func(v *yaml.Node) {
-			if x, ok := d.Duration(v, "evaluation_interval", false); ok {
+			if x, ok := d.durationIn(v, "evaluation_interval", false, MinEvaluationInterval, MaxEvaluationInterval, whyInterval); ok {
 				s.EvaluationInterval = x
 			}
 		},
@@ -26,7 +26,7 @@ func (d *decoder) settings(n *yaml.Node) {
 			}
 		},
 		"alert_retention_days": func(v *yaml.Node) {
-			if x, ok := d.Int(v, "alert_retention_days", 1); ok {
+			if x, ok := d.intIn(v, "alert_retention_days", 1, MaxRetentionDays, whyRetention); ok {
 				s.AlertRetentionDays = x
 			}
 		},
@@ -90,7 +90,7 @@ func (d *decoder) tuning(n *yaml.Node, what string) []func(*Tuning) {
 			out = append(out, func(t *Tuning) { t.Percentile = x })
 		},
 		"baseline_window": func(v *yaml.Node) {
-			if x, ok := d.Duration(v, "baseline_window", false); ok {
+			if x, ok := d.durationIn(v, "baseline_window", false, 0, MaxWindow, whyWindow); ok {
 				out = append(out, func(t *Tuning) { t.BaselineWindow = x })
 			}
 		},

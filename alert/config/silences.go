@@ -37,7 +37,7 @@ func (d *decoder) correlationRules(n *yaml.Node) {
 		seen := d.Fields(item, "correlation rule", map[string]func(*yaml.Node){
 			"name":        func(v *yaml.Node) { r.Name, _ = d.uniqueName(v, names, "correlation rule") },
 			"group_key":   func(v *yaml.Node) { r.GroupKey, _ = d.NonEmpty(v, "group_key") },
-			"time_window": func(v *yaml.Node) { r.TimeWindow, _ = d.Duration(v, "time_window", false) },
+			"time_window": func(v *yaml.Node) { r.TimeWindow, _ = d.durationIn(v, "time_window", false, 0, MaxHold, whyHold) },
 			"alert_patterns": func(v *yaml.Node) {
 				ps, ok := d.Strings(v, "alert_patterns")
 				if !ok {

@@ -35,25 +35,50 @@ type Observation struct {
 	state.Observation
 }
 
-// Rules evaluates every rule at at. A rule whose path matches nothing
-// gives one observation without data (nodata, never firing); an error of
-// one rule (a gauge's rate, say) stops the run, since its alerts' state
-// cannot be told.
-func Rules(ctx context.Context, q Querier, rules []config.Rule, at time.Time) ([]Observation, error) {
-	var out []Observation
-	for i := range rules {
-		obs, err := Rule(ctx, q, &rules[i], at)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, obs...)
-	}
-	return out, nil
+// RuleError is a rule that could not be evaluated at an instant (the rate
+// of a metric that is a gauge, or a counter in one store and a gauge in
+// another): an error of that rule alone, which a run reports and goes on
+// past.
+type RuleError struct {
+	Rule string
+	Err  error
 }
 
-// Rule evaluates one rule at at.
+func (e *RuleError) Error() string { return "rule " + e.Rule + ": " + e.Err.Error() }
+func (e *RuleError) Unwrap() error { return e.Err }
+
+// Rules evaluates every rule at at. A rule whose path matches nothing
+// gives one observation without data (nodata, never firing). A rule that
+// cannot be evaluated is one RuleError in errs, in the rules' order, and
+// gives no observation: its alerts' state cannot be told, and whoever
+// steps them must leave them as they are; one broken rule must not hide
+// what every other rule sees. err is only the context's, when it ends.
+func Rules(ctx context.Context, q Querier, rules []config.Rule, at time.Time) (obs []Observation, errs []*RuleError, err error) {
+	for i := range rules {
+		o, err := rule(ctx, q, &rules[i], at)
+		if err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				return nil, nil, cerr
+			}
+			errs = append(errs, &RuleError{Rule: rules[i].Name, Err: err})
+			continue
+		}
+		obs = append(obs, o...)
+	}
+	return obs, errs, nil
+}
+
+// Rule evaluates one rule at at; its error is a *RuleError.
 func Rule(ctx context.Context, q Querier, r *config.Rule, at time.Time) ([]Observation, error) {
-	e, err := Expr(r)
+	obs, err := rule(ctx, q, r, at)
+	if err != nil {
+		return nil, &RuleError{Rule: r.Name, Err: err}
+	}
+	return obs, nil
+}
+
+func rule(ctx context.Context, q Querier, r *config.Rule, at time.Time) ([]Observation, error) {
+	e, err := expr(r)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +90,7 @@ func Rule(ctx context.Context, q Querier, r *config.Rule, at time.Time) ([]Obser
 	}
 	rs, err := q.Eval(ctx, e, analyze.Window{At: at, Length: r.EvaluationWindow})
 	if err != nil {
-		return nil, fmt.Errorf("rule %s: %w", r.Name, err)
+		return nil, err
 	}
 	if len(rs) == 0 {
 		return []Observation{noData(r)}, nil
@@ -115,7 +140,7 @@ func groupKey(l map[string]string) string {
 func absent(ctx context.Context, q Querier, r *config.Rule, e *metricpath.Expr, at time.Time) ([]Observation, error) {
 	cur, err := q.Eval(ctx, e, analyze.Window{At: at, Length: r.EvaluationWindow})
 	if err != nil {
-		return nil, fmt.Errorf("rule %s: %w", r.Name, err)
+		return nil, err
 	}
 	seen := map[string]bool{}
 	var out []Observation
@@ -139,7 +164,7 @@ func absent(ctx context.Context, q Querier, r *config.Rule, e *metricpath.Expr, 
 	}
 	past, err := q.Eval(ctx, e, analyze.Window{At: at, Length: lookback})
 	if err != nil {
-		return nil, fmt.Errorf("rule %s: %w", r.Name, err)
+		return nil, err
 	}
 	for _, res := range past {
 		if res.Samples == 0 || seen[groupKey(res.Labels)] {
@@ -161,11 +186,11 @@ func absent(ctx context.Context, q Querier, r *config.Rule, e *metricpath.Expr, 
 func spike(ctx context.Context, q Querier, r *config.Rule, e *metricpath.Expr, at time.Time) ([]Observation, error) {
 	cur, err := q.Eval(ctx, e, analyze.Window{At: at, Length: r.EvaluationWindow})
 	if err != nil {
-		return nil, fmt.Errorf("rule %s: %w", r.Name, err)
+		return nil, err
 	}
 	ref, err := q.Eval(ctx, e, analyze.Window{At: at.Add(-r.EvaluationWindow), Length: r.ReferenceWindow})
 	if err != nil {
-		return nil, fmt.Errorf("rule %s: %w", r.Name, err)
+		return nil, err
 	}
 	refs := map[string]float64{}
 	for _, res := range ref {
@@ -200,11 +225,19 @@ func spike(ctx context.Context, q Querier, r *config.Rule, e *metricpath.Expr, a
 // path says how to group itself. Tuning reads a rule's history through it
 // too, so both see the same groups.
 func Expr(r *config.Rule) (*metricpath.Expr, error) {
+	e, err := expr(r)
+	if err != nil {
+		return nil, fmt.Errorf("rule %s: %w", r.Name, err)
+	}
+	return e, nil
+}
+
+func expr(r *config.Rule) (*metricpath.Expr, error) {
 	e := r.Path
 	if e == nil {
 		var err error
 		if e, err = metricpath.Parse(r.MetricPath); err != nil {
-			return nil, fmt.Errorf("rule %s: metric_path: %w", r.Name, err)
+			return nil, fmt.Errorf("metric_path: %w", err)
 		}
 	}
 	if len(r.GroupBy) == 0 {

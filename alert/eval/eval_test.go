@@ -99,9 +99,9 @@ func TestRules(t *testing.T) {
 		{Name: "disk", MetricPath: "disk_usage_percent.max", Condition: "greater_than", Threshold: 90,
 			EvaluationWindow: 5 * time.Minute, Labels: map[string]string{"team": "infra"}},
 	}
-	obs, err := Rules(context.Background(), db, rules, at)
-	if err != nil {
-		t.Fatal(err)
+	obs, errs, err := Rules(context.Background(), db, rules, at)
+	if err != nil || errs != nil {
+		t.Fatal(err, errs)
 	}
 	want := strings.Join([]string{
 		"disk{team=infra} data=false breached=false value=NaN",
@@ -114,13 +114,23 @@ func TestRules(t *testing.T) {
 	}
 }
 
-// A rule the stores cannot answer as asked (the rate of a gauge) stops the
-// run with the rule named.
+// A rule the stores cannot answer as asked (the rate of a gauge) is an
+// error of that rule alone, named, in the rules' order: the rules after it
+// are still evaluated (the fixture's cpu_usage_percent max over 5 minutes
+// is host a's 95, above 90: breached).
 func TestRuleErrorNamesRule(t *testing.T) {
 	db := fixture(t)
-	_, err := Rules(context.Background(), db, []config.Rule{{Name: "bad", MetricPath: "cpu_usage_percent.rate",
-		Condition: "greater_than", EvaluationWindow: time.Minute}}, at)
-	if err == nil || !strings.HasPrefix(err.Error(), "rule bad: ") {
-		t.Errorf("err = %v", err)
+	obs, errs, err := Rules(context.Background(), db, []config.Rule{
+		{Name: "bad", MetricPath: "cpu_usage_percent.rate", Condition: "greater_than", EvaluationWindow: time.Minute},
+		{Name: "cpu", MetricPath: "cpu_usage_percent.max", Condition: "greater_than", Threshold: 90, EvaluationWindow: 5 * time.Minute},
+	}, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(errs) != 1 || errs[0].Rule != "bad" || !strings.HasPrefix(errs[0].Error(), "rule bad: rate of cpu_usage_percent: ") {
+		t.Errorf("errs = %v", errs)
+	}
+	if got, want := render(obs), "cpu{} data=true breached=true value=95"; got != want {
+		t.Errorf("observations:\n%s\nwant\n%s", got, want)
 	}
 }

@@ -33,12 +33,14 @@ const (
 )
 
 // maxIntervalFactor caps the backoff delay at this multiple of the first
-// delay.
+// delay, and never past MaxRetryAfter: no wait between two tries of one run
+// is longer than the longest one a receiver may ask for, so retries cannot
+// hold a run for long (later runs retry instead).
 const maxIntervalFactor = 64
 
 // Policy runs attempts: each under Timeout, at most Attempts in all, the
 // n-th retry after Delay·2^(n-1) (no jitter: one process per cron run has
-// no herd to spread; capped at 64·Delay), or after the wait a failed
+// no herd to spread; capped at 64·Delay and at MaxRetryAfter), or after the wait a failed
 // attempt asks for (a server's Retry-After), which also restarts the
 // doubling from Delay.
 type Policy struct {
@@ -103,7 +105,7 @@ func (p Policy) Run(ctx context.Context, attempt func(ctx context.Context) Outco
 	b.InitialInterval = p.Delay
 	b.Multiplier = 2
 	b.RandomizationFactor = 0
-	b.MaxInterval = maxIntervalFactor * p.Delay
+	b.MaxInterval = min(maxIntervalFactor*p.Delay, MaxRetryAfter)
 	b.Reset()
 	sleep := p.Sleep
 	if sleep == nil {

@@ -58,10 +58,28 @@ func TestDelaysDouble(t *testing.T) {
 }
 
 func TestDelaysCapped(t *testing.T) {
-	// 1s doubling, capped at 64 times the first delay.
+	// 1s doubling, capped at 30 s (MaxRetryAfter; 64 times the first delay
+	// would be 64 s): ten tries of a run wait 1+2+4+8+16+30·4 = 151 s at
+	// most, not 255 s (issue 23: settings are bounded).
 	_, slept := script(t, context.Background(), policy(10), transient)
-	if want := sec(1, 2, 4, 8, 16, 32, 64, 64, 64); !slices.Equal(slept, want) {
+	if want := sec(1, 2, 4, 8, 16, 30, 30, 30, 30); !slices.Equal(slept, want) {
 		t.Errorf("slept %v, want %v", slept, want)
+	}
+	// A short first delay is still capped at 64 times itself.
+	p := policy(10)
+	p.Delay = 100 * time.Millisecond
+	_, slept = script(t, context.Background(), p, transient)
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	if want := []time.Duration{ms(100), ms(200), ms(400), ms(800), ms(1600), ms(3200), ms(6400), ms(6400), ms(6400)}; !slices.Equal(slept, want) {
+		t.Errorf("slept %v, want %v", slept, want)
+	}
+}
+
+// The longest retry_delay the config accepts is the longest wait a run
+// takes between two tries.
+func TestMaxRetryDelayIsMaxRetryAfter(t *testing.T) {
+	if config.MaxRetryDelay != MaxRetryAfter {
+		t.Errorf("config.MaxRetryDelay %s, MaxRetryAfter %s", config.MaxRetryDelay, MaxRetryAfter)
 	}
 }
 

@@ -217,9 +217,14 @@ func alertTests(ctx context.Context, db *analyze.DB, f *File, t *Test) ([]Failur
 	for k := 0; next < len(order); k++ {
 		off := time.Duration(k) * ei
 		at := At(off)
-		obs, err := eval.Rules(ctx, db, rules, at)
+		// A rule test is about every rule: one that cannot be evaluated
+		// fails the file, as it always did.
+		obs, errs, err := eval.Rules(ctx, db, rules, at)
 		if err != nil {
 			return nil, err
+		}
+		if len(errs) > 0 {
+			return nil, errs[0]
 		}
 		stepAll(alerts, ruleOf, obs, at)
 		// The tests whose eval_time falls before the next step see this

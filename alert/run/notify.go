@@ -24,6 +24,13 @@ type Build func(prev map[uint64]state.Alert) []*notify.Item
 // state, the pipeline decides, the alerts, incidents and notices are
 // committed, then delivered. A dry run returns what would be sent instead.
 func Notify(ctx context.Context, o Options, build Build) (Result, error) {
+	return notifyRun(ctx, o, nil, build)
+}
+
+// notifyRun is Notify for a run in which the rules of ruleErrs could not
+// be evaluated: build leaves their alerts out, the incidents those alerts
+// hold stay open, and the errors are recorded in the history.
+func notifyRun(ctx context.Context, o Options, ruleErrs []*eval.RuleError, build Build) (Result, error) {
 	sdb, err := openState(ctx, o)
 	if err != nil {
 		return Result{}, err
@@ -59,6 +66,7 @@ func Notify(ctx context.Context, o Options, build Build) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	plan.Incidents = keepHeld(plan.Incidents, prev, ruleErrs)
 
 	if o.DryRun {
 		queued, err := r.Notices(state.Queued)
@@ -67,7 +75,7 @@ func Notify(ctx context.Context, o Options, build Build) (Result, error) {
 		}
 		return Result{Alerts: items, WouldSend: describe(o, append(queued, plan.Notices...))}, nil
 	}
-	if err := save(r, o, prev, items, plan); err != nil {
+	if err := save(r, o, prev, items, plan, ruleErrs); err != nil {
 		return Result{}, err
 	}
 	if o.AfterRecord != nil {
@@ -85,10 +93,10 @@ func Notify(ctx context.Context, o Options, build Build) (Result, error) {
 }
 
 // save writes what the run decided (the alerts that changed, the
-// incidents, the notices to send) and prunes old history, then saves, so
+// incidents, the notices to send, the rules it could not evaluate) and prunes old history, then saves, so
 // that the decisions and the intent to send are durable before any
 // request goes out.
-func save(r *state.Run, o Options, prev map[uint64]state.Alert, items []*notify.Item, plan notify.Plan) error {
+func save(r *state.Run, o Options, prev map[uint64]state.Alert, items []*notify.Item, plan notify.Plan, ruleErrs []*eval.RuleError) error {
 	for _, it := range items {
 		if !eval.Stored(prev, it.Alert) {
 			continue
@@ -109,6 +117,11 @@ func save(r *state.Run, o Options, prev map[uint64]state.Alert, items []*notify.
 	}
 	if err := r.SetLastRun(o.source(), o.At); err != nil {
 		return err
+	}
+	for _, e := range ruleErrs {
+		if err := r.AddRuleError(state.RuleError{Rule: e.Rule, At: o.At, Error: e.Err.Error()}); err != nil {
+			return err
+		}
 	}
 	retention := time.Duration(o.Config.Settings.AlertRetentionDays) * 24 * time.Hour
 	if _, err := r.PruneHistory(o.At.Add(-retention)); err != nil {
@@ -171,4 +184,32 @@ func (o Options) source() string {
 		return "evaluate"
 	}
 	return o.Source
+}
+
+// keepHeld drops from incidents the closings of incidents that a firing
+// alert of a rule that could not be evaluated belongs to: that alert was
+// not stepped (its state is kept), so the pipeline did not see it firing,
+// and closing its incident would be a resolution nobody observed.
+func keepHeld(incidents []state.Incident, prev map[uint64]state.Alert, ruleErrs []*eval.RuleError) []state.Incident {
+	if len(ruleErrs) == 0 {
+		return incidents
+	}
+	broken := map[string]bool{}
+	for _, e := range ruleErrs {
+		broken[e.Rule] = true
+	}
+	held := map[string]bool{}
+	for _, a := range prev {
+		if broken[a.Rule] && a.State == state.Firing && a.Incident != "" {
+			held[a.Incident] = true
+		}
+	}
+	out := incidents[:0:0]
+	for _, inc := range incidents {
+		if !inc.Closed.IsZero() && held[inc.ID] {
+			continue
+		}
+		out = append(out, inc)
+	}
+	return out
 }

@@ -86,6 +86,11 @@ type Result struct {
 	// WouldSend, for a dry run only, is every message that would be sent:
 	// those already queued, then this run's.
 	WouldSend []Send
+	// RuleErrors are the rules that could not be evaluated, in the
+	// config's order (recorded in the history outside a dry run). Their
+	// alerts kept their state and are not among Alerts; a run with any
+	// is a partial failure.
+	RuleErrors []*eval.RuleError
 }
 
 // Evaluate runs every rule of o.Config at o.At over the stores and
@@ -109,7 +114,7 @@ func Evaluate(ctx context.Context, o Options) (Result, error) {
 	// for the whole delivery instead of honouring its lock timeout.
 	closeDB := sync.OnceFunc(func() { db.Close() })
 	defer closeDB()
-	obs, err := eval.Rules(ctx, db, o.Config.Rules, o.At)
+	obs, ruleErrs, err := eval.Rules(ctx, db, o.Config.Rules, o.At)
 	if err != nil {
 		return Result{}, err
 	}
@@ -120,17 +125,28 @@ func Evaluate(ctx context.Context, o Options) (Result, error) {
 	}
 	closeDB()
 
+	// A rule that could not be evaluated is left out of the step: its
+	// alerts keep their state (as under nodata: keep), so a broken rule
+	// neither resolves nor fires them, and nothing is sent about them.
+	broken := map[string]bool{}
+	for _, e := range ruleErrs {
+		broken[e.Rule] = true
+	}
 	rules := map[string]*alertconfig.Rule{}
 	for i := range o.Config.Rules {
-		rules[o.Config.Rules[i].Name] = &o.Config.Rules[i]
+		if r := &o.Config.Rules[i]; !broken[r.Name] {
+			rules[r.Name] = r
+		}
 	}
-	return Notify(ctx, o, func(prev map[uint64]state.Alert) []*notify.Item {
+	res, err := notifyRun(ctx, o, ruleErrs, func(prev map[uint64]state.Alert) []*notify.Item {
 		var items []*notify.Item
 		for _, st := range eval.StepRun(prev, rules, obs, o.At) {
 			items = append(items, &notify.Item{Rule: st.Rule, Prev: st.Prev, Alert: st.Next})
 		}
 		return items
 	})
+	res.RuleErrors = ruleErrs
+	return res, err
 }
 
 // recordRules writes the recording rules' series at o.At into o.RecordDB.

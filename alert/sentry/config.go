@@ -34,11 +34,24 @@ func (c *Config) Fields(d *yamlconf.Decoder) map[string]func(*yaml.Node) {
 	}
 }
 
-// Check warns when there is no dsn and the environment has none now (a
-// run must still evaluate and send elsewhere).
+// Check warns when there is no dsn and the environment has none now, or
+// holds one that is not a DSN. Both are warnings, not errors: the
+// environment of a run is not check's, and a run must still evaluate and
+// send elsewhere (evaluate fails this channel's notices alone, retried
+// until the variable holds a DSN).
 func (c *Config) Check(at config.ChannelAt) {
-	if name := c.dsnEnv(); at.Seen["dsn"] == nil && at.Unset(name) {
+	name := c.dsnEnv()
+	if at.Seen["dsn"] != nil {
+		return
+	}
+	if at.Unset(name) {
 		at.Warnf(at.Node, "%s: no dsn and %s is not set (the sentry channel needs one to send)", at.What, name)
+		return
+	}
+	v, _ := at.Env(name)
+	if _, err := sentrygo.NewDsn(strings.TrimSpace(v)); err != nil {
+		at.Warnf(at.Node, "%s: %s is not a valid Sentry DSN (want https://KEY@HOST/PROJECT)%s; evaluate fails this channel's notifications until it is",
+			at.What, name, dsnReason(err))
 	}
 }
 

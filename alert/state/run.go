@@ -197,8 +197,8 @@ func (r *Run) events(where string, arg any) ([]Event, error) {
 	return out, rows.Err()
 }
 
-// PruneHistory deletes what is older than before: events, attempts,
-// finished notifications and closed incidents. It says how many events
+// PruneHistory deletes what is older than before: events, attempts, rule
+// errors, finished notifications and closed incidents. It says how many events
 // went.
 func (r *Run) PruneHistory(before time.Time) (int64, error) {
 	tx, err := r.writable()
@@ -212,6 +212,7 @@ func (r *Run) PruneHistory(before time.Time) (int64, error) {
 	}
 	for _, q := range []string{
 		"DELETE FROM attempts WHERE at_ms < ?",
+		"DELETE FROM rule_errors WHERE at_ms < ?",
 		"DELETE FROM outbox WHERE done_ms < ? AND status IN ('sent', 'failed', 'unknown')",
 		"DELETE FROM incidents WHERE closed_ms < ?",
 	} {

@@ -210,7 +210,7 @@ func newAlertsAckCmd(a *app) *cobra.Command {
 
 type historyJSON struct {
 	At          time.Time `json:"at"`
-	Kind        string    `json:"kind"` // state | notification
+	Kind        string    `json:"kind"` // state | notification | rule_error
 	Fingerprint string    `json:"fingerprint"`
 	Rule        string    `json:"rule"`
 	From        string    `json:"from,omitempty"`
@@ -262,10 +262,18 @@ unix seconds); the default is everything kept (settings.alert_retention_days).`,
 			if err != nil {
 				return err
 			}
-			rows := make([]historyJSON, 0, len(evs)+len(atts))
+			rerrs, err := run.RuleErrors(from)
+			if err != nil {
+				return err
+			}
+			rows := make([]historyJSON, 0, len(evs)+len(rerrs)+len(atts))
 			for _, e := range evs {
 				rows = append(rows, historyJSON{At: e.At, Kind: "state", Fingerprint: state.FormatFingerprint(e.Fingerprint),
 					Rule: e.Rule, From: e.From.String(), To: e.To.String(), Value: jsonValue(e.Value)})
+			}
+			// A rule a run could not evaluate: its alerts kept their state.
+			for _, e := range rerrs {
+				rows = append(rows, historyJSON{At: e.At, Kind: "rule_error", Rule: e.Rule, Error: e.Error})
 			}
 			for _, x := range atts {
 				rows = append(rows, historyJSON{At: x.At, Kind: "notification", Fingerprint: state.FormatFingerprint(x.Fingerprint),
@@ -284,7 +292,10 @@ unix seconds); the default is everything kept (settings.alert_retention_days).`,
 			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "AT\tFINGERPRINT\tRULE\tWHAT")
 			for _, r := range rows {
-				what := r.From + " -> " + r.To
+				what, fp := r.From+" -> "+r.To, r.Fingerprint
+				if r.Kind == "rule_error" {
+					what, fp = "error: "+strings.ReplaceAll(r.Error, "\n", " "), "-"
+				}
 				if r.Kind == "notification" {
 					what = fmt.Sprintf("%s try %d: %s", r.Channel, r.Try, r.Result)
 					if r.Try == 0 { // given up without a request (no sender, expired)
@@ -297,7 +308,7 @@ unix seconds); the default is everything kept (settings.alert_retention_days).`,
 						what += ": " + strings.ReplaceAll(r.Error, "\n", " ")
 					}
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.At.UTC().Format(time.RFC3339), r.Fingerprint, r.Rule, what)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.At.UTC().Format(time.RFC3339), fp, r.Rule, what)
 			}
 			return tw.Flush()
 		},

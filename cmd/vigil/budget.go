@@ -268,28 +268,17 @@ func (a *app) notifyBudgets(cmd *cobra.Command, cfg *alertconfig.Config, at time
 		}
 		return items
 	}
-	snd, err := senders(cfg)
-	if err != nil {
-		return err
-	}
+	snd, chanErrs := senders(cfg)
 	opt := a.runOptions(cmd, cfg, at, o.DryRun, o.LockTimeout, snd)
 	opt.Source = "budget" // its own last run: see alertrun.TimeError
 	res, err := alertrun.Notify(cmd.Context(), opt, build)
 	if err != nil {
 		return err
 	}
-	outcome := res.Outcome
 	for _, s := range res.WouldSend {
 		fmt.Fprintf(a.stderr, "vigil: dry run: would send %s to %s (%s)\n", s.Kind, s.Channel, s.Type)
 	}
-	if len(outcome.Errors) > 0 {
-		msgs := make([]string, len(outcome.Errors))
-		for i, e := range outcome.Errors {
-			msgs[i] = e.Error()
-		}
-		return fmt.Errorf("%d notification(s) not delivered: %s", len(outcome.Errors), strings.Join(msgs, "; "))
-	}
-	return nil
+	return a.runFailures(len(cfg.Rules), nil, chanErrs, res.Outcome)
 }
 
 // formatSpan writes a duration for people: minutes up to two days, days

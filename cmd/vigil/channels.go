@@ -6,18 +6,14 @@ import (
 	"github.com/vigil-metrics/vigil/alert/channels"
 	alertconfig "github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/alert/notify"
-	"github.com/vigil-metrics/vigil/cmd/internal/cli"
 )
 
 // senders builds a notifier for every enabled channel through the channel
-// registry. A channel that cannot be built is a config error (exit 2) at
-// its place in the file.
-func senders(cfg *alertconfig.Config) (map[string]notify.Notifier, error) {
-	snd, err := channels.Senders(cfg, os.LookupEnv)
-	if err != nil {
-		return nil, cli.Usage(err)
-	}
-	return snd, nil
+// registry. A channel that cannot be built is an error of that channel
+// alone (its notices stay queued, the run exits 1 naming it); the caller
+// reports errs and sends through the others.
+func senders(cfg *alertconfig.Config) (map[string]notify.Notifier, []*channels.BuildError) {
+	return channels.Senders(cfg, os.LookupEnv)
 }
 
 // target names a channel's destination without its secrets.

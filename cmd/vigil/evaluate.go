@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -12,7 +13,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vigil-metrics/vigil/alert/channels"
 	alertconfig "github.com/vigil-metrics/vigil/alert/config"
+	"github.com/vigil-metrics/vigil/alert/eval"
 	"github.com/vigil-metrics/vigil/alert/notify"
 	alertrun "github.com/vigil-metrics/vigil/alert/run"
 	"github.com/vigil-metrics/vigil/alert/state"
@@ -53,7 +56,10 @@ A run holds the state DB's lock from start to end; an overlapping run waits
 --lock-timeout, then exits 1 naming the holder. Every notification is
 recorded before it is sent, so a run killed mid-way never makes the next
 one send twice. Exit 1 when a notification could not be delivered (it is
-retried by later runs when the failure was transient).`,
+retried by later runs when the failure was transient), a rule could not be
+evaluated (its alerts keep their state) or a channel could not be built
+(its notifications stay queued): each is named, and every other rule and
+channel goes on. Exit 2 only for a config that is invalid as a whole.`,
 		Example: `  * * * * * cd /etc/vigil && vigil evaluate --db '/var/lib/vigil/*.db'
   vigil evaluate --at 2026-11-29T10:00:00Z --dry-run -o json`,
 		Args: cobra.NoArgs,
@@ -111,12 +117,9 @@ func (a *app) runEvaluate(cmd *cobra.Command, o *evaluateOptions) error {
 	if len(cfg.RecordingRules) > 0 && o.RecordDB == "" && !o.DryRun {
 		a.log.Warn("recording_rules are not evaluated without --record-db")
 	}
-	// A channel that cannot be built is a config error: say so before
-	// evaluating anything.
-	snd, err := senders(cfg)
-	if err != nil {
-		return err
-	}
+	// A channel that cannot be built fails its own notices; the others
+	// send, and the run exits 1 naming it.
+	snd, chanErrs := senders(cfg)
 	stores, err := a.storePaths()
 	if err != nil {
 		return err
@@ -129,7 +132,8 @@ func (a *app) runEvaluate(cmd *cobra.Command, o *evaluateOptions) error {
 		return err
 	}
 	out, firing := alertsJSON(res)
-	if err := writeAlerts(a, o.Output, at, out, o.DryRun, res.WouldSend); err != nil {
+	errs := errorsJSON(res.RuleErrors, chanErrs)
+	if err := writeAlerts(a, o.Output, at, out, errs, o.DryRun, res.WouldSend); err != nil {
 		return err
 	}
 	outcome := res.Outcome
@@ -140,6 +144,60 @@ func (a *app) runEvaluate(cmd *cobra.Command, o *evaluateOptions) error {
 	if held := len(outcome.Held); held > 0 {
 		a.log.Warn("settings.max_alerts_per_minute reached: notifications held back for a later run", "alerts", held)
 	}
+	if err := a.runFailures(len(cfg.Rules), res.RuleErrors, chanErrs, outcome); err != nil {
+		return err
+	}
+	if o.FailOnFiring && firing {
+		return &cli.SilentError{Code: cli.ExitGate}
+	}
+	return nil
+}
+
+// runError is one entry of the run's JSON errors: a rule that could not
+// be evaluated or a channel that could not be built (docs/alerting.md).
+type runError struct {
+	Rule    string `json:"rule,omitempty"`
+	Channel string `json:"channel,omitempty"`
+	Message string `json:"message"`
+}
+
+func errorsJSON(rules []*eval.RuleError, chans []*channels.BuildError) []runError {
+	out := []runError{}
+	for _, e := range rules {
+		out = append(out, runError{Rule: e.Rule, Message: e.Err.Error()})
+	}
+	for _, e := range chans {
+		out = append(out, runError{Channel: e.Channel, Message: e.Err.Error()})
+	}
+	return out
+}
+
+// runFailures reports a run's partial failures, each rule that could not
+// be evaluated and each channel that could not be built on a line of its
+// own, and returns the error the run exits 1 with (nil when there is
+// none): everything else was evaluated and sent, and the summary says so.
+func (a *app) runFailures(rules int, ruleErrs []*eval.RuleError, chanErrs []*channels.BuildError, outcome notify.Outcome) error {
+	for _, e := range ruleErrs {
+		fmt.Fprintf(a.stderr, "vigil: error: %s\n", e.Error())
+	}
+	for _, e := range chanErrs {
+		fmt.Fprintf(a.stderr, "vigil: error: %s\n", e.Error())
+	}
+	var parts []string
+	if n := len(ruleErrs); n > 0 {
+		names := make([]string, n)
+		for i, e := range ruleErrs {
+			names[i] = e.Rule
+		}
+		parts = append(parts, fmt.Sprintf("%d of %d rules could not be evaluated (%s)", n, rules, strings.Join(names, ", ")))
+	}
+	if n := len(chanErrs); n > 0 {
+		names := make([]string, n)
+		for i, e := range chanErrs {
+			names[i] = e.Channel
+		}
+		parts = append(parts, fmt.Sprintf("%d channel(s) could not be built (%s): their notifications stay queued", n, strings.Join(names, ", ")))
+	}
 	if len(outcome.Errors) > 0 {
 		msgs := make([]string, len(outcome.Errors))
 		for i, e := range outcome.Errors {
@@ -147,12 +205,14 @@ func (a *app) runEvaluate(cmd *cobra.Command, o *evaluateOptions) error {
 		}
 		slices.Sort(msgs)
 		msgs = slices.Compact(msgs)
-		return fmt.Errorf("%d notification(s) not delivered: %s", len(outcome.Errors), strings.Join(msgs, "; "))
+		parts = append(parts, fmt.Sprintf("%d notification(s) not delivered: %s", len(outcome.Errors), strings.Join(msgs, "; ")))
+	} else if len(parts) > 0 {
+		parts[len(parts)-1] += "; the others were evaluated and their notifications delivered"
 	}
-	if o.FailOnFiring && firing {
-		return &cli.SilentError{Code: cli.ExitGate}
+	if len(parts) == 0 {
+		return nil
 	}
-	return nil
+	return errors.New(strings.Join(parts, "; "))
 }
 
 // runOptions are the options of a run (alertrun.Evaluate, Notify) that
@@ -209,9 +269,9 @@ func jsonValue(v float64) any {
 	return v
 }
 
-func writeAlerts(a *app, output string, at time.Time, out []alertJSON, dry bool, sends []alertrun.Send) error {
+func writeAlerts(a *app, output string, at time.Time, out []alertJSON, errs []runError, dry bool, sends []alertrun.Send) error {
 	if output == "json" {
-		doc := map[string]any{"at": at.UTC().Format(time.RFC3339Nano), "alerts": out}
+		doc := map[string]any{"at": at.UTC().Format(time.RFC3339Nano), "alerts": out, "errors": errs}
 		if dry {
 			doc["dry_run"] = true
 			doc["would_send"] = sends

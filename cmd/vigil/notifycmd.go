@@ -42,9 +42,11 @@ Exit 1 when the channel does not accept it, with the receiver's answer.`,
 				if c.Name != args[0] {
 					continue
 				}
-				snd, err := senders(cfg)
-				if err != nil {
-					return err
+				snd, errs := senders(cfg)
+				for _, e := range errs {
+					if e.Channel == c.Name {
+						return cli.Usage(e)
+					}
 				}
 				s := snd[c.Name]
 				if s == nil {
