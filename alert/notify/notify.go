@@ -64,7 +64,7 @@ type Alert struct {
 	Value       *float64          `json:"value"` // nil: not a number
 	Threshold   float64           `json:"threshold"`
 	StartsAt    time.Time         `json:"starts_at"`
-	EndsAt      time.Time         `json:"ends_at"` // zero while firing
+	EndsAt      time.Time         `json:"ends_at"` // zero while firing; resolved or data lost (nodata)
 	Fingerprint string            `json:"fingerprint"`
 	// EscalationStep is the escalation step that sent it (0-based), -1 for
 	// none.
@@ -91,8 +91,8 @@ func snapshot(r *config.Rule, a state.Alert, step int) Alert {
 		v := a.Value
 		s.Value = &v
 	}
-	if a.State == state.Resolved {
-		s.EndsAt = a.ResolvedAt
+	if a.State == state.Resolved || a.State == state.NoData && !a.ResolvedAt.IsZero() {
+		s.EndsAt = a.ResolvedAt // resolved, or lost its data (nodata: ok)
 	}
 	return s
 }
