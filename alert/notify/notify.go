@@ -14,7 +14,9 @@
 // must not resend (interrupted while sending: status unknown). Nothing is
 // dropped silently: what the rate limit holds back stays queued for a later
 // run, what no sender can deliver is failed with the reason, and what
-// failed transiently is retried by later runs for a day.
+// failed transiently is retried by later runs for a day, unless a later
+// notice about the same alert to the same channel supersedes it (only the
+// latest is sent, so a receiver's last word is the current one).
 //
 // Channels implement Notifier, each in its own package; nothing here knows
 // a channel's wire format.
