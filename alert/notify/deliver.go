@@ -60,7 +60,8 @@ type message struct {
 }
 
 // Deliver sends every queued notice at at, oldest first, recording each
-// attempt and outcome. It returns an error only when the state DB fails;
+// attempt and outcome; a notice a later one about the same alert and
+// channel replaced is not sent (superseded, see current). It returns an error only when the state DB fails;
 // delivery failures are in the Outcome.
 func Deliver(ctx context.Context, w Writer, cfg *config.Config, at time.Time, o Options) (Outcome, error) {
 	out := Outcome{Sent: map[uint64][]string{}, Held: map[uint64][]string{}, Failed: map[uint64][]string{}, Waiting: map[uint64][]string{}}
@@ -82,6 +83,9 @@ func Deliver(ctx context.Context, w Writer, cfg *config.Config, at time.Time, o 
 	}
 	queued, err := w.Notices(state.Queued)
 	if err != nil {
+		return out, err
+	}
+	if queued, err = supersede(w, queued, at); err != nil {
 		return out, err
 	}
 	channels := map[string]config.Channel{}

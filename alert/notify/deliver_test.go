@@ -79,6 +79,7 @@ func (o *outbox) statuses() string {
 type fakeChannel struct {
 	script [][]int
 	sent   [][]string // the fingerprints of each notification
+	kinds  []string   // the kind of each notification
 }
 
 func (f *fakeChannel) Notify(_ context.Context, n notify.Notification) (bool, error) {
@@ -87,6 +88,7 @@ func (f *fakeChannel) Notify(_ context.Context, n notify.Notification) (bool, er
 		fps = append(fps, a.Fingerprint)
 	}
 	f.sent = append(f.sent, fps)
+	f.kinds = append(f.kinds, n.Kind)
 	statuses := []int{200}
 	if len(f.script) > 0 {
 		statuses, f.script = f.script[0], f.script[1:]
@@ -299,5 +301,79 @@ func TestDeliverBackoffAcrossRuns(t *testing.T) {
 	}
 	if out := run(t0.Add(20 * time.Minute)); len(out.Sent[1]) != 1 {
 		t.Fatalf("third try: %+v", out)
+	}
+}
+
+// Issue 23: per alert and channel only the latest queued notice is sent;
+// an older one is superseded (never sent, history says by what), so the
+// receiver's last word is the current one whatever the backoff or the
+// rate limit held back.
+//
+//	t0      1 (alert 1 firing -> ops) fails (500): waits until t0+1m
+//	        2 (alert 2 firing -> ops) sent
+//	t0+30s  the alert resolved: 3 (alert 1 resolved -> ops) and 4 (alert
+//	        1 resolved -> mail) are recorded; 1 is superseded by 3, 3 and 4
+//	        are sent (mail is another channel: 4 supersedes nothing)
+//	t0+90s  nothing left: 1 is never sent after 3
+//
+// ops receives firing(1, refused), firing(2), resolved(1).
+func TestDeliverSupersedes(t *testing.T) {
+	w := &outbox{}
+	w.add(1, "ops", "", t0)
+	w.add(2, "ops", "", t0)
+	ops, mail := &fakeChannel{script: [][]int{{500}}}, &fakeChannel{}
+	o := notify.Options{Senders: map[string]notify.Notifier{"ops": ops, "mail": mail}}
+	run := func(at time.Time, want string) {
+		t.Helper()
+		if _, err := notify.Deliver(context.Background(), w, deliverConfig(), at, o); err != nil {
+			t.Fatal(err)
+		}
+		if got := w.statuses(); got != want {
+			t.Errorf("at %v: outbox %s, want %s", at, got, want)
+		}
+	}
+	run(t0, "1:queued/1 2:sent/1")
+	w.add(1, "ops", "", t0.Add(30*time.Second))
+	w.add(1, "mail", "", t0.Add(30*time.Second))
+	w.notices[2].Kind, w.notices[3].Kind = "resolved", "resolved"
+	run(t0.Add(30*time.Second), "1:superseded/1 2:sent/1 3:sent/1 4:sent/1")
+	run(t0.Add(90*time.Second), "1:superseded/1 2:sent/1 3:sent/1 4:sent/1")
+	if got, want := fmt.Sprint(ops.sent, ops.kinds), "[[0000000000000001] [0000000000000002] [0000000000000001]] [firing firing resolved]"; got != want {
+		t.Errorf("ops got %s, want %s", got, want)
+	}
+	if got, want := fmt.Sprint(mail.sent, mail.kinds), "[[0000000000000001]] [resolved]"; got != want {
+		t.Errorf("mail got %s, want %s", got, want)
+	}
+	a := w.attempts[len(w.attempts)-3] // at t0+30s: 1 superseded, then 3 and 4 sent
+	if a.Notice != 1 || a.Result != state.Superseded || a.Try != 0 || a.Error != "by the resolved notice of 2026-11-29T10:00:30Z" {
+		t.Errorf("history of 1: %+v, want superseded by the resolved notice of 10:00:30", a)
+	}
+}
+
+// A notice the rate limit held back is superseded by a later one about
+// the same alert and channel: the next minute sends the later one only.
+//
+//	t0+30s  1 (alert 1 firing) sent, 2 (alert 2 firing) held (1 a minute)
+//	t0+70s  3 (alert 2 resolved) recorded
+//	t0+90s  a new minute: 2 superseded by 3; 3 sent
+func TestDeliverSupersedesHeld(t *testing.T) {
+	w := &outbox{}
+	w.add(1, "ops", "", t0)
+	w.add(2, "ops", "", t0)
+	ch := &fakeChannel{}
+	o := notify.Options{Senders: map[string]notify.Notifier{"ops": ch}, MaxPerMinute: 1}
+	if _, err := notify.Deliver(context.Background(), w, deliverConfig(), t0.Add(30*time.Second), o); err != nil {
+		t.Fatal(err)
+	}
+	w.add(2, "ops", "", t0.Add(70*time.Second))
+	w.notices[2].Kind = "resolved"
+	if _, err := notify.Deliver(context.Background(), w, deliverConfig(), t0.Add(90*time.Second), o); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := w.statuses(), "1:sent/1 2:superseded/0 3:sent/1"; got != want {
+		t.Errorf("outbox %s, want %s", got, want)
+	}
+	if got, want := fmt.Sprint(ch.kinds), "[firing resolved]"; got != want {
+		t.Errorf("ops got %s, want %s", got, want)
 	}
 }

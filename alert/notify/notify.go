@@ -14,7 +14,9 @@
 // must not resend (interrupted while sending: status unknown). Nothing is
 // dropped silently: what the rate limit holds back stays queued for a later
 // run, what no sender can deliver is failed with the reason, and what
-// failed transiently is retried by later runs for a day.
+// failed transiently is retried by later runs for a day, unless a later
+// notice about the same alert to the same channel supersedes it (only the
+// latest is sent, so a receiver's last word is the current one).
 //
 // Channels implement Notifier, each in its own package; nothing here knows
 // a channel's wire format.
@@ -64,7 +66,7 @@ type Alert struct {
 	Value       *float64          `json:"value"` // nil: not a number
 	Threshold   float64           `json:"threshold"`
 	StartsAt    time.Time         `json:"starts_at"`
-	EndsAt      time.Time         `json:"ends_at"` // zero while firing
+	EndsAt      time.Time         `json:"ends_at"` // zero while firing; resolved or data lost (nodata)
 	Fingerprint string            `json:"fingerprint"`
 	// EscalationStep is the escalation step that sent it (0-based), -1 for
 	// none.
@@ -91,8 +93,8 @@ func snapshot(r *config.Rule, a state.Alert, step int) Alert {
 		v := a.Value
 		s.Value = &v
 	}
-	if a.State == state.Resolved {
-		s.EndsAt = a.ResolvedAt
+	if a.State == state.Resolved || a.State == state.NoData && !a.ResolvedAt.IsZero() {
+		s.EndsAt = a.ResolvedAt // resolved, or lost its data (nodata: ok)
 	}
 	return s
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"time"
 
@@ -12,9 +13,11 @@ import (
 	"github.com/vigil-metrics/vigil/alert/state"
 )
 
-// DedupWindow is how long an alert's notification suppresses an exact
-// duplicate (the same alert, same state) when settings.enable_deduplication
-// is on: the reference design's hour.
+// DedupWindow is how long an alert's firing notice to a channel
+// suppresses a repeat to that channel (the same alert, still firing as far
+// as the receiver knows) when settings.enable_deduplication is on: the
+// reference design's hour. A channel told "resolved" since is owed the
+// next "firing" at once (see dedup).
 const DedupWindow = time.Hour
 
 // Refresh is the notice kind of a firing alert re-sent to an Alertmanager
@@ -49,6 +52,12 @@ type Item struct {
 // Reader is the state Plan consults; *state.Run is one.
 type Reader interface {
 	EpisodeChannels(fp uint64, episode time.Time) ([]string, error)
+	// LastWord is the kind and creation time of the latest notice about
+	// fp that channel heard or will hear ("" when none).
+	LastWord(fp uint64, channel string) (kind string, created time.Time, err error)
+	// IncidentChannels are the channels told of the incident (a firing
+	// notice about one of its members).
+	IncidentChannels(incident string) ([]string, error)
 	OpenIncident(corr, groupValue string) (state.Incident, bool, error)
 	// Pending reports a notice to channel about fp still queued or sending.
 	Pending(fp uint64, channel string) (bool, error)
@@ -68,7 +77,6 @@ type planner struct {
 	r        Reader
 	channels map[string]config.Channel
 	opened   map[string]*state.Incident // by correlation rule and group value, this run
-	told     map[string]bool            // incidents with a member told in its episode by an earlier run
 	plan     Plan
 	err      error // a state read that failed where returning it was awkward
 }
@@ -76,15 +84,9 @@ type planner struct {
 // Decide plans the notifications of one run at at over items (sorted by
 // the caller, for stable incident leaders and notice order).
 func Decide(r Reader, cfg *config.Config, at time.Time, items []*Item) (Plan, error) {
-	p := &planner{cfg: cfg, at: at, r: r, channels: map[string]config.Channel{}, opened: map[string]*state.Incident{},
-		told: map[string]bool{}}
+	p := &planner{cfg: cfg, at: at, r: r, channels: map[string]config.Channel{}, opened: map[string]*state.Incident{}}
 	for _, c := range cfg.Channels {
 		p.channels[c.Name] = c
-	}
-	for _, it := range items {
-		if a := it.Alert; a.Incident != "" && !a.LastNotified.IsZero() && !a.LastNotified.Before(a.FiredAt) {
-			p.told[a.Incident] = true
-		}
 	}
 	for _, it := range items {
 		if err := p.item(it); err != nil {
@@ -108,12 +110,14 @@ func (p *planner) item(it *Item) error {
 	if st == state.NoData && it.Rule.NoData == state.NoDataAlert {
 		st = state.Firing // losing data is this rule's alert: notified like a firing one
 	}
-	switch st {
-	case state.Firing:
-		joined := false
+	// A firing alert that lost its data (nodata: ok) ended its episode:
+	// Prometheus resolves an alert whose series vanished, and so do the
+	// receivers told it fired.
+	lost := st == state.NoData && it.Prev.State == state.Firing
+	switch {
+	case st == state.Firing:
 		if p.cfg.Settings.EnableCorrelation && a.Incident == "" {
-			var err error
-			if joined, err = p.correlate(a, labels); err != nil {
+			if err := p.correlate(a, labels); err != nil {
 				return err
 			}
 		}
@@ -121,42 +125,45 @@ func (p *planner) item(it *Item) error {
 			it.SuppressedBy = BySilence
 			return nil
 		}
-		sent := p.firing(it, labels, joined)
+		sent, err := p.firing(it, labels)
+		if err != nil {
+			return err
+		}
 		p.refresh(it, labels, sent)
-	case state.Resolved:
+	case st == state.Resolved || lost:
 		if silenced {
 			it.SuppressedBy = BySilence
 			return nil
 		}
-		names, err := p.r.EpisodeChannels(a.Fingerprint, a.FiredAt)
-		if err != nil {
-			return err
-		}
-		chans := map[string]int{}
-		for _, n := range names {
-			if c, ok := p.channels[n]; ok && c.SendResolved {
-				chans[n] = -1
-			}
-		}
-		p.enqueue(it, "resolved", chans)
+		return p.resolved(it)
 	}
 	return nil
 }
 
-// holdoff says why a new episode's first notification must wait: the
-// alert was notified too recently (it flapped).
-func (p *planner) holdoff(it *Item) string {
+// resolved tells the channels told that the alert fired in this episode,
+// those that want resolutions, that it no longer does.
+func (p *planner) resolved(it *Item) error {
+	a := &it.Alert
+	names, err := p.r.EpisodeChannels(a.Fingerprint, a.FiredAt)
+	if err != nil {
+		return err
+	}
+	chans := map[string]int{}
+	for _, n := range names {
+		if c, ok := p.channels[n]; ok && c.SendResolved {
+			chans[n] = -1
+		}
+	}
+	p.enqueue(it, "resolved", chans)
+	return nil
+}
+
+// cooldown says whether a new episode's first notification must wait
+// because the alert was notified less than its cooldown_period ago (it
+// flapped): the user's own damper, which deduplication is not.
+func (p *planner) cooldown(it *Item) bool {
 	last := it.Alert.LastNotified
-	if last.IsZero() {
-		return ""
-	}
-	if it.Rule.CooldownPeriod > 0 && p.at.Sub(last) < it.Rule.CooldownPeriod {
-		return ByCooldown
-	}
-	if p.cfg.Settings.EnableDeduplication && p.at.Sub(last) < DedupWindow {
-		return ByDedup
-	}
-	return ""
+	return !last.IsZero() && it.Rule.CooldownPeriod > 0 && p.at.Sub(last) < it.Rule.CooldownPeriod
 }
 
 func (p *planner) route(chans map[string]int, labels map[string]string) {
@@ -252,11 +259,9 @@ func (p *planner) silenced(labels map[string]string) bool {
 // first correlation rule it matches (its name matches a pattern, its
 // labels the label matchers, and it has the group key label), if that
 // incident opened within the rule's time window; otherwise a new one.
-// joined is true when the incident was opened by an earlier run and a
-// member was told of it. A newcomer to an incident none of whose members
-// was told (all silenced or held off) is put in it but not suppressed: its
-// notice is the incident's first.
-func (p *planner) correlate(a *state.Alert, labels map[string]string) (joined bool, err error) {
+// Which channels then hear of the newcomer is firing's business: those
+// not told of the incident yet.
+func (p *planner) correlate(a *state.Alert, labels map[string]string) error {
 	for _, cr := range p.cfg.CorrelationRules {
 		gv, ok := labels[cr.GroupKey]
 		if !ok || !matchesCorrelation(cr, labels) {
@@ -265,24 +270,24 @@ func (p *planner) correlate(a *state.Alert, labels map[string]string) (joined bo
 		key := cr.Name + "\xff" + gv
 		if inc, ok := p.opened[key]; ok {
 			a.Incident = inc.ID
-			return false, nil
+			return nil
 		}
 		inc, ok, err := p.r.OpenIncident(cr.Name, gv)
 		if err != nil {
-			return false, err
+			return err
 		}
 		if ok && p.at.Sub(inc.Opened) <= cr.TimeWindow {
 			a.Incident = inc.ID
-			return p.told[inc.ID], nil
+			return nil
 		}
 		inc = state.Incident{ID: fmt.Sprintf("%s/%s/%s", cr.Name, gv, p.at.UTC().Format(time.RFC3339)),
 			Correlation: cr.Name, GroupValue: gv, Opened: p.at}
 		p.opened[key] = &inc
 		p.plan.Incidents = append(p.plan.Incidents, inc)
 		a.Incident = inc.ID
-		return false, nil
+		return nil
 	}
-	return false, nil
+	return nil
 }
 
 func matchesCorrelation(cr config.CorrelationRule, labels map[string]string) bool {
@@ -331,27 +336,26 @@ func (p *planner) closeIncidents(items []*Item) error {
 
 // firing decides the notices of a firing alert that no silence mutes and
 // returns the channels it queued.
-func (p *planner) firing(it *Item, labels map[string]string, joined bool) map[string]int {
+func (p *planner) firing(it *Item, labels map[string]string) (map[string]int, error) {
 	a := &it.Alert
-	switch {
-	case a.Acked:
+	if a.Acked {
 		it.SuppressedBy = ByAck
-		return nil
-	case joined:
-		// A later member of an incident already notified: the
-		// incident was the notification.
-		it.SuppressedBy = ByDedup
-		return nil
+		return nil, nil
 	}
 	chans := map[string]int{} // channel -> escalation step, -1 none
 	told := !a.LastNotified.IsZero() && !a.LastNotified.Before(a.FiredAt)
 	switch {
 	case !told:
-		if reason := p.holdoff(it); reason != "" {
-			it.SuppressedBy = reason
-			return nil
+		if p.cooldown(it) {
+			it.SuppressedBy = ByCooldown
+			return nil, nil
 		}
-		p.route(chans, labels)
+		if err := p.first(it, labels, chans); err != nil {
+			return nil, err
+		}
+		if it.SuppressedBy != "" && len(chans) == 0 {
+			return nil, nil // still owed: no escalation before a first notice
+		}
 	case it.Rule.CooldownPeriod <= 0:
 		// No cooldown: told once per episode, then only escalation.
 	case p.at.Sub(a.LastNotified) < it.Rule.CooldownPeriod:
@@ -361,15 +365,68 @@ func (p *planner) firing(it *Item, labels map[string]string, joined bool) map[st
 	default:
 		p.route(chans, labels) // a reminder: still firing after the cooldown
 	}
-	// The policy's steps are due whatever the channels' filters say: a
-	// step's channels may route nothing by themselves (a pager that
-	// hears only from escalation).
+	// An escalation step overrides the channels' filters: the policy's
+	// triggers are the step's filter, as each route of Alertmanager's tree
+	// decides for its receivers (a pager may hear only from escalation).
 	p.escalate(a, labels, chans)
 	if len(chans) > 0 {
-		it.SuppressedBy = "" // an escalation step notified it after all
+		it.SuppressedBy = "" // notified after all (some channels, or a step)
 	}
 	p.enqueue(it, "firing", chans)
-	return chans
+	return chans, nil
+}
+
+// first adds the channels owed an episode's first notice: those whose
+// filters match, but for a channel that already believes the alert fires
+// (dedup) and, for a member of an incident, a channel told of the
+// incident (it was the notification). A channel left out for those
+// reasons stays so while the episode lasts; SuppressedBy names the reason
+// when any was left out.
+func (p *planner) first(it *Item, labels map[string]string, chans map[string]int) error {
+	a := &it.Alert
+	var incident []string
+	if a.Incident != "" {
+		var err error
+		if incident, err = p.r.IncidentChannels(a.Incident); err != nil {
+			return err
+		}
+	}
+	for _, c := range route.Channels(p.cfg.Channels, labels) {
+		if _, ok := chans[c.Name]; ok {
+			continue
+		}
+		if slices.Contains(incident, c.Name) {
+			it.SuppressedBy = ByDedup
+			continue
+		}
+		dup, err := p.dedup(a.Fingerprint, c.Name)
+		if err != nil {
+			return err
+		}
+		if dup {
+			it.SuppressedBy = ByDedup
+			continue
+		}
+		chans[c.Name] = -1
+	}
+	return nil
+}
+
+// dedup reports whether a firing notice about fp to channel would repeat
+// what the receiver already believes: with deduplication on, its last
+// word about the alert is "firing" (or a refresh), less than DedupWindow
+// old. Once a channel was told "resolved", the next "firing" goes out
+// whenever it comes, as Alertmanager sends a new firing after a resolved
+// notification.
+func (p *planner) dedup(fp uint64, channel string) (bool, error) {
+	if !p.cfg.Settings.EnableDeduplication {
+		return false, nil
+	}
+	kind, created, err := p.r.LastWord(fp, channel)
+	if err != nil {
+		return false, err
+	}
+	return (kind == "firing" || kind == Refresh) && p.at.Sub(created) < DedupWindow, nil
 }
 
 // refresh re-sends a firing alert to every Alertmanager channel its

@@ -1,6 +1,7 @@
 package notify_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -65,9 +66,25 @@ func loadPlanConfig(t *testing.T, dedup bool) *config.Config {
 
 // fakeReader is the state Decide consults.
 type fakeReader struct {
-	episodes map[uint64][]string       // fingerprint -> channels told of the episode
-	open     map[string]state.Incident // correlation/group value -> open incident
-	pending  map[string]bool           // "fingerprint channel" -> a notice waits
+	episodes  map[uint64][]string       // fingerprint -> channels told of the episode
+	open      map[string]state.Incident // correlation/group value -> open incident
+	pending   map[string]bool           // "fingerprint channel" -> a notice waits
+	last      map[string]lastWord       // "fingerprint channel" -> the receiver's last word
+	incidents map[string][]string       // incident -> channels told of it
+}
+
+type lastWord struct {
+	kind    string
+	created time.Time
+}
+
+func (f *fakeReader) LastWord(fp uint64, ch string) (string, time.Time, error) {
+	w := f.last[fmt.Sprintf("%x %s", fp, ch)]
+	return w.kind, w.created, nil
+}
+
+func (f *fakeReader) IncidentChannels(incident string) ([]string, error) {
+	return f.incidents[incident], nil
 }
 
 func (f *fakeReader) Pending(fp uint64, ch string) (bool, error) {
@@ -150,9 +167,10 @@ func TestDecide(t *testing.T) {
 		dedup    bool
 		alert    state.Alert
 		at       time.Time
-		episodes []string // channels told the episode fired
-		want     []string // notices
-		by       string   // SuppressedBy
+		episodes []string            // channels told the episode fired
+		last     map[string]lastWord // channel -> its last word about the alert
+		want     []string            // notices
+		by       string              // SuppressedBy
 		check    check
 	}{
 		// A new episode, never told: every routed channel, no step.
@@ -176,11 +194,26 @@ func TestDecide(t *testing.T) {
 			want: []string{}},
 
 		// A new episode of an alert notified recently (it flapped) waits
-		// out the cooldown, then the dedup window.
+		// out the cooldown; then deduplication holds it back only from the
+		// channels whose last word is still "firing" within the hour.
 		{name: "flap inside cooldown", dedup: true, alert: alert("cpu", web("a"), state.Firing, at(2*time.Minute), t0), at: at(2 * time.Minute),
 			want: []string{}, by: notify.ByCooldown, check: notified(t0, 1)},
-		{name: "flap inside dedup window", dedup: true, alert: alert("cpu", web("a"), state.Firing, at(10*time.Minute), t0), at: at(10 * time.Minute),
-			want: []string{}, by: notify.ByDedup},
+		// Issue 23: the last episode (fired t0) resolved at t0+1m; ops was
+		// told "resolved", quiet (send_resolved: false) was not. At t0+10m
+		// a new episode fires: ops hears it; quiet still believes it fires
+		// (told 10 minutes ago): a repeat, deduplicated.
+		{name: "new episode after resolved notice", dedup: true, alert: alert("cpu", web("a"), state.Firing, at(10*time.Minute), t0),
+			at: at(10 * time.Minute), last: map[string]lastWord{"ops": {"resolved", at(time.Minute)}, "quiet": {"firing", t0}},
+			want: []string{"ops firing -1"}, check: notified(at(10*time.Minute), 2)},
+		// The resolution reached nobody (it was silenced): both still
+		// believe it fires, told 10 minutes ago: the episode waits.
+		{name: "flap inside dedup window, last word firing", dedup: true, alert: alert("cpu", web("a"), state.Firing, at(10*time.Minute), t0),
+			at: at(10 * time.Minute), last: map[string]lastWord{"ops": {"firing", t0}, "quiet": {"firing", t0}},
+			want: []string{}, by: notify.ByDedup, check: notified(t0, 1)},
+		// A refresh is a "firing" too, as far as the receiver knows.
+		{name: "last word a refresh, an hour old", dedup: true, alert: alert("cpu", web("a"), state.Firing, at(70*time.Minute), t0),
+			at: at(70 * time.Minute), last: map[string]lastWord{"ops": {"refresh", at(10 * time.Minute)}, "quiet": {"firing", t0}},
+			want: []string{"ops firing -1", "quiet firing -1"}},
 		{name: "flap, no dedup", alert: alert("cpu", web("a"), state.Firing, at(10*time.Minute), t0), at: at(10 * time.Minute),
 			want: []string{"ops firing -1", "quiet firing -1"}, check: notified(at(10*time.Minute), 2)},
 
@@ -243,7 +276,10 @@ func TestDecide(t *testing.T) {
 					rule = &cfg.Rules[i]
 				}
 			}
-			r := &fakeReader{episodes: map[uint64][]string{c.alert.Fingerprint: c.episodes}}
+			r := &fakeReader{episodes: map[uint64][]string{c.alert.Fingerprint: c.episodes}, last: map[string]lastWord{}}
+			for ch, w := range c.last {
+				r.last[fmt.Sprintf("%x %s", c.alert.Fingerprint, ch)] = w
+			}
 			it := &notify.Item{Rule: rule, Prev: c.alert, Alert: c.alert}
 			p, err := notify.Decide(r, cfg, c.at, []*notify.Item{it})
 			if err != nil {
@@ -333,7 +369,9 @@ func TestDecideCorrelation(t *testing.T) {
 		{at(10 * time.Minute), apiInc.ID, notify.ByDedup, 0},
 		{at(10*time.Minute + time.Millisecond), "burst/api/2026-11-29T10:10:00Z", "", 2},
 	} {
-		r := &fakeReader{open: map[string]state.Incident{"burst/api": apiInc, "burst/web": webInc}}
+		// The leader was told (ops and quiet) of api's incident.
+		r := &fakeReader{open: map[string]state.Incident{"burst/api": apiInc, "burst/web": webInc},
+			incidents: map[string][]string{apiInc.ID: {"ops", "quiet"}}}
 		member := item("svc_latency", svc("api", "prod"), state.Firing)
 		member.Alert.FiredAt = c.at
 		leader := item("svc_errors", svc("api", "prod"), state.Firing)
@@ -385,6 +423,9 @@ func TestDecideJoinUnnotifiedIncident(t *testing.T) {
 		member := alert("svc_latency", labels("b"), state.Firing, at(time.Minute), time.Time{})
 		items := []*notify.Item{{Rule: rules["svc_errors"], Prev: opener, Alert: opener}, {Rule: rules["svc_latency"], Prev: member, Alert: member}}
 		r := &fakeReader{open: map[string]state.Incident{"burst/api": inc}}
+		if told {
+			r.incidents = map[string][]string{inc.ID: {"ops", "quiet"}}
+		}
 		p, err := notify.Decide(r, cfg, at(time.Minute), items)
 		if err != nil {
 			t.Fatal(err)
@@ -397,6 +438,78 @@ func TestDecideJoinUnnotifiedIncident(t *testing.T) {
 		if m.Alert.Incident != inc.ID || m.SuppressedBy != wantBy || !slices.Equal(notices(p), wantNotices) {
 			t.Errorf("opener told=%v: member in %q, suppressed by %q, notices %q; want %q, %q, %q",
 				told, m.Alert.Incident, m.SuppressedBy, notices(p), inc.ID, wantBy, wantNotices)
+		}
+	}
+}
+
+// Issue 23: a member joining an open incident is deduplicated only on the
+// channels told of the incident; a channel its filters select that was not
+// (pager takes critical alerts; the incident so far is high ones) hears it
+// in the join run, not one run late, and the channels told of the
+// incident never hear it as a member of its own, in any later run.
+//
+//	t0     svc_errors (high) opened the incident; ops was told of it
+//	t0+1m  svc_down (critical) and svc_slow (high) join:
+//	       svc_down -> pager (ops: dedup); svc_slow -> nothing (dedup)
+//	t0+2m  both still fire: svc_down was told (no cooldown: no reminder);
+//	       svc_slow still nothing (dedup), not routed to ops now
+func TestDecideJoinReachesUntoldChannels(t *testing.T) {
+	cfg, err := config.ParseEnv("join.yaml", []byte(`
+alert_rules:
+  - {name: svc_errors, metric_path: e, condition: greater_than, threshold: 1, severity: high, evaluation_window: 60}
+  - {name: svc_slow, metric_path: l, condition: greater_than, threshold: 1, severity: high, evaluation_window: 60}
+  - {name: svc_down, metric_path: d, condition: greater_than, threshold: 1, severity: critical, evaluation_window: 60}
+channels:
+  - {name: ops, type: webhook, url: "http://hooks.test/ops"}
+  - {name: pager, type: webhook, url: "http://hooks.test/pager", filters: [{severity: critical}]}
+correlation_rules:
+  - {name: burst, group_key: service, time_window: 10m, alert_patterns: ["svc_*"]}
+`), func(string) (string, bool) { return "", false }, channels.Types())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules := map[string]*config.Rule{}
+	for i := range cfg.Rules {
+		rules[cfg.Rules[i].Name] = &cfg.Rules[i]
+	}
+	inc := state.Incident{ID: "burst/api/2026-11-29T10:00:00Z", Correlation: "burst", GroupValue: "api", Opened: t0}
+	r := &fakeReader{open: map[string]state.Incident{"burst/api": inc}, incidents: map[string][]string{inc.ID: {"ops"}}}
+	api := map[string]string{"service": "api"}
+	leader := alert("svc_errors", api, state.Firing, t0, t0)
+	leader.Incident = inc.ID
+	down := alert("svc_down", api, state.Firing, at(time.Minute), time.Time{})
+	slow := alert("svc_slow", api, state.Firing, at(time.Minute), time.Time{})
+	for _, run := range []struct {
+		at                 time.Time
+		want               []string
+		downBy, slowBy     string
+		downTold, slowTold time.Time
+	}{
+		{at(time.Minute), []string{"pager firing -1"}, "", notify.ByDedup, at(time.Minute), time.Time{}},
+		{at(2 * time.Minute), []string{}, "", notify.ByDedup, at(time.Minute), time.Time{}},
+	} {
+		items := []*notify.Item{{Rule: rules["svc_down"], Prev: down, Alert: down},
+			{Rule: rules["svc_errors"], Prev: leader, Alert: leader}, {Rule: rules["svc_slow"], Prev: slow, Alert: slow}}
+		p, err := notify.Decide(r, cfg, run.at, items)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, s := items[0], items[2]
+		if got := notices(p); !slices.Equal(got, run.want) {
+			t.Errorf("at %v: notices %q, want %q", run.at, got, run.want)
+		}
+		if d.Alert.Incident != inc.ID || s.Alert.Incident != inc.ID {
+			t.Errorf("at %v: incidents %q %q, want %q", run.at, d.Alert.Incident, s.Alert.Incident, inc.ID)
+		}
+		if d.SuppressedBy != run.downBy || s.SuppressedBy != run.slowBy {
+			t.Errorf("at %v: svc_down suppressed by %q, svc_slow by %q; want %q, %q", run.at, d.SuppressedBy, s.SuppressedBy, run.downBy, run.slowBy)
+		}
+		if !d.Alert.LastNotified.Equal(run.downTold) || !s.Alert.LastNotified.Equal(run.slowTold) {
+			t.Errorf("at %v: last notified %v %v, want %v %v", run.at, d.Alert.LastNotified, s.Alert.LastNotified, run.downTold, run.slowTold)
+		}
+		down, slow = d.Alert, s.Alert // the next run starts from what this one stored
+		if len(d.Queued) > 0 {
+			r.incidents[inc.ID] = append(r.incidents[inc.ID], d.Queued...)
 		}
 	}
 }
@@ -452,3 +565,49 @@ settings:
 }
 
 func acked(a state.Alert) state.Alert { a.Acked = true; return a }
+
+// Issue 23: a firing alert whose data stops (nodata: ok, the default)
+// ends its episode; the channels told it fired and that want resolutions
+// hear "resolved" (state nodata, ends_at the run's time), as Prometheus
+// resolves an alert whose series vanished. Only that transition says so:
+// pending or already without data, nothing.
+//
+//	cpu fired at t0, told to ops and quiet (send_resolved: false);
+//	at t0+3m no data -> ops resolved (quiet: none)
+func TestDecideLostDataResolves(t *testing.T) {
+	cfg := loadPlanConfig(t, true)
+	rule := &cfg.Rules[0] // cpu, nodata: ok
+	fired := alert("cpu", web("a"), state.Firing, t0, t0)
+	lost := state.StepPolicy(fired, state.Observation{}, at(3*time.Minute), 0, rule.NoData)
+	pending := alert("cpu", web("a"), state.Pending, time.Time{}, time.Time{})
+	quiet := lost // already nodata
+	for _, c := range []struct {
+		name       string
+		prev, next state.Alert
+		want       []string
+	}{
+		{"firing loses data", fired, lost, []string{"ops resolved -1"}},
+		{"pending loses data", pending, state.StepPolicy(pending, state.Observation{}, at(3*time.Minute), 0, rule.NoData), []string{}},
+		{"still no data", quiet, state.StepPolicy(quiet, state.Observation{}, at(4*time.Minute), 0, rule.NoData), []string{}},
+	} {
+		r := &fakeReader{episodes: map[uint64][]string{fired.Fingerprint: {"ops", "quiet"}}}
+		it := &notify.Item{Rule: rule, Prev: c.prev, Alert: c.next}
+		p, err := notify.Decide(r, cfg, c.next.LastEval, []*notify.Item{it})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := notices(p); !slices.Equal(got, c.want) {
+			t.Errorf("%s: notices %q, want %q", c.name, got, c.want)
+		}
+		if len(p.Notices) == 1 {
+			var body notify.Alert
+			if err := json.Unmarshal(p.Notices[0].Alert, &body); err != nil {
+				t.Fatal(err)
+			}
+			if body.State != "nodata" || !body.StartsAt.Equal(t0) || !body.EndsAt.Equal(at(3*time.Minute)) || !p.Notices[0].Episode.Equal(t0) {
+				t.Errorf("%s: notice says state %s, %v to %v, episode %v; want nodata, %v to %v, episode %v", c.name,
+					body.State, body.StartsAt, body.EndsAt, p.Notices[0].Episode, t0, at(3*time.Minute), t0)
+			}
+		}
+	}
+}

@@ -213,7 +213,7 @@ func (r *Run) PruneHistory(before time.Time) (int64, error) {
 	for _, q := range []string{
 		"DELETE FROM attempts WHERE at_ms < ?",
 		"DELETE FROM rule_errors WHERE at_ms < ?",
-		"DELETE FROM outbox WHERE done_ms < ? AND status IN ('sent', 'failed', 'unknown')",
+		"DELETE FROM outbox WHERE done_ms < ? AND status IN ('sent', 'failed', 'unknown', 'superseded')",
 		"DELETE FROM incidents WHERE closed_ms < ?",
 	} {
 		if _, err := tx.ExecContext(r.ctx, q, ms); err != nil {
@@ -256,7 +256,15 @@ const (
 	Sent    = "sent"
 	Failed  = "failed"  // given up: rejected, no sender, or expired
 	Unknown = "unknown" // interrupted mid-send: maybe delivered, never resent
+	// Superseded: a later notice about the same alert to the same channel
+	// was recorded before this one could be sent; it is never sent, so
+	// the receiver's last word is the current one.
+	Superseded = "superseded"
 )
+
+// live are the statuses of a notice the channel heard or will hear: the
+// ones a receiver's belief is made of.
+const live = "'queued', 'sending', 'sent', 'unknown'"
 
 // Notice is one notification owed to one channel about one alert (a row
 // of the outbox).
@@ -376,8 +384,54 @@ func (r *Run) EpisodeChannels(fp uint64, episode time.Time) ([]string, error) {
 		return nil, err
 	}
 	rows, err := tx.QueryContext(r.ctx, `SELECT DISTINCT channel FROM outbox WHERE fingerprint = ? AND episode_ms = ?
-		AND kind IN ('firing', 'refresh') AND status IN ('queued', 'sending', 'sent', 'unknown') ORDER BY channel`,
+		AND kind IN ('firing', 'refresh') AND status IN (`+live+`) ORDER BY channel`,
 		FormatFingerprint(fp), episode.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("load notifications: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// LastWord is the kind (firing, resolved or refresh) and the creation
+// time of the latest notice about fp to channel that the channel heard or
+// will hear (not failed, not superseded): what the receiver believes of
+// the alert. kind is "" when it was never told anything.
+func (r *Run) LastWord(fp uint64, channel string) (kind string, created time.Time, err error) {
+	tx, err := r.q()
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	var ms int64
+	err = tx.QueryRowContext(r.ctx, `SELECT kind, created_ms FROM outbox WHERE fingerprint = ? AND channel = ?
+		AND status IN (`+live+`) ORDER BY id DESC LIMIT 1`, FormatFingerprint(fp), channel).Scan(&kind, &ms)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", time.Time{}, nil
+	}
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("load notifications: %w", err)
+	}
+	return kind, time.UnixMilli(ms).UTC(), nil
+}
+
+// IncidentChannels lists the channels that were (or are to be) told of
+// the incident: those with a firing notice about one of its members, not
+// failed or superseded.
+func (r *Run) IncidentChannels(incident string) ([]string, error) {
+	tx, err := r.q()
+	if err != nil {
+		return nil, err
+	}
+	rows, err := tx.QueryContext(r.ctx, `SELECT DISTINCT channel FROM outbox WHERE incident = ? AND kind = 'firing'
+		AND status IN (`+live+`) ORDER BY channel`, incident)
 	if err != nil {
 		return nil, fmt.Errorf("load notifications: %w", err)
 	}
@@ -414,7 +468,7 @@ func (r *Run) SetStatus(id int64, status string, tries int, lastError string, at
 		return err
 	}
 	var done sql.NullInt64
-	if status == Sent || status == Failed || status == Unknown {
+	if status == Sent || status == Failed || status == Unknown || status == Superseded {
 		done = toMS(at)
 	}
 	if _, err := tx.ExecContext(r.ctx, "UPDATE outbox SET status = ?, tries = ?, last_error = ?, done_ms = ? WHERE id = ?",

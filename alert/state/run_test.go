@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -180,5 +181,71 @@ func TestAckAndIncidents(t *testing.T) {
 	}
 	if open, _ := r.Incidents(); len(open) != 0 {
 		t.Errorf("open incidents %v", open)
+	}
+}
+
+// LastWord is what the receiver believes: the latest notice about the
+// alert to that channel it heard or will hear. IncidentChannels are the
+// channels a firing notice about a member reached (or will). Failed and
+// superseded notices count for neither; superseded ones are pruned like
+// finished ones.
+//
+//	1 a firing   (incident i) sent      a: firing, then
+//	2 a resolved              sent      a: resolved (latest)
+//	3 b firing   (incident i) superseded by 4
+//	4 b resolved              queued    b: resolved
+//	5 c firing   (incident i) failed    c: nothing
+//	6 d refresh  (incident i) sent      d: refresh; not told of i
+func TestLastWordAndIncidentChannels(t *testing.T) {
+	ctx := context.Background()
+	d := openTest(t, filepath.Join(t.TempDir(), "s.db"))
+	r, err := d.Begin(ctx, "t", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Rollback()
+	rows := []struct {
+		ch, kind, inc, status string
+	}{
+		{"a", "firing", "i", Sent}, {"a", "resolved", "", Sent}, {"b", "firing", "i", Superseded},
+		{"b", "resolved", "", Queued}, {"c", "firing", "i", Failed}, {"d", "refresh", "i", Sent},
+	}
+	for i, x := range rows {
+		n := Notice{Fingerprint: 0xabc, Rule: "r", Channel: x.ch, Kind: x.kind, Step: -1, Incident: x.inc, Episode: at(0),
+			Alert: json.RawMessage(`{}`), Created: at(float64(i))}
+		if err := r.Enqueue(&n); err != nil {
+			t.Fatal(err)
+		}
+		if x.status != Queued {
+			if err := r.SetStatus(n.ID, x.status, 1, "", at(float64(i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for ch, want := range map[string]string{"a": "resolved 1", "b": "resolved 3", "c": " -1", "d": "refresh 5"} {
+		kind, created, err := r.LastWord(0xabc, ch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := kind + " -1"
+		if !created.IsZero() {
+			got = fmt.Sprintf("%s %d", kind, int(created.Sub(at(0))/time.Minute))
+		}
+		if got != want {
+			t.Errorf("LastWord(%s) = %q, want %q", ch, got, want)
+		}
+	}
+	if kind, _, _ := r.LastWord(0xdef, "a"); kind != "" {
+		t.Errorf("another alert's last word: %q", kind)
+	}
+	chans, err := r.IncidentChannels("i")
+	if err != nil || !reflect.DeepEqual(chans, []string{"a"}) {
+		t.Errorf("IncidentChannels = %v, %v; want [a]", chans, err)
+	}
+	if _, err := r.PruneHistory(at(10)); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := r.Notices(Superseded); len(left) != 0 {
+		t.Errorf("superseded notices after prune: %d", len(left))
 	}
 }

@@ -73,7 +73,8 @@ type Alert struct {
 	ActiveSince time.Time
 	// FiredAt is when the current or last episode started firing.
 	FiredAt time.Time
-	// ResolvedAt is when the last firing episode resolved.
+	// ResolvedAt is when the last firing episode resolved, or lost its
+	// data (nodata: ok).
 	ResolvedAt time.Time
 	// LastEval is the at of the last Step.
 	LastEval time.Time
@@ -113,7 +114,8 @@ type Observation struct {
 //
 // Transitions:
 //
-//	no data                  -> NoData (ActiveSince cleared, FiredAt kept)
+//	no data                  -> NoData (ActiveSince cleared, FiredAt kept;
+//	                            from Firing, ResolvedAt=at)
 //	breached, new breach     -> Pending (ActiveSince=at), or Firing at once
 //	                            (FiredAt=at) when forDur <= 0
 //	breached, Pending        -> Firing once at-ActiveSince >= forDur
@@ -127,19 +129,23 @@ type Observation struct {
 //
 // Firing with no data becomes NoData, not "still firing": like Prometheus,
 // which keeps an alert only while its expression returns it, vigil does not
-// claim a breach it cannot see, and it does not claim a recovery either (no
-// Resolved), because silence is not evidence of health. The pipeline sees
-// the firing -> nodata transition and can say so; FiredAt is kept so that
-// message can tell how long the alert had been firing. When data returns
-// breached, the alert must wait out forDur again: pending restarts.
+// claim a breach it cannot see. The state does not claim a recovery either
+// (NoData, not Resolved: silence is not evidence of health), but the
+// episode ends there (ResolvedAt=at): Prometheus resolves an alert whose
+// series vanished, and the receivers told "firing" must not believe it
+// fires forever, so the pipeline tells them "resolved" (with state nodata).
+// FiredAt is kept so that message can tell how long the alert had been
+// firing. When data returns breached, that is a new episode: pending
+// restarts.
 func Step(prev Alert, obs Observation, at time.Time, forDur time.Duration) Alert {
 	return StepPolicy(prev, obs, at, forDur, NoDataOK)
 }
 
 // No-data policies (a rule's nodata).
 const (
-	// NoDataOK: no data is the nodata state, never firing and never
-	// notified (Step's behaviour).
+	// NoDataOK: no data is the nodata state, never firing; a firing
+	// alert's episode ends there and is notified as resolved (Step's
+	// behaviour).
 	NoDataOK = "ok"
 	// NoDataAlert: losing data is an alert of its own: the alert enters
 	// nodata as a new episode (FiredAt = at, notified like a firing
@@ -166,6 +172,9 @@ func StepPolicy(prev Alert, obs Observation, at time.Time, forDur time.Duration,
 			}
 			a.State = NoData
 			return a
+		}
+		if prev.State == Firing {
+			a.ResolvedAt = at // the episode ends: see Step
 		}
 		a.State = NoData
 		a.ActiveSince = time.Time{}

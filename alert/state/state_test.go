@@ -74,13 +74,16 @@ func TestStep(t *testing.T) {
 			{hi, Pending, 3, N, N, 9}, {hi, Pending, 3, N, N, 9}, {hi, Pending, 3, N, N, 9},
 			{hi, Firing, 3, 6, N, 9},
 		}},
-		{"firing loses data: nodata keeps FiredAt and the last value, then pending again", 2 * time.Minute, []step{
+		// Losing data ends the firing episode (ResolvedAt, issue 23: the
+		// receivers hear "resolved") but keeps FiredAt and the last value;
+		// data back breached is a new episode.
+		{"firing loses data: nodata ends the episode, keeps FiredAt and the last value, then pending again", 2 * time.Minute, []step{
 			{hi, Pending, 0, N, N, 9}, {hi, Pending, 0, N, N, 9}, {hi, Firing, 0, 2, N, 9},
-			{none, NoData, N, 2, N, 9}, {none, NoData, N, 2, N, 9},
+			{none, NoData, N, 2, 3, 9}, {none, NoData, N, 2, 3, 9},
 			{hi, Pending, 5, N, N, 9}, {hi, Pending, 5, N, N, 9}, {hi, Firing, 5, 7, N, 9},
 		}},
 		{"nodata then healthy is inactive, not resolved", 0, []step{
-			{hi, Firing, 0, 0, N, 9}, {none, NoData, N, 0, N, 9}, {lo, Inactive, N, 0, N, 1},
+			{hi, Firing, 0, 0, N, 9}, {none, NoData, N, 0, 1, 9}, {lo, Inactive, N, 0, 1, 1},
 		}},
 		{"pending loses data", 5 * time.Minute, []step{
 			{hi, Pending, 0, N, N, 9}, {none, NoData, N, N, N, 9}, {hi, Pending, 2, N, N, 9},

@@ -16,7 +16,7 @@ func (c Channel) Notify(ctx context.Context, n notify.Notification) (retry bool,
 	alerts := make([]Alert, len(n.Alerts))
 	for i, a := range n.Alerts {
 		alerts[i] = Alert{Rule: a.Rule, Severity: a.Severity, Description: a.Description, Labels: a.Labels,
-			State: a.State, Value: a.ValueOrNaN(), Threshold: a.Threshold, StartsAt: a.StartsAt, EndsAt: a.EndsAt,
+			State: a.State, Status: n.Kind, Value: a.ValueOrNaN(), Threshold: a.Threshold, StartsAt: a.StartsAt, EndsAt: a.EndsAt,
 			Fingerprint: a.Fingerprint, EscalationStep: max(a.EscalationStep, 0), Incident: a.Incident}
 	}
 	c.S.OnAttempt = n.Attempt

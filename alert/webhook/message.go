@@ -23,7 +23,11 @@ type Alert struct {
 	Labels      map[string]string
 	// State is the vigil state name (state.State.String()): "firing",
 	// "resolved", "pending", "nodata", "inactive".
-	State     string
+	State string
+	// Status is "firing" or "resolved" as the pipeline decided (the
+	// notification's kind); "" derives it from State. A firing alert
+	// whose data stopped is resolved with State nodata.
+	Status    string
 	Value     float64
 	Threshold float64
 	StartsAt  time.Time
@@ -94,7 +98,7 @@ func NewMessage(receiver string, at time.Time, alerts []Alert) Message {
 	}
 	for _, a := range alerts {
 		ma := MessageAlert{
-			Status:      amStatus(a.State),
+			Status:      a.status(),
 			Labels:      make(map[string]string, len(a.Labels)+2),
 			Annotations: map[string]string{"value": formatFloat(a.Value), "threshold": formatFloat(a.Threshold)},
 			StartsAt:    a.StartsAt.UTC(),
@@ -124,6 +128,13 @@ func NewMessage(receiver string, at time.Time, alerts []Alert) Message {
 	m.CommonAnnotations = common(m.Alerts, func(a MessageAlert) map[string]string { return a.Annotations })
 	m.GroupKey = groupKey(m.CommonLabels)
 	return m
+}
+
+func (a Alert) status() string {
+	if a.Status != "" {
+		return a.Status
+	}
+	return amStatus(a.State)
 }
 
 // amStatus maps a vigil state onto Alertmanager's two statuses. Pending
@@ -266,7 +277,7 @@ func payloadAlert(at time.Time, a Alert) Payload {
 		Threshold:      Number(a.Threshold),
 		Labels:         make(map[string]string, len(a.Labels)),
 		EscalationStep: a.EscalationStep,
-		Status:         amStatus(a.State),
+		Status:         a.status(),
 		State:          a.State,
 		Fingerprint:    a.Fingerprint,
 		Incident:       a.Incident,

@@ -22,13 +22,15 @@
 //	  "ends_at": null                         // null while the alert is active
 //	}
 //
-// status is "resolved" for the states resolved and inactive and "firing"
-// for every other state (pending and nodata are not recoveries); state is
-// the exact vigil state. When one notification carries several alerts (an
-// incident's alerts sent to the channel together) it is still one object:
-// the first alert's fields at the top level, so a receiver written for the
-// single-alert payload keeps working, plus "alerts", an array holding the
-// same object for every alert, the first included. A single-alert payload
+// status is the notification's: "resolved" for a resolution, including
+// a firing alert whose data stopped (state nodata), "firing" otherwise;
+// without one it is "resolved" for the states resolved and inactive and
+// "firing" for every other state (pending and nodata are not recoveries);
+// state is the exact vigil state. When one notification carries several
+// alerts (an incident's alerts sent to the channel together) it is still
+// one object: the first alert's fields at the top level, so a receiver
+// written for the single-alert payload keeps working, plus "alerts", an
+// array holding the same object for every alert, the first included. A single-alert payload
 // has no "alerts" key.
 //
 // The "alertmanager" format is Alertmanager's webhook payload (version
