@@ -272,6 +272,9 @@ func (a *app) notifyBudgets(cmd *cobra.Command, cfg *alertconfig.Config, at time
 	opt := a.runOptions(cmd, cfg, at, o.DryRun, o.LockTimeout, snd)
 	opt.Source = "budget" // its own last run: see alertrun.TimeError
 	res, err := alertrun.Notify(cmd.Context(), opt, build)
+	if overtaken(a, err, o.At) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}

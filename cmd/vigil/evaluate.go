@@ -128,6 +128,9 @@ func (a *app) runEvaluate(cmd *cobra.Command, o *evaluateOptions) error {
 	opt.RecordDB, opt.Log = o.RecordDB, a.log
 	opt.OpenStores = func(context.Context) (*analyze.DB, error) { return a.openStores(cmd, stores, o.LockTimeout) }
 	res, err := alertrun.Evaluate(cmd.Context(), opt)
+	if overtaken(a, err, o.At) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -332,4 +335,19 @@ func writeAlerts(a *app, output string, at time.Time, out []alertJSON, errs []ru
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Channel, s.Type, s.Target, s.Kind, step, inc, strings.Join(alerts, "; "))
 	}
 	return tw.Flush()
+}
+
+// overtaken says a run at the clock's now (no --at) found that a later run
+// already stepped the state: two cron runs overlapped, and this one, slower
+// to the lock, has nothing to add. That is not an error for cron to mail
+// about: a warning, exit 0, nothing changed. An explicit --at in the past
+// stays refused (exit 2): that one was asked for.
+func overtaken(a *app, err error, atFlag string) bool {
+	var te *alertrun.TimeError
+	if atFlag != "" || !errors.As(err, &te) {
+		return false
+	}
+	a.log.Warn("a later run already evaluated this state DB; nothing to do", "at", te.At.UTC().Format(time.RFC3339Nano),
+		"last_run", te.Last.UTC().Format(time.RFC3339Nano))
+	return true
 }
