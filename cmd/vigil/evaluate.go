@@ -56,7 +56,9 @@ A run holds the state DB's lock from start to end; an overlapping run waits
 --lock-timeout, then exits 1 naming the holder. Every notification is
 recorded before it is sent, so a run killed mid-way never makes the next
 one send twice. Exit 1 when a notification could not be delivered (it is
-retried by later runs when the failure was transient), a rule could not be
+retried by later runs when the failure was transient, or when SIGTERM stopped
+the run), a notification may have arrived and is not resent (unknown: a run
+was stopped while its request was in flight), a rule could not be
 evaluated (its alerts keep their state) or a channel could not be built
 (its notifications stay queued): each is named, and every other rule and
 channel goes on. Exit 2 only for a config that is invalid as a whole.`,
@@ -209,10 +211,25 @@ func (a *app) runFailures(rules int, ruleErrs []*eval.RuleError, chanErrs []*cha
 	} else if len(parts) > 0 {
 		parts[len(parts)-1] += "; the others were evaluated and their notifications delivered"
 	}
+	if n := len(outcome.Unknown); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d notification(s) may have arrived and are not resent (unknown): %s",
+			n, strings.Join(outcome.Unknown, ", ")))
+	}
+	if n := countAll(outcome.Deferred); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d notification(s) not tried, queued for the next run: the run was stopped", n))
+	}
 	if len(parts) == 0 {
 		return nil
 	}
 	return errors.New(strings.Join(parts, "; "))
+}
+
+func countAll(m map[uint64][]string) int {
+	n := 0
+	for _, v := range m {
+		n += len(v)
+	}
+	return n
 }
 
 // runOptions are the options of a run (alertrun.Evaluate, Notify) that

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -33,6 +34,14 @@ func TestMain(m *testing.M) {
 				beforeSend = kill
 			default:
 				panic("VIGIL_KILL: want recorded or sending")
+			}
+			os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+		},
+		// vigil-pid is vigil that first writes its process id to
+		// $VIGIL_PIDFILE, for `signal` to send it a real signal.
+		"vigil-pid": func() {
+			if err := os.WriteFile(os.Getenv("VIGIL_PIDFILE"), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+				panic(err)
 			}
 			os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 		},
@@ -75,6 +84,52 @@ func TestScripts(t *testing.T) {
 				port := l.Addr().(*net.TCPAddr).Port
 				l.Close()
 				ts.Setenv(args[0], strconv.Itoa(port))
+			},
+			// waitlines FILE N: wait up to 20 s until FILE has at least N
+			// lines (a hook's log: the receiver got N requests).
+			"waitlines": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 2 {
+					ts.Fatalf("usage: waitlines FILE N")
+				}
+				n, err := strconv.Atoi(args[1])
+				ts.Check(err)
+				deadline := time.Now().Add(20 * time.Second)
+				for {
+					b, _ := os.ReadFile(ts.MkAbs(args[0]))
+					if strings.Count(string(b), "\n") >= n {
+						return
+					}
+					if time.Now().After(deadline) {
+						ts.Fatalf("%s: %d lines after 20s, want %d", args[0], strings.Count(string(b), "\n"), n)
+					}
+					time.Sleep(50 * time.Millisecond)
+				}
+			},
+			// sleep DURATION: wait (a Go duration), e.g. for a run to read
+			// an answer the log shows was sent.
+			"sleep": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 1 {
+					ts.Fatalf("usage: sleep DURATION")
+				}
+				d, err := time.ParseDuration(args[0])
+				ts.Check(err)
+				time.Sleep(d)
+			},
+			// signal TERM|INT PIDFILE: send the signal to the process whose
+			// id vigil-pid wrote to PIDFILE.
+			"signal": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 2 {
+					ts.Fatalf("usage: signal TERM|INT PIDFILE")
+				}
+				sig := map[string]syscall.Signal{"TERM": syscall.SIGTERM, "INT": syscall.SIGINT}[args[0]]
+				if sig == 0 {
+					ts.Fatalf("signal %s: want TERM or INT", args[0])
+				}
+				b, err := os.ReadFile(ts.MkAbs(args[1]))
+				ts.Check(err)
+				pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+				ts.Check(err)
+				ts.Check(syscall.Kill(pid, sig))
 			},
 			// waitport PORT: wait up to 20 s until 127.0.0.1:PORT accepts.
 			"waitport": func(ts *testscript.TestScript, neg bool, args []string) {
