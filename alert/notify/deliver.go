@@ -55,8 +55,12 @@ type Outcome struct {
 	// with any should exit 1.
 	Unknown []string
 	// Deferred are notices not tried because the run was stopped (a
-	// signal) before their turn: still queued for the next run.
+	// signal) or reached its deadline before their turn: still queued for
+	// the next run.
 	Deferred map[uint64][]string
+	// Stopped is why delivery stopped early (ErrRunDeadline, or the
+	// signal's cancellation), nil when it did not.
+	Stopped error
 	// Errors are the delivery failures, one per message; a run with any
 	// should exit 1.
 	Errors []error
@@ -72,8 +76,7 @@ type message struct {
 // channel replaced is not sent (superseded, see current). It returns an error only when the state DB fails;
 // delivery failures are in the Outcome.
 func Deliver(ctx context.Context, w Writer, cfg *config.Config, at time.Time, o Options) (Outcome, error) {
-	out := Outcome{Sent: map[uint64][]string{}, Held: map[uint64][]string{}, Failed: map[uint64][]string{},
-		Waiting: map[uint64][]string{}, Deferred: map[uint64][]string{}}
+	out := newOutcome()
 	if err := markInterrupted(w, at, &out); err != nil {
 		return out, err
 	}
@@ -97,6 +100,9 @@ func Deliver(ctx context.Context, w Writer, cfg *config.Config, at time.Time, o 
 		}
 		budget = max(o.MaxPerMinute-used, 0)
 	}
+	// The rate limit is decided here, in queue order, before anything is
+	// sent: which messages go does not depend on which channel is faster.
+	var todo []*message
 	for _, m := range group(queued) {
 		n0 := m.notices[0]
 		ch, ok := channels[m.channel]
@@ -137,20 +143,12 @@ func Deliver(ctx context.Context, w Writer, cfg *config.Config, at time.Time, o 
 			}
 			continue
 		}
-		if ctx.Err() != nil { // stopped: what was not tried waits for the next run
-			if err := deferMsg(w, m, "the run was stopped (a signal) before its turn; the next run sends it", at, &out); err != nil {
-				return out, err
-			}
-			continue
-		}
 		if budget > 0 && !refresh {
 			budget = max(budget-len(m.notices), 0)
 		}
-		if err := send(ctx, w, ch, o, m, at, &out); err != nil {
-			return out, err
-		}
+		todo = append(todo, m)
 	}
-	return out, nil
+	return out, sendAll(ctx, w, channels, o, todo, at, &out)
 }
 
 // markInterrupted marks unknown the notices a previous run left sending:

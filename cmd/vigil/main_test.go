@@ -205,7 +205,8 @@ func TestScripts(t *testing.T) {
 // printed), every request body is appended as one line to $WORK/NAME.log,
 // and the requests are answered with the given statuses in order, then
 // 200. A status written 503:5 answers with Retry-After: 5. With the
-// statuses "slow", every request waits 2s before answering 200.
+// statuses "slow", every request waits 2s before answering 200; "hang"
+// never answers that request (it waits until the client gives up).
 func hookCmd(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 1 {
 		ts.Fatalf("usage: hook NAME [STATUS...]")
@@ -228,6 +229,10 @@ func hookCmd(ts *testscript.TestScript, neg bool, args []string) {
 		n++
 		fmt.Fprintf(log, "%s %s %s\n", r.Method, r.Header.Get("Authorization"), strings.ReplaceAll(string(body), "\n", " "))
 		mu.Unlock()
+		if status == "hang" { // accepts, never answers (until the client gives up)
+			<-r.Context().Done()
+			return
+		}
 		if status == "slow" {
 			time.Sleep(2 * time.Second)
 			status = "200"
