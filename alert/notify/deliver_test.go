@@ -429,3 +429,33 @@ func TestDeliverPastDeadline(t *testing.T) {
 		}
 	}
 }
+
+// A notice's key does not change with its tries, status or errors (every
+// retry carries the same key) and differs for another notice: another
+// alert, channel, kind, or decision instant.
+func TestKey(t *testing.T) {
+	w := &outbox{}
+	w.add(1, "ops", "", t0)
+	n := w.notices[0]
+	k := notify.Key([]state.Notice{n})
+	if len(k) != 32 {
+		t.Fatalf("key %q: want 32 hex digits", k)
+	}
+	retried := n
+	retried.Tries, retried.Status, retried.LastError, retried.Next = 3, state.Queued, "503", t0.Add(time.Minute)
+	if got := notify.Key([]state.Notice{retried}); got != k {
+		t.Errorf("retried notice: key %s, want %s", got, k)
+	}
+	other := func(f func(*state.Notice)) string { m := n; f(&m); return notify.Key([]state.Notice{m}) }
+	for name, got := range map[string]string{
+		"alert":   other(func(m *state.Notice) { m.Fingerprint = 2 }),
+		"channel": other(func(m *state.Notice) { m.Channel = "mail" }),
+		"kind":    other(func(m *state.Notice) { m.Kind = "resolved" }),
+		"created": other(func(m *state.Notice) { m.Created = t0.Add(time.Minute) }),
+		"row":     other(func(m *state.Notice) { m.ID = 2 }),
+	} {
+		if got == k {
+			t.Errorf("another %s: same key %s", name, k)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -131,6 +132,28 @@ func TestScripts(t *testing.T) {
 				ts.Check(err)
 				ts.Check(syscall.Kill(pid, sig))
 			},
+			// keys FILE: print FILE's lines (a hook's .keys) with each
+			// distinct key replaced by a letter in order of first
+			// appearance (A, B, ...; "-" stays): equal keys read equal
+			// whatever their value.
+			"keys": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 1 {
+					ts.Fatalf("usage: keys FILE")
+				}
+				letters := map[string]string{"-": "-"}
+				var out []string
+				for _, line := range strings.Split(strings.TrimSpace(ts.ReadFile(args[0])), "\n") {
+					var ws []string
+					for _, k := range strings.Fields(line) {
+						if _, ok := letters[k]; !ok {
+							letters[k] = string(rune('A' + len(letters) - 1))
+						}
+						ws = append(ws, letters[k])
+					}
+					out = append(out, strings.Join(ws, " "))
+				}
+				fmt.Fprintln(ts.Stdout(), strings.Join(out, "\n"))
+			},
 			// waitport PORT: wait up to 20 s until 127.0.0.1:PORT accepts.
 			"waitport": func(ts *testscript.TestScript, neg bool, args []string) {
 				if neg || len(args) != 1 {
@@ -203,6 +226,8 @@ func TestScripts(t *testing.T) {
 // hook NAME [STATUS...] starts an HTTP receiver for the rest of the script:
 // $NAME_URL is its URL (with a secret-looking path that must never be
 // printed), every request body is appended as one line to $WORK/NAME.log,
+// its Idempotency-Key header and payload idempotency_key ("-" when none)
+// to $WORK/NAME.keys,
 // and the requests are answered with the given statuses in order, then
 // 200. A status written 503:5 answers with Retry-After: 5. With the
 // statuses "slow", every request waits 2s before answering 200; "hang"
@@ -214,6 +239,8 @@ func hookCmd(ts *testscript.TestScript, neg bool, args []string) {
 	name := args[0]
 	statuses := args[1:]
 	log, err := os.OpenFile(filepath.Join(ts.Getenv("WORK"), name+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	ts.Check(err)
+	keys, err := os.OpenFile(filepath.Join(ts.Getenv("WORK"), name+".keys"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	ts.Check(err)
 	var mu sync.Mutex
 	n := 0
@@ -228,6 +255,11 @@ func hookCmd(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		n++
 		fmt.Fprintf(log, "%s %s %s\n", r.Method, r.Header.Get("Authorization"), strings.ReplaceAll(string(body), "\n", " "))
+		var payload struct {
+			Key string `json:"idempotency_key"`
+		}
+		_ = json.Unmarshal(body, &payload) // not every body is vigil's JSON
+		fmt.Fprintf(keys, "%s %s\n", orDash(r.Header.Get("Idempotency-Key")), orDash(payload.Key))
 		mu.Unlock()
 		if status == "hang" { // accepts, never answers (until the client gives up)
 			<-r.Context().Done()
@@ -245,6 +277,6 @@ func hookCmd(ts *testscript.TestScript, neg bool, args []string) {
 		w.WriteHeader(c)
 	})}
 	go srv.Serve(l)
-	ts.Defer(func() { srv.Close(); log.Close() })
+	ts.Defer(func() { srv.Close(); log.Close(); keys.Close() })
 	ts.Setenv(strings.ToUpper(name)+"_URL", "http://"+l.Addr().String()+"/hooks/T0KEN-s3cret")
 }
