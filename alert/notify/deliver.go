@@ -49,6 +49,18 @@ type Outcome struct {
 	// Interrupted counts notices found sending: a previous run died while
 	// sending them. They are marked unknown and not resent.
 	Interrupted int
+	// Unknown names ("rule fingerprint on channel") the notices this run
+	// marked unknown: found sending (a previous run died mid-request) or
+	// cut mid-request by a signal. Each may or may not have arrived; a run
+	// with any should exit 1.
+	Unknown []string
+	// Deferred are notices not tried because the run was stopped (a
+	// signal) or reached its deadline before their turn: still queued for
+	// the next run.
+	Deferred map[uint64][]string
+	// Stopped is why delivery stopped early (ErrRunDeadline, or the
+	// signal's cancellation), nil when it did not.
+	Stopped error
 	// Errors are the delivery failures, one per message; a run with any
 	// should exit 1.
 	Errors []error
@@ -64,22 +76,9 @@ type message struct {
 // channel replaced is not sent (superseded, see current). It returns an error only when the state DB fails;
 // delivery failures are in the Outcome.
 func Deliver(ctx context.Context, w Writer, cfg *config.Config, at time.Time, o Options) (Outcome, error) {
-	out := Outcome{Sent: map[uint64][]string{}, Held: map[uint64][]string{}, Failed: map[uint64][]string{}, Waiting: map[uint64][]string{}}
-	stale, err := w.Notices(state.Sending)
-	if err != nil {
+	out := newOutcome()
+	if err := markInterrupted(w, at, &out); err != nil {
 		return out, err
-	}
-	for _, n := range stale {
-		const why = "a run stopped while sending it; not resent, so it cannot arrive twice"
-		// The interrupted request was its next try.
-		if err := w.SetStatus(n.ID, state.Unknown, n.Tries+1, why, at); err != nil {
-			return out, err
-		}
-		if err := w.AddAttempt(state.Attempt{Notice: n.ID, Fingerprint: n.Fingerprint, Rule: n.Rule, Channel: n.Channel,
-			At: at, Try: n.Tries + 1, Result: "unknown", Error: why}); err != nil {
-			return out, err
-		}
-		out.Interrupted++
 	}
 	queued, err := w.Notices(state.Queued)
 	if err != nil {
@@ -101,6 +100,9 @@ func Deliver(ctx context.Context, w Writer, cfg *config.Config, at time.Time, o 
 		}
 		budget = max(o.MaxPerMinute-used, 0)
 	}
+	// The rate limit is decided here, in queue order, before anything is
+	// sent: which messages go does not depend on which channel is faster.
+	var todo []*message
 	for _, m := range group(queued) {
 		n0 := m.notices[0]
 		ch, ok := channels[m.channel]
@@ -144,11 +146,53 @@ func Deliver(ctx context.Context, w Writer, cfg *config.Config, at time.Time, o 
 		if budget > 0 && !refresh {
 			budget = max(budget-len(m.notices), 0)
 		}
-		if err := send(ctx, w, ch, o, m, at, &out); err != nil {
-			return out, err
-		}
+		todo = append(todo, m)
 	}
-	return out, nil
+	return out, sendAll(ctx, w, channels, o, todo, at, &out)
+}
+
+// markInterrupted marks unknown the notices a previous run left sending:
+// it died mid-request, so each may have arrived, and resending could page
+// twice.
+func markInterrupted(w Writer, at time.Time, out *Outcome) error {
+	stale, err := w.Notices(state.Sending)
+	if err != nil {
+		return err
+	}
+	for _, n := range stale {
+		const why = "a run stopped while sending it; not resent, so it cannot arrive twice"
+		// The interrupted request was its next try.
+		if err := markUnknown(w, n, n.Tries+1, why, at, out); err != nil {
+			return err
+		}
+		out.Interrupted++
+	}
+	return nil
+}
+
+func markUnknown(w Writer, n state.Notice, try int, why string, at time.Time, out *Outcome) error {
+	if err := w.SetStatus(n.ID, state.Unknown, try, why, at); err != nil {
+		return err
+	}
+	if err := w.AddAttempt(state.Attempt{Notice: n.ID, Fingerprint: n.Fingerprint, Rule: n.Rule, Channel: n.Channel,
+		At: at, Try: try, Result: state.Unknown, Error: why}); err != nil {
+		return err
+	}
+	out.Unknown = append(out.Unknown, fmt.Sprintf("%s %s on %s", n.Rule, state.FormatFingerprint(n.Fingerprint), n.Channel))
+	return nil
+}
+
+// deferMsg leaves m's notices queued, untried, with a history row saying
+// why.
+func deferMsg(w Writer, m *message, why string, at time.Time, out *Outcome) error {
+	for _, n := range m.notices {
+		if err := w.AddAttempt(state.Attempt{Notice: n.ID, Fingerprint: n.Fingerprint, Rule: n.Rule, Channel: n.Channel,
+			At: at, Result: "deferred", Error: why}); err != nil {
+			return err
+		}
+		out.Deferred[n.Fingerprint] = append(out.Deferred[n.Fingerprint], n.Channel)
+	}
+	return w.Save()
 }
 
 // group batches the notices of one incident decided in one run for one
@@ -189,7 +233,7 @@ func fail(w Writer, m *message, reason string, at time.Time, out *Outcome) error
 }
 
 func send(ctx context.Context, w Writer, ch config.Channel, o Options, m *message, at time.Time, out *Outcome) error {
-	n := Notification{Channel: ch, At: at, Kind: m.notices[0].Kind}
+	n := Notification{Channel: ch, At: at, Kind: m.notices[0].Kind, Key: Key(m.notices)}
 	if n.Kind == Refresh {
 		n.Kind = "firing"
 	}
@@ -224,6 +268,13 @@ func send(ctx context.Context, w Writer, ch config.Channel, o Options, m *messag
 	if len(attempts) == 0 && err != nil { // failed before any request
 		attempts = append(attempts, attempt{0, err})
 	}
+	// A signal that cut the last request while in flight (not a wait
+	// between tries, not the receiver's answer): it may have arrived.
+	cut := err != nil && ctx.Err() != nil && len(attempts) > 0 &&
+		errors.Is(attempts[len(attempts)-1].err, context.Canceled)
+	if cut {
+		attempts = attempts[:len(attempts)-1] // recorded as unknown below
+	}
 	for _, x := range m.notices {
 		tries := x.Tries
 		for _, a := range attempts {
@@ -236,6 +287,13 @@ func send(ctx context.Context, w Writer, ch config.Channel, o Options, m *messag
 			if err := w.AddAttempt(r); err != nil {
 				return err
 			}
+		}
+		if cut {
+			const why = "the run was stopped (a signal) while the request was in flight; it may have arrived, so it is not resent"
+			if err := markUnknown(w, x, tries+1, why, at, out); err != nil {
+				return err
+			}
+			continue
 		}
 		status, last := state.Sent, ""
 		switch {
@@ -257,7 +315,7 @@ func send(ctx context.Context, w Writer, ch config.Channel, o Options, m *messag
 			out.Failed[x.Fingerprint] = append(out.Failed[x.Fingerprint], x.Channel)
 		}
 	}
-	if err != nil {
+	if err != nil && !cut {
 		out.Errors = append(out.Errors, err)
 	}
 	return w.Save()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -227,7 +228,9 @@ func TestDeliverOutcomes(t *testing.T) {
 	for _, a := range w.attempts {
 		tries = append(tries, fmt.Sprintf("%d:%d:%s:%d", a.Notice, a.Try, a.Result, a.Status))
 	}
-	if got, want := strings.Join(tries, " "), "4:1:unknown:0 1:1:error:503 1:2:error:503 2:1:error:400 3:0:error:0 5:0:error:0"; got != want {
+	// The notices given up without a request (3: no sender, 5: expired)
+	// are recorded while the run plans, before any request goes out.
+	if got, want := strings.Join(tries, " "), "4:1:unknown:0 3:0:error:0 5:0:error:0 1:1:error:503 1:2:error:503 2:1:error:400"; got != want {
 		t.Errorf("attempts %s, want %s", got, want)
 	}
 
@@ -250,26 +253,26 @@ func TestDeliverOutcomes(t *testing.T) {
 }
 
 // BeforeSend runs after the message's notices are marked sending and
-// saved, so a run killed there leaves them sending.
+// saved, so a run killed there leaves them sending. Channels send from
+// goroutines of their own, so the "kill" ends that goroutine (Goexit)
+// rather than panicking through Deliver.
 func TestDeliverBeforeSend(t *testing.T) {
 	w := &outbox{}
 	w.add(1, "ops", "", t0)
-	type killed struct{}
-	o := notify.Options{Senders: map[string]notify.Notifier{"ops": &fakeChannel{}}, BeforeSend: func() {
+	ch := &fakeChannel{}
+	o := notify.Options{Senders: map[string]notify.Notifier{"ops": ch}, BeforeSend: func() {
 		if w.notices[0].Status != state.Sending || w.saves == 0 {
 			t.Errorf("before send: status %s after %d saves", w.notices[0].Status, w.saves)
 		}
-		panic(killed{})
+		runtime.Goexit()
 	}}
-	defer func() {
-		if r := recover(); r != (killed{}) {
-			t.Fatalf("recovered %v", r)
-		}
-		if w.notices[0].Status != state.Sending {
-			t.Errorf("status %s, want sending", w.notices[0].Status)
-		}
-	}()
 	notify.Deliver(context.Background(), w, deliverConfig(), t0, o) //nolint:errcheck // killed
+	if w.notices[0].Status != state.Sending {
+		t.Errorf("status %s, want sending", w.notices[0].Status)
+	}
+	if len(ch.sent) != 0 {
+		t.Errorf("requests %v, want none", ch.sent)
+	}
 }
 
 // A notice failing transiently waits as long again as it has been failing
@@ -375,5 +378,84 @@ func TestDeliverSupersedesHeld(t *testing.T) {
 	}
 	if got, want := fmt.Sprint(ch.kinds), "[firing resolved]"; got != want {
 		t.Errorf("ops got %s, want %s", got, want)
+	}
+}
+
+// Channels send at the same time, but the rate limit is decided in queue
+// order before any request: with a cap of 3, notices 1 (ops), 2 (mail)
+// and 3 (ops) go, 4 (mail) and 5 (ops) wait, however fast each channel is.
+func TestDeliverRateLimitAcrossChannels(t *testing.T) {
+	w := &outbox{}
+	for fp, ch := range []string{"ops", "mail", "ops", "mail", "ops"} {
+		w.add(uint64(fp+1), ch, "", t0)
+	}
+	ops, mail := &fakeChannel{}, &fakeChannel{}
+	o := notify.Options{Senders: map[string]notify.Notifier{"ops": ops, "mail": mail}, MaxPerMinute: 3}
+	out, err := notify.Deliver(context.Background(), w, deliverConfig(), t0, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := w.statuses(), "1:sent/1 2:sent/1 3:sent/1 4:queued/0 5:queued/0"; got != want {
+		t.Errorf("outbox %s, want %s", got, want)
+	}
+	if len(out.Held[4]) != 1 || len(out.Held[5]) != 1 || len(ops.sent) != 2 || len(mail.sent) != 1 {
+		t.Errorf("held %v, ops %v, mail %v", out.Held, ops.sent, mail.sent)
+	}
+}
+
+// A run past its deadline tries nothing more: every due notice stays
+// queued, untried, with a history row that says why.
+func TestDeliverPastDeadline(t *testing.T) {
+	w := &outbox{}
+	w.add(1, "ops", "", t0)
+	w.add(2, "mail", "", t0)
+	ops, mail := &fakeChannel{}, &fakeChannel{}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(notify.ErrRunDeadline)
+	o := notify.Options{Senders: map[string]notify.Notifier{"ops": ops, "mail": mail}}
+	out, err := notify.Deliver(ctx, w, deliverConfig(), t0, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := w.statuses(), "1:queued/0 2:queued/0"; got != want {
+		t.Errorf("outbox %s, want %s", got, want)
+	}
+	if len(ops.sent)+len(mail.sent) != 0 || len(out.Deferred) != 2 || out.Stopped != notify.ErrRunDeadline {
+		t.Errorf("requests %v %v, deferred %v, stopped %v", ops.sent, mail.sent, out.Deferred, out.Stopped)
+	}
+	for _, a := range w.attempts {
+		if a.Result != "deferred" || !strings.HasPrefix(a.Error, "run deadline") {
+			t.Errorf("attempt %+v, want deferred: run deadline ...", a)
+		}
+	}
+}
+
+// A notice's key does not change with its tries, status or errors (every
+// retry carries the same key) and differs for another notice: another
+// alert, channel, kind, or decision instant.
+func TestKey(t *testing.T) {
+	w := &outbox{}
+	w.add(1, "ops", "", t0)
+	n := w.notices[0]
+	k := notify.Key([]state.Notice{n})
+	if len(k) != 32 {
+		t.Fatalf("key %q: want 32 hex digits", k)
+	}
+	retried := n
+	retried.Tries, retried.Status, retried.LastError, retried.Next = 3, state.Queued, "503", t0.Add(time.Minute)
+	if got := notify.Key([]state.Notice{retried}); got != k {
+		t.Errorf("retried notice: key %s, want %s", got, k)
+	}
+	other := func(f func(*state.Notice)) string { m := n; f(&m); return notify.Key([]state.Notice{m}) }
+	for name, got := range map[string]string{
+		"alert":   other(func(m *state.Notice) { m.Fingerprint = 2 }),
+		"channel": other(func(m *state.Notice) { m.Channel = "mail" }),
+		"kind":    other(func(m *state.Notice) { m.Kind = "resolved" }),
+		"created": other(func(m *state.Notice) { m.Created = t0.Add(time.Minute) }),
+		"row":     other(func(m *state.Notice) { m.ID = 2 }),
+	} {
+		if got == k {
+			t.Errorf("another %s: same key %s", name, k)
+		}
 	}
 }

@@ -50,6 +50,10 @@ type Notification struct {
 	// Recipients are escalation step recipients, for the channels that
 	// address people (email); others ignore them.
 	Recipients []string
+	// Key is the message's idempotency key (see Key): the same for every
+	// try, so a receiver can drop a copy. The channels that can carry it
+	// send it (docs/channels.md).
+	Key string
 	// Attempt, when set, is called after each attempt (try counts from 1;
 	// status is the HTTP status, 0 when there was none; err is redacted).
 	Attempt func(try, status int, err error)

@@ -140,7 +140,8 @@ func (p Policy) Run(ctx context.Context, attempt func(ctx context.Context) Outco
 		}
 	}
 	r.Retry = true
-	if cerr := ctx.Err(); cerr != nil {
+	if ctx.Err() != nil {
+		cerr := context.Cause(ctx) // the run deadline says so, not "context deadline exceeded"
 		r.Err = fmt.Errorf("gave up after %d of %d attempts: %w (last error: %w)", r.Tries, attempts, cerr, r.Last.Err)
 	} else {
 		r.Err = fmt.Errorf("%d attempts failed, last: %w", r.Tries, r.Last.Err)

@@ -81,7 +81,13 @@ func notifyRun(ctx context.Context, o Options, ruleErrs []*eval.RuleError, build
 	if o.AfterRecord != nil {
 		o.AfterRecord()
 	}
-	outcome, err := notify.Deliver(ctx, r, o.Config, o.At, notify.Options{Senders: o.Senders,
+	sendCtx := ctx
+	if !o.Deadline.IsZero() {
+		var cancel context.CancelFunc
+		sendCtx, cancel = context.WithDeadlineCause(ctx, o.Deadline, notify.ErrRunDeadline)
+		defer cancel()
+	}
+	outcome, err := notify.Deliver(sendCtx, r, o.Config, o.At, notify.Options{Senders: o.Senders,
 		MaxPerMinute: o.Config.Settings.MaxAlertsPerMinute, BeforeSend: o.BeforeSend})
 	if err != nil {
 		return Result{}, err

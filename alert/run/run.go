@@ -66,6 +66,12 @@ type Options struct {
 	LockTimeout time.Duration
 	// Senders are the notifiers by channel name (notify.Options.Senders).
 	Senders map[string]notify.Notifier
+	// Deadline is when delivery stops (the wall clock, --run-timeout after
+	// the command started; zero: none): a message whose turn comes later,
+	// or whose request or wait between tries is still going, stays queued
+	// for the next run, with a history row saying why. It keeps a hung
+	// receiver from making a run overlap the next cron tick.
+	Deadline time.Time
 	// Target names a channel's destination without its secret, for
 	// WouldSend (nil: none).
 	Target func(alertconfig.Channel) string

@@ -350,7 +350,11 @@ func (d *DB) Begin(ctx context.Context, holder string, wait time.Duration) (*Run
 	if err != nil {
 		return nil, err
 	}
-	return &Run{ctx: ctx, d: d, lock: l}, nil
+	// What the run records must outlive a SIGTERM: a run stopped while a
+	// notice waits between tries still writes that the notice is queued
+	// again (local writes take milliseconds), or the next run would find
+	// it "sending" and never resend what the receiver refused.
+	return &Run{ctx: context.WithoutCancel(ctx), d: d, lock: l}, nil
 }
 
 // Snapshot is a read-only run that takes no lock: what --dry-run and the

@@ -8,7 +8,7 @@ import (
 
 // Channel is a Sender seen as the delivery pipeline's notify.Notifier.
 // It is not safe for concurrent use (it sets the Sender's OnAttempt per
-// notification); the pipeline sends one message at a time.
+// notification); the pipeline sends one message at a time per channel.
 type Channel struct{ S *Sender }
 
 // Notify sends n's alerts in the sender's format.
@@ -21,5 +21,5 @@ func (c Channel) Notify(ctx context.Context, n notify.Notification) (retry bool,
 	}
 	c.S.OnAttempt = n.Attempt
 	defer func() { c.S.OnAttempt = nil }()
-	return c.S.Send(ctx, n.At, alerts)
+	return c.S.SendKeyed(ctx, n.At, alerts, n.Key)
 }

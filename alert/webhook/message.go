@@ -219,7 +219,12 @@ type Payload struct {
 	Incident       string            `json:"incident,omitempty"`
 	StartsAt       *time.Time        `json:"starts_at"`
 	EndsAt         *time.Time        `json:"ends_at"`
-	Alerts         []Payload         `json:"alerts,omitempty"`
+	// IdempotencyKey is the notification's key (also the Idempotency-Key
+	// header): every try of one notification has the same one, so a
+	// receiver can drop a copy. Top level only; left out when there is
+	// none (vigil notify --test).
+	IdempotencyKey string    `json:"idempotency_key,omitempty"`
+	Alerts         []Payload `json:"alerts,omitempty"`
 }
 
 // Number is a float64 whose JSON is null when it is NaN or infinite,

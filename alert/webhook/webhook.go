@@ -19,7 +19,8 @@
 //	  "fingerprint": "00000000000000ab",
 //	  "incident": "inc-20250301-1",           // left out when the alert is in no incident
 //	  "starts_at": "2025-03-01T10:58:00Z",    // null when unknown
-//	  "ends_at": null                         // null while the alert is active
+//	  "ends_at": null,                        // null while the alert is active
+//	  "idempotency_key": "3f9c..."            // 32 hex digits, the same on every try
 //	}
 //
 // status is the notification's: "resolved" for a resolution, including
@@ -151,6 +152,13 @@ func (s *Sender) Format() string { return s.format }
 // NewPayload's in the vigil format, NewMessage(s.Name(), at, alerts)'s in
 // the alertmanager format.
 func (s *Sender) Encode(at time.Time, alerts []Alert) ([]byte, error) {
+	return s.encode(at, alerts, "")
+}
+
+// encode is Encode with the idempotency key in the vigil format's
+// payload (Alertmanager's format has no place for it: the header carries
+// it).
+func (s *Sender) encode(at time.Time, alerts []Alert, key string) ([]byte, error) {
 	if len(alerts) == 0 {
 		return nil, fmt.Errorf("webhook %q: no alerts to send", s.name)
 	}
@@ -159,7 +167,9 @@ func (s *Sender) Encode(at time.Time, alerts []Alert) ([]byte, error) {
 	case FormatAlertmanager:
 		v = NewMessage(s.name, at, alerts)
 	default:
-		v = NewPayload(at, alerts)
+		p := NewPayload(at, alerts)
+		p.IdempotencyKey = key
+		v = p
 	}
 	body, err := json.Marshal(v)
 	if err != nil {
@@ -173,11 +183,18 @@ func (s *Sender) Encode(at time.Time, alerts []Alert) ([]byte, error) {
 // Several alerts make one request. An empty alerts is an error, and not
 // one worth retrying.
 func (s *Sender) Send(ctx context.Context, at time.Time, alerts []Alert) (retry bool, err error) {
-	body, err := s.Encode(at, alerts)
+	return s.SendKeyed(ctx, at, alerts, "")
+}
+
+// SendKeyed is Send with an idempotency key ("": none): sent as the
+// Idempotency-Key header in both formats and as idempotency_key in the
+// vigil format's payload, the same on every try.
+func (s *Sender) SendKeyed(ctx context.Context, at time.Time, alerts []Alert, key string) (retry bool, err error) {
+	body, err := s.encode(at, alerts, key)
 	if err != nil {
 		return false, err
 	}
-	return s.post(ctx, body)
+	return s.post(ctx, body, key)
 }
 
 // Notify posts m as JSON, whatever the channel's format, retrying network errors, 5xx and 429 with
@@ -196,16 +213,19 @@ func (s *Sender) Notify(ctx context.Context, m Message) (retry bool, err error) 
 	if err != nil {
 		return false, fmt.Errorf("webhook %q: encode message: %w", s.name, err)
 	}
-	return s.post(ctx, body)
+	return s.post(ctx, body, "")
 }
 
 // post sends body with the retries Notify describes.
-func (s *Sender) post(ctx context.Context, body []byte) (retry bool, err error) {
+func (s *Sender) post(ctx context.Context, body []byte, key string) (retry bool, err error) {
 	p := httpsend.Poster{Client: s.client, Timeout: s.timeout, Attempts: s.attempts, Delay: s.delay,
 		MaxRetryAfter: MaxRetryAfter, MaxErrorBody: maxErrorBody, Classify: classify}
 	h := http.Header{"Content-Type": {"application/json"}, "User-Agent": {"vigil"}}
 	for k, v := range s.headers {
 		h[k] = v
+	}
+	if key != "" {
+		h.Set("Idempotency-Key", key)
 	}
 	_, retry, err = p.Do(ctx, &httpsend.Request{URL: s.url, Header: h, Body: body}, nil, s.OnAttempt)
 	if err != nil {

@@ -24,7 +24,8 @@ import (
 type budgetOptions struct {
 	At, Output, Service, File string
 	Gate, Notify, DryRun      bool
-	LockTimeout               time.Duration
+	LockTimeout, RunTimeout   time.Duration
+	deadline                  time.Time // --run-timeout from the start
 }
 
 func newBudgetCmd(a *app) *cobra.Command {
@@ -60,6 +61,7 @@ exhausted.`,
 	cmd.Flags().BoolVar(&o.Notify, "notify", false, "send the alerts through the config's channels (state in the state DB)")
 	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "with --notify: show what would be sent, change no state")
 	cmd.Flags().DurationVar(&o.LockTimeout, "lock-timeout", 30*time.Second, "with --notify: how long to wait for a running vigil evaluate")
+	runTimeoutFlag(cmd, &o.RunTimeout)
 	addStateFlag(cmd)
 	addDBFlag(cmd.Flags(), false)
 	return cmd
@@ -97,6 +99,11 @@ func (a *app) runBudget(cmd *cobra.Command, o *budgetOptions) error {
 	if o.DryRun && !o.Notify {
 		return cli.Usagef("--dry-run goes with --notify")
 	}
+	deadline, err := a.runDeadline(o.RunTimeout)
+	if err != nil {
+		return err
+	}
+	o.deadline = deadline
 	at, err := a.at(o.At)
 	if err != nil {
 		return err
@@ -271,6 +278,7 @@ func (a *app) notifyBudgets(cmd *cobra.Command, cfg *alertconfig.Config, at time
 	snd, chanErrs := senders(cfg)
 	opt := a.runOptions(cmd, cfg, at, o.DryRun, o.LockTimeout, snd)
 	opt.Source = "budget" // its own last run: see alertrun.TimeError
+	opt.Deadline = o.deadline
 	res, err := alertrun.Notify(cmd.Context(), opt, build)
 	if overtaken(a, err, o.At) {
 		return nil

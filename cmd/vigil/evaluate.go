@@ -36,6 +36,7 @@ type evaluateOptions struct {
 	DryRun       bool
 	FailOnFiring bool
 	LockTimeout  time.Duration
+	RunTimeout   time.Duration
 	RecordDB     string
 }
 
@@ -53,10 +54,14 @@ incidents), record them, send them under settings.max_alerts_per_minute,
 and print the alerts.
 
 A run holds the state DB's lock from start to end; an overlapping run waits
---lock-timeout, then exits 1 naming the holder. Every notification is
+--lock-timeout, then exits 1 naming the holder. Channels send at the same
+time, so a hung receiver delays only its own; at --run-timeout the run stops
+sending and what is unsent stays queued for the next run (exit 1). Every notification is
 recorded before it is sent, so a run killed mid-way never makes the next
 one send twice. Exit 1 when a notification could not be delivered (it is
-retried by later runs when the failure was transient), a rule could not be
+retried by later runs when the failure was transient, or when SIGTERM stopped
+the run), a notification may have arrived and is not resent (unknown: a run
+was stopped while its request was in flight), a rule could not be
 evaluated (its alerts keep their state) or a channel could not be built
 (its notifications stay queued): each is named, and every other rule and
 channel goes on. Exit 2 only for a config that is invalid as a whole.`,
@@ -70,6 +75,7 @@ channel goes on. Exit 2 only for a config that is invalid as a whole.`,
 	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "evaluate and show what would be sent; change no state, send nothing")
 	cmd.Flags().BoolVar(&o.FailOnFiring, "fail-on-firing", false, "exit 3 when any alert is firing (for CI)")
 	cmd.Flags().DurationVar(&o.LockTimeout, "lock-timeout", 30*time.Second, "how long to wait for an overlapping run")
+	runTimeoutFlag(cmd, &o.RunTimeout)
 	cmd.Flags().StringVar(&o.RecordDB, "record-db", "", "store that recording_rules write their series into")
 	addStateFlag(cmd)
 	addDBFlag(cmd.Flags(), false)
@@ -95,10 +101,17 @@ type alertJSON struct {
 	Failed []string `json:"failed,omitempty"`
 	// Retrying: failed in an earlier run, waiting out the backoff.
 	Retrying []string `json:"retrying,omitempty"`
+	// Deferred: not tried, the run was stopped or reached its deadline;
+	// still queued for the next run.
+	Deferred []string `json:"deferred,omitempty"`
 }
 
 func (a *app) runEvaluate(cmd *cobra.Command, o *evaluateOptions) error {
 	if err := checkOutput(cmd); err != nil {
+		return err
+	}
+	deadline, err := a.runDeadline(o.RunTimeout)
+	if err != nil {
 		return err
 	}
 	at, err := a.at(o.At)
@@ -125,7 +138,7 @@ func (a *app) runEvaluate(cmd *cobra.Command, o *evaluateOptions) error {
 		return err
 	}
 	opt := a.runOptions(cmd, cfg, at, o.DryRun, o.LockTimeout, snd)
-	opt.RecordDB, opt.Log = o.RecordDB, a.log
+	opt.RecordDB, opt.Log, opt.Deadline = o.RecordDB, a.log, deadline
 	opt.OpenStores = func(context.Context) (*analyze.DB, error) { return a.openStores(cmd, stores, o.LockTimeout) }
 	res, err := alertrun.Evaluate(cmd.Context(), opt)
 	if overtaken(a, err, o.At) {
@@ -212,10 +225,45 @@ func (a *app) runFailures(rules int, ruleErrs []*eval.RuleError, chanErrs []*cha
 	} else if len(parts) > 0 {
 		parts[len(parts)-1] += "; the others were evaluated and their notifications delivered"
 	}
+	if n := len(outcome.Unknown); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d notification(s) may have arrived and are not resent (unknown): %s",
+			n, strings.Join(outcome.Unknown, ", ")))
+	}
+	if n := countAll(outcome.Deferred); n > 0 {
+		why := "the run was stopped (a signal)"
+		if errors.Is(outcome.Stopped, notify.ErrRunDeadline) {
+			why = notify.ErrRunDeadline.Error()
+		}
+		parts = append(parts, fmt.Sprintf("%d notification(s) not tried, queued for the next run: %s", n, why))
+	}
 	if len(parts) == 0 {
 		return nil
 	}
 	return errors.New(strings.Join(parts, "; "))
+}
+
+// runTimeoutFlag is --run-timeout of evaluate and budget --notify.
+func runTimeoutFlag(cmd *cobra.Command, d *time.Duration) {
+	cmd.Flags().DurationVar(d, "run-timeout", 45*time.Second,
+		"stop sending after this long (from the start); what is unsent stays queued for the next run")
+}
+
+// runDeadline is when a run started now stops sending: --run-timeout
+// from now. The default (45 s) ends a run well inside the cron minute,
+// so a hung receiver never makes the next run wait on the lock.
+func (a *app) runDeadline(d time.Duration) (time.Time, error) {
+	if d <= 0 {
+		return time.Time{}, cli.Usagef("--run-timeout must be positive, got %s", d)
+	}
+	return a.now().Add(d), nil
+}
+
+func countAll(m map[uint64][]string) int {
+	n := 0
+	for _, v := range m {
+		n += len(v)
+	}
+	return n
 }
 
 // runOptions are the options of a run (alertrun.Evaluate, Notify) that
@@ -238,7 +286,8 @@ func alertsJSON(res alertrun.Result) ([]alertJSON, bool) {
 		aj := alertJSON{Rule: it.Rule.Name, Fingerprint: state.FormatFingerprint(x.Fingerprint), State: x.State.String(),
 			Severity: it.Rule.Severity, Value: jsonValue(x.Value), Threshold: it.Rule.Threshold, Labels: x.Labels,
 			Notified: nonNil(outcome.Sent[x.Fingerprint]), Queued: it.Queued,
-			Held: outcome.Held[x.Fingerprint], Failed: outcome.Failed[x.Fingerprint], Retrying: outcome.Waiting[x.Fingerprint]}
+			Held: outcome.Held[x.Fingerprint], Failed: outcome.Failed[x.Fingerprint], Retrying: outcome.Waiting[x.Fingerprint],
+			Deferred: outcome.Deferred[x.Fingerprint]}
 		if aj.Labels == nil {
 			aj.Labels = map[string]string{}
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -33,6 +35,14 @@ func TestMain(m *testing.M) {
 				beforeSend = kill
 			default:
 				panic("VIGIL_KILL: want recorded or sending")
+			}
+			os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+		},
+		// vigil-pid is vigil that first writes its process id to
+		// $VIGIL_PIDFILE, for `signal` to send it a real signal.
+		"vigil-pid": func() {
+			if err := os.WriteFile(os.Getenv("VIGIL_PIDFILE"), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+				panic(err)
 			}
 			os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 		},
@@ -75,6 +85,74 @@ func TestScripts(t *testing.T) {
 				port := l.Addr().(*net.TCPAddr).Port
 				l.Close()
 				ts.Setenv(args[0], strconv.Itoa(port))
+			},
+			// waitlines FILE N: wait up to 20 s until FILE has at least N
+			// lines (a hook's log: the receiver got N requests).
+			"waitlines": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 2 {
+					ts.Fatalf("usage: waitlines FILE N")
+				}
+				n, err := strconv.Atoi(args[1])
+				ts.Check(err)
+				deadline := time.Now().Add(20 * time.Second)
+				for {
+					b, _ := os.ReadFile(ts.MkAbs(args[0]))
+					if strings.Count(string(b), "\n") >= n {
+						return
+					}
+					if time.Now().After(deadline) {
+						ts.Fatalf("%s: %d lines after 20s, want %d", args[0], strings.Count(string(b), "\n"), n)
+					}
+					time.Sleep(50 * time.Millisecond)
+				}
+			},
+			// sleep DURATION: wait (a Go duration), e.g. for a run to read
+			// an answer the log shows was sent.
+			"sleep": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 1 {
+					ts.Fatalf("usage: sleep DURATION")
+				}
+				d, err := time.ParseDuration(args[0])
+				ts.Check(err)
+				time.Sleep(d)
+			},
+			// signal TERM|INT PIDFILE: send the signal to the process whose
+			// id vigil-pid wrote to PIDFILE.
+			"signal": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 2 {
+					ts.Fatalf("usage: signal TERM|INT PIDFILE")
+				}
+				sig := map[string]syscall.Signal{"TERM": syscall.SIGTERM, "INT": syscall.SIGINT}[args[0]]
+				if sig == 0 {
+					ts.Fatalf("signal %s: want TERM or INT", args[0])
+				}
+				b, err := os.ReadFile(ts.MkAbs(args[1]))
+				ts.Check(err)
+				pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+				ts.Check(err)
+				ts.Check(syscall.Kill(pid, sig))
+			},
+			// keys FILE: print FILE's lines (a hook's .keys) with each
+			// distinct key replaced by a letter in order of first
+			// appearance (A, B, ...; "-" stays): equal keys read equal
+			// whatever their value.
+			"keys": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 1 {
+					ts.Fatalf("usage: keys FILE")
+				}
+				letters := map[string]string{"-": "-"}
+				var out []string
+				for _, line := range strings.Split(strings.TrimSpace(ts.ReadFile(args[0])), "\n") {
+					var ws []string
+					for _, k := range strings.Fields(line) {
+						if _, ok := letters[k]; !ok {
+							letters[k] = string(rune('A' + len(letters) - 1))
+						}
+						ws = append(ws, letters[k])
+					}
+					out = append(out, strings.Join(ws, " "))
+				}
+				fmt.Fprintln(ts.Stdout(), strings.Join(out, "\n"))
 			},
 			// waitport PORT: wait up to 20 s until 127.0.0.1:PORT accepts.
 			"waitport": func(ts *testscript.TestScript, neg bool, args []string) {
@@ -148,9 +226,12 @@ func TestScripts(t *testing.T) {
 // hook NAME [STATUS...] starts an HTTP receiver for the rest of the script:
 // $NAME_URL is its URL (with a secret-looking path that must never be
 // printed), every request body is appended as one line to $WORK/NAME.log,
+// its Idempotency-Key header and payload idempotency_key ("-" when none)
+// to $WORK/NAME.keys,
 // and the requests are answered with the given statuses in order, then
 // 200. A status written 503:5 answers with Retry-After: 5. With the
-// statuses "slow", every request waits 2s before answering 200.
+// statuses "slow", every request waits 2s before answering 200; "hang"
+// never answers that request (it waits until the client gives up).
 func hookCmd(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 1 {
 		ts.Fatalf("usage: hook NAME [STATUS...]")
@@ -158,6 +239,8 @@ func hookCmd(ts *testscript.TestScript, neg bool, args []string) {
 	name := args[0]
 	statuses := args[1:]
 	log, err := os.OpenFile(filepath.Join(ts.Getenv("WORK"), name+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	ts.Check(err)
+	keys, err := os.OpenFile(filepath.Join(ts.Getenv("WORK"), name+".keys"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	ts.Check(err)
 	var mu sync.Mutex
 	n := 0
@@ -172,7 +255,16 @@ func hookCmd(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		n++
 		fmt.Fprintf(log, "%s %s %s\n", r.Method, r.Header.Get("Authorization"), strings.ReplaceAll(string(body), "\n", " "))
+		var payload struct {
+			Key string `json:"idempotency_key"`
+		}
+		_ = json.Unmarshal(body, &payload) // not every body is vigil's JSON
+		fmt.Fprintf(keys, "%s %s\n", orDash(r.Header.Get("Idempotency-Key")), orDash(payload.Key))
 		mu.Unlock()
+		if status == "hang" { // accepts, never answers (until the client gives up)
+			<-r.Context().Done()
+			return
+		}
 		if status == "slow" {
 			time.Sleep(2 * time.Second)
 			status = "200"
@@ -185,6 +277,6 @@ func hookCmd(ts *testscript.TestScript, neg bool, args []string) {
 		w.WriteHeader(c)
 	})}
 	go srv.Serve(l)
-	ts.Defer(func() { srv.Close(); log.Close() })
+	ts.Defer(func() { srv.Close(); log.Close(); keys.Close() })
 	ts.Setenv(strings.ToUpper(name)+"_URL", "http://"+l.Addr().String()+"/hooks/T0KEN-s3cret")
 }
