@@ -2,6 +2,7 @@ package config
 
 import (
 	"os"
+	"slices"
 
 	"go.yaml.in/yaml/v3"
 
@@ -37,6 +38,13 @@ func ParseEnv(file string, data []byte, lookup func(string) (string, bool), type
 	top, _ := yamlconf.AsProblems(err)
 	cfg, err := Decode(f, lookup, types)
 	ps, _ := yamlconf.AsProblems(err)
+	// A key given twice is reported by configfile and by the section's
+	// decoder at the same place: keep the section's words.
+	at := map[[2]int]bool{}
+	for _, p := range ps {
+		at[[2]int{p.Line, p.Col}] = true
+	}
+	top = slices.DeleteFunc(top, func(p yamlconf.Problem) bool { return at[[2]int{p.Line, p.Col}] })
 	ps = append(append(Problems{}, top...), ps...)
 	ps.Sort()
 	return cfg, ps.Err()

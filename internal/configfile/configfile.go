@@ -110,8 +110,38 @@ func Parse(file string, data []byte) (*File, error) {
 		fs[k] = nil
 	}
 	f.sections = d.Fields(root, "the config file", fs)
+	for _, n := range f.sections {
+		duplicates(d, n)
+	}
 	f.core(d)
 	return f, d.Err()
+}
+
+// duplicates refuses a key given twice in any mapping under n. The file
+// is one document whatever reads it: a command that decodes no section
+// with a duplicate must not run on a file that says two things at once
+// (the owner of the section reports it too, with its own words, at the
+// same place; alert/config keeps its own).
+func duplicates(d *yamlconf.Decoder, n *yaml.Node) {
+	switch n.Kind {
+	case yaml.MappingNode:
+		first := map[string]int{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			if k.Kind == yaml.ScalarNode && k.Value != "<<" {
+				if line, dup := first[k.Value]; dup {
+					d.Errf(k, "field %q appears twice (first at line %d)", k.Value, line)
+				} else {
+					first[k.Value] = k.Line
+				}
+			}
+			duplicates(d, n.Content[i+1])
+		}
+	case yaml.SequenceNode:
+		for _, c := range n.Content {
+			duplicates(d, c)
+		}
+	}
 }
 
 // Section is the node of a top-level key, or nil when the file does not

@@ -112,3 +112,36 @@ func TestSectionsOwned(t *testing.T) {
 		}
 	}
 }
+
+// A key given twice anywhere in the file is refused at the second one,
+// whatever section it is in (counted by hand: cooldown_period twice in the
+// rule at lines 4 and 5, col 5; team twice in a flow map, the second at
+// col 23 of line 3; latency_target twice in an objective at
+// lines 9 and 10, col 5; a list of maps and a nested map are walked). The
+// top level's own duplicate is Fields', once.
+func TestDuplicateKeysAnywhere(t *testing.T) {
+	_, err := Parse("v.yaml", []byte(`alert_rules:
+  - name: a
+    labels: {team: x, team: y}
+    cooldown_period: 60
+    cooldown_period: 1800
+slos:
+  - service: api
+    sli: latency
+    latency_target: 99
+    latency_target: 98
+db: a.db
+db: b.db
+`))
+	want := `v.yaml:3:23: field "team" appears twice (first at line 3)` + "\n" +
+		`v.yaml:5:5: field "cooldown_period" appears twice (first at line 4)` + "\n" +
+		`v.yaml:10:5: field "latency_target" appears twice (first at line 9)` + "\n" +
+		`v.yaml:12:1: field "db" appears twice in the config file`
+	if got := problems(t, err); got != want {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+	// An alias is the same map again, not a key given twice.
+	if _, err := Parse("v.yaml", []byte("alert_rules: [{name: r, labels: &l {k: 1}}, {name: s, labels: *l}]\n")); err != nil {
+		t.Errorf("aliases: %v", err)
+	}
+}
