@@ -383,9 +383,14 @@ func (r *Run) EpisodeChannels(fp uint64, episode time.Time) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := tx.QueryContext(r.ctx, `SELECT DISTINCT channel FROM outbox WHERE fingerprint = ? AND episode_ms = ?
+	return channels(r, tx, `SELECT DISTINCT channel FROM outbox WHERE fingerprint = ? AND episode_ms = ?
 		AND kind IN ('firing', 'refresh') AND status IN (`+live+`) ORDER BY channel`,
 		FormatFingerprint(fp), episode.UnixMilli())
+}
+
+// channels runs a query of channel names.
+func channels(r *Run, tx *sql.Tx, query string, args ...any) ([]string, error) {
+	rows, err := tx.QueryContext(r.ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("load notifications: %w", err)
 	}
@@ -430,21 +435,8 @@ func (r *Run) IncidentChannels(incident string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := tx.QueryContext(r.ctx, `SELECT DISTINCT channel FROM outbox WHERE incident = ? AND kind = 'firing'
+	return channels(r, tx, `SELECT DISTINCT channel FROM outbox WHERE incident = ? AND kind = 'firing'
 		AND status IN (`+live+`) ORDER BY channel`, incident)
-	if err != nil {
-		return nil, fmt.Errorf("load notifications: %w", err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var c string
-		if err := rows.Scan(&c); err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
 }
 
 // Pending reports whether a notice to channel about fp is still queued or
