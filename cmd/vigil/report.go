@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
+	"github.com/vigil-metrics/vigil/internal/atomicfile"
 	"github.com/vigil-metrics/vigil/internal/vtime"
 	"github.com/vigil-metrics/vigil/report"
 )
@@ -134,12 +135,12 @@ func (a *app) runReport(cmd *cobra.Command, o *reportOptions) error {
 	// file is replaced whole (report.WriteFile).
 	if files {
 		for _, im := range r.Images {
-			if err := report.WriteFile(filepath.Join(filepath.Dir(o.Out), im.File), im.SVG); err != nil {
+			if err := atomicfile.WriteFile(filepath.Join(filepath.Dir(o.Out), im.File), im.SVG); err != nil {
 				return err
 			}
 		}
 	}
-	return report.WriteFile(o.Out, buf.Bytes())
+	return atomicfile.WriteFile(o.Out, buf.Bytes())
 }
 
 // reportFile reads the config file's report: section and alert rules

@@ -1,12 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -17,6 +17,7 @@ import (
 	alertconfig "github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/alert/rulestest"
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
+	"github.com/vigil-metrics/vigil/internal/atomicfile"
 )
 
 // newRulesCmd is the rules group: vigil rules test runs rule unit tests.
@@ -187,16 +188,21 @@ func writeRulesResult(w io.Writer, r *rulestest.Result) {
 	}
 }
 
+// writeRulesJUnitFile writes the report whole (a CI step reading it sees
+// the previous one or this one), never through a link planted at path.
 func writeRulesJUnitFile(path string, at time.Time, outs []rulesFileOutcome) error {
-	fh, err := os.Create(path)
-	if err != nil {
-		return cli.Usagef("--junit %s: %v", path, err)
-	}
-	if err := writeRulesJUnit(fh, at, outs); err != nil {
-		fh.Close()
+	var b bytes.Buffer
+	if err := writeRulesJUnit(&b, at, outs); err != nil {
 		return err
 	}
-	return fh.Close()
+	if err := atomicfile.WriteFile(path, b.Bytes()); err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the folder's problem, not the temporary file's name
+		}
+		return cli.Usagef("--junit %s: %v", path, err)
+	}
+	return nil
 }
 
 // writeRulesJUnit writes one testsuite per file and one testcase per test

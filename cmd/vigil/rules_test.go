@@ -126,4 +126,28 @@ func TestRulesTestJUnit(t *testing.T) {
 	if code, _, _ := sloRun(t, "rules", "test", good); code != 3 {
 		t.Errorf("a failing test exits %d, want 3", code)
 	}
+
+	// A link planted at the report's path is replaced by the report, its
+	// target left as it was (issue 23: output files are not followed
+	// through links); a folder that does not exist is a usage error that
+	// names the path, not a temporary file.
+	victim := write("victim.txt", "keep me\n")
+	link := filepath.Join(dir, "linked.xml")
+	if err := os.Symlink(victim, link); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := sloRun(t, "rules", "test", "--junit", link, "--run", "^fires$", good); code != 0 {
+		t.Fatalf("--junit through a link: exit %d: %s", code, stderr)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "keep me\n" {
+		t.Errorf("the link's target was written: %q", b)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink != 0 {
+		t.Errorf("the link is still a link: %v %v", fi, err)
+	}
+	missing := filepath.Join(dir, "nope", "r.xml")
+	code, _, stderr = sloRun(t, "rules", "test", "--junit", missing, "--run", "^fires$", good)
+	if want := "vigil: error: --junit " + missing + ": no such file or directory\n"; code != 2 || stderr != want {
+		t.Errorf("missing folder: exit %d, stderr %q, want 2, %q", code, stderr, want)
+	}
 }

@@ -1,4 +1,8 @@
-package report
+// Package atomicfile writes a file whole: a reader sees the previous
+// contents or the new, never half, and a link planted at the path is
+// replaced, never written through. It owns nothing else and imports
+// nothing of vigil's.
+package atomicfile
 
 import (
 	"crypto/rand"
@@ -47,7 +51,7 @@ func WriteFile(path string, data []byte) (err error) {
 }
 
 // createTemp is os.CreateTemp with the permissions of a new file (0644
-// less the umask) rather than 0600: a report is read by others. O_EXCL
+// less the umask) rather than 0600: reports and JUnit files are read by others. O_EXCL
 // never opens an existing file, nor follows a link someone planted there.
 func createTemp(dir, prefix string) (*os.File, string, error) {
 	var b [6]byte
