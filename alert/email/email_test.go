@@ -738,3 +738,32 @@ func TestMessageEscapes(t *testing.T) {
 		t.Error("HTML not escaped")
 	}
 }
+
+// The Message-ID is the notification's idempotency key: every try of one
+// notification is the same message to a mail client (which shows a copy
+// once), another notification another message; without a key (built by
+// hand) each message gets a random one.
+func TestMessageIDFromKey(t *testing.T) {
+	c := build(t, channel("127.0.0.1:25", func(c *Config) { c.TLS = "none" }), noEnv, nil)
+	rcpts, _ := c.recipients(nil)
+	id := func(key string) string {
+		n := notifytest.Firing(c.chConfig())
+		n.Key = key
+		msg, err := c.message(n, rcpts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := mail.ReadMessage(strings.NewReader(string(msg)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.Header.Get("Message-Id")
+	}
+	const k = "0123456789abcdef0123456789abcdef"
+	if got, want := id(k), "<vigil."+k+"@example.com>"; got != want || id(k) != want {
+		t.Errorf("Message-ID = %q, want %q on every try", got, want)
+	}
+	if a, b := id(""), id(""); a == b || !strings.HasPrefix(a, "<vigil.") {
+		t.Errorf("without a key: %q and %q", a, b)
+	}
+}

@@ -114,7 +114,7 @@ func (c *Channel) message(n notify.Notification, rcpts []*mail.Address) ([]byte,
 	h("To", strings.Join(to, ", "))
 	h("Subject", mime.QEncoding.Encode("utf-8", Subject(n)))
 	h("Date", now.Format(time.RFC1123Z))
-	h("Message-ID", messageID(c.from.Address))
+	h("Message-ID", messageID(n.Key, c.from.Address))
 	h("MIME-Version", "1.0")
 	h("Auto-Submitted", "auto-generated")
 	h("X-Vigil-Status", status(n))
@@ -150,14 +150,18 @@ func (c *Channel) message(n notify.Notification, rcpts []*mail.Address) ([]byte,
 	return buf.Bytes(), nil
 }
 
-func messageID(from string) string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
+func messageID(key, from string) string {
+	id := key // every try of one notification is the same message to a mail client
+	if id == "" {
+		var b [12]byte
+		_, _ = rand.Read(b[:])
+		id = hex.EncodeToString(b[:])
+	}
 	domain := "vigil.invalid"
 	if i := strings.LastIndexByte(from, '@'); i >= 0 && i+1 < len(from) {
 		domain = from[i+1:]
 	}
-	return "<vigil." + hex.EncodeToString(b[:]) + "@" + domain + ">"
+	return "<vigil." + id + "@" + domain + ">"
 }
 
 // row is one line of an alert's details.

@@ -48,6 +48,8 @@ package sentry
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -294,7 +296,9 @@ func (c *Channel) Notify(ctx context.Context, n notify.Notification) (retry bool
 	c.tr.begin(ctx, n.Attempt)
 	defer c.tr.end()
 	for i, a := range n.Alerts {
-		id := c.hub.CaptureEvent(NewEvent(n.Kind, n.At, c.project, a))
+		ev := NewEvent(n.Kind, n.At, c.project, a)
+		ev.EventID = eventID(n.Key, a.Fingerprint)
+		id := c.hub.CaptureEvent(ev)
 		retry, err := c.tr.result()
 		if err == nil && id == nil {
 			err = errors.New("the SDK dropped the event")
@@ -415,4 +419,17 @@ func envelope(e *sentrygo.Event, dsn *sentrygo.Dsn, sentAt time.Time) ([]byte, e
 	b.Write(payload)
 	b.WriteString("\n")
 	return b.Bytes(), nil
+}
+
+// eventID is an event's id derived from the notification's idempotency
+// key and the alert: every try of one notification, in any run, sends the
+// same ids, and Sentry drops an event whose id it already has, so a retry
+// after a timeout that did arrive is not a second event. Without a key (a
+// notification built by hand) the SDK draws one.
+func eventID(key, fingerprint string) sentrygo.EventID {
+	if key == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(key + "\x00" + fingerprint))
+	return sentrygo.EventID(hex.EncodeToString(sum[:16]))
 }

@@ -232,6 +232,34 @@ func TestIncident(t *testing.T) {
 	}
 }
 
+// Every try of one notification sends the same event ids (Sentry drops an
+// id it already has, so a retry of a send that did arrive is not a second
+// event): derived from the notification's idempotency key and each alert,
+// so two alerts of one notification, or another notification, differ.
+func TestEventIDsFromKey(t *testing.T) {
+	c, s, _ := start(t, ok, ok, ok, ok)
+	n := notifytest.Firing(config.Channel{})
+	n.Key = "0123456789abcdef0123456789abcdef"
+	n.Alerts = append(n.Alerts, notify.Alert{Rule: "disk_full", Severity: "low", State: "firing", Fingerprint: "00000000000000cd"})
+	for range 2 {
+		if retry, err := c.Notify(context.Background(), n); err != nil || retry {
+			t.Fatalf("Notify = %v, %v", retry, err)
+		}
+	}
+	got := s.requests()
+	if len(got) != 4 {
+		t.Fatalf("%d envelopes, want 4", len(got))
+	}
+	ids := []any{got[0].event["event_id"], got[1].event["event_id"], got[2].event["event_id"], got[3].event["event_id"]}
+	want0, want1 := string(eventID(n.Key, n.Alerts[0].Fingerprint)), string(eventID(n.Key, n.Alerts[1].Fingerprint))
+	if ids[0] != want0 || ids[2] != want0 || ids[1] != want1 || ids[3] != want1 || want0 == want1 || len(want0) != 32 {
+		t.Errorf("event ids %v, want %s, %s twice", ids, want0, want1)
+	}
+	if got[0].head["event_id"] != want0 {
+		t.Errorf("envelope header event_id %v", got[0].head["event_id"])
+	}
+}
+
 func TestLevel(t *testing.T) {
 	for in, want := range map[string]sentrygo.Level{"critical": "fatal", "high": "error", "medium": "warning", "low": "info", "other": "error"} {
 		if got := Level(in); got != want {
