@@ -7,6 +7,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/vigil-metrics/vigil/internal/store"
 	"github.com/vigil-metrics/vigil/internal/yamlconf"
 )
 
@@ -188,7 +189,7 @@ func (d *decoder) filters(n *yaml.Node, field string) []Filter {
 		f := Filter{}
 		for i := 0; i+1 < len(item.Content); i += 2 {
 			k, v := item.Content[i], item.Content[i+1]
-			if k.Kind != yaml.ScalarNode || !yamlconf.IsLabelName(k.Value) {
+			if k.Kind != yaml.ScalarNode || !store.ValidLabelName(k.Value) {
 				d.Errf(k, "%s: invalid label name %s", field, yamlconf.Kind(k))
 				continue
 			}

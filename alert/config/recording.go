@@ -6,7 +6,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/vigil-metrics/vigil/internal/yamlconf"
+	"github.com/vigil-metrics/vigil/internal/store"
 )
 
 var recordingAggs = []string{"last", "min", "max", "avg", "sum", "count", "stddev", "rate", "increase", "percentile"}
@@ -19,7 +19,7 @@ func (d *decoder) recordingRules(n *yaml.Node) {
 		seen := d.Fields(item, "recording rule", map[string]func(*yaml.Node){
 			"source": func(v *yaml.Node) {
 				s, ok := d.NonEmpty(v, "source")
-				if ok && !yamlconf.IsMetricName(s) {
+				if ok && !store.ValidName(s) {
 					d.Errf(v, "source: invalid metric name %q (want [a-zA-Z_:][a-zA-Z0-9_:]*)", s)
 					return
 				}
@@ -30,7 +30,7 @@ func (d *decoder) recordingRules(n *yaml.Node) {
 				if !ok {
 					return
 				}
-				if !yamlconf.IsMetricName(s) {
+				if !store.ValidName(s) {
 					d.Errf(v, "target: invalid metric name %q (want [a-zA-Z_:][a-zA-Z0-9_:]*)", s)
 					return
 				}

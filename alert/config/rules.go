@@ -9,7 +9,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vigil-metrics/vigil/internal/metricpath"
-	"github.com/vigil-metrics/vigil/internal/yamlconf"
+	"github.com/vigil-metrics/vigil/internal/store"
 )
 
 func (d *decoder) rules(n *yaml.Node) {
@@ -73,7 +73,7 @@ func (d *decoder) ruleFields(r *Rule, tuning *[]func(*Tuning), names map[string]
 				return
 			}
 			for i, l := range ls {
-				if !yamlconf.IsLabelName(l) {
+				if !store.ValidLabelName(l) {
 					d.Errf(v.Content[i], "group_by: invalid label name %q", l)
 				} else if slices.Contains(ls[:i], l) {
 					d.Errf(v.Content[i], "group_by: label %q appears twice", l)
@@ -157,7 +157,7 @@ func (d *decoder) metricPath(v *yaml.Node, field string) (string, *metricpath.Ex
 	if err == nil {
 		return s, e, true
 	}
-	if yamlconf.IsMetricName(s) {
+	if store.ValidName(s) {
 		return s, nil, true // a bare name: avg of a gauge, rate of a counter
 	}
 	var se *metricpath.SyntaxError

@@ -10,23 +10,14 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/vigil-metrics/vigil/internal/store"
 	"github.com/vigil-metrics/vigil/internal/vtime"
 )
 
 var (
-	labelRe  = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
-	metricRe = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)
-	envRe    = regexp.MustCompile(`\$\{([^}]*)\}`)
-	envName  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	envRe   = regexp.MustCompile(`\$\{([^}]*)\}`)
+	envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 )
-
-// IsLabelName reports whether s is a valid label name
-// ([a-zA-Z_][a-zA-Z0-9_]*).
-func IsLabelName(s string) bool { return labelRe.MatchString(s) }
-
-// IsMetricName reports whether s is a valid metric name
-// ([a-zA-Z_:][a-zA-Z0-9_:]*).
-func IsMetricName(s string) bool { return metricRe.MatchString(s) }
 
 // IsEnvName reports whether s can name an environment variable.
 func IsEnvName(s string) bool { return envName.MatchString(s) }
@@ -279,7 +270,7 @@ func (d *Decoder) LabelMap(n *yaml.Node, field string) (map[string]string, bool)
 	ok := true
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
-		if k.Kind != yaml.ScalarNode || !labelRe.MatchString(k.Value) {
+		if k.Kind != yaml.ScalarNode || !store.ValidLabelName(k.Value) {
 			d.Errf(k, "%s: invalid label name %s (want [a-zA-Z_][a-zA-Z0-9_]*)", field, Kind(k))
 			ok = false
 			continue
