@@ -105,11 +105,15 @@ func Evaluate(ctx context.Context, o Options) (Result, error) {
 	if o.OpenStores == nil {
 		return Result{}, errors.New("evaluate: no store opener")
 	}
-	// Recording rules write before the state lock is taken: refuse an
-	// instant in the past before anything is written (Notify checks again
-	// under the lock).
-	if err := precheckTime(ctx, o); err != nil {
-		return Result{}, err
+	// Recording rules write before the state lock is taken: when they will,
+	// refuse an instant in the past before anything is written. Otherwise
+	// Notify's check under the lock is enough, and a cron run opens the
+	// state DB once.
+	record := o.RecordDB != "" && !o.DryRun && len(o.Config.RecordingRules) > 0
+	if record {
+		if err := precheckTime(ctx, o); err != nil {
+			return Result{}, err
+		}
 	}
 	db, err := o.OpenStores(ctx)
 	if err != nil {
@@ -124,7 +128,7 @@ func Evaluate(ctx context.Context, o Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	if o.RecordDB != "" && !o.DryRun && len(o.Config.RecordingRules) > 0 {
+	if record {
 		if err := recordRules(ctx, o, db); err != nil {
 			return Result{}, err
 		}
