@@ -176,10 +176,7 @@ func (p *Poster) attempt(ctx context.Context, r *Request) result {
 	for k, v := range r.Header {
 		req.Header[k] = v
 	}
-	client := p.Client
-	if client == nil {
-		client = http.DefaultClient
-	}
+	client := noRedirects(p.Client)
 	resp, err := client.Do(req)
 	if err != nil {
 		var ue *url.Error
@@ -193,6 +190,10 @@ func (p *Poster) attempt(ctx context.Context, r *Request) result {
 	}
 	defer resp.Body.Close()
 	code := resp.StatusCode
+	if code/100 == 3 {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		return result{status: code, err: redirectError(method, shown, code, resp.Header.Get("Location"))}
+	}
 	out := &Response{Status: code, Header: resp.Header}
 	if code/100 == 2 {
 		if p.MaxBody > 0 {
@@ -221,6 +222,32 @@ func (p *Poster) attempt(ctx context.Context, r *Request) result {
 	}
 	v := classify(r, shown, out)
 	return result{status: code, err: v.Err, retry: v.Retry, wait: v.Wait}
+}
+
+// noRedirects is client (http.DefaultClient when nil) answering a
+// redirect with the redirect itself. Go's client would follow it: a 302 or
+// 303 turns the POST into an empty GET that a 200 makes look delivered,
+// and a 307 hands the headers (an API key) and the body to another host.
+func noRedirects(client *http.Client) *http.Client {
+	if client == nil {
+		client = http.DefaultClient
+	}
+	c := *client
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &c
+}
+
+// redirectError is a 3xx: not delivered, and not retried (the url is
+// wrong, not the receiver busy). It names the host it points to, never
+// the rest of the location, which may carry a secret.
+func redirectError(method, shown string, code int, location string) error {
+	host := "an unnamed place"
+	if u, err := url.Parse(location); err == nil && u.Host != "" {
+		host = u.Host
+	} else if err == nil && location != "" {
+		host = "another path on the same host"
+	}
+	return fmt.Errorf("%s %s: HTTP %d redirects to %s; redirects are not followed: set the url to where the receiver answers", method, shown, code, host)
 }
 
 func (p *Poster) show(raw string) string {

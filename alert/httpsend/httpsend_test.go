@@ -3,6 +3,7 @@ package httpsend
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -282,5 +283,29 @@ func TestNewDefaults(t *testing.T) {
 	}
 	if p := New(config.Channel{RetryAttemptsSet: true}, nil); p.Attempts != 1 {
 		t.Errorf("retry_attempts 0: %d attempts, want 1", p.Attempts)
+	}
+}
+
+// A redirect is never followed, for any 3xx: a 302 would turn the POST into
+// an empty GET that a 200 makes look delivered, a 307 would hand the
+// headers and body to another host. The attempt fails once, not retried,
+// naming only the host the redirect points to.
+func TestRedirectNotFollowed(t *testing.T) {
+	for _, code := range []int{301, 302, 303, 307, 308} {
+		other := statuses("", nil, 200)
+		otherURL := serve(t, other)
+		r := statuses("", map[string]string{"Location": otherURL}, code)
+		retry, err, seen := post(t, poster(3), serve(t, r))
+		if err == nil || retry || len(r.Requests()) != 1 || len(seen) != 1 {
+			t.Fatalf("%d: retry %v, err %v, %d requests", code, retry, err, len(r.Requests()))
+		}
+		if n := len(other.Requests()); n != 0 {
+			t.Errorf("%d: the redirect's target got %d requests", code, n)
+		}
+		host := strings.TrimPrefix(strings.SplitN(otherURL, "/services", 2)[0], "http://")
+		if !strings.Contains(err.Error(), fmt.Sprintf("HTTP %d redirects to %s; redirects are not followed", code, host)) {
+			t.Errorf("%d: err %q does not name the target host %s", code, err, host)
+		}
+		assertRedacted(t, err)
 	}
 }
