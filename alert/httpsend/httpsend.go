@@ -373,6 +373,11 @@ func ReadHeaders(v any) (http.Header, error) {
 		if strings.ContainsAny(v, "\r\n") {
 			return fmt.Errorf("headers: the value of %s contains a line break", k)
 		}
+		// Header names ignore case: X-A and x-a are one header, and one of
+		// the two values would be dropped silently.
+		if _, dup := h[http.CanonicalHeaderKey(k)]; dup {
+			return fmt.Errorf("headers: %s is given twice (header names ignore case)", http.CanonicalHeaderKey(k))
+		}
 		h.Set(k, v)
 		return nil
 	}

@@ -309,3 +309,15 @@ func TestRedirectNotFollowed(t *testing.T) {
 		assertRedacted(t, err)
 	}
 }
+
+// Header names ignore case, so X-Api-Key and x-api-key are one header
+// given twice: refused (check and evaluate share this), naming it once.
+func TestReadHeadersCaseDuplicate(t *testing.T) {
+	_, err := ReadHeaders(map[string]string{"X-Api-Key": "a", "x-api-key": "b"})
+	if err == nil || err.Error() != "headers: X-Api-Key is given twice (header names ignore case)" {
+		t.Errorf("err = %v", err)
+	}
+	if h, err := ReadHeaders(map[string]string{"X-A": "1", "X-B": "2"}); err != nil || h.Get("x-a") != "1" {
+		t.Errorf("distinct headers: %v, %v", h, err)
+	}
+}
