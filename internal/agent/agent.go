@@ -304,10 +304,26 @@ func (a *agent) listen() (*http.Server, error) {
 		}
 	}()
 	a.log.Info("listening", "addr", ln.Addr().String())
+	a.warnOpen(ln.Addr())
 	if cfg.Ready != nil {
 		cfg.Ready(ln.Addr().String())
 	}
 	return srv, nil
+}
+
+// warnOpen warns when pushes need no token on an address others can
+// reach: every interface (0.0.0.0, [::], :port) or one that is not
+// loopback. Anyone who reaches the port can then write into the store.
+func (a *agent) warnOpen(addr net.Addr) {
+	tcp, ok := addr.(*net.TCPAddr)
+	if a.cfg.Token != "" || !ok || tcp.IP.IsLoopback() {
+		return
+	}
+	msg := "listening on all interfaces without a token: anyone who can reach this port can push samples"
+	if !tcp.IP.IsUnspecified() {
+		msg = "listening on a non-loopback address without a token: anyone who can reach it can push samples"
+	}
+	a.log.Warn(msg, "addr", addr.String(), "hint", "give --token-file, or listen on 127.0.0.1 (or a private address behind a firewall)")
 }
 
 // loop collects a round every Interval, prunes past the retention and

@@ -48,7 +48,9 @@ func runAgent(t *testing.T, cfg Config) (addr string, log *syncBuf, stop func() 
 	t.Helper()
 	log = &syncBuf{}
 	cfg.Logger = slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	cfg.Listen = "127.0.0.1:0"
+	if cfg.Listen == "" {
+		cfg.Listen = "127.0.0.1:0"
+	}
 	if cfg.GPU == "" {
 		cfg.GPU = "off"
 	}
