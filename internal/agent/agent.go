@@ -11,16 +11,13 @@
 package agent
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -97,8 +94,16 @@ type Config struct {
 	// remoteWrite adjusts the writers' options (tests).
 	remoteWrite func(*remotewrite.Options)
 
+	// SpillDir is where the samples the final flush could not write go
+	// when a spill file beside the store fails too (its disk is full);
+	// the temp folder is tried last. Default DefaultSpillDir(). At start
+	// the agent loads its spills from all three places.
+	SpillDir string
+
 	// checkWritable tests that the store can be written (tests replace it).
 	checkWritable func(*store.Store) error
+	// createSpill creates a spill file (tests make it fail as a full disk).
+	createSpill func(path string, perm os.FileMode) (spillFile, error)
 }
 
 // ErrGPURequired is returned when --gpu on finds no usable GPU library.
@@ -158,6 +163,12 @@ func (c *Config) defaults() {
 	if c.checkWritable == nil {
 		c.checkWritable = checkWritable
 	}
+	if c.createSpill == nil {
+		c.createSpill = createSpill
+	}
+	if c.SpillDir == "" {
+		c.SpillDir = DefaultSpillDir()
+	}
 	if c.RemoteWriteFlushTimeout <= 0 {
 		c.RemoteWriteFlushTimeout = 10 * time.Second
 	}
@@ -205,6 +216,7 @@ func Run(ctx context.Context, cfg Config) error {
 		if st, err = openStore(ctx, cfg); err != nil {
 			return err
 		}
+		a.loadSpills(ctx, st) // before the Recorder learns the store's types
 	}
 	a.startRecorder(st)
 	defer a.rec.Close()
@@ -382,76 +394,6 @@ func (a *agent) forgetIdle() {
 	if n > 0 {
 		a.log.Debug("forgot idle series", "series", n, "idle", a.cfg.SeriesIdle)
 	}
-}
-
-// close flushes and closes the Recorder. Samples the store would not take
-// (read-only, disk full) are written to a spill file beside the store in
-// the import's JSON Lines, so `vigil import` can load them later.
-func (a *agent) close() error {
-	err := a.rec.Close()
-	a.closeWriters() // after the Recorder's last flush, which forwards
-	if err == nil || a.cfg.NoStore {
-		return nil
-	}
-	left := a.rec.Unwritten()
-	if len(left) == 0 {
-		return err
-	}
-	path := fmt.Sprintf("%s.spill-%d.jsonl", a.cfg.DB, a.cfg.Now().Unix())
-	if serr := writeSpill(path, left); serr != nil {
-		a.log.Error("samples lost: the store and the spill file both failed", "samples", len(left), "spill", path, "err", serr)
-		return fmt.Errorf("flush at shutdown: %w; %d samples lost (spill file %s: %w)", err, len(left), path, serr)
-	}
-	a.log.Warn("the store could not be written at shutdown: samples spilled", "samples", len(left), "spill", path,
-		"load_with", "vigil import --db "+a.cfg.DB+" "+path)
-	return fmt.Errorf("flush at shutdown: %w; %d samples written to %s instead (load them with vigil import)", err, len(left), path)
-}
-
-// spillRecord is one line of the import's JSON Lines.
-type spillRecord struct {
-	TS      json.Number       `json:"ts"`
-	Name    string            `json:"name"`
-	Type    store.Type        `json:"type"`
-	Value   float64           `json:"value"`
-	Labels  map[string]string `json:"labels,omitempty"`
-	Service string            `json:"service,omitempty"`
-}
-
-func writeSpill(path string, samples []store.Sample) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return err
-	}
-	w := bufio.NewWriter(f)
-	enc := json.NewEncoder(w)
-	for _, s := range samples {
-		ts := json.Number(spillSeconds(s.TS))
-		if err := enc.Encode(spillRecord{TS: ts, Name: s.Name, Type: s.Type, Value: s.Value, Labels: s.Labels, Service: s.Service}); err != nil {
-			f.Close()
-			return err
-		}
-	}
-	if err := w.Flush(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-// spillSeconds writes unix milliseconds as exact decimal seconds.
-func spillSeconds(ms int64) string {
-	sign := ""
-	if ms < 0 {
-		sign, ms = "-", -ms
-	}
-	if ms%1000 == 0 {
-		return sign + strconv.FormatInt(ms/1000, 10)
-	}
-	return strings.TrimRight(fmt.Sprintf("%s%d.%03d", sign, ms/1000, ms%1000), "0")
 }
 
 // logRetention says at start what retention will delete: the cut, and the

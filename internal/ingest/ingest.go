@@ -80,6 +80,10 @@ func Detect(name string, head []byte) Format {
 	return CSV
 }
 
+// ErrAlreadyImported: the store has imported these bytes before (the agent
+// loading its spill files tells a finished load from a failed one by it).
+var ErrAlreadyImported = errors.New("already imported into this store")
+
 // InputError is a bad record: where it is and what is wrong with it.
 type InputError struct {
 	File string
@@ -169,7 +173,7 @@ func ImportWith(ctx context.Context, st *store.Store, srcs []Source, opt Options
 			return 0, err
 		}
 		if seen && !opt.Force {
-			return 0, &InputError{File: src.Name, Err: fmt.Errorf("already imported into this store (as %s at %s, %d samples; --force imports it again)", rec.File, rec.ImportedAt, rec.Samples)}
+			return 0, &InputError{File: src.Name, Err: fmt.Errorf("%w (as %s at %s, %d samples; --force imports it again)", ErrAlreadyImported, rec.File, rec.ImportedAt, rec.Samples)}
 		}
 		if err := tx.RecordImport(ctx, d, store.ImportRecord{File: src.Name, ImportedAt: at, Samples: counts[i]}); err != nil {
 			return 0, err

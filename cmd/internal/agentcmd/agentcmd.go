@@ -54,6 +54,7 @@ type options struct {
 	RWQueue         int
 	RWProtocol      string
 	RWFlushTimeout  string
+	SpillDir        string
 
 	retentionFromConfig string // where the config's retention: came from
 }
@@ -149,6 +150,7 @@ GET /metrics (vigil_agent_remote_write_*); see docs/remote-write.md.`,
 	f.BoolVar(&o.NoStore, "no-store", false, "write no store, only to the --remote-write endpoints (needs one; --db and --retention do not apply)")
 	f.IntVar(&o.RWQueue, "remote-write-queue", 100000, "samples queued per remote-write URL; when full the oldest are dropped and counted")
 	f.StringVar(&o.RWProtocol, "remote-write-protocol", "auto", "remote-write protocol: auto (2.0, else 1.0), 1.0 or 2.0")
+	f.StringVar(&o.SpillDir, "spill-dir", "", "where samples the store could not take at shutdown go when a spill file beside the store fails too (default $XDG_STATE_HOME/vigil, else ~/.local/state/vigil; then the temp folder); the agent loads them at its next start")
 	f.StringVar(&o.RWFlushTimeout, "remote-write-flush-timeout", "10s", "at shutdown, time allowed to send what is queued")
 	return cmd
 }
@@ -235,7 +237,7 @@ func readConfig(cmd *cobra.Command) (*configfile.File, error) {
 
 func (o *options) config() (agent.Config, error) {
 	cfg := agent.Config{DB: o.DB, Once: o.Once, Listen: o.Listen, GPU: o.GPU, Service: o.Service,
-		Host: o.Host, BufferSize: o.BufferSize, MaxBuffer: o.MaxBuffer, ScrapeBodyLimit: o.ScrapeBodyLimit}
+		Host: o.Host, BufferSize: o.BufferSize, MaxBuffer: o.MaxBuffer, ScrapeBodyLimit: o.ScrapeBodyLimit, SpillDir: o.SpillDir}
 	var err error
 	// Flag values become label values and a service: the store refuses
 	// invalid UTF-8 there, so refuse it here, naming the flag, rather than

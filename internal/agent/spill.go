@@ -1,0 +1,268 @@
+// The spill: samples the final flush could not write go to a file in the
+// import's JSON Lines, beside the store or, when that fails too (the
+// store's disk is full), in a fallback folder; at start the agent loads
+// every spill of its store it finds back into the store, so an accepted
+// sample outlives a full disk and a restart.
+
+package agent
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/vigil-metrics/vigil/internal/ingest"
+	"github.com/vigil-metrics/vigil/internal/store"
+)
+
+// close flushes and closes the Recorder. Samples the store would not take
+// (read-only, disk full) are written to a spill file (see spill), so the
+// next start, or `vigil import`, loads them.
+func (a *agent) close() error {
+	err := a.rec.Close()
+	a.closeWriters() // after the Recorder's last flush, which forwards
+	if err == nil || a.cfg.NoStore {
+		return nil
+	}
+	left := a.rec.Unwritten()
+	if len(left) == 0 {
+		return err
+	}
+	path, serr := a.spill(left)
+	if serr != nil {
+		a.log.Error("samples lost: the store and every spill place failed", "samples", len(left), "err", serr)
+		return fmt.Errorf("flush at shutdown: %w; %d samples lost (spill: %w)", err, len(left), serr)
+	}
+	a.log.Warn("the store could not be written at shutdown: samples spilled; the next start loads them", "samples", len(left), "spill", path,
+		"load_with", "vigil import --db "+a.cfg.DB+" "+path)
+	return fmt.Errorf("flush at shutdown: %w; %d samples written to %s instead (the agent loads them at its next start; or vigil import)", err, len(left), path)
+}
+
+// DefaultSpillDir is the user's state folder for vigil, where a spill goes
+// when it cannot be written beside the store: $XDG_STATE_HOME/vigil, else
+// ~/.local/state/vigil; "" when neither is known.
+func DefaultSpillDir() string {
+	if d := os.Getenv("XDG_STATE_HOME"); filepath.IsAbs(d) {
+		return filepath.Join(d, "vigil")
+	}
+	if h, err := os.UserHomeDir(); err == nil && h != "" {
+		return filepath.Join(h, ".local", "state", "vigil")
+	}
+	return ""
+}
+
+// spillPlace is a folder a spill may go to and the name prefix of this
+// store's spills there.
+type spillPlace struct {
+	dir, prefix string
+	fallback    bool // a folder shared by stores and users (SpillDir, temp)
+}
+
+// spillPlaces are where a spill goes, in order: beside the store, then
+// SpillDir, then the temp folder. In the fallback folders a spill's name
+// carries a hash of the store's absolute path, so each agent finds its
+// own there.
+func (a *agent) spillPlaces() []spillPlace {
+	db := a.cfg.DB
+	places := []spillPlace{{dir: filepath.Dir(db), prefix: filepath.Base(db) + ".spill-"}}
+	abs, err := filepath.Abs(db)
+	if err != nil {
+		abs = db
+	}
+	sum := sha256.Sum256([]byte(abs))
+	prefix := fmt.Sprintf("%s.%x.spill-", filepath.Base(db), sum[:4])
+	seen := map[string]bool{}
+	for _, d := range []string{a.cfg.SpillDir, os.TempDir()} {
+		if d == "" {
+			continue
+		}
+		if ad, err := filepath.Abs(d); err == nil {
+			d = ad
+		}
+		if !seen[d] {
+			seen[d] = true
+			places = append(places, spillPlace{dir: d, prefix: prefix, fallback: true})
+		}
+	}
+	return places
+}
+
+// spill writes samples to the first spill place that takes them whole and
+// returns the file; a place that fails is logged and leaves no file.
+func (a *agent) spill(samples []store.Sample) (string, error) {
+	// Beside the store with the store's mode (the same readers); elsewhere
+	// for the owner alone: who else can read a shared folder is unknown.
+	perm := os.FileMode(0o600)
+	if fi, err := os.Stat(a.cfg.DB); err == nil {
+		perm = fi.Mode().Perm() & 0o666
+	}
+	var failed []string
+	for _, p := range a.spillPlaces() {
+		path := filepath.Join(p.dir, fmt.Sprintf("%s%d.jsonl", p.prefix, a.cfg.Now().Unix()))
+		mode := perm
+		var err error
+		if p.fallback {
+			mode &= 0o600
+			err = os.MkdirAll(p.dir, 0o700)
+		}
+		if err == nil {
+			err = writeSpill(a.cfg.createSpill, path, mode, samples)
+		}
+		if err == nil {
+			return path, nil
+		}
+		a.log.Warn("spill file failed; trying the next place", "spill", path, "err", err)
+		failed = append(failed, fmt.Sprintf("%s: %v", path, err))
+	}
+	return "", errors.New(strings.Join(failed, "; "))
+}
+
+// spillFile is what a spill is written to: an *os.File, or in tests one
+// that fails as a full disk does.
+type spillFile interface {
+	io.Writer
+	Sync() error
+	Close() error
+}
+
+func createSpill(path string, perm os.FileMode) (spillFile, error) {
+	return os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+}
+
+// spillRecord is one line of the import's JSON Lines.
+type spillRecord struct {
+	TS      json.Number       `json:"ts"`
+	Name    string            `json:"name"`
+	Type    store.Type        `json:"type"`
+	Value   float64           `json:"value"`
+	Labels  map[string]string `json:"labels,omitempty"`
+	Service string            `json:"service,omitempty"`
+}
+
+// writeSpill writes samples to a new file at path, synced; on failure the
+// part written is removed, so no half spill is ever loaded.
+func writeSpill(create func(string, os.FileMode) (spillFile, error), path string, perm os.FileMode, samples []store.Sample) error {
+	f, err := create(path, perm)
+	if err != nil {
+		return err
+	}
+	fail := func(err error) error {
+		f.Close()
+		os.Remove(path)
+		return err
+	}
+	w := bufio.NewWriter(f)
+	enc := json.NewEncoder(w)
+	for _, s := range samples {
+		ts := json.Number(spillSeconds(s.TS))
+		if err := enc.Encode(spillRecord{TS: ts, Name: s.Name, Type: s.Type, Value: s.Value, Labels: s.Labels, Service: s.Service}); err != nil {
+			return fail(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return fail(err)
+	}
+	if err := f.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(path)
+		return err
+	}
+	return nil
+}
+
+// spillSeconds writes unix milliseconds as exact decimal seconds.
+func spillSeconds(ms int64) string {
+	sign := ""
+	if ms < 0 {
+		sign, ms = "-", -ms
+	}
+	if ms%1000 == 0 {
+		return sign + strconv.FormatInt(ms/1000, 10)
+	}
+	return strings.TrimRight(fmt.Sprintf("%s%d.%03d", sign, ms/1000, ms%1000), "0")
+}
+
+// loadSpills loads every spill of this store found in the spill places
+// into st, oldest first, and removes each file once the store holds it (an
+// import records the file's SHA-256, so a file loaded before, by a start
+// that stopped before removing it or by `vigil import`, is not loaded
+// twice). A file that does not load stays, and is logged.
+func (a *agent) loadSpills(ctx context.Context, st *store.Store) {
+	for _, p := range a.spillPlaces() {
+		entries, err := os.ReadDir(p.dir)
+		if err != nil {
+			continue
+		}
+		var files []string
+		for _, e := range entries {
+			ts, ok := strings.CutPrefix(e.Name(), p.prefix)
+			ts, ok2 := strings.CutSuffix(ts, ".jsonl")
+			if _, err := strconv.ParseUint(ts, 10, 63); ok && ok2 && err == nil {
+				files = append(files, filepath.Join(p.dir, e.Name()))
+			}
+		}
+		sort.Slice(files, func(i, j int) bool { return spillTime(files[i]) < spillTime(files[j]) })
+		for _, f := range files {
+			if why := untrustedSpill(f, p.fallback); why != "" {
+				a.log.Warn("spill file not loaded", "spill", f, "reason", why)
+				continue
+			}
+			a.loadSpill(ctx, st, f)
+		}
+	}
+}
+
+func spillTime(path string) uint64 {
+	name := strings.TrimSuffix(filepath.Base(path), ".jsonl")
+	n, _ := strconv.ParseUint(name[strings.LastIndex(name, "-")+1:], 10, 63)
+	return n
+}
+
+// untrustedSpill says why a file is not loaded: anyone may create files
+// in the temp folder, so a spill there (or in SpillDir) is loaded only if
+// it is a plain file of this user that others cannot write.
+func untrustedSpill(path string, fallback bool) string {
+	fi, err := os.Lstat(path)
+	switch {
+	case err != nil:
+		return err.Error()
+	case !fi.Mode().IsRegular():
+		return "not a plain file"
+	case !fallback:
+		return ""
+	case fi.Mode().Perm()&0o022 != 0:
+		return "writable by others"
+	}
+	if sys, ok := fi.Sys().(*syscall.Stat_t); ok && int(sys.Uid) != os.Geteuid() {
+		return fmt.Sprintf("owned by uid %d, not this user (%d)", sys.Uid, os.Geteuid())
+	}
+	return ""
+}
+
+func (a *agent) loadSpill(ctx context.Context, st *store.Store, path string) {
+	n, err := ingest.ImportWith(ctx, st, []ingest.Source{{Name: path, Path: path}}, ingest.Options{Now: a.cfg.Now})
+	switch {
+	case err == nil:
+		a.log.Info("loaded a spill file into the store", "spill", path, "samples", n)
+	case errors.Is(err, ingest.ErrAlreadyImported):
+		a.log.Info("spill file already in the store", "spill", path)
+	default:
+		a.log.Warn("could not load a spill file; it stays", "spill", path, "err", err, "load_with", "vigil import --db "+a.cfg.DB+" "+path)
+		return
+	}
+	if err := os.Remove(path); err != nil {
+		a.log.Warn("remove loaded spill file", "spill", path, "err", err)
+	}
+}
