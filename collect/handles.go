@@ -62,11 +62,11 @@ func merge(base, over map[string]string) map[string]string {
 
 // handleOrLog is the constructors without an error: a mistake panics in
 // Strict mode; otherwise it was logged once and the handle counts each
-// use as invalid. A series refused by MaxSeries (not a mistake in the
-// code) never panics.
+// use as invalid. A series refused by MaxSeries, MaxLabelBytes or
+// MaxSeriesBytes (limits on data, not a mistake in the code) never panics.
 func (r *Recorder) handleOrLog(name string, typ store.Type, labels map[string]string) *series {
 	s, err := r.handle(name, typ, labels)
-	if err != nil && r.opt.Strict && !errors.Is(err, ErrTooManySeries) {
+	if err != nil && r.opt.Strict && !refusedForRoom(err) {
 		panic("collect: " + err.Error())
 	}
 	return s

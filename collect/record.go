@@ -102,6 +102,9 @@ func (r *Recorder) Add(s store.Sample) error {
 	if errors.Is(err, ErrTooManySeries) {
 		return fmt.Errorf("metric %s: %w", s.Name, err)
 	}
+	if refusedForRoom(err) {
+		return err
+	}
 	if ser == nil {
 		r.invalid.Add(1)
 		if err == nil {
@@ -182,6 +185,13 @@ func (r *Recorder) batchSeries(samples []store.Sample) ([]*series, error) {
 		s := &samples[i]
 		err := s.Validate()
 		if err == nil {
+			// Before any series is made: a fat series refuses its batch whole.
+			if err = r.labelBytes(s.Name, seriesSize(s.Name, s.Labels, s.Service)); err != nil {
+				r.seriesRefused.Add(int64(len(samples)))
+				return nil, fmt.Errorf("sample %d: %w", i+1, err)
+			}
+		}
+		if err == nil {
 			if t, ok := inBatch[s.Name]; ok && t != s.Type {
 				err = fmt.Errorf("metric %s is a %s earlier in the batch, not a %s", s.Name, t, s.Type)
 			} else if t, ok := r.types[s.Name]; ok && t != s.Type {
@@ -198,7 +208,7 @@ func (r *Recorder) batchSeries(samples []store.Sample) ([]*series, error) {
 		s := &samples[i]
 		var err error
 		refs[i], err = r.createLocked(r.hash(s.Name, s.Labels, s.Service), s.Name, s.Type, s.Labels, s.Service)
-		if err != nil && !errors.Is(err, ErrTooManySeries) {
+		if err != nil && !refusedForRoom(err) {
 			return nil, fmt.Errorf("sample %d: %w", i+1, err)
 		}
 		if err != nil {
@@ -206,7 +216,10 @@ func (r *Recorder) batchSeries(samples []store.Sample) ([]*series, error) {
 			// will be forgotten when idle): counting them off again would
 			// race with other batches.
 			r.seriesRefused.Add(int64(len(samples) - i))
-			return nil, fmt.Errorf("sample %d: %w (%d series held)", i+1, err, r.nseries)
+			if errors.Is(err, ErrTooManySeries) {
+				return nil, fmt.Errorf("sample %d: %w (%d series held)", i+1, err, r.nseries)
+			}
+			return nil, fmt.Errorf("sample %d: %w", i+1, err)
 		}
 		if refs[i] == nil || refs[i].refused.Load() {
 			// Only a series the store refused gets here (types were checked).

@@ -47,6 +47,16 @@ type Options struct {
 	// of a new series beyond it is refused (ErrTooManySeries) and counted
 	// in Stats().SeriesRefused. ForgetIdle frees room.
 	MaxSeries int
+	// MaxLabelBytes caps the size of one series: its name, service and
+	// label names and values, in bytes (0: no cap). A sample of a bigger
+	// series is refused (ErrLabelsTooLarge) and counted in
+	// Stats().SeriesRefused: MaxSeries alone bounds how many series are
+	// held, not how big each is.
+	MaxLabelBytes int
+	// MaxSeriesBytes caps the sum of those sizes over the series held (0:
+	// no cap); a new series beyond it is refused (ErrSeriesBytes) and
+	// counted in Stats().SeriesRefused. ForgetIdle frees room.
+	MaxSeriesBytes int64
 	// Resolution is the bucket handles coalesce into (default 1s; see the
 	// package doc). Negative: every Add, Set and Inc is its own row.
 	Resolution time.Duration
@@ -89,7 +99,8 @@ type Stats struct {
 	LastFlush     time.Duration // duration of the last successful flush
 	LastFlushRows int
 	Series        int   // series held in memory
-	SeriesRefused int64 // samples of new series refused by MaxSeries
+	SeriesRefused int64 // samples of new series refused by MaxSeries, MaxLabelBytes or MaxSeriesBytes
+	SeriesBytes   int64 // sizes of the series held, as MaxSeriesBytes counts them
 	Reopens       int64 // store reopened after a failed write
 }
 
@@ -103,6 +114,10 @@ var (
 	ErrClosed = errors.New("recorder closed")
 	// ErrTooManySeries: a new series would pass Options.MaxSeries.
 	ErrTooManySeries = errors.New("series limit reached")
+	// ErrLabelsTooLarge: a series is over Options.MaxLabelBytes.
+	ErrLabelsTooLarge = errors.New("series labels too large")
+	// ErrSeriesBytes: a new series would pass Options.MaxSeriesBytes.
+	ErrSeriesBytes = errors.New("series bytes limit reached")
 	// ErrInvalid: a metric name, label or value is not valid.
 	ErrInvalid = errors.New("invalid metric")
 	// ErrTypeConflict: the name is already used with another type.
@@ -139,6 +154,7 @@ type Recorder struct {
 	smu     sync.RWMutex
 	byHash  map[uint64][]*series
 	nseries int
+	nbytes  int64 // seriesSize summed over the series held; under smu
 	types   map[string]store.Type
 	warned  map[string]bool
 	epoch   atomic.Uint32
@@ -363,10 +379,10 @@ func (r *Recorder) Stats() Stats {
 	buffered := r.npend + r.inflight + len(r.buf)
 	r.mu.Unlock()
 	r.smu.RLock()
-	nseries := r.nseries
+	nseries, nbytes := r.nseries, r.nbytes
 	r.smu.RUnlock()
 	return Stats{
-		Series: nseries, SeriesRefused: r.seriesRefused.Load(), Reopens: r.reopens.Load(),
+		Series: nseries, SeriesBytes: nbytes, SeriesRefused: r.seriesRefused.Load(), Reopens: r.reopens.Load(),
 		Written: r.written.Load(), Dropped: r.dropped.Load(), Invalid: r.invalid.Load(),
 		FlushErrors: r.flushErrs.Load(), Buffered: buffered,
 		LastFlush: time.Duration(r.lastFlush.Load()), LastFlushRows: int(r.lastRows.Load()),

@@ -79,6 +79,7 @@ func (r *Recorder) ForgetIdle(idle uint32) int {
 		for _, s := range l {
 			if e-s.seen.Load() > idle {
 				n++
+				r.nbytes -= seriesSize(s.name, s.labels, s.service)
 				if s.coalesce {
 					gone = append(gone, s)
 				}
@@ -106,7 +107,8 @@ func (r *Recorder) touch(s *series) {
 // lookupErr finds or creates a series (without allocating when it exists:
 // the label set is hashed order-independently and compared in place) and
 // says why one is refused: ErrTooManySeries
-// (MaxSeries), ErrInvalid or ErrTypeConflict.
+// (MaxSeries), ErrLabelsTooLarge, ErrSeriesBytes, ErrInvalid or
+// ErrTypeConflict.
 func (r *Recorder) lookupErr(name string, typ store.Type, labels map[string]string, service string) (*series, error) {
 	h := r.hash(name, labels, service)
 	r.smu.RLock()
@@ -133,15 +135,59 @@ func (r *Recorder) create(h uint64, name string, typ store.Type, labels map[stri
 	r.smu.Lock()
 	defer r.smu.Unlock()
 	s, err := r.createLocked(h, name, typ, labels, service)
-	if errors.Is(err, ErrTooManySeries) {
+	switch {
+	case errors.Is(err, ErrTooManySeries):
 		r.seriesRefused.Add(1)
 		r.warnOnceLocked("max-series", "series limit reached; samples of new series are refused", "max_series", r.opt.MaxSeries)
+	case errors.Is(err, ErrSeriesBytes):
+		r.seriesRefused.Add(1)
+		r.warnOnceLocked("max-series-bytes", "series bytes limit reached; samples of new series are refused", "max_series_bytes", r.opt.MaxSeriesBytes, "held", r.nbytes)
+	case errors.Is(err, ErrLabelsTooLarge):
+		r.seriesRefused.Add(1)
+		r.warnOnceLocked("label-bytes:"+name, "series over the label bytes limit; its samples are refused", "name", name, "err", err)
 	}
 	return s, err
 }
 
+// seriesSize is a series' size as MaxLabelBytes and MaxSeriesBytes count
+// it: the bytes of its name, service, and label names and values.
+func seriesSize(name string, labels map[string]string, service string) int64 {
+	n := len(name) + len(service)
+	for k, v := range labels {
+		n += len(k) + len(v)
+	}
+	return int64(n)
+}
+
+// refusedForRoom: a series refused by a limit on what is held, not a
+// mistake in it; such a refusal never panics, and is counted.
+func refusedForRoom(err error) bool {
+	return errors.Is(err, ErrTooManySeries) || errors.Is(err, ErrSeriesBytes) || errors.Is(err, ErrLabelsTooLarge)
+}
+
+// labelBytes refuses a series over MaxLabelBytes.
+func (r *Recorder) labelBytes(name string, size int64) error {
+	if r.opt.MaxLabelBytes > 0 && size > int64(r.opt.MaxLabelBytes) {
+		return fmt.Errorf("metric %s: %w: %d bytes of name, labels and service, over the limit of %d", name, ErrLabelsTooLarge, size, r.opt.MaxLabelBytes)
+	}
+	return nil
+}
+
+// checkSize refuses a series over MaxLabelBytes, or one that would take
+// the series held past MaxSeriesBytes; smu must be held.
+func (r *Recorder) checkSize(name string, size int64) error {
+	if err := r.labelBytes(name, size); err != nil {
+		return err
+	}
+	if r.opt.MaxSeriesBytes > 0 && r.nbytes+size > r.opt.MaxSeriesBytes {
+		return fmt.Errorf("metric %s: %w: the series held take %d bytes, the limit is %d", name, ErrSeriesBytes, r.nbytes, r.opt.MaxSeriesBytes)
+	}
+	return nil
+}
+
 // createLocked finds or creates a validated series; smu must be held. It
-// returns nil and ErrTooManySeries when a new series would pass MaxSeries,
+// returns nil and ErrTooManySeries when a new series would pass MaxSeries
+// (ErrLabelsTooLarge, ErrSeriesBytes: MaxLabelBytes, MaxSeriesBytes),
 // nil and ErrTypeConflict for a type clash.
 func (r *Recorder) createLocked(h uint64, name string, typ store.Type, labels map[string]string, service string) (*series, error) {
 	for _, s := range r.byHash[h] { // created meanwhile
@@ -159,6 +205,10 @@ func (r *Recorder) createLocked(h uint64, name string, typ store.Type, labels ma
 	}
 	if r.opt.MaxSeries > 0 && r.nseries >= r.opt.MaxSeries {
 		return nil, ErrTooManySeries
+	}
+	size := seriesSize(name, labels, service)
+	if err := r.checkSize(name, size); err != nil {
+		return nil, err
 	}
 	r.types[name] = typ
 	cp := make(map[string]string, len(labels))
@@ -178,6 +228,7 @@ func (r *Recorder) createLocked(h uint64, name string, typ store.Type, labels ma
 	s.seen.Store(r.epoch.Load())
 	r.byHash[h] = append(r.byHash[h], s)
 	r.nseries++
+	r.nbytes += size
 	return s, nil
 }
 

@@ -60,6 +60,13 @@ type Config struct {
 	// MaxSeries caps the series held in memory (default 100000); samples
 	// of further series are refused (pushes get 429) and counted.
 	MaxSeries int
+	// MaxLabelBytes caps one series' name, service and label names and
+	// values, in bytes (default 8 KiB), and MaxSeriesBytes the sum over
+	// the series held (default 64 MiB): MaxSeries bounds how many series
+	// are held, these how big. Past either a push gets 429 and a scraped
+	// series is dropped (logged once, counted).
+	MaxLabelBytes  int
+	MaxSeriesBytes int64
 	// SeriesIdle: series (and pushed counter baselines) not seen for this
 	// long are forgotten (default 1h).
 	SeriesIdle time.Duration
@@ -150,6 +157,12 @@ func (c *Config) defaults() {
 	}
 	if c.MaxSeries <= 0 {
 		c.MaxSeries = 100000
+	}
+	if c.MaxLabelBytes <= 0 {
+		c.MaxLabelBytes = 8 << 10
+	}
+	if c.MaxSeriesBytes <= 0 {
+		c.MaxSeriesBytes = 64 << 20
 	}
 	if c.SeriesIdle <= 0 {
 		c.SeriesIdle = time.Hour
@@ -282,6 +295,7 @@ func (a *agent) startRecorder(st *store.Store) {
 	ropt := collect.Options{
 		BufferSize: a.cfg.BufferSize, MaxBuffer: a.cfg.MaxBuffer, FlushInterval: interval,
 		Now: a.cfg.Now, Logger: a.cfg.Logger, Reopen: true, MaxSeries: a.cfg.MaxSeries,
+		MaxLabelBytes: a.cfg.MaxLabelBytes, MaxSeriesBytes: a.cfg.MaxSeriesBytes,
 	}
 	if len(a.writers) > 0 {
 		ropt.Forward = a.forward

@@ -285,3 +285,46 @@ func TestForgottenSeriesContinue(t *testing.T) {
 		t.Errorf("a new series in a group with forgotten ones: %v, want 7", sums["errors_total"])
 	}
 }
+
+// --max-series-bytes counts the series held: forgetting idle ones frees
+// their bytes, so new series are taken again; a series over
+// --max-label-bytes is refused whatever is held.
+func TestSeriesBytesForgotten(t *testing.T) {
+	// "g" 1 + "i" 1 + 3 digits + "pad" 3 + 92 = 100 bytes a series.
+	rec, err := collect.Open(filepath.Join(t.TempDir(), "v.db"), collect.Options{FlushInterval: -1, MaxSeriesBytes: 300, MaxLabelBytes: 150})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Close()
+	srv := httptest.NewServer((&Server{Sink: rec, Now: func() time.Time { return now }}).Handler())
+	defer srv.Close()
+	line := func(i int) string {
+		return fmt.Sprintf(`{"ts": 1795946400, "name": "g", "type": "gauge", "value": 1, "labels": {"i": "%03d", "pad": "%s"}}`+"\n", i, strings.Repeat("p", 92))
+	}
+	if code, msg := do(t, "POST", srv.URL+"/v1/metrics", line(1)+line(2)+line(3)); code != 202 {
+		t.Fatalf("300 bytes of series: %d %s", code, msg)
+	}
+	if got := rec.Stats().SeriesBytes; got != 300 {
+		t.Errorf("series bytes = %d, want 300", got)
+	}
+	code, msg := do(t, "POST", srv.URL+"/v1/metrics", line(4))
+	if code != http.StatusTooManyRequests || !strings.Contains(msg, "--max-series-bytes") {
+		t.Fatalf("past the bytes: %d %s", code, msg)
+	}
+	rec.ForgetIdle(1)
+	do(t, "POST", srv.URL+"/v1/metrics", line(1))
+	if n := rec.ForgetIdle(1); n != 2 || rec.Stats().SeriesBytes != 100 {
+		t.Fatalf("forgot %d series, %d bytes held; want 2 and 100", n, rec.Stats().SeriesBytes)
+	}
+	if code, msg := do(t, "POST", srv.URL+"/v1/metrics", line(4)); code != 202 {
+		t.Errorf("after forgetting: %d %s", code, msg)
+	}
+	big := `{"ts": 1795946400, "name": "g", "type": "gauge", "value": 1, "labels": {"pad": "` + strings.Repeat("p", 200) + `"}}`
+	code, msg = do(t, "POST", srv.URL+"/v1/metrics", big)
+	if code != http.StatusTooManyRequests || !strings.Contains(msg, "204 bytes of name, labels and service, over the limit of 150 (--max-label-bytes)") {
+		t.Errorf("a series over the label bytes: %d %s", code, msg)
+	}
+	if got := rec.Stats().SeriesRefused; got != 2 {
+		t.Errorf("series refused = %d, want 2", got)
+	}
+}

@@ -276,6 +276,12 @@ func (s *Server) accept(w http.ResponseWriter, samples []store.Sample) bool {
 			// Room comes back as idle series are forgotten.
 			w.Header().Set("Retry-After", "60")
 			http.Error(w, err.Error()+": the agent holds its --max-series", http.StatusTooManyRequests)
+		case errors.Is(err, collect.ErrSeriesBytes):
+			w.Header().Set("Retry-After", "60")
+			http.Error(w, err.Error()+": the agent holds its --max-series-bytes", http.StatusTooManyRequests)
+		case errors.Is(err, collect.ErrLabelsTooLarge):
+			// No Retry-After: the same series is refused again.
+			http.Error(w, err.Error()+" (--max-label-bytes)", http.StatusTooManyRequests)
 		case errors.Is(err, collect.ErrBatchTooLarge):
 			http.Error(w, err.Error()+": split it", http.StatusRequestEntityTooLarge)
 		default:
@@ -522,7 +528,8 @@ func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
 		family("vigil_flush_duration_seconds", "Duration of the last successful flush.", dto.MetricType_GAUGE, nil, st.LastFlush.Seconds()),
 		family("vigil_buffer_length", "Samples waiting to be written.", dto.MetricType_GAUGE, nil, float64(st.Buffered)),
 		family("vigil_agent_series", "Series held in memory.", dto.MetricType_GAUGE, nil, float64(st.Series)),
-		family("vigil_agent_series_refused_total", "Samples of new series refused because --max-series series were held.", dto.MetricType_COUNTER, nil, float64(st.SeriesRefused)),
+		family("vigil_agent_series_refused_total", "Samples of series refused by --max-series, --max-series-bytes or --max-label-bytes.", dto.MetricType_COUNTER, nil, float64(st.SeriesRefused)),
+		family("vigil_agent_series_bytes", "Bytes of the names, labels and services of the series held (as --max-series-bytes counts them).", dto.MetricType_GAUGE, nil, float64(st.SeriesBytes)),
 		family("vigil_agent_store_reopens_total", "Times the store was reopened after a failed write.", dto.MetricType_COUNTER, nil, float64(st.Reopens)),
 		family("vigil_push_busy_total", "Pushes refused with 503 because the most bodies allowed were being read.", dto.MetricType_COUNTER, nil, float64(s.busy.Load())),
 	}

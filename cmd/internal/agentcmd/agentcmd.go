@@ -46,6 +46,8 @@ type options struct {
 	ScrapeTimeout   string
 	ScrapeBodyLimit int64
 	MaxSeries       int
+	MaxLabelBytes   int
+	MaxSeriesBytes  int64
 	SeriesIdle      string
 	PushBodyLimit   int64
 	MaxPushes       int
@@ -143,6 +145,8 @@ GET /metrics (vigil_agent_remote_write_*); see docs/remote-write.md.`,
 	f.StringVar(&o.ScrapeTimeout, "scrape-timeout", "", "per-scrape timeout (default: the interval, at most 10s)")
 	f.Int64Var(&o.ScrapeBodyLimit, "scrape-body-limit", 32<<20, "largest exposition read, in bytes")
 	f.IntVar(&o.MaxSeries, "max-series", 100000, "series held in memory at most; samples of more are refused and counted")
+	f.IntVar(&o.MaxLabelBytes, "max-label-bytes", 8<<10, "largest series, in bytes of its name, service and label names and values; bigger ones are refused (push: 429) and counted")
+	f.Int64Var(&o.MaxSeriesBytes, "max-series-bytes", 64<<20, "bytes of the series held at most (as --max-label-bytes counts them); samples of new series past it are refused (push: 429) and counted")
 	f.StringVar(&o.SeriesIdle, "series-idle", "1h", "forget series (and pushed counter baselines) not seen for this long")
 	f.Int64Var(&o.PushBodyLimit, "push-body-limit", 16<<20, "largest push body, in bytes after decompression")
 	f.IntVar(&o.MaxPushes, "max-concurrent-pushes", 2, "push bodies read at once; more get 503 with Retry-After")
@@ -267,7 +271,14 @@ func (o *options) config() (agent.Config, error) {
 	if o.MaxSeries <= 0 || o.MaxPushes <= 0 || o.PushBodyLimit <= 0 {
 		return cfg, cli.Usagef("--max-series, --max-concurrent-pushes and --push-body-limit must be positive")
 	}
+	if o.MaxLabelBytes <= 0 || o.MaxSeriesBytes <= 0 {
+		return cfg, cli.Usagef("--max-label-bytes and --max-series-bytes must be positive")
+	}
+	if int64(o.MaxLabelBytes) > o.MaxSeriesBytes {
+		return cfg, cli.Usagef("--max-label-bytes %d is more than --max-series-bytes %d: no such series could be held", o.MaxLabelBytes, o.MaxSeriesBytes)
+	}
 	cfg.MaxSeries, cfg.MaxConcurrentPushes, cfg.PushBodyLimit = o.MaxSeries, o.MaxPushes, o.PushBodyLimit
+	cfg.MaxLabelBytes, cfg.MaxSeriesBytes = o.MaxLabelBytes, o.MaxSeriesBytes
 	if o.ScrapeTimeout != "" {
 		if cfg.ScrapeTimeout, err = vtime.ParseDuration(o.ScrapeTimeout); err != nil || cfg.ScrapeTimeout <= 0 {
 			return cfg, cli.Usagef("--scrape-timeout %q: want a positive duration", o.ScrapeTimeout)

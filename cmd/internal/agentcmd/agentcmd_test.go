@@ -104,6 +104,8 @@ func TestRemoteWriteFlags(t *testing.T) {
 		{[]string{"--remote-write", "http://a/w", "--remote-write-protocol", "3.0"}, `--remote-write-protocol "3.0": want auto, 1.0 or 2.0`},
 		{[]string{"--remote-write", "http://a/w", "--remote-write-queue", "0"}, "--remote-write-queue must be positive"},
 		{[]string{"--remote-write", "http://a/w", "--remote-write-flush-timeout", "x"}, `--remote-write-flush-timeout "x": want a positive duration like 10s`},
+		{[]string{"--max-label-bytes", "0"}, "--max-label-bytes and --max-series-bytes must be positive"},
+		{[]string{"--max-label-bytes", "4096", "--max-series-bytes", "1024"}, "--max-label-bytes 4096 is more than --max-series-bytes 1024: no such series could be held"},
 	} {
 		err := runNoDB(t, c.args...)
 		if cli.ExitCode(err) != 2 || err.Error() != c.want {
