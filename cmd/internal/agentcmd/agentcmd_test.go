@@ -1,6 +1,7 @@
 package agentcmd
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
+	"github.com/vigil-metrics/vigil/internal/store"
 )
 
 func TestParseRetention(t *testing.T) {
@@ -149,5 +151,58 @@ func TestNoStoreOnce(t *testing.T) {
 	defer mu.Unlock()
 	if n != 2 { // 2.0 refused, then 1.0
 		t.Errorf("%d requests, want 2", n)
+	}
+}
+
+// The issue's typo: `retension: 365d` must not let the 30d default delete
+// a store's older samples. The agent refuses the config (exit 2, naming the
+// place) before it opens the store; the same store under `retention: 30d`
+// loses them, so the samples are old enough to be deleted.
+func TestRetentionTypoDeletesNothing(t *testing.T) {
+	for _, c := range []struct {
+		config string
+		exit   int
+		kept   int
+	}{
+		{"retension: 365d\n", 2, 40},
+		{"retention: 365d\n", 0, 40},
+		{"retention: 30d\n", 0, 0},
+	} {
+		dir := t.TempDir()
+		db := filepath.Join(dir, "v.db")
+		st, err := store.Open(context.Background(), db, store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		old := time.Now().Add(-40 * 24 * time.Hour)
+		var samples []store.Sample
+		for i := range 40 {
+			samples = append(samples, store.Sample{Name: "old_g", Type: store.Gauge, TS: old.Add(time.Duration(i) * time.Minute).UnixMilli(), Value: 1})
+		}
+		if _, err := st.Write(context.Background(), samples); err != nil {
+			t.Fatal(err)
+		}
+		st.Close()
+		cfg := filepath.Join(dir, "agent.yaml")
+		os.WriteFile(cfg, []byte(c.config), 0o644)
+		err = run(t, dir, "--config", cfg)
+		if cli.ExitCode(err) != c.exit {
+			t.Errorf("%q: %v (exit %d), want exit %d", c.config, err, cli.ExitCode(err), c.exit)
+		}
+		if c.exit == 2 && (err == nil || !strings.HasPrefix(err.Error(), cfg+`:1:1: unknown field "retension"`)) {
+			t.Errorf("%q: %v, want the place and the key", c.config, err)
+		}
+		st, err = store.Open(context.Background(), db, store.Options{ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := st.DBForTest().QueryRow(`SELECT count(*) FROM metrics WHERE name = 'old_g'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		st.Close()
+		if n != c.kept {
+			t.Errorf("%q: %d of the 40 old samples left, want %d", c.config, n, c.kept)
+		}
 	}
 }
