@@ -48,6 +48,7 @@ type Client struct {
 	URL     string // as given (it carries no secret: CheckURL)
 	cfg     Config
 	api     v1.API
+	ac      *apiClient // under api: what it read last
 	timeout time.Duration
 	types   map[string]store.Type
 	// edge says whether the engine's range selectors include their left
@@ -70,11 +71,18 @@ func New(rawURL string, cfg Config, timeout time.Duration) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := api.NewClient(api.Config{Address: rawURL, RoundTripper: noPartial{rt}})
+	return newClient(rawURL, cfg, timeout, rt)
+}
+
+// newClient is New over the transport rt (tests hand in their own).
+func newClient(rawURL string, cfg Config, timeout time.Duration, rt http.RoundTripper) (*Client, error) {
+	cfg.Defaults()
+	urls, err := api.NewClient(api.Config{Address: rawURL})
 	if err != nil {
 		return nil, fmt.Errorf("source %s: %w", rawURL, err)
 	}
-	return &Client{URL: rawURL, cfg: cfg, api: v1.NewAPI(c), timeout: timeout, types: map[string]store.Type{}}, nil
+	ac := &apiClient{Client: urls, hc: sources.NoRedirects(&http.Client{Transport: noPartial{rt}}), max: cfg.MaxResponseBytes}
+	return &Client{URL: rawURL, cfg: cfg, api: v1.NewAPI(ac), ac: ac, timeout: timeout, types: map[string]store.Type{}}, nil
 }
 
 // Dropped is how many samples were skipped for a NaN or infinite value,
@@ -111,8 +119,8 @@ func (c *Client) probeEdge(ctx context.Context) rangeEdge {
 	if err != nil {
 		return edgeUnknown
 	}
-	vec, ok := v.(model.Vector)
-	if !ok || len(vec) != 1 {
+	vec, err := c.vector(v)
+	if err != nil || len(vec) != 1 {
 		return edgeUnknown
 	}
 	switch vec[0].Value {
@@ -166,6 +174,7 @@ func (c *Client) metadataType(ctx context.Context, name string) (store.Type, err
 	}
 	for _, fam := range cands {
 		md, err := c.api.Metadata(ctx, fam, "1")
+		err = c.ac.annotate(err)
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			err = &timeoutError{c.timeout}
 		}
@@ -206,6 +215,7 @@ func (c *Client) LabelNames(ctx context.Context, name string) ([]string, error) 
 	ctx, cancel := c.ctx(ctx)
 	defer cancel()
 	ns, _, _, err := c.api.LabelNames(ctx, []string{Selector(name, nil)}, time.Time{}, time.Time{})
+	err = c.ac.annotate(err)
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		err = &timeoutError{c.timeout}
 	}
@@ -227,6 +237,7 @@ func (c *Client) SeriesBefore(ctx context.Context, name, sel string, lo, hi int6
 	ctx, cancel := c.ctx(ctx)
 	defer cancel()
 	sets, _, _, err := c.api.Series(ctx, []string{sel}, time.UnixMilli(lo-c.cfg.CounterLookback.Milliseconds()), time.UnixMilli(hi))
+	err = c.ac.annotate(err)
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		err = &timeoutError{c.timeout}
 	}
@@ -397,13 +408,15 @@ func (c *Client) before(ctx context.Context, name, sel string, lo int64) (prev, 
 		if err != nil {
 			return nil, err
 		}
+		vec, err := c.vector(v)
+		if err != nil {
+			return nil, err
+		}
 		out := map[string]float64{}
-		if vec, ok := v.(model.Vector); ok {
-			for _, s := range vec {
-				ls := labelsOf(s.Metric)
-				k := store.CanonicalLabels(ls)
-				out[k], labels[k] = float64(s.Value), ls
-			}
+		for _, s := range vec {
+			ls := labelsOf(s.Metric)
+			k := store.CanonicalLabels(ls)
+			out[k], labels[k] = float64(s.Value), ls
 		}
 		return out, nil
 	}
@@ -472,9 +485,9 @@ func (c *Client) chunk(ctx context.Context, name, sel string, s, e int64) ([]Ser
 		}
 		return nil, 0, c.wrap(err, fmt.Sprintf("read %s over %s", name, window(s, e)))
 	}
-	m, ok := v.(model.Matrix)
-	if !ok {
-		return nil, 0, fmt.Errorf("source %s: read %s: the server answered a %s, not a range of samples", c.URL, name, v.Type())
+	m, err := c.matrix(v)
+	if err != nil {
+		return nil, 0, c.wrap(err, fmt.Sprintf("read %s over %s", name, window(s, e)))
 	}
 	out := make([]Series, 0, len(m))
 	n := 0
@@ -515,6 +528,7 @@ func (c *Client) query(ctx context.Context, q string, at int64) (model.Value, er
 	ctx, cancel := c.ctx(ctx)
 	defer cancel()
 	v, warnings, _, err := c.api.Query(ctx, q, time.UnixMilli(at))
+	err = c.ac.annotate(err)
 	if err == nil && len(warnings) > 0 {
 		// A warning is how Thanos and Prometheus's remote read say the
 		// answer is partial (a store or a remote did not answer): other
@@ -553,9 +567,9 @@ func (c *Client) Over(ctx context.Context, fn, name, sel string, at, w int64) ([
 	if err != nil {
 		return nil, c.wrap(err, fmt.Sprintf("%s of %s", fn, name))
 	}
-	vec, ok := v.(model.Vector)
-	if !ok {
-		return nil, fmt.Errorf("source %s: %s of %s: the server answered a %s, not a vector", c.URL, fn, name, v.Type())
+	vec, err := c.vector(v)
+	if err != nil {
+		return nil, c.wrap(err, fmt.Sprintf("%s of %s", fn, name))
 	}
 	out := make([]Value, 0, len(vec))
 	for _, s := range vec {
@@ -583,7 +597,7 @@ func (t noPartial) RoundTrip(r *http.Request) (*http.Response, error) {
 type partialError struct{ warnings []string }
 
 func (e *partialError) Error() string {
-	return "the server's answer is partial (" + strings.Join(e.warnings, "; ") + "): refused, as it would give other numbers than the samples"
+	return "the server's answer is partial (" + wordsN([]byte(strings.Join(e.warnings, "; ")), msgBytes) + "): refused, as it would give other numbers than the samples"
 }
 
 type timeoutError struct{ d time.Duration }
@@ -622,7 +636,9 @@ func (c *Client) wrap(err error, what string) error {
 	case errors.As(err, &te), errors.As(err, &pe):
 		return fmt.Errorf("source %s:%s: %w", c.URL, what, err)
 	case errors.As(err, &ae):
-		typ, msg := ae.Type, ae.Msg
+		// The server's words, whatever their length and bytes: cut short,
+		// escapes quoted.
+		typ, msg := ae.Type, wordsN([]byte(ae.Msg), msgBytes)
 		// A status the client does not read as an API answer (a 503) keeps
 		// the server's JSON in Detail: its words are there.
 		var body struct {
@@ -631,7 +647,7 @@ func (c *Client) wrap(err error, what string) error {
 		}
 		detail := strings.TrimSpace(ae.Detail)
 		if json.Unmarshal([]byte(detail), &body) == nil && body.Error != "" {
-			msg, detail = msg+": "+body.Error, ""
+			msg, detail = msg+": "+wordsN([]byte(body.Error), msgBytes), ""
 			if body.ErrorType != "" {
 				typ = body.ErrorType
 			}
@@ -653,8 +669,8 @@ func (c *Client) wrap(err error, what string) error {
 		if strings.Contains(msg, "401") || strings.Contains(msg, "403") {
 			msg += " (check the credentials in sources:)"
 		}
-		if detail != "" && len(detail) < 300 && !strings.Contains(msg, detail) {
-			msg += ": " + detail
+		if detail != "" && !strings.Contains(msg, detail) {
+			msg += ": " + words([]byte(detail)) // the server's words, cut short
 		}
 		return fmt.Errorf("source %s:%s: %s", c.URL, what, msg)
 	case errors.As(err, &ne) && ne.Op == "dial":

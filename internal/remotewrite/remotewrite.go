@@ -46,6 +46,7 @@ import (
 	"context"
 	"fmt"
 	"hash/maphash"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -257,7 +258,10 @@ func newWriter(opt Options) (*Writer, error) {
 	w.proto.Store(opt.Protocol)
 	w.api, err = remote.NewAPI(opt.URL,
 		remote.WithAPIPath(""), // the URL is the endpoint, as in Prometheus's remote_write url
-		remote.WithAPIHTTPClient(&http.Client{Transport: w.tr, Timeout: opt.Timeout}),
+		// Never follow a redirect: a 302 would turn the POST into an empty
+		// GET that a 2xx makes look sent, a 307 hand the samples and the
+		// headers to another host. statusTransport makes it an error.
+		remote.WithAPIHTTPClient(sources.NoRedirects(&http.Client{Transport: w.tr, Timeout: opt.Timeout})),
 		remote.WithAPIBackoff(remote.BackoffConfig{Min: opt.MinBackoff, Max: opt.MaxBackoff, MaxRetries: opt.MaxRetries}))
 	if err != nil {
 		return nil, fmt.Errorf("remote write URL %s: %s", w.redacted, w.redactMsg(err.Error()))
@@ -564,6 +568,11 @@ func (w *Writer) send(batch []entry) {
 		w.log.Info("the receiver takes remote write 2.0")
 		w.proto.Store(ProtocolV2)
 	}
+	if rerr := w.tr.redirect.Load(); err != nil && rerr != nil {
+		// The library says only "server returned HTTP status 307": say
+		// where it pointed (its host alone) and that it is not followed.
+		err = rerr
+	}
 	switch {
 	case err == nil:
 		w.sent.Add(int64(len(batch)))
@@ -604,18 +613,40 @@ func (w *Writer) Close(ctx context.Context) int {
 	return w.unsent
 }
 
+// maxAnswer is the most of a receiver's answer read.
+const maxAnswer = 16 << 10
+
+type limitedBody struct {
+	io.Reader
+	io.Closer
+}
+
 // statusTransport remembers the status of the last response (the
-// library's errors carry no status code; the sender is one goroutine).
+// library's errors carry no status code; the sender is one goroutine),
+// and of a redirect where it pointed. A redirect's body is dropped unread
+// (the library would quote it whole in its error).
 type statusTransport struct {
-	next   http.RoundTripper
-	status atomic.Int32
+	next     http.RoundTripper
+	status   atomic.Int32
+	redirect atomic.Pointer[sources.RedirectError]
 }
 
 func (t *statusTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	t.status.Store(0)
+	t.redirect.Store(nil)
 	resp, err := t.next.RoundTrip(r)
 	if err == nil {
 		t.status.Store(int32(resp.StatusCode))
+		if rerr := sources.Redirected(resp); rerr != nil {
+			resp.Body.Close()
+			resp.Body = http.NoBody
+			t.redirect.Store(rerr.(*sources.RedirectError))
+		} else {
+			// The library reads an answer whole and quotes it in its
+			// error: a receiver's answer is a line or two, and a hostile
+			// one gets no more memory or log than this.
+			resp.Body = limitedBody{io.LimitReader(resp.Body, maxAnswer), resp.Body}
+		}
 	}
 	return resp, err
 }

@@ -22,7 +22,9 @@ sources:
     types:
       latency_ms: histogram
     pushdown: false
+    max_response_bytes: 64MiB
   http://127.0.0.1:9090:
+    max_response_bytes: 1048576
 `
 	cs, err := ParseFile("vigil.yaml", []byte(good))
 	if err != nil {
@@ -31,8 +33,15 @@ sources:
 	c := cs["https://mimir.example:8080/prometheus"]
 	if c.BearerTokenEnv != "MIMIR_TOKEN" || c.Headers["X-Scope-OrgID"] != "team-a" || c.TLS.CAFile != "/etc/ca.pem" ||
 		c.MaxSamplesPerRequest != 50000 || c.CounterLookback != 6*time.Hour || c.Types["latency_ms"] != store.Histogram ||
-		c.Pushdown == nil || *c.Pushdown {
+		c.Pushdown == nil || *c.Pushdown || c.MaxResponseBytes != 64<<20 {
 		t.Errorf("parsed %+v", c)
+	}
+	if c := cs["http://127.0.0.1:9090"]; c.MaxResponseBytes != 1<<20 {
+		t.Errorf("max_response_bytes: 1048576 read as %d", c.MaxResponseBytes)
+	}
+	var d Config
+	if d.Defaults(); d.MaxResponseBytes != 256<<20 {
+		t.Errorf("default max_response_bytes %d, want 256 MiB", d.MaxResponseBytes)
 	}
 	if _, ok := cs["http://127.0.0.1:9090"]; !ok || len(cs) != 2 {
 		t.Errorf("sources %v", cs)
@@ -51,6 +60,10 @@ sources:
 		{"sources:\n  http://x:9090:\n    bearer_token_env: A\n    bearer_token_file: B\n", "bearer_token_env and bearer_token_file: give one"},
 		{"sources:\n  http://x:9090:\n    types:\n      x: summary\n", `types: x: "summary" is not a type (want counter, gauge or histogram)`},
 		{"sources:\n  http://x:9090:\n    counter_lookback: 1 day\n", "vigil.yaml:3:5: sources: http://x:9090:"},
+		{"sources:\n  http://x:9090:\n    max_response_bytes: 64MB\n", `vigil.yaml:3:25: sources: http://x:9090: max_response_bytes: "64MB" is not a size (want bytes, or a whole number with B, KiB, MiB, GiB or TiB: 64MiB)`},
+		{"sources:\n  http://x:9090:\n    max_response_bytes: -1\n", `vigil.yaml:3:25: sources: http://x:9090: max_response_bytes: "-1" is not a size`},
+		{"sources:\n  http://x:9090:\n    max_response_bytes: [1]\n", `vigil.yaml:3:25: sources: http://x:9090: max_response_bytes: want a size`},
+		{"sources:\n  http://x:9090:\n    max_body: 1\n", `pushdown, max_response_bytes)`},
 	} {
 		_, err := ParseFile("vigil.yaml", []byte(c.text))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -97,5 +110,25 @@ func TestCanonicalAndLookup(t *testing.T) {
 	}
 	if _, ok := Lookup(section, "http://prom:9091"); ok {
 		t.Error("Lookup found another port's settings")
+	}
+}
+
+// Sizes are bytes or whole numbers of binary units, and print in the
+// largest unit that divides them.
+func TestByteSize(t *testing.T) {
+	for in, want := range map[string]ByteSize{"0": 0, "512": 512, "1KiB": 1024, "64MiB": 64 << 20, "1 GiB": 1 << 30, "2TiB": 2 << 40, "10B": 10} {
+		if got, err := ParseByteSize(in); err != nil || got != want {
+			t.Errorf("ParseByteSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "1.5MiB", "64MB", "1e6", "MiB", "-5", "9999999999999TiB"} {
+		if _, err := ParseByteSize(in); err == nil {
+			t.Errorf("ParseByteSize(%q) is no error", in)
+		}
+	}
+	for b, want := range map[ByteSize]string{256 << 20: "256 MiB", 1536: "1536 bytes", 1000: "1000 bytes", 1 << 30: "1 GiB"} {
+		if got := b.String(); got != want {
+			t.Errorf("%d.String() = %q, want %q", int64(b), got, want)
+		}
 	}
 }

@@ -58,6 +58,10 @@ type Config struct {
 	// Pushdown lets vigil ask the server for an aggregation where the
 	// answer is provably the one it would compute (default true).
 	Pushdown *bool `yaml:"pushdown"`
+	// MaxResponseBytes bounds the bytes read of one answer (default
+	// DefaultMaxResponseBytes): a larger one is an error, read no further,
+	// so a runaway or hostile server cannot take the machine's memory.
+	MaxResponseBytes ByteSize `yaml:"max_response_bytes"`
 }
 
 // BasicAuth is a user name and a password from the environment or a file.
@@ -74,6 +78,9 @@ func (c *Config) Defaults() {
 	}
 	if c.CounterLookback <= 0 {
 		c.CounterLookback = 24 * time.Hour
+	}
+	if c.MaxResponseBytes <= 0 {
+		c.MaxResponseBytes = DefaultMaxResponseBytes
 	}
 }
 
@@ -211,6 +218,13 @@ func FromConfig(f *configfile.File) (map[string]Config, error) {
 				}
 			}
 		}
+		if x := yamlconf.Value(v, "max_response_bytes"); x != nil {
+			// Said at the value, with what a size looks like.
+			var b ByteSize
+			if err := b.UnmarshalYAML(x); err != nil {
+				return nil, fmt.Errorf("%s: max_response_bytes: %w", at(x), err)
+			}
+		}
 		var c Config
 		if err := v.Decode(&c); err != nil {
 			return nil, fmt.Errorf("%s: %s", at(v), strings.TrimPrefix(err.Error(), "yaml: "))
@@ -225,7 +239,7 @@ func FromConfig(f *configfile.File) (map[string]Config, error) {
 
 // sourceKeys are a source's settings, in the order messages list them.
 var sourceKeys = []string{"bearer_token_env", "bearer_token_file", "basic_auth", "headers", "tls",
-	"max_samples_per_request", "counter_lookback", "types", "pushdown"}
+	"max_samples_per_request", "counter_lookback", "types", "pushdown", "max_response_bytes"}
 
 // checkKeys refuses a mapping's unknown keys; the first problem is the
 // error.
@@ -299,7 +313,9 @@ func secret(env, file string) (string, error) {
 // what.
 func RoundTripper(rawURL string, cfg Config) (http.RoundTripper, error) {
 	rawURL = Redact(rawURL)
-	hc := pconfig.HTTPClientConfig{FollowRedirects: true, EnableHTTP2: true}
+	// FollowRedirects is the client's business (it is not the transport's):
+	// every client of this transport is made with NoRedirects.
+	hc := pconfig.HTTPClientConfig{FollowRedirects: false, EnableHTTP2: true}
 	tok, err := secret(cfg.BearerTokenEnv, "")
 	if err != nil {
 		return nil, fmt.Errorf("source %s: bearer_token_env: %w", rawURL, err)

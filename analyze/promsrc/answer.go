@@ -1,0 +1,240 @@
+package promsrc
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/prometheus/client_golang/api"
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+
+	"github.com/vigil-metrics/vigil/internal/sources"
+)
+
+// apiClient is the api.Client the v1 API runs on. It is the official
+// one's URL building with its own request: redirects are refused (never
+// followed, nothing goes to the other host), an answer is read through a
+// limit (no more than max bytes ever sit in memory), and a 2xx answer
+// that is not the API's envelope ({"status":"success","data":...} or
+// {"status":"error","error":"..."}) is an error before v1 reads it, as
+// v1 takes {} and "data": null for an empty success. It keeps the start
+// of the last answer, for messages.
+type apiClient struct {
+	api.Client // URL
+	hc         *http.Client
+	max        sources.ByteSize
+	last       []byte
+}
+
+// wordsBytes is how much of an answer a message quotes; msgBytes how
+// much of an error message the server wrote for one.
+const (
+	wordsBytes = 200
+	msgBytes   = 1000
+)
+
+func (c *apiClient) Do(ctx context.Context, req *http.Request) (*http.Response, []byte, error) {
+	c.last = c.last[:0]
+	resp, err := c.hc.Do(req.WithContext(ctx))
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	if err := sources.Redirected(resp); err != nil {
+		return nil, nil, err
+	}
+	body, err := readLimited(resp, c.max)
+	if err != nil {
+		return nil, nil, err
+	}
+	c.last = append(c.last, body[:min(len(body), 4*wordsBytes)]...)
+	if resp.StatusCode/100 == 2 {
+		if err := checkEnvelope(body); err != nil {
+			return resp, nil, err
+		}
+	}
+	return resp, body, nil
+}
+
+// readLimited reads resp's body, refusing one over max bytes before
+// reading it where its length is announced, else as soon as max bytes
+// have come: the buffer never grows past max+1 bytes, and closing the
+// body then drops the connection, so the server stops sending.
+func readLimited(resp *http.Response, max sources.ByteSize) ([]byte, error) {
+	limit := int64(max)
+	if resp.ContentLength > limit {
+		return nil, &tooLargeError{max}
+	}
+	size := int64(4096)
+	if resp.ContentLength >= 0 {
+		size = resp.ContentLength + 1 // +1: the EOF needs room to be seen
+	}
+	buf := make([]byte, 0, min(size, limit+1))
+	for {
+		if len(buf) == cap(buf) {
+			if int64(len(buf)) > limit {
+				return nil, &tooLargeError{max}
+			}
+			grown := make([]byte, len(buf), min(int64(cap(buf))*2, limit+1))
+			copy(grown, buf)
+			buf = grown
+		}
+		n, err := resp.Body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > limit {
+			return nil, &tooLargeError{max}
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// tooLargeError is an answer over max_response_bytes.
+type tooLargeError struct{ max sources.ByteSize }
+
+func (e *tooLargeError) Error() string {
+	return fmt.Sprintf("the answer is larger than %s, this source's max_response_bytes: read no further (narrow the query or the window, or raise max_response_bytes for this source in the config's sources: section)", e.max)
+}
+
+// presence records whether a JSON value was there and whether it was
+// null, without copying or decoding it.
+type presence struct{ set, null bool }
+
+func (p *presence) UnmarshalJSON(b []byte) error {
+	p.set, p.null = true, string(b) == "null"
+	return nil
+}
+
+// checkEnvelope refuses a 2xx answer that is not the API's envelope: not
+// JSON, no status or another one than success and error, an error without
+// its words, a success without data. What the data holds is v1's to read.
+func checkEnvelope(body []byte) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return &badAnswerError{what: "it is empty"}
+	}
+	var env struct {
+		Status *string  `json:"status"`
+		Data   presence `json:"data"`
+		Error  string   `json:"error"`
+	}
+	if err := json.Unmarshal(body, &env); err != nil {
+		return &badAnswerError{what: "not JSON (" + err.Error() + ")", words: words(body)}
+	}
+	switch {
+	case env.Status == nil:
+		return &badAnswerError{what: "no status", words: words(body)}
+	case *env.Status == "error" && strings.TrimSpace(env.Error) == "":
+		return &badAnswerError{what: "status error without a message", words: words(body)}
+	case *env.Status == "error":
+		return nil // v1 reads it: errorType and error
+	case *env.Status != "success":
+		return &badAnswerError{what: "a status other than success or error", words: words(body)}
+	case !env.Data.set || env.Data.null:
+		return &badAnswerError{what: "status success without data", words: words(body)}
+	}
+	return nil
+}
+
+// badAnswerError is an answer vigil cannot read as the API's, with the
+// server's words (cut short).
+type badAnswerError struct{ what, words string }
+
+func (e *badAnswerError) Error() string {
+	if e.words == "" {
+		return "the server's answer is not the API's: " + e.what
+	}
+	return "the server's answer is not the API's: " + e.what + "; it answered: " + e.words
+}
+
+// annotate gives v1's own decoding errors (a shape it could not read) the
+// server's words from the answer just read.
+func (c *apiClient) annotate(err error) error {
+	var ae *v1.Error
+	if errors.As(err, &ae) && ae.Type == v1.ErrBadResponse && ae.Detail == "" && len(c.last) > 0 {
+		return &badAnswerError{what: words([]byte(ae.Msg)), words: words(c.last)}
+	}
+	return err
+}
+
+// words is the start of an answer fit for a message: at most wordsBytes
+// bytes, white space run together, anything not printable (terminal
+// escapes, bidi controls, invalid UTF-8) written as an escape.
+func words(b []byte) string { return wordsN(b, wordsBytes) }
+
+// wordsN is words cut at n bytes.
+func wordsN(b []byte, n int) string {
+	s := strings.Join(strings.Fields(strings.ToValidUTF8(string(b[:min(len(b), 4*n)]), "\uFFFD")), " ")
+	var out strings.Builder
+	for _, r := range cut(s, n) {
+		if unicode.IsPrint(r) || r == '…' {
+			out.WriteRune(r)
+			continue
+		}
+		q := strconv.QuoteRuneToASCII(r)
+		out.WriteString(q[1 : len(q)-1])
+	}
+	if out.Len() == 0 {
+		return ""
+	}
+	return out.String()
+}
+
+// cut shortens s to at most n bytes on a rune boundary, marking the cut.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+// matrix is v as a range of samples, or an error saying what came.
+func (c *Client) matrix(v model.Value) (model.Matrix, error) {
+	m, ok := v.(model.Matrix)
+	if !ok {
+		return nil, c.shapeError(v, "a range of samples")
+	}
+	for _, ss := range m {
+		if ss == nil {
+			return nil, &badAnswerError{what: "a null series in a range of samples", words: words(c.ac.last)}
+		}
+	}
+	return m, nil
+}
+
+// vector is v as one sample per series, or an error saying what came.
+func (c *Client) vector(v model.Value) (model.Vector, error) {
+	vec, ok := v.(model.Vector)
+	if !ok {
+		return nil, c.shapeError(v, "a vector")
+	}
+	for _, s := range vec {
+		if s == nil {
+			return nil, &badAnswerError{what: "a null sample in a vector", words: words(c.ac.last)}
+		}
+	}
+	return vec, nil
+}
+
+func (c *Client) shapeError(v model.Value, want string) error {
+	got := "no value"
+	if v != nil {
+		got = "a " + v.Type().String()
+	}
+	return &badAnswerError{what: got + " where " + want + " was asked for", words: words(c.ac.last)}
+}
