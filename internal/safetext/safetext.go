@@ -51,8 +51,10 @@ func Terminal(s string) string {
 // newline ends a row or starts a heading, and no control reaches a
 // terminal that shows the markdown), then a backslash before every
 // character CommonMark and GitHub-flavoured markdown give a meaning
-// inline: \ ` * ~ [ ] ( ) < > | # & and an underscore not between two
-// ASCII letters or digits. No value can then make a table cell, an image, a
+// inline: \ ` * ~ [ ] ( ) | # & and an underscore not between two
+// ASCII letters or digits; < and > are written &lt; and &gt;, so the
+// markdown holds no < from data at all (no tag, and no hidden comment
+// such as a GitHub issue's <!-- vigil:... --> marker, can be forged). No value can then make a table cell, an image, a
 // link or autolink (<http://...>), an HTML tag, an entity, a code span or
 // emphasis. A value that starts with what would begin a block at the
 // start of a line (- + = or digits then a period, leading spaces) has that
@@ -73,7 +75,13 @@ func Markdown(s string) string {
 		first := lead
 		lead = false
 		switch {
-		case strings.IndexByte("\\`*~[]()<>|#&", c) >= 0:
+		case c == '<':
+			b.WriteString("&lt;")
+			continue
+		case c == '>':
+			b.WriteString("&gt;")
+			continue
+		case strings.IndexByte("\\`*~[]()|#&", c) >= 0:
 			b.WriteByte('\\')
 		case c == '_' && !(i > 0 && alnum(s[i-1]) && i+1 < len(s) && alnum(s[i+1])):
 			b.WriteByte('\\')

@@ -120,3 +120,14 @@ func TestMarkdownKeepsNames(t *testing.T) {
 		}
 	}
 }
+
+func TestMarkdownNoAngle(t *testing.T) {
+	for _, v := range hostile {
+		if m := Markdown(v); strings.ContainsAny(m, "<>") {
+			t.Errorf("Markdown(%q) = %s: holds < or >", v, m)
+		}
+	}
+	if got, want := Markdown("<!-- vigil:firing=ab -->"), `&lt;!-- vigil:firing=ab --&gt;`; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+}
