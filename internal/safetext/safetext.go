@@ -51,14 +51,15 @@ func Terminal(s string) string {
 // newline ends a row or starts a heading, and no control reaches a
 // terminal that shows the markdown), then a backslash before every
 // character CommonMark and GitHub-flavoured markdown give a meaning
-// inline: \ ` * ~ [ ] ( ) | # & and an underscore not between two
+// inline: \ ` * ~ [ ] | # & and an underscore not between two
 // ASCII letters or digits; < and > are written &lt; and &gt;, so the
 // markdown holds no < from data at all (no tag, and no hidden comment
 // such as a GitHub issue's <!-- vigil:... --> marker, can be forged). No value can then make a table cell, an image, a
 // link or autolink (<http://...>), an HTML tag, an entity, a code span or
-// emphasis. A value that starts with what would begin a block at the
-// start of a line (- + = or digits then a period, leading spaces) has that
-// escaped too, since a highlight may begin with one. Bare URLs stay text:
+// emphasis (parentheses need no escape: with [ and ] escaped they make no
+// link). A value that starts with what would begin a block at the start
+// of a line (- + =, an ordered list's "1. " or "1) ", leading spaces) has
+// that escaped too, since a highlight may begin with one. Bare URLs stay text:
 // a renderer that autolinks them (GitHub does, vigil's HTML report does
 // not) shows their target as written.
 func Markdown(s string) string {
@@ -81,13 +82,13 @@ func Markdown(s string) string {
 		case c == '>':
 			b.WriteString("&gt;")
 			continue
-		case strings.IndexByte("\\`*~[]()|#&", c) >= 0:
+		case strings.IndexByte("\\`*~[]|#&", c) >= 0:
 			b.WriteByte('\\')
 		case c == '_' && !(i > 0 && alnum(s[i-1]) && i+1 < len(s) && alnum(s[i+1])):
 			b.WriteByte('\\')
 		case first && strings.IndexByte("-+=", c) >= 0:
 			b.WriteByte('\\')
-		case c == '.' && i > 0 && allDigits(s[:i]):
+		case (c == '.' || c == ')') && listNumber(s[:i]) && (i+1 == len(s) || s[i+1] == ' '):
 			b.WriteByte('\\')
 		}
 		b.WriteByte(c)
@@ -99,11 +100,12 @@ func alnum(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
-// allDigits: s (the text before an ordered list marker's period) is all
-// ASCII digits, leading spaces aside (those are written as &#32;).
-func allDigits(s string) bool {
+// listNumber: s (the text before a . or ) that a space follows) is an
+// ordered list item's number: 1 to 9 ASCII digits, leading spaces aside
+// (those are written as &#32;).
+func listNumber(s string) bool {
 	s = strings.TrimLeft(s, " ")
-	if s == "" {
+	if s == "" || len(s) > 9 {
 		return false
 	}
 	for i := 0; i < len(s); i++ {

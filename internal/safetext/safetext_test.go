@@ -31,6 +31,8 @@ var hostile = []string{
 	"- item",
 	"> quote",
 	"1. one",
+	"1) one",
+	"2.",
 	"    code",
 	"a\\|b",
 	"[x]: http://evil",
@@ -111,9 +113,12 @@ func TestMarkdownKeepsNames(t *testing.T) {
 		{"_private", `\_private`},
 		{"a|b", `a\|b`},
 		{"x\n# H", `"x\\n\# H"`},
-		{"![](http://evil/x.png)", `!\[\]\(http://evil/x.png\)`},
+		{"![](http://evil/x.png)", `!\[\](http://evil/x.png)`},
 		{"-1", `\-1`},
 		{"2026. year", `2026\. year`},
+		{"7)", `7\)`},
+		{"249.427% (of it)", `249.427% (of it)`},
+		{"1234567890. x", `1234567890. x`},
 	} {
 		if got := Markdown(c.in); got != c.want {
 			t.Errorf("Markdown(%q) = %s, want %s", c.in, got, c.want)
