@@ -7,9 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vigil-metrics/vigil/alert/state"
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/extension"
+
+	"github.com/vigil-metrics/vigil/alert/state"
 )
 
 // hostile are label values a store's writer may choose.

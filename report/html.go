@@ -8,10 +8,11 @@ import (
 	"io"
 	"strings"
 
-	"github.com/vigil-metrics/vigil/internal/safetext"
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/extension"
 	ghtml "github.com/yuin/goldmark/renderer/html"
+
+	"github.com/vigil-metrics/vigil/internal/safetext"
 )
 
 //go:embed templates/report.css

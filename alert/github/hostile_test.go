@@ -7,9 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vigil-metrics/vigil/alert/config"
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/extension"
+
+	"github.com/vigil-metrics/vigil/alert/config"
 )
 
 // TestHostileLabels: label values with markdown, HTML and forged markers
