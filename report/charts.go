@@ -13,6 +13,8 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/vigil-metrics/vigil/internal/safetext"
 )
 
 // Point is one value at the end of a step (a day, or an hour in a short
@@ -99,8 +101,11 @@ func BuildImages(r *Report, prefix string) error {
 		if b.NoData || !hasValue(b.Burn) {
 			continue
 		}
-		svg, err := lineChart(fmt.Sprintf("Error budget consumed: %s/%s (%s window)", b.Service, b.SLI, b.Window),
-			"budget consumed (%)", loc, []series{{b.Service + "/" + b.SLI, b.Burn}}, 100, "budget (100%)")
+		// Names from data are quoted (safetext.Terminal): a control
+		// character makes the SVG ill-formed XML.
+		name := safetext.Terminal(b.Service) + "/" + safetext.Terminal(b.SLI)
+		svg, err := lineChart(fmt.Sprintf("Error budget consumed: %s (%s window)", name, b.Window),
+			"budget consumed (%)", loc, []series{{name, b.Burn}}, 100, "budget (100%)")
 		if err != nil {
 			return err
 		}
@@ -117,14 +122,14 @@ func BuildImages(r *Report, prefix string) error {
 		if _, ok := byMetric[l.Metric]; !ok {
 			metrics = append(metrics, l.Metric)
 		}
-		label := l.Service
+		label := safetext.Terminal(l.Service)
 		if label == "" {
 			label = "(no service)"
 		}
 		byMetric[l.Metric] = append(byMetric[l.Metric], series{label, l.Trend})
 	}
 	for _, m := range metrics {
-		svg, err := lineChart("Latency p95: "+m, "p95 ("+unit(m)+")", loc, byMetric[m], math.NaN(), "")
+		svg, err := lineChart("Latency p95: "+safetext.Terminal(m), "p95 ("+unit(m)+")", loc, byMetric[m], math.NaN(), "")
 		if err != nil {
 			return err
 		}

@@ -17,12 +17,14 @@ const (
 // computed from r's numbers: breached objectives, overspent or fast
 // burning budgets, latency that rose, resources that peaked, the noisiest
 // alert rule and failed notifications. None when nothing stands out.
+// Each is a markdown line: the names in it (services, hosts, metrics,
+// rules) are escaped with Escape, since they come from data.
 func Highlights(r *Report) []string {
 	var out []string
 	for _, s := range r.SLOs {
 		if !s.Met && !s.Invalid {
 			out = append(out, fmt.Sprintf("%s %s was %s over %s, below its %s target.",
-				s.Service, s.SLI, Num(round(s.Percent, 4))+"%", s.Window, Num(s.TargetPercent)+"%"))
+				Escape(s.Service), Escape(s.SLI), Num(round(s.Percent, 4))+"%", Escape(s.Window), Num(s.TargetPercent)+"%"))
 		}
 	}
 	for _, b := range r.Budgets {
@@ -30,10 +32,10 @@ func Highlights(r *Report) []string {
 		case b.NoData:
 		case b.Exhausted:
 			out = append(out, fmt.Sprintf("%s used %s of its %s error budget (%s): it is exhausted.",
-				b.Service, Num(round(b.ConsumptionPercent, 0))+"%", b.SLI, b.Window))
+				Escape(b.Service), Num(round(b.ConsumptionPercent, 0))+"%", Escape(b.SLI), Escape(b.Window)))
 		case b.ConsumptionPercent >= 50:
 			out = append(out, fmt.Sprintf("%s used %s of its %s error budget (%s).",
-				b.Service, Num(round(b.ConsumptionPercent, 0))+"%", b.SLI, b.Window))
+				Escape(b.Service), Num(round(b.ConsumptionPercent, 0))+"%", Escape(b.SLI), Escape(b.Window)))
 		}
 		// The most urgent active burn-rate alert, in its own words.
 		for _, sev := range []string{"page", "ticket"} {
@@ -45,20 +47,20 @@ func Highlights(r *Report) []string {
 			if sev == "ticket" {
 				what = "is burning faster than it can last"
 			}
-			out = append(out, fmt.Sprintf("%s's %s error budget %s (%s): %s.", b.Service, b.SLI, what, sev, b.Alerts[i].Reason))
+			out = append(out, fmt.Sprintf("%s's %s error budget %s (%s): %s.", Escape(b.Service), Escape(b.SLI), what, sev, Escape(b.Alerts[i].Reason)))
 			break
 		}
 	}
 	for _, l := range r.Latency {
 		if l.PrevP95 != nil && *l.PrevP95 > 0 && (l.P95-*l.PrevP95) / *l.PrevP95 > LatencyRise {
 			out = append(out, fmt.Sprintf("%s p95 of %s rose %s vs the previous period (%s to %s).",
-				l.Metric, l.Service, RelChange(l.P95, l.PrevP95), Num(round(*l.PrevP95, 2)), Num(round(l.P95, 2))))
+				Escape(l.Metric), Escape(l.Service), RelChange(l.P95, l.PrevP95), Num(round(*l.PrevP95, 2)), Num(round(l.P95, 2))))
 		}
 	}
 	for _, x := range r.Resources {
 		if x.Max > ResourcePeak {
 			out = append(out, fmt.Sprintf("%s peaked at %s on %s (average %s).",
-				x.Metric, Num(round(x.Max, 2)), x.Host, Num(round(x.Avg, 2))))
+				Escape(x.Metric), Num(round(x.Max, 2)), Escape(x.Host), Num(round(x.Avg, 2))))
 		}
 	}
 	if a := r.Alerts; a != nil {
@@ -68,7 +70,7 @@ func Highlights(r *Report) []string {
 		// The noisiest rule, when one stands out: more than one firing,
 		// and more than any other rule.
 		if n := a.Noisiest; len(n) > 0 && n[0].Fired > 1 && (len(n) == 1 || n[0].Fired > n[1].Fired) {
-			out = append(out, fmt.Sprintf("The noisiest alert rule was %s: it fired %d times.", n[0].Rule, n[0].Fired))
+			out = append(out, fmt.Sprintf("The noisiest alert rule was %s: it fired %d times.", Escape(n[0].Rule), n[0].Fired))
 		}
 		if a.Failed > 0 {
 			out = append(out, fmt.Sprintf("%d notification %s failed.", a.Failed, plural(a.Failed, "attempt", "attempts")))

@@ -19,6 +19,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/vigil-metrics/vigil/internal/safetext"
 	"github.com/vigil-metrics/vigil/internal/vtime"
 )
 
@@ -212,7 +213,7 @@ func funcs(r *Report, brk string) template.FuncMap {
 		"rate":     ratePtr,
 		"pp":       PointsChange,
 		"change":   RelChange,
-		"list":     func(s []string) string { return strings.Join(s, ", ") },
+		"list":     escList,
 		"esc":      Escape,
 		"yesno":    func(b bool) string { return map[bool]string{true: "yes", false: "no"}[b] },
 		"sloState": sloState,
@@ -228,6 +229,15 @@ func funcs(r *Report, brk string) template.FuncMap {
 			return strings.Join(out, brk)
 		},
 	}
+}
+
+// escList is s (stores, hosts) escaped and joined with commas.
+func escList(s []string) string {
+	out := make([]string, len(s))
+	for i, x := range s {
+		out[i] = Escape(x)
+	}
+	return strings.Join(out, ", ")
 }
 
 func sloState(s SLO) string {
@@ -309,8 +319,8 @@ func signed(v float64) string {
 	return Num(v)
 }
 
-// Escape makes s safe in a markdown table cell.
-func Escape(s string) string {
-	s = strings.ReplaceAll(s, "|", `\|`)
-	return strings.ReplaceAll(s, "\n", " ")
-}
+// Escape is s, a value from data or config, as inert markdown text
+// (safetext.Markdown): it makes no table cell, line, heading, image,
+// link, HTML tag or code span, and reaches a terminal with no control or
+// bidi character. Every such value a report shows goes through it.
+func Escape(s string) string { return safetext.Markdown(s) }

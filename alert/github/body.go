@@ -12,6 +12,7 @@ import (
 
 	"github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/alert/notify"
+	"github.com/vigil-metrics/vigil/internal/safetext"
 )
 
 // Actions are the recommended actions for the reference design's known
@@ -59,6 +60,9 @@ func labelsJSON(l map[string]string) string {
 	return string(b)
 }
 
+// labelsInline is l as "k=v, k2=v2" in markdown: names and values come
+// from data and are escaped (safetext.Markdown), so a label makes no cell,
+// image, link or hidden marker in an issue.
 func labelsInline(l map[string]string) string {
 	keys := make([]string, 0, len(l))
 	for k := range l {
@@ -67,7 +71,7 @@ func labelsInline(l map[string]string) string {
 	sort.Strings(keys)
 	parts := make([]string, len(keys))
 	for i, k := range keys {
-		parts[i] = k + "=" + l[k]
+		parts[i] = safetext.Markdown(k) + "=" + safetext.Markdown(l[k])
 	}
 	return strings.Join(parts, ", ")
 }
@@ -99,18 +103,12 @@ func alertBody(at time.Time, a notify.Alert) string {
 	return b.String()
 }
 
-// cell escapes s for a Markdown table cell.
-func cell(s string) string {
-	s = strings.ReplaceAll(s, "|", `\|`)
-	return strings.Join(strings.Fields(s), " ")
-}
-
 func alertTable(b *strings.Builder, alerts []notify.Alert) {
 	b.WriteString("| Alert | Severity | State | Value | Threshold | Labels | Fingerprint |\n")
 	b.WriteString("|---|---|---|---|---|---|---|\n")
 	for _, a := range alerts {
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | `%s` |\n", cell(a.Rule), strings.ToUpper(a.Severity), a.State,
-			num(a.Value), strconv.FormatFloat(a.Threshold, 'g', -1, 64), cell(labelsInline(a.Labels)), a.Fingerprint)
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | `%s` |\n", safetext.Markdown(a.Rule), strings.ToUpper(a.Severity), a.State,
+			num(a.Value), strconv.FormatFloat(a.Threshold, 'g', -1, 64), labelsInline(a.Labels), a.Fingerprint)
 	}
 }
 
@@ -119,7 +117,7 @@ func alertTable(b *strings.Builder, alerts []notify.Alert) {
 func incidentBody(n notify.Notification, inc string) string {
 	var b strings.Builder
 	b.WriteString("# Incident Details\n\n")
-	fmt.Fprintf(&b, "- **Incident**: %s\n", inc)
+	fmt.Fprintf(&b, "- **Incident**: %s\n", safetext.Markdown(inc)) // holds a label value
 	fmt.Fprintf(&b, "- **Severity**: %s\n", strings.ToUpper(highest(n.Alerts)))
 	fmt.Fprintf(&b, "- **Timestamp**: %s\n", ts(n.At))
 	fmt.Fprintf(&b, "- **Alerts**: %d\n", len(n.Alerts))

@@ -5,7 +5,9 @@
 //
 //   - text: a one-line fallback, for notifications and clients that do not
 //     show blocks ("[CRITICAL] high_cpu firing: value 92.5, threshold 80
-//     (host=db-01, team=infra)");
+//     (host=db-01, team=infra)"), with &, < and > escaped as Slack asks,
+//     so that a label value such as <!channel> pings no one; the
+//     attachment's fallback is the same text;
 //   - blocks: a header block with the severity and the rule ("CRITICAL:
 //     high_cpu firing", "Resolved: high_cpu"; for an incident's alerts
 //     "CRITICAL: incident <id> (2 alerts)");
@@ -191,6 +193,21 @@ func esc(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }
 
+// clipEscaped is s escaped (esc) and clipped to limit runes, never in
+// the middle of an entity (a cut "&am" would show as text).
+func clipEscaped(s string, limit int) string {
+	e := esc(s)
+	r := []rune(e)
+	if len(r) <= limit {
+		return e
+	}
+	r = r[:limit-1]
+	if i := strings.LastIndexByte(string(r), '&'); i >= 0 && !strings.Contains(string(r)[i:], ";") {
+		r = []rune(string(r)[:i])
+	}
+	return string(r) + "…"
+}
+
 func num(v *float64) string {
 	if v == nil {
 		return "n/a"
@@ -260,7 +277,11 @@ func (c *Channel) NewMessage(n notify.Notification) Message {
 		head, m.Text, details = severalAlerts(n, sev, inc, resolved)
 	}
 	m.Blocks = []Block{{Type: "header", Text: plain(head, 150)}}
-	m.Text = clip(m.Text, 3000)
+	// Slack reads text and fallback as mrkdwn: a label value <!channel>
+	// would ping the workspace, <@U123> a person, <http://x|click> make a
+	// disguised link. Neither has markup of vigil's own, so all of it is
+	// escaped.
+	m.Text = clipEscaped(m.Text, 3000)
 	m.Attachments = []Attachment{{Color: color, Fallback: m.Text, Blocks: details}}
 	return m
 }

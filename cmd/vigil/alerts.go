@@ -13,6 +13,7 @@ import (
 	"github.com/vigil-metrics/vigil/alert/state"
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
 	"github.com/vigil-metrics/vigil/internal/metricpath"
+	"github.com/vigil-metrics/vigil/internal/safetext"
 	"github.com/vigil-metrics/vigil/internal/vtime"
 )
 
@@ -135,12 +136,12 @@ func newAlertsListCmd(a *app) *cobra.Command {
 					since = r.ResolvedAt.Format(time.RFC3339)
 				}
 				if r.Incident != nil {
-					inc = *r.Incident
+					inc = safetext.Terminal(*r.Incident) // holds a label value
 				}
 				if r.Acked {
 					acked = "yes"
 					if r.AckComment != "" {
-						acked += ": " + r.AckComment
+						acked += ": " + safetext.Terminal(r.AckComment)
 					}
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Fingerprint, r.Rule, r.State, v, metricpath.FormatLabels(r.Labels), since, inc, acked)
@@ -294,7 +295,7 @@ unix seconds); the default is everything kept (settings.alert_retention_days).`,
 			for _, r := range rows {
 				what, fp := r.From+" -> "+r.To, r.Fingerprint
 				if r.Kind == "rule_error" {
-					what, fp = "error: "+strings.ReplaceAll(r.Error, "\n", " "), "-"
+					what, fp = "error: "+safetext.Terminal(strings.ReplaceAll(r.Error, "\n", " ")), "-"
 				}
 				if r.Kind == "notification" {
 					what = fmt.Sprintf("%s try %d: %s", r.Channel, r.Try, r.Result)
@@ -305,7 +306,8 @@ unix seconds); the default is everything kept (settings.alert_retention_days).`,
 						what += fmt.Sprintf(" (HTTP %d)", r.Status)
 					}
 					if r.Error != "" {
-						what += ": " + strings.ReplaceAll(r.Error, "\n", " ")
+						// A receiver's answer may hold control characters.
+						what += ": " + safetext.Terminal(strings.ReplaceAll(r.Error, "\n", " "))
 					}
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.At.UTC().Format(time.RFC3339), fp, r.Rule, what)

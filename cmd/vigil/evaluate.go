@@ -22,6 +22,7 @@ import (
 	"github.com/vigil-metrics/vigil/analyze"
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
 	"github.com/vigil-metrics/vigil/internal/metricpath"
+	"github.com/vigil-metrics/vigil/internal/safetext"
 )
 
 // Crash points for the tests (which kill a run there), passed to every
@@ -339,7 +340,7 @@ func writeAlerts(a *app, output string, at time.Time, out []alertJSON, errs []ru
 		}
 		inc, sup := "-", "-"
 		if x.Incident != nil {
-			inc = *x.Incident
+			inc = safetext.Terminal(*x.Incident) // holds a label value
 		}
 		if x.SuppressedBy != nil {
 			sup = *x.SuppressedBy
@@ -375,7 +376,7 @@ func writeAlerts(a *app, output string, at time.Time, out []alertJSON, errs []ru
 			step = fmt.Sprint(*s.Step)
 		}
 		if s.Incident != "" {
-			inc = s.Incident
+			inc = safetext.Terminal(s.Incident)
 		}
 		alerts := make([]string, len(s.Alerts))
 		for i, x := range s.Alerts {

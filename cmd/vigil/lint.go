@@ -11,6 +11,7 @@ import (
 	"github.com/vigil-metrics/vigil/analyze/slo"
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
 	"github.com/vigil-metrics/vigil/internal/lint"
+	"github.com/vigil-metrics/vigil/internal/safetext"
 	"github.com/vigil-metrics/vigil/internal/vtime"
 )
 
@@ -76,7 +77,8 @@ func newLintCmd(a *app) *cobra.Command {
 				tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 				fmt.Fprintln(tw, "SEVERITY\tCHECK\tMETRIC\tLABEL\tMESSAGE")
 				for _, f := range findings {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.Severity, f.Check, f.Metric, orDash(f.Label), f.Message)
+					// Names and messages quote the store's data.
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.Severity, f.Check, safetext.Terminal(f.Metric), orDash(safetext.Terminal(f.Label)), safetext.Terminal(f.Message))
 					fmt.Fprintf(tw, "\t\t\t\t  hint: %s\n", f.Hint)
 				}
 				if err := tw.Flush(); err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/vigil-metrics/vigil/cmd/internal/agentcmd"
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
 	"github.com/vigil-metrics/vigil/internal/demo"
+	"github.com/vigil-metrics/vigil/internal/safetext"
 	"github.com/vigil-metrics/vigil/internal/store"
 	"github.com/vigil-metrics/vigil/internal/vtime"
 )
@@ -147,7 +148,7 @@ func newStoreInfoCmd(a *app) *cobra.Command {
 			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "STORE\tSERIES\tSAMPLES\tFIRST\tLAST")
 			for _, in := range infos {
-				fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\n", in.Path, in.Series, in.Samples, in.First, in.Last)
+				fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\n", safetext.Terminal(in.Path), in.Series, in.Samples, in.First, in.Last)
 			}
 			return tw.Flush()
 		},
@@ -255,7 +256,7 @@ func newStoreStatsCmd(a *app) *cobra.Command {
 				if i > 0 {
 					fmt.Fprintln(tw)
 				}
-				fmt.Fprintf(tw, "store\t%s\n", s.Path)
+				fmt.Fprintf(tw, "store\t%s\n", safetext.Terminal(s.Path))
 				fmt.Fprintf(tw, "series\t%d\n", s.Series)
 				fmt.Fprintf(tw, "samples\t%d\n", s.Samples)
 				fmt.Fprintf(tw, "bytes\t%d (free %d, wal %d)\n", s.Bytes, s.FreeBytes, s.WALBytes)
@@ -265,9 +266,11 @@ func newStoreStatsCmd(a *app) *cobra.Command {
 				if len(s.Top) > 0 {
 					fmt.Fprintln(tw, "\nROWS\tSERIES\tOLDEST\tNEWEST")
 					for _, t := range s.Top {
-						id := t.Name + t.Labels
+						// Names, labels and services are the store's data:
+						// quoted when they hold a control or bidi character.
+						id := safetext.Terminal(t.Name) + safetext.Terminal(t.Labels)
 						if t.Service != "" {
-							id += " service=" + t.Service
+							id += " service=" + safetext.Terminal(t.Service)
 						}
 						fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", t.Rows, id, t.Oldest, t.Newest)
 					}

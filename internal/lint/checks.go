@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/vigil-metrics/vigil/internal/metricpath"
+	"github.com/vigil-metrics/vigil/internal/safetext"
 )
 
 // A check is one named rule over what Run gathered. Adding a rule is adding
@@ -157,9 +158,19 @@ func labelValues(in *inventory, opt Options) []Finding {
 	for _, o := range overs {
 		fs = append(fs, finding(Warning, CheckLabelValues, o.name, o.label, "bucket or drop the label (or raise --max-label-values if this is expected)",
 			"%s{%s} took %d distinct values over the window (limit %d), e.g. %s",
-			o.name, o.label, o.n, opt.MaxLabelValues, strings.Join(o.sample, ", ")))
+			o.name, o.label, o.n, opt.MaxLabelValues, strings.Join(quoted(o.sample), ", ")))
 	}
 	return fs
+}
+
+// quoted are label values as a terminal may show them (safetext.Terminal):
+// a finding's message quotes the store's data.
+func quoted(vs []string) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = safetext.Terminal(v)
+	}
+	return out
 }
 
 // inconsistentLabels flags synonymous label names used side by side: the
