@@ -3,12 +3,14 @@ package github
 import (
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/alert/notify"
+	"github.com/vigil-metrics/vigil/internal/secret"
 	"github.com/vigil-metrics/vigil/internal/yamlconf"
 )
 
@@ -98,6 +100,18 @@ func (c *Config) api(name string) (*url.URL, error) {
 
 // Target is the repo.
 func (c *Config) Target() string { return c.Repo }
+
+// RegisterSecrets registers the token (from the environment now) and
+// the api_url's credentials and query values.
+func (c *Config) RegisterSecrets(set *secret.Set, lookupEnv func(string) (string, bool)) {
+	set.AddURL(c.APIURL, false)
+	if lookupEnv == nil {
+		lookupEnv = os.LookupEnv
+	}
+	if v, ok := lookupEnv(c.tokenEnv()); ok {
+		set.Add(strings.TrimSpace(v))
+	}
+}
 
 // Notifier builds the channel's notifier (alert/channels' constructor).
 func Notifier(ch config.Channel, _ *config.Config, lookupEnv func(string) (string, bool)) (notify.Notifier, error) {
