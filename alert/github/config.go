@@ -90,7 +90,12 @@ func (c *Config) api(name string) (*url.URL, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("channel %q: api_url: want an http(s) URL such as https://github.example.com/api/v3, got %q", name, display(raw))
+		// Never the value: its query may be a token.
+		what := yamlconf.NotURL(raw)
+		if err == nil && u.Host != "" && (u.Scheme == "http" || u.Scheme == "https") {
+			what = fmt.Sprintf("an http(s) URL with a query or fragment (value redacted, %d characters)", len(raw))
+		}
+		return nil, fmt.Errorf("channel %q: api_url: %s; want an API base such as https://github.example.com/api/v3", name, what)
 	}
 	u.User = nil
 	u.Path = strings.TrimRight(u.Path, "/")

@@ -154,16 +154,6 @@ func New(ch config.Channel, lookupEnv func(string) (string, bool), client *http.
 	return c, nil
 }
 
-// display is raw without user info, for errors.
-func display(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "<invalid URL>"
-	}
-	u.User = nil
-	return u.String()
-}
-
 // Name is the channel's name.
 func (c *Channel) Name() string { return c.name }
 

@@ -324,3 +324,61 @@ func runVigil(t *testing.T, dir string, args ...string) (int, []byte) {
 	code := run(args, strings.NewReader(""), &out, &out)
 	return code, out.Bytes()
 }
+
+// TestNotHTTPURLRedacted: a URL setting whose value is not an http(s) URL
+// (the scheme forgotten, a token put in the wrong variable) is never
+// printed by vigil check (text and JSON) or evaluate: it may be the
+// secret itself (issue 24).
+func TestNotHTTPURLRedacted(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct{ name, channel, value string }{
+		{"webhook scheme forgotten", "type: webhook\n    url: ${BAD_URL}", "hooks.example.com/T0KEN-webhook-s3cret"},
+		{"slack token in the url", "type: slack\n    url: ${BAD_URL}", "xoxb-slack-T0KEN-s3cret"},
+		{"slack webhook_url", "type: slack\n    webhook_url: ${BAD_URL}", "xoxb-slack-T0KEN-s3cret"},
+		{"alertmanager", "type: alertmanager\n    url: ${BAD_URL}", "am-T0KEN-s3cret-value"},
+		{"pagerduty", "type: pagerduty\n    url: ${BAD_URL}", "pd-R0UTING-s3cret-value"},
+		{"github api_url", "type: github\n    repo: o/r\n    api_url: ${BAD_URL}", "ghp_T0KEN-s3cret-value"},
+		{"github api_url with a query", "type: github\n    repo: o/r\n    api_url: ${BAD_URL}", "https://ghe.example/api/v3?token=ghp_T0KEN-s3cret-value"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Setenv("BAD_URL", c.value)
+			cfg := filepath.Join(dir, "c.yaml")
+			if err := os.WriteFile(cfg, []byte(`alert_rules:
+  - name: r
+    metric_path: m.max
+    condition: greater_than
+    threshold: 1
+    severity: high
+    evaluation_window: 60
+channels:
+  - name: ch
+    `+c.channel+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			for _, args := range [][]string{
+				{"check", "--config", cfg},
+				{"check", "--config", cfg, "-o", "json"},
+				{"evaluate", "--config", cfg, "--db", "m.db", "--state", "s.db", "--dry-run"},
+			} {
+				code, out := runVigil(t, dir, args...)
+				if code != 2 {
+					t.Errorf("%s: exit %d, want 2:\n%s", args[0], code, out)
+				}
+				leak := c.value
+				if _, q, ok := strings.Cut(c.value, "token="); ok {
+					leak = q
+				}
+				for _, f := range leakForms(leak) {
+					if bytes.Contains(out, []byte(f)) {
+						t.Errorf("vigil %s prints the value (%q):\n%s", strings.Join(args[:len(args)-2], " "), f, out)
+					}
+				}
+				want := fmt.Sprintf("value redacted, %d characters", len(c.value))
+				if !bytes.Contains(out, []byte(want)) {
+					t.Errorf("vigil %s: no %q:\n%s", args[0], want, out)
+				}
+			}
+		})
+	}
+}
