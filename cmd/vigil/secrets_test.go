@@ -382,3 +382,25 @@ channels:
 		})
 	}
 }
+
+// TestCheckWarnsShortSecret: a secret shorter than secret.MinLen cannot be
+// scrubbed (it would mangle all output), so vigil check says so, at the
+// channel, without failing.
+func TestCheckWarnsShortSecret(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.yaml")
+	if err := os.WriteFile(cfg, []byte(`channels:
+  - name: ops
+    type: webhook
+    url: http://127.0.0.1:9/hook
+    headers:
+      X-Api-Key: abc
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out := runVigil(t, dir, "check", "--config", cfg)
+	want := `vigil: warning: ` + cfg + `:2:5: channel "ops": 1 of its secrets (a token, password or header value) are shorter than 6 characters: vigil cannot scrub them from its output, logs and history`
+	if code != 0 || !strings.Contains(string(out), want+"\n") {
+		t.Errorf("exit %d, want 0 and\n%s\ngot:\n%s", code, want, out)
+	}
+}
