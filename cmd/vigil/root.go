@@ -33,7 +33,7 @@ type app struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer // behind secrets: scrubbed
 	// term is stderr itself, for drawing progress on a terminal (it
-	// prints numbers only).
+	// prints numbers only); nil means stderr.
 	term io.Writer
 	now  func() time.Time
 	// secrets are every secret the config gives (channels, sources),
