@@ -53,8 +53,8 @@ import (
 
 	"github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/alert/httpsend"
-	"github.com/vigil-metrics/vigil/internal/secret"
 	"github.com/vigil-metrics/vigil/alert/notify"
+	"github.com/vigil-metrics/vigil/internal/secret"
 )
 
 // DefaultValidity is how long after a run a firing alert sent by it stays

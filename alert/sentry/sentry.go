@@ -65,8 +65,8 @@ import (
 
 	"github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/alert/httpsend"
-	"github.com/vigil-metrics/vigil/internal/secret"
 	"github.com/vigil-metrics/vigil/alert/notify"
+	"github.com/vigil-metrics/vigil/internal/secret"
 )
 
 // DefaultDSNEnv names the environment variable that holds the DSN when

@@ -52,8 +52,8 @@ import (
 
 	"github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/alert/httpsend"
-	"github.com/vigil-metrics/vigil/internal/secret"
 	"github.com/vigil-metrics/vigil/alert/notify"
+	"github.com/vigil-metrics/vigil/internal/secret"
 )
 
 // Defaults for what the channel leaves out; every HTTP channel's.
@@ -406,7 +406,6 @@ func (c *Channel) classify(_ *httpsend.Request, shown string, resp *httpsend.Res
 	}
 	return v
 }
-
 
 // Error is a non-2xx answer from the webhook.
 type Error struct {
