@@ -54,6 +54,7 @@ import (
 	"github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/alert/httpsend"
 	"github.com/vigil-metrics/vigil/alert/notify"
+	"github.com/vigil-metrics/vigil/internal/secret"
 )
 
 // DefaultValidity is how long after a run a firing alert sent by it stays
@@ -104,6 +105,8 @@ func New(ch config.Channel, lookupEnv func(string) (string, bool), client *http.
 	c := &Channel{Validity: DefaultValidity, name: ch.Name, endpoint: u.JoinPath("api", "v2", "alerts").String(),
 		headers: headers, p: httpsend.New(ch, client)}
 	c.p.Describe = describe
+	c.p.Secrets = secret.New()
+	cfg.RegisterSecrets(c.p.Secrets, lookupEnv)
 	return c, nil
 }
 

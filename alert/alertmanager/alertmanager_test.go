@@ -21,12 +21,12 @@ type (
 	server = httpsendtest.Server
 )
 
-const secret = "Bearer s3cr3t-t0ken"
+const authHeader = "Bearer s3cr3t-t0ken"
 
 func channel(url string) config.Channel {
 	return config.Channel{Name: "am", Type: "alertmanager", Enabled: true, SendResolved: true,
 		RetryDelay: time.Millisecond, RetryAttempts: 3,
-		RetryAttemptsSet: true, Settings: &Config{URL: url, Headers: map[string]string{"Authorization": secret}}}
+		RetryAttemptsSet: true, Settings: &Config{URL: url, Headers: map[string]string{"Authorization": authHeader}}}
 }
 
 func start(t *testing.T, answers ...answer) (*Channel, *server, string) {
@@ -82,7 +82,7 @@ func TestBodies(t *testing.T) {
 			if r.Method != "POST" || r.Path != "/am/api/v2/alerts" {
 				t.Errorf("request %s %s, want POST /am/api/v2/alerts", r.Method, r.Path)
 			}
-			for k, want := range map[string]string{"Content-Type": "application/json", "User-Agent": "vigil", "Authorization": secret} {
+			for k, want := range map[string]string{"Content-Type": "application/json", "User-Agent": "vigil", "Authorization": authHeader} {
 				if v := r.Header.Get(k); v != want {
 					t.Errorf("%s: %q, want %q", k, v, want)
 				}
@@ -151,7 +151,7 @@ func TestFailures(t *testing.T) {
 					t.Errorf("error %q lacks %q", err, w)
 				}
 			}
-			notifytest.NoSecrets(t, []string{secret, "s3cr3t"}, append(texts, notifytest.Err(err))...)
+			notifytest.NoSecrets(t, []string{authHeader, "s3cr3t"}, append(texts, notifytest.Err(err))...)
 		})
 	}
 }

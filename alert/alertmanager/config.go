@@ -6,6 +6,7 @@ import (
 	"github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/alert/httpsend"
 	"github.com/vigil-metrics/vigil/alert/notify"
+	"github.com/vigil-metrics/vigil/internal/secret"
 	"github.com/vigil-metrics/vigil/internal/yamlconf"
 )
 
@@ -41,6 +42,15 @@ func (c *Config) Validate(name string) error {
 
 // Target is the url without its secret part.
 func (c *Config) Target() string { return httpsend.RedactURL(c.URL) }
+
+// RegisterSecrets registers the url's credentials and query values and
+// every header's value (Authorization for a proxy in front).
+func (c *Config) RegisterSecrets(set *secret.Set, _ func(string) (string, bool)) {
+	set.AddURL(c.URL, false)
+	for k, v := range c.Headers {
+		set.AddHeader(k, v)
+	}
+}
 
 // Notifier builds the channel's notifier (alert/channels' constructor).
 // Alertmanager ends an alert at endsAt: long enough to survive a missed

@@ -4,9 +4,14 @@
 // evaluate, budget --notify and notify test build their notifiers.
 //
 // To add a channel: write its package (a typed Config with Fields, Check,
-// Validate and Target, a New, and a Notifier of this package's Build
-// shape; see alert/webhook) and add one line to the list below. Nothing
-// else names a channel type.
+// Validate, Target and RegisterSecrets, a New, and a Notifier of this
+// package's Build shape; see alert/webhook) and add one line to the list
+// below. Nothing else names a channel type.
+//
+// Every channel declares its secrets here (RegisterSecrets: tokens,
+// passwords, webhook URLs, header values), so that one internal/secret
+// Set knows all of them and vigil scrubs them from every output, log and
+// history row, whatever the channel.
 //
 // It must not hold a channel's settings, defaults or messages: those live
 // in the channel's own package.
@@ -14,6 +19,7 @@ package channels
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/vigil-metrics/vigil/alert/alertmanager"
 	"github.com/vigil-metrics/vigil/alert/config"
@@ -24,6 +30,7 @@ import (
 	"github.com/vigil-metrics/vigil/alert/sentry"
 	"github.com/vigil-metrics/vigil/alert/slack"
 	"github.com/vigil-metrics/vigil/alert/webhook"
+	"github.com/vigil-metrics/vigil/internal/secret"
 	"github.com/vigil-metrics/vigil/internal/yamlconf"
 )
 
@@ -31,10 +38,21 @@ import (
 // config it is in, lookupEnv reads the secrets it takes at build.
 type Build func(ch config.Channel, cfg *config.Config, lookupEnv func(string) (string, bool)) (notify.Notifier, error)
 
-// Type is one channel type: its name, settings and constructor.
+// Type is one channel type: its name, settings, constructor and how its
+// settings register their secrets.
 type Type struct {
 	config.ChannelType
-	Build Build
+	Build   Build
+	Secrets func(s config.ChannelSettings, set *secret.Set, lookupEnv func(string) (string, bool))
+}
+
+// secretive is what every channel's settings add to
+// config.ChannelSettings: RegisterSecrets puts every secret the channel
+// sends with in set (those read from the environment or a file, read
+// now with lookupEnv or from the file).
+type secretive interface {
+	config.ChannelSettings
+	RegisterSecrets(set *secret.Set, lookupEnv func(string) (string, bool))
 }
 
 // all are the channel types, in the order messages list them.
@@ -51,9 +69,48 @@ var all = []Type{
 // typ is a Type whose settings are a *C.
 func typ[C any, P interface {
 	*C
-	config.ChannelSettings
+	secretive
 }](name string, build Build) Type {
-	return Type{ChannelType: config.ChannelType{Name: name, Settings: func() config.ChannelSettings { return P(new(C)) }}, Build: build}
+	return Type{ChannelType: config.ChannelType{Name: name, Settings: func() config.ChannelSettings { return P(new(C)) }}, Build: build,
+		Secrets: func(s config.ChannelSettings, set *secret.Set, lookupEnv func(string) (string, bool)) {
+			if p, ok := s.(P); ok {
+				p.RegisterSecrets(set, lookupEnv)
+			}
+		}}
+}
+
+// RegisterSecrets puts the secrets of every channel of cfg (enabled or
+// not: a disabled one's may still be in a history row) in set.
+func RegisterSecrets(cfg *config.Config, set *secret.Set, lookupEnv func(string) (string, bool)) {
+	if cfg == nil {
+		return
+	}
+	for _, c := range cfg.Channels {
+		ChannelSecrets(c, set, lookupEnv)
+	}
+}
+
+// ShortSecrets are warnings, at each channel's place, about the secrets
+// too short to be scrubbed (shorter than secret.MinLen): vigil cannot
+// remove them from what it prints and records.
+func ShortSecrets(cfg *config.Config, lookupEnv func(string) (string, bool)) []config.Problem {
+	var out []config.Problem
+	for _, c := range cfg.Channels {
+		set := secret.New()
+		ChannelSecrets(c, set, lookupEnv)
+		if n := set.Skipped(); n > 0 {
+			out = append(out, config.Problem{File: cfg.File, Line: c.Pos.Line, Col: c.Pos.Col,
+				Message: fmt.Sprintf("channel %q: %d of its secrets (a token, password or header value) are shorter than %d characters: vigil cannot scrub them from its output, logs and history", c.Name, n, secret.MinLen)})
+		}
+	}
+	return out
+}
+
+// ChannelSecrets puts the secrets of one channel in set.
+func ChannelSecrets(c config.Channel, set *secret.Set, lookupEnv func(string) (string, bool)) {
+	if t, ok := lookup(c.Type); ok && c.Settings != nil && t.Secrets != nil {
+		t.Secrets(c.Settings, set, lookupEnv)
+	}
 }
 
 // Types are the channel types a config may use, for alert/config.

@@ -1,10 +1,15 @@
 package email
 
 import (
+	"encoding/base64"
+	"os"
+	"strings"
+
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/alert/notify"
+	"github.com/vigil-metrics/vigil/internal/secret"
 	"github.com/vigil-metrics/vigil/internal/yamlconf"
 )
 
@@ -97,6 +102,37 @@ func (c *Config) Validate(name string) error {
 
 // Target is the recipients.
 func (c *Config) Target() string { return joinComma(c.ToEmails) }
+
+// RegisterSecrets registers the login's password (from password_file,
+// else the environment, now) and the forms AUTH PLAIN and LOGIN send it
+// in. The channel's own errors are redacted by its redactor as well
+// (auth.go), which also catches a password too short for a Set.
+func (c *Config) RegisterSecrets(set *secret.Set, lookupEnv func(string) (string, bool)) {
+	user := strings.TrimSpace(c.Username)
+	if user == "" {
+		return
+	}
+	var pass string
+	if f := strings.TrimSpace(c.PasswordFile); f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return
+		}
+		pass = strings.TrimRight(string(b), "\r\n")
+	} else {
+		if lookupEnv == nil {
+			lookupEnv = os.LookupEnv
+		}
+		pass, _ = lookupEnv(c.passwordEnv())
+	}
+	if pass == "" {
+		return
+	}
+	set.Add(pass)
+	enc := base64.StdEncoding.EncodeToString
+	set.Add(enc([]byte("\x00" + user + "\x00" + pass)))
+	set.Add(enc([]byte(pass)))
+}
 
 // Notifier builds the channel's notifier (alert/channels' constructor).
 func Notifier(ch config.Channel, _ *config.Config, lookupEnv func(string) (string, bool)) (notify.Notifier, error) {

@@ -31,7 +31,7 @@ import (
 	"github.com/vigil-metrics/vigil/alert/notify/notifytest"
 )
 
-const secret = "s3cr3t-Pa55word!"
+const password = "s3cr3t-Pa55word!"
 
 // channel is an email channel to addr, from and to_emails set, with fast
 // retries; mod, when not nil, changes its settings.
@@ -90,7 +90,7 @@ func send(t *testing.T, c *Channel, n notify.Notification) (bool, error, []try) 
 	for _, x := range tries {
 		texts = append(texts, notifytest.Err(x.err))
 	}
-	notifytest.NoSecrets(t, []string{secret}, texts...)
+	notifytest.NoSecrets(t, []string{password}, texts...)
 	return retry, err, tries
 }
 
@@ -191,14 +191,14 @@ func startAiosmtpd(t *testing.T, args ...string) (addr, maildir string) {
 }
 
 // startAuthServer runs testdata/vigiltest.py, which wants AUTH as user with
-// password secret; with certs it offers STARTTLS and wants it first.
+// the test password; with certs it offers STARTTLS and wants it first.
 func startAuthServer(t *testing.T, user string, loginOnly bool, tlsFiles ...string) (addr, maildir string) {
 	t.Helper()
 	aiosmtpd(t)
 	addr, maildir = freeAddr(t), newMaildir(t)
 	host, port, _ := net.SplitHostPort(addr)
 	cmd := exec.Command("/usr/bin/python3", append([]string{"testdata/vigiltest.py", host, port, maildir, user}, tlsFiles...)...)
-	cmd.Env = append(os.Environ(), "VIGILTEST_PASSWORD="+secret)
+	cmd.Env = append(os.Environ(), "VIGILTEST_PASSWORD="+password)
 	if loginOnly {
 		cmd.Env = append(cmd.Env, "VIGILTEST_LOGIN_ONLY=1")
 	}
@@ -449,7 +449,7 @@ func TestRealServerAuth(t *testing.T) {
 	cert, key, roots := selfSigned(t)
 	addr, maildir := startAuthServer(t, "vigil@example.com", false, cert, key)
 
-	c := build(t, channel(addr, func(c *Config) { c.Username = "vigil@example.com"; c.FromEmail = "" }), envWith("SMTP_PASSWORD", secret), roots)
+	c := build(t, channel(addr, func(c *Config) { c.Username = "vigil@example.com"; c.FromEmail = "" }), envWith("SMTP_PASSWORD", password), roots)
 	retry, err, tries := send(t, c, notifytest.Firing(c.chConfig()))
 	okTries(t, retry, err, tries)
 	r := one(t, maildir)
@@ -461,7 +461,7 @@ func TestRealServerAuth(t *testing.T) {
 	}
 
 	pf := filepath.Join(t.TempDir(), "pw")
-	os.WriteFile(pf, []byte(secret+"\n"), 0o600)
+	os.WriteFile(pf, []byte(password+"\n"), 0o600)
 	c = build(t, channel(addr, func(c *Config) { c.Username = "vigil@example.com"; c.PasswordFile = pf }), noEnv, roots)
 	retry, err, tries = send(t, c, notifytest.Firing(c.chConfig()))
 	okTries(t, retry, err, tries)
@@ -469,12 +469,12 @@ func TestRealServerAuth(t *testing.T) {
 		t.Errorf("%d messages delivered, want 2", n)
 	}
 
-	c = build(t, channel(addr, func(c *Config) { c.Username = "vigil@example.com"; c.PasswordEnv = "MAIL_PW" }), envWith("MAIL_PW", secret+"x"), roots)
+	c = build(t, channel(addr, func(c *Config) { c.Username = "vigil@example.com"; c.PasswordEnv = "MAIL_PW" }), envWith("MAIL_PW", password+"x"), roots)
 	retry, err, tries = send(t, c, notifytest.Firing(c.chConfig()))
 	if err == nil || retry || len(tries) != 1 || tries[0].code != 535 {
 		t.Fatalf("wrong password: Notify = %v, %v, attempts %+v; want a permanent 535", retry, err, tries)
 	}
-	notifytest.NoSecrets(t, []string{secret + "x"}, err.Error(), tries[0].err.Error())
+	notifytest.NoSecrets(t, []string{password + "x"}, err.Error(), tries[0].err.Error())
 
 	// No password at send time: not sent, retried by a later run.
 	c = build(t, channel(addr, func(c *Config) { c.Username = "vigil@example.com" }), noEnv, roots)
@@ -490,7 +490,7 @@ func TestRealServerAuth(t *testing.T) {
 func TestRealServerAuthLoopbackClearText(t *testing.T) {
 	for _, loginOnly := range []bool{false, true} {
 		addr, maildir := startAuthServer(t, "relay", loginOnly)
-		c := build(t, channel(addr, func(c *Config) { c.TLS = "none"; c.Username = "relay" }), envWith("SMTP_PASSWORD", secret), nil)
+		c := build(t, channel(addr, func(c *Config) { c.TLS = "none"; c.Username = "relay" }), envWith("SMTP_PASSWORD", password), nil)
 		retry, err, tries := send(t, c, notifytest.Firing(c.chConfig()))
 		okTries(t, retry, err, tries)
 		if got := one(t, maildir).msg.Header.Get("X-Auth-User"); got != "relay" {
@@ -635,7 +635,7 @@ func TestNew(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("New = %v, want an error with %q", err, tc.err)
 				}
-				notifytest.NoSecrets(t, []string{secret}, err.Error())
+				notifytest.NoSecrets(t, []string{password}, err.Error())
 				return
 			}
 			if err != nil {
@@ -666,7 +666,7 @@ channels:
     to_emails: [ops@example.com]
     tls: implicit
     retry_attempts: 1
-`), envWith("MAIL_PASSWORD", secret), types)
+`), envWith("MAIL_PASSWORD", password), types)
 	if err != nil {
 		t.Skipf("config.Parse: %v", err)
 	}

@@ -3,12 +3,14 @@ package github
 import (
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/alert/notify"
+	"github.com/vigil-metrics/vigil/internal/secret"
 	"github.com/vigil-metrics/vigil/internal/yamlconf"
 )
 
@@ -88,7 +90,12 @@ func (c *Config) api(name string) (*url.URL, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("channel %q: api_url: want an http(s) URL such as https://github.example.com/api/v3, got %q", name, display(raw))
+		// Never the value: its query may be a token.
+		what := yamlconf.NotURL(raw)
+		if err == nil && u.Host != "" && (u.Scheme == "http" || u.Scheme == "https") {
+			what = fmt.Sprintf("an http(s) URL with a query or fragment (value redacted, %d characters)", len(raw))
+		}
+		return nil, fmt.Errorf("channel %q: api_url: %s; want an API base such as https://github.example.com/api/v3", name, what)
 	}
 	u.User = nil
 	u.Path = strings.TrimRight(u.Path, "/")
@@ -98,6 +105,18 @@ func (c *Config) api(name string) (*url.URL, error) {
 
 // Target is the repo.
 func (c *Config) Target() string { return c.Repo }
+
+// RegisterSecrets registers the token (from the environment now) and
+// the api_url's credentials and query values.
+func (c *Config) RegisterSecrets(set *secret.Set, lookupEnv func(string) (string, bool)) {
+	set.AddURL(c.APIURL, false)
+	if lookupEnv == nil {
+		lookupEnv = os.LookupEnv
+	}
+	if v, ok := lookupEnv(c.tokenEnv()); ok {
+		set.Add(strings.TrimSpace(v))
+	}
+}
 
 // Notifier builds the channel's notifier (alert/channels' constructor).
 func Notifier(ch config.Channel, _ *config.Config, lookupEnv func(string) (string, bool)) (notify.Notifier, error) {

@@ -29,8 +29,8 @@ func TestConfigRefuses(t *testing.T) {
 	for _, c := range []struct{ more, want string }{
 		{"    labels: [1]\n", `v.yaml:5:14: labels: want a string, got the number 1`},
 		{"    close_on_resolve: \"yes\"\n", `v.yaml:5:23: close_on_resolve: want true or false, got the string "yes"`},
-		{"    api_url: ftp://x\n", `v.yaml:5:14: api_url: want an http(s) URL, got "ftp://x"`},
-		{"    api_url: https://ghe.example/api/v3?x=1\n", `v.yaml:2:5: channel "gh": api_url: want an http(s) URL such as https://github.example.com/api/v3, got "https://ghe.example/api/v3?x=1"`},
+		{"    api_url: ftp://x\n", `v.yaml:5:14: api_url: not an http(s) URL (value redacted, 7 characters); want http:// or https:// and a host`},
+		{"    api_url: https://ghe.example/api/v3?x=1\n", `v.yaml:2:5: channel "gh": api_url: an http(s) URL with a query or fragment (value redacted, 30 characters); want an API base such as https://github.example.com/api/v3`},
 	} {
 		_, err := config.ParseEnv("v.yaml", []byte(head+c.more), env(map[string]string{"GITHUB_TOKEN": "t"}), types)
 		if err == nil || err.Error() != c.want {

@@ -59,7 +59,6 @@ package github
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -72,6 +71,7 @@ import (
 	"github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/alert/httpsend"
 	"github.com/vigil-metrics/vigil/alert/notify"
+	"github.com/vigil-metrics/vigil/internal/secret"
 )
 
 // Defaults for what the channel leaves out; the retry settings are every
@@ -115,6 +115,9 @@ type Channel struct {
 	attempts       int
 	delay          time.Duration
 	now            func() time.Time
+	// secrets are the token's (and api_url's): scrubbed from every error,
+	// should GitHub or a proxy echo them.
+	secrets *secret.Set
 }
 
 // New builds the channel for ch, which must be a github channel with a
@@ -143,18 +146,12 @@ func New(ch config.Channel, lookupEnv func(string) (string, bool), client *http.
 	if lookupEnv != nil {
 		c.token, _ = lookupEnv(c.tokenEnv)
 		c.token = strings.TrimSpace(c.token)
+	} else {
+		lookupEnv = func(string) (string, bool) { return "", false }
 	}
+	c.secrets = secret.New()
+	cfg.RegisterSecrets(c.secrets, lookupEnv)
 	return c, nil
-}
-
-// display is raw without user info, for errors.
-func display(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "<invalid URL>"
-	}
-	u.User = nil
-	return u.String()
 }
 
 // Name is the channel's name.
@@ -227,18 +224,9 @@ func (c *Channel) Notify(ctx context.Context, n notify.Notification) (retry bool
 	s := &session{c: c, attempt: n.Attempt}
 	retry, err = s.notify(ctx, n)
 	if err != nil {
-		return retry, c.scrub(fmt.Errorf("github %q: %w", c.name, err))
+		return retry, c.secrets.Err(fmt.Errorf("github %q: %w", c.name, err))
 	}
 	return false, nil
-}
-
-// scrub removes the token from an error, should GitHub or a proxy ever
-// echo it.
-func (c *Channel) scrub(err error) error {
-	if err == nil || c.token == "" || !strings.Contains(err.Error(), c.token) {
-		return err
-	}
-	return errors.New(strings.ReplaceAll(err.Error(), c.token, "<token>"))
 }
 
 type ghIssue struct {
@@ -387,13 +375,9 @@ func (s *session) request(ctx context.Context, method, rawURL string, in, out an
 		return nil
 	}
 	p := httpsend.Poster{Client: c.client, Timeout: c.timeout, Attempts: c.attempts, Delay: c.delay,
-		MaxRetryAfter: MaxRetryAfter, MaxErrorBody: maxErrorBody, MaxBody: maxBody, ShowURL: showURL, Classify: c.classify}
-	onAttempt := func(try, status int, err error) {
-		if s.attempt != nil {
-			s.attempt(try, status, c.scrub(err))
-		}
-	}
-	resp, retry, err := p.Do(ctx, req, &s.tries, onAttempt)
+		MaxRetryAfter: MaxRetryAfter, MaxErrorBody: maxErrorBody, MaxBody: maxBody, ShowURL: showURL, Classify: c.classify,
+		Secrets: c.secrets}
+	resp, retry, err := p.Do(ctx, req, &s.tries, s.attempt)
 	if err != nil {
 		return "", retry, err
 	}

@@ -6,9 +6,10 @@
 // timeout; other statuses are permanent. A channel may read failed
 // answers its own way (Classify: its error type, GitHub's rate-limited
 // 403) and get a 2xx answer's body and headers back (Do). Errors never show more of a URL than its scheme
-// and host (unless the channel's ShowURL says otherwise), and a channel's
-// Scrub removes its secrets from response bodies. Retrying across runs is
-// the outbox's job (alert/notify), not this package's.
+// and host (unless the channel's ShowURL says otherwise), and the
+// channel's Secrets (internal/secret, registered by its Config) are
+// scrubbed from failed answers' bodies and from every error. Retrying
+// across runs is the outbox's job (alert/notify), not this package's.
 //
 // It is the ground the HTTP channels share (URL checks and redaction,
 // headers, the defaults): it must not know a channel's payload nor import
@@ -30,6 +31,7 @@ import (
 
 	"github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/alert/retry"
+	"github.com/vigil-metrics/vigil/internal/secret"
 )
 
 // Defaults for what the channel leaves out: the retry policy's, named
@@ -60,12 +62,14 @@ type Poster struct {
 	// none, the body is only drained).
 	MaxErrorBody int64
 	MaxBody      int64
-	// Scrub removes secrets from a response body before it goes into an
-	// error, and from a network error that is not a *url.Error; Describe,
-	// when set, turns a failed response's body into the error's detail (it
-	// gets the scrubbed body). Both serve the default Classify only, but
-	// for the network error.
-	Scrub    func(string) string
+	// Secrets are scrubbed from a failed answer's body before Classify
+	// (or Describe) reads it, and from every error Do returns or
+	// onAttempt gets: a receiver that echoes the request (its URL, its
+	// headers, the body) must not put them in an error. nil scrubs
+	// nothing.
+	Secrets *secret.Set
+	// Describe, when set, turns a failed response's body into the
+	// error's detail (default Classify only).
 	Describe func(body []byte) string
 	// ShowURL is how a URL appears in errors; nil means RedactURL.
 	ShowURL func(string) string
@@ -137,6 +141,7 @@ func (p *Poster) Do(ctx context.Context, req *Request, tries *int, onAttempt fun
 	r := policy.Run(ctx, func(ctx context.Context) retry.Outcome {
 		*tries++
 		last = p.attempt(ctx, req)
+		last.err = p.Secrets.Err(last.err)
 		if onAttempt != nil {
 			onAttempt(*tries, last.status, last.err)
 		}
@@ -180,11 +185,8 @@ func (p *Poster) attempt(ctx context.Context, r *Request) result {
 	resp, err := client.Do(req)
 	if err != nil {
 		var ue *url.Error
-		switch {
-		case errors.As(err, &ue):
+		if errors.As(err, &ue) {
 			err = &url.Error{Op: ue.Op, URL: shown, Err: ue.Err}
-		case p.Scrub != nil:
-			err = errors.New(p.Scrub(err.Error()))
 		}
 		return result{err: err, retry: true}
 	}
@@ -216,6 +218,9 @@ func (p *Poster) attempt(ctx context.Context, r *Request) result {
 	}
 	out.Body, _ = io.ReadAll(io.LimitReader(resp.Body, limit))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if p.Secrets.Len() > 0 {
+		out.Body = []byte(p.Secrets.Scrub(string(out.Body)))
+	}
 	classify := p.Classify
 	if classify == nil {
 		classify = p.classify
@@ -260,10 +265,7 @@ func (p *Poster) show(raw string) string {
 // classify is the default reading of a failed answer: a StatusError whose
 // detail is the scrubbed (or described) body; 429 and 5xx are transient.
 func (p *Poster) classify(_ *Request, shown string, resp *Response) Verdict {
-	text := strings.TrimSpace(string(resp.Body))
-	if p.Scrub != nil {
-		text = p.Scrub(text)
-	}
+	text := strings.TrimSpace(string(resp.Body)) // scrubbed by attempt
 	detail := strconv.Quote(text)
 	if text == "" {
 		detail = ""

@@ -14,6 +14,7 @@ import (
 
 	"github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/alert/httpsend/httpsendtest"
+	"github.com/vigil-metrics/vigil/internal/secret"
 )
 
 const secretPath = "/services/T000/B000/s3cr3tT0ken?token=hush"
@@ -230,12 +231,14 @@ func TestDo(t *testing.T) {
 }
 
 func TestScrubAndDescribe(t *testing.T) {
-	r := statuses(`{"error":"key k3y is revoked"}`, nil, 403)
+	r := statuses(`{"error":"key k3y-r3v0ked is revoked"}`, nil, 403)
 	p := poster(1)
-	p.Scrub = func(s string) string { return strings.ReplaceAll(s, "k3y", "<key>") }
-	p.Describe = func(b []byte) string { return "described: " + string(b) }
+	p.Secrets = secret.New()
+	p.Secrets.Add("k3y-r3v0ked")
+	var described string
+	p.Describe = func(b []byte) string { described = string(b); return "described: " + string(b) }
 	_, err, _ := post(t, p, serve(t, r))
-	if err == nil || strings.Contains(err.Error(), "k3y") || !strings.Contains(err.Error(), "described: ") {
+	if err == nil || strings.Contains(err.Error(), "k3y") || strings.Contains(described, "k3y") || !strings.Contains(err.Error(), "described: ") {
 		t.Fatalf("err %v", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/alert/state"
+	"github.com/vigil-metrics/vigil/internal/secret"
 )
 
 // RetryFor is how long a notice that failed transiently is retried by
@@ -36,6 +37,11 @@ type Options struct {
 	// sending and committed, right before the request: tests use it to
 	// kill a run at the worst moment.
 	BeforeSend func()
+	// Secrets are scrubbed from every error recorded (the history, the
+	// outbox's last error) and returned in Outcome.Errors: a receiver
+	// that echoes the request puts the channel's secrets in its answer,
+	// whatever the channel. nil scrubs nothing.
+	Secrets *secret.Set
 }
 
 // Outcome is what Deliver did, per alert fingerprint.
@@ -76,6 +82,17 @@ type message struct {
 // channel replaced is not sent (superseded, see current). It returns an error only when the state DB fails;
 // delivery failures are in the Outcome.
 func Deliver(ctx context.Context, w Writer, cfg *config.Config, at time.Time, o Options) (Outcome, error) {
+	if o.Secrets.Len() > 0 {
+		w = scrubbing{Writer: w, set: o.Secrets}
+	}
+	out, err := deliver(ctx, w, cfg, at, o)
+	for i, e := range out.Errors {
+		out.Errors[i] = o.Secrets.Err(e)
+	}
+	return out, err
+}
+
+func deliver(ctx context.Context, w Writer, cfg *config.Config, at time.Time, o Options) (Outcome, error) {
 	out := newOutcome()
 	if err := markInterrupted(w, at, &out); err != nil {
 		return out, err
@@ -319,6 +336,25 @@ func send(ctx context.Context, w Writer, ch config.Channel, o Options, m *messag
 		out.Errors = append(out.Errors, err)
 	}
 	return w.Save()
+}
+
+// scrubbing is a Writer that scrubs the errors it records.
+type scrubbing struct {
+	Writer
+	set *secret.Set
+}
+
+func (s scrubbing) SetStatus(id int64, status string, tries int, lastError string, at time.Time) error {
+	return s.Writer.SetStatus(id, status, tries, s.set.Scrub(lastError), at)
+}
+
+func (s scrubbing) RetryAt(id int64, tries int, lastError string, next time.Time) error {
+	return s.Writer.RetryAt(id, tries, s.set.Scrub(lastError), next)
+}
+
+func (s scrubbing) AddAttempt(a state.Attempt) error {
+	a.Error = s.set.Scrub(a.Error)
+	return s.Writer.AddAttempt(a)
 }
 
 // retryBackoff is how long a notice that has been failing for age waits

@@ -2,12 +2,15 @@ package pagerduty
 
 import (
 	"fmt"
+	"os"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/alert/httpsend"
 	"github.com/vigil-metrics/vigil/alert/notify"
+	"github.com/vigil-metrics/vigil/internal/secret"
 	"github.com/vigil-metrics/vigil/internal/yamlconf"
 )
 
@@ -62,6 +65,18 @@ func (c *Config) Target() string {
 		return httpsend.RedactURL(c.URL)
 	}
 	return "https://events.pagerduty.com"
+}
+
+// RegisterSecrets registers the routing key (from the environment now)
+// and the url's credentials and query values.
+func (c *Config) RegisterSecrets(set *secret.Set, lookupEnv func(string) (string, bool)) {
+	set.AddURL(c.URL, false)
+	if lookupEnv == nil {
+		lookupEnv = os.LookupEnv
+	}
+	if v, ok := lookupEnv(c.keyEnv()); ok {
+		set.Add(strings.TrimSpace(v))
+	}
 }
 
 // Notifier builds the channel's notifier (alert/channels' constructor).

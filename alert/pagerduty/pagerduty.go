@@ -62,6 +62,7 @@ import (
 	"github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/alert/httpsend"
 	"github.com/vigil-metrics/vigil/alert/notify"
+	"github.com/vigil-metrics/vigil/internal/secret"
 )
 
 // DefaultURL is the Events API v2 endpoint.
@@ -111,22 +112,14 @@ func New(ch config.Channel, lookupEnv func(string) (string, bool), client *http.
 	if v, ok := lookupEnv(c.keyEnv); ok {
 		c.key = strings.TrimSpace(v)
 	}
-	c.p.Scrub = c.scrub
+	c.p.Secrets = secret.New()
+	cfg.RegisterSecrets(c.p.Secrets, lookupEnv)
 	c.p.Describe = describe
 	return c, nil
 }
 
 // Name is the channel's name.
 func (c *Channel) Name() string { return c.name }
-
-// scrub hides the routing key in a response body (PagerDuty does not echo
-// it; a proxy might).
-func (c *Channel) scrub(s string) string {
-	if c.key == "" {
-		return s
-	}
-	return strings.ReplaceAll(s, c.key, "<redacted>")
-}
 
 // Event is one Events API v2 request body.
 type Event struct {

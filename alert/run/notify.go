@@ -88,7 +88,7 @@ func notifyRun(ctx context.Context, o Options, ruleErrs []*eval.RuleError, build
 		defer cancel()
 	}
 	outcome, err := notify.Deliver(sendCtx, r, o.Config, o.At, notify.Options{Senders: o.Senders,
-		MaxPerMinute: o.Config.Settings.MaxAlertsPerMinute, BeforeSend: o.BeforeSend})
+		MaxPerMinute: o.Config.Settings.MaxAlertsPerMinute, BeforeSend: o.BeforeSend, Secrets: o.Secrets})
 	if err != nil {
 		return Result{}, err
 	}
@@ -125,7 +125,7 @@ func save(r *state.Run, o Options, prev map[uint64]state.Alert, items []*notify.
 		return err
 	}
 	for _, e := range ruleErrs {
-		if err := r.AddRuleError(state.RuleError{Rule: e.Rule, At: o.At, Error: e.Err.Error()}); err != nil {
+		if err := r.AddRuleError(state.RuleError{Rule: e.Rule, At: o.At, Error: o.Secrets.Scrub(e.Err.Error())}); err != nil {
 			return err
 		}
 	}

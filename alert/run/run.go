@@ -28,6 +28,7 @@ import (
 	"github.com/vigil-metrics/vigil/alert/record"
 	"github.com/vigil-metrics/vigil/alert/state"
 	"github.com/vigil-metrics/vigil/analyze"
+	"github.com/vigil-metrics/vigil/internal/secret"
 	"github.com/vigil-metrics/vigil/internal/store"
 )
 
@@ -66,6 +67,10 @@ type Options struct {
 	LockTimeout time.Duration
 	// Senders are the notifiers by channel name (notify.Options.Senders).
 	Senders map[string]notify.Notifier
+	// Secrets are scrubbed from every error the run records in the state
+	// DB (delivery failures, rules that could not be evaluated: a source
+	// that echoes its credentials); nil scrubs nothing.
+	Secrets *secret.Set
 	// Deadline is when delivery stops (the wall clock, --run-timeout after
 	// the command started; zero: none): a message whose turn comes later,
 	// or whose request or wait between tries is still going, stays queued

@@ -2,6 +2,7 @@ package sentry
 
 import (
 	"fmt"
+	"os"
 	"strings"
 
 	sentrygo "github.com/getsentry/sentry-go"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/alert/notify"
+	"github.com/vigil-metrics/vigil/internal/secret"
 	"github.com/vigil-metrics/vigil/internal/yamlconf"
 )
 
@@ -80,6 +82,36 @@ func parseDSN(name, from, raw string) (*sentrygo.Dsn, error) {
 		return nil, fmt.Errorf("channel %q: %s is not a valid Sentry DSN (want https://KEY@HOST/PROJECT)%s", name, from, dsnReason(err))
 	}
 	return dsn, nil
+}
+
+// resolveDSN is the DSN the channel sends with and where it came from
+// ("dsn" or the variable): the dsn setting (a ${VAR} in a channel built
+// by hand read now), else the variable DSNEnv names.
+func (c *Config) resolveDSN(lookupEnv func(string) (string, bool)) (raw, from string) {
+	if lookupEnv == nil {
+		lookupEnv = os.LookupEnv
+	}
+	raw = envRef.ReplaceAllStringFunc(c.DSN, func(m string) string {
+		v, _ := lookupEnv(m[2 : len(m)-1])
+		return v
+	})
+	if raw = strings.TrimSpace(raw); raw != "" {
+		return raw, "dsn"
+	}
+	name := c.dsnEnv()
+	v, _ := lookupEnv(name)
+	return strings.TrimSpace(v), name
+}
+
+// RegisterSecrets registers the DSN (from the environment now): the
+// whole of it and its keys.
+func (c *Config) RegisterSecrets(set *secret.Set, lookupEnv func(string) (string, bool)) {
+	raw, _ := c.resolveDSN(lookupEnv)
+	set.AddURL(raw, true)
+	if dsn, err := sentrygo.NewDsn(raw); err == nil {
+		set.Add(dsn.GetPublicKey())
+		set.Add(dsn.GetSecretKey())
+	}
 }
 
 // Target is the project.

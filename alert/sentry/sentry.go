@@ -66,6 +66,7 @@ import (
 	"github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/alert/httpsend"
 	"github.com/vigil-metrics/vigil/alert/notify"
+	"github.com/vigil-metrics/vigil/internal/secret"
 )
 
 // DefaultDSNEnv names the environment variable that holds the DSN when
@@ -124,20 +125,11 @@ func New(ch config.Channel, lookupEnv func(string) (string, bool), client *http.
 	if c.timeout <= 0 {
 		c.timeout = DefaultTimeout
 	}
-	raw := cfg.DSN
-	// The config expands ${VAR}; a channel built by hand may still hold one.
-	raw = envRef.ReplaceAllStringFunc(raw, func(m string) string {
-		v, _ := lookupEnv(m[2 : len(m)-1])
-		return v
-	})
-	raw = strings.TrimSpace(raw)
-	c.dsnFrom = "dsn"
-	if raw == "" {
-		name := cfg.dsnEnv()
-		v, _ := lookupEnv(name)
-		raw, c.dsnFrom = strings.TrimSpace(v), name
-	}
+	var raw string
+	raw, c.dsnFrom = cfg.resolveDSN(lookupEnv)
 	p := httpsend.New(ch, client)
+	p.Secrets = secret.New()
+	cfg.RegisterSecrets(p.Secrets, lookupEnv)
 	c.tr = &transport{p: p}
 	if raw == "" {
 		return c, nil
@@ -148,7 +140,6 @@ func New(ch config.Channel, lookupEnv func(string) (string, bool), client *http.
 	}
 	c.dsn = dsn
 	c.tr.dsn = dsn
-	c.tr.p.Scrub = c.scrub
 	sc, err := sentrygo.NewClient(sentrygo.ClientOptions{
 		Dsn:                  raw,
 		Transport:            c.tr,
@@ -184,16 +175,6 @@ func (c *Channel) Close() {
 	if c.client != nil {
 		c.client.Close()
 	}
-}
-
-// scrub hides the DSN's keys in a response body.
-func (c *Channel) scrub(s string) string {
-	for _, k := range []string{c.dsn.GetPublicKey(), c.dsn.GetSecretKey()} {
-		if k != "" {
-			s = strings.ReplaceAll(s, k, "<redacted>")
-		}
-	}
-	return s
 }
 
 // Level maps a vigil severity to a Sentry level: critical fatal, high

@@ -10,6 +10,7 @@ import (
 	"github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/alert/httpsend"
 	"github.com/vigil-metrics/vigil/alert/notify"
+	"github.com/vigil-metrics/vigil/internal/secret"
 	"github.com/vigil-metrics/vigil/internal/yamlconf"
 )
 
@@ -73,6 +74,33 @@ func checkURL(name, field, raw string) error {
 		return fmt.Errorf("channel %q: %s %s: want the incoming webhook's http(s) URL", name, field, httpsend.RedactURL(raw))
 	}
 	return nil
+}
+
+// resolveURL is the webhook URL the channel posts to and the key it came
+// from: a ${NAME} still in it (a channel built by hand; the config loader
+// expands them) read with lookupEnv, missing naming the unset ones.
+func (c *Config) resolveURL(lookupEnv func(string) (string, bool)) (field, raw string, missing []string) {
+	field, raw = c.url()
+	raw = envRef.ReplaceAllStringFunc(raw, func(m string) string {
+		name := m[2 : len(m)-1]
+		var v string
+		ok := false
+		if lookupEnv != nil {
+			v, ok = lookupEnv(name)
+		}
+		if !ok || v == "" {
+			missing = append(missing, name)
+		}
+		return v
+	})
+	return field, strings.TrimSpace(raw), missing
+}
+
+// RegisterSecrets registers the webhook URL, a credential as a whole
+// (Slack's team, bot and token are its path).
+func (c *Config) RegisterSecrets(set *secret.Set, lookupEnv func(string) (string, bool)) {
+	_, raw, _ := c.resolveURL(lookupEnv)
+	set.AddURL(raw, true)
 }
 
 // Target is the webhook URL without its secret part.

@@ -46,7 +46,6 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -56,6 +55,7 @@ import (
 	"github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/alert/httpsend"
 	"github.com/vigil-metrics/vigil/alert/notify"
+	"github.com/vigil-metrics/vigil/internal/secret"
 )
 
 // Defaults for what the channel leaves out; every HTTP channel's.
@@ -97,6 +97,9 @@ type Channel struct {
 	timeout  time.Duration
 	attempts int
 	delay    time.Duration
+	// secrets are the URL's: scrubbed from every error (an answer that
+	// echoes the request).
+	secrets *secret.Set
 }
 
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
@@ -114,30 +117,18 @@ func New(ch config.Channel, lookupEnv func(string) (string, bool), client *http.
 	if err := cfg.Validate(ch.Name); err != nil {
 		return nil, err
 	}
-	field, raw := cfg.url()
-	var missing []string
-	raw = envRef.ReplaceAllStringFunc(raw, func(m string) string {
-		name := m[2 : len(m)-1]
-		var v string
-		ok := false
-		if lookupEnv != nil {
-			v, ok = lookupEnv(name)
-		}
-		if !ok || v == "" {
-			missing = append(missing, name)
-		}
-		return v
-	})
+	field, raw, missing := cfg.resolveURL(lookupEnv)
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("channel %q: %s: environment variable %s is not set (it holds the Slack incoming webhook URL)", ch.Name, field, strings.Join(missing, ", "))
 	}
-	raw = strings.TrimSpace(raw)
 	if err := checkURL(ch.Name, field, raw); err != nil {
 		return nil, err
 	}
 	p := httpsend.New(ch, client)
+	set := secret.New()
+	cfg.RegisterSecrets(set, lookupEnv)
 	return &Channel{name: ch.Name, url: raw, client: p.Client, timeout: p.Timeout, attempts: p.Attempts, delay: p.Delay,
-		channel: cfg.Channel, username: cfg.Username}, nil
+		channel: cfg.Channel, username: cfg.Username, secrets: set}, nil
 }
 
 // Name is the channel's name.
@@ -403,7 +394,7 @@ func (c *Channel) Notify(ctx context.Context, n notify.Notification) (retry bool
 		return false, err
 	}
 	p := httpsend.Poster{Client: c.client, Timeout: c.timeout, Attempts: c.attempts, Delay: c.delay,
-		MaxRetryAfter: MaxRetryAfter, MaxErrorBody: maxErrorBody, Scrub: c.redact, Classify: c.classify}
+		MaxRetryAfter: MaxRetryAfter, MaxErrorBody: maxErrorBody, Secrets: c.secrets, Classify: c.classify}
 	h := http.Header{"Content-Type": {"application/json; charset=utf-8"}, "User-Agent": {"vigil"}}
 	if _, retry, err = p.Do(ctx, &httpsend.Request{URL: c.url, Header: h, Body: body}, nil, n.Attempt); err != nil {
 		return retry, fmt.Errorf("slack %q: %w", c.name, err)
@@ -415,7 +406,7 @@ func (c *Channel) Notify(ctx context.Context, n notify.Notification) (retry bool
 // (waiting as its Retry-After asks) and 5xx are transient.
 func (c *Channel) classify(_ *httpsend.Request, shown string, resp *httpsend.Response) httpsend.Verdict {
 	code := resp.Status
-	e := &Error{URL: shown, Code: code, Text: c.redact(strings.TrimSpace(string(resp.Body)))}
+	e := &Error{URL: shown, Code: code, Text: strings.TrimSpace(string(resp.Body))} // scrubbed by the Poster
 	v := httpsend.Verdict{Err: e, Retry: httpsend.Transient(code)}
 	switch {
 	case code == http.StatusTooManyRequests:
@@ -435,28 +426,6 @@ func (c *Channel) classify(_ *httpsend.Request, shown string, resp *httpsend.Res
 		e.Hint = "the webhook's Slack channel is archived: unarchive it or create a webhook for another channel"
 	}
 	return v
-}
-
-// redact hides the URL's secret parts in s (a response, an error): the
-// whole URL, its path and query, and each path segment of 6 or more
-// characters (Slack's team, bot and token parts).
-func (c *Channel) redact(s string) string {
-	if c.url == "" {
-		return s
-	}
-	s = strings.ReplaceAll(s, c.url, httpsend.RedactURL(c.url))
-	u, err := url.Parse(c.url)
-	if err != nil {
-		return s
-	}
-	olds := []string{u.RawQuery, u.EscapedPath(), u.Path}
-	olds = append(olds, strings.Split(u.Path, "/")...)
-	for _, o := range olds {
-		if len(o) >= 6 {
-			s = strings.ReplaceAll(s, o, "<redacted>")
-		}
-	}
-	return s
 }
 
 // Error is a non-2xx answer from the webhook.

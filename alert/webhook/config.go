@@ -10,6 +10,7 @@ import (
 	"github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/alert/httpsend"
 	"github.com/vigil-metrics/vigil/alert/notify"
+	"github.com/vigil-metrics/vigil/internal/secret"
 	"github.com/vigil-metrics/vigil/internal/yamlconf"
 )
 
@@ -55,6 +56,15 @@ func (c *Config) Validate(name string) error {
 
 // Target is the url without its secret part.
 func (c *Config) Target() string { return httpsend.RedactURL(c.URL) }
+
+// RegisterSecrets registers the url (a credential as a whole: services
+// put the token in its path or query) and every header's value.
+func (c *Config) RegisterSecrets(set *secret.Set, _ func(string) (string, bool)) {
+	set.AddURL(c.URL, true)
+	for k, v := range c.Headers {
+		set.AddHeader(k, v)
+	}
+}
 
 // Notifier builds the channel's notifier (alert/channels' constructor).
 func Notifier(ch config.Channel, _ *config.Config, _ func(string) (string, bool)) (notify.Notifier, error) {

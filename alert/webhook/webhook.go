@@ -70,6 +70,7 @@ import (
 
 	"github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/alert/httpsend"
+	"github.com/vigil-metrics/vigil/internal/secret"
 )
 
 // Defaults for what the channel leaves out: the retry policy's
@@ -111,6 +112,9 @@ type Sender struct {
 	timeout  time.Duration // per attempt
 	attempts int
 	delay    time.Duration
+	// secrets are the url's and the headers': scrubbed from every error
+	// (a receiver may echo the request in its answer).
+	secrets *secret.Set
 }
 
 // New builds the sender for ch, a webhook channel whose settings (a
@@ -135,9 +139,11 @@ func New(ch config.Channel, client *http.Client) (*Sender, error) {
 		format = cfg.Format
 	}
 	p := httpsend.New(ch, client)
+	set := secret.New()
+	cfg.RegisterSecrets(set, nil)
 	return &Sender{
 		name: ch.Name, format: format, url: cfg.URL, headers: headers, client: p.Client,
-		timeout: p.Timeout, attempts: p.Attempts, delay: p.Delay,
+		timeout: p.Timeout, attempts: p.Attempts, delay: p.Delay, secrets: set,
 	}, nil
 }
 
@@ -219,7 +225,7 @@ func (s *Sender) Notify(ctx context.Context, m Message) (retry bool, err error) 
 // post sends body with the retries Notify describes.
 func (s *Sender) post(ctx context.Context, body []byte, key string) (retry bool, err error) {
 	p := httpsend.Poster{Client: s.client, Timeout: s.timeout, Attempts: s.attempts, Delay: s.delay,
-		MaxRetryAfter: MaxRetryAfter, MaxErrorBody: maxErrorBody, Classify: classify}
+		MaxRetryAfter: MaxRetryAfter, MaxErrorBody: maxErrorBody, Classify: classify, Secrets: s.secrets}
 	h := http.Header{"Content-Type": {"application/json"}, "User-Agent": {"vigil"}}
 	for k, v := range s.headers {
 		h[k] = v

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vigil-metrics/vigil/alert/channels"
 	alertconfig "github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
+	"github.com/vigil-metrics/vigil/internal/configfile"
 )
 
 // newCheckCmd validates the alerting sections of the config file with
@@ -45,6 +47,11 @@ func newCheckCmd(a *app) *cobra.Command {
 				}
 				return cli.Usagef("read config %s: %v", file, err)
 			}
+			// What check prints is scrubbed like every command's output.
+			if f, err := configfile.Read(file); err == nil {
+				a.registerSecrets(f)
+			}
+			cfg.Warnings = append(cfg.Warnings, channels.ShortSecrets(cfg, os.LookupEnv)...)
 			for _, w := range cfg.Warnings {
 				fmt.Fprintf(a.stderr, "vigil: warning: %s\n", w.Error())
 			}

@@ -273,7 +273,7 @@ func countAll(m map[uint64][]string) int {
 func (a *app) runOptions(cmd *cobra.Command, cfg *alertconfig.Config, at time.Time, dry bool, lockTimeout time.Duration,
 	snd map[string]notify.Notifier) alertrun.Options {
 	return alertrun.Options{Config: cfg, At: at, DryRun: dry, StatePath: a.statePath(cmd), Holder: holderName(),
-		LockTimeout: lockTimeout, Senders: snd, Target: target, AfterRecord: afterRecord, BeforeSend: beforeSend}
+		LockTimeout: lockTimeout, Senders: snd, Target: target, AfterRecord: afterRecord, BeforeSend: beforeSend, Secrets: a.secrets}
 }
 
 // alertsJSON is the run's alerts as the JSON output has them, and whether

@@ -155,7 +155,11 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // progress draws a progress line on a terminal for imports that take more
 // than a second; elsewhere it does nothing.
 func (a *app) progress(read *atomic.Int64, total int64) func() {
-	f, ok := a.stderr.(*os.File)
+	term := a.term
+	if term == nil {
+		term = a.stderr
+	}
+	f, ok := term.(*os.File)
 	if !ok || !isatty.IsTerminal(f.Fd()) {
 		return func() {}
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
+	"github.com/vigil-metrics/vigil/internal/secret"
 )
 
 func main() {
@@ -25,6 +26,12 @@ func main() {
 
 // run executes one invocation and returns its exit code; it is the whole
 // program minus os.Exit, so tests can drive it in-process.
+//
+// Everything it writes goes through the invocation's secret set: the
+// config's secrets (every channel's and source's, registered when the
+// config is read) are scrubbed from stdout and stderr, whatever command
+// or error path printed them (a receiver that echoes a token in its
+// error answer).
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -35,12 +42,17 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			defer pprof.StopCPUProfile()
 		}
 	}
-	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now}
+	secrets := secret.New()
+	out, errOut := secrets.Writer(stdout), secrets.Writer(stderr)
+	defer out.Flush()    //nolint:errcheck // nothing left to report it to
+	defer errOut.Flush() //nolint:errcheck
+	a := &app{stdin: stdin, stdout: out, stderr: errOut, term: stderr, now: time.Now, secrets: secrets}
 	root := newRootCmd(a)
 	root.SetArgs(args)
 	root.SetIn(stdin)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
+	root.SetOut(out)
+	root.SetErr(errOut)
 	err := root.ExecuteContext(ctx)
-	return cli.Report(stderr, "vigil", err)
+	out.Flush() //nolint:errcheck // the result first, then the error
+	return cli.Report(errOut, "vigil", err)
 }

@@ -16,10 +16,13 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
+	"github.com/vigil-metrics/vigil/alert/channels"
+	alertconfig "github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/analyze"
 	"github.com/vigil-metrics/vigil/cmd/internal/agentcmd"
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
 	"github.com/vigil-metrics/vigil/internal/configfile"
+	"github.com/vigil-metrics/vigil/internal/secret"
 	"github.com/vigil-metrics/vigil/internal/sources"
 	"github.com/vigil-metrics/vigil/internal/yamlconf"
 )
@@ -28,8 +31,14 @@ import (
 // configuration. Nothing below cmd/ sees viper.
 type app struct {
 	stdin          io.Reader
-	stdout, stderr io.Writer
-	now            func() time.Time
+	stdout, stderr io.Writer // behind secrets: scrubbed
+	// term is stderr itself, for drawing progress on a terminal (it
+	// prints numbers only); nil means stderr.
+	term io.Writer
+	now  func() time.Time
+	// secrets are every secret the config gives (channels, sources),
+	// registered when it is read; stdout and stderr scrub them.
+	secrets *secret.Set
 
 	// file is vigil.yaml as read once by configfile (no sections without
 	// a file); each command hands the sections it needs to their owners.
@@ -95,6 +104,7 @@ func (a *app) load(cmd *cobra.Command) error {
 			return err
 		}
 		a.file = f
+		a.registerSecrets(f)
 	}
 	v := viper.New()
 	v.SetEnvPrefix("VIGIL")
@@ -123,6 +133,19 @@ func (a *app) load(cmd *cobra.Command) error {
 	}
 	a.cfg = cfg
 	return a.setupLog()
+}
+
+// registerSecrets puts the secrets of every channel and source of f in
+// a.secrets, before any command prints anything: what the file cannot
+// decode has none to register (its problems are reported by the command
+// that reads it).
+func (a *app) registerSecrets(f *configfile.File) {
+	if cfg, _ := alertconfig.Decode(f, os.LookupEnv, channels.Types()); cfg != nil {
+		channels.RegisterSecrets(cfg, a.secrets, os.LookupEnv)
+	}
+	if section, err := sources.FromConfig(f); err == nil {
+		sources.RegisterAllSecrets(section, a.secrets)
+	}
 }
 
 // readConfig reads the config file: its problems (an unknown top-level

@@ -21,6 +21,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vigil-metrics/vigil/internal/configfile"
+	scrub "github.com/vigil-metrics/vigil/internal/secret"
 	"github.com/vigil-metrics/vigil/internal/store"
 	"github.com/vigil-metrics/vigil/internal/yamlconf"
 )
@@ -305,6 +306,34 @@ func secret(env, file string) (string, error) {
 		return strings.TrimSpace(string(b)), nil
 	}
 	return "", nil
+}
+
+// RegisterSecrets puts the secrets of the requests to a source in set:
+// the bearer token, the basic-auth password (and the Authorization
+// value it makes), every header's value (a tenant's X-Scope-OrgID),
+// read now from the environment or files. One that cannot be read now
+// is left out: the request will not carry it either.
+func (c Config) RegisterSecrets(set *scrub.Set) {
+	if tok, err := secret(c.BearerTokenEnv, c.BearerTokenFile); err == nil {
+		set.Add(tok)
+	}
+	if b := c.BasicAuth; b != nil {
+		if pw, err := secret(b.PasswordEnv, b.PasswordFile); err == nil {
+			set.AddBasicAuth(b.Username, pw)
+		}
+	}
+	for k, v := range c.Headers {
+		set.AddHeader(k, v)
+	}
+}
+
+// RegisterAllSecrets puts the secrets of every source of a sources:
+// section in set.
+func RegisterAllSecrets(section map[string]Config, set *scrub.Set) {
+	for u, c := range section {
+		set.AddURL(u, false)
+		c.RegisterSecrets(set)
+	}
 }
 
 // RoundTripper is the HTTP transport of cfg's credentials, headers and

@@ -1,6 +1,7 @@
 package yamlconf
 
 import (
+	"fmt"
 	"math"
 	"net/url"
 	"regexp"
@@ -324,10 +325,19 @@ func (d *Decoder) HTTPURL(n *yaml.Node, field string) (string, bool) {
 	}
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		d.Errf(n, "%s: want an http(s) URL, got %q", field, s)
+		// Never the value: a URL setting often holds a secret (a webhook's
+		// token), and one that is not a URL may be a token put in the
+		// wrong variable; the position says where it is.
+		d.Errf(n, "%s: %s; want http:// or https:// and a host", field, NotURL(s))
 		return "", false
 	}
 	return s, true
+}
+
+// NotURL describes a value that should have been an http(s) URL without
+// quoting it: "not an http(s) URL (value redacted, 40 characters)".
+func NotURL(s string) string {
+	return fmt.Sprintf("not an http(s) URL (value redacted, %d characters)", len(s))
 }
 
 // Port reads a TCP port, 1 to 65535.

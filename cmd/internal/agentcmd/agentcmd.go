@@ -24,6 +24,7 @@ import (
 	"github.com/vigil-metrics/vigil/internal/configfile"
 	"github.com/vigil-metrics/vigil/internal/remotewrite"
 	"github.com/vigil-metrics/vigil/internal/scrape"
+	"github.com/vigil-metrics/vigil/internal/secret"
 	"github.com/vigil-metrics/vigil/internal/sources"
 	"github.com/vigil-metrics/vigil/internal/vtime"
 	"github.com/vigil-metrics/vigil/internal/yamlconf"
@@ -112,14 +113,17 @@ GET /metrics (vigil_agent_remote_write_*); see docs/remote-write.md.`,
 			if err != nil {
 				return err
 			}
-			cfg.Logger = logger()
+			// The agent's log and its errors never show a secret of its
+			// endpoints, even when a receiver echoes the request.
+			secrets := o.secrets(cfg)
+			cfg.Logger = slog.New(secrets.Handler(logger().Handler()))
 			cfg.UserAgent = "vigil/" + version
 			if os.Getenv("GOMEMLIMIT") == "" {
 				// A soft limit: the GC works harder near it instead of
 				// letting garbage double the heap (see docs/agent.md).
 				debug.SetMemoryLimit(MemoryLimit)
 			}
-			err = agent.Run(cmd.Context(), cfg)
+			err = secrets.Err(agent.Run(cmd.Context(), cfg))
 			if errors.Is(err, agent.ErrGPURequired) {
 				return cli.WithHint(err, "install the NVIDIA driver (libnvidia-ml.so.1), or use --gpu auto")
 			}
@@ -212,6 +216,24 @@ func (o *options) fromFile(cmd *cobra.Command, file func() *configfile.File, ret
 	}
 	o.Retention, o.retentionFromConfig = v.Value, where
 	return nil
+}
+
+// secrets are the secrets the agent sends with: the remote-write URLs'
+// query values and their sources: credentials and headers, the scrape
+// URLs' query values, the token pushes present.
+func (o *options) secrets(cfg agent.Config) *secret.Set {
+	set := secret.New()
+	for _, raw := range o.RemoteWrite {
+		set.AddURL(raw, false)
+		if sc, ok := sources.Lookup(o.endpoints, raw); ok {
+			sc.RegisterSecrets(set)
+		}
+	}
+	for _, t := range cfg.Targets {
+		set.AddURL(t.URL, false)
+	}
+	set.Add(cfg.Token)
+	return set
 }
 
 // readConfig reads --config, else ./vigil.yaml if present (nil without
