@@ -218,7 +218,11 @@ func (p *Poster) attempt(ctx context.Context, r *Request) result {
 	}
 	out.Body, _ = io.ReadAll(io.LimitReader(resp.Body, limit))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	if p.Secrets.Len() > 0 {
+	switch {
+	case int64(len(out.Body)) == limit:
+		// The limit may have cut through a secret the receiver echoed.
+		out.Body = []byte(p.Secrets.ScrubCut(string(out.Body)))
+	case p.Secrets.Len() > 0:
 		out.Body = []byte(p.Secrets.Scrub(string(out.Body)))
 	}
 	classify := p.Classify

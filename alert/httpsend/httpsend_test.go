@@ -324,3 +324,29 @@ func TestReadHeadersCaseDuplicate(t *testing.T) {
 		t.Errorf("distinct headers: %v, %v", h, err)
 	}
 }
+
+// A receiver echoing a secret where the body's read limit cuts it shows
+// no part of it longer than secret.MinCut-1 bytes: for every padding that
+// puts the cut inside the secret (the hostile review of issue 24 saw 15
+// of a 16-byte token when the webhook's 256-byte limit fell inside it).
+func TestSecretCutByReadLimit(t *testing.T) {
+	const tok = "whTok_9f8e7d6c5b"
+	const limit = 64
+	for pad := limit - len(tok); pad <= limit; pad++ {
+		srv := serve(t, statuses(strings.Repeat("a", pad)+tok+" tail", nil, 400))
+		p := poster(1)
+		p.MaxErrorBody = limit
+		p.Secrets = secret.New()
+		p.Secrets.Add(tok)
+		_, err, _ := post(t, p, srv)
+		if err == nil {
+			t.Fatalf("pad %d: no error", pad)
+		}
+		for k := secret.MinCut; k <= len(tok); k++ {
+			if strings.Contains(err.Error(), tok[:k]) {
+				t.Errorf("pad %d: %d bytes of the secret in %q", pad, k, err)
+				break
+			}
+		}
+	}
+}

@@ -17,6 +17,7 @@ import (
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 
+	"github.com/vigil-metrics/vigil/internal/secret"
 	"github.com/vigil-metrics/vigil/internal/sources"
 )
 
@@ -33,6 +34,11 @@ type apiClient struct {
 	hc         *http.Client
 	max        sources.ByteSize
 	last       []byte
+	// secrets are this source's own credentials: a server that echoes
+	// the request puts them in the words a message quotes, and the cut
+	// to a quote's length would leave a secret's first part unscrubbed
+	// for the edge's scrubbing to miss.
+	secrets *secret.Set
 }
 
 // wordsBytes is how much of an answer a message quotes; msgBytes how
@@ -58,7 +64,7 @@ func (c *apiClient) Do(ctx context.Context, req *http.Request) (*http.Response, 
 	}
 	c.last = append(c.last, body[:min(len(body), 4*wordsBytes)]...)
 	if resp.StatusCode/100 == 2 {
-		if err := checkEnvelope(body); err != nil {
+		if err := c.checkEnvelope(body); err != nil {
 			return resp, nil, err
 		}
 	}
@@ -121,7 +127,7 @@ func (p *presence) UnmarshalJSON(b []byte) error {
 // checkEnvelope refuses a 2xx answer that is not the API's envelope: not
 // JSON, no status or another one than success and error, an error without
 // its words, a success without data. What the data holds is v1's to read.
-func checkEnvelope(body []byte) error {
+func (c *apiClient) checkEnvelope(body []byte) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return &badAnswerError{what: "it is empty"}
 	}
@@ -131,19 +137,19 @@ func checkEnvelope(body []byte) error {
 		Error  string   `json:"error"`
 	}
 	if err := json.Unmarshal(body, &env); err != nil {
-		return &badAnswerError{what: "not JSON (" + err.Error() + ")", words: words(body)}
+		return &badAnswerError{what: "not JSON (" + err.Error() + ")", words: c.words(body)}
 	}
 	switch {
 	case env.Status == nil:
-		return &badAnswerError{what: "no status", words: words(body)}
+		return &badAnswerError{what: "no status", words: c.words(body)}
 	case *env.Status == "error" && strings.TrimSpace(env.Error) == "":
-		return &badAnswerError{what: "status error without a message", words: words(body)}
+		return &badAnswerError{what: "status error without a message", words: c.words(body)}
 	case *env.Status == "error":
 		return nil // v1 reads it: errorType and error
 	case *env.Status != "success":
-		return &badAnswerError{what: "a status other than success or error", words: words(body)}
+		return &badAnswerError{what: "a status other than success or error", words: c.words(body)}
 	case !env.Data.set || env.Data.null:
-		return &badAnswerError{what: "status success without data", words: words(body)}
+		return &badAnswerError{what: "status success without data", words: c.words(body)}
 	}
 	return nil
 }
@@ -164,9 +170,20 @@ func (e *badAnswerError) Error() string {
 func (c *apiClient) annotate(err error) error {
 	var ae *v1.Error
 	if errors.As(err, &ae) && ae.Type == v1.ErrBadResponse && ae.Detail == "" && len(c.last) > 0 {
-		return &badAnswerError{what: words([]byte(ae.Msg)), words: words(c.last)}
+		return &badAnswerError{what: c.words([]byte(ae.Msg)), words: c.words(c.last)}
 	}
 	return err
+}
+
+// words is words of b with this source's secrets scrubbed first (and a
+// secret's start masked where b, or the part of it words looks at, was
+// cut), so that no cut leaves part of one.
+func (c *apiClient) words(b []byte) string {
+	const look = 4 * wordsBytes // what wordsN reads at most
+	if len(b) >= look {
+		return words([]byte(c.secrets.ScrubCut(string(b[:look]))))
+	}
+	return words([]byte(c.secrets.Scrub(string(b))))
 }
 
 // words is the start of an answer fit for a message: at most wordsBytes
@@ -211,7 +228,7 @@ func (c *Client) matrix(v model.Value) (model.Matrix, error) {
 	}
 	for _, ss := range m {
 		if ss == nil {
-			return nil, &badAnswerError{what: "a null series in a range of samples", words: words(c.ac.last)}
+			return nil, &badAnswerError{what: "a null series in a range of samples", words: c.ac.words(c.ac.last)}
 		}
 	}
 	return m, nil
@@ -225,7 +242,7 @@ func (c *Client) vector(v model.Value) (model.Vector, error) {
 	}
 	for _, s := range vec {
 		if s == nil {
-			return nil, &badAnswerError{what: "a null sample in a vector", words: words(c.ac.last)}
+			return nil, &badAnswerError{what: "a null sample in a vector", words: c.ac.words(c.ac.last)}
 		}
 	}
 	return vec, nil
@@ -236,5 +253,5 @@ func (c *Client) shapeError(v model.Value, want string) error {
 	if v != nil {
 		got = "a " + v.Type().String()
 	}
-	return &badAnswerError{what: got + " where " + want + " was asked for", words: words(c.ac.last)}
+	return &badAnswerError{what: got + " where " + want + " was asked for", words: c.ac.words(c.ac.last)}
 }

@@ -33,6 +33,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/vigil-metrics/vigil/internal/metricpath"
+	"github.com/vigil-metrics/vigil/internal/secret"
 	"github.com/vigil-metrics/vigil/internal/sources"
 	"github.com/vigil-metrics/vigil/internal/store"
 )
@@ -81,7 +82,9 @@ func newClient(rawURL string, cfg Config, timeout time.Duration, rt http.RoundTr
 	if err != nil {
 		return nil, fmt.Errorf("source %s: %w", rawURL, err)
 	}
-	ac := &apiClient{Client: urls, hc: sources.NoRedirects(&http.Client{Transport: noPartial{rt}}), max: cfg.MaxResponseBytes}
+	secrets := secret.New()
+	cfg.RegisterSecrets(secrets)
+	ac := &apiClient{Client: urls, hc: sources.NoRedirects(&http.Client{Transport: noPartial{rt}}), max: cfg.MaxResponseBytes, secrets: secrets}
 	return &Client{URL: rawURL, cfg: cfg, api: v1.NewAPI(ac), ac: ac, timeout: timeout, types: map[string]store.Type{}}, nil
 }
 
@@ -670,7 +673,7 @@ func (c *Client) wrap(err error, what string) error {
 			msg += " (check the credentials in sources:)"
 		}
 		if detail != "" && !strings.Contains(msg, detail) {
-			msg += ": " + words([]byte(detail)) // the server's words, cut short
+			msg += ": " + c.ac.words([]byte(detail)) // the server's words, cut short
 		}
 		return fmt.Errorf("source %s:%s: %s", c.URL, what, msg)
 	case errors.As(err, &ne) && ne.Op == "dial":

@@ -307,3 +307,30 @@ func TestAnswerOverLimit(t *testing.T) {
 		srv.Close()
 	}
 }
+
+// A server that echoes the source's bearer token in a malformed answer,
+// placed where the quote's cut falls inside it, shows no part of it: the
+// client scrubs its own credentials before it cuts (issue 24's hostile
+// review saw 18 of 19 bytes of a password, where the edge's scrubbing of
+// whole secrets could no longer match).
+func TestEchoedSecretCutInWords(t *testing.T) {
+	const tok = "mimirBearerTok_777888"
+	t.Setenv("VIGIL_TEST_SRC_TOKEN", tok)
+	for pad := wordsBytes - len(tok) + 1; pad < wordsBytes; pad += 2 {
+		srv := hostileServer(t, "/api/v1/labels", strings.Repeat("a", pad)+tok+" tail")
+		c, err := New(srv.URL, Config{BearerTokenEnv: "VIGIL_TEST_SRC_TOKEN"}, time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.LabelNames(context.Background(), "up")
+		if err == nil {
+			t.Fatalf("pad %d: a non-JSON answer read as labels", pad)
+		}
+		for k := 3; k <= len(tok); k++ {
+			if strings.Contains(err.Error(), tok[:k]) {
+				t.Errorf("pad %d: %d bytes of the token in %q", pad, k, err)
+				break
+			}
+		}
+	}
+}

@@ -27,6 +27,7 @@ import (
 	"github.com/vigil-metrics/vigil/internal/push"
 	"github.com/vigil-metrics/vigil/internal/remotewrite"
 	"github.com/vigil-metrics/vigil/internal/scrape"
+	"github.com/vigil-metrics/vigil/internal/secret"
 	"github.com/vigil-metrics/vigil/internal/sources"
 	"github.com/vigil-metrics/vigil/internal/store"
 	"github.com/vigil-metrics/vigil/internal/system"
@@ -50,9 +51,13 @@ type Config struct {
 	ScrapeBodyLimit int64
 	// OnceDelay separates the two readings of --once (default 200ms, at
 	// most 250ms) so CPU percentages exist after one run.
-	OnceDelay  time.Duration
-	UserAgent  string
-	Now        func() time.Time
+	OnceDelay time.Duration
+	UserAgent string
+	Now       func() time.Time
+	// Secrets are scrubbed from remote-write receivers' answers before
+	// they are cut to a quotable length (the log itself is scrubbed by
+	// the caller's handler).
+	Secrets    *secret.Set
 	Logger     *slog.Logger
 	GPULibrary gpu.Library       // default NVML
 	Ready      func(addr string) // called once the HTTP endpoint listens

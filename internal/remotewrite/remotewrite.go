@@ -59,6 +59,7 @@ import (
 	"github.com/prometheus/client_golang/exp/api/remote"
 	"github.com/prometheus/prometheus/prompb"
 
+	"github.com/vigil-metrics/vigil/internal/secret"
 	"github.com/vigil-metrics/vigil/internal/sources"
 	"github.com/vigil-metrics/vigil/internal/store"
 )
@@ -106,6 +107,11 @@ type Options struct {
 	Logger *slog.Logger
 	// Transport is the HTTP transport (default http.DefaultTransport).
 	Transport http.RoundTripper
+	// Secrets are scrubbed from a receiver's answer before the library
+	// quotes it in an error: the answer is cut at maxAnswer bytes, and a
+	// cut through an echoed secret would leave its first part for the
+	// log's scrubbing to miss.
+	Secrets *secret.Set
 	// Now is the clock for SeriesIdle (default time.Now).
 	Now func() time.Time
 }
@@ -250,7 +256,7 @@ func newWriter(opt Options) (*Writer, error) {
 		opt.Now = time.Now
 	}
 	w := &Writer{opt: opt, redacted: sources.Redact(opt.URL),
-		tr:     &statusTransport{next: opt.Transport},
+		tr:     &statusTransport{next: opt.Transport, secrets: opt.Secrets},
 		states: map[uint64]state{}, seed: maphash.MakeSeed(),
 		wake: make(chan struct{}, 1), closing: make(chan struct{}), done: make(chan struct{}),
 	}
@@ -627,6 +633,7 @@ type limitedBody struct {
 // (the library would quote it whole in its error).
 type statusTransport struct {
 	next     http.RoundTripper
+	secrets  *secret.Set
 	status   atomic.Int32
 	redirect atomic.Pointer[sources.RedirectError]
 }
@@ -645,11 +652,36 @@ func (t *statusTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 			// The library reads an answer whole and quotes it in its
 			// error: a receiver's answer is a line or two, and a hostile
 			// one gets no more memory or log than this.
-			resp.Body = limitedBody{io.LimitReader(resp.Body, maxAnswer), resp.Body}
+			resp.Body = t.answer(resp.Body)
 		}
 	}
 	return resp, err
 }
+
+// answer is the first maxAnswer bytes of body with the secrets scrubbed
+// (their start masked where the cut went through one). A 2xx answer is
+// passed on unread: the library drains it, and it carries no error.
+func (t *statusTransport) answer(body io.ReadCloser) io.ReadCloser {
+	if s := t.status.Load(); s/100 == 2 {
+		return limitedBody{io.LimitReader(body, maxAnswer), body}
+	}
+	b, err := io.ReadAll(io.LimitReader(body, maxAnswer))
+	text := t.secrets.Scrub(string(b))
+	if len(b) == maxAnswer {
+		text = t.secrets.ScrubCut(string(b))
+	}
+	r := io.Reader(strings.NewReader(text))
+	if err != nil {
+		r = io.MultiReader(r, errReader{err})
+	}
+	return limitedBody{r, body}
+}
+
+// errReader gives the error that ended the read of an answer, after its
+// scrubbed part.
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 // redactMsg removes the URL's secrets from a message (net/http errors
 // quote the URL, with the password masked but the user name and query

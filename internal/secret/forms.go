@@ -2,6 +2,7 @@ package secret
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"html"
@@ -22,6 +23,14 @@ func forms(v string) []string {
 	}
 	base = append(base, jsonForms(v)...)
 	base = append(base, html.EscapeString(v), htmlAlt(v))
+	// Less common echoes: every byte percent-escaped (either hex case),
+	// escaped twice (a proxy escaping an escaped URL), and base64 of the
+	// value (a server echoing a header it encoded).
+	all := pctAll(v)
+	base = append(base, all, strings.ToLower(all), url.QueryEscape(url.QueryEscape(v)))
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
+		base = append(base, enc.EncodeToString([]byte(v)))
+	}
 	out := make([]string, 0, 2*len(base))
 	seen := map[string]bool{}
 	for _, f := range base {
@@ -89,4 +98,14 @@ func htmlAlt(v string) string {
 func quoted(s string) string {
 	q := strconv.Quote(s)
 	return q[1 : len(q)-1]
+}
+
+// pctAll is v with every byte percent-escaped, as some clients and
+// proxies write a URL they re-encode.
+func pctAll(v string) string {
+	var b strings.Builder
+	for i := 0; i < len(v); i++ {
+		fmt.Fprintf(&b, "%%%02X", v[i])
+	}
+	return b.String()
 }

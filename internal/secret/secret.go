@@ -15,11 +15,14 @@
 // depend on each error path remembering.
 //
 // A secret is also matched in the encodings an echoing server sends it
-// back in: URL query- and path-escaped (both hex cases), JSON-string
-// escaped (Go's, with `\/`, with every non-ASCII rune as \uXXXX), HTML
-// escaped, and Go-quoted (a log line quotes an error holding a quoted
-// body). It cannot catch a form not listed here (a server that base64s
-// a header back, splits it across lines, or truncates it).
+// back in: URL query- and path-escaped (both hex cases, every byte
+// escaped, escaped twice), JSON-string escaped (Go's, with `\/`, with
+// every non-ASCII rune as \uXXXX), HTML escaped, base64 (standard and
+// URL alphabets, padded or not), and Go-quoted (a log line quotes an
+// error holding a quoted body). A text cut short goes through ScrubCut,
+// which masks a secret's first part left at the cut. It cannot catch a
+// form not listed here (a server that splits a secret across lines,
+// hex-encodes it, or re-encodes it in another character set).
 //
 // Values shorter than MinLen bytes are not registered: scrubbing "abc"
 // from every line would mangle all output (and a short secret is a weak
@@ -133,7 +136,9 @@ func (s *Set) AddURL(raw string, secretBearing bool) {
 	}
 	if u.User != nil {
 		if p, ok := u.User.Password(); ok {
-			s.Add(p)
+			// Go's client sends user info as a Basic Authorization
+			// header, which an echoing server returns in base64.
+			s.AddBasicAuth(u.User.Username(), p)
 		}
 		s.addQuiet(u.User.Username())
 	}
@@ -275,6 +280,39 @@ func (s *Set) replacer() *strings.Replacer {
 		s.rep = strings.NewReplacer(args...)
 	}
 	return s.rep
+}
+
+// MinCut is the shortest start of a secret that ScrubCut masks at the
+// end of a text: a shorter one tells too little to matter, and masking
+// it would eat ordinary words.
+const MinCut = 3
+
+// ScrubCut is Scrub for a text that was cut short (an answer read to a
+// limit, a message shortened to fit): a secret the cut went through is
+// no longer whole, so Scrub would leave its first part. After scrubbing,
+// an end of text that is the start of a registered form (at least
+// MinCut bytes of it) is masked too. Cut after scrubbing, never before:
+// a Mask cut in half shows nothing.
+func (s *Set) ScrubCut(text string) string {
+	text = s.Scrub(text)
+	if s.Len() == 0 || len(text) < MinCut {
+		return text
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	longest := 0
+	for f := range s.forms {
+		for k := min(len(f)-1, len(text)); k >= MinCut && k > longest; k-- {
+			if strings.HasSuffix(text, f[:k]) {
+				longest = k
+				break
+			}
+		}
+	}
+	if longest == 0 {
+		return text
+	}
+	return text[:len(text)-longest] + Mask
 }
 
 // Err is err with its text scrubbed. The result unwraps to err, so that

@@ -210,3 +210,50 @@ func TestNilSet(t *testing.T) {
 		t.Error("a nil set changed something")
 	}
 }
+
+// ScrubCut masks what a cut left of a secret at the end of a text, and
+// only what is at least MinCut bytes of one (worked by hand).
+func TestScrubCut(t *testing.T) {
+	s := New()
+	s.Add("whTok_9f8e7d6c5b")
+	for in, want := range map[string]string{
+		"aaa whTok_9f8e":                 "aaa " + Mask,
+		"aaa whT":                        "aaa " + Mask,
+		"aaa wh":                         "aaa wh", // 2 bytes: under MinCut
+		"x whTok_9f8e7d6c5b y whTok_9f8": "x " + Mask + " y " + Mask,
+		"nothing here":                   "nothing here",
+		"aaa %77%68%54%6F":               "aaa " + Mask, // the start of an escaped form
+	} {
+		if got := s.ScrubCut(in); got != want {
+			t.Errorf("ScrubCut(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// A URL's user info reaches a server as a Basic Authorization header,
+// which it may echo: base64("uiuser:userinfoPw999") is
+// dWl1c2VyOnVzZXJpbmZvUHc5OTk= (worked with base64(1)).
+func TestURLUserInfoBasic(t *testing.T) {
+	s := New()
+	s.AddURL("http://uiuser:userinfoPw999@127.0.0.1:18000/x", false)
+	if got := s.Scrub("Authorization: Basic dWl1c2VyOnVzZXJpbmZvUHc5OTk="); got != "Authorization: Basic "+Mask {
+		t.Errorf("got %q", got)
+	}
+}
+
+// The rarer echoes: base64 of a token (d2hUb2tfOWY4ZTdkNmM1Yg== for
+// whTok_9f8e7d6c5b, by base64(1)), every byte escaped, escaped twice.
+func TestRareForms(t *testing.T) {
+	s := New()
+	s.Add("whTok_9f8e7d6c5b")
+	s.Add("a b/c+d=e")
+	for _, in := range []string{
+		"d2hUb2tfOWY4ZTdkNmM1Yg==", "d2hUb2tfOWY4ZTdkNmM1Yg",
+		"%77%68%54%6F%6B%5F%39%66%38%65%37%64%36%63%35%62", "%77%68%54%6f%6b%5f%39%66%38%65%37%64%36%63%35%62",
+		"a%2Bb%252Fc%252Bd%253De", // a proxy escaping "a+b%2Fc%2Bd%3De" again
+	} {
+		if got := s.Scrub("[" + in + "]"); got != "["+Mask+"]" {
+			t.Errorf("Scrub(%q) = %q", in, got)
+		}
+	}
+}

@@ -116,6 +116,7 @@ GET /metrics (vigil_agent_remote_write_*); see docs/remote-write.md.`,
 			// The agent's log and its errors never show a secret of its
 			// endpoints, even when a receiver echoes the request.
 			secrets := o.secrets(cfg)
+			cfg.Secrets = secrets
 			cfg.Logger = slog.New(secrets.Handler(logger().Handler()))
 			cfg.UserAgent = "vigil/" + version
 			if os.Getenv("GOMEMLIMIT") == "" {
