@@ -95,6 +95,9 @@ func attachShared(ctx context.Context, conn *sql.Conn, cat, p, cacheDir string) 
 		return err
 	}
 	if !loc.InMemory() {
+		if err := cache.Create(loc.File, p); err != nil {
+			return err
+		}
 		err := attachWithRetry(ctx, conn, "ATTACH "+sqlString(loc.File)+" AS "+quoteIdent(cat), time.Now().Add(30*time.Second),
 			func() error { return errInMemory },
 			func(error) (bool, error) { return false, errInMemory }) // unreadable or not writable
@@ -124,6 +127,9 @@ func RebuildCache(ctx context.Context, p, file string) error {
 		return err
 	}
 	defer closeDB()
+	if err := cache.Create(tmp, p); err != nil {
+		return fmt.Errorf("rebuild cache %s: %w", file, err)
+	}
 	if _, err := conn.ExecContext(ctx, "ATTACH "+sqlString(tmp)+" AS fresh"); err != nil {
 		return fmt.Errorf("rebuild cache %s: %w", file, err)
 	}
