@@ -60,7 +60,13 @@ func Export(ctx context.Context, paths []string, cacheDir, format, out string, s
 			return 0, fmt.Errorf("prepare export: %w", err)
 		}
 	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
+	// A new folder is no more open than the stores it copies (the files
+	// DuckDB writes in it get 0666 less the umask).
+	mode, err := cache.CopyMode(paths)
+	if err != nil {
+		return 0, err
+	}
+	if err := os.MkdirAll(out, cache.FolderMode(mode)); err != nil {
 		return 0, err
 	}
 	abs, err := filepath.Abs(out)

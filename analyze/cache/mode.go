@@ -11,6 +11,8 @@ import (
 	"syscall"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/vigil-metrics/vigil/internal/sources"
 )
 
 // A cache is a full copy of its store's samples and labels, so nobody may
@@ -28,6 +30,32 @@ func StoreMode(storePath string) (fs.FileMode, error) {
 		return 0, err
 	}
 	return st.Mode().Perm(), nil
+}
+
+// CopyMode is the permission bits a file derived from the stores at paths
+// (a record store, an export) may have: only those every one of them has.
+// Sources (http(s) URLs) are skipped; with no store file at all it is 0600.
+func CopyMode(paths []string) (fs.FileMode, error) {
+	mode, any := fs.FileMode(0o777), false
+	for _, p := range paths {
+		if sources.IsURL(p) {
+			continue
+		}
+		m, err := StoreMode(p)
+		if err != nil {
+			return 0, err
+		}
+		mode, any = mode&m, true
+	}
+	if !any {
+		return 0o600, nil
+	}
+	return mode, nil
+}
+
+// FolderMode is mode for a folder: searchable wherever it is readable.
+func FolderMode(mode fs.FileMode) fs.FileMode {
+	return mode | (mode&0o444)>>2
 }
 
 // Create makes file a new, empty cache of the store at storePath, with no
