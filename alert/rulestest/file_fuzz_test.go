@@ -33,7 +33,7 @@ func FuzzParse(f *testing.F) {
 				own = append(own, p)
 			}
 		}
-		fuzzseed.CheckProblems(t, name, data, own.Err())
+		fuzzseed.CheckPlaces(t, name, data, own.Err())
 	})
 }
 

@@ -17,7 +17,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, _, err := Parse("vigil.yaml", data)
-		fuzzseed.CheckProblems(t, "vigil.yaml", data, err)
+		fuzzseed.CheckPlaces(t, "vigil.yaml", data, err)
 	})
 }
 

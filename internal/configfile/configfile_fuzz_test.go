@@ -23,6 +23,6 @@ func FuzzParse(f *testing.F) {
 	configSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, err := Parse("vigil.yaml", data)
-		fuzzseed.CheckProblems(t, "vigil.yaml", data, err)
+		fuzzseed.CheckPlaces(t, "vigil.yaml", data, err)
 	})
 }

@@ -9,6 +9,9 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/txtar"
@@ -88,22 +91,33 @@ func Sections(tb testing.TB, archiveGlob, nameGlob string) [][]byte {
 	return out
 }
 
-// CheckProblems asserts what every config decoder promises about its
-// errors: they are yamlconf.Problems, each naming file and a place inside
-// data (line 0: the whole file; never past its last line).
-func CheckProblems(tb testing.TB, file string, data []byte, err error) {
+// CheckPlaces asserts what every config decoder promises about its
+// errors: each line of the message starts with the file's name and a
+// place inside data, "FILE:LINE:COL: ", "FILE:LINE: " or "FILE: " (the
+// whole file), never a line past its last; yamlconf.Problems are checked
+// field by field.
+func CheckPlaces(tb testing.TB, file string, data []byte, err error) {
 	tb.Helper()
 	if err == nil {
 		return
 	}
-	ps, ok := yamlconf.AsProblems(err)
-	if !ok {
-		tb.Fatalf("error is not a list of problems with places: %v", err)
-	}
 	lines := bytes.Count(data, []byte("\n")) + 1
-	for _, p := range ps {
-		if p.File != file || p.Line < 0 || p.Line > lines || p.Message == "" {
-			tb.Fatalf("problem %q (file %q, line %d) does not name a place in the %d-line %s", p.Error(), p.File, p.Line, lines, file)
+	if ps, ok := yamlconf.AsProblems(err); ok {
+		for _, p := range ps {
+			if p.File != file || p.Line < 0 || p.Line > lines || p.Message == "" {
+				tb.Fatalf("problem %q (file %q, line %d) does not name a place in the %d-line %s", p.Error(), p.File, p.Line, lines, file)
+			}
+		}
+		return
+	}
+	place := regexp.MustCompile(`^` + regexp.QuoteMeta(file) + `(?::(\d+)(?::\d+)?)?: \S`)
+	for _, l := range strings.Split(err.Error(), "\n") {
+		m := place.FindStringSubmatch(l)
+		if m == nil {
+			tb.Fatalf("error does not start with %s:LINE: %q", file, err.Error())
+		}
+		if n, _ := strconv.Atoi(m[1]); n > lines {
+			tb.Fatalf("error names line %d of the %d-line %s: %q", n, lines, file, err.Error())
 		}
 	}
 }
