@@ -35,3 +35,13 @@ func FuzzParseFile(f *testing.F) {
 		}
 	})
 }
+
+// Found by FuzzParseFile: a setting of the wrong type put yaml's
+// "line 3: cannot unmarshal ..." on a line of its own, after the place.
+func TestTypeErrorOnOneLine(t *testing.T) {
+	_, err := ParseFile("vigil.yaml", []byte("sources:\n  http://x:9090:\n    counter_lookback: [1]\n"))
+	want := "vigil.yaml:3:5: sources: http://x:9090: unmarshal errors: line 3: cannot unmarshal !!seq into time.Duration"
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v\nwant %s", err, want)
+	}
+}
