@@ -36,7 +36,9 @@ test:
 # test` runs every target over its seed corpus already; this explores past
 # it. A failure is listed at the end, and its input is written to the
 # package's testdata/fuzz/ (commit it with the fix: it then runs in `make
-# test` too).
+# test` too). Go 1.26's fuzzer may end a run with a bare "context deadline
+# exceeded" under CPU contention (go.dev/issue/75804, fixed in Go 1.27):
+# without a failing input that is noted, not counted.
 FUZZTIME ?= 5s
 fuzz:
 	@bin=$$(mktemp -d); trap 'rm -rf "$$bin"' EXIT; cache=$$($(GO) env GOCACHE)/fuzz; failed=; \
@@ -46,7 +48,11 @@ fuzz:
 		for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$dir/*_test.go); do \
 			echo "fuzz $$dir $$t ($(FUZZTIME))"; \
 			out=$$(cd $$dir && "$$bin/fuzz.test" -test.run '^$$' -test.fuzz "^$$t\$$" -test.fuzztime $(FUZZTIME) \
-				-test.fuzzcachedir "$$cache/$$pkg" 2>&1) || { echo "$$out"; failed="$$failed $$dir:$$t"; }; \
+				-test.fuzzcachedir "$$cache/$$pkg" 2>&1) && continue; \
+			if echo "$$out" | grep -q '^    context deadline exceeded$$' && ! echo "$$out" | grep -q 'Failing input written'; then \
+				echo "  (go.dev/issue/75804: Go's fuzz coordinator raced its own deadline; no failing input, not a finding)"; continue; \
+			fi; \
+			echo "$$out"; failed="$$failed $$dir:$$t"; \
 		done; \
 	done; \
 	if [ -n "$$failed" ]; then echo "fuzz targets that failed:$$failed"; exit 1; fi
