@@ -101,7 +101,7 @@ func CheckPlaces(tb testing.TB, file string, data []byte, err error) {
 	if err == nil {
 		return
 	}
-	lines := bytes.Count(data, []byte("\n")) + 1
+	lines := Lines(data)
 	if ps, ok := yamlconf.AsProblems(err); ok {
 		for _, p := range ps {
 			if p.File != file || p.Line < 0 || p.Line > lines || p.Message == "" {
@@ -120,4 +120,15 @@ func CheckPlaces(tb testing.TB, file string, data []byte, err error) {
 			tb.Fatalf("error names line %d of the %d-line %s: %q", n, lines, file, err.Error())
 		}
 	}
+}
+
+// Lines is how many lines YAML sees in data: it breaks lines at \n, \r\n,
+// a lone \r, NEL, LS and PS alike.
+func Lines(data []byte) int {
+	n := 1
+	for _, br := range []string{"\r\n", "\n", "\r", "\u0085", "\u2028", "\u2029"} {
+		n += bytes.Count(data, []byte(br))
+		data = bytes.ReplaceAll(data, []byte(br), nil)
+	}
+	return n
 }
