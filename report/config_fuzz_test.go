@@ -26,8 +26,8 @@ func FuzzParseFile(f *testing.F) {
 // line of its own; each is now FILE:LINE: what.
 func TestConfigTypeErrorsNameTheirLine(t *testing.T) {
 	for in, want := range map[string]string{
-		"report:\n  title: [1]\n":                `vigil.yaml:2: report: cannot unmarshal !!seq into string`,
-		"report: 5\n":                           "vigil.yaml:1: report: cannot unmarshal !!int `5` into report.Config",
+		"report:\n  title: [1]\n":              `vigil.yaml:2: report: cannot unmarshal !!seq into string`,
+		"report: 5\n":                          "vigil.yaml:1: report: cannot unmarshal !!int `5` into report.Config",
 		"alert_rules:\n  - metric_path: [x]\n": `vigil.yaml:2: alert_rules: cannot unmarshal !!seq into string`,
 	} {
 		if _, err := ParseFile("vigil.yaml", []byte(in)); err == nil || err.Error() != want {
