@@ -24,7 +24,7 @@ func (d *DB) attachAndSync(ctx context.Context, i int, src *store.Store) (cache.
 	cat, s := "c"+strconv.Itoa(i), d.Stores[i]
 	var st cache.Stats
 	for try := 0; ; try++ {
-		if err := d.attach(ctx, cat, d.files[i], d.opt); err != nil {
+		if err := d.attach(ctx, cat, d.files[i], s, d.opt); err != nil {
 			return st, err
 		}
 		var err error
@@ -101,13 +101,17 @@ func (d *DB) rebuildAll(ctx context.Context) error {
 // attach opens a cache file, waiting while another vigil holds it, and
 // starting afresh when the file is not a readable cache (it is only a copy).
 // An empty file, or a cache file this user may not write, gives a cache in
-// memory for this run.
-func (d *DB) attach(ctx context.Context, cat, file string, opt Options) error {
+// memory for this run. A new file gets no permission the store at
+// storePath lacks (cache.Create).
+func (d *DB) attach(ctx context.Context, cat, file, storePath string, opt Options) error {
 	if file == "" {
 		if _, err := d.conn.ExecContext(ctx, "ATTACH ':memory:' AS "+quoteIdent(cat)); err != nil {
 			return fmt.Errorf("open cache in memory: %w", err)
 		}
 		return nil
+	}
+	if err := cache.Create(file, storePath); err != nil {
+		return err
 	}
 	removed := false
 	return attachWithRetry(ctx, d.conn, "ATTACH "+sqlString(file)+" AS "+quoteIdent(cat), time.Now().Add(opt.LockWait),
@@ -121,12 +125,15 @@ func (d *DB) attach(ctx context.Context, cat, file string, opt Options) error {
 				// Not a damaged cache: one this user may not write (another
 				// user's file, a read-only file or mount). Leave it alone.
 				opt.Logger.Info("cache in memory for this run", "cache", file, "reason", "cache file is not writable", "err", msg)
-				return false, d.attach(ctx, cat, "", opt)
+				return false, d.attach(ctx, cat, "", storePath, opt)
 			case !removed && (exists(file) || exists(file+".wal")):
 				opt.Logger.Warn("cache unreadable, rebuilding", "cache", file, "err", msg)
 				os.Remove(file)
 				os.Remove(file + ".wal")
 				removed = true
+				if err := cache.Create(file, storePath); err != nil {
+					return false, err
+				}
 				return true, nil
 			}
 			return false, fmt.Errorf("open cache %s: %w", file, err)

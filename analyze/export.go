@@ -60,7 +60,13 @@ func Export(ctx context.Context, paths []string, cacheDir, format, out string, s
 			return 0, fmt.Errorf("prepare export: %w", err)
 		}
 	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
+	// A new folder is no more open than the stores it copies (the files
+	// DuckDB writes in it get 0666 less the umask).
+	mode, err := cache.CopyMode(paths)
+	if err != nil {
+		return 0, err
+	}
+	if err := os.MkdirAll(out, cache.FolderMode(mode)); err != nil {
 		return 0, err
 	}
 	abs, err := filepath.Abs(out)
@@ -95,6 +101,9 @@ func attachShared(ctx context.Context, conn *sql.Conn, cat, p, cacheDir string) 
 		return err
 	}
 	if !loc.InMemory() {
+		if err := cache.Create(loc.File, p); err != nil {
+			return err
+		}
 		err := attachWithRetry(ctx, conn, "ATTACH "+sqlString(loc.File)+" AS "+quoteIdent(cat), time.Now().Add(30*time.Second),
 			func() error { return errInMemory },
 			func(error) (bool, error) { return false, errInMemory }) // unreadable or not writable
@@ -124,6 +133,9 @@ func RebuildCache(ctx context.Context, p, file string) error {
 		return err
 	}
 	defer closeDB()
+	if err := cache.Create(tmp, p); err != nil {
+		return fmt.Errorf("rebuild cache %s: %w", file, err)
+	}
 	if _, err := conn.ExecContext(ctx, "ATTACH "+sqlString(tmp)+" AS fresh"); err != nil {
 		return fmt.Errorf("rebuild cache %s: %w", file, err)
 	}

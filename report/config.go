@@ -1,6 +1,7 @@
 package report
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -55,7 +56,7 @@ func FromConfig(cf *configfile.File) (File, error) {
 			MetricPath string `yaml:"metric_path"`
 		}
 		if err := n.Decode(&rules); err != nil {
-			return f, fmt.Errorf("%s: %w", name, err)
+			return f, placed(name, "alert_rules: ", err)
 		}
 		for _, r := range rules {
 			if r.MetricPath != "" {
@@ -69,7 +70,7 @@ func FromConfig(cf *configfile.File) (File, error) {
 	}
 	f.HasReport = true
 	if err := n.Decode(&f.Report); err != nil {
-		return f, fmt.Errorf("%s: report: %w", name, err)
+		return f, placed(name, "report: ", err)
 	}
 	if n.Kind == yaml.MappingNode {
 		d := &yamlconf.Decoder{File: name, Lines: true, Wording: yamlconf.Wording{
@@ -83,4 +84,22 @@ func FromConfig(cf *configfile.File) (File, error) {
 		}
 	}
 	return f, nil
+}
+
+// placed words yaml's type errors ("line 3: cannot unmarshal ...", after
+// a line of its own) as every config error is: FILE:LINE: what.
+func placed(name, what string, err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return fmt.Errorf("%s: %s%w", name, what, err)
+	}
+	lines := make([]string, len(te.Errors))
+	for i, e := range te.Errors {
+		if at, msg, ok := strings.Cut(e, ": "); ok && strings.HasPrefix(at, "line ") {
+			lines[i] = name + ":" + strings.TrimPrefix(at, "line ") + ": " + what + msg
+		} else {
+			lines[i] = name + ": " + what + e
+		}
+	}
+	return errors.New(strings.Join(lines, "\n"))
 }

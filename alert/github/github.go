@@ -425,7 +425,7 @@ func (c *Channel) rateLimit(h http.Header) (time.Duration, bool) {
 	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
 		n, err := strconv.Atoi(v)
 		if err == nil && n >= 0 {
-			return time.Duration(n) * time.Second, true
+			return httpsend.Seconds(n), true
 		}
 		if t, err := http.ParseTime(v); err == nil {
 			return max(t.Sub(c.now()), 0), true

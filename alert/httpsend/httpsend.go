@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -298,6 +299,15 @@ func RetryAfter(h http.Header) time.Duration {
 	n, err := strconv.Atoi(strings.TrimSpace(h.Get("Retry-After")))
 	if err != nil || n <= 0 {
 		return 0
+	}
+	return Seconds(n)
+}
+
+// Seconds is n (>= 0) seconds from a server's header, saturating at the
+// largest Duration: a huge value must not wrap to a negative wait.
+func Seconds(n int) time.Duration {
+	if n > int(math.MaxInt64/time.Second) {
+		return math.MaxInt64
 	}
 	return time.Duration(n) * time.Second
 }

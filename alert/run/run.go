@@ -166,6 +166,9 @@ func Evaluate(ctx context.Context, o Options) (Result, error) {
 
 // recordRules writes the recording rules' series at o.At into o.RecordDB.
 func recordRules(ctx context.Context, o Options, db *analyze.DB) error {
+	if err := createRecordStore(o.RecordDB, db.Stores); err != nil {
+		return err
+	}
 	st, err := store.Open(ctx, o.RecordDB, store.Options{})
 	if err != nil {
 		return err

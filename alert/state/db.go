@@ -215,8 +215,9 @@ func createDB(ctx context.Context, p string) error {
 }
 
 // tempName creates an empty file named prefix plus a random suffix in dir,
-// with the permissions SQLite would give a new database (0644 less the
-// umask; os.CreateTemp would make it 0600).
+// readable and writable by its owner only (0600): the state DB holds alert
+// history, label values and receivers' answers. SQLite gives the -wal and
+// -shm files it makes beside it the same mode.
 func tempName(dir, prefix string) (string, error) {
 	var b [6]byte
 	for range 100 {
@@ -224,7 +225,7 @@ func tempName(dir, prefix string) (string, error) {
 			return "", err
 		}
 		name := filepath.Join(dir, prefix+hex.EncodeToString(b[:]))
-		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 		if errors.Is(err, fs.ErrExist) {
 			continue
 		}

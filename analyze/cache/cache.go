@@ -85,6 +85,11 @@ func SyncStore(ctx context.Context, conn *sql.Conn, catalog string, src *store.S
 	if _, err := conn.ExecContext(ctx, "USE "+quoteIdent(catalog)); err != nil {
 		return st, fmt.Errorf("use cache: %w", err)
 	}
+	unwritten, err := protect(ctx, conn, catalog, src.Path)
+	if err != nil {
+		return st, err
+	}
+	defer unwritten()
 	if _, err := conn.ExecContext(ctx, queries.Get("cache_schema")); err != nil {
 		return st, fmt.Errorf("create cache schema: %w", err)
 	}

@@ -228,7 +228,9 @@ func FromConfig(f *configfile.File) (map[string]Config, error) {
 		}
 		var c Config
 		if err := v.Decode(&c); err != nil {
-			return nil, fmt.Errorf("%s: %s", at(v), strings.TrimPrefix(err.Error(), "yaml: "))
+			// yaml lists its type errors on lines of their own: one line,
+			// the place first, as every config error.
+			return nil, fmt.Errorf("%s: %s", at(v), strings.ReplaceAll(strings.TrimPrefix(err.Error(), "yaml: "), "\n  ", " "))
 		}
 		if err := c.check(); err != nil {
 			return nil, fmt.Errorf("%s: %w", at(v), err)

@@ -56,7 +56,13 @@ func ParseDuration(s string) (time.Duration, error) {
 			if unit == "w" {
 				day *= 7
 			}
-			total += time.Duration(f * float64(day))
+			// Past the largest Duration (292 years) a conversion wraps
+			// to a negative window.
+			x := f * float64(day)
+			if x >= math.MaxInt64 || time.Duration(x) > math.MaxInt64-total {
+				return 0, fmt.Errorf("duration %q out of range", s)
+			}
+			total += time.Duration(x)
 		case "":
 			return 0, fmt.Errorf("invalid duration %q: missing unit after %s", s, num)
 		default:
@@ -72,6 +78,9 @@ func ParseDuration(s string) (time.Duration, error) {
 		}
 		if d < 0 {
 			return 0, fmt.Errorf("duration %q is negative", s)
+		}
+		if d > math.MaxInt64-total {
+			return 0, fmt.Errorf("duration %q out of range", s)
 		}
 		total += d
 	}
