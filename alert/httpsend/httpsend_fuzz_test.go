@@ -8,8 +8,8 @@ import (
 	"time"
 )
 
-// secret stands for a token in a URL's path or query.
-const secret = "S3CRETvalue"
+// secretToken stands for a token in a URL's path or query.
+const secretToken = "S3CRETvalue"
 
 // FuzzRedactURL: whatever the URL (a channel's url, a source's), the
 // redacted form never shows what follows its host: a token appended as
@@ -19,17 +19,17 @@ func FuzzRedactURL(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
-		if strings.Contains(raw, secret) {
+		if strings.Contains(raw, secretToken) {
 			return
 		}
-		forms := []string{raw + "?token=" + secret, raw + "#" + secret}
+		forms := []string{raw + "?token=" + secretToken, raw + "#" + secretToken}
 		// As a path segment only where one is appended: after a host,
 		// and before any query or fragment ("x:/" + "/S" makes S a host).
 		if u, err := url.Parse(raw); err == nil && u.Host != "" && u.RawQuery == "" && !u.ForceQuery && !strings.Contains(raw, "#") {
-			forms = append(forms, raw+"/"+secret)
+			forms = append(forms, raw+"/"+secretToken)
 		}
 		for _, u := range forms {
-			if got := RedactURL(u); strings.Contains(got, secret) {
+			if got := RedactURL(u); strings.Contains(got, secretToken) {
 				t.Fatalf("RedactURL(%q) = %q", u, got)
 			}
 		}
@@ -56,9 +56,9 @@ func FuzzAnswer(f *testing.F) {
 		if w := RetryAfter(h); w < 0 {
 			t.Fatalf("Retry-After %q: wait %v", retryAfter, w)
 		}
-		if !strings.Contains(location, secret) {
-			msg := redirectError("POST", "https://h", status, location+"?t="+secret).Error()
-			if strings.Contains(msg, secret) {
+		if !strings.Contains(location, secretToken) {
+			msg := redirectError("POST", "https://h", status, location+"?t="+secretToken).Error()
+			if strings.Contains(msg, secretToken) {
 				t.Fatalf("redirect to %q: %s", location, msg)
 			}
 		}
