@@ -32,6 +32,7 @@ import (
 
 	"github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/alert/retry"
+	"github.com/vigil-metrics/vigil/internal/noredirect"
 	"github.com/vigil-metrics/vigil/internal/secret"
 )
 
@@ -195,7 +196,7 @@ func (p *Poster) attempt(ctx context.Context, r *Request) result {
 	code := resp.StatusCode
 	if code/100 == 3 {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		return result{status: code, err: redirectError(method, shown, code, resp.Header.Get("Location"))}
+		return result{status: code, err: redirectError(method, shown, resp)}
 	}
 	out := &Response{Status: code, Header: resp.Header}
 	if code/100 == 2 {
@@ -238,26 +239,19 @@ func (p *Poster) attempt(ctx context.Context, r *Request) result {
 // redirect with the redirect itself. Go's client would follow it: a 302 or
 // 303 turns the POST into an empty GET that a 200 makes look delivered,
 // and a 307 hands the headers (an API key) and the body to another host.
+// Package noredirect also keeps the Location from the client, which
+// would quote one it cannot parse (a session token with it) in a
+// transient error.
 func noRedirects(client *http.Client) *http.Client {
-	if client == nil {
-		client = http.DefaultClient
-	}
-	c := *client
-	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &c
+	return noredirect.Client(client)
 }
 
 // redirectError is a 3xx: not delivered, and not retried (the url is
 // wrong, not the receiver busy). It names the host it points to, never
 // the rest of the location, which may carry a secret.
-func redirectError(method, shown string, code int, location string) error {
-	host := "an unnamed place"
-	if u, err := url.Parse(location); err == nil && u.Host != "" {
-		host = u.Host
-	} else if err == nil && location != "" {
-		host = "another path on the same host"
-	}
-	return fmt.Errorf("%s %s: HTTP %d redirects to %s; redirects are not followed: set the url to where the receiver answers", method, shown, code, host)
+func redirectError(method, shown string, resp *http.Response) error {
+	return fmt.Errorf("%s %s: HTTP %d redirects to %s; redirects are not followed: set the url to where the receiver answers",
+		method, shown, resp.StatusCode, noredirect.Target(resp))
 }
 
 func (p *Poster) show(raw string) string {

@@ -57,7 +57,8 @@ func FuzzAnswer(f *testing.F) {
 			t.Fatalf("Retry-After %q: wait %v", retryAfter, w)
 		}
 		if !strings.Contains(location, secretToken) {
-			msg := redirectError("POST", "https://h", status, location+"?t="+secretToken).Error()
+			resp := &http.Response{StatusCode: status, Header: http.Header{"Location": {location + "?t=" + secretToken}}}
+			msg := redirectError("POST", "https://h", resp).Error()
 			if strings.Contains(msg, secretToken) {
 				t.Fatalf("redirect to %q: %s", location, msg)
 			}

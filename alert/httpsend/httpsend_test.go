@@ -350,3 +350,29 @@ func TestSecretCutByReadLimit(t *testing.T) {
 		}
 	}
 }
+
+// badLocation is a Location Go's client cannot parse: it used to fail on
+// it before any CheckRedirect, quoting it whole (the session token with
+// it) in a transient error, retried (issue 24's hostile review).
+const badLocation = "https://sso.example/p%zz?session=SECRET-SESSION-TOKEN"
+
+// A redirect whose Location cannot be parsed fails once, not retried,
+// saying so and showing no part of the location.
+func TestRedirectUnparseableLocation(t *testing.T) {
+	for _, code := range []int{302, 307} {
+		r := statuses("", map[string]string{"Location": badLocation}, code)
+		retry, err, seen := post(t, poster(3), serve(t, r))
+		if err == nil || retry || len(r.Requests()) != 1 || len(seen) != 1 {
+			t.Fatalf("%d: retry %v, err %v, %d requests, %d attempts", code, retry, err, len(r.Requests()), len(seen))
+		}
+		want := fmt.Sprintf("HTTP %d redirects to an unparseable location; redirects are not followed", code)
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%d: err %q, want it to say %q", code, err, want)
+		}
+		for _, part := range []string{"SECRET", "session", "p%zz", "sso.example"} {
+			if strings.Contains(err.Error(), part) {
+				t.Errorf("%d: err %q shows %q of the location", code, err, part)
+			}
+		}
+	}
+}

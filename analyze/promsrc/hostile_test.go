@@ -334,3 +334,34 @@ func TestEchoedSecretCutInWords(t *testing.T) {
 		}
 	}
 }
+
+// A redirect whose Location Go's client cannot parse is the same error,
+// saying so and showing no part of the location: the client used to fail
+// on it before refusing the redirect, quoting it whole (issue 24).
+func TestRedirectUnparseableLocation(t *testing.T) {
+	const loc = "https://sso.example/p%zz?session=SECRET-SESSION-TOKEN"
+	hits := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits++
+		w.Header().Set("Location", loc)
+		w.WriteHeader(http.StatusFound)
+	}))
+	defer srv.Close()
+	c, err := New(srv.URL, Config{}, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Type(context.Background(), "up")
+	want := fmt.Sprintf("source %s: read metadata of up: HTTP 302 redirects to an unparseable location; redirects are not followed", srv.URL)
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("error %v, want %q", err, want)
+	}
+	for _, part := range []string{"SECRET", "session", "p%zz", "sso.example"} {
+		if err != nil && strings.Contains(err.Error(), part) {
+			t.Errorf("the error shows %q of the location: %v", part, err)
+		}
+	}
+	if hits != 1 {
+		t.Errorf("%d requests, want 1", hits)
+	}
+}

@@ -124,3 +124,36 @@ func TestEchoedSecretCutAtAnswerLimit(t *testing.T) {
 		srv.Close()
 	}
 }
+
+// A redirect whose Location Go's client cannot parse is dropped at once
+// as a redirect, not retried, and the log shows no part of the location:
+// the client used to fail on it before refusing the redirect, quoting it
+// whole in a recoverable error, retried (issue 24).
+func TestRedirectUnparseableLocation(t *testing.T) {
+	const loc = "https://sso.example/p%zz?session=SECRET-SESSION-TOKEN"
+	for _, code := range []int{http.StatusTemporaryRedirect, http.StatusFound} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Location", loc)
+			w.WriteHeader(code)
+		}))
+		var logs syncBuffer
+		w := start(t, Options{URL: srv.URL + "/api/v1/write", Protocol: ProtocolV1, MaxRetries: 3,
+			Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+		w.Enqueue([]store.Sample{gauge("g", 1000, 1)})
+		waitFor(t, "the batch dropped", func() bool { return strings.Contains(logs.String(), "remote write batch dropped") })
+		st, out := w.Stats(), logs.String()
+		if st.Retries != 0 || st.Failed != 1 {
+			t.Errorf("%d: retries %d, failed %d; want 0, 1", code, st.Retries, st.Failed)
+		}
+		want := fmt.Sprintf("HTTP %d redirects to an unparseable location; redirects are not followed", code)
+		if !strings.Contains(out, want) {
+			t.Errorf("%d: want the log to say %q:\n%s", code, want, out)
+		}
+		for _, part := range []string{"SECRET", "session", "p%zz", "sso.example"} {
+			if strings.Contains(out, part) {
+				t.Errorf("%d: the log shows %q of the location:\n%s", code, part, out)
+			}
+		}
+		srv.Close()
+	}
+}
