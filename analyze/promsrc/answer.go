@@ -76,9 +76,12 @@ func (c *apiClient) Do(ctx context.Context, req *http.Request) (*http.Response, 
 // have come: the buffer never grows past max+1 bytes, and closing the
 // body then drops the connection, so the server stops sending.
 func readLimited(resp *http.Response, max sources.ByteSize) ([]byte, error) {
-	limit := int64(max)
+	// Config.Defaults holds max to MaxMaxResponseBytes; held here too, so
+	// that limit+1 and the doublings below never overflow whatever a
+	// caller hands in.
+	limit := int64(min(max, sources.MaxMaxResponseBytes))
 	if resp.ContentLength > limit {
-		return nil, &tooLargeError{max}
+		return nil, &tooLargeError{sources.ByteSize(limit)}
 	}
 	size := int64(4096)
 	if resp.ContentLength >= 0 {
@@ -88,7 +91,7 @@ func readLimited(resp *http.Response, max sources.ByteSize) ([]byte, error) {
 	for {
 		if len(buf) == cap(buf) {
 			if int64(len(buf)) > limit {
-				return nil, &tooLargeError{max}
+				return nil, &tooLargeError{sources.ByteSize(limit)}
 			}
 			grown := make([]byte, len(buf), min(int64(cap(buf))*2, limit+1))
 			copy(grown, buf)
@@ -97,7 +100,7 @@ func readLimited(resp *http.Response, max sources.ByteSize) ([]byte, error) {
 		n, err := resp.Body.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		if int64(len(buf)) > limit {
-			return nil, &tooLargeError{max}
+			return nil, &tooLargeError{sources.ByteSize(limit)}
 		}
 		if err == io.EOF {
 			return buf, nil

@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/vigil-metrics/vigil/internal/sources"
 	"github.com/vigil-metrics/vigil/internal/store"
 )
 
@@ -363,5 +366,21 @@ func TestRedirectUnparseableLocation(t *testing.T) {
 	}
 	if hits != 1 {
 		t.Errorf("%d requests, want 1", hits)
+	}
+}
+
+// A limit near the int64 maximum reads an answer, never overflowing
+// (limit+1 made a negative capacity: makeslice panicked in query and
+// evaluate, issue 24's hostile review), whether the answer announces its
+// length or not.
+func TestReadLimitedHugeLimit(t *testing.T) {
+	for _, max := range []sources.ByteSize{math.MaxInt64, math.MaxInt64 - 1, 1 << 62} {
+		for _, cl := range []int64{-1, 5} {
+			resp := &http.Response{ContentLength: cl, Body: io.NopCloser(strings.NewReader("hello"))}
+			b, err := readLimited(resp, max)
+			if err != nil || string(b) != "hello" {
+				t.Errorf("max %d, length %d: %q, %v", max, cl, b, err)
+			}
+		}
 	}
 }

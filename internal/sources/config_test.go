@@ -40,8 +40,16 @@ sources:
 		t.Errorf("max_response_bytes: 1048576 read as %d", c.MaxResponseBytes)
 	}
 	var d Config
-	if d.Defaults(); d.MaxResponseBytes != 256<<20 {
-		t.Errorf("default max_response_bytes %d, want 256 MiB", d.MaxResponseBytes)
+	if d.Defaults(); d.MaxResponseBytes != 64<<20 {
+		t.Errorf("default max_response_bytes %d, want 64 MiB", d.MaxResponseBytes)
+	}
+	// Set in code past the most: the most.
+	big := Config{MaxResponseBytes: 1 << 62}
+	if big.Defaults(); big.MaxResponseBytes != 4<<30 {
+		t.Errorf("max_response_bytes 2^62 in code: %d, want 4 GiB", big.MaxResponseBytes)
+	}
+	if cs, err := ParseFile("vigil.yaml", []byte("sources:\n  http://x:9090:\n    max_response_bytes: 4GiB\n")); err != nil || cs["http://x:9090"].MaxResponseBytes != 4<<30 {
+		t.Errorf("max_response_bytes: 4GiB (the most): %v, %v", cs, err)
 	}
 	if _, ok := cs["http://127.0.0.1:9090"]; !ok || len(cs) != 2 {
 		t.Errorf("sources %v", cs)
@@ -64,6 +72,12 @@ sources:
 		{"sources:\n  http://x:9090:\n    max_response_bytes: -1\n", `vigil.yaml:3:25: sources: http://x:9090: max_response_bytes: "-1" is not a size`},
 		{"sources:\n  http://x:9090:\n    max_response_bytes: [1]\n", `vigil.yaml:3:25: sources: http://x:9090: max_response_bytes: want a size`},
 		{"sources:\n  http://x:9090:\n    max_body: 1\n", `pushdown, max_response_bytes)`},
+		// A limit past what vigil can read (limit+1 overflowed to a panic in
+		// query and evaluate) or none at all: refused at the value.
+		{"sources:\n  http://x:9090:\n    max_response_bytes: 9223372036854775807\n", `vigil.yaml:3:25: sources: http://x:9090: max_response_bytes: 9223372036854775807 is over 4 GiB, the most vigil reads of one answer`},
+		{"sources:\n  http://x:9090:\n    max_response_bytes: 4294967297\n", `vigil.yaml:3:25: sources: http://x:9090: max_response_bytes: 4294967297 is over 4 GiB, the most vigil reads of one answer`},
+		{"sources:\n  http://x:9090:\n    max_response_bytes: 1TiB\n", `vigil.yaml:3:25: sources: http://x:9090: max_response_bytes: 1TiB is over 4 GiB, the most vigil reads of one answer`},
+		{"sources:\n  http://x:9090:\n    max_response_bytes: 0\n", `vigil.yaml:3:25: sources: http://x:9090: max_response_bytes: 0 would refuse every answer (leave it out for the default, 64 MiB)`},
 	} {
 		_, err := ParseFile("vigil.yaml", []byte(c.text))
 		if err == nil || !strings.Contains(err.Error(), c.want) {

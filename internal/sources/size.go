@@ -9,10 +9,29 @@ import (
 )
 
 // DefaultMaxResponseBytes is max_response_bytes when a source's settings
-// leave it out: far above any answer vigil's chunked fetches ask for
-// (max_samples_per_request samples at well under 100 bytes each), and far
-// below what would take a machine's memory.
-const DefaultMaxResponseBytes ByteSize = 256 << 20
+// leave it out: above any answer vigil's chunked fetches ask for
+// (max_samples_per_request samples at well under 100 bytes each, 25 MB at
+// the default), and low enough that decoding one (which takes 6 to 8
+// times its bytes in memory: docs/scale.md) stays near 450 MB.
+const DefaultMaxResponseBytes ByteSize = 64 << 20
+
+// MaxMaxResponseBytes is the most max_response_bytes may be: an answer
+// this large takes some 25-30 GB to decode, and a larger limit is a typo
+// (or 2^63-1, whose limit+1 overflowed) rather than a wish.
+const MaxMaxResponseBytes ByteSize = 4 << 30
+
+// checkMaxResponseBytes refuses a limit vigil will not read by: none (0
+// would refuse every answer) or one past MaxMaxResponseBytes. raw is the
+// value as written.
+func checkMaxResponseBytes(b ByteSize, raw string) error {
+	switch {
+	case b == 0:
+		return fmt.Errorf("0 would refuse every answer (leave it out for the default, %s)", DefaultMaxResponseBytes)
+	case b > MaxMaxResponseBytes:
+		return fmt.Errorf("%s is over %s, the most vigil reads of one answer (decoding one takes several times its size in memory)", raw, MaxMaxResponseBytes)
+	}
+	return nil
+}
 
 // ByteSize is a number of bytes in the config file: an integer (bytes) or
 // a number with a binary unit, 64MiB or 1 GiB. Decimal units (MB, GB) are

@@ -60,8 +60,9 @@ type Config struct {
 	// answer is provably the one it would compute (default true).
 	Pushdown *bool `yaml:"pushdown"`
 	// MaxResponseBytes bounds the bytes read of one answer (default
-	// DefaultMaxResponseBytes): a larger one is an error, read no further,
-	// so a runaway or hostile server cannot take the machine's memory.
+	// DefaultMaxResponseBytes, at most MaxMaxResponseBytes): a larger one
+	// is an error, read no further, so a runaway or hostile server cannot
+	// take the machine's memory.
 	MaxResponseBytes ByteSize `yaml:"max_response_bytes"`
 }
 
@@ -80,9 +81,12 @@ func (c *Config) Defaults() {
 	if c.CounterLookback <= 0 {
 		c.CounterLookback = 24 * time.Hour
 	}
+	// The config file refuses 0 and values past the most (ParseFile);
+	// set in code, they are the default and the most.
 	if c.MaxResponseBytes <= 0 {
 		c.MaxResponseBytes = DefaultMaxResponseBytes
 	}
+	c.MaxResponseBytes = min(c.MaxResponseBytes, MaxMaxResponseBytes)
 }
 
 // IsURL reports whether a --db value names a Prometheus-compatible
@@ -222,7 +226,11 @@ func FromConfig(f *configfile.File) (map[string]Config, error) {
 		if x := yamlconf.Value(v, "max_response_bytes"); x != nil {
 			// Said at the value, with what a size looks like.
 			var b ByteSize
-			if err := b.UnmarshalYAML(x); err != nil {
+			err := b.UnmarshalYAML(x)
+			if err == nil {
+				err = checkMaxResponseBytes(b, x.Value)
+			}
+			if err != nil {
 				return nil, fmt.Errorf("%s: max_response_bytes: %w", at(x), err)
 			}
 		}
