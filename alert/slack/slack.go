@@ -7,7 +7,10 @@
 //     show blocks ("[CRITICAL] high_cpu firing: value 92.5, threshold 80
 //     (host=db-01, team=infra)"), with &, < and > escaped as Slack asks,
 //     so that a label value such as <!channel> pings no one; the
-//     attachment's fallback is the same text;
+//     attachment's fallback is the same text. Values from data (label
+//     keys and values, rule names, incident ids) holding a newline, a
+//     control, bidi or zero-width character are Go-quoted first (data),
+//     everywhere in the message, so none can forge a line;
 //   - blocks: a header block with the severity and the rule ("CRITICAL:
 //     high_cpu firing", "Resolved: high_cpu"; for an incident's alerts
 //     "CRITICAL: incident <id> (2 alerts)");
@@ -55,6 +58,7 @@ import (
 	"github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/alert/httpsend"
 	"github.com/vigil-metrics/vigil/alert/notify"
+	"github.com/vigil-metrics/vigil/internal/safetext"
 	"github.com/vigil-metrics/vigil/internal/secret"
 )
 
@@ -179,6 +183,15 @@ func clip(s string, limit int) string {
 	return string(r[:limit-1]) + "…"
 }
 
+// data is a value from data (a label's key or value, a rule name, an
+// incident id holding a group's label value) as the message shows it:
+// Go-quoted when it holds a newline, a control character, an ESC/OSC
+// sequence or a bidi, zero-width or line-separator character
+// (safetext.Terminal, as vigil query shows it), so that a label value
+// cannot forge a line of the notification nor reorder or hide text.
+// Slack's escaping (esc) comes after, on the quoted form.
+func data(s string) string { return safetext.Terminal(s) }
+
 // esc escapes what Slack's mrkdwn reserves.
 func esc(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
@@ -219,7 +232,7 @@ func labels(l map[string]string) []string { return slices.Sorted(maps.Keys(l)) }
 func inline(l map[string]string) string {
 	var parts []string
 	for _, k := range labels(l) {
-		parts = append(parts, k+"="+l[k])
+		parts = append(parts, data(k)+"="+data(l[k]))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -280,6 +293,7 @@ func (c *Channel) NewMessage(n notify.Notification) Message {
 // oneAlert is the header, fallback text and detail blocks of a
 // notification about a, the only alert, in incident inc ("" for none).
 func oneAlert(a notify.Alert, inc string, resolved bool) (head, text string, details []Block) {
+	a.Rule, inc = data(a.Rule), data(inc)
 	st := a.State
 	if st == "" {
 		st = "firing"
@@ -303,7 +317,7 @@ func oneAlert(a notify.Alert, inc string, resolved bool) (head, text string, det
 		k := min(len(keys), 10)
 		var fs []Text
 		for _, key := range keys[:k] {
-			fs = append(fs, md(fmt.Sprintf("*%s*\n%s", esc(key), esc(a.Labels[key])), 2000))
+			fs = append(fs, md(fmt.Sprintf("*%s*\n%s", esc(data(key)), esc(data(a.Labels[key]))), 2000))
 		}
 		details = append(details, Block{Type: "section", Fields: fs})
 		keys = keys[k:]
@@ -328,6 +342,7 @@ func oneAlert(a notify.Alert, inc string, resolved bool) (head, text string, det
 // notification about several alerts (an incident's), sev the highest
 // severity among them: one section an alert, at most maxAlerts.
 func severalAlerts(n notify.Notification, sev, inc string, resolved bool) (head, text string, details []Block) {
+	inc = data(inc)
 	what := "incident " + inc
 	if inc == "" {
 		what = "alerts"
@@ -339,7 +354,7 @@ func severalAlerts(n notify.Notification, sev, inc string, resolved bool) (head,
 	}
 	rules := make([]string, len(n.Alerts))
 	for i, a := range n.Alerts {
-		rules[i] = a.Rule
+		rules[i] = data(a.Rule)
 	}
 	tag := strings.ToUpper(sev)
 	if resolved {
@@ -352,7 +367,7 @@ func severalAlerts(n notify.Notification, sev, inc string, resolved bool) (head,
 			details = append(details, Block{Type: "section", Text: &t})
 			break
 		}
-		s := fmt.Sprintf("*%s* (%s) %s · value `%s` vs threshold `%s`", esc(a.Rule), a.Severity, a.State, num(a.Value),
+		s := fmt.Sprintf("*%s* (%s) %s · value `%s` vs threshold `%s`", esc(data(a.Rule)), a.Severity, a.State, num(a.Value),
 			strconv.FormatFloat(a.Threshold, 'g', -1, 64))
 		if l := inline(a.Labels); l != "" {
 			s += "\n" + esc(l)
