@@ -92,14 +92,14 @@ func TestControlCharactersQuoted(t *testing.T) {
 	c := &Channel{}
 	n := notifytest.Firing(config.Channel{})
 	n.Alerts[0].Labels = map[string]string{
-		"a": "db-01\n[CRITICAL] fake line",
-		"b": "\x1b]0;pwned\x07",
-		"c": "\u202eevil",
-		"d": "a\u200bb",
-		"e": "x\u0085y",
-		"f": "p\u2028q",
-		"g": "<!channel>\nx",
-		"h": "plain",
+		"a":   "db-01\n[CRITICAL] fake line",
+		"b":   "\x1b]0;pwned\x07",
+		"c":   "\u202eevil",
+		"d":   "a\u200bb",
+		"e":   "x\u0085y",
+		"f":   "p\u2028q",
+		"g":   "<!channel>\nx",
+		"h":   "plain",
 		"k\n": "v",
 	}
 	m := c.NewMessage(n)
