@@ -28,6 +28,7 @@ import (
 
 	"github.com/vigil-metrics/vigil/alert/channels"
 	alertconfig "github.com/vigil-metrics/vigil/alert/config"
+	"github.com/vigil-metrics/vigil/internal/configfile"
 	"github.com/vigil-metrics/vigil/internal/metricpath"
 	"github.com/vigil-metrics/vigil/internal/store"
 	"github.com/vigil-metrics/vigil/internal/yamlconf"
@@ -152,12 +153,14 @@ func Parse(path string, data []byte) (*File, error) {
 
 func (l *loader) decode(data []byte) *File {
 	f := &File{Path: l.File, EvaluationInterval: DefaultEvaluationInterval}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		l.Problems = append(l.Problems, yamlconf.SyntaxProblem(l.File, err))
+	// One document: tests after a "---" would never run, and the file pass.
+	doc, err := configfile.One(l.File, data)
+	if err != nil {
+		ps, _ := yamlconf.AsProblems(err)
+		l.Problems = append(l.Problems, ps...)
 		return nil
 	}
-	if len(doc.Content) == 0 {
+	if doc == nil || len(doc.Content) == 0 {
 		l.Errf(nil, "empty test file: want rule_files and tests")
 		return nil
 	}

@@ -281,3 +281,17 @@ tests:
 		}
 	}
 }
+
+// A second YAML document is refused, not ignored (issue 24): tests after
+// "---" would never run, and the file would pass.
+func TestSecondDocument(t *testing.T) {
+	for _, c := range []struct{ text, want string }{
+		{"tests: []\n---\ntests: [{name: x}]\n", `t.yaml:2: a second YAML document ("---"); vigil reads one document per file`},
+		{"tests: []\n...\ntests: [{name: x}]\n", `t.yaml:2: did not find expected <document start>`},
+	} {
+		_, err := Parse("t.yaml", []byte(c.text))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: got %v, want %q", c.text, err, c.want)
+		}
+	}
+}

@@ -20,6 +20,7 @@ package configfile
 import (
 	"os"
 	"slices"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 
@@ -101,6 +102,9 @@ func Parse(file string, data []byte) (*File, error) {
 	if len(ps) > 0 {
 		return f, ps
 	}
+	if err := laterDocuments(file, data); err != nil {
+		return f, err
+	}
 	if root == nil {
 		return f, nil // an empty file configures nothing
 	}
@@ -115,6 +119,62 @@ func Parse(file string, data []byte) (*File, error) {
 	}
 	f.core(d)
 	return f, d.Err()
+}
+
+// laterDocuments refuses what vigil would not read after the first
+// document: a document that does not parse (keys after "..." are one),
+// or one that is not OpenSLO's (apiVersion openslo/..., or kind SLO, which
+// analyze/slo checks further) nor a lone slos: list. yaml would hand back
+// the first document alone, and a key after "---" (the agent's
+// "retension: 1s") would go unseen. An empty document says nothing.
+func laterDocuments(file string, data []byte) error {
+	docs, err := Documents(file, data)
+	if err != nil {
+		return err
+	}
+	for _, doc := range docs[min(1, len(docs)):] {
+		if len(doc.Content) == 0 || yamlconf.IsNull(doc.Content[0]) || isObjectives(doc.Content[0]) {
+			continue
+		}
+		return secondDocument(file, doc, " (after it, only OpenSLO documents: apiVersion: openslo/v1)")
+	}
+	return nil
+}
+
+// One is the one YAML document of a file that holds one (a rule test
+// file): nil for none, and an error for a later document that is not
+// empty, or one that does not parse, rather than yaml's silence.
+func One(file string, data []byte) (*yaml.Node, error) {
+	docs, err := Documents(file, data)
+	if err != nil || len(docs) == 0 {
+		return nil, err
+	}
+	for _, doc := range docs[1:] {
+		if len(doc.Content) > 0 && !yamlconf.IsNull(doc.Content[0]) {
+			return nil, secondDocument(file, doc, "")
+		}
+	}
+	return docs[0], nil
+}
+
+func secondDocument(file string, doc *yaml.Node, more string) error {
+	return yamlconf.Problems{{File: file, Line: doc.Line,
+		Message: `a second YAML document ("---"); vigil reads one document per file` + more}}
+}
+
+// isObjectives reports whether n is a document analyze/slo reads after
+// the first: an OpenSLO one, or a mapping holding a slos: list alone.
+func isObjectives(n *yaml.Node) bool {
+	if n.Kind != yaml.MappingNode {
+		return false
+	}
+	if v := yamlconf.Value(n, "apiVersion"); v != nil && strings.HasPrefix(v.Value, "openslo/") {
+		return true
+	}
+	if v := yamlconf.Value(n, "kind"); v != nil && v.Value == "SLO" {
+		return true
+	}
+	return len(n.Content) == 2 && n.Content[0].Value == "slos"
 }
 
 // duplicates refuses a key given twice in any mapping under n. The file
@@ -159,9 +219,9 @@ func (f *File) Has(keys ...string) bool {
 }
 
 // More are the YAML documents after the first (`---` separated), for a
-// reader that takes more than vigil's own (OpenSLO objectives). They are
-// parsed only when asked for, so a command that does not read them is not
-// stopped by them.
+// reader that takes more than vigil's own (OpenSLO objectives). Parse has
+// refused a file where one does not parse or is not an objectives
+// document, so every command stops on them alike.
 func (f *File) More() ([]*yaml.Node, error) {
 	if f == nil || len(f.data) == 0 {
 		return nil, nil

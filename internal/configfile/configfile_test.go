@@ -84,19 +84,45 @@ func TestEmptyAndBroken(t *testing.T) {
 	}
 }
 
-// The documents after the first are read only when asked for: a broken
-// one stops only the reader that wants them.
+// The documents after the first are OpenSLO objectives (or a slos:
+// list) for the SLO reader; a broken one is an error for every reader
+// (it used to stop only the SLO reader, so a typo after "---" or "..."
+// went unseen by the agent: issue 24).
 func TestMore(t *testing.T) {
-	f, err := Parse("v.yaml", []byte("db: x.db\n---\nkind: SLO\n---\nkind: [\n"))
+	f, err := Parse("v.yaml", []byte("db: x.db\n---\napiVersion: openslo/v1\nkind: SLO\n---\nslos: []\n---\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	docs, err := f.More()
-	if len(docs) != 1 || yamlconf.Value(docs[0].Content[0], "kind").Value != "SLO" {
-		t.Errorf("docs = %v", docs)
+	if err != nil || len(docs) != 3 || yamlconf.Value(docs[0].Content[0], "kind").Value != "SLO" {
+		t.Errorf("docs = %v, %v", docs, err)
 	}
+	_, err = Parse("v.yaml", []byte("db: x.db\n---\nkind: SLO\n---\nkind: [\n"))
 	if got := problems(t, err); got != "v.yaml:5: did not find expected node content" {
 		t.Errorf("got %s", got)
+	}
+}
+
+// A second document that is not an OpenSLO one is refused, not ignored:
+// with the agent's config, "retension: 1s" after "---" would leave the
+// default retention in force unseen (issue 24's hostile review).
+func TestSecondDocument(t *testing.T) {
+	for _, c := range []struct{ text, want string }{
+		{"retention: 365d\n---\nretension: 1s\n", `v.yaml:2: a second YAML document ("---"); vigil reads one document per file`},
+		{"retention: 365d\n---\nretention: 1s\n", `v.yaml:2: a second YAML document ("---"); vigil reads one document per file`},
+		{"db: x.db\n---\napiVersion: openslo/v1\nkind: SLO\n---\nretension: 1s\n", `v.yaml:5: a second YAML document ("---"); vigil reads one document per file`},
+		{"db: x.db\n---\nslos: []\nretension: 1s\n", `v.yaml:2: a second YAML document ("---"); vigil reads one document per file`},
+		{"retention: 365d\n...\nretension: 1s\n", `v.yaml:2: did not find expected <document start>`},
+	} {
+		_, err := Parse("v.yaml", []byte(c.text))
+		if got := problems(t, err); !strings.HasPrefix(got, c.want) {
+			t.Errorf("%q: got %q, want %q", c.text, got, c.want)
+		}
+	}
+	for _, ok := range []string{"---\ndb: x.db\n", "db: x.db\n---\n", "db: x.db\n---\n# nothing\n", "db: x.db\n...\n"} {
+		if _, err := Parse("v.yaml", []byte(ok)); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
 	}
 }
 
