@@ -285,3 +285,43 @@ func TestForeignSpillNotLoaded(t *testing.T) {
 		t.Errorf("log:\n%s", log)
 	}
 }
+
+// A store's folder may be writable by others (mode 1777): a file named
+// like the store's spill beside it is loaded only on the same terms as in
+// the temp folder (a plain file of this user that others cannot write);
+// any other is left, and the log names it and why.
+func TestForeignSpillBesideStoreNotLoaded(t *testing.T) {
+	dir := t.TempDir()
+	os.Chmod(dir, 0o1777)
+	db := filepath.Join(dir, "v.db")
+	line := []byte(`{"ts": 1795946400, "name": "fd_g", "type": "gauge", "value": 666}` + "\n")
+	planted := db + ".spill-1796600000.jsonl"
+	writable := db + ".spill-1796600001.jsonl"
+	os.WriteFile(writable, line, 0o666)
+	os.Chmod(writable, 0o664)
+	target := filepath.Join(t.TempDir(), "elsewhere.jsonl")
+	os.WriteFile(target, line, 0o600)
+	link := db + ".spill-1796600002.jsonl"
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{writable: `"writable by others"`, link: `"not a plain file"`}
+	if os.Geteuid() == 0 { // only root can give a file to another user
+		os.WriteFile(planted, line, 0o600)
+		os.Chown(planted, 65534, 65534)
+		want[planted] = `"owned by uid 65534, not this user (0)"`
+	}
+	_, log, stop := runAgent(t, Config{DB: db, Interval: time.Hour, SpillDir: t.TempDir()})
+	stop()
+	if n := storedFD(t, db); n != 0 {
+		t.Errorf("a foreign spill beside the store was loaded (%d samples)\n%s", n, log)
+	}
+	for f, why := range want {
+		if !strings.Contains(log.String(), `msg="spill file not loaded" spill=`+f+` reason=`+why) {
+			t.Errorf("no warning for %s (%s):\n%s", f, why, log)
+		}
+		if _, err := os.Lstat(f); err != nil {
+			t.Errorf("%s was removed: %v", f, err)
+		}
+	}
+}

@@ -25,12 +25,17 @@ import (
 	"github.com/vigil-metrics/vigil/internal/store"
 )
 
-// close flushes and closes the Recorder. Samples the store would not take
-// (read-only, disk full) are written to a spill file (see spill), so the
-// next start, or `vigil import`, loads them.
+// close flushes and closes the Recorder, its writes bounded by
+// ShutdownTimeout (a store locked by another process waits no longer).
+// Samples the store did not take (locked, read-only, disk full) are
+// written to a spill file (see spill), so the next start, or `vigil
+// import`, loads them; the remote-write queues are flushed last, so their
+// RemoteWriteFlushTimeout does not delay the spill.
 func (a *agent) close() error {
-	err := a.rec.Close()
-	a.closeWriters() // after the Recorder's last flush, which forwards
+	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	err := a.rec.CloseContext(ctx)
+	cancel()
+	defer a.closeWriters() // after the Recorder's last flush, which forwards
 	if err == nil || a.cfg.NoStore {
 		return nil
 	}
@@ -100,11 +105,13 @@ func (a *agent) spillPlaces() []spillPlace {
 // spill writes samples to the first spill place that takes them whole and
 // returns the file; a place that fails is logged and leaves no file.
 func (a *agent) spill(samples []store.Sample) (string, error) {
-	// Beside the store with the store's mode (the same readers); elsewhere
-	// for the owner alone: who else can read a shared folder is unknown.
+	// Beside the store readable as the store is (the same readers) but
+	// writable by the owner alone, as the loader wants it (untrustedSpill);
+	// elsewhere for the owner alone: who else can read a shared folder is
+	// unknown.
 	perm := os.FileMode(0o600)
 	if fi, err := os.Stat(a.cfg.DB); err == nil {
-		perm = fi.Mode().Perm() & 0o666
+		perm = fi.Mode().Perm() & 0o644
 	}
 	var failed []string
 	for _, p := range a.spillPlaces() {
@@ -215,7 +222,7 @@ func (a *agent) loadSpills(ctx context.Context, st *store.Store) {
 		}
 		sort.Slice(files, func(i, j int) bool { return spillTime(files[i]) < spillTime(files[j]) })
 		for _, f := range files {
-			if why := untrustedSpill(f, p.fallback); why != "" {
+			if why := untrustedSpill(f); why != "" {
 				a.log.Warn("spill file not loaded", "spill", f, "reason", why)
 				continue
 			}
@@ -231,17 +238,17 @@ func spillTime(path string) uint64 {
 }
 
 // untrustedSpill says why a file is not loaded: anyone may create files
-// in the temp folder, so a spill there (or in SpillDir) is loaded only if
-// it is a plain file of this user that others cannot write.
-func untrustedSpill(path string, fallback bool) string {
+// in the temp folder, and others may in the store's folder (mode 1777, a
+// shared group folder), so a spill anywhere is loaded only if it is a
+// plain file (not a link) of this user that others cannot write; what the
+// agent writes itself always is (see spill).
+func untrustedSpill(path string) string {
 	fi, err := os.Lstat(path)
 	switch {
 	case err != nil:
 		return err.Error()
 	case !fi.Mode().IsRegular():
 		return "not a plain file"
-	case !fallback:
-		return ""
 	case fi.Mode().Perm()&0o022 != 0:
 		return "writable by others"
 	}
