@@ -325,3 +325,72 @@ func TestForeignSpillBesideStoreNotLoaded(t *testing.T) {
 		}
 	}
 }
+
+// A spill's name in a shared folder cannot be guessed: another local user
+// who plants files and links at the names the agent would use there (its
+// store's name and hash, the time) does not make it lose the samples nor
+// write through a link; the spill lands in that folder all the same, and
+// the next start loads it.
+func TestPlantedSpillNamesDoNotLoseSamples(t *testing.T) {
+	dir, state, tmp := t.TempDir(), t.TempDir(), t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	db := filepath.Join(dir, "v.db")
+	at := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	cfg := Config{DB: db, Interval: time.Hour, BufferSize: 100, MaxBuffer: 1000, SpillDir: state,
+		Now: func() time.Time { return at }}
+	victim := filepath.Join(t.TempDir(), "victim")
+	os.WriteFile(victim, []byte("keep\n"), 0o600)
+	a := &agent{cfg: cfg}
+	for _, p := range a.spillPlaces()[1:] {
+		for s := at.Unix() - 1; s <= at.Unix()+1; s++ {
+			os.Symlink(victim, filepath.Join(p.dir, fmt.Sprintf("%s%d.jsonl", p.prefix, s)))
+		}
+	}
+	broken := cfg
+	broken.createSpill = diskFull(dir)
+	addr, log, stop := runAgent(t, broken)
+	breakStore(t, db)
+	accepted := pushUntilFull(t, addr)
+	err := stop()
+	var spills []string
+	for _, f := range spillFiles(t, state) {
+		if fi, _ := os.Lstat(f); fi.Mode().IsRegular() {
+			spills = append(spills, f)
+		}
+	}
+	if len(spills) != 1 || err == nil || !strings.Contains(err.Error(), spills[0]) {
+		t.Fatalf("spills in %s: %v; Run = %v\n%s", state, spills, err, log)
+	}
+	if got := countSpilledFD(t, spills[0]); got != accepted {
+		t.Errorf("spilled %d fd_g samples, want the %d accepted", got, accepted)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "keep\n" {
+		t.Errorf("the file a planted link points to was changed: %q", b)
+	}
+	openDB(t, db).Exec(`DROP TRIGGER full`)
+	_, log2, stop2 := runAgent(t, cfg)
+	stop2()
+	if n := storedFD(t, db); n != accepted {
+		t.Errorf("after restart the store holds %d fd_g samples, want the %d accepted\n%s", n, accepted, log2)
+	}
+}
+
+// The loader takes the names spills had before the random part, and the
+// names with it, and nothing else.
+func TestSpillNames(t *testing.T) {
+	const prefix = "v.db.ea5ff689.spill-"
+	for name, want := range map[string]uint64{
+		prefix + "1795946400.jsonl":            1795946400,
+		prefix + "1795946400-3141592653.jsonl": 1795946400,
+		prefix + "1795946400-.jsonl":           0,
+		prefix + "1795946400-a.b.jsonl":        0,
+		prefix + "x-1.jsonl":                   0,
+		prefix + "1795946400.jsonl.tmp":        0,
+		"w.db.ea5ff689.spill-1.jsonl":          0,
+	} {
+		got, ok := spillTime(name, prefix)
+		if got != want || ok != (want != 0) {
+			t.Errorf("spillTime(%s) = %d, %v; want %d", name, got, ok, want)
+		}
+	}
+}

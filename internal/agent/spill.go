@@ -76,7 +76,7 @@ type spillPlace struct {
 // spillPlaces are where a spill goes, in order: beside the store, then
 // SpillDir, then the temp folder. In the fallback folders a spill's name
 // carries a hash of the store's absolute path, so each agent finds its
-// own there.
+// own there, and a random part (see spill).
 func (a *agent) spillPlaces() []spillPlace {
 	db := a.cfg.DB
 	places := []spillPlace{{dir: filepath.Dir(db), prefix: filepath.Base(db) + ".spill-"}}
@@ -119,11 +119,15 @@ func (a *agent) spill(samples []store.Sample) (string, error) {
 		mode := perm
 		var err error
 		if p.fallback {
+			// Anyone may create files there: a random part in the name
+			// (createSpill) means one planted at the name the agent would
+			// use cannot make it give up the folder.
+			path = strings.TrimSuffix(path, ".jsonl") + "-*.jsonl"
 			mode &= 0o600
 			err = os.MkdirAll(p.dir, 0o700)
 		}
 		if err == nil {
-			err = writeSpill(a.cfg.createSpill, path, mode, samples)
+			path, err = writeSpill(a.cfg.createSpill, path, mode, samples)
 		}
 		if err == nil {
 			return path, nil
@@ -138,11 +142,26 @@ func (a *agent) spill(samples []store.Sample) (string, error) {
 // that fails as a full disk does.
 type spillFile interface {
 	io.Writer
+	Name() string
 	Sync() error
 	Close() error
 }
 
+// createSpill creates a new file at path, never through a link or over a
+// file there (O_EXCL); a "*" in the name is replaced by a random part, as
+// os.CreateTemp does, retried until the name is free.
 func createSpill(path string, perm os.FileMode) (spillFile, error) {
+	if dir, pattern := filepath.Split(path); strings.Contains(pattern, "*") {
+		f, err := os.CreateTemp(dir, pattern) // O_EXCL, 0600
+		if err == nil && perm != 0o600 {
+			if err = f.Chmod(perm); err != nil {
+				f.Close()
+				os.Remove(f.Name())
+				return nil, err
+			}
+		}
+		return f, err
+	}
 	return os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 }
 
@@ -156,17 +175,19 @@ type spillRecord struct {
 	Service string            `json:"service,omitempty"`
 }
 
-// writeSpill writes samples to a new file at path, synced; on failure the
-// part written is removed, so no half spill is ever loaded.
-func writeSpill(create func(string, os.FileMode) (spillFile, error), path string, perm os.FileMode, samples []store.Sample) error {
+// writeSpill writes samples to a new file at path (see createSpill),
+// synced, and returns its name; on failure the part written is removed,
+// so no half spill is ever loaded.
+func writeSpill(create func(string, os.FileMode) (spillFile, error), path string, perm os.FileMode, samples []store.Sample) (string, error) {
 	f, err := create(path, perm)
 	if err != nil {
-		return err
+		return path, err
 	}
-	fail := func(err error) error {
+	path = f.Name()
+	fail := func(err error) (string, error) {
 		f.Close()
 		os.Remove(path)
-		return err
+		return path, err
 	}
 	w := bufio.NewWriter(f)
 	enc := json.NewEncoder(w)
@@ -184,9 +205,9 @@ func writeSpill(create func(string, os.FileMode) (spillFile, error), path string
 	}
 	if err := f.Close(); err != nil {
 		os.Remove(path)
-		return err
+		return path, err
 	}
-	return nil
+	return path, nil
 }
 
 // spillSeconds writes unix milliseconds as exact decimal seconds.
@@ -213,14 +234,15 @@ func (a *agent) loadSpills(ctx context.Context, st *store.Store) {
 			continue
 		}
 		var files []string
+		times := map[string]uint64{}
 		for _, e := range entries {
-			ts, ok := strings.CutPrefix(e.Name(), p.prefix)
-			ts, ok2 := strings.CutSuffix(ts, ".jsonl")
-			if _, err := strconv.ParseUint(ts, 10, 63); ok && ok2 && err == nil {
-				files = append(files, filepath.Join(p.dir, e.Name()))
+			if ts, ok := spillTime(e.Name(), p.prefix); ok {
+				f := filepath.Join(p.dir, e.Name())
+				files = append(files, f)
+				times[f] = ts
 			}
 		}
-		sort.Slice(files, func(i, j int) bool { return spillTime(files[i]) < spillTime(files[j]) })
+		sort.SliceStable(files, func(i, j int) bool { return times[files[i]] < times[files[j]] })
 		for _, f := range files {
 			if why := untrustedSpill(f); why != "" {
 				a.log.Warn("spill file not loaded", "spill", f, "reason", why)
@@ -231,10 +253,30 @@ func (a *agent) loadSpills(ctx context.Context, st *store.Store) {
 	}
 }
 
-func spillTime(path string) uint64 {
-	name := strings.TrimSuffix(filepath.Base(path), ".jsonl")
-	n, _ := strconv.ParseUint(name[strings.LastIndex(name, "-")+1:], 10, 63)
-	return n
+// spillTime reads the unix time of a spill's name: prefix, the time, then
+// ".jsonl", or in a shared folder "-<random>.jsonl" (see spill); ok is
+// false for any other name.
+func spillTime(name, prefix string) (uint64, bool) {
+	rest, ok := strings.CutPrefix(name, prefix)
+	rest, ok2 := strings.CutSuffix(rest, ".jsonl")
+	if !ok || !ok2 {
+		return 0, false
+	}
+	ts, random, _ := strings.Cut(rest, "-")
+	n, err := strconv.ParseUint(ts, 10, 63)
+	if err != nil || (strings.Contains(rest, "-") && !alnum(random)) {
+		return 0, false
+	}
+	return n, true
+}
+
+func alnum(s string) bool {
+	for _, c := range s {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // untrustedSpill says why a file is not loaded: anyone may create files
