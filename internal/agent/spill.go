@@ -305,6 +305,7 @@ func (a *agent) loadSpill(ctx context.Context, st *store.Store, path string) {
 	switch {
 	case err == nil:
 		a.log.Info("loaded a spill file into the store", "spill", path, "samples", n)
+		a.forwardSpill(path)
 	case errors.Is(err, ingest.ErrAlreadyImported):
 		a.log.Info("spill file already in the store", "spill", path)
 	default:
@@ -315,3 +316,48 @@ func (a *agent) loadSpill(ctx context.Context, st *store.Store, path string) {
 		a.log.Warn("remove loaded spill file", "spill", path, "err", err)
 	}
 }
+
+// forwardSpill hands a spill just loaded into the store to the
+// remote-write queues, as a flush hands what it wrote (forward): its
+// samples never reached the endpoints, as only what is written is
+// forwarded. The agent calls it at start, before anything live is queued,
+// so the endpoints get them in time order. A spill found already in the
+// store (loaded by a start that stopped before removing it, or by vigil
+// import) is not forwarded again.
+func (a *agent) forwardSpill(path string) {
+	if len(a.writers) == 0 {
+		return
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		a.log.Warn("spill file loaded into the store but not sent to remote write", "spill", path, "err", err)
+		return
+	}
+	defer f.Close()
+	r := bufio.NewReader(f)
+	buf := make([]store.Sample, 0, forwardChunk)
+	for lineNo := 1; ; lineNo++ {
+		line, rerr := r.ReadBytes('\n')
+		if len(strings.TrimSpace(string(line))) > 0 {
+			smp, err := ingest.ParseJSONRecord(line)
+			if err != nil { // the import took it: not a spill the agent wrote
+				a.log.Warn("spill file loaded into the store but not all sent to remote write", "spill", path, "line", lineNo, "err", err)
+				break
+			}
+			if buf = append(buf, smp); len(buf) == forwardChunk {
+				a.forward(buf)
+				buf = buf[:0]
+			}
+		}
+		if rerr != nil {
+			if rerr != io.EOF {
+				a.log.Warn("spill file loaded into the store but not all sent to remote write", "spill", path, "err", rerr)
+			}
+			break
+		}
+	}
+	a.forward(buf)
+}
+
+// forwardChunk is the most samples handed to the queues at once.
+const forwardChunk = 4096
