@@ -43,6 +43,9 @@ func TestLockedStoreSpillsWithinShutdownTimeout(t *testing.T) {
 	if len(spills) != 1 || err == nil || !strings.Contains(err.Error(), spills[0]) {
 		t.Fatalf("Run = %v, spills beside the store %v; want one, named\n%s", err, spills, log)
 	}
+	if !strings.Contains(err.Error(), "within --shutdown-timeout 2s") {
+		t.Errorf("Run = %v; want it to name --shutdown-timeout", err)
+	}
 	if n := countSpilledFD(t, spills[0]); n != 20 {
 		t.Errorf("the spill holds %d of the 20 accepted samples", n)
 	}

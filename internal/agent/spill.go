@@ -34,6 +34,9 @@ import (
 func (a *agent) close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	err := a.rec.CloseContext(ctx)
+	if err != nil && ctx.Err() != nil {
+		err = fmt.Errorf("the store took no write within --shutdown-timeout %v (locked by another process?): %w", a.cfg.ShutdownTimeout, err)
+	}
 	cancel()
 	defer a.closeWriters() // after the Recorder's last flush, which forwards
 	if err == nil || a.cfg.NoStore {

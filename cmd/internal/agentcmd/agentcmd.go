@@ -79,8 +79,11 @@ func New(use string, logger func() *slog.Logger, storePath func() (string, error
 NVML) every interval, scrape Prometheus endpoints, and take pushes over HTTP,
 writing everything into one store through a bounded buffer.
 
-SIGINT or SIGTERM flushes the buffer and exits 0. With --once, one round is
-collected (two readings 200 ms apart, so CPU percentages exist) and written.
+SIGINT or SIGTERM flushes the buffer and exits 0; if the store takes no write
+within --shutdown-timeout (locked, disk full, read-only), what is left goes to a
+spill file that the next start loads (docs/agent.md), and the exit is 1. With
+--once, one round is collected (two readings 200 ms apart, so CPU percentages
+exist) and written.
 
 --remote-write URL (repeatable) also sends everything collected to a
 Prometheus remote-write endpoint (protocol 2.0 where the receiver takes it,
