@@ -44,6 +44,9 @@ func (r *Recorder) flushLoop() {
 		case <-retry:
 		}
 		if err := r.writePending(r.loopCtx); err != nil {
+			if r.loopCtx.Err() != nil {
+				return // CloseContext gave up: it reports what is left
+			}
 			backoff = min(max(2*backoff, 100*time.Millisecond), max(r.opt.FlushInterval, time.Second))
 			retry = time.After(backoff)
 			r.opt.Logger.Error("flush failed; will retry", "err", err, "buffered", r.Stats().Buffered, "retry_in", backoff)
