@@ -247,11 +247,13 @@ func (a *agent) loadSpills(ctx context.Context, st *store.Store) {
 		}
 		sort.SliceStable(files, func(i, j int) bool { return times[files[i]] < times[files[j]] })
 		for _, f := range files {
-			if why := untrustedSpill(f); why != "" {
+			fh, why := openSpill(f)
+			if why != "" {
 				a.log.Warn("spill file not loaded", "spill", f, "reason", why)
 				continue
 			}
-			a.loadSpill(ctx, st, f)
+			a.loadSpill(ctx, st, f, fh)
+			fh.Close()
 		}
 	}
 }
@@ -287,11 +289,8 @@ func alnum(s string) bool {
 // shared group folder), so a spill anywhere is loaded only if it is a
 // plain file (not a link) of this user that others cannot write; what the
 // agent writes itself always is (see spill).
-func untrustedSpill(path string) string {
-	fi, err := os.Lstat(path)
+func untrustedSpill(fi os.FileInfo) string {
 	switch {
-	case err != nil:
-		return err.Error()
 	case !fi.Mode().IsRegular():
 		return "not a plain file"
 	case fi.Mode().Perm()&0o022 != 0:
@@ -303,12 +302,45 @@ func untrustedSpill(path string) string {
 	return ""
 }
 
-func (a *agent) loadSpill(ctx context.Context, st *store.Store, path string) {
-	n, err := ingest.ImportWith(ctx, st, []ingest.Source{{Name: path, Path: path}}, ingest.Options{Now: a.cfg.Now})
+// openSpill opens a spill for loading, or says why not (untrustedSpill).
+// The checks are made on the file opened (never through a link, never
+// waiting on a FIFO), so it cannot be swapped between check and read.
+func openSpill(path string) (*os.File, string) {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return nil, err.Error()
+	}
+	if why := untrustedSpill(fi); why != "" {
+		return nil, why
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err.Error()
+	}
+	ofi, err := f.Stat()
+	why := ""
+	switch {
+	case err != nil:
+		why = err.Error()
+	case !os.SameFile(fi, ofi):
+		why = "replaced while opened"
+	default:
+		why = untrustedSpill(ofi)
+	}
+	if why != "" {
+		f.Close()
+		return nil, why
+	}
+	return f, ""
+}
+
+func (a *agent) loadSpill(ctx context.Context, st *store.Store, path string, f *os.File) {
+	src := ingest.Source{Name: path, Path: path, R: f, Format: ingest.JSONL}
+	n, err := ingest.ImportWith(ctx, st, []ingest.Source{src}, ingest.Options{Now: a.cfg.Now})
 	switch {
 	case err == nil:
 		a.log.Info("loaded a spill file into the store", "spill", path, "samples", n)
-		a.forwardSpill(path)
+		a.forwardSpill(path, f)
 	case errors.Is(err, ingest.ErrAlreadyImported):
 		a.log.Info("spill file already in the store", "spill", path)
 	default:
@@ -327,16 +359,14 @@ func (a *agent) loadSpill(ctx context.Context, st *store.Store, path string) {
 // so the endpoints get them in time order. A spill found already in the
 // store (loaded by a start that stopped before removing it, or by vigil
 // import) is not forwarded again.
-func (a *agent) forwardSpill(path string) {
+func (a *agent) forwardSpill(path string, f *os.File) {
 	if len(a.writers) == 0 {
 		return
 	}
-	f, err := os.Open(path)
-	if err != nil {
+	if _, err := f.Seek(0, io.SeekStart); err != nil { // the file the import read
 		a.log.Warn("spill file loaded into the store but not sent to remote write", "spill", path, "err", err)
 		return
 	}
-	defer f.Close()
 	r := bufio.NewReader(f)
 	buf := make([]store.Sample, 0, forwardChunk)
 	for lineNo := 1; ; lineNo++ {
