@@ -43,11 +43,14 @@ func (r *Recorder) flushLoop() {
 			r.mu.Unlock()
 		case <-retry:
 		}
-		if err := r.writePending(context.Background()); err != nil {
+		if err := r.writePending(r.loopCtx); err != nil {
+			if r.loopCtx.Err() != nil {
+				return // CloseContext gave up: it reports what is left
+			}
 			backoff = min(max(2*backoff, 100*time.Millisecond), max(r.opt.FlushInterval, time.Second))
 			retry = time.After(backoff)
 			r.opt.Logger.Error("flush failed; will retry", "err", err, "buffered", r.Stats().Buffered, "retry_in", backoff)
-			r.reopenAfter(err)
+			r.reopenAfter(r.loopCtx, err)
 		} else {
 			backoff, retry = 0, nil
 		}
@@ -56,13 +59,13 @@ func (r *Recorder) flushLoop() {
 
 // reopenAfter reopens the store after a failed write when Options.Reopen
 // asks for it; a failed reopen keeps the old store until the next retry.
-func (r *Recorder) reopenAfter(err error) {
-	if !r.opt.Reopen || err == nil || r.st.Load() == nil {
+func (r *Recorder) reopenAfter(ctx context.Context, err error) {
+	if !r.opt.Reopen || err == nil || r.st.Load() == nil || ctx.Err() != nil {
 		return
 	}
 	r.flushMu.Lock()
 	defer r.flushMu.Unlock()
-	if rerr := r.reopen(); rerr != nil {
+	if rerr := r.reopen(ctx); rerr != nil {
 		r.opt.Logger.Warn("reopen store after a failed write", "err", rerr)
 		return
 	}

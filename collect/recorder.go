@@ -180,6 +180,10 @@ type Recorder struct {
 	stop   chan struct{}
 	done   chan struct{}
 	closed atomic.Bool
+	// loopCtx is the background flusher's; CloseContext cancels it when
+	// its own context ends, so a write waiting on a locked store gives up.
+	loopCtx    context.Context
+	loopCancel context.CancelFunc
 }
 
 // Open opens (or creates) the store at path and starts a Recorder on it.
@@ -239,6 +243,7 @@ func New(st *store.Store, opt Options) *Recorder {
 		byHash: map[uint64][]*series{}, types: map[string]store.Type{}, warned: map[string]bool{},
 		stop: make(chan struct{}), done: make(chan struct{}),
 	}
+	r.loopCtx, r.loopCancel = context.WithCancel(context.Background())
 	r.st.Store(st)
 	r.cur.Store(r.bucketOf(opt.Now()))
 	r.loadTypes()
@@ -272,9 +277,9 @@ func (r *Recorder) Store() *store.Store {
 // reopen opens the store's file again and swaps it in, so connections
 // that a permission or mount problem left read-only are dropped. Only the
 // flushing goroutine (under flushMu) calls it.
-func (r *Recorder) reopen() error {
+func (r *Recorder) reopen(ctx context.Context) error {
 	old := r.st.Load()
-	st, err := store.Open(context.Background(), old.Path, store.Options{})
+	st, err := store.Open(ctx, old.Path, store.Options{})
 	if err != nil {
 		return err
 	}
@@ -309,10 +314,19 @@ func (r *Recorder) Flush(ctx context.Context) error {
 }
 
 // Close stops the background flusher, flushes, and closes the store.
-func (r *Recorder) Close() error {
+func (r *Recorder) Close() error { return r.CloseContext(context.Background()) }
+
+// CloseContext is Close with its writes bounded by ctx, the waits for a
+// store locked by another process included: when ctx ends, the write under
+// way and the final flush give up, and what they did not write is left to
+// Unwritten (a service manager's stop timeout would otherwise kill the
+// process with everything buffered).
+func (r *Recorder) CloseContext(ctx context.Context) error {
 	if r == nil || r.closed.Swap(true) {
 		return nil
 	}
+	defer context.AfterFunc(ctx, r.loopCancel)()
+	defer r.loopCancel()
 	r.mu.Lock()
 	r.closing = true // what was queued before this is flushed below
 	r.mu.Unlock()
@@ -320,11 +334,14 @@ func (r *Recorder) Close() error {
 	<-r.done
 	// A short outage at shutdown should not lose what was accepted: try
 	// the final flush a few times before giving up.
-	err := r.Flush(context.Background())
-	for wait := 100 * time.Millisecond; err != nil && wait <= 800*time.Millisecond; wait *= 2 {
-		r.reopenAfter(err)
-		time.Sleep(wait)
-		err = r.Flush(context.Background())
+	err := r.Flush(ctx)
+	for wait := 100 * time.Millisecond; err != nil && wait <= 800*time.Millisecond && ctx.Err() == nil; wait *= 2 {
+		r.reopenAfter(ctx, err)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+		}
+		err = r.Flush(ctx)
 	}
 	// From now on a handle's record is counted as dropped (rollover).
 	r.amu.Lock()

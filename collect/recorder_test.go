@@ -509,7 +509,7 @@ func TestReopenReresolvesForgottenQueuedSeries(t *testing.T) {
 	r.ForgetIdle(0)
 	r.ForgetIdle(0) // a_total is forgotten; its sample of 2 still waits
 	replaceStore(t, path)
-	r.reopenAfter(flushErr)
+	r.reopenAfter(context.Background(), flushErr)
 	if err := r.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -533,7 +533,7 @@ func TestReopenReresolvesHeldHandles(t *testing.T) {
 	r.ForgetIdle(0)
 	r.ForgetIdle(0)
 	replaceStore(t, path)
-	r.reopenAfter(errors.New("a write failed"))
+	r.reopenAfter(context.Background(), errors.New("a write failed"))
 	c.Add(2)
 	if err := r.Flush(context.Background()); err != nil {
 		t.Fatal(err)

@@ -96,6 +96,9 @@ type Config struct {
 	// RemoteWriteProtocol is auto (default: 2.0, falling back to 1.0),
 	// 1.0 or 2.0.
 	RemoteWriteProtocol string
+	// RemoteWriteTimeout bounds one remote-write request, reading the
+	// answer included (default 30s); one past it is retried.
+	RemoteWriteTimeout time.Duration
 	// RemoteWriteFlushTimeout bounds sending what is queued at shutdown
 	// (default 10s); what is left is counted and logged.
 	RemoteWriteFlushTimeout time.Duration
@@ -105,6 +108,12 @@ type Config struct {
 	RemoteWriteTransports map[string]http.RoundTripper
 	// remoteWrite adjusts the writers' options (tests).
 	remoteWrite func(*remotewrite.Options)
+
+	// ShutdownTimeout bounds the final writes to the store at shutdown,
+	// SQLite's waits for a lock included (default 5s): what they did not
+	// write by then is spilled (see SpillDir), well within a service
+	// manager's stop timeout (Docker's 10s, Kubernetes' 30s).
+	ShutdownTimeout time.Duration
 
 	// SpillDir is where the samples the final flush could not write go
 	// when a spill file beside the store fails too (its disk is full);
@@ -186,6 +195,9 @@ func (c *Config) defaults() {
 	}
 	if c.SpillDir == "" {
 		c.SpillDir = DefaultSpillDir()
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = 5 * time.Second
 	}
 	if c.RemoteWriteFlushTimeout <= 0 {
 		c.RemoteWriteFlushTimeout = 10 * time.Second

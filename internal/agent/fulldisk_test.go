@@ -285,3 +285,112 @@ func TestForeignSpillNotLoaded(t *testing.T) {
 		t.Errorf("log:\n%s", log)
 	}
 }
+
+// A store's folder may be writable by others (mode 1777): a file named
+// like the store's spill beside it is loaded only on the same terms as in
+// the temp folder (a plain file of this user that others cannot write);
+// any other is left, and the log names it and why.
+func TestForeignSpillBesideStoreNotLoaded(t *testing.T) {
+	dir := t.TempDir()
+	os.Chmod(dir, 0o1777)
+	db := filepath.Join(dir, "v.db")
+	line := []byte(`{"ts": 1795946400, "name": "fd_g", "type": "gauge", "value": 666}` + "\n")
+	planted := db + ".spill-1796600000.jsonl"
+	writable := db + ".spill-1796600001.jsonl"
+	os.WriteFile(writable, line, 0o666)
+	os.Chmod(writable, 0o664)
+	target := filepath.Join(t.TempDir(), "elsewhere.jsonl")
+	os.WriteFile(target, line, 0o600)
+	link := db + ".spill-1796600002.jsonl"
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{writable: `"writable by others"`, link: `"not a plain file"`}
+	if os.Geteuid() == 0 { // only root can give a file to another user
+		os.WriteFile(planted, line, 0o600)
+		os.Chown(planted, 65534, 65534)
+		want[planted] = `"owned by uid 65534, not this user (0)"`
+	}
+	_, log, stop := runAgent(t, Config{DB: db, Interval: time.Hour, SpillDir: t.TempDir()})
+	stop()
+	if n := storedFD(t, db); n != 0 {
+		t.Errorf("a foreign spill beside the store was loaded (%d samples)\n%s", n, log)
+	}
+	for f, why := range want {
+		if !strings.Contains(log.String(), `msg="spill file not loaded" spill=`+f+` reason=`+why) {
+			t.Errorf("no warning for %s (%s):\n%s", f, why, log)
+		}
+		if _, err := os.Lstat(f); err != nil {
+			t.Errorf("%s was removed: %v", f, err)
+		}
+	}
+}
+
+// A spill's name in a shared folder cannot be guessed: another local user
+// who plants files and links at the names the agent would use there (its
+// store's name and hash, the time) does not make it lose the samples nor
+// write through a link; the spill lands in that folder all the same, and
+// the next start loads it.
+func TestPlantedSpillNamesDoNotLoseSamples(t *testing.T) {
+	dir, state, tmp := t.TempDir(), t.TempDir(), t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	db := filepath.Join(dir, "v.db")
+	at := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	cfg := Config{DB: db, Interval: time.Hour, BufferSize: 100, MaxBuffer: 1000, SpillDir: state,
+		Now: func() time.Time { return at }}
+	victim := filepath.Join(t.TempDir(), "victim")
+	os.WriteFile(victim, []byte("keep\n"), 0o600)
+	a := &agent{cfg: cfg}
+	for _, p := range a.spillPlaces()[1:] {
+		for s := at.Unix() - 1; s <= at.Unix()+1; s++ {
+			os.Symlink(victim, filepath.Join(p.dir, fmt.Sprintf("%s%d.jsonl", p.prefix, s)))
+		}
+	}
+	broken := cfg
+	broken.createSpill = diskFull(dir)
+	addr, log, stop := runAgent(t, broken)
+	breakStore(t, db)
+	accepted := pushUntilFull(t, addr)
+	err := stop()
+	var spills []string
+	for _, f := range spillFiles(t, state) {
+		if fi, _ := os.Lstat(f); fi.Mode().IsRegular() {
+			spills = append(spills, f)
+		}
+	}
+	if len(spills) != 1 || err == nil || !strings.Contains(err.Error(), spills[0]) {
+		t.Fatalf("spills in %s: %v; Run = %v\n%s", state, spills, err, log)
+	}
+	if got := countSpilledFD(t, spills[0]); got != accepted {
+		t.Errorf("spilled %d fd_g samples, want the %d accepted", got, accepted)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "keep\n" {
+		t.Errorf("the file a planted link points to was changed: %q", b)
+	}
+	openDB(t, db).Exec(`DROP TRIGGER full`)
+	_, log2, stop2 := runAgent(t, cfg)
+	stop2()
+	if n := storedFD(t, db); n != accepted {
+		t.Errorf("after restart the store holds %d fd_g samples, want the %d accepted\n%s", n, accepted, log2)
+	}
+}
+
+// The loader takes the names spills had before the random part, and the
+// names with it, and nothing else.
+func TestSpillNames(t *testing.T) {
+	const prefix = "v.db.ea5ff689.spill-"
+	for name, want := range map[string]uint64{
+		prefix + "1795946400.jsonl":            1795946400,
+		prefix + "1795946400-3141592653.jsonl": 1795946400,
+		prefix + "1795946400-.jsonl":           0,
+		prefix + "1795946400-a.b.jsonl":        0,
+		prefix + "x-1.jsonl":                   0,
+		prefix + "1795946400.jsonl.tmp":        0,
+		"w.db.ea5ff689.spill-1.jsonl":          0,
+	} {
+		got, ok := spillTime(name, prefix)
+		if got != want || ok != (want != 0) {
+			t.Errorf("spillTime(%s) = %d, %v; want %d", name, got, ok, want)
+		}
+	}
+}

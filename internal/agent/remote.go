@@ -17,7 +17,7 @@ func (a *agent) startWriters() error {
 	for _, u := range a.cfg.RemoteWrite {
 		opt := remotewrite.Options{URL: u, QueueSize: a.cfg.RemoteWriteQueue, Protocol: a.cfg.RemoteWriteProtocol,
 			Logger: a.log.With("component", "remote-write"), SeriesIdle: a.cfg.SeriesIdle, Now: a.cfg.Now,
-			Transport: a.cfg.RemoteWriteTransports[u], Secrets: a.cfg.Secrets}
+			Transport: a.cfg.RemoteWriteTransports[u], Secrets: a.cfg.Secrets, Timeout: a.cfg.RemoteWriteTimeout}
 		if a.cfg.remoteWrite != nil {
 			a.cfg.remoteWrite(&opt)
 		}

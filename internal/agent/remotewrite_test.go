@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -263,5 +264,48 @@ func TestNoStorePush(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Fatalf("--no-store left files: %v", entries)
+	}
+}
+
+// A spill loaded at start reaches the remote-write endpoints too, as
+// the samples would have after a flush: the store and the endpoints get
+// the same samples (counters as running totals, from a reset).
+func TestLoadedSpillIsForwarded(t *testing.T) {
+	rc := &v1Receiver{}
+	srv := httptest.NewServer(remote.SnappyDecodeMiddleware(slog.New(slog.DiscardHandler))(rc))
+	defer srv.Close()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "v.db")
+	spill := `{"ts": 1795946400.125, "name": "sp_g", "type": "gauge", "value": 2.5, "labels": {"k": "v"}, "service": "api"}
+{"ts": 1795946400, "name": "sp_total", "type": "counter", "value": 2}
+{"ts": 1795946401, "name": "sp_total", "type": "counter", "value": 3}
+`
+	if err := os.WriteFile(db+".spill-1795946402.jsonl", []byte(spill), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	log := &syncBuf{}
+	err := Run(context.Background(), Config{DB: db, Once: true, GPU: "off", Host: "h", RemoteWrite: []string{srv.URL},
+		Logger: slog.New(slog.NewTextHandler(log, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, l := range rc.lines {
+		if strings.HasPrefix(l, "__name__=sp_") {
+			got = append(got, l)
+		}
+	}
+	sort.Strings(got)
+	want := []string{
+		"__name__=sp_g,k=v,service=api, 1795946400125 2.5",
+		"__name__=sp_total, 1795946399999 0",
+		"__name__=sp_total, 1795946400000 2",
+		"__name__=sp_total, 1795946401000 5",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("the endpoint got\n%s\nwant\n%s\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"), log)
+	}
+	if n := len(query(t, db, `SELECT value FROM metrics WHERE name LIKE 'sp_%'`)); n != 3 {
+		t.Errorf("the store holds %d of the 3 spilled samples", n)
 	}
 }

@@ -25,12 +25,20 @@ import (
 	"github.com/vigil-metrics/vigil/internal/store"
 )
 
-// close flushes and closes the Recorder. Samples the store would not take
-// (read-only, disk full) are written to a spill file (see spill), so the
-// next start, or `vigil import`, loads them.
+// close flushes and closes the Recorder, its writes bounded by
+// ShutdownTimeout (a store locked by another process waits no longer).
+// Samples the store did not take (locked, read-only, disk full) are
+// written to a spill file (see spill), so the next start, or `vigil
+// import`, loads them; the remote-write queues are flushed last, so their
+// RemoteWriteFlushTimeout does not delay the spill.
 func (a *agent) close() error {
-	err := a.rec.Close()
-	a.closeWriters() // after the Recorder's last flush, which forwards
+	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	err := a.rec.CloseContext(ctx)
+	if err != nil && ctx.Err() != nil {
+		err = fmt.Errorf("the store took no write within --shutdown-timeout %v (locked by another process?): %w", a.cfg.ShutdownTimeout, err)
+	}
+	cancel()
+	defer a.closeWriters() // after the Recorder's last flush, which forwards
 	if err == nil || a.cfg.NoStore {
 		return nil
 	}
@@ -71,7 +79,7 @@ type spillPlace struct {
 // spillPlaces are where a spill goes, in order: beside the store, then
 // SpillDir, then the temp folder. In the fallback folders a spill's name
 // carries a hash of the store's absolute path, so each agent finds its
-// own there.
+// own there, and a random part (see spill).
 func (a *agent) spillPlaces() []spillPlace {
 	db := a.cfg.DB
 	places := []spillPlace{{dir: filepath.Dir(db), prefix: filepath.Base(db) + ".spill-"}}
@@ -100,11 +108,13 @@ func (a *agent) spillPlaces() []spillPlace {
 // spill writes samples to the first spill place that takes them whole and
 // returns the file; a place that fails is logged and leaves no file.
 func (a *agent) spill(samples []store.Sample) (string, error) {
-	// Beside the store with the store's mode (the same readers); elsewhere
-	// for the owner alone: who else can read a shared folder is unknown.
+	// Beside the store readable as the store is (the same readers) but
+	// writable by the owner alone, as the loader wants it (untrustedSpill);
+	// elsewhere for the owner alone: who else can read a shared folder is
+	// unknown.
 	perm := os.FileMode(0o600)
 	if fi, err := os.Stat(a.cfg.DB); err == nil {
-		perm = fi.Mode().Perm() & 0o666
+		perm = fi.Mode().Perm() & 0o644
 	}
 	var failed []string
 	for _, p := range a.spillPlaces() {
@@ -112,11 +122,15 @@ func (a *agent) spill(samples []store.Sample) (string, error) {
 		mode := perm
 		var err error
 		if p.fallback {
+			// Anyone may create files there: a random part in the name
+			// (createSpill) means one planted at the name the agent would
+			// use cannot make it give up the folder.
+			path = strings.TrimSuffix(path, ".jsonl") + "-*.jsonl"
 			mode &= 0o600
 			err = os.MkdirAll(p.dir, 0o700)
 		}
 		if err == nil {
-			err = writeSpill(a.cfg.createSpill, path, mode, samples)
+			path, err = writeSpill(a.cfg.createSpill, path, mode, samples)
 		}
 		if err == nil {
 			return path, nil
@@ -131,11 +145,26 @@ func (a *agent) spill(samples []store.Sample) (string, error) {
 // that fails as a full disk does.
 type spillFile interface {
 	io.Writer
+	Name() string
 	Sync() error
 	Close() error
 }
 
+// createSpill creates a new file at path, never through a link or over a
+// file there (O_EXCL); a "*" in the name is replaced by a random part, as
+// os.CreateTemp does, retried until the name is free.
 func createSpill(path string, perm os.FileMode) (spillFile, error) {
+	if dir, pattern := filepath.Split(path); strings.Contains(pattern, "*") {
+		f, err := os.CreateTemp(dir, pattern) // O_EXCL, 0600
+		if err == nil && perm != 0o600 {
+			if err = f.Chmod(perm); err != nil {
+				f.Close()
+				os.Remove(f.Name())
+				return nil, err
+			}
+		}
+		return f, err
+	}
 	return os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 }
 
@@ -149,17 +178,19 @@ type spillRecord struct {
 	Service string            `json:"service,omitempty"`
 }
 
-// writeSpill writes samples to a new file at path, synced; on failure the
-// part written is removed, so no half spill is ever loaded.
-func writeSpill(create func(string, os.FileMode) (spillFile, error), path string, perm os.FileMode, samples []store.Sample) error {
+// writeSpill writes samples to a new file at path (see createSpill),
+// synced, and returns its name; on failure the part written is removed,
+// so no half spill is ever loaded.
+func writeSpill(create func(string, os.FileMode) (spillFile, error), path string, perm os.FileMode, samples []store.Sample) (string, error) {
 	f, err := create(path, perm)
 	if err != nil {
-		return err
+		return path, err
 	}
-	fail := func(err error) error {
+	path = f.Name()
+	fail := func(err error) (string, error) {
 		f.Close()
 		os.Remove(path)
-		return err
+		return path, err
 	}
 	w := bufio.NewWriter(f)
 	enc := json.NewEncoder(w)
@@ -177,9 +208,9 @@ func writeSpill(create func(string, os.FileMode) (spillFile, error), path string
 	}
 	if err := f.Close(); err != nil {
 		os.Remove(path)
-		return err
+		return path, err
 	}
-	return nil
+	return path, nil
 }
 
 // spillSeconds writes unix milliseconds as exact decimal seconds.
@@ -206,42 +237,62 @@ func (a *agent) loadSpills(ctx context.Context, st *store.Store) {
 			continue
 		}
 		var files []string
+		times := map[string]uint64{}
 		for _, e := range entries {
-			ts, ok := strings.CutPrefix(e.Name(), p.prefix)
-			ts, ok2 := strings.CutSuffix(ts, ".jsonl")
-			if _, err := strconv.ParseUint(ts, 10, 63); ok && ok2 && err == nil {
-				files = append(files, filepath.Join(p.dir, e.Name()))
+			if ts, ok := spillTime(e.Name(), p.prefix); ok {
+				f := filepath.Join(p.dir, e.Name())
+				files = append(files, f)
+				times[f] = ts
 			}
 		}
-		sort.Slice(files, func(i, j int) bool { return spillTime(files[i]) < spillTime(files[j]) })
+		sort.SliceStable(files, func(i, j int) bool { return times[files[i]] < times[files[j]] })
 		for _, f := range files {
-			if why := untrustedSpill(f, p.fallback); why != "" {
+			fh, why := openSpill(f)
+			if why != "" {
 				a.log.Warn("spill file not loaded", "spill", f, "reason", why)
 				continue
 			}
-			a.loadSpill(ctx, st, f)
+			a.loadSpill(ctx, st, f, fh)
+			fh.Close()
 		}
 	}
 }
 
-func spillTime(path string) uint64 {
-	name := strings.TrimSuffix(filepath.Base(path), ".jsonl")
-	n, _ := strconv.ParseUint(name[strings.LastIndex(name, "-")+1:], 10, 63)
-	return n
+// spillTime reads the unix time of a spill's name: prefix, the time, then
+// ".jsonl", or in a shared folder "-<random>.jsonl" (see spill); ok is
+// false for any other name.
+func spillTime(name, prefix string) (uint64, bool) {
+	rest, ok := strings.CutPrefix(name, prefix)
+	rest, ok2 := strings.CutSuffix(rest, ".jsonl")
+	if !ok || !ok2 {
+		return 0, false
+	}
+	ts, random, _ := strings.Cut(rest, "-")
+	n, err := strconv.ParseUint(ts, 10, 63)
+	if err != nil || (strings.Contains(rest, "-") && !alnum(random)) {
+		return 0, false
+	}
+	return n, true
+}
+
+func alnum(s string) bool {
+	for _, c := range s {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // untrustedSpill says why a file is not loaded: anyone may create files
-// in the temp folder, so a spill there (or in SpillDir) is loaded only if
-// it is a plain file of this user that others cannot write.
-func untrustedSpill(path string, fallback bool) string {
-	fi, err := os.Lstat(path)
+// in the temp folder, and others may in the store's folder (mode 1777, a
+// shared group folder), so a spill anywhere is loaded only if it is a
+// plain file (not a link) of this user that others cannot write; what the
+// agent writes itself always is (see spill).
+func untrustedSpill(fi os.FileInfo) string {
 	switch {
-	case err != nil:
-		return err.Error()
 	case !fi.Mode().IsRegular():
 		return "not a plain file"
-	case !fallback:
-		return ""
 	case fi.Mode().Perm()&0o022 != 0:
 		return "writable by others"
 	}
@@ -251,11 +302,45 @@ func untrustedSpill(path string, fallback bool) string {
 	return ""
 }
 
-func (a *agent) loadSpill(ctx context.Context, st *store.Store, path string) {
-	n, err := ingest.ImportWith(ctx, st, []ingest.Source{{Name: path, Path: path}}, ingest.Options{Now: a.cfg.Now})
+// openSpill opens a spill for loading, or says why not (untrustedSpill).
+// The checks are made on the file opened (never through a link, never
+// waiting on a FIFO), so it cannot be swapped between check and read.
+func openSpill(path string) (*os.File, string) {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return nil, err.Error()
+	}
+	if why := untrustedSpill(fi); why != "" {
+		return nil, why
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err.Error()
+	}
+	ofi, err := f.Stat()
+	why := ""
+	switch {
+	case err != nil:
+		why = err.Error()
+	case !os.SameFile(fi, ofi):
+		why = "replaced while opened"
+	default:
+		why = untrustedSpill(ofi)
+	}
+	if why != "" {
+		f.Close()
+		return nil, why
+	}
+	return f, ""
+}
+
+func (a *agent) loadSpill(ctx context.Context, st *store.Store, path string, f *os.File) {
+	src := ingest.Source{Name: path, Path: path, R: f, Format: ingest.JSONL}
+	n, err := ingest.ImportWith(ctx, st, []ingest.Source{src}, ingest.Options{Now: a.cfg.Now})
 	switch {
 	case err == nil:
 		a.log.Info("loaded a spill file into the store", "spill", path, "samples", n)
+		a.forwardSpill(path, f)
 	case errors.Is(err, ingest.ErrAlreadyImported):
 		a.log.Info("spill file already in the store", "spill", path)
 	default:
@@ -266,3 +351,46 @@ func (a *agent) loadSpill(ctx context.Context, st *store.Store, path string) {
 		a.log.Warn("remove loaded spill file", "spill", path, "err", err)
 	}
 }
+
+// forwardSpill hands a spill just loaded into the store to the
+// remote-write queues, as a flush hands what it wrote (forward): its
+// samples never reached the endpoints, as only what is written is
+// forwarded. The agent calls it at start, before anything live is queued,
+// so the endpoints get them in time order. A spill found already in the
+// store (loaded by a start that stopped before removing it, or by vigil
+// import) is not forwarded again.
+func (a *agent) forwardSpill(path string, f *os.File) {
+	if len(a.writers) == 0 {
+		return
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil { // the file the import read
+		a.log.Warn("spill file loaded into the store but not sent to remote write", "spill", path, "err", err)
+		return
+	}
+	r := bufio.NewReader(f)
+	buf := make([]store.Sample, 0, forwardChunk)
+	for lineNo := 1; ; lineNo++ {
+		line, rerr := r.ReadBytes('\n')
+		if len(strings.TrimSpace(string(line))) > 0 {
+			smp, err := ingest.ParseJSONRecord(line)
+			if err != nil { // the import took it: not a spill the agent wrote
+				a.log.Warn("spill file loaded into the store but not all sent to remote write", "spill", path, "line", lineNo, "err", err)
+				break
+			}
+			if buf = append(buf, smp); len(buf) == forwardChunk {
+				a.forward(buf)
+				buf = buf[:0]
+			}
+		}
+		if rerr != nil {
+			if rerr != io.EOF {
+				a.log.Warn("spill file loaded into the store but not all sent to remote write", "spill", path, "err", rerr)
+			}
+			break
+		}
+	}
+	a.forward(buf)
+}
+
+// forwardChunk is the most samples handed to the queues at once.
+const forwardChunk = 4096

@@ -6,8 +6,8 @@
 // bounded in-memory queue, and when it is full the oldest are dropped and
 // counted. A background sender takes batches of up to BatchSize samples
 // (a partial batch after FlushInterval) and writes them, retrying with
-// exponential backoff on network errors, 5xx and 429 (honouring
-// Retry-After); a batch refused with another 4xx is dropped, counted as
+// exponential backoff on network errors, 5xx, 429 (honouring
+// Retry-After) and requests not answered whole within Timeout; a batch refused with another 4xx is dropped, counted as
 // failed and logged in one line.
 //
 // What is sent:
@@ -44,6 +44,7 @@ package remotewrite
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"io"
@@ -91,7 +92,9 @@ type Options struct {
 	FlushInterval time.Duration
 	// Protocol is auto (default), 1.0 or 2.0.
 	Protocol string
-	// Timeout bounds one HTTP request (default 30s).
+	// Timeout bounds one HTTP request, reading the answer included
+	// (default 30s); a request past it is logged and retried like a 5xx,
+	// so a receiver that trickles its answer holds the queue no longer.
 	Timeout time.Duration
 	// MinBackoff and MaxBackoff bound the exponential backoff between
 	// retries (default 500ms and 30s); a Retry-After is added to it.
@@ -256,7 +259,7 @@ func newWriter(opt Options) (*Writer, error) {
 		opt.Now = time.Now
 	}
 	w := &Writer{opt: opt, redacted: sources.Redact(opt.URL),
-		tr:     &statusTransport{next: opt.Transport, secrets: opt.Secrets},
+		tr:     &statusTransport{next: opt.Transport, secrets: opt.Secrets, timeout: opt.Timeout},
 		states: map[uint64]state{}, seed: maphash.MakeSeed(),
 		wake: make(chan struct{}, 1), closing: make(chan struct{}), done: make(chan struct{}),
 	}
@@ -267,7 +270,8 @@ func newWriter(opt Options) (*Writer, error) {
 		// Never follow a redirect: a 302 would turn the POST into an empty
 		// GET that a 2xx makes look sent, a 307 hand the samples and the
 		// headers to another host. statusTransport makes it an error.
-		remote.WithAPIHTTPClient(sources.NoRedirects(&http.Client{Transport: w.tr, Timeout: opt.Timeout})),
+		// statusTransport bounds each request by Timeout.
+		remote.WithAPIHTTPClient(sources.NoRedirects(&http.Client{Transport: w.tr})),
 		remote.WithAPIBackoff(remote.BackoffConfig{Min: opt.MinBackoff, Max: opt.MaxBackoff, MaxRetries: opt.MaxRetries}))
 	if err != nil {
 		return nil, fmt.Errorf("remote write URL %s: %s", w.redacted, w.redactMsg(err.Error()))
@@ -599,6 +603,11 @@ func (w *Writer) write(msgType remote.WriteMessageType, batch []entry) error {
 	}
 	_, err := w.api.Write(w.ctx, msgType, msg, remote.WithWriteRetryCallback(func(err error) {
 		w.retries.Add(1)
+		if w.tr.timedOut.Load() {
+			// A receiver that stalls is worth a line: it holds the queue.
+			w.log.Warn("remote write request timed out; retrying", "timeout", w.opt.Timeout, "err", w.redactMsg(err.Error()))
+			return
+		}
 		w.log.Debug("remote write retry", "err", w.redactMsg(err.Error()))
 	}))
 	return err
@@ -622,11 +631,6 @@ func (w *Writer) Close(ctx context.Context) int {
 // maxAnswer is the most of a receiver's answer read.
 const maxAnswer = 16 << 10
 
-type limitedBody struct {
-	io.Reader
-	io.Closer
-}
-
 // statusTransport remembers the status of the last response (the
 // library's errors carry no status code; the sender is one goroutine),
 // and of a redirect where it pointed. A redirect's body is dropped unread
@@ -634,54 +638,60 @@ type limitedBody struct {
 type statusTransport struct {
 	next     http.RoundTripper
 	secrets  *secret.Set
+	timeout  time.Duration // the whole request, reading the answer included
 	status   atomic.Int32
 	redirect atomic.Pointer[sources.RedirectError]
+	// timedOut: the last request ran past Options.Timeout (the library's
+	// retry error does not unwrap to say so).
+	timedOut atomic.Bool
 }
 
 func (t *statusTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	t.status.Store(0)
 	t.redirect.Store(nil)
-	resp, err := t.next.RoundTrip(r)
+	t.timedOut.Store(false)
+	// The deadline is the transport's, not the client's, so that a
+	// timeout is told apart from a cancel (Close) whichever layer sees it.
+	ctx, cancel := context.WithTimeout(r.Context(), t.timeout)
+	defer cancel() // the answer is read before this returns
+	resp, err := t.next.RoundTrip(r.WithContext(ctx))
 	if err == nil {
 		t.status.Store(int32(resp.StatusCode))
 		if rerr := sources.Redirected(resp); rerr != nil {
 			resp.Body.Close()
 			resp.Body = http.NoBody
 			t.redirect.Store(rerr.(*sources.RedirectError))
-		} else {
-			// The library reads an answer whole and quotes it in its
-			// error: a receiver's answer is a line or two, and a hostile
-			// one gets no more memory or log than this.
-			resp.Body = t.answer(resp.Body)
+		} else if resp.Body, err = t.answer(resp.Body); err != nil {
+			resp = nil
 		}
+	}
+	if err != nil && r.Context().Err() == nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		t.timedOut.Store(true)
+		err = fmt.Errorf("no whole answer within %v: %w", t.timeout, err)
 	}
 	return resp, err
 }
 
-// answer is the first maxAnswer bytes of body with the secrets scrubbed
-// (their start masked where the cut went through one). A 2xx answer is
-// passed on unread: the library drains it, and it carries no error.
-func (t *statusTransport) answer(body io.ReadCloser) io.ReadCloser {
-	if s := t.status.Load(); s/100 == 2 {
-		return limitedBody{io.LimitReader(body, maxAnswer), body}
-	}
+// answer reads the answer here, bounded: its first maxAnswer bytes, with
+// the secrets scrubbed (their start masked where the cut went through
+// one). The library reads an answer whole and quotes it in its error: a
+// receiver's answer is a line or two, and a hostile one gets no more
+// memory or log than this. A read that fails (a receiver trickling its
+// answer past Options.Timeout) is an error of the round trip, which the
+// library retries like a network error or a 5xx; from its own read it
+// would give the batch up.
+func (t *statusTransport) answer(body io.ReadCloser) (io.ReadCloser, error) {
+	defer body.Close()
 	b, err := io.ReadAll(io.LimitReader(body, maxAnswer))
+	if err != nil {
+		return nil, fmt.Errorf("read the answer: %w", err)
+	}
 	text := t.secrets.Scrub(string(b))
 	if len(b) == maxAnswer {
 		text = t.secrets.ScrubCut(string(b))
 	}
-	r := io.Reader(strings.NewReader(text))
-	if err != nil {
-		r = io.MultiReader(r, errReader{err})
-	}
-	return limitedBody{r, body}
+	return io.NopCloser(strings.NewReader(text)), nil
 }
-
-// errReader gives the error that ended the read of an answer, after its
-// scrubbed part.
-type errReader struct{ err error }
-
-func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 // redactMsg removes the URL's secrets from a message (net/http errors
 // quote the URL, with the password masked but the user name and query

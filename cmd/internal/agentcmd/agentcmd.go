@@ -57,6 +57,8 @@ type options struct {
 	RWQueue         int
 	RWProtocol      string
 	RWFlushTimeout  string
+	RWTimeout       string
+	ShutdownTimeout string
 	SpillDir        string
 
 	retentionFromConfig string // where the config's retention: came from
@@ -77,8 +79,11 @@ func New(use string, logger func() *slog.Logger, storePath func() (string, error
 NVML) every interval, scrape Prometheus endpoints, and take pushes over HTTP,
 writing everything into one store through a bounded buffer.
 
-SIGINT or SIGTERM flushes the buffer and exits 0. With --once, one round is
-collected (two readings 200 ms apart, so CPU percentages exist) and written.
+SIGINT or SIGTERM flushes the buffer and exits 0; if the store takes no write
+within --shutdown-timeout (locked, disk full, read-only), what is left goes to a
+spill file that the next start loads (docs/agent.md), and the exit is 1. With
+--once, one round is collected (two readings 200 ms apart, so CPU percentages
+exist) and written.
 
 --remote-write URL (repeatable) also sends everything collected to a
 Prometheus remote-write endpoint (protocol 2.0 where the receiver takes it,
@@ -161,6 +166,8 @@ GET /metrics (vigil_agent_remote_write_*); see docs/remote-write.md.`,
 	f.StringVar(&o.RWProtocol, "remote-write-protocol", "auto", "remote-write protocol: auto (2.0, else 1.0), 1.0 or 2.0")
 	f.StringVar(&o.SpillDir, "spill-dir", "", "where samples the store could not take at shutdown go when a spill file beside the store fails too (default $XDG_STATE_HOME/vigil, else ~/.local/state/vigil; then the temp folder); the agent loads them at its next start")
 	f.StringVar(&o.RWFlushTimeout, "remote-write-flush-timeout", "10s", "at shutdown, time allowed to send what is queued")
+	f.StringVar(&o.RWTimeout, "remote-write-timeout", "30s", "time allowed for one remote-write request, reading the answer included; one past it is retried")
+	f.StringVar(&o.ShutdownTimeout, "shutdown-timeout", "5s", "at shutdown, time allowed for the final writes to the store (a locked store waits no longer); what they did not write is spilled")
 	return cmd
 }
 
@@ -302,6 +309,9 @@ func (o *options) config() (agent.Config, error) {
 	}
 	cfg.MaxSeries, cfg.MaxConcurrentPushes, cfg.PushBodyLimit = o.MaxSeries, o.MaxPushes, o.PushBodyLimit
 	cfg.MaxLabelBytes, cfg.MaxSeriesBytes = o.MaxLabelBytes, o.MaxSeriesBytes
+	if cfg.ShutdownTimeout, err = vtime.ParseDuration(o.ShutdownTimeout); err != nil || cfg.ShutdownTimeout <= 0 {
+		return cfg, cli.Usagef("--shutdown-timeout %q: want a positive duration like 5s", o.ShutdownTimeout)
+	}
 	if o.ScrapeTimeout != "" {
 		if cfg.ScrapeTimeout, err = vtime.ParseDuration(o.ScrapeTimeout); err != nil || cfg.ScrapeTimeout <= 0 {
 			return cfg, cli.Usagef("--scrape-timeout %q: want a positive duration", o.ScrapeTimeout)
@@ -382,6 +392,9 @@ func (o *options) remoteWrite(cfg *agent.Config) error {
 	d, err := vtime.ParseDuration(o.RWFlushTimeout)
 	if err != nil || d <= 0 {
 		return cli.Usagef("--remote-write-flush-timeout %q: want a positive duration like 10s", o.RWFlushTimeout)
+	}
+	if cfg.RemoteWriteTimeout, err = vtime.ParseDuration(o.RWTimeout); err != nil || cfg.RemoteWriteTimeout <= 0 {
+		return cli.Usagef("--remote-write-timeout %q: want a positive duration like 30s", o.RWTimeout)
 	}
 	for _, raw := range o.RemoteWrite {
 		sc, ok := sources.Lookup(o.endpoints, raw)

@@ -106,6 +106,8 @@ func TestRemoteWriteFlags(t *testing.T) {
 		{[]string{"--remote-write", "http://a/w", "--remote-write-protocol", "3.0"}, `--remote-write-protocol "3.0": want auto, 1.0 or 2.0`},
 		{[]string{"--remote-write", "http://a/w", "--remote-write-queue", "0"}, "--remote-write-queue must be positive"},
 		{[]string{"--remote-write", "http://a/w", "--remote-write-flush-timeout", "x"}, `--remote-write-flush-timeout "x": want a positive duration like 10s`},
+		{[]string{"--remote-write", "http://a/w", "--remote-write-timeout", "0s"}, `--remote-write-timeout "0s": want a positive duration like 30s`},
+		{[]string{"--shutdown-timeout", "soon"}, `--shutdown-timeout "soon": want a positive duration like 5s`},
 		{[]string{"--max-label-bytes", "0"}, "--max-label-bytes and --max-series-bytes must be positive"},
 		{[]string{"--max-label-bytes", "4096", "--max-series-bytes", "1024"}, "--max-label-bytes 4096 is more than --max-series-bytes 1024: no such series could be held"},
 	} {
