@@ -190,7 +190,9 @@ func (p *Poster) attempt(ctx context.Context, r *Request) result {
 		if errors.As(err, &ue) {
 			err = &url.Error{Op: ue.Op, URL: shown, Err: ue.Err}
 		}
-		return result{err: err, retry: true}
+		// A malformed answer comes again on every try: not retried.
+		var me *noredirect.MalformedError
+		return result{err: err, retry: !errors.As(err, &me)}
 	}
 	defer resp.Body.Close()
 	code := resp.StatusCode

@@ -14,6 +14,7 @@ import (
 
 	"github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/alert/httpsend/httpsendtest"
+	"github.com/vigil-metrics/vigil/internal/noredirect/noredirecttest"
 	"github.com/vigil-metrics/vigil/internal/secret"
 )
 
@@ -374,5 +375,21 @@ func TestRedirectUnparseableLocation(t *testing.T) {
 				t.Errorf("%d: err %q shows %q of the location", code, err, part)
 			}
 		}
+	}
+}
+
+// An answer that is not valid HTTP is not retried (it comes again on
+// every try) and its text does not reach the error: Go's quotes the
+// header line, a Location's session token with it (found by the hostile
+// pass; before, three tries and the token in every one).
+func TestMalformedAnswerNotRetried(t *testing.T) {
+	url, n := noredirecttest.MalformedServer(t)
+	p := poster(3)
+	_, retry, err := p.Do(context.Background(), &Request{URL: url + "/hook"}, nil, nil)
+	if err == nil || retry || n.Load() != 1 {
+		t.Fatalf("retry %v, err %v, %d requests; want a permanent error after 1", retry, err, n.Load())
+	}
+	if strings.Contains(err.Error(), "SESSTOKEN") || !strings.Contains(err.Error(), "not valid HTTP") {
+		t.Errorf("err %q", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-metrics/vigil/internal/noredirect/noredirecttest"
 	"github.com/vigil-metrics/vigil/internal/sources"
 	"github.com/vigil-metrics/vigil/internal/store"
 )
@@ -381,6 +382,26 @@ func TestReadLimitedHugeLimit(t *testing.T) {
 			if err != nil || string(b) != "hello" {
 				t.Errorf("max %d, length %d: %q, %v", max, cl, b, err)
 			}
+		}
+	}
+}
+
+// An answer Go cannot read as HTTP (a control character in a redirect's
+// Location) is an error that quotes none of it (found by the hostile
+// pass: Go's error carried the whole Location, a session token included).
+func TestMalformedAnswer(t *testing.T) {
+	url, _ := noredirecttest.MalformedServer(t)
+	c, err := New(url, Config{}, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Type(context.Background(), "up")
+	if err == nil || !strings.Contains(err.Error(), "not valid HTTP") {
+		t.Fatalf("error %v, want it to say the answer is not valid HTTP", err)
+	}
+	for _, part := range []string{"SESSTOKEN", "session", "sso.example"} {
+		if strings.Contains(err.Error(), part) {
+			t.Errorf("the error shows %q of the location: %v", part, err)
 		}
 	}
 }

@@ -16,7 +16,9 @@
 package noredirect
 
 import (
+	"errors"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"strconv"
 	"strings"
@@ -56,6 +58,12 @@ type transport struct{ next http.RoundTripper }
 
 func (t transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := t.next.RoundTrip(r)
+	var pe textproto.ProtocolError
+	if err != nil && errors.As(err, &pe) {
+		// Go quotes the header line it could not read, a Location with
+		// its token included: never pass that text on.
+		return nil, &MalformedError{}
+	}
 	if err != nil || resp == nil {
 		return resp, err
 	}
@@ -68,6 +76,16 @@ func (t transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		resp.Header.Del("Location")
 	}
 	return resp, nil
+}
+
+// MalformedError is an answer that is not valid HTTP (a header line Go
+// cannot read: a control character in a Location, say). Its text is not
+// shown, since it may carry a secret, and sending again will not mend
+// it: callers treat it as a permanent failure.
+type MalformedError struct{}
+
+func (*MalformedError) Error() string {
+	return "the server's answer is not valid HTTP (a malformed header line, not shown: it may carry a secret)"
 }
 
 // Target says where a 3xx answer pointed: the host of its Location alone
@@ -89,6 +107,10 @@ func describe(loc string) string {
 	switch {
 	case err != nil:
 		return "an unparseable location"
+	case u.Host == "" && u.Scheme != "":
+		// mailto:, javascript:: url.Parse allows only [a-z0-9+.-] in a
+		// scheme, so it prints safely.
+		return "a " + strings.ToLower(u.Scheme[:min(len(u.Scheme), 20)]) + ": location"
 	case u.Host == "":
 		return "another path on the same host"
 	case strings.ContainsFunc(u.Host, func(r rune) bool { return r < 0x21 || r > 0x7e }):

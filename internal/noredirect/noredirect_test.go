@@ -1,10 +1,13 @@
 package noredirect
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/vigil-metrics/vigil/internal/noredirect/noredirecttest"
 )
 
 // Every 3xx comes back as the answer, its Location gone and Target
@@ -17,6 +20,8 @@ func TestTarget(t *testing.T) {
 		{"https://user:SECRET@other.example/", "other.example"},
 		{"/login?next=SECRET", "another path on the same host"},
 		{"", "an unnamed place"},
+		{"mailto:SECRET@evil.example", "a mailto: location"},
+		{"JavaScript:alert('SECRET')", "a javascript: location"},
 		{"https://ev\u202eil.example/SECRET", `"ev\u202eil.example"`},
 	}
 	for _, c := range cases {
@@ -52,5 +57,21 @@ func TestTarget(t *testing.T) {
 	resp.Body.Close()
 	if h := resp.Header.Get("Vigil-Redirect-Target"); h != "" {
 		t.Errorf("a 200 kept the server's Vigil-Redirect-Target %q", h)
+	}
+}
+
+// An answer Go cannot read as HTTP (a control character in a Location)
+// is a MalformedError that does not quote the line: Go's own error
+// carries the whole Location, a session token included (found by the
+// hostile pass).
+func TestMalformedAnswer(t *testing.T) {
+	url, _ := noredirecttest.MalformedServer(t)
+	_, err := Client(nil).Get(url)
+	var me *MalformedError
+	if !errors.As(err, &me) {
+		t.Fatalf("err %v, want a MalformedError", err)
+	}
+	if strings.Contains(err.Error(), "SESSTOKEN") || strings.Contains(err.Error(), "sso.example") {
+		t.Errorf("err %q shows the location", err)
 	}
 }

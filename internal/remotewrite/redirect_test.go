@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/vigil-metrics/vigil/internal/noredirect/noredirecttest"
 	"github.com/vigil-metrics/vigil/internal/secret"
 	"github.com/vigil-metrics/vigil/internal/sources"
 	"github.com/vigil-metrics/vigil/internal/store"
@@ -155,5 +156,25 @@ func TestRedirectUnparseableLocation(t *testing.T) {
 			}
 		}
 		srv.Close()
+	}
+}
+
+// An answer Go cannot read as HTTP is a batch dropped at once, named for
+// what it is and quoting none of it: before, the library retried it as a
+// network error for ever, logging the header line with a Location's
+// session token (found by the hostile pass).
+func TestMalformedAnswer(t *testing.T) {
+	url, n := noredirecttest.MalformedServer(t)
+	var logs syncBuffer
+	w := start(t, Options{URL: url + "/api/v1/write", Protocol: ProtocolV1, MaxRetries: 3,
+		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	w.Enqueue([]store.Sample{gauge("g", 1000, 1)})
+	waitFor(t, "the batch dropped", func() bool { return strings.Contains(logs.String(), "remote write batch dropped") })
+	st, out := w.Stats(), logs.String()
+	if st.Retries != 0 || st.Failed != 1 || n.Load() != 1 {
+		t.Errorf("retries %d, failed %d, %d requests; want 0, 1, 1", st.Retries, st.Failed, n.Load())
+	}
+	if !strings.Contains(out, "not valid HTTP") || strings.Contains(out, "SESSTOKEN") || strings.Contains(out, "sso.example") {
+		t.Errorf("log:\n%s", out)
 	}
 }

@@ -50,6 +50,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"slices"
 	"strings"
@@ -60,6 +61,7 @@ import (
 	"github.com/prometheus/client_golang/exp/api/remote"
 	"github.com/prometheus/prometheus/prompb"
 
+	"github.com/vigil-metrics/vigil/internal/noredirect"
 	"github.com/vigil-metrics/vigil/internal/secret"
 	"github.com/vigil-metrics/vigil/internal/sources"
 	"github.com/vigil-metrics/vigil/internal/store"
@@ -583,6 +585,9 @@ func (w *Writer) send(batch []entry) {
 		// where it pointed (its host alone) and that it is not followed.
 		err = rerr
 	}
+	if err != nil && w.tr.malformed.Load() {
+		err = &noredirect.MalformedError{}
+	}
 	switch {
 	case err == nil:
 		w.sent.Add(int64(len(batch)))
@@ -644,17 +649,30 @@ type statusTransport struct {
 	// timedOut: the last request ran past Options.Timeout (the library's
 	// retry error does not unwrap to say so).
 	timedOut atomic.Bool
+	// malformed: the last answer was not valid HTTP (a header line Go
+	// could not read). The library would retry it as a network error,
+	// for ever, and quote the line, a Location's token with it.
+	malformed atomic.Bool
 }
 
 func (t *statusTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	t.status.Store(0)
 	t.redirect.Store(nil)
 	t.timedOut.Store(false)
+	t.malformed.Store(false)
 	// The deadline is the transport's, not the client's, so that a
 	// timeout is told apart from a cancel (Close) whichever layer sees it.
 	ctx, cancel := context.WithTimeout(r.Context(), t.timeout)
 	defer cancel() // the answer is read before this returns
 	resp, err := t.next.RoundTrip(r.WithContext(ctx))
+	var pe textproto.ProtocolError
+	if err != nil && errors.As(err, &pe) {
+		// Sending again brings the same answer: a 400 with no body, which
+		// the library gives up at once; the batch's error says why.
+		t.malformed.Store(true)
+		return &http.Response{StatusCode: http.StatusBadRequest, Status: "400 Bad Request", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+			Header: http.Header{}, Body: http.NoBody, Request: r}, nil
+	}
 	if err == nil {
 		t.status.Store(int32(resp.StatusCode))
 		if rerr := sources.Redirected(resp); rerr != nil {

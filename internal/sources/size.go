@@ -80,5 +80,8 @@ func (b ByteSize) String() string {
 			return fmt.Sprintf("%d %s", int64(b)/u.mult, u.name)
 		}
 	}
+	if b == 1 {
+		return "1 byte"
+	}
 	return fmt.Sprintf("%d bytes", int64(b))
 }
