@@ -144,8 +144,8 @@ func (s *Set) Len() int {
 }
 
 // AddURL registers a URL's credentials: the user info's password (and
-// the Basic header Go makes of it), a user name given without a password
-// (https://TOKEN@host: the name is the credential), and each query value
+// the Basic header Go makes of it), a user name that looks generated
+// (https://TOKEN@host, a DSN's key), and each query value
 // whose parameter's name says credential (CredentialParam) or that looks
 // generated (LooksGenerated), with the raw query that holds it. A
 // secretBearing URL (a webhook URL whose path is the token, as Slack's;
@@ -169,11 +169,9 @@ func (s *Set) AddURL(raw string, secretBearing bool) {
 			// Go's client sends user info as a Basic Authorization
 			// header, which an echoing server returns in base64.
 			s.AddBasicAuth(u.User.Username(), p)
-			if LooksGenerated(u.User.Username()) {
-				s.add(u.User.Username())
-			}
-		} else {
-			s.Add(u.User.Username())
+		}
+		if LooksGenerated(u.User.Username()) {
+			s.add(u.User.Username())
 		}
 	}
 	s.addQuery(u.RawQuery)

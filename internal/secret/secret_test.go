@@ -330,11 +330,13 @@ func TestURLQueryCredentialsOnly(t *testing.T) {
 	if got := s.Scrub(in); got != want {
 		t.Errorf("got  %q\nwant %q", got, want)
 	}
-	// A user name without a password is the credential (https://TOKEN@host).
+	// A user name is registered when it looks generated (a token as the
+	// user name: https://TOKEN@host), a password always.
 	u := New()
-	u.AddURL("https://plainuser@h/x", false)
+	u.AddURL("https://ghp_Zx81abCD@h/x", false)
+	u.AddURL("https://grafana@h/x", false)
 	u.AddURL("https://alice:pw-secret-1@h/x", false)
-	if got := u.Scrub("plainuser alice pw-secret-1"); got != "<redacted> alice <redacted>" {
+	if got := u.Scrub("ghp_Zx81abCD grafana alice pw-secret-1"); got != "<redacted> grafana alice <redacted>" {
 		t.Errorf("user info: %q", got)
 	}
 }
