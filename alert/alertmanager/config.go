@@ -43,8 +43,9 @@ func (c *Config) Validate(name string) error {
 // Target is the url without its secret part.
 func (c *Config) Target() string { return httpsend.RedactURL(c.URL) }
 
-// RegisterSecrets registers the url's credentials and query values and
-// every header's value (Authorization for a proxy in front).
+// RegisterSecrets registers the url's credentials and credential query
+// values and the headers that are credentials (Authorization for a proxy
+// in front; secret.Set.AddHeader's rule).
 func (c *Config) RegisterSecrets(set *secret.Set, _ func(string) (string, bool)) {
 	set.AddURL(c.URL, false)
 	for k, v := range c.Headers {

@@ -19,7 +19,6 @@ package channels
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/vigil-metrics/vigil/alert/alertmanager"
 	"github.com/vigil-metrics/vigil/alert/config"
@@ -88,22 +87,6 @@ func RegisterSecrets(cfg *config.Config, set *secret.Set, lookupEnv func(string)
 	for _, c := range cfg.Channels {
 		ChannelSecrets(c, set, lookupEnv)
 	}
-}
-
-// ShortSecrets are warnings, at each channel's place, about the secrets
-// too short to be scrubbed (shorter than secret.MinLen): vigil cannot
-// remove them from what it prints and records.
-func ShortSecrets(cfg *config.Config, lookupEnv func(string) (string, bool)) []config.Problem {
-	var out []config.Problem
-	for _, c := range cfg.Channels {
-		set := secret.New()
-		ChannelSecrets(c, set, lookupEnv)
-		if n := set.Skipped(); n > 0 {
-			out = append(out, config.Problem{File: cfg.File, Line: c.Pos.Line, Col: c.Pos.Col,
-				Message: fmt.Sprintf("channel %q: %d of its secrets (a token, password or header value) are shorter than %d characters: vigil cannot scrub them from its output, logs and history", c.Name, n, secret.MinLen)})
-		}
-	}
-	return out
 }
 
 // ChannelSecrets puts the secrets of one channel in set.

@@ -58,7 +58,9 @@ func (c *Config) Validate(name string) error {
 func (c *Config) Target() string { return httpsend.RedactURL(c.URL) }
 
 // RegisterSecrets registers the url (a credential as a whole: services
-// put the token in its path or query) and every header's value.
+// put the token in its path or query; its query values by
+// secret.Set.AddURL's rule) and the headers that are credentials
+// (secret.Set.AddHeader: X-Team: checkout is not one).
 func (c *Config) RegisterSecrets(set *secret.Set, _ func(string) (string, bool)) {
 	set.AddURL(c.URL, true)
 	for k, v := range c.Headers {

@@ -13,6 +13,8 @@ import (
 	alertconfig "github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
 	"github.com/vigil-metrics/vigil/internal/configfile"
+	"github.com/vigil-metrics/vigil/internal/secret"
+	"github.com/vigil-metrics/vigil/internal/sources"
 )
 
 // newCheckCmd validates the alerting sections of the config file with
@@ -51,7 +53,7 @@ func newCheckCmd(a *app) *cobra.Command {
 			if f, err := configfile.Read(file); err == nil {
 				a.registerSecrets(f)
 			}
-			cfg.Warnings = append(cfg.Warnings, channels.ShortSecrets(cfg, os.LookupEnv)...)
+			cfg.Warnings = append(cfg.Warnings, secretWarnings(cfg, file, os.LookupEnv)...)
 			for _, w := range cfg.Warnings {
 				fmt.Fprintf(a.stderr, "vigil: warning: %s\n", w.Error())
 			}
@@ -90,4 +92,55 @@ func newCheckCmd(a *app) *cobra.Command {
 	}
 	outputFlag(cmd, &output, "table", "json")
 	return cmd
+}
+
+// secretWarnings are warnings, at each channel's and source's place,
+// about the secrets vigil cannot scrub well: those shorter than
+// secret.MinLen (never scrubbed: it would mangle all output) and those
+// that are all digits or one lowercase word (scrubbed wherever they
+// appear, from ordinary output too: a label "service", a value).
+func secretWarnings(cfg *alertconfig.Config, file string, lookupEnv func(string) (string, bool)) []alertconfig.Problem {
+	var out []alertconfig.Problem
+	warn := func(line, col int, what string, set *secret.Set) {
+		for _, m := range secretProblems(set) {
+			out = append(out, alertconfig.Problem{File: file, Line: line, Col: col, Message: what + ": " + m})
+		}
+	}
+	for _, c := range cfg.Channels {
+		set := secret.New()
+		channels.ChannelSecrets(c, set, lookupEnv)
+		warn(c.Pos.Line, c.Pos.Col, fmt.Sprintf("channel %q", c.Name), set)
+	}
+	f, err := configfile.Read(file)
+	if err != nil {
+		return out
+	}
+	section, err := sources.FromConfig(f)
+	n := f.Section("sources")
+	if err != nil || n == nil {
+		return out // its problems are the commands' that read it
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		set := secret.New()
+		section[k.Value].RegisterSecrets(set)
+		warn(k.Line, k.Column, "source "+sources.Redact(k.Value), set)
+	}
+	return out
+}
+
+// secretProblems says what is wrong with the secrets of one channel or
+// source.
+func secretProblems(set *secret.Set) []string {
+	var out []string
+	if n := set.Skipped(); n > 0 {
+		out = append(out, fmt.Sprintf("%d of its secrets (a token, password or header value) are shorter than %d characters: vigil cannot scrub them from its output, logs and history", n, secret.MinLen))
+	}
+	switch n := set.Plain(); {
+	case n == 1:
+		out = append(out, "1 of its secrets (a token, password or header value) is all digits or a plain lowercase word: vigil scrubs it wherever it appears, ordinary output included; use a generated secret")
+	case n > 1:
+		out = append(out, fmt.Sprintf("%d of its secrets (a token, password or header value) are all digits or plain lowercase words: vigil scrubs them wherever they appear, ordinary output included; use generated secrets", n))
+	}
+	return out
 }

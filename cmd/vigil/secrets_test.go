@@ -404,3 +404,117 @@ func TestCheckWarnsShortSecret(t *testing.T) {
 		t.Errorf("exit %d, want 0 and\n%s\ngot:\n%s", code, want, out)
 	}
 }
+
+// TestOrdinaryValuesNotScrubbed: only credentials are scrubbed (issue
+// 24 review). An ordinary header (X-Team: checkout), a webhook URL's
+// ordinary query value (?route=checkout) and a numeric bearer token
+// (410801) leave the output of query and evaluate --dry-run exactly what
+// it is without them (valid JSON, "/checkout" and 0.0410801 intact),
+// while an echoing receiver still gets the credentials scrubbed and the
+// ordinary values shown.
+func TestOrdinaryValuesNotScrubbed(t *testing.T) {
+	echo := newEchoServer(t)
+	dir := t.TempDir()
+	t.Setenv("OPS_TOKEN", "410801")
+	t.Setenv("HOOK_URL", echo.URL+"/hook?route=checkout")
+	data := `{"ts":"2026-11-29T09:59:00Z","name":"latency_s","type":"gauge","value":0.0410801,"labels":{"endpoint":"/checkout","service":"api"}}
+{"ts":"2026-11-29T10:00:00Z","name":"latency_s","type":"gauge","value":0.0410801,"labels":{"endpoint":"/checkout","service":"api"}}
+`
+	if err := os.WriteFile(filepath.Join(dir, "m.jsonl"), []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := runVigil(t, dir, "import", "--db", "m.db", "m.jsonl"); code != 0 {
+		t.Fatalf("import: %d\n%s", code, out)
+	}
+	rules := `alert_rules:
+  - name: slow_checkout
+    metric_path: latency_s.max
+    condition: greater_than
+    threshold: 0.01
+    severity: high
+    evaluation_window: 300
+    group_by: [endpoint]
+channels:
+  - name: wh
+    type: webhook
+    retry_attempts: 0
+`
+	with := rules + `    url: ${HOOK_URL}
+    headers:
+      X-Team: checkout
+      X-Scope-OrgID: "410801"
+      Authorization: Bearer ${OPS_TOKEN}
+`
+	without := rules + "    url: " + echo.URL + "/hook\n"
+	for name, text := range map[string]string{"with.yaml": with, "without.yaml": without} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := "2026-11-29T10:00:30Z"
+	for _, args := range [][]string{
+		{"query", "--db", "m.db", "--at", at, "--window", "5m", "latency_s.max by (endpoint)", "-o", "json"},
+		{"query", "--db", "m.db", "--at", at, "--window", "5m", "latency_s.max by (endpoint)"},
+		{"evaluate", "--db", "m.db", "--state", "s.db", "--at", at, "--dry-run", "-o", "json"},
+		{"evaluate", "--db", "m.db", "--state", "s.db", "--at", at, "--dry-run"},
+	} {
+		_, want := runVigil(t, dir, append(args, "--config", "without.yaml")...)
+		code, got := runVigil(t, dir, append(args, "--config", "with.yaml")...)
+		if !bytes.Equal(got, want) {
+			t.Errorf("vigil %s: exit %d, the output changed with the headers:\n%s\nwithout them:\n%s", strings.Join(args, " "), code, got, want)
+		}
+		if !bytes.Contains(got, []byte("/checkout")) || !bytes.Contains(got, []byte("0.0410801")) {
+			t.Errorf("vigil %s: no /checkout or 0.0410801:\n%s", strings.Join(args, " "), got)
+		}
+		if args[len(args)-1] == "json" && !json.Valid(got) {
+			t.Errorf("vigil %s: not valid JSON:\n%s", strings.Join(args, " "), got)
+		}
+	}
+	// The echo: the credentials are scrubbed, the ordinary values shown.
+	_, out := runVigil(t, dir, "notify", "test", "wh", "--config", "with.yaml")
+	for _, leak := range []string{"410801", "Bearer 410801"} {
+		if bytes.Contains(out, []byte(leak)) {
+			t.Errorf("notify test shows %q:\n%s", leak, out)
+		}
+	}
+	for _, keep := range []string{"route=checkout", "X-Team: checkout", "X-Scope-Orgid: " + "<redacted>", "Authorization: <redacted>"} {
+		if !bytes.Contains(out, []byte(keep)) {
+			t.Errorf("notify test: no %q:\n%s", keep, out)
+		}
+	}
+}
+
+// TestCheckWarnsPlainSecret: a credential that is all digits or one
+// lowercase word is scrubbed wherever it appears, ordinary output too,
+// so vigil check says so, at the channel and at the source.
+func TestCheckWarnsPlainSecret(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("PLAIN_TOKEN", "service")
+	cfg := filepath.Join(dir, "c.yaml")
+	if err := os.WriteFile(cfg, []byte(`channels:
+  - name: ops
+    type: webhook
+    url: http://127.0.0.1:9/hook
+    headers:
+      Authorization: Bearer s3rv1ce-Tok3n
+      X-Scope-OrgID: "410801"
+      X-Team: checkout
+sources:
+  http://127.0.0.1:9/prom:
+    bearer_token_env: PLAIN_TOKEN
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out := runVigil(t, dir, "check", "--config", cfg)
+	for _, want := range []string{
+		`vigil: warning: ` + cfg + `:2:5: channel "ops": 1 of its secrets (a token, password or header value) is all digits or a plain lowercase word: vigil scrubs it wherever it appears, ordinary output included; use a generated secret`,
+		`vigil: warning: ` + cfg + `:10:3: source http://127.0.0.1:9/prom: 1 of its secrets (a token, password or header value) is all digits or a plain lowercase word: vigil scrubs it wherever it appears, ordinary output included; use a generated secret`,
+	} {
+		if code != 0 || !strings.Contains(string(out), want+"\n") {
+			t.Errorf("exit %d, want 0 and\n%s\ngot:\n%s", code, want, out)
+		}
+	}
+	if n := strings.Count(string(out), "warning:"); n != 2 {
+		t.Errorf("%d warnings, want 2:\n%s", n, out)
+	}
+}

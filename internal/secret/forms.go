@@ -24,10 +24,15 @@ func forms(v string) []string {
 	base = append(base, jsonForms(v)...)
 	base = append(base, html.EscapeString(v), htmlAlt(v))
 	// Less common echoes: every byte percent-escaped (either hex case),
-	// escaped twice (a proxy escaping an escaped URL), and base64 of the
+	// escaped twice (a proxy escaping an escaped URL: the value's usual
+	// escape and the every-byte one, each escaped again), and base64 of the
 	// value (a server echoing a header it encoded).
 	all := pctAll(v)
-	base = append(base, all, strings.ToLower(all), url.QueryEscape(url.QueryEscape(v)))
+	base = append(base, all, strings.ToLower(all), url.QueryEscape(url.QueryEscape(v)),
+		url.QueryEscape(all), url.QueryEscape(lowerHex(all)))
+	// Every character as JSON's \uXXXX, either hex case (a JSON writer
+	// that escapes everything).
+	base = append(base, jsonAll(v, "%04x"), jsonAll(v, "%04X"))
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
 		base = append(base, enc.EncodeToString([]byte(v)))
 	}
@@ -85,6 +90,21 @@ func asciiJSON(s, hex string) string {
 		default:
 			fmt.Fprintf(&b, `\u`+hex, r)
 		}
+	}
+	return b.String()
+}
+
+// jsonAll is v with every rune written as \uXXXX (a surrogate pair
+// above U+FFFF), as a JSON writer that escapes every character does.
+func jsonAll(v, hex string) string {
+	var b strings.Builder
+	for _, r := range v {
+		if r > 0xFFFF {
+			r -= 0x10000
+			fmt.Fprintf(&b, `\u`+hex+`\u`+hex, 0xD800+(r>>10), 0xDC00+(r&0x3FF))
+			continue
+		}
+		fmt.Fprintf(&b, `\u`+hex, r)
 	}
 	return b.String()
 }

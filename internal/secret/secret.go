@@ -1,10 +1,17 @@
 // Package secret is the one place where vigil's configured secrets are
 // known and removed from what leaves the process. Every secret a config
-// gives (a channel's token, password, webhook URL, custom header values,
-// a source's bearer token, basic auth and headers, a remote-write URL's
-// query) is registered once in a Set, and everything printed (stdout,
-// stderr, logs) or stored (the state DB's history and outbox) passes
-// through the Set's Scrub.
+// gives (a channel's token, password, webhook URL, credential headers, a
+// source's bearer token, basic auth and tenant header, a remote-write
+// URL's query token) is registered once in a Set, and everything printed
+// (stdout, stderr, logs) or stored (the state DB's history and outbox)
+// passes through the Set's Scrub.
+//
+// Only credentials are registered: a value the config names as a secret
+// (Add), a header whose name says credential or whose value looks
+// generated (AddHeader), a URL's password and credential query values
+// (AddURL). An ordinary value (X-Team: checkout, ?route=checkout) would
+// otherwise be scrubbed from every label and table. A numeric form is
+// replaced only where it stands alone, never inside a longer number.
 //
 // Why one mechanism: a receiver that answers an error by echoing the
 // request (its URL with ?token=, an X-Api-Key header, the body) puts the
@@ -18,8 +25,9 @@
 // back in: URL query- and path-escaped (both hex cases, every byte
 // escaped, escaped twice), JSON-string escaped (Go's, with `\/`, with
 // every non-ASCII rune as \uXXXX), HTML escaped, base64 (standard and
-// URL alphabets, padded or not), and Go-quoted (a log line quotes an
-// error holding a quoted body). A text cut short goes through ScrubCut,
+// URL alphabets, padded or not), every character as JSON's \uXXXX, and
+// Go-quoted (a log line quotes an error holding a quoted body). A text
+// cut short goes through ScrubCut,
 // which masks a secret's first part left at the cut. It cannot catch a
 // form not listed here (a server that splits a secret across lines,
 // hex-encodes it, or re-encodes it in another character set).
@@ -31,7 +39,6 @@ package secret
 
 import (
 	"encoding/base64"
-	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -50,12 +57,14 @@ type Set struct {
 	mu      sync.RWMutex
 	forms   map[string]bool
 	skipped int
-	rep     *strings.Replacer // nil: rebuild from forms
+	plain   map[string]bool   // registered credentials that are all digits or one lowercase word
+	rep     *strings.Replacer // nil: rebuild from forms (those not numeric)
+	nums    []string          // the numeric forms, longest first; valid with rep
 	maxLen  int
 }
 
 // New returns an empty Set.
-func New() *Set { return &Set{forms: map[string]bool{}} }
+func New() *Set { return &Set{forms: map[string]bool{}, plain: map[string]bool{}} }
 
 // Add registers a secret value and its encoded forms. It reports false
 // (and counts the value in Skipped) when the value is too short to be
@@ -71,6 +80,11 @@ func (s *Set) Add(value string) bool {
 		return false
 	}
 	s.add(value)
+	if plain(value) {
+		s.mu.Lock()
+		s.plain[value] = true
+		s.mu.Unlock()
+	}
 	return true
 }
 
@@ -106,6 +120,19 @@ func (s *Set) Skipped() int {
 	return s.skipped
 }
 
+// Plain is how many registered credentials are all digits or one
+// lowercase word (a-z): vigil scrubs them wherever they appear, from
+// ordinary output too (a label "service", a number), so vigil check
+// warns about them.
+func (s *Set) Plain() int {
+	if s == nil {
+		return 0
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.plain)
+}
+
 // Len is how many forms are registered (0: Scrub changes nothing).
 func (s *Set) Len() int {
 	if s == nil {
@@ -116,12 +143,15 @@ func (s *Set) Len() int {
 	return len(s.forms)
 }
 
-// AddURL registers a URL's secrets: the user info's password and user
-// name, and every query value. A secretBearing URL (a webhook URL whose
-// path is the token, as Slack's; one kept in an environment variable) is
-// a secret as a whole: the URL itself, its path and each path segment
-// that looks like a token are registered too. A URL that does not parse
-// is registered whole when secretBearing.
+// AddURL registers a URL's credentials: the user info's password (and
+// the Basic header Go makes of it), a user name that looks generated
+// (https://TOKEN@host, a DSN's key), and each query value
+// whose parameter's name says credential (CredentialParam) or that looks
+// generated (LooksGenerated), with the raw query that holds it. A
+// secretBearing URL (a webhook URL whose path is the token, as Slack's;
+// a DSN) is a secret as a whole: the URL itself, its path and each path
+// segment that looks like a token are registered too. A URL that does
+// not parse is registered whole when secretBearing.
 func (s *Set) AddURL(raw string, secretBearing bool) {
 	raw = strings.TrimSpace(raw)
 	if s == nil || raw == "" {
@@ -140,22 +170,18 @@ func (s *Set) AddURL(raw string, secretBearing bool) {
 			// header, which an echoing server returns in base64.
 			s.AddBasicAuth(u.User.Username(), p)
 		}
-		s.addQuiet(u.User.Username())
-	}
-	if u.RawQuery != "" {
-		s.addQuiet(u.RawQuery)
-		q, _ := url.ParseQuery(u.RawQuery)
-		for _, vs := range q {
-			for _, v := range vs {
-				s.addQuiet(v)
-			}
+		if LooksGenerated(u.User.Username()) {
+			s.add(u.User.Username())
 		}
 	}
+	s.addQuery(u.RawQuery)
 	if !secretBearing {
 		return
 	}
 	s.Add(raw)
-	s.addQuiet(u.Fragment)
+	if LooksGenerated(u.Fragment) {
+		s.add(u.Fragment)
+	}
 	secretPath := false
 	for _, seg := range strings.Split(u.Path, "/") {
 		if looksSecret(seg) {
@@ -172,51 +198,53 @@ func (s *Set) AddURL(raw string, secretBearing bool) {
 	}
 }
 
-// looksSecret tells a path segment that may be a token (Slack's
-// T0123/B0456/xxxxxxxx parts) from a word of an API path ("services",
-// "hooks", "v1"): long enough, and with a digit, mixed case, or the
-// length of a generated key.
-func looksSecret(seg string) bool {
-	if len(seg) < MinLen {
-		return false
+// addQuery registers a query's credential values and, when it holds
+// one, the raw query as a whole (?token=x&v=1 echoed as it was sent).
+func (s *Set) addQuery(raw string) {
+	if raw == "" {
+		return
 	}
-	if len(seg) >= 16 {
-		return true
-	}
-	digit, upper, lower := false, false, false
-	for _, r := range seg {
-		switch {
-		case r >= '0' && r <= '9':
-			digit = true
-		case r >= 'A' && r <= 'Z':
-			upper = true
-		case r >= 'a' && r <= 'z':
-			lower = true
+	q, _ := url.ParseQuery(raw)
+	found := false
+	for name, vs := range q {
+		for _, v := range vs {
+			switch {
+			case CredentialParam(name):
+				s.Add(v)
+			case LooksGenerated(v):
+				s.add(v)
+			default:
+				continue
+			}
+			found = true
 		}
 	}
-	return digit || (upper && lower)
+	if found {
+		s.add(raw)
+	}
 }
 
-// plainHeaders are header names whose values describe the request, not
-// a credential: registering "application/json" would scrub it from all
-// output.
-var plainHeaders = []string{"Accept", "Accept-Encoding", "Accept-Language", "Content-Encoding", "Content-Type", "User-Agent"}
-
-// AddHeader registers a custom header's value (every header but the few
-// that describe the request: Content-Type, Accept, User-Agent, ...). An
-// Authorization-style value "SCHEME CREDENTIAL" registers the credential
-// alone too, and a Basic one its decoded user:password and password.
+// AddHeader registers a custom header's value when it is a credential:
+// the header's name says so (CredentialHeader: Authorization, Cookie,
+// X-Api-Key, X-Scope-OrgID ...) or the value looks generated
+// (LooksGenerated); never the few that describe the request
+// (Content-Type, Accept, User-Agent ...). An Authorization-style value
+// "SCHEME CREDENTIAL" registers the credential alone too, and a Basic
+// one its decoded user:password and password.
 func (s *Set) AddHeader(name, value string) {
-	if s == nil || slices.Contains(plainHeaders, http.CanonicalHeaderKey(name)) {
+	if s == nil || plainHeader(name) {
 		return
 	}
 	value = strings.TrimSpace(value)
-	s.Add(value)
-	scheme, cred, ok := strings.Cut(value, " ")
-	if !ok {
+	scheme, cred, hasCred := strings.Cut(value, " ")
+	cred = strings.TrimSpace(cred)
+	if !CredentialHeader(name) && !LooksGenerated(value) && !(hasCred && LooksGenerated(cred)) {
 		return
 	}
-	cred = strings.TrimSpace(cred)
+	s.Add(value)
+	if !hasCred {
+		return
+	}
 	s.Add(cred)
 	if strings.EqualFold(scheme, "Basic") {
 		if b, err := base64.StdEncoding.DecodeString(cred); err == nil {
@@ -238,48 +266,105 @@ func (s *Set) AddBasicAuth(user, pass string) {
 }
 
 // Scrub replaces every registered secret in text, longest form first,
-// by Mask.
+// by Mask. A numeric form (digits, '.', '-': a PIN, a numeric tenant id)
+// is replaced in a second pass, only where it stands alone: not where a
+// digit, or a '.' that continues a number, is next to it, so that a
+// number holding the same digits (0.0410801...) is never corrupted.
 func (s *Set) Scrub(text string) string {
 	if s == nil || text == "" {
 		return text
 	}
-	r := s.replacer()
-	if r == nil {
-		return text
+	r, nums := s.scrubbers()
+	if r != nil {
+		text = r.Replace(text)
 	}
-	return r.Replace(text)
+	for _, n := range nums {
+		text = replaceNumber(text, n)
+	}
+	return text
 }
 
-func (s *Set) replacer() *strings.Replacer {
+// replaceNumber replaces each standalone n in text by Mask.
+func replaceNumber(text, n string) string {
+	i := strings.Index(text, n)
+	if i < 0 {
+		return text
+	}
+	var b strings.Builder
+	for i >= 0 {
+		j := i + len(n)
+		if standsAlone(text, i, j) {
+			b.WriteString(text[:i])
+			b.WriteString(Mask)
+		} else {
+			b.WriteString(text[:j])
+		}
+		text = text[j:]
+		i = strings.Index(text, n)
+	}
+	b.WriteString(text)
+	return b.String()
+}
+
+// standsAlone reports whether text[i:j] is not part of a longer number:
+// no digit next to it, and no '.' next to it that has a digit beyond
+// (0.41, 41.5; a sentence's full stop after it does not count).
+func standsAlone(text string, i, j int) bool {
+	return !continuesNumber(text, i-1, i-2) && !continuesNumber(text, j, j+1)
+}
+
+// continuesNumber reports whether text[at] is a digit, or a '.' with a
+// digit at text[beyond].
+func continuesNumber(text string, at, beyond int) bool {
+	if at < 0 || at >= len(text) {
+		return false
+	}
+	if isDigit(text[at]) {
+		return true
+	}
+	return text[at] == '.' && beyond >= 0 && beyond < len(text) && isDigit(text[beyond])
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func (s *Set) scrubbers() (*strings.Replacer, []string) {
 	s.mu.RLock()
-	r, n := s.rep, len(s.forms)
+	r, nums, n := s.rep, s.nums, len(s.forms)
 	s.mu.RUnlock()
 	if r != nil || n == 0 {
-		return r
+		return r, nums
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.rep == nil {
-		olds := make([]string, 0, len(s.forms))
+		var olds []string
+		s.nums = s.nums[:0]
 		for f := range s.forms {
-			olds = append(olds, f)
+			if numeric(f) {
+				s.nums = append(s.nums, f)
+			} else {
+				olds = append(olds, f)
+			}
 		}
 		// The replacer tries its patterns in argument order at each
 		// position: longest first, so that a form containing another is
 		// replaced whole.
-		slices.SortFunc(olds, func(a, b string) int {
+		longestFirst := func(a, b string) int {
 			if len(a) != len(b) {
 				return len(b) - len(a)
 			}
 			return strings.Compare(a, b)
-		})
+		}
+		slices.SortFunc(olds, longestFirst)
+		slices.SortFunc(s.nums, longestFirst)
 		args := make([]string, 0, 2*len(olds))
 		for _, o := range olds {
 			args = append(args, o, Mask)
 		}
+		// With only numeric forms the replacer replaces nothing.
 		s.rep = strings.NewReplacer(args...)
 	}
-	return s.rep
+	return s.rep, s.nums
 }
 
 // MinCut is the shortest start of a secret that ScrubCut masks at the
@@ -303,7 +388,8 @@ func (s *Set) ScrubCut(text string) string {
 	longest := 0
 	for f := range s.forms {
 		for k := min(len(f)-1, len(text)); k >= MinCut && k > longest; k-- {
-			if strings.HasSuffix(text, f[:k]) {
+			// A number's start is masked only where it stands alone.
+			if strings.HasSuffix(text, f[:k]) && (!numeric(f) || standsAlone(text, len(text)-k, len(text))) {
 				longest = k
 				break
 			}

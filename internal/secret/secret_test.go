@@ -257,3 +257,120 @@ func TestRareForms(t *testing.T) {
 		}
 	}
 }
+
+// A secret made of digits is matched only where it stands alone: never
+// inside a longer number (a value, a timestamp), so JSON and tables
+// stay valid (issue 24 review: OPS_TOKEN=410801 turned 0.0410801... into
+// 0.0<redacted>...). Expectations worked by hand.
+func TestDigitSecretStandsAlone(t *testing.T) {
+	s := New()
+	s.Add("410801")
+	for in, want := range map[string]string{
+		`{"value":0.041080112618377275}`:         `{"value":0.041080112618377275}`,
+		`{"value":410801.5,"n":1410801}`:         `{"value":410801.5,"n":1410801}`,
+		`{"t":4108019,"v":2.410801}`:             `{"t":4108019,"v":2.410801}`,
+		"tenant 410801":                          "tenant <redacted>",
+		`"X-Scope-OrgID: 410801"`:                `"X-Scope-OrgID: <redacted>"`,
+		"org=410801.":                            "org=<redacted>.",
+		"Bearer 410801, id-410801x":              "Bearer <redacted>, id-<redacted>x",
+		"410801":                                 "<redacted>",
+		"410801 0.410801 410801":                 "<redacted> 0.410801 <redacted>",
+		"base64 NDEwODAx and %34%31%30%38%30%31": "base64 <redacted> and <redacted>",
+	} {
+		if got := s.Scrub(in); got != want {
+			t.Errorf("Scrub(%q) = %q, want %q", in, got, want)
+		}
+	}
+	// A cut text ending in the start of the number inside a longer one
+	// is left alone; one ending in it alone is masked.
+	if got := s.ScrubCut(`"v":0.4108`); got != `"v":0.4108` {
+		t.Errorf("ScrubCut inside a number: %q", got)
+	}
+	if got := s.ScrubCut(`org 4108`); got != "org "+Mask {
+		t.Errorf("ScrubCut: %q", got)
+	}
+}
+
+// Only credentials are registered from headers: a header whose name
+// says credential, or a value that looks generated. X-Team: checkout is
+// ordinary text and must not be scrubbed from all output.
+func TestHeaderCredentialsOnly(t *testing.T) {
+	s := New()
+	s.AddHeader("X-Team", "checkout")
+	s.AddHeader("X-Env", "production")
+	s.AddHeader("X-Request-Id", "20261129")
+	if n := s.Len(); n != 0 {
+		t.Errorf("ordinary header values registered %d forms", n)
+	}
+	for name, v := range map[string]string{
+		"X-Scope-OrgID":       "410801",
+		"X-Api-Key":           "plainkey",
+		"Cookie":              "sid=abcdef",
+		"Proxy-Authorization": "Bearer bearer-word",
+		"X-Tenant":            "acme-corp",
+		"X-Auth-Token":        "letmein",
+		"X-Custom":            "aB3dE5fG7h", // generated-looking: registered whatever its name
+	} {
+		s.AddHeader(name, v)
+	}
+	in := "checkout production 20261129 410801 plainkey sid=abcdef bearer-word acme-corp letmein aB3dE5fG7h"
+	want := "checkout production 20261129 <redacted> <redacted> <redacted> <redacted> <redacted> <redacted> <redacted>"
+	if got := s.Scrub(in); got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}
+
+// A URL's query values are registered when the parameter's name says
+// credential or the value looks generated; ?route=checkout stays.
+func TestURLQueryCredentialsOnly(t *testing.T) {
+	s := New()
+	s.AddURL("https://hooks.example/hook?route=checkout&page=123456&token=plaintoken&sig=abcdefgh&x=Zq9Xk2Lm", true)
+	in := `endpoint="/checkout" route=checkout page=123456 plaintoken abcdefgh Zq9Xk2Lm`
+	want := `endpoint="/checkout" route=checkout page=123456 <redacted> <redacted> <redacted>`
+	if got := s.Scrub(in); got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	// A user name is registered when it looks generated (a token as the
+	// user name: https://TOKEN@host), a password always.
+	u := New()
+	u.AddURL("https://ghp_Zx81abCD@h/x", false)
+	u.AddURL("https://grafana@h/x", false)
+	u.AddURL("https://alice:pw-secret-1@h/x", false)
+	if got := u.Scrub("ghp_Zx81abCD grafana alice pw-secret-1"); got != "<redacted> grafana alice <redacted>" {
+		t.Errorf("user info: %q", got)
+	}
+}
+
+// Plain counts the registered credentials that are all digits or one
+// lowercase word: vigil check warns about them.
+func TestPlain(t *testing.T) {
+	s := New()
+	s.Add("service")
+	s.Add("410801")
+	s.Add("s3rvice-X")
+	s.AddHeader("Authorization", "Bearer checkout")
+	s.AddHeader("X-Team", "payments")
+	if got := s.Plain(); got != 3 {
+		t.Errorf("Plain = %d, want 3 (service, 410801, checkout)", got)
+	}
+}
+
+// The every-byte escape escaped once more, and JSON's \uXXXX of every
+// character (ASCII too, either hex case), for whTok_9f8e7d6c5b, written
+// out by hand.
+func TestEveryCharacterForms(t *testing.T) {
+	s := New()
+	s.Add("whTok_9f8e7d6c5b")
+	s.Add("clé-secrète")
+	for _, in := range []string{
+		"%2577%2568%2554%256F%256B%255F%2539%2566%2538%2565%2537%2564%2536%2563%2535%2562",
+		"%2577%2568%2554%256f%256b%255f%2539%2566%2538%2565%2537%2564%2536%2563%2535%2562",
+		`\u0077\u0068\u0054\u006f\u006b\u005f\u0039\u0066\u0038\u0065\u0037\u0064\u0036\u0063\u0035\u0062`,
+		`\u0077\u0068\u0054\u006F\u006B\u005F\u0039\u0066\u0038\u0065\u0037\u0064\u0036\u0063\u0035\u0062`,
+		`\u0063\u006c\u00e9\u002d\u0073\u0065\u0063\u0072\u00e8\u0074\u0065`,
+	} {
+		if got := s.Scrub("[" + in + "]"); got != "["+Mask+"]" {
+			t.Errorf("Scrub(%q) = %q", in, got)
+		}
+	}
+}

@@ -320,7 +320,8 @@ func secret(env, file string) (string, error) {
 
 // RegisterSecrets puts the secrets of the requests to a source in set:
 // the bearer token, the basic-auth password (and the Authorization
-// value it makes), every header's value (a tenant's X-Scope-OrgID),
+// value it makes), the headers that are credentials (a tenant's
+// X-Scope-OrgID, an X-Api-Key: secret.Set.AddHeader's rule),
 // read now from the environment or files. One that cannot be read now
 // is left out: the request will not carry it either.
 func (c Config) RegisterSecrets(set *scrub.Set) {
