@@ -129,6 +129,9 @@ func (r *Recorder) write(ctx context.Context, chunks [][]sample) error {
 	if err != nil {
 		return err
 	}
+	if r.opt.testInTx != nil {
+		r.opt.testInTx() // a slow write, for tests
+	}
 	var resolved, refused []*series
 	fail := func(err error) error {
 		tx.Rollback()

@@ -87,6 +87,10 @@ type Options struct {
 	// no store: every flush hands its samples to Forward alone, and
 	// Stats().Written counts them.
 	Forward func([]store.Sample)
+
+	// testInTx is called inside each write transaction, once it has
+	// begun (tests: a write that takes long).
+	testInTx func()
 }
 
 // Stats are the Recorder's own health counters.
