@@ -45,7 +45,7 @@ func (r *Recorder) flushLoop() {
 		}
 		if err := r.writePending(r.loopCtx); err != nil {
 			if r.loopCtx.Err() != nil {
-				return // CloseContext gave up: it reports what is left
+				return // a bounded Close gave up: it reports what is left
 			}
 			backoff = min(max(2*backoff, 100*time.Millisecond), max(r.opt.FlushInterval, time.Second))
 			retry = time.After(backoff)
@@ -88,6 +88,7 @@ func (r *Recorder) writePending(ctx context.Context) error {
 	}
 	start := r.opt.Now()
 	err := r.write(ctx, chunks)
+	r.noteWrite(err)
 	n = 0 // write may have dropped a refused series' samples
 	for _, c := range chunks {
 		n += len(c)
@@ -125,9 +126,13 @@ func (r *Recorder) write(ctx context.Context, chunks [][]sample) error {
 		r.forward(chunks)
 		return nil
 	}
-	tx, err := st.Begin(ctx)
+	tx, ctx, end, err := r.begin(ctx, st)
 	if err != nil {
 		return err
+	}
+	defer end()
+	if r.opt.testInTx != nil {
+		r.opt.testInTx() // a slow write, for tests
 	}
 	var resolved, refused []*series
 	fail := func(err error) error {

@@ -87,6 +87,10 @@ type Options struct {
 	// no store: every flush hands its samples to Forward alone, and
 	// Stats().Written counts them.
 	Forward func([]store.Sample)
+
+	// testInTx is called inside each write transaction, once it has
+	// begun (tests: a write that takes long).
+	testInTx func()
 }
 
 // Stats are the Recorder's own health counters.
@@ -180,10 +184,17 @@ type Recorder struct {
 	stop   chan struct{}
 	done   chan struct{}
 	closed atomic.Bool
-	// loopCtx is the background flusher's; CloseContext cancels it when
-	// its own context ends, so a write waiting on a locked store gives up.
+	// loopCtx is the background flusher's; a bounded Close cancels it when
+	// its bound runs out, so a wait of the flusher for a locked store ends.
 	loopCtx    context.Context
 	loopCancel context.CancelFunc
+	// The bound of CloseWithin on waiting for the store (0: none): a wait
+	// for the write lock ends waitFor after progress, the UnixNano of the
+	// start of the close or of the last write the store took since.
+	waitFor, progress atomic.Int64
+	// lockSeen is set when a write of the close found the store locked by
+	// another connection (SQLITE_BUSY).
+	lockSeen atomic.Bool
 }
 
 // Open opens (or creates) the store at path and starts a Recorder on it.
@@ -311,59 +322,6 @@ func (r *Recorder) Flush(ctx context.Context) error {
 	r.handoffLocked()
 	r.mu.Unlock()
 	return r.writePending(ctx)
-}
-
-// Close stops the background flusher, flushes, and closes the store.
-func (r *Recorder) Close() error { return r.CloseContext(context.Background()) }
-
-// CloseContext is Close with its writes bounded by ctx, the waits for a
-// store locked by another process included: when ctx ends, the write under
-// way and the final flush give up, and what they did not write is left to
-// Unwritten (a service manager's stop timeout would otherwise kill the
-// process with everything buffered).
-func (r *Recorder) CloseContext(ctx context.Context) error {
-	if r == nil || r.closed.Swap(true) {
-		return nil
-	}
-	defer context.AfterFunc(ctx, r.loopCancel)()
-	defer r.loopCancel()
-	r.mu.Lock()
-	r.closing = true // what was queued before this is flushed below
-	r.mu.Unlock()
-	close(r.stop)
-	<-r.done
-	// A short outage at shutdown should not lose what was accepted: try
-	// the final flush a few times before giving up.
-	err := r.Flush(ctx)
-	for wait := 100 * time.Millisecond; err != nil && wait <= 800*time.Millisecond && ctx.Err() == nil; wait *= 2 {
-		r.reopenAfter(ctx, err)
-		select {
-		case <-time.After(wait):
-		case <-ctx.Done():
-		}
-		err = r.Flush(ctx)
-	}
-	// From now on a handle's record is counted as dropped (rollover).
-	r.amu.Lock()
-	r.cur.Store(closedBucket)
-	r.amu.Unlock()
-	if err != nil {
-		r.mu.Lock()
-		r.unwritten, r.pending, r.npend = r.pending, nil, 0
-		r.mu.Unlock()
-	}
-	if st := r.st.Load(); st != nil {
-		if cerr := st.Close(); err == nil {
-			err = cerr
-		}
-	}
-	r.flushMu.Lock()
-	for _, st := range r.retired {
-		st.Close()
-	}
-	r.retired = nil
-	r.flushMu.Unlock()
-	return err
 }
 
 // Unwritten returns, after Close failed, the samples its final flush could

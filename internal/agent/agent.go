@@ -109,10 +109,12 @@ type Config struct {
 	// remoteWrite adjusts the writers' options (tests).
 	remoteWrite func(*remotewrite.Options)
 
-	// ShutdownTimeout bounds the final writes to the store at shutdown,
-	// SQLite's waits for a lock included (default 5s): what they did not
-	// write by then is spilled (see SpillDir), well within a service
-	// manager's stop timeout (Docker's 10s, Kubernetes' 30s).
+	// ShutdownTimeout bounds how long the final writes at shutdown wait
+	// for a store that takes no write (default 5s): a write lock held by
+	// another process, retries of a failing write. It starts again after
+	// each write the store takes and never cuts a write under way. What
+	// was not written then is spilled (see SpillDir), well within a
+	// service manager's stop timeout (Docker's 10s, Kubernetes' 30s).
 	ShutdownTimeout time.Duration
 
 	// SpillDir is where the samples the final flush could not write go

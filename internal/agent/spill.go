@@ -21,23 +21,27 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/vigil-metrics/vigil/collect"
 	"github.com/vigil-metrics/vigil/internal/ingest"
 	"github.com/vigil-metrics/vigil/internal/store"
 )
 
-// close flushes and closes the Recorder, its writes bounded by
-// ShutdownTimeout (a store locked by another process waits no longer).
-// Samples the store did not take (locked, read-only, disk full) are
-// written to a spill file (see spill), so the next start, or `vigil
-// import`, loads them; the remote-write queues are flushed last, so their
+// close flushes and closes the Recorder, giving up once the store has
+// taken no write for ShutdownTimeout (a store locked by another process, or
+// failing, waits no longer; a big write under way is never cut). Samples
+// the store did not take (locked, read-only, disk full) are written to a
+// spill file (see spill), so the next start, or `vigil import`, loads
+// them; the remote-write queues are flushed last, so their
 // RemoteWriteFlushTimeout does not delay the spill.
 func (a *agent) close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
-	err := a.rec.CloseContext(ctx)
-	if err != nil && ctx.Err() != nil {
-		err = fmt.Errorf("the store took no write within --shutdown-timeout %v (locked by another process?): %w", a.cfg.ShutdownTimeout, err)
+	err := a.rec.CloseWithin(a.cfg.ShutdownTimeout)
+	if we := (*collect.WaitError)(nil); errors.As(err, &we) {
+		if we.Locked {
+			err = fmt.Errorf("the store took no write within --shutdown-timeout %v: another process holds its write lock (%w)", a.cfg.ShutdownTimeout, we.Err)
+		} else {
+			err = fmt.Errorf("the store took no write within --shutdown-timeout %v: %w", a.cfg.ShutdownTimeout, we.Err)
+		}
 	}
-	cancel()
 	defer a.closeWriters() // after the Recorder's last flush, which forwards
 	if err == nil || a.cfg.NoStore {
 		return nil

@@ -80,10 +80,10 @@ NVML) every interval, scrape Prometheus endpoints, and take pushes over HTTP,
 writing everything into one store through a bounded buffer.
 
 SIGINT or SIGTERM flushes the buffer and exits 0; if the store takes no write
-within --shutdown-timeout (locked, disk full, read-only), what is left goes to a
-spill file that the next start loads (docs/agent.md), and the exit is 1. With
---once, one round is collected (two readings 200 ms apart, so CPU percentages
-exist) and written.
+for --shutdown-timeout (locked by another process, disk full, read-only; a
+write under way is never cut), what is left goes to a spill file that the next
+start loads (docs/agent.md), and the exit is 1. With --once, one round is
+collected (two readings 200 ms apart, so CPU percentages exist) and written.
 
 --remote-write URL (repeatable) also sends everything collected to a
 Prometheus remote-write endpoint (protocol 2.0 where the receiver takes it,
@@ -167,7 +167,7 @@ GET /metrics (vigil_agent_remote_write_*); see docs/remote-write.md.`,
 	f.StringVar(&o.SpillDir, "spill-dir", "", "where samples the store could not take at shutdown go when a spill file beside the store fails too (default $XDG_STATE_HOME/vigil, else ~/.local/state/vigil; then the temp folder); the agent loads them at its next start")
 	f.StringVar(&o.RWFlushTimeout, "remote-write-flush-timeout", "10s", "at shutdown, time allowed to send what is queued")
 	f.StringVar(&o.RWTimeout, "remote-write-timeout", "30s", "time allowed for one remote-write request, reading the answer included; one past it is retried")
-	f.StringVar(&o.ShutdownTimeout, "shutdown-timeout", "5s", "at shutdown, time allowed for the final writes to the store (a locked store waits no longer); what they did not write is spilled")
+	f.StringVar(&o.ShutdownTimeout, "shutdown-timeout", "5s", "at shutdown, how long to wait for a store that takes no write (locked by another process, failing); a write under way is never cut; what is not written is spilled")
 	return cmd
 }
 
