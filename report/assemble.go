@@ -87,7 +87,7 @@ func assembleSLOs(ctx context.Context, src Source, r *Report, objs []slo.Objecti
 		}
 		e := b.Events
 		s := SLO{Service: ob.Service, SLI: ob.SLI, Window: ob.Window.String(), TargetPercent: ob.Target.Percent(),
-			Good: e.Good, Total: e.Total, Percent: e.Percent(), NoData: !(e.Total > 0), Invalid: e.Total < ob.MinEvents,
+			Good: e.Good, Total: e.Total, Percent: e.Percent(), NoData: !(e.Total > 0), Invalid: b.Invalid != "",
 			ConsumptionPercent: b.ConsumptionPercent, BurnRate: b.BurnRates[ob.Window.String()]}
 		s.Met = !s.Invalid && e.Met(ob.Target)
 		if r.Compare {

@@ -193,10 +193,19 @@ func (a BurnAlert) Firing(t Target, window time.Duration, long, short Events) bo
 	return true
 }
 
+// ExhaustionHorizon is the longest time to exhaustion vigil states: a
+// budget that lasts longer than 100 years (of 365.25 days) at the current
+// burn rate "never" runs out. Far below time.Duration's 292 years, so a
+// time inside it is always representable; a tiny burn rate (1 bad event
+// in 10,000,000 at 99.9% over 30d lasts 821 years) says never rather
+// than overflowing into a negative duration.
+const ExhaustionHorizon = 36525 * 24 * time.Hour // 100 x 365.25 days
+
 // TimeToExhaustion is how long the remaining budget lasts at burn rate
-// burn (a burn rate of b spends the whole budget in window/b). ok is
-// false when the budget does not run out at that rate (burn <= 0); 0 when
-// it is already spent.
+// burn (a burn rate of b spends the whole budget in window/b), computed
+// in floating seconds. ok is false when the budget does not run out at
+// that rate within ExhaustionHorizon (burn <= 0, or too slow); 0 when it
+// is already spent.
 func TimeToExhaustion(consumptionPercent, burn float64, window time.Duration) (time.Duration, bool) {
 	remaining := 1 - consumptionPercent/100
 	if remaining <= 0 {
@@ -205,5 +214,9 @@ func TimeToExhaustion(consumptionPercent, burn float64, window time.Duration) (t
 	if !(burn > 0) {
 		return 0, false
 	}
-	return time.Duration(remaining * float64(window) / burn), true
+	secs := remaining * window.Seconds() / burn
+	if !(secs <= ExhaustionHorizon.Seconds()) { // also NaN and +Inf
+		return 0, false
+	}
+	return time.Duration(secs * float64(time.Second)), true
 }

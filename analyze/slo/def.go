@@ -94,6 +94,18 @@ type Objective struct {
 // Name identifies the objective in output: service and SLI.
 func (o Objective) Name() string { return o.Service + "/" + o.SLI }
 
+// InvalidReason says why e are too few events to judge o by ("" when they
+// are enough): fewer than min_events. vigil slo, vigil budget and the
+// report all ask it, so that an objective invalid in one is invalid in
+// all (neither met nor breached, no burn alerts, no gate).
+func (o Objective) InvalidReason(e Events) string {
+	if e.Total >= o.MinEvents {
+		return ""
+	}
+	return fmt.Sprintf("too few events: %s, min_events %s",
+		strconv.FormatFloat(e.Total, 'f', -1, 64), strconv.FormatFloat(o.MinEvents, 'f', -1, 64))
+}
+
 // Problems are every bad definition of a file, FILE:LINE: reason each
 // (yamlconf's type; objectives' messages name lines only); a usage error
 // (exit 2).

@@ -9,6 +9,7 @@ import (
 
 	"github.com/vigil-metrics/vigil/analyze"
 	"github.com/vigil-metrics/vigil/internal/metricpath"
+	"github.com/vigil-metrics/vigil/internal/vtime"
 )
 
 // Querier answers a metric path over a window; *analyze.DB is one.
@@ -108,10 +109,47 @@ func (ev *Evaluator) ratio(ctx context.Context, o Objective, good, bad, total st
 		return e, err
 	}
 	if good != "" {
-		e.Good, err = ev.sum(ctx, o, good, length)
-		return e, err
+		if e.Good, err = ev.sum(ctx, o, good, length); err != nil {
+			return e, err
+		}
+		if e.Good > e.Total {
+			return e, &CountError{Objective: o, Kind: "good", Path: good, Count: e.Good, TotalPath: total, Total: e.Total, Window: length}
+		}
+		return e, nil
 	}
 	b, err := ev.sum(ctx, o, bad, length)
+	if err != nil {
+		return e, err
+	}
+	if b > e.Total {
+		return e, &CountError{Objective: o, Kind: "bad", Path: bad, Count: b, TotalPath: total, Total: e.Total, Window: length}
+	}
 	e.Good = e.Total - b
-	return e, err
+	return e, nil
+}
+
+// CountError is a ratio SLI whose good (or bad) events outnumber all its
+// events over a window: the paths do not count what the objective says
+// they count. Clamping it to 100% would report a broken definition as a
+// met objective, so it is a configuration error (exit 2).
+type CountError struct {
+	Objective       Objective
+	Kind            string // good or bad
+	Path, TotalPath string
+	Count, Total    float64
+	Window          time.Duration
+}
+
+func (e *CountError) Error() string {
+	return fmt.Sprintf("%s:%d: objective %s: %s count %s (%s) exceeds its total %s (%s) over %s",
+		e.Objective.File, e.Objective.Line, e.Objective.Name(), e.Kind, strconv.FormatFloat(e.Count, 'f', -1, 64), e.Path,
+		strconv.FormatFloat(e.Total, 'f', -1, 64), e.TotalPath, vtime.FormatDuration(e.Window))
+}
+
+// UsageError marks a definition error (exit 2).
+func (e *CountError) UsageError() bool { return true }
+
+// Hint says what to look at.
+func (e *CountError) Hint() string {
+	return e.Kind + " must count a subset of total's events: check that both paths select the same series"
 }

@@ -30,6 +30,10 @@ type Budget struct {
 	RemainingMinutes float64
 	Exhausted        bool
 	NoData           bool
+	// Invalid is why the events are too few to judge the objective by
+	// (Objective.InvalidReason, as vigil slo says it); "" when they are
+	// enough. An invalid budget is neither exhausted nor alerting.
+	Invalid string
 	// BurnRates are keyed by window as written (BurnWindows and the SLO
 	// window's String); nil where the window has no events.
 	BurnRates map[string]*float64
@@ -87,7 +91,8 @@ func budgetWindows() []time.Duration {
 // the burn alerts' windows (a window missing from over has no events).
 func ComputeBudget(ob Objective, full time.Duration, e Events, over map[time.Duration]Events) Budget {
 	b := Budget{Objective: ob, Window: full, Events: e, ConsumptionPercent: e.Consumption(ob.Target),
-		Exhausted: e.Exhausted(ob.Target), NoData: !(e.Total > 0), BurnRates: map[string]*float64{}, Alerts: []BudgetAlert{}}
+		Exhausted: e.Exhausted(ob.Target), NoData: !(e.Total > 0), Invalid: ob.InvalidReason(e),
+		BurnRates: map[string]*float64{}, Alerts: []BudgetAlert{}}
 	b.RemainingPercent = 100 - b.ConsumptionPercent
 	b.RemainingMinutes = b.RemainingPercent / 100 * ob.Target.BudgetPercent() / 100 * full.Minutes()
 	for _, w := range BurnWindows {
@@ -99,6 +104,12 @@ func ComputeBudget(ob Objective, full time.Duration, e Events, over map[time.Dur
 	var now float64
 	if r := b.BurnRates["1h"]; r != nil {
 		now = *r
+	}
+	if b.Invalid != "" {
+		// Too few events to judge by: one failed request of three is no
+		// reason to page or to block a release (vigil slo says invalid).
+		b.Exhausted = false
+		return b
 	}
 	if d, ok := TimeToExhaustion(b.ConsumptionPercent, now, full); ok {
 		b.TimeToExhaustion = &d

@@ -47,7 +47,9 @@ exhaustion at the 1h burn rate, and the alerts:
 0.933 for 28 days). --notify sends the alerts through the config's channels
 with evaluate's pipeline and state (cooldown 1h: cron does not repeat them
 every run). --gate exits 3 when a page alert is active or a budget is
-exhausted.`,
+exhausted. An objective with fewer events than min_events is invalid, as
+vigil slo says: no alerts, no gate. A time to exhaustion past 100 years
+is "never".`,
 		Example: `  */5 * * * * cd /etc/vigil && vigil budget --db /var/lib/vigil/vigil.db --notify
   vigil budget --service api --gate -o json`,
 		Args: cobra.NoArgs,
@@ -87,6 +89,8 @@ type budgetJSON struct {
 	RemainingMinutes        float64             `json:"remaining_minutes"`
 	Exhausted               bool                `json:"exhausted"`
 	NoData                  bool                `json:"no_data"`
+	Invalid                 bool                `json:"invalid"`
+	InvalidReason           string              `json:"invalid_reason,omitempty"`
 	BurnRates               map[string]*float64 `json:"burn_rates"`
 	TimeToExhaustionSeconds *float64            `json:"time_to_exhaustion_seconds"`
 	Alerts                  []budgetAlertJSON   `json:"alerts"`
@@ -171,7 +175,8 @@ func budgetRow(b slo.Budget) budgetJSON {
 	r := budgetJSON{Service: ob.Service, SLI: ob.SLI, SLOPercent: ob.Target.Percent(), Window: ob.Window.String(),
 		WindowSeconds: b.Window.Seconds(), Good: b.Events.Good, Total: b.Events.Total, AvailabilityPercent: b.Events.Percent(),
 		ConsumptionPercent: b.ConsumptionPercent, RemainingPercent: b.RemainingPercent, RemainingMinutes: b.RemainingMinutes,
-		Exhausted: b.Exhausted, NoData: b.NoData, BurnRates: b.BurnRates, Alerts: []budgetAlertJSON{}}
+		Exhausted: b.Exhausted, NoData: b.NoData, Invalid: b.Invalid != "", InvalidReason: b.Invalid,
+		BurnRates: b.BurnRates, Alerts: []budgetAlertJSON{}}
 	if b.TimeToExhaustion != nil {
 		s := b.TimeToExhaustion.Seconds()
 		r.TimeToExhaustionSeconds = &s
@@ -200,6 +205,9 @@ func writeBudgetTable(a *app, rows []budgetJSON) error {
 			if *r.TimeToExhaustionSeconds == 0 {
 				tte = "exhausted"
 			}
+		}
+		if r.Invalid {
+			tte = "invalid"
 		}
 		var al []string
 		for _, x := range r.Alerts {
@@ -231,6 +239,9 @@ func writeBudgetMarkdown(a *app, at time.Time, rows []budgetJSON) error {
 		var al []string
 		for _, x := range r.Alerts {
 			al = append(al, x.Severity+": "+x.Reason)
+		}
+		if r.Invalid {
+			al = append(al, "invalid: "+r.InvalidReason)
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.Service, r.SLI, formatPercent(r.SLOPercent), r.Window,
 			formatPercent(round2(r.AvailabilityPercent, 4)), formatPercent(round2(r.ConsumptionPercent, 2)),

@@ -134,6 +134,8 @@ type sloJSON struct {
 	Met           bool    `json:"met"`
 	NoData        bool    `json:"no_data"`
 	Invalid       bool    `json:"invalid"`
+	// InvalidReason is slo.Objective.InvalidReason, as budget says it too.
+	InvalidReason string `json:"invalid_reason,omitempty"`
 }
 
 func (r sloJSON) breached() bool { return !r.Met && !r.Invalid }
@@ -185,7 +187,8 @@ func (a *app) runSLO(cmd *cobra.Command, o *sloOptions) error {
 		}
 		r := sloJSON{Service: ob.Service, SLI: ob.SLI, Window: ob.Window.String(), WindowSeconds: length.Seconds(),
 			Good: e.Good, Total: e.Total, Percent: e.Percent(), TargetPercent: ob.Target.Percent(),
-			NoData: !(e.Total > 0), Invalid: e.Total < ob.MinEvents}
+			NoData: !(e.Total > 0), InvalidReason: ob.InvalidReason(e)}
+		r.Invalid = r.InvalidReason != ""
 		r.Met = !r.Invalid && e.Met(ob.Target)
 		rows = append(rows, r)
 	}
