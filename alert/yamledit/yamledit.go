@@ -96,6 +96,11 @@ func setRuleFields(src []byte, field string, edits map[string]string) ([]byte, e
 			return nil, fmt.Errorf("rule %q: %s at line %d: %w", name.Value, field, v.Line, err)
 		}
 		s.text = text
+		if s.start == s.end && s.start > 0 && src[s.start-1] == ':' {
+			// An empty value ("threshold:" at the end of a line or of the
+			// file): the number needs the space a mapping value takes.
+			s.text = " " + text
+		}
 		spans = append(spans, s)
 	}
 	for rule := range edits {

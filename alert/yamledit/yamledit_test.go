@@ -107,6 +107,22 @@ func TestSetThresholdsFlowAndQuoted(t *testing.T) {
 	}
 }
 
+// An empty threshold ("threshold:" with nothing after it, at the end of
+// the file or of its line) gets the number after a space: written right
+// after the colon, "threshold:562.5" was one plain scalar, not a mapping
+// (found by FuzzSetThresholds in CI).
+func TestSetThresholdsEmptyValue(t *testing.T) {
+	for in, want := range map[string]string{
+		"alert_rules:\n  - name: cpu_high\n    threshold:":             "alert_rules:\n  - name: cpu_high\n    threshold: 562.5",
+		"alert_rules:\n  - name: cpu_high\n    threshold:\n    x: 1\n": "alert_rules:\n  - name: cpu_high\n    threshold: 562.5\n    x: 1\n",
+	} {
+		got, err := SetThresholds([]byte(in), map[string]float64{"cpu_high": 562.5})
+		if err != nil || string(got) != want {
+			t.Errorf("SetThresholds(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+}
+
 func TestSetThresholdsRefuses(t *testing.T) {
 	for name, c := range map[string]struct {
 		src  string
