@@ -183,7 +183,7 @@ func (p *Poster) attempt(ctx context.Context, r *Request) result {
 	for k, v := range r.Header {
 		req.Header[k] = v
 	}
-	client := noRedirects(p.Client)
+	client := noredirect.Client(p.Client)
 	resp, err := client.Do(req)
 	if err != nil {
 		var ue *url.Error
@@ -237,23 +237,12 @@ func (p *Poster) attempt(ctx context.Context, r *Request) result {
 	return result{status: code, err: v.Err, retry: v.Retry, wait: v.Wait}
 }
 
-// noRedirects is client (http.DefaultClient when nil) answering a
-// redirect with the redirect itself. Go's client would follow it: a 302 or
-// 303 turns the POST into an empty GET that a 200 makes look delivered,
-// and a 307 hands the headers (an API key) and the body to another host.
-// Package noredirect also keeps the Location from the client, which
-// would quote one it cannot parse (a session token with it) in a
-// transient error.
-func noRedirects(client *http.Client) *http.Client {
-	return noredirect.Client(client)
-}
-
-// redirectError is a 3xx: not delivered, and not retried (the url is
-// wrong, not the receiver busy). It names the host it points to, never
-// the rest of the location, which may carry a secret.
+// redirectError is a 3xx: not delivered, and not retried (noredirect:
+// Go's client would follow it, a 302 turning the POST into an empty GET
+// that a 200 makes look delivered, a 307 handing the headers and body
+// to another host). It names the host it points to alone.
 func redirectError(method, shown string, resp *http.Response) error {
-	return fmt.Errorf("%s %s: HTTP %d redirects to %s; redirects are not followed: set the url to where the receiver answers",
-		method, shown, resp.StatusCode, noredirect.Target(resp))
+	return fmt.Errorf("%s %s: %w", method, shown, &noredirect.Error{Code: resp.StatusCode, Host: noredirect.Target(resp)})
 }
 
 func (p *Poster) show(raw string) string {

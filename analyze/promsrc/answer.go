@@ -17,6 +17,7 @@ import (
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 
+	"github.com/vigil-metrics/vigil/internal/noredirect"
 	"github.com/vigil-metrics/vigil/internal/secret"
 	"github.com/vigil-metrics/vigil/internal/sources"
 )
@@ -55,8 +56,8 @@ func (c *apiClient) Do(ctx context.Context, req *http.Request) (*http.Response, 
 		return nil, nil, err
 	}
 	defer resp.Body.Close()
-	if err := sources.Redirected(resp); err != nil {
-		return nil, nil, err
+	if rerr := noredirect.Check(resp); rerr != nil {
+		return nil, nil, rerr
 	}
 	body, err := readLimited(resp, c.max)
 	if err != nil {

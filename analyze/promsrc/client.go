@@ -33,6 +33,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/vigil-metrics/vigil/internal/metricpath"
+	"github.com/vigil-metrics/vigil/internal/noredirect"
 	"github.com/vigil-metrics/vigil/internal/secret"
 	"github.com/vigil-metrics/vigil/internal/sources"
 	"github.com/vigil-metrics/vigil/internal/store"
@@ -84,7 +85,7 @@ func newClient(rawURL string, cfg Config, timeout time.Duration, rt http.RoundTr
 	}
 	secrets := secret.New()
 	cfg.RegisterSecrets(secrets)
-	ac := &apiClient{Client: urls, hc: sources.NoRedirects(&http.Client{Transport: noPartial{rt}}), max: cfg.MaxResponseBytes, secrets: secrets}
+	ac := &apiClient{Client: urls, hc: noredirect.Client(&http.Client{Transport: noPartial{rt}}), max: cfg.MaxResponseBytes, secrets: secrets}
 	return &Client{URL: rawURL, cfg: cfg, api: v1.NewAPI(ac), ac: ac, timeout: timeout, types: map[string]store.Type{}}, nil
 }
 

@@ -17,6 +17,8 @@ package noredirect
 
 import (
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"net/textproto"
 	"net/url"
@@ -76,6 +78,29 @@ func (t transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		resp.Header.Del("Location")
 	}
 	return resp, nil
+}
+
+// Error is a 3xx answer, not followed: a failed request that is not
+// retried (the URL is wrong, not the server busy). Host is what Target
+// says of the Location, never its path or query.
+type Error struct {
+	Code int
+	Host string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("HTTP %d redirects to %s; redirects are not followed: set the URL to where the server answers", e.Code, e.Host)
+}
+
+// Check is nil for an answer that is not a redirect, else the *Error
+// saying where it pointed; it drains a redirect's body (a little of it)
+// so that the connection can be reused.
+func Check(resp *http.Response) *Error {
+	if resp.StatusCode/100 != 3 {
+		return nil
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	return &Error{Code: resp.StatusCode, Host: Target(resp)}
 }
 
 // MalformedError is an answer that is not valid HTTP (a header line Go

@@ -273,7 +273,7 @@ func newWriter(opt Options) (*Writer, error) {
 		// GET that a 2xx makes look sent, a 307 hand the samples and the
 		// headers to another host. statusTransport makes it an error.
 		// statusTransport bounds each request by Timeout.
-		remote.WithAPIHTTPClient(sources.NoRedirects(&http.Client{Transport: w.tr})),
+		remote.WithAPIHTTPClient(noredirect.Client(&http.Client{Transport: w.tr})),
 		remote.WithAPIBackoff(remote.BackoffConfig{Min: opt.MinBackoff, Max: opt.MaxBackoff, MaxRetries: opt.MaxRetries}))
 	if err != nil {
 		return nil, fmt.Errorf("remote write URL %s: %s", w.redacted, w.redactMsg(err.Error()))
@@ -645,7 +645,7 @@ type statusTransport struct {
 	secrets  *secret.Set
 	timeout  time.Duration // the whole request, reading the answer included
 	status   atomic.Int32
-	redirect atomic.Pointer[sources.RedirectError]
+	redirect atomic.Pointer[noredirect.Error]
 	// timedOut: the last request ran past Options.Timeout (the library's
 	// retry error does not unwrap to say so).
 	timedOut atomic.Bool
@@ -675,10 +675,10 @@ func (t *statusTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	if err == nil {
 		t.status.Store(int32(resp.StatusCode))
-		if rerr := sources.Redirected(resp); rerr != nil {
+		if rerr := noredirect.Check(resp); rerr != nil {
 			resp.Body.Close()
 			resp.Body = http.NoBody
-			t.redirect.Store(rerr.(*sources.RedirectError))
+			t.redirect.Store(rerr)
 		} else if resp.Body, err = t.answer(resp.Body); err != nil {
 			resp = nil
 		}

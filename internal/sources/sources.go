@@ -354,7 +354,7 @@ func RegisterAllSecrets(section map[string]Config, set *scrub.Set) {
 func RoundTripper(rawURL string, cfg Config) (http.RoundTripper, error) {
 	rawURL = Redact(rawURL)
 	// FollowRedirects is the client's business (it is not the transport's):
-	// every client of this transport is made with NoRedirects.
+	// every client of this transport is made with noredirect.Client.
 	hc := pconfig.HTTPClientConfig{FollowRedirects: false, EnableHTTP2: true}
 	tok, err := secret(cfg.BearerTokenEnv, "")
 	if err != nil {
