@@ -2,6 +2,7 @@ package slo
 
 import (
 	"fmt"
+	"math/big"
 	"os"
 	"strconv"
 	"strings"
@@ -18,6 +19,18 @@ import (
 const (
 	Availability = "availability" // sli_requests_total{service, success}
 	Latency      = "latency"      // sli_latency_requests_total{service, fast}, or a raw histogram
+)
+
+// Budgeting methods (OpenSLO's budgetingMethod): what an event is.
+const (
+	// Occurrences: every event counts (the default, and vigil.yaml's).
+	Occurrences = "Occurrences"
+	// Timeslices: an event is a time slice of SliceWindow, good when its
+	// good/total ratio (or its Threshold verdict) reaches SliceTarget.
+	Timeslices = "Timeslices"
+	// RatioTimeslices: the SLI is the mean of the slices' good/total
+	// ratios.
+	RatioTimeslices = "RatioTimeslices"
 )
 
 // The reference design's SLI counters and their outcome labels.
@@ -89,10 +102,39 @@ type Objective struct {
 	// BudgetAlertPercent is the consumption that raises the budget alert
 	// (default 80, the reference design's).
 	BudgetAlertPercent float64
+	// Method is the budgeting method: Occurrences ("" too), Timeslices
+	// or RatioTimeslices, the last two with SliceWindow, and Timeslices
+	// with SliceTarget (a fraction in (0, 1], exact).
+	Method      string
+	SliceWindow time.Duration
+	SliceTarget *big.Rat
+	// Threshold, when set, makes the SLI a threshold over a gauge
+	// (OpenSLO's thresholdMetric): judged per time slice.
+	Threshold *Threshold
+	// Display names one objective among its SLO's several: its
+	// displayName, else its 1-based index; "" when the SLO has one.
+	Display string
 }
 
-// Name identifies the objective in output: service and SLI.
-func (o Objective) Name() string { return o.Service + "/" + o.SLI }
+// Threshold is a thresholdMetric's test: a time slice is good when
+// Metric's value over it compares with Value by Op.
+type Threshold struct {
+	Metric string   // a metric path
+	Op     string   // lt, lte, gt or gte
+	Value  *big.Rat // exact, as written
+}
+
+// Sliced reports whether o's events are time slices.
+func (o Objective) Sliced() bool { return o.Method == Timeslices || o.Method == RatioTimeslices }
+
+// Name identifies the objective in output: service and SLI, and the
+// objective's Display when its SLO has several.
+func (o Objective) Name() string {
+	if o.Display != "" {
+		return o.Service + "/" + o.SLI + "/" + o.Display
+	}
+	return o.Service + "/" + o.SLI
+}
 
 // InvalidReason says why e are too few events to judge o by ("" when they
 // are enough): fewer than min_events. vigil slo, vigil budget and the
