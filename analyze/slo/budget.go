@@ -143,16 +143,29 @@ func (e Events) Consumption(t Target) float64 {
 func (e Events) Exhausted(t Target) bool { return !e.Met(t) }
 
 // BurnAlert is one multi-window multi-burn-rate condition: page or ticket
-// when the burn rate over both Long and Short exceeds Factor.
+// when the burn rate over both its long and short window exceeds its
+// factor. Long and Short are written for a 30-day SLO window (the SRE
+// workbook's and sloth's table); for another SLO window W both scale by
+// W/30d (Windows) while the factor stays, as Pyrra does. Burning at the
+// factor for the scaled long window then spends the same share of the
+// budget (BudgetShare) whatever W: an alert always means the same thing,
+// and a service on course to meet its objective (a steady burn of at most
+// 1) never pages nor tickets. Fixed windows with scaled factors (vigil
+// before issue 25) dropped a 1d SLO's page factor to 0.48, so a steady
+// 0.5x burn paged.
 type BurnAlert struct {
 	Severity    string // page or ticket
 	Long, Short time.Duration
-	// BudgetShare is the share of the whole budget that burning at Factor
-	// for Long spends (2%, 5%, 10%).
+	// BudgetShare is the share of the whole budget that burning at the
+	// factor for the long window spends (2%, 5%, 10%).
 	BudgetShare *big.Rat
 }
 
-// Alerts are the SRE workbook's four conditions (sloth's defaults).
+// ReferenceWindow is the SLO window the Alerts' windows are written for.
+const ReferenceWindow = 30 * 24 * time.Hour
+
+// Alerts are the SRE workbook's four conditions (sloth's and Pyrra's
+// defaults), written for a 30-day window: factors 14.4, 6, 3 and 1.
 var Alerts = []BurnAlert{
 	{"page", time.Hour, 5 * time.Minute, big.NewRat(2, 100)},
 	{"page", 6 * time.Hour, 30 * time.Minute, big.NewRat(5, 100)},
@@ -160,10 +173,10 @@ var Alerts = []BurnAlert{
 	{"ticket", 72 * time.Hour, 6 * time.Hour, big.NewRat(10, 100)},
 }
 
-// factor is BudgetShare x window / Long, exact: 14.4 for the first alert
-// of a 30-day SLO, 13.44 for a 28-day one.
-func (a BurnAlert) factor(window time.Duration) *big.Rat {
-	f := new(big.Rat).Mul(a.BudgetShare, big.NewRat(int64(window/time.Second), 1))
+// factor is BudgetShare x 30d / Long, exact (14.4 = 72/5 for the first
+// alert): one value for every SLO window, since the windows scale instead.
+func (a BurnAlert) factor() *big.Rat {
+	f := new(big.Rat).Mul(a.BudgetShare, big.NewRat(int64(ReferenceWindow/time.Second), 1))
 	return f.Quo(f, big.NewRat(int64(a.Long/time.Second), 1))
 }
 
@@ -173,17 +186,48 @@ func (a BurnAlert) Share() float64 {
 	return f
 }
 
-// Factor is the burn rate threshold for an SLO window, as a float.
-func (a BurnAlert) Factor(window time.Duration) float64 {
-	f, _ := a.factor(window).Float64()
+// Factor is the burn rate threshold, as a float (14.4, 6, 3, 1).
+func (a BurnAlert) Factor() float64 {
+	f, _ := a.factor().Float64()
 	return f
 }
 
-// Firing reports whether both windows burn faster than the factor:
+// Windows are the long and short windows for an SLO window (a calendar
+// month's full length that month): each x window/30d, rounded to the
+// nearest whole second (halves up), at least 1s. Whole seconds because
+// the store and a Prometheus-compatible source resolve milliseconds but
+// samples come at most once a second, and whole seconds print readably
+// (1d: 2m and 10s). Every multiple of 12h (1d, 7d, 28d, 30d, calendar
+// months) scales to whole seconds exactly, so nothing is rounded; another
+// window rounds a window by under half a second, and a 1h SLO's 5m window
+// (0.42s) would vanish: 1s is the floor.
+func (a BurnAlert) Windows(window time.Duration) (long, short time.Duration) {
+	return scaleWindow(a.Long, window), scaleWindow(a.Short, window)
+}
+
+// scaleWindow is d x window / ReferenceWindow in whole seconds, rounded
+// half up, at least 1s; in integers (nanoseconds multiplied overflow
+// int64, so big.Int).
+func scaleWindow(d, window time.Duration) time.Duration {
+	n := new(big.Int).Mul(big.NewInt(int64(d)), big.NewInt(int64(window)))
+	den := new(big.Int).Mul(big.NewInt(int64(ReferenceWindow)), big.NewInt(int64(time.Second)))
+	n.Add(n, new(big.Int).Rsh(den, 1)) // + den/2: round half up
+	secs := n.Quo(n, den)
+	switch {
+	case secs.Sign() <= 0:
+		return time.Second
+	case !secs.IsInt64() || secs.Int64() > int64(math.MaxInt64/time.Second):
+		return math.MaxInt64 / time.Second * time.Second
+	}
+	return time.Duration(secs.Int64()) * time.Second
+}
+
+// Firing reports whether both windows burn faster than the factor (long
+// and short: the events over the scaled Windows):
 // error(long)/budget > factor and error(short)/budget > factor, compared
 // exactly (as error > factor x budget).
-func (a BurnAlert) Firing(t Target, window time.Duration, long, short Events) bool {
-	limit := new(big.Rat).Mul(a.factor(window), t.budget())
+func (a BurnAlert) Firing(t Target, long, short Events) bool {
+	limit := new(big.Rat).Mul(a.factor(), t.budget())
 	for _, e := range []Events{long, short} {
 		er := e.errRatio()
 		if er == nil || er.Cmp(limit) <= 0 {

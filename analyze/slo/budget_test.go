@@ -49,20 +49,16 @@ func TestOccurrencesOverspent(t *testing.T) {
 	}
 }
 
-// sloth's factor tables: 30 days 14.4, 6, 3, 1; 28 days 13.44, 5.6, 2.8,
-// 0.9333.
+// The factors are sloth's and Pyrra's for 30 days, 14.4, 6, 3, 1, for
+// every SLO window: the windows scale instead (issue 25, "Burn-rate alerts
+// on short SLO windows"; before it, a 28-day window had 13.44, 5.6, 2.8,
+// 0.933 over fixed windows).
 func TestFactors(t *testing.T) {
-	for _, c := range []struct {
-		days int
-		want []float64
-	}{
-		{30, []float64{14.4, 6, 3, 1}},
-		{28, []float64{13.44, 5.6, 2.8, 0.9333333333333333}},
-	} {
-		w := time.Duration(c.days) * 24 * time.Hour
+	want := []float64{14.4, 6, 3, 1}
+	for _, w := range []time.Duration{24 * time.Hour, 28 * 24 * time.Hour, 30 * 24 * time.Hour} {
 		for i, a := range Alerts {
-			if got := a.Factor(w); got != c.want[i] {
-				t.Errorf("%dd alert %d (%s %v/%v): factor %v, want %v", c.days, i, a.Severity, a.Long, a.Short, got, c.want[i])
+			if got := a.Factor(); got != want[i] {
+				t.Errorf("%v alert %d (%s): factor %v, want %v", w, i, a.Severity, got, want[i])
 			}
 		}
 	}
@@ -74,20 +70,19 @@ func TestFactors(t *testing.T) {
 // is 0.0144: a float comparison would depend on how it was written.
 func TestBurnBoundaryExact(t *testing.T) {
 	tg := mustTarget(t, "99.9")
-	w := 30 * 24 * time.Hour
 	page := Alerts[0]
 	at := Events{Good: 10000 - 144, Total: 10000} // error 0.0144
 	over := Events{Good: 10000 - 145, Total: 10000}
-	if page.Firing(tg, w, at, at) {
+	if page.Firing(tg, at, at) {
 		t.Error("error ratio exactly at 14.4x budget: must not page")
 	}
-	if !page.Firing(tg, w, over, over) {
+	if !page.Firing(tg, over, over) {
 		t.Error("just over 14.4x: must page")
 	}
-	if page.Firing(tg, w, over, at) || page.Firing(tg, w, at, over) {
+	if page.Firing(tg, over, at) || page.Firing(tg, at, over) {
 		t.Error("both windows must exceed")
 	}
-	if page.Firing(tg, w, over, Events{}) {
+	if page.Firing(tg, over, Events{}) {
 		t.Error("no events in the short window: no page")
 	}
 	if br, _ := at.BurnRate(tg); br != 14.4 {

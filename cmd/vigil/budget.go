@@ -43,8 +43,10 @@ exhaustion at the 1h burn rate, and the alerts:
   ticket  burn(1d) and burn(2h) above 3, or burn(3d) and burn(6h) above 1
   budget  consumption above budget_alert_percent (default 80)
 
-(factors for a 30-day window; they scale with the window: 13.44, 5.6, 2.8,
-0.933 for 28 days). --notify sends the alerts through the config's channels
+(windows for a 30-day SLO window; for another they scale by window/30d,
+to whole seconds, and the factors stay: a 1d SLO pages on 2m and 10s
+above 14.4, 12m and 1m above 6, tickets on 48m and 4m above 3, 2h24m and
+12m above 1; the JSON's burn_alerts list the windows used). --notify sends the alerts through the config's channels
 with evaluate's pipeline and state (cooldown 1h: cron does not repeat them
 every run). --gate exits 3 when a page alert is active or a budget is
 exhausted. An objective with fewer events than min_events is invalid, as
@@ -74,6 +76,21 @@ type budgetAlertJSON struct {
 	Reason   string `json:"reason"`
 }
 
+// burnAlertJSON is one burn alert's condition for the budget's window:
+// the windows actually used (scaled to the SLO window) and their rates.
+type burnAlertJSON struct {
+	Severity           string   `json:"severity"`
+	Long               string   `json:"long"`
+	Short              string   `json:"short"`
+	LongSeconds        float64  `json:"long_seconds"`
+	ShortSeconds       float64  `json:"short_seconds"`
+	Factor             float64  `json:"factor"`
+	BudgetSharePercent float64  `json:"budget_share_percent"`
+	LongBurnRate       *float64 `json:"long_burn_rate"`
+	ShortBurnRate      *float64 `json:"short_burn_rate"`
+	Firing             bool     `json:"firing"`
+}
+
 // budgetJSON is one objective's budget (docs/slo.md).
 type budgetJSON struct {
 	Service                 string              `json:"service"`
@@ -91,6 +108,7 @@ type budgetJSON struct {
 	NoData                  bool                `json:"no_data"`
 	Invalid                 bool                `json:"invalid"`
 	InvalidReason           string              `json:"invalid_reason,omitempty"`
+	BurnAlerts              []burnAlertJSON     `json:"burn_alerts"`
 	BurnRates               map[string]*float64 `json:"burn_rates"`
 	TimeToExhaustionSeconds *float64            `json:"time_to_exhaustion_seconds"`
 	Alerts                  []budgetAlertJSON   `json:"alerts"`
@@ -176,7 +194,12 @@ func budgetRow(b slo.Budget) budgetJSON {
 		WindowSeconds: b.Window.Seconds(), Good: b.Events.Good, Total: b.Events.Total, AvailabilityPercent: b.Events.Percent(),
 		ConsumptionPercent: b.ConsumptionPercent, RemainingPercent: b.RemainingPercent, RemainingMinutes: b.RemainingMinutes,
 		Exhausted: b.Exhausted, NoData: b.NoData, Invalid: b.Invalid != "", InvalidReason: b.Invalid,
-		BurnRates: b.BurnRates, Alerts: []budgetAlertJSON{}}
+		BurnRates: b.BurnRates, BurnAlerts: []burnAlertJSON{}, Alerts: []budgetAlertJSON{}}
+	for _, x := range b.BurnAlerts {
+		r.BurnAlerts = append(r.BurnAlerts, burnAlertJSON{Severity: x.Severity, Long: slo.FormatWindow(x.Long),
+			Short: slo.FormatWindow(x.Short), LongSeconds: x.Long.Seconds(), ShortSeconds: x.Short.Seconds(),
+			Factor: x.Factor, BudgetSharePercent: x.Share * 100, LongBurnRate: x.LongRate, ShortBurnRate: x.ShortRate, Firing: x.Firing})
+	}
 	if b.TimeToExhaustion != nil {
 		s := b.TimeToExhaustion.Seconds()
 		r.TimeToExhaustionSeconds = &s

@@ -1,0 +1,135 @@
+package slo
+
+import (
+	"testing"
+	"time"
+)
+
+// The burn alerts' windows scale with the SLO window, x W/30d, and the
+// factors stay (issue 25, "Burn-rate alerts on short SLO windows"; Pyrra's
+// rule). Hand-computed: 1h x 1/30 = 2m, 5m x 1/30 = 10s; 1h x 7/30 = 14m,
+// 5m x 7/30 = 70s; 1h x 28/30 = 56m, 5m x 28/30 = 280s = 4m40s, 3d x
+// 28/30 = 67.2h = 67h12m; January 2026 has 31 days: 1h x 31/30 = 62m,
+// 5m x 31/30 = 310s = 5m10s, 3d x 31/30 = 74.4h = 74h24m.
+func TestScaledWindows(t *testing.T) {
+	h, m, s := time.Hour, time.Minute, time.Second
+	jan := Window{CalendarMonth: true}.Full(time.Date(2026, 1, 20, 12, 0, 0, 0, time.UTC))
+	if jan != 31*day {
+		t.Fatalf("January's full length %v, want 31d", jan)
+	}
+	for _, c := range []struct {
+		name   string
+		window time.Duration
+		want   [4][2]time.Duration // long, short of each alert
+	}{
+		{"1d", day, [4][2]time.Duration{{2 * m, 10 * s}, {12 * m, m}, {48 * m, 4 * m}, {2*h + 24*m, 12 * m}}},
+		{"7d", 7 * day, [4][2]time.Duration{{14 * m, 70 * s}, {84 * m, 7 * m}, {5*h + 36*m, 28 * m}, {16*h + 48*m, h + 24*m}}},
+		{"28d", 28 * day, [4][2]time.Duration{{56 * m, 4*m + 40*s}, {5*h + 36*m, 28 * m}, {22*h + 24*m, h + 52*m}, {67*h + 12*m, 5*h + 36*m}}},
+		{"30d", 30 * day, [4][2]time.Duration{{h, 5 * m}, {6 * h, 30 * m}, {day, 2 * h}, {3 * day, 6 * h}}},
+		{"January", jan, [4][2]time.Duration{{62 * m, 5*m + 10*s}, {6*h + 12*m, 31 * m}, {24*h + 48*m, 2*h + 4*m}, {74*h + 24*m, 6*h + 12*m}}},
+		// Rounding to whole seconds, halves up: 13h is 13/720 of 30d:
+		// 1h -> 65s, 5m -> 5.4167s -> 5s, 6h -> 390s, 30m -> 32.5s -> 33s.
+		{"13h", 13 * h, [4][2]time.Duration{{65 * s, 5 * s}, {390 * s, 33 * s}, {26 * m, 130 * s}, {78 * m, 390 * s}}},
+		// A 1h SLO: 5m x 1/720 = 0.42s would vanish; 1s is the floor.
+		{"1h", h, [4][2]time.Duration{{5 * s, s}, {30 * s, 3 * s}, {2 * m, 10 * s}, {6 * m, 30 * s}}},
+	} {
+		for i, a := range Alerts {
+			long, short := a.Windows(c.window)
+			if long != c.want[i][0] || short != c.want[i][1] {
+				t.Errorf("%s alert %d (%s): windows %v/%v, want %v/%v", c.name, i, a.Severity, long, short, c.want[i][0], c.want[i][1])
+			}
+		}
+	}
+}
+
+// steady is the same events over every window a budget reads.
+func steady(window time.Duration, e Events) map[time.Duration]Events {
+	over := map[time.Duration]Events{}
+	for _, d := range budgetWindows(window) {
+		over[d] = e
+	}
+	return over
+}
+
+// A 1d SLO at 99.9% burning steadily at 0.5x (10 bad of 20000 = 0.0005 =
+// half the 0.001 budget everywhere) is on course to meet its objective
+// with half its budget left: no page, no ticket, no budget alert (50%
+// consumed < 80%). Over fixed 1h/6h/1d/3d windows its page factor was
+// 0.02 x 24h / 1h = 0.48 < 0.5: it paged.
+func TestSteadyHalfBurnShortWindowQuiet(t *testing.T) {
+	ob := objective(t, "99.9", day)
+	e := Events{Good: 19990, Total: 20000}
+	b := ComputeBudget(ob, day, e, steady(day, e))
+	if len(b.Alerts) != 0 {
+		t.Errorf("steady 0.5x on a 1d SLO: alerts %+v, want none", b.Alerts)
+	}
+	if b.ConsumptionPercent != 50 || b.Exhausted {
+		t.Errorf("consumed %v%%, exhausted %v: want 50%%, false", b.ConsumptionPercent, b.Exhausted)
+	}
+	// A steady burn just over 1 (11 bad of 10000 = 1.1x) tickets on the
+	// 3d/6h alert (scaled: 2h24m/12m, factor 1) and nothing else.
+	e = Events{Good: 9989, Total: 10000}
+	b = ComputeBudget(ob, day, e, steady(day, e))
+	if len(b.Alerts) != 2 || b.Alerts[0].Severity != "ticket" || b.Alerts[1].Severity != "budget" {
+		t.Errorf("steady 1.1x: alerts %+v, want a ticket and the budget alert (110%% consumed)", b.Alerts)
+	}
+}
+
+// A 1d SLO at 99.9% burning at 15x (15 bad of 1000) over the scaled page
+// windows 2m and 10s, no events elsewhere: 15 > 14.4, a page, whose
+// reason names the scaled windows; BurnAlerts state all four conditions.
+func TestShortWindowPage(t *testing.T) {
+	ob := objective(t, "99.9", day)
+	fast := Events{Good: 985, Total: 1000}
+	b := ComputeBudget(ob, day, Events{Good: 99985, Total: 100000},
+		map[time.Duration]Events{2 * time.Minute: fast, 10 * time.Second: fast})
+	want := BudgetAlert{"page", "burn rate 15 over 2m and 15 over 10s, both above 14.4 (2% of the budget in 2m)"}
+	if len(b.Alerts) != 1 || b.Alerts[0] != want {
+		t.Errorf("alerts %+v, want [%+v]", b.Alerts, want)
+	}
+	if len(b.BurnAlerts) != 4 {
+		t.Fatalf("burn alerts %+v, want 4", b.BurnAlerts)
+	}
+	p := b.BurnAlerts[0]
+	if p.Severity != "page" || p.Long != 2*time.Minute || p.Short != 10*time.Second || p.Factor != 14.4 || p.Share != 0.02 ||
+		rate(p.LongRate) != 15 || rate(p.ShortRate) != 15 || !p.Firing {
+		t.Errorf("page condition %+v, want 2m/10s at 14.4, rates 15/15, firing", p)
+	}
+	for _, x := range b.BurnAlerts[1:] {
+		if x.Firing || x.LongRate != nil || x.ShortRate != nil {
+			t.Errorf("condition %+v: no events, want not firing, nil rates", x)
+		}
+	}
+}
+
+// The boundary stays exact on a scaled window: on a 1d SLO at 99.9%, an
+// error ratio of exactly 14.4 x 0.001 = 0.0144 (144 of 10000) over 2m and
+// 10s does not page; 145 of 10000 does.
+func TestShortWindowBoundaryExact(t *testing.T) {
+	ob := objective(t, "99.9", day)
+	e := Events{Good: 999500, Total: 1000000} // 50% consumed: no budget alert
+	for _, c := range []struct {
+		bad  float64
+		page bool
+	}{{144, false}, {145, true}} {
+		x := Events{Good: 10000 - c.bad, Total: 10000}
+		b := ComputeBudget(ob, day, e, map[time.Duration]Events{2 * time.Minute: x, 10 * time.Second: x})
+		if got := len(b.Alerts) == 1 && b.Alerts[0].Severity == "page"; got != c.page || b.BurnAlerts[0].Firing != c.page {
+			t.Errorf("%v bad of 10000 over 2m and 10s: alerts %+v, want page %v", c.bad, b.Alerts, c.page)
+		}
+	}
+}
+
+// Scaled windows print in hours, minutes and seconds, whole hours as
+// vigil writes durations.
+func TestFormatWindow(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		10 * time.Second: "10s", 70 * time.Second: "1m10s", 2 * time.Minute: "2m", 14 * time.Minute: "14m",
+		144 * time.Minute: "2h24m", 336 * time.Minute: "5h36m", 74*time.Hour + 24*time.Minute: "74h24m",
+		time.Hour: "1h", 6 * time.Hour: "6h", 24 * time.Hour: "1d", 72 * time.Hour: "3d", time.Hour + 30*time.Second: "1h0m30s",
+	} {
+		if got := FormatWindow(d); got != want {
+			t.Errorf("FormatWindow(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
