@@ -24,7 +24,8 @@ func Highlights(r *Report) []string {
 	for _, s := range r.SLOs {
 		if !s.Met && !s.Invalid {
 			out = append(out, fmt.Sprintf("%s %s was %s over %s, below its %s target.",
-				Escape(s.Service), Escape(s.SLI), Num(round(s.Percent, 4))+"%", Escape(s.Window), Num(s.TargetPercent)+"%"))
+				Escape(s.Service), Escape(s.SLI), orText(s.PercentText, round(s.Percent, 4))+"%", Escape(s.Window),
+				orText(s.TargetText, s.TargetPercent)+"%"))
 		}
 	}
 	for _, b := range r.Budgets {

@@ -19,6 +19,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/vigil-metrics/vigil/analyze/slo"
 	"github.com/vigil-metrics/vigil/internal/safetext"
 	"github.com/vigil-metrics/vigil/internal/vtime"
 )
@@ -126,6 +127,11 @@ type SLO struct {
 	ConsumptionPercent   float64
 	// BurnRate is the burn rate over the SLO window (nil: no events).
 	BurnRate *float64
+	// PercentText, TargetText and ConsumedText are Percent, TargetPercent
+	// and ConsumptionPercent as printed (analyze/slo's SLIText, Text and
+	// ConsumptionText: never a rounding that reads as the other verdict,
+	// as vigil slo and vigil budget print them); "" prints the float.
+	PercentText, TargetText, ConsumedText string
 	// Previous is the same objective at the previous period's end (nil:
 	// not compared).
 	Previous *SLOPoint
@@ -141,9 +147,12 @@ type SLOPoint struct {
 type Budget struct {
 	Service, SLI, Window string
 	ConsumptionPercent   float64
-	RemainingMinutes     float64
-	Exhausted, NoData    bool
-	BurnRate1h           *float64
+	// ConsumedText is ConsumptionPercent as printed (see SLO's); ""
+	// prints the float.
+	ConsumedText      string
+	RemainingMinutes  float64
+	Exhausted, NoData bool
+	BurnRate1h        *float64
 	// TimeToExhaustion is nil when the budget does not run out at the 1h
 	// burn rate.
 	TimeToExhaustion *time.Duration
@@ -217,6 +226,11 @@ func funcs(r *Report, brk string) template.FuncMap {
 		"esc":      Escape,
 		"yesno":    func(b bool) string { return map[bool]string{true: "yes", false: "no"}[b] },
 		"sloState": sloState,
+		"sliPct":   func(s SLO) string { return orText(s.PercentText, round(s.Percent, 4)) + "%" },
+		"tgtPct":   func(s SLO) string { return orText(s.TargetText, s.TargetPercent) + "%" },
+		"usedPct":  func(text string, v float64) string { return orText(text, round(v, 2)) + "%" },
+		"minutes":  func(v float64) string { return slo.SignedText(v, 1) },
+		"exhausts": exhausts,
 		"spark":    Sparkline,
 		"alerts": func(as []BudgetAlert) string {
 			var out []string
@@ -277,14 +291,33 @@ func ratePtr(p *float64) string {
 	return Num(round(*p, 2))
 }
 
+// orText is text, or v as Num prints it when text is "" (a report built
+// by hand, without the printed texts).
+func orText(text string, v float64) string {
+	if text != "" {
+		return text
+	}
+	return Num(v)
+}
+
+// exhausts is a budget's "exhausts in": exhausted exactly when
+// b.Exhausted says so (as vigil budget's JSON and table do), else the
+// time to exhaustion (0m: used up, at exactly the target).
+func exhausts(b Budget) string {
+	if b.Exhausted {
+		return "exhausted"
+	}
+	return Span(b.TimeToExhaustion)
+}
+
 // Span writes a duration for people: minutes up to two days, days with
-// one decimal beyond; nil is "never" and zero "exhausted".
+// one decimal beyond; nil is "never", and under half a minute "0m".
 func Span(d *time.Duration) string {
 	switch {
 	case d == nil:
 		return "never"
-	case *d <= 0:
-		return "exhausted"
+	case *d < time.Minute/2:
+		return "0m"
 	case *d >= 48*time.Hour:
 		return strconv.FormatFloat(round(d.Hours()/24, 1), 'f', -1, 64) + "d"
 	}

@@ -137,9 +137,11 @@ func (e Events) Consumption(t Target) float64 {
 	return f
 }
 
-// Exhausted reports whether the budget is spent: consumption >= 100%,
-// i.e. the SLI is below its target (exactly at the target, the budget is
-// used up but not overspent: not exhausted).
+// Exhausted reports whether the budget is overspent: consumption above
+// 100%, i.e. the SLI below its target, compared exactly. Exactly at the
+// target the budget is used up (0 left) but not exhausted, as the SLO is
+// met: vigil budget's JSON, its table and the report all print this one
+// rule (Budget.Exhausted), and --gate follows it.
 func (e Events) Exhausted(t Target) bool { return !e.Met(t) }
 
 // BurnAlert is one multi-window multi-burn-rate condition: page or ticket

@@ -335,6 +335,9 @@ func (e *entry) objective() (Objective, bool) {
 	} else if t, err := ParseTarget(n.Value); err != nil {
 		d.Errf(n, "%v", err)
 		e.ok = false
+	} else if msg := fractionTarget("target", n.Value, t); msg != "" {
+		d.Errf(n, "%s", msg)
+		e.ok = false
 	} else {
 		o.Target, o.TargetText = t, n.Value
 	}
@@ -384,6 +387,10 @@ func (e *entry) latency(o Objective) (Objective, bool) {
 		d.Errf(lt, "latency_target: %v", err)
 		return Objective{}, false
 	}
+	if msg := fractionTarget("latency_target", lt.Value, t); msg != "" {
+		d.Errf(lt, "%s", msg)
+		return Objective{}, false
+	}
 	l := o
 	l.SLI, l.Target, l.TargetText, l.Good, l.Bad, l.Total = Latency, t, lt.Value, "", "", ""
 	l.Histogram = e.str("histogram")
@@ -393,6 +400,22 @@ func (e *entry) latency(o Objective) (Objective, bool) {
 		return Objective{}, false
 	}
 	return l, true
+}
+
+// fractionTarget says why a vigil.yaml target t (key: text) below 1 is
+// refused, "" when it is not: it is a fraction written where a percentage
+// goes (0.999 for 99.9%), and read as a percentage it would be met by a
+// service that fails almost every request. OpenSLO's own target field is
+// a fraction, and its targetPercent may be below 1: neither comes here.
+func fractionTarget(key, text string, t Target) string {
+	if t.r.Cmp(big.NewRat(1, 100)) >= 0 {
+		return ""
+	}
+	// 0.999 as written is 0.999%; meant, 99.9%: the text x 100, exact.
+	m := new(big.Rat).Mul(t.r, big.NewRat(10000, 1))
+	meant := sideText(m, m, 0)
+	return fmt.Sprintf("%s %s: below 1, but targets in vigil.yaml are percentages (write %s for %s%%; "+
+		"OpenSLO files use fractions in their own target field)", key, strings.TrimSpace(text), meant, meant)
 }
 
 // ParseWindow reads a rolling window (1d, 7d, 28d, 30d, 6h...) or

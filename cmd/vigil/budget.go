@@ -18,6 +18,7 @@ import (
 	"github.com/vigil-metrics/vigil/alert/state"
 	"github.com/vigil-metrics/vigil/analyze/slo"
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
+	"github.com/vigil-metrics/vigil/internal/safetext"
 	"github.com/vigil-metrics/vigil/internal/vtime"
 )
 
@@ -112,6 +113,16 @@ type budgetJSON struct {
 	BurnRates               map[string]*float64 `json:"burn_rates"`
 	TimeToExhaustionSeconds *float64            `json:"time_to_exhaustion_seconds"`
 	Alerts                  []budgetAlertJSON   `json:"alerts"`
+	// text is the row's numbers as the table and markdown print them.
+	text budgetText
+}
+
+// budgetText is a budget's numbers as printed: through analyze/slo's
+// formatting, so that no rounding contradicts the verdict (an SLI that
+// breaches never reads as its target, a consumption over 100 never reads
+// 100, no -0).
+type budgetText struct {
+	SLO, SLI, Consumed, Remaining, Minutes string
 }
 
 func (a *app) runBudget(cmd *cobra.Command, o *budgetOptions) error {
@@ -194,7 +205,10 @@ func budgetRow(b slo.Budget) budgetJSON {
 		WindowSeconds: b.Window.Seconds(), Good: b.Events.Good, Total: b.Events.Total, AvailabilityPercent: b.Events.Percent(),
 		ConsumptionPercent: b.ConsumptionPercent, RemainingPercent: b.RemainingPercent, RemainingMinutes: b.RemainingMinutes,
 		Exhausted: b.Exhausted, NoData: b.NoData, Invalid: b.Invalid != "", InvalidReason: b.Invalid,
-		BurnRates: b.BurnRates, BurnAlerts: []burnAlertJSON{}, Alerts: []budgetAlertJSON{}}
+		BurnRates: b.BurnRates, BurnAlerts: []burnAlertJSON{}, Alerts: []budgetAlertJSON{},
+		text: budgetText{SLO: ob.Target.Text() + "%", SLI: slo.SLIText(b.Events, ob.Target) + "%",
+			Consumed: slo.ConsumptionText(b.Events, ob.Target) + "%", Remaining: slo.RemainingText(b.Events, ob.Target) + "%",
+			Minutes: slo.SignedText(b.RemainingMinutes, 1)}}
 	for _, x := range b.BurnAlerts {
 		r.BurnAlerts = append(r.BurnAlerts, burnAlertJSON{Severity: x.Severity, Long: slo.FormatWindow(x.Long),
 			Short: slo.FormatWindow(x.Short), LongSeconds: x.Long.Seconds(), ShortSeconds: x.Short.Seconds(),
@@ -222,15 +236,17 @@ func writeBudgetTable(a *app, rows []budgetJSON) error {
 	fmt.Fprintln(tw, "SERVICE\tSLI\tSLO\tWINDOW\tSLI%\tCONSUMED\tREMAINING\tMINUTES LEFT\tBURN 5m/1h/6h/1d\tEXHAUSTS IN\tALERTS")
 	for _, r := range rows {
 		burn := strings.Join([]string{fmtRate(r.BurnRates["5m"]), fmtRate(r.BurnRates["1h"]), fmtRate(r.BurnRates["6h"]), fmtRate(r.BurnRates["1d"])}, "/")
+		// What the JSON says: exhausted only when "exhausted" is true (at
+		// exactly the target the budget is used up, 0 left, not
+		// exhausted).
 		tte := "never"
-		if r.TimeToExhaustionSeconds != nil {
-			tte = formatSpan(time.Duration(*r.TimeToExhaustionSeconds) * time.Second)
-			if *r.TimeToExhaustionSeconds == 0 {
-				tte = "exhausted"
-			}
-		}
-		if r.Invalid {
+		switch {
+		case r.Invalid:
 			tte = "invalid"
+		case r.Exhausted:
+			tte = "exhausted"
+		case r.TimeToExhaustionSeconds != nil:
+			tte = formatSpan(time.Duration(*r.TimeToExhaustionSeconds * float64(time.Second)))
 		}
 		var al []string
 		for _, x := range r.Alerts {
@@ -242,16 +258,11 @@ func writeBudgetTable(a *app, rows []budgetJSON) error {
 		if alerts == "" {
 			alerts = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Service, r.SLI, formatPercent(r.SLOPercent), r.Window,
-			formatPercent(round2(r.AvailabilityPercent, 4)), formatPercent(round2(r.ConsumptionPercent, 2)),
-			formatPercent(round2(r.RemainingPercent, 2)), formatValue(round2(r.RemainingMinutes, 1)), burn, tte, alerts)
+		t := r.text
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Service, r.SLI, t.SLO, r.Window,
+			t.SLI, t.Consumed, t.Remaining, t.Minutes, burn, tte, alerts)
 	}
 	return tw.Flush()
-}
-
-func round2(v float64, digits int) float64 {
-	p := math.Pow(10, float64(digits))
-	return math.Round(v*p) / p
 }
 
 func writeBudgetMarkdown(a *app, at time.Time, rows []budgetJSON) error {
@@ -266,9 +277,9 @@ func writeBudgetMarkdown(a *app, at time.Time, rows []budgetJSON) error {
 		if r.Invalid {
 			al = append(al, "invalid: "+r.InvalidReason)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.Service, r.SLI, formatPercent(r.SLOPercent), r.Window,
-			formatPercent(round2(r.AvailabilityPercent, 4)), formatPercent(round2(r.ConsumptionPercent, 2)),
-			formatPercent(round2(r.RemainingPercent, 2)), fmtRate(r.BurnRates["1h"]), strings.Join(al, "<br>"))
+		t := r.text
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", safetext.Markdown(r.Service), safetext.Markdown(r.SLI),
+			t.SLO, safetext.Markdown(r.Window), t.SLI, t.Consumed, t.Remaining, fmtRate(r.BurnRates["1h"]), strings.Join(al, "<br>"))
 	}
 	_, err := fmt.Fprint(a.stdout, b.String())
 	return err
@@ -329,6 +340,9 @@ func (a *app) notifyBudgets(cmd *cobra.Command, cfg *alertconfig.Config, at time
 // formatSpan writes a duration for people: minutes up to two days, days
 // with one decimal beyond.
 func formatSpan(d time.Duration) string {
+	if d < time.Minute/2 {
+		return "0m" // rounds to no minute: the rest is (all but) used up
+	}
 	if d >= 48*time.Hour {
 		return strconv.FormatFloat(math.Round(d.Hours()/24*10)/10, 'f', -1, 64) + "d"
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/vigil-metrics/vigil/analyze"
 	"github.com/vigil-metrics/vigil/analyze/slo"
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
+	"github.com/vigil-metrics/vigil/internal/safetext"
 )
 
 type sloOptions struct {
@@ -136,6 +137,10 @@ type sloJSON struct {
 	Invalid       bool    `json:"invalid"`
 	// InvalidReason is slo.Objective.InvalidReason, as budget says it too.
 	InvalidReason string `json:"invalid_reason,omitempty"`
+	// PercentText and TargetText are Percent and TargetPercent as every
+	// output prints them (slo.SLIText: enough digits for the verdict).
+	PercentText string `json:"-"`
+	TargetText  string `json:"-"`
 }
 
 func (r sloJSON) breached() bool { return !r.Met && !r.Invalid }
@@ -187,7 +192,8 @@ func (a *app) runSLO(cmd *cobra.Command, o *sloOptions) error {
 		}
 		r := sloJSON{Service: ob.Service, SLI: ob.SLI, Window: ob.Window.String(), WindowSeconds: length.Seconds(),
 			Good: e.Good, Total: e.Total, Percent: e.Percent(), TargetPercent: ob.Target.Percent(),
-			NoData: !(e.Total > 0), InvalidReason: ob.InvalidReason(e)}
+			NoData: !(e.Total > 0), InvalidReason: ob.InvalidReason(e),
+			PercentText: slo.SLIText(e, ob.Target), TargetText: ob.Target.Text()}
 		r.Invalid = r.InvalidReason != ""
 		r.Met = !r.Invalid && e.Met(ob.Target)
 		rows = append(rows, r)
@@ -204,7 +210,7 @@ func (a *app) runSLO(cmd *cobra.Command, o *sloOptions) error {
 		fmt.Fprintln(tw, "SERVICE\tSLI\tWINDOW\tGOOD\tTOTAL\tPERCENT\tTARGET\tSTATUS")
 		for _, r := range rows {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Service, r.SLI, r.Window, formatValue(r.Good), formatValue(r.Total),
-				formatPercent(r.Percent), formatPercent(r.TargetPercent), r.status())
+				r.PercentText+"%", r.TargetText+"%", r.status())
 		}
 		err = tw.Flush()
 	}
@@ -229,8 +235,6 @@ func (a *app) runSLO(cmd *cobra.Command, o *sloOptions) error {
 	return nil
 }
 
-func formatPercent(p float64) string { return formatValue(p) + "%" }
-
 func writeSLOMarkdown(w io.Writer, at time.Time, rows []sloJSON) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "### Service level objectives at %s\n\n", at.UTC().Format(time.RFC3339))
@@ -245,8 +249,8 @@ func writeSLOMarkdown(w io.Writer, at time.Time, rows []sloJSON) error {
 		default:
 			status = "⚠️ " + status
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", r.Service, r.SLI, r.Window, formatValue(r.Good),
-			formatValue(r.Total), formatValue(r.Percent), formatValue(r.TargetPercent), status)
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", safetext.Markdown(r.Service), safetext.Markdown(r.SLI),
+			safetext.Markdown(r.Window), formatValue(r.Good), formatValue(r.Total), r.PercentText, r.TargetText, status)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -308,7 +312,7 @@ func writeSLOJUnit(w io.Writer, at time.Time, rows []sloJSON) error {
 	s := junitSuite{Name: "vigil slo", Timestamp: at.UTC().Format("2006-01-02T15:04:05")}
 	for _, r := range rows {
 		detail := fmt.Sprintf("%s %s over %s: %s of %s events good = %s%%, target %s%%", r.Service, r.SLI, r.Window,
-			formatValue(r.Good), formatValue(r.Total), formatValue(r.Percent), formatValue(r.TargetPercent))
+			formatValue(r.Good), formatValue(r.Total), r.PercentText, r.TargetText)
 		c := junitCase{Name: r.Service + "/" + r.SLI, Classname: "slo." + r.Service, Time: "0", SystemOut: detail}
 		switch {
 		case r.breached():
