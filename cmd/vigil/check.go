@@ -6,15 +6,19 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/vigil-metrics/vigil/alert/channels"
 	alertconfig "github.com/vigil-metrics/vigil/alert/config"
+	"github.com/vigil-metrics/vigil/analyze/slo"
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
 	"github.com/vigil-metrics/vigil/internal/configfile"
 	"github.com/vigil-metrics/vigil/internal/secret"
 	"github.com/vigil-metrics/vigil/internal/sources"
+	"github.com/vigil-metrics/vigil/report"
 )
 
 // newCheckCmd validates the alerting sections of the config file with
@@ -23,7 +27,7 @@ func newCheckCmd(a *app) *cobra.Command {
 	var output string
 	cmd := &cobra.Command{
 		Use:   "check",
-		Short: "Validate the config file's alerting sections and list every problem",
+		Short: "Validate the config file's alerting, slos and report sections and list every problem",
 		Args:  cobra.NoArgs,
 		// The root's hook decodes the file with viper, which stops at the
 		// first problem and without its place: check reads it itself.
@@ -50,8 +54,12 @@ func newCheckCmd(a *app) *cobra.Command {
 				return cli.Usagef("read config %s: %v", file, err)
 			}
 			// What check prints is scrubbed like every command's output.
+			var nSLOs int
 			if f, err := configfile.Read(file); err == nil {
 				a.registerSecrets(f)
+				var more []alertconfig.Problem
+				nSLOs, more = otherSectionProblems(f)
+				ps = append(ps, more...)
 			}
 			cfg.Warnings = append(cfg.Warnings, secretWarnings(cfg, file, os.LookupEnv)...)
 			for _, w := range cfg.Warnings {
@@ -69,11 +77,12 @@ func newCheckCmd(a *app) *cobra.Command {
 					Silences         int                   `json:"silences"`
 					CorrelationRules int                   `json:"correlation_rules"`
 					RecordingRules   int                   `json:"recording_rules"`
+					SLOs             int                   `json:"slos"`
 					OK               bool                  `json:"ok"`
 					Problems         []alertconfig.Problem `json:"problems"`
 					Warnings         []alertconfig.Problem `json:"warnings"`
 				}{file, len(cfg.Rules), len(cfg.Channels), len(cfg.Escalation), len(cfg.Silences),
-					len(cfg.CorrelationRules), len(cfg.RecordingRules), len(ps) == 0,
+					len(cfg.CorrelationRules), len(cfg.RecordingRules), nSLOs, len(ps) == 0,
 					append([]alertconfig.Problem{}, ps...), append([]alertconfig.Problem{}, cfg.Warnings...)}
 				enc := json.NewEncoder(a.stdout)
 				enc.SetIndent("", "  ")
@@ -92,6 +101,45 @@ func newCheckCmd(a *app) *cobra.Command {
 	}
 	outputFlag(cmd, &output, "table", "json")
 	return cmd
+}
+
+// otherSectionProblems checks the sections besides alerting that vigil
+// slo, budget and report read (slos: and OpenSLO documents, report:), so
+// that a file check passes is one those commands accept: n is the
+// objectives defined.
+func otherSectionProblems(f *configfile.File) (n int, ps []alertconfig.Problem) {
+	add := func(err error) {
+		if err == nil {
+			return
+		}
+		if more, ok := alertconfig.AsProblems(err); ok {
+			ps = append(ps, more...)
+			return
+		}
+		var p alertconfig.Problem
+		if errors.As(err, &p) {
+			ps = append(ps, p)
+			return
+		}
+		// report's decode errors are FILE:LINE: text already, one a line.
+		for _, line := range strings.Split(err.Error(), "\n") {
+			p := alertconfig.Problem{File: f.Path, Message: line}
+			if rest, ok := strings.CutPrefix(line, f.Path+":"); ok {
+				p.Message = strings.TrimPrefix(rest, " ")
+				if n, msg, ok := strings.Cut(rest, ": "); ok {
+					if l, err := strconv.Atoi(n); err == nil {
+						p.Line, p.Message = l, msg
+					}
+				}
+			}
+			ps = append(ps, p)
+		}
+	}
+	objs, _, err := slo.FromConfig(f)
+	add(err)
+	_, err = report.FromConfig(f)
+	add(err)
+	return len(objs), ps
 }
 
 // secretWarnings are warnings, at each channel's and source's place,
