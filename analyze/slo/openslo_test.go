@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vigil-metrics/vigil/internal/configfile"
 )
 
 // Calendar windows (issue 25): periods start at startTime in timeZone and
@@ -346,5 +348,19 @@ func TestOpenSLOSpecExamples(t *testing.T) {
 		} else if w != "" {
 			t.Errorf("%s: loaded, want\n%s", name, w)
 		}
+	}
+}
+
+// vigil.yaml may carry OpenSLO objects in the list form after its own
+// document.
+func TestOpenSLOListInConfig(t *testing.T) {
+	list := "- " + strings.ReplaceAll(strings.TrimSuffix(oslo(), "\n"), "\n", "\n  ") + "\n"
+	f, err := configfile.Parse("v.yaml", []byte("db: x.db\n---\n"+list))
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, found, err := FromConfig(f)
+	if err != nil || !found || len(objs) != 1 || objs[0].Name() != "api/x" || objs[0].Line != 3 {
+		t.Errorf("objs %+v found %v err %v", objs, found, err)
 	}
 }
