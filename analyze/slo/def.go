@@ -46,8 +46,8 @@ const (
 type Window struct {
 	Rolling       time.Duration
 	CalendarMonth bool
-	// Start anchors a calendar window's periods (zero: not one); its
-	// Location is the window's time zone.
+	// Start anchors a calendar window's periods (with Days or Months);
+	// its Location is the window's time zone.
 	Start time.Time
 	// Days or Months is a calendar period's length: days (and weeks) by
 	// calendar date in Start's zone, so a period over a DST change lasts
@@ -59,7 +59,7 @@ type Window struct {
 }
 
 // calendar reports whether w is an OpenSLO calendar window.
-func (w Window) calendar() bool { return !w.Start.IsZero() }
+func (w Window) calendar() bool { return w.Days > 0 || w.Months > 0 }
 
 // Bounds is the window ending at at: (start, at]. A calendar window's
 // start is the start of the period holding at (a period holds its first
@@ -95,7 +95,7 @@ func (w Window) periodIndex(at time.Time) int {
 		// no day is 23h or 25h long.
 		sd := time.Date(s.Year(), s.Month(), s.Day(), 0, 0, 0, 0, time.UTC)
 		ad := time.Date(a.Year(), a.Month(), a.Day(), 0, 0, 0, 0, time.UTC)
-		k = floorDiv(int(ad.Sub(sd)/(24*time.Hour)), w.Days)
+		k = floorDiv(int((ad.Unix()-sd.Unix())/86400), w.Days) // seconds: no overflow over centuries
 	}
 	// The estimate is off by one when at's clock is before Start's in
 	// the period's first day or month.

@@ -567,7 +567,7 @@ func (r *osReader) threshold(f map[string]*yaml.Node, item *yaml.Node, ip string
 		return
 	}
 	v, ok := new(big.Rat).SetString(val.Value)
-	if !ok || val.Kind != yaml.ScalarNode {
+	if !ok || !isNumber(val) {
 		r.fail(val, join(ip, "value"), "want a number, got %s", yamlconf.Kind(val))
 		return
 	}
@@ -598,7 +598,7 @@ func (r *osReader) slices(f map[string]*yaml.Node, item *yaml.Node, ip string, o
 		r.fail(item, join(ip, "timeSliceTarget"), "missing (budgetingMethod Timeslices needs it: the share of good events that makes a slice good)")
 	case st != nil:
 		v, ok := new(big.Rat).SetString(st.Value)
-		if !ok || st.Kind != yaml.ScalarNode || v.Sign() <= 0 || v.Cmp(big.NewRat(1, 1)) > 0 {
+		if !ok || !isNumber(st) || v.Sign() <= 0 || v.Cmp(big.NewRat(1, 1)) > 0 {
 			r.fail(st, join(ip, "timeSliceTarget"), "%q: want a fraction in (0, 1]", st.Value)
 			return
 		}
@@ -622,7 +622,7 @@ func (r *osReader) sliceWindow(n *yaml.Node, field string, w Window) time.Durati
 		d = time.Duration(num) * unit
 	} else {
 		v, ok := new(big.Rat).SetString(n.Value)
-		if n.Kind != yaml.ScalarNode || (n.Tag != "!!int" && n.Tag != "!!float") || !ok || v.Sign() <= 0 ||
+		if !isNumber(n) || !ok || v.Sign() <= 0 ||
 			v.Cmp(big.NewRat(maxShorthand, 1)) > 0 {
 			r.fail(n, field, "%q: want a duration-shorthand (1m, 5m, 1h) or a number of minutes", n.Value)
 			return 0
@@ -641,4 +641,10 @@ func (r *osReader) sliceWindow(n *yaml.Node, field string, w Window) time.Durati
 		r.fail(n, field, "%q: longer than the SLO's window %s", n.Value, w)
 	}
 	return d
+}
+
+// isNumber reports whether n is a plain YAML number (not "1/4", which
+// big.Rat would read).
+func isNumber(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && (n.Tag == "!!int" || n.Tag == "!!float")
 }

@@ -59,6 +59,8 @@ func TestCalendarWindowBounds(t *testing.T) {
 		{"quarter", quarter, "2022-12-01T00:00:00Z", "2022-11-15T00:00:00Z", 92 * 24 * time.Hour, 16 * 24 * time.Hour},
 		// Before startTime: the period before it, 2021-11-15 to 2022-02-15.
 		{"quarter before start", quarter, "2022-01-01T00:00:00Z", "2021-11-15T00:00:00Z", 92 * 24 * time.Hour, 47 * 24 * time.Hour},
+		// A start centuries back: days counted without overflowing.
+		{"days from 1600", Window{Start: time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC), Days: 1}, "2022-01-04T06:00:00Z", "2022-01-04T00:00:00Z", 24 * time.Hour, 6 * time.Hour},
 		{"two days", twoDays, "2022-01-04T00:00:00Z", "2022-01-03T00:00:00Z", 48 * time.Hour, 24 * time.Hour},
 	} {
 		at := utc(c.at)
@@ -235,6 +237,8 @@ func TestOpenSLORefusals(t *testing.T) {
 			`o.yaml:26: OpenSLO SLO x: spec.objectives[0].timeSliceWindow: "8d": longer than the SLO's window 7d`},
 		{"slice target over 1", oslo("budgetingMethod: Occurrences", "budgetingMethod: Timeslices", "    - target: 0.99\n", "    - target: 0.99\n      timeSliceWindow: 1m\n      timeSliceTarget: 1.5\n"),
 			`o.yaml:27: OpenSLO SLO x: spec.objectives[0].timeSliceTarget: "1.5": want a fraction in (0, 1]`},
+		{"value as a fraction string", oslo("budgetingMethod: Occurrences", "budgetingMethod: Timeslices", "    - target: 0.99\n", "    - target: 0.99\n      timeSliceWindow: 1m\n      timeSliceTarget: 1/2\n"),
+			`o.yaml:27: OpenSLO SLO x: spec.objectives[0].timeSliceTarget: "1/2": want a fraction in (0, 1]`},
 		{"two windows", oslo("      isRolling: true\n", "      isRolling: true\n    - duration: 1d\n"),
 			`o.yaml:9: OpenSLO SLO x: spec.timeWindow: want a list of exactly one window, got 2`},
 		{"isRolling not a boolean", oslo("isRolling: true", "isRolling: maybe"),
