@@ -368,3 +368,27 @@ func TestOpenSLOListInConfig(t *testing.T) {
 		t.Errorf("objs %+v found %v err %v", objs, found, err)
 	}
 }
+
+// Every instant lies in exactly one period: start <= at < start+Full, and
+// the next period starts where this one ends (through DST changes, month
+// ends and before startTime).
+func TestCalendarWindowCovers(t *testing.T) {
+	ny, _ := time.LoadLocation("America/New_York")
+	ws := []Window{
+		{Start: time.Date(2022, 1, 1, 12, 0, 0, 0, ny), Days: 7},
+		{Start: time.Date(2022, 1, 31, 2, 30, 0, 0, ny), Months: 1},
+		{Start: time.Date(2022, 3, 13, 2, 30, 0, 0, ny), Days: 1}, // a time the DST day skips
+		{Start: time.Date(2022, 2, 15, 0, 0, 0, 0, time.UTC), Months: 3},
+	}
+	for _, w := range ws {
+		for at := time.Date(2021, 6, 1, 0, 0, 0, 0, time.UTC); at.Year() < 2024; at = at.Add(7*time.Hour + 13*time.Minute) {
+			start, full := w.Bounds(at), w.Full(at)
+			if start.After(at) || !start.Add(full).After(at) {
+				t.Fatalf("%+v at %v: period %v + %v does not hold it", w, at, start, full)
+			}
+			if next := w.Bounds(start.Add(full)); !next.Equal(start.Add(full)) {
+				t.Fatalf("%+v at %v: next period starts %v, want %v", w, at, next, start.Add(full))
+			}
+		}
+	}
+}
