@@ -256,6 +256,9 @@ func TestOpenSLORefusals(t *testing.T) {
 			`o.yaml:9: OpenSLO SLO x: spec.timeWindow[0].duration: "1m": a calendar window is days, weeks, months, quarters or years (1d, 1w, 1M, 1Q, 1Y); m is minutes and h hours (a month is M)`},
 		{"unknown zone", oslo("isRolling: true", strings.NewReplacer("true", "false", "UTC", "Mars/Olympus").Replace(cal)),
 			`o.yaml:13: OpenSLO SLO x: spec.timeWindow[0].calendar.timeZone: "Mars/Olympus": want a time zone name of the IANA database (America/New_York, UTC)`},
+		// The host's zone would make results depend on the machine.
+		{"Local zone", oslo("isRolling: true", strings.NewReplacer("true", "false", "UTC", "Local").Replace(cal)),
+			`o.yaml:13: OpenSLO SLO x: spec.timeWindow[0].calendar.timeZone: "Local": want a time zone name of the IANA database (America/New_York, UTC)`},
 		{"calendar without calendar", oslo("isRolling: true", "isRolling: false"),
 			`o.yaml:9: OpenSLO SLO x: spec.timeWindow[0].calendar: missing (a calendar window, isRolling: false, needs calendar.startTime and calendar.timeZone)`},
 		{"target and targetPercent", oslo("    - target: 0.99\n", "    - target: 0.99\n      targetPercent: 99\n"),
