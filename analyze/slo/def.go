@@ -39,35 +39,99 @@ const (
 	LatencyRequestsMetric = "sli_latency_requests_total"
 )
 
-// Window is an SLO's compliance window: rolling, or the calendar month
-// (UTC) up to the evaluation time.
+// Window is an SLO's compliance window: rolling, the calendar month (UTC)
+// up to the evaluation time (vigil.yaml's calendar_month), or an OpenSLO
+// calendar window: periods of Days days or Months months that start at
+// Start (in Start's zone) and follow one another.
 type Window struct {
 	Rolling       time.Duration
 	CalendarMonth bool
+	// Start anchors a calendar window's periods (with Days or Months);
+	// its Location is the window's time zone.
+	Start time.Time
+	// Days or Months is a calendar period's length: days (and weeks) by
+	// calendar date in Start's zone, so a period over a DST change lasts
+	// an hour more or less than 24h times Days; months (quarters, years)
+	// by time.AddDate.
+	Days, Months int
 	// Text is the window as written ("7d"), for output.
 	Text string
 }
 
-// Bounds is the window ending at at: (start, at].
+// calendar reports whether w is an OpenSLO calendar window.
+func (w Window) calendar() bool { return w.Days > 0 || w.Months > 0 }
+
+// Bounds is the window ending at at: (start, at]. A calendar window's
+// start is the start of the period holding at (a period holds its first
+// instant).
 func (w Window) Bounds(at time.Time) (start time.Time) {
-	if w.CalendarMonth {
+	switch {
+	case w.CalendarMonth:
 		u := at.UTC()
 		return time.Date(u.Year(), u.Month(), 1, 0, 0, 0, 0, time.UTC)
+	case w.calendar():
+		return w.period(w.periodIndex(at))
 	}
 	return at.Add(-w.Rolling)
+}
+
+// period is the start of the k-th calendar period (0: Start's).
+func (w Window) period(k int) time.Time {
+	if w.Months > 0 {
+		return w.Start.AddDate(0, k*w.Months, 0)
+	}
+	return w.Start.AddDate(0, 0, k*w.Days)
+}
+
+// periodIndex is the index of the calendar period holding at.
+func (w Window) periodIndex(at time.Time) int {
+	s, a := w.Start, at.In(w.Start.Location())
+	var k int
+	if w.Months > 0 {
+		months := (a.Year()-s.Year())*12 + int(a.Month()-s.Month())
+		k = floorDiv(months, w.Months)
+	} else {
+		// Whole calendar days between the dates, counted in UTC so that
+		// no day is 23h or 25h long.
+		sd := time.Date(s.Year(), s.Month(), s.Day(), 0, 0, 0, 0, time.UTC)
+		ad := time.Date(a.Year(), a.Month(), a.Day(), 0, 0, 0, 0, time.UTC)
+		k = floorDiv(int((ad.Unix()-sd.Unix())/86400), w.Days) // seconds: no overflow over centuries
+	}
+	// The estimate is off by one when at's clock is before Start's in
+	// the period's first day or month.
+	for w.period(k).After(at) {
+		k--
+	}
+	for !w.period(k + 1).After(at) {
+		k++
+	}
+	return k
+}
+
+func floorDiv(a, b int) int {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
 }
 
 // Length is the window's length ending at at.
 func (w Window) Length(at time.Time) time.Duration { return at.Sub(w.Bounds(at)) }
 
 // Full is the whole window's length: the rolling length, or the length of
-// at's calendar month (what the budget is shared over).
+// the calendar period holding at (what the budget is shared over; a week
+// over a DST change is 167h or 169h).
 func (w Window) Full(at time.Time) time.Duration {
-	if !w.CalendarMonth {
-		return w.Rolling
+	switch {
+	case w.CalendarMonth:
+		start := w.Bounds(at)
+		return start.AddDate(0, 1, 0).Sub(start)
+	case w.calendar():
+		k := w.periodIndex(at)
+		return w.period(k + 1).Sub(w.period(k))
 	}
-	start := w.Bounds(at)
-	return start.AddDate(0, 1, 0).Sub(start)
+	return w.Rolling
 }
 
 func (w Window) String() string {
@@ -210,27 +274,26 @@ func newDecoder(file string) *decoder {
 	}}}
 }
 
-// documents reads each document that is an OpenSLO SLO or holds a slos:
-// list, and reports whether one was.
+// documents reads each document that holds a slos: list, and the OpenSLO
+// objects of the others (one per document, or the spec's list form), and
+// reports whether one defined an objective.
 func (d *decoder) documents(docs []*yaml.Node) (found bool) {
+	var objs []*yaml.Node
 	for _, doc := range docs {
-		if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		if len(doc.Content) == 0 {
 			continue
 		}
-		root := doc.Content[0]
-		if kind := yamlconf.Value(root, "kind"); kind != nil {
-			if kind.Value == "SLO" {
-				found = true
-				d.openSLO(root)
-			}
-			continue
-		}
-		if n := yamlconf.Value(root, "slos"); n != nil {
+		switch root := doc.Content[0]; {
+		case openSLOList(root):
+			objs = append(objs, root.Content...)
+		case openSLOObject(root):
+			objs = append(objs, root)
+		case root.Kind == yaml.MappingNode && yamlconf.Value(root, "slos") != nil:
 			found = true
-			d.slos(n)
+			d.slos(yamlconf.Value(root, "slos"))
 		}
 	}
-	return found
+	return d.openSLO(objs) || found
 }
 
 // result is what Parse and FromConfig return; err is a YAML syntax error
@@ -429,102 +492,4 @@ func ParseWindow(s string) (Window, error) {
 		return Window{}, fmt.Errorf("window %q: want a rolling window of at least 1h (1d, 7d, 28d, 30d) or calendar_month", s)
 	}
 	return Window{Rolling: d, Text: s}, nil
-}
-
-// openSLO reads one OpenSLO v1 SLO document: metadata.name, spec.service,
-// spec.timeWindow[0] (duration, isRolling), spec.objectives[0] (target as
-// a fraction, or targetPercent) and spec.indicator.spec.ratioMetric
-// (good or bad, and total; each metricSource.spec.query a vigil metric
-// path).
-func (d *decoder) openSLO(root *yaml.Node) {
-	o := Objective{File: d.File, Line: root.Line, SLI: "custom", MinEvents: 1, BudgetAlertPercent: 80}
-	if av := yamlconf.Value(root, "apiVersion"); av == nil || av.Value != "openslo/v1" {
-		d.Errf(root, "OpenSLO: want apiVersion openslo/v1")
-		return
-	}
-	if n := yamlconf.Value(yamlconf.Value(root, "metadata"), "name"); n != nil {
-		o.SLI = n.Value
-	}
-	spec := yamlconf.Value(root, "spec")
-	if spec == nil {
-		d.Errf(root, "OpenSLO SLO %s: missing spec", o.SLI)
-		return
-	}
-	if n := yamlconf.Value(spec, "service"); n != nil {
-		o.Service = n.Value
-	} else {
-		d.Errf(spec, "OpenSLO SLO %s: missing spec.service", o.SLI)
-		return
-	}
-	tw := yamlconf.Value(spec, "timeWindow")
-	if tw == nil || tw.Kind != yaml.SequenceNode || len(tw.Content) == 0 {
-		d.Errf(spec, "OpenSLO SLO %s: missing spec.timeWindow", o.SLI)
-		return
-	}
-	w0 := tw.Content[0]
-	if r := yamlconf.Value(w0, "isRolling"); r != nil && r.Value == "false" {
-		cal := yamlconf.Value(w0, "calendar")
-		dur := yamlconf.Value(w0, "duration")
-		if dur == nil || dur.Value != "1M" || cal == nil {
-			d.Errf(w0, "OpenSLO SLO %s: a calendar window must be duration 1M (calendar_month)", o.SLI)
-			return
-		}
-		o.Window = Window{CalendarMonth: true}
-	} else if dur := yamlconf.Value(w0, "duration"); dur != nil {
-		w, err := ParseWindow(dur.Value)
-		if err != nil {
-			d.Errf(dur, "OpenSLO SLO %s: %v", o.SLI, err)
-			return
-		}
-		o.Window = w
-	} else {
-		d.Errf(w0, "OpenSLO SLO %s: timeWindow needs a duration", o.SLI)
-		return
-	}
-	objs := yamlconf.Value(spec, "objectives")
-	if objs == nil || objs.Kind != yaml.SequenceNode || len(objs.Content) == 0 {
-		d.Errf(spec, "OpenSLO SLO %s: missing spec.objectives", o.SLI)
-		return
-	}
-	ob := objs.Content[0]
-	switch t, tp := yamlconf.Value(ob, "target"), yamlconf.Value(ob, "targetPercent"); {
-	case t != nil:
-		tg, err := TargetFraction(t.Value)
-		if err != nil {
-			d.Errf(t, "OpenSLO SLO %s: %v", o.SLI, err)
-			return
-		}
-		o.Target, o.TargetText = tg, strconv.FormatFloat(tg.Percent(), 'f', -1, 64)
-	case tp != nil:
-		tg, err := ParseTarget(tp.Value)
-		if err != nil {
-			d.Errf(tp, "OpenSLO SLO %s: %v", o.SLI, err)
-			return
-		}
-		o.Target, o.TargetText = tg, tp.Value
-	default:
-		d.Errf(ob, "OpenSLO SLO %s: objective needs target or targetPercent", o.SLI)
-		return
-	}
-	rm := yamlconf.Value(yamlconf.Value(yamlconf.Value(spec, "indicator"), "spec"), "ratioMetric")
-	if rm == nil {
-		rm = yamlconf.Value(ob, "ratioMetrics")
-	}
-	if rm == nil {
-		d.Errf(spec, "OpenSLO SLO %s: want spec.indicator.spec.ratioMetric (good or bad, and total)", o.SLI)
-		return
-	}
-	query := func(key string) string {
-		n := yamlconf.Value(yamlconf.Value(yamlconf.Value(yamlconf.Value(rm, key), "metricSource"), "spec"), "query")
-		if n == nil {
-			return ""
-		}
-		return n.Value
-	}
-	o.Good, o.Bad, o.Total = query("good"), query("bad"), query("total")
-	if o.Total == "" || (o.Good == "") == (o.Bad == "") {
-		d.Errf(rm, "OpenSLO SLO %s: ratioMetric needs total and one of good or bad, each with metricSource.spec.query", o.SLI)
-		return
-	}
-	d.objs = append(d.objs, o)
 }

@@ -9,7 +9,7 @@ import (
 // FuzzParse: the slos: section (OpenSLO-style objectives included) of any
 // file decodes or gives problems that each name a place in the file.
 func FuzzParse(f *testing.F) {
-	for _, b := range fuzzseed.Files(f, "examples/*.yaml", "alert/config/testdata/*.yaml") {
+	for _, b := range fuzzseed.Files(f, "examples/*.yaml", "alert/config/testdata/*.yaml", "analyze/slo/testdata/openslo-spec/*.yaml") {
 		f.Add(b)
 	}
 	for _, b := range fuzzseed.Sections(f, "cmd/vigil/testdata/script/slo*.txtar", "*.yaml") {

@@ -101,12 +101,13 @@ slos:
 		// OpenSLO v1.
 		{"OpenSLO target written as a percent (a fraction is wanted)", openSLO("99.9", "28d", "good", "openslo/v1"),
 			`v.yaml:14: OpenSLO SLO api-availability: target "99.9": want a fraction strictly between 0 and 1`},
-		{"OpenSLO unknown window", openSLO("0.999", "1M", "good", "openslo/v1"),
-			`v.yaml:11: OpenSLO SLO api-availability: window "1M": want a rolling window of at least 1h (1d, 7d, 28d, 30d) or calendar_month`},
+		// A rolling month has no fixed length (issue 25: refused with a hint).
+		{"OpenSLO rolling month", openSLO("0.999", "1M", "good", "openslo/v1"),
+			`v.yaml:11: OpenSLO SLO api-availability: spec.timeWindow[0].duration: "1M": a rolling window needs a fixed length (m, h, d or w: 30d, 13w); a calendar window (isRolling: false with calendar:) takes M, Q and Y`},
 		{"OpenSLO wrong apiVersion", openSLO("0.999", "28d", "good", "openslo/v2alpha"),
 			`v.yaml:1: OpenSLO: want apiVersion openslo/v1`},
 		{"OpenSLO ratio without total", openSLO("0.999", "28d", "", "openslo/v1"),
-			`v.yaml:18: OpenSLO SLO api-availability: ratioMetric needs total and one of good or bad, each with metricSource.spec.query`},
+			`v.yaml:18: OpenSLO SLO api-availability: spec.indicator.spec.ratioMetric: needs total and one of good or bad, each with metricSource.spec.query`},
 		{"OpenSLO without objectives", `apiVersion: openslo/v1
 kind: SLO
 metadata:
@@ -116,7 +117,12 @@ spec:
   timeWindow:
     - duration: 7d
       isRolling: true
-`, `v.yaml:6: OpenSLO SLO x: missing spec.objectives`},
+  indicator:
+    spec:
+      ratioMetric:
+        good: {metricSource: {spec: {query: a.increase}}}
+        total: {metricSource: {spec: {query: b.increase}}}
+`, `v.yaml:6: OpenSLO SLO x: spec.objectives: missing (want a list of objectives, each with target or targetPercent)`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			objs, _, err := Parse("v.yaml", []byte(c.yaml))
@@ -230,8 +236,11 @@ spec:
 		o.MinEvents != 1 || o.BudgetAlertPercent != 80 || o.File != "o.yaml" || o.Line != 8 {
 		t.Errorf("first objective: %+v", o)
 	}
+	// A calendar 1M from 2026-01-01 00:00 UTC: UTC months, as before; it
+	// is now an OpenSLO calendar window (issue 25: startTime and timeZone
+	// are read, not assumed), written as its file writes it.
 	p := objs[1]
-	if p.SLI != "api-errors" || !p.Window.CalendarMonth || p.Window.String() != "calendar_month" || p.Target.Percent() != 99.9 ||
+	if p.SLI != "api-errors" || p.Window.CalendarMonth || p.Window.String() != "1M" || p.Target.Percent() != 99.9 ||
 		p.Bad != "errors_total.increase" || p.Total != "requests_total.increase" || p.Good != "" {
 		t.Errorf("second objective: %+v", p)
 	}

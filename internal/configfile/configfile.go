@@ -163,8 +163,14 @@ func secondDocument(file string, doc *yaml.Node, more string) error {
 }
 
 // isObjectives reports whether n is a document analyze/slo reads after
-// the first: an OpenSLO one, or a mapping holding a slos: list alone.
+// the first: an OpenSLO one (or the spec's list form, a list of them), or
+// a mapping holding a slos: list alone.
 func isObjectives(n *yaml.Node) bool {
+	if n.Kind == yaml.SequenceNode {
+		return len(n.Content) > 0 && !slices.ContainsFunc(n.Content, func(c *yaml.Node) bool {
+			return c.Kind != yaml.MappingNode || !isObjectives(c) || yamlconf.Value(c, "slos") != nil
+		})
+	}
 	if n.Kind != yaml.MappingNode {
 		return false
 	}

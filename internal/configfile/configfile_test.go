@@ -113,13 +113,19 @@ func TestSecondDocument(t *testing.T) {
 		{"db: x.db\n---\napiVersion: openslo/v1\nkind: SLO\n---\nretension: 1s\n", `v.yaml:5: a second YAML document ("---"); vigil reads one document per file`},
 		{"db: x.db\n---\nslos: []\nretension: 1s\n", `v.yaml:2: a second YAML document ("---"); vigil reads one document per file`},
 		{"retention: 365d\n...\nretension: 1s\n", `v.yaml:2: did not find expected <document start>`},
+		// A list is OpenSLO's list form only when every item is an
+		// OpenSLO object (issue 25).
+		{"db: x.db\n---\n- apiVersion: openslo/v1\n  kind: SLO\n- retension: 1s\n", `v.yaml:2: a second YAML document ("---"); vigil reads one document per file`},
+		{"db: x.db\n---\n- retension: 1s\n", `v.yaml:2: a second YAML document ("---"); vigil reads one document per file`},
 	} {
 		_, err := Parse("v.yaml", []byte(c.text))
 		if got := problems(t, err); !strings.HasPrefix(got, c.want) {
 			t.Errorf("%q: got %q, want %q", c.text, got, c.want)
 		}
 	}
-	for _, ok := range []string{"---\ndb: x.db\n", "db: x.db\n---\n", "db: x.db\n---\n# nothing\n", "db: x.db\n...\n"} {
+	for _, ok := range []string{"---\ndb: x.db\n", "db: x.db\n---\n", "db: x.db\n---\n# nothing\n", "db: x.db\n...\n",
+		// OpenSLO's list form after vigil's document (issue 25).
+		"db: x.db\n---\n- apiVersion: openslo/v1\n  kind: SLI\n- apiVersion: openslo/v1\n  kind: SLO\n"} {
 		if _, err := Parse("v.yaml", []byte(ok)); err != nil {
 			t.Errorf("%q: %v", ok, err)
 		}
