@@ -1,0 +1,330 @@
+package slo
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/big"
+	"strconv"
+	"time"
+
+	"github.com/vigil-metrics/vigil/analyze"
+	"github.com/vigil-metrics/vigil/internal/metricpath"
+	"github.com/vigil-metrics/vigil/internal/vtime"
+)
+
+// A sliced objective (Timeslices, RatioTimeslices) counts time slices as
+// its events, so that Met, Consumption, BurnRate, Firing, the budgets and
+// min_events apply to it unchanged:
+//
+//   - Timeslices: Good is the number of good slices, Total the number of
+//     slices with data. A slice is good when its good/total ratio is at
+//     least SliceTarget (compared exactly, as rationals), or, with a
+//     Threshold, when the metric's value over the slice compares with the
+//     threshold's value by its op (exactly); with several series in a
+//     slice, every one of them must pass.
+//   - RatioTimeslices: Good is the sum of the slices' good/total ratios
+//     (a Threshold's verdict counts 1 or 0), Total the number of slices
+//     with data: Percent is the mean of the ratios.
+//
+// A slice without data (no events: its total is 0 or absent; or no value
+// of a threshold's metric) counts for neither: a quiet minute at night is
+// no evidence of an outage, nor of health. The slices lie on a grid: a
+// calendar window's start is a slice boundary; a rolling window's slices
+// start at multiples of SliceWindow since the Unix epoch. Only complete
+// slices count: those inside (at - length, at].
+//
+// Each path's slice values are read once per evaluator (one analyze
+// Buckets query over the SLO window or the longest burn window, whichever
+// is longer), and every window's events are summed from them.
+
+// sliceGrid is a request's slices: n of width ms, the last ending at endMS.
+type sliceGrid struct {
+	width, endMS int64
+	n            int
+}
+
+// grid is the complete slices of o inside (at - length, at].
+func (ev *Evaluator) grid(o Objective, length time.Duration) sliceGrid {
+	w := o.SliceWindow.Milliseconds()
+	var origin int64 // a rolling window's grid: multiples of w since the epoch
+	if calendar(o.Window) {
+		origin = vtime.UnixMilli(o.Window.Bounds(ev.At))
+	}
+	at := vtime.UnixMilli(ev.At)
+	end := origin + floorDiv(at-origin, w)*w
+	start := origin - floorDiv(origin-(at-length.Milliseconds()), w)*w // ceil to the grid
+	g := sliceGrid{width: w, endMS: end}
+	if end > start {
+		g.n = int((end - start) / w)
+	}
+	return g
+}
+
+// calendar reports whether w is a calendar window (whose start is a slice
+// boundary) rather than a rolling one.
+func calendar(w Window) bool { return w.CalendarMonth || w.Rolling <= 0 }
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+// sliceData is one path's values per slice, oldest first, the last slice
+// ending at endMS; derived are per-slice arrays computed from it (sums,
+// one service's outcome counts, threshold verdicts), kept for the other
+// windows and objectives of the run.
+type sliceData struct {
+	endMS   int64
+	n       int
+	series  []analyze.BucketSeries
+	derived map[string][]float64
+}
+
+// slices reads path's values over slices of g's width ending at g.endMS,
+// at least need of them (kept: a later request for as many or fewer is
+// answered from memory).
+func (ev *Evaluator) slices(ctx context.Context, o Objective, path string, g sliceGrid, need int) (*sliceData, error) {
+	key := path + "\xff" + strconv.FormatInt(g.width, 10) + "\xff" + strconv.FormatInt(g.endMS, 10)
+	if d, ok := ev.sliced[key]; ok && d.n >= need {
+		return d, nil
+	}
+	e, err := metricpath.Parse(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s:%d: objective %s: %w", o.File, o.Line, o.Name(), err)
+	}
+	ss, err := ev.Q.Buckets(ctx, e, time.UnixMilli(g.endMS).UTC(), time.Duration(g.width)*time.Millisecond, need)
+	if err != nil {
+		return nil, fmt.Errorf("%s:%d: objective %s: %w", o.File, o.Line, o.Name(), err)
+	}
+	d := &sliceData{endMS: g.endMS, n: need, series: ss, derived: map[string][]float64{}}
+	ev.sliced[key] = d
+	return d, nil
+}
+
+// prefetch is how many slices of g's width to read at once for o: enough
+// for the SLO window and for the longest burn window, so that a budget
+// reads each path once.
+func (ev *Evaluator) prefetch(o Objective, g sliceGrid) int {
+	longest := o.Window.Length(ev.At)
+	for _, d := range budgetWindows() {
+		longest = max(longest, d)
+	}
+	return max(g.n, int(longest.Milliseconds()/g.width)+1)
+}
+
+// column is a derived array of d: f's value for each slice, computed once.
+func (d *sliceData) column(key string, f func(i int) float64) []float64 {
+	if c, ok := d.derived[key]; ok {
+		return c
+	}
+	c := make([]float64, d.n)
+	for i := range c {
+		c[i] = f(i)
+	}
+	d.derived[key] = c
+	return c
+}
+
+// sum is each slice's sum over the series with a value there (0 where none
+// has one), as Evaluator.ratio sums a window's results.
+func (d *sliceData) sum() []float64 {
+	return d.column("sum", func(i int) float64 {
+		var s float64
+		for _, x := range d.series {
+			if v := x.Values[i]; !math.IsNaN(v) {
+				s += v
+			}
+		}
+		return s
+	})
+}
+
+// outcome is one service's outcome counts per slice: all of them, or
+// those whose label is truthy (Evaluator.outcomes per slice).
+func (d *sliceData) outcome(service, label string, good bool) []float64 {
+	return d.column(fmt.Sprintf("outcome\xff%s\xff%s\xff%t", service, label, good), func(i int) float64 {
+		var s float64
+		for _, x := range d.series {
+			if v := x.Values[i]; !math.IsNaN(v) && x.Labels["service"] == service && (!good || Truthy(x.Labels[label])) {
+				s += v
+			}
+		}
+		return s
+	})
+}
+
+// verdict is th's verdict per slice: 1 good, 0 bad, NaN without a value.
+// A slice is good when every series with a value there passes.
+func (d *sliceData) verdict(th *Threshold) []float64 {
+	return d.column("threshold\xff"+th.Op+"\xff"+th.Value.RatString(), func(i int) float64 {
+		out := math.NaN()
+		for _, x := range d.series {
+			v := x.Values[i]
+			if math.IsNaN(v) {
+				continue
+			}
+			if !th.passes(v) {
+				return 0
+			}
+			out = 1
+		}
+		return out
+	})
+}
+
+// passes compares v with the threshold's value by its op, exactly.
+func (th *Threshold) passes(v float64) bool {
+	if math.IsInf(v, 0) {
+		return (v > 0) == (th.Op == "gt" || th.Op == "gte")
+	}
+	c := rat(v).Cmp(th.Value)
+	switch th.Op {
+	case "lt":
+		return c < 0
+	case "lte":
+		return c <= 0
+	case "gt":
+		return c > 0
+	case "gte":
+		return c >= 0
+	}
+	return false
+}
+
+// slicedEvents counts a sliced objective's slices over the length ending
+// at the evaluator's time.
+func (ev *Evaluator) slicedEvents(ctx context.Context, o Objective, length time.Duration) (Events, error) {
+	if o.SliceWindow <= 0 || o.SliceWindow%time.Millisecond != 0 {
+		return Events{}, fmt.Errorf("%s:%d: objective %s: time slice window %v: want a positive whole number of milliseconds",
+			o.File, o.Line, o.Name(), o.SliceWindow)
+	}
+	if o.Threshold == nil && o.Method != RatioTimeslices && o.SliceTarget == nil {
+		return Events{}, fmt.Errorf("%s:%d: objective %s: Timeslices without a time slice target", o.File, o.Line, o.Name())
+	}
+	g := ev.grid(o, length)
+	if g.n == 0 {
+		return Events{}, nil
+	}
+	need := ev.prefetch(o, g)
+	if o.Threshold != nil {
+		d, err := ev.slices(ctx, o, o.Threshold.Metric, g, need)
+		if err != nil {
+			return Events{}, err
+		}
+		v := d.verdict(o.Threshold)
+		var e Events
+		for i := d.n - g.n; i < d.n; i++ {
+			if !math.IsNaN(v[i]) {
+				e.Total++
+				e.Good += v[i]
+			}
+		}
+		return e, nil
+	}
+	good, total, err := ev.sliceCounts(ctx, o, g, need)
+	if err != nil {
+		return Events{}, err
+	}
+	return ev.judge(o, g, good, total)
+}
+
+// sliceCounts are o's good and total events per slice (the same paths as
+// Events reads for occurrences), the arrays aligned on the last n slices
+// of the data read; for a bad path, good is total - bad.
+func (ev *Evaluator) sliceCounts(ctx context.Context, o Objective, g sliceGrid, need int) (good, total *sliceCol, err error) {
+	outcomes := func(metric, label string) (*sliceCol, *sliceCol, error) {
+		d, err := ev.slices(ctx, o, metric+".increase by (service, "+label+")", g, need)
+		if err != nil {
+			return nil, nil, err
+		}
+		return &sliceCol{v: d.outcome(o.Service, label, true)}, &sliceCol{v: d.outcome(o.Service, label, false)}, nil
+	}
+	sum := func(path string) (*sliceCol, error) {
+		d, err := ev.slices(ctx, o, path, g, need)
+		if err != nil {
+			return nil, err
+		}
+		return &sliceCol{v: d.sum(), path: path}, nil
+	}
+	goodPath, badPath, totalPath := o.Good, o.Bad, o.Total
+	switch {
+	case o.SLI == Availability && o.Total == "":
+		return outcomes(RequestsMetric, "success")
+	case o.SLI == Latency && o.Histogram == "":
+		return outcomes(LatencyRequestsMetric, "fast")
+	case o.SLI == Latency:
+		th := strconv.FormatFloat(o.ThresholdMS, 'f', -1, 64)
+		goodPath, badPath, totalPath = o.Histogram+".count_le("+th+")", "", o.Histogram+".count"
+	}
+	if total, err = sum(totalPath); err != nil {
+		return nil, nil, err
+	}
+	if goodPath != "" {
+		good, err = sum(goodPath)
+		return good, total, err
+	}
+	bad, err := sum(badPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	bad.bad = true
+	return bad, total, nil
+}
+
+// sliceCol is a per-slice count and the path it came from (for errors);
+// bad marks a bad path's counts (good is total - bad).
+type sliceCol struct {
+	v    []float64
+	path string
+	bad  bool
+}
+
+// judge counts the good slices (Timeslices) or sums the slices' ratios
+// (RatioTimeslices) over g's slices.
+func (ev *Evaluator) judge(o Objective, g sliceGrid, good, total *sliceCol) (Events, error) {
+	var e Events
+	var ratios, comp float64 // Neumaier's compensated sum of the ratios
+	off := len(total.v) - g.n
+	for j := 0; j < g.n; j++ {
+		i := off + j
+		c, t := good.v[i], total.v[i]
+		if c > t || (t == 0 && c > 0) {
+			kind := "good"
+			if good.bad {
+				kind = "bad"
+			}
+			return Events{}, &CountError{Objective: o, Kind: kind, Path: good.path, Count: c, TotalPath: total.path, Total: t,
+				Window: o.SliceWindow, Slice: time.UnixMilli(g.endMS - int64(g.n-1-j)*g.width).UTC()}
+		}
+		if !(t > 0) {
+			continue // no events in this slice: neither good nor bad
+		}
+		if good.bad {
+			c = t - c
+		}
+		e.Total++
+		if o.Method == RatioTimeslices {
+			r := c / t
+			s := ratios + r
+			if math.Abs(ratios) >= math.Abs(r) {
+				comp += (ratios - s) + r
+			} else {
+				comp += (r - s) + ratios
+			}
+			ratios = s
+			continue
+		}
+		// good/total >= SliceTarget, exactly: good >= SliceTarget x total.
+		if rat(c).Cmp(new(big.Rat).Mul(o.SliceTarget, rat(t))) >= 0 {
+			e.Good++
+		}
+	}
+	if o.Method == RatioTimeslices {
+		e.Good = ratios + comp
+	}
+	return e, nil
+}
