@@ -76,21 +76,22 @@ type budgetAlertJSON struct {
 
 // budgetJSON is one objective's budget (docs/slo.md).
 type budgetJSON struct {
-	Service                 string              `json:"service"`
-	SLI                     string              `json:"sli"`
-	SLOPercent              float64             `json:"slo_percent"`
-	Window                  string              `json:"window"`
-	WindowSeconds           float64             `json:"window_seconds"`
-	Good                    float64             `json:"good"`
-	Total                   float64             `json:"total"`
-	AvailabilityPercent     float64             `json:"availability_percent"`
-	ConsumptionPercent      float64             `json:"consumption_percent"`
-	RemainingPercent        float64             `json:"remaining_percent"`
-	RemainingMinutes        float64             `json:"remaining_minutes"`
-	Exhausted               bool                `json:"exhausted"`
-	NoData                  bool                `json:"no_data"`
-	Invalid                 bool                `json:"invalid"`
-	InvalidReason           string              `json:"invalid_reason,omitempty"`
+	Service             string  `json:"service"`
+	SLI                 string  `json:"sli"`
+	SLOPercent          float64 `json:"slo_percent"`
+	Window              string  `json:"window"`
+	WindowSeconds       float64 `json:"window_seconds"`
+	Good                float64 `json:"good"`
+	Total               float64 `json:"total"`
+	AvailabilityPercent float64 `json:"availability_percent"`
+	ConsumptionPercent  float64 `json:"consumption_percent"`
+	RemainingPercent    float64 `json:"remaining_percent"`
+	RemainingMinutes    float64 `json:"remaining_minutes"`
+	Exhausted           bool    `json:"exhausted"`
+	NoData              bool    `json:"no_data"`
+	Invalid             bool    `json:"invalid"`
+	InvalidReason       string  `json:"invalid_reason,omitempty"`
+	methodJSON
 	BurnRates               map[string]*float64 `json:"burn_rates"`
 	TimeToExhaustionSeconds *float64            `json:"time_to_exhaustion_seconds"`
 	Alerts                  []budgetAlertJSON   `json:"alerts"`
@@ -176,7 +177,7 @@ func budgetRow(b slo.Budget) budgetJSON {
 		WindowSeconds: b.Window.Seconds(), Good: b.Events.Good, Total: b.Events.Total, AvailabilityPercent: b.Events.Percent(),
 		ConsumptionPercent: b.ConsumptionPercent, RemainingPercent: b.RemainingPercent, RemainingMinutes: b.RemainingMinutes,
 		Exhausted: b.Exhausted, NoData: b.NoData, Invalid: b.Invalid != "", InvalidReason: b.Invalid,
-		BurnRates: b.BurnRates, Alerts: []budgetAlertJSON{}}
+		BurnRates: b.BurnRates, Alerts: []budgetAlertJSON{}, methodJSON: methodOf(ob)}
 	if b.TimeToExhaustion != nil {
 		s := b.TimeToExhaustion.Seconds()
 		r.TimeToExhaustionSeconds = &s

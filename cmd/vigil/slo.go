@@ -17,6 +17,7 @@ import (
 	"github.com/vigil-metrics/vigil/analyze"
 	"github.com/vigil-metrics/vigil/analyze/slo"
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
+	"github.com/vigil-metrics/vigil/internal/vtime"
 )
 
 type sloOptions struct {
@@ -136,6 +137,28 @@ type sloJSON struct {
 	Invalid       bool    `json:"invalid"`
 	// InvalidReason is slo.Objective.InvalidReason, as budget says it too.
 	InvalidReason string `json:"invalid_reason,omitempty"`
+	methodJSON
+}
+
+// methodJSON is an objective's budgeting method and, for a sliced one,
+// its time slices (what good and total count), in vigil slo's and vigil
+// budget's JSON alike.
+type methodJSON struct {
+	BudgetingMethod string   `json:"budgeting_method"`
+	TimeSliceWindow string   `json:"time_slice_window,omitempty"`
+	TimeSliceTarget *float64 `json:"time_slice_target,omitempty"`
+}
+
+func methodOf(ob slo.Objective) methodJSON {
+	if !ob.Sliced() {
+		return methodJSON{BudgetingMethod: slo.Occurrences}
+	}
+	m := methodJSON{BudgetingMethod: ob.Method, TimeSliceWindow: vtime.FormatDuration(ob.SliceWindow)}
+	if ob.Method == slo.Timeslices && ob.SliceTarget != nil {
+		f, _ := ob.SliceTarget.Float64()
+		m.TimeSliceTarget = &f
+	}
+	return m
 }
 
 func (r sloJSON) breached() bool { return !r.Met && !r.Invalid }
@@ -187,7 +210,7 @@ func (a *app) runSLO(cmd *cobra.Command, o *sloOptions) error {
 		}
 		r := sloJSON{Service: ob.Service, SLI: ob.SLI, Window: ob.Window.String(), WindowSeconds: length.Seconds(),
 			Good: e.Good, Total: e.Total, Percent: e.Percent(), TargetPercent: ob.Target.Percent(),
-			NoData: !(e.Total > 0), InvalidReason: ob.InvalidReason(e)}
+			NoData: !(e.Total > 0), InvalidReason: ob.InvalidReason(e), methodJSON: methodOf(ob)}
 		r.Invalid = r.InvalidReason != ""
 		r.Met = !r.Invalid && e.Met(ob.Target)
 		rows = append(rows, r)
