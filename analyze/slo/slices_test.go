@@ -30,9 +30,11 @@ func (q *countingQ) Buckets(ctx context.Context, e *metricpath.Expr, end time.Ti
 }
 
 // sliceStore writes:
-//   - req_total / ok_total: 100 requests a slice, 100 good except slices 3
+//   - req_total / ok_total, and the reference design's sli_requests_total
+//     of service api (success True or false): 100 requests a slice, 100 good except slices 3
 //     and 7 (96 good); and at 12:00:15, in the slice after sliceAt's, 100
 //     requests none of them good (counted only by an --at past 12:01);
+//   - sli_requests_total of service web: 100 failed requests a slice;
 //   - sparse_req_total / sparse_ok_total: slices 0, 1 and 3 only (10 of 10
 //     good, 1 of 2, 5 of 5): slice 2 and the others have no events;
 //   - over_req_total / over_ok_total: 100 a slice, 101 good in slice 4;
@@ -62,6 +64,9 @@ func sliceStore(t *testing.T) *analyze.DB {
 		}
 		add("req_total", store.Counter, k, 100)
 		add("ok_total", store.Counter, k, good)
+		s = append(s, store.Sample{Name: RequestsMetric, Type: store.Counter, Service: "api", Labels: map[string]string{"success": "True"}, TS: ts(k), Value: good},
+			store.Sample{Name: RequestsMetric, Type: store.Counter, Service: "api", Labels: map[string]string{"success": "false"}, TS: ts(k), Value: 100 - good},
+			store.Sample{Name: RequestsMetric, Type: store.Counter, Service: "web", Labels: map[string]string{"success": "false"}, TS: ts(k), Value: 100})
 		overGood := 100.0
 		if k == 4 {
 			overGood = 101
@@ -155,6 +160,19 @@ func TestTimeslices(t *testing.T) {
 	}
 	if q.buckets != 2 {
 		t.Errorf("%d Buckets queries after the second objective, want still 2", q.buckets)
+	}
+	// The reference design's availability SLI, sliced: api's slices are
+	// ok_total's (8 good of 10); web's all fail (0 of 10), read from the
+	// same query (one more Buckets query, for both services).
+	for svc, want := range map[string]Events{"api": {Good: 8, Total: 10}, "web": {Good: 0, Total: 10}} {
+		ob := sliced(t, Timeslices, "90", "", "")
+		ob.Service, ob.SLI = svc, Availability
+		if e, err := ev.Events(ctx, ob, 10*time.Minute); err != nil || e != want {
+			t.Errorf("availability of %s: %+v %v, want %+v", svc, e, err, want)
+		}
+	}
+	if q.buckets != 3 {
+		t.Errorf("%d Buckets queries after the availability objectives, want 3", q.buckets)
 	}
 	// A bad path: good = total - bad per slice; ok_total as "bad" makes
 	// slices 3 and 7 4% good and the others 0%: no good slice at all.
