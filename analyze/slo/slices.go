@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/vigil-metrics/vigil/analyze"
@@ -88,13 +90,17 @@ type sliceData struct {
 // at least need of them (kept: a later request for as many or fewer is
 // answered from memory).
 func (ev *Evaluator) slices(ctx context.Context, o Objective, path string, g sliceGrid, need int) (*sliceData, error) {
-	key := path + "\xff" + strconv.FormatInt(g.width, 10) + "\xff" + strconv.FormatInt(g.endMS, 10)
-	if d, ok := ev.sliced[key]; ok && d.n >= need {
-		return d, nil
-	}
 	e, err := metricpath.Parse(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s:%d: objective %s: %w", o.File, o.Line, o.Name(), err)
+	}
+	return ev.slicesOf(ctx, o, e, g, need)
+}
+
+func (ev *Evaluator) slicesOf(ctx context.Context, o Objective, e *metricpath.Expr, g sliceGrid, need int) (*sliceData, error) {
+	key := e.String() + "\xff" + strconv.FormatInt(g.width, 10) + "\xff" + strconv.FormatInt(g.endMS, 10)
+	if d, ok := ev.sliced[key]; ok && d.n >= need {
+		return d, nil
 	}
 	ss, err := ev.Q.Buckets(ctx, e, time.UnixMilli(g.endMS).UTC(), time.Duration(g.width)*time.Millisecond, need)
 	if err != nil {
@@ -103,6 +109,96 @@ func (ev *Evaluator) slices(ctx context.Context, o Objective, path string, g sli
 	d := &sliceData{endMS: g.endMS, n: need, series: ss, derived: map[string][]float64{}}
 	ev.sliced[key] = d
 	return d, nil
+}
+
+// sliceSum is path's sum over its series per slice. A path that only adds
+// (increase, sum, count, count_le, rate; no ratio) is read as its metric
+// grouped by its matchers' labels and its own by labels, the matching
+// groups summed here: the per-service paths of many objectives over one
+// metric (and the reference SLI's "by (service, success)") then share one
+// query, which a series' selection costs as much as (the samples of all
+// series interleave in time).
+//
+// sibling is the objective's other path (total's good or bad, and the
+// other way round): when it selects the same metric, both are grouped by
+// the labels of both, so that good and total share the query too.
+func (ev *Evaluator) sliceSum(ctx context.Context, o Objective, path, sibling string, g sliceGrid, need int) ([]float64, error) {
+	e, err := metricpath.Parse(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s:%d: objective %s: %w", o.File, o.Line, o.Name(), err)
+	}
+	var also []string
+	if sib, err := metricpath.Parse(sibling); err == nil && sib.Den == nil && sib.Num.Name == e.Num.Name && sib.Num.Agg.Kind == e.Num.Agg.Kind {
+		also = append(also, sib.Num.By...)
+		for _, m := range sib.Num.Matchers {
+			also = append(also, m.Label)
+		}
+	}
+	shared, ok := sharedSelector(e, also)
+	if !ok {
+		d, err := ev.slicesOf(ctx, o, e, g, need)
+		if err != nil {
+			return nil, err
+		}
+		return d.sum(), nil
+	}
+	d, err := ev.slicesOf(ctx, o, &metricpath.Expr{Num: shared}, g, need)
+	if err != nil {
+		return nil, err
+	}
+	ms := e.Num.Matchers
+	return d.column("match\xff"+e.String(), func(i int) float64 {
+		var s float64
+	series:
+		for _, x := range d.series {
+			v := x.Values[i]
+			if math.IsNaN(v) {
+				continue
+			}
+			for k := range ms {
+				if !ms[k].Matches(x.Labels[ms[k].Label]) {
+					continue series
+				}
+			}
+			s += v
+		}
+		return s
+	}), nil
+}
+
+// sharedSelector is e's metric without matchers, grouped by the labels of
+// e's matchers and by, and also; ok is false where summing its groups
+// would not give e's sum (a ratio, an aggregation that does not add
+// across series).
+func sharedSelector(e *metricpath.Expr, also []string) (metricpath.Selector, bool) {
+	s := e.Num
+	switch s.Agg.Kind {
+	case metricpath.Increase, metricpath.Sum, metricpath.Count, metricpath.CountLE, metricpath.Rate:
+	default:
+		return s, false
+	}
+	if e.Den != nil || len(s.Matchers) == 0 {
+		return s, false
+	}
+	by := map[string]bool{}
+	for _, l := range append(append([]string{}, s.By...), also...) {
+		if strings.HasPrefix(l, "__") {
+			return s, false
+		}
+		by[l] = true
+	}
+	for _, m := range s.Matchers {
+		if strings.HasPrefix(m.Label, "__") {
+			return s, false
+		}
+		by[m.Label] = true
+	}
+	out := metricpath.Selector{Name: s.Name, Agg: s.Agg}
+	for l := range by {
+		out.By = append(out.By, l)
+	}
+	sort.Strings(out.By)
+	return out, true
 }
 
 // prefetch is how many slices of g's width to read at once for o: enough
@@ -243,12 +339,12 @@ func (ev *Evaluator) sliceCounts(ctx context.Context, o Objective, g sliceGrid, 
 		}
 		return &sliceCol{v: d.outcome(o.Service, label, true)}, &sliceCol{v: d.outcome(o.Service, label, false)}, nil
 	}
-	sum := func(path string) (*sliceCol, error) {
-		d, err := ev.slices(ctx, o, path, g, need)
+	sum := func(path, sibling string) (*sliceCol, error) {
+		v, err := ev.sliceSum(ctx, o, path, sibling, g, need)
 		if err != nil {
 			return nil, err
 		}
-		return &sliceCol{v: d.sum(), path: path}, nil
+		return &sliceCol{v: v, path: path}, nil
 	}
 	goodPath, badPath, totalPath := o.Good, o.Bad, o.Total
 	switch {
@@ -260,14 +356,14 @@ func (ev *Evaluator) sliceCounts(ctx context.Context, o Objective, g sliceGrid, 
 		th := strconv.FormatFloat(o.ThresholdMS, 'f', -1, 64)
 		goodPath, badPath, totalPath = o.Histogram+".count_le("+th+")", "", o.Histogram+".count"
 	}
-	if total, err = sum(totalPath); err != nil {
+	if total, err = sum(totalPath, goodPath+badPath); err != nil {
 		return nil, nil, err
 	}
 	if goodPath != "" {
-		good, err = sum(goodPath)
+		good, err = sum(goodPath, totalPath)
 		return good, total, err
 	}
-	bad, err := sum(badPath)
+	bad, err := sum(badPath, totalPath)
 	if err != nil {
 		return nil, nil, err
 	}

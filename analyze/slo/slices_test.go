@@ -174,6 +174,28 @@ func TestTimeslices(t *testing.T) {
 	if q.buckets != 3 {
 		t.Errorf("%d Buckets queries after the availability objectives, want 3", q.buckets)
 	}
+	// Per-service paths over one metric share a query: good and total are
+	// both read as sli_requests_total.increase by (service, success) (the
+	// labels of both paths' matchers), the reference SLI's query already
+	// read, and the matching groups summed. api: 8 of
+	// 10 again; services matching "a.*|w.*" (api and web): every slice is
+	// 100 or 96 good of 200 (at most 50%): 0 good slices of 10 under Timeslices.
+	ob = sliced(t, Timeslices, "90", `sli_requests_total{service="api",success="True"}.increase`, `sli_requests_total{service="api"}.increase`)
+	if e, err := ev.Events(ctx, ob, 10*time.Minute); err != nil || e != (Events{Good: 8, Total: 10}) {
+		t.Errorf("per-service paths: %+v %v, want 8 of 10", e, err)
+	}
+	ob.Good, ob.Total = `sli_requests_total{service=~"a.*|w.*",success="True"}.increase`, `sli_requests_total{service=~"a.*|w.*"}.increase`
+	if e, err := ev.Events(ctx, ob, 10*time.Minute); err != nil || e != (Events{Good: 0, Total: 10}) {
+		t.Errorf("regex paths: %+v %v, want 0 of 10", e, err)
+	}
+	ob.Method = RatioTimeslices
+	// 8 x 100/200 + 2 x 96/200 = 4 + 0.96: good 4.96 of 10 slices.
+	if e, err := ev.Events(ctx, ob, 10*time.Minute); err != nil || e.Total != 10 || !close9(e.Good, 4.96) {
+		t.Errorf("regex paths: %+v %v, want 4.96 of 10", e, err)
+	}
+	if q.buckets != 3 {
+		t.Errorf("%d Buckets queries after the per-service paths, want still 3", q.buckets)
+	}
 	// A bad path: good = total - bad per slice; ok_total as "bad" makes
 	// slices 3 and 7 4% good and the others 0%: no good slice at all.
 	ob = sliced(t, Timeslices, "90", "", "req_total.increase")
