@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"math/bits"
 	"sort"
 	"strconv"
 	"strings"
@@ -146,21 +147,23 @@ func (ev *Evaluator) sliceSum(ctx context.Context, o Objective, path, sibling st
 	if err != nil {
 		return nil, err
 	}
-	ms := e.Num.Matchers
+	// The series matching e's matchers, found once (not per slice).
+	var match []int
+series:
+	for j, x := range d.series {
+		for _, m := range e.Num.Matchers {
+			if !m.Matches(x.Labels[m.Label]) {
+				continue series
+			}
+		}
+		match = append(match, j)
+	}
 	return d.column("match\xff"+e.String(), func(i int) float64 {
 		var s float64
-	series:
-		for _, x := range d.series {
-			v := x.Values[i]
-			if math.IsNaN(v) {
-				continue
+		for _, j := range match {
+			if v := d.series[j].Values[i]; !math.IsNaN(v) {
+				s += v
 			}
-			for k := range ms {
-				if !ms[k].Matches(x.Labels[ms[k].Label]) {
-					continue series
-				}
-			}
-			s += v
 		}
 		return s
 	}), nil
@@ -291,6 +294,21 @@ func (th *Threshold) passes(v float64) bool {
 	return false
 }
 
+// atLeast reports whether good/total >= target, exactly: good x den >=
+// num x total. Whole counts below 2^53 and a target of 64-bit terms (the
+// usual case: counters' increments) compare in 128-bit integers; others
+// as rationals.
+func atLeast(good, total float64, target *big.Rat) bool {
+	const whole = 1 << 53
+	if good >= 0 && good < whole && good == math.Trunc(good) && total < whole && total == math.Trunc(total) &&
+		target.Num().IsUint64() && target.Denom().IsUint64() {
+		gh, gl := bits.Mul64(uint64(good), target.Denom().Uint64())
+		th, tl := bits.Mul64(target.Num().Uint64(), uint64(total))
+		return gh > th || (gh == th && gl >= tl)
+	}
+	return rat(good).Cmp(new(big.Rat).Mul(target, rat(total))) >= 0
+}
+
 // slicedEvents counts a sliced objective's slices over the length ending
 // at the evaluator's time.
 func (ev *Evaluator) slicedEvents(ctx context.Context, o Objective, length time.Duration) (Events, error) {
@@ -414,8 +432,7 @@ func (ev *Evaluator) judge(o Objective, g sliceGrid, good, total *sliceCol) (Eve
 			ratios = s
 			continue
 		}
-		// good/total >= SliceTarget, exactly: good >= SliceTarget x total.
-		if rat(c).Cmp(new(big.Rat).Mul(o.SliceTarget, rat(t))) >= 0 {
+		if atLeast(c, t, o.SliceTarget) {
 			e.Good++
 		}
 	}

@@ -333,3 +333,34 @@ func TestSliceGrid(t *testing.T) {
 		t.Errorf("rolling: end %v, %d slices; want 00:24, 3", time.UnixMilli(g.endMS).UTC(), g.n)
 	}
 }
+
+// atLeast's integer fast path agrees with the rationals: 97 of 100 meets
+// 97/100 and 96 does not; 970 of 1000 meets it; counts near 2^53 and a
+// target with big terms (999999999999/1000000000000) compare exactly
+// ((2^53-1) x 999999999999/1e12 is 9007199254731983.8..., 9007.199...
+// below 2^53 - 1, so 2^53 - 9008 of 2^53 - 1 falls short and 2^53 - 9007
+// meets it); a fractional count (0.97 as a float is 0.96999999999999997)
+// goes the rational way and falls short of 97/100.
+func TestAtLeast(t *testing.T) {
+	big97 := big.NewRat(97, 100)
+	fine := big.NewRat(999999999999, 1000000000000)
+	const top = 1<<53 - 1
+	for _, c := range []struct {
+		good, total float64
+		target      *big.Rat
+		want        bool
+	}{
+		{97, 100, big97, true}, {96, 100, big97, false}, {970, 1000, big97, true}, {969, 1000, big97, false},
+		{0, 0, big97, true}, {0, 1, big97, false},
+		{top - 9008, top, fine, false}, {top - 9007, top, fine, true},
+		{0.97, 1, big97, false}, {1, 1, big.NewRat(1, 1), true},
+	} {
+		if got := atLeast(c.good, c.total, c.target); got != c.want {
+			t.Errorf("atLeast(%v, %v, %v) = %v, want %v", c.good, c.total, c.target, got, c.want)
+		}
+		slow := rat(c.good).Cmp(new(big.Rat).Mul(c.target, rat(c.total))) >= 0
+		if slow != c.want {
+			t.Errorf("rationals say %v for %v of %v", slow, c.good, c.total)
+		}
+	}
+}
