@@ -51,12 +51,12 @@ type sliceGrid struct {
 func (ev *Evaluator) grid(o Objective, length time.Duration) sliceGrid {
 	w := o.SliceWindow.Milliseconds()
 	var origin int64 // a rolling window's grid: multiples of w since the epoch
-	if calendar(o.Window) {
+	if calendarGrid(o.Window) {
 		origin = vtime.UnixMilli(o.Window.Bounds(ev.At))
 	}
 	at := vtime.UnixMilli(ev.At)
-	end := origin + floorDiv(at-origin, w)*w
-	start := origin - floorDiv(origin-(at-length.Milliseconds()), w)*w // ceil to the grid
+	end := origin + floorMS(at-origin, w)*w
+	start := origin - floorMS(origin-(at-length.Milliseconds()), w)*w // ceil to the grid
 	g := sliceGrid{width: w, endMS: end}
 	if end > start {
 		g.n = int((end - start) / w)
@@ -64,11 +64,11 @@ func (ev *Evaluator) grid(o Objective, length time.Duration) sliceGrid {
 	return g
 }
 
-// calendar reports whether w is a calendar window (whose start is a slice
+// calendarGrid reports whether w is a calendar window (whose start is a slice
 // boundary) rather than a rolling one.
-func calendar(w Window) bool { return w.CalendarMonth || w.Rolling <= 0 }
+func calendarGrid(w Window) bool { return w.CalendarMonth || w.Rolling <= 0 }
 
-func floorDiv(a, b int64) int64 {
+func floorMS(a, b int64) int64 {
 	q := a / b
 	if a%b != 0 && (a < 0) != (b < 0) {
 		q--
