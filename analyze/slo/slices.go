@@ -64,8 +64,10 @@ func (ev *Evaluator) grid(o Objective, length time.Duration) sliceGrid {
 	return g
 }
 
-// calendarGrid reports whether w is a calendar window (whose start is a slice
-// boundary) rather than a rolling one.
+// calendarGrid reports whether w is a calendar window (whose start is a
+// slice boundary) rather than a rolling one: calendar_month, or any window
+// without a rolling length (OpenSLO's calendar windows, which Bounds
+// anchors).
 func calendarGrid(w Window) bool { return w.CalendarMonth || w.Rolling <= 0 }
 
 func floorMS(a, b int64) int64 {
