@@ -28,12 +28,20 @@ type Evaluator struct {
 	Q      Querier
 	At     time.Time
 	cache  map[string][]analyze.Result
-	sliced map[string]*sliceData
+	sliced map[string][]*sliceData // by path and slice width: slices read
 }
 
 // NewEvaluator evaluates as of at.
 func NewEvaluator(q Querier, at time.Time) *Evaluator {
-	return &Evaluator{Q: q, At: at, cache: map[string][]analyze.Result{}, sliced: map[string]*sliceData{}}
+	return &Evaluator{Q: q, At: at, cache: map[string][]analyze.Result{}, sliced: map[string][]*sliceData{}}
+}
+
+// AtTime is an evaluator as of at over ev's Querier that shares the time
+// slices ev has read: a report's burn-down points and its previous period
+// read each sliced objective's slices once (an earlier time's slices are
+// the first of a later one's, on the same grid).
+func (ev *Evaluator) AtTime(at time.Time) *Evaluator {
+	return &Evaluator{Q: ev.Q, At: at, cache: map[string][]analyze.Result{}, sliced: ev.sliced}
 }
 
 // Truthy reports whether an outcome label value means yes: true, True,

@@ -87,11 +87,12 @@ type sliceData struct {
 	n       int
 	series  []analyze.BucketSeries
 	derived map[string][]float64
+	views   map[int64]*sliceData // by end: the slices up to an earlier one
 }
 
 // slices reads path's values over slices of g's width ending at g.endMS,
-// at least need of them (kept: a later request for as many or fewer is
-// answered from memory).
+// need of them (kept: a later request for g.n slices that the kept ones
+// hold, ending at g.endMS or earlier on the grid, is answered from them).
 func (ev *Evaluator) slices(ctx context.Context, o Objective, path string, g sliceGrid, need int) (*sliceData, error) {
 	e, err := metricpath.Parse(path)
 	if err != nil {
@@ -101,17 +102,50 @@ func (ev *Evaluator) slices(ctx context.Context, o Objective, path string, g sli
 }
 
 func (ev *Evaluator) slicesOf(ctx context.Context, o Objective, e *metricpath.Expr, g sliceGrid, need int) (*sliceData, error) {
-	key := e.String() + "\xff" + strconv.FormatInt(g.width, 10) + "\xff" + strconv.FormatInt(g.endMS, 10)
-	if d, ok := ev.sliced[key]; ok && d.n >= need {
-		return d, nil
+	key := e.String() + "\xff" + strconv.FormatInt(g.width, 10)
+	for _, d := range ev.sliced[key] {
+		if v := d.view(g.endMS, g.width, g.n); v != nil {
+			return v, nil
+		}
 	}
 	ss, err := ev.Q.Buckets(ctx, e, time.UnixMilli(g.endMS).UTC(), time.Duration(g.width)*time.Millisecond, need)
 	if err != nil {
 		return nil, fmt.Errorf("%s:%d: objective %s: %w", o.File, o.Line, o.Name(), err)
 	}
 	d := &sliceData{endMS: g.endMS, n: need, series: ss, derived: map[string][]float64{}}
-	ev.sliced[key] = d
+	ev.sliced[key] = append(ev.sliced[key], d)
 	return d, nil
+}
+
+// view is d's slices up to the one ending at endMS, at least need of them
+// (the request's, not its prefetch: an earlier time's whole SLO window may
+// reach before d's start, and is read when asked),
+// or nil when d does not hold them (its grid is another, it ends before
+// endMS, or it starts too late). An evaluator at an earlier time of the
+// same run (Evaluator.At's report points) reads its slices from there.
+func (d *sliceData) view(endMS, width int64, need int) *sliceData {
+	if endMS > d.endMS || (d.endMS-endMS)%width != 0 {
+		return nil
+	}
+	k := int((d.endMS - endMS) / width)
+	if d.n-k < need {
+		return nil
+	}
+	if k == 0 {
+		return d
+	}
+	if v := d.views[endMS]; v != nil {
+		return v
+	}
+	v := &sliceData{endMS: endMS, n: d.n - k, series: make([]analyze.BucketSeries, len(d.series)), derived: map[string][]float64{}}
+	for i, s := range d.series {
+		v.series[i] = analyze.BucketSeries{Labels: s.Labels, Values: s.Values[:v.n], Samples: s.Samples[:v.n]}
+	}
+	if d.views == nil {
+		d.views = map[int64]*sliceData{}
+	}
+	d.views[endMS] = v
+	return v
 }
 
 // sliceSum is path's sum over its series per slice. A path that only adds

@@ -364,3 +364,31 @@ func TestAtLeast(t *testing.T) {
 		}
 	}
 }
+
+// An evaluator at an earlier time of the run (a report's burn-down
+// points) shares the slices read: at 11:58 the last 5 minutes are slices
+// 3..7 (3 and 7 at 96%): 3 good of 5, as a fresh evaluator counts them,
+// with no new query; so is the 10m window (11:48, 11:58], whose slices
+// 0..7 have data (6 of 8): 12:00's read reaches back 3 days (the longest
+// burn window).
+func TestSlicesShared(t *testing.T) {
+	ctx := context.Background()
+	db := sliceStore(t)
+	q := &countingQ{DB: db}
+	ev := NewEvaluator(q, sliceAt)
+	ob := sliced(t, Timeslices, "90", "ok_total.increase", "req_total.increase")
+	if _, err := BudgetOf(ctx, ev, ob); err != nil {
+		t.Fatal(err)
+	}
+	early := ev.AtTime(sliceAt.Add(-2 * time.Minute))
+	for length, want := range map[time.Duration]Events{5 * time.Minute: {Good: 3, Total: 5}, 10 * time.Minute: {Good: 6, Total: 8}} {
+		e, err := early.Events(ctx, ob, length)
+		fresh, ferr := NewEvaluator(db, early.At).Events(ctx, ob, length)
+		if err != nil || ferr != nil || e != want || fresh != want {
+			t.Errorf("over %v at 11:58: shared %+v %v, fresh %+v %v; want %+v", length, e, err, fresh, ferr, want)
+		}
+	}
+	if q.buckets != 2 {
+		t.Errorf("%d Buckets queries, want 2 (the slices read at 12:00)", q.buckets)
+	}
+}
