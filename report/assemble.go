@@ -79,7 +79,8 @@ type evalFunc func(path string, at time.Time) ([]analyze.Result, error)
 // comparing, the previous one's) and budget.
 func assembleSLOs(ctx context.Context, src Source, r *Report, objs []slo.Objective) error {
 	at, prevAt := r.At, r.At.Add(-r.Period)
-	ev, prevEv := slo.NewEvaluator(src, at), slo.NewEvaluator(src, prevAt)
+	ev := slo.NewEvaluator(src, at)
+	prevEv := ev.AtTime(prevAt) // shares the time slices read
 	for _, ob := range objs {
 		b, err := slo.BudgetOf(ctx, ev, ob)
 		if err != nil {
@@ -112,7 +113,7 @@ func assembleSLOs(ctx context.Context, src Source, r *Report, objs []slo.Objecti
 			rb.Alerts = append(rb.Alerts, BudgetAlert{Severity: x.Severity, Reason: x.Reason})
 		}
 		if r.Charts && !b.NoData {
-			if rb.Burn, err = burnDown(ctx, src, ob, at, r.Period); err != nil {
+			if rb.Burn, err = burnDown(ctx, ev, ob, r.Period); err != nil {
 				return err
 			}
 		}
@@ -230,9 +231,12 @@ func assembleResources(r *Report, hosts []string, eval evalFunc) error {
 }
 
 // burnDown is ob's budget consumption (%) at each step's end over the
-// period: the events from the start of ob's window ending at at, to the
-// step's end (vigil budget's consumption at at for the last step).
-func burnDown(ctx context.Context, src Source, ob slo.Objective, at time.Time, period time.Duration) ([]Point, error) {
+// period: the events from the start of ob's window ending at ev's time,
+// to the step's end (vigil budget's consumption at ev's time for the last
+// step). The steps' evaluators share ev's time slices (a sliced
+// objective's paths are read once for the whole chart).
+func burnDown(ctx context.Context, ev *slo.Evaluator, ob slo.Objective, period time.Duration) ([]Point, error) {
+	at := ev.At
 	start := ob.Window.Bounds(at)
 	step, n := Steps(period)
 	out := make([]Point, 0, n)
@@ -240,7 +244,7 @@ func burnDown(ctx context.Context, src Source, ob slo.Objective, at time.Time, p
 		t := at.Add(-time.Duration(i) * step)
 		p := Point{T: t, V: math.NaN()}
 		if t.After(start) {
-			e, err := slo.NewEvaluator(src, t).Events(ctx, ob, t.Sub(start))
+			e, err := ev.AtTime(t).Events(ctx, ob, t.Sub(start))
 			if err != nil {
 				return nil, err
 			}

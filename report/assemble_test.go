@@ -50,7 +50,7 @@ func TestBurnDown(t *testing.T) {
 			continue
 		}
 		checked++
-		ps, err := burnDown(ctx, db, ob, t0, 7*24*time.Hour)
+		ps, err := burnDown(ctx, slo.NewEvaluator(db, t0), ob, 7*24*time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}

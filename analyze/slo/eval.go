@@ -12,23 +12,36 @@ import (
 	"github.com/vigil-metrics/vigil/internal/vtime"
 )
 
-// Querier answers a metric path over a window; *analyze.DB is one.
+// Querier answers a metric path over a window, and over consecutive
+// windows at once (Buckets: a sliced objective's time slices, read in one
+// query); *analyze.DB is one, for stores and Prometheus-compatible
+// sources alike.
 type Querier interface {
 	Eval(ctx context.Context, e *metricpath.Expr, w analyze.Window) ([]analyze.Result, error)
+	Buckets(ctx context.Context, e *metricpath.Expr, end time.Time, bucket time.Duration, n int) ([]analyze.BucketSeries, error)
 }
 
 // Evaluator counts objectives' events. The reference design's SLIs of
 // every service are answered by one query per window (grouped by service
 // and outcome), kept for the other objectives of the run.
 type Evaluator struct {
-	Q     Querier
-	At    time.Time
-	cache map[string][]analyze.Result
+	Q      Querier
+	At     time.Time
+	cache  map[string][]analyze.Result
+	sliced map[string][]*sliceData // by path and slice width: slices read
 }
 
 // NewEvaluator evaluates as of at.
 func NewEvaluator(q Querier, at time.Time) *Evaluator {
-	return &Evaluator{Q: q, At: at, cache: map[string][]analyze.Result{}}
+	return &Evaluator{Q: q, At: at, cache: map[string][]analyze.Result{}, sliced: map[string][]*sliceData{}}
+}
+
+// AtTime is an evaluator as of at over ev's Querier that shares the time
+// slices ev has read: a report's burn-down points and its previous period
+// read each sliced objective's slices once (an earlier time's slices are
+// the first of a later one's, on the same grid).
+func (ev *Evaluator) AtTime(at time.Time) *Evaluator {
+	return &Evaluator{Q: ev.Q, At: at, cache: map[string][]analyze.Result{}, sliced: ev.sliced}
 }
 
 // Truthy reports whether an outcome label value means yes: true, True,
@@ -53,12 +66,15 @@ func (ev *Evaluator) query(ctx context.Context, path string, length time.Duratio
 }
 
 // Events counts o's good and total events over the length ending at the
-// evaluator's time.
+// evaluator's time: requests, or time slices for a sliced objective
+// (slices.go).
 func (ev *Evaluator) Events(ctx context.Context, o Objective, length time.Duration) (Events, error) {
 	if length <= 0 {
 		return Events{}, nil
 	}
 	switch {
+	case o.Sliced() || o.Threshold != nil:
+		return ev.slicedEvents(ctx, o, length)
 	case o.SLI == Availability && o.Total == "":
 		return ev.outcomes(ctx, RequestsMetric, "success", o.Service, length)
 	case o.SLI == Latency && o.Histogram == "":
@@ -138,12 +154,19 @@ type CountError struct {
 	Path, TotalPath string
 	Count, Total    float64
 	Window          time.Duration
+	// Slice is the end of the time slice (of length Window) whose counts
+	// these are, for a sliced objective; zero otherwise.
+	Slice time.Time
 }
 
 func (e *CountError) Error() string {
+	over := vtime.FormatDuration(e.Window)
+	if !e.Slice.IsZero() {
+		over = "the " + over + " slice ending " + e.Slice.UTC().Format(time.RFC3339Nano)
+	}
 	return fmt.Sprintf("%s:%d: objective %s: %s count %s (%s) exceeds its total %s (%s) over %s",
 		e.Objective.File, e.Objective.Line, e.Objective.Name(), e.Kind, strconv.FormatFloat(e.Count, 'f', -1, 64), e.Path,
-		strconv.FormatFloat(e.Total, 'f', -1, 64), e.TotalPath, vtime.FormatDuration(e.Window))
+		strconv.FormatFloat(e.Total, 'f', -1, 64), e.TotalPath, over)
 }
 
 // UsageError marks a definition error (exit 2).

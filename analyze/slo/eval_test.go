@@ -23,6 +23,11 @@ func (q *fakeQ) Eval(_ context.Context, e *metricpath.Expr, w analyze.Window) ([
 	return q.answers[e.String()], nil
 }
 
+// Buckets: no slices (the sliced objectives' tests read a real store).
+func (q *fakeQ) Buckets(context.Context, *metricpath.Expr, time.Time, time.Duration, int) ([]analyze.BucketSeries, error) {
+	return nil, nil
+}
+
 func newFake(answers map[string][]analyze.Result) *fakeQ {
 	return &fakeQ{answers: answers, calls: map[string]int{}}
 }

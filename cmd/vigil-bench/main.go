@@ -17,8 +17,9 @@
 //     and 500 MiB of peak RSS;
 //   - slo: `vigil slo` then `vigil budget` of 30-day objectives for 20
 //     services (-slo-services) over 30 days (-slo-days) of the reference
-//     design's SLI counters at 10 s, imported with `vigil import`: warm,
-//     both together against 2 s;
+//     design's SLI counters at 10 s, imported with `vigil import`, each
+//     service also with an OpenSLO objective over one-minute time slices
+//     (Timeslices or RatioTimeslices): warm, both together against 2 s;
 //   - report: `vigil report --period 7d` over a store of 10M samples of
 //     the query section's shape, with a latency objective and the store's
 //     histogram as a key one: cold, then warm (markdown with its SVG

@@ -321,7 +321,10 @@ func writeSLOData(path string, services, steps int) error {
 
 // writeSLOObjectives writes an objectives file: one availability
 // objective per service over 30 days, every other one with a latency
-// target too.
+// target too; then, per service, an OpenSLO availability objective over
+// one-minute time slices of the same 30 days (Timeslices with a 95% slice
+// target for even services, RatioTimeslices for odd ones), so that the
+// figure covers sliced objectives (each reads its paths' 43,200 slices).
 func writeSLOObjectives(path string, services int) error {
 	var b strings.Builder
 	b.WriteString("# vigil-bench slo: 30-day objectives over the reference design's SLI counters.\nslos:\n")
@@ -333,5 +336,47 @@ func writeSLOObjectives(path string, services int) error {
 			fmt.Fprintf(&b, "    latency_target: %s\n", t)
 		}
 	}
+	for i := range services {
+		method, target := "Timeslices", "\n      timeSliceTarget: 0.95"
+		if i%2 == 1 {
+			method, target = "RatioTimeslices", ""
+		}
+		fmt.Fprintf(&b, sloSlicedDoc, sloService(i), sloService(i), sloService(i), method, sloTargets[i%len(sloTargets)], target)
+	}
 	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
+
+// sloSlicedDoc is an OpenSLO objective over one-minute slices: service
+// (three times), budgeting method, target percent, and the slice target's
+// line (Timeslices) or nothing.
+const sloSlicedDoc = `---
+apiVersion: openslo/v1
+kind: SLO
+metadata:
+  name: availability-slices
+spec:
+  service: %s
+  indicator:
+    metadata:
+      name: availability-slices
+    spec:
+      ratioMetric:
+        counter: true
+        good:
+          metricSource:
+            type: vigil
+            spec:
+              query: 'sli_requests_total{service="%s",success="true"}.increase'
+        total:
+          metricSource:
+            type: vigil
+            spec:
+              query: 'sli_requests_total{service="%s"}.increase'
+  timeWindow:
+    - duration: 30d
+      isRolling: true
+  budgetingMethod: %s
+  objectives:
+    - targetPercent: %s
+      timeSliceWindow: 1m%s
+`

@@ -94,22 +94,23 @@ type burnAlertJSON struct {
 
 // budgetJSON is one objective's budget (docs/slo.md).
 type budgetJSON struct {
-	Service                 string              `json:"service"`
-	SLI                     string              `json:"sli"`
-	SLOPercent              float64             `json:"slo_percent"`
-	Window                  string              `json:"window"`
-	WindowSeconds           float64             `json:"window_seconds"`
-	Good                    float64             `json:"good"`
-	Total                   float64             `json:"total"`
-	AvailabilityPercent     float64             `json:"availability_percent"`
-	ConsumptionPercent      float64             `json:"consumption_percent"`
-	RemainingPercent        float64             `json:"remaining_percent"`
-	RemainingMinutes        float64             `json:"remaining_minutes"`
-	Exhausted               bool                `json:"exhausted"`
-	NoData                  bool                `json:"no_data"`
-	Invalid                 bool                `json:"invalid"`
-	InvalidReason           string              `json:"invalid_reason,omitempty"`
-	BurnAlerts              []burnAlertJSON     `json:"burn_alerts"`
+	Service             string          `json:"service"`
+	SLI                 string          `json:"sli"`
+	SLOPercent          float64         `json:"slo_percent"`
+	Window              string          `json:"window"`
+	WindowSeconds       float64         `json:"window_seconds"`
+	Good                float64         `json:"good"`
+	Total               float64         `json:"total"`
+	AvailabilityPercent float64         `json:"availability_percent"`
+	ConsumptionPercent  float64         `json:"consumption_percent"`
+	RemainingPercent    float64         `json:"remaining_percent"`
+	RemainingMinutes    float64         `json:"remaining_minutes"`
+	Exhausted           bool            `json:"exhausted"`
+	NoData              bool            `json:"no_data"`
+	Invalid             bool            `json:"invalid"`
+	InvalidReason       string          `json:"invalid_reason,omitempty"`
+	BurnAlerts          []burnAlertJSON `json:"burn_alerts"`
+	methodJSON
 	BurnRates               map[string]*float64 `json:"burn_rates"`
 	TimeToExhaustionSeconds *float64            `json:"time_to_exhaustion_seconds"`
 	Alerts                  []budgetAlertJSON   `json:"alerts"`
@@ -205,7 +206,7 @@ func budgetRow(b slo.Budget) budgetJSON {
 		WindowSeconds: b.Window.Seconds(), Good: b.Events.Good, Total: b.Events.Total, AvailabilityPercent: b.Events.Percent(),
 		ConsumptionPercent: b.ConsumptionPercent, RemainingPercent: b.RemainingPercent, RemainingMinutes: b.RemainingMinutes,
 		Exhausted: b.Exhausted, NoData: b.NoData, Invalid: b.Invalid != "", InvalidReason: b.Invalid,
-		BurnRates: b.BurnRates, BurnAlerts: []burnAlertJSON{}, Alerts: []budgetAlertJSON{},
+		BurnRates: b.BurnRates, BurnAlerts: []burnAlertJSON{}, Alerts: []budgetAlertJSON{}, methodJSON: methodOf(ob),
 		text: budgetText{SLO: ob.Target.Text() + "%", SLI: slo.SLIText(b.Events, ob.Target) + "%",
 			Consumed: slo.ConsumptionText(b.Events, ob.Target) + "%", Remaining: slo.RemainingText(b.Events, ob.Target) + "%",
 			Minutes: slo.SignedText(b.RemainingMinutes, 1)}}

@@ -18,6 +18,7 @@ import (
 	"github.com/vigil-metrics/vigil/analyze/slo"
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
 	"github.com/vigil-metrics/vigil/internal/safetext"
+	"github.com/vigil-metrics/vigil/internal/vtime"
 )
 
 type sloOptions struct {
@@ -141,6 +142,31 @@ type sloJSON struct {
 	// output prints them (slo.SLIText: enough digits for the verdict).
 	PercentText string `json:"-"`
 	TargetText  string `json:"-"`
+	methodJSON
+}
+
+// methodJSON is an objective's budgeting method and, for a sliced one,
+// its time slices (what good and total count), in vigil slo's and vigil
+// budget's JSON alike.
+type methodJSON struct {
+	// Objective is the objective's display name among its SLO's several
+	// (its displayName, else its 1-based index); absent when it has one.
+	Objective       string   `json:"objective,omitempty"`
+	BudgetingMethod string   `json:"budgeting_method"`
+	TimeSliceWindow string   `json:"time_slice_window,omitempty"`
+	TimeSliceTarget *float64 `json:"time_slice_target,omitempty"`
+}
+
+func methodOf(ob slo.Objective) methodJSON {
+	if !ob.Sliced() {
+		return methodJSON{Objective: ob.Display, BudgetingMethod: slo.Occurrences}
+	}
+	m := methodJSON{Objective: ob.Display, BudgetingMethod: ob.Method, TimeSliceWindow: vtime.FormatDuration(ob.SliceWindow)}
+	if ob.Method == slo.Timeslices && ob.SliceTarget != nil {
+		f, _ := ob.SliceTarget.Float64()
+		m.TimeSliceTarget = &f
+	}
+	return m
 }
 
 func (r sloJSON) breached() bool { return !r.Met && !r.Invalid }
@@ -193,7 +219,7 @@ func (a *app) runSLO(cmd *cobra.Command, o *sloOptions) error {
 		r := sloJSON{Service: ob.Service, SLI: ob.SLI, Window: ob.Window.String(), WindowSeconds: length.Seconds(),
 			Good: e.Good, Total: e.Total, Percent: e.Percent(), TargetPercent: ob.Target.Percent(),
 			NoData: !(e.Total > 0), InvalidReason: ob.InvalidReason(e),
-			PercentText: slo.SLIText(e, ob.Target), TargetText: ob.Target.Text()}
+			PercentText: slo.SLIText(e, ob.Target), TargetText: ob.Target.Text(), methodJSON: methodOf(ob)}
 		r.Invalid = r.InvalidReason != ""
 		r.Met = !r.Invalid && e.Met(ob.Target)
 		rows = append(rows, r)

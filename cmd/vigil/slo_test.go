@@ -2,13 +2,18 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"encoding/xml"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	junit "github.com/joshdk/go-junit"
+
+	"github.com/vigil-metrics/vigil/analyze/slo"
 )
 
 // The fixture of testdata/script/slo.txtar, counted by hand there:
@@ -179,5 +184,36 @@ func TestSLOStepSummary(t *testing.T) {
 	}
 	if n := strings.Count(s, "| api | availability | 30d | 111 | 118 | 94.0678 | 95 | ❌ breached |\n"); n != 2 {
 		t.Errorf("api row %d times, want 2:\n%s", n, s)
+	}
+}
+
+// vigil slo's and vigil budget's JSON name each objective's budgeting
+// method: Occurrences for a vigil.yaml objective; for a sliced one its
+// slice window too, and the slice target for Timeslices (97/100 = 0.97).
+func TestMethodJSON(t *testing.T) {
+	for _, c := range []struct {
+		ob   slo.Objective
+		want string
+	}{
+		{slo.Objective{}, `{"budgeting_method":"Occurrences"}`},
+		{slo.Objective{Method: slo.Occurrences}, `{"budgeting_method":"Occurrences"}`},
+		{slo.Objective{Method: slo.Timeslices, SliceWindow: time.Minute, SliceTarget: big.NewRat(97, 100)},
+			`{"budgeting_method":"Timeslices","time_slice_window":"1m","time_slice_target":0.97}`},
+		{slo.Objective{Method: slo.RatioTimeslices, SliceWindow: 5 * time.Minute},
+			`{"budgeting_method":"RatioTimeslices","time_slice_window":"5m"}`},
+	} {
+		b, err := json.Marshal(methodOf(c.ob))
+		if err != nil || string(b) != c.want {
+			t.Errorf("%+v: %s %v, want %s", c.ob, b, err, c.want)
+		}
+	}
+	// Both outputs carry the fields, at their rows' top level.
+	for _, v := range []any{sloJSON{methodJSON: methodOf(slo.Objective{Method: slo.RatioTimeslices, SliceWindow: time.Minute})},
+		budgetJSON{methodJSON: methodOf(slo.Objective{Method: slo.RatioTimeslices, SliceWindow: time.Minute})}} {
+		b, _ := json.Marshal(v)
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil || m["budgeting_method"] != "RatioTimeslices" || m["time_slice_window"] != "1m" {
+			t.Errorf("%s: want budgeting_method and time_slice_window at the top level", b)
+		}
 	}
 }
