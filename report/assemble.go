@@ -87,7 +87,7 @@ func assembleSLOs(ctx context.Context, src Source, r *Report, objs []slo.Objecti
 			return err
 		}
 		e := b.Events
-		s := SLO{Service: ob.Service, SLI: ob.SLI, Window: ob.Window.String(), TargetPercent: ob.Target.Percent(),
+		s := SLO{Service: ob.Service, SLI: ob.SLIName(), Window: ob.Window.String(), TargetPercent: ob.Target.Percent(),
 			Good: e.Good, Total: e.Total, Percent: e.Percent(), NoData: !(e.Total > 0), Invalid: b.Invalid != "",
 			ConsumptionPercent: b.ConsumptionPercent, BurnRate: b.BurnRates[ob.Window.String()],
 			PercentText: slo.SLIText(e, ob.Target), TargetText: ob.Target.Text(), ConsumedText: slo.ConsumptionText(e, ob.Target)}
@@ -100,7 +100,7 @@ func assembleSLOs(ctx context.Context, src Source, r *Report, objs []slo.Objecti
 			s.Previous = &SLOPoint{Percent: p.Percent(), NoData: !(p.Total > 0)}
 		}
 		r.SLOs = append(r.SLOs, s)
-		rb := Budget{Service: ob.Service, SLI: ob.SLI, Window: ob.Window.String(), ConsumptionPercent: b.ConsumptionPercent,
+		rb := Budget{Service: ob.Service, SLI: ob.SLIName(), Window: ob.Window.String(), ConsumptionPercent: b.ConsumptionPercent,
 			ConsumedText:     slo.ConsumptionText(e, ob.Target),
 			RemainingMinutes: b.RemainingMinutes, Exhausted: b.Exhausted, NoData: b.NoData, BurnRate1h: b.BurnRates["1h"]}
 		if b.TimeToExhaustion != nil {

@@ -191,6 +191,15 @@ type Threshold struct {
 // Sliced reports whether o's events are time slices.
 func (o Objective) Sliced() bool { return o.Method == Timeslices || o.Method == RatioTimeslices }
 
+// SLIName is the SLI as tables print it: the SLI, and the objective's
+// Display when its SLO has several (two rows of one SLO must differ).
+func (o Objective) SLIName() string {
+	if o.Display != "" {
+		return o.SLI + "/" + o.Display
+	}
+	return o.SLI
+}
+
 // Name identifies the objective in output: service and SLI, and the
 // objective's Display when its SLO has several.
 func (o Objective) Name() string {

@@ -94,23 +94,23 @@ type burnAlertJSON struct {
 
 // budgetJSON is one objective's budget (docs/slo.md).
 type budgetJSON struct {
-	Service             string          `json:"service"`
-	SLI                 string          `json:"sli"`
-	SLOPercent          float64         `json:"slo_percent"`
-	Window              string          `json:"window"`
-	WindowSeconds       float64         `json:"window_seconds"`
-	Good                float64         `json:"good"`
-	Total               float64         `json:"total"`
-	AvailabilityPercent float64         `json:"availability_percent"`
-	ConsumptionPercent  float64         `json:"consumption_percent"`
-	RemainingPercent    float64         `json:"remaining_percent"`
-	RemainingMinutes    float64         `json:"remaining_minutes"`
-	Exhausted           bool            `json:"exhausted"`
-	NoData              bool            `json:"no_data"`
-	Invalid             bool            `json:"invalid"`
-	InvalidReason       string          `json:"invalid_reason,omitempty"`
-	BurnAlerts          []burnAlertJSON `json:"burn_alerts"`
+	Service             string  `json:"service"`
+	SLI                 string  `json:"sli"`
+	SLOPercent          float64 `json:"slo_percent"`
+	Window              string  `json:"window"`
+	WindowSeconds       float64 `json:"window_seconds"`
+	Good                float64 `json:"good"`
+	Total               float64 `json:"total"`
+	AvailabilityPercent float64 `json:"availability_percent"`
+	ConsumptionPercent  float64 `json:"consumption_percent"`
+	RemainingPercent    float64 `json:"remaining_percent"`
+	RemainingMinutes    float64 `json:"remaining_minutes"`
+	Exhausted           bool    `json:"exhausted"`
+	NoData              bool    `json:"no_data"`
+	Invalid             bool    `json:"invalid"`
+	InvalidReason       string  `json:"invalid_reason,omitempty"`
 	methodJSON
+	BurnAlerts              []burnAlertJSON     `json:"burn_alerts"`
 	BurnRates               map[string]*float64 `json:"burn_rates"`
 	TimeToExhaustionSeconds *float64            `json:"time_to_exhaustion_seconds"`
 	Alerts                  []budgetAlertJSON   `json:"alerts"`
@@ -260,7 +260,7 @@ func writeBudgetTable(a *app, rows []budgetJSON) error {
 			alerts = "-"
 		}
 		t := r.text
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Service, r.SLI, t.SLO, r.Window,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Service, r.sliNameOf(r.SLI), t.SLO, r.Window,
 			t.SLI, t.Consumed, t.Remaining, t.Minutes, burn, tte, alerts)
 	}
 	return tw.Flush()
@@ -279,7 +279,7 @@ func writeBudgetMarkdown(a *app, at time.Time, rows []budgetJSON) error {
 			al = append(al, "invalid: "+r.InvalidReason)
 		}
 		t := r.text
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", safetext.Markdown(r.Service), safetext.Markdown(r.SLI),
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", safetext.Markdown(r.Service), safetext.Markdown(r.sliNameOf(r.SLI)),
 			t.SLO, safetext.Markdown(r.Window), t.SLI, t.Consumed, t.Remaining, fmtRate(r.BurnRates["1h"]), strings.Join(al, "<br>"))
 	}
 	_, err := fmt.Fprint(a.stdout, b.String())
@@ -306,6 +306,9 @@ func (a *app) notifyBudgets(cmd *cobra.Command, cfg *alertconfig.Config, at time
 			for _, sev := range []string{"page", "ticket", "budget"} {
 				rule := budgetRules[sev]
 				labels := map[string]string{"service": r.Service, "sli": r.SLI, "window": objs[i].Window.String()}
+				if r.Objective != "" {
+					labels["objective"] = r.Objective // two objectives of one SLO are two alerts
+				}
 				fp := state.Fingerprint(rule.Name, labels)
 				p, ok := prev[fp]
 				if !ok {

@@ -157,6 +157,16 @@ type methodJSON struct {
 	TimeSliceTarget *float64 `json:"time_slice_target,omitempty"`
 }
 
+// sliName is the SLI as tables print it (slo.Objective.SLIName).
+func (m methodJSON) sliNameOf(sli string) string {
+	if m.Objective != "" {
+		return sli + "/" + m.Objective
+	}
+	return sli
+}
+
+func (r sloJSON) sliName() string { return r.sliNameOf(r.SLI) }
+
 func methodOf(ob slo.Objective) methodJSON {
 	if !ob.Sliced() {
 		return methodJSON{Objective: ob.Display, BudgetingMethod: slo.Occurrences}
@@ -235,7 +245,7 @@ func (a *app) runSLO(cmd *cobra.Command, o *sloOptions) error {
 		tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "SERVICE\tSLI\tWINDOW\tGOOD\tTOTAL\tPERCENT\tTARGET\tSTATUS")
 		for _, r := range rows {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Service, r.SLI, r.Window, formatValue(r.Good), formatValue(r.Total),
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Service, r.sliName(), r.Window, formatValue(r.Good), formatValue(r.Total),
 				r.PercentText+"%", r.TargetText+"%", r.status())
 		}
 		err = tw.Flush()
@@ -275,7 +285,7 @@ func writeSLOMarkdown(w io.Writer, at time.Time, rows []sloJSON) error {
 		default:
 			status = "⚠️ " + status
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", safetext.Markdown(r.Service), safetext.Markdown(r.SLI),
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", safetext.Markdown(r.Service), safetext.Markdown(r.sliName()),
 			safetext.Markdown(r.Window), formatValue(r.Good), formatValue(r.Total), r.PercentText, r.TargetText, status)
 	}
 	_, err := io.WriteString(w, b.String())
@@ -337,9 +347,9 @@ type junitMessage struct {
 func writeSLOJUnit(w io.Writer, at time.Time, rows []sloJSON) error {
 	s := junitSuite{Name: "vigil slo", Timestamp: at.UTC().Format("2006-01-02T15:04:05")}
 	for _, r := range rows {
-		detail := fmt.Sprintf("%s %s over %s: %s of %s events good = %s%%, target %s%%", r.Service, r.SLI, r.Window,
+		detail := fmt.Sprintf("%s %s over %s: %s of %s events good = %s%%, target %s%%", r.Service, r.sliName(), r.Window,
 			formatValue(r.Good), formatValue(r.Total), r.PercentText, r.TargetText)
-		c := junitCase{Name: r.Service + "/" + r.SLI, Classname: "slo." + r.Service, Time: "0", SystemOut: detail}
+		c := junitCase{Name: r.Service + "/" + r.sliName(), Classname: "slo." + r.Service, Time: "0", SystemOut: detail}
 		switch {
 		case r.breached():
 			c.Failure = &junitMessage{Message: "objective breached: " + detail, Type: "SLOBreached", Text: detail}
