@@ -7,10 +7,13 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vigil-metrics/vigil/internal/configfile"
+	"github.com/vigil-metrics/vigil/internal/metricpath"
 	"github.com/vigil-metrics/vigil/internal/vtime"
 	"github.com/vigil-metrics/vigil/internal/yamlconf"
 )
@@ -373,6 +376,16 @@ func (e *entry) str(key string) string {
 		e.ok = false
 		return ""
 	}
+	if msg := badName(key, n.Value); msg != "" && (key == "service" || key == "sli") {
+		e.d.Errf(n, "%s", msg)
+		e.ok = false
+		return ""
+	}
+	if msg := badPath(key, n.Value); msg != "" && (key == "good" || key == "bad" || key == "total") {
+		e.d.Errf(n, "%s", msg)
+		e.ok = false
+		return ""
+	}
 	return n.Value
 }
 
@@ -408,6 +421,9 @@ func (e *entry) objective() (Objective, bool) {
 		d.Errf(n, "%v", err)
 		e.ok = false
 	} else if msg := fractionTarget("target", n.Value, t); msg != "" {
+		d.Errf(n, "%s", msg)
+		e.ok = false
+	} else if msg := unprintableTarget("target", n.Value, t); msg != "" {
 		d.Errf(n, "%s", msg)
 		e.ok = false
 	} else {
@@ -463,6 +479,10 @@ func (e *entry) latency(o Objective) (Objective, bool) {
 		d.Errf(lt, "%s", msg)
 		return Objective{}, false
 	}
+	if msg := unprintableTarget("latency_target", lt.Value, t); msg != "" {
+		d.Errf(lt, "%s", msg)
+		return Objective{}, false
+	}
 	l := o
 	l.SLI, l.Target, l.TargetText, l.Good, l.Bad, l.Total = Latency, t, lt.Value, "", "", ""
 	l.Histogram = e.str("histogram")
@@ -470,6 +490,16 @@ func (e *entry) latency(o Objective) (Objective, bool) {
 	if (l.Histogram == "") != (f["threshold_ms"] == nil) {
 		d.Errf(item, "objective %s: give histogram and threshold_ms together (a latency SLI from raw observations)", o.Service)
 		return Objective{}, false
+	}
+	if l.Histogram != "" {
+		// vigil reads it as H.count_le(T) over H.count (eval.go).
+		th := strconv.FormatFloat(l.ThresholdMS, 'f', -1, 64)
+		for _, p := range []string{l.Histogram + ".count_le(" + th + ")", l.Histogram + ".count"} {
+			if _, err := metricpath.Parse(p); err != nil {
+				d.Errf(f["histogram"], "histogram %q: read as %s, not a vigil metric path (%v)", l.Histogram, p, err)
+				return Objective{}, false
+			}
+		}
 	}
 	return l, true
 }
@@ -490,15 +520,85 @@ func fractionTarget(key, text string, t Target) string {
 		"OpenSLO files use fractions in their own target field)", key, strings.TrimSpace(text), meant, meant)
 }
 
-// ParseWindow reads a rolling window (1d, 7d, 28d, 30d, 6h...) or
-// calendar_month.
+// MaxWindow is the longest SLO window vigil reads: 100 years (36525d,
+// 1200 months). A window's whole length, and every burn-rate window
+// scaled from it (at most a tenth of it), must fit a time.Duration (about
+// 292 years); a longer one is refused as out of range, never clamped.
+const MaxWindow = 36525 * 24 * time.Hour
+
+// maxMonths is MaxWindow in calendar months (100 years of months is at
+// most 36525 days: no century has more than 25 leap days).
+const maxMonths = 1200
+
+// maxDays is MaxWindow in days.
+const maxDays = int(MaxWindow / (24 * time.Hour))
+
+// windowLimit is MaxWindow as refusals name it.
+const windowLimit = "at most 100 years: 36525d, 5217w, 1200M"
+
+// ParseWindow reads a rolling window (1d, 7d, 28d, 30d, 6h...) of whole
+// minutes from 1h to MaxWindow, or calendar_month.
 func ParseWindow(s string) (Window, error) {
 	if s == "calendar_month" {
 		return Window{CalendarMonth: true, Text: s}, nil
 	}
 	d, err := vtime.ParseDuration(s)
-	if err != nil || d < time.Hour || d%time.Minute != 0 {
+	switch {
+	case err != nil && strings.Contains(err.Error(), "out of range"), err == nil && d > MaxWindow:
+		return Window{}, fmt.Errorf("window %q: out of range (%s)", s, windowLimit)
+	case err != nil || d < time.Hour:
 		return Window{}, fmt.Errorf("window %q: want a rolling window of at least 1h (1d, 7d, 28d, 30d) or calendar_month", s)
+	case d%time.Minute != 0:
+		return Window{}, fmt.Errorf("window %q: want whole minutes (1h, 36h, 7d)", s)
 	}
 	return Window{Rolling: d, Text: s}, nil
+}
+
+// badName says why name (the field key's value, printed in tables,
+// markdown and JUnit) is refused, "" when it is not: a control or other
+// non-printable character (a newline splits a table row in two).
+func badName(key, name string) string {
+	for i, c := range name {
+		if c == utf8.RuneError || !unicode.IsPrint(c) {
+			return fmt.Sprintf("%s %q: non-printable character %U at byte %d (names are printed in tables, markdown and JUnit: use printable characters)", key, name, c, i)
+		}
+	}
+	return ""
+}
+
+// badPath says why the metric path p of field key is refused, "" when it
+// parses.
+func badPath(key, p string) string {
+	if _, err := metricpath.Parse(p); err != nil {
+		return fmt.Sprintf("%s: %q is not a vigil metric path (%v)", key, p, err)
+	}
+	return ""
+}
+
+// maxTargetDigits is the most significant digits a target may be written
+// with: a float64 keeps any 15 (what output prints from).
+const maxTargetDigits = 15
+
+// unprintableTarget says why t (written text, key its field) is refused,
+// "" when it is not: its percentage is 0 or 100 as a float64 (1e-400 would
+// print 0%), or the text has more significant digits than a float64 keeps.
+func unprintableTarget(key, text string, t Target) string {
+	if p := t.Percent(); p <= 0 || p >= 100 {
+		return fmt.Sprintf("%s %s: too close to %v%% to print (want a percentage a float64 tells from 0 and 100)", key, strings.TrimSpace(text), p)
+	}
+	if n := sigDigits(text); n > maxTargetDigits {
+		return fmt.Sprintf("%s %s: %d significant digits, at most %d (what vigil prints)", key, strings.TrimSpace(text), n, maxTargetDigits)
+	}
+	return ""
+}
+
+// sigDigits counts the significant digits of a decimal number's text
+// (its mantissa without leading and trailing zeros).
+func sigDigits(s string) int {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexAny(s, "eE"); i >= 0 {
+		s = s[:i]
+	}
+	s = strings.NewReplacer("+", "", "-", "", ".", "", "_", "").Replace(s)
+	return len(strings.Trim(s, "0"))
 }

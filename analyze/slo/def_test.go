@@ -100,7 +100,7 @@ slos:
 
 		// OpenSLO v1.
 		{"OpenSLO target written as a percent (a fraction is wanted)", openSLO("99.9", "28d", "good", "openslo/v1"),
-			`v.yaml:14: OpenSLO SLO api-availability: target "99.9": want a fraction strictly between 0 and 1`},
+			`v.yaml:14: OpenSLO SLO api-availability: spec.objectives[0].target: "99.9": want a fraction strictly between 0 and 1`},
 		// A rolling month has no fixed length (issue 25: refused with a hint).
 		{"OpenSLO rolling month", openSLO("0.999", "1M", "good", "openslo/v1"),
 			`v.yaml:11: OpenSLO SLO api-availability: spec.timeWindow[0].duration: "1M": a rolling window needs a fixed length (m, h, d or w: 30d, 13w); a calendar window (isRolling: false with calendar:) takes M, Q and Y`},

@@ -165,6 +165,17 @@ func (r *osReader) str(n *yaml.Node, field string) string {
 	return n.Value
 }
 
+// name reads a name field: a non-empty string of printable characters
+// (it is printed in tables, markdown and JUnit).
+func (r *osReader) name(n *yaml.Node, field string) string {
+	s := r.str(n, field)
+	if msg := badName(field, s); msg != "" {
+		r.fail(n, field, "%s", strings.TrimPrefix(msg, field+" "))
+		return ""
+	}
+	return s
+}
+
 // yamlBools are the spellings YAML 1.1 and 1.2 give booleans (OpenSLO
 // files are written for either).
 var yamlBools = map[string]bool{
@@ -187,7 +198,7 @@ func (r *osReader) boolean(n *yaml.Node, field string) bool {
 func (r *osReader) object(n *yaml.Node) string {
 	f := r.fields(n, "", "apiVersion", "kind", "metadata", "spec")
 	m := r.fields(f["metadata"], "metadata", "name", "displayName", "labels", "annotations", "description")
-	name := r.str(m["name"], "metadata.name")
+	name := r.name(m["name"], "metadata.name")
 	if name != "" {
 		r.what += " " + name
 	}
@@ -288,7 +299,7 @@ func (d *decoder) openSLODoc(n *yaml.Node, slis map[string]*sliDoc) {
 		return
 	}
 	base := Objective{File: d.File, Line: n.Line, SLI: name, MinEvents: 1, BudgetAlertPercent: 80, Method: Occurrences}
-	if base.Service = r.str(f["service"], "spec.service"); f["service"] == nil {
+	if base.Service = r.name(f["service"], "spec.service"); f["service"] == nil {
 		r.fail(spec, "spec.service", "missing")
 	}
 	if ap := f["alertPolicies"]; ap != nil && !yamlconf.IsNull(ap) && !(ap.Kind == yaml.SequenceNode && len(ap.Content) == 0) {
@@ -307,7 +318,7 @@ func (d *decoder) openSLODoc(n *yaml.Node, slis map[string]*sliDoc) {
 		if node == nil {
 			node = spec
 		}
-		r.fail(node, "spec.budgetingMethod", "a thresholdMetric is judged per time slice: use Timeslices (with timeSliceTarget and timeSliceWindow on the objective)")
+		r.fail(node, "spec.budgetingMethod", "a thresholdMetric is judged per time slice: use Timeslices (with timeSliceWindow on the objective)")
 	}
 	base.Good, base.Bad, base.Total = ind.good, ind.bad, ind.total
 	objs := r.objectives(f["objectives"], spec, base, ind)
@@ -351,11 +362,21 @@ func (r *osReader) sloIndicator(spec *yaml.Node, f map[string]*yaml.Node, slis m
 	return indicator{}
 }
 
-var shorthand = regexp.MustCompile(`^([1-9][0-9]{0,5})([mhdwMQY])$`)
+var shorthand = regexp.MustCompile(`^([1-9][0-9]*)([mhdwMQY])$`)
 
-// maxShorthand keeps every duration-shorthand far from overflowing a
-// time.Duration (999999w is under 20000 years).
-const maxShorthand = 999999
+// shorthandLength is a duration-shorthand's length in units of fixed
+// length (m, h, d, w), and ok false when it is longer than MaxWindow (or
+// its number overflows): out of range, never clamped.
+func shorthandLength(num string, unit time.Duration) (d time.Duration, ok bool) {
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n > int64(MaxWindow/unit) {
+		return 0, false
+	}
+	return time.Duration(n) * unit, true
+}
+
+// rangeMsg is the refusal of a window or slice longer than MaxWindow.
+const rangeMsg = "%q: out of range (" + windowLimit + ", 400Q, 100Y)"
 
 // timeWindow reads spec.timeWindow: exactly one rolling or calendar
 // window.
@@ -386,7 +407,6 @@ func (r *osReader) timeWindow(spec, tw *yaml.Node) Window {
 		r.fail(dur, p+"[0].duration", "%q: want a duration-shorthand (a whole number and m, h, d, w, M, Q or Y: 28d, 1M)", dur.Value)
 		return Window{}
 	}
-	num, _ := strconv.Atoi(m[1])
 	if rolling {
 		if cal != nil {
 			r.fail(cal, p+"[0].calendar", "a rolling window (isRolling: true) has no calendar")
@@ -397,11 +417,20 @@ func (r *osReader) timeWindow(spec, tw *yaml.Node) Window {
 			r.fail(dur, p+"[0].duration", "%q: a rolling window needs a fixed length (m, h, d or w: 30d, 13w); a calendar window (isRolling: false with calendar:) takes M, Q and Y", dur.Value)
 			return Window{}
 		}
-		d := time.Duration(num) * unit
+		d, ok := shorthandLength(m[1], unit)
+		if !ok {
+			r.fail(dur, p+"[0].duration", rangeMsg, dur.Value)
+			return Window{}
+		}
 		if d < time.Hour {
 			r.fail(dur, p+"[0].duration", "%q: want a rolling window of at least 1h", dur.Value)
 		}
 		return Window{Rolling: d, Text: dur.Value}
+	}
+	num, err := strconv.Atoi(m[1])
+	if err != nil || num > maxDays {
+		r.fail(dur, p+"[0].duration", rangeMsg, dur.Value)
+		return Window{}
 	}
 	return r.calendar(f, item, dur, num, m[2])
 }
@@ -456,6 +485,9 @@ func (r *osReader) calendar(f map[string]*yaml.Node, item, dur *yaml.Node, num i
 	default:
 		r.fail(dur, "spec.timeWindow[0].duration", "%q: a calendar window is days, weeks, months, quarters or years (1d, 1w, 1M, 1Q, 1Y); m is minutes and h hours (a month is M)", dur.Value)
 	}
+	if w.Days > maxDays || w.Months > maxMonths {
+		r.fail(dur, "spec.timeWindow[0].duration", rangeMsg, dur.Value)
+	}
 	return w
 }
 
@@ -498,7 +530,7 @@ func (r *osReader) objectives(n, spec *yaml.Node, base Objective, ind indicator)
 		o := base // at the SLO's line, as vigil.yaml's objectives
 		if len(n.Content) > 1 {
 			o.Display = strconv.Itoa(i + 1)
-			if dn := r.str(f["displayName"], join(ip, "displayName")); dn != "" {
+			if dn := r.name(f["displayName"], join(ip, "displayName")); dn != "" {
 				o.Display = dn
 			}
 			if shown[o.Display] {
@@ -508,7 +540,7 @@ func (r *osReader) objectives(n, spec *yaml.Node, base Objective, ind indicator)
 		}
 		r.target(f, item, ip, &o)
 		r.threshold(f, item, ip, &o, ind)
-		r.slices(f, item, ip, &o)
+		r.slices(f, item, ip, &o, ind.threshold != "")
 		out = append(out, o)
 	}
 	return out
@@ -523,27 +555,27 @@ func (r *osReader) target(f map[string]*yaml.Node, item *yaml.Node, ip string, o
 	case t != nil:
 		tg, err := TargetFraction(t.Value)
 		if err != nil {
-			r.failErr(t, err)
+			r.fail(t, join(ip, "target"), "%s", strings.TrimPrefix(err.Error(), "target "))
+			return
+		}
+		if msg := unprintableTarget("target", t.Value, tg); msg != "" {
+			r.fail(t, join(ip, "target"), "%s", strings.TrimPrefix(msg, "target "))
 			return
 		}
 		o.Target, o.TargetText = tg, strconv.FormatFloat(tg.Percent(), 'f', -1, 64)
 	case tp != nil:
 		tg, err := ParseTarget(tp.Value)
 		if err != nil {
-			r.failErr(tp, err)
+			r.fail(tp, join(ip, "targetPercent"), "%s", strings.TrimPrefix(err.Error(), "target "))
+			return
+		}
+		if msg := unprintableTarget("targetPercent", tp.Value, tg); msg != "" {
+			r.fail(tp, join(ip, "targetPercent"), "%s", strings.TrimPrefix(msg, "targetPercent "))
 			return
 		}
 		o.Target, o.TargetText = tg, tp.Value
 	default:
 		r.fail(item, join(ip, "target"), "missing (give target, a fraction such as 0.999, or targetPercent)")
-	}
-}
-
-// failErr records err, which names its field, as the object's problem.
-func (r *osReader) failErr(n *yaml.Node, err error) {
-	if !r.failed {
-		r.failed = true
-		r.d.Errf(n, "%s: %v", r.what, err)
 	}
 }
 
@@ -576,7 +608,7 @@ func (r *osReader) threshold(f map[string]*yaml.Node, item *yaml.Node, ip string
 
 // slices reads timeSliceTarget and timeSliceWindow against the SLO's
 // budgeting method.
-func (r *osReader) slices(f map[string]*yaml.Node, item *yaml.Node, ip string, o *Objective) {
+func (r *osReader) slices(f map[string]*yaml.Node, item *yaml.Node, ip string, o *Objective, threshold bool) {
 	st, sw := f["timeSliceTarget"], f["timeSliceWindow"]
 	if o.Method == Occurrences {
 		for _, k := range []string{"timeSliceTarget", "timeSliceWindow"} {
@@ -594,7 +626,9 @@ func (r *osReader) slices(f map[string]*yaml.Node, item *yaml.Node, ip string, o
 	switch {
 	case o.Method == RatioTimeslices && st != nil:
 		r.fail(st, join(ip, "timeSliceTarget"), "only with budgetingMethod Timeslices (RatioTimeslices averages the slices' ratios)")
-	case o.Method == Timeslices && st == nil:
+	case threshold && st != nil:
+		r.fail(st, join(ip, "timeSliceTarget"), "not with a thresholdMetric (a threshold's slice is judged by op and value: good when the metric compares so; remove it)")
+	case o.Method == Timeslices && st == nil && !threshold:
 		r.fail(item, join(ip, "timeSliceTarget"), "missing (budgetingMethod Timeslices needs it: the share of good events that makes a slice good)")
 	case st != nil:
 		v, ok := new(big.Rat).SetString(st.Value)
@@ -618,13 +652,18 @@ func (r *osReader) sliceWindow(n *yaml.Node, field string, w Window) time.Durati
 			r.fail(n, field, "%q: want a fixed length (m, h, d or w)", n.Value)
 			return 0
 		}
-		num, _ := strconv.Atoi(m[1])
-		d = time.Duration(num) * unit
+		if d, ok = shorthandLength(m[1], unit); !ok {
+			r.fail(n, field, rangeMsg, n.Value)
+			return 0
+		}
 	} else {
 		v, ok := new(big.Rat).SetString(n.Value)
-		if !isNumber(n) || !ok || v.Sign() <= 0 ||
-			v.Cmp(big.NewRat(maxShorthand, 1)) > 0 {
+		if !isNumber(n) || !ok || v.Sign() <= 0 {
 			r.fail(n, field, "%q: want a duration-shorthand (1m, 5m, 1h) or a number of minutes", n.Value)
+			return 0
+		}
+		if v.Cmp(big.NewRat(int64(MaxWindow/time.Minute), 1)) > 0 {
+			r.fail(n, field, rangeMsg, n.Value)
 			return 0
 		}
 		secs := v.Mul(v, big.NewRat(60, 1))

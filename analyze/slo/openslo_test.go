@@ -167,7 +167,7 @@ func TestOpenSLOIndicatorRefAndThreshold(t *testing.T) {
 	slo := oslo("budgetingMethod: Occurrences", "budgetingMethod: Timeslices",
 		"  indicator:\n    spec:\n      ratioMetric:\n        good:\n          metricSource:\n            type: Prometheus\n            spec:\n              query: ok_total.increase\n        total:\n          metricSource:\n            type: Prometheus\n            spec:\n              query: all_total.increase\n",
 		"  indicatorRef: lag\n",
-		"    - target: 0.99\n", "    - op: lte\n      value: 0.25\n      target: 0.99\n      timeSliceTarget: 0.9\n      timeSliceWindow: 5m\n")
+		"    - target: 0.99\n", "    - op: lte\n      value: 0.25\n      target: 0.99\n      timeSliceWindow: 5m\n")
 	sli := "apiVersion: openslo/v1\nkind: SLI\nmetadata:\n  name: lag\nspec:\n  thresholdMetric:\n    metricSource:\n      type: vigil\n      spec:\n        query: consumer_lag_seconds.max\n"
 	indent := func(doc string) string {
 		lines := strings.Split(strings.TrimSuffix(doc, "\n"), "\n")
@@ -292,7 +292,7 @@ func TestOpenSLORefusals(t *testing.T) {
 		{"threshold with Occurrences", "apiVersion: openslo/v1\nkind: SLI\nmetadata:\n  name: lag\nspec:\n  thresholdMetric:\n    metricSource:\n      spec:\n        query: lag.max\n---\n" +
 			oslo("  indicator:\n    spec:\n      ratioMetric:\n        good:\n          metricSource:\n            type: Prometheus\n            spec:\n              query: ok_total.increase\n        total:\n          metricSource:\n            type: Prometheus\n            spec:\n              query: all_total.increase\n",
 				"  indicatorRef: lag\n", "    - target: 0.99\n", "    - target: 0.99\n      op: lt\n      value: 5\n"),
-			`o.yaml:17: OpenSLO SLO x: spec.budgetingMethod: a thresholdMetric is judged per time slice: use Timeslices (with timeSliceTarget and timeSliceWindow on the objective)`},
+			`o.yaml:17: OpenSLO SLO x: spec.budgetingMethod: a thresholdMetric is judged per time slice: use Timeslices (with timeSliceWindow on the objective)`},
 		{"unknown kind", strings.Replace(oslo(), "kind: SLO", "kind: Budget", 1),
 			`o.yaml:1: OpenSLO: kind: want one of SLO, SLI, Service, DataSource, AlertPolicy, AlertCondition, AlertNotificationTarget`},
 	} {

@@ -32,6 +32,7 @@ func ParseDuration(s string) (time.Duration, error) {
 	var total time.Duration
 	rest := in
 	var b strings.Builder
+	var parts float64 // the other parts' sum in ns, to tell overflow from bad syntax
 	for len(rest) > 0 {
 		i := 0
 		for i < len(rest) && (rest[i] == '.' || (rest[i] >= '0' && rest[i] <= '9')) {
@@ -68,11 +69,18 @@ func ParseDuration(s string) (time.Duration, error) {
 		default:
 			b.WriteString(num)
 			b.WriteString(unit)
+			if f, err := strconv.ParseFloat(num, 64); err == nil && goUnits[unit] > 0 {
+				parts += f * float64(goUnits[unit])
+			}
 		}
 		rest = rest[j:]
 	}
 	if b.Len() > 0 {
 		d, err := time.ParseDuration(b.String())
+		if err != nil && parts >= math.MaxInt64 {
+			// time.ParseDuration calls an overflow invalid.
+			return 0, fmt.Errorf("duration %q out of range", s)
+		}
 		if err != nil {
 			return 0, fmt.Errorf("invalid duration %q (want e.g. 90s, 5m, 1h30m, 7d, 2w)", s)
 		}
@@ -86,6 +94,10 @@ func ParseDuration(s string) (time.Duration, error) {
 	}
 	return total, nil
 }
+
+// goUnits are time.ParseDuration's units.
+var goUnits = map[string]time.Duration{"ns": time.Nanosecond, "us": time.Microsecond, "µs": time.Microsecond,
+	"μs": time.Microsecond, "ms": time.Millisecond, "s": time.Second, "m": time.Minute, "h": time.Hour}
 
 // FormatDuration prints d the way ParseDuration reads it back, preferring
 // the largest exact unit ("7d" rather than "168h0m0s").

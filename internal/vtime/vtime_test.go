@@ -1,6 +1,8 @@
 package vtime
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -61,6 +63,22 @@ func TestParseInstant(t *testing.T) {
 	for _, bad := range []string{"", "yesterday", "2026-11-29", "NaN", "-1"} {
 		if _, err := ParseInstant(bad); err == nil {
 			t.Errorf("ParseInstant(%q) succeeded, want error", bad)
+		}
+	}
+}
+
+// An overflow in Go's own units (hours, minutes) is out of range, as in
+// days and weeks, not "invalid" (hostile review D9).
+func TestParseDurationOverflowInGoUnits(t *testing.T) {
+	for _, s := range []string{"2562048h", "2562047h1h", "153722868m", "9999999999999999999s1ms"} {
+		_, err := ParseDuration(s)
+		if err == nil || err.Error() != fmt.Sprintf("duration %q out of range", s) {
+			t.Errorf("%s: got %v, want out of range", s, err)
+		}
+	}
+	for _, s := range []string{"1x", "5mm", "h1"} {
+		if _, err := ParseDuration(s); err == nil || strings.Contains(err.Error(), "out of range") {
+			t.Errorf("%s: got %v, want invalid", s, err)
 		}
 	}
 }
