@@ -378,13 +378,11 @@ func (e *entry) str(key string) string {
 	}
 	if msg := badName(key, n.Value); msg != "" && (key == "service" || key == "sli") {
 		e.d.Errf(n, "%s", msg)
-		e.ok = false
-		return ""
+		e.ok = false // the value is kept: other checks read which fields are given
 	}
 	if msg := badPath(key, n.Value); msg != "" && (key == "good" || key == "bad" || key == "total") {
 		e.d.Errf(n, "%s", msg)
 		e.ok = false
-		return ""
 	}
 	return n.Value
 }
