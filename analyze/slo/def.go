@@ -171,7 +171,8 @@ type Objective struct {
 	BudgetAlertPercent float64
 	// Method is the budgeting method: Occurrences ("" too), Timeslices
 	// or RatioTimeslices, the last two with SliceWindow, and Timeslices
-	// with SliceTarget (a fraction in (0, 1], exact).
+	// with SliceTarget (a fraction in (0, 1], exact) unless a Threshold
+	// judges the slices.
 	Method      string
 	SliceWindow time.Duration
 	SliceTarget *big.Rat

@@ -607,7 +607,9 @@ func (r *osReader) threshold(f map[string]*yaml.Node, item *yaml.Node, ip string
 }
 
 // slices reads timeSliceTarget and timeSliceWindow against the SLO's
-// budgeting method.
+// budgeting method. A thresholdMetric's slice is good or bad by op and
+// value, so timeSliceTarget (which could change nothing) is refused there
+// and not required.
 func (r *osReader) slices(f map[string]*yaml.Node, item *yaml.Node, ip string, o *Objective, threshold bool) {
 	st, sw := f["timeSliceTarget"], f["timeSliceWindow"]
 	if o.Method == Occurrences {
@@ -642,8 +644,9 @@ func (r *osReader) slices(f map[string]*yaml.Node, item *yaml.Node, ip string, o
 
 // sliceWindow reads a timeSliceWindow: a duration-shorthand of m, h, d or
 // w, or a bare number of minutes (the spec's default unit). It must be a
-// whole number of seconds, at least 1m, and no longer than the SLO's
-// window (at its shortest); it need not divide the window.
+// whole number of seconds, at least 1m, at most MaxWindow (out of range
+// past it), and no longer than the SLO's window (at its shortest); it
+// need not divide the window.
 func (r *osReader) sliceWindow(n *yaml.Node, field string, w Window) time.Duration {
 	var d time.Duration
 	if m := shorthand.FindStringSubmatch(n.Value); m != nil {
