@@ -493,6 +493,16 @@ func (d *DB) cells(ctx context.Context, qname string, set, start, end, b int64, 
 	if cs, ok := d.memo.cells[k]; ok {
 		return cs, nil
 	}
+	if qname == "buckets_sum" && len(d.Stores) == 1 && parallelWholeSums {
+		out, ok, err := d.wholeCells(ctx, start, end, b, set, m, ng)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			d.keepCells(k, out)
+			return out, nil
+		}
+	}
 	// Kahan's sums depend on the order rows are added in: one thread, as
 	// Eval's agg_sum and agg_avg.
 	if err := d.oneThread(ctx, qname == "buckets_sum" || qname == "buckets_avg"); err != nil {

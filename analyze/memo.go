@@ -50,6 +50,7 @@ type memo struct {
 	values     map[cellKey][][]float64   // buckets_values answers (buckets.go), read-only once kept
 	valuesSize int                       // words they hold
 	oneThread  bool                      // SET threads = 1 is in force
+	whole      int                       // sums answered on DuckDB's threads (wholesums.go), for the tests
 	// evalVals is the last selection's values read for a percentile
 	// (agg_values, by group), so that the other percentiles of the same
 	// path and window (a report's p50, p90, p95, p99) select from them

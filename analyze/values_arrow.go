@@ -118,3 +118,56 @@ func (d *DB) groupValuesOf(ctx context.Context, qname string, args []any, groups
 
 // arrowBuild says this build reads values through Arrow.
 const arrowBuild = true
+
+// wholeCellRows reads buckets_sum_int's rows (group, bucket, sum, count,
+// sum of magnitudes, whole) through Arrow, where database/sql costs about
+// 0.4 µs a row (1.7M cells: 0.7 s), into out, indexed g*m + bucket. ok is
+// false as soon as a cell is not whole or its magnitudes reach
+// maxExactWhole (see wholeCells).
+func (d *DB) wholeCellRows(ctx context.Context, args []any, m, ng int, out []cell) (ok bool, err error) {
+	ok = true
+	err = d.conn.Raw(func(dc any) error {
+		c, isDuck := dc.(driver.Conn)
+		if !isDuck {
+			return fmt.Errorf("not a DuckDB connection")
+		}
+		ar, err := duckdb.NewArrowFromConn(c)
+		if err != nil {
+			return err
+		}
+		rr, err := ar.QueryContext(ctx, queries.Get("buckets_sum_int"), args...)
+		if err != nil {
+			return err
+		}
+		defer rr.Release()
+		for rr.Next() {
+			rec := rr.RecordBatch()
+			gc, ok1 := rec.Column(0).(*array.Int32)
+			bc, ok2 := rec.Column(1).(*array.Int32)
+			vc, ok3 := rec.Column(2).(*array.Float64)
+			nc, ok4 := rec.Column(3).(*array.Int64)
+			xc, ok5 := rec.Column(4).(*array.Float64)
+			wc, ok6 := rec.Column(5).(*array.Boolean)
+			if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 || gc.NullN()+bc.NullN()+vc.NullN()+nc.NullN()+xc.NullN()+wc.NullN() > 0 {
+				return fmt.Errorf("unexpected columns %s", rec.Schema())
+			}
+			gs, bs, vs, ns, xs := gc.Int32Values(), bc.Int32Values(), vc.Float64Values(), nc.Int64Values(), xc.Float64Values()
+			for i := range gs {
+				if !wc.Value(i) || !(xs[i] < maxExactWhole) {
+					ok = false
+					return nil
+				}
+				g, bk := int(gs[i]), int(bs[i])
+				if g < 0 || g >= ng || bk < 0 || bk >= m {
+					return fmt.Errorf("buckets_sum_int: cell (%d, %d) out of range", g, bk)
+				}
+				out[g*m+bk] = cell{ok: true, v: vs[i], n: ns[i], x: xs[i]}
+			}
+		}
+		return rr.Err()
+	})
+	if err != nil {
+		return false, fmt.Errorf("read cells: %w", err)
+	}
+	return ok, nil
+}
