@@ -16,20 +16,21 @@ var parallelWholeSums = true
 const maxExactWhole = 0x1p53
 
 // wholeCells is cells for buckets_sum on DuckDB's threads
-// (buckets_sum_int): ok when every cell is made of whole numbers whose
-// magnitudes add up to less than 2^53. Then every partial sum of the cell,
-// in any order and however the threads split it, is exact, and so is
-// Kahan's (its compensation stays 0): the cells are buckets_sum's one-thread
-// ones to the bit, the sum of magnitudes too. Counters' increments, which
-// the SLIs sum, are whole numbers. Where some cell is not so (a fraction,
-// NaN or ±Inf, whose sum of magnitudes is not below 2^53, or too large a
-// sum), !ok, and the caller runs buckets_sum on one thread.
+// (buckets_sum_int): ok when every cell is made of whole numbers at or
+// above 0 whose sum is below 2^53. Then every partial sum of the cell, in
+// any order and however the threads split it, is exact, and so is Kahan's
+// (its compensation stays 0): the cells are buckets_sum's one-thread ones to
+// the bit, the sum of magnitudes (the sum) too. Counters' increments, which
+// the SLIs sum, are such numbers. Where some cell is not so (a fraction, a
+// negative value, NaN or ±Inf, whose sum is not below 2^53, or too large a
+// sum: a sum of numbers at or above 0 rounds below 2^53 only when it is
+// below), !ok, and the caller runs buckets_sum on one thread.
 func (d *DB) wholeCells(ctx context.Context, start, end, b, set int64, m, ng int) ([]cell, bool, error) {
 	if err := d.oneThread(ctx, false); err != nil {
 		return nil, false, err
 	}
 	out := make([]cell, ng*m)
-	args := []any{start, end, b, set}
+	args := []any{start, end, b, set, int64(m)}
 	if arrowBuild {
 		ok, err := d.wholeCellRows(ctx, args, m, ng, out)
 		if !ok || err != nil {
@@ -44,20 +45,20 @@ func (d *DB) wholeCells(ctx context.Context, start, end, b, set int64, m, ng int
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var g, bk int
-		var c cell
+		var c int64
+		var v float64
+		var n int64
 		var whole bool
-		if err := rows.Scan(&g, &bk, &c.v, &c.n, &c.x, &whole); err != nil {
+		if err := rows.Scan(&c, &v, &n, &whole); err != nil {
 			return nil, false, err
 		}
-		if !whole || !(c.x < maxExactWhole) {
+		if !whole || !(v < maxExactWhole) {
 			return nil, false, nil
 		}
-		if g < 0 || g >= ng || bk < 0 || bk >= m {
-			return nil, false, fmt.Errorf("buckets_sum_int: cell (%d, %d) out of range", g, bk)
+		if c < 0 || c >= int64(ng)*int64(m) {
+			return nil, false, fmt.Errorf("buckets_sum_int: cell %d out of range", c)
 		}
-		c.ok = true
-		out[g*m+bk] = c
+		out[c] = cell{ok: true, v: v, n: n, x: v}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, false, err

@@ -119,21 +119,27 @@ func sameBits(t *testing.T, what string, got, want map[string][]float64) {
 	}
 }
 
-// Sums of whole numbers run on DuckDB's threads (the bucket sums and
-// Eval's) and give the one-thread Kahan sums to the bit. A cell with a
+// Sums of whole numbers run on DuckDB's threads (the bucket sums, of
+// numbers at or above 0, and Eval's) and give the one-thread Kahan sums to
+// the bit. A cell with a
 // fraction (0.1 ten times: 1, where a plain sum says 0.9999999999999999),
 // magnitudes that reach 2^53 (2^53 + 1 + 1: 2^53 + 2, where a plain sum in
 // that order says 2^53) sends its query back to one thread, which gives
 // those answers.
 func TestWholeSumsOnThreads(t *testing.T) {
 	for _, c := range []struct {
-		name  string
-		extra []float64
-		want  float64 // c{h="d"}'s last minute
+		name    string
+		extra   []float64
+		want    float64 // c{h="d"}'s last minute
+		threads int     // sums on threads: Buckets', Eval's over the minute and the hour
 	}{
-		{"whole", nil, 0},
-		{"tenths", []float64{0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1}, 1},
-		{"2^53", []float64{0x1p53, 1, 1}, 0x1p53 + 2},
+		{"whole", nil, 0, 3},
+		{"tenths", []float64{0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1}, 1, 0},
+		{"2^53", []float64{0x1p53, 1, 1}, 0x1p53 + 2, 0},
+		// Whole, but below 0: Eval's sums (of magnitudes too) run on
+		// threads, the buckets' (which take the sum as the magnitudes')
+		// on one.
+		{"negative", []float64{-3, 5, -1}, 1, 2},
 	} {
 		if !parallelWholeSums {
 			t.Fatal("parallelWholeSums is off")
@@ -145,10 +151,8 @@ func TestWholeSumsOnThreads(t *testing.T) {
 			if n1 != 0 {
 				t.Errorf("%d sums on threads with parallelWholeSums off", n1)
 			}
-			// Buckets, and Eval over the minute and the hour: all whole, or
-			// all holding c{h="d"}'s values.
-			if want := map[bool]int{true: 3, false: 0}[c.extra == nil]; n2 != want {
-				t.Errorf("%d sums on threads, want %d", n2, want)
+			if n2 != c.threads {
+				t.Errorf("%d sums on threads, want %d", n2, c.threads)
 			}
 			sameBits(t, c.name, par, one)
 			if c.extra == nil {
