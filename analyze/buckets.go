@@ -546,6 +546,7 @@ func (d *DB) cells(ctx context.Context, qname string, set, start, end, b int64, 
 		}
 		if ok {
 			d.keepCells(k, out)
+			d.memo.wholeKeys[k] = true
 			return out, nil
 		}
 	}

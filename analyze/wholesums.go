@@ -112,3 +112,49 @@ func (d *DB) wholeSums(ctx context.Context, args []any) (map[int]groupValue, boo
 	d.memo.whole++
 	return vals, true, nil
 }
+
+// sumFromCells answers agg_sum over selection set and window (start, end]
+// from kept bucket sums of the same selection (wholeCells'), when their
+// buckets tile the window: each group's sum is its cells' sum, exact as
+// every cell is a sum of whole numbers at or above 0 and the total is
+// below 2^53 (a sum of such numbers rounds below 2^53 only when it is
+// below), so it is agg_sum's to the bit, and so is the sum of magnitudes.
+// A sliced objective's slices cover its window (the SLO's 30 days of
+// one-minute buckets): the occurrences over the same counters need no scan
+// of their own.
+func (d *DB) sumFromCells(set, start, end int64) (map[int]groupValue, bool) {
+	for k := range d.memo.wholeKeys {
+		if k.set != set || k.start > start || k.end < end || (start-k.start)%k.b != 0 || (end-k.start)%k.b != 0 {
+			continue
+		}
+		cs, ok := d.memo.cells[k]
+		if !ok {
+			continue // dropped since
+		}
+		m := int((k.end - k.start) / k.b)
+		lo, hi := int((start-k.start)/k.b), int((end-k.start)/k.b)
+		vals := map[int]groupValue{}
+		for g := 0; g < len(cs)/m; g++ {
+			var gv groupValue
+			seen := false
+			for _, c := range cs[g*m+lo : g*m+hi] {
+				if c.ok {
+					gv.v += c.v
+					gv.n += c.n
+					seen = true
+				}
+			}
+			if !seen {
+				continue
+			}
+			if !(gv.v < maxExactWhole) {
+				return nil, false
+			}
+			gv.abs = gv.v
+			vals[g] = gv
+		}
+		d.memo.fromCells++
+		return vals, true
+	}
+	return nil, false
+}

@@ -64,9 +64,10 @@ func wholeFixture(t *testing.T, extra []float64) (*fixture, string) {
 
 // bucketsAndEval answers, with parallelWholeSums set to parallel, the
 // counter's increase per h over one-minute buckets of the hour (Buckets)
-// and over the last minute and the hour (Eval), and how many of those
-// sums ran on DuckDB's threads.
-func bucketsAndEval(t *testing.T, f *fixture, p string, parallel bool) (map[string][]float64, int) {
+// and over the last minute, the last 90 s and the hour (Eval), how many of
+// those sums ran on DuckDB's threads, and how many Eval added up from the
+// buckets.
+func bucketsAndEval(t *testing.T, f *fixture, p string, parallel bool) (map[string][]float64, int, int) {
 	t.Helper()
 	was := parallelWholeSums
 	parallelWholeSums = parallel
@@ -89,7 +90,7 @@ func bucketsAndEval(t *testing.T, f *fixture, p string, parallel bool) (map[stri
 	for _, s := range bs {
 		got[s.Labels["h"]] = append(got[s.Labels["h"]], s.Values...)
 	}
-	for _, w := range []time.Duration{time.Minute, time.Hour} {
+	for _, w := range []time.Duration{time.Minute, 90 * time.Second, time.Hour} {
 		rs, err := db.Eval(ctx, e, Window{At: at, Length: w})
 		if err != nil {
 			t.Fatal(err)
@@ -98,7 +99,7 @@ func bucketsAndEval(t *testing.T, f *fixture, p string, parallel bool) (map[stri
 			got[r.Labels["h"]] = append(got[r.Labels["h"]], r.Value)
 		}
 	}
-	return got, db.memo.whole
+	return got, db.memo.whole, db.memo.fromCells
 }
 
 func sameBits(t *testing.T, what string, got, want map[string][]float64) {
@@ -120,8 +121,9 @@ func sameBits(t *testing.T, what string, got, want map[string][]float64) {
 }
 
 // Sums of whole numbers run on DuckDB's threads (the bucket sums, of
-// numbers at or above 0, and Eval's) and give the one-thread Kahan sums to
-// the bit. A cell with a
+// numbers at or above 0, and Eval's), or are added up from bucket sums of
+// whole numbers that tile Eval's window, and give the one-thread Kahan sums
+// to the bit. A cell with a
 // fraction (0.1 ten times: 1, where a plain sum says 0.9999999999999999),
 // magnitudes that reach 2^53 (2^53 + 1 + 1: 2^53 + 2, where a plain sum in
 // that order says 2^53) sends its query back to one thread, which gives
@@ -131,37 +133,38 @@ func TestWholeSumsOnThreads(t *testing.T) {
 		name    string
 		extra   []float64
 		want    float64 // c{h="d"}'s last minute
-		threads int     // sums on threads: Buckets', Eval's over the minute and the hour
+		threads int     // sums on threads: Buckets', Eval's over the minute, 90 s and the hour
+		cells   int     // Eval's added up from the buckets: the minute and the hour, not 90 s
 	}{
-		{"whole", nil, 0, 3},
-		{"tenths", []float64{0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1}, 1, 0},
-		{"2^53", []float64{0x1p53, 1, 1}, 0x1p53 + 2, 0},
+		{"whole", nil, 0, 2, 2},
+		{"tenths", []float64{0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1}, 1, 0, 0},
+		{"2^53", []float64{0x1p53, 1, 1}, 0x1p53 + 2, 0, 0},
 		// Whole, but below 0: Eval's sums (of magnitudes too) run on
 		// threads, the buckets' (which take the sum as the magnitudes')
 		// on one.
-		{"negative", []float64{-3, 5, -1}, 1, 2},
+		{"negative", []float64{-3, 5, -1}, 1, 3, 0},
 	} {
 		if !parallelWholeSums {
 			t.Fatal("parallelWholeSums is off")
 		}
 		t.Run(c.name, func(t *testing.T) {
 			f, p := wholeFixture(t, c.extra)
-			one, n1 := bucketsAndEval(t, f, p, false)
-			par, n2 := bucketsAndEval(t, f, p, true)
-			if n1 != 0 {
-				t.Errorf("%d sums on threads with parallelWholeSums off", n1)
+			one, n1, c1 := bucketsAndEval(t, f, p, false)
+			par, n2, c2 := bucketsAndEval(t, f, p, true)
+			if n1 != 0 || c1 != 0 {
+				t.Errorf("%d sums on threads, %d from buckets with parallelWholeSums off", n1, c1)
 			}
-			if n2 != c.threads {
-				t.Errorf("%d sums on threads, want %d", n2, c.threads)
+			if n2 != c.threads || c2 != c.cells {
+				t.Errorf("%d sums on threads, %d from buckets; want %d, %d", n2, c2, c.threads, c.cells)
 			}
 			sameBits(t, c.name, par, one)
 			if c.extra == nil {
 				return
 			}
-			// d's last bucket, then Eval over the minute and the hour.
+			// d's last bucket, then Eval over the minute, 90 s and the hour.
 			d := par["d"]
-			if len(d) != 62 {
-				t.Fatalf("d: %d values, want 62", len(d))
+			if len(d) != 63 {
+				t.Fatalf("d: %d values, want 63", len(d))
 			}
 			for _, v := range d[59:] {
 				if math.Float64bits(v) != math.Float64bits(c.want) && !(math.IsNaN(v) && math.IsNaN(c.want)) {
