@@ -26,7 +26,9 @@ type BucketSeries struct {
 // (end - (n-i)*bucket, end - (n-i-1)*bucket]. Each label set's value in
 // window i is what Eval answers for that window, to the bit: one DuckDB
 // query computes every window's aggregation (buckets_partials, grouped by
-// group and bucket, on one thread as Eval's order-sensitive sums are; or
+// group and bucket, on one thread as Eval's order-sensitive sums are, or
+// on DuckDB's threads where every sum is of whole numbers, exact in any
+// order (wholeCells); or
 // buckets_values for percentiles, selected in Go as Eval does), and a
 // window whose Kahan sum or mean Eval would replace by the exact one
 // (exactWhereNeeded), or any stddev, is asked of Eval's own aggregation.
