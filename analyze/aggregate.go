@@ -108,6 +108,11 @@ func (d *DB) aggregate(ctx context.Context, agg metricpath.Agg, start, end int64
 		vals, err = d.sumByStore(ctx, args, qname == "agg_avg")
 	case len(d.Stores) > 1 && qname == "agg_stddev_pop":
 		vals, err = d.stddevByStore(ctx, args)
+	case qname == "agg_sum" && parallelWholeSums:
+		var ok bool
+		if vals, ok = d.sumFromCells(set, start, end); !ok {
+			vals, err = d.wholeSumsOr(ctx, args, selStore, selID, selGrp)
+		}
 	default:
 		vals, err = d.runAgg(ctx, qname, args, selStore, selID, selGrp)
 	}

@@ -26,7 +26,9 @@ type BucketSeries struct {
 // (end - (n-i)*bucket, end - (n-i-1)*bucket]. Each label set's value in
 // window i is what Eval answers for that window, to the bit: one DuckDB
 // query computes every window's aggregation (buckets_partials, grouped by
-// group and bucket, on one thread as Eval's order-sensitive sums are; or
+// group and bucket, on one thread as Eval's order-sensitive sums are, or
+// on DuckDB's threads where every sum is of whole numbers, exact in any
+// order (wholeCells); or
 // buckets_values for percentiles, selected in Go as Eval does), and a
 // window whose Kahan sum or mean Eval would replace by the exact one
 // (exactWhereNeeded), or any stddev, is asked of Eval's own aggregation.
@@ -203,28 +205,21 @@ func (d *DB) slideSelector(ctx context.Context, s *metricpath.Selector, end time
 	for g := range out {
 		out[g] = newSeries(sl.groups[g].labels, n)
 	}
+	var cells []cell
 	switch {
 	case agg.Kind == metricpath.Stddev && exact:
 		err = d.eachWindowByEval(ctx, sl, n, gr.winEnd, winMS, out)
 	case agg.Kind == metricpath.Percentile || agg.Kind == metricpath.Stddev:
 		err = d.slideValues(ctx, s.Name, sl, gr, out)
 	default:
-		err = d.slideCells(ctx, s.Name, sl, gr, exact, window.Seconds(), out)
+		cells, err = d.slideCells(ctx, s.Name, sl, gr, exact, window.Seconds(), out)
 	}
 	if err != nil {
 		return nil, "", err
 	}
 	if sl.typ == store.Counter && countsEvents(agg.Kind, sl.typ) {
-		first, err := d.firstSamples(ctx, sl.set, endMS)
-		if err != nil {
+		if err := d.zeroSilentWindows(ctx, sl.set, gr, cells, out); err != nil {
 			return nil, "", err
-		}
-		for g, ts := range first {
-			for j := 0; j < n; j++ {
-				if out[g].Samples[j] == 0 && math.IsNaN(out[g].Values[j]) && ts <= gr.winEnd(j) {
-					out[g].Values[j] = 0
-				}
-			}
 		}
 	}
 	kept := out[:0]
@@ -278,16 +273,16 @@ func (d *DB) slideValues(ctx context.Context, name string, sl *selection, gr sli
 // buckets' cells (a rate divided by secs, the window's seconds); with
 // exact (one bucket a window) the windows Eval would answer otherwise are
 // asked of Eval.
-func (d *DB) slideCells(ctx context.Context, name string, sl *selection, gr slideGrid, exact bool, secs float64, out []BucketSeries) error {
+func (d *DB) slideCells(ctx context.Context, name string, sl *selection, gr slideGrid, exact bool, secs float64, out []BucketSeries) ([]cell, error) {
 	agg, G, n, m, perStep, perWin := sl.agg, len(sl.groups), gr.n, gr.m, gr.perStep, gr.perWin
 	cells, err := d.sharedCells(ctx, cellQuery(agg.Kind, exact), name, sl, gr.start, gr.endMS, gr.b, m, agg.Threshold)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if cells == nil {
 		cells, err = d.cells(ctx, cellQuery(agg.Kind, exact), sl.set, gr.start, gr.endMS, gr.b, m, G, agg.Threshold)
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
 	for g := 0; g < G; g++ {
@@ -303,7 +298,60 @@ func (d *DB) slideCells(ctx context.Context, name string, sl *selection, gr slid
 		}
 	}
 	if exact {
-		return d.exactBuckets(ctx, sl, n, gr.winEnd, gr.winMS, cells, m, out)
+		return cells, d.exactBuckets(ctx, sl, n, gr.winEnd, gr.winMS, cells, m, out)
+	}
+	return cells, nil
+}
+
+// zeroSilentWindows gives 0 to the windows where a counter's group has no
+// sample but exists by the window's end (its first sample is at or before
+// it), as evalSelector does. With the grid's cells (nil where there are
+// none), only the samples before the grid are asked of DuckDB (the cache
+// keeps samples in time order, so it skips the rest): a group with none
+// there first exists in its first cell with samples, and a window ending at
+// or after that cell's end has it.
+func (d *DB) zeroSilentWindows(ctx context.Context, set int64, gr slideGrid, cells []cell, out []BucketSeries) error {
+	by := gr.endMS
+	if cells != nil {
+		by = gr.start
+	}
+	first, err := d.firstSamples(ctx, set, by)
+	if err != nil {
+		return err
+	}
+	// exists(g, j): group g has a sample at or before window j's end.
+	exists := func(g, j int) bool {
+		ts, ok := first[g]
+		return ok && ts <= gr.winEnd(j)
+	}
+	var firstCell []int
+	if cells != nil {
+		firstCell = make([]int, len(out))
+		for g := range out {
+			firstCell[g] = gr.m // none
+			for c := 0; c < gr.m; c++ {
+				if cells[g*gr.m+c].ok {
+					firstCell[g] = c
+					break
+				}
+			}
+		}
+		exists = func(g, j int) bool {
+			if _, ok := first[g]; ok {
+				return true // before the grid: before every window's end
+			}
+			// Cell c's samples are in (start + c*b, start + (c+1)*b], at
+			// or before window j's end, start + (j*perStep + perWin)*b,
+			// exactly when c < j*perStep + perWin.
+			return firstCell[g] < j*gr.perStep+gr.perWin
+		}
+	}
+	for g := range out {
+		for j := 0; j < gr.n; j++ {
+			if out[g].Samples[j] == 0 && math.IsNaN(out[g].Values[j]) && exists(g, j) {
+				out[g].Values[j] = 0
+			}
+		}
 	}
 	return nil
 }
@@ -492,6 +540,17 @@ func (d *DB) cells(ctx context.Context, qname string, set, start, end, b int64, 
 	k := cellKey{query: qname, set: set, start: start, end: end, b: b, threshold: threshold}
 	if cs, ok := d.memo.cells[k]; ok {
 		return cs, nil
+	}
+	if qname == "buckets_sum" && len(d.Stores) == 1 && parallelWholeSums {
+		out, ok, err := d.wholeCells(ctx, start, end, b, set, m, ng)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			d.keepCells(k, out)
+			d.memo.wholeKeys[k] = true
+			return out, nil
+		}
 	}
 	// Kahan's sums depend on the order rows are added in: one thread, as
 	// Eval's agg_sum and agg_avg.

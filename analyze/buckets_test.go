@@ -162,3 +162,61 @@ func TestSlidingEqualsEval(t *testing.T) {
 		}
 	}
 }
+
+// A counter's windows with no sample are 0 once the counter exists (its
+// first sample at or before the window's end, before the buckets or in
+// one of them) and no data before, as Eval says: "old" began before the
+// buckets and fell silent, "new" began in the third bucket (at its end,
+// the edge belongs to it) and is silent after, "later" began after the
+// buckets' end.
+func TestBucketsSilentCounter(t *testing.T) {
+	f := newFixture(t)
+	p := f.write("v.db",
+		counter("c", map[string]string{"k": "old"}, -3*time.Hour, 4),
+		counter("c", map[string]string{"k": "old"}, -50*time.Minute, 2),
+		counter("c", map[string]string{"k": "new"}, -30*time.Minute, 3),
+		counter("c", map[string]string{"k": "later"}, time.Minute, 1),
+	)
+	db, err := Open(context.Background(), []string{p}, Options{CacheDir: f.cacheDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	e, err := metricpath.Parse("c.increase by (k)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Buckets(ctx, e, at, 10*time.Minute, 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]float64{
+		"old": {2, 0, 0, 0, 0, 0},
+		"new": {math.NaN(), math.NaN(), 3, 0, 0, 0},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d series, want %d: %v", len(got), len(want), got)
+	}
+	for _, s := range got {
+		w := want[s.Labels["k"]]
+		for i, v := range s.Values {
+			if !(v == w[i] || math.IsNaN(v) && math.IsNaN(w[i])) {
+				t.Errorf("%s bucket %d = %v, want %v", s.Labels["k"], i, v, w[i])
+			}
+			rs, err := db.Eval(ctx, e, Window{At: at.Add(-time.Duration(5-i) * 10 * time.Minute), Length: 10 * time.Minute})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ev := math.NaN()
+			for _, r := range rs {
+				if r.Labels["k"] == s.Labels["k"] {
+					ev = r.Value
+				}
+			}
+			if !(v == ev || math.IsNaN(v) && math.IsNaN(ev)) {
+				t.Errorf("%s bucket %d = %v, Eval %v", s.Labels["k"], i, v, ev)
+			}
+		}
+	}
+}

@@ -50,6 +50,9 @@ type memo struct {
 	values     map[cellKey][][]float64   // buckets_values answers (buckets.go), read-only once kept
 	valuesSize int                       // words they hold
 	oneThread  bool                      // SET threads = 1 is in force
+	whole      int                       // sums answered on DuckDB's threads (wholesums.go), for the tests
+	wholeKeys  map[cellKey]bool          // kept cells of whole numbers at or above 0 (wholesums.go)
+	fromCells  int                       // agg_sum answers added up from them, for the tests
 	// evalVals is the last selection's values read for a percentile
 	// (agg_values, by group), so that the other percentiles of the same
 	// path and window (a report's p50, p90, p95, p99) select from them
@@ -96,14 +99,15 @@ func (d *DB) resetMemo() {
 		}
 	}
 	d.memo = &memo{
-		series: map[string][]seriesRow{},
-		sets:   map[string]int64{},
-		aggs:   map[aggKey]map[int]groupValue{},
-		live:   map[liveKey][]int{},
-		stmts:  map[string]*sql.Stmt{},
-		cells:  map[cellKey][]cell{},
-		shared: map[sharedKey]*sharedVals{},
-		values: map[cellKey][][]float64{},
+		series:    map[string][]seriesRow{},
+		sets:      map[string]int64{},
+		aggs:      map[aggKey]map[int]groupValue{},
+		live:      map[liveKey][]int{},
+		stmts:     map[string]*sql.Stmt{},
+		cells:     map[cellKey][]cell{},
+		wholeKeys: map[cellKey]bool{},
+		shared:    map[sharedKey]*sharedVals{},
+		values:    map[cellKey][][]float64{},
 	}
 }
 
@@ -209,6 +213,7 @@ func (d *DB) fillSelection(ctx context.Context, st, id, grp []int64) (int64, err
 		d.memo.sets, d.memo.setRows = map[string]int64{}, 0
 		d.memo.aggs, d.memo.live = map[aggKey]map[int]groupValue{}, map[liveKey][]int{}
 		d.memo.cells, d.memo.cellCount = map[cellKey][]cell{}, 0
+		clear(d.memo.wholeKeys)
 		d.memo.shared, d.memo.sharedSize = map[sharedKey]*sharedVals{}, 0
 		d.memo.values, d.memo.valuesSize = map[cellKey][][]float64{}, 0
 		d.memo.evalVals.vals = nil

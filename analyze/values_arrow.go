@@ -118,3 +118,52 @@ func (d *DB) groupValuesOf(ctx context.Context, qname string, args []any, groups
 
 // arrowBuild says this build reads values through Arrow.
 const arrowBuild = true
+
+// wholeCellRows reads buckets_sum_int's rows (cell, sum, count, whole)
+// through Arrow, where database/sql costs about 0.4 µs a row (1.7M cells:
+// 0.7 s), into out, indexed g*m + bucket. ok is false as soon as a cell is
+// not whole or its sum reaches maxExactWhole (see wholeCells).
+func (d *DB) wholeCellRows(ctx context.Context, args []any, m, ng int, out []cell) (ok bool, err error) {
+	ok = true
+	err = d.conn.Raw(func(dc any) error {
+		c, isDuck := dc.(driver.Conn)
+		if !isDuck {
+			return fmt.Errorf("not a DuckDB connection")
+		}
+		ar, err := duckdb.NewArrowFromConn(c)
+		if err != nil {
+			return err
+		}
+		rr, err := ar.QueryContext(ctx, queries.Get("buckets_sum_int"), args...)
+		if err != nil {
+			return err
+		}
+		defer rr.Release()
+		for rr.Next() {
+			rec := rr.RecordBatch()
+			cc, ok1 := rec.Column(0).(*array.Int64)
+			vc, ok2 := rec.Column(1).(*array.Float64)
+			nc, ok3 := rec.Column(2).(*array.Int64)
+			wc, ok4 := rec.Column(3).(*array.Boolean)
+			if !ok1 || !ok2 || !ok3 || !ok4 || cc.NullN()+vc.NullN()+nc.NullN()+wc.NullN() > 0 {
+				return fmt.Errorf("unexpected columns %s", rec.Schema())
+			}
+			cs, vs, ns := cc.Int64Values(), vc.Float64Values(), nc.Int64Values()
+			for i, c := range cs {
+				if !wc.Value(i) || !(vs[i] < maxExactWhole) {
+					ok = false
+					return nil
+				}
+				if c < 0 || c >= int64(ng)*int64(m) {
+					return fmt.Errorf("buckets_sum_int: cell %d out of range", c)
+				}
+				out[c] = cell{ok: true, v: vs[i], n: ns[i], x: vs[i]}
+			}
+		}
+		return rr.Err()
+	})
+	if err != nil {
+		return false, fmt.Errorf("read cells: %w", err)
+	}
+	return ok, nil
+}

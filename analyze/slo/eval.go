@@ -44,6 +44,20 @@ func (ev *Evaluator) AtTime(at time.Time) *Evaluator {
 	return &Evaluator{Q: ev.Q, At: at, cache: map[string][]analyze.Result{}, sliced: ev.sliced}
 }
 
+// Prepare reads the slices of objs' sliced objectives over their windows
+// first, so that the occurrences over the same counters and window, asked
+// after, are added up from the slices' sums (analyze's bucket sums tile
+// the window) instead of scanning the window again; what it reads is kept
+// for Events. Its errors are left to Events, which reports them in the
+// objectives' order.
+func (ev *Evaluator) Prepare(ctx context.Context, objs []Objective) {
+	for _, o := range objs {
+		if o.Sliced() || o.Threshold != nil {
+			_, _ = ev.Events(ctx, o, o.Window.Length(ev.At))
+		}
+	}
+}
+
 // Truthy reports whether an outcome label value means yes: true, True,
 // TRUE (the reference design writes Python's str(True)) or 1.
 func Truthy(v string) bool { return strings.EqualFold(v, "true") || v == "1" }

@@ -158,6 +158,7 @@ func (a *app) runBudget(cmd *cobra.Command, o *budgetOptions) error {
 	}
 	ctx := cmd.Context()
 	ev := slo.NewEvaluator(db, at)
+	ev.Prepare(ctx, objs)
 	rows := make([]budgetJSON, 0, len(objs))
 	for _, ob := range objs {
 		b, err := slo.BudgetOf(ctx, ev, ob)

@@ -219,6 +219,7 @@ func (a *app) runSLO(cmd *cobra.Command, o *sloOptions) error {
 	}
 	defer db.Close()
 	ev := slo.NewEvaluator(db, at)
+	ev.Prepare(cmd.Context(), objs)
 	rows := make([]sloJSON, 0, len(objs))
 	for _, ob := range objs {
 		length := ob.Window.Length(at)

@@ -1,0 +1,177 @@
+package analyze
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/vigil-metrics/vigil/internal/metricpath"
+	"github.com/vigil-metrics/vigil/internal/store"
+)
+
+// wholeFixture writes a counter c{h} of whole increments, 600,000 samples
+// (several of DuckDB's row groups, so that its threads split them) over
+// the hour before at, and, where extra has values, a series c{h="d"} of
+// those values alone, 1 ms apart in the hour's last minute.
+func wholeFixture(t *testing.T, extra []float64) (*fixture, string) {
+	f := newFixture(t)
+	ctx := context.Background()
+	p := filepath.Join(f.dir, "v.db")
+	st, err := store.Open(ctx, p, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := st.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]int64{}
+	for _, h := range []string{"a", "b", "c"} {
+		if ids[h], err = tx.Series(ctx, "c", store.Counter, map[string]string{"h": h}, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rng := rand.New(rand.NewPCG(3, 5))
+	const n = 200_000
+	for i := 0; i < n; i++ {
+		ts := atMS(-time.Hour + time.Duration(i)*18*time.Millisecond)
+		for _, h := range []string{"a", "b", "c"} {
+			if err := tx.Append(ctx, ids[h], ts, float64(rng.IntN(1000))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if len(extra) > 0 {
+		d, err := tx.Series(ctx, "c", store.Counter, map[string]string{"h": "d"}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range extra {
+			if err := tx.Append(ctx, d, atMS(-50*time.Second+time.Duration(i)*time.Millisecond), v); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	return f, p
+}
+
+// bucketsAndEval answers, with parallelWholeSums set to parallel, the
+// counter's increase per h over one-minute buckets of the hour (Buckets)
+// and over the last minute, the last 90 s and the hour (Eval), how many of
+// those sums ran on DuckDB's threads, and how many Eval added up from the
+// buckets.
+func bucketsAndEval(t *testing.T, f *fixture, p string, parallel bool) (map[string][]float64, int, int) {
+	t.Helper()
+	was := parallelWholeSums
+	parallelWholeSums = parallel
+	defer func() { parallelWholeSums = was }()
+	db, err := Open(context.Background(), []string{p}, Options{CacheDir: f.cacheDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	e, err := metricpath.Parse("c.increase by (h)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]float64{}
+	bs, err := db.Buckets(ctx, e, at, time.Minute, 60)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range bs {
+		got[s.Labels["h"]] = append(got[s.Labels["h"]], s.Values...)
+	}
+	for _, w := range []time.Duration{time.Minute, 90 * time.Second, time.Hour} {
+		rs, err := db.Eval(ctx, e, Window{At: at, Length: w})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rs {
+			got[r.Labels["h"]] = append(got[r.Labels["h"]], r.Value)
+		}
+	}
+	return got, db.memo.whole, db.memo.fromCells
+}
+
+func sameBits(t *testing.T, what string, got, want map[string][]float64) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d groups, want %d", what, len(got), len(want))
+	}
+	for h, w := range want {
+		g := got[h]
+		if len(g) != len(w) {
+			t.Fatalf("%s %s: %d values, want %d", what, h, len(g), len(w))
+		}
+		for i := range w {
+			if math.Float64bits(g[i]) != math.Float64bits(w[i]) && !(math.IsNaN(g[i]) && math.IsNaN(w[i])) {
+				t.Errorf("%s %s value %d = %v (%x), one thread %v (%x)", what, h, i, g[i], math.Float64bits(g[i]), w[i], math.Float64bits(w[i]))
+			}
+		}
+	}
+}
+
+// Sums of whole numbers run on DuckDB's threads (the bucket sums, of
+// numbers at or above 0, and Eval's), or are added up from bucket sums of
+// whole numbers that tile Eval's window, and give the one-thread Kahan sums
+// to the bit. A cell with a
+// fraction (0.1 ten times: 1, where a plain sum says 0.9999999999999999),
+// magnitudes that reach 2^53 (2^53 + 1 + 1: 2^53 + 2, where a plain sum in
+// that order says 2^53) sends its query back to one thread, which gives
+// those answers.
+func TestWholeSumsOnThreads(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		extra   []float64
+		want    float64 // c{h="d"}'s last minute
+		threads int     // sums on threads: Buckets', Eval's over the minute, 90 s and the hour
+		cells   int     // Eval's added up from the buckets: the minute and the hour, not 90 s
+	}{
+		{"whole", nil, 0, 2, 2},
+		{"tenths", []float64{0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1}, 1, 0, 0},
+		{"2^53", []float64{0x1p53, 1, 1}, 0x1p53 + 2, 0, 0},
+		// Whole, but below 0: Eval's sums (of magnitudes too) run on
+		// threads, the buckets' (which take the sum as the magnitudes')
+		// on one.
+		{"negative", []float64{-3, 5, -1}, 1, 3, 0},
+	} {
+		if !parallelWholeSums {
+			t.Fatal("parallelWholeSums is off")
+		}
+		t.Run(c.name, func(t *testing.T) {
+			f, p := wholeFixture(t, c.extra)
+			one, n1, c1 := bucketsAndEval(t, f, p, false)
+			par, n2, c2 := bucketsAndEval(t, f, p, true)
+			if n1 != 0 || c1 != 0 {
+				t.Errorf("%d sums on threads, %d from buckets with parallelWholeSums off", n1, c1)
+			}
+			if n2 != c.threads || c2 != c.cells {
+				t.Errorf("%d sums on threads, %d from buckets; want %d, %d", n2, c2, c.threads, c.cells)
+			}
+			sameBits(t, c.name, par, one)
+			if c.extra == nil {
+				return
+			}
+			// d's last bucket, then Eval over the minute, 90 s and the hour.
+			d := par["d"]
+			if len(d) != 63 {
+				t.Fatalf("d: %d values, want 63", len(d))
+			}
+			for _, v := range d[59:] {
+				if math.Float64bits(v) != math.Float64bits(c.want) && !(math.IsNaN(v) && math.IsNaN(c.want)) {
+					t.Errorf("d = %v, want %v", d[59:], c.want)
+					break
+				}
+			}
+		})
+	}
+}
