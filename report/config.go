@@ -8,6 +8,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vigil-metrics/vigil/internal/configfile"
+	"github.com/vigil-metrics/vigil/internal/metricpath"
 	"github.com/vigil-metrics/vigil/internal/yamlconf"
 )
 
@@ -79,11 +80,33 @@ func FromConfig(cf *configfile.File) (File, error) {
 			},
 		}}
 		d.Fields(n, "report", yamlconf.Keys(configKeys...))
+		checkMetrics(d, yamlconf.Value(n, "metrics"))
 		if len(d.Problems) > 0 {
 			return f, d.Problems[0] // the first, as a decode error is
 		}
 	}
 	return f, nil
+}
+
+// checkMetrics refuses a metrics: entry that is not a histogram's name
+// (optionally with label matchers), at its line: the report asks
+// NAME.p50 by (service) and the like of each, so an entry written as a
+// path (x.p95) would fail only when the report runs, quoting a path the
+// user never wrote.
+func checkMetrics(d *yamlconf.Decoder, list *yaml.Node) {
+	if list == nil || list.Kind != yaml.SequenceNode {
+		return
+	}
+	for _, item := range list.Content {
+		m := strings.TrimSpace(item.Value)
+		e, err := metricpath.Parse(m)
+		switch {
+		case err != nil:
+			d.Errf(item, "report: metrics: %q: not a metric name (%v)", m, err)
+		case e.Den != nil || e.Num.Agg.Kind != metricpath.Default || len(e.Num.By) > 0:
+			d.Errf(item, "report: metrics: %q: want a histogram's name (such as response_time_ms, or with labels response_time_ms{service=\"api\"}), not a path: the report asks each for its percentiles by service", m)
+		}
+	}
 }
 
 // placed words yaml's type errors ("line 3: cannot unmarshal ...", after
