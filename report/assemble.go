@@ -244,7 +244,7 @@ func burnDown(ctx context.Context, ev *slo.Evaluator, ob slo.Objective, period t
 		t := at.Add(-time.Duration(i) * step)
 		p := Point{T: t, V: math.NaN()}
 		if t.After(start) {
-			e, err := ev.AtTime(t).Events(ctx, ob, t.Sub(start))
+			e, err := ev.AtTime(t).BurnEvents(ctx, ob, t.Sub(start)) // not judged: clamped
 			if err != nil {
 				return nil, err
 			}

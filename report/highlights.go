@@ -29,14 +29,16 @@ func Highlights(r *Report) []string {
 		}
 	}
 	for _, b := range r.Budgets {
+		// The consumption as the budget table prints it (slo's
+		// ConsumptionText): 100.00005% is not "100%", nor 99.90005%.
 		switch {
 		case b.NoData:
 		case b.Exhausted:
 			out = append(out, fmt.Sprintf("%s used %s of its %s error budget (%s): it is exhausted.",
-				Escape(b.Service), Num(round(b.ConsumptionPercent, 0))+"%", Escape(b.SLI), Escape(b.Window)))
+				Escape(b.Service), orText(b.ConsumedText, round(b.ConsumptionPercent, 2))+"%", Escape(b.SLI), Escape(b.Window)))
 		case b.ConsumptionPercent >= 50:
 			out = append(out, fmt.Sprintf("%s used %s of its %s error budget (%s).",
-				Escape(b.Service), Num(round(b.ConsumptionPercent, 0))+"%", Escape(b.SLI), Escape(b.Window)))
+				Escape(b.Service), orText(b.ConsumedText, round(b.ConsumptionPercent, 2))+"%", Escape(b.SLI), Escape(b.Window)))
 		}
 		// The most urgent active burn-rate alert, in its own words.
 		for _, sev := range []string{"page", "ticket"} {

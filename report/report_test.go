@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vigil-metrics/vigil/alert/state"
+	"github.com/vigil-metrics/vigil/analyze/slo"
 )
 
 var t0 = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
@@ -169,6 +170,27 @@ func TestSteps(t *testing.T) {
 	}
 }
 
+// The highlights print a budget's consumption as its table does (slo's
+// ConsumptionText, issue 25 D4): at 99.9%, 2,000,001 bad of 2e9 is
+// 100.00005% of the budget, exhausted: "100.0001%" (never "100%");
+// 1,998,001 bad is 99.90005%, met: "99.9%" (not "100%").
+func TestHighlightsConsumption(t *testing.T) {
+	tgt, err := slo.ParseTarget("99.9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	over, under := slo.Events{Good: 2e9 - 2000001, Total: 2e9}, slo.Events{Good: 2e9 - 1998001, Total: 2e9}
+	r := &Report{Budgets: []Budget{
+		{Service: "a|x", SLI: "p|q", Window: "30d", ConsumptionPercent: over.Consumption(tgt), ConsumedText: slo.ConsumptionText(over, tgt), Exhausted: true},
+		{Service: "b", SLI: "custom", Window: "30d", ConsumptionPercent: under.Consumption(tgt), ConsumedText: slo.ConsumptionText(under, tgt)},
+	}}
+	got := strings.Join(Highlights(r), "\n")
+	want := "a\\|x used 100.0001% of its p\\|q error budget (30d): it is exhausted.\nb used 99.9% of its custom error budget (30d)."
+	if got != want {
+		t.Errorf("highlights:\n%s\nwant:\n%s", got, want)
+	}
+}
+
 func TestHighlights(t *testing.T) {
 	prev := 100.0
 	r := &Report{
@@ -181,7 +203,7 @@ func TestHighlights(t *testing.T) {
 	got := strings.Join(Highlights(r), "\n")
 	want := strings.Join([]string{
 		"api availability was 99.75% over 7d, below its 99.9% target.",
-		"api used 249% of its availability error budget (7d): it is exhausted.",
+		"api used 249.4% of its availability error budget (7d): it is exhausted.",
 		"rt p95 of api rose +30% vs the previous period (100 to 130).",
 		"cpu_usage_percent peaked at 99.5 on db-01 (average 60).",
 		"5 alerts fired in this period and 2 resolved.",

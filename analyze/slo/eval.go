@@ -81,23 +81,41 @@ func (ev *Evaluator) query(ctx context.Context, path string, length time.Duratio
 
 // Events counts o's good and total events over the length ending at the
 // evaluator's time: requests, or time slices for a sliced objective
-// (slices.go).
+// (slices.go). length is a window that is judged (the SLO window): good
+// events outnumbering all of them over it is a CountError (exit 2).
 func (ev *Evaluator) Events(ctx context.Context, o Objective, length time.Duration) (Events, error) {
+	return ev.events(ctx, o, length, true)
+}
+
+// BurnEvents counts o's events over a burn window (or another window
+// that is not judged, such as a burn-down point), with good clamped to
+// total: good and total counters are scraped or pushed at slightly
+// different instants, so over a few minutes good is routinely ahead of
+// total (+900 good at 11:59 for +1000 total at 10:00 is 900 of 0 over
+// 5m). Such a window is then all good, never more than all; the SLO
+// window (Events) still refuses a count that exceeds its total.
+func (ev *Evaluator) BurnEvents(ctx context.Context, o Objective, length time.Duration) (Events, error) {
+	return ev.events(ctx, o, length, false)
+}
+
+// events is Events (strict: good > total over the window is a
+// CountError) or BurnEvents (clamped).
+func (ev *Evaluator) events(ctx context.Context, o Objective, length time.Duration, strict bool) (Events, error) {
 	if length <= 0 {
 		return Events{}, nil
 	}
 	switch {
 	case o.Sliced() || o.Threshold != nil:
-		return ev.slicedEvents(ctx, o, length)
+		return ev.slicedEvents(ctx, o, length, strict)
 	case o.SLI == Availability && o.Total == "":
 		return ev.outcomes(ctx, RequestsMetric, "success", o.Service, length)
 	case o.SLI == Latency && o.Histogram == "":
 		return ev.outcomes(ctx, LatencyRequestsMetric, "fast", o.Service, length)
 	case o.SLI == Latency:
 		th := strconv.FormatFloat(o.ThresholdMS, 'f', -1, 64)
-		return ev.ratio(ctx, o, o.Histogram+".count_le("+th+")", "", o.Histogram+".count", length)
+		return ev.ratio(ctx, o, o.Histogram+".count_le("+th+")", "", o.Histogram+".count", length, strict)
 	}
-	return ev.ratio(ctx, o, o.Good, o.Bad, o.Total, length)
+	return ev.ratio(ctx, o, o.Good, o.Bad, o.Total, length, strict)
 }
 
 // outcomes counts a reference design SLI counter for service: every
@@ -132,7 +150,7 @@ func (ev *Evaluator) sum(ctx context.Context, o Objective, path string, length t
 	return s, nil
 }
 
-func (ev *Evaluator) ratio(ctx context.Context, o Objective, good, bad, total string, length time.Duration) (Events, error) {
+func (ev *Evaluator) ratio(ctx context.Context, o Objective, good, bad, total string, length time.Duration, strict bool) (Events, error) {
 	var e Events
 	var err error
 	if e.Total, err = ev.sum(ctx, o, total, length); err != nil {
@@ -141,6 +159,9 @@ func (ev *Evaluator) ratio(ctx context.Context, o Objective, good, bad, total st
 	if good != "" {
 		if e.Good, err = ev.sum(ctx, o, good, length); err != nil {
 			return e, err
+		}
+		if e.Good > e.Total && !strict {
+			e.Good = e.Total
 		}
 		if e.Good > e.Total {
 			return e, &CountError{Objective: o, Kind: "good", Path: good, Count: e.Good, TotalPath: total, Total: e.Total, Window: length}
@@ -151,6 +172,9 @@ func (ev *Evaluator) ratio(ctx context.Context, o Objective, good, bad, total st
 	if err != nil {
 		return e, err
 	}
+	if b > e.Total && !strict {
+		b = e.Total // all bad, never more than all
+	}
 	if b > e.Total {
 		return e, &CountError{Objective: o, Kind: "bad", Path: bad, Count: b, TotalPath: total, Total: e.Total, Window: length}
 	}
@@ -159,7 +183,8 @@ func (ev *Evaluator) ratio(ctx context.Context, o Objective, good, bad, total st
 }
 
 // CountError is a ratio SLI whose good (or bad) events outnumber all its
-// events over a window: the paths do not count what the objective says
+// events over its SLO window (Events; a burn window or a time slice
+// clamps instead, see BurnEvents): the paths do not count what the objective says
 // they count. Clamping it to 100% would report a broken definition as a
 // met objective, so it is a configuration error (exit 2).
 type CountError struct {
@@ -167,17 +192,13 @@ type CountError struct {
 	Kind            string // good or bad
 	Path, TotalPath string
 	Count, Total    float64
-	Window          time.Duration
-	// Slice is the end of the time slice (of length Window) whose counts
-	// these are, for a sliced objective; zero otherwise.
-	Slice time.Time
+	// Window is the SLO window; for a sliced objective the counts are
+	// the sums over its slices with events.
+	Window time.Duration
 }
 
 func (e *CountError) Error() string {
 	over := vtime.FormatDuration(e.Window)
-	if !e.Slice.IsZero() {
-		over = "the " + over + " slice ending " + e.Slice.UTC().Format(time.RFC3339Nano)
-	}
 	return fmt.Sprintf("%s:%d: objective %s: %s count %s (%s) exceeds its total %s (%s) over %s",
 		e.Objective.File, e.Objective.Line, e.Objective.Name(), e.Kind, strconv.FormatFloat(e.Count, 'f', -1, 64), e.Path,
 		strconv.FormatFloat(e.Total, 'f', -1, 64), e.TotalPath, over)

@@ -45,7 +45,7 @@ func TestScaledWindows(t *testing.T) {
 // steady is the same events over every window a budget reads.
 func steady(window time.Duration, e Events) map[time.Duration]Events {
 	over := map[time.Duration]Events{}
-	for _, d := range budgetWindows(window) {
+	for _, d := range budgetWindows(Objective{}, window) {
 		over[d] = e
 	}
 	return over
@@ -131,5 +131,55 @@ func TestFormatWindow(t *testing.T) {
 		if got := FormatWindow(d); got != want {
 			t.Errorf("FormatWindow(%v) = %q, want %q", d, got, want)
 		}
+	}
+}
+
+// An alert's reason prints its burn rates with the digits that show them
+// above the factor (issue 25 D5): 3,000,001 bad of 3e9 at 99.9% is a
+// burn of 1.000000333..., just over the 3d/6h ticket's factor 1; rounded
+// to 6 digits it read "1", as at the factor, not above it. 7 decimals
+// are the first that differ from 1: 1.0000003.
+func TestReasonRateDigits(t *testing.T) {
+	ob := objective(t, "99.9", ReferenceWindow)
+	e := Events{Good: 3e9 - 3000001, Total: 3e9}
+	b := ComputeBudget(ob, ReferenceWindow, e, steady(ReferenceWindow, e))
+	want := "burn rate 1.0000003 over 3d and 1.0000003 over 6h, both above 1 (10% of the budget in 3d)"
+	if len(b.Alerts) == 0 || b.Alerts[0].Reason != want {
+		t.Errorf("alerts %+v, want first the ticket %q", b.Alerts, want)
+	}
+	// Its consumption, 100.0000333...%, is over 100 (exhausted): the
+	// budget alert's reason says so with the first digits that differ
+	// from 100, not "100%".
+	if want := "100.00003% of the error budget consumed (alert above 80%)"; len(b.Alerts) != 2 || b.Alerts[1].Reason != want {
+		t.Errorf("alerts %+v, want second the budget alert %q", b.Alerts, want)
+	}
+	// A rate whose usual text already reads above the factor keeps it:
+	// 2 bad of 100 at 99.9% is a burn of 20 over 14.4.
+	e = Events{Good: 98, Total: 100}
+	b = ComputeBudget(ob, ReferenceWindow, e, steady(ReferenceWindow, e))
+	if want := "burn rate 20 over 1h and 20 over 5m, both above 14.4 (2% of the budget in 1h)"; b.Alerts[0].Reason != want {
+		t.Errorf("page reason %q, want %q", b.Alerts[0].Reason, want)
+	}
+}
+
+// A sliced objective's burn windows are widened to at least one slice
+// (a shorter one never holds a complete slice, so its alert could never
+// fire): a 1d Timeslices SLO with 1m slices scales the page's 1h/5m to
+// 2m/10s, widened to 2m/1m; 6h/30m to 12m/1m. The ticket windows
+// (48m/4m, 2h24m/12m) are longer than a slice and stay; and so do all
+// windows of an objective that is not sliced.
+func TestAlertWindowsSliced(t *testing.T) {
+	m := time.Minute
+	ob := objective(t, "99.9", day)
+	ob.Method, ob.SliceWindow = Timeslices, m
+	want := [4][2]time.Duration{{2 * m, m}, {12 * m, m}, {48 * m, 4 * m}, {144 * m, 12 * m}}
+	for i, a := range Alerts {
+		if long, short := ob.AlertWindows(a, day); long != want[i][0] || short != want[i][1] {
+			t.Errorf("alert %d: %v/%v, want %v/%v", i, long, short, want[i][0], want[i][1])
+		}
+	}
+	ob.Method = Occurrences
+	if long, short := ob.AlertWindows(Alerts[0], day); long != 2*m || short != 10*time.Second {
+		t.Errorf("occurrences: %v/%v, want 2m/10s", long, short)
 	}
 }

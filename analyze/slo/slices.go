@@ -24,11 +24,17 @@ import (
 //     slices with data. A slice is good when its good/total ratio is at
 //     least SliceTarget (compared exactly, as rationals), or, with a
 //     Threshold, when the metric's value over the slice compares with the
-//     threshold's value by its op (exactly); with several series in a
+//     threshold's value by its op (as doubles: the value is the double
+//     nearest to it as written, as count_le reads one); with several series in a
 //     slice, every one of them must pass.
 //   - RatioTimeslices: Good is the sum of the slices' good/total ratios
 //     (a Threshold's verdict counts 1 or 0), Total the number of slices
 //     with data: Percent is the mean of the ratios.
+//
+// Within a slice good is clamped to total (two counters' scrapes a few
+// seconds apart put good ahead of total in one slice and behind in the
+// next): such a slice is all good, never more. Good outnumbering total
+// summed over the SLO window's slices is still a CountError.
 //
 // A slice without data (no events: its total is 0 or absent; or no value
 // of a threshold's metric) counts for neither: a quiet minute at night is
@@ -246,7 +252,7 @@ func sharedSelector(e *metricpath.Expr, also []string) (metricpath.Selector, boo
 // reads each path once.
 func (ev *Evaluator) prefetch(o Objective, g sliceGrid) int {
 	longest := o.Window.Length(ev.At)
-	for _, d := range budgetWindows(o.Window.Full(ev.At)) {
+	for _, d := range budgetWindows(o, o.Window.Full(ev.At)) {
 		longest = max(longest, d)
 	}
 	return max(g.n, int(longest.Milliseconds()/g.width)+1)
@@ -296,6 +302,7 @@ func (d *sliceData) outcome(service, label string, good bool) []float64 {
 // verdict is th's verdict per slice: 1 good, 0 bad, NaN without a value.
 // A slice is good when every series with a value there passes.
 func (d *sliceData) verdict(th *Threshold) []float64 {
+	limit, _ := th.Value.Float64()
 	return d.column("threshold\xff"+th.Op+"\xff"+th.Value.RatString(), func(i int) float64 {
 		out := math.NaN()
 		for _, x := range d.series {
@@ -303,7 +310,7 @@ func (d *sliceData) verdict(th *Threshold) []float64 {
 			if math.IsNaN(v) {
 				continue
 			}
-			if !th.passes(v) {
+			if !th.passes(v, limit) {
 				return 0
 			}
 			out = 1
@@ -312,21 +319,21 @@ func (d *sliceData) verdict(th *Threshold) []float64 {
 	})
 }
 
-// passes compares v with the threshold's value by its op, exactly.
-func (th *Threshold) passes(v float64) bool {
-	if math.IsInf(v, 0) {
-		return (v > 0) == (th.Op == "gt" || th.Op == "gte")
-	}
-	c := rat(v).Cmp(th.Value)
+// passes compares v with limit, the threshold's value as the double
+// nearest to it as written, by its op. As doubles, as count_le and alert
+// rules compare thresholds: a sample stored as 499.9999 is the double
+// nearest 499.9999, a hair above the rational 499.9999, and "lte
+// 499.9999" must pass it.
+func (th *Threshold) passes(v, limit float64) bool {
 	switch th.Op {
 	case "lt":
-		return c < 0
+		return v < limit
 	case "lte":
-		return c <= 0
+		return v <= limit
 	case "gt":
-		return c > 0
+		return v > limit
 	case "gte":
-		return c >= 0
+		return v >= limit
 	}
 	return false
 }
@@ -347,8 +354,9 @@ func atLeast(good, total float64, target *big.Rat) bool {
 }
 
 // slicedEvents counts a sliced objective's slices over the length ending
-// at the evaluator's time.
-func (ev *Evaluator) slicedEvents(ctx context.Context, o Objective, length time.Duration) (Events, error) {
+// at the evaluator's time; strict: the window is judged (Events), and good
+// events outnumbering all of them summed over its slices is a CountError.
+func (ev *Evaluator) slicedEvents(ctx context.Context, o Objective, length time.Duration, strict bool) (Events, error) {
 	if o.SliceWindow <= 0 || o.SliceWindow%time.Millisecond != 0 {
 		return Events{}, fmt.Errorf("%s:%d: objective %s: time slice window %v: want a positive whole number of milliseconds",
 			o.File, o.Line, o.Name(), o.SliceWindow)
@@ -380,7 +388,33 @@ func (ev *Evaluator) slicedEvents(ctx context.Context, o Objective, length time.
 	if err != nil {
 		return Events{}, err
 	}
-	return ev.judge(o, g, good, total)
+	e, err := ev.judge(o, g, good, total)
+	if err == nil && strict {
+		err = overCount(o, g, good, total, length)
+	}
+	return e, err
+}
+
+// overCount is the CountError of good (or bad) events outnumbering all of
+// them summed over g's slices with events (the SLO window's counts), nil
+// when they do not: within one slice judge clamps, as two counters' scrapes
+// a few seconds apart routinely put good ahead of total there.
+func overCount(o Objective, g sliceGrid, good, total *sliceCol, length time.Duration) error {
+	var c, t float64
+	for i := len(total.v) - g.n; i < len(total.v); i++ {
+		if total.v[i] > 0 || good.v[i] > 0 {
+			c += good.v[i]
+			t += total.v[i]
+		}
+	}
+	if !(c > t) {
+		return nil
+	}
+	kind := "good"
+	if good.bad {
+		kind = "bad"
+	}
+	return &CountError{Objective: o, Kind: kind, Path: good.path, Count: c, TotalPath: total.path, Total: t, Window: length}
 }
 
 // sliceCounts are o's good and total events per slice (the same paths as
@@ -443,14 +477,7 @@ func (ev *Evaluator) judge(o Objective, g sliceGrid, good, total *sliceCol) (Eve
 	for j := 0; j < g.n; j++ {
 		i := off + j
 		c, t := good.v[i], total.v[i]
-		if c > t || (t == 0 && c > 0) {
-			kind := "good"
-			if good.bad {
-				kind = "bad"
-			}
-			return Events{}, &CountError{Objective: o, Kind: kind, Path: good.path, Count: c, TotalPath: total.path, Total: t,
-				Window: o.SliceWindow, Slice: time.UnixMilli(g.endMS - int64(g.n-1-j)*g.width).UTC()}
-		}
+		c = min(c, t) // clamped: a slice is all good (or all bad), never more
 		if !(t > 0) {
 			continue // no events in this slice: neither good nor bad
 		}

@@ -290,25 +290,59 @@ func TestThresholdSlices(t *testing.T) {
 	if e, err := ev.Events(ctx, ob, 10*time.Minute); err != nil || e != (Events{Good: 1, Total: 4}) {
 		t.Errorf("by host, RatioTimeslices: %+v %v, want 1 of 4", e, err)
 	}
-	// A value between floats is compared exactly: 500.0000000000000001 is
-	// above 500 (as a float it is 500), so 500 passes "lt" it.
+	// A threshold is compared as the double nearest to it as written (as
+	// count_le and alert rules compare): 500.0000000000000001 is the
+	// double 500, so 500 does not pass "lt" it (issue 25: thresholds).
 	v, _ := new(big.Rat).SetString("500.0000000000000001")
 	ob.Method, ob.Threshold = Timeslices, &Threshold{Metric: `queue_depth{host="a"}.max`, Op: "lt", Value: v}
-	if e, err := ev.Events(ctx, ob, 10*time.Minute); err != nil || e != (Events{Good: 2, Total: 3}) {
-		t.Errorf("lt 500.0000000000000001: %+v %v, want 2 of 3", e, err)
+	if e, err := ev.Events(ctx, ob, 10*time.Minute); err != nil || e != (Events{Good: 1, Total: 3}) {
+		t.Errorf("lt 500.0000000000000001: %+v %v, want 1 of 3", e, err)
 	}
 }
 
-// A slice whose good count (101) exceeds its total (100) is the
-// CountError of a ratio (exit 2), naming the slice.
+// A sample stored as written passes a threshold written the same way:
+// 499.9999 is stored as the double 499.99990000000002510 (above the
+// rational 499.9999), and "lte 499.9999" passes it, "lt" does not. 0.3
+// stored passes "lte 0.3" and "gte 0.3"; 0.1+0.2 computed in doubles is
+// 0.30000000000000004, another double, above 0.3: it fails "lte 0.3"
+// and passes "gt 0.3".
+func TestThresholdAsDouble(t *testing.T) {
+	a, b := 0.1, 0.2 // variables: Go adds constants exactly (0.1 + 0.2 == 0.3)
+	for _, c := range []struct {
+		stored float64
+		op     string
+		value  string
+		good   float64
+	}{
+		{499.9999, "lte", "499.9999", 1}, {499.9999, "gte", "499.9999", 1}, {499.9999, "lt", "499.9999", 0},
+		{499.9999, "gt", "499.9999", 0}, {0.3, "lte", "0.3", 1}, {0.3, "gte", "0.3", 1},
+		{a + b, "lte", "0.3", 0}, {a + b, "gt", "0.3", 1}, {a + b, "lte", "0.30000000000000004", 1},
+	} {
+		v, _ := new(big.Rat).SetString(c.value)
+		d := &sliceData{n: 1, series: []analyze.BucketSeries{{Values: []float64{c.stored}}}, derived: map[string][]float64{}}
+		if got := d.verdict(&Threshold{Op: c.op, Value: v})[0]; got != c.good {
+			t.Errorf("%v %s %s: %v, want %v", c.stored, c.op, c.value, got, c.good)
+		}
+	}
+}
+
+// A slice whose good count (101) exceeds its total (100) is clamped: it
+// is all good (two counters' scrapes a few seconds apart do this). Over
+// the SLO window, the one judged (Events), good summed over its slices
+// (9 x 100 + 101 = 1001) exceeding total (1000) is still the CountError
+// of a ratio (exit 2); over a burn window (BurnEvents) the slices count:
+// 10 good of 10. (Before issue 25's D3 the slice itself was refused.)
 func TestSliceCountError(t *testing.T) {
 	ev := NewEvaluator(sliceStore(t), sliceAt)
 	ob := sliced(t, Timeslices, "90", "over_ok_total.increase", "over_req_total.increase")
 	_, err := ev.Events(context.Background(), ob, 10*time.Minute)
-	want := "v.yaml:3: objective api/custom: good count 101 (over_ok_total.increase) exceeds its total 100 (over_req_total.increase) over the 1m slice ending 2026-11-29T11:55:00Z"
+	want := "v.yaml:3: objective api/custom: good count 1001 (over_ok_total.increase) exceeds its total 1000 (over_req_total.increase) over 10m"
 	var ce *CountError
 	if err == nil || err.Error() != want || !errors.As(err, &ce) || !ce.UsageError() {
 		t.Errorf("got %v, want %s", err, want)
+	}
+	if e, err := ev.BurnEvents(context.Background(), ob, 10*time.Minute); err != nil || e != (Events{Good: 10, Total: 10}) {
+		t.Errorf("burn window: %+v %v, want 10 good of 10", e, err)
 	}
 }
 

@@ -3,6 +3,7 @@ package slo
 import (
 	"context"
 	"fmt"
+	"math/big"
 	"strconv"
 	"strings"
 	"time"
@@ -83,11 +84,12 @@ func BudgetOf(ctx context.Context, ev *Evaluator, ob Objective) (Budget, error) 
 	}
 	full := ob.Window.Full(ev.At)
 	over := map[time.Duration]Events{}
-	for _, d := range budgetWindows(full) {
+	for _, d := range budgetWindows(ob, full) {
 		if _, ok := over[d]; ok {
 			continue
 		}
-		x, err := ev.Events(ctx, ob, d)
+		// Clamped: only the SLO window is judged (Evaluator.BurnEvents).
+		x, err := ev.BurnEvents(ctx, ob, d)
 		if err != nil {
 			return Budget{}, err
 		}
@@ -96,20 +98,33 @@ func BudgetOf(ctx context.Context, ev *Evaluator, ob Objective) (Budget, error) 
 	return ComputeBudget(ob, full, e, over), nil
 }
 
-// budgetWindows are the lengths a budget reads events over besides the
-// SLO window: the burn windows, then each burn alert's long and short one
-// scaled to the SLO window's full length.
-func budgetWindows(full time.Duration) []time.Duration {
+// budgetWindows are the lengths a budget of ob reads events over besides
+// the SLO window: the burn windows, then each burn alert's long and short
+// one scaled to the SLO window's full length (AlertWindows).
+func budgetWindows(ob Objective, full time.Duration) []time.Duration {
 	var out []time.Duration
 	for _, w := range BurnWindows {
 		d, _ := vtime.ParseDuration(w)
 		out = append(out, d)
 	}
 	for _, al := range Alerts {
-		long, short := al.Windows(full)
+		long, short := ob.AlertWindows(al, full)
 		out = append(out, long, short)
 	}
 	return out
+}
+
+// AlertWindows are al's long and short windows for ob over an SLO window
+// of length full: al.Windows, each widened to at least one time slice
+// for a sliced objective. A window shorter than a slice never holds a
+// complete one, so it never has events and its alert could never fire (a
+// 1d SLO's page short window is 10s; with 1m slices it is 1m).
+func (ob Objective) AlertWindows(al BurnAlert, full time.Duration) (long, short time.Duration) {
+	long, short = al.Windows(full)
+	if ob.Sliced() || ob.Threshold != nil {
+		long, short = max(long, ob.SliceWindow), max(short, ob.SliceWindow)
+	}
+	return long, short
 }
 
 // ComputeBudget is ob's budget from its events: e over the SLO window so
@@ -147,26 +162,33 @@ func ComputeBudget(ob Objective, full time.Duration, e Events, over map[time.Dur
 		if !x.Firing {
 			continue
 		}
+		f := Alerts[i].factor()
 		b.Alerts = append(b.Alerts, BudgetAlert{Severity: x.Severity, Reason: fmt.Sprintf(
 			"burn rate %s over %s and %s over %s, both above %s (%s of the budget in %s)",
-			num(*x.LongRate), FormatWindow(x.Long), num(*x.ShortRate), FormatWindow(x.Short),
+			rateText(over[x.Long], ob.Target, f), FormatWindow(x.Long), rateText(over[x.Short], ob.Target, f), FormatWindow(x.Short),
 			num(x.Factor), num(x.Share*100)+"%", FormatWindow(x.Long))})
 	}
 	if !b.NoData && b.ConsumptionPercent > ob.BudgetAlertPercent {
 		b.Alerts = append(b.Alerts, BudgetAlert{Severity: "budget", Reason: fmt.Sprintf(
-			"%s%% of the error budget consumed (alert above %s%%)", num(b.ConsumptionPercent), num(ob.BudgetAlertPercent))})
+			"%s%% of the error budget consumed (alert above %s%%)",
+			numBeside(e.consumption(ob.Target), rat(ob.BudgetAlertPercent), hundred), num(ob.BudgetAlertPercent))})
 	}
 	return b
 }
 
-// burnAlerts are the burn alerts' windows scaled to full and their rates
+// burnAlerts are the burn alerts' windows scaled to full (AlertWindows)
+// and their rates
 // (not yet whether they fire: an invalid budget never does).
 func burnAlerts(ob Objective, full time.Duration, over map[time.Duration]Events) []BurnAlertStatus {
 	out := make([]BurnAlertStatus, len(Alerts))
 	for i, al := range Alerts {
-		long, short := al.Windows(full)
+		long, short := ob.AlertWindows(al, full)
 		out[i] = BurnAlertStatus{Severity: al.Severity, Long: long, Short: short, Factor: al.Factor(), Share: al.Share(),
 			LongRate: burnRate(over[long], ob.Target), ShortRate: burnRate(over[short], ob.Target)}
+		if sl, _ := al.Windows(full); long != sl {
+			// Widened to a slice: burning at the factor over it spends more.
+			out[i].Share = out[i].Factor * long.Seconds() / full.Seconds()
+		}
 	}
 	return out
 }
@@ -192,6 +214,33 @@ func burnRate(e Events, t Target) *float64 {
 		return &r
 	}
 	return nil
+}
+
+// rateText is e's burn rate against t as an alert's reason prints it
+// beside factor: as num writes it, or with as many more digits as make it
+// read above the factor it is above (1.0000003 over 1, not "1 ... above
+// 1"), as SLIText prints an SLI beside its target.
+func rateText(e Events, t Target, factor *big.Rat) string {
+	er := e.errRatio()
+	if er == nil {
+		return "0"
+	}
+	return numBeside(er.Quo(er, t.budget()), factor)
+}
+
+// numBeside is x as num writes it, or with the digits that put it on the
+// same side of each ref as x is (below, equal or above).
+func numBeside(x *big.Rat, refs ...*big.Rat) string {
+	f, _ := x.Float64()
+	s := num(f)
+	for _, ref := range refs {
+		if r, ok := new(big.Rat).SetString(s); !ok || r.Cmp(ref) != x.Cmp(ref) {
+			if t := sideText(x, ref, 0); len(t) > len(s) || !ok {
+				s = t
+			}
+		}
+	}
+	return s
 }
 
 // num writes a number in an alert's reason as the CLI prints values:

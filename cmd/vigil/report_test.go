@@ -179,7 +179,8 @@ func TestReportMatchesCommands(t *testing.T) {
 		has("| " + x.Service + " | " + x.SLI + " | " + x.Window + " | " + r4(x.ConsumptionPercent, 2) + "% | " + r4(x.RemainingMinutes, 1) + " | " + r4(*x.BurnRates["1h"], 2) + " | ")
 	}
 	// The incident the issue names: api overspent its availability budget.
-	has("- api used 249% of its availability error budget (7d): it is exhausted.")
+	// (Consumption as the budget table prints it, 2 decimals: issue 25 D4.)
+	has("- api used 249.43% of its availability error budget (7d): it is exhausted.")
 
 	var q struct {
 		Results []struct {

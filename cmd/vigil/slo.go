@@ -104,7 +104,19 @@ func (a *app) objectives(file, service, window string) ([]slo.Objective, error) 
 		if err != nil {
 			return nil, cli.Usagef("--window: %v", err)
 		}
+		shortest := w.Rolling
+		if w.CalendarMonth {
+			shortest = 28 * 24 * time.Hour // February
+		}
 		for i := range objs {
+			// As the file's own window is checked: a slice longer than the
+			// window never fits in it, so the objective would have no
+			// events at all (issue 25 D8).
+			if o := objs[i]; o.SliceWindow > shortest {
+				return nil, cli.WithHint(cli.Usagef("%s:%d: objective %s: time slice window %s is longer than the window %s (--window)",
+					o.File, o.Line, o.Name(), vtime.FormatDuration(o.SliceWindow), w.String()),
+					"give a --window at least as long as every objective's time slice, or none")
+			}
 			objs[i].Window = w
 		}
 	}
