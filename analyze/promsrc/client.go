@@ -299,60 +299,48 @@ func promDuration(ms int64) string { return strconv.FormatInt(ms, 10) + "ms" }
 // "no data"): such a series gets a zero increment at lo, outside every
 // window that starts at lo or later, to say so (in the first call).
 func (c *Client) Raw(ctx context.Context, name, sel string, typ store.Type, lo, hi int64, emit func([]Series) error) error {
-	type last struct {
-		v     float64
-		known bool
-	}
-	var state map[string]last
 	var first []Series // the markers, sent with the first chunk
+	var incs *increments
+	fetchHi := hi
 	if typ == store.Counter {
 		prev, counts, labels, err := c.before(ctx, name, sel, lo)
 		if err != nil {
 			return err
 		}
-		state = make(map[string]last, len(prev))
-		for k, v := range prev {
-			// A NaN or infinite reading is skipped, as in the window:
-			// the first increment is then counted from the next one.
-			if !math.IsNaN(v) && !math.IsInf(v, 0) {
-				state[k] = last{v, true}
-			}
-		}
+		incs = newIncrements(prev, hi)
 		for k, n := range counts {
 			if n >= 2 {
 				first = append(first, Series{Labels: labels[k], TS: []int64{lo}, Values: []float64{0}})
 			}
 		}
+		// One millisecond past the window says whether a 0 at hi is a
+		// remote-write reset marker (see increments).
+		fetchHi = hi + 1
 	}
 	sent := false
-	return c.fetch(ctx, name, sel, lo, hi, func(got []Series) error {
-		if typ == store.Counter {
-			for i := range got {
-				sr := &got[i]
-				k := store.CanonicalLabels(sr.Labels)
-				st := state[k]
-				ts, vs := sr.TS[:0], sr.Values[:0]
-				for j := range sr.TS {
-					v := sr.Values[j]
-					if st.known {
-						inc := v - st.v
-						if v < st.v {
-							inc = v // a reset: the counter restarted from zero
-						}
-						ts, vs = append(ts, sr.TS[j]), append(vs, inc)
-					}
-					st = last{v, true}
-				}
-				sr.TS, sr.Values = ts, vs
-				state[k] = st
-			}
+	err := c.fetch(ctx, name, sel, lo, fetchHi, func(got []Series) error {
+		if incs != nil {
+			got = incs.chunk(got)
 		}
 		if !sent {
 			sent = true
 			got = mergeFirst(first, got)
 		}
+		if len(got) == 0 {
+			return nil
+		}
 		return emit(got)
 	})
+	if err != nil || incs == nil {
+		return err
+	}
+	if rest := incs.flush(); len(rest) > 0 || !sent {
+		if !sent {
+			rest = mergeFirst(first, rest)
+		}
+		return emit(rest)
+	}
+	return nil
 }
 
 // mergeFirst puts the markers (one sample at lo each) before the samples
