@@ -178,26 +178,17 @@ func (d *DB) pushDown(ctx context.Context, s *metricpath.Selector, w Window) (rs
 		if typ == "" {
 			typ, _ = r.client.Type(ctx, s.Name)
 		}
-		// A NaN or infinite sample, which no store holds and the raw path
-		// skips, would be counted (and compared) by the server: its
-		// stddev_over_time is NaN exactly when a series has one, and then
-		// the raw samples answer.
-		guard, err := r.client.Over(ctx, "stddev_over_time", s.Name, sel, end, end-start)
+		counts, err := r.client.Over(ctx, "count_over_time", s.Name, sel, end, end-start)
 		if promsrc.TooManySamples(err) {
+			// The whole window at once is over the server's limit: the
+			// raw samples come in chunks that fit.
 			return nil, "", false, d.loadSelector(ctx, s, start, end)
 		}
 		if err != nil {
 			return nil, "", true, err
 		}
-		for _, g := range guard {
-			if math.IsNaN(g.Value) {
-				return nil, "", false, d.loadSelector(ctx, s, start, end)
-			}
-		}
-		counts, err := r.client.Over(ctx, "count_over_time", s.Name, sel, end, end-start)
-		if promsrc.TooManySamples(err) {
-			// The whole window at once is over the server's limit: the
-			// raw samples come in chunks that fit.
+		bad, err := nonFinite(ctx, r.client, s.Name, sel, end, end-start, counts)
+		if promsrc.TooManySamples(err) || err == nil && bad {
 			return nil, "", false, d.loadSelector(ctx, s, start, end)
 		}
 		if err != nil {
@@ -250,6 +241,32 @@ func (d *DB) pushDown(ctx context.Context, s *metricpath.Selector, w Window) (rs
 	}
 	SortResults(out)
 	return out, typ, true, nil
+}
+
+// nonFinite reports whether a series counted in counts holds a NaN or
+// infinite sample, which no store holds and the raw path skips, but the
+// server would count and compare. Its stddev_over_time says: NaN exactly
+// when a series has one, on Prometheus, Mimir and Cortex;
+// VictoriaMetrics drops a NaN answer, so a counted series missing from
+// the answer has one too.
+func nonFinite(ctx context.Context, c *promsrc.Client, name, sel string, at, w int64, counts []promsrc.Value) (bool, error) {
+	guard, err := c.Over(ctx, "stddev_over_time", name, sel, at, w)
+	if err != nil {
+		return false, err
+	}
+	finite := make(map[string]bool, len(guard))
+	for _, g := range guard {
+		if math.IsNaN(g.Value) {
+			return true, nil
+		}
+		finite[store.CanonicalLabels(g.Labels)] = true
+	}
+	for _, c := range counts {
+		if c.Value > 0 && !finite[store.CanonicalLabels(c.Labels)] {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 func (d *DB) loadSelector(ctx context.Context, s *metricpath.Selector, lo, hi int64) error {
