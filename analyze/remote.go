@@ -7,7 +7,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"sort"
 	"strconv"
+	"strings"
+	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
@@ -321,6 +324,11 @@ func (d *DB) loadSelector(ctx context.Context, s *metricpath.Selector, lo, hi in
 			d.forgetAnswers()
 			return err
 		}
+		if bl := r.client.Baselines(); len(bl) > 0 {
+			if bl = r.client.OlderThan(ctx, q, bl, want.lo-r.client.CounterLookback().Milliseconds()); len(bl) > 0 {
+				warnBaselines(d, r, s.Name, bl, want.lo)
+			}
+		}
 		want.typ = typ
 		r.loaded[s.Name] = want
 		changed = true
@@ -331,6 +339,37 @@ func (d *DB) loadSelector(ctx context.Context, s *metricpath.Selector, lo, hi in
 		d.forgetAnswers()
 	}
 	return nil
+}
+
+// warnBaselines says which counter series were read from a baseline in
+// the window although they have samples further back than
+// counter_lookback, naming the setting: their increase misses the
+// increment up to that sample, which a store that recorded the earlier
+// sample holds (with one sample in the window: "no data"). The first few
+// series are named.
+func warnBaselines(d *DB, r *remoteSource, name string, bl []map[string]string, lo int64) {
+	const show = 3
+	var names []string
+	for _, ls := range bl[:min(len(bl), show)] {
+		names = append(names, name+promLabels(ls))
+	}
+	d.opt.Logger.Warn("counter series whose sample before the window is older than counter_lookback: "+
+		"the first sample in the window is a baseline, not an increment (raise sources: counter_lookback for "+r.client.URL+")",
+		"source", r.client.URL, "series", strings.Join(names, " "), "count", len(bl), "window_start", time.UnixMilli(lo).UTC().Format(time.RFC3339Nano))
+}
+
+// promLabels writes labels as PromQL does: {a="x",b="y"}, sorted.
+func promLabels(ls map[string]string) string {
+	keys := make([]string, 0, len(ls))
+	for k := range ls {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + strconv.Quote(ls[k])
+	}
+	return "{" + strings.Join(parts, ",") + "}"
 }
 
 // deleteRows deletes the samples of the name's series from source r's

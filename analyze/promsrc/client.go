@@ -60,6 +60,9 @@ type Client struct {
 	edge    rangeEdge
 	probed  bool
 	dropped int // non-finite samples skipped
+	// baselines: the last Raw's counter series read from a baseline in
+	// the window (Baselines).
+	baselines []map[string]string
 }
 
 // New makes a client for the source at rawURL. timeout bounds each
@@ -92,6 +95,17 @@ func newClient(rawURL string, cfg Config, timeout time.Duration, rt http.RoundTr
 // Dropped is how many samples were skipped for a NaN or infinite value,
 // which no store can hold.
 func (c *Client) Dropped() int { return c.dropped }
+
+// CounterLookback is how far before a window Raw looks for a counter's
+// previous sample.
+func (c *Client) CounterLookback() time.Duration { return c.cfg.CounterLookback }
+
+// Baselines lists the series of the last Raw of a counter whose first
+// sample in the window had no sample before it within CounterLookback:
+// that sample is a baseline, as a store's import reads a series' first
+// sample, and the series' increase in the window misses the increment up
+// to it (or, with one sample in the window, it has none).
+func (c *Client) Baselines() []map[string]string { return c.baselines }
 
 // CanPushDown reports whether Over may be used: pushdown is on and the
 // engine's range semantics are known.
@@ -301,6 +315,7 @@ func promDuration(ms int64) string { return strconv.FormatInt(ms, 10) + "ms" }
 func (c *Client) Raw(ctx context.Context, name, sel string, typ store.Type, lo, hi int64, emit func([]Series) error) error {
 	var first []Series // the markers, sent with the first chunk
 	var incs *increments
+	c.baselines = nil
 	fetchHi := hi
 	if typ == store.Counter {
 		prev, counts, labels, err := c.before(ctx, name, sel, lo)
@@ -334,6 +349,7 @@ func (c *Client) Raw(ctx context.Context, name, sel string, typ store.Type, lo, 
 	if err != nil || incs == nil {
 		return err
 	}
+	c.baselines = incs.baselines
 	if rest := incs.flush(); len(rest) > 0 || !sent {
 		if !sent {
 			rest = mergeFirst(first, rest)

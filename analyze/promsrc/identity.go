@@ -7,6 +7,10 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/vigil-metrics/vigil/internal/store"
 )
 
 // Instance identifies the engine behind the URL where it says who it is:
@@ -48,5 +52,30 @@ func (c *Client) Endpoints(ctx context.Context) []string {
 		out = append(out, strings.ToLower(u.Scheme)+"://"+net.JoinHostPort(a.IP.String(), port)+path)
 	}
 	sort.Strings(out)
+	return out
+}
+
+// OlderThan keeps, of the series ls (label sets of name's selector sel),
+// those with samples before the unix ms before: a counter series read
+// from a baseline in a window whose previous sample is further back than
+// CounterLookback, not one born in the window. Where the engine cannot
+// say (an error), it keeps them all.
+func (c *Client) OlderThan(ctx context.Context, sel string, ls []map[string]string, before int64) []map[string]string {
+	ctx, cancel := c.ctx(ctx)
+	defer cancel()
+	sets, _, _, err := c.api.Series(ctx, []string{sel}, time.UnixMilli(0), time.UnixMilli(before))
+	if err != nil {
+		return ls
+	}
+	old := make(map[string]bool, len(sets))
+	for _, s := range sets {
+		old[store.CanonicalLabels(labelsOf(model.Metric(s)))] = true
+	}
+	var out []map[string]string
+	for _, l := range ls {
+		if old[store.CanonicalLabels(l)] {
+			out = append(out, l)
+		}
+	}
 	return out
 }

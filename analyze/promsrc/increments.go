@@ -26,6 +26,9 @@ import (
 type increments struct {
 	hi    int64
 	state map[string]counterState
+	// baselines are the series whose first sample in the window had no
+	// sample before it within CounterLookback: a baseline, no increment.
+	baselines []map[string]string
 }
 
 type counterState struct {
@@ -72,6 +75,9 @@ func (in *increments) chunk(got []Series) []Series {
 			}
 			switch {
 			case !st.known:
+				if t <= in.hi {
+					in.baselines = append(in.baselines, sr.Labels)
+				}
 			case v == 0:
 				// A reset to 0, or no change from 0: an increment of 0
 				// unless it is a marker.
