@@ -42,7 +42,7 @@ func TestCounterPreviousBeyondLookback(t *testing.T) {
 	ctx := context.Background()
 	var logs bytes.Buffer
 	db, err := analyze.Open(ctx, []string{srv.URL}, analyze.Options{CacheDir: t.TempDir(), Timeout: 30 * time.Second,
-		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Logger:  slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		Sources: map[string]promsrc.Config{srv.URL: {CounterLookback: time.Hour}}})
 	if err != nil {
 		t.Fatal(err)
