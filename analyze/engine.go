@@ -103,6 +103,9 @@ func Open(ctx context.Context, stores []string, opt Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := refuseSameEngine(ctx, remotes, opt); err != nil {
+		return nil, err
+	}
 	files, work, err := cacheFiles(stores, srcs, opt)
 	if err != nil {
 		return nil, err

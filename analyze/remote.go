@@ -7,7 +7,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"sort"
 	"strconv"
+	"strings"
+	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
@@ -178,26 +181,17 @@ func (d *DB) pushDown(ctx context.Context, s *metricpath.Selector, w Window) (rs
 		if typ == "" {
 			typ, _ = r.client.Type(ctx, s.Name)
 		}
-		// A NaN or infinite sample, which no store holds and the raw path
-		// skips, would be counted (and compared) by the server: its
-		// stddev_over_time is NaN exactly when a series has one, and then
-		// the raw samples answer.
-		guard, err := r.client.Over(ctx, "stddev_over_time", s.Name, sel, end, end-start)
+		counts, err := r.client.Over(ctx, "count_over_time", s.Name, sel, end, end-start)
 		if promsrc.TooManySamples(err) {
+			// The whole window at once is over the server's limit: the
+			// raw samples come in chunks that fit.
 			return nil, "", false, d.loadSelector(ctx, s, start, end)
 		}
 		if err != nil {
 			return nil, "", true, err
 		}
-		for _, g := range guard {
-			if math.IsNaN(g.Value) {
-				return nil, "", false, d.loadSelector(ctx, s, start, end)
-			}
-		}
-		counts, err := r.client.Over(ctx, "count_over_time", s.Name, sel, end, end-start)
-		if promsrc.TooManySamples(err) {
-			// The whole window at once is over the server's limit: the
-			// raw samples come in chunks that fit.
+		bad, err := nonFinite(ctx, r.client, s.Name, sel, end, end-start, counts)
+		if promsrc.TooManySamples(err) || err == nil && bad {
 			return nil, "", false, d.loadSelector(ctx, s, start, end)
 		}
 		if err != nil {
@@ -252,6 +246,32 @@ func (d *DB) pushDown(ctx context.Context, s *metricpath.Selector, w Window) (rs
 	return out, typ, true, nil
 }
 
+// nonFinite reports whether a series counted in counts holds a NaN or
+// infinite sample, which no store holds and the raw path skips, but the
+// server would count and compare. Its stddev_over_time says: NaN exactly
+// when a series has one, on Prometheus, Mimir and Cortex;
+// VictoriaMetrics drops a NaN answer, so a counted series missing from
+// the answer has one too.
+func nonFinite(ctx context.Context, c *promsrc.Client, name, sel string, at, w int64, counts []promsrc.Value) (bool, error) {
+	guard, err := c.Over(ctx, "stddev_over_time", name, sel, at, w)
+	if err != nil {
+		return false, err
+	}
+	finite := make(map[string]bool, len(guard))
+	for _, g := range guard {
+		if math.IsNaN(g.Value) {
+			return true, nil
+		}
+		finite[store.CanonicalLabels(g.Labels)] = true
+	}
+	for _, c := range counts {
+		if c.Value > 0 && !finite[store.CanonicalLabels(c.Labels)] {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 func (d *DB) loadSelector(ctx context.Context, s *metricpath.Selector, lo, hi int64) error {
 	sel := promsrc.Selector(s.Name, s.Matchers)
 	changed := false
@@ -304,6 +324,11 @@ func (d *DB) loadSelector(ctx context.Context, s *metricpath.Selector, lo, hi in
 			d.forgetAnswers()
 			return err
 		}
+		if bl := r.client.Baselines(); len(bl) > 0 {
+			if bl = r.client.OlderThan(ctx, q, bl, want.lo-r.client.CounterLookback().Milliseconds()); len(bl) > 0 {
+				warnBaselines(d, r, s.Name, bl, want.lo)
+			}
+		}
 		want.typ = typ
 		r.loaded[s.Name] = want
 		changed = true
@@ -314,6 +339,37 @@ func (d *DB) loadSelector(ctx context.Context, s *metricpath.Selector, lo, hi in
 		d.forgetAnswers()
 	}
 	return nil
+}
+
+// warnBaselines says which counter series were read from a baseline in
+// the window although they have samples further back than
+// counter_lookback, naming the setting: their increase misses the
+// increment up to that sample, which a store that recorded the earlier
+// sample holds (with one sample in the window: "no data"). The first few
+// series are named.
+func warnBaselines(d *DB, r *remoteSource, name string, bl []map[string]string, lo int64) {
+	const show = 3
+	var names []string
+	for _, ls := range bl[:min(len(bl), show)] {
+		names = append(names, name+promLabels(ls))
+	}
+	d.opt.Logger.Warn("counter series whose sample before the window is older than counter_lookback: "+
+		"the first sample in the window is a baseline, not an increment (raise sources: counter_lookback for "+r.client.URL+")",
+		"source", r.client.URL, "series", strings.Join(names, " "), "count", len(bl), "window_start", time.UnixMilli(lo).UTC().Format(time.RFC3339Nano))
+}
+
+// promLabels writes labels as PromQL does: {a="x",b="y"}, sorted.
+func promLabels(ls map[string]string) string {
+	keys := make([]string, 0, len(ls))
+	for k := range ls {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + strconv.Quote(ls[k])
+	}
+	return "{" + strings.Join(parts, ",") + "}"
 }
 
 // deleteRows deletes the samples of the name's series from source r's

@@ -60,6 +60,9 @@ type Client struct {
 	edge    rangeEdge
 	probed  bool
 	dropped int // non-finite samples skipped
+	// baselines: the last Raw's counter series read from a baseline in
+	// the window (Baselines).
+	baselines []map[string]string
 }
 
 // New makes a client for the source at rawURL. timeout bounds each
@@ -92,6 +95,17 @@ func newClient(rawURL string, cfg Config, timeout time.Duration, rt http.RoundTr
 // Dropped is how many samples were skipped for a NaN or infinite value,
 // which no store can hold.
 func (c *Client) Dropped() int { return c.dropped }
+
+// CounterLookback is how far before a window Raw looks for a counter's
+// previous sample.
+func (c *Client) CounterLookback() time.Duration { return c.cfg.CounterLookback }
+
+// Baselines lists the series of the last Raw of a counter whose first
+// sample in the window had no sample before it within CounterLookback:
+// that sample is a baseline, as a store's import reads a series' first
+// sample, and the series' increase in the window misses the increment up
+// to it (or, with one sample in the window, it has none).
+func (c *Client) Baselines() []map[string]string { return c.baselines }
 
 // CanPushDown reports whether Over may be used: pushdown is on and the
 // engine's range semantics are known.
@@ -299,60 +313,50 @@ func promDuration(ms int64) string { return strconv.FormatInt(ms, 10) + "ms" }
 // "no data"): such a series gets a zero increment at lo, outside every
 // window that starts at lo or later, to say so (in the first call).
 func (c *Client) Raw(ctx context.Context, name, sel string, typ store.Type, lo, hi int64, emit func([]Series) error) error {
-	type last struct {
-		v     float64
-		known bool
-	}
-	var state map[string]last
 	var first []Series // the markers, sent with the first chunk
+	var incs *increments
+	c.baselines = nil
+	fetchHi := hi
 	if typ == store.Counter {
 		prev, counts, labels, err := c.before(ctx, name, sel, lo)
 		if err != nil {
 			return err
 		}
-		state = make(map[string]last, len(prev))
-		for k, v := range prev {
-			// A NaN or infinite reading is skipped, as in the window:
-			// the first increment is then counted from the next one.
-			if !math.IsNaN(v) && !math.IsInf(v, 0) {
-				state[k] = last{v, true}
-			}
-		}
+		incs = newIncrements(prev, hi)
 		for k, n := range counts {
 			if n >= 2 {
 				first = append(first, Series{Labels: labels[k], TS: []int64{lo}, Values: []float64{0}})
 			}
 		}
+		// One millisecond past the window says whether a 0 at hi is a
+		// remote-write reset marker (see increments).
+		fetchHi = hi + 1
 	}
 	sent := false
-	return c.fetch(ctx, name, sel, lo, hi, func(got []Series) error {
-		if typ == store.Counter {
-			for i := range got {
-				sr := &got[i]
-				k := store.CanonicalLabels(sr.Labels)
-				st := state[k]
-				ts, vs := sr.TS[:0], sr.Values[:0]
-				for j := range sr.TS {
-					v := sr.Values[j]
-					if st.known {
-						inc := v - st.v
-						if v < st.v {
-							inc = v // a reset: the counter restarted from zero
-						}
-						ts, vs = append(ts, sr.TS[j]), append(vs, inc)
-					}
-					st = last{v, true}
-				}
-				sr.TS, sr.Values = ts, vs
-				state[k] = st
-			}
+	err := c.fetch(ctx, name, sel, lo, fetchHi, func(got []Series) error {
+		if incs != nil {
+			got = incs.chunk(got)
 		}
 		if !sent {
 			sent = true
 			got = mergeFirst(first, got)
 		}
+		if len(got) == 0 {
+			return nil
+		}
 		return emit(got)
 	})
+	if err != nil || incs == nil {
+		return err
+	}
+	c.baselines = incs.baselines
+	if rest := incs.flush(); len(rest) > 0 || !sent {
+		if !sent {
+			rest = mergeFirst(first, rest)
+		}
+		return emit(rest)
+	}
+	return nil
 }
 
 // mergeFirst puts the markers (one sample at lo each) before the samples
