@@ -3,8 +3,11 @@ package ingest
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/vigil-metrics/vigil/internal/fuzzseed"
 )
 
 // omMixed is an OpenMetrics file with several families: counters with a
@@ -152,4 +155,26 @@ func TestOpenMetricsKnownSeriesAllocs(t *testing.T) {
 	if perLine > 4 {
 		t.Errorf("%.2f allocations per line of a known series, want at most 4", perLine)
 	}
+}
+
+// FuzzOpenMetricsFastPath: whatever the file, the spelling cache and
+// resolving every line agree on what is stored and on the error.
+// `go test -fuzz FuzzOpenMetricsFastPath ./internal/ingest/` explores;
+// plain `go test` runs the seeds.
+func FuzzOpenMetricsFastPath(f *testing.F) {
+	for _, b := range fuzzseed.Files(f, "testdata/import/sample.om") {
+		f.Add(b)
+	}
+	f.Add([]byte(omMixed(3) + "# EOF\n"))
+	for _, c := range badOM {
+		f.Add([]byte(c.text))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fast, full, fe, se := importBoth(t, "f.om", string(data))
+		slices.Sort(fast)
+		slices.Sort(full)
+		if fe != se || !slices.Equal(fast, full) {
+			t.Fatalf("%q:\n fast %q %q\n full %q %q", data, fast, fe, full, se)
+		}
+	})
 }
