@@ -27,10 +27,10 @@ type omSpelling struct {
 	gen  uint64 // omReader.gen when resolved: a later # TYPE may retype it
 	name string
 	typ  store.Type
-	skip bool   // a _created sample
-	dup  string // a label given twice (such a spelling is not kept)
-	lm   map[string]string
-	key  string // name + canonical labels
+	skip bool              // a _created sample
+	dup  string            // a label given twice (such a spelling is not kept)
+	lm   map[string]string // until the store resolved the series (id)
+	key  string            // name + canonical labels
 	st   *omSeries
 	id   int64 // store series of (name, typ, lm); 0 until a sample is stored
 }
@@ -83,8 +83,13 @@ func (o *omReader) sample(p textparse.Parser, line int64, raw []byte, ts *int64,
 	}
 	if sp.id == 0 || !fastPath {
 		id, err := o.sink.addSampleID(o.name, line, store.Sample{Name: sp.name, Type: sp.typ, Labels: sp.lm, TS: *ts, Value: v})
-		sp.id = id
-		return err
+		if err != nil {
+			return err
+		}
+		// The store knows the labels now: a file of many series keeps
+		// one small struct per spelling, not its label map too.
+		sp.id, sp.lm = id, nil
+		return nil
 	}
 	// What Sample.Validate checks beyond the series, which addSampleID
 	// checked for this spelling already.
