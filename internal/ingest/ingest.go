@@ -260,7 +260,7 @@ func readFormat(ctx context.Context, s *sink, src Source, format Format, r *bufi
 		}
 		return readSQLite(ctx, src.Name, tmp.Name(), add)
 	case OpenMetrics:
-		return readOpenMetrics(src.Name, r, add)
+		return readOpenMetrics(s, src.Name, r)
 	}
 	return &InputError{File: src.Name, Err: fmt.Errorf("unknown format %q", format)}
 }

@@ -13,8 +13,6 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/textparse"
 
-	"github.com/vigil-metrics/vigil/internal/cumulative"
-	"github.com/vigil-metrics/vigil/internal/scrape"
 	"github.com/vigil-metrics/vigil/internal/store"
 )
 
@@ -52,23 +50,35 @@ type omFamily struct {
 	line int64
 }
 
+// omSeries is one series' state, by its canonical key (name and labels
+// as the store spells them), whatever spellings the file gives it.
 type omSeries struct {
 	lastTS   int64
 	lastLine int64
+	// The counter's last total (cumulative.Tracker's rule, kept here so
+	// that a known series costs no second map lookup): counted is false
+	// until a counter sample set the baseline.
+	counted bool
+	lastV   float64
 }
 
 type omReader struct {
 	name     string
-	add      func(int64, store.Sample) error
+	sink     *sink
 	families map[string]omFamily
 	series   map[string]*omSeries
-	tr       *cumulative.Tracker
-	lbls     labels.Labels
-	line     int64 // lines in the chunks already parsed
-	eofSeen  bool
+	// spellings maps a series as written (name{labels}, the parser's raw
+	// bytes) to what it resolved to, so a known series costs one lookup:
+	// no label decoding, canonical spelling or store lookup (see
+	// omseries.go). gen invalidates it when a # TYPE changes families.
+	spellings map[string]*omSpelling
+	gen       uint64
+	lbls      labels.Labels
+	line      int64 // lines in the chunks already parsed
+	eofSeen   bool
 }
 
-func readOpenMetrics(name string, r *bufio.Reader, add func(int64, store.Sample) error) error {
+func readOpenMetrics(s *sink, name string, r *bufio.Reader) error {
 	if r == nil {
 		return &InputError{File: name, Err: errors.New("no input to read")}
 	}
@@ -76,11 +86,11 @@ func readOpenMetrics(name string, r *bufio.Reader, add func(int64, store.Sample)
 		r.Discard(3) //nolint:errcheck // the bytes are buffered
 	}
 	o := &omReader{
-		name:     name,
-		add:      add,
-		families: map[string]omFamily{},
-		series:   map[string]*omSeries{},
-		tr:       cumulative.New(),
+		name:      name,
+		sink:      s,
+		families:  map[string]omFamily{},
+		series:    map[string]*omSeries{},
+		spellings: map[string]*omSpelling{},
 	}
 	size := max(chunkSize, 1)
 	// Two buffers: one is parsed (with room for a synthetic "# EOF\n")
@@ -225,6 +235,7 @@ func (o *omReader) parse(buf []byte) error {
 				return o.errorf(l, "# TYPE %s %s contradicts # TYPE %s %s at line %d", fam, typ, fam, prev.typ, prev.line)
 			}
 			o.families[fam] = omFamily{typ: typ, line: l}
+			o.gen++
 		case textparse.EntryHelp:
 			name, _ := p.Help()
 			at(name)
@@ -234,8 +245,7 @@ func (o *omReader) parse(buf []byte) error {
 		case textparse.EntrySeries:
 			series, ts, v := p.Series()
 			l := at(series)
-			p.Labels(&o.lbls)
-			if err := o.sample(l, ts, v); err != nil {
+			if err := o.sample(p, l, series, ts, v); err != nil {
 				return err
 			}
 		default:
@@ -284,65 +294,6 @@ func cleanParseError(msg string) string {
 		}
 	}
 	return msg
-}
-
-// sample maps one parsed sample to the store and adds it.
-func (o *omReader) sample(line int64, ts *int64, v float64) error {
-	name := o.lbls.Get(model.MetricNameLabel)
-	typ, norm, skip, err := o.classify(name)
-	if err != nil {
-		return o.errorf(line, "%w", err)
-	}
-	if skip {
-		return nil
-	}
-	if ts == nil {
-		return o.errorf(line, "sample has no timestamp (OpenMetrics import needs one per sample)")
-	}
-	if *ts < store.MinTimeMS || *ts > store.MaxTimeMS {
-		return o.errorf(line, "%w", secondsRangeError(omSeconds(*ts), float64(*ts)/1000))
-	}
-	if err := store.ValidateValue(store.Gauge, v); err != nil { // NaN, ±Inf
-		return o.errorf(line, "%w", err)
-	}
-	lm := make(map[string]string, o.lbls.Len())
-	var dup string
-	o.lbls.Range(func(l labels.Label) {
-		if l.Name == model.MetricNameLabel {
-			return
-		}
-		if _, ok := lm[l.Name]; ok {
-			dup = l.Name
-		}
-		val := l.Value
-		if l.Name == norm {
-			if f, err := strconv.ParseFloat(val, 64); err == nil {
-				val = scrape.FormatBound(f)
-			}
-		}
-		lm[l.Name] = val
-	})
-	if dup != "" {
-		return o.errorf(line, "label %s given twice", dup)
-	}
-	key := name + store.CanonicalLabels(lm) // scrape's tracker key
-	st := o.series[key]
-	if st == nil {
-		st = &omSeries{}
-		o.series[key] = st
-	} else if *ts <= st.lastTS {
-		return o.errorf(line, "out-of-order sample: %s at %s is not after the sample at line %d (at %s)",
-			key, omSeconds(*ts), st.lastLine, omSeconds(st.lastTS))
-	}
-	st.lastTS, st.lastLine = *ts, line
-	if typ == store.Counter {
-		inc, ok := o.tr.Delta(key, v)
-		if !ok {
-			return nil // baseline
-		}
-		v = inc
-	}
-	return o.add(line, store.Sample{Name: name, Type: typ, Labels: lm, TS: *ts, Value: v})
 }
 
 func omSeconds(ms int64) string {

@@ -224,15 +224,21 @@ func (s *sink) remember(r seriesRef) {
 // addSample validates and queues a decoded sample (the path for records
 // the fast readers do not take, and for SQLite and OpenMetrics input).
 func (s *sink) addSample(file string, line int64, smp store.Sample) error {
+	_, err := s.addSampleID(file, line, smp)
+	return err
+}
+
+// addSampleID is addSample that also returns the sample's series id.
+func (s *sink) addSampleID(file string, line int64, smp store.Sample) (int64, error) {
 	if err := smp.Validate(); err != nil {
-		return &InputError{File: file, Line: line, Err: err}
+		return 0, &InputError{File: file, Line: line, Err: err}
 	}
 	id, err := s.tx.Series(s.ctx, smp.Name, smp.Type, smp.Labels, smp.Service)
 	if err != nil {
 		if store.IsInvalid(err) {
-			return &InputError{File: file, Line: line, Err: err}
+			return 0, &InputError{File: file, Line: line, Err: err}
 		}
-		return fmt.Errorf("import %s: %w", file, err)
+		return 0, fmt.Errorf("import %s: %w", file, err)
 	}
-	return s.row(id, smp.TS, smp.Value)
+	return id, s.row(id, smp.TS, smp.Value)
 }
