@@ -10,6 +10,7 @@ require (
 	github.com/felixge/httpsnoop v1.1.0
 	github.com/getsentry/sentry-go v0.46.2
 	github.com/go-viper/mapstructure/v2 v2.5.0
+	github.com/golang/snappy v1.0.0
 	github.com/joshdk/go-junit v1.0.0
 	github.com/mattn/go-isatty v0.0.24
 	github.com/prometheus/client_golang v1.25.0

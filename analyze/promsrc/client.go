@@ -60,6 +60,10 @@ type Client struct {
 	edge    rangeEdge
 	probed  bool
 	dropped int // non-finite samples skipped
+	// readWhy says why raw samples do not come by remote read ("": they
+	// do), once readProbed.
+	readProbed bool
+	readWhy    string
 }
 
 // New makes a client for the source at rawURL. timeout bounds each
@@ -466,10 +470,21 @@ func (c *Client) fetch(ctx context.Context, name, sel string, from, to int64, em
 	return nil
 }
 
-// chunk reads (s, e]; it halves the range while the server refuses it as
+// chunk reads (s, e], by remote read where the engine serves it, else
+// by the query API; it halves the range while the server refuses it as
 // too many samples.
 func (c *Client) chunk(ctx context.Context, name, sel string, s, e int64) ([]Series, int, error) {
-	v, err := c.query(ctx, sel+"["+promDuration(e-s)+"]", e)
+	remote, err := c.useRemoteRead(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	var got []Series
+	var n int
+	if remote {
+		got, n, err = c.readRange(ctx, sel, s, e)
+	} else {
+		got, n, err = c.queryRange(ctx, sel, s, e)
+	}
 	if err != nil {
 		if tooManySamples(err) && e-s > 60_000 {
 			mid := s + (e-s)/2
@@ -489,9 +504,18 @@ func (c *Client) chunk(ctx context.Context, name, sel string, s, e int64) ([]Ser
 		}
 		return nil, 0, c.wrap(err, fmt.Sprintf("read %s over %s", name, window(s, e)))
 	}
+	return got, n, nil
+}
+
+// queryRange reads (s, e] by the query API: a range selector at e.
+func (c *Client) queryRange(ctx context.Context, sel string, s, e int64) ([]Series, int, error) {
+	v, err := c.query(ctx, sel+"["+promDuration(e-s)+"]", e)
+	if err != nil {
+		return nil, 0, err
+	}
 	m, err := c.matrix(v)
 	if err != nil {
-		return nil, 0, c.wrap(err, fmt.Sprintf("read %s over %s", name, window(s, e)))
+		return nil, 0, err
 	}
 	out := make([]Series, 0, len(m))
 	n := 0
