@@ -11,6 +11,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -233,6 +234,15 @@ func (c *Client) decodeStream(resp *http.Response, s, e int64, emit func(Series)
 					}
 				}
 			}
+			// Room for the chunks' samples at once (an XOR chunk starts
+			// with its count; none holds more than 4 a byte).
+			need := 0
+			for _, ch := range cs.Chunks {
+				if len(ch.Data) >= 2 {
+					need += min(int(binary.BigEndian.Uint16(ch.Data)), 4*len(ch.Data))
+				}
+			}
+			cur.TS, cur.Values = slices.Grow(cur.TS, need), slices.Grow(cur.Values, need)
 			for _, ch := range cs.Chunks {
 				enc := chunkenc.Encoding(ch.Type)
 				if enc != chunkenc.EncXOR && enc != chunkenc.EncXOR2 {
