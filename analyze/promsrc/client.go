@@ -4,8 +4,9 @@
 // there with the numbers a store holding the same samples gives.
 //
 // It fetches raw samples, never rate() or increase() (which extrapolate
-// to the window's edges): range-vector selectors at the window's end, cut
-// into time chunks no larger than the server takes, filtered to vigil's
+// to the window's edges): by streamed remote read where the engine serves
+// it (remoteread.go), else range-vector selectors at the window's end,
+// cut into time chunks no larger than the server takes, filtered to vigil's
 // half-open window (at-w, at] (Prometheus before 3.0 includes a sample at
 // exactly at-w), and counters turned into reset-aware increments as a
 // scrape turns them, the first increment computed against the last sample
