@@ -16,6 +16,7 @@ import (
 	"github.com/vigil-metrics/vigil/internal/ingest"
 	"github.com/vigil-metrics/vigil/internal/metricpath"
 	"github.com/vigil-metrics/vigil/internal/promtest"
+	"github.com/vigil-metrics/vigil/internal/sources"
 	"github.com/vigil-metrics/vigil/internal/store"
 )
 
@@ -96,7 +97,10 @@ func TestPrometheusSourceAnswersAsStore(t *testing.T) {
 		return db
 	}
 	want := open(storePath, promsrc.Config{})
-	raw := open(srv.URL, promsrc.Config{Types: types, Pushdown: &off})
+	// Raw samples by streamed remote read and by the query API, each
+	// forced: the same samples either way.
+	raw := open(srv.URL, promsrc.Config{Types: types, Pushdown: &off, ReadAPI: sources.ReadRemote})
+	rawJSON := open(srv.URL, promsrc.Config{Types: types, Pushdown: &off, ReadAPI: sources.ReadQuery})
 	pushed := open(srv.URL, promsrc.Config{Types: types})
 	compared := 0
 	for _, p := range equivPaths {
@@ -111,7 +115,7 @@ func TestPrometheusSourceAnswersAsStore(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s over %s at %d (store): %v", p, w, at, err)
 				}
-				for name, db := range map[string]*analyze.DB{"raw": raw, "pushed down": pushed} {
+				for name, db := range map[string]*analyze.DB{"raw (remote read)": raw, "raw (query API)": rawJSON, "pushed down": pushed} {
 					got, err := db.Eval(ctx, e, win)
 					if err != nil {
 						t.Fatalf("%s over %s at %d (%s): %v", p, w, at, name, err)
@@ -136,12 +140,14 @@ func TestPrometheusSourceAnswersAsStore(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := raw.Sliding(ctx, e, time.UnixMilli(equivBase), 20*time.Minute, time.Hour, 20)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if fmt.Sprint(ws) != fmt.Sprint(got) {
-			t.Errorf("sliding %s: source gives\n%v\nthe store gives\n%v", p, got, ws)
+		for _, db := range []*analyze.DB{raw, rawJSON} {
+			got, err := db.Sliding(ctx, e, time.UnixMilli(equivBase), 20*time.Minute, time.Hour, 20)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(ws) != fmt.Sprint(got) {
+				t.Errorf("sliding %s: source gives\n%v\nthe store gives\n%v", p, got, ws)
+			}
 		}
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/vigil-metrics/vigil/analyze/promsrc"
 	"github.com/vigil-metrics/vigil/internal/metricpath"
 	"github.com/vigil-metrics/vigil/internal/promtest"
+	"github.com/vigil-metrics/vigil/internal/sources"
 	"github.com/vigil-metrics/vigil/internal/store"
 )
 
@@ -65,8 +66,10 @@ func TestPrometheusSourceChunks(t *testing.T) {
 		got.Close()
 	}
 
+	// --query.max-samples limits the query API only (remote read streams
+	// whatever the selector holds): read_api: query.
 	tiny := promtest.Start(t, promtest.Blocks(t, om), "--query.max-samples=3")
-	db, err := analyze.Open(ctx, []string{tiny.URL}, analyze.Options{})
+	db, err := analyze.Open(ctx, []string{tiny.URL}, analyze.Options{Sources: map[string]promsrc.Config{tiny.URL: {ReadAPI: sources.ReadQuery}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +190,8 @@ func TestPrometheusSourceErrors(t *testing.T) {
 	e, _ = metricpath.Parse("wide.avg")
 	// Prometheus says so with a 503 ("timeout") or a 422 ("execution"),
 	// depending on where its deadline strikes.
-	err = evalErr(slow.URL, analyze.Options{})
+	// --query.timeout bounds the query API only: read_api: query.
+	err = evalErr(slow.URL, analyze.Options{Sources: map[string]promsrc.Config{slow.URL: {ReadAPI: sources.ReadQuery}}})
 	check("server deadline", err, "source "+slow.URL, "read wide over (2026-11-29T09:00:00Z, 2026-11-29T10:00:00Z]")
 	if err != nil && !strings.Contains(err.Error(), "the server timed out: 503: query timed out in expression evaluation") &&
 		!strings.Contains(err.Error(), "the server could not run the query: expanding series: context deadline exceeded") {

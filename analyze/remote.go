@@ -1,7 +1,6 @@
 package analyze
 
 import (
-	"container/heap"
 	"context"
 	"database/sql/driver"
 	"encoding/json"
@@ -430,35 +429,8 @@ func (d *DB) appendRows(ctx context.Context, r *remoteSource, name string, typ s
 				return err
 			}
 		}
-		a, err := duckdb.NewAppender(c, "c"+strconv.Itoa(r.idx), "main", "samples")
-		if err != nil {
-			return err
-		}
-		// In time order across the series (ties in the series' label
-		// order), as scrapes append rows to a store: a sum over a group of
-		// series adds in the order of its rows, and its last bits follow.
-		h := &mergeHeap{series: series}
-		for i, s := range series {
-			if len(s.TS) > 0 {
-				h.items = append(h.items, mergeItem{i, 0})
-			}
-		}
-		heap.Init(h)
-		for h.Len() > 0 {
-			it := h.items[0]
-			s := series[it.series]
-			if err := a.AppendRow(ids[it.series], s.TS[it.pos], s.Values[it.pos]); err != nil {
-				a.Close()
-				return err
-			}
-			if it.pos+1 < len(s.TS) {
-				h.items[0].pos++
-				heap.Fix(h, 0)
-			} else {
-				heap.Pop(h)
-			}
-		}
-		return a.Close()
+		rowIDs, ts, vs := mergeRows(series, ids)
+		return appendSamples(ctx, c, "c"+strconv.Itoa(r.idx), rowIDs, ts, vs)
 	})
 }
 
@@ -475,30 +447,4 @@ func (d *DB) forgetAnswers() {
 	m.shared, m.sharedSize = map[sharedKey]*sharedVals{}, 0
 	m.values, m.valuesSize = map[cellKey][][]float64{}, 0
 	m.evalVals.vals = nil
-}
-
-type mergeItem struct{ series, pos int }
-
-// mergeHeap orders the series' next samples by time, then by series
-// (sorted by labels).
-type mergeHeap struct {
-	series []promsrc.Series
-	items  []mergeItem
-}
-
-func (h *mergeHeap) Len() int { return len(h.items) }
-func (h *mergeHeap) Less(i, j int) bool {
-	a, b := h.items[i], h.items[j]
-	ta, tb := h.series[a.series].TS[a.pos], h.series[b.series].TS[b.pos]
-	if ta != tb {
-		return ta < tb
-	}
-	return a.series < b.series
-}
-func (h *mergeHeap) Swap(i, j int) { h.items[i], h.items[j] = h.items[j], h.items[i] }
-func (h *mergeHeap) Push(x any)    { h.items = append(h.items, x.(mergeItem)) }
-func (h *mergeHeap) Pop() any {
-	x := h.items[len(h.items)-1]
-	h.items = h.items[:len(h.items)-1]
-	return x
 }

@@ -4,8 +4,9 @@
 // there with the numbers a store holding the same samples gives.
 //
 // It fetches raw samples, never rate() or increase() (which extrapolate
-// to the window's edges): range-vector selectors at the window's end, cut
-// into time chunks no larger than the server takes, filtered to vigil's
+// to the window's edges): by streamed remote read where the engine serves
+// it (remoteread.go), else range-vector selectors at the window's end,
+// cut into time chunks no larger than the server takes, filtered to vigil's
 // half-open window (at-w, at] (Prometheus before 3.0 includes a sample at
 // exactly at-w), and counters turned into reset-aware increments as a
 // scrape turns them, the first increment computed against the last sample
@@ -63,6 +64,10 @@ type Client struct {
 	// baselines: the last Raw's counter series read from a baseline in
 	// the window (Baselines).
 	baselines []map[string]string
+	// readWhy says why raw samples do not come by remote read ("": they
+	// do), once readProbed.
+	readProbed bool
+	readWhy    string
 }
 
 // New makes a client for the source at rawURL. timeout bounds each
@@ -470,10 +475,21 @@ func (c *Client) fetch(ctx context.Context, name, sel string, from, to int64, em
 	return nil
 }
 
-// chunk reads (s, e]; it halves the range while the server refuses it as
+// chunk reads (s, e], by remote read where the engine serves it, else
+// by the query API; it halves the range while the server refuses it as
 // too many samples.
 func (c *Client) chunk(ctx context.Context, name, sel string, s, e int64) ([]Series, int, error) {
-	v, err := c.query(ctx, sel+"["+promDuration(e-s)+"]", e)
+	remote, err := c.useRemoteRead(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	var got []Series
+	var n int
+	if remote {
+		got, n, err = c.readRange(ctx, sel, s, e)
+	} else {
+		got, n, err = c.queryRange(ctx, sel, s, e)
+	}
 	if err != nil {
 		if tooManySamples(err) && e-s > 60_000 {
 			mid := s + (e-s)/2
@@ -493,9 +509,18 @@ func (c *Client) chunk(ctx context.Context, name, sel string, s, e int64) ([]Ser
 		}
 		return nil, 0, c.wrap(err, fmt.Sprintf("read %s over %s", name, window(s, e)))
 	}
+	return got, n, nil
+}
+
+// queryRange reads (s, e] by the query API: a range selector at e.
+func (c *Client) queryRange(ctx context.Context, sel string, s, e int64) ([]Series, int, error) {
+	v, err := c.query(ctx, sel+"["+promDuration(e-s)+"]", e)
+	if err != nil {
+		return nil, 0, err
+	}
 	m, err := c.matrix(v)
 	if err != nil {
-		return nil, 0, c.wrap(err, fmt.Sprintf("read %s over %s", name, window(s, e)))
+		return nil, 0, err
 	}
 	out := make([]Series, 0, len(m))
 	n := 0

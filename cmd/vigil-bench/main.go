@@ -54,6 +54,7 @@ type config struct {
 	dir, vigil, sqlite, promtool string
 	prometheus                   string
 	sourceSamples                int
+	sourceBase                   string
 	agentBin, nodeExporter       string
 	agentSpan                    time.Duration
 	series                       int
@@ -136,6 +137,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.IntVar(&cfg.sloServices, "slo-services", sloFullServices, "services in the slo section's store and objectives")
 	fs.IntVar(&cfg.sloDays, "slo-days", sloFullDays, "days the slo section's store spans, one sample per series every 10s")
 	fs.StringVar(&cfg.prometheus, "prometheus", "prometheus", "Prometheus, for the source section (skipped if not found)")
+	fs.StringVar(&cfg.sourceBase, "source-base", "", "another vigil binary (an earlier build) to time the source section's raw query over the same Prometheus with (empty: none)")
 	sourceSamples := fs.String("source-samples", "1e6", "samples in the source section's store and Prometheus")
 	sectionList := fs.String("sections", "import,query,demo,evaluate,slo,report,tune,source,agent", "sections to run, comma-separated (import, query, demo, evaluate, slo, report, tune, source, agent)")
 	if err := fs.Parse(args); err != nil {

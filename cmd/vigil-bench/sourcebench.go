@@ -4,8 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
+	"math"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -65,13 +68,20 @@ func benchSource(cfg *config) ([]row, error) {
 
 	at := end.Format(time.RFC3339)
 	window := strconv.FormatInt(int64(span/time.Second), 10) + "s"
-	query := func(src, path string) (runs, error) {
-		args := []string{"query", "--db", src, "--at", at, "--window", window, "-o", "json", path}
-		if _, err := measure(cfg.vigil, args...); err != nil { // builds the store's cache
+	// The query API forced (read_api: query), beside the default (remote
+	// read, which Prometheus serves).
+	jsonCfg := filepath.Join(cfg.dir, "source-query-api.yaml")
+	if err := os.WriteFile(jsonCfg, []byte("sources:\n  "+url+":\n    read_api: query\n"), 0o644); err != nil {
+		return nil, err
+	}
+	queryWith := func(bin, src, path string, more ...string) (runs, error) {
+		args := append([]string{"query", "--db", src, "--at", at, "--window", window, "-o", "json", path}, more...)
+		if _, err := measure(bin, args...); err != nil { // builds the store's cache
 			return nil, err
 		}
-		return repeat(sourceRuns, func() (run, error) { return measure(cfg.vigil, args...) })
+		return repeat(sourceRuns, func() (run, error) { return measure(bin, args...) })
 	}
+	query := func(src, path string, more ...string) (runs, error) { return queryWith(cfg.vigil, src, path, more...) }
 	var rows []row
 	t := newStepTable(58)
 	for _, q := range []struct{ name, path string }{
@@ -95,9 +105,62 @@ func benchSource(cfg *config) ([]row, error) {
 			row{measure: "source " + q.name + " store (s)", value: fmt.Sprintf("%.3f", st.best().Seconds()), target: "ref", ok: noTarget},
 			row{measure: "source " + q.name + " prometheus (s)", value: fmt.Sprintf("%.3f", sr.best().Seconds()),
 				ratio: ratio, vs: "store", target: "same answer", ok: verdict(same)},
+			mibRow("source "+q.name+" store RSS (MiB)", st.peakRSS()),
 			mibRow("source "+q.name+" prometheus RSS (MiB)", sr.peakRSS()))
+		if q.name != "p99 (raw)" {
+			continue
+		}
+		sj, err := query(url, q.path, "--config", jsonCfg)
+		if err != nil {
+			return rows, fmt.Errorf("%s over Prometheus's query API: %w", q.name, err)
+		}
+		t.warm("prometheus, query API: "+q.name, sj, "")
+		same = bytes.Equal(st[0].out, sj[0].out)
+		fmt.Printf("  same answers: %v\n", same)
+		if cfg.sourceBase != "" {
+			sb, err := queryWith(cfg.sourceBase, url, q.path)
+			if err != nil {
+				return rows, fmt.Errorf("%s over Prometheus by %s: %w", q.name, cfg.sourceBase, err)
+			}
+			t.warm("prometheus, "+cfg.sourceBase+": "+q.name, sb, "")
+			rows = append(rows, row{measure: "source " + q.name + " prometheus by -source-base (s)", value: fmt.Sprintf("%.3f", sb.best().Seconds()),
+				ratio: sb.best().Seconds() / st.best().Seconds(), vs: "store", target: "ref", ok: noTarget},
+				mibRow("source "+q.name+" prometheus by -source-base RSS (MiB)", sb.peakRSS()))
+		}
+		own, err := promQuantile(url, "quantile_over_time(0.99, bench_value["+window+"])", end)
+		if err != nil {
+			return rows, err
+		}
+		fmt.Printf("  prometheus's own quantile_over_time (best of %d): %.3f s\n", sourceRuns, own.Seconds())
+		rows = append(rows,
+			row{measure: "source " + q.name + " prometheus query API (s)", value: fmt.Sprintf("%.3f", sj.best().Seconds()),
+				ratio: sj.best().Seconds() / st.best().Seconds(), vs: "store", target: "same answer", ok: verdict(same)},
+			mibRow("source "+q.name+" prometheus query API RSS (MiB)", sj.peakRSS()),
+			row{measure: "source prometheus's own quantile_over_time (s)", value: fmt.Sprintf("%.3f", own.Seconds()),
+				ratio: own.Seconds() / st.best().Seconds(), vs: "store", target: "ref", ok: noTarget})
 	}
 	return rows, nil
+}
+
+// promQuantile times Prometheus answering q at at itself (the HTTP query,
+// its JSON answer read), best of sourceRuns.
+func promQuantile(base, q string, at time.Time) (time.Duration, error) {
+	u := base + "/api/v1/query?query=" + neturl.QueryEscape(q) + "&time=" + strconv.FormatInt(at.Unix(), 10)
+	best := time.Duration(math.MaxInt64)
+	for range sourceRuns {
+		t0 := time.Now()
+		resp, err := http.Get(u)
+		if err != nil {
+			return 0, err
+		}
+		_, err = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 {
+			return 0, fmt.Errorf("prometheus %s: %v %s", q, err, resp.Status)
+		}
+		best = min(best, time.Since(t0))
+	}
+	return best, nil
 }
 
 // writeSourceFiles writes the section's samples as OpenMetrics (for

@@ -25,6 +25,7 @@ sources:
     max_response_bytes: 64MiB
   http://127.0.0.1:9090:
     max_response_bytes: 1048576
+    read_api: query
 `
 	cs, err := ParseFile("vigil.yaml", []byte(good))
 	if err != nil {
@@ -39,8 +40,14 @@ sources:
 	if c := cs["http://127.0.0.1:9090"]; c.MaxResponseBytes != 1<<20 {
 		t.Errorf("max_response_bytes: 1048576 read as %d", c.MaxResponseBytes)
 	}
+	if c := cs["http://127.0.0.1:9090"]; c.ReadAPI != ReadQuery {
+		t.Errorf("read_api: query read as %q", c.ReadAPI)
+	}
 	var d Config
-	if d.Defaults(); d.MaxResponseBytes != 64<<20 {
+	if d.Defaults(); d.ReadAPI != ReadAuto {
+		t.Errorf("default read_api %q, want auto", d.ReadAPI)
+	}
+	if d.MaxResponseBytes != 64<<20 {
 		t.Errorf("default max_response_bytes %d, want 64 MiB", d.MaxResponseBytes)
 	}
 	// Set in code past the most: the most.
@@ -71,7 +78,9 @@ sources:
 		{"sources:\n  http://x:9090:\n    max_response_bytes: 64MB\n", `vigil.yaml:3:25: sources: http://x:9090: max_response_bytes: "64MB" is not a size (want bytes, or a whole number with B, KiB, MiB, GiB or TiB: 64MiB)`},
 		{"sources:\n  http://x:9090:\n    max_response_bytes: -1\n", `vigil.yaml:3:25: sources: http://x:9090: max_response_bytes: "-1" is not a size`},
 		{"sources:\n  http://x:9090:\n    max_response_bytes: [1]\n", `vigil.yaml:3:25: sources: http://x:9090: max_response_bytes: want a size`},
-		{"sources:\n  http://x:9090:\n    max_body: 1\n", `pushdown, max_response_bytes)`},
+		{"sources:\n  http://x:9090:\n    max_body: 1\n", `pushdown, max_response_bytes, read_api)`},
+		{"sources:\n  http://x:9090:\n    read_api: remote\n", `vigil.yaml:3:15: sources: http://x:9090: read_api: "remote" is not a way to read (want auto, remote_read or query)`},
+		{"sources:\n  http://x:9090:\n    read_api: [query]\n", `vigil.yaml:3:15: sources: http://x:9090: read_api: "?" is not a way to read (want auto, remote_read or query)`},
 		// A limit past what vigil can read (limit+1 overflowed to a panic in
 		// query and evaluate) or none at all: refused at the value.
 		{"sources:\n  http://x:9090:\n    max_response_bytes: 9223372036854775807\n", `vigil.yaml:3:25: sources: http://x:9090: max_response_bytes: 9223372036854775807 is over 4 GiB, the most vigil reads of one answer`},

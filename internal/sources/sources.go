@@ -64,7 +64,19 @@ type Config struct {
 	// is an error, read no further, so a runaway or hostile server cannot
 	// take the machine's memory.
 	MaxResponseBytes ByteSize `yaml:"max_response_bytes"`
+	// ReadAPI is how raw samples are read: ReadAuto ("" or "auto": the
+	// streamed remote-read API where a probe finds it, else the query
+	// API), ReadRemote ("remote_read": only the former, an error where the
+	// engine lacks it) or ReadQuery ("query": only the latter).
+	ReadAPI string `yaml:"read_api"`
 }
+
+// The values of read_api.
+const (
+	ReadAuto   = "auto"
+	ReadRemote = "remote_read"
+	ReadQuery  = "query"
+)
 
 // BasicAuth is a user name and a password from the environment or a file.
 type BasicAuth struct {
@@ -87,6 +99,9 @@ func (c *Config) Defaults() {
 		c.MaxResponseBytes = DefaultMaxResponseBytes
 	}
 	c.MaxResponseBytes = min(c.MaxResponseBytes, MaxMaxResponseBytes)
+	if c.ReadAPI == "" {
+		c.ReadAPI = ReadAuto
+	}
 }
 
 // IsURL reports whether a --db value names a Prometheus-compatible
@@ -234,6 +249,16 @@ func FromConfig(f *configfile.File) (map[string]Config, error) {
 				return nil, fmt.Errorf("%s: max_response_bytes: %w", at(x), err)
 			}
 		}
+		if x := yamlconf.Value(v, "read_api"); x != nil {
+			// Said at the value: check's words, its place.
+			c := Config{ReadAPI: x.Value}
+			if x.Kind != yaml.ScalarNode {
+				c.ReadAPI = "?"
+			}
+			if err := c.check(); err != nil {
+				return nil, fmt.Errorf("%s: %w", at(x), err)
+			}
+		}
 		var c Config
 		if err := v.Decode(&c); err != nil {
 			// yaml lists its type errors on lines of their own: one line,
@@ -250,7 +275,7 @@ func FromConfig(f *configfile.File) (map[string]Config, error) {
 
 // sourceKeys are a source's settings, in the order messages list them.
 var sourceKeys = []string{"bearer_token_env", "bearer_token_file", "basic_auth", "headers", "tls",
-	"max_samples_per_request", "counter_lookback", "types", "pushdown", "max_response_bytes"}
+	"max_samples_per_request", "counter_lookback", "types", "pushdown", "max_response_bytes", "read_api"}
 
 // checkKeys refuses a mapping's unknown keys; the first problem is the
 // error.
@@ -287,6 +312,11 @@ func (c *Config) check() error {
 	}
 	if c.MaxSamplesPerRequest < 0 {
 		return errors.New("max_samples_per_request must be positive")
+	}
+	switch c.ReadAPI {
+	case "", ReadAuto, ReadRemote, ReadQuery:
+	default:
+		return fmt.Errorf("read_api: %q is not a way to read (want auto, remote_read or query)", c.ReadAPI)
 	}
 	for _, n := range slices.Sorted(maps.Keys(c.Types)) {
 		switch c.Types[n] {
