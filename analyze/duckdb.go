@@ -189,8 +189,8 @@ func (d *DB) createViews(ctx context.Context, n int) error {
 	// and with them everything the DB kept.
 	d.resetMemo()
 	stmts := append([]string{"USE memory"}, unionViews(n)...)
-	// Every selection a query picks by its id (memo.go).
-	stmts = append(stmts, queries.Get("selection_table"), "RESET threads")
+	// Every selection a query picks by its id (memo.go), and its samples.
+	stmts = append(stmts, queries.Get("selection_table"), selectedView(n), "RESET threads")
 	for _, s := range stmts {
 		if _, err := d.conn.ExecContext(ctx, s); err != nil {
 			return fmt.Errorf("prepare queries: %w", err)
@@ -214,6 +214,24 @@ func unionViews(n int) []string {
 		"CREATE OR REPLACE TEMP VIEW all_samples AS " + strings.Join(smp, " UNION ALL "),
 		"CREATE OR REPLACE TEMP VIEW all_series AS " + strings.Join(ser, " UNION ALL "),
 	}
+}
+
+// selectedView is the statement that makes the view sel_samples: the
+// samples of every selection in sel (its sel_id, the group, ts and value),
+// joined store by store with the store's index a constant. Joining
+// all_samples to sel on (store, series_id) costs twice as much: DuckDB
+// hashes the pair for each of the window's rows, where the join on one
+// series id against one store's part of sel runs on a small dense key (3M
+// samples: 17 ms against 37 ms, of a warm p95 of about 150 ms). Rows come
+// in no particular order; only order-free reads (the values percentiles
+// select from) use it.
+func selectedView(n int) string {
+	var parts []string
+	for i := 0; i < n; i++ {
+		parts = append(parts, fmt.Sprintf("SELECT g.sel_id, g.grp, s.ts, s.value FROM %s.main.samples s "+
+			"JOIN sel g ON g.store = %d AND g.series_id = s.series_id", quoteIdent("c"+strconv.Itoa(i)), i))
+	}
+	return "CREATE OR REPLACE TEMP VIEW sel_samples AS " + strings.Join(parts, " UNION ALL ")
 }
 
 // duckSetup is where a DuckDB of vigil's may write: a work folder known

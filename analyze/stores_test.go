@@ -2,7 +2,9 @@ package analyze
 
 import (
 	"context"
+	"fmt"
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -58,5 +60,58 @@ func TestTwoStoresCombined(t *testing.T) {
 	}
 	if len(bs) != 1 || bs[0].Values[0] != 9 || bs[0].Values[1] != 5 || bs[0].Samples[0] != 3 || bs[0].Samples[1] != 1 {
 		t.Errorf("buckets of x.sum over two stores = %+v, want 9 (3 samples) and 5 (1)", bs)
+	}
+}
+
+// Percentiles over several stores whose series ids collide (each store
+// numbers its series from 1) read each store's samples with that store's
+// selection only: every group's p0/p50/p95/p100 and count are the ones
+// computed here from the samples written, by sorting (type 7: RN =
+// (n-1)q, lo*(1-d) + hi*d), on both paths (values in Go, quantile_cont).
+func TestPercentilesAcrossStores(t *testing.T) {
+	f := newFixture(t)
+	// Store k holds series "a" and "b" (ids 1 and 2 in every store) and,
+	// in store 1 only, "c"; the values tell the stores apart.
+	want := map[string][]float64{} // label s -> its values over all stores
+	var paths []string
+	for k := 0; k < 3; k++ {
+		var smp []store.Sample
+		for _, s := range []string{"a", "b", "c"} {
+			if s == "c" && k != 1 {
+				continue
+			}
+			for i := 0; i < 7+k; i++ {
+				v := float64(100*k+i) + float64(s[0]-'a')/10
+				smp = append(smp, store.Sample{Name: "lat", Type: store.Histogram, Labels: map[string]string{"s": s},
+					TS: atMS(-time.Duration(i+1) * time.Second), Value: v})
+				want[s] = append(want[s], v)
+			}
+		}
+		paths = append(paths, f.write(fmt.Sprintf("s%d.db", k), smp...))
+	}
+	type7 := func(v []float64, q float64) float64 {
+		v = slices.Sorted(slices.Values(v))
+		rn := float64(len(v)-1) * q
+		lo, hi := v[int(math.Floor(rn))], v[int(math.Ceil(rn))]
+		d := rn - math.Floor(rn)
+		return lo*(1-d) + hi*d
+	}
+	for _, inGo := range []bool{true, false} {
+		old := PercentilesInGo
+		PercentilesInGo = inGo
+		for _, q := range []float64{0, 0.5, 0.95, 1} {
+			path := fmt.Sprintf("lat.p%g by (s)", q*100)
+			rs, _ := f.query(path, time.Minute, paths...)
+			if len(rs) != 3 {
+				t.Fatalf("in Go %v: %s: %d results, want 3", inGo, path, len(rs))
+			}
+			for _, r := range rs {
+				vals := want[r.Labels["s"]]
+				if w := type7(vals, q); r.Value != w || r.Samples != int64(len(vals)) {
+					t.Errorf("in Go %v: %s{s=%s} = %v over %d samples, want %v over %d", inGo, path, r.Labels["s"], r.Value, r.Samples, w, len(vals))
+				}
+			}
+		}
+		PercentilesInGo = old
 	}
 }

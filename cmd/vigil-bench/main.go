@@ -9,6 +9,8 @@
 //   - query: at each -query-rows size, the sqlite3 CLI's full scan of the
 //     store (the floor for reading it at all) and `vigil query` cold, warm
 //     with the cache synced, and warm after 1% new rows, with peak RSS;
+//     then the warm p95 as users time it (table output), each run right
+//     after a scan, with both's CPU time beside their wall time;
 //   - demo: a warm query on the demo store against `vigil version`, the
 //     floor of any vigil command;
 //   - evaluate: `vigil evaluate` of 200 alert rules (-eval-rules) over a

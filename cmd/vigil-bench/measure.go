@@ -14,10 +14,13 @@ import (
 	"time"
 )
 
-// run is one finished subprocess: its wall time, its peak RSS and what it
-// wrote on stdout.
+// run is one finished subprocess: its wall time, its CPU time (user +
+// system, all its threads), its peak RSS and what it wrote on stdout. On a
+// loaded machine CPU time is the steadier figure: wall time there depends
+// on how many cores the other work leaves free.
 type run struct {
 	wall   time.Duration
+	cpu    time.Duration
 	rssKiB int64
 	out    []byte
 }
@@ -35,6 +38,7 @@ func measure(name string, args ...string) (run, error) {
 	err := cmd.Run()
 	r := run{wall: time.Since(start), out: stdout.Bytes()}
 	if cmd.ProcessState != nil { // nil when the command did not start
+		r.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 			r.rssKiB = ru.Maxrss // KiB on Linux
 		}
@@ -73,6 +77,31 @@ func repeat(n int, f func() (run, error)) (runs, error) {
 
 func (rs runs) best() time.Duration {
 	return slices.MinFunc(rs, func(a, b run) int { return cmp.Compare(a.wall, b.wall) }).wall
+}
+
+// bestCPU is the least CPU time of the runs.
+func (rs runs) bestCPU() time.Duration {
+	return slices.MinFunc(rs, func(a, b run) int { return cmp.Compare(a.cpu, b.cpu) }).cpu
+}
+
+// interleave calls a then b, n times over (a, b, a, b, ...), stopping at
+// the first error. Two commands compared by ratio are measured this way,
+// so that both see the same load: measured one after the other, a change
+// in what else runs on the machine moves the ratio.
+func interleave(n int, a, b func() (run, error)) (runs, runs, error) {
+	ra, rb := make(runs, 0, n), make(runs, 0, n)
+	for range n {
+		r, err := a()
+		if err != nil {
+			return ra, rb, err
+		}
+		ra = append(ra, r)
+		if r, err = b(); err != nil {
+			return ra, rb, err
+		}
+		rb = append(rb, r)
+	}
+	return ra, rb, nil
 }
 
 func (rs runs) median() time.Duration {
