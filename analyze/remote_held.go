@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/vigil-metrics/vigil/analyze/promsrc"
@@ -18,20 +19,23 @@ import (
 // the order they were loaded in, as they did when each chunk went in on
 // arrival, so every other aggregation adds them in the same order.
 type heldRows struct {
-	name string
-	ids  []int64 // series ids in the catalog
-	ts   []int64
-	vs   []float64
-	inDB bool // in the samples table too
+	name   string
+	ids    []int64          // each series' id in the catalog
+	series []promsrc.Series // as fetched: TS and Values, no labels
+	inDB   bool             // in the samples table too
 }
 
-// hold keeps a chunk's rows, laid out as a store holds them (mergeRows).
+// hold keeps a chunk's series (their samples in time order, as fetched).
 func (r *remoteSource) hold(name string, series []promsrc.Series, ids []int64) {
-	rowIDs, ts, vs := mergeRows(series, ids)
-	if len(rowIDs) == 0 {
-		return
+	h := heldRows{name: name, ids: ids, series: make([]promsrc.Series, 0, len(series))}
+	n := 0
+	for _, s := range series {
+		h.series = append(h.series, promsrc.Series{TS: s.TS, Values: s.Values})
+		n += len(s.TS)
 	}
-	r.held = append(r.held, heldRows{name: name, ids: rowIDs, ts: ts, vs: vs})
+	if n > 0 {
+		r.held = append(r.held, h)
+	}
 }
 
 // drop forgets the name's held rows (those in the table are deleted by
@@ -58,8 +62,11 @@ func (d *DB) flushRemotes(ctx context.Context) error {
 			if h.inDB {
 				continue
 			}
+			// Laid out as a store holds them (mergeRows), in the order a sum
+			// adds them.
+			ids, ts, vs := mergeRows(h.series, h.ids)
 			err := d.conn.Raw(func(dc any) error {
-				return appendSamples(ctx, dc.(driver.Conn), "c"+strconv.Itoa(r.idx), h.ids, h.ts, h.vs)
+				return appendSamples(ctx, dc.(driver.Conn), "c"+strconv.Itoa(r.idx), ids, ts, vs)
 			})
 			if err != nil {
 				return fmt.Errorf("source %s: %w", r.client.URL, err)
@@ -102,16 +109,27 @@ func (d *DB) heldGroupValues(start, end int64, sel *lastSelection, groups int) (
 		}
 		m[id] = int32(g)
 	}
-	// Two passes, a count and a placement, as groupValuesOf does.
+	// Each series' samples are in time order: the window is a range of
+	// them, found by binary search; a series not selected is skipped
+	// whole. A count, then one buffer placed by group.
+	type part struct {
+		g      int32
+		values []float64
+	}
+	var parts []part
 	counts := make([]int, groups+1)
 	for st, m := range grpOf {
 		for _, h := range d.remoteOf(st).held {
-			ts := h.ts
-			for i, id := range h.ids[:len(ts)] {
-				if t := ts[i]; t > start && t <= end && uint64(id) < uint64(len(m)) {
-					if g := m[id]; g >= 0 {
-						counts[g+1]++
-					}
+			for i, s := range h.series {
+				id := h.ids[i]
+				if uint64(id) >= uint64(len(m)) || m[id] < 0 {
+					continue
+				}
+				lo, _ := slices.BinarySearch(s.TS, start+1)
+				hi, _ := slices.BinarySearch(s.TS, end+1)
+				if lo < hi {
+					parts = append(parts, part{m[id], s.Values[lo:hi]})
+					counts[m[id]+1] += hi - lo
 				}
 			}
 		}
@@ -121,18 +139,8 @@ func (d *DB) heldGroupValues(start, end int64, sel *lastSelection, groups int) (
 	}
 	flat := make([]float64, counts[groups])
 	next := append([]int(nil), counts[:groups]...)
-	for st, m := range grpOf {
-		for _, h := range d.remoteOf(st).held {
-			ts, vs := h.ts, h.vs[:len(h.ts)]
-			for i, id := range h.ids[:len(ts)] {
-				if t := ts[i]; t > start && t <= end && uint64(id) < uint64(len(m)) {
-					if g := m[id]; g >= 0 {
-						flat[next[g]] = vs[i]
-						next[g]++
-					}
-				}
-			}
-		}
+	for _, p := range parts {
+		next[p.g] += copy(flat[next[p.g]:], p.values)
 	}
 	vals := make([][]float64, groups)
 	for g := range vals {
