@@ -62,6 +62,16 @@ type memo struct {
 		set, start, end int64
 		vals            [][]float64
 	}
+	// lastSel is the selection fillSelection last gave an id, which the
+	// percentiles over sources' held rows group by (remote_held.go).
+	lastSel lastSelection
+}
+
+// lastSelection is a selection's (store, series id, group) triples and
+// its id in the selection table.
+type lastSelection struct {
+	set            int64
+	store, id, grp []int64
 }
 
 // maxSelRows bounds the selection table: past it, the kept selections
@@ -126,6 +136,9 @@ func (d *DB) stmt(ctx context.Context, name string) (*sql.Stmt, error) {
 
 // query runs query name, prepared once, with args.
 func (d *DB) query(ctx context.Context, name string, args ...any) (*sql.Rows, error) {
+	if err := d.flushRemotes(ctx); err != nil {
+		return nil, err
+	}
 	st, err := d.stmt(ctx, name)
 	if err != nil {
 		return nil, err
@@ -202,6 +215,7 @@ func (d *DB) fillSelection(ctx context.Context, st, id, grp []int64) (int64, err
 		key = binary.LittleEndian.AppendUint64(key, uint64(grp[i]))
 	}
 	if set, ok := d.memo.sets[string(key)]; ok {
+		d.memo.lastSel = lastSelection{set, st, id, grp}
 		return set, nil
 	}
 	if d.memo.setRows+len(id) > maxSelRows {
@@ -240,6 +254,7 @@ func (d *DB) fillSelection(ctx context.Context, st, id, grp []int64) (int64, err
 	}
 	d.memo.nextSet++
 	d.memo.sets[string(key)] = set
+	d.memo.lastSel = lastSelection{set, st, id, grp}
 	d.memo.setRows += len(id)
 	return set, nil
 }
@@ -253,9 +268,16 @@ func (d *DB) keptGroupValues(ctx context.Context, start, end, set int64, groups 
 		return ev.vals, true, nil
 	}
 	ev.vals = nil // the new read takes its memory
-	vals, ok, err := d.groupValues(ctx, start, end, set, groups)
-	if err != nil || !ok {
-		return vals, ok, err
+	var sel *lastSelection
+	if d.memo.lastSel.set == set && d.memo.lastSel.id != nil {
+		sel = &d.memo.lastSel
+	}
+	vals, ok := d.heldGroupValues(start, end, sel, groups)
+	if !ok {
+		var err error
+		if vals, ok, err = d.groupValues(ctx, start, end, set, groups); err != nil || !ok {
+			return vals, ok, err
+		}
 	}
 	size := 0
 	for _, v := range vals {

@@ -37,6 +37,11 @@ type remoteSource struct {
 	ids    map[string]int64 // series key -> id in the catalog
 	byName map[string][]int64
 	loaded map[string]loadedRange
+	// held are the rows loaded, in load order, inserted into the
+	// catalog's samples table when a query there needs them
+	// (remote_held.go); inDB says some rows went in.
+	held []heldRows
+	inDB bool
 }
 
 type loadedRange struct {
@@ -374,7 +379,8 @@ func promLabels(ls map[string]string) string {
 // deleteRows deletes the samples of the name's series from source r's
 // catalog.
 func (d *DB) deleteRows(ctx context.Context, r *remoteSource, name string) error {
-	if len(r.byName[name]) == 0 {
+	r.drop(name)
+	if len(r.byName[name]) == 0 || !r.inDB {
 		return nil
 	}
 	if _, err := d.conn.ExecContext(ctx, "USE "+quoteIdent("c"+strconv.Itoa(r.idx))); err != nil {
@@ -390,8 +396,9 @@ func (d *DB) deleteRows(ctx context.Context, r *remoteSource, name string) error
 	return nil
 }
 
-// appendRows appends one chunk of the name's samples (later than every
-// row of the name there) to source r's catalog, adding its new series.
+// appendRows adds one chunk of the name's samples (later than every row
+// of the name there) to source r: its new series to the catalog's series
+// table, its rows to those held for the samples table (remote_held.go).
 func (d *DB) appendRows(ctx context.Context, r *remoteSource, name string, typ store.Type, series []promsrc.Series) error {
 	var newSeries []int
 	ids := make([]int64, len(series))
@@ -407,7 +414,7 @@ func (d *DB) appendRows(ctx context.Context, r *remoteSource, name string, typ s
 		}
 		ids[i] = id
 	}
-	return d.conn.Raw(func(dc any) error {
+	err := d.conn.Raw(func(dc any) error {
 		c := dc.(driver.Conn)
 		if len(newSeries) > 0 {
 			a, err := duckdb.NewAppender(c, "c"+strconv.Itoa(r.idx), "main", "series")
@@ -429,9 +436,13 @@ func (d *DB) appendRows(ctx context.Context, r *remoteSource, name string, typ s
 				return err
 			}
 		}
-		rowIDs, ts, vs := mergeRows(series, ids)
-		return appendSamples(ctx, c, "c"+strconv.Itoa(r.idx), rowIDs, ts, vs)
+		return nil
 	})
+	if err != nil {
+		return err
+	}
+	r.hold(name, series, ids)
+	return nil
 }
 
 // forgetAnswers drops what the memo kept, which the rows just loaded may

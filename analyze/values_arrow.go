@@ -28,6 +28,9 @@ func (d *DB) groupValues(ctx context.Context, start, end, set int64, groups int)
 // value DOUBLE) with groups in [0, groups): agg_values, or buckets_values,
 // whose "group" is a (group, bucket) cell.
 func (d *DB) groupValuesOf(ctx context.Context, qname string, args []any, groups int) (vals [][]float64, ok bool, err error) {
+	if err := d.flushRemotes(ctx); err != nil {
+		return nil, false, err
+	}
 	// The Arrow batches are kept while groups are counted, then one
 	// counting-sort pass places each group's values in one exactly sized
 	// buffer: growing a slice per group, or copying the batches into Go
@@ -124,6 +127,9 @@ const arrowBuild = true
 // 0.7 s), into out, indexed g*m + bucket. ok is false as soon as a cell is
 // not whole or its sum reaches maxExactWhole (see wholeCells).
 func (d *DB) wholeCellRows(ctx context.Context, args []any, m, ng int, out []cell) (ok bool, err error) {
+	if err := d.flushRemotes(ctx); err != nil {
+		return false, err
+	}
 	ok = true
 	err = d.conn.Raw(func(dc any) error {
 		c, isDuck := dc.(driver.Conn)
