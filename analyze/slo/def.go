@@ -65,13 +65,20 @@ type Window struct {
 func (w Window) calendar() bool { return w.Days > 0 || w.Months > 0 }
 
 // Bounds is the window ending at at: (start, at]. A calendar window's
-// start is the start of the period holding at (a period holds its first
-// instant).
+// start is the start of the period holding at. Windows are open at their
+// start, so a period is (start, end]: an instant on a boundary belongs to
+// the period that ends there. A sample at 00:00 on the 1st counts in the
+// month before (it is in no later window), and --at 00:00 on the 1st
+// judges the month that just ended, never an empty one.
 func (w Window) Bounds(at time.Time) (start time.Time) {
 	switch {
 	case w.CalendarMonth:
 		u := at.UTC()
-		return time.Date(u.Year(), u.Month(), 1, 0, 0, 0, 0, time.UTC)
+		start = time.Date(u.Year(), u.Month(), 1, 0, 0, 0, 0, time.UTC)
+		if start.Equal(at) {
+			start = start.AddDate(0, -1, 0)
+		}
+		return start
 	case w.calendar():
 		return w.period(w.periodIndex(at))
 	}
@@ -86,7 +93,8 @@ func (w Window) period(k int) time.Time {
 	return w.Start.AddDate(0, 0, k*w.Days)
 }
 
-// periodIndex is the index of the calendar period holding at.
+// periodIndex is the index k of the calendar period holding at:
+// period(k) < at <= period(k+1) (see Bounds).
 func (w Window) periodIndex(at time.Time) int {
 	s, a := w.Start, at.In(w.Start.Location())
 	var k int
@@ -100,12 +108,12 @@ func (w Window) periodIndex(at time.Time) int {
 		ad := time.Date(a.Year(), a.Month(), a.Day(), 0, 0, 0, 0, time.UTC)
 		k = floorDiv(int((ad.Unix()-sd.Unix())/86400), w.Days) // seconds: no overflow over centuries
 	}
-	// The estimate is off by one when at's clock is before Start's in
-	// the period's first day or month.
-	for w.period(k).After(at) {
+	// The estimate is off by one when at's clock is before Start's (or
+	// equal to it) in the period's first day or month.
+	for !w.period(k).Before(at) {
 		k--
 	}
-	for !w.period(k + 1).After(at) {
+	for w.period(k + 1).Before(at) {
 		k++
 	}
 	return k

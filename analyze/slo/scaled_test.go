@@ -17,6 +17,15 @@ func TestScaledWindows(t *testing.T) {
 	if jan != 31*day {
 		t.Fatalf("January's full length %v, want 31d", jan)
 	}
+	// hb25b E4: 2026-12-01T00:00Z ends November (30 days, all elapsed);
+	// a second later December starts (31 days, 1s elapsed).
+	cm, dec1 := Window{CalendarMonth: true}, time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	if b, f := cm.Bounds(dec1), cm.Full(dec1); !b.Equal(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)) || f != 30*day || cm.Length(dec1) != 30*day {
+		t.Errorf("calendar_month at 12-01 00:00: start %v, full %v; want 11-01, 720h", b, f)
+	}
+	if b, f := cm.Bounds(dec1.Add(time.Second)), cm.Full(dec1.Add(time.Second)); !b.Equal(dec1) || f != 31*day {
+		t.Errorf("calendar_month at 12-01 00:00:01: start %v, full %v; want 12-01, 744h", b, f)
+	}
 	for _, c := range []struct {
 		name   string
 		window time.Duration
