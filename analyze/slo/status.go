@@ -41,6 +41,9 @@ type Budget struct {
 	// BurnRates are keyed by window as written (BurnWindows and the SLO
 	// window's String); nil where the window has no events.
 	BurnRates map[string]*float64
+	// BurnTexts are BurnRates as tables print them (BurnText: on the
+	// right side of every alert factor; "-" without events).
+	BurnTexts map[string]string
 	// TimeToExhaustion is how long the rest lasts at the 1h burn rate
 	// (0: spent); nil when it does not run out at that rate. 1h whatever
 	// the SLO window, not the page alert's scaled long window: a forecast
@@ -134,15 +137,17 @@ func (ob Objective) AlertWindows(al BurnAlert, full time.Duration) (long, short 
 func ComputeBudget(ob Objective, full time.Duration, e Events, over map[time.Duration]Events) Budget {
 	b := Budget{Objective: ob, Window: full, Events: e, ConsumptionPercent: e.Consumption(ob.Target),
 		Exhausted: e.Exhausted(ob.Target), NoData: !(e.Total > 0), Invalid: ob.InvalidReason(e),
-		BurnRates: map[string]*float64{}, BurnAlerts: burnAlerts(ob, full, over), Alerts: []BudgetAlert{}}
+		BurnRates: map[string]*float64{}, BurnTexts: map[string]string{}, BurnAlerts: burnAlerts(ob, full, over), Alerts: []BudgetAlert{}}
 	b.RemainingPercent = 100 - b.ConsumptionPercent
 	b.RemainingMinutes = b.RemainingPercent / 100 * ob.Target.BudgetPercent() / 100 * full.Minutes()
 	for _, w := range BurnWindows {
 		d, _ := vtime.ParseDuration(w)
 		b.BurnRates[w] = burnRate(over[d], ob.Target)
+		b.BurnTexts[w] = BurnText(over[d], ob.Target)
 	}
 	// The SLO window's rate comes last: a 1d SLO's "1d" is its window's.
 	b.BurnRates[ob.Window.String()] = burnRate(e, ob.Target)
+	b.BurnTexts[ob.Window.String()] = BurnText(e, ob.Target)
 	var now float64
 	if r := b.BurnRates["1h"]; r != nil {
 		now = *r
