@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/big"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -499,6 +500,10 @@ func (e *entry) latency(o Objective) (Objective, bool) {
 		return Objective{}, false
 	}
 	if l.Histogram != "" {
+		if msg := histogramProblem(l.Histogram); msg != "" {
+			d.Errf(f["histogram"], "histogram %q: %s", l.Histogram, msg)
+			return Objective{}, false
+		}
 		// vigil reads it as H.count_le(T) over H.count (eval.go).
 		th := strconv.FormatFloat(l.ThresholdMS, 'f', -1, 64)
 		for _, p := range []string{l.Histogram + ".count_le(" + th + ")", l.Histogram + ".count"} {
@@ -573,11 +578,51 @@ func badName(key, name string) string {
 	return ""
 }
 
-// badPath says why the metric path p of field key is refused, "" when it
-// parses.
+// badPath says why the metric path p of field key (good, bad or total)
+// is refused, "" when it is a count of events (countProblem).
 func badPath(key, p string) string {
-	if _, err := metricpath.Parse(p); err != nil {
-		return fmt.Sprintf("%s: %q is not a vigil metric path (%v)", key, p, err)
+	if msg := countProblem(p); msg != "" {
+		return fmt.Sprintf("%s: %s", key, msg)
+	}
+	return ""
+}
+
+// countAggs are the aggregations whose value counts events (or their
+// rate, which the window turns back into a count): what good, bad and
+// total may end with. A bare name is a counter's rate (a histogram's
+// count). Percentiles, avg, min, max, last and stddev are not counts: an
+// SLI of .p95 over .p95 would be a number, not a share of events.
+var countAggs = []metricpath.AggKind{metricpath.Default, metricpath.Increase, metricpath.Count, metricpath.CountLE,
+	metricpath.Sum, metricpath.Rate}
+
+// countProblem says why p cannot be a count of events (vigil.yaml's
+// good/bad/total, OpenSLO's ratioMetric queries), "" when it can: it does
+// not parse, it is a ratio (vigil computes the ratio from the counts), or
+// its aggregation does not count.
+func countProblem(p string) string {
+	e, err := metricpath.Parse(p)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("%q is not a vigil metric path (%v)", p, err)
+	case e.Den != nil:
+		return fmt.Sprintf("%q is a ratio: want a count of events (good or bad and total are read apart and vigil computes the ratio), such as requests_total.increase", p)
+	case !slices.Contains(countAggs, e.Num.Agg.Kind):
+		return fmt.Sprintf("%q: .%s does not count events (want .increase, .count, .count_le(T), .sum or .rate, such as requests_total.increase)", p, e.Num.Agg.Text)
+	}
+	return ""
+}
+
+// histogramProblem says why h is not a histogram's name (optionally with
+// label matchers), "" when it is: vigil reads it as h.count_le(T) over
+// h.count, so a path (h.p95, h / g, h by (x)) or surrounding spaces would
+// read as something else, as a report's metrics: entry would.
+func histogramProblem(h string) string {
+	e, err := metricpath.Parse(h)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("not a metric name (%v)", err)
+	case h != strings.TrimSpace(h) || e.Den != nil || e.Num.Agg.Kind != metricpath.Default || len(e.Num.By) > 0:
+		return "want a histogram's name (such as response_time_ms, or with labels response_time_ms{service=\"api\"}), not a path: vigil reads it as NAME.count_le(threshold_ms) over NAME.count"
 	}
 	return ""
 }
