@@ -570,6 +570,10 @@ func ParseWindow(s string) (Window, error) {
 // markdown and JUnit) is refused, "" when it is not: a control or other
 // non-printable character (a newline splits a table row in two).
 func badName(key, name string) string {
+	if name != "" && strings.TrimSpace(name) == "" {
+		// A blank table cell, told from no name by nobody.
+		return fmt.Sprintf("%s %q: only spaces (names are printed in tables, markdown and JUnit: give a visible name)", key, name)
+	}
 	for i, c := range name {
 		if c == utf8.RuneError || !unicode.IsPrint(c) {
 			return fmt.Sprintf("%s %q: non-printable character %U at byte %d (names are printed in tables, markdown and JUnit: use printable characters)", key, name, c, i)

@@ -167,6 +167,19 @@ func TestNamesPrintable(t *testing.T) {
 			`spec.objectives[0].displayName: "a\x7f": non-printable character U+007F`},
 		{"slos service", "slos:\n  - service: \"a\\nb\"\n    target: 99\n", `o.yaml:2: service "a\nb": non-printable character U+000A`},
 		{"slos sli", "slos:\n  - service: a\n    sli: \"c\\u2028\"\n    target: 99\n    good: g.increase\n    total: t.increase\n", `o.yaml:3: sli "c\u2028": non-printable character U+2028`},
+		// hb25b E7: a single objective's displayName is checked too (it
+		// was only once a second objective printed it), and names made
+		// only of spaces are refused (blank table cells).
+		{"single displayName", oslo("    - target: 0.99\n", "    - target: 0.99\n      displayName: \"a\\tb\"\n"),
+			`spec.objectives[0].displayName: "a\tb": non-printable character U+0009`},
+		{"single displayName U+202E", oslo("    - target: 0.99\n", "    - target: 0.99\n      displayName: \"a\\u202Eb\"\n"),
+			`spec.objectives[0].displayName: "a\u202eb": non-printable character U+202E`},
+		{"blank displayName", oslo("    - target: 0.99\n", "    - target: 0.99\n      displayName: \" \"\n"),
+			`spec.objectives[0].displayName: " ": only spaces`},
+		{"blank metadata.name", oslo("name: x", `name: "  "`), `o.yaml:4: OpenSLO SLO: metadata.name: "  ": only spaces`},
+		{"blank spec.service", oslo("service: api", `service: " "`), `OpenSLO SLO x: spec.service: " ": only spaces`},
+		{"blank slos service", "slos:\n  - service: \" \"\n    target: 99\n", `o.yaml:2: service " ": only spaces`},
+		{"blank slos sli", "slos:\n  - service: a\n    sli: \"  \"\n    target: 99\n    good: g.increase\n    total: t.increase\n", `o.yaml:3: sli "  ": only spaces`},
 	} {
 		_, _, err := Parse("o.yaml", []byte(c.doc))
 		if err == nil || !strings.Contains(err.Error(), c.want) {

@@ -536,9 +536,13 @@ func (r *osReader) objectives(n, spec *yaml.Node, base Objective, ind indicator)
 			}
 		}
 		o := base // at the SLO's line, as vigil.yaml's objectives
+		// Checked whether it is printed or not (printed only beside a
+		// second objective): adding an objective must not turn a valid
+		// file invalid at an unchanged line.
+		dn := r.name(f["displayName"], join(ip, "displayName"))
 		if len(n.Content) > 1 {
 			o.Display = strconv.Itoa(i + 1)
-			if dn := r.name(f["displayName"], join(ip, "displayName")); dn != "" {
+			if dn != "" {
 				o.Display = dn
 			}
 			if shown[o.Display] {
