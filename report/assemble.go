@@ -94,7 +94,9 @@ func assembleSLOs(ctx context.Context, src Source, r *Report, objs []slo.Objecti
 			BurnText: b.BurnTexts[ob.Window.String()]}
 		s.Met = !s.Invalid && e.Met(ob.Target)
 		if r.Compare {
-			p, err := prevEv.Events(ctx, ob, ob.Window.Length(prevAt))
+			// Not judged (it only feeds the trend): clamped, as a burn
+			// window is, so good ahead of total at its edge is no error.
+			p, err := prevEv.BurnEvents(ctx, ob, ob.Window.Length(prevAt))
 			if err != nil {
 				return err
 			}

@@ -1,6 +1,7 @@
 package slo
 
 import (
+	"math/big"
 	"testing"
 	"time"
 )
@@ -171,24 +172,85 @@ func TestReasonRateDigits(t *testing.T) {
 	}
 }
 
-// A sliced objective's burn windows are widened to at least one slice
-// (a shorter one never holds a complete slice, so its alert could never
-// fire): a 1d Timeslices SLO with 1m slices scales the page's 1h/5m to
-// 2m/10s, widened to 2m/1m; 6h/30m to 12m/1m. The ticket windows
-// (48m/4m, 2h24m/12m) are longer than a slice and stay; and so do all
-// windows of an objective that is not sliced.
+// A sliced objective's burn windows are scaled as any other's, never
+// widened (hb25b E2: widened to one slice, one bad slice was a burn of
+// 1/(1 - target) and paged a service spending half its budget); an alert
+// whose short window is shorter than one slice holds no complete slice
+// and is not evaluated (AlertSkipped). A 1d Timeslices SLO with 1m slices:
+// the page's 1h/5m scales to 2m/10s, skipped; 6h/30m to 12m/1m, 1d/2h to
+// 48m/4m and 3d/6h to 2h24m/12m, evaluated. An objective that is not
+// sliced skips nothing.
 func TestAlertWindowsSliced(t *testing.T) {
 	m := time.Minute
 	ob := objective(t, "99.9", day)
 	ob.Method, ob.SliceWindow = Timeslices, m
-	want := [4][2]time.Duration{{2 * m, m}, {12 * m, m}, {48 * m, 4 * m}, {144 * m, 12 * m}}
+	want := [4][2]time.Duration{{2 * m, 10 * time.Second}, {12 * m, m}, {48 * m, 4 * m}, {144 * m, 12 * m}}
+	skip := [4]string{"short window 10s is shorter than one 1m time slice", "", "", ""}
 	for i, a := range Alerts {
 		if long, short := ob.AlertWindows(a, day); long != want[i][0] || short != want[i][1] {
 			t.Errorf("alert %d: %v/%v, want %v/%v", i, long, short, want[i][0], want[i][1])
 		}
+		if got := ob.AlertSkipped(a, day); got != skip[i] {
+			t.Errorf("alert %d skipped %q, want %q", i, got, skip[i])
+		}
 	}
 	ob.Method = Occurrences
-	if long, short := ob.AlertWindows(Alerts[0], day); long != 2*m || short != 10*time.Second {
-		t.Errorf("occurrences: %v/%v, want 2m/10s", long, short)
+	if long, short := ob.AlertWindows(Alerts[0], day); long != 2*m || short != 10*time.Second || ob.AlertSkipped(Alerts[0], day) != "" {
+		t.Errorf("occurrences: %v/%v skipped %q, want 2m/10s evaluated", long, short, ob.AlertSkipped(Alerts[0], day))
+	}
+}
+
+// periodic is the Timeslices events over the length ending at slice
+// index end (exclusive) of a grid of width w, one bad slice every k (slice
+// i is bad when i % k == 0): the complete slices inside the window.
+func periodic(length, w time.Duration, end, k int) Events {
+	n := int(length / w)
+	var e Events
+	for i := end - n; i < end; i++ {
+		e.Total++
+		if i%k != 0 {
+			e.Good++
+		}
+	}
+	return e
+}
+
+// TestSteadyHalfBurnSliced: Timeslices with one bad slice in k, at
+// exactly half the budget (1/k = (1 - target)/2), over SLO windows of 1h,
+// 2h, 1d and 7d with 1m and 5m slices, at every phase of the pattern:
+//   - target 95%, one in 40: no page ever fires (hb25b E2: with the
+//     windows widened to one slice, 2h with 1m slices paged over 1m/1m);
+//   - target 90%, one in 20: neither page nor ticket ever fires: every
+//     evaluated alert's long window holds at most one bad slice per 10
+//     (12m of 1m slices holds one: 1/12 is a burn of 0.83), and a page
+//     needs a burn above 6 while one bad slice of one is 10.
+//
+// (At 95% a ticket whose long window is shorter than half the period can
+// fire where the data says so: 1 bad slice of 12m is a burn of 1.67.)
+func TestSteadyHalfBurnSliced(t *testing.T) {
+	for _, c := range []struct {
+		target string
+		k      int
+		ticket bool // tickets checked too
+	}{{"95", 40, false}, {"90", 20, true}} {
+		for _, window := range []time.Duration{time.Hour, 2 * time.Hour, day, 7 * day} {
+			for _, w := range []time.Duration{time.Minute, 5 * time.Minute} {
+				ob := objective(t, c.target, window)
+				ob.Method, ob.SliceWindow, ob.SliceTarget = Timeslices, w, big.NewRat(1, 2)
+				for end := 0; end < c.k; end++ {
+					over := map[time.Duration]Events{}
+					for _, al := range Alerts {
+						long, short := ob.AlertWindows(al, window)
+						over[long], over[short] = periodic(long, w, end, c.k), periodic(short, w, end, c.k)
+					}
+					b := ComputeBudget(ob, window, periodic(window, w, end, c.k), over)
+					for _, a := range b.Alerts {
+						if a.Severity == "page" || (c.ticket && a.Severity == "ticket") {
+							t.Errorf("%s%% one in %d, %v SLO, %v slices, phase %d: %s fires: %s", c.target, c.k, window, w, end, a.Severity, a.Reason)
+						}
+					}
+				}
+			}
+		}
 	}
 }

@@ -66,8 +66,12 @@ type BurnAlertStatus struct {
 	// LongRate and ShortRate are the burn rates over Long and Short; nil
 	// without events.
 	LongRate, ShortRate *float64
-	// Firing: both above Factor, exactly (never for an invalid budget).
+	// Firing: both above Factor, exactly (never for an invalid budget,
+	// nor a skipped alert).
 	Firing bool
+	// Skipped is why the alert is not evaluated for this objective (its
+	// short window holds no time slice: AlertSkipped); "" when it is.
+	Skipped string
 }
 
 // BudgetAlert is an active budget alert: page or ticket (a burn alert of
@@ -118,16 +122,47 @@ func budgetWindows(ob Objective, full time.Duration) []time.Duration {
 }
 
 // AlertWindows are al's long and short windows for ob over an SLO window
-// of length full: al.Windows, each widened to at least one time slice
-// for a sliced objective. A window shorter than a slice never holds a
-// complete one, so it never has events and its alert could never fire (a
-// 1d SLO's page short window is 10s; with 1m slices it is 1m).
+// of length full: al.Windows, scaled, never widened (AlertSkipped).
 func (ob Objective) AlertWindows(al BurnAlert, full time.Duration) (long, short time.Duration) {
-	long, short = al.Windows(full)
-	if ob.Sliced() || ob.Threshold != nil {
-		long, short = max(long, ob.SliceWindow), max(short, ob.SliceWindow)
+	return al.Windows(full)
+}
+
+// AlertSkipped is why al is not evaluated for ob over an SLO window of
+// length full, "" when it is: a sliced objective's alert whose scaled
+// short window is shorter than one time slice. Such a window never holds
+// a complete slice, so the alert could never fire; widened to one slice
+// (as vigil did for a while in issue 25), one bad slice is a burn of
+// 1/(1 - target), 100 at 99%, so a single bad minute paged a service
+// spending half its budget (hb25b E2). Not evaluated is what it is.
+func (ob Objective) AlertSkipped(al BurnAlert, full time.Duration) string {
+	_, short := al.Windows(full)
+	if (ob.Sliced() || ob.Threshold != nil) && short < ob.SliceWindow {
+		return fmt.Sprintf("short window %s is shorter than one %s time slice", FormatWindow(short), FormatWindow(ob.SliceWindow))
 	}
-	return long, short
+	return ""
+}
+
+// SkippedWarning is one line saying which of b's burn alerts are not
+// evaluated and why (vigil budget warns with it), "" when all are:
+// "FILE:LINE: objective X: burn alerts page(2m/10s), page(12m/1m) not
+// evaluated: short window shorter than one 1h time slice".
+func (b Budget) SkippedWarning() string {
+	var names []string
+	for _, x := range b.BurnAlerts {
+		if x.Skipped != "" {
+			names = append(names, fmt.Sprintf("%s(%s/%s)", x.Severity, FormatWindow(x.Long), FormatWindow(x.Short)))
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	o := b.Objective
+	what := "burn alert"
+	if len(names) > 1 {
+		what = "burn alerts"
+	}
+	return fmt.Sprintf("%s:%d: objective %s: %s %s not evaluated: short window shorter than one %s time slice",
+		o.File, o.Line, o.Name(), what, strings.Join(names, ", "), FormatWindow(o.SliceWindow))
 }
 
 // ComputeBudget is ob's budget from its events: e over the SLO window so
@@ -163,7 +198,7 @@ func ComputeBudget(ob Objective, full time.Duration, e Events, over map[time.Dur
 	}
 	for i := range b.BurnAlerts {
 		x := &b.BurnAlerts[i]
-		x.Firing = Alerts[i].Firing(ob.Target, over[x.Long], over[x.Short])
+		x.Firing = x.Skipped == "" && Alerts[i].Firing(ob.Target, over[x.Long], over[x.Short])
 		if !x.Firing {
 			continue
 		}
@@ -181,19 +216,16 @@ func ComputeBudget(ob Objective, full time.Duration, e Events, over map[time.Dur
 	return b
 }
 
-// burnAlerts are the burn alerts' windows scaled to full (AlertWindows)
-// and their rates
-// (not yet whether they fire: an invalid budget never does).
+// burnAlerts are the burn alerts' windows scaled to full (AlertWindows),
+// their rates and whether they are skipped (AlertSkipped), not yet
+// whether they fire (an invalid budget never does).
 func burnAlerts(ob Objective, full time.Duration, over map[time.Duration]Events) []BurnAlertStatus {
 	out := make([]BurnAlertStatus, len(Alerts))
 	for i, al := range Alerts {
 		long, short := ob.AlertWindows(al, full)
 		out[i] = BurnAlertStatus{Severity: al.Severity, Long: long, Short: short, Factor: al.Factor(), Share: al.Share(),
-			LongRate: burnRate(over[long], ob.Target), ShortRate: burnRate(over[short], ob.Target)}
-		if sl, _ := al.Windows(full); long != sl {
-			// Widened to a slice: burning at the factor over it spends more.
-			out[i].Share = out[i].Factor * long.Seconds() / full.Seconds()
-		}
+			LongRate: burnRate(over[long], ob.Target), ShortRate: burnRate(over[short], ob.Target),
+			Skipped: ob.AlertSkipped(al, full)}
 	}
 	return out
 }

@@ -90,6 +90,10 @@ type burnAlertJSON struct {
 	LongBurnRate       *float64 `json:"long_burn_rate"`
 	ShortBurnRate      *float64 `json:"short_burn_rate"`
 	Firing             bool     `json:"firing"`
+	// Skipped: why the alert is not evaluated for this objective (a
+	// sliced objective's short window shorter than one slice); absent
+	// when it is.
+	Skipped string `json:"skipped,omitempty"`
 }
 
 // budgetJSON is one objective's budget (docs/slo.md).
@@ -167,6 +171,9 @@ func (a *app) runBudget(cmd *cobra.Command, o *budgetOptions) error {
 			db.Close()
 			return err
 		}
+		if w := b.SkippedWarning(); w != "" {
+			fmt.Fprintf(a.stderr, "vigil: warning: %s\n", w)
+		}
 		rows = append(rows, budgetRow(b))
 	}
 	db.Close()
@@ -215,7 +222,8 @@ func budgetRow(b slo.Budget) budgetJSON {
 	for _, x := range b.BurnAlerts {
 		r.BurnAlerts = append(r.BurnAlerts, burnAlertJSON{Severity: x.Severity, Long: slo.FormatWindow(x.Long),
 			Short: slo.FormatWindow(x.Short), LongSeconds: x.Long.Seconds(), ShortSeconds: x.Short.Seconds(),
-			Factor: x.Factor, BudgetSharePercent: x.Share * 100, LongBurnRate: x.LongRate, ShortBurnRate: x.ShortRate, Firing: x.Firing})
+			Factor: x.Factor, BudgetSharePercent: x.Share * 100, LongBurnRate: x.LongRate, ShortBurnRate: x.ShortRate, Firing: x.Firing,
+			Skipped: x.Skipped})
 	}
 	if b.TimeToExhaustion != nil {
 		s := b.TimeToExhaustion.Seconds()
