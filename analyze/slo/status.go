@@ -128,18 +128,46 @@ func (ob Objective) AlertWindows(al BurnAlert, full time.Duration) (long, short 
 }
 
 // AlertSkipped is why al is not evaluated for ob over an SLO window of
-// length full, "" when it is: a sliced objective's alert whose scaled
-// short window is shorter than one time slice. Such a window never holds
-// a complete slice, so the alert could never fire; widened to one slice
-// (as vigil did for a while in issue 25), one bad slice is a burn of
-// 1/(1 - target), 100 at 99%, so a single bad minute paged a service
-// spending half its budget (hb25b E2). Not evaluated is what it is.
+// length full, "" when it is. Only a sliced objective's alerts are
+// skipped, when their windows cannot tell a fast burn from a service on
+// course (a steady burn of at most 1):
+//   - the scaled short window is shorter than one time slice: it never
+//     holds a complete slice, so the alert could never fire (widened to
+//     one slice, as vigil did for a while in issue 25, one bad slice is
+//     a burn of 1/(1 - target), 100 at 99%, and a single bad minute
+//     paged a service spending half its budget: hb25b E2);
+//   - the long window holds m slices with m x (1 - target) x (factor - 1)
+//     < 1: bad slices spread evenly at a steady burn of 1 could then put
+//     one more bad slice in it than the factor allows (one bad minute in
+//     12 at 99% is a burn of 8.33, above the page's 6). For the 1x
+//     ticket, m x (1 - target) < 1: one bad slice alone burns above 1.
+//
+// Not evaluated is what it is: burn_alerts says why, vigil budget warns.
 func (ob Objective) AlertSkipped(al BurnAlert, full time.Duration) string {
-	_, short := al.Windows(full)
-	if (ob.Sliced() || ob.Threshold != nil) && short < ob.SliceWindow {
+	if !ob.Sliced() && ob.Threshold == nil {
+		return ""
+	}
+	long, short := al.Windows(full)
+	if short < ob.SliceWindow {
 		return fmt.Sprintf("short window %s is shorter than one %s time slice", FormatWindow(short), FormatWindow(ob.SliceWindow))
 	}
+	m := int64(long / ob.SliceWindow)
+	need := new(big.Rat).Mul(big.NewRat(m, 1), ob.Target.budget())
+	if f := al.factor(); f.Cmp(big.NewRat(1, 1)) > 0 {
+		need.Mul(need, new(big.Rat).Sub(f, big.NewRat(1, 1)))
+	}
+	if need.Cmp(big.NewRat(1, 1)) < 0 {
+		return fmt.Sprintf("long window %s holds %d %s time slices, too few to tell a burn above %s from a steady burn of 1 (one bad slice more is a burn of %s)",
+			FormatWindow(long), m, FormatWindow(ob.SliceWindow), num(al.Factor()), num(oneSliceBurn(m, ob.Target)))
+	}
 	return ""
+}
+
+// oneSliceBurn is the burn rate of one bad slice among m: 1/(m x budget).
+func oneSliceBurn(m int64, t Target) float64 {
+	r := new(big.Rat).Mul(big.NewRat(m, 1), t.budget())
+	f, _ := r.Inv(r).Float64()
+	return f
 }
 
 // SkippedWarning is one line saying which of b's burn alerts are not
@@ -161,7 +189,7 @@ func (b Budget) SkippedWarning() string {
 	if len(names) > 1 {
 		what = "burn alerts"
 	}
-	return fmt.Sprintf("%s:%d: objective %s: %s %s not evaluated: short window shorter than one %s time slice",
+	return fmt.Sprintf("%s:%d: objective %s: %s %s not evaluated: too few %s time slices in the window to tell a fast burn from a steady one (burn_alerts[].skipped in -o json says why)",
 		o.File, o.Line, o.Name(), what, strings.Join(names, ", "), FormatWindow(o.SliceWindow))
 }
 
