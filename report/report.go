@@ -217,14 +217,14 @@ func funcs(r *Report, brk string) template.FuncMap {
 		loc = time.UTC
 	}
 	return template.FuncMap{
-		"time":     func(t time.Time) string { return t.In(loc).Format("2006-01-02 15:04 MST") },
-		"dur":      vtime.FormatDuration,
-		"span":     Span,
-		"num":      Num,
-		"n2":       func(v float64) string { return Num(round(v, 2)) },
-		"pct":      func(v float64) string { return Num(round(v, 4)) + "%" },
-		"pct2":     func(v float64) string { return Num(round(v, 2)) + "%" },
-		"rate":     ratePtr,
+		"time": func(t time.Time) string { return t.In(loc).Format("2006-01-02 15:04 MST") },
+		"dur":  vtime.FormatDuration,
+		"span": Span,
+		"num":  Num,
+		"n2":   func(v float64) string { return Num(round(v, 2)) },
+		"pct":  func(v float64) string { return Num(round(v, 4)) + "%" },
+		"pct2": func(v float64) string { return Num(round(v, 2)) + "%" },
+		"rate": ratePtr,
 		"rateText": func(text string, p *float64) string {
 			if text != "" {
 				return text
