@@ -90,10 +90,13 @@ func assembleSLOs(ctx context.Context, src Source, r *Report, objs []slo.Objecti
 		s := SLO{Service: ob.Service, SLI: ob.SLIName(), Window: ob.Window.String(), TargetPercent: ob.Target.Percent(),
 			Good: e.Good, Total: e.Total, Percent: e.Percent(), NoData: !(e.Total > 0), Invalid: b.Invalid != "",
 			ConsumptionPercent: b.ConsumptionPercent, BurnRate: b.BurnRates[ob.Window.String()],
-			PercentText: slo.SLIText(e, ob.Target), TargetText: ob.Target.Text(), ConsumedText: slo.ConsumptionText(e, ob.Target)}
+			PercentText: slo.SLIText(e, ob.Target), TargetText: ob.Target.Text(), ConsumedText: slo.ConsumptionText(e, ob.Target, ob.BudgetAlertPercent),
+			BurnText: b.BurnTexts[ob.Window.String()]}
 		s.Met = !s.Invalid && e.Met(ob.Target)
 		if r.Compare {
-			p, err := prevEv.Events(ctx, ob, ob.Window.Length(prevAt))
+			// Not judged (it only feeds the trend): clamped, as a burn
+			// window is, so good ahead of total at its edge is no error.
+			p, err := prevEv.BurnEvents(ctx, ob, ob.Window.Length(prevAt))
 			if err != nil {
 				return err
 			}
@@ -101,8 +104,9 @@ func assembleSLOs(ctx context.Context, src Source, r *Report, objs []slo.Objecti
 		}
 		r.SLOs = append(r.SLOs, s)
 		rb := Budget{Service: ob.Service, SLI: ob.SLIName(), Window: ob.Window.String(), ConsumptionPercent: b.ConsumptionPercent,
-			ConsumedText:     slo.ConsumptionText(e, ob.Target),
-			RemainingMinutes: b.RemainingMinutes, Exhausted: b.Exhausted, NoData: b.NoData, BurnRate1h: b.BurnRates["1h"]}
+			ConsumedText:     slo.ConsumptionText(e, ob.Target, ob.BudgetAlertPercent),
+			RemainingMinutes: b.RemainingMinutes, Exhausted: b.Exhausted, NoData: b.NoData, BurnRate1h: b.BurnRates["1h"],
+			BurnText1h: b.BurnTexts["1h"]}
 		if b.TimeToExhaustion != nil {
 			// Through the seconds vigil budget prints, so that the two
 			// agree to the nanosecond.

@@ -127,11 +127,13 @@ type SLO struct {
 	ConsumptionPercent   float64
 	// BurnRate is the burn rate over the SLO window (nil: no events).
 	BurnRate *float64
-	// PercentText, TargetText and ConsumedText are Percent, TargetPercent
-	// and ConsumptionPercent as printed (analyze/slo's SLIText, Text and
-	// ConsumptionText: never a rounding that reads as the other verdict,
-	// as vigil slo and vigil budget print them); "" prints the float.
-	PercentText, TargetText, ConsumedText string
+	// PercentText, TargetText, ConsumedText and BurnText are Percent,
+	// TargetPercent, ConsumptionPercent and BurnRate as printed
+	// (analyze/slo's SLIText, Text, ConsumptionText and BurnText: never a
+	// rounding that reads as the other verdict or on the other side of an
+	// alert's threshold, as vigil slo and vigil budget print them); ""
+	// prints the float.
+	PercentText, TargetText, ConsumedText, BurnText string
 	// Previous is the same objective at the previous period's end (nil:
 	// not compared).
 	Previous *SLOPoint
@@ -153,6 +155,9 @@ type Budget struct {
 	RemainingMinutes  float64
 	Exhausted, NoData bool
 	BurnRate1h        *float64
+	// BurnText1h is BurnRate1h as printed (slo.BurnText); "" prints the
+	// float.
+	BurnText1h string
 	// TimeToExhaustion is nil when the budget does not run out at the 1h
 	// burn rate.
 	TimeToExhaustion *time.Duration
@@ -212,14 +217,20 @@ func funcs(r *Report, brk string) template.FuncMap {
 		loc = time.UTC
 	}
 	return template.FuncMap{
-		"time":     func(t time.Time) string { return t.In(loc).Format("2006-01-02 15:04 MST") },
-		"dur":      vtime.FormatDuration,
-		"span":     Span,
-		"num":      Num,
-		"n2":       func(v float64) string { return Num(round(v, 2)) },
-		"pct":      func(v float64) string { return Num(round(v, 4)) + "%" },
-		"pct2":     func(v float64) string { return Num(round(v, 2)) + "%" },
-		"rate":     ratePtr,
+		"time": func(t time.Time) string { return t.In(loc).Format("2006-01-02 15:04 MST") },
+		"dur":  vtime.FormatDuration,
+		"span": Span,
+		"num":  Num,
+		"n2":   func(v float64) string { return Num(round(v, 2)) },
+		"pct":  func(v float64) string { return Num(round(v, 4)) + "%" },
+		"pct2": func(v float64) string { return Num(round(v, 2)) + "%" },
+		"rate": ratePtr,
+		"rateText": func(text string, p *float64) string {
+			if text != "" {
+				return text
+			}
+			return ratePtr(p)
+		},
 		"pp":       PointsChange,
 		"change":   RelChange,
 		"list":     escList,

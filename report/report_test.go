@@ -181,8 +181,8 @@ func TestHighlightsConsumption(t *testing.T) {
 	}
 	over, under := slo.Events{Good: 2e9 - 2000001, Total: 2e9}, slo.Events{Good: 2e9 - 1998001, Total: 2e9}
 	r := &Report{Budgets: []Budget{
-		{Service: "a|x", SLI: "p|q", Window: "30d", ConsumptionPercent: over.Consumption(tgt), ConsumedText: slo.ConsumptionText(over, tgt), Exhausted: true},
-		{Service: "b", SLI: "custom", Window: "30d", ConsumptionPercent: under.Consumption(tgt), ConsumedText: slo.ConsumptionText(under, tgt)},
+		{Service: "a|x", SLI: "p|q", Window: "30d", ConsumptionPercent: over.Consumption(tgt), ConsumedText: slo.ConsumptionText(over, tgt, 80), Exhausted: true},
+		{Service: "b", SLI: "custom", Window: "30d", ConsumptionPercent: under.Consumption(tgt), ConsumedText: slo.ConsumptionText(under, tgt, 80)},
 	}}
 	got := strings.Join(Highlights(r), "\n")
 	want := "a\\|x used 100.0001% of its p\\|q error budget (30d): it is exhausted.\nb used 99.9% of its custom error budget (30d)."

@@ -79,6 +79,11 @@ func rat(f float64) *big.Rat {
 // Counts are floats because increases of counters may be fractional.
 type Events struct {
 	Good, Total float64
+	// mean is a RatioTimeslices mean's error ratio, exact (ratioMean):
+	// Good is then the float sum of the slices' ratios, for printing, and
+	// every judgement (Met, Consumption, BurnRate, Firing, Percent) reads
+	// mean instead. nil for counted events.
+	mean *big.Rat
 }
 
 // Bad is Total - Good, never negative.
@@ -88,6 +93,9 @@ func (e Events) Bad() float64 { return math.Max(e.Total-e.Good, 0) }
 func (e Events) errRatio() *big.Rat {
 	if !(e.Total > 0) {
 		return nil
+	}
+	if e.mean != nil {
+		return new(big.Rat).Set(e.mean)
 	}
 	bad := new(big.Rat).Sub(rat(e.Total), rat(e.Good))
 	if bad.Sign() < 0 {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/big"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -65,13 +66,20 @@ type Window struct {
 func (w Window) calendar() bool { return w.Days > 0 || w.Months > 0 }
 
 // Bounds is the window ending at at: (start, at]. A calendar window's
-// start is the start of the period holding at (a period holds its first
-// instant).
+// start is the start of the period holding at. Windows are open at their
+// start, so a period is (start, end]: an instant on a boundary belongs to
+// the period that ends there. A sample at 00:00 on the 1st counts in the
+// month before (it is in no later window), and --at 00:00 on the 1st
+// judges the month that just ended, never an empty one.
 func (w Window) Bounds(at time.Time) (start time.Time) {
 	switch {
 	case w.CalendarMonth:
 		u := at.UTC()
-		return time.Date(u.Year(), u.Month(), 1, 0, 0, 0, 0, time.UTC)
+		start = time.Date(u.Year(), u.Month(), 1, 0, 0, 0, 0, time.UTC)
+		if start.Equal(at) {
+			start = start.AddDate(0, -1, 0)
+		}
+		return start
 	case w.calendar():
 		return w.period(w.periodIndex(at))
 	}
@@ -86,7 +94,8 @@ func (w Window) period(k int) time.Time {
 	return w.Start.AddDate(0, 0, k*w.Days)
 }
 
-// periodIndex is the index of the calendar period holding at.
+// periodIndex is the index k of the calendar period holding at:
+// period(k) < at <= period(k+1) (see Bounds).
 func (w Window) periodIndex(at time.Time) int {
 	s, a := w.Start, at.In(w.Start.Location())
 	var k int
@@ -100,12 +109,12 @@ func (w Window) periodIndex(at time.Time) int {
 		ad := time.Date(a.Year(), a.Month(), a.Day(), 0, 0, 0, 0, time.UTC)
 		k = floorDiv(int((ad.Unix()-sd.Unix())/86400), w.Days) // seconds: no overflow over centuries
 	}
-	// The estimate is off by one when at's clock is before Start's in
-	// the period's first day or month.
-	for w.period(k).After(at) {
+	// The estimate is off by one when at's clock is before Start's (or
+	// equal to it) in the period's first day or month.
+	for !w.period(k).Before(at) {
 		k--
 	}
-	for !w.period(k + 1).After(at) {
+	for w.period(k + 1).Before(at) {
 		k++
 	}
 	return k
@@ -491,6 +500,10 @@ func (e *entry) latency(o Objective) (Objective, bool) {
 		return Objective{}, false
 	}
 	if l.Histogram != "" {
+		if msg := histogramProblem(l.Histogram); msg != "" {
+			d.Errf(f["histogram"], "histogram %q: %s", l.Histogram, msg)
+			return Objective{}, false
+		}
 		// vigil reads it as H.count_le(T) over H.count (eval.go).
 		th := strconv.FormatFloat(l.ThresholdMS, 'f', -1, 64)
 		for _, p := range []string{l.Histogram + ".count_le(" + th + ")", l.Histogram + ".count"} {
@@ -557,6 +570,10 @@ func ParseWindow(s string) (Window, error) {
 // markdown and JUnit) is refused, "" when it is not: a control or other
 // non-printable character (a newline splits a table row in two).
 func badName(key, name string) string {
+	if name != "" && strings.TrimSpace(name) == "" {
+		// A blank table cell, told from no name by nobody.
+		return fmt.Sprintf("%s %q: only spaces (names are printed in tables, markdown and JUnit: give a visible name)", key, name)
+	}
 	for i, c := range name {
 		if c == utf8.RuneError || !unicode.IsPrint(c) {
 			return fmt.Sprintf("%s %q: non-printable character %U at byte %d (names are printed in tables, markdown and JUnit: use printable characters)", key, name, c, i)
@@ -565,11 +582,51 @@ func badName(key, name string) string {
 	return ""
 }
 
-// badPath says why the metric path p of field key is refused, "" when it
-// parses.
+// badPath says why the metric path p of field key (good, bad or total)
+// is refused, "" when it is a count of events (countProblem).
 func badPath(key, p string) string {
-	if _, err := metricpath.Parse(p); err != nil {
-		return fmt.Sprintf("%s: %q is not a vigil metric path (%v)", key, p, err)
+	if msg := countProblem(p); msg != "" {
+		return fmt.Sprintf("%s: %s", key, msg)
+	}
+	return ""
+}
+
+// countAggs are the aggregations whose value counts events (or their
+// rate, which the window turns back into a count): what good, bad and
+// total may end with. A bare name is a counter's rate (a histogram's
+// count). Percentiles, avg, min, max, last and stddev are not counts: an
+// SLI of .p95 over .p95 would be a number, not a share of events.
+var countAggs = []metricpath.AggKind{metricpath.Default, metricpath.Increase, metricpath.Count, metricpath.CountLE,
+	metricpath.Sum, metricpath.Rate}
+
+// countProblem says why p cannot be a count of events (vigil.yaml's
+// good/bad/total, OpenSLO's ratioMetric queries), "" when it can: it does
+// not parse, it is a ratio (vigil computes the ratio from the counts), or
+// its aggregation does not count.
+func countProblem(p string) string {
+	e, err := metricpath.Parse(p)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("%q is not a vigil metric path (%v)", p, err)
+	case e.Den != nil:
+		return fmt.Sprintf("%q is a ratio: want a count of events (good or bad and total are read apart and vigil computes the ratio), such as requests_total.increase", p)
+	case !slices.Contains(countAggs, e.Num.Agg.Kind):
+		return fmt.Sprintf("%q: .%s does not count events (want .increase, .count, .count_le(T), .sum or .rate, such as requests_total.increase)", p, e.Num.Agg.Text)
+	}
+	return ""
+}
+
+// histogramProblem says why h is not a histogram's name (optionally with
+// label matchers), "" when it is: vigil reads it as h.count_le(T) over
+// h.count, so a path (h.p95, h / g, h by (x)) or surrounding spaces would
+// read as something else, as a report's metrics: entry would.
+func histogramProblem(h string) string {
+	e, err := metricpath.Parse(h)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("not a metric name (%v)", err)
+	case h != strings.TrimSpace(h) || e.Den != nil || e.Num.Agg.Kind != metricpath.Default || len(e.Num.By) > 0:
+		return "want a histogram's name (such as response_time_ms, or with labels response_time_ms{service=\"api\"}), not a path: vigil reads it as NAME.count_le(threshold_ms) over NAME.count"
 	}
 	return ""
 }

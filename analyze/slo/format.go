@@ -23,13 +23,21 @@ const maxDecimals = 30
 // sideText is x in decimal, rounded to dec decimals (trailing zeros
 // trimmed), or to more: as many as make the text compare with ref as x
 // does (below, equal or above). Never "-0".
-func sideText(x, ref *big.Rat, dec int) string {
-	want := x.Cmp(ref)
+func sideText(x, ref *big.Rat, dec int) string { return sideTextAll(x, dec, ref) }
+
+// sideTextAll is sideText against several refs at once: the fewest
+// decimals (dec at least) that put the text on x's side of every one, as
+// a consumption beside both 100 and its budget alert's threshold.
+func sideTextAll(x *big.Rat, dec int, refs ...*big.Rat) string {
 	var s string
 	for d := dec; d <= maxDecimals; d++ {
 		s = trimZeros(x.FloatString(d))
 		r, _ := new(big.Rat).SetString(s)
-		if r.Cmp(ref) == want {
+		ok := true
+		for _, ref := range refs {
+			ok = ok && r.Cmp(ref) == x.Cmp(ref)
+		}
+		if ok {
 			break
 		}
 	}
@@ -86,8 +94,30 @@ func (e Events) consumption(t Target) *big.Rat {
 
 // ConsumptionText is e's consumption in percent (no % sign) as printed: 2
 // decimals, more when those would hide whether it is over 100 (exhausted)
-// or exactly 100 (used up, not exhausted).
-func ConsumptionText(e Events, t Target) string { return sideText(e.consumption(t), hundred, 2) }
+// or exactly 100 (used up, not exhausted), or whether it is above
+// alertPercent, the objective's budget_alert_percent (80.00004 beside a
+// firing "above 80%" alert, not 80; 66.66664 beside a threshold of
+// 66.6666666 that did not fire, not 66.67).
+func ConsumptionText(e Events, t Target, alertPercent float64) string {
+	return sideTextAll(e.consumption(t), 2, hundred, rat(alertPercent))
+}
+
+// BurnText is e's burn rate against t as the tables print it: 2
+// decimals, more when those would put it on the other side of (or on) a
+// burn alert's factor (14.4, 6, 3, 1), since each alert fires only above
+// its factor: 1.0000005 beside a firing ticket, not 1; 14.4000072, not
+// 14.4. "-" without events.
+func BurnText(e Events, t Target) string {
+	er := e.errRatio()
+	if er == nil {
+		return "-"
+	}
+	refs := make([]*big.Rat, len(Alerts))
+	for i, a := range Alerts {
+		refs[i] = a.factor()
+	}
+	return sideTextAll(er.Quo(er, t.budget()), 2, refs...)
+}
 
 // RemainingText is 100 - consumption in percent as printed: 2 decimals,
 // more when those would hide its sign (negative: overspent).

@@ -97,8 +97,10 @@ func TestSlosMetricPaths(t *testing.T) {
 			`c.yaml:4: good: "x{" is not a vigil metric path`},
 		{"bad", "slos:\n  - service: a\n    target: 99\n    bad: 'x y'\n    total: y.increase\n",
 			`c.yaml:4: bad: "x y" is not a vigil metric path`},
+		// hb25b E6: histogram is a name, checked as one (it was checked
+		// as the paths vigil composes from it).
 		{"histogram", "slos:\n  - service: a\n    target: 99\n    latency_target: 95\n    histogram: 'h{'\n    threshold_ms: 300\n",
-			`c.yaml:5: histogram "h{": read as h{.count_le(300), not a vigil metric path`},
+			`c.yaml:5: histogram "h{": not a metric name (`},
 	} {
 		_, _, err := Parse("c.yaml", []byte(c.doc))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -108,6 +110,50 @@ func TestSlosMetricPaths(t *testing.T) {
 	objs, _, err := Parse("c.yaml", []byte("slos:\n  - service: a\n    target: 99\n    latency_target: 95\n    histogram: 'h{le!=\"x\"}'\n    threshold_ms: 300\n"))
 	if err != nil || len(objs) != 2 {
 		t.Errorf("a good histogram path: %v %v", objs, err)
+	}
+}
+
+// hb25b E6: histogram is a histogram's name (matchers allowed), never a
+// path; good, bad and total count events: a ratio, a percentile, avg,
+// min, max, last or stddev is refused at its line, in vigil.yaml and in
+// an OpenSLO ratioMetric alike (a thresholdMetric's query is a gauge:
+// any path, a ratio included).
+func TestCountPaths(t *testing.T) {
+	hist := func(h string) string {
+		return "slos:\n  - service: a\n    target: 99\n    latency_target: 95\n    histogram: '" + h + "'\n    threshold_ms: 300\n"
+	}
+	good := func(g string) string {
+		return "slos:\n  - service: a\n    target: 99\n    good: '" + g + "'\n    total: t.increase\n"
+	}
+	const name = `want a histogram's name`
+	for _, c := range []struct{ name, doc, want string }{
+		{"histogram ratio", hist("h / g"), `c.yaml:5: histogram "h / g": ` + name},
+		{"histogram gv/gv", hist("gv / gv"), `c.yaml:5: histogram "gv / gv": ` + name},
+		{"histogram p95", hist("h.p95"), `c.yaml:5: histogram "h.p95": ` + name},
+		{"histogram by", hist("h by (x)"), `c.yaml:5: histogram "h by (x)": ` + name},
+		{"histogram space", hist(" h"), `c.yaml:5: histogram " h": ` + name},
+		{"good p95", good("x.p95"), `c.yaml:4: good: "x.p95": .p95 does not count events`},
+		{"good avg", good("x.avg"), `c.yaml:4: good: "x.avg": .avg does not count events`},
+		{"good max", good("x.max"), `c.yaml:4: good: "x.max": .max does not count events`},
+		{"good last", good("x.last"), `c.yaml:4: good: "x.last": .last does not count events`},
+		{"good stddev", good("x.stddev"), `c.yaml:4: good: "x.stddev": .stddev does not count events`},
+		{"good ratio", good("a.increase / b.increase"), `c.yaml:4: good: "a.increase / b.increase" is a ratio`},
+		{"total min", "slos:\n  - service: a\n    target: 99\n    bad: b.increase\n    total: 't.min'\n", `c.yaml:5: total: "t.min": .min does not count events`},
+		{"openslo ratioMetric p95", oslo("query: ok_total.increase", "query: ok_total.p95"),
+			`spec.indicator.spec.ratioMetric.good.metricSource.spec.query: "ok_total.p95": .p95 does not count events`},
+	} {
+		_, _, err := Parse("c.yaml", []byte(c.doc))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: got %v, want %s", c.name, err, c.want)
+		}
+	}
+	for _, g := range []string{"x.increase", "x.count", "x.count_le(300)", "x.sum", "x.rate", "x", `x{a="b"}.increase by (s)`} {
+		if _, _, err := Parse("c.yaml", []byte(good(g))); err != nil {
+			t.Errorf("good %s: %v", g, err)
+		}
+	}
+	if _, _, err := Parse("c.yaml", []byte(hist(`h{le!="x"}`))); err != nil {
+		t.Errorf("histogram with matchers: %v", err)
 	}
 }
 
@@ -121,6 +167,19 @@ func TestNamesPrintable(t *testing.T) {
 			`spec.objectives[0].displayName: "a\x7f": non-printable character U+007F`},
 		{"slos service", "slos:\n  - service: \"a\\nb\"\n    target: 99\n", `o.yaml:2: service "a\nb": non-printable character U+000A`},
 		{"slos sli", "slos:\n  - service: a\n    sli: \"c\\u2028\"\n    target: 99\n    good: g.increase\n    total: t.increase\n", `o.yaml:3: sli "c\u2028": non-printable character U+2028`},
+		// hb25b E7: a single objective's displayName is checked too (it
+		// was only once a second objective printed it), and names made
+		// only of spaces are refused (blank table cells).
+		{"single displayName", oslo("    - target: 0.99\n", "    - target: 0.99\n      displayName: \"a\\tb\"\n"),
+			`spec.objectives[0].displayName: "a\tb": non-printable character U+0009`},
+		{"single displayName U+202E", oslo("    - target: 0.99\n", "    - target: 0.99\n      displayName: \"a\\u202Eb\"\n"),
+			`spec.objectives[0].displayName: "a\u202eb": non-printable character U+202E`},
+		{"blank displayName", oslo("    - target: 0.99\n", "    - target: 0.99\n      displayName: \" \"\n"),
+			`spec.objectives[0].displayName: " ": only spaces`},
+		{"blank metadata.name", oslo("name: x", `name: "  "`), `o.yaml:4: OpenSLO SLO: metadata.name: "  ": only spaces`},
+		{"blank spec.service", oslo("service: api", `service: " "`), `OpenSLO SLO x: spec.service: " ": only spaces`},
+		{"blank slos service", "slos:\n  - service: \" \"\n    target: 99\n", `o.yaml:2: service " ": only spaces`},
+		{"blank slos sli", "slos:\n  - service: a\n    sli: \"  \"\n    target: 99\n    good: g.increase\n    total: t.increase\n", `o.yaml:3: sli "  ": only spaces`},
 	} {
 		_, _, err := Parse("o.yaml", []byte(c.doc))
 		if err == nil || !strings.Contains(err.Error(), c.want) {

@@ -222,7 +222,7 @@ func (r *osReader) indicatorSpec(n *yaml.Node, path string) (indicator, bool) {
 	}
 	if tm != nil {
 		tf := r.fields(tm, join(path, "thresholdMetric"), "metricSource")
-		ind.threshold = r.source(tf["metricSource"], join(path, "thresholdMetric.metricSource"), tm)
+		ind.threshold = r.source(tf["metricSource"], join(path, "thresholdMetric.metricSource"), tm, false)
 		return ind, !r.failed
 	}
 	p := join(path, "ratioMetric")
@@ -242,7 +242,7 @@ func (r *osReader) indicatorSpec(n *yaml.Node, path string) (indicator, bool) {
 			return ""
 		}
 		kf := r.fields(mf[k], join(p, k), "metricSource")
-		return r.source(kf["metricSource"], join(p, k+".metricSource"), mf[k])
+		return r.source(kf["metricSource"], join(p, k+".metricSource"), mf[k], true)
 	}
 	ind.good, ind.bad, ind.total = read("good"), read("bad"), read("total")
 	if mf["total"] == nil || (mf["good"] == nil) == (mf["bad"] == nil) {
@@ -257,8 +257,12 @@ func (r *osReader) indicatorSpec(n *yaml.Node, path string) (indicator, bool) {
 var promCompatible = []string{"vigil", "prometheus", "thanos", "mimir", "cortex", "victoriametrics"}
 
 // source reads a metricSource at path (n: the node holding it, for a
-// missing one) and returns its query, a vigil metric path.
-func (r *osReader) source(ms *yaml.Node, path string, n *yaml.Node) string {
+// missing one) and returns its query, a vigil metric path. A ratioMetric's
+// query (count) must count events, as vigil.yaml's good/bad/total
+// (countProblem); a thresholdMetric's is a gauge's value per slice, so any
+// path is fine there, a ratio of two gauges included (errors / requests
+// compared with op and value).
+func (r *osReader) source(ms *yaml.Node, path string, n *yaml.Node, count bool) string {
 	if ms == nil {
 		r.fail(n, path, "missing")
 		return ""
@@ -282,6 +286,10 @@ func (r *osReader) source(ms *yaml.Node, path string, n *yaml.Node) string {
 	}
 	if _, err := metricpath.Parse(s); err != nil {
 		r.fail(q, join(path, "spec.query"), "%q is not a vigil metric path (%v) (write it as one, e.g. http_requests_total{code=~\"2..\"}.increase: vigil answers it on its stores, or on a Prometheus-compatible source with --db http://...)", s, err)
+		return ""
+	}
+	if msg := countProblem(s); count && msg != "" {
+		r.fail(q, join(path, "spec.query"), "%s", msg)
 		return ""
 	}
 	return s
@@ -528,9 +536,13 @@ func (r *osReader) objectives(n, spec *yaml.Node, base Objective, ind indicator)
 			}
 		}
 		o := base // at the SLO's line, as vigil.yaml's objectives
+		// Checked whether it is printed or not (printed only beside a
+		// second objective): adding an objective must not turn a valid
+		// file invalid at an unchanged line.
+		dn := r.name(f["displayName"], join(ip, "displayName"))
 		if len(n.Content) > 1 {
 			o.Display = strconv.Itoa(i + 1)
-			if dn := r.name(f["displayName"], join(ip, "displayName")); dn != "" {
+			if dn != "" {
 				o.Display = dn
 			}
 			if shown[o.Display] {

@@ -43,10 +43,16 @@ func TestCalendarWindowBounds(t *testing.T) {
 		// 08:00 EDT, in the week from Sat 2022-03-12 12:00 EST (17:00Z) to
 		// Sat 2022-03-19 12:00 EDT (16:00Z): DST began on 03-13, so 167h.
 		{"week over spring DST", week, "2022-03-14T12:00:00Z", "2022-03-12T17:00:00Z", 167 * time.Hour, 43 * time.Hour},
-		// A period holds its first instant; the second before is the
-		// previous week's (03-05 12:00 EST to 03-12 12:00 EST, 168h).
-		{"week, first instant", week, "2022-03-12T17:00:00Z", "2022-03-12T17:00:00Z", 167 * time.Hour, 0},
+		// Periods are (start, end] like every window (hb25b E4): the
+		// instant a week starts ends the previous week (03-05 12:00 EST to
+		// 03-12 12:00 EST, 168h, all of it elapsed); the second after is
+		// the new week's first.
+		{"week, boundary instant", week, "2022-03-12T17:00:00Z", "2022-03-05T17:00:00Z", 168 * time.Hour, 168 * time.Hour},
+		{"week, the second after", week, "2022-03-12T17:00:01Z", "2022-03-12T17:00:00Z", 167 * time.Hour, time.Second},
 		{"week, the second before", week, "2022-03-12T16:59:59Z", "2022-03-05T17:00:00Z", 168 * time.Hour, 168*time.Hour - time.Second},
+		// Berlin months: 2022-03-31T22:00Z is 04-01 00:00 CEST, the end
+		// of March (743h), not an empty April.
+		{"month in a zone, boundary", month, "2022-03-31T22:00:00Z", "2022-02-28T23:00:00Z", 743 * time.Hour, 743 * time.Hour},
 		// Sat 2022-11-05 12:00 EDT (16:00Z) to Sat 11-12 12:00 EST (17:00Z):
 		// DST ended on 11-06, 169h.
 		{"week over autumn DST", week, "2022-11-06T12:00:00Z", "2022-11-05T16:00:00Z", 169 * time.Hour, 20 * time.Hour},
@@ -372,9 +378,10 @@ func TestOpenSLOListInConfig(t *testing.T) {
 	}
 }
 
-// Every instant lies in exactly one period: start <= at < start+Full, and
-// the next period starts where this one ends (through DST changes, month
-// ends and before startTime).
+// Every instant lies in exactly one period: start < at <= start+Full, an
+// instant on a boundary ends the period before it, and the next period
+// starts where this one ends (through DST changes, month ends and before
+// startTime).
 func TestCalendarWindowCovers(t *testing.T) {
 	ny, _ := time.LoadLocation("America/New_York")
 	ws := []Window{
@@ -386,11 +393,15 @@ func TestCalendarWindowCovers(t *testing.T) {
 	for _, w := range ws {
 		for at := time.Date(2021, 6, 1, 0, 0, 0, 0, time.UTC); at.Year() < 2024; at = at.Add(7*time.Hour + 13*time.Minute) {
 			start, full := w.Bounds(at), w.Full(at)
-			if start.After(at) || !start.Add(full).After(at) {
+			if !start.Before(at) || start.Add(full).Before(at) {
 				t.Fatalf("%+v at %v: period %v + %v does not hold it", w, at, start, full)
 			}
-			if next := w.Bounds(start.Add(full)); !next.Equal(start.Add(full)) {
-				t.Fatalf("%+v at %v: next period starts %v, want %v", w, at, next, start.Add(full))
+			end := start.Add(full)
+			if got := w.Bounds(end); !got.Equal(start) {
+				t.Fatalf("%+v at %v: the period ending %v starts %v, want %v", w, at, end, got, start)
+			}
+			if next := w.Bounds(end.Add(time.Nanosecond)); !next.Equal(end) {
+				t.Fatalf("%+v at %v: next period starts %v, want %v", w, at, next, end)
 			}
 		}
 	}

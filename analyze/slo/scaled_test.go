@@ -1,6 +1,7 @@
 package slo
 
 import (
+	"math/big"
 	"testing"
 	"time"
 )
@@ -16,6 +17,15 @@ func TestScaledWindows(t *testing.T) {
 	jan := Window{CalendarMonth: true}.Full(time.Date(2026, 1, 20, 12, 0, 0, 0, time.UTC))
 	if jan != 31*day {
 		t.Fatalf("January's full length %v, want 31d", jan)
+	}
+	// hb25b E4: 2026-12-01T00:00Z ends November (30 days, all elapsed);
+	// a second later December starts (31 days, 1s elapsed).
+	cm, dec1 := Window{CalendarMonth: true}, time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	if b, f := cm.Bounds(dec1), cm.Full(dec1); !b.Equal(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)) || f != 30*day || cm.Length(dec1) != 30*day {
+		t.Errorf("calendar_month at 12-01 00:00: start %v, full %v; want 11-01, 720h", b, f)
+	}
+	if b, f := cm.Bounds(dec1.Add(time.Second)), cm.Full(dec1.Add(time.Second)); !b.Equal(dec1) || f != 31*day {
+		t.Errorf("calendar_month at 12-01 00:00:01: start %v, full %v; want 12-01, 744h", b, f)
 	}
 	for _, c := range []struct {
 		name   string
@@ -162,24 +172,99 @@ func TestReasonRateDigits(t *testing.T) {
 	}
 }
 
-// A sliced objective's burn windows are widened to at least one slice
-// (a shorter one never holds a complete slice, so its alert could never
-// fire): a 1d Timeslices SLO with 1m slices scales the page's 1h/5m to
-// 2m/10s, widened to 2m/1m; 6h/30m to 12m/1m. The ticket windows
-// (48m/4m, 2h24m/12m) are longer than a slice and stay; and so do all
-// windows of an objective that is not sliced.
+// A sliced objective's burn windows are scaled as any other's, never
+// widened (hb25b E2: widened to one slice, one bad slice was a burn of
+// 1/(1 - target) and paged a service spending half its budget); an alert
+// whose short window is shorter than one slice holds no complete slice
+// and is not evaluated (AlertSkipped). A 1d Timeslices SLO with 1m slices:
+// the page's 1h/5m scales to 2m/10s, skipped; 6h/30m to 12m/1m, 1d/2h to
+// 48m/4m and 3d/6h to 2h24m/12m, evaluated. An objective that is not
+// sliced skips nothing.
 func TestAlertWindowsSliced(t *testing.T) {
 	m := time.Minute
 	ob := objective(t, "99.9", day)
 	ob.Method, ob.SliceWindow = Timeslices, m
-	want := [4][2]time.Duration{{2 * m, m}, {12 * m, m}, {48 * m, 4 * m}, {144 * m, 12 * m}}
+	want := [4][2]time.Duration{{2 * m, 10 * time.Second}, {12 * m, m}, {48 * m, 4 * m}, {144 * m, 12 * m}}
+	// At 99.9% a day's budget is 1.44 bad minutes: one bad minute in 12
+	// is a burn of 83.3 (page 6x), in 48 of 20.8 (ticket 3x), in 144 of
+	// 6.94 (ticket 1x): windows that short cannot tell a fast burn from a
+	// service on course, so those alerts are skipped too (hb25b E2's
+	// residual). On a 30d window at 99% every alert is evaluated.
+	skip := [4]string{"short window 10s is shorter than one 1m time slice",
+		"long window 12m holds 12 1m time slices, too few to tell a burn above 6 from a steady burn of 1 (one bad slice more is a burn of 83.3333)",
+		"long window 48m holds 48 1m time slices, too few to tell a burn above 3 from a steady burn of 1 (one bad slice more is a burn of 20.8333)",
+		"long window 2h24m holds 144 1m time slices, too few to tell a burn above 1 from a steady burn of 1 (one bad slice more is a burn of 6.94444)"}
 	for i, a := range Alerts {
 		if long, short := ob.AlertWindows(a, day); long != want[i][0] || short != want[i][1] {
 			t.Errorf("alert %d: %v/%v, want %v/%v", i, long, short, want[i][0], want[i][1])
 		}
+		if got := ob.AlertSkipped(a, day); got != skip[i] {
+			t.Errorf("alert %d skipped %q, want %q", i, got, skip[i])
+		}
+	}
+	month := objective(t, "99", ReferenceWindow)
+	month.Method, month.SliceWindow = Timeslices, m
+	for i, a := range Alerts {
+		if got := month.AlertSkipped(a, ReferenceWindow); got != "" {
+			t.Errorf("30d at 99%%: alert %d skipped %q, want evaluated", i, got)
+		}
 	}
 	ob.Method = Occurrences
-	if long, short := ob.AlertWindows(Alerts[0], day); long != 2*m || short != 10*time.Second {
-		t.Errorf("occurrences: %v/%v, want 2m/10s", long, short)
+	if long, short := ob.AlertWindows(Alerts[0], day); long != 2*m || short != 10*time.Second || ob.AlertSkipped(Alerts[0], day) != "" {
+		t.Errorf("occurrences: %v/%v skipped %q, want 2m/10s evaluated", long, short, ob.AlertSkipped(Alerts[0], day))
+	}
+}
+
+// periodic is the Timeslices events over the length ending at slice
+// index end (exclusive) of a grid of width w, one bad slice every k (slice
+// i is bad when i % k == 0): the complete slices inside the window.
+func periodic(length, w time.Duration, end, k int) Events {
+	n := int(length / w)
+	var e Events
+	for i := end - n; i < end; i++ {
+		e.Total++
+		if i%k != 0 {
+			e.Good++
+		}
+	}
+	return e
+}
+
+// TestSteadyHalfBurnSliced: Timeslices with one bad slice in k, over SLO
+// windows of 1h, 2h, 1d and 7d with 1m and 5m slices, at every phase of
+// the pattern. A service on course never pages (issue 25): at half the
+// budget (95% one in 40, 90% one in 20, 99% one in 200) neither page nor
+// ticket fires, and at exactly the budget (95% one in 20, 99% one in 100,
+// 99.9% one in 1000) no page fires. An alert whose windows hold too few
+// slices to tell the two apart is skipped (AlertSkipped); with the windows
+// widened to one slice, 2h with 1m slices paged over 1m/1m (hb25b E2),
+// and with only the short-window rule a 1d 99% SLO paged over 12m/1m on
+// one bad minute. At exactly the budget the 1x ticket may fire: evenly
+// spread bad slices put one more in some windows than the rate allows.
+func TestSteadyHalfBurnSliced(t *testing.T) {
+	for _, c := range []struct {
+		target string
+		k      int
+		ticket bool // tickets checked too
+	}{{"95", 40, true}, {"90", 20, true}, {"99", 100, false}, {"99", 200, true}, {"95", 20, false}, {"99.9", 1000, false}} {
+		for _, window := range []time.Duration{time.Hour, 2 * time.Hour, day, 7 * day} {
+			for _, w := range []time.Duration{time.Minute, 5 * time.Minute} {
+				ob := objective(t, c.target, window)
+				ob.Method, ob.SliceWindow, ob.SliceTarget = Timeslices, w, big.NewRat(1, 2)
+				for end := 0; end < c.k; end++ {
+					over := map[time.Duration]Events{}
+					for _, al := range Alerts {
+						long, short := ob.AlertWindows(al, window)
+						over[long], over[short] = periodic(long, w, end, c.k), periodic(short, w, end, c.k)
+					}
+					b := ComputeBudget(ob, window, periodic(window, w, end, c.k), over)
+					for _, a := range b.Alerts {
+						if a.Severity == "page" || (c.ticket && a.Severity == "ticket") {
+							t.Errorf("%s%% one in %d, %v SLO, %v slices, phase %d: %s fires: %s", c.target, c.k, window, w, end, a.Severity, a.Reason)
+						}
+					}
+				}
+			}
+		}
 	}
 }

@@ -362,6 +362,16 @@ func TestSliceGrid(t *testing.T) {
 	if want := time.Date(2026, 12, 1, 0, 28, 0, 0, time.UTC).UnixMilli(); g.endMS != want || g.n != 4 {
 		t.Errorf("calendar: end %v, %d slices; want 00:28, 4", time.UnixMilli(g.endMS).UTC(), g.n)
 	}
+	// At 2026-12-01T00:00Z itself the window is November (hb25b E4: an
+	// instant on a boundary ends the period before it): the grid starts
+	// at 11-01 00:00, 30 days = 43,200 minutes hold 6171 whole 7m slices
+	// (43,197 minutes), the last ending at 11-30 23:57. It was December's
+	// empty grid.
+	bat := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	bg := NewEvaluator(nil, bat).grid(ob, ob.Window.Length(bat))
+	if want := time.Date(2026, 11, 30, 23, 57, 0, 0, time.UTC).UnixMilli(); bg.endMS != want || bg.n != 6171 {
+		t.Errorf("calendar at the boundary: end %v, %d slices; want 11-30 23:57, 6171", time.UnixMilli(bg.endMS).UTC(), bg.n)
+	}
 	ob.Window = Window{Rolling: 30 * time.Minute}
 	g = ev.grid(ob, 30*time.Minute)
 	if want := time.Date(2026, 12, 1, 0, 24, 0, 0, time.UTC).UnixMilli(); g.endMS != want || g.n != 3 {

@@ -41,6 +41,9 @@ type Budget struct {
 	// BurnRates are keyed by window as written (BurnWindows and the SLO
 	// window's String); nil where the window has no events.
 	BurnRates map[string]*float64
+	// BurnTexts are BurnRates as tables print them (BurnText: on the
+	// right side of every alert factor; "-" without events).
+	BurnTexts map[string]string
 	// TimeToExhaustion is how long the rest lasts at the 1h burn rate
 	// (0: spent); nil when it does not run out at that rate. 1h whatever
 	// the SLO window, not the page alert's scaled long window: a forecast
@@ -63,8 +66,12 @@ type BurnAlertStatus struct {
 	// LongRate and ShortRate are the burn rates over Long and Short; nil
 	// without events.
 	LongRate, ShortRate *float64
-	// Firing: both above Factor, exactly (never for an invalid budget).
+	// Firing: both above Factor, exactly (never for an invalid budget,
+	// nor a skipped alert).
 	Firing bool
+	// Skipped is why the alert is not evaluated for this objective (its
+	// short window holds no time slice: AlertSkipped); "" when it is.
+	Skipped string
 }
 
 // BudgetAlert is an active budget alert: page or ticket (a burn alert of
@@ -115,16 +122,75 @@ func budgetWindows(ob Objective, full time.Duration) []time.Duration {
 }
 
 // AlertWindows are al's long and short windows for ob over an SLO window
-// of length full: al.Windows, each widened to at least one time slice
-// for a sliced objective. A window shorter than a slice never holds a
-// complete one, so it never has events and its alert could never fire (a
-// 1d SLO's page short window is 10s; with 1m slices it is 1m).
+// of length full: al.Windows, scaled, never widened (AlertSkipped).
 func (ob Objective) AlertWindows(al BurnAlert, full time.Duration) (long, short time.Duration) {
-	long, short = al.Windows(full)
-	if ob.Sliced() || ob.Threshold != nil {
-		long, short = max(long, ob.SliceWindow), max(short, ob.SliceWindow)
+	return al.Windows(full)
+}
+
+// AlertSkipped is why al is not evaluated for ob over an SLO window of
+// length full, "" when it is. Only a sliced objective's alerts are
+// skipped, when their windows cannot tell a fast burn from a service on
+// course (a steady burn of at most 1):
+//   - the scaled short window is shorter than one time slice: it never
+//     holds a complete slice, so the alert could never fire (widened to
+//     one slice, as vigil did for a while in issue 25, one bad slice is
+//     a burn of 1/(1 - target), 100 at 99%, and a single bad minute
+//     paged a service spending half its budget: hb25b E2);
+//   - the long window holds m slices with m x (1 - target) x (factor - 1)
+//     < 1: bad slices spread evenly at a steady burn of 1 could then put
+//     one more bad slice in it than the factor allows (one bad minute in
+//     12 at 99% is a burn of 8.33, above the page's 6). For the 1x
+//     ticket, m x (1 - target) < 1: one bad slice alone burns above 1.
+//
+// Not evaluated is what it is: burn_alerts says why, vigil budget warns.
+func (ob Objective) AlertSkipped(al BurnAlert, full time.Duration) string {
+	if !ob.Sliced() && ob.Threshold == nil {
+		return ""
 	}
-	return long, short
+	long, short := al.Windows(full)
+	if short < ob.SliceWindow {
+		return fmt.Sprintf("short window %s is shorter than one %s time slice", FormatWindow(short), FormatWindow(ob.SliceWindow))
+	}
+	m := int64(long / ob.SliceWindow)
+	need := new(big.Rat).Mul(big.NewRat(m, 1), ob.Target.budget())
+	if f := al.factor(); f.Cmp(big.NewRat(1, 1)) > 0 {
+		need.Mul(need, new(big.Rat).Sub(f, big.NewRat(1, 1)))
+	}
+	if need.Cmp(big.NewRat(1, 1)) < 0 {
+		return fmt.Sprintf("long window %s holds %d %s time slices, too few to tell a burn above %s from a steady burn of 1 (one bad slice more is a burn of %s)",
+			FormatWindow(long), m, FormatWindow(ob.SliceWindow), num(al.Factor()), num(oneSliceBurn(m, ob.Target)))
+	}
+	return ""
+}
+
+// oneSliceBurn is the burn rate of one bad slice among m: 1/(m x budget).
+func oneSliceBurn(m int64, t Target) float64 {
+	r := new(big.Rat).Mul(big.NewRat(m, 1), t.budget())
+	f, _ := r.Inv(r).Float64()
+	return f
+}
+
+// SkippedWarning is one line saying which of b's burn alerts are not
+// evaluated and why (vigil budget warns with it), "" when all are:
+// "FILE:LINE: objective X: burn alerts page(2m/10s), page(12m/1m) not
+// evaluated: short window shorter than one 1h time slice".
+func (b Budget) SkippedWarning() string {
+	var names []string
+	for _, x := range b.BurnAlerts {
+		if x.Skipped != "" {
+			names = append(names, fmt.Sprintf("%s(%s/%s)", x.Severity, FormatWindow(x.Long), FormatWindow(x.Short)))
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	o := b.Objective
+	what := "burn alert"
+	if len(names) > 1 {
+		what = "burn alerts"
+	}
+	return fmt.Sprintf("%s:%d: objective %s: %s %s not evaluated: too few %s time slices in the window to tell a fast burn from a steady one (burn_alerts[].skipped in -o json says why)",
+		o.File, o.Line, o.Name(), what, strings.Join(names, ", "), FormatWindow(o.SliceWindow))
 }
 
 // ComputeBudget is ob's budget from its events: e over the SLO window so
@@ -134,15 +200,17 @@ func (ob Objective) AlertWindows(al BurnAlert, full time.Duration) (long, short 
 func ComputeBudget(ob Objective, full time.Duration, e Events, over map[time.Duration]Events) Budget {
 	b := Budget{Objective: ob, Window: full, Events: e, ConsumptionPercent: e.Consumption(ob.Target),
 		Exhausted: e.Exhausted(ob.Target), NoData: !(e.Total > 0), Invalid: ob.InvalidReason(e),
-		BurnRates: map[string]*float64{}, BurnAlerts: burnAlerts(ob, full, over), Alerts: []BudgetAlert{}}
+		BurnRates: map[string]*float64{}, BurnTexts: map[string]string{}, BurnAlerts: burnAlerts(ob, full, over), Alerts: []BudgetAlert{}}
 	b.RemainingPercent = 100 - b.ConsumptionPercent
 	b.RemainingMinutes = b.RemainingPercent / 100 * ob.Target.BudgetPercent() / 100 * full.Minutes()
 	for _, w := range BurnWindows {
 		d, _ := vtime.ParseDuration(w)
 		b.BurnRates[w] = burnRate(over[d], ob.Target)
+		b.BurnTexts[w] = BurnText(over[d], ob.Target)
 	}
 	// The SLO window's rate comes last: a 1d SLO's "1d" is its window's.
 	b.BurnRates[ob.Window.String()] = burnRate(e, ob.Target)
+	b.BurnTexts[ob.Window.String()] = BurnText(e, ob.Target)
 	var now float64
 	if r := b.BurnRates["1h"]; r != nil {
 		now = *r
@@ -158,7 +226,7 @@ func ComputeBudget(ob Objective, full time.Duration, e Events, over map[time.Dur
 	}
 	for i := range b.BurnAlerts {
 		x := &b.BurnAlerts[i]
-		x.Firing = Alerts[i].Firing(ob.Target, over[x.Long], over[x.Short])
+		x.Firing = x.Skipped == "" && Alerts[i].Firing(ob.Target, over[x.Long], over[x.Short])
 		if !x.Firing {
 			continue
 		}
@@ -176,19 +244,16 @@ func ComputeBudget(ob Objective, full time.Duration, e Events, over map[time.Dur
 	return b
 }
 
-// burnAlerts are the burn alerts' windows scaled to full (AlertWindows)
-// and their rates
-// (not yet whether they fire: an invalid budget never does).
+// burnAlerts are the burn alerts' windows scaled to full (AlertWindows),
+// their rates and whether they are skipped (AlertSkipped), not yet
+// whether they fire (an invalid budget never does).
 func burnAlerts(ob Objective, full time.Duration, over map[time.Duration]Events) []BurnAlertStatus {
 	out := make([]BurnAlertStatus, len(Alerts))
 	for i, al := range Alerts {
 		long, short := ob.AlertWindows(al, full)
 		out[i] = BurnAlertStatus{Severity: al.Severity, Long: long, Short: short, Factor: al.Factor(), Share: al.Share(),
-			LongRate: burnRate(over[long], ob.Target), ShortRate: burnRate(over[short], ob.Target)}
-		if sl, _ := al.Windows(full); long != sl {
-			// Widened to a slice: burning at the factor over it spends more.
-			out[i].Share = out[i].Factor * long.Seconds() / full.Seconds()
-		}
+			LongRate: burnRate(over[long], ob.Target), ShortRate: burnRate(over[short], ob.Target),
+			Skipped: ob.AlertSkipped(al, full)}
 	}
 	return out
 }

@@ -90,6 +90,10 @@ type burnAlertJSON struct {
 	LongBurnRate       *float64 `json:"long_burn_rate"`
 	ShortBurnRate      *float64 `json:"short_burn_rate"`
 	Firing             bool     `json:"firing"`
+	// Skipped: why the alert is not evaluated for this objective (a
+	// sliced objective's short window shorter than one slice); absent
+	// when it is.
+	Skipped string `json:"skipped,omitempty"`
 }
 
 // budgetJSON is one objective's budget (docs/slo.md).
@@ -124,6 +128,7 @@ type budgetJSON struct {
 // 100, no -0).
 type budgetText struct {
 	SLO, SLI, Consumed, Remaining, Minutes string
+	Burn                                   map[string]string // by window, as slo.Budget.BurnTexts
 }
 
 func (a *app) runBudget(cmd *cobra.Command, o *budgetOptions) error {
@@ -165,6 +170,9 @@ func (a *app) runBudget(cmd *cobra.Command, o *budgetOptions) error {
 		if err != nil {
 			db.Close()
 			return err
+		}
+		if w := b.SkippedWarning(); w != "" {
+			fmt.Fprintf(a.stderr, "vigil: warning: %s\n", w)
 		}
 		rows = append(rows, budgetRow(b))
 	}
@@ -209,12 +217,13 @@ func budgetRow(b slo.Budget) budgetJSON {
 		Exhausted: b.Exhausted, NoData: b.NoData, Invalid: b.Invalid != "", InvalidReason: b.Invalid,
 		BurnRates: b.BurnRates, BurnAlerts: []burnAlertJSON{}, Alerts: []budgetAlertJSON{}, methodJSON: methodOf(ob),
 		text: budgetText{SLO: ob.Target.Text() + "%", SLI: slo.SLIText(b.Events, ob.Target) + "%",
-			Consumed: slo.ConsumptionText(b.Events, ob.Target) + "%", Remaining: slo.RemainingText(b.Events, ob.Target) + "%",
-			Minutes: slo.SignedText(b.RemainingMinutes, 1)}}
+			Consumed: slo.ConsumptionText(b.Events, ob.Target, ob.BudgetAlertPercent) + "%", Remaining: slo.RemainingText(b.Events, ob.Target) + "%",
+			Minutes: slo.SignedText(b.RemainingMinutes, 1), Burn: b.BurnTexts}}
 	for _, x := range b.BurnAlerts {
 		r.BurnAlerts = append(r.BurnAlerts, burnAlertJSON{Severity: x.Severity, Long: slo.FormatWindow(x.Long),
 			Short: slo.FormatWindow(x.Short), LongSeconds: x.Long.Seconds(), ShortSeconds: x.Short.Seconds(),
-			Factor: x.Factor, BudgetSharePercent: x.Share * 100, LongBurnRate: x.LongRate, ShortBurnRate: x.ShortRate, Firing: x.Firing})
+			Factor: x.Factor, BudgetSharePercent: x.Share * 100, LongBurnRate: x.LongRate, ShortBurnRate: x.ShortRate, Firing: x.Firing,
+			Skipped: x.Skipped})
 	}
 	if b.TimeToExhaustion != nil {
 		s := b.TimeToExhaustion.Seconds()
@@ -226,18 +235,23 @@ func budgetRow(b slo.Budget) budgetJSON {
 	return r
 }
 
-func fmtRate(p *float64) string {
-	if p == nil {
-		return "-"
+// burnText is the burn rate over window w as the table prints it
+// (slo.BurnText: on the right side of every alert factor).
+func (r budgetJSON) burnText(w string) string {
+	if t, ok := r.text.Burn[w]; ok {
+		return t
 	}
-	return formatValue(math.Round(*p*100) / 100)
+	if p := r.BurnRates[w]; p != nil {
+		return formatValue(math.Round(*p*100) / 100)
+	}
+	return "-"
 }
 
 func writeBudgetTable(a *app, rows []budgetJSON) error {
 	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SERVICE\tSLI\tSLO\tWINDOW\tSLI%\tCONSUMED\tREMAINING\tMINUTES LEFT\tBURN 5m/1h/6h/1d\tEXHAUSTS IN\tALERTS")
 	for _, r := range rows {
-		burn := strings.Join([]string{fmtRate(r.BurnRates["5m"]), fmtRate(r.BurnRates["1h"]), fmtRate(r.BurnRates["6h"]), fmtRate(r.BurnRates["1d"])}, "/")
+		burn := strings.Join([]string{r.burnText("5m"), r.burnText("1h"), r.burnText("6h"), r.burnText("1d")}, "/")
 		// What the JSON says: exhausted only when "exhausted" is true (at
 		// exactly the target the budget is used up, 0 left, not
 		// exhausted).
@@ -281,7 +295,7 @@ func writeBudgetMarkdown(a *app, at time.Time, rows []budgetJSON) error {
 		}
 		t := r.text
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", safetext.Markdown(r.Service), safetext.Markdown(r.sliNameOf(r.SLI)),
-			t.SLO, safetext.Markdown(r.Window), t.SLI, t.Consumed, t.Remaining, fmtRate(r.BurnRates["1h"]), strings.Join(al, "<br>"))
+			t.SLO, safetext.Markdown(r.Window), t.SLI, t.Consumed, t.Remaining, r.burnText("1h"), strings.Join(al, "<br>"))
 	}
 	_, err := fmt.Fprint(a.stdout, b.String())
 	return err

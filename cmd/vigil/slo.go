@@ -193,10 +193,13 @@ func methodOf(ob slo.Objective) methodJSON {
 
 func (r sloJSON) breached() bool { return !r.Met && !r.Invalid }
 
+// status is the verdict as the JSON says it: an objective without
+// events is invalid (too few events, 0 below min_events), as budget says,
+// with "no data" as the why.
 func (r sloJSON) status() string {
 	switch {
 	case r.Invalid && r.NoData:
-		return "no data"
+		return "invalid (no data)"
 	case r.Invalid:
 		return "invalid"
 	case r.Met:
@@ -368,7 +371,7 @@ func writeSLOJUnit(w io.Writer, at time.Time, rows []sloJSON) error {
 			c.Failure = &junitMessage{Message: "objective breached: " + detail, Type: "SLOBreached", Text: detail}
 			s.Failures++
 		case r.Invalid:
-			c.Skipped = &junitMessage{Message: "too few events to judge: " + detail}
+			c.Skipped = &junitMessage{Message: r.status() + ": " + r.InvalidReason + ": " + detail}
 			s.Skipped++
 		}
 		s.Cases = append(s.Cases, c)

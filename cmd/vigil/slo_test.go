@@ -131,6 +131,11 @@ func TestSLOJUnit(t *testing.T) {
 	if !strings.Contains(s.Tests[3].Message, "5 of 5 events good") {
 		t.Errorf("skipped message %q", s.Tests[3].Message)
 	}
+	// hb25b E8: what the JSON says, invalid, with why (it said "too few
+	// events to judge" whatever the reason).
+	if m := s.Tests[4].Message; !strings.HasPrefix(m, "invalid (no data): too few events: 0, min_events 1: quiet availability over 30d: 0 of 0 events good") {
+		t.Errorf("no-data skipped message %q", m)
+	}
 
 	// The counts the parser does not check: the attributes.
 	var doc struct {
