@@ -103,6 +103,7 @@ func (d *DB) aggregate(ctx context.Context, agg metricpath.Agg, start, end int64
 	args = append(args, set) // every query over the selection takes its id last
 	var vals map[int]groupValue
 	var err error
+	whole := false // every group's sum is of whole numbers, exact in any order
 	switch {
 	case len(d.Stores) > 1 && (qname == "agg_sum" || qname == "agg_avg"):
 		vals, err = d.sumByStore(ctx, args, qname == "agg_avg")
@@ -111,15 +112,27 @@ func (d *DB) aggregate(ctx context.Context, agg metricpath.Agg, start, end int64
 	case qname == "agg_sum" && parallelWholeSums:
 		var ok bool
 		if vals, ok = d.sumFromCells(set, start, end); !ok {
-			vals, err = d.wholeSumsOr(ctx, args, selStore, selID, selGrp)
+			vals, whole, err = d.wholeSumsOr(ctx, args, selStore, selID, selGrp)
+		} else {
+			whole = true
 		}
 	default:
 		vals, err = d.runAgg(ctx, qname, args, selStore, selID, selGrp)
 	}
 	if err != nil && isOutOfRange(err) && agg.Kind == metricpath.Stddev {
 		vals, err = d.scaled(ctx, qname, args, selStore, selID, selGrp)
-	} else if err == nil && (qname == "agg_avg" || qname == "agg_sum") {
+	}
+	switch {
+	case err != nil:
+	case (qname == "agg_avg" || qname == "agg_sum") && !whole && pooled(selGrp):
+		vals, err = d.pooledExact(ctx, args, vals, qname == "agg_avg", false)
+		if err == nil {
+			vals, err = d.exactWhereNeeded(ctx, qname, args, vals)
+		}
+	case qname == "agg_avg" || qname == "agg_sum":
 		vals, err = d.exactWhereNeeded(ctx, qname, args, vals)
+	case agg.Kind == metricpath.Stddev && pooled(selGrp):
+		vals, err = d.pooledExact(ctx, args, vals, false, true)
 	}
 	if err != nil {
 		return nil, err
