@@ -101,6 +101,12 @@ func (d *DB) aggregate(ctx context.Context, agg metricpath.Agg, start, end int64
 		return vals, nil
 	}
 	args = append(args, set) // every query over the selection takes its id last
+	if vals, ok, err := d.pooledFirst(ctx, qname, args, start, end, set, selGrp); err != nil || ok {
+		if ok {
+			d.keepAgg(k, vals)
+		}
+		return vals, err
+	}
 	var vals map[int]groupValue
 	var err error
 	whole := false // every group's sum is of whole numbers, exact in any order
