@@ -16,8 +16,8 @@ import (
 // Prometheus-compatible source in time order. Kahan's sum and Welford's
 // variance depend on that order in their last bits, so such a group's sum,
 // mean and standard deviation come from exact integer sums instead
-// (agg_exact_parts), rounded once: the same bits whatever the order, and
-// on DuckDB's threads. A group of one series reads its rows in time order
+// (in Go over the Arrow values, pooled_go.go; else agg_exact_parts on
+// DuckDB's threads), rounded once: the same bits whatever the order. A group of one series reads its rows in time order
 // from every source and keeps the one-thread Kahan answer; sums of whole
 // numbers are exact in any order already (wholesums.go).
 
