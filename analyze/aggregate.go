@@ -128,17 +128,8 @@ func (d *DB) aggregate(ctx context.Context, agg metricpath.Agg, start, end int64
 	if err != nil && isOutOfRange(err) && agg.Kind == metricpath.Stddev {
 		vals, err = d.scaled(ctx, qname, args, selStore, selID, selGrp)
 	}
-	switch {
-	case err != nil:
-	case (qname == "agg_avg" || qname == "agg_sum") && !whole && pooled(selGrp):
-		vals, err = d.pooledExact(ctx, args, vals, qname == "agg_avg", false)
-		if err == nil {
-			vals, err = d.exactWhereNeeded(ctx, qname, args, vals)
-		}
-	case qname == "agg_avg" || qname == "agg_sum":
-		vals, err = d.exactWhereNeeded(ctx, qname, args, vals)
-	case agg.Kind == metricpath.Stddev && pooled(selGrp):
-		vals, err = d.pooledExact(ctx, args, vals, false, true)
+	if err == nil {
+		vals, err = d.exactAfter(ctx, qname, args, vals, whole, selGrp)
 	}
 	if err != nil {
 		return nil, err
@@ -270,4 +261,24 @@ func (d *DB) runAgg(ctx context.Context, qname string, args []any, selStore, sel
 		vals[g] = groupValue{v.Float64, n, abs.Float64}
 	}
 	return vals, res.Err()
+}
+
+// exactAfter replaces sums and means by the exact ones where Kahan's may be
+// off (exactWhereNeeded), and a pooled group's sum (not whole), mean or
+// standard deviation by the exact one where pooledFirst did not answer
+// (pooled.go).
+func (d *DB) exactAfter(ctx context.Context, qname string, args []any, vals map[int]groupValue, whole bool, selGrp []int64) (map[int]groupValue, error) {
+	var err error
+	switch {
+	case (qname == "agg_avg" || qname == "agg_sum") && !whole && pooled(selGrp):
+		vals, err = d.pooledExact(ctx, args, vals, qname == "agg_avg", false)
+		if err == nil {
+			vals, err = d.exactWhereNeeded(ctx, qname, args, vals)
+		}
+	case qname == "agg_avg" || qname == "agg_sum":
+		vals, err = d.exactWhereNeeded(ctx, qname, args, vals)
+	case qname == "agg_stddev_pop" && pooled(selGrp):
+		vals, err = d.pooledExact(ctx, args, vals, false, true)
+	}
+	return vals, err
 }
