@@ -101,8 +101,15 @@ func (d *DB) aggregate(ctx context.Context, agg metricpath.Agg, start, end int64
 		return vals, nil
 	}
 	args = append(args, set) // every query over the selection takes its id last
+	if vals, ok, err := d.pooledFirst(ctx, qname, args, start, end, set, selGrp); err != nil || ok {
+		if ok {
+			d.keepAgg(k, vals)
+		}
+		return vals, err
+	}
 	var vals map[int]groupValue
 	var err error
+	whole := false // every group's sum is of whole numbers, exact in any order
 	switch {
 	case len(d.Stores) > 1 && (qname == "agg_sum" || qname == "agg_avg"):
 		vals, err = d.sumByStore(ctx, args, qname == "agg_avg")
@@ -111,15 +118,18 @@ func (d *DB) aggregate(ctx context.Context, agg metricpath.Agg, start, end int64
 	case qname == "agg_sum" && parallelWholeSums:
 		var ok bool
 		if vals, ok = d.sumFromCells(set, start, end); !ok {
-			vals, err = d.wholeSumsOr(ctx, args, selStore, selID, selGrp)
+			vals, whole, err = d.wholeSumsOr(ctx, args, selStore, selID, selGrp)
+		} else {
+			whole = true
 		}
 	default:
 		vals, err = d.runAgg(ctx, qname, args, selStore, selID, selGrp)
 	}
 	if err != nil && isOutOfRange(err) && agg.Kind == metricpath.Stddev {
 		vals, err = d.scaled(ctx, qname, args, selStore, selID, selGrp)
-	} else if err == nil && (qname == "agg_avg" || qname == "agg_sum") {
-		vals, err = d.exactWhereNeeded(ctx, qname, args, vals)
+	}
+	if err == nil {
+		vals, err = d.exactAfter(ctx, qname, args, vals, whole, selGrp)
 	}
 	if err != nil {
 		return nil, err
@@ -251,4 +261,24 @@ func (d *DB) runAgg(ctx context.Context, qname string, args []any, selStore, sel
 		vals[g] = groupValue{v.Float64, n, abs.Float64}
 	}
 	return vals, res.Err()
+}
+
+// exactAfter replaces sums and means by the exact ones where Kahan's may be
+// off (exactWhereNeeded), and a pooled group's sum (not whole), mean or
+// standard deviation by the exact one where pooledFirst did not answer
+// (pooled.go).
+func (d *DB) exactAfter(ctx context.Context, qname string, args []any, vals map[int]groupValue, whole bool, selGrp []int64) (map[int]groupValue, error) {
+	var err error
+	switch {
+	case (qname == "agg_avg" || qname == "agg_sum") && !whole && pooled(selGrp):
+		vals, err = d.pooledExact(ctx, args, vals, qname == "agg_avg", false)
+		if err == nil {
+			vals, err = d.exactWhereNeeded(ctx, qname, args, vals)
+		}
+	case qname == "agg_avg" || qname == "agg_sum":
+		vals, err = d.exactWhereNeeded(ctx, qname, args, vals)
+	case qname == "agg_stddev_pop" && pooled(selGrp):
+		vals, err = d.pooledExact(ctx, args, vals, false, true)
+	}
+	return vals, err
 }

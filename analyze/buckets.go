@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/vigil-metrics/vigil/internal/metricpath"
@@ -249,6 +250,7 @@ func (d *DB) slideValues(ctx context.Context, name string, sl *selection, gr sli
 		}
 	}
 	var scratch []float64
+	pool := agg.Kind == metricpath.Stddev && pooled(sl.selGrp)
 	for g := 0; g < G; g++ {
 		for j := 0; j < n; j++ {
 			scratch = scratch[:0]
@@ -260,6 +262,10 @@ func (d *DB) slideValues(ctx context.Context, name string, sl *selection, gr sli
 			}
 			if agg.Kind == metricpath.Percentile {
 				out[g].Values[j] = percentile7(scratch, agg.Quantile)
+			} else if pool {
+				// The values in one order whatever the source's (pooled.go).
+				slices.Sort(scratch)
+				out[g].Values[j] = stddevPop(scratch)
 			} else {
 				out[g].Values[j] = stddevPop(scratch)
 			}
@@ -284,6 +290,9 @@ func (d *DB) slideCells(ctx context.Context, name string, sl *selection, gr slid
 		if err != nil {
 			return nil, err
 		}
+	}
+	if cells, err = d.pooledCells(ctx, sl, gr, cells, exact); err != nil {
+		return nil, err
 	}
 	for g := 0; g < G; g++ {
 		for j := 0; j < n; j++ {

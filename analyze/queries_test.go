@@ -44,6 +44,7 @@ func TestEveryEmbeddedQueryRuns(t *testing.T) {
 		"agg_sum_exact":      {start, end, set}, "groups_with_samples_by": {end, set}, "agg_values": {start, end, set},
 		"buckets_sum": {start, end, int64(60000), set}, "buckets_avg": {start, end, int64(60000), set},
 		"buckets_sum_int": {start, end, int64(60000), set, int64(60)}, "agg_sum_int": {start, end, set},
+		"agg_exact_parts": {start, end, set}, "buckets_exact_parts": {start, end, int64(60000), set, int64(60)},
 		"buckets_min": {start, end, int64(60000), set}, "buckets_max": {start, end, int64(60000), set},
 		"buckets_last": {start, end, int64(60000), set}, "buckets_count_le": {start, end, int64(60000), set, 35.0},
 		"buckets_values":   {start, end, int64(60000), int64(60), set},

@@ -69,17 +69,18 @@ func (d *DB) wholeCells(ctx context.Context, start, end, b, set int64, m, ng int
 
 // wholeSumsOr is agg_sum's answer: from agg_sum_int on DuckDB's threads
 // where every group is made of whole numbers whose magnitudes add up to
-// less than 2^53 (exact in any order, as wholeCells says), else from
+// less than 2^53 (exact in any order, as wholeCells says; whole), else from
 // agg_sum on one thread.
-func (d *DB) wholeSumsOr(ctx context.Context, args []any, selStore, selID, selGrp []int64) (map[int]groupValue, error) {
+func (d *DB) wholeSumsOr(ctx context.Context, args []any, selStore, selID, selGrp []int64) (map[int]groupValue, bool, error) {
 	vals, ok, err := d.wholeSums(ctx, args)
 	if err != nil || ok {
-		return vals, err
+		return vals, ok, err
 	}
 	if err := d.oneThread(ctx, true); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return d.runAgg(ctx, "agg_sum", args, selStore, selID, selGrp)
+	vals, err = d.runAgg(ctx, "agg_sum", args, selStore, selID, selGrp)
+	return vals, false, err
 }
 
 // wholeSums runs agg_sum_int; ok when every group is whole (wholeSumsOr).
