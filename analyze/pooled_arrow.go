@@ -17,6 +17,11 @@ import (
 // through Arrow to fn, batch by batch, keeping none: the pooled exact sums
 // (pooled_go.go) need every value once, not the values in memory.
 func (d *DB) eachValueBatch(ctx context.Context, start, end, set int64, fn func(g []int32, v []float64)) (bool, error) {
+	// A source's rows held in Go (remote_held.go) must be in DuckDB
+	// before agg_values reads the samples table.
+	if err := d.flushRemotes(ctx); err != nil {
+		return false, err
+	}
 	err := d.conn.Raw(func(dc any) error {
 		c, isDuck := dc.(driver.Conn)
 		if !isDuck {
