@@ -337,7 +337,7 @@ func (d *DB) loadSelector(ctx context.Context, s *metricpath.Selector, lo, hi in
 		r.loaded[s.Name] = want
 		changed = true
 		d.opt.Logger.Debug("loaded from source", "source", r.client.URL, "metric", s.Name, "series_chunks", n,
-			"from", want.lo, "to", want.hi, "dropped_non_finite", r.client.Dropped())
+			"from", want.lo, "to", want.hi, "dropped_non_finite", r.client.Dropped(), "raw_by", r.client.ReadBy())
 	}
 	if changed {
 		d.forgetAnswers()

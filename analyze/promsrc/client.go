@@ -68,6 +68,9 @@ type Client struct {
 	// do), once readProbed.
 	readProbed bool
 	readWhy    string
+	// readAutoOnly: readWhy holds for auto only (the configuration could
+	// not be read); a forced remote_read reads on.
+	readAutoOnly bool
 }
 
 // New makes a client for the source at rawURL. timeout bounds each

@@ -48,10 +48,26 @@ func (c *Client) useRemoteRead(ctx context.Context) (bool, error) {
 		}
 		c.readProbed = true
 	}
-	if c.readWhy != "" && c.cfg.ReadAPI == sources.ReadRemote {
+	if c.readWhy != "" && c.cfg.ReadAPI == sources.ReadRemote && !c.readAutoOnly {
 		return false, fmt.Errorf("source %s: read_api is remote_read, but %s (set read_api: auto or query for this source in the config's sources: section)", c.URL, c.readWhy)
 	}
-	return c.readWhy == "", nil
+	return c.readWhy == "" || (c.readAutoOnly && c.cfg.ReadAPI == sources.ReadRemote), nil
+}
+
+// ReadBy says, once raw samples were read, by which API and why not by
+// remote read where not (the debug log's; "" before the first read).
+func (c *Client) ReadBy() string {
+	switch {
+	case c.cfg.ReadAPI == sources.ReadQuery:
+		return "the query API (read_api: query)"
+	case !c.readProbed:
+		return ""
+	case c.readWhy == "":
+		return "remote read"
+	case c.readAutoOnly && c.cfg.ReadAPI == sources.ReadRemote:
+		return "remote read (read_api: remote_read), though " + c.readWhy
+	}
+	return "the query API: " + c.readWhy
 }
 
 // probeRead asks for a name no series has over one second, streamed: an
@@ -80,32 +96,44 @@ func (c *Client) probeRead(ctx context.Context) (string, error) {
 	}
 	// Prometheus adds its external labels to every series it streams,
 	// which the query API does not: the two would give other series.
-	if ext := c.externalLabels(ctx); ext != "" {
+	ext, err := c.externalLabels(ctx)
+	if err != nil {
+		// Whether it adds external labels is not known: auto reads by
+		// the query API, whose series are the same either way; a forced
+		// remote_read reads on (with the labels, if any).
+		c.readAutoOnly = true
+		return "the engine's configuration (/api/v1/status/config), which says whether remote read adds external labels, could not be read (" + err.Error() + ")", nil
+	}
+	if ext != "" {
 		return "the engine adds its external labels (" + ext + ") to the series remote read gives, and not to the query API's", nil
 	}
 	return "", nil
 }
 
-// externalLabels lists the external labels of the engine's configuration,
-// where it shows one (Prometheus): "" where none or none shown.
-func (c *Client) externalLabels(ctx context.Context) string {
+// externalLabels lists the external labels of the engine's configuration
+// (Prometheus): "" where it has none; an error where its configuration
+// cannot be read, so that none is not assumed.
+func (c *Client) externalLabels(ctx context.Context) (string, error) {
 	cfg, err := c.api.Config(ctx)
 	if err != nil {
-		return ""
+		return "", errors.New(c.ac.secrets.ScrubCut(wordsN([]byte(err.Error()), msgBytes)))
 	}
 	var doc struct {
 		Global struct {
 			ExternalLabels map[string]string `yaml:"external_labels"`
 		} `yaml:"global"`
 	}
-	if yaml.Unmarshal([]byte(cfg.YAML), &doc) != nil || len(doc.Global.ExternalLabels) == 0 {
-		return ""
+	if err := yaml.Unmarshal([]byte(cfg.YAML), &doc); err != nil {
+		return "", fmt.Errorf("its YAML: %s", wordsN([]byte(err.Error()), msgBytes))
+	}
+	if len(doc.Global.ExternalLabels) == 0 {
+		return "", nil
 	}
 	var names []string
 	for k := range doc.Global.ExternalLabels {
 		names = append(names, k)
 	}
-	return strings.Join(names, ", ")
+	return strings.Join(names, ", "), nil
 }
 
 // readError is a non-2xx or non-streamed answer to a remote read, with
@@ -189,6 +217,9 @@ func (c *Client) readRange(ctx context.Context, sel string, s, e int64) ([]Serie
 // to emit (where it is not nil), a series split over frames joined. It
 // gives how many float samples came.
 func (c *Client) decodeStream(resp *http.Response, s, e int64, emit func(Series)) (int, error) {
+	if why := unchunked(resp); why != "" {
+		return 0, errors.New(why)
+	}
 	limit := int64(min(c.cfg.MaxResponseBytes, sources.MaxMaxResponseBytes))
 	fr := frameReader{r: bufio.NewReaderSize(&capReader{r: resp.Body, left: limit, max: sources.ByteSize(limit)}, 64<<10), max: uint64(limit)}
 	var (
@@ -275,6 +306,27 @@ func (c *Client) decodeStream(resp *http.Response, s, e int64, emit func(Series)
 	}
 	flush()
 	return n, nil
+}
+
+// unchunked says why a streamed answer cannot be known whole ("" where
+// it can). The stream has no end-of-stream marker: a body cut after a
+// whole frame reads as a shorter answer. Prometheus flushes each frame,
+// so it streams chunked (HTTP/1.1) or with no length (HTTP/2, whose
+// frames say where the body ends); only an answer with no series, which
+// it never flushes, comes with a Content-Length (0). A body ended by the
+// connection closing, or one of a length a proxy set, may be a stream
+// cut at a frame's end, and is refused rather than read as a partial
+// answer.
+func unchunked(resp *http.Response) string {
+	switch {
+	case resp.ContentLength == 0:
+		return ""
+	case resp.ContentLength > 0:
+		return fmt.Sprintf("the remote-read answer is not chunked (a Content-Length of %d, which a proxy may have cut to a frame's end; Prometheus streams chunked): vigil cannot tell it whole (set read_api: query for this source if a proxy buffers the answers)", resp.ContentLength)
+	case resp.ProtoMajor >= 2 || slices.Contains(resp.TransferEncoding, "chunked"):
+		return ""
+	}
+	return "the remote-read answer is not chunked (its end was the connection closing, which a cut stream also gives; Prometheus streams chunked): vigil cannot tell it whole (set read_api: query for this source if a proxy buffers the answers)"
 }
 
 // frameReader reads the stream's frames: a uvarint length, the CRC-32

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -86,8 +87,13 @@ func Start(t testing.TB, dataDir string, flags ...string) *Server {
 	addr := l.Addr().String()
 	l.Close()
 	logs := &syncBuffer{}
-	args := append([]string{"--config.file=" + cfg, "--storage.tsdb.path=" + dataDir, "--web.listen-address=" + addr,
+	args := append([]string{"--storage.tsdb.path=" + dataDir, "--web.listen-address=" + addr,
 		"--storage.tsdb.retention.time=100y"}, flags...)
+	// A --config.file among flags (external_labels) replaces the default
+	// one: Prometheus refuses the flag twice.
+	if !slices.ContainsFunc(flags, func(f string) bool { return strings.HasPrefix(f, "--config.file=") }) {
+		args = append(args, "--config.file="+cfg)
+	}
 	p := exec.Command(bin, args...)
 	p.Stdout, p.Stderr = logs, logs
 	if err := p.Start(); err != nil {
