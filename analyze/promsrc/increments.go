@@ -20,7 +20,13 @@ import (
 // to count, min, count_le and the rest). No scrape or import makes such a
 // pair: two samples of a series one millisecond apart. A 0 that is not
 // followed so (a counter that really reset to 0) is an increment of 0, as
-// in a store. Whether a 0 is a marker is known only at the series' next
+// in a store; so is a 0 between a total of 0 and a next total of 0 one
+// millisecond later (a counter that stays at 0: the marker only matters,
+// and is only read, where the total drops to it or rises from it). What
+// is left ambiguous (docs/remote-write.md): a restart of a counter at 0
+// whose first increment after it is 0 reads as one more increment of 0,
+// and another writer's real 0 one millisecond before a sample, after a
+// higher total or before a higher one, reads as a marker. Whether a 0 is a marker is known only at the series' next
 // sample, which may be in the next chunk, or one millisecond past the
 // window (Raw reads it, and increments never emits a sample past hi).
 type increments struct {
@@ -32,11 +38,12 @@ type increments struct {
 }
 
 type counterState struct {
-	v      float64
-	known  bool
-	held   bool  // a 0 at heldTS waits for the next sample to say what it is
-	heldTS int64 // unix ms
-	labels map[string]string
+	v        float64
+	known    bool
+	held     bool    // a 0 at heldTS waits for the next sample to say what it is
+	heldTS   int64   // unix ms
+	heldPrev float64 // the total before the held 0
+	labels   map[string]string
 }
 
 // newIncrements starts from each series' last total at or before the
@@ -69,7 +76,10 @@ func (in *increments) chunk(got []Series) []Series {
 			v := sr.Values[j]
 			if st.held {
 				st.held = false
-				if t != st.heldTS+1 {
+				// A marker makes a restart readable: a drop from the
+				// total before it, or a rise to the total after it. A 0
+				// between two 0s (a counter that stays at 0) is none.
+				if t != st.heldTS+1 || (st.heldPrev == 0 && v == 0) {
 					ts, vs = append(ts, st.heldTS), append(vs, 0)
 				}
 			}
@@ -81,7 +91,7 @@ func (in *increments) chunk(got []Series) []Series {
 			case v == 0:
 				// A reset to 0, or no change from 0: an increment of 0
 				// unless it is a marker.
-				st.held, st.heldTS = true, t
+				st.held, st.heldTS, st.heldPrev = true, t, st.v
 			case t <= in.hi:
 				inc := v - st.v
 				if v < st.v {
