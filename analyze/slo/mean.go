@@ -44,8 +44,6 @@ func newRatioMean(n int) *ratioMean {
 // doubles of like magnitude).
 func (m *ratioMean) add(x, total float64, isBad bool) {
 	m.n++
-	num := new(big.Float).SetPrec(m.prec)
-	den := new(big.Float).SetPrec(m.prec)
 	const whole = 1 << 53
 	if x == math.Trunc(x) && total == math.Trunc(total) && total < whole {
 		b := int64(x)
@@ -53,16 +51,16 @@ func (m *ratioMean) add(x, total float64, isBad bool) {
 			b = int64(total) - b
 		}
 		if b == 0 {
-			return
+			return // an all-good slice adds nothing: no big numbers made
 		}
-		num.SetInt64(b)
-		den.SetInt64(int64(total))
-	} else {
-		num.SetFloat64(x)
-		den.SetFloat64(total)
-		if !isBad {
-			num.Sub(den, num)
-		}
+		num := new(big.Float).SetPrec(m.prec).SetInt64(b)
+		m.sum.Add(m.sum, num.Quo(num, new(big.Float).SetPrec(m.prec).SetInt64(int64(total))))
+		return
+	}
+	num := new(big.Float).SetPrec(m.prec).SetFloat64(x)
+	den := new(big.Float).SetPrec(m.prec).SetFloat64(total)
+	if !isBad {
+		num.Sub(den, num)
 	}
 	m.sum.Add(m.sum, num.Quo(num, den))
 }
