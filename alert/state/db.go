@@ -363,9 +363,9 @@ type Run struct {
 	// readOnly marks a Snapshot: writes fail. It is its own flag because
 	// a memory DB's writable runs hold no lock either.
 	readOnly bool
-	conn *sql.Conn
-	tx   *sql.Tx
-	done bool
+	conn     *sql.Conn
+	tx       *sql.Tx
+	done     bool
 }
 
 // Begin starts a run for holder (e.g. "pid 4242 on web-1"), waiting up to
