@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -226,5 +227,79 @@ func TestReplaySpanFlag(t *testing.T) {
 	}
 	if _, err := parseFlags([]string{"-replay-span", "30m"}); err == nil {
 		t.Fatal("a span shorter than the rules' windows accepted")
+	}
+}
+
+// fakeVigil writes a script standing in for vigil: import answers the
+// file's line count as its samples; replay is the script's body.
+func fakeVigil(t *testing.T, replay string) string {
+	t.Helper()
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skip("no sh")
+	}
+	path := filepath.Join(t.TempDir(), "vigil")
+	script := "#!/bin/sh\ncase \"$1\" in\nimport) echo \"{\\\"samples\\\":$(wc -l < \"$6\")}\" ;;\nreplay)\n" + replay + "\n;;\nesac\n"
+	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// The section runs vigil replay with the issue's flags over the whole
+// store, twice (untimed, then timed), and reads its --out file.
+func TestBenchReplayRuns(t *testing.T) {
+	dir := t.TempDir()
+	argsLog := filepath.Join(dir, "args.log")
+	vigil := fakeVigil(t, `echo "$@" >> `+argsLog+`
+while [ $# -gt 0 ]; do [ "$1" = --out ] && out=$2; shift; done
+echo '{"from":"2026-11-29T06:00:00Z","to":"2026-11-29T12:00:00Z","step":"1m","steps":360,"rules":[{"rule":"a","pages":2}],"channels":[],"incidents":[{}],"notices":[{"channel":"pager"},{"channel":"ops"},{"channel":"pager"}]}' > "$out"`)
+	cfg, err := parseFlags([]string{"-vigil", vigil, "-dir", filepath.Join(dir, "bench"), "-sections", "replay", "-replay-span", "6h", "-eval-rules", "20"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(cfg.dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := benchReplay(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	args, err := os.ReadFile(argsLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf, db, out := filepath.Join(cfg.dir, "replay.yaml"), filepath.Join(cfg.dir, "replay.db"), filepath.Join(cfg.dir, "replay.json")
+	want := "replay --config " + conf + " --db " + db + " --from 2026-11-29T06:00:00Z --to 2026-11-29T12:00:00Z --step 1m -o json --out " + out + "\n"
+	if string(args) != want+want {
+		t.Fatalf("vigil called with\n%s\nwant twice\n%s", args, want)
+	}
+	if len(rows) != 5 {
+		t.Fatalf("%d rows, want 5", len(rows))
+	}
+	for _, r := range rows {
+		if r.value == "error" || r.target != "ref" {
+			t.Errorf("row %+v: want a figure, for reference (20 rules, 6h)", r)
+		}
+	}
+	if rows[4].measure != "replay 20 rules 6h at 1m per rule-step (µs)" {
+		t.Errorf("last row %q", rows[4].measure)
+	}
+}
+
+// Until vigil has a working replay, the section fails saying so, with
+// vigil's own error (not its hint line), and every row of its layout.
+func TestBenchReplayFails(t *testing.T) {
+	dir := t.TempDir()
+	vigil := fakeVigil(t, `echo "vigil: error: unknown flag: --db" >&2; echo "vigil: hint: see 'vigil --help'" >&2; exit 2`)
+	cfg, err := parseFlags([]string{"-vigil", vigil, "-dir", dir, "-sections", "replay", "-replay-span", "6h", "-eval-rules", "20"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := benchReplay(cfg)
+	if err == nil || !strings.Contains(err.Error(), "unknown flag: --db") || !strings.Contains(err.Error(), "vigil replay") {
+		t.Fatalf("err %v, want vigil's error and the section's need of vigil replay", err)
+	}
+	if len(rows) != 5 || rows[0].value == "error" || rows[2].value != "error" {
+		t.Fatalf("rows %+v, want the import measured and the replay's rows failed", rows)
 	}
 }
