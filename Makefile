@@ -59,6 +59,7 @@ fuzz:
 
 # BENCH_FLAGS picks vigil-bench's sections and sizes, e.g.
 # make bench BENCH_FLAGS='-sections import,query -import-big-gb 3'
+# or make bench BENCH_FLAGS='-sections replay -replay-span 7d' (a shorter replay)
 bench: build
 	$(GO) build -o $(BIN)/vigil-bench ./cmd/vigil-bench
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1000000x ./collect/... ./internal/store/

@@ -330,6 +330,15 @@ func latencyValue(mean float64) func(*point) float64 {
 // writeEvalData writes the families' samples as JSON Lines, step by step
 // across every series, ending at end.
 func writeEvalData(path string, fams []evalFamily, steps int) error {
+	return writeFamilyData(path, fams, steps, 1)
+}
+
+// writeFamilyData writes steps samples of each series, one every stride
+// evalIntervals, ending at end: the evaluate data's values at every
+// stride-th of its steps (the values are functions of the 10 s step), so
+// that a longer store at a coarser interval (the replay section's) holds
+// the same series.
+func writeFamilyData(path string, fams []evalFamily, steps, stride int) error {
 	return writeJSONL(path, func(j *jsonlWriter) error {
 		// Each series' line up to its value, spelled once.
 		type seriesLine struct {
@@ -353,12 +362,13 @@ func writeEvalData(path string, fams []evalFamily, steps int) error {
 				id++
 			}
 		}
-		first := end.Add(-time.Duration(steps-1) * evalInterval).Unix()
+		every := time.Duration(stride) * evalInterval
+		first := end.Add(-time.Duration(steps-1) * every).Unix()
 		for step := range steps {
-			ts := strconv.AppendInt(nil, first+int64(step)*int64(evalInterval/time.Second), 10)
+			ts := strconv.AppendInt(nil, first+int64(step)*int64(every/time.Second), 10)
 			for i := range lines {
 				l := &lines[i]
-				l.p.step, l.p.left = step, steps-1-step
+				l.p.step, l.p.left = step*stride, (steps-1-step)*stride
 				j.sample(ts, l.head, l.fam.value(&l.p), l.tail)
 			}
 		}
@@ -418,6 +428,12 @@ var evalWindows = []string{"5m", "10m", "15m", "30m", "1h"}
 // writeEvalRules writes a config of n alert rules, going round the
 // templates and the windows, and no channels.
 func writeEvalRules(path string, n int) error {
+	return os.WriteFile(path, []byte(evalRulesYAML(n)), 0o644)
+}
+
+// evalRulesYAML is that config's text (the replay section adds its
+// channels, routing and settings to the same rules).
+func evalRulesYAML(n int) string {
 	var b strings.Builder
 	b.WriteString("# vigil-bench evaluate: alert rules over the bench's fleet; no channels,\n# so that a run notifies nothing.\nalert_rules:\n")
 	for i := range n {
@@ -434,5 +450,5 @@ func writeEvalRules(path string, n int) error {
 			fmt.Fprintf(&b, "    group_by: [%s]\n", strings.Join(t.groupBy, ", "))
 		}
 	}
-	return os.WriteFile(path, []byte(b.String()), 0o644)
+	return b.String()
 }

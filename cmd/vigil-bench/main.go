@@ -30,6 +30,12 @@
 //     (percentile, mad and seasonal) over 7 days of 100 series at 10 s
 //     (6.05M samples), imported with `vigil import`: warm, best of 3,
 //     against 2 s, with peak RSS and one --backtest run for reference;
+//   - replay: `vigil replay` of the evaluate section's rules, with
+//     channels, routing, correlation, a silence and a rate limit, over a
+//     store of -replay-span (30 days) of its series at one sample a
+//     minute, imported with `vigil import`, at 1-minute steps (43,200):
+//     warm, one run, against 20 s and 1 GiB of peak RSS, with the time per
+//     rule-step;
 //   - source: `vigil query` warm over the same samples (-source-samples)
 //     in a store and in a real Prometheus (promtool's blocks): a
 //     percentile from the raw samples, and a max pushed down to PromQL;
@@ -49,6 +55,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vigil-metrics/vigil/internal/vtime"
 )
 
 // config is the command line.
@@ -65,6 +73,7 @@ type config struct {
 	queryRows                    []int
 	evalSeries, evalRules        int
 	evalSpan                     time.Duration
+	replaySpan                   time.Duration
 	sloServices, sloDays         int
 	sections                     []string
 }
@@ -83,6 +92,7 @@ var sections = []section{
 	{"slo", benchSLO},
 	{"report", benchReport},
 	{"tune", benchTune},
+	{"replay", benchReplay},
 	{"source", benchSource},
 	{"agent", func(c *config) ([]row, error) { return benchAgent(c.dir, c.agentBin, c.nodeExporter, c.agentSpan) }},
 }
@@ -136,12 +146,13 @@ func parseFlags(args []string) (*config, error) {
 	fs.IntVar(&cfg.evalSeries, "eval-series", evalFullSeries, "series in the evaluate section's store")
 	fs.IntVar(&cfg.evalRules, "eval-rules", evalFullRules, "alert rules in the evaluate section's config")
 	fs.DurationVar(&cfg.evalSpan, "eval-span", evalFullSpan, "time the evaluate section's store spans, one sample per series every 10s")
+	replaySpan := fs.String("replay-span", vtime.FormatDuration(replayFullSpan), "time the replay section's store spans and is replayed over at 1m, one sample per series a minute (7d, 48h ...)")
 	fs.IntVar(&cfg.sloServices, "slo-services", sloFullServices, "services in the slo section's store and objectives")
 	fs.IntVar(&cfg.sloDays, "slo-days", sloFullDays, "days the slo section's store spans, one sample per series every 10s")
 	fs.StringVar(&cfg.prometheus, "prometheus", "prometheus", "Prometheus, for the source section (skipped if not found)")
 	fs.StringVar(&cfg.sourceBase, "source-base", "", "another vigil binary (an earlier build) to time the source section's raw query over the same Prometheus with (empty: none)")
 	sourceSamples := fs.String("source-samples", "1e6", "samples in the source section's store and Prometheus")
-	sectionList := fs.String("sections", "import,query,demo,evaluate,slo,report,tune,source,agent", "sections to run, comma-separated (import, query, demo, evaluate, slo, report, tune, source, agent)")
+	sectionList := fs.String("sections", "import,query,demo,evaluate,slo,report,tune,replay,source,agent", "sections to run, comma-separated (import, query, demo, evaluate, slo, report, tune, replay, source, agent)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -158,6 +169,9 @@ func parseFlags(args []string) (*config, error) {
 	}
 	if cfg.sourceSamples, err = parseCount(*sourceSamples); err != nil || cfg.sourceSamples < sourceSeries {
 		return nil, fmt.Errorf("-source-samples: want %d or more", sourceSeries)
+	}
+	if cfg.replaySpan, err = vtime.ParseDuration(*replaySpan); err != nil || cfg.replaySpan < replayMinSpan || cfg.replaySpan%replayStep != 0 {
+		return nil, fmt.Errorf("-replay-span: %q: want whole minutes, %s at least (the rules' windows and the injected incidents)", *replaySpan, vtime.FormatDuration(replayMinSpan))
 	}
 	if cfg.sections, err = parseSections(*sectionList); err != nil {
 		return nil, err
@@ -195,7 +209,7 @@ func parseSections(list string) ([]string, error) {
 	for _, name := range strings.Split(list, ",") {
 		name = strings.TrimSpace(name)
 		if !slices.ContainsFunc(sections, func(s section) bool { return s.name == name }) {
-			return nil, fmt.Errorf("-sections: unknown section %q (want import, query, demo, evaluate, slo, report, tune, source or agent)", name)
+			return nil, fmt.Errorf("-sections: unknown section %q (want import, query, demo, evaluate, slo, report, tune, replay, source or agent)", name)
 		}
 		out = append(out, name)
 	}

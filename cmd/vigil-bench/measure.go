@@ -52,8 +52,13 @@ func measure(name string, args ...string) (run, error) {
 	return r, nil
 }
 
+// lastLine is stderr's last line, the error, skipping the hint lines that
+// vigil prints after it ("vigil: hint: see 'vigil --help'").
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
+	for len(lines) > 1 && strings.HasPrefix(strings.TrimSpace(lines[len(lines)-1]), "vigil: hint:") {
+		lines = lines[:len(lines)-1]
+	}
 	return strings.TrimSpace(lines[len(lines)-1])
 }
 
