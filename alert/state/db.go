@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -50,6 +51,16 @@ type DB struct {
 	// mem is an in-memory DB of OpenMemory: one process's only, so Begin
 	// takes no lock (there is no file to lock, nor another process).
 	mem bool
+	// alerts are a memory DB's alerts (nil otherwise): replay steps
+	// hundreds of firing alerts tens of thousands of times, and writing
+	// each through SQL every step cost milliseconds a step. Nothing reads
+	// the alerts table but Alerts, Put, Delete and Ack, so a map kept
+	// exactly as the table would be (see memPut) is the same state.
+	alerts map[uint64]Alert
+	// stmts are a memory DB's prepared statements by query text (nil
+	// value: seen, to prepare at the next Begin); see stmts.go.
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt
 	// Clock stamps the lock row's since (and only that: alert times are
 	// always passed in). Tests replace it.
 	Clock func() time.Time
@@ -145,6 +156,7 @@ func OpenMemory(ctx context.Context) (*DB, error) {
 		return nil, err
 	}
 	d.mem = true
+	d.alerts = map[uint64]Alert{}
 	return d, nil
 }
 
@@ -263,7 +275,10 @@ func tempName(dir, prefix string) (string, error) {
 }
 
 // Close releases the DB. Runs must be finished first.
-func (d *DB) Close() error { return d.db.Close() }
+func (d *DB) Close() error {
+	d.closeStmts()
+	return d.db.Close()
+}
 
 func (d *DB) init(ctx context.Context) error {
 	v, app, err := d.versions(ctx, d.db)
@@ -366,6 +381,10 @@ type Run struct {
 	conn     *sql.Conn
 	tx       *sql.Tx
 	done     bool
+	// pend are a memory DB run's alert writes not yet saved (a nil entry:
+	// deleted), applied to DB.alerts by Save and dropped by Rollback, as
+	// the transaction's rows would be.
+	pend map[uint64]*Alert
 }
 
 // Begin starts a run for holder (e.g. "pid 4242 on web-1"), waiting up to
@@ -378,7 +397,11 @@ func (d *DB) Begin(ctx context.Context, holder string, wait time.Duration) (*Run
 	if d.mem {
 		// No file to lock and no other process to exclude; the one pooled
 		// connection serializes this process's runs. No Clock either: the
-		// lock row's "since" is all it stamps.
+		// lock row's "since" is all it stamps. That connection is free
+		// now (runs are one at a time): prepare what the last runs used.
+		if err := d.prepareSeen(ctx); err != nil {
+			return nil, fmt.Errorf("begin state run: %w", err)
+		}
 		return &Run{ctx: context.WithoutCancel(ctx), d: d}, nil
 	}
 	l, err := acquire(ctx, d.Path+".lock", holder, d.Clock(), wait)
@@ -445,14 +468,17 @@ func (r *Run) Save() error {
 		return errDone
 	}
 	if r.tx == nil {
+		r.applyPending()
 		return nil
 	}
 	tx, conn := r.tx, r.conn
 	r.tx, r.conn = nil, nil
 	defer conn.Close()
 	if err := tx.Commit(); err != nil {
+		r.pend = nil
 		return fmt.Errorf("save state: %w", err)
 	}
+	r.applyPending()
 	return nil
 }
 
@@ -479,6 +505,7 @@ func (r *Run) Rollback() {
 }
 
 func (r *Run) finish() {
+	r.pend = nil
 	if r.tx != nil {
 		r.tx.Rollback()
 		r.conn.Close()
