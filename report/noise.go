@@ -37,19 +37,20 @@ func (n *Noise) loc() *time.Location {
 	return n.Loc
 }
 
-// noisePerDay counts r's notices per day (midnight to midnight in loc)
-// per channel, over every day that (From, To] touches: one series per
-// channel of the replay (those in its notices but not its channels after,
-// by name), each point at its day's start, zero for a day without any.
+// noisePerDay counts r's notices per day (midnight to midnight in loc,
+// a day being (start, end] as the replayed runs are) per channel, over
+// every day that (From, To] touches: one series per channel of the replay
+// (then those only in its notices, by name), each point at its day's
+// end, zero for a day without any.
 func noisePerDay(r *replay.Replay, loc *time.Location) []series {
+	// day is the start of the day that holds t as a day's (start, end].
 	day := func(t time.Time) time.Time {
-		t = t.In(loc)
+		t = t.Add(-time.Nanosecond).In(loc)
 		return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc)
 	}
 	var days []time.Time
-	if !r.To.Before(r.From) {
-		// From is excluded: the first day is the one of From's next instant.
-		for d := day(r.From.Add(time.Nanosecond)); !d.After(r.To); d = d.AddDate(0, 0, 1) {
+	if r.From.Before(r.To) {
+		for d := day(r.From.Add(time.Nanosecond)); !d.After(day(r.To)); d = d.AddDate(0, 0, 1) {
 			days = append(days, d)
 		}
 	}
@@ -82,7 +83,7 @@ func noisePerDay(r *replay.Replay, loc *time.Location) []series {
 	for _, c := range append(names, extra...) {
 		ps := make([]Point, len(days))
 		for i, d := range days {
-			ps[i] = Point{T: d, V: counts[c][i]}
+			ps[i] = Point{T: d.AddDate(0, 0, 1), V: counts[c][i]}
 		}
 		out = append(out, series{Label: c, Points: ps})
 	}
