@@ -21,7 +21,7 @@ func TestDiff(t *testing.T) {
 		},
 		Channels: []ChannelSummary{{Channel: "ops", Notices: 10}, {Channel: "chat", Notices: 4}},
 		Episodes: []Episode{
-			ep("cpu_high", "aaaa", 0, 30, "ops"),         // missed by B: no episode
+			ep("cpu_high", "aaaa", 0, 30, "ops"),          // missed by B: no episode
 			ep("cpu_high", "bbbb", 60, 80, "chat", "ops"), // B overlaps, notified: not missed
 			ep("cpu_high", "bbbb", 120, 130, "ops"),       // B's is later: no episode
 			ep("cpu_high", "cccc", 200, 240, "ops"),       // B starts as it ends: overlaps
