@@ -4,15 +4,19 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/vigil-metrics/vigil/alert/channels"
+	alertconfig "github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/alert/replay"
 	"github.com/vigil-metrics/vigil/alert/state"
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
+	"github.com/vigil-metrics/vigil/internal/configfile"
 )
 
 var replayT0 = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
@@ -232,5 +236,46 @@ func TestThresholdsAsOf(t *testing.T) {
 		if ok != c.ok || (ok && v != c.want) {
 			t.Errorf("%s at +%v: %v, %v; want %v, %v", c.rule, c.at.Sub(replayT0), v, ok, c.want, c.ok)
 		}
+	}
+}
+
+// The demo's --against config is examples/vigil.yaml with one threshold
+// raised (high_error_rate 0.02 -> 0.05, above the demo api incident's
+// peak error ratio of about 0.041), and nothing else changed.
+func TestDemoTighter(t *testing.T) {
+	load := func(p string) *alertconfig.Config {
+		t.Helper()
+		f, err := configfile.Read(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := alertconfig.Decode(f, func(string) (string, bool) { return "https://hooks.example/x", true }, channels.Types())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	a, b := load("../../examples/vigil.yaml"), load("../../testdata/alerting/demo-tighter.yaml")
+	if len(a.Rules) != len(b.Rules) || len(a.Channels) != len(b.Channels) {
+		t.Fatalf("rules %d vs %d, channels %d vs %d", len(a.Rules), len(b.Rules), len(a.Channels), len(b.Channels))
+	}
+	for i := range a.Rules {
+		x, y := a.Rules[i], b.Rules[i]
+		y.Pos = x.Pos // the header comment moves the lines
+		if x.Name == "high_error_rate" {
+			if x.Threshold != 0.02 || y.Threshold != 0.05 {
+				t.Errorf("high_error_rate: %v -> %v; want 0.02 -> 0.05", x.Threshold, y.Threshold)
+			}
+			y.Threshold = x.Threshold
+		}
+		if !reflect.DeepEqual(x, y) {
+			t.Errorf("rule %s differs beyond the threshold:\n%+v\n%+v", x.Name, x, y)
+		}
+	}
+	for i := range b.Silences {
+		b.Silences[i].Pos = a.Silences[i].Pos
+	}
+	if !reflect.DeepEqual(a.Settings, b.Settings) || !reflect.DeepEqual(a.Silences, b.Silences) {
+		t.Error("settings or silences differ")
 	}
 }
