@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -277,5 +279,39 @@ func TestDemoTighter(t *testing.T) {
 	}
 	if !reflect.DeepEqual(a.Settings, b.Settings) || !reflect.DeepEqual(a.Silences, b.Silences) {
 		t.Error("settings or silences differ")
+	}
+}
+
+// -o markdown --out F writes F and its chart beside it, linked by name;
+// on stdout, no chart.
+func TestReplayMarkdownOut(t *testing.T) {
+	dir := t.TempDir()
+	var stdout bytes.Buffer
+	a := &app{stdout: &stdout}
+	sides := []*replaySide{{file: "vigil.yaml", res: sampleReplay(80)}, {file: "tighter.yaml", res: sampleReplay(90)}}
+	out := filepath.Join(dir, "replay.md")
+	if err := a.writeReplay(&replayOptions{Output: "markdown", Out: out}, sides); err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "replay-noise.svg")); err != nil {
+		t.Errorf("the chart is not beside the file: %v", err)
+	}
+	for _, want := range []string{"# Alert noise", "## Missed episodes", "| A | B | cpu_high |", "(replay-noise.svg)"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("replay.md lacks %q:\n%s", want, md)
+		}
+	}
+	if stdout.Len() != 0 {
+		t.Errorf("stdout: %q; want nothing with --out", stdout.String())
+	}
+	if err := a.writeReplay(&replayOptions{Output: "markdown"}, sides[:1]); err != nil {
+		t.Fatal(err)
+	}
+	if s := stdout.String(); !strings.Contains(s, "## Rules") || strings.Contains(s, ".svg") {
+		t.Errorf("stdout markdown:\n%s", s)
 	}
 }
