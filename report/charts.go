@@ -136,6 +136,16 @@ func BuildImages(r *Report, prefix string) error {
 		r.Images = append(r.Images, Image{Section: "latency", SVG: svg,
 			Alt: "latency p95 of " + m + " per service", File: prefix + "-latency-" + slug(m) + ".svg"})
 	}
+	if r.Noise != nil {
+		if r.Noise.Loc == nil {
+			r.Noise.Loc = loc
+		}
+		ims, err := NoiseImages(r.Noise, prefix)
+		if err != nil {
+			return err
+		}
+		r.Images = append(r.Images, ims...)
+	}
 	return nil
 }
 

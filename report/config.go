@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vigil-metrics/vigil/internal/configfile"
 	"github.com/vigil-metrics/vigil/internal/metricpath"
+	"github.com/vigil-metrics/vigil/internal/vtime"
 	"github.com/vigil-metrics/vigil/internal/yamlconf"
 )
 
@@ -21,11 +23,31 @@ type Config struct {
 	Metrics []string `yaml:"metrics"`
 	// Hosts limits the resources section to these hosts.
 	Hosts []string `yaml:"hosts"`
+	// AlertNoise, when written, adds the "Alert noise" section: the alert
+	// config replayed over the history (vigil replay). Off by default: a
+	// replay reads every rule's metrics over the range.
+	AlertNoise *NoiseConfig `yaml:"alert_noise"`
+}
+
+// NoiseConfig is report: alert_noise:.
+type NoiseConfig struct {
+	// From and Step as written: the range replayed back from the report's
+	// end (default: the report's period), and the interval between two
+	// runs (default: settings.evaluation_interval).
+	From string `yaml:"from"`
+	Step string `yaml:"step"`
+	// FromDuration and StepDuration are From and Step parsed (0: the
+	// default).
+	FromDuration time.Duration `yaml:"-"`
+	StepDuration time.Duration `yaml:"-"`
 }
 
 // configKeys are the report: section's keys, in the order messages list
 // them.
-var configKeys = []string{"title", "metrics", "hosts"}
+var configKeys = []string{"title", "metrics", "hosts", "alert_noise"}
+
+// noiseKeys are report: alert_noise:'s keys.
+var noiseKeys = []string{"from", "step"}
 
 // File is what report reads of a config file: its report: section and
 // the metric paths of its alert rules.
@@ -70,17 +92,25 @@ func FromConfig(cf *configfile.File) (File, error) {
 		return f, nil
 	}
 	f.HasReport = true
+	if v := yamlconf.Value(n, "alert_noise"); v != nil && v.Kind != yaml.MappingNode {
+		// Before Decode, whose words would name a Go type.
+		return f, fmt.Errorf("%s:%d: report: alert_noise: want a mapping (from:, step:), got %s", name, v.Line, yamlconf.Kind(v))
+	}
 	if err := n.Decode(&f.Report); err != nil {
 		return f, placed(name, "report: ", err)
 	}
 	if n.Kind == yaml.MappingNode {
 		d := &yamlconf.Decoder{File: name, Lines: true, Wording: yamlconf.Wording{
-			Unknown: func(_, key string, _ []string) string {
+			Unknown: func(what, key string, _ []string) string {
+				if what == "report: alert_noise" {
+					return fmt.Sprintf("%s: unknown key %q (want %s)", what, key, strings.Join(noiseKeys, ", "))
+				}
 				return fmt.Sprintf("report: unknown key %q (want %s)", key, strings.Join(configKeys, ", "))
 			},
 		}}
 		d.Fields(n, "report", yamlconf.Keys(configKeys...))
 		checkMetrics(d, yamlconf.Value(n, "metrics"))
+		checkNoise(d, yamlconf.Value(n, "alert_noise"), f.Report.AlertNoise)
 		if len(d.Problems) > 0 {
 			return f, d.Problems[0] // the first, as a decode error is
 		}
@@ -106,6 +136,30 @@ func checkMetrics(d *yamlconf.Decoder, list *yaml.Node) {
 		case e.Den != nil || e.Num.Agg.Kind != metricpath.Default || len(e.Num.By) > 0:
 			d.Errf(item, "report: metrics: %q: want a histogram's name (such as response_time_ms, or with labels response_time_ms{service=\"api\"}), not a path: the report asks each for its percentiles by service", m)
 		}
+	}
+}
+
+// checkNoise checks report: alert_noise: (a mapping of from and step,
+// positive durations) and sets the parsed durations on c.
+func checkNoise(d *yamlconf.Decoder, n *yaml.Node, c *NoiseConfig) {
+	if n == nil || c == nil {
+		return
+	}
+	d.Fields(n, "report: alert_noise", yamlconf.Keys(noiseKeys...))
+	for _, k := range []struct {
+		key, example string
+		into         *time.Duration
+	}{{"from", "30d", &c.FromDuration}, {"step", "1m", &c.StepDuration}} {
+		v := yamlconf.Value(n, k.key)
+		if v == nil {
+			continue
+		}
+		x, err := vtime.ParseDuration(v.Value)
+		if err != nil || x <= 0 {
+			d.Errf(v, "report: alert_noise: %s: %q: want a positive duration (%s)", k.key, v.Value, k.example)
+			continue
+		}
+		*k.into = x
 	}
 }
 

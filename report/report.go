@@ -51,6 +51,9 @@ type Report struct {
 	Alerts    *Alerts
 	Latency   []Latency
 	Resources []Resource
+	// Noise is the "Alert noise" section (report: alert_noise:), nil when
+	// it is off.
+	Noise *Noise
 
 	Highlights []string
 
@@ -243,6 +246,11 @@ func funcs(r *Report, brk string) template.FuncMap {
 		"minutes":  func(v float64) string { return slo.SignedText(v, 1) },
 		"exhausts": exhausts,
 		"spark":    Sparkline,
+		"noise": func() (string, error) {
+			var b strings.Builder
+			err := WriteNoise(&b, r.Noise, r.ImagesOf("noise"), 2)
+			return b.String(), err
+		},
 		"alerts": func(as []BudgetAlert) string {
 			var out []string
 			for _, a := range as {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io/fs"
 	"path/filepath"
 	"slices"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vigil-metrics/vigil/alert/replay"
+	"github.com/vigil-metrics/vigil/analyze"
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
 	"github.com/vigil-metrics/vigil/internal/atomicfile"
 	"github.com/vigil-metrics/vigil/internal/vtime"
@@ -104,6 +107,9 @@ func (a *app) runReport(cmd *cobra.Command, o *reportOptions) error {
 	r.Stores = db.Stores
 	err = report.Assemble(cmd.Context(), db, r, report.Inputs{Objectives: objs,
 		Histograms: report.KeyHistograms(cf.RulePaths, objs, cf.Report.Metrics), Hosts: cf.Report.Hosts, Logger: a.log})
+	if err == nil && cf.Report.AlertNoise != nil {
+		r.Noise, err = a.reportNoise(cmd, db, cf.Report.AlertNoise, at, period, loc)
+	}
 	db.Close()
 	if err != nil {
 		return err
@@ -180,4 +186,39 @@ func (a *app) reportAlerts(cmd *cobra.Command, from, to time.Time) (*report.Aler
 		return nil, err
 	}
 	return report.Summarize(evs, atts, incs, from, to), nil
+}
+
+// reportNoise is the "Alert noise" section (report: alert_noise:): the
+// config's alert rules and slos: replayed as vigil replay does, over
+// alert_noise.from (default: the period) back from the report's end.
+func (a *app) reportNoise(cmd *cobra.Command, db *analyze.DB, nc *report.NoiseConfig, at time.Time, period time.Duration,
+	loc *time.Location) (*report.Noise, error) {
+	cfg, err := a.loadAlertConfig()
+	if err != nil {
+		return nil, err
+	}
+	objs, err := a.configObjectives(a.file)
+	if err != nil {
+		return nil, err
+	}
+	back, step := nc.FromDuration, nc.StepDuration
+	if back == 0 {
+		back = period
+	}
+	if step == 0 {
+		step = cfg.Settings.EvaluationInterval
+	}
+	from := at.Add(-back)
+	if n := at.Sub(from) / step; n < 1 || n > maxReplaySteps {
+		return nil, cli.Usagef("%s: report: alert_noise: %d runs of %s over %s: want 1 to %d (a longer step: or a shorter from:)",
+			a.file.Path, n, vtime.FormatDuration(step), vtime.FormatDuration(back), maxReplaySteps)
+	}
+	res, err := replay.Run(cmd.Context(), db, replay.Options{Config: cfg, Objectives: objs, From: from, To: at, Step: step, Log: a.log})
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintf(a.stderr, "vigil: warning: alert noise: %s\n", w)
+	}
+	return &report.Noise{Replay: res, Loc: loc}, nil
 }
