@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vigil-metrics/vigil/alert/tune"
 	"io"
 	"maps"
 	"math"
@@ -332,38 +333,19 @@ func (a *app) thresholdHistory(cmd *cobra.Command) (func(*alertconfig.Config) fu
 	}, nil
 }
 
-// thresholdsAsOf is a LOCAL ADAPTER until alert/tune.AsOf lands on this
-// branch (replace it with that call): a dynamic rule's threshold at an
-// instant from the stored history. Before the first change, that change's
-// old value (unknown: the config's); from each change's tuned_at, its new
-// value; with no history, the stored threshold; else the config's.
+// thresholdsAsOf gives replay each dynamic rule's threshold as tuned at
+// an instant (tune.AsOf over the stored history); false: the config's.
 func thresholdsAsOf(ts map[string]state.Threshold, hs []state.ThresholdChange, dynamic map[string]bool) func(string, time.Time) (float64, bool) {
-	byRule := map[string][]state.ThresholdChange{}
-	for _, h := range hs {
-		byRule[h.Rule] = append(byRule[h.Rule], h)
-	}
-	for _, h := range byRule {
-		slices.SortStableFunc(h, func(x, y state.ThresholdChange) int { return x.TunedAt.Compare(y.TunedAt) })
-	}
+	// AsOf reads the history oldest first, as ThresholdHistory lists it.
+	hs = slices.Clone(hs)
+	slices.SortStableFunc(hs, func(x, y state.ThresholdChange) int { return x.TunedAt.Compare(y.TunedAt) })
 	return func(rule string, at time.Time) (float64, bool) {
 		if !dynamic[rule] {
 			return 0, false
 		}
-		h := byRule[rule]
-		if len(h) == 0 {
-			t, ok := ts[rule]
-			return t.Value, ok
-		}
-		i, _ := slices.BinarySearchFunc(h, at, func(c state.ThresholdChange, at time.Time) int {
-			if c.TunedAt.After(at) {
-				return 1
-			}
-			return -1
-		})
-		if i == 0 {
-			return h[0].Old, !math.IsNaN(h[0].Old)
-		}
-		return h[i-1].New, true
+		// NaN stands for the config's threshold, which replay keeps.
+		v := tune.AsOf(rule, hs, ts, math.NaN(), at)
+		return v, !math.IsNaN(v)
 	}
 }
 
