@@ -8,6 +8,7 @@ import (
 
 	"github.com/vigil-metrics/vigil/alert/eval"
 	"github.com/vigil-metrics/vigil/analyze"
+	"github.com/vigil-metrics/vigil/analyze/slo"
 	"github.com/vigil-metrics/vigil/internal/metricpath"
 )
 
@@ -58,6 +59,12 @@ type Tables struct {
 	falls  int
 	reads  int
 }
+
+// A replay's rules and its budget evaluator both ask the tables.
+var (
+	_ eval.Querier = (*Tables)(nil)
+	_ slo.Querier  = (*Tables)(nil)
+)
 
 // table is one window of one path at one offset from the step, over the
 // chunk held.
