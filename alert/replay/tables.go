@@ -55,6 +55,7 @@ type Tables struct {
 	byPtr  map[*metricpath.Expr]string // expr strings already made
 	k0, k  int                         // steps of the first chunk, of the others
 	chunk  int                         // the chunk held; -1: none
+	lo, hi int                         // its steps
 	cells  int64
 	falls  int
 	reads  int
@@ -161,25 +162,45 @@ func (t *Tables) stepOf(at time.Time, offset time.Duration) (int, bool) {
 // Eval answers e over w from the table of e's expression, w's length and
 // an offset at which w.At is on the grid, reading that step's chunk when
 // it is not held; otherwise from the DB, counted.
+//
+// Tables of one expression and length at two offsets (a spike's reference
+// window as long as its window) both hold w, at two steps: the one in the
+// chunk held answers, else the nearest step after it (a replay steps
+// forward), else the nearest before, so that a step's queries never send
+// the tables back and forth between two chunks.
 func (t *Tables) Eval(ctx context.Context, e *metricpath.Expr, w analyze.Window) ([]analyze.Result, error) {
+	var best *table
+	bestJ := 0
+	lo, hi := t.lo, t.hi
+	rank := func(j int) int { // 0 held, then forward by distance, then backward
+		switch {
+		case t.chunk >= 0 && j >= lo && j < hi:
+			return 0
+		case j >= hi:
+			return 1 + j - hi
+		}
+		return 1 + t.n + lo - j
+	}
 	for _, tb := range t.byExpr[t.exprString(e)] {
 		if tb.q.Length != w.Length {
 			continue
 		}
 		j, ok := t.stepOf(w.At, tb.q.Offset)
-		if !ok {
-			continue
+		if ok && (best == nil || rank(j) < rank(bestJ)) {
+			best, bestJ = tb, j
 		}
-		if err := t.hold(ctx, j); err != nil {
-			return nil, err
-		}
-		if tb.err != nil {
-			return nil, tb.err
-		}
-		return tb.results(j - tb.first), nil
 	}
-	t.falls++
-	return t.db.Eval(ctx, e, w)
+	if best == nil {
+		t.falls++
+		return t.db.Eval(ctx, e, w)
+	}
+	if err := t.hold(ctx, bestJ); err != nil {
+		return nil, err
+	}
+	if best.err != nil {
+		return nil, best.err
+	}
+	return best.results(bestJ - best.first), nil
 }
 
 // Buckets is the DB's (SLO budgets read their own tumbling windows).
@@ -226,7 +247,7 @@ func (t *Tables) hold(ctx context.Context, j int) error {
 		groups += int64(len(ss))
 		t.cells += int64(len(ss)) * int64(hi-lo)
 	}
-	t.chunk = c
+	t.chunk, t.lo, t.hi = c, lo, hi
 	if c == 0 && t.opt.ChunkSteps <= 0 {
 		t.k = chunkSteps(t.opt.ChunkBytes, groups, t.n)
 	}

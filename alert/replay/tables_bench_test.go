@@ -139,7 +139,9 @@ func benchRules(n int) []config.Rule {
 		{func(i int) string { return fmt.Sprintf(`queue_depth{service="%s"}.avg`, svc(i)) }, nil},
 		{fixed("http_requests_total.rate by (service)"), nil},
 		{fixed(`http_requests_total{status=~"5.."}.increase by (service) / http_requests_total.increase by (service)`), nil},
-		{func(i int) string { return fmt.Sprintf(`http_requests_total{service="%s",status="404"}.increase`, svc(i)) }, nil},
+		{func(i int) string {
+			return fmt.Sprintf(`http_requests_total{service="%s",status="404"}.increase`, svc(i))
+		}, nil},
 		{fixed("response_time_ms.p95 by (service, endpoint)"), nil},
 		{func(i int) string { return fmt.Sprintf(`response_time_ms{service="%s"}.p99`, svc(i)) }, []string{"endpoint"}},
 		{fixed("response_time_ms.avg"), []string{"service"}},

@@ -102,6 +102,10 @@ func mixedRules() []config.Rule {
 		{Name: "cpu_absent", MetricPath: "cpu.count", Condition: "absent", EvaluationWindow: 2 * time.Minute, Lookback: 30 * time.Minute, GroupBy: []string{"host"}},
 		{Name: "req_spike", MetricPath: "req_total.increase by (service)", Condition: "spike", EvaluationWindow: 5 * time.Minute,
 			ReferenceWindow: 15 * time.Minute, SpikeRatio: 2, Direction: "both"},
+		// A reference window as long as the window: its instants are the
+		// window's a few steps back, on the same grid (no chunk thrash).
+		{Name: "cpu_spike", MetricPath: "cpu.max", Condition: "spike", EvaluationWindow: 5 * time.Minute,
+			ReferenceWindow: 5 * time.Minute, SpikeRatio: 2, Direction: "up"},
 		th("cpu_sum_again", "cpu.sum", 5*time.Minute),
 	}
 }
