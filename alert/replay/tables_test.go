@@ -324,3 +324,28 @@ func TestTablesChunkFromBudget(t *testing.T) {
 		t.Errorf("chunk of step 1440: %d [%d, %d), held from %d", c, lo, hi, tb.specs[0].first)
 	}
 }
+
+// A query the stores cannot answer (the rate of a gauge) is that query's
+// error at each step, as the store gives it, and the others still answer.
+func TestTablesQueryError(t *testing.T) {
+	db := tablesStore(t)
+	ctx := context.Background()
+	rules := []config.Rule{
+		{Name: "bad", MetricPath: "cpu.rate", Condition: "greater_than", EvaluationWindow: 5 * time.Minute},
+		{Name: "good", MetricPath: "cpu.max", Condition: "greater_than", EvaluationWindow: 5 * time.Minute},
+	}
+	qs := queriesOf(t, rules)
+	tb, err := NewTables(db, qs, t0, time.Minute, 10, TablesOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := analyze.Window{At: t0.Add(3 * time.Minute), Length: 5 * time.Minute}
+	_, want := db.Eval(ctx, qs[0].Expr, w)
+	_, got := tb.Eval(ctx, qs[0].Expr, w)
+	if want == nil || got == nil || got.Error() != want.Error() {
+		t.Errorf("tables: %v; store: %v", got, want)
+	}
+	if rs, err := tb.Eval(ctx, qs[1].Expr, w); err != nil || len(rs) != 1 || rs[0].Value != 9.75 {
+		t.Errorf("good rule: %v, %v; want cpu's max, 9.75", rs, err)
+	}
+}
