@@ -116,14 +116,23 @@ func NewTables(db *analyze.DB, qs []eval.Query, from time.Time, step time.Durati
 	return t, nil
 }
 
+// exprString is e.String(), memoised by pointer: the queries' own Exprs
+// are asked at every step. eval makes a group_by rule's Expr afresh at
+// each evaluation, so the memo is cleared when it outgrows the tables,
+// or it would keep one entry per rule per step.
 func (t *Tables) exprString(e *metricpath.Expr) string {
 	s, ok := t.byPtr[e]
 	if !ok {
 		s = e.String()
+		if len(t.byPtr) >= t.maxMemo() {
+			clear(t.byPtr)
+		}
 		t.byPtr[e] = s
 	}
 	return s
 }
+
+func (t *Tables) maxMemo() int { return 4*len(t.specs) + 64 }
 
 // Fallbacks counts the queries the tables did not hold, asked of the DB.
 func (t *Tables) Fallbacks() int { return t.falls }

@@ -208,6 +208,11 @@ func TestTablesAnswerAsEval(t *testing.T) {
 	if tb.Fallbacks() != 0 {
 		t.Errorf("%d fallbacks, want 0", tb.Fallbacks())
 	}
+	// eval makes a group_by rule's Expr afresh at each step: the strings
+	// memoised by pointer must not grow with the steps.
+	if len(tb.byPtr) > tb.maxMemo() {
+		t.Errorf("%d expressions memoised, want at most %d", len(tb.byPtr), tb.maxMemo())
+	}
 	if want := 4 * len(tb.specs); tb.Reads() != want {
 		t.Errorf("%d reads, want %d (one per table per chunk)", tb.Reads(), want)
 	}
