@@ -6,6 +6,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/alert/eval"
 	"github.com/vigil-metrics/vigil/analyze"
 	"github.com/vigil-metrics/vigil/analyze/slo"
@@ -74,6 +75,20 @@ type table struct {
 	series []analyze.BucketSeries
 	err    error // the read's error: the query's answer at every step of the chunk
 	first  int   // the chunk's first step
+}
+
+// RuleQueries lists the queries of every rule (eval.Queries), for
+// NewTables. A rule whose path does not parse has none: its evaluation
+// fails at every step, as a rule error, without asking anything.
+func RuleQueries(rules []config.Rule) []eval.Query {
+	var qs []eval.Query
+	for i := range rules {
+		q, err := eval.Queries(&rules[i])
+		if err == nil {
+			qs = append(qs, q...)
+		}
+	}
+	return qs
 }
 
 // NewTables prepares the tables of qs (the rules' eval.Queries, and any

@@ -224,6 +224,7 @@ func BenchmarkTables(b *testing.B) {
 		b.ReportMetric(float64(tb.Reads()), "reads")
 		b.ReportMetric(read.Seconds(), "read-s")
 		b.ReportMetric(float64(tb.ChunkSteps()), "K")
+		b.ReportMetric(float64(tb.LiveCells()), "cells")
 		b.ReportMetric(float64(results)/float64(steps), "observations/step")
 	}
 	b.ReportMetric(b.Elapsed().Seconds()*1e6/float64(b.N)/float64(steps*len(rules)), "µs/rule-step")

@@ -112,13 +112,17 @@ func mixedRules() []config.Rule {
 
 func queriesOf(t *testing.T, rules []config.Rule) []eval.Query {
 	t.Helper()
-	var qs []eval.Query
+	qs := RuleQueries(rules)
+	n := 0
 	for i := range rules {
 		q, err := eval.Queries(&rules[i])
 		if err != nil {
 			t.Fatal(err)
 		}
-		qs = append(qs, q...)
+		n += len(q)
+	}
+	if len(qs) != n {
+		t.Fatalf("RuleQueries listed %d queries, the rules have %d", len(qs), n)
 	}
 	return qs
 }
@@ -335,6 +339,9 @@ func TestTablesChunkFromBudget(t *testing.T) {
 func TestTablesQueryError(t *testing.T) {
 	db := tablesStore(t)
 	ctx := context.Background()
+	if qs := RuleQueries([]config.Rule{{Name: "unparsed", MetricPath: "cpu.", EvaluationWindow: time.Minute}}); len(qs) != 0 {
+		t.Errorf("a path that does not parse listed %v", qs)
+	}
 	rules := []config.Rule{
 		{Name: "bad", MetricPath: "cpu.rate", Condition: "greater_than", EvaluationWindow: 5 * time.Minute},
 		{Name: "good", MetricPath: "cpu.max", Condition: "greater_than", EvaluationWindow: 5 * time.Minute},
