@@ -29,11 +29,12 @@ type Evaluator struct {
 	At     time.Time
 	cache  map[string][]analyze.Result
 	sliced map[string][]*sliceData // by path and slice width: slices read
+	judged map[judgeKey]Events     // sliced windows judged (slices.go)
 }
 
 // NewEvaluator evaluates as of at.
 func NewEvaluator(q Querier, at time.Time) *Evaluator {
-	return &Evaluator{Q: q, At: at, cache: map[string][]analyze.Result{}, sliced: map[string][]*sliceData{}}
+	return &Evaluator{Q: q, At: at, cache: map[string][]analyze.Result{}, sliced: map[string][]*sliceData{}, judged: map[judgeKey]Events{}}
 }
 
 // AtTime is an evaluator as of at over ev's Querier that shares the time
@@ -41,7 +42,7 @@ func NewEvaluator(q Querier, at time.Time) *Evaluator {
 // read each sliced objective's slices once (an earlier time's slices are
 // the first of a later one's, on the same grid).
 func (ev *Evaluator) AtTime(at time.Time) *Evaluator {
-	return &Evaluator{Q: ev.Q, At: at, cache: map[string][]analyze.Result{}, sliced: ev.sliced}
+	return &Evaluator{Q: ev.Q, At: at, cache: map[string][]analyze.Result{}, sliced: ev.sliced, judged: map[judgeKey]Events{}}
 }
 
 // Prepare reads the slices of objs' sliced objectives over their windows

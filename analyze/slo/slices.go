@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/vigil-metrics/vigil/analyze"
 	"github.com/vigil-metrics/vigil/internal/metricpath"
@@ -471,6 +472,39 @@ type sliceCol struct {
 // judge counts the good slices (Timeslices) or sums the slices' ratios
 // (RatioTimeslices) over g's slices.
 func (ev *Evaluator) judge(o Objective, g sliceGrid, good, total *sliceCol) (Events, error) {
+	k := judgeKey{good: unsafe.SliceData(good.v), total: unsafe.SliceData(total.v), off: len(total.v) - g.n, n: g.n,
+		ratio: o.Method == RatioTimeslices, bad: good.bad}
+	if !k.ratio {
+		k.target = o.SliceTarget.RatString()
+	}
+	if e, ok := ev.judged[k]; ok {
+		return e, nil
+	}
+	e, err := judgeSlices(o, g, good, total)
+	if err == nil {
+		if ev.judged == nil {
+			ev.judged = map[judgeKey]Events{}
+		}
+		ev.judged[k] = e
+	}
+	return e, err
+}
+
+// judgeKey is what a judgement of slices depends on: the columns (kept
+// for the evaluator's life, so that their addresses name them), the
+// slices judged, the method and the slice target. A run asks for the SLO
+// window's judgement twice (Prepare, then Events or BudgetOf), and a
+// RatioTimeslices mean over 43,200 slices is the costliest thing a run
+// does outside DuckDB.
+type judgeKey struct {
+	good, total *float64
+	off, n      int
+	ratio, bad  bool
+	target      string
+}
+
+// judgeSlices is judge without the memo.
+func judgeSlices(o Objective, g sliceGrid, good, total *sliceCol) (Events, error) {
 	var e Events
 	var mean *ratioMean // RatioTimeslices: the ratios' exact mean
 	if o.Method == RatioTimeslices {
