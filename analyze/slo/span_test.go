@@ -5,6 +5,8 @@ import (
 	"errors"
 	"math"
 	"math/big"
+	"reflect"
+	"runtime"
 	"testing"
 	"time"
 
@@ -23,7 +25,8 @@ type synthQ struct {
 
 // synthCounts are minute m's requests (total) and good ones: 100 to 106
 // requests; 1 to 5 bad every 13th minute, all bad every 97th, none at
-// all every 101st (a quiet slice: no events).
+// all every 101st (a quiet slice: no events). The gauge queue_depth is
+// m mod 50, without a value in the quiet minutes.
 func synthCounts(m int64) (good, total float64) {
 	switch {
 	case m%101 == 0:
@@ -45,10 +48,14 @@ func (q *synthQ) Buckets(_ context.Context, e *metricpath.Expr, end time.Time, b
 	s := analyze.BucketSeries{Labels: map[string]string{}, Values: make([]float64, n), Samples: make([]int64, n)}
 	for i := range n {
 		endMS := end.UnixMilli() - int64(n-1-i)*bucket.Milliseconds()
-		good, total := synthCounts(endMS / 60000)
+		m := endMS / 60000
+		good, total := synthCounts(m)
 		v := total
-		if e.Num.Name == "ok_total" {
+		switch e.Num.Name {
+		case "ok_total":
 			v = good
+		case "queue_depth":
+			v = float64(m % 50)
 		}
 		if total == 0 {
 			v = math.NaN()
@@ -98,4 +105,151 @@ func sameEvents(a, b Events) bool {
 		return false
 	}
 	return a.mean == nil || a.mean.Cmp(b.mean) == 0
+}
+
+// A view of a read (an earlier instant's slices) shares the read's
+// columns: it costs a small struct whatever the length read, and views
+// are not kept. Before, each view of a 60-day read of one-minute slices
+// allocated its own series and a 86,400-value column per derived array,
+// and kept them all: a replay's 43,200 steps cost gigabytes.
+func TestViewSharesColumns(t *testing.T) {
+	const width = int64(60000)
+	read := func(n int) *sliceData {
+		vals, samples := make([]float64, n), make([]int64, n)
+		for i := range vals {
+			vals[i] = float64(i % 7)
+		}
+		d := &sliceData{endMS: 1_000_000 * width, n: n, derived: map[string][]float64{},
+			series: []analyze.BucketSeries{{Labels: map[string]string{}, Values: vals, Samples: samples}}}
+		d.sum() // the read's column, computed once
+		return d
+	}
+	perView := func(d *sliceData) float64 {
+		k := 0
+		return testing.AllocsPerRun(100, func() {
+			k++
+			v := d.view(d.endMS-int64(k)*width, width, 10)
+			if c := v.sum(); len(c) != d.n-k || c[len(c)-1] != float64((d.n-k-1)%7) {
+				t.Fatalf("view %d: %d slices ending in %v", k, len(c), c[len(c)-1])
+			}
+		})
+	}
+	short, long := read(1_440), read(86_400)
+	if a, b := perView(short), perView(long); a != b || b > 2 {
+		t.Errorf("allocations per view: %v over a day, %v over 60 days; want the same few", a, b)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for k := 1; k <= 1000; k++ {
+		long.view(long.endMS-int64(k)*width, width, 10).sum()
+	}
+	runtime.ReadMemStats(&after)
+	if per := (after.TotalAlloc - before.TotalAlloc) / 1000; per > 1024 {
+		t.Errorf("%d bytes per view of 86,400 slices, want a view's struct (< 1 KiB)", per)
+	}
+}
+
+// PrepareRange reads each sliced objective's paths once for every
+// instant from from to At: BudgetOf at instants sampled over the range
+// (on and off the slice grid, both ends included) through AtTime views
+// reads nothing more, and equals BudgetOf by a fresh evaluator at each
+// instant, exactly. Timeslices counts are also checked against a count
+// of synthCounts' minutes by hand.
+func TestPrepareRange(t *testing.T) {
+	ctx := context.Background()
+	ts := synthObjective(t, Timeslices)
+	ratio := synthObjective(t, RatioTimeslices)
+	th := synthObjective(t, Timeslices)
+	th.Good, th.Total, th.SliceTarget = "", "", nil
+	th.Threshold = &Threshold{Metric: "queue_depth.max", Op: "lt", Value: big.NewRat(45, 1)}
+	objs := []Objective{ts, ratio, th}
+	from := sliceAt.Add(-2 * 24 * time.Hour)
+	q := &synthQ{}
+	ev := NewEvaluator(q, sliceAt)
+	ev.PrepareRange(ctx, objs, from)
+	if q.reads != 3 {
+		t.Fatalf("PrepareRange: %d reads, want 3 (ok_total, req_total, queue_depth)", q.reads)
+	}
+	instants := []time.Time{from, from.Add(time.Minute), from.Add(37 * time.Second), from.Add(29*time.Hour + 13*time.Minute),
+		sliceAt.Add(-time.Millisecond), sliceAt}
+	for _, at := range instants {
+		view := ev.AtTime(at)
+		for _, ob := range objs {
+			got, err := BudgetOf(ctx, view, ob)
+			want, werr := BudgetOf(ctx, NewEvaluator(&synthQ{}, at), ob)
+			if err != nil || werr != nil || !sameBudget(got, want) {
+				t.Errorf("%v %s threshold %v: %+v %v\nwant a fresh evaluator's %+v %v", at, ob.Method, ob.Threshold != nil, got, err, want, werr)
+			}
+		}
+		if e, err := view.Events(ctx, ts, ts.Window.Length(at)); err != nil || e != countByHand(at, ts.Window.Rolling) {
+			t.Errorf("%v: Timeslices %+v %v, want %+v", at, e, err, countByHand(at, ts.Window.Rolling))
+		}
+	}
+	if q.reads != 3 {
+		t.Errorf("%d reads after the range's instants, want PrepareRange's 3", q.reads)
+	}
+}
+
+// countByHand counts the good one-minute slices at 97% and the slices
+// with events of synthCounts inside (at - length, at].
+func countByHand(at time.Time, length time.Duration) Events {
+	var e Events
+	last := at.UnixMilli() / 60000 // the slice ending at minute m is (m-1, m]
+	for m := last; m*60000 > at.Add(-length).UnixMilli()+60000-1; m-- {
+		good, total := synthCounts(m)
+		if total == 0 {
+			continue
+		}
+		e.Total++
+		if good*100 >= 97*total {
+			e.Good++
+		}
+	}
+	return e
+}
+
+// sameBudget compares budgets exactly, their events' means included.
+func sameBudget(a, b Budget) bool {
+	if !sameEvents(a.Events, b.Events) {
+		return false
+	}
+	a.Events, b.Events = Events{}, Events{}
+	return reflect.DeepEqual(a, b)
+}
+
+// BenchmarkAtTimeBudget is one replay step over 30-day objectives of
+// one-minute slices after PrepareRange: a view and the budgets of a
+// Timeslices, a RatioTimeslices and a threshold objective.
+func BenchmarkAtTimeBudget(b *testing.B) {
+	ctx := context.Background()
+	ts := Objective{File: "v.yaml", Line: 1, Service: "api", SLI: "custom", Target: Target{}, MinEvents: 1, BudgetAlertPercent: 80,
+		Window: Window{Rolling: 30 * 24 * time.Hour, Text: "30d"}, Good: "ok_total.increase", Total: "req_total.increase",
+		Method: Timeslices, SliceWindow: time.Minute, SliceTarget: big.NewRat(97, 100)}
+	ts.Target, _ = ParseTarget("99")
+	ratio := ts
+	ratio.Method = RatioTimeslices
+	th := ts
+	th.Good, th.Total, th.SliceTarget = "", "", nil
+	th.Threshold = &Threshold{Metric: "queue_depth.max", Op: "lt", Value: big.NewRat(45, 1)}
+	from := sliceAt.Add(-30 * 24 * time.Hour)
+	for _, c := range []struct {
+		name string
+		objs []Objective
+	}{{"timeslices+threshold", []Objective{ts, th}}, {"ratio", []Objective{ratio}}} {
+		b.Run(c.name, func(b *testing.B) {
+			ev := NewEvaluator(&synthQ{}, sliceAt)
+			ev.PrepareRange(ctx, c.objs, from)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				view := ev.AtTime(from.Add(time.Duration(i%43200) * time.Minute))
+				for _, ob := range c.objs {
+					if _, err := BudgetOf(ctx, view, ob); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		})
+	}
 }
