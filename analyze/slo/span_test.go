@@ -182,8 +182,11 @@ func TestPrepareRange(t *testing.T) {
 				t.Errorf("%v %s threshold %v: %+v %v\nwant a fresh evaluator's %+v %v", at, ob.Method, ob.Threshold != nil, got, err, want, werr)
 			}
 		}
-		if e, err := view.Events(ctx, ts, ts.Window.Length(at)); err != nil || e != countByHand(at, ts.Window.Rolling) {
-			t.Errorf("%v: Timeslices %+v %v, want %+v", at, e, err, countByHand(at, ts.Window.Rolling))
+		if e, err := view.Events(ctx, ts, ts.Window.Length(at)); err != nil || e != countByHand(at, ts.Window.Rolling, false) {
+			t.Errorf("%v: Timeslices %+v %v, want %+v", at, e, err, countByHand(at, ts.Window.Rolling, false))
+		}
+		if e, err := view.BurnEvents(ctx, th, 6*time.Hour); err != nil || e != countByHand(at, 6*time.Hour, true) {
+			t.Errorf("%v: threshold over 6h %+v %v, want %+v", at, e, err, countByHand(at, 6*time.Hour, true))
 		}
 	}
 	if q.reads != 3 {
@@ -191,9 +194,10 @@ func TestPrepareRange(t *testing.T) {
 	}
 }
 
-// countByHand counts the good one-minute slices at 97% and the slices
-// with events of synthCounts inside (at - length, at].
-func countByHand(at time.Time, length time.Duration) Events {
+// countByHand counts the good one-minute slices and the slices with data
+// of synthQ inside (at - length, at]: at 97% of synthCounts' requests, or
+// (threshold) queue_depth below 45.
+func countByHand(at time.Time, length time.Duration, threshold bool) Events {
 	var e Events
 	last := at.UnixMilli() / 60000 // the slice ending at minute m is (m-1, m]
 	for m := last; m*60000 > at.Add(-length).UnixMilli()+60000-1; m-- {
@@ -202,11 +206,45 @@ func countByHand(at time.Time, length time.Duration) Events {
 			continue
 		}
 		e.Total++
-		if good*100 >= 97*total {
+		if (!threshold && good*100 >= 97*total) || (threshold && m%50 < 45) {
 			e.Good++
 		}
 	}
 	return e
+}
+
+// The SLO window's over-count (good summed over the slices with events
+// against total) is the loop's to the bit from the prefix sums of whole
+// counts, and from the loop itself where a count is a fraction (whose
+// sums depend on the order of the additions): the CountError's figures.
+func TestOverCountPrefix(t *testing.T) {
+	ob := synthObjective(t, Timeslices)
+	for _, frac := range []float64{0, 0.1} {
+		n := 1000
+		good, total := make([]float64, n), make([]float64, n)
+		for i := range n {
+			total[i] = float64(i%9) + frac
+			good[i] = total[i] + float64(i%2) // good ahead of total: a CountError over any window
+		}
+		ev := NewEvaluator(&synthQ{}, sliceAt)
+		for _, w := range []int{1, 7, 500, n} {
+			err := ev.overCount(ob, sliceGrid{n: w}, &sliceCol{v: good, path: "g"}, &sliceCol{v: total, path: "t"}, time.Hour)
+			var c, tt float64
+			for i := n - w; i < n; i++ {
+				if total[i] > 0 || good[i] > 0 {
+					c += good[i]
+					tt += total[i]
+				}
+			}
+			var ce *CountError
+			if !errors.As(err, &ce) || ce.Count != c || ce.Total != tt {
+				t.Errorf("fraction %v, %d slices: %v, want the loop's %v of %v", frac, w, err, c, tt)
+			}
+		}
+		if s := ev.overSums(&sliceCol{v: good}, &sliceCol{v: total}); s.ok != (frac == 0) {
+			t.Errorf("fraction %v: prefix sums kept %v", frac, s.ok)
+		}
+	}
 }
 
 // sameBudget compares budgets exactly, their events' means included.
