@@ -291,3 +291,33 @@ func BenchmarkAtTimeBudget(b *testing.B) {
 		})
 	}
 }
+
+// A calendar month's range across the month's end: the views in the
+// month before (their slices on the grid of that month's start, which
+// one-minute slices share) are served by the one read too, and equal a
+// fresh evaluator's budgets.
+func TestPrepareRangeCalendar(t *testing.T) {
+	ctx := context.Background()
+	ts := synthObjective(t, Timeslices)
+	ts.Window = Window{CalendarMonth: true}
+	ratio := ts
+	ratio.Method = RatioTimeslices
+	at := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
+	from := time.Date(2026, 11, 30, 18, 0, 0, 0, time.UTC)
+	q := &synthQ{}
+	ev := NewEvaluator(q, at)
+	ev.PrepareRange(ctx, []Objective{ts, ratio}, from)
+	reads := q.reads
+	for _, t0 := range []time.Time{from, time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 12, 1, 0, 0, 30, 0, time.UTC), at} {
+		for _, ob := range []Objective{ts, ratio} {
+			got, err := BudgetOf(ctx, ev.AtTime(t0), ob)
+			want, werr := BudgetOf(ctx, NewEvaluator(&synthQ{}, t0), ob)
+			if err != nil || werr != nil || !sameBudget(got, want) {
+				t.Errorf("%v %s: %+v %v\nwant a fresh evaluator's %+v %v", t0, ob.Method, got, err, want, werr)
+			}
+		}
+	}
+	if reads != 2 || q.reads != reads {
+		t.Errorf("reads: %d by PrepareRange, %d after the views; want 2 and no more", reads, q.reads)
+	}
+}
