@@ -5,9 +5,11 @@
 -- in any order, so these sums are agg_sum's one-thread Kahan sums to the
 -- bit (analyze.DB.wholeSums checks, and runs agg_sum where a group is not
 -- so).
--- $3 is the selection's id in sel (one table holds every selection).
-SELECT g.grp, sum(s.value), count(*), sum(abs(s.value)), bool_and(s.value = trunc(s.value))
-FROM all_samples s
-JOIN sel g ON g.sel_id = $3 AND g.store = s.store AND g.series_id = s.series_id
-WHERE s.ts > $1 AND s.ts <= $2
-GROUP BY g.grp
+-- $3 is the selection's id in sel (one table holds every selection); the
+-- rows come from sel_samples (the selection joined store by store on the
+-- series id alone, analyze/duckdb.go), in no order, which these sums do
+-- not need.
+SELECT grp, sum(value), count(*), sum(abs(value)), bool_and(value = trunc(value))
+FROM sel_samples
+WHERE sel_id = $3 AND ts > $1 AND ts <= $2
+GROUP BY grp

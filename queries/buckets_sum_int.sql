@@ -7,9 +7,12 @@
 -- buckets_sum's one-thread Kahan sum to the bit (analyze.DB.wholeCells
 -- checks, and runs buckets_sum where a cell is not so). One key and three
 -- aggregates keep DuckDB's table of cells small.
--- $4 is the selection's id in sel (one table holds every selection).
-SELECT CAST(g.grp AS BIGINT) * CAST($5 AS BIGINT) + (s.ts - CAST($1 AS BIGINT) - 1) // CAST($3 AS BIGINT) AS c, sum(s.value), count(*), bool_and(s.value >= 0 AND s.value = trunc(s.value))
-FROM all_samples s
-JOIN sel g ON g.sel_id = $4 AND g.store = s.store AND g.series_id = s.series_id
-WHERE s.ts > $1 AND s.ts <= $2
+-- $4 is the selection's id in sel (one table holds every selection); the
+-- rows come from sel_samples (the selection joined store by store on the
+-- series id alone, analyze/duckdb.go), in no order, which these sums do
+-- not need: 30 days of 40 series at 10 s into one-minute cells took about
+-- half the time of the join on (store, series_id).
+SELECT CAST(grp AS BIGINT) * CAST($5 AS BIGINT) + (ts - CAST($1 AS BIGINT) - 1) // CAST($3 AS BIGINT) AS c, sum(value), count(*), bool_and(value >= 0 AND value = trunc(value))
+FROM sel_samples
+WHERE sel_id = $4 AND ts > $1 AND ts <= $2
 GROUP BY c

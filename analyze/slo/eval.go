@@ -29,19 +29,32 @@ type Evaluator struct {
 	At     time.Time
 	cache  map[string][]analyze.Result
 	sliced map[string][]*sliceData // by path and slice width: slices read
+	judged map[judgeKey]Events     // RatioTimeslices windows judged (slices.go)
+	// verdicts and over are prefix sums over the reads' slices
+	// (prefix.go), shared like sliced with the evaluators of AtTime.
+	verdicts map[verdictKey]*sliceCountSums
+	over     map[verdictKey]*overSums
+	// from is PrepareRange's: the reads of sliced objectives reach back
+	// far enough for every instant from it to At.
+	from time.Time
 }
 
 // NewEvaluator evaluates as of at.
 func NewEvaluator(q Querier, at time.Time) *Evaluator {
-	return &Evaluator{Q: q, At: at, cache: map[string][]analyze.Result{}, sliced: map[string][]*sliceData{}}
+	return &Evaluator{Q: q, At: at, cache: map[string][]analyze.Result{}, sliced: map[string][]*sliceData{}, judged: map[judgeKey]Events{},
+		verdicts: map[verdictKey]*sliceCountSums{}, over: map[verdictKey]*overSums{}}
 }
 
 // AtTime is an evaluator as of at over ev's Querier that shares the time
 // slices ev has read: a report's burn-down points and its previous period
 // read each sliced objective's slices once (an earlier time's slices are
-// the first of a later one's, on the same grid).
+// the first of a later one's, on the same grid), and so do a replay's
+// steps after PrepareRange. It costs O(1) in the length read: it keeps
+// nothing of its own until asked, and what it derives from the shared
+// slices (slices.go, prefix.go) is kept with them.
 func (ev *Evaluator) AtTime(at time.Time) *Evaluator {
-	return &Evaluator{Q: ev.Q, At: at, cache: map[string][]analyze.Result{}, sliced: ev.sliced}
+	return &Evaluator{Q: ev.Q, At: at, cache: map[string][]analyze.Result{}, sliced: ev.sliced, judged: map[judgeKey]Events{},
+		verdicts: ev.verdicts, over: ev.over}
 }
 
 // Prepare reads the slices of objs' sliced objectives over their windows
@@ -56,6 +69,21 @@ func (ev *Evaluator) Prepare(ctx context.Context, objs []Objective) {
 			_, _ = ev.Events(ctx, o, o.Window.Length(ev.At))
 		}
 	}
+}
+
+// PrepareRange is Prepare for every instant from from to the evaluator's
+// time: each sliced objective's paths are read once, back to the earliest
+// slice that any window of an instant in [from, At] holds (its SLO
+// window, burn windows and alert windows), so that ev.AtTime(t).Events,
+// BurnEvents and BudgetOf for every such t are answered from that read (a
+// replay's steps). The evaluator keeps from for its later reads. A from at
+// or after At is Prepare. Occurrence objectives are not read ahead: each
+// instant's windows are its own Eval queries.
+func (ev *Evaluator) PrepareRange(ctx context.Context, objs []Objective, from time.Time) {
+	if from.Before(ev.At) {
+		ev.from = from
+	}
+	ev.Prepare(ctx, objs)
 }
 
 // Truthy reports whether an outcome label value means yes: true, True,

@@ -30,12 +30,18 @@ type ratioMean struct {
 	prec uint
 	n    int
 	sum  *big.Float
+	// num, den and q are add's scratch numbers at prec bits, reused so
+	// that a slice allocates nothing of its own (a 30-day window of
+	// one-minute slices adds 43,200 ratios; the values are the same as
+	// fresh numbers' at the same precision).
+	num, den, q *big.Float
 }
 
 // newRatioMean sums up to n slices' ratios.
 func newRatioMean(n int) *ratioMean {
 	prec := uint(320 + 2*bits.Len(uint(n)))
-	return &ratioMean{prec: prec, sum: new(big.Float).SetPrec(prec)}
+	return &ratioMean{prec: prec, sum: new(big.Float).SetPrec(prec),
+		num: new(big.Float).SetPrec(prec), den: new(big.Float).SetPrec(prec), q: new(big.Float).SetPrec(prec)}
 }
 
 // add adds one slice's error ratio: x of total events are bad (isBad) or
@@ -53,16 +59,16 @@ func (m *ratioMean) add(x, total float64, isBad bool) {
 		if b == 0 {
 			return // an all-good slice adds nothing: no big numbers made
 		}
-		num := new(big.Float).SetPrec(m.prec).SetInt64(b)
-		m.sum.Add(m.sum, num.Quo(num, new(big.Float).SetPrec(m.prec).SetInt64(int64(total))))
+		m.num.SetInt64(b)
+		m.den.SetInt64(int64(total))
+		m.sum.Add(m.sum, m.q.Quo(m.num, m.den))
 		return
 	}
-	num := new(big.Float).SetPrec(m.prec).SetFloat64(x)
-	den := new(big.Float).SetPrec(m.prec).SetFloat64(total)
+	num, den := m.num.SetFloat64(x), m.den.SetFloat64(total)
 	if !isBad {
 		num.Sub(den, num)
 	}
-	m.sum.Add(m.sum, num.Quo(num, den))
+	m.sum.Add(m.sum, m.q.Quo(num, den))
 }
 
 // errRatio is the mean error ratio, exact as the type's comment says; nil

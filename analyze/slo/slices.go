@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/vigil-metrics/vigil/analyze"
 	"github.com/vigil-metrics/vigil/internal/metricpath"
@@ -88,12 +89,19 @@ func floorMS(a, b int64) int64 {
 // ending at endMS; derived are per-slice arrays computed from it (sums,
 // one service's outcome counts, threshold verdicts), kept for the other
 // windows and objectives of the run.
+//
+// A view (root set) is the first n slices of its root, a read: it shares
+// the root's series and its derived arrays (a view's column is a prefix
+// of the root's), so that it costs the same small struct whatever the
+// length read. Views are not kept: a replay asks for one per step, 43,200
+// over 30 days, and each holding its own columns of a 60-day read cost
+// gigabytes.
 type sliceData struct {
 	endMS   int64
 	n       int
-	series  []analyze.BucketSeries
-	derived map[string][]float64
-	views   map[int64]*sliceData // by end: the slices up to an earlier one
+	series  []analyze.BucketSeries // the root's: a view reads only its first n values
+	derived map[string][]float64   // a root's; nil in a view
+	root    *sliceData             // a view's read; nil for a read
 }
 
 // slices reads path's values over slices of g's width ending at g.endMS,
@@ -140,18 +148,7 @@ func (d *sliceData) view(endMS, width int64, need int) *sliceData {
 	if k == 0 {
 		return d
 	}
-	if v := d.views[endMS]; v != nil {
-		return v
-	}
-	v := &sliceData{endMS: endMS, n: d.n - k, series: make([]analyze.BucketSeries, len(d.series)), derived: map[string][]float64{}}
-	for i, s := range d.series {
-		v.series[i] = analyze.BucketSeries{Labels: s.Labels, Values: s.Values[:v.n], Samples: s.Samples[:v.n]}
-	}
-	if d.views == nil {
-		d.views = map[int64]*sliceData{}
-	}
-	d.views[endMS] = v
-	return v
+	return &sliceData{endMS: endMS, n: d.n - k, series: d.series, root: d}
 }
 
 // sliceSum is path's sum over its series per slice. A path that only adds
@@ -255,11 +252,46 @@ func (ev *Evaluator) prefetch(o Objective, g sliceGrid) int {
 	for _, d := range budgetWindows(o, o.Window.Full(ev.At)) {
 		longest = max(longest, d)
 	}
-	return max(g.n, int(longest.Milliseconds()/g.width)+1)
+	n := max(g.n, int(longest.Milliseconds()/g.width)+1)
+	if ev.from.IsZero() {
+		return n
+	}
+	// PrepareRange: every instant t in [from, At] too. A window of t
+	// starts at its SLO window's start (Bounds, which never moves back as
+	// t grows) or t minus a burn or alert window, the longest of which
+	// is the one scaled to the longest full window there can be.
+	var burn time.Duration
+	for _, d := range budgetWindows(o, maxFull(o.Window)) {
+		burn = max(burn, d)
+	}
+	earliest := min(vtime.UnixMilli(o.Window.Bounds(ev.from)), vtime.UnixMilli(ev.from.Add(-burn)))
+	return max(n, int((g.endMS-earliest)/g.width)+2)
 }
 
-// column is a derived array of d: f's value for each slice, computed once.
+// maxFull is the longest w.Full can be: a month is at most 31 days, and
+// a calendar period in a time zone with daylight saving an hour more.
+func maxFull(w Window) time.Duration {
+	const day = 24 * time.Hour
+	switch {
+	case w.CalendarMonth:
+		return 31 * day
+	case w.Months > 0:
+		return time.Duration(w.Months)*31*day + time.Hour
+	case w.Days > 0:
+		return time.Duration(w.Days)*day + time.Hour
+	}
+	return w.Rolling
+}
+
+// column is a derived array of d: f's value for each slice, computed once
+// (a view's is its root's, cut to its n slices: f reads the series,
+// which are the root's, so it answers every slice of the root). A view's
+// column keeps the root's capacity: the root's whole column is
+// c[:cap(c)] (prefix.go sums it once for every view).
 func (d *sliceData) column(key string, f func(i int) float64) []float64 {
+	if d.root != nil {
+		return d.root.column(key, f)[:d.n]
+	}
 	if c, ok := d.derived[key]; ok {
 		return c
 	}
@@ -375,14 +407,7 @@ func (ev *Evaluator) slicedEvents(ctx context.Context, o Objective, length time.
 			return Events{}, err
 		}
 		v := d.verdict(o.Threshold)
-		var e Events
-		for i := d.n - g.n; i < d.n; i++ {
-			if !math.IsNaN(v[i]) {
-				e.Total++
-				e.Good += v[i]
-			}
-		}
-		return e, nil
+		return ev.thresholdCounts(v).window(len(v)-g.n, len(v)), nil
 	}
 	good, total, err := ev.sliceCounts(ctx, o, g, need)
 	if err != nil {
@@ -390,7 +415,7 @@ func (ev *Evaluator) slicedEvents(ctx context.Context, o Objective, length time.
 	}
 	e, err := ev.judge(o, g, good, total)
 	if err == nil && strict {
-		err = overCount(o, g, good, total, length)
+		err = ev.overCount(o, g, good, total, length)
 	}
 	return e, err
 }
@@ -399,12 +424,17 @@ func (ev *Evaluator) slicedEvents(ctx context.Context, o Objective, length time.
 // them summed over g's slices with events (the SLO window's counts), nil
 // when they do not: within one slice judge clamps, as two counters' scrapes
 // a few seconds apart routinely put good ahead of total there.
-func overCount(o Objective, g sliceGrid, good, total *sliceCol, length time.Duration) error {
+func (ev *Evaluator) overCount(o Objective, g sliceGrid, good, total *sliceCol, length time.Duration) error {
 	var c, t float64
-	for i := len(total.v) - g.n; i < len(total.v); i++ {
-		if total.v[i] > 0 || good.v[i] > 0 {
-			c += good.v[i]
-			t += total.v[i]
+	lo, hi := len(total.v)-g.n, len(total.v)
+	if s := ev.overSums(good, total); s.ok {
+		c, t = s.c[hi]-s.c[lo], s.t[hi]-s.t[lo]
+	} else {
+		for i := lo; i < hi; i++ {
+			if total.v[i] > 0 || good.v[i] > 0 {
+				c += good.v[i]
+				t += total.v[i]
+			}
 		}
 	}
 	if !(c > t) {
@@ -471,6 +501,42 @@ type sliceCol struct {
 // judge counts the good slices (Timeslices) or sums the slices' ratios
 // (RatioTimeslices) over g's slices.
 func (ev *Evaluator) judge(o Objective, g sliceGrid, good, total *sliceCol) (Events, error) {
+	if o.Method != RatioTimeslices {
+		return ev.timesliceCounts(o, good, total).window(len(total.v)-g.n, len(total.v)), nil
+	}
+	k := judgeKey{good: unsafe.SliceData(good.v), total: unsafe.SliceData(total.v), off: len(total.v) - g.n, n: g.n,
+		ratio: o.Method == RatioTimeslices, bad: good.bad}
+	if !k.ratio {
+		k.target = o.SliceTarget.RatString()
+	}
+	if e, ok := ev.judged[k]; ok {
+		return e, nil
+	}
+	e, err := judgeSlices(o, g, good, total)
+	if err == nil {
+		if ev.judged == nil {
+			ev.judged = map[judgeKey]Events{}
+		}
+		ev.judged[k] = e
+	}
+	return e, err
+}
+
+// judgeKey is what a judgement of slices depends on: the columns (kept
+// for the evaluator's life, so that their addresses name them), the
+// slices judged, the method and the slice target. A run asks for the SLO
+// window's judgement twice (Prepare, then Events or BudgetOf), and a
+// RatioTimeslices mean over 43,200 slices is the costliest thing a run
+// does outside DuckDB.
+type judgeKey struct {
+	good, total *float64
+	off, n      int
+	ratio, bad  bool
+	target      string
+}
+
+// judgeSlices is judge without the memo.
+func judgeSlices(o Objective, g sliceGrid, good, total *sliceCol) (Events, error) {
 	var e Events
 	var mean *ratioMean // RatioTimeslices: the ratios' exact mean
 	if o.Method == RatioTimeslices {
@@ -484,16 +550,12 @@ func (ev *Evaluator) judge(o Objective, g sliceGrid, good, total *sliceCol) (Eve
 		if !(t > 0) {
 			continue // no events in this slice: neither good nor bad
 		}
-		c := v
-		if good.bad {
-			c = t - v
-		}
 		e.Total++
 		if mean != nil {
 			mean.add(max(v, 0), t, good.bad)
 			continue
 		}
-		if atLeast(c, t, o.SliceTarget) {
+		if _, ok := sliceVerdict(good.v[i], t, good.bad, o); ok {
 			e.Good++
 		}
 	}
