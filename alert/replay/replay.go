@@ -150,4 +150,15 @@ type Notice struct {
 	State string
 	// Step is the escalation step (0: the first notification).
 	Step int
+	// Kind is the notification's kind: "firing", "resolved", or "refresh"
+	// (an Alertmanager channel re-told of a firing alert on every run; in
+	// the timeline, never counted as a notice or a page).
+	Kind string
+	// Incident is the correlation incident the alert belongs to ("" for
+	// none).
+	Incident string
+
+	// episode is when the episode the notice is about started firing (its
+	// alert's starts_at): the summary matches notices to episodes by it.
+	episode time.Time
 }
