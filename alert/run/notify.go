@@ -31,12 +31,16 @@ func Notify(ctx context.Context, o Options, build Build) (Result, error) {
 // be evaluated: build leaves their alerts out, the incidents those alerts
 // hold stay open, and the errors are recorded in the history.
 func notifyRun(ctx context.Context, o Options, ruleErrs []*eval.RuleError, build Build) (Result, error) {
-	sdb, err := openState(ctx, o)
-	if err != nil {
-		return Result{}, err
+	sdb := o.State
+	if sdb == nil {
+		var err error
+		if sdb, err = openState(ctx, o); err != nil {
+			return Result{}, err
+		}
+		defer sdb.Close() //nolint:errcheck // a committed run is already on disk
 	}
-	defer sdb.Close() //nolint:errcheck // a committed run is already on disk
 	var r *state.Run
+	var err error
 	if o.DryRun {
 		r, err = sdb.Snapshot(ctx)
 	} else {
@@ -73,7 +77,7 @@ func notifyRun(ctx context.Context, o Options, ruleErrs []*eval.RuleError, build
 		if err != nil {
 			return Result{}, err
 		}
-		return Result{Alerts: items, WouldSend: describe(o, append(queued, plan.Notices...))}, nil
+		return Result{Alerts: items, WouldSend: describe(o, append(queued, plan.Notices...)), Plan: plan}, nil
 	}
 	if err := save(r, o, prev, items, plan, ruleErrs); err != nil {
 		return Result{}, err
@@ -95,7 +99,7 @@ func notifyRun(ctx context.Context, o Options, ruleErrs []*eval.RuleError, build
 	if err := r.Commit(); err != nil {
 		return Result{}, err
 	}
-	return Result{Alerts: items, Outcome: outcome}, nil
+	return Result{Alerts: items, Outcome: outcome, Plan: plan}, nil
 }
 
 // save writes what the run decided (the alerts that changed, the
@@ -136,7 +140,7 @@ func save(r *state.Run, o Options, prev map[uint64]state.Alert, items []*notify.
 	return r.Save()
 }
 
-// openState opens the state DB of a run. A dry run creates no file: with
+// openState opens the state DB of a run without Options.State. A dry run creates no file: with
 // no state DB yet, it reads an empty one in memory.
 func openState(ctx context.Context, o Options) (*state.DB, error) {
 	if !o.DryRun {

@@ -11,6 +11,13 @@
 // notices are saved before any request goes out. It must not parse flags,
 // format output, read the clock or build channels: the caller passes the
 // instant, the store opener and the notifiers.
+//
+// EvaluateWith is the one path from the rules' observations to delivery:
+// Evaluate opens the stores, records, closes them and goes on through it,
+// and replay (alert/replay) steps it over history with its own querier, an
+// in-memory state (Options.State) and notifiers that send nothing. A change
+// to how a run steps, decides or saves belongs there (or in notifyRun), never
+// in a copy, or replay stops answering what evaluate would have done.
 package run
 
 import (
@@ -56,6 +63,10 @@ type Options struct {
 	// StatePath is the state DB (created when missing; a dry run creates
 	// none).
 	StatePath string
+	// State, when set, is an open state DB used instead of StatePath, and
+	// not closed by the run: replay's in-memory one (state.OpenMemory),
+	// stepped by many runs.
+	State *state.DB
 	// Source names what steps the alerts: "evaluate" (the default) or
 	// "budget". Each keeps its own last run in the state DB, and a run at
 	// an --at before it is refused (TimeError): their alerts are apart,
@@ -102,10 +113,15 @@ type Result struct {
 	// alerts kept their state and are not among Alerts; a run with any
 	// is a partial failure.
 	RuleErrors []*eval.RuleError
+	// Plan is what the pipeline decided this run: the notices it queued
+	// and the incidents it opened, updated or closed (what replay reports;
+	// the state DB prunes closed incidents).
+	Plan notify.Plan
 }
 
 // Evaluate runs every rule of o.Config at o.At over the stores and
-// delivers what is owed (Notify).
+// delivers what is owed (Notify): it opens the stores, evaluates, records
+// and closes them, then goes on as EvaluateWith.
 func Evaluate(ctx context.Context, o Options) (Result, error) {
 	if o.OpenStores == nil {
 		return Result{}, errors.New("evaluate: no store opener")
@@ -129,16 +145,38 @@ func Evaluate(ctx context.Context, o Options) (Result, error) {
 	// for the whole delivery instead of honouring its lock timeout.
 	closeDB := sync.OnceFunc(func() { db.Close() })
 	defer closeDB()
-	obs, ruleErrs, err := eval.Rules(ctx, db, o.Config.Rules, o.At)
+	return evaluate(ctx, o, db, func() error {
+		if record {
+			if err := recordRules(ctx, o, db); err != nil {
+				return err
+			}
+		}
+		closeDB()
+		return nil
+	})
+}
+
+// EvaluateWith is Evaluate over q instead of the stores: it evaluates
+// o.Config's rules at o.At through q, steps, decides, saves and delivers
+// (on o.State when set), but opens no store and records no series. It is
+// the part of Evaluate that replay steps over history.
+func EvaluateWith(ctx context.Context, o Options, q eval.Querier) (Result, error) {
+	return evaluate(ctx, o, q, nil)
+}
+
+// evaluate is the one body of Evaluate and EvaluateWith. afterRules, when
+// set, runs once the rules are evaluated and before the state is touched
+// (Evaluate records and closes its stores there).
+func evaluate(ctx context.Context, o Options, q eval.Querier, afterRules func() error) (Result, error) {
+	obs, ruleErrs, err := eval.Rules(ctx, q, o.Config.Rules, o.At)
 	if err != nil {
 		return Result{}, err
 	}
-	if record {
-		if err := recordRules(ctx, o, db); err != nil {
+	if afterRules != nil {
+		if err := afterRules(); err != nil {
 			return Result{}, err
 		}
 	}
-	closeDB()
 
 	// A rule that could not be evaluated is left out of the step: its
 	// alerts keep their state (as under nodata: keep), so a broken rule
@@ -187,14 +225,18 @@ func recordRules(ctx context.Context, o Options, db *analyze.DB) error {
 // precheckTime is checkTime on a snapshot, without the lock: nothing when
 // there is no state DB yet.
 func precheckTime(ctx context.Context, o Options) error {
-	sdb, err := state.OpenExisting(ctx, o.StatePath)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+	sdb := o.State
+	if sdb == nil {
+		var err error
+		sdb, err = state.OpenExisting(ctx, o.StatePath)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		defer sdb.Close() //nolint:errcheck // read only
 	}
-	if err != nil {
-		return err
-	}
-	defer sdb.Close() //nolint:errcheck // read only
 	r, err := sdb.Snapshot(ctx)
 	if err != nil {
 		return err

@@ -47,6 +47,9 @@ var ErrNotState = errors.New("not a vigil state DB")
 type DB struct {
 	Path string
 	db   *sql.DB
+	// mem is an in-memory DB of OpenMemory: one process's only, so Begin
+	// takes no lock (there is no file to lock, nor another process).
+	mem bool
 	// Clock stamps the lock row's since (and only that: alert times are
 	// always passed in). Tests replace it.
 	Clock func() time.Time
@@ -130,15 +133,37 @@ func OpenExisting(ctx context.Context, p string) (*DB, error) {
 // OpenEmpty is a new, empty state DB in memory, gone when closed: what a
 // dry run reads when there is no state DB yet, so that it creates no file.
 func OpenEmpty(ctx context.Context) (*DB, error) {
+	return openMemory(ctx, "open empty state DB")
+}
+
+// OpenMemory is a new, empty, writable state DB in memory, gone when
+// closed: what replay steps the evaluate pipeline on. Its Begin takes no
+// lock and reads no clock (see Begin); nothing else can reach it.
+func OpenMemory(ctx context.Context) (*DB, error) {
+	d, err := openMemory(ctx, "open memory state DB")
+	if err != nil {
+		return nil, err
+	}
+	d.mem = true
+	return d, nil
+}
+
+func openMemory(ctx context.Context, what string) (*DB, error) {
 	db, err := sql.Open("sqlite", "file::memory:?_txlock=immediate")
 	if err != nil {
-		return nil, fmt.Errorf("open empty state DB: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	db.SetMaxOpenConns(1) // each connection to :memory: is a database of its own
+	// Each connection to :memory: is a database of its own, and closing
+	// the only one drops the data: one connection, kept idle in the pool
+	// between runs, never closed for age or idleness.
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
 	d := &DB{Path: ":memory:", db: db, Clock: time.Now}
 	if err := d.init(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("open empty state DB: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return d, nil
 }
@@ -334,10 +359,13 @@ func (d *DB) migrate(ctx context.Context) error {
 type Run struct {
 	ctx  context.Context
 	d    *DB
-	lock *runLock // nil for a read-only snapshot
-	conn *sql.Conn
-	tx   *sql.Tx
-	done bool
+	lock *runLock // nil for a snapshot and on a memory DB
+	// readOnly marks a Snapshot: writes fail. It is its own flag because
+	// a memory DB's writable runs hold no lock either.
+	readOnly bool
+	conn     *sql.Conn
+	tx       *sql.Tx
+	done     bool
 }
 
 // Begin starts a run for holder (e.g. "pid 4242 on web-1"), waiting up to
@@ -346,6 +374,12 @@ type Run struct {
 func (d *DB) Begin(ctx context.Context, holder string, wait time.Duration) (*Run, error) {
 	if holder == "" {
 		return nil, errors.New("begin state run: empty holder")
+	}
+	if d.mem {
+		// No file to lock and no other process to exclude; the one pooled
+		// connection serializes this process's runs. No Clock either: the
+		// lock row's "since" is all it stamps.
+		return &Run{ctx: context.WithoutCancel(ctx), d: d}, nil
 	}
 	l, err := acquire(ctx, d.Path+".lock", holder, d.Clock(), wait)
 	if err != nil {
@@ -371,7 +405,7 @@ func (d *DB) Snapshot(ctx context.Context) (*Run, error) {
 		conn.Close()
 		return nil, fmt.Errorf("read state: %w", err)
 	}
-	return &Run{ctx: ctx, d: d, conn: conn, tx: tx}, nil
+	return &Run{ctx: ctx, d: d, conn: conn, tx: tx, readOnly: true}, nil
 }
 
 // q returns the run's transaction, opening one if none is open.
@@ -397,7 +431,7 @@ func (r *Run) q() (*sql.Tx, error) {
 
 // writable refuses writes in a snapshot.
 func (r *Run) writable() (*sql.Tx, error) {
-	if r.lock == nil && !r.done {
+	if r.readOnly && !r.done {
 		return nil, errors.New("state snapshot is read-only")
 	}
 	return r.q()

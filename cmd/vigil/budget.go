@@ -13,9 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	alertconfig "github.com/vigil-metrics/vigil/alert/config"
-	"github.com/vigil-metrics/vigil/alert/notify"
 	alertrun "github.com/vigil-metrics/vigil/alert/run"
-	"github.com/vigil-metrics/vigil/alert/state"
 	"github.com/vigil-metrics/vigil/analyze/slo"
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
 	"github.com/vigil-metrics/vigil/internal/safetext"
@@ -165,6 +163,7 @@ func (a *app) runBudget(cmd *cobra.Command, o *budgetOptions) error {
 	ev := slo.NewEvaluator(db, at)
 	ev.Prepare(ctx, objs)
 	rows := make([]budgetJSON, 0, len(objs))
+	budgets := make([]slo.Budget, 0, len(objs))
 	for _, ob := range objs {
 		b, err := slo.BudgetOf(ctx, ev, ob)
 		if err != nil {
@@ -175,11 +174,12 @@ func (a *app) runBudget(cmd *cobra.Command, o *budgetOptions) error {
 			fmt.Fprintf(a.stderr, "vigil: warning: %s\n", w)
 		}
 		rows = append(rows, budgetRow(b))
+		budgets = append(budgets, b)
 	}
 	db.Close()
 
 	if o.Notify {
-		if err := a.notifyBudgets(cmd, cfg, at, objs, rows, o); err != nil {
+		if err := a.notifyBudgets(cmd, cfg, at, budgets, o); err != nil {
 			return err
 		}
 	}
@@ -301,49 +301,14 @@ func writeBudgetMarkdown(a *app, at time.Time, rows []budgetJSON) error {
 	return err
 }
 
-// Budget alerts go through evaluate's pipeline as alerts of these rules
-// (one per service and SLI): cooldown 1h, so a budget that stays over its
-// threshold is re-notified hourly, not every cron run.
-var budgetRules = map[string]*alertconfig.Rule{
-	"page":   {Name: "slo_burn_rate_page", Severity: "critical", Description: "error budget burning fast (page)", CooldownPeriod: time.Hour},
-	"ticket": {Name: "slo_burn_rate_ticket", Severity: "high", Description: "error budget burning (ticket)", CooldownPeriod: time.Hour},
-	"budget": {Name: "slo_error_budget", Severity: "medium", Description: "error budget mostly consumed", CooldownPeriod: time.Hour},
-}
-
-func (a *app) notifyBudgets(cmd *cobra.Command, cfg *alertconfig.Config, at time.Time, objs []slo.Objective, rows []budgetJSON, o *budgetOptions) error {
-	build := func(prev map[uint64]state.Alert) []*notify.Item {
-		var items []*notify.Item
-		for i, r := range rows {
-			active := map[string]bool{}
-			for _, x := range r.Alerts {
-				active[x.Severity] = true
-			}
-			for _, sev := range []string{"page", "ticket", "budget"} {
-				rule := budgetRules[sev]
-				labels := map[string]string{"service": r.Service, "sli": r.SLI, "window": objs[i].Window.String()}
-				if r.Objective != "" {
-					labels["objective"] = r.Objective // two objectives of one SLO are two alerts
-				}
-				fp := state.Fingerprint(rule.Name, labels)
-				p, ok := prev[fp]
-				if !ok {
-					p = state.NewAlert(rule.Name, labels)
-				}
-				value := r.ConsumptionPercent
-				if sev != "budget" && r.BurnRates["1h"] != nil {
-					value = *r.BurnRates["1h"]
-				}
-				ob := state.Observation{HasData: !r.NoData, Breached: active[sev], Value: value}
-				items = append(items, &notify.Item{Rule: rule, Prev: p, Alert: state.Step(p, ob, at, 0)})
-			}
-		}
-		return items
-	}
+// notifyBudgets sends the budget alerts (alertrun.BudgetBuild) through
+// evaluate's pipeline and state.
+func (a *app) notifyBudgets(cmd *cobra.Command, cfg *alertconfig.Config, at time.Time, budgets []slo.Budget, o *budgetOptions) error {
 	snd, chanErrs := senders(cfg)
 	opt := a.runOptions(cmd, cfg, at, o.DryRun, o.LockTimeout, snd)
 	opt.Source = "budget" // its own last run: see alertrun.TimeError
 	opt.Deadline = o.deadline
-	res, err := alertrun.Notify(cmd.Context(), opt, build)
+	res, err := alertrun.Notify(cmd.Context(), opt, alertrun.BudgetBuild(budgets, at))
 	if overtaken(a, err, o.At) {
 		return nil
 	}

@@ -146,7 +146,7 @@ func (a *app) storedThresholds(cmd *cobra.Command, history bool) (map[string]sta
 }
 
 // useTunedThresholds gives every dynamic rule of cfg its tuned threshold,
-// where the state DB holds one (vigil evaluate calls it before
+// where the state DB holds one (tune.Apply; vigil evaluate calls it before
 // evaluating).
 func (a *app) useTunedThresholds(cmd *cobra.Command, cfg *alertconfig.Config) error {
 	dynamic := false
@@ -160,11 +160,7 @@ func (a *app) useTunedThresholds(cmd *cobra.Command, cfg *alertconfig.Config) er
 	if err != nil {
 		return err
 	}
-	for i := range cfg.Rules {
-		if t, ok := ts[cfg.Rules[i].Name]; ok && cfg.Rules[i].Dynamic {
-			cfg.Rules[i].Threshold = t.Value
-		}
-	}
+	tune.Apply(cfg, ts)
 	return nil
 }
 
