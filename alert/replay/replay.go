@@ -15,6 +15,7 @@ import (
 	"time"
 
 	alertconfig "github.com/vigil-metrics/vigil/alert/config"
+	alertrun "github.com/vigil-metrics/vigil/alert/run"
 	"github.com/vigil-metrics/vigil/analyze/slo"
 )
 
@@ -43,6 +44,12 @@ type Options struct {
 	// exact with it); Exact queries the stores per rule per step instead
 	// of the precomputed tables (slow; for checking one rule).
 	NoSkip, Exact bool
+
+	// observe, when set (tests), sees every run's result as the replay
+	// makes it: source "evaluate" or "budget", at the step's instant.
+	observe func(source string, at time.Time, res alertrun.Result)
+	// querier, when set (tests, benchmarks), answers instead of the stores.
+	querier querier
 }
 
 // Replay is what a replay found. Times are the replayed instants, never
