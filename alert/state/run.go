@@ -213,7 +213,7 @@ func (r *Run) PruneHistory(before time.Time) (int64, error) {
 	for _, q := range []string{
 		"DELETE FROM attempts WHERE at_ms < ?",
 		"DELETE FROM rule_errors WHERE at_ms < ?",
-		"DELETE FROM outbox WHERE done_ms < ? AND status IN ('sent', 'failed', 'unknown', 'superseded')",
+		pruneOutboxQuery,
 		"DELETE FROM incidents WHERE closed_ms < ?",
 	} {
 		if _, err := tx.ExecContext(r.ctx, q, ms); err != nil {
@@ -222,6 +222,21 @@ func (r *Run) PruneHistory(before time.Time) (int64, error) {
 	}
 	return res.RowsAffected()
 }
+
+// The outbox queries a run makes at every step, whose cost must not grow
+// with the outbox: a month of one-minute runs keeps tens of thousands of
+// sent rows (an Alertmanager channel is refreshed on every run), and
+// replay makes those runs back to back. Each reads through the index that
+// bounds it to the few rows it can match (the minute's sends, the queued
+// notices, the rows past retention); the unary + keeps SQLite from
+// choosing the status or fingerprint index, which spans every sent row or
+// every notice of an alert.
+const (
+	sentBetweenQuery = "SELECT count(*) FROM outbox WHERE +status = 'sent' AND kind != 'refresh' AND done_ms >= ? AND done_ms < ?"
+	pendingQuery     = `SELECT count(*) FROM outbox WHERE +fingerprint = ? AND +channel = ?
+		AND status IN ('queued', 'sending')`
+	pruneOutboxQuery = "DELETE FROM outbox WHERE done_ms < ? AND +status IN ('sent', 'failed', 'unknown', 'superseded')"
+)
 
 // Ack acknowledges the alert fp at at: escalation stops and it is not
 // re-notified until it resolves. It fails for an unknown fingerprint and
@@ -447,8 +462,7 @@ func (r *Run) Pending(fp uint64, channel string) (bool, error) {
 		return false, err
 	}
 	var n int
-	err = tx.QueryRowContext(r.ctx, `SELECT count(*) FROM outbox WHERE fingerprint = ? AND channel = ?
-		AND status IN ('queued', 'sending')`, FormatFingerprint(fp), channel).Scan(&n)
+	err = tx.QueryRowContext(r.ctx, pendingQuery, FormatFingerprint(fp), channel).Scan(&n)
 	return n > 0, err
 }
 
@@ -491,8 +505,7 @@ func (r *Run) SentBetween(from, to time.Time) (int, error) {
 		return 0, err
 	}
 	var n int
-	err = tx.QueryRowContext(r.ctx, "SELECT count(*) FROM outbox WHERE status = 'sent' AND kind != 'refresh' AND done_ms >= ? AND done_ms < ?",
-		from.UnixMilli(), to.UnixMilli()).Scan(&n)
+	err = tx.QueryRowContext(r.ctx, sentBetweenQuery, from.UnixMilli(), to.UnixMilli()).Scan(&n)
 	return n, err
 }
 
