@@ -231,7 +231,10 @@ func (c *chanRecorder) notifier(name string) notify.Notifier {
 
 type notifyFunc func(notify.Notification)
 
-func (f notifyFunc) Notify(_ context.Context, n notify.Notification) (bool, error) { f(n); return false, nil }
+func (f notifyFunc) Notify(_ context.Context, n notify.Notification) (bool, error) {
+	f(n)
+	return false, nil
+}
 
 // take returns what was handed since the last take, each channel's in its
 // order, the channels in the config's.

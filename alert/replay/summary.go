@@ -77,7 +77,9 @@ func (c *collector) rule(r *config.Rule) *ruleAcc {
 	return a
 }
 
-func episodeKey(fp string, start time.Time) string { return fp + " " + start.UTC().Format(time.RFC3339Nano) }
+func episodeKey(fp string, start time.Time) string {
+	return fp + " " + start.UTC().Format(time.RFC3339Nano)
+}
 
 // add folds one run in: episodes from the items' transitions, incidents
 // and their members, then the notices delivered and what the rate limit
