@@ -15,15 +15,18 @@ import (
 
 // constQuerier answers every window at once from a formula, so that a
 // benchmark measures the pipeline's per-step work (stepping, deciding,
-// the state DB), not the stores': load_0 reads 100 (its rule fires all
-// along), load_1 reads 100 for 5 minutes of every 30, every other load_i 1.
-type constQuerier struct{}
+// the state DB), not the stores': load_0 reads 100 when busy (its rule
+// fires all along), load_1 reads 100 for 5 minutes of every 30, every
+// other load_i 1.
+type constQuerier struct{ busy bool }
 
-func (constQuerier) Eval(_ context.Context, e *metricpath.Expr, w analyze.Window) ([]analyze.Result, error) {
+func (c constQuerier) Eval(_ context.Context, e *metricpath.Expr, w analyze.Window) ([]analyze.Result, error) {
 	v := 1.0
 	switch e.Num.Name {
 	case "load_0":
-		v = 100
+		if c.busy {
+			v = 100
+		}
 	case "load_1":
 		if w.At.Minute()%30 < 5 {
 			v = 100
@@ -32,12 +35,13 @@ func (constQuerier) Eval(_ context.Context, e *metricpath.Expr, w analyze.Window
 	return []analyze.Result{{Labels: map[string]string{}, Value: v, Samples: 1}}, nil
 }
 
-func (constQuerier) Buckets(context.Context, *metricpath.Expr, time.Time, time.Duration, int) ([]analyze.BucketSeries, error) {
+func (c constQuerier) Buckets(context.Context, *metricpath.Expr, time.Time, time.Duration, int) ([]analyze.BucketSeries, error) {
 	return nil, nil
 }
 
 // BenchmarkReplayStep is one replayed run of 200 rules, most quiet, with
-// and without skipping: ns/op is per step.
+// and without skipping, with a rule firing all along (busy: the pipeline
+// is never idle) or not: ns/op is per step.
 func BenchmarkReplayStep(b *testing.B) {
 	var y strings.Builder
 	y.WriteString("alert_rules:\n")
@@ -49,9 +53,10 @@ func BenchmarkReplayStep(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, noSkip := range []bool{false, true} {
-		b.Run(fmt.Sprintf("noskip=%v", noSkip), func(b *testing.B) {
-			o := Options{Config: cfg, From: e0, To: e0.Add(time.Duration(b.N) * time.Minute), Step: time.Minute, NoSkip: noSkip, querier: constQuerier{}}
+	for _, c := range []struct{ busy, noSkip bool }{{false, false}, {false, true}, {true, false}, {true, true}} {
+		b.Run(fmt.Sprintf("busy=%v/noskip=%v", c.busy, c.noSkip), func(b *testing.B) {
+			o := Options{Config: cfg, From: e0, To: e0.Add(time.Duration(b.N) * time.Minute), Step: time.Minute, NoSkip: c.noSkip,
+				querier: constQuerier{busy: c.busy}}
 			b.ResetTimer()
 			rep, err := Run(context.Background(), nil, o)
 			if err != nil {
