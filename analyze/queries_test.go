@@ -50,6 +50,7 @@ func TestEveryEmbeddedQueryRuns(t *testing.T) {
 		"buckets_values":   {start, end, int64(60000), int64(60), set},
 		"buckets_first_ts": {end, set},
 		"export_rows":      {start, end},
+		"extent_samples":   nil,
 	}
 	// Queries that change the selection table: run in a transaction
 	// rolled back, so the selection the others read stays.

@@ -82,25 +82,69 @@ func rule(ctx context.Context, q Querier, r *config.Rule, at time.Time) ([]Obser
 	if err != nil {
 		return nil, err
 	}
-	switch r.Condition {
-	case "absent":
-		return absent(ctx, q, r, e, at)
-	case "spike":
-		return spike(ctx, q, r, e, at)
+	qs := queries(r, e)
+	res := make([][]analyze.Result, len(qs))
+	for i, qq := range qs {
+		if res[i], err = q.Eval(ctx, qq.Expr, analyze.Window{At: at.Add(-qq.Offset), Length: qq.Length}); err != nil {
+			return nil, err
+		}
 	}
-	rs, err := q.Eval(ctx, e, analyze.Window{At: at, Length: r.EvaluationWindow})
+	return Observe(r, e, res), nil
+}
+
+// Query is one window a rule reads at an instant at:
+// Eval(Expr, Window{At: at - Offset, Length: Length}).
+type Query struct {
+	Expr           *metricpath.Expr
+	Offset, Length time.Duration
+}
+
+// Queries lists every window the rule reads at an instant, in the order
+// its evaluation asks them: what Observe takes the answers of. A replay
+// precomputes them over a range instead of asking a store at each step.
+func Queries(r *config.Rule) ([]Query, error) {
+	e, err := Expr(r)
 	if err != nil {
 		return nil, err
 	}
+	return queries(r, e), nil
+}
+
+func queries(r *config.Rule, e *metricpath.Expr) []Query {
+	now := Query{Expr: e, Length: r.EvaluationWindow}
+	switch r.Condition {
+	case "absent":
+		if len(e.Num.By) == 0 {
+			return []Query{now}
+		}
+		return []Query{now, {Expr: e, Length: max(r.Lookback, r.EvaluationWindow)}}
+	case "spike":
+		return []Query{now, {Expr: e, Offset: r.EvaluationWindow, Length: r.ReferenceWindow}}
+	}
+	return []Query{now}
+}
+
+// Observe turns the answers to the rule's Queries (one per query, in the
+// same order) into its observations; e is the rule's Expr. It holds every
+// rule kind's logic (thresholds, nodata, absent, spike), so whoever
+// answers the queries, a store or a replay's tables, observes alike.
+func Observe(r *config.Rule, e *metricpath.Expr, res [][]analyze.Result) []Observation {
+	switch r.Condition {
+	case "absent":
+		return absent(r, e, res)
+	case "spike":
+		return spike(r, res[0], res[1])
+	}
+	rs := res[0]
 	if len(rs) == 0 {
-		return []Observation{noData(r)}, nil
+		return []Observation{noData(r)}
 	}
 	out := make([]Observation, 0, len(rs))
 	for _, res := range rs {
 		out = append(out, observe(r, res.Labels, state.Observation{HasData: true,
 			Breached: Breached(r.Condition, res.Value, r.Threshold), Value: res.Value}))
 	}
-	return out, nil
+	return out
 }
 
 func noData(r *config.Rule) Observation {
@@ -137,11 +181,8 @@ func groupKey(l map[string]string) string {
 // without grouping, it fires when the path has no sample in the window at
 // all, whether or not it ever reported (a dead man's switch). A group with
 // samples in the window is not breached.
-func absent(ctx context.Context, q Querier, r *config.Rule, e *metricpath.Expr, at time.Time) ([]Observation, error) {
-	cur, err := q.Eval(ctx, e, analyze.Window{At: at, Length: r.EvaluationWindow})
-	if err != nil {
-		return nil, err
-	}
+func absent(r *config.Rule, e *metricpath.Expr, res [][]analyze.Result) []Observation {
+	cur := res[0]
 	seen := map[string]bool{}
 	var out []Observation
 	for _, res := range cur {
@@ -156,16 +197,9 @@ func absent(ctx context.Context, q Querier, r *config.Rule, e *metricpath.Expr, 
 		if len(out) == 0 {
 			out = append(out, observe(r, nil, state.Observation{HasData: true, Breached: true, Value: 0}))
 		}
-		return out, nil
+		return out
 	}
-	lookback := r.Lookback
-	if lookback < r.EvaluationWindow {
-		lookback = r.EvaluationWindow
-	}
-	past, err := q.Eval(ctx, e, analyze.Window{At: at, Length: lookback})
-	if err != nil {
-		return nil, err
-	}
+	past := res[1] // over max(lookback, window): Queries
 	for _, res := range past {
 		if res.Samples == 0 || seen[groupKey(res.Labels)] {
 			continue
@@ -173,7 +207,7 @@ func absent(ctx context.Context, q Querier, r *config.Rule, e *metricpath.Expr, 
 		seen[groupKey(res.Labels)] = true
 		out = append(out, observe(r, res.Labels, state.Observation{HasData: true, Breached: true, Value: 0}))
 	}
-	return out, nil
+	return out
 }
 
 // spike compares each group's aggregate over the window with the same
@@ -183,21 +217,13 @@ func absent(ctx context.Context, q Querier, r *config.Rule, e *metricpath.Expr, 
 // quiet service at 3 requests does not page on 9). Its value is
 // current / reference (+Inf from a zero reference). A group without data
 // now or in the reference window is not breached.
-func spike(ctx context.Context, q Querier, r *config.Rule, e *metricpath.Expr, at time.Time) ([]Observation, error) {
-	cur, err := q.Eval(ctx, e, analyze.Window{At: at, Length: r.EvaluationWindow})
-	if err != nil {
-		return nil, err
-	}
-	ref, err := q.Eval(ctx, e, analyze.Window{At: at.Add(-r.EvaluationWindow), Length: r.ReferenceWindow})
-	if err != nil {
-		return nil, err
-	}
+func spike(r *config.Rule, cur, ref []analyze.Result) []Observation {
 	refs := map[string]float64{}
 	for _, res := range ref {
 		refs[groupKey(res.Labels)] = res.Value
 	}
 	if len(cur) == 0 {
-		return []Observation{noData(r)}, nil
+		return []Observation{noData(r)}
 	}
 	out := make([]Observation, 0, len(cur))
 	for _, res := range cur {
@@ -218,7 +244,7 @@ func spike(ctx context.Context, q Querier, r *config.Rule, e *metricpath.Expr, a
 		}
 		out = append(out, observe(r, res.Labels, state.Observation{HasData: true, Breached: breached, Value: ratio}))
 	}
-	return out, nil
+	return out
 }
 
 // Expr is the rule's path as evaluated: grouped by group_by unless the
