@@ -44,6 +44,9 @@ type Options struct {
 	// exact with it); Exact queries the stores per rule per step instead
 	// of the precomputed tables (slow; for checking one rule).
 	NoSkip, Exact bool
+	// ChunkBytes bounds the memory the precomputed windows hold at once
+	// (0: DefaultChunkBytes); see TablesOptions.
+	ChunkBytes int64
 
 	// observe, when set (tests), sees every run's result as the replay
 	// makes it: source "evaluate" or "budget", at the step's instant.

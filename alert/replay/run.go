@@ -49,21 +49,31 @@ type querier interface {
 // is replay's alone, so the runs are the ones `vigil evaluate --at t_j`
 // then `vigil budget --notify --at t_j` would make on a scratch state.
 func Run(ctx context.Context, db *analyze.DB, o Options) (*Replay, error) {
+	if _, err := steps(o); err != nil {
+		return nil, err
+	}
+	var warns []string
+	if db != nil {
+		var err error
+		if warns, err = history(ctx, db, &o); err != nil {
+			return nil, err
+		}
+	}
 	n, err := steps(o)
 	if err != nil {
 		return nil, err
 	}
 	to := o.From.Add(time.Duration(n) * o.Step)
-	rep := &Replay{From: o.From, To: to, Step: o.Step, Steps: n}
+	rep := &Replay{From: o.From, To: to, Step: o.Step, Steps: n, Warnings: warns}
+	q, tables, err := querierOf(db, o, n)
+	if err != nil {
+		return nil, err
+	}
 	sdb, err := state.OpenMemory(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer sdb.Close() //nolint:errcheck // memory: nothing to keep
-	var q querier = db
-	if o.querier != nil {
-		q = o.querier
-	}
 	s := &stepper{o: o, q: q, sdb: sdb, rec: &recorder{}, col: newCollector(o.Config, o.From, to, o.Step),
 		skip: newSkipper(o.NoSkip), cfg: o.Config, log: o.Log, ruleErrs: map[string]*ruleErrs{}}
 	if s.log == nil {
@@ -75,9 +85,61 @@ func Run(ctx context.Context, db *analyze.DB, o Options) (*Replay, error) {
 			return nil, err
 		}
 	}
+	if tables != nil {
+		s.log.Debug("replay tables", "reads", tables.Reads(), "fallbacks", tables.Fallbacks(), "chunk_steps", tables.ChunkSteps())
+	}
 	s.col.summary(rep)
 	rep.Warnings = append(rep.Warnings, s.warnings()...)
 	return rep, nil
+}
+
+// querierOf is what the steps read: the precomputed tables of every
+// rule's windows (the budget's windows, not among them, are asked of the
+// stores), or with Exact the stores themselves.
+func querierOf(db *analyze.DB, o Options, n int) (querier, *Tables, error) {
+	switch {
+	case o.querier != nil:
+		return o.querier, nil, nil
+	case o.Exact || db == nil:
+		return db, nil, nil
+	}
+	t, err := NewTables(db, RuleQueries(o.Config.Rules), o.From, o.Step, n, TablesOptions{ChunkBytes: o.ChunkBytes})
+	if err != nil {
+		return nil, nil, err
+	}
+	return t, t, nil
+}
+
+// history checks the range against the stores: a From before their oldest
+// sample moves to the last step instant at or before it (the grid stays
+// From's), with a warning saying how much history there is; a step finer
+// than the data's resolution is warned of (consecutive runs would often
+// read the same samples), not refused.
+func history(ctx context.Context, db *analyze.DB, o *Options) ([]string, error) {
+	var warns []string
+	oldest, newest, ok, err := db.Extent(ctx)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case ok && !oldest.Before(o.To):
+		warns = append(warns, fmt.Sprintf("the stores hold nothing before %s (their oldest sample is at %s): every run of the replay sees no data",
+			stamp(o.To), stamp(oldest)))
+	case ok && oldest.After(o.From):
+		from := o.From.Add(oldest.Sub(o.From) / o.Step * o.Step)
+		warns = append(warns, fmt.Sprintf("--from %s is before the stores' oldest sample (%s): they hold %s of history; replaying from %s",
+			stamp(o.From), stamp(oldest), newest.Sub(oldest).Round(time.Minute), stamp(from)))
+		o.From = from
+	}
+	res, ok, err := db.Resolution(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if ok && o.Step < res {
+		warns = append(warns, fmt.Sprintf("step %s is below the data's resolution (about %s between samples): consecutive runs often read the same samples",
+			o.Step, res.Round(time.Second)))
+	}
+	return warns, nil
 }
 
 // steps is the number of runs in (From, To].

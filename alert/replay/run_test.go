@@ -3,6 +3,7 @@ package replay
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -101,5 +102,37 @@ func TestReplayRange(t *testing.T) {
 	rep, err := Run(context.Background(), nil, Options{Config: cfg, From: e0, To: e0.Add(150 * time.Second), Step: time.Minute, querier: constQuerier{}})
 	if err != nil || rep.Steps != 2 || !rep.To.Equal(e0.Add(2*time.Minute)) {
 		t.Errorf("2.5 steps: %v, %+v; want 2 steps to 10:02", err, rep)
+	}
+}
+
+// A --from before the oldest sample replays what there is, from the last
+// step instant at or before it, and says how much history there is; a
+// step finer than the samples (1m) is warned of, not refused.
+func TestReplayHistoryWarnings(t *testing.T) {
+	f := newEquivFixture(t, equivYAML)
+	db, err := f.open(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// The samples run from 08:00 (e0-120m) to 11:10, one a minute.
+	from := e0.Add(-3*time.Hour - 10*time.Second)
+	rep, err := Run(context.Background(), db, Options{Config: f.cfg, From: from, To: e0.Add(-110 * time.Minute), Step: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 07:00 minus 10 s on a 30 s grid: the last grid instant at or before
+	// 08:00 is 07:59:50, and 20 runs follow up to 08:09:50 (<= 08:10).
+	if want := e0.Add(-120*time.Minute - 10*time.Second); !rep.From.Equal(want) || rep.Steps != 20 {
+		t.Errorf("from %s, %d steps; want %s, 20", rep.From, rep.Steps, want)
+	}
+	if len(rep.Warnings) != 2 || !strings.Contains(rep.Warnings[0], "oldest sample (2026-11-29T08:00:00Z)") ||
+		!strings.Contains(rep.Warnings[0], "3h10m0s of history") || !strings.Contains(rep.Warnings[1], "below the data's resolution (about 1m0s") {
+		t.Errorf("warnings %q", rep.Warnings)
+	}
+	// Within the history at the data's step: no warning.
+	rep, err = Run(context.Background(), db, Options{Config: f.cfg, From: e0, To: e0.Add(5 * time.Minute), Step: time.Minute})
+	if err != nil || len(rep.Warnings) != 0 {
+		t.Errorf("%v, warnings %q; want none", err, rep.Warnings)
 	}
 }
