@@ -40,11 +40,14 @@ type skipper struct {
 	queued bool            // the last run left notices queued (the rate limit held them)
 	open   map[string]bool // incidents open
 	memo   *memo
+	// queries are each threshold rule's windows (eval.Queries), made once:
+	// a path's windows do not change with its threshold.
+	queries map[string][]eval.Query
 }
 
 func newSkipper(off bool) *skipper {
 	return &skipper{off: off, active: map[uint64]string{}, byRule: map[string]int{}, open: map[string]bool{},
-		memo: &memo{m: map[memoKey][]analyze.Result{}}}
+		memo: &memo{m: map[memoKey][]analyze.Result{}, keys: map[*metricpath.Expr]string{}}, queries: map[string][]eval.Query{}}
 }
 
 // rules is the config of the step's evaluate run (cfg, or cfg with only
@@ -61,7 +64,7 @@ func (k *skipper) rules(ctx context.Context, q querier, cfg *alertconfig.Config,
 			keep = append(keep, *r)
 			continue
 		}
-		obs, err := eval.Rule(ctx, k.memo, r, at)
+		q, err := k.quiet(ctx, r, at)
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				return nil, false, cerr
@@ -69,7 +72,7 @@ func (k *skipper) rules(ctx context.Context, q querier, cfg *alertconfig.Config,
 			keep = append(keep, *r) // the run records its error
 			continue
 		}
-		if !quiet(obs) {
+		if !q {
 			keep = append(keep, *r)
 		}
 	}
@@ -84,15 +87,52 @@ func (k *skipper) rules(ctx context.Context, q querier, cfg *alertconfig.Config,
 	return &sub, true, nil
 }
 
-// quiet reports whether a rule with no alert but inactive ones stays so
-// on obs: every observation has data and is not breached.
-func quiet(obs []eval.Observation) bool {
-	for _, ob := range obs {
-		if !ob.HasData || ob.Breached {
-			return false
+// quiet reports whether r, with no alert but inactive ones, stays so at
+// at: every observation it makes has data and is not breached. A
+// threshold rule's observations are its one window's results, each
+// compared with the threshold (eval.Observe), so that is checked on the
+// results themselves, without building observations; absent and spike
+// rules go through eval.Rule.
+func (k *skipper) quiet(ctx context.Context, r *alertconfig.Rule, at time.Time) (bool, error) {
+	if r.Condition == "absent" || r.Condition == "spike" {
+		obs, err := eval.Rule(ctx, k.memo, r, at)
+		if err != nil {
+			return false, err
 		}
+		for _, ob := range obs {
+			if !ob.HasData || ob.Breached {
+				return false, nil
+			}
+		}
+		return true, nil
 	}
-	return true
+	qs, ok := k.queries[r.Name]
+	if !ok {
+		var err error
+		if qs, err = eval.Queries(r); err != nil {
+			return false, err
+		}
+		k.queries[r.Name] = qs
+	}
+	q := qs[0]
+	w := analyze.Window{At: at.Add(-q.Offset), Length: q.Length}
+	// Asked past the memo: most rules are quiet, and only the answers of
+	// the others are asked again (by the run).
+	res, err := k.memo.q.Eval(ctx, q.Expr, w)
+	if err != nil {
+		return false, err
+	}
+	quiet := len(res) > 0 // no result: an observation without data
+	for _, x := range res {
+		if !quiet {
+			break
+		}
+		quiet = !eval.Breached(r.Condition, x.Value, r.Threshold)
+	}
+	if !quiet {
+		k.memo.put(q.Expr, w, res)
+	}
+	return quiet, nil
 }
 
 // idle reports whether the pipeline holds nothing a run could act on.
@@ -130,8 +170,9 @@ func (k *skipper) after(res alertrun.Result) {
 // observes the rules through it, and the evaluate run of the same step
 // then reads them again from it.
 type memo struct {
-	q querier
-	m map[memoKey][]analyze.Result
+	q    querier
+	m    map[memoKey][]analyze.Result
+	keys map[*metricpath.Expr]string // e.String() of the skipper's own Exprs, asked every step
 }
 
 type memoKey struct {
@@ -147,7 +188,7 @@ func (m *memo) reset(q querier) {
 
 // Eval answers from memory what was asked before in this step.
 func (m *memo) Eval(ctx context.Context, e *metricpath.Expr, w analyze.Window) ([]analyze.Result, error) {
-	k := memoKey{e.String(), w.At.UnixNano(), w.Length}
+	k := m.key(e, w)
 	if r, ok := m.m[k]; ok {
 		return r, nil
 	}
@@ -156,4 +197,18 @@ func (m *memo) Eval(ctx context.Context, e *metricpath.Expr, w analyze.Window) (
 		m.m[k] = r
 	}
 	return r, err
+}
+
+// put remembers r as the answer to e over w.
+func (m *memo) put(e *metricpath.Expr, w analyze.Window, r []analyze.Result) { m.m[m.key(e, w)] = r }
+
+func (m *memo) key(e *metricpath.Expr, w analyze.Window) memoKey {
+	s, ok := m.keys[e]
+	if !ok {
+		s = e.String()
+		if len(m.keys) < 1<<16 { // eval makes some Exprs afresh each step: keep the table bounded
+			m.keys[e] = s
+		}
+	}
+	return memoKey{s, w.At.UnixNano(), w.Length}
 }
