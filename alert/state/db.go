@@ -50,6 +50,9 @@ type DB struct {
 	// mem is an in-memory DB of OpenMemory: one process's only, so Begin
 	// takes no lock (there is no file to lock, nor another process).
 	mem bool
+	// stmts and want are a memory DB's prepared statements (stmts.go).
+	stmts map[string]*sql.Stmt
+	want  map[string]bool
 	// Clock stamps the lock row's since (and only that: alert times are
 	// always passed in). Tests replace it.
 	Clock func() time.Time
@@ -263,7 +266,12 @@ func tempName(dir, prefix string) (string, error) {
 }
 
 // Close releases the DB. Runs must be finished first.
-func (d *DB) Close() error { return d.db.Close() }
+func (d *DB) Close() error {
+	for _, st := range d.stmts {
+		st.Close()
+	}
+	return d.db.Close()
+}
 
 func (d *DB) init(ctx context.Context) error {
 	v, app, err := d.versions(ctx, d.db)
@@ -409,12 +417,12 @@ func (d *DB) Snapshot(ctx context.Context) (*Run, error) {
 }
 
 // q returns the run's transaction, opening one if none is open.
-func (r *Run) q() (*sql.Tx, error) {
+func (r *Run) q() (*stx, error) {
 	if r.done {
 		return nil, errDone
 	}
 	if r.tx != nil {
-		return r.tx, nil
+		return &stx{tx: r.tx, d: r.d}, nil
 	}
 	conn, err := r.d.db.Conn(r.ctx)
 	if err != nil {
@@ -426,11 +434,11 @@ func (r *Run) q() (*sql.Tx, error) {
 		return nil, err
 	}
 	r.conn, r.tx = conn, tx
-	return tx, nil
+	return &stx{tx: tx, d: r.d}, nil
 }
 
 // writable refuses writes in a snapshot.
-func (r *Run) writable() (*sql.Tx, error) {
+func (r *Run) writable() (*stx, error) {
 	if r.readOnly && !r.done {
 		return nil, errors.New("state snapshot is read-only")
 	}
@@ -449,10 +457,12 @@ func (r *Run) Save() error {
 	}
 	tx, conn := r.tx, r.conn
 	r.tx, r.conn = nil, nil
-	defer conn.Close()
-	if err := tx.Commit(); err != nil {
+	err := tx.Commit()
+	conn.Close()
+	if err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}
+	r.d.prepareWanted(r.ctx)
 	return nil
 }
 

@@ -404,7 +404,7 @@ func (r *Run) EpisodeChannels(fp uint64, episode time.Time) ([]string, error) {
 }
 
 // channels runs a query of channel names.
-func channels(r *Run, tx *sql.Tx, query string, args ...any) ([]string, error) {
+func channels(r *Run, tx *stx, query string, args ...any) ([]string, error) {
 	rows, err := tx.QueryContext(r.ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("load notifications: %w", err)
