@@ -3,12 +3,15 @@ package replay
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/vigil-metrics/vigil/alert/channels"
 	alertconfig "github.com/vigil-metrics/vigil/alert/config"
+	alertrun "github.com/vigil-metrics/vigil/alert/run"
+	"github.com/vigil-metrics/vigil/alert/state"
 	"github.com/vigil-metrics/vigil/analyze"
 	"github.com/vigil-metrics/vigil/internal/metricpath"
 )
@@ -65,6 +68,68 @@ func BenchmarkReplayStep(b *testing.B) {
 			if rep.Steps != b.N {
 				b.Fatalf("%d steps, want %d", rep.Steps, b.N)
 			}
+		})
+	}
+}
+
+// BenchmarkReplayFleet is a whole replay (tables, skipping, the pipeline)
+// of the evaluate bench's 200 rules over BenchmarkTables' fleet
+// (VIGIL_BENCH_SERIES series, VIGIL_BENCH_DAYS days, default 200 and 1)
+// at 1m, with a webhook and an Alertmanager channel, VIGIL_BENCH_LIVE of
+// its rules able to fire. Reported per step and per rule-step, with the
+// alerts not inactive per step (what the pipeline works on).
+func BenchmarkReplayFleet(b *testing.B) {
+	series, days := benchEnv("VIGIL_BENCH_SERIES", 200), benchEnv("VIGIL_BENCH_DAYS", 1)
+	dir := b.TempDir()
+	p := filepath.Join(dir, "fleet.db")
+	steps := days * 1440
+	benchStore(b, p, series, steps+60, t0)
+	db, err := analyze.Open(context.Background(), []string{p}, analyze.Options{CacheDir: filepath.Join(dir, "cache")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	cfg, err := alertconfig.ParseEnv("fleet.yaml", []byte(`
+channels:
+  - {name: ops, type: webhook, url: "http://127.0.0.1:1/ops"}
+  - {name: am, type: alertmanager, url: "http://127.0.0.1:1"}
+`), func(string) (string, bool) { return "", false }, channels.Types())
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The bench's thresholds (100) are crossed by most of its latency and
+	// rate rules; keep VIGIL_BENCH_LIVE rules of 200 (default 10) at 100
+	// and put the others out of reach, so most rules are quiet.
+	live := benchEnv("VIGIL_BENCH_LIVE", 10)
+	cfg.Rules = benchRules(200)
+	for i := range cfg.Rules {
+		if i%(200/max(live, 1)) != 0 {
+			cfg.Rules[i].Threshold = 1e12
+		}
+	}
+	from := t0.Add(-time.Duration(steps) * time.Minute)
+	for _, noSkip := range []bool{false, true} {
+		b.Run(fmt.Sprintf("noskip=%v", noSkip), func(b *testing.B) {
+			for range b.N {
+				active := 0
+				rep, err := Run(context.Background(), db, Options{Config: cfg, From: from, To: t0, Step: time.Minute, NoSkip: noSkip,
+					observe: func(_ string, _ time.Time, res alertrun.Result) {
+						for _, it := range res.Alerts {
+							if it.Alert.State != state.Inactive {
+								active++
+							}
+						}
+					}})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(float64(len(rep.Episodes)), "episodes")
+				b.ReportMetric(float64(len(rep.Notices)), "notices")
+				b.ReportMetric(float64(active)/float64(steps), "active/step")
+			}
+			per := b.Elapsed().Seconds() * 1e6 / float64(b.N) / float64(steps)
+			b.ReportMetric(per, "µs/step")
+			b.ReportMetric(per/200, "µs/rule-step")
 		})
 	}
 }
