@@ -252,7 +252,7 @@ func fail(w Writer, m *message, reason string, at time.Time, out *Outcome) error
 func send(ctx context.Context, w Writer, ch config.Channel, o Options, m *message, at time.Time, out *Outcome) error {
 	n := Notification{Channel: ch, At: at, Kind: m.notices[0].Kind, Key: Key(m.notices)}
 	if n.Kind == Refresh {
-		n.Kind = "firing"
+		n.Kind, n.Refresh = "firing", true
 	}
 	for _, x := range m.notices {
 		a, err := decode(x)

@@ -459,3 +459,28 @@ func TestKey(t *testing.T) {
 		}
 	}
 }
+
+// A refresh goes out as a firing notification (what Alertmanager reads)
+// flagged Refresh, so a recorder (replay) can leave it out of the
+// notifications it counts; a firing notice is not flagged.
+func TestDeliverFlagsRefresh(t *testing.T) {
+	w := &outbox{}
+	w.add(1, "ops", "", t0)
+	w.add(2, "ops", "", t0)
+	w.notices[1].Kind = notify.Refresh
+	var got []notify.Notification
+	rec := notifierFunc(func(n notify.Notification) { got = append(got, n) })
+	if _, err := notify.Deliver(context.Background(), w, deliverConfig(), t0, notify.Options{Senders: map[string]notify.Notifier{"ops": rec}}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Kind != "firing" || got[0].Refresh || got[1].Kind != "firing" || !got[1].Refresh {
+		t.Fatalf("notifications %+v, want a firing one then a refresh sent as firing", got)
+	}
+}
+
+type notifierFunc func(n notify.Notification)
+
+func (f notifierFunc) Notify(_ context.Context, n notify.Notification) (bool, error) {
+	f(n)
+	return false, nil
+}

@@ -44,9 +44,14 @@ type Notifier interface {
 type Notification struct {
 	Channel config.Channel
 	// At is the evaluation time of the run that sends it.
-	At     time.Time
-	Kind   string // firing or resolved
-	Alerts []Alert
+	At   time.Time
+	Kind string // firing or resolved
+	// Refresh is set when the message is a refresh (Kind firing): an
+	// Alertmanager channel re-told of a firing alert, not a notification.
+	// Channels ignore it; replay's recorder leaves refreshes out of what
+	// it counts.
+	Refresh bool
+	Alerts  []Alert
 	// Recipients are escalation step recipients, for the channels that
 	// address people (email); others ignore them.
 	Recipients []string

@@ -47,6 +47,19 @@ type Item struct {
 	SuppressedBy string
 	// Queued are the channels Plan recorded a notice for.
 	Queued []string
+	// Skipped are the channels a notification was held back from this
+	// run, with the reason (ByDedup), where SuppressedBy cannot say it:
+	// it names one reason per item and is cleared when any channel was
+	// told. Replay counts what dedup held back per channel from it.
+	Skipped map[string]string
+}
+
+// skip records that channel got no notification because of why.
+func (it *Item) skip(channel, why string) {
+	if it.Skipped == nil {
+		it.Skipped = map[string]string{}
+	}
+	it.Skipped[channel] = why
 }
 
 // Reader is the state Plan consults; *state.Run is one.
@@ -362,6 +375,9 @@ func (p *planner) firing(it *Item, labels map[string]string) (map[string]int, er
 		it.SuppressedBy = ByCooldown
 	case p.cfg.Settings.EnableDeduplication && p.at.Sub(a.LastNotified) < DedupWindow:
 		it.SuppressedBy = ByDedup
+		for _, c := range route.Channels(p.cfg.Channels, labels) {
+			it.skip(c.Name, ByDedup)
+		}
 	default:
 		p.route(chans, labels) // a reminder: still firing after the cooldown
 	}
@@ -371,6 +387,9 @@ func (p *planner) firing(it *Item, labels map[string]string) (map[string]int, er
 	p.escalate(a, labels, chans)
 	if len(chans) > 0 {
 		it.SuppressedBy = "" // notified after all (some channels, or a step)
+		for c := range chans {
+			delete(it.Skipped, c) // an escalation step told it after all
+		}
 	}
 	p.enqueue(it, "firing", chans)
 	return chans, nil
@@ -397,6 +416,7 @@ func (p *planner) first(it *Item, labels map[string]string, chans map[string]int
 		}
 		if slices.Contains(incident, c.Name) {
 			it.SuppressedBy = ByDedup
+			it.skip(c.Name, ByDedup)
 			continue
 		}
 		dup, err := p.dedup(a.Fingerprint, c.Name)
@@ -405,6 +425,7 @@ func (p *planner) first(it *Item, labels map[string]string, chans map[string]int
 		}
 		if dup {
 			it.SuppressedBy = ByDedup
+			it.skip(c.Name, ByDedup)
 			continue
 		}
 		chans[c.Name] = -1

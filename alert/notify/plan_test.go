@@ -611,3 +611,37 @@ func TestDecideLostDataResolves(t *testing.T) {
 		}
 	}
 }
+
+// Item.Skipped names, per channel, what held a notification back when
+// the item's SuppressedBy cannot tell (issue 27: replay counts what dedup
+// held back per channel): ops already heard this alert fire 10 minutes
+// ago (dedup), quiet never did, so quiet is told, SuppressedBy is cleared,
+// and Skipped keeps ops' reason. A reminder within the dedup window is
+// held for every channel its filters reach.
+func TestDecideSkippedPerChannel(t *testing.T) {
+	cfg := loadPlanConfig(t, true)
+	a := alert("cpu", web("a"), state.Firing, at(10*time.Minute), time.Time{})
+	r := &fakeReader{last: map[string]lastWord{fmt.Sprintf("%x ops", a.Fingerprint): {"firing", at(0)}}}
+	it := &notify.Item{Rule: &cfg.Rules[0], Prev: a, Alert: a}
+	p, err := notify.Decide(r, cfg, at(10*time.Minute), []*notify.Item{it})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := notices(p); !slices.Equal(got, []string{"quiet firing -1"}) {
+		t.Errorf("notices %q, want [quiet firing -1]", got)
+	}
+	if it.SuppressedBy != "" || len(it.Skipped) != 1 || it.Skipped["ops"] != notify.ByDedup {
+		t.Errorf("suppressed by %q, skipped %v; want \"\", map[ops:dedup]", it.SuppressedBy, it.Skipped)
+	}
+
+	// Told at 10:10, cooldown 5m: at 10:20 the reminder falls within the
+	// dedup hour, held for both channels.
+	b := alert("cpu", web("b"), state.Firing, at(10*time.Minute), at(10*time.Minute))
+	it = &notify.Item{Rule: &cfg.Rules[0], Prev: b, Alert: b}
+	if _, err := notify.Decide(&fakeReader{}, cfg, at(20*time.Minute), []*notify.Item{it}); err != nil {
+		t.Fatal(err)
+	}
+	if it.SuppressedBy != notify.ByDedup || len(it.Skipped) != 2 || it.Skipped["ops"] != notify.ByDedup || it.Skipped["quiet"] != notify.ByDedup {
+		t.Errorf("reminder: suppressed by %q, skipped %v; want dedup for ops and quiet", it.SuppressedBy, it.Skipped)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	alertconfig "github.com/vigil-metrics/vigil/alert/config"
+	alertrun "github.com/vigil-metrics/vigil/alert/run"
 	"github.com/vigil-metrics/vigil/analyze/slo"
 )
 
@@ -43,6 +44,15 @@ type Options struct {
 	// exact with it); Exact queries the stores per rule per step instead
 	// of the precomputed tables (slow; for checking one rule).
 	NoSkip, Exact bool
+	// ChunkBytes bounds the memory the precomputed windows hold at once
+	// (0: DefaultChunkBytes); see TablesOptions.
+	ChunkBytes int64
+
+	// observe, when set (tests), sees every run's result as the replay
+	// makes it: source "evaluate" or "budget", at the step's instant.
+	observe func(source string, at time.Time, res alertrun.Result)
+	// querier, when set (tests, benchmarks), answers instead of the stores.
+	querier querier
 }
 
 // Replay is what a replay found. Times are the replayed instants, never
@@ -150,4 +160,15 @@ type Notice struct {
 	State string
 	// Step is the escalation step (0: the first notification).
 	Step int
+	// Kind is the notification's kind: "firing", "resolved", or "refresh"
+	// (an Alertmanager channel re-told of a firing alert on every run; in
+	// the timeline, never counted as a notice or a page).
+	Kind string
+	// Incident is the correlation incident the alert belongs to ("" for
+	// none).
+	Incident string
+
+	// episode is when the episode the notice is about started firing (its
+	// alert's starts_at): the summary matches notices to episodes by it.
+	episode time.Time
 }

@@ -14,7 +14,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -57,10 +56,9 @@ type DB struct {
 	// the alerts table but Alerts, Put, Delete and Ack, so a map kept
 	// exactly as the table would be (see memPut) is the same state.
 	alerts map[uint64]Alert
-	// stmts are a memory DB's prepared statements by query text (nil
-	// value: seen, to prepare at the next Begin); see stmts.go.
-	stmtMu sync.Mutex
-	stmts  map[string]*sql.Stmt
+	// stmts and want are a memory DB's prepared statements (stmts.go).
+	stmts map[string]*sql.Stmt
+	want  map[string]bool
 	// Clock stamps the lock row's since (and only that: alert times are
 	// always passed in). Tests replace it.
 	Clock func() time.Time
@@ -276,7 +274,9 @@ func tempName(dir, prefix string) (string, error) {
 
 // Close releases the DB. Runs must be finished first.
 func (d *DB) Close() error {
-	d.closeStmts()
+	for _, st := range d.stmts {
+		st.Close()
+	}
 	return d.db.Close()
 }
 
@@ -397,11 +397,7 @@ func (d *DB) Begin(ctx context.Context, holder string, wait time.Duration) (*Run
 	if d.mem {
 		// No file to lock and no other process to exclude; the one pooled
 		// connection serializes this process's runs. No Clock either: the
-		// lock row's "since" is all it stamps. That connection is free
-		// now (runs are one at a time): prepare what the last runs used.
-		if err := d.prepareSeen(ctx); err != nil {
-			return nil, fmt.Errorf("begin state run: %w", err)
-		}
+		// lock row's "since" is all it stamps.
 		return &Run{ctx: context.WithoutCancel(ctx), d: d}, nil
 	}
 	l, err := acquire(ctx, d.Path+".lock", holder, d.Clock(), wait)
@@ -432,12 +428,12 @@ func (d *DB) Snapshot(ctx context.Context) (*Run, error) {
 }
 
 // q returns the run's transaction, opening one if none is open.
-func (r *Run) q() (*sql.Tx, error) {
+func (r *Run) q() (*stx, error) {
 	if r.done {
 		return nil, errDone
 	}
 	if r.tx != nil {
-		return r.tx, nil
+		return &stx{tx: r.tx, d: r.d}, nil
 	}
 	conn, err := r.d.db.Conn(r.ctx)
 	if err != nil {
@@ -449,11 +445,11 @@ func (r *Run) q() (*sql.Tx, error) {
 		return nil, err
 	}
 	r.conn, r.tx = conn, tx
-	return tx, nil
+	return &stx{tx: tx, d: r.d}, nil
 }
 
 // writable refuses writes in a snapshot.
-func (r *Run) writable() (*sql.Tx, error) {
+func (r *Run) writable() (*stx, error) {
 	if r.readOnly && !r.done {
 		return nil, errors.New("state snapshot is read-only")
 	}
@@ -473,12 +469,14 @@ func (r *Run) Save() error {
 	}
 	tx, conn := r.tx, r.conn
 	r.tx, r.conn = nil, nil
-	defer conn.Close()
-	if err := tx.Commit(); err != nil {
+	err := tx.Commit()
+	conn.Close()
+	if err != nil {
 		r.pend = nil
 		return fmt.Errorf("save state: %w", err)
 	}
 	r.applyPending()
+	r.d.prepareWanted(r.ctx)
 	return nil
 }
 

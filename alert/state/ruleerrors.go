@@ -19,7 +19,7 @@ func (r *Run) AddRuleError(e RuleError) error {
 	if err != nil {
 		return err
 	}
-	if _, err := r.exec(tx, "INSERT INTO rule_errors(rule, at_ms, error) VALUES (?,?,?)",
+	if _, err := tx.ExecContext(r.ctx, "INSERT INTO rule_errors(rule, at_ms, error) VALUES (?,?,?)",
 		e.Rule, e.At.UnixMilli(), e.Error); err != nil {
 		return fmt.Errorf("record rule error: %w", err)
 	}
@@ -32,7 +32,7 @@ func (r *Run) RuleErrors(since time.Time) ([]RuleError, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := r.query(tx, "SELECT rule, at_ms, error FROM rule_errors WHERE at_ms >= ? ORDER BY at_ms, id",
+	rows, err := tx.QueryContext(r.ctx, "SELECT rule, at_ms, error FROM rule_errors WHERE at_ms >= ? ORDER BY at_ms, id",
 		since.UnixMilli())
 	if err != nil {
 		return nil, fmt.Errorf("load rule errors: %w", err)

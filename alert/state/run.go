@@ -52,7 +52,7 @@ func (r *Run) Alerts() (map[uint64]Alert, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := r.query(tx, `SELECT `+alertColumns+` FROM alerts`)
+	rows, err := tx.QueryContext(r.ctx, `SELECT `+alertColumns+` FROM alerts`)
 	if err != nil {
 		return nil, fmt.Errorf("load alerts: %w", err)
 	}
@@ -89,7 +89,7 @@ func (r *Run) Put(a Alert) error {
 	fp := FormatFingerprint(a.Fingerprint)
 	prev := Inactive
 	var st string
-	switch err := r.queryRow(tx, "SELECT state FROM alerts WHERE fingerprint = ?", fp).Scan(&st); {
+	switch err := tx.QueryRowContext(r.ctx, "SELECT state FROM alerts WHERE fingerprint = ?", fp).Scan(&st); {
 	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:
 		return fmt.Errorf("put alert %s: %w", fp, err)
@@ -112,7 +112,7 @@ func (r *Run) Put(a Alert) error {
 	if err != nil {
 		return fmt.Errorf("put alert %s: %w", fp, err)
 	}
-	if _, err := r.exec(tx, `INSERT INTO alerts(`+alertColumns+`)
+	if _, err := tx.ExecContext(r.ctx, `INSERT INTO alerts(`+alertColumns+`)
 		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT(fingerprint) DO UPDATE SET rule=excluded.rule, labels=excluded.labels,
 		state=excluded.state, value=excluded.value, active_since_ms=excluded.active_since_ms,
@@ -129,7 +129,7 @@ func (r *Run) Put(a Alert) error {
 	if prev == a.State {
 		return nil
 	}
-	if _, err := r.exec(tx, `INSERT INTO events(fingerprint, rule, at_ms, from_state, to_state, value)
+	if _, err := tx.ExecContext(r.ctx, `INSERT INTO events(fingerprint, rule, at_ms, from_state, to_state, value)
 		VALUES (?,?,?,?,?,?)`, fp, a.Rule, a.LastEval.UnixMilli(), prev.String(), a.State.String(), toNullFloat(a.Value)); err != nil {
 		return fmt.Errorf("put alert %s: event: %w", fp, err)
 	}
@@ -145,7 +145,7 @@ func (r *Run) Delete(fp uint64) error {
 	if err != nil {
 		return err
 	}
-	if _, err := r.exec(tx, "DELETE FROM alerts WHERE fingerprint = ?", FormatFingerprint(fp)); err != nil {
+	if _, err := tx.ExecContext(r.ctx, "DELETE FROM alerts WHERE fingerprint = ?", FormatFingerprint(fp)); err != nil {
 		return fmt.Errorf("delete alert %s: %w", FormatFingerprint(fp), err)
 	}
 	return nil
@@ -175,7 +175,7 @@ func (r *Run) events(where string, arg any) ([]Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := r.query(tx, `SELECT fingerprint, rule, at_ms, from_state, to_state, value
+	rows, err := tx.QueryContext(r.ctx, `SELECT fingerprint, rule, at_ms, from_state, to_state, value
 		FROM events `+where+` ORDER BY at_ms, id`, arg)
 	if err != nil {
 		return nil, fmt.Errorf("history: %w", err)
@@ -215,24 +215,37 @@ func (r *Run) PruneHistory(before time.Time) (int64, error) {
 		return 0, err
 	}
 	ms := before.UnixMilli()
-	res, err := r.exec(tx, "DELETE FROM events WHERE at_ms < ?", ms)
+	res, err := tx.ExecContext(r.ctx, "DELETE FROM events WHERE at_ms < ?", ms)
 	if err != nil {
 		return 0, fmt.Errorf("prune history: %w", err)
 	}
 	for _, q := range []string{
 		"DELETE FROM attempts WHERE at_ms < ?",
 		"DELETE FROM rule_errors WHERE at_ms < ?",
-		// +status: the planner would otherwise walk every done notice by
-		// status instead of the few older than the cutoff by done_ms.
-		"DELETE FROM outbox WHERE done_ms < ? AND +status IN ('sent', 'failed', 'unknown', 'superseded')",
+		pruneOutboxQuery,
 		"DELETE FROM incidents WHERE closed_ms < ?",
 	} {
-		if _, err := r.exec(tx, q, ms); err != nil {
+		if _, err := tx.ExecContext(r.ctx, q, ms); err != nil {
 			return 0, fmt.Errorf("prune history: %w", err)
 		}
 	}
 	return res.RowsAffected()
 }
+
+// The outbox queries a run makes at every step, whose cost must not grow
+// with the outbox: a month of one-minute runs keeps tens of thousands of
+// sent rows (an Alertmanager channel is refreshed on every run), and
+// replay makes those runs back to back. Each reads through the index that
+// bounds it to the few rows it can match (the minute's sends, the queued
+// notices, the rows past retention); the unary + keeps SQLite from
+// choosing the status or fingerprint index, which spans every sent row or
+// every notice of an alert.
+const (
+	sentBetweenQuery = "SELECT count(*) FROM outbox WHERE +status = 'sent' AND kind != 'refresh' AND done_ms >= ? AND done_ms < ?"
+	pendingQuery     = `SELECT count(*) FROM outbox WHERE +fingerprint = ? AND +channel = ?
+		AND status IN ('queued', 'sending')`
+	pruneOutboxQuery = "DELETE FROM outbox WHERE done_ms < ? AND +status IN ('sent', 'failed', 'unknown', 'superseded')"
+)
 
 // Ack acknowledges the alert fp at at: escalation stops and it is not
 // re-notified until it resolves. It fails for an unknown fingerprint and
@@ -245,7 +258,7 @@ func (r *Run) Ack(fp uint64, comment string, at time.Time) (Alert, error) {
 	if err != nil {
 		return Alert{}, err
 	}
-	a, err := scanAlert(r.queryRow(tx, `SELECT `+alertColumns+` FROM alerts WHERE fingerprint = ?`, FormatFingerprint(fp)))
+	a, err := scanAlert(tx.QueryRowContext(r.ctx, `SELECT `+alertColumns+` FROM alerts WHERE fingerprint = ?`, FormatFingerprint(fp)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Alert{}, fmt.Errorf("no alert with fingerprint %s", FormatFingerprint(fp))
 	}
@@ -256,7 +269,7 @@ func (r *Run) Ack(fp uint64, comment string, at time.Time) (Alert, error) {
 		return a, fmt.Errorf("alert %s (%s) is %s: only a pending or firing alert can be acknowledged", FormatFingerprint(fp), a.Rule, a.State)
 	}
 	a.Acked, a.AckComment, a.AckedAt = true, comment, at
-	if _, err := r.exec(tx, "UPDATE alerts SET acked = 1, ack_comment = ?, acked_at_ms = ? WHERE fingerprint = ?",
+	if _, err := tx.ExecContext(r.ctx, "UPDATE alerts SET acked = 1, ack_comment = ?, acked_at_ms = ? WHERE fingerprint = ?",
 		comment, at.UnixMilli(), FormatFingerprint(fp)); err != nil {
 		return a, fmt.Errorf("ack %s: %w", FormatFingerprint(fp), err)
 	}
@@ -279,6 +292,23 @@ const (
 // live are the statuses of a notice the channel heard or will hear: the
 // ones a receiver's belief is made of.
 const live = "'queued', 'sending', 'sent', 'unknown'"
+
+// The notice lookups every run makes for each firing alert and channel,
+// with the index each must search (TestOutboxQueryPlans): without
+// statistics the planner would take the index that also gives the ORDER
+// BY, walking every notice about the alert; +channel in an ORDER BY keeps
+// it on the index of the WHERE.
+const (
+	// lastWordQuery reads outbox_word (fingerprint, channel, id) from the
+	// newest row back.
+	lastWordQuery = `SELECT kind, created_ms FROM outbox WHERE fingerprint = ? AND channel = ?
+		AND status IN (` + live + `) ORDER BY id DESC LIMIT 1`
+	// episodeChannelsQuery reads outbox_episode (fingerprint, episode_ms).
+	episodeChannelsQuery = `SELECT DISTINCT channel FROM outbox WHERE fingerprint = ? AND episode_ms = ?
+		AND kind IN ('firing', 'refresh') AND status IN (` + live + `) ORDER BY +channel`
+	// openIncidentsQuery reads incidents_closed.
+	openIncidentsQuery = `SELECT id, correlation, group_value, opened_ms FROM incidents WHERE closed_ms IS NULL ORDER BY opened_ms, id`
+)
 
 // Notice is one notification owed to one channel about one alert (a row
 // of the outbox).
@@ -318,7 +348,7 @@ func (r *Run) Enqueue(n *Notice) error {
 		step = sql.NullInt64{Int64: int64(n.Step), Valid: true}
 	}
 	n.Status = Queued
-	res, err := r.exec(tx, `INSERT INTO outbox(fingerprint, rule, channel, kind, step, incident,
+	res, err := tx.ExecContext(r.ctx, `INSERT INTO outbox(fingerprint, rule, channel, kind, step, incident,
 		episode_ms, recipients, alert, created_ms, status) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
 		FormatFingerprint(n.Fingerprint), n.Rule, n.Channel, n.Kind, step, n.Incident,
 		n.Episode.UnixMilli(), string(rj), string(n.Alert), n.Created.UnixMilli(), n.Status)
@@ -372,7 +402,7 @@ func (r *Run) Notices(statuses ...string) ([]Notice, error) {
 	for i, s := range statuses {
 		args[i] = s
 	}
-	rows, err := r.query(tx, `SELECT `+noticeColumns+` FROM outbox WHERE status IN (`+
+	rows, err := tx.QueryContext(r.ctx, `SELECT `+noticeColumns+` FROM outbox WHERE status IN (`+
 		strings.TrimSuffix(strings.Repeat("?,", len(statuses)), ",")+`) ORDER BY id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("load notifications: %w", err)
@@ -397,14 +427,12 @@ func (r *Run) EpisodeChannels(fp uint64, episode time.Time) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return channels(r, tx, `SELECT DISTINCT channel FROM outbox WHERE fingerprint = ? AND episode_ms = ?
-		AND kind IN ('firing', 'refresh') AND status IN (`+live+`) ORDER BY channel`,
-		FormatFingerprint(fp), episode.UnixMilli())
+	return channels(r, tx, episodeChannelsQuery, FormatFingerprint(fp), episode.UnixMilli())
 }
 
 // channels runs a query of channel names.
-func channels(r *Run, tx *sql.Tx, query string, args ...any) ([]string, error) {
-	rows, err := r.query(tx, query, args...)
+func channels(r *Run, tx *stx, query string, args ...any) ([]string, error) {
+	rows, err := tx.QueryContext(r.ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("load notifications: %w", err)
 	}
@@ -430,8 +458,7 @@ func (r *Run) LastWord(fp uint64, channel string) (kind string, created time.Tim
 		return "", time.Time{}, err
 	}
 	var ms int64
-	err = r.queryRow(tx, `SELECT kind, created_ms FROM outbox WHERE fingerprint = ? AND channel = ?
-		AND status IN (`+live+`) ORDER BY id DESC LIMIT 1`, FormatFingerprint(fp), channel).Scan(&kind, &ms)
+	err = tx.QueryRowContext(r.ctx, lastWordQuery, FormatFingerprint(fp), channel).Scan(&kind, &ms)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", time.Time{}, nil
 	}
@@ -461,8 +488,7 @@ func (r *Run) Pending(fp uint64, channel string) (bool, error) {
 		return false, err
 	}
 	var n int
-	err = r.queryRow(tx, `SELECT count(*) FROM outbox WHERE fingerprint = ? AND channel = ?
-		AND status IN ('queued', 'sending')`, FormatFingerprint(fp), channel).Scan(&n)
+	err = tx.QueryRowContext(r.ctx, pendingQuery, FormatFingerprint(fp), channel).Scan(&n)
 	return n > 0, err
 }
 
@@ -477,7 +503,7 @@ func (r *Run) SetStatus(id int64, status string, tries int, lastError string, at
 	if status == Sent || status == Failed || status == Unknown || status == Superseded {
 		done = toMS(at)
 	}
-	if _, err := r.exec(tx, "UPDATE outbox SET status = ?, tries = ?, last_error = ?, done_ms = ? WHERE id = ?",
+	if _, err := tx.ExecContext(r.ctx, "UPDATE outbox SET status = ?, tries = ?, last_error = ?, done_ms = ? WHERE id = ?",
 		status, tries, lastError, done, id); err != nil {
 		return fmt.Errorf("record notification %d: %w", id, err)
 	}
@@ -491,7 +517,7 @@ func (r *Run) RetryAt(id int64, tries int, lastError string, next time.Time) err
 	if err != nil {
 		return err
 	}
-	if _, err := r.exec(tx, "UPDATE outbox SET status = 'queued', tries = ?, last_error = ?, next_ms = ? WHERE id = ?",
+	if _, err := tx.ExecContext(r.ctx, "UPDATE outbox SET status = 'queued', tries = ?, last_error = ?, next_ms = ? WHERE id = ?",
 		tries, lastError, toMS(next), id); err != nil {
 		return fmt.Errorf("record notification %d: %w", id, err)
 	}
@@ -499,17 +525,13 @@ func (r *Run) RetryAt(id int64, tries int, lastError string, next time.Time) err
 }
 
 // SentBetween counts the notices sent in [from, to), refreshes aside.
-//
-// The minute's range picks the rows by done_ms (+status keeps the planner
-// from walking every sent notice through the status index instead).
 func (r *Run) SentBetween(from, to time.Time) (int, error) {
 	tx, err := r.q()
 	if err != nil {
 		return 0, err
 	}
 	var n int
-	err = r.queryRow(tx, "SELECT count(*) FROM outbox WHERE +status = 'sent' AND kind != 'refresh' AND done_ms >= ? AND done_ms < ?",
-		from.UnixMilli(), to.UnixMilli()).Scan(&n)
+	err = tx.QueryRowContext(r.ctx, sentBetweenQuery, from.UnixMilli(), to.UnixMilli()).Scan(&n)
 	return n, err
 }
 
@@ -536,7 +558,7 @@ func (r *Run) AddAttempt(a Attempt) error {
 	if a.Status != 0 {
 		st = sql.NullInt64{Int64: int64(a.Status), Valid: true}
 	}
-	if _, err := r.exec(tx, `INSERT INTO attempts(outbox_id, fingerprint, rule, channel, at_ms, try, result, status, error)
+	if _, err := tx.ExecContext(r.ctx, `INSERT INTO attempts(outbox_id, fingerprint, rule, channel, at_ms, try, result, status, error)
 		VALUES (?,?,?,?,?,?,?,?,?)`, a.Notice, FormatFingerprint(a.Fingerprint), a.Rule, a.Channel,
 		a.At.UnixMilli(), a.Try, a.Result, st, a.Error); err != nil {
 		return fmt.Errorf("record attempt: %w", err)
@@ -550,7 +572,7 @@ func (r *Run) Attempts(since time.Time) ([]Attempt, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := r.query(tx, `SELECT outbox_id, fingerprint, rule, channel, at_ms, try, result, status, error
+	rows, err := tx.QueryContext(r.ctx, `SELECT outbox_id, fingerprint, rule, channel, at_ms, try, result, status, error
 		FROM attempts WHERE at_ms >= ? ORDER BY at_ms, id`, since.UnixMilli())
 	if err != nil {
 		return nil, fmt.Errorf("load attempts: %w", err)
@@ -592,7 +614,7 @@ func (r *Run) OpenIncident(corr, gv string) (Incident, bool, error) {
 	}
 	inc := Incident{Correlation: corr, GroupValue: gv}
 	var opened int64
-	err = r.queryRow(tx, `SELECT id, opened_ms FROM incidents WHERE correlation = ? AND group_value = ?
+	err = tx.QueryRowContext(r.ctx, `SELECT id, opened_ms FROM incidents WHERE correlation = ? AND group_value = ?
 		AND closed_ms IS NULL ORDER BY opened_ms DESC LIMIT 1`, corr, gv).Scan(&inc.ID, &opened)
 	if errors.Is(err, sql.ErrNoRows) {
 		return inc, false, nil
@@ -610,7 +632,7 @@ func (r *Run) Incidents() ([]Incident, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := r.query(tx, `SELECT id, correlation, group_value, opened_ms FROM incidents WHERE closed_ms IS NULL ORDER BY opened_ms, id`)
+	rows, err := tx.QueryContext(r.ctx, openIncidentsQuery)
 	if err != nil {
 		return nil, fmt.Errorf("load incidents: %w", err)
 	}
@@ -634,7 +656,7 @@ func (r *Run) PutIncident(inc Incident) error {
 	if err != nil {
 		return err
 	}
-	if _, err := r.exec(tx, `INSERT INTO incidents(id, correlation, group_value, opened_ms, closed_ms) VALUES (?,?,?,?,?)
+	if _, err := tx.ExecContext(r.ctx, `INSERT INTO incidents(id, correlation, group_value, opened_ms, closed_ms) VALUES (?,?,?,?,?)
 		ON CONFLICT(id) DO UPDATE SET closed_ms = excluded.closed_ms`,
 		inc.ID, inc.Correlation, inc.GroupValue, inc.Opened.UnixMilli(), toMS(inc.Closed)); err != nil {
 		return fmt.Errorf("record incident %s: %w", inc.ID, err)

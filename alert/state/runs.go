@@ -17,7 +17,7 @@ func (r *Run) LastRun(source string) (time.Time, error) {
 		return time.Time{}, err
 	}
 	var ms int64
-	switch err := r.queryRow(tx, "SELECT at_ms FROM runs WHERE source = ?", source).Scan(&ms); {
+	switch err := tx.QueryRowContext(r.ctx, "SELECT at_ms FROM runs WHERE source = ?", source).Scan(&ms); {
 	case errors.Is(err, sql.ErrNoRows):
 		return time.Time{}, nil
 	case err != nil:
@@ -33,7 +33,7 @@ func (r *Run) SetLastRun(source string, at time.Time) error {
 	if err != nil {
 		return err
 	}
-	if _, err := r.exec(tx, `INSERT INTO runs(source, at_ms) VALUES (?, ?)
+	if _, err := tx.ExecContext(r.ctx, `INSERT INTO runs(source, at_ms) VALUES (?, ?)
 		ON CONFLICT(source) DO UPDATE SET at_ms = max(at_ms, excluded.at_ms)`, source, at.UnixMilli()); err != nil {
 		return fmt.Errorf("record run of %s: %w", source, err)
 	}

@@ -37,7 +37,7 @@ func (r *Run) Thresholds() (map[string]Threshold, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := r.query(tx, `SELECT rule, value, method, reason, tuned_at_ms FROM thresholds`)
+	rows, err := tx.QueryContext(r.ctx, `SELECT rule, value, method, reason, tuned_at_ms FROM thresholds`)
 	if err != nil {
 		return nil, fmt.Errorf("load thresholds: %w", err)
 	}
@@ -75,14 +75,14 @@ func (r *Run) PutThreshold(c ThresholdChange) error {
 		return fmt.Errorf("put threshold %s: no time", c.Rule)
 	}
 	at := c.TunedAt.UnixMilli()
-	if _, err := r.exec(tx, `INSERT INTO thresholds(rule, value, method, reason, tuned_at_ms)
+	if _, err := tx.ExecContext(r.ctx, `INSERT INTO thresholds(rule, value, method, reason, tuned_at_ms)
 		VALUES (?,?,?,?,?)
 		ON CONFLICT(rule) DO UPDATE SET value=excluded.value, method=excluded.method,
 		reason=excluded.reason, tuned_at_ms=excluded.tuned_at_ms`,
 		c.Rule, c.New, c.Method, c.Reason, at); err != nil {
 		return fmt.Errorf("put threshold %s: %w", c.Rule, err)
 	}
-	if _, err := r.exec(tx, `INSERT INTO threshold_history(rule, tuned_at_ms, old, new, method, reason, samples, written)
+	if _, err := tx.ExecContext(r.ctx, `INSERT INTO threshold_history(rule, tuned_at_ms, old, new, method, reason, samples, written)
 		VALUES (?,?,?,?,?,?,?,?)`, c.Rule, at, toNullFloat(c.Old), c.New, c.Method, c.Reason, c.Samples, c.Written); err != nil {
 		return fmt.Errorf("put threshold %s: history: %w", c.Rule, err)
 	}
@@ -96,7 +96,7 @@ func (r *Run) DeleteThreshold(rule string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := r.exec(tx, "DELETE FROM thresholds WHERE rule = ?", rule); err != nil {
+	if _, err := tx.ExecContext(r.ctx, "DELETE FROM thresholds WHERE rule = ?", rule); err != nil {
 		return fmt.Errorf("delete threshold %s: %w", rule, err)
 	}
 	return nil
@@ -109,7 +109,7 @@ func (r *Run) ThresholdHistory(rule string) ([]ThresholdChange, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := r.query(tx, `SELECT rule, tuned_at_ms, old, new, method, reason, samples, written
+	rows, err := tx.QueryContext(r.ctx, `SELECT rule, tuned_at_ms, old, new, method, reason, samples, written
 		FROM threshold_history WHERE ? = '' OR rule = ? ORDER BY tuned_at_ms, id`, rule, rule)
 	if err != nil {
 		return nil, fmt.Errorf("threshold history: %w", err)

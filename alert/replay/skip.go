@@ -1,0 +1,214 @@
+package replay
+
+import (
+	"context"
+	"time"
+
+	alertconfig "github.com/vigil-metrics/vigil/alert/config"
+	"github.com/vigil-metrics/vigil/alert/eval"
+	alertrun "github.com/vigil-metrics/vigil/alert/run"
+	"github.com/vigil-metrics/vigil/alert/state"
+	"github.com/vigil-metrics/vigil/analyze"
+	"github.com/vigil-metrics/vigil/internal/metricpath"
+)
+
+// skipper leaves out of a step the work that provably decides nothing,
+// so that a month of one-minute runs over a large rule set costs only the
+// steps where something happens. Two reductions, both exact (the NoSkip
+// test compares them with the full runs):
+//
+//   - a quiet rule is left out of the step's evaluate run: it has no
+//     alert in any state but inactive, and every observation it makes at
+//     this instant has data and is not breached. Stepped, each of its
+//     alerts would go from inactive to inactive (eval.Stepped.Quiet), which
+//     the pipeline decides nothing about and the run does not store; and
+//     StepRun's other loop steps only alerts that are not inactive.
+//   - an idle step runs no evaluate at all: every rule is quiet and the
+//     pipeline holds nothing (no alert but inactive ones, none of the
+//     budget's either; no notice still queued; no open incident). The run
+//     would only record its instant as the last run and prune history
+//     older than the retention, which the next run that is made does for
+//     its own later instant; nothing is owed (escalation, reminders,
+//     resolutions all need an alert that is not inactive).
+//
+// The rules are observed through memo, which keeps what they read, so the
+// evaluate run made after it reads nothing twice.
+type skipper struct {
+	off    bool
+	active map[uint64]string // alerts not inactive: fingerprint -> rule
+	byRule map[string]int
+	queued bool            // the last run left notices queued (the rate limit held them)
+	open   map[string]bool // incidents open
+	memo   *memo
+	// queries are each threshold rule's windows (eval.Queries), made once:
+	// a path's windows do not change with its threshold.
+	queries map[string][]eval.Query
+}
+
+func newSkipper(off bool) *skipper {
+	return &skipper{off: off, active: map[uint64]string{}, byRule: map[string]int{}, open: map[string]bool{},
+		memo: &memo{m: map[memoKey][]analyze.Result{}, keys: map[*metricpath.Expr]string{}}, queries: map[string][]eval.Query{}}
+}
+
+// rules is the config of the step's evaluate run (cfg, or cfg with only
+// the rules that are not quiet) and whether to make it at all.
+func (k *skipper) rules(ctx context.Context, q querier, cfg *alertconfig.Config, at time.Time) (*alertconfig.Config, bool, error) {
+	k.memo.reset(q)
+	if k.off {
+		return cfg, true, nil
+	}
+	var keep []alertconfig.Rule
+	for i := range cfg.Rules {
+		r := &cfg.Rules[i]
+		if k.byRule[r.Name] > 0 {
+			keep = append(keep, *r)
+			continue
+		}
+		q, err := k.quiet(ctx, r, at)
+		if err != nil {
+			if cerr := ctx.Err(); cerr != nil {
+				return nil, false, cerr
+			}
+			keep = append(keep, *r) // the run records its error
+			continue
+		}
+		if !q {
+			keep = append(keep, *r)
+		}
+	}
+	switch {
+	case len(keep) == len(cfg.Rules):
+		return cfg, true, nil
+	case len(keep) == 0 && k.idle():
+		return nil, false, nil
+	}
+	sub := *cfg
+	sub.Rules = keep
+	return &sub, true, nil
+}
+
+// quiet reports whether r, with no alert but inactive ones, stays so at
+// at: every observation it makes has data and is not breached. A
+// threshold rule's observations are its one window's results, each
+// compared with the threshold (eval.Observe), so that is checked on the
+// results themselves, without building observations; absent and spike
+// rules go through eval.Rule.
+func (k *skipper) quiet(ctx context.Context, r *alertconfig.Rule, at time.Time) (bool, error) {
+	if r.Condition == "absent" || r.Condition == "spike" {
+		obs, err := eval.Rule(ctx, k.memo, r, at)
+		if err != nil {
+			return false, err
+		}
+		for _, ob := range obs {
+			if !ob.HasData || ob.Breached {
+				return false, nil
+			}
+		}
+		return true, nil
+	}
+	qs, ok := k.queries[r.Name]
+	if !ok {
+		var err error
+		if qs, err = eval.Queries(r); err != nil {
+			return false, err
+		}
+		k.queries[r.Name] = qs
+	}
+	q := qs[0]
+	w := analyze.Window{At: at.Add(-q.Offset), Length: q.Length}
+	// Asked past the memo: most rules are quiet, and only the answers of
+	// the others are asked again (by the run).
+	res, err := k.memo.q.Eval(ctx, q.Expr, w)
+	if err != nil {
+		return false, err
+	}
+	quiet := len(res) > 0 // no result: an observation without data
+	for _, x := range res {
+		if !quiet {
+			break
+		}
+		quiet = !eval.Breached(r.Condition, x.Value, r.Threshold)
+	}
+	if !quiet {
+		k.memo.put(q.Expr, w, res)
+	}
+	return quiet, nil
+}
+
+// idle reports whether the pipeline holds nothing a run could act on.
+func (k *skipper) idle() bool {
+	return len(k.active) == 0 && !k.queued && len(k.open) == 0
+}
+
+// after takes account of a run (evaluate's or budget's: they share the
+// state): the alerts it left not inactive, the incidents it opened or
+// closed, and whether the rate limit left notices queued.
+func (k *skipper) after(res alertrun.Result) {
+	for _, it := range res.Alerts {
+		fp := it.Alert.Fingerprint
+		_, was := k.active[fp]
+		switch now := it.Alert.State != state.Inactive; {
+		case now && !was:
+			k.active[fp] = it.Rule.Name
+			k.byRule[it.Rule.Name]++
+		case !now && was:
+			delete(k.active, fp)
+			k.byRule[it.Rule.Name]--
+		}
+	}
+	for _, inc := range res.Plan.Incidents {
+		if inc.Closed.IsZero() {
+			k.open[inc.ID] = true
+		} else {
+			delete(k.open, inc.ID)
+		}
+	}
+	k.queued = len(res.Outcome.Held) > 0
+}
+
+// memo is a querier that remembers one step's answers: the skipper
+// observes the rules through it, and the evaluate run of the same step
+// then reads them again from it.
+type memo struct {
+	q    querier
+	m    map[memoKey][]analyze.Result
+	keys map[*metricpath.Expr]string // e.String() of the skipper's own Exprs, asked every step
+}
+
+type memoKey struct {
+	expr   string
+	at     int64
+	length time.Duration
+}
+
+func (m *memo) reset(q querier) {
+	m.q = q
+	clear(m.m)
+}
+
+// Eval answers from memory what was asked before in this step.
+func (m *memo) Eval(ctx context.Context, e *metricpath.Expr, w analyze.Window) ([]analyze.Result, error) {
+	k := m.key(e, w)
+	if r, ok := m.m[k]; ok {
+		return r, nil
+	}
+	r, err := m.q.Eval(ctx, e, w)
+	if err == nil {
+		m.m[k] = r
+	}
+	return r, err
+}
+
+// put remembers r as the answer to e over w.
+func (m *memo) put(e *metricpath.Expr, w analyze.Window, r []analyze.Result) { m.m[m.key(e, w)] = r }
+
+func (m *memo) key(e *metricpath.Expr, w analyze.Window) memoKey {
+	s, ok := m.keys[e]
+	if !ok {
+		s = e.String()
+		if len(m.keys) < 1<<16 { // eval makes some Exprs afresh each step: keep the table bounded
+			m.keys[e] = s
+		}
+	}
+	return memoKey{s, w.At.UnixNano(), w.Length}
+}

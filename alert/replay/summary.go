@@ -1,0 +1,296 @@
+package replay
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/vigil-metrics/vigil/alert/config"
+	"github.com/vigil-metrics/vigil/alert/notify"
+	"github.com/vigil-metrics/vigil/alert/state"
+	"github.com/vigil-metrics/vigil/internal/metricpath"
+)
+
+// runResult is what the summary needs of one run (evaluate's or budget's)
+// at one step.
+type runResult struct {
+	at        time.Time
+	items     []*notify.Item
+	incidents []state.Incident    // opened or closed by the run (notify.Plan.Incidents)
+	held      map[uint64][]string // what the rate limit held (notify.Outcome.Held)
+	notices   []Notice            // what the run's delivery handed the channels
+}
+
+// collector folds runs into the summaries as they come, so a long replay
+// keeps episodes and notices, never every step's items.
+type collector struct {
+	from, to time.Time
+	step     time.Duration
+	cfg      *config.Config
+
+	open     map[uint64]*Episode // firing now, by fingerprint
+	lastEnd  map[uint64]time.Time
+	byStart  map[string]*Episode // by fingerprint and start: notices find their episode
+	episodes []*Episode
+	flapping map[*Episode]bool
+	rules    map[string]*ruleAcc
+	order    []string // rule names: the config's, then the budget rules seen
+
+	incidents map[string]*Incident
+	members   map[string]map[string]bool
+
+	notices    []Notice
+	held       map[string]bool // "fingerprint channel" held now
+	heldCount  map[string]int  // by channel
+	dedupSeen  map[string]bool // "fingerprint episode channel"
+	dedupCount map[string]int  // by channel
+}
+
+type ruleAcc struct {
+	severity    string
+	cooldown    time.Duration
+	notices     map[string]int
+	pages       int
+	first, last time.Time
+}
+
+func newCollector(cfg *config.Config, from, to time.Time, step time.Duration) *collector {
+	c := &collector{from: from, to: to, step: step, cfg: cfg, open: map[uint64]*Episode{}, lastEnd: map[uint64]time.Time{},
+		byStart: map[string]*Episode{}, flapping: map[*Episode]bool{}, rules: map[string]*ruleAcc{},
+		incidents: map[string]*Incident{}, members: map[string]map[string]bool{}, held: map[string]bool{},
+		heldCount: map[string]int{}, dedupSeen: map[string]bool{}, dedupCount: map[string]int{}}
+	for i := range cfg.Rules {
+		c.rule(&cfg.Rules[i])
+	}
+	return c
+}
+
+// rule is r's accumulator, made on first sight.
+func (c *collector) rule(r *config.Rule) *ruleAcc {
+	a, ok := c.rules[r.Name]
+	if !ok {
+		a = &ruleAcc{severity: r.Severity, cooldown: r.CooldownPeriod, notices: map[string]int{}}
+		c.rules[r.Name] = a
+		c.order = append(c.order, r.Name)
+	}
+	return a
+}
+
+func episodeKey(fp string, start time.Time) string {
+	return fp + " " + start.UTC().Format(time.RFC3339Nano)
+}
+
+// add folds one run in: episodes from the items' transitions, incidents
+// and their members, then the notices delivered and what the rate limit
+// and dedup held back.
+func (c *collector) add(r runResult) {
+	for _, it := range r.items {
+		c.item(r.at, it)
+	}
+	for _, inc := range r.incidents {
+		x, ok := c.incidents[inc.ID]
+		if !ok {
+			x = &Incident{ID: inc.ID, Correlation: inc.Correlation, GroupValue: inc.GroupValue, Opened: inc.Opened}
+			c.incidents[inc.ID] = x
+		}
+		x.Closed = inc.Closed
+	}
+	// A page is one alert's firing notification in one run, however many
+	// channels carried it.
+	paged := map[string]bool{}
+	for _, n := range r.notices {
+		c.notices = append(c.notices, n)
+		if n.Kind == notify.Refresh {
+			continue
+		}
+		delete(c.held, n.Fingerprint+" "+n.Channel)
+		a := c.rules[n.Rule]
+		if a == nil {
+			continue // not a rule of this replay: cannot happen, the state is fresh
+		}
+		a.notices[n.Channel]++
+		if n.Kind != "firing" {
+			continue
+		}
+		if n.Severity == "critical" && !paged[n.Fingerprint] {
+			paged[n.Fingerprint] = true
+			a.pages++
+		}
+		if ep := c.byStart[episodeKey(n.Fingerprint, n.episode)]; ep != nil && !slices.Contains(ep.Notified, n.Channel) {
+			ep.Notified = append(ep.Notified, n.Channel)
+		}
+	}
+	for fp, chans := range r.held {
+		for _, ch := range chans {
+			k := state.FormatFingerprint(fp) + " " + ch
+			if !c.held[k] {
+				c.held[k] = true
+				c.heldCount[ch]++
+			}
+		}
+	}
+}
+
+// item folds one alert's step: an episode starts when it becomes firing
+// and ends at the run that leaves firing.
+func (c *collector) item(at time.Time, it *notify.Item) {
+	a := c.rule(it.Rule)
+	fp := it.Alert.Fingerprint
+	firing, was := it.Alert.State == state.Firing, it.Prev.State == state.Firing
+	if firing {
+		if a.first.IsZero() {
+			a.first = at
+		}
+		a.last = at
+		if it.Alert.Incident != "" {
+			m := c.members[it.Alert.Incident]
+			if m == nil {
+				m = map[string]bool{}
+				c.members[it.Alert.Incident] = m
+			}
+			m[memberName(it.Rule.Name, it.Alert.Labels)] = true
+		}
+	}
+	switch {
+	case firing && !was:
+		ep := &Episode{Rule: it.Rule.Name, Fingerprint: state.FormatFingerprint(fp), Labels: it.Alert.Labels,
+			Severity: it.Rule.Severity, Start: at}
+		if end, ok := c.lastEnd[fp]; ok && a.cooldown > 0 && at.Sub(end) < a.cooldown {
+			c.flapping[ep] = true // fired again within the cooldown of the last end
+		}
+		c.open[fp] = ep
+		c.episodes = append(c.episodes, ep)
+		c.byStart[episodeKey(ep.Fingerprint, it.Alert.FiredAt)] = ep
+	case was && !firing:
+		if ep := c.open[fp]; ep != nil {
+			ep.End = at
+			delete(c.open, fp)
+		}
+		c.lastEnd[fp] = at
+	}
+	for ch, why := range it.Skipped {
+		if why != notify.ByDedup {
+			continue
+		}
+		k := fmt.Sprintf("%x %d %s", fp, it.Alert.FiredAt.UnixNano(), ch)
+		if !c.dedupSeen[k] {
+			c.dedupSeen[k] = true
+			c.dedupCount[ch]++
+		}
+	}
+}
+
+// summary is the replay's findings: an episode still firing at To ends
+// there.
+func (c *collector) summary(r *Replay) {
+	for _, ep := range c.open {
+		ep.End, ep.Open = c.to, true
+	}
+	durs := map[string][]time.Duration{}
+	flaps := map[string]int{}
+	for _, ep := range c.episodes {
+		d := ep.End.Sub(ep.Start)
+		durs[ep.Rule] = append(durs[ep.Rule], d)
+		if d < 2*c.step || c.flapping[ep] {
+			flaps[ep.Rule]++
+		}
+		sort.Strings(ep.Notified)
+		r.Episodes = append(r.Episodes, *ep)
+	}
+	sort.SliceStable(r.Episodes, func(i, j int) bool {
+		a, b := r.Episodes[i], r.Episodes[j]
+		if !a.Start.Equal(b.Start) {
+			return a.Start.Before(b.Start)
+		}
+		if a.Rule != b.Rule {
+			return a.Rule < b.Rule
+		}
+		return a.Fingerprint < b.Fingerprint
+	})
+	weeks := c.to.Sub(c.from).Hours() / (7 * 24)
+	for _, name := range c.order {
+		a := c.rules[name]
+		if !c.inConfig(name) && len(durs[name]) == 0 && total(a.notices) == 0 {
+			continue // a budget rule that never fired
+		}
+		s := RuleSummary{Rule: name, Severity: a.severity, Episodes: len(durs[name]), Flapping: flaps[name],
+			Notices: a.notices, Pages: a.pages, FirstFiring: a.first, LastFiring: a.last}
+		s.FiringSeconds, s.MedianEpisodeSeconds, s.LongestEpisodeSeconds = episodeStats(durs[name])
+		if weeks > 0 {
+			s.PagesPerWeek = float64(a.pages) / weeks
+		}
+		r.Rules = append(r.Rules, s)
+	}
+	sort.SliceStable(r.Rules, func(i, j int) bool {
+		a, b := r.Rules[i], r.Rules[j]
+		if na, nb := total(a.Notices), total(b.Notices); na != nb {
+			return na > nb
+		}
+		if a.FiringSeconds != b.FiringSeconds {
+			return a.FiringSeconds > b.FiringSeconds
+		}
+		return a.Rule < b.Rule
+	})
+	sent := map[string]int{}
+	for _, n := range c.notices {
+		if n.Kind != notify.Refresh {
+			sent[n.Channel]++
+		}
+	}
+	for _, ch := range c.cfg.Channels {
+		r.Channels = append(r.Channels, ChannelSummary{Channel: ch.Name, Type: ch.Type, Notices: sent[ch.Name],
+			RateLimited: c.heldCount[ch.Name], Deduplicated: c.dedupCount[ch.Name]})
+	}
+	for id, inc := range c.incidents {
+		for m := range c.members[id] {
+			inc.Members = append(inc.Members, m)
+		}
+		sort.Strings(inc.Members)
+		r.Incidents = append(r.Incidents, *inc)
+	}
+	sort.Slice(r.Incidents, func(i, j int) bool {
+		a, b := r.Incidents[i], r.Incidents[j]
+		if !a.Opened.Equal(b.Opened) {
+			return a.Opened.Before(b.Opened)
+		}
+		return a.ID < b.ID
+	})
+	r.Notices = c.notices
+}
+
+func (c *collector) inConfig(rule string) bool {
+	return slices.ContainsFunc(c.cfg.Rules, func(r config.Rule) bool { return r.Name == rule })
+}
+
+// episodeStats are the total, median (the mean of the middle two for an
+// even count) and longest of ds, in seconds.
+func episodeStats(ds []time.Duration) (total, median, longest float64) {
+	if len(ds) == 0 {
+		return 0, 0, 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	for _, d := range s {
+		total += d.Seconds()
+	}
+	n := len(s)
+	median = s[n/2].Seconds()
+	if n%2 == 0 {
+		median = (s[n/2-1].Seconds() + s[n/2].Seconds()) / 2
+	}
+	return total, median, s[n-1].Seconds()
+}
+
+func total(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// memberName is how an incident lists an alert.
+func memberName(rule string, labels map[string]string) string {
+	return rule + metricpath.FormatLabels(labels)
+}
