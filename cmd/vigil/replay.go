@@ -112,7 +112,12 @@ func (a *app) runReplay(cmd *cobra.Command, o *replayOptions) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := a.loadAlertConfig()
+	var cfg *alertconfig.Config
+	if a.file == nil || a.file.Path == "" {
+		_, err = a.loadAlertConfig() // no file: the error evaluate gives
+	} else {
+		cfg, err = a.decodeReplayConfig(a.file)
+	}
 	if err != nil {
 		return err
 	}
@@ -253,6 +258,44 @@ func minStep(span time.Duration) time.Duration {
 	return time.Duration(s) * time.Second
 }
 
+// decodeReplayConfig decodes a config's alerting sections as evaluate
+// does, except that an environment variable it names and the environment
+// lacks (a channel's webhook URL or token, kept out of CI) stands for a
+// placeholder, with a warning: replay sends nothing, and a pull request's
+// check must not need the production secrets. Its problems are listed on
+// stderr, exit 2.
+func (a *app) decodeReplayConfig(f *configfile.File) (*alertconfig.Config, error) {
+	var unset []string
+	lookup := func(name string) (string, bool) {
+		if v, ok := os.LookupEnv(name); ok {
+			return v, true
+		}
+		if !slices.Contains(unset, name) {
+			unset = append(unset, name)
+		}
+		return replayPlaceholder, true
+	}
+	cfg, err := alertconfig.Decode(f, lookup, channels.Types())
+	if ps, invalid := alertconfig.AsProblems(err); invalid {
+		for _, p := range ps {
+			fmt.Fprintf(a.stderr, "vigil: error: %s\n", p.Error())
+		}
+		return nil, &cli.SilentError{Code: cli.ExitUsage}
+	}
+	if err != nil {
+		return nil, cli.Usagef("%s: %v", f.Path, err)
+	}
+	for _, name := range unset {
+		fmt.Fprintf(a.stderr, "vigil: warning: %s: environment variable %s is not set: replay stands %s for it (it sends nothing)\n",
+			f.Path, name, replayPlaceholder)
+	}
+	return cfg, nil
+}
+
+// replayPlaceholder stands for an unset variable: a URL, as most are (a
+// webhook's), under a name that can never resolve (RFC 2606).
+const replayPlaceholder = "http://unset.invalid/"
+
 // loadSide reads a second config file (--against) as the first is read:
 // its problems listed on stderr, exit 2; its secrets registered.
 func (a *app) loadSide(file string) (*replaySide, error) {
@@ -261,15 +304,9 @@ func (a *app) loadSide(file string) (*replaySide, error) {
 		return nil, err
 	}
 	a.registerSecrets(f)
-	cfg, err := alertconfig.Decode(f, os.LookupEnv, channels.Types())
-	if ps, invalid := alertconfig.AsProblems(err); invalid {
-		for _, p := range ps {
-			fmt.Fprintf(a.stderr, "vigil: error: %s\n", p.Error())
-		}
-		return nil, &cli.SilentError{Code: cli.ExitUsage}
-	}
+	cfg, err := a.decodeReplayConfig(f)
 	if err != nil {
-		return nil, cli.Usagef("--against %s: %v", file, err)
+		return nil, err
 	}
 	objs, err := a.configObjectives(f)
 	if err != nil {
