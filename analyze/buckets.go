@@ -281,7 +281,7 @@ func (d *DB) slideValues(ctx context.Context, name string, sl *selection, gr sli
 // asked of Eval.
 func (d *DB) slideCells(ctx context.Context, name string, sl *selection, gr slideGrid, exact bool, secs float64, out []BucketSeries) ([]cell, error) {
 	agg, G, n, m, perStep, perWin := sl.agg, len(sl.groups), gr.n, gr.m, gr.perStep, gr.perWin
-	cells, err := d.sharedCells(ctx, cellQuery(agg.Kind, exact), name, sl, gr.start, gr.endMS, gr.b, m, agg.Threshold)
+	cells, pooledDone, err := d.sharedCells(ctx, cellQuery(agg.Kind, exact), name, sl, gr.start, gr.endMS, gr.b, m, agg.Threshold)
 	if err != nil {
 		return nil, err
 	}
@@ -291,8 +291,10 @@ func (d *DB) slideCells(ctx context.Context, name string, sl *selection, gr slid
 			return nil, err
 		}
 	}
-	if cells, err = d.pooledCells(ctx, sl, gr, cells, exact); err != nil {
-		return nil, err
+	if !pooledDone {
+		if cells, err = d.pooledCells(ctx, sl, gr, cells, exact); err != nil {
+			return nil, err
+		}
 	}
 	for g := 0; g < G; g++ {
 		for j := 0; j < n; j++ {

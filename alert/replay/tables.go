@@ -258,8 +258,14 @@ func (t *Tables) hold(ctx context.Context, j int) error {
 	t.cells, t.chunk = 0, -1
 	end := t.from.Add(time.Duration(hi) * t.step) // step hi-1's instant
 	groups := int64(0)
-	for _, tb := range t.specs {
-		ss, err := t.db.Sliding(ctx, tb.q.Expr, end.Add(-tb.q.Offset), t.step, tb.q.Length, hi-lo)
+	qs := make([]analyze.SlideQuery, len(t.specs))
+	for i, tb := range t.specs {
+		qs[i] = analyze.SlideQuery{Expr: tb.q.Expr, End: end.Add(-tb.q.Offset), Window: tb.q.Length}
+	}
+	// One call for every table: each metric is read once for all of them.
+	res, errs := t.db.SlidingMany(ctx, qs, t.step, hi-lo)
+	for i, tb := range t.specs {
+		ss, err := res[i], errs[i]
 		t.reads++
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {

@@ -1,0 +1,178 @@
+package analyze
+
+import (
+	"context"
+	"errors"
+	"math"
+	"time"
+
+	"github.com/vigil-metrics/vigil/internal/metricpath"
+	"github.com/vigil-metrics/vigil/internal/vtime"
+)
+
+// SlideQuery is one Sliding call of SlidingMany: Expr's windows of
+// length Window, the last ending at End.
+type SlideQuery struct {
+	Expr   *metricpath.Expr
+	End    time.Time
+	Window time.Duration
+}
+
+// SlidingMany answers each query as Sliding(q.Expr, q.End, step,
+// q.Window, n) does, to the same bits (res[i] and errs[i] are query i's
+// answer and error), reading each metric that two or more of the queries'
+// selectors name once for all of them instead of once per query: the
+// samples of a metric are stored in time order with every series
+// interleaved, so each Sliding read scans all of the metric's samples in
+// the range whatever its selection, and a replay's tables (dozens of
+// windows and selections of a few metrics) read every sample dozens of
+// times. The metric's values are read through Arrow by series and cell of
+// a grid every query's cells are unions of (cells of the gcd of the
+// queries' bucket lengths and of the gaps between their ends), and each
+// query's sums, counts, minima, maxima, counts at or below a threshold,
+// percentiles and standard deviations are computed in Go from them, as
+// the shared values of Buckets are (buckets_shared.go); a group of several
+// series gets its cells' exact sums, as exactCells gives them. The rest
+// (last, a window as long as the step, a build without Arrow, a read too
+// large to hold, over maxSharedCells) is asked of DuckDB as Sliding does.
+func (d *DB) SlidingMany(ctx context.Context, qs []SlideQuery, step time.Duration, n int) (res [][]BucketSeries, errs []error) {
+	res, errs = make([][]BucketSeries, len(qs)), make([]error, len(qs))
+	reads := d.manyGrids(ctx, qs, step, n)
+	if len(reads) > 0 {
+		d.memo.many = map[string]*commonRead{}
+		defer func() { d.memo.many = nil }()
+	}
+	for name, cr := range reads {
+		if err := d.readCommon(ctx, name, cr); err != nil {
+			if ctx.Err() != nil {
+				for i := range errs {
+					errs[i] = ctx.Err()
+				}
+				return res, errs
+			}
+			continue // each query reads its own, and meets the error itself
+		}
+		if cr.vals != nil {
+			d.memo.many[name] = cr
+		}
+	}
+	for i, q := range qs {
+		res[i], errs[i] = d.Sliding(ctx, q.Expr, q.End, step, q.Window, n)
+	}
+	return res, errs
+}
+
+// commonRead is a metric's values by series row and cell of b ms over
+// (start, end]: vals[r*m + c], each cell's values in scan order.
+type commonRead struct {
+	start, end, b int64
+	m             int
+	index         map[[2]int64]int // (store, series id) -> series row
+	vals          [][]float64
+}
+
+// manyGrids is the grid each metric asked by two or more of the queries'
+// selectors would be read on: the gcd of their bucket lengths and of the
+// gaps between their ends, over the union of their ranges. The metrics'
+// ranges are loaded (Sliding's loadRange) on the way.
+func (d *DB) manyGrids(ctx context.Context, qs []SlideQuery, step time.Duration, n int) map[string]*commonRead {
+	stepMS := step.Milliseconds()
+	if !arrowBuild || n <= 0 || stepMS <= 0 || step%time.Millisecond != 0 {
+		return nil
+	}
+	type span struct{ b, start, end int64 }
+	spans := map[string][]span{}
+	for _, q := range qs {
+		winMS := q.Window.Milliseconds()
+		if q.Expr == nil || winMS <= 0 || q.Window%time.Millisecond != 0 || q.Window == step {
+			continue
+		}
+		endMS := vtime.UnixMilli(q.End)
+		b := gcd(stepMS, winMS)
+		m := int64(n-1)*(stepMS/b) + winMS/b
+		sp := span{b: b, start: endMS - m*b, end: endMS}
+		if d.loadRange(ctx, q.Expr, sp.start, sp.end) != nil {
+			continue
+		}
+		spans[q.Expr.Num.Name] = append(spans[q.Expr.Num.Name], sp)
+		if q.Expr.Den != nil {
+			spans[q.Expr.Den.Name] = append(spans[q.Expr.Den.Name], sp)
+		}
+	}
+	out := map[string]*commonRead{}
+	for name, sps := range spans {
+		if len(sps) < 2 {
+			continue
+		}
+		cr := &commonRead{start: sps[0].start, end: sps[0].end, b: sps[0].b}
+		for _, sp := range sps {
+			cr.start, cr.end = min(cr.start, sp.start), max(cr.end, sp.end)
+		}
+		for _, sp := range sps {
+			cr.b = gcd(cr.b, gcd(sp.b, cr.end-sp.end))
+		}
+		if (cr.end-cr.start)/cr.b > math.MaxInt32 {
+			continue
+		}
+		cr.m = int((cr.end - cr.start) / cr.b)
+		out[name] = cr
+	}
+	return out
+}
+
+// readCommon reads every series of metric name on cr's grid, as
+// sharedValsFor does; cr.vals stays nil where the read would be too large.
+func (d *DB) readCommon(ctx context.Context, name string, cr *commonRead) error {
+	series, err := d.seriesOf(ctx, name)
+	if err != nil {
+		return err
+	}
+	if len(series) == 0 || int64(len(series))*int64(cr.m) > maxSharedCells {
+		return nil
+	}
+	st, id, grp := make([]int64, len(series)), make([]int64, len(series)), make([]int64, len(series))
+	cr.index = make(map[[2]int64]int, len(series))
+	for i, sr := range series {
+		st[i], id[i], grp[i] = sr.store, sr.id, int64(i)
+		cr.index[[2]int64{sr.store, sr.id}] = i
+	}
+	set, err := d.fillSelection(ctx, st, id, grp)
+	if err != nil {
+		return err
+	}
+	// One thread: the rows come in scan order, as the one-thread
+	// aggregations add them.
+	if err := d.oneThread(ctx, true); err != nil {
+		return err
+	}
+	vals, ok, err := d.groupValuesOf(ctx, "buckets_values", []any{cr.start, cr.end, cr.b, int64(cr.m), set}, len(series)*cr.m)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errors.New("no Arrow read")
+	}
+	cr.vals = vals
+	d.memo.manyReads++
+	return nil
+}
+
+// view is the source of selection sl's cells over buckets of b ms from
+// start to end, nil where cr's grid does not hold them.
+func (cr *commonRead) view(sl *selection, start, end, b int64) *seriesSource {
+	if b%cr.b != 0 || start < cr.start || end > cr.end || (start-cr.start)%cr.b != 0 {
+		return nil
+	}
+	src := &seriesSource{vals: cr.vals, stride: cr.m, off: int((start - cr.start) / cr.b), k: int(b / cr.b),
+		rows: make([][]int, len(sl.groups))}
+	for i := range sl.selID {
+		r, ok := cr.index[[2]int64{sl.selStore[i], sl.selID[i]}]
+		if !ok {
+			return nil
+		}
+		g := sl.selGrp[i]
+		src.rows[g] = append(src.rows[g], r)
+		src.pooled = src.pooled || len(src.rows[g]) > 1
+	}
+	return src
+}
