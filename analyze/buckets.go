@@ -252,6 +252,10 @@ func (d *DB) slideValues(ctx context.Context, name string, sl *selection, gr sli
 	var scratch []float64
 	pool := agg.Kind == metricpath.Stddev && pooled(sl.selGrp)
 	for g := 0; g < G; g++ {
+		if agg.Kind == metricpath.Percentile && perWin > 1 &&
+			slidePercentiles(vals[g*m:(g+1)*m], agg.Quantile, n, perStep, perWin, out[g].Values, out[g].Samples) {
+			continue
+		}
 		for j := 0; j < n; j++ {
 			scratch = scratch[:0]
 			for c := j * perStep; c < j*perStep+perWin; c++ {
