@@ -239,6 +239,9 @@ func (d *DB) slideSelector(ctx context.Context, s *metricpath.Selector, end time
 // from the values of its buckets.
 func (d *DB) slideValues(ctx context.Context, name string, sl *selection, gr slideGrid, out []BucketSeries) error {
 	agg, G, n, m, perStep, perWin := sl.agg, len(sl.groups), gr.n, gr.m, gr.perStep, gr.perWin
+	if agg.Kind == metricpath.Percentile && d.slidePercentilesShared(name, sl, gr, out) {
+		return nil
+	}
 	vals, err := d.sharedCellValues(ctx, name, sl, gr.start, gr.endMS, gr.b, m)
 	if err != nil {
 		return err

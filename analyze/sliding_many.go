@@ -69,6 +69,11 @@ type commonRead struct {
 	m             int
 	index         map[[2]int64]int // (store, series id) -> series row
 	vals          [][]float64
+	// ranks[i][x] is vals[i][x]'s place among distinct, the metric's
+	// distinct values in order (ranked, for the percentiles).
+	ranks    [][]int32
+	distinct []float64
+	unranked bool
 }
 
 // manyGrids is the grid each metric asked by two or more of the queries'

@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"math"
+	mbits "math/bits"
 	"slices"
 )
 
@@ -9,8 +10,8 @@ import (
 // cells' values (vals[c], c in [0, m); window j is the cells
 // [j*perStep, j*perStep+perWin)), as percentile7 over each window's values
 // gives them, to the bit, but without selecting afresh in every window: the
-// group's values are ranked once, and a Fenwick tree over the ranks holds
-// the window's values as the window slides (a cell's values in when it
+// group's distinct values are ranked once, and a Fenwick tree over the
+// ranks counts the window's values as the window slides (a cell's values in when it
 // enters, out when it leaves), so that a window's order statistics cost
 // O(log N) instead of a selection over all its values (a p90 over 100
 // series and an hour of minutes selects among 6,000 values at each step).
@@ -29,35 +30,32 @@ func slidePercentiles(vals [][]float64, q float64, n, perStep, perWin int, value
 	if total == 0 {
 		return true
 	}
-	// rank[i] is value i's place in the sorted values (i counts the cells'
-	// values in cell order); sorted[r] the value at rank r.
-	idx := make([]int32, total)
+	// sorted holds the distinct values in order; rank[i] is value i's
+	// place there (i counts the cells' values in cell order), and the
+	// tree counts each distinct value's copies in the window.
 	flat := make([]float64, 0, total)
 	for _, vs := range vals {
 		flat = append(flat, vs...)
 	}
-	for i := range idx {
-		idx[i] = int32(i)
-	}
-	slices.SortFunc(idx, func(a, b int32) int {
-		switch {
-		case flat[a] < flat[b]:
-			return -1
-		case flat[a] > flat[b]:
-			return 1
-		}
-		return int(a - b)
-	})
+	sorted := slices.Compact(slices.Sorted(slices.Values(flat)))
 	rank := make([]int32, total)
-	sorted := make([]float64, total)
-	for r, i := range idx {
-		rank[i], sorted[r] = int32(r), flat[i]
+	for i, v := range flat {
+		r, _ := slices.BinarySearch(sorted, v)
+		rank[i] = int32(r)
 	}
 	firstOf := make([]int, len(vals)+1) // cell c's values are flat[firstOf[c]:firstOf[c+1]]
 	for c, vs := range vals {
 		firstOf[c+1] = firstOf[c] + len(vs)
 	}
-	ft := fenwick{t: make([]int32, total+1)}
+	slideRanked(firstOf, rank, sorted, q, n, perStep, perWin, values, samples)
+	return true
+}
+
+// slideRanked is slidePercentiles over ranked values: cell c's values are
+// those of ranks rank[firstOf[c]:firstOf[c+1]], sorted[r] the value of
+// rank r (sorted distinct).
+func slideRanked(firstOf []int, rank []int32, sorted []float64, q float64, n, perStep, perWin int, values []float64, samples []int64) {
+	ft := fenwick{t: make([]int32, len(sorted)+1)}
 	cnt := 0
 	move := func(c int, d int32) {
 		for i := firstOf[c]; i < firstOf[c+1]; i++ {
@@ -92,6 +90,98 @@ func slidePercentiles(vals [][]float64, q float64, n, perStep, perWin int, value
 			v = float64(lo*(1-d)) + float64(hi*d)
 		}
 		values[j], samples[j] = v, int64(cnt)
+	}
+}
+
+// ranked gives the metric's values their ranks among its distinct values
+// in cr (once per read: every percentile table of the metric shares them),
+// false where a NaN or a negative zero leaves the order to selection.
+func (cr *commonRead) ranked() bool {
+	if cr.ranks != nil || cr.unranked {
+		return !cr.unranked
+	}
+	total := 0
+	for _, vs := range cr.vals {
+		for _, v := range vs {
+			if math.IsNaN(v) || (v == 0 && math.Signbit(v)) {
+				cr.unranked = true
+				return false
+			}
+		}
+		total += len(vs)
+	}
+	flat := make([]float64, 0, total)
+	for _, vs := range cr.vals {
+		flat = append(flat, vs...)
+	}
+	slices.Sort(flat)
+	cr.distinct = slices.Clip(slices.Compact(flat))
+	all := make([]int32, 0, total)
+	cr.ranks = make([][]int32, len(cr.vals))
+	for c, vs := range cr.vals {
+		lo := len(all)
+		for _, v := range vs {
+			r, _ := slices.BinarySearch(cr.distinct, v)
+			all = append(all, int32(r))
+		}
+		cr.ranks[c] = all[lo:len(all):len(all)]
+	}
+	return true
+}
+
+// slidePercentilesShared is slideValues' percentiles from SlidingMany's
+// read of the metric, with its shared ranks: each group's values are
+// ranked among the group's own by a bitmap over the metric's ranks, not
+// sorted again. false where the read does not hold the selection or has
+// no ranks.
+func (d *DB) slidePercentilesShared(name string, sl *selection, gr slideGrid, out []BucketSeries) bool {
+	cr := d.memo.many[name]
+	if cr == nil || gr.perWin <= 1 {
+		return false
+	}
+	src := cr.view(sl, gr.start, gr.endMS, gr.b)
+	if src == nil || !cr.ranked() {
+		return false
+	}
+	D := len(cr.distinct)
+	bits := make([]uint64, D/64+1)
+	prefix := make([]int32, len(bits)+1)
+	firstOf := make([]int, gr.m+1)
+	var grank, lrank []int32
+	var lsorted []float64
+	for g, rs := range src.rows {
+		grank = grank[:0]
+		for c := 0; c < gr.m; c++ {
+			for _, r := range rs {
+				i := r*src.stride + src.off + c*src.k
+				for _, rk := range cr.ranks[i : i+src.k] {
+					grank = append(grank, rk...)
+				}
+			}
+			firstOf[c+1] = len(grank)
+		}
+		if len(grank) == 0 {
+			continue
+		}
+		for _, r := range grank {
+			bits[r/64] |= 1 << (r % 64)
+		}
+		lsorted = lsorted[:0]
+		for w, b := range bits {
+			prefix[w+1] = prefix[w] + int32(mbits.OnesCount64(b))
+			for b != 0 {
+				lsorted = append(lsorted, cr.distinct[w*64+mbits.TrailingZeros64(b)])
+				b &= b - 1
+			}
+		}
+		lrank = lrank[:0]
+		for _, r := range grank {
+			lrank = append(lrank, prefix[r/64]+int32(mbits.OnesCount64(bits[r/64]&(1<<(r%64)-1))))
+		}
+		slideRanked(firstOf, lrank, lsorted, sl.agg.Quantile, gr.n, gr.perStep, gr.perWin, out[g].Values, out[g].Samples)
+		for _, r := range grank {
+			bits[r/64] = 0
+		}
 	}
 	return true
 }
