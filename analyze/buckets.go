@@ -219,7 +219,7 @@ func (d *DB) slideSelector(ctx context.Context, s *metricpath.Selector, end time
 		return nil, "", err
 	}
 	if sl.typ == store.Counter && countsEvents(agg.Kind, sl.typ) {
-		if err := d.zeroSilentWindows(ctx, sl.set, gr, cells, out); err != nil {
+		if err := d.zeroSilentWindows(ctx, s.Name, sl, gr, cells, out); err != nil {
 			return nil, "", err
 		}
 	}
@@ -325,15 +325,25 @@ func (d *DB) slideCells(ctx context.Context, name string, sl *selection, gr slid
 // sample but exists by the window's end (its first sample is at or before
 // it), as evalSelector does. With the grid's cells (nil where there are
 // none), only the samples before the grid are asked of DuckDB (the cache
-// keeps samples in time order, so it skips the rest): a group with none
+// keeps samples in time order, so it skips the rest), or of SlidingMany's
+// read of the metric where it holds the grid: a group with none
 // there first exists in its first cell with samples, and a window ending at
 // or after that cell's end has it.
-func (d *DB) zeroSilentWindows(ctx context.Context, set int64, gr slideGrid, cells []cell, out []BucketSeries) error {
+func (d *DB) zeroSilentWindows(ctx context.Context, name string, sl *selection, gr slideGrid, cells []cell, out []BucketSeries) error {
 	by := gr.endMS
 	if cells != nil {
 		by = gr.start
 	}
-	first, err := d.firstSamples(ctx, set, by)
+	var first map[int]int64
+	var err error
+	if cr := d.memo.many[name]; cr != nil && cells != nil {
+		if src := cr.view(sl, gr.start, gr.endMS, gr.b); src != nil {
+			first, err = d.existsBefore(ctx, cr, src)
+		}
+	}
+	if first == nil && err == nil {
+		first, err = d.firstSamples(ctx, sl.set, by)
+	}
 	if err != nil {
 		return err
 	}

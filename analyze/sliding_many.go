@@ -74,6 +74,13 @@ type commonRead struct {
 	ranks    [][]int32
 	distinct []float64
 	unranked bool
+	// set is the read's selection (every series, group = row); before
+	// says which rows have a sample at or before start (asked once, for
+	// the counters' silent windows), firstCell each row's first cell with
+	// values (len(vals)/rows where none).
+	set       int64
+	before    []bool
+	firstCell []int
 }
 
 // manyGrids is the grid each metric asked by two or more of the queries'
@@ -145,6 +152,7 @@ func (d *DB) readCommon(ctx context.Context, name string, cr *commonRead) error 
 	if err != nil {
 		return err
 	}
+	cr.set = set
 	// One thread: the rows come in scan order, as the one-thread
 	// aggregations add them.
 	if err := d.oneThread(ctx, true); err != nil {
@@ -180,4 +188,40 @@ func (cr *commonRead) view(sl *selection, start, end, b int64) *seriesSource {
 		src.pooled = src.pooled || len(src.rows[g]) > 1
 	}
 	return src
+}
+
+// existsBefore says, for each group of the view src, whether it has a
+// sample at or before start (the query grid's), from cr: its rows with a
+// sample at or before cr.start (one query for every table of the metric,
+// where zeroSilentWindows would ask one for each), or with values in a
+// cell of cr before the view's first.
+func (d *DB) existsBefore(ctx context.Context, cr *commonRead, src *seriesSource) (map[int]int64, error) {
+	if cr.before == nil {
+		first, err := d.firstSamples(ctx, cr.set, cr.start)
+		if err != nil {
+			return nil, err
+		}
+		rows := len(cr.index)
+		cr.before, cr.firstCell = make([]bool, rows), make([]int, rows)
+		for r := 0; r < rows; r++ {
+			_, cr.before[r] = first[r]
+			cr.firstCell[r] = cr.m
+			for c := 0; c < cr.m; c++ {
+				if len(cr.vals[r*cr.m+c]) > 0 {
+					cr.firstCell[r] = c
+					break
+				}
+			}
+		}
+	}
+	out := map[int]int64{}
+	for g, rs := range src.rows {
+		for _, r := range rs {
+			if cr.before[r] || cr.firstCell[r] < src.off {
+				out[g] = 0 // present; zeroSilentWindows asks no more
+				break
+			}
+		}
+	}
+	return out, nil
 }

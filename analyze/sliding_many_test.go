@@ -149,3 +149,68 @@ func TestDuckMinMax(t *testing.T) {
 		}
 	}
 }
+
+// A counter's silent windows are 0 from SlidingMany as from Sliding, once
+// the counter exists: "old" and "ancient" from before every grid (and
+// the metric's read), "new" from a cell of
+// the metric's read before the grid of the query ending at the end.
+func TestSlidingManySilentCounter(t *testing.T) {
+	f := newFixture(t)
+	p := f.write("v.db",
+		counter("c", map[string]string{"k": "old"}, -3*time.Hour, 4),
+		counter("c", map[string]string{"k": "old"}, -50*time.Minute, 2),
+		counter("c", map[string]string{"k": "new"}, -30*time.Minute, 3),
+		counter("c", map[string]string{"k": "later"}, time.Minute, 1),
+		counter("c", map[string]string{"k": "ancient"}, -4*time.Hour, 1),
+	)
+	var qs []SlideQuery
+	for _, path := range []string{"c.increase by (k)", "c.count by (k)"} {
+		e, err := metricpath.Parse(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		qs = append(qs, SlideQuery{Expr: e, End: at, Window: 10 * time.Minute}, SlideQuery{Expr: e, End: at.Add(-20 * time.Minute), Window: 20 * time.Minute})
+	}
+	many, one := func() (*DB, *DB) {
+		var dbs [2]*DB
+		for i := range dbs {
+			db, err := Open(context.Background(), []string{p}, Options{CacheDir: f.cacheDir})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			dbs[i] = db
+		}
+		return dbs[0], dbs[1]
+	}()
+	ctx := context.Background()
+	const n, step = 4, 5 * time.Minute
+	got, errs := many.SlidingMany(ctx, qs, step, n)
+	if many.memo.manyReads != 1 {
+		t.Errorf("%d metrics read once for all, want 1", many.memo.manyReads)
+	}
+	zeros := 0
+	for i, q := range qs {
+		want, err := one.Sliding(ctx, q.Expr, q.End, step, q.Window, n)
+		if err != nil || errs[i] != nil {
+			t.Fatalf("%s: %v, Sliding's %v", q.Expr, errs[i], err)
+		}
+		if len(got[i]) != len(want) {
+			t.Fatalf("%s %s: %d series, want %d", q.Expr, q.Window, len(got[i]), len(want))
+		}
+		for k := range want {
+			for j, w := range want[k].Values {
+				g := got[i][k].Values[j]
+				if math.Float64bits(g) != math.Float64bits(w) {
+					t.Errorf("%s %s %v window %d = %v, Sliding %v", q.Expr, q.Window, want[k].Labels, j, g, w)
+				}
+				if w == 0 && want[k].Samples[j] == 0 {
+					zeros++
+				}
+			}
+		}
+	}
+	if zeros == 0 {
+		t.Error("no silent window: the test tests nothing")
+	}
+}
