@@ -128,11 +128,13 @@ func (d *DB) sharedValsFor(ctx context.Context, name string, sl *selection, star
 // series rows.
 type seriesSource struct {
 	vals        [][]float64
+	ts          [][]int64 // the values' times, where the read has them
 	stride      int
 	off, k      int
 	rows        [][]int
 	pooled      bool // some group has several series
 	scratchCell []float64
+	scratchTS   []int64
 }
 
 // cell is series row r's values in the query's cell c, in scan order
@@ -147,6 +149,20 @@ func (s *seriesSource) cell(r, c int) []float64 {
 		s.scratchCell = append(s.scratchCell, v...)
 	}
 	return s.scratchCell
+}
+
+// cellTS is series row r's values' times in the query's cell c, as
+// cell gives the values (valid until the next call).
+func (s *seriesSource) cellTS(r, c int) []int64 {
+	i := r*s.stride + s.off + c*s.k
+	if s.k == 1 {
+		return s.ts[i]
+	}
+	s.scratchTS = s.scratchTS[:0]
+	for _, t := range s.ts[i : i+s.k] {
+		s.scratchTS = append(s.scratchTS, t...)
+	}
+	return s.scratchTS
 }
 
 // sourceFor is the source of selection sl's cells over m buckets of b ms
@@ -200,7 +216,8 @@ func (d *DB) sharedCellValues(ctx context.Context, name string, sl *selection, s
 // shared values do not apply): buckets_sum's fsum and buckets_avg's favg
 // (Kahan's sum, KahanAddInternal, over the values in scan order; favg
 // value/n + err/n), with fsum(abs(value)), buckets_count_le's count, and
-// (from SlidingMany's reads) buckets_min's and buckets_max's. A group of
+// (from SlidingMany's reads) buckets_min's, buckets_max's and
+// buckets_last's. A group of
 // several series (from SlidingMany's reads only, and not for
 // buckets_avg) has its cells' sums exact, as exactCells gives them (and
 // pooledDone says so); a non-finite value there gives nil.
@@ -211,7 +228,7 @@ func (d *DB) sharedCells(ctx context.Context, qname, name string, sl *selection,
 		if math.IsNaN(threshold) {
 			return nil, false, nil
 		}
-	case "buckets_min", "buckets_max":
+	case "buckets_min", "buckets_max", "buckets_last":
 		if d.memo.many[name] == nil {
 			return nil, false, nil
 		}
@@ -222,8 +239,11 @@ func (d *DB) sharedCells(ctx context.Context, qname, name string, sl *selection,
 	if src == nil || err != nil {
 		return nil, false, err
 	}
-	if src.pooled && qname == "buckets_avg" {
+	if src.pooled && qname == "buckets_avg" || qname == "buckets_last" && src.ts == nil {
 		return nil, false, nil
+	}
+	if qname == "buckets_last" {
+		return lastCells(src, m), false, nil
 	}
 	out := make([]cell, len(src.rows)*m)
 	var buf []float64
@@ -382,4 +402,39 @@ func exactSum(vs []float64) (float64, bool) {
 		hi = 0 // +0, as the exact integer sums give
 	}
 	return hi, true
+}
+
+// lastCells is buckets_last's cells from src's values and times: the
+// latest value, ties to the largest (NaN above every number, as DuckDB
+// orders a struct of the time and the value), x the latest time.
+func lastCells(src *seriesSource, m int) []cell {
+	out := make([]cell, len(src.rows)*m)
+	for g, rs := range src.rows {
+		for c := 0; c < m; c++ {
+			cl := &out[g*m+c]
+			var lastTS int64
+			for _, r := range rs {
+				vs := src.cell(r, c)
+				ts := src.cellTS(r, c)
+				for i, v := range vs {
+					t := ts[i]
+					if !cl.ok || t > lastTS || t == lastTS && duckAbove(v, cl.v) {
+						cl.ok, cl.v, lastTS = true, v, t
+					}
+				}
+				cl.n += int64(len(vs))
+			}
+			cl.x = float64(lastTS)
+		}
+	}
+	return out
+}
+
+// duckAbove reports whether DuckDB orders a above b (NaN above every
+// number).
+func duckAbove(a, b float64) bool {
+	if math.IsNaN(b) {
+		return false
+	}
+	return math.IsNaN(a) || a > b
 }

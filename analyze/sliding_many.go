@@ -69,6 +69,8 @@ type commonRead struct {
 	m             int
 	index         map[[2]int64]int // (store, series id) -> series row
 	vals          [][]float64
+	ts            [][]int64 // the values' times, read where needTS (a last)
+	needTS        bool
 	// ranks[i][x] is vals[i][x]'s place among distinct, the metric's
 	// distinct values in order (ranked, for the percentiles).
 	ranks    [][]int32
@@ -94,6 +96,12 @@ func (d *DB) manyGrids(ctx context.Context, qs []SlideQuery, step time.Duration,
 	}
 	type span struct{ b, start, end int64 }
 	spans := map[string][]span{}
+	last := map[string]bool{} // the metrics some query takes the last value of
+	lastOf := func(sel *metricpath.Selector) {
+		if sel.Agg.Kind == metricpath.Last {
+			last[sel.Name] = true
+		}
+	}
 	for _, q := range qs {
 		winMS := q.Window.Milliseconds()
 		if q.Expr == nil || winMS <= 0 || q.Window%time.Millisecond != 0 || q.Window == step {
@@ -107,8 +115,10 @@ func (d *DB) manyGrids(ctx context.Context, qs []SlideQuery, step time.Duration,
 			continue
 		}
 		spans[q.Expr.Num.Name] = append(spans[q.Expr.Num.Name], sp)
+		lastOf(&q.Expr.Num)
 		if q.Expr.Den != nil {
 			spans[q.Expr.Den.Name] = append(spans[q.Expr.Den.Name], sp)
+			lastOf(q.Expr.Den)
 		}
 	}
 	out := map[string]*commonRead{}
@@ -116,7 +126,7 @@ func (d *DB) manyGrids(ctx context.Context, qs []SlideQuery, step time.Duration,
 		if len(sps) < 2 {
 			continue
 		}
-		cr := &commonRead{start: sps[0].start, end: sps[0].end, b: sps[0].b}
+		cr := &commonRead{start: sps[0].start, end: sps[0].end, b: sps[0].b, needTS: last[name]}
 		for _, sp := range sps {
 			cr.start, cr.end = min(cr.start, sp.start), max(cr.end, sp.end)
 		}
@@ -158,7 +168,17 @@ func (d *DB) readCommon(ctx context.Context, name string, cr *commonRead) error 
 	if err := d.oneThread(ctx, true); err != nil {
 		return err
 	}
-	vals, ok, err := d.groupValuesOf(ctx, "buckets_values", []any{cr.start, cr.end, cr.b, int64(cr.m), set}, len(series)*cr.m)
+	args := []any{cr.start, cr.end, cr.b, int64(cr.m), set}
+	if cr.needTS {
+		vals, ts, err := d.cellValuesTS(ctx, args, len(series)*cr.m)
+		if err != nil {
+			return err
+		}
+		cr.vals, cr.ts = vals, ts
+		d.memo.manyReads++
+		return nil
+	}
+	vals, ok, err := d.groupValuesOf(ctx, "buckets_values", args, len(series)*cr.m)
 	if err != nil {
 		return err
 	}
@@ -176,7 +196,7 @@ func (cr *commonRead) view(sl *selection, start, end, b int64) *seriesSource {
 	if b%cr.b != 0 || start < cr.start || end > cr.end || (start-cr.start)%cr.b != 0 {
 		return nil
 	}
-	src := &seriesSource{vals: cr.vals, stride: cr.m, off: int((start - cr.start) / cr.b), k: int(b / cr.b),
+	src := &seriesSource{vals: cr.vals, ts: cr.ts, stride: cr.m, off: int((start - cr.start) / cr.b), k: int(b / cr.b),
 		rows: make([][]int, len(sl.groups))}
 	for i := range sl.selID {
 		r, ok := cr.index[[2]int64{sl.selStore[i], sl.selID[i]}]
