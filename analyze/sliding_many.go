@@ -3,12 +3,19 @@ package analyze
 import (
 	"context"
 	"errors"
+	"maps"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/vigil-metrics/vigil/internal/metricpath"
 	"github.com/vigil-metrics/vigil/internal/vtime"
 )
+
+// maxManyCells bounds the (series, cell) cells of SlidingMany's reads (a
+// variable for the tests): past it, the metrics are read one by one, and
+// a metric past it alone is read by each query.
+var maxManyCells int64 = maxSharedCells
 
 // SlideQuery is one Sliding call of SlidingMany: Expr's windows of
 // length Window, the last ending at End.
@@ -42,8 +49,25 @@ func (d *DB) SlidingMany(ctx context.Context, qs []SlideQuery, step time.Duratio
 		d.memo.many = map[string]*commonRead{}
 		defer func() { d.memo.many = nil }()
 	}
-	for name, cr := range reads {
-		if err := d.readCommon(ctx, name, cr); err != nil {
+	// One read for every metric where it fits (the samples of all metrics
+	// are interleaved: a read of one scans them all), else one a metric.
+	names := slices.Sorted(maps.Keys(reads))
+	groups := [][]string{names}
+	if all := mergeGrids(reads, names); all != nil && d.seriesCount(ctx, names)*int64(all.m) <= maxManyCells {
+		for _, name := range names {
+			reads[name] = all
+		}
+	} else {
+		groups = groups[:0]
+		for _, name := range names {
+			if reads[name].asks > 1 { // else its one query reads it as well
+				groups = append(groups, []string{name})
+			}
+		}
+	}
+	for _, ns := range groups {
+		cr := reads[ns[0]]
+		if err := d.readCommon(ctx, ns, cr); err != nil {
 			if ctx.Err() != nil {
 				for i := range errs {
 					errs[i] = ctx.Err()
@@ -53,7 +77,9 @@ func (d *DB) SlidingMany(ctx context.Context, qs []SlideQuery, step time.Duratio
 			continue // each query reads its own, and meets the error itself
 		}
 		if cr.vals != nil {
-			d.memo.many[name] = cr
+			for _, name := range ns {
+				d.memo.many[name] = cr
+			}
 		}
 	}
 	for i, q := range qs {
@@ -62,11 +88,13 @@ func (d *DB) SlidingMany(ctx context.Context, qs []SlideQuery, step time.Duratio
 	return res, errs
 }
 
-// commonRead is a metric's values by series row and cell of b ms over
-// (start, end]: vals[r*m + c], each cell's values in scan order.
+// commonRead is the values of one or more metrics by series row and cell
+// of b ms over (start, end]: vals[r*m + c], each cell's values in scan
+// order.
 type commonRead struct {
 	start, end, b int64
 	m             int
+	asks          int // the selectors that read it
 	index         map[[2]int64]int // (store, series id) -> series row
 	vals          [][]float64
 	ts            [][]int64 // the values' times, read where needTS (a last)
@@ -85,8 +113,8 @@ type commonRead struct {
 	firstCell []int
 }
 
-// manyGrids is the grid each metric asked by two or more of the queries'
-// selectors would be read on: the gcd of their bucket lengths and of the
+// manyGrids is the grid each metric the queries' selectors ask would be
+// read on: the gcd of their bucket lengths and of the
 // gaps between their ends, over the union of their ranges. The metrics'
 // ranges are loaded (Sliding's loadRange) on the way.
 func (d *DB) manyGrids(ctx context.Context, qs []SlideQuery, step time.Duration, n int) map[string]*commonRead {
@@ -123,10 +151,7 @@ func (d *DB) manyGrids(ctx context.Context, qs []SlideQuery, step time.Duration,
 	}
 	out := map[string]*commonRead{}
 	for name, sps := range spans {
-		if len(sps) < 2 {
-			continue
-		}
-		cr := &commonRead{start: sps[0].start, end: sps[0].end, b: sps[0].b, needTS: last[name]}
+		cr := &commonRead{start: sps[0].start, end: sps[0].end, b: sps[0].b, needTS: last[name], asks: len(sps)}
 		for _, sp := range sps {
 			cr.start, cr.end = min(cr.start, sp.start), max(cr.end, sp.end)
 		}
@@ -142,14 +167,56 @@ func (d *DB) manyGrids(ctx context.Context, qs []SlideQuery, step time.Duration,
 	return out
 }
 
-// readCommon reads every series of metric name on cr's grid, as
-// sharedValsFor does; cr.vals stays nil where the read would be too large.
-func (d *DB) readCommon(ctx context.Context, name string, cr *commonRead) error {
-	series, err := d.seriesOf(ctx, name)
-	if err != nil {
-		return err
+// mergeGrids is one grid holding every metric's: the gcd of their cells
+// and of the gaps between their ends, over the union of their ranges.
+func mergeGrids(reads map[string]*commonRead, names []string) *commonRead {
+	if len(names) < 2 {
+		return nil
 	}
-	if len(series) == 0 || int64(len(series))*int64(cr.m) > maxSharedCells {
+	all := *reads[names[0]]
+	for _, name := range names {
+		cr := reads[name]
+		all.start, all.end = min(all.start, cr.start), max(all.end, cr.end)
+		all.needTS = all.needTS || cr.needTS
+	}
+	for _, name := range names {
+		cr := reads[name]
+		all.b = gcd(all.b, gcd(cr.b, all.end-cr.end))
+	}
+	if (all.end-all.start)/all.b > math.MaxInt32 {
+		return nil
+	}
+	all.m = int((all.end - all.start) / all.b)
+	return &all
+}
+
+// seriesCount is the number of series of the metrics names (MaxInt32
+// where one cannot be listed: no shared read then).
+func (d *DB) seriesCount(ctx context.Context, names []string) int64 {
+	var n int64
+	for _, name := range names {
+		series, err := d.seriesOf(ctx, name)
+		if err != nil {
+			return math.MaxInt32
+		}
+		n += int64(len(series))
+	}
+	return n
+}
+
+// readCommon reads every series of the metrics names on cr's grid, as
+// sharedValsFor does for one; cr.vals stays nil where the read would be
+// too large.
+func (d *DB) readCommon(ctx context.Context, names []string, cr *commonRead) error {
+	var series []seriesRow
+	for _, name := range names {
+		ss, err := d.seriesOf(ctx, name)
+		if err != nil {
+			return err
+		}
+		series = append(series, ss...)
+	}
+	if len(series) == 0 || int64(len(series))*int64(cr.m) > maxManyCells {
 		return nil
 	}
 	st, id, grp := make([]int64, len(series)), make([]int64, len(series)), make([]int64, len(series))

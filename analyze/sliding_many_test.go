@@ -2,9 +2,11 @@ package analyze
 
 import (
 	"context"
+	"maps"
 	"math"
 	"math/big"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -15,8 +17,8 @@ import (
 // SlidingMany answers a mixed set of queries (every aggregation, groups
 // of one series and pooled ones, ratios, windows at two ends, a window as
 // long as the step, a metric asked once, a metric that does not exist)
-// with each query's own Sliding answer, to the bit, while reading each
-// metric asked twice or more once.
+// with each query's own Sliding answer, to the bit, while reading the
+// samples once for all.
 func TestSlidingManyEqualsSliding(t *testing.T) {
 	f := newFixture(t)
 	rng := rand.New(rand.NewPCG(13, 17))
@@ -69,12 +71,31 @@ func TestSlidingManyEqualsSliding(t *testing.T) {
 		qs = append(qs, SlideQuery{Expr: e, End: at, Window: w}, SlideQuery{Expr: e, End: at.Add(-w), Window: 2 * w})
 	}
 	qs = append(qs[:len(qs)-4], qs[len(qs)-3]) // u.avg asked once
-	many, one := open(), open()
+	one := open()
 	ctx := context.Background()
-	got, errs := many.SlidingMany(ctx, qs, step, n)
-	if many.memo.manyReads != 2 { // g and c
-		t.Errorf("%d metrics read once for all, want 2", many.memo.manyReads)
+	// All metrics in one read; one a metric where all do not fit (u,
+	// asked once, reads its own); none where none fits.
+	probe := open()
+	reads := probe.manyGrids(ctx, qs, step, n)
+	all := mergeGrids(reads, slices.Sorted(maps.Keys(reads)))
+	defer func(v int64) { maxManyCells = v }(maxManyCells)
+	for _, c := range []struct {
+		max   int64
+		reads int
+	}{{maxManyCells, 1}, {4 * int64(all.m), 2}, {1, 0}} {
+		maxManyCells = c.max
+		many := open()
+		got, errs := many.SlidingMany(ctx, qs, step, n)
+		if many.memo.manyReads != c.reads {
+			t.Errorf("max %d cells: %d reads, want %d", c.max, many.memo.manyReads, c.reads)
+		}
+		sameAsSliding(t, one, qs, step, n, got, errs)
 	}
+}
+
+func sameAsSliding(t *testing.T, one *DB, qs []SlideQuery, step time.Duration, n int, got [][]BucketSeries, errs []error) {
+	t.Helper()
+	ctx := context.Background()
 	for i, q := range qs {
 		want, err := one.Sliding(ctx, q.Expr, q.End, step, q.Window, n)
 		if err != nil || errs[i] != nil {
@@ -187,7 +208,7 @@ func TestSlidingManySilentCounter(t *testing.T) {
 	const n, step = 4, 5 * time.Minute
 	got, errs := many.SlidingMany(ctx, qs, step, n)
 	if many.memo.manyReads != 1 {
-		t.Errorf("%d metrics read once for all, want 1", many.memo.manyReads)
+		t.Errorf("%d reads, want 1", many.memo.manyReads)
 	}
 	zeros := 0
 	for i, q := range qs {
