@@ -22,10 +22,17 @@ const DefaultChunkBytes = 256 << 20
 // before its first step, so a short chunk reads the data many times over.
 const minChunkSteps = 1440
 
+// maxChunkSteps is the most steps a chunk holds (three days at 1m): a
+// chunk's read holds every series' values over it (analyze.DB.SlidingMany,
+// about 40 bytes a series a step, whatever the groups), and in one read
+// only up to 16M series-steps; a longer chunk saves little, its overlap
+// already a few percent of it.
+const maxChunkSteps = 4320
+
 // TablesOptions tune NewTables.
 type TablesOptions struct {
 	// ChunkBytes bounds the cells held at once: a chunk holds
-	// K = clamp(ChunkBytes / (16 x groups), 1440, n) steps, the groups
+	// K = clamp(ChunkBytes / (16 x groups), 1440, min(n, 4320)) steps, the groups
 	// counted over every table of the first chunk (0: DefaultChunkBytes).
 	ChunkBytes int64
 	// ChunkSteps, when positive, is K itself (tests force small chunks).
@@ -284,12 +291,13 @@ func (t *Tables) hold(ctx context.Context, j int) error {
 	return nil
 }
 
-// chunkSteps is K = clamp(budget / (16 x groups), 1440, n).
+// chunkSteps is K = clamp(budget / (16 x groups), 1440, min(n,
+// maxChunkSteps)); n where the first chunk found no group (nothing to
+// hold, and nothing read).
 func chunkSteps(budget, groups int64, n int) int {
-	k := int64(n)
-	if groups > 0 {
-		k = budget / (16 * groups)
+	if groups <= 0 {
+		return n
 	}
-	k = max(k, minChunkSteps)
+	k := max(min(budget/(16*groups), maxChunkSteps), minChunkSteps)
 	return int(min(k, int64(n)))
 }
