@@ -99,11 +99,12 @@ type commonRead struct {
 	vals          [][]float64
 	ts            [][]int64 // the values' times, read where needTS (a last)
 	needTS        bool
-	// ranks[i][x] is vals[i][x]'s place among distinct, the metric's
-	// distinct values in order (ranked, for the percentiles).
-	ranks    [][]int32
-	distinct []float64
-	unranked bool
+	// rows is each metric's series rows, [lo, hi); ranks[i][x] is
+	// vals[i][x]'s place among its metric's distinct values in order,
+	// filled for the metrics ranked (for the percentiles).
+	rows  map[string][2]int
+	ranks [][]int32
+	rank  map[string]*metricRanks
 	// set is the read's selection (every series, group = row); before
 	// says which rows have a sample at or before start (asked once, for
 	// the counters' silent windows), firstCell each row's first cell with
@@ -209,11 +210,13 @@ func (d *DB) seriesCount(ctx context.Context, names []string) int64 {
 // too large.
 func (d *DB) readCommon(ctx context.Context, names []string, cr *commonRead) error {
 	var series []seriesRow
+	cr.rows = map[string][2]int{}
 	for _, name := range names {
 		ss, err := d.seriesOf(ctx, name)
 		if err != nil {
 			return err
 		}
+		cr.rows[name] = [2]int{len(series), len(series) + len(ss)}
 		series = append(series, ss...)
 	}
 	if len(series) == 0 || int64(len(series))*int64(cr.m) > maxManyCells {

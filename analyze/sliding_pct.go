@@ -93,40 +93,60 @@ func slideRanked(firstOf []int, rank []int32, sorted []float64, q float64, n, pe
 	}
 }
 
-// ranked gives the metric's values their ranks among its distinct values
-// in cr (once per read: every percentile table of the metric shares them),
-// false where a NaN or a negative zero leaves the order to selection.
-func (cr *commonRead) ranked() bool {
-	if cr.ranks != nil || cr.unranked {
-		return !cr.unranked
+// metricRanks is one metric's distinct values in order; none where a
+// NaN or a negative zero leaves the order to selection.
+type metricRanks struct {
+	distinct []float64
+	none     bool
+}
+
+// ranked ranks metric name's values among its distinct values in cr (once
+// per read: every percentile table of the metric shares them), nil where
+// they cannot be.
+func (cr *commonRead) ranked(name string) *metricRanks {
+	if mr := cr.rank[name]; mr != nil {
+		if mr.none {
+			return nil
+		}
+		return mr
 	}
+	if cr.rank == nil {
+		cr.rank, cr.ranks = map[string]*metricRanks{}, make([][]int32, len(cr.vals))
+	}
+	mr := &metricRanks{}
+	cr.rank[name] = mr
+	rows, ok := cr.rows[name]
+	if !ok {
+		mr.none = true
+		return nil
+	}
+	cells := cr.vals[rows[0]*cr.m : rows[1]*cr.m]
 	total := 0
-	for _, vs := range cr.vals {
+	for _, vs := range cells {
 		for _, v := range vs {
 			if math.IsNaN(v) || (v == 0 && math.Signbit(v)) {
-				cr.unranked = true
-				return false
+				mr.none = true
+				return nil
 			}
 		}
 		total += len(vs)
 	}
 	flat := make([]float64, 0, total)
-	for _, vs := range cr.vals {
+	for _, vs := range cells {
 		flat = append(flat, vs...)
 	}
 	slices.Sort(flat)
-	cr.distinct = slices.Clip(slices.Compact(flat))
+	mr.distinct = slices.Clip(slices.Compact(flat))
 	all := make([]int32, 0, total)
-	cr.ranks = make([][]int32, len(cr.vals))
-	for c, vs := range cr.vals {
+	for c, vs := range cells {
 		lo := len(all)
 		for _, v := range vs {
-			r, _ := slices.BinarySearch(cr.distinct, v)
+			r, _ := slices.BinarySearch(mr.distinct, v)
 			all = append(all, int32(r))
 		}
-		cr.ranks[c] = all[lo:len(all):len(all)]
+		cr.ranks[rows[0]*cr.m+c] = all[lo:len(all):len(all)]
 	}
-	return true
+	return mr
 }
 
 // slidePercentilesShared is slideValues' percentiles from SlidingMany's
@@ -140,10 +160,14 @@ func (d *DB) slidePercentilesShared(name string, sl *selection, gr slideGrid, ou
 		return false
 	}
 	src := cr.view(sl, gr.start, gr.endMS, gr.b)
-	if src == nil || !cr.ranked() {
+	if src == nil {
 		return false
 	}
-	D := len(cr.distinct)
+	mr := cr.ranked(name)
+	if mr == nil {
+		return false
+	}
+	D := len(mr.distinct)
 	bits := make([]uint64, D/64+1)
 	prefix := make([]int32, len(bits)+1)
 	firstOf := make([]int, gr.m+1)
@@ -170,7 +194,7 @@ func (d *DB) slidePercentilesShared(name string, sl *selection, gr slideGrid, ou
 		for w, b := range bits {
 			prefix[w+1] = prefix[w] + int32(mbits.OnesCount64(b))
 			for b != 0 {
-				lsorted = append(lsorted, cr.distinct[w*64+mbits.TrailingZeros64(b)])
+				lsorted = append(lsorted, mr.distinct[w*64+mbits.TrailingZeros64(b)])
 				b &= b - 1
 			}
 		}
