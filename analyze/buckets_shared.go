@@ -132,7 +132,8 @@ type seriesSource struct {
 	stride      int
 	off, k      int
 	rows        [][]int
-	pooled      bool // some group has several series
+	pooled      bool        // some group has several series
+	many        *commonRead // the read it views, if SlidingMany's
 	scratchCell []float64
 	scratchTS   []int64
 }
@@ -242,8 +243,61 @@ func (d *DB) sharedCells(ctx context.Context, qname, name string, sl *selection,
 	if src.pooled && qname == "buckets_avg" || qname == "buckets_last" && src.ts == nil {
 		return nil, false, nil
 	}
+	if src.many == nil || src.k != 1 {
+		out, ok := cellsFrom(src, qname, m, threshold)
+		if !ok {
+			return nil, false, nil
+		}
+		return out, src.pooled, nil
+	}
+	// From SlidingMany's read: the selection's cells over the whole read,
+	// kept while its tables ask them (windows of several lengths and
+	// offsets over one selection), each table's a part of them.
+	cr := src.many
+	k := manyCellKey{query: qname, set: sl.set, threshold: threshold}
+	full, kept := cr.cells[k]
+	if !kept {
+		whole := *src
+		whole.off = 0
+		var ok bool
+		if full, ok = cellsFrom(&whole, qname, cr.m, threshold); !ok {
+			full = nil
+		}
+		if cr.cellCount+len(full) > maxManyKept {
+			clear(cr.cells)
+			cr.cellCount = 0
+		}
+		if cr.cells == nil {
+			cr.cells = map[manyCellKey][]cell{}
+		}
+		cr.cells[k] = full
+		cr.cellCount += len(full)
+	}
+	if full == nil {
+		return nil, false, nil
+	}
+	out := make([]cell, len(src.rows)*m)
+	for g := range src.rows {
+		copy(out[g*m:(g+1)*m], full[g*cr.m+src.off:])
+	}
+	return out, src.pooled, nil
+}
+
+// maxManyKept bounds the cells SlidingMany's read keeps for the tables
+// of one selection (32 bytes each): past it, those kept are dropped.
+const maxManyKept = 1 << 20
+
+type manyCellKey struct {
+	query     string
+	set       int64
+	threshold float64
+}
+
+// cellsFrom computes query qname's cells (sharedCells') over src's m
+// cells; false where a pooled group's sum meets a non-finite value.
+func cellsFrom(src *seriesSource, qname string, m int, threshold float64) ([]cell, bool) {
 	if qname == "buckets_last" {
-		return lastCells(src, m), false, nil
+		return lastCells(src, m), true
 	}
 	out := make([]cell, len(src.rows)*m)
 	var buf []float64
@@ -277,12 +331,12 @@ func (d *DB) sharedCells(ctx context.Context, qname, name string, sl *selection,
 				cl.v = duckMax(vs)
 			default:
 				if !kahanCell(cl, vs, qname == "buckets_avg", src.pooled) {
-					return nil, false, nil
+					return nil, false
 				}
 			}
 		}
 	}
-	return out, src.pooled, nil
+	return out, true
 }
 
 // kahanCell sets a sum's (or avg's) cell from its values: Kahan's sum as

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/vigil-metrics/vigil/internal/metricpath"
@@ -82,7 +83,19 @@ func (d *DB) SlidingMany(ctx context.Context, qs []SlideQuery, step time.Duratio
 			}
 		}
 	}
+	// The queries of one path one after another: its cells are kept
+	// (sharedCells) while they ask them.
+	order := make([]int, len(qs))
+	keys := make([]string, len(qs))
 	for i, q := range qs {
+		order[i] = i
+		if q.Expr != nil {
+			keys[i] = q.Expr.String()
+		}
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(keys[a], keys[b]) })
+	for _, i := range order {
+		q := qs[i]
 		res[i], errs[i] = d.Sliding(ctx, q.Expr, q.End, step, q.Window, n)
 	}
 	return res, errs
@@ -94,7 +107,7 @@ func (d *DB) SlidingMany(ctx context.Context, qs []SlideQuery, step time.Duratio
 type commonRead struct {
 	start, end, b int64
 	m             int
-	asks          int // the selectors that read it
+	asks          int              // the selectors that read it
 	index         map[[2]int64]int // (store, series id) -> series row
 	vals          [][]float64
 	ts            [][]int64 // the values' times, read where needTS (a last)
@@ -105,6 +118,10 @@ type commonRead struct {
 	rows  map[string][2]int
 	ranks [][]int32
 	rank  map[string]*metricRanks
+	// cells keeps selections' cells over the whole read (sharedCells),
+	// cellCount of them in all.
+	cells     map[manyCellKey][]cell
+	cellCount int
 	// set is the read's selection (every series, group = row); before
 	// says which rows have a sample at or before start (asked once, for
 	// the counters' silent windows), firstCell each row's first cell with
@@ -266,7 +283,7 @@ func (cr *commonRead) view(sl *selection, start, end, b int64) *seriesSource {
 	if b%cr.b != 0 || start < cr.start || end > cr.end || (start-cr.start)%cr.b != 0 {
 		return nil
 	}
-	src := &seriesSource{vals: cr.vals, ts: cr.ts, stride: cr.m, off: int((start - cr.start) / cr.b), k: int(b / cr.b),
+	src := &seriesSource{many: cr, vals: cr.vals, ts: cr.ts, stride: cr.m, off: int((start - cr.start) / cr.b), k: int(b / cr.b),
 		rows: make([][]int, len(sl.groups))}
 	for i := range sl.selID {
 		r, ok := cr.index[[2]int64{sl.selStore[i], sl.selID[i]}]
