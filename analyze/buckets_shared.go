@@ -127,13 +127,18 @@ func (d *DB) sharedValsFor(ctx context.Context, name string, sl *selection, star
 // grid's cells being k consecutive source cells from off, and each group's
 // series rows.
 type seriesSource struct {
-	vals        [][]float64
-	ts          [][]int64 // the values' times, where the read has them
-	stride      int
-	off, k      int
-	rows        [][]int
-	pooled      bool        // some group has several series
-	many        *commonRead // the read it views, if SlidingMany's
+	vals   [][]float64
+	ts     [][]int64 // the values' times, where the read has them
+	stride int
+	off, k int
+	rows   [][]int
+	pooled bool        // some group has several series
+	many   *commonRead // the read it views, if SlidingMany's
+	// flatOff, flatV, flatT: the values (and times) of a flat read
+	// (commonRead's), in place of vals and ts.
+	flatOff     []int32
+	flatV       []float64
+	flatT       []int64
 	scratchCell []float64
 	scratchTS   []int64
 }
@@ -142,6 +147,10 @@ type seriesSource struct {
 // (valid until the next call).
 func (s *seriesSource) cell(r, c int) []float64 {
 	i := r*s.stride + s.off + c*s.k
+	if s.flatOff != nil {
+		lo, hi := s.flatOff[i], s.flatOff[i+s.k]
+		return s.flatV[lo:hi:hi]
+	}
 	if s.k == 1 {
 		return s.vals[i]
 	}
@@ -156,6 +165,10 @@ func (s *seriesSource) cell(r, c int) []float64 {
 // cell gives the values (valid until the next call).
 func (s *seriesSource) cellTS(r, c int) []int64 {
 	i := r*s.stride + s.off + c*s.k
+	if s.flatOff != nil {
+		lo, hi := s.flatOff[i], s.flatOff[i+s.k]
+		return s.flatT[lo:hi:hi]
+	}
 	if s.k == 1 {
 		return s.ts[i]
 	}
@@ -240,7 +253,7 @@ func (d *DB) sharedCells(ctx context.Context, qname, name string, sl *selection,
 	if src == nil || err != nil {
 		return nil, false, err
 	}
-	if src.pooled && qname == "buckets_avg" || qname == "buckets_last" && src.ts == nil {
+	if src.pooled && qname == "buckets_avg" || qname == "buckets_last" && src.flatT == nil {
 		return nil, false, nil
 	}
 	if src.many == nil || src.k != 1 {

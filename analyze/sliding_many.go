@@ -77,7 +77,7 @@ func (d *DB) SlidingMany(ctx context.Context, qs []SlideQuery, step time.Duratio
 			}
 			continue // each query reads its own, and meets the error itself
 		}
-		if cr.vals != nil {
+		if cr.off != nil {
 			for _, name := range ns {
 				d.memo.many[name] = cr
 			}
@@ -101,22 +101,25 @@ func (d *DB) SlidingMany(ctx context.Context, qs []SlideQuery, step time.Duratio
 	return res, errs
 }
 
-// commonRead is the values of one or more metrics by series row and cell
-// of b ms over (start, end]: vals[r*m + c], each cell's values in scan
-// order.
+// commonRead is the values of one or more metrics by series row r and
+// cell c of b ms over (start, end], cell r*m + c, each cell's values in
+// scan order.
 type commonRead struct {
 	start, end, b int64
 	m             int
 	asks          int              // the selectors that read it
 	index         map[[2]int64]int // (store, series id) -> series row
-	vals          [][]float64
-	ts            [][]int64 // the values' times, read where needTS (a last)
-	needTS        bool
+	// off, v: cell i's values are v[off[i]:off[i+1]] (i = r*m + c), their
+	// times t[...] where needTS (a last asks them).
+	off    []int32
+	v      []float64
+	t      []int64
+	needTS bool
 	// rows is each metric's series rows, [lo, hi); ranks[i][x] is
 	// vals[i][x]'s place among its metric's distinct values in order,
 	// filled for the metrics ranked (for the percentiles).
 	rows  map[string][2]int
-	ranks [][]int32
+	ranks []int32 // by value, as v
 	rank  map[string]*metricRanks
 	// cells keeps selections' cells over the whole read (sharedCells),
 	// cellCount of them in all.
@@ -223,7 +226,7 @@ func (d *DB) seriesCount(ctx context.Context, names []string) int64 {
 }
 
 // readCommon reads every series of the metrics names on cr's grid, as
-// sharedValsFor does for one; cr.vals stays nil where the read would be
+// sharedValsFor does for one; cr.off stays nil where the read would be
 // too large.
 func (d *DB) readCommon(ctx context.Context, names []string, cr *commonRead) error {
 	var series []seriesRow
@@ -255,26 +258,21 @@ func (d *DB) readCommon(ctx context.Context, names []string, cr *commonRead) err
 	if err := d.oneThread(ctx, true); err != nil {
 		return err
 	}
-	args := []any{cr.start, cr.end, cr.b, int64(cr.m), set}
-	if cr.needTS {
-		vals, ts, err := d.cellValuesTS(ctx, args, len(series)*cr.m)
-		if err != nil {
-			return err
-		}
-		cr.vals, cr.ts = vals, ts
-		d.memo.manyReads++
-		return nil
-	}
-	vals, ok, err := d.groupValuesOf(ctx, "buckets_values", args, len(series)*cr.m)
+	off, v, t, err := d.flatCells(ctx, []any{cr.start, cr.end, cr.b, int64(cr.m), set}, len(series)*cr.m, cr.needTS)
 	if err != nil {
 		return err
 	}
-	if !ok {
+	if off == nil {
 		return errors.New("no Arrow read")
 	}
-	cr.vals = vals
+	cr.off, cr.v, cr.t = off, v, t
 	d.memo.manyReads++
 	return nil
+}
+
+// cell is cell i's values (cells i to i+k-1's, one after another).
+func (cr *commonRead) cell(i, k int) []float64 {
+	return cr.v[cr.off[i]:cr.off[i+k]:cr.off[i+k]]
 }
 
 // view is the source of selection sl's cells over buckets of b ms from
@@ -283,7 +281,7 @@ func (cr *commonRead) view(sl *selection, start, end, b int64) *seriesSource {
 	if b%cr.b != 0 || start < cr.start || end > cr.end || (start-cr.start)%cr.b != 0 {
 		return nil
 	}
-	src := &seriesSource{many: cr, vals: cr.vals, ts: cr.ts, stride: cr.m, off: int((start - cr.start) / cr.b), k: int(b / cr.b),
+	src := &seriesSource{many: cr, flatOff: cr.off, flatV: cr.v, flatT: cr.t, stride: cr.m, off: int((start - cr.start) / cr.b), k: int(b / cr.b),
 		rows: make([][]int, len(sl.groups))}
 	for i := range sl.selID {
 		r, ok := cr.index[[2]int64{sl.selStore[i], sl.selID[i]}]
@@ -314,7 +312,7 @@ func (d *DB) existsBefore(ctx context.Context, cr *commonRead, src *seriesSource
 			_, cr.before[r] = first[r]
 			cr.firstCell[r] = cr.m
 			for c := 0; c < cr.m; c++ {
-				if len(cr.vals[r*cr.m+c]) > 0 {
+				if cr.off[r*cr.m+c+1] > cr.off[r*cr.m+c] {
 					cr.firstCell[r] = c
 					break
 				}

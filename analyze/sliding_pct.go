@@ -111,7 +111,7 @@ func (cr *commonRead) ranked(name string) *metricRanks {
 		return mr
 	}
 	if cr.rank == nil {
-		cr.rank, cr.ranks = map[string]*metricRanks{}, make([][]int32, len(cr.vals))
+		cr.rank, cr.ranks = map[string]*metricRanks{}, make([]int32, len(cr.v))
 	}
 	mr := &metricRanks{}
 	cr.rank[name] = mr
@@ -120,31 +120,19 @@ func (cr *commonRead) ranked(name string) *metricRanks {
 		mr.none = true
 		return nil
 	}
-	cells := cr.vals[rows[0]*cr.m : rows[1]*cr.m]
-	total := 0
-	for _, vs := range cells {
-		for _, v := range vs {
-			if math.IsNaN(v) || (v == 0 && math.Signbit(v)) {
-				mr.none = true
-				return nil
-			}
+	// The metric's rows are consecutive: so are their values.
+	lo, hi := cr.off[rows[0]*cr.m], cr.off[rows[1]*cr.m]
+	vals := cr.v[lo:hi]
+	for _, v := range vals {
+		if math.IsNaN(v) || (v == 0 && math.Signbit(v)) {
+			mr.none = true
+			return nil
 		}
-		total += len(vs)
 	}
-	flat := make([]float64, 0, total)
-	for _, vs := range cells {
-		flat = append(flat, vs...)
-	}
-	slices.Sort(flat)
-	mr.distinct = slices.Clip(slices.Compact(flat))
-	all := make([]int32, 0, total)
-	for c, vs := range cells {
-		lo := len(all)
-		for _, v := range vs {
-			r, _ := slices.BinarySearch(mr.distinct, v)
-			all = append(all, int32(r))
-		}
-		cr.ranks[rows[0]*cr.m+c] = all[lo:len(all):len(all)]
+	mr.distinct = slices.Clip(slices.Compact(slices.Sorted(slices.Values(vals))))
+	for i, v := range vals {
+		r, _ := slices.BinarySearch(mr.distinct, v)
+		cr.ranks[int(lo)+i] = int32(r)
 	}
 	return mr
 }
@@ -178,9 +166,7 @@ func (d *DB) slidePercentilesShared(name string, sl *selection, gr slideGrid, ou
 		for c := 0; c < gr.m; c++ {
 			for _, r := range rs {
 				i := r*src.stride + src.off + c*src.k
-				for _, rk := range cr.ranks[i : i+src.k] {
-					grank = append(grank, rk...)
-				}
+				grank = append(grank, cr.ranks[cr.off[i]:cr.off[i+src.k]]...)
 			}
 			firstOf[c+1] = len(grank)
 		}

@@ -24,8 +24,8 @@ func (d *DB) wholeCellRows(context.Context, []any, int, int, []cell) (bool, erro
 	return false, nil
 }
 
-// cellValuesTS is not called without Arrow (SlidingMany reads nothing
+// flatCells is not called without Arrow (SlidingMany reads nothing
 // itself there).
-func (d *DB) cellValuesTS(context.Context, []any, int) ([][]float64, [][]int64, error) {
-	return nil, nil, nil
+func (d *DB) flatCells(context.Context, []any, int, bool) ([]int32, []float64, []int64, error) {
+	return nil, nil, nil, nil
 }

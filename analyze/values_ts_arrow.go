@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"fmt"
+	"math"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -14,12 +15,18 @@ import (
 	"github.com/vigil-metrics/vigil/queries"
 )
 
-// cellValuesTS reads buckets_values_ts through Arrow: each cell's values
-// and their times, in the order the rows come (a counting sort, as
-// groupValuesOf places them).
-func (d *DB) cellValuesTS(ctx context.Context, args []any, cells int) (vals [][]float64, ts [][]int64, err error) {
+// flatCells reads buckets_values (or with withTS buckets_values_ts, the
+// values' times too) through Arrow into one flat slice in cell order:
+// cell c's values are v[off[c]:off[c+1]] (times t[...]), in the order the
+// rows come (a counting sort, as groupValuesOf places them, without a
+// slice header a cell).
+func (d *DB) flatCells(ctx context.Context, args []any, cells int, withTS bool) (off []int32, v []float64, t []int64, err error) {
 	if err := d.flushRemotes(ctx); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
+	}
+	qname := "buckets_values"
+	if withTS {
+		qname = "buckets_values_ts"
 	}
 	err = d.conn.Raw(func(dc any) error {
 		c, isDuck := dc.(driver.Conn)
@@ -30,7 +37,7 @@ func (d *DB) cellValuesTS(ctx context.Context, args []any, cells int) (vals [][]
 		if err != nil {
 			return err
 		}
-		rr, err := ar.QueryContext(ctx, queries.Get("buckets_values_ts"), args...)
+		rr, err := ar.QueryContext(ctx, queries.Get(qname), args...)
 		if err != nil {
 			return err
 		}
@@ -52,16 +59,22 @@ func (d *DB) cellValuesTS(ctx context.Context, args []any, cells int) (vals [][]
 			rec := rr.RecordBatch()
 			cc, ok1 := rec.Column(0).(*array.Int32)
 			vc, ok2 := rec.Column(1).(*array.Float64)
-			tc, ok3 := rec.Column(2).(*array.Int64)
-			if !ok1 || !ok2 || !ok3 || cc.NullN()+vc.NullN()+tc.NullN() > 0 {
+			if !ok1 || !ok2 || cc.NullN()+vc.NullN() > 0 {
 				return fmt.Errorf("unexpected columns %s", rec.Schema())
+			}
+			b := batch{c: cc.Int32Values(), v: vc.Float64Values()}
+			if withTS {
+				tc, ok3 := rec.Column(2).(*array.Int64)
+				if !ok3 || tc.NullN() > 0 {
+					return fmt.Errorf("unexpected columns %s", rec.Schema())
+				}
+				b.t = tc.Int64Values()
 			}
 			rec.Retain()
 			recs = append(recs, rec)
-			b := batch{cc.Int32Values(), vc.Float64Values(), tc.Int64Values()}
 			for _, c := range b.c {
 				if c < 0 || int(c) >= cells {
-					return fmt.Errorf("buckets_values_ts: cell %d out of range", c)
+					return fmt.Errorf("%s: cell %d out of range", qname, c)
 				}
 				counts[c+1]++
 			}
@@ -73,23 +86,31 @@ func (d *DB) cellValuesTS(ctx context.Context, args []any, cells int) (vals [][]
 		for c := 1; c <= cells; c++ {
 			counts[c] += counts[c-1]
 		}
-		flatV, flatT := make([]float64, counts[cells]), make([]int64, counts[cells])
+		if counts[cells] > math.MaxInt32 {
+			return fmt.Errorf("%d values: too many for one read", counts[cells])
+		}
+		v = make([]float64, counts[cells])
+		if withTS {
+			t = make([]int64, counts[cells])
+		}
 		next := append([]int(nil), counts[:cells]...)
 		for _, b := range kept {
 			for i, c := range b.c {
-				flatV[next[c]], flatT[next[c]] = b.v[i], b.t[i]
+				v[next[c]] = b.v[i]
+				if withTS {
+					t[next[c]] = b.t[i]
+				}
 				next[c]++
 			}
 		}
-		vals, ts = make([][]float64, cells), make([][]int64, cells)
-		for c := range vals {
-			vals[c] = flatV[counts[c]:counts[c+1]:counts[c+1]]
-			ts[c] = flatT[counts[c]:counts[c+1]:counts[c+1]]
+		off = make([]int32, cells+1)
+		for c := range off {
+			off[c] = int32(counts[c])
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("read values: %w", err)
+		return nil, nil, nil, fmt.Errorf("read values: %w", err)
 	}
-	return vals, ts, nil
+	return off, v, t, nil
 }
