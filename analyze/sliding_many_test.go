@@ -75,6 +75,9 @@ func TestSlidingManyEqualsSliding(t *testing.T) {
 	ctx := context.Background()
 	// All metrics in one read; one a metric where all do not fit (u,
 	// asked once, reads its own); none where none fits.
+	if !arrowBuild {
+		t.Skip("SlidingMany reads through Arrow only")
+	}
 	probe := open()
 	reads := probe.manyGrids(ctx, qs, step, n)
 	all := mergeGrids(reads, slices.Sorted(maps.Keys(reads)))
@@ -205,6 +208,9 @@ func TestSlidingManySilentCounter(t *testing.T) {
 		return dbs[0], dbs[1]
 	}()
 	ctx := context.Background()
+	if !arrowBuild {
+		t.Skip("SlidingMany reads through Arrow only")
+	}
 	const n, step = 4, 5 * time.Minute
 	got, errs := many.SlidingMany(ctx, qs, step, n)
 	if many.memo.manyReads != 1 {
