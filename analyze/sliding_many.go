@@ -28,21 +28,24 @@ type SlideQuery struct {
 
 // SlidingMany answers each query as Sliding(q.Expr, q.End, step,
 // q.Window, n) does, to the same bits (res[i] and errs[i] are query i's
-// answer and error), reading each metric that two or more of the queries'
-// selectors name once for all of them instead of once per query: the
-// samples of a metric are stored in time order with every series
-// interleaved, so each Sliding read scans all of the metric's samples in
-// the range whatever its selection, and a replay's tables (dozens of
-// windows and selections of a few metrics) read every sample dozens of
-// times. The metric's values are read through Arrow by series and cell of
-// a grid every query's cells are unions of (cells of the gcd of the
-// queries' bucket lengths and of the gaps between their ends), and each
-// query's sums, counts, minima, maxima, counts at or below a threshold,
-// percentiles and standard deviations are computed in Go from them, as
-// the shared values of Buckets are (buckets_shared.go); a group of several
-// series gets its cells' exact sums, as exactCells gives them. The rest
-// (last, a window as long as the step, a build without Arrow, a read too
-// large to hold, over maxSharedCells) is asked of DuckDB as Sliding does.
+// answer and error), reading the samples of every metric the queries name
+// once for all of them instead of once per query: the store interleaves
+// every series' samples in time order, so each Sliding read scans all the
+// samples in its range whatever its selection, and a replay's tables
+// (about a hundred windows and selections of a few metrics) read each
+// sample a hundred times. The samples are read through Arrow into one flat
+// slice by series and cell of a grid every query's cells are unions of
+// (the gcd of the queries' bucket lengths and of the gaps between their
+// ends), with their times where a query takes a last value; each query's
+// sums, counts, minima, maxima, last values, counts at or below a
+// threshold, percentiles (from ranks shared by a metric's percentile
+// tables) and standard deviations are computed in Go from it, as the
+// shared values of Buckets are (buckets_shared.go); a group of several
+// series gets its cells' exact sums, as exactCells gives them. Where all
+// the metrics' cells do not fit in one read (maxManyCells), each metric
+// asked twice or more is read once on its own; the rest (a window as long
+// as the step, a build without Arrow, a metric too large to hold) is asked
+// of DuckDB as Sliding does.
 func (d *DB) SlidingMany(ctx context.Context, qs []SlideQuery, step time.Duration, n int) (res [][]BucketSeries, errs []error) {
 	res, errs = make([][]BucketSeries, len(qs)), make([]error, len(qs))
 	reads := d.manyGrids(ctx, qs, step, n)
