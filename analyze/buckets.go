@@ -219,7 +219,7 @@ func (d *DB) slideSelector(ctx context.Context, s *metricpath.Selector, end time
 		return nil, "", err
 	}
 	if sl.typ == store.Counter && countsEvents(agg.Kind, sl.typ) {
-		if err := d.zeroSilentWindows(ctx, sl.set, gr, cells, out); err != nil {
+		if err := d.zeroSilentWindows(ctx, s.Name, sl, gr, cells, out); err != nil {
 			return nil, "", err
 		}
 	}
@@ -239,6 +239,9 @@ func (d *DB) slideSelector(ctx context.Context, s *metricpath.Selector, end time
 // from the values of its buckets.
 func (d *DB) slideValues(ctx context.Context, name string, sl *selection, gr slideGrid, out []BucketSeries) error {
 	agg, G, n, m, perStep, perWin := sl.agg, len(sl.groups), gr.n, gr.m, gr.perStep, gr.perWin
+	if agg.Kind == metricpath.Percentile && d.slidePercentilesShared(name, sl, gr, out) {
+		return nil
+	}
 	vals, err := d.sharedCellValues(ctx, name, sl, gr.start, gr.endMS, gr.b, m)
 	if err != nil {
 		return err
@@ -252,6 +255,10 @@ func (d *DB) slideValues(ctx context.Context, name string, sl *selection, gr sli
 	var scratch []float64
 	pool := agg.Kind == metricpath.Stddev && pooled(sl.selGrp)
 	for g := 0; g < G; g++ {
+		if agg.Kind == metricpath.Percentile && perWin > 1 &&
+			slidePercentiles(vals[g*m:(g+1)*m], agg.Quantile, n, perStep, perWin, out[g].Values, out[g].Samples) {
+			continue
+		}
 		for j := 0; j < n; j++ {
 			scratch = scratch[:0]
 			for c := j * perStep; c < j*perStep+perWin; c++ {
@@ -281,7 +288,7 @@ func (d *DB) slideValues(ctx context.Context, name string, sl *selection, gr sli
 // asked of Eval.
 func (d *DB) slideCells(ctx context.Context, name string, sl *selection, gr slideGrid, exact bool, secs float64, out []BucketSeries) ([]cell, error) {
 	agg, G, n, m, perStep, perWin := sl.agg, len(sl.groups), gr.n, gr.m, gr.perStep, gr.perWin
-	cells, err := d.sharedCells(ctx, cellQuery(agg.Kind, exact), name, sl, gr.start, gr.endMS, gr.b, m, agg.Threshold)
+	cells, pooledDone, err := d.sharedCells(ctx, cellQuery(agg.Kind, exact), name, sl, gr.start, gr.endMS, gr.b, m, agg.Threshold)
 	if err != nil {
 		return nil, err
 	}
@@ -291,8 +298,10 @@ func (d *DB) slideCells(ctx context.Context, name string, sl *selection, gr slid
 			return nil, err
 		}
 	}
-	if cells, err = d.pooledCells(ctx, sl, gr, cells, exact); err != nil {
-		return nil, err
+	if !pooledDone {
+		if cells, err = d.pooledCells(ctx, sl, gr, cells, exact); err != nil {
+			return nil, err
+		}
 	}
 	for g := 0; g < G; g++ {
 		for j := 0; j < n; j++ {
@@ -316,15 +325,25 @@ func (d *DB) slideCells(ctx context.Context, name string, sl *selection, gr slid
 // sample but exists by the window's end (its first sample is at or before
 // it), as evalSelector does. With the grid's cells (nil where there are
 // none), only the samples before the grid are asked of DuckDB (the cache
-// keeps samples in time order, so it skips the rest): a group with none
+// keeps samples in time order, so it skips the rest), or of SlidingMany's
+// read of the metric where it holds the grid: a group with none
 // there first exists in its first cell with samples, and a window ending at
 // or after that cell's end has it.
-func (d *DB) zeroSilentWindows(ctx context.Context, set int64, gr slideGrid, cells []cell, out []BucketSeries) error {
+func (d *DB) zeroSilentWindows(ctx context.Context, name string, sl *selection, gr slideGrid, cells []cell, out []BucketSeries) error {
 	by := gr.endMS
 	if cells != nil {
 		by = gr.start
 	}
-	first, err := d.firstSamples(ctx, set, by)
+	var first map[int]int64
+	var err error
+	if cr := d.memo.many[name]; cr != nil && cells != nil {
+		if src := cr.view(sl, gr.start, gr.endMS, gr.b); src != nil {
+			first, err = d.existsBefore(ctx, cr, src)
+		}
+	}
+	if first == nil && err == nil {
+		first, err = d.firstSamples(ctx, sl.set, by)
+	}
 	if err != nil {
 		return err
 	}

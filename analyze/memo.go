@@ -49,6 +49,8 @@ type memo struct {
 	sharedSize int                       // words the shared values hold
 	values     map[cellKey][][]float64   // buckets_values answers (buckets.go), read-only once kept
 	valuesSize int                       // words they hold
+	many       map[string]*commonRead    // SlidingMany's metrics read once, while it runs (sliding_many.go)
+	manyReads  int                       // reads SlidingMany made, for the tests
 	oneThread  bool                      // SET threads = 1 is in force
 	whole      int                       // sums answered on DuckDB's threads (wholesums.go), for the tests
 	wholeKeys  map[cellKey]bool          // kept cells of whole numbers at or above 0 (wholesums.go)

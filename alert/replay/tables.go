@@ -22,10 +22,17 @@ const DefaultChunkBytes = 256 << 20
 // before its first step, so a short chunk reads the data many times over.
 const minChunkSteps = 1440
 
+// maxChunkSteps is the most steps a chunk holds (three days at 1m): a
+// chunk's read holds every series' values over it (analyze.DB.SlidingMany,
+// about 40 bytes a series a step, whatever the groups), and in one read
+// only up to 16M series-steps; a longer chunk saves little, its overlap
+// already a few percent of it.
+const maxChunkSteps = 4320
+
 // TablesOptions tune NewTables.
 type TablesOptions struct {
 	// ChunkBytes bounds the cells held at once: a chunk holds
-	// K = clamp(ChunkBytes / (16 x groups), 1440, n) steps, the groups
+	// K = clamp(ChunkBytes / (16 x groups), 1440, min(n, 4320)) steps, the groups
 	// counted over every table of the first chunk (0: DefaultChunkBytes).
 	ChunkBytes int64
 	// ChunkSteps, when positive, is K itself (tests force small chunks).
@@ -258,8 +265,14 @@ func (t *Tables) hold(ctx context.Context, j int) error {
 	t.cells, t.chunk = 0, -1
 	end := t.from.Add(time.Duration(hi) * t.step) // step hi-1's instant
 	groups := int64(0)
-	for _, tb := range t.specs {
-		ss, err := t.db.Sliding(ctx, tb.q.Expr, end.Add(-tb.q.Offset), t.step, tb.q.Length, hi-lo)
+	qs := make([]analyze.SlideQuery, len(t.specs))
+	for i, tb := range t.specs {
+		qs[i] = analyze.SlideQuery{Expr: tb.q.Expr, End: end.Add(-tb.q.Offset), Window: tb.q.Length}
+	}
+	// One call for every table: each metric is read once for all of them.
+	res, errs := t.db.SlidingMany(ctx, qs, t.step, hi-lo)
+	for i, tb := range t.specs {
+		ss, err := res[i], errs[i]
 		t.reads++
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
@@ -278,12 +291,13 @@ func (t *Tables) hold(ctx context.Context, j int) error {
 	return nil
 }
 
-// chunkSteps is K = clamp(budget / (16 x groups), 1440, n).
+// chunkSteps is K = clamp(budget / (16 x groups), 1440, min(n,
+// maxChunkSteps)); n where the first chunk found no group (nothing to
+// hold, and nothing read).
 func chunkSteps(budget, groups int64, n int) int {
-	k := int64(n)
-	if groups > 0 {
-		k = budget / (16 * groups)
+	if groups <= 0 {
+		return n
 	}
-	k = max(k, minChunkSteps)
+	k := max(min(budget/(16*groups), maxChunkSteps), minChunkSteps)
 	return int(min(k, int64(n)))
 }

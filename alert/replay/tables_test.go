@@ -280,15 +280,16 @@ func TestTablesReleaseChunks(t *testing.T) {
 	}
 }
 
-// K = clamp(budget / (16 x groups), 1440, n).
+// K = clamp(budget / (16 x groups), 1440, min(n, 4320)).
 func TestChunkSteps(t *testing.T) {
 	for _, c := range []struct {
 		budget, groups int64
 		n, want        int
 	}{
-		{256 << 20, 1000, 43200, 16777}, // 268435456 / 16000
+		{256 << 20, 1000, 43200, 4320}, // 268435456 / 16000 = 16777, past the most
+		{64 << 20, 1000, 43200, 4194},  // 67108864 / 16000
 		{1, 5, 43200, 1440},
-		{1 << 40, 5, 43200, 43200},
+		{1 << 40, 5, 43200, 4320},
 		{1, 5, 100, 100},
 		{256 << 20, 0, 43200, 43200},
 	} {
