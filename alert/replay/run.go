@@ -81,6 +81,12 @@ func Run(ctx context.Context, db *analyze.DB, o Options) (*Replay, error) {
 	}
 	s.senders = s.rec.sinks(o.Config)
 	for j := 1; j <= n; j++ {
+		// The runs write their state past a cancelled context (a cron run
+		// must record what it did after a SIGTERM), so the loop checks it:
+		// a replay stopped by a signal stops at once, with nothing to keep.
+		if err := context.Cause(ctx); err != nil {
+			return nil, fmt.Errorf("replay stopped at %s: %w", stamp(o.From.Add(time.Duration(j-1)*o.Step)), err)
+		}
 		if err := s.step(ctx, o.From.Add(time.Duration(j)*o.Step)); err != nil {
 			return nil, err
 		}

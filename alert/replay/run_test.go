@@ -10,6 +10,8 @@ import (
 	"github.com/vigil-metrics/vigil/alert/channels"
 	alertconfig "github.com/vigil-metrics/vigil/alert/config"
 	alertrun "github.com/vigil-metrics/vigil/alert/run"
+	"github.com/vigil-metrics/vigil/analyze"
+	"github.com/vigil-metrics/vigil/internal/metricpath"
 )
 
 // A dynamic rule's threshold is the one tuned at each step: load_0 reads
@@ -134,5 +136,47 @@ func TestReplayHistoryWarnings(t *testing.T) {
 	rep, err = Run(context.Background(), db, Options{Config: f.cfg, From: e0, To: e0.Add(5 * time.Minute), Step: time.Minute})
 	if err != nil || len(rep.Warnings) != 0 {
 		t.Errorf("%v, warnings %q; want none", err, rep.Warnings)
+	}
+}
+
+// countingQuerier is constQuerier that calls on at each Eval: one per
+// step for a config of one rule.
+type countingQuerier struct {
+	constQuerier
+	on func()
+}
+
+func (c countingQuerier) Eval(ctx context.Context, e *metricpath.Expr, w analyze.Window) ([]analyze.Result, error) {
+	c.on()
+	return c.constQuerier.Eval(ctx, e, w)
+}
+
+// A replay whose context is cancelled (a SIGTERM) stops before its next
+// step and says so, instead of running its tens of thousands of steps to
+// the end: the runs it steps write past a cancelled context, as a cron
+// run must.
+func TestReplayStopsWhenCancelled(t *testing.T) {
+	cfg, err := alertconfig.ParseEnv("c.yaml", []byte(`alert_rules:
+  - {name: r, metric_path: m, condition: greater_than, threshold: 1, severity: high, evaluation_window: 60}
+`), func(string) (string, bool) { return "", false }, channels.Types())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	stop := errors.New("terminated")
+	steps := 0
+	q := countingQuerier{on: func() {
+		steps++
+		if steps == 3 {
+			cancel(stop)
+		}
+	}}
+	from := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	_, err = Run(ctx, nil, Options{Config: cfg, From: from, To: from.Add(1000 * time.Minute), Step: time.Minute, querier: q, NoSkip: true})
+	if !errors.Is(err, stop) {
+		t.Fatalf("err = %v, want the cancellation's cause", err)
+	}
+	if steps != 3 {
+		t.Fatalf("%d steps ran after the cancellation at step 3", steps-3)
 	}
 }
