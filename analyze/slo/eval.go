@@ -140,8 +140,8 @@ func (ev *Evaluator) events(ctx context.Context, o Objective, length time.Durati
 	case o.SLI == Latency && o.Histogram == "":
 		return ev.outcomes(ctx, LatencyRequestsMetric, "fast", o.Service, length)
 	case o.SLI == Latency:
-		th := strconv.FormatFloat(o.ThresholdMS, 'f', -1, 64)
-		return ev.ratio(ctx, o, o.Histogram+".count_le("+th+")", "", o.Histogram+".count", length, strict)
+		good, total := o.histogramPaths()
+		return ev.ratio(ctx, o, good, "", total, length, strict)
 	}
 	return ev.ratio(ctx, o, o.Good, o.Bad, o.Total, length, strict)
 }
@@ -149,7 +149,7 @@ func (ev *Evaluator) events(ctx context.Context, o Objective, length time.Durati
 // outcomes counts a reference design SLI counter for service: every
 // increment is an event, those whose outcome label is truthy are good.
 func (ev *Evaluator) outcomes(ctx context.Context, metric, label, service string, length time.Duration) (Events, error) {
-	rs, err := ev.query(ctx, metric+".increase by (service, "+label+")", length)
+	rs, err := ev.query(ctx, outcomesPath(metric, label), length)
 	if err != nil {
 		return Events{}, err
 	}
