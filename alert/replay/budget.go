@@ -21,8 +21,10 @@ import (
 //     window, the burn windows, the burn alerts' scaled windows) are
 //     tables of the replay's Tables, registered by BudgetQueries, so that
 //     each is a lookup. A calendar window's SLO window grows at every
-//     step and is no table: it is asked of the stores (Tables counts it
-//     among its fallbacks).
+//     step and is no table: it is a running sum of one-step windows
+//     (growing.go), or where that could differ from the stores' answer
+//     (fractional counts, a rate) asked of the stores, which Tables
+//     counts among its fallbacks.
 
 // budgeter computes each step's budgets from one evaluator prepared for
 // the whole range.
@@ -58,9 +60,10 @@ func (b *budgeter) at(ctx context.Context, at time.Time) ([]slo.Budget, error) {
 // steps from+step ... from+n*step (slo.BudgetQueries), as NewTables
 // queries with offset 0: those of the first step, and again wherever an
 // objective's whole window changes length (a calendar month's burn
-// alerts scale with its days). A calendar window's growing SLO window is
-// left out: it is another length at every step. A path that does not
-// parse is left out too: the budget's evaluation fails on it.
+// alerts scale with its days). A calendar window's growing SLO window,
+// another length at every step, is not one: its paths' windows of one
+// step are, which the running sums add (growing.go). A path that does
+// not parse is left out: the budget's evaluation fails on it.
 func BudgetQueries(objs []slo.Objective, from time.Time, step time.Duration, n int) []eval.Query {
 	var out []eval.Query
 	seen := map[slo.Query]bool{}
@@ -77,7 +80,11 @@ func BudgetQueries(objs []slo.Objective, from time.Time, step time.Duration, n i
 			} else {
 				full = f
 			}
-			for _, x := range slo.BudgetQueries(ob, at) {
+			qs := slo.BudgetQueries(ob, at)
+			if j == 1 {
+				qs = append(qs, growingQueries([]slo.Objective{ob}, at, step)...)
+			}
+			for _, x := range qs {
 				if x.Growing || seen[x] {
 					continue
 				}

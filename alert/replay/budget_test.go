@@ -3,6 +3,7 @@ package replay
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math/big"
 	"path/filepath"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/vigil-metrics/vigil/analyze"
 	"github.com/vigil-metrics/vigil/analyze/slo"
+	"github.com/vigil-metrics/vigil/internal/metricpath"
 	"github.com/vigil-metrics/vigil/internal/store"
 )
 
@@ -32,8 +34,8 @@ slos:
 // in any order): the reference SLI of api (100 requests a minute, a few
 // failing, half failing for ten minutes from b0+40m), and all_total,
 // ok_total and ko_total (ok + ko = all; a bad minute in 11, a burst at
-// b0+70m).
-func budgetStore(t testing.TB, from, to time.Time) *analyze.DB {
+// b0+70m); each times scale.
+func budgetStore(t testing.TB, from, to time.Time, scale float64) *analyze.DB {
 	t.Helper()
 	dir := t.TempDir()
 	p := filepath.Join(dir, "b.db")
@@ -62,11 +64,11 @@ func budgetStore(t testing.TB, from, to time.Time) *analyze.DB {
 		}
 		all, ok, ko = 20, 20-miss, miss
 		ts := at.UnixMilli()
-		c(ts, "sli_requests_total", map[string]string{"service": "api", "success": "true"}, good)
-		c(ts, "sli_requests_total", map[string]string{"service": "api", "success": "false"}, bad)
-		c(ts, "all_total", nil, all)
-		c(ts, "ok_total", nil, ok)
-		c(ts, "ko_total", nil, ko)
+		c(ts, "sli_requests_total", map[string]string{"service": "api", "success": "true"}, good*scale)
+		c(ts, "sli_requests_total", map[string]string{"service": "api", "success": "false"}, bad*scale)
+		c(ts, "all_total", nil, all*scale)
+		c(ts, "ok_total", nil, ok*scale)
+		c(ts, "ko_total", nil, ko*scale)
 	}
 	if _, err := st.Write(context.Background(), s); err != nil {
 		t.Fatal(err)
@@ -103,25 +105,26 @@ func budgetObjectives(t testing.TB) []slo.Objective {
 func TestReplayBudgetsEqualFresh(t *testing.T) {
 	ctx := context.Background()
 	const n = 150
-	db := budgetStore(t, b0.Add(-36*time.Hour), b0.Add(3*time.Hour))
+	db := budgetStore(t, b0.Add(-36*time.Hour), b0.Add(3*time.Hour), 1)
 	objs := budgetObjectives(t)
 	for _, c := range []struct {
 		name string
 		objs []slo.Objective
-		// calendar: the calendar month's SLO window (one path) is asked
-		// of the stores at each step where its length is no table's.
-		calendar bool
-		want     []string // alerts that fire at some step
+		// fallbacks: the calendar month's SLO window at the first step
+		// (the month so far) is asked of the stores, then each step adds
+		// its minute (growing.go), a new month starting from its first.
+		fallbacks int
+		want      []string // alerts that fire at some step
 	}{
-		{"occurrence and sliced", append(objs[:3:3], objs[4]), false, []string{"api page", "api ticket", "errs ticket", "sliced budget"}},
-		{"calendar month", objs[3:4], true, []string{"api ticket", "api budget"}},
+		{"occurrence and sliced", append(objs[:3:3], objs[4]), 0, []string{"api page", "api ticket", "errs ticket", "sliced budget"}},
+		{"calendar month", objs[3:4], 1, []string{"api ticket", "api budget"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			tb, err := NewTables(db, BudgetQueries(c.objs, b0, time.Minute, n), b0, time.Minute, n, TablesOptions{ChunkSteps: 40})
 			if err != nil {
 				t.Fatal(err)
 			}
-			bg := newBudgeter(ctx, tb, c.objs, b0, b0.Add(n*time.Minute))
+			bg := newBudgeter(ctx, newGrowing(tb, c.objs, b0.Add(time.Minute), time.Minute), c.objs, b0, b0.Add(n*time.Minute))
 			fired := map[string]bool{}
 			for j := 1; j <= n; j++ {
 				at := b0.Add(time.Duration(j) * time.Minute)
@@ -151,21 +154,8 @@ func TestReplayBudgetsEqualFresh(t *testing.T) {
 					}
 				}
 			}
-			held := map[time.Duration]bool{}
-			for _, q := range BudgetQueries(c.objs, b0, time.Minute, n) {
-				held[q.Length] = true
-			}
-			want := 0
-			for j := 1; c.calendar && j <= n; j++ {
-				if !held[c.objs[0].Window.Length(b0.Add(time.Duration(j)*time.Minute))] {
-					want++
-				}
-			}
-			if c.calendar && want < n-10 {
-				t.Fatalf("%d steps with a growing window, want most of %d", want, n)
-			}
-			if tb.Fallbacks() != want {
-				t.Errorf("%d fallbacks, want %d", tb.Fallbacks(), want)
+			if tb.Fallbacks() != c.fallbacks {
+				t.Errorf("%d fallbacks, want %d", tb.Fallbacks(), c.fallbacks)
 			}
 			if tb.Reads() == 0 {
 				t.Error("the tables read nothing")
@@ -178,4 +168,62 @@ func TestReplayBudgetsEqualFresh(t *testing.T) {
 			t.Logf("alerts seen: %v; %d reads, %d fallbacks", fired, tb.Reads(), tb.Fallbacks())
 		})
 	}
+}
+
+// A calendar window's SLO window is a running sum of one-step windows
+// equal to the stores' answer at every step while the counts are whole
+// (the tables ask the stores once, at the first step); with fractional
+// counts every step asks the stores.
+func TestGrowingWindowIsTheStores(t *testing.T) {
+	ctx := context.Background()
+	const n = 150
+	ob := budgetObjectives(t)[3]
+	for _, c := range []struct {
+		scale float64
+		// fallbacks: at least; grown: at most (a fractional count
+		// stops the month's running sum until the next month, whose
+		// first minute is a table's window)
+		fallbacks, grown int
+	}{{1, 1, n - 2}, {0.1, n - 15, 10}} {
+		db := budgetStore(t, b0.Add(-36*time.Hour), b0.Add(3*time.Hour), c.scale)
+		objs := []slo.Objective{ob}
+		tb, err := NewTables(db, BudgetQueries(objs, b0, time.Minute, n), b0, time.Minute, n, TablesOptions{ChunkSteps: 40})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, ok := newGrowing(tb, objs, b0.Add(time.Minute), time.Minute).(*growing)
+		if !ok {
+			t.Fatal("no running sums for a calendar month")
+		}
+		e, _ := metricpath.Parse(slo.RequestsMetric + ".increase by (service, success)")
+		for j := 1; j <= n; j++ {
+			w := analyze.Window{At: b0.Add(time.Duration(j) * time.Minute)}
+			w.Length = ob.Window.Length(w.At)
+			got, err := g.Eval(ctx, e, w)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := db.Eval(ctx, e, w)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum(got) != sum(want) || len(got) != len(want) {
+				t.Fatalf("scale %v at %s: %v, the stores %v", c.scale, stamp(w.At), got, want)
+			}
+		}
+		// At 00:01 the month is one step long: a table's window.
+		if tb.Fallbacks() < c.fallbacks || g.grown > c.grown || c.scale == 1 && (tb.Fallbacks() != 1 || g.grown != n-2) {
+			t.Errorf("scale %v: %d fallbacks and %d running sums, want %d and %d", c.scale, tb.Fallbacks(), g.grown, c.fallbacks, c.grown)
+		}
+		t.Logf("scale %v: %d fallbacks, %d running sums", c.scale, tb.Fallbacks(), g.grown)
+	}
+}
+
+// sum is the results' values by group, written out.
+func sum(rs []analyze.Result) string {
+	m := map[string]float64{}
+	for _, r := range rs {
+		m[store.CanonicalLabels(r.Labels)] += r.Value
+	}
+	return fmt.Sprint(m)
 }

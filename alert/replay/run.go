@@ -80,6 +80,10 @@ func Run(ctx context.Context, db *analyze.DB, o Options) (*Replay, error) {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	s.senders = s.rec.sinks(o.Config)
+	s.bq = q
+	if tables != nil {
+		s.bq = newGrowing(tables, o.Objectives, o.From.Add(o.Step), o.Step)
+	}
 	for j := 1; j <= n; j++ {
 		if err := s.step(ctx, o.From.Add(time.Duration(j)*o.Step)); err != nil {
 			return nil, err
@@ -181,6 +185,7 @@ type stepper struct {
 	ruleErrs map[string]*ruleErrs
 	errOrder []string
 	to       time.Time // the last step
+	bq       querier   // what budgets read: q, with running sums of calendar windows over tables
 	budgets  *budgeter // made at the first budget run
 }
 
@@ -218,7 +223,7 @@ func (s *stepper) step(ctx context.Context, at time.Time) error {
 // budget at at, its alerts through the same pipeline.
 func (s *stepper) budget(ctx context.Context, cfg *alertconfig.Config, at time.Time) error {
 	if s.budgets == nil {
-		s.budgets = newBudgeter(ctx, s.q, s.o.Objectives, s.o.From, s.to)
+		s.budgets = newBudgeter(ctx, s.bq, s.o.Objectives, s.o.From, s.to)
 	}
 	budgets, err := s.budgets.at(ctx, at)
 	if err != nil {
