@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/big"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,8 +25,8 @@ slos:
 `
 
 // BenchmarkReplayBudget is the budget half of a replay: no rules, three
-// occurrence objectives (7d, 1d, 3d) and a Timeslices one (1m slices
-// over 1d), over VIGIL_BENCH_BUDGET_STEPS steps at 1m (default 10080:
+// occurrence objectives (api's 7d, or the calendar month; 1d, 3d) and a
+// Timeslices one (1m slices over 1d), over VIGIL_BENCH_BUDGET_STEPS steps at 1m (default 10080:
 // 7 days) ending at the end of 14 days of counters written per minute.
 // Reported: ms per step (each step is the budgets of the four objectives
 // and their alerts' Notify run; with no rules the evaluate run is
@@ -46,23 +47,28 @@ func BenchmarkReplayBudget(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	objs, _, err := slo.Parse("slo.yaml", []byte(benchSLOs))
-	if err != nil {
-		b.Fatal(err)
+	for _, window := range []string{"7d", "calendar_month"} {
+		b.Run("api="+window, func(b *testing.B) {
+			text := strings.Replace(benchSLOs, "window: 7d", "window: "+window, 1)
+			objs, _, err := slo.Parse("slo.yaml", []byte(text))
+			if err != nil {
+				b.Fatal(err)
+			}
+			sl := objs[1]
+			sl.Service, sl.Method, sl.SliceWindow, sl.SliceTarget = "sliced", slo.Timeslices, time.Minute, big.NewRat(9, 10)
+			objs = append(objs, sl)
+			from := end.Add(-time.Duration(steps) * time.Minute)
+			b.ResetTimer()
+			for range b.N {
+				rep, err := Run(context.Background(), db, Options{Config: cfg, Objectives: objs, From: from, To: end, Step: time.Minute})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(float64(len(rep.Notices)), "notices")
+			}
+			b.ReportMetric(b.Elapsed().Seconds()*1e3/float64(b.N)/float64(steps), "ms/step")
+		})
 	}
-	sl := objs[1]
-	sl.Service, sl.Method, sl.SliceWindow, sl.SliceTarget = "sliced", slo.Timeslices, time.Minute, big.NewRat(9, 10)
-	objs = append(objs, sl)
-	from := end.Add(-time.Duration(steps) * time.Minute)
-	b.ResetTimer()
-	for range b.N {
-		rep, err := Run(context.Background(), db, Options{Config: cfg, Objectives: objs, From: from, To: end, Step: time.Minute})
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.ReportMetric(float64(len(rep.Notices)), "notices")
-	}
-	b.ReportMetric(b.Elapsed().Seconds()*1e3/float64(b.N)/float64(steps), "ms/step")
 }
 
 // writeBudgetBench writes per-minute counter increments over [from, to]:
