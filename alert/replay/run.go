@@ -92,6 +92,9 @@ func Run(ctx context.Context, db *analyze.DB, o Options) (*Replay, error) {
 	if tables != nil {
 		s.log.Debug("replay tables", "reads", tables.Reads(), "fallbacks", tables.Fallbacks(), "chunk_steps", tables.ChunkSteps())
 	}
+	if g, ok := s.bq.(*growing); ok {
+		s.log.Debug("replay calendar windows", "running_sums", g.grown)
+	}
 	s.col.summary(rep)
 	rep.Warnings = append(rep.Warnings, s.warnings()...)
 	return rep, nil
