@@ -34,12 +34,18 @@ func TestBudgetQueriesAreWhatBudgetOfAsks(t *testing.T) {
 	base := Objective{Service: "api", SLI: Availability, Target: tg, BudgetAlertPercent: 80}
 	with := func(f func(o *Objective)) Objective { o := base; f(&o); return o }
 	objs := map[string]Objective{
-		"reference 30d":  with(func(o *Objective) { o.Window = Window{Rolling: 30 * day, Text: "30d"} }),
-		"reference 1d":   with(func(o *Objective) { o.Window = Window{Rolling: day, Text: "1d"} }),
-		"latency 7d":     with(func(o *Objective) { o.SLI, o.Window = Latency, Window{Rolling: 7 * day, Text: "7d"} }),
-		"histogram 7d":   with(func(o *Objective) { o.SLI, o.Histogram, o.ThresholdMS, o.Window = Latency, "req_ms", 250, Window{Rolling: 7 * day} }),
-		"good/total 28d": with(func(o *Objective) { o.Good, o.Total, o.Window = "ok_total.increase", "all_total.increase", Window{Rolling: 28 * day} }),
-		"bad/total 2h":   with(func(o *Objective) { o.Bad, o.Total, o.Window = "err_total.increase", "all_total.increase", Window{Rolling: 2 * time.Hour} }),
+		"reference 30d": with(func(o *Objective) { o.Window = Window{Rolling: 30 * day, Text: "30d"} }),
+		"reference 1d":  with(func(o *Objective) { o.Window = Window{Rolling: day, Text: "1d"} }),
+		"latency 7d":    with(func(o *Objective) { o.SLI, o.Window = Latency, Window{Rolling: 7 * day, Text: "7d"} }),
+		"histogram 7d": with(func(o *Objective) {
+			o.SLI, o.Histogram, o.ThresholdMS, o.Window = Latency, "req_ms", 250, Window{Rolling: 7 * day}
+		}),
+		"good/total 28d": with(func(o *Objective) {
+			o.Good, o.Total, o.Window = "ok_total.increase", "all_total.increase", Window{Rolling: 28 * day}
+		}),
+		"bad/total 2h": with(func(o *Objective) {
+			o.Bad, o.Total, o.Window = "err_total.increase", "all_total.increase", Window{Rolling: 2 * time.Hour}
+		}),
 		"calendar month": with(func(o *Objective) { o.Window = Window{CalendarMonth: true, Text: "calendar_month"} }),
 		"openslo weeks":  with(func(o *Objective) { o.Window = Window{Days: 14, Start: time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)} }),
 	}
