@@ -75,11 +75,15 @@ func Run(ctx context.Context, db *analyze.DB, o Options) (*Replay, error) {
 	}
 	defer sdb.Close() //nolint:errcheck // memory: nothing to keep
 	s := &stepper{o: o, q: q, sdb: sdb, rec: &recorder{}, col: newCollector(o.Config, o.From, to, o.Step),
-		skip: newSkipper(o.NoSkip), cfg: o.Config, log: o.Log, ruleErrs: map[string]*ruleErrs{}}
+		skip: newSkipper(o.NoSkip), cfg: o.Config, log: o.Log, ruleErrs: map[string]*ruleErrs{}, to: to}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	s.senders = s.rec.sinks(o.Config)
+	s.bq = q
+	if tables != nil {
+		s.bq = newGrowing(tables, o.Objectives, o.From.Add(o.Step), o.Step)
+	}
 	for j := 1; j <= n; j++ {
 		// The runs write their state past a cancelled context (a cron run
 		// must record what it did after a SIGTERM), so the loop checks it:
@@ -94,14 +98,17 @@ func Run(ctx context.Context, db *analyze.DB, o Options) (*Replay, error) {
 	if tables != nil {
 		s.log.Debug("replay tables", "reads", tables.Reads(), "fallbacks", tables.Fallbacks(), "chunk_steps", tables.ChunkSteps())
 	}
+	if g, ok := s.bq.(*growing); ok {
+		s.log.Debug("replay calendar windows", "running_sums", g.grown)
+	}
 	s.col.summary(rep)
 	rep.Warnings = append(rep.Warnings, s.warnings()...)
 	return rep, nil
 }
 
 // querierOf is what the steps read: the precomputed tables of every
-// rule's windows (the budget's windows, not among them, are asked of the
-// stores), or with Exact the stores themselves.
+// rule's windows and of the occurrence objectives' budget windows
+// (BudgetQueries), or with Exact the stores themselves.
 func querierOf(db *analyze.DB, o Options, n int) (querier, *Tables, error) {
 	switch {
 	case o.querier != nil:
@@ -109,7 +116,8 @@ func querierOf(db *analyze.DB, o Options, n int) (querier, *Tables, error) {
 	case o.Exact || db == nil:
 		return db, nil, nil
 	}
-	t, err := NewTables(db, RuleQueries(o.Config.Rules), o.From, o.Step, n, TablesOptions{ChunkBytes: o.ChunkBytes})
+	qs := append(RuleQueries(o.Config.Rules), BudgetQueries(o.Objectives, o.From, o.Step, n)...)
+	t, err := NewTables(db, qs, o.From, o.Step, n, TablesOptions{ChunkBytes: o.ChunkBytes})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -185,6 +193,9 @@ type stepper struct {
 	log      *slog.Logger
 	ruleErrs map[string]*ruleErrs
 	errOrder []string
+	to       time.Time // the last step
+	bq       querier   // what budgets read: q, with running sums of calendar windows over tables
+	budgets  *budgeter // made at the first budget run
 }
 
 // ruleErrs are one rule's evaluation failures over the replay.
@@ -220,15 +231,12 @@ func (s *stepper) step(ctx context.Context, at time.Time) error {
 // budget is `vigil budget --notify --at at`'s run: every objective's
 // budget at at, its alerts through the same pipeline.
 func (s *stepper) budget(ctx context.Context, cfg *alertconfig.Config, at time.Time) error {
-	ev := slo.NewEvaluator(s.q, at)
-	ev.Prepare(ctx, s.o.Objectives)
-	budgets := make([]slo.Budget, len(s.o.Objectives))
-	for i, ob := range s.o.Objectives {
-		b, err := slo.BudgetOf(ctx, ev, ob)
-		if err != nil {
-			return fmt.Errorf("replay at %s: %w", stamp(at), err)
-		}
-		budgets[i] = b
+	if s.budgets == nil {
+		s.budgets = newBudgeter(ctx, s.bq, s.o.Objectives, s.o.From, s.to)
+	}
+	budgets, err := s.budgets.at(ctx, at)
+	if err != nil {
+		return fmt.Errorf("replay at %s: %w", stamp(at), err)
 	}
 	res, err := alertrun.Notify(ctx, s.options(cfg, at, "budget"), alertrun.BudgetBuild(budgets, at))
 	if err != nil {

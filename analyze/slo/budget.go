@@ -18,6 +18,7 @@ import (
 	"math"
 	"math/big"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -185,10 +186,29 @@ var Alerts = []BurnAlert{
 
 // factor is BudgetShare x 30d / Long, exact (14.4 = 72/5 for the first
 // alert): one value for every SLO window, since the windows scale instead.
+// It is computed once per alert (a budget asks for each factor a few
+// dozen times, a replay's budgets at every step) and shared: callers
+// read it, never change it.
 func (a BurnAlert) factor() *big.Rat {
+	k := factorKey{a.BudgetShare, a.Long}
+	if f, ok := factors.Load(k); ok {
+		return f.(*big.Rat)
+	}
 	f := new(big.Rat).Mul(a.BudgetShare, big.NewRat(int64(ReferenceWindow/time.Second), 1))
-	return f.Quo(f, big.NewRat(int64(a.Long/time.Second), 1))
+	f.Quo(f, big.NewRat(int64(a.Long/time.Second), 1))
+	factors.Store(k, f)
+	return f
 }
+
+// factorKey names a factor: the share (Alerts' shares are never changed
+// in place) and the long window.
+type factorKey struct {
+	share *big.Rat
+	long  time.Duration
+}
+
+// factors are the factors computed (BurnAlert.factor).
+var factors sync.Map
 
 // Share is BudgetShare as a float (0.02 for 2%).
 func (a BurnAlert) Share() float64 {

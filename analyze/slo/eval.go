@@ -37,12 +37,17 @@ type Evaluator struct {
 	// from is PrepareRange's: the reads of sliced objectives reach back
 	// far enough for every instant from it to At.
 	from time.Time
+	// exprs are the paths parsed, shared with the evaluators of AtTime:
+	// a replay asks the same dozen paths at every step, and a querier
+	// that keys on the expression (a replay's tables) then sees the same
+	// one each time. Nothing changes a parsed Expr.
+	exprs map[string]*metricpath.Expr
 }
 
 // NewEvaluator evaluates as of at.
 func NewEvaluator(q Querier, at time.Time) *Evaluator {
 	return &Evaluator{Q: q, At: at, cache: map[string][]analyze.Result{}, sliced: map[string][]*sliceData{}, judged: map[judgeKey]Events{},
-		verdicts: map[verdictKey]*sliceCountSums{}, over: map[verdictKey]*overSums{}}
+		verdicts: map[verdictKey]*sliceCountSums{}, over: map[verdictKey]*overSums{}, exprs: map[string]*metricpath.Expr{}}
 }
 
 // AtTime is an evaluator as of at over ev's Querier that shares the time
@@ -54,7 +59,7 @@ func NewEvaluator(q Querier, at time.Time) *Evaluator {
 // slices (slices.go, prefix.go) is kept with them.
 func (ev *Evaluator) AtTime(at time.Time) *Evaluator {
 	return &Evaluator{Q: ev.Q, At: at, cache: map[string][]analyze.Result{}, sliced: ev.sliced, judged: map[judgeKey]Events{},
-		verdicts: ev.verdicts, over: ev.over}
+		verdicts: ev.verdicts, over: ev.over, exprs: ev.exprs}
 }
 
 // Prepare reads the slices of objs' sliced objectives over their windows
@@ -95,9 +100,16 @@ func (ev *Evaluator) query(ctx context.Context, path string, length time.Duratio
 	if rs, ok := ev.cache[key]; ok {
 		return rs, nil
 	}
-	e, err := metricpath.Parse(path)
-	if err != nil {
-		return nil, err
+	e, ok := ev.exprs[path]
+	if !ok {
+		var err error
+		if e, err = metricpath.Parse(path); err != nil {
+			return nil, err
+		}
+		if ev.exprs == nil {
+			ev.exprs = map[string]*metricpath.Expr{}
+		}
+		ev.exprs[path] = e
 	}
 	rs, err := ev.Q.Eval(ctx, e, analyze.Window{At: ev.At, Length: length})
 	if err != nil {
@@ -140,8 +152,8 @@ func (ev *Evaluator) events(ctx context.Context, o Objective, length time.Durati
 	case o.SLI == Latency && o.Histogram == "":
 		return ev.outcomes(ctx, LatencyRequestsMetric, "fast", o.Service, length)
 	case o.SLI == Latency:
-		th := strconv.FormatFloat(o.ThresholdMS, 'f', -1, 64)
-		return ev.ratio(ctx, o, o.Histogram+".count_le("+th+")", "", o.Histogram+".count", length, strict)
+		good, total := o.histogramPaths()
+		return ev.ratio(ctx, o, good, "", total, length, strict)
 	}
 	return ev.ratio(ctx, o, o.Good, o.Bad, o.Total, length, strict)
 }
@@ -149,7 +161,7 @@ func (ev *Evaluator) events(ctx context.Context, o Objective, length time.Durati
 // outcomes counts a reference design SLI counter for service: every
 // increment is an event, those whose outcome label is truthy are good.
 func (ev *Evaluator) outcomes(ctx context.Context, metric, label, service string, length time.Duration) (Events, error) {
-	rs, err := ev.query(ctx, metric+".increase by (service, "+label+")", length)
+	rs, err := ev.query(ctx, outcomesPath(metric, label), length)
 	if err != nil {
 		return Events{}, err
 	}
