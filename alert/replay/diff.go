@@ -156,7 +156,9 @@ func channelDiffs(a, b *Replay) []ChannelDiff {
 	}
 	for side, r := range []*Replay{a, b} {
 		for _, n := range r.Notices {
-			if n.State != "firing" || n.Severity != "critical" {
+			// A page is a firing notification: an Alertmanager channel's
+			// refreshes (kind refresh, state firing) are not.
+			if n.Kind != "firing" || n.Severity != "critical" {
 				continue
 			}
 			d := add(n.Channel)

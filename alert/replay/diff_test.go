@@ -30,10 +30,13 @@ func TestDiff(t *testing.T) {
 			ep("old_rule", "ffff", 7, 8),                  // nobody told: not listed
 		},
 		Notices: []Notice{
-			{Channel: "ops", State: "firing", Severity: "critical"},
-			{Channel: "ops", State: "resolved", Severity: "critical"},
-			{Channel: "ops", State: "firing", Severity: "warning"},
-			{Channel: "chat", State: "firing", Severity: "critical"},
+			{Channel: "ops", Kind: "firing", State: "firing", Severity: "critical"},
+			{Channel: "ops", Kind: "resolved", State: "resolved", Severity: "critical"},
+			{Channel: "ops", Kind: "firing", State: "firing", Severity: "warning"},
+			{Channel: "chat", Kind: "firing", State: "firing", Severity: "critical"},
+			// An Alertmanager channel's refresh re-asserts a firing alert:
+			// not a page.
+			{Channel: "ops", Kind: "refresh", State: "firing", Severity: "critical"},
 		},
 	}
 	b := &Replay{
@@ -51,9 +54,9 @@ func TestDiff(t *testing.T) {
 			ep("new_rule", "gggg", 1, 2, "pager"),
 		},
 		Notices: []Notice{
-			{Channel: "pager", State: "firing", Severity: "critical"},
-			{Channel: "ops", State: "firing", Severity: "critical"},
-			{Channel: "ops", State: "firing", Severity: "critical"},
+			{Channel: "pager", Kind: "firing", State: "firing", Severity: "critical"},
+			{Channel: "ops", Kind: "firing", State: "firing", Severity: "critical"},
+			{Channel: "ops", Kind: "firing", State: "firing", Severity: "critical"},
 		},
 	}
 	c := Diff(a, b)

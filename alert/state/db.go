@@ -59,6 +59,8 @@ type DB struct {
 	// stmts and want are a memory DB's prepared statements (stmts.go).
 	stmts map[string]*sql.Stmt
 	want  map[string]bool
+	// readOnly marks a DB of OpenReadOnly: Begin refuses.
+	readOnly bool
 	// Clock stamps the lock row's since (and only that: alert times are
 	// always passed in). Tests replace it.
 	Clock func() time.Time
@@ -137,6 +139,48 @@ func Open(ctx context.Context, p string) (*DB, error) {
 // commands, reports, a dry run) uses it.
 func OpenExisting(ctx context.Context, p string) (*DB, error) {
 	return open(ctx, p, false)
+}
+
+// OpenReadOnly opens an existing state DB to read it and nothing else:
+// SQLite opens the file read-only, and a DB of an older format is read as
+// it is, not migrated. Migrating would be a write, and would make a state
+// DB that an older vigil's cron runs still use unreadable to them ("newer
+// than this vigil understands"): what replay's --state must never do to a
+// production state DB. Reads that need a newer format's tables fail. Runs
+// on it are snapshots (Begin refuses).
+func OpenReadOnly(ctx context.Context, p string) (*DB, error) {
+	st, err := os.Stat(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, &NotExistError{Path: p}
+	case err != nil:
+		return nil, fmt.Errorf("open state DB %s: %w", p, err)
+	case st.IsDir():
+		return nil, fmt.Errorf("open state DB %s: is a directory", p)
+	case st.Size() == 0:
+		return nil, fmt.Errorf("open state DB %s: %w", p, &EmptyError{Path: p})
+	}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout("+strconv.Itoa(int(busyTimeout/time.Millisecond))+")")
+	q.Add("mode", "ro")
+	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: p}).EscapedPath()+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open state DB %s: %w", p, err)
+	}
+	d := &DB{Path: p, db: db, Clock: time.Now, readOnly: true}
+	v, app, err := d.versions(ctx, db)
+	switch {
+	case err != nil:
+	case v == 0 || app != applicationID:
+		err = fmt.Errorf("%w: application_id is %#x", ErrNotState, app)
+	case v > Version:
+		err = fmt.Errorf("state DB format version %d is newer than this vigil understands (%d): upgrade vigil", v, Version)
+	}
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open state DB %s: %w", p, err)
+	}
+	return d, nil
 }
 
 // OpenEmpty is a new, empty state DB in memory, gone when closed: what a
@@ -393,6 +437,9 @@ type Run struct {
 func (d *DB) Begin(ctx context.Context, holder string, wait time.Duration) (*Run, error) {
 	if holder == "" {
 		return nil, errors.New("begin state run: empty holder")
+	}
+	if d.readOnly {
+		return nil, fmt.Errorf("begin state run: %s was opened read-only", d.Path)
 	}
 	if d.mem {
 		// No file to lock and no other process to exclude; the one pooled

@@ -34,7 +34,7 @@ import (
 
 // maxReplaySteps bounds the runs one replay steps through: it counts
 // steps, not rule-steps, so that 30 days at 1m of a 200-rule config (the
-// issue's benchmark) is allowed; a year at 30s is the most.
+// issue's benchmark) is allowed; a year at 32s is the most.
 const maxReplaySteps = 1_000_000
 
 type replayOptions struct {
@@ -343,7 +343,9 @@ func (a *app) configObjectives(f *configfile.File) ([]slo.Objective, error) {
 // when missing) for the tuned thresholds and their history, and returns,
 // per config, its dynamic rules' thresholds as tuned at each instant.
 func (a *app) thresholdHistory(cmd *cobra.Command) (func(*alertconfig.Config) func(string, time.Time) (float64, bool), error) {
-	sdb, err := a.openStateExisting(cmd)
+	// Read-only, never migrated: a production state DB that an older
+	// vigil's cron runs use must stay theirs.
+	sdb, err := state.OpenReadOnly(cmd.Context(), a.statePath(cmd))
 	if err != nil {
 		return nil, err
 	}
@@ -493,14 +495,21 @@ type replayEpisodeJSON struct {
 }
 
 type replayNoticeJSON struct {
-	At          string            `json:"at"`
-	Channel     string            `json:"channel"`
-	Rule        string            `json:"rule"`
-	Fingerprint string            `json:"fingerprint"`
-	State       string            `json:"state"`
-	Severity    string            `json:"severity"`
-	Labels      map[string]string `json:"labels"`
-	Step        int               `json:"step"`
+	At          string `json:"at"`
+	Channel     string `json:"channel"`
+	Rule        string `json:"rule"`
+	Fingerprint string `json:"fingerprint"`
+	State       string `json:"state"`
+	// Kind tells a notification ("firing", "resolved") from an
+	// Alertmanager channel's refresh ("refresh", state firing), which
+	// re-asserts an alert the receiver already has and pages nobody.
+	Kind     string            `json:"kind"`
+	Severity string            `json:"severity"`
+	Labels   map[string]string `json:"labels"`
+	Step     int               `json:"step"`
+	// Incident is the correlation incident the alert belonged to (null:
+	// none).
+	Incident *string `json:"incident"`
 }
 
 // replayMissedJSON is one entry of --against's diff: an episode one config
@@ -579,7 +588,7 @@ func replayToJSON(r *replay.Replay) replayJSON {
 	}
 	for _, n := range r.Notices {
 		out.Notices = append(out.Notices, replayNoticeJSON{At: rfc(n.At), Channel: n.Channel, Rule: n.Rule, Fingerprint: n.Fingerprint,
-			State: n.State, Severity: n.Severity, Labels: labelsOrEmpty(n.Labels), Step: n.Step})
+			State: n.State, Kind: n.Kind, Severity: n.Severity, Labels: labelsOrEmpty(n.Labels), Step: n.Step, Incident: strOrNull(n.Incident)})
 	}
 	return out
 }
@@ -750,4 +759,12 @@ func labelText(m map[string]string) string {
 		parts = append(parts, safetext.Terminal(k)+"="+strconv.Quote(m[k]))
 	}
 	return "{" + strings.Join(parts, ",") + "}"
+}
+
+// strOrNull is s, or JSON null for "".
+func strOrNull(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }

@@ -38,8 +38,8 @@ func sampleReplay(threshold int) *replay.Replay {
 		Episodes: []replay.Episode{{Rule: "cpu_high", Fingerprint: "00000000000000aa", Labels: map[string]string{"host": "web1"}, Severity: "critical",
 			Start: h(1), End: h(1).Add(30 * time.Minute), Notified: []string{"ops"}}},
 		Notices: []replay.Notice{
-			{At: h(1), Channel: "ops", Rule: "cpu_high", Fingerprint: "00000000000000aa", Severity: "critical", State: "firing"},
-			{At: h(1).Add(30 * time.Minute), Channel: "ops", Rule: "cpu_high", Fingerprint: "00000000000000aa", Severity: "critical", State: "resolved"},
+			{At: h(1), Channel: "ops", Rule: "cpu_high", Fingerprint: "00000000000000aa", Severity: "critical", State: "firing", Kind: "firing", Incident: "inc-1"},
+			{At: h(1).Add(30 * time.Minute), Channel: "ops", Rule: "cpu_high", Fingerprint: "00000000000000aa", Severity: "critical", State: "resolved", Kind: "resolved"},
 		},
 		Warnings: []string{"history starts at 2026-11-01T00:10:00Z"},
 	}
@@ -93,8 +93,11 @@ func TestReplayJSONShape(t *testing.T) {
 		t.Fatalf("notices = %v", got.Notices)
 	}
 	if n := got.Notices[1]; n["at"] != "2026-11-01T01:30:00Z" || n["channel"] != "ops" || n["rule"] != "cpu_high" ||
-		n["fingerprint"] != "00000000000000aa" || n["state"] != "resolved" {
+		n["fingerprint"] != "00000000000000aa" || n["state"] != "resolved" || n["kind"] != "resolved" || n["incident"] != nil {
 		t.Errorf("notices[1] = %v", n)
+	}
+	if n := got.Notices[0]; n["kind"] != "firing" || n["incident"] != "inc-1" {
+		t.Errorf("notices[0] = %v: want kind firing, incident inc-1", n)
 	}
 	if len(got.Warnings) != 1 {
 		t.Errorf("warnings = %v", got.Warnings)
