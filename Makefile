@@ -95,10 +95,12 @@ demo: build
 		--at $(DEMO_AT) --out $(DEMO)/report.md
 	# vigil replay (issue 27): the demo config over the week, against one
 	# that raises high_error_rate's threshold and misses the api incident.
-	# OFF until alert/replay.Run is built (it is a placeholder that fails):
-	# uncomment these lines and the echo below when it lands.
-	# ./$(BIN)/vigil replay --config examples/vigil.yaml --against testdata/alerting/demo-tighter.yaml \
-	# 	--db $(DEMO)/vigil.db --to $(DEMO_AT) --from 7d -o markdown --out $(DEMO)/replay.md
+	# It sends nothing: the channels' secrets are stand-ins (unset, replay
+	# would warn and use a placeholder).
+	SLACK_WEBHOOK_URL=https://hooks.slack.example/demo OPS_WEBHOOK_URL=http://127.0.0.1:9093/hooks/demo \
+	SMTP_PASSWORD=demo GITHUB_TOKEN=demo SENTRY_DSN=https://key@sentry.example/1 \
+		./$(BIN)/vigil replay --config examples/vigil.yaml --against testdata/alerting/demo-tighter.yaml \
+		--db $(DEMO)/vigil.db --to $(DEMO_AT) --from 7d -o markdown --out $(DEMO)/replay.md
 	./$(BIN)/vigil-agent --db $(DEMO)/host.db --once --log-level warn
 	./$(BIN)/vigil query --db $(DEMO)/host.db --window 1m 'memory_usage_percent.last by (host)' | tee $(DEMO)/host_memory.txt
 	@echo
@@ -111,7 +113,7 @@ demo: build
 	@echo "SLOs:       $(DEMO)/slo.txt (api breaches its 99.9%, web meets its 99.5%), $(DEMO)/budget.txt (api's budget overspent and burning: page)"
 	@echo "report:     $(DEMO)/report.md (vigil report: SLOs, budgets, alerts, latency and resources for the week)"
 	@echo "this host:  $(DEMO)/host.db (one agent round), $(DEMO)/host_memory.txt"
-	# @echo "replay:     $(DEMO)/replay.md (the week replayed under examples/vigil.yaml and demo-tighter.yaml: the missed api episode)"
+	@echo "replay:     $(DEMO)/replay.md (the week replayed under examples/vigil.yaml and demo-tighter.yaml: the missed api episode)"
 
 lint:
 	$(GO) run $(GOLANGCI_LINT) run ./...

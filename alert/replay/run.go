@@ -139,7 +139,7 @@ func history(ctx context.Context, db *analyze.DB, o *Options) ([]string, error) 
 	case ok && !oldest.Before(o.To):
 		warns = append(warns, fmt.Sprintf("the stores hold nothing before %s (their oldest sample is at %s): every run of the replay sees no data",
 			stamp(o.To), stamp(oldest)))
-	case ok && oldest.After(o.From):
+	case ok && oldest.After(o.From.Add(o.Step)): // the first run, at From+Step, has data
 		from := o.From.Add(oldest.Sub(o.From) / o.Step * o.Step)
 		warns = append(warns, fmt.Sprintf("--from %s is before the stores' oldest sample (%s): they hold %s of history; replaying from %s",
 			stamp(o.From), stamp(oldest), newest.Sub(oldest).Round(time.Minute), stamp(from)))

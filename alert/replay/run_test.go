@@ -132,7 +132,14 @@ func TestReplayHistoryWarnings(t *testing.T) {
 		!strings.Contains(rep.Warnings[0], "3h10m0s of history") || !strings.Contains(rep.Warnings[1], "below the data's resolution (about 1m0s") {
 		t.Errorf("warnings %q", rep.Warnings)
 	}
-	// Within the history at the data's step: no warning.
+	// From one step before the oldest sample: the first run, at From+Step,
+	// sees it. Nothing is missing, nothing to warn of (the demo's --from
+	// 7d over a week of samples).
+	rep, err = Run(context.Background(), db, Options{Config: f.cfg, From: e0.Add(-121 * time.Minute), To: e0.Add(-110 * time.Minute), Step: time.Minute})
+	if err != nil || len(rep.Warnings) != 0 || !rep.From.Equal(e0.Add(-121*time.Minute)) {
+		t.Errorf("%v, from %s, warnings %q; want from unchanged, no warning", err, rep.From, rep.Warnings)
+	}
+		// Within the history at the data's step: no warning.
 	rep, err = Run(context.Background(), db, Options{Config: f.cfg, From: e0, To: e0.Add(5 * time.Minute), Step: time.Minute})
 	if err != nil || len(rep.Warnings) != 0 {
 		t.Errorf("%v, warnings %q; want none", err, rep.Warnings)
