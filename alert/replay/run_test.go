@@ -139,7 +139,7 @@ func TestReplayHistoryWarnings(t *testing.T) {
 	if err != nil || len(rep.Warnings) != 0 || !rep.From.Equal(e0.Add(-121*time.Minute)) {
 		t.Errorf("%v, from %s, warnings %q; want from unchanged, no warning", err, rep.From, rep.Warnings)
 	}
-		// Within the history at the data's step: no warning.
+	// Within the history at the data's step: no warning.
 	rep, err = Run(context.Background(), db, Options{Config: f.cfg, From: e0, To: e0.Add(5 * time.Minute), Step: time.Minute})
 	if err != nil || len(rep.Warnings) != 0 {
 		t.Errorf("%v, warnings %q; want none", err, rep.Warnings)

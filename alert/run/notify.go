@@ -60,12 +60,7 @@ func notifyRun(ctx context.Context, o Options, ruleErrs []*eval.RuleError, build
 	}
 
 	items := build(prev)
-	sort.Slice(items, func(i, j int) bool {
-		if items[i].Rule.Name != items[j].Rule.Name {
-			return items[i].Rule.Name < items[j].Rule.Name
-		}
-		return metricpath.FormatLabels(items[i].Alert.Labels) < metricpath.FormatLabels(items[j].Alert.Labels)
-	})
+	sortItems(items)
 	plan, err := notify.Decide(r, o.Config, o.At, items)
 	if err != nil {
 		return Result{}, err
@@ -222,4 +217,20 @@ func keepHeld(incidents []state.Incident, prev map[uint64]state.Alert, ruleErrs 
 		out = append(out, inc)
 	}
 	return out
+}
+
+// sortItems orders a run's items by rule name, then labels as printed.
+// Each item's labels are formatted once: formatting them in every
+// comparison was a tenth of a busy replayed run.
+func sortItems(items []*notify.Item) {
+	keys := make(map[*notify.Item]string, len(items))
+	for _, it := range items {
+		keys[it] = metricpath.FormatLabels(it.Alert.Labels)
+	}
+	sort.SliceStable(items, func(i, j int) bool {
+		if items[i].Rule.Name != items[j].Rule.Name {
+			return items[i].Rule.Name < items[j].Rule.Name
+		}
+		return keys[items[i]] < keys[items[j]]
+	})
 }

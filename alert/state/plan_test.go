@@ -26,6 +26,7 @@ func TestOutboxQueryPlans(t *testing.T) {
 		{"LastWord", lastWordQuery, "outbox_word", []any{"x", "y"}},
 		{"EpisodeChannels", episodeChannelsQuery, "outbox_episode", []any{"x", 1}},
 		{"Incidents", openIncidentsQuery, "incidents_closed", nil},
+		{"IncidentChannels", incidentChannelsQuery, "outbox_incident", []any{"x"}},
 	} {
 		rows, err := d.db.Query("EXPLAIN QUERY PLAN "+c.query, c.args...)
 		if err != nil {

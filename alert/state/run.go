@@ -306,6 +306,9 @@ const (
 	// episodeChannelsQuery reads outbox_episode (fingerprint, episode_ms).
 	episodeChannelsQuery = `SELECT DISTINCT channel FROM outbox WHERE fingerprint = ? AND episode_ms = ?
 		AND kind IN ('firing', 'refresh') AND status IN (` + live + `) ORDER BY +channel`
+	// incidentChannelsQuery reads outbox_incident (incident, kind).
+	incidentChannelsQuery = `SELECT DISTINCT channel FROM outbox WHERE incident = ? AND kind = 'firing'
+		AND status IN (` + live + `) ORDER BY channel`
 	// openIncidentsQuery reads incidents_closed.
 	openIncidentsQuery = `SELECT id, correlation, group_value, opened_ms FROM incidents WHERE closed_ms IS NULL ORDER BY opened_ms, id`
 )
@@ -476,8 +479,7 @@ func (r *Run) IncidentChannels(incident string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return channels(r, tx, `SELECT DISTINCT channel FROM outbox WHERE incident = ? AND kind = 'firing'
-		AND status IN (`+live+`) ORDER BY channel`, incident)
+	return channels(r, tx, incidentChannelsQuery, incident)
 }
 
 // Pending reports whether a notice to channel about fp is still queued or
