@@ -145,11 +145,21 @@ func history(ctx context.Context, db *analyze.DB, o *Options) ([]string, error) 
 			stamp(o.From), stamp(oldest), newest.Sub(oldest).Round(time.Minute), stamp(from)))
 		o.From = from
 	}
+	// Runs after the newest sample see no data: every nodata: alert rule
+	// fires there, which is the replay's answer for a range the stores do
+	// not cover, so it must be said.
+	if ok && newest.Add(o.Step).Before(o.To) && oldest.Before(o.To) {
+		warns = append(warns, fmt.Sprintf("--to %s is after the stores' newest sample (%s): the runs after it see no data (rules with nodata: alert fire there)",
+			stamp(o.To), stamp(newest)))
+	}
 	res, ok, err := db.Resolution(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if ok && o.Step < res {
+	// A tenth of slack: the resolution is an estimate that one gap in the
+	// samples lengthens, and a step equal to the scrape interval is what
+	// cron runs at.
+	if ok && float64(o.Step) < 0.9*float64(res) {
 		warns = append(warns, fmt.Sprintf("step %s is below the data's resolution (about %s between samples): consecutive runs often read the same samples",
 			o.Step, res.Round(time.Second)))
 	}

@@ -160,15 +160,18 @@ func OpenReadOnly(ctx context.Context, p string) (*DB, error) {
 	case st.Size() == 0:
 		return nil, fmt.Errorf("open state DB %s: %w", p, &EmptyError{Path: p})
 	}
-	q := url.Values{}
-	q.Add("_pragma", "busy_timeout("+strconv.Itoa(int(busyTimeout/time.Millisecond))+")")
-	q.Add("mode", "ro")
-	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: p}).EscapedPath()+"?"+q.Encode())
+	d, v, app, err := openRO(ctx, p, false)
+	if err != nil {
+		// A WAL DB read-only still writes its -shm beside it: a file the
+		// user may only read (a backup, a read-only mount) opens as
+		// immutable instead, which reads the main file as it is (what a
+		// cron run last checkpointed into it).
+		d, v, app, err = openRO(ctx, p, true)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open state DB %s: %w", p, err)
 	}
-	d := &DB{Path: p, db: db, Clock: time.Now, readOnly: true}
-	v, app, err := d.versions(ctx, db)
+	db := d.db
 	switch {
 	case err != nil:
 	case v == 0 || app != applicationID:
@@ -181,6 +184,32 @@ func OpenReadOnly(ctx context.Context, p string) (*DB, error) {
 		return nil, fmt.Errorf("open state DB %s: %w", p, err)
 	}
 	return d, nil
+}
+
+// openRO opens p read-only (immutable: as an unchanging file, no -shm)
+// and reads its format.
+func openRO(ctx context.Context, p string, immutable bool) (*DB, int, int, error) {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout("+strconv.Itoa(int(busyTimeout/time.Millisecond))+")")
+	q.Add("mode", "ro")
+	if immutable {
+		q.Add("immutable", "1")
+	}
+	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: p}).EscapedPath()+"?"+q.Encode())
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	d := &DB{Path: p, db: db, Clock: time.Now, readOnly: true}
+	v, app, err := d.versions(ctx, db)
+	if err == nil {
+		// The tables too: a WAL DB fails only when it is first read.
+		err = db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(new(int))
+	}
+	if err != nil {
+		db.Close()
+		return nil, 0, 0, err
+	}
+	return d, v, app, nil
 }
 
 // OpenEmpty is a new, empty state DB in memory, gone when closed: what a

@@ -88,3 +88,44 @@ func TestOpenReadOnlyNeverMigrates(t *testing.T) {
 		t.Error("a missing state DB opened")
 	}
 }
+
+// A state DB the user may only read opens as immutable: nothing is
+// written beside it (no -shm, no -wal), and it reads what was
+// checkpointed. (Root ignores file modes, so the fallback itself is
+// called here.)
+func TestOpenReadOnlyImmutableWritesNothing(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	p := filepath.Join(dir, "s.db")
+	d, err := Open(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := d.Begin(ctx, "t", 0)
+	if err := r.PutThreshold(ThresholdChange{Rule: "lat", TunedAt: at(0), Old: 1, New: 2, Method: "p95"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	d.Close() // the last connection checkpoints and removes -wal and -shm
+	before, _ := os.ReadDir(dir)
+	ro, _, _, err := openRO(ctx, p, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := ro.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs, err := snap.ThresholdHistory("lat")
+	snap.Rollback()
+	ro.Close()
+	if err != nil || len(hs) != 1 || hs[0].New != 2 {
+		t.Fatalf("history %+v, %v", hs, err)
+	}
+	after, _ := os.ReadDir(dir)
+	if len(after) != len(before) {
+		t.Errorf("files beside the state DB: %d before, %d after reading it immutable", len(before), len(after))
+	}
+}

@@ -202,11 +202,15 @@ func pagesOf(r *replay.Replay) int {
 
 // replayFrom is --from: a duration back from to, or an instant before it.
 func replayFrom(s string, to time.Time) (time.Time, error) {
-	if d, err := vtime.ParseDuration(s); err == nil {
-		if d <= 0 {
-			return time.Time{}, cli.Usagef("--from %q: want a positive duration (30d) or an instant before --to", s)
+	// A bare number is an instant (unix seconds), as --to reads it: a
+	// duration back from --to carries its unit (30d, 3600s).
+	if _, err := strconv.ParseFloat(s, 64); err != nil {
+		if d, err := vtime.ParseDuration(s); err == nil {
+			if d <= 0 {
+				return time.Time{}, cli.Usagef("--from %q: want a positive duration (30d) or an instant before --to", s)
+			}
+			return to.Add(-d), nil
 		}
-		return to.Add(-d), nil
 	}
 	t, err := vtime.ParseInstant(s)
 	if err != nil {
@@ -267,7 +271,9 @@ func minStep(span time.Duration) time.Duration {
 func (a *app) decodeReplayConfig(f *configfile.File) (*alertconfig.Config, error) {
 	var unset []string
 	lookup := func(name string) (string, bool) {
-		if v, ok := os.LookupEnv(name); ok {
+		// Empty counts as unset: a CI secret a fork's pull request cannot
+		// read is an empty string, not an absent variable.
+		if v, ok := os.LookupEnv(name); ok && v != "" {
 			return v, true
 		}
 		if !slices.Contains(unset, name) {
@@ -286,7 +292,7 @@ func (a *app) decodeReplayConfig(f *configfile.File) (*alertconfig.Config, error
 		return nil, cli.Usagef("%s: %v", f.Path, err)
 	}
 	for _, name := range unset {
-		fmt.Fprintf(a.stderr, "vigil: warning: %s: environment variable %s is not set: replay stands %s for it (it sends nothing)\n",
+		fmt.Fprintf(a.stderr, "vigil: warning: %s: environment variable %s is not set or empty: replay stands %s for it (it sends nothing)\n",
 			f.Path, name, replayPlaceholder)
 	}
 	return cfg, nil
