@@ -144,7 +144,7 @@ func TestReplayHistoryWarnings(t *testing.T) {
 	if err != nil || len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0], "after the stores' newest sample (2026-11-29T11:10:00Z)") {
 		t.Errorf("%v, warnings %q; want the one past the newest sample", err, rep.Warnings)
 	}
-		// Within the history at the data's step: no warning.
+	// Within the history at the data's step: no warning.
 	rep, err = Run(context.Background(), db, Options{Config: f.cfg, From: e0, To: e0.Add(5 * time.Minute), Step: time.Minute})
 	if err != nil || len(rep.Warnings) != 0 {
 		t.Errorf("%v, warnings %q; want none", err, rep.Warnings)
