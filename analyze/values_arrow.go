@@ -4,16 +4,12 @@ package analyze
 
 import (
 	"context"
-	"database/sql/driver"
 	"fmt"
 	"runtime"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	duckdb "github.com/duckdb/duckdb-go/v2"
-
-	"github.com/vigil-metrics/vigil/queries"
 )
 
 // groupValues reads every selected value in (start, end] through DuckDB's
@@ -28,9 +24,6 @@ func (d *DB) groupValues(ctx context.Context, start, end, set int64, groups int)
 // value DOUBLE) with groups in [0, groups): agg_values, or buckets_values,
 // whose "group" is a (group, bucket) cell.
 func (d *DB) groupValuesOf(ctx context.Context, qname string, args []any, groups int) (vals [][]float64, ok bool, err error) {
-	if err := d.flushRemotes(ctx); err != nil {
-		return nil, false, err
-	}
 	// The Arrow batches are kept while groups are counted, then one
 	// counting-sort pass places each group's values in one exactly sized
 	// buffer: growing a slice per group, or copying the batches into Go
@@ -44,77 +37,54 @@ func (d *DB) groupValuesOf(ctx context.Context, qname string, args []any, groups
 	}
 	var kept []batch
 	counts := make([]int, groups+1)
-	err = d.conn.Raw(func(dc any) error {
-		c, isDuck := dc.(driver.Conn)
-		if !isDuck {
-			return fmt.Errorf("not a DuckDB connection")
+	var recs []arrow.RecordBatch
+	defer func() { released(recs) }()
+	err = d.eachArrowBatch(ctx, qname, args, func(rec arrow.RecordBatch) error {
+		gc, ok1 := rec.Column(0).(*array.Int32)
+		vc, ok2 := rec.Column(1).(*array.Float64)
+		if !ok1 || !ok2 || gc.NullN() > 0 || vc.NullN() > 0 {
+			return fmt.Errorf("unexpected columns %s", rec.Schema())
 		}
-		ar, err := duckdb.NewArrowFromConn(c)
-		if err != nil {
-			return err
+		rec.Retain()
+		recs = append(recs, rec)
+		b := batch{gc.Int32Values(), vc.Float64Values()}
+		for _, g := range b.g {
+			counts[g+1]++
 		}
-		rr, err := ar.QueryContext(ctx, queries.Get(qname), args...)
-		if err != nil {
-			return err
-		}
-		defer rr.Release()
-		var recs []arrow.RecordBatch
-		defer func() {
-			for _, r := range recs {
-				r.Release()
-			}
-		}()
-		for rr.Next() {
-			rec := rr.RecordBatch()
-			gc, ok1 := rec.Column(0).(*array.Int32)
-			vc, ok2 := rec.Column(1).(*array.Float64)
-			if !ok1 || !ok2 || gc.NullN() > 0 || vc.NullN() > 0 {
-				return fmt.Errorf("unexpected columns %s", rec.Schema())
-			}
-			rec.Retain()
-			recs = append(recs, rec)
-			b := batch{gc.Int32Values(), vc.Float64Values()}
-			for _, g := range b.g {
-				counts[g+1]++
-			}
-			kept = append(kept, b)
-		}
-		if err := rr.Err(); err != nil {
-			return err
-		}
-		for g := 1; g <= groups; g++ {
-			counts[g] += counts[g-1] // counts[g] is now where group g starts
-		}
-		flat := make([]float64, counts[groups])
-		next := append([]int(nil), counts[:groups]...)
-		// Each core places the values of its own range of groups (every
-		// core reads all group ids; the writes, the costly part, split).
-		workers := max(1, min(runtime.GOMAXPROCS(0), groups))
-		var wg sync.WaitGroup
-		for w := 0; w < workers; w++ {
-			lo, hi := int32(w*groups/workers), int32((w+1)*groups/workers)
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for _, b := range kept {
-					for i, g := range b.g {
-						if g >= lo && g < hi {
-							flat[next[g]] = b.v[i]
-							next[g]++
-						}
-					}
-				}
-			}()
-		}
-		wg.Wait()
-		vals = make([][]float64, groups)
-		for g := range vals {
-			vals[g] = flat[counts[g]:counts[g+1]:counts[g+1]]
-		}
+		kept = append(kept, b)
 		return nil
 	})
 	if err != nil {
 		return nil, false, fmt.Errorf("read values: %w", err)
+	}
+	for g := 1; g <= groups; g++ {
+		counts[g] += counts[g-1] // counts[g] is now where group g starts
+	}
+	flat := make([]float64, counts[groups])
+	next := append([]int(nil), counts[:groups]...)
+	// Each core places the values of its own range of groups (every
+	// core reads all group ids; the writes, the costly part, split).
+	workers := max(1, min(runtime.GOMAXPROCS(0), groups))
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		lo, hi := int32(w*groups/workers), int32((w+1)*groups/workers)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, b := range kept {
+				for i, g := range b.g {
+					if g >= lo && g < hi {
+						flat[next[g]] = b.v[i]
+						next[g]++
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	vals = make([][]float64, groups)
+	for g := range vals {
+		vals[g] = flat[counts[g]:counts[g+1]:counts[g+1]]
 	}
 	return vals, true, nil
 }
@@ -127,46 +97,27 @@ const arrowBuild = true
 // 0.7 s), into out, indexed g*m + bucket. ok is false as soon as a cell is
 // not whole or its sum reaches maxExactWhole (see wholeCells).
 func (d *DB) wholeCellRows(ctx context.Context, args []any, m, ng int, out []cell) (ok bool, err error) {
-	if err := d.flushRemotes(ctx); err != nil {
-		return false, err
-	}
 	ok = true
-	err = d.conn.Raw(func(dc any) error {
-		c, isDuck := dc.(driver.Conn)
-		if !isDuck {
-			return fmt.Errorf("not a DuckDB connection")
+	err = d.eachArrowBatch(ctx, "buckets_sum_int", args, func(rec arrow.RecordBatch) error {
+		cc, ok1 := rec.Column(0).(*array.Int64)
+		vc, ok2 := rec.Column(1).(*array.Float64)
+		nc, ok3 := rec.Column(2).(*array.Int64)
+		wc, ok4 := rec.Column(3).(*array.Boolean)
+		if !ok1 || !ok2 || !ok3 || !ok4 || cc.NullN()+vc.NullN()+nc.NullN()+wc.NullN() > 0 {
+			return fmt.Errorf("unexpected columns %s", rec.Schema())
 		}
-		ar, err := duckdb.NewArrowFromConn(c)
-		if err != nil {
-			return err
-		}
-		rr, err := ar.QueryContext(ctx, queries.Get("buckets_sum_int"), args...)
-		if err != nil {
-			return err
-		}
-		defer rr.Release()
-		for rr.Next() {
-			rec := rr.RecordBatch()
-			cc, ok1 := rec.Column(0).(*array.Int64)
-			vc, ok2 := rec.Column(1).(*array.Float64)
-			nc, ok3 := rec.Column(2).(*array.Int64)
-			wc, ok4 := rec.Column(3).(*array.Boolean)
-			if !ok1 || !ok2 || !ok3 || !ok4 || cc.NullN()+vc.NullN()+nc.NullN()+wc.NullN() > 0 {
-				return fmt.Errorf("unexpected columns %s", rec.Schema())
+		cs, vs, ns := cc.Int64Values(), vc.Float64Values(), nc.Int64Values()
+		for i, c := range cs {
+			if !wc.Value(i) || !(vs[i] < maxExactWhole) {
+				ok = false
+				return errStopBatches
 			}
-			cs, vs, ns := cc.Int64Values(), vc.Float64Values(), nc.Int64Values()
-			for i, c := range cs {
-				if !wc.Value(i) || !(vs[i] < maxExactWhole) {
-					ok = false
-					return nil
-				}
-				if c < 0 || c >= int64(ng)*int64(m) {
-					return fmt.Errorf("buckets_sum_int: cell %d out of range", c)
-				}
-				out[c] = cell{ok: true, v: vs[i], n: ns[i], x: vs[i]}
+			if c < 0 || c >= int64(ng)*int64(m) {
+				return fmt.Errorf("buckets_sum_int: cell %d out of range", c)
 			}
+			out[c] = cell{ok: true, v: vs[i], n: ns[i], x: vs[i]}
 		}
-		return rr.Err()
+		return nil
 	})
 	if err != nil {
 		return false, fmt.Errorf("read cells: %w", err)
