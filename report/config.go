@@ -8,6 +8,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/vigil-metrics/vigil/alert/replay"
 	"github.com/vigil-metrics/vigil/internal/configfile"
 	"github.com/vigil-metrics/vigil/internal/metricpath"
 	"github.com/vigil-metrics/vigil/internal/vtime"
@@ -160,6 +161,16 @@ func checkNoise(d *yamlconf.Decoder, n *yaml.Node, c *NoiseConfig) {
 			continue
 		}
 		*k.into = x
+	}
+	// With both given, the run count is known here: vigil check refuses
+	// what vigil report would (a step of 1ns over 30d is 2.6e15 runs).
+	// Without from:, it depends on the report's --period.
+	if c.FromDuration > 0 && c.StepDuration > 0 {
+		if runs := int64(c.FromDuration / c.StepDuration); runs < 1 || runs > replay.MaxSteps {
+			step := yamlconf.Value(n, "step")
+			d.Errf(step, "report: alert_noise: step: %s over from: %s is %d runs: want 1 to %d (a longer step: or a shorter from:)",
+				step.Value, yamlconf.Value(n, "from").Value, runs, replay.MaxSteps)
+		}
 	}
 }
 

@@ -188,6 +188,10 @@ func TestAlertNoiseConfig(t *testing.T) {
 		"report:\n  alert_noise:\n    from: soon\n": `v.yaml:3: report: alert_noise: from: "soon": want a positive duration (30d)`,
 		"report:\n  alert_noise:\n    step: 0\n":    `v.yaml:3: report: alert_noise: step: "0": want a positive duration (1m)`,
 		"report:\n  alert_noise: yes\n":             `v.yaml:2: report: alert_noise: want a mapping`,
+		// 30 days at 1ns is 2.592e15 runs, past replay's bound of
+		// 1,000,000 (vigil report would refuse it; vigil check must too).
+		"report:\n  alert_noise:\n    from: 30d\n    step: 1ns\n": `v.yaml:4: report: alert_noise: step: 1ns over from: 30d is 2592000000000000 runs: want 1 to 1000000 (a longer step: or a shorter from:)`,
+		"report:\n  alert_noise:\n    from: 1m\n    step: 1h\n":  `v.yaml:4: report: alert_noise: step: 1h over from: 1m is 0 runs: want 1 to 1000000`,
 	} {
 		_, err := ParseFile("v.yaml", []byte(in))
 		if err == nil || !strings.Contains(err.Error(), want) {

@@ -81,6 +81,9 @@ See docs/replay.md.`,
 	cmd.Flags().StringVar(&o.Out, "out", "", "write the output to this file (default stdout); markdown's chart beside it")
 	cmd.Flags().IntVar(&o.FailIfMorePages, "fail-if-more-pages", -1, "exit 3 when --config pages more than N more than --against (without it: more than N)")
 	addStateFlag(cmd)
+	// Replay reads --state only when given, and only its threshold
+	// history: evaluate's help ("default: vigil-state.db") would mislead.
+	cmd.Flags().Lookup("state").Usage = "state DB whose threshold history dynamic rules use, read-only (default: none, the config's thresholds)"
 	addDBFlag(cmd.Flags(), false)
 	return cmd
 }
