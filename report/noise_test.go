@@ -191,7 +191,7 @@ func TestAlertNoiseConfig(t *testing.T) {
 		// 30 days at 1ns is 2.592e15 runs, past replay's bound of
 		// 1,000,000 (vigil report would refuse it; vigil check must too).
 		"report:\n  alert_noise:\n    from: 30d\n    step: 1ns\n": `v.yaml:4: report: alert_noise: step: 1ns over from: 30d is 2592000000000000 runs: want 1 to 1000000 (a longer step: or a shorter from:)`,
-		"report:\n  alert_noise:\n    from: 1m\n    step: 1h\n":  `v.yaml:4: report: alert_noise: step: 1h over from: 1m is 0 runs: want 1 to 1000000`,
+		"report:\n  alert_noise:\n    from: 1m\n    step: 1h\n":   `v.yaml:4: report: alert_noise: step: 1h over from: 1m is 0 runs: want 1 to 1000000`,
 	} {
 		_, err := ParseFile("v.yaml", []byte(in))
 		if err == nil || !strings.Contains(err.Error(), want) {
