@@ -26,7 +26,7 @@ func (a *app) loadAlertConfig() (*alertconfig.Config, error) {
 		_, err := os.Stat(file)
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
-			return nil, cli.WithHint(cli.Usagef("read config %s: %v", file, pe.Err), "vigil evaluate needs alert_rules: see docs/alerting.md")
+			return nil, cli.WithHint(cli.Usagef("read config %s: %v", file, pe.Err), a.cmdPath+" reads alert_rules: see docs/alerting.md")
 		}
 		return nil, cli.Usagef("read config %s: %v", file, err)
 	}

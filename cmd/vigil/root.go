@@ -46,6 +46,9 @@ type app struct {
 	cfg     config
 	cfgFile string
 	log     *slog.Logger
+	// cmdPath is the command run ("vigil threshold list"), for hints
+	// that name it.
+	cmdPath string
 }
 
 // config is the plain settings of vigil.yaml, VIGIL_* and flags, flags
@@ -91,6 +94,7 @@ gates and reports.`,
 // load reads configuration once per invocation: flags win over VIGIL_*
 // environment variables, which win over the config file.
 func (a *app) load(cmd *cobra.Command) error {
+	a.cmdPath = cmd.CommandPath()
 	file := a.cfgFile
 	if file == "" {
 		if _, err := os.Stat("vigil.yaml"); err == nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,6 +31,7 @@ type thresholdTuneOptions struct {
 	DryRun      bool
 	Backtest    bool
 	Write       bool
+	rewrote     bool // set by the run: --write changed the file
 	LockTimeout time.Duration
 }
 
@@ -264,34 +266,49 @@ func (a *app) runThresholdTune(cmd *cobra.Command, o *thresholdTuneOptions) erro
 			applied = append(applied, res)
 		}
 	}
-	if !o.DryRun && len(applied) > 0 {
-		// The file's new text is made (and a threshold that cannot be
-		// changed in place refused) before anything is stored.
-		var file string
-		var text []byte
-		if o.Write {
-			vals := map[string]float64{}
-			for _, res := range applied {
+	// --write makes the file hold every tuned rule's threshold in use: the
+	// new value where one was applied, else the stored one (a tune run
+	// earlier without --write leaves the file behind the state, and a
+	// rerun moves nothing against the state). The file's new text is made
+	// (and a threshold that cannot be changed in place refused) before
+	// anything is stored.
+	var file string
+	var text []byte
+	rewrite := false
+	if o.Write && len(results) > 0 {
+		vals := map[string]float64{}
+		for _, res := range results {
+			switch {
+			case res.Applied:
 				vals[res.Rule] = res.New
-			}
-			file = cfg.File
-			src, err := os.ReadFile(file)
-			if err != nil {
-				return err
-			}
-			if text, err = yamledit.SetThresholds(src, vals); err != nil {
-				return cli.Usagef("--write %s: %v", file, err)
+			case !math.IsNaN(res.Old):
+				vals[res.Rule] = res.Old
 			}
 		}
+		file = cfg.File
+		src, err := os.ReadFile(file)
+		if err != nil {
+			return err
+		}
+		if text, err = yamledit.SetThresholds(src, vals); err != nil {
+			return cli.Usagef("--write %s: %v", file, err)
+		}
+		rewrite = !bytes.Equal(src, text)
+	}
+	if !o.DryRun && len(applied) > 0 {
 		if err := a.storeThresholds(cmd, applied, at, o); err != nil {
 			return err
 		}
-		if o.Write {
-			if err := yamledit.WriteFile(file, text); err != nil {
+	}
+	if rewrite {
+		if err := yamledit.WriteFile(file, text); err != nil {
+			if len(applied) > 0 {
 				return fmt.Errorf("--write %s: %w (the state DB holds the new values)", file, err)
 			}
+			return fmt.Errorf("--write %s: %w", file, err)
 		}
 	}
+	o.rewrote = rewrite
 	return writeTuneResults(a, o, cfg, results, len(applied))
 }
 
@@ -360,8 +377,12 @@ func writeTuneResults(a *app, o *thresholdTuneOptions, cfg *alertconfig.Config, 
 	switch {
 	case o.DryRun:
 		fmt.Fprintf(a.stdout, "\ndry run: %d of %d threshold(s) would change; nothing stored\n", applied, len(results))
-	case o.Write:
+	case o.Write && applied > 0:
 		fmt.Fprintf(a.stdout, "\n%d of %d threshold(s) changed: stored, and written to %s\n", applied, len(results), cfg.File)
+	case o.Write && o.rewrote:
+		fmt.Fprintf(a.stdout, "\n0 of %d threshold(s) changed; %s rewritten to hold the thresholds in use\n", len(results), cfg.File)
+	case o.Write:
+		fmt.Fprintf(a.stdout, "\n0 of %d threshold(s) changed; %s already holds the thresholds in use\n", len(results), cfg.File)
 	default:
 		fmt.Fprintf(a.stdout, "\n%d of %d threshold(s) changed and stored\n", applied, len(results))
 	}
@@ -406,9 +427,15 @@ func (a *app) runThresholdList(cmd *cobra.Command, o *thresholdListOptions) erro
 	if err := checkOutput(cmd); err != nil {
 		return err
 	}
-	cfg, err := a.loadAlertConfig()
-	if err != nil {
-		return err
+	// Listing stored values needs only the state DB: without a config
+	// file (none named, none in the working directory) the config column
+	// stays empty and "in use" is unknown.
+	cfg := &alertconfig.Config{}
+	if a.cfgFile != "" || (a.file != nil && a.file.Path != "") {
+		var err error
+		if cfg, err = a.loadAlertConfig(); err != nil {
+			return err
+		}
 	}
 	stored, hist, err := a.storedThresholds(cmd, true)
 	if err != nil {
