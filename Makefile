@@ -13,11 +13,50 @@ export CGO_CFLAGS ?= -O2 -g -Wno-deprecated-declarations
 # go build or go test) percentiles use DuckDB's quantile_cont: same answers.
 export GOFLAGS += -tags=duckdb_arrow
 
-.PHONY: build test fuzz bench demo lint clean
+# The version both binaries print (vigil version, vigil-agent --version):
+# git's description of the checkout (a tag, else the commit; -dirty with
+# local changes).
+VERSION       ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS       := -X main.Version=$(VERSION)
+# make install: PREFIX/bin and PREFIX/lib/systemd/system, under DESTDIR
+# when packaging.
+PREFIX        ?= /usr/local
+DESTDIR       ?=
+# make release: archives and SHA256SUMS here.
+DIST          ?= dist
+PLATFORM      := $(shell $(GO) env GOOS)_$(shell $(GO) env GOARCH)
+
+.PHONY: build test fuzz bench demo lint clean install release
 
 build:
-	$(GO) build -o $(BIN)/vigil ./cmd/vigil
-	$(GO) build -o $(BIN)/vigil-agent ./cmd/vigil-agent
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/vigil ./cmd/vigil
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/vigil-agent ./cmd/vigil-agent
+
+# The binaries, and the systemd units of examples/systemd (the agent, and
+# evaluate's service and timer) with their paths under PREFIX; nothing is
+# enabled or started.
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/systemd/system
+	install -m 0755 $(BIN)/vigil $(BIN)/vigil-agent $(DESTDIR)$(PREFIX)/bin/
+	for u in examples/systemd/*.service examples/systemd/*.timer; do \
+		sed 's|/usr/local/bin/|$(PREFIX)/bin/|g' $$u > $(DESTDIR)$(PREFIX)/lib/systemd/system/$$(basename $$u) && \
+		chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/$$(basename $$u) || exit 1; \
+	done
+
+# Versioned, stripped binaries for this platform (DuckDB is linked with
+# cgo, so each platform is built on its own kind of machine) in
+# DIST/vigil_VERSION_OS_ARCH.tar.gz, with the README, LICENSE, docs and
+# systemd units, and DIST/SHA256SUMS (check with sha256sum -c SHA256SUMS).
+release:
+	rm -rf $(DIST)/vigil_$(VERSION)_$(PLATFORM) $(DIST)/vigil_$(VERSION)_$(PLATFORM).tar.gz
+	mkdir -p $(DIST)/vigil_$(VERSION)_$(PLATFORM)
+	$(GO) build -trimpath -ldflags '-s -w $(LDFLAGS)' -o $(DIST)/vigil_$(VERSION)_$(PLATFORM)/vigil ./cmd/vigil
+	$(GO) build -trimpath -ldflags '-s -w $(LDFLAGS)' -o $(DIST)/vigil_$(VERSION)_$(PLATFORM)/vigil-agent ./cmd/vigil-agent
+	cp -r README.md LICENSE docs examples $(DIST)/vigil_$(VERSION)_$(PLATFORM)/
+	tar -C $(DIST) -czf $(DIST)/vigil_$(VERSION)_$(PLATFORM).tar.gz vigil_$(VERSION)_$(PLATFORM)
+	rm -rf $(DIST)/vigil_$(VERSION)_$(PLATFORM)
+	cd $(DIST) && sha256sum vigil_*.tar.gz > SHA256SUMS
+	@echo "$(DIST)/vigil_$(VERSION)_$(PLATFORM).tar.gz and $(DIST)/SHA256SUMS"
 
 # Every package runs under the race detector but cmd/vigil: its CLI scripts
 # run the test binary itself as vigil hundreds of times, and race-built that
@@ -119,4 +158,4 @@ lint:
 	$(GO) run $(GOLANGCI_LINT) run ./...
 
 clean:
-	rm -rf $(BIN) $(DEMO) .bench
+	rm -rf $(BIN) $(DEMO) .bench $(DIST)

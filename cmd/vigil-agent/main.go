@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -17,8 +18,20 @@ import (
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
 )
 
-// Version is set at link time.
-var Version = "dev"
+// Version is set at link time (-ldflags "-X main.Version=...", as `make
+// build` and `make release` do from git describe); otherwise the module
+// version go install records, else "dev".
+var Version = ""
+
+func version() string {
+	if Version != "" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
 
 func main() {
 	// Not deferred: os.Exit below would skip it; the process ends anyway.
@@ -26,7 +39,9 @@ func main() {
 	var level slog.LevelVar
 	cmd := agentcmd.New("vigil-agent", func() *slog.Logger {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: &level}))
-	}, nil, nil, Version)
+	}, nil, nil, version())
+	cmd.Version = version()
+	cmd.SetVersionTemplate("vigil-agent {{.Version}}\n")
 	logLevel := cmd.Flags().String("log-level", "info", "log level: debug, info, warn, error")
 	// The agent reads its own keys (retention:, sources:) from the shared
 	// file; an unknown top-level key is an error there too.

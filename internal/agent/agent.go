@@ -515,6 +515,10 @@ func (a *agent) add(samples []store.Sample, service string) {
 	}
 }
 
+// Heartbeat is the gauge the agent records (1, labelled with its host)
+// every round; internal/starter's heartbeat rule reads it.
+const Heartbeat = "vigil_agent_up"
+
 func (a *agent) host(ctx context.Context) {
 	ts := a.cfg.Now().UnixMilli()
 	samples, err := a.sys.Collect(ctx, ts)
@@ -522,6 +526,10 @@ func (a *agent) host(ctx context.Context) {
 		a.log.Debug("some host metrics unavailable", "err", err)
 	}
 	a.add(samples, a.cfg.Service)
+	// The heartbeat: 1 every round, whatever the host readings did, so
+	// that a rule on its absence (vigil init's agent_down) tells a dead
+	// agent from a quiet host.
+	a.add([]store.Sample{{Name: Heartbeat, Type: store.Gauge, Labels: map[string]string{"host": a.cfg.Host}, TS: ts, Value: 1}}, a.cfg.Service)
 	if a.gpu != nil {
 		a.add(a.gpu.Collect(a.cfg.Host, ts), a.cfg.Service)
 	}

@@ -81,6 +81,11 @@ func TestOnceWithGPU(t *testing.T) {
 	if len(got) != 1 || got[0] != "1 1 infra" {
 		t.Errorf("cpu_usage_percent: %v, want one row for service infra", got)
 	}
+	// The heartbeat: one 1 for the host, in the agent's service.
+	got = query(t, db, `SELECT name, labels, value FROM metrics WHERE name = 'vigil_agent_up'`)
+	if len(got) != 1 || got[0] != `vigil_agent_up {"host":"node-7"} 1` {
+		t.Errorf("heartbeat: %v, want one vigil_agent_up {host=node-7} of 1", got)
+	}
 	got = query(t, db, `SELECT DISTINCT timestamp, '', '' FROM metrics`)
 	if len(got) != 1 || !strings.HasPrefix(got[0], "1.7959464e+09 ") {
 		t.Errorf("timestamps %v, want all at the injected clock", got)

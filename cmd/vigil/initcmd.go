@@ -1,0 +1,113 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vigil-metrics/vigil/cmd/internal/cli"
+	"github.com/vigil-metrics/vigil/internal/atomicfile"
+	"github.com/vigil-metrics/vigil/internal/safetext"
+	"github.com/vigil-metrics/vigil/internal/starter"
+	"github.com/vigil-metrics/vigil/internal/store"
+)
+
+// defaultStores are where vigil init looks when no --db is given: the
+// working directory's store, then the agent unit's (examples/systemd).
+var defaultStores = []string{"vigil.db", "/var/lib/vigil/*.db"}
+
+func newInitCmd(a *app) *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:   "init",
+		Short: "Write a starter vigil.yaml for this host (never overwrites one)",
+		Long: `vigil init writes a starter config: the stores (--db, else ./vigil.db or
+/var/lib/vigil/*.db when they exist), a heartbeat rule that fires when the
+agent stops writing, CPU, memory and disk rules, an SLO skeleton fitted to
+the SLI metrics the stores hold, a commented email and webhook channel,
+and the crontab line. vigil check passes on what it writes. An existing
+file is never overwritten (exit 2): use --out.`,
+		Example: `  vigil init --db /var/lib/vigil/host.db
+  vigil init --db 'hosts/*.db' --out /etc/vigil/vigil.yaml`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.runInit(cmd, out) },
+	}
+	cmd.Flags().StringSlice("db", nil, "stores the config names (paths or globs; repeat); default: ./vigil.db or /var/lib/vigil/*.db where they exist")
+	cmd.Flags().StringVar(&out, "out", "vigil.yaml", "the file to write; an existing one is refused")
+	return cmd
+}
+
+func (a *app) runInit(cmd *cobra.Command, out string) error {
+	if _, err := os.Lstat(out); err == nil {
+		return cli.WithHint(cli.Usagef("%s exists: vigil init never overwrites a config", out),
+			"use --out FILE for a new one, then compare: vigil check --config FILE")
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	pats, err := cmd.Flags().GetStringSlice("db")
+	if err != nil {
+		return err
+	}
+	named := len(pats) > 0
+	if !named {
+		for _, p := range defaultStores {
+			if m, _ := filepath.Glob(p); len(m) > 0 {
+				pats = append(pats, p)
+			}
+		}
+	}
+	var files []string
+	for _, p := range pats {
+		if strings.Contains(p, "://") {
+			return cli.Usagef("--db %s: vigil init names store files; a Prometheus-compatible source goes in sources: (docs/scale.md)", p)
+		}
+		m, err := filepath.Glob(p)
+		if err != nil {
+			return cli.Usagef("--db %q: %v", p, err)
+		}
+		if len(m) == 0 {
+			// The agent may not have run yet: the rules fit its metrics.
+			fmt.Fprintf(a.stderr, "vigil: warning: --db %s: no store there yet; the config names it anyway\n", p)
+		}
+		files = append(files, m...)
+	}
+	in := starter.Inputs{Stores: pats, Generated: "written by vigil init " + version()}
+	readers := make([]starter.Reader, 0, len(files))
+	for _, f := range files {
+		if strings.HasSuffix(f, ".duckdb") || strings.HasSuffix(f, "-wal") || strings.HasSuffix(f, "-shm") {
+			continue
+		}
+		st, err := store.Open(cmd.Context(), f, store.Options{ReadOnly: true})
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		readers = append(readers, st)
+	}
+	if err := starter.Inspect(cmd.Context(), &in, readers); err != nil {
+		return err
+	}
+	text, err := starter.Render(in)
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.WriteFile(out, text); err != nil {
+		return err
+	}
+	slo := "an SLO skeleton (commented: the stores hold no SLI metrics yet)"
+	if len(in.Services) > 0 && strings.Contains(string(text), "\nslos:\n") {
+		names := make([]string, len(in.Services))
+		for i, s := range in.Services {
+			names[i] = safetext.Terminal(s) // from the data: inert on a terminal
+		}
+		slo = fmt.Sprintf("SLOs for %s", strings.Join(names, ", "))
+	}
+	fmt.Fprintf(a.stdout, "wrote %s: %d store(s), rules agent_down, high_cpu_usage, high_memory_usage, disk_almost_full; %s\n", out, len(readers), slo)
+	fmt.Fprintf(a.stdout, "next: fill in a channel, then vigil check --config %s\n", out)
+	return nil
+}

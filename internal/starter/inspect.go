@@ -1,0 +1,60 @@
+package starter
+
+import (
+	"context"
+	"encoding/json"
+	"maps"
+	"slices"
+
+	"github.com/vigil-metrics/vigil/internal/store"
+)
+
+// Reader is what Inspect reads of a store (internal/store.Store has it).
+type Reader interface {
+	MetricTypes(ctx context.Context) (map[string]store.Type, error)
+	LabelSets(ctx context.Context, metric string) ([]store.LabelSet, error)
+}
+
+// Inspect fills in's Metrics, Services and StatusLabel from the stores.
+// The services are those of sli_requests_total when a store has it, else
+// of http_requests_total: the metric the SLO skeleton will count.
+func Inspect(ctx context.Context, in *Inputs, stores []Reader) error {
+	metrics := map[string]bool{}
+	for _, st := range stores {
+		types, err := st.MetricTypes(ctx)
+		if err != nil {
+			return err
+		}
+		for m := range types {
+			metrics[m] = true
+		}
+	}
+	in.Metrics = slices.Sorted(maps.Keys(metrics))
+	sli := "http_requests_total"
+	if metrics["sli_requests_total"] {
+		sli = "sli_requests_total"
+	}
+	services := map[string]bool{}
+	for _, st := range stores {
+		sets, err := st.LabelSets(ctx, sli)
+		if err != nil {
+			return err
+		}
+		for _, ls := range sets {
+			var labels map[string]string
+			if json.Unmarshal([]byte(ls.Labels), &labels) == nil {
+				if _, ok := labels["status"]; ok {
+					in.StatusLabel = true
+				}
+				if ls.Service == "" {
+					ls.Service = labels["service"]
+				}
+			}
+			if ls.Service != "" {
+				services[ls.Service] = true
+			}
+		}
+	}
+	in.Services = slices.Sorted(maps.Keys(services))
+	return nil
+}

@@ -1,0 +1,98 @@
+// Package starter writes the first vigil.yaml of a host (`vigil init`):
+// the stores found, a heartbeat rule that fires when the agent stops
+// writing, CPU, memory and disk rules, an SLO skeleton fitted to the SLI
+// metrics the stores hold, a commented channel, and the crontab line.
+//
+// What it writes must pass `vigil check` as written (the command's test
+// checks it): every rule active, every channel and SLO that needs an
+// address or a metric the stores lack left commented out with a word on
+// what to fill in.
+package starter
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"text/template"
+)
+
+// Heartbeat is the gauge the agent records every interval (1, labelled
+// with its host): the heartbeat rule's metric.
+const Heartbeat = "vigil_agent_up"
+
+// Inputs is what the starter config is fitted to.
+type Inputs struct {
+	// Stores are the stores as the config's db: should name them (paths
+	// or globs), in the order given; empty means the default (./vigil.db).
+	Stores []string
+	// Metrics are the metric names the stores hold, and Services the
+	// services of the SLI metrics among them (sli_requests_total, else
+	// http_requests_total with a status label).
+	Metrics  []string
+	Services []string
+	// StatusLabel: http_requests_total has a status label (so an
+	// availability SLO can count 5xx as bad).
+	StatusLabel bool
+	// Generated names the command and time, for the file's first line
+	// (the caller's clock: this package reads none).
+	Generated string
+}
+
+// Render is the starter vigil.yaml for in.
+func Render(in Inputs) ([]byte, error) {
+	d := data{Inputs: in, Heartbeat: Heartbeat}
+	has := func(m string) bool { return slices.Contains(in.Metrics, m) }
+	switch {
+	case has("sli_requests_total") && len(in.Services) > 0:
+		d.SLO = "sli"
+	case has("http_requests_total") && in.StatusLabel && len(in.Services) > 0:
+		d.SLO = "http"
+	}
+	d.Latency = has("sli_latency_requests_total")
+	d.DB = dbLine(in.Stores)
+	d.Cron = cronLine
+	var b bytes.Buffer
+	if err := tmpl.Execute(&b, d); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+type data struct {
+	Inputs
+	Heartbeat, DB, Cron, SLO string
+	Latency                  bool
+}
+
+// dbLine is the db: key's value: one store as a scalar, several as a flow
+// list, every path quoted (a glob's * is YAML's alias marker).
+func dbLine(stores []string) string {
+	if len(stores) == 0 {
+		return strconv.Quote("vigil.db")
+	}
+	q := make([]string, len(stores))
+	for i, s := range stores {
+		q[i] = strconv.Quote(s)
+	}
+	if len(q) == 1 {
+		return q[0]
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
+
+// cronLine is the crontab entry for evaluate (the stores come from the
+// config's db:, so the line names none).
+const cronLine = "* * * * *  vigil  cd /etc/vigil && vigil evaluate --config vigil.yaml >>/var/log/vigil/evaluate.log 2>&1"
+
+func quote(s string) string { return strconv.Quote(s) }
+
+var tmpl = template.Must(template.New("vigil.yaml").Funcs(template.FuncMap{"quote": quote,
+	"sliPath": func(svc string) string {
+		return fmt.Sprintf("http_requests_total{service=%s,status!~\"5..\"}.increase", strconv.Quote(svc))
+	},
+	"totalPath": func(svc string) string {
+		return fmt.Sprintf("http_requests_total{service=%s}.increase", strconv.Quote(svc))
+	},
+}).Parse(text))

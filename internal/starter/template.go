@@ -1,0 +1,117 @@
+package starter
+
+// text is the starter config. Comments say what each part is for and
+// what to change; `vigil check --config vigil.yaml` must pass on it as
+// rendered.
+const text = `# vigil.yaml: a starting point{{with .Generated}} ({{.}}){{end}}.
+# Check it after each edit:   vigil check --config vigil.yaml
+# Evaluate the rules every minute from cron (docs/alerting.md), e.g.
+# /etc/cron.d/vigil:
+#   {{.Cron}}
+# or with the systemd timer of examples/systemd (make install puts it in
+# place: systemctl enable --now vigil-evaluate.timer).
+
+# The stores the agent (vigil-agent --db ...) writes; a glob takes a fleet.
+db: {{.DB}}
+
+settings:
+  evaluation_interval: 60       # seconds: what cron (or the timer) uses
+
+alert_rules:
+  # The agent records {{.Heartbeat}} (1) every interval: no sample for 5
+  # minutes from a host that reported in the last 7 days means its agent
+  # (or the host, or its disk) is down. Never silence this one by default:
+  # a dead agent is otherwise indistinguishable from a quiet host.
+  - name: agent_down
+    description: the vigil agent on a host stopped writing for 5 minutes
+    metric_path: {{.Heartbeat}}.last
+    condition: absent
+    group_by: [host]
+    lookback: 7d
+    evaluation_window: 5m
+    severity: critical
+
+  - name: high_cpu_usage
+    description: CPU busy above 90% on average over 15 minutes
+    metric_path: cpu_usage_percent.avg
+    condition: greater_than
+    threshold: 90
+    group_by: [host]
+    evaluation_window: 15m
+    cooldown_period: 30m
+    severity: high
+
+  - name: high_memory_usage
+    description: memory in use above 90% for 10 minutes
+    metric_path: memory_usage_percent.min
+    condition: greater_than
+    threshold: 90
+    group_by: [host]
+    evaluation_window: 10m
+    cooldown_period: 30m
+    severity: high
+
+  - name: disk_almost_full
+    description: a filesystem more than 90% full
+    metric_path: disk_usage_percent.last by (host, mount)
+    condition: greater_than
+    threshold: 90
+    evaluation_window: 10m
+    cooldown_period: 6h
+    severity: critical
+
+# Where notifications go (docs/channels.md). Secrets come from the
+# environment (here SMTP_PASSWORD and ALERT_WEBHOOK_URL), never from this
+# file. Uncomment one, fill in the addresses, then vigil check; until then
+# vigil evaluate keeps alert state and prints what fires, sending nothing.
+# channels:
+#   - type: email
+#     name: oncall_email
+#     smtp_server: smtp.example.com
+#     smtp_port: 587
+#     username: alerts@example.com
+#     password_env: SMTP_PASSWORD    # read at send time, never written here
+#     to_emails: [oncall@example.com]
+#     filters:
+#       - severity: [critical, high]
+#   - type: webhook
+#     name: chat
+#     url: "${ALERT_WEBHOOK_URL}"
+#     send_resolved: true
+
+# Service level objectives (vigil slo, vigil budget; docs/slo.md).
+{{- if eq .SLO "sli"}}
+# From the SLI counters the stores hold (sli_requests_total{success}):
+# adjust the targets (percent) and windows.
+slos:
+{{- range .Services}}
+  - service: {{quote .}}
+    target: 99.9
+    window: 30d
+{{- if $.Latency}}
+    latency_target: 99
+{{- end}}
+{{- end}}
+{{- else if eq .SLO "http"}}
+# From http_requests_total: a request answered with a 5xx status is bad.
+# Adjust the targets (percent) and windows.
+slos:
+{{- range .Services}}
+  - service: {{quote .}}
+    sli: availability
+    target: 99.9
+    window: 30d
+    good: {{quote (sliPath .)}}
+    total: {{quote (totalPath .)}}
+{{- end}}
+{{- else}}
+# The stores hold no SLI metrics yet (sli_requests_total{service, success},
+# as collect's SLI helpers record them, or http_requests_total with a
+# status label). A skeleton to uncomment once they do:
+# slos:
+#   - service: api
+#     target: 99.9            # percent
+#     window: 30d
+#     latency_target: 99      # with sli_latency_requests_total{service, fast}
+{{- end}}
+`
