@@ -15,7 +15,11 @@ type Alerts struct {
 	MeanTimeToResolve *time.Duration
 	// Noisiest are the rules that fired most, most first (at most 5).
 	Noisiest []RuleCount
-	// Incidents are the incidents open at the period's end.
+	// FiringNow counts, per rule, the alerts firing at the period's end
+	// (fired, in the period or before it, and not resolved since), by
+	// rule name.
+	FiringNow []RuleCount
+	// Incidents are the correlation incidents open at the period's end.
 	Incidents []state.Incident
 	// Notifications: attempts that succeeded, failed, or ended unknown.
 	Sent, Failed, Unknown int
@@ -29,7 +33,17 @@ type RuleCount struct {
 
 // Empty reports whether nothing happened in the period.
 func (a *Alerts) Empty() bool {
-	return a.Fired == 0 && a.Resolved == 0 && len(a.Incidents) == 0 && a.Sent+a.Failed+a.Unknown == 0
+	return a.Fired == 0 && a.Resolved == 0 && len(a.FiringNow) == 0 && len(a.Incidents) == 0 && a.Sent+a.Failed+a.Unknown == 0
+}
+
+// sortCounts orders counts most first, then by rule.
+func sortCounts(c []RuleCount) {
+	sort.Slice(c, func(i, j int) bool {
+		if c[i].Fired != c[j].Fired {
+			return c[i].Fired > c[j].Fired
+		}
+		return c[i].Rule < c[j].Rule
+	})
 }
 
 // Summarize counts the period (from, to]'s alerts. events must be every
@@ -40,12 +54,18 @@ func Summarize(events []state.Event, attempts []state.Attempt, incidents []state
 	in := func(t time.Time) bool { return t.After(from) && !t.After(to) }
 	out := &Alerts{}
 	fired := map[uint64]time.Time{}
+	firing := map[uint64]string{} // by fingerprint: the rule, while firing
 	counts := map[string]int{}
 	var total time.Duration
 	var n int
 	for _, e := range events {
 		if e.At.After(to) {
 			break
+		}
+		if e.To == state.Firing {
+			firing[e.Fingerprint] = e.Rule
+		} else {
+			delete(firing, e.Fingerprint)
 		}
 		switch e.To {
 		case state.Firing:
@@ -74,15 +94,18 @@ func Summarize(events []state.Event, attempts []state.Attempt, incidents []state
 	for r, c := range counts {
 		out.Noisiest = append(out.Noisiest, RuleCount{r, c})
 	}
-	sort.Slice(out.Noisiest, func(i, j int) bool {
-		if out.Noisiest[i].Fired != out.Noisiest[j].Fired {
-			return out.Noisiest[i].Fired > out.Noisiest[j].Fired
-		}
-		return out.Noisiest[i].Rule < out.Noisiest[j].Rule
-	})
+	sortCounts(out.Noisiest)
 	if len(out.Noisiest) > 5 {
 		out.Noisiest = out.Noisiest[:5]
 	}
+	now := map[string]int{}
+	for _, r := range firing {
+		now[r]++
+	}
+	for r, c := range now {
+		out.FiringNow = append(out.FiringNow, RuleCount{r, c})
+	}
+	sortCounts(out.FiringNow)
 	for _, a := range attempts {
 		if !in(a.At) {
 			continue

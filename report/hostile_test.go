@@ -115,10 +115,24 @@ func TestHostileMarkdown(t *testing.T) {
 		counts[m[1]]++
 	}
 	// The template's: a chart per objective (budget) and per metric
-	// (latency), 4 bold labels, 7 headings, 1 list, no links
+	// (latency), 3 bold labels (4 with Generated), a bold BREACHED or an
+	// emphasised met per objective's status, 7 headings, 1 list, no links
 	// or code. GFM's autolinks may make a bare http://evil a link (it
 	// shows its target); no other <a> may appear.
-	want := map[string]int{"h1": 1, "h2": 6, "ul": 1, "img": 2 * len(hostile), "code": 0, "em": 0, "strong": 4, "del": 0, "blockquote": 0, "ol": 0, "pre": 0}
+	met, breached := 0, 0
+	for _, o := range r.SLOs {
+		switch sloState(o) {
+		case "_met_":
+			met++
+		case "**BREACHED**":
+			breached++
+		}
+	}
+	labels := 3
+	if !r.Generated.IsZero() {
+		labels++
+	}
+	want := map[string]int{"h1": 1, "h2": 6, "ul": 1, "img": 2 * len(hostile), "code": 0, "em": met, "strong": labels + breached, "del": 0, "blockquote": 0, "ol": 0, "pre": 0}
 	for tag, n := range want {
 		if counts[tag] != n {
 			t.Errorf("%d <%s>, want %d", counts[tag], tag, n)

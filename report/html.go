@@ -52,6 +52,7 @@ func renderHTML(w io.Writer, r *Report) error {
 		title = r.Title
 	}
 	_, err := io.WriteString(w, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\" />\n"+
+		"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\" />\n"+
 		"<meta http-equiv=\"Content-Security-Policy\" content=\""+CSP+"\" />\n<meta name=\"referrer\" content=\"no-referrer\" />\n<title>"+
 		html.EscapeString(safetext.Terminal(title))+"</title>\n<style>\n"+css+"</style>\n</head>\n<body>\n"+out+"</body>\n</html>\n")
 	return err

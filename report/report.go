@@ -37,7 +37,12 @@ type Report struct {
 	Period time.Duration
 	// PeriodText is the period as the user wrote it ("7d"); empty: Period.
 	PeriodText string
-	At         time.Time
+	// At is the period's end (--at).
+	At time.Time
+	// Generated is when the report was made: the wall clock at the
+	// command's edge (SOURCE_DATE_EPOCH when set, for reproducible
+	// output); zero leaves the line out.
+	Generated time.Time
 	// Loc is the zone times are shown in (nil: UTC).
 	Loc *time.Location
 	// Compare: the previous period of the same length was evaluated too.
@@ -280,9 +285,9 @@ func sloState(s SLO) string {
 	case s.Invalid:
 		return "invalid"
 	case s.Met:
-		return "✅ met"
+		return "_met_"
 	}
-	return "❌ breached"
+	return "**BREACHED**"
 }
 
 // Num keeps short values exact and rounds long ones to 6 digits (as the

@@ -51,6 +51,11 @@ func TestSummarize(t *testing.T) {
 	if a.Sent != 2 || a.Failed != 1 || a.Unknown != 1 {
 		t.Errorf("sent %d failed %d unknown %d, want 2, 1, 1", a.Sent, a.Failed, a.Unknown)
 	}
+	// At t0, fp 2 (b, fired at 5h, Firing -> Firing at 6h) and fp 3 (a,
+	// fired at 7h) fire; fp 1 resolved; fp 4 fires after the period.
+	if len(a.FiringNow) != 2 || a.FiringNow[0] != (RuleCount{"a", 1}) || a.FiringNow[1] != (RuleCount{"b", 1}) {
+		t.Errorf("firing now %v, want a 1, b 1", a.FiringNow)
+	}
 	if len(a.Incidents) != 1 || a.Incidents[0].ID != "i1" {
 		t.Errorf("incidents %v, want i1 only", a.Incidents)
 	}
@@ -94,7 +99,7 @@ report:
 // A report without data: every section is one line, and no highlight is
 // invented.
 func TestRenderEmpty(t *testing.T) {
-	r := &Report{Period: 7 * 24 * time.Hour, PeriodText: "7d", At: t0, Stores: []string{"x.db"}}
+	r := &Report{Period: 7 * 24 * time.Hour, PeriodText: "7d", At: t0, Stores: []string{"x.db"}, Generated: t0.Add(5 * time.Minute)}
 	r.Highlights = Highlights(r)
 	var b strings.Builder
 	if err := Render(&b, r, "markdown"); err != nil {
@@ -104,6 +109,8 @@ func TestRenderEmpty(t *testing.T) {
 	for _, want := range []string{
 		"**Period:** 2026-11-22 12:00 UTC to 2026-11-29 12:00 UTC (7d)  \n",
 		"**Hosts:** none  \n",
+		// The wall clock of generation, not the period's end (issue 30).
+		"**Generated:** 2026-11-29 12:05 UTC\n",
 		"\nNothing stands out in this period.\n",
 		"\nNo service level objectives are defined.\n",
 		"\nNo error budgets: no service level objectives are defined.\n",

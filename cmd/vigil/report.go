@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	_ "time/tzdata" // --tz works where the system has no zoneinfo
@@ -99,7 +101,8 @@ func (a *app) runReport(cmd *cobra.Command, o *reportOptions) error {
 	if err != nil {
 		return err
 	}
-	r := &report.Report{Title: cf.Report.Title, Period: period, PeriodText: o.Period, At: at, Loc: loc, Compare: o.Compare == "previous", Charts: o.Charts}
+	r := &report.Report{Title: cf.Report.Title, Period: period, PeriodText: o.Period, At: at, Loc: loc, Compare: o.Compare == "previous", Charts: o.Charts,
+		Generated: generatedAt(a.now)}
 	db, err := a.openAnalyze(cmd)
 	if err != nil {
 		return err
@@ -221,4 +224,16 @@ func (a *app) reportNoise(cmd *cobra.Command, db *analyze.DB, nc *report.NoiseCo
 		fmt.Fprintf(a.stderr, "vigil: warning: alert noise: %s\n", w)
 	}
 	return &report.Noise{Replay: res, Loc: loc}, nil
+}
+
+// generatedAt is the report's "Generated" time: the wall clock, or
+// SOURCE_DATE_EPOCH (reproducible-builds.org) when set, so that a report
+// made twice from the same data is the same file (golden tests, the demo).
+func generatedAt(now func() time.Time) time.Time {
+	if v, ok := os.LookupEnv("SOURCE_DATE_EPOCH"); ok {
+		if s, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return time.Unix(s, 0).UTC()
+		}
+	}
+	return now()
 }

@@ -34,6 +34,9 @@ func reportFixture(t *testing.T) (cfg, root string) {
 	}
 	dir := t.TempDir()
 	t.Setenv("HOME", filepath.Join(dir, "no-home"))
+	// "Generated" is the wall clock unless SOURCE_DATE_EPOCH fixes it:
+	// 2026-11-29T12:05:00Z, five minutes after the period's end.
+	t.Setenv("SOURCE_DATE_EPOCH", "1795953900")
 	t.Chdir(dir)
 	if code, _, stderr := sloRun(t, "store", "demo", "--db", "demo.db", "--at", reportAt); code != 0 {
 		t.Fatalf("store demo: exit %d: %s", code, stderr)
