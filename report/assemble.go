@@ -64,13 +64,33 @@ func Assemble(ctx context.Context, src Source, r *Report, in Inputs) error {
 		}
 		return rs, err
 	}
-	for _, m := range in.Histograms {
+	hists := in.Histograms
+	if lister, ok := src.(histogramLister); ok && len(hists) == 0 {
+		// Nothing names a key histogram: the stores' most sampled ones
+		// rather than "No latency data" over a store full of it.
+		var err error
+		if hists, err = lister.SampledHistograms(ctx, r.At.Add(-r.Period), r.At, autoHistograms); err != nil {
+			return err
+		}
+		r.LatencyAuto = len(hists) > 0
+	}
+	for _, m := range hists {
 		if err := assembleLatency(ctx, src, r, m, eval); err != nil {
 			return err
 		}
 	}
 	return assembleResources(r, in.Hosts, eval)
 }
+
+// histogramLister lists the stores' histograms by samples in a period;
+// *analyze.DB is one.
+type histogramLister interface {
+	SampledHistograms(ctx context.Context, start, end time.Time, n int) ([]string, error)
+}
+
+// autoHistograms is how many histograms the latency section shows when
+// none is configured.
+const autoHistograms = 3
 
 // evalFunc evaluates a path over the report's period ending at at.
 type evalFunc func(path string, at time.Time) ([]analyze.Result, error)

@@ -53,9 +53,12 @@ type Report struct {
 	SLOs    []SLO
 	Budgets []Budget
 	// Alerts is nil when there is no state DB (no alert history).
-	Alerts    *Alerts
-	Latency   []Latency
-	Resources []Resource
+	Alerts  *Alerts
+	Latency []Latency
+	// LatencyAuto: no rule, objective or report.metrics named a key
+	// histogram, so Latency shows the stores' most sampled histograms.
+	LatencyAuto bool
+	Resources   []Resource
 	// Noise is the "Alert noise" section (report: alert_noise:), nil when
 	// it is off.
 	Noise *Noise
