@@ -137,7 +137,7 @@ func assembleSLOs(ctx context.Context, src Source, r *Report, objs []slo.Objecti
 			rb.Alerts = append(rb.Alerts, BudgetAlert{Severity: x.Severity, Reason: x.Reason})
 		}
 		if r.Charts && !b.NoData {
-			if rb.Burn, err = burnDown(ctx, ev, ob, r.Period); err != nil {
+			if rb.Burn, err = burnDown(ctx, ev, ob); err != nil {
 				return err
 			}
 		}
@@ -254,29 +254,35 @@ func assembleResources(r *Report, hosts []string, eval evalFunc) error {
 	return nil
 }
 
-// burnDown is ob's budget consumption (%) at each step's end over the
-// period: the events from the start of ob's window ending at ev's time,
-// to the step's end (vigil budget's consumption at ev's time for the last
-// step). The steps' evaluators share ev's time slices (a sliced
-// objective's paths are read once for the whole chart).
-func burnDown(ctx context.Context, ev *slo.Evaluator, ob slo.Objective, period time.Duration) ([]Point, error) {
+// burnDown is ob's error budget remaining (%) over its SLO window ending
+// at ev's time, as Pyrra's and sloth's dashboards chart it: 100 at the
+// window's start, less each bad event's share of the whole window's budget
+// ((1 - target) x the window's events), below 0 once overspent, at each
+// step's end (a day's, or an hour's within two days: Steps of the
+// window). The last point is 100 less vigil budget's consumption. The
+// steps' evaluators share ev's time slices (a sliced objective's paths are
+// read once for the whole chart). Nil without events in the window.
+func burnDown(ctx context.Context, ev *slo.Evaluator, ob slo.Objective) ([]Point, error) {
 	at := ev.At
 	start := ob.Window.Bounds(at)
-	step, n := Steps(period)
-	out := make([]Point, 0, n)
+	whole, err := ev.BurnEvents(ctx, ob, at.Sub(start)) // not judged: clamped
+	if err != nil || !(whole.Total > 0) {
+		return nil, err
+	}
+	allowed := whole.Total * ob.Target.BudgetPercent() / 100
+	step, n := Steps(at.Sub(start))
+	out := make([]Point, 0, n+1)
+	out = append(out, Point{T: start, V: 100})
 	for i := n - 1; i >= 0; i-- {
 		t := at.Add(-time.Duration(i) * step)
-		p := Point{T: t, V: math.NaN()}
-		if t.After(start) {
-			e, err := ev.AtTime(t).BurnEvents(ctx, ob, t.Sub(start)) // not judged: clamped
-			if err != nil {
-				return nil, err
-			}
-			if e.Total > 0 {
-				p.V = e.Consumption(ob.Target)
-			}
+		if !t.After(start) {
+			continue
 		}
-		out = append(out, p)
+		e, err := ev.AtTime(t).BurnEvents(ctx, ob, t.Sub(start))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Point{T: t, V: 100 * (1 - e.Bad()/allowed)})
 	}
 	return out, nil
 }
@@ -289,25 +295,69 @@ func latencyTrend(ctx context.Context, src Source, metric string, at time.Time, 
 		return err
 	}
 	step, n := Steps(period)
+	trends, err := p95Steps(ctx, src, e, at, step, n)
+	if err != nil || trends == nil {
+		return err
+	}
+	for svc, ps := range trends {
+		if l := rows[svc]; l != nil {
+			l.Trend, l.Chart = ps, ps
+		}
+	}
+	// Data in the last steps only (a store a day old in a weekly report):
+	// the chart gets finer steps over the span that has data, so that it
+	// shows a line rather than a dot at its right edge. The sparkline
+	// keeps the period's steps (its caption names them).
+	for range 3 {
+		first, last := n, -1
+		for _, ps := range trends {
+			for i, p := range ps {
+				if !math.IsNaN(p.V) {
+					first, last = min(first, i), max(last, i)
+				}
+			}
+		}
+		if last < 0 || last-first+1 >= 4 || n == 1 {
+			return nil
+		}
+		at = at.Add(-time.Duration(n-1-last) * step) // the chart ends with the data
+		covered := time.Duration(last-first+1) * step
+		if step, n = Steps(covered); n <= 1 {
+			return nil
+		}
+		if trends, err = p95Steps(ctx, src, e, at, step, n); err != nil || trends == nil {
+			return err
+		}
+		for svc, ps := range trends {
+			if l := rows[svc]; l != nil {
+				l.Chart = ps
+			}
+		}
+	}
+	return nil
+}
+
+// p95Steps is e's value per service at each of n steps ending at at (one
+// query: analyze's Buckets); nil when the metric is not of a type the
+// path reads.
+func p95Steps(ctx context.Context, src Source, e *metricpath.Expr, at time.Time, step time.Duration, n int) (map[string][]Point, error) {
 	ss, err := src.Buckets(ctx, e, at, step, n)
 	if err != nil {
 		var qe *analyze.QueryError
 		if errors.As(err, &qe) {
-			return nil
+			return nil, nil
 		}
-		return err
+		return nil, err
 	}
+	out := map[string][]Point{}
 	for _, s := range ss {
-		l := rows[s.Labels["service"]]
-		if l == nil {
-			continue
-		}
-		l.Trend = make([]Point, n)
+		ps := make([]Point, n)
 		for i, v := range s.Values {
-			l.Trend[i] = Point{T: at.Add(-time.Duration(n-1-i) * step), V: v}
+			ps[i] = Point{T: at.Add(-time.Duration(n-1-i) * step), V: v}
 		}
+		out[s.Labels["service"]] = ps
 	}
-	return nil
+	return out, nil
 }
 
 // KeyHistograms are the latency section's metrics: those the alert rules'

@@ -3,6 +3,8 @@ package report
 import (
 	"context"
 	"log/slog"
+	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -50,19 +52,86 @@ func TestBurnDown(t *testing.T) {
 			continue
 		}
 		checked++
-		ps, err := burnDown(ctx, slo.NewEvaluator(db, t0), ob, 7*24*time.Hour)
+		ps, err := burnDown(ctx, slo.NewEvaluator(db, t0), ob)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(ps) != 7 || !ps[6].T.Equal(t0) || !ps[0].T.Equal(t0.Add(-6*24*time.Hour)) {
+		// The 7d window: its start at 100%, then each day's end.
+		if len(ps) != 8 || !ps[7].T.Equal(t0) || !ps[0].T.Equal(t0.Add(-7*24*time.Hour)) || ps[0].V != 100 {
 			t.Fatalf("%s/%s: points %v", ob.Service, ob.SLI, ps)
 		}
-		if ps[6].V != b.ConsumptionPercent {
-			t.Errorf("%s/%s: burn-down ends at %v, budget consumed %v", ob.Service, ob.SLI, ps[6].V, b.ConsumptionPercent)
+		// It ends where vigil budget is: 100 less the consumption.
+		if math.Abs(ps[7].V-(100-b.ConsumptionPercent)) > 1e-9 {
+			t.Errorf("%s/%s: burn-down ends at %v, budget consumed %v", ob.Service, ob.SLI, ps[7].V, b.ConsumptionPercent)
+		}
+		for i := 1; i < len(ps); i++ {
+			if ps[i].V > ps[i-1].V {
+				t.Errorf("%s/%s: budget remaining rose from %v to %v", ob.Service, ob.SLI, ps[i-1].V, ps[i].V)
+			}
 		}
 	}
 	if checked < 2 {
 		t.Errorf("%d objectives with data, want 2 at least", checked)
+	}
+}
+
+// TestBurnDownByHand: a 99% objective over 4 days, one sample a day at
+// noon: 100 good; 98 good and 2 bad; 100 good; 96 good and 4 bad. The
+// window's budget is 1% of its 400 events, 4: the budget remaining is
+// 100% at the window's start, 100 after day 1, 50 after day 2 (2 of 4
+// spent), 50 after day 3, and -50 after day 4 (6 of 4 spent: overspent,
+// vigil budget's 150% consumed). Pyrra's and sloth's chart, not the
+// ratio of each day (which reads 0%, 200%, 0%, 400%).
+func TestBurnDownByHand(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "s.db")
+	st, err := store.Open(ctx, path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := t0.Add(-4 * 24 * time.Hour)
+	var samples []store.Sample
+	for day, c := range [][2]float64{{100, 0}, {98, 2}, {100, 0}, {96, 4}} {
+		ts := start.Add(time.Duration(day)*24*time.Hour + 12*time.Hour).UnixMilli()
+		for i, v := range c {
+			if v == 0 {
+				continue
+			}
+			ok := map[bool]string{true: "true", false: "false"}[i == 0]
+			samples = append(samples, store.Sample{Name: "sli_requests_total", Type: store.Counter, Service: "s",
+				Labels: map[string]string{"success": ok}, TS: ts, Value: v})
+		}
+	}
+	if _, err := st.Write(ctx, samples); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	cfg := filepath.Join(dir, "slo.yaml")
+	if err := os.WriteFile(cfg, []byte("slos:\n  - service: s\n    target: 99\n    window: 4d\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	objs, _, err := slo.Load(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := analyze.Open(ctx, []string{path}, analyze.Options{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ps, err := burnDown(ctx, slo.NewEvaluator(db, t0), objs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []float64{100, 100, 50, 50, -50}
+	if len(ps) != len(want) {
+		t.Fatalf("points %v, want %v", ps, want)
+	}
+	for i, w := range want {
+		if !ps[i].T.Equal(start.Add(time.Duration(i)*24*time.Hour)) || math.Abs(ps[i].V-w) > 1e-9 {
+			t.Errorf("point %d: %v at %v, want %v at %v", i, ps[i].V, ps[i].T, w, start.Add(time.Duration(i)*24*time.Hour))
+		}
 	}
 }
 

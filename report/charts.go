@@ -10,9 +10,12 @@ import (
 	"time"
 
 	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgsvg"
 
 	"github.com/vigil-metrics/vigil/internal/safetext"
 )
@@ -33,13 +36,13 @@ type Image struct {
 }
 
 // Steps are the chart points' ends over the period: each day's end, or
-// each hour's when the period is shorter than two days (at most 24 points
-// beyond: the period split in 24).
+// each hour's from 12 hours to two days, else the period split in 24 (an
+// hour's report gets 24 points, not one).
 func Steps(period time.Duration) (step time.Duration, n int) {
 	switch {
 	case period >= 48*time.Hour && period%(24*time.Hour) == 0:
 		return 24 * time.Hour, int(period / (24 * time.Hour))
-	case period <= 48*time.Hour && period%time.Hour == 0:
+	case period >= 12*time.Hour && period <= 48*time.Hour && period%time.Hour == 0:
 		return time.Hour, int(period / time.Hour)
 	}
 	step = (period / 24).Truncate(time.Millisecond)
@@ -104,8 +107,12 @@ func BuildImages(r *Report, prefix string) error {
 		// Names from data are quoted (safetext.Terminal): a control
 		// character makes the SVG ill-formed XML.
 		name := safetext.Terminal(b.Service) + "/" + safetext.Terminal(b.SLI)
-		svg, err := lineChart(fmt.Sprintf("Error budget consumed: %s (%s window)", name, b.Window),
-			"budget consumed (%)", loc, []series{{name, b.Burn}}, 100, "budget (100%)")
+		o := chart{title: fmt.Sprintf("Error budget remaining: %s (%s window)", name, b.Window),
+			ylabel: "budget remaining (%)", loc: loc, ref: 0, refLabel: "exhausted (0%)"}
+		if start := r.At.Add(-r.Period); len(b.Burn) > 0 && start.After(b.Burn[0].T) {
+			o.mark, o.markLabel = start, "report period"
+		}
+		svg, err := lineChart(o, []series{{name, b.Burn}})
 		if err != nil {
 			return err
 		}
@@ -116,7 +123,7 @@ func BuildImages(r *Report, prefix string) error {
 	var metrics []string
 	byMetric := map[string][]series{}
 	for _, l := range r.Latency {
-		if !hasValue(l.Trend) {
+		if !hasValue(l.Chart) {
 			continue
 		}
 		if _, ok := byMetric[l.Metric]; !ok {
@@ -126,10 +133,10 @@ func BuildImages(r *Report, prefix string) error {
 		if label == "" {
 			label = "(no service)"
 		}
-		byMetric[l.Metric] = append(byMetric[l.Metric], series{label, l.Trend})
+		byMetric[l.Metric] = append(byMetric[l.Metric], series{label, l.Chart})
 	}
 	for _, m := range metrics {
-		svg, err := lineChart("Latency p95: "+safetext.Terminal(m), "p95 ("+unit(m)+")", loc, byMetric[m], math.NaN(), "")
+		svg, err := lineChart(chart{title: "Latency p95: " + safetext.Terminal(m), ylabel: "p95 (" + unit(m) + ")", loc: loc, ref: math.NaN()}, byMetric[m])
 		if err != nil {
 			return err
 		}
@@ -190,16 +197,46 @@ var palette = []color.Color{
 	color.RGBA{214, 39, 40, 255}, color.RGBA{148, 103, 189, 255}, color.RGBA{140, 86, 75, 255},
 }
 
-// lineChart draws ss over time (a line per series, broken where a value
-// is missing) with a dashed horizontal line at ref when ref is a number.
-func lineChart(title, ylabel string, loc *time.Location, ss []series, ref float64, refLabel string) ([]byte, error) {
+// chart is one line chart's texts and reference lines.
+type chart struct {
+	title, ylabel string
+	loc           *time.Location
+	// ref draws a dashed horizontal line at that value (NaN: none).
+	ref      float64
+	refLabel string
+	// mark draws a dashed vertical line at that time where it falls within
+	// the data (zero: none): the report period's start on a longer window.
+	mark      time.Time
+	markLabel string
+}
+
+// sans is the charts' font: the page's is sans-serif (report.css).
+var sans = font.Font{Typeface: "Liberation", Variant: "Sans"}
+
+// pageFonts is report.css's font stack, written into the SVG's text so
+// that the charts show in the page's font wherever it has one (the layout
+// is measured with Liberation Sans, of the same widths as Arial).
+const pageFonts = "-apple-system, 'Segoe UI', Helvetica, Arial, 'Liberation Sans', sans-serif"
+
+const chartW, chartH = 7 * vg.Inch, 3.5 * vg.Inch
+
+// lineChart draws ss over time: a line per series, broken where a value is
+// missing, the time axis spanning the points that have a value, and the
+// legend in a column of its own on the right (it never covers a line,
+// however many series there are).
+func lineChart(o chart, ss []series) ([]byte, error) {
 	p := plot.New()
-	p.Title.Text = title
-	p.Y.Label.Text = ylabel
-	p.X.Label.Text = "time (" + loc.String() + ")"
-	p.Legend.Top = true
-	p.Legend.Left = true
+	for _, st := range []*text.Style{&p.Title.TextStyle, &p.X.Label.TextStyle, &p.Y.Label.TextStyle, &p.X.Tick.Label, &p.Y.Tick.Label} {
+		st.Font = font.From(sans, st.Font.Size)
+	}
+	p.Title.Text = o.title
+	p.Y.Label.Text = o.ylabel
+	p.X.Label.Text = "time (" + o.loc.String() + ")"
+	leg := plot.NewLegend()
+	leg.TextStyle.Font = font.From(sans, 10)
+	leg.Top, leg.Left = true, true
 	t0, t1 := math.Inf(1), math.Inf(-1)
+	lo, hi := math.Inf(1), math.Inf(-1)
 	for i, s := range ss {
 		var seg plotter.XYs
 		first := true
@@ -218,81 +255,152 @@ func lineChart(title, ylabel string, loc *time.Location, ss []series, ref float6
 			pts.Radius = vg.Points(2)
 			p.Add(l, pts)
 			if first {
-				p.Legend.Add(s.Label, l)
+				leg.Add(s.Label, l)
 				first = false
 			}
 			seg = nil
 			return nil
 		}
 		for _, pt := range s.Points {
-			x := float64(pt.T.Unix())
-			t0, t1 = math.Min(t0, x), math.Max(t1, x)
 			if math.IsNaN(pt.V) {
 				if err := flush(); err != nil {
 					return nil, err
 				}
 				continue
 			}
+			x := float64(pt.T.Unix())
+			t0, t1 = math.Min(t0, x), math.Max(t1, x)
+			lo, hi = math.Min(lo, pt.V), math.Max(hi, pt.V)
 			seg = append(seg, plotter.XY{X: x, Y: pt.V})
 		}
 		if err := flush(); err != nil {
 			return nil, err
 		}
 	}
-	p.Y.Min = 0
-	if !math.IsNaN(ref) {
-		l, err := plotter.NewLine(plotter.XYs{{X: t0, Y: ref}, {X: t1, Y: ref}})
+	if math.IsInf(t0, 0) { // nothing to draw: an empty frame
+		t0, t1, lo, hi = 0, 0, 0, 1
+	}
+	if !math.IsNaN(o.ref) {
+		lo, hi = math.Min(lo, o.ref), math.Max(hi, o.ref)
+	}
+	// Values from 0 (or below it, when some are negative) with head room
+	// above the highest.
+	lo = math.Min(lo, 0)
+	if !(hi > lo) {
+		hi = lo + 1
+	}
+	p.Y.Min, p.Y.Max = lo, hi+0.08*(hi-lo)
+	if lo < 0 {
+		p.Y.Min = lo - 0.05*(hi-lo)
+	}
+	if !math.IsNaN(o.ref) {
+		l, err := plotter.NewLine(plotter.XYs{{X: t0, Y: o.ref}, {X: t1, Y: o.ref}})
 		if err != nil {
 			return nil, err
 		}
 		l.Color = color.RGBA{200, 0, 0, 255}
 		l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
 		p.Add(l)
-		p.Legend.Add(refLabel, l)
-		if p.Y.Max < ref*1.1 {
-			p.Y.Max = ref * 1.1
+		leg.Add(o.refLabel, l)
+	}
+	if m := float64(o.mark.Unix()); !o.mark.IsZero() && m > t0 && m < t1 {
+		l, err := plotter.NewLine(plotter.XYs{{X: m, Y: p.Y.Min}, {X: m, Y: p.Y.Max}})
+		if err != nil {
+			return nil, err
 		}
+		l.Color = color.RGBA{110, 119, 129, 255}
+		l.Dashes = []vg.Length{vg.Points(2), vg.Points(2)}
+		p.Add(l)
+		leg.Add(o.markLabel, l)
 	}
-	// Head room above the data for the legend (top left), so it never
-	// covers a line, and a margin on both sides of the time axis so the
-	// first and last date labels are not cut at the image's edges.
-	p.Y.Max *= 1.3
-	if span := t1 - t0; span > 0 {
-		p.X.Min, p.X.Max = t0-span*0.03, t1+span*0.05
+	// A margin on both sides of the time axis so that the first and last
+	// labels are not cut at the image's edges; a lone point gets an hour.
+	span := t1 - t0
+	if span <= 0 {
+		span = 7200
+		t0, t1 = t0-3600, t1+3600
 	}
-	p.Legend.XOffs, p.Legend.YOffs = vg.Points(8), vg.Points(-4)
+	p.X.Min, p.X.Max = t0-span*0.03, t1+span*0.03
+	p.Y.Min, p.Y.Max = math.Min(p.Y.Min, lo), math.Max(p.Y.Max, hi)
 	p.Title.Padding = vg.Points(6)
-	p.X.Tick.Marker = timeTicks(t0, t1, loc)
+	p.X.Tick.Marker = timeTicks(t0, t1, o.loc)
 	p.Y.Tick.Marker = niceTicks{}
 	p.Add(plotter.NewGrid())
-	wt, err := p.WriterTo(7*vg.Inch, 3.5*vg.Inch, "svg")
-	if err != nil {
-		return nil, err
+	// The legend's column: its widest label and a thumbnail.
+	var legW vg.Length
+	for _, s := range ss {
+		legW = max(legW, leg.TextStyle.Width(s.Label))
 	}
+	for _, l := range []string{o.refLabel, o.markLabel} {
+		legW = max(legW, leg.TextStyle.Width(l))
+	}
+	legW += leg.ThumbnailWidth + leg.TextStyle.Width("  ") + vg.Points(20)
+	legW = min(legW, chartW/3)
+	c := vgsvg.New(chartW, chartH)
+	dc := draw.New(c)
+	p.Draw(draw.Crop(dc, 0, -legW, 0, 0))
+	leg.Draw(draw.Crop(dc, chartW-legW+vg.Points(4), 0, 0, -vg.Points(24)))
 	var buf bytes.Buffer
-	if _, err := wt.WriteTo(&buf); err != nil {
+	if _, err := c.WriteTo(&buf); err != nil {
 		return nil, err
 	}
-	return buf.Bytes(), nil
+	return []byte(strings.ReplaceAll(buf.String(), "font-family:Liberation Sans;", "font-family:"+pageFonts+";")), nil
 }
 
-// timeTicks labels at most 8 days (6 hours, within two days) of the steps between t0 and t1 (unix
-// seconds): dates, or times of day when they are within two days.
+// tickSteps are the time axis's label intervals: the first that puts at
+// most 7 intervals in the span is used.
+var tickSteps = []time.Duration{time.Minute, 2 * time.Minute, 5 * time.Minute, 10 * time.Minute, 15 * time.Minute,
+	30 * time.Minute, time.Hour, 2 * time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour,
+	24 * time.Hour, 48 * time.Hour, 7 * 24 * time.Hour, 14 * 24 * time.Hour, 28 * 24 * time.Hour}
+
+// timeTicks labels the time axis between t0 and t1 (unix seconds) at an
+// interval chosen for the span (minutes, hours or days: a 15-minute chart
+// gets labels every 2 or 5 minutes, a week one every day), aligned in loc
+// (on the minute, on the hour, at midnight). Labels show the time of day
+// within a day, with the date on the first and at each midnight; dates
+// alone beyond.
 func timeTicks(t0, t1 float64, loc *time.Location) plot.Ticker {
-	return plot.TickerFunc(func(min, max float64) []plot.Tick {
-		span := t1 - t0
-		format, step, most := "Jan 2", 86400.0, 8.0
-		if span <= 2*86400 {
-			format, step, most = "Jan 2 15:04", 3600, 6
+	return plot.TickerFunc(func(_, _ float64) []plot.Tick {
+		span := time.Duration((t1 - t0) * float64(time.Second))
+		step := tickSteps[len(tickSteps)-1]
+		for _, s := range tickSteps {
+			if span <= 7*s {
+				step = s
+				break
+			}
 		}
-		n := math.Floor(span/step) + 1
-		k := math.Max(1, math.Ceil(n/most))
+		from, to := time.Unix(int64(math.Ceil(t0)), 0).In(loc), time.Unix(int64(math.Floor(t1)), 0).In(loc)
+		x := time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, loc)
 		var ts []plot.Tick
-		for x := t1; x >= t0-1e-9; x -= step * k {
-			ts = append([]plot.Tick{{Value: x, Label: time.Unix(int64(x), 0).In(loc).Format(format)}}, ts...)
+		for ; !x.After(to); x = nextTick(x, step, loc) {
+			if x.Before(from) {
+				continue
+			}
+			format := "Jan 2"
+			if step < 24*time.Hour {
+				format = "15:04"
+				if len(ts) == 0 || x.Hour() == 0 && x.Minute() == 0 {
+					format = "Jan 2 15:04"
+				}
+			}
+			ts = append(ts, plot.Tick{Value: float64(x.Unix()), Label: x.Format(format)})
+		}
+		if len(ts) == 0 { // a lone point (or a span shorter than a minute)
+			ts = append(ts, plot.Tick{Value: t0, Label: from.Format("Jan 2 15:04")})
 		}
 		return ts
 	})
+}
+
+// nextTick is x plus step, days counted on the calendar (a day across a
+// daylight saving change is 23 or 25 hours, and the labels stay at
+// midnight).
+func nextTick(x time.Time, step time.Duration, loc *time.Location) time.Time {
+	if step >= 24*time.Hour {
+		y, m, d := x.Date()
+		return time.Date(y, m, d+int(step/(24*time.Hour)), 0, 0, 0, 0, loc)
+	}
+	return x.Add(step)
 }
 
 // niceTicks labels the value axis every 1, 2 or 5 x 10^k, five or six

@@ -38,7 +38,7 @@ func hostileReport() *Report {
 	for _, h := range hostile {
 		r.Hosts = append(r.Hosts, h)
 		r.Resources = append(r.Resources, Resource{Host: h, Metric: h, Avg: 50, Max: 95, PrevAvg: f(40)})
-		r.Latency = append(r.Latency, Latency{Metric: h, Service: h, P50: 1, P90: 2, P95: 3, P99: 4, PrevP95: f(1), Trend: pts})
+		r.Latency = append(r.Latency, Latency{Metric: h, Service: h, P50: 1, P90: 2, P95: 3, P99: 4, PrevP95: f(1), Trend: pts, Chart: pts})
 		r.SLOs = append(r.SLOs, SLO{Service: h, SLI: h, Window: "7d", TargetPercent: 99, Good: 1, Total: 2, Percent: 50})
 		r.Budgets = append(r.Budgets, Budget{Service: h, SLI: h, Window: "7d", ConsumptionPercent: 100, Exhausted: true,
 			Alerts: []BudgetAlert{{Severity: "page", Reason: h}}, Burn: pts})

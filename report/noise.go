@@ -114,7 +114,7 @@ func NoiseImages(n *Noise, prefix string) ([]Image, error) {
 				file = prefix + "-noise-against.svg"
 			}
 		}
-		svg, err := lineChart(title, "notices", n.loc(), ss, math.NaN(), "")
+		svg, err := lineChart(chart{title: title, ylabel: "notices", loc: n.loc(), ref: math.NaN()}, ss)
 		if err != nil {
 			return nil, err
 		}

@@ -191,6 +191,9 @@ type Latency struct {
 	PrevP95 *float64
 	// Trend is the p95 of each step of the period (see Steps).
 	Trend []Point
+	// Chart is the chart's p95 series: Trend, or finer steps over the span
+	// that has data when that is only the period's last few steps.
+	Chart []Point
 }
 
 // Resource is one host's average and peak of one resource metric.

@@ -169,6 +169,11 @@ func TestSteps(t *testing.T) {
 		{30 * 24 * time.Hour, 24 * time.Hour, 30},
 		{24 * time.Hour, time.Hour, 24},
 		{90 * time.Minute, 225 * time.Second, 24},
+		// Under 12 hours, whole hours too are split in 24: an hour's
+		// report (or chart) is 24 points, not one dot.
+		{time.Hour, 150 * time.Second, 24},
+		{2 * time.Hour, 5 * time.Minute, 24},
+		{12 * time.Hour, time.Hour, 12},
 	} {
 		step, n := Steps(c.period)
 		if step != c.step || n != c.n {
