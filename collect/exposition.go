@@ -2,6 +2,7 @@ package collect
 
 import (
 	"bytes"
+	"maps"
 	"math"
 	"net/http"
 	"slices"
@@ -113,6 +114,7 @@ func (r *Recorder) Gather() []*dto.MetricFamily {
 			}
 		}
 	}
+	help := maps.Clone(r.help)
 	r.smu.RUnlock()
 
 	r.amu.Lock()
@@ -157,6 +159,9 @@ func (r *Recorder) Gather() []*dto.MetricFamily {
 		f := fams[s.name]
 		if f == nil {
 			f = &dto.MetricFamily{Name: ptr(s.name), Type: typ.Enum()}
+			if h := help[s.name]; h != "" {
+				f.Help = ptr(h)
+			}
 			fams[s.name] = f
 		}
 		f.Metric = append(f.Metric, m)

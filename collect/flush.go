@@ -135,8 +135,11 @@ func (r *Recorder) write(ctx context.Context, chunks [][]sample) error {
 		r.opt.testInTx() // a slow write, for tests
 	}
 	var resolved, refused []*series
+	md := r.takeHelp(r.helpGen != r.storeGen)
+	r.helpGen = r.storeGen
 	fail := func(err error) error {
 		tx.Rollback()
+		r.requeueHelp(md)
 		for _, s := range resolved {
 			s.id = 0 // the series rows were rolled back with the samples
 		}
@@ -160,6 +163,11 @@ func (r *Recorder) write(ctx context.Context, chunks [][]sample) error {
 			}
 			s.id, s.idGen = id, r.storeGen
 			resolved = append(resolved, s)
+		}
+	}
+	for _, m := range md {
+		if err := tx.SetMetadata(ctx, m); err != nil {
+			return fail(err)
 		}
 	}
 	for ci, c := range chunks {

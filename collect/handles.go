@@ -82,16 +82,17 @@ type handleType interface {
 
 // handleFor is the constructors without an error (see handleOrLog): the
 // zero handle from a nil Recorder.
-func handleFor[H handleType](r *Recorder, name string, typ store.Type, labels map[string]string) H {
+func handleFor[H handleType](r *Recorder, name string, typ store.Type, labels map[string]string, opts []MetricOption) H {
 	if r == nil {
 		return H{}
 	}
+	r.applyOpts(name, opts)
 	return H{r, r.handleOrLog(name, typ, labels)}
 }
 
 // newHandle is the constructors with an error: the zero handle from a nil
 // Recorder, or with the error of a refused series.
-func newHandle[H handleType](r *Recorder, name string, typ store.Type, labels map[string]string) (H, error) {
+func newHandle[H handleType](r *Recorder, name string, typ store.Type, labels map[string]string, opts []MetricOption) (H, error) {
 	if r == nil {
 		return H{}, nil
 	}
@@ -99,57 +100,58 @@ func newHandle[H handleType](r *Recorder, name string, typ store.Type, labels ma
 	if err != nil {
 		return H{}, err
 	}
+	r.applyOpts(name, opts)
 	return H{r, s}, nil
 }
 
 // Counter returns the counter name{labels}. Keep the handle for hot paths;
 // looking it up again does not allocate either. A mistake (see NewCounter)
 // is logged once, or panics in Strict mode.
-func (r *Recorder) Counter(name string, labels map[string]string) Counter {
-	return handleFor[Counter](r, name, store.Counter, labels)
+func (r *Recorder) Counter(name string, labels map[string]string, opts ...MetricOption) Counter {
+	return handleFor[Counter](r, name, store.Counter, labels, opts)
 }
 
 // Gauge returns the gauge name{labels}.
-func (r *Recorder) Gauge(name string, labels map[string]string) Gauge {
-	return handleFor[Gauge](r, name, store.Gauge, labels)
+func (r *Recorder) Gauge(name string, labels map[string]string, opts ...MetricOption) Gauge {
+	return handleFor[Gauge](r, name, store.Gauge, labels, opts)
 }
 
 // Histogram returns the histogram name{labels}.
-func (r *Recorder) Histogram(name string, labels map[string]string) Histogram {
-	return handleFor[Histogram](r, name, store.Histogram, labels)
+func (r *Recorder) Histogram(name string, labels map[string]string, opts ...MetricOption) Histogram {
+	return handleFor[Histogram](r, name, store.Histogram, labels, opts)
 }
 
 // NewCounter returns the counter name{labels}, or an error matching
 // ErrInvalid (bad name or label), ErrTypeConflict (the name is another
 // type's) or ErrTooManySeries. It neither logs nor counts the mistake.
-func (r *Recorder) NewCounter(name string, labels map[string]string) (Counter, error) {
-	return newHandle[Counter](r, name, store.Counter, labels)
+func (r *Recorder) NewCounter(name string, labels map[string]string, opts ...MetricOption) (Counter, error) {
+	return newHandle[Counter](r, name, store.Counter, labels, opts)
 }
 
 // NewGauge is NewCounter for a gauge.
-func (r *Recorder) NewGauge(name string, labels map[string]string) (Gauge, error) {
-	return newHandle[Gauge](r, name, store.Gauge, labels)
+func (r *Recorder) NewGauge(name string, labels map[string]string, opts ...MetricOption) (Gauge, error) {
+	return newHandle[Gauge](r, name, store.Gauge, labels, opts)
 }
 
 // NewHistogram is NewCounter for a histogram.
-func (r *Recorder) NewHistogram(name string, labels map[string]string) (Histogram, error) {
-	return newHandle[Histogram](r, name, store.Histogram, labels)
+func (r *Recorder) NewHistogram(name string, labels map[string]string, opts ...MetricOption) (Histogram, error) {
+	return newHandle[Histogram](r, name, store.Histogram, labels, opts)
 }
 
 // MustCounter is NewCounter that panics on an error, for handles made
 // once at start-up (package-level variables).
-func (r *Recorder) MustCounter(name string, labels map[string]string) Counter {
-	return must(r.NewCounter(name, labels))
+func (r *Recorder) MustCounter(name string, labels map[string]string, opts ...MetricOption) Counter {
+	return must(r.NewCounter(name, labels, opts...))
 }
 
 // MustGauge is NewGauge that panics on an error.
-func (r *Recorder) MustGauge(name string, labels map[string]string) Gauge {
-	return must(r.NewGauge(name, labels))
+func (r *Recorder) MustGauge(name string, labels map[string]string, opts ...MetricOption) Gauge {
+	return must(r.NewGauge(name, labels, opts...))
 }
 
 // MustHistogram is NewHistogram that panics on an error.
-func (r *Recorder) MustHistogram(name string, labels map[string]string) Histogram {
-	return must(r.NewHistogram(name, labels))
+func (r *Recorder) MustHistogram(name string, labels map[string]string, opts ...MetricOption) Histogram {
+	return must(r.NewHistogram(name, labels, opts...))
 }
 
 func must[H any](h H, err error) H {
@@ -254,10 +256,11 @@ func (h Histogram) ObserveDuration(d time.Duration) {
 // flush (the interval, Flush and Close), stamped with the flush's time,
 // and at every scrape of Handler. fn must be safe to call from the
 // flushing goroutine and from the scraping one, and must not block.
-func (r *Recorder) GaugeFunc(name string, labels map[string]string, fn func() float64) error {
+func (r *Recorder) GaugeFunc(name string, labels map[string]string, fn func() float64, opts ...MetricOption) error {
 	if r == nil {
 		return nil
 	}
+	r.applyOpts(name, opts)
 	s, err := r.handle(name, store.Gauge, labels)
 	if err != nil {
 		if r.opt.Strict {
@@ -300,11 +303,11 @@ func durationIn(name string, d time.Duration) float64 {
 // time into the histogram name{labels}: `defer r.Timer(...)()`. The unit
 // follows the name (seconds for _seconds, else milliseconds). StartTimer
 // is harder to misuse.
-func (r *Recorder) Timer(name string, labels map[string]string) func() {
+func (r *Recorder) Timer(name string, labels map[string]string, opts ...MetricOption) func() {
 	if r == nil {
 		return func() {}
 	}
-	t := r.StartTimer(name, labels)
+	t := r.StartTimer(name, labels, opts...)
 	return func() { t.ObserveDuration() }
 }
 
@@ -325,11 +328,11 @@ type Timer struct {
 //
 // The unit follows the name: seconds for _seconds, else milliseconds. A
 // bad name is reported here (logged once, or a panic in Strict mode).
-func (r *Recorder) StartTimer(name string, labels map[string]string) *Timer {
+func (r *Recorder) StartTimer(name string, labels map[string]string, opts ...MetricOption) *Timer {
 	if r == nil {
 		return &Timer{}
 	}
-	return &Timer{r: r, h: r.Histogram(name, labels), name: name, labels: labels, start: r.opt.Now()}
+	return &Timer{r: r, h: r.Histogram(name, labels, opts...), name: name, labels: labels, start: r.opt.Now()}
 }
 
 // ObserveDuration records the time since StartTimer and returns it. Only

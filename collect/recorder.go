@@ -161,6 +161,10 @@ type Recorder struct {
 	nbytes  int64 // seriesSize summed over the series held; under smu
 	types   map[string]store.Type
 	warned  map[string]bool
+	// help is each name's help text; helpPending the names whose help
+	// the store has not been given yet.
+	help        map[string]string
+	helpPending []string
 	epoch   atomic.Uint32
 	// unwritten holds what the final flush of Close could not write.
 	unwritten [][]sample
@@ -169,6 +173,7 @@ type Recorder struct {
 	retired                              []*store.Store // replaced by reopen, closed later; under flushMu
 	fwdBuf                               []store.Sample // Forward's reused slice; under flushMu
 	storeGen                             uint64         // bumped by reopen; under flushMu
+	helpGen                              uint64         // the storeGen the help was written to; under flushMu
 	written, dropped, invalid, flushErrs atomic.Int64
 	seriesRefused, reopens               atomic.Int64
 	lastFlush                            atomic.Int64
@@ -251,7 +256,7 @@ func New(st *store.Store, opt Options) *Recorder {
 		buf:    make([]sample, 0, opt.BufferSize),
 		rng:    rand.New(rand.NewPCG(uint64(opt.Now().UnixNano()), 0x5eed)),
 		wake:   make(chan struct{}, 1),
-		byHash: map[uint64][]*series{}, types: map[string]store.Type{}, warned: map[string]bool{},
+		byHash: map[uint64][]*series{}, types: map[string]store.Type{}, warned: map[string]bool{}, help: map[string]string{},
 		stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	r.loopCtx, r.loopCancel = context.WithCancel(context.Background())
@@ -274,6 +279,14 @@ func (r *Recorder) loadTypes() {
 	if err != nil {
 		r.opt.Logger.Warn("read metric types", "err", err)
 	}
+}
+
+// storeNow is the store written now (nil without one).
+func (r *Recorder) storeNow() *store.Store {
+	if r == nil {
+		return nil
+	}
+	return r.st.Load()
 }
 
 // Store is the store the Recorder writes (another one after a reopen);
