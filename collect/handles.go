@@ -249,7 +249,7 @@ func (h Histogram) ObserveDuration(d time.Duration) {
 		h.r.recordNow(nil, 0)
 		return
 	}
-	h.Observe(durationIn(h.s.name, d))
+	h.Observe(h.r.durationIn(h.s.name, d))
 }
 
 // GaugeFunc registers a gauge whose value fn returns; it is read at every
@@ -289,15 +289,6 @@ func (r *Recorder) recordNow(s *series, v float64) {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-// durationIn converts d to the unit a metric's name says: seconds for
-// _seconds (the Prometheus convention), milliseconds otherwise (_ms).
-func durationIn(name string, d time.Duration) float64 {
-	if strings.HasSuffix(name, "_seconds") {
-		return d.Seconds()
-	}
-	return ms(d)
-}
 
 // Timer starts timing and returns the function that records the elapsed
 // time into the histogram name{labels}: `defer r.Timer(...)()`. The unit
@@ -382,15 +373,24 @@ func ClassifyErrors(classes ...ErrorClass) func(error) string {
 
 type monitorNames struct{ started, completed, failed, duration, memory string }
 
-var monitorCache sync.Map // op -> *monitorNames
+// monitorCache holds Monitor's names per op, one map per Naming.
+var monitorCache [2]sync.Map // op -> *monitorNames
 
-func namesOf(op string) *monitorNames {
-	if n, ok := monitorCache.Load(op); ok {
+func namesOf(op string, naming Naming) *monitorNames {
+	prom := naming == NamingPrometheus
+	cache := &monitorCache[0]
+	if prom {
+		cache = &monitorCache[1]
+	}
+	if n, ok := cache.Load(op); ok {
 		return n.(*monitorNames)
 	}
 	n := &monitorNames{op + "_started_total", op + "_completed_total", op + "_failed_total",
 		op + "_duration_ms", op + "_memory_delta_mb"}
-	monitorCache.Store(op, n)
+	if prom {
+		n.duration, n.memory = op+"_duration_seconds", op+"_memory_delta_bytes"
+	}
+	cache.Store(op, n)
 	return n
 }
 
@@ -404,7 +404,7 @@ func (r *Recorder) Monitor(ctx context.Context, op string, labels map[string]str
 	if r == nil {
 		return fn(ctx)
 	}
-	n := namesOf(op)
+	n := namesOf(op, r.opt.Naming)
 	r.Counter(n.started, labels).Inc()
 	start := r.opt.Now()
 	rss0 := residentBytes()
@@ -421,8 +421,12 @@ func (r *Recorder) Monitor(ctx context.Context, op string, labels map[string]str
 		m["status"] = "success"
 		r.Counter(n.completed, m).Inc()
 	}
-	r.Histogram(n.duration, labels).Observe(ms(d))
-	r.Histogram(n.memory, labels).Observe(float64(residentBytes()-rss0) / (1 << 20))
+	r.Histogram(n.duration, labels).Observe(r.durationIn(n.duration, d))
+	delta := float64(residentBytes() - rss0)
+	if r.opt.Naming != NamingPrometheus {
+		delta /= 1 << 20
+	}
+	r.Histogram(n.memory, labels).Observe(delta)
 	return err
 }
 
@@ -481,7 +485,10 @@ func boolLabel(b bool) string {
 func (r *Recorder) TrackAvailability(service string, success bool, d time.Duration) {
 	l := map[string]string{"service": service, "success": boolLabel(success)}
 	r.Counter("sli_requests_total", l).Inc()
-	r.Histogram("sli_request_duration_ms", l).Observe(ms(d))
+	if r == nil {
+		return
+	}
+	r.Histogram(r.sliDuration(), l).Observe(r.durationIn(r.sliDuration(), d))
 }
 
 // TrackLatency records the latency SLI: sli_latency_requests_total

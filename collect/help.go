@@ -5,6 +5,7 @@ package collect
 
 import (
 	"strings"
+	"time"
 
 	"github.com/vigil-metrics/vigil/internal/store"
 )
@@ -116,4 +117,64 @@ func (r *Recorder) requeueHelp(md []store.Metadata) {
 	for _, m := range md {
 		r.helpPending = append(r.helpPending, m.Name)
 	}
+}
+
+// Naming is a Recorder's choice of metric names and units (Options.Naming).
+type Naming int
+
+const (
+	// NamingReference keeps the reference design's names and
+	// milliseconds: Middleware's response_time_ms, Monitor's
+	// <op>_duration_ms and <op>_memory_delta_mb, sli_request_duration_ms;
+	// a duration is recorded in seconds only into a name ending in
+	// _seconds, else in milliseconds.
+	NamingReference Naming = iota
+	// NamingPrometheus follows Prometheus's conventions, base units:
+	// Middleware's http_request_duration_seconds, Monitor's
+	// <op>_duration_seconds and <op>_memory_delta_bytes,
+	// sli_request_duration_seconds; a duration is recorded in
+	// milliseconds only into a name ending in _ms or _milliseconds, else
+	// in seconds.
+	NamingPrometheus
+)
+
+// String is the naming's name: "reference" or "prometheus".
+func (n Naming) String() string {
+	if n == NamingPrometheus {
+		return "prometheus"
+	}
+	return "reference"
+}
+
+// durationIn converts d to the unit a histogram's name says: under
+// NamingReference seconds for _seconds and milliseconds otherwise; under
+// NamingPrometheus milliseconds for _ms and _milliseconds, seconds
+// otherwise.
+func (r *Recorder) durationIn(name string, d time.Duration) float64 {
+	if r.opt.Naming == NamingPrometheus {
+		if strings.HasSuffix(name, "_ms") || strings.HasSuffix(name, "_milliseconds") {
+			return ms(d)
+		}
+		return d.Seconds()
+	}
+	if strings.HasSuffix(name, "_seconds") {
+		return d.Seconds()
+	}
+	return ms(d)
+}
+
+// requestDuration, sliDuration: the histograms Middleware and
+// TrackAvailability record, by Naming.
+func (r *Recorder) requestDuration() string {
+	if r.opt.Naming == NamingPrometheus {
+		return "http_request_duration_seconds"
+	}
+	return "response_time_ms"
+}
+
+func (r *Recorder) sliDuration() string {
+	if r.opt.Naming == NamingPrometheus {
+		return "sli_request_duration_seconds"
+	}
+	return "sli_request_duration_ms"
 }

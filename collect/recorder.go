@@ -73,6 +73,12 @@ type Options struct {
 	// values few: ClassifyErrors matches sentinels with errors.Is, and
 	// ErrorType gives the error's Go type name.
 	ErrorClassifier func(error) string
+	// Naming picks the names and duration unit of the metrics the
+	// Recorder names itself (Middleware, Monitor, the SLI helpers) and the
+	// unit of durations given to a histogram whose name does not say one:
+	// NamingReference (the default: response_time_ms, milliseconds) or
+	// NamingPrometheus (http_request_duration_seconds, base units).
+	Naming Naming
 	// Buckets are the upper bounds of the histogram buckets Handler
 	// exposes, for every histogram (default: DefBuckets for names ending
 	// in _seconds and names without a unit, DefBuckets x1000 for _ms).
