@@ -3,8 +3,14 @@ package collect_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/vigil-metrics/vigil/collect"
 )
@@ -30,4 +36,61 @@ func ExampleHelp() {
 	// # TYPE invoices_total counter
 	// invoices_total{currency="EUR"} 1
 	// stored: Invoices sent. / One per customer and month.
+}
+
+// The Recorder is a prometheus.Collector: register it in the registry a
+// service already has, and promhttp serves both on one /metrics.
+func ExampleRecorder_Collect() {
+	r, _ := collect.Open(":memory:", collect.Options{Service: "billing", Now: clock, FlushInterval: -1})
+	defer r.Close()
+	reg := prometheus.NewRegistry()
+	legacy := prometheus.NewCounter(prometheus.CounterOpts{Name: "legacy_jobs_total", Help: "Jobs (client_golang)."})
+	reg.MustRegister(legacy, r)
+
+	legacy.Add(2)
+	r.Counter("invoices_total", nil, collect.Help("Invoices sent.")).Add(3)
+
+	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL)
+	if err != nil {
+		panic(err)
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		panic(err)
+	}
+	for _, name := range []string{"invoices_total", "legacy_jobs_total"} {
+		f := fams[name]
+		fmt.Printf("%s %s %q %v\n", name, f.GetType(), f.GetHelp(), f.Metric[0].GetCounter().GetValue())
+	}
+	// Output:
+	// invoices_total COUNTER "Invoices sent." 3
+	// legacy_jobs_total COUNTER "Jobs (client_golang)." 2
+}
+
+// The reverse: a Recorder stores what an existing client_golang registry
+// gathers, in-process. Counter totals become increments (the first call
+// counts from zero), gauges stay values.
+func ExampleRecorder_RecordGatherer() {
+	r, _ := collect.Open(":memory:", collect.Options{Service: "billing", Now: clock, FlushInterval: -1})
+	defer r.Close()
+	reg := prometheus.NewRegistry()
+	jobs := prometheus.NewCounter(prometheus.CounterOpts{Name: "legacy_jobs_total", Help: "Jobs (client_golang)."})
+	depth := prometheus.NewGauge(prometheus.GaugeOpts{Name: "legacy_queue_depth"})
+	reg.MustRegister(jobs, depth)
+
+	ctx := context.Background()
+	jobs.Add(5)
+	depth.Set(7)
+	r.RecordGatherer(ctx, reg) // once, or on every flush with Options.Gatherers
+	jobs.Add(2)
+	r.RecordGatherer(ctx, reg)
+	r.Flush(ctx)
+	show(r)
+	// Output:
+	// legacy_jobs_total counter {} 7 2
+	// legacy_queue_depth gauge {} 14 2
 }

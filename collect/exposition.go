@@ -88,7 +88,7 @@ func (h *histState) observe(v float64) {
 func (r *Recorder) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		var buf bytes.Buffer
-		for _, mf := range r.Gather() {
+		for _, mf := range r.gather() {
 			if _, err := expfmt.MetricFamilyToText(&buf, mf); err != nil {
 				http.Error(w, err.Error(), http.StatusInternalServerError)
 				return
@@ -99,9 +99,9 @@ func (r *Recorder) Handler() http.Handler {
 	})
 }
 
-// Gather returns the metric families Handler serves, sorted by name, their
-// metrics sorted by labels (for a prometheus.Gatherer, or a test).
-func (r *Recorder) Gather() []*dto.MetricFamily {
+// gather returns the metric families Handler serves, sorted by name, their
+// metrics sorted by labels.
+func (r *Recorder) gather() []*dto.MetricFamily {
 	if r == nil {
 		return nil
 	}
@@ -109,7 +109,7 @@ func (r *Recorder) Gather() []*dto.MetricFamily {
 	var ss []*series
 	for _, l := range r.byHash {
 		for _, s := range l {
-			if s.service == r.opt.Service && !s.refused.Load() {
+			if s.service == r.opt.Service && !s.refused.Load() && !s.external {
 				ss = append(ss, s)
 			}
 		}

@@ -122,7 +122,11 @@ func (r *Recorder) Add(s store.Sample) error {
 // nothing; it refuses with ErrBufferFull when the batch does not fit now,
 // ErrBatchTooLarge when it never will, and ErrClosed after Close began.
 // The record path is never held up while a batch is validated.
-func (r *Recorder) AddBatch(samples []store.Sample) error {
+func (r *Recorder) AddBatch(samples []store.Sample) error { return r.addBatch(samples, false) }
+
+// addBatch is AddBatch; external marks the series it makes as recorded
+// from a Gatherer (left out of Handler).
+func (r *Recorder) addBatch(samples []store.Sample, external bool) error {
 	if r == nil {
 		return nil
 	}
@@ -146,7 +150,7 @@ func (r *Recorder) AddBatch(samples []store.Sample) error {
 		r.mu.Unlock()
 	}
 
-	refs, err := r.batchSeries(samples)
+	refs, err := r.batchSeries(samples, external)
 	if err != nil {
 		release()
 		return err
@@ -177,7 +181,7 @@ func (r *Recorder) AddBatch(samples []store.Sample) error {
 
 // batchSeries validates a batch and resolves its series in one smu
 // section: either every series exists afterwards, or none was created.
-func (r *Recorder) batchSeries(samples []store.Sample) ([]*series, error) {
+func (r *Recorder) batchSeries(samples []store.Sample, external bool) ([]*series, error) {
 	r.smu.Lock()
 	defer r.smu.Unlock()
 	inBatch := map[string]store.Type{}
@@ -220,6 +224,9 @@ func (r *Recorder) batchSeries(samples []store.Sample) ([]*series, error) {
 				return nil, fmt.Errorf("sample %d: %w (%d series held)", i+1, err, r.nseries)
 			}
 			return nil, fmt.Errorf("sample %d: %w", i+1, err)
+		}
+		if external && refs[i] != nil {
+			refs[i].external = true
 		}
 		if refs[i] == nil || refs[i].refused.Load() {
 			// Only a series the store refused gets here (types were checked).

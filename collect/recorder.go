@@ -11,6 +11,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vigil-metrics/vigil/internal/cumulative"
 	"github.com/vigil-metrics/vigil/internal/store"
 )
 
@@ -79,6 +82,10 @@ type Options struct {
 	// NamingReference (the default: response_time_ms, milliseconds) or
 	// NamingPrometheus (http_request_duration_seconds, base units).
 	Naming Naming
+	// Gatherers are recorded into the store at every flush (the
+	// interval and Flush) with RecordGatherer: client_golang registries
+	// whose metrics vigil should keep too.
+	Gatherers []prometheus.Gatherer
 	// Buckets are the upper bounds of the histogram buckets Handler
 	// exposes, for every histogram (default: DefBuckets for names ending
 	// in _seconds and names without a unit, DefBuckets x1000 for _ms).
@@ -184,6 +191,10 @@ type Recorder struct {
 	seriesRefused, reopens               atomic.Int64
 	lastFlush                            atomic.Int64
 	lastRows                             atomic.Int64
+
+	// gmu guards gtrack, RecordGatherer's counter baselines.
+	gmu    sync.Mutex
+	gtrack *cumulative.Tracker
 
 	// amu guards the coalesced series and the gauge callbacks.
 	amu     sync.Mutex

@@ -19,6 +19,9 @@ type series struct {
 	labels  map[string]string
 	service string
 	rate    float64 // sampling rate, 1 = keep all
+	// external: recorded from a client_golang Gatherer (RecordGatherer),
+	// which serves it itself: left out of Handler. Set under smu.
+	external bool
 	id      int64   // store id; touched only by the flushing goroutine
 	// idGen is the store generation id belongs to (Recorder.storeGen):
 	// after a reopen every id is stale, held by a handle or not.
