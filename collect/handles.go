@@ -242,8 +242,9 @@ func (g Gauge) Dec() { g.Add(-1) }
 // Observe records one observation.
 func (h Histogram) Observe(v float64) { h.r.recordNow(h.s, v) }
 
-// ObserveDuration records d in the histogram's unit: seconds for a name
-// ending in _seconds, milliseconds otherwise (_ms).
+// ObserveDuration records d in the histogram's unit: by default seconds
+// for a name ending in _seconds, milliseconds otherwise (_ms); see Naming
+// for NamingPrometheus.
 func (h Histogram) ObserveDuration(d time.Duration) {
 	if h.s == nil {
 		h.r.recordNow(nil, 0)
@@ -292,8 +293,12 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 
 // Timer starts timing and returns the function that records the elapsed
 // time into the histogram name{labels}: `defer r.Timer(...)()`. The unit
-// follows the name (seconds for _seconds, else milliseconds). StartTimer
-// is harder to misuse.
+// follows the name and Options.Naming, as for StartTimer. It is kept for
+// existing callers: a forgotten final () times nothing, and it cannot
+// add labels known at the end or return the duration.
+//
+// Deprecated: use StartTimer (t := r.StartTimer(...); defer
+// t.ObserveDuration()), which mirrors client_golang's prometheus.NewTimer.
 func (r *Recorder) Timer(name string, labels map[string]string, opts ...MetricOption) func() {
 	if r == nil {
 		return func() {}
@@ -317,8 +322,10 @@ type Timer struct {
 //	t := r.StartTimer("render_seconds", labels)
 //	defer t.ObserveDuration()
 //
-// The unit follows the name: seconds for _seconds, else milliseconds. A
-// bad name is reported here (logged once, or a panic in Strict mode).
+// The unit follows the name and Options.Naming (see Naming): by default
+// seconds for _seconds, else milliseconds. A bad name is reported here
+// (logged once, or a panic in Strict mode). It is the timer API to use;
+// Timer is deprecated.
 func (r *Recorder) StartTimer(name string, labels map[string]string, opts ...MetricOption) *Timer {
 	if r == nil {
 		return &Timer{}
