@@ -150,8 +150,6 @@ func TestRecordGathererSkipsItself(t *testing.T) {
 	}
 }
 
-
-
 // Options.Gatherers are recorded at every Flush.
 func TestOptionsGatherers(t *testing.T) {
 	reg := prometheus.NewRegistry()

@@ -179,7 +179,7 @@ type Recorder struct {
 	help        map[string]string
 	helpPending []string
 	vecs        []*vec // every vec made, for ForgetIdle to prune
-	epoch   atomic.Uint32
+	epoch       atomic.Uint32
 	// unwritten holds what the final flush of Close could not write.
 	unwritten [][]sample
 

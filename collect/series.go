@@ -22,7 +22,7 @@ type series struct {
 	// external: recorded from a client_golang Gatherer (RecordGatherer),
 	// which serves it itself: left out of Handler. Set under smu.
 	external bool
-	id      int64   // store id; touched only by the flushing goroutine
+	id       int64 // store id; touched only by the flushing goroutine
 	// idGen is the store generation id belongs to (Recorder.storeGen):
 	// after a reopen every id is stale, held by a handle or not.
 	idGen uint64
