@@ -87,7 +87,9 @@ func (r *Recorder) now() int64 { return r.opt.Now().UnixMilli() }
 
 // Add records one sample with its own time, service and labels (the path
 // the agent's scrapes and pushes take). It validates the sample.
-func (r *Recorder) Add(s store.Sample) error {
+func (r *Recorder) Add(s Sample) error { return r.addStore(s.toStore()) }
+
+func (r *Recorder) addStore(s store.Sample) error {
 	if r == nil {
 		return nil
 	}
@@ -122,7 +124,19 @@ func (r *Recorder) Add(s store.Sample) error {
 // nothing; it refuses with ErrBufferFull when the batch does not fit now,
 // ErrBatchTooLarge when it never will, and ErrClosed after Close began.
 // The record path is never held up while a batch is validated.
-func (r *Recorder) AddBatch(samples []store.Sample) error { return r.addBatch(samples, false) }
+func (r *Recorder) AddBatch(samples []Sample) error {
+	if r == nil {
+		return nil
+	}
+	if len(samples) > r.opt.MaxBuffer {
+		return ErrBatchTooLarge
+	}
+	ss := make([]store.Sample, len(samples))
+	for i, s := range samples {
+		ss[i] = s.toStore()
+	}
+	return r.addBatch(ss, false)
+}
 
 // addBatch is AddBatch; external marks the series it makes as recorded
 // from a Gatherer (left out of Handler).

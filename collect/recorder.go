@@ -99,7 +99,10 @@ type Options struct {
 	// and must not keep the slice after it returns (it is reused). On a Recorder made by New(nil, ...) there is
 	// no store: every flush hands its samples to Forward alone, and
 	// Stats().Written counts them.
-	Forward func([]store.Sample)
+	Forward func([]Sample)
+	// forwardStore is Forward given the store's samples (vigil's agent,
+	// through internal/collectlink); it wins over Forward.
+	forwardStore func([]store.Sample)
 
 	// testInTx is called inside each write transaction, once it has
 	// begun (tests: a write that takes long).
@@ -185,7 +188,8 @@ type Recorder struct {
 
 	flushMu                              sync.Mutex     // one writer at a time
 	retired                              []*store.Store // replaced by reopen, closed later; under flushMu
-	fwdBuf                               []store.Sample // Forward's reused slice; under flushMu
+	fwdBuf                               []store.Sample // forwardStore's reused slice; under flushMu
+	fwdPub                               []Sample       // Forward's reused slice; under flushMu
 	storeGen                             uint64         // bumped by reopen; under flushMu
 	helpGen                              uint64         // the storeGen the help was written to; under flushMu
 	written, dropped, invalid, flushErrs atomic.Int64
@@ -231,14 +235,23 @@ func Open(path string, opt Options) (*Recorder, error) {
 	if path == ":memory:" {
 		st.KeepOneConnection()
 	}
-	return New(st, opt), nil
+	return startRecorder(st, opt), nil
 }
 
-// New starts a Recorder on an open store; Close closes the store too. A
-// nil store writes no file: flushes only hand the samples to
-// Options.Forward (which must then be set).
-func New(st *store.Store, opt Options) *Recorder {
-	if st == nil && opt.Forward == nil {
+// New starts a Recorder on a store opened by OpenStore (or another
+// Recorder's Store); Close closes the store too. A nil store writes no
+// file: flushes only hand the samples to Options.Forward (which must then
+// be set).
+func New(st *Store, opt Options) *Recorder {
+	var s *store.Store
+	if st != nil {
+		s = st.st
+	}
+	return startRecorder(s, opt)
+}
+
+func startRecorder(st *store.Store, opt Options) *Recorder {
+	if st == nil && opt.Forward == nil && opt.forwardStore == nil {
 		panic("collect.New: a nil store needs Options.Forward")
 	}
 	if opt.BufferSize <= 0 {
@@ -309,11 +322,12 @@ func (r *Recorder) storeNow() *store.Store {
 
 // Store is the store the Recorder writes (another one after a reopen);
 // nil for a Recorder made by New(nil, ...).
-func (r *Recorder) Store() *store.Store {
-	if r == nil {
+func (r *Recorder) Store() *Store {
+	st := r.storeNow()
+	if st == nil {
 		return nil
 	}
-	return r.st.Load()
+	return &Store{Path: st.Path, st: st}
 }
 
 // reopen opens the store's file again and swaps it in, so connections
@@ -357,7 +371,15 @@ func (r *Recorder) Flush(ctx context.Context) error {
 
 // Unwritten returns, after Close failed, the samples its final flush could
 // not write (so that a caller can keep them elsewhere); nil otherwise.
-func (r *Recorder) Unwritten() []store.Sample {
+func (r *Recorder) Unwritten() []Sample {
+	var out []Sample
+	for _, s := range r.unwrittenStore() {
+		out = append(out, fromStore(s))
+	}
+	return out
+}
+
+func (r *Recorder) unwrittenStore() []store.Sample {
 	if r == nil {
 		return nil
 	}

@@ -25,6 +25,7 @@ import (
 	"testing"
 
 	"github.com/vigil-metrics/vigil/collect"
+	"github.com/vigil-metrics/vigil/internal/collectlink"
 	"github.com/vigil-metrics/vigil/internal/store"
 )
 
@@ -97,7 +98,7 @@ func read(t testing.TB, r *collect.Recorder, name string, typ store.Type, want m
 	if err := r.Flush(context.Background()); err != nil {
 		t.Fatalf("collecttest: flush: %v", err)
 	}
-	samples, err := r.Store().SamplesOf(context.Background(), name)
+	samples, err := collectlink.Store(r).SamplesOf(context.Background(), name)
 	if err != nil {
 		t.Fatalf("collecttest: %v", err)
 	}
