@@ -94,3 +94,40 @@ func ExampleRecorder_RecordGatherer() {
 	// legacy_jobs_total counter {} 7 2
 	// legacy_queue_depth gauge {} 14 2
 }
+
+// Declared label names: the vec is made once, a handle per label values.
+// The kept handle's Inc is an atomic add; WithLabelValues of an existing
+// series allocates nothing either.
+func ExampleCounterVec() {
+	st, _ := collect.OpenStore(":memory:")
+	r := collect.New(st, collect.Options{Service: "mail", Now: clock, FlushInterval: -1})
+	defer r.Close()
+	sent := r.MustCounterVec(collect.Opts{Name: "mails_total", Help: "Mails sent."}, []string{"provider", "result"})
+
+	ok := sent.WithLabelValues("smtp", "ok") // keep it on a hot path
+	ok.Inc()
+	ok.Inc()
+	sent.WithLabelValues("smtp", "bounced").Inc()
+
+	r.Flush(context.Background())
+	show(r)
+	// Output:
+	// mails_total counter {"provider":"smtp","result":"bounced"} 1 1
+	// mails_total counter {"provider":"smtp","result":"ok"} 2 1
+}
+
+// NamingPrometheus: the middleware's latency is
+// http_request_duration_seconds, in seconds.
+func ExampleNaming() {
+	r, _ := collect.Open(":memory:", collect.Options{Service: "users", Now: clock, FlushInterval: -1,
+		Naming: collect.NamingPrometheus})
+	defer r.Close()
+	h := r.Middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}), collect.MiddlewareOptions{})
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	r.Flush(context.Background())
+	var name string
+	storeDB(r).QueryRow(`SELECT name FROM metrics WHERE type = 'histogram'`).Scan(&name)
+	fmt.Println(name)
+	// Output:
+	// http_request_duration_seconds
+}

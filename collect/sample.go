@@ -49,11 +49,15 @@ type Store struct {
 	st   *store.Store
 }
 
-// OpenStore opens (or creates, or migrates) the store at path, for New.
+// OpenStore opens (or creates, or migrates) the store at path, for New;
+// ":memory:" keeps one in memory, as Open does.
 func OpenStore(path string) (*Store, error) {
 	st, err := store.Open(context.Background(), path, store.Options{})
 	if err != nil {
 		return nil, err
+	}
+	if path == ":memory:" {
+		st.KeepOneConnection() // a second connection would see another database
 	}
 	return &Store{Path: path, st: st}, nil
 }
