@@ -109,3 +109,46 @@ func TestVecAfterForgetIdle(t *testing.T) {
 		t.Errorf("cache entries = %d, want 1", len(v.v.cache))
 	}
 }
+
+// Lookups from many goroutines, with ForgetIdle and scrapes running, lose
+// no increment of a series that is never forgotten mid-way (run with
+// -race).
+func TestVecConcurrent(t *testing.T) {
+	r, _ := newRecorder(t, Options{Service: "app"})
+	v := r.MustCounterVec(Opts{Name: "req_total"}, []string{"worker", "code"})
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			default:
+				r.ForgetIdle(1000) // forgets nothing recorded lately
+				r.Gather()
+			}
+		}
+	}()
+	codes := []string{"200", "404", "500"}
+	finished := make(chan struct{})
+	for w := range 4 {
+		go func() {
+			for i := range 1000 {
+				v.WithLabelValues(codes[w%3], codes[i%3]).Inc()
+			}
+			finished <- struct{}{}
+		}()
+	}
+	for range 4 {
+		<-finished
+	}
+	close(done)
+	var total float64
+	for _, f := range scrapeHandler(t, r) {
+		for _, m := range f.Metric {
+			total += m.GetCounter().GetValue()
+		}
+	}
+	if total != 4000 {
+		t.Errorf("total = %v, want 4000", total)
+	}
+}
