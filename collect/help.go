@@ -12,10 +12,8 @@ import (
 
 // A MetricOption gives a metric constructor what it records besides the
 // name and labels (Help). Options are read when the handle is made, never
-// on the recording path.
-type MetricOption func(*metricOpts)
-
-type metricOpts struct {
+// on the recording path; the zero MetricOption does nothing.
+type MetricOption struct {
 	help string
 }
 
@@ -24,23 +22,14 @@ type metricOpts struct {
 // and the store keeps it with the metric (per name and service), for
 // vigil serve's metadata endpoint and vigil lint. A name keeps the first
 // help it was given; a different one later is logged once and ignored.
-func Help(text string) MetricOption {
-	return func(o *metricOpts) { o.help = text }
-}
+func Help(text string) MetricOption { return MetricOption{help: text} }
 
-// applyOpts records what opts give for name (help); mistakes are logged.
+// applyOpts records what opts give for name (help).
 func (r *Recorder) applyOpts(name string, opts []MetricOption) {
-	if len(opts) == 0 {
-		return
-	}
-	var o metricOpts
-	for _, f := range opts {
-		if f != nil {
-			f(&o)
+	for _, o := range opts {
+		if o.help != "" {
+			r.setHelp(name, o.help)
 		}
-	}
-	if o.help != "" {
-		r.setHelp(name, o.help)
 	}
 }
 
