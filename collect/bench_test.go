@@ -187,3 +187,50 @@ func BenchmarkMiddleware(b *testing.B) {
 		run(b, r.Middleware(newMux(), MiddlewareOptions{SLIService: "api", LatencyThreshold: time.Second}))
 	})
 }
+
+// BenchmarkWithLabelValues puts the declared-label-names form next to
+// client_golang's (issue 29: at most 1.5x its time, 0 allocs on the kept
+// handle): a lookup of an existing series by its values then Inc, and
+// Inc on the kept handle.
+func BenchmarkWithLabelValues(b *testing.B) {
+	b.Run("client_golang/WithLabelValues", func(b *testing.B) {
+		v := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bench_total"}, []string{"method", "status"})
+		v.WithLabelValues("GET", "200")
+		b.ReportAllocs()
+		for b.Loop() {
+			v.WithLabelValues("GET", "200").Inc()
+		}
+	})
+	b.Run("vigil/WithLabelValues", func(b *testing.B) {
+		r, _ := newRecorder(b, Options{})
+		v := r.MustCounterVec(Opts{Name: "bench_total"}, []string{"method", "status"})
+		v.WithLabelValues("GET", "200")
+		b.ReportAllocs()
+		for b.Loop() {
+			v.WithLabelValues("GET", "200").Inc()
+		}
+	})
+	b.Run("vigil/map-per-call", func(b *testing.B) {
+		r, _ := newRecorder(b, Options{})
+		labels := map[string]string{"method": "GET", "status": "200"}
+		b.ReportAllocs()
+		for b.Loop() {
+			r.Counter("bench_total", labels).Inc()
+		}
+	})
+	b.Run("client_golang/kept", func(b *testing.B) {
+		c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bench_total"}, []string{"method", "status"}).WithLabelValues("GET", "200")
+		b.ReportAllocs()
+		for b.Loop() {
+			c.Inc()
+		}
+	})
+	b.Run("vigil/kept", func(b *testing.B) {
+		r, _ := newRecorder(b, Options{})
+		c := r.MustCounterVec(Opts{Name: "bench_total"}, []string{"method", "status"}).WithLabelValues("GET", "200")
+		b.ReportAllocs()
+		for b.Loop() {
+			c.Inc()
+		}
+	})
+}

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/vigil-metrics/vigil/internal/store"
 )
 
 // CloseContext gives up when its context ends, even while SQLite waits
@@ -18,7 +16,7 @@ import (
 // written is in Unwritten, whole.
 func TestCloseContextLockedStore(t *testing.T) {
 	r, _ := newRecorder(t, Options{Reopen: true, FlushInterval: 20 * time.Millisecond})
-	h, err := sql.Open("sqlite", r.Store().Path)
+	h, err := sql.Open("sqlite", r.storeNow().Path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +30,7 @@ func TestCloseContextLockedStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 0; i < 5; i++ {
-		if err := r.Add(store.Sample{Name: "locked_g", Type: store.Gauge, TS: int64(1000 * (i + 1)), Value: float64(i)}); err != nil {
+		if err := r.Add(Sample{Name: "locked_g", Type: TypeGauge, TS: int64(1000 * (i + 1)), Value: float64(i)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -54,7 +52,7 @@ func TestCloseContextLockedStore(t *testing.T) {
 func addGauges(t *testing.T, r *Recorder, n int) {
 	t.Helper()
 	for i := 0; i < n; i++ {
-		s := store.Sample{Name: "slow_g", Type: store.Gauge, Labels: map[string]string{"i": strconv.Itoa(i)}, TS: 1000, Value: float64(i)}
+		s := Sample{Name: "slow_g", Type: TypeGauge, Labels: map[string]string{"i": strconv.Itoa(i)}, TS: 1000, Value: float64(i)}
 		if err := r.Add(s); err != nil {
 			t.Fatal(err)
 		}
@@ -70,7 +68,7 @@ func slowWrites(d time.Duration) func() { return func() { time.Sleep(d) } }
 func TestCloseContextSlowWriteCompletes(t *testing.T) {
 	const n, bound = 200, 50 * time.Millisecond
 	r, _ := newRecorder(t, Options{BufferSize: 2 * n, testInTx: slowWrites(6 * bound)})
-	path := r.Store().Path
+	path := r.storeNow().Path
 	addGauges(t, r, n)
 	ctx, cancel := context.WithTimeout(context.Background(), bound)
 	defer cancel()
@@ -93,7 +91,7 @@ func TestCloseContextSlowWriteCompletes(t *testing.T) {
 func TestCloseWithinBoundsNoProgressOnly(t *testing.T) {
 	const n, chunk, bound = 400, 100, 50 * time.Millisecond
 	r, _ := newRecorder(t, Options{BufferSize: chunk, MaxBuffer: 2 * n, testInTx: slowWrites(3 * bound)})
-	path := r.Store().Path
+	path := r.storeNow().Path
 	addGauges(t, r, n) // the flusher is writing the first chunk
 	began := time.Now()
 	if err := r.CloseWithin(bound); err != nil {
@@ -123,7 +121,7 @@ func countSamples(t *testing.T, path string) int {
 // does not.
 func TestWaitErrorLocked(t *testing.T) {
 	r, _ := newRecorder(t, Options{Reopen: true})
-	h, err := sql.Open("sqlite", r.Store().Path)
+	h, err := sql.Open("sqlite", r.storeNow().Path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +143,7 @@ func TestWaitErrorLocked(t *testing.T) {
 	conn.ExecContext(context.Background(), "ROLLBACK")
 
 	r, _ = newRecorder(t, Options{Reopen: true})
-	if _, err := r.Store().DBForTest().Exec(`CREATE TRIGGER full BEFORE INSERT ON samples BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`); err != nil {
+	if _, err := r.storeNow().DBForTest().Exec(`CREATE TRIGGER full BEFORE INSERT ON samples BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`); err != nil {
 		t.Fatal(err)
 	}
 	addGauges(t, r, 3)

@@ -96,6 +96,9 @@ func (r *Recorder) takeLocked(s *series, ts int64, rows []sample) []sample {
 // of the bucket it was recorded in. With funcs it reads the callback
 // gauges too (at every flush).
 func (r *Recorder) drain(now time.Time, funcs bool) {
+	if funcs && len(r.opt.Gatherers) > 0 {
+		r.recordGatherers()
+	}
 	r.amu.Lock()
 	var fs []gaugeFunc
 	if funcs && len(r.funcs) > 0 {

@@ -306,7 +306,7 @@ func TestNilRecorder(t *testing.T) {
 	}
 	r.TrackAvailability("s", true, time.Second)
 	r.TrackLatency("s", time.Second, time.Second)
-	r.Add(store.Sample{Name: "a_total", Type: store.Counter, TS: 1, Value: 1})
+	r.Add(Sample{Name: "a_total", Type: TypeCounter, TS: 1, Value: 1})
 	r.AddBatch(nil)
 	r.ForgetIdle(1)
 	if r.Flush(ctx) != nil || r.Close() != nil || r.Store() != nil || r.Unwritten() != nil || r.Stats() != (Stats{}) {
@@ -332,7 +332,7 @@ func TestInMemoryStore(t *testing.T) {
 		defer close(done)
 		for i := 0; i < 20; i++ {
 			var n int
-			if err := r.Store().DBForTest().QueryRow("SELECT count(*) FROM samples").Scan(&n); err != nil {
+			if err := r.storeNow().DBForTest().QueryRow("SELECT count(*) FROM samples").Scan(&n); err != nil {
 				t.Error(err)
 				return
 			}
@@ -408,7 +408,7 @@ func TestConcurrentCoalescing(t *testing.T) {
 	if err := r.Close(); err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(context.Background(), r.Store().Path, store.Options{ReadOnly: true})
+	st, err := store.Open(context.Background(), r.storeNow().Path, store.Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}

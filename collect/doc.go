@@ -27,10 +27,28 @@
 // every flush. Options.ConstLabels are merged into every series the
 // handles make. StartTimer times an operation into a histogram
 // (ObserveDuration, or ObserveDurationWith for labels known at the end);
-// durations are recorded in seconds for names ending in _seconds and in
-// milliseconds otherwise (_ms), by Timer, StartTimer and
-// Histogram.ObserveDuration alike. Monitor labels failures with
+// Timer, the older func form, is deprecated. Monitor labels failures with
 // Options.ErrorClassifier (ClassifyErrors matches sentinel errors).
+//
+// Every constructor takes help text: Help("...") as its last argument,
+// or Opts.Help for the vecs. Handler shows it as # HELP and the store
+// keeps it with the metric (its metric_metadata table).
+//
+// # Declared label names
+//
+// Besides the map form (the reference design's), NewCounterVec,
+// NewGaugeVec and NewHistogramVec declare a metric's label names once;
+// WithLabelValues returns the handle of one set of values, as
+// client_golang's, without allocating for an existing series.
+//
+// # Units
+//
+// Options.Naming picks the names and units of what the Recorder names
+// itself. NamingReference, the default, keeps the reference design's:
+// Middleware's response_time_ms, Monitor's <op>_duration_ms, durations in
+// milliseconds unless the name ends in _seconds. NamingPrometheus uses
+// base units: http_request_duration_seconds, <op>_duration_seconds,
+// durations in seconds unless the name ends in _ms.
 //
 // # Resolution
 //
@@ -66,8 +84,19 @@
 // read at the scrape), histograms as buckets (Options.Buckets, by default
 // DefBuckets for _seconds and DefBuckets x1000 for _ms) with _sum and
 // _count. Mount it on /metrics and one service is both scraped by
-// Prometheus and stored by vigil. A service that keeps client_golang can
-// instead be scraped by the agent: vigil collect --scrape.
+// Prometheus and stored by vigil.
+//
+// The Recorder is a prometheus.Collector (registry.MustRegister(r): one
+// /metrics for a registry and the Recorder) and a prometheus.Gatherer
+// (promhttp.HandlerFor(r, ...), client_golang's testutil). The other way,
+// RecordGatherer (or Options.Gatherers, at every flush) stores what a
+// client_golang registry gathers, in-process, as the agent stores a
+// scraped page. A service that keeps client_golang can also be scraped by
+// the agent: vigil collect --scrape.
+//
+// The exported API uses the library's own types: Sample and Type for
+// Add, AddBatch, Options.Forward and Unwritten, Store for New and
+// Recorder.Store.
 //
 // # Testing
 //

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/vigil-metrics/vigil/collect"
+	"github.com/vigil-metrics/vigil/internal/collectlink"
 )
 
 // A fixed clock keeps the examples' output stable.
@@ -27,7 +28,7 @@ func tempStore() (string, func()) {
 // storeDB is the Recorder's store, read here with SQL as any SQLite client
 // reads the file (docs/storage.md: the metrics view is the reference
 // design's table).
-func storeDB(r *collect.Recorder) *sql.DB { return r.Store().DBForTest() }
+func storeDB(r *collect.Recorder) *sql.DB { return collectlink.Store(r).DBForTest() }
 
 func show(r *collect.Recorder) {
 	rows, _ := storeDB(r).Query(`SELECT name, type, labels, sum(value), count(*) FROM metrics GROUP BY name, type, labels ORDER BY name, labels`)

@@ -2,6 +2,7 @@ package collect
 
 import (
 	"bytes"
+	"maps"
 	"math"
 	"net/http"
 	"slices"
@@ -87,7 +88,7 @@ func (h *histState) observe(v float64) {
 func (r *Recorder) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		var buf bytes.Buffer
-		for _, mf := range r.Gather() {
+		for _, mf := range r.gather() {
 			if _, err := expfmt.MetricFamilyToText(&buf, mf); err != nil {
 				http.Error(w, err.Error(), http.StatusInternalServerError)
 				return
@@ -98,9 +99,9 @@ func (r *Recorder) Handler() http.Handler {
 	})
 }
 
-// Gather returns the metric families Handler serves, sorted by name, their
-// metrics sorted by labels (for a prometheus.Gatherer, or a test).
-func (r *Recorder) Gather() []*dto.MetricFamily {
+// gather returns the metric families Handler serves, sorted by name, their
+// metrics sorted by labels.
+func (r *Recorder) gather() []*dto.MetricFamily {
 	if r == nil {
 		return nil
 	}
@@ -108,11 +109,12 @@ func (r *Recorder) Gather() []*dto.MetricFamily {
 	var ss []*series
 	for _, l := range r.byHash {
 		for _, s := range l {
-			if s.service == r.opt.Service && !s.refused.Load() {
+			if s.service == r.opt.Service && !s.refused.Load() && !s.external {
 				ss = append(ss, s)
 			}
 		}
 	}
+	help := maps.Clone(r.help)
 	r.smu.RUnlock()
 
 	r.amu.Lock()
@@ -157,6 +159,9 @@ func (r *Recorder) Gather() []*dto.MetricFamily {
 		f := fams[s.name]
 		if f == nil {
 			f = &dto.MetricFamily{Name: ptr(s.name), Type: typ.Enum()}
+			if h := help[s.name]; h != "" {
+				f.Help = ptr(h)
+			}
 			fams[s.name] = f
 		}
 		f.Metric = append(f.Metric, m)

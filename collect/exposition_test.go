@@ -21,8 +21,6 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
-
-	"github.com/vigil-metrics/vigil/internal/store"
 )
 
 // scrapeHandler gets r.Handler()'s page and parses it back with expfmt.
@@ -91,7 +89,7 @@ func TestHandlerTotals(t *testing.T) {
 	}
 	r.Histogram("render_ms", nil).Observe(30)
 	// Another service's samples (an agent's Add) are not this service's.
-	r.Add(store.Sample{Name: "jobs_total", Type: store.Counter, Service: "other", Labels: map[string]string{"queue": "a"}, TS: 1, Value: 100})
+	r.Add(Sample{Name: "jobs_total", Type: TypeCounter, Service: "other", Labels: map[string]string{"queue": "a"}, TS: 1, Value: 100})
 
 	fams := scrapeHandler(t, r)
 	eu := func(l map[string]string) map[string]string { return merge(map[string]string{"region": "eu"}, l) }

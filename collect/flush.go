@@ -135,8 +135,11 @@ func (r *Recorder) write(ctx context.Context, chunks [][]sample) error {
 		r.opt.testInTx() // a slow write, for tests
 	}
 	var resolved, refused []*series
+	md := r.takeHelp(r.helpGen != r.storeGen)
+	r.helpGen = r.storeGen
 	fail := func(err error) error {
 		tx.Rollback()
+		r.requeueHelp(md)
 		for _, s := range resolved {
 			s.id = 0 // the series rows were rolled back with the samples
 		}
@@ -162,6 +165,11 @@ func (r *Recorder) write(ctx context.Context, chunks [][]sample) error {
 			resolved = append(resolved, s)
 		}
 	}
+	for _, m := range md {
+		if err := tx.SetMetadata(ctx, m); err != nil {
+			return fail(err)
+		}
+	}
 	for ci, c := range chunks {
 		kept := c[:0]
 		for _, smp := range c {
@@ -179,7 +187,7 @@ func (r *Recorder) write(ctx context.Context, chunks [][]sample) error {
 	if _, err := tx.Commit(ctx); err != nil {
 		return fail(err)
 	}
-	if r.opt.Forward != nil {
+	if r.opt.Forward != nil || r.opt.forwardStore != nil {
 		r.forward(chunks)
 	}
 	if len(refused) > 0 {
@@ -200,6 +208,10 @@ func (r *Recorder) write(ctx context.Context, chunks [][]sample) error {
 // forwardChunk reused from call to call (under flushMu, held by every
 // caller of write), so forwarding makes no garbage per sample.
 func (r *Recorder) forward(chunks [][]sample) {
+	if r.opt.forwardStore == nil {
+		r.forwardPub(chunks)
+		return
+	}
 	if r.fwdBuf == nil {
 		r.fwdBuf = make([]store.Sample, 0, forwardChunk)
 	}
@@ -209,6 +221,28 @@ func (r *Recorder) forward(chunks [][]sample) {
 			s := smp.s
 			buf = append(buf, store.Sample{Name: s.name, Type: s.typ, Labels: s.labels, Service: s.service, TS: smp.ts, Value: smp.v})
 			if len(buf) == forwardChunk {
+				r.opt.forwardStore(buf)
+				buf = buf[:0]
+			}
+		}
+	}
+	if len(buf) > 0 {
+		r.opt.forwardStore(buf)
+	}
+	clear(buf[:cap(buf)]) // do not pin the label maps of forgotten series
+}
+
+// forwardPub is forward for Options.Forward, with collect's Sample.
+func (r *Recorder) forwardPub(chunks [][]sample) {
+	if r.fwdPub == nil {
+		r.fwdPub = make([]Sample, 0, forwardChunk)
+	}
+	buf := r.fwdPub[:0]
+	for _, c := range chunks {
+		for _, smp := range c {
+			s := smp.s
+			buf = append(buf, Sample{Name: s.name, Type: Type(s.typ), Labels: s.labels, Service: s.service, TS: smp.ts, Value: smp.v})
+			if len(buf) == forwardChunk {
 				r.opt.Forward(buf)
 				buf = buf[:0]
 			}
@@ -217,7 +251,7 @@ func (r *Recorder) forward(chunks [][]sample) {
 	if len(buf) > 0 {
 		r.opt.Forward(buf)
 	}
-	clear(buf[:cap(buf)]) // do not pin the label maps of forgotten series
+	clear(buf[:cap(buf)])
 }
 
 // forwardChunk is the most samples of one Forward call.

@@ -7,8 +7,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/vigil-metrics/vigil/internal/store"
 )
 
 type forwarded struct {
@@ -16,7 +14,7 @@ type forwarded struct {
 	got []string
 }
 
-func (f *forwarded) add(samples []store.Sample) {
+func (f *forwarded) add(samples []Sample) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, s := range samples {
@@ -36,14 +34,14 @@ func TestForwardAfterCommit(t *testing.T) {
 	f := &forwarded{}
 	var r *Recorder
 	var inStore []int
-	r, _ = newRecorder(t, Options{Forward: func(s []store.Sample) {
+	r, _ = newRecorder(t, Options{Forward: func(s []Sample) {
 		var n int
-		r.Store().DBForTest().QueryRow("SELECT count(*) FROM samples").Scan(&n)
+		r.storeNow().DBForTest().QueryRow("SELECT count(*) FROM samples").Scan(&n)
 		inStore = append(inStore, n)
 		f.add(s)
 	}})
-	r.Add(store.Sample{Name: "jobs_total", Type: store.Counter, Labels: map[string]string{"q": "a"}, Service: "svc", TS: 1000, Value: 4})
-	r.Add(store.Sample{Name: "temp", Type: store.Gauge, TS: 2000, Value: 21.5})
+	r.Add(Sample{Name: "jobs_total", Type: TypeCounter, Labels: map[string]string{"q": "a"}, Service: "svc", TS: 1000, Value: 4})
+	r.Add(Sample{Name: "temp", Type: TypeGauge, TS: 2000, Value: 21.5})
 	if err := r.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +70,7 @@ func TestForwardWithoutStore(t *testing.T) {
 	c := r.Counter("hits_total", nil)
 	c.Add(2)
 	c.Add(3)
-	if err := r.Add(store.Sample{Name: "temp", Type: store.Gauge, TS: 5, Value: 1}); err != nil {
+	if err := r.Add(Sample{Name: "temp", Type: TypeGauge, TS: 5, Value: 1}); err != nil {
 		t.Fatal(err)
 	}
 	if err := r.Close(); err != nil {

@@ -82,16 +82,17 @@ type handleType interface {
 
 // handleFor is the constructors without an error (see handleOrLog): the
 // zero handle from a nil Recorder.
-func handleFor[H handleType](r *Recorder, name string, typ store.Type, labels map[string]string) H {
+func handleFor[H handleType](r *Recorder, name string, typ store.Type, labels map[string]string, opts []MetricOption) H {
 	if r == nil {
 		return H{}
 	}
+	r.applyOpts(name, opts)
 	return H{r, r.handleOrLog(name, typ, labels)}
 }
 
 // newHandle is the constructors with an error: the zero handle from a nil
 // Recorder, or with the error of a refused series.
-func newHandle[H handleType](r *Recorder, name string, typ store.Type, labels map[string]string) (H, error) {
+func newHandle[H handleType](r *Recorder, name string, typ store.Type, labels map[string]string, opts []MetricOption) (H, error) {
 	if r == nil {
 		return H{}, nil
 	}
@@ -99,57 +100,58 @@ func newHandle[H handleType](r *Recorder, name string, typ store.Type, labels ma
 	if err != nil {
 		return H{}, err
 	}
+	r.applyOpts(name, opts)
 	return H{r, s}, nil
 }
 
 // Counter returns the counter name{labels}. Keep the handle for hot paths;
 // looking it up again does not allocate either. A mistake (see NewCounter)
 // is logged once, or panics in Strict mode.
-func (r *Recorder) Counter(name string, labels map[string]string) Counter {
-	return handleFor[Counter](r, name, store.Counter, labels)
+func (r *Recorder) Counter(name string, labels map[string]string, opts ...MetricOption) Counter {
+	return handleFor[Counter](r, name, store.Counter, labels, opts)
 }
 
 // Gauge returns the gauge name{labels}.
-func (r *Recorder) Gauge(name string, labels map[string]string) Gauge {
-	return handleFor[Gauge](r, name, store.Gauge, labels)
+func (r *Recorder) Gauge(name string, labels map[string]string, opts ...MetricOption) Gauge {
+	return handleFor[Gauge](r, name, store.Gauge, labels, opts)
 }
 
 // Histogram returns the histogram name{labels}.
-func (r *Recorder) Histogram(name string, labels map[string]string) Histogram {
-	return handleFor[Histogram](r, name, store.Histogram, labels)
+func (r *Recorder) Histogram(name string, labels map[string]string, opts ...MetricOption) Histogram {
+	return handleFor[Histogram](r, name, store.Histogram, labels, opts)
 }
 
 // NewCounter returns the counter name{labels}, or an error matching
 // ErrInvalid (bad name or label), ErrTypeConflict (the name is another
 // type's) or ErrTooManySeries. It neither logs nor counts the mistake.
-func (r *Recorder) NewCounter(name string, labels map[string]string) (Counter, error) {
-	return newHandle[Counter](r, name, store.Counter, labels)
+func (r *Recorder) NewCounter(name string, labels map[string]string, opts ...MetricOption) (Counter, error) {
+	return newHandle[Counter](r, name, store.Counter, labels, opts)
 }
 
 // NewGauge is NewCounter for a gauge.
-func (r *Recorder) NewGauge(name string, labels map[string]string) (Gauge, error) {
-	return newHandle[Gauge](r, name, store.Gauge, labels)
+func (r *Recorder) NewGauge(name string, labels map[string]string, opts ...MetricOption) (Gauge, error) {
+	return newHandle[Gauge](r, name, store.Gauge, labels, opts)
 }
 
 // NewHistogram is NewCounter for a histogram.
-func (r *Recorder) NewHistogram(name string, labels map[string]string) (Histogram, error) {
-	return newHandle[Histogram](r, name, store.Histogram, labels)
+func (r *Recorder) NewHistogram(name string, labels map[string]string, opts ...MetricOption) (Histogram, error) {
+	return newHandle[Histogram](r, name, store.Histogram, labels, opts)
 }
 
 // MustCounter is NewCounter that panics on an error, for handles made
 // once at start-up (package-level variables).
-func (r *Recorder) MustCounter(name string, labels map[string]string) Counter {
-	return must(r.NewCounter(name, labels))
+func (r *Recorder) MustCounter(name string, labels map[string]string, opts ...MetricOption) Counter {
+	return must(r.NewCounter(name, labels, opts...))
 }
 
 // MustGauge is NewGauge that panics on an error.
-func (r *Recorder) MustGauge(name string, labels map[string]string) Gauge {
-	return must(r.NewGauge(name, labels))
+func (r *Recorder) MustGauge(name string, labels map[string]string, opts ...MetricOption) Gauge {
+	return must(r.NewGauge(name, labels, opts...))
 }
 
 // MustHistogram is NewHistogram that panics on an error.
-func (r *Recorder) MustHistogram(name string, labels map[string]string) Histogram {
-	return must(r.NewHistogram(name, labels))
+func (r *Recorder) MustHistogram(name string, labels map[string]string, opts ...MetricOption) Histogram {
+	return must(r.NewHistogram(name, labels, opts...))
 }
 
 func must[H any](h H, err error) H {
@@ -240,24 +242,26 @@ func (g Gauge) Dec() { g.Add(-1) }
 // Observe records one observation.
 func (h Histogram) Observe(v float64) { h.r.recordNow(h.s, v) }
 
-// ObserveDuration records d in the histogram's unit: seconds for a name
-// ending in _seconds, milliseconds otherwise (_ms).
+// ObserveDuration records d in the histogram's unit: by default seconds
+// for a name ending in _seconds, milliseconds otherwise (_ms); see Naming
+// for NamingPrometheus.
 func (h Histogram) ObserveDuration(d time.Duration) {
 	if h.s == nil {
 		h.r.recordNow(nil, 0)
 		return
 	}
-	h.Observe(durationIn(h.s.name, d))
+	h.Observe(h.r.durationIn(h.s.name, d))
 }
 
 // GaugeFunc registers a gauge whose value fn returns; it is read at every
 // flush (the interval, Flush and Close), stamped with the flush's time,
 // and at every scrape of Handler. fn must be safe to call from the
 // flushing goroutine and from the scraping one, and must not block.
-func (r *Recorder) GaugeFunc(name string, labels map[string]string, fn func() float64) error {
+func (r *Recorder) GaugeFunc(name string, labels map[string]string, fn func() float64, opts ...MetricOption) error {
 	if r == nil {
 		return nil
 	}
+	r.applyOpts(name, opts)
 	s, err := r.handle(name, store.Gauge, labels)
 	if err != nil {
 		if r.opt.Strict {
@@ -287,24 +291,19 @@ func (r *Recorder) recordNow(s *series, v float64) {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// durationIn converts d to the unit a metric's name says: seconds for
-// _seconds (the Prometheus convention), milliseconds otherwise (_ms).
-func durationIn(name string, d time.Duration) float64 {
-	if strings.HasSuffix(name, "_seconds") {
-		return d.Seconds()
-	}
-	return ms(d)
-}
-
 // Timer starts timing and returns the function that records the elapsed
 // time into the histogram name{labels}: `defer r.Timer(...)()`. The unit
-// follows the name (seconds for _seconds, else milliseconds). StartTimer
-// is harder to misuse.
-func (r *Recorder) Timer(name string, labels map[string]string) func() {
+// follows the name and Options.Naming, as for StartTimer. It is kept for
+// existing callers: a forgotten final () times nothing, and it cannot
+// add labels known at the end or return the duration.
+//
+// Deprecated: use StartTimer (t := r.StartTimer(...); defer
+// t.ObserveDuration()), which mirrors client_golang's prometheus.NewTimer.
+func (r *Recorder) Timer(name string, labels map[string]string, opts ...MetricOption) func() {
 	if r == nil {
 		return func() {}
 	}
-	t := r.StartTimer(name, labels)
+	t := r.StartTimer(name, labels, opts...)
 	return func() { t.ObserveDuration() }
 }
 
@@ -323,13 +322,15 @@ type Timer struct {
 //	t := r.StartTimer("render_seconds", labels)
 //	defer t.ObserveDuration()
 //
-// The unit follows the name: seconds for _seconds, else milliseconds. A
-// bad name is reported here (logged once, or a panic in Strict mode).
-func (r *Recorder) StartTimer(name string, labels map[string]string) *Timer {
+// The unit follows the name and Options.Naming (see Naming): by default
+// seconds for _seconds, else milliseconds. A bad name is reported here
+// (logged once, or a panic in Strict mode). It is the timer API to use;
+// Timer is deprecated.
+func (r *Recorder) StartTimer(name string, labels map[string]string, opts ...MetricOption) *Timer {
 	if r == nil {
 		return &Timer{}
 	}
-	return &Timer{r: r, h: r.Histogram(name, labels), name: name, labels: labels, start: r.opt.Now()}
+	return &Timer{r: r, h: r.Histogram(name, labels, opts...), name: name, labels: labels, start: r.opt.Now()}
 }
 
 // ObserveDuration records the time since StartTimer and returns it. Only
@@ -379,15 +380,24 @@ func ClassifyErrors(classes ...ErrorClass) func(error) string {
 
 type monitorNames struct{ started, completed, failed, duration, memory string }
 
-var monitorCache sync.Map // op -> *monitorNames
+// monitorCache holds Monitor's names per op, one map per Naming.
+var monitorCache [2]sync.Map // op -> *monitorNames
 
-func namesOf(op string) *monitorNames {
-	if n, ok := monitorCache.Load(op); ok {
+func namesOf(op string, naming Naming) *monitorNames {
+	prom := naming == NamingPrometheus
+	cache := &monitorCache[0]
+	if prom {
+		cache = &monitorCache[1]
+	}
+	if n, ok := cache.Load(op); ok {
 		return n.(*monitorNames)
 	}
 	n := &monitorNames{op + "_started_total", op + "_completed_total", op + "_failed_total",
 		op + "_duration_ms", op + "_memory_delta_mb"}
-	monitorCache.Store(op, n)
+	if prom {
+		n.duration, n.memory = op+"_duration_seconds", op+"_memory_delta_bytes"
+	}
+	cache.Store(op, n)
 	return n
 }
 
@@ -401,7 +411,7 @@ func (r *Recorder) Monitor(ctx context.Context, op string, labels map[string]str
 	if r == nil {
 		return fn(ctx)
 	}
-	n := namesOf(op)
+	n := namesOf(op, r.opt.Naming)
 	r.Counter(n.started, labels).Inc()
 	start := r.opt.Now()
 	rss0 := residentBytes()
@@ -418,8 +428,12 @@ func (r *Recorder) Monitor(ctx context.Context, op string, labels map[string]str
 		m["status"] = "success"
 		r.Counter(n.completed, m).Inc()
 	}
-	r.Histogram(n.duration, labels).Observe(ms(d))
-	r.Histogram(n.memory, labels).Observe(float64(residentBytes()-rss0) / (1 << 20))
+	r.Histogram(n.duration, labels).Observe(r.durationIn(n.duration, d))
+	delta := float64(residentBytes() - rss0)
+	if r.opt.Naming != NamingPrometheus {
+		delta /= 1 << 20
+	}
+	r.Histogram(n.memory, labels).Observe(delta)
 	return err
 }
 
@@ -478,7 +492,10 @@ func boolLabel(b bool) string {
 func (r *Recorder) TrackAvailability(service string, success bool, d time.Duration) {
 	l := map[string]string{"service": service, "success": boolLabel(success)}
 	r.Counter("sli_requests_total", l).Inc()
-	r.Histogram("sli_request_duration_ms", l).Observe(ms(d))
+	if r == nil {
+		return
+	}
+	r.Histogram(r.sliDuration(), l).Observe(r.durationIn(r.sliDuration(), d))
 }
 
 // TrackLatency records the latency SLI: sli_latency_requests_total

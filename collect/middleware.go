@@ -129,7 +129,7 @@ func (r *Recorder) observeRequest(req *http.Request, opt *MiddlewareOptions, all
 	l := labelPool.Get().(map[string]string)
 	clear(l)
 	l["method"], l["endpoint"] = method, endpoint
-	r.Histogram("response_time_ms", l).Observe(ms(d))
+	r.Histogram(r.requestDuration(), l).Observe(r.durationIn(r.requestDuration(), d))
 	l["status"] = statusText(status)
 	r.Counter("http_requests_total", l).Inc()
 	labelPool.Put(l)

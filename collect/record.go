@@ -87,7 +87,9 @@ func (r *Recorder) now() int64 { return r.opt.Now().UnixMilli() }
 
 // Add records one sample with its own time, service and labels (the path
 // the agent's scrapes and pushes take). It validates the sample.
-func (r *Recorder) Add(s store.Sample) error {
+func (r *Recorder) Add(s Sample) error { return r.addStore(s.toStore()) }
+
+func (r *Recorder) addStore(s store.Sample) error {
 	if r == nil {
 		return nil
 	}
@@ -122,7 +124,23 @@ func (r *Recorder) Add(s store.Sample) error {
 // nothing; it refuses with ErrBufferFull when the batch does not fit now,
 // ErrBatchTooLarge when it never will, and ErrClosed after Close began.
 // The record path is never held up while a batch is validated.
-func (r *Recorder) AddBatch(samples []store.Sample) error {
+func (r *Recorder) AddBatch(samples []Sample) error {
+	if r == nil {
+		return nil
+	}
+	if len(samples) > r.opt.MaxBuffer {
+		return ErrBatchTooLarge
+	}
+	ss := make([]store.Sample, len(samples))
+	for i, s := range samples {
+		ss[i] = s.toStore()
+	}
+	return r.addBatch(ss, false)
+}
+
+// addBatch is AddBatch; external marks the series it makes as recorded
+// from a Gatherer (left out of Handler).
+func (r *Recorder) addBatch(samples []store.Sample, external bool) error {
 	if r == nil {
 		return nil
 	}
@@ -146,7 +164,7 @@ func (r *Recorder) AddBatch(samples []store.Sample) error {
 		r.mu.Unlock()
 	}
 
-	refs, err := r.batchSeries(samples)
+	refs, err := r.batchSeries(samples, external)
 	if err != nil {
 		release()
 		return err
@@ -177,7 +195,7 @@ func (r *Recorder) AddBatch(samples []store.Sample) error {
 
 // batchSeries validates a batch and resolves its series in one smu
 // section: either every series exists afterwards, or none was created.
-func (r *Recorder) batchSeries(samples []store.Sample) ([]*series, error) {
+func (r *Recorder) batchSeries(samples []store.Sample, external bool) ([]*series, error) {
 	r.smu.Lock()
 	defer r.smu.Unlock()
 	inBatch := map[string]store.Type{}
@@ -220,6 +238,9 @@ func (r *Recorder) batchSeries(samples []store.Sample) ([]*series, error) {
 				return nil, fmt.Errorf("sample %d: %w (%d series held)", i+1, err, r.nseries)
 			}
 			return nil, fmt.Errorf("sample %d: %w", i+1, err)
+		}
+		if external && refs[i] != nil {
+			refs[i].external = true
 		}
 		if refs[i] == nil || refs[i].refused.Load() {
 			// Only a series the store refused gets here (types were checked).

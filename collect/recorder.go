@@ -11,6 +11,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vigil-metrics/vigil/internal/cumulative"
 	"github.com/vigil-metrics/vigil/internal/store"
 )
 
@@ -73,6 +76,16 @@ type Options struct {
 	// values few: ClassifyErrors matches sentinels with errors.Is, and
 	// ErrorType gives the error's Go type name.
 	ErrorClassifier func(error) string
+	// Naming picks the names and duration unit of the metrics the
+	// Recorder names itself (Middleware, Monitor, the SLI helpers) and the
+	// unit of durations given to a histogram whose name does not say one:
+	// NamingReference (the default: response_time_ms, milliseconds) or
+	// NamingPrometheus (http_request_duration_seconds, base units).
+	Naming Naming
+	// Gatherers are recorded into the store at every flush (the
+	// interval and Flush) with RecordGatherer: client_golang registries
+	// whose metrics vigil should keep too.
+	Gatherers []prometheus.Gatherer
 	// Buckets are the upper bounds of the histogram buckets Handler
 	// exposes, for every histogram (default: DefBuckets for names ending
 	// in _seconds and names without a unit, DefBuckets x1000 for _ms).
@@ -86,7 +99,10 @@ type Options struct {
 	// and must not keep the slice after it returns (it is reused). On a Recorder made by New(nil, ...) there is
 	// no store: every flush hands its samples to Forward alone, and
 	// Stats().Written counts them.
-	Forward func([]store.Sample)
+	Forward func([]Sample)
+	// forwardStore is Forward given the store's samples (vigil's agent,
+	// through internal/collectlink); it wins over Forward.
+	forwardStore func([]store.Sample)
 
 	// testInTx is called inside each write transaction, once it has
 	// begun (tests: a write that takes long).
@@ -161,18 +177,29 @@ type Recorder struct {
 	nbytes  int64 // seriesSize summed over the series held; under smu
 	types   map[string]store.Type
 	warned  map[string]bool
-	epoch   atomic.Uint32
+	// help is each name's help text; helpPending the names whose help
+	// the store has not been given yet.
+	help        map[string]string
+	helpPending []string
+	vecs        []*vec // every vec made, for ForgetIdle to prune
+	epoch       atomic.Uint32
 	// unwritten holds what the final flush of Close could not write.
 	unwritten [][]sample
 
 	flushMu                              sync.Mutex     // one writer at a time
 	retired                              []*store.Store // replaced by reopen, closed later; under flushMu
-	fwdBuf                               []store.Sample // Forward's reused slice; under flushMu
+	fwdBuf                               []store.Sample // forwardStore's reused slice; under flushMu
+	fwdPub                               []Sample       // Forward's reused slice; under flushMu
 	storeGen                             uint64         // bumped by reopen; under flushMu
+	helpGen                              uint64         // the storeGen the help was written to; under flushMu
 	written, dropped, invalid, flushErrs atomic.Int64
 	seriesRefused, reopens               atomic.Int64
 	lastFlush                            atomic.Int64
 	lastRows                             atomic.Int64
+
+	// gmu guards gtrack, RecordGatherer's counter baselines.
+	gmu    sync.Mutex
+	gtrack *cumulative.Tracker
 
 	// amu guards the coalesced series and the gauge callbacks.
 	amu     sync.Mutex
@@ -208,14 +235,23 @@ func Open(path string, opt Options) (*Recorder, error) {
 	if path == ":memory:" {
 		st.KeepOneConnection()
 	}
-	return New(st, opt), nil
+	return startRecorder(st, opt), nil
 }
 
-// New starts a Recorder on an open store; Close closes the store too. A
-// nil store writes no file: flushes only hand the samples to
-// Options.Forward (which must then be set).
-func New(st *store.Store, opt Options) *Recorder {
-	if st == nil && opt.Forward == nil {
+// New starts a Recorder on a store opened by OpenStore (or another
+// Recorder's Store); Close closes the store too. A nil store writes no
+// file: flushes only hand the samples to Options.Forward (which must then
+// be set).
+func New(st *Store, opt Options) *Recorder {
+	var s *store.Store
+	if st != nil {
+		s = st.st
+	}
+	return startRecorder(s, opt)
+}
+
+func startRecorder(st *store.Store, opt Options) *Recorder {
+	if st == nil && opt.Forward == nil && opt.forwardStore == nil {
 		panic("collect.New: a nil store needs Options.Forward")
 	}
 	if opt.BufferSize <= 0 {
@@ -251,7 +287,7 @@ func New(st *store.Store, opt Options) *Recorder {
 		buf:    make([]sample, 0, opt.BufferSize),
 		rng:    rand.New(rand.NewPCG(uint64(opt.Now().UnixNano()), 0x5eed)),
 		wake:   make(chan struct{}, 1),
-		byHash: map[uint64][]*series{}, types: map[string]store.Type{}, warned: map[string]bool{},
+		byHash: map[uint64][]*series{}, types: map[string]store.Type{}, warned: map[string]bool{}, help: map[string]string{},
 		stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	r.loopCtx, r.loopCancel = context.WithCancel(context.Background())
@@ -276,13 +312,22 @@ func (r *Recorder) loadTypes() {
 	}
 }
 
-// Store is the store the Recorder writes (another one after a reopen);
-// nil for a Recorder made by New(nil, ...).
-func (r *Recorder) Store() *store.Store {
+// storeNow is the store written now (nil without one).
+func (r *Recorder) storeNow() *store.Store {
 	if r == nil {
 		return nil
 	}
 	return r.st.Load()
+}
+
+// Store is the store the Recorder writes (another one after a reopen);
+// nil for a Recorder made by New(nil, ...).
+func (r *Recorder) Store() *Store {
+	st := r.storeNow()
+	if st == nil {
+		return nil
+	}
+	return &Store{Path: st.Path, st: st}
 }
 
 // reopen opens the store's file again and swaps it in, so connections
@@ -326,7 +371,15 @@ func (r *Recorder) Flush(ctx context.Context) error {
 
 // Unwritten returns, after Close failed, the samples its final flush could
 // not write (so that a caller can keep them elsewhere); nil otherwise.
-func (r *Recorder) Unwritten() []store.Sample {
+func (r *Recorder) Unwritten() []Sample {
+	var out []Sample
+	for _, s := range r.unwrittenStore() {
+		out = append(out, fromStore(s))
+	}
+	return out
+}
+
+func (r *Recorder) unwrittenStore() []store.Sample {
 	if r == nil {
 		return nil
 	}

@@ -49,7 +49,7 @@ func newRecorder(t testing.TB, opt Options) (*Recorder, *fakeClock) {
 
 func rows(t testing.TB, r *Recorder, query string) []string {
 	t.Helper()
-	rs, err := r.Store().DBForTest().Query(query)
+	rs, err := r.storeNow().DBForTest().Query(query)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestFlushesWhenBufferFull(t *testing.T) {
 
 func TestUnwritableStoreBoundsMemoryAndCountsDrops(t *testing.T) {
 	r, _ := newRecorder(t, Options{BufferSize: 100, MaxBuffer: 300, Resolution: -1})
-	db := r.Store().DBForTest()
+	db := r.storeNow().DBForTest()
 	// The store refuses every insert, as a full disk would.
 	if _, err := db.Exec(`CREATE TRIGGER disk_full BEFORE INSERT ON samples BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`); err != nil {
 		t.Fatal(err)
@@ -200,7 +200,7 @@ func TestSamplingKeepsRatesUnbiased(t *testing.T) {
 	r.Flush(context.Background())
 	var n int
 	var sum float64
-	r.Store().DBForTest().QueryRow("SELECT count(*), sum(value) FROM samples").Scan(&n, &sum)
+	r.storeNow().DBForTest().QueryRow("SELECT count(*), sum(value) FROM samples").Scan(&n, &sum)
 	// ~10% of the events are kept, each counting 10: the sum stays ~100000
 	// (the binomial standard deviation of the sum is ~950).
 	if n < 9000 || n > 11000 || sum < 95000 || sum > 105000 {
@@ -286,12 +286,12 @@ func TestMiddlewareAndSLI(t *testing.T) {
 
 func TestAddBatchIsAllOrNothing(t *testing.T) {
 	r, _ := newRecorder(t, Options{BufferSize: 10, MaxBuffer: 20})
-	ok := store.Sample{Name: "g", Type: store.Gauge, TS: 1, Value: 1}
-	bad := store.Sample{Name: "g", Type: store.Gauge, TS: 2, Value: nan()}
-	if err := r.AddBatch([]store.Sample{ok, ok, bad}); err == nil || !strings.Contains(err.Error(), "sample 3: value is NaN") {
+	ok := Sample{Name: "g", Type: TypeGauge, TS: 1, Value: 1}
+	bad := Sample{Name: "g", Type: TypeGauge, TS: 2, Value: nan()}
+	if err := r.AddBatch([]Sample{ok, ok, bad}); err == nil || !strings.Contains(err.Error(), "sample 3: value is NaN") {
 		t.Errorf("AddBatch = %v", err)
 	}
-	big := make([]store.Sample, 21)
+	big := make([]Sample, 21)
 	for i := range big {
 		big[i] = ok
 	}
@@ -299,11 +299,11 @@ func TestAddBatchIsAllOrNothing(t *testing.T) {
 		t.Errorf("AddBatch(21) = %v, want ErrBatchTooLarge", err)
 	}
 	// A rejected batch creates no series: its type does not stick.
-	clash := []store.Sample{{Name: "h", Type: store.Counter, TS: 1, Value: 1}, bad}
+	clash := []Sample{{Name: "h", Type: TypeCounter, TS: 1, Value: 1}, bad}
 	if err := r.AddBatch(clash); err == nil {
 		t.Fatal("batch with a NaN accepted")
 	}
-	if err := r.AddBatch([]store.Sample{{Name: "h", Type: store.Gauge, TS: 1, Value: 1}, {Name: "h", Type: store.Counter, TS: 1, Value: 1}}); err == nil || !strings.Contains(err.Error(), "earlier in the batch") {
+	if err := r.AddBatch([]Sample{{Name: "h", Type: TypeGauge, TS: 1, Value: 1}, {Name: "h", Type: TypeCounter, TS: 1, Value: 1}}); err == nil || !strings.Contains(err.Error(), "earlier in the batch") {
 		t.Errorf("in-batch type clash: %v", err)
 	}
 	// A full buffer wakes the flusher; holding it off keeps the 15 samples
@@ -318,7 +318,7 @@ func TestAddBatchIsAllOrNothing(t *testing.T) {
 	}
 	r.flushMu.Unlock()
 	r.Flush(context.Background())
-	if err := r.AddBatch([]store.Sample{{Name: "h", Type: store.Gauge, TS: 1, Value: 1}}); err != nil {
+	if err := r.AddBatch([]Sample{{Name: "h", Type: TypeGauge, TS: 1, Value: 1}}); err != nil {
 		t.Errorf("h as a gauge after a refused counter batch: %v", err)
 	}
 	r.Flush(context.Background())
@@ -397,7 +397,7 @@ func BenchmarkFlush(b *testing.B) {
 // Recorder started) is dropped as invalid; the rest of the flush lands.
 func TestStoreRefusesASeries(t *testing.T) {
 	r, _ := newRecorder(t, Options{})
-	if _, err := r.Store().DBForTest().Exec(`INSERT INTO series(name, type, labels, service) VALUES ('late', 'gauge', '{}', '')`); err != nil {
+	if _, err := r.storeNow().DBForTest().Exec(`INSERT INTO series(name, type, labels, service) VALUES ('late', 'gauge', '{}', '')`); err != nil {
 		t.Fatal(err)
 	}
 	r.Counter("late", nil).Inc()
@@ -408,7 +408,7 @@ func TestStoreRefusesASeries(t *testing.T) {
 	r.Counter("late", nil).Inc() // refused from now on, without a store round trip
 	// New label sets of the refused name are refused up front, not
 	// accepted and dropped later.
-	if err := r.AddBatch([]store.Sample{{Name: "late", Type: store.Counter, Labels: map[string]string{"a": "b"}, TS: 1, Value: 1}}); err == nil || !strings.Contains(err.Error(), "metric late is a gauge in this store") {
+	if err := r.AddBatch([]Sample{{Name: "late", Type: TypeCounter, Labels: map[string]string{"a": "b"}, TS: 1, Value: 1}}); err == nil || !strings.Contains(err.Error(), "metric late is a gauge in this store") {
 		t.Errorf("AddBatch(late counter) = %v, want refused", err)
 	}
 	r.Counter("late", map[string]string{"a": "c"}).Inc()
@@ -422,7 +422,7 @@ func TestStoreRefusesASeries(t *testing.T) {
 // waking the flusher.
 func TestRetryIsNotStarvedByWakeups(t *testing.T) {
 	r, _ := newRecorder(t, Options{BufferSize: 10, MaxBuffer: 100000, Resolution: -1})
-	db := r.Store().DBForTest()
+	db := r.storeNow().DBForTest()
 	db.Exec(`CREATE TRIGGER disk_full BEFORE INSERT ON samples BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`)
 	g := r.Gauge("g", nil)
 	for i := 0; i < 30; i++ {
@@ -458,9 +458,9 @@ func TestAddBatchRacingClose(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				batch := make([]store.Sample, 2000)
+				batch := make([]Sample, 2000)
 				for i := range batch {
-					batch[i] = store.Sample{Name: "b_total", Type: store.Counter, Labels: map[string]string{"g": fmt.Sprint(g)}, TS: int64(i), Value: 1}
+					batch[i] = Sample{Name: "b_total", Type: TypeCounter, Labels: map[string]string{"g": fmt.Sprint(g)}, TS: int64(i), Value: 1}
 				}
 				for k := 0; k < 20; k++ {
 					err := r.AddBatch(batch)
@@ -493,12 +493,12 @@ func TestAddBatchRacingClose(t *testing.T) {
 // the series had in the old one.
 func TestReopenReresolvesForgottenQueuedSeries(t *testing.T) {
 	r, _ := newRecorder(t, Options{Reopen: true})
-	path := r.Store().Path
+	path := r.storeNow().Path
 	r.Counter("a_total", map[string]string{"k": "v"}).Add(1)
 	if err := r.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.Store().DBForTest().Exec(`CREATE TRIGGER full BEFORE INSERT ON samples BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`); err != nil {
+	if _, err := r.storeNow().DBForTest().Exec(`CREATE TRIGGER full BEFORE INSERT ON samples BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`); err != nil {
 		t.Fatal(err)
 	}
 	r.Counter("a_total", map[string]string{"k": "v"}).Add(2)
@@ -524,7 +524,7 @@ func TestReopenReresolvesForgottenQueuedSeries(t *testing.T) {
 // id it had in the old file.
 func TestReopenReresolvesHeldHandles(t *testing.T) {
 	r, _ := newRecorder(t, Options{Reopen: true})
-	path := r.Store().Path
+	path := r.storeNow().Path
 	c := r.Counter("a_total", map[string]string{"k": "v"})
 	c.Add(1)
 	if err := r.Flush(context.Background()); err != nil {

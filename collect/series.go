@@ -19,13 +19,19 @@ type series struct {
 	labels  map[string]string
 	service string
 	rate    float64 // sampling rate, 1 = keep all
-	id      int64   // store id; touched only by the flushing goroutine
+	// external: recorded from a client_golang Gatherer (RecordGatherer),
+	// which serves it itself: left out of Handler. Set under smu.
+	external bool
+	id       int64 // store id; touched only by the flushing goroutine
 	// idGen is the store generation id belongs to (Recorder.storeGen):
 	// after a reopen every id is stale, held by a handle or not.
 	idGen uint64
 	// refused is set when the store rejects the series (its name has
 	// another type on disk): its samples are dropped as invalid.
 	refused atomic.Bool
+	// forgotten is set when ForgetIdle drops the series from the index
+	// (a vec's cache then looks it up again).
+	forgotten atomic.Bool
 	// seen is the Recorder's epoch when the series was last recorded.
 	seen atomic.Uint32
 
@@ -71,6 +77,7 @@ func (r *Recorder) ForgetIdle(idle uint32) int {
 	r.touchPending()
 	var gone []*series
 	defer func() { r.unregister(gone) }()
+	defer r.pruneVecs()
 	r.smu.Lock()
 	defer r.smu.Unlock()
 	n := 0
@@ -79,6 +86,7 @@ func (r *Recorder) ForgetIdle(idle uint32) int {
 		for _, s := range l {
 			if e-s.seen.Load() > idle {
 				n++
+				s.forgotten.Store(true)
 				r.nbytes -= seriesSize(s.name, s.labels, s.service)
 				if s.coalesce {
 					gone = append(gone, s)

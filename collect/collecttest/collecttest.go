@@ -25,6 +25,7 @@ import (
 	"testing"
 
 	"github.com/vigil-metrics/vigil/collect"
+	"github.com/vigil-metrics/vigil/internal/collectlink"
 	"github.com/vigil-metrics/vigil/internal/store"
 )
 
@@ -97,7 +98,7 @@ func read(t testing.TB, r *collect.Recorder, name string, typ store.Type, want m
 	if err := r.Flush(context.Background()); err != nil {
 		t.Fatalf("collecttest: flush: %v", err)
 	}
-	samples, err := r.Store().SamplesOf(context.Background(), name)
+	samples, err := collectlink.Store(r).SamplesOf(context.Background(), name)
 	if err != nil {
 		t.Fatalf("collecttest: %v", err)
 	}
@@ -126,4 +127,27 @@ func includes(got, want map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// Help flushes r and returns the help text its store keeps for the metric
+// name ("" when none was given; the first service's, by name, when
+// several services of the store gave one).
+func Help(t testing.TB, r *collect.Recorder, name string) string {
+	t.Helper()
+	if r == nil {
+		t.Fatalf("collecttest: reading %s from a nil Recorder", name)
+	}
+	if err := r.Flush(context.Background()); err != nil {
+		t.Fatalf("collecttest: flush: %v", err)
+	}
+	md, err := collectlink.Store(r).Metadata(context.Background())
+	if err != nil {
+		t.Fatalf("collecttest: %v", err)
+	}
+	for _, m := range md {
+		if m.Name == name {
+			return m.Help
+		}
+	}
+	return ""
 }

@@ -103,3 +103,16 @@ func TestNop(t *testing.T) {
 		t.Errorf("status %d through a nil recorder's middleware", rec.Code)
 	}
 }
+
+// Help reads back the help text stored with a metric.
+func TestHelpReadBack(t *testing.T) {
+	r := collecttest.New(t)
+	r.Counter("orders_total", nil, collect.Help("Orders placed.")).Inc()
+	r.Gauge("queue_depth", nil).Set(1)
+	if got := collecttest.Help(t, r, "orders_total"); got != "Orders placed." {
+		t.Errorf("Help(orders_total) = %q, want %q", got, "Orders placed.")
+	}
+	if got := collecttest.Help(t, r, "queue_depth"); got != "" {
+		t.Errorf("Help(queue_depth) = %q, want none", got)
+	}
+}

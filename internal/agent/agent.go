@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/vigil-metrics/vigil/collect"
+	"github.com/vigil-metrics/vigil/internal/collectlink"
 	"github.com/vigil-metrics/vigil/internal/gpu"
 	"github.com/vigil-metrics/vigil/internal/push"
 	"github.com/vigil-metrics/vigil/internal/remotewrite"
@@ -317,9 +318,9 @@ func (a *agent) startRecorder(st *store.Store) {
 		MaxLabelBytes: a.cfg.MaxLabelBytes, MaxSeriesBytes: a.cfg.MaxSeriesBytes,
 	}
 	if len(a.writers) > 0 {
-		ropt.Forward = a.forward
+		ropt = collectlink.WithForward(ropt, a.forward)
 	}
-	a.rec = collect.New(st, ropt)
+	a.rec = collectlink.New[*collect.Recorder](st, ropt)
 }
 
 // listen starts the push endpoint when Listen is set; the server is nil
@@ -333,7 +334,7 @@ func (a *agent) listen() (*http.Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	a.push = &push.Server{Sink: a.rec, Token: cfg.Token, Now: cfg.Now, Health: a.health, Types: a.checkTypes,
+	a.push = &push.Server{Sink: push.RecorderSink(a.rec), Token: cfg.Token, Now: cfg.Now, Health: a.health, Types: a.checkTypes,
 		BodyLimit: cfg.PushBodyLimit, MaxConcurrent: cfg.MaxConcurrentPushes}
 	if cfg.NoStore {
 		a.push.Types = nil // no store to hold other types
@@ -433,7 +434,7 @@ func (a *agent) forgetIdle() {
 // time of the store's first row (store.FirstSample).
 func (a *agent) logRetention(ctx context.Context) {
 	cut := a.cfg.Now().Add(-a.cfg.Retention)
-	first, ok, err := a.rec.Store().FirstSample(ctx)
+	first, ok, err := collectlink.Store(a.rec).FirstSample(ctx)
 	switch {
 	case err == nil && !ok:
 		a.log.Info("retention: samples older than the cut will be deleted", "retention", a.cfg.Retention, "cut", cut.UTC(), "store", "empty")
@@ -483,7 +484,7 @@ func (a *agent) checkTypes(samples []store.Sample) error {
 }
 
 func (a *agent) storeType(name string) (store.Type, bool, error) {
-	return a.rec.Store().MetricType(context.Background(), name)
+	return collectlink.Store(a.rec).MetricType(context.Background(), name)
 }
 
 // pruneInterval spreads retention work: often enough that little piles
@@ -494,7 +495,7 @@ func pruneInterval(retention time.Duration) time.Duration {
 
 func (a *agent) prune(ctx context.Context) {
 	cut := a.cfg.Now().Add(-a.cfg.Retention).UnixMilli()
-	n, err := a.rec.Store().Prune(ctx, cut, 5000)
+	n, err := collectlink.Store(a.rec).Prune(ctx, cut, 5000)
 	if err != nil {
 		a.log.Error("retention", "err", err)
 		return
@@ -509,7 +510,7 @@ func (a *agent) add(samples []store.Sample, service string) {
 		if service != "" && samples[i].Service == "" {
 			samples[i].Service = service
 		}
-		if err := a.rec.Add(samples[i]); err != nil {
+		if err := collectlink.Add(a.rec, samples[i]); err != nil {
 			a.log.Debug("sample refused", "name", samples[i].Name, "err", err)
 		}
 	}

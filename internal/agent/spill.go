@@ -22,6 +22,7 @@ import (
 	"syscall"
 
 	"github.com/vigil-metrics/vigil/collect"
+	"github.com/vigil-metrics/vigil/internal/collectlink"
 	"github.com/vigil-metrics/vigil/internal/ingest"
 	"github.com/vigil-metrics/vigil/internal/store"
 )
@@ -46,7 +47,7 @@ func (a *agent) close() error {
 	if err == nil || a.cfg.NoStore {
 		return nil
 	}
-	left := a.rec.Unwritten()
+	left := collectlink.Unwritten(a.rec)
 	if len(left) == 0 {
 		return err
 	}

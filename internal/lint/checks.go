@@ -98,6 +98,11 @@ func counterSuffix(name string, types []string) []Finding {
 		"counter %s does not end in _total", name)}
 }
 
+// UnitRule is the unit rule unit_suffix applies, named in its findings:
+// the reference design's names (durations in _ms, collect's default) and
+// Prometheus's base units (_seconds, collect.NamingPrometheus) both pass.
+const UnitRule = "unit rule: a gauge or histogram name ends in its unit (_bytes, _percent, ...); durations in _ms (the reference design's default) or _seconds (Prometheus's base unit) both pass"
+
 // unitSuffix wants gauges and histograms to end in a unit, and not in the
 // counters' _total.
 func unitSuffix(name string, types []string) []Finding {
@@ -109,10 +114,10 @@ func unitSuffix(name string, types []string) []Finding {
 		}
 		if strings.HasSuffix(name, "_total") {
 			fs = append(fs, finding(Warning, CheckUnitSuffix, name, "", "_total is for counters: record it as a counter, or name the unit it measures",
-				"%s %s ends in _total, which names a counter", typ, name))
+				"%s %s ends in _total, which names a counter; %s", typ, name, UnitRule))
 		} else if !slices.Contains(UnitSuffixes, last) {
 			fs = append(fs, finding(Warning, CheckUnitSuffix, name, "", "end the name with its unit: "+name+"_bytes, "+name+"_seconds, "+name+"_ms, "+name+"_percent or "+name+"_count",
-				"%s %s has no unit suffix", typ, name))
+				"%s %s has no unit suffix; %s", typ, name, UnitRule))
 		}
 	}
 	return fs

@@ -73,3 +73,24 @@ func TestChecksRunAlone(t *testing.T) {
 		t.Errorf("Run = %q, checks in order = %q", keys(r), keys(all))
 	}
 }
+
+// The unit_suffix finding names the unit rule it applies (issue 29): the
+// last name segment is a unit, the reference design's _ms and
+// Prometheus's base unit _seconds both accepted.
+func TestUnitSuffixNamesRule(t *testing.T) {
+	const rule = "unit rule: a gauge or histogram name ends in its unit (_bytes, _percent, ...); durations in _ms (the reference design's default) or _seconds (Prometheus's base unit) both pass"
+	for _, c := range []struct{ name, want string }{
+		{"memory_usage", "gauge memory_usage has no unit suffix; " + rule},
+		{"inflight_total", "gauge inflight_total ends in _total, which names a counter; " + rule},
+	} {
+		fs := unitSuffix(c.name, []string{"gauge"})
+		if len(fs) != 1 || fs[0].Message != c.want {
+			t.Errorf("unitSuffix(%s) = %+v, want message %q", c.name, fs, c.want)
+		}
+	}
+	for _, ok := range []string{"latency_ms", "latency_seconds"} {
+		if fs := unitSuffix(ok, []string{"histogram"}); len(fs) != 0 {
+			t.Errorf("unitSuffix(%s) = %+v, want none", ok, fs)
+		}
+	}
+}

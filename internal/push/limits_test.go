@@ -197,7 +197,7 @@ func TestSeriesCapAndForgetting(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rec.Close()
-	s := &Server{Sink: rec, Now: func() time.Time { return now }}
+	s := &Server{Sink: RecorderSink(rec), Now: func() time.Time { return now }}
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
 	line := func(i int) string {
@@ -245,7 +245,7 @@ func TestSeriesCapAndForgetting(t *testing.T) {
 // even in a group that had some forgotten, counts from zero.
 func TestForgottenSeriesContinue(t *testing.T) {
 	srv, rec := setup(t, "", collect.Options{})
-	s := &Server{Sink: rec, Now: func() time.Time { return now }, BodyLimit: 4096}
+	s := &Server{Sink: RecorderSink(rec), Now: func() time.Time { return now }, BodyLimit: 4096}
 	srv.Close()
 	srv = httptest.NewServer(s.Handler())
 	defer srv.Close()
@@ -296,7 +296,7 @@ func TestSeriesBytesForgotten(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rec.Close()
-	srv := httptest.NewServer((&Server{Sink: rec, Now: func() time.Time { return now }}).Handler())
+	srv := httptest.NewServer((&Server{Sink: RecorderSink(rec), Now: func() time.Time { return now }}).Handler())
 	defer srv.Close()
 	line := func(i int) string {
 		return fmt.Sprintf(`{"ts": 1795946400, "name": "g", "type": "gauge", "value": 1, "labels": {"i": "%03d", "pad": "%s"}}`+"\n", i, strings.Repeat("p", 92))

@@ -33,17 +33,28 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/vigil-metrics/vigil/collect"
+	"github.com/vigil-metrics/vigil/internal/collectlink"
 	"github.com/vigil-metrics/vigil/internal/cumulative"
 	"github.com/vigil-metrics/vigil/internal/ingest"
 	"github.com/vigil-metrics/vigil/internal/scrape"
 	"github.com/vigil-metrics/vigil/internal/store"
 )
 
-// Sink takes accepted samples; *collect.Recorder is one.
+// Sink takes accepted samples; RecorderSink makes one of a
+// *collect.Recorder.
 type Sink interface {
 	AddBatch([]store.Sample) error
 	Stats() collect.Stats
 }
+
+// RecorderSink is rec as a Sink: its AddBatch of store samples (through
+// internal/collectlink, without a copy into collect.Sample).
+func RecorderSink(rec *collect.Recorder) Sink { return recorderSink{rec} }
+
+type recorderSink struct{ rec *collect.Recorder }
+
+func (s recorderSink) AddBatch(b []store.Sample) error { return collectlink.AddBatch(s.rec, b) }
+func (s recorderSink) Stats() collect.Stats            { return s.rec.Stats() }
 
 // Server holds the push state: per-group counter baselines.
 type Server struct {

@@ -38,7 +38,7 @@ func FuzzPush(f *testing.F) {
 	}
 	f.Cleanup(func() { rec.Close() })
 	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
-	h := (&Server{Sink: rec, Now: func() time.Time { return now }, BodyLimit: 1 << 16}).Handler()
+	h := (&Server{Sink: RecorderSink(rec), Now: func() time.Time { return now }, BodyLimit: 1 << 16}).Handler()
 	allowed := map[int]bool{301: true, 307: true, 202: true, 400: true, 404: true, 405: true, 413: true, 415: true, 429: true, 503: true}
 	f.Fuzz(func(t *testing.T, path, ctype string, body []byte, gz bool) {
 		method := http.MethodPost

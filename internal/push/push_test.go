@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vigil-metrics/vigil/collect"
+	"github.com/vigil-metrics/vigil/internal/collectlink"
 	"github.com/vigil-metrics/vigil/internal/scrape"
 )
 
@@ -27,7 +28,7 @@ func setup(t *testing.T, token string, opt collect.Options) (*httptest.Server, *
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rec.Close() })
-	s := &Server{Sink: rec, Token: token, Now: func() time.Time { return now }, BodyLimit: 4096}
+	s := &Server{Sink: RecorderSink(rec), Token: token, Now: func() time.Time { return now }, BodyLimit: 4096}
 	srv := httptest.NewServer(s.Handler())
 	t.Cleanup(srv.Close)
 	return srv, rec
@@ -53,7 +54,7 @@ func stored(t *testing.T, rec *collect.Recorder) []string {
 	if err := rec.Flush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	rows, err := rec.Store().DBForTest().Query("SELECT name, type, labels, value, service_name FROM metrics ORDER BY name, labels, timestamp")
+	rows, err := collectlink.Store(rec).DBForTest().Query("SELECT name, type, labels, value, service_name FROM metrics ORDER BY name, labels, timestamp")
 	if err != nil {
 		t.Fatal(err)
 	}

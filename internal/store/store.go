@@ -35,6 +35,12 @@ var migrations = sqlmigrate.MustLoad(migrationFS, "migrations/*.sql")
 // Version is the newest store format this binary understands.
 var Version = migrations.Version()
 
+// MinReadable is the oldest format a read-only open accepts without
+// migrating: version 2 only added metric_metadata, which reads of an
+// older store treat as empty, so a frozen or read-only copy of a version
+// 1 store stays readable.
+const MinReadable = 1
+
 // Meta keys kept in the store's meta table.
 const (
 	MetaStoreID        = "store_id"
@@ -156,6 +162,9 @@ func (s *Store) init(ctx context.Context) error {
 	if s.readOnly {
 		if v == 0 {
 			return fmt.Errorf("%w: the file is empty", ErrNotStore)
+		}
+		if v >= MinReadable {
+			return nil // what later versions add reads as empty (Metadata)
 		}
 		return fmt.Errorf("store format version %d needs migrating to %d: run any writing command (vigil record) first", v, Version)
 	}

@@ -1,0 +1,169 @@
+// Help text and units: what a metric is, given once by its constructor,
+// exposed as # HELP and stored as the metric's metadata.
+
+package collect
+
+import (
+	"strings"
+	"time"
+
+	"github.com/vigil-metrics/vigil/internal/store"
+)
+
+// A MetricOption gives a metric constructor what it records besides the
+// name and labels (Help). Options are read when the handle is made, never
+// on the recording path; the zero MetricOption does nothing.
+type MetricOption struct {
+	help string
+}
+
+// Help is the metric's help text, as client_golang's Opts.Help: Handler
+// shows it as the family's # HELP line (escaped as the text format wants)
+// and the store keeps it with the metric (per name and service), for
+// vigil serve's metadata endpoint and vigil lint. A name keeps the first
+// help it was given; a different one later is logged once and ignored.
+func Help(text string) MetricOption { return MetricOption{help: text} }
+
+// applyOpts records what opts give for name (help).
+func (r *Recorder) applyOpts(name string, opts []MetricOption) {
+	for _, o := range opts {
+		if o.help != "" {
+			r.setHelp(name, o.help)
+		}
+	}
+}
+
+func (r *Recorder) setHelp(name, help string) {
+	r.smu.RLock()
+	old, ok := r.help[name]
+	r.smu.RUnlock()
+	if ok && old == help {
+		return
+	}
+	r.smu.Lock()
+	defer r.smu.Unlock()
+	if old, ok := r.help[name]; ok {
+		if old != help {
+			r.warnOnceLocked("help:"+name, "metric given two help texts; keeping the first", "name", name, "help", old, "ignored", help)
+		}
+		return
+	}
+	r.help[name] = help
+	r.helpPending = append(r.helpPending, name)
+}
+
+// helpOf is name's help text ("" when none was given).
+func (r *Recorder) helpOf(name string) string {
+	r.smu.RLock()
+	defer r.smu.RUnlock()
+	return r.help[name]
+}
+
+// unitOf is the unit a metric's name says, as its stored metadata keeps
+// it: seconds, milliseconds, bytes or "" when the name has no unit suffix
+// (a _total is dropped first).
+func unitOf(name string) string {
+	name = strings.TrimSuffix(name, "_total")
+	for _, u := range []struct{ suffix, unit string }{
+		{"_seconds", "seconds"}, {"_ms", "milliseconds"}, {"_milliseconds", "milliseconds"},
+		{"_bytes", "bytes"}, {"_mb", "megabytes"}, {"_percent", "percent"}, {"_ratio", "ratio"},
+	} {
+		if strings.HasSuffix(name, u.suffix) {
+			return u.unit
+		}
+	}
+	return ""
+}
+
+// takeHelp returns the help texts not yet written to the store (all of
+// them after a reopen: the file may be another), clearing the list; a
+// failed write gives them back with requeueHelp.
+func (r *Recorder) takeHelp(all bool) []store.Metadata {
+	r.smu.Lock()
+	defer r.smu.Unlock()
+	var names []string
+	if all {
+		for n := range r.help {
+			names = append(names, n)
+		}
+	} else {
+		names = r.helpPending
+	}
+	r.helpPending = nil
+	out := make([]store.Metadata, 0, len(names))
+	for _, n := range names {
+		out = append(out, store.Metadata{Name: n, Service: r.opt.Service, Help: r.help[n], Unit: unitOf(n)})
+	}
+	return out
+}
+
+func (r *Recorder) requeueHelp(md []store.Metadata) {
+	if len(md) == 0 {
+		return
+	}
+	r.smu.Lock()
+	defer r.smu.Unlock()
+	for _, m := range md {
+		r.helpPending = append(r.helpPending, m.Name)
+	}
+}
+
+// Naming is a Recorder's choice of metric names and units (Options.Naming).
+type Naming int
+
+const (
+	// NamingReference keeps the reference design's names and
+	// milliseconds: Middleware's response_time_ms, Monitor's
+	// <op>_duration_ms and <op>_memory_delta_mb, sli_request_duration_ms;
+	// a duration is recorded in seconds only into a name ending in
+	// _seconds, else in milliseconds.
+	NamingReference Naming = iota
+	// NamingPrometheus follows Prometheus's conventions, base units:
+	// Middleware's http_request_duration_seconds, Monitor's
+	// <op>_duration_seconds and <op>_memory_delta_bytes,
+	// sli_request_duration_seconds; a duration is recorded in
+	// milliseconds only into a name ending in _ms or _milliseconds, else
+	// in seconds.
+	NamingPrometheus
+)
+
+// String is the naming's name: "reference" or "prometheus".
+func (n Naming) String() string {
+	if n == NamingPrometheus {
+		return "prometheus"
+	}
+	return "reference"
+}
+
+// durationIn converts d to the unit a histogram's name says: under
+// NamingReference seconds for _seconds and milliseconds otherwise; under
+// NamingPrometheus milliseconds for _ms and _milliseconds, seconds
+// otherwise.
+func (r *Recorder) durationIn(name string, d time.Duration) float64 {
+	if r.opt.Naming == NamingPrometheus {
+		if strings.HasSuffix(name, "_ms") || strings.HasSuffix(name, "_milliseconds") {
+			return ms(d)
+		}
+		return d.Seconds()
+	}
+	if strings.HasSuffix(name, "_seconds") {
+		return d.Seconds()
+	}
+	return ms(d)
+}
+
+// requestDuration, sliDuration: the histograms Middleware and
+// TrackAvailability record, by Naming.
+func (r *Recorder) requestDuration() string {
+	if r.opt.Naming == NamingPrometheus {
+		return "http_request_duration_seconds"
+	}
+	return "response_time_ms"
+}
+
+func (r *Recorder) sliDuration() string {
+	if r.opt.Naming == NamingPrometheus {
+		return "sli_request_duration_seconds"
+	}
+	return "sli_request_duration_ms"
+}
