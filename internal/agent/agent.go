@@ -62,6 +62,11 @@ type Config struct {
 	Logger     *slog.Logger
 	GPULibrary gpu.Library       // default NVML
 	Ready      func(addr string) // called once the HTTP endpoint listens
+	// StatusInterval is how often the agent logs, at info level, what it
+	// did since the last such line (samples written, series held, scrapes
+	// ok and failed, pushes accepted and refused): so that `journalctl -u
+	// vigil-agent` shows life. Default 1m; negative: never.
+	StatusInterval time.Duration
 
 	// MaxSeries caps the series held in memory (default 100000); samples
 	// of further series are refused (pushes get 429) and counted.
@@ -147,7 +152,11 @@ type agent struct {
 	mu         sync.Mutex
 	types      map[string]store.Type // metric types read from the store
 	scrapeErrs map[string]float64
-	busy       map[string]bool
+	// scrapesOK and scrapesFailed count the scrapes since the start, for
+	// the status line; under mu.
+	scrapesOK, scrapesFailed int64
+	last                     statusCounts // at the last status line
+	busy                     map[string]bool
 }
 
 func (c *Config) defaults() {
@@ -162,6 +171,9 @@ func (c *Config) defaults() {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.StatusInterval == 0 {
+		c.StatusInterval = time.Minute
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -383,6 +395,12 @@ func (a *agent) loop(ctx context.Context, srv *http.Server) error {
 	// series goes between SeriesIdle and 1.25 SeriesIdle after it was seen.
 	forget := time.NewTicker(max(cfg.SeriesIdle/idleEpochs, 100*time.Millisecond))
 	defer forget.Stop()
+	var status <-chan time.Time
+	if cfg.StatusInterval > 0 {
+		t := time.NewTicker(cfg.StatusInterval)
+		defer t.Stop()
+		status = t.C
+	}
 	pruneEvery := pruneInterval(cfg.Retention)
 	var lastPrune time.Time
 	var wg sync.WaitGroup
@@ -405,6 +423,9 @@ func (a *agent) loop(ctx context.Context, srv *http.Server) error {
 			return a.close()
 		case <-forget.C:
 			a.forgetIdle()
+			continue
+		case <-status:
+			a.logStatus()
 			continue
 		case <-tick.C:
 		}
@@ -568,11 +589,38 @@ func (a *agent) scrapeOne(ctx context.Context, t scrape.Target, now time.Time) {
 		}
 		a.mu.Lock()
 		a.scrapeErrs["job="+t.Job]++
+		a.scrapesFailed++
 		a.mu.Unlock()
 		a.log.Warn("scrape failed; nothing from it is stored", "job", t.Job, "url", sources.Redact(t.URL), "err", redactErr(err, t.URL))
 		return
 	}
+	a.mu.Lock()
+	a.scrapesOK++
+	a.mu.Unlock()
 	a.add(samples, "")
+}
+
+// statusCounts are the totals the status line reports the change of.
+type statusCounts struct {
+	written, dropped, invalid, scrapesOK, scrapesFailed, pushesOK, pushesRefused int64
+}
+
+// logStatus logs what the agent did since the last status line.
+func (a *agent) logStatus() {
+	st := a.rec.Stats()
+	a.mu.Lock()
+	now := statusCounts{written: st.Written, dropped: st.Dropped, invalid: st.Invalid, scrapesOK: a.scrapesOK, scrapesFailed: a.scrapesFailed}
+	a.mu.Unlock()
+	if a.push != nil {
+		now.pushesOK, now.pushesRefused = a.push.Pushes()
+	}
+	was := a.last
+	a.last = now
+	a.log.Info("agent status", "since", a.cfg.StatusInterval.String(), "samples_written", now.written-was.written,
+		"series_held", st.Series, "buffered", st.Buffered, "scrapes_ok", now.scrapesOK-was.scrapesOK,
+		"scrapes_failed", now.scrapesFailed-was.scrapesFailed, "pushes_accepted", now.pushesOK-was.pushesOK,
+		"pushes_refused", now.pushesRefused-was.pushesRefused, "samples_dropped", now.dropped-was.dropped,
+		"samples_invalid", now.invalid-was.invalid)
 }
 
 func (a *agent) once(ctx context.Context) error {

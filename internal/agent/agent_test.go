@@ -4,9 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -196,5 +199,93 @@ func TestSameURLTwoJobs(t *testing.T) {
 	got := query(t, db, `SELECT DISTINCT json_extract(labels, '$.job'), '', '' FROM metrics WHERE name = 'up' ORDER BY 1`)
 	if strings.Join(got, ",") != "a  ,b  " {
 		t.Errorf("jobs scraped: %q, want a and b", got)
+	}
+}
+
+// The agent says what it does (issue 30): at info level, a line every
+// StatusInterval with what happened since the last one: samples written,
+// series held, scrapes ok and failed, pushes accepted and refused. Here,
+// over the agent's life, one target answering and one not, one push
+// accepted and one refused (no token): the counts add up to that.
+func TestStatusLine(t *testing.T) {
+	ok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "# TYPE up gauge\nup 1\n")
+	}))
+	defer ok.Close()
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "no", http.StatusInternalServerError)
+	}))
+	defer down.Close()
+	var logs syncBuf
+	db := filepath.Join(t.TempDir(), "v.db")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var addr atomic.Value
+	ready := make(chan struct{})
+	go func() {
+		done <- Run(ctx, Config{DB: db, Interval: 50 * time.Millisecond, GPU: "off", Host: "h", Token: "s3cret-token-value",
+			Targets: []scrape.Target{{Job: "app", URL: ok.URL}, {Job: "gone", URL: down.URL}},
+			Listen:  "127.0.0.1:0", StatusInterval: 300 * time.Millisecond,
+			Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
+			Ready:  func(a string) { addr.Store(a); close(ready) }})
+	}()
+	<-ready
+	base := "http://" + addr.Load().(string)
+	push := func(token string) int {
+		req, _ := http.NewRequest(http.MethodPost, base+"/v1/metrics", strings.NewReader(`{"ts": 1795946400, "name": "p", "type": "gauge", "value": 1}`+"\n"))
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if c := push("s3cret-token-value"); c != http.StatusAccepted {
+		t.Fatalf("push with the token: %d", c)
+	}
+	if c := push(""); c != http.StatusUnauthorized {
+		t.Fatalf("push without the token: %d", c)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.Count(logs.String(), "agent status") < 3 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	sum := map[string]int{}
+	lines := 0
+	for _, l := range strings.Split(logs.String(), "\n") {
+		if !strings.Contains(l, "msg=\"agent status\"") {
+			continue
+		}
+		lines++
+		if !strings.Contains(l, "level=INFO") || !strings.Contains(l, "series_held=") {
+			t.Errorf("status line %q", l)
+		}
+		for _, k := range []string{"scrapes_ok", "scrapes_failed", "pushes_accepted", "pushes_refused", "samples_written"} {
+			m := regexp.MustCompile(` ` + k + `=(\d+)`).FindStringSubmatch(l)
+			if m == nil {
+				t.Fatalf("no %s in %q", k, l)
+			}
+			n, _ := strconv.Atoi(m[1])
+			sum[k] += n
+		}
+	}
+	if lines < 3 {
+		t.Fatalf("%d status lines in:\n%s", lines, logs.String())
+	}
+	// Each round scrapes both targets: as many ok as failed, give or take
+	// the round in flight when a line was logged.
+	if sum["pushes_accepted"] != 1 || sum["pushes_refused"] != 1 || sum["scrapes_ok"] < 2 || sum["scrapes_failed"] < 2 ||
+		sum["scrapes_ok"]-sum["scrapes_failed"] > 1 || sum["scrapes_failed"]-sum["scrapes_ok"] > 1 || sum["samples_written"] < 2 {
+		t.Errorf("status counts %v: want 1 push accepted, 1 refused, scrapes ok and failed alike", sum)
+	}
+	if strings.Contains(logs.String(), "s3cret-token-value") {
+		t.Error("the token is in the log")
 	}
 }

@@ -80,6 +80,8 @@ type Server struct {
 	semOnce sync.Once
 	sem     chan struct{}
 	busy    atomic.Int64 // pushes refused because MaxConcurrent were being read
+
+	accepted, refused atomic.Int64 // pushes answered 2xx, and otherwise (Pushes)
 }
 
 type pushGroup struct {
@@ -145,14 +147,53 @@ func (s *Server) Baselines() int {
 // Handler routes the endpoints.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("POST /v1/metrics", s.auth(http.HandlerFunc(s.pushJSON)))
-	mux.Handle("PUT /metrics/job/", s.auth(http.HandlerFunc(s.pushText)))
-	mux.Handle("POST /metrics/job/", s.auth(http.HandlerFunc(s.pushText)))
-	mux.Handle("PUT /metrics/job@base64/", s.auth(http.HandlerFunc(s.pushText)))
-	mux.Handle("POST /metrics/job@base64/", s.auth(http.HandlerFunc(s.pushText)))
+	mux.Handle("POST /v1/metrics", s.counted(s.auth(http.HandlerFunc(s.pushJSON))))
+	mux.Handle("PUT /metrics/job/", s.counted(s.auth(http.HandlerFunc(s.pushText))))
+	mux.Handle("POST /metrics/job/", s.counted(s.auth(http.HandlerFunc(s.pushText))))
+	mux.Handle("PUT /metrics/job@base64/", s.counted(s.auth(http.HandlerFunc(s.pushText))))
+	mux.Handle("POST /metrics/job@base64/", s.counted(s.auth(http.HandlerFunc(s.pushText))))
 	mux.HandleFunc("GET /metrics", s.health)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 	return mux
+}
+
+// Pushes counts the pushes answered so far: accepted (2xx) and refused
+// (any other status: bad bodies, limits, a wrong token), for the agent's
+// status line.
+func (s *Server) Pushes() (accepted, refused int64) {
+	return s.accepted.Load(), s.refused.Load()
+}
+
+// counted counts next's answers as Pushes reports them.
+func (s *Server) counted(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		if sw.status >= 200 && sw.status < 300 {
+			s.accepted.Add(1)
+		} else {
+			s.refused.Add(1)
+		}
+	})
+}
+
+// statusWriter remembers the status a handler answered with.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
 }
 
 func (s *Server) auth(next http.Handler) http.Handler {
