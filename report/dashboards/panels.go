@@ -90,13 +90,18 @@ func timeseries(title, desc, unit string, th *Thresholds, targets ...Target) *Pa
 	}
 }
 
+// StatPoints is every stat panel's maxDataPoints: their queries have
+// fixed windows, so it only keeps the step (replay.go) off the screen
+// width.
+const StatPoints = 100
+
 // stat is one number from an instant query, coloured by th.
 func stat(title, desc, unit string, th *Thresholds, targets ...Target) *Panel {
 	for i := range targets {
 		targets[i].Instant, targets[i].EditorMode = true, "code"
 	}
 	return &Panel{
-		Type: "stat", Title: title, Description: desc, Targets: targets,
+		Type: "stat", Title: title, Description: desc, Targets: targets, MaxDataPoints: StatPoints,
 		FieldConfig: &FieldConfig{Defaults: FieldDefaults{Unit: unit, Decimals: ptr(3), Color: &FieldColor{Mode: "thresholds"}, Thresholds: th}, Overrides: []any{}},
 		Options: map[string]any{
 			"reduceOptions": map[string]any{"calcs": []string{"lastNotNull"}, "fields": "", "values": false},
