@@ -161,10 +161,12 @@ func TestGrafanaSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	breaks := map[string]func(d map[string]any){
-		"unknown-key":     func(d map[string]any) { d["panelz"] = []any{} },
-		"schema-type":     func(d map[string]any) { d["schemaVersion"] = "42" },
-		"stat-options":    func(d map[string]any) { delete(firstPanel(d, "stat")["options"].(map[string]any), "reduceOptions") },
-		"threshold-style": func(d map[string]any) { custom(firstPanel(d, "timeseries"))["thresholdsStyle"] = map[string]any{"mode": "bogus"} },
+		"unknown-key":  func(d map[string]any) { d["panelz"] = []any{} },
+		"schema-type":  func(d map[string]any) { d["schemaVersion"] = "42" },
+		"stat-options": func(d map[string]any) { delete(firstPanel(d, "stat")["options"].(map[string]any), "reduceOptions") },
+		"threshold-style": func(d map[string]any) {
+			custom(firstPanel(d, "timeseries"))["thresholdsStyle"] = map[string]any{"mode": "bogus"}
+		},
 	}
 	bdir := t.TempDir()
 	var broken []string
@@ -203,4 +205,3 @@ func firstPanel(d map[string]any, typ string) map[string]any {
 func custom(p map[string]any) map[string]any {
 	return p["fieldConfig"].(map[string]any)["defaults"].(map[string]any)["custom"].(map[string]any)
 }
-
