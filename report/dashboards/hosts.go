@@ -29,11 +29,16 @@ func hosts(in Input, ds *DatasourceRef, types map[string]string, rules []Rule, w
 		Name: "host", Label: "host", Type: "query", Datasource: ds, Query: "label_values(host)",
 		Refresh: 2, Multi: true, IncludeAll: true, Sort: 1,
 	})
-	b.row("Resources")
+	var graphs []hostGraph
 	for _, g := range hostGraphs {
-		if !in.Catalog.has("", g.metric) {
-			continue
+		if in.Catalog.has("", g.metric) {
+			graphs = append(graphs, g)
 		}
+	}
+	if len(graphs) > 0 {
+		b.row("Resources")
+	}
+	for _, g := range graphs {
 		var th *Thresholds
 		p := timeseries(g.title, g.metric+", by host.", g.unit, th, Target{Expr: g.expr, LegendFormat: g.legend})
 		if g.unit == "percent" {
