@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/vigil-metrics/vigil/analyze/slo"
 )
 
@@ -61,7 +63,9 @@ func TestBuildPlacesRulesAndServices(t *testing.T) {
 		t.Errorf("no warning for shop$x: %v", warnings)
 	}
 	// The counter's p95 has no PromQL equal: no panel, a warning.
-	if !slices.ContainsFunc(warnings, func(w string) bool { return strings.Contains(w, "rule req_p95") && strings.Contains(w, "no PromQL equal") }) {
+	if !slices.ContainsFunc(warnings, func(w string) bool {
+		return strings.Contains(w, "rule req_p95") && strings.Contains(w, "no PromQL equal")
+	}) {
 		t.Errorf("no warning for req_p95: %v", warnings)
 	}
 	// slow (by service) on api's and search's dashboards, errors
@@ -190,5 +194,43 @@ func TestWriteAllRefusesFilesNotOurs(t *testing.T) {
 	}
 	if data, _ := os.ReadFile(target); string(data) != "theirs" {
 		t.Errorf("link target written: %q", data)
+	}
+}
+
+func TestProvisioningFiles(t *testing.T) {
+	fs := Provisioning{DatasourceUID: "vigil-prod", URL: "http://vigil:9464", ScrapeInterval: "15s", DashboardsPath: "/srv/a$b/grafana"}.Files()
+	if len(fs) != 2 || fs[0].Name != "provisioning/datasources/vigil.yaml" || fs[1].Name != "provisioning/dashboards/vigil.yaml" {
+		t.Fatalf("files %+v", fs)
+	}
+	ds, dash := string(fs[0].Data), string(fs[1].Data)
+	for _, want := range []string{"\n    type: prometheus\n", "\n    uid: \"vigil-prod\"\n", "\n    url: \"http://vigil:9464\"\n", "\n      httpMethod: POST\n", "\n      timeInterval: \"15s\"\n"} {
+		if !strings.Contains(ds, want) {
+			t.Errorf("datasource file lacks %q:\n%s", want, ds)
+		}
+	}
+	// Both are YAML of Grafana's provisioning shape.
+	var d struct {
+		APIVersion  int `yaml:"apiVersion"`
+		Datasources []struct {
+			Name, Type, UID, Access, URL string
+			JSONData                     map[string]string `yaml:"jsonData"`
+		}
+	}
+	var p struct {
+		Providers []struct {
+			Name, Folder, Type string
+			Options            map[string]string
+		}
+	}
+	if err := yaml.Unmarshal(fs[0].Data, &d); err != nil || d.APIVersion != 1 || len(d.Datasources) != 1 || d.Datasources[0].UID != "vigil-prod" ||
+		d.Datasources[0].JSONData["timeInterval"] != "15s" {
+		t.Errorf("datasource YAML: %+v, %v", d, err)
+	}
+	if err := yaml.Unmarshal(fs[1].Data, &p); err != nil || len(p.Providers) != 1 || p.Providers[0].Type != "file" || p.Providers[0].Options["path"] != "/srv/a$$b/grafana" {
+		t.Errorf("provider YAML: %+v, %v", p, err)
+	}
+	// Grafana would expand $b from its environment; $$ is a $.
+	if !strings.Contains(dash, "\n      path: \"/srv/a$$b/grafana\"\n") || !Owned(fs[1].Name, fs[1].Data) || !Owned(fs[0].Name, fs[0].Data) {
+		t.Errorf("dashboards file:\n%s", dash)
 	}
 }

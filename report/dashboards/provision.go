@@ -21,6 +21,8 @@ type Provisioning struct {
 	// default): Grafana's lower bound for $__interval, and the base of
 	// $__rate_interval (replay.go).
 	ScrapeInterval string
+	// DashboardsPath is written with each $ doubled: Grafana expands
+	// $NAME in provisioning files from its environment, and reads $$ as $.
 	DashboardsPath string
 }
 
@@ -60,7 +62,7 @@ providers:
     updateIntervalSeconds: 30
     options:
       path: %s
-`, ProvisionMarker, q(p.DashboardsPath))
+`, ProvisionMarker, q(strings.ReplaceAll(p.DashboardsPath, "$", "$$")))
 	return []File{
 		{Name: "provisioning/datasources/vigil.yaml", Data: []byte(ds.String())},
 		{Name: "provisioning/dashboards/vigil.yaml", Data: []byte(dash)},

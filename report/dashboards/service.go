@@ -75,7 +75,7 @@ func requests(b *board, in Input, svc string, warn func(string, ...any)) {
 	}
 	for _, c := range counters {
 		by, legend := "", "{{service}}"
-		for _, l := range []string{"status", "code", "success"} {
+		for _, l := range []string{"status", "code", "success", "fast"} {
 			if in.Catalog.hasLabel(c, l) || (in.Catalog == nil && l == "success") {
 				by, legend = " by ("+l+")", "{{"+l+"}}"
 				break
