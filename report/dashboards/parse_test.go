@@ -13,7 +13,11 @@ import (
 // one vigil serve runs) accepts: the variables' values, Go's "2h0m10s"
 // for $__rate_interval, (?i:true) in a matcher, the or/!= of ratios.
 func TestReplayedQueriesParse(t *testing.T) {
-	files, _, err := Build(testInput(t))
+	in := testInput(t)
+	// Names from the stores are anyone's: quotes, backslashes, a newline,
+	// invalid UTF-8 are quoted into the PromQL, never break out of it.
+	in.Catalog.add("http_requests_total", Counter, "we\"ird\\svc\n\xff", map[string]string{"status": "500"})
+	files, _, err := Build(in)
 	if err != nil {
 		t.Fatal(err)
 	}
