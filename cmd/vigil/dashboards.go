@@ -55,7 +55,9 @@ first line) is not replaced unless --force. See docs/dashboards.md.`,
 	f.StringVar(&o.File, "slo-file", "", "objectives file: slos: entries or OpenSLO v1 documents")
 	f.StringVar(&o.At, "at", "", "the instant a calendar SLO window is measured at, RFC 3339 or unix seconds (default now)")
 	f.BoolVar(&o.Force, "force", false, "replace files in --out that vigil did not write")
-	addDBFlag(f, false)
+	// Store files only (a Prometheus-compatible URL is refused): their
+	// series list says which services and metrics exist.
+	f.StringSlice("db", nil, "store file saying which services and metrics exist (default from config db:, else none); repeat or use globs ('hosts/*.db')")
 	return cmd
 }
 
