@@ -206,54 +206,73 @@ type prepared struct {
 // safeResolution is pkg/promlib/models's: no more than 11000 points.
 const safeResolution = 11000
 
-// prepare is the server's Parse for a target with no min step of its
-// own (interval "") and intervalFactor 1, as vigil's panels are.
+// prepare is what the browser sends for a target and what the server's
+// Parse makes of it, for a target with no min step of its own (interval
+// "") and intervalFactor 1, as vigil's panels are.
 func prepare(expr, timeInterval string, from, to time.Time, maxDataPoints int) (prepared, error) {
-	// The server's scrape interval is 15s where the data source has none;
-	// the browser's lower bound is then 1ms.
-	scrape, lowMs := "15s", int64(1)
-	if timeInterval != "" {
-		scrape = timeInterval
-	}
-	scrapeDur, err := parseInterval(scrape)
-	if err != nil {
-		return prepared{}, fmt.Errorf("timeInterval %q: %w", timeInterval, err)
-	}
-	if timeInterval != "" {
-		lowMs = scrapeDur.Milliseconds()
-	}
-	rng := to.Sub(from)
-	// The browser (calculateInterval): the range over maxDataPoints,
-	// rounded (rangeutil's roundInterval, on milliseconds), at least the
-	// data source's timeInterval.
-	rangeMs := float64(to.UnixMilli() - from.UnixMilli())
 	mdp := int64(maxDataPoints)
 	if mdp == 0 {
 		mdp = 1500 // intervalv2.DefaultRes; a browser would send the panel's width
 	}
-	intervalMs := roundIntervalMs(rangeMs / float64(mdp))
-	if lowMs > intervalMs {
-		intervalMs = lowMs
+	intervalMs, err := browserIntervalMs(timeInterval, from, to, mdp)
+	if err != nil {
+		return prepared{}, err
 	}
-	queryInterval := time.Duration(intervalMs) * time.Millisecond
-	// The server (calculatePrometheusInterval): min interval is the
-	// browser's intervalMs (GetIntervalFrom); Calculate takes the range
-	// over maxDataPoints, rounded (gtime.RoundInterval), unless under it;
-	// at least the safe interval, the range over 11000, rounded.
+	return serverPrepare(expr, to.Sub(from), time.Duration(intervalMs)*time.Millisecond, intervalMs, mdp, timeInterval)
+}
+
+// browserIntervalMs is PanelQueryRunner's calculateInterval: the range
+// over maxDataPoints, rounded (rangeutil's roundInterval), at least the
+// data source's timeInterval (1ms without one).
+func browserIntervalMs(timeInterval string, from, to time.Time, mdp int64) (int64, error) {
+	lowMs := int64(1)
+	if timeInterval != "" {
+		d, err := parseInterval(timeInterval)
+		if err != nil {
+			return 0, fmt.Errorf("timeInterval %q: %w", timeInterval, err)
+		}
+		lowMs = d.Milliseconds()
+	}
+	return max(roundIntervalMs(float64(to.UnixMilli()-from.UnixMilli())/float64(mdp)), lowMs), nil
+}
+
+// serverPrepare is pkg/promlib/models.Parse for a query of range rng
+// with the request's interval (backend.DataQuery.Interval), its
+// intervalMs (0 when the browser sent none), maxDataPoints and the data
+// source's scrape interval: the step and the expression with the $__
+// variables filled in.
+func serverPrepare(expr string, rng, queryInterval time.Duration, intervalMs, mdp int64, dsScrape string) (prepared, error) {
+	scrape := dsScrape
+	if scrape == "" {
+		scrape = "15s" // calculateRateInterval's default
+	}
+	scrapeDur, err := parseInterval(scrape)
+	if err != nil {
+		return prepared{}, fmt.Errorf("timeInterval %q: %w", dsScrape, err)
+	}
+	// GetIntervalFrom: intervalMs, else the data source's interval, else 15s.
+	minInterval := time.Duration(intervalMs) * time.Millisecond
+	if intervalMs == 0 {
+		minInterval = scrapeDur
+	}
+	// Calculate: the range over maxDataPoints, rounded (gtime's
+	// RoundInterval), unless under minInterval; CalculateSafeInterval: at
+	// least the range over 11000, rounded.
 	calculated := time.Duration(rng.Nanoseconds() / mdp)
-	if calculated < queryInterval {
-		calculated = queryInterval
+	if calculated < minInterval {
+		calculated = minInterval
 	} else {
 		calculated = roundInterval(calculated)
 	}
 	step := max(calculated, roundInterval(time.Duration(rng.Nanoseconds()/safeResolution)))
-	// InterpolateVariables with requestedMinStep "" (so the data source's
-	// scrape interval): $__rate_interval = max(intervalMs + scrape, 4 x scrape).
+	// InterpolateVariables with requestedMinStep "", so the data source's
+	// scrape interval: $__rate_interval = max(interval + scrape, 4 x scrape).
 	rate := time.Duration(math.Max(float64(queryInterval+scrapeDur), 4*float64(scrapeDur)))
-	rangeMsI := rng.Milliseconds()
-	rangeS := int64(math.Round(float64(rangeMsI) / 1000.0))
+	rangeMs := rng.Milliseconds()
+	rangeS := int64(math.Round(float64(rangeMs) / 1000.0))
 	r := strings.NewReplacer(
-		// Longest names first, as the server's ReplaceAll order has them.
+		// A longer name before its prefix (a Replacer compares in
+		// argument order), as the server's ReplaceAll order has it.
 		"${__rate_interval_ms}", strconv.FormatInt(rate.Milliseconds(), 10),
 		"$__rate_interval_ms", strconv.FormatInt(rate.Milliseconds(), 10),
 		"${__rate_interval}", rate.String(),
@@ -262,8 +281,8 @@ func prepare(expr, timeInterval string, from, to time.Time, maxDataPoints int) (
 		"$__interval_ms", strconv.FormatInt(step.Milliseconds(), 10),
 		"${__interval}", formatInterval(step),
 		"$__interval", formatInterval(step),
-		"${__range_ms}", strconv.FormatInt(rangeMsI, 10),
-		"$__range_ms", strconv.FormatInt(rangeMsI, 10),
+		"${__range_ms}", strconv.FormatInt(rangeMs, 10),
+		"$__range_ms", strconv.FormatInt(rangeMs, 10),
 		"${__range_s}", strconv.FormatInt(rangeS, 10),
 		"$__range_s", strconv.FormatInt(rangeS, 10),
 		"${__range}", strconv.FormatInt(rangeS, 10)+"s",

@@ -91,3 +91,61 @@ func TestReplayStep(t *testing.T) {
 		}
 	}
 }
+
+// Grafana's own expectations for its server side, from
+// pkg/promlib/models/query_test.go (TestParse, TestRateInterval and
+// TestAlignTimeRange, the cases whose target has no min step of its own):
+// an independent check of serverPrepare and alignTime.
+func TestServerPrepareAsGrafanaTests(t *testing.T) {
+	cases := []struct {
+		name          string
+		rng, interval time.Duration
+		intervalMs    int64
+		mdp           int64
+		scrape, expr  string
+		wantExpr      string
+		wantStep      time.Duration
+	}{
+		{"parsing query model with step", 12 * time.Hour, time.Minute, 0, 1500, "15s", "go_goroutines", "go_goroutines", 30 * time.Second},
+		{"without step parameter", time.Hour, time.Minute, 0, 1500, "15s", "go_goroutines", "go_goroutines", 15 * time.Second},
+		{"low intervalFactor", 48 * time.Hour, time.Minute, 0, 1500, "15s", "go_goroutines", "go_goroutines", 2 * time.Minute},
+		{"scrape-interval in the data source", 48 * time.Hour, time.Minute, 0, 1500, "240s", "go_goroutines", "go_goroutines", 4 * time.Minute},
+		{"$__interval", 48 * time.Hour, time.Minute, 60000, 1500, "15s", `rate(ALERTS{job="test" [$__interval]})`, `rate(ALERTS{job="test" [2m]})`, 2 * time.Minute},
+		{"$__interval_ms and $__interval", 48 * time.Hour, time.Minute, 60000, 1500, "15s",
+			`rate(ALERTS{job="test" [$__interval_ms]}) + rate(ALERTS{job="test" [$__interval]})`, `rate(ALERTS{job="test" [120000]}) + rate(ALERTS{job="test" [2m]})`, 2 * time.Minute},
+		{"$__range", 48 * time.Hour, time.Minute, 0, 1500, "15s", `rate(ALERTS{job="test" [$__range]})`, `rate(ALERTS{job="test" [172800s]})`, 2 * time.Minute},
+		{"$__range_s below 0.5s", 40 * time.Millisecond, time.Minute, 0, 1500, "15s", `[$__range_s]`, `[0]`, 15 * time.Second},
+		{"$__range_s between 1-0.5s", 800 * time.Millisecond, time.Minute, 0, 1500, "15s", `[$__range_s]`, `[1]`, 15 * time.Second},
+		{"$__range_ms below 1s", 20 * time.Millisecond, time.Minute, 0, 1500, "15s", `[$__range_ms]`, `[20]`, 15 * time.Second},
+		{"$__rate_interval_ms and $__rate_interval", 48 * time.Hour, 2 * time.Minute, 0, 1500, "15s",
+			`rate(ALERTS{job="test" [$__rate_interval_ms]}) + rate(ALERTS{job="test" [$__rate_interval]})`, `rate(ALERTS{job="test" [135000]}) + rate(ALERTS{job="test" [2m15s]})`, 2 * time.Minute},
+		{"minStep is auto, scrape 30s, 1 hour", time.Hour, 30 * time.Second, 30000, 1613, "30s",
+			"sum(rate(process_cpu_seconds_total[$__rate_interval]))", "sum(rate(process_cpu_seconds_total[2m0s]))", 30 * time.Second},
+		{"minStep is auto, scrape 15s, 5 minutes", 5 * time.Minute, 15 * time.Second, 15000, 1055, "15s",
+			"sum(rate(cache_requests_total[$__rate_interval]))", "sum(rate(cache_requests_total[1m0s]))", 15 * time.Second},
+	}
+	for _, c := range cases {
+		got, err := serverPrepare(c.expr, c.rng, c.interval, c.intervalMs, c.mdp, c.scrape)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.expr != c.wantExpr || got.step != c.wantStep {
+			t.Errorf("%s: %q step %s, want %q step %s", c.name, got.expr, got.step, c.wantExpr, c.wantStep)
+		}
+	}
+	monday, thursday := int64(1704672000), int64(1704326400)
+	for _, c := range []struct {
+		t    time.Time
+		step time.Duration
+		want int64
+		ns   int64
+	}{
+		{time.Unix(1664816826, 0), 10 * time.Second, 1664816820, 0},
+		{time.Unix(1664816825, 5e6), 10 * time.Millisecond, 1664816825, 0},
+		{time.Unix(monday, 0), 7 * 24 * time.Hour, thursday, 0},
+	} {
+		if got := alignTime(c.t, c.step); !got.Equal(time.Unix(c.want, c.ns)) {
+			t.Errorf("alignTime(%v, %s) = %v, want %d", c.t, c.step, got, c.want)
+		}
+	}
+}
