@@ -137,6 +137,22 @@ func TestBuildSLO(t *testing.T) {
 	}
 }
 
+// An SLO whose counter the stores lack still gets its row (the config
+// says it exists), with a warning naming what is missing.
+func TestBuildWarnsOfMissingSLICounter(t *testing.T) {
+	in := testInput(t)
+	delete(in.Catalog.Services["search"], "sli_requests_total")
+	bs, warnings := boards(t, in)
+	want := "objective search/availability: the stores have no sli_requests_total of service search: its panels show no data"
+	if !slices.Contains(warnings, want) || !slices.Contains(titles(bs["vigil-overview.json"]), "search availability: 99% over 30d") {
+		t.Errorf("warnings %q, panels %v", warnings, titles(bs["vigil-overview.json"]))
+	}
+	in = testInput(t)
+	if _, warnings := boards(t, in); slices.ContainsFunc(warnings, func(w string) bool { return strings.Contains(w, "no data") }) {
+		t.Errorf("warnings %q", warnings)
+	}
+}
+
 // Timeslice budgeting (an OpenSLO method) judges slices: no PromQL
 // equal, so the objective is left out with a warning.
 func TestBuildSlicedSLOLeftOut(t *testing.T) {

@@ -26,6 +26,10 @@ func overview(in Input, ds *DatasourceRef, types map[string]string, rules []Rule
 	for _, ob := range in.Objectives {
 		if err := sloRow(b, in, ob, types); err != nil {
 			warn("objective %s/%s: %v", ob.Service, ob.SLI, err)
+			continue
+		}
+		if m := sliMetric(ob); m != "" && !in.Catalog.has(ob.Service, m) {
+			warn("objective %s/%s: the stores have no %s of service %s: its panels show no data", ob.Service, ob.SLI, m, ob.Service)
 		}
 	}
 	if len(rules) > 0 {
@@ -145,4 +149,18 @@ func sliRatio(ob slo.Objective, window string, types map[string]string) (good, t
 	}
 	bad, err := path(ob.Bad)
 	return "(" + total + " - " + bad + ")", total, err
+}
+
+// sliMetric is the counter an objective of the reference design's SLIs
+// reads; "" for a histogram or custom SLI (their paths name their own).
+func sliMetric(ob slo.Objective) string {
+	switch {
+	case ob.Histogram != "":
+		return ""
+	case ob.SLI == slo.Availability:
+		return slo.RequestsMetric
+	case ob.SLI == slo.Latency:
+		return slo.LatencyRequestsMetric
+	}
+	return ""
 }

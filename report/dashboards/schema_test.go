@@ -110,6 +110,8 @@ func testInput(t *testing.T) Input {
 	c := &Catalog{Types: map[string]string{}, Labels: map[string]map[string]bool{}, Services: map[string]map[string]bool{}}
 	c.add("http_requests_total", Counter, "api", map[string]string{"status": "200", "endpoint": "/"})
 	c.add("sli_requests_total", Counter, "api", map[string]string{"success": "true"})
+	c.add("sli_requests_total", Counter, "search", map[string]string{"success": "true"})
+	c.add("sli_latency_requests_total", Counter, "api", map[string]string{"fast": "true"})
 	c.add("response_time_ms", Histogram, "api", map[string]string{"endpoint": "/"})
 	c.add("response_time_ms", Histogram, "search", nil)
 	c.add("payments_total", Counter, "checkout", map[string]string{"status": "ok"})
