@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -51,13 +52,14 @@ first line) is not replaced unless --force. See docs/dashboards.md.`,
 	f.StringVar(&o.Out, "out", "", "folder to write the dashboards and provisioning files into (required)")
 	f.StringVar(&o.DatasourceUID, "datasource-uid", "vigil", "uid of the Grafana data source the panels query")
 	f.StringVar(&o.URL, "url", "http://127.0.0.1:9464", "vigil serve's address, for the data source's provisioning file")
-	f.StringVar(&o.ScrapeInterval, "scrape-interval", "10s", "the stores' sample interval (the data source's timeInterval: the least $__interval)")
+	f.StringVar(&o.ScrapeInterval, "scrape-interval", "", "the data source's timeInterval, the least $__interval (default: the stores' sample interval, else 10s)")
 	f.StringVar(&o.File, "slo-file", "", "objectives file: slos: entries or OpenSLO v1 documents")
 	f.StringVar(&o.At, "at", "", "the instant a calendar SLO window is measured at, RFC 3339 or unix seconds (default now)")
 	f.BoolVar(&o.Force, "force", false, "replace files in --out that vigil did not write")
 	// Store files only (a Prometheus-compatible URL is refused): their
 	// series list says which services and metrics exist.
 	f.StringSlice("db", nil, "store file saying which services and metrics exist (default from config db:, else none); repeat or use globs ('hosts/*.db')")
+	f.String("cache-dir", "", "where DuckDB caches live, for the stores' sample interval (default: beside each store)")
 	return cmd
 }
 
@@ -71,8 +73,13 @@ func (a *app) runDashboards(cmd *cobra.Command, o *dashboardsOptions) error {
 	if err := dashboards.CheckURL(o.URL); err != nil {
 		return cli.Usagef("--url: %v", err)
 	}
-	if d, err := vtime.ParseDuration(o.ScrapeInterval); err != nil || d <= 0 {
-		return cli.Usagef("--scrape-interval %q: want a positive duration like 10s", o.ScrapeInterval)
+	var scrape time.Duration
+	if o.ScrapeInterval != "" {
+		d, err := vtime.ParseDuration(o.ScrapeInterval)
+		if err != nil || d < time.Second {
+			return cli.Usagef("--scrape-interval %q: want a duration of a second or more, like 10s", o.ScrapeInterval)
+		}
+		scrape = d
 	}
 	at, err := a.at(o.At)
 	if err != nil {
@@ -107,6 +114,11 @@ func (a *app) runDashboards(cmd *cobra.Command, o *dashboardsOptions) error {
 		if in.Catalog, err = dashboards.ReadCatalog(cmd.Context(), paths); err != nil {
 			return err
 		}
+		if scrape == 0 {
+			if scrape, err = a.storesResolution(cmd, paths); err != nil {
+				return err
+			}
+		}
 	}
 	files, warnings, err := dashboards.Build(in)
 	if err != nil {
@@ -120,7 +132,7 @@ func (a *app) runDashboards(cmd *cobra.Command, o *dashboardsOptions) error {
 		return err
 	}
 	files = append(files, dashboards.Provisioning{DatasourceUID: o.DatasourceUID, URL: o.URL,
-		ScrapeInterval: o.ScrapeInterval, DashboardsPath: abs}.Files()...)
+		ScrapeInterval: dashboards.TimeInterval(scrape), DashboardsPath: abs}.Files()...)
 	if err := dashboards.WriteAll(o.Out, files, o.Force); err != nil {
 		var no *dashboards.NotOursError
 		if errors.As(err, &no) {
@@ -155,4 +167,17 @@ func (a *app) dashboardRules() (*alertconfig.Config, error) {
 		return nil, cli.Usagef("%s: %v", a.file.Path, err)
 	}
 	return cfg, nil
+}
+
+// storesResolution is the stores' sample interval as analyze estimates it
+// (the median series' mean interval); 0 when no series has two samples.
+// Grafana's $__rate_interval is four of it: rate() then has samples.
+func (a *app) storesResolution(cmd *cobra.Command, paths []string) (time.Duration, error) {
+	db, err := a.openStores(cmd, paths, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	d, _, err := db.Resolution(cmd.Context())
+	return d, err
 }

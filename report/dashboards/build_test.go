@@ -250,3 +250,12 @@ func TestProvisioningFiles(t *testing.T) {
 		t.Errorf("dashboards file:\n%s", dash)
 	}
 }
+
+func TestTimeInterval(t *testing.T) {
+	for d, want := range map[time.Duration]string{0: "10s", 60 * time.Second: "60s", 59998 * time.Millisecond: "60s",
+		90 * time.Second: "90s", 200 * time.Millisecond: "1s", 12 * time.Second: "12s"} {
+		if got := TimeInterval(d); got != want {
+			t.Errorf("TimeInterval(%s) = %s, want %s", d, got, want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // ProvisionMarker begins every provisioning file vigil writes: --out
@@ -67,4 +68,19 @@ providers:
 		{Name: "provisioning/datasources/vigil.yaml", Data: []byte(ds.String())},
 		{Name: "provisioning/dashboards/vigil.yaml", Data: []byte(dash)},
 	}
+}
+
+// DefaultTimeInterval is the data source's timeInterval when neither
+// --scrape-interval nor the stores give one: the agent's interval.
+const DefaultTimeInterval = 10 * time.Second
+
+// TimeInterval writes a sample interval as the data source's
+// timeInterval: whole seconds (at least 1s, rounded to the nearest), in
+// one unit, since Grafana's browser reads only the first number and
+// unit of "1m30s"; 0 is DefaultTimeInterval.
+func TimeInterval(d time.Duration) string {
+	if d <= 0 {
+		d = DefaultTimeInterval
+	}
+	return strconv.FormatInt(max(int64(d.Round(time.Second)/time.Second), 1), 10) + "s"
 }

@@ -84,7 +84,7 @@ func TestServeE2E(t *testing.T) {
 			}
 			values[strings.TrimPrefix(r.Panel, "variable ")] = vs
 		}
-		reqs, err := Replay(&d, Datasource{TimeInterval: "10s", Method: "POST"}, from, to, values)
+		reqs, err := Replay(&d, Datasource{TimeInterval: timeInterval(t, out), Method: "POST"}, from, to, values)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -144,4 +144,20 @@ func waitReady(t *testing.T, base string) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("vigil serve at %s not ready after 10s", base)
+}
+
+// timeInterval is the provisioned data source's jsonData.timeInterval
+// (the demo store's sample interval, as vigil dashboards found it).
+func timeInterval(t *testing.T, out string) string {
+	data, err := os.ReadFile(filepath.Join(out, "provisioning", "datasources", "vigil.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(l), "timeInterval: "); ok {
+			return strings.Trim(v, `"`)
+		}
+	}
+	t.Fatal("no timeInterval in the data source file")
+	return ""
 }
