@@ -85,6 +85,17 @@ func TestBuildPlacesRulesAndServices(t *testing.T) {
 			}
 		}
 	}
+	// api's agent runs with --service api: its CPU on api's dashboard.
+	var apiCPU *Panel
+	for _, p := range bs["vigil-service-api.json"].Panels {
+		if p.Title == "CPU" {
+			apiCPU = p
+		}
+	}
+	if apiCPU == nil || apiCPU.Targets[0].Expr != `avg by (host) (avg_over_time(cpu_usage_percent{service="api"}[$__interval]))` ||
+		slices.Contains(titles(bs["vigil-service-search.json"]), "CPU") {
+		t.Errorf("api's CPU panel %+v; search's panels %v", apiCPU, titles(bs["vigil-service-search.json"]))
+	}
 	// The hosts dashboard graphs what the store holds: CPU and network
 	// received, not memory.
 	ts := titles(bs["vigil-hosts.json"])

@@ -60,6 +60,7 @@ func dataModel(end time.Time) []promtest.Series {
 		add("response_time_ms_sum", "", h, per(100*120))
 	}
 	add("cpu_usage_percent", "gauge", map[string]string{"host": "h1"}, func(i int) float64 { return 40 + 10*math.Sin(float64(i)/30) })
+	add("cpu_usage_percent", "gauge", map[string]string{"host": "api-1", "service": "api"}, func(i int) float64 { return 20 + float64(i%10) })
 	add("network_receive_bytes_total", "counter", map[string]string{"host": "h1", "interface": "eth0"}, per(1e6))
 	add("queue_depth", "gauge", nil, func(i int) float64 { return float64(i % 7) })
 	return out

@@ -116,6 +116,7 @@ func testInput(t *testing.T) Input {
 	c.add("response_time_ms", Histogram, "search", nil)
 	c.add("payments_total", Counter, "checkout", map[string]string{"status": "ok"})
 	c.add("cpu_usage_percent", Gauge, "", map[string]string{"host": "h1"})
+	c.add("cpu_usage_percent", Gauge, "api", map[string]string{"host": "api-1"})
 	c.add("network_receive_bytes_total", Counter, "", map[string]string{"host": "h1", "interface": "eth0"})
 	return Input{
 		DatasourceUID: "vigil", Objectives: objs, Catalog: c, At: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC),

@@ -27,6 +27,7 @@ func service(in Input, svc string, ds *DatasourceRef, types map[string]string, o
 		ds, "service")
 	requests(b, in, svc, warn)
 	latency(b, in, svc, warn)
+	serviceHosts(b, in, svc)
 	rules := append(append([]Rule{}, own...), every...)
 	if len(rules) > 0 {
 		b.row("Alert rules")
@@ -165,4 +166,27 @@ func unitOf(name string) string {
 		return "percent"
 	}
 	return ""
+}
+
+// serviceHosts graphs the host resources of the agents that run with
+// --service svc (their host metrics carry the service): the hosts
+// dashboard's graphs, for this service's hosts.
+func serviceHosts(b *board, in Input, svc string) {
+	first := true
+	for _, g := range hostGraphs {
+		if in.Catalog == nil || !in.Catalog.has(svc, g.metric) {
+			continue
+		}
+		if first {
+			b.row("Hosts")
+			first = false
+		}
+		expr := strings.Replace(g.expr, `host=~"$host"`, "service="+strconv.Quote(svc), 1)
+		p := timeseries(g.title, g.metric+" of the hosts whose agent runs with --service "+svc+", by host.", g.unit, nil,
+			Target{Expr: expr, LegendFormat: g.legend})
+		if g.unit == "percent" {
+			p.FieldConfig.Defaults.Min, p.FieldConfig.Defaults.Max = ptr(0.0), ptr(100.0)
+		}
+		b.add(p, 12, 8)
+	}
 }
