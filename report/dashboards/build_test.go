@@ -249,7 +249,7 @@ func TestProvisioningFiles(t *testing.T) {
 			Options            map[string]string
 		}
 	}
-	if err := yaml.Unmarshal(fs[0].Data, &d); err != nil || d.APIVersion != 1 || len(d.Datasources) != 1 || d.Datasources[0].UID != "vigil-prod" ||
+	if err := yaml.Unmarshal(fs[0].Data, &d); err != nil || d.APIVersion != 1 || len(d.Datasources) != 1 || d.Datasources[0].UID != "vigil-prod" || d.Datasources[0].Name != "vigil-prod" ||
 		d.Datasources[0].JSONData["timeInterval"] != "15s" {
 		t.Errorf("datasource YAML: %+v, %v", d, err)
 	}

@@ -18,8 +18,8 @@ const ProvisionMarker = "# Written by vigil dashboards"
 type Provisioning struct {
 	DatasourceUID string
 	URL           string // vigil serve, e.g. http://127.0.0.1:9464
-	// ScrapeInterval is the data source's timeInterval ("10s", the agent's
-	// default): Grafana's lower bound for $__interval, and the base of
+	// ScrapeInterval is the data source's timeInterval (TimeInterval's
+	// form, "60s"): Grafana's lower bound for $__interval, and the base of
 	// $__rate_interval (replay.go).
 	ScrapeInterval string
 	// DashboardsPath is written with each $ doubled: Grafana expands
@@ -28,7 +28,9 @@ type Provisioning struct {
 }
 
 // Files are provisioning/datasources/vigil.yaml and
-// provisioning/dashboards/vigil.yaml.
+// provisioning/dashboards/vigil.yaml. The data source is named as its uid:
+// Grafana wants names unique too, and two vigil serves (--datasource-uid)
+// are then two data sources.
 func (p Provisioning) Files() []File {
 	q := strconv.Quote
 	var ds strings.Builder
@@ -36,7 +38,7 @@ func (p Provisioning) Files() []File {
 # Copy to Grafana's provisioning/datasources/ (or point paths.provisioning here).
 apiVersion: 1
 datasources:
-  - name: vigil
+  - name: %s
     type: prometheus
     uid: %s
     access: proxy
@@ -50,7 +52,7 @@ datasources:
       # httpHeaderName1: Authorization
     # secureJsonData:
     #   httpHeaderValue1: Bearer $VIGIL_SERVE_TOKEN
-`, ProvisionMarker, q(p.DatasourceUID), q(p.URL), q(p.ScrapeInterval))
+`, ProvisionMarker, q(p.DatasourceUID), q(p.DatasourceUID), q(p.URL), q(p.ScrapeInterval))
 	dash := fmt.Sprintf(`%s: the vigil dashboards, loaded from the files.
 # Copy to Grafana's provisioning/dashboards/; path is the folder as Grafana sees it.
 apiVersion: 1
