@@ -52,6 +52,7 @@ func TestEveryEmbeddedQueryRuns(t *testing.T) {
 		"buckets_first_ts":  {end, set},
 		"export_rows":       {start, end},
 		"extent_samples":    nil,
+		"raw_series_extent": nil, "raw_samples": {set, start, end},
 	}
 	// Queries that change the selection table: run in a transaction
 	// rolled back, so the selection the others read stays.
