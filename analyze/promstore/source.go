@@ -207,3 +207,13 @@ func (s *Source) families(ctx context.Context) (map[string]string, error) {
 	}
 	return s.cat.families, nil
 }
+
+// Stores is how many stores the last sync read.
+func (s *Source) Stores() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.db == nil {
+		return 0
+	}
+	return len(s.db.Stores)
+}
