@@ -73,6 +73,10 @@ func engineError(err error) *apiError {
 		return &apiError{"canceled", 499, err}
 	case errors.As(err, &eqt):
 		return &apiError{"timeout", http.StatusServiceUnavailable, err}
+	case errors.Is(err, context.DeadlineExceeded):
+		// The engine passes the concurrency gate's wait up as it is;
+		// Prometheus 2.42 says "query timed out in query queue" (503).
+		return &apiError{"timeout", http.StatusServiceUnavailable, fmt.Errorf("query timed out: %w", err)}
 	case errors.As(err, &es):
 		return &apiError{"internal", http.StatusInternalServerError, err}
 	}

@@ -23,6 +23,11 @@ import (
 // newServer serves stores through promstore's API on loopback.
 func newServer(t *testing.T, paths []string) (*httptest.Server, *promstore.Source) {
 	t.Helper()
+	return newServerLimits(t, paths, promstore.DefaultLimits)
+}
+
+func newServerLimits(t *testing.T, paths []string, limits promstore.Limits) (*httptest.Server, *promstore.Source) {
+	t.Helper()
 	cache := t.TempDir()
 	src, err := promstore.NewSource(context.Background(), promstore.Config{
 		Paths: func() ([]string, error) { return paths, nil },
@@ -35,7 +40,7 @@ func newServer(t *testing.T, paths []string) (*httptest.Server, *promstore.Sourc
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { src.Close() })
-	api := &promstore.API{Source: src, Engine: promstore.NewEngine(promstore.DefaultLimits, nil), Limits: promstore.DefaultLimits,
+	api := &promstore.API{Source: src, Engine: promstore.NewEngine(limits, nil), Limits: limits,
 		Now: func() time.Time { return time.UnixMilli(fixtureEnd) }, Version: "test"}
 	srv := httptest.NewServer(api.Handler())
 	t.Cleanup(srv.Close)
