@@ -219,7 +219,7 @@ var equivExprs = []struct {
 func TestServeAnswersAsPrometheus(t *testing.T) {
 	om, jsonl := fixture()
 	prom := promtest.Start(t, promtest.Blocks(t, om))
-	srv, _ := newServer(t, fixtureStores(t, jsonl))
+	srv, _ := newServer(t, fixtureStores(t, jsonl[:]...))
 	// Never on a sample (all are at .000, .250, .500 s): see fixture.
 	at := fixtureEnd - 7_123
 	instants := []int64{at, at - 47*60_000, at - 3*3600_000 - 777}
@@ -310,7 +310,7 @@ func compareSeries(t *testing.T, what string, kind int, got, want map[string][]p
 func TestServeListsAsPrometheus(t *testing.T) {
 	om, jsonl := fixture()
 	prom := promtest.Start(t, promtest.Blocks(t, om))
-	srv, _ := newServer(t, fixtureStores(t, jsonl))
+	srv, _ := newServer(t, fixtureStores(t, jsonl[:]...))
 	for _, c := range []struct {
 		path string
 		q    url.Values

@@ -20,7 +20,7 @@ func TestServeErrorsAsPrometheus(t *testing.T) {
 	prom := promtest.Start(t, promtest.Blocks(t, om), "--query.max-samples=1000")
 	limits := promstore.DefaultLimits
 	limits.MaxSamples = 1000
-	srv, _ := newServerLimits(t, fixtureStores(t, jsonl), limits)
+	srv, _ := newServerLimits(t, fixtureStores(t, jsonl[:]...), limits)
 	at := secs(fixtureEnd - 7_123)
 	from := secs(fixtureEnd - 3600_000 - 7_123)
 	for _, c := range []struct {

@@ -104,7 +104,7 @@ func secs(ms int64) string {
 }
 
 // fixtureStores imports the fixture's JSON Lines into two new stores.
-func fixtureStores(t *testing.T, jsonl [2]string) []string {
+func fixtureStores(t *testing.T, jsonl ...string) []string {
 	t.Helper()
 	dir := t.TempDir()
 	var paths []string

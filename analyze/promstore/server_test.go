@@ -33,7 +33,7 @@ import (
 func serve(t *testing.T, o promstore.ServeOptions) (string, *syncBuf) {
 	t.Helper()
 	_, jsonl := fixture()
-	_, src := newServer(t, fixtureStores(t, jsonl))
+	_, src := newServer(t, fixtureStores(t, jsonl[:]...))
 	a := &promstore.API{Source: src, Engine: promstore.NewEngine(promstore.DefaultLimits, nil), Limits: promstore.DefaultLimits,
 		Now: func() time.Time { return time.UnixMilli(fixtureEnd) }, Version: "test"}
 	logs := &syncBuf{}
