@@ -41,10 +41,8 @@ func FromConfig(f *configfile.File) (map[string][]float64, error) {
 				d.Errf(k, "serve: buckets: %q is not a metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)", k.Value)
 				continue
 			}
-			if _, dup := out[k.Value]; dup {
-				d.Errf(k, "serve: buckets: %s given twice", k.Value)
-				continue
-			}
+			// A name given twice is refused when the file is read
+			// (configfile: duplicate keys).
 			bounds := []float64{}
 			d.List(v, "serve: buckets: "+k.Value, func(x *yaml.Node) {
 				if f, ok := d.Number(x, "serve: buckets: "+k.Value); ok {
