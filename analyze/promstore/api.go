@@ -232,7 +232,13 @@ func (a *API) opts() promql.QueryOpts {
 // run executes a query and writes its answer as Prometheus does.
 func (a *API) run(ctx context.Context, w http.ResponseWriter, q promql.Query, err error) {
 	if err != nil {
-		respondError(w, badData(err)) // a parse error
+		// A query that does not parse, or one whose deadline passed while
+		// it waited for a slot (the engine queues it before it runs).
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			respondError(w, engineError(err))
+		} else {
+			respondError(w, badData(err))
+		}
 		return
 	}
 	defer q.Close()

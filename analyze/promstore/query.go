@@ -48,6 +48,9 @@ func (s *Source) Query(ctx context.Context, l Limits, expr string, from, to time
 	} else {
 		q, err = eng.NewRangeQuery(ctx, s, opts, expr, from, to, step)
 	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, &ParseError{err}
 	}
