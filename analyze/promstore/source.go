@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/vigil-metrics/vigil/analyze"
+	"github.com/vigil-metrics/vigil/analyze/cache"
 )
 
 // Config is what a Source reads.
@@ -40,6 +42,8 @@ type Source struct {
 	db  *analyze.DB
 	fp  string
 	cat *catalog
+	// closed: Close was called; reads fail rather than open the stores again.
+	closed bool
 	// Syncs counts the syncs done, for tests and logs.
 	Syncs int
 	// LastSync is how long the last sync took (open and list series).
@@ -65,6 +69,7 @@ func NewSource(ctx context.Context, cfg Config) (*Source, error) {
 func (s *Source) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.closed = true
 	if s.db == nil {
 		return nil
 	}
@@ -91,6 +96,9 @@ func fingerprint(paths []string) string {
 
 // refresh syncs again when the stores changed. Called with mu held.
 func (s *Source) refresh(ctx context.Context) error {
+	if s.closed {
+		return errors.New("stores closed")
+	}
 	paths, err := s.cfg.Paths()
 	if err != nil {
 		return err
@@ -100,22 +108,21 @@ func (s *Source) refresh(ctx context.Context) error {
 		return nil
 	}
 	start := time.Now()
+	// The old sync's DuckDB goes first: two DuckDB instances on one cache
+	// file in one process corrupt it (seen: "Bitpacking offset is out of
+	// range" while the new one synced).
+	if s.db != nil {
+		s.db.Close()
+		s.db, s.cat = nil, nil
+	}
 	db, err := s.cfg.Open(ctx, paths)
 	if err != nil {
-		if s.db != nil {
-			// Keep answering from the last sync; say why it is old.
-			s.cfg.Logger.Warn("sync failed, answering from the last one", "err", err)
-			return nil
-		}
-		return err
+		return err // the next read tries again
 	}
 	stored, err := db.AllSeries(ctx)
 	if err != nil {
 		db.Close()
 		return err
-	}
-	if s.db != nil {
-		s.db.Close()
 	}
 	s.db, s.fp, s.cat = db, fp, buildCatalog(stored, s.cfg.Buckets)
 	s.Syncs++
@@ -139,9 +146,6 @@ func (s *Source) read(ctx context.Context, mint, maxt int64, ms []matcherSet, se
 	defer s.mu.Unlock()
 	if err := s.refresh(ctx); err != nil {
 		return nil, err
-	}
-	if s.db == nil {
-		return nil, errors.New("stores closed")
 	}
 	out := &selected{}
 	for i := range s.cat.series {
@@ -216,4 +220,21 @@ func (s *Source) Stores() int {
 		return 0
 	}
 	return len(s.db.Stores)
+}
+
+// CacheDir is where vigil serve keeps its DuckDB caches: serve/ under
+// the cache folder given (--cache-dir, cache_dir:), else under the
+// user's ($XDG_CACHE_HOME/vigil/serve). A server holds its caches open
+// for as long as it runs, and DuckDB lets one process at a time open a
+// file: in the caches the other commands share (beside the stores), it
+// would make every cron run of query or evaluate wait for it and fail.
+func CacheDir(base string) (string, error) {
+	if base == "" {
+		ud, err := cache.UserDir()
+		if err != nil {
+			return "", fmt.Errorf("no cache folder for vigil serve's caches (%v): give --cache-dir", err)
+		}
+		base = ud
+	}
+	return filepath.Join(base, "serve"), nil
 }

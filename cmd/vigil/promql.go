@@ -67,7 +67,7 @@ func (a *app) runPromQL(cmd *cobra.Command, o *queryOptions, p *promqlOptions) e
 	if err := checkOutput(cmd); err != nil {
 		return err
 	}
-	src, err := a.promSource(cmd.Context())
+	src, err := a.promSource(cmd.Context(), a.cfg.CacheDir)
 	if err != nil {
 		return err
 	}

@@ -56,9 +56,10 @@ func limitFlags(cmd *cobra.Command, l *promstore.Limits) {
 	f.DurationVar(&l.LookbackDelta, "query.lookback-delta", l.LookbackDelta, "how far back an instant selector looks for a sample")
 }
 
-// promSource opens the stores for Prometheus's engine: it re-reads
-// --db's globs and syncs the caches again when a store changed.
-func (a *app) promSource(ctx context.Context) (*promstore.Source, error) {
+// promSource opens the stores for Prometheus's engine, with the caches
+// in cacheDir: it re-reads --db's globs and syncs the caches again when
+// a store changed.
+func (a *app) promSource(ctx context.Context, cacheDir string) (*promstore.Source, error) {
 	buckets, err := promstore.FromConfig(a.file)
 	if err != nil {
 		return nil, cli.Usage(err)
@@ -69,7 +70,7 @@ func (a *app) promSource(ctx context.Context) (*promstore.Source, error) {
 	return promstore.NewSource(ctx, promstore.Config{
 		Paths: a.storeFiles,
 		Open: func(ctx context.Context, paths []string) (*analyze.DB, error) {
-			return analyze.Open(ctx, paths, analyze.Options{CacheDir: a.cfg.CacheDir, Logger: a.log})
+			return analyze.Open(ctx, paths, analyze.Options{CacheDir: cacheDir, Logger: a.log})
 		},
 		Buckets: buckets,
 		Logger:  a.log,
@@ -91,7 +92,11 @@ func (a *app) runServe(cmd *cobra.Command, o *serveOptions) error {
 		}
 		a.secrets.Add(token) // never in a log line or an error
 	}
-	src, err := a.promSource(cmd.Context())
+	cacheDir, err := promstore.CacheDir(a.cfg.CacheDir)
+	if err != nil {
+		return err
+	}
+	src, err := a.promSource(cmd.Context(), cacheDir)
 	if err != nil {
 		return err
 	}
