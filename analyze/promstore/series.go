@@ -91,7 +91,9 @@ func buildCatalog(stored []analyze.StoredSeries, buckets map[string][]float64) *
 		add := func(name string, k kind, le float64, extra ...string) {
 			b := labels.NewScratchBuilder(len(in.labels) + 2)
 			for n, v := range in.labels {
-				b.Add(n, v)
+				if v != "" { // Prometheus has no empty labels: {x=""} matches their absence
+					b.Add(n, v)
+				}
 			}
 			b.Add(labels.MetricName, name)
 			for i := 0; i+1 < len(extra); i += 2 {
