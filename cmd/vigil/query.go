@@ -30,7 +30,7 @@ func newQueryCmd(a *app) *cobra.Command {
 	o := &queryOptions{}
 	p := &promqlOptions{}
 	cmd := &cobra.Command{
-		Use:   "query PATH | --promql EXPR",
+		Use:   "query PATH",
 		Short: "Evaluate a metric path over a window",
 		Long: `Evaluate a metric path over the window (at-window, at]:
 
@@ -54,16 +54,19 @@ over --from..--to (default now) every --step.`,
   vigil query 'http_requests_total{status=~"5.."}.increase / http_requests_total.increase' -o json
   vigil query 'cpu_usage_percent.avg by (host)' --db 'hosts/*.db' --at 2026-11-29T10:00:00Z
   vigil query --promql 'sum by (service) (rate(http_requests_total[5m]))' --from 2026-11-29T09:00:00Z --step 1m`,
-		Args: cobra.MaximumNArgs(1),
+		// A path, or --promql and no path (runPromQL refuses both).
+		Args: func(cmd *cobra.Command, args []string) error {
+			if p.Expr != "" {
+				return cobra.MaximumNArgs(1)(cmd, args)
+			}
+			return cobra.ExactArgs(1)(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				o.Path = args[0]
 			}
 			if p.Expr != "" {
 				return a.runPromQL(cmd, o, p)
-			}
-			if len(args) != 1 {
-				return cli.Usagef("give a metric path (or --promql EXPR)")
 			}
 			return a.runQuery(cmd, o)
 		},
