@@ -57,12 +57,15 @@ type catalog struct {
 	series   []vseries // sorted by labels
 	groups   [][]analyze.SeriesRef
 	families map[string]string // metric family -> counter, gauge, histogram
+	// checkpoints are running totals already read, by index in series
+	// (source.go): they hold until the next sync.
+	checkpoints map[int]checkpoint
 }
 
 // buildCatalog turns the stored series into served ones. Stored series
 // with equal name, labels and service (in several stores) are one group.
 func buildCatalog(stored []analyze.StoredSeries, buckets map[string][]float64) *catalog {
-	c := &catalog{families: map[string]string{}}
+	c := &catalog{families: map[string]string{}, checkpoints: map[int]checkpoint{}}
 	byKey := map[string]int{}
 	type groupInfo struct {
 		name   string
@@ -151,13 +154,29 @@ func (v *vseries) matches(ms []*labels.Matcher) bool {
 	return true
 }
 
+// checkpoint is a running total as of a time: the total after every
+// sample at or before ts. Continuing from it adds the same increments in
+// the same order as a read from the first sample: the same bits.
+type checkpoint struct {
+	ts    int64
+	total float64
+}
+
+// noCheckpoint starts a total at zero before any sample.
+var noCheckpoint = checkpoint{ts: minTime - 1}
+
 // points makes a served series' points from its group's samples (sorted
-// by time; for running totals, every sample from the group's first),
-// keeping those with ts >= mint.
-func (v *vseries) points(raw []analyze.RawSample, mint int64) (ts []int64, vals []float64) {
-	total := 0.0
+// by time), keeping those with ts >= mint. A running total starts from
+// cp (samples at or before cp.ts are skipped); last is its total as of
+// its last point before mint (cp when there is none), the checkpoint a
+// later read may start from.
+func (v *vseries) points(raw []analyze.RawSample, mint int64, cp checkpoint) (ts []int64, vals []float64, last checkpoint) {
+	total, last := cp.total, cp
 	for i := 0; i < len(raw); i++ {
 		s := raw[i]
+		if v.kind != gauge && s.TS <= cp.ts {
+			continue
+		}
 		switch v.kind {
 		case gauge:
 			// Of equal times the larger value (sorted last) is kept.
@@ -182,7 +201,9 @@ func (v *vseries) points(raw []analyze.RawSample, mint int64) (ts []int64, vals 
 		}
 		if s.TS >= mint {
 			ts, vals = append(ts, s.TS), append(vals, total)
+		} else {
+			last = checkpoint{s.TS, total}
 		}
 	}
-	return ts, vals
+	return ts, vals, last
 }

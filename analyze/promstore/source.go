@@ -148,12 +148,13 @@ func (s *Source) read(ctx context.Context, mint, maxt int64, ms []matcherSet, se
 		return nil, err
 	}
 	out := &selected{}
+	var at []int // each selected series' index in the catalog
 	for i := range s.cat.series {
 		v := &s.cat.series[i]
 		if v.hi < mint || v.lo > maxt || !anyMatches(v, ms) {
 			continue
 		}
-		out.series = append(out.series, *v)
+		out.series, at = append(out.series, *v), append(at, i)
 	}
 	if seriesOnly || len(out.series) == 0 {
 		return out, nil
@@ -175,18 +176,37 @@ func (s *Source) read(ctx context.Context, mint, maxt int64, ms []matcherSet, se
 	if err != nil {
 		return nil, fmt.Errorf("read samples: %w", err)
 	}
-	tRaw, err := s.db.RawSamples(ctx, totalGroups, minTime, maxt)
+	// Running totals start from each series' checkpoint before mint, if
+	// every selected one has such (dashboards ask again and again, the
+	// range moving forward), else from the first sample.
+	from := int64(-minTime)
+	cps := make([]checkpoint, len(out.series))
+	for j, v := range out.series {
+		cps[j] = noCheckpoint
+		if v.kind == gauge {
+			continue
+		}
+		if cp, ok := s.cat.checkpoints[at[j]]; ok && cp.ts < mint {
+			cps[j], from = cp, min(from, cp.ts+1)
+		} else {
+			from = minTime
+		}
+	}
+	tRaw, err := s.db.RawSamples(ctx, totalGroups, from, maxt)
 	if err != nil {
 		return nil, fmt.Errorf("read samples: %w", err)
 	}
-	for _, v := range out.series {
+	for j, v := range out.series {
 		var raw []analyze.RawSample
 		if v.kind == gauge {
 			raw = gRaw[gIdx[v.group]]
 		} else {
 			raw = tRaw[tIdx[v.group]]
 		}
-		ts, vals := v.points(raw, mint)
+		ts, vals, last := v.points(raw, mint, cps[j])
+		if v.kind != gauge && last.ts > cps[j].ts {
+			s.cat.checkpoints[at[j]] = last
+		}
 		out.ts, out.vals = append(out.ts, ts), append(out.vals, vals)
 	}
 	return out, nil
