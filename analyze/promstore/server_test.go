@@ -14,6 +14,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -218,4 +219,25 @@ func selfSigned(t *testing.T) (cert, key string, pool *x509.CertPool) {
 	pool = x509.NewCertPool()
 	pool.AddCert(c)
 	return cert, key, pool
+}
+
+// Metadata gives each family's type (a histogram by its base name, as a
+// scrape's metadata names it); the probes answer 200.
+func TestServeMetadata(t *testing.T) {
+	_, jsonl := fixture()
+	srv, _ := newServer(t, fixtureStores(t, jsonl[:]...))
+	code, b := get(t, srv.URL, "/api/v1/metadata", nil)
+	want := `{"status":"success","data":{"cpu":[{"type":"gauge","help":"","unit":""}],` +
+		`"req_total":[{"type":"counter","help":"","unit":""}],"response_time_ms":[{"type":"histogram","help":"","unit":""}]}}`
+	if code != 200 || string(b) != want {
+		t.Errorf("metadata: %d %s\nwant %s", code, b, want)
+	}
+	if _, b := get(t, srv.URL, "/api/v1/metadata", url.Values{"metric": {"cpu"}}); !strings.Contains(string(b), `"data":{"cpu":[`) || strings.Contains(string(b), "req_total") {
+		t.Errorf("metadata of cpu: %s", b)
+	}
+	for _, p := range []string{"/-/ready", "/-/healthy"} {
+		if code, _ := get(t, srv.URL, p, nil); code != 200 {
+			t.Errorf("%s: %d", p, code)
+		}
+	}
 }
