@@ -53,6 +53,7 @@ func TestEveryEmbeddedQueryRuns(t *testing.T) {
 		"export_rows":        {start, end},
 		"extent_samples":     nil,
 		"histograms_sampled": {start, end, int64(3)},
+		"raw_series_extent":  nil, "raw_samples": {set, start, end},
 	}
 	// Queries that change the selection table: run in a transaction
 	// rolled back, so the selection the others read stays.

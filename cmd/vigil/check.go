@@ -13,6 +13,7 @@ import (
 
 	"github.com/vigil-metrics/vigil/alert/channels"
 	alertconfig "github.com/vigil-metrics/vigil/alert/config"
+	"github.com/vigil-metrics/vigil/analyze/promstore"
 	"github.com/vigil-metrics/vigil/analyze/slo"
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
 	"github.com/vigil-metrics/vigil/internal/configfile"
@@ -138,6 +139,8 @@ func otherSectionProblems(f *configfile.File) (n int, ps []alertconfig.Problem) 
 	objs, _, err := slo.FromConfig(f)
 	add(err)
 	_, err = report.FromConfig(f)
+	add(err)
+	_, err = promstore.FromConfig(f) // serve: (vigil serve, query --promql)
 	add(err)
 	return len(objs), ps
 }

@@ -28,6 +28,7 @@ type queryOptions struct {
 
 func newQueryCmd(a *app) *cobra.Command {
 	o := &queryOptions{}
+	p := &promqlOptions{}
 	cmd := &cobra.Command{
 		Use:   "query PATH",
 		Short: "Evaluate a metric path over a window",
@@ -44,16 +45,33 @@ a zero denominator gives no result for that pair.
 
 Regular expressions match the whole value (=~"p|v" is exactly p or v). The
 name is written before the braces, never as a __name__ matcher. --window is
-a whole number of milliseconds.`,
+a whole number of milliseconds.
+
+With --promql, the expression is PromQL, run by Prometheus's own engine
+over the stores as vigil serve serves them (docs/serve.md): at --at, or
+over --from..--to (default now) every --step.`,
 		Example: `  vigil query 'response_time_ms.p95 by (endpoint)' --window 1h
   vigil query 'http_requests_total{status=~"5.."}.increase / http_requests_total.increase' -o json
-  vigil query 'cpu_usage_percent.avg by (host)' --db 'hosts/*.db' --at 2026-11-29T10:00:00Z`,
-		Args: cobra.ExactArgs(1),
+  vigil query 'cpu_usage_percent.avg by (host)' --db 'hosts/*.db' --at 2026-11-29T10:00:00Z
+  vigil query --promql 'sum by (service) (rate(http_requests_total[5m]))' --from 2026-11-29T09:00:00Z --step 1m`,
+		// A path, or --promql and no path (runPromQL refuses both).
+		Args: func(cmd *cobra.Command, args []string) error {
+			if p.Expr != "" {
+				return cobra.MaximumNArgs(1)(cmd, args)
+			}
+			return cobra.ExactArgs(1)(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Path = args[0]
+			if len(args) == 1 {
+				o.Path = args[0]
+			}
+			if p.Expr != "" {
+				return a.runPromQL(cmd, o, p)
+			}
 			return a.runQuery(cmd, o)
 		},
 	}
+	promqlFlags(cmd, p)
 	cmd.Flags().StringVarP(&o.Window, "window", "w", "5m", "window length (90s, 5m, 1h, 7d, 2w)")
 	cmd.Flags().StringVar(&o.At, "at", "", "evaluation instant, RFC 3339 or unix seconds (default now)")
 	outputFlag(cmd, &o.Output, "table", "json", "markdown")

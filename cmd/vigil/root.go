@@ -85,6 +85,7 @@ gates and reports.`,
 	root.PersistentFlags().String("log-format", "text", "log format: text or json")
 	root.AddCommand(newVersionCmd(a), newRecordCmd(a), newImportCmd(a), newQueryCmd(a), newStoreCmd(a), newCheckCmd(a), newEvaluateCmd(a), newAlertsCmd(a), newSLOCmd(a), newBudgetCmd(a), newNotifyCmd(a), newThresholdCmd(a), newRulesCmd(a), newLintCmd(a), newExportCmd(a), newReportCmd(a), newReplayCmd(a), newInitCmd(a), newDashboardsCmd(a),
 		agentcmd.New("collect", func() *slog.Logger { return a.log }, a.oneStore, func() *configfile.File { return a.file }, version()))
+	root.AddCommand(newServeCmd(a))
 	// Last, so that it covers every command above (exit 2 for any mistake
 	// on the command line, see docs/cli.md).
 	cli.UsageErrors(root)

@@ -45,6 +45,7 @@ var Sections = map[string]string{
 	"slos":              "analyze/slo",
 	"report":            "report",
 	"sources":           "internal/sources",
+	"serve":             "analyze/promstore",
 	"retention":         "the agent",
 }
 

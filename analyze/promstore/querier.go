@@ -1,0 +1,149 @@
+package promstore
+
+import (
+	"context"
+	"sort"
+
+	"github.com/prometheus/prometheus/model/histogram"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
+	"github.com/prometheus/prometheus/tsdb/chunks"
+	"github.com/prometheus/prometheus/util/annotations"
+)
+
+type matcherSet = []*labels.Matcher
+
+// Querier implements storage.Queryable.
+func (s *Source) Querier(mint, maxt int64) (storage.Querier, error) {
+	return &querier{src: s, mint: mint, maxt: maxt}, nil
+}
+
+type querier struct {
+	src        *Source
+	mint, maxt int64
+}
+
+func (q *querier) Close() error { return nil }
+
+// Select reads the matching series' points in the querier's range (the
+// hints' narrower one when given); a "series" hint reads labels only.
+func (q *querier) Select(ctx context.Context, _ bool, hints *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
+	mint, maxt, only := q.mint, q.maxt, false
+	if hints != nil {
+		mint, maxt = max(mint, hints.Start), min(maxt, hints.End)
+		if hints.Start == 0 && hints.End == 0 {
+			mint, maxt = q.mint, q.maxt
+		}
+		only = hints.Func == "series"
+	}
+	sel, err := q.src.read(ctx, mint, maxt, []matcherSet{ms}, only)
+	if err != nil {
+		return storage.ErrSeriesSet(err)
+	}
+	return &seriesSet{sel: sel, i: -1}
+}
+
+// LabelValues lists a label's values over the matching series.
+func (q *querier) LabelValues(ctx context.Context, name string, hints *storage.LabelHints, ms ...*labels.Matcher) ([]string, annotations.Annotations, error) {
+	sel, err := q.src.read(ctx, q.mint, q.maxt, setsOf(ms), true)
+	if err != nil {
+		return nil, nil, err
+	}
+	seen := map[string]bool{}
+	for _, v := range sel.series {
+		if x := v.lset.Get(name); x != "" {
+			seen[x] = true
+		}
+	}
+	return limited(seen, hints), nil, nil
+}
+
+// LabelNames lists the label names of the matching series.
+func (q *querier) LabelNames(ctx context.Context, hints *storage.LabelHints, ms ...*labels.Matcher) ([]string, annotations.Annotations, error) {
+	sel, err := q.src.read(ctx, q.mint, q.maxt, setsOf(ms), true)
+	if err != nil {
+		return nil, nil, err
+	}
+	seen := map[string]bool{}
+	for _, v := range sel.series {
+		v.lset.Range(func(l labels.Label) { seen[l.Name] = true })
+	}
+	return limited(seen, hints), nil, nil
+}
+
+func setsOf(ms []*labels.Matcher) []matcherSet {
+	if len(ms) == 0 {
+		return nil
+	}
+	return []matcherSet{ms}
+}
+
+func limited(seen map[string]bool, hints *storage.LabelHints) []string {
+	out := make([]string, 0, len(seen))
+	for k := range seen {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	if hints != nil && hints.Limit > 0 && len(out) > hints.Limit {
+		out = out[:hints.Limit]
+	}
+	return out
+}
+
+// seriesSet walks a selection; its series are sorted by labels.
+type seriesSet struct {
+	sel *selected
+	i   int
+}
+
+func (s *seriesSet) Next() bool {
+	s.i++
+	return s.i < len(s.sel.series)
+}
+
+func (s *seriesSet) At() storage.Series {
+	sr := &series{lset: s.sel.series[s.i].lset}
+	if s.i < len(s.sel.ts) {
+		sr.ts, sr.vals = s.sel.ts[s.i], s.sel.vals[s.i]
+	}
+	return sr
+}
+
+func (s *seriesSet) Err() error                        { return nil }
+func (s *seriesSet) Warnings() annotations.Annotations { return nil }
+
+type series struct {
+	lset labels.Labels
+	ts   []int64
+	vals []float64
+}
+
+func (s *series) Labels() labels.Labels { return s.lset }
+
+func (s *series) Iterator(chunkenc.Iterator) chunkenc.Iterator {
+	return storage.NewListSeriesIterator(points{s.ts, s.vals})
+}
+
+// points are a series' samples for Prometheus's list iterator.
+type points struct {
+	ts   []int64
+	vals []float64
+}
+
+func (p points) Get(i int) chunks.Sample { return fpoint{p.ts[i], p.vals[i]} }
+func (p points) Len() int                { return len(p.ts) }
+
+// fpoint is one float sample.
+type fpoint struct {
+	t int64
+	f float64
+}
+
+func (p fpoint) T() int64                      { return p.t }
+func (p fpoint) ST() int64                     { return 0 }
+func (p fpoint) F() float64                    { return p.f }
+func (p fpoint) H() *histogram.Histogram       { return nil }
+func (p fpoint) FH() *histogram.FloatHistogram { return nil }
+func (p fpoint) Type() chunkenc.ValueType      { return chunkenc.ValFloat }
+func (p fpoint) Copy() chunks.Sample           { return p }

@@ -1,0 +1,209 @@
+// Package promstore serves vigil's stores to Prometheus's own PromQL
+// engine (github.com/prometheus/prometheus/promql) as a
+// storage.Queryable, and answers the read side of Prometheus's HTTP API
+// over it (vigil serve, vigil query --promql).
+//
+// A stored series becomes the series a scrape of it would have given:
+// its name as __name__, its labels and its service as the label
+// "service"; gauges as stored; counters as running totals rebuilt from
+// the stored increments, always from the series' first stored sample
+// whatever the query's range (Prometheus's rate extrapolates towards a
+// counter's zero, so the absolute value matters); raw-observation
+// histograms as NAME_count and NAME_sum totals, and NAME_bucket{le} for
+// the buckets configured per metric (Config.Buckets). Series with equal
+// labels in several stores are one series: their increments and
+// observations add up, and of two gauge samples at one millisecond the
+// larger is kept. docs/serve.md has the mapping and its one mismatch
+// (windows just after a counter reset).
+//
+// It reads the stores through package analyze (the DuckDB caches) and
+// never writes them.
+package promstore
+
+import (
+	"math"
+	"slices"
+	"sort"
+	"strconv"
+
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/vigil-metrics/vigil/analyze"
+	"github.com/vigil-metrics/vigil/internal/store"
+)
+
+// kind is how a served series is made from its stored samples.
+type kind uint8
+
+const (
+	gauge   kind = iota // the stored values
+	counter             // running total of the increments
+	hcount              // running count of the observations
+	hsum                // running sum of the observations
+	hbucket             // running count of the observations <= le
+)
+
+// vseries is one served series.
+type vseries struct {
+	lset   labels.Labels
+	kind   kind
+	le     float64 // hbucket's bound
+	group  int     // index in catalog.groups
+	lo, hi int64   // oldest and newest stored sample of its group
+}
+
+// catalog is every served series of one sync of the stores.
+type catalog struct {
+	series   []vseries // sorted by labels
+	groups   [][]analyze.SeriesRef
+	families map[string]string // metric family -> counter, gauge, histogram
+	// checkpoints are running totals already read, by index in series
+	// (source.go): they hold until the next sync.
+	checkpoints map[int]checkpoint
+}
+
+// buildCatalog turns the stored series into served ones. Stored series
+// with equal name, labels and service (in several stores) are one group.
+func buildCatalog(stored []analyze.StoredSeries, buckets map[string][]float64) *catalog {
+	c := &catalog{families: map[string]string{}, checkpoints: map[int]checkpoint{}}
+	byKey := map[string]int{}
+	type groupInfo struct {
+		name   string
+		typ    store.Type
+		labels map[string]string
+		lo, hi int64
+	}
+	var infos []groupInfo
+	for _, s := range stored {
+		if !s.HasSamples {
+			continue
+		}
+		key := s.Name + "\xff" + string(s.Type) + "\xff" + store.CanonicalLabels(s.Labels)
+		g, ok := byKey[key]
+		if !ok {
+			g = len(c.groups)
+			byKey[key] = g
+			c.groups = append(c.groups, nil)
+			infos = append(infos, groupInfo{name: s.Name, typ: s.Type, labels: s.Labels, lo: s.Oldest, hi: s.Newest})
+		}
+		c.groups[g] = append(c.groups[g], analyze.SeriesRef{Store: s.Store, ID: s.ID})
+		infos[g].lo, infos[g].hi = min(infos[g].lo, s.Oldest), max(infos[g].hi, s.Newest)
+	}
+	for g, in := range infos {
+		c.families[in.name] = string(in.typ)
+		add := func(name string, k kind, le float64, extra ...string) {
+			b := labels.NewScratchBuilder(len(in.labels) + 2)
+			for n, v := range in.labels {
+				if v != "" { // Prometheus has no empty labels: {x=""} matches their absence
+					b.Add(n, v)
+				}
+			}
+			b.Add(labels.MetricName, name)
+			for i := 0; i+1 < len(extra); i += 2 {
+				b.Add(extra[i], extra[i+1])
+			}
+			b.Sort()
+			c.series = append(c.series, vseries{lset: b.Labels(), kind: k, le: le, group: g, lo: in.lo, hi: in.hi})
+		}
+		switch in.typ {
+		case store.Counter:
+			add(in.name, counter, 0)
+		case store.Histogram:
+			add(in.name+"_count", hcount, 0)
+			add(in.name+"_sum", hsum, 0)
+			for _, le := range bucketBounds(buckets[in.name]) {
+				add(in.name+"_bucket", hbucket, le, "le", formatLE(le))
+			}
+		default:
+			add(in.name, gauge, 0)
+		}
+	}
+	sort.Slice(c.series, func(i, j int) bool { return labels.Compare(c.series[i].lset, c.series[j].lset) < 0 })
+	return c
+}
+
+// bucketBounds are a metric's configured bounds, sorted, with +Inf last.
+func bucketBounds(bs []float64) []float64 {
+	if len(bs) == 0 {
+		return nil
+	}
+	out := slices.Clone(bs)
+	slices.Sort(out)
+	out = slices.Compact(out)
+	if !math.IsInf(out[len(out)-1], 1) {
+		out = append(out, math.Inf(1))
+	}
+	return out
+}
+
+// formatLE writes a bound as Prometheus's client libraries do.
+func formatLE(le float64) string {
+	if math.IsInf(le, 1) {
+		return "+Inf"
+	}
+	return strconv.FormatFloat(le, 'g', -1, 64)
+}
+
+// matches reports whether a served series matches every matcher.
+func (v *vseries) matches(ms []*labels.Matcher) bool {
+	for _, m := range ms {
+		if !m.Matches(v.lset.Get(m.Name)) {
+			return false
+		}
+	}
+	return true
+}
+
+// checkpoint is a running total as of a time: the total after every
+// sample at or before ts. Continuing from it adds the same increments in
+// the same order as a read from the first sample: the same bits.
+type checkpoint struct {
+	ts    int64
+	total float64
+}
+
+// noCheckpoint starts a total at zero before any sample.
+var noCheckpoint = checkpoint{ts: minTime - 1}
+
+// points makes a served series' points from its group's samples (sorted
+// by time), keeping those with ts >= mint. A running total starts from
+// cp (samples at or before cp.ts are skipped); last is its total as of
+// its last point before mint (cp when there is none), the checkpoint a
+// later read may start from.
+func (v *vseries) points(raw []analyze.RawSample, mint int64, cp checkpoint) (ts []int64, vals []float64, last checkpoint) {
+	total, last := cp.total, cp
+	for i := 0; i < len(raw); i++ {
+		s := raw[i]
+		if v.kind != gauge && s.TS <= cp.ts {
+			continue
+		}
+		switch v.kind {
+		case gauge:
+			// Of equal times the larger value (sorted last) is kept.
+			if i+1 < len(raw) && raw[i+1].TS == s.TS {
+				continue
+			}
+			if s.TS >= mint {
+				ts, vals = append(ts, s.TS), append(vals, s.Value)
+			}
+			continue
+		case counter, hsum:
+			total += s.Value
+		case hcount:
+			total++
+		case hbucket:
+			if s.Value <= v.le {
+				total++
+			}
+		}
+		if i+1 < len(raw) && raw[i+1].TS == s.TS {
+			continue // one point per millisecond: the total after all of them
+		}
+		if s.TS >= mint {
+			ts, vals = append(ts, s.TS), append(vals, total)
+		} else {
+			last = checkpoint{s.TS, total}
+		}
+	}
+	return ts, vals, last
+}

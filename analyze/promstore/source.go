@@ -1,0 +1,260 @@
+package promstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vigil-metrics/vigil/analyze"
+	"github.com/vigil-metrics/vigil/analyze/cache"
+)
+
+// Config is what a Source reads.
+type Config struct {
+	// Paths lists the store files; it is called again at each check, so
+	// a glob picks up a store that appears later.
+	Paths func() ([]string, error)
+	// Open syncs and opens the stores (analyze.Open with the caller's
+	// options).
+	Open func(ctx context.Context, paths []string) (*analyze.DB, error)
+	// Buckets are the bucket bounds served as NAME_bucket{le} per
+	// histogram metric name (+Inf is added).
+	Buckets map[string][]float64
+	Logger  *slog.Logger
+}
+
+// Source is the stores as they were at the last sync. Before each read
+// it checks whether a store file changed (its size and modification
+// time, and its -wal's), and if so syncs the caches again (a new
+// analyze.DB: the sync copies only the new rows). Safe for concurrent
+// use: reads of the stores take turns (analyze.DB serves one goroutine).
+type Source struct {
+	cfg Config
+	mu  sync.Mutex
+	db  *analyze.DB
+	fp  string
+	cat *catalog
+	// closed: Close was called; reads fail rather than open the stores again.
+	closed bool
+	// Syncs counts the syncs done, for tests and logs.
+	Syncs int
+	// LastSync is how long the last sync took (open and list series).
+	LastSync time.Duration
+}
+
+// NewSource syncs the stores once (an error here is the caller's to
+// report at start) and returns the Source.
+func NewSource(ctx context.Context, cfg Config) (*Source, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Source{cfg: cfg}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.refresh(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close releases the stores.
+func (s *Source) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	if s.db == nil {
+		return nil
+	}
+	err := s.db.Close()
+	s.db = nil
+	return err
+}
+
+// fingerprint is the paths with each file's and -wal's size and
+// modification time: any append changes it.
+func fingerprint(paths []string) string {
+	var b strings.Builder
+	for _, p := range paths {
+		b.WriteString(p)
+		for _, f := range []string{p, p + "-wal"} {
+			if fi, err := os.Stat(f); err == nil {
+				b.WriteString("|" + strconv.FormatInt(fi.Size(), 10) + "|" + strconv.FormatInt(fi.ModTime().UnixNano(), 10))
+			}
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// refresh syncs again when the stores changed. Called with mu held.
+func (s *Source) refresh(ctx context.Context) error {
+	if s.closed {
+		return errors.New("stores closed")
+	}
+	paths, err := s.cfg.Paths()
+	if err != nil {
+		return err
+	}
+	fp := fingerprint(paths)
+	if s.db != nil && fp == s.fp {
+		return nil
+	}
+	start := time.Now()
+	// The old sync's DuckDB goes first: two DuckDB instances on one cache
+	// file in one process corrupt it (seen: "Bitpacking offset is out of
+	// range" while the new one synced).
+	if s.db != nil {
+		s.db.Close()
+		s.db, s.cat = nil, nil
+	}
+	db, err := s.cfg.Open(ctx, paths)
+	if err != nil {
+		return err // the next read tries again
+	}
+	stored, err := db.AllSeries(ctx)
+	if err != nil {
+		db.Close()
+		return err
+	}
+	s.db, s.fp, s.cat = db, fp, buildCatalog(stored, s.cfg.Buckets)
+	s.Syncs++
+	s.LastSync = time.Since(start)
+	s.cfg.Logger.Debug("stores synced", "stores", len(paths), "series", len(s.cat.series), "took", s.LastSync)
+	return nil
+}
+
+// selected is the served series matching ms with a sample in
+// [mint, maxt] (for running totals, one at or before maxt whose total
+// reaches the range: any sample at or before maxt), and their points.
+type selected struct {
+	series []vseries
+	ts     [][]int64
+	vals   [][]float64
+}
+
+// read selects series and, unless seriesOnly, reads their points.
+func (s *Source) read(ctx context.Context, mint, maxt int64, ms []matcherSet, seriesOnly bool) (*selected, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.refresh(ctx); err != nil {
+		return nil, err
+	}
+	out := &selected{}
+	var at []int // each selected series' index in the catalog
+	for i := range s.cat.series {
+		v := &s.cat.series[i]
+		if v.hi < mint || v.lo > maxt || !anyMatches(v, ms) {
+			continue
+		}
+		out.series, at = append(out.series, *v), append(at, i)
+	}
+	if seriesOnly || len(out.series) == 0 {
+		return out, nil
+	}
+	// Gauges read [mint, maxt]; totals read every sample up to maxt.
+	var gaugeGroups, totalGroups [][]analyze.SeriesRef
+	gIdx, tIdx := map[int]int{}, map[int]int{}
+	for _, v := range out.series {
+		idx, groups := tIdx, &totalGroups
+		if v.kind == gauge {
+			idx, groups = gIdx, &gaugeGroups
+		}
+		if _, ok := idx[v.group]; !ok {
+			idx[v.group] = len(*groups)
+			*groups = append(*groups, s.cat.groups[v.group])
+		}
+	}
+	gRaw, err := s.db.RawSamples(ctx, gaugeGroups, mint, maxt)
+	if err != nil {
+		return nil, fmt.Errorf("read samples: %w", err)
+	}
+	// Running totals start from each series' checkpoint before mint, if
+	// every selected one has such (dashboards ask again and again, the
+	// range moving forward), else from the first sample.
+	from := int64(-minTime)
+	cps := make([]checkpoint, len(out.series))
+	for j, v := range out.series {
+		cps[j] = noCheckpoint
+		if v.kind == gauge {
+			continue
+		}
+		if cp, ok := s.cat.checkpoints[at[j]]; ok && cp.ts < mint {
+			cps[j], from = cp, min(from, cp.ts+1)
+		} else {
+			from = minTime
+		}
+	}
+	tRaw, err := s.db.RawSamples(ctx, totalGroups, from, maxt)
+	if err != nil {
+		return nil, fmt.Errorf("read samples: %w", err)
+	}
+	for j, v := range out.series {
+		var raw []analyze.RawSample
+		if v.kind == gauge {
+			raw = gRaw[gIdx[v.group]]
+		} else {
+			raw = tRaw[tIdx[v.group]]
+		}
+		ts, vals, last := v.points(raw, mint, cps[j])
+		if v.kind != gauge && last.ts > cps[j].ts {
+			s.cat.checkpoints[at[j]] = last
+		}
+		out.ts, out.vals = append(out.ts, ts), append(out.vals, vals)
+	}
+	return out, nil
+}
+
+const minTime = -1 << 62
+
+func anyMatches(v *vseries, sets []matcherSet) bool {
+	if len(sets) == 0 {
+		return true
+	}
+	return slices.ContainsFunc(sets, func(ms matcherSet) bool { return v.matches(ms) })
+}
+
+// families is each metric's type by the name a scrape's metadata gives
+// it (a histogram by its base name).
+func (s *Source) families(ctx context.Context) (map[string]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.refresh(ctx); err != nil {
+		return nil, err
+	}
+	return s.cat.families, nil
+}
+
+// Stores is how many stores the last sync read.
+func (s *Source) Stores() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.db == nil {
+		return 0
+	}
+	return len(s.db.Stores)
+}
+
+// CacheDir is where vigil serve keeps its DuckDB caches: serve/ under
+// the cache folder given (--cache-dir, cache_dir:), else under the
+// user's ($XDG_CACHE_HOME/vigil/serve). A server holds its caches open
+// for as long as it runs, and DuckDB lets one process at a time open a
+// file: in the caches the other commands share (beside the stores), it
+// would make every cron run of query or evaluate wait for it and fail.
+func CacheDir(base string) (string, error) {
+	if base == "" {
+		ud, err := cache.UserDir()
+		if err != nil {
+			return "", fmt.Errorf("no cache folder for vigil serve's caches (%v): give --cache-dir", err)
+		}
+		base = ud
+	}
+	return filepath.Join(base, "serve"), nil
+}

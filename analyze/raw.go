@@ -1,0 +1,106 @@
+package analyze
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/vigil-metrics/vigil/internal/store"
+)
+
+// StoredSeries is one series of one store as it is stored, for readers
+// that need the samples themselves rather than an aggregate
+// (analyze/promstore, behind vigil serve).
+type StoredSeries struct {
+	Store int // index in DB.Stores
+	ID    int64
+	Name  string
+	Type  store.Type
+	// Labels holds service too, as metric paths see it (unless the
+	// series has a label of that name already).
+	Labels map[string]string
+	// Oldest and Newest sample (unix ms); HasSamples false when none.
+	Oldest, Newest int64
+	HasSamples     bool
+}
+
+// SeriesRef names a stored series: its store's index and its id there.
+type SeriesRef struct {
+	Store int
+	ID    int64
+}
+
+// RawSample is one stored sample: a counter's increment, a gauge's value,
+// a histogram's observation.
+type RawSample struct {
+	TS    int64 // unix ms
+	Value float64
+}
+
+// AllSeries lists every series of every store, by name.
+func (d *DB) AllSeries(ctx context.Context) ([]StoredSeries, error) {
+	if len(d.remotes) > 0 {
+		return nil, errors.New("raw series: a Prometheus-compatible source is not a store")
+	}
+	rows, err := d.query(ctx, "raw_series_extent")
+	if err != nil {
+		return nil, fmt.Errorf("list series: %w", err)
+	}
+	defer rows.Close()
+	var out []StoredSeries
+	for rows.Next() {
+		var s StoredSeries
+		var typ, labelsJSON, service string
+		var lo, hi sql.NullInt64
+		if err := rows.Scan(&s.Store, &s.ID, &s.Name, &typ, &labelsJSON, &service, &lo, &hi); err != nil {
+			return nil, err
+		}
+		s.Type = store.Type(typ)
+		s.Labels = map[string]string{}
+		if err := json.Unmarshal([]byte(labelsJSON), &s.Labels); err != nil {
+			return nil, fmt.Errorf("series %d of %s has bad labels: %w", s.ID, d.Stores[s.Store], err)
+		}
+		if _, ok := s.Labels["service"]; !ok && service != "" {
+			s.Labels["service"] = service
+		}
+		s.Oldest, s.Newest, s.HasSamples = lo.Int64, hi.Int64, lo.Valid
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// RawSamples reads the samples with mint <= ts <= maxt of groups of
+// series: out[g] holds the samples of every series in groups[g], by time
+// (equal times by value).
+func (d *DB) RawSamples(ctx context.Context, groups [][]SeriesRef, mint, maxt int64) ([][]RawSample, error) {
+	out := make([][]RawSample, len(groups))
+	var st, id, grp []int64
+	for g, refs := range groups {
+		for _, r := range refs {
+			st, id, grp = append(st, int64(r.Store)), append(id, r.ID), append(grp, int64(g))
+		}
+	}
+	if len(id) == 0 {
+		return out, nil
+	}
+	set, err := d.fillSelection(ctx, st, id, grp)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := d.query(ctx, "raw_samples", set, mint, maxt)
+	if err != nil {
+		return nil, fmt.Errorf("read samples: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var g int
+		var s RawSample
+		if err := rows.Scan(&g, &s.TS, &s.Value); err != nil {
+			return nil, err
+		}
+		out[g] = append(out[g], s)
+	}
+	return out, rows.Err()
+}

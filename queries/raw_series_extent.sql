@@ -1,0 +1,7 @@
+-- Every series of every attached store with its oldest and newest sample
+-- (NULL when it has none), for analyze.DB.AllSeries (vigil serve).
+SELECT s.store, s.id, s.name, s.type, s.labels, s.service, e.lo, e.hi
+FROM all_series s
+LEFT JOIN (SELECT store, series_id, min(ts) AS lo, max(ts) AS hi FROM all_samples GROUP BY store, series_id) e
+  ON e.store = s.store AND e.series_id = s.id
+ORDER BY s.name, s.store, s.id
