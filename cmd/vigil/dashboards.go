@@ -11,6 +11,7 @@ import (
 
 	"github.com/vigil-metrics/vigil/alert/channels"
 	alertconfig "github.com/vigil-metrics/vigil/alert/config"
+	"github.com/vigil-metrics/vigil/analyze/promstore"
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
 	"github.com/vigil-metrics/vigil/internal/vtime"
 	"github.com/vigil-metrics/vigil/report"
@@ -86,6 +87,10 @@ func (a *app) runDashboards(cmd *cobra.Command, o *dashboardsOptions) error {
 		return err
 	}
 	in := dashboards.Input{DatasourceUID: o.DatasourceUID, At: at}
+	// What vigil serve will serve NAME_bucket for: percentiles only there.
+	if in.Buckets, err = promstore.FromConfig(a.file); err != nil {
+		return err
+	}
 	if in.Objectives, err = a.objectives(o.File, "", ""); err != nil {
 		return err
 	}

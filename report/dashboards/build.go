@@ -31,6 +31,11 @@ type Input struct {
 	Histograms []string
 	Catalog    *Catalog  // nil: no store given
 	At         time.Time // the instant a calendar SLO window is measured at
+	// Buckets are the bucket bounds vigil serve serves NAME_bucket with
+	// (vigil.yaml's serve: buckets:): a histogram's percentiles are
+	// graphed (histogram_quantile) only where they are configured. Nil:
+	// not known, every histogram is taken to have them.
+	Buckets map[string][]float64
 }
 
 // File is one file to write, its name relative to the output folder.
@@ -175,12 +180,12 @@ func placeRules(in Input, _ map[string]string) placement {
 
 // rulePanel graphs a rule's path over its own evaluation window, so the
 // line is what the rule compares, with its threshold drawn.
-func rulePanel(r Rule, types map[string]string, service string) (*Panel, error) {
+func rulePanel(r Rule, types map[string]string, service string, buckets map[string][]float64) (*Panel, error) {
 	e, err := metricpath.Parse(r.Path)
 	if err != nil {
 		return nil, fmt.Errorf("rule %s: metric path %q: %w", r.Name, r.Path, err)
 	}
-	o := TranslateOptions{Service: service}
+	o := TranslateOptions{Service: service, Buckets: buckets}
 	if r.Window > 0 {
 		o.Window = vtime.FormatDuration(r.Window)
 	}

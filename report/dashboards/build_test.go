@@ -270,3 +270,45 @@ func TestTimeInterval(t *testing.T) {
 		}
 	}
 }
+
+// A histogram vigil serve has no buckets for (serve: buckets: names
+// others) has no NAME_bucket series: its latency panel graphs the mean
+// only and says how to get percentiles, and a rule's pNN of it is left
+// out with a warning naming serve: buckets:. With buckets, the
+// percentiles are there.
+func TestBuildWithoutBuckets(t *testing.T) {
+	in := testInput(t)
+	in.Rules = append(in.Rules, Rule{Name: "lat_p95", Path: `response_time_ms{service="api"}.p95`, Condition: "greater_than", Threshold: 1})
+	for _, c := range []struct {
+		buckets map[string][]float64
+		legends []string
+	}{
+		{map[string][]float64{"other_ms": {1, 2}}, []string{"mean"}},
+		{map[string][]float64{"response_time_ms": {100, 200}}, []string{"p50", "p90", "p95", "p99", "mean"}},
+	} {
+		in.Buckets = c.buckets
+		bs, warnings := boards(t, in)
+		var lat *Panel
+		for _, p := range bs["vigil-service-api.json"].Panels {
+			if p.Title == "response_time_ms" {
+				lat = p
+			}
+		}
+		if lat == nil {
+			t.Fatalf("buckets %v: no response_time_ms panel in %v", c.buckets, titles(bs["vigil-service-api.json"]))
+		}
+		var legends []string
+		for _, tg := range lat.Targets {
+			legends = append(legends, tg.LegendFormat)
+		}
+		if !slices.Equal(legends, c.legends) {
+			t.Errorf("buckets %v: latency targets %v, want %v", c.buckets, legends, c.legends)
+		}
+		warned := slices.ContainsFunc(warnings, func(w string) bool {
+			return strings.Contains(w, "rule lat_p95") && strings.Contains(w, "serve: buckets:")
+		})
+		if _, has := c.buckets["response_time_ms"]; warned == has {
+			t.Errorf("buckets %v: warnings %v", c.buckets, warnings)
+		}
+	}
+}

@@ -49,7 +49,7 @@ func hosts(in Input, ds *DatasourceRef, types map[string]string, rules []Rule, w
 	if len(rules) > 0 {
 		b.row("Alert rules")
 		for _, r := range rules {
-			p, err := rulePanel(r, types, "")
+			p, err := rulePanel(r, types, "", in.Buckets)
 			if err != nil {
 				warn("%v", err)
 				continue

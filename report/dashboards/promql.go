@@ -51,6 +51,10 @@ type TranslateOptions struct {
 	// Service, when set, is added as service="..." to every selector
 	// that has no matcher on service (a service's dashboard).
 	Service string
+	// Buckets, when not nil, are the histograms vigil serve has buckets
+	// for: a percentile of another histogram has no PromQL equal (its
+	// NAME_bucket series does not exist).
+	Buckets map[string][]float64
 }
 
 // Translate writes a metric path as the PromQL that vigil serve answers
@@ -188,6 +192,10 @@ func translateSel(s *metricpath.Selector, types map[string]string, o TranslateOp
 		case metricpath.Avg:
 			return Query{Expr: fmt.Sprintf("sum%s (increase(%s)) / sum%s (increase(%s))", by, rng("_sum"), by, rng("_count")), Note: noteExtrapolated}, nil
 		case metricpath.Percentile:
+			if o.Buckets != nil && len(o.Buckets[s.Name]) == 0 {
+				return Query{}, fmt.Errorf("%s: %s of a histogram without serve: buckets: (vigil serve has no %s_bucket): %w",
+					s.String(), aggText(s, agg), s.Name, ErrNoEqual)
+			}
 			return Query{Expr: fmt.Sprintf("histogram_quantile(%s, sum%s (rate(%s)))", fmtFloat(s.Agg.Quantile), byClause(append(append([]string{}, s.By...), "le")), rng("_bucket")),
 				Note: noteHistQuantile}, nil
 		case metricpath.CountLE:

@@ -36,7 +36,7 @@ func service(in Input, svc string, ds *DatasourceRef, types map[string]string, o
 			if err == nil && !in.Catalog.has(svc, e.Num.Name) && ruleService(r.Path) == "" {
 				continue // grouped by service, but this service has no such metric
 			}
-			p, err := rulePanel(r, types, svc)
+			p, err := rulePanel(r, types, svc, in.Buckets)
 			if err != nil {
 				warn("service %s: %v", svc, err)
 				continue
@@ -136,7 +136,17 @@ func latency(b *board, in Input, svc string, warn func(string, ...any)) {
 	for _, h := range hs {
 		sel := h + "_bucket{service=" + strconv.Quote(svc) + "}"
 		var ts []Target
-		for _, q := range Percentiles {
+		desc := "Percentiles from the buckets vigil serve is configured with for " + h +
+			" (histogram_quantile interpolates inside a bucket; vigil's own pNN is exact), and the mean from _sum and _count."
+		qs := Percentiles
+		if in.Buckets != nil && len(in.Buckets[h]) == 0 {
+			// No NAME_bucket series: only the mean. serve: buckets: in
+			// vigil.yaml adds the percentiles.
+			qs = nil
+			desc = "The mean from _sum and _count. For percentiles, give vigil serve buckets for " + h +
+				" (serve: buckets: in vigil.yaml, docs/serve.md) and write the dashboards again."
+		}
+		for _, q := range qs {
 			ts = append(ts, Target{
 				Expr:         fmt.Sprintf("histogram_quantile(%s, sum by (le) (rate(%s[%s])))", fmtFloat(q), sel, RateWindow),
 				LegendFormat: "p" + fmtFloat(q*100),
@@ -147,8 +157,6 @@ func latency(b *board, in Input, svc string, warn func(string, ...any)) {
 			Expr:         fmt.Sprintf("sum(rate(%s_sum%s[%s])) / (sum(rate(%s_count%s[%s])) != 0)", h, s, RateWindow, h, s, RateWindow),
 			LegendFormat: "mean",
 		})
-		desc := "Percentiles from the buckets vigil serve is configured with for " + h +
-			" (histogram_quantile interpolates inside a bucket; vigil's own pNN is exact), and the mean from _sum and _count."
 		b.add(timeseries(h, desc, unitOf(h), nil, ts...), 12, 8)
 	}
 }
