@@ -6,6 +6,8 @@ GOLANGCI_LINT := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 # The demo's "now": fixed, so the demo prints the same numbers everywhere.
 DEMO_AT       := 2026-11-29T12:00:00Z
 DEMO          := demo
+# vigil serve's port during the demo (loopback, a few seconds).
+DEMO_PORT     ?= 19464
 # go-nvml's header marks some NVML calls deprecated; the warnings are noise.
 export CGO_CFLAGS ?= -O2 -g -Wno-deprecated-declarations
 # duckdb-go builds its Arrow interface only with this tag; analyze reads
@@ -140,6 +142,19 @@ demo: build
 	SMTP_PASSWORD=demo GITHUB_TOKEN=demo SENTRY_DSN=https://key@sentry.example/1 \
 		./$(BIN)/vigil replay --config examples/vigil.yaml --against testdata/alerting/demo-tighter.yaml \
 		--db $(DEMO)/vigil.db --to $(DEMO_AT) --from 7d -o markdown --out $(DEMO)/replay.md
+	# vigil serve (issue 28): the demo store as a Prometheus data source for
+	# a few seconds, asked by promtool (Prometheus's own client; curl where
+	# it is not installed); then Grafana dashboards over it.
+	@./$(BIN)/vigil serve --config examples/vigil.yaml --db $(DEMO)/vigil.db --listen 127.0.0.1:$(DEMO_PORT) & pid=$$!; \
+	trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null' EXIT; \
+	for i in $$(seq 100); do curl -sf http://127.0.0.1:$(DEMO_PORT)/-/ready >/dev/null 2>&1 && break; sleep 0.1; done; \
+	q='sum by (service) (rate(http_requests_total{status=~"5.."}[1h])) / sum by (service) (rate(http_requests_total[1h]))'; \
+	echo "vigil serve: $$q at $(DEMO_AT)"; \
+	if command -v promtool >/dev/null 2>&1; then promtool query instant --time=$(DEMO_AT) http://127.0.0.1:$(DEMO_PORT) "$$q"; \
+	else curl -sf http://127.0.0.1:$(DEMO_PORT)/api/v1/query --data-urlencode "query=$$q" --data-urlencode time=$(DEMO_AT); echo; fi \
+		| tee $(DEMO)/serve_query.txt
+	SLACK_WEBHOOK_URL=https://hooks.slack.example/demo OPS_WEBHOOK_URL=http://127.0.0.1:9093/hooks/demo \
+		./$(BIN)/vigil dashboards --config examples/vigil.yaml --db $(DEMO)/vigil.db --at $(DEMO_AT) --out $(DEMO)/dashboards
 	./$(BIN)/vigil-agent --db $(DEMO)/host.db --once --log-level warn
 	./$(BIN)/vigil query --db $(DEMO)/host.db --window 1m 'memory_usage_percent.last by (host)' | tee $(DEMO)/host_memory.txt
 	@echo
@@ -152,6 +167,8 @@ demo: build
 	@echo "SLOs:       $(DEMO)/slo.txt (api breaches its 99.9%, web meets its 99.5%), $(DEMO)/budget.txt (api's budget overspent and burning: page)"
 	@echo "report:     $(DEMO)/report.md (vigil report: SLOs, budgets, alerts, latency and resources for the week)"
 	@echo "this host:  $(DEMO)/host.db (one agent round), $(DEMO)/host_memory.txt"
+	@echo "serve:      $(DEMO)/serve_query.txt (vigil serve asked by promtool: the error ratio by service)"
+	@echo "dashboards: $(DEMO)/dashboards (Grafana: SLO overview, per service, hosts, provisioning files; docs/dashboards.md)"
 	@echo "replay:     $(DEMO)/replay.md (the week replayed under examples/vigil.yaml and demo-tighter.yaml: the missed api episode)"
 
 lint:
