@@ -269,14 +269,17 @@ func TestReportCharts(t *testing.T) {
 			t.Fatalf("link %s: %v", l[0], err)
 		}
 		text := strings.Join(svgText(t, l[1], data), "|")
-		for _, want := range []string{"time (Europe/Berlin)", "Nov 23", "Nov 29"} {
+		// The time axis spans the points with data: the burn-down's from
+		// the window's start (Nov 22 12:00), labelled at midnights from
+		// Nov 23; the latency's from the first day's end (Nov 23 12:00).
+		for _, want := range []string{"time (Europe/Berlin)", "Nov 24", "Nov 29"} {
 			if !strings.Contains(text, want) {
 				t.Errorf("%s: no %q in its text %q", l[1], want, text)
 			}
 		}
 		switch {
 		case strings.HasPrefix(l[1], "weekly-budget-"):
-			for _, want := range []string{"Error budget consumed: ", "budget consumed (%)", "budget (100%)"} {
+			for _, want := range []string{"Error budget remaining: ", "budget remaining (%)", "exhausted (0%)", "Nov 23"} {
 				if !strings.Contains(text, want) {
 					t.Errorf("%s: no %q in its text %q", l[1], want, text)
 				}
