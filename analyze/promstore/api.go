@@ -393,8 +393,9 @@ func (a *API) metadata(w http.ResponseWriter, r *http.Request) {
 	if l, err := strconv.Atoi(r.FormValue("limit")); err == nil && l > 0 && len(names) > l {
 		names = names[:l]
 	}
+	help := a.Source.help(r.Context())
 	for _, n := range names {
-		out[n] = []metadataEntry{{Type: families[n], Help: "", Unit: ""}}
+		out[n] = []metadataEntry{{Type: families[n], Help: help[n].Help, Unit: help[n].Unit}}
 	}
 	respond(w, out, nil, nil)
 }

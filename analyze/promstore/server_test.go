@@ -27,6 +27,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/vigil-metrics/vigil/analyze/promstore"
+	"github.com/vigil-metrics/vigil/internal/store"
 )
 
 // serve runs API.Serve with o until the test ends and returns its
@@ -239,5 +240,39 @@ func TestServeMetadata(t *testing.T) {
 		if code, _ := get(t, srv.URL, p, nil); code != 200 {
 			t.Errorf("%s: %d", p, code)
 		}
+	}
+}
+
+// The help text the library stores with a metric (issue 29: store format
+// 2's metric_metadata) is what /api/v1/metadata answers, as Prometheus
+// answers a scrape's # HELP; the unit too. Metrics without one keep "".
+func TestServeMetadataHelp(t *testing.T) {
+	_, jsonl := fixture()
+	paths := fixtureStores(t, jsonl[:]...)
+	st, err := store.Open(context.Background(), paths[0], store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := st.Begin(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.SetMetadata(context.Background(), store.Metadata{Name: "req_total", Help: "Requests served.\nBy \"route\".", Unit: ""}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.SetMetadata(context.Background(), store.Metadata{Name: "response_time_ms", Help: "Time to answer.", Unit: "milliseconds"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Commit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	srv, _ := newServer(t, paths)
+	code, b := get(t, srv.URL, "/api/v1/metadata", nil)
+	want := `{"status":"success","data":{"cpu":[{"type":"gauge","help":"","unit":""}],` +
+		`"req_total":[{"type":"counter","help":"Requests served.\nBy \"route\".","unit":""}],` +
+		`"response_time_ms":[{"type":"histogram","help":"Time to answer.","unit":"milliseconds"}]}}`
+	if code != 200 || string(b) != want {
+		t.Errorf("metadata: %d %s\nwant %s", code, b, want)
 	}
 }
