@@ -113,6 +113,10 @@ func assembleSLOs(ctx context.Context, src Source, r *Report, objs []slo.Objecti
 			PercentText: slo.SLIText(e, ob.Target), TargetText: ob.Target.Text(), ConsumedText: slo.ConsumptionText(e, ob.Target, ob.BudgetAlertPercent),
 			BurnText: b.BurnTexts[ob.Window.String()]}
 		s.Met = !s.Invalid && e.Met(ob.Target)
+		s.InvalidReason = b.Invalid
+		if c := b.Coverage; c.Known && ob.MinCoverage > 0 && c.Percent < 100 {
+			s.Coverage = &c
+		}
 		if r.Compare {
 			// Not judged (it only feeds the trend): clamped, as a burn
 			// window is, so good ahead of total at its edge is no error.

@@ -148,6 +148,23 @@ type SLO struct {
 	// Previous is the same objective at the previous period's end (nil:
 	// not compared).
 	Previous *SLOPoint
+	// Coverage is how much of the window the data covers, where that is
+	// known, judged (min_coverage above 0) and short of the whole window;
+	// InvalidReason says why an Invalid objective is.
+	Coverage      *slo.Coverage
+	InvalidReason string
+}
+
+// ShortCoverage are the objectives whose data covers only part of their
+// window, for the note under the SLO table.
+func (r *Report) ShortCoverage() []SLO {
+	var out []SLO
+	for _, s := range r.SLOs {
+		if s.Coverage != nil {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // SLOPoint is an objective's SLI at one time.
@@ -251,6 +268,7 @@ func funcs(r *Report, brk string) template.FuncMap {
 		"esc":      Escape,
 		"yesno":    func(b bool) string { return map[bool]string{true: "yes", false: "no"}[b] },
 		"sloState": sloState,
+		"cov":      func(c *slo.Coverage) string { return strconv.FormatFloat(c.Percent, 'g', 3, 64) + "%" },
 		"sliPct":   func(s SLO) string { return orText(s.PercentText, round(s.Percent, 4)) + "%" },
 		"tgtPct":   func(s SLO) string { return orText(s.TargetText, s.TargetPercent) + "%" },
 		"usedPct":  func(text string, v float64) string { return orText(text, round(v, 2)) + "%" },

@@ -175,6 +175,12 @@ type Objective struct {
 	ThresholdMS float64
 	// MinEvents below which the result is invalid (default 1).
 	MinEvents float64
+	// MinCoverage is the share (percent) of the SLO window the stores'
+	// data must cover, from their first sample to the window's end, for
+	// the result to count (default 10 in vigil.yaml, OpenSLO files and
+	// the defaults; 0 never checks): a 1d objective over 6 minutes of
+	// history is invalid, not breached.
+	MinCoverage float64
 	// BudgetAlertPercent is the consumption that raises the budget alert
 	// (default 80, the reference design's).
 	BudgetAlertPercent float64
@@ -234,6 +240,21 @@ func (o Objective) InvalidReason(e Events) string {
 		strconv.FormatFloat(e.Total, 'f', -1, 64), strconv.FormatFloat(o.MinEvents, 'f', -1, 64))
 }
 
+// InvalidReasonCovered is InvalidReason, and then whether the data covers
+// at least MinCoverage of the window (a coverage not Known is not held
+// against it).
+func (o Objective) InvalidReasonCovered(e Events, c Coverage) string {
+	if r := o.InvalidReason(e); r != "" {
+		return r
+	}
+	if !c.Known || o.MinCoverage <= 0 || c.Percent >= o.MinCoverage {
+		return ""
+	}
+	return fmt.Sprintf("the data covers %s%% of the %s window (first sample %s): min_coverage %s%%",
+		strconv.FormatFloat(c.Percent, 'g', 3, 64), o.Window, c.Since.UTC().Format(time.RFC3339),
+		strconv.FormatFloat(o.MinCoverage, 'f', -1, 64))
+}
+
 // Problems are every bad definition of a file, FILE:LINE: reason each
 // (yamlconf's type; objectives' messages name lines only); a usage error
 // (exit 2).
@@ -246,7 +267,7 @@ func Defaults() []Objective {
 		t, _ := ParseTarget(target)
 		w, _ := ParseWindow(window)
 		return Objective{File: "(default)", Service: svc, SLI: Availability, Target: t, TargetText: target,
-			Window: w, MinEvents: 1, BudgetAlertPercent: 80}
+			Window: w, MinEvents: 1, MinCoverage: DefaultMinCoverage, BudgetAlertPercent: 80}
 	}
 	return []Objective{
 		mk("agent_forge", "99.5", "30d"),
@@ -336,7 +357,7 @@ type decoder struct {
 }
 
 var sloFields = []string{"service", "sli", "target", "window", "latency_target", "histogram", "threshold_ms",
-	"good", "bad", "total", "min_events", "budget_alert_percent"}
+	"good", "bad", "total", "min_events", "min_coverage", "budget_alert_percent"}
 
 func (d *decoder) slos(n *yaml.Node) {
 	if n.Kind != yaml.SequenceNode {
@@ -415,7 +436,7 @@ func (e *entry) num(key string, def float64) float64 {
 // objective reads the entry's availability or custom objective.
 func (e *entry) objective() (Objective, bool) {
 	d, item, f := e.d, e.item, e.f
-	o := Objective{File: d.File, Line: item.Line, SLI: Availability, MinEvents: 1, BudgetAlertPercent: 80,
+	o := Objective{File: d.File, Line: item.Line, SLI: Availability, MinEvents: 1, MinCoverage: DefaultMinCoverage, BudgetAlertPercent: 80,
 		Window: Window{Rolling: 30 * 24 * time.Hour, Text: "30d"}}
 	o.Service = e.str("service")
 	if o.Service == "" && f["service"] == nil {
@@ -446,6 +467,10 @@ func (e *entry) objective() (Objective, bool) {
 		o.Window = w
 	}
 	o.MinEvents = e.num("min_events", 1)
+	if o.MinCoverage = e.num("min_coverage", DefaultMinCoverage); o.MinCoverage > 100 {
+		d.Errf(f["min_coverage"], "min_coverage: want a percent from 0 to 100, got %s", f["min_coverage"].Value)
+		e.ok = false
+	}
 	o.BudgetAlertPercent = e.num("budget_alert_percent", 80)
 	o.Good, o.Bad, o.Total = e.str("good"), e.str("bad"), e.str("total")
 	if o.Good != "" || o.Bad != "" || o.Total != "" {

@@ -58,7 +58,7 @@ slos:
   - service: api
     target: 99
     windw: 7d
-`, `v.yaml:4: unknown field "windw" in an objective (want service, sli, target, window, latency_target, histogram, threshold_ms, good, bad, total, min_events, budget_alert_percent)`},
+`, `v.yaml:4: unknown field "windw" in an objective (want service, sli, target, window, latency_target, histogram, threshold_ms, good, bad, total, min_events, min_coverage, budget_alert_percent)`},
 		{"good and bad both", `slos:
   - service: api
     target: 99
@@ -344,7 +344,7 @@ func TestFromConfig(t *testing.T) {
 	}
 	f, _ = configfile.Parse("v.yaml", []byte("slos:\n  - service: api\n    target: 99\n    windw: 7d\n"))
 	_, _, err = FromConfig(f)
-	if err == nil || err.Error() != `v.yaml:4: unknown field "windw" in an objective (want service, sli, target, window, latency_target, histogram, threshold_ms, good, bad, total, min_events, budget_alert_percent)` {
+	if err == nil || err.Error() != `v.yaml:4: unknown field "windw" in an objective (want service, sli, target, window, latency_target, histogram, threshold_ms, good, bad, total, min_events, min_coverage, budget_alert_percent)` {
 		t.Errorf("got %v", err)
 	}
 	if _, found, err := FromConfig(&configfile.File{}); found || err != nil {

@@ -42,12 +42,15 @@ type Evaluator struct {
 	// that keys on the expression (a replay's tables) then sees the same
 	// one each time. Nothing changes a parsed Expr.
 	exprs map[string]*metricpath.Expr
+	// first is the stores' first sample (Coverage), asked once and shared
+	// with the evaluators of AtTime.
+	first *oldest
 }
 
 // NewEvaluator evaluates as of at.
 func NewEvaluator(q Querier, at time.Time) *Evaluator {
 	return &Evaluator{Q: q, At: at, cache: map[string][]analyze.Result{}, sliced: map[string][]*sliceData{}, judged: map[judgeKey]Events{},
-		verdicts: map[verdictKey]*sliceCountSums{}, over: map[verdictKey]*overSums{}, exprs: map[string]*metricpath.Expr{}}
+		verdicts: map[verdictKey]*sliceCountSums{}, over: map[verdictKey]*overSums{}, exprs: map[string]*metricpath.Expr{}, first: &oldest{}}
 }
 
 // AtTime is an evaluator as of at over ev's Querier that shares the time
@@ -59,7 +62,7 @@ func NewEvaluator(q Querier, at time.Time) *Evaluator {
 // slices (slices.go, prefix.go) is kept with them.
 func (ev *Evaluator) AtTime(at time.Time) *Evaluator {
 	return &Evaluator{Q: ev.Q, At: at, cache: map[string][]analyze.Result{}, sliced: ev.sliced, judged: map[judgeKey]Events{},
-		verdicts: ev.verdicts, over: ev.over, exprs: ev.exprs}
+		verdicts: ev.verdicts, over: ev.over, exprs: ev.exprs, first: ev.first}
 }
 
 // Prepare reads the slices of objs' sliced objectives over their windows

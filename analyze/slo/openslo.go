@@ -295,6 +295,10 @@ func (r *osReader) source(ms *yaml.Node, path string, n *yaml.Node, count bool) 
 	return s
 }
 
+// MinCoverageAnnotation is the OpenSLO SLO's annotation that sets
+// vigil's min_coverage.
+const MinCoverageAnnotation = "vigil.dev/min-coverage"
+
 // openSLODoc reads one kind: SLO object into one objective per item of
 // spec.objectives.
 func (d *decoder) openSLODoc(n *yaml.Node, slis map[string]*sliDoc) {
@@ -306,7 +310,17 @@ func (d *decoder) openSLODoc(n *yaml.Node, slis map[string]*sliDoc) {
 	if r.failed {
 		return
 	}
-	base := Objective{File: d.File, Line: n.Line, SLI: name, MinEvents: 1, BudgetAlertPercent: 80, Method: Occurrences}
+	base := Objective{File: d.File, Line: n.Line, SLI: name, MinEvents: 1, MinCoverage: DefaultMinCoverage, BudgetAlertPercent: 80, Method: Occurrences}
+	// The spec has no field for it: vigil's min_coverage is the
+	// annotation vigil.dev/min-coverage (a percent, "0" never checks).
+	if a := yamlconf.Value(yamlconf.Value(yamlconf.Value(n, "metadata"), "annotations"), MinCoverageAnnotation); a != nil {
+		v, err := strconv.ParseFloat(a.Value, 64)
+		if a.Kind != yaml.ScalarNode || err != nil || v < 0 || v > 100 {
+			r.fail(a, "metadata.annotations."+MinCoverageAnnotation, "want a percent from 0 to 100, got %q", a.Value)
+		} else {
+			base.MinCoverage = v
+		}
+	}
 	if base.Service = r.name(f["service"], "spec.service"); f["service"] == nil {
 		r.fail(spec, "spec.service", "missing")
 	}

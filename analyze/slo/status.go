@@ -38,6 +38,9 @@ type Budget struct {
 	// (Objective.InvalidReason, as vigil slo says it); "" when they are
 	// enough. An invalid budget is neither exhausted nor alerting.
 	Invalid string
+	// Coverage is how much of the SLO window the data covers; below the
+	// objective's min_coverage the budget is Invalid.
+	Coverage Coverage
 	// BurnRates are keyed by window as written (BurnWindows and the SLO
 	// window's String); nil where the window has no events.
 	BurnRates map[string]*float64
@@ -102,7 +105,11 @@ func BudgetOf(ctx context.Context, ev *Evaluator, ob Objective) (Budget, error) 
 		}
 		over[d] = x
 	}
-	return ComputeBudget(ob, full, e, over), nil
+	cov, err := ev.Coverage(ctx, ob)
+	if err != nil {
+		return Budget{}, err
+	}
+	return computeBudget(ob, full, e, over, cov), nil
 }
 
 // budgetWindows are the lengths a budget of ob reads events over besides
@@ -198,8 +205,14 @@ func (b Budget) SkippedWarning() string {
 // the burn alerts' windows scaled to full (a window missing from over has
 // no events).
 func ComputeBudget(ob Objective, full time.Duration, e Events, over map[time.Duration]Events) Budget {
-	b := Budget{Objective: ob, Window: full, Events: e, ConsumptionPercent: e.Consumption(ob.Target),
-		Exhausted: e.Exhausted(ob.Target), NoData: !(e.Total > 0), Invalid: ob.InvalidReason(e),
+	return computeBudget(ob, full, e, over, Coverage{})
+}
+
+// computeBudget is ComputeBudget with the data's coverage of the window
+// (an objective covered below its min_coverage is invalid).
+func computeBudget(ob Objective, full time.Duration, e Events, over map[time.Duration]Events, cov Coverage) Budget {
+	b := Budget{Objective: ob, Window: full, Events: e, ConsumptionPercent: e.Consumption(ob.Target), Coverage: cov,
+		Exhausted: e.Exhausted(ob.Target), NoData: !(e.Total > 0), Invalid: ob.InvalidReasonCovered(e, cov),
 		BurnRates: map[string]*float64{}, BurnTexts: map[string]string{}, BurnAlerts: burnAlerts(ob, full, over), Alerts: []BudgetAlert{}}
 	b.RemainingPercent = 100 - b.ConsumptionPercent
 	b.RemainingMinutes = b.RemainingPercent / 100 * ob.Target.BudgetPercent() / 100 * full.Minutes()

@@ -111,6 +111,8 @@ type budgetJSON struct {
 	NoData              bool    `json:"no_data"`
 	Invalid             bool    `json:"invalid"`
 	InvalidReason       string  `json:"invalid_reason,omitempty"`
+	// CoveragePercent: how much of the window the data covers (slo's).
+	CoveragePercent *float64 `json:"coverage_percent,omitempty"`
 	methodJSON
 	BurnAlerts              []burnAlertJSON     `json:"burn_alerts"`
 	BurnRates               map[string]*float64 `json:"burn_rates"`
@@ -219,6 +221,10 @@ func budgetRow(b slo.Budget) budgetJSON {
 		text: budgetText{SLO: ob.Target.Text() + "%", SLI: slo.SLIText(b.Events, ob.Target) + "%",
 			Consumed: slo.ConsumptionText(b.Events, ob.Target, ob.BudgetAlertPercent) + "%", Remaining: slo.RemainingText(b.Events, ob.Target) + "%",
 			Minutes: slo.SignedText(b.RemainingMinutes, 1), Burn: b.BurnTexts}}
+	if b.Coverage.Known && ob.MinCoverage > 0 {
+		c := b.Coverage.Percent
+		r.CoveragePercent = &c
+	}
 	for _, x := range b.BurnAlerts {
 		r.BurnAlerts = append(r.BurnAlerts, burnAlertJSON{Severity: x.Severity, Long: slo.FormatWindow(x.Long),
 			Short: slo.FormatWindow(x.Short), LongSeconds: x.Long.Seconds(), ShortSeconds: x.Short.Seconds(),

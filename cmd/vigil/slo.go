@@ -148,8 +148,13 @@ type sloJSON struct {
 	Met           bool    `json:"met"`
 	NoData        bool    `json:"no_data"`
 	Invalid       bool    `json:"invalid"`
-	// InvalidReason is slo.Objective.InvalidReason, as budget says it too.
+	// InvalidReason is slo.Objective.InvalidReasonCovered, as budget says
+	// it too.
 	InvalidReason string `json:"invalid_reason,omitempty"`
+	// CoveragePercent is how much of the window the data covers (from the
+	// stores' first sample); absent where that is not known (a
+	// Prometheus-compatible source) or not judged (min_coverage 0).
+	CoveragePercent *float64 `json:"coverage_percent,omitempty"`
 	// PercentText and TargetText are Percent and TargetPercent as every
 	// output prints them (slo.SLIText: enough digits for the verdict).
 	PercentText string `json:"-"`
@@ -242,11 +247,18 @@ func (a *app) runSLO(cmd *cobra.Command, o *sloOptions) error {
 		if err != nil {
 			return err
 		}
+		cov, err := ev.Coverage(cmd.Context(), ob)
+		if err != nil {
+			return err
+		}
 		r := sloJSON{Service: ob.Service, SLI: ob.SLI, Window: ob.Window.String(), WindowSeconds: length.Seconds(),
 			Good: e.Good, Total: e.Total, Percent: e.Percent(), TargetPercent: ob.Target.Percent(),
-			NoData: !(e.Total > 0), InvalidReason: ob.InvalidReason(e),
+			NoData: !(e.Total > 0), InvalidReason: ob.InvalidReasonCovered(e, cov),
 			PercentText: slo.SLIText(e, ob.Target), TargetText: ob.Target.Text(), methodJSON: methodOf(ob)}
 		r.Invalid = r.InvalidReason != ""
+		if cov.Known && ob.MinCoverage > 0 {
+			r.CoveragePercent = &cov.Percent
+		}
 		r.Met = !r.Invalid && e.Met(ob.Target)
 		rows = append(rows, r)
 	}

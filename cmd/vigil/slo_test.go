@@ -35,20 +35,26 @@ const sloFixture = `{"ts":"2026-11-27T12:30:00Z","name":"sli_requests_total","ty
 `
 
 const sloConfig = `slos:
+  # Two days of data in 30d windows: min_coverage off (slo_coverage.txtar
+  # tests it).
   - service: api
     target: 95
     window: 30d
+    min_coverage: 0
   - service: web
     target: 99.9
     window: 30d
     latency_target: 90
+    min_coverage: 0
   - service: low
     target: 99
     window: 30d
     min_events: 100
+    min_coverage: 0
   - service: quiet
     target: 99
     window: 30d
+    min_coverage: 0
 `
 
 // sloRun runs vigil in-process and returns its exit code and output.

@@ -1,0 +1,24 @@
+package replay
+
+import (
+	"context"
+	"time"
+)
+
+// Extent is the stores' oldest and newest sample (analyze.DB.Extent), so
+// that a replay's budgets judge an objective's data coverage of its window
+// (min_coverage) as vigil budget does at each step.
+func (t *Tables) Extent(ctx context.Context) (oldest, newest time.Time, ok bool, err error) {
+	return t.db.Extent(ctx)
+}
+
+// Extent is the underlying querier's (Tables', or the stores' in the
+// exact mode), for the budgets' coverage; not known otherwise.
+func (g *growing) Extent(ctx context.Context) (oldest, newest time.Time, ok bool, err error) {
+	if x, can := g.querier.(interface {
+		Extent(context.Context) (time.Time, time.Time, bool, error)
+	}); can {
+		return x.Extent(ctx)
+	}
+	return time.Time{}, time.Time{}, false, nil
+}
