@@ -45,7 +45,7 @@ func (r *Run) memGet(fp uint64) (Alert, bool) {
 // written: it is history for people (vigil alerts history), which no
 // run reads.
 func (r *Run) memPut(a Alert) error {
-	if _, err := r.writable(); err != nil {
+	if _, err := r.memWrite(); err != nil {
 		return err
 	}
 	fp := FormatFingerprint(a.Fingerprint)
@@ -70,7 +70,7 @@ func (r *Run) memPut(a Alert) error {
 
 // memDelete is Delete on a memory DB.
 func (r *Run) memDelete(fp uint64) error {
-	if _, err := r.writable(); err != nil {
+	if _, err := r.memWrite(); err != nil {
 		return err
 	}
 	r.pending()[fp] = nil
@@ -98,7 +98,7 @@ func (r *Run) applyPending() {
 
 // memAck is Ack on a memory DB.
 func (r *Run) memAck(fp uint64, comment string, at time.Time) (Alert, error) {
-	if _, err := r.writable(); err != nil {
+	if _, err := r.memWrite(); err != nil {
 		return Alert{}, err
 	}
 	a, ok := r.memGet(fp)
