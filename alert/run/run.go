@@ -201,14 +201,14 @@ func evaluate(ctx context.Context, o Options, q eval.Querier, afterRules func() 
 	}
 	res, err := notifyRun(ctx, o, ruleErrs, func(prev map[uint64]state.Alert) []*notify.Item {
 		var items []*notify.Item
-		for _, st := range eval.StepRun(prev, rules, obs, o.At) {
+		eval.StepEach(prev, rules, obs, o.At, func(st eval.Stepped) {
 			if o.OmitQuiet {
 				if _, known := prev[st.Next.Fingerprint]; st.Quiet(known) {
-					continue
+					return
 				}
 			}
 			items = append(items, &notify.Item{Rule: st.Rule, Prev: st.Prev, Alert: st.Next})
-		}
+		})
 		return items
 	})
 	res.RuleErrors = ruleErrs
