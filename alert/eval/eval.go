@@ -154,6 +154,12 @@ func noData(r *config.Rule) Observation {
 // observe builds an observation for a group: the rule's labels, then the
 // group's, which win.
 func observe(r *config.Rule, group map[string]string, o state.Observation) Observation {
+	if len(r.Labels) == 0 && group != nil {
+		// The group's own map: nothing changes an observation's labels (a
+		// stored alert keeps a copy), and a run observes every group of
+		// every rule, each a map to copy.
+		return Observation{Rule: r, Labels: group, Observation: o}
+	}
 	labels := map[string]string{}
 	maps.Copy(labels, r.Labels)
 	maps.Copy(labels, group)
