@@ -64,6 +64,9 @@ type memo struct {
 		set, start, end int64
 		vals            [][]float64
 	}
+	// firstTS is every series' first sample time by (store, series id)
+	// (firstSamplesKept), read once; nil until asked.
+	firstTS map[[2]int64]int64
 	// lastSel is the selection fillSelection last gave an id, which the
 	// percentiles over sources' held rows group by (remote_held.go).
 	lastSel lastSelection

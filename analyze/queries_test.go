@@ -50,6 +50,7 @@ func TestEveryEmbeddedQueryRuns(t *testing.T) {
 		"buckets_values":    {start, end, int64(60000), int64(60), set},
 		"buckets_values_ts": {start, end, int64(60000), int64(60), set},
 		"buckets_first_ts":  {end, set},
+		"buckets_series_first_ts": nil, "buckets_selection_rows": {set},
 		"export_rows":       {start, end},
 		"extent_samples":    nil,
 	}
