@@ -47,12 +47,12 @@ func TestEveryEmbeddedQueryRuns(t *testing.T) {
 		"agg_exact_parts": {start, end, set}, "buckets_exact_parts": {start, end, int64(60000), set, int64(60)},
 		"buckets_min": {start, end, int64(60000), set}, "buckets_max": {start, end, int64(60000), set},
 		"buckets_last": {start, end, int64(60000), set}, "buckets_count_le": {start, end, int64(60000), set, 35.0},
-		"buckets_values":    {start, end, int64(60000), int64(60), set},
-		"buckets_values_ts": {start, end, int64(60000), int64(60), set},
-		"buckets_first_ts":  {end, set},
+		"buckets_values":          {start, end, int64(60000), int64(60), set},
+		"buckets_values_ts":       {start, end, int64(60000), int64(60), set},
+		"buckets_first_ts":        {end, set},
 		"buckets_series_first_ts": nil, "buckets_selection_rows": {set},
-		"export_rows":       {start, end},
-		"extent_samples":    nil,
+		"export_rows":    {start, end},
+		"extent_samples": nil,
 	}
 	// Queries that change the selection table: run in a transaction
 	// rolled back, so the selection the others read stays.
