@@ -40,6 +40,7 @@ type collector struct {
 
 	incidents map[string]*Incident
 	members   map[string]map[string]bool
+	memberOf  map[memberKey]bool // the alerts named among members
 
 	notices    []Notice
 	labels     map[string]map[string]string // by fingerprint: the timeline's one copy of each alert's labels
@@ -47,6 +48,11 @@ type collector struct {
 	heldCount  map[string]int               // by channel
 	dedupSeen  map[string]bool              // "fingerprint episode channel"
 	dedupCount map[string]int               // by channel
+}
+
+type memberKey struct {
+	incident string
+	fp       uint64
 }
 
 type ruleAcc struct {
@@ -60,7 +66,7 @@ type ruleAcc struct {
 func newCollector(cfg *config.Config, from, to time.Time, step time.Duration) *collector {
 	c := &collector{from: from, to: to, step: step, cfg: cfg, open: map[uint64]*Episode{}, lastEnd: map[uint64]time.Time{},
 		byStart: map[string]*Episode{}, flapping: map[*Episode]bool{}, rules: map[string]*ruleAcc{},
-		incidents: map[string]*Incident{}, members: map[string]map[string]bool{}, held: map[string]bool{}, labels: map[string]map[string]string{},
+		incidents: map[string]*Incident{}, members: map[string]map[string]bool{}, memberOf: map[memberKey]bool{}, held: map[string]bool{}, labels: map[string]map[string]string{},
 		heldCount: map[string]int{}, dedupSeen: map[string]bool{}, dedupCount: map[string]int{}}
 	for i := range cfg.Rules {
 		c.rule(&cfg.Rules[i])
@@ -153,13 +159,16 @@ func (c *collector) item(at time.Time, it *notify.Item) {
 			a.first = at
 		}
 		a.last = at
-		if it.Alert.Incident != "" {
-			m := c.members[it.Alert.Incident]
+		// A member is named once (its labels formatted), not at every
+		// run it fires in.
+		if k := (memberKey{it.Alert.Incident, fp}); k.incident != "" && !c.memberOf[k] {
+			m := c.members[k.incident]
 			if m == nil {
 				m = map[string]bool{}
-				c.members[it.Alert.Incident] = m
+				c.members[k.incident] = m
 			}
 			m[memberName(it.Rule.Name, it.Alert.Labels)] = true
+			c.memberOf[k] = true
 		}
 	}
 	switch {

@@ -171,3 +171,25 @@ func TestTimelineSharesLabels(t *testing.T) {
 		}
 	}
 }
+
+// An incident lists each alert that fired in it once, by rule and
+// labels, however many runs it fired in.
+func TestIncidentMembers(t *testing.T) {
+	p := &config.Rule{Name: "p", Severity: "high"}
+	cfg := &config.Config{Rules: []config.Rule{*p}}
+	c := newCollector(cfg, base, min_(20), time.Minute)
+	for m := 1; m <= 3; m++ {
+		var items []*notify.Item
+		for _, h := range []string{"b", "a"} {
+			a := state.NewAlert("p", map[string]string{"host": h})
+			a.State, a.Incident = state.Firing, "burst/x/1"
+			items = append(items, &notify.Item{Rule: p, Prev: a, Alert: a})
+		}
+		c.add(runResult{at: min_(m), items: items, incidents: []state.Incident{{ID: "burst/x/1", Correlation: "burst", GroupValue: "x", Opened: min_(1)}}})
+	}
+	var rep Replay
+	c.summary(&rep)
+	if len(rep.Incidents) != 1 || !slices.Equal(rep.Incidents[0].Members, []string{`p{host="a"}`, `p{host="b"}`}) {
+		t.Errorf("incidents %+v, want burst/x/1 with p{host=\"a\"} and p{host=\"b\"}", rep.Incidents)
+	}
+}
