@@ -43,7 +43,9 @@ func scanAlert(s scanner) (Alert, error) {
 	return a, nil
 }
 
-// Alerts loads every remembered alert, keyed by fingerprint.
+// Alerts loads every remembered alert, keyed by fingerprint. On a memory
+// DB the map may be the DB's own (see memAlerts): read it, never change it,
+// and do not keep it past the run's Save.
 func (r *Run) Alerts() (map[uint64]Alert, error) {
 	if r.d.alerts != nil {
 		return r.memAlerts()
