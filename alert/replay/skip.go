@@ -121,7 +121,17 @@ func (k *skipper) quiet(ctx context.Context, r *alertconfig.Rule, at time.Time) 
 	q := qs[0]
 	w := analyze.Window{At: at.Add(-q.Offset), Length: q.Length}
 	// Asked past the memo: most rules are quiet, and only the answers of
-	// the others are asked again (by the run).
+	// the others are asked again (by the run). The tables say quiet
+	// without making the results.
+	if t, ok := k.memo.q.(*Tables); ok {
+		quiet, ok, err := t.Quiet(ctx, q.Expr, w, func(v float64) bool { return eval.Breached(r.Condition, v, r.Threshold) })
+		if err != nil {
+			return false, err
+		}
+		if ok && quiet {
+			return true, nil
+		}
+	}
 	res, err := k.memo.q.Eval(ctx, q.Expr, w)
 	if err != nil {
 		return false, err
