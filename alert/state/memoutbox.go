@@ -3,6 +3,8 @@ package state
 import (
 	"cmp"
 	"container/heap"
+	"encoding/json"
+	"fmt"
 	"slices"
 	"sort"
 	"time"
@@ -29,7 +31,11 @@ import (
 //
 // Delivery attempts and rule errors are not kept: like the events table,
 // they are history for `vigil alerts history`, which has no memory DB to
-// read, and no run reads them.
+// read, and no run reads them. Nor is a finished notice's message body
+// (sent, failed, unknown, superseded: its Alert reads back empty): only
+// a queued notice's is sent, and a month of bodies was most of the
+// outbox. So a finished notice is final: changing its status is refused
+// (FinishedError); delivery only ever changes queued and sending ones.
 type memState struct {
 	rows          map[int64]*memRow
 	maxID         int64 // the largest id of rows (0: none); -1: to be found
@@ -268,6 +274,9 @@ func (r *Run) memUpdate(m *memState, row *memRow, f func(n *Notice)) {
 	old := row.n
 	m.count(row, -1)
 	f(&row.n)
+	if isFinal(row.n.Status) {
+		row.n.Alert = json.RawMessage{} // see memState: no run reads it again
+	}
 	m.count(row, 1)
 	r.onUndo(func() {
 		if row.deleted {
@@ -288,6 +297,9 @@ func (r *Run) memSetStatus(id int64, status string, tries int, lastError string,
 	if !ok {
 		return nil // UPDATE of no row
 	}
+	if isFinal(row.n.Status) {
+		return &FinishedError{ID: id, Status: row.n.Status}
+	}
 	var done time.Time
 	if isFinal(status) {
 		done = fromMS(toMS(at))
@@ -304,6 +316,9 @@ func (r *Run) memRetryAt(id int64, tries int, lastError string, next time.Time) 
 	row, ok := m.rows[id]
 	if !ok {
 		return nil
+	}
+	if isFinal(row.n.Status) {
+		return &FinishedError{ID: id, Status: row.n.Status}
 	}
 	r.memUpdate(m, row, func(n *Notice) { n.Status, n.Tries, n.LastError, n.Next = Queued, tries, lastError, fromMS(toMS(next)) })
 	return nil
@@ -546,4 +561,15 @@ func (r *Run) memSetLastRun(source string, at time.Time) error {
 		}
 	})
 	return nil
+}
+
+// FinishedError refuses, on a memory DB, to change a notice that is
+// finished (see memState).
+type FinishedError struct {
+	ID     int64
+	Status string
+}
+
+func (e *FinishedError) Error() string {
+	return fmt.Sprintf("record notification %d: it is %s, and a memory state keeps a finished notice as it is", e.ID, e.Status)
 }
