@@ -34,62 +34,12 @@ func TestMemoryOutboxAsFile(t *testing.T) {
 	defer mem.Close()
 
 	rng := rand.New(rand.NewSource(27))
-	fps := []uint64{0x1111, 0x2222, 0x3333}
-	chans := []string{"ops", "pager", "am"}
-	kinds := []string{"firing", "resolved", "refresh"}
-	incs := []string{"", "burst/api/1", "burst/web/1"}
-	statuses := []string{Queued, Sending, Sent, Failed, Unknown, Superseded}
-	t0 := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
-	episodes := []time.Time{t0, t0.Add(7 * time.Minute), t0.Add(31*time.Minute + 500*time.Microsecond)}
-	at := t0
+	at := oT0
 	compared, pruned, enqueued := 0, 0, 0
-
-	type op func(r *Run, at time.Time) (string, error)
-	enqueue := func(r *Run, at time.Time) (string, error) {
-		n := Notice{Fingerprint: fps[rng.Intn(3)], Rule: "r", Channel: chans[rng.Intn(3)], Kind: kinds[rng.Intn(3)],
-			Step: rng.Intn(3) - 1, Incident: incs[rng.Intn(3)], Episode: episodes[rng.Intn(3)], Alert: []byte(`{"v":1}`),
-			Created: at.Add(123 * time.Microsecond)}
-		if rng.Intn(2) == 0 {
-			n.Recipients = []string{"a@x"}
-		}
-		err := r.Enqueue(&n)
-		return fmt.Sprintf("enqueue %+v", n), err
-	}
 	// What delivery changes: a queued or sending notice (ids: those of
 	// the file DB, read before each change).
 	var ids []int64
-	setStatus := func(r *Run, at time.Time) (string, error) {
-		if len(ids) == 0 {
-			return "no id", nil
-		}
-		id, st := ids[rng.Intn(len(ids))], statuses[rng.Intn(len(statuses))]
-		return fmt.Sprintf("set %d %s", id, st), r.SetStatus(id, st, rng.Intn(3), "e", at)
-	}
-	retry := func(r *Run, at time.Time) (string, error) {
-		if len(ids) == 0 {
-			return "no id", nil
-		}
-		id := ids[rng.Intn(len(ids))]
-		return fmt.Sprintf("retry %d", id), r.RetryAt(id, 2, "later", at.Add(time.Minute))
-	}
-	incident := func(r *Run, at time.Time) (string, error) {
-		inc := Incident{ID: incs[1+rng.Intn(2)], Correlation: "burst", Opened: at}
-		inc.GroupValue = inc.ID[6:9]
-		if rng.Intn(3) > 0 {
-			inc.Closed = at
-		}
-		return fmt.Sprintf("incident %+v", inc), r.PutIncident(inc)
-	}
-	lastRun := func(r *Run, at time.Time) (string, error) {
-		return "last run", r.SetLastRun([]string{"evaluate", "budget"}[rng.Intn(2)], at.Add(-time.Duration(rng.Intn(3))*time.Minute))
-	}
-	prune := func(r *Run, at time.Time) (string, error) {
-		before := at.Add(-time.Duration(rng.Intn(40)) * time.Minute)
-		_, err := r.PruneHistory(before)
-		return "prune before " + before.Format(time.TimeOnly), err
-	}
-	save := func(r *Run, at time.Time) (string, error) { return "save", r.Save() }
-	ops := []op{enqueue, enqueue, enqueue, setStatus, setStatus, setStatus, retry, incident, lastRun, prune, save}
+	ops := outboxOps(rng, &ids)
 
 	for run := range 120 {
 		at = at.Add(time.Duration(1+rng.Intn(3)) * time.Minute)
@@ -121,7 +71,7 @@ func TestMemoryOutboxAsFile(t *testing.T) {
 			if k < 3 && ferr == nil {
 				enqueued++
 			}
-			compareReads(t, fmt.Sprintf("run %d, after %s", run, what), rf, rm, fps, chans, incs, episodes, at)
+			compareReads(t, fmt.Sprintf("run %d, after %s", run, what), rf, rm, at)
 			compared++
 		}
 		if rng.Intn(4) == 0 {
@@ -140,8 +90,8 @@ func TestMemoryOutboxAsFile(t *testing.T) {
 		}
 		rf, _ = file.Begin(ctx, "test", time.Second)
 		rm, _ = mem.Begin(ctx, "test", 0)
-		compareReads(t, fmt.Sprintf("after run %d", run), rf, rm, fps, chans, incs, episodes, at)
-		n, _ := rf.Notices(statuses...)
+		compareReads(t, fmt.Sprintf("after run %d", run), rf, rm, at)
+		n, _ := rf.Notices(oStatuses...)
 		pruned = max(pruned, enqueued-len(n))
 		// A finished notice is final on a memory DB.
 		for _, x := range n {
@@ -163,7 +113,8 @@ func TestMemoryOutboxAsFile(t *testing.T) {
 
 // compareReads compares every read of the outbox, the incidents and the
 // last runs.
-func compareReads(t *testing.T, when string, f, m *Run, fps []uint64, chans, incs []string, episodes []time.Time, at time.Time) {
+func compareReads(t *testing.T, when string, f, m *Run, at time.Time) {
+	fps, chans, incs, episodes := oFps, oChans, oIncs, oEpisodes
 	t.Helper()
 	check := func(what string, a, b any) {
 		t.Helper()
@@ -222,4 +173,66 @@ func compareReads(t *testing.T, when string, f, m *Run, fps []uint64, chans, inc
 		ml, merr := m.LastRun(src)
 		check("last run "+src, []any{fl, ferr}, []any{ml, merr})
 	}
+}
+
+// The values the random runs draw from.
+var (
+	oFps      = []uint64{0x1111, 0x2222, 0x3333}
+	oChans    = []string{"ops", "pager", "am"}
+	oIncs     = []string{"", "burst/api/1", "burst/web/1"}
+	oStatuses = []string{Queued, Sending, Sent, Failed, Unknown, Superseded}
+	oT0       = time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	oEpisodes = []time.Time{oT0, oT0.Add(7 * time.Minute), oT0.Add(31*time.Minute + 500*time.Microsecond)}
+)
+
+// outboxOp is one random write; it says what it did.
+type outboxOp func(r *Run, at time.Time) (string, error)
+
+// outboxOps are the writes: three enqueues, three status changes (of
+// the notices in *ids), a retry, an incident, a last run, a prune and a
+// save in eleven.
+func outboxOps(rng *rand.Rand, ids *[]int64) []outboxOp {
+	kinds := []string{"firing", "resolved", "refresh"}
+	enqueue := func(r *Run, at time.Time) (string, error) {
+		n := Notice{Fingerprint: oFps[rng.Intn(3)], Rule: "r", Channel: oChans[rng.Intn(3)], Kind: kinds[rng.Intn(3)],
+			Step: rng.Intn(3) - 1, Incident: oIncs[rng.Intn(3)], Episode: oEpisodes[rng.Intn(3)], Alert: []byte(`{"v":1}`),
+			Created: at.Add(123 * time.Microsecond)}
+		if rng.Intn(2) == 0 {
+			n.Recipients = []string{"a@x"}
+		}
+		err := r.Enqueue(&n)
+		return fmt.Sprintf("enqueue %+v", n), err
+	}
+	setStatus := func(r *Run, at time.Time) (string, error) {
+		if len(*ids) == 0 {
+			return "no id", nil
+		}
+		id, st := (*ids)[rng.Intn(len(*ids))], oStatuses[rng.Intn(len(oStatuses))]
+		return fmt.Sprintf("set %d %s", id, st), r.SetStatus(id, st, rng.Intn(3), "e", at)
+	}
+	retry := func(r *Run, at time.Time) (string, error) {
+		if len(*ids) == 0 {
+			return "no id", nil
+		}
+		id := (*ids)[rng.Intn(len(*ids))]
+		return fmt.Sprintf("retry %d", id), r.RetryAt(id, 2, "later", at.Add(time.Minute))
+	}
+	incident := func(r *Run, at time.Time) (string, error) {
+		inc := Incident{ID: oIncs[1+rng.Intn(2)], Correlation: "burst", Opened: at}
+		inc.GroupValue = inc.ID[6:9]
+		if rng.Intn(3) > 0 {
+			inc.Closed = at
+		}
+		return fmt.Sprintf("incident %+v", inc), r.PutIncident(inc)
+	}
+	lastRun := func(r *Run, at time.Time) (string, error) {
+		return "last run", r.SetLastRun([]string{"evaluate", "budget"}[rng.Intn(2)], at.Add(-time.Duration(rng.Intn(3))*time.Minute))
+	}
+	prune := func(r *Run, at time.Time) (string, error) {
+		before := at.Add(-time.Duration(rng.Intn(40)) * time.Minute)
+		_, err := r.PruneHistory(before)
+		return "prune before " + before.Format(time.TimeOnly), err
+	}
+	save := func(r *Run, at time.Time) (string, error) { return "save", r.Save() }
+	return []outboxOp{enqueue, enqueue, enqueue, setStatus, setStatus, setStatus, retry, incident, lastRun, prune, save}
 }
