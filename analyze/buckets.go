@@ -702,6 +702,11 @@ func (d *DB) cellValues(ctx context.Context, set, start, end, b int64, m, ng int
 
 // firstSamples gives each group's first sample time at or before end.
 func (d *DB) firstSamples(ctx context.Context, set, end int64) (map[int]int64, error) {
+	if len(d.remotes) == 0 {
+		return d.firstSamplesKept(ctx, set, end)
+	}
+	// A source's samples come into the views as queries ask for them:
+	// what is first there can change.
 	rows, err := d.query(ctx, "buckets_first_ts", end, set)
 	if err != nil {
 		return nil, err
@@ -717,4 +722,67 @@ func (d *DB) firstSamples(ctx context.Context, set, end int64) (map[int]int64, e
 		out[g] = ts
 	}
 	return out, rows.Err()
+}
+
+// firstSamplesKept is firstSamples from every series' first sample time,
+// read once (memo.firstTS): a group's first sample at or before end is the
+// least of its series' first times that are at or before end. Each of a
+// replay's chunks asked it anew, each a scan of every sample before the
+// chunk, a month of them by the last.
+func (d *DB) firstSamplesKept(ctx context.Context, set, end int64) (map[int]int64, error) {
+	if d.memo.firstTS == nil {
+		first := map[[2]int64]int64{}
+		rows, err := d.query(ctx, "buckets_series_first_ts")
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k [2]int64
+			var ts int64
+			if err := rows.Scan(&k[0], &k[1], &ts); err != nil {
+				return nil, err
+			}
+			first[k] = ts
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		d.memo.firstTS = first
+	}
+	st, id, grp := d.memo.lastSel.store, d.memo.lastSel.id, d.memo.lastSel.grp
+	if d.memo.lastSel.set != set || id == nil {
+		var err error
+		if st, id, grp, err = d.selectionRows(ctx, set); err != nil {
+			return nil, err
+		}
+	}
+	out := map[int]int64{}
+	for i := range id {
+		ts, ok := d.memo.firstTS[[2]int64{st[i], id[i]}]
+		if !ok || ts > end {
+			continue
+		}
+		if cur, ok := out[int(grp[i])]; !ok || ts < cur {
+			out[int(grp[i])] = ts
+		}
+	}
+	return out, nil
+}
+
+// selectionRows reads selection set's (store, series, group) rows back.
+func (d *DB) selectionRows(ctx context.Context, set int64) (st, id, grp []int64, err error) {
+	rows, err := d.query(ctx, "buckets_selection_rows", set)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s, i, g int64
+		if err := rows.Scan(&s, &i, &g); err != nil {
+			return nil, nil, nil, err
+		}
+		st, id, grp = append(st, s), append(id, i), append(grp, g)
+	}
+	return st, id, grp, rows.Err()
 }

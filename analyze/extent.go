@@ -46,11 +46,18 @@ func (d *DB) extent(ctx context.Context) (extent, error) {
 	if len(d.remotes) > 0 {
 		return extent{}, nil
 	}
+	// Kept with the other answers over the attached caches: a replay
+	// asks Extent then Resolution, each a scan of every sample.
+	if d.memo.extent != nil {
+		return *d.memo.extent, nil
+	}
 	var lo, hi sql.NullInt64
 	var x extent
+	d.memo.extentReads++
 	if err := d.conn.QueryRowContext(ctx, queries.Get("extent_samples")).Scan(&lo, &hi, &x.res); err != nil {
 		return extent{}, fmt.Errorf("extent of the stores: %w", err)
 	}
 	x.ok, x.lo, x.hi = lo.Valid && hi.Valid, lo.Int64, hi.Int64
+	d.memo.extent = &x
 	return x, nil
 }

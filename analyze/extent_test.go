@@ -41,6 +41,15 @@ func TestExtentAndResolution(t *testing.T) {
 	if err != nil || !ok || res != 10*time.Second {
 		t.Errorf("Resolution = %v, %v, %v; want 10s", res, ok, err)
 	}
+	// One scan of the samples answers both (a replay asks both, then
+	// again with --against), and asking again reads nothing.
+	for range 2 {
+		db.Extent(context.Background())     //nolint:errcheck // compared above
+		db.Resolution(context.Background()) //nolint:errcheck
+	}
+	if db.memo.extentReads != 1 {
+		t.Errorf("%d reads of the extent, want 1", db.memo.extentReads)
+	}
 }
 
 // A store without samples has no extent, and a store whose every series

@@ -64,6 +64,13 @@ type memo struct {
 		set, start, end int64
 		vals            [][]float64
 	}
+	// extent is the stores' extent and resolution (extent.go), read once;
+	// extentReads counts the reads (tests).
+	extent      *extent
+	extentReads int
+	// firstTS is every series' first sample time by (store, series id)
+	// (firstSamplesKept), read once; nil until asked.
+	firstTS map[[2]int64]int64
 	// lastSel is the selection fillSelection last gave an id, which the
 	// percentiles over sources' held rows group by (remote_held.go).
 	lastSel lastSelection

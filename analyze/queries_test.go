@@ -54,6 +54,7 @@ func TestEveryEmbeddedQueryRuns(t *testing.T) {
 		"extent_samples":     nil,
 		"histograms_sampled": {start, end, int64(3)},
 		"raw_series_extent":  nil, "raw_samples": {set, start, end},
+		"buckets_series_first_ts": nil, "buckets_selection_rows": {set},
 	}
 	// Queries that change the selection table: run in a transaction
 	// rolled back, so the selection the others read stays.

@@ -54,6 +54,10 @@ func (e *RuleError) Unwrap() error { return e.Err }
 // steps them must leave them as they are; one broken rule must not hide
 // what every other rule sees. err is only the context's, when it ends.
 func Rules(ctx context.Context, q Querier, rules []config.Rule, at time.Time) (obs []Observation, errs []*RuleError, err error) {
+	// Each rule's observations, then one list of them all: appending
+	// them as they came grew (and copied) the list many times a run.
+	each := make([][]Observation, len(rules))
+	total := 0
 	for i := range rules {
 		o, err := rule(ctx, q, &rules[i], at)
 		if err != nil {
@@ -63,7 +67,13 @@ func Rules(ctx context.Context, q Querier, rules []config.Rule, at time.Time) (o
 			errs = append(errs, &RuleError{Rule: rules[i].Name, Err: err})
 			continue
 		}
-		obs = append(obs, o...)
+		each[i], total = o, total+len(o)
+	}
+	if total > 0 {
+		obs = make([]Observation, 0, total)
+		for _, o := range each {
+			obs = append(obs, o...)
+		}
 	}
 	return obs, errs, nil
 }
@@ -154,6 +164,12 @@ func noData(r *config.Rule) Observation {
 // observe builds an observation for a group: the rule's labels, then the
 // group's, which win.
 func observe(r *config.Rule, group map[string]string, o state.Observation) Observation {
+	if len(r.Labels) == 0 && group != nil {
+		// The group's own map: nothing changes an observation's labels (a
+		// stored alert keeps a copy), and a run observes every group of
+		// every rule, each a map to copy.
+		return Observation{Rule: r, Labels: group, Observation: o}
+	}
 	labels := map[string]string{}
 	maps.Copy(labels, r.Labels)
 	maps.Copy(labels, group)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/analyze"
+	"github.com/vigil-metrics/vigil/internal/metricpath"
 	"github.com/vigil-metrics/vigil/internal/store"
 )
 
@@ -132,5 +133,30 @@ func TestRuleErrorNamesRule(t *testing.T) {
 	}
 	if got, want := render(obs), "cpu{} data=true breached=true value=95"; got != want {
 		t.Errorf("observations:\n%s\nwant\n%s", got, want)
+	}
+}
+
+// Observing a rule without labels of its own copies no group's labels:
+// a run observes every group of every rule (a thousand series a rule in
+// the evaluate benchmark). With labels of its own, each group gets a map
+// of both, the group's winning, and the results' maps are left alone.
+func TestObserveCopiesOnlyToMerge(t *testing.T) {
+	res := make([]analyze.Result, 1000)
+	for i := range res {
+		res[i] = analyze.Result{Labels: map[string]string{"host": fmt.Sprint(i)}, Value: float64(i), Samples: 1}
+	}
+	plain := &config.Rule{Name: "r", Condition: "greater_than", Threshold: 500}
+	e := &metricpath.Expr{}
+	if n := testing.AllocsPerRun(10, func() { Observe(plain, e, [][]analyze.Result{res}) }); n > 2 {
+		t.Errorf("%v allocations to observe 1000 groups, want at most 2 (the list)", n)
+	}
+	obs := Observe(plain, e, [][]analyze.Result{res})
+	if len(obs) != 1000 || obs[7].Labels["host"] != "7" || obs[7].Breached || !obs[600].Breached {
+		t.Errorf("observations %v ...", obs[:2])
+	}
+	labelled := &config.Rule{Name: "r", Condition: "greater_than", Threshold: 500, Labels: map[string]string{"team": "db", "host": "rule"}}
+	obs = Observe(labelled, e, [][]analyze.Result{res})
+	if got := obs[7].Labels; len(got) != 2 || got["team"] != "db" || got["host"] != "7" || len(res[7].Labels) != 1 {
+		t.Errorf("merged labels %v (result's %v), want team=db host=7 (result's untouched)", got, res[7].Labels)
 	}
 }

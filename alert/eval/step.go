@@ -26,19 +26,37 @@ type Stepped struct {
 // is left out, since the groups' own steps report the silence.
 func StepRun(prev map[uint64]state.Alert, rules map[string]*config.Rule, obs []Observation, at time.Time) []Stepped {
 	var out []Stepped
-	seen := map[uint64]bool{}
+	StepEach(prev, rules, obs, at, func(s Stepped) { out = append(out, s) })
+	return out
+}
+
+// StepEach is StepRun handing each stepped alert to f, in StepRun's
+// order, instead of listing them: a caller that keeps few of them (replay
+// leaves out the quiet ones) builds no list of thousands.
+func StepEach(prev map[uint64]state.Alert, rules map[string]*config.Rule, obs []Observation, at time.Time, f func(Stepped)) {
+	seen := make(map[uint64]bool, len(obs))
 	step := func(r *config.Rule, labels map[string]string, ob state.Observation) {
 		fp := state.Fingerprint(r.Name, labels)
 		seen[fp] = true
 		p, ok := prev[fp]
 		if !ok {
-			p = state.NewAlert(r.Name, labels)
+			p = state.NewAlertFingerprint(r.Name, labels, fp)
 		}
-		out = append(out, Stepped{Rule: r, Prev: p, Next: state.StepPolicy(p, ob, at, r.For, r.NoData)})
+		f(Stepped{Rule: r, Prev: p, Next: state.StepPolicy(p, ob, at, r.For, r.NoData)})
 	}
 	grouped := map[string]bool{}
+	ruleFP := map[string]uint64{} // each rule's ungrouped fingerprint, once
 	for _, p := range prev {
-		if r, ok := rules[p.Rule]; ok && p.Fingerprint != state.Fingerprint(r.Name, r.Labels) {
+		r, ok := rules[p.Rule]
+		if !ok || grouped[p.Rule] {
+			continue
+		}
+		fp, done := ruleFP[p.Rule]
+		if !done {
+			fp = state.Fingerprint(r.Name, r.Labels)
+			ruleFP[p.Rule] = fp
+		}
+		if p.Fingerprint != fp {
 			grouped[p.Rule] = true
 		}
 	}
@@ -57,7 +75,6 @@ func StepRun(prev map[uint64]state.Alert, rules map[string]*config.Rule, obs []O
 			step(r, p.Labels, state.Observation{})
 		}
 	}
-	return out
 }
 
 // Quiet reports whether the alert need not be written to the state DB: it

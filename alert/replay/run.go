@@ -257,9 +257,12 @@ func (s *stepper) budget(ctx context.Context, cfg *alertconfig.Config, at time.T
 }
 
 // options are a replay run's: the memory state, the sinks, no dry run (the
-// state must step), no delivery deadline, no recorded series.
+// state must step), no delivery deadline, no recorded series, and the
+// quiet alerts left out unless skipping is off (the skipper's third
+// reduction: see skipper).
 func (s *stepper) options(cfg *alertconfig.Config, at time.Time, source string) alertrun.Options {
-	return alertrun.Options{Config: cfg, At: at, State: s.sdb, Source: source, Holder: "replay", Senders: s.senders}
+	return alertrun.Options{Config: cfg, At: at, State: s.sdb, Source: source, Holder: "replay", Senders: s.senders,
+		OmitQuiet: !s.o.NoSkip}
 }
 
 // done folds a run's result into the summary and the skipper's account.

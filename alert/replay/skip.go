@@ -14,7 +14,7 @@ import (
 
 // skipper leaves out of a step the work that provably decides nothing,
 // so that a month of one-minute runs over a large rule set costs only the
-// steps where something happens. Two reductions, both exact (the NoSkip
+// steps where something happens. Three reductions, all exact (the NoSkip
 // test compares them with the full runs):
 //
 //   - a quiet rule is left out of the step's evaluate run: it has no
@@ -30,6 +30,10 @@ import (
 //     older than the retention, which the next run that is made does for
 //     its own later instant; nothing is owed (escalation, reminders,
 //     resolutions all need an alert that is not inactive).
+//   - in a rule that is run, the alerts that were inactive and stay so
+//     (most groups of a grouped rule with one group firing) are left out
+//     of the run (alert/run's Options.OmitQuiet): the pipeline decides
+//     nothing about them and stores none, and the summary counts none.
 //
 // The rules are observed through memo, which keeps what they read, so the
 // evaluate run made after it reads nothing twice.
@@ -117,7 +121,17 @@ func (k *skipper) quiet(ctx context.Context, r *alertconfig.Rule, at time.Time) 
 	q := qs[0]
 	w := analyze.Window{At: at.Add(-q.Offset), Length: q.Length}
 	// Asked past the memo: most rules are quiet, and only the answers of
-	// the others are asked again (by the run).
+	// the others are asked again (by the run). The tables say quiet
+	// without making the results.
+	if t, ok := k.memo.q.(*Tables); ok {
+		quiet, ok, err := t.Quiet(ctx, q.Expr, w, func(v float64) bool { return eval.Breached(r.Condition, v, r.Threshold) })
+		if err != nil {
+			return false, err
+		}
+		if ok && quiet {
+			return true, nil
+		}
+	}
 	res, err := k.memo.q.Eval(ctx, q.Expr, w)
 	if err != nil {
 		return false, err

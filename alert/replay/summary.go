@@ -2,6 +2,7 @@ package replay
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"time"
@@ -39,12 +40,19 @@ type collector struct {
 
 	incidents map[string]*Incident
 	members   map[string]map[string]bool
+	memberOf  map[memberKey]bool // the alerts named among members
 
 	notices    []Notice
-	held       map[string]bool // "fingerprint channel" held now
-	heldCount  map[string]int  // by channel
-	dedupSeen  map[string]bool // "fingerprint episode channel"
-	dedupCount map[string]int  // by channel
+	labels     map[string]map[string]string // by fingerprint: the timeline's one copy of each alert's labels
+	held       map[string]bool              // "fingerprint channel" held now
+	heldCount  map[string]int               // by channel
+	dedupSeen  map[string]bool              // "fingerprint episode channel"
+	dedupCount map[string]int               // by channel
+}
+
+type memberKey struct {
+	incident string
+	fp       uint64
 }
 
 type ruleAcc struct {
@@ -58,7 +66,7 @@ type ruleAcc struct {
 func newCollector(cfg *config.Config, from, to time.Time, step time.Duration) *collector {
 	c := &collector{from: from, to: to, step: step, cfg: cfg, open: map[uint64]*Episode{}, lastEnd: map[uint64]time.Time{},
 		byStart: map[string]*Episode{}, flapping: map[*Episode]bool{}, rules: map[string]*ruleAcc{},
-		incidents: map[string]*Incident{}, members: map[string]map[string]bool{}, held: map[string]bool{},
+		incidents: map[string]*Incident{}, members: map[string]map[string]bool{}, memberOf: map[memberKey]bool{}, held: map[string]bool{}, labels: map[string]map[string]string{},
 		heldCount: map[string]int{}, dedupSeen: map[string]bool{}, dedupCount: map[string]int{}}
 	for i := range cfg.Rules {
 		c.rule(&cfg.Rules[i])
@@ -100,6 +108,14 @@ func (c *collector) add(r runResult) {
 	// channels carried it.
 	paged := map[string]bool{}
 	for _, n := range r.notices {
+		// Each notice's labels are decoded from its message: the alert's
+		// earlier map, when equal, serves instead (a month of notices
+		// kept one map each).
+		if l, ok := c.labels[n.Fingerprint]; ok && maps.Equal(l, n.Labels) {
+			n.Labels = l
+		} else {
+			c.labels[n.Fingerprint] = n.Labels
+		}
 		c.notices = append(c.notices, n)
 		if n.Kind == notify.Refresh {
 			continue
@@ -143,13 +159,16 @@ func (c *collector) item(at time.Time, it *notify.Item) {
 			a.first = at
 		}
 		a.last = at
-		if it.Alert.Incident != "" {
-			m := c.members[it.Alert.Incident]
+		// A member is named once (its labels formatted), not at every
+		// run it fires in.
+		if k := (memberKey{it.Alert.Incident, fp}); k.incident != "" && !c.memberOf[k] {
+			m := c.members[k.incident]
 			if m == nil {
 				m = map[string]bool{}
-				c.members[it.Alert.Incident] = m
+				c.members[k.incident] = m
 			}
 			m[memberName(it.Rule.Name, it.Alert.Labels)] = true
+			c.memberOf[k] = true
 		}
 	}
 	switch {

@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -141,5 +142,54 @@ func TestSummaryNoticesPagesHeld(t *testing.T) {
 	}
 	if len(rep.Episodes) != 1 || !slices.Equal(rep.Episodes[0].Notified, []string{"am", "ops", "pager"}) {
 		t.Errorf("episodes %+v, want one notified to am, ops, pager", rep.Episodes)
+	}
+}
+
+// The timeline keeps one labels map per alert: each notice's labels are
+// decoded from its message, and a month of notices about the same alerts
+// kept a map each. A notice whose labels differ from the alert's earlier
+// ones keeps its own.
+func TestTimelineSharesLabels(t *testing.T) {
+	p := &config.Rule{Name: "p", Severity: "high"}
+	cfg := &config.Config{Rules: []config.Rule{*p}, Channels: []config.Channel{{Name: "ops", Type: "webhook"}}}
+	n := func(m int, fp string, labels map[string]string) Notice {
+		return Notice{At: min_(m), Channel: "ops", Rule: "p", Fingerprint: fp, Labels: labels, Severity: "high", State: "firing", Kind: "firing"}
+	}
+	c := newCollector(cfg, base, min_(20), time.Minute)
+	c.add(runResult{at: min_(1), notices: []Notice{n(1, "a", map[string]string{"host": "a"}), n(1, "b", map[string]string{"host": "b"})}})
+	c.add(runResult{at: min_(2), notices: []Notice{n(2, "a", map[string]string{"host": "a"})}})
+	c.add(runResult{at: min_(3), notices: []Notice{n(3, "a", map[string]string{"host": "a2"})}})
+	var rep Replay
+	c.summary(&rep)
+	ptr := func(i int) uintptr { return reflect.ValueOf(rep.Notices[i].Labels).Pointer() }
+	if len(rep.Notices) != 4 || ptr(0) != ptr(2) || ptr(0) == ptr(1) || ptr(3) == ptr(0) {
+		t.Errorf("notices %+v: want a's first two sharing one map, b's and a's changed labels their own", rep.Notices)
+	}
+	for i, want := range []string{"a", "b", "a", "a2"} {
+		if got := rep.Notices[i].Labels["host"]; got != want {
+			t.Errorf("notice %d: host %q, want %q", i, got, want)
+		}
+	}
+}
+
+// An incident lists each alert that fired in it once, by rule and
+// labels, however many runs it fired in.
+func TestIncidentMembers(t *testing.T) {
+	p := &config.Rule{Name: "p", Severity: "high"}
+	cfg := &config.Config{Rules: []config.Rule{*p}}
+	c := newCollector(cfg, base, min_(20), time.Minute)
+	for m := 1; m <= 3; m++ {
+		var items []*notify.Item
+		for _, h := range []string{"b", "a"} {
+			a := state.NewAlert("p", map[string]string{"host": h})
+			a.State, a.Incident = state.Firing, "burst/x/1"
+			items = append(items, &notify.Item{Rule: p, Prev: a, Alert: a})
+		}
+		c.add(runResult{at: min_(m), items: items, incidents: []state.Incident{{ID: "burst/x/1", Correlation: "burst", GroupValue: "x", Opened: min_(1)}}})
+	}
+	var rep Replay
+	c.summary(&rep)
+	if len(rep.Incidents) != 1 || !slices.Equal(rep.Incidents[0].Members, []string{`p{host="a"}`, `p{host="b"}`}) {
+		t.Errorf("incidents %+v, want burst/x/1 with p{host=\"a\"} and p{host=\"b\"}", rep.Incidents)
 	}
 }

@@ -2,6 +2,7 @@ package replay
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -200,6 +201,20 @@ func (t *Tables) stepOf(at time.Time, offset time.Duration) (int, bool) {
 // forward), else the nearest before, so that a step's queries never send
 // the tables back and forth between two chunks.
 func (t *Tables) Eval(ctx context.Context, e *metricpath.Expr, w analyze.Window) ([]analyze.Result, error) {
+	tb, i, err := t.table(ctx, e, w)
+	if errors.Is(err, errFallback) {
+		t.falls++
+		return t.db.Eval(ctx, e, w)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return tb.results(i), nil
+}
+
+// table is the table that answers e over w, held, and w's index in it;
+// errFallback when none does (the DB answers, counted as a fallback).
+func (t *Tables) table(ctx context.Context, e *metricpath.Expr, w analyze.Window) (*table, int, error) {
 	var best *table
 	bestJ := 0
 	lo, hi := t.lo, t.hi
@@ -222,16 +237,44 @@ func (t *Tables) Eval(ctx context.Context, e *metricpath.Expr, w analyze.Window)
 		}
 	}
 	if best == nil {
-		t.falls++
-		return t.db.Eval(ctx, e, w)
+		return nil, 0, errFallback
 	}
 	if err := t.hold(ctx, bestJ); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if best.err != nil {
-		return nil, best.err
+		return nil, 0, best.err
 	}
-	return best.results(bestJ - best.first), nil
+	return best, bestJ - best.first, nil
+}
+
+// errFallback says no table holds a window: the DB answers it.
+var errFallback = errors.New("replay: no table holds the window")
+
+// Quiet reports whether e over w has a result and none that breached
+// says is breached: what Eval's results would say, without making them
+// (the skipper asks it of every quiet rule at every step). ok is false
+// when no table holds w.
+func (t *Tables) Quiet(ctx context.Context, e *metricpath.Expr, w analyze.Window, breached func(float64) bool) (quiet, ok bool, err error) {
+	tb, i, err := t.table(ctx, e, w)
+	if errors.Is(err, errFallback) {
+		return false, false, nil // the caller asks Eval, which counts it
+	}
+	if err != nil {
+		return false, true, err
+	}
+	some := false
+	for _, s := range tb.series {
+		v, n := s.Values[i], s.Samples[i]
+		if math.IsNaN(v) && n == 0 {
+			continue // no result for the group in this window
+		}
+		if breached(v) {
+			return false, true, nil
+		}
+		some = true
+	}
+	return some, true, nil
 }
 
 // Buckets is the DB's (SLO budgets read their own tumbling windows).

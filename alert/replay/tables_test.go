@@ -362,3 +362,50 @@ func TestTablesQueryError(t *testing.T) {
 		t.Errorf("good rule: %v, %v; want cpu's max, 9.75", rs, err)
 	}
 }
+
+// Quiet says what Eval's results would: some result, none breached, for
+// thresholds below, inside and above the values; a window no table holds
+// is left to Eval (not counted a fallback until Eval is asked).
+func TestTablesQuietAsResults(t *testing.T) {
+	db := tablesStore(t)
+	ctx := context.Background()
+	qs := queriesOf(t, mixedRules())
+	const n = 120
+	tb, err := NewTables(db, qs, t0, time.Minute, n, TablesOptions{ChunkSteps: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[bool]int{}
+	for j := 0; j < n; j += 3 {
+		at := t0.Add(time.Duration(j+1) * time.Minute)
+		for _, q := range qs {
+			w := analyze.Window{At: at.Add(-q.Offset), Length: q.Length}
+			res, err := tb.Eval(ctx, q.Expr, w)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, thr := range []float64{-1, 0.5, 10, 50, 1e12} {
+				above := func(v float64) bool { return v > thr }
+				want := len(res) > 0
+				for _, r := range res {
+					want = want && !above(r.Value)
+				}
+				got, ok, err := tb.Quiet(ctx, q.Expr, w, above)
+				if err != nil || !ok || got != want {
+					t.Fatalf("step %d %s over %s, threshold %v: quiet %v (ok %v, %v), the results say %v", j, q.Expr, q.Length, thr, got, ok, err, want)
+				}
+				kinds[got]++
+			}
+		}
+	}
+	if kinds[true] == 0 || kinds[false] == 0 {
+		t.Errorf("quiet %d times, not %d: the comparison proves little", kinds[true], kinds[false])
+	}
+	before := tb.Fallbacks()
+	if _, ok, err := tb.Quiet(ctx, qs[0].Expr, analyze.Window{At: t0.Add(90 * time.Second), Length: qs[0].Length}, func(float64) bool { return false }); ok || err != nil {
+		t.Errorf("a window off the grid: ok %v, %v; want it left to Eval", ok, err)
+	}
+	if tb.Fallbacks() != before {
+		t.Errorf("Quiet counted a fallback")
+	}
+}

@@ -76,6 +76,14 @@ type Options struct {
 	// LockTimeout is how long it waits for an overlapping run.
 	Holder      string
 	LockTimeout time.Duration
+	// OmitQuiet leaves out of the run the alerts that were inactive (or
+	// never seen) and stay inactive (eval.Stepped.Quiet): the pipeline
+	// decides nothing about them and the run stores none of them, so only
+	// Result.Alerts lacks them. A large rule set over many series makes
+	// thousands a run, whose sorting, deciding and saving replay, which
+	// reports no quiet alert, need not pay at every step; evaluate lists
+	// every alert it stepped.
+	OmitQuiet bool
 	// Senders are the notifiers by channel name (notify.Options.Senders).
 	Senders map[string]notify.Notifier
 	// Secrets are scrubbed from every error the run records in the state
@@ -193,9 +201,14 @@ func evaluate(ctx context.Context, o Options, q eval.Querier, afterRules func() 
 	}
 	res, err := notifyRun(ctx, o, ruleErrs, func(prev map[uint64]state.Alert) []*notify.Item {
 		var items []*notify.Item
-		for _, st := range eval.StepRun(prev, rules, obs, o.At) {
+		eval.StepEach(prev, rules, obs, o.At, func(st eval.Stepped) {
+			if o.OmitQuiet {
+				if _, known := prev[st.Next.Fingerprint]; st.Quiet(known) {
+					return
+				}
+			}
 			items = append(items, &notify.Item{Rule: st.Rule, Prev: st.Prev, Alert: st.Next})
-		}
+		})
 		return items
 	})
 	res.RuleErrors = ruleErrs

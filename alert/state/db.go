@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -56,6 +57,11 @@ type DB struct {
 	// the alerts table but Alerts, Put, Delete and Ack, so a map kept
 	// exactly as the table would be (see memPut) is the same state.
 	alerts map[uint64]Alert
+	// ms is a memory DB's outbox, incidents and last runs (memoutbox.go),
+	// and memMu the hold a run of it has from Begin (or Snapshot) to its
+	// end, as the one connection to an SQLite memory DB was.
+	ms    *memState
+	memMu sync.Mutex
 	// stmts and want are a memory DB's prepared statements (stmts.go).
 	stmts map[string]*sql.Stmt
 	want  map[string]bool
@@ -228,6 +234,7 @@ func OpenMemory(ctx context.Context) (*DB, error) {
 	}
 	d.mem = true
 	d.alerts = map[uint64]Alert{}
+	d.ms = newMemState()
 	return d, nil
 }
 
@@ -458,6 +465,11 @@ type Run struct {
 	// deleted), applied to DB.alerts by Save and dropped by Rollback, as
 	// the transaction's rows would be.
 	pend map[uint64]*Alert
+	// undo are a memory DB run's changes to DB.ms not yet saved, as the
+	// functions that take them back (Rollback runs them, newest first);
+	// memHeld says the run holds DB.memMu.
+	undo    []func()
+	memHeld bool
 }
 
 // Begin starts a run for holder (e.g. "pid 4242 on web-1"), waiting up to
@@ -474,7 +486,8 @@ func (d *DB) Begin(ctx context.Context, holder string, wait time.Duration) (*Run
 		// No file to lock and no other process to exclude; the one pooled
 		// connection serializes this process's runs. No Clock either: the
 		// lock row's "since" is all it stamps.
-		return &Run{ctx: context.WithoutCancel(ctx), d: d}, nil
+		d.memMu.Lock()
+		return &Run{ctx: context.WithoutCancel(ctx), d: d, memHeld: true}, nil
 	}
 	l, err := acquire(ctx, d.Path+".lock", holder, d.Clock(), wait)
 	if err != nil {
@@ -491,16 +504,21 @@ func (d *DB) Begin(ctx context.Context, holder string, wait time.Duration) (*Run
 // alerts commands read. It sees the last committed state (WAL readers do
 // not wait for a writer). Writes fail.
 func (d *DB) Snapshot(ctx context.Context) (*Run, error) {
+	if d.ms != nil { // first, as Begin takes it before any connection
+		d.memMu.Lock()
+	}
 	conn, err := d.db.Conn(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("read state: %w", err)
-	}
-	tx, err := conn.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
+	if err == nil {
+		var tx *sql.Tx
+		if tx, err = conn.BeginTx(ctx, &sql.TxOptions{ReadOnly: true}); err == nil {
+			return &Run{ctx: ctx, d: d, conn: conn, tx: tx, readOnly: true, memHeld: d.ms != nil}, nil
+		}
 		conn.Close()
-		return nil, fmt.Errorf("read state: %w", err)
 	}
-	return &Run{ctx: ctx, d: d, conn: conn, tx: tx, readOnly: true}, nil
+	if d.ms != nil {
+		d.memMu.Unlock()
+	}
+	return nil, fmt.Errorf("read state: %w", err)
 }
 
 // q returns the run's transaction, opening one if none is open.
@@ -527,10 +545,12 @@ func (r *Run) q() (*stx, error) {
 // writable refuses writes in a snapshot.
 func (r *Run) writable() (*stx, error) {
 	if r.readOnly && !r.done {
-		return nil, errors.New("state snapshot is read-only")
+		return nil, errReadOnly
 	}
 	return r.q()
 }
+
+var errReadOnly = errors.New("state snapshot is read-only")
 
 var errDone = errors.New("state run already committed or rolled back")
 
@@ -541,6 +561,7 @@ func (r *Run) Save() error {
 	}
 	if r.tx == nil {
 		r.applyPending()
+		r.undo = nil
 		return nil
 	}
 	tx, conn := r.tx, r.conn
@@ -549,9 +570,11 @@ func (r *Run) Save() error {
 	conn.Close()
 	if err != nil {
 		r.pend = nil
+		r.rollbackMem()
 		return fmt.Errorf("save state: %w", err)
 	}
 	r.applyPending()
+	r.undo = nil
 	r.d.prepareWanted(r.ctx)
 	return nil
 }
@@ -580,6 +603,7 @@ func (r *Run) Rollback() {
 
 func (r *Run) finish() {
 	r.pend = nil
+	r.rollbackMem()
 	if r.tx != nil {
 		r.tx.Rollback()
 		r.conn.Close()
@@ -587,6 +611,10 @@ func (r *Run) finish() {
 	}
 	if r.lock != nil {
 		r.lock.release()
+	}
+	if r.memHeld {
+		r.memHeld = false
+		r.d.memMu.Unlock()
 	}
 	r.done = true
 }

@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"path/filepath"
 	"reflect"
@@ -116,5 +117,39 @@ func TestMemoryAlertsTransaction(t *testing.T) {
 	}
 	if got, _ := r.Alerts(); len(got) != 0 {
 		t.Fatalf("a delete is not seen by its run: %v", got)
+	}
+}
+
+// A memory DB run that has written no alert reads them without copying
+// the map (a replay reads every alert ever stored at every step); once it
+// has written, it reads its writes over the saved ones, and a later run
+// reads what was saved.
+func TestMemoryAlertsReadWithoutCopy(t *testing.T) {
+	ctx := context.Background()
+	d, err := OpenMemory(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	r, _ := d.Begin(ctx, "t", 0)
+	for i := range 1000 {
+		if err := r.Put(Step(NewAlert("r", map[string]string{"i": fmt.Sprint(i)}), hi, at(0), 0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	r, _ = d.Begin(ctx, "t", 0)
+	defer r.Rollback()
+	if n := testing.AllocsPerRun(10, func() { r.Alerts() }); n > 0 {
+		t.Errorf("%v allocations to read 1000 alerts, want none", n)
+	}
+	a := Step(NewAlert("r", map[string]string{"i": "new"}), hi, at(1), 0)
+	if err := r.Put(a); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := r.Alerts(); len(got) != 1001 || got[a.Fingerprint].State != a.State {
+		t.Errorf("the run reads %d alerts, want 1001 with its own write", len(got))
 	}
 }

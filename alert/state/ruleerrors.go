@@ -15,6 +15,10 @@ type RuleError struct {
 
 // AddRuleError records e in the history.
 func (r *Run) AddRuleError(e RuleError) error {
+	if r.d.ms != nil {
+		_, err := r.memWrite() // not kept: see memState
+		return err
+	}
 	tx, err := r.writable()
 	if err != nil {
 		return err

@@ -43,7 +43,9 @@ func scanAlert(s scanner) (Alert, error) {
 	return a, nil
 }
 
-// Alerts loads every remembered alert, keyed by fingerprint.
+// Alerts loads every remembered alert, keyed by fingerprint. On a memory
+// DB the map may be the DB's own (see memAlerts): read it, never change it,
+// and do not keep it past the run's Save.
 func (r *Run) Alerts() (map[uint64]Alert, error) {
 	if r.d.alerts != nil {
 		return r.memAlerts()
@@ -210,6 +212,10 @@ func (r *Run) events(where string, arg any) ([]Event, error) {
 // errors, finished notifications and closed incidents. It says how many events
 // went.
 func (r *Run) PruneHistory(before time.Time) (int64, error) {
+	if r.d.ms != nil {
+		// The events, attempts and rule errors a memory DB never keeps.
+		return 0, r.memPrune(before.UnixMilli())
+	}
 	tx, err := r.writable()
 	if err != nil {
 		return 0, err
@@ -337,6 +343,9 @@ type Notice struct {
 
 // Enqueue records n (status queued) and sets its ID.
 func (r *Run) Enqueue(n *Notice) error {
+	if r.d.ms != nil {
+		return r.memEnqueue(n)
+	}
 	tx, err := r.writable()
 	if err != nil {
 		return err
@@ -397,6 +406,9 @@ func scanNotice(s scanner) (Notice, error) {
 
 // Notices lists the notifications in the given statuses, oldest first.
 func (r *Run) Notices(statuses ...string) ([]Notice, error) {
+	if r.d.ms != nil {
+		return r.memNotices(statuses...)
+	}
 	tx, err := r.q()
 	if err != nil {
 		return nil, err
@@ -426,6 +438,9 @@ func (r *Run) Notices(statuses ...string) ([]Notice, error) {
 // the alert fp fired in the episode that began at episode: those with a
 // firing notice not failed. Its resolution goes to them.
 func (r *Run) EpisodeChannels(fp uint64, episode time.Time) ([]string, error) {
+	if r.d.ms != nil {
+		return r.memEpisodeChannels(fp, episode)
+	}
 	tx, err := r.q()
 	if err != nil {
 		return nil, err
@@ -456,6 +471,9 @@ func channels(r *Run, tx *stx, query string, args ...any) ([]string, error) {
 // will hear (not failed, not superseded): what the receiver believes of
 // the alert. kind is "" when it was never told anything.
 func (r *Run) LastWord(fp uint64, channel string) (kind string, created time.Time, err error) {
+	if r.d.ms != nil {
+		return r.memLastWord(fp, channel)
+	}
 	tx, err := r.q()
 	if err != nil {
 		return "", time.Time{}, err
@@ -475,6 +493,9 @@ func (r *Run) LastWord(fp uint64, channel string) (kind string, created time.Tim
 // the incident: those with a firing notice about one of its members, not
 // failed or superseded.
 func (r *Run) IncidentChannels(incident string) ([]string, error) {
+	if r.d.ms != nil {
+		return r.memIncidentChannels(incident)
+	}
 	tx, err := r.q()
 	if err != nil {
 		return nil, err
@@ -485,6 +506,9 @@ func (r *Run) IncidentChannels(incident string) ([]string, error) {
 // Pending reports whether a notice to channel about fp is still queued or
 // being sent.
 func (r *Run) Pending(fp uint64, channel string) (bool, error) {
+	if r.d.ms != nil {
+		return r.memPending(fp, channel)
+	}
 	tx, err := r.q()
 	if err != nil {
 		return false, err
@@ -497,6 +521,9 @@ func (r *Run) Pending(fp uint64, channel string) (bool, error) {
 // SetStatus records a notice's new status (and, for a final one, when).
 // tries and lastError are stored as given.
 func (r *Run) SetStatus(id int64, status string, tries int, lastError string, at time.Time) error {
+	if r.d.ms != nil {
+		return r.memSetStatus(id, status, tries, lastError, at)
+	}
 	tx, err := r.writable()
 	if err != nil {
 		return err
@@ -515,6 +542,9 @@ func (r *Run) SetStatus(id int64, status string, tries int, lastError string, at
 // RetryAt keeps a notice queued after a transient failure and sets when a
 // later run may try it again.
 func (r *Run) RetryAt(id int64, tries int, lastError string, next time.Time) error {
+	if r.d.ms != nil {
+		return r.memRetryAt(id, tries, lastError, next)
+	}
 	tx, err := r.writable()
 	if err != nil {
 		return err
@@ -528,6 +558,9 @@ func (r *Run) RetryAt(id int64, tries int, lastError string, next time.Time) err
 
 // SentBetween counts the notices sent in [from, to), refreshes aside.
 func (r *Run) SentBetween(from, to time.Time) (int, error) {
+	if r.d.ms != nil {
+		return r.memSentBetween(from, to)
+	}
 	tx, err := r.q()
 	if err != nil {
 		return 0, err
@@ -552,6 +585,10 @@ type Attempt struct {
 
 // AddAttempt records a.
 func (r *Run) AddAttempt(a Attempt) error {
+	if r.d.ms != nil {
+		_, err := r.memWrite() // not kept: see memState
+		return err
+	}
 	tx, err := r.writable()
 	if err != nil {
 		return err
@@ -610,6 +647,9 @@ type Incident struct {
 // OpenIncident returns the open incident of correlation rule corr for
 // group value gv, if there is one.
 func (r *Run) OpenIncident(corr, gv string) (Incident, bool, error) {
+	if r.d.ms != nil {
+		return r.memOpenIncident(corr, gv)
+	}
 	tx, err := r.q()
 	if err != nil {
 		return Incident{}, false, err
@@ -630,6 +670,9 @@ func (r *Run) OpenIncident(corr, gv string) (Incident, bool, error) {
 
 // Incidents lists the open incidents.
 func (r *Run) Incidents() ([]Incident, error) {
+	if r.d.ms != nil {
+		return r.memIncidents()
+	}
 	tx, err := r.q()
 	if err != nil {
 		return nil, err
@@ -654,6 +697,9 @@ func (r *Run) Incidents() ([]Incident, error) {
 
 // PutIncident inserts inc, or records its closing.
 func (r *Run) PutIncident(inc Incident) error {
+	if r.d.ms != nil {
+		return r.memPutIncident(inc)
+	}
 	tx, err := r.writable()
 	if err != nil {
 		return err

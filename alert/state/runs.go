@@ -12,6 +12,9 @@ import (
 // format 5). A run must not be older: its alerts were stepped from states
 // at that instant, and stepping them back would notify a past episode again.
 func (r *Run) LastRun(source string) (time.Time, error) {
+	if r.d.ms != nil {
+		return r.memLastRun(source)
+	}
 	tx, err := r.q()
 	if err != nil {
 		return time.Time{}, err
@@ -29,6 +32,9 @@ func (r *Run) LastRun(source string) (time.Time, error) {
 // SetLastRun records a run of source at at. It never moves the instant
 // back: a rerun at the same --at keeps it.
 func (r *Run) SetLastRun(source string, at time.Time) error {
+	if r.d.ms != nil {
+		return r.memSetLastRun(source, at)
+	}
 	tx, err := r.writable()
 	if err != nil {
 		return err

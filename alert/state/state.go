@@ -219,5 +219,12 @@ func (a *Alert) newEpisode(at time.Time) {
 // NewAlert is the alert for rule and labels before its first Step: Inactive,
 // with its fingerprint computed and no value seen.
 func NewAlert(rule string, labels map[string]string) Alert {
-	return Alert{Fingerprint: Fingerprint(rule, labels), Rule: rule, Labels: labels, Value: math.NaN()}
+	return NewAlertFingerprint(rule, labels, Fingerprint(rule, labels))
+}
+
+// NewAlertFingerprint is NewAlert for a caller that has computed fp,
+// Fingerprint(rule, labels), already (a run, which looked the alert up by
+// it).
+func NewAlertFingerprint(rule string, labels map[string]string, fp uint64) Alert {
+	return Alert{Fingerprint: fp, Rule: rule, Labels: labels, Value: math.NaN()}
 }

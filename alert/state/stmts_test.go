@@ -9,7 +9,9 @@ import (
 
 // A memory DB (replay's: tens of thousands of runs back to back) prepares
 // each statement once, after the first run that asked for it, and its
-// later runs reuse it with the same results; a file DB keeps none.
+// later runs reuse it with the same results; a file DB keeps none. The
+// tables a run steps (alerts, outbox, incidents, runs) are Go maps on a
+// memory DB (memoutbox.go): the thresholds are what is still SQL there.
 func TestMemoryStatementsPrepared(t *testing.T) {
 	ctx := context.Background()
 	d, err := OpenMemory(ctx)
@@ -31,6 +33,9 @@ func TestMemoryStatementsPrepared(t *testing.T) {
 		if err := r.SetLastRun("evaluate", at.Add(time.Duration(i)*time.Minute)); err != nil {
 			t.Fatal(err)
 		}
+		if err := r.PutThreshold(ThresholdChange{Rule: "r", TunedAt: at, New: float64(i), Method: "m"}); err != nil {
+			t.Fatal(err)
+		}
 		if err := r.Commit(); err != nil {
 			t.Fatal(err)
 		}
@@ -47,9 +52,13 @@ func TestMemoryStatementsPrepared(t *testing.T) {
 		t.Fatal(err)
 	}
 	last, err := r.LastRun("evaluate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ths, err := r.Thresholds()
 	r.Rollback()
-	if err != nil || len(alerts) != 3 || !last.Equal(at.Add(2*time.Minute)) {
-		t.Errorf("%d alerts, last run %v (%v); want 3, 10:02", len(alerts), last, err)
+	if err != nil || len(alerts) != 3 || !last.Equal(at.Add(2*time.Minute)) || ths["r"].Value != 2 {
+		t.Errorf("%d alerts, last run %v, threshold %v (%v); want 3, 10:02, 2", len(alerts), last, ths["r"].Value, err)
 	}
 
 	f, err := Open(ctx, filepath.Join(t.TempDir(), "s.db"))

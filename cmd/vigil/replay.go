@@ -400,6 +400,9 @@ func thresholdsAsOf(ts map[string]state.Threshold, hs []state.ThresholdChange, d
 // writeReplay writes the output to stdout or --out (the markdown's chart
 // beside it, written first so the file never links one not yet there).
 func (a *app) writeReplay(o *replayOptions, sides []*replaySide) error {
+	if o.Output == "json" && len(sides) == 1 {
+		return a.streamReplayJSON(o.Out, sides[0].res)
+	}
 	var buf bytes.Buffer
 	var err error
 	switch o.Output {
@@ -596,10 +599,14 @@ func replayToJSON(r *replay.Replay) replayJSON {
 		out.Episodes = append(out.Episodes, episodeJSON(e))
 	}
 	for _, n := range r.Notices {
-		out.Notices = append(out.Notices, replayNoticeJSON{At: rfc(n.At), Channel: n.Channel, Rule: n.Rule, Fingerprint: n.Fingerprint,
-			State: n.State, Kind: n.Kind, Severity: n.Severity, Labels: labelsOrEmpty(n.Labels), Step: n.Step, Incident: strOrNull(n.Incident)})
+		out.Notices = append(out.Notices, noticeJSON(n))
 	}
 	return out
+}
+
+func noticeJSON(n replay.Notice) replayNoticeJSON {
+	return replayNoticeJSON{At: rfc(n.At), Channel: n.Channel, Rule: n.Rule, Fingerprint: n.Fingerprint,
+		State: n.State, Kind: n.Kind, Severity: n.Severity, Labels: labelsOrEmpty(n.Labels), Step: n.Step, Incident: strOrNull(n.Incident)}
 }
 
 func episodeJSON(e replay.Episode) replayEpisodeJSON {
