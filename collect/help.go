@@ -4,8 +4,10 @@
 package collect
 
 import (
+	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/vigil-metrics/vigil/internal/store"
 )
@@ -24,16 +26,45 @@ type MetricOption struct {
 // help it was given; a different one later is logged once and ignored.
 func Help(text string) MetricOption { return MetricOption{help: text} }
 
-// applyOpts records what opts give for name (help).
-func (r *Recorder) applyOpts(name string, opts []MetricOption) {
+// applyOpts records what opts give for name (help), once the name is
+// known valid; help text that is not valid UTF-8 is refused (Prometheus's
+// parser refuses a page holding it) with an error matching ErrInvalid.
+func (r *Recorder) applyOpts(name string, opts []MetricOption) error {
+	if err := checkOpts(name, opts); err != nil {
+		return err
+	}
 	for _, o := range opts {
 		if o.help != "" {
 			r.setHelp(name, o.help)
 		}
 	}
+	return nil
 }
 
+// checkOpts refuses help text that is not valid UTF-8.
+func checkOpts(name string, opts []MetricOption) error {
+	for _, o := range opts {
+		if err := checkHelp(name, o.help); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkHelp(name, help string) error {
+	if !utf8.ValidString(help) {
+		return fmt.Errorf("metric %q: %w: help text is not valid UTF-8", name, ErrInvalid)
+	}
+	return nil
+}
+
+// setHelp keeps help for name. Help the store would refuse (an invalid
+// name, text not UTF-8) is never queued: a metadata row that cannot be
+// written must not reach a flush.
 func (r *Recorder) setHelp(name, help string) {
+	if !store.ValidName(name) || !utf8.ValidString(help) {
+		return
+	}
 	r.smu.RLock()
 	old, ok := r.help[name]
 	r.smu.RUnlock()
@@ -104,7 +135,9 @@ func (r *Recorder) requeueHelp(md []store.Metadata) {
 	r.smu.Lock()
 	defer r.smu.Unlock()
 	for _, m := range md {
-		r.helpPending = append(r.helpPending, m.Name)
+		if m.Name != "" { // "": dropped by write
+			r.helpPending = append(r.helpPending, m.Name)
+		}
 	}
 }
 

@@ -122,6 +122,12 @@ type Stats struct {
 	SeriesRefused int64 // samples of new series refused by MaxSeries, MaxLabelBytes or MaxSeriesBytes
 	SeriesBytes   int64 // sizes of the series held, as MaxSeriesBytes counts them
 	Reopens       int64 // store reopened after a failed write
+	// MetadataDropped counts help texts the store refused (dropped,
+	// logged once): they never hold samples back.
+	MetadataDropped int64
+	// GatherErrors counts calls of Options.Gatherers that failed or
+	// panicked (each gatherer's first error is logged).
+	GatherErrors int64
 }
 
 // Errors of Add and AddBatch.
@@ -194,6 +200,7 @@ type Recorder struct {
 	helpGen                              uint64         // the storeGen the help was written to; under flushMu
 	written, dropped, invalid, flushErrs atomic.Int64
 	seriesRefused, reopens               atomic.Int64
+	metaDropped, gatherErrs              atomic.Int64
 	lastFlush                            atomic.Int64
 	lastRows                             atomic.Int64
 
@@ -414,5 +421,6 @@ func (r *Recorder) Stats() Stats {
 		Written: r.written.Load(), Dropped: r.dropped.Load(), Invalid: r.invalid.Load(),
 		FlushErrors: r.flushErrs.Load(), Buffered: buffered,
 		LastFlush: time.Duration(r.lastFlush.Load()), LastFlushRows: int(r.lastRows.Load()),
+		MetadataDropped: r.metaDropped.Load(), GatherErrors: r.gatherErrs.Load(),
 	}
 }
