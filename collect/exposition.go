@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"slices"
 	"sort"
-	"strings"
 	"sync/atomic"
 
 	dto "github.com/prometheus/client_model/go"
@@ -45,15 +44,24 @@ func cleanBuckets(b []float64) []float64 {
 	return slices.Compact(out)
 }
 
+// bucketsFor is a histogram's bucket bounds: Options.Buckets, else
+// DefBuckets in the unit of time the name says (seconds without one).
 func (r *Recorder) bucketsFor(name string) []float64 {
-	switch {
-	case r.opt.Buckets != nil:
+	if r.opt.Buckets != nil {
 		return r.opt.Buckets
-	case strings.HasSuffix(name, "_ms"):
-		return defMSBuckets
-	default:
-		return DefBuckets
 	}
+	u, ok := timeUnitOf(name)
+	switch {
+	case !ok:
+		return DefBuckets
+	case u.bucket == nil:
+		return defMSBuckets
+	}
+	scaled := make([]float64, len(DefBuckets)) // once per series made
+	for i, b := range DefBuckets {
+		scaled[i] = u.bucket(b)
+	}
+	return scaled
 }
 
 // histState is a histogram's buckets for Handler: counts per bucket (not

@@ -255,9 +255,9 @@ func (g Gauge) Dec() { g.Add(-1) }
 // Observe records one observation.
 func (h Histogram) Observe(v float64) { h.r.recordNow(h.s, v) }
 
-// ObserveDuration records d in the histogram's unit: by default seconds
-// for a name ending in _seconds, milliseconds otherwise (_ms); see Naming
-// for NamingPrometheus.
+// ObserveDuration records d in the unit of time the histogram's name says
+// (_seconds, _ms, _us, _ns, _minutes... under either naming); a name
+// without one takes Options.Naming's unit (see Naming).
 func (h Histogram) ObserveDuration(d time.Duration) {
 	if h.s == nil {
 		h.r.recordNow(nil, 0)
@@ -341,8 +341,8 @@ type Timer struct {
 //	t := r.StartTimer("render_seconds", labels)
 //	defer t.ObserveDuration()
 //
-// The unit follows the name and Options.Naming (see Naming): by default
-// seconds for _seconds, else milliseconds. A bad name is reported here
+// The unit follows the name and Options.Naming (see
+// Histogram.ObserveDuration). A bad name is reported here
 // (logged once, or a panic in Strict mode). It is the timer API to use;
 // Timer is deprecated.
 func (r *Recorder) StartTimer(name string, labels map[string]string, opts ...MetricOption) *Timer {

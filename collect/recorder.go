@@ -88,7 +88,8 @@ type Options struct {
 	Gatherers []prometheus.Gatherer
 	// Buckets are the upper bounds of the histogram buckets Handler
 	// exposes, for every histogram (default: DefBuckets for names ending
-	// in _seconds and names without a unit, DefBuckets x1000 for _ms).
+	// in _seconds and names without a unit, DefBuckets converted to the
+	// unit of time a name says: x1000 for _ms, x1e6 for _us, ...).
 	// The store keeps every observation whatever the buckets.
 	Buckets []float64
 	// Forward, if set, is called by the flusher with the samples of each
