@@ -78,3 +78,14 @@ func TestErrorFormsDoNotLog(t *testing.T) {
 		t.Errorf("%d warnings, want 3:\n%s", n, log)
 	}
 }
+
+// Help given by a call that is refused (a type conflict) is not the
+// help of the metric that holds the name.
+func TestRefusedCallGivesNoHelp(t *testing.T) {
+	r, _ := newRecorder(t, Options{Service: "app"})
+	r.Counter("d", nil).Inc()
+	r.Gauge("d", nil, Help("Queue depth (a gauge).")).Set(1) // refused: d is a counter
+	if h := r.helpOf("d"); h != "" {
+		t.Errorf("the counter d took the refused gauge's help %q", h)
+	}
+}
