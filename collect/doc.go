@@ -85,7 +85,8 @@
 // Handler serves the Recorder's series in the Prometheus text format:
 // counters as totals since start, gauges as their last value (a GaugeFunc
 // read at the scrape), histograms as buckets (Options.Buckets, by default
-// DefBuckets in the unit of time the name says, seconds without one) with _sum and
+// DefBuckets in the unit of time the name says, seconds without one;
+// sizes for _bytes and _mb) with _sum and
 // _count. Mount it on /metrics and one service is both scraped by
 // Prometheus and stored by vigil.
 //

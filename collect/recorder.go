@@ -89,7 +89,8 @@ type Options struct {
 	// Buckets are the upper bounds of the histogram buckets Handler
 	// exposes, for every histogram (default: DefBuckets for names ending
 	// in _seconds and names without a unit, DefBuckets converted to the
-	// unit of time a name says: x1000 for _ms, x1e6 for _us, ...).
+	// unit of time a name says: x1000 for _ms, x1e6 for _us, ...; 1 KiB
+	// to 1 GiB by powers of 4 for _bytes, the same in MiB for _mb).
 	// The store keeps every observation whatever the buckets.
 	Buckets []float64
 	// Forward, if set, is called by the flusher with the samples of each

@@ -2,6 +2,8 @@ package collect
 
 import (
 	"context"
+	"math"
+	"reflect"
 	"testing"
 	"time"
 
@@ -73,6 +75,32 @@ func TestLintKnowsMB(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("lint.UnitSuffixes lacks %q", u)
+		}
+	}
+}
+
+// A size in its name gets buckets of sizes in that unit: 1 KiB to 1 GiB
+// by powers of 4, in bytes or in megabytes.
+func TestSizeBuckets(t *testing.T) {
+	for _, n := range []Naming{NamingReference, NamingPrometheus} {
+		r, _ := newRecorder(t, Options{Service: "app", Naming: n})
+		r.Histogram("upload_bytes", nil).Observe(3 << 20)
+		r.Histogram("job_memory_delta_mb", nil).Observe(3)
+		fams := scrapeHandler(t, r)
+		for name, want := range map[string][]float64{
+			"upload_bytes":        {1024, 4096, 16384, 65536, 262144, 1 << 20, 4 << 20, 16 << 20, 64 << 20, 256 << 20, 1 << 30},
+			"job_memory_delta_mb": {1.0 / 1024, 1.0 / 256, 1.0 / 64, 1.0 / 16, 0.25, 1, 4, 16, 64, 256, 1024},
+		} {
+			var got []float64
+			for _, b := range fams[name].GetMetric()[0].GetHistogram().GetBucket() {
+				got = append(got, b.GetUpperBound())
+			}
+			if len(got) > 0 && math.IsInf(got[len(got)-1], 1) {
+				got = got[:len(got)-1]
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("%v %s buckets %v, want %v", n, name, got, want)
+			}
 		}
 	}
 }
