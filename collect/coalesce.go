@@ -96,8 +96,8 @@ func (r *Recorder) takeLocked(s *series, ts int64, rows []sample) []sample {
 // of the bucket it was recorded in. With funcs it reads the callback
 // gauges too (at every flush).
 func (r *Recorder) drain(now time.Time, funcs bool) {
-	if funcs && len(r.opt.Gatherers) > 0 {
-		r.recordGatherers()
+	if funcs && len(r.opt.Gatherers) > 0 && !r.closed.Load() {
+		r.recordGatherers(r.loopCtx) // errors logged there; Close gathers itself
 	}
 	r.amu.Lock()
 	var fs []gaugeFunc

@@ -46,9 +46,12 @@
 // Options.Naming picks the names and units of what the Recorder names
 // itself. NamingReference, the default, keeps the reference design's:
 // Middleware's response_time_ms, Monitor's <op>_duration_ms, durations in
-// milliseconds unless the name ends in _seconds. NamingPrometheus uses
-// base units: http_request_duration_seconds, <op>_duration_seconds,
-// durations in seconds unless the name ends in _ms.
+// milliseconds into a name without a unit. NamingPrometheus uses base
+// units: http_request_duration_seconds, <op>_duration_seconds, durations
+// in seconds into a name without a unit. A name that says its unit of
+// time is honoured under both (_seconds, _ms or _milliseconds, _us or
+// _microseconds, _ns or _nanoseconds, _minutes, _hours), with its default
+// buckets and its stored metadata's unit in that unit.
 //
 // # Resolution
 //
@@ -82,7 +85,8 @@
 // Handler serves the Recorder's series in the Prometheus text format:
 // counters as totals since start, gauges as their last value (a GaugeFunc
 // read at the scrape), histograms as buckets (Options.Buckets, by default
-// DefBuckets for _seconds and DefBuckets x1000 for _ms) with _sum and
+// DefBuckets in the unit of time the name says, seconds without one;
+// sizes for _bytes and _mb) with _sum and
 // _count. Mount it on /metrics and one service is both scraped by
 // Prometheus and stored by vigil.
 //

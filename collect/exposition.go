@@ -18,7 +18,8 @@ import (
 
 // DefBuckets are the default buckets of a histogram in seconds (the
 // Prometheus client's): Handler uses them for names ending in _seconds and
-// names without a unit, and DefBuckets x1000 for names ending in _ms.
+// names without a unit, and converted to the unit of time a name says
+// otherwise (x1000 for names ending in _ms, ...).
 var DefBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
 
 var defMSBuckets = func() []float64 {
@@ -45,15 +46,41 @@ func cleanBuckets(b []float64) []float64 {
 	return slices.Compact(out)
 }
 
+// sizeBuckets are the default buckets of a size in bytes: 1 KiB to 1 GiB
+// by powers of 4; mbBuckets the same in megabytes (MiB, as Monitor's
+// <op>_memory_delta_mb).
+var sizeBuckets, mbBuckets = func() (b, mb []float64) {
+	for v := 1024.0; v <= 1<<30; v *= 4 {
+		b = append(b, v)
+		mb = append(mb, v/(1<<20))
+	}
+	return b, mb
+}()
+
+// bucketsFor is a histogram's bucket bounds: Options.Buckets, else the
+// sizes of sizeBuckets for a name ending in _bytes or _mb, else
+// DefBuckets in the unit of time the name says (seconds without one).
 func (r *Recorder) bucketsFor(name string) []float64 {
 	switch {
 	case r.opt.Buckets != nil:
 		return r.opt.Buckets
-	case strings.HasSuffix(name, "_ms"):
-		return defMSBuckets
-	default:
-		return DefBuckets
+	case strings.HasSuffix(name, "_bytes"):
+		return sizeBuckets
+	case strings.HasSuffix(name, "_mb"):
+		return mbBuckets
 	}
+	u, ok := timeUnitOf(name)
+	switch {
+	case !ok:
+		return DefBuckets
+	case u.bucket == nil:
+		return defMSBuckets
+	}
+	scaled := make([]float64, len(DefBuckets)) // once per series made
+	for i, b := range DefBuckets {
+		scaled[i] = u.bucket(b)
+	}
+	return scaled
 }
 
 // histState is a histogram's buckets for Handler: counts per bucket (not

@@ -165,9 +165,16 @@ func (r *Recorder) write(ctx context.Context, chunks [][]sample) error {
 			resolved = append(resolved, s)
 		}
 	}
-	for _, m := range md {
+	for i, m := range md {
 		if err := tx.SetMetadata(ctx, m); err != nil {
-			return fail(err)
+			if !store.IsInvalid(err) {
+				return fail(err)
+			}
+			// A row the store refuses would fail every flush: dropped,
+			// never requeued, so it holds no sample back.
+			md[i] = store.Metadata{}
+			r.metaDropped.Add(1)
+			r.warnOnce("metadata:"+m.Name, "the store refused a metric's help text; dropping it", "name", m.Name, "err", err)
 		}
 	}
 	for ci, c := range chunks {

@@ -35,11 +35,12 @@ type Histogram struct {
 }
 
 // handle resolves name{labels} with the constant labels merged in.
-func (r *Recorder) handle(name string, typ store.Type, labels map[string]string) (*series, error) {
+// quiet: see lookupQ.
+func (r *Recorder) handle(name string, typ store.Type, labels map[string]string, quiet bool) (*series, error) {
 	if len(r.opt.ConstLabels) > 0 {
 		labels = merge(r.opt.ConstLabels, labels)
 	}
-	return r.lookupErr(name, typ, labels, r.opt.Service)
+	return r.lookupQ(name, typ, labels, r.opt.Service, quiet)
 }
 
 // merge returns base overlaid with over (a new map when both are set).
@@ -64,10 +65,20 @@ func merge(base, over map[string]string) map[string]string {
 // Strict mode; otherwise it was logged once and the handle counts each
 // use as invalid. A series refused by MaxSeries, MaxLabelBytes or
 // MaxSeriesBytes (limits on data, not a mistake in the code) never panics.
-func (r *Recorder) handleOrLog(name string, typ store.Type, labels map[string]string) *series {
-	s, err := r.handle(name, typ, labels)
+// The help of opts is kept only for a name that is valid and of this type
+// (help given with a refused name would be refused by the store).
+func (r *Recorder) handleOrLog(name string, typ store.Type, labels map[string]string, opts []MetricOption) *series {
+	s, err := r.handle(name, typ, labels, false)
 	if err != nil && r.opt.Strict && !refusedForRoom(err) {
 		panic("collect: " + err.Error())
+	}
+	if err == nil || refusedForRoom(err) {
+		if herr := r.applyOpts(name, opts); herr != nil {
+			if r.opt.Strict {
+				panic("collect: " + herr.Error())
+			}
+			r.warnOnce("help-invalid:"+name, "help text refused", "name", name, "err", herr)
+		}
 	}
 	return s
 }
@@ -86,8 +97,7 @@ func handleFor[H handleType](r *Recorder, name string, typ store.Type, labels ma
 	if r == nil {
 		return H{}
 	}
-	r.applyOpts(name, opts)
-	return H{r, r.handleOrLog(name, typ, labels)}
+	return H{r, r.handleOrLog(name, typ, labels, opts)}
 }
 
 // newHandle is the constructors with an error: the zero handle from a nil
@@ -96,7 +106,10 @@ func newHandle[H handleType](r *Recorder, name string, typ store.Type, labels ma
 	if r == nil {
 		return H{}, nil
 	}
-	s, err := r.handle(name, typ, labels)
+	if err := checkOpts(name, opts); err != nil {
+		return H{}, err
+	}
+	s, err := r.handle(name, typ, labels, true)
 	if err != nil {
 		return H{}, err
 	}
@@ -242,9 +255,9 @@ func (g Gauge) Dec() { g.Add(-1) }
 // Observe records one observation.
 func (h Histogram) Observe(v float64) { h.r.recordNow(h.s, v) }
 
-// ObserveDuration records d in the histogram's unit: by default seconds
-// for a name ending in _seconds, milliseconds otherwise (_ms); see Naming
-// for NamingPrometheus.
+// ObserveDuration records d in the unit of time the histogram's name says
+// (_seconds, _ms, _us, _ns, _minutes... under either naming); a name
+// without one takes Options.Naming's unit (see Naming).
 func (h Histogram) ObserveDuration(d time.Duration) {
 	if h.s == nil {
 		h.r.recordNow(nil, 0)
@@ -261,14 +274,20 @@ func (r *Recorder) GaugeFunc(name string, labels map[string]string, fn func() fl
 	if r == nil {
 		return nil
 	}
-	r.applyOpts(name, opts)
-	s, err := r.handle(name, store.Gauge, labels)
+	if err := checkOpts(name, opts); err != nil {
+		if r.opt.Strict {
+			panic("collect: " + err.Error())
+		}
+		return err
+	}
+	s, err := r.handle(name, store.Gauge, labels, false)
 	if err != nil {
 		if r.opt.Strict {
 			panic("collect: " + err.Error())
 		}
 		return err
 	}
+	r.applyOpts(name, opts)
 	r.amu.Lock()
 	r.funcs = append(r.funcs, gaugeFunc{s, fn})
 	r.amu.Unlock()
@@ -322,8 +341,8 @@ type Timer struct {
 //	t := r.StartTimer("render_seconds", labels)
 //	defer t.ObserveDuration()
 //
-// The unit follows the name and Options.Naming (see Naming): by default
-// seconds for _seconds, else milliseconds. A bad name is reported here
+// The unit follows the name and Options.Naming (see
+// Histogram.ObserveDuration). A bad name is reported here
 // (logged once, or a panic in Strict mode). It is the timer API to use;
 // Timer is deprecated.
 func (r *Recorder) StartTimer(name string, labels map[string]string, opts ...MetricOption) *Timer {

@@ -88,7 +88,9 @@ type Options struct {
 	Gatherers []prometheus.Gatherer
 	// Buckets are the upper bounds of the histogram buckets Handler
 	// exposes, for every histogram (default: DefBuckets for names ending
-	// in _seconds and names without a unit, DefBuckets x1000 for _ms).
+	// in _seconds and names without a unit, DefBuckets converted to the
+	// unit of time a name says: x1000 for _ms, x1e6 for _us, ...; 1 KiB
+	// to 1 GiB by powers of 4 for _bytes, the same in MiB for _mb).
 	// The store keeps every observation whatever the buckets.
 	Buckets []float64
 	// Forward, if set, is called by the flusher with the samples of each
@@ -122,6 +124,12 @@ type Stats struct {
 	SeriesRefused int64 // samples of new series refused by MaxSeries, MaxLabelBytes or MaxSeriesBytes
 	SeriesBytes   int64 // sizes of the series held, as MaxSeriesBytes counts them
 	Reopens       int64 // store reopened after a failed write
+	// MetadataDropped counts help texts the store refused (dropped,
+	// logged once): they never hold samples back.
+	MetadataDropped int64
+	// GatherErrors counts calls of Options.Gatherers that failed or
+	// panicked (each gatherer's first error is logged).
+	GatherErrors int64
 }
 
 // Errors of Add and AddBatch.
@@ -194,6 +202,7 @@ type Recorder struct {
 	helpGen                              uint64         // the storeGen the help was written to; under flushMu
 	written, dropped, invalid, flushErrs atomic.Int64
 	seriesRefused, reopens               atomic.Int64
+	metaDropped, gatherErrs              atomic.Int64
 	lastFlush                            atomic.Int64
 	lastRows                             atomic.Int64
 
@@ -414,5 +423,6 @@ func (r *Recorder) Stats() Stats {
 		Written: r.written.Load(), Dropped: r.dropped.Load(), Invalid: r.invalid.Load(),
 		FlushErrors: r.flushErrs.Load(), Buffered: buffered,
 		LastFlush: time.Duration(r.lastFlush.Load()), LastFlushRows: int(r.lastRows.Load()),
+		MetadataDropped: r.metaDropped.Load(), GatherErrors: r.gatherErrs.Load(),
 	}
 }

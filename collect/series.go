@@ -116,8 +116,15 @@ func (r *Recorder) touch(s *series) {
 // the label set is hashed order-independently and compared in place) and
 // says why one is refused: ErrTooManySeries
 // (MaxSeries), ErrLabelsTooLarge, ErrSeriesBytes, ErrInvalid or
-// ErrTypeConflict.
+// ErrTypeConflict. The mistake is logged once (see lookupQ).
 func (r *Recorder) lookupErr(name string, typ store.Type, labels map[string]string, service string) (*series, error) {
+	return r.lookupQ(name, typ, labels, service, false)
+}
+
+// lookupQ is lookupErr; quiet neither logs the mistake nor marks it
+// logged (the error-returning forms: NewCounter, GetMetricWithLabelValues
+// return it instead), so a later logging form still logs it once.
+func (r *Recorder) lookupQ(name string, typ store.Type, labels map[string]string, service string, quiet bool) (*series, error) {
 	h := r.hash(name, labels, service)
 	r.smu.RLock()
 	for _, s := range r.byHash[h] {
@@ -125,25 +132,35 @@ func (r *Recorder) lookupErr(name string, typ store.Type, labels map[string]stri
 			r.smu.RUnlock()
 			r.touch(s)
 			if s.typ != typ {
-				r.warnOnce("type:"+name+string(typ), "metric recorded with two types; dropping", "name", name, "type", typ, "was", s.typ)
+				if !quiet {
+					r.warnOnce("type:"+name+string(typ), "metric recorded with two types; dropping", "name", name, "type", typ, "was", s.typ)
+				}
 				return nil, typeConflict(name, typ, s.typ)
 			}
 			return s, nil
 		}
 	}
 	r.smu.RUnlock()
-	return r.create(h, name, typ, labels, service)
+	return r.create(h, name, typ, labels, service, quiet)
 }
 
-func (r *Recorder) create(h uint64, name string, typ store.Type, labels map[string]string, service string) (*series, error) {
+func (r *Recorder) create(h uint64, name string, typ store.Type, labels map[string]string, service string, quiet bool) (*series, error) {
 	if err := store.ValidateSeries(name, typ, labels); err != nil {
-		r.warnOnce("invalid:"+name, "invalid series; dropping its samples", "name", name, "err", err)
+		if !quiet {
+			r.warnOnce("invalid:"+name, "invalid series; dropping its samples", "name", name, "err", err)
+		}
 		return nil, fmt.Errorf("metric %q: %w: %w", name, ErrInvalid, err)
 	}
 	r.smu.Lock()
 	defer r.smu.Unlock()
 	s, err := r.createLocked(h, name, typ, labels, service)
 	switch {
+	case quiet:
+		if refusedForRoom(err) {
+			r.seriesRefused.Add(1)
+		}
+	case errors.Is(err, ErrTypeConflict):
+		r.warnOnceLocked("type:"+name+string(typ), "metric recorded with two types; dropping", "name", name, "type", typ, "was", r.types[name])
 	case errors.Is(err, ErrTooManySeries):
 		r.seriesRefused.Add(1)
 		r.warnOnceLocked("max-series", "series limit reached; samples of new series are refused", "max_series", r.opt.MaxSeries)
@@ -208,7 +225,6 @@ func (r *Recorder) createLocked(h uint64, name string, typ store.Type, labels ma
 		}
 	}
 	if t, ok := r.types[name]; ok && t != typ {
-		r.warnOnceLocked("type:"+name+string(typ), "metric recorded with two types; dropping", "name", name, "type", typ, "was", t)
 		return nil, typeConflict(name, typ, t)
 	}
 	if r.opt.MaxSeries > 0 && r.nseries >= r.opt.MaxSeries {

@@ -67,6 +67,9 @@ func (r *Recorder) closeBounded(ctx context.Context, d time.Duration) error {
 	r.lockSeen.Store(false)
 	r.progress.Store(time.Now().UnixNano())
 	r.waitFor.Store(int64(d))
+	// What Options.Gatherers hold since the last flush is recorded before
+	// the Recorder stops accepting (the flushes from now on skip them).
+	gerr := r.recordGatherers(ctx)
 	r.mu.Lock()
 	r.closing = true // what was queued before this is flushed below
 	r.mu.Unlock()
@@ -111,6 +114,9 @@ func (r *Recorder) closeBounded(ctx context.Context, d time.Duration) error {
 	}
 	r.retired = nil
 	r.flushMu.Unlock()
+	if gerr != nil {
+		err = errors.Join(err, fmt.Errorf("close: record gatherers: %w", gerr))
+	}
 	return err
 }
 

@@ -126,9 +126,17 @@ func (r *Recorder) newVec(opts Opts, typ store.Type, labelNames []string) (*vec,
 	if err := store.ValidateSeries(opts.Name, typ, labels); err != nil {
 		return nil, fmt.Errorf("metric %q: %w: %w", opts.Name, ErrInvalid, err)
 	}
-	r.smu.RLock()
+	if err := checkHelp(opts.Name, opts.Help); err != nil {
+		return nil, err
+	}
+	// The vec declares the name's type: a vec or series of another type
+	// is refused from now on, at its construction.
+	r.smu.Lock()
 	was, ok := r.types[opts.Name]
-	r.smu.RUnlock()
+	if !ok {
+		r.types[opts.Name] = typ
+	}
+	r.smu.Unlock()
 	if ok && was != typ {
 		return nil, typeConflict(opts.Name, typ, was)
 	}
@@ -155,9 +163,13 @@ func (r *Recorder) newVec(opts Opts, typ store.Type, labelNames []string) (*vec,
 // lookup finds the series of vals without allocating when it exists (the
 // hash is Recorder.hash of the merged labels, compared in place), and
 // makes it through the map form otherwise.
-func (v *vec) lookup(vals []string) (*series, error) {
+// quiet: see lookupQ.
+func (v *vec) lookup(vals []string, quiet bool) (*series, error) {
 	r := v.r
 	if len(vals) != len(v.names) {
+		if quiet {
+			return nil, fmt.Errorf("metric %q: %w: %d label values for %d label names %v", v.name, ErrInvalid, len(vals), len(v.names), v.names)
+		}
 		r.warnOnce("vec-values:"+v.name, "wrong number of label values; dropping", "name", v.name, "want", len(v.names), "got", len(vals))
 		return nil, fmt.Errorf("metric %q: %w: %d label values for %d label names %v", v.name, ErrInvalid, len(vals), len(v.names), v.names)
 	}
@@ -166,7 +178,7 @@ func (v *vec) lookup(vals []string) (*series, error) {
 		r.touch(s)
 		return s, nil
 	}
-	s, err := v.find(vals)
+	s, err := v.find(vals, quiet)
 	if s != nil {
 		v.remember(vh, vals, s)
 	}
@@ -174,7 +186,7 @@ func (v *vec) lookup(vals []string) (*series, error) {
 }
 
 // find looks vals up in the Recorder's index, making the series if new.
-func (v *vec) find(vals []string) (*series, error) {
+func (v *vec) find(vals []string, quiet bool) (*series, error) {
 	r := v.r
 	sum := v.constSum
 	for i, val := range vals {
@@ -200,7 +212,7 @@ func (v *vec) find(vals []string) (*series, error) {
 	for i, val := range vals {
 		labels[v.names[i]] = val
 	}
-	return r.lookupErr(v.name, v.typ, labels, r.opt.Service)
+	return r.lookupQ(v.name, v.typ, labels, r.opt.Service, quiet)
 }
 
 // same: s's labels are exactly the declared names with vals and the
@@ -225,7 +237,7 @@ func (v *vec) same(s *series, vals []string) bool {
 // handle is WithLabelValues: a mistake panics in Strict mode, else it was
 // logged once and the handle counts each use as invalid.
 func (v *vec) handle(vals []string) *series {
-	s, err := v.lookup(vals)
+	s, err := v.lookup(vals, false)
 	if err != nil && v.r.opt.Strict && !refusedForRoom(err) {
 		panic("collect: " + err.Error())
 	}
@@ -296,7 +308,7 @@ func (c *CounterVec) GetMetricWithLabelValues(vals ...string) (Counter, error) {
 	if c == nil || c.v == nil {
 		return Counter{}, nil
 	}
-	s, err := c.v.lookup(vals)
+	s, err := c.v.lookup(vals, true)
 	if err != nil {
 		return Counter{}, err
 	}
@@ -317,7 +329,7 @@ func (g *GaugeVec) GetMetricWithLabelValues(vals ...string) (Gauge, error) {
 	if g == nil || g.v == nil {
 		return Gauge{}, nil
 	}
-	s, err := g.v.lookup(vals)
+	s, err := g.v.lookup(vals, true)
 	if err != nil {
 		return Gauge{}, err
 	}
@@ -338,7 +350,7 @@ func (h *HistogramVec) GetMetricWithLabelValues(vals ...string) (Histogram, erro
 	if h == nil || h.v == nil {
 		return Histogram{}, nil
 	}
-	s, err := h.v.lookup(vals)
+	s, err := h.v.lookup(vals, true)
 	if err != nil {
 		return Histogram{}, err
 	}

@@ -96,3 +96,15 @@ func (t *Tracker) ForgetBefore(e uint32, forgot func(key string, v float64)) int
 	}
 	return len(t.last)
 }
+
+// Restore sets key's reading back to the one from holds (forgetting key
+// where from has none): a caller that read a batch into a Clone keeps the
+// old baseline of each series whose increment was refused, so that the
+// next reading counts it again.
+func (t *Tracker) Restore(from *Tracker, key string) {
+	if e, ok := from.last[key]; ok {
+		t.last[key] = e
+		return
+	}
+	delete(t.last, key)
+}

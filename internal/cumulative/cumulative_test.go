@@ -42,3 +42,22 @@ func TestSweep(t *testing.T) {
 		t.Error("b came back without a fresh baseline")
 	}
 }
+
+// Restore puts a refused series' baseline back: the next reading counts
+// the increment again; a series new in the clone is forgotten again.
+func TestRestore(t *testing.T) {
+	old := New()
+	old.ZeroBase = true
+	old.Delta("a", 10)
+	next := old.Clone()
+	next.Delta("a", 15)
+	next.Delta("b", 4)
+	next.Restore(old, "a")
+	next.Restore(old, "b")
+	if inc, _ := next.Delta("a", 16); inc != 6 {
+		t.Errorf("a after Restore: %v, want 6 (16 - 10)", inc)
+	}
+	if inc, _ := next.Delta("b", 5); inc != 5 {
+		t.Errorf("b after Restore: %v, want 5 (counted from zero again)", inc)
+	}
+}

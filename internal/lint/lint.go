@@ -118,7 +118,7 @@ func Window(at time.Time, length time.Duration) (int64, int64) {
 // and histograms (the reference design's {resource}_usage_{unit},
 // {action}_duration_{unit}, {component}_active_{items}).
 var UnitSuffixes = []string{
-	"bytes", "kilobytes", "megabytes", "bits",
+	"bytes", "kilobytes", "megabytes", "mb", "bits",
 	"seconds", "ms", "milliseconds", "us", "microseconds", "ns", "nanoseconds", "minutes", "hours", "days",
 	"percent", "ratio", "count",
 	"celsius", "hertz", "hz", "watts", "joules", "volts", "amperes", "rpm",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Metadata is what a store keeps about a metric beside its samples (format
@@ -26,6 +27,9 @@ func (t *Tx) SetMetadata(ctx context.Context, m Metadata) error {
 	}
 	if !ValidName(m.Name) {
 		return invalid("metadata: invalid metric name %q", m.Name)
+	}
+	if !utf8.ValidString(m.Help) || !utf8.ValidString(m.Unit) {
+		return invalid("metadata: help or unit of %q is not valid UTF-8", m.Name)
 	}
 	_, err := t.tx.ExecContext(ctx, `INSERT INTO metric_metadata(name, service, help, unit) VALUES (?, ?, ?, ?)
 ON CONFLICT (name, service) DO UPDATE SET help = excluded.help, unit = excluded.unit`, m.Name, m.Service, m.Help, m.Unit)

@@ -107,3 +107,33 @@ func TestMigrateVersion1(t *testing.T) {
 		t.Errorf("samples after migration = %d, want 1", n)
 	}
 }
+
+// Metadata a Prometheus page could not carry (an invalid name, help that
+// is not UTF-8) is refused as invalid, and the transaction stays usable.
+func TestMetadataRefusedInvalid(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "m.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	tx, err := s.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []Metadata{{Name: "a.b", Help: "x"}, {Name: "ok_total", Help: "bad \xff"}} {
+		if err := tx.SetMetadata(ctx, m); !IsInvalid(err) {
+			t.Errorf("SetMetadata(%+v) = %v, want an invalid error", m, err)
+		}
+	}
+	if err := tx.SetMetadata(ctx, Metadata{Name: "ok_total", Help: "fine"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	md, err := s.Metadata(ctx)
+	if err != nil || len(md) != 1 || md[0].Help != "fine" {
+		t.Errorf("Metadata() = %+v, %v; want ok_total's alone", md, err)
+	}
+}
