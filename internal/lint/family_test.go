@@ -43,6 +43,9 @@ func TestFamiliesJudgedByBaseName(t *testing.T) {
 		ser("job_runtime_count", "counter"),
 		// A counter that merely ends in _count: still a counter.
 		ser("login_count", "counter"),
+		// An OpenMetrics counter's creation time belongs to the counter.
+		ser("jobs_total", "counter"),
+		ser("jobs_created", "gauge"),
 	}
 	fs := Run(series, Options{})
 	got := keys(fs)

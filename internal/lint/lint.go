@@ -2,7 +2,11 @@
 // the reference design's conventions (names, units, labels) and checks that
 // alert rules and SLOs reference metrics and labels that exist. It owns the
 // checks (checks.go: one named function each, run in order, as promlint's
-// validations) and their finding names, which CI filters on.
+// validations) and their finding names, which CI filters on; the metric
+// families it judges scraped histograms and summaries by, and the names it
+// leaves alone (vigil's own, well-known exporters': family.go); accepted
+// findings (--ignore, the lint: section of vigil.yaml) and the summary
+// (ignore.go).
 //
 // It reads stores through SQLite only and must not import analyze (no
 // DuckDB): everything it needs is the series table and which series had
