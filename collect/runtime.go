@@ -24,6 +24,16 @@ var runtimeGauges = []struct {
 	{"process_open_fds_count", ""},
 }
 
+// RuntimeMetricNames are the names RegisterRuntimeMetrics registers (vigil
+// lint never flags them: they are vigil's own).
+func RuntimeMetricNames() []string {
+	out := make([]string, len(runtimeGauges))
+	for i, g := range runtimeGauges {
+		out[i] = g.name
+	}
+	return out
+}
+
 // RegisterRuntimeMetrics adds, on request, gauges of the Go runtime
 // (goroutines, heap in use and its goal, memory from the OS, GC cycles so
 // far, GOMAXPROCS) and of the process (resident memory, open file

@@ -72,7 +72,7 @@ func TestConfigBad(t *testing.T) {
 		{"duplicate rule", rule + strings.TrimPrefix(rule, "alert_rules:\n"),
 			[]string{`8:11: duplicate rule name "r1" (first at line 2)`}},
 		{"unknown top-level key", "alerts: []\n",
-			[]string{`1:1: unknown field "alerts" in the config file (want alert_rules, cache_dir, channels, correlation_rules, db, escalation, log_format, log_level, recording_rules, report, retention, serve, settings, silences, slos, sources, state)`}},
+			[]string{`1:1: unknown field "alerts" in the config file (want alert_rules, cache_dir, channels, correlation_rules, db, escalation, lint, log_format, log_level, recording_rules, report, retention, serve, settings, silences, slos, sources, state)`}},
 		{"silence ends before start", "silences:\n  - matchers: {alertname: r1}\n    starts_at: 2026-01-02T00:00:00Z\n    ends_at: 2026-01-01T00:00:00Z\n",
 			[]string{`4:14: ends_at: must be after starts_at`}},
 		{"settings type", "settings:\n  enable_correlation: yes please\n",

@@ -36,7 +36,7 @@ func TestUnknownKeyInEverySection(t *testing.T) {
 		{"recording rule", "recording_rules:\n  - metric_path: x.p95\n    target: x_p95\n    window: 1h\n    every: 1m\n",
 			`5:5: unknown field "every" in recording rule (want aggregation, metric_path, percentile, source, target, window)`},
 		{"top level", "db: x.db\nalert_rule: []\n",
-			`2:1: unknown field "alert_rule" in the config file (want alert_rules, cache_dir, channels, correlation_rules, db, escalation, log_format, log_level, recording_rules, report, retention, serve, settings, silences, slos, sources, state)`},
+			`2:1: unknown field "alert_rule" in the config file (want alert_rules, cache_dir, channels, correlation_rules, db, escalation, lint, log_format, log_level, recording_rules, report, retention, serve, settings, silences, slos, sources, state)`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

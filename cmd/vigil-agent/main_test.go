@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"database/sql"
 	"fmt"
 	"io"
@@ -17,6 +16,7 @@ import (
 
 	_ "modernc.org/sqlite"
 
+	"github.com/vigil-metrics/vigil/internal/promtest"
 	"github.com/vigil-metrics/vigil/internal/scrape"
 )
 
@@ -292,35 +292,9 @@ func TestOnceAndGPUFlags(t *testing.T) {
 // Scrape a real prometheus-node-exporter on loopback: its series are
 // stored with job and instance labels, and its counters as increments.
 func TestScrapeRealNodeExporter(t *testing.T) {
-	bin, err := exec.LookPath("prometheus-node-exporter")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("prometheus-node-exporter is not installed; .ci/run must install it")
-		}
-		t.Skip("SKIPPING: prometheus-node-exporter not installed (apt-get install prometheus-node-exporter); CI runs this test")
-	}
-	addr := freeAddr(t)
-	ne := exec.Command(bin, "--web.listen-address="+addr, "--collector.disable-defaults",
+	url := promtest.StartNodeExporter(t, "--collector.disable-defaults",
 		"--collector.cpu", "--collector.meminfo", "--collector.loadavg", "--collector.netdev", "--collector.stat")
-	stderr, _ := ne.StderrPipe()
-	if err := ne.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go io.Copy(io.Discard, bufio.NewReader(stderr))
-	defer func() { ne.Process.Kill(); ne.Wait() }()
-	url := "http://" + addr + "/metrics"
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		resp, err := http.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("node exporter did not come up: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	addr := strings.TrimSuffix(strings.TrimPrefix(url, "http://"), "/metrics")
 	db := filepath.Join(t.TempDir(), "v.db")
 	r := start(t, "--db", db, "--scrape", "node="+url, "--interval", "500ms", "--gpu", "off", "--listen", freeAddr(t))
 	time.Sleep(2200 * time.Millisecond) // four or five scrapes

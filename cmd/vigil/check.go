@@ -17,6 +17,7 @@ import (
 	"github.com/vigil-metrics/vigil/analyze/slo"
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
 	"github.com/vigil-metrics/vigil/internal/configfile"
+	"github.com/vigil-metrics/vigil/internal/lint"
 	"github.com/vigil-metrics/vigil/internal/secret"
 	"github.com/vigil-metrics/vigil/internal/sources"
 	"github.com/vigil-metrics/vigil/report"
@@ -105,7 +106,8 @@ func newCheckCmd(a *app) *cobra.Command {
 }
 
 // otherSectionProblems checks the sections besides alerting that vigil
-// slo, budget and report read (slos: and OpenSLO documents, report:), so
+// slo, budget, report, serve and lint read (slos: and OpenSLO documents,
+// report:, serve:, lint:), so
 // that a file check passes is one those commands accept: n is the
 // objectives defined.
 func otherSectionProblems(f *configfile.File) (n int, ps []alertconfig.Problem) {
@@ -141,6 +143,8 @@ func otherSectionProblems(f *configfile.File) (n int, ps []alertconfig.Problem) 
 	_, err = report.FromConfig(f)
 	add(err)
 	_, err = promstore.FromConfig(f) // serve: (vigil serve, query --promql)
+	add(err)
+	_, err = lint.FromConfig(f) // lint: (vigil lint)
 	add(err)
 	return len(objs), ps
 }

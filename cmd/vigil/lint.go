@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -13,6 +15,7 @@ import (
 	"github.com/vigil-metrics/vigil/internal/lint"
 	"github.com/vigil-metrics/vigil/internal/safetext"
 	"github.com/vigil-metrics/vigil/internal/vtime"
+	"github.com/vigil-metrics/vigil/internal/yamlconf"
 )
 
 type lintOptions struct {
@@ -20,6 +23,7 @@ type lintOptions struct {
 	Window         string
 	Output         string
 	MaxLabelValues int
+	Ignore         []string
 }
 
 // newLintCmd checks what the stores hold against the reference design's
@@ -63,27 +67,13 @@ func newLintCmd(a *app) *cobra.Command {
 				}
 				series = append(series, ss...)
 			}
-			findings := lint.Run(series, lint.Options{MaxLabelValues: o.MaxLabelValues, Refs: refs, Produced: produced})
-			switch {
-			case o.Output == "json":
-				enc := json.NewEncoder(a.stdout)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(map[string]any{"findings": findings}); err != nil {
-					return err
-				}
-			case len(findings) == 0:
-				fmt.Fprintln(a.stdout, "no findings")
-			default:
-				tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-				fmt.Fprintln(tw, "SEVERITY\tCHECK\tMETRIC\tLABEL\tMESSAGE")
-				for _, f := range findings {
-					// Names and messages quote the store's data.
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", f.Severity, f.Check, safetext.Terminal(f.Metric), orDash(safetext.Terminal(f.Label)), safetext.Terminal(f.Message))
-					fmt.Fprintf(tw, "\t\t\t\t  hint: %s\n", f.Hint)
-				}
-				if err := tw.Flush(); err != nil {
-					return err
-				}
+			ignores, err := a.lintIgnores(o.Ignore)
+			if err != nil {
+				return err
+			}
+			findings, ignored := lint.Apply(lint.Run(series, lint.Options{MaxLabelValues: o.MaxLabelValues, Refs: refs, Produced: produced}), ignores)
+			if err := a.printLint(o.Output, findings, ignored); err != nil {
+				return err
 			}
 			if lint.Errors(findings) > 0 {
 				return &cli.SilentError{Code: cli.ExitGate}
@@ -95,8 +85,85 @@ func newLintCmd(a *app) *cobra.Command {
 	cmd.Flags().StringVar(&o.Window, "window", "1d", "how far back to look at stored series")
 	outputFlag(cmd, &o.Output, "table", "json")
 	cmd.Flags().IntVar(&o.MaxLabelValues, "max-label-values", 100, "most distinct values one label of one metric may take over the window")
+	cmd.Flags().StringArrayVar(&o.Ignore, "ignore", nil, "accept the findings of CHECK[:METRIC_GLOB] (repeatable; counted in the summary, as lint: ignore: in the config)")
 	addDBFlag(cmd.Flags(), false)
 	return cmd
+}
+
+// lintIgnores are the config's lint: ignore: entries and the --ignore
+// flags.
+func (a *app) lintIgnores(flags []string) ([]lint.Ignore, error) {
+	var out []lint.Ignore
+	if a.file != nil {
+		ig, err := lint.FromConfig(a.file)
+		if ps, ok := yamlconf.AsProblems(err); ok {
+			for _, p := range ps {
+				fmt.Fprintf(a.stderr, "vigil: error: %s\n", p.Error())
+			}
+			return nil, &cli.SilentError{Code: cli.ExitUsage}
+		} else if err != nil {
+			return nil, cli.Usagef("%v", err)
+		}
+		out = ig
+	}
+	for _, f := range flags {
+		i, err := lint.ParseIgnore(f)
+		if err != nil {
+			return nil, cli.Usagef("--ignore %q: %v", f, err)
+		}
+		out = append(out, i)
+	}
+	return out, nil
+}
+
+// printLint writes the findings (JSON: the list, each with its family, the
+// ignored ones and the summary; table: a row per family and check with a
+// count, then a line per check).
+func (a *app) printLint(output string, findings, ignored []lint.Finding) error {
+	summary := lint.Summarize(findings, ignored)
+	if output == "json" {
+		if ignored == nil {
+			ignored = []lint.Finding{}
+		}
+		enc := json.NewEncoder(a.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(map[string]any{"findings": findings, "ignored": ignored, "summary": summary})
+	}
+	if len(findings) == 0 {
+		fmt.Fprintln(a.stdout, "no findings")
+	} else {
+		tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "SEVERITY\tCHECK\tFAMILY\tLABEL\tMESSAGE")
+		for _, g := range lint.Groups(findings) {
+			// Names and messages quote the store's data.
+			f := g.Findings[0]
+			fam := safetext.Terminal(g.Family)
+			if n := len(g.Findings); n > 1 {
+				fam += fmt.Sprintf(" (%d)", n)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", g.Severity, g.Check, fam, orDash(safetext.Terminal(g.Label)), safetext.Terminal(f.Message))
+			if len(g.Findings) > 1 {
+				var ms []string
+				for _, m := range g.Findings {
+					if !slices.Contains(ms, m.Metric) {
+						ms = append(ms, m.Metric)
+					}
+				}
+				fmt.Fprintf(tw, "\t\t\t\t  metrics: %s\n", safetext.Terminal(strings.Join(ms, ", ")))
+			}
+			fmt.Fprintf(tw, "\t\t\t\t  hint: %s\n", f.Hint)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	if len(summary) > 0 {
+		fmt.Fprintln(a.stdout)
+	}
+	for _, s := range summary {
+		fmt.Fprintln(a.stdout, s.String())
+	}
+	return nil
 }
 
 func orDash(s string) string {

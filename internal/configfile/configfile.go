@@ -11,6 +11,7 @@
 //	report                                  report
 //	sources                                 internal/sources
 //	retention                               the agent (cmd/internal/agentcmd)
+//	lint                                    internal/lint
 //
 // It imports none of the owners (the agent must not link the analytics)
 // and decodes no section of theirs; a new section is one line in Sections
@@ -46,6 +47,7 @@ var Sections = map[string]string{
 	"report":            "report",
 	"sources":           "internal/sources",
 	"serve":             "analyze/promstore",
+	"lint":              "internal/lint",
 	"retention":         "the agent",
 }
 

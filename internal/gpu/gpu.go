@@ -40,6 +40,13 @@ type Library interface {
 // ErrUnavailable wraps every reason the library cannot be used.
 var ErrUnavailable = errors.New("GPU metrics unavailable")
 
+// MetricNames are the names Collect writes (TestMetricNamesComplete holds
+// them to Collect): vigil lint never flags them, as they are vigil's own.
+var MetricNames = []string{
+	"gpu_memory_allocated_bytes", "gpu_memory_total_bytes", "gpu_memory_usage_percent",
+	"gpu_utilization_percent", "gpu_temperature_celsius", "gpu_power_watts",
+}
+
 // Collector reads the devices of an initialised library.
 type Collector struct {
 	lib     Library

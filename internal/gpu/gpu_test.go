@@ -3,6 +3,7 @@ package gpu
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -108,4 +109,22 @@ func TestRealNVMLOpenReturns(t *testing.T) {
 	}
 	defer c.Close()
 	t.Logf("NVML: %d samples", len(c.Collect("h", 0)))
+}
+
+// Every name Collect writes is in MetricNames, which vigil lint reads as
+// vigil's own (issue 30).
+func TestMetricNamesComplete(t *testing.T) {
+	c, err := Open(&fakeLib{devices: []Device{fakeDevice{name: "x", used: 1, total: 2, util: 3, temp: 4, milliwatts: 5}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := c.Collect("h", 1)
+	if len(got) != len(MetricNames) {
+		t.Errorf("Collect wrote %d samples, MetricNames has %d", len(got), len(MetricNames))
+	}
+	for _, s := range got {
+		if !slices.Contains(MetricNames, s.Name) {
+			t.Errorf("Collect writes %s, which MetricNames lacks", s.Name)
+		}
+	}
 }

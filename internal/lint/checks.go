@@ -68,13 +68,28 @@ type nameRule func(name string, types []string) []Finding
 // sit together.
 var nameRules = []nameRule{snakeCase, counterSuffix, unitSuffix}
 
-// metricNames runs nameRules over every metric stored over the window.
+// metricNames runs nameRules over every metric stored over the window,
+// once per family: a histogram's or summary's members are judged by the
+// family's name and kind (no counter advice for its _count, the unit rule
+// on its base name). vigil's own metrics and well-known exporters' are
+// left alone (conventional).
 func metricNames(in *inventory, _ Options) []Finding {
+	judged := map[string][]string{} // name or family -> types (or kind)
+	for name, types := range in.active {
+		fam, member := in.family[name]
+		switch {
+		case conventional(name) || conventional(fam):
+		case member && in.kind[fam] != "":
+			judged[fam] = []string{in.kind[fam]}
+		case member: // a counter's _created: the counter is judged
+		default:
+			judged[name] = slices.Sorted(maps.Keys(types))
+		}
+	}
 	var fs []Finding
-	for _, name := range slices.Sorted(maps.Keys(in.active)) {
-		types := slices.Sorted(maps.Keys(in.active[name]))
+	for _, name := range slices.Sorted(maps.Keys(judged)) {
 		for _, rule := range nameRules {
-			fs = append(fs, rule(name, types)...)
+			fs = append(fs, rule(name, judged[name])...)
 		}
 	}
 	return fs
@@ -109,7 +124,7 @@ func unitSuffix(name string, types []string) []Finding {
 	var fs []Finding
 	last := name[strings.LastIndex(name, "_")+1:]
 	for _, typ := range types {
-		if typ != "gauge" && typ != "histogram" {
+		if typ != "gauge" && typ != kindHistogram && typ != kindSummary {
 			continue
 		}
 		if strings.HasSuffix(name, "_total") {
@@ -128,6 +143,9 @@ func unitSuffix(name string, types []string) []Finding {
 func highCardinalityLabels(in *inventory, _ Options) []Finding {
 	var fs []Finding
 	for _, name := range slices.Sorted(maps.Keys(in.values)) {
+		if Own(name) {
+			continue
+		}
 		for _, label := range slices.Sorted(maps.Keys(in.values[name])) {
 			if slices.Contains(HighCardinalityLabels, label) {
 				fs = append(fs, finding(Warning, CheckHighCardLabel, name, label, "drop the label, or move the value to logs or traces: every value is a new series",
@@ -148,6 +166,9 @@ func labelValues(in *inventory, opt Options) []Finding {
 	}
 	var overs []over
 	for _, name := range slices.Sorted(maps.Keys(in.values)) {
+		if Own(name) {
+			continue
+		}
 		for _, label := range slices.Sorted(maps.Keys(in.values[name])) {
 			if n := len(in.values[name][label]); n > opt.MaxLabelValues {
 				vs := slices.Sorted(maps.Keys(in.values[name][label]))
@@ -180,15 +201,21 @@ func quoted(vs []string) []string {
 
 // inconsistentLabels flags synonymous label names used side by side: the
 // most used name of a LabelSynonyms group is the convention, the others
-// are flagged.
+// are flagged. vigil's own and well-known exporters' metrics are neither
+// flagged nor counted: their labels are fixed upstream (node_exporter's
+// path is a device path, not an endpoint).
 func inconsistentLabels(in *inventory, _ Options) []Finding {
 	var fs []Finding
 	for _, group := range LabelSynonyms {
 		users := map[string][]string{} // label -> metrics
 		for _, name := range slices.Sorted(maps.Keys(in.values)) {
+			if conventional(name) || conventional(in.familyOf(name)) {
+				continue
+			}
 			for _, l := range group {
-				if in.values[name][l] != nil {
-					users[l] = append(users[l], name)
+				// A family's members count once, as the family.
+				if fam := in.familyOf(name); in.values[name][l] != nil && !slices.Contains(users[l], fam) {
+					users[l] = append(users[l], fam)
 				}
 			}
 		}

@@ -2,7 +2,11 @@
 // the reference design's conventions (names, units, labels) and checks that
 // alert rules and SLOs reference metrics and labels that exist. It owns the
 // checks (checks.go: one named function each, run in order, as promlint's
-// validations) and their finding names, which CI filters on.
+// validations) and their finding names, which CI filters on; the metric
+// families it judges scraped histograms and summaries by, and the names it
+// leaves alone (vigil's own, well-known exporters': family.go); accepted
+// findings (--ignore, the lint: section of vigil.yaml) and the summary
+// (ignore.go).
 //
 // It reads stores through SQLite only and must not import analyze (no
 // DuckDB): everything it needs is the series table and which series had
@@ -49,6 +53,10 @@ type Finding struct {
 	Label    string `json:"label"`
 	Message  string `json:"message"`
 	Hint     string `json:"hint"`
+	// Family is the metric family the finding is about: a histogram's or
+	// summary's base name for its _bucket, _sum and _count series
+	// (internal/scrape stores them apart), else the metric itself.
+	Family string `json:"family"`
 }
 
 // Series is one stored series, as lint sees it.
@@ -137,7 +145,9 @@ var LabelSynonyms = [][]string{
 	{"endpoint", "route", "path", "url", "uri", "handler"},
 	{"service", "service_name", "svc", "app"},
 	{"environment", "env"},
-	{"host", "hostname", "instance", "node"},
+	// Not instance: Prometheus's instance is a target's host:port, which
+	// every scraped series carries beside the exporter's own labels.
+	{"host", "hostname", "node"},
 	{"version", "ver", "release"},
 }
 
@@ -152,6 +162,11 @@ func Run(series []Series, opt Options) []Finding {
 	var fs []Finding
 	for _, c := range checks {
 		fs = append(fs, c.run(in, opt)...)
+	}
+	for i := range fs {
+		if fs[i].Family == "" {
+			fs[i].Family = in.familyOf(fs[i].Metric)
+		}
 	}
 	rank := map[string]int{Error: 0, Warning: 1, Info: 2}
 	sort.SliceStable(fs, func(i, j int) bool { return rank[fs[i].Severity] < rank[fs[j].Severity] })
@@ -170,6 +185,8 @@ type inventory struct {
 	services   map[string]map[string]bool
 	active     map[string]map[string]bool // name -> types of the series active in the window
 	values     map[string]map[string]map[string]bool
+	family     map[string]string // member name -> family name (families)
+	kind       map[string]string // family name -> histogram or summary
 }
 
 func gather(series []Series) *inventory {
@@ -179,6 +196,8 @@ func gather(series []Series) *inventory {
 		services:   map[string]map[string]bool{},
 		active:     map[string]map[string]bool{},
 		values:     map[string]map[string]map[string]bool{},
+		family:     map[string]string{},
+		kind:       map[string]string{},
 	}
 	for _, s := range series {
 		in.stored(s)
@@ -186,6 +205,7 @@ func gather(series []Series) *inventory {
 			in.activeIn(s)
 		}
 	}
+	in.families()
 	return in
 }
 
