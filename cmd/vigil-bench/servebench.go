@@ -35,7 +35,7 @@ const (
 	// the extrapolation towards the start before clamping it at the
 	// counter's zero, 2.42 after), whatever the storage.
 	serveLead = 10 * time.Minute
-	serveRuns     = 5
+	serveRuns = 5
 	// serveOffset puts every sample 7 s past a multiple of the interval,
 	// so that no query instant (whole minutes) nor window start (5m
 	// before) falls on a sample: Prometheus 2.42 selects [t-5m, t] and
