@@ -39,6 +39,11 @@
 //   - source: `vigil query` warm over the same samples (-source-samples)
 //     in a store and in a real Prometheus (promtool's blocks): a
 //     percentile from the raw samples, and a max pushed down to PromQL;
+//   - serve: issue 28's query_range of sum by (service) (rate(x_total[5m]))
+//     over 1,000 counters and quantile_over_time(0.99, g[5m]) over 100
+//     gauges, a day at 1m, against `vigil serve` and a real Prometheus
+//     over the same samples (promtool's blocks), warm, interleaved, the
+//     answers compared, against 2x Prometheus, with both's peak RSS;
 //   - agent: vigil-agent against prometheus-node-exporter, CPU and RSS.
 //
 // Each section prints its figures; a final table gives every measure with
@@ -157,7 +162,7 @@ func parseFlags(args []string) (*config, error) {
 	sourceSamples := fs.String("source-samples", "1e6", "samples in the source section's store and Prometheus")
 	fs.DurationVar(&cfg.serveInterval, "serve-interval", 15*time.Second, "the serve section's sample interval (a multiple of 5s that divides a day)")
 	fs.StringVar(&cfg.serveProfile, "serve-cpuprofile", "", "write vigil serve's CPU profile there (VIGIL_CPUPROFILE) in the serve section")
-	sectionList := fs.String("sections", "import,query,demo,evaluate,slo,report,tune,replay,source,agent", "sections to run, comma-separated (import, query, demo, evaluate, slo, report, tune, replay, source, serve, agent)")
+	sectionList := fs.String("sections", "import,query,demo,evaluate,slo,report,tune,replay,source,serve,agent", "sections to run, comma-separated (import, query, demo, evaluate, slo, report, tune, replay, source, serve, agent)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}

@@ -60,14 +60,8 @@ var serveQueries = []serveQuery{
 }
 
 func benchServe(cfg *config) ([]row, error) {
-	prom, err := exec.LookPath(cfg.prometheus)
-	if err != nil {
-		fmt.Println("serve: skipped, no prometheus binary (apt-get install prometheus)")
-		return nil, nil
-	}
-	promtool, err := exec.LookPath(cfg.promtool)
-	if err != nil {
-		fmt.Println("serve: skipped, no promtool")
+	prom, promtool, ok := prometheusTools(cfg, "serve")
+	if !ok {
 		return nil, nil
 	}
 	steps := int((serveSpan + serveLead) / cfg.serveInterval)

@@ -30,14 +30,8 @@ const (
 )
 
 func benchSource(cfg *config) ([]row, error) {
-	prom, err := exec.LookPath(cfg.prometheus)
-	if err != nil {
-		fmt.Println("source: skipped, no prometheus binary (apt-get install prometheus)")
-		return nil, nil
-	}
-	promtool, err := exec.LookPath(cfg.promtool)
-	if err != nil {
-		fmt.Println("source: skipped, no promtool")
+	prom, promtool, ok := prometheusTools(cfg, "source")
+	if !ok {
 		return nil, nil
 	}
 	n := cfg.sourceSamples / sourceSeries * sourceSeries
@@ -201,6 +195,21 @@ func writeSourceFiles(omPath, jlPath string, steps int) error {
 
 func sourceValue(s, i int) string {
 	return strconv.FormatFloat(float64(splitmix(uint64(s*1_000_003+i))%100_000)/100, 'f', -1, 64)
+}
+
+// prometheusTools finds Prometheus and promtool for a section, which is
+// skipped (with a line saying why) without them.
+func prometheusTools(cfg *config, section string) (prom, promtool string, ok bool) {
+	prom, err := exec.LookPath(cfg.prometheus)
+	if err != nil {
+		fmt.Println(section + ": skipped, no prometheus binary (apt-get install prometheus)")
+		return "", "", false
+	}
+	if promtool, err = exec.LookPath(cfg.promtool); err != nil {
+		fmt.Println(section + ": skipped, no promtool")
+		return "", "", false
+	}
+	return prom, promtool, true
 }
 
 // startPrometheus runs Prometheus over data on loopback until stop.
