@@ -89,18 +89,34 @@ func (d *DB) RawSamples(ctx context.Context, groups [][]SeriesRef, mint, maxt in
 	if err != nil {
 		return nil, err
 	}
+	if done, err := d.rawSamplesArrow(ctx, out, []any{set, mint, maxt}); err != nil {
+		return nil, fmt.Errorf("read samples: %w", err)
+	} else if done {
+		return out, nil
+	}
+	if err := d.rawSamplesSQL(ctx, out, set, mint, maxt); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// rawSamplesSQL is RawSamples's read through database/sql.
+func (d *DB) rawSamplesSQL(ctx context.Context, out [][]RawSample, set, mint, maxt int64) error {
 	rows, err := d.query(ctx, "raw_samples", set, mint, maxt)
 	if err != nil {
-		return nil, fmt.Errorf("read samples: %w", err)
+		return fmt.Errorf("read samples: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var g int
 		var s RawSample
 		if err := rows.Scan(&g, &s.TS, &s.Value); err != nil {
-			return nil, err
+			return err
+		}
+		if g < 0 || g >= len(out) {
+			return fmt.Errorf("read samples: group %d out of range", g)
 		}
 		out[g] = append(out[g], s)
 	}
-	return out, rows.Err()
+	return rows.Err()
 }
