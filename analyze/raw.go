@@ -1,11 +1,14 @@
 package analyze
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 
 	"github.com/vigil-metrics/vigil/internal/store"
 )
@@ -91,13 +94,35 @@ func (d *DB) RawSamples(ctx context.Context, groups [][]SeriesRef, mint, maxt in
 	}
 	if done, err := d.rawSamplesArrow(ctx, out, []any{set, mint, maxt}); err != nil {
 		return nil, fmt.Errorf("read samples: %w", err)
-	} else if done {
-		return out, nil
+	} else if !done {
+		if err := d.rawSamplesSQL(ctx, out, set, mint, maxt); err != nil {
+			return nil, err
+		}
 	}
-	if err := d.rawSamplesSQL(ctx, out, set, mint, maxt); err != nil {
-		return nil, err
+	for _, g := range out {
+		if !slices.IsSortedFunc(g, compareRaw) {
+			slices.SortFunc(g, compareRaw)
+		}
 	}
 	return out, nil
+}
+
+// compareRaw orders samples by time, equal times by value, NaN after
+// every number (as DuckDB's ORDER BY puts it: of two gauge samples at one
+// millisecond vigil serve keeps the last).
+func compareRaw(a, b RawSample) int {
+	if c := cmp.Compare(a.TS, b.TS); c != 0 {
+		return c
+	}
+	switch an, bn := math.IsNaN(a.Value), math.IsNaN(b.Value); {
+	case an && bn:
+		return 0
+	case an:
+		return 1
+	case bn:
+		return -1
+	}
+	return cmp.Compare(a.Value, b.Value)
 }
 
 // rawSamplesSQL is RawSamples's read through database/sql.

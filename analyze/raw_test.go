@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"context"
+	"math"
 	"slices"
 	"testing"
 
@@ -64,7 +65,26 @@ func TestRawSamplesBothPaths(t *testing.T) {
 	if err := db.rawSamplesSQL(context.Background(), viaSQL, set, atMS(0)+1000, atMS(0)+4000); err != nil {
 		t.Fatal(err)
 	}
+	for _, g := range viaSQL { // the query leaves the order to RawSamples
+		slices.SortFunc(g, compareRaw)
+	}
 	if !slices.EqualFunc(viaSQL, want, slices.Equal) {
 		t.Fatalf("through database/sql:\n got %v\nwant %v", viaSQL, want)
+	}
+}
+
+// Samples sort by time, equal times by value with NaN after every number,
+// the order DuckDB's ORDER BY gave them (vigil serve keeps the last of a
+// gauge's samples at one millisecond: the largest, or NaN).
+func TestCompareRawOrder(t *testing.T) {
+	nan := math.NaN()
+	got := []RawSample{{2, 1}, {1, nan}, {1, 5}, {1, math.Inf(1)}, {1, -3}, {0, nan}, {2, 0.5}}
+	slices.SortFunc(got, compareRaw)
+	want := []RawSample{{0, nan}, {1, -3}, {1, 5}, {1, math.Inf(1)}, {1, nan}, {2, 0.5}, {2, 1}}
+	for i := range want {
+		g, w := got[i], want[i]
+		if g.TS != w.TS || math.Float64bits(g.Value) != math.Float64bits(w.Value) && !(math.IsNaN(g.Value) && math.IsNaN(w.Value)) {
+			t.Fatalf("sorted %v, want %v", got, want)
+		}
 	}
 }
