@@ -1,11 +1,14 @@
 package analyze
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 
 	"github.com/vigil-metrics/vigil/internal/store"
 )
@@ -89,18 +92,56 @@ func (d *DB) RawSamples(ctx context.Context, groups [][]SeriesRef, mint, maxt in
 	if err != nil {
 		return nil, err
 	}
+	if done, err := d.rawSamplesArrow(ctx, out, []any{set, mint, maxt}); err != nil {
+		return nil, fmt.Errorf("read samples: %w", err)
+	} else if !done {
+		if err := d.rawSamplesSQL(ctx, out, set, mint, maxt); err != nil {
+			return nil, err
+		}
+	}
+	for _, g := range out {
+		if !slices.IsSortedFunc(g, compareRaw) {
+			slices.SortFunc(g, compareRaw)
+		}
+	}
+	return out, nil
+}
+
+// compareRaw orders samples by time, equal times by value, NaN after
+// every number (as DuckDB's ORDER BY puts it: of two gauge samples at one
+// millisecond vigil serve keeps the last).
+func compareRaw(a, b RawSample) int {
+	if c := cmp.Compare(a.TS, b.TS); c != 0 {
+		return c
+	}
+	switch an, bn := math.IsNaN(a.Value), math.IsNaN(b.Value); {
+	case an && bn:
+		return 0
+	case an:
+		return 1
+	case bn:
+		return -1
+	}
+	return cmp.Compare(a.Value, b.Value)
+}
+
+// rawSamplesSQL is RawSamples's read through database/sql.
+func (d *DB) rawSamplesSQL(ctx context.Context, out [][]RawSample, set, mint, maxt int64) error {
 	rows, err := d.query(ctx, "raw_samples", set, mint, maxt)
 	if err != nil {
-		return nil, fmt.Errorf("read samples: %w", err)
+		return fmt.Errorf("read samples: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var g int
 		var s RawSample
 		if err := rows.Scan(&g, &s.TS, &s.Value); err != nil {
-			return nil, err
+			return err
+		}
+		if g < 0 || g >= len(out) {
+			return fmt.Errorf("read samples: group %d out of range", g)
 		}
 		out[g] = append(out[g], s)
 	}
-	return out, rows.Err()
+	return rows.Err()
 }

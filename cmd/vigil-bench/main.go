@@ -39,6 +39,11 @@
 //   - source: `vigil query` warm over the same samples (-source-samples)
 //     in a store and in a real Prometheus (promtool's blocks): a
 //     percentile from the raw samples, and a max pushed down to PromQL;
+//   - serve: issue 28's query_range of sum by (service) (rate(x_total[5m]))
+//     over 1,000 counters and quantile_over_time(0.99, g[5m]) over 100
+//     gauges, a day at 1m, against `vigil serve` and a real Prometheus
+//     over the same samples (promtool's blocks), warm, interleaved, the
+//     answers compared, against 2x Prometheus, with both's peak RSS;
 //   - agent: vigil-agent against prometheus-node-exporter, CPU and RSS.
 //
 // Each section prints its figures; a final table gives every measure with
@@ -75,6 +80,8 @@ type config struct {
 	evalSpan                     time.Duration
 	replaySpan                   time.Duration
 	sloServices, sloDays         int
+	serveInterval                time.Duration
+	serveProfile                 string
 	sections                     []string
 }
 
@@ -94,6 +101,7 @@ var sections = []section{
 	{"tune", benchTune},
 	{"replay", benchReplay},
 	{"source", benchSource},
+	{"serve", benchServe},
 	{"agent", func(c *config) ([]row, error) { return benchAgent(c.dir, c.agentBin, c.nodeExporter, c.agentSpan) }},
 }
 
@@ -152,7 +160,9 @@ func parseFlags(args []string) (*config, error) {
 	fs.StringVar(&cfg.prometheus, "prometheus", "prometheus", "Prometheus, for the source section (skipped if not found)")
 	fs.StringVar(&cfg.sourceBase, "source-base", "", "another vigil binary (an earlier build) to time the source section's raw query over the same Prometheus with (empty: none)")
 	sourceSamples := fs.String("source-samples", "1e6", "samples in the source section's store and Prometheus")
-	sectionList := fs.String("sections", "import,query,demo,evaluate,slo,report,tune,replay,source,agent", "sections to run, comma-separated (import, query, demo, evaluate, slo, report, tune, replay, source, agent)")
+	fs.DurationVar(&cfg.serveInterval, "serve-interval", 15*time.Second, "the serve section's sample interval (a multiple of 5s that divides a day)")
+	fs.StringVar(&cfg.serveProfile, "serve-cpuprofile", "", "write vigil serve's CPU profile there (VIGIL_CPUPROFILE) in the serve section")
+	sectionList := fs.String("sections", "import,query,demo,evaluate,slo,report,tune,replay,source,serve,agent", "sections to run, comma-separated (import, query, demo, evaluate, slo, report, tune, replay, source, serve, agent)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -172,6 +182,11 @@ func parseFlags(args []string) (*config, error) {
 	}
 	if cfg.replaySpan, err = vtime.ParseDuration(*replaySpan); err != nil || cfg.replaySpan < replayMinSpan || cfg.replaySpan%replayStep != 0 {
 		return nil, fmt.Errorf("-replay-span: %q: want whole minutes, %s at least (the rules' windows and the injected incidents)", *replaySpan, vtime.FormatDuration(replayMinSpan))
+	}
+	// Multiples of 5 s keep the samples, 7 s past them, off the queries'
+	// whole minutes.
+	if cfg.serveInterval <= 0 || serveSpan%cfg.serveInterval != 0 || cfg.serveInterval%(5*time.Second) != 0 {
+		return nil, fmt.Errorf("-serve-interval: %s: want a multiple of 5s that divides a day (15s, 30s)", cfg.serveInterval)
 	}
 	if cfg.sections, err = parseSections(*sectionList); err != nil {
 		return nil, err
@@ -209,7 +224,7 @@ func parseSections(list string) ([]string, error) {
 	for _, name := range strings.Split(list, ",") {
 		name = strings.TrimSpace(name)
 		if !slices.ContainsFunc(sections, func(s section) bool { return s.name == name }) {
-			return nil, fmt.Errorf("-sections: unknown section %q (want import, query, demo, evaluate, slo, report, tune, replay, source or agent)", name)
+			return nil, fmt.Errorf("-sections: unknown section %q (want import, query, demo, evaluate, slo, report, tune, replay, source, serve or agent)", name)
 		}
 		out = append(out, name)
 	}

@@ -30,14 +30,8 @@ const (
 )
 
 func benchSource(cfg *config) ([]row, error) {
-	prom, err := exec.LookPath(cfg.prometheus)
-	if err != nil {
-		fmt.Println("source: skipped, no prometheus binary (apt-get install prometheus)")
-		return nil, nil
-	}
-	promtool, err := exec.LookPath(cfg.promtool)
-	if err != nil {
-		fmt.Println("source: skipped, no promtool")
+	prom, promtool, ok := prometheusTools(cfg, "source")
+	if !ok {
 		return nil, nil
 	}
 	n := cfg.sourceSamples / sourceSeries * sourceSeries
@@ -60,11 +54,12 @@ func benchSource(cfg *config) ([]row, error) {
 	}
 	os.Remove(om)
 	os.Remove(jl)
-	url, stop, err := startPrometheus(prom, cfg.dir, data)
+	ps, err := startPrometheus(prom, cfg.dir, data)
 	if err != nil {
 		return nil, err
 	}
-	defer stop()
+	defer ps.stop()
+	url := ps.url
 
 	at := end.Format(time.RFC3339)
 	window := strconv.FormatInt(int64(span/time.Second), 10) + "s"
@@ -202,35 +197,69 @@ func sourceValue(s, i int) string {
 	return strconv.FormatFloat(float64(splitmix(uint64(s*1_000_003+i))%100_000)/100, 'f', -1, 64)
 }
 
+// prometheusTools finds Prometheus and promtool for a section, which is
+// skipped (with a line saying why) without them.
+func prometheusTools(cfg *config, section string) (prom, promtool string, ok bool) {
+	prom, err := exec.LookPath(cfg.prometheus)
+	if err != nil {
+		fmt.Println(section + ": skipped, no prometheus binary (apt-get install prometheus)")
+		return "", "", false
+	}
+	if promtool, err = exec.LookPath(cfg.promtool); err != nil {
+		fmt.Println(section + ": skipped, no promtool")
+		return "", "", false
+	}
+	return prom, promtool, true
+}
+
 // startPrometheus runs Prometheus over data on loopback until stop.
-func startPrometheus(bin, dir, data string) (string, func(), error) {
+func startPrometheus(bin, dir, data string) (*server, error) {
 	cfg := filepath.Join(dir, "source-prometheus.yml")
 	if err := os.WriteFile(cfg, []byte("scrape_configs: []\n"), 0o644); err != nil {
-		return "", nil, err
+		return nil, err
 	}
+	return startServer(60*time.Second, func(addr string) *exec.Cmd {
+		return exec.Command(bin, "--config.file="+cfg, "--storage.tsdb.path="+data, "--web.listen-address="+addr,
+			"--storage.tsdb.retention.time=100y")
+	})
+}
+
+// server is a server the bench started on loopback: Prometheus or
+// `vigil serve`.
+type server struct {
+	url  string
+	proc *os.Process
+	wait func() error
+}
+
+// stop kills the server: its exit status says nothing.
+func (s *server) stop() { s.proc.Kill(); _ = s.wait() }
+
+// startServer starts the command cmd makes for a free loopback address
+// and waits up to timeout for its /-/ready (both Prometheus and `vigil
+// serve` answer it).
+func startServer(timeout time.Duration, cmd func(addr string) *exec.Cmd) (*server, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	addr := l.Addr().String()
 	l.Close()
-	p := exec.Command(bin, "--config.file="+cfg, "--storage.tsdb.path="+data, "--web.listen-address="+addr,
-		"--storage.tsdb.retention.time=100y")
+	p := cmd(addr)
 	var logs bytes.Buffer
 	p.Stdout, p.Stderr = &logs, &logs
 	if err := p.Start(); err != nil {
-		return "", nil, err
+		return nil, err
 	}
-	stop := func() { p.Process.Kill(); _ = p.Wait() } // killed: its status says nothing
-	url := "http://" + addr
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if resp, err := http.Get(url + "/-/ready"); err == nil {
+	s := &server{url: "http://" + addr, proc: p.Process, wait: p.Wait}
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if resp, err := http.Get(s.url + "/-/ready"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return url, stop, nil
+				return s, nil
 			}
 		}
 	}
-	stop()
-	return "", nil, fmt.Errorf("prometheus not ready after 60s: %s", lastLine(logs.String()))
+	s.stop()
+	return nil, fmt.Errorf("%s not ready after %s: %s", filepath.Base(p.Path), timeout, lastLine(logs.String()))
 }
