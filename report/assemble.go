@@ -114,7 +114,9 @@ func assembleSLOs(ctx context.Context, src Source, r *Report, objs []slo.Objecti
 			BurnText: b.BurnTexts[ob.Window.String()]}
 		s.Met = !s.Invalid && e.Met(ob.Target)
 		s.InvalidReason = b.Invalid
-		if c := b.Coverage; c.Known && ob.MinCoverage > 0 && c.Percent < 100 {
+		// A note only where the data starts materially after the window
+		// does (a store that began a minute late covers 99.99%).
+		if c := b.Coverage; c.Known && ob.MinCoverage > 0 && c.Percent < 99 {
 			s.Coverage = &c
 		}
 		if r.Compare {

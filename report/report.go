@@ -149,7 +149,7 @@ type SLO struct {
 	// not compared).
 	Previous *SLOPoint
 	// Coverage is how much of the window the data covers, where that is
-	// known, judged (min_coverage above 0) and short of the whole window;
+	// known, judged (min_coverage above 0) and under 99% of the window;
 	// InvalidReason says why an Invalid objective is.
 	Coverage      *slo.Coverage
 	InvalidReason string
