@@ -224,6 +224,9 @@ func TestExtremeValues(t *testing.T) {
 // The same query on the same data gives the same bits every run, however
 // DuckDB's threads would split the rows.
 func TestSumsAreDeterministic(t *testing.T) {
+	// Parallel: most of its time is building a big store under -race
+	// on one core (make test runs analyze under -race: issue 30).
+	t.Parallel()
 	f := newFixture(t)
 	rng := rand.New(rand.NewPCG(7, 9))
 	ctx := context.Background()
@@ -313,6 +316,9 @@ func TestInvalidUTF8InStoreIsRead(t *testing.T) {
 // A cache with a damaged block (found when the block is read, not when the
 // file opens) is rebuilt once, with a warning, and the query answers.
 func TestDamagedCacheBlockIsRebuilt(t *testing.T) {
+	// Parallel: most of its time is building a big store under -race
+	// on one core (make test runs analyze under -race: issue 30).
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	p := filepath.Join(f.dir, "v.db")

@@ -129,6 +129,9 @@ func sameBits(t *testing.T, what string, got, want map[string][]float64) {
 // that order says 2^53) sends its query back to one thread, which gives
 // those answers.
 func TestWholeSumsOnThreads(t *testing.T) {
+	// Parallel: most of its time is building a big store under -race
+	// on one core (make test runs analyze under -race: issue 30).
+	t.Parallel()
 	for _, c := range []struct {
 		name    string
 		extra   []float64
