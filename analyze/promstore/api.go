@@ -38,16 +38,36 @@ type API struct {
 // Handler routes the API's paths.
 func (a *API) Handler() http.Handler {
 	m := http.NewServeMux()
-	m.HandleFunc("/api/v1/query", a.query)
-	m.HandleFunc("/api/v1/query_range", a.queryRange)
-	m.HandleFunc("/api/v1/series", a.series)
-	m.HandleFunc("/api/v1/labels", a.labelNames)
-	m.HandleFunc("/api/v1/label/{name}/values", a.labelValues)
-	m.HandleFunc("/api/v1/metadata", a.metadata)
-	m.HandleFunc("/api/v1/status/buildinfo", a.buildinfo)
+	getPost, get := []string{http.MethodGet, http.MethodPost}, []string{http.MethodGet}
+	m.HandleFunc("/api/v1/query", methods(getPost, a.query))
+	m.HandleFunc("/api/v1/query_range", methods(getPost, a.queryRange))
+	m.HandleFunc("/api/v1/series", methods(getPost, a.series))
+	m.HandleFunc("/api/v1/labels", methods(getPost, a.labelNames))
+	m.HandleFunc("/api/v1/label/{name}/values", methods(get, a.labelValues))
+	m.HandleFunc("/api/v1/metadata", methods(get, a.metadata))
+	m.HandleFunc("/api/v1/status/buildinfo", methods(get, a.buildinfo))
 	m.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "vigil serve is Ready.") })
 	m.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "vigil serve is Healthy.") })
 	return m
+}
+
+// methods answers as Prometheus's router does: the methods Prometheus
+// routes for the path reach h, OPTIONS (its CORS preflight) gets 204, and
+// any other method 405 Method Not Allowed with an Allow header, rather
+// than being answered as a query.
+func methods(allowed []string, h http.HandlerFunc) http.HandlerFunc {
+	allow := strings.Join(slices.Sorted(slices.Values(append([]string{http.MethodOptions}, allowed...))), ", ")
+	return func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case slices.Contains(allowed, r.Method):
+			h(w, r)
+		case r.Method == http.MethodOptions:
+			w.WriteHeader(http.StatusNoContent)
+		default:
+			w.Header().Set("Allow", allow)
+			http.Error(w, http.StatusText(http.StatusMethodNotAllowed), http.StatusMethodNotAllowed)
+		}
+	}
 }
 
 // apiError is an error as Prometheus's API reports it.

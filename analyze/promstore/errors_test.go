@@ -84,3 +84,46 @@ func postForm(t *testing.T, u string, q url.Values) (int, []byte) {
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, b
 }
+
+// Methods other than GET and POST get what Prometheus answers: 405
+// Method Not Allowed with an Allow header, on every API path.
+func TestServeMethodsAsPrometheus(t *testing.T) {
+	om, jsonl := fixture()
+	prom := promtest.Start(t, promtest.Blocks(t, om))
+	srv, _ := newServerLimits(t, fixtureStores(t, jsonl[:]...), promstore.DefaultLimits)
+	paths := []string{"/api/v1/query?query=cpu", "/api/v1/query_range?query=cpu&start=1&end=2&step=1", "/api/v1/series?match[]=cpu",
+		"/api/v1/labels", "/api/v1/label/host/values", "/api/v1/metadata", "/api/v1/status/buildinfo"}
+	do := func(method, u string) (int, string, string) {
+		req, _ := http.NewRequest(method, u, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header.Get("Allow"), string(b)
+	}
+	for _, p := range paths {
+		for _, m := range []string{"PUT", "DELETE", "PATCH", "OPTIONS", "POST"} {
+			if m == "DELETE" && strings.HasPrefix(p, "/api/v1/series") {
+				continue // Prometheus's admin API (off: 500 unavailable); below
+			}
+			wc, wa, wb := do(m, prom.URL+p)
+			gc, ga, gb := do(m, srv.URL+p)
+			if strings.HasPrefix(p, "/api/v1/series") {
+				wa = strings.Replace(wa, "DELETE, ", "", 1) // no admin API here
+			}
+			if m != "OPTIONS" && m != "POST" && (wc != http.StatusMethodNotAllowed || wa == "") {
+				t.Errorf("%s %s: prometheus %d Allow %q, the test wants 405 with an Allow header", m, p, wc, wa)
+			}
+			if gc != wc || ga != wa || (wc != 200 && gb != wb) {
+				t.Errorf("%s %s: %d Allow %q %q, prometheus %d Allow %q %q", m, p, gc, ga, gb, wc, wa, wb)
+			}
+		}
+	}
+	// vigil serve has no admin API: deleting series is a method the
+	// path does not allow.
+	if c, a, _ := do("DELETE", srv.URL+"/api/v1/series?match[]=cpu"); c != 405 || a != "GET, OPTIONS, POST" {
+		t.Errorf("DELETE /api/v1/series: %d Allow %q, want 405 Allow GET, OPTIONS, POST", c, a)
+	}
+}

@@ -11,9 +11,12 @@
 // counter's zero, so the absolute value matters); raw-observation
 // histograms as NAME_count and NAME_sum totals, and NAME_bucket{le} for
 // the buckets configured per metric (Config.Buckets). Series with equal
-// labels in several stores are one series: their increments and
+// labels in several stores (or with a label stored empty beside none:
+// Prometheus has no empty labels) are one series: their increments and
 // observations add up, and of two gauge samples at one millisecond the
-// larger is kept. docs/serve.md has the mapping and its one mismatch
+// larger is kept. A stored series that would be served with a derived
+// one's label set (a gauge x_count beside histogram x) is served as
+// stored and the derived one left out, with a warning. docs/serve.md has the mapping and its one mismatch
 // (windows just after a counter reset).
 //
 // It reads the stores through package analyze (the DuckDB caches) and
@@ -21,6 +24,7 @@
 package promstore
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"sort"
@@ -60,31 +64,34 @@ type catalog struct {
 	// checkpoints are running totals already read, by index in series
 	// (source.go): they hold until the next sync.
 	checkpoints map[int]checkpoint
+	// clashes are the series left out: another had their label set.
+	clashes []clash
 }
 
 // buildCatalog turns the stored series into served ones. Stored series
-// with equal name, labels and service (in several stores) are one group.
+// with equal name, type and labels (in several stores, or one with a
+// label stored empty beside one without it: Prometheus has no empty
+// labels, {k=""} matches their absence) are one group, merged as the
+// fleet merge merges one series of several stores. Where two series
+// would still be served with one label set (a stored x_count beside
+// histogram x's derived one, one name stored with two types), one is
+// served and the other left out (dedupe): c.clashes say which.
 func buildCatalog(stored []analyze.StoredSeries, buckets map[string][]float64) *catalog {
 	c := &catalog{families: map[string]string{}, checkpoints: map[int]checkpoint{}}
 	byKey := map[string]int{}
-	type groupInfo struct {
-		name   string
-		typ    store.Type
-		labels map[string]string
-		lo, hi int64
-	}
 	var infos []groupInfo
 	for _, s := range stored {
 		if !s.HasSamples {
 			continue
 		}
-		key := s.Name + "\xff" + string(s.Type) + "\xff" + store.CanonicalLabels(s.Labels)
+		ls := nonEmpty(s.Labels)
+		key := s.Name + "\xff" + string(s.Type) + "\xff" + store.CanonicalLabels(ls)
 		g, ok := byKey[key]
 		if !ok {
 			g = len(c.groups)
 			byKey[key] = g
 			c.groups = append(c.groups, nil)
-			infos = append(infos, groupInfo{name: s.Name, typ: s.Type, labels: s.Labels, lo: s.Oldest, hi: s.Newest})
+			infos = append(infos, groupInfo{name: s.Name, typ: s.Type, labels: ls, lo: s.Oldest, hi: s.Newest})
 		}
 		c.groups[g] = append(c.groups[g], analyze.SeriesRef{Store: s.Store, ID: s.ID})
 		infos[g].lo, infos[g].hi = min(infos[g].lo, s.Oldest), max(infos[g].hi, s.Newest)
@@ -94,9 +101,7 @@ func buildCatalog(stored []analyze.StoredSeries, buckets map[string][]float64) *
 		add := func(name string, k kind, le float64, extra ...string) {
 			b := labels.NewScratchBuilder(len(in.labels) + 2)
 			for n, v := range in.labels {
-				if v != "" { // Prometheus has no empty labels: {x=""} matches their absence
-					b.Add(n, v)
-				}
+				b.Add(n, v)
 			}
 			b.Add(labels.MetricName, name)
 			for i := 0; i+1 < len(extra); i += 2 {
@@ -111,15 +116,76 @@ func buildCatalog(stored []analyze.StoredSeries, buckets map[string][]float64) *
 		case store.Histogram:
 			add(in.name+"_count", hcount, 0)
 			add(in.name+"_sum", hsum, 0)
-			for _, le := range bucketBounds(buckets[in.name]) {
-				add(in.name+"_bucket", hbucket, le, "le", formatLE(le))
+			if _, ok := in.labels["le"]; !ok { // a stored le would be named twice
+				for _, le := range bucketBounds(buckets[in.name]) {
+					add(in.name+"_bucket", hbucket, le, "le", formatLE(le))
+				}
 			}
 		default:
 			add(in.name, gauge, 0)
 		}
 	}
-	sort.Slice(c.series, func(i, j int) bool { return labels.Compare(c.series[i].lset, c.series[j].lset) < 0 })
+	c.dedupe(infos)
 	return c
+}
+
+// groupInfo is what a group's served series are made from.
+type groupInfo struct {
+	name   string
+	typ    store.Type
+	labels map[string]string
+	lo, hi int64
+}
+
+// nonEmpty is a series' labels without those stored with an empty value.
+func nonEmpty(ls map[string]string) map[string]string {
+	out := make(map[string]string, len(ls))
+	for n, v := range ls {
+		if v != "" {
+			out[n] = v
+		}
+	}
+	return out
+}
+
+// dedupe sorts the served series by labels and keeps one of each label
+// set: a series served as stored (a gauge, a counter) before one derived
+// from a histogram, then gauges before counters before derived kinds,
+// then the group first listed. Each one left out is a clash.
+func (c *catalog) dedupe(infos []groupInfo) {
+	sort.Slice(c.series, func(i, j int) bool {
+		a, b := &c.series[i], &c.series[j]
+		if d := labels.Compare(a.lset, b.lset); d != 0 {
+			return d < 0
+		}
+		if a.kind != b.kind {
+			return a.kind < b.kind
+		}
+		return a.group < b.group
+	})
+	out := c.series[:0]
+	for _, v := range c.series {
+		if n := len(out); n > 0 && labels.Equal(out[n-1].lset, v.lset) {
+			c.clashes = append(c.clashes, clash{served: describe(out[n-1], infos), left: describe(v, infos)})
+			continue
+		}
+		out = append(out, v)
+	}
+	c.series = out
+}
+
+// clash is a label set two stored series would be served with.
+type clash struct{ served, left string }
+
+// describe names a served series and what it is made from.
+func describe(v vseries, infos []groupInfo) string {
+	in := infos[v.group]
+	name := v.lset.Get(labels.MetricName) + v.lset.MatchLabels(false, labels.MetricName).String()
+	switch v.kind {
+	case hcount, hsum, hbucket:
+		return fmt.Sprintf("%s (from histogram %s)", name, in.name)
+	}
+	return fmt.Sprintf("%s (stored %s)", name, in.typ)
 }
 
 // bucketBounds are a metric's configured bounds, sorted, with +Inf last.

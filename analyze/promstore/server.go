@@ -42,7 +42,8 @@ func ReadToken(path string) (string, error) {
 }
 
 // RequireToken answers 401 (with a WWW-Authenticate header) to a request
-// under /api/ without "Authorization: Bearer TOKEN"; the health and
+// under /api/ without "Authorization: Bearer TOKEN" (the scheme in any
+// case); the health and
 // readiness probes stay open (they say nothing about the data). The
 // token is compared by its SHA-256 in constant time, so neither its
 // bytes nor its length leak through timing.
@@ -53,7 +54,7 @@ func RequireToken(token string, next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		got, ok := bearer(r.Header.Get("Authorization"))
 		sum := sha256.Sum256([]byte(got))
 		if subtle.ConstantTimeCompare(sum[:], want[:]) != 1 || !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="vigil"`)
@@ -62,6 +63,17 @@ func RequireToken(token string, next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// bearer is the credentials of an "Authorization: Bearer TOKEN" header;
+// the scheme's name is case-insensitive (RFC 7235 section 2.1), so
+// "bearer TOKEN" is the same.
+func bearer(h string) (string, bool) {
+	scheme, cred, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return cred, true
 }
 
 // ServeOptions are how Serve listens.

@@ -105,8 +105,12 @@ func TestServeToken(t *testing.T) {
 			t.Errorf("Authorization %q: %d %q, want 401 with a Bearer challenge", auth, code, h.Get("WWW-Authenticate"))
 		}
 	}
-	if code, _ := status(t, http.DefaultClient, q, "Bearer "+testToken); code != http.StatusOK {
-		t.Errorf("with the token: %d", code)
+	// The scheme's name is case-insensitive (RFC 7235 section 2.1, RFC
+	// 6750 section 2.1): bearer and BEARER are Bearer.
+	for _, scheme := range []string{"Bearer ", "bearer ", "BEARER ", "bEaReR "} {
+		if code, _ := status(t, http.DefaultClient, q, scheme+testToken); code != http.StatusOK {
+			t.Errorf("with the token after %q: %d", scheme, code)
+		}
 	}
 	if code, _ := status(t, http.DefaultClient, base+"/-/healthy", ""); code != http.StatusOK {
 		t.Errorf("/-/healthy without a token: %d", code)

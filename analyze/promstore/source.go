@@ -44,6 +44,8 @@ type Source struct {
 	cat *catalog
 	// closed: Close was called; reads fail rather than open the stores again.
 	closed bool
+	// warned are the clashes already logged (catalog.clashes).
+	warned map[string]bool
 	// Syncs counts the syncs done, for tests and logs.
 	Syncs int
 	// LastSync is how long the last sync took (open and list series).
@@ -56,7 +58,7 @@ func NewSource(ctx context.Context, cfg Config) (*Source, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Source{cfg: cfg}
+	s := &Source{cfg: cfg, warned: map[string]bool{}}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.refresh(ctx); err != nil {
@@ -125,6 +127,13 @@ func (s *Source) refresh(ctx context.Context) error {
 		return err
 	}
 	s.db, s.fp, s.cat = db, fp, buildCatalog(stored, s.cfg.Buckets)
+	for _, c := range s.cat.clashes {
+		// Once per server: the stores grow and sync again and again.
+		if k := c.served + "\xff" + c.left; !s.warned[k] {
+			s.warned[k] = true
+			s.cfg.Logger.Warn("two stored series would be served with one label set: one served, the other left out", "served", c.served, "left_out", c.left)
+		}
+	}
 	s.Syncs++
 	s.LastSync = time.Since(start)
 	s.cfg.Logger.Debug("stores synced", "stores", len(paths), "series", len(s.cat.series), "took", s.LastSync)

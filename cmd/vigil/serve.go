@@ -44,6 +44,9 @@ New samples appear as the stores grow.`,
 	f.StringVar(&o.TLSKey, "tls-key", "", "TLS private key file (PEM)")
 	limitFlags(cmd, &o.Limits)
 	addDBFlag(f, false)
+	// serve keeps its own caches (held open while it runs), not the
+	// ones beside each store the other commands share.
+	f.Lookup("cache-dir").Usage = "folder under whose serve/ its own caches live (default: $XDG_CACHE_HOME/vigil/serve, else ~/.cache/vigil/serve)"
 	return cmd
 }
 

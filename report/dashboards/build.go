@@ -54,22 +54,53 @@ func Build(in Input) (files []File, warnings []string, err error) {
 	place := placeRules(in, types)
 	warn := func(format string, args ...any) { warnings = append(warnings, fmt.Sprintf(format, args...)) }
 
-	boards := []*Dashboard{overview(in, ds, types, place.overview, warn)}
+	ov := overview(in, ds, types, place.overview, warn)
+	boards := []*Dashboard{ov}
+	names := []string{fileName(ov.UID)}
 	for _, svc := range in.services(warn) {
 		boards = append(boards, service(in, svc, ds, types, place.byService[svc], place.everyService, warn))
+		names = append(names, fileName("vigil-service-"+slug(svc)))
 	}
 	boards = append(boards, hosts(in, ds, types, place.hosts, warn))
-	for _, d := range boards {
+	names = append(names, fileName(boards[len(boards)-1].UID))
+	uids := map[string]bool{}
+	for i, d := range boards {
+		// Grafana's provisioning refuses a uid it does not take (over 40
+		// characters: "uid too long") or one given twice.
+		if err := CheckUID(d.UID); err != nil || uids[d.UID] {
+			return nil, nil, fmt.Errorf("dashboard %q: uid %q: not one Grafana takes, or given twice (%v)", d.Title, d.UID, err)
+		}
+		uids[d.UID] = true
 		data, err := json.MarshalIndent(d, "", "  ")
 		if err != nil {
 			return nil, nil, err
 		}
-		files = append(files, File{Name: fileName(d.UID), Data: append(data, '\n')})
+		files = append(files, File{Name: names[i], Data: append(data, '\n')})
 	}
 	return files, warnings, nil
 }
 
 func fileName(uid string) string { return uid + ".json" }
+
+// serviceUID is a service dashboard's uid: vigil-service-SLUG where that
+// fits Grafana's 40 characters, else the slug's first 17 characters and
+// a hash of the whole name (14 + 17 + 1 + 8 = 40), so two long names
+// that share a prefix stay apart and a name keeps its uid run to run.
+func serviceUID(svc string) string {
+	const prefix, max = "vigil-service-", 40
+	uid := prefix + slug(svc)
+	if len(uid) <= max {
+		return uid
+	}
+	s := slug(svc)[:max-len(prefix)-9]
+	return prefix + s + "-" + hash8(svc)
+}
+
+func hash8(s string) string {
+	h := fnv.New32a()
+	h.Write([]byte(s))
+	return fmt.Sprintf("%08x", h.Sum32())
+}
 
 // types is the catalogue's types, with the key histograms as histograms
 // where no store says otherwise.
@@ -89,9 +120,9 @@ func (in Input) types() map[string]string {
 }
 
 // unsafeName is a service Grafana would not show as written: its
-// template engine replaces $name and ${name} anywhere in a query or a
-// title, inside PromQL strings too, and offers no escape.
-var unsafeName = regexp.MustCompile(`\$`)
+// template engine replaces $name, ${name} and [[name]] anywhere in a
+// query or a title, inside PromQL strings too, and offers no escape.
+var unsafeName = regexp.MustCompile(`\$|\[\[`)
 
 // services are the stores' services, the SLOs' and those the rules name
 // (service="X"), sorted.
@@ -115,8 +146,8 @@ func (in Input) services(warn func(string, ...any)) []string {
 		if s == "" {
 			continue
 		}
-		if unsafeName.MatchString(s) {
-			warn("service %q: left out: Grafana would read its $ as a variable", s)
+		if m := unsafeName.FindString(s); m != "" {
+			warn("service %q: left out: Grafana would read its %s as a variable", s, m)
 			continue
 		}
 		out = append(out, s)
@@ -247,9 +278,7 @@ func slug(s string) string {
 	}
 	if out != s {
 		// Two names that slug alike (a.b and a-b) keep apart.
-		h := fnv.New32a()
-		h.Write([]byte(s))
-		out += fmt.Sprintf("-%08x", h.Sum32())
+		out += "-" + hash8(s)
 	}
 	return out
 }

@@ -22,7 +22,7 @@ var Percentiles = []float64{0.5, 0.9, 0.95, 0.99}
 const truthy = `(?i:true)|1`
 
 func service(in Input, svc string, ds *DatasourceRef, types map[string]string, own, every []Rule, warn func(string, ...any)) *Dashboard {
-	b := newBoard("vigil-service-"+slug(svc), "vigil: "+svc,
+	b := newBoard(serviceUID(svc), "vigil: "+svc,
 		fmt.Sprintf("Service %s: request and error rates, key histograms' percentiles, and the alert rules that watch it, from vigil serve.", svc),
 		ds, "service")
 	requests(b, in, svc, warn)
