@@ -197,11 +197,17 @@ func view(a notify.Alert) alertView {
 	add("Rule", a.Rule)
 	add("Severity", a.Severity)
 	add("State", a.State)
-	val := "no value"
-	if a.Value != nil {
-		val = fmtFloat(*a.Value)
+	add("Summary", a.Summary)
+	add("Value", valueText(a))
+	add("Window", a.Window)
+	add("Metric", a.Path)
+	for _, d := range a.Details {
+		k, val, ok := strings.Cut(d, ": ")
+		if !ok {
+			k, val = "", d
+		}
+		add(k, val)
 	}
-	add("Value", fmt.Sprintf("%s (threshold %s)", val, fmtFloat(a.Threshold)))
 	var labels []string
 	for _, k := range slices.Sorted(maps.Keys(a.Labels)) {
 		labels = append(labels, k+"="+a.Labels[k])
@@ -218,7 +224,35 @@ func view(a notify.Alert) alertView {
 	if a.EscalationStep >= 0 {
 		add("Escalation step", strconv.Itoa(a.EscalationStep+1))
 	}
+	add("Runbook", a.RunbookURL)
+	if a.State != "resolved" && a.State != "inactive" {
+		add("Acknowledge", a.AckCommand) // nothing to acknowledge once resolved
+	}
 	return v
+}
+
+// thresholdWords name what an alert's threshold is (notify.Alert's
+// ThresholdKind); a rule's is its threshold.
+var thresholdWords = map[string]string{notify.ThresholdBurnFactor: "burn-rate factor", notify.ThresholdBudgetPercent: "budget alert above"}
+
+// valueText is a's value beside its threshold, as the CLI prints them
+// when the notice says (ValueText, ThresholdText), else in full.
+func valueText(a notify.Alert) string {
+	val, thr := a.ValueText, a.ThresholdText
+	if val == "" {
+		val = "no value"
+		if a.Value != nil {
+			val = fmtFloat(*a.Value)
+		}
+	}
+	if thr == "" {
+		thr = fmtFloat(a.Threshold)
+	}
+	words, ok := thresholdWords[a.ThresholdKind]
+	if !ok {
+		words = "threshold"
+	}
+	return fmt.Sprintf("%s (%s %s)", val, words, thr)
 }
 
 func orDash(s string) string {

@@ -52,6 +52,9 @@ type Item struct {
 	// it names one reason per item and is cleared when any channel was
 	// told. Replay counts what dedup held back per channel from it.
 	Skipped map[string]string
+	// Facts, when set, is what the alert's notices say instead of the
+	// rule's threshold (SLO alerts: BudgetBuild's).
+	Facts *Facts
 }
 
 // skip records that channel got no notification because of why.
@@ -234,7 +237,7 @@ func (p *planner) enqueue(it *Item, kind string, chans map[string]int) {
 		if !ok {
 			continue
 		}
-		body, _ := json.Marshal(snapshot(it.Rule, *a, step)) // plain data: cannot fail
+		body, _ := json.Marshal(snapshot(it, step)) // plain data: cannot fail
 		n := state.Notice{Fingerprint: a.Fingerprint, Rule: it.Rule.Name, Channel: c.Name, Kind: kind, Step: step,
 			Incident: a.Incident, Episode: a.FiredAt, Alert: body, Created: p.at}
 		if c.Type == "email" {
@@ -473,7 +476,7 @@ func (p *planner) refresh(it *Item, labels map[string]string, sent map[string]in
 			}
 			continue
 		}
-		body, _ := json.Marshal(snapshot(it.Rule, *a, -1)) // plain data: cannot fail
+		body, _ := json.Marshal(snapshot(it, -1)) // plain data: cannot fail
 		p.plan.Notices = append(p.plan.Notices, state.Notice{Fingerprint: a.Fingerprint, Rule: it.Rule.Name,
 			Channel: c.Name, Kind: Refresh, Step: -1, Incident: a.Incident, Episode: a.FiredAt, Alert: body, Created: p.at})
 	}

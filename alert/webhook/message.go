@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vigil-metrics/vigil/alert/notify"
 )
 
 // Version is the Alertmanager webhook payload version Message follows.
@@ -40,6 +42,34 @@ type Alert struct {
 	// Incident is the id of the incident the alert belongs to, "" for
 	// none.
 	Incident string
+	// Readable is what a person reads (notify.Alert's value_text to slo):
+	// added to the payload as they are.
+	Readable
+}
+
+// Readable are the fields of a notice meant for people (notify.Alert's):
+// the value and threshold as the CLI prints them, what the threshold is
+// (threshold_kind; absent: the rule's threshold), a summary and detail
+// lines, the window and metric path, the runbook, the command that
+// acknowledges the alert, and an SLO alert's numbers.
+type Readable struct {
+	ValueText     string           `json:"value_text,omitempty"`
+	ThresholdText string           `json:"threshold_text,omitempty"`
+	ThresholdKind string           `json:"threshold_kind,omitempty"`
+	Summary       string           `json:"summary,omitempty"`
+	Details       []string         `json:"details,omitempty"`
+	Window        string           `json:"window,omitempty"`
+	Path          string           `json:"path,omitempty"`
+	RunbookURL    string           `json:"runbook_url,omitempty"`
+	AckCommand    string           `json:"ack_command,omitempty"`
+	SLO           *notify.SLOFacts `json:"slo,omitempty"`
+}
+
+// ReadableOf is a's fields for people.
+func ReadableOf(a notify.Alert) Readable {
+	return Readable{ValueText: a.ValueText, ThresholdText: a.ThresholdText, ThresholdKind: a.ThresholdKind,
+		Summary: a.Summary, Details: a.Details, Window: a.Window, Path: a.Path, RunbookURL: a.RunbookURL,
+		AckCommand: a.AckCommand, SLO: a.SLO}
 }
 
 // Message is one webhook notification. Its JSON is Alertmanager's webhook
@@ -116,6 +146,12 @@ func NewMessage(receiver string, at time.Time, alerts []Alert) Message {
 		}
 		if a.Description != "" {
 			ma.Annotations["description"] = a.Description
+		}
+		// Alertmanager's conventional annotations, and what the threshold is.
+		for k, v := range map[string]string{"summary": a.Summary, "runbook_url": a.RunbookURL, "threshold_kind": a.ThresholdKind} {
+			if v != "" {
+				ma.Annotations[k] = v
+			}
 		}
 		// Like Alertmanager, the group is firing while any alert fires.
 		if ma.Status == "firing" {
@@ -225,6 +261,7 @@ type Payload struct {
 	// none (vigil notify --test).
 	IdempotencyKey string    `json:"idempotency_key,omitempty"`
 	Alerts         []Payload `json:"alerts,omitempty"`
+	Readable
 }
 
 // Number is a float64 whose JSON is null when it is NaN or infinite,
@@ -288,6 +325,7 @@ func payloadAlert(at time.Time, a Alert) Payload {
 		Incident:       a.Incident,
 		StartsAt:       utcOrNil(a.StartsAt),
 		EndsAt:         utcOrNil(a.EndsAt),
+		Readable:       a.Readable,
 	}
 	for k, v := range a.Labels {
 		p.Labels[k] = v
