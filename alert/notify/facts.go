@@ -74,6 +74,7 @@ func AckCommand(fp string) string { return "vigil alerts ack " + fp }
 // the CLI prints it (a ratio as a percentage).
 func describe(s *Alert, r *config.Rule, f *Facts) {
 	s.AckCommand = AckCommand(s.Fingerprint)
+	s.RunbookURL = r.Annotations["runbook_url"]
 	if f != nil {
 		s.Threshold, s.ThresholdKind, s.Summary, s.Details, s.Window, s.SLO = f.Threshold, f.ThresholdKind, f.Summary, f.Details, f.Window, f.SLO
 		pct := ""

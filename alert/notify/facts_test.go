@@ -18,13 +18,14 @@ func TestSnapshotReadable(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := &config.Rule{Name: "error_ratio", MetricPath: "http_errors_total / http_requests_total", Path: path,
-		Threshold: 0.05, EvaluationWindow: 5 * time.Minute}
+		Threshold: 0.05, EvaluationWindow: 5 * time.Minute, Annotations: map[string]string{"runbook_url": "https://runbooks.example.com/errors"}}
 	a := state.NewAlert("error_ratio", map[string]string{"job": "api"})
 	a.State, a.Value = state.Firing, 0.052345678901234
 	s := snapshot(&Item{Rule: r, Alert: a}, -1)
 	want := Alert{ValueText: "5.23457%", ThresholdText: "5%", Window: "5m", Path: "http_errors_total / http_requests_total",
 		AckCommand: "vigil alerts ack " + state.FormatFingerprint(a.Fingerprint)}
-	if s.ValueText != want.ValueText || s.ThresholdText != want.ThresholdText || s.Window != want.Window || s.Path != want.Path || s.AckCommand != want.AckCommand {
+	if s.ValueText != want.ValueText || s.ThresholdText != want.ThresholdText || s.Window != want.Window || s.Path != want.Path || s.AckCommand != want.AckCommand ||
+		s.RunbookURL != "https://runbooks.example.com/errors" {
 		t.Errorf("snapshot = %+v, want %+v", s, want)
 	}
 	// Not a ratio: the value as vigil query prints it, 6 digits when long.

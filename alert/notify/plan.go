@@ -52,6 +52,9 @@ type Item struct {
 	// it names one reason per item and is cleared when any channel was
 	// told. Replay counts what dedup held back per channel from it.
 	Skipped map[string]string
+	// InhibitedBy names the firing alert whose inhibit rule held this
+	// one's notification back (SuppressedBy ByInhibit): "rule{labels}".
+	InhibitedBy string
 	// Facts, when set, is what the alert's notices say instead of the
 	// rule's threshold (SLO alerts: BudgetBuild's).
 	Facts *Facts
@@ -95,12 +98,31 @@ type planner struct {
 	opened   map[string]*state.Incident // by correlation rule and group value, this run
 	plan     Plan
 	err      error // a state read that failed where returning it was awkward
+	inhibit  *inhibitor
+}
+
+// DecideOptions are what Decide consults beyond the config and this run's
+// items.
+type DecideOptions struct {
+	// Inhibit are the inhibit rules in force: the config's, and the
+	// caller's defaults (alert/run's for the SLO alerts).
+	Inhibit []config.InhibitRule
+	// Firing are the alerts firing that this run did not step (another
+	// source's), which may inhibit this run's.
+	Firing []Firing
 }
 
 // Decide plans the notifications of one run at at over items (sorted by
-// the caller, for stable incident leaders and notice order).
+// the caller, for stable incident leaders and notice order), with the
+// config's inhibit rules over items alone.
 func Decide(r Reader, cfg *config.Config, at time.Time, items []*Item) (Plan, error) {
-	p := &planner{cfg: cfg, at: at, r: r, channels: map[string]config.Channel{}, opened: map[string]*state.Incident{}}
+	return DecideWith(r, cfg, at, items, DecideOptions{Inhibit: cfg.InhibitRules})
+}
+
+// DecideWith is Decide with o's inhibit rules and other firing alerts.
+func DecideWith(r Reader, cfg *config.Config, at time.Time, items []*Item, o DecideOptions) (Plan, error) {
+	p := &planner{cfg: cfg, at: at, r: r, channels: map[string]config.Channel{}, opened: map[string]*state.Incident{},
+		inhibit: newInhibitor(o.Inhibit, items, o.Firing)}
 	for _, c := range cfg.Channels {
 		p.channels[c.Name] = c
 	}
@@ -136,6 +158,15 @@ func (p *planner) item(it *Item) error {
 			if err := p.correlate(a, labels); err != nil {
 				return err
 			}
+		}
+		// Before silences, as in Alertmanager. Held, not lost: the alert
+		// was not told of, so a later run that finds it no longer
+		// inhibited sends its first notice then. Alertmanager channels
+		// still hear of it (refresh): inhibiting there is theirs.
+		if by := p.inhibit.by(a.Fingerprint, labels); by != "" {
+			it.SuppressedBy, it.InhibitedBy = ByInhibit, by
+			p.refresh(it, labels, nil)
+			return nil
 		}
 		if silenced {
 			it.SuppressedBy = BySilence

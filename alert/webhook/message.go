@@ -252,16 +252,18 @@ type Payload struct {
 	Status         string            `json:"status"`
 	State          string            `json:"state"`
 	Fingerprint    string            `json:"fingerprint"`
-	Incident       string            `json:"incident,omitempty"`
-	StartsAt       *time.Time        `json:"starts_at"`
-	EndsAt         *time.Time        `json:"ends_at"`
+	// Readable (fields added in issue 30) sits here, before incident and
+	// the times, so that the payload still ends as it did.
+	Readable
+	Incident string     `json:"incident,omitempty"`
+	StartsAt *time.Time `json:"starts_at"`
+	EndsAt   *time.Time `json:"ends_at"`
 	// IdempotencyKey is the notification's key (also the Idempotency-Key
 	// header): every try of one notification has the same one, so a
 	// receiver can drop a copy. Top level only; left out when there is
 	// none (vigil notify --test).
 	IdempotencyKey string    `json:"idempotency_key,omitempty"`
 	Alerts         []Payload `json:"alerts,omitempty"`
-	Readable
 }
 
 // Number is a float64 whose JSON is null when it is NaN or infinite,
