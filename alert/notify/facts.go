@@ -1,6 +1,8 @@
 package notify
 
 import (
+	"strconv"
+
 	"github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/internal/numfmt"
 	"github.com/vigil-metrics/vigil/internal/vtime"
@@ -104,4 +106,49 @@ func describe(s *Alert, r *config.Rule, f *Facts) {
 		s.ValueText = text(*s.Value)
 	}
 	s.ThresholdText = text(r.Threshold)
+}
+
+// ValueString is the alert's value as notices print it: ValueText, else
+// (a notice recorded before it existed) in full; "n/a" without a value.
+func (a Alert) ValueString() string {
+	if a.ValueText != "" {
+		return a.ValueText
+	}
+	if a.Value == nil {
+		return "n/a"
+	}
+	return strconv.FormatFloat(*a.Value, 'g', -1, 64)
+}
+
+// ThresholdString is the threshold as notices print it: ThresholdText,
+// else in full.
+func (a Alert) ThresholdString() string {
+	if a.ThresholdText != "" {
+		return a.ThresholdText
+	}
+	return strconv.FormatFloat(a.Threshold, 'g', -1, 64)
+}
+
+// ThresholdWords say what the threshold is: "threshold" (a rule's),
+// "burn-rate factor", "budget alert above".
+func (a Alert) ThresholdWords() string {
+	switch a.ThresholdKind {
+	case ThresholdBurnFactor:
+		return "burn-rate factor"
+	case ThresholdBudgetPercent:
+		return "budget alert above"
+	}
+	return "threshold"
+}
+
+// ValueLine is the value beside what it crossed: "14.5 (burn-rate factor
+// 14.4)", "92.5 (threshold 80)".
+func (a Alert) ValueLine() string {
+	return a.ValueString() + " (" + a.ThresholdWords() + " " + a.ThresholdString() + ")"
+}
+
+// Acknowledgeable says whether the notice is about an alert that still
+// fires (or waits): one resolved has nothing to acknowledge.
+func (a Alert) Acknowledgeable() bool {
+	return a.AckCommand != "" && a.State != "resolved" && a.State != "inactive"
 }

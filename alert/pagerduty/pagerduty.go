@@ -128,6 +128,7 @@ type Event struct {
 	DedupKey    string   `json:"dedup_key"`
 	Client      string   `json:"client,omitempty"`
 	Payload     *Payload `json:"payload,omitempty"`
+	Links       []Link   `json:"links,omitempty"`
 }
 
 // Payload is a trigger event's payload.
@@ -152,6 +153,23 @@ type CustomDetails struct {
 	Fingerprint string            `json:"fingerprint"`
 	StartsAt    string            `json:"starts_at,omitempty"`
 	Incident    string            `json:"incident,omitempty"`
+	// For people (notify.Alert's, issue 30): what the threshold is, the
+	// summary and details, the window and path, the runbook, the command
+	// that acknowledges the alert in vigil, an SLO alert's numbers.
+	ThresholdKind string           `json:"threshold_kind,omitempty"`
+	Summary       string           `json:"summary,omitempty"`
+	Details       []string         `json:"details,omitempty"`
+	Window        string           `json:"window,omitempty"`
+	Path          string           `json:"path,omitempty"`
+	RunbookURL    string           `json:"runbook_url,omitempty"`
+	AckCommand    string           `json:"ack_command,omitempty"`
+	SLO           *notify.SLOFacts `json:"slo,omitempty"`
+}
+
+// Link is a link PagerDuty shows with the incident (the runbook).
+type Link struct {
+	Href string `json:"href"`
+	Text string `json:"text"`
 }
 
 // Severity maps a vigil severity to PagerDuty's: critical to critical,
@@ -188,7 +206,12 @@ func NewEvent(key, kind string, at time.Time, a notify.Alert) Event {
 		Summary: summary(a), Source: source(labels), Severity: Severity(a.Severity),
 		Component: labels["component"], Group: a.Incident, Class: a.Rule,
 		CustomDetails: CustomDetails{Labels: labels, Value: a.Value, Threshold: a.Threshold,
-			Description: a.Description, State: a.State, Fingerprint: a.Fingerprint, Incident: a.Incident},
+			Description: a.Description, State: a.State, Fingerprint: a.Fingerprint, Incident: a.Incident,
+			ThresholdKind: a.ThresholdKind, Summary: a.Summary, Details: a.Details, Window: a.Window, Path: a.Path,
+			RunbookURL: a.RunbookURL, AckCommand: a.AckCommand, SLO: a.SLO},
+	}
+	if a.RunbookURL != "" {
+		e.Links = []Link{{Href: a.RunbookURL, Text: "Runbook"}}
 	}
 	if !at.IsZero() {
 		p.Timestamp = at.UTC().Format(time.RFC3339Nano)
@@ -206,7 +229,7 @@ func summary(a notify.Alert) string {
 		s += ": " + a.Description
 	}
 	if a.Value != nil {
-		s += fmt.Sprintf(" (value %s, threshold %s)", fmtFloat(*a.Value), fmtFloat(a.Threshold))
+		s += fmt.Sprintf(" (value %s, %s %s)", a.ValueString(), a.ThresholdWords(), a.ThresholdString())
 	}
 	if len(s) > maxSummary {
 		s = strings.ToValidUTF8(s[:maxSummary-3], "") + "..."
