@@ -55,8 +55,8 @@ func TestBodyRuleValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	contains(t, "text/plain", text, "Value:           5.23% (threshold 5%)", "Window:          5m",
-		"Metric:          http_errors_ratio", "Acknowledge:     vigil alerts ack 00000000000000aa")
+	contains(t, "text/plain", text, "Value:               5.23% (threshold 5%)", "Window:              5m",
+		"Metric:              http_errors_ratio", "Acknowledge:         vigil alerts ack 00000000000000aa")
 }
 
 func containsAny(s string, subs ...string) bool {
