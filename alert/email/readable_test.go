@@ -17,11 +17,11 @@ func sloPage() notify.Alert {
 	return notify.Alert{Rule: "slo_burn_rate_page", Severity: "critical", Description: "error budget burning fast (page)",
 		Labels: map[string]string{"service": "a", "sli": "availability", "window": "30d"}, State: "firing", Value: &v,
 		Threshold: 14.4, StartsAt: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC), Fingerprint: "e067a2f6b9737d99",
-		EscalationStep: -1, ValueText: "14.5", ThresholdText: "14.4", ThresholdKind: notify.ThresholdBurnFactor,
-		Summary: "burn rate 14.5 over 1h and 30 over 5m, both above 14.4 (2% of the budget in 1h)",
-		Details: []string{"SLO: a availability 99.9% over 30d", "burn rates: 5m 30, 1h 14.5",
-			"budget: 58% consumed, 42% remaining (18.1 minutes of full outage)", "time to exhaustion: 1251m at the 1h burn rate"},
-		Window: "1h", AckCommand: "vigil alerts ack e067a2f6b9737d99", RunbookURL: "https://runbooks.example.com/slo?a=1&b=2"}
+		EscalationStep: -1, Readable: notify.Readable{ValueText: "14.5", ThresholdText: "14.4", ThresholdKind: notify.ThresholdBurnFactor,
+			Summary: "burn rate 14.5 over 1h and 30 over 5m, both above 14.4 (2% of the budget in 1h)",
+			Details: []string{"SLO: a availability 99.9% over 30d", "burn rates: 5m 30, 1h 14.5",
+				"budget: 58% consumed, 42% remaining (18.1 minutes of full outage)", "time to exhaustion: 1251m at the 1h burn rate"},
+			Window: "1h", AckCommand: "vigil alerts ack e067a2f6b9737d99", RunbookURL: "https://runbooks.example.com/slo?a=1&b=2"}}
 }
 
 // An SLO notice says what vigil budget prints, never "threshold 0", in
@@ -49,8 +49,8 @@ func TestBodySLOFacts(t *testing.T) {
 func TestBodyRuleValues(t *testing.T) {
 	v := 0.0523
 	a := notify.Alert{Rule: "error_ratio", Severity: "high", State: "firing", Value: &v, Threshold: 0.05,
-		ValueText: "5.23%", ThresholdText: "5%", Window: "5m", Path: "http_errors_ratio", Fingerprint: "00000000000000aa",
-		AckCommand: "vigil alerts ack 00000000000000aa", EscalationStep: -1}
+		Fingerprint: "00000000000000aa", EscalationStep: -1, Readable: notify.Readable{ValueText: "5.23%", ThresholdText: "5%",
+			Window: "5m", Path: "http_errors_ratio", AckCommand: "vigil alerts ack 00000000000000aa"}}
 	text, _, err := Body("mail", notify.Notification{Kind: "firing", Alerts: []notify.Alert{a}})
 	if err != nil {
 		t.Fatal(err)

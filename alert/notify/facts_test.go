@@ -22,7 +22,7 @@ func TestSnapshotReadable(t *testing.T) {
 	a := state.NewAlert("error_ratio", map[string]string{"job": "api"})
 	a.State, a.Value = state.Firing, 0.052345678901234
 	s := snapshot(&Item{Rule: r, Alert: a}, -1)
-	want := Alert{ValueText: "5.23457%", ThresholdText: "5%", Window: "5m", Path: "http_errors_total / http_requests_total",
+	want := Readable{ValueText: "5.23457%", ThresholdText: "5%", Window: "5m", Path: "http_errors_total / http_requests_total",
 		AckCommand: "vigil alerts ack " + state.FormatFingerprint(a.Fingerprint)}
 	if s.ValueText != want.ValueText || s.ThresholdText != want.ThresholdText || s.Window != want.Window || s.Path != want.Path || s.AckCommand != want.AckCommand ||
 		s.RunbookURL != "https://runbooks.example.com/errors" {

@@ -82,13 +82,19 @@ type Alert struct {
 	EscalationStep int    `json:"escalation_step"`
 	Incident       string `json:"incident,omitempty"`
 
-	// What a person reads (docs/channels.md): the value and threshold as
-	// the CLI prints them (a ratio as a percentage), what the threshold
-	// is when it is not the rule's (ThresholdKind: burn_rate_factor,
-	// budget_alert_percent), the window and metric path, a summary and
-	// detail lines (SLO alerts: what vigil budget prints), the runbook
-	// and the command that acknowledges the alert. Notices recorded by an
-	// older vigil lack them: channels print what there is.
+	// Readable is what a person reads (docs/channels.md); notices
+	// recorded by an older vigil lack it: channels print what there is.
+	Readable
+}
+
+// Readable is what a notice says for people: the value and threshold as
+// the CLI prints them (a ratio as a percentage), what the threshold is
+// when it is not the rule's (ThresholdKind: burn_rate_factor,
+// budget_alert_percent), a summary and detail lines (SLO alerts: what
+// vigil budget prints), the window and metric path, the runbook, the
+// command that acknowledges the alert, an SLO alert's numbers. Channels
+// whose wire format is JSON embed it as it is.
+type Readable struct {
 	ValueText     string    `json:"value_text,omitempty"`
 	ThresholdText string    `json:"threshold_text,omitempty"`
 	ThresholdKind string    `json:"threshold_kind,omitempty"`

@@ -153,17 +153,9 @@ type CustomDetails struct {
 	Fingerprint string            `json:"fingerprint"`
 	StartsAt    string            `json:"starts_at,omitempty"`
 	Incident    string            `json:"incident,omitempty"`
-	// For people (notify.Alert's, issue 30): what the threshold is, the
-	// summary and details, the window and path, the runbook, the command
-	// that acknowledges the alert in vigil, an SLO alert's numbers.
-	ThresholdKind string           `json:"threshold_kind,omitempty"`
-	Summary       string           `json:"summary,omitempty"`
-	Details       []string         `json:"details,omitempty"`
-	Window        string           `json:"window,omitempty"`
-	Path          string           `json:"path,omitempty"`
-	RunbookURL    string           `json:"runbook_url,omitempty"`
-	AckCommand    string           `json:"ack_command,omitempty"`
-	SLO           *notify.SLOFacts `json:"slo,omitempty"`
+	// For people (issue 30): notify.Alert's fields, under the webhook's
+	// names.
+	notify.Readable
 }
 
 // Link is a link PagerDuty shows with the incident (the runbook).
@@ -207,8 +199,7 @@ func NewEvent(key, kind string, at time.Time, a notify.Alert) Event {
 		Component: labels["component"], Group: a.Incident, Class: a.Rule,
 		CustomDetails: CustomDetails{Labels: labels, Value: a.Value, Threshold: a.Threshold,
 			Description: a.Description, State: a.State, Fingerprint: a.Fingerprint, Incident: a.Incident,
-			ThresholdKind: a.ThresholdKind, Summary: a.Summary, Details: a.Details, Window: a.Window, Path: a.Path,
-			RunbookURL: a.RunbookURL, AckCommand: a.AckCommand, SLO: a.SLO},
+			Readable: a.Readable},
 	}
 	if a.RunbookURL != "" {
 		e.Links = []Link{{Href: a.RunbookURL, Text: "Runbook"}}

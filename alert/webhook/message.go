@@ -47,30 +47,12 @@ type Alert struct {
 	Readable
 }
 
-// Readable are the fields of a notice meant for people (notify.Alert's):
-// the value and threshold as the CLI prints them, what the threshold is
-// (threshold_kind; absent: the rule's threshold), a summary and detail
-// lines, the window and metric path, the runbook, the command that
-// acknowledges the alert, and an SLO alert's numbers.
-type Readable struct {
-	ValueText     string           `json:"value_text,omitempty"`
-	ThresholdText string           `json:"threshold_text,omitempty"`
-	ThresholdKind string           `json:"threshold_kind,omitempty"`
-	Summary       string           `json:"summary,omitempty"`
-	Details       []string         `json:"details,omitempty"`
-	Window        string           `json:"window,omitempty"`
-	Path          string           `json:"path,omitempty"`
-	RunbookURL    string           `json:"runbook_url,omitempty"`
-	AckCommand    string           `json:"ack_command,omitempty"`
-	SLO           *notify.SLOFacts `json:"slo,omitempty"`
-}
+// Readable are the fields of a notice meant for people, as notify
+// records them.
+type Readable = notify.Readable
 
 // ReadableOf is a's fields for people.
-func ReadableOf(a notify.Alert) Readable {
-	return Readable{ValueText: a.ValueText, ThresholdText: a.ThresholdText, ThresholdKind: a.ThresholdKind,
-		Summary: a.Summary, Details: a.Details, Window: a.Window, Path: a.Path, RunbookURL: a.RunbookURL,
-		AckCommand: a.AckCommand, SLO: a.SLO}
-}
+func ReadableOf(a notify.Alert) Readable { return a.Readable }
 
 // Message is one webhook notification. Its JSON is Alertmanager's webhook
 // payload (version 4), so receivers written for Alertmanager (chat bridges,
