@@ -167,6 +167,14 @@ func Alerts(n notify.Notification, validity time.Duration) []PostableAlert {
 		if a.Incident != "" {
 			ann["incident"] = a.Incident
 		}
+		// What a person reads (issue 30), under Alertmanager's
+		// conventional names where there is one.
+		for k, v := range map[string]string{"summary": a.Summary, "runbook_url": a.RunbookURL,
+			"threshold_kind": a.ThresholdKind, "vigil_ack_command": a.AckCommand} {
+			if v != "" {
+				ann[k] = v
+			}
+		}
 		var ends time.Time
 		if n.Kind == "resolved" {
 			ends = a.EndsAt

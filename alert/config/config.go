@@ -1,6 +1,6 @@
 // Package config decodes vigil's alerting configuration (alert_rules,
-// channels, escalation, settings, silences, correlation_rules and
-// recording_rules): the sections internal/configfile hands it, walked as
+// channels, escalation, settings, silences, correlation_rules,
+// recording_rules and inhibit_rules): the sections internal/configfile hands it, walked as
 // YAML nodes with internal/yamlconf so that every problem names its place
 // in the file (FILE:LINE:COL: reason) and every problem is listed, like
 // promtool check rules. It must not read the file's other sections, send
@@ -40,6 +40,7 @@ type Config struct {
 	Silences         []Silence
 	CorrelationRules []CorrelationRule
 	RecordingRules   []RecordingRule
+	InhibitRules     []InhibitRule
 	// Warnings do not make the configuration invalid: a secret that is
 	// read from the environment at send time and is missing now.
 	Warnings []Problem
@@ -63,6 +64,9 @@ type Rule struct {
 	For              time.Duration // 0: fire on the first breach
 	GroupBy          []string
 	Labels           map[string]string
+	// Annotations are for people, as in Prometheus: runbook_url is the
+	// link every notice of the rule carries.
+	Annotations map[string]string
 
 	// NoData is the no-data policy: ok (default), alert or keep.
 	NoData string

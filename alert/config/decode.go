@@ -11,7 +11,7 @@ import (
 )
 
 // Sections are the top-level keys of vigil.yaml this package decodes.
-var Sections = []string{"alert_rules", "channels", "escalation", "settings", "silences", "correlation_rules", "recording_rules"}
+var Sections = []string{"alert_rules", "channels", "escalation", "settings", "silences", "correlation_rules", "recording_rules", "inhibit_rules"}
 
 // Load reads and validates path; its channels may be of types. The error
 // is Problems when the file was read but is invalid; the config returned
@@ -68,6 +68,7 @@ func Decode(f *configfile.File, lookup func(string) (string, bool), types Channe
 		{"silences", d.silences},
 		{"correlation_rules", d.correlationRules},
 		{"recording_rules", d.recordingRules},
+		{"inhibit_rules", d.inhibitRules},
 		{"escalation", d.escalation}, // after channels: steps name them
 	} {
 		if n := f.Section(s.key); n != nil {

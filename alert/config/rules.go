@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -82,6 +83,10 @@ func (d *decoder) ruleFields(r *Rule, tuning *[]func(*Tuning), names map[string]
 			r.GroupBy = ls
 		},
 		"labels": func(v *yaml.Node) { r.Labels, _ = d.LabelMap(v, "labels") },
+		"annotations": func(v *yaml.Node) {
+			r.Annotations, _ = d.LabelMap(v, "annotations")
+			d.runbookURL(v, r.Annotations["runbook_url"])
+		},
 		"nodata": func(v *yaml.Node) {
 			if s, ok := d.Enum(v, "nodata", "nodata policy", NoDataPolicies); ok {
 				r.NoData = s
@@ -185,4 +190,23 @@ func (d *decoder) metricPath(v *yaml.Node, field string) (string, *metricpath.Ex
 	}
 	d.Errf(v, "%s: %v", field, err)
 	return s, nil, false
+}
+
+// runbookURL checks an annotations block's runbook_url: notices print it
+// as a link, so it must be an absolute http(s) URL.
+func (d *decoder) runbookURL(v *yaml.Node, u string) {
+	if u == "" {
+		return
+	}
+	p, err := url.Parse(u)
+	if err == nil && (p.Scheme == "http" || p.Scheme == "https") && p.Host != "" {
+		return
+	}
+	at := v
+	for i := 0; i+1 < len(v.Content); i += 2 {
+		if v.Content[i].Value == "runbook_url" {
+			at = v.Content[i+1]
+		}
+	}
+	d.Errf(at, "annotations: runbook_url %q is not an http(s) URL", u)
 }

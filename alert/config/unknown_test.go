@@ -18,7 +18,7 @@ func TestUnknownKeyInEverySection(t *testing.T) {
 	hook := "channels:\n  - name: c\n    type: test\n    url: x\n"
 	cases := []struct{ name, yaml, want string }{
 		{"alert rule", rule + "    colour: blue\n",
-			`8:5: unknown field "colour" in alert rule "r1" (want condition, cooldown_period, description, direction, evaluation_window, for, group_by, labels, lookback, metric_path, min_reference, name, nodata, reference_window, severity, spike_ratio, threshold, tuning)`},
+			`8:5: unknown field "colour" in alert rule "r1" (want annotations, condition, cooldown_period, description, direction, evaluation_window, for, group_by, labels, lookback, metric_path, min_reference, name, nodata, reference_window, severity, spike_ratio, threshold, tuning)`},
 		{"rule tuning", strings.Replace(rule, "    severity: high\n", "    severity: high\n    labels: {dynamic_threshold: \"true\"}\n    tuning:\n      metod: mad\n", 1),
 			`9:7: unknown field "metod" in tuning (want adjustment_factor, baseline_window, hysteresis, hysteresis_percent, mad_k, method, min_samples, percentile, season)`},
 		{"escalation policy", hook + "escalation:\n  - name: p\n    steps: [{channels: [c]}]\n    trigger: []\n",
@@ -36,7 +36,7 @@ func TestUnknownKeyInEverySection(t *testing.T) {
 		{"recording rule", "recording_rules:\n  - metric_path: x.p95\n    target: x_p95\n    window: 1h\n    every: 1m\n",
 			`5:5: unknown field "every" in recording rule (want aggregation, metric_path, percentile, source, target, window)`},
 		{"top level", "db: x.db\nalert_rule: []\n",
-			`2:1: unknown field "alert_rule" in the config file (want alert_rules, cache_dir, channels, correlation_rules, db, escalation, lint, log_format, log_level, recording_rules, report, retention, serve, settings, silences, slos, sources, state)`},
+			`2:1: unknown field "alert_rule" in the config file (want alert_rules, cache_dir, channels, correlation_rules, db, escalation, inhibit_rules, lint, log_format, log_level, recording_rules, report, retention, serve, settings, silences, slos, sources, state)`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

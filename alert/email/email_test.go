@@ -347,7 +347,7 @@ func TestRealServerPlainLoopback(t *testing.T) {
 	okTries(t, retry, err, tries)
 
 	r := one(t, maildir)
-	if s := subject(t, r.msg); s != "[CRITICAL] high_cpu firing" {
+	if s := subject(t, r.msg); s != "[CRITICAL] high_cpu: host=db-01, team=infra" {
 		t.Errorf("Subject = %q", s)
 	}
 	if from, err := r.msg.Header.AddressList("From"); err != nil || len(from) != 1 || from[0].Address != "vigil@example.com" || from[0].Name != "Vigil" {
@@ -398,7 +398,7 @@ func TestRealServerStartTLS(t *testing.T) {
 	retry, err, tries = send(t, c, notifytest.Resolved(c.chConfig()))
 	okTries(t, retry, err, tries)
 	r := one(t, maildir)
-	if s := subject(t, r.msg); s != "[RESOLVED] high_cpu" {
+	if s := subject(t, r.msg); s != "[RESOLVED] high_cpu: host=db-01, team=infra" {
 		t.Errorf("Subject = %q", s)
 	}
 	contains(t, "text/plain", r.parts["text/plain"], "resolved", "2026-11-29 10:05:30 UTC (after 7m0s)", "41 (threshold 80)")
@@ -691,6 +691,10 @@ func TestSubject(t *testing.T) {
 		x.Rule = rule
 		inc.Alerts = append(inc.Alerts, x)
 	}
+	many := notifytest.Firing(ch)
+	many.Alerts[0].Labels = map[string]string{"a": "1", "b": "2", "c": "3", "d": "4", "e": "5", "f": "6"}
+	hostile := notifytest.Firing(ch)
+	hostile.Alerts[0].Labels = map[string]string{"host": "db\r\n01\tx"}
 	mixed := notifytest.Firing(ch)
 	lo := mixed.Alerts[0]
 	lo.Severity, mixed.Alerts[0].Severity = "critical", "low"
@@ -699,9 +703,12 @@ func TestSubject(t *testing.T) {
 		n    notify.Notification
 		want string
 	}{
-		{f, "[CRITICAL] high_cpu firing"},
-		{r, "[RESOLVED] high_cpu"},
-		{pending, "[CRITICAL] high_cpu nodata"},
+		// issue 30: severity, rule, the key labels
+		{f, "[CRITICAL] high_cpu: host=db-01, team=infra"},
+		{r, "[RESOLVED] high_cpu: host=db-01, team=infra"},
+		{pending, "[CRITICAL] high_cpu (nodata): host=db-01, team=infra"},
+		{many, "[CRITICAL] high_cpu: a=1, b=2, c=3, d=4, +2 more"},
+		{hostile, "[CRITICAL] high_cpu: host=db 01 x"},
 		{inc, "[RESOLVED] 5 alerts resolved: high_cpu, a, b, +2 more"},
 		{mixed, "[CRITICAL] 2 alerts firing: high_cpu"},
 	} {
@@ -730,7 +737,7 @@ func TestMessageEscapes(t *testing.T) {
 	if m.Header.Get("Bcc") != "" {
 		t.Error("a Bcc header got in")
 	}
-	if s := subject(t, m); s != "[CRITICAL] rülé firing" {
+	if s := subject(t, m); s != "[CRITICAL] rülé: host=db-01, team=infra" {
 		t.Errorf("Subject = %q", s)
 	}
 	_, html, _ := Body("mail", n)

@@ -17,14 +17,18 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/alert/notify"
 )
 
-// Subject is n's subject line: "[CRITICAL] high_cpu firing",
-// "[RESOLVED] high_cpu", and for several alerts "[CRITICAL] 3 alerts
-// firing: high_cpu, disk_full, +1 more (incident inc-1)".
+// Subject is n's subject line: severity, rule and the key labels
+// ("[CRITICAL] high_cpu: host=db-01, team=infra", the state in
+// parentheses when it is not firing: "[HIGH] disk_full (nodata): ...",
+// "[RESOLVED] high_cpu: host=db-01, team=infra"), and for several alerts
+// "[CRITICAL] 3 alerts firing: high_cpu, disk_full, +1 more (incident
+// inc-1)".
 func Subject(n notify.Notification) string {
 	resolved := status(n) == "resolved"
 	tag := "RESOLVED"
@@ -33,14 +37,14 @@ func Subject(n notify.Notification) string {
 	}
 	if len(n.Alerts) == 1 {
 		a := n.Alerts[0]
-		if resolved {
-			return fmt.Sprintf("[%s] %s", tag, a.Rule)
+		s := fmt.Sprintf("[%s] %s", tag, a.Rule)
+		if !resolved && a.State != "" && a.State != "firing" {
+			s += " (" + a.State + ")" // pending, nodata
 		}
-		st := "firing"
-		if a.State != "" && a.State != "firing" {
-			st = a.State // pending, nodata
+		if l := keyLabels(a.Labels); l != "" {
+			s += ": " + l
 		}
-		return fmt.Sprintf("[%s] %s %s", tag, a.Rule, st)
+		return s
 	}
 	var rules []string
 	seen := map[string]bool{}
@@ -66,6 +70,33 @@ func Subject(n notify.Notification) string {
 		s += " (incident " + inc + ")"
 	}
 	return s
+}
+
+// Subject labels: at most subjectLabels of them, each value clipped to
+// subjectValue characters, so that the subject stays readable in a list.
+const (
+	subjectLabels = 4
+	subjectValue  = 40
+)
+
+// keyLabels are an alert's labels as a subject shows them: "k=v" by
+// name, at most subjectLabels ("+2 more" for the rest), each on one
+// line (control characters become spaces: a header is one line).
+func keyLabels(labels map[string]string) string {
+	keys := slices.Sorted(maps.Keys(labels))
+	var parts []string
+	for i, k := range keys {
+		if i == subjectLabels {
+			parts = append(parts, fmt.Sprintf("+%d more", len(keys)-subjectLabels))
+			break
+		}
+		v := []rune(strings.Join(strings.FieldsFunc(labels[k], unicode.IsControl), " "))
+		if len(v) > subjectValue {
+			v = append(v[:subjectValue-1], '…')
+		}
+		parts = append(parts, k+"="+string(v))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // status is firing or resolved: n.Kind, else from the alerts' states.
@@ -197,11 +228,20 @@ func view(a notify.Alert) alertView {
 	add("Rule", a.Rule)
 	add("Severity", a.Severity)
 	add("State", a.State)
-	val := "no value"
-	if a.Value != nil {
-		val = fmtFloat(*a.Value)
+	add("Summary", a.Summary)
+	add("Value", emailValue(a))
+	add("Window", a.Window)
+	add("Metric", a.Path)
+	for _, d := range a.Details {
+		k, val, ok := strings.Cut(d, ": ")
+		if !ok {
+			k, val = "", d
+		}
+		if k != "" {
+			k = strings.ToUpper(k[:1]) + k[1:] // a row's key: "Time to exhaustion"
+		}
+		add(k, val)
 	}
-	add("Value", fmt.Sprintf("%s (threshold %s)", val, fmtFloat(a.Threshold)))
 	var labels []string
 	for _, k := range slices.Sorted(maps.Keys(a.Labels)) {
 		labels = append(labels, k+"="+a.Labels[k])
@@ -217,6 +257,10 @@ func view(a notify.Alert) alertView {
 	add("Incident", a.Incident)
 	if a.EscalationStep >= 0 {
 		add("Escalation step", strconv.Itoa(a.EscalationStep+1))
+	}
+	add("Runbook", a.RunbookURL)
+	if a.Acknowledgeable() {
+		add("Acknowledge", a.AckCommand)
 	}
 	return v
 }
@@ -261,11 +305,24 @@ func Body(channel string, n notify.Notification) (text, html string, err error) 
 		}
 		t.WriteString("\n")
 		for _, r := range v.Rows {
-			fmt.Fprintf(&t, "  %-16s %s\n", r.Key+":", r.Value)
+			fmt.Fprintf(&t, "  %-20s %s\n", r.Key+":", r.Value) // room for "Time to exhaustion:"
 		}
 	}
 	fmt.Fprintf(&t, "\n-- \nEvaluated at %s. Sent by vigil through channel %s.\n", orDash(at), channel)
 	var h strings.Builder
 	err = htmlBody.Execute(&h, map[string]any{"Subject": subject, "Alerts": views, "At": orDash(at), "Channel": channel})
 	return t.String(), h.String(), err
+}
+
+// emailValue is a's value beside its threshold (notify.Alert.ValueLine);
+// NaN and no value as the email always wrote them.
+func emailValue(a notify.Alert) string {
+	if a.ValueText == "" {
+		val := "no value"
+		if a.Value != nil {
+			val = fmtFloat(*a.Value)
+		}
+		return fmt.Sprintf("%s (%s %s)", val, a.ThresholdWords(), a.ThresholdString())
+	}
+	return a.ValueLine()
 }

@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -45,11 +44,36 @@ func ts(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
-func num(v *float64) string {
-	if v == nil {
-		return "n/a"
+// valueLines are the value (and its window) and the threshold (and what
+// it is) as the CLI prints them (notify.Alert).
+func valueLines(b *strings.Builder, a notify.Alert) {
+	win, kind := "", ""
+	if a.Window != "" {
+		win = " (" + a.Window + ")" // vigil formats it: a duration
 	}
-	return strconv.FormatFloat(*v, 'g', -1, 64)
+	if a.ThresholdKind != "" {
+		kind = " (" + a.ThresholdWords() + ")"
+	}
+	fmt.Fprintf(b, "- **Metric Value**: %s%s\n", a.ValueString(), win) // numbers vigil formats
+	fmt.Fprintf(b, "- **Threshold**: %s%s\n", a.ThresholdString(), kind)
+}
+
+// readable are the lines of a notice for people beyond the value: the
+// summary, the metric path, the runbook and the acknowledge command
+// (those the notice has).
+func readable(b *strings.Builder, a notify.Alert) {
+	if a.Summary != "" {
+		fmt.Fprintf(b, "- **Summary**: %s\n", safetext.Markdown(a.Summary))
+	}
+	if a.Path != "" {
+		fmt.Fprintf(b, "- **Metric**: %s\n", safetext.Markdown(a.Path))
+	}
+	if a.RunbookURL != "" {
+		fmt.Fprintf(b, "- **Runbook**: %s\n", safetext.Markdown(a.RunbookURL))
+	}
+	if a.Acknowledgeable() {
+		fmt.Fprintf(b, "- **Acknowledge**: `%s`\n", strings.ReplaceAll(a.AckCommand, "`", ""))
+	}
 }
 
 func labelsJSON(l map[string]string) string {
@@ -90,11 +114,14 @@ func alertBody(at time.Time, a notify.Alert) string {
 	fmt.Fprintf(&b, "- **Alert Name**: %s\n", a.Rule)
 	fmt.Fprintf(&b, "- **Severity**: %s\n", strings.ToUpper(a.Severity))
 	fmt.Fprintf(&b, "- **Timestamp**: %s\n", ts(at))
-	fmt.Fprintf(&b, "- **Metric Value**: %s\n", num(a.Value))
-	fmt.Fprintf(&b, "- **Threshold**: %s\n", strconv.FormatFloat(a.Threshold, 'g', -1, 64))
+	valueLines(&b, a)
 	fmt.Fprintf(&b, "- **State**: %s\n", a.State)
 	fmt.Fprintf(&b, "- **Started**: %s\n", ts(a.StartsAt))
 	fmt.Fprintf(&b, "- **Fingerprint**: `%s`\n", a.Fingerprint)
+	readable(&b, a)
+	for _, d := range a.Details {
+		fmt.Fprintf(&b, "- %s\n", safetext.Markdown(d))
+	}
 	fmt.Fprintf(&b, "\n## Description\n%s\n", orNone(a.Description))
 	fmt.Fprintf(&b, "\n## Labels\n```json\n%s\n```\n", labelsJSON(a.Labels))
 	fmt.Fprintf(&b, "\n## Recommended Actions\n%s\n\n", Action(a.Rule))
@@ -108,7 +135,7 @@ func alertTable(b *strings.Builder, alerts []notify.Alert) {
 	b.WriteString("|---|---|---|---|---|---|---|\n")
 	for _, a := range alerts {
 		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | `%s` |\n", safetext.Markdown(a.Rule), strings.ToUpper(a.Severity), a.State,
-			num(a.Value), strconv.FormatFloat(a.Threshold, 'g', -1, 64), labelsInline(a.Labels), a.Fingerprint)
+			a.ValueString(), a.ThresholdString(), labelsInline(a.Labels), a.Fingerprint)
 	}
 }
 
@@ -190,9 +217,9 @@ func comment(n notify.Notification, closing bool) string {
 	if len(n.Alerts) == 1 {
 		a := n.Alerts[0]
 		fmt.Fprintf(&b, "- **Severity**: %s\n", strings.ToUpper(a.Severity))
-		fmt.Fprintf(&b, "- **Metric Value**: %s\n", num(a.Value))
-		fmt.Fprintf(&b, "- **Threshold**: %s\n", strconv.FormatFloat(a.Threshold, 'g', -1, 64))
+		valueLines(&b, a)
 		fmt.Fprintf(&b, "- **State**: %s\n", a.State)
+		readable(&b, a)
 		if resolved {
 			fmt.Fprintf(&b, "- **Resolved At**: %s\n", ts(a.EndsAt))
 		}

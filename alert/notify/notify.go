@@ -81,6 +81,30 @@ type Alert struct {
 	// none.
 	EscalationStep int    `json:"escalation_step"`
 	Incident       string `json:"incident,omitempty"`
+
+	// Readable is what a person reads (docs/channels.md); notices
+	// recorded by an older vigil lack it: channels print what there is.
+	Readable
+}
+
+// Readable is what a notice says for people: the value and threshold as
+// the CLI prints them (a ratio as a percentage), what the threshold is
+// when it is not the rule's (ThresholdKind: burn_rate_factor,
+// budget_alert_percent), a summary and detail lines (SLO alerts: what
+// vigil budget prints), the window and metric path, the runbook, the
+// command that acknowledges the alert, an SLO alert's numbers. Channels
+// whose wire format is JSON embed it as it is.
+type Readable struct {
+	ValueText     string    `json:"value_text,omitempty"`
+	ThresholdText string    `json:"threshold_text,omitempty"`
+	ThresholdKind string    `json:"threshold_kind,omitempty"`
+	Summary       string    `json:"summary,omitempty"`
+	Details       []string  `json:"details,omitempty"`
+	Window        string    `json:"window,omitempty"`
+	Path          string    `json:"path,omitempty"`
+	RunbookURL    string    `json:"runbook_url,omitempty"`
+	AckCommand    string    `json:"ack_command,omitempty"`
+	SLO           *SLOFacts `json:"slo,omitempty"`
 }
 
 // ValueOrNaN is Value as a float, NaN when there is none.
@@ -91,7 +115,8 @@ func (a Alert) ValueOrNaN() float64 {
 	return *a.Value
 }
 
-func snapshot(r *config.Rule, a state.Alert, step int) Alert {
+func snapshot(it *Item, step int) Alert {
+	r, a := it.Rule, it.Alert
 	s := Alert{Rule: r.Name, Severity: r.Severity, Description: r.Description, Labels: a.Labels,
 		State: a.State.String(), Threshold: r.Threshold, StartsAt: a.FiredAt, Fingerprint: state.FormatFingerprint(a.Fingerprint),
 		EscalationStep: step, Incident: a.Incident}
@@ -105,6 +130,7 @@ func snapshot(r *config.Rule, a state.Alert, step int) Alert {
 	if a.State == state.Resolved || a.State == state.NoData && !a.ResolvedAt.IsZero() {
 		s.EndsAt = a.ResolvedAt // resolved, or lost its data (nodata: ok)
 	}
+	describe(&s, r, it.Facts)
 	return s
 }
 

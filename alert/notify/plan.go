@@ -52,6 +52,12 @@ type Item struct {
 	// it names one reason per item and is cleared when any channel was
 	// told. Replay counts what dedup held back per channel from it.
 	Skipped map[string]string
+	// InhibitedBy names the firing alert whose inhibit rule held this
+	// one's notification back (SuppressedBy ByInhibit): "rule{labels}".
+	InhibitedBy string
+	// Facts, when set, is what the alert's notices say instead of the
+	// rule's threshold (SLO alerts: BudgetBuild's).
+	Facts *Facts
 }
 
 // skip records that channel got no notification because of why.
@@ -92,12 +98,31 @@ type planner struct {
 	opened   map[string]*state.Incident // by correlation rule and group value, this run
 	plan     Plan
 	err      error // a state read that failed where returning it was awkward
+	inhibit  *inhibitor
+}
+
+// DecideOptions are what Decide consults beyond the config and this run's
+// items.
+type DecideOptions struct {
+	// Inhibit are the inhibit rules in force: the config's, and the
+	// caller's defaults (alert/run's for the SLO alerts).
+	Inhibit []config.InhibitRule
+	// Firing are the alerts firing that this run did not step (another
+	// source's), which may inhibit this run's.
+	Firing []Firing
 }
 
 // Decide plans the notifications of one run at at over items (sorted by
-// the caller, for stable incident leaders and notice order).
+// the caller, for stable incident leaders and notice order), with the
+// config's inhibit rules over items alone.
 func Decide(r Reader, cfg *config.Config, at time.Time, items []*Item) (Plan, error) {
-	p := &planner{cfg: cfg, at: at, r: r, channels: map[string]config.Channel{}, opened: map[string]*state.Incident{}}
+	return DecideWith(r, cfg, at, items, DecideOptions{Inhibit: cfg.InhibitRules})
+}
+
+// DecideWith is Decide with o's inhibit rules and other firing alerts.
+func DecideWith(r Reader, cfg *config.Config, at time.Time, items []*Item, o DecideOptions) (Plan, error) {
+	p := &planner{cfg: cfg, at: at, r: r, channels: map[string]config.Channel{}, opened: map[string]*state.Incident{},
+		inhibit: newInhibitor(o.Inhibit, items, o.Firing)}
 	for _, c := range cfg.Channels {
 		p.channels[c.Name] = c
 	}
@@ -133,6 +158,15 @@ func (p *planner) item(it *Item) error {
 			if err := p.correlate(a, labels); err != nil {
 				return err
 			}
+		}
+		// Before silences, as in Alertmanager. Held, not lost: the alert
+		// was not told of, so a later run that finds it no longer
+		// inhibited sends its first notice then. Alertmanager channels
+		// still hear of it (refresh): inhibiting there is theirs.
+		if by := p.inhibit.by(a.Fingerprint, labels); by != "" {
+			it.SuppressedBy, it.InhibitedBy = ByInhibit, by
+			p.refresh(it, labels, nil)
+			return nil
 		}
 		if silenced {
 			it.SuppressedBy = BySilence
@@ -234,7 +268,7 @@ func (p *planner) enqueue(it *Item, kind string, chans map[string]int) {
 		if !ok {
 			continue
 		}
-		body, _ := json.Marshal(snapshot(it.Rule, *a, step)) // plain data: cannot fail
+		body, _ := json.Marshal(snapshot(it, step)) // plain data: cannot fail
 		n := state.Notice{Fingerprint: a.Fingerprint, Rule: it.Rule.Name, Channel: c.Name, Kind: kind, Step: step,
 			Incident: a.Incident, Episode: a.FiredAt, Alert: body, Created: p.at}
 		if c.Type == "email" {
@@ -473,7 +507,7 @@ func (p *planner) refresh(it *Item, labels map[string]string, sent map[string]in
 			}
 			continue
 		}
-		body, _ := json.Marshal(snapshot(it.Rule, *a, -1)) // plain data: cannot fail
+		body, _ := json.Marshal(snapshot(it, -1)) // plain data: cannot fail
 		p.plan.Notices = append(p.plan.Notices, state.Notice{Fingerprint: a.Fingerprint, Rule: it.Rule.Name,
 			Channel: c.Name, Kind: Refresh, Step: -1, Incident: a.Incident, Episode: a.FiredAt, Alert: body, Created: p.at})
 	}

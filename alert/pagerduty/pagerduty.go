@@ -128,6 +128,7 @@ type Event struct {
 	DedupKey    string   `json:"dedup_key"`
 	Client      string   `json:"client,omitempty"`
 	Payload     *Payload `json:"payload,omitempty"`
+	Links       []Link   `json:"links,omitempty"`
 }
 
 // Payload is a trigger event's payload.
@@ -152,6 +153,15 @@ type CustomDetails struct {
 	Fingerprint string            `json:"fingerprint"`
 	StartsAt    string            `json:"starts_at,omitempty"`
 	Incident    string            `json:"incident,omitempty"`
+	// For people (issue 30): notify.Alert's fields, under the webhook's
+	// names.
+	notify.Readable
+}
+
+// Link is a link PagerDuty shows with the incident (the runbook).
+type Link struct {
+	Href string `json:"href"`
+	Text string `json:"text"`
 }
 
 // Severity maps a vigil severity to PagerDuty's: critical to critical,
@@ -188,7 +198,11 @@ func NewEvent(key, kind string, at time.Time, a notify.Alert) Event {
 		Summary: summary(a), Source: source(labels), Severity: Severity(a.Severity),
 		Component: labels["component"], Group: a.Incident, Class: a.Rule,
 		CustomDetails: CustomDetails{Labels: labels, Value: a.Value, Threshold: a.Threshold,
-			Description: a.Description, State: a.State, Fingerprint: a.Fingerprint, Incident: a.Incident},
+			Description: a.Description, State: a.State, Fingerprint: a.Fingerprint, Incident: a.Incident,
+			Readable: a.Readable},
+	}
+	if a.RunbookURL != "" {
+		e.Links = []Link{{Href: a.RunbookURL, Text: "Runbook"}}
 	}
 	if !at.IsZero() {
 		p.Timestamp = at.UTC().Format(time.RFC3339Nano)
@@ -206,7 +220,7 @@ func summary(a notify.Alert) string {
 		s += ": " + a.Description
 	}
 	if a.Value != nil {
-		s += fmt.Sprintf(" (value %s, threshold %s)", fmtFloat(*a.Value), fmtFloat(a.Threshold))
+		s += fmt.Sprintf(" (value %s, %s %s)", a.ValueString(), a.ThresholdWords(), a.ThresholdString())
 	}
 	if len(s) > maxSummary {
 		s = strings.ToValidUTF8(s[:maxSummary-3], "") + "..."

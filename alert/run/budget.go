@@ -55,7 +55,7 @@ func BudgetBuild(budgets []slo.Budget, at time.Time) Build {
 					value = *b.BurnRates["1h"]
 				}
 				obs := state.Observation{HasData: !b.NoData, Breached: active[sev], Value: value}
-				items = append(items, &notify.Item{Rule: rule, Prev: p, Alert: state.Step(p, obs, at, 0)})
+				items = append(items, &notify.Item{Rule: rule, Prev: p, Alert: state.Step(p, obs, at, 0), Facts: budgetFacts(b, sev)})
 			}
 		}
 		return items

@@ -71,3 +71,39 @@ func TestBudgetBuild(t *testing.T) {
 		t.Errorf("BudgetRules: %v", BudgetRules)
 	}
 }
+
+// Each SLO alert's threshold is what it crosses (issue 30: never 0): the
+// burn alert's factor, the budget alert's budget_alert_percent, with a
+// kind that says which, and vigil budget's reason as the summary.
+func TestBudgetBuildFacts(t *testing.T) {
+	target, err := slo.ParseTarget("99.9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ob := slo.Objective{Service: "api", SLI: "availability", Target: target, Window: slo.Window{Rolling: 30 * 24 * time.Hour}, BudgetAlertPercent: 80}
+	long, short := 20.0, 30.0
+	b := slo.Budget{Objective: ob, ConsumptionPercent: 85, RemainingPercent: 15,
+		BurnAlerts: []slo.BurnAlertStatus{
+			{Severity: "page", Long: time.Hour, Short: 5 * time.Minute, Factor: 14.4, Share: 0.02, LongRate: &long, ShortRate: &short},
+			{Severity: "page", Long: 6 * time.Hour, Short: 30 * time.Minute, Factor: 6, Share: 0.05, Firing: true, LongRate: &long, ShortRate: &short},
+			{Severity: "ticket", Long: 24 * time.Hour, Short: 2 * time.Hour, Factor: 3, Share: 0.1},
+		},
+		Alerts: []slo.BudgetAlert{{Severity: "page", Reason: "burn rate 20 over 6h and 30 over 30m, both above 6 (5% of the budget in 6h)"},
+			{Severity: "budget", Reason: "85% of the error budget consumed (alert above 80%)"}}}
+	items := BudgetBuild([]slo.Budget{b}, time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC))(nil)
+	want := []struct {
+		threshold float64
+		kind      string
+		summary   string
+	}{
+		{6, "burn_rate_factor", "burn rate 20 over 6h and 30 over 30m, both above 6 (5% of the budget in 6h)"}, // the page that fires
+		{3, "burn_rate_factor", "burn rate - over 1d and - over 2h (alert when both are above 3, 10% of the budget in 1d)"},
+		{80, "budget_alert_percent", "85% of the error budget consumed (alert above 80%)"},
+	}
+	for i, w := range want {
+		f := items[i].Facts
+		if f == nil || f.Threshold != w.threshold || f.ThresholdKind != w.kind || f.Summary != w.summary {
+			t.Errorf("%s: facts %+v, want threshold %v (%s), summary %q", items[i].Rule.Name, f, w.threshold, w.kind, w.summary)
+		}
+	}
+}

@@ -61,7 +61,7 @@ func notifyRun(ctx context.Context, o Options, ruleErrs []*eval.RuleError, build
 
 	items := build(prev)
 	sortItems(items)
-	plan, err := notify.Decide(r, o.Config, o.At, items)
+	plan, err := notify.DecideWith(r, o.Config, o.At, items, decideOptions(o.Config, prev, items))
 	if err != nil {
 		return Result{}, err
 	}

@@ -245,6 +245,17 @@ func NewEvent(kind string, at time.Time, project string, a notify.Alert) *sentry
 	if a.Incident != "" {
 		ctx["incident"] = a.Incident
 	}
+	// What a person reads (issue 30), those the notice has.
+	for k, v := range map[string]string{"value_text": a.ValueText, "threshold_text": a.ThresholdText,
+		"threshold_kind": a.ThresholdKind, "summary": a.Summary, "window": a.Window, "path": a.Path,
+		"runbook_url": a.RunbookURL, "ack_command": a.AckCommand} {
+		if v != "" {
+			ctx[k] = v
+		}
+	}
+	if len(a.Details) > 0 {
+		ctx["details"] = a.Details
+	}
 	e.Contexts["alert"] = ctx
 	return e
 }

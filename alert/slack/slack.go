@@ -212,11 +212,27 @@ func clipEscaped(s string, limit int) string {
 	return string(r) + "…"
 }
 
-func num(v *float64) string {
-	if v == nil {
-		return "n/a"
+// readable are the lines of a notice for people beyond the value (those
+// it has): the summary, window and path, the runbook, the acknowledge
+// command; each on its own line after a newline.
+func readable(a notify.Alert) string {
+	var b strings.Builder
+	if a.Summary != "" {
+		b.WriteString("\n" + esc(data(a.Summary)))
 	}
-	return strconv.FormatFloat(*v, 'g', -1, 64)
+	if a.Window != "" || a.Path != "" {
+		b.WriteString("\n*Window:* " + esc(data(a.Window)))
+		if a.Path != "" {
+			b.WriteString(" · *Metric:* `" + esc(strings.ReplaceAll(data(a.Path), "`", "'")) + "`")
+		}
+	}
+	if a.RunbookURL != "" {
+		b.WriteString("\n*Runbook:* " + esc(data(a.RunbookURL)))
+	}
+	if a.Acknowledgeable() {
+		b.WriteString("\n*Acknowledge:* `" + esc(data(a.AckCommand)) + "`")
+	}
+	return b.String()
 }
 
 // when is t in the reader's time zone, with UTC as the fallback.
@@ -299,18 +315,18 @@ func oneAlert(a notify.Alert, inc string, resolved bool) (head, text string, det
 		st = "firing"
 	}
 	head = fmt.Sprintf("%s: %s %s", strings.ToUpper(a.Severity), a.Rule, st)
-	text = fmt.Sprintf("[%s] %s %s: value %s, threshold %s", strings.ToUpper(a.Severity), a.Rule, st, num(a.Value), strconv.FormatFloat(a.Threshold, 'g', -1, 64))
+	text = fmt.Sprintf("[%s] %s %s: value %s, %s %s", strings.ToUpper(a.Severity), a.Rule, st, a.ValueString(), a.ThresholdWords(), a.ThresholdString())
 	state := fmt.Sprintf("*State:* %s since %s", a.State, when(a.StartsAt))
 	if resolved {
 		head = "Resolved: " + a.Rule
-		text = fmt.Sprintf("[RESOLVED] %s resolved: value %s, threshold %s", a.Rule, num(a.Value), strconv.FormatFloat(a.Threshold, 'g', -1, 64))
+		text = fmt.Sprintf("[RESOLVED] %s resolved: value %s, %s %s", a.Rule, a.ValueString(), a.ThresholdWords(), a.ThresholdString())
 		state = fmt.Sprintf("*State:* %s at %s (fired %s)", a.State, when(a.EndsAt), when(a.StartsAt))
 	}
 	if l := inline(a.Labels); l != "" {
 		text += " (" + l + ")"
 	}
-	sec := md(fmt.Sprintf("*Value:* `%s` vs *threshold:* `%s` · *Severity:* %s\n%s", num(a.Value),
-		strconv.FormatFloat(a.Threshold, 'g', -1, 64), a.Severity, state), 3000)
+	sec := md(fmt.Sprintf("*Value:* `%s` vs *%s:* `%s` · *Severity:* %s\n%s%s", a.ValueString(),
+		a.ThresholdWords(), a.ThresholdString(), a.Severity, state, readable(a)), 3000)
 	details = append(details, Block{Type: "section", Text: &sec})
 	keys := labels(a.Labels)
 	for len(keys) > 0 { // at most 10 fields a section
@@ -367,8 +383,8 @@ func severalAlerts(n notify.Notification, sev, inc string, resolved bool) (head,
 			details = append(details, Block{Type: "section", Text: &t})
 			break
 		}
-		s := fmt.Sprintf("*%s* (%s) %s · value `%s` vs threshold `%s`", esc(data(a.Rule)), a.Severity, a.State, num(a.Value),
-			strconv.FormatFloat(a.Threshold, 'g', -1, 64))
+		s := fmt.Sprintf("*%s* (%s) %s · value `%s` vs %s `%s`", esc(data(a.Rule)), a.Severity, a.State, a.ValueString(),
+			a.ThresholdWords(), a.ThresholdString())
 		if l := inline(a.Labels); l != "" {
 			s += "\n" + esc(l)
 		}

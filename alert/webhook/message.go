@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vigil-metrics/vigil/alert/notify"
 )
 
 // Version is the Alertmanager webhook payload version Message follows.
@@ -40,7 +42,17 @@ type Alert struct {
 	// Incident is the id of the incident the alert belongs to, "" for
 	// none.
 	Incident string
+	// Readable is what a person reads (notify.Alert's value_text to slo):
+	// added to the payload as they are.
+	Readable
 }
+
+// Readable are the fields of a notice meant for people, as notify
+// records them.
+type Readable = notify.Readable
+
+// ReadableOf is a's fields for people.
+func ReadableOf(a notify.Alert) Readable { return a.Readable }
 
 // Message is one webhook notification. Its JSON is Alertmanager's webhook
 // payload (version 4), so receivers written for Alertmanager (chat bridges,
@@ -116,6 +128,12 @@ func NewMessage(receiver string, at time.Time, alerts []Alert) Message {
 		}
 		if a.Description != "" {
 			ma.Annotations["description"] = a.Description
+		}
+		// Alertmanager's conventional annotations, and what the threshold is.
+		for k, v := range map[string]string{"summary": a.Summary, "runbook_url": a.RunbookURL, "threshold_kind": a.ThresholdKind} {
+			if v != "" {
+				ma.Annotations[k] = v
+			}
 		}
 		// Like Alertmanager, the group is firing while any alert fires.
 		if ma.Status == "firing" {
@@ -216,9 +234,12 @@ type Payload struct {
 	Status         string            `json:"status"`
 	State          string            `json:"state"`
 	Fingerprint    string            `json:"fingerprint"`
-	Incident       string            `json:"incident,omitempty"`
-	StartsAt       *time.Time        `json:"starts_at"`
-	EndsAt         *time.Time        `json:"ends_at"`
+	// Readable (fields added in issue 30) sits here, before incident and
+	// the times, so that the payload still ends as it did.
+	Readable
+	Incident string     `json:"incident,omitempty"`
+	StartsAt *time.Time `json:"starts_at"`
+	EndsAt   *time.Time `json:"ends_at"`
 	// IdempotencyKey is the notification's key (also the Idempotency-Key
 	// header): every try of one notification has the same one, so a
 	// receiver can drop a copy. Top level only; left out when there is
@@ -288,6 +309,7 @@ func payloadAlert(at time.Time, a Alert) Payload {
 		Incident:       a.Incident,
 		StartsAt:       utcOrNil(a.StartsAt),
 		EndsAt:         utcOrNil(a.EndsAt),
+		Readable:       a.Readable,
 	}
 	for k, v := range a.Labels {
 		p.Labels[k] = v

@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"math/big"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/vigil-metrics/vigil/internal/numfmt"
 	"github.com/vigil-metrics/vigil/internal/vtime"
 )
 
@@ -323,10 +323,4 @@ func numBeside(x *big.Rat, refs ...*big.Rat) string {
 
 // num writes a number in an alert's reason as the CLI prints values:
 // short values exact, long ones rounded to 6 digits.
-func num(v float64) string {
-	s := strconv.FormatFloat(v, 'f', -1, 64)
-	if len(s) <= 12 {
-		return s
-	}
-	return strconv.FormatFloat(v, 'g', 6, 64)
-}
+func num(v float64) string { return numfmt.Value(v) }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -16,8 +15,8 @@ import (
 	alertrun "github.com/vigil-metrics/vigil/alert/run"
 	"github.com/vigil-metrics/vigil/analyze/slo"
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
+	"github.com/vigil-metrics/vigil/internal/numfmt"
 	"github.com/vigil-metrics/vigil/internal/safetext"
-	"github.com/vigil-metrics/vigil/internal/vtime"
 )
 
 type budgetOptions struct {
@@ -327,14 +326,6 @@ func (a *app) notifyBudgets(cmd *cobra.Command, cfg *alertconfig.Config, at time
 	return a.runFailures(len(cfg.Rules), nil, chanErrs, res.Outcome)
 }
 
-// formatSpan writes a duration for people: minutes up to two days, days
-// with one decimal beyond.
-func formatSpan(d time.Duration) string {
-	if d < time.Minute/2 {
-		return "0m" // rounds to no minute: the rest is (all but) used up
-	}
-	if d >= 48*time.Hour {
-		return strconv.FormatFloat(math.Round(d.Hours()/24*10)/10, 'f', -1, 64) + "d"
-	}
-	return vtime.FormatDuration(d.Round(time.Minute))
-}
+// formatSpan writes a duration for people: numfmt.Span, which notices
+// share.
+func formatSpan(d time.Duration) string { return numfmt.Span(d) }

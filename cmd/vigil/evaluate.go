@@ -95,6 +95,9 @@ type alertJSON struct {
 	Incident     *string           `json:"incident"`
 	Notified     []string          `json:"notified"`
 	SuppressedBy *string           `json:"suppressed_by"`
+	// InhibitedBy names the firing alert that inhibits this one
+	// (suppressed_by "inhibited"): rule{labels}.
+	InhibitedBy string `json:"inhibited_by,omitempty"`
 	// Extensions: notices recorded this run, held by the rate limit, and
 	// failed this run.
 	Queued []string `json:"queued,omitempty"`
@@ -302,6 +305,7 @@ func alertsJSON(res alertrun.Result) ([]alertJSON, bool) {
 		if by != "" {
 			aj.SuppressedBy = &by
 		}
+		aj.InhibitedBy = it.InhibitedBy
 		firing = firing || x.State == state.Firing
 		out = append(out, aj)
 	}
@@ -344,6 +348,9 @@ func writeAlerts(a *app, output string, at time.Time, out []alertJSON, errs []ru
 		}
 		if x.SuppressedBy != nil {
 			sup = *x.SuppressedBy
+		}
+		if x.InhibitedBy != "" {
+			sup = "inhibited by " + safetext.Terminal(x.InhibitedBy) // holds label values
 		}
 		notified := strings.Join(x.Notified, ",")
 		if len(x.Held) > 0 {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"github.com/vigil-metrics/vigil/analyze"
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
 	"github.com/vigil-metrics/vigil/internal/metricpath"
+	"github.com/vigil-metrics/vigil/internal/numfmt"
 	"github.com/vigil-metrics/vigil/internal/vtime"
 )
 
@@ -202,14 +202,9 @@ func writeQueryJSON(w io.Writer, path string, at time.Time, win time.Duration, r
 	return enc.Encode(queryJSON{Query: path, At: at.UTC().Format(time.RFC3339Nano), WindowSeconds: win.Seconds(), Results: rs})
 }
 
-// formatValue keeps short values exact and rounds long ones to 6 digits.
-func formatValue(v float64) string {
-	s := strconv.FormatFloat(v, 'f', -1, 64)
-	if len(s) <= 12 {
-		return s
-	}
-	return strconv.FormatFloat(v, 'g', 6, 64)
-}
+// formatValue keeps short values exact and rounds long ones to 6 digits:
+// numfmt.Value, which notices share.
+func formatValue(v float64) string { return numfmt.Value(v) }
 
 func writeQueryTable(w io.Writer, rs []analyze.Result) error {
 	if len(rs) == 0 {

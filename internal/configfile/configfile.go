@@ -43,6 +43,7 @@ var Sections = map[string]string{
 	"silences":          "alert/config",
 	"correlation_rules": "alert/config",
 	"recording_rules":   "alert/config",
+	"inhibit_rules":     "alert/config",
 	"slos":              "analyze/slo",
 	"report":            "report",
 	"sources":           "internal/sources",

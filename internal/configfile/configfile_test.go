@@ -10,7 +10,7 @@ import (
 	"github.com/vigil-metrics/vigil/internal/yamlconf"
 )
 
-const allKeys = "alert_rules, cache_dir, channels, correlation_rules, db, escalation, lint, log_format, log_level, recording_rules, report, retention, serve, settings, silences, slos, sources, state"
+const allKeys = "alert_rules, cache_dir, channels, correlation_rules, db, escalation, inhibit_rules, lint, log_format, log_level, recording_rules, report, retention, serve, settings, silences, slos, sources, state"
 
 func problems(t *testing.T, err error) string {
 	t.Helper()

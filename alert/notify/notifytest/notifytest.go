@@ -62,3 +62,19 @@ func Err(err error) string {
 	}
 	return err.Error()
 }
+
+// SLOPage is a notification about an SLO page alert as the pipeline
+// records it (alert/run.BudgetBuild's facts: budget.txtar's service a),
+// with a runbook: what every channel's notice must say (issue 30).
+func SLOPage(ch config.Channel) notify.Notification {
+	return notify.Notification{Channel: ch, At: At, Kind: "firing", Alerts: []notify.Alert{{
+		Rule: "slo_burn_rate_page", Severity: "critical", Description: "error budget burning fast (page)",
+		Labels: map[string]string{"service": "a", "sli": "availability", "window": "30d"}, State: "firing",
+		Value: value(14.5), Threshold: 14.4, StartsAt: At, Fingerprint: "e067a2f6b9737d99", EscalationStep: -1,
+		Readable: notify.Readable{ValueText: "14.5", ThresholdText: "14.4", ThresholdKind: notify.ThresholdBurnFactor, Window: "1h",
+			Summary: "burn rate 14.5 over 1h and 30 over 5m, both above 14.4 (2% of the budget in 1h)",
+			Details: []string{"SLO: a availability 99.9% over 30d", "burn rates: 5m 30, 30m 30, 1h 14.5, 2h 14.5, 6h 2.42, 1d 2.42, 3d 0.97, 30d 0.58",
+				"budget: 58% consumed, 42% remaining (18.1 minutes of full outage)", "time to exhaustion: 1251m at the 1h burn rate"},
+			RunbookURL: "https://runbooks.example.com/slo", AckCommand: "vigil alerts ack e067a2f6b9737d99"},
+	}}}
+}

@@ -75,7 +75,7 @@ func TestConfigUnknownKey(t *testing.T) {
 	os.WriteFile(cfg, []byte("db: x.db\nretention: 7d\nretension: 30d\n"), 0o644)
 	err := run(t, dir, "--config", cfg)
 	want := cfg + `:3:1: unknown field "retension" in the config file (want alert_rules, cache_dir, channels, ` +
-		`correlation_rules, db, escalation, lint, log_format, log_level, recording_rules, report, retention, serve, settings, ` +
+		`correlation_rules, db, escalation, inhibit_rules, lint, log_format, log_level, recording_rules, report, retention, serve, settings, ` +
 		`silences, slos, sources, state)`
 	if cli.ExitCode(err) != 2 || err == nil || err.Error() != want {
 		t.Errorf("got %v (exit %d)\nwant %s", err, cli.ExitCode(err), want)

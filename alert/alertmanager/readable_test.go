@@ -1,0 +1,25 @@
+package alertmanager
+
+import (
+	"testing"
+	"time"
+
+	"github.com/vigil-metrics/vigil/alert/config"
+	"github.com/vigil-metrics/vigil/alert/notify/notifytest"
+)
+
+// An SLO alert reaches Alertmanager with Alertmanager's conventional
+// annotations (summary, runbook_url), what the threshold is, and the
+// command that acknowledges it in vigil (issue 30).
+func TestAlertsReadable(t *testing.T) {
+	as := Alerts(notifytest.SLOPage(config.Channel{Name: "am", Type: "alertmanager"}), 5*time.Minute)
+	ann := as[0].Annotations
+	want := map[string]string{"threshold": "14.4", "value": "14.5", "threshold_kind": "burn_rate_factor",
+		"summary":     "burn rate 14.5 over 1h and 30 over 5m, both above 14.4 (2% of the budget in 1h)",
+		"runbook_url": "https://runbooks.example.com/slo", "vigil_ack_command": "vigil alerts ack e067a2f6b9737d99"}
+	for k, v := range want {
+		if ann[k] != v {
+			t.Errorf("annotation %s = %q, want %q", k, ann[k], v)
+		}
+	}
+}

@@ -1,0 +1,131 @@
+package config
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// InhibitRule mutes the notifications of firing alerts that match
+// TargetMatchers while an alert that matches SourceMatchers fires with the
+// same values of the Equal labels: Alertmanager's inhibit rule, with its
+// names and semantics (docs/alerting.md, "Inhibition").
+type InhibitRule struct {
+	Pos            Pos
+	SourceMatchers []Matcher
+	TargetMatchers []Matcher
+	// Equal are the labels source and target must agree on (a label
+	// neither has counts as equal: both empty, as in Alertmanager).
+	Equal []string
+}
+
+// Matcher is one of Alertmanager's label matchers: Name Op Value, with Op
+// one of =, !=, =~, !~ (regular expressions anchored at both ends).
+type Matcher struct {
+	Name, Op, Value string
+	re              *regexp.Regexp
+}
+
+// String is the matcher as written in Alertmanager's syntax.
+func (m Matcher) String() string { return m.Name + m.Op + strconv.Quote(m.Value) }
+
+// Matches says whether labels pass m (a missing label is the empty value).
+func (m Matcher) Matches(labels map[string]string) bool {
+	v := labels[m.Name]
+	switch m.Op {
+	case "=":
+		return v == m.Value
+	case "!=":
+		return v != m.Value
+	case "=~":
+		return m.re.MatchString(v)
+	default: // !~
+		return !m.re.MatchString(v)
+	}
+}
+
+// MatchAll says whether labels pass every matcher of ms.
+func MatchAll(ms []Matcher, labels map[string]string) bool {
+	for _, m := range ms {
+		if !m.Matches(labels) {
+			return false
+		}
+	}
+	return true
+}
+
+// NewMatcher is a matcher of op (=, !=, =~, !~), its regexp compiled.
+func NewMatcher(name, op, value string) (Matcher, error) {
+	m := Matcher{Name: name, Op: op, Value: value}
+	if op == "=~" || op == "!~" {
+		re, err := regexp.Compile("^(?:" + value + ")$")
+		if err != nil {
+			return Matcher{}, err
+		}
+		m.re = re
+	}
+	return m, nil
+}
+
+var matcherRE = regexp.MustCompile(`^\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*(.*?)\s*$`)
+
+// ParseMatcher reads a matcher as Alertmanager writes one:
+// `severity="critical"`, `alertname=~"node_.*"`, or the value unquoted.
+func ParseMatcher(s string) (Matcher, error) {
+	g := matcherRE.FindStringSubmatch(s)
+	if g == nil {
+		return Matcher{}, fmt.Errorf("%q is not a matcher (want label=\"value\", with =, !=, =~ or !~)", s)
+	}
+	v := g[3]
+	if strings.HasPrefix(v, `"`) {
+		u, err := strconv.Unquote(v)
+		if err != nil {
+			return Matcher{}, fmt.Errorf("%q: bad quoted value", s)
+		}
+		v = u
+	}
+	m, err := NewMatcher(g[1], g[2], v)
+	if err != nil {
+		return Matcher{}, fmt.Errorf("%s: bad regexp: %v", s, err)
+	}
+	return m, nil
+}
+
+func (d *decoder) inhibitRules(n *yaml.Node) {
+	d.List(n, "inhibit_rules", func(item *yaml.Node) {
+		r := InhibitRule{Pos: pos(item)}
+		seen := d.Fields(item, "inhibit rule", map[string]func(*yaml.Node){
+			"source_matchers": func(v *yaml.Node) { r.SourceMatchers = d.matchers(v, "source_matchers") },
+			"target_matchers": func(v *yaml.Node) { r.TargetMatchers = d.matchers(v, "target_matchers") },
+			"equal":           func(v *yaml.Node) { r.Equal, _ = d.Strings(v, "equal") },
+		})
+		d.Required(item, seen, "inhibit rule", "source_matchers", "target_matchers")
+		d.cfg.InhibitRules = append(d.cfg.InhibitRules, r)
+	})
+}
+
+// matchers reads a list of matcher strings; at least one (an empty list
+// would match every alert: Alertmanager's rule with no matchers inhibits
+// everything, which is never meant).
+func (d *decoder) matchers(v *yaml.Node, field string) []Matcher {
+	ss, ok := d.Strings(v, field)
+	if !ok {
+		return nil
+	}
+	if len(ss) == 0 {
+		d.Errf(v, "%s: want at least one matcher", field)
+	}
+	var out []Matcher
+	for i, s := range ss {
+		m, err := ParseMatcher(s)
+		if err != nil {
+			d.Errf(v.Content[i], "%s: %v", field, err)
+			continue
+		}
+		out = append(out, m)
+	}
+	return out
+}

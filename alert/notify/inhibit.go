@@ -1,0 +1,97 @@
+package notify
+
+import (
+	"github.com/vigil-metrics/vigil/alert/config"
+	"github.com/vigil-metrics/vigil/alert/route"
+	"github.com/vigil-metrics/vigil/alert/state"
+	"github.com/vigil-metrics/vigil/internal/metricpath"
+)
+
+// ByInhibit is the suppression reason of an alert an inhibit rule mutes
+// (Item.InhibitedBy names the alert that does).
+const ByInhibit = "inhibited"
+
+// Firing is an alert that fires and was not stepped in this run (another
+// source's: vigil budget's SLO alerts for an evaluate run), as inhibit
+// rules see it: its rule and its labels.
+type Firing struct {
+	Fingerprint uint64
+	Rule        *config.Rule
+	Labels      map[string]string
+}
+
+// source is a firing alert as an inhibit rule's source: its labels with
+// alertname and severity (route.Labels), and its name in words.
+type source struct {
+	fp     uint64
+	labels map[string]string
+	name   string
+}
+
+// inhibitor finds, for a firing alert, the firing alert that inhibits it.
+type inhibitor struct {
+	rules   []config.InhibitRule
+	sources []source
+}
+
+// newInhibitor gathers the sources of rules: the items firing after this
+// run's step and the others firing in the state DB.
+func newInhibitor(rules []config.InhibitRule, items []*Item, others []Firing) *inhibitor {
+	in := &inhibitor{rules: rules}
+	if len(rules) == 0 {
+		return in
+	}
+	add := func(fp uint64, r *config.Rule, labels map[string]string) {
+		in.sources = append(in.sources, source{fp: fp, labels: route.Labels(r, labels), name: r.Name + metricpath.FormatLabels(labels)})
+	}
+	for _, it := range items {
+		if firingNow(it) {
+			add(it.Alert.Fingerprint, it.Rule, it.Alert.Labels)
+		}
+	}
+	for _, o := range others {
+		add(o.Fingerprint, o.Rule, o.Labels)
+	}
+	return in
+}
+
+// by is the alert that inhibits the alert fp with labels (route.Labels),
+// "" when none does. As in Alertmanager, an alert never inhibits itself,
+// and an alert that matches a rule's source and target matchers is not
+// inhibited by another that matches both (two of a kind would mute each
+// other).
+func (in *inhibitor) by(fp uint64, labels map[string]string) string {
+	for _, r := range in.rules {
+		if !config.MatchAll(r.TargetMatchers, labels) {
+			continue
+		}
+		both := config.MatchAll(r.SourceMatchers, labels)
+		for _, s := range in.sources {
+			if s.fp == fp || !config.MatchAll(r.SourceMatchers, s.labels) || both && config.MatchAll(r.TargetMatchers, s.labels) {
+				continue
+			}
+			if equalLabels(r.Equal, labels, s.labels) {
+				return s.name
+			}
+		}
+	}
+	return ""
+}
+
+// equalLabels says whether a and b have the same value of every label of
+// names (a label missing from both is equal: empty).
+func equalLabels(names []string, a, b map[string]string) bool {
+	for _, n := range names {
+		if a[n] != b[n] {
+			return false
+		}
+	}
+	return true
+}
+
+// firingNow says whether it fires after this run's step, as item decides
+// (an alert that lost its data under nodata: alert fires).
+func firingNow(it *Item) bool {
+	st := it.Alert.State
+	return st == state.Firing || st == state.NoData && it.Rule.NoData == state.NoDataAlert
+}
