@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -12,14 +13,55 @@ import (
 	"github.com/vigil-metrics/vigil/internal/store"
 )
 
-// wholeFixture writes a counter c{h} of whole increments, 600,000 samples
-// (several of DuckDB's row groups, so that its threads split them) over
-// the hour before at, and, where extra has values, a series c{h="d"} of
+// wholeFixture is a copy of base (wholeBase: a counter c{h} of whole
+// increments, 600,000 samples, several of DuckDB's row groups, so that its
+// threads split them) and, where extra has values, a series c{h="d"} of
 // those values alone, 1 ms apart in the hour's last minute.
-func wholeFixture(t *testing.T, extra []float64) (*fixture, string) {
+func wholeFixture(t *testing.T, base string, extra []float64) (*fixture, string) {
 	f := newFixture(t)
 	ctx := context.Background()
 	p := filepath.Join(f.dir, "v.db")
+	b, err := os.ReadFile(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if len(extra) == 0 {
+		return f, p
+	}
+	st, err := store.Open(ctx, p, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := st.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := tx.Series(ctx, "c", store.Counter, map[string]string{"h": "d"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range extra {
+		if err := tx.Append(ctx, d, atMS(-50*time.Second+time.Duration(i)*time.Millisecond), v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	return f, p
+}
+
+// wholeBase writes the cases' common store once (600,000 samples: built
+// once and copied, where each case built its own under -race for 20 s):
+// counter c{h=a,b,c}, a random whole number from 0 to 999 every 18 ms over
+// the hour before at.
+func wholeBase(t *testing.T) string {
+	ctx := context.Background()
+	p := filepath.Join(t.TempDir(), "base.db")
 	st, err := store.Open(ctx, p, store.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -44,22 +86,14 @@ func wholeFixture(t *testing.T, extra []float64) (*fixture, string) {
 			}
 		}
 	}
-	if len(extra) > 0 {
-		d, err := tx.Series(ctx, "c", store.Counter, map[string]string{"h": "d"}, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i, v := range extra {
-			if err := tx.Append(ctx, d, atMS(-50*time.Second+time.Duration(i)*time.Millisecond), v); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
 	if _, err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	st.Close()
-	return f, p
+	// Closed: checkpointed into the one file that the cases copy.
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // bucketsAndEval answers, with parallelWholeSums set to parallel, the
@@ -132,6 +166,7 @@ func TestWholeSumsOnThreads(t *testing.T) {
 	// Parallel: most of its time is building a big store under -race
 	// on one core (make test runs analyze under -race: issue 30).
 	t.Parallel()
+	base := wholeBase(t)
 	for _, c := range []struct {
 		name    string
 		extra   []float64
@@ -151,7 +186,7 @@ func TestWholeSumsOnThreads(t *testing.T) {
 			t.Fatal("parallelWholeSums is off")
 		}
 		t.Run(c.name, func(t *testing.T) {
-			f, p := wholeFixture(t, c.extra)
+			f, p := wholeFixture(t, base, c.extra)
 			one, n1, c1 := bucketsAndEval(t, f, p, false)
 			par, n2, c2 := bucketsAndEval(t, f, p, true)
 			if n1 != 0 || c1 != 0 {
