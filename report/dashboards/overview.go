@@ -114,7 +114,7 @@ func burnThresholds() *Thresholds {
 // bucket at the threshold, or the custom paths (summed, as vigil slo
 // sums a path with by).
 func sliRatio(ob slo.Objective, window string, types map[string]string) (good, total string, err error) {
-	svc := "service=" + strconv.Quote(ob.Service)
+	svc := "service=" + promString(ob.Service)
 	inc := func(sel string) string { return "sum(increase(" + sel + "[" + window + "]))" }
 	switch {
 	case ob.Histogram != "":

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/vigil-metrics/vigil/internal/metricpath"
 )
@@ -141,6 +142,13 @@ const (
 )
 
 func translateSel(s *metricpath.Selector, types map[string]string, o TranslateOptions) (Query, error) {
+	// A label value that is not UTF-8 matches no stored series (the stores
+	// refuse such values) and is no PromQL string.
+	for _, m := range s.Matchers {
+		if !utf8.ValidString(m.Value) {
+			return Query{}, fmt.Errorf("%s: label %s: value is not valid UTF-8: %w", s.String(), m.Label, ErrNoEqual)
+		}
+	}
 	kind := kindOf(s.Name, types)
 	agg := effectiveAgg(s.Agg.Kind, kind)
 	w := o.Window
@@ -222,6 +230,14 @@ func byClause(by []string) string {
 
 // selector writes name{matchers}; a service matcher is added when the
 // path has none, and extra (already PromQL) goes last.
+// promString is s as a PromQL string literal: Go's quoting, which
+// Prometheus's parser reads back, except that U+FFFD is escaped, since
+// Prometheus's lexer takes the replacement character, even well encoded,
+// for an invalid rune.
+func promString(s string) string {
+	return strings.ReplaceAll(strconv.Quote(s), "\uFFFD", `\ufffd`)
+}
+
 func selector(name string, ms []metricpath.Matcher, service, extra string) string {
 	var parts []string
 	hasService := false
@@ -229,11 +245,11 @@ func selector(name string, ms []metricpath.Matcher, service, extra string) strin
 		// vigil's regular expressions are anchored at both ends as
 		// Prometheus's are, and its strings quote as Go's do, which
 		// PromQL reads: the matcher means the same on both sides.
-		parts = append(parts, m.Label+m.Op.String()+strconv.Quote(m.Value))
+		parts = append(parts, m.Label+m.Op.String()+promString(m.Value))
 		hasService = hasService || m.Label == "service"
 	}
 	if service != "" && !hasService {
-		parts = append(parts, "service="+strconv.Quote(service))
+		parts = append(parts, "service="+promString(service))
 	}
 	if extra != "" {
 		parts = append(parts, extra)

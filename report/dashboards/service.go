@@ -3,7 +3,6 @@ package dashboards
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/vigil-metrics/vigil/internal/metricpath"
@@ -68,7 +67,7 @@ func requests(b *board, in Input, svc string, warn func(string, ...any)) {
 	}
 	b.row("Requests and errors")
 	sel := func(name, extra string) string {
-		m := "service=" + strconv.Quote(svc)
+		m := "service=" + promString(svc)
 		if extra != "" {
 			m += ", " + extra
 		}
@@ -134,7 +133,7 @@ func latency(b *board, in Input, svc string, warn func(string, ...any)) {
 	}
 	b.row("Latency")
 	for _, h := range hs {
-		sel := h + "_bucket{service=" + strconv.Quote(svc) + "}"
+		sel := h + "_bucket{service=" + promString(svc) + "}"
 		var ts []Target
 		desc := "Percentiles from the buckets vigil serve is configured with for " + h +
 			" (histogram_quantile interpolates inside a bucket; vigil's own pNN is exact), and the mean from _sum and _count."
@@ -152,7 +151,7 @@ func latency(b *board, in Input, svc string, warn func(string, ...any)) {
 				LegendFormat: "p" + fmtFloat(q*100),
 			})
 		}
-		s := "{service=" + strconv.Quote(svc) + "}"
+		s := "{service=" + promString(svc) + "}"
 		ts = append(ts, Target{
 			Expr:         fmt.Sprintf("sum(rate(%s_sum%s[%s])) / (sum(rate(%s_count%s[%s])) != 0)", h, s, RateWindow, h, s, RateWindow),
 			LegendFormat: "mean",
@@ -189,7 +188,7 @@ func serviceHosts(b *board, in Input, svc string) {
 			b.row("Hosts")
 			first = false
 		}
-		expr := strings.Replace(g.expr, `host=~"$host"`, "service="+strconv.Quote(svc), 1)
+		expr := strings.Replace(g.expr, `host=~"$host"`, "service="+promString(svc), 1)
 		p := timeseries(g.title, g.metric+" of the hosts whose agent runs with --service "+svc+", by host.", g.unit, nil,
 			Target{Expr: expr, LegendFormat: g.legend})
 		if g.unit == "percent" {
