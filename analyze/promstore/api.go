@@ -320,19 +320,8 @@ func (a *API) series(w http.ResponseWriter, r *http.Request) {
 		respondError(w, badData(errors.New("no match[] parameter provided")))
 		return
 	}
-	sets, e := matchers(r)
-	if e != nil {
-		respondError(w, e)
-		return
-	}
-	mint, maxt, e := a.rangeParams(r)
-	if e != nil {
-		respondError(w, e)
-		return
-	}
-	sel, err := a.Source.read(r.Context(), mint, maxt, sets, true)
-	if err != nil {
-		respondError(w, &apiError{"execution", http.StatusUnprocessableEntity, err})
+	sel, ok := a.selectSeries(w, r)
+	if !ok {
 		return
 	}
 	out := make([]labels.Labels, 0, len(sel.series))
@@ -358,22 +347,32 @@ func (a *API) labelValues(w http.ResponseWriter, r *http.Request) {
 	a.labels(w, r, name)
 }
 
-// labels answers /labels (name "") and /label/NAME/values.
-func (a *API) labels(w http.ResponseWriter, r *http.Request, name string) {
-	r.ParseForm()
+// selectSeries reads the series r's match[] and start/end select (for
+// /series and the label endpoints); false when it answered an error.
+func (a *API) selectSeries(w http.ResponseWriter, r *http.Request) (*selected, bool) {
 	sets, e := matchers(r)
 	if e != nil {
 		respondError(w, e)
-		return
+		return nil, false
 	}
 	mint, maxt, e := a.rangeParams(r)
 	if e != nil {
 		respondError(w, e)
-		return
+		return nil, false
 	}
 	sel, err := a.Source.read(r.Context(), mint, maxt, sets, true)
 	if err != nil {
 		respondError(w, &apiError{"execution", http.StatusUnprocessableEntity, err})
+		return nil, false
+	}
+	return sel, true
+}
+
+// labels answers /labels (name "") and /label/NAME/values.
+func (a *API) labels(w http.ResponseWriter, r *http.Request, name string) {
+	r.ParseForm()
+	sel, ok := a.selectSeries(w, r)
+	if !ok {
 		return
 	}
 	seen := map[string]bool{}

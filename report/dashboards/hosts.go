@@ -46,16 +46,6 @@ func hosts(in Input, ds *DatasourceRef, types map[string]string, rules []Rule, w
 		}
 		b.add(p, 12, 8)
 	}
-	if len(rules) > 0 {
-		b.row("Alert rules")
-		for _, r := range rules {
-			p, err := rulePanel(r, types, "", in.Buckets)
-			if err != nil {
-				warn("%v", err)
-				continue
-			}
-			b.add(p, 12, 8)
-		}
-	}
+	b.ruleRow(rules, types, in.Buckets, warn)
 	return b.d
 }

@@ -32,17 +32,7 @@ func overview(in Input, ds *DatasourceRef, types map[string]string, rules []Rule
 			warn("objective %s/%s: the stores have no %s of service %s: its panels show no data", ob.Service, ob.SLI, m, ob.Service)
 		}
 	}
-	if len(rules) > 0 {
-		b.row("Alert rules")
-		for _, r := range rules {
-			p, err := rulePanel(r, types, "", in.Buckets)
-			if err != nil {
-				warn("%v", err)
-				continue
-			}
-			b.add(p, 12, 8)
-		}
-	}
+	b.ruleRow(rules, types, in.Buckets, warn)
 	return b.d
 }
 

@@ -120,3 +120,20 @@ func above(v float64) *Thresholds {
 func below(v float64) *Thresholds {
 	return &Thresholds{Mode: "absolute", Steps: []Step{{Color: "red"}, {Color: "green", Value: ptr(v)}}}
 }
+
+// ruleRow adds a row of rule panels (rulePanel for each, service "": not
+// scoped), warning of the rules that have no panel.
+func (b *board) ruleRow(rules []Rule, types map[string]string, buckets map[string][]float64, warn func(string, ...any)) {
+	if len(rules) == 0 {
+		return
+	}
+	b.row("Alert rules")
+	for _, r := range rules {
+		p, err := rulePanel(r, types, "", buckets)
+		if err != nil {
+			warn("%v", err)
+			continue
+		}
+		b.add(p, 12, 8)
+	}
+}
