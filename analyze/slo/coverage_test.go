@@ -66,6 +66,13 @@ func TestCoverage(t *testing.T) {
 	if c, _ := NewEvaluator(nil, at).Coverage(context.Background(), objs[0]); c.Known {
 		t.Errorf("no extent: %+v", c)
 	}
+	// NaN would make every comparison false: every objective invalid.
+	for _, v := range []string{"NaN", ".nan", "+Inf", "-1"} {
+		if _, _, err := Parse("v.yaml", []byte("slos:\n  - {service: api, target: 99.9, min_coverage: "+v+"}\n")); err == nil ||
+			!strings.Contains(err.Error(), "min_coverage: want a non-negative number") {
+			t.Errorf("min_coverage %s: %v", v, err)
+		}
+	}
 	if _, _, err := Parse("v.yaml", []byte("slos:\n  - {service: api, target: 99.9, min_coverage: 120}\n")); err == nil || !strings.Contains(err.Error(), "v.yaml:2: min_coverage: want a percent from 0 to 100, got 120") {
 		t.Errorf("min_coverage 120: %v", err)
 	}

@@ -2,6 +2,7 @@ package slo
 
 import (
 	"fmt"
+	"math"
 	"math/big"
 	"os"
 	"slices"
@@ -425,7 +426,7 @@ func (e *entry) num(key string, def float64) float64 {
 		return def
 	}
 	v, err := strconv.ParseFloat(n.Value, 64)
-	if n.Kind != yaml.ScalarNode || err != nil || v < 0 {
+	if n.Kind != yaml.ScalarNode || err != nil || !(v >= 0) || math.IsInf(v, 1) {
 		e.d.Errf(n, "%s: want a non-negative number, got %q", key, n.Value)
 		e.ok = false
 		return def
