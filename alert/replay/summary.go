@@ -1,7 +1,6 @@
 package replay
 
 import (
-	"fmt"
 	"maps"
 	"slices"
 	"sort"
@@ -32,7 +31,8 @@ type collector struct {
 
 	open     map[uint64]*Episode // firing now, by fingerprint
 	lastEnd  map[uint64]time.Time
-	byStart  map[string]*Episode // by fingerprint and start: notices find their episode
+	byStart  map[episodeKey]*Episode // notices find their episode
+	fpText   map[uint64]string       // each alert's fingerprint as text, once
 	episodes []*Episode
 	flapping map[*Episode]bool
 	rules    map[string]*ruleAcc
@@ -46,8 +46,8 @@ type collector struct {
 	labels     map[string]map[string]string // by fingerprint: the timeline's one copy of each alert's labels
 	held       map[string]bool              // "fingerprint channel" held now
 	heldCount  map[string]int               // by channel
-	dedupSeen  map[string]bool              // "fingerprint episode channel"
-	dedupCount map[string]int               // by channel
+	dedupSeen  map[dedupKey]bool
+	dedupCount map[string]int // by channel
 }
 
 type memberKey struct {
@@ -65,9 +65,9 @@ type ruleAcc struct {
 
 func newCollector(cfg *config.Config, from, to time.Time, step time.Duration) *collector {
 	c := &collector{from: from, to: to, step: step, cfg: cfg, open: map[uint64]*Episode{}, lastEnd: map[uint64]time.Time{},
-		byStart: map[string]*Episode{}, flapping: map[*Episode]bool{}, rules: map[string]*ruleAcc{},
+		byStart: map[episodeKey]*Episode{}, fpText: map[uint64]string{}, flapping: map[*Episode]bool{}, rules: map[string]*ruleAcc{},
 		incidents: map[string]*Incident{}, members: map[string]map[string]bool{}, memberOf: map[memberKey]bool{}, held: map[string]bool{}, labels: map[string]map[string]string{},
-		heldCount: map[string]int{}, dedupSeen: map[string]bool{}, dedupCount: map[string]int{}}
+		heldCount: map[string]int{}, dedupSeen: map[dedupKey]bool{}, dedupCount: map[string]int{}}
 	for i := range cfg.Rules {
 		c.rule(&cfg.Rules[i])
 	}
@@ -85,8 +85,19 @@ func (c *collector) rule(r *config.Rule) *ruleAcc {
 	return a
 }
 
-func episodeKey(fp string, start time.Time) string {
-	return fp + " " + start.UTC().Format(time.RFC3339Nano)
+// episodeKey is an episode's alert (its fingerprint as notices carry it)
+// and start. Keys are compared, never formatted: a month's episodes and
+// notices made one string each.
+type episodeKey struct {
+	fp    string
+	start int64 // unix nanoseconds
+}
+
+// dedupKey is a channel deduplication held back from in an episode.
+type dedupKey struct {
+	fp      uint64
+	firedAt int64
+	channel string
 }
 
 // add folds one run in: episodes from the items' transitions, incidents
@@ -133,7 +144,7 @@ func (c *collector) add(r runResult) {
 			paged[n.Fingerprint] = true
 			a.pages++
 		}
-		if ep := c.byStart[episodeKey(n.Fingerprint, n.episode)]; ep != nil && !slices.Contains(ep.Notified, n.Channel) {
+		if ep := c.byStart[episodeKey{n.Fingerprint, n.episode.UnixNano()}]; ep != nil && !slices.Contains(ep.Notified, n.Channel) {
 			ep.Notified = append(ep.Notified, n.Channel)
 		}
 	}
@@ -173,14 +184,19 @@ func (c *collector) item(at time.Time, it *notify.Item) {
 	}
 	switch {
 	case firing && !was:
-		ep := &Episode{Rule: it.Rule.Name, Fingerprint: state.FormatFingerprint(fp), Labels: it.Alert.Labels,
+		text, ok := c.fpText[fp]
+		if !ok {
+			text = state.FormatFingerprint(fp)
+			c.fpText[fp] = text
+		}
+		ep := &Episode{Rule: it.Rule.Name, Fingerprint: text, Labels: it.Alert.Labels,
 			Severity: it.Rule.Severity, Start: at}
 		if end, ok := c.lastEnd[fp]; ok && a.cooldown > 0 && at.Sub(end) < a.cooldown {
 			c.flapping[ep] = true // fired again within the cooldown of the last end
 		}
 		c.open[fp] = ep
 		c.episodes = append(c.episodes, ep)
-		c.byStart[episodeKey(ep.Fingerprint, it.Alert.FiredAt)] = ep
+		c.byStart[episodeKey{ep.Fingerprint, it.Alert.FiredAt.UnixNano()}] = ep
 	case was && !firing:
 		if ep := c.open[fp]; ep != nil {
 			ep.End = at
@@ -192,7 +208,7 @@ func (c *collector) item(at time.Time, it *notify.Item) {
 		if why != notify.ByDedup {
 			continue
 		}
-		k := fmt.Sprintf("%x %d %s", fp, it.Alert.FiredAt.UnixNano(), ch)
+		k := dedupKey{fp, it.Alert.FiredAt.UnixNano(), ch}
 		if !c.dedupSeen[k] {
 			c.dedupSeen[k] = true
 			c.dedupCount[ch]++
