@@ -41,6 +41,7 @@ type collector struct {
 	incidents map[string]*Incident
 	members   map[string]map[string]bool
 	memberOf  map[memberKey]bool // the alerts named among members
+	lastInc   map[uint64]string  // by fingerprint: the incident it was last named a member of
 
 	notices    []Notice
 	labels     map[string]map[string]string // by fingerprint: the timeline's one copy of each alert's labels
@@ -66,7 +67,7 @@ type ruleAcc struct {
 func newCollector(cfg *config.Config, from, to time.Time, step time.Duration) *collector {
 	c := &collector{from: from, to: to, step: step, cfg: cfg, open: map[uint64]*Episode{}, lastEnd: map[uint64]time.Time{},
 		byStart: map[episodeKey]*Episode{}, fpText: map[uint64]string{}, flapping: map[*Episode]bool{}, rules: map[string]*ruleAcc{},
-		incidents: map[string]*Incident{}, members: map[string]map[string]bool{}, memberOf: map[memberKey]bool{}, held: map[string]bool{}, labels: map[string]map[string]string{},
+		incidents: map[string]*Incident{}, members: map[string]map[string]bool{}, memberOf: map[memberKey]bool{}, lastInc: map[uint64]string{}, held: map[string]bool{}, labels: map[string]map[string]string{},
 		heldCount: map[string]int{}, dedupSeen: map[dedupKey]bool{}, dedupCount: map[string]int{}}
 	for i := range cfg.Rules {
 		c.rule(&cfg.Rules[i])
@@ -172,14 +173,19 @@ func (c *collector) item(at time.Time, it *notify.Item) {
 		a.last = at
 		// A member is named once (its labels formatted), not at every
 		// run it fires in.
-		if k := (memberKey{it.Alert.Incident, fp}); k.incident != "" && !c.memberOf[k] {
-			m := c.members[k.incident]
-			if m == nil {
-				m = map[string]bool{}
-				c.members[k.incident] = m
+		// An alert fires in one incident run after run: the last one it was
+		// named in answers without hashing the incident's name.
+		if k := (memberKey{it.Alert.Incident, fp}); k.incident != "" && c.lastInc[fp] != k.incident {
+			if !c.memberOf[k] {
+				m := c.members[k.incident]
+				if m == nil {
+					m = map[string]bool{}
+					c.members[k.incident] = m
+				}
+				m[memberName(it.Rule.Name, it.Alert.Labels)] = true
+				c.memberOf[k] = true
 			}
-			m[memberName(it.Rule.Name, it.Alert.Labels)] = true
-			c.memberOf[k] = true
+			c.lastInc[fp] = k.incident
 		}
 	}
 	switch {
