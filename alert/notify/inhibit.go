@@ -21,11 +21,13 @@ type Firing struct {
 }
 
 // source is a firing alert as an inhibit rule's source: its labels with
-// alertname and severity (route.Labels), and its name in words.
+// alertname and severity (route.Labels), and what its name in words is
+// made of (only for the alert it inhibits: most never do).
 type source struct {
 	fp     uint64
 	labels map[string]string
-	name   string
+	rule   string
+	own    map[string]string
 }
 
 // inhibitor finds, for a firing alert, the firing alert that inhibits it.
@@ -41,8 +43,17 @@ func newInhibitor(rules []config.InhibitRule, items []*Item, others []Firing) *i
 	if len(rules) == 0 {
 		return in
 	}
+	// Only an alert some rule's source matchers match can inhibit: the
+	// others (every firing alert of a run, against the built-in SLO rules)
+	// are not kept.
 	add := func(fp uint64, r *config.Rule, labels map[string]string) {
-		in.sources = append(in.sources, source{fp: fp, labels: route.Labels(r, labels), name: r.Name + metricpath.FormatLabels(labels)})
+		all := route.Labels(r, labels)
+		for _, ir := range rules {
+			if config.MatchAll(ir.SourceMatchers, all) {
+				in.sources = append(in.sources, source{fp: fp, labels: all, rule: r.Name, own: labels})
+				return
+			}
+		}
 	}
 	for _, it := range items {
 		if firingNow(it) {
@@ -71,7 +82,7 @@ func (in *inhibitor) by(fp uint64, labels map[string]string) string {
 				continue
 			}
 			if equalLabels(r.Equal, labels, s.labels) {
-				return s.name
+				return s.rule + metricpath.FormatLabels(s.own)
 			}
 		}
 	}

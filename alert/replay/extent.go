@@ -9,6 +9,8 @@ import (
 // that a replay's budgets judge an objective's data coverage of its window
 // (min_coverage) as vigil budget does at each step.
 func (t *Tables) Extent(ctx context.Context) (oldest, newest time.Time, ok bool, err error) {
+	t.dbMu.Lock()
+	defer t.dbMu.Unlock()
 	return t.db.Extent(ctx)
 }
 

@@ -69,6 +69,9 @@ func Run(ctx context.Context, db *analyze.DB, o Options) (*Replay, error) {
 	if err != nil {
 		return nil, err
 	}
+	if tables != nil {
+		defer tables.Close() // the caller closes the DB after this returns
+	}
 	sdb, err := state.OpenMemory(ctx)
 	if err != nil {
 		return nil, err
@@ -117,7 +120,7 @@ func querierOf(db *analyze.DB, o Options, n int) (querier, *Tables, error) {
 		return db, nil, nil
 	}
 	qs := append(RuleQueries(o.Config.Rules), BudgetQueries(o.Objectives, o.From, o.Step, n)...)
-	t, err := NewTables(db, qs, o.From, o.Step, n, TablesOptions{ChunkBytes: o.ChunkBytes})
+	t, err := NewTables(db, qs, o.From, o.Step, n, TablesOptions{ChunkBytes: o.ChunkBytes, ReadAhead: true})
 	if err != nil {
 		return nil, nil, err
 	}

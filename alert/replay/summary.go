@@ -1,7 +1,6 @@
 package replay
 
 import (
-	"fmt"
 	"maps"
 	"slices"
 	"sort"
@@ -32,7 +31,8 @@ type collector struct {
 
 	open     map[uint64]*Episode // firing now, by fingerprint
 	lastEnd  map[uint64]time.Time
-	byStart  map[string]*Episode // by fingerprint and start: notices find their episode
+	byStart  map[episodeKey]*Episode // notices find their episode
+	fpText   map[uint64]string       // each alert's fingerprint as text, once
 	episodes []*Episode
 	flapping map[*Episode]bool
 	rules    map[string]*ruleAcc
@@ -41,13 +41,14 @@ type collector struct {
 	incidents map[string]*Incident
 	members   map[string]map[string]bool
 	memberOf  map[memberKey]bool // the alerts named among members
+	lastInc   map[uint64]string  // by fingerprint: the incident it was last named a member of
 
 	notices    []Notice
 	labels     map[string]map[string]string // by fingerprint: the timeline's one copy of each alert's labels
 	held       map[string]bool              // "fingerprint channel" held now
 	heldCount  map[string]int               // by channel
-	dedupSeen  map[string]bool              // "fingerprint episode channel"
-	dedupCount map[string]int               // by channel
+	dedupSeen  map[dedupKey]bool
+	dedupCount map[string]int // by channel
 }
 
 type memberKey struct {
@@ -65,9 +66,9 @@ type ruleAcc struct {
 
 func newCollector(cfg *config.Config, from, to time.Time, step time.Duration) *collector {
 	c := &collector{from: from, to: to, step: step, cfg: cfg, open: map[uint64]*Episode{}, lastEnd: map[uint64]time.Time{},
-		byStart: map[string]*Episode{}, flapping: map[*Episode]bool{}, rules: map[string]*ruleAcc{},
-		incidents: map[string]*Incident{}, members: map[string]map[string]bool{}, memberOf: map[memberKey]bool{}, held: map[string]bool{}, labels: map[string]map[string]string{},
-		heldCount: map[string]int{}, dedupSeen: map[string]bool{}, dedupCount: map[string]int{}}
+		byStart: map[episodeKey]*Episode{}, fpText: map[uint64]string{}, flapping: map[*Episode]bool{}, rules: map[string]*ruleAcc{},
+		incidents: map[string]*Incident{}, members: map[string]map[string]bool{}, memberOf: map[memberKey]bool{}, lastInc: map[uint64]string{}, held: map[string]bool{}, labels: map[string]map[string]string{},
+		heldCount: map[string]int{}, dedupSeen: map[dedupKey]bool{}, dedupCount: map[string]int{}}
 	for i := range cfg.Rules {
 		c.rule(&cfg.Rules[i])
 	}
@@ -85,8 +86,19 @@ func (c *collector) rule(r *config.Rule) *ruleAcc {
 	return a
 }
 
-func episodeKey(fp string, start time.Time) string {
-	return fp + " " + start.UTC().Format(time.RFC3339Nano)
+// episodeKey is an episode's alert (its fingerprint as notices carry it)
+// and start. Keys are compared, never formatted: a month's episodes and
+// notices made one string each.
+type episodeKey struct {
+	fp    string
+	start int64 // unix nanoseconds
+}
+
+// dedupKey is a channel deduplication held back from in an episode.
+type dedupKey struct {
+	fp      uint64
+	firedAt int64
+	channel string
 }
 
 // add folds one run in: episodes from the items' transitions, incidents
@@ -133,7 +145,7 @@ func (c *collector) add(r runResult) {
 			paged[n.Fingerprint] = true
 			a.pages++
 		}
-		if ep := c.byStart[episodeKey(n.Fingerprint, n.episode)]; ep != nil && !slices.Contains(ep.Notified, n.Channel) {
+		if ep := c.byStart[episodeKey{n.Fingerprint, n.episode.UnixNano()}]; ep != nil && !slices.Contains(ep.Notified, n.Channel) {
 			ep.Notified = append(ep.Notified, n.Channel)
 		}
 	}
@@ -161,26 +173,36 @@ func (c *collector) item(at time.Time, it *notify.Item) {
 		a.last = at
 		// A member is named once (its labels formatted), not at every
 		// run it fires in.
-		if k := (memberKey{it.Alert.Incident, fp}); k.incident != "" && !c.memberOf[k] {
-			m := c.members[k.incident]
-			if m == nil {
-				m = map[string]bool{}
-				c.members[k.incident] = m
+		// An alert fires in one incident run after run: the last one it was
+		// named in answers without hashing the incident's name.
+		if k := (memberKey{it.Alert.Incident, fp}); k.incident != "" && c.lastInc[fp] != k.incident {
+			if !c.memberOf[k] {
+				m := c.members[k.incident]
+				if m == nil {
+					m = map[string]bool{}
+					c.members[k.incident] = m
+				}
+				m[memberName(it.Rule.Name, it.Alert.Labels)] = true
+				c.memberOf[k] = true
 			}
-			m[memberName(it.Rule.Name, it.Alert.Labels)] = true
-			c.memberOf[k] = true
+			c.lastInc[fp] = k.incident
 		}
 	}
 	switch {
 	case firing && !was:
-		ep := &Episode{Rule: it.Rule.Name, Fingerprint: state.FormatFingerprint(fp), Labels: it.Alert.Labels,
+		text, ok := c.fpText[fp]
+		if !ok {
+			text = state.FormatFingerprint(fp)
+			c.fpText[fp] = text
+		}
+		ep := &Episode{Rule: it.Rule.Name, Fingerprint: text, Labels: it.Alert.Labels,
 			Severity: it.Rule.Severity, Start: at}
 		if end, ok := c.lastEnd[fp]; ok && a.cooldown > 0 && at.Sub(end) < a.cooldown {
 			c.flapping[ep] = true // fired again within the cooldown of the last end
 		}
 		c.open[fp] = ep
 		c.episodes = append(c.episodes, ep)
-		c.byStart[episodeKey(ep.Fingerprint, it.Alert.FiredAt)] = ep
+		c.byStart[episodeKey{ep.Fingerprint, it.Alert.FiredAt.UnixNano()}] = ep
 	case was && !firing:
 		if ep := c.open[fp]; ep != nil {
 			ep.End = at
@@ -192,7 +214,7 @@ func (c *collector) item(at time.Time, it *notify.Item) {
 		if why != notify.ByDedup {
 			continue
 		}
-		k := fmt.Sprintf("%x %d %s", fp, it.Alert.FiredAt.UnixNano(), ch)
+		k := dedupKey{fp, it.Alert.FiredAt.UnixNano(), ch}
 		if !c.dedupSeen[k] {
 			c.dedupSeen[k] = true
 			c.dedupCount[ch]++

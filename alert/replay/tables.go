@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 	"time"
 
 	"github.com/vigil-metrics/vigil/alert/config"
@@ -38,6 +39,12 @@ type TablesOptions struct {
 	ChunkBytes int64
 	// ChunkSteps, when positive, is K itself (tests force small chunks).
 	ChunkSteps int
+	// ReadAhead reads the chunk after the one held on another goroutine
+	// while the caller steps through this one, so that the reads (DuckDB,
+	// a fifth of a replay) overlap the pipeline's work on a second core.
+	// It holds up to two chunks' cells at once; the caller must Close the
+	// tables before it closes the DB.
+	ReadAhead bool
 }
 
 // Tables answers the queries of a replay's rules at each step of its
@@ -52,9 +59,12 @@ type TablesOptions struct {
 // Values are Sliding's: count, count_le, min, max, last and percentiles
 // are Eval's to the bit; sum, increase, rate and avg within about 1e-15
 // relative (a value that close to a threshold may compare otherwise than
-// evaluate's); stddev within about 1e-12. One goroutine at a time.
+// evaluate's); stddev within about 1e-12. One goroutine at a time (the
+// read ahead is the tables' own).
 type Tables struct {
 	db     *analyze.DB
+	dbMu   sync.Mutex // the DB is one goroutine's at a time: the read ahead's, or the caller's
+	ahead  *readAhead // the next chunk, being read (ReadAhead)
 	from   time.Time
 	step   time.Duration
 	n      int
@@ -204,6 +214,8 @@ func (t *Tables) Eval(ctx context.Context, e *metricpath.Expr, w analyze.Window)
 	tb, i, err := t.table(ctx, e, w)
 	if errors.Is(err, errFallback) {
 		t.falls++
+		t.dbMu.Lock()
+		defer t.dbMu.Unlock()
 		return t.db.Eval(ctx, e, w)
 	}
 	if err != nil {
@@ -279,6 +291,8 @@ func (t *Tables) Quiet(ctx context.Context, e *metricpath.Expr, w analyze.Window
 
 // Buckets is the DB's (SLO budgets read their own tumbling windows).
 func (t *Tables) Buckets(ctx context.Context, e *metricpath.Expr, end time.Time, bucket time.Duration, n int) ([]analyze.BucketSeries, error) {
+	t.dbMu.Lock()
+	defer t.dbMu.Unlock()
 	return t.db.Buckets(ctx, e, end, bucket, n)
 }
 
@@ -295,8 +309,9 @@ func (tb *table) results(i int) []analyze.Result {
 }
 
 // hold makes the chunk of step j the one held: the previous chunk's cells
-// are dropped first, then every table's is read. After the first chunk,
-// K is chosen from the groups it found.
+// are dropped first, then every table's is read (or taken from the read
+// ahead, when it read this chunk). After the first chunk, K is chosen
+// from the groups it found.
 func (t *Tables) hold(ctx context.Context, j int) error {
 	c, lo, hi := t.chunkOf(j)
 	if c == t.chunk {
@@ -306,14 +321,19 @@ func (t *Tables) hold(ctx context.Context, j int) error {
 		tb.series, tb.err = nil, nil
 	}
 	t.cells, t.chunk = 0, -1
-	end := t.from.Add(time.Duration(hi) * t.step) // step hi-1's instant
-	groups := int64(0)
-	qs := make([]analyze.SlideQuery, len(t.specs))
-	for i, tb := range t.specs {
-		qs[i] = analyze.SlideQuery{Expr: tb.q.Expr, End: end.Add(-tb.q.Offset), Window: tb.q.Length}
+	var res [][]analyze.BucketSeries
+	var errs []error
+	if a := t.ahead; a != nil {
+		<-a.done
+		t.ahead = nil
+		if a.c == c {
+			res, errs = a.res, a.errs
+		}
 	}
-	// One call for every table: each metric is read once for all of them.
-	res, errs := t.db.SlidingMany(ctx, qs, t.step, hi-lo)
+	if errs == nil {
+		res, errs = t.read(ctx, lo, hi)
+	}
+	groups := int64(0)
 	for i, tb := range t.specs {
 		ss, err := res[i], errs[i]
 		t.reads++
@@ -331,7 +351,47 @@ func (t *Tables) hold(ctx context.Context, j int) error {
 	if c == 0 && t.opt.ChunkSteps <= 0 {
 		t.k = chunkSteps(t.opt.ChunkBytes, groups, t.n)
 	}
+	if t.opt.ReadAhead && hi < t.n {
+		nc, nlo, nhi := t.chunkOf(hi)
+		a := &readAhead{c: nc, done: make(chan struct{})}
+		t.ahead = a
+		go func() {
+			defer close(a.done)
+			a.res, a.errs = t.read(ctx, nlo, nhi)
+		}()
+	}
 	return nil
+}
+
+// read is every table's cells over the steps [lo, hi): one call for every
+// table, so each metric is read once for all of them.
+func (t *Tables) read(ctx context.Context, lo, hi int) ([][]analyze.BucketSeries, []error) {
+	end := t.from.Add(time.Duration(hi) * t.step) // step hi-1's instant
+	qs := make([]analyze.SlideQuery, len(t.specs))
+	for i, tb := range t.specs {
+		qs[i] = analyze.SlideQuery{Expr: tb.q.Expr, End: end.Add(-tb.q.Offset), Window: tb.q.Length}
+	}
+	t.dbMu.Lock()
+	defer t.dbMu.Unlock()
+	return t.db.SlidingMany(ctx, qs, t.step, hi-lo)
+}
+
+// readAhead is a chunk being read on another goroutine: res and errs are
+// set when done is closed.
+type readAhead struct {
+	c    int
+	done chan struct{}
+	res  [][]analyze.BucketSeries
+	errs []error
+}
+
+// Close waits for the read ahead, if one is under way, and drops it: the
+// DB is the caller's again.
+func (t *Tables) Close() {
+	if a := t.ahead; a != nil {
+		<-a.done
+		t.ahead = nil
+	}
 }
 
 // chunkSteps is K = clamp(budget / (16 x groups), 1440, min(n,

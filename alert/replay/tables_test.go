@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -407,5 +408,51 @@ func TestTablesQuietAsResults(t *testing.T) {
 	}
 	if tb.Fallbacks() != before {
 		t.Errorf("Quiet counted a fallback")
+	}
+}
+
+// Reading ahead changes nothing but when a chunk is read: tables that read
+// the next chunk on another goroutine answer every query at every step as
+// tables that read each chunk when first asked, stepping forward through
+// four chunks, then jumping back (the chunk read ahead is dropped, the one
+// asked read afresh). Run under -race, it also checks that the read ahead
+// and the caller never touch the DB at once.
+func TestTablesReadAheadAnswersAlike(t *testing.T) {
+	db := tablesStore(t)
+	ctx := context.Background()
+	qs := queriesOf(t, mixedRules())
+	const n, k = 180, 50
+	plain, err := NewTables(db, qs, t0, time.Minute, n, TablesOptions{ChunkSteps: k})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A DB of its own: the plain tables' reads must not race the read ahead.
+	ahead, err := NewTables(tablesStore(t), qs, t0, time.Minute, n, TablesOptions{ChunkSteps: k, ReadAhead: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ask := func(j int) {
+		at := t0.Add(time.Duration(j+1) * time.Minute)
+		for _, q := range qs {
+			w := analyze.Window{At: at.Add(-q.Offset), Length: q.Length}
+			want, werr := plain.Eval(ctx, q.Expr, w)
+			got, gerr := ahead.Eval(ctx, q.Expr, w)
+			if fmt.Sprint(werr) != fmt.Sprint(gerr) || !reflect.DeepEqual(got, want) {
+				t.Fatalf("step %d %s: read ahead answered %v (%v), want %v (%v)", j, q.Expr, got, gerr, want, werr)
+			}
+		}
+	}
+	for j := 0; j < n; j++ {
+		ask(j)
+		if j == 60 && ahead.ahead == nil {
+			t.Fatal("no chunk read ahead while stepping the second")
+		}
+	}
+	for _, j := range []int{20, 120, 179} { // back to the first chunk, then forward
+		ask(j)
+	}
+	ahead.Close()
+	if ahead.ahead != nil {
+		t.Error("Close left the read ahead")
 	}
 }

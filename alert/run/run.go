@@ -201,12 +201,11 @@ func evaluate(ctx context.Context, o Options, q eval.Querier, afterRules func() 
 	}
 	res, err := notifyRun(ctx, o, ruleErrs, func(prev map[uint64]state.Alert) []*notify.Item {
 		var items []*notify.Item
-		eval.StepEach(prev, rules, obs, o.At, func(st eval.Stepped) {
-			if o.OmitQuiet {
-				if _, known := prev[st.Next.Fingerprint]; st.Quiet(known) {
-					return
-				}
-			}
+		step := eval.StepEach
+		if o.OmitQuiet {
+			step = eval.StepLive
+		}
+		step(prev, rules, obs, o.At, func(st eval.Stepped) {
 			items = append(items, &notify.Item{Rule: st.Rule, Prev: st.Prev, Alert: st.Next})
 		})
 		return items

@@ -42,6 +42,15 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			defer pprof.StopCPUProfile()
 		}
 	}
+	if f := os.Getenv("VIGIL_MEMPROFILE"); f != "" {
+		// The heap as the command ends (what a long replay keeps), likewise.
+		defer func() {
+			if fh, err := os.Create(f); err == nil {
+				pprof.WriteHeapProfile(fh) //nolint:errcheck
+				fh.Close()                 //nolint:errcheck
+			}
+		}()
+	}
 	secrets := secret.New()
 	out, errOut := secrets.Writer(stdout), secrets.Writer(stderr)
 	defer out.Flush()    //nolint:errcheck // nothing left to report it to
