@@ -12,7 +12,7 @@ import (
 func TestSeriesIteratorAllocatesPerSeries(t *testing.T) {
 	s := &series{}
 	for i := range 1000 {
-		s.ts, s.vals = append(s.ts, int64(i)*15_000), append(s.vals, float64(i))
+		s.pts = append(s.pts, fpoint{int64(i) * 15_000, float64(i)})
 	}
 	var sum float64
 	allocs := testing.AllocsPerRun(20, func() {

@@ -104,8 +104,8 @@ func (s *seriesSet) Next() bool {
 
 func (s *seriesSet) At() storage.Series {
 	sr := &series{lset: s.sel.series[s.i].lset}
-	if s.i < len(s.sel.ts) {
-		sr.ts, sr.vals = s.sel.ts[s.i], s.sel.vals[s.i]
+	if s.i < len(s.sel.pts) {
+		sr.pts = s.sel.pts[s.i]
 	}
 	return sr
 }
@@ -115,23 +115,19 @@ func (s *seriesSet) Warnings() annotations.Annotations { return nil }
 
 type series struct {
 	lset labels.Labels
-	ts   []int64
-	vals []float64
+	pts  fpoints // shared with the kept points: read only
 }
 
 func (s *series) Labels() labels.Labels { return s.lset }
 
-// Iterator walks the points with Prometheus's list iterator. The
-// points are laid out as fpoints first, whose Get hands out a pointer:
-// boxing a sample value in the chunks.Sample interface at every Get was
-// an allocation a sample, about half the engine's time over a day of
-// counters (docs/performance.md, vigil serve).
+// Iterator walks the points with Prometheus's list iterator, over the
+// points as read (fpoints, whose Get hands out a pointer: boxing a
+// sample value in the chunks.Sample interface at every Get was an
+// allocation a sample, about half the engine's time over a day of
+// counters; docs/performance.md, vigil serve). The list iterator only
+// reads them, so the kept points are walked in place.
 func (s *series) Iterator(chunkenc.Iterator) chunkenc.Iterator {
-	pts := make(fpoints, len(s.ts))
-	for i, t := range s.ts {
-		pts[i] = fpoint{t, s.vals[i]}
-	}
-	return storage.NewListSeriesIterator(pts)
+	return storage.NewListSeriesIterator(s.pts)
 }
 
 // fpoints are a series' samples for Prometheus's list iterator.

@@ -64,6 +64,9 @@ type catalog struct {
 	// checkpoints are running totals already read, by index in series
 	// (source.go): they hold until the next sync.
 	checkpoints map[int]checkpoint
+	// kept are the points reads built, by index in series: they hold
+	// until the next sync too.
+	kept keptPoints
 	// clashes are the series left out: another had their label set.
 	clashes []clash
 }
@@ -77,7 +80,8 @@ type catalog struct {
 // histogram x's derived one, one name stored with two types), one is
 // served and the other left out (dedupe): c.clashes say which.
 func buildCatalog(stored []analyze.StoredSeries, buckets map[string][]float64) *catalog {
-	c := &catalog{families: map[string]string{}, checkpoints: map[int]checkpoint{}}
+	c := &catalog{families: map[string]string{}, checkpoints: map[int]checkpoint{},
+		kept: keptPoints{byIndex: map[int]kept{}, max: maxKeptPoints}}
 	byKey := map[string]int{}
 	var infos []groupInfo
 	for _, s := range stored {
@@ -235,8 +239,13 @@ var noCheckpoint = checkpoint{ts: minTime - 1}
 // by time), keeping those with ts >= mint. A running total starts from
 // cp (samples at or before cp.ts are skipped); last is its total as of
 // its last point before mint (cp when there is none), the checkpoint a
-// later read may start from.
-func (v *vseries) points(raw []analyze.RawSample, mint int64, cp checkpoint) (ts []int64, vals []float64, last checkpoint) {
+// later read may start from. The points are allocated once, at most one
+// a sample from mint on: they are kept between queries (keptPoints).
+func (v *vseries) points(raw []analyze.RawSample, mint int64, cp checkpoint) (pts fpoints, last checkpoint) {
+	first := sort.Search(len(raw), func(i int) bool { return raw[i].TS >= mint })
+	if first < len(raw) {
+		pts = make(fpoints, 0, len(raw)-first)
+	}
 	total, last := cp.total, cp
 	for i := 0; i < len(raw); i++ {
 		s := raw[i]
@@ -250,7 +259,7 @@ func (v *vseries) points(raw []analyze.RawSample, mint int64, cp checkpoint) (ts
 				continue
 			}
 			if s.TS >= mint {
-				ts, vals = append(ts, s.TS), append(vals, s.Value)
+				pts = append(pts, fpoint{s.TS, s.Value})
 			}
 			continue
 		case counter, hsum:
@@ -266,10 +275,10 @@ func (v *vseries) points(raw []analyze.RawSample, mint int64, cp checkpoint) (ts
 			continue // one point per millisecond: the total after all of them
 		}
 		if s.TS >= mint {
-			ts, vals = append(ts, s.TS), append(vals, total)
+			pts = append(pts, fpoint{s.TS, total})
 		} else {
 			last = checkpoint{s.TS, total}
 		}
 	}
-	return ts, vals, last
+	return pts, last
 }

@@ -48,6 +48,9 @@ type Source struct {
 	warned map[string]bool
 	// Syncs counts the syncs done, for tests and logs.
 	Syncs int
+	// Reads counts the reads of samples from the stores (a query whose
+	// points were all kept reads none), for tests and logs.
+	Reads int
 	// LastSync is how long the last sync took (open and list series).
 	LastSync time.Duration
 }
@@ -142,14 +145,16 @@ func (s *Source) refresh(ctx context.Context) error {
 
 // selected is the served series matching ms with a sample in
 // [mint, maxt] (for running totals, one at or before maxt whose total
-// reaches the range: any sample at or before maxt), and their points.
+// reaches the range: any sample at or before maxt), and their points
+// (shared with the kept points: read only).
 type selected struct {
 	series []vseries
-	ts     [][]int64
-	vals   [][]float64
+	pts    []fpoints
 }
 
-// read selects series and, unless seriesOnly, reads their points.
+// read selects series and, unless seriesOnly, reads their points: those
+// a read since the last sync kept where they cover [mint, maxt], the
+// others from the stores.
 func (s *Source) read(ctx context.Context, mint, maxt int64, ms []matcherSet, seriesOnly bool) (*selected, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -168,10 +173,30 @@ func (s *Source) read(ctx context.Context, mint, maxt int64, ms []matcherSet, se
 	if seriesOnly || len(out.series) == 0 {
 		return out, nil
 	}
+	out.pts = make([]fpoints, len(out.series))
+	var missing []int // indexes in out.series of those not kept
+	for j := range out.series {
+		if pts, ok := s.cat.kept.get(at[j], mint, maxt); ok {
+			out.pts[j] = pts
+		} else {
+			missing = append(missing, j)
+		}
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	s.Reads++
+	return out, s.readPoints(ctx, out, at, missing, mint, maxt)
+}
+
+// readPoints reads the points of the selected series missing from the
+// stores and keeps them.
+func (s *Source) readPoints(ctx context.Context, out *selected, at, missing []int, mint, maxt int64) error {
 	// Gauges read [mint, maxt]; totals read every sample up to maxt.
 	var gaugeGroups, totalGroups [][]analyze.SeriesRef
 	gIdx, tIdx := map[int]int{}, map[int]int{}
-	for _, v := range out.series {
+	for _, j := range missing {
+		v := &out.series[j]
 		idx, groups := tIdx, &totalGroups
 		if v.kind == gauge {
 			idx, groups = gIdx, &gaugeGroups
@@ -183,16 +208,16 @@ func (s *Source) read(ctx context.Context, mint, maxt int64, ms []matcherSet, se
 	}
 	gRaw, err := s.db.RawSamples(ctx, gaugeGroups, mint, maxt)
 	if err != nil {
-		return nil, fmt.Errorf("read samples: %w", err)
+		return fmt.Errorf("read samples: %w", err)
 	}
 	// Running totals start from each series' checkpoint before mint, if
 	// every selected one has such (dashboards ask again and again, the
 	// range moving forward), else from the first sample.
 	from := int64(-minTime)
 	cps := make([]checkpoint, len(out.series))
-	for j, v := range out.series {
+	for _, j := range missing {
 		cps[j] = noCheckpoint
-		if v.kind == gauge {
+		if out.series[j].kind == gauge {
 			continue
 		}
 		if cp, ok := s.cat.checkpoints[at[j]]; ok && cp.ts < mint {
@@ -203,22 +228,24 @@ func (s *Source) read(ctx context.Context, mint, maxt int64, ms []matcherSet, se
 	}
 	tRaw, err := s.db.RawSamples(ctx, totalGroups, from, maxt)
 	if err != nil {
-		return nil, fmt.Errorf("read samples: %w", err)
+		return fmt.Errorf("read samples: %w", err)
 	}
-	for j, v := range out.series {
+	for _, j := range missing {
+		v := &out.series[j]
 		var raw []analyze.RawSample
 		if v.kind == gauge {
 			raw = gRaw[gIdx[v.group]]
 		} else {
 			raw = tRaw[tIdx[v.group]]
 		}
-		ts, vals, last := v.points(raw, mint, cps[j])
+		pts, last := v.points(raw, mint, cps[j])
 		if v.kind != gauge && last.ts > cps[j].ts {
 			s.cat.checkpoints[at[j]] = last
 		}
-		out.ts, out.vals = append(out.ts, ts), append(out.vals, vals)
+		out.pts[j] = pts
+		s.cat.kept.put(at[j], v, mint, maxt, pts)
 	}
-	return out, nil
+	return nil
 }
 
 const minTime = -1 << 62
