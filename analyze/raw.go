@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 
 	"github.com/vigil-metrics/vigil/internal/store"
 )
@@ -99,10 +98,9 @@ func (d *DB) RawSamples(ctx context.Context, groups [][]SeriesRef, mint, maxt in
 			return nil, err
 		}
 	}
+	var buf []RawSample
 	for _, g := range out {
-		if !slices.IsSortedFunc(g, compareRaw) {
-			slices.SortFunc(g, compareRaw)
-		}
+		buf = sortRuns(g, buf)
 	}
 	return out, nil
 }

@@ -230,15 +230,27 @@ func (s *Source) readPoints(ctx context.Context, out *selected, at, missing []in
 	if err != nil {
 		return fmt.Errorf("read samples: %w", err)
 	}
+	// A group's samples go as soon as the points of its last series are
+	// built: the samples and the points (as many) are not both held in
+	// full (vigil serve's peak memory, docs/performance.md).
+	gLeft, tLeft := make([]int, len(gRaw)), make([]int, len(tRaw))
+	for _, j := range missing {
+		if v := &out.series[j]; v.kind == gauge {
+			gLeft[gIdx[v.group]]++
+		} else {
+			tLeft[tIdx[v.group]]++
+		}
+	}
 	for _, j := range missing {
 		v := &out.series[j]
-		var raw []analyze.RawSample
+		raws, left, g := tRaw, tLeft, tIdx[v.group]
 		if v.kind == gauge {
-			raw = gRaw[gIdx[v.group]]
-		} else {
-			raw = tRaw[tIdx[v.group]]
+			raws, left, g = gRaw, gLeft, gIdx[v.group]
 		}
-		pts, last := v.points(raw, mint, cps[j])
+		pts, last := v.points(raws[g], mint, cps[j])
+		if left[g]--; left[g] == 0 {
+			raws[g] = nil
+		}
 		if v.kind != gauge && last.ts > cps[j].ts {
 			s.cat.checkpoints[at[j]] = last
 		}
