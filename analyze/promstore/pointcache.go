@@ -24,7 +24,7 @@ type kept struct {
 // keptPoints are a sync's kept points, by index in catalog.series.
 type keptPoints struct {
 	byIndex map[int]kept
-	n       int // points held
+	n       int // room for points held
 	max     int // maxKeptPoints, smaller in tests
 }
 
@@ -35,21 +35,24 @@ func (k *keptPoints) get(i int, mint, maxt int64) (fpoints, bool) {
 	if !ok || mint < e.from || maxt > e.to {
 		return nil, false
 	}
-	lo := sort.Search(len(e.pts), func(j int) bool { return e.pts[j].t >= mint })
-	hi := lo + sort.Search(len(e.pts)-lo, func(j int) bool { return e.pts[lo+j].t > maxt })
+	lo := sort.Search(len(e.pts), func(j int) bool { return e.pts[j].TS >= mint })
+	hi := lo + sort.Search(len(e.pts)-lo, func(j int) bool { return e.pts[lo+j].TS > maxt })
 	return e.pts[lo:hi:hi], true
 }
 
 // put keeps the points a read of series v (index i) built over
 // [mint, maxt], in place of any kept before.
 func (k *keptPoints) put(i int, v *vseries, mint, maxt int64, pts fpoints) {
-	if len(pts) > k.max {
+	// Points built where the samples were read hold the room of those
+	// (at most a third more: vseries.points): count the room.
+	size := cap(pts)
+	if size > k.max {
 		return
 	}
 	if old, ok := k.byIndex[i]; ok {
-		k.n -= len(old.pts)
+		k.n -= cap(old.pts)
 	}
-	if k.n+len(pts) > k.max {
+	if k.n+size > k.max {
 		clear(k.byIndex)
 		k.n = 0
 	}
@@ -63,5 +66,5 @@ func (k *keptPoints) put(i int, v *vseries, mint, maxt int64, pts fpoints) {
 		e.to = math.MaxInt64
 	}
 	k.byIndex[i] = e
-	k.n += len(pts)
+	k.n += size
 }

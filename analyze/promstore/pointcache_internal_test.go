@@ -3,6 +3,8 @@ package promstore
 import (
 	"math"
 	"testing"
+
+	"github.com/vigil-metrics/vigil/analyze"
 )
 
 // The kept points stay under their bound (all dropped when the next
@@ -12,9 +14,9 @@ func TestKeptPointsBound(t *testing.T) {
 	k := keptPoints{byIndex: map[int]kept{}, max: 10}
 	v := &vseries{lo: 100, hi: 200}
 	pts := func(ts ...int64) fpoints {
-		var out fpoints
-		for _, x := range ts {
-			out = append(out, fpoint{x, float64(x)})
+		out := make(fpoints, len(ts))
+		for i, x := range ts {
+			out[i] = analyze.RawSample{TS: x, Value: float64(x)}
 		}
 		return out
 	}
@@ -22,7 +24,7 @@ func TestKeptPointsBound(t *testing.T) {
 	if e := k.byIndex[0]; e.from != math.MinInt64 || e.to != 150 {
 		t.Fatalf("read of [50, 150] over [100, 200] kept as [%d, %d], want [MinInt64, 150]", e.from, e.to)
 	}
-	if got, ok := k.get(0, -1000, 125); !ok || len(got) != 3 || got[2].t != 120 {
+	if got, ok := k.get(0, -1000, 125); !ok || len(got) != 3 || got[2].TS != 120 {
 		t.Fatalf("get [-1000, 125] = %v %v, want the 3 points to 120", got, ok)
 	}
 	if _, ok := k.get(0, 0, 151); ok {

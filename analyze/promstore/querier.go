@@ -10,6 +10,8 @@ import (
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
 	"github.com/prometheus/prometheus/tsdb/chunks"
 	"github.com/prometheus/prometheus/util/annotations"
+
+	"github.com/vigil-metrics/vigil/analyze"
 )
 
 type matcherSet = []*labels.Matcher
@@ -130,21 +132,20 @@ func (s *series) Iterator(chunkenc.Iterator) chunkenc.Iterator {
 	return storage.NewListSeriesIterator(s.pts)
 }
 
-// fpoints are a series' samples for Prometheus's list iterator.
-type fpoints []fpoint
+// fpoints are a series' samples for Prometheus's list iterator, laid
+// out as the samples read (a series' points can be built where its
+// group's samples were read, readPoints).
+type fpoints []analyze.RawSample
 
-func (p fpoints) Get(i int) chunks.Sample { return &p[i] }
+func (p fpoints) Get(i int) chunks.Sample { return (*fpoint)(&p[i]) }
 func (p fpoints) Len() int                { return len(p) }
 
 // fpoint is one float sample.
-type fpoint struct {
-	t int64
-	f float64
-}
+type fpoint analyze.RawSample
 
-func (p fpoint) T() int64                      { return p.t }
+func (p fpoint) T() int64                      { return p.TS }
 func (p fpoint) ST() int64                     { return 0 }
-func (p fpoint) F() float64                    { return p.f }
+func (p fpoint) F() float64                    { return p.Value }
 func (p fpoint) H() *histogram.Histogram       { return nil }
 func (p fpoint) FH() *histogram.FloatHistogram { return nil }
 func (p fpoint) Type() chunkenc.ValueType      { return chunkenc.ValFloat }

@@ -206,8 +206,14 @@ func (s *Source) readPoints(ctx context.Context, out *selected, at, missing []in
 			*groups = append(*groups, s.cat.groups[v.group])
 		}
 	}
-	gRaw, err := s.db.RawSamples(ctx, gaugeGroups, mint, maxt)
-	if err != nil {
+	gRaw := make([][]analyze.RawSample, len(gaugeGroups))
+	tRaw := make([][]analyze.RawSample, len(totalGroups))
+	for _, j := range missing {
+		if v := &out.series[j]; v.kind == gauge && gRaw[gIdx[v.group]] == nil {
+			gRaw[gIdx[v.group]] = make([]analyze.RawSample, 0, v.room(mint, maxt))
+		}
+	}
+	if err := s.db.RawSamplesInto(ctx, gRaw, gaugeGroups, mint, maxt); err != nil {
 		return fmt.Errorf("read samples: %w", err)
 	}
 	// Running totals start from each series' checkpoint before mint, if
@@ -226,13 +232,18 @@ func (s *Source) readPoints(ctx context.Context, out *selected, at, missing []in
 			from = minTime
 		}
 	}
-	tRaw, err := s.db.RawSamples(ctx, totalGroups, from, maxt)
-	if err != nil {
+	for _, j := range missing {
+		if v := &out.series[j]; v.kind != gauge && tRaw[tIdx[v.group]] == nil {
+			tRaw[tIdx[v.group]] = make([]analyze.RawSample, 0, v.room(from, maxt))
+		}
+	}
+	if err := s.db.RawSamplesInto(ctx, tRaw, totalGroups, from, maxt); err != nil {
 		return fmt.Errorf("read samples: %w", err)
 	}
 	// A group's samples go as soon as the points of its last series are
-	// built: the samples and the points (as many) are not both held in
-	// full (vigil serve's peak memory, docs/performance.md).
+	// built, which are built in their place where they fill most of it:
+	// the samples and the points (as many) are not both held in full
+	// (vigil serve's peak memory, docs/performance.md).
 	gLeft, tLeft := make([]int, len(gRaw)), make([]int, len(tRaw))
 	for _, j := range missing {
 		if v := &out.series[j]; v.kind == gauge {
@@ -247,8 +258,9 @@ func (s *Source) readPoints(ctx context.Context, out *selected, at, missing []in
 		if v.kind == gauge {
 			raws, left, g = gRaw, gLeft, gIdx[v.group]
 		}
-		pts, last := v.points(raws[g], mint, cps[j])
-		if left[g]--; left[g] == 0 {
+		left[g]--
+		pts, last := v.points(raws[g], mint, cps[j], left[g] == 0)
+		if left[g] == 0 {
 			raws[g] = nil
 		}
 		if v.kind != gauge && last.ts > cps[j].ts {
