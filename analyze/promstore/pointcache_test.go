@@ -79,3 +79,29 @@ func TestServeWarmReadKeepsPoints(t *testing.T) {
 		fresh.Close()
 	}
 }
+
+// The first read of a range allocates about the room of its samples
+// once: the read makes room for each group's samples at once (from the
+// counts the sync took) and builds a group's last served series where
+// its samples were read, instead of growing the samples an append at a
+// time (five times their size) and copying them into points (vigil
+// serve's peak memory, docs/performance.md).
+func TestServeFirstReadAllocatesOnce(t *testing.T) {
+	_, jsonl := fixture()
+	paths := fixtureStores(t, jsonl[:]...)
+	_, src := newServer(t, paths)
+	q, err := src.Querier(fixtureEnd-7*3600_000, fixtureEnd+60_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	n, _, _ := walk(t, q)
+	runtime.ReadMemStats(&after)
+	b := after.TotalAlloc - before.TotalAlloc
+	t.Logf("first read of %d points: %d bytes (%.1f a point)", n, b, float64(b)/float64(n))
+	if b > uint64(n)*40 {
+		t.Errorf("the first read of %d points allocated %d bytes (%.1f a point), want at most 40 a point", n, b, float64(b)/float64(n))
+	}
+}
