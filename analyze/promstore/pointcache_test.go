@@ -8,6 +8,8 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
+
+	"github.com/vigil-metrics/vigil/analyze/promstore"
 )
 
 // walk selects every served series with mint <= ts <= maxt and walks
@@ -103,5 +105,23 @@ func TestServeFirstReadAllocatesOnce(t *testing.T) {
 	t.Logf("first read of %d points: %d bytes (%.1f a point)", n, b, float64(b)/float64(n))
 	if b > uint64(n)*40 {
 		t.Errorf("the first read of %d points allocated %d bytes (%.1f a point), want at most 40 a point", n, b, float64(b)/float64(n))
+	}
+}
+
+// A read in parts (a few groups' samples at a time) gives the points of
+// a read at once.
+func TestServeReadInParts(t *testing.T) {
+	_, jsonl := fixture()
+	paths := fixtureStores(t, jsonl[:]...)
+	mint, maxt := fixtureEnd-7*3600_000, fixtureEnd+60_000
+	_, whole := newServer(t, paths)
+	wq, _ := whole.Querier(mint, maxt)
+	wn, wt, wv := walk(t, wq)
+	old := promstore.SetPartRows(1000) // each of the fixture's groups (480 to 2,400 samples) a part
+	defer promstore.SetPartRows(old)
+	_, parts := newServer(t, paths)
+	pq, _ := parts.Querier(mint, maxt)
+	if pn, pt, pv := walk(t, pq); pn != wn || pt != wt || pv != wv {
+		t.Errorf("read in parts: %d points (%d, %v), at once %d (%d, %v)", pn, pt, pv, wn, wt, wv)
 	}
 }
