@@ -11,7 +11,7 @@ import (
 // would pass it, none kept past it alone), and a read that reached a
 // series' oldest or newest sample covers every time on that side.
 func TestKeptPointsBound(t *testing.T) {
-	k := keptPoints{byIndex: map[int]kept{}, max: 10}
+	k := keptPoints{byIndex: map[int]kept{}, grown: map[int]growth{}, max: 10}
 	v := &vseries{lo: 100, hi: 200}
 	pts := func(ts ...int64) fpoints {
 		out := make(fpoints, len(ts))

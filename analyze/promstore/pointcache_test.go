@@ -2,7 +2,9 @@ package promstore_test
 
 import (
 	"context"
+	"fmt"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -10,6 +12,8 @@ import (
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
 
 	"github.com/vigil-metrics/vigil/analyze/promstore"
+	"github.com/vigil-metrics/vigil/internal/ingest"
+	"github.com/vigil-metrics/vigil/internal/store"
 )
 
 // walk selects every served series with mint <= ts <= maxt and walks
@@ -124,4 +128,105 @@ func TestServeReadInParts(t *testing.T) {
 	if pn, pt, pv := walk(t, pq); pn != wn || pt != wt || pv != wv {
 		t.Errorf("read in parts: %d points (%d, %v), at once %d (%d, %v)", pn, pt, pv, wn, wt, wv)
 	}
+}
+
+// appendJSONL imports JSON Lines into a store, as an agent appends.
+func appendJSONL(t *testing.T, path, lines string) {
+	t.Helper()
+	st, err := store.Open(context.Background(), path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := ingest.Import(context.Background(), st, []ingest.Source{{Name: "more.jsonl", R: strings.NewReader(lines), Format: ingest.JSONL}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// After a store grew at its end (an agent appending), the points kept
+// for its series are extended with the new samples instead of read
+// again whole: the read after the sync allocates for the new samples,
+// not for every point; and the answers are a fresh server's. A sample
+// written before a series' newest (a backfill) makes that series read
+// again whole, with the same answers as a fresh server's.
+func TestServeKeptAcrossAppends(t *testing.T) {
+	_, jsonl := fixture()
+	paths := fixtureStores(t, jsonl[:]...)
+	_, warm := newServer(t, paths)
+	mint, maxt := fixtureEnd-7*3600_000, fixtureEnd+3600_000
+	q, _ := warm.Querier(mint, maxt)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	n, _, _ := walk(t, q)
+	runtime.ReadMemStats(&after)
+	first := after.TotalAlloc - before.TotalAlloc
+	sync := func() { // the sync alone: a series-only select
+		ss := q.Select(context.Background(), false, &storage.SelectHints{Start: mint, End: maxt, Func: "series"},
+			labels.MustNewMatcher(labels.MatchRegexp, labels.MetricName, ".+"))
+		for ss.Next() {
+		}
+	}
+	compare := func(step string) {
+		t.Helper()
+		_, fresh := newServer(t, paths)
+		fq, _ := fresh.Querier(mint, maxt)
+		wn, wt, wv := walk(t, q)
+		fn, ft, fv := walk(t, fq)
+		if wn != fn || wt != ft || wv != fv {
+			t.Errorf("%s: the warm server read %d points (%d, %v), a fresh one %d (%d, %v)", step, wn, wt, wv, fn, ft, fv)
+		}
+		fresh.Close()
+	}
+	line := func(ms int64, name, typ, svc, v, labels string) string {
+		return fmt.Sprintf(`{"ts": %s, "name": %q, "type": %q, "value": %s, "labels": {%s}, "service": %q}`+"\n", secs(ms), name, typ, v, labels, svc)
+	}
+	appendJSONL(t, paths[0], line(fixtureEnd+20_000, "req_total", "counter", "api", "0.7", `"code": "200"`)+
+		line(fixtureEnd+40_000, "req_total", "counter", "api", "1.1", `"code": "200"`)+
+		line(fixtureEnd+10_000, "cpu", "gauge", "", "2.25", `"dc": "x", "host": "a"`))
+	syncs := warm.Syncs
+	sync()
+	if warm.Syncs != syncs+1 {
+		t.Fatalf("%d syncs after an append, want 1", warm.Syncs-syncs)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	n2, _, _ := walk(t, q)
+	runtime.ReadMemStats(&after)
+	if n2 != n+3 {
+		t.Fatalf("%d points after 3 appended, want %d", n2, n+3)
+	}
+	// The two series that grew hold a tenth of the points; a read of
+	// every point allocates as much as the first did.
+	if b := after.TotalAlloc - before.TotalAlloc; b > first/2 {
+		t.Errorf("the read after an append of 3 samples allocated %d bytes, the first read %d: want at most half (the grown series, not every point)", b, first)
+	}
+	compare("appended")
+	// A backfill: one sample before req_total{service="api"}'s newest.
+	appendJSONL(t, paths[0], line(fixtureEnd-3600_000+500, "req_total", "counter", "api", "0.3", `"code": "200"`))
+	compare("backfilled")
+	// Both again after a change elsewhere (the series unchanged).
+	appendJSONL(t, paths[1], line(fixtureEnd+50_000, "cpu", "gauge", "", "1.5", `"dc": "x", "host": "c"`))
+	compare("another store grew")
+	// Observations of a histogram, two at one millisecond (its _count,
+	// _sum and _bucket series extended from one read).
+	appendJSONL(t, paths[1], line(fixtureEnd+60_000, "response_time_ms", "histogram", "api", "120", "")+
+		line(fixtureEnd+60_000, "response_time_ms", "histogram", "api", "30", "")+
+		line(fixtureEnd+75_000, "response_time_ms", "histogram", "api", "700", ""))
+	compare("histogram grew")
+	// A gauge sample at its newest millisecond again (the larger kept),
+	// then one after it: both stores' series synced twice before a read.
+	appendJSONL(t, paths[0], line(fixtureEnd+10_000, "cpu", "gauge", "", "9.5", `"dc": "x", "host": "a"`))
+	sync()
+	appendJSONL(t, paths[0], line(fixtureEnd+25_000, "cpu", "gauge", "", "0.5", `"dc": "x", "host": "a"`))
+	compare("gauge at its newest millisecond")
+	appendJSONL(t, paths[0], line(fixtureEnd+90_000, "cpu", "gauge", "", "3.5", `"dc": "x", "host": "a"`))
+	sync()
+	appendJSONL(t, paths[0], line(fixtureEnd+95_000, "cpu", "gauge", "", "4.5", `"dc": "x", "host": "a"`))
+	compare("grown twice before a read")
+	// A sample after the newest and one before it in one append: read
+	// again whole.
+	appendJSONL(t, paths[0], line(fixtureEnd+100_000, "req_total", "counter", "api", "0.9", `"code": "200"`)+
+		line(fixtureEnd-1800_000+700, "req_total", "counter", "api", "0.2", `"code": "200"`))
+	compare("grown at both ends")
 }

@@ -82,7 +82,7 @@ type catalog struct {
 // served and the other left out (dedupe): c.clashes say which.
 func buildCatalog(stored []analyze.StoredSeries, buckets map[string][]float64) *catalog {
 	c := &catalog{families: map[string]string{}, checkpoints: map[int]checkpoint{},
-		kept: keptPoints{byIndex: map[int]kept{}, max: maxKeptPoints}}
+		kept: keptPoints{byIndex: map[int]kept{}, grown: map[int]growth{}, max: maxKeptPoints}}
 	byKey := map[string]int{}
 	var infos []groupInfo
 	for _, s := range stored {

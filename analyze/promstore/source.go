@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,6 +46,9 @@ type Source struct {
 	cat *catalog
 	// closed: Close was called; reads fail rather than open the stores again.
 	closed bool
+	// paths and storeIDs are the stores of the last sync (storeIDs nil
+	// where a cache was rebuilt then).
+	paths, storeIDs []string
 	// warned are the clashes already logged (catalog.clashes).
 	warned map[string]bool
 	// Syncs counts the syncs done, for tests and logs.
@@ -116,6 +121,7 @@ func (s *Source) refresh(ctx context.Context) error {
 	// The old sync's DuckDB goes first: two DuckDB instances on one cache
 	// file in one process corrupt it (seen: "Bitpacking offset is out of
 	// range" while the new one synced).
+	old := s.cat
 	if s.db != nil {
 		s.db.Close()
 		s.db, s.cat = nil, nil
@@ -130,6 +136,13 @@ func (s *Source) refresh(ctx context.Context) error {
 		return err
 	}
 	s.db, s.fp, s.cat = db, fp, buildCatalog(stored, s.cfg.Buckets)
+	// What the last sync kept holds where the same stores synced
+	// incrementally (catalog.carry).
+	ids := incremental(db.Syncs)
+	if old != nil && ids != nil && slices.Equal(paths, s.paths) && slices.Equal(ids, s.storeIDs) {
+		s.cat.carry(old)
+	}
+	s.paths, s.storeIDs = paths, ids
 	for _, c := range s.cat.clashes {
 		// Once per server: the stores grow and sync again and again.
 		if k := c.served + "\xff" + c.left; !s.warned[k] {
@@ -141,6 +154,20 @@ func (s *Source) refresh(ctx context.Context) error {
 	s.LastSync = time.Since(start)
 	s.cfg.Logger.Debug("stores synced", "stores", len(paths), "series", len(s.cat.series), "took", s.LastSync)
 	return nil
+}
+
+// incremental is each store's identity where every cache synced
+// incrementally (none rebuilt: a rebuilt cache may differ anywhere), else
+// nil.
+func incremental(syncs []cache.Stats) []string {
+	ids := make([]string, len(syncs))
+	for i, st := range syncs {
+		if st.Rebuilt || st.StoreID == "" {
+			return nil
+		}
+		ids[i] = st.StoreID
+	}
+	return ids
 }
 
 // selected is the served series matching ms with a sample in
@@ -174,19 +201,72 @@ func (s *Source) read(ctx context.Context, mint, maxt int64, ms []matcherSet, se
 		return out, nil
 	}
 	out.pts = make([]fpoints, len(out.series))
-	var missing []int // indexes in out.series of those not kept
+	var grown, missing []int // indexes in out.series of those not kept
 	for j := range out.series {
 		if pts, ok := s.cat.kept.get(at[j], mint, maxt); ok {
 			out.pts[j] = pts
+		} else if g, ok := s.cat.kept.grown[at[j]]; ok && g.from <= mint {
+			grown = append(grown, j)
 		} else {
 			missing = append(missing, j)
 		}
+	}
+	if len(grown) > 0 {
+		s.Reads++
+		failed, err := s.extend(ctx, out, at, grown, mint, maxt)
+		if err != nil {
+			return nil, err
+		}
+		missing = append(missing, failed...)
 	}
 	if len(missing) == 0 {
 		return out, nil
 	}
 	s.Reads++
 	return out, s.readPoints(ctx, out, at, missing, mint, maxt)
+}
+
+// extend reads the samples of the grown series' groups after their
+// points' end and, where those are all the samples the group gained,
+// extends the points with them (a running total from its last point):
+// the same additions in the same order as a read from the first sample.
+// It returns the series whose groups gained samples before that end (a
+// backfill), to be read whole.
+func (s *Source) extend(ctx context.Context, out *selected, at, grown []int, mint, maxt int64) (failed []int, err error) {
+	var groups [][]analyze.SeriesRef
+	var raw [][]analyze.RawSample
+	idx := map[int]int{}
+	from, to := int64(math.MaxInt64), int64(math.MinInt64)
+	for _, j := range grown {
+		v, g := &out.series[j], s.cat.kept.grown[at[j]]
+		from, to = min(from, g.hi+1), max(to, v.hi)
+		if _, ok := idx[v.group]; !ok {
+			idx[v.group] = len(groups)
+			groups = append(groups, s.cat.groups[v.group])
+			raw = append(raw, make([]analyze.RawSample, 0, g.added))
+		}
+	}
+	if err := s.readParts(ctx, raw, groups, from, to); err != nil {
+		return nil, fmt.Errorf("read samples: %w", err)
+	}
+	for _, j := range grown {
+		v, g := &out.series[j], s.cat.kept.grown[at[j]]
+		s.cat.kept.drop(at[j])
+		tail := raw[idx[v.group]]
+		tail = tail[sort.Search(len(tail), func(i int) bool { return tail[i].TS > g.hi }):]
+		n := len(g.pts)
+		if int64(len(tail)) != g.added || n == 0 || g.pts[n-1].TS != g.hi {
+			failed = append(failed, j)
+			continue
+		}
+		// The points end at the old newest sample (the read reached it),
+		// where the total stood at the last point's value.
+		more, _ := v.points(tail, g.hi+1, checkpoint{g.hi, g.pts[n-1].Value}, false)
+		e := kept{from: g.from, to: math.MaxInt64, pts: append(g.pts, more...)}
+		s.cat.kept.keep(at[j], e, nil)
+		out.pts[j] = within(e.pts, mint, maxt)
+	}
+	return failed, nil
 }
 
 // readPoints reads the points of the selected series missing from the
