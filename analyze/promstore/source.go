@@ -179,8 +179,9 @@ type selected struct {
 	pts    []fpoints
 }
 
-// read selects series and, unless seriesOnly, reads their points: those
-// a read since the last sync kept where they cover [mint, maxt], the
+// read selects series and, unless seriesOnly, reads their points: the
+// kept ones where they cover [mint, maxt], those of series that grew
+// since they were kept extended with the new samples (extend), the
 // others from the stores.
 func (s *Source) read(ctx context.Context, mint, maxt int64, ms []matcherSet, seriesOnly bool) (*selected, error) {
 	s.mu.Lock()
