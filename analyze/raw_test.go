@@ -44,6 +44,11 @@ func TestRawSamplesBothPaths(t *testing.T) {
 	if len(reqRefs) != 2 || len(tempRefs) != 1 {
 		t.Fatalf("series %+v", all)
 	}
+	for _, s := range all { // a.db holds 3 req_total samples and 2 temp, b.db 3 req_total
+		if want := map[string]int64{"req_total": 3, "temp": 2}[s.Name]; s.Samples != want {
+			t.Errorf("%s in store %d: %d samples, want %d", s.Name, s.Store, s.Samples, want)
+		}
+	}
 	groups := [][]SeriesRef{tempRefs, reqRefs}
 	s := func(ts int64, v float64) RawSample { return RawSample{TS: atMS(0) + ts, Value: v} }
 	// 9000 is past maxt; at 2000 both stores' samples, the smaller first.
@@ -54,6 +59,15 @@ func TestRawSamplesBothPaths(t *testing.T) {
 	}
 	if !slices.EqualFunc(got, want, slices.Equal) {
 		t.Fatalf("RawSamples (arrow build %v):\n got %v\nwant %v", arrowBuild, got, want)
+	}
+	// Read into room made for them, the samples stay where they were put.
+	room := [][]RawSample{make([]RawSample, 0, 2), make([]RawSample, 0, 5)}
+	at := []*RawSample{&room[0][:1][0], &room[1][:1][0]}
+	if err := db.RawSamplesInto(context.Background(), room, groups, atMS(0)+1000, atMS(0)+4000); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.EqualFunc(room, want, slices.Equal) || &room[0][0] != at[0] || &room[1][0] != at[1] {
+		t.Fatalf("RawSamplesInto: %v, moved %v", room, &room[0][0] != at[0] || &room[1][0] != at[1])
 	}
 	// The database/sql read of the same selection.
 	set, err := db.fillSelection(context.Background(), []int64{int64(tempRefs[0].Store), int64(reqRefs[0].Store), int64(reqRefs[1].Store)},

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
+
+	"github.com/vigil-metrics/vigil/analyze"
 )
 
 // Walking a served series allocates per series, not per sample: boxing
@@ -12,7 +14,7 @@ import (
 func TestSeriesIteratorAllocatesPerSeries(t *testing.T) {
 	s := &series{}
 	for i := range 1000 {
-		s.ts, s.vals = append(s.ts, int64(i)*15_000), append(s.vals, float64(i))
+		s.pts = append(s.pts, analyze.RawSample{TS: int64(i) * 15_000, Value: float64(i)})
 	}
 	var sum float64
 	allocs := testing.AllocsPerRun(20, func() {

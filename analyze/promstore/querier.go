@@ -10,6 +10,8 @@ import (
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
 	"github.com/prometheus/prometheus/tsdb/chunks"
 	"github.com/prometheus/prometheus/util/annotations"
+
+	"github.com/vigil-metrics/vigil/analyze"
 )
 
 type matcherSet = []*labels.Matcher
@@ -104,8 +106,8 @@ func (s *seriesSet) Next() bool {
 
 func (s *seriesSet) At() storage.Series {
 	sr := &series{lset: s.sel.series[s.i].lset}
-	if s.i < len(s.sel.ts) {
-		sr.ts, sr.vals = s.sel.ts[s.i], s.sel.vals[s.i]
+	if s.i < len(s.sel.pts) {
+		sr.pts = s.sel.pts[s.i]
 	}
 	return sr
 }
@@ -115,40 +117,35 @@ func (s *seriesSet) Warnings() annotations.Annotations { return nil }
 
 type series struct {
 	lset labels.Labels
-	ts   []int64
-	vals []float64
+	pts  fpoints // shared with the kept points: read only
 }
 
 func (s *series) Labels() labels.Labels { return s.lset }
 
-// Iterator walks the points with Prometheus's list iterator. The
-// points are laid out as fpoints first, whose Get hands out a pointer:
-// boxing a sample value in the chunks.Sample interface at every Get was
-// an allocation a sample, about half the engine's time over a day of
-// counters (docs/performance.md, vigil serve).
+// Iterator walks the points with Prometheus's list iterator, over the
+// points as read (fpoints, whose Get hands out a pointer: boxing a
+// sample value in the chunks.Sample interface at every Get was an
+// allocation a sample, about half the engine's time over a day of
+// counters; docs/performance.md, vigil serve). The list iterator only
+// reads them, so the kept points are walked in place.
 func (s *series) Iterator(chunkenc.Iterator) chunkenc.Iterator {
-	pts := make(fpoints, len(s.ts))
-	for i, t := range s.ts {
-		pts[i] = fpoint{t, s.vals[i]}
-	}
-	return storage.NewListSeriesIterator(pts)
+	return storage.NewListSeriesIterator(s.pts)
 }
 
-// fpoints are a series' samples for Prometheus's list iterator.
-type fpoints []fpoint
+// fpoints are a series' samples for Prometheus's list iterator, laid
+// out as the samples read (a series' points can be built where its
+// group's samples were read, readPoints).
+type fpoints []analyze.RawSample
 
-func (p fpoints) Get(i int) chunks.Sample { return &p[i] }
+func (p fpoints) Get(i int) chunks.Sample { return (*fpoint)(&p[i]) }
 func (p fpoints) Len() int                { return len(p) }
 
 // fpoint is one float sample.
-type fpoint struct {
-	t int64
-	f float64
-}
+type fpoint analyze.RawSample
 
-func (p fpoint) T() int64                      { return p.t }
+func (p fpoint) T() int64                      { return p.TS }
 func (p fpoint) ST() int64                     { return 0 }
-func (p fpoint) F() float64                    { return p.f }
+func (p fpoint) F() float64                    { return p.Value }
 func (p fpoint) H() *histogram.Histogram       { return nil }
 func (p fpoint) FH() *histogram.FloatHistogram { return nil }
 func (p fpoint) Type() chunkenc.ValueType      { return chunkenc.ValFloat }

@@ -54,6 +54,7 @@ type vseries struct {
 	le     float64 // hbucket's bound
 	group  int     // index in catalog.groups
 	lo, hi int64   // oldest and newest stored sample of its group
+	n      int64   // its group's stored samples
 }
 
 // catalog is every served series of one sync of the stores.
@@ -64,6 +65,9 @@ type catalog struct {
 	// checkpoints are running totals already read, by index in series
 	// (source.go): they hold until the next sync.
 	checkpoints map[int]checkpoint
+	// kept are the points reads built, by index in series: they hold
+	// until the next sync too.
+	kept keptPoints
 	// clashes are the series left out: another had their label set.
 	clashes []clash
 }
@@ -77,7 +81,8 @@ type catalog struct {
 // histogram x's derived one, one name stored with two types), one is
 // served and the other left out (dedupe): c.clashes say which.
 func buildCatalog(stored []analyze.StoredSeries, buckets map[string][]float64) *catalog {
-	c := &catalog{families: map[string]string{}, checkpoints: map[int]checkpoint{}}
+	c := &catalog{families: map[string]string{}, checkpoints: map[int]checkpoint{},
+		kept: keptPoints{byIndex: map[int]kept{}, grown: map[int]growth{}, max: maxKeptPoints}}
 	byKey := map[string]int{}
 	var infos []groupInfo
 	for _, s := range stored {
@@ -95,6 +100,7 @@ func buildCatalog(stored []analyze.StoredSeries, buckets map[string][]float64) *
 		}
 		c.groups[g] = append(c.groups[g], analyze.SeriesRef{Store: s.Store, ID: s.ID})
 		infos[g].lo, infos[g].hi = min(infos[g].lo, s.Oldest), max(infos[g].hi, s.Newest)
+		infos[g].n += s.Samples
 	}
 	for g, in := range infos {
 		c.families[in.name] = string(in.typ)
@@ -108,7 +114,7 @@ func buildCatalog(stored []analyze.StoredSeries, buckets map[string][]float64) *
 				b.Add(extra[i], extra[i+1])
 			}
 			b.Sort()
-			c.series = append(c.series, vseries{lset: b.Labels(), kind: k, le: le, group: g, lo: in.lo, hi: in.hi})
+			c.series = append(c.series, vseries{lset: b.Labels(), kind: k, le: le, group: g, lo: in.lo, hi: in.hi, n: in.n})
 		}
 		switch in.typ {
 		case store.Counter:
@@ -135,6 +141,7 @@ type groupInfo struct {
 	typ    store.Type
 	labels map[string]string
 	lo, hi int64
+	n      int64
 }
 
 // nonEmpty is a series' labels without those stored with an empty value.
@@ -231,12 +238,39 @@ type checkpoint struct {
 // noCheckpoint starts a total at zero before any sample.
 var noCheckpoint = checkpoint{ts: minTime - 1}
 
+// room is about how many of its group's samples a read of [a, b] gives:
+// all of them when the range holds them all, else their share of the
+// range by time (most stores take samples at a steady rate). A read makes
+// room for them at once (analyze.DB.RawSamplesInto).
+func (v *vseries) room(a, b int64) int {
+	if a <= v.lo && b >= v.hi {
+		return int(v.n)
+	}
+	a, b = max(a, v.lo), min(b, v.hi)
+	if b < a || v.hi <= v.lo {
+		return 0
+	}
+	return int(float64(v.n)*(float64(b-a)+1)/(float64(v.hi-v.lo)+1)) + 16
+}
+
 // points makes a served series' points from its group's samples (sorted
 // by time), keeping those with ts >= mint. A running total starts from
 // cp (samples at or before cp.ts are skipped); last is its total as of
 // its last point before mint (cp when there is none), the checkpoint a
-// later read may start from.
-func (v *vseries) points(raw []analyze.RawSample, mint int64, cp checkpoint) (ts []int64, vals []float64, last checkpoint) {
+// later read may start from. The points are kept between queries
+// (keptPoints): where the caller gives raw away (own) and the points
+// fill most of it, they are built in its place, else allocated once, at
+// most one a sample from mint on.
+func (v *vseries) points(raw []analyze.RawSample, mint int64, cp checkpoint, own bool) (pts fpoints, last checkpoint) {
+	first := sort.Search(len(raw), func(i int) bool { return raw[i].TS >= mint })
+	switch {
+	case own && 4*(len(raw)-first) >= 3*cap(raw):
+		// Each point is written at or before the sample it is made of,
+		// which was read already.
+		pts = fpoints(raw[:0])
+	case first < len(raw):
+		pts = make(fpoints, 0, len(raw)-first)
+	}
 	total, last := cp.total, cp
 	for i := 0; i < len(raw); i++ {
 		s := raw[i]
@@ -250,7 +284,7 @@ func (v *vseries) points(raw []analyze.RawSample, mint int64, cp checkpoint) (ts
 				continue
 			}
 			if s.TS >= mint {
-				ts, vals = append(ts, s.TS), append(vals, s.Value)
+				pts = append(pts, s)
 			}
 			continue
 		case counter, hsum:
@@ -266,10 +300,10 @@ func (v *vseries) points(raw []analyze.RawSample, mint int64, cp checkpoint) (ts
 			continue // one point per millisecond: the total after all of them
 		}
 		if s.TS >= mint {
-			ts, vals = append(ts, s.TS), append(vals, total)
+			pts = append(pts, analyze.RawSample{TS: s.TS, Value: total})
 		} else {
 			last = checkpoint{s.TS, total}
 		}
 	}
-	return ts, vals, last
+	return pts, last
 }

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,10 +46,16 @@ type Source struct {
 	cat *catalog
 	// closed: Close was called; reads fail rather than open the stores again.
 	closed bool
+	// paths and storeIDs are the stores of the last sync (storeIDs nil
+	// where a cache was rebuilt then).
+	paths, storeIDs []string
 	// warned are the clashes already logged (catalog.clashes).
 	warned map[string]bool
 	// Syncs counts the syncs done, for tests and logs.
 	Syncs int
+	// Reads counts the reads of samples from the stores (a query whose
+	// points were all kept reads none), for tests and logs.
+	Reads int
 	// LastSync is how long the last sync took (open and list series).
 	LastSync time.Duration
 }
@@ -113,6 +121,7 @@ func (s *Source) refresh(ctx context.Context) error {
 	// The old sync's DuckDB goes first: two DuckDB instances on one cache
 	// file in one process corrupt it (seen: "Bitpacking offset is out of
 	// range" while the new one synced).
+	old := s.cat
 	if s.db != nil {
 		s.db.Close()
 		s.db, s.cat = nil, nil
@@ -127,6 +136,13 @@ func (s *Source) refresh(ctx context.Context) error {
 		return err
 	}
 	s.db, s.fp, s.cat = db, fp, buildCatalog(stored, s.cfg.Buckets)
+	// What the last sync kept holds where the same stores synced
+	// incrementally (catalog.carry).
+	ids := incremental(db.Syncs)
+	if old != nil && ids != nil && slices.Equal(paths, s.paths) && slices.Equal(ids, s.storeIDs) {
+		s.cat.carry(old)
+	}
+	s.paths, s.storeIDs = paths, ids
 	for _, c := range s.cat.clashes {
 		// Once per server: the stores grow and sync again and again.
 		if k := c.served + "\xff" + c.left; !s.warned[k] {
@@ -140,16 +156,33 @@ func (s *Source) refresh(ctx context.Context) error {
 	return nil
 }
 
-// selected is the served series matching ms with a sample in
-// [mint, maxt] (for running totals, one at or before maxt whose total
-// reaches the range: any sample at or before maxt), and their points.
-type selected struct {
-	series []vseries
-	ts     [][]int64
-	vals   [][]float64
+// incremental is each store's identity where every cache synced
+// incrementally (none rebuilt: a rebuilt cache may differ anywhere), else
+// nil.
+func incremental(syncs []cache.Stats) []string {
+	ids := make([]string, len(syncs))
+	for i, st := range syncs {
+		if st.Rebuilt || st.StoreID == "" {
+			return nil
+		}
+		ids[i] = st.StoreID
+	}
+	return ids
 }
 
-// read selects series and, unless seriesOnly, reads their points.
+// selected is the served series matching ms with a sample in
+// [mint, maxt] (for running totals, one at or before maxt whose total
+// reaches the range: any sample at or before maxt), and their points
+// (shared with the kept points: read only).
+type selected struct {
+	series []vseries
+	pts    []fpoints
+}
+
+// read selects series and, unless seriesOnly, reads their points: the
+// kept ones where they cover [mint, maxt], those of series that grew
+// since they were kept extended with the new samples (extend), the
+// others from the stores.
 func (s *Source) read(ctx context.Context, mint, maxt int64, ms []matcherSet, seriesOnly bool) (*selected, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -168,10 +201,83 @@ func (s *Source) read(ctx context.Context, mint, maxt int64, ms []matcherSet, se
 	if seriesOnly || len(out.series) == 0 {
 		return out, nil
 	}
+	out.pts = make([]fpoints, len(out.series))
+	var grown, missing []int // indexes in out.series of those not kept
+	for j := range out.series {
+		if pts, ok := s.cat.kept.get(at[j], mint, maxt); ok {
+			out.pts[j] = pts
+		} else if g, ok := s.cat.kept.grown[at[j]]; ok && g.from <= mint {
+			grown = append(grown, j)
+		} else {
+			missing = append(missing, j)
+		}
+	}
+	if len(grown) > 0 {
+		s.Reads++
+		failed, err := s.extend(ctx, out, at, grown, mint, maxt)
+		if err != nil {
+			return nil, err
+		}
+		missing = append(missing, failed...)
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	s.Reads++
+	return out, s.readPoints(ctx, out, at, missing, mint, maxt)
+}
+
+// extend reads the samples of the grown series' groups after their
+// points' end and, where those are all the samples the group gained,
+// extends the points with them (a running total from its last point):
+// the same additions in the same order as a read from the first sample.
+// It returns the series whose groups gained samples before that end (a
+// backfill), to be read whole.
+func (s *Source) extend(ctx context.Context, out *selected, at, grown []int, mint, maxt int64) (failed []int, err error) {
+	var groups [][]analyze.SeriesRef
+	var raw [][]analyze.RawSample
+	idx := map[int]int{}
+	from, to := int64(math.MaxInt64), int64(math.MinInt64)
+	for _, j := range grown {
+		v, g := &out.series[j], s.cat.kept.grown[at[j]]
+		from, to = min(from, g.hi+1), max(to, v.hi)
+		if _, ok := idx[v.group]; !ok {
+			idx[v.group] = len(groups)
+			groups = append(groups, s.cat.groups[v.group])
+			raw = append(raw, make([]analyze.RawSample, 0, g.added))
+		}
+	}
+	if err := s.readParts(ctx, raw, groups, from, to); err != nil {
+		return nil, fmt.Errorf("read samples: %w", err)
+	}
+	for _, j := range grown {
+		v, g := &out.series[j], s.cat.kept.grown[at[j]]
+		s.cat.kept.drop(at[j])
+		tail := raw[idx[v.group]]
+		tail = tail[sort.Search(len(tail), func(i int) bool { return tail[i].TS > g.hi }):]
+		n := len(g.pts)
+		if int64(len(tail)) != g.added || n == 0 || g.pts[n-1].TS != g.hi {
+			failed = append(failed, j)
+			continue
+		}
+		// The points end at the old newest sample (the read reached it),
+		// where the total stood at the last point's value.
+		more, _ := v.points(tail, g.hi+1, checkpoint{g.hi, g.pts[n-1].Value}, false)
+		e := kept{from: g.from, to: math.MaxInt64, pts: append(g.pts, more...)}
+		s.cat.kept.keep(at[j], e, nil)
+		out.pts[j] = within(e.pts, mint, maxt)
+	}
+	return failed, nil
+}
+
+// readPoints reads the points of the selected series missing from the
+// stores and keeps them.
+func (s *Source) readPoints(ctx context.Context, out *selected, at, missing []int, mint, maxt int64) error {
 	// Gauges read [mint, maxt]; totals read every sample up to maxt.
 	var gaugeGroups, totalGroups [][]analyze.SeriesRef
 	gIdx, tIdx := map[int]int{}, map[int]int{}
-	for _, v := range out.series {
+	for _, j := range missing {
+		v := &out.series[j]
 		idx, groups := tIdx, &totalGroups
 		if v.kind == gauge {
 			idx, groups = gIdx, &gaugeGroups
@@ -181,18 +287,24 @@ func (s *Source) read(ctx context.Context, mint, maxt int64, ms []matcherSet, se
 			*groups = append(*groups, s.cat.groups[v.group])
 		}
 	}
-	gRaw, err := s.db.RawSamples(ctx, gaugeGroups, mint, maxt)
-	if err != nil {
-		return nil, fmt.Errorf("read samples: %w", err)
+	gRaw := make([][]analyze.RawSample, len(gaugeGroups))
+	tRaw := make([][]analyze.RawSample, len(totalGroups))
+	for _, j := range missing {
+		if v := &out.series[j]; v.kind == gauge && gRaw[gIdx[v.group]] == nil {
+			gRaw[gIdx[v.group]] = make([]analyze.RawSample, 0, v.room(mint, maxt))
+		}
+	}
+	if err := s.readParts(ctx, gRaw, gaugeGroups, mint, maxt); err != nil {
+		return fmt.Errorf("read samples: %w", err)
 	}
 	// Running totals start from each series' checkpoint before mint, if
 	// every selected one has such (dashboards ask again and again, the
 	// range moving forward), else from the first sample.
 	from := int64(-minTime)
 	cps := make([]checkpoint, len(out.series))
-	for j, v := range out.series {
+	for _, j := range missing {
 		cps[j] = noCheckpoint
-		if v.kind == gauge {
+		if out.series[j].kind == gauge {
 			continue
 		}
 		if cp, ok := s.cat.checkpoints[at[j]]; ok && cp.ts < mint {
@@ -201,25 +313,70 @@ func (s *Source) read(ctx context.Context, mint, maxt int64, ms []matcherSet, se
 			from = minTime
 		}
 	}
-	tRaw, err := s.db.RawSamples(ctx, totalGroups, from, maxt)
-	if err != nil {
-		return nil, fmt.Errorf("read samples: %w", err)
-	}
-	for j, v := range out.series {
-		var raw []analyze.RawSample
-		if v.kind == gauge {
-			raw = gRaw[gIdx[v.group]]
-		} else {
-			raw = tRaw[tIdx[v.group]]
+	for _, j := range missing {
+		if v := &out.series[j]; v.kind != gauge && tRaw[tIdx[v.group]] == nil {
+			tRaw[tIdx[v.group]] = make([]analyze.RawSample, 0, v.room(from, maxt))
 		}
-		ts, vals, last := v.points(raw, mint, cps[j])
+	}
+	if err := s.readParts(ctx, tRaw, totalGroups, from, maxt); err != nil {
+		return fmt.Errorf("read samples: %w", err)
+	}
+	// A group's samples go as soon as the points of its last series are
+	// built, which are built in their place where they fill most of it:
+	// the samples and the points (as many) are not both held in full
+	// (vigil serve's peak memory, docs/performance.md).
+	gLeft, tLeft := make([]int, len(gRaw)), make([]int, len(tRaw))
+	for _, j := range missing {
+		if v := &out.series[j]; v.kind == gauge {
+			gLeft[gIdx[v.group]]++
+		} else {
+			tLeft[tIdx[v.group]]++
+		}
+	}
+	for _, j := range missing {
+		v := &out.series[j]
+		raws, left, g := tRaw, tLeft, tIdx[v.group]
+		if v.kind == gauge {
+			raws, left, g = gRaw, gLeft, gIdx[v.group]
+		}
+		left[g]--
+		pts, last := v.points(raws[g], mint, cps[j], left[g] == 0)
+		if left[g] == 0 {
+			raws[g] = nil
+		}
 		if v.kind != gauge && last.ts > cps[j].ts {
 			s.cat.checkpoints[at[j]] = last
 		}
-		out.ts, out.vals = append(out.ts, ts), append(out.vals, vals)
+		out.pts[j] = pts
+		s.cat.kept.put(at[j], v, mint, maxt, pts)
 	}
-	return out, nil
+	return nil
 }
+
+// readParts reads groups' samples (RawSamplesInto) in parts of about
+// partRows samples by the room made for each group. DuckDB holds a
+// query's whole answer before the first row is read (20 bytes a row):
+// over a day of 1,000 counters (5.8M samples) one read took about 100 MiB
+// more at its peak than reads of 1M samples, which cost a scan of the
+// cache each (0.72 s of CPU for the first query against 0.82 s;
+// docs/performance.md).
+func (s *Source) readParts(ctx context.Context, out [][]analyze.RawSample, groups [][]analyze.SeriesRef, mint, maxt int64) error {
+	for a := 0; a < len(out); {
+		b, rows := a+1, cap(out[a])
+		for b < len(out) && rows+cap(out[b]) <= partRows {
+			rows += cap(out[b])
+			b++
+		}
+		if err := s.db.RawSamplesInto(ctx, out[a:b], groups[a:b], mint, maxt); err != nil {
+			return err
+		}
+		a = b
+	}
+	return nil
+}
+
+// partRows is readParts' part (a variable for the tests).
+var partRows = 1 << 20
 
 const minTime = -1 << 62
 
