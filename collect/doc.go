@@ -30,6 +30,10 @@
 // Timer, the older func form, is deprecated. Monitor labels failures with
 // Options.ErrorClassifier (ClassifyErrors matches sentinel errors).
 //
+// A label with an empty value is no label, as Prometheus reads it:
+// {a=""} and {} are one series on every path (the map form, ConstLabels,
+// WithLabelValues, Add, AddBatch, RecordGatherer).
+//
 // Every constructor takes help text: Help("...") as its last argument,
 // or Opts.Help for the vecs. Handler shows it as # HELP and the store
 // keeps it with the metric (its metric_metadata table).

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 
@@ -92,13 +93,16 @@ func (r *Recorder) RecordGatherer(ctx context.Context, g prometheus.Gatherer) er
 		samples := scrape.Convert(map[string]*dto.MetricFamily{name: fam}, nil, r.opt.Service, now, next)
 		fk := make([]string, len(samples))
 		for i := range samples { // before ConstLabels join the (shared) label maps
+			// A label with an empty value is no label (Prometheus drops
+			// it): {a=""} is the series {}, under one baseline.
+			maps.DeleteFunc(samples[i].Labels, func(_, v string) bool { return v == "" })
 			fk[i] = samples[i].Name + store.CanonicalLabels(samples[i].Labels)
 		}
 		kept := 0
 		for i := range samples {
 			s := samples[i]
 			for k, v := range r.opt.ConstLabels {
-				if _, ok := s.Labels[k]; !ok {
+				if _, ok := s.Labels[k]; !ok && v != "" {
 					s.Labels[k] = v
 				}
 			}
@@ -238,9 +242,11 @@ func notOwn(f, o *dto.MetricFamily) (*dto.MetricFamily, error) {
 
 // labelSig is a metric's label set as one comparable string.
 func labelSig(m *dto.Metric) string {
-	parts := make([]string, len(m.Label))
-	for i, l := range m.Label {
-		parts[i] = l.GetName() + "\xff" + l.GetValue()
+	parts := make([]string, 0, len(m.Label))
+	for _, l := range m.Label {
+		if l.GetValue() != "" { // no label: {a=""} is {}
+			parts = append(parts, l.GetName()+"\xff"+l.GetValue())
+		}
 	}
 	sort.Strings(parts)
 	return strings.Join(parts, "\xfe")

@@ -179,7 +179,9 @@ func (r *Recorder) create(h uint64, name string, typ store.Type, labels map[stri
 func seriesSize(name string, labels map[string]string, service string) int64 {
 	n := len(name) + len(service)
 	for k, v := range labels {
-		n += len(k) + len(v)
+		if v != "" { // an empty value is no label
+			n += len(k) + len(v)
+		}
 	}
 	return int64(n)
 }
@@ -235,9 +237,13 @@ func (r *Recorder) createLocked(h uint64, name string, typ store.Type, labels ma
 		return nil, err
 	}
 	r.types[name] = typ
+	// A label with an empty value is no label, as Prometheus reads it:
+	// {a=""} and {} are one series, kept without it.
 	cp := make(map[string]string, len(labels))
 	for k, v := range labels {
-		cp[k] = v
+		if v != "" {
+			cp[k] = v
+		}
 	}
 	rate := 1.0
 	if sr, ok := r.opt.Sampling[name]; ok && sr > 0 && sr < 1 {
@@ -260,22 +266,29 @@ func (r *Recorder) hash(name string, labels map[string]string, service string) u
 	h := maphash.String(r.seed, name) ^ maphash.String(r.seed, service)*31
 	var sum uint64
 	for k, v := range labels {
+		if v == "" {
+			continue // no label: {a=""} is {}
+		}
 		// Summing per-pair hashes makes the result independent of map order.
 		sum += maphash.String(r.seed, k) * (maphash.String(r.seed, v) | 1)
 	}
 	return h ^ sum
 }
 
+// sameLabels: b, whose empty values are no labels, is a series' labels
+// (which hold none).
 func sameLabels(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if bv, ok := b[k]; !ok || bv != v {
+	n := 0
+	for k, v := range b {
+		if v == "" {
+			continue
+		}
+		if av, ok := a[k]; !ok || av != v {
 			return false
 		}
+		n++
 	}
-	return true
+	return n == len(a)
 }
 
 func typeConflict(name string, typ, was store.Type) error {

@@ -149,7 +149,7 @@ func (r *Recorder) newVec(opts Opts, typ store.Type, labelNames []string) (*vec,
 		v.nameHash = append(v.nameHash, maphash.String(r.seed, n))
 	}
 	for k, val := range r.opt.ConstLabels {
-		if _, ok := labels[k]; !ok {
+		if _, ok := labels[k]; !ok && val != "" { // an empty value is no label
 			v.consts = append(v.consts, [2]string{k, val})
 			v.constSum += maphash.String(r.seed, k) * (maphash.String(r.seed, val) | 1)
 		}
@@ -190,7 +190,9 @@ func (v *vec) find(vals []string, quiet bool) (*series, error) {
 	r := v.r
 	sum := v.constSum
 	for i, val := range vals {
-		sum += v.nameHash[i] * (maphash.String(r.seed, val) | 1)
+		if val != "" { // no label, as in Recorder.hash
+			sum += v.nameHash[i] * (maphash.String(r.seed, val) | 1)
+		}
 	}
 	h := v.base ^ sum
 	r.smu.RLock()
@@ -216,15 +218,20 @@ func (v *vec) find(vals []string, quiet bool) (*series, error) {
 }
 
 // same: s's labels are exactly the declared names with vals and the
-// constant labels.
+// constant labels (an empty value: no label).
 func (v *vec) same(s *series, vals []string) bool {
-	if len(s.labels) != len(vals)+len(v.consts) {
-		return false
-	}
+	n := len(v.consts)
 	for i, val := range vals {
+		if val == "" {
+			continue
+		}
 		if got, ok := s.labels[v.names[i]]; !ok || got != val {
 			return false
 		}
+		n++
+	}
+	if len(s.labels) != n {
+		return false
 	}
 	for _, c := range v.consts {
 		if s.labels[c[0]] != c[1] {
