@@ -2,10 +2,13 @@ package collect
 
 import (
 	"context"
+	"errors"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 )
 
@@ -126,5 +129,91 @@ func TestGatheredOwnSeriesWithEmptyLabel(t *testing.T) {
 	}
 	if got := seriesOf(t, r, "own_total"); len(got) != 1 || got[0] != `{}=3.0` {
 		t.Errorf("own_total stored %q, want [{}=3.0] (the gathered copy skipped)", got)
+	}
+}
+
+// A vec made twice with the same name, type and label names is the same
+// vec (as Counter gives the same series twice): a constructor called per
+// request holds no new vec each time. Other label names, or the same in
+// another order, are another vec of the name.
+func TestSameVecTwiceIsOneVec(t *testing.T) {
+	r, _ := newRecorder(t, Options{Service: "app"})
+	a := r.MustCounterVec(Opts{Name: "jobs_total", Help: "Jobs."}, []string{"queue", "result"})
+	for range 100 {
+		if b := r.MustCounterVec(Opts{Name: "jobs_total", Help: "Jobs."}, []string{"queue", "result"}); b != a {
+			t.Fatalf("second NewCounterVec of the same options = %p, want the first, %p", b, a)
+		}
+	}
+	g := r.MustGaugeVec(Opts{Name: "depth"}, []string{"queue"})
+	if g2 := r.MustGaugeVec(Opts{Name: "depth"}, []string{"queue"}); g2 != g {
+		t.Error("second NewGaugeVec of the same options is another vec")
+	}
+	h := r.MustHistogramVec(Opts{Name: "wait_seconds"}, nil)
+	if h2 := r.MustHistogramVec(Opts{Name: "wait_seconds"}, nil); h2 != h {
+		t.Error("second NewHistogramVec of the same options is another vec")
+	}
+	if c := r.MustCounterVec(Opts{Name: "jobs_total"}, []string{"result", "queue"}); c == a {
+		t.Error("label names in another order gave the same vec: its values would land on the wrong names")
+	}
+	r.smu.RLock()
+	n := len(r.vecs)
+	r.smu.RUnlock()
+	if n != 4 {
+		t.Errorf("%d vecs held, want 4", n)
+	}
+	if _, err := r.NewGaugeVec(Opts{Name: "jobs_total"}, []string{"queue", "result"}); !errors.Is(err, ErrTypeConflict) {
+		t.Errorf("the same name and labels as a gauge: %v, want ErrTypeConflict", err)
+	}
+}
+
+// The same gatherer listed twice in Options.Gatherers is gathered once
+// per flush (and the mistake logged): a registry listed twice would
+// otherwise store each gauge twice a flush.
+func TestSameGathererListedTwice(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	depth := prometheus.NewGauge(prometheus.GaugeOpts{Name: "queue_depth"})
+	reg.MustRegister(depth)
+	depth.Set(7)
+	counted := &countingGatherer{}
+	other := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) { return counterFam("other_total", 1), nil })
+	// A func or a slice (not comparable) is never taken for a repeat.
+	r, log := logRecorder(t, Options{Service: "app", Gatherers: []prometheus.Gatherer{reg, counted, reg, counted, other, prometheus.Gatherers{}}})
+	if err := r.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if counted.calls != 1 {
+		t.Errorf("a gatherer listed twice was called %d times a flush, want 1", counted.calls)
+	}
+	if got := sumOf(t, r, "queue_depth"); got != "1|7.0" {
+		t.Errorf("queue_depth stored %s, want 1|7.0", got)
+	}
+	if got := sumOf(t, r, "other_total"); got != "1|1.0" {
+		t.Errorf("other_total stored %s, want 1|1.0", got)
+	}
+	if n := linesWith(log.String(), "listed twice"); n != 1 {
+		t.Errorf("%d log lines name the repeated gatherers, want 1:\n%s", n, log)
+	}
+}
+
+type countingGatherer struct{ calls int }
+
+func (c *countingGatherer) Gather() ([]*dto.MetricFamily, error) { c.calls++; return nil, nil }
+
+// The Recorder stays an unchecked collector (a guard of the choice, not a
+// fix): a pedantic registry, testutil.CollectAndCount's, takes it, and the
+// Recorder registered twice in one registry is reported by Gather.
+func TestRecorderRegisteredTwiceReportedAtGather(t *testing.T) {
+	r, _ := newRecorder(t, Options{Service: "app"})
+	r.Counter("jobs_total", nil).Inc()
+	if n := testutil.CollectAndCount(r); n != 1 {
+		t.Errorf("CollectAndCount = %d, want 1", n)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(r)
+	if err := reg.Register(r); err != nil {
+		t.Skipf("client_golang now refuses an unchecked collector twice: %v", err)
+	}
+	if _, err := reg.Gather(); err == nil || !strings.Contains(err.Error(), "collected before") {
+		t.Errorf("Gather of a registry holding the Recorder twice: %v, want the repeat reported", err)
 	}
 }

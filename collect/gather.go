@@ -9,7 +9,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
+	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -291,4 +294,45 @@ func (r *Recorder) recordGatherers(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// uniqueGatherers is gs without the repeats of a gatherer listed before
+// (as a client_golang registry refuses a collector registered twice): a
+// registry listed twice would store each gauge twice a flush. Only
+// gatherers of a comparable type (a *prometheus.Registry, any pointer)
+// can be told apart; a func or a slice (prometheus.Gatherers) is kept.
+// The repeats are logged, or panic in Strict mode.
+func uniqueGatherers(gs []prometheus.Gatherer, log *slog.Logger, strict bool) []prometheus.Gatherer {
+	var out []prometheus.Gatherer
+	var repeats []int
+	for i, g := range gs {
+		if slices.ContainsFunc(out, func(o prometheus.Gatherer) bool { return sameGatherer(o, g) }) {
+			repeats = append(repeats, i)
+			continue
+		}
+		out = append(out, g)
+	}
+	if len(repeats) == 0 {
+		return gs
+	}
+	if strict {
+		panic(fmt.Sprintf("collect.New: Options.Gatherers lists a gatherer twice (entries %v repeat earlier ones)", repeats))
+	}
+	log.Warn("Options.Gatherers: a gatherer listed twice is gathered once", "repeats", repeats)
+	return out
+}
+
+// sameGatherer: a and b are one gatherer. A comparable type can still
+// hold an uncomparable value (a struct with an interface field holding a
+// func): such a pair is two gatherers.
+func sameGatherer(a, b prometheus.Gatherer) (same bool) {
+	if a == nil || b == nil || reflect.TypeOf(a) != reflect.TypeOf(b) || !reflect.TypeOf(a).Comparable() {
+		return false
+	}
+	defer func() {
+		if recover() != nil {
+			same = false
+		}
+	}()
+	return a == b
 }

@@ -84,7 +84,9 @@ type Options struct {
 	Naming Naming
 	// Gatherers are recorded into the store at every flush (the
 	// interval and Flush) with RecordGatherer: client_golang registries
-	// whose metrics vigil should keep too.
+	// whose metrics vigil should keep too. A gatherer listed twice (the
+	// same pointer) is gathered once and the repeat logged (a panic with
+	// Strict).
 	Gatherers []prometheus.Gatherer
 	// Buckets are the upper bounds of the histogram buckets Handler
 	// exposes, for every histogram (default: DefBuckets for names ending
@@ -189,7 +191,8 @@ type Recorder struct {
 	// the store has not been given yet.
 	help        map[string]string
 	helpPending []string
-	vecs        []*vec // every vec made, for ForgetIdle to prune
+	vecs        []*vec            // every vec made, for ForgetIdle to prune
+	vecByName   map[string][]*vec // the vecs of a name, to give a repeat the first
 	epoch       atomic.Uint32
 	// unwritten holds what the final flush of Close could not write.
 	unwritten [][]sample
@@ -288,6 +291,7 @@ func startRecorder(st *store.Store, opt Options) *Recorder {
 		opt.Resolution = time.Millisecond
 	}
 	opt.Buckets = cleanBuckets(opt.Buckets)
+	opt.Gatherers = uniqueGatherers(opt.Gatherers, opt.Logger, opt.Strict)
 	if opt.ErrorClassifier == nil {
 		opt.ErrorClassifier = func(error) string { return "error" }
 	}

@@ -41,6 +41,10 @@ type vec struct {
 	// ForgetIdle and skipped until then.
 	mu    sync.RWMutex
 	cache map[uint64][]vecEntry
+
+	// pub is the *CounterVec, *GaugeVec or *HistogramVec given out: the
+	// same one to every maker of the vec.
+	pub any
 }
 
 type vecEntry struct {
@@ -129,22 +133,16 @@ func (r *Recorder) newVec(opts Opts, typ store.Type, labelNames []string) (*vec,
 	if err := checkHelp(opts.Name, opts.Help); err != nil {
 		return nil, err
 	}
-	// The vec declares the name's type: a vec or series of another type
-	// is refused from now on, at its construction.
-	r.smu.Lock()
-	was, ok := r.types[opts.Name]
-	if !ok {
-		r.types[opts.Name] = typ
-	}
-	r.smu.Unlock()
-	if ok && was != typ {
-		return nil, typeConflict(opts.Name, typ, was)
-	}
-	if opts.Help != "" {
-		r.setHelp(opts.Name, opts.Help)
-	}
 	v := &vec{r: r, name: opts.Name, typ: typ, names: slices.Clone(labelNames), cache: map[uint64][]vecEntry{},
 		base: maphash.String(r.seed, opts.Name) ^ maphash.String(r.seed, r.opt.Service)*31}
+	switch typ {
+	case store.Counter:
+		v.pub = &CounterVec{v}
+	case store.Gauge:
+		v.pub = &GaugeVec{v}
+	default:
+		v.pub = &HistogramVec{v}
+	}
 	for _, n := range labelNames {
 		v.nameHash = append(v.nameHash, maphash.String(r.seed, n))
 	}
@@ -154,9 +152,33 @@ func (r *Recorder) newVec(opts Opts, typ store.Type, labelNames []string) (*vec,
 			v.constSum += maphash.String(r.seed, k) * (maphash.String(r.seed, val) | 1)
 		}
 	}
+	// The vec declares the name's type: a vec or series of another type
+	// is refused from now on, at its construction. A vec of the same
+	// name, type and label names (in order) is the one made before, as
+	// Counter gives the same series twice: made again (per request, in two
+	// packages) it holds nothing new.
 	r.smu.Lock()
-	r.vecs = append(r.vecs, v)
+	was, ok := r.types[opts.Name]
+	if ok && was != typ {
+		r.smu.Unlock()
+		return nil, typeConflict(opts.Name, typ, was)
+	}
+	r.types[opts.Name] = typ
+	if i := slices.IndexFunc(r.vecByName[opts.Name], func(o *vec) bool {
+		return o.typ == typ && slices.Equal(o.names, labelNames)
+	}); i >= 0 {
+		v = r.vecByName[opts.Name][i]
+	} else {
+		if r.vecByName == nil {
+			r.vecByName = map[string][]*vec{}
+		}
+		r.vecByName[opts.Name] = append(r.vecByName[opts.Name], v)
+		r.vecs = append(r.vecs, v)
+	}
 	r.smu.Unlock()
+	if opts.Help != "" {
+		r.setHelp(opts.Name, opts.Help)
+	}
 	return v, nil
 }
 
@@ -253,14 +275,19 @@ func (v *vec) handle(vals []string) *series {
 
 // NewCounterVec declares the counter opts.Name with labelNames; its
 // WithLabelValues gives the handle of one series. The error matches
-// ErrInvalid (a bad name or label name) or ErrTypeConflict. On a nil
-// Recorder it returns a vec whose handles do nothing.
+// ErrInvalid (a bad name or label name) or ErrTypeConflict. Made again
+// with the same name and label names (in order) it returns the vec made
+// first, as Counter gives the same series twice. On a nil Recorder it
+// returns a vec whose handles do nothing.
 func (r *Recorder) NewCounterVec(opts Opts, labelNames []string) (*CounterVec, error) {
 	v, err := r.newVec(opts, store.Counter, labelNames)
 	if err != nil {
 		return nil, err
 	}
-	return &CounterVec{v}, nil
+	if v == nil {
+		return &CounterVec{}, nil
+	}
+	return v.pub.(*CounterVec), nil
 }
 
 // NewGaugeVec is NewCounterVec for a gauge.
@@ -269,7 +296,10 @@ func (r *Recorder) NewGaugeVec(opts Opts, labelNames []string) (*GaugeVec, error
 	if err != nil {
 		return nil, err
 	}
-	return &GaugeVec{v}, nil
+	if v == nil {
+		return &GaugeVec{}, nil
+	}
+	return v.pub.(*GaugeVec), nil
 }
 
 // NewHistogramVec is NewCounterVec for a histogram.
@@ -278,7 +308,10 @@ func (r *Recorder) NewHistogramVec(opts Opts, labelNames []string) (*HistogramVe
 	if err != nil {
 		return nil, err
 	}
-	return &HistogramVec{v}, nil
+	if v == nil {
+		return &HistogramVec{}, nil
+	}
+	return v.pub.(*HistogramVec), nil
 }
 
 // MustCounterVec is NewCounterVec that panics on an error (package-level
