@@ -2,10 +2,12 @@ package collect
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -215,5 +217,64 @@ func TestRecorderRegisteredTwiceReportedAtGather(t *testing.T) {
 	}
 	if _, err := reg.Gather(); err == nil || !strings.Contains(err.Error(), "collected before") {
 		t.Errorf("Gather of a registry holding the Recorder twice: %v, want the repeat reported", err)
+	}
+}
+
+// lockStore holds the store's write lock from another connection until
+// the returned func is called.
+func lockStore(t *testing.T, r *Recorder) (unlock func()) {
+	t.Helper()
+	h, err := sql.Open("sqlite", r.storeNow().Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := h.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.ExecContext(context.Background(), "BEGIN EXCLUSIVE"); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		conn.ExecContext(context.Background(), "ROLLBACK")
+		conn.Close()
+		h.Close()
+	}
+}
+
+// Flush honours its context's deadline while another process holds the
+// store's write lock (SQLite would wait its 10s busy timeout), whether the
+// wait is Flush's own or the background flusher's, which holds the
+// Recorder's one writer slot while it waits: Flush returns the context's
+// error within about the deadline, the samples stay buffered, and a later
+// Flush writes every one of them.
+func TestFlushDeadlineWhileStoreLocked(t *testing.T) {
+	for _, interval := range []time.Duration{-1, 20 * time.Millisecond} {
+		r, _ := newRecorder(t, Options{FlushInterval: interval})
+		unlock := lockStore(t, r)
+		for i := range 5 {
+			if err := r.Add(Sample{Name: "locked_g", Type: TypeGauge, TS: int64(1000 * (i + 1)), Value: float64(i)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(100 * time.Millisecond) // a background flusher now waits on the lock
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		began := time.Now()
+		err := r.Flush(ctx)
+		took := time.Since(began)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) || took > 2*time.Second {
+			t.Errorf("interval %v: Flush = %v after %v; want context.DeadlineExceeded within about 300ms", interval, err, took)
+		}
+		if n := r.Stats().Buffered; n != 5 {
+			t.Errorf("interval %v: %d samples buffered after the cut Flush, want 5", interval, n)
+		}
+		unlock()
+		if err := r.Flush(context.Background()); err != nil {
+			t.Fatalf("interval %v: Flush after the lock went: %v", interval, err)
+		}
+		if got := sumOf(t, r, "locked_g"); got != "5|10.0" {
+			t.Errorf("interval %v: locked_g stored %s, want 5|10.0 (nothing lost)", interval, got)
+		}
 	}
 }

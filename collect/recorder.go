@@ -197,7 +197,7 @@ type Recorder struct {
 	// unwritten holds what the final flush of Close could not write.
 	unwritten [][]sample
 
-	flushMu                              sync.Mutex     // one writer at a time
+	flushMu                              writerSlot     // one writer at a time; a wait for it ends with its context
 	retired                              []*store.Store // replaced by reopen, closed later; under flushMu
 	fwdBuf                               []store.Sample // forwardStore's reused slice; under flushMu
 	fwdPub                               []Sample       // Forward's reused slice; under flushMu
@@ -301,7 +301,7 @@ func startRecorder(st *store.Store, opt Options) *Recorder {
 		rng:    rand.New(rand.NewPCG(uint64(opt.Now().UnixNano()), 0x5eed)),
 		wake:   make(chan struct{}, 1),
 		byHash: map[uint64][]*series{}, types: map[string]store.Type{}, warned: map[string]bool{}, help: map[string]string{},
-		stop: make(chan struct{}), done: make(chan struct{}),
+		stop: make(chan struct{}), done: make(chan struct{}), flushMu: make(writerSlot, 1),
 	}
 	r.loopCtx, r.loopCancel = context.WithCancel(context.Background())
 	r.st.Store(st)
@@ -370,7 +370,11 @@ func (r *Recorder) reopen(ctx context.Context) error {
 }
 
 // Flush drains the coalesced handles and the gauge callbacks, writes
-// everything buffered now and waits for it.
+// everything buffered now and waits for it. Its waits end with ctx: for
+// a store another process holds locked (SQLite's busy timeout is 10s)
+// and for the background flusher's write, which may itself be waiting on
+// that lock. Then it returns ctx's error and nothing is lost: what it did
+// not write stays buffered for the next flush.
 func (r *Recorder) Flush(ctx context.Context) error {
 	if r == nil {
 		return nil
