@@ -278,3 +278,41 @@ func TestFlushDeadlineWhileStoreLocked(t *testing.T) {
 		}
 	}
 }
+
+// Two gatherers serving the same series keep a baseline each: the store
+// gets each one's increase (their sum), not the jumps between one's total
+// and the other's read as increases and resets.
+func TestTwoGatherersSameSeriesOwnBaselines(t *testing.T) {
+	newReg := func(start float64) (*prometheus.Registry, prometheus.Counter) {
+		reg := prometheus.NewRegistry()
+		c := prometheus.NewCounter(prometheus.CounterOpts{Name: "dup_total"})
+		reg.MustRegister(c)
+		c.Add(start)
+		return reg, c
+	}
+	regA, a := newReg(10)
+	regB, b := newReg(3)
+	ctx := context.Background()
+	r, _ := newRecorder(t, Options{Service: "app", Gatherers: []prometheus.Gatherer{regA, regB}})
+	for range 3 {
+		if err := r.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		a.Inc()
+		b.Inc()
+	}
+	// Called by hand too, with the same registries: the same baselines.
+	for _, g := range []prometheus.Gatherer{regB, regA} {
+		if err := r.RecordGatherer(ctx, g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// a: 10 -> 13, b: 3 -> 6, each counted from zero: 13 + 6.
+	got := rows(t, r, `SELECT coalesce(sum(s.value), 0) FROM samples s JOIN series x ON x.id = s.series_id WHERE x.name = 'dup_total'`)
+	if len(got) != 1 || got[0] != "19" {
+		t.Errorf("dup_total stored increase %v, want 19 (13 from one registry, 6 from the other)", got)
+	}
+}

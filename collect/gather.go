@@ -46,12 +46,62 @@ import (
 // A batch bigger than Options.MaxBuffer is recorded in parts, each
 // written before the next is queued. A batch refused as a whole
 // (ErrBufferFull, ErrClosed) leaves the counters' baselines where they
-// were, so the next call records the increments it held. g's own errors,
+// were, so the next call records the increments it held. Each gatherer
+// has its own baselines (see gathererKey): two registries serving one
+// series store each one's increase. g's own errors,
 // and a panic of g, are returned after what it did gather is recorded.
 func (r *Recorder) RecordGatherer(ctx context.Context, g prometheus.Gatherer) error {
 	if r == nil {
 		return nil
 	}
+	key, ok := gathererKey(g)
+	if !ok {
+		key = anonGatherer{}
+	}
+	return r.recordGatherer(ctx, g, key)
+}
+
+// Each gatherer keeps its own counter baselines, found by key: two
+// gatherers serving one series then store each one's increase, not the
+// jumps between their totals. A gatherer of a comparable type (a
+// *prometheus.Registry) is its own key, whether listed in
+// Options.Gatherers or given to RecordGatherer; another one (a
+// GathererFunc, a prometheus.Gatherers slice) is keyed by its place in
+// Options.Gatherers, and all such given to RecordGatherer share one.
+type (
+	anonGatherer struct{}
+	optGatherer  int
+)
+
+// gathererKey is g as a map key, if g can be one (comparable all down).
+func gathererKey(g prometheus.Gatherer) (key any, ok bool) {
+	if g == nil || !reflect.TypeOf(g).Comparable() {
+		return nil, false
+	}
+	defer func() {
+		if recover() != nil {
+			key, ok = nil, false
+		}
+	}()
+	_ = g == g // panics for a comparable type holding an uncomparable value
+	return g, true
+}
+
+// tracker is key's counter baselines (gmu held).
+func (r *Recorder) tracker(key any) *cumulative.Tracker {
+	if r.gtrack == nil {
+		r.gtrack = map[any]*cumulative.Tracker{}
+	}
+	tr := r.gtrack[key]
+	if tr == nil {
+		tr = cumulative.New()
+		tr.ZeroBase = true
+		r.gtrack[key] = tr
+	}
+	return tr
+}
+
+func (r *Recorder) recordGatherer(ctx context.Context, g prometheus.Gatherer, key any) error {
 	fams, gerr := safeGather(g)
 	if err := ctx.Err(); err != nil {
 		return err
@@ -63,13 +113,10 @@ func (r *Recorder) RecordGatherer(ctx context.Context, g prometheus.Gatherer) er
 	}
 	r.gmu.Lock()
 	defer r.gmu.Unlock()
-	if r.gtrack == nil {
-		r.gtrack = cumulative.New()
-		r.gtrack.ZeroBase = true
-	}
+	tr := r.tracker(key)
 	// Baselines move on a copy, kept for the series whose samples are
 	// accepted; a refused one keeps its old baseline.
-	next := r.gtrack.Clone()
+	next := tr.Clone()
 	var bad badList
 	var batch []store.Sample
 	var keys []string // each sample's tracker key
@@ -110,7 +157,7 @@ func (r *Recorder) RecordGatherer(ctx context.Context, g prometheus.Gatherer) er
 				}
 			}
 			if err := r.checkGathered(&s, types); err != nil {
-				next.Restore(r.gtrack, fk[i])
+				next.Restore(tr, fk[i])
 				bad.add(fmt.Errorf("%s%s: %w", s.Name, store.CanonicalLabels(s.Labels), err))
 				continue
 			}
@@ -129,9 +176,9 @@ func (r *Recorder) RecordGatherer(ctx context.Context, g prometheus.Gatherer) er
 	}
 	refused, err := r.addGathered(ctx, batch)
 	for _, i := range refused {
-		next.Restore(r.gtrack, keys[i])
+		next.Restore(tr, keys[i])
 	}
-	r.gtrack = next
+	r.gtrack[key] = next
 	for n, h := range help {
 		r.setHelp(n, h)
 	}
@@ -287,7 +334,11 @@ func (b *badList) err() error {
 func (r *Recorder) recordGatherers(ctx context.Context) error {
 	var errs []error
 	for i, g := range r.opt.Gatherers {
-		if err := r.RecordGatherer(ctx, g); err != nil && !errors.Is(err, ErrClosed) {
+		key, ok := gathererKey(g)
+		if !ok {
+			key = optGatherer(i)
+		}
+		if err := r.recordGatherer(ctx, g, key); err != nil && !errors.Is(err, ErrClosed) {
 			r.gatherErrs.Add(1)
 			r.warnOnce(fmt.Sprint("gatherer:", i), "record gatherer", "gatherer", i, "err", err)
 			errs = append(errs, fmt.Errorf("gatherer %d: %w", i, err))
@@ -322,17 +373,9 @@ func uniqueGatherers(gs []prometheus.Gatherer, log *slog.Logger, strict bool) []
 	return out
 }
 
-// sameGatherer: a and b are one gatherer. A comparable type can still
-// hold an uncomparable value (a struct with an interface field holding a
-// func): such a pair is two gatherers.
-func sameGatherer(a, b prometheus.Gatherer) (same bool) {
-	if a == nil || b == nil || reflect.TypeOf(a) != reflect.TypeOf(b) || !reflect.TypeOf(a).Comparable() {
-		return false
-	}
-	defer func() {
-		if recover() != nil {
-			same = false
-		}
-	}()
-	return a == b
+// sameGatherer: a and b are one gatherer (both comparable, and equal).
+func sameGatherer(a, b prometheus.Gatherer) bool {
+	ka, oka := gathererKey(a)
+	kb, okb := gathererKey(b)
+	return oka && okb && ka == kb
 }

@@ -209,9 +209,10 @@ type Recorder struct {
 	lastFlush                            atomic.Int64
 	lastRows                             atomic.Int64
 
-	// gmu guards gtrack, RecordGatherer's counter baselines.
+	// gmu guards gtrack, RecordGatherer's counter baselines: one tracker
+	// per gatherer (see gathererKey).
 	gmu    sync.Mutex
-	gtrack *cumulative.Tracker
+	gtrack map[any]*cumulative.Tracker
 
 	// amu guards the coalesced series and the gauge callbacks.
 	amu     sync.Mutex
