@@ -316,3 +316,43 @@ func TestTwoGatherersSameSeriesOwnBaselines(t *testing.T) {
 		t.Errorf("dup_total stored increase %v, want 19 (13 from one registry, 6 from the other)", got)
 	}
 }
+
+// A series RecordGatherer records is the gatherer's: a handle made for it
+// (the map form, a vec) is refused (ErrGathered) instead of landing on it,
+// where its increments would mix with the gathered ones and never show on
+// the Recorder's /metrics (which leaves gathered series out).
+func TestHandleForGatheredSeriesRefused(t *testing.T) {
+	r, _ := newRecorder(t, Options{Service: "app"})
+	ctx := context.Background()
+	reg := prometheus.NewRegistry()
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ext_total"}, []string{"k"})
+	reg.MustRegister(c)
+	c.WithLabelValues("v").Add(5)
+	if err := r.RecordGatherer(ctx, reg); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.NewCounter("ext_total", map[string]string{"k": "v"}); !errors.Is(err, ErrGathered) {
+		t.Errorf("NewCounter of a gathered series: %v, want ErrGathered", err)
+	}
+	v := r.MustCounterVec(Opts{Name: "ext_total"}, []string{"k"})
+	if _, err := v.GetMetricWithLabelValues("v"); !errors.Is(err, ErrGathered) {
+		t.Errorf("GetMetricWithLabelValues of a gathered series: %v, want ErrGathered", err)
+	}
+	v.WithLabelValues("v").Inc()
+	r.Counter("ext_total", map[string]string{"k": "v"}).Inc()
+	if n := r.Stats().Invalid; n != 2 {
+		t.Errorf("Stats().Invalid = %d, want 2 (the two refused increments)", n)
+	}
+	r.Counter("ext_total", map[string]string{"k": "mine"}).Inc() // another series: the Recorder's
+	c.WithLabelValues("v").Add(1)
+	if err := r.RecordGatherer(ctx, reg); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := seriesOf(t, r, "ext_total")
+	if len(got) != 2 || got[0] != `{"k":"mine"}=1.0` || got[1] != `{"k":"v"}=6.0` {
+		t.Errorf("stored %q, want [{\"k\":\"mine\"}=1.0 {\"k\":\"v\"}=6.0] (the gatherer's 6 alone)", got)
+	}
+}

@@ -118,17 +118,20 @@ func (r *Recorder) touch(s *series) {
 // (MaxSeries), ErrLabelsTooLarge, ErrSeriesBytes, ErrInvalid or
 // ErrTypeConflict. The mistake is logged once (see lookupQ).
 func (r *Recorder) lookupErr(name string, typ store.Type, labels map[string]string, service string) (*series, error) {
-	return r.lookupQ(name, typ, labels, service, false)
+	return r.lookupQ(name, typ, labels, service, false, false)
 }
 
 // lookupQ is lookupErr; quiet neither logs the mistake nor marks it
 // logged (the error-returning forms: NewCounter, GetMetricWithLabelValues
-// return it instead), so a later logging form still logs it once.
-func (r *Recorder) lookupQ(name string, typ store.Type, labels map[string]string, service string, quiet bool) (*series, error) {
+// return it instead), so a later logging form still logs it once. handle:
+// the series is for a handle, which a series RecordGatherer records
+// refuses (ErrGathered).
+func (r *Recorder) lookupQ(name string, typ store.Type, labels map[string]string, service string, quiet, handle bool) (*series, error) {
 	h := r.hash(name, labels, service)
 	r.smu.RLock()
 	for _, s := range r.byHash[h] {
 		if s.name == name && s.service == service && sameLabels(s.labels, labels) {
+			external := s.external
 			r.smu.RUnlock()
 			r.touch(s)
 			if s.typ != typ {
@@ -137,14 +140,30 @@ func (r *Recorder) lookupQ(name string, typ store.Type, labels map[string]string
 				}
 				return nil, typeConflict(name, typ, s.typ)
 			}
+			if handle && external {
+				return nil, r.gatheredSeries(s, quiet)
+			}
 			return s, nil
 		}
 	}
 	r.smu.RUnlock()
-	return r.create(h, name, typ, labels, service, quiet)
+	return r.create(h, name, typ, labels, service, quiet, handle)
 }
 
-func (r *Recorder) create(h uint64, name string, typ store.Type, labels map[string]string, service string, quiet bool) (*series, error) {
+// ErrGathered: a handle was asked for a series that RecordGatherer (or
+// Options.Gatherers) records: the gatherer's registry owns it.
+var ErrGathered = errors.New("series recorded from a gatherer")
+
+// gatheredSeries is the error of a handle asked for s, a gathered series,
+// logged once unless quiet.
+func (r *Recorder) gatheredSeries(s *series, quiet bool) error {
+	if !quiet {
+		r.warnOnce("gathered:"+s.name, "a handle for a series a gatherer records; its samples are dropped", "name", s.name, "labels", s.labels)
+	}
+	return fmt.Errorf("metric %q%s: %w: a client_golang registry serves it", s.name, store.CanonicalLabels(s.labels), ErrGathered)
+}
+
+func (r *Recorder) create(h uint64, name string, typ store.Type, labels map[string]string, service string, quiet, handle bool) (*series, error) {
 	if err := store.ValidateSeries(name, typ, labels); err != nil {
 		if !quiet {
 			r.warnOnce("invalid:"+name, "invalid series; dropping its samples", "name", name, "err", err)
@@ -154,6 +173,12 @@ func (r *Recorder) create(h uint64, name string, typ store.Type, labels map[stri
 	r.smu.Lock()
 	defer r.smu.Unlock()
 	s, err := r.createLocked(h, name, typ, labels, service)
+	if handle && s != nil && s.external {
+		s, err = nil, r.gatheredSeries(s, true)
+		if !quiet {
+			r.warnOnceLocked("gathered:"+name, "a handle for a series a gatherer records; its samples are dropped", "name", name, "labels", labels)
+		}
+	}
 	switch {
 	case quiet:
 		if refusedForRoom(err) {

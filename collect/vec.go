@@ -220,10 +220,14 @@ func (v *vec) find(vals []string, quiet bool) (*series, error) {
 	r.smu.RLock()
 	for _, s := range r.byHash[h] {
 		if s.name == v.name && s.service == r.opt.Service && v.same(s, vals) {
+			external := s.external
 			r.smu.RUnlock()
 			r.touch(s)
 			if s.typ != v.typ {
 				return nil, typeConflict(v.name, v.typ, s.typ)
+			}
+			if external {
+				return nil, r.gatheredSeries(s, quiet)
 			}
 			return s, nil
 		}
@@ -236,7 +240,7 @@ func (v *vec) find(vals []string, quiet bool) (*series, error) {
 	for i, val := range vals {
 		labels[v.names[i]] = val
 	}
-	return r.lookupQ(v.name, v.typ, labels, r.opt.Service, quiet)
+	return r.lookupQ(v.name, v.typ, labels, r.opt.Service, quiet, true)
 }
 
 // same: s's labels are exactly the declared names with vals and the
