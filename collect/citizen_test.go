@@ -356,3 +356,40 @@ func TestHandleForGatheredSeriesRefused(t *testing.T) {
 		t.Errorf("stored %q, want [{\"k\":\"mine\"}=1.0 {\"k\":\"v\"}=6.0] (the gatherer's 6 alone)", got)
 	}
 }
+
+// ForgetIdle running between RecordGatherer's gather (of a registry the
+// Recorder is registered in, so it serves the Recorder's own series) and
+// its check of what is the Recorder's own must not make an own series
+// look gathered: it would be stored a second time, its whole total
+// counted again.
+func TestForgetIdleDuringGatherCountsOnce(t *testing.T) {
+	r, _ := newRecorder(t, Options{Service: "app"})
+	ctx := context.Background()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(r)
+	r.Counter("own_total", nil).Add(3)
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	forgot := make(chan int, 1)
+	g := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		fams, err := reg.Gather()
+		go func() { forgot <- r.ForgetIdle(0) }()
+		select { // ForgetIdle runs now, or waits for RecordGatherer
+		case n := <-forgot:
+			forgot <- n
+		case <-time.After(200 * time.Millisecond):
+		}
+		return fams, err
+	})
+	if err := r.RecordGatherer(ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	<-forgot
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := sumOf(t, r, "own_total"); got != "1|3.0" {
+		t.Errorf("own_total stored %s, want 1|3.0 (the handle's increments alone)", got)
+	}
+}

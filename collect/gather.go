@@ -102,6 +102,12 @@ func (r *Recorder) tracker(key any) *cumulative.Tracker {
 }
 
 func (r *Recorder) recordGatherer(ctx context.Context, g prometheus.Gatherer, key any) error {
+	// Held from the gather to the check of what is the Recorder's own:
+	// ForgetIdle waits for it, so a series of the Recorder's that g
+	// served (a registry it is registered in) is still its own when
+	// checked, not taken for a gathered one and counted again.
+	r.gmu.Lock()
+	defer r.gmu.Unlock()
 	fams, gerr := safeGather(g)
 	if err := ctx.Err(); err != nil {
 		return err
@@ -111,8 +117,6 @@ func (r *Recorder) recordGatherer(ctx context.Context, g prometheus.Gatherer, ke
 	for _, f := range r.gather() {
 		own[f.GetName()] = f
 	}
-	r.gmu.Lock()
-	defer r.gmu.Unlock()
 	tr := r.tracker(key)
 	// Baselines move on a copy, kept for the series whose samples are
 	// accepted; a refused one keeps its old baseline.

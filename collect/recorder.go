@@ -210,7 +210,8 @@ type Recorder struct {
 	lastRows                             atomic.Int64
 
 	// gmu guards gtrack, RecordGatherer's counter baselines: one tracker
-	// per gatherer (see gathererKey).
+	// per gatherer (see gathererKey). RecordGatherer holds it from its
+	// gather on, and ForgetIdle takes it first: taken before smu and amu.
 	gmu    sync.Mutex
 	gtrack map[any]*cumulative.Tracker
 

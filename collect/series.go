@@ -68,11 +68,16 @@ const (
 // in minutes), so series that stopped do not pin memory. A handle to a
 // forgotten series keeps working; recording its identity again makes a
 // new entry, written to the same store series. It returns how many were
-// forgotten.
+// forgotten. It waits for a RecordGatherer under way (do not call it from
+// a gatherer or a GaugeFunc).
 func (r *Recorder) ForgetIdle(idle uint32) int {
 	if r == nil {
 		return 0
 	}
+	// Not between a gather and its check of the Recorder's own series
+	// (see recordGatherer).
+	r.gmu.Lock()
+	defer r.gmu.Unlock()
 	e := r.epoch.Add(1)
 	r.touchPending()
 	var gone []*series
