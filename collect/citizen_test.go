@@ -393,3 +393,28 @@ func TestForgetIdleDuringGatherCountsOnce(t *testing.T) {
 		t.Errorf("own_total stored %s, want 1|3.0 (the handle's increments alone)", got)
 	}
 }
+
+// A native histogram (no classic buckets) is stored as its +Inf bucket,
+// _sum and _count only, as docs/library.md says: its exponential buckets
+// have no le a classic series could take. (It pins the documented limit.)
+func TestGatheredNativeHistogramKeepsCountAndSum(t *testing.T) {
+	r, _ := newRecorder(t, Options{Service: "app"})
+	ctx := context.Background()
+	reg := prometheus.NewRegistry()
+	h := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "lat_seconds", NativeHistogramBucketFactor: 1.1})
+	reg.MustRegister(h)
+	for _, v := range []float64{0.1, 0.2, 3} {
+		h.Observe(v)
+	}
+	if err := r.RecordGatherer(ctx, reg); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := rows(t, r, `SELECT x.name || x.labels || '=' || sum(s.value) FROM series x JOIN samples s ON s.series_id = x.id WHERE x.name LIKE 'lat_seconds%' GROUP BY x.id ORDER BY x.name, x.labels`)
+	want := []string{`lat_seconds_bucket{"le":"+Inf"}=3.0`, `lat_seconds_count{}=3.0`, `lat_seconds_sum{}=3.3`}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("stored %q, want %q", got, want)
+	}
+}
