@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -416,5 +417,35 @@ func TestGatheredNativeHistogramKeepsCountAndSum(t *testing.T) {
 	want := []string{`lat_seconds_bucket{"le":"+Inf"}=3.0`, `lat_seconds_count{}=3.0`, `lat_seconds_sum{}=3.3`}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("stored %q, want %q", got, want)
+	}
+}
+
+// Flush's deadline holds through the gathering it starts too: a registry
+// bigger than MaxBuffer is recorded in parts, each written before the
+// next is queued, and that write waits on the locked store under Flush's
+// context, not the Recorder's own.
+func TestFlushDeadlineWhileGatheringInParts(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "part_g"}, []string{"i"})
+	reg.MustRegister(g)
+	for i := range 5 {
+		g.WithLabelValues(strconv.Itoa(i)).Set(1)
+	}
+	r, _ := newRecorder(t, Options{BufferSize: 2, MaxBuffer: 2, Gatherers: []prometheus.Gatherer{reg}})
+	unlock := lockStore(t, r)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	began := time.Now()
+	err := r.Flush(ctx)
+	took := time.Since(began)
+	cancel()
+	if err == nil || took > 2*time.Second {
+		t.Errorf("Flush = %v after %v; want an error within about 300ms", err, took)
+	}
+	unlock()
+	for range 2 { // the first may find the buffer full of the cut flush's part
+		r.Flush(context.Background())
+	}
+	if got := rows(t, r, `SELECT count(DISTINCT s.series_id) FROM samples s JOIN series x ON x.id = s.series_id WHERE x.name = 'part_g'`); len(got) != 1 || got[0] != "5" {
+		t.Errorf("part_g: %v series stored, want all 5", got)
 	}
 }

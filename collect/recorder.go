@@ -381,7 +381,7 @@ func (r *Recorder) Flush(ctx context.Context) error {
 	if r == nil {
 		return nil
 	}
-	r.drain(r.opt.Now(), true)
+	r.drainCtx(ctx, r.opt.Now(), true)
 	r.mu.Lock()
 	r.handoffLocked()
 	r.mu.Unlock()
