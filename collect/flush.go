@@ -95,7 +95,7 @@ func (w writerSlot) LockCtx(ctx context.Context) error {
 	case w <- struct{}{}:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("wait for the write under way: %w", ctx.Err())
+		return fmt.Errorf("wait for the flush or gathering under way: %w", ctx.Err())
 	}
 }
 

@@ -106,7 +106,11 @@ func (r *Recorder) recordGatherer(ctx context.Context, g prometheus.Gatherer, ke
 	// ForgetIdle waits for it, so a series of the Recorder's that g
 	// served (a registry it is registered in) is still its own when
 	// checked, not taken for a gathered one and counted again.
-	r.gmu.Lock()
+	// The wait for another RecordGatherer (the flusher's, writing a part
+	// of a big registry to a locked store) ends with ctx.
+	if err := r.gmu.LockCtx(ctx); err != nil {
+		return err
+	}
 	defer r.gmu.Unlock()
 	fams, gerr := safeGather(g)
 	if err := ctx.Err(); err != nil {

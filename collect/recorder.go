@@ -212,7 +212,7 @@ type Recorder struct {
 	// gmu guards gtrack, RecordGatherer's counter baselines: one tracker
 	// per gatherer (see gathererKey). RecordGatherer holds it from its
 	// gather on, and ForgetIdle takes it first: taken before smu and amu.
-	gmu    sync.Mutex
+	gmu    writerSlot // a wait for it ends with RecordGatherer's context
 	gtrack map[any]*cumulative.Tracker
 
 	// amu guards the coalesced series and the gauge callbacks.
@@ -303,7 +303,7 @@ func startRecorder(st *store.Store, opt Options) *Recorder {
 		rng:    rand.New(rand.NewPCG(uint64(opt.Now().UnixNano()), 0x5eed)),
 		wake:   make(chan struct{}, 1),
 		byHash: map[uint64][]*series{}, types: map[string]store.Type{}, warned: map[string]bool{}, help: map[string]string{},
-		stop: make(chan struct{}), done: make(chan struct{}), flushMu: make(writerSlot, 1),
+		stop: make(chan struct{}), done: make(chan struct{}), flushMu: make(writerSlot, 1), gmu: make(writerSlot, 1),
 	}
 	r.loopCtx, r.loopCancel = context.WithCancel(context.Background())
 	r.st.Store(st)
