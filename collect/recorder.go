@@ -373,9 +373,9 @@ func (r *Recorder) reopen(ctx context.Context) error {
 
 // Flush drains the coalesced handles and the gauge callbacks, writes
 // everything buffered now and waits for it. Its waits end with ctx: for
-// a store another process holds locked (SQLite's busy timeout is 10s)
-// and for the background flusher's write, which may itself be waiting on
-// that lock. Then it returns ctx's error and nothing is lost: what it did
+// a store another process holds locked (SQLite's busy timeout is 10s),
+// for the background flusher's write, which may itself be waiting on
+// that lock, and for its gathering of Options.Gatherers. Then it returns ctx's error and nothing is lost: what it did
 // not write stays buffered for the next flush.
 func (r *Recorder) Flush(ctx context.Context) error {
 	if r == nil {
