@@ -1,6 +1,7 @@
 package collect
 
 import (
+	"context"
 	"math"
 	"sync/atomic"
 	"time"
@@ -95,9 +96,13 @@ func (r *Recorder) takeLocked(s *series, ts int64, rows []sample) []sample {
 // series that was recorded since the last drain, stamped with the start
 // of the bucket it was recorded in. With funcs it reads the callback
 // gauges too (at every flush).
-func (r *Recorder) drain(now time.Time, funcs bool) {
+func (r *Recorder) drain(now time.Time, funcs bool) { r.drainCtx(r.loopCtx, now, funcs) }
+
+// drainCtx is drain with the waits of its gathering (the write of a part
+// of a big registry) bounded by ctx: Flush's.
+func (r *Recorder) drainCtx(ctx context.Context, now time.Time, funcs bool) {
 	if funcs && len(r.opt.Gatherers) > 0 && !r.closed.Load() {
-		r.recordGatherers(r.loopCtx) // errors logged there; Close gathers itself
+		r.recordGatherers(ctx) // errors logged there; Close gathers itself
 	}
 	r.amu.Lock()
 	var fs []gaugeFunc

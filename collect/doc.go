@@ -15,8 +15,8 @@
 // (package-level handles with MustCounter, MustGauge, MustHistogram).
 // NewCounter, NewGauge and NewHistogram return an error for a mistake
 // made when the handle is made: an invalid name or label (errors.Is
-// ErrInvalid) or a name already used with another type
-// (ErrTypeConflict). The forms without an error log the mistake once
+// ErrInvalid), a name already used with another type
+// (ErrTypeConflict) or a series RecordGatherer records (ErrGathered). The forms without an error log the mistake once
 // through Options.Logger (default slog.Default()), count it in
 // Stats().Invalid and return a handle that records nothing; so are a
 // negative counter increment and a NaN or infinite value. Options.Strict
@@ -30,6 +30,10 @@
 // Timer, the older func form, is deprecated. Monitor labels failures with
 // Options.ErrorClassifier (ClassifyErrors matches sentinel errors).
 //
+// A label with an empty value is no label, as Prometheus reads it:
+// {a=""} and {} are one series on every path (the map form, ConstLabels,
+// WithLabelValues, Add, AddBatch, RecordGatherer).
+//
 // Every constructor takes help text: Help("...") as its last argument,
 // or Opts.Help for the vecs. Handler shows it as # HELP and the store
 // keeps it with the metric (its metric_metadata table).
@@ -39,7 +43,8 @@
 // Besides the map form (the reference design's), NewCounterVec,
 // NewGaugeVec and NewHistogramVec declare a metric's label names once;
 // WithLabelValues returns the handle of one set of values, as
-// client_golang's, without allocating for an existing series.
+// client_golang's, without allocating for an existing series. A vec made
+// again with the same name and label names is the vec made first.
 //
 // # Units
 //
@@ -95,7 +100,9 @@
 // (promhttp.HandlerFor(r, ...), client_golang's testutil). The other way,
 // RecordGatherer (or Options.Gatherers, at every flush) stores what a
 // client_golang registry gathers, in-process, as the agent stores a
-// scraped page. A service that keeps client_golang can also be scraped by
+// scraped page, each gatherer with its own counter baselines (a
+// gatherer listed twice in Options.Gatherers is gathered once). A
+// service that keeps client_golang can also be scraped by
 // the agent: vigil collect --scrape.
 //
 // The exported API uses the library's own types: Sample and Type for

@@ -5,6 +5,7 @@ package collect
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/vigil-metrics/vigil/internal/store"
@@ -63,7 +64,9 @@ func (r *Recorder) reopenAfter(ctx context.Context, err error) {
 	if !r.opt.Reopen || err == nil || r.st.Load() == nil || ctx.Err() != nil {
 		return
 	}
-	r.flushMu.Lock()
+	if r.flushMu.LockCtx(ctx) != nil {
+		return // the retry reopens
+	}
 	defer r.flushMu.Unlock()
 	if rerr := r.reopen(ctx); rerr != nil {
 		r.opt.Logger.Warn("reopen store after a failed write", "err", rerr)
@@ -72,10 +75,38 @@ func (r *Recorder) reopenAfter(ctx context.Context, err error) {
 	r.opt.Logger.Info("reopened the store after a failed write", "path", r.st.Load().Path)
 }
 
+// writerSlot is a mutex whose wait can end with a context: a Flush whose
+// deadline passes while the background flusher holds the slot (waiting
+// out SQLite's busy timeout on a store another process holds locked)
+// returns then, its samples still queued.
+type writerSlot chan struct{}
+
+func (w writerSlot) Lock()   { w <- struct{}{} }
+func (w writerSlot) Unlock() { <-w }
+
+// LockCtx is Lock, or ctx's error if ctx ends first.
+func (w writerSlot) LockCtx(ctx context.Context) error {
+	select {
+	case w <- struct{}{}:
+		return nil
+	default:
+	}
+	select {
+	case w <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("wait for the flush or gathering under way: %w", ctx.Err())
+	}
+}
+
 // writePending writes every queued buffer in one transaction. On failure
-// the buffers go back to the front of the queue.
+// the buffers go back to the front of the queue. The wait for another
+// writer (the background flusher) ends with ctx: what is queued stays
+// queued.
 func (r *Recorder) writePending(ctx context.Context) error {
-	r.flushMu.Lock()
+	if err := r.flushMu.LockCtx(ctx); err != nil {
+		return err
+	}
 	defer r.flushMu.Unlock()
 	r.mu.Lock()
 	chunks := r.pending

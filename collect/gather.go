@@ -9,6 +9,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"maps"
+	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -42,12 +46,72 @@ import (
 // A batch bigger than Options.MaxBuffer is recorded in parts, each
 // written before the next is queued. A batch refused as a whole
 // (ErrBufferFull, ErrClosed) leaves the counters' baselines where they
-// were, so the next call records the increments it held. g's own errors,
+// were, so the next call records the increments it held. Each gatherer
+// has its own baselines (see gathererKey): two registries serving one
+// series store each one's increase. g's own errors,
 // and a panic of g, are returned after what it did gather is recorded.
 func (r *Recorder) RecordGatherer(ctx context.Context, g prometheus.Gatherer) error {
 	if r == nil {
 		return nil
 	}
+	key, ok := gathererKey(g)
+	if !ok {
+		key = anonGatherer{}
+	}
+	return r.recordGatherer(ctx, g, key)
+}
+
+// Each gatherer keeps its own counter baselines, found by key: two
+// gatherers serving one series then store each one's increase, not the
+// jumps between their totals. A gatherer of a comparable type (a
+// *prometheus.Registry) is its own key, whether listed in
+// Options.Gatherers or given to RecordGatherer; another one (a
+// GathererFunc, a prometheus.Gatherers slice) is keyed by its place in
+// Options.Gatherers, and all such given to RecordGatherer share one.
+type (
+	anonGatherer struct{}
+	optGatherer  int
+)
+
+// gathererKey is g as a map key, if g can be one (comparable all down).
+func gathererKey(g prometheus.Gatherer) (key any, ok bool) {
+	if g == nil || !reflect.TypeOf(g).Comparable() {
+		return nil, false
+	}
+	defer func() {
+		if recover() != nil {
+			key, ok = nil, false
+		}
+	}()
+	_ = g == g // panics for a comparable type holding an uncomparable value
+	return g, true
+}
+
+// tracker is key's counter baselines (gmu held).
+func (r *Recorder) tracker(key any) *cumulative.Tracker {
+	if r.gtrack == nil {
+		r.gtrack = map[any]*cumulative.Tracker{}
+	}
+	tr := r.gtrack[key]
+	if tr == nil {
+		tr = cumulative.New()
+		tr.ZeroBase = true
+		r.gtrack[key] = tr
+	}
+	return tr
+}
+
+func (r *Recorder) recordGatherer(ctx context.Context, g prometheus.Gatherer, key any) error {
+	// Held from the gather to the check of what is the Recorder's own:
+	// ForgetIdle waits for it, so a series of the Recorder's that g
+	// served (a registry it is registered in) is still its own when
+	// checked, not taken for a gathered one and counted again.
+	// The wait for another RecordGatherer (the flusher's, writing a part
+	// of a big registry to a locked store) ends with ctx.
+	if err := r.gmu.LockCtx(ctx); err != nil {
+		return err
+	}
+	defer r.gmu.Unlock()
 	fams, gerr := safeGather(g)
 	if err := ctx.Err(); err != nil {
 		return err
@@ -57,15 +121,10 @@ func (r *Recorder) RecordGatherer(ctx context.Context, g prometheus.Gatherer) er
 	for _, f := range r.gather() {
 		own[f.GetName()] = f
 	}
-	r.gmu.Lock()
-	defer r.gmu.Unlock()
-	if r.gtrack == nil {
-		r.gtrack = cumulative.New()
-		r.gtrack.ZeroBase = true
-	}
+	tr := r.tracker(key)
 	// Baselines move on a copy, kept for the series whose samples are
 	// accepted; a refused one keeps its old baseline.
-	next := r.gtrack.Clone()
+	next := tr.Clone()
 	var bad badList
 	var batch []store.Sample
 	var keys []string // each sample's tracker key
@@ -92,18 +151,21 @@ func (r *Recorder) RecordGatherer(ctx context.Context, g prometheus.Gatherer) er
 		samples := scrape.Convert(map[string]*dto.MetricFamily{name: fam}, nil, r.opt.Service, now, next)
 		fk := make([]string, len(samples))
 		for i := range samples { // before ConstLabels join the (shared) label maps
+			// A label with an empty value is no label (Prometheus drops
+			// it): {a=""} is the series {}, under one baseline.
+			maps.DeleteFunc(samples[i].Labels, func(_, v string) bool { return v == "" })
 			fk[i] = samples[i].Name + store.CanonicalLabels(samples[i].Labels)
 		}
 		kept := 0
 		for i := range samples {
 			s := samples[i]
 			for k, v := range r.opt.ConstLabels {
-				if _, ok := s.Labels[k]; !ok {
+				if _, ok := s.Labels[k]; !ok && v != "" {
 					s.Labels[k] = v
 				}
 			}
 			if err := r.checkGathered(&s, types); err != nil {
-				next.Restore(r.gtrack, fk[i])
+				next.Restore(tr, fk[i])
 				bad.add(fmt.Errorf("%s%s: %w", s.Name, store.CanonicalLabels(s.Labels), err))
 				continue
 			}
@@ -122,9 +184,9 @@ func (r *Recorder) RecordGatherer(ctx context.Context, g prometheus.Gatherer) er
 	}
 	refused, err := r.addGathered(ctx, batch)
 	for _, i := range refused {
-		next.Restore(r.gtrack, keys[i])
+		next.Restore(tr, keys[i])
 	}
-	r.gtrack = next
+	r.gtrack[key] = next
 	for n, h := range help {
 		r.setHelp(n, h)
 	}
@@ -238,9 +300,11 @@ func notOwn(f, o *dto.MetricFamily) (*dto.MetricFamily, error) {
 
 // labelSig is a metric's label set as one comparable string.
 func labelSig(m *dto.Metric) string {
-	parts := make([]string, len(m.Label))
-	for i, l := range m.Label {
-		parts[i] = l.GetName() + "\xff" + l.GetValue()
+	parts := make([]string, 0, len(m.Label))
+	for _, l := range m.Label {
+		if l.GetValue() != "" { // no label: {a=""} is {}
+			parts = append(parts, l.GetName()+"\xff"+l.GetValue())
+		}
 	}
 	sort.Strings(parts)
 	return strings.Join(parts, "\xfe")
@@ -278,11 +342,48 @@ func (b *badList) err() error {
 func (r *Recorder) recordGatherers(ctx context.Context) error {
 	var errs []error
 	for i, g := range r.opt.Gatherers {
-		if err := r.RecordGatherer(ctx, g); err != nil && !errors.Is(err, ErrClosed) {
+		key, ok := gathererKey(g)
+		if !ok {
+			key = optGatherer(i)
+		}
+		if err := r.recordGatherer(ctx, g, key); err != nil && !errors.Is(err, ErrClosed) {
 			r.gatherErrs.Add(1)
 			r.warnOnce(fmt.Sprint("gatherer:", i), "record gatherer", "gatherer", i, "err", err)
 			errs = append(errs, fmt.Errorf("gatherer %d: %w", i, err))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// uniqueGatherers is gs without the repeats of a gatherer listed before
+// (as a client_golang registry refuses a collector registered twice): a
+// registry listed twice would store each gauge twice a flush. Only
+// gatherers of a comparable type (a *prometheus.Registry, any pointer)
+// can be told apart; a func or a slice (prometheus.Gatherers) is kept.
+// The repeats are logged, or panic in Strict mode.
+func uniqueGatherers(gs []prometheus.Gatherer, log *slog.Logger, strict bool) []prometheus.Gatherer {
+	var out []prometheus.Gatherer
+	var repeats []int
+	for i, g := range gs {
+		if slices.ContainsFunc(out, func(o prometheus.Gatherer) bool { return sameGatherer(o, g) }) {
+			repeats = append(repeats, i)
+			continue
+		}
+		out = append(out, g)
+	}
+	if len(repeats) == 0 {
+		return gs
+	}
+	if strict {
+		panic(fmt.Sprintf("collect.New: Options.Gatherers lists a gatherer twice (entries %v repeat earlier ones)", repeats))
+	}
+	log.Warn("Options.Gatherers: a gatherer listed twice is gathered once", "repeats", repeats)
+	return out
+}
+
+// sameGatherer: a and b are one gatherer (both comparable, and equal).
+func sameGatherer(a, b prometheus.Gatherer) bool {
+	ka, oka := gathererKey(a)
+	kb, okb := gathererKey(b)
+	return oka && okb && ka == kb
 }

@@ -40,7 +40,7 @@ func (r *Recorder) handle(name string, typ store.Type, labels map[string]string,
 	if len(r.opt.ConstLabels) > 0 {
 		labels = merge(r.opt.ConstLabels, labels)
 	}
-	return r.lookupQ(name, typ, labels, r.opt.Service, quiet)
+	return r.lookupQ(name, typ, labels, r.opt.Service, quiet, true)
 }
 
 // merge returns base overlaid with over (a new map when both are set).
@@ -136,7 +136,8 @@ func (r *Recorder) Histogram(name string, labels map[string]string, opts ...Metr
 
 // NewCounter returns the counter name{labels}, or an error matching
 // ErrInvalid (bad name or label), ErrTypeConflict (the name is another
-// type's) or ErrTooManySeries. It neither logs nor counts the mistake.
+// type's), ErrGathered (RecordGatherer records that series) or
+// ErrTooManySeries. It neither logs nor counts the mistake.
 func (r *Recorder) NewCounter(name string, labels map[string]string, opts ...MetricOption) (Counter, error) {
 	return newHandle[Counter](r, name, store.Counter, labels, opts)
 }

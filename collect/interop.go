@@ -18,7 +18,9 @@ var (
 // Recorder's series are made while it runs, so it registers as an
 // unchecked collector (registry.MustRegister(r) works; a name both the
 // Recorder and another collector of the registry expose is an error at
-// gather time, not at registration).
+// gather time, not at registration; so is the Recorder registered twice
+// in one registry: a checked Recorder would be refused by pedantic
+// registries, testutil.CollectAndCompare's among them).
 func (r *Recorder) Describe(chan<- *prometheus.Desc) {}
 
 // Collect implements prometheus.Collector: the series Handler serves, as

@@ -84,7 +84,9 @@ type Options struct {
 	Naming Naming
 	// Gatherers are recorded into the store at every flush (the
 	// interval and Flush) with RecordGatherer: client_golang registries
-	// whose metrics vigil should keep too.
+	// whose metrics vigil should keep too. A gatherer listed twice (the
+	// same pointer) is gathered once and the repeat logged (a panic with
+	// Strict).
 	Gatherers []prometheus.Gatherer
 	// Buckets are the upper bounds of the histogram buckets Handler
 	// exposes, for every histogram (default: DefBuckets for names ending
@@ -189,12 +191,13 @@ type Recorder struct {
 	// the store has not been given yet.
 	help        map[string]string
 	helpPending []string
-	vecs        []*vec // every vec made, for ForgetIdle to prune
+	vecs        []*vec            // every vec made, for ForgetIdle to prune
+	vecByName   map[string][]*vec // the vecs of a name, to give a repeat the first
 	epoch       atomic.Uint32
 	// unwritten holds what the final flush of Close could not write.
 	unwritten [][]sample
 
-	flushMu                              sync.Mutex     // one writer at a time
+	flushMu                              writerSlot     // one writer at a time; a wait for it ends with its context
 	retired                              []*store.Store // replaced by reopen, closed later; under flushMu
 	fwdBuf                               []store.Sample // forwardStore's reused slice; under flushMu
 	fwdPub                               []Sample       // Forward's reused slice; under flushMu
@@ -206,9 +209,11 @@ type Recorder struct {
 	lastFlush                            atomic.Int64
 	lastRows                             atomic.Int64
 
-	// gmu guards gtrack, RecordGatherer's counter baselines.
-	gmu    sync.Mutex
-	gtrack *cumulative.Tracker
+	// gmu guards gtrack, RecordGatherer's counter baselines: one tracker
+	// per gatherer (see gathererKey). RecordGatherer holds it from its
+	// gather on, and ForgetIdle takes it first: taken before smu and amu.
+	gmu    writerSlot // a wait for it ends with RecordGatherer's context
+	gtrack map[any]*cumulative.Tracker
 
 	// amu guards the coalesced series and the gauge callbacks.
 	amu     sync.Mutex
@@ -288,6 +293,7 @@ func startRecorder(st *store.Store, opt Options) *Recorder {
 		opt.Resolution = time.Millisecond
 	}
 	opt.Buckets = cleanBuckets(opt.Buckets)
+	opt.Gatherers = uniqueGatherers(opt.Gatherers, opt.Logger, opt.Strict)
 	if opt.ErrorClassifier == nil {
 		opt.ErrorClassifier = func(error) string { return "error" }
 	}
@@ -297,7 +303,7 @@ func startRecorder(st *store.Store, opt Options) *Recorder {
 		rng:    rand.New(rand.NewPCG(uint64(opt.Now().UnixNano()), 0x5eed)),
 		wake:   make(chan struct{}, 1),
 		byHash: map[uint64][]*series{}, types: map[string]store.Type{}, warned: map[string]bool{}, help: map[string]string{},
-		stop: make(chan struct{}), done: make(chan struct{}),
+		stop: make(chan struct{}), done: make(chan struct{}), flushMu: make(writerSlot, 1), gmu: make(writerSlot, 1),
 	}
 	r.loopCtx, r.loopCancel = context.WithCancel(context.Background())
 	r.st.Store(st)
@@ -366,12 +372,16 @@ func (r *Recorder) reopen(ctx context.Context) error {
 }
 
 // Flush drains the coalesced handles and the gauge callbacks, writes
-// everything buffered now and waits for it.
+// everything buffered now and waits for it. Its waits end with ctx: for
+// a store another process holds locked (SQLite's busy timeout is 10s),
+// for the background flusher's write, which may itself be waiting on
+// that lock, and for its gathering of Options.Gatherers. Then it returns ctx's error and nothing is lost: what it did
+// not write stays buffered for the next flush.
 func (r *Recorder) Flush(ctx context.Context) error {
 	if r == nil {
 		return nil
 	}
-	r.drain(r.opt.Now(), true)
+	r.drainCtx(ctx, r.opt.Now(), true)
 	r.mu.Lock()
 	r.handoffLocked()
 	r.mu.Unlock()

@@ -68,11 +68,16 @@ const (
 // in minutes), so series that stopped do not pin memory. A handle to a
 // forgotten series keeps working; recording its identity again makes a
 // new entry, written to the same store series. It returns how many were
-// forgotten.
+// forgotten. It waits for a RecordGatherer under way (do not call it from
+// a gatherer or a GaugeFunc).
 func (r *Recorder) ForgetIdle(idle uint32) int {
 	if r == nil {
 		return 0
 	}
+	// Not between a gather and its check of the Recorder's own series
+	// (see recordGatherer).
+	r.gmu.Lock()
+	defer r.gmu.Unlock()
 	e := r.epoch.Add(1)
 	r.touchPending()
 	var gone []*series
@@ -118,17 +123,20 @@ func (r *Recorder) touch(s *series) {
 // (MaxSeries), ErrLabelsTooLarge, ErrSeriesBytes, ErrInvalid or
 // ErrTypeConflict. The mistake is logged once (see lookupQ).
 func (r *Recorder) lookupErr(name string, typ store.Type, labels map[string]string, service string) (*series, error) {
-	return r.lookupQ(name, typ, labels, service, false)
+	return r.lookupQ(name, typ, labels, service, false, false)
 }
 
 // lookupQ is lookupErr; quiet neither logs the mistake nor marks it
 // logged (the error-returning forms: NewCounter, GetMetricWithLabelValues
-// return it instead), so a later logging form still logs it once.
-func (r *Recorder) lookupQ(name string, typ store.Type, labels map[string]string, service string, quiet bool) (*series, error) {
+// return it instead), so a later logging form still logs it once. handle:
+// the series is for a handle, which a series RecordGatherer records
+// refuses (ErrGathered).
+func (r *Recorder) lookupQ(name string, typ store.Type, labels map[string]string, service string, quiet, handle bool) (*series, error) {
 	h := r.hash(name, labels, service)
 	r.smu.RLock()
 	for _, s := range r.byHash[h] {
 		if s.name == name && s.service == service && sameLabels(s.labels, labels) {
+			external := s.external
 			r.smu.RUnlock()
 			r.touch(s)
 			if s.typ != typ {
@@ -137,14 +145,30 @@ func (r *Recorder) lookupQ(name string, typ store.Type, labels map[string]string
 				}
 				return nil, typeConflict(name, typ, s.typ)
 			}
+			if handle && external {
+				return nil, r.gatheredSeries(s, quiet)
+			}
 			return s, nil
 		}
 	}
 	r.smu.RUnlock()
-	return r.create(h, name, typ, labels, service, quiet)
+	return r.create(h, name, typ, labels, service, quiet, handle)
 }
 
-func (r *Recorder) create(h uint64, name string, typ store.Type, labels map[string]string, service string, quiet bool) (*series, error) {
+// ErrGathered: a handle was asked for a series that RecordGatherer (or
+// Options.Gatherers) records: the gatherer's registry owns it.
+var ErrGathered = errors.New("series recorded from a gatherer")
+
+// gatheredSeries is the error of a handle asked for s, a gathered series,
+// logged once unless quiet.
+func (r *Recorder) gatheredSeries(s *series, quiet bool) error {
+	if !quiet {
+		r.warnOnce("gathered:"+s.name, "a handle for a series a gatherer records; its samples are dropped", "name", s.name, "labels", s.labels)
+	}
+	return fmt.Errorf("metric %q%s: %w: a client_golang registry serves it", s.name, store.CanonicalLabels(s.labels), ErrGathered)
+}
+
+func (r *Recorder) create(h uint64, name string, typ store.Type, labels map[string]string, service string, quiet, handle bool) (*series, error) {
 	if err := store.ValidateSeries(name, typ, labels); err != nil {
 		if !quiet {
 			r.warnOnce("invalid:"+name, "invalid series; dropping its samples", "name", name, "err", err)
@@ -154,6 +178,12 @@ func (r *Recorder) create(h uint64, name string, typ store.Type, labels map[stri
 	r.smu.Lock()
 	defer r.smu.Unlock()
 	s, err := r.createLocked(h, name, typ, labels, service)
+	if handle && s != nil && s.external {
+		s, err = nil, r.gatheredSeries(s, true)
+		if !quiet {
+			r.warnOnceLocked("gathered:"+name, "a handle for a series a gatherer records; its samples are dropped", "name", name, "labels", labels)
+		}
+	}
 	switch {
 	case quiet:
 		if refusedForRoom(err) {
@@ -179,7 +209,9 @@ func (r *Recorder) create(h uint64, name string, typ store.Type, labels map[stri
 func seriesSize(name string, labels map[string]string, service string) int64 {
 	n := len(name) + len(service)
 	for k, v := range labels {
-		n += len(k) + len(v)
+		if v != "" { // an empty value is no label
+			n += len(k) + len(v)
+		}
 	}
 	return int64(n)
 }
@@ -235,9 +267,13 @@ func (r *Recorder) createLocked(h uint64, name string, typ store.Type, labels ma
 		return nil, err
 	}
 	r.types[name] = typ
+	// A label with an empty value is no label, as Prometheus reads it:
+	// {a=""} and {} are one series, kept without it.
 	cp := make(map[string]string, len(labels))
 	for k, v := range labels {
-		cp[k] = v
+		if v != "" {
+			cp[k] = v
+		}
 	}
 	rate := 1.0
 	if sr, ok := r.opt.Sampling[name]; ok && sr > 0 && sr < 1 {
@@ -260,22 +296,29 @@ func (r *Recorder) hash(name string, labels map[string]string, service string) u
 	h := maphash.String(r.seed, name) ^ maphash.String(r.seed, service)*31
 	var sum uint64
 	for k, v := range labels {
+		if v == "" {
+			continue // no label: {a=""} is {}
+		}
 		// Summing per-pair hashes makes the result independent of map order.
 		sum += maphash.String(r.seed, k) * (maphash.String(r.seed, v) | 1)
 	}
 	return h ^ sum
 }
 
+// sameLabels: b, whose empty values are no labels, is a series' labels
+// (which hold none).
 func sameLabels(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if bv, ok := b[k]; !ok || bv != v {
+	n := 0
+	for k, v := range b {
+		if v == "" {
+			continue
+		}
+		if av, ok := a[k]; !ok || av != v {
 			return false
 		}
+		n++
 	}
-	return true
+	return n == len(a)
 }
 
 func typeConflict(name string, typ, was store.Type) error {

@@ -41,6 +41,10 @@ type vec struct {
 	// ForgetIdle and skipped until then.
 	mu    sync.RWMutex
 	cache map[uint64][]vecEntry
+
+	// pub is the *CounterVec, *GaugeVec or *HistogramVec given out: the
+	// same one to every maker of the vec.
+	pub any
 }
 
 type vecEntry struct {
@@ -129,34 +133,52 @@ func (r *Recorder) newVec(opts Opts, typ store.Type, labelNames []string) (*vec,
 	if err := checkHelp(opts.Name, opts.Help); err != nil {
 		return nil, err
 	}
-	// The vec declares the name's type: a vec or series of another type
-	// is refused from now on, at its construction.
-	r.smu.Lock()
-	was, ok := r.types[opts.Name]
-	if !ok {
-		r.types[opts.Name] = typ
-	}
-	r.smu.Unlock()
-	if ok && was != typ {
-		return nil, typeConflict(opts.Name, typ, was)
-	}
-	if opts.Help != "" {
-		r.setHelp(opts.Name, opts.Help)
-	}
 	v := &vec{r: r, name: opts.Name, typ: typ, names: slices.Clone(labelNames), cache: map[uint64][]vecEntry{},
 		base: maphash.String(r.seed, opts.Name) ^ maphash.String(r.seed, r.opt.Service)*31}
+	switch typ {
+	case store.Counter:
+		v.pub = &CounterVec{v}
+	case store.Gauge:
+		v.pub = &GaugeVec{v}
+	default:
+		v.pub = &HistogramVec{v}
+	}
 	for _, n := range labelNames {
 		v.nameHash = append(v.nameHash, maphash.String(r.seed, n))
 	}
 	for k, val := range r.opt.ConstLabels {
-		if _, ok := labels[k]; !ok {
+		if _, ok := labels[k]; !ok && val != "" { // an empty value is no label
 			v.consts = append(v.consts, [2]string{k, val})
 			v.constSum += maphash.String(r.seed, k) * (maphash.String(r.seed, val) | 1)
 		}
 	}
+	// The vec declares the name's type: a vec or series of another type
+	// is refused from now on, at its construction. A vec of the same
+	// name, type and label names (in order) is the one made before, as
+	// Counter gives the same series twice: made again (per request, in two
+	// packages) it holds nothing new.
 	r.smu.Lock()
-	r.vecs = append(r.vecs, v)
+	was, ok := r.types[opts.Name]
+	if ok && was != typ {
+		r.smu.Unlock()
+		return nil, typeConflict(opts.Name, typ, was)
+	}
+	r.types[opts.Name] = typ
+	if i := slices.IndexFunc(r.vecByName[opts.Name], func(o *vec) bool {
+		return o.typ == typ && slices.Equal(o.names, labelNames)
+	}); i >= 0 {
+		v = r.vecByName[opts.Name][i]
+	} else {
+		if r.vecByName == nil {
+			r.vecByName = map[string][]*vec{}
+		}
+		r.vecByName[opts.Name] = append(r.vecByName[opts.Name], v)
+		r.vecs = append(r.vecs, v)
+	}
 	r.smu.Unlock()
+	if opts.Help != "" {
+		r.setHelp(opts.Name, opts.Help)
+	}
 	return v, nil
 }
 
@@ -190,16 +212,22 @@ func (v *vec) find(vals []string, quiet bool) (*series, error) {
 	r := v.r
 	sum := v.constSum
 	for i, val := range vals {
-		sum += v.nameHash[i] * (maphash.String(r.seed, val) | 1)
+		if val != "" { // no label, as in Recorder.hash
+			sum += v.nameHash[i] * (maphash.String(r.seed, val) | 1)
+		}
 	}
 	h := v.base ^ sum
 	r.smu.RLock()
 	for _, s := range r.byHash[h] {
 		if s.name == v.name && s.service == r.opt.Service && v.same(s, vals) {
+			external := s.external
 			r.smu.RUnlock()
 			r.touch(s)
 			if s.typ != v.typ {
 				return nil, typeConflict(v.name, v.typ, s.typ)
+			}
+			if external {
+				return nil, r.gatheredSeries(s, quiet)
 			}
 			return s, nil
 		}
@@ -212,19 +240,24 @@ func (v *vec) find(vals []string, quiet bool) (*series, error) {
 	for i, val := range vals {
 		labels[v.names[i]] = val
 	}
-	return r.lookupQ(v.name, v.typ, labels, r.opt.Service, quiet)
+	return r.lookupQ(v.name, v.typ, labels, r.opt.Service, quiet, true)
 }
 
 // same: s's labels are exactly the declared names with vals and the
-// constant labels.
+// constant labels (an empty value: no label).
 func (v *vec) same(s *series, vals []string) bool {
-	if len(s.labels) != len(vals)+len(v.consts) {
-		return false
-	}
+	n := len(v.consts)
 	for i, val := range vals {
+		if val == "" {
+			continue
+		}
 		if got, ok := s.labels[v.names[i]]; !ok || got != val {
 			return false
 		}
+		n++
+	}
+	if len(s.labels) != n {
+		return false
 	}
 	for _, c := range v.consts {
 		if s.labels[c[0]] != c[1] {
@@ -246,14 +279,19 @@ func (v *vec) handle(vals []string) *series {
 
 // NewCounterVec declares the counter opts.Name with labelNames; its
 // WithLabelValues gives the handle of one series. The error matches
-// ErrInvalid (a bad name or label name) or ErrTypeConflict. On a nil
-// Recorder it returns a vec whose handles do nothing.
+// ErrInvalid (a bad name or label name) or ErrTypeConflict. Made again
+// with the same name and label names (in order) it returns the vec made
+// first, as Counter gives the same series twice. On a nil Recorder it
+// returns a vec whose handles do nothing.
 func (r *Recorder) NewCounterVec(opts Opts, labelNames []string) (*CounterVec, error) {
 	v, err := r.newVec(opts, store.Counter, labelNames)
 	if err != nil {
 		return nil, err
 	}
-	return &CounterVec{v}, nil
+	if v == nil {
+		return &CounterVec{}, nil
+	}
+	return v.pub.(*CounterVec), nil
 }
 
 // NewGaugeVec is NewCounterVec for a gauge.
@@ -262,7 +300,10 @@ func (r *Recorder) NewGaugeVec(opts Opts, labelNames []string) (*GaugeVec, error
 	if err != nil {
 		return nil, err
 	}
-	return &GaugeVec{v}, nil
+	if v == nil {
+		return &GaugeVec{}, nil
+	}
+	return v.pub.(*GaugeVec), nil
 }
 
 // NewHistogramVec is NewCounterVec for a histogram.
@@ -271,7 +312,10 @@ func (r *Recorder) NewHistogramVec(opts Opts, labelNames []string) (*HistogramVe
 	if err != nil {
 		return nil, err
 	}
-	return &HistogramVec{v}, nil
+	if v == nil {
+		return &HistogramVec{}, nil
+	}
+	return v.pub.(*HistogramVec), nil
 }
 
 // MustCounterVec is NewCounterVec that panics on an error (package-level

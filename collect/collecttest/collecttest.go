@@ -57,7 +57,9 @@ func NewWith(t testing.TB, opt collect.Options) *collect.Recorder {
 func Nop() *collect.Recorder { return nil }
 
 // CounterTotal flushes r and returns the sum of the increments of the
-// counter name over its series whose labels include labels (nil: all).
+// counter name over its series whose labels include labels (nil: all; a
+// label given with an empty value matches the series without it, as
+// Prometheus's a="").
 func CounterTotal(t testing.TB, r *collect.Recorder, name string, labels map[string]string) float64 {
 	t.Helper()
 	sum, _, _ := read(t, r, name, store.Counter, labels)
@@ -120,9 +122,12 @@ func read(t testing.TB, r *collect.Recorder, name string, typ store.Type, want m
 	return sum, n, last
 }
 
+// includes: got holds every label of want; a wanted empty value matches
+// a series without the label (an empty value is no label), as
+// Prometheus's matcher a="" does.
 func includes(got, want map[string]string) bool {
 	for k, v := range want {
-		if gv, ok := got[k]; !ok || gv != v {
+		if got[k] != v {
 			return false
 		}
 	}

@@ -116,3 +116,19 @@ func TestHelpReadBack(t *testing.T) {
 		t.Errorf("Help(queue_depth) = %q, want none", got)
 	}
 }
+
+// A label with an empty value is no label (the Recorder keeps {a=""} as
+// {}): asking for a="" reads the series without a, as Prometheus's
+// matcher a="" does, and only those.
+func TestEmptyLabelValueReadsSeriesWithoutIt(t *testing.T) {
+	r := collecttest.New(t)
+	r.Counter("jobs_total", map[string]string{"queue": ""}).Inc()
+	r.Counter("jobs_total", nil).Add(2)
+	r.Counter("jobs_total", map[string]string{"queue": "mail"}).Add(4)
+	if got := collecttest.CounterTotal(t, r, "jobs_total", map[string]string{"queue": ""}); got != 3 {
+		t.Errorf("jobs_total{queue=\"\"} = %v, want 3 (the series without queue)", got)
+	}
+	if got := collecttest.CounterTotal(t, r, "jobs_total", nil); got != 7 {
+		t.Errorf("jobs_total = %v, want 7", got)
+	}
+}

@@ -65,7 +65,8 @@ func labelKey(ls []*dto.LabelPair) string {
 // instance, push grouping labels) are added; a label of the same name in
 // the exposition is kept as exported_<name>, as Prometheus does. Cumulative
 // values go through tr, so the first reading of a series only sets its
-// baseline unless tr.ZeroBase.
+// baseline unless tr.ZeroBase. A NaN or infinite reading is skipped and
+// leaves the baseline where it was.
 func Convert(fams map[string]*dto.MetricFamily, target map[string]string, service string, tsMS int64, tr *cumulative.Tracker) []store.Sample {
 	names := make([]string, 0, len(fams))
 	for n := range fams {
@@ -74,8 +75,13 @@ func Convert(fams map[string]*dto.MetricFamily, target map[string]string, servic
 	sort.Strings(names) // deterministic output
 	var out []store.Sample
 	emit := func(name string, typ store.Type, labels map[string]string, v float64) {
-		if math.IsNaN(v) {
-			return // a staleness marker or a broken exporter: keep the baseline
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			// A staleness marker, or a broken exporter's reading: no
+			// reading, the baseline is kept. A counter through +Inf and
+			// back then counts its increase once (10, +Inf, 10 is 10,
+			// not a reset counting the 10 again), as Prometheus's
+			// increase() over every window without the +Inf sample.
+			return
 		}
 		if typ == store.Counter {
 			inc, ok := tr.Delta(name+store.CanonicalLabels(labels), v)
@@ -84,8 +90,8 @@ func Convert(fams map[string]*dto.MetricFamily, target map[string]string, servic
 			}
 			v = inc
 		}
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return // Prometheus staleness markers and the like: nothing to store
+		if math.IsInf(v, 0) {
+			return // an increment past float64's range: nothing to store
 		}
 		out = append(out, store.Sample{Name: name, Type: typ, Labels: labels, Service: service, TS: tsMS, Value: v})
 	}
