@@ -152,6 +152,9 @@ func (p *planner) item(it *Item) error {
 	// Prometheus resolves an alert whose series vanished, and so do the
 	// receivers told it fired.
 	lost := st == state.NoData && it.Prev.State == state.Firing
+	// Held back by inhibition is this run's verdict, stored with the
+	// alert for vigil alerts list: a run that does not hold it clears it.
+	a.InhibitedBy = ""
 	switch {
 	case st == state.Firing:
 		if p.cfg.Settings.EnableCorrelation && a.Incident == "" {
@@ -164,7 +167,7 @@ func (p *planner) item(it *Item) error {
 		// inhibited sends its first notice then. Alertmanager channels
 		// still hear of it (refresh): inhibiting there is theirs.
 		if by := p.inhibit.by(a.Fingerprint, labels); by != "" {
-			it.SuppressedBy, it.InhibitedBy = ByInhibit, by
+			it.SuppressedBy, it.InhibitedBy, a.InhibitedBy = ByInhibit, by, by
 			p.refresh(it, labels, nil)
 			return nil
 		}
