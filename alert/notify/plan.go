@@ -99,6 +99,7 @@ type planner struct {
 	plan     Plan
 	err      error // a state read that failed where returning it was awkward
 	inhibit  *inhibitor
+	ackState string // DecideOptions.AckState
 }
 
 // DecideOptions are what Decide consults beyond the config and this run's
@@ -110,6 +111,9 @@ type DecideOptions struct {
 	// Firing are the alerts firing that this run did not step (another
 	// source's), which may inhibit this run's.
 	Firing []Firing
+	// AckState is the state DB that the notices' ack command names with
+	// --state (AckCommandState); "" for the default, which it leaves out.
+	AckState string
 }
 
 // Decide plans the notifications of one run at at over items (sorted by
@@ -122,7 +126,7 @@ func Decide(r Reader, cfg *config.Config, at time.Time, items []*Item) (Plan, er
 // DecideWith is Decide with o's inhibit rules and other firing alerts.
 func DecideWith(r Reader, cfg *config.Config, at time.Time, items []*Item, o DecideOptions) (Plan, error) {
 	p := &planner{cfg: cfg, at: at, r: r, channels: map[string]config.Channel{}, opened: map[string]*state.Incident{},
-		inhibit: newInhibitor(o.Inhibit, items, o.Firing)}
+		inhibit: newInhibitor(o.Inhibit, items, o.Firing), ackState: o.AckState}
 	for _, c := range cfg.Channels {
 		p.channels[c.Name] = c
 	}
@@ -271,7 +275,7 @@ func (p *planner) enqueue(it *Item, kind string, chans map[string]int) {
 		if !ok {
 			continue
 		}
-		body, _ := json.Marshal(snapshot(it, step)) // plain data: cannot fail
+		body, _ := json.Marshal(snapshot(it, step, p.ackState)) // plain data: cannot fail
 		n := state.Notice{Fingerprint: a.Fingerprint, Rule: it.Rule.Name, Channel: c.Name, Kind: kind, Step: step,
 			Incident: a.Incident, Episode: a.FiredAt, Alert: body, Created: p.at}
 		if c.Type == "email" {
@@ -510,7 +514,7 @@ func (p *planner) refresh(it *Item, labels map[string]string, sent map[string]in
 			}
 			continue
 		}
-		body, _ := json.Marshal(snapshot(it, -1)) // plain data: cannot fail
+		body, _ := json.Marshal(snapshot(it, -1, p.ackState)) // plain data: cannot fail
 		p.plan.Notices = append(p.plan.Notices, state.Notice{Fingerprint: a.Fingerprint, Rule: it.Rule.Name,
 			Channel: c.Name, Kind: Refresh, Step: -1, Incident: a.Incident, Episode: a.FiredAt, Alert: body, Created: p.at})
 	}
