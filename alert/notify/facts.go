@@ -2,6 +2,7 @@ package notify
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/internal/numfmt"
@@ -68,14 +69,43 @@ type SLOFacts struct {
 }
 
 // AckCommand is the command that acknowledges the alert of fingerprint fp
-// (state.FormatFingerprint), as notices print it.
+// (state.FormatFingerprint) in the default state DB, as notices print it.
 func AckCommand(fp string) string { return "vigil alerts ack " + fp }
+
+// AckCommandState is AckCommand for the state DB at statePath, named
+// with --state (shell-quoted) unless statePath is "" (the default): a
+// person pastes the command into a shell, and without it a run on another
+// state DB would have it acknowledge the wrong one, or none.
+func AckCommandState(fp, statePath string) string {
+	if statePath == "" {
+		return AckCommand(fp)
+	}
+	return AckCommand(fp) + " --state " + shellQuote(statePath)
+}
+
+// shellQuote is s as one word of a POSIX shell: as it is when every
+// character is one no shell treats specially, else in single quotes
+// (inside which only ' itself needs care).
+func shellQuote(s string) string {
+	safe := s != ""
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("@%_+=:,./-", c)) {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
 
 // describe fills in what s says beyond the rule's threshold: its facts
 // when the item has them, otherwise the rule's path, window and value as
-// the CLI prints it (a ratio as a percentage).
-func describe(s *Alert, r *config.Rule, f *Facts) {
-	s.AckCommand = AckCommand(s.Fingerprint)
+// the CLI prints it (a ratio as a percentage). ackState is the state DB
+// the ack command names ("": the default).
+func describe(s *Alert, r *config.Rule, f *Facts, ackState string) {
+	s.AckCommand = AckCommandState(s.Fingerprint, ackState)
 	s.RunbookURL = r.Annotations["runbook_url"]
 	if f != nil {
 		s.Threshold, s.ThresholdKind, s.Summary, s.Details, s.Window, s.SLO = f.Threshold, f.ThresholdKind, f.Summary, f.Details, f.Window, f.SLO

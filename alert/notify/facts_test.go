@@ -21,7 +21,7 @@ func TestSnapshotReadable(t *testing.T) {
 		Threshold: 0.05, EvaluationWindow: 5 * time.Minute, Annotations: map[string]string{"runbook_url": "https://runbooks.example.com/errors"}}
 	a := state.NewAlert("error_ratio", map[string]string{"job": "api"})
 	a.State, a.Value = state.Firing, 0.052345678901234
-	s := snapshot(&Item{Rule: r, Alert: a}, -1)
+	s := snapshot(&Item{Rule: r, Alert: a}, -1, "")
 	want := Readable{ValueText: "5.23457%", ThresholdText: "5%", Window: "5m", Path: "http_errors_total / http_requests_total",
 		AckCommand: "vigil alerts ack " + state.FormatFingerprint(a.Fingerprint)}
 	if s.ValueText != want.ValueText || s.ThresholdText != want.ThresholdText || s.Window != want.Window || s.Path != want.Path || s.AckCommand != want.AckCommand ||
@@ -31,8 +31,24 @@ func TestSnapshotReadable(t *testing.T) {
 	// Not a ratio: the value as vigil query prints it, 6 digits when long.
 	r = &config.Rule{Name: "cpu", MetricPath: "cpu_usage_percent", Threshold: 80, EvaluationWindow: time.Hour}
 	a.Value = 92.1234567891 // 13 characters: rounded
-	s = snapshot(&Item{Rule: r, Alert: a}, -1)
+	s = snapshot(&Item{Rule: r, Alert: a}, -1, "")
 	if s.ValueText != "92.1235" || s.ThresholdText != "80" || s.Window != "1h" || s.ThresholdKind != "" {
 		t.Errorf("snapshot = %+v", s)
+	}
+}
+
+// The ack command names a state DB other than the default with --state,
+// as one shell word whatever the path holds (issue 30): pasted into sh,
+// it reaches that state DB.
+func TestAckCommandState(t *testing.T) {
+	for path, want := range map[string]string{
+		"":                    "vigil alerts ack 00000000000000aa",
+		"/var/lib/vigil/s.db": "vigil alerts ack 00000000000000aa --state /var/lib/vigil/s.db",
+		"/srv/st x/s.db":      `vigil alerts ack 00000000000000aa --state '/srv/st x/s.db'`,
+		"/srv/it's/$HOME;db":  `vigil alerts ack 00000000000000aa --state '/srv/it'\''s/$HOME;db'`,
+	} {
+		if got := AckCommandState("00000000000000aa", path); got != want {
+			t.Errorf("state %q: %s, want %s", path, got, want)
+		}
 	}
 }

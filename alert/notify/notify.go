@@ -115,7 +115,7 @@ func (a Alert) ValueOrNaN() float64 {
 	return *a.Value
 }
 
-func snapshot(it *Item, step int) Alert {
+func snapshot(it *Item, step int, ackState string) Alert {
 	r, a := it.Rule, it.Alert
 	s := Alert{Rule: r.Name, Severity: r.Severity, Description: r.Description, Labels: a.Labels,
 		State: a.State.String(), Threshold: r.Threshold, StartsAt: a.FiredAt, Fingerprint: state.FormatFingerprint(a.Fingerprint),
@@ -130,7 +130,7 @@ func snapshot(it *Item, step int) Alert {
 	if a.State == state.Resolved || a.State == state.NoData && !a.ResolvedAt.IsZero() {
 		s.EndsAt = a.ResolvedAt // resolved, or lost its data (nodata: ok)
 	}
-	describe(&s, r, it.Facts)
+	describe(&s, r, it.Facts, ackState)
 	return s
 }
 

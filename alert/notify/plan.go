@@ -99,6 +99,7 @@ type planner struct {
 	plan     Plan
 	err      error // a state read that failed where returning it was awkward
 	inhibit  *inhibitor
+	ackState string // DecideOptions.AckState
 }
 
 // DecideOptions are what Decide consults beyond the config and this run's
@@ -110,6 +111,9 @@ type DecideOptions struct {
 	// Firing are the alerts firing that this run did not step (another
 	// source's), which may inhibit this run's.
 	Firing []Firing
+	// AckState is the state DB that the notices' ack command names with
+	// --state (AckCommandState); "" for the default, which it leaves out.
+	AckState string
 }
 
 // Decide plans the notifications of one run at at over items (sorted by
@@ -122,7 +126,7 @@ func Decide(r Reader, cfg *config.Config, at time.Time, items []*Item) (Plan, er
 // DecideWith is Decide with o's inhibit rules and other firing alerts.
 func DecideWith(r Reader, cfg *config.Config, at time.Time, items []*Item, o DecideOptions) (Plan, error) {
 	p := &planner{cfg: cfg, at: at, r: r, channels: map[string]config.Channel{}, opened: map[string]*state.Incident{},
-		inhibit: newInhibitor(o.Inhibit, items, o.Firing)}
+		inhibit: newInhibitor(o.Inhibit, items, o.Firing), ackState: o.AckState}
 	for _, c := range cfg.Channels {
 		p.channels[c.Name] = c
 	}
@@ -152,6 +156,9 @@ func (p *planner) item(it *Item) error {
 	// Prometheus resolves an alert whose series vanished, and so do the
 	// receivers told it fired.
 	lost := st == state.NoData && it.Prev.State == state.Firing
+	// Held back by inhibition is this run's verdict, stored with the
+	// alert for vigil alerts list: a run that does not hold it clears it.
+	a.InhibitedBy = ""
 	switch {
 	case st == state.Firing:
 		if p.cfg.Settings.EnableCorrelation && a.Incident == "" {
@@ -164,7 +171,7 @@ func (p *planner) item(it *Item) error {
 		// inhibited sends its first notice then. Alertmanager channels
 		// still hear of it (refresh): inhibiting there is theirs.
 		if by := p.inhibit.by(a.Fingerprint, labels); by != "" {
-			it.SuppressedBy, it.InhibitedBy = ByInhibit, by
+			it.SuppressedBy, it.InhibitedBy, a.InhibitedBy = ByInhibit, by, by
 			p.refresh(it, labels, nil)
 			return nil
 		}
@@ -268,7 +275,7 @@ func (p *planner) enqueue(it *Item, kind string, chans map[string]int) {
 		if !ok {
 			continue
 		}
-		body, _ := json.Marshal(snapshot(it, step)) // plain data: cannot fail
+		body, _ := json.Marshal(snapshot(it, step, p.ackState)) // plain data: cannot fail
 		n := state.Notice{Fingerprint: a.Fingerprint, Rule: it.Rule.Name, Channel: c.Name, Kind: kind, Step: step,
 			Incident: a.Incident, Episode: a.FiredAt, Alert: body, Created: p.at}
 		if c.Type == "email" {
@@ -507,7 +514,7 @@ func (p *planner) refresh(it *Item, labels map[string]string, sent map[string]in
 			}
 			continue
 		}
-		body, _ := json.Marshal(snapshot(it, -1)) // plain data: cannot fail
+		body, _ := json.Marshal(snapshot(it, -1, p.ackState)) // plain data: cannot fail
 		p.plan.Notices = append(p.plan.Notices, state.Notice{Fingerprint: a.Fingerprint, Rule: it.Rule.Name,
 			Channel: c.Name, Kind: Refresh, Step: -1, Incident: a.Incident, Episode: a.FiredAt, Alert: body, Created: p.at})
 	}

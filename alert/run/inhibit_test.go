@@ -4,6 +4,7 @@ import (
 	"context"
 	"reflect"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,6 +65,22 @@ func TestSLOInhibition(t *testing.T) {
 		for _, it := range res.Alerts {
 			if it.SuppressedBy != "" {
 				by[it.Rule.Name] = it.SuppressedBy + ": " + it.InhibitedBy
+			}
+		}
+		// The state (here the memory one replay steps) keeps the same
+		// reason for vigil alerts list, and none for an alert not held.
+		snap, err := mem.Snapshot(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer snap.Rollback()
+		stored, err := snap.Alerts()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range stored {
+			if want := strings.TrimPrefix(by[a.Rule], "inhibited: "); a.InhibitedBy != want {
+				t.Errorf("minute %d: %s stored inhibited_by %q, want %q", i, a.Rule, a.InhibitedBy, want)
 			}
 		}
 		return sent, by

@@ -61,7 +61,9 @@ func notifyRun(ctx context.Context, o Options, ruleErrs []*eval.RuleError, build
 
 	items := build(prev)
 	sortItems(items)
-	plan, err := notify.DecideWith(r, o.Config, o.At, items, decideOptions(o.Config, prev, items))
+	do := decideOptions(o.Config, prev, items)
+	do.AckState = o.AckState
+	plan, err := notify.DecideWith(r, o.Config, o.At, items, do)
 	if err != nil {
 		return Result{}, err
 	}

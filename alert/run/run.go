@@ -67,6 +67,10 @@ type Options struct {
 	// not closed by the run: replay's in-memory one (state.OpenMemory),
 	// stepped by many runs.
 	State *state.DB
+	// AckState is the state DB as the notices' `vigil alerts ack`
+	// command names it with --state, for a person to paste into a shell
+	// elsewhere; "" when the command's default reaches it (then left out).
+	AckState string
 	// Source names what steps the alerts: "evaluate" (the default) or
 	// "budget". Each keeps its own last run in the state DB, and a run at
 	// an --at before it is refused (TimeError): their alerts are apart,

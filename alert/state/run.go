@@ -11,7 +11,7 @@ import (
 
 const alertColumns = `fingerprint, rule, labels, state, value,
 	active_since_ms, fired_at_ms, resolved_at_ms, last_eval_ms, last_notified_ms,
-	notify_count, acked, ack_comment, acked_at_ms, incident, esc_policy, esc_steps`
+	notify_count, acked, ack_comment, acked_at_ms, incident, esc_policy, esc_steps, inhibited_by`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -24,7 +24,7 @@ func scanAlert(s scanner) (Alert, error) {
 		acked                              sql.NullInt64
 	)
 	if err := s.Scan(&fp, &a.Rule, &labels, &st, &val, &active, &fired, &resolved,
-		&eval, &not, &a.NotifyCount, &a.Acked, &a.AckComment, &acked, &a.Incident, &a.EscPolicy, &a.EscSteps); err != nil {
+		&eval, &not, &a.NotifyCount, &a.Acked, &a.AckComment, &acked, &a.Incident, &a.EscPolicy, &a.EscSteps, &a.InhibitedBy); err != nil {
 		return a, err
 	}
 	var err error
@@ -115,17 +115,17 @@ func (r *Run) Put(a Alert) error {
 		return fmt.Errorf("put alert %s: %w", fp, err)
 	}
 	if _, err := tx.ExecContext(r.ctx, `INSERT INTO alerts(`+alertColumns+`)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
 		ON CONFLICT(fingerprint) DO UPDATE SET rule=excluded.rule, labels=excluded.labels,
 		state=excluded.state, value=excluded.value, active_since_ms=excluded.active_since_ms,
 		fired_at_ms=excluded.fired_at_ms, resolved_at_ms=excluded.resolved_at_ms,
 		last_eval_ms=excluded.last_eval_ms, last_notified_ms=excluded.last_notified_ms,
 		notify_count=excluded.notify_count, acked=excluded.acked, ack_comment=excluded.ack_comment,
 		acked_at_ms=excluded.acked_at_ms, incident=excluded.incident,
-		esc_policy=excluded.esc_policy, esc_steps=excluded.esc_steps`,
+		esc_policy=excluded.esc_policy, esc_steps=excluded.esc_steps, inhibited_by=excluded.inhibited_by`,
 		fp, a.Rule, string(lj), a.State.String(), toNullFloat(a.Value),
 		toMS(a.ActiveSince), toMS(a.FiredAt), toMS(a.ResolvedAt), toMS(a.LastEval), toMS(a.LastNotified),
-		a.NotifyCount, a.Acked, a.AckComment, toMS(a.AckedAt), a.Incident, a.EscPolicy, a.EscSteps); err != nil {
+		a.NotifyCount, a.Acked, a.AckComment, toMS(a.AckedAt), a.Incident, a.EscPolicy, a.EscSteps, a.InhibitedBy); err != nil {
 		return fmt.Errorf("put alert %s: %w", fp, err)
 	}
 	if prev == a.State {

@@ -98,6 +98,12 @@ type Alert struct {
 	// episode and how many of its steps have been executed.
 	EscPolicy string
 	EscSteps  int
+
+	// InhibitedBy names the firing alert ("rule{labels}") whose inhibit
+	// rule held this one's notices back at the last run; "" when that
+	// run did not. The pipeline sets it at every run (Step copies it), so
+	// it is gone once the alert is notified, resolves or stops firing.
+	InhibitedBy string
 }
 
 // Observation is what one evaluation of a rule saw for one label set.

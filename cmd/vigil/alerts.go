@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -45,6 +46,9 @@ type alertRowJSON struct {
 	Acked        bool              `json:"acked"`
 	AckComment   string            `json:"ack_comment,omitempty"`
 	EscSteps     int               `json:"escalation_steps_done"`
+	// InhibitedBy names the firing alert whose inhibit rule held this
+	// one's notices back at the last run ("rule{labels}"); null when none.
+	InhibitedBy *string `json:"inhibited_by"`
 }
 
 func timePtr(t time.Time) *time.Time {
@@ -92,21 +96,9 @@ func newAlertsListCmd(a *app) *cobra.Command {
 			}
 			var rows []alertRowJSON
 			for _, x := range m {
-				if !all && x.State == state.Inactive {
-					continue
+				if all || x.State != state.Inactive {
+					rows = append(rows, alertRow(x))
 				}
-				r := alertRowJSON{Fingerprint: state.FormatFingerprint(x.Fingerprint), Rule: x.Rule, State: x.State.String(),
-					Value: jsonValue(x.Value), Labels: x.Labels, ActiveSince: timePtr(x.ActiveSince), FiredAt: timePtr(x.FiredAt),
-					ResolvedAt: timePtr(x.ResolvedAt), LastEval: timePtr(x.LastEval), LastNotified: timePtr(x.LastNotified),
-					Acked: x.Acked, AckComment: x.AckComment, EscSteps: x.EscSteps}
-				if x.Incident != "" {
-					inc := x.Incident
-					r.Incident = &inc
-				}
-				if r.Labels == nil {
-					r.Labels = map[string]string{}
-				}
-				rows = append(rows, r)
 			}
 			sort.Slice(rows, func(i, j int) bool {
 				if rows[i].Rule != rows[j].Rule {
@@ -120,33 +112,7 @@ func newAlertsListCmd(a *app) *cobra.Command {
 				}
 				return json.NewEncoder(a.stdout).Encode(map[string]any{"alerts": rows})
 			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "FINGERPRINT\tRULE\tSTATE\tVALUE\tLABELS\tSINCE\tINCIDENT\tACKED")
-			for _, r := range rows {
-				v, since, inc, acked := "-", "-", "-", "-"
-				if f, ok := r.Value.(float64); ok {
-					v = formatValue(f)
-				}
-				for _, t := range []*time.Time{r.FiredAt, r.ActiveSince} {
-					if t != nil && since == "-" {
-						since = t.Format(time.RFC3339)
-					}
-				}
-				if r.State == "resolved" && r.ResolvedAt != nil {
-					since = r.ResolvedAt.Format(time.RFC3339)
-				}
-				if r.Incident != nil {
-					inc = safetext.Terminal(*r.Incident) // holds a label value
-				}
-				if r.Acked {
-					acked = "yes"
-					if r.AckComment != "" {
-						acked += ": " + safetext.Terminal(r.AckComment)
-					}
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Fingerprint, r.Rule, r.State, v, metricpath.FormatLabels(r.Labels), since, inc, acked)
-			}
-			return tw.Flush()
+			return writeAlertsTable(a.stdout, rows)
 		},
 	}
 	cmd.Flags().BoolVar(&all, "all", false, "include inactive alerts")
@@ -320,4 +286,58 @@ unix seconds); the default is everything kept (settings.alert_retention_days).`,
 	outputFlag(cmd, &output, "table", "json")
 	addStateFlag(cmd)
 	return cmd
+}
+
+// alertRow is a stored alert as vigil alerts list -o json has it.
+func alertRow(x state.Alert) alertRowJSON {
+	r := alertRowJSON{Fingerprint: state.FormatFingerprint(x.Fingerprint), Rule: x.Rule, State: x.State.String(),
+		Value: jsonValue(x.Value), Labels: x.Labels, ActiveSince: timePtr(x.ActiveSince), FiredAt: timePtr(x.FiredAt),
+		ResolvedAt: timePtr(x.ResolvedAt), LastEval: timePtr(x.LastEval), LastNotified: timePtr(x.LastNotified),
+		Acked: x.Acked, AckComment: x.AckComment, EscSteps: x.EscSteps}
+	if x.Incident != "" {
+		inc := x.Incident
+		r.Incident = &inc
+	}
+	if x.InhibitedBy != "" {
+		by := x.InhibitedBy
+		r.InhibitedBy = &by
+	}
+	if r.Labels == nil {
+		r.Labels = map[string]string{}
+	}
+	return r
+}
+
+// writeAlertsTable is vigil alerts list's table of rows.
+func writeAlertsTable(w io.Writer, rows []alertRowJSON) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "FINGERPRINT\tRULE\tSTATE\tVALUE\tLABELS\tSINCE\tINCIDENT\tACKED\tINHIBITED BY")
+	for _, r := range rows {
+		v, since, inc, acked, by := "-", "-", "-", "-", "-"
+		if f, ok := r.Value.(float64); ok {
+			v = formatValue(f)
+		}
+		for _, t := range []*time.Time{r.FiredAt, r.ActiveSince} {
+			if t != nil && since == "-" {
+				since = t.Format(time.RFC3339)
+			}
+		}
+		if r.State == "resolved" && r.ResolvedAt != nil {
+			since = r.ResolvedAt.Format(time.RFC3339)
+		}
+		if r.Incident != nil {
+			inc = safetext.Terminal(*r.Incident) // holds a label value
+		}
+		if r.Acked {
+			acked = "yes"
+			if r.AckComment != "" {
+				acked += ": " + safetext.Terminal(r.AckComment)
+			}
+		}
+		if r.InhibitedBy != nil {
+			by = safetext.Terminal(*r.InhibitedBy) // holds label values
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Fingerprint, r.Rule, r.State, v, metricpath.FormatLabels(r.Labels), since, inc, acked, by)
+	}
+	return tw.Flush()
 }

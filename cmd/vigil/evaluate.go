@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -275,8 +276,24 @@ func countAll(m map[uint64][]string) int {
 // notifiers and the crash hooks of the tests.
 func (a *app) runOptions(cmd *cobra.Command, cfg *alertconfig.Config, at time.Time, dry bool, lockTimeout time.Duration,
 	snd map[string]notify.Notifier) alertrun.Options {
-	return alertrun.Options{Config: cfg, At: at, DryRun: dry, StatePath: a.statePath(cmd), Holder: holderName(),
+	return alertrun.Options{Config: cfg, At: at, DryRun: dry, StatePath: a.statePath(cmd), AckState: a.ackState(cmd), Holder: holderName(),
 		LockTimeout: lockTimeout, Senders: snd, Target: target, AfterRecord: afterRecord, BeforeSend: beforeSend, Secrets: a.secrets}
+}
+
+// ackState is the state DB as the notices' `vigil alerts ack` command
+// names it: "" for the default (vigil-state.db where the command runs,
+// which is what ack picks without --state), else the run's state DB as an
+// absolute path, since whoever pastes the command runs it elsewhere
+// (not in cron's directory, often not with its config).
+func (a *app) ackState(cmd *cobra.Command) string {
+	p := a.statePath(cmd)
+	if p == defaultStatePath {
+		return ""
+	}
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return p
 }
 
 // alertsJSON is the run's alerts as the JSON output has them, and whether

@@ -112,10 +112,14 @@ func (a *app) statePath(cmd *cobra.Command) string {
 		p = f
 	}
 	if p == "" {
-		p = "vigil-state.db"
+		p = defaultStatePath
 	}
 	return p
 }
+
+// defaultStatePath is the state DB of a command given none (no --state,
+// VIGIL_STATE nor config state:): in the working directory.
+const defaultStatePath = "vigil-state.db"
 
 // storedThresholds reads the tuned thresholds and, with history, their
 // changes, from a snapshot. A state DB that does not exist yet holds none
