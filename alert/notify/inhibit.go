@@ -18,6 +18,11 @@ type Firing struct {
 	Fingerprint uint64
 	Rule        *config.Rule
 	Labels      map[string]string
+	// Incident is the incident it belongs to ("" none), and Told whether
+	// it was notified in its current episode: a told member keeps its
+	// incident's channels believing the incident fires (incidentLive).
+	Incident string
+	Told     bool
 }
 
 // source is a firing alert as an inhibit rule's source: its labels with

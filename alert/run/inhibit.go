@@ -53,7 +53,8 @@ func decideOptions(cfg *alertconfig.Config, prev map[uint64]state.Alert, items [
 			continue
 		}
 		if r, ok := rules[a.Rule]; ok {
-			o.Firing = append(o.Firing, notify.Firing{Fingerprint: fp, Rule: r, Labels: a.Labels})
+			o.Firing = append(o.Firing, notify.Firing{Fingerprint: fp, Rule: r, Labels: a.Labels, Incident: a.Incident,
+				Told: !a.LastNotified.IsZero() && !a.LastNotified.Before(a.FiredAt)})
 		}
 	}
 	// In fingerprint order: the first source found is the one named.
