@@ -2,6 +2,7 @@ package run
 
 import (
 	"sort"
+	"time"
 
 	alertconfig "github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/alert/notify"
@@ -31,25 +32,62 @@ func sloInhibit(source string, targets ...string) alertconfig.InhibitRule {
 		Equal: []string{"service", "sli", "window", "objective"}}
 }
 
+// staleRuns is how many of its source's run intervals a firing alert of
+// another command's run stays a source of inhibition without being
+// stepped again: Alertmanager's 4 evaluation intervals of an alert's life
+// (alert/alertmanager's Validity), past which it expires there too.
+const staleRuns = 4
+
+// budgetCadence is the longest interval between vigil budget --notify
+// runs that keeps its SLO alerts inhibiting evaluate's: the docs' "every
+// few minutes", generously. Budget runs record no interval of their own.
+const budgetCadence = 15 * time.Minute
+
+// StaleAfter is how long after its last evaluation a firing alert of
+// source ("evaluate" or "budget") that another command's run did not step
+// still inhibits that run's alerts: staleRuns of the source's interval
+// (settings.evaluation_interval for evaluate; at least budgetCadence for
+// budget). Past that, nobody refreshed it: its firing row is not evidence
+// that it fires now (h30 D8).
+func StaleAfter(cfg *alertconfig.Config, source string) time.Duration {
+	every := cfg.Settings.EvaluationInterval
+	if source == "budget" && every < budgetCadence {
+		every = budgetCadence
+	}
+	return staleRuns * every
+}
+
 // decideOptions are the inhibit rules of a run (the SLO defaults, then
 // the config's) and the alerts firing in the state DB that it does not
 // step (another source's), whose rules are the config's or the SLO
-// alerts'; one whose rule is gone inhibits nothing.
-func decideOptions(cfg *alertconfig.Config, prev map[uint64]state.Alert, items []*notify.Item) notify.DecideOptions {
+// alerts'; one whose rule is gone inhibits nothing, nor does a stale one:
+// not stepped by its source's latest run (lastRun, by source: its
+// objective or rule is gone), or last evaluated more than StaleAfter
+// before at.
+func decideOptions(cfg *alertconfig.Config, at time.Time, lastRun map[string]time.Time, prev map[uint64]state.Alert, items []*notify.Item) notify.DecideOptions {
 	o := notify.DecideOptions{Inhibit: append(append([]alertconfig.InhibitRule{}, SLOInhibitRules...), cfg.InhibitRules...)}
 	stepped := make(map[uint64]bool, len(items))
 	for _, it := range items {
 		stepped[it.Alert.Fingerprint] = true
 	}
 	rules := map[string]*alertconfig.Rule{}
+	budget := map[string]bool{}
 	for _, r := range BudgetRules {
-		rules[r.Name] = r
+		rules[r.Name], budget[r.Name] = r, true
 	}
 	for i := range cfg.Rules {
 		rules[cfg.Rules[i].Name] = &cfg.Rules[i]
 	}
+	stale := map[string]time.Duration{"evaluate": StaleAfter(cfg, "evaluate"), "budget": StaleAfter(cfg, "budget")}
 	for fp, a := range prev {
 		if stepped[fp] || a.State != state.Firing {
+			continue
+		}
+		source := "evaluate"
+		if budget[a.Rule] {
+			source = "budget"
+		}
+		if a.LastEval.Before(lastRun[source]) || at.Sub(a.LastEval) > stale[source] {
 			continue
 		}
 		if r, ok := rules[a.Rule]; ok {
