@@ -46,6 +46,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"sync"
@@ -161,8 +162,8 @@ func Alerts(n notify.Notification, validity time.Duration) []PostableAlert {
 		if a.Description != "" {
 			ann["description"] = a.Description
 		}
-		if a.Value != nil {
-			ann["value"] = fmtFloat(*a.Value)
+		if v := a.ValueOrNaN(); !math.IsNaN(v) { // +Inf too: not "no value"
+			ann["value"] = fmtFloat(v)
 		}
 		if a.Incident != "" {
 			ann["incident"] = a.Incident

@@ -137,6 +137,10 @@ func (a Alert) ThresholdWords() string {
 		return "burn-rate factor"
 	case ThresholdBudgetPercent:
 		return "budget alert above"
+	case ThresholdAbsent:
+		return "expected at least"
+	case ThresholdSpikeRatio:
+		return "spike ratio"
 	}
 	return "threshold"
 }
