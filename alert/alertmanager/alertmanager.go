@@ -170,8 +170,12 @@ func Alerts(n notify.Notification, validity time.Duration) []PostableAlert {
 		}
 		// What a person reads (issue 30), under Alertmanager's
 		// conventional names where there is one.
+		ack := a.AckCommand
+		if n.Kind == "resolved" {
+			ack = "" // nothing left to acknowledge (docs/channels.md)
+		}
 		for k, v := range map[string]string{"summary": a.Summary, "runbook_url": a.RunbookURL,
-			"threshold_kind": a.ThresholdKind, "vigil_ack_command": a.AckCommand} {
+			"threshold_kind": a.ThresholdKind, "vigil_ack_command": ack} {
 			if v != "" {
 				ann[k] = v
 			}

@@ -23,3 +23,12 @@ func TestAlertsReadable(t *testing.T) {
 		}
 	}
 }
+
+// A resolved alert is posted without the ack command (h30 D18).
+func TestResolvedHasNoAckCommand(t *testing.T) {
+	n := notifytest.SLOPage(config.Channel{Name: "am", Type: "alertmanager"})
+	n.Kind = "resolved"
+	if v, ok := Alerts(n, 5*time.Minute)[0].Annotations["vigil_ack_command"]; ok {
+		t.Errorf("resolved: vigil_ack_command %q", v)
+	}
+}
