@@ -104,3 +104,15 @@ func testSLOInhibition(t *testing.T, yaml string) {
 		t.Errorf("minute 2: sent %q, want %q", sent, want)
 	}
 }
+
+// config.SLOAlerts, which vigil check knows inhibit rules by, are the SLO
+// alerts budget sends.
+func TestSLOAlertsKnownToConfig(t *testing.T) {
+	got := map[string]string{}
+	for _, r := range BudgetRules {
+		got[r.Name] = r.Severity
+	}
+	if !reflect.DeepEqual(got, alertconfig.SLOAlerts) {
+		t.Errorf("BudgetRules %v, config.SLOAlerts %v", got, alertconfig.SLOAlerts)
+	}
+}
