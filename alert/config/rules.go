@@ -198,15 +198,20 @@ func (d *decoder) runbookURL(v *yaml.Node, u string) {
 	if u == "" {
 		return
 	}
-	p, err := url.Parse(u)
-	if err == nil && (p.Scheme == "http" || p.Scheme == "https") && p.Host != "" {
-		return
-	}
 	at := v
 	for i := 0; i+1 < len(v.Content); i += 2 {
 		if v.Content[i].Value == "runbook_url" {
 			at = v.Content[i+1]
 		}
+	}
+	p, err := url.Parse(u)
+	if err == nil && (p.Scheme == "http" || p.Scheme == "https") && p.Host != "" {
+		if strings.Contains(u, "{{") {
+			// Prometheus users write {{ $labels.host }} by habit: vigil
+			// sends annotations as written, a broken link every time.
+			d.Warnf(at, "annotations: runbook_url holds {{: annotations are not templated, every notice would carry %q as written", u)
+		}
+		return
 	}
 	d.Errf(at, "annotations: runbook_url %q is not an http(s) URL", u)
 }
