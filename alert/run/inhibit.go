@@ -60,11 +60,12 @@ func StaleAfter(cfg *alertconfig.Config, source string) time.Duration {
 // decideOptions are the inhibit rules of a run (the SLO defaults, then
 // the config's) and the alerts firing in the state DB that it does not
 // step (another source's), whose rules are the config's or the SLO
-// alerts'; one whose rule is gone inhibits nothing, nor does a stale one:
-// not stepped by its source's latest run (lastRun, by source: its
-// objective or rule is gone), or last evaluated more than StaleAfter
-// before at.
-func decideOptions(cfg *alertconfig.Config, at time.Time, lastRun map[string]time.Time, prev map[uint64]state.Alert, items []*notify.Item) notify.DecideOptions {
+// alerts'; one whose rule is gone inhibits nothing, nor does a stale one,
+// last evaluated more than StaleAfter before at. (Not stepped by its
+// source's latest run is no sign of staleness: vigil budget --notify
+// --service api steps api's alerts only, and a cron line per service
+// runs them in turn.)
+func decideOptions(cfg *alertconfig.Config, at time.Time, prev map[uint64]state.Alert, items []*notify.Item) notify.DecideOptions {
 	o := notify.DecideOptions{Inhibit: append(append([]alertconfig.InhibitRule{}, SLOInhibitRules...), cfg.InhibitRules...)}
 	stepped := make(map[uint64]bool, len(items))
 	for _, it := range items {
@@ -87,7 +88,7 @@ func decideOptions(cfg *alertconfig.Config, at time.Time, lastRun map[string]tim
 		if budget[a.Rule] {
 			source = "budget"
 		}
-		if a.LastEval.Before(lastRun[source]) || at.Sub(a.LastEval) > stale[source] {
+		if at.Sub(a.LastEval) > stale[source] {
 			continue
 		}
 		if r, ok := rules[a.Rule]; ok {

@@ -59,15 +59,9 @@ func notifyRun(ctx context.Context, o Options, ruleErrs []*eval.RuleError, build
 		return Result{}, err
 	}
 
-	lastRun := map[string]time.Time{}
-	for _, src := range []string{"evaluate", "budget"} {
-		if lastRun[src], err = r.LastRun(src); err != nil {
-			return Result{}, err
-		}
-	}
 	items := build(prev)
 	sortItems(items)
-	plan, err := notify.DecideWith(r, o.Config, o.At, items, decideOptions(o.Config, o.At, lastRun, prev, items))
+	plan, err := notify.DecideWith(r, o.Config, o.At, items, decideOptions(o.Config, o.At, prev, items))
 	if err != nil {
 		return Result{}, err
 	}

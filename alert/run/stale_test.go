@@ -13,11 +13,11 @@ import (
 )
 
 // A firing SLO alert that vigil budget --notify left in the state DB
-// inhibits evaluate's alerts only while it is fresh (h30 D8): stepped by
-// budget's latest run, at most StaleAfter("budget") ago. Past that, or
-// once budget's latest run no longer steps it (its objective renamed),
-// the held target is notified: a source nobody refreshes expires, as an
-// alert Alertmanager is not sent again does.
+// inhibits evaluate's alerts only while it is fresh (h30 D8): evaluated
+// at most StaleAfter("budget") ago. Past that the held target is
+// notified: a source nobody refreshes expires, as an alert Alertmanager
+// is not sent again does. A budget run for another service (--service)
+// does not make it stale.
 func TestStaleSourceStopsInhibiting(t *testing.T) {
 	ctx := context.Background()
 	cfg, err := alertconfig.Parse("c.yaml", []byte(withYAML+`inhibit_rules:
@@ -47,14 +47,14 @@ func TestStaleSourceStopsInhibiting(t *testing.T) {
 		{"fresh at the limit", nil, StaleAfter(cfg, "budget"), true},
 		{"stale", nil, StaleAfter(cfg, "budget") + time.Minute, false},
 		{"a day old", nil, 24 * time.Hour, false},
-		{"objective renamed", func(mem *state.DB) {
+		{"another service's budget run since", func(mem *state.DB) {
 			b := sloBudget(t)
-			b.Objective.SLI = "renamed"
+			b.Objective.Service = "web" // vigil budget --notify --service web
 			if _, err := Notify(ctx, Options{Config: cfg, At: t0.Add(time.Minute), State: mem, Source: "budget", Holder: "t",
 				Senders: map[string]notify.Notifier{"ops": &fake{}}}, BudgetBuild([]slo.Budget{b}, t0.Add(time.Minute))); err != nil {
 				t.Fatal(err)
 			}
-		}, 2 * time.Minute, false},
+		}, 2 * time.Minute, true},
 	} {
 		mem, err := state.OpenMemory(ctx)
 		if err != nil {
