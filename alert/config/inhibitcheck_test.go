@@ -88,3 +88,13 @@ func TestRunbookTemplateWarning(t *testing.T) {
 		t.Errorf("warnings:\n%s", w)
 	}
 }
+
+// The SLO alerts' names are vigil budget's: a rule of the same name and
+// labels would step budget's alert (and resolve its page) (h30 D35).
+func TestSLOAlertNamesReserved(t *testing.T) {
+	src := "alert_rules:\n  - {name: slo_burn_rate_page, metric_path: cpu.last, condition: greater_than, threshold: 1, severity: high, evaluation_window: 60}\n"
+	_, err := Parse("c.yaml", []byte(src), nil)
+	if err == nil || !strings.Contains(err.Error(), `c.yaml:2:12: rule name "slo_burn_rate_page" is vigil budget's SLO alert's`) {
+		t.Errorf("error %v", err)
+	}
+}
