@@ -32,6 +32,10 @@ type Facts struct {
 	Details []string
 	// Window is what the value is measured over ("1h").
 	Window string
+	// Value, when set, is the value the notice shows instead of the
+	// alert's: a burn alert's long-window burn rate, which crossed the
+	// factor (the alert's own is the 1h burn rate).
+	Value *float64
 	SLO    *SLOFacts
 }
 

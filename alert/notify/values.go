@@ -32,6 +32,16 @@ func readable(s *Alert, r *config.Rule, a state.Alert, f *Facts) {
 		s.ValueText = numfmt.Value(v) // JSON has no +Inf: Value stays nil
 	}
 	if f != nil {
+		if f.Value != nil {
+			x := *f.Value
+			s.Value, s.ValueText = nil, numfmt.Value(x)
+			if !math.IsNaN(x) && !math.IsInf(x, 0) {
+				s.Value = &x
+				if f.ThresholdKind == ThresholdBurnFactor {
+					s.ValueText, s.ThresholdText = numfmt.Apart(x, f.Threshold)
+				}
+			}
+		}
 		return
 	}
 	active := a.State == state.Firing || a.State == state.Pending
