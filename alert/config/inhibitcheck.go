@@ -3,6 +3,7 @@ package config
 import (
 	"maps"
 	"slices"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -14,6 +15,26 @@ var SLOAlerts = map[string]string{
 	"slo_burn_rate_page":   "critical",
 	"slo_burn_rate_ticket": "high",
 	"slo_error_budget":     "medium",
+}
+
+// BudgetRunInterval is the longest interval between vigil budget
+// --notify runs that vigil plans for (the docs' "every few minutes",
+// generously): its SLO alerts count as fresh for 4 of them where
+// evaluate's alerts count 4 evaluation intervals (alert/run.StaleAfter,
+// an Alertmanager channel's endsAt). Budget runs record no interval of
+// their own.
+const BudgetRunInterval = 15 * time.Minute
+
+// AlertValidity is how long after a run a firing alert of rule stays
+// trusted without being stepped again: 4 of its source's run intervals
+// (Prometheus's endsAt = now + 4 × its evaluation interval), budget's at
+// least BudgetRunInterval for the SLO alerts.
+func AlertValidity(s Settings, rule string) time.Duration {
+	every := s.EvaluationInterval
+	if _, ok := SLOAlerts[rule]; ok && every < BudgetRunInterval {
+		every = BudgetRunInterval
+	}
+	return 4 * every
 }
 
 func sloAlertNames() []string { return slices.Sorted(maps.Keys(SLOAlerts)) }

@@ -32,29 +32,18 @@ func sloInhibit(source string, targets ...string) alertconfig.InhibitRule {
 		Equal: []string{"service", "sli", "window", "objective"}}
 }
 
-// staleRuns is how many of its source's run intervals a firing alert of
-// another command's run stays a source of inhibition without being
-// stepped again: Alertmanager's 4 evaluation intervals of an alert's life
-// (alert/alertmanager's Validity), past which it expires there too.
-const staleRuns = 4
-
-// budgetCadence is the longest interval between vigil budget --notify
-// runs that keeps its SLO alerts inhibiting evaluate's: the docs' "every
-// few minutes", generously. Budget runs record no interval of their own.
-const budgetCadence = 15 * time.Minute
-
 // StaleAfter is how long after its last evaluation a firing alert of
 // source ("evaluate" or "budget") that another command's run did not step
-// still inhibits that run's alerts: staleRuns of the source's interval
-// (settings.evaluation_interval for evaluate; at least budgetCadence for
-// budget). Past that, nobody refreshed it: its firing row is not evidence
-// that it fires now (h30 D8).
+// still inhibits that run's alerts: 4 of the source's run intervals
+// (alertconfig.AlertValidity: settings.evaluation_interval for evaluate;
+// at least alertconfig.BudgetRunInterval for budget). Past that, nobody
+// refreshed it: its firing row is not evidence that it fires now (h30 D8).
 func StaleAfter(cfg *alertconfig.Config, source string) time.Duration {
-	every := cfg.Settings.EvaluationInterval
-	if source == "budget" && every < budgetCadence {
-		every = budgetCadence
+	rule := ""
+	if source == "budget" {
+		rule = BudgetRules["page"].Name
 	}
-	return staleRuns * every
+	return alertconfig.AlertValidity(cfg.Settings, rule)
 }
 
 // decideOptions are the inhibit rules of a run (the SLO defaults, then
