@@ -47,3 +47,38 @@ func TestBurnNoticeValueIsTheCrossingOne(t *testing.T) {
 		t.Errorf("notice: %q, window %q, value %v; want 50 (burn-rate factor 14.4) over 14m", a.ValueLine(), a.Window, a.Value)
 	}
 }
+
+// An objective that turns invalid (its data no longer covers enough of
+// its window) loses its data, as a rule does: a firing page is told
+// "resolved" with state nodata, not a plain "resolved" while it may still
+// burn (h30 D23).
+func TestInvalidObjectiveIsNoData(t *testing.T) {
+	ctx := context.Background()
+	cfg, err := alertconfig.Parse("c.yaml", []byte(withYAML), channels.Types())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem, err := state.OpenMemory(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mem.Close()
+	ops := &fake{}
+	at := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	o := Options{Config: cfg, At: at, State: mem, Source: "budget", Holder: "t", Senders: map[string]notify.Notifier{"ops": ops}}
+	if _, err := Notify(ctx, o, BudgetBuild([]slo.Budget{sloBudget(t, "page")}, at)); err != nil {
+		t.Fatal(err)
+	}
+	b := sloBudget(t)
+	b.Invalid = "the data covers 18% of the 7d window (min_coverage 50%)"
+	o.At = at.Add(time.Minute)
+	if _, err := Notify(ctx, o, BudgetBuild([]slo.Budget{b}, o.At)); err != nil {
+		t.Fatal(err)
+	}
+	if len(ops.got) != 2 {
+		t.Fatalf("sent %d notifications, want 2", len(ops.got))
+	}
+	if n := ops.got[1]; n.Kind != "resolved" || n.Alerts[0].Rule != "slo_burn_rate_page" || n.Alerts[0].State != "nodata" {
+		t.Errorf("second notice: %s %s state %s, want slo_burn_rate_page resolved, state nodata", n.Alerts[0].Rule, n.Kind, n.Alerts[0].State)
+	}
+}
