@@ -60,7 +60,7 @@ func readable(s *Alert, r *config.Rule, a state.Alert, f *Facts) {
 			if since := a.ActiveSince; !since.IsZero() {
 				// The first run that found none saw nothing over the
 				// window before it.
-				s.Summary += "; the last one is at or before " + since.Add(-r.EvaluationWindow).UTC().Format(time.RFC3339)
+				s.Summary += "; none since at least " + since.Add(-r.EvaluationWindow).UTC().Format(time.RFC3339)
 			}
 		}
 	case "spike":

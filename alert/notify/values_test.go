@@ -24,7 +24,7 @@ func TestSnapshotAbsent(t *testing.T) {
 	if s.ThresholdKind != ThresholdAbsent || s.ValueLine() != "0 samples (expected at least 1 sample in 5m)" {
 		t.Errorf("kind %q, value line %q", s.ThresholdKind, s.ValueLine())
 	}
-	if want := "no sample of vigil_agent_up.last in the last 5m; the last one is at or before 2026-12-01T09:55:00Z"; s.Summary != want {
+	if want := "no sample of vigil_agent_up.last in the last 5m; none since at least 2026-12-01T09:55:00Z"; s.Summary != want {
 		t.Errorf("summary %q, want %q", s.Summary, want)
 	}
 	a.State, a.Value = state.Resolved, 3 // samples again
