@@ -26,8 +26,9 @@
 // Prometheus sends endsAt = now + 4 × its evaluation interval); vigil
 // re-sends every firing alert on every run (notify's refresh notices), so
 // the alert stays active while vigil runs and resolves by itself if vigil
-// stops. A resolved alert's endsAt is the time it resolved. startsAt is
-// when the alert started firing.
+// stops. vigil budget's SLO alerts get at least 4 × 15m (its runs are
+// minutes apart: config.BudgetRunInterval). A resolved alert's endsAt is
+// the time it resolved. startsAt is when the alert started firing.
 //
 // Alertmanager computes an alert's fingerprint from its labels; with the
 // severity label added it differs from vigil's fingerprint (which hashes
@@ -46,6 +47,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"sync"
@@ -161,16 +163,20 @@ func Alerts(n notify.Notification, validity time.Duration) []PostableAlert {
 		if a.Description != "" {
 			ann["description"] = a.Description
 		}
-		if a.Value != nil {
-			ann["value"] = fmtFloat(*a.Value)
+		if v := a.ValueOrNaN(); !math.IsNaN(v) { // +Inf too: not "no value"
+			ann["value"] = fmtFloat(v)
 		}
 		if a.Incident != "" {
 			ann["incident"] = a.Incident
 		}
 		// What a person reads (issue 30), under Alertmanager's
 		// conventional names where there is one.
+		ack := a.AckCommand
+		if n.Kind == "resolved" {
+			ack = "" // nothing left to acknowledge (docs/channels.md)
+		}
 		for k, v := range map[string]string{"summary": a.Summary, "runbook_url": a.RunbookURL,
-			"threshold_kind": a.ThresholdKind, "vigil_ack_command": a.AckCommand} {
+			"threshold_kind": a.ThresholdKind, "vigil_ack_command": ack} {
 			if v != "" {
 				ann[k] = v
 			}
@@ -183,6 +189,11 @@ func Alerts(n notify.Notification, validity time.Duration) []PostableAlert {
 			}
 		} else {
 			ends = n.At.Add(validity)
+			if _, ok := config.SLOAlerts[a.Rule]; ok {
+				// vigil budget --notify runs every few minutes, not every
+				// evaluation interval: 4 of its runs (h30 D24).
+				ends = n.At.Add(max(validity, 4*config.BudgetRunInterval))
+			}
 		}
 		// Alertmanager refuses an alert that ends before it starts.
 		if !a.StartsAt.IsZero() && ends.Before(a.StartsAt) {

@@ -23,3 +23,30 @@ func TestAlertsReadable(t *testing.T) {
 		}
 	}
 }
+
+// A resolved alert is posted without the ack command (h30 D18).
+func TestResolvedHasNoAckCommand(t *testing.T) {
+	n := notifytest.SLOPage(config.Channel{Name: "am", Type: "alertmanager"})
+	n.Kind = "resolved"
+	if v, ok := Alerts(n, 5*time.Minute)[0].Annotations["vigil_ack_command"]; ok {
+		t.Errorf("resolved: vigil_ack_command %q", v)
+	}
+}
+
+// vigil budget --notify runs every few minutes, not every evaluation
+// interval: its SLO alerts' endsAt is 4 of its runs ahead (4 x 15m), so
+// Alertmanager does not resolve a page that still burns between two runs
+// (h30 D24). An evaluate rule's stays 4 evaluation intervals.
+func TestSLOAlertsOutliveBudgetRuns(t *testing.T) {
+	n := notifytest.SLOPage(config.Channel{Name: "am", Type: "alertmanager"})
+	n.Kind = "firing"
+	want := n.At.Add(time.Hour).UTC().Format(time.RFC3339Nano)
+	if got := Alerts(n, 4*time.Minute)[0].EndsAt; got != want {
+		t.Errorf("SLO page endsAt %s, want %s", got, want)
+	}
+	n.Alerts[0].Rule = "high_cpu"
+	want = n.At.Add(4 * time.Minute).UTC().Format(time.RFC3339Nano)
+	if got := Alerts(n, 4*time.Minute)[0].EndsAt; got != want {
+		t.Errorf("rule endsAt %s, want %s", got, want)
+	}
+}

@@ -80,6 +80,11 @@ func ParseMatcher(s string) (Matcher, error) {
 		return Matcher{}, fmt.Errorf("%q is not a matcher (want label=\"value\", with =, !=, =~ or !~)", s)
 	}
 	v := g[3]
+	if (g[2] == "=" || g[2] == "!=") && strings.HasPrefix(v, "=") {
+		// alertname=="x" would be the value ="x": a matcher that never
+		// matches, muting nothing, silently.
+		return Matcher{}, fmt.Errorf("%q: %q is not an operator (want =, !=, =~ or !~; quote a value that starts with =)", s, g[2]+"=")
+	}
 	if strings.HasPrefix(v, `"`) {
 		u, err := strconv.Unquote(v)
 		if err != nil {
@@ -103,6 +108,7 @@ func (d *decoder) inhibitRules(n *yaml.Node) {
 			"equal":           func(v *yaml.Node) { r.Equal, _ = d.Strings(v, "equal") },
 		})
 		d.Required(item, seen, "inhibit rule", "source_matchers", "target_matchers")
+		d.cycles(item, r)
 		d.cfg.InhibitRules = append(d.cfg.InhibitRules, r)
 	})
 }
@@ -124,6 +130,10 @@ func (d *decoder) matchers(v *yaml.Node, field string) []Matcher {
 		if err != nil {
 			d.Errf(v.Content[i], "%s: %v", field, err)
 			continue
+		}
+		if m.Name == "alertname" && m.Op == "=" && d.alertSeverity(m.Value) == "" {
+			d.Warnf(v.Content[i], "%s: alertname %q is no rule's name nor an SLO alert's (%s): the matcher matches nothing",
+				field, m.Value, strings.Join(sloAlertNames(), ", "))
 		}
 		out = append(out, m)
 	}

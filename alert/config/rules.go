@@ -47,7 +47,14 @@ func (d *decoder) rule(item *yaml.Node, names map[string]*yaml.Node) {
 // ruleFields is the rule's field table: each handler fills its field of r.
 func (d *decoder) ruleFields(r *Rule, tuning *[]func(*Tuning), names map[string]*yaml.Node) map[string]func(*yaml.Node) {
 	return map[string]func(*yaml.Node){
-		"name":        func(v *yaml.Node) { r.Name, _ = d.uniqueName(v, names, "rule") },
+		"name": func(v *yaml.Node) {
+			r.Name, _ = d.uniqueName(v, names, "rule")
+			if _, ok := SLOAlerts[r.Name]; ok {
+				// Same name and labels, same fingerprint: the rule would
+				// step budget's alert in evaluate (nodata: its page resolved).
+				d.Errf(v, "rule name %q is vigil budget's SLO alert's (%s are reserved): pick another name", r.Name, strings.Join(sloAlertNames(), ", "))
+			}
+		},
 		"description": func(v *yaml.Node) { r.Description, _ = d.Str(v, "description") },
 		"metric_path": func(v *yaml.Node) { r.MetricPath, r.Path, _ = d.metricPath(v, "metric_path") },
 		"condition": func(v *yaml.Node) {
@@ -198,15 +205,20 @@ func (d *decoder) runbookURL(v *yaml.Node, u string) {
 	if u == "" {
 		return
 	}
-	p, err := url.Parse(u)
-	if err == nil && (p.Scheme == "http" || p.Scheme == "https") && p.Host != "" {
-		return
-	}
 	at := v
 	for i := 0; i+1 < len(v.Content); i += 2 {
 		if v.Content[i].Value == "runbook_url" {
 			at = v.Content[i+1]
 		}
+	}
+	p, err := url.Parse(u)
+	if err == nil && (p.Scheme == "http" || p.Scheme == "https") && p.Host != "" {
+		if strings.Contains(u, "{{") {
+			// Prometheus users write {{ $labels.host }} by habit: vigil
+			// sends annotations as written, a broken link every time.
+			d.Warnf(at, "annotations: runbook_url holds {{: annotations are not templated, every notice would carry %q as written", u)
+		}
+		return
 	}
 	d.Errf(at, "annotations: runbook_url %q is not an http(s) URL", u)
 }

@@ -3,6 +3,7 @@ package email
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"html/template"
@@ -18,9 +19,11 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/alert/notify"
+	"github.com/vigil-metrics/vigil/internal/safetext"
 )
 
 // Subject is n's subject line: severity, rule and the key labels
@@ -67,9 +70,43 @@ func Subject(n notify.Notification) string {
 	}
 	s += ": " + list
 	if inc := n.Alerts[0].Incident; inc != "" {
-		s += " (incident " + inc + ")"
+		s += " (incident " + oneLine(inc) + ")" // an incident id holds a label value
 	}
 	return s
+}
+
+// oneLine is s on one line: each run of control characters or line
+// separators becomes a space (a header is one line, and a subject that
+// decodes to several misleads as much as one that is several).
+func oneLine(s string) string {
+	return strings.Join(strings.FieldsFunc(s, func(r rune) bool {
+		return unicode.IsControl(r) || r == '\u2028' || r == '\u2029'
+	}), " ")
+}
+
+// encodeSubject is the Subject header's value: Q-encoded where it needs
+// encoding, and as a whole (base64 encoded-words) where it holds "=?",
+// which a mail client would otherwise decode as an encoded-word that a
+// label value put there ("=?utf-8?b?W1JFU09MVkVEXQ==?=" shows
+// "[RESOLVED]").
+func encodeSubject(s string) string {
+	if !strings.Contains(s, "=?") {
+		return mime.QEncoding.Encode("utf-8", s)
+	}
+	var words []string
+	for s != "" {
+		n := 0 // at most 45 bytes a word (60 in base64: a word stays under 75), whole runes
+		for n < len(s) {
+			_, k := utf8.DecodeRuneInString(s[n:])
+			if n+k > 45 {
+				break
+			}
+			n += k
+		}
+		words = append(words, "=?utf-8?b?"+base64.StdEncoding.EncodeToString([]byte(s[:n]))+"?=")
+		s = s[n:]
+	}
+	return strings.Join(words, " ")
 }
 
 // Subject labels: at most subjectLabels of them, each value clipped to
@@ -90,7 +127,7 @@ func keyLabels(labels map[string]string) string {
 			parts = append(parts, fmt.Sprintf("+%d more", len(keys)-subjectLabels))
 			break
 		}
-		v := []rune(strings.Join(strings.FieldsFunc(labels[k], unicode.IsControl), " "))
+		v := []rune(oneLine(labels[k]))
 		if len(v) > subjectValue {
 			v = append(v[:subjectValue-1], '…')
 		}
@@ -143,7 +180,7 @@ func (c *Channel) message(n notify.Notification, rcpts []*mail.Address) ([]byte,
 	now := c.now()
 	h("From", c.from.String())
 	h("To", strings.Join(to, ", "))
-	h("Subject", mime.QEncoding.Encode("utf-8", Subject(n)))
+	h("Subject", encodeSubject(Subject(n)))
 	h("Date", now.Format(time.RFC1123Z))
 	h("Message-ID", messageID(n.Key, c.from.Address))
 	h("MIME-Version", "1.0")
@@ -242,9 +279,12 @@ func view(a notify.Alert) alertView {
 		}
 		add(k, val)
 	}
+	// Label values (and an incident id, made of one) are data: anyone who
+	// can push to the agent writes them. Escaped as the terminal table
+	// escapes them, so that a line break cannot forge a row.
 	var labels []string
 	for _, k := range slices.Sorted(maps.Keys(a.Labels)) {
-		labels = append(labels, k+"="+a.Labels[k])
+		labels = append(labels, k+"="+safetext.Terminal(a.Labels[k]))
 	}
 	add("Labels", strings.Join(labels, ", "))
 	add("Started", fmtTime(a.StartsAt))
@@ -254,7 +294,7 @@ func view(a notify.Alert) alertView {
 	}
 	add("Ended", ended)
 	add("Fingerprint", a.Fingerprint)
-	add("Incident", a.Incident)
+	add("Incident", safetext.Terminal(a.Incident))
 	if a.EscalationStep >= 0 {
 		add("Escalation step", strconv.Itoa(a.EscalationStep+1))
 	}

@@ -33,6 +33,10 @@ type Facts struct {
 	Details []string
 	// Window is what the value is measured over ("1h").
 	Window string
+	// Value, when set, is the value the notice shows instead of the
+	// alert's: a burn alert's long-window burn rate, which crossed the
+	// factor (the alert's own is the 1h burn rate).
+	Value *float64
 	SLO    *SLOFacts
 }
 
@@ -167,6 +171,10 @@ func (a Alert) ThresholdWords() string {
 		return "burn-rate factor"
 	case ThresholdBudgetPercent:
 		return "budget alert above"
+	case ThresholdAbsent:
+		return "expected at least"
+	case ThresholdSpikeRatio:
+		return "spike ratio"
 	}
 	return "threshold"
 }

@@ -107,10 +107,11 @@ type Readable struct {
 	SLO           *SLOFacts `json:"slo,omitempty"`
 }
 
-// ValueOrNaN is Value as a float, NaN when there is none.
+// ValueOrNaN is Value as a float, NaN when there is none: ±Inf when
+// ValueText says so (JSON numbers cannot hold it).
 func (a Alert) ValueOrNaN() float64 {
 	if a.Value == nil {
-		return math.NaN()
+		return infText(a.ValueText)
 	}
 	return *a.Value
 }
@@ -131,6 +132,7 @@ func snapshot(it *Item, step int, ackState string) Alert {
 		s.EndsAt = a.ResolvedAt // resolved, or lost its data (nodata: ok)
 	}
 	describe(&s, r, it.Facts, ackState)
+	readable(&s, r, a, it.Facts)
 	return s
 }
 

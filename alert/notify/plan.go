@@ -100,6 +100,18 @@ type planner struct {
 	err      error // a state read that failed where returning it was awkward
 	inhibit  *inhibitor
 	ackState string // DecideOptions.AckState
+	// members are the alerts of each incident, this run's items and the
+	// other sources' firing alerts (see incidentLive).
+	members map[string][]member
+}
+
+// member is an alert of an incident as incidentLive sees it: an item of
+// this run (whose notification fields change as the run goes), or
+// another source's firing alert (it nil) told of or not.
+type member struct {
+	it   *Item
+	fp   uint64
+	told bool
 }
 
 // DecideOptions are what Decide consults beyond the config and this run's
@@ -109,7 +121,8 @@ type DecideOptions struct {
 	// caller's defaults (alert/run's for the SLO alerts).
 	Inhibit []config.InhibitRule
 	// Firing are the alerts firing that this run did not step (another
-	// source's), which may inhibit this run's.
+	// source's), which may inhibit this run's, and keep their incident
+	// told (see incidentLive).
 	Firing []Firing
 	// AckState is the state DB that the notices' ack command names with
 	// --state (AckCommandState); "" for the default, which it leaves out.
@@ -126,9 +139,19 @@ func Decide(r Reader, cfg *config.Config, at time.Time, items []*Item) (Plan, er
 // DecideWith is Decide with o's inhibit rules and other firing alerts.
 func DecideWith(r Reader, cfg *config.Config, at time.Time, items []*Item, o DecideOptions) (Plan, error) {
 	p := &planner{cfg: cfg, at: at, r: r, channels: map[string]config.Channel{}, opened: map[string]*state.Incident{},
-		inhibit: newInhibitor(o.Inhibit, items, o.Firing), ackState: o.AckState}
+		inhibit: newInhibitor(o.Inhibit, items, o.Firing), ackState: o.AckState, members: map[string][]member{}}
 	for _, c := range cfg.Channels {
 		p.channels[c.Name] = c
+	}
+	for _, it := range items {
+		if it.Alert.Incident != "" {
+			p.addMember(it)
+		}
+	}
+	for _, f := range o.Firing {
+		if f.Incident != "" {
+			p.members[f.Incident] = append(p.members[f.Incident], member{fp: f.Fingerprint, told: f.Told})
+		}
 	}
 	for _, it := range items {
 		if err := p.item(it); err != nil {
@@ -142,6 +165,35 @@ func DecideWith(r Reader, cfg *config.Config, at time.Time, items []*Item, o Dec
 		return Plan{}, p.err
 	}
 	return p.plan, nil
+}
+
+// addMember records it as a member of its incident.
+func (p *planner) addMember(it *Item) {
+	p.members[it.Alert.Incident] = append(p.members[it.Alert.Incident], member{it: it, fp: it.Alert.Fingerprint})
+}
+
+// incidentLive says whether a member of it's incident other than it
+// still fires and was told in its episode: only then do the channels
+// told of the incident still believe it fires, so that it's own first
+// notice would repeat what they know. Once every told member resolved
+// (their receivers were told "resolved"), a member never told, held by
+// an inhibition or a silence until now, is news to them (h30 D27).
+func (p *planner) incidentLive(it *Item) bool {
+	for _, m := range p.members[it.Alert.Incident] {
+		if m.fp == it.Alert.Fingerprint {
+			continue
+		}
+		if m.it == nil {
+			if m.told {
+				return true
+			}
+			continue
+		}
+		if a := &m.it.Alert; firingNow(m.it) && !a.LastNotified.IsZero() && !a.LastNotified.Before(a.FiredAt) {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *planner) item(it *Item) error {
@@ -164,6 +216,9 @@ func (p *planner) item(it *Item) error {
 		if p.cfg.Settings.EnableCorrelation && a.Incident == "" {
 			if err := p.correlate(a, labels); err != nil {
 				return err
+			}
+			if a.Incident != "" {
+				p.addMember(it)
 			}
 		}
 		// Before silences, as in Alertmanager. Held, not lost: the alert
@@ -440,12 +495,13 @@ func (p *planner) firing(it *Item, labels map[string]string) (map[string]int, er
 // filters match, but for a channel that already believes the alert fires
 // (dedup) and, for a member of an incident, a channel told of the
 // incident (it was the notification). A channel left out for those
-// reasons stays so while the episode lasts; SuppressedBy names the reason
-// when any was left out.
+// reasons stays so while the episode lasts (or, for the incident, while
+// a member told of still fires: incidentLive); SuppressedBy names the
+// reason when any was left out.
 func (p *planner) first(it *Item, labels map[string]string, chans map[string]int) error {
 	a := &it.Alert
 	var incident []string
-	if a.Incident != "" {
+	if a.Incident != "" && p.incidentLive(it) {
 		var err error
 		if incident, err = p.r.IncidentChannels(a.Incident); err != nil {
 			return err

@@ -54,7 +54,10 @@ func BudgetBuild(budgets []slo.Budget, at time.Time) Build {
 				if sev != "budget" && b.BurnRates["1h"] != nil {
 					value = *b.BurnRates["1h"]
 				}
-				obs := state.Observation{HasData: !b.NoData, Breached: active[sev], Value: value}
+				// An invalid objective (too little of its window covered)
+				// cannot be judged: its alerts lost their data, as a rule's
+				// do, not recovered (h30 D23).
+				obs := state.Observation{HasData: !b.NoData && b.Invalid == "", Breached: active[sev], Value: value}
 				items = append(items, &notify.Item{Rule: rule, Prev: p, Alert: state.Step(p, obs, at, 0), Facts: budgetFacts(b, sev)})
 			}
 		}

@@ -41,13 +41,19 @@ func budgetFacts(b slo.Budget, sev string) *notify.Facts {
 		}
 		return f
 	}
-	f.ThresholdKind, f.Window = notify.ThresholdBurnFactor, "1h" // the value is the 1h burn rate
+	f.ThresholdKind, f.Window = notify.ThresholdBurnFactor, "1h" // the alert's value is the 1h burn rate
 	x, ok := burnAlertOf(b, sev)
 	if !ok {
 		return f
 	}
 	f.Threshold = x.Factor
 	f.SLO.Long, f.SLO.Short = slo.FormatWindow(x.Long), slo.FormatWindow(x.Short)
+	if x.LongRate != nil {
+		// Beside the factor, the rate that crossed it and its window (the
+		// 1h window scaled to a 7d SLO is 14m): the 1h burn rate there
+		// read "11.7 (factor 14.4)" for a firing page (h30 D6).
+		f.Value, f.Window = x.LongRate, f.SLO.Long
+	}
 	f.SLO.LongBurnRate, f.SLO.ShortBurnRate = x.LongRate, x.ShortRate
 	f.SLO.Factor, f.SLO.BudgetSharePercent = x.Factor, x.Share*100
 	if f.Summary == "" {

@@ -2,6 +2,7 @@ package run
 
 import (
 	"sort"
+	"time"
 
 	alertconfig "github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/alert/notify"
@@ -31,29 +32,57 @@ func sloInhibit(source string, targets ...string) alertconfig.InhibitRule {
 		Equal: []string{"service", "sli", "window", "objective"}}
 }
 
+// StaleAfter is how long after its last evaluation a firing alert of
+// source ("evaluate" or "budget") that another command's run did not step
+// still inhibits that run's alerts: 4 of the source's run intervals
+// (alertconfig.AlertValidity: settings.evaluation_interval for evaluate;
+// at least alertconfig.BudgetRunInterval for budget). Past that, nobody
+// refreshed it: its firing row is not evidence that it fires now (h30 D8).
+func StaleAfter(cfg *alertconfig.Config, source string) time.Duration {
+	rule := ""
+	if source == "budget" {
+		rule = BudgetRules["page"].Name
+	}
+	return alertconfig.AlertValidity(cfg.Settings, rule)
+}
+
 // decideOptions are the inhibit rules of a run (the SLO defaults, then
 // the config's) and the alerts firing in the state DB that it does not
 // step (another source's), whose rules are the config's or the SLO
-// alerts'; one whose rule is gone inhibits nothing.
-func decideOptions(cfg *alertconfig.Config, prev map[uint64]state.Alert, items []*notify.Item) notify.DecideOptions {
+// alerts'; one whose rule is gone inhibits nothing, nor does a stale one,
+// last evaluated more than StaleAfter before at. (Not stepped by its
+// source's latest run is no sign of staleness: vigil budget --notify
+// --service api steps api's alerts only, and a cron line per service
+// runs them in turn.)
+func decideOptions(cfg *alertconfig.Config, at time.Time, prev map[uint64]state.Alert, items []*notify.Item) notify.DecideOptions {
 	o := notify.DecideOptions{Inhibit: append(append([]alertconfig.InhibitRule{}, SLOInhibitRules...), cfg.InhibitRules...)}
 	stepped := make(map[uint64]bool, len(items))
 	for _, it := range items {
 		stepped[it.Alert.Fingerprint] = true
 	}
 	rules := map[string]*alertconfig.Rule{}
+	budget := map[string]bool{}
 	for _, r := range BudgetRules {
-		rules[r.Name] = r
+		rules[r.Name], budget[r.Name] = r, true
 	}
 	for i := range cfg.Rules {
 		rules[cfg.Rules[i].Name] = &cfg.Rules[i]
 	}
+	stale := map[string]time.Duration{"evaluate": StaleAfter(cfg, "evaluate"), "budget": StaleAfter(cfg, "budget")}
 	for fp, a := range prev {
 		if stepped[fp] || a.State != state.Firing {
 			continue
 		}
+		source := "evaluate"
+		if budget[a.Rule] {
+			source = "budget"
+		}
+		if at.Sub(a.LastEval) > stale[source] {
+			continue
+		}
 		if r, ok := rules[a.Rule]; ok {
-			o.Firing = append(o.Firing, notify.Firing{Fingerprint: fp, Rule: r, Labels: a.Labels})
+			o.Firing = append(o.Firing, notify.Firing{Fingerprint: fp, Rule: r, Labels: a.Labels, Incident: a.Incident,
+				Told: !a.LastNotified.IsZero() && !a.LastNotified.Before(a.FiredAt)})
 		}
 	}
 	// In fingerprint order: the first source found is the one named.

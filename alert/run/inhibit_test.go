@@ -35,9 +35,21 @@ func sloBudget(t *testing.T, sevs ...string) slo.Budget {
 // Alertmanager's inhibit rules, vigil's default for the three SLO
 // alerts). An inhibited alert is held, not lost: when the page resolves
 // and the ticket still fires, the ticket is notified then.
-func TestSLOInhibition(t *testing.T) {
+func TestSLOInhibition(t *testing.T) { testSLOInhibition(t, withYAML) }
+
+// With a correlation rule putting the three SLO alerts in one incident,
+// the held ticket is still sent when the page resolves (h30 D27): the
+// incident's only told member has been told "resolved", so the receiver
+// believes it over, and the ticket was never told itself.
+func TestSLOInhibitionCorrelated(t *testing.T) {
+	testSLOInhibition(t, withYAML+`correlation_rules:
+  - {name: svcinc, group_key: service, time_window: 2h, alert_patterns: ["slo_*"]}
+`)
+}
+
+func testSLOInhibition(t *testing.T, yaml string) {
 	ctx := context.Background()
-	cfg, err := alertconfig.Parse("c.yaml", []byte(withYAML), channels.Types())
+	cfg, err := alertconfig.Parse("c.yaml", []byte(yaml), channels.Types())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,5 +119,17 @@ func TestSLOInhibition(t *testing.T) {
 	sent, _ = run(2, "budget")
 	if want := []string{"slo_burn_rate_ticket resolved", "slo_error_budget firing"}; !reflect.DeepEqual(sent, want) {
 		t.Errorf("minute 2: sent %q, want %q", sent, want)
+	}
+}
+
+// config.SLOAlerts, which vigil check knows inhibit rules by, are the SLO
+// alerts budget sends.
+func TestSLOAlertsKnownToConfig(t *testing.T) {
+	got := map[string]string{}
+	for _, r := range BudgetRules {
+		got[r.Name] = r.Severity
+	}
+	if !reflect.DeepEqual(got, alertconfig.SLOAlerts) {
+		t.Errorf("BudgetRules %v, config.SLOAlerts %v", got, alertconfig.SLOAlerts)
 	}
 }

@@ -61,7 +61,7 @@ func notifyRun(ctx context.Context, o Options, ruleErrs []*eval.RuleError, build
 
 	items := build(prev)
 	sortItems(items)
-	do := decideOptions(o.Config, prev, items)
+	do := decideOptions(o.Config, o.At, prev, items)
 	do.AckState = o.AckState
 	plan, err := notify.DecideWith(r, o.Config, o.At, items, do)
 	if err != nil {

@@ -311,6 +311,9 @@ func payloadAlert(at time.Time, a Alert) Payload {
 		EndsAt:         utcOrNil(a.EndsAt),
 		Readable:       a.Readable,
 	}
+	if p.Status == "resolved" {
+		p.AckCommand = "" // nothing left to acknowledge (docs/channels.md)
+	}
 	for k, v := range a.Labels {
 		p.Labels[k] = v
 	}

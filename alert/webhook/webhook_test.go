@@ -352,3 +352,27 @@ func TestChannelNoSecrets(t *testing.T) {
 	}
 	notifytest.NoSecrets(t, []string{"T0KEN-path", "s3cret-token"}, append(texts, err.Error())...)
 }
+
+// A resolved notice carries no ack command: there is nothing left to
+// acknowledge (channels.md; h30 D18). A firing one keeps it.
+func TestPayloadResolvedHasNoAckCommand(t *testing.T) {
+	at := time.Date(2026, 12, 1, 0, 9, 0, 0, time.UTC)
+	for _, c := range []struct {
+		status, state string
+		want          bool
+	}{{"firing", "firing", true}, {"resolved", "resolved", false}, {"resolved", "nodata", false}} {
+		a := Alert{Rule: "high_cpu", Status: c.status, State: c.state, Fingerprint: "f372fee676ae0d86",
+			Readable: Readable{AckCommand: "vigil alerts ack f372fee676ae0d86"}}
+		b, err := json.Marshal(NewPayload(at, []Alert{a}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(string(b), `"ack_command"`); got != c.want {
+			t.Errorf("%s/%s: ack_command present %v, want %v: %s", c.status, c.state, got, c.want, b)
+		}
+		m := NewMessage("hook", at, []Alert{a})
+		if _, got := m.Alerts[0].Annotations["vigil_ack_command"]; got {
+			t.Errorf("%s: alertmanager format carries vigil_ack_command", c.status)
+		}
+	}
+}

@@ -23,6 +23,7 @@ import (
 	"github.com/vigil-metrics/vigil/analyze"
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
 	"github.com/vigil-metrics/vigil/internal/metricpath"
+	"github.com/vigil-metrics/vigil/internal/numfmt"
 	"github.com/vigil-metrics/vigil/internal/safetext"
 )
 
@@ -336,9 +337,14 @@ func nonNil(s []string) []string {
 	return s
 }
 
+// jsonValue is v for JSON: null for NaN (no value), the string "+Inf" or
+// "-Inf" for an infinite one, as vigil query -o json writes it (h30 D12).
 func jsonValue(v float64) any {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
+	switch {
+	case math.IsNaN(v):
 		return nil
+	case math.IsInf(v, 0):
+		return numfmt.Value(v)
 	}
 	return v
 }
@@ -356,8 +362,11 @@ func writeAlerts(a *app, output string, at time.Time, out []alertJSON, errs []ru
 	fmt.Fprintln(tw, "RULE\tSTATE\tSEVERITY\tVALUE\tLABELS\tINCIDENT\tNOTIFIED\tSUPPRESSED")
 	for _, x := range out {
 		v := "-"
-		if f, ok := x.Value.(float64); ok {
+		switch f := x.Value.(type) {
+		case float64:
 			v = formatValue(f)
+		case string: // ±Inf
+			v = f
 		}
 		inc, sup := "-", "-"
 		if x.Incident != nil {

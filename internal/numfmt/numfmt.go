@@ -56,3 +56,26 @@ func Span(d time.Duration) string {
 	}
 	return vtime.FormatDuration(d.Round(time.Minute))
 }
+
+// Apart is Value of v and of t, with as many more significant digits as
+// it takes for them to differ when they differ but would print the same:
+// a value that crossed its threshold never reads as the threshold
+// ("0.9999 (threshold 0.9999)"), nor on its wrong side.
+func Apart(v, t float64) (string, string) {
+	a, b := Value(v), Value(t)
+	if a != b || v == t || math.IsNaN(v) || math.IsNaN(t) {
+		return a, b
+	}
+	for p := 7; p <= 17; p++ {
+		if a, b = strconv.FormatFloat(v, 'g', p, 64), strconv.FormatFloat(t, 'g', p, 64); a != b {
+			break
+		}
+	}
+	return a, b
+}
+
+// PercentApart is Apart for two ratios written as percentages.
+func PercentApart(v, t float64) (string, string) {
+	a, b := Apart(v*100, t*100)
+	return a + "%", b + "%"
+}

@@ -38,3 +38,23 @@ func TestIsRatio(t *testing.T) {
 		t.Error("units: ratio and percentunit are ratios, percent is not")
 	}
 }
+
+// Two numbers that differ never print alike (h30 D19).
+func TestApart(t *testing.T) {
+	for _, c := range []struct {
+		v, t         float64
+		wantV, wantT string
+	}{
+		{0.99990000001, 0.9999, "0.99990000001", "0.9999"},
+		{2.00000000002, 2.00000000001, "2.00000000002", "2.00000000001"},
+		{92.5, 80, "92.5", "80"},
+		{5.095541401273885, 5.095541401273885, "5.09554", "5.09554"},
+	} {
+		if v, th := Apart(c.v, c.t); v != c.wantV || th != c.wantT {
+			t.Errorf("Apart(%v, %v) = %q, %q; want %q, %q", c.v, c.t, v, th, c.wantV, c.wantT)
+		}
+	}
+	if v, th := PercentApart(0.0500000001, 0.05); v == th {
+		t.Errorf("PercentApart: both %q", v)
+	}
+}

@@ -1,0 +1,100 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+const checkRules = "alert_rules:\n" +
+	"  - {name: node_down, metric_path: up.last, condition: less_than, threshold: 1, severity: critical, evaluation_window: 60}\n" +
+	"  - {name: high_cpu, metric_path: cpu.last, condition: greater_than, threshold: 90, severity: high, evaluation_window: 60}\n"
+
+func warnings(cfg *Config) string {
+	var ws []string
+	for _, w := range cfg.Warnings {
+		ws = append(ws, w.Error())
+	}
+	return strings.Join(ws, "\n")
+}
+
+// `alertname=="x"` reads as the value `="x"`: an error, not a matcher
+// that never matches (h30 D15).
+func TestInhibitDoubleEquals(t *testing.T) {
+	for _, m := range []string{`alertname=="node_down"`, `alertname!==node_down`} {
+		src := checkRules + "inhibit_rules:\n  - source_matchers: ['" + m + "']\n    target_matchers: [alertname=high_cpu]\n"
+		_, err := Parse("c.yaml", []byte(src), nil)
+		if err == nil || !strings.Contains(err.Error(), "c.yaml:5:23: source_matchers:") || !strings.Contains(err.Error(), "quote a value that starts with =") {
+			t.Errorf("%s: error %v", m, err)
+		}
+	}
+	// Quoted, a value may start with =.
+	src := checkRules + "inhibit_rules:\n  - source_matchers: ['team=\"=x\"']\n    target_matchers: [alertname=high_cpu]\n"
+	if _, err := Parse("c.yaml", []byte(src), nil); err != nil {
+		t.Errorf("quoted =x: %v", err)
+	}
+}
+
+// An alertname equality that names no rule nor SLO alert is a warning:
+// a typo there mutes nothing, silently (h30 D15).
+func TestInhibitUnknownAlertname(t *testing.T) {
+	src := checkRules + "inhibit_rules:\n" +
+		"  - source_matchers: ['alertname=\"node_dwon\"']\n    target_matchers: [alertname=high_cpu]\n" +
+		"  - source_matchers: [alertname=slo_burn_rate_page]\n    target_matchers: ['alertname!=\"nothing\"']\n"
+	cfg, err := Parse("c.yaml", []byte(src), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := warnings(cfg)
+	if !strings.Contains(w, `c.yaml:5:23: source_matchers: alertname "node_dwon" is no rule's name nor an SLO alert's`) {
+		t.Errorf("warnings:\n%s", w)
+	}
+	if strings.Count(w, "\n") != 0 {
+		t.Errorf("want one warning (slo_burn_rate_page is known; != is not checked):\n%s", w)
+	}
+}
+
+// Two inhibit rules whose sources and targets can mute each other are a
+// warning: both alerts held, neither is ever told (h30 D5).
+func TestInhibitCycle(t *testing.T) {
+	src := checkRules + "inhibit_rules:\n" +
+		"  - {source_matchers: ['alertname=\"node_down\"'], target_matchers: ['alertname=\"high_cpu\"'], equal: [host]}\n" +
+		"  - {source_matchers: ['alertname=\"high_cpu\"'], target_matchers: ['alertname=\"node_down\"'], equal: [host]}\n"
+	cfg, err := Parse("c.yaml", []byte(src), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := warnings(cfg); !strings.Contains(w, "c.yaml:6:5: inhibit rule: it and the one at line 5 can mute each other") {
+		t.Errorf("warnings:\n%s", w)
+	}
+	// One way only, or by severity with no rule on both sides: no warning.
+	src = checkRules + "inhibit_rules:\n" +
+		"  - {source_matchers: ['alertname=\"node_down\"'], target_matchers: ['alertname=\"high_cpu\"']}\n" +
+		"  - {source_matchers: [severity=critical], target_matchers: [severity=high]}\n"
+	if cfg, err = Parse("c.yaml", []byte(src), nil); err != nil || len(cfg.Warnings) != 0 {
+		t.Errorf("no cycle: %v, warnings:\n%s", err, warnings(cfg))
+	}
+}
+
+// A runbook_url holding {{ is a warning: annotations are not templated,
+// so a Prometheus-style template is a broken link in every notice (h30 D31).
+func TestRunbookTemplateWarning(t *testing.T) {
+	src := "alert_rules:\n  - name: r\n    metric_path: cpu.last\n    condition: greater_than\n    threshold: 1\n    severity: high\n    evaluation_window: 60\n" +
+		"    annotations: {runbook_url: 'http://x/{{ .Labels.host }}'}\n"
+	cfg, err := Parse("c.yaml", []byte(src), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := warnings(cfg); !strings.Contains(w, "c.yaml:8:32: annotations: runbook_url holds {{: annotations are not templated") {
+		t.Errorf("warnings:\n%s", w)
+	}
+}
+
+// The SLO alerts' names are vigil budget's: a rule of the same name and
+// labels would step budget's alert (and resolve its page) (h30 D35).
+func TestSLOAlertNamesReserved(t *testing.T) {
+	src := "alert_rules:\n  - {name: slo_burn_rate_page, metric_path: cpu.last, condition: greater_than, threshold: 1, severity: high, evaluation_window: 60}\n"
+	_, err := Parse("c.yaml", []byte(src), nil)
+	if err == nil || !strings.Contains(err.Error(), `c.yaml:2:12: rule name "slo_burn_rate_page" is vigil budget's SLO alert's`) {
+		t.Errorf("error %v", err)
+	}
+}
