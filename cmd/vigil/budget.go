@@ -283,7 +283,10 @@ func writeBudgetTable(a *app, rows []budgetJSON) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Service, r.sliNameOf(r.SLI), t.SLO, r.Window,
 			t.SLI, t.Consumed, t.Remaining, t.Minutes, burn, tte, alerts)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return writeInvalidNotes(a.stdout, rows, func(r budgetJSON) (string, string) { return r.Service + "/" + r.sliNameOf(r.SLI), r.InvalidReason })
 }
 
 func writeBudgetMarkdown(a *app, at time.Time, rows []budgetJSON) error {
