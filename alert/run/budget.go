@@ -27,8 +27,10 @@ var budgetSeverities = []string{"page", "ticket", "budget"}
 // their previous state: what `vigil budget --notify` and replay pass to
 // Notify. Each objective has the three alerts of BudgetRules, labelled
 // service, sli and window (plus objective when its SLO names several),
-// valued by the 1h burn rate (the burn alerts; the consumption when there
-// is none) or the consumption percent (the budget alert), and active when
+// valued by the burn rate over the long window of the burn alert that
+// fires, else the first evaluated (budgetFacts' threshold is its factor;
+// the 1h burn rate, else the consumption, without events), or the
+// consumption percent (the budget alert), and active when
 // the budget has an alert of that severity.
 func BudgetBuild(budgets []slo.Budget, at time.Time) Build {
 	return func(prev map[uint64]state.Alert) []*notify.Item {
@@ -51,7 +53,9 @@ func BudgetBuild(budgets []slo.Budget, at time.Time) Build {
 					p = state.NewAlert(rule.Name, labels)
 				}
 				value := b.ConsumptionPercent
-				if sev != "budget" && b.BurnRates["1h"] != nil {
+				if x, ok := burnAlertOf(b, sev); sev != "budget" && ok && x.LongRate != nil {
+					value = *x.LongRate // what crossed the factor (h30 D6)
+				} else if sev != "budget" && b.BurnRates["1h"] != nil {
 					value = *b.BurnRates["1h"]
 				}
 				obs := state.Observation{HasData: !b.NoData, Breached: active[sev], Value: value}

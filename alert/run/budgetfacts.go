@@ -41,13 +41,16 @@ func budgetFacts(b slo.Budget, sev string) *notify.Facts {
 		}
 		return f
 	}
-	f.ThresholdKind, f.Window = notify.ThresholdBurnFactor, "1h" // the value is the 1h burn rate
+	f.ThresholdKind, f.Window = notify.ThresholdBurnFactor, "1h" // without events, the value is the 1h burn rate
 	x, ok := burnAlertOf(b, sev)
 	if !ok {
 		return f
 	}
 	f.Threshold = x.Factor
 	f.SLO.Long, f.SLO.Short = slo.FormatWindow(x.Long), slo.FormatWindow(x.Short)
+	if x.LongRate != nil {
+		f.Window = f.SLO.Long // the value is this alert's long burn rate (BudgetBuild; h30 D6)
+	}
 	f.SLO.LongBurnRate, f.SLO.ShortBurnRate = x.LongRate, x.ShortRate
 	f.SLO.Factor, f.SLO.BudgetSharePercent = x.Factor, x.Share*100
 	if f.Summary == "" {
