@@ -58,7 +58,9 @@ func BudgetBuild(budgets []slo.Budget, at time.Time) Build {
 				} else if sev != "budget" && b.BurnRates["1h"] != nil {
 					value = *b.BurnRates["1h"]
 				}
-				obs := state.Observation{HasData: !b.NoData, Breached: active[sev], Value: value}
+				// An invalid objective is not judged: no data, as a rule's
+				// that loses it, never "resolved" while it burns (h30 D23).
+				obs := state.Observation{HasData: !b.NoData && b.Invalid == "", Breached: active[sev], Value: value}
 				items = append(items, &notify.Item{Rule: rule, Prev: p, Alert: state.Step(p, obs, at, 0), Facts: budgetFacts(b, sev)})
 			}
 		}

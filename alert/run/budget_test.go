@@ -134,3 +134,21 @@ func TestBudgetBuildValueIsTheCrossedWindow(t *testing.T) {
 		}
 	}
 }
+
+// h30 D23: an objective that turns invalid (too little of its window
+// covered, too few events) is not judged: its firing alerts go to NoData,
+// as a rule's that loses its data, never to a plain Resolved while the
+// burn rates are still above their factors.
+func TestBudgetBuildInvalidIsNoData(t *testing.T) {
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	burn := 25.0
+	ob := slo.Objective{Service: "x", SLI: "availability", Window: slo.Window{Rolling: 7 * 24 * time.Hour, Text: "7d"}}
+	labels := map[string]string{"service": "x", "sli": "availability", "window": "7d"}
+	prevPage := state.Step(state.NewAlert("slo_burn_rate_page", labels), state.Observation{HasData: true, Breached: true, Value: 25}, at.Add(-time.Minute), 0)
+	b := slo.Budget{Objective: ob, ConsumptionPercent: 300, BurnRates: map[string]*float64{"1h": &burn},
+		Invalid: "the data covers 18% of the 7d window (first sample 2026-11-30T00:00:00Z): min_coverage 50%"}
+	items := BudgetBuild([]slo.Budget{b}, at)(map[uint64]state.Alert{prevPage.Fingerprint: prevPage})
+	if got := items[0].Alert.State; got != state.NoData {
+		t.Errorf("page of an invalid objective: %s, want %s", got, state.NoData)
+	}
+}
