@@ -730,25 +730,8 @@ func (d *DB) firstSamples(ctx context.Context, set, end int64) (map[int]int64, e
 // replay's chunks asked it anew, each a scan of every sample before the
 // chunk, a month of them by the last.
 func (d *DB) firstSamplesKept(ctx context.Context, set, end int64) (map[int]int64, error) {
-	if d.memo.firstTS == nil {
-		first := map[[2]int64]int64{}
-		rows, err := d.query(ctx, "buckets_series_first_ts")
-		if err != nil {
-			return nil, err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var k [2]int64
-			var ts int64
-			if err := rows.Scan(&k[0], &k[1], &ts); err != nil {
-				return nil, err
-			}
-			first[k] = ts
-		}
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-		d.memo.firstTS = first
+	if err := d.loadFirstTS(ctx); err != nil {
+		return nil, err
 	}
 	st, id, grp := d.memo.lastSel.store, d.memo.lastSel.id, d.memo.lastSel.grp
 	if d.memo.lastSel.set != set || id == nil {

@@ -7,6 +7,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/vigil-metrics/vigil/internal/metricpath"
 	"github.com/vigil-metrics/vigil/queries"
 )
 
@@ -60,4 +61,67 @@ func (d *DB) extent(ctx context.Context) (extent, error) {
 	x.ok, x.lo, x.hi = lo.Valid && hi.Valid, lo.Int64, hi.Int64
 	d.memo.extent = &x
 	return x, nil
+}
+
+// FirstSample is the first sample of any series that one of sels matches
+// (their names and matchers; aggregations and by labels aside), across
+// the stores. An objective's data coverage is judged from its own series:
+// the stores' first sample of anything (Extent) may be a host metric
+// years older than a service that began pushing minutes ago. ok is false
+// when no series matched has a sample, or, as for Extent, when a
+// Prometheus-compatible source is among the stores.
+func (d *DB) FirstSample(ctx context.Context, sels ...metricpath.Selector) (first time.Time, ok bool, err error) {
+	if len(d.remotes) > 0 {
+		return time.Time{}, false, nil
+	}
+	if err := d.loadFirstTS(ctx); err != nil {
+		return time.Time{}, false, fmt.Errorf("first samples: %w", err)
+	}
+	var least int64
+	for i := range sels {
+		s := &sels[i]
+		series, err := d.seriesOf(ctx, s.Name)
+		if err != nil {
+			return time.Time{}, false, err
+		}
+		for _, sr := range series {
+			if !s.Match(s.Name, sr.labels) {
+				continue
+			}
+			if ts, has := d.memo.firstTS[[2]int64{sr.store, sr.id}]; has && (!ok || ts < least) {
+				least, ok = ts, true
+			}
+		}
+	}
+	if !ok {
+		return time.Time{}, false, nil
+	}
+	return time.UnixMilli(least).UTC(), true, nil
+}
+
+// loadFirstTS reads every series' first sample time into memo.firstTS,
+// once.
+func (d *DB) loadFirstTS(ctx context.Context) error {
+	if d.memo.firstTS != nil {
+		return nil
+	}
+	first := map[[2]int64]int64{}
+	rows, err := d.query(ctx, "buckets_series_first_ts")
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k [2]int64
+		var ts int64
+		if err := rows.Scan(&k[0], &k[1], &ts); err != nil {
+			return err
+		}
+		first[k] = ts
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	d.memo.firstTS = first
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-metrics/vigil/internal/metricpath"
 	"github.com/vigil-metrics/vigil/internal/store"
 )
 
@@ -99,5 +100,35 @@ func TestExtentOfSourceUnknown(t *testing.T) {
 	}
 	if _, ok, err := db.Resolution(context.Background()); ok || err != nil {
 		t.Errorf("Resolution with a source: ok=%v err=%v, want false, nil", ok, err)
+	}
+}
+
+// FirstSample is the first sample of the series a selector matches, not
+// the stores' (h30 D17): a service that began minutes ago in a store of
+// older host metrics starts then; the store's service column is matched
+// as the label service; no matching series is not ok.
+func TestFirstSampleOfSelectedSeries(t *testing.T) {
+	f := newFixture(t)
+	sli := func(svc string, off time.Duration) store.Sample {
+		return store.Sample{Name: "sli_requests_total", Type: store.Counter, Service: svc, Labels: map[string]string{"success": "true"}, TS: atMS(off), Value: 1}
+	}
+	a := f.write("a.db", append(every("cpu", "h", -48*time.Hour, 0, time.Hour), sli("api", -6*time.Minute), sli("api", 0), sli("old", -3*time.Hour))...)
+	b := f.write("b.db", sli("api", -10*time.Minute))
+	db, err := Open(context.Background(), []string{a, b}, Options{CacheDir: f.cacheDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	sel := func(svc string) metricpath.Selector {
+		return metricpath.Selector{Name: "sli_requests_total", Matchers: []metricpath.Matcher{{Label: "service", Op: metricpath.Equal, Value: svc}}}
+	}
+	if got, ok, err := db.FirstSample(context.Background(), sel("api")); err != nil || !ok || !got.Equal(at.Add(-10*time.Minute)) {
+		t.Errorf("api: %v, %v, %v; want %v (b.db's)", got, ok, err, at.Add(-10*time.Minute))
+	}
+	if got, ok, err := db.FirstSample(context.Background(), sel("api"), sel("old")); err != nil || !ok || !got.Equal(at.Add(-3*time.Hour)) {
+		t.Errorf("api and old: %v, %v, %v; want %v", got, ok, err, at.Add(-3*time.Hour))
+	}
+	if _, ok, err := db.FirstSample(context.Background(), sel("none")); err != nil || ok {
+		t.Errorf("no series: ok %v, %v", ok, err)
 	}
 }

@@ -131,7 +131,7 @@ func assembleSLOs(ctx context.Context, src Source, r *Report, objs []slo.Objecti
 		r.SLOs = append(r.SLOs, s)
 		rb := Budget{Service: ob.Service, SLI: ob.SLIName(), Window: ob.Window.String(), ConsumptionPercent: b.ConsumptionPercent,
 			ConsumedText:     slo.ConsumptionText(e, ob.Target, ob.BudgetAlertPercent),
-			RemainingMinutes: b.RemainingMinutes, Exhausted: b.Exhausted, NoData: b.NoData, BurnRate1h: b.BurnRates["1h"],
+			RemainingMinutes: b.RemainingMinutes, Exhausted: b.Exhausted, NoData: b.NoData, Invalid: b.Invalid != "", BurnRate1h: b.BurnRates["1h"],
 			BurnText1h: b.BurnTexts["1h"]}
 		if b.TimeToExhaustion != nil {
 			// Through the seconds vigil budget prints, so that the two

@@ -32,7 +32,7 @@ func Highlights(r *Report) []string {
 		// The consumption as the budget table prints it (slo's
 		// ConsumptionText): 100.00005% is not "100%", nor 99.90005%.
 		switch {
-		case b.NoData:
+		case b.NoData, b.Invalid: // not judged: nothing was spent (h30 D13)
 		case b.Exhausted:
 			out = append(out, fmt.Sprintf("%s used %s of its %s error budget (%s): it is exhausted.",
 				Escape(b.Service), orText(b.ConsumedText, round(b.ConsumptionPercent, 2))+"%", Escape(b.SLI), Escape(b.Window)))

@@ -182,6 +182,9 @@ type Budget struct {
 	ConsumedText      string
 	RemainingMinutes  float64
 	Exhausted, NoData bool
+	// Invalid is the objective's (too few events, too little of its
+	// window covered): its budget is not judged, as vigil budget says.
+	Invalid bool
 	BurnRate1h        *float64
 	// BurnText1h is BurnRate1h as printed (slo.BurnText); "" prints the
 	// float.
@@ -348,10 +351,14 @@ func orText(text string, v float64) string {
 	return Num(v)
 }
 
-// exhausts is a budget's "exhausts in": exhausted exactly when
+// exhausts is a budget's "exhausts in": "invalid" for an invalid
+// objective (vigil budget's table; h30 D13), exhausted exactly when
 // b.Exhausted says so (as vigil budget's JSON and table do), else the
 // time to exhaustion (0m: used up, at exactly the target).
 func exhausts(b Budget) string {
+	if b.Invalid {
+		return "invalid"
+	}
 	if b.Exhausted {
 		return "exhausted"
 	}

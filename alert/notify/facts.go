@@ -37,7 +37,7 @@ type Facts struct {
 	// alert's: a burn alert's long-window burn rate, which crossed the
 	// factor (the alert's own is the 1h burn rate).
 	Value *float64
-	SLO    *SLOFacts
+	SLO   *SLOFacts
 }
 
 // SLOFacts are an SLO alert's numbers, named as vigil budget -o json

@@ -107,3 +107,58 @@ func TestBudgetBuildFacts(t *testing.T) {
 		}
 	}
 }
+
+// h30 D6: a burn alert's notice pairs its factor with the burn rate and
+// window that crossed it (the alert's long window: 14m for a 7d SLO's
+// page), not the 1h burn rate below the factor beside "window 1h".
+func TestBudgetBuildValueIsTheCrossedWindow(t *testing.T) {
+	target, err := slo.ParseTarget("99.9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ob := slo.Objective{Service: "api", SLI: "availability", Target: target, Window: slo.Window{Rolling: 7 * 24 * time.Hour, Text: "7d"}, BudgetAlertPercent: 80}
+	oneHour, long, short, slow := 11.6667, 50.0, 50.0, 2.0
+	b := slo.Budget{Objective: ob, ConsumptionPercent: 30, BurnRates: map[string]*float64{"1h": &oneHour},
+		BurnAlerts: []slo.BurnAlertStatus{
+			{Severity: "page", Long: 14 * time.Minute, Short: 70 * time.Second, Factor: 14.4, Share: 0.02, Firing: true, LongRate: &long, ShortRate: &short},
+			{Severity: "ticket", Long: 5*time.Hour + 36*time.Minute, Short: 28 * time.Minute, Factor: 3, Share: 0.1, LongRate: &slow, ShortRate: &slow},
+		},
+		Alerts: []slo.BudgetAlert{{Severity: "page", Reason: "burn rate 50 over 14m and 50 over 1m10s, both above 14.4"}}}
+	items := BudgetBuild([]slo.Budget{b}, time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))(nil)
+	for i, w := range []struct {
+		value  float64
+		window string
+	}{{50, "14m"}, {2, "5h36m"}, {30, "7d"}} {
+		// The notice's value: the facts' where set (the alert itself keeps
+		// the 1h burn rate, as vigil alerts list shows it).
+		it := items[i]
+		if it.Facts == nil {
+			t.Fatalf("%s: no facts", it.Rule.Name)
+		}
+		value := it.Alert.Value
+		if it.Facts.Value != nil {
+			value = *it.Facts.Value
+		}
+		if value != w.value || it.Facts.Window != w.window {
+			t.Errorf("%s: value %v, window %q; want %v over %s", it.Rule.Name, value, it.Facts.Window, w.value, w.window)
+		}
+	}
+}
+
+// h30 D23: an objective that turns invalid (too little of its window
+// covered, too few events) is not judged: its firing alerts go to NoData,
+// as a rule's that loses its data, never to a plain Resolved while the
+// burn rates are still above their factors.
+func TestBudgetBuildInvalidIsNoData(t *testing.T) {
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	burn := 25.0
+	ob := slo.Objective{Service: "x", SLI: "availability", Window: slo.Window{Rolling: 7 * 24 * time.Hour, Text: "7d"}}
+	labels := map[string]string{"service": "x", "sli": "availability", "window": "7d"}
+	prevPage := state.Step(state.NewAlert("slo_burn_rate_page", labels), state.Observation{HasData: true, Breached: true, Value: 25}, at.Add(-time.Minute), 0)
+	b := slo.Budget{Objective: ob, ConsumptionPercent: 300, BurnRates: map[string]*float64{"1h": &burn},
+		Invalid: "the data covers 18% of the 7d window (first sample 2026-11-30T00:00:00Z): min_coverage 50%"}
+	items := BudgetBuild([]slo.Budget{b}, at)(map[uint64]state.Alert{prevPage.Fingerprint: prevPage})
+	if got := items[0].Alert.State; got != state.NoData {
+		t.Errorf("page of an invalid objective: %s, want %s", got, state.NoData)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/big"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -419,6 +420,14 @@ func (e *entry) str(key string) string {
 	return n.Value
 }
 
+// decimalRe is a number as people write one in a config: digits, a
+// point, an exponent. strconv.ParseFloat also takes Go's "1_0" and hex
+// "0x1p-2", NaN and Inf, which no one means by a percent or a count.
+var decimalRe = regexp.MustCompile(`^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$`)
+
+// decimal reports whether s is a plain decimal number (decimalRe).
+func decimal(s string) bool { return decimalRe.MatchString(s) }
+
 // num is a field's non-negative number, def when it is not given.
 func (e *entry) num(key string, def float64) float64 {
 	n := e.f[key]
@@ -426,7 +435,7 @@ func (e *entry) num(key string, def float64) float64 {
 		return def
 	}
 	v, err := strconv.ParseFloat(n.Value, 64)
-	if n.Kind != yaml.ScalarNode || err != nil || !(v >= 0) || math.IsInf(v, 1) {
+	if n.Kind != yaml.ScalarNode || !decimal(n.Value) || err != nil || !(v >= 0) || math.IsInf(v, 1) {
 		e.d.Errf(n, "%s: want a non-negative number, got %q", key, n.Value)
 		e.ok = false
 		return def

@@ -42,7 +42,7 @@ type Evaluator struct {
 	// that keys on the expression (a replay's tables) then sees the same
 	// one each time. Nothing changes a parsed Expr.
 	exprs map[string]*metricpath.Expr
-	// first is the stores' first sample (Coverage), asked once and shared
+	// first are the objectives' first samples (Coverage), asked once and shared
 	// with the evaluators of AtTime.
 	first *oldest
 }

@@ -315,7 +315,8 @@ func (d *decoder) openSLODoc(n *yaml.Node, slis map[string]*sliDoc) {
 	// annotation vigil.dev/min-coverage (a percent, "0" never checks).
 	if a := yamlconf.Value(yamlconf.Value(yamlconf.Value(n, "metadata"), "annotations"), MinCoverageAnnotation); a != nil {
 		v, err := strconv.ParseFloat(a.Value, 64)
-		if a.Kind != yaml.ScalarNode || err != nil || v < 0 || v > 100 {
+		// !(v >= 0 && v <= 100): NaN fails every comparison (h30 D9).
+		if a.Kind != yaml.ScalarNode || !decimal(a.Value) || err != nil || !(v >= 0 && v <= 100) {
 			r.fail(a, "metadata.annotations."+MinCoverageAnnotation, "want a percent from 0 to 100, got %q", a.Value)
 		} else {
 			base.MinCoverage = v

@@ -406,3 +406,28 @@ func TestCalendarWindowCovers(t *testing.T) {
 		}
 	}
 }
+
+// h30 D9: the min-coverage annotation is a plain decimal percent, as
+// vigil.yaml's min_coverage: NaN (which would leave every objective
+// invalid, its gates passing whatever the data say), Go's "1_0" and hex
+// "0x1p-2" are refused, in both.
+func TestMinCoverageRefusesNaNAndGoForms(t *testing.T) {
+	for _, v := range []string{"NaN", "nan", "-NaN", "Inf", "1_0", "0x1p-2", "0x10", "-5", "101", ""} {
+		doc := oslo("name: x\n", "name: x\n  annotations:\n    vigil.dev/min-coverage: \""+v+"\"\n")
+		_, _, err := Parse("o.yaml", []byte(doc))
+		if err == nil || !strings.Contains(err.Error(), "want a percent from 0 to 100") {
+			t.Errorf("annotation %q: %v", v, err)
+		}
+	}
+	for _, v := range []string{"0", "10", "12.5", "1e1", ".5"} {
+		doc := oslo("name: x\n", "name: x\n  annotations:\n    vigil.dev/min-coverage: \""+v+"\"\n")
+		if _, _, err := Parse("o.yaml", []byte(doc)); err != nil {
+			t.Errorf("annotation %q: %v", v, err)
+		}
+	}
+	for _, v := range []string{`"1_0"`, `"0x1p-2"`, `"NaN"`} {
+		if _, _, err := Parse("v.yaml", []byte("slos:\n  - {service: api, target: 99.9, min_coverage: "+v+"}\n")); err == nil {
+			t.Errorf("vigil.yaml min_coverage %s: accepted", v)
+		}
+	}
+}

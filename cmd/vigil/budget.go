@@ -283,7 +283,10 @@ func writeBudgetTable(a *app, rows []budgetJSON) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Service, r.sliNameOf(r.SLI), t.SLO, r.Window,
 			t.SLI, t.Consumed, t.Remaining, t.Minutes, burn, tte, alerts)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return writeInvalidNotes(a.stdout, rows, func(r budgetJSON) (string, string) { return r.Service + "/" + r.sliNameOf(r.SLI), r.InvalidReason })
 }
 
 func writeBudgetMarkdown(a *app, at time.Time, rows []budgetJSON) error {
@@ -306,10 +309,21 @@ func writeBudgetMarkdown(a *app, at time.Time, rows []budgetJSON) error {
 	return err
 }
 
+// budgetCadence is the longest interval between two vigil budget --notify
+// runs that keeps its alerts active in Alertmanager (4 of them: 1h): the
+// docs' "every few minutes", generously.
+const budgetCadence = 15 * time.Minute
+
 // notifyBudgets sends the budget alerts (alertrun.BudgetBuild) through
 // evaluate's pipeline and state.
 func (a *app) notifyBudgets(cmd *cobra.Command, cfg *alertconfig.Config, at time.Time, budgets []slo.Budget, o *budgetOptions) error {
-	snd, chanErrs := senders(cfg)
+	// Alertmanager ends an alert at endsAt, 4 run intervals ahead: budget's
+	// own cadence (cron "every few minutes", up to budgetCadence), not
+	// evaluate's minute, or each alert resolves there between two budget
+	// runs and fires again at the next (h30 D24).
+	amCfg := *cfg
+	amCfg.Settings.EvaluationInterval = max(amCfg.Settings.EvaluationInterval, budgetCadence)
+	snd, chanErrs := senders(&amCfg)
 	opt := a.runOptions(cmd, cfg, at, o.DryRun, o.LockTimeout, snd)
 	opt.Source = "budget" // its own last run: see alertrun.TimeError
 	opt.Deadline = o.deadline

@@ -101,8 +101,12 @@ func (a *app) runReport(cmd *cobra.Command, o *reportOptions) error {
 	if err != nil {
 		return err
 	}
+	generated, err := generatedAt(a.now)
+	if err != nil {
+		return err
+	}
 	r := &report.Report{Title: cf.Report.Title, Period: period, PeriodText: o.Period, At: at, Loc: loc, Compare: o.Compare == "previous", Charts: o.Charts,
-		Generated: generatedAt(a.now)}
+		Generated: generated}
 	db, err := a.openAnalyze(cmd)
 	if err != nil {
 		return err
@@ -226,14 +230,24 @@ func (a *app) reportNoise(cmd *cobra.Command, db *analyze.DB, nc *report.NoiseCo
 	return &report.Noise{Replay: res, Loc: loc}, nil
 }
 
+// maxSourceDateEpoch is 9999-12-31T23:59:59Z: a later "Generated" has a
+// five-digit year, and a larger value is a mistake, not a date.
+const maxSourceDateEpoch = 253402300799
+
 // generatedAt is the report's "Generated" time: the wall clock, or
 // SOURCE_DATE_EPOCH (reproducible-builds.org) when set, so that a report
 // made twice from the same data is the same file (golden tests, the demo).
-func generatedAt(now func() time.Time) time.Time {
-	if v, ok := os.LookupEnv("SOURCE_DATE_EPOCH"); ok {
-		if s, err := strconv.ParseInt(v, 10, 64); err == nil {
-			return time.Unix(s, 0).UTC()
-		}
+// Set but empty is unset; malformed or out of range (a fraction, spaces,
+// an exponent, a negative or a far-future value) is a usage error, as the
+// spec asks, never the wall clock or a wrapped date in silence (h30 D14).
+func generatedAt(now func() time.Time) (time.Time, error) {
+	v := os.Getenv("SOURCE_DATE_EPOCH")
+	if v == "" {
+		return now(), nil
 	}
-	return now()
+	s, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || s < 0 || s > maxSourceDateEpoch || strings.TrimLeft(v, "0123456789") != "" {
+		return time.Time{}, cli.Usagef("SOURCE_DATE_EPOCH %q: want unix seconds, a whole number from 0 to %d (9999-12-31T23:59:59Z)", v, maxSourceDateEpoch)
+	}
+	return time.Unix(s, 0).UTC(), nil
 }

@@ -276,7 +276,14 @@ func (a *app) runSLO(cmd *cobra.Command, o *sloOptions) error {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Service, r.sliName(), r.Window, formatValue(r.Good), formatValue(r.Total),
 				r.PercentText+"%", r.TargetText+"%", r.status())
 		}
-		err = tw.Flush()
+		if err = tw.Flush(); err == nil {
+			err = writeInvalidNotes(a.stdout, rows, func(r sloJSON) (string, string) {
+				if r.NoData { // the table says "invalid (no data)"
+					return "", ""
+				}
+				return r.Service + "/" + r.sliName(), r.InvalidReason
+			})
+		}
 	}
 	if err != nil {
 		return err
@@ -310,13 +317,35 @@ func writeSLOMarkdown(w io.Writer, at time.Time, rows []sloJSON) error {
 			status = "❌ breached"
 		case r.Met:
 			status = "✅ met"
-		default:
+		case r.NoData:
 			status = "⚠️ " + status
+		default:
+			// Why, as JSON and JUnit say: a CI summary that passes on
+			// "invalid" alone hides what to fix (h30 D26).
+			status = "⚠️ " + status + ": " + safetext.Markdown(r.InvalidReason)
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", safetext.Markdown(r.Service), safetext.Markdown(r.sliName()),
 			safetext.Markdown(r.Window), formatValue(r.Good), formatValue(r.Total), r.PercentText, r.TargetText, status)
 	}
 	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// writeInvalidNotes writes, under a table, why each of its invalid rows
+// is invalid (name and reason of a row; a row without events says "no
+// data" in the table already): the table's column says only "invalid",
+// where JSON and JUnit carry the reason (h30 D26).
+func writeInvalidNotes[R any](w io.Writer, rows []R, of func(R) (name, reason string)) error {
+	var b strings.Builder
+	for _, r := range rows {
+		if name, reason := of(r); reason != "" {
+			fmt.Fprintf(&b, "%s is invalid: %s\n", safetext.Terminal(name), safetext.Terminal(reason))
+		}
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	_, err := io.WriteString(w, "\n"+b.String())
 	return err
 }
 

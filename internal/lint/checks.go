@@ -88,11 +88,82 @@ func metricNames(in *inventory, _ Options) []Finding {
 	}
 	var fs []Finding
 	for _, name := range slices.Sorted(maps.Keys(judged)) {
-		for _, rule := range nameRules {
+		rules := nameRules
+		if _, ok := recordingParts(name); ok {
+			rules = recordingRules
+		}
+		for _, rule := range rules {
 			fs = append(fs, rule(name, judged[name])...)
 		}
 	}
 	return fs
+}
+
+// recordingRules judge a recording rule's output name instead of
+// nameRules (h30 D22): no counter advice (a rule's output is a gauge of a
+// rate or an aggregate).
+var recordingRules = []nameRule{recordingSnakeCase, recordingUnitSuffix}
+
+// recordingParts splits a Prometheus recording-rule name,
+// level:metric:operations (or level:metric), at its colons; ok is false
+// for a name without one, or with an empty part.
+func recordingParts(name string) ([]string, bool) {
+	parts := strings.Split(name, ":")
+	if len(parts) < 2 || len(parts) > 3 || slices.Contains(parts, "") {
+		return nil, false
+	}
+	return parts, true
+}
+
+// withMetric is the recording-rule name parts with its metric part (the
+// second) replaced by m.
+func withMetric(parts []string, m string) string {
+	out := slices.Clone(parts)
+	out[1] = m
+	return strings.Join(out, ":")
+}
+
+// recordingSnakeCase is snake_case for each part of a recording-rule name:
+// the colons separate the parts, as Prometheus's naming conventions have it.
+func recordingSnakeCase(name string, _ []string) []Finding {
+	parts, _ := recordingParts(name)
+	fixed := make([]string, len(parts))
+	bad := false
+	for i, p := range parts {
+		fixed[i] = p
+		if !snake.MatchString(p) {
+			fixed[i], bad = toSnake(p), true
+		}
+	}
+	if !bad {
+		return nil
+	}
+	return []Finding{finding(Warning, CheckSnakeCase, name, "", "use lower snake_case in each part: "+strings.Join(fixed, ":"),
+		"%s is not snake_case (level:metric:operations, each part snake_case)", name)}
+}
+
+// recordingUnitSuffix is the unit rule on a recording-rule name's metric
+// part: the unit belongs to the metric, before the operations; a rate or
+// an aggregate of a counter drops the counter's _total.
+func recordingUnitSuffix(name string, types []string) []Finding {
+	if !slices.ContainsFunc(types, func(t string) bool { return t == "gauge" || t == kindHistogram || t == kindSummary }) {
+		return nil // as unitSuffix: the unit rule is for gauges and histograms
+	}
+	parts, _ := recordingParts(name)
+	m := parts[1]
+	switch {
+	case strings.HasSuffix(m, "_total"):
+		return []Finding{finding(Warning, CheckUnitSuffix, name, "", "a rate or aggregate of a counter drops _total: "+withMetric(parts, strings.TrimSuffix(m, "_total")),
+			"recording rule %s: its metric part %s ends in _total, which names a counter, not its rate or aggregate", name, m)}
+	case slices.Contains(UnitSuffixes, m[strings.LastIndex(m, "_")+1:]):
+		return nil
+	}
+	var alt []string
+	for _, u := range []string{"bytes", "seconds", "ms", "percent", "count"} {
+		alt = append(alt, withMetric(parts, m+"_"+u))
+	}
+	return []Finding{finding(Warning, CheckUnitSuffix, name, "", "end the metric part with its unit: "+strings.Join(alt[:4], ", ")+" or "+alt[4],
+		"recording rule %s: its metric part %s has no unit suffix; %s", name, m, UnitRule)}
 }
 
 var snake = regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`)

@@ -94,3 +94,30 @@ func TestUnitSuffixNamesRule(t *testing.T) {
 		}
 	}
 }
+
+// h30 D22: Prometheus's recording-rule names, level:metric:operations, are
+// judged as such: snake_case part by part (the colons are no fault), the
+// unit rule on the metric part (the unit goes before the operations, not
+// after them), and a rate of a _total counter loses _total (Prometheus's
+// naming conventions).
+func TestRecordingRuleNames(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		want []string // check: hint
+	}{
+		{"job:request_latency_seconds:p99", nil},
+		{"instance:node_memory_bytes:avg5m", nil},
+		{"job:myapp_jobs:avg5m", []string{"unit_suffix: end the metric part with its unit: job:myapp_jobs_bytes:avg5m, job:myapp_jobs_seconds:avg5m, job:myapp_jobs_ms:avg5m, job:myapp_jobs_percent:avg5m or job:myapp_jobs_count:avg5m"}},
+		{"job:http_requests_total:rate5m", []string{"unit_suffix: a rate or aggregate of a counter drops _total: job:http_requests:rate5m"}},
+		{"Job:fooBar_ms:avg5m", []string{"snake_case: use lower snake_case in each part: job:foo_bar_ms:avg5m"}},
+	} {
+		in := gather([]Series{{Store: "a.db", Name: c.name, Type: "gauge", Active: true}})
+		var got []string
+		for _, f := range metricNames(in, Options{}) {
+			got = append(got, f.Check+": "+f.Hint)
+		}
+		if strings.Join(got, "\n") != strings.Join(c.want, "\n") {
+			t.Errorf("%s:\n%s\nwant\n%s", c.name, strings.Join(got, "\n"), strings.Join(c.want, "\n"))
+		}
+	}
+}
