@@ -22,12 +22,17 @@ alert_rules:
   # minutes from a host that reported in the last 7 days means its agent
   # (or the host, or its disk) is down. Never silence this one by default:
   # a dead agent is otherwise indistinguishable from a quiet host.
+  # nodata: keep: a host silent for longer than the lookback is no longer
+  # a known label set; its page stays firing (never "resolved" while the
+  # agent is dead) until the agent writes again. A host taken out of
+  # service for good: vigil alerts ack, or a silence.
   - name: agent_down
     description: the vigil agent on a host stopped writing for 5 minutes
     metric_path: {{.Heartbeat}}.last
     condition: absent
     group_by: [host]
     lookback: 7d
+    nodata: keep
     evaluation_window: 5m
     severity: critical
 
