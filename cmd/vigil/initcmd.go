@@ -76,7 +76,23 @@ func (a *app) runInit(cmd *cobra.Command, out string) error {
 		}
 		files = append(files, m...)
 	}
-	in := starter.Inputs{Stores: pats, Generated: "written by vigil init " + version()}
+	// The config is read from its crontab line's folder (cd there), not
+	// from here: relative store paths are written absolute (h30 D1).
+	absOut, err := filepath.Abs(out)
+	if err != nil {
+		return err
+	}
+	if strings.ContainsFunc(absOut, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return cli.Usagef("--out %q: a control character in the path would break the crontab line written in the file", absOut)
+	}
+	stores := make([]string, len(pats))
+	for i, p := range pats {
+		if stores[i], err = filepath.Abs(p); err != nil {
+			return err
+		}
+	}
+	in := starter.Inputs{Stores: stores, Generated: "written by vigil init " + version(),
+		Dir: filepath.Dir(absOut), Config: filepath.Base(absOut)}
 	readers := make([]starter.Reader, 0, len(files))
 	for _, f := range files {
 		if strings.HasSuffix(f, ".duckdb") || strings.HasSuffix(f, "-wal") || strings.HasSuffix(f, "-shm") {

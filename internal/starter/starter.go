@@ -38,6 +38,10 @@ type Inputs struct {
 	// Generated names the command and time, for the file's first line
 	// (the caller's clock: this package reads none).
 	Generated string
+	// Dir and Config are the absolute folder of the written file and its
+	// name there: the crontab line runs `cd Dir && vigil evaluate --config
+	// Config` (h30 D1). Empty Dir: /etc/vigil, Config: vigil.yaml.
+	Dir, Config string
 }
 
 // Render is the starter vigil.yaml for in.
@@ -52,7 +56,7 @@ func Render(in Inputs) ([]byte, error) {
 	}
 	d.Latency = has("sli_latency_requests_total")
 	d.DB = dbLine(in.Stores)
-	d.Cron = cronLine
+	d.Cron = cronLine(in.Dir, in.Config)
 	var b bytes.Buffer
 	if err := tmpl.Execute(&b, d); err != nil {
 		return nil, err
@@ -82,9 +86,35 @@ func dbLine(stores []string) string {
 	return "[" + strings.Join(q, ", ") + "]"
 }
 
-// cronLine is the crontab entry for evaluate (the stores come from the
-// config's db:, so the line names none).
-const cronLine = "* * * * *  vigil  cd /etc/vigil && vigil evaluate --config vigil.yaml >>/var/log/vigil/evaluate.log 2>&1"
+// cronLine is the crontab entry for evaluate, run in the config's folder
+// (the stores come from the config's db:, so the line names none).
+func cronLine(dir, config string) string {
+	if dir == "" {
+		dir = "/etc/vigil"
+	}
+	if config == "" {
+		config = "vigil.yaml"
+	}
+	return "* * * * *  vigil  cd " + shellQuote(dir) + " && vigil evaluate --config " + shellQuote(config) +
+		" >>/var/log/vigil/evaluate.log 2>&1"
+}
+
+// shellQuote is s as one word of a crontab command (cron runs it with
+// sh): as it is when it holds only safe characters, else single-quoted.
+func shellQuote(s string) string {
+	safe := s != ""
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+,:@=", r)) {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return s
+	}
+	// cron reads % as a newline, inside quotes too, unless escaped.
+	return strings.ReplaceAll("'"+strings.ReplaceAll(s, "'", `'\''`)+"'", "%", `\%`)
+}
 
 func quote(s string) string { return strconv.Quote(s) }
 

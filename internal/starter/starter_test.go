@@ -76,3 +76,23 @@ func TestRenderSLOModes(t *testing.T) {
 		}
 	}
 }
+
+// The crontab line runs in the written file's folder (h30 D1), quoted for
+// sh and for cron (which reads % as a newline).
+func TestCronLineQuotes(t *testing.T) {
+	for dir, want := range map[string]string{
+		"/etc/vigil":      "cd /etc/vigil && vigil evaluate --config v.yaml ",
+		"/srv/my conf":    "cd '/srv/my conf' && ",
+		"/srv/it's":       `cd '/srv/it'\''s' && `,
+		"/srv/100%":       `cd '/srv/100\%' && `,
+		"/srv/$HOME;rm x": "cd '/srv/$HOME;rm x' && ",
+	} {
+		text, err := Render(Inputs{Dir: dir, Config: "v.yaml"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(text), "#   * * * * *  vigil  "+want) {
+			t.Errorf("%s: no %q in the crontab line", dir, want)
+		}
+	}
+}
