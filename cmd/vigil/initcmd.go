@@ -108,6 +108,9 @@ func (a *app) runInit(cmd *cobra.Command, out string) error {
 	if err := starter.Inspect(cmd.Context(), &in, readers); err != nil {
 		return err
 	}
+	for _, s := range in.LeftOut {
+		fmt.Fprintf(a.stderr, "vigil: warning: service %q left out of the SLOs: only spaces or a non-printable character, which vigil check refuses\n", s)
+	}
 	text, err := starter.Render(in)
 	if err != nil {
 		return err

@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"maps"
 	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/vigil-metrics/vigil/internal/store"
 )
@@ -55,6 +58,30 @@ func Inspect(ctx context.Context, in *Inputs, stores []Reader) error {
 			}
 		}
 	}
-	in.Services = slices.Sorted(maps.Keys(services))
+	in.Services, in.LeftOut = nil, nil
+	for _, s := range slices.Sorted(maps.Keys(services)) {
+		if Printable(s) {
+			in.Services = append(in.Services, s)
+		} else {
+			in.LeftOut = append(in.LeftOut, s)
+		}
+	}
 	return nil
+}
+
+// Printable says whether a service name is one vigil check accepts in an
+// objective (analyze/slo refuses the rest, this package may not import
+// it): not only spaces, every character printable (a newline would split
+// a table row, an escape sequence repaint a terminal). Anyone who can push
+// to the agent names services, so init leaves the others out (h30 D2).
+func Printable(s string) bool {
+	if strings.TrimSpace(s) == "" {
+		return false
+	}
+	for _, c := range s {
+		if c == utf8.RuneError || !unicode.IsPrint(c) {
+			return false
+		}
+	}
+	return true
 }

@@ -32,6 +32,9 @@ type Inputs struct {
 	// http_requests_total with a status label).
 	Metrics  []string
 	Services []string
+	// LeftOut are the services whose names vigil check would refuse in an
+	// objective (see Printable): named in a comment, given no SLO.
+	LeftOut []string
 	// StatusLabel: http_requests_total has a status label (so an
 	// availability SLO can count 5xx as bad).
 	StatusLabel bool
@@ -118,7 +121,17 @@ func shellQuote(s string) string {
 
 func quote(s string) string { return strconv.Quote(s) }
 
-var tmpl = template.Must(template.New("vigil.yaml").Funcs(template.FuncMap{"quote": quote,
+// quoteList is names as a one-line comment: ASCII-quoted, so that no
+// newline or escape in a name leaves the comment.
+func quoteList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.QuoteToASCII(n)
+	}
+	return strings.Join(q, ", ")
+}
+
+var tmpl = template.Must(template.New("vigil.yaml").Funcs(template.FuncMap{"quote": quote, "quoteList": quoteList,
 	"sliPath": func(svc string) string {
 		return fmt.Sprintf("http_requests_total{service=%s,status!~\"5..\"}.increase", strconv.Quote(svc))
 	},

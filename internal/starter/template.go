@@ -85,6 +85,9 @@ alert_rules:
 #     send_resolved: true
 
 # Service level objectives (vigil slo, vigil budget; docs/slo.md).
+{{- with .LeftOut}}
+# Left out (vigil check refuses the name): {{quoteList .}}
+{{- end}}
 {{- if eq .SLO "sli"}}
 # From the SLI counters the stores hold (sli_requests_total{success}):
 # adjust the targets (percent) and windows.
