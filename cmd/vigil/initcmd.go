@@ -126,7 +126,10 @@ func (a *app) runInit(cmd *cobra.Command, out string) error {
 		}
 		slo = fmt.Sprintf("SLOs for %s", strings.Join(names, ", "))
 	}
-	fmt.Fprintf(a.stdout, "wrote %s: %d store(s), rules agent_down, high_cpu_usage, high_memory_usage, disk_almost_full; %s\n", out, len(readers), slo)
+	if starter.NoHeartbeat(in) {
+		fmt.Fprintf(a.stderr, "vigil: warning: no store holds %s (the agent's heartbeat): agent_down cannot fire until a vigil-agent of this version writes it\n", starter.Heartbeat)
+	}
+	fmt.Fprintf(a.stdout, "wrote %s: %d store(s), rules %s; %s\n", out, len(readers), strings.Join(starter.Rules(in), ", "), slo)
 	fmt.Fprintf(a.stdout, "next: fill in a channel, then vigil check --config %s\n", out)
 	return nil
 }

@@ -33,6 +33,7 @@ func Inspect(ctx context.Context, in *Inputs, stores []Reader) error {
 		}
 	}
 	in.Metrics = slices.Sorted(maps.Keys(metrics))
+	in.Inspected = len(stores) > 0
 	sli := "http_requests_total"
 	if metrics["sli_requests_total"] {
 		sli = "sli_requests_total"

@@ -32,6 +32,9 @@ type Inputs struct {
 	// http_requests_total with a status label).
 	Metrics  []string
 	Services []string
+	// Inspected: Metrics were read from at least one store. Without, every
+	// rule is written active (they fit what the agent will write).
+	Inspected bool
 	// LeftOut are the services whose names vigil check would refuse in an
 	// objective (see Printable): named in a comment, given no SLO.
 	LeftOut []string
@@ -60,6 +63,8 @@ func Render(in Inputs) ([]byte, error) {
 	d.Latency = has("sli_latency_requests_total")
 	d.DB = dbLine(in.Stores)
 	d.Cron = cronLine(in.Dir, in.Config)
+	d.HostRules = hostRulesText(in)
+	d.NoHeartbeat = NoHeartbeat(in)
 	var b bytes.Buffer
 	if err := tmpl.Execute(&b, d); err != nil {
 		return nil, err
@@ -69,8 +74,8 @@ func Render(in Inputs) ([]byte, error) {
 
 type data struct {
 	Inputs
-	Heartbeat, DB, Cron, SLO string
-	Latency                  bool
+	Heartbeat, DB, Cron, SLO, HostRules string
+	Latency, NoHeartbeat                bool
 }
 
 // dbLine is the db: key's value: one store as a scalar, several as a flow

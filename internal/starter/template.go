@@ -26,6 +26,11 @@ alert_rules:
   # a known label set; its page stays firing (never "resolved" while the
   # agent is dead) until the agent writes again. A host taken out of
   # service for good: vigil alerts ack, or a silence.
+{{- if .NoHeartbeat}}
+  # No store holds {{.Heartbeat}} yet (an agent older than this vigil, or
+  # pushes only): this rule watches the hosts whose agent writes it, none
+  # so far; run vigil-agent (or vigil collect) of this version on each.
+{{- end}}
   - name: agent_down
     description: the vigil agent on a host stopped writing for 5 minutes
     metric_path: {{.Heartbeat}}.last
@@ -36,35 +41,7 @@ alert_rules:
     evaluation_window: 5m
     severity: critical
 
-  - name: high_cpu_usage
-    description: CPU busy above 90% on average over 15 minutes
-    metric_path: cpu_usage_percent.avg
-    condition: greater_than
-    threshold: 90
-    group_by: [host]
-    evaluation_window: 15m
-    cooldown_period: 30m
-    severity: high
-
-  - name: high_memory_usage
-    description: memory in use above 90% for 10 minutes
-    metric_path: memory_usage_percent.min
-    condition: greater_than
-    threshold: 90
-    group_by: [host]
-    evaluation_window: 10m
-    cooldown_period: 30m
-    severity: high
-
-  - name: disk_almost_full
-    description: a filesystem more than 90% full
-    metric_path: disk_usage_percent.last by (host, mount)
-    condition: greater_than
-    threshold: 90
-    evaluation_window: 10m
-    cooldown_period: 6h
-    severity: critical
-
+{{.HostRules}}
 # Where notifications go (docs/channels.md). Secrets come from the
 # environment (here SMTP_PASSWORD and ALERT_WEBHOOK_URL), never from this
 # file. Uncomment one, fill in the addresses, then vigil check; until then
