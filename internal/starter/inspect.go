@@ -38,7 +38,7 @@ func Inspect(ctx context.Context, in *Inputs, stores []Reader) error {
 	if metrics["sli_requests_total"] {
 		sli = "sli_requests_total"
 	}
-	services := map[string]bool{}
+	services, statuses := map[string]bool{}, map[string]bool{}
 	for _, st := range stores {
 		sets, err := st.LabelSets(ctx, sli)
 		if err != nil {
@@ -47,8 +47,8 @@ func Inspect(ctx context.Context, in *Inputs, stores []Reader) error {
 		for _, ls := range sets {
 			var labels map[string]string
 			if json.Unmarshal([]byte(ls.Labels), &labels) == nil {
-				if _, ok := labels["status"]; ok {
-					in.StatusLabel = true
+				if v, ok := labels["status"]; ok {
+					statuses[v] = true
 				}
 				if ls.Service == "" {
 					ls.Service = labels["service"]
@@ -57,6 +57,17 @@ func Inspect(ctx context.Context, in *Inputs, stores []Reader) error {
 			if ls.Service != "" {
 				services[ls.Service] = true
 			}
+		}
+	}
+	// An availability SLO counts status 5xx as bad: only sound when the
+	// status values are HTTP codes (status="error" would count good, h30
+	// D25). Others are named in a comment instead.
+	in.StatusLabel, in.OtherStatuses = len(statuses) > 0, nil
+	for v := range statuses {
+		if !httpCode(v) {
+			in.StatusLabel = false
+			in.OtherStatuses = slices.Sorted(maps.Keys(statuses))
+			break
 		}
 	}
 	in.Services, in.LeftOut = nil, nil
@@ -85,4 +96,9 @@ func Printable(s string) bool {
 		}
 	}
 	return true
+}
+
+// httpCode says whether v is an HTTP status code (three digits, 100-599).
+func httpCode(v string) bool {
+	return len(v) == 3 && v[0] >= '1' && v[0] <= '5' && v[1] >= '0' && v[1] <= '9' && v[2] >= '0' && v[2] <= '9'
 }

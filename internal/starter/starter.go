@@ -41,6 +41,9 @@ type Inputs struct {
 	// StatusLabel: http_requests_total has a status label (so an
 	// availability SLO can count 5xx as bad).
 	StatusLabel bool
+	// OtherStatuses are the status values seen when some are not HTTP
+	// codes: no availability SLO is inferred, a comment names them.
+	OtherStatuses []string
 	// Generated names the command and time, for the file's first line
 	// (the caller's clock: this package reads none).
 	Generated string
@@ -127,11 +130,17 @@ func shellQuote(s string) string {
 func quote(s string) string { return strconv.Quote(s) }
 
 // quoteList is names as a one-line comment: ASCII-quoted, so that no
-// newline or escape in a name leaves the comment.
+// newline or escape in a name leaves the comment; the first 10 (they come
+// from the data: a flood of them must not flood the file).
 func quoteList(names []string) string {
-	q := make([]string, len(names))
+	const most = 10
+	q := make([]string, 0, most+1)
 	for i, n := range names {
-		q[i] = strconv.QuoteToASCII(n)
+		if i == most {
+			q = append(q, fmt.Sprintf("and %d more", len(names)-most))
+			break
+		}
+		q = append(q, strconv.QuoteToASCII(n))
 	}
 	return strings.Join(q, ", ")
 }

@@ -96,3 +96,15 @@ func TestCronLineQuotes(t *testing.T) {
 		}
 	}
 }
+
+// Data-named lists in comments stay one bounded line.
+func TestQuoteListBounded(t *testing.T) {
+	names := make([]string, 25)
+	for i := range names {
+		names[i] = "a\nb"
+	}
+	got := quoteList(names)
+	if strings.Contains(got, "\n") || !strings.HasSuffix(got, `"a\nb", and 15 more`) {
+		t.Errorf("quoteList: %q", got)
+	}
+}

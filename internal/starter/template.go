@@ -90,6 +90,11 @@ slos:
     total: {{quote (totalPath .)}}
 {{- end}}
 {{- else}}
+{{- with .OtherStatuses}}
+# http_requests_total has a status label whose values are not HTTP codes
+# (seen: {{quoteList .}}): no availability SLO is inferred from it;
+# write good and total paths that name the failed requests yourself.
+{{- end}}
 # The stores hold no SLI metrics yet (sli_requests_total{service, success},
 # as collect's SLI helpers record them, or http_requests_total with a
 # status label). A skeleton to uncomment once they do:
