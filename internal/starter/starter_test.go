@@ -57,6 +57,7 @@ func TestRenderSLOModes(t *testing.T) {
 		disabled bool
 	}{
 		{Inputs{}, "# slos:\n", 0, true},
+		{Inputs{}, "\nslos: []\n", 0, true}, // h30 D28: not the reference design's defaults
 		{Inputs{Metrics: []string{"http_requests_total"}, Services: []string{"api"}}, "# slos:\n", 0, true}, // no status label
 		{Inputs{Metrics: []string{"sli_requests_total"}, Services: []string{"api", "web"}}, "slos:\n  - service: \"api\"\n    target: 99.9\n    window: 30d\n  - service", 2, false},
 	} {

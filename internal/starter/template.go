@@ -103,5 +103,8 @@ slos:
 #     target: 99.9            # percent
 #     window: 30d
 #     latency_target: 99      # with sli_latency_requests_total{service, fast}
+# Until then an empty list (replace it with the skeleton above): without
+# the key vigil slo would show the reference design's default services.
+slos: []
 {{- end}}
 `
