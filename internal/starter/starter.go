@@ -55,7 +55,7 @@ type Inputs struct {
 
 // Render is the starter vigil.yaml for in.
 func Render(in Inputs) ([]byte, error) {
-	d := data{Inputs: in, Heartbeat: Heartbeat}
+	d := data{Inputs: in, Heartbeat: Heartbeat, StateDB: StateDB}
 	has := func(m string) bool { return slices.Contains(in.Metrics, m) }
 	switch {
 	case has("sli_requests_total") && len(in.Services) > 0:
@@ -65,7 +65,8 @@ func Render(in Inputs) ([]byte, error) {
 	}
 	d.Latency = has("sli_latency_requests_total")
 	d.DB = dbLine(in.Stores)
-	d.Cron = cronLine(in.Dir, in.Config)
+	d.Cron = cronLine(in.Dir, in.Config, "evaluate", "evaluate")
+	d.BudgetCron = cronLine(in.Dir, in.Config, "budget --notify", "budget")
 	d.HostRules = hostRulesText(in)
 	d.NoHeartbeat = NoHeartbeat(in)
 	var b bytes.Buffer
@@ -77,8 +78,8 @@ func Render(in Inputs) ([]byte, error) {
 
 type data struct {
 	Inputs
-	Heartbeat, DB, Cron, SLO, HostRules string
-	Latency, NoHeartbeat                bool
+	Heartbeat, DB, Cron, BudgetCron, SLO, HostRules, StateDB string
+	Latency, NoHeartbeat                                     bool
 }
 
 // dbLine is the db: key's value: one store as a scalar, several as a flow
@@ -97,17 +98,27 @@ func dbLine(stores []string) string {
 	return "[" + strings.Join(q, ", ") + "]"
 }
 
-// cronLine is the crontab entry for evaluate, run in the config's folder
-// (the stores come from the config's db:, so the line names none).
-func cronLine(dir, config string) string {
+// StateDB is the state DB the crontab lines name: the one
+// examples/systemd's vigil-evaluate.service uses, so that following both
+// never gives two state DBs (and every notice twice, h30 D20).
+const StateDB = "/var/lib/vigil/vigil-state.db"
+
+// cronLine is the crontab entry for `vigil CMD` (evaluate, or budget
+// --notify), run in the config's folder (the stores come from the
+// config's db:, so the line names none).
+func cronLine(dir, config, cmd, log string) string {
 	if dir == "" {
 		dir = "/etc/vigil"
 	}
 	if config == "" {
 		config = "vigil.yaml"
 	}
-	return "* * * * *  vigil  cd " + shellQuote(dir) + " && vigil evaluate --config " + shellQuote(config) +
-		" >>/var/log/vigil/evaluate.log 2>&1"
+	sub, flags, _ := strings.Cut(cmd, " ")
+	if flags != "" {
+		flags = " " + flags
+	}
+	return "* * * * *  vigil  cd " + shellQuote(dir) + " && vigil " + sub + " --config " + shellQuote(config) + flags +
+		" --state " + StateDB + " >>/var/log/vigil/" + log + ".log 2>&1"
 }
 
 // shellQuote is s as one word of a crontab command (cron runs it with

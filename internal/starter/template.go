@@ -8,8 +8,13 @@ const text = `# vigil.yaml: a starting point{{with .Generated}} ({{.}}){{end}}.
 # Evaluate the rules every minute from cron (docs/alerting.md), e.g.
 # /etc/cron.d/vigil:
 #   {{.Cron}}
+{{- if .SLO}}
+# and, for the SLOs below (evaluate sends no burn-rate or budget alerts):
+#   {{.BudgetCron}}
+{{- end}}
 # or with the systemd timer of examples/systemd (make install puts it in
-# place: systemctl enable --now vigil-evaluate.timer).
+# place: systemctl enable --now vigil-evaluate.timer), which keeps its
+# state in the same state DB. Give vigil alerts (list, ack) that --state.
 
 # The stores the agent (vigil-agent --db ...) writes; a glob takes a fleet.
 db: {{.DB}}
