@@ -115,7 +115,12 @@ func (a *app) runInit(cmd *cobra.Command, out string) error {
 	if err != nil {
 		return err
 	}
-	if err := atomicfile.WriteFile(out, text); err != nil {
+	// Linked into place, never renamed over: a file that appeared since
+	// the check above is left as it was (h30 D16).
+	if err := atomicfile.WriteNew(out, text); errors.Is(err, fs.ErrExist) {
+		return cli.WithHint(cli.Usagef("%s appeared while vigil init ran: vigil init never overwrites a config", out),
+			"use --out FILE for a new one, then compare: vigil check --config FILE")
+	} else if err != nil {
 		return err
 	}
 	slo := "an SLO skeleton (commented: the stores hold no SLI metrics yet)"
