@@ -30,7 +30,8 @@ func newInitCmd(a *app) *cobra.Command {
 /var/lib/vigil/*.db when they exist), a heartbeat rule that fires when the
 agent stops writing, CPU, memory and disk rules, an SLO skeleton fitted to
 the SLI metrics the stores hold, a commented email and webhook channel,
-and the crontab line. vigil check passes on what it writes. An existing
+and the crontab lines (evaluate, and budget --notify for the SLOs), run in
+the written file's folder; store paths are written absolute. vigil check passes on what it writes. An existing
 file is never overwritten (exit 2): use --out.`,
 		Example: `  vigil init --db /var/lib/vigil/host.db
   vigil init --db 'hosts/*.db' --out /etc/vigil/vigil.yaml`,
@@ -123,6 +124,13 @@ func (a *app) runInit(cmd *cobra.Command, out string) error {
 	} else if err != nil {
 		return err
 	}
+	a.initSummary(out, in, text, len(readers))
+	return nil
+}
+
+// initSummary tells what vigil init wrote (on stdout) and what cannot
+// work yet (on stderr).
+func (a *app) initSummary(out string, in starter.Inputs, text []byte, stores int) {
 	slo := "an SLO skeleton (commented: the stores hold no SLI metrics yet)"
 	if len(in.Services) > 0 && strings.Contains(string(text), "\nslos:\n") {
 		names := make([]string, len(in.Services))
@@ -134,7 +142,6 @@ func (a *app) runInit(cmd *cobra.Command, out string) error {
 	if starter.NoHeartbeat(in) {
 		fmt.Fprintf(a.stderr, "vigil: warning: no store holds %s (the agent's heartbeat): agent_down cannot fire until a vigil-agent of this version writes it\n", starter.Heartbeat)
 	}
-	fmt.Fprintf(a.stdout, "wrote %s: %d store(s), rules %s; %s\n", out, len(readers), strings.Join(starter.Rules(in), ", "), slo)
+	fmt.Fprintf(a.stdout, "wrote %s: %d store(s), rules %s; %s\n", out, stores, strings.Join(starter.Rules(in), ", "), slo)
 	fmt.Fprintf(a.stdout, "next: fill in a channel, then vigil check --config %s\n", out)
-	return nil
 }

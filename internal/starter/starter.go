@@ -156,7 +156,7 @@ func quoteList(names []string) string {
 	return strings.Join(q, ", ")
 }
 
-var tmpl = template.Must(template.New("vigil.yaml").Funcs(template.FuncMap{"quote": quote, "quoteList": quoteList,
+var tmpl = template.Must(template.New("vigil.yaml").Funcs(template.FuncMap{"quote": quote, "quoteList": quoteList, "sh": shellQuote,
 	"sliPath": func(svc string) string {
 		return fmt.Sprintf("http_requests_total{service=%s,status!~\"5..\"}.increase", strconv.Quote(svc))
 	},

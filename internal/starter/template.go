@@ -4,7 +4,7 @@ package starter
 // what to change; `vigil check --config vigil.yaml` must pass on it as
 // rendered.
 const text = `# vigil.yaml: a starting point{{with .Generated}} ({{.}}){{end}}.
-# Check it after each edit:   vigil check --config vigil.yaml
+# Check it after each edit:   vigil check --config {{sh (or .Config "vigil.yaml")}}
 # Evaluate the rules every minute from cron (docs/alerting.md), e.g.
 # /etc/cron.d/vigil:
 #   {{.Cron}}
