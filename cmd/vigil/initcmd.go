@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode"
 
 	"github.com/spf13/cobra"
 
@@ -83,8 +84,10 @@ func (a *app) runInit(cmd *cobra.Command, out string) error {
 	if err != nil {
 		return err
 	}
-	if strings.ContainsFunc(absOut, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return cli.Usagef("--out %q: a control character in the path would break the crontab line written in the file", absOut)
+	// The path goes into a comment line of the file: a newline (or a
+	// YAML line break such as U+0085 or U+2028) would end the comment.
+	if strings.ContainsFunc(absOut, func(r rune) bool { return !unicode.IsPrint(r) }) {
+		return cli.Usagef("--out %q: a non-printable character in the path would break the crontab line written in the file", absOut)
 	}
 	stores := make([]string, len(pats))
 	for i, p := range pats {
