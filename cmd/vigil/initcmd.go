@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -65,6 +66,11 @@ func (a *app) runInit(cmd *cobra.Command, out string) error {
 	}
 	var files []string
 	for _, p := range pats {
+		if !utf8.ValidString(p) {
+			// YAML has no escape for a raw byte: the path would come back
+			// as another name.
+			return cli.Usagef("--db %q: not valid UTF-8, which a YAML config cannot name", p)
+		}
 		if strings.Contains(p, "://") {
 			return cli.Usagef("--db %s: vigil init names store files; a Prometheus-compatible source goes in sources: (docs/scale.md)", p)
 		}
