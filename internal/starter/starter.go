@@ -105,7 +105,9 @@ const StateDB = "/var/lib/vigil/vigil-state.db"
 
 // cronLine is the crontab entry for `vigil CMD` (evaluate, or budget
 // --notify), run in the config's folder (the stores come from the
-// config's db:, so the line names none).
+// config's db:, so the line names none). Its output goes to syslog
+// through logger(1): a redirect to a log folder nothing creates would
+// fail before vigil ran, every minute, mailed to nobody (h30 D33).
 func cronLine(dir, config, cmd, log string) string {
 	if dir == "" {
 		dir = "/etc/vigil"
@@ -118,7 +120,7 @@ func cronLine(dir, config, cmd, log string) string {
 		flags = " " + flags
 	}
 	return "* * * * *  vigil  cd " + shellQuote(dir) + " && vigil " + sub + " --config " + shellQuote(config) + flags +
-		" --state " + StateDB + " >>/var/log/vigil/" + log + ".log 2>&1"
+		" --state " + StateDB + " 2>&1 | logger -t vigil-" + log
 }
 
 // shellQuote is s as one word of a crontab command (cron runs it with

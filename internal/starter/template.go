@@ -15,6 +15,9 @@ const text = `# vigil.yaml: a starting point{{with .Generated}} ({{.}}){{end}}.
 # or with the systemd timer of examples/systemd (make install puts it in
 # place: systemctl enable --now vigil-evaluate.timer), which keeps its
 # state in the same state DB. Give vigil alerts (list, ack) that --state.
+# /var/lib/vigil must exist and be writable by user vigil (the agent
+# unit's StateDirectory creates it); journalctl -t vigil-evaluate shows
+# the output.
 
 # The stores the agent (vigil-agent --db ...) writes; a glob takes a fleet.
 db: {{.DB}}
