@@ -37,8 +37,9 @@ the written file's folder; store paths are written absolute. vigil check passes 
 file is never overwritten (exit 2): use --out.`,
 		Example: `  vigil init --db /var/lib/vigil/host.db
   vigil init --db 'hosts/*.db' --out /etc/vigil/vigil.yaml`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return a.runInit(cmd, out) },
+		Args:        cobra.NoArgs,
+		Annotations: map[string]string{noImplicitConfig: "true"},
+		RunE:        func(cmd *cobra.Command, _ []string) error { return a.runInit(cmd, out) },
 	}
 	cmd.Flags().StringSlice("db", nil, "stores the config names (paths or globs; repeat); default: ./vigil.db or /var/lib/vigil/*.db where they exist")
 	cmd.Flags().StringVar(&out, "out", "vigil.yaml", "the file to write; an existing one is refused")
@@ -46,6 +47,9 @@ file is never overwritten (exit 2): use --out.`,
 }
 
 func (a *app) runInit(cmd *cobra.Command, out string) error {
+	if out == "" || out == "-" {
+		return cli.WithHint(cli.Usagef("--out %q: vigil init writes a file; name one", out), "--out vigil.yaml (the default), or ./- for a file named -")
+	}
 	if _, err := os.Lstat(out); err == nil {
 		return cli.WithHint(cli.Usagef("%s exists: vigil init never overwrites a config", out),
 			"use --out FILE for a new one, then compare: vigil check --config FILE")
