@@ -556,15 +556,17 @@ const Heartbeat = "vigil_agent_up"
 
 func (a *agent) host(ctx context.Context) {
 	ts := a.cfg.Now().UnixMilli()
+	// The heartbeat: 1 every round, whatever the host readings did, so
+	// that a rule on its absence (vigil init's agent_down) tells a dead
+	// agent from a quiet host. First, so that its series holds a place
+	// under --max-series before the host metrics take them all (h30 D36):
+	// written every round, it is never idle, never forgotten.
+	a.add([]store.Sample{{Name: Heartbeat, Type: store.Gauge, Labels: map[string]string{"host": a.cfg.Host}, TS: ts, Value: 1}}, a.cfg.Service)
 	samples, err := a.sys.Collect(ctx, ts)
 	if err != nil {
 		a.log.Debug("some host metrics unavailable", "err", err)
 	}
 	a.add(samples, a.cfg.Service)
-	// The heartbeat: 1 every round, whatever the host readings did, so
-	// that a rule on its absence (vigil init's agent_down) tells a dead
-	// agent from a quiet host.
-	a.add([]store.Sample{{Name: Heartbeat, Type: store.Gauge, Labels: map[string]string{"host": a.cfg.Host}, TS: ts, Value: 1}}, a.cfg.Service)
 	if a.gpu != nil {
 		a.add(a.gpu.Collect(a.cfg.Host, ts), a.cfg.Service)
 	}

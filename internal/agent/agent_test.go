@@ -330,3 +330,18 @@ func TestStatusIntervalFloored(t *testing.T) {
 		t.Errorf("status interval %v, want %v", c.StatusInterval, MinStatusInterval)
 	}
 }
+
+// The heartbeat is written whatever --max-series says (h30 D36): the host
+// metrics of a round (more than 10 series) must not take the places
+// first, or agent_down pages for an agent that runs.
+func TestHeartbeatUnderSeriesCap(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "v.db")
+	err := Run(context.Background(), Config{DB: db, Once: true, GPU: "off", Host: "h", MaxSeries: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := query(t, db, `SELECT name, COUNT(*), '' FROM metrics WHERE name = 'vigil_agent_up' GROUP BY name`)
+	if len(got) != 1 || got[0] != "vigil_agent_up 1 " {
+		t.Errorf("heartbeat samples %q, want one (vigil_agent_up 1)", got)
+	}
+}
