@@ -122,6 +122,9 @@ func (a *app) runInit(cmd *cobra.Command, out string) error {
 	if err := starter.Inspect(cmd.Context(), &in, readers); err != nil {
 		return err
 	}
+	for _, s := range in.NoSuccess {
+		fmt.Fprintf(a.stderr, "vigil: warning: service %q left out of the SLOs: its sli_requests_total has no success label, so none of it would count good\n", s)
+	}
 	for _, s := range in.LeftOut {
 		fmt.Fprintf(a.stderr, "vigil: warning: service %q left out of the SLOs: only spaces or a non-printable character, which vigil check refuses\n", s)
 	}

@@ -55,7 +55,11 @@ func Inspect(ctx context.Context, in *Inputs, stores []Reader) error {
 				}
 			}
 			if ls.Service != "" {
-				services[ls.Service] = true
+				// The built-in SLI counts success="true" good: a service
+				// whose counters have no success label would count none
+				// good, a certain breach (h30 D25).
+				_, ok := labels["success"]
+				services[ls.Service] = services[ls.Service] || ok || sli != "sli_requests_total"
 			}
 		}
 	}
@@ -70,12 +74,15 @@ func Inspect(ctx context.Context, in *Inputs, stores []Reader) error {
 			break
 		}
 	}
-	in.Services, in.LeftOut = nil, nil
+	in.Services, in.LeftOut, in.NoSuccess = nil, nil, nil
 	for _, s := range slices.Sorted(maps.Keys(services)) {
-		if Printable(s) {
-			in.Services = append(in.Services, s)
-		} else {
+		switch {
+		case !Printable(s):
 			in.LeftOut = append(in.LeftOut, s)
+		case !services[s]:
+			in.NoSuccess = append(in.NoSuccess, s)
+		default:
+			in.Services = append(in.Services, s)
 		}
 	}
 	return nil

@@ -38,6 +38,9 @@ type Inputs struct {
 	// LeftOut are the services whose names vigil check would refuse in an
 	// objective (see Printable): named in a comment, given no SLO.
 	LeftOut []string
+	// NoSuccess are the services of sli_requests_total none of whose
+	// series has a success label: named in a comment, given no SLO.
+	NoSuccess []string
 	// StatusLabel: http_requests_total has a status label (so an
 	// availability SLO can count 5xx as bad).
 	StatusLabel bool

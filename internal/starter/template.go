@@ -73,6 +73,9 @@ alert_rules:
 {{- with .LeftOut}}
 # Left out (vigil check refuses the name): {{quoteList .}}
 {{- end}}
+{{- with .NoSuccess}}
+# Left out (sli_requests_total without a success label): {{quoteList .}}
+{{- end}}
 {{- if eq .SLO "sli"}}
 # From the SLI counters the stores hold (sli_requests_total{success}):
 # adjust the targets (percent) and windows.
