@@ -122,12 +122,6 @@ func (a *app) runInit(cmd *cobra.Command, out string) error {
 	if err := starter.Inspect(cmd.Context(), &in, readers); err != nil {
 		return err
 	}
-	for _, s := range in.NoSuccess {
-		fmt.Fprintf(a.stderr, "vigil: warning: service %q left out of the SLOs: its sli_requests_total has no success label, so none of it would count good\n", s)
-	}
-	for _, s := range in.LeftOut {
-		fmt.Fprintf(a.stderr, "vigil: warning: service %q left out of the SLOs: only spaces or a non-printable character, which vigil check refuses\n", s)
-	}
 	text, err := starter.Render(in)
 	if err != nil {
 		return err
@@ -154,6 +148,12 @@ func (a *app) initSummary(out string, in starter.Inputs, text []byte, stores int
 			names[i] = safetext.Terminal(s) // from the data: inert on a terminal
 		}
 		slo = fmt.Sprintf("SLOs for %s", strings.Join(names, ", "))
+	}
+	for _, s := range in.NoSuccess {
+		fmt.Fprintf(a.stderr, "vigil: warning: service %q left out of the SLOs: its sli_requests_total has no success label, so none of it would count good\n", s)
+	}
+	for _, s := range in.LeftOut {
+		fmt.Fprintf(a.stderr, "vigil: warning: service %q left out of the SLOs: only spaces or a non-printable character, which vigil check refuses\n", s)
 	}
 	if starter.NoHeartbeat(in) {
 		fmt.Fprintf(a.stderr, "vigil: warning: no store holds %s (the agent's heartbeat): agent_down cannot fire until a vigil-agent of this version writes it\n", starter.Heartbeat)
