@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -30,12 +32,14 @@ func newInitCmd(a *app) *cobra.Command {
 /var/lib/vigil/*.db when they exist), a heartbeat rule that fires when the
 agent stops writing, CPU, memory and disk rules, an SLO skeleton fitted to
 the SLI metrics the stores hold, a commented email and webhook channel,
-and the crontab line. vigil check passes on what it writes. An existing
+and the crontab lines (evaluate, and budget --notify for the SLOs), run in
+the written file's folder; store paths are written absolute. vigil check passes on what it writes. An existing
 file is never overwritten (exit 2): use --out.`,
 		Example: `  vigil init --db /var/lib/vigil/host.db
   vigil init --db 'hosts/*.db' --out /etc/vigil/vigil.yaml`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return a.runInit(cmd, out) },
+		Args:        cobra.NoArgs,
+		Annotations: map[string]string{noImplicitConfig: "true"},
+		RunE:        func(cmd *cobra.Command, _ []string) error { return a.runInit(cmd, out) },
 	}
 	cmd.Flags().StringSlice("db", nil, "stores the config names (paths or globs; repeat); default: ./vigil.db or /var/lib/vigil/*.db where they exist")
 	cmd.Flags().StringVar(&out, "out", "vigil.yaml", "the file to write; an existing one is refused")
@@ -43,6 +47,9 @@ file is never overwritten (exit 2): use --out.`,
 }
 
 func (a *app) runInit(cmd *cobra.Command, out string) error {
+	if out == "" || out == "-" {
+		return cli.WithHint(cli.Usagef("--out %q: vigil init writes a file; name one", out), "--out vigil.yaml (the default), or ./- for a file named -")
+	}
 	if _, err := os.Lstat(out); err == nil {
 		return cli.WithHint(cli.Usagef("%s exists: vigil init never overwrites a config", out),
 			"use --out FILE for a new one, then compare: vigil check --config FILE")
@@ -63,6 +70,11 @@ func (a *app) runInit(cmd *cobra.Command, out string) error {
 	}
 	var files []string
 	for _, p := range pats {
+		if !utf8.ValidString(p) {
+			// YAML has no escape for a raw byte: the path would come back
+			// as another name.
+			return cli.Usagef("--db %q: not valid UTF-8, which a YAML config cannot name", p)
+		}
 		if strings.Contains(p, "://") {
 			return cli.Usagef("--db %s: vigil init names store files; a Prometheus-compatible source goes in sources: (docs/scale.md)", p)
 		}
@@ -76,7 +88,25 @@ func (a *app) runInit(cmd *cobra.Command, out string) error {
 		}
 		files = append(files, m...)
 	}
-	in := starter.Inputs{Stores: pats, Generated: "written by vigil init " + version()}
+	// The config is read from its crontab line's folder (cd there), not
+	// from here: relative store paths are written absolute (h30 D1).
+	absOut, err := filepath.Abs(out)
+	if err != nil {
+		return err
+	}
+	// The path goes into a comment line of the file: a newline (or a
+	// YAML line break such as U+0085 or U+2028) would end the comment.
+	if strings.ContainsFunc(absOut, func(r rune) bool { return !unicode.IsPrint(r) }) {
+		return cli.Usagef("--out %q: a non-printable character in the path would break the crontab line written in the file", absOut)
+	}
+	stores := make([]string, len(pats))
+	for i, p := range pats {
+		if stores[i], err = filepath.Abs(p); err != nil {
+			return err
+		}
+	}
+	in := starter.Inputs{Stores: stores, Generated: "written by vigil init " + version(),
+		Dir: filepath.Dir(absOut), Config: filepath.Base(absOut)}
 	readers := make([]starter.Reader, 0, len(files))
 	for _, f := range files {
 		if strings.HasSuffix(f, ".duckdb") || strings.HasSuffix(f, "-wal") || strings.HasSuffix(f, "-shm") {
@@ -96,9 +126,21 @@ func (a *app) runInit(cmd *cobra.Command, out string) error {
 	if err != nil {
 		return err
 	}
-	if err := atomicfile.WriteFile(out, text); err != nil {
+	// Linked into place, never renamed over: a file that appeared since
+	// the check above is left as it was (h30 D16).
+	if err := atomicfile.WriteNew(out, text); errors.Is(err, fs.ErrExist) {
+		return cli.WithHint(cli.Usagef("%s appeared while vigil init ran: vigil init never overwrites a config", out),
+			"use --out FILE for a new one, then compare: vigil check --config FILE")
+	} else if err != nil {
 		return err
 	}
+	a.initSummary(out, in, text, len(readers))
+	return nil
+}
+
+// initSummary tells what vigil init wrote (on stdout) and what cannot
+// work yet (on stderr).
+func (a *app) initSummary(out string, in starter.Inputs, text []byte, stores int) {
 	slo := "an SLO skeleton (commented: the stores hold no SLI metrics yet)"
 	if len(in.Services) > 0 && strings.Contains(string(text), "\nslos:\n") {
 		names := make([]string, len(in.Services))
@@ -107,7 +149,15 @@ func (a *app) runInit(cmd *cobra.Command, out string) error {
 		}
 		slo = fmt.Sprintf("SLOs for %s", strings.Join(names, ", "))
 	}
-	fmt.Fprintf(a.stdout, "wrote %s: %d store(s), rules agent_down, high_cpu_usage, high_memory_usage, disk_almost_full; %s\n", out, len(readers), slo)
+	for _, s := range in.NoSuccess {
+		fmt.Fprintf(a.stderr, "vigil: warning: service %q left out of the SLOs: its sli_requests_total has no success label, so none of it would count good\n", s)
+	}
+	for _, s := range in.LeftOut {
+		fmt.Fprintf(a.stderr, "vigil: warning: service %q left out of the SLOs: only spaces or a non-printable character, which vigil check refuses\n", s)
+	}
+	if starter.NoHeartbeat(in) {
+		fmt.Fprintf(a.stderr, "vigil: warning: no store holds %s (the agent's heartbeat): agent_down cannot fire until a vigil-agent of this version writes it\n", starter.Heartbeat)
+	}
+	fmt.Fprintf(a.stdout, "wrote %s: %d store(s), rules %s; %s\n", out, stores, strings.Join(starter.Rules(in), ", "), slo)
 	fmt.Fprintf(a.stdout, "next: fill in a channel, then vigil check --config %s\n", out)
-	return nil
 }

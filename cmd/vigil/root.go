@@ -97,7 +97,7 @@ gates and reports.`,
 func (a *app) load(cmd *cobra.Command) error {
 	a.cmdPath = cmd.CommandPath()
 	file := a.cfgFile
-	if file == "" {
+	if file == "" && cmd.Annotations[noImplicitConfig] == "" {
 		if _, err := os.Stat("vigil.yaml"); err == nil {
 			file = "vigil.yaml"
 		}
@@ -296,11 +296,17 @@ func (a *app) openStores(cmd *cobra.Command, stores []string, lockWait time.Dura
 	return analyze.Open(cmd.Context(), stores, opt)
 }
 
+// noImplicitConfig marks a command that reads nothing of ./vigil.yaml:
+// a broken one there must not stop it (vigil version; vigil init, which
+// writes a new config beside it, h30 D34). An explicit --config is read.
+const noImplicitConfig = "vigil.no-implicit-config"
+
 func newVersionCmd(a *app) *cobra.Command {
 	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version",
-		Args:  cobra.NoArgs,
+		Use:         "version",
+		Short:       "Print the version",
+		Annotations: map[string]string{noImplicitConfig: "true"},
+		Args:        cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			fmt.Fprintln(a.stdout, "vigil", version())
 			return nil

@@ -65,7 +65,8 @@ type Config struct {
 	// StatusInterval is how often the agent logs, at info level, what it
 	// did since the last such line (samples written, series held, scrapes
 	// ok and failed, pushes accepted and refused): so that `journalctl -u
-	// vigil-agent` shows life. Default 1m; negative: never.
+	// vigil-agent` shows life. Default 1m; negative: never; shorter than
+	// MinStatusInterval: that. It only logs: rounds keep to Interval.
 	StatusInterval time.Duration
 
 	// MaxSeries caps the series held in memory (default 100000); samples
@@ -174,6 +175,9 @@ func (c *Config) defaults() {
 	}
 	if c.StatusInterval == 0 {
 		c.StatusInterval = time.Minute
+	}
+	if c.StatusInterval > 0 && c.StatusInterval < MinStatusInterval {
+		c.StatusInterval = MinStatusInterval // a line per nanosecond would spin and fill the disk
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -384,9 +388,16 @@ func (a *agent) warnOpen(addr net.Addr) {
 	a.log.Warn(msg, "addr", addr.String(), "hint", "give --token-file, or listen on 127.0.0.1 (or a private address behind a firewall)")
 }
 
-// loop collects a round every Interval, prunes past the retention and
-// forgets idle series, until ctx ends; then it stops the push endpoint,
-// waits for the rounds and prunes under way, and flushes.
+// MinStatusInterval floors Config.StatusInterval: a status line is for a
+// person reading the journal, and a tiny interval would only spin.
+const MinStatusInterval = 100 * time.Millisecond
+
+// loop collects a round at start and every Interval, prunes past the
+// retention and forgets idle series, until ctx ends; then it stops the push
+// endpoint, waits for the rounds and prunes under way, and flushes. Only
+// the Interval ticker runs rounds: the status and forget timers do their
+// own work and nothing else (a status tick that collected made
+// --status-interval the collection rate, h30 D3).
 func (a *agent) loop(ctx context.Context, srv *http.Server) error {
 	cfg := a.cfg
 	tick := time.NewTicker(cfg.Interval)
@@ -404,13 +415,16 @@ func (a *agent) loop(ctx context.Context, srv *http.Server) error {
 	pruneEvery := pruneInterval(cfg.Retention)
 	var lastPrune time.Time
 	var wg sync.WaitGroup
-	for {
+	collect := func() {
 		if cfg.Retention > 0 && (lastPrune.IsZero() || cfg.Now().Sub(lastPrune) >= pruneEvery) {
 			lastPrune = cfg.Now()
 			wg.Add(1)
 			go func() { defer wg.Done(); a.prune(ctx) }()
 		}
 		a.round(ctx, &wg)
+	}
+	collect()
+	for {
 		select {
 		case <-ctx.Done():
 			if srv != nil {
@@ -423,11 +437,10 @@ func (a *agent) loop(ctx context.Context, srv *http.Server) error {
 			return a.close()
 		case <-forget.C:
 			a.forgetIdle()
-			continue
 		case <-status:
 			a.logStatus()
-			continue
 		case <-tick.C:
+			collect()
 		}
 	}
 }
@@ -543,15 +556,17 @@ const Heartbeat = "vigil_agent_up"
 
 func (a *agent) host(ctx context.Context) {
 	ts := a.cfg.Now().UnixMilli()
+	// The heartbeat: 1 every round, whatever the host readings did, so
+	// that a rule on its absence (vigil init's agent_down) tells a dead
+	// agent from a quiet host. First, so that its series holds a place
+	// under --max-series before the host metrics take them all (h30 D36):
+	// written every round, it is never idle, never forgotten.
+	a.add([]store.Sample{{Name: Heartbeat, Type: store.Gauge, Labels: map[string]string{"host": a.cfg.Host}, TS: ts, Value: 1}}, a.cfg.Service)
 	samples, err := a.sys.Collect(ctx, ts)
 	if err != nil {
 		a.log.Debug("some host metrics unavailable", "err", err)
 	}
 	a.add(samples, a.cfg.Service)
-	// The heartbeat: 1 every round, whatever the host readings did, so
-	// that a rule on its absence (vigil init's agent_down) tells a dead
-	// agent from a quiet host.
-	a.add([]store.Sample{{Name: Heartbeat, Type: store.Gauge, Labels: map[string]string{"host": a.cfg.Host}, TS: ts, Value: 1}}, a.cfg.Service)
 	if a.gpu != nil {
 		a.add(a.gpu.Collect(a.cfg.Host, ts), a.cfg.Service)
 	}

@@ -289,3 +289,59 @@ func TestStatusLine(t *testing.T) {
 		t.Error("the token is in the log")
 	}
 }
+
+// The status line is a log line only (h30 D3): a status tick, or the timer
+// that forgets idle series, must not run a collection round. With an
+// Interval of an hour the agent collects once at start and then waits,
+// however often it logs its status.
+func TestStatusTicksDoNotCollect(t *testing.T) {
+	var logs syncBuf
+	db := filepath.Join(t.TempDir(), "v.db")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, Config{DB: db, Interval: time.Hour, GPU: "off", Host: "h", StatusInterval: 100 * time.Millisecond,
+			SeriesIdle: 400 * time.Millisecond, // forget timer every 100ms
+			Logger:     slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))})
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.Count(logs.String(), "agent status") < 5 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(logs.String(), "agent status"); n < 5 {
+		t.Fatalf("%d status lines, want 5 or more:\n%s", n, logs.String())
+	}
+	got := query(t, db, `SELECT name, COUNT(*), '' FROM metrics WHERE name = 'vigil_agent_up' GROUP BY name`)
+	if len(got) != 1 || got[0] != "vigil_agent_up 1 " {
+		t.Errorf("heartbeat samples %q, want one round (vigil_agent_up 1)", got)
+	}
+}
+
+// A status interval too short to read is floored (h30 D3): the agent
+// never spins logging.
+func TestStatusIntervalFloored(t *testing.T) {
+	c := Config{StatusInterval: time.Nanosecond}
+	c.defaults()
+	if c.StatusInterval != MinStatusInterval {
+		t.Errorf("status interval %v, want %v", c.StatusInterval, MinStatusInterval)
+	}
+}
+
+// The heartbeat is written whatever --max-series says (h30 D36): the host
+// metrics of a round (more than 10 series) must not take the places
+// first, or agent_down pages for an agent that runs.
+func TestHeartbeatUnderSeriesCap(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "v.db")
+	err := Run(context.Background(), Config{DB: db, Once: true, GPU: "off", Host: "h", MaxSeries: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := query(t, db, `SELECT name, COUNT(*), '' FROM metrics WHERE name = 'vigil_agent_up' GROUP BY name`)
+	if len(got) != 1 || got[0] != "vigil_agent_up 1 " {
+		t.Errorf("heartbeat samples %q, want one (vigil_agent_up 1)", got)
+	}
+}

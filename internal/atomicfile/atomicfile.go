@@ -61,6 +61,70 @@ func Write(path string, write func(io.Writer) error) (err error) {
 	return os.Rename(tmp, path)
 }
 
+// WriteNew is WriteFile for a file that must not exist: the final step
+// is link(2), which fails when the name exists, rather than rename(2),
+// which replaces it. A file created at path by someone else after the
+// caller looked is left as it was, and WriteNew fails with an error that
+// is fs.ErrExist (h30 D16: vigil init never overwrites a config).
+func WriteNew(path string, data []byte) (err error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, tmp, err := createTemp(dir, "."+base+".tmp-")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(tmp) // the name linked into place stays
+	defer func() {
+		if err != nil {
+			f.Close()
+			err = fmt.Errorf("write %s: %w", path, err)
+		}
+	}()
+	if _, err = f.Write(data); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	if beforeLink != nil {
+		beforeLink()
+	}
+	if err = os.Link(tmp, path); err == nil || errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	// A filesystem without hard links (vfat, some FUSE mounts): O_EXCL
+	// still never opens an existing file, though a reader may see the
+	// file before it is whole.
+	return writeExcl(path, data)
+}
+
+func writeExcl(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(path)
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(path)
+		return err
+	}
+	return f.Close()
+}
+
+// beforeLink, when set (by a test), runs just before WriteNew's final
+// step: where a concurrent writer would create the file.
+var beforeLink func()
+
 // createTemp is os.CreateTemp with the permissions of a new file (0644
 // less the umask) rather than 0600: reports and JUnit files are read by others. O_EXCL
 // never opens an existing file, nor follows a link someone planted there.

@@ -1,6 +1,8 @@
 package atomicfile
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -33,5 +35,41 @@ func TestWriteFile(t *testing.T) {
 			t.Logf("%s", e.Name())
 		}
 		t.Errorf("%d entries, want r.md and sub.md only", len(ents))
+	}
+}
+
+// WriteNew never replaces a file, even one created after it looked (h30
+// D16): a file that appears between the temporary file and the final
+// step is left as it was, the call fails with fs.ErrExist, and no
+// temporary file is left behind.
+func TestWriteNewRace(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "vigil.yaml")
+	beforeLink = func() {
+		if err := os.WriteFile(p, []byte("# precious\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defer func() { beforeLink = nil }()
+	err := WriteNew(p, []byte("init's text\n"))
+	if !errors.Is(err, fs.ErrExist) {
+		t.Errorf("err %v, want fs.ErrExist", err)
+	}
+	if got, _ := os.ReadFile(p); string(got) != "# precious\n" {
+		t.Errorf("the planted file now holds %q", got)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("%d entries, want vigil.yaml alone", len(ents))
+	}
+	beforeLink = nil
+	q := filepath.Join(dir, "new.yaml")
+	if err := WriteNew(q, []byte("x\n")); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(q); string(got) != "x\n" {
+		t.Errorf("new file holds %q", got)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 2 {
+		t.Errorf("%d entries, want 2", len(ents))
 	}
 }

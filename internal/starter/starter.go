@@ -32,17 +32,33 @@ type Inputs struct {
 	// http_requests_total with a status label).
 	Metrics  []string
 	Services []string
+	// Inspected: Metrics were read from at least one store. Without, every
+	// rule is written active (they fit what the agent will write).
+	Inspected bool
+	// LeftOut are the services whose names vigil check would refuse in an
+	// objective (see Printable): named in a comment, given no SLO.
+	LeftOut []string
+	// NoSuccess are the services of sli_requests_total none of whose
+	// series has a success label: named in a comment, given no SLO.
+	NoSuccess []string
 	// StatusLabel: http_requests_total has a status label (so an
 	// availability SLO can count 5xx as bad).
 	StatusLabel bool
+	// OtherStatuses are the status values seen when some are not HTTP
+	// codes: no availability SLO is inferred, a comment names them.
+	OtherStatuses []string
 	// Generated names the command and time, for the file's first line
 	// (the caller's clock: this package reads none).
 	Generated string
+	// Dir and Config are the absolute folder of the written file and its
+	// name there: the crontab line runs `cd Dir && vigil evaluate --config
+	// Config` (h30 D1). Empty Dir: /etc/vigil, Config: vigil.yaml.
+	Dir, Config string
 }
 
 // Render is the starter vigil.yaml for in.
 func Render(in Inputs) ([]byte, error) {
-	d := data{Inputs: in, Heartbeat: Heartbeat}
+	d := data{Inputs: in, Heartbeat: Heartbeat, StateDB: StateDB}
 	has := func(m string) bool { return slices.Contains(in.Metrics, m) }
 	switch {
 	case has("sli_requests_total") && len(in.Services) > 0:
@@ -52,7 +68,10 @@ func Render(in Inputs) ([]byte, error) {
 	}
 	d.Latency = has("sli_latency_requests_total")
 	d.DB = dbLine(in.Stores)
-	d.Cron = cronLine
+	d.Cron = cronLine(in.Dir, in.Config, "evaluate", "evaluate")
+	d.BudgetCron = cronLine(in.Dir, in.Config, "budget --notify", "budget")
+	d.HostRules = hostRulesText(in)
+	d.NoHeartbeat = NoHeartbeat(in)
 	var b bytes.Buffer
 	if err := tmpl.Execute(&b, d); err != nil {
 		return nil, err
@@ -62,8 +81,8 @@ func Render(in Inputs) ([]byte, error) {
 
 type data struct {
 	Inputs
-	Heartbeat, DB, Cron, SLO string
-	Latency                  bool
+	Heartbeat, DB, Cron, BudgetCron, SLO, HostRules, StateDB string
+	Latency, NoHeartbeat                                     bool
 }
 
 // dbLine is the db: key's value: one store as a scalar, several as a flow
@@ -82,13 +101,67 @@ func dbLine(stores []string) string {
 	return "[" + strings.Join(q, ", ") + "]"
 }
 
-// cronLine is the crontab entry for evaluate (the stores come from the
-// config's db:, so the line names none).
-const cronLine = "* * * * *  vigil  cd /etc/vigil && vigil evaluate --config vigil.yaml >>/var/log/vigil/evaluate.log 2>&1"
+// StateDB is the state DB the crontab lines name: the one
+// examples/systemd's vigil-evaluate.service uses, so that following both
+// never gives two state DBs (and every notice twice, h30 D20).
+const StateDB = "/var/lib/vigil/vigil-state.db"
+
+// cronLine is the crontab entry for `vigil CMD` (evaluate, or budget
+// --notify), run in the config's folder (the stores come from the
+// config's db:, so the line names none). Its output goes to syslog
+// through logger(1): a redirect to a log folder nothing creates would
+// fail before vigil ran, every minute, mailed to nobody (h30 D33).
+func cronLine(dir, config, cmd, log string) string {
+	if dir == "" {
+		dir = "/etc/vigil"
+	}
+	if config == "" {
+		config = "vigil.yaml"
+	}
+	sub, flags, _ := strings.Cut(cmd, " ")
+	if flags != "" {
+		flags = " " + flags
+	}
+	return "* * * * *  vigil  cd " + shellQuote(dir) + " && vigil " + sub + " --config " + shellQuote(config) + flags +
+		" --state " + StateDB + " 2>&1 | logger -t vigil-" + log
+}
+
+// shellQuote is s as one word of a crontab command (cron runs it with
+// sh): as it is when it holds only safe characters, else single-quoted.
+func shellQuote(s string) string {
+	safe := s != ""
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+,:@=", r)) {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return s
+	}
+	// cron reads % as a newline, inside quotes too, unless escaped.
+	return strings.ReplaceAll("'"+strings.ReplaceAll(s, "'", `'\''`)+"'", "%", `\%`)
+}
 
 func quote(s string) string { return strconv.Quote(s) }
 
-var tmpl = template.Must(template.New("vigil.yaml").Funcs(template.FuncMap{"quote": quote,
+// quoteList is names as a one-line comment: ASCII-quoted, so that no
+// newline or escape in a name leaves the comment; the first 10 (they come
+// from the data: a flood of them must not flood the file).
+func quoteList(names []string) string {
+	const most = 10
+	q := make([]string, 0, most+1)
+	for i, n := range names {
+		if i == most {
+			q = append(q, fmt.Sprintf("and %d more", len(names)-most))
+			break
+		}
+		q = append(q, strconv.QuoteToASCII(n))
+	}
+	return strings.Join(q, ", ")
+}
+
+var tmpl = template.Must(template.New("vigil.yaml").Funcs(template.FuncMap{"quote": quote, "quoteList": quoteList, "sh": shellQuote,
 	"sliPath": func(svc string) string {
 		return fmt.Sprintf("http_requests_total{service=%s,status!~\"5..\"}.increase", strconv.Quote(svc))
 	},

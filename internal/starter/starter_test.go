@@ -57,6 +57,7 @@ func TestRenderSLOModes(t *testing.T) {
 		disabled bool
 	}{
 		{Inputs{}, "# slos:\n", 0, true},
+		{Inputs{}, "\nslos: []\n", 0, true}, // h30 D28: not the reference design's defaults
 		{Inputs{Metrics: []string{"http_requests_total"}, Services: []string{"api"}}, "# slos:\n", 0, true}, // no status label
 		{Inputs{Metrics: []string{"sli_requests_total"}, Services: []string{"api", "web"}}, "slos:\n  - service: \"api\"\n    target: 99.9\n    window: 30d\n  - service", 2, false},
 	} {
@@ -74,5 +75,37 @@ func TestRenderSLOModes(t *testing.T) {
 		if !strings.Contains(string(text), "metric_path: "+Heartbeat+".last\n    condition: absent") {
 			t.Errorf("no heartbeat rule in\n%s", text)
 		}
+	}
+}
+
+// The crontab line runs in the written file's folder (h30 D1), quoted for
+// sh and for cron (which reads % as a newline).
+func TestCronLineQuotes(t *testing.T) {
+	for dir, want := range map[string]string{
+		"/etc/vigil":      "cd /etc/vigil && vigil evaluate --config v.yaml ",
+		"/srv/my conf":    "cd '/srv/my conf' && ",
+		"/srv/it's":       `cd '/srv/it'\''s' && `,
+		"/srv/100%":       `cd '/srv/100\%' && `,
+		"/srv/$HOME;rm x": "cd '/srv/$HOME;rm x' && ",
+	} {
+		text, err := Render(Inputs{Dir: dir, Config: "v.yaml"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(text), "#   * * * * *  vigil  "+want) {
+			t.Errorf("%s: no %q in the crontab line", dir, want)
+		}
+	}
+}
+
+// Data-named lists in comments stay one bounded line.
+func TestQuoteListBounded(t *testing.T) {
+	names := make([]string, 25)
+	for i := range names {
+		names[i] = "a\nb"
+	}
+	got := quoteList(names)
+	if strings.Contains(got, "\n") || !strings.HasSuffix(got, `"a\nb", and 15 more`) {
+		t.Errorf("quoteList: %q", got)
 	}
 }

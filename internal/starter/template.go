@@ -4,12 +4,20 @@ package starter
 // what to change; `vigil check --config vigil.yaml` must pass on it as
 // rendered.
 const text = `# vigil.yaml: a starting point{{with .Generated}} ({{.}}){{end}}.
-# Check it after each edit:   vigil check --config vigil.yaml
+# Check it after each edit:   vigil check --config {{sh (or .Config "vigil.yaml")}}
 # Evaluate the rules every minute from cron (docs/alerting.md), e.g.
 # /etc/cron.d/vigil:
 #   {{.Cron}}
+{{- if .SLO}}
+# and, for the SLOs below (evaluate sends no burn-rate or budget alerts):
+#   {{.BudgetCron}}
+{{- end}}
 # or with the systemd timer of examples/systemd (make install puts it in
-# place: systemctl enable --now vigil-evaluate.timer).
+# place: systemctl enable --now vigil-evaluate.timer), which keeps its
+# state in the same state DB. Give vigil alerts (list, ack) that --state.
+# /var/lib/vigil must exist and be writable by user vigil (the agent
+# unit's StateDirectory creates it); journalctl -t vigil-evaluate shows
+# the output.
 
 # The stores the agent (vigil-agent --db ...) writes; a glob takes a fleet.
 db: {{.DB}}
@@ -22,44 +30,26 @@ alert_rules:
   # minutes from a host that reported in the last 7 days means its agent
   # (or the host, or its disk) is down. Never silence this one by default:
   # a dead agent is otherwise indistinguishable from a quiet host.
+  # nodata: keep: a host silent for longer than the lookback is no longer
+  # a known label set; its page stays firing (never "resolved" while the
+  # agent is dead) until the agent writes again. A host taken out of
+  # service for good: vigil alerts ack, or a silence.
+{{- if .NoHeartbeat}}
+  # No store holds {{.Heartbeat}} yet (an agent older than this vigil, or
+  # pushes only): this rule watches the hosts whose agent writes it, none
+  # so far; run vigil-agent (or vigil collect) of this version on each.
+{{- end}}
   - name: agent_down
     description: the vigil agent on a host stopped writing for 5 minutes
     metric_path: {{.Heartbeat}}.last
     condition: absent
     group_by: [host]
     lookback: 7d
+    nodata: keep
     evaluation_window: 5m
     severity: critical
 
-  - name: high_cpu_usage
-    description: CPU busy above 90% on average over 15 minutes
-    metric_path: cpu_usage_percent.avg
-    condition: greater_than
-    threshold: 90
-    group_by: [host]
-    evaluation_window: 15m
-    cooldown_period: 30m
-    severity: high
-
-  - name: high_memory_usage
-    description: memory in use above 90% for 10 minutes
-    metric_path: memory_usage_percent.min
-    condition: greater_than
-    threshold: 90
-    group_by: [host]
-    evaluation_window: 10m
-    cooldown_period: 30m
-    severity: high
-
-  - name: disk_almost_full
-    description: a filesystem more than 90% full
-    metric_path: disk_usage_percent.last by (host, mount)
-    condition: greater_than
-    threshold: 90
-    evaluation_window: 10m
-    cooldown_period: 6h
-    severity: critical
-
+{{.HostRules}}
 # Where notifications go (docs/channels.md). Secrets come from the
 # environment (here SMTP_PASSWORD and ALERT_WEBHOOK_URL), never from this
 # file. Uncomment one, fill in the addresses, then vigil check; until then
@@ -80,6 +70,12 @@ alert_rules:
 #     send_resolved: true
 
 # Service level objectives (vigil slo, vigil budget; docs/slo.md).
+{{- with .LeftOut}}
+# Left out (vigil check refuses the name): {{quoteList .}}
+{{- end}}
+{{- with .NoSuccess}}
+# Left out (sli_requests_total without a success label): {{quoteList .}}
+{{- end}}
 {{- if eq .SLO "sli"}}
 # From the SLI counters the stores hold (sli_requests_total{success}):
 # adjust the targets (percent) and windows.
@@ -105,6 +101,11 @@ slos:
     total: {{quote (totalPath .)}}
 {{- end}}
 {{- else}}
+{{- with .OtherStatuses}}
+# http_requests_total has a status label whose values are not HTTP codes
+# (seen: {{quoteList .}}): no availability SLO is inferred from it;
+# write good and total paths that name the failed requests yourself.
+{{- end}}
 # The stores hold no SLI metrics yet (sli_requests_total{service, success},
 # as collect's SLI helpers record them, or http_requests_total with a
 # status label). A skeleton to uncomment once they do:
@@ -113,5 +114,8 @@ slos:
 #     target: 99.9            # percent
 #     window: 30d
 #     latency_target: 99      # with sli_latency_requests_total{service, fast}
+# Until then an empty list (replace it with the skeleton above): without
+# the key vigil slo would show the reference design's default services.
+slos: []
 {{- end}}
 `

@@ -159,7 +159,7 @@ GET /metrics (vigil_agent_remote_write_*); see docs/remote-write.md.`,
 	f.IntVar(&o.MaxLabelBytes, "max-label-bytes", 8<<10, "largest series, in bytes of its name, service and label names and values; bigger ones are refused (push: 429) and counted")
 	f.Int64Var(&o.MaxSeriesBytes, "max-series-bytes", 64<<20, "bytes of the series held at most (as --max-label-bytes counts them); samples of new series past it are refused (push: 429) and counted")
 	f.StringVar(&o.SeriesIdle, "series-idle", "1h", "forget series (and pushed counter baselines) not seen for this long")
-	f.StringVar(&o.StatusInterval, "status-interval", "1m", "log a status line (samples written, series, scrapes and pushes) at info level this often; 0: never")
+	f.StringVar(&o.StatusInterval, "status-interval", "1m", "log a status line (samples written, series, scrapes and pushes) at info level this often (at least 1s; only a log line: rounds keep to --interval); 0: never")
 	f.Int64Var(&o.PushBodyLimit, "push-body-limit", 16<<20, "largest push body, in bytes after decompression")
 	f.IntVar(&o.MaxPushes, "max-concurrent-pushes", 2, "push bodies read at once; more get 503 with Retry-After")
 	f.StringArrayVar(&o.RemoteWrite, "remote-write", nil, "also send what is collected to this Prometheus remote-write URL, e.g. http://127.0.0.1:9090/api/v1/write (repeatable)")
@@ -302,6 +302,11 @@ func (o *options) config() (agent.Config, error) {
 	}
 	if cfg.StatusInterval, err = vtime.ParseDuration(o.StatusInterval); err != nil || cfg.StatusInterval < 0 {
 		return cfg, cli.Usagef("--status-interval %q: want a duration like 1m (0: never)", o.StatusInterval)
+	}
+	if cfg.StatusInterval > 0 && cfg.StatusInterval < time.Second {
+		// A line for a person reading the journal: faster only spins and
+		// fills the disk (h30 D3).
+		return cfg, cli.Usagef("--status-interval %q: want at least 1s (0: never)", o.StatusInterval)
 	}
 	if cfg.StatusInterval == 0 {
 		cfg.StatusInterval = -1 // never (the agent's 0 is its default)
