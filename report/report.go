@@ -184,8 +184,8 @@ type Budget struct {
 	Exhausted, NoData bool
 	// Invalid is the objective's (too few events, too little of its
 	// window covered): its budget is not judged, as vigil budget says.
-	Invalid bool
-	BurnRate1h        *float64
+	Invalid    bool
+	BurnRate1h *float64
 	// BurnText1h is BurnRate1h as printed (slo.BurnText); "" prints the
 	// float.
 	BurnText1h string
