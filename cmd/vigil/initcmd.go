@@ -152,6 +152,9 @@ func (a *app) initSummary(out string, in starter.Inputs, text []byte, stores int
 	for _, s := range in.NoSuccess {
 		fmt.Fprintf(a.stderr, "vigil: warning: service %q left out of the SLOs: its sli_requests_total has no success label, so none of it would count good\n", s)
 	}
+	for _, s := range in.NotHTTP {
+		fmt.Fprintf(a.stderr, "vigil: warning: service %q left out of the SLOs: its http_requests_total has status values that are not HTTP codes, so 5xx would not name its failures\n", s)
+	}
 	for _, s := range in.LeftOut {
 		fmt.Fprintf(a.stderr, "vigil: warning: service %q left out of the SLOs: only spaces or a non-printable character, which vigil check refuses\n", s)
 	}

@@ -39,6 +39,7 @@ func Inspect(ctx context.Context, in *Inputs, stores []Reader) error {
 		sli = "sli_requests_total"
 	}
 	services, statuses := map[string]bool{}, map[string]bool{}
+	notHTTP := map[string]bool{} // services with a status value that is no HTTP code
 	for _, st := range stores {
 		sets, err := st.LabelSets(ctx, sli)
 		if err != nil {
@@ -47,11 +48,14 @@ func Inspect(ctx context.Context, in *Inputs, stores []Reader) error {
 		for _, ls := range sets {
 			var labels map[string]string
 			if json.Unmarshal([]byte(ls.Labels), &labels) == nil {
-				if v, ok := labels["status"]; ok {
-					statuses[v] = true
-				}
 				if ls.Service == "" {
 					ls.Service = labels["service"]
+				}
+				if v, ok := labels["status"]; ok {
+					statuses[v] = true
+					if !httpCode(v) {
+						notHTTP[ls.Service] = true
+					}
 				}
 			}
 			if ls.Service != "" {
@@ -63,24 +67,26 @@ func Inspect(ctx context.Context, in *Inputs, stores []Reader) error {
 			}
 		}
 	}
-	// An availability SLO counts status 5xx as bad: only sound when the
-	// status values are HTTP codes (status="error" would count good, h30
-	// D25). Others are named in a comment instead.
+	// An availability SLO counts status 5xx as bad: only sound for a
+	// service whose status values are HTTP codes (status="error" would
+	// count good, h30 D25). The others are left out, by service, and
+	// named in a comment with the values seen.
 	in.StatusLabel, in.OtherStatuses = len(statuses) > 0, nil
 	for v := range statuses {
 		if !httpCode(v) {
-			in.StatusLabel = false
-			in.OtherStatuses = slices.Sorted(maps.Keys(statuses))
-			break
+			in.OtherStatuses = append(in.OtherStatuses, v)
 		}
 	}
-	in.Services, in.LeftOut, in.NoSuccess = nil, nil, nil
+	slices.Sort(in.OtherStatuses)
+	in.Services, in.LeftOut, in.NoSuccess, in.NotHTTP = nil, nil, nil, nil
 	for _, s := range slices.Sorted(maps.Keys(services)) {
 		switch {
 		case !Printable(s):
 			in.LeftOut = append(in.LeftOut, s)
 		case !services[s]:
 			in.NoSuccess = append(in.NoSuccess, s)
+		case sli == "http_requests_total" && notHTTP[s]:
+			in.NotHTTP = append(in.NotHTTP, s)
 		default:
 			in.Services = append(in.Services, s)
 		}

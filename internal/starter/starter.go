@@ -44,9 +44,12 @@ type Inputs struct {
 	// StatusLabel: http_requests_total has a status label (so an
 	// availability SLO can count 5xx as bad).
 	StatusLabel bool
-	// OtherStatuses are the status values seen when some are not HTTP
-	// codes: no availability SLO is inferred, a comment names them.
+	// OtherStatuses are the status values seen that are not HTTP codes,
+	// and NotHTTP the services of http_requests_total that have one: they
+	// get no availability SLO (5xx would not name their failures), and a
+	// comment names them; the other services still get theirs.
 	OtherStatuses []string
+	NotHTTP       []string
 	// Generated names the command and time, for the file's first line
 	// (the caller's clock: this package reads none).
 	Generated string

@@ -76,6 +76,10 @@ alert_rules:
 {{- with .NoSuccess}}
 # Left out (sli_requests_total without a success label): {{quoteList .}}
 {{- end}}
+{{- if and .NotHTTP .Services}}
+# Left out (http_requests_total status values that are not HTTP codes,
+# seen: {{quoteList .OtherStatuses}}): {{quoteList .NotHTTP}}
+{{- end}}
 {{- if eq .SLO "sli"}}
 # From the SLI counters the stores hold (sli_requests_total{success}):
 # adjust the targets (percent) and windows.
@@ -101,9 +105,9 @@ slos:
     total: {{quote (totalPath .)}}
 {{- end}}
 {{- else}}
-{{- with .OtherStatuses}}
+{{- if .OtherStatuses}}
 # http_requests_total has a status label whose values are not HTTP codes
-# (seen: {{quoteList .}}): no availability SLO is inferred from it;
+# (seen: {{quoteList .OtherStatuses}}): no availability SLO is inferred from it;
 # write good and total paths that name the failed requests yourself.
 {{- end}}
 # The stores hold no SLI metrics yet (sli_requests_total{service, success},
