@@ -309,21 +309,12 @@ func writeBudgetMarkdown(a *app, at time.Time, rows []budgetJSON) error {
 	return err
 }
 
-// budgetCadence is the longest interval between two vigil budget --notify
-// runs that keeps its alerts active in Alertmanager (4 of them: 1h): the
-// docs' "every few minutes", generously.
-const budgetCadence = 15 * time.Minute
-
 // notifyBudgets sends the budget alerts (alertrun.BudgetBuild) through
 // evaluate's pipeline and state.
 func (a *app) notifyBudgets(cmd *cobra.Command, cfg *alertconfig.Config, at time.Time, budgets []slo.Budget, o *budgetOptions) error {
-	// Alertmanager ends an alert at endsAt, 4 run intervals ahead: budget's
-	// own cadence (cron "every few minutes", up to budgetCadence), not
-	// evaluate's minute, or each alert resolves there between two budget
-	// runs and fires again at the next (h30 D24).
-	amCfg := *cfg
-	amCfg.Settings.EvaluationInterval = max(amCfg.Settings.EvaluationInterval, budgetCadence)
-	snd, chanErrs := senders(&amCfg)
+	// An Alertmanager channel ends the SLO alerts 4 budget runs ahead
+	// (config.BudgetRunInterval), not 4 of evaluate's (h30 D24).
+	snd, chanErrs := senders(cfg)
 	opt := a.runOptions(cmd, cfg, at, o.DryRun, o.LockTimeout, snd)
 	opt.Source = "budget" // its own last run: see alertrun.TimeError
 	opt.Deadline = o.deadline
