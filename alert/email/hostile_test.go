@@ -80,3 +80,16 @@ func TestSubjectEncodedWordIsEncoded(t *testing.T) {
 		}
 	}
 }
+
+// A bidi control in a label value (U+202E, right-to-left override) would
+// make a client show the subject's and the text's first line reversed
+// ("gnp.exe" as "exe.png"): it is a separator there, as a control is.
+func TestSubjectDropsBidiControls(t *testing.T) {
+	subject, text := hostileMessage(t, hostileAlert(map[string]string{"host": "\u202Egnp.exe"}, ""))
+	if strings.ContainsRune(subject, '\u202E') {
+		t.Errorf("subject holds U+202E: %q", subject)
+	}
+	if first, _, _ := strings.Cut(text, "\n"); strings.ContainsRune(first, '\u202E') {
+		t.Errorf("the text's first line holds U+202E: %q", first)
+	}
+}

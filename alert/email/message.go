@@ -75,12 +75,13 @@ func Subject(n notify.Notification) string {
 	return s
 }
 
-// oneLine is s on one line: each run of control characters or line
-// separators becomes a space (a header is one line, and a subject that
-// decodes to several misleads as much as one that is several).
+// oneLine is s on one line: each run of control characters, line
+// separators or bidi controls becomes a space (a header is one line, a
+// subject that decodes to several misleads as much as one that is
+// several, and a right-to-left override shows "gnp.exe" as "exe.png").
 func oneLine(s string) string {
 	return strings.Join(strings.FieldsFunc(s, func(r rune) bool {
-		return unicode.IsControl(r) || r == '\u2028' || r == '\u2029'
+		return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || unicode.Is(unicode.Bidi_Control, r)
 	}), " ")
 }
 
