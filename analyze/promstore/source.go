@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/vigil-metrics/vigil/analyze"
@@ -88,8 +89,11 @@ func (s *Source) Close() error {
 	return err
 }
 
-// fingerprint is the paths with each file's and -wal's size and
-// modification time: any append changes it.
+// fingerprint is the paths with each file's and -wal's size,
+// modification time, and identity (device and inode): any append changes
+// it, and so does another file moved into place with the same size and
+// time (a restore with cp -p or rsync -a). Not the change time, which
+// moves on more than writes (it made a sync per query).
 func fingerprint(paths []string) string {
 	var b strings.Builder
 	for _, p := range paths {
@@ -97,6 +101,9 @@ func fingerprint(paths []string) string {
 		for _, f := range []string{p, p + "-wal"} {
 			if fi, err := os.Stat(f); err == nil {
 				b.WriteString("|" + strconv.FormatInt(fi.Size(), 10) + "|" + strconv.FormatInt(fi.ModTime().UnixNano(), 10))
+				if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+					fmt.Fprintf(&b, "|%d:%d", st.Dev, st.Ino)
+				}
 			}
 		}
 		b.WriteByte('\n')
