@@ -48,7 +48,12 @@ func (c *Config) Fields(d *yamlconf.Decoder) map[string]func(*yaml.Node) {
 		"username":      str(&c.Username, "username"),
 		"from_email":    str(&c.FromEmail, "from_email"),
 		"from":          str(&c.From, "from"),
-		"password_file": str(&c.PasswordFile, "password_file"),
+		"password_file": func(v *yaml.Node) {
+			// Relative to the config file's folder, as every path there.
+			if f, ok := d.Str(v, "password_file"); ok {
+				c.PasswordFile = d.Path(strings.TrimSpace(f))
+			}
+		},
 		"password_env":  func(v *yaml.Node) { c.PasswordEnv, _ = d.EnvName(v, "password_env") },
 		"tls":           func(v *yaml.Node) { c.TLS, _ = d.Enum(v, "tls", "tls mode", TLSModes) },
 		"use_tls": func(v *yaml.Node) {
