@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -131,11 +132,36 @@ func (d *decoder) matchers(v *yaml.Node, field string) []Matcher {
 			d.Errf(v.Content[i], "%s: %v", field, err)
 			continue
 		}
-		if m.Name == "alertname" && m.Op == "=" && d.alertSeverity(m.Value) == "" {
-			d.Warnf(v.Content[i], "%s: alertname %q is no rule's name nor an SLO alert's (%s): the matcher matches nothing",
-				field, m.Value, strings.Join(sloAlertNames(), ", "))
+		if !d.alertnameMatcher(v.Content[i], field, m) {
+			continue
 		}
 		out = append(out, m)
 	}
 	return out
+}
+
+// alertnameMatcher checks a matcher on alertname, which vigil knows every
+// value of (the file's rules and the SLO alerts); false when it is
+// refused. One that matches the empty name matches no alert, as every
+// alert has a name: an error. One that matches no known name is a
+// warning (a typo there mutes nothing, silently). The negations are
+// not checked: `alertname!~""` is Alertmanager's "any alert".
+func (d *decoder) alertnameMatcher(at *yaml.Node, field string, m Matcher) bool {
+	if m.Name != "alertname" || (m.Op != "=" && m.Op != "=~") {
+		return true
+	}
+	if m.Matches(map[string]string{"alertname": ""}) {
+		d.Errf(at, "%s: %s matches no alert (every alert has a name); name one (alertname=\"node_down\") "+
+			"or, for any alert, write alertname=~\".+\"", field, m)
+		return false
+	}
+	if m.Op == "=" && d.alertSeverity(m.Value) == "" {
+		d.Warnf(at, "%s: alertname %q is no rule's name nor an SLO alert's (%s): the matcher matches nothing",
+			field, m.Value, strings.Join(sloAlertNames(), ", "))
+	}
+	if m.Op == "=~" && !slices.ContainsFunc(d.alertNames(), func(n string) bool { return m.Matches(map[string]string{"alertname": n}) }) {
+		d.Warnf(at, "%s: %s matches no rule's name nor an SLO alert's (%s): the matcher matches nothing",
+			field, m, strings.Join(sloAlertNames(), ", "))
+	}
+	return true
 }

@@ -50,6 +50,16 @@ func (d *decoder) alertSeverity(name string) string {
 	return SLOAlerts[name]
 }
 
+// alertNames are the names an alert may have: the file's rules' (decoded
+// before inhibit_rules) and the SLO alerts'.
+func (d *decoder) alertNames() []string {
+	names := sloAlertNames()
+	for _, r := range d.cfg.Rules {
+		names = append(names, r.Name)
+	}
+	return names
+}
+
 // cycles warns when r and an earlier inhibit rule can mute each other: an
 // alert X that r's source matchers and the other's target matchers
 // match, and an alert Y that r's target matchers and the other's source

@@ -98,3 +98,63 @@ func TestSLOAlertNamesReserved(t *testing.T) {
 		t.Errorf("error %v", err)
 	}
 }
+
+// `alertname=~""` (or `alertname=""`) matches only an alert with no name,
+// and every alert has one: a matcher that matches no alert, muting nothing.
+// An error at its place with a hint (h30 D15, its minor part).
+func TestInhibitEmptyAlertname(t *testing.T) {
+	for _, m := range []string{`alertname=~""`, `alertname=~`, `alertname=""`, `alertname = ""`} {
+		src := checkRules + "inhibit_rules:\n  - source_matchers: ['" + m + "']\n    target_matchers: [alertname=high_cpu]\n"
+		_, err := Parse("c.yaml", []byte(src), nil)
+		if err == nil || !strings.Contains(err.Error(), "c.yaml:5:23: source_matchers: "+strings.ReplaceAll(m, " ", "")) ||
+			!strings.Contains(err.Error(), "matches no alert (every alert has a name)") || !strings.Contains(err.Error(), `alertname=~".+"`) {
+			t.Errorf("%s: error %v", m, err)
+		}
+	}
+	// The negations match every alert: Alertmanager's "any alert", kept.
+	for _, m := range []string{`alertname!~""`, `alertname!=""`} {
+		src := checkRules + "inhibit_rules:\n  - source_matchers: [alertname=node_down]\n    target_matchers: ['" + m + "']\n"
+		if cfg, err := Parse("c.yaml", []byte(src), nil); err != nil || len(cfg.Warnings) != 0 {
+			t.Errorf("%s: %v, warnings:\n%s", m, err, warnings(cfg))
+		}
+	}
+}
+
+// An alertname regexp that matches no rule's name nor an SLO alert's is a
+// warning, as an equality naming none is.
+func TestInhibitAlertnameRegexMatchesNone(t *testing.T) {
+	src := checkRules + "inhibit_rules:\n" +
+		"  - source_matchers: ['alertname=~\"nod_.*\"']\n    target_matchers: ['alertname=~\"high_.*|slo_.*\"']\n"
+	cfg, err := Parse("c.yaml", []byte(src), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := warnings(cfg)
+	if !strings.Contains(w, `c.yaml:5:23: source_matchers: alertname=~"nod_.*" matches no rule's name nor an SLO alert's`) || strings.Count(w, "\n") != 0 {
+		t.Errorf("want one warning, for the source:\n%s", w)
+	}
+}
+
+// A runbook_url holding a space, a quote or <> is no URL a notice can
+// link: refused as a relative or non-http one is, with the escape to
+// write instead (h30 D31, its sub-part). Templates ({{ }}) stay a warning.
+func TestRunbookBadCharacters(t *testing.T) {
+	for _, u := range []string{`http://x/run book`, `http://x/a"><script>`, "http://x/a\tb", `http://x/<a>`} {
+		src := "alert_rules:\n  - name: r\n    metric_path: cpu.last\n    condition: greater_than\n    threshold: 1\n    severity: high\n    evaluation_window: 60\n" +
+			"    annotations:\n      runbook_url: " + strconvQuote(u) + "\n"
+		_, err := Parse("c.yaml", []byte(src), nil)
+		if err == nil || !strings.Contains(err.Error(), "c.yaml:9:20: annotations: runbook_url ") || !strings.Contains(err.Error(), "percent-encode it") {
+			t.Errorf("%q: error %v", u, err)
+		}
+	}
+	src := "alert_rules:\n  - name: r\n    metric_path: cpu.last\n    condition: greater_than\n    threshold: 1\n    severity: high\n    evaluation_window: 60\n" +
+		"    annotations: {runbook_url: 'https://wiki.example.com/run%20book?a=1&b=%22#x'}\n"
+	if cfg, err := Parse("c.yaml", []byte(src), nil); err != nil || len(cfg.Warnings) != 0 {
+		t.Errorf("encoded: %v, warnings:\n%s", err, warnings(cfg))
+	}
+}
+
+// strconvQuote is s as a YAML double-quoted scalar.
+func strconvQuote(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\t", `\t`).Replace(s) + `"`
+}

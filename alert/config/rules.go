@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 
@@ -211,6 +213,16 @@ func (d *decoder) runbookURL(v *yaml.Node, u string) {
 			at = v.Content[i+1]
 		}
 	}
+	lower := strings.ToLower(u)
+	web := strings.HasPrefix(lower, "http://") || strings.HasPrefix(lower, "https://")
+	if i := strings.IndexFunc(u, notInURL); i >= 0 && web && !strings.Contains(u, "{{") {
+		// Go's url.Parse passes most of them in a path, but no notice can
+		// link such a URL: Markdown and Slack links end at a space, and
+		// every output would have to escape the quote or bracket.
+		r, _ := utf8.DecodeRuneInString(u[i:])
+		d.Errf(at, "annotations: runbook_url %q holds %q, which a URL cannot: percent-encode it (%s)", u, r, url.PathEscape(string(r)))
+		return
+	}
 	p, err := url.Parse(u)
 	if err == nil && (p.Scheme == "http" || p.Scheme == "https") && p.Host != "" {
 		if strings.Contains(u, "{{") {
@@ -221,4 +233,10 @@ func (d *decoder) runbookURL(v *yaml.Node, u string) {
 		return
 	}
 	d.Errf(at, "annotations: runbook_url %q is not an http(s) URL", u)
+}
+
+// notInURL says whether r may not appear as itself in a URL (RFC 3986:
+// whitespace, controls, and the delimiters ", <, >, \, ^, `, |).
+func notInURL(r rune) bool {
+	return r <= ' ' || r == 0x7f || strings.ContainsRune("\"<>\\^`|", r) || unicode.IsSpace(r) || unicode.IsControl(r)
 }

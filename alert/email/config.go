@@ -43,14 +43,19 @@ func (c *Config) Fields(d *yamlconf.Decoder) map[string]func(*yaml.Node) {
 		return func(v *yaml.Node) { *into, _ = d.Str(v, key) }
 	}
 	return map[string]func(*yaml.Node){
-		"smtp_server":   str(&c.SMTPServer, "smtp_server"),
-		"smtp_port":     func(v *yaml.Node) { c.SMTPPort, _ = d.Port(v, "smtp_port") },
-		"username":      str(&c.Username, "username"),
-		"from_email":    str(&c.FromEmail, "from_email"),
-		"from":          str(&c.From, "from"),
-		"password_file": str(&c.PasswordFile, "password_file"),
-		"password_env":  func(v *yaml.Node) { c.PasswordEnv, _ = d.EnvName(v, "password_env") },
-		"tls":           func(v *yaml.Node) { c.TLS, _ = d.Enum(v, "tls", "tls mode", TLSModes) },
+		"smtp_server": str(&c.SMTPServer, "smtp_server"),
+		"smtp_port":   func(v *yaml.Node) { c.SMTPPort, _ = d.Port(v, "smtp_port") },
+		"username":    str(&c.Username, "username"),
+		"from_email":  str(&c.FromEmail, "from_email"),
+		"from":        str(&c.From, "from"),
+		"password_file": func(v *yaml.Node) {
+			// Relative to the config file's folder, as every path there.
+			if f, ok := d.Str(v, "password_file"); ok {
+				c.PasswordFile = d.Path(strings.TrimSpace(f))
+			}
+		},
+		"password_env": func(v *yaml.Node) { c.PasswordEnv, _ = d.EnvName(v, "password_env") },
+		"tls":          func(v *yaml.Node) { c.TLS, _ = d.Enum(v, "tls", "tls mode", TLSModes) },
 		"use_tls": func(v *yaml.Node) {
 			if b, ok := d.Boolean(v, "use_tls"); ok {
 				c.UseTLS = &b

@@ -54,3 +54,18 @@ func TestConfigRefuses(t *testing.T) {
 		t.Errorf("good channel: %v", err)
 	}
 }
+
+// password_file is read relative to the config file's folder, as every
+// path in vigil.yaml (h30 D1); an absolute one is kept.
+func TestPasswordFileRelativeToConfig(t *testing.T) {
+	const head = "channels:\n  - name: mail\n    type: email\n    to_emails: [ops@example.com]\n    from_email: vigil@example.com\n    smtp_server: smtp.example.com\n    username: u\n"
+	for file, want := range map[string]string{"secrets/pw": "/etc/vigil/secrets/pw", "/run/pw": "/run/pw", " pw ": "/etc/vigil/pw"} {
+		cfg, err := config.ParseEnv("/etc/vigil/vigil.yaml", []byte(head+"    password_file: '"+file+"'\n"), noEnv, types)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cfg.Channels[0].Settings.(*Config).PasswordFile; got != want {
+			t.Errorf("password_file %q: %q, want %q", file, got, want)
+		}
+	}
+}

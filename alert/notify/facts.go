@@ -31,6 +31,11 @@ type Facts struct {
 	Summary string
 	// Details are further lines, each a fact as the CLI prints it.
 	Details []string
+	// ThresholdText, when set, is the threshold as notices print it in
+	// place of Threshold's number: "n/a" for an SLO alert whose objective
+	// is gone (alert/run.BudgetBuildRetiring), which has no factor left
+	// to show and must not read "0".
+	ThresholdText string
 	// Window is what the value is measured over ("1h").
 	Window string
 	// Value, when set, is the value the notice shows instead of the
@@ -121,6 +126,9 @@ func describe(s *Alert, r *config.Rule, f *Facts, ackState string) {
 			s.ValueText = numfmt.Value(*s.Value) + pct
 		}
 		s.ThresholdText = numfmt.Value(f.Threshold) + pct
+		if f.ThresholdText != "" {
+			s.ThresholdText = f.ThresholdText
+		}
 		return
 	}
 	s.Path = r.MetricPath

@@ -144,3 +144,22 @@ func firingNow(it *Item) bool {
 	st := it.Alert.State
 	return st == state.Firing || st == state.NoData && it.Rule.NoData == state.NoDataAlert
 }
+
+// InhibitedByParts splits an inhibited_by name (Item.InhibitedBy, the
+// state DB's alerts.inhibited_by: the source's rule, then its labels as
+// metricpath.FormatLabels writes them) back into the rule and labels, for
+// outputs that give them as data: the name's values are Go-quoted, which
+// no consumer can match against the source's labels. ok is false for a
+// string not of that form. A rule name may hold "{": the labels are the
+// first suffix that reads whole.
+func InhibitedByParts(by string) (rule string, labels map[string]string, ok bool) {
+	for i := 1; i < len(by); i++ {
+		if by[i] != '{' {
+			continue
+		}
+		if m, ok := metricpath.ParseLabels(by[i:]); ok {
+			return by[:i], m, true
+		}
+	}
+	return "", nil, false
+}

@@ -1,6 +1,7 @@
 package run
 
 import (
+	"fmt"
 	"time"
 
 	alertconfig "github.com/vigil-metrics/vigil/alert/config"
@@ -63,4 +64,72 @@ func BudgetBuild(budgets []slo.Budget, at time.Time) Build {
 		}
 		return items
 	}
+}
+
+// BudgetRetire says which SLO alerts of the state DB a budget run answers
+// for beyond the objectives it judges: those of objectives no longer
+// defined. A run that judges only some objectives cannot tell a removed
+// one from one it was not asked about, so it names its scope.
+type BudgetRetire struct {
+	// Service limits the run to one service's SLO alerts (vigil budget
+	// --service); "" is every service's.
+	Service string
+}
+
+// BudgetBuildRetiring is BudgetBuild for a run that judges every objective
+// of the config (of r.Service, when set): the SLO alerts of prev that no
+// budget of this run steps, because their objective was renamed or
+// removed (or its window changed: other labels), are stepped with no
+// breach, so that a firing one resolves, and the channels told it fired
+// are told it ended, as any resolution (h30 D8: they stayed firing in
+// vigil alerts list forever). Once inactive, they are no longer stepped.
+func BudgetBuildRetiring(budgets []slo.Budget, at time.Time, r BudgetRetire) Build {
+	build := BudgetBuild(budgets, at)
+	return func(prev map[uint64]state.Alert) []*notify.Item {
+		items := build(prev)
+		built := make(map[uint64]bool, len(items))
+		for _, it := range items {
+			built[it.Alert.Fingerprint] = true
+		}
+		for fp, p := range prev {
+			sev := budgetSeverityOf(p.Rule)
+			if sev == "" || built[fp] || p.State == state.Inactive || r.Service != "" && p.Labels["service"] != r.Service {
+				continue
+			}
+			obs := state.Observation{HasData: true, Value: p.Value}
+			items = append(items, &notify.Item{Rule: BudgetRules[sev], Prev: p, Alert: state.Step(p, obs, at, 0), Facts: retiredFacts(p, sev)})
+		}
+		return items // the run sorts them
+	}
+}
+
+// budgetSeverityOf is the severity (page, ticket, budget) of the SLO alert
+// rule named name; "" for any other rule's (the config refuses those
+// names for alert rules, so the state DB's alerts of them are budget's).
+func budgetSeverityOf(name string) string {
+	for sev, r := range BudgetRules {
+		if r.Name == name {
+			return sev
+		}
+	}
+	return ""
+}
+
+// retiredFacts are what the notices of a retired SLO alert (its
+// objective gone) say: which objective, by its labels, and that it is no
+// longer judged. No numbers of the objective are left to give, so the
+// threshold reads "n/a", never 0.
+func retiredFacts(a state.Alert, sev string) *notify.Facts {
+	l := a.Labels
+	name := l["service"] + " " + l["sli"]
+	if l["objective"] != "" {
+		name += " " + l["objective"]
+	}
+	f := &notify.Facts{ThresholdKind: notify.ThresholdBurnFactor, ThresholdText: "n/a", Window: "1h",
+		Summary: fmt.Sprintf("objective %s over %s is no longer in the config (renamed or removed): its alert is resolved, not judged", name, l["window"]),
+		Details: []string{fmt.Sprintf("SLO: %s over %s: no longer in the config", name, l["window"])}}
+	if sev == "budget" {
+		f.ThresholdKind, f.Window = notify.ThresholdBudgetPercent, l["window"]
+	}
+	return f
 }

@@ -77,3 +77,26 @@ func TestCoverage(t *testing.T) {
 		t.Errorf("min_coverage 120: %v", err)
 	}
 }
+
+// A number written as a YAML string is refused, as every other typed key
+// of vigil.yaml refuses one (alerting.md: `threshold: "80"` is an error):
+// h30 D9's lesser part accepted a quoted min_coverage as 10.
+func TestNumberKeysRefuseStrings(t *testing.T) {
+	for _, key := range []string{"min_coverage", "min_events", "budget_alert_percent"} {
+		src := "slos:\n  - service: api\n    target: 99.9\n    " + key + ": \"10\"\n"
+		_, _, err := Parse("v.yaml", []byte(src))
+		want := `v.yaml:4: ` + key + `: want a non-negative number, got the string "10"`
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %s", key, err, want)
+		}
+	}
+	src := "slos:\n  - service: api\n    target: 99.9\n    latency_target: 99\n    histogram: http_ms\n    threshold_ms: '300'\n"
+	if _, _, err := Parse("v.yaml", []byte(src)); err == nil || !strings.Contains(err.Error(), `v.yaml:6: threshold_ms: want a non-negative number, got the string "300"`) {
+		t.Errorf("threshold_ms: %v", err)
+	}
+	// Plain numbers stay accepted.
+	src = "slos:\n  - {service: api, target: 99.9, min_coverage: 10, min_events: 5, budget_alert_percent: 50.5}\n"
+	if objs, _, err := Parse("v.yaml", []byte(src)); err != nil || objs[0].MinCoverage != 10 || objs[0].MinEvents != 5 || objs[0].BudgetAlertPercent != 50.5 {
+		t.Errorf("plain numbers: %v", err)
+	}
+}

@@ -434,8 +434,15 @@ func (e *entry) num(key string, def float64) float64 {
 	if n == nil {
 		return def
 	}
+	// A quoted "10" is a string: refused as every typed key of vigil.yaml
+	// refuses one (yamlconf.Number), not read for the number it spells.
+	if t := n.ShortTag(); n.Kind != yaml.ScalarNode || (t != "!!int" && t != "!!float") {
+		e.d.Errf(n, "%s: want a non-negative number, got %s", key, yamlconf.Kind(n))
+		e.ok = false
+		return def
+	}
 	v, err := strconv.ParseFloat(n.Value, 64)
-	if n.Kind != yaml.ScalarNode || !decimal(n.Value) || err != nil || !(v >= 0) || math.IsInf(v, 1) {
+	if !decimal(n.Value) || err != nil || !(v >= 0) || math.IsInf(v, 1) {
 		e.d.Errf(n, "%s: want a non-negative number, got %q", key, n.Value)
 		e.ok = false
 		return def

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vigil-metrics/vigil/alert/notify"
 	"github.com/vigil-metrics/vigil/alert/state"
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
 	"github.com/vigil-metrics/vigil/internal/metricpath"
@@ -49,6 +50,11 @@ type alertRowJSON struct {
 	// InhibitedBy names the firing alert whose inhibit rule held this
 	// one's notices back at the last run ("rule{labels}"); null when none.
 	InhibitedBy *string `json:"inhibited_by"`
+	// InhibitedByRule and InhibitedByLabels are that alert's rule and
+	// labels as its own rule and labels fields have them (raw values);
+	// null when none.
+	InhibitedByRule   *string           `json:"inhibited_by_rule"`
+	InhibitedByLabels map[string]string `json:"inhibited_by_labels"`
 }
 
 func timePtr(t time.Time) *time.Time {
@@ -301,6 +307,9 @@ func alertRow(x state.Alert) alertRowJSON {
 	if x.InhibitedBy != "" {
 		by := x.InhibitedBy
 		r.InhibitedBy = &by
+		if rule, labels, ok := notify.InhibitedByParts(by); ok {
+			r.InhibitedByRule, r.InhibitedByLabels = &rule, labels
+		}
 	}
 	if r.Labels == nil {
 		r.Labels = map[string]string{}

@@ -100,6 +100,11 @@ type alertJSON struct {
 	// InhibitedBy names the firing alert that inhibits this one
 	// (suppressed_by "inhibited"): rule{labels}.
 	InhibitedBy string `json:"inhibited_by,omitempty"`
+	// InhibitedByRule and InhibitedByLabels are that alert's rule and
+	// labels as its own rule and labels fields have them (raw values,
+	// which inhibited_by's Go quoting is not): what a consumer matches.
+	InhibitedByRule   string            `json:"inhibited_by_rule,omitempty"`
+	InhibitedByLabels map[string]string `json:"inhibited_by_labels,omitzero"` // {} for a source with no labels
 	// Extensions: notices recorded this run, held by the rate limit, and
 	// failed this run.
 	Queued []string `json:"queued,omitempty"`
@@ -324,6 +329,9 @@ func alertsJSON(res alertrun.Result) ([]alertJSON, bool) {
 			aj.SuppressedBy = &by
 		}
 		aj.InhibitedBy = it.InhibitedBy
+		if rule, labels, ok := notify.InhibitedByParts(it.InhibitedBy); ok {
+			aj.InhibitedByRule, aj.InhibitedByLabels = rule, labels
+		}
 		firing = firing || x.State == state.Firing
 		out = append(out, aj)
 	}

@@ -177,3 +177,22 @@ db: b.db
 		t.Errorf("aliases: %v", err)
 	}
 }
+
+// db, state and cache_dir are read relative to the config file's folder
+// (h30 D1): absolute paths, globs' folders and Prometheus-compatible URLs
+// as written; a comma-separated db names several stores, each resolved.
+func TestCoreRelativeToFile(t *testing.T) {
+	src := "db: [a.db, /abs/b.db, 'hosts/*.db', 'http://prom:9090', 'c.db, ../d.db']\nstate: st.db\ncache_dir: cache\n"
+	f, err := Parse("/etc/vigil/vigil.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"/etc/vigil/a.db", "/abs/b.db", "/etc/vigil/hosts/*.db", "http://prom:9090", "/etc/vigil/c.db,/etc/d.db"}
+	if !slices.Equal(f.Core.DB, want) || f.Core.State != "/etc/vigil/st.db" || f.Core.CacheDir != "/etc/vigil/cache" {
+		t.Errorf("db %q, state %q, cache_dir %q", f.Core.DB, f.Core.State, f.Core.CacheDir)
+	}
+	// A file in the working directory: the paths as written.
+	if f, err = Parse("vigil.yaml", []byte("db: a.db\nstate: st.db\n")); err != nil || !slices.Equal(f.Core.DB, []string{"a.db"}) || f.Core.State != "st.db" {
+		t.Errorf("vigil.yaml: %v %q %q", err, f.Core.DB, f.Core.State)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 
@@ -27,6 +28,9 @@ func (f *File) core(d *yamlconf.Decoder) {
 	}
 	text("cache_dir", &f.Core.CacheDir)
 	text("state", &f.Core.State)
+	// Relative paths are the file's folder's (yamlconf.FromFile).
+	f.Core.CacheDir = yamlconf.FromFile(f.Path, f.Core.CacheDir)
+	f.Core.State = yamlconf.FromFile(f.Path, f.Core.State)
 	text("log_level", &f.Core.LogLevel)
 	text("log_format", &f.Core.LogFormat)
 	if n := f.sections["retention"]; n != nil && n.Kind != yaml.ScalarNode {
@@ -39,7 +43,7 @@ func (f *File) core(d *yamlconf.Decoder) {
 	case n == nil || yamlconf.IsNull(n):
 		return
 	case n.Kind == yaml.ScalarNode:
-		f.Core.DB = []string{n.Value}
+		f.Core.DB = []string{f.store(n.Value)}
 	case n.Kind == yaml.SequenceNode:
 		f.Core.DB = []string{}
 		for _, c := range n.Content {
@@ -47,13 +51,32 @@ func (f *File) core(d *yamlconf.Decoder) {
 				d.Errf(c, "db: want a store path, got %s", yamlconf.Kind(c))
 				continue
 			}
-			f.Core.DB = append(f.Core.DB, c.Value)
+			f.Core.DB = append(f.Core.DB, f.store(c.Value))
 		}
 	default:
 		d.Errf(n, "db: want a store path or a list of them, got %s", yamlconf.Kind(n))
 		return
 	}
 	f.Core.Set = append(f.Core.Set, "db")
+}
+
+// store is a db: entry with its relative paths read from the file's
+// folder: each of its comma-separated stores (the command line's --db
+// form, cmd/vigil's storePaths), globs included; a Prometheus-compatible
+// source's URL is kept (sources.IsURL, which configfile may not import).
+func (f *File) store(entry string) string {
+	parts := strings.Split(entry, ",")
+	for i, p := range parts {
+		t := strings.TrimSpace(p)
+		if l := strings.ToLower(t); t == "" || strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://") {
+			continue
+		}
+		parts[i] = yamlconf.FromFile(f.Path, t)
+	}
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return strings.Join(parts, ",")
 }
 
 // Documents parses every YAML document of data (`---` separated) up to

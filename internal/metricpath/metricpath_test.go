@@ -2,6 +2,7 @@ package metricpath
 
 import (
 	"errors"
+	"maps"
 	"math"
 	"regexp"
 	"strconv"
@@ -271,6 +272,24 @@ func TestFormatLabels(t *testing.T) {
 	} {
 		if got := FormatLabels(c.in); got != c.want {
 			t.Errorf("FormatLabels(%v) = %s, want %s", c.in, got, c.want)
+		}
+	}
+}
+
+// ParseLabels reads back what FormatLabels wrote, whatever the values
+// hold (quotes, backslashes, controls, braces, ", "), and nothing else.
+func TestParseLabels(t *testing.T) {
+	for _, m := range []map[string]string{
+		{}, {"host": "a"}, {"a": "", "b": `x"y\`, "c": "\x1b]0;pwn\a", "d": "{}, e=\"f\"", "e": "é\u202e"},
+	} {
+		got, ok := ParseLabels(FormatLabels(m))
+		if !ok || !maps.Equal(got, m) {
+			t.Errorf("%s: %v %v", FormatLabels(m), got, ok)
+		}
+	}
+	for _, s := range []string{"", "{", "}", `{a="1"`, `{a="1",b="2"}`, `{a=1}`, `{="1"}`, `{a="1", a="2"}`, `{a="1"} `, `{a='1'}`, `{a="1"}x`} {
+		if m, ok := ParseLabels(s); ok {
+			t.Errorf("%q read as %v", s, m)
 		}
 	}
 }

@@ -155,3 +155,27 @@ func TestByteSize(t *testing.T) {
 		}
 	}
 }
+
+// A source's credential and TLS files are read relative to the config
+// file's folder, as Prometheus reads its config's (h30 D1); absolute ones
+// are kept.
+func TestFilesRelativeToConfig(t *testing.T) {
+	src := `sources:
+  https://a.example:9090:
+    bearer_token_file: secrets/token
+    tls: {ca_file: ca.pem, cert_file: /pki/c.pem, key_file: ../k.pem}
+  https://b.example:9090:
+    basic_auth: {username: u, password_file: pw}
+`
+	cs, err := ParseFile("/etc/vigil/vigil.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := cs["https://a.example:9090"], cs["https://b.example:9090"]
+	if a.BearerTokenFile != "/etc/vigil/secrets/token" || a.TLS.CAFile != "/etc/vigil/ca.pem" || a.TLS.CertFile != "/pki/c.pem" || a.TLS.KeyFile != "/etc/k.pem" {
+		t.Errorf("a: token %q, tls %+v", a.BearerTokenFile, a.TLS)
+	}
+	if b.BasicAuth == nil || b.BasicAuth.PasswordFile != "/etc/vigil/pw" {
+		t.Errorf("b: %+v", b.BasicAuth)
+	}
+}

@@ -268,6 +268,7 @@ func FromConfig(f *configfile.File) (map[string]Config, error) {
 		if err := c.check(); err != nil {
 			return nil, fmt.Errorf("%s: %w", at(v), err)
 		}
+		c.relativeTo(name)
 		out[k.Value] = c
 	}
 	return out, nil
@@ -294,6 +295,17 @@ func checkKeys(file string, m *yaml.Node, what string, known []string) error {
 		return d.Problems[0]
 	}
 	return nil
+}
+
+// relativeTo reads the files c names relative to the config file's
+// folder, as Prometheus reads its config's (yamlconf.FromFile).
+func (c *Config) relativeTo(file string) {
+	for _, p := range []*string{&c.BearerTokenFile, &c.TLS.CAFile, &c.TLS.CertFile, &c.TLS.KeyFile} {
+		*p = yamlconf.FromFile(file, *p)
+	}
+	if c.BasicAuth != nil {
+		c.BasicAuth.PasswordFile = yamlconf.FromFile(file, c.BasicAuth.PasswordFile)
+	}
 }
 
 func (c *Config) check() error {

@@ -167,3 +167,21 @@ func TestSyntaxProblem(t *testing.T) {
 		t.Errorf("empty: %v %v", n, ps)
 	}
 }
+
+// A relative path in a config file is the file's folder's; an absolute
+// or empty one, or one from no file, is kept.
+func TestFromFile(t *testing.T) {
+	for _, c := range [][3]string{
+		{"/etc/vigil/vigil.yaml", "st.db", "/etc/vigil/st.db"},
+		{"/etc/vigil/vigil.yaml", "../lib/st.db", "/etc/lib/st.db"},
+		{"/etc/vigil/vigil.yaml", "/var/lib/st.db", "/var/lib/st.db"},
+		{"/etc/vigil/vigil.yaml", "", ""},
+		{"vigil.yaml", "st.db", "st.db"},
+		{"etc/vigil.yaml", "hosts/*.db", "etc/hosts/*.db"},
+		{"", "st.db", "st.db"},
+	} {
+		if got := FromFile(c[0], c[1]); got != c[2] {
+			t.Errorf("FromFile(%q, %q) = %q, want %q", c[0], c[1], got, c[2])
+		}
+	}
+}
