@@ -34,7 +34,7 @@ func StepRun(prev map[uint64]state.Alert, rules map[string]*config.Rule, obs []O
 // order, instead of listing them: a caller that keeps few of them (replay
 // leaves out the quiet ones) builds no list of thousands.
 func StepEach(prev map[uint64]state.Alert, rules map[string]*config.Rule, obs []Observation, at time.Time, f func(Stepped)) {
-	stepEach(prev, rules, obs, at, false, f)
+	stepEach(prev, rules, obs, at, false, nil, f)
 }
 
 // StepLive is StepEach without the quiet alerts (Stepped.Quiet): what a
@@ -46,13 +46,23 @@ func StepEach(prev map[uint64]state.Alert, rules map[string]*config.Rule, obs []
 // firing are neither fingerprinted nor stepped (they were a quarter of a
 // replay's time).
 func StepLive(prev map[uint64]state.Alert, rules map[string]*config.Rule, obs []Observation, at time.Time, f func(Stepped)) {
-	stepEach(prev, rules, obs, at, true, f)
+	stepEach(prev, rules, obs, at, true, nil, f)
 }
 
-func stepEach(prev map[uint64]state.Alert, rules map[string]*config.Rule, obs []Observation, at time.Time, live bool, f func(Stepped)) {
+// StepExcept is StepLive (live) or StepEach, leaving out the alerts of
+// except: their caller knows what their step would be (replay's steady
+// alerts, alert/run's Options.Steady), and they count as observed.
+func StepExcept(prev map[uint64]state.Alert, rules map[string]*config.Rule, obs []Observation, at time.Time, live bool, except map[uint64]*config.Rule, f func(Stepped)) {
+	stepEach(prev, rules, obs, at, live, except, f)
+}
+
+func stepEach(prev map[uint64]state.Alert, rules map[string]*config.Rule, obs []Observation, at time.Time, live bool, except map[uint64]*config.Rule, f func(Stepped)) {
 	seen := make(map[uint64]bool, len(obs))
 	stepKnown := func(r *config.Rule, p state.Alert, known bool, ob state.Observation) {
 		seen[p.Fingerprint] = true
+		if _, ok := except[p.Fingerprint]; ok {
+			return
+		}
 		st := Stepped{Rule: r, Prev: p, Next: state.StepPolicy(p, ob, at, r.For, r.NoData)}
 		if live && st.Quiet(known) {
 			return

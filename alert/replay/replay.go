@@ -79,6 +79,10 @@ type Replay struct {
 	// Warnings are what the caller should print on stderr (history
 	// shorter than asked, a step finer than the data ...).
 	Warnings []string
+
+	// steadied counts the alert steps left out as steady, over the
+	// replay (the tests check that skipping did skip).
+	steadied int
 }
 
 // RuleSummary is one rule's noise over the replay.

@@ -78,7 +78,7 @@ func Run(ctx context.Context, db *analyze.DB, o Options) (*Replay, error) {
 	}
 	defer sdb.Close() //nolint:errcheck // memory: nothing to keep
 	s := &stepper{o: o, q: q, sdb: sdb, rec: &recorder{}, col: newCollector(o.Config, o.From, to, o.Step),
-		skip: newSkipper(o.NoSkip), cfg: o.Config, log: o.Log, ruleErrs: map[string]*ruleErrs{}, to: to}
+		skip: newSkipper(o.NoSkip, o.Config), cfg: o.Config, log: o.Log, ruleErrs: map[string]*ruleErrs{}, to: to}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -104,6 +104,8 @@ func Run(ctx context.Context, db *analyze.DB, o Options) (*Replay, error) {
 	if g, ok := s.bq.(*growing); ok {
 		s.log.Debug("replay calendar windows", "running_sums", g.grown)
 	}
+	s.log.Debug("replay steady alerts", "steps_left_out", s.steadied)
+	rep.steadied = s.steadied
 	s.col.summary(rep)
 	rep.Warnings = append(rep.Warnings, s.warnings()...)
 	return rep, nil
@@ -209,6 +211,7 @@ type stepper struct {
 	to       time.Time // the last step
 	bq       querier   // what budgets read: q, with running sums of calendar windows over tables
 	budgets  *budgeter // made at the first budget run
+	steadied int       // alert steps left out as steady
 }
 
 // ruleErrs are one rule's evaluation failures over the replay.
@@ -221,16 +224,20 @@ type ruleErrs struct {
 // step replays the runs of one instant.
 func (s *stepper) step(ctx context.Context, at time.Time) error {
 	cfg := s.thresholdsAt(at)
-	sub, run, err := s.skip.rules(ctx, s.q, cfg, at)
+	sub, steady, run, err := s.skip.rules(ctx, s.q, cfg, at)
 	if err != nil {
 		return err
 	}
 	if run {
-		res, err := alertrun.EvaluateWith(ctx, s.options(sub, at, "evaluate"), s.skip.memo)
+		o := s.options(sub, at, "evaluate")
+		o.Steady = steady
+		res, err := alertrun.EvaluateWith(ctx, o, s.skip.memo)
 		if err != nil {
 			return fmt.Errorf("replay at %s: %w", stamp(at), err)
 		}
 		s.done("evaluate", at, res)
+		s.col.steady(at, steady, s.skip.live)
+		s.steadied += len(steady)
 		for _, e := range res.RuleErrors {
 			s.ruleErr(e, at)
 		}

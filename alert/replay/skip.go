@@ -6,6 +6,7 @@ import (
 
 	alertconfig "github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/alert/eval"
+	"github.com/vigil-metrics/vigil/alert/notify"
 	alertrun "github.com/vigil-metrics/vigil/alert/run"
 	"github.com/vigil-metrics/vigil/alert/state"
 	"github.com/vigil-metrics/vigil/analyze"
@@ -47,31 +48,63 @@ type skipper struct {
 	// queries are each threshold rule's windows (eval.Queries), made once:
 	// a path's windows do not change with its threshold.
 	queries map[string][]eval.Query
+
+	// The steady rules' account (steady.go): the alerts not inactive by
+	// rule and fingerprint, as their last run left them; the inhibit
+	// rules in force; the silences' edges, and whether one falls in this
+	// step.
+	live    map[string]map[uint64]*liveAlert
+	inhibit []alertconfig.InhibitRule
+	edges   []time.Time
+	edge    bool
+	prevAt  time.Time
+	// steadyNow are this step's steady alerts (alert/run's Options.Steady).
+	steadyNow map[uint64]*alertconfig.Rule
 }
 
-func newSkipper(off bool) *skipper {
+func newSkipper(off bool, cfg *alertconfig.Config) *skipper {
 	return &skipper{off: off, active: map[uint64]string{}, byRule: map[string]int{}, open: map[string]bool{},
-		memo: &memo{m: map[memoKey][]analyze.Result{}, keys: map[*metricpath.Expr]string{}}, queries: map[string][]eval.Query{}}
+		memo: &memo{m: map[memoKey][]analyze.Result{}, keys: map[*metricpath.Expr]string{}}, queries: map[string][]eval.Query{},
+		live: map[string]map[uint64]*liveAlert{}, inhibit: append(append([]alertconfig.InhibitRule{}, alertrun.SLOInhibitRules...), cfg.InhibitRules...),
+		edges: silenceEdges(cfg), steadyNow: map[uint64]*alertconfig.Rule{}}
 }
 
 // rules is the config of the step's evaluate run (cfg, or cfg with only
-// the rules that are not quiet) and whether to make it at all.
-func (k *skipper) rules(ctx context.Context, q querier, cfg *alertconfig.Config, at time.Time) (*alertconfig.Config, bool, error) {
+// the rules that are neither quiet nor steady), the steady rules, and
+// whether to make the run at all.
+func (k *skipper) rules(ctx context.Context, q querier, cfg *alertconfig.Config, at time.Time) (*alertconfig.Config, map[uint64]*alertconfig.Rule, bool, error) {
 	k.memo.reset(q)
 	if k.off {
-		return cfg, true, nil
+		return cfg, nil, true, nil
 	}
+	k.edge = !k.prevAt.IsZero() && edgeIn(k.edges, k.prevAt, at) || k.prevAt.IsZero() && len(k.edges) > 0
+	k.prevAt = at
 	var keep []alertconfig.Rule
+	clear(k.steadyNow)
 	for i := range cfg.Rules {
 		r := &cfg.Rules[i]
 		if k.byRule[r.Name] > 0 {
-			keep = append(keep, *r)
+			whole, err := k.steady(ctx, r, cfg, at, k.steadyNow)
+			if err != nil {
+				if cerr := ctx.Err(); cerr != nil {
+					return nil, nil, false, cerr
+				}
+				whole = false // the run records its error
+				for fp, sr := range k.steadyNow {
+					if sr == r {
+						delete(k.steadyNow, fp)
+					}
+				}
+			}
+			if !whole {
+				keep = append(keep, *r)
+			}
 			continue
 		}
 		q, err := k.quiet(ctx, r, at)
 		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
-				return nil, false, cerr
+				return nil, nil, false, cerr
 			}
 			keep = append(keep, *r) // the run records its error
 			continue
@@ -82,13 +115,13 @@ func (k *skipper) rules(ctx context.Context, q querier, cfg *alertconfig.Config,
 	}
 	switch {
 	case len(keep) == len(cfg.Rules):
-		return cfg, true, nil
+		return cfg, k.steadyNow, true, nil
 	case len(keep) == 0 && k.idle():
-		return nil, false, nil
+		return nil, nil, false, nil
 	}
 	sub := *cfg
 	sub.Rules = keep
-	return &sub, true, nil
+	return &sub, k.steadyNow, true, nil
 }
 
 // quiet reports whether r, with no alert but inactive ones, stays so at
@@ -161,7 +194,8 @@ func (k *skipper) after(res alertrun.Result) {
 	for _, it := range res.Alerts {
 		fp := it.Alert.Fingerprint
 		_, was := k.active[fp]
-		switch now := it.Alert.State != state.Inactive; {
+		now := it.Alert.State != state.Inactive
+		switch {
 		case now && !was:
 			k.active[fp] = it.Rule.Name
 			k.byRule[it.Rule.Name]++
@@ -169,6 +203,7 @@ func (k *skipper) after(res alertrun.Result) {
 			delete(k.active, fp)
 			k.byRule[it.Rule.Name]--
 		}
+		k.track(it, now)
 	}
 	for _, inc := range res.Plan.Incidents {
 		if inc.Closed.IsZero() {
@@ -178,6 +213,29 @@ func (k *skipper) after(res alertrun.Result) {
 		}
 	}
 	k.queued = len(res.Outcome.Held) > 0
+}
+
+// track keeps it's alert, not inactive after its run (now) or not, as
+// the steady rules' account of it.
+func (k *skipper) track(it *notify.Item, now bool) {
+	m := k.live[it.Rule.Name]
+	if !now {
+		if m != nil {
+			delete(m, it.Alert.Fingerprint)
+		}
+		return
+	}
+	if m == nil {
+		m = map[uint64]*liveAlert{}
+		k.live[it.Rule.Name] = m
+	}
+	la := m[it.Alert.Fingerprint]
+	if la == nil {
+		la = &liveAlert{}
+		m[it.Alert.Fingerprint] = la
+	}
+	la.a, la.by = it.Alert, it.SuppressedBy
+	la.held = it.InhibitedBy != "" || len(it.Queued) > 0
 }
 
 // memo is a querier that remembers one step's answers: the skipper

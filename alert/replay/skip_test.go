@@ -25,7 +25,7 @@ channels:
 settings:
   max_alerts_per_minute: 1
 `
-	for name, yaml := range map[string]string{"equivalence": equivYAML, "always firing": always, "queue drains": burst} {
+	for name, yaml := range map[string]string{"equivalence": equivYAML, "always firing": always, "queue drains": burst, "steady": steadyYAML()} {
 		t.Run(name, func(t *testing.T) {
 			f := newEquivFixture(t, yaml)
 			if name != "equivalence" {
@@ -45,15 +45,27 @@ settings:
 			}
 			// Skipping did skip: quiet alerts were not stepped, and before
 			// anything fires (minute 5) the steps were idle.
-			if b.stepped >= a.stepped || name != "always firing" && b.evaluates >= a.evaluates {
+			if b.stepped >= a.stepped || name != "always firing" && name != "steady" && b.evaluates >= a.evaluates {
 				t.Errorf("skip stepped %d alerts in %d evaluate runs, no skip %d in %d: nothing was skipped", b.stepped, b.evaluates, a.stepped, a.evaluates)
 			}
 			t.Logf("no skip: %d alerts stepped in %d evaluate runs; skip: %d in %d", a.stepped, a.evaluates, b.stepped, b.evaluates)
 			if len(ra.Episodes) == 0 {
 				t.Error("no episode: the comparison proves nothing")
 			}
+			if name == "steady" && (rb.steadied == 0 || ra.steadied != 0) {
+				t.Errorf("rules left out as steady: %d skipping, %d not: the comparison proves nothing", rb.steadied, ra.steadied)
+			}
 		})
 	}
+}
+
+// steadyYAML is equivYAML without its Alertmanager channel (every
+// alert routed there is refreshed at every run, so never steady), with
+// a rule that fires all along with a cooldown shorter than the dedup
+// window: its alerts go from cooldown to dedup and stay there, steady.
+func steadyYAML() string {
+	y := insertRule(equivYAML, `  - {name: always, metric_path: heartbeat, condition: greater_than, threshold: 0, severity: low, evaluation_window: 60, group_by: [host], cooldown_period: 5m}`)
+	return strings.Replace(y, "  - {name: am, type: alertmanager, url: \"http://127.0.0.1:1\"}\n", "", 1)
 }
 
 // insertRule adds rule as the last of equivYAML's alert rules.

@@ -222,6 +222,17 @@ func (c *collector) item(at time.Time, it *notify.Item) {
 	}
 }
 
+// steady folds in the steady alerts of a run (alert/run's
+// Options.Steady): they still fire, or wait, as at their last run, so the
+// rule of a firing one fired at at.
+func (c *collector) steady(at time.Time, steady map[uint64]*config.Rule, live map[string]map[uint64]*liveAlert) {
+	for fp, r := range steady {
+		if la := live[r.Name][fp]; la != nil && la.a.State == state.Firing {
+			c.rule(r).last = at
+		}
+	}
+}
+
 // summary is the replay's findings: an episode still firing at To ends
 // there.
 func (c *collector) summary(r *Replay) {

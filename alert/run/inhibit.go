@@ -53,8 +53,9 @@ func StaleAfter(cfg *alertconfig.Config, source string) time.Duration {
 // last evaluated more than StaleAfter before at. (Not stepped by its
 // source's latest run is no sign of staleness: vigil budget --notify
 // --service api steps api's alerts only, and a cron line per service
-// runs them in turn.)
-func decideOptions(cfg *alertconfig.Config, at time.Time, prev map[uint64]state.Alert, items []*notify.Item) notify.DecideOptions {
+// runs them in turn.) The steady alerts (Options.Steady) were observed
+// firing at at by the run's caller: fresh, whatever their row says.
+func decideOptions(cfg *alertconfig.Config, at time.Time, prev map[uint64]state.Alert, items []*notify.Item, steady map[uint64]*alertconfig.Rule) notify.DecideOptions {
 	o := notify.DecideOptions{Inhibit: append(append([]alertconfig.InhibitRule{}, SLOInhibitRules...), cfg.InhibitRules...)}
 	stepped := make(map[uint64]bool, len(items))
 	for _, it := range items {
@@ -77,10 +78,14 @@ func decideOptions(cfg *alertconfig.Config, at time.Time, prev map[uint64]state.
 		if budget[a.Rule] {
 			source = "budget"
 		}
-		if at.Sub(a.LastEval) > stale[source] {
-			continue
+		r, ok := steady[fp]
+		if !ok {
+			if at.Sub(a.LastEval) > stale[source] {
+				continue
+			}
+			r, ok = rules[a.Rule]
 		}
-		if r, ok := rules[a.Rule]; ok {
+		if ok {
 			o.Firing = append(o.Firing, notify.Firing{Fingerprint: fp, Rule: r, Labels: a.Labels, Incident: a.Incident,
 				Told: !a.LastNotified.IsZero() && !a.LastNotified.Before(a.FiredAt)})
 		}

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"time"
 
+	alertconfig "github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/alert/eval"
 	"github.com/vigil-metrics/vigil/alert/notify"
 	"github.com/vigil-metrics/vigil/alert/state"
@@ -61,13 +62,13 @@ func notifyRun(ctx context.Context, o Options, ruleErrs []*eval.RuleError, build
 
 	items := build(prev)
 	sortItems(items)
-	do := decideOptions(o.Config, o.At, prev, items)
+	do := decideOptions(o.Config, o.At, prev, items, o.Steady)
 	do.AckState = o.AckState
 	plan, err := notify.DecideWith(r, o.Config, o.At, items, do)
 	if err != nil {
 		return Result{}, err
 	}
-	plan.Incidents = keepHeld(plan.Incidents, prev, ruleErrs)
+	plan.Incidents = keepHeld(plan.Incidents, prev, ruleErrs, o.Steady)
 
 	if o.DryRun {
 		queued, err := r.Notices(state.Queued)
@@ -121,6 +122,9 @@ func save(r *state.Run, o Options, prev map[uint64]state.Alert, items []*notify.
 		if err := r.Enqueue(&plan.Notices[i]); err != nil {
 			return err
 		}
+	}
+	if err := touchSteady(r, o, prev); err != nil {
+		return err
 	}
 	if err := r.SetLastRun(o.source(), o.At); err != nil {
 		return err
@@ -194,11 +198,23 @@ func (o Options) source() string {
 }
 
 // keepHeld drops from incidents the closings of incidents that a firing
-// alert of a rule that could not be evaluated belongs to: that alert was
-// not stepped (its state is kept), so the pipeline did not see it firing,
-// and closing its incident would be a resolution nobody observed.
-func keepHeld(incidents []state.Incident, prev map[uint64]state.Alert, ruleErrs []*eval.RuleError) []state.Incident {
-	if len(ruleErrs) == 0 {
+// alert the run did not step still belongs to. One of a rule that could
+// not be evaluated (ruleErrs): its state is kept, so the pipeline did not
+// see it firing, and closing its incident would be a resolution nobody
+// observed. A steady one (Options.Steady): it fires at this run, as its
+// caller observed.
+func keepHeld(incidents []state.Incident, prev map[uint64]state.Alert, ruleErrs []*eval.RuleError, steady map[uint64]*alertconfig.Rule) []state.Incident {
+	if len(ruleErrs) == 0 && len(steady) == 0 {
+		return incidents
+	}
+	closing := false
+	for _, inc := range incidents {
+		if !inc.Closed.IsZero() {
+			closing = true
+			break
+		}
+	}
+	if !closing {
 		return incidents
 	}
 	broken := map[string]bool{}
@@ -206,8 +222,9 @@ func keepHeld(incidents []state.Incident, prev map[uint64]state.Alert, ruleErrs 
 		broken[e.Rule] = true
 	}
 	held := map[string]bool{}
-	for _, a := range prev {
-		if broken[a.Rule] && a.State == state.Firing && a.Incident != "" {
+	for fp, a := range prev {
+		_, isSteady := steady[fp]
+		if (broken[a.Rule] || isSteady) && a.State == state.Firing && a.Incident != "" {
 			held[a.Incident] = true
 		}
 	}
@@ -219,6 +236,24 @@ func keepHeld(incidents []state.Incident, prev map[uint64]state.Alert, ruleErrs 
 		out = append(out, inc)
 	}
 	return out
+}
+
+// touchSteady stores At as the last evaluation of the steady alerts
+// (Options.Steady): they were observed at At, as a stepped alert is, and
+// a later run of another source reads their freshness from it
+// (decideOptions).
+func touchSteady(r *state.Run, o Options, prev map[uint64]state.Alert) error {
+	for fp := range o.Steady {
+		a, ok := prev[fp]
+		if !ok {
+			continue
+		}
+		a.LastEval = o.At
+		if err := r.Put(a); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // sortItems orders a run's items by rule name, then labels as printed.

@@ -88,6 +88,19 @@ type Options struct {
 	// reports no quiet alert, need not pay at every step; evaluate lists
 	// every alert it stepped.
 	OmitQuiet bool
+	// Steady are alerts, by fingerprint with their rule, that the caller
+	// has observed at At to step only their value and last evaluation,
+	// and about which the pipeline decides nothing at At: firing or
+	// pending, still breached, no notice, escalation step, cooldown or
+	// dedup edge due, no silence edge, no inhibition or Alertmanager
+	// channel that could concern them (alert/replay's skipper proves it).
+	// The run neither steps nor decides them (their rule may be left out
+	// of Config.Rules when all its alerts are steady and no other group
+	// of it breaches); it stores At as their last evaluation and counts
+	// the firing ones as firing at At, for inhibition and to keep their
+	// incidents open, as if it had stepped them. Only replay, which steps
+	// a month of runs, sets it; Result.Alerts lacks them.
+	Steady map[uint64]*alertconfig.Rule
 	// Senders are the notifiers by channel name (notify.Options.Senders).
 	Senders map[string]notify.Notifier
 	// Secrets are scrubbed from every error the run records in the state
@@ -205,11 +218,7 @@ func evaluate(ctx context.Context, o Options, q eval.Querier, afterRules func() 
 	}
 	res, err := notifyRun(ctx, o, ruleErrs, func(prev map[uint64]state.Alert) []*notify.Item {
 		var items []*notify.Item
-		step := eval.StepEach
-		if o.OmitQuiet {
-			step = eval.StepLive
-		}
-		step(prev, rules, obs, o.At, func(st eval.Stepped) {
+		eval.StepExcept(prev, rules, obs, o.At, o.OmitQuiet, o.Steady, func(st eval.Stepped) {
 			items = append(items, &notify.Item{Rule: st.Rule, Prev: st.Prev, Alert: st.Next})
 		})
 		return items

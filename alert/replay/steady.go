@@ -1,0 +1,205 @@
+package replay
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	alertconfig "github.com/vigil-metrics/vigil/alert/config"
+	"github.com/vigil-metrics/vigil/alert/eval"
+	"github.com/vigil-metrics/vigil/alert/notify"
+	"github.com/vigil-metrics/vigil/alert/route"
+	"github.com/vigil-metrics/vigil/alert/state"
+)
+
+// A steady rule is the skipper's fourth reduction: a rule whose alerts
+// are all firing or pending, and stay so, and about which the pipeline
+// decides nothing at this step, is left out of the run (alert/run's
+// Options.Steady). A month of one-minute runs over a fleet spends most of
+// its steps re-deciding alerts that fire for hours: "still firing, in
+// cooldown", "still firing, deduplicated", minute after minute. Exact, as
+// the other reductions are: a rule is steady at t only where its step
+// would change nothing but each alert's value and last evaluation, and
+// its decision would be the one its last run made:
+//
+//   - every observation has data; the breached ones are exactly its
+//     firing and pending alerts (none new, none resolved, no group gone);
+//   - a pending alert's for has not run out;
+//   - a firing alert's last run queued nothing and was held by no
+//     inhibition; it is in no inhibit rule's source or target, routes to
+//     no Alertmanager channel (refreshed every run); and what its
+//     notification would be at t, by the times alone (cooldown, the
+//     dedup window, the next escalation step), is what it was then;
+//   - no silence starts or ends since the step before (a step with a
+//     silence edge skips no rule, so a skipped alert's silence verdict is
+//     its last run's).
+//
+// The alerts it does not decide count as firing for the incidents they
+// belong to (alert/run keeps those open and their members told), and
+// the run stores t as their last evaluation.
+
+// liveAlert is an alert not inactive as the last run that stepped it
+// left it, with what that run decided for it.
+type liveAlert struct {
+	a        state.Alert
+	by       string // SuppressedBy
+	held     bool   // inhibited, or queued a notice: its next run decides anew
+	static   *alertStatic
+	staticOf *alertconfig.Rule // the rule static was made for
+	cand     bool              // steady but for its observation, this step
+}
+
+// alertStatic is what never changes for an alert under one config: its
+// escalation policy, and whether it can be steady at all.
+type alertStatic struct {
+	policy *alertconfig.EscalationPolicy
+	never  bool // an Alertmanager channel, or an inhibit rule, concerns it
+}
+
+// static is la's, made once for its rule and labels.
+func (k *skipper) static(la *liveAlert, r *alertconfig.Rule, cfg *alertconfig.Config) *alertStatic {
+	if la.static != nil && la.staticOf != nil && la.staticOf.Name == r.Name && la.staticOf.Severity == r.Severity {
+		return la.static
+	}
+	labels := route.Labels(r, la.a.Labels)
+	st := &alertStatic{}
+	for i := range cfg.Escalation {
+		if route.Matches(cfg.Escalation[i].Triggers, labels) {
+			st.policy = &cfg.Escalation[i]
+			break
+		}
+	}
+	for _, c := range route.Channels(cfg.Channels, labels) {
+		if c.Type == "alertmanager" {
+			st.never = true
+		}
+	}
+	for _, ir := range k.inhibit {
+		if alertconfig.MatchAll(ir.SourceMatchers, labels) || alertconfig.MatchAll(ir.TargetMatchers, labels) {
+			st.never = true
+		}
+	}
+	la.static, la.staticOf = st, r
+	return st
+}
+
+// steady adds to out the alerts of r (a rule with alerts not inactive)
+// that are steady at at (see above), and reports whether the rule as a
+// whole is: every alert of it steady, every observation with data, no
+// group breached but theirs, so that the run need not evaluate it. Its
+// observations are made through the memo, so a rule that is run is not
+// read again.
+func (k *skipper) steady(ctx context.Context, r *alertconfig.Rule, cfg *alertconfig.Config, at time.Time, out map[uint64]*alertconfig.Rule) (bool, error) {
+	if r.Condition == "absent" || r.Condition == "spike" || k.edge {
+		return false, nil
+	}
+	live := k.live[r.Name]
+	cands := 0
+	whole := true
+	for _, la := range live {
+		la.cand = false
+		switch la.a.State {
+		case state.Pending:
+			la.cand = at.Sub(la.a.ActiveSince) < r.For
+		case state.Firing:
+			la.cand = k.firingSteady(la, r, cfg, at)
+		}
+		if la.cand {
+			cands++
+		} else {
+			whole = false
+		}
+	}
+	if cands == 0 {
+		return false, nil
+	}
+	obs, err := eval.Rule(ctx, k.memo, r, at)
+	if err != nil {
+		return false, err
+	}
+	confirmed := 0
+	for _, ob := range obs {
+		if !ob.HasData {
+			whole = false
+		}
+		if !ob.Breached {
+			continue // not a candidate's: each is confirmed by its breach
+		}
+		la, ok := live[state.Fingerprint(r.Name, ob.Labels)]
+		if !ok || !la.cand {
+			whole = false // a new group, or an alert that is decided
+			continue
+		}
+		la.cand = false // confirmed: once
+		confirmed++
+		out[la.a.Fingerprint] = r
+	}
+	return whole && confirmed == cands, nil
+}
+
+// firingSteady reports whether a firing alert, still breached at at,
+// would be decided at at as its last run decided it, with no notice.
+func (k *skipper) firingSteady(la *liveAlert, r *alertconfig.Rule, cfg *alertconfig.Config, at time.Time) bool {
+	if la.held || k.static(la, r, cfg).never {
+		return false
+	}
+	a := &la.a
+	switch la.by {
+	case notify.BySilence, notify.ByAck:
+		return true // decided before any time is looked at
+	}
+	last, cd := a.LastNotified, r.CooldownPeriod
+	if last.IsZero() || last.Before(a.FiredAt) { // not told in this episode
+		// Only the cooldown's wait before a first notice is steady: the
+		// others (dedup, an incident told) depend on other alerts.
+		return la.by == notify.ByCooldown && cd > 0 && at.Sub(last) < cd && !last.IsZero()
+	}
+	var by string
+	switch {
+	case cd <= 0:
+	case at.Sub(last) < cd:
+		by = notify.ByCooldown
+	case cfg.Settings.EnableDeduplication && at.Sub(last) < notify.DedupWindow:
+		by = notify.ByDedup
+	default:
+		return false // a reminder is due
+	}
+	if by != la.by {
+		return false
+	}
+	if pol := la.static.policy; pol != nil {
+		if a.EscPolicy != pol.Name {
+			return false
+		}
+		if a.EscSteps < len(pol.Steps) && at.Sub(a.FiredAt) >= pol.Steps[a.EscSteps].Delay {
+			return false
+		}
+	}
+	return true
+}
+
+// silenceEdges are the instants at which a silence starts or ends, in
+// order.
+func silenceEdges(cfg *alertconfig.Config) []time.Time {
+	var out []time.Time
+	for _, s := range cfg.Silences {
+		for _, t := range []time.Time{s.StartsAt, s.EndsAt} {
+			if !t.IsZero() {
+				out = append(out, t)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b time.Time) int { return a.Compare(b) })
+	return out
+}
+
+// edgeIn reports whether an edge lies in (from, to].
+func edgeIn(edges []time.Time, from, to time.Time) bool {
+	i, _ := slices.BinarySearchFunc(edges, from, func(e, t time.Time) int {
+		if !e.After(t) {
+			return -1
+		}
+		return 1
+	})
+	return i < len(edges) && !edges[i].After(to)
+}
