@@ -278,7 +278,7 @@ func (s *stepper) options(cfg *alertconfig.Config, at time.Time, source string) 
 // done folds a run's result into the summary and the skipper's account.
 func (s *stepper) done(source string, at time.Time, res alertrun.Result) {
 	s.col.add(runResult{at: at, items: res.Alerts, incidents: res.Plan.Incidents, held: res.Outcome.Held, notices: s.rec.drain()})
-	s.skip.after(res)
+	s.skip.after(at, res)
 	if s.o.observe != nil {
 		s.o.observe(source, at, res)
 	}

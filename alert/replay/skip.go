@@ -60,13 +60,23 @@ type skipper struct {
 	prevAt  time.Time
 	// steadyNow are this step's steady alerts (alert/run's Options.Steady).
 	steadyNow map[uint64]*alertconfig.Rule
+	// What an untold member of an incident needs to be steady
+	// (steady.go's untoldSteady): each incident's count of events that can
+	// change what its members are told, and when it opened; each alert's
+	// and channel's last word; whether a rule ever failed (its alerts
+	// are kept, and go stale as time passes: not an event).
+	incSeq    map[string]int
+	incOpened map[string]time.Time
+	lastWord  map[wordKey]word
+	ruleErr   bool
 }
 
 func newSkipper(off bool, cfg *alertconfig.Config) *skipper {
 	return &skipper{off: off, active: map[uint64]string{}, byRule: map[string]int{}, open: map[string]bool{},
 		memo: &memo{m: map[memoKey][]analyze.Result{}, keys: map[*metricpath.Expr]string{}}, queries: map[string][]eval.Query{},
 		live: map[string]map[uint64]*liveAlert{}, inhibit: append(append([]alertconfig.InhibitRule{}, alertrun.SLOInhibitRules...), cfg.InhibitRules...),
-		edges: silenceEdges(cfg), steadyNow: map[uint64]*alertconfig.Rule{}}
+		edges: silenceEdges(cfg), steadyNow: map[uint64]*alertconfig.Rule{},
+		incSeq: map[string]int{}, incOpened: map[string]time.Time{}, lastWord: map[wordKey]word{}}
 }
 
 // rules is the config of the step's evaluate run (cfg, or cfg with only
@@ -79,8 +89,8 @@ func (k *skipper) rules(ctx context.Context, q querier, cfg *alertconfig.Config,
 	}
 	k.edge = !k.prevAt.IsZero() && edgeIn(k.edges, k.prevAt, at) || k.prevAt.IsZero() && len(k.edges) > 0
 	k.prevAt = at
-	var keep []alertconfig.Rule
 	clear(k.steadyNow)
+	omit := make([]bool, len(cfg.Rules)) // quiet, or steady as a whole
 	for i := range cfg.Rules {
 		r := &cfg.Rules[i]
 		if k.byRule[r.Name] > 0 {
@@ -96,9 +106,7 @@ func (k *skipper) rules(ctx context.Context, q querier, cfg *alertconfig.Config,
 					}
 				}
 			}
-			if !whole {
-				keep = append(keep, *r)
-			}
+			omit[i] = whole
 			continue
 		}
 		q, err := k.quiet(ctx, r, at)
@@ -106,11 +114,21 @@ func (k *skipper) rules(ctx context.Context, q querier, cfg *alertconfig.Config,
 			if cerr := ctx.Err(); cerr != nil {
 				return nil, nil, false, cerr
 			}
-			keep = append(keep, *r) // the run records its error
-			continue
+			continue // the run records its error
 		}
-		if !q {
-			keep = append(keep, *r)
+		omit[i] = q
+	}
+	if k.untoldMembers(at) {
+		for i := range cfg.Rules {
+			if omit[i] && k.byRule[cfg.Rules[i].Name] > 0 && !k.allSteady(cfg.Rules[i].Name) {
+				omit[i] = false
+			}
+		}
+	}
+	var keep []alertconfig.Rule
+	for i := range cfg.Rules {
+		if !omit[i] {
+			keep = append(keep, cfg.Rules[i])
 		}
 	}
 	switch {
@@ -190,7 +208,7 @@ func (k *skipper) idle() bool {
 // after takes account of a run (evaluate's or budget's: they share the
 // state): the alerts it left not inactive, the incidents it opened or
 // closed, and whether the rate limit left notices queued.
-func (k *skipper) after(res alertrun.Result) {
+func (k *skipper) after(at time.Time, res alertrun.Result) {
 	for _, it := range res.Alerts {
 		fp := it.Alert.Fingerprint
 		_, was := k.active[fp]
@@ -203,8 +221,12 @@ func (k *skipper) after(res alertrun.Result) {
 			delete(k.active, fp)
 			k.byRule[it.Rule.Name]--
 		}
-		k.track(it, now)
+		k.track(at, it, now)
 	}
+	// After: an alert's incident count is the one its run decided with.
+	// What its members' runs changed at this instant (a member told later
+	// in the same run) is seen by the next one.
+	k.incidentEvents(res)
 	for _, inc := range res.Plan.Incidents {
 		if inc.Closed.IsZero() {
 			k.open[inc.ID] = true
@@ -217,7 +239,7 @@ func (k *skipper) after(res alertrun.Result) {
 
 // track keeps it's alert, not inactive after its run (now) or not, as
 // the steady rules' account of it.
-func (k *skipper) track(it *notify.Item, now bool) {
+func (k *skipper) track(at time.Time, it *notify.Item, now bool) {
 	m := k.live[it.Rule.Name]
 	if !now {
 		if m != nil {
@@ -234,8 +256,9 @@ func (k *skipper) track(it *notify.Item, now bool) {
 		la = &liveAlert{}
 		m[it.Alert.Fingerprint] = la
 	}
-	la.a, la.by = it.Alert, it.SuppressedBy
+	la.a, la.by, la.at = it.Alert, it.SuppressedBy, at
 	la.held = it.InhibitedBy != "" || len(it.Queued) > 0
+	la.seq = k.incSeq[it.Alert.Incident]
 }
 
 // memo is a querier that remembers one step's answers: the skipper

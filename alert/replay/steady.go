@@ -9,6 +9,7 @@ import (
 	"github.com/vigil-metrics/vigil/alert/eval"
 	"github.com/vigil-metrics/vigil/alert/notify"
 	"github.com/vigil-metrics/vigil/alert/route"
+	alertrun "github.com/vigil-metrics/vigil/alert/run"
 	"github.com/vigil-metrics/vigil/alert/state"
 )
 
@@ -47,13 +48,17 @@ type liveAlert struct {
 	static   *alertStatic
 	staticOf *alertconfig.Rule // the rule static was made for
 	cand     bool              // steady but for its observation, this step
+	at       time.Time         // when its last run stepped it
+	seq      int               // its incident's events then (skipper.incSeq)
+	untold   bool              // steady this step as an untold member (untoldSteady)
 }
 
 // alertStatic is what never changes for an alert under one config: its
 // escalation policy, and whether it can be steady at all.
 type alertStatic struct {
-	policy *alertconfig.EscalationPolicy
-	never  bool // an Alertmanager channel, or an inhibit rule, concerns it
+	policy   *alertconfig.EscalationPolicy
+	never    bool     // an Alertmanager channel, or an inhibit rule, concerns it
+	channels []string // the channels its labels route to
 }
 
 // static is la's, made once for its rule and labels.
@@ -73,6 +78,7 @@ func (k *skipper) static(la *liveAlert, r *alertconfig.Rule, cfg *alertconfig.Co
 		if c.Type == "alertmanager" {
 			st.never = true
 		}
+		st.channels = append(st.channels, c.Name)
 	}
 	for _, ir := range k.inhibit {
 		if alertconfig.MatchAll(ir.SourceMatchers, labels) || alertconfig.MatchAll(ir.TargetMatchers, labels) {
@@ -97,7 +103,7 @@ func (k *skipper) steady(ctx context.Context, r *alertconfig.Rule, cfg *alertcon
 	cands := 0
 	whole := true
 	for _, la := range live {
-		la.cand = false
+		la.cand, la.untold = false, false
 		switch la.a.State {
 		case state.Pending:
 			la.cand = at.Sub(la.a.ActiveSince) < r.For
@@ -149,9 +155,12 @@ func (k *skipper) firingSteady(la *liveAlert, r *alertconfig.Rule, cfg *alertcon
 		return true // decided before any time is looked at
 	}
 	last, cd := a.LastNotified, r.CooldownPeriod
+	la.untold = false
 	if last.IsZero() || last.Before(a.FiredAt) { // not told in this episode
-		// Only the cooldown's wait before a first notice is steady: the
-		// others (dedup, an incident told) depend on other alerts.
+		if la.by == notify.ByDedup {
+			la.untold = k.untoldSteady(la, cfg, at)
+			return la.untold
+		}
 		return la.by == notify.ByCooldown && cd > 0 && at.Sub(last) < cd && !last.IsZero()
 	}
 	var by string
@@ -176,6 +185,141 @@ func (k *skipper) firingSteady(la *liveAlert, r *alertconfig.Rule, cfg *alertcon
 		}
 	}
 	return true
+}
+
+// untoldSteady reports whether a firing alert not told of in its episode,
+// whose last run held every channel back as a repeat (dedup: the channel
+// heard it fire less than notify.DedupWindow ago, or was told of its
+// incident while a told member of it fires), would be held back alike
+// at at. Each channel's verdict depends on the alert's last word to it,
+// which only a notice about the alert changes (and that is a run that
+// steps it), and on its incident: its told channels and whether a told
+// member still fires, which only its members' runs change (counted in
+// skipper.incSeq). Time changes only the first: the dedup window's end.
+func (k *skipper) untoldSteady(la *liveAlert, cfg *alertconfig.Config, at time.Time) bool {
+	if k.ruleErr || !cfg.Settings.EnableDeduplication {
+		return false
+	}
+	if inc := la.a.Incident; inc != "" {
+		// Pruning takes an incident's notices once they are older than the
+		// retention: a change no run makes. Within it, none is pruned.
+		opened, ok := k.incOpened[inc]
+		retention := time.Duration(cfg.Settings.AlertRetentionDays) * 24 * time.Hour
+		if !ok || k.incSeq[inc] != la.seq || at.Sub(opened) >= retention {
+			return false
+		}
+	}
+	for _, ch := range la.static.channels {
+		w := k.lastWord[wordKey{la.a.Fingerprint, ch}]
+		then, now := w.repeats(la.at), w.repeats(at)
+		if then != now {
+			return false
+		}
+	}
+	return true
+}
+
+// untoldMembers takes out of this step's steady alerts the untold
+// members of an incident (untoldSteady) whose incident has a told firing
+// member that is not steady: that member's run may change what they
+// would be told at this very step (it resolves: no told member may fire
+// any more), before any count of events could say so. (An untold member
+// that changes holds nobody back, and one told at this step only holds
+// the others back more.) It reports whether it took any out.
+func (k *skipper) untoldMembers(at time.Time) bool {
+	var byInc map[string][]*liveAlert
+	for fp, r := range k.steadyNow {
+		if la := k.live[r.Name][fp]; la != nil && la.untold && la.a.Incident != "" {
+			if byInc == nil {
+				byInc = map[string][]*liveAlert{}
+			}
+			byInc[la.a.Incident] = append(byInc[la.a.Incident], la)
+		}
+	}
+	if byInc == nil {
+		return false
+	}
+	unsteady := map[string]bool{}
+	for _, m := range k.live {
+		for fp, la := range m {
+			if _, ok := byInc[la.a.Incident]; ok && la.a.State == state.Firing && told(&la.a) {
+				if _, steady := k.steadyNow[fp]; !steady {
+					unsteady[la.a.Incident] = true
+				}
+			}
+		}
+	}
+	took := false
+	for inc, members := range byInc {
+		if !unsteady[inc] {
+			continue
+		}
+		for _, la := range members {
+			delete(k.steadyNow, la.a.Fingerprint)
+			took = true
+		}
+	}
+	return took
+}
+
+// told reports whether a was notified in its current episode.
+func told(a *state.Alert) bool { return !a.LastNotified.IsZero() && !a.LastNotified.Before(a.FiredAt) }
+
+// allSteady reports whether every alert of rule that is not inactive is
+// among this step's steady ones.
+func (k *skipper) allSteady(rule string) bool {
+	for fp := range k.live[rule] {
+		if _, ok := k.steadyNow[fp]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// wordKey is an alert and a channel; word the latest notice queued about
+// it to that channel (state.Run's LastWord: in a replay no notice fails,
+// and one is superseded only by a later one).
+type wordKey struct {
+	fp      uint64
+	channel string
+}
+
+type word struct {
+	kind    string
+	created time.Time
+}
+
+// repeats reports whether a firing notice at at would repeat what the
+// channel believes (notify's dedup).
+func (w word) repeats(at time.Time) bool {
+	return (w.kind == "firing" || w.kind == notify.Refresh) && at.Sub(w.created) < notify.DedupWindow
+}
+
+// incidentEvents takes account of what a run changed that its incidents'
+// members are told by: a member that changed state, joined, or was
+// notified; an incident opened or closed; and every notice's last word.
+func (k *skipper) incidentEvents(res alertrun.Result) {
+	if len(res.RuleErrors) > 0 {
+		k.ruleErr = true
+	}
+	for _, it := range res.Alerts {
+		// Only what can hold an untold member back less: a member that
+		// stops firing (no told member may fire any more; its queued
+		// firing notices are superseded, and their channels may leave the
+		// incident's), or leaves. A member told, or joining, holds the
+		// others back more, which changes nothing for one held back from
+		// every channel.
+		if inc := it.Prev.Incident; inc != "" && (it.Prev.State == state.Firing && it.Alert.State != state.Firing || it.Alert.Incident != inc) {
+			k.incSeq[inc]++
+		}
+	}
+	for _, inc := range res.Plan.Incidents {
+		k.incSeq[inc.ID]++
+		k.incOpened[inc.ID] = inc.Opened
+	}
+	for _, n := range res.Plan.Notices {
+		k.lastWord[wordKey{n.Fingerprint, n.Channel}] = word{n.Kind, n.Created}
+	}
 }
 
 // silenceEdges are the instants at which a silence starts or ends, in
