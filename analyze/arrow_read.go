@@ -39,6 +39,9 @@ func (d *DB) eachArrowBatch(ctx context.Context, qname string, args []any, fn fu
 		}
 		defer rr.Release()
 		for rr.Next() {
+			if err := ctx.Err(); err != nil {
+				return err // cancelled: the batches left are not read
+			}
 			if err := fn(rr.RecordBatch()); errors.Is(err, errStopBatches) {
 				return nil
 			} else if err != nil {

@@ -253,16 +253,31 @@ func (d *DB) slideValues(ctx context.Context, name string, sl *selection, gr sli
 		}
 	}
 	var scratch []float64
+	var full, before []int32 // a group's cells with values, as sampledCells
 	pool := agg.Kind == metricpath.Stddev && pooled(sl.selGrp)
 	for g := 0; g < G; g++ {
+		if err := ctx.Err(); err != nil {
+			return err // a cancelled read stops at its next group
+		}
 		if agg.Kind == metricpath.Percentile && perWin > 1 &&
 			slidePercentiles(vals[g*m:(g+1)*m], agg.Quantile, n, perStep, perWin, out[g].Values, out[g].Samples) {
 			continue
 		}
+		full, before = full[:0], append(before[:0], 0)
+		for c, vs := range vals[g*m : (g+1)*m] {
+			if len(vs) > 0 {
+				full = append(full, int32(c))
+			}
+			before = append(before, int32(len(full)))
+		}
 		for j := 0; j < n; j++ {
 			scratch = scratch[:0]
-			for c := j * perStep; c < j*perStep+perWin; c++ {
-				scratch = append(scratch, vals[g*m+c]...)
+			// Only the window's cells with values (the same values in
+			// the same order): see slideCells.
+			cs := full[before[j*perStep]:before[j*perStep+perWin]]
+			d.memo.visited += int64(len(cs))
+			for _, c := range cs {
+				scratch = append(scratch, vals[g*m+int(c)]...)
 			}
 			if len(scratch) == 0 {
 				continue
@@ -303,9 +318,30 @@ func (d *DB) slideCells(ctx context.Context, name string, sl *selection, gr slid
 			return nil, err
 		}
 	}
+	// A window combines only its buckets with samples (combine skips the
+	// others, so the answer is the same): at a step far finer than the
+	// data (1 s over one sample a minute) nearly every bucket is empty,
+	// and visiting all of a window's at every step made a step's cost
+	// grow with window/step.
+	var sampled []cell
+	var before []int32
 	for g := 0; g < G; g++ {
+		// Checked once a group: a cancelled read (a replay's SIGTERM)
+		// stops here, not after every group's windows.
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		row := cells[g*m : (g+1)*m]
+		if !exact {
+			sampled, before = sampledCells(row, sampled, before)
+		}
 		for j := 0; j < n; j++ {
-			v, cnt, ok := combine(agg.Kind, cells[g*m+j*perStep:g*m+j*perStep+perWin], exact)
+			cs := row[j*perStep : j*perStep+perWin]
+			if !exact {
+				cs = sampled[before[j*perStep]:before[j*perStep+perWin]]
+			}
+			d.memo.visited += int64(len(cs))
+			v, cnt, ok := combine(agg.Kind, cs, exact)
 			if !ok {
 				continue
 			}
@@ -319,6 +355,21 @@ func (d *DB) slideCells(ctx context.Context, name string, sl *selection, gr slid
 		return cells, d.exactBuckets(ctx, sl, n, gr.winEnd, gr.winMS, cells, m, out)
 	}
 	return cells, nil
+}
+
+// sampledCells is row's cells that hold samples, in order, and before[c]
+// the number of them before cell c (len(row)+1 entries): cells [lo, hi)
+// hold sampled[before[lo]:before[hi]]. It reuses the slices given.
+func sampledCells(row, sampled []cell, before []int32) ([]cell, []int32) {
+	sampled = sampled[:0]
+	before = append(before[:0], 0)
+	for _, c := range row {
+		if c.ok {
+			sampled = append(sampled, c)
+		}
+		before = append(before, int32(len(sampled)))
+	}
+	return sampled, before
 }
 
 // zeroSilentWindows gives 0 to the windows where a counter's group has no

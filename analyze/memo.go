@@ -55,6 +55,7 @@ type memo struct {
 	whole      int                       // sums answered on DuckDB's threads (wholesums.go), for the tests
 	wholeKeys  map[cellKey]bool          // kept cells of whole numbers at or above 0 (wholesums.go)
 	fromCells  int                       // agg_sum answers added up from them, for the tests
+	visited    int64                     // buckets Sliding's windows combined, for the tests
 	// evalVals is the last selection's values read for a percentile
 	// (agg_values, by group), so that the other percentiles of the same
 	// path and window (a report's p50, p90, p95, p99) select from them

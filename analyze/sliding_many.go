@@ -100,6 +100,14 @@ func (d *DB) SlidingMany(ctx context.Context, qs []SlideQuery, step time.Duratio
 	for _, i := range order {
 		q := qs[i]
 		res[i], errs[i] = d.Sliding(ctx, q.Expr, q.End, step, q.Window, n)
+		if err := ctx.Err(); err != nil {
+			// Cancelled (a replay's SIGTERM): every query has its error,
+			// none is left to read.
+			for i := range errs {
+				res[i], errs[i] = nil, err
+			}
+			return res, errs
+		}
 	}
 	return res, errs
 }

@@ -324,8 +324,15 @@ func (t *Tables) hold(ctx context.Context, j int) error {
 	var res [][]analyze.BucketSeries
 	var errs []error
 	if a := t.ahead; a != nil {
-		<-a.done
+		select {
+		case <-a.done:
+		case <-ctx.Done():
+			// Cancelled while the next chunk is read: the read ahead
+			// meets it too, and Close waits for it to stop.
+			return ctx.Err()
+		}
 		t.ahead = nil
+		a.cancel()
 		if a.c == c {
 			res, errs = a.res, a.errs
 		}
@@ -353,11 +360,12 @@ func (t *Tables) hold(ctx context.Context, j int) error {
 	}
 	if t.opt.ReadAhead && hi < t.n {
 		nc, nlo, nhi := t.chunkOf(hi)
-		a := &readAhead{c: nc, done: make(chan struct{})}
+		actx, cancel := context.WithCancel(ctx)
+		a := &readAhead{c: nc, done: make(chan struct{}), cancel: cancel}
 		t.ahead = a
 		go func() {
 			defer close(a.done)
-			a.res, a.errs = t.read(ctx, nlo, nhi)
+			a.res, a.errs = t.read(actx, nlo, nhi)
 		}()
 	}
 	return nil
@@ -379,16 +387,21 @@ func (t *Tables) read(ctx context.Context, lo, hi int) ([][]analyze.BucketSeries
 // readAhead is a chunk being read on another goroutine: res and errs are
 // set when done is closed.
 type readAhead struct {
-	c    int
-	done chan struct{}
-	res  [][]analyze.BucketSeries
-	errs []error
+	c      int
+	done   chan struct{}
+	cancel context.CancelFunc // stops the read (Close)
+	res    [][]analyze.BucketSeries
+	errs   []error
 }
 
-// Close waits for the read ahead, if one is under way, and drops it: the
-// DB is the caller's again.
+// Close stops the read ahead, if one is under way, waits for it and drops
+// it: the DB is the caller's again, and no goroutine of the tables is
+// left. The read checks its context as it goes (analyze.DB.SlidingMany),
+// so a replay stopped mid-chunk (SIGTERM, or a step's error) does not
+// wait for a whole chunk to be read for nothing.
 func (t *Tables) Close() {
 	if a := t.ahead; a != nil {
+		a.cancel()
 		<-a.done
 		t.ahead = nil
 	}

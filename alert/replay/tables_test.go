@@ -2,6 +2,7 @@ package replay
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -455,4 +456,95 @@ func TestTablesReadAheadAnswersAlike(t *testing.T) {
 	if ahead.ahead != nil {
 		t.Error("Close left the read ahead")
 	}
+}
+
+// aheadBlocked makes tables over qs whose first chunk is read and whose
+// read ahead of the second waits for the DB, which the caller then holds
+// (tb.dbMu, locked): a read ahead that took the DB first is let finish and
+// the tables made again.
+func aheadBlocked(t *testing.T, ctx context.Context, db *analyze.DB, qs []eval.Query, n, k int) *Tables {
+	t.Helper()
+	for try := 0; try < 100; try++ {
+		tb, err := NewTables(db, qs, t0, time.Minute, n, TablesOptions{ChunkSteps: k, ReadAhead: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tb.Eval(ctx, qs[0].Expr, analyze.Window{At: t0.Add(time.Minute), Length: qs[0].Length}); err != nil {
+			t.Fatal(err)
+		}
+		if tb.ahead == nil {
+			t.Fatal("no read ahead")
+		}
+		if tb.dbMu.TryLock() {
+			return tb
+		}
+		tb.Close()
+	}
+	t.Skip("the read ahead always took the DB first")
+	return nil
+}
+
+// A replay stopped (SIGTERM) while the next chunk is read ahead stops at
+// once: a query of that chunk returns the context's error without waiting
+// for the read. Close, with the context cancelled or not (a step's
+// error), stops the read ahead before it waits for it: the read returns
+// the context's error instead of a chunk nobody will ask, and no
+// goroutine of the tables is left.
+func TestTablesStopWhileReadingAhead(t *testing.T) {
+	db := tablesStore(t)
+	qs := queriesOf(t, mixedRules())
+	const n, k = 180, 50
+	stopped := func(a *readAhead) {
+		t.Helper()
+		select {
+		case <-a.done:
+		default:
+			t.Fatal("Close returned before the read ahead ended")
+		}
+		for i, err := range a.errs {
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("the read ahead's table %d: %v, want the context's error", i, err)
+			}
+		}
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	tb := aheadBlocked(t, ctx, db, qs, n, k)
+	a := tb.ahead
+	cancel()
+	got := make(chan error, 1)
+	go func() {
+		_, err := tb.Eval(ctx, qs[0].Expr, analyze.Window{At: t0.Add((k + 1) * time.Minute), Length: qs[0].Length})
+		got <- err
+	}()
+	select {
+	case err := <-got:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("a query of the chunk read ahead, after the cancel: %v, want the context's error", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("a query of the chunk read ahead waited for the read after the cancel")
+	}
+	tb.dbMu.Unlock()
+	tb.Close()
+	stopped(a)
+
+	tb = aheadBlocked(t, context.Background(), db, qs, n, k)
+	a = tb.ahead
+	cancelled := make(chan struct{})
+	if a.cancel == nil {
+		t.Fatal("the read ahead cannot be stopped")
+	}
+	stop := a.cancel
+	a.cancel = func() { stop(); close(cancelled) }
+	closed := make(chan struct{})
+	go func() { tb.Close(); close(closed) }()
+	select {
+	case <-cancelled:
+	case <-time.After(20 * time.Second):
+		t.Fatal("Close did not stop the read ahead")
+	}
+	tb.dbMu.Unlock()
+	<-closed
+	stopped(a)
 }
