@@ -74,15 +74,23 @@ type BudgetRetire struct {
 	// Service limits the run to one service's SLO alerts (vigil budget
 	// --service); "" is every service's.
 	Service string
+	// StaleAfter is how long since any run last judged an SLO alert
+	// before it counts as its objective's gone (StaleAfter(cfg,
+	// "budget")): another cron line (--slo-file) judges its own
+	// objectives every few minutes, and this run must not resolve its
+	// pages (h31 H1); one nobody judged for that long is no one's.
+	StaleAfter time.Duration
 }
 
 // BudgetBuildRetiring is BudgetBuild for a run that judges every objective
 // of the config (of r.Service, when set): the SLO alerts of prev that no
 // budget of this run steps, because their objective was renamed or
-// removed (or its window changed: other labels), are stepped with no
-// breach, so that a firing one resolves, and the channels told it fired
-// are told it ended, as any resolution (h30 D8: they stayed firing in
-// vigil alerts list forever). Once inactive, they are no longer stepped.
+// removed (or its window changed: other labels), and that no run has
+// judged for r.StaleAfter, are stepped with no breach, so that a firing
+// one resolves, and the channels told it fired are told it ended, as any
+// resolution (h30 D8: they stayed firing in vigil alerts list forever). A
+// resolved one goes inactive at the next run whenever it was judged (no
+// one is told of that). Once inactive, they are no longer stepped.
 func BudgetBuildRetiring(budgets []slo.Budget, at time.Time, r BudgetRetire) Build {
 	build := BudgetBuild(budgets, at)
 	return func(prev map[uint64]state.Alert) []*notify.Item {
@@ -95,6 +103,9 @@ func BudgetBuildRetiring(budgets []slo.Budget, at time.Time, r BudgetRetire) Bui
 			sev := budgetSeverityOf(p.Rule)
 			if sev == "" || built[fp] || p.State == state.Inactive || r.Service != "" && p.Labels["service"] != r.Service {
 				continue
+			}
+			if p.State != state.Resolved && at.Sub(p.LastEval) <= r.StaleAfter {
+				continue // judged lately: by another cron line's objectives
 			}
 			obs := state.Observation{HasData: true, Value: p.Value}
 			items = append(items, &notify.Item{Rule: BudgetRules[sev], Prev: p, Alert: state.Step(p, obs, at, 0), Facts: retiredFacts(p, sev)})

@@ -79,4 +79,15 @@ func TestBudgetBuildRetiring(t *testing.T) {
 	if items := BudgetBuild(nil, at)(prev); len(items) != 0 {
 		t.Errorf("BudgetBuild stepped %d alerts of no budget", len(items))
 	}
+
+	// Judged less than StaleAfter ago (by another cron line's objectives):
+	// left firing; a resolved one still goes inactive.
+	items = BudgetBuildRetiring(nil, at, BudgetRetire{Service: "a", StaleAfter: 2 * time.Hour})(prev)
+	got = map[uint64]state.State{}
+	for _, it := range items {
+		got[it.Alert.Fingerprint] = it.Alert.State
+	}
+	if _, ok := got[page.Fingerprint]; ok || len(items) != 1 || got[ticket.Fingerprint] != state.Inactive {
+		t.Errorf("judged an hour ago, stale after 2h: stepped %v, want only the resolved ticket, to inactive", got)
+	}
 }
