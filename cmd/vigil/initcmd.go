@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/vigil-metrics/vigil/internal/sources"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -76,7 +77,8 @@ func (a *app) runInit(cmd *cobra.Command, out string) error {
 			return cli.Usagef("--db %q: not valid UTF-8, which a YAML config cannot name", p)
 		}
 		if strings.Contains(p, "://") {
-			return cli.Usagef("--db %s: vigil init names store files; a Prometheus-compatible source goes in sources: (docs/scale.md)", p)
+			// Redacted: a URL may carry a password or a token (h31 H2).
+			return cli.Usagef("--db %s: vigil init names store files; a Prometheus-compatible source goes in sources: (docs/scale.md)", sources.Redact(p))
 		}
 		m, err := filepath.Glob(p)
 		if err != nil {
