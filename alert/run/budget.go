@@ -67,30 +67,29 @@ func BudgetBuild(budgets []slo.Budget, at time.Time) Build {
 }
 
 // BudgetRetire says which SLO alerts of the state DB a budget run answers
-// for beyond the objectives it judges: those of objectives no longer
-// defined. A run that judges only some objectives cannot tell a removed
-// one from one it was not asked about, so it names its scope.
+// for beyond the objectives it judges: those no run has judged for
+// StaleAfter, whose objective is gone (renamed, removed) from every cron
+// line's objectives.
 type BudgetRetire struct {
-	// Service limits the run to one service's SLO alerts (vigil budget
-	// --service); "" is every service's.
-	Service string
 	// StaleAfter is how long since any run last judged an SLO alert
 	// before it counts as its objective's gone (StaleAfter(cfg,
-	// "budget")): another cron line (--slo-file) judges its own
-	// objectives every few minutes, and this run must not resolve its
-	// pages (h31 H1); one nobody judged for that long is no one's.
+	// "budget")). A run cannot tell a removed objective from one another
+	// cron line judges (--slo-file, --service): that line judges its own
+	// every few minutes, and this run must not resolve its pages under it
+	// (h31 H1). One nobody judged for that long is nobody's, whichever
+	// line's run notices first (h31 H4: sites that run one --service line
+	// a service never ran a plain one).
 	StaleAfter time.Duration
 }
 
-// BudgetBuildRetiring is BudgetBuild for a run that judges every objective
-// of the config (of r.Service, when set): the SLO alerts of prev that no
-// budget of this run steps, because their objective was renamed or
-// removed (or its window changed: other labels), and that no run has
-// judged for r.StaleAfter, are stepped with no breach, so that a firing
-// one resolves, and the channels told it fired are told it ended, as any
-// resolution (h30 D8: they stayed firing in vigil alerts list forever). A
-// resolved one goes inactive at the next run whenever it was judged (no
-// one is told of that). Once inactive, they are no longer stepped.
+// BudgetBuildRetiring is BudgetBuild that also steps, with no breach, the
+// SLO alerts of prev that no budget of this run steps and that no run has
+// judged for r.StaleAfter: their objective was renamed or removed (or its
+// window changed: other labels). A firing one resolves, and the channels
+// told it fired are told it ended, as any resolution (h30 D8: they stayed
+// firing in vigil alerts list forever); a resolved one goes inactive at
+// the next run (no one is told of that). Once inactive, they are no longer
+// stepped.
 func BudgetBuildRetiring(budgets []slo.Budget, at time.Time, r BudgetRetire) Build {
 	build := BudgetBuild(budgets, at)
 	return func(prev map[uint64]state.Alert) []*notify.Item {
@@ -101,7 +100,7 @@ func BudgetBuildRetiring(budgets []slo.Budget, at time.Time, r BudgetRetire) Bui
 		}
 		for fp, p := range prev {
 			sev := budgetSeverityOf(p.Rule)
-			if sev == "" || built[fp] || p.State == state.Inactive || r.Service != "" && p.Labels["service"] != r.Service {
+			if sev == "" || built[fp] || p.State == state.Inactive {
 				continue
 			}
 			if p.State != state.Resolved && at.Sub(p.LastEval) <= r.StaleAfter {

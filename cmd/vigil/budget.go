@@ -318,14 +318,10 @@ func (a *app) notifyBudgets(cmd *cobra.Command, cfg *alertconfig.Config, at time
 	opt := a.runOptions(cmd, cfg, at, o.DryRun, o.LockTimeout, snd)
 	opt.Source = "budget" // its own last run: see alertrun.TimeError
 	opt.Deadline = o.deadline
-	// The SLO alerts of objectives no longer defined, that no run has
-	// judged lately (another cron line's --slo-file judges its own), are
-	// resolved by a run of the config's objectives (of its --service): one
-	// of --slo-file's cannot tell them from another file's.
-	build := alertrun.BudgetBuild(budgets, at)
-	if o.File == "" {
-		build = alertrun.BudgetBuildRetiring(budgets, at, alertrun.BudgetRetire{Service: o.Service, StaleAfter: alertrun.StaleAfter(cfg, "budget")})
-	}
+	// The SLO alerts that no run has judged lately (each cron line judges
+	// its own objectives every few minutes) are of objectives no longer
+	// defined: any run resolves them.
+	build := alertrun.BudgetBuildRetiring(budgets, at, alertrun.BudgetRetire{StaleAfter: alertrun.StaleAfter(cfg, "budget")})
 	res, err := alertrun.Notify(cmd.Context(), opt, build)
 	if overtaken(a, err, o.At) {
 		return nil
