@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"github.com/vigil-metrics/vigil/internal/sources"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
 	"github.com/vigil-metrics/vigil/internal/atomicfile"
 	"github.com/vigil-metrics/vigil/internal/safetext"
+	"github.com/vigil-metrics/vigil/internal/sources"
 	"github.com/vigil-metrics/vigil/internal/starter"
 	"github.com/vigil-metrics/vigil/internal/store"
 )
