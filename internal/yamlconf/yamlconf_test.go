@@ -179,7 +179,13 @@ func TestFromFile(t *testing.T) {
 		{"vigil.yaml", "st.db", "st.db"},
 		{"etc/vigil.yaml", "hosts/*.db", "etc/hosts/*.db"},
 		{"", "st.db", "st.db"},
+		// ~/ is the home directory, as a shell reads it (h31 H5); ~user is not.
+		{"/etc/vigil/vigil.yaml", "~/st.db", "/home/op/st.db"},
+		{"/etc/vigil/vigil.yaml", "~", "/home/op"},
+		{"", "~/hosts/*.db", "/home/op/hosts/*.db"},
+		{"/etc/vigil/vigil.yaml", "~op/st.db", "/etc/vigil/~op/st.db"},
 	} {
+		t.Setenv("HOME", "/home/op")
 		if got := FromFile(c[0], c[1]); got != c[2] {
 			t.Errorf("FromFile(%q, %q) = %q, want %q", c[0], c[1], got, c[2])
 		}
