@@ -139,7 +139,9 @@ func TestInhibitAlertnameRegexMatchesNone(t *testing.T) {
 // link: refused as a relative or non-http one is, with the escape to
 // write instead (h30 D31, its sub-part). Templates ({{ }}) stay a warning.
 func TestRunbookBadCharacters(t *testing.T) {
-	for _, u := range []string{`http://x/run book`, `http://x/a"><script>`, "http://x/a\tb", `http://x/<a>`} {
+	// And invisible format characters: U+202E shows the link reversed,
+	// U+200B and U+FEFF hide in it (h31 H6).
+	for _, u := range []string{`http://x/run book`, `http://x/a"><script>`, "http://x/a\tb", `http://x/<a>`, "http://x/a\u202eb", "http://x/a\u200bb", "http://x/\ufeffa"} {
 		src := "alert_rules:\n  - name: r\n    metric_path: cpu.last\n    condition: greater_than\n    threshold: 1\n    severity: high\n    evaluation_window: 60\n" +
 			"    annotations:\n      runbook_url: " + strconvQuote(u) + "\n"
 		_, err := Parse("c.yaml", []byte(src), nil)
@@ -151,6 +153,15 @@ func TestRunbookBadCharacters(t *testing.T) {
 		"    annotations: {runbook_url: 'https://wiki.example.com/run%20book?a=1&b=%22#x'}\n"
 	if cfg, err := Parse("c.yaml", []byte(src), nil); err != nil || len(cfg.Warnings) != 0 {
 		t.Errorf("encoded: %v, warnings:\n%s", err, warnings(cfg))
+	}
+}
+
+// A runbook_url's port must be one: 99999 is no link (h31 H6).
+func TestRunbookPort(t *testing.T) {
+	src := "alert_rules:\n  - name: r\n    metric_path: cpu.last\n    condition: greater_than\n    threshold: 1\n    severity: high\n    evaluation_window: 60\n" +
+		"    annotations: {runbook_url: 'https://x.example:99999/run'}\n"
+	if _, err := Parse("c.yaml", []byte(src), nil); err == nil || !strings.Contains(err.Error(), "c.yaml:8:32: annotations: runbook_url \"https://x.example:99999/run\": port 99999 is not 1 to 65535") {
+		t.Errorf("error %v", err)
 	}
 }
 

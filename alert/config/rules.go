@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -224,6 +225,12 @@ func (d *decoder) runbookURL(v *yaml.Node, u string) {
 		return
 	}
 	p, err := url.Parse(u)
+	if err == nil && p.Port() != "" {
+		if n, perr := strconv.Atoi(p.Port()); perr != nil || n < 1 || n > 65535 {
+			d.Errf(at, "annotations: runbook_url %q: port %s is not 1 to 65535", u, p.Port())
+			return
+		}
+	}
 	if err == nil && (p.Scheme == "http" || p.Scheme == "https") && p.Host != "" {
 		if strings.Contains(u, "{{") {
 			// Prometheus users write {{ $labels.host }} by habit: vigil
@@ -236,7 +243,10 @@ func (d *decoder) runbookURL(v *yaml.Node, u string) {
 }
 
 // notInURL says whether r may not appear as itself in a URL (RFC 3986:
-// whitespace, controls, and the delimiters ", <, >, \, ^, `, |).
+// whitespace, controls, and the delimiters ", <, >, \, ^, `, |), or in a
+// link a person reads: an invisible format character (a right-to-left
+// override shows the link reversed, a zero-width space hides in it;
+// h31 H6).
 func notInURL(r rune) bool {
-	return r <= ' ' || r == 0x7f || strings.ContainsRune("\"<>\\^`|", r) || unicode.IsSpace(r) || unicode.IsControl(r)
+	return r <= ' ' || r == 0x7f || strings.ContainsRune("\"<>\\^`|", r) || unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r)
 }
