@@ -144,10 +144,21 @@ func (d *decoder) matchers(v *yaml.Node, field string) []Matcher {
 // value of (the file's rules and the SLO alerts); false when it is
 // refused. One that matches the empty name matches no alert, as every
 // alert has a name: an error. One that matches no known name is a
-// warning (a typo there mutes nothing, silently). The negations are
-// not checked: `alertname!~""` is Alertmanager's "any alert".
+// warning (a typo there mutes nothing, silently), and so is a negation
+// that every known name fails (`alertname!~".*"`, h31 H7); the other
+// negations pass: `alertname!~""` is Alertmanager's "any alert".
 func (d *decoder) alertnameMatcher(at *yaml.Node, field string, m Matcher) bool {
-	if m.Name != "alertname" || (m.Op != "=" && m.Op != "=~") {
+	if m.Name != "alertname" {
+		return true
+	}
+	if m.Op == "!=" || m.Op == "!~" {
+		if !slices.ContainsFunc(d.alertNames(), func(n string) bool { return m.Matches(map[string]string{"alertname": n}) }) {
+			d.Warnf(at, "%s: %s matches no rule's name nor an SLO alert's (%s): the matcher matches nothing",
+				field, m, strings.Join(sloAlertNames(), ", "))
+		}
+		return true
+	}
+	if m.Op != "=" && m.Op != "=~" {
 		return true
 	}
 	if m.Matches(map[string]string{"alertname": ""}) {

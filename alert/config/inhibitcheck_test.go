@@ -135,6 +135,21 @@ func TestInhibitAlertnameRegexMatchesNone(t *testing.T) {
 	}
 }
 
+// A negation every known name fails (alertname!~".*") matches nothing
+// too: a warning (h31 H7); alertname!~"" (any alert) is none.
+func TestInhibitAlertnameNegationMatchesNone(t *testing.T) {
+	src := checkRules + "inhibit_rules:\n" +
+		"  - source_matchers: ['alertname!~\".*\"']\n    target_matchers: ['alertname!~\"\"']\n"
+	cfg, err := Parse("c.yaml", []byte(src), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := warnings(cfg)
+	if !strings.Contains(w, `c.yaml:5:23: source_matchers: alertname!~".*" matches no rule's name nor an SLO alert's`) || strings.Count(w, "\n") != 0 {
+		t.Errorf("want one warning, for the source:\n%s", w)
+	}
+}
+
 // A runbook_url holding a space, a quote or <> is no URL a notice can
 // link: refused as a relative or non-http one is, with the escape to
 // write instead (h30 D31, its sub-part). Templates ({{ }}) stay a warning.
