@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"time"
 
 	alertconfig "github.com/vigil-metrics/vigil/alert/config"
@@ -15,6 +16,7 @@ import (
 	"github.com/vigil-metrics/vigil/alert/state"
 	"github.com/vigil-metrics/vigil/analyze"
 	"github.com/vigil-metrics/vigil/analyze/slo"
+	"github.com/vigil-metrics/vigil/internal/vtime"
 )
 
 // MaxSteps bounds the runs one replay steps: a year at 32 s (at 30 s it is 1,051,200). The bound
@@ -49,7 +51,10 @@ type querier interface {
 // is replay's alone, so the runs are the ones `vigil evaluate --at t_j`
 // then `vigil budget --notify --at t_j` would make on a scratch state.
 func Run(ctx context.Context, db *analyze.DB, o Options) (*Replay, error) {
-	if _, err := steps(o); err != nil {
+	// The bound on the steps is checked once From is moved to the stores'
+	// oldest sample: --from 700d over 5 hours of history replays those
+	// hours (h31 H10).
+	if _, err := countSteps(o); err != nil {
 		return nil, err
 	}
 	var warns []string
@@ -171,8 +176,22 @@ func history(ctx context.Context, db *analyze.DB, o *Options) ([]string, error) 
 	return warns, nil
 }
 
-// steps is the number of runs in (From, To].
+// steps is the number of runs in (From, To], refused over MaxSteps.
 func steps(o Options) (int, error) {
+	n, err := countSteps(o)
+	if err != nil {
+		return 0, err
+	}
+	if n > MaxSteps {
+		min := time.Duration(math.Ceil(o.To.Sub(o.From).Seconds()/MaxSteps)) * time.Second
+		return 0, &UsageError{Msg: fmt.Sprintf("%d steps of %s over (--from, --to]: more than %d", n, vtime.FormatDuration(o.Step), MaxSteps),
+			Hint_: fmt.Sprintf("use a longer --step (at least %s here) or a shorter --from", vtime.FormatDuration(min))}
+	}
+	return int(n), nil
+}
+
+// countSteps is the number of runs in (From, To], refused when none.
+func countSteps(o Options) (int64, error) {
 	if o.Config == nil {
 		return 0, errors.New("replay: no config")
 	}
@@ -187,10 +206,7 @@ func steps(o Options) (int, error) {
 		return 0, &UsageError{Msg: fmt.Sprintf("replay: no run in (%s, %s] at a step of %s", stamp(o.From), stamp(o.To), o.Step),
 			Hint_: "use a shorter --step or an earlier --from"}
 	}
-	if n > MaxSteps {
-		return 0, &UsageError{Msg: fmt.Sprintf("replay: %d runs (over %d)", n, MaxSteps), Hint_: "use a longer --step or a shorter range (--from)"}
-	}
-	return int(n), nil
+	return n, nil
 }
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }

@@ -151,6 +151,34 @@ func TestReplayHistoryWarnings(t *testing.T) {
 	}
 }
 
+// The bound on the steps counts the range replayed: a --from 700 days
+// back over 3h10m of history replays those 190 steps, with the history
+// warning; without stores to clamp to, the same range is refused (exit
+// 2), with the shortest step that fits (h31 H10).
+func TestReplayBoundAfterClamp(t *testing.T) {
+	f := newEquivFixture(t, equivYAML)
+	db, err := f.open(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	to := e0.Add(70 * time.Minute)
+	o := Options{Config: f.cfg, From: to.Add(-700 * 24 * time.Hour), To: to, Step: time.Minute}
+	rep, err := Run(context.Background(), db, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Steps != 190 || !rep.From.Equal(e0.Add(-120*time.Minute)) || len(rep.Warnings) == 0 || !strings.Contains(rep.Warnings[0], "3h10m0s of history") {
+		t.Errorf("from %s, %d steps, warnings %q; want 08:00, 190 steps, the history warning", rep.From, rep.Steps, rep.Warnings)
+	}
+	o.querier = constQuerier{}
+	_, err = Run(context.Background(), nil, o)
+	var ue *UsageError
+	if !errors.As(err, &ue) || ue.Error() != "1008000 steps of 1m over (--from, --to]: more than 1000000" || ue.Hint() != "use a longer --step (at least 1m1s here) or a shorter --from" {
+		t.Errorf("no stores: %v; want the bound refused", err)
+	}
+}
+
 // countingQuerier is constQuerier that calls on at each Eval: one per
 // step for a config of one rule.
 type countingQuerier struct {

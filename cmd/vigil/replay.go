@@ -244,25 +244,17 @@ func replayStep(s string, cfg *alertconfig.Config) (time.Duration, error) {
 }
 
 // replaySteps counts the runs in (from, to] on the step grid from from,
-// refusing none and more than maxReplaySteps.
+// refusing none. More than maxReplaySteps is refused by the replay itself
+// (exit 2, with the shortest step that fits), once from is moved to the
+// stores' oldest sample: --from 700d over five hours of history replays
+// those hours (h31 H10).
 func replaySteps(from, to time.Time, step time.Duration) (int64, error) {
 	n := int64(to.Sub(from) / step)
 	if n < 1 {
 		return 0, cli.Usagef("--from %s to --to %s holds no --step %s: replay a longer range or a shorter step",
 			from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339), vtime.FormatDuration(step))
 	}
-	if n > maxReplaySteps {
-		return 0, cli.WithHint(cli.Usagef("%d steps of %s over (--from, --to]: more than %d", n, vtime.FormatDuration(step), maxReplaySteps),
-			fmt.Sprintf("use a longer --step (at least %s here) or a shorter --from", minStep(to.Sub(from))))
-	}
 	return n, nil
-}
-
-// minStep is the shortest whole-second step that keeps span within the
-// bound.
-func minStep(span time.Duration) time.Duration {
-	s := math.Ceil(span.Seconds() / maxReplaySteps)
-	return time.Duration(s) * time.Second
 }
 
 // decodeReplayConfig decodes a config's alerting sections as evaluate
