@@ -2,6 +2,7 @@ package email
 
 import (
 	"encoding/base64"
+	"errors"
 	"os"
 	"strings"
 
@@ -83,6 +84,14 @@ func (c *Config) Check(at config.ChannelAt) {
 	}
 	if name := c.passwordEnv(); seen["username"] != nil && seen["password_file"] == nil && at.Unset(name) {
 		at.Warnf(at.Node, "%s: %s is not set (needed to log in as the username at send time)", at.What, name)
+	}
+	if v := seen["password_file"]; v != nil && c.PasswordFile != "" {
+		// As an unset password_env is: read at send time, so a wrong
+		// path (relative ones are the config's folder's) is said now
+		// (h31 H11). The path is no secret; its content is never read here.
+		if _, err := os.Stat(c.PasswordFile); err != nil {
+			at.Warnf(v, "%s: password_file %s cannot be read (needed to log in at send time): %v", at.What, c.PasswordFile, errors.Unwrap(err))
+		}
 	}
 	if seen["username"] == nil && seen["from_email"] == nil && seen["from"] == nil {
 		at.Errf(at.Node, "%s: missing required field \"from_email\" (or \"from\", or \"username\")", at.What)

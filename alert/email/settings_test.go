@@ -1,6 +1,8 @@
 package email
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/vigil-metrics/vigil/alert/config"
@@ -67,5 +69,28 @@ func TestPasswordFileRelativeToConfig(t *testing.T) {
 		if got := cfg.Channels[0].Settings.(*Config).PasswordFile; got != want {
 			t.Errorf("password_file %q: %q, want %q", file, got, want)
 		}
+	}
+}
+
+// A password_file that cannot be read now is warned of, with the path
+// as resolved, as an unset password_env is (h31 H11); one that can is
+// not.
+func TestPasswordFileMissingWarned(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "pw"), []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const head = "channels:\n  - name: mail\n    type: email\n    to_emails: [ops@example.com]\n    from_email: vigil@example.com\n    smtp_server: smtp.example.com\n    username: u\n"
+	file := filepath.Join(dir, "vigil.yaml")
+	cfg, err := config.ParseEnv(file, []byte(head+"    password_file: secrets/pw\n"), noEnv, types)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := file + ":8:20: channel \"mail\": password_file " + filepath.Join(dir, "secrets/pw") + " cannot be read (needed to log in at send time): no such file or directory"
+	if len(cfg.Warnings) != 1 || cfg.Warnings[0].Error() != want {
+		t.Errorf("warnings %v; want %q", cfg.Warnings, want)
+	}
+	if cfg, err = config.ParseEnv(file, []byte(head+"    password_file: pw\n"), noEnv, types); err != nil || len(cfg.Warnings) != 0 {
+		t.Errorf("readable: %v, warnings %v", err, cfg.Warnings)
 	}
 }
