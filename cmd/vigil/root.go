@@ -44,6 +44,9 @@ type app struct {
 	// a file); each command hands the sections it needs to their owners.
 	file    *configfile.File
 	cfg     config
+	// dbFrom names where cfg.DB came from, for its errors: "--db",
+	// "VIGIL_DB", or the config file's db: key (h31 H12).
+	dbFrom string
 	cfgFile string
 	log     *slog.Logger
 	// cmdPath is the command run ("vigil threshold list"), for hints
@@ -137,6 +140,14 @@ func (a *app) load(cmd *cobra.Command) error {
 		cfg.State = filepath.Join(filepath.Dir(file), "vigil-state.db")
 	}
 	a.cfg = cfg
+	a.dbFrom = "--db"
+	if f := cmd.Flags().Lookup("db"); f == nil || !f.Changed {
+		if _, ok := os.LookupEnv("VIGIL_DB"); ok {
+			a.dbFrom = "VIGIL_DB"
+		} else if len(a.file.Core.DB) > 0 {
+			a.dbFrom = file + ": db:"
+		}
+	}
 	return a.setupLog()
 }
 
@@ -208,15 +219,15 @@ func (a *app) storePaths() ([]string, error) {
 			matches := []string{part}
 			if sources.IsURL(part) {
 				if err := sources.CheckURL(part); err != nil {
-					return nil, cli.Usagef("--db: %v", err)
+					return nil, cli.Usagef("%s: %v", strings.TrimSuffix(a.dbName(), ":"), err)
 				}
 			} else if strings.ContainsAny(part, "*?[") {
 				m, err := filepath.Glob(part)
 				if err != nil {
-					return nil, cli.Usagef("--db %q: %v", part, err)
+					return nil, cli.Usagef("%s %q: %v", a.dbName(), part, err)
 				}
 				if len(m) == 0 {
-					return nil, cli.Usagef("--db %q matches no store", part)
+					return nil, cli.Usagef("%s %q matches no store", a.dbName(), part)
 				}
 				matches = m
 			}
@@ -233,9 +244,17 @@ func (a *app) storePaths() ([]string, error) {
 		}
 	}
 	if len(out) == 0 {
-		return nil, cli.Usagef("--db names no store")
+		return nil, cli.Usagef("%s names no store", a.dbName())
 	}
 	return out, nil
+}
+
+// dbName is where the stores were named, for an error about them.
+func (a *app) dbName() string {
+	if a.dbFrom == "" {
+		return "--db"
+	}
+	return a.dbFrom
 }
 
 // oneStore is for commands that write: they take exactly one store.
