@@ -42,11 +42,11 @@ type app struct {
 
 	// file is vigil.yaml as read once by configfile (no sections without
 	// a file); each command hands the sections it needs to their owners.
-	file    *configfile.File
-	cfg     config
+	file *configfile.File
+	cfg  config
 	// dbFrom names where cfg.DB came from, for its errors: "--db",
 	// "VIGIL_DB", or the config file's db: key (h31 H12).
-	dbFrom string
+	dbFrom  string
 	cfgFile string
 	log     *slog.Logger
 	// cmdPath is the command run ("vigil threshold list"), for hints
