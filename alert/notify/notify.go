@@ -79,8 +79,12 @@ type Alert struct {
 	Fingerprint string            `json:"fingerprint"`
 	// EscalationStep is the escalation step that sent it (0-based), -1 for
 	// none.
-	EscalationStep int    `json:"escalation_step"`
-	Incident       string `json:"incident,omitempty"`
+	EscalationStep int `json:"escalation_step"`
+	// EscalationPolicy names the policy whose step sent it, "" for a
+	// notice its channel's filters sent: a policy's first step (0) is
+	// otherwise told apart from a first notification by nothing (h31 H9).
+	EscalationPolicy string `json:"escalation_policy,omitempty"`
+	Incident         string `json:"incident,omitempty"`
 
 	// Readable is what a person reads (docs/channels.md); notices
 	// recorded by an older vigil lack it: channels print what there is.
@@ -121,6 +125,9 @@ func snapshot(it *Item, step int, ackState string) Alert {
 	s := Alert{Rule: r.Name, Severity: r.Severity, Description: r.Description, Labels: a.Labels,
 		State: a.State.String(), Threshold: r.Threshold, StartsAt: a.FiredAt, Fingerprint: state.FormatFingerprint(a.Fingerprint),
 		EscalationStep: step, Incident: a.Incident}
+	if step >= 0 {
+		s.EscalationPolicy = a.EscPolicy
+	}
 	if s.Labels == nil {
 		s.Labels = map[string]string{}
 	}

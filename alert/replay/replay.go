@@ -162,8 +162,13 @@ type Notice struct {
 	Severity    string
 	// State is the alert's state the notice tells ("firing", "resolved").
 	State string
-	// Step is the escalation step (0: the first notification).
+	// Step is the escalation step (0: the first notification, or a
+	// policy's first step).
 	Step int
+	// EscalationPolicy names the policy whose step sent it, "" when the
+	// channel's filters did (h31 H9: Step alone tells a policy's first
+	// step from a first notification by nothing).
+	EscalationPolicy string
 	// Kind is the notification's kind: "firing", "resolved", or "refresh"
 	// (an Alertmanager channel re-told of a firing alert on every run; in
 	// the timeline, never counted as a notice or a page).

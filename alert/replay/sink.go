@@ -85,7 +85,7 @@ func notices(n notify.Notification) []Notice {
 	out := make([]Notice, 0, len(n.Alerts))
 	for _, a := range n.Alerts {
 		out = append(out, Notice{At: n.At, Channel: n.Channel.Name, Rule: a.Rule, Fingerprint: a.Fingerprint,
-			Labels: a.Labels, Severity: a.Severity, State: a.State, Step: max(a.EscalationStep, 0), Kind: kind,
+			Labels: a.Labels, Severity: a.Severity, State: a.State, Step: max(a.EscalationStep, 0), EscalationPolicy: a.EscalationPolicy, Kind: kind,
 			Incident: a.Incident, episode: a.StartsAt})
 	}
 	return out

@@ -17,7 +17,7 @@ func (c Channel) Notify(ctx context.Context, n notify.Notification) (retry bool,
 	for i, a := range n.Alerts {
 		alerts[i] = Alert{Rule: a.Rule, Severity: a.Severity, Description: a.Description, Labels: a.Labels,
 			State: a.State, Status: n.Kind, Value: a.ValueOrNaN(), Threshold: a.Threshold, StartsAt: a.StartsAt, EndsAt: a.EndsAt,
-			Fingerprint: a.Fingerprint, EscalationStep: max(a.EscalationStep, 0), Incident: a.Incident, Readable: ReadableOf(a)}
+			Fingerprint: a.Fingerprint, EscalationStep: max(a.EscalationStep, 0), EscalationPolicy: a.EscalationPolicy, Incident: a.Incident, Readable: ReadableOf(a)}
 	}
 	c.S.OnAttempt = n.Attempt
 	defer func() { c.S.OnAttempt = nil }()

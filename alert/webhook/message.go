@@ -39,6 +39,9 @@ type Alert struct {
 	// EscalationStep is the escalation policy step (0-based, as in the
 	// reference design) that caused this notification.
 	EscalationStep int
+	// EscalationPolicy names the policy of that step; "" when the
+	// channel's filters sent it (then EscalationStep is 0 too).
+	EscalationPolicy string
 	// Incident is the id of the incident the alert belongs to, "" for
 	// none.
 	Incident string
@@ -231,9 +234,11 @@ type Payload struct {
 	Threshold      Number            `json:"threshold"`
 	Labels         map[string]string `json:"labels"`
 	EscalationStep int               `json:"escalation_step"`
-	Status         string            `json:"status"`
-	State          string            `json:"state"`
-	Fingerprint    string            `json:"fingerprint"`
+	// EscalationPolicy is set only on a policy step's notice (h31 H9).
+	EscalationPolicy string `json:"escalation_policy,omitempty"`
+	Status           string `json:"status"`
+	State            string `json:"state"`
+	Fingerprint      string `json:"fingerprint"`
 	// Readable (fields added in issue 30) sits here, before incident and
 	// the times, so that the payload still ends as it did.
 	Readable
@@ -295,21 +300,22 @@ func NewPayload(at time.Time, alerts []Alert) Payload {
 
 func payloadAlert(at time.Time, a Alert) Payload {
 	p := Payload{
-		Timestamp:      at.UTC(),
-		AlertName:      a.Rule,
-		Severity:       a.Severity,
-		Description:    a.Description,
-		MetricValue:    Number(a.Value),
-		Threshold:      Number(a.Threshold),
-		Labels:         make(map[string]string, len(a.Labels)),
-		EscalationStep: a.EscalationStep,
-		Status:         a.status(),
-		State:          a.State,
-		Fingerprint:    a.Fingerprint,
-		Incident:       a.Incident,
-		StartsAt:       utcOrNil(a.StartsAt),
-		EndsAt:         utcOrNil(a.EndsAt),
-		Readable:       a.Readable,
+		Timestamp:        at.UTC(),
+		AlertName:        a.Rule,
+		Severity:         a.Severity,
+		Description:      a.Description,
+		MetricValue:      Number(a.Value),
+		Threshold:        Number(a.Threshold),
+		Labels:           make(map[string]string, len(a.Labels)),
+		EscalationStep:   a.EscalationStep,
+		EscalationPolicy: a.EscalationPolicy,
+		Status:           a.status(),
+		State:            a.State,
+		Fingerprint:      a.Fingerprint,
+		Incident:         a.Incident,
+		StartsAt:         utcOrNil(a.StartsAt),
+		EndsAt:           utcOrNil(a.EndsAt),
+		Readable:         a.Readable,
 	}
 	if p.Status == "resolved" {
 		p.AckCommand = "" // nothing left to acknowledge (docs/channels.md)

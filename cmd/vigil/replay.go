@@ -511,6 +511,9 @@ type replayNoticeJSON struct {
 	Severity string            `json:"severity"`
 	Labels   map[string]string `json:"labels"`
 	Step     int               `json:"step"`
+	// EscalationPolicy names the policy whose step sent it; absent for a
+	// notice its channel's filters sent.
+	EscalationPolicy string `json:"escalation_policy,omitempty"`
 	// Incident is the correlation incident the alert belonged to (null:
 	// none).
 	Incident *string `json:"incident"`
@@ -598,7 +601,8 @@ func replayToJSON(r *replay.Replay) replayJSON {
 
 func noticeJSON(n replay.Notice) replayNoticeJSON {
 	return replayNoticeJSON{At: rfc(n.At), Channel: n.Channel, Rule: n.Rule, Fingerprint: n.Fingerprint,
-		State: n.State, Kind: n.Kind, Severity: n.Severity, Labels: labelsOrEmpty(n.Labels), Step: n.Step, Incident: strOrNull(n.Incident)}
+		State: n.State, Kind: n.Kind, Severity: n.Severity, Labels: labelsOrEmpty(n.Labels), Step: n.Step,
+		EscalationPolicy: n.EscalationPolicy, Incident: strOrNull(n.Incident)}
 }
 
 func episodeJSON(e replay.Episode) replayEpisodeJSON {
