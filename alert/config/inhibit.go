@@ -137,7 +137,37 @@ func (d *decoder) matchers(v *yaml.Node, field string) []Matcher {
 		}
 		out = append(out, m)
 	}
+	d.alertnamesTogether(v, field, out)
 	return out
+}
+
+// alertnamesTogether warns of alertname matchers that each match some
+// known name but no name together (alertname=~"r1" with alertname!="r1"):
+// the rule matches nothing, as one matcher matching no name does (h31
+// H13).
+func (d *decoder) alertnamesTogether(v *yaml.Node, field string, ms []Matcher) {
+	var on []Matcher
+	for _, m := range ms {
+		if m.Name == "alertname" {
+			on = append(on, m)
+		}
+	}
+	if len(on) < 2 {
+		return
+	}
+	names := d.alertNames()
+	for _, m := range on {
+		if !slices.ContainsFunc(names, func(n string) bool { return m.Matches(map[string]string{"alertname": n}) }) {
+			return // warned of alone
+		}
+	}
+	if !slices.ContainsFunc(names, func(n string) bool { return MatchAll(on, map[string]string{"alertname": n}) }) {
+		var texts []string
+		for _, m := range on {
+			texts = append(texts, m.String())
+		}
+		d.Warnf(v, "%s: no rule's name nor an SLO alert's passes %s together: the rule matches nothing", field, strings.Join(texts, " and "))
+	}
 }
 
 // alertnameMatcher checks a matcher on alertname, which vigil knows every

@@ -150,6 +150,22 @@ func TestInhibitAlertnameNegationMatchesNone(t *testing.T) {
 	}
 }
 
+// alertname matchers that each match a known name but none together
+// (alertname=~"high_.*" and alertname!~"high_.*") make the rule match
+// nothing: a warning (h31 H13); ones some name passes together are fine.
+func TestInhibitAlertnamesTogether(t *testing.T) {
+	src := checkRules + "inhibit_rules:\n" +
+		"  - source_matchers: ['alertname=~\"nod.*\"', 'alertname!~\"nod.*\"']\n    target_matchers: ['alertname=~\"high_.*|nod.*\"', 'alertname!=\"nope\"']\n"
+	cfg, err := Parse("c.yaml", []byte(src), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := warnings(cfg)
+	if !strings.Contains(w, `c.yaml:5:22: source_matchers: no rule's name nor an SLO alert's passes alertname=~"nod.*" and alertname!~"nod.*" together: the rule matches nothing`) || strings.Count(w, "\n") != 0 {
+		t.Errorf("want one warning, for the source:\n%s", w)
+	}
+}
+
 // A runbook_url holding a space, a quote or <> is no URL a notice can
 // link: refused as a relative or non-http one is, with the escape to
 // write instead (h30 D31, its sub-part). Templates ({{ }}) stay a warning.
