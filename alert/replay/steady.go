@@ -13,31 +13,35 @@ import (
 	"github.com/vigil-metrics/vigil/alert/state"
 )
 
-// A steady rule is the skipper's fourth reduction: a rule whose alerts
-// are all firing or pending, and stay so, and about which the pipeline
-// decides nothing at this step, is left out of the run (alert/run's
-// Options.Steady). A month of one-minute runs over a fleet spends most of
-// its steps re-deciding alerts that fire for hours: "still firing, in
-// cooldown", "still firing, deduplicated", minute after minute. Exact, as
-// the other reductions are: a rule is steady at t only where its step
-// would change nothing but each alert's value and last evaluation, and
-// its decision would be the one its last run made:
+// A steady alert is the skipper's fourth reduction: an alert firing or
+// pending that stays so, and about which the pipeline decides nothing at
+// this step, is left out of the run (alert/run's Options.Steady); a rule
+// all of whose alerts are steady, with no other group breached and every
+// observation with data, is not evaluated by the run at all. A month of
+// one-minute runs over a fleet spends most of its steps re-deciding
+// alerts that fire for hours: "still firing, in cooldown", "still firing,
+// deduplicated", minute after minute. Exact, as the other reductions
+// are: an alert is steady at t only where its step would change nothing
+// but its value and last evaluation, and its decision would be the one
+// its last run made:
 //
-//   - every observation has data; the breached ones are exactly its
-//     firing and pending alerts (none new, none resolved, no group gone);
+//   - its group's observation is breached (confirmed by fingerprint);
 //   - a pending alert's for has not run out;
 //   - a firing alert's last run queued nothing and was held by no
 //     inhibition; it is in no inhibit rule's source or target, routes to
 //     no Alertmanager channel (refreshed every run); and what its
 //     notification would be at t, by the times alone (cooldown, the
 //     dedup window, the next escalation step), is what it was then;
+//   - one never told of in its episode, held back from every channel as
+//     a repeat, stays so while its last words and its incident do
+//     (untoldSteady, untoldMembers);
 //   - no silence starts or ends since the step before (a step with a
-//     silence edge skips no rule, so a skipped alert's silence verdict is
-//     its last run's).
+//     silence edge leaves nothing out, so a left-out alert's silence
+//     verdict is its last run's).
 //
-// The alerts it does not decide count as firing for the incidents they
-// belong to (alert/run keeps those open and their members told), and
-// the run stores t as their last evaluation.
+// The alerts the run does not decide count as firing for the incidents
+// they belong to (alert/run keeps those open and their members told) and
+// for inhibition, and the run stores t as their last evaluation.
 
 // liveAlert is an alert not inactive as the last run that stepped it
 // left it, with what that run decided for it.
