@@ -89,8 +89,13 @@ func (c *Config) Check(at config.ChannelAt) {
 		// As an unset password_env is: read at send time, so a wrong
 		// path (relative ones are the config's folder's) is said now
 		// (h31 H11). The path is no secret; its content is never read here.
-		if _, err := os.Stat(c.PasswordFile); err != nil {
+		switch fi, err := os.Stat(c.PasswordFile); {
+		case err != nil:
 			at.Warnf(v, "%s: password_file %s cannot be read (needed to log in at send time): %v", at.What, c.PasswordFile, errors.Unwrap(err))
+		case fi.IsDir():
+			at.Warnf(v, "%s: password_file %s is a directory (needed to log in at send time)", at.What, c.PasswordFile)
+		case fi.Size() == 0:
+			at.Warnf(v, "%s: password_file %s is empty (needed to log in at send time)", at.What, c.PasswordFile)
 		}
 	}
 	if seen["username"] == nil && seen["from_email"] == nil && seen["from"] == nil {

@@ -3,6 +3,7 @@ package email
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/vigil-metrics/vigil/alert/config"
@@ -92,5 +93,18 @@ func TestPasswordFileMissingWarned(t *testing.T) {
 	}
 	if cfg, err = config.ParseEnv(file, []byte(head+"    password_file: pw\n"), noEnv, types); err != nil || len(cfg.Warnings) != 0 {
 		t.Errorf("readable: %v, warnings %v", err, cfg.Warnings)
+	}
+	// A directory or an empty file cannot log in either (h31v V1).
+	if err := os.Mkdir(filepath.Join(dir, "d"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "empty"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for f, what := range map[string]string{"d": "is a directory", "empty": "is empty"} {
+		cfg, err := config.ParseEnv(file, []byte(head+"    password_file: "+f+"\n"), noEnv, types)
+		if err != nil || len(cfg.Warnings) != 1 || !strings.Contains(cfg.Warnings[0].Error(), "password_file "+filepath.Join(dir, f)+" "+what+" (needed to log in at send time)") {
+			t.Errorf("%s: %v, warnings %v", f, err, cfg.Warnings)
+		}
 	}
 }
