@@ -33,14 +33,62 @@ func WriteFile(path string, data []byte) error {
 // Write is WriteFile for contents written by write as they are made (a
 // large output need not be held whole first): path gets them only if
 // write returns nil.
-func Write(path string, write func(io.Writer) error) (err error) {
+func Write(path string, write func(io.Writer) error) error {
+	tmp, err := stage(path, write)
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// WriteNew is WriteFile for a file that must not exist: the final step
+// is link(2), which fails when the name exists, rather than rename(2),
+// which replaces it. A file created at path by someone else after the
+// caller looked is left as it was, and WriteNew fails with an error that
+// is fs.ErrExist (h30 D16: vigil init never overwrites a config).
+func WriteNew(path string, data []byte) error {
+	tmp, err := stage(path, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp) // the name linked into place stays
+	if beforeLink != nil {
+		beforeLink()
+	}
+	if err = os.Link(tmp, path); err == nil || errors.Is(err, fs.ErrExist) {
+		if err != nil {
+			err = fmt.Errorf("write %s: %w", path, err)
+		}
+		return err
+	}
+	// A filesystem without hard links (vfat, some FUSE mounts): O_EXCL
+	// still never opens an existing file, though a reader may see the
+	// file before it is whole.
+	if err := writeExcl(path, data); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// stage writes what write makes into a new temporary file beside path,
+// synced and closed, and returns its name: the caller puts it in place
+// (renamed over path, or linked where none is). On an error nothing is
+// left behind.
+func stage(path string, write func(io.Writer) error) (tmp string, err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
 	}
 	f, tmp, err := createTemp(dir, "."+base+".tmp-")
 	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return "", fmt.Errorf("write %s: %w", path, err)
 	}
 	defer func() {
 		if err != nil {
@@ -50,57 +98,15 @@ func Write(path string, write func(io.Writer) error) (err error) {
 		}
 	}()
 	if err = write(f); err != nil {
-		return err
+		return "", err
 	}
 	if err = f.Sync(); err != nil {
-		return err
+		return "", err
 	}
 	if err = f.Close(); err != nil {
-		return err
+		return "", err
 	}
-	return os.Rename(tmp, path)
-}
-
-// WriteNew is WriteFile for a file that must not exist: the final step
-// is link(2), which fails when the name exists, rather than rename(2),
-// which replaces it. A file created at path by someone else after the
-// caller looked is left as it was, and WriteNew fails with an error that
-// is fs.ErrExist (h30 D16: vigil init never overwrites a config).
-func WriteNew(path string, data []byte) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, tmp, err := createTemp(dir, "."+base+".tmp-")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(tmp) // the name linked into place stays
-	defer func() {
-		if err != nil {
-			f.Close()
-			err = fmt.Errorf("write %s: %w", path, err)
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if beforeLink != nil {
-		beforeLink()
-	}
-	if err = os.Link(tmp, path); err == nil || errors.Is(err, fs.ErrExist) {
-		return err
-	}
-	// A filesystem without hard links (vfat, some FUSE mounts): O_EXCL
-	// still never opens an existing file, though a reader may see the
-	// file before it is whole.
-	return writeExcl(path, data)
+	return tmp, nil
 }
 
 func writeExcl(path string, data []byte) error {
