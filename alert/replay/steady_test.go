@@ -30,17 +30,11 @@ import (
 // replay must find them with steady alerts left out, as without.
 func TestSteadyAlertsWaitForWhatFallsDue(t *testing.T) {
 	skip, full := steadyReplays(t, 100, func(m int) []store.Sample {
-		v := func(hot bool) float64 {
-			if hot {
-				return 95
-			}
-			return 50
-		}
 		ts := e0.Add(time.Duration(m) * time.Minute).UnixMilli()
 		return []store.Sample{
-			{Name: "remind", Type: store.Gauge, TS: ts, Value: v(m >= 1)},
-			{Name: "refire", Type: store.Gauge, TS: ts, Value: v(m >= 1 && m < 3 || m >= 5)},
-			{Name: "page", Type: store.Gauge, TS: ts, Value: v(m >= 1)}}
+			{Name: "remind", Type: store.Gauge, TS: ts, Value: hot(m >= 1)},
+			{Name: "refire", Type: store.Gauge, TS: ts, Value: hot(m >= 1 && m < 3 || m >= 5)},
+			{Name: "page", Type: store.Gauge, TS: ts, Value: hot(m >= 1)}}
 	}, `
 alert_rules:
   - {name: remind, metric_path: remind, condition: greater_than, threshold: 80, severity: low, evaluation_window: 60, cooldown_period: 5m}
@@ -84,12 +78,6 @@ settings:
 func TestSteadyUntoldWaitForWhatChanges(t *testing.T) {
 	skip, full := steadyReplays(t, 70, func(m int) []store.Sample {
 		ts := e0.Add(time.Duration(m) * time.Minute).UnixMilli()
-		hot := func(b bool) float64 {
-			if b {
-				return 95
-			}
-			return 50
-		}
 		api := map[string]string{"service": "api"}
 		return []store.Sample{
 			{Name: "flap", Type: store.Gauge, TS: ts, Value: hot(m >= 1 && m < 3 || m >= 5)},
@@ -115,6 +103,15 @@ settings:
 		"61 flap quiet firing",
 	}
 	sameReplays(t, skip, full, want, 100)
+}
+
+// hot is a series' value: 95 (over the fixtures' thresholds of 80) when
+// b, else 50.
+func hot(b bool) float64 {
+	if b {
+		return 95
+	}
+	return 50
 }
 
 // steadyReplays replays yaml over n one-minute runs from e0 on a store of
