@@ -89,12 +89,16 @@ func (c *Config) Check(at config.ChannelAt) {
 		// As an unset password_env is: read at send time, so a wrong
 		// path (relative ones are the config's folder's) is said now
 		// (h31 H11). The path is no secret; its content is never read here.
-		switch fi, err := os.Stat(c.PasswordFile); {
-		case err != nil:
-			at.Warnf(v, "%s: password_file %s cannot be read (needed to log in at send time): %v", at.What, c.PasswordFile, errors.Unwrap(err))
-		case fi.IsDir():
+		// Read as the channel reads it at send time (secret.ReadFile: a
+		// regular file, not too large), its content never printed.
+		b, err := secret.ReadFile(c.PasswordFile)
+		fi, serr := os.Stat(c.PasswordFile)
+		switch {
+		case serr == nil && fi.IsDir():
 			at.Warnf(v, "%s: password_file %s is a directory (needed to log in at send time)", at.What, c.PasswordFile)
-		case fi.Size() == 0:
+		case err != nil:
+			at.Warnf(v, "%s: password_file %s cannot be read (needed to log in at send time): %v", at.What, c.PasswordFile, pathErr(err))
+		case strings.TrimRight(string(b), "\r\n") == "":
 			at.Warnf(v, "%s: password_file %s is empty (needed to log in at send time)", at.What, c.PasswordFile)
 		}
 	}
@@ -104,6 +108,16 @@ func (c *Config) Check(at config.ChannelAt) {
 	if seen["tls"] != nil && seen["use_tls"] != nil {
 		at.Errf(seen["use_tls"], "%s: give tls or use_tls, not both", at.What)
 	}
+}
+
+// pathErr is err without the path its *os.PathError repeats (the
+// warning names the path once).
+func pathErr(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 func (c *Config) passwordEnv() string {
@@ -133,7 +147,7 @@ func (c *Config) RegisterSecrets(set *secret.Set, lookupEnv func(string) (string
 	}
 	var pass string
 	if f := strings.TrimSpace(c.PasswordFile); f != "" {
-		b, err := os.ReadFile(f)
+		b, err := secret.ReadFile(f)
 		if err != nil {
 			return
 		}

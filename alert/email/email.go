@@ -63,6 +63,7 @@ import (
 
 	"github.com/vigil-metrics/vigil/alert/config"
 	"github.com/vigil-metrics/vigil/alert/retry"
+	"github.com/vigil-metrics/vigil/internal/secret"
 )
 
 // Defaults for what the channel leaves out: the retry policy's, as for
@@ -162,7 +163,7 @@ func (c *Channel) password() (string, error) {
 		return "", nil
 	}
 	if c.passFile != "" {
-		b, err := os.ReadFile(c.passFile)
+		b, err := secret.ReadFile(c.passFile)
 		if err != nil {
 			return "", fmt.Errorf("read password_file: %w", err)
 		}

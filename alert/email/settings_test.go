@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/vigil-metrics/vigil/alert/config"
@@ -101,9 +102,19 @@ func TestPasswordFileMissingWarned(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "empty"), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for f, what := range map[string]string{"d": "is a directory", "empty": "is empty"} {
+	// Nor a file of line ends only, nor a named pipe, which is refused, not
+	// waited on (h32 D1, D3).
+	if err := os.WriteFile(filepath.Join(dir, "nl"), []byte("\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(dir, "fifo"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const need = " (needed to log in at send time)"
+	for f, what := range map[string]string{"d": "is a directory" + need, "empty": "is empty" + need, "nl": "is empty" + need,
+		"fifo": "cannot be read" + need + ": not a regular file"} {
 		cfg, err := config.ParseEnv(file, []byte(head+"    password_file: "+f+"\n"), noEnv, types)
-		if err != nil || len(cfg.Warnings) != 1 || !strings.Contains(cfg.Warnings[0].Error(), "password_file "+filepath.Join(dir, f)+" "+what+" (needed to log in at send time)") {
+		if err != nil || len(cfg.Warnings) != 1 || !strings.Contains(cfg.Warnings[0].Error(), "password_file "+filepath.Join(dir, f)+" "+what) {
 			t.Errorf("%s: %v, warnings %v", f, err, cfg.Warnings)
 		}
 	}

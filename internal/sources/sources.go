@@ -351,7 +351,7 @@ func secret(env, file string) (string, error) {
 		return v, nil
 	}
 	if file != "" {
-		b, err := os.ReadFile(file)
+		b, err := scrub.ReadFile(file)
 		if err != nil {
 			return "", fmt.Errorf("read %s: %w", file, errors.Unwrap(err))
 		}
