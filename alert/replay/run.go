@@ -70,6 +70,22 @@ func Run(ctx context.Context, db *analyze.DB, o Options) (*Replay, error) {
 	}
 	to := o.From.Add(time.Duration(n) * o.Step)
 	rep := &Replay{From: o.From, To: to, Step: o.Step, Steps: n, Warnings: warns}
+	s, err := stepAll(ctx, db, o, n, to)
+	if err != nil {
+		return nil, err
+	}
+	// The pipeline's state (its outbox above all) and the tables are
+	// gone with stepAll: the summary makes the Replay's values from the
+	// collector's records without them beside it (compact.go).
+	rep.steadied = s.steadied
+	s.col.summary(rep)
+	rep.Warnings = append(rep.Warnings, s.warnings()...)
+	return rep, nil
+}
+
+// stepAll makes the n runs of the replay and returns its stepper, done
+// with its tables and memory state.
+func stepAll(ctx context.Context, db *analyze.DB, o Options, n int, to time.Time) (*stepper, error) {
 	q, tables, err := querierOf(db, o, n)
 	if err != nil {
 		return nil, err
@@ -110,10 +126,8 @@ func Run(ctx context.Context, db *analyze.DB, o Options) (*Replay, error) {
 		s.log.Debug("replay calendar windows", "running_sums", g.grown)
 	}
 	s.log.Debug("replay steady alerts", "steps_left_out", s.steadied)
-	rep.steadied = s.steadied
-	s.col.summary(rep)
-	rep.Warnings = append(rep.Warnings, s.warnings()...)
-	return rep, nil
+	s.q, s.bq, s.sdb, s.skip, s.budgets, s.rec, s.senders = nil, nil, nil, nil, nil, nil, nil
+	return s, nil
 }
 
 // querierOf is what the steps read: the precomputed tables of every

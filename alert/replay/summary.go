@@ -1,7 +1,6 @@
 package replay
 
 import (
-	"maps"
 	"slices"
 	"sort"
 	"time"
@@ -29,24 +28,28 @@ type collector struct {
 	step     time.Duration
 	cfg      *config.Config
 
-	open     map[uint64]*Episode // firing now, by fingerprint
+	// The episodes and notices are compact records (compact.go) until
+	// the summary.
+	strs     *interned
+	open     map[uint64]int // firing now, by fingerprint: its episode's index
 	lastEnd  map[uint64]time.Time
-	byStart  map[episodeKey]*Episode // notices find their episode
-	fpText   map[uint64]string       // each alert's fingerprint as text, once
-	episodes []*Episode
-	flapping map[*Episode]bool
-	rules    map[string]*ruleAcc
-	order    []string // rule names: the config's, then the budget rules seen
+	fpText   map[uint64]string // each alert's fingerprint as text, once
+	episodes []episodeRec
+	epsOf    map[uint32][]int32 // by fingerprint (interned): its episodes' indices, oldest first
+	// notifiedMore are, by episode, the channels told of it past the
+	// first 64 strings interned (episodeRec.notified).
+	notifiedMore map[int32][]uint32
+	rules        map[string]*ruleAcc
+	order        []string // rule names: the config's, then the budget rules seen
 
 	incidents map[string]*Incident
 	members   map[string]map[string]bool
 	memberOf  map[memberKey]bool // the alerts named among members
 	lastInc   map[uint64]string  // by fingerprint: the incident it was last named a member of
 
-	notices    []Notice
-	labels     map[string]map[string]string // by fingerprint: the timeline's one copy of each alert's labels
-	held       map[string]bool              // "fingerprint channel" held now
-	heldCount  map[string]int               // by channel
+	notices    []noticeRec
+	held       map[string]bool // "fingerprint channel" held now
+	heldCount  map[string]int  // by channel
 	dedupSeen  map[dedupKey]bool
 	dedupCount map[string]int // by channel
 }
@@ -65,10 +68,13 @@ type ruleAcc struct {
 }
 
 func newCollector(cfg *config.Config, from, to time.Time, step time.Duration) *collector {
-	c := &collector{from: from, to: to, step: step, cfg: cfg, open: map[uint64]*Episode{}, lastEnd: map[uint64]time.Time{},
-		byStart: map[episodeKey]*Episode{}, fpText: map[uint64]string{}, flapping: map[*Episode]bool{}, rules: map[string]*ruleAcc{},
-		incidents: map[string]*Incident{}, members: map[string]map[string]bool{}, memberOf: map[memberKey]bool{}, lastInc: map[uint64]string{}, held: map[string]bool{}, labels: map[string]map[string]string{},
+	c := &collector{from: from, to: to, step: step, cfg: cfg, strs: newInterned(), open: map[uint64]int{}, lastEnd: map[uint64]time.Time{},
+		epsOf: map[uint32][]int32{}, notifiedMore: map[int32][]uint32{}, fpText: map[uint64]string{}, rules: map[string]*ruleAcc{},
+		incidents: map[string]*Incident{}, members: map[string]map[string]bool{}, memberOf: map[memberKey]bool{}, lastInc: map[uint64]string{}, held: map[string]bool{},
 		heldCount: map[string]int{}, dedupSeen: map[dedupKey]bool{}, dedupCount: map[string]int{}}
+	for _, ch := range cfg.Channels {
+		c.strs.id(ch.Name) // first: a bit each in episodeRec.notified
+	}
 	for i := range cfg.Rules {
 		c.rule(&cfg.Rules[i])
 	}
@@ -84,14 +90,6 @@ func (c *collector) rule(r *config.Rule) *ruleAcc {
 		c.order = append(c.order, r.Name)
 	}
 	return a
-}
-
-// episodeKey is an episode's alert (its fingerprint as notices carry it)
-// and start. Keys are compared, never formatted: a month's episodes and
-// notices made one string each.
-type episodeKey struct {
-	fp    string
-	start int64 // unix nanoseconds
 }
 
 // dedupKey is a channel deduplication held back from in an episode.
@@ -123,12 +121,8 @@ func (c *collector) add(r runResult) {
 		// Each notice's labels are decoded from its message: the alert's
 		// earlier map, when equal, serves instead (a month of notices
 		// kept one map each).
-		if l, ok := c.labels[n.Fingerprint]; ok && maps.Equal(l, n.Labels) {
-			n.Labels = l
-		} else {
-			c.labels[n.Fingerprint] = n.Labels
-		}
-		c.notices = append(c.notices, n)
+		rec := c.strs.notice(n)
+		c.notices = append(c.notices, rec)
 		if n.Kind == notify.Refresh {
 			continue
 		}
@@ -145,8 +139,8 @@ func (c *collector) add(r runResult) {
 			paged[n.Fingerprint] = true
 			a.pages++
 		}
-		if ep := c.byStart[episodeKey{n.Fingerprint, n.episode.UnixNano()}]; ep != nil && !slices.Contains(ep.Notified, n.Channel) {
-			ep.Notified = append(ep.Notified, n.Channel)
+		if i, ok := c.episodeAt(rec.fp, rec.episode); ok {
+			c.notify(i, rec.channel)
 		}
 	}
 	for fp, chans := range r.held {
@@ -195,17 +189,16 @@ func (c *collector) item(at time.Time, it *notify.Item) {
 			text = state.FormatFingerprint(fp)
 			c.fpText[fp] = text
 		}
-		ep := &Episode{Rule: it.Rule.Name, Fingerprint: text, Labels: it.Alert.Labels,
-			Severity: it.Rule.Severity, Start: at}
-		if end, ok := c.lastEnd[fp]; ok && a.cooldown > 0 && at.Sub(end) < a.cooldown {
-			c.flapping[ep] = true // fired again within the cooldown of the last end
-		}
-		c.open[fp] = ep
-		c.episodes = append(c.episodes, ep)
-		c.byStart[episodeKey{ep.Fingerprint, it.Alert.FiredAt.UnixNano()}] = ep
+		end, ok := c.lastEnd[fp]
+		i, fpID := len(c.episodes), c.strs.id(text)
+		c.episodes = append(c.episodes, episodeRec{rule: c.strs.id(it.Rule.Name), fp: fpID,
+			labels: c.strs.labelSet(c.strs.episodeLabels, text, it.Alert.Labels), severity: c.strs.id(it.Rule.Severity),
+			start: at.UnixNano(), end: noEnd, firedAt: it.Alert.FiredAt.UnixNano(), flapping: ok && a.cooldown > 0 && at.Sub(end) < a.cooldown})
+		c.open[fp] = i
+		c.epsOf[fpID] = append(c.epsOf[fpID], int32(i))
 	case was && !firing:
-		if ep := c.open[fp]; ep != nil {
-			ep.End = at
+		if i, ok := c.open[fp]; ok {
+			c.episodes[i].end = at.UnixNano()
 			delete(c.open, fp)
 		}
 		c.lastEnd[fp] = at
@@ -236,20 +229,25 @@ func (c *collector) steady(at time.Time, steady map[uint64]*config.Rule, live ma
 // summary is the replay's findings: an episode still firing at To ends
 // there.
 func (c *collector) summary(r *Replay) {
-	for _, ep := range c.open {
-		ep.End, ep.Open = c.to, true
+	for _, i := range c.open {
+		c.episodes[i].end, c.episodes[i].open = c.to.UnixNano(), true
 	}
 	durs := map[string][]time.Duration{}
 	flaps := map[string]int{}
-	for _, ep := range c.episodes {
+	if len(c.episodes) > 0 {
+		r.Episodes = make([]Episode, 0, len(c.episodes))
+	}
+	for i := range c.episodes {
+		ep := c.episodeOf(i)
 		d := ep.End.Sub(ep.Start)
 		durs[ep.Rule] = append(durs[ep.Rule], d)
-		if d < 2*c.step || c.flapping[ep] {
+		if d < 2*c.step || c.episodes[i].flapping {
 			flaps[ep.Rule]++
 		}
 		sort.Strings(ep.Notified)
-		r.Episodes = append(r.Episodes, *ep)
+		r.Episodes = append(r.Episodes, ep)
 	}
+	c.episodes, c.open, c.epsOf, c.notifiedMore = nil, nil, nil, nil
 	sort.SliceStable(r.Episodes, func(i, j int) bool {
 		a, b := r.Episodes[i], r.Episodes[j]
 		if !a.Start.Equal(b.Start) {
@@ -285,11 +283,17 @@ func (c *collector) summary(r *Replay) {
 		return a.Rule < b.Rule
 	})
 	sent := map[string]int{}
-	for _, n := range c.notices {
+	if len(c.notices) > 0 {
+		r.Notices = make([]Notice, 0, len(c.notices))
+	}
+	for i := range c.notices {
+		n := c.strs.noticeOf(&c.notices[i])
 		if n.Kind != notify.Refresh {
 			sent[n.Channel]++
 		}
+		r.Notices = append(r.Notices, n)
 	}
+	c.notices = nil
 	for _, ch := range c.cfg.Channels {
 		r.Channels = append(r.Channels, ChannelSummary{Channel: ch.Name, Type: ch.Type, Notices: sent[ch.Name],
 			RateLimited: c.heldCount[ch.Name], Deduplicated: c.dedupCount[ch.Name]})
@@ -308,7 +312,22 @@ func (c *collector) summary(r *Replay) {
 		}
 		return a.ID < b.ID
 	})
-	r.Notices = c.notices
+}
+
+// episodeAt is the index of fp's episode that fired at firedAt (unix
+// nanoseconds): notices are of the alert's latest episodes, so the search
+// goes back from its last and stops at the first fired before.
+func (c *collector) episodeAt(fp uint32, firedAt int64) (int32, bool) {
+	eps := c.epsOf[fp]
+	for j := len(eps) - 1; j >= 0; j-- {
+		switch at := c.episodes[eps[j]].firedAt; {
+		case at == firedAt:
+			return eps[j], true
+		case at < firedAt:
+			return 0, false
+		}
+	}
+	return 0, false
 }
 
 func (c *collector) inConfig(rule string) bool {

@@ -16,8 +16,11 @@ import (
 )
 
 // DefaultChunkBytes is the memory a Tables may hold in cells (16 bytes a
-// group a step a table) when TablesOptions.ChunkBytes is 0.
-const DefaultChunkBytes = 256 << 20
+// group a step a table) when TablesOptions.ChunkBytes is 0. A chunk's
+// read holds about 2.5 times its cells while it is made, and read-ahead
+// holds two chunks: 64 MiB keeps a month's replay of 200 rules within
+// its 1 GiB (issue 27), at about a day's steps a chunk there.
+const DefaultChunkBytes = 64 << 20
 
 // minChunkSteps is the fewest steps a chunk holds however many groups the
 // tables have (a day at 1m): each chunk re-reads its longest window

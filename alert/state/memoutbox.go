@@ -5,6 +5,7 @@ import (
 	"container/heap"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"time"
@@ -34,15 +35,17 @@ import (
 // read, and no run reads them. Nor is a finished notice's message body
 // (sent, failed, unknown, superseded: its Alert reads back empty): only
 // a queued notice's is sent, and a month of bodies was most of the
-// outbox. So a finished notice is final: changing its status is refused
-// (FinishedError); delivery only ever changes queued and sending ones.
+// outbox; nor its rule, step, recipients, tries, last error and next
+// time (they read back empty: memRow). So a finished notice is final:
+// changing its status is refused (FinishedError); delivery only ever
+// changes queued and sending ones.
 type memState struct {
 	rows          map[int64]*memRow
 	maxID         int64 // the largest id of rows (0: none); -1: to be found
 	pairs         map[pairKey][]*memRow
 	pending       map[pairKey]int
-	episodes      map[episodeKey]map[string]int
-	incidentChans map[string]map[string]int
+	episodes      map[episodeKey]chanCounts
+	incidentChans map[string]chanCounts
 	active        map[int64]*memRow
 	sent          []msCount
 	expiry        expiryHeap
@@ -67,9 +70,67 @@ type msCount struct {
 	n  int
 }
 
+// memRow is a notice of the outbox: its head (what the counts, LastWord
+// and pruning read) always, the whole notice only while it is queued or
+// sending. A month's replay finishes most of a million notices, and a
+// finished one is final and read for nothing else (see memState), so it
+// keeps the head alone: a third of the memory.
 type memRow struct {
-	n       Notice
+	h       memHead
+	full    *Notice // nil once finished
 	deleted bool
+}
+
+type memHead struct {
+	id                     int64
+	fp                     uint64
+	channel, kind, status  string
+	incident               string
+	episode, created, done int64 // unix milliseconds; noTime for the zero time
+}
+
+// noTime stands for the zero time in memHead.
+const noTime = math.MinInt64
+
+func msOf(t time.Time) int64 {
+	if t.IsZero() {
+		return noTime
+	}
+	return t.UnixMilli()
+}
+
+func timeOf(ms int64) time.Time {
+	if ms == noTime {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+// set makes n the row's notice (its times already to the millisecond
+// in UTC, as a row reads back).
+func (row *memRow) set(n Notice) {
+	row.h = memHead{id: n.ID, fp: n.Fingerprint, channel: n.Channel, kind: n.Kind, status: n.Status, incident: n.Incident,
+		episode: msOf(n.Episode), created: msOf(n.Created), done: msOf(n.Done)}
+	row.full = nil
+	if !isFinal(n.Status) {
+		row.full = &n
+	}
+}
+
+// notice is the row as a query returns it, the caller's to change: a
+// finished row's rule, step, recipients, tries, last error, next time
+// and body read back empty.
+func (row *memRow) notice() Notice {
+	if row.full != nil {
+		n := *row.full
+		n.Recipients = slices.Clone(n.Recipients)
+		n.Alert = slices.Clone(n.Alert)
+		return n
+	}
+	h := &row.h
+	return Notice{ID: h.id, Fingerprint: h.fp, Channel: h.channel, Kind: h.kind, Incident: h.incident,
+		Episode: timeOf(h.episode), Recipients: []string{}, Alert: json.RawMessage{}, Created: timeOf(h.created),
+		Status: h.status, Done: timeOf(h.done)}
 }
 
 type memIncident struct {
@@ -79,7 +140,7 @@ type memIncident struct {
 
 func newMemState() *memState {
 	return &memState{rows: map[int64]*memRow{}, pairs: map[pairKey][]*memRow{}, pending: map[pairKey]int{},
-		episodes: map[episodeKey]map[string]int{}, incidentChans: map[string]map[string]int{}, active: map[int64]*memRow{},
+		episodes: map[episodeKey]chanCounts{}, incidentChans: map[string]chanCounts{}, active: map[int64]*memRow{},
 		incidents: map[string]*memIncident{}, open: map[string]*memIncident{}, runs: map[string]int64{}}
 }
 
@@ -95,46 +156,59 @@ func isFinal(status string) bool {
 
 // count adds (sign 1) or takes away (-1) row's part in the counts.
 func (m *memState) count(row *memRow, sign int) {
-	n := &row.n
-	pk := pairKey{n.Fingerprint, n.Channel}
-	if isPending(n.Status) {
+	n := &row.h
+	pk := pairKey{n.fp, n.channel}
+	if isPending(n.status) {
 		m.pending[pk] += sign
 		if m.pending[pk] == 0 {
 			delete(m.pending, pk)
 		}
 		if sign > 0 {
-			m.active[n.ID] = row
+			m.active[n.id] = row
 		} else {
-			delete(m.active, n.ID)
+			delete(m.active, n.id)
 		}
 	}
-	if isLive(n.Status) && (n.Kind == "firing" || n.Kind == "refresh") {
-		addCount(m.episodes, episodeKey{n.Fingerprint, n.Episode.UnixMilli()}, n.Channel, sign)
+	if isLive(n.status) && (n.kind == "firing" || n.kind == "refresh") {
+		addCount(m.episodes, episodeKey{n.fp, timeOf(n.episode).UnixMilli()}, n.channel, sign)
 	}
-	if isLive(n.Status) && n.Kind == "firing" {
-		addCount(m.incidentChans, n.Incident, n.Channel, sign)
+	if isLive(n.status) && n.kind == "firing" {
+		addCount(m.incidentChans, n.incident, n.channel, sign)
 	}
-	if n.Status == Sent && n.Kind != "refresh" && !n.Done.IsZero() {
-		m.addSent(n.Done.UnixMilli(), sign)
+	if n.status == Sent && n.kind != "refresh" && n.done != noTime {
+		m.addSent(n.done, sign)
 	}
-	if sign > 0 && isFinal(n.Status) && !n.Done.IsZero() {
-		heap.Push(&m.expiry, expiring{ms: n.Done.UnixMilli(), row: row})
+	if sign > 0 && isFinal(n.status) && n.done != noTime {
+		heap.Push(&m.expiry, expiring{ms: n.done, row: row})
 	}
 }
 
-func addCount[K comparable](m map[K]map[string]int, k K, channel string, sign int) {
-	byChan := m[k]
-	if byChan == nil {
-		byChan = map[string]int{}
-		m[k] = byChan
+// chanCounts are live rows by channel, in the order the channels came:
+// an episode or incident has a channel or two, and a month's replay holds
+// most of a million of them, so a slice each instead of a map each.
+type chanCounts []chanCount
+
+type chanCount struct {
+	channel string
+	n       int
+}
+
+func addCount[K comparable](m map[K]chanCounts, k K, channel string, sign int) {
+	cs := m[k]
+	i := slices.IndexFunc(cs, func(c chanCount) bool { return c.channel == channel })
+	if i < 0 {
+		cs = append(cs, chanCount{channel: channel})
+		i = len(cs) - 1
 	}
-	byChan[channel] += sign
-	if byChan[channel] == 0 {
-		delete(byChan, channel)
-		if len(byChan) == 0 {
-			delete(m, k)
-		}
+	cs[i].n += sign
+	if cs[i].n == 0 {
+		cs = slices.Delete(cs, i, i+1)
 	}
+	if len(cs) == 0 {
+		delete(m, k)
+		return
+	}
+	m[k] = cs
 }
 
 func (m *memState) addSent(ms int64, sign int) {
@@ -149,14 +223,14 @@ func (m *memState) addSent(ms int64, sign int) {
 // brings back), in id order among its alert's and channel's.
 func (m *memState) insert(row *memRow) {
 	row.deleted = false
-	m.rows[row.n.ID] = row
+	m.rows[row.h.id] = row
 	if m.maxID >= 0 {
-		m.maxID = max(m.maxID, row.n.ID)
+		m.maxID = max(m.maxID, row.h.id)
 	}
-	pk := pairKey{row.n.Fingerprint, row.n.Channel}
+	pk := pairKey{row.h.fp, row.h.channel}
 	list := m.pairs[pk]
 	i := len(list)
-	for i > 0 && list[i-1].n.ID > row.n.ID {
+	for i > 0 && list[i-1].h.id > row.h.id {
 		i--
 	}
 	m.pairs[pk] = slices.Insert(list, i, row)
@@ -167,11 +241,11 @@ func (m *memState) insert(row *memRow) {
 func (m *memState) remove(row *memRow) {
 	m.count(row, -1)
 	row.deleted = true
-	delete(m.rows, row.n.ID)
-	if row.n.ID == m.maxID {
+	delete(m.rows, row.h.id)
+	if row.h.id == m.maxID {
 		m.maxID = -1
 	}
-	pk := pairKey{row.n.Fingerprint, row.n.Channel}
+	pk := pairKey{row.h.fp, row.h.channel}
 	list := m.pairs[pk]
 	if i := slices.Index(list, row); i >= 0 {
 		list = slices.Delete(list, i, i+1)
@@ -258,12 +332,14 @@ func (r *Run) memEnqueue(n *Notice) error {
 	}
 	// As the row reads back: times to the millisecond in UTC, no done or
 	// next time, no tries, the body a copy (the caller owns n.Alert).
-	row := &memRow{n: Notice{ID: n.ID, Fingerprint: n.Fingerprint, Rule: n.Rule, Channel: n.Channel, Kind: n.Kind,
-		Step: max(n.Step, -1), Incident: n.Incident, Episode: time.UnixMilli(n.Episode.UnixMilli()).UTC(),
-		Recipients: rec, Alert: slices.Clone(n.Alert), Created: time.UnixMilli(n.Created.UnixMilli()).UTC(), Status: Queued}}
-	if row.n.Alert == nil {
-		row.n.Alert = []byte{}
+	body := slices.Clone(n.Alert)
+	if body == nil {
+		body = []byte{}
 	}
+	row := &memRow{}
+	row.set(Notice{ID: n.ID, Fingerprint: n.Fingerprint, Rule: n.Rule, Channel: n.Channel, Kind: n.Kind,
+		Step: max(n.Step, -1), Incident: n.Incident, Episode: time.UnixMilli(n.Episode.UnixMilli()).UTC(),
+		Recipients: rec, Alert: body, Created: time.UnixMilli(n.Created.UnixMilli()).UTC(), Status: Queued})
 	m.insert(row)
 	r.onUndo(func() { m.remove(row) })
 	return nil
@@ -271,19 +347,18 @@ func (r *Run) memEnqueue(n *Notice) error {
 
 // memUpdate changes row by f, recounting it, with the undo.
 func (r *Run) memUpdate(m *memState, row *memRow, f func(n *Notice)) {
-	old := row.n
+	old := *row
+	n := row.notice()
 	m.count(row, -1)
-	f(&row.n)
-	if isFinal(row.n.Status) {
-		row.n.Alert = json.RawMessage{} // see memState: no run reads it again
-	}
+	f(&n)
+	row.set(n) // finished: the head alone (see memRow)
 	m.count(row, 1)
 	r.onUndo(func() {
 		if row.deleted {
 			return // the insert was undone after it
 		}
 		m.count(row, -1)
-		row.n = old
+		row.h, row.full = old.h, old.full
 		m.count(row, 1)
 	})
 }
@@ -297,8 +372,8 @@ func (r *Run) memSetStatus(id int64, status string, tries int, lastError string,
 	if !ok {
 		return nil // UPDATE of no row
 	}
-	if isFinal(row.n.Status) {
-		return &FinishedError{ID: id, Status: row.n.Status}
+	if isFinal(row.h.status) {
+		return &FinishedError{ID: id, Status: row.h.status}
 	}
 	var done time.Time
 	if isFinal(status) {
@@ -317,8 +392,8 @@ func (r *Run) memRetryAt(id int64, tries int, lastError string, next time.Time) 
 	if !ok {
 		return nil
 	}
-	if isFinal(row.n.Status) {
-		return &FinishedError{ID: id, Status: row.n.Status}
+	if isFinal(row.h.status) {
+		return &FinishedError{ID: id, Status: row.h.status}
 	}
 	r.memUpdate(m, row, func(n *Notice) { n.Status, n.Tries, n.LastError, n.Next = Queued, tries, lastError, fromMS(toMS(next)) })
 	return nil
@@ -341,19 +416,12 @@ func (r *Run) memNotices(statuses ...string) ([]Notice, error) {
 	}
 	var out []Notice
 	for _, row := range from {
-		if want[row.n.Status] {
-			out = append(out, copyNotice(row.n))
+		if want[row.h.status] {
+			out = append(out, row.notice())
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
-}
-
-// copyNotice is n as a query would return it: the caller's to change.
-func copyNotice(n Notice) Notice {
-	n.Recipients = slices.Clone(n.Recipients)
-	n.Alert = slices.Clone(n.Alert)
-	return n
 }
 
 func (r *Run) memEpisodeChannels(fp uint64, episode time.Time) ([]string, error) {
@@ -361,7 +429,7 @@ func (r *Run) memEpisodeChannels(fp uint64, episode time.Time) ([]string, error)
 	if err != nil {
 		return nil, err
 	}
-	return sortedKeys(m.episodes[episodeKey{fp, episode.UnixMilli()}]), nil
+	return m.episodes[episodeKey{fp, episode.UnixMilli()}].channels(), nil
 }
 
 func (r *Run) memIncidentChannels(incident string) ([]string, error) {
@@ -369,16 +437,17 @@ func (r *Run) memIncidentChannels(incident string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return sortedKeys(m.incidentChans[incident]), nil
+	return m.incidentChans[incident].channels(), nil
 }
 
-func sortedKeys(m map[string]int) []string {
-	if len(m) == 0 {
+// channels are the channels counted, sorted.
+func (cs chanCounts) channels() []string {
+	if len(cs) == 0 {
 		return nil
 	}
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
+	out := make([]string, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, c.channel)
 	}
 	slices.Sort(out)
 	return out
@@ -391,8 +460,8 @@ func (r *Run) memLastWord(fp uint64, channel string) (string, time.Time, error) 
 	}
 	list := m.pairs[pairKey{fp, channel}]
 	for i := len(list) - 1; i >= 0; i-- {
-		if isLive(list[i].n.Status) {
-			return list[i].n.Kind, list[i].n.Created, nil
+		if isLive(list[i].h.status) {
+			return list[i].h.kind, timeOf(list[i].h.created), nil
 		}
 	}
 	return "", time.Time{}, nil
@@ -430,7 +499,7 @@ func (r *Run) memPrune(ms int64) error {
 	for len(m.expiry) > 0 && m.expiry[0].ms < ms {
 		e := heap.Pop(&m.expiry).(expiring)
 		switch {
-		case e.row != nil && !e.row.deleted && isFinal(e.row.n.Status) && e.row.n.Done.UnixMilli() == e.ms:
+		case e.row != nil && !e.row.deleted && isFinal(e.row.h.status) && e.row.h.done == e.ms:
 			row := e.row
 			m.remove(row)
 			r.onUndo(func() { m.insert(row) })

@@ -111,6 +111,15 @@ func TestMemoryOutboxAsFile(t *testing.T) {
 	}
 }
 
+// finishedInMemory is a finished notice as a memory DB reads it back:
+// what no run reads of it (its rule, step, recipients, tries, last error,
+// next time and body) is not kept. Set by hand, field by field, from what
+// memState's comment promises.
+func finishedInMemory(n Notice) Notice {
+	n.Rule, n.Step, n.Recipients, n.Tries, n.LastError, n.Next, n.Alert = "", 0, []string{}, 0, "", time.Time{}, json.RawMessage{}
+	return n
+}
+
 // compareReads compares every read of the outbox, the incidents and the
 // last runs.
 func compareReads(t *testing.T, when string, f, m *Run, at time.Time) {
@@ -128,7 +137,7 @@ func compareReads(t *testing.T, when string, f, m *Run, at time.Time) {
 		mn, merr := m.Notices(sts...)
 		for i := range fn {
 			if isFinal(fn[i].Status) {
-				fn[i].Alert = json.RawMessage{} // not kept on a memory DB
+				fn[i] = finishedInMemory(fn[i])
 			}
 		}
 		check(fmt.Sprint("notices ", sts), fmt.Sprint(fn, ferr), fmt.Sprint(mn, merr))

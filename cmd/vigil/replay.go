@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -148,11 +149,17 @@ func (a *app) runReplay(cmd *cobra.Command, o *replayOptions) error {
 			return err
 		}
 	}
+	a.duckMemory = ReplayDuckDBMemory
 	db, err := a.openAnalyze(cmd)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// A soft limit: near it the GC works harder instead of letting
+		// garbage double a month's heap (docs/replay.md, "Speed").
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(ReplayMemoryLimit))
+	}
 	for _, s := range sides {
 		ro := replay.Options{Config: s.cfg, Objectives: s.objs, From: from, To: to, Step: step, Log: a.log}
 		if history != nil {
@@ -170,6 +177,17 @@ func (a *app) runReplay(cmd *cobra.Command, o *replayOptions) error {
 	}
 	return replayGate(cmd, o, sides)
 }
+
+// ReplayMemoryLimit is the Go runtime's soft memory limit for a replay
+// unless GOMEMLIMIT is set: near it the GC works harder, so that garbage
+// does not double a month's heap (issue 27's 1 GiB in all). A replay
+// whose live heap passes it costs more GC time, and still runs.
+const ReplayMemoryLimit = 768 << 20
+
+// ReplayDuckDBMemory is DuckDB's memory limit in a replay: it reads each
+// chunk of the tables once, in order, so its buffer pool saves no
+// re-read, and at analyze's default it kept a fifth of a gigabyte.
+const ReplayDuckDBMemory = "128MB"
 
 // sideName prefixes a warning with its config's file when there are two.
 func sideName(sides []*replaySide, s *replaySide) string {

@@ -52,6 +52,9 @@ type app struct {
 	// cmdPath is the command run ("vigil threshold list"), for hints
 	// that name it.
 	cmdPath string
+	// duckMemory is DuckDB's memory limit for the command's stores ("":
+	// analyze's default); replay lowers it (ReplayDuckDBMemory).
+	duckMemory string
 }
 
 // config is the plain settings of vigil.yaml, VIGIL_* and flags, flags
@@ -298,7 +301,7 @@ func (a *app) storeFiles() ([]string, error) {
 // openStores opens stores and sources as one analyze.DB, with the
 // sources: settings of the config file.
 func (a *app) openStores(cmd *cobra.Command, stores []string, lockWait time.Duration) (*analyze.DB, error) {
-	opt := analyze.Options{CacheDir: a.cfg.CacheDir, Logger: a.log, LockWait: lockWait}
+	opt := analyze.Options{CacheDir: a.cfg.CacheDir, Logger: a.log, LockWait: lockWait, MemoryLimit: a.duckMemory}
 	hasURL := false
 	for _, s := range stores {
 		hasURL = hasURL || sources.IsURL(s)
