@@ -277,6 +277,7 @@ func (d *DB) readCommon(ctx context.Context, names []string, cr *commonRead) err
 		return errors.New("no Arrow read")
 	}
 	cr.off, cr.v, cr.t = off, v, t
+	trimCHeap()
 	d.memo.manyReads++
 	return nil
 }

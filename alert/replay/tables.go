@@ -17,15 +17,17 @@ import (
 
 // DefaultChunkBytes is the memory a Tables may hold in cells (16 bytes a
 // group a step a table) when TablesOptions.ChunkBytes is 0. A chunk's
-// read holds about 2.5 times its cells while it is made, and read-ahead
-// holds two chunks: 64 MiB keeps a month's replay of 200 rules within
-// its 1 GiB (issue 27), at about a day's steps a chunk there.
-const DefaultChunkBytes = 64 << 20
+// read holds about 1.5 times its cells while it is made, and read-ahead
+// holds the next one: 32 MiB keeps the tables of a month's replay of 200
+// rules over 2,551 groups near 100 MB, at about 800 steps a chunk there
+// (issue 27's 1 GiB in all).
+const DefaultChunkBytes = 32 << 20
 
 // minChunkSteps is the fewest steps a chunk holds however many groups the
-// tables have (a day at 1m): each chunk re-reads its longest window
-// before its first step, so a short chunk reads the data many times over.
-const minChunkSteps = 1440
+// tables have (half a day at 1m): each chunk re-reads its longest window
+// before its first step, so a short chunk reads the data many times over
+// (an hour's window: a twelfth more at 720 steps).
+const minChunkSteps = 720
 
 // maxChunkSteps is the most steps a chunk holds (three days at 1m): a
 // chunk's read holds every series' values over it (analyze.DB.SlidingMany,
@@ -37,7 +39,7 @@ const maxChunkSteps = 4320
 // TablesOptions tune NewTables.
 type TablesOptions struct {
 	// ChunkBytes bounds the cells held at once: a chunk holds
-	// K = clamp(ChunkBytes / (16 x groups), 1440, min(n, 4320)) steps, the groups
+	// K = clamp(ChunkBytes / (16 x groups), 720, min(n, 4320)) steps, the groups
 	// counted over every table of the first chunk (0: DefaultChunkBytes).
 	ChunkBytes int64
 	// ChunkSteps, when positive, is K itself (tests force small chunks).
@@ -410,7 +412,7 @@ func (t *Tables) Close() {
 	}
 }
 
-// chunkSteps is K = clamp(budget / (16 x groups), 1440, min(n,
+// chunkSteps is K = clamp(budget / (16 x groups), 720, min(n,
 // maxChunkSteps)); n where the first chunk found no group (nothing to
 // hold, and nothing read).
 func chunkSteps(budget, groups int64, n int) int {

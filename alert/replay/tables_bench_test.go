@@ -204,7 +204,7 @@ func BenchmarkTables(b *testing.B) {
 		results := 0
 		var read time.Duration
 		for j := range steps {
-			if j == 0 || (j >= 1440 && (j-1440)%tb.ChunkSteps() == 0) {
+			if j == 0 || (j >= minChunkSteps && (j-minChunkSteps)%tb.ChunkSteps() == 0) {
 				start := time.Now()
 				if _, err := tb.Eval(ctx, qs[0][0].Expr, analyze.Window{At: from.Add(time.Duration(j+1) * time.Minute), Length: qs[0][0].Length}); err != nil {
 					b.Fatal(err)

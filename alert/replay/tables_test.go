@@ -282,7 +282,7 @@ func TestTablesReleaseChunks(t *testing.T) {
 	}
 }
 
-// K = clamp(budget / (16 x groups), 1440, min(n, 4320)).
+// K = clamp(budget / (16 x groups), 720, min(n, 4320)).
 func TestChunkSteps(t *testing.T) {
 	for _, c := range []struct {
 		budget, groups int64
@@ -290,7 +290,7 @@ func TestChunkSteps(t *testing.T) {
 	}{
 		{256 << 20, 1000, 43200, 4320}, // 268435456 / 16000 = 16777, past the most
 		{64 << 20, 1000, 43200, 4194},  // 67108864 / 16000
-		{1, 5, 43200, 1440},
+		{1, 5, 43200, 720},
 		{1 << 40, 5, 43200, 4320},
 		{1, 5, 100, 100},
 		{256 << 20, 0, 43200, 43200},
@@ -301,8 +301,9 @@ func TestChunkSteps(t *testing.T) {
 	}
 }
 
-// Without ChunkSteps, the first chunk is a day of steps and K comes from
-// the groups it found and the budget: here 16 bytes x G groups x 2000.
+// Without ChunkSteps, the first chunk is half a day of steps and K comes
+// from the groups it found and the budget: here 16 bytes x G groups x
+// 2000.
 func TestTablesChunkFromBudget(t *testing.T) {
 	db := tablesStore(t)
 	ctx := context.Background()
@@ -317,7 +318,7 @@ func TestTablesChunkFromBudget(t *testing.T) {
 	if probe.ChunkSteps() != 3000 {
 		t.Errorf("K = %d with the default budget, want every step (3000)", probe.ChunkSteps())
 	}
-	groups := probe.LiveCells() / 1440
+	groups := probe.LiveCells() / 720
 	tb, err := NewTables(db, qs, t0, time.Minute, 3000, TablesOptions{ChunkBytes: 16 * groups * 2000})
 	if err != nil {
 		t.Fatal(err)
@@ -328,12 +329,12 @@ func TestTablesChunkFromBudget(t *testing.T) {
 	if tb.ChunkSteps() != 2000 {
 		t.Errorf("K = %d, want 2000", tb.ChunkSteps())
 	}
-	// Step 1440 starts the second chunk, of 2000 steps (to 3000).
-	if _, err := tb.Eval(ctx, qs[0].Expr, analyze.Window{At: t0.Add(1441 * time.Minute), Length: qs[0].Length}); err != nil {
+	// Step 720 starts the second chunk, of 2000 steps (to 2720).
+	if _, err := tb.Eval(ctx, qs[0].Expr, analyze.Window{At: t0.Add(721 * time.Minute), Length: qs[0].Length}); err != nil {
 		t.Fatal(err)
 	}
-	if c, lo, hi := tb.chunkOf(1440); c != 1 || lo != 1440 || hi != 3000 || tb.specs[0].first != 1440 {
-		t.Errorf("chunk of step 1440: %d [%d, %d), held from %d", c, lo, hi, tb.specs[0].first)
+	if c, lo, hi := tb.chunkOf(720); c != 1 || lo != 720 || hi != 2720 || tb.specs[0].first != 720 {
+		t.Errorf("chunk of step 720: %d [%d, %d), held from %d", c, lo, hi, tb.specs[0].first)
 	}
 }
 

@@ -182,7 +182,7 @@ func (a *app) runReplay(cmd *cobra.Command, o *replayOptions) error {
 // unless GOMEMLIMIT is set: near it the GC works harder, so that garbage
 // does not double a month's heap (issue 27's 1 GiB in all). A replay
 // whose live heap passes it costs more GC time, and still runs.
-const ReplayMemoryLimit = 768 << 20
+const ReplayMemoryLimit = 640 << 20
 
 // ReplayDuckDBMemory is DuckDB's memory limit in a replay: it reads each
 // chunk of the tables once, in order, so its buffer pool saves no
