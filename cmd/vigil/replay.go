@@ -426,13 +426,13 @@ func (a *app) writeReplay(o *replayOptions, sides []*replaySide) error {
 			if images, err = report.NoiseImages(n, prefix); err != nil {
 				return err
 			}
-			for _, im := range images {
-				if err := atomicfile.WriteFile(filepath.Join(filepath.Dir(o.Out), im.File), im.SVG); err != nil {
-					return err
-				}
-			}
 		}
-		err = report.WriteNoise(&buf, n, images, 1)
+		if err := report.WriteNoise(&buf, n, images, 1); err != nil {
+			return err
+		}
+		if o.Out != "" {
+			return writeWithImages(o.Out, images, buf.Bytes())
+		}
 	default:
 		err = writeReplayTable(&buf, sides)
 	}

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -315,5 +317,30 @@ func TestReplayMarkdownOut(t *testing.T) {
 	}
 	if s := stdout.String(); !strings.Contains(s, "## Rules") || strings.Contains(s, ".svg") {
 		t.Errorf("stdout markdown:\n%s", s)
+	}
+}
+
+// A markdown --out that cannot be written is said as its own error, not
+// its chart's, and a folder as --out leaves no chart behind (h32 D4;
+// report --out shares the writer: TestReportOutNamedOnError).
+func TestReplayMarkdownOutUnwritable(t *testing.T) {
+	dir := t.TempDir()
+	a := &app{stdout: io.Discard}
+	sides := []*replaySide{{file: "vigil.yaml", res: sampleReplay(80)}}
+	missing := filepath.Join(dir, "nod", "r.md")
+	err := a.writeReplay(&replayOptions{Output: "markdown", Out: missing}, sides)
+	if err == nil || !strings.HasPrefix(err.Error(), "--out "+missing+": ") {
+		t.Errorf("--out in a missing folder: %v, want the error to start with --out %s", err, missing)
+	}
+	folder := filepath.Join(dir, "d.md")
+	if err := os.Mkdir(folder, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	err = a.writeReplay(&replayOptions{Output: "markdown", Out: folder}, sides)
+	if err == nil || err.Error() != "--out "+folder+": is a folder" {
+		t.Errorf("--out a folder: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "d-noise.svg")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a chart of the report never written is there: %v", err)
 	}
 }

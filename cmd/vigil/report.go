@@ -18,7 +18,6 @@ import (
 	"github.com/vigil-metrics/vigil/alert/replay"
 	"github.com/vigil-metrics/vigil/analyze"
 	"github.com/vigil-metrics/vigil/cmd/internal/cli"
-	"github.com/vigil-metrics/vigil/internal/atomicfile"
 	"github.com/vigil-metrics/vigil/internal/vtime"
 	"github.com/vigil-metrics/vigil/report"
 )
@@ -144,16 +143,12 @@ func (a *app) runReport(cmd *cobra.Command, o *reportOptions) error {
 		_, err = a.stdout.Write(buf.Bytes())
 		return err
 	}
-	// Charts first, so the report never links one not yet written; each
-	// file is replaced whole (report.WriteFile).
+	// Each file is replaced whole (atomicfile), the charts first.
+	var images []report.Image
 	if files {
-		for _, im := range r.Images {
-			if err := atomicfile.WriteFile(filepath.Join(filepath.Dir(o.Out), im.File), im.SVG); err != nil {
-				return err
-			}
-		}
+		images = r.Images
 	}
-	return atomicfile.WriteFile(o.Out, buf.Bytes())
+	return writeWithImages(o.Out, images, buf.Bytes())
 }
 
 // reportFile reads the config file's report: section and alert rules

@@ -460,3 +460,24 @@ func TestReportOutputsReplaced(t *testing.T) {
 		}
 	}
 }
+
+// report --out: a folder is refused before any chart is written, and a
+// missing folder is said as --out's error (h32 D4).
+func TestReportOutNamedOnError(t *testing.T) {
+	cfg, _ := reportFixture(t)
+	base := []string{"report", "--config", cfg, "--db", "demo.db", "--state", "state.db", "--at", reportAt, "--out"}
+	code, _, stderr := sloRun(t, append(base, "nod/r.md")...)
+	if code != 1 || !strings.Contains(stderr, "vigil: error: --out nod/r.md: its chart r-") {
+		t.Errorf("missing folder: exit %d, stderr %s", code, stderr)
+	}
+	if err := os.Mkdir("d.md", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = sloRun(t, append(base, "d.md")...)
+	if code != 1 || !strings.Contains(stderr, "vigil: error: --out d.md: is a folder") {
+		t.Errorf("folder: exit %d, stderr %s", code, stderr)
+	}
+	if svgs, _ := filepath.Glob("d-*.svg"); len(svgs) != 0 {
+		t.Errorf("charts of a report never written: %v", svgs)
+	}
+}
