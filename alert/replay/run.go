@@ -61,7 +61,7 @@ func Run(ctx context.Context, db *analyze.DB, o Options) (*Replay, error) {
 	if db != nil {
 		var err error
 		if warns, err = history(ctx, db, &o); err != nil {
-			return nil, err
+			return nil, stoppedFirst(ctx, o, err)
 		}
 	}
 	n, err := steps(o)
@@ -88,7 +88,7 @@ func Run(ctx context.Context, db *analyze.DB, o Options) (*Replay, error) {
 func stepAll(ctx context.Context, db *analyze.DB, o Options, n int, to time.Time) (*stepper, error) {
 	q, tables, err := querierOf(db, o, n)
 	if err != nil {
-		return nil, err
+		return nil, stoppedFirst(ctx, o, err)
 	}
 	if tables != nil {
 		defer tables.Close() // the caller closes the DB after this returns
@@ -128,6 +128,17 @@ func stepAll(ctx context.Context, db *analyze.DB, o Options, n int, to time.Time
 	s.log.Debug("replay steady alerts", "steps_left_out", s.steadied)
 	s.q, s.bq, s.sdb, s.skip, s.budgets, s.rec, s.senders = nil, nil, nil, nil, nil, nil, nil
 	return s, nil
+}
+
+// stoppedFirst is err, or, when ctx was cancelled (SIGTERM) before the
+// first step, the stop said as a stop: a read of the stores' extent or of
+// the first tables cut short reported a bare "context canceled" (x23).
+func stoppedFirst(ctx context.Context, o Options, err error) error {
+	cause := context.Cause(ctx)
+	if cause == nil {
+		return err
+	}
+	return fmt.Errorf("replay stopped before its first step (%s): %w", stamp(o.From.Add(o.Step)), cause)
 }
 
 // querierOf is what the steps read: the precomputed tables of every
