@@ -150,7 +150,8 @@ func otherSectionProblems(f *configfile.File) (n int, ps []alertconfig.Problem) 
 }
 
 // secretWarnings are warnings, at each channel's and source's place,
-// about the secrets vigil cannot scrub well: those shorter than
+// about a source's files that cannot be used now (sources.FileProblems)
+// and the secrets vigil cannot scrub well: those shorter than
 // secret.MinLen (never scrubbed: it would mangle all output) and those
 // that are all digits or one lowercase word (scrubbed wherever they
 // appear, from ordinary output too: a label "service", a value).
@@ -180,6 +181,9 @@ func secretWarnings(cfg *alertconfig.Config, file string, lookupEnv func(string)
 		set := secret.New()
 		section[k.Value].RegisterSecrets(set)
 		warn(k.Line, k.Column, "source "+sources.Redact(k.Value), set)
+		for _, m := range section[k.Value].FileProblems() {
+			out = append(out, alertconfig.Problem{File: file, Line: k.Line, Col: k.Column, Message: "source " + sources.Redact(k.Value) + ": " + m})
+		}
 	}
 	return out
 }

@@ -518,3 +518,49 @@ sources:
 		t.Errorf("%d warnings, want 2:\n%s", n, out)
 	}
 }
+
+// TestCheckWarnsSourceFiles: a source's files are read at request time,
+// so vigil check warns, at the source, of each that cannot be used now
+// (missing, a folder, empty), naming the key and the path, and exits 0;
+// a source whose files are fine gets no warning.
+func TestCheckWarnsSourceFiles(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "certs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range map[string]string{"empty-token": "\n", "good-token": "prom-T0ken-abcdef\n", "ca.pem": "-----BEGIN CERTIFICATE-----\n"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := filepath.Join(dir, "c.yaml")
+	if err := os.WriteFile(cfg, []byte(`sources:
+  http://127.0.0.1:9/p1:
+    bearer_token_file: missing-token
+    tls:
+      ca_file: certs
+  http://127.0.0.1:9/p2:
+    basic_auth:
+      username: prom
+      password_file: empty-token
+  http://127.0.0.1:9/p3:
+    bearer_token_file: good-token
+    tls:
+      ca_file: ca.pem
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out := runVigil(t, dir, "check", "--config", cfg)
+	for _, want := range []string{
+		cfg + `:2:3: source http://127.0.0.1:9/p1: bearer_token_file ` + filepath.Join(dir, "missing-token") + ` cannot be read (each request needs it): no such file or directory`,
+		cfg + `:2:3: source http://127.0.0.1:9/p1: tls: ca_file ` + filepath.Join(dir, "certs") + ` is not a regular file (each request needs it)`,
+		cfg + `:6:3: source http://127.0.0.1:9/p2: basic_auth: password_file ` + filepath.Join(dir, "empty-token") + ` is empty (each request needs the secret it holds)`,
+	} {
+		if !strings.Contains(string(out), "vigil: warning: "+want+"\n") {
+			t.Errorf("no warning %s\ngot:\n%s", want, out)
+		}
+	}
+	if code != 0 || strings.Contains(string(out), "p3") {
+		t.Errorf("exit %d (want 0), and nothing of p3:\n%s", code, out)
+	}
+}

@@ -360,6 +360,57 @@ func secret(env, file string) (string, error) {
 	return "", nil
 }
 
+// FileProblems say which of the files c names cannot be used now: a
+// secret file (bearer_token_file, basic_auth's password_file) that
+// cannot be read as one (missing, a folder or a device, larger than a
+// secret) or is empty, a TLS file that is missing or not a regular
+// file. Each is read when a request is made, so `vigil check` warns of
+// them instead of failing; the messages name the key and the path,
+// never a secret.
+func (c Config) FileProblems() []string {
+	var out []string
+	secretFile := func(key, path string) {
+		if path == "" {
+			return
+		}
+		switch v, err := secret("", path); {
+		case err != nil:
+			out = append(out, fmt.Sprintf("%s %s cannot be read (each request needs it): %v", key, path, pathReason(err)))
+		case v == "":
+			out = append(out, fmt.Sprintf("%s %s is empty (each request needs the secret it holds)", key, path))
+		}
+	}
+	secretFile("bearer_token_file", c.BearerTokenFile)
+	if c.BasicAuth != nil {
+		secretFile("basic_auth: password_file", c.BasicAuth.PasswordFile)
+	}
+	for _, f := range []struct{ key, path string }{{"tls: ca_file", c.TLS.CAFile}, {"tls: cert_file", c.TLS.CertFile}, {"tls: key_file", c.TLS.KeyFile}} {
+		if f.path == "" {
+			continue
+		}
+		switch st, err := os.Stat(f.path); {
+		case err != nil:
+			out = append(out, fmt.Sprintf("%s %s cannot be read (each request needs it): %v", f.key, f.path, pathReason(err)))
+		case !st.Mode().IsRegular():
+			out = append(out, fmt.Sprintf("%s %s is not a regular file (each request needs it)", f.key, f.path))
+		}
+	}
+	return out
+}
+
+// pathReason is err without the path it names (the message names it
+// once).
+func pathReason(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	if u := errors.Unwrap(err); u != nil {
+		return u
+	}
+	return err
+}
+
 // RegisterSecrets puts the secrets of the requests to a source in set:
 // the bearer token, the basic-auth password (and the Authorization
 // value it makes), the headers that are credentials (a tenant's
