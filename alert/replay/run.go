@@ -113,7 +113,7 @@ func stepAll(ctx context.Context, db *analyze.DB, o Options, n int, to time.Time
 		// must record what it did after a SIGTERM), so the loop checks it:
 		// a replay stopped by a signal stops at once, with nothing to keep.
 		if err := context.Cause(ctx); err != nil {
-			return nil, fmt.Errorf("replay stopped at %s: %w", stamp(o.From.Add(time.Duration(j-1)*o.Step)), err)
+			return nil, &StopError{At: o.From.Add(time.Duration(j-1) * o.Step), Cause: err}
 		}
 		if err := s.step(ctx, o.From.Add(time.Duration(j)*o.Step)); err != nil {
 			return nil, err
@@ -138,8 +138,29 @@ func stoppedFirst(ctx context.Context, o Options, err error) error {
 	if cause == nil {
 		return err
 	}
-	return fmt.Errorf("replay stopped before its first step (%s): %w", stamp(o.From.Add(o.Step)), cause)
+	return &StopError{At: o.From.Add(o.Step), First: true, Cause: cause}
 }
+
+// StopError is a replay stopped by its context (SIGTERM, Ctrl-C): at
+// the step it had reached, or before its first (First; At is then the
+// first step, or zero where it was not known yet), and why.
+type StopError struct {
+	At    time.Time
+	First bool
+	Cause error
+}
+
+func (e *StopError) Error() string {
+	switch {
+	case !e.First:
+		return fmt.Sprintf("replay stopped at %s: %v", stamp(e.At), e.Cause)
+	case e.At.IsZero():
+		return fmt.Sprintf("replay stopped before its first step: %v", e.Cause)
+	}
+	return fmt.Sprintf("replay stopped before its first step (%s): %v", stamp(e.At), e.Cause)
+}
+
+func (e *StopError) Unwrap() error { return e.Cause }
 
 // querierOf is what the steps read: the precomputed tables of every
 // rule's windows and of the occurrence objectives' budget windows

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -72,7 +73,7 @@ See docs/replay.md.`,
   git show origin/main:vigil.yaml > /tmp/main.yaml
   vigil replay --config vigil.yaml --against /tmp/main.yaml --db vigil.db --from 30d --fail-if-more-pages 5`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return a.runReplay(cmd, o) },
+		RunE: func(cmd *cobra.Command, _ []string) error { return stoppedReplay(cmd.Context(), a.runReplay(cmd, o)) },
 	}
 	cmd.Flags().StringVar(&o.From, "from", "30d", "start (excluded): a duration back from --to (30d) or an instant")
 	cmd.Flags().StringVar(&o.To, "to", "", "end (included), RFC 3339 or unix seconds (default now)")
@@ -176,6 +177,17 @@ func (a *app) runReplay(cmd *cobra.Command, o *replayOptions) error {
 		return err
 	}
 	return replayGate(cmd, o, sides)
+}
+
+// stoppedReplay says err, when the command was stopped (SIGTERM) before
+// the replay's first step (opening the stores, syncing their cache,
+// reading the config), as a stop: it was a bare "context canceled" there.
+func stoppedReplay(ctx context.Context, err error) error {
+	var se *replay.StopError
+	if err == nil || context.Cause(ctx) == nil || errors.As(err, &se) {
+		return err
+	}
+	return &replay.StopError{First: true, Cause: err}
 }
 
 // ReplayMemoryLimit is the Go runtime's soft memory limit for a replay

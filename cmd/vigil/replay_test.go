@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -342,5 +344,27 @@ func TestReplayMarkdownOutUnwritable(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "d-noise.svg")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a chart of the report never written is there: %v", err)
+	}
+}
+
+// A replay stopped (SIGTERM) before its first step, wherever it was
+// (opening the stores, syncing their cache), says it stopped; one not
+// stopped keeps its error, and a stop the replay said already is kept.
+func TestStoppedReplay(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	plain := errors.New("sync cache of demo.db: context canceled")
+	if got := stoppedReplay(ctx, plain); got != plain {
+		t.Errorf("not stopped: %v", got)
+	}
+	cancel()
+	if got := stoppedReplay(ctx, plain); got == nil || got.Error() != "replay stopped before its first step: sync cache of demo.db: context canceled" {
+		t.Errorf("stopped: %v", got)
+	}
+	at := &replay.StopError{At: time.Date(2026, 11, 22, 12, 1, 0, 0, time.UTC), Cause: context.Canceled}
+	if got := stoppedReplay(ctx, fmt.Errorf("x: %w", at)); got.Error() != "x: replay stopped at 2026-11-22T12:01:00Z: context canceled" {
+		t.Errorf("stopped at a step: %v", got)
+	}
+	if stoppedReplay(ctx, nil) != nil {
+		t.Error("no error became one")
 	}
 }

@@ -528,7 +528,7 @@ func TestCheckWarnsSourceFiles(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(dir, "certs"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for name, text := range map[string]string{"empty-token": "\n", "good-token": "prom-T0ken-abcdef\n", "ca.pem": "-----BEGIN CERTIFICATE-----\n"} {
+	for name, text := range map[string]string{"empty-token": "\n", "empty.pem": "", "good-token": "prom-T0ken-abcdef\n", "ca.pem": "-----BEGIN CERTIFICATE-----\n"} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -543,6 +543,8 @@ func TestCheckWarnsSourceFiles(t *testing.T) {
     basic_auth:
       username: prom
       password_file: empty-token
+    tls:
+      cert_file: empty.pem
   http://127.0.0.1:9/p3:
     bearer_token_file: good-token
     tls:
@@ -555,6 +557,7 @@ func TestCheckWarnsSourceFiles(t *testing.T) {
 		cfg + `:2:3: source http://127.0.0.1:9/p1: bearer_token_file ` + filepath.Join(dir, "missing-token") + ` cannot be read (each request needs it): no such file or directory`,
 		cfg + `:2:3: source http://127.0.0.1:9/p1: tls: ca_file ` + filepath.Join(dir, "certs") + ` is not a regular file (each request needs it)`,
 		cfg + `:6:3: source http://127.0.0.1:9/p2: basic_auth: password_file ` + filepath.Join(dir, "empty-token") + ` is empty (each request needs the secret it holds)`,
+		cfg + `:6:3: source http://127.0.0.1:9/p2: tls: cert_file ` + filepath.Join(dir, "empty.pem") + ` is empty (each request needs it)`,
 	} {
 		if !strings.Contains(string(out), "vigil: warning: "+want+"\n") {
 			t.Errorf("no warning %s\ngot:\n%s", want, out)

@@ -5,6 +5,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -71,5 +73,55 @@ func TestWriteNewRace(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(dir); len(ents) != 2 {
 		t.Errorf("%d entries, want 2", len(ents))
+	}
+}
+
+// A path holding a named pipe, a folder, or a link to either is not a
+// file to replace: refused, and left as it was (renamed over, /dev/null
+// became a report, h33). A link to a file is still replaced, the file
+// untouched.
+func TestWriteRefusesNonFiles(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "pipe")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skip("no mkfifo:", err)
+	}
+	folder := filepath.Join(dir, "d")
+	if err := os.Mkdir(folder, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	toPipe := filepath.Join(dir, "to-pipe")
+	if err := os.Symlink(fifo, toPipe); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{fifo, folder, toPipe} {
+		err := WriteFile(p, []byte("report\n"))
+		if err == nil || !strings.Contains(err.Error(), "not a file: left as it is") {
+			t.Errorf("%s: %v, want it refused", p, err)
+		}
+	}
+	if st, err := os.Stat(fifo); err != nil || st.Mode()&os.ModeNamedPipe == 0 {
+		t.Errorf("the pipe is no longer one: %v %v", st, err)
+	}
+	if st, err := os.Lstat(toPipe); err != nil || st.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the link to the pipe was replaced: %v %v", st, err)
+	}
+	ents, _ := os.ReadDir(dir)
+	if len(ents) != 3 {
+		t.Errorf("%d entries, want the 3 made (no temporary file left)", len(ents))
+	}
+	file := filepath.Join(dir, "f")
+	if err := os.WriteFile(file, []byte("theirs\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	toFile := filepath.Join(dir, "to-file")
+	if err := os.Symlink(file, toFile); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFile(toFile, []byte("report\n")); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(file); string(b) != "theirs\n" {
+		t.Errorf("the link's target was written: %q", b)
 	}
 }

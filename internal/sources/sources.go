@@ -363,8 +363,8 @@ func secret(env, file string) (string, error) {
 // FileProblems say which of the files c names cannot be used now: a
 // secret file (bearer_token_file, basic_auth's password_file) that
 // cannot be read as one (missing, a folder or a device, larger than a
-// secret) or is empty, a TLS file that is missing or not a regular
-// file. Each is read when a request is made, so `vigil check` warns of
+// secret) or is empty, a TLS file that is missing, not a regular file
+// or empty. Each is read when a request is made, so `vigil check` warns of
 // them instead of failing; the messages name the key and the path,
 // never a secret.
 func (c Config) FileProblems() []string {
@@ -393,6 +393,8 @@ func (c Config) FileProblems() []string {
 			out = append(out, fmt.Sprintf("%s %s cannot be read (each request needs it): %v", f.key, f.path, pathReason(err)))
 		case !st.Mode().IsRegular():
 			out = append(out, fmt.Sprintf("%s %s is not a regular file (each request needs it)", f.key, f.path))
+		case st.Size() == 0:
+			out = append(out, fmt.Sprintf("%s %s is empty (each request needs it)", f.key, f.path))
 		}
 	}
 	return out
