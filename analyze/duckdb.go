@@ -121,6 +121,11 @@ func (d *DB) attach(ctx context.Context, cat, file, storePath string, opt Option
 		func(err error) (bool, error) {
 			msg := err.Error()
 			switch {
+			case context.Cause(ctx) != nil:
+				// A stop (SIGTERM) cut the ATTACH short ("INTERRUPT Error"):
+				// the file is not damaged, and a rebuild would cost the
+				// next run the whole store's copy (h33).
+				return false, fmt.Errorf("open cache %s: %w", file, context.Cause(ctx))
 			case notPermitted(msg):
 				// Not a damaged cache: one this user may not write (another
 				// user's file, a read-only file or mount). Leave it alone.
