@@ -2,7 +2,6 @@ package email
 
 import (
 	"encoding/base64"
-	"errors"
 	"os"
 	"strings"
 
@@ -88,18 +87,15 @@ func (c *Config) Check(at config.ChannelAt) {
 	if v := seen["password_file"]; v != nil && c.PasswordFile != "" {
 		// As an unset password_env is: read at send time, so a wrong
 		// path (relative ones are the config's folder's) is said now
-		// (h31 H11). The path is no secret; its content is never read here.
-		// Read as the channel reads it at send time (secret.ReadFile: a
-		// regular file, not too large), its content never printed.
-		b, err := secret.ReadFile(c.PasswordFile)
-		fi, serr := os.Stat(c.PasswordFile)
-		switch {
-		case serr == nil && fi.IsDir():
-			at.Warnf(v, "%s: password_file %s is a directory (needed to log in at send time)", at.What, c.PasswordFile)
-		case err != nil:
-			at.Warnf(v, "%s: password_file %s cannot be read (needed to log in at send time): %v", at.What, c.PasswordFile, pathErr(err))
-		case strings.TrimRight(string(b), "\r\n") == "":
-			at.Warnf(v, "%s: password_file %s is empty (needed to log in at send time)", at.What, c.PasswordFile)
+		// (h31 H11). The path is no secret; the file is read as the
+		// channel reads it at send time (secret.FileProblem), its content
+		// never printed.
+		switch p, why := secret.FileProblem(c.PasswordFile); {
+		case p == "":
+		case why != nil:
+			at.Warnf(v, "%s: password_file %s %s (needed to log in at send time): %v", at.What, c.PasswordFile, p, why)
+		default:
+			at.Warnf(v, "%s: password_file %s %s (needed to log in at send time)", at.What, c.PasswordFile, p)
 		}
 	}
 	if seen["username"] == nil && seen["from_email"] == nil && seen["from"] == nil {
@@ -108,16 +104,6 @@ func (c *Config) Check(at config.ChannelAt) {
 	if seen["tls"] != nil && seen["use_tls"] != nil {
 		at.Errf(seen["use_tls"], "%s: give tls or use_tls, not both", at.What)
 	}
-}
-
-// pathErr is err without the path its *os.PathError repeats (the
-// warning names the path once).
-func pathErr(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 func (c *Config) passwordEnv() string {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"syscall"
 )
 
@@ -39,4 +40,28 @@ func ReadFile(path string) ([]byte, error) {
 		return nil, &os.PathError{Op: "read", Path: path, Err: fmt.Errorf("larger than %d KiB: not a secret", MaxFileBytes>>10)}
 	}
 	return b, nil
+}
+
+// FileProblem says what keeps path from serving as a secret file now,
+// for a warning that names the path itself (`vigil check`: the file is
+// read at send or request time): "" when nothing; "is a directory"; "is
+// empty" (nothing but line ends); or "cannot be read" and why, without
+// the path. It reads the file as ReadFile does and never returns what
+// the file holds.
+func FileProblem(path string) (problem string, why error) {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return "is a directory", nil
+	}
+	b, err := ReadFile(path)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return "cannot be read", err
+	}
+	if strings.TrimRight(string(b), "\r\n") == "" {
+		return "is empty", nil
+	}
+	return "", nil
 }

@@ -362,8 +362,8 @@ func secret(env, file string) (string, error) {
 
 // FileProblems say which of the files c names cannot be used now: a
 // secret file (bearer_token_file, basic_auth's password_file) that
-// cannot be read as one (missing, a folder or a device, larger than a
-// secret) or is empty, a TLS file that is missing, not a regular file
+// cannot be read as one (secret.FileProblem: missing, a folder or a
+// device, larger than a secret, empty), a TLS file that is missing, not a regular file
 // or empty. Each is read when a request is made, so `vigil check` warns of
 // them instead of failing; the messages name the key and the path,
 // never a secret.
@@ -373,11 +373,14 @@ func (c Config) FileProblems() []string {
 		if path == "" {
 			return
 		}
-		switch v, err := secret("", path); {
-		case err != nil:
-			out = append(out, fmt.Sprintf("%s %s cannot be read (each request needs it): %v", key, path, pathReason(err)))
-		case v == "":
+		switch p, why := scrub.FileProblem(path); {
+		case p == "":
+		case why != nil:
+			out = append(out, fmt.Sprintf("%s %s %s (each request needs it): %v", key, path, p, why))
+		case p == "is empty":
 			out = append(out, fmt.Sprintf("%s %s is empty (each request needs the secret it holds)", key, path))
+		default:
+			out = append(out, fmt.Sprintf("%s %s %s (each request needs it)", key, path, p))
 		}
 	}
 	secretFile("bearer_token_file", c.BearerTokenFile)
@@ -388,9 +391,14 @@ func (c Config) FileProblems() []string {
 		if f.path == "" {
 			continue
 		}
-		switch st, err := os.Stat(f.path); {
+		st, err := os.Stat(f.path)
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the message names the path once
+		}
+		switch {
 		case err != nil:
-			out = append(out, fmt.Sprintf("%s %s cannot be read (each request needs it): %v", f.key, f.path, pathReason(err)))
+			out = append(out, fmt.Sprintf("%s %s cannot be read (each request needs it): %v", f.key, f.path, err))
 		case !st.Mode().IsRegular():
 			out = append(out, fmt.Sprintf("%s %s is not a regular file (each request needs it)", f.key, f.path))
 		case st.Size() == 0:
@@ -398,19 +406,6 @@ func (c Config) FileProblems() []string {
 		}
 	}
 	return out
-}
-
-// pathReason is err without the path it names (the message names it
-// once).
-func pathReason(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	if u := errors.Unwrap(err); u != nil {
-		return u
-	}
-	return err
 }
 
 // RegisterSecrets puts the secrets of the requests to a source in set:
