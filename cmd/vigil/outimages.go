@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/vigil-metrics/vigil/internal/atomicfile"
@@ -11,12 +10,13 @@ import (
 
 // writeWithImages writes a markdown file's charts beside out, then out
 // itself: charts first, so the file never links one not yet there. An
-// out that is a folder is refused before any chart is written (it left
-// charts of a report never written, h32 D4), and a chart that cannot be
-// written is said as out's error: the user named out, not the chart.
+// out that is not a file (a folder, a device) is refused before any
+// chart is written (it left charts of a report never written, h32 D4,
+// in /dev for --out /dev/null, h33), and a chart that cannot be written
+// is said as out's error: the user named out, not the chart.
 func writeWithImages(out string, images []report.Image, body []byte) error {
-	if st, err := os.Stat(out); err == nil && st.IsDir() {
-		return fmt.Errorf("--out %s: is a folder", out)
+	if err := atomicfile.Replaceable(out); err != nil {
+		return fmt.Errorf("--out %s: %w", out, err)
 	}
 	for _, im := range images {
 		if err := atomicfile.WriteFile(filepath.Join(filepath.Dir(out), im.File), im.SVG); err != nil {

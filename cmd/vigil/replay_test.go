@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -344,6 +345,22 @@ func TestReplayMarkdownOutUnwritable(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "d-noise.svg")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a chart of the report never written is there: %v", err)
+	}
+	// A named pipe (as a device such as /dev/null) likewise: no chart
+	// beside it, and it stays a pipe.
+	pipe := filepath.Join(dir, "p.md")
+	if err := syscall.Mkfifo(pipe, 0o644); err != nil {
+		t.Skip("no mkfifo:", err)
+	}
+	err = a.writeReplay(&replayOptions{Output: "markdown", Out: pipe}, sides)
+	if err == nil || err.Error() != "--out "+pipe+": is a device, named pipe or socket" {
+		t.Errorf("--out a named pipe: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "p-noise.svg")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a chart beside a named pipe: %v", err)
+	}
+	if st, err := os.Stat(pipe); err != nil || st.Mode()&os.ModeNamedPipe == 0 {
+		t.Errorf("the pipe is no longer one: %v %v", st, err)
 	}
 }
 

@@ -34,8 +34,8 @@ func WriteFile(path string, data []byte) error {
 // large output need not be held whole first): path gets them only if
 // write returns nil.
 func Write(path string, write func(io.Writer) error) error {
-	if err := replaceable(path); err != nil {
-		return err
+	if err := Replaceable(path); err != nil {
+		return fmt.Errorf("write %s: it %v, not a file: left as it is", path, err)
 	}
 	tmp, err := stage(path, write)
 	if err != nil {
@@ -48,21 +48,22 @@ func Write(path string, write func(io.Writer) error) error {
 	return nil
 }
 
-// replaceable refuses a path that holds something other than a file: a
+// Replaceable refuses a path that holds something other than a file: a
 // device, a named pipe, a socket or a folder, or a link to one. Renamed
 // over, /dev/null became a report (`vigil report --out /dev/null` as
 // root, h33), and a link such as /dev/stdout would be replaced the same
 // way; a link to a file, or to nothing, is replaced as WriteFile says.
-func replaceable(path string) error {
+// Write checks it; a caller that writes other files first (a report's
+// charts beside it) asks it before them.
+func Replaceable(path string) error {
 	st, err := os.Stat(path) // a link: what it points to
 	if err != nil || st.Mode().IsRegular() {
 		return nil // nothing there (or a dangling link): made anew
 	}
-	what := "a device, named pipe or socket"
 	if st.IsDir() {
-		what = "a folder"
+		return errors.New("is a folder")
 	}
-	return fmt.Errorf("write %s: it is %s, not a file: left as it is", path, what)
+	return errors.New("is a device, named pipe or socket")
 }
 
 // WriteNew is WriteFile for a file that must not exist: the final step
