@@ -158,7 +158,7 @@ func (a *app) runReplay(cmd *cobra.Command, o *replayOptions) error {
 	defer db.Close()
 	if os.Getenv("GOMEMLIMIT") == "" {
 		// A soft limit: near it the GC works harder instead of letting
-		// garbage double a month's heap (docs/replay.md, "Speed").
+		// garbage double a month's heap (docs/replay.md, "Memory").
 		defer debug.SetMemoryLimit(debug.SetMemoryLimit(ReplayMemoryLimit))
 	}
 	for _, s := range sides {
